@@ -1,0 +1,61 @@
+/* callbacks/callback_list.c — Keras's CallbackList: one logs object, callbacks called in order. */
+#include <stdlib.h>
+
+#include "internal.h"
+
+static const char *const hook_names[KCB_HOOK_COUNT] = {
+    "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
+    "on_train_batch_begin", "on_train_batch_end", "on_test_begin", "on_test_end",
+    "on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+    "on_predict_batch_begin", "on_predict_batch_end"};
+
+const char *kcb_hook_name(kcb_hook hook) {
+  return (unsigned)hook < KCB_HOOK_COUNT ? hook_names[hook] : "unknown_hook";
+}
+
+void kcb_callback_free(kcb_callback *cb) {
+  if (!cb) return;
+  if (cb->ops && cb->ops->destroy) cb->ops->destroy(cb);
+  if (cb->owned_by_kcb) free(cb);
+}
+
+int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
+  if (!cb || !cb->ops) return kcb__error(KCB_EINVAL, "callback %zu has no ops table", list->count);
+  if (list->count == KCB_CALLBACK_LIST_MAX)
+    return kcb__error(KCB_ENOMEM, "too many callbacks (at most %d)", KCB_CALLBACK_LIST_MAX);
+  cb->params = &list->params;
+  list->items[list->count++] = cb;
+  return 0;
+}
+
+/* One switch per hook, then a tight loop over the callbacks: a NULL slot costs a load and a
+ * compare, a set one an indirect call. */
+#define KCB__DISPATCH(slot, ...)                                     \
+  for (size_t i = 0; i < list->count; i++) {                        \
+    kcb_callback *cb = list->items[i];                              \
+    if (cb->ops->slot && (rc = cb->ops->slot(cb, __VA_ARGS__)) != 0) \
+      return rc < 0 ? rc : KCB_ECALLBACK;                           \
+  }                                                                 \
+  break
+
+int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
+  int rc = 0;
+  switch (hook) {
+    case KCB_HOOK_TRAIN_BEGIN: KCB__DISPATCH(on_train_begin, logs);
+    case KCB_HOOK_TRAIN_END: KCB__DISPATCH(on_train_end, logs);
+    case KCB_HOOK_EPOCH_BEGIN: KCB__DISPATCH(on_epoch_begin, (int)index, logs);
+    case KCB_HOOK_EPOCH_END: KCB__DISPATCH(on_epoch_end, (int)index, logs);
+    case KCB_HOOK_TRAIN_BATCH_BEGIN: KCB__DISPATCH(on_train_batch_begin, index, logs);
+    case KCB_HOOK_TRAIN_BATCH_END: KCB__DISPATCH(on_train_batch_end, index, logs);
+    case KCB_HOOK_TEST_BEGIN: KCB__DISPATCH(on_test_begin, logs);
+    case KCB_HOOK_TEST_END: KCB__DISPATCH(on_test_end, logs);
+    case KCB_HOOK_TEST_BATCH_BEGIN: KCB__DISPATCH(on_test_batch_begin, index, logs);
+    case KCB_HOOK_TEST_BATCH_END: KCB__DISPATCH(on_test_batch_end, index, logs);
+    case KCB_HOOK_PREDICT_BEGIN: KCB__DISPATCH(on_predict_begin, logs);
+    case KCB_HOOK_PREDICT_END: KCB__DISPATCH(on_predict_end, logs);
+    case KCB_HOOK_PREDICT_BATCH_BEGIN: KCB__DISPATCH(on_predict_batch_begin, index, logs);
+    case KCB_HOOK_PREDICT_BATCH_END: KCB__DISPATCH(on_predict_batch_end, index, logs);
+    default: return kcb__error(KCB_EINVAL, "unknown hook %d", (int)hook);
+  }
+  return 0;
+}

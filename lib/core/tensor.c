@@ -1,0 +1,62 @@
+/* core/tensor.c — float32 tensors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static int64_t shape_product(int rank, const int64_t *shape, int from) {
+  int64_t n = 1;
+  for (int i = from; i < rank; i++) n *= shape[i];
+  return n;
+}
+
+int kcb_tensor_new(kcb_tensor **out, int rank, const int64_t *shape) {
+  *out = NULL;
+  if (rank < 0 || rank > KCB_MAX_RANK) return kcb__error(KCB_EINVAL, "tensor rank %d is outside 0..%d", rank, KCB_MAX_RANK);
+  for (int i = 0; i < rank; i++)
+    if (shape[i] < 0) return kcb__error(KCB_EINVAL, "tensor dimension %d is negative (%lld)", i, (long long)shape[i]);
+  kcb_tensor *t = calloc(1, sizeof *t);
+  int64_t n = shape_product(rank, shape, 0);
+  if (!t) return kcb__error(KCB_ENOMEM, "out of memory allocating a tensor");
+  t->data = calloc((size_t)(n > 0 ? n : 1), sizeof(float));
+  if (!t->data) {
+    free(t);
+    return kcb__error(KCB_ENOMEM, "out of memory allocating a tensor of %lld floats", (long long)n);
+  }
+  t->rank = rank;
+  for (int i = 0; i < rank; i++) t->shape[i] = shape[i];
+  t->owns_data = 1;
+  *out = t;
+  return 0;
+}
+
+kcb_tensor kcb_tensor_view(float *data, int rank, const int64_t *shape) {
+  kcb_tensor t;
+  memset(&t, 0, sizeof t);
+  t.data = data;
+  t.rank = rank < 0 ? 0 : rank > KCB_MAX_RANK ? KCB_MAX_RANK : rank;
+  for (int i = 0; i < t.rank; i++) t.shape[i] = shape[i];
+  return t;
+}
+
+int64_t kcb_tensor_size(const kcb_tensor *t) { return shape_product(t->rank, t->shape, 0); }
+
+int64_t kcb_tensor_sample_size(const kcb_tensor *t) { return shape_product(t->rank, t->shape, 1); }
+
+char *kcb_tensor_shape_string(const kcb_tensor *t, char *buf, size_t size) {
+  size_t used = 0;
+  if (size == 0) return buf;
+  buf[0] = '\0';
+  used += (size_t)snprintf(buf, size, "(");
+  for (int i = 0; i < t->rank && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
+  if (used < size) snprintf(buf + used, size - used, t->rank == 1 ? ",)" : ")");
+  return buf;
+}
+
+void kcb_tensor_free(kcb_tensor *t) {
+  if (!t) return;
+  if (t->owns_data) free(t->data);
+  free(t);
+}

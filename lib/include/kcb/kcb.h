@@ -1,0 +1,13 @@
+/* kcb/kcb.h — the whole public API of kcb. */
+#ifndef KCB_KCB_H
+#define KCB_KCB_H
+
+#include "kcb/version.h"
+#include "kcb/error.h"
+#include "kcb/tensor.h"
+#include "kcb/logs.h"
+#include "kcb/callback.h"
+#include "kcb/model.h"
+#include "kcb/dataset.h"
+
+#endif

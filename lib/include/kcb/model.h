@@ -1,0 +1,247 @@
+/* kcb/model.h — the Sequential model: layers, compile, fit, evaluate, predict, weights. */
+#ifndef KCB_MODEL_H
+#define KCB_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kcb/callback.h"
+#include "kcb/tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- names shared with Keras --------------------------------------------------------- */
+
+/** Activations, by their Keras names. */
+typedef enum kcb_activation {
+  KCB_ACT_LINEAR, KCB_ACT_RELU, KCB_ACT_SIGMOID, KCB_ACT_TANH, KCB_ACT_SOFTMAX,
+  KCB_ACT_SOFTPLUS, KCB_ACT_GELU, KCB_ACT_LEAKY_RELU, KCB_ACT_COUNT
+} kcb_activation;
+
+/** Weight initializers, by their Keras names. */
+typedef enum kcb_initializer {
+  KCB_INIT_GLOROT_UNIFORM, KCB_INIT_HE_NORMAL, KCB_INIT_HE_UNIFORM, KCB_INIT_ZEROS,
+  KCB_INIT_ONES, KCB_INIT_RANDOM_NORMAL, KCB_INIT_COUNT
+} kcb_initializer;
+
+/** Losses, by their Keras names. */
+typedef enum kcb_loss {
+  KCB_LOSS_MEAN_SQUARED_ERROR, KCB_LOSS_MEAN_ABSOLUTE_ERROR, KCB_LOSS_BINARY_CROSSENTROPY,
+  KCB_LOSS_CATEGORICAL_CROSSENTROPY, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_LOSS_COUNT
+} kcb_loss;
+
+/** Metrics, by their Keras names. KCB_METRIC_ACCURACY resolves, as Keras 3 does, from the data's
+ * shapes: binary accuracy for one output unit, sparse categorical accuracy when the targets are
+ * class indices, categorical accuracy otherwise. */
+typedef enum kcb_metric {
+  KCB_METRIC_MEAN_SQUARED_ERROR, KCB_METRIC_MEAN_ABSOLUTE_ERROR, KCB_METRIC_ACCURACY,
+  KCB_METRIC_BINARY_ACCURACY, KCB_METRIC_CATEGORICAL_ACCURACY,
+  KCB_METRIC_SPARSE_CATEGORICAL_ACCURACY, KCB_METRIC_COUNT
+} kcb_metric;
+
+/** Optimizers, by their Keras names. */
+typedef enum kcb_optimizer_kind {
+  KCB_OPT_SGD, KCB_OPT_RMSPROP, KCB_OPT_ADAM, KCB_OPT_ADAMW, KCB_OPT_COUNT
+} kcb_optimizer_kind;
+
+/** Parses a Keras name ("relu", "glorot_uniform", "mse" / "mean_squared_error", "mae",
+ * "sparse_categorical_crossentropy", "accuracy" / "acc", "adam", ...) into `*out`.
+ * @return 0 or KCB_EKEY (the message lists the accepted names). */
+int kcb_activation_from_name(kcb_activation *out, const char *name);
+int kcb_initializer_from_name(kcb_initializer *out, const char *name);
+int kcb_loss_from_name(kcb_loss *out, const char *name);
+int kcb_metric_from_name(kcb_metric *out, const char *name);
+int kcb_optimizer_from_name(kcb_optimizer_kind *out, const char *name);
+
+/** The Keras name of each value. @return a static string. */
+const char *kcb_activation_name(kcb_activation a);
+const char *kcb_initializer_name(kcb_initializer i);
+const char *kcb_loss_name(kcb_loss l);
+const char *kcb_metric_name(kcb_metric m);
+const char *kcb_optimizer_name(kcb_optimizer_kind o);
+
+/* ---- building a model ---------------------------------------------------------------- */
+
+typedef struct kcb_model kcb_model;
+
+/** Creates an empty Sequential model whose samples have the given shape (Keras's Input(shape)).
+ * @param[out] out freed with kcb_model_free.
+ * @param seed the seed of weight initialisation, dropout and shuffling: the same seed gives the
+ *        same run bit for bit. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_t seed);
+
+/** Dense layer options (Keras's Dense arguments). */
+typedef struct kcb_dense_options {
+  int units;
+  kcb_activation activation;       /* default linear */
+  int use_bias;                    /* default 1 */
+  kcb_initializer kernel_initializer; /* default glorot_uniform */
+  kcb_initializer bias_initializer;   /* default zeros */
+  const char *name;                /* NULL: "dense", "dense_1", ... */
+} kcb_dense_options;
+#define KCB_DENSE_OPTIONS_INIT {0, KCB_ACT_LINEAR, 1, KCB_INIT_GLOROT_UNIFORM, KCB_INIT_ZEROS, NULL}
+
+/** Adds Dense(units) applied to the last axis. @return 0, KCB_EINVAL, KCB_ESTATE (after compile). */
+int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts);
+/** Adds an Activation layer. */
+int kcb_model_add_activation(kcb_model *m, kcb_activation activation);
+/** Adds Dropout(rate), 0 <= rate < 1: active in fit only, scaling kept units by 1/(1-rate). */
+int kcb_model_add_dropout(kcb_model *m, float rate);
+/** Adds Flatten: (batch, d1, d2, ...) -> (batch, d1*d2*...). */
+int kcb_model_add_flatten(kcb_model *m);
+
+/** Builds a model from a compact spec: comma-separated layers, each `UNITS[:ACTIVATION]` for
+ * Dense, `dropout:RATE`, `flatten`, or an activation name alone, e.g.
+ * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". @return 0 or KCB_EINVAL naming the item. */
+int kcb_model_add_from_spec(kcb_model *m, const char *spec);
+
+/** Optimizer options. Fields left at KCB_DEFAULT (-1) take Keras's default for the kind:
+ * learning_rate 0.01 (SGD) or 0.001; rho 0.9; beta_1 0.9; beta_2 0.999; epsilon 1e-7;
+ * weight_decay 0.004 (AdamW). */
+typedef struct kcb_optimizer_options {
+  kcb_optimizer_kind kind;
+  double learning_rate;
+  double momentum;     /* SGD, RMSprop; default 0 */
+  int nesterov;        /* SGD */
+  double rho;          /* RMSprop */
+  int centered;        /* RMSprop */
+  double beta_1, beta_2; /* Adam, AdamW */
+  int amsgrad;         /* Adam, AdamW */
+  double epsilon;
+  double weight_decay; /* AdamW */
+} kcb_optimizer_options;
+/** "Use Keras's default" for an optimizer field (all of them are >= 0 when set). */
+#define KCB_DEFAULT (-1.0)
+#define KCB_OPTIMIZER_OPTIONS_INIT(kind) \
+  {(kind), KCB_DEFAULT, 0.0, 0, KCB_DEFAULT, 0, KCB_DEFAULT, KCB_DEFAULT, 0, KCB_DEFAULT, KCB_DEFAULT}
+
+/** What compile takes. */
+typedef struct kcb_compile_options {
+  kcb_optimizer_options optimizer;
+  kcb_loss loss;
+  int from_logits;               /* for the crossentropies */
+  const kcb_metric *metrics;     /* n_metrics entries, logged under their Keras names */
+  size_t n_metrics;
+  const char *const *metric_names; /* optional: log names as the user spelled them ("acc", "mae") */
+} kcb_compile_options;
+
+/** Allocates parameters (one block), gradients and optimizer slots, initialises the weights
+ * (only the first time) and sets the loss, metrics and optimizer. May be called again to change
+ * them; the optimizer state is then reset. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts);
+
+/* ---- running it ---------------------------------------------------------------------- */
+
+/** fit's arguments, with Keras's defaults from KCB_FIT_OPTIONS_INIT. */
+typedef struct kcb_fit_options {
+  int64_t batch_size;          /* 32 */
+  int epochs;                  /* 1 */
+  int verbose;                 /* 1: progress bar; 2: a line per epoch; 0: silent */
+  FILE *progress_stream;       /* where ProgbarLogger writes; NULL: stdout */
+  kcb_callback **callbacks;    /* borrowed, called in order before History and ProgbarLogger */
+  size_t n_callbacks;
+  double validation_split;     /* the last fraction of x/y, taken before shuffling */
+  const kcb_tensor *validation_x, *validation_y; /* validation_data; overrides the split */
+  int shuffle;                 /* 1: reshuffle samples every epoch */
+  int initial_epoch;           /* 0 */
+  int64_t steps_per_epoch;     /* 0: the whole data set per epoch */
+  int validation_freq;         /* 1: validate after every epoch; N: after every N-th */
+  const int *validation_epochs;/* alternatively, the 1-based epochs after which to validate */
+  size_t n_validation_epochs;
+} kcb_fit_options;
+#define KCB_FIT_OPTIONS_INIT {32, 1, 1, NULL, NULL, 0, 0.0, NULL, NULL, 1, 0, 0, 1, NULL, 0}
+
+/** Trains the model, calling the callbacks' hooks exactly as Keras 3's fit does.
+ * @param[out] out_history if not NULL, receives the run's History (freed with kcb_history_free).
+ * @return 0, KCB_ESHAPE / KCB_EINVAL / KCB_ENAN for bad data, KCB_ESTATE if not compiled, or the
+ *         first error a callback returned. */
+int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y,
+                  const kcb_fit_options *opts, kcb_history **out_history);
+
+/** evaluate's arguments. */
+typedef struct kcb_evaluate_options {
+  int64_t batch_size;          /* 32 */
+  int verbose;                 /* 1 */
+  FILE *progress_stream;
+  kcb_callback **callbacks;
+  size_t n_callbacks;
+} kcb_evaluate_options;
+#define KCB_EVALUATE_OPTIONS_INIT {32, 1, NULL, NULL, 0}
+
+/** Computes the loss and metrics over x/y, calling the on_test_* hooks.
+ * @param[out] out_logs if not NULL, receives {"loss": ..., "<metric>": ...}.
+ * @return 0 or an error as fit. */
+int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y,
+                       const kcb_evaluate_options *opts, kcb_logs *out_logs);
+
+/** Runs the model on x, calling the on_predict_* hooks (batch-end logs hold "outputs").
+ * @param[out] out receives a new tensor (batch, output shape...) freed with kcb_tensor_free.
+ * @return 0 or an error as fit. `opts` as for evaluate. */
+int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts,
+                      kcb_tensor **out);
+
+/* ---- what callbacks read and change -------------------------------------------------- */
+
+/** Asks fit (evaluate, predict) to stop after the current batch (Keras's stop_training). */
+void kcb_model_set_stop_training(kcb_model *m, int stop);
+/** Whether a stop was requested. */
+int kcb_model_stop_training(const kcb_model *m);
+/** Asks a running evaluate (or fit's validation pass) to stop after the current batch
+ * (Keras's stop_evaluating); reset when the next evaluation begins. */
+void kcb_model_set_stop_evaluating(kcb_model *m, int stop);
+/** Asks a running predict to stop after the current batch (Keras's stop_predicting). */
+void kcb_model_set_stop_predicting(kcb_model *m, int stop);
+/** The optimizer's learning rate (a float32 as in Keras, returned as double). */
+double kcb_model_learning_rate(const kcb_model *m);
+/** Sets the learning rate used from the next batch on. @return 0 or KCB_EINVAL (NaN, < 0) / KCB_ESTATE. */
+int kcb_model_set_learning_rate(kcb_model *m, double lr);
+/** The number of optimizer steps taken so far (Keras's optimizer.iterations). */
+int64_t kcb_model_iterations(const kcb_model *m);
+/** Sets the iteration counter (when restoring optimizer state). */
+void kcb_model_set_iterations(kcb_model *m, int64_t iterations);
+
+/* ---- weights ------------------------------------------------------------------------- */
+
+/** Describes one weight variable, in Keras's order (layer by layer: kernel, then bias). */
+typedef struct kcb_weight_info {
+  const char *layer_name;   /* e.g. "dense_1" */
+  const char *name;         /* "kernel" or "bias" */
+  int rank;
+  int64_t shape[2];         /* kernel (in, units), bias (units,) */
+  float *data;              /* points into the model's parameter block */
+  size_t size;
+} kcb_weight_info;
+
+/** The number of weight variables (Keras's len(model.get_weights())). Needs a compiled model. */
+size_t kcb_model_weight_count(const kcb_model *m);
+/** Fills info for the i-th weight variable. @return 0 or KCB_EINVAL. */
+int kcb_model_weight(const kcb_model *m, size_t i, kcb_weight_info *info);
+/** The total number of parameters (floats in the parameter block). */
+size_t kcb_model_param_count(const kcb_model *m);
+/** Copies all parameters into out (param_count floats), in weight order. @return 0 or KCB_EINVAL. */
+int kcb_model_get_weights(const kcb_model *m, float *out, size_t count);
+/** Replaces all parameters from in (param_count floats). @return 0, KCB_ESHAPE if count differs. */
+int kcb_model_set_weights(kcb_model *m, const float *in, size_t count);
+
+/** The optimizer's slot variables (momentums, velocities...), one block of
+ * `slots * param_count` floats, for saving and restoring training state. */
+float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count);
+
+/** The number of layers, and the name and Keras class name ("Dense", "Dropout"...) of each. */
+size_t kcb_model_layer_count(const kcb_model *m);
+const char *kcb_model_layer_name(const kcb_model *m, size_t i);
+const char *kcb_model_layer_class(const kcb_model *m, size_t i);
+
+/** Writes Keras's model.summary() table to stream. @return 0 or KCB_EIO. */
+int kcb_model_summary(const kcb_model *m, FILE *stream);
+
+/** Frees a model. Accepts NULL. */
+void kcb_model_free(kcb_model *m);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,60 @@
+/* internal.h — what kcb's modules share among themselves (kcb__ names); not installed. */
+#ifndef KCB_INTERNAL_H
+#define KCB_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kcb/kcb.h"
+
+/* ---- errors (core/error.c) ------------------------------------------------------------ */
+
+/** Records a detailed message for this thread and returns code, so that a failing step is
+ * one line: `return kcb__error(KCB_EFORMAT, "%s: bad magic 0x%08x", path, magic);` */
+int kcb__error(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/** Maps an errno value to a kcb code (ENOENT -> KCB_ENOENT, ENOSPC -> KCB_ENOSPC, else KCB_EIO). */
+int kcb__error_from_errno(int err);
+
+/** `int rc` must be in scope and a `done:` label must clean up. */
+#define KCB__TRY(expr)             \
+  do {                             \
+    if ((rc = (expr)) < 0) goto done; \
+  } while (0)
+
+/* ---- random numbers (core/rng.c): xoshiro256**, seeded by splitmix64 ------------------- */
+
+typedef struct kcb__rng {
+  uint64_t s[4];
+} kcb__rng;
+
+void kcb__rng_seed(kcb__rng *rng, uint64_t seed);
+uint64_t kcb__rng_next(kcb__rng *rng);
+/** Uniform in [0, 1). */
+double kcb__rng_uniform(kcb__rng *rng);
+/** Standard normal (Box-Muller). */
+double kcb__rng_normal(kcb__rng *rng);
+/** Uniform integer in [0, n). */
+uint64_t kcb__rng_below(kcb__rng *rng, uint64_t n);
+
+/* ---- BLAS (core/blas.c): the one place that calls cblas_sgemm --------------------------- */
+
+/** C (m, n) = alpha * op(A) * op(B) + beta * C, all row-major; op transposes when trans_* is set.
+ * A is (m, k) or, transposed, (k, m); B is (k, n) or (n, k). */
+void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                const float *b, float beta, float *c);
+
+/* ---- small helpers ------------------------------------------------------------------- */
+
+/** snprintf into a fixed buffer, truncating safely. */
+void kcb__strlcpy(char *dst, const char *src, size_t size);
+
+/** Formats a double as Python's repr() does (shortest text that parses back to it), without
+ * depending on the locale: "0.1", "1e-07", "nan", "inf". buf needs 32 bytes. */
+char *kcb__format_double(double v, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,99 @@
+/* model/activations.c — Keras's activations on the last axis, forward and backward. */
+#include <math.h>
+
+#include "model/model_internal.h"
+
+/* keras.activations.leaky_relu's default negative_slope. */
+#define LEAKY_RELU_SLOPE 0.2f
+
+int kcb__activation_needs_pre(kcb_activation a) { return a == KCB_ACT_GELU || a == KCB_ACT_SOFTPLUS; }
+
+static float sigmoidf(float x) {
+  /* Never exponentiates a large positive number. */
+  if (x >= 0) return 1.0f / (1.0f + expf(-x));
+  float e = expf(x);
+  return e / (1.0f + e);
+}
+
+void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int64_t rows, int64_t width) {
+  int64_t n = rows * width;
+  switch (a) {
+    case KCB_ACT_LINEAR:
+      if (out != pre) for (int64_t i = 0; i < n; i++) out[i] = pre[i];
+      break;
+    case KCB_ACT_RELU:
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] > 0 ? pre[i] : 0.0f;
+      break;
+    case KCB_ACT_LEAKY_RELU:
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] > 0 ? pre[i] : LEAKY_RELU_SLOPE * pre[i];
+      break;
+    case KCB_ACT_SIGMOID:
+      for (int64_t i = 0; i < n; i++) out[i] = sigmoidf(pre[i]);
+      break;
+    case KCB_ACT_TANH:
+      for (int64_t i = 0; i < n; i++) out[i] = tanhf(pre[i]);
+      break;
+    case KCB_ACT_SOFTPLUS:
+      for (int64_t i = 0; i < n; i++) out[i] = fmaxf(pre[i], 0.0f) + log1pf(expf(-fabsf(pre[i])));
+      break;
+    case KCB_ACT_GELU: /* exact form (approximate=False, Keras's default) */
+      for (int64_t i = 0; i < n; i++) out[i] = 0.5f * pre[i] * (1.0f + erff(pre[i] * 0.70710678118654752f));
+      break;
+    case KCB_ACT_SOFTMAX:
+      for (int64_t r = 0; r < rows; r++) {
+        const float *x = pre + r * width;
+        float *y = out + r * width;
+        float max = x[0], sum = 0;
+        for (int64_t j = 1; j < width; j++) max = fmaxf(max, x[j]);
+        for (int64_t j = 0; j < width; j++) sum += (y[j] = expf(x[j] - max));
+        float inv = 1.0f / sum;
+        for (int64_t j = 0; j < width; j++) y[j] *= inv;
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+void kcb__activation_backward(kcb_activation a, const float *pre, const float *out, float *grad,
+                              int64_t rows, int64_t width) {
+  int64_t n = rows * width;
+  switch (a) {
+    case KCB_ACT_LINEAR:
+      break;
+    case KCB_ACT_RELU:
+      for (int64_t i = 0; i < n; i++) grad[i] = out[i] > 0 ? grad[i] : 0.0f;
+      break;
+    case KCB_ACT_LEAKY_RELU:
+      for (int64_t i = 0; i < n; i++) grad[i] = out[i] > 0 ? grad[i] : LEAKY_RELU_SLOPE * grad[i];
+      break;
+    case KCB_ACT_SIGMOID:
+      for (int64_t i = 0; i < n; i++) grad[i] *= out[i] * (1.0f - out[i]);
+      break;
+    case KCB_ACT_TANH:
+      for (int64_t i = 0; i < n; i++) grad[i] *= 1.0f - out[i] * out[i];
+      break;
+    case KCB_ACT_SOFTPLUS:
+      for (int64_t i = 0; i < n; i++) grad[i] *= sigmoidf(pre[i]);
+      break;
+    case KCB_ACT_GELU:
+      for (int64_t i = 0; i < n; i++) {
+        float x = pre[i];
+        float cdf = 0.5f * (1.0f + erff(x * 0.70710678118654752f));
+        float pdf = 0.39894228040143268f * expf(-0.5f * x * x);
+        grad[i] *= cdf + x * pdf;
+      }
+      break;
+    case KCB_ACT_SOFTMAX:
+      for (int64_t r = 0; r < rows; r++) {
+        const float *y = out + r * width;
+        float *g = grad + r * width;
+        float dot = 0;
+        for (int64_t j = 0; j < width; j++) dot += g[j] * y[j];
+        for (int64_t j = 0; j < width; j++) g[j] = y[j] * (g[j] - dot);
+      }
+      break;
+    default:
+      break;
+  }
+}

@@ -1,0 +1,119 @@
+/* model/model_internal.h — the Sequential model's private layout, shared by lib/model/ files. */
+#ifndef KCB_MODEL_INTERNAL_H
+#define KCB_MODEL_INTERNAL_H
+
+#include "internal.h"
+
+typedef enum kcb__layer_kind { KCB__DENSE, KCB__ACTIVATION, KCB__DROPOUT, KCB__FLATTEN } kcb__layer_kind;
+
+/* A layer maps (rows, in_width) to (rows, out_width) for rows = batch * rows_per_sample:
+ * Dense and activations work on the last axis, as Keras's do. */
+typedef struct kcb__layer {
+  kcb__layer_kind kind;
+  char name[64];
+  int out_rank;                        /* per-sample output shape, without the batch axis */
+  int64_t out_shape[KCB_MAX_RANK];
+  int64_t in_width, out_width;         /* last-axis sizes */
+  int64_t out_size;                    /* floats per sample at the output */
+  /* Dense */
+  kcb_dense_options dense;
+  size_t kernel_offset, bias_offset;   /* into the parameter block: kernel (in_width, units), bias (units) */
+  /* Activation (and Dense's own activation) */
+  kcb_activation activation;
+  /* Dropout */
+  float rate;
+  /* set by each forward pass: */
+  const float *in;                     /* (rows, in_width) the input this layer saw */
+  const float *y;                      /* (rows, out_width) its output: out, or in when nothing changes */
+  int dropout_active;                  /* the mask was applied (training, rate > 0) */
+  /* workspaces, sized for the run's batch: */
+  float *pre;                          /* (rows, out_width) before the activation, when backward needs it */
+  float *out;                          /* (rows, out_width) output; may alias the input (Flatten) */
+  float *mask;                         /* (rows, out_width) Dropout's keep mask times 1/(1-rate) */
+} kcb__layer;
+
+typedef struct kcb__optimizer {
+  kcb_optimizer_options o;  /* with Keras's defaults filled in */
+  float learning_rate;      /* a float32 variable, as in Keras */
+  int64_t iterations;
+  int n_slots;              /* slot k of parameter i is slots[k * n + i] */
+  float *slots;
+  size_t n;
+} kcb__optimizer;
+
+#define KCB__MAX_METRICS 8
+
+/* A stateful running mean (Keras's Mean / MeanMetricWrapper): total / count. */
+typedef struct kcb__mean {
+  double total, count;
+} kcb__mean;
+
+struct kcb_model {
+  int in_rank;
+  int64_t in_shape[KCB_MAX_RANK];
+  int64_t in_size;                     /* floats per sample at the input */
+  kcb__layer *layers;
+  size_t n_layers, cap_layers;
+  int name_counts[4];                  /* per layer kind, for Keras's automatic names */
+  uint64_t seed;
+  kcb__rng init_rng, dropout_rng, shuffle_rng;
+
+  int compiled, weights_ready;
+  float *params, *grads;               /* (n_params) each: every weight, in weight order */
+  size_t n_params;
+  kcb__optimizer opt;
+  kcb_loss loss;
+  int from_logits;
+  size_t n_metrics;
+  kcb_metric metrics[KCB__MAX_METRICS];        /* as asked */
+  kcb_metric metric_impl[KCB__MAX_METRICS];    /* "accuracy" resolved against the data's shapes */
+  char metric_names[KCB__MAX_METRICS][48];
+  kcb__mean loss_tracker, metric_state[KCB__MAX_METRICS];
+  int stop_training, stop_evaluating, stop_predicting;
+
+  /* run workspace: one block, grown only when a larger batch is asked for */
+  int64_t ws_batch;
+  float *ws;
+  float *x_batch;                      /* (batch, in_size) gathered inputs */
+  float *y_batch;                      /* (batch, y_size) gathered targets */
+  float *grad_a, *grad_b;              /* (batch * widest layer) ping-pong gradients */
+  int64_t y_size_ws;
+};
+
+/* activations.c: forward writes out (pre may equal out); backward turns dL/dout into dL/dpre
+ * in place, reading pre or out as the function needs. */
+int kcb__activation_needs_pre(kcb_activation a);
+void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int64_t rows, int64_t width);
+void kcb__activation_backward(kcb_activation a, const float *pre, const float *out, float *grad,
+                              int64_t rows, int64_t width);
+
+/* losses.c: the mean loss over rows of y_pred (rows, width); y_true is (rows, width), or (rows)
+ * class indices for the sparse loss. If grad is not NULL it receives dLoss/dy_pred.
+ * @return 0 or KCB_EINVAL for a label outside 0..width-1 (message names the row). */
+int kcb__loss_compute(kcb_loss loss, int from_logits, const float *y_pred, const float *y_true,
+                      int64_t rows, int64_t width, float *grad, double *out_loss);
+/* Whether y_true holds one class index per row. */
+int kcb__loss_is_sparse(kcb_loss loss);
+
+/* metrics.c: adds the per-row values of the batch to state. */
+void kcb__metric_update(kcb_metric metric, kcb__mean *state, const float *y_pred, const float *y_true,
+                        int64_t rows, int64_t width);
+double kcb__mean_result(const kcb__mean *m);
+/* Keras 3's choice for "accuracy": binary when the output width is 1, sparse when targets are
+ * class indices, categorical otherwise. */
+kcb_metric kcb__metric_resolve(kcb_metric metric, int64_t out_width, int sparse_targets);
+
+/* optimizers.c */
+int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, size_t n_params);
+void kcb__optimizer_free(kcb__optimizer *opt);
+void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads);
+
+/* model.c */
+int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size);
+/* Forward pass over `batch` samples of input; returns the output (batch, out_size). */
+const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch, int training);
+/* Backward pass from dL/doutput (in m->grad_a), filling m->grads. */
+void kcb__model_backward(kcb_model *m, const float *input, int64_t batch);
+const kcb__layer *kcb__model_output_layer(const kcb_model *m);
+
+#endif

@@ -1,0 +1,61 @@
+/* model/names.c — Keras's names for activations, initializers, losses, metrics, optimizers. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "model/model_internal.h"
+
+typedef struct name_entry {
+  const char *name;
+  int value;
+} name_entry;
+
+static const char *const activation_names[KCB_ACT_COUNT] = {
+    "linear", "relu", "sigmoid", "tanh", "softmax", "softplus", "gelu", "leaky_relu"};
+static const char *const initializer_names[KCB_INIT_COUNT] = {
+    "glorot_uniform", "he_normal", "he_uniform", "zeros", "ones", "random_normal"};
+static const char *const loss_names[KCB_LOSS_COUNT] = {
+    "mean_squared_error", "mean_absolute_error", "binary_crossentropy",
+    "categorical_crossentropy", "sparse_categorical_crossentropy"};
+static const char *const metric_names[KCB_METRIC_COUNT] = {
+    "mean_squared_error", "mean_absolute_error", "accuracy", "binary_accuracy",
+    "categorical_accuracy", "sparse_categorical_accuracy"};
+static const char *const optimizer_names[KCB_OPT_COUNT] = {"sgd", "rmsprop", "adam", "adamw"};
+
+/* Aliases Keras accepts besides the canonical names above. */
+static const name_entry loss_aliases[] = {{"mse", KCB_LOSS_MEAN_SQUARED_ERROR}, {"mae", KCB_LOSS_MEAN_ABSOLUTE_ERROR}};
+static const name_entry metric_aliases[] = {
+    {"mse", KCB_METRIC_MEAN_SQUARED_ERROR}, {"mae", KCB_METRIC_MEAN_ABSOLUTE_ERROR}, {"acc", KCB_METRIC_ACCURACY}};
+static const name_entry activation_aliases[] = {{"none", KCB_ACT_LINEAR}};
+static const name_entry initializer_aliases[] = {{"glorot_uniform", KCB_INIT_GLOROT_UNIFORM}};
+static const name_entry optimizer_aliases[] = {{"adam", KCB_OPT_ADAM}};
+
+static int lookup(int *out, const char *what, const char *name, const char *const *names, int count,
+                  const name_entry *aliases, size_t n_aliases) {
+  if (name) {
+    for (int i = 0; i < count; i++)
+      if (strcasecmp(name, names[i]) == 0) return *out = i, 0;
+    for (size_t i = 0; i < n_aliases; i++)
+      if (strcasecmp(name, aliases[i].name) == 0) return *out = aliases[i].value, 0;
+  }
+  char list[512];
+  size_t used = 0;
+  list[0] = '\0';
+  for (int i = 0; i < count && used < sizeof list; i++)
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+  return kcb__error(KCB_EKEY, "unknown %s '%s' (expected one of: %s)", what, name ? name : "(null)", list);
+}
+
+#define KCB__NAMES(type, prefix, what, table, aliases, count)                                  \
+  int prefix##_from_name(type *out, const char *name) {                                        \
+    int v = 0, rc = lookup(&v, what, name, table, count, aliases, sizeof aliases / sizeof aliases[0]); \
+    if (rc == 0) *out = (type)v;                                                               \
+    return rc;                                                                                 \
+  }                                                                                            \
+  const char *prefix##_name(type v) { return (unsigned)v < (unsigned)(count) ? table[v] : "unknown"; }
+
+KCB__NAMES(kcb_activation, kcb_activation, "activation", activation_names, activation_aliases, KCB_ACT_COUNT)
+KCB__NAMES(kcb_initializer, kcb_initializer, "initializer", initializer_names, initializer_aliases, KCB_INIT_COUNT)
+KCB__NAMES(kcb_loss, kcb_loss, "loss", loss_names, loss_aliases, KCB_LOSS_COUNT)
+KCB__NAMES(kcb_metric, kcb_metric, "metric", metric_names, metric_aliases, KCB_METRIC_COUNT)
+KCB__NAMES(kcb_optimizer_kind, kcb_optimizer, "optimizer", optimizer_names, optimizer_aliases, KCB_OPT_COUNT)

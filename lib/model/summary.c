@@ -1,0 +1,79 @@
+/* model/summary.c — model.summary() as Keras 3 prints it (a box-drawn table and totals). */
+#include <stdio.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+#define COLUMNS 3
+static const int widths[COLUMNS] = {31, 22, 13}; /* text width inside each cell */
+
+static void thousands(char *buf, size_t size, size_t v) {
+  char digits[32];
+  int n = snprintf(digits, sizeof digits, "%zu", v), o = 0;
+  for (int i = 0; i < n && (size_t)o + 2 < size; i++) {
+    if (i && (n - i) % 3 == 0) buf[o++] = ',';
+    buf[o++] = digits[i];
+  }
+  buf[o] = '\0';
+}
+
+static void memory_size(char *buf, size_t size, double bytes) {
+  static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+  int u = 0;
+  while (u < 4 && bytes / 1024 >= 1) bytes /= 1024, u++;
+  snprintf(buf, size, "%.2f %s", bytes, units[u]);
+}
+
+/* A horizontal rule: left, fill, join, right are UTF-8 box-drawing characters. */
+static void rule(FILE *f, const char *left, const char *fill, const char *join, const char *right) {
+  fputs(left, f);
+  for (int c = 0; c < COLUMNS; c++) {
+    for (int i = 0; i < widths[c] + 2; i++) fputs(fill, f);
+    fputs(c + 1 < COLUMNS ? join : right, f);
+  }
+  fputc('\n', f);
+}
+
+static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
+  for (int c = 0; c < COLUMNS; c++) {
+    /* the last column is right-aligned, as Keras's Param # */
+    fprintf(f, c == COLUMNS - 1 ? "%s %*s " : "%s %-*s ", bar, widths[c], cells[c]);
+  }
+  fprintf(f, "%s\n", bar);
+}
+
+int kcb_model_summary(const kcb_model *m, FILE *f) {
+  size_t total = 0;
+  fprintf(f, "Model: \"sequential\"\n");
+  rule(f, "\u250f", "\u2501", "\u2533", "\u2513");
+  row(f, "\u2503", (const char *const[]){"Layer (type)", "Output Shape", "Param #"});
+  rule(f, "\u2521", "\u2501", "\u2547", "\u2529");
+  for (size_t i = 0; i < m->n_layers; i++) {
+    const kcb__layer *l = &m->layers[i];
+    char name[96], shape[96], params[32];
+    snprintf(name, sizeof name, "%s (%s)", l->name, kcb_model_layer_class(m, i));
+    size_t used = (size_t)snprintf(shape, sizeof shape, "(None");
+    for (int d = 0; d < l->out_rank && used < sizeof shape; d++)
+      used += (size_t)snprintf(shape + used, sizeof shape - used, ", %lld", (long long)l->out_shape[d]);
+    if (used < sizeof shape) snprintf(shape + used, sizeof shape - used, ")");
+    size_t n = l->kind == KCB__DENSE ? (size_t)(l->in_width * l->dense.units + (l->dense.use_bias ? l->dense.units : 0)) : 0;
+    total += n;
+    thousands(params, sizeof params, n);
+    row(f, "\u2502", (const char *const[]){name, shape, params});
+    if (i + 1 < m->n_layers) rule(f, "\u251c", "\u2500", "\u253c", "\u2524");
+  }
+  rule(f, "\u2514", "\u2500", "\u2534", "\u2518");
+  char count[32], mem[32];
+  thousands(count, sizeof count, total);
+  memory_size(mem, sizeof mem, 4.0 * (double)total);
+  fprintf(f, " Total params: %s (%s)\n", count, mem);
+  fprintf(f, " Trainable params: %s (%s)\n", count, mem);
+  fprintf(f, " Non-trainable params: 0 (0.00 B)\n");
+  if (m->compiled && m->opt.iterations > 0) {
+    size_t opt = (size_t)m->opt.n_slots * m->opt.n + 2; /* slots, iterations, learning_rate */
+    thousands(count, sizeof count, opt);
+    memory_size(mem, sizeof mem, 4.0 * (double)opt);
+    fprintf(f, " Optimizer params: %s (%s)\n", count, mem);
+  }
+  return ferror(f) ? kcb__error(KCB_EIO, "summary: writing to the stream failed") : 0;
+}

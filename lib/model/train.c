@@ -1,0 +1,383 @@
+/* model/train.c — fit, evaluate and predict, driving the callback hooks exactly as Keras 3's
+ * trainer does (spec/keras-callbacks.md §1.3). Nothing is allocated per batch. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+/* Input/target arrays checked against the model, with what each sample occupies. */
+typedef struct dataset_view {
+  const float *x, *y;      /* (n, x_size), (n, y_size) */
+  int64_t n;
+  int64_t y_size;
+} dataset_view;
+
+/* A run's callback list and the logs a hook receives: each hook gets a fresh copy of its
+ * source logs, as Keras's pythonify_logs builds a new dict per dispatch. */
+typedef struct run_hooks {
+  kcb_callback_list list;
+  kcb_logs scratch;
+} run_hooks;
+
+static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs *source) {
+  if (source) kcb_logs_copy(&h->scratch, source); else kcb_logs_clear(&h->scratch);
+  int rc = kcb_callback_list_call(&h->list, hook, index, &h->scratch);
+  if (rc && kcb_error_last()[0] == '\0')
+    kcb__error(rc, "callback failed in %s with %s", kcb_hook_name(hook), kcb_error_name(rc));
+  return rc;
+}
+
+static int64_t rows_per_sample(const kcb__layer *out) { return out->out_size / out->out_width; }
+
+static int check_finite(const float *v, int64_t n, int64_t per_sample, const char *what, const char *name) {
+  for (int64_t i = 0; i < n; i++)
+    if (!isfinite(v[i]))
+      return kcb__error(KCB_ENAN, "%s: %s holds a non-finite value (%g) in sample %lld", what, name, (double)v[i],
+                        (long long)(i / per_sample));
+  return 0;
+}
+
+/* Checks x (and y unless NULL) against the model's input and output. */
+static int check_data(const kcb_model *m, const char *what, const kcb_tensor *x, const kcb_tensor *y, dataset_view *out) {
+  char got[96], want[96];
+  if (!x || !x->data) return kcb__error(KCB_EINVAL, "%s: x is missing", what);
+  int ok = x->rank == m->in_rank + 1;
+  for (int i = 0; ok && i < m->in_rank; i++) ok = x->shape[i + 1] == m->in_shape[i];
+  if (!ok) {
+    kcb_tensor expect = kcb_tensor_view(NULL, m->in_rank, m->in_shape);
+    kcb_tensor_shape_string(&expect, want, sizeof want);
+    return kcb__error(KCB_ESHAPE, "%s: x has shape %s but the model expects (None, %s", what,
+                      kcb_tensor_shape_string(x, got, sizeof got), want + 1);
+  }
+  out->x = x->data;
+  out->n = x->shape[0];
+  out->y = NULL;
+  out->y_size = 0;
+  int rc = check_finite(x->data, kcb_tensor_size(x), m->in_size, what, "x");
+  if (rc || !y) return rc;
+  if (!y->data || y->rank < 1 || y->shape[0] != out->n)
+    return kcb__error(KCB_ESHAPE, "%s: x has %lld samples but y has shape %s", what, (long long)out->n,
+                      kcb_tensor_shape_string(y, got, sizeof got));
+  const kcb__layer *o = kcb__model_output_layer(m);
+  int64_t y_size = kcb_tensor_sample_size(y);
+  int64_t expect = kcb__loss_is_sparse(m->loss) ? rows_per_sample(o) : o->out_size;
+  if (y_size != expect)
+    return kcb__error(KCB_ESHAPE, "%s: y has shape %s, %lld values per sample, but the model's output needs %lld%s", what,
+                      kcb_tensor_shape_string(y, got, sizeof got), (long long)y_size, (long long)expect,
+                      kcb__loss_is_sparse(m->loss) ? " (one class index per sample for sparse_categorical_crossentropy)" : "");
+  out->y = y->data;
+  out->y_size = y_size;
+  return check_finite(y->data, kcb_tensor_size(y), y_size, what, "y");
+}
+
+static void reset_metrics(kcb_model *m) {
+  memset(&m->loss_tracker, 0, sizeof m->loss_tracker);
+  memset(m->metric_state, 0, sizeof m->metric_state);
+}
+
+static void resolve_metrics(kcb_model *m, int64_t y_size) {
+  const kcb__layer *o = kcb__model_output_layer(m);
+  int sparse = o->out_width > 1 && y_size * o->out_width == o->out_size;
+  for (size_t i = 0; i < m->n_metrics; i++) m->metric_impl[i] = kcb__metric_resolve(m->metrics[i], o->out_width, sparse);
+}
+
+static int metrics_logs(const kcb_model *m, kcb_logs *logs) {
+  kcb_logs_clear(logs);
+  int rc = kcb_logs_set(logs, "loss", kcb__mean_result(&m->loss_tracker));
+  for (size_t i = 0; rc == 0 && i < m->n_metrics; i++) rc = kcb_logs_set(logs, m->metric_names[i], kcb__mean_result(&m->metric_state[i]));
+  return rc;
+}
+
+/* Runs the model on `count` samples and updates the loss tracker and metrics; with `train`,
+ * also back-propagates and takes an optimizer step. */
+static int batch_step(kcb_model *m, const float *x, const float *y, int64_t count, int64_t y_size, int train) {
+  const kcb__layer *o = kcb__model_output_layer(m);
+  int64_t rows = count * rows_per_sample(o);
+  const float *pred = kcb__model_forward(m, x, count, train);
+  double loss = 0;
+  int rc = kcb__loss_compute(m->loss, m->from_logits, pred, y, rows, o->out_width, train ? m->grad_a : NULL, &loss);
+  if (rc) return rc;
+  m->loss_tracker.total += loss * (double)count;
+  m->loss_tracker.count += (double)count;
+  for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
+  (void)y_size;
+  if (train) {
+    kcb__model_backward(m, x, count);
+    kcb__optimizer_step(&m->opt, m->params, m->grads);
+  }
+  return 0;
+}
+
+/* Points at samples [start, start + count) of data, gathering them through perm when given. */
+static void batch_pointers(kcb_model *m, const dataset_view *d, const int64_t *perm, int64_t start, int64_t count,
+                           const float **x, const float **y) {
+  if (!perm) {
+    *x = d->x + start * m->in_size;
+    *y = d->y ? d->y + start * d->y_size : NULL;
+    return;
+  }
+  for (int64_t i = 0; i < count; i++) {
+    int64_t s = perm[start + i];
+    memcpy(m->x_batch + i * m->in_size, d->x + s * m->in_size, (size_t)m->in_size * sizeof(float));
+    memcpy(m->y_batch + i * d->y_size, d->y + s * d->y_size, (size_t)d->y_size * sizeof(float));
+  }
+  *x = m->x_batch;
+  *y = m->y_batch;
+}
+
+static int64_t batches_of(int64_t n, int64_t batch) { return (n + batch - 1) / batch; }
+
+static int is_progbar(const kcb_callback *cb) { return cb->ops->name && strcmp(cb->ops->name, "ProgbarLogger") == 0; }
+
+/* Builds the list as Keras's CallbackList: the user's callbacks, then History, then a
+ * ProgbarLogger when verbose is set and the user gave none. */
+static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, size_t n, kcb_history *history,
+                       int verbose, FILE *stream, kcb_callback **own_progbar) {
+  int rc = 0, have_progbar = 0;
+  memset(&h->list, 0, sizeof h->list);
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    rc = kcb_callback_list_add(&h->list, callbacks[i]);
+    have_progbar |= callbacks[i] && callbacks[i]->ops && is_progbar(callbacks[i]);
+  }
+  if (rc == 0 && history) rc = kcb_callback_list_add(&h->list, kcb_history_callback(history));
+  if (rc == 0 && verbose && !have_progbar) {
+    rc = kcb_progbar_logger_new(own_progbar, stream);
+    if (rc == 0) rc = kcb_callback_list_add(&h->list, *own_progbar);
+  }
+  for (size_t i = 0; i < h->list.count; i++) h->list.items[i]->model = m;
+  h->list.params.verbose = verbose;
+  return rc;
+}
+
+/* The evaluation loop shared by evaluate and fit's validation (which passes fit's hooks). */
+static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t batch, kcb_logs *out) {
+  int rc = 0;
+  kcb_logs logs;
+  KCB__TRY(call_hook(h, KCB_HOOK_TEST_BEGIN, 0, NULL));
+  reset_metrics(m);
+  m->stop_evaluating = 0;
+  kcb_logs_clear(&logs);
+  for (int64_t b = 0, start = 0; start < d->n; b++, start += batch) {
+    int64_t count = d->n - start < batch ? d->n - start : batch;
+    const float *x, *y;
+    KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_BEGIN, b, NULL));
+    batch_pointers(m, d, NULL, start, count, &x, &y);
+    KCB__TRY(batch_step(m, x, y, count, d->y_size, 0));
+    KCB__TRY(metrics_logs(m, &logs));
+    KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_END, b, &logs));
+    if (m->stop_evaluating) break;
+  }
+  KCB__TRY(metrics_logs(m, &logs));
+  KCB__TRY(call_hook(h, KCB_HOOK_TEST_END, 0, &logs));
+  if (out) kcb_logs_copy(out, &logs);
+done:
+  return rc;
+}
+
+static int should_validate(const kcb_fit_options *o, int epoch) {
+  if (o->validation_epochs) {
+    for (size_t i = 0; i < o->n_validation_epochs; i++)
+      if (o->validation_epochs[i] == epoch + 1) return 1;
+    return 0;
+  }
+  return (epoch + 1) % o->validation_freq == 0;
+}
+
+static int check_fit_options(const kcb_fit_options *o) {
+  if (o->batch_size <= 0) return kcb__error(KCB_EINVAL, "fit: batch_size must be positive, got %lld", (long long)o->batch_size);
+  if (o->epochs < 0) return kcb__error(KCB_EINVAL, "fit: epochs must be >= 0, got %d", o->epochs);
+  if (o->initial_epoch < 0) return kcb__error(KCB_EINVAL, "fit: initial_epoch must be >= 0, got %d", o->initial_epoch);
+  if (o->verbose < 0 || o->verbose > 2) return kcb__error(KCB_EINVAL, "fit: verbose must be 0, 1 or 2, got %d", o->verbose);
+  if (!(o->validation_split >= 0 && o->validation_split < 1))
+    return kcb__error(KCB_EINVAL, "fit: validation_split must be in [0, 1), got %g", o->validation_split);
+  if (o->steps_per_epoch < 0) return kcb__error(KCB_EINVAL, "fit: steps_per_epoch must be >= 0");
+  if (o->validation_freq < 1 && !o->validation_epochs)
+    return kcb__error(KCB_EINVAL, "fit: validation_freq must be >= 1, got %d", o->validation_freq);
+  if ((o->validation_x == NULL) != (o->validation_y == NULL))
+    return kcb__error(KCB_EINVAL, "fit: validation_data needs both x and y");
+  return 0;
+}
+
+int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_fit_options *opts,
+                  kcb_history **out_history) {
+  kcb_fit_options defaults = KCB_FIT_OPTIONS_INIT;
+  const kcb_fit_options *o = opts ? opts : &defaults;
+  int rc = 0;
+  kcb_history *history = NULL;
+  kcb_callback *progbar = NULL;
+  int64_t *perm = NULL;
+  run_hooks *h = NULL;
+  kcb_logs *batch_logs = NULL, *epoch_logs = NULL, *val_logs = NULL;
+  dataset_view train, val;
+  int has_val = 0;
+
+  if (out_history) *out_history = NULL;
+  if (!m->compiled) return kcb__error(KCB_ESTATE, "fit: the model must be compiled first");
+  KCB__TRY(check_fit_options(o));
+  KCB__TRY(check_data(m, "fit", x, y, &train));
+  if (o->validation_x) {
+    KCB__TRY(check_data(m, "fit (validation_data)", o->validation_x, o->validation_y, &val));
+    has_val = val.n > 0;
+  } else if (o->validation_split > 0) {
+    int64_t split_at = (int64_t)floor((double)train.n * (1.0 - o->validation_split));
+    if (split_at == 0 || split_at == train.n)
+      KCB__TRY(kcb__error(KCB_EINVAL, "fit: validation_split %g of %lld samples leaves no %s samples", o->validation_split,
+                          (long long)train.n, split_at == 0 ? "training" : "validation"));
+    val = train;
+    val.x += split_at * m->in_size;
+    val.y += split_at * train.y_size;
+    val.n = train.n - split_at;
+    train.n = split_at;
+    has_val = 1;
+  }
+  if (train.n == 0) KCB__TRY(kcb__error(KCB_EINVAL, "fit: no training samples"));
+  resolve_metrics(m, train.y_size);
+
+  int64_t batch = o->batch_size;
+  int64_t full_batches = batches_of(train.n, batch);
+  int64_t steps = o->steps_per_epoch > 0 ? o->steps_per_epoch : full_batches;
+  KCB__TRY(kcb__model_reserve_workspace(m, batch, train.y_size));
+  h = malloc(sizeof *h);
+  batch_logs = malloc(3 * sizeof *batch_logs);
+  if (!h || !batch_logs) KCB__TRY(kcb__error(KCB_ENOMEM, "fit: out of memory"));
+  epoch_logs = batch_logs + 1;
+  val_logs = batch_logs + 2;
+  if (o->shuffle) {
+    perm = malloc((size_t)train.n * sizeof *perm);
+    if (!perm) KCB__TRY(kcb__error(KCB_ENOMEM, "fit: out of memory for %lld sample indices", (long long)train.n));
+    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
+  }
+  KCB__TRY(kcb_history_new(&history));
+  KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, history, o->verbose, o->progress_stream, &progbar));
+  h->list.params.epochs = o->epochs;
+  h->list.params.steps = steps;
+
+  m->stop_training = 0;
+  kcb_logs_clear(epoch_logs);
+  KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BEGIN, 0, NULL));
+  int64_t batches_seen = 0;
+  int pass_open = 0;
+  for (int epoch = o->initial_epoch; epoch < o->epochs; epoch++) {
+    reset_metrics(m);
+    KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_BEGIN, epoch, NULL));
+    /* A new pass over the data each epoch; with steps_per_epoch the pass carries on across
+     * epochs and ends the epoch early when the data runs out (Keras's EpochIterator). */
+    if (!pass_open || o->steps_per_epoch == 0) {
+      if (perm)
+        for (int64_t i = train.n - 1; i > 0; i--) {
+          int64_t j = (int64_t)kcb__rng_below(&m->shuffle_rng, (uint64_t)i + 1), t = perm[i];
+          perm[i] = perm[j];
+          perm[j] = t;
+        }
+      batches_seen = 0;
+      pass_open = 1;
+    }
+    kcb_logs_clear(batch_logs);
+    for (int64_t step = 0; step < steps && batches_seen < full_batches; step++) {
+      int64_t start = batches_seen++ * batch;
+      int64_t count = train.n - start < batch ? train.n - start : batch;
+      const float *bx, *by;
+      KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_BEGIN, step, NULL));
+      batch_pointers(m, &train, perm, start, count, &bx, &by);
+      KCB__TRY(batch_step(m, bx, by, count, train.y_size, 1));
+      KCB__TRY(metrics_logs(m, batch_logs));
+      KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_END, step, batch_logs));
+      if (m->stop_training) break;
+    }
+    if (batches_seen >= full_batches) pass_open = 0;
+    kcb_logs_copy(epoch_logs, batch_logs);
+    if (has_val && should_validate(o, epoch)) {
+      KCB__TRY(run_test(m, h, &val, batch, val_logs));
+      for (size_t i = 0; i < val_logs->count; i++) {
+        char key[KCB_LOGS_KEY_MAX + 4];
+        snprintf(key, sizeof key, "val_%s", val_logs->entries[i].key);
+        KCB__TRY(kcb_logs_set(epoch_logs, key, val_logs->entries[i].value));
+      }
+    }
+    KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_END, epoch, epoch_logs));
+    if (m->stop_training) break;
+  }
+  KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_END, 0, epoch_logs));
+done:
+  kcb_callback_free(progbar);
+  free(perm);
+  free(h);
+  free(batch_logs);
+  if (rc == 0 && out_history) *out_history = history;
+  else kcb_history_free(history);
+  return rc;
+}
+
+int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_evaluate_options *opts,
+                       kcb_logs *out_logs) {
+  kcb_evaluate_options defaults = KCB_EVALUATE_OPTIONS_INIT;
+  const kcb_evaluate_options *o = opts ? opts : &defaults;
+  dataset_view d;
+  kcb_callback *progbar = NULL;
+  run_hooks *h = NULL;
+  int rc = 0;
+  if (!m->compiled) return kcb__error(KCB_ESTATE, "evaluate: the model must be compiled first");
+  if (o->batch_size <= 0) return kcb__error(KCB_EINVAL, "evaluate: batch_size must be positive");
+  KCB__TRY(check_data(m, "evaluate", x, y, &d));
+  if (!y) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: y is missing"));
+  resolve_metrics(m, d.y_size);
+  KCB__TRY(kcb__model_reserve_workspace(m, o->batch_size, d.y_size));
+  if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "evaluate: out of memory"));
+  KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
+  h->list.params.epochs = 1;
+  h->list.params.steps = batches_of(d.n, o->batch_size);
+  KCB__TRY(run_test(m, h, &d, o->batch_size, out_logs));
+done:
+  kcb_callback_free(progbar);
+  free(h);
+  return rc;
+}
+
+int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts, kcb_tensor **out) {
+  kcb_evaluate_options defaults = KCB_EVALUATE_OPTIONS_INIT;
+  const kcb_evaluate_options *o = opts ? opts : &defaults;
+  dataset_view d;
+  kcb_callback *progbar = NULL;
+  kcb_tensor *result = NULL;
+  run_hooks *h = NULL;
+  int rc = 0;
+  *out = NULL;
+  if (!m->weights_ready) return kcb__error(KCB_ESTATE, "predict: the model must be compiled first");
+  if (o->batch_size <= 0) return kcb__error(KCB_EINVAL, "predict: batch_size must be positive");
+  KCB__TRY(check_data(m, "predict", x, NULL, &d));
+  const kcb__layer *ol = kcb__model_output_layer(m);
+  int64_t shape[KCB_MAX_RANK];
+  shape[0] = d.n;
+  memcpy(shape + 1, ol->out_shape, (size_t)ol->out_rank * sizeof shape[0]);
+  KCB__TRY(kcb_tensor_new(&result, ol->out_rank + 1, shape));
+  KCB__TRY(kcb__model_reserve_workspace(m, o->batch_size, 1));
+  if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "predict: out of memory"));
+  KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
+  h->list.params.epochs = 1;
+  h->list.params.steps = batches_of(d.n, o->batch_size);
+  m->stop_predicting = 0;
+  KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_BEGIN, 0, NULL));
+  for (int64_t b = 0, start = 0; start < d.n; b++, start += o->batch_size) {
+    int64_t count = d.n - start < o->batch_size ? d.n - start : o->batch_size;
+    KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_BATCH_BEGIN, b, NULL));
+    const float *pred = kcb__model_forward(m, d.x + start * m->in_size, count, 0);
+    float *dst = result->data + start * ol->out_size;
+    memcpy(dst, pred, (size_t)(count * ol->out_size) * sizeof *dst);
+    shape[0] = count;
+    kcb_tensor outputs = kcb_tensor_view(dst, ol->out_rank + 1, shape);
+    kcb_logs *logs = &h->scratch;
+    kcb_logs_clear(logs);
+    KCB__TRY(kcb_logs_set_tensor(logs, "outputs", &outputs));
+    KCB__TRY(kcb_callback_list_call(&h->list, KCB_HOOK_PREDICT_BATCH_END, b, logs));
+    if (m->stop_predicting) break;
+  }
+  KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_END, 0, NULL));
+  *out = result;
+  result = NULL;
+done:
+  kcb_callback_free(progbar);
+  kcb_tensor_free(result);
+  free(h);
+  return rc;
+}
