@@ -93,6 +93,7 @@ static void format_line(progbar *pb, line_style style, int64_t current, int fina
                         double time_per_step) {
   const int ansi = style == STYLE_TERMINAL;
   const char *bold = ansi ? "\x1b[1m" : "", *reset = ansi ? "\x1b[0m" : "";
+  const char *green = ansi ? "\x1b[32m" : "", *white = ansi ? "\x1b[37m" : "";
   long long cur = (long long)current, tgt = (long long)pb->target;
   int digits = tgt > 0 ? (int)log10((double)tgt) + 1 : 0;
   pb->len = 0;
@@ -101,13 +102,14 @@ static void format_line(progbar *pb, line_style style, int64_t current, int fina
   } else {
     if (tgt > 0) {
       put(pb, "%s%*lld/%lld%s ", bold, digits, cur, tgt, reset);
-      int done = (int)fmin(BAR_WIDTH * ((double)cur / (double)tgt), BAR_WIDTH); /* Keras: no cap */
+      /* Keras would draw past 20 when current > target; capping keeps the line bounded. */
+      int done = (int)fmin(BAR_WIDTH * ((double)cur / (double)tgt), BAR_WIDTH);
       if (done > 0) {
-        put(pb, "%s", ansi ? "\x1b[32m" : "");
+        put(pb, "%s", green);
         put_bar_run(pb, done);
         put(pb, "%s", reset);
       }
-      put(pb, "%s", ansi ? "\x1b[37m" : "");
+      put(pb, "%s", white);
       put_bar_run(pb, BAR_WIDTH - done);
       put(pb, "%s", reset);
     } else {
@@ -233,6 +235,7 @@ static void finalize_progbar(progbar *pb, const kcb_logs *logs) {
 }
 
 static int on_train_begin(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
   progbar *pb = (progbar *)cb;
   pb->in_fit = 1;
   pb->target = cb->params->steps;
@@ -242,11 +245,13 @@ static int on_train_begin(kcb_callback *cb, kcb_logs *logs) {
 /* Keras never clears the flag (it builds a new logger per fit); clearing it here lets one
  * logger serve a fit and then a standalone evaluate. */
 static int on_train_end(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
   ((progbar *)cb)->in_fit = 0;
   return 0;
 }
 
 static int on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
   progbar *pb = (progbar *)cb;
   pb->seen = 0;
   bar_reset(pb);
@@ -263,11 +268,13 @@ static int on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
 }
 
 static int on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)epoch;
   finalize_progbar((progbar *)cb, logs);
   return 0;
 }
 
 static int on_test_begin(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
   progbar *pb = (progbar *)cb;
   if (!pb->in_fit) begin_run(pb);
   return 0;
@@ -286,11 +293,13 @@ static int on_test_end(kcb_callback *cb, kcb_logs *logs) {
 }
 
 static int on_predict_begin(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
   begin_run((progbar *)cb);
   return 0;
 }
 
 static int on_predict_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)logs;
   update_progbar((progbar *)cb, batch, NULL); /* Keras does not pass prediction results */
   return 0;
 }

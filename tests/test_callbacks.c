@@ -1,0 +1,439 @@
+/* test_callbacks.c — the hook protocol: exact order, arguments and logs of fit (with validation),
+ * evaluate and predict, as spec/keras-callbacks.md §1.3 and §3 give them (libuv-style recording). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test_helpers.h"
+
+#define MAX_EVENTS 256
+
+typedef struct recorder {
+  kcb_callback base;
+  char events[MAX_EVENTS][192];
+  kcb_logs logs[MAX_EVENTS];
+  size_t n;
+  kcb_callback_params params_at_begin;
+  /* behaviours a test switches on */
+  int stop_at_epoch, stop_at_batch;       /* request stop_training at this (epoch, batch); -1 never */
+  int fail_at_epoch_begin;                /* return KCB_EIO from on_epoch_begin(epoch); -1 never */
+  int add_key_at_epoch_end;               /* put "learning_rate" into the epoch-end logs */
+  int epoch;
+  int batches_in_epoch[16];
+} recorder;
+
+static void record(recorder *r, const char *hook, long long index, const kcb_logs *logs) {
+  char keys[96];
+  kcb_logs_keys_string(logs, keys, sizeof keys);
+  assert_true(r->n < MAX_EVENTS);
+  if (index >= 0) snprintf(r->events[r->n], sizeof r->events[0], "%s %lld %s", hook, index, keys);
+  else snprintf(r->events[r->n], sizeof r->events[0], "%s %s", hook, keys);
+  kcb_logs_copy(&r->logs[r->n], logs);
+  r->n++;
+}
+
+static int rec_train_begin(kcb_callback *cb, kcb_logs *l) {
+  recorder *r = (recorder *)cb;
+  r->params_at_begin = *cb->params;
+  record(r, "on_train_begin", -1, l);
+  return 0;
+}
+static int rec_train_end(kcb_callback *cb, kcb_logs *l) { record((recorder *)cb, "on_train_end", -1, l); return 0; }
+static int rec_epoch_begin(kcb_callback *cb, int e, kcb_logs *l) {
+  recorder *r = (recorder *)cb;
+  r->epoch = e;
+  record(r, "on_epoch_begin", e, l);
+  return e == r->fail_at_epoch_begin ? KCB_EIO : 0;
+}
+static int rec_epoch_end(kcb_callback *cb, int e, kcb_logs *l) {
+  recorder *r = (recorder *)cb;
+  record(r, "on_epoch_end", e, l);
+  if (r->add_key_at_epoch_end) kcb_logs_set(l, "learning_rate", kcb_model_learning_rate(cb->model));
+  return 0;
+}
+static int rec_train_batch_begin(kcb_callback *cb, int64_t b, kcb_logs *l) { record((recorder *)cb, "on_train_batch_begin", b, l); return 0; }
+static int rec_train_batch_end(kcb_callback *cb, int64_t b, kcb_logs *l) {
+  recorder *r = (recorder *)cb;
+  record(r, "on_train_batch_end", b, l);
+  if (r->epoch < 16) r->batches_in_epoch[r->epoch]++;
+  if (r->epoch == r->stop_at_epoch && b == r->stop_at_batch) kcb_model_set_stop_training(cb->model, 1);
+  return 0;
+}
+static int rec_test_begin(kcb_callback *cb, kcb_logs *l) { record((recorder *)cb, "on_test_begin", -1, l); return 0; }
+static int rec_test_end(kcb_callback *cb, kcb_logs *l) { record((recorder *)cb, "on_test_end", -1, l); return 0; }
+static int rec_test_batch_begin(kcb_callback *cb, int64_t b, kcb_logs *l) { record((recorder *)cb, "on_test_batch_begin", b, l); return 0; }
+static int rec_test_batch_end(kcb_callback *cb, int64_t b, kcb_logs *l) { record((recorder *)cb, "on_test_batch_end", b, l); return 0; }
+static int rec_predict_begin(kcb_callback *cb, kcb_logs *l) { record((recorder *)cb, "on_predict_begin", -1, l); return 0; }
+static int rec_predict_end(kcb_callback *cb, kcb_logs *l) { record((recorder *)cb, "on_predict_end", -1, l); return 0; }
+static int rec_predict_batch_begin(kcb_callback *cb, int64_t b, kcb_logs *l) { record((recorder *)cb, "on_predict_batch_begin", b, l); return 0; }
+static int rec_predict_batch_end(kcb_callback *cb, int64_t b, kcb_logs *l) {
+  const kcb_log_entry *e = kcb_logs_find(l, "outputs");
+  assert_non_null(e);
+  assert_non_null(e->tensor);
+  record((recorder *)cb, "on_predict_batch_end", b, l);
+  return 0;
+}
+
+static const kcb_callback_ops recorder_ops = {
+    "Recorder", rec_train_begin, rec_train_end, rec_epoch_begin, rec_epoch_end, rec_train_batch_begin,
+    rec_train_batch_end, rec_test_begin, rec_test_end, rec_test_batch_begin, rec_test_batch_end,
+    rec_predict_begin, rec_predict_end, rec_predict_batch_begin, rec_predict_batch_end, NULL};
+
+static recorder *recorder_new(void) {
+  recorder *r = calloc(1, sizeof *r);
+  r->base.ops = &recorder_ops;
+  r->stop_at_epoch = r->stop_at_batch = r->fail_at_epoch_begin = -1;
+  return r;
+}
+
+/* A 4 -> 3 softmax classifier on `n` samples with labels i % 3. */
+typedef struct fixture {
+  kcb_model *model;
+  kcb_tensor *x, *y;
+} fixture;
+
+static fixture make_fixture(int64_t n, double lr) {
+  fixture f;
+  int64_t in_shape[1] = {4}, xs[2] = {n, 4}, ys[1] = {n};
+  assert_ok(kcb_model_new(&f.model, 1, in_shape, 3));
+  assert_ok(kcb_model_add_from_spec(f.model, "8:relu,3:softmax"));
+  kcb_metric metric = KCB_METRIC_ACCURACY;
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.optimizer.learning_rate = lr;
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  c.metrics = &metric;
+  c.n_metrics = 1;
+  assert_ok(kcb_model_compile(f.model, &c));
+  assert_ok(kcb_tensor_new(&f.x, 2, xs));
+  assert_ok(kcb_tensor_new(&f.y, 1, ys));
+  for (int64_t i = 0; i < n * 4; i++) f.x->data[i] = (float)sin((double)i * 0.7);
+  for (int64_t i = 0; i < n; i++) f.y->data[i] = (float)(i % 3);
+  return f;
+}
+
+static void free_fixture(fixture *f) {
+  kcb_model_free(f->model);
+  kcb_tensor_free(f->x);
+  kcb_tensor_free(f->y);
+}
+
+static void assert_events(const recorder *r, const char *const *expected, size_t n) {
+  for (size_t i = 0; i < n && i < r->n; i++)
+    if (strcmp(r->events[i], expected[i]) != 0) fail_msg("event %zu: got '%s', expected '%s'", i, r->events[i], expected[i]);
+  if (r->n != n) fail_msg("got %zu events, expected %zu (last: '%s')", r->n, n, r->n ? r->events[r->n - 1] : "");
+}
+
+#define TRAIN_BATCH(b) "on_train_batch_begin " #b " []", "on_train_batch_end " #b " ['accuracy', 'loss']"
+#define VALIDATION                                                                                 \
+  "on_test_begin []", "on_test_batch_begin 0 []", "on_test_batch_end 0 ['accuracy', 'loss']",     \
+      "on_test_end ['accuracy', 'loss']"
+#define EPOCH_END(e) "on_epoch_end " #e " ['accuracy', 'loss', 'val_accuracy', 'val_loss']"
+
+/* fit(epochs=2, batch 4, validation_split 0.2) on 10 samples: 2 train batches, 1 validation batch. */
+static void test_fit_hook_sequence(void **state) {
+  (void)state;
+  fixture f = make_fixture(10, 0.01);
+  recorder *r = recorder_new();
+  kcb_callback *cbs[1] = {&r->base};
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = 2;
+  o.batch_size = 4;
+  o.verbose = 0;
+  o.validation_split = 0.2;
+  o.callbacks = cbs;
+  o.n_callbacks = 1;
+  kcb_history *h;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
+  static const char *const expected[] = {
+      "on_train_begin []",
+      "on_epoch_begin 0 []", TRAIN_BATCH(0), TRAIN_BATCH(1), VALIDATION, EPOCH_END(0),
+      "on_epoch_begin 1 []", TRAIN_BATCH(0), TRAIN_BATCH(1), VALIDATION, EPOCH_END(1),
+      "on_train_end ['accuracy', 'loss', 'val_accuracy', 'val_loss']"};
+  assert_events(r, expected, sizeof expected / sizeof expected[0]);
+  assert_int_equal(r->params_at_begin.epochs, 2);
+  assert_int_equal(r->params_at_begin.steps, 2);
+  assert_int_equal(r->params_at_begin.verbose, 0);
+  /* epoch-end train values are the last batch's running values; val_* are on_test_end's */
+  double a, b;
+  assert_true(kcb_logs_get(&r->logs[5], "loss", &a) && kcb_logs_get(&r->logs[10], "loss", &b));
+  assert_true(a == b);
+  assert_true(kcb_logs_get(&r->logs[9], "loss", &a) && kcb_logs_get(&r->logs[10], "val_loss", &b));
+  assert_true(a == b);
+  /* on_train_end gets the last epoch's logs; History holds every epoch's */
+  assert_int_equal(r->logs[r->n - 1].count, r->logs[r->n - 2].count);
+  for (size_t i = 0; i < r->logs[r->n - 1].count; i++)
+    assert_true(r->logs[r->n - 1].entries[i].value == r->logs[r->n - 2].entries[i].value);
+  assert_int_equal(kcb_history_epochs(h), 2);
+  assert_int_equal(kcb_history_key_count(h), 4);
+  assert_string_equal(kcb_history_key(h, 0), "accuracy");
+  assert_string_equal(kcb_history_key(h, 3), "val_loss");
+  const double *values;
+  size_t count;
+  assert_ok(kcb_history_values(h, "val_loss", &values, &count));
+  assert_int_equal(count, 2);
+  assert_true(kcb_logs_get(&r->logs[r->n - 2], "val_loss", &a) && a == values[1]);
+  assert_int_equal(kcb_model_iterations(f.model), 4);
+  kcb_history_free(h);
+  free(r);
+  free_fixture(&f);
+}
+
+/* Batch-end logs are batch-size-weighted running means since the epoch began: with a zero
+ * learning rate the weights stay fixed, so each batch's own loss is evaluate's on it alone. */
+static void test_batch_logs_are_running_means(void **state) {
+  (void)state;
+  fixture f = make_fixture(10, 0.0);
+  recorder *r = recorder_new();
+  kcb_callback *cbs[1] = {&r->base};
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.batch_size = 4;
+  o.verbose = 0;
+  o.shuffle = 0;
+  o.callbacks = cbs;
+  o.n_callbacks = 1;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
+  double own[3], sizes[3] = {4, 4, 2}, running = 0, seen = 0;
+  for (int b = 0; b < 3; b++) {
+    int64_t xs[2] = {(int64_t)sizes[b], 4}, ys[1] = {(int64_t)sizes[b]};
+    kcb_tensor bx = kcb_tensor_view(f.x->data + b * 16, 2, xs), by = kcb_tensor_view(f.y->data + b * 4, 1, ys);
+    kcb_evaluate_options e = KCB_EVALUATE_OPTIONS_INIT;
+    e.verbose = 0;
+    kcb_logs out;
+    assert_ok(kcb_model_evaluate(f.model, &bx, &by, &e, &out));
+    assert_true(kcb_logs_get(&out, "loss", &own[b]));
+    running += own[b] * sizes[b];
+    seen += sizes[b];
+    double logged;
+    assert_true(kcb_logs_get(&r->logs[3 + 2 * b], "loss", &logged)); /* train_begin, epoch_begin, then pairs */
+    assert_string_equal(r->events[3 + 2 * b], b == 0 ? "on_train_batch_end 0 ['accuracy', 'loss']"
+                                              : b == 1 ? "on_train_batch_end 1 ['accuracy', 'loss']"
+                                                       : "on_train_batch_end 2 ['accuracy', 'loss']");
+    assert_float_equal(logged, running / seen, 1e-6);
+  }
+  assert_true(own[0] != own[1]);
+  free(r);
+  free_fixture(&f);
+}
+
+static void test_evaluate_and_predict_hooks(void **state) {
+  (void)state;
+  fixture f = make_fixture(5, 0.01);
+  recorder *r = recorder_new();
+  kcb_callback *cbs[1] = {&r->base};
+  kcb_evaluate_options e = KCB_EVALUATE_OPTIONS_INIT;
+  e.batch_size = 3;
+  e.verbose = 0;
+  e.callbacks = cbs;
+  e.n_callbacks = 1;
+  kcb_logs out;
+  assert_ok(kcb_model_evaluate(f.model, f.x, f.y, &e, &out));
+  static const char *const eval_expected[] = {
+      "on_test_begin []", "on_test_batch_begin 0 []", "on_test_batch_end 0 ['accuracy', 'loss']",
+      "on_test_batch_begin 1 []", "on_test_batch_end 1 ['accuracy', 'loss']", "on_test_end ['accuracy', 'loss']"};
+  assert_events(r, eval_expected, 6);
+  assert_int_equal(r->params_at_begin.epochs, 0); /* on_train_begin never ran */
+  r->n = 0;
+  kcb_tensor *pred;
+  assert_ok(kcb_model_predict(f.model, f.x, &e, &pred));
+  static const char *const predict_expected[] = {
+      "on_predict_begin []", "on_predict_batch_begin 0 []", "on_predict_batch_end 0 ['outputs']",
+      "on_predict_batch_begin 1 []", "on_predict_batch_end 1 ['outputs']", "on_predict_end []"};
+  assert_events(r, predict_expected, 6);
+  assert_int_equal(pred->rank, 2);
+  assert_int_equal(pred->shape[0], 5);
+  assert_int_equal(pred->shape[1], 3);
+  for (int i = 0; i < 5; i++) assert_float_equal(pred->data[3 * i] + pred->data[3 * i + 1] + pred->data[3 * i + 2], 1.0, 1e-6);
+  kcb_tensor_free(pred);
+  free(r);
+  free_fixture(&f);
+}
+
+/* A stop requested in a batch still runs validation and on_epoch_end for that epoch, then
+ * on_train_end; no later epoch begins. */
+static void test_stop_training(void **state) {
+  (void)state;
+  fixture f = make_fixture(10, 0.01);
+  recorder *r = recorder_new();
+  r->stop_at_epoch = 1;
+  r->stop_at_batch = 0;
+  kcb_callback *cbs[1] = {&r->base};
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = 5;
+  o.batch_size = 4;
+  o.verbose = 0;
+  o.validation_split = 0.2;
+  o.callbacks = cbs;
+  o.n_callbacks = 1;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
+  static const char *const expected[] = {
+      "on_train_begin []",
+      "on_epoch_begin 0 []", TRAIN_BATCH(0), TRAIN_BATCH(1), VALIDATION, EPOCH_END(0),
+      "on_epoch_begin 1 []", TRAIN_BATCH(0), VALIDATION, EPOCH_END(1),
+      "on_train_end ['accuracy', 'loss', 'val_accuracy', 'val_loss']"};
+  assert_events(r, expected, sizeof expected / sizeof expected[0]);
+  free(r);
+  free_fixture(&f);
+}
+
+/* A hook's error ends fit at once with that code: no further hooks, not even on_train_end. */
+static void test_hook_error_propagates(void **state) {
+  (void)state;
+  fixture f = make_fixture(8, 0.01);
+  recorder *r = recorder_new();
+  r->fail_at_epoch_begin = 1;
+  kcb_callback *cbs[1] = {&r->base};
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = 3;
+  o.batch_size = 8;
+  o.verbose = 0;
+  o.callbacks = cbs;
+  o.n_callbacks = 1;
+  kcb_history *h = (kcb_history *)1;
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, &h), KCB_EIO);
+  assert_null(h);
+  assert_string_equal(r->events[r->n - 1], "on_epoch_begin 1 []");
+  free(r);
+  free_fixture(&f);
+}
+
+/* validation_freq (one-based), initial_epoch, and steps_per_epoch carrying a pass across epochs. */
+static void test_validation_freq_initial_epoch_steps(void **state) {
+  (void)state;
+  fixture f = make_fixture(10, 0.01);
+  recorder *r = recorder_new();
+  kcb_callback *cbs[1] = {&r->base};
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = 4;
+  o.initial_epoch = 1;
+  o.batch_size = 2;
+  o.verbose = 0;
+  o.validation_split = 0.2;
+  o.validation_freq = 2;
+  o.callbacks = cbs;
+  o.n_callbacks = 1;
+  kcb_history *h;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
+  /* epochs 1, 2, 3 ran; validation after the 2nd and 4th (one-based), i.e. indices 1 and 3 */
+  assert_int_equal(kcb_history_epochs(h), 3);
+  assert_int_equal(kcb_history_epoch(h, 0), 1);
+  const double *v;
+  size_t n;
+  assert_ok(kcb_history_values(h, "val_loss", &v, &n));
+  assert_int_equal(n, 2);
+  assert_ok(kcb_history_values(h, "loss", &v, &n));
+  assert_int_equal(n, 3);
+  kcb_history_free(h);
+
+  /* 8 training samples in batches of 3 = 3 batches a pass; 2 steps per epoch: 2, 1 (the pass
+   * runs out), then a new pass: 2 */
+  recorder *r2 = recorder_new();
+  cbs[0] = &r2->base;
+  kcb_fit_options s = KCB_FIT_OPTIONS_INIT;
+  s.epochs = 3;
+  s.batch_size = 3;
+  s.verbose = 0;
+  s.steps_per_epoch = 2;
+  s.validation_split = 0.2;
+  s.callbacks = cbs;
+  s.n_callbacks = 1;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &s, NULL));
+  assert_int_equal(r2->params_at_begin.steps, 2);
+  assert_int_equal(r2->batches_in_epoch[0], 2);
+  assert_int_equal(r2->batches_in_epoch[1], 1);
+  assert_int_equal(r2->batches_in_epoch[2], 2);
+  free(r);
+  free(r2);
+  free_fixture(&f);
+}
+
+/* One logs object per hook, shared along the list: a key one callback adds is seen by those
+ * after it (History), but does not leak into the next hook's logs. */
+static void test_logs_mutation_is_per_hook(void **state) {
+  (void)state;
+  fixture f = make_fixture(8, 0.01);
+  recorder *first = recorder_new(), *second = recorder_new();
+  first->add_key_at_epoch_end = 1;
+  kcb_callback *cbs[2] = {&first->base, &second->base};
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.batch_size = 8;
+  o.verbose = 0;
+  o.callbacks = cbs;
+  o.n_callbacks = 2;
+  kcb_history *h;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
+  assert_string_equal(second->events[second->n - 2], "on_epoch_end 0 ['accuracy', 'learning_rate', 'loss']");
+  assert_string_equal(second->events[second->n - 1], "on_train_end ['accuracy', 'loss']");
+  double lr;
+  assert_true(kcb_history_last(h, "learning_rate", &lr));
+  assert_float_equal(lr, 0.01, 1e-9);
+  kcb_history_free(h);
+  free(first);
+  free(second);
+  free_fixture(&f);
+}
+
+static int lambda_calls;
+static int count_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  lambda_calls += 1 + epoch * 10;
+  assert_ptr_equal(cb->user_data, &lambda_calls);
+  return kcb_model_set_learning_rate(cb->model, 0.5);
+}
+
+static void test_lambda_callback_and_model_access(void **state) {
+  (void)state;
+  fixture f = make_fixture(8, 0.01);
+  kcb_callback_ops ops = {0};
+  ops.on_epoch_end = count_epoch_end;
+  kcb_callback *cb;
+  assert_ok(kcb_lambda_callback_new(&cb, &ops, &lambda_calls));
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = 2;
+  o.verbose = 0;
+  o.callbacks = &cb;
+  o.n_callbacks = 1;
+  lambda_calls = 0;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
+  assert_int_equal(lambda_calls, 1 + 11);
+  assert_float_equal(kcb_model_learning_rate(f.model), 0.5, 0);
+  assert_error(kcb_model_set_learning_rate(f.model, -1), KCB_EINVAL, "learning rate");
+  kcb_callback_free(cb);
+  free_fixture(&f);
+}
+
+static int empty_hook(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)cb, (void)batch, (void)logs;
+  return 0;
+}
+
+static void test_callback_list_direct(void **state) {
+  (void)state;
+  kcb_callback_list list;
+  memset(&list, 0, sizeof list);
+  kcb_callback_ops ops = {0};
+  ops.on_train_batch_end = empty_hook;
+  kcb_callback cb = {&ops, NULL, NULL, NULL, 0};
+  for (int i = 0; i < KCB_CALLBACK_LIST_MAX; i++) assert_ok(kcb_callback_list_add(&list, &cb));
+  assert_error(kcb_callback_list_add(&list, &cb), KCB_ENOMEM, "too many callbacks");
+  kcb_logs logs;
+  kcb_logs_clear(&logs);
+  assert_ok(kcb_callback_list_call(&list, KCB_HOOK_TRAIN_BATCH_END, 3, &logs));
+  assert_ok(kcb_callback_list_call(&list, KCB_HOOK_TEST_END, 0, &logs)); /* NULL slots are skipped */
+  assert_string_equal(kcb_hook_name(KCB_HOOK_PREDICT_BATCH_END), "on_predict_batch_end");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fit_hook_sequence),
+      cmocka_unit_test(test_batch_logs_are_running_means),
+      cmocka_unit_test(test_evaluate_and_predict_hooks),
+      cmocka_unit_test(test_stop_training),
+      cmocka_unit_test(test_hook_error_propagates),
+      cmocka_unit_test(test_validation_freq_initial_epoch_steps),
+      cmocka_unit_test(test_logs_mutation_is_per_hook),
+      cmocka_unit_test(test_lambda_callback_and_model_access),
+      cmocka_unit_test(test_callback_list_direct),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
