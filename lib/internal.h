@@ -53,8 +53,5 @@ void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, cons
 /** snprintf into a fixed buffer, truncating safely. */
 void kcb__strlcpy(char *dst, const char *src, size_t size);
 
-/** Formats a double as Python's repr() does (shortest text that parses back to it), without
- * depending on the locale: "0.1", "1e-07", "nan", "inf". buf needs 32 bytes. */
-char *kcb__format_double(double v, char *buf, size_t size);
 
 #endif

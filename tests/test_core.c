@@ -1,1 +1,122 @@
-int main(void){return 0;}
+/* test_core.c — errors, logs, tensors and number formatting. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test_helpers.h"
+#include "internal.h"
+
+static void test_errors(void **state) {
+  (void)state;
+  assert_string_equal(kcb_error_name(KCB_EFORMAT), "KCB_EFORMAT");
+  assert_string_equal(kcb_strerror(KCB_ENOENT), "no such file or directory");
+  assert_string_equal(kcb_error_name(12345), "KCB_UNKNOWN");
+  assert_int_equal(kcb__error(KCB_ESHAPE, "x has shape (%d, %d)", 3, 4), KCB_ESHAPE);
+  assert_string_equal(kcb_error_last(), "x has shape (3, 4)");
+  kcb_error_clear();
+  assert_string_equal(kcb_error_last(), "");
+  assert_string_equal(kcb_version_string(), "0.1.0");
+}
+
+static void test_logs_sorted_and_bounded(void **state) {
+  (void)state;
+  kcb_logs logs;
+  kcb_logs_clear(&logs);
+  assert_ok(kcb_logs_set(&logs, "val_loss", 3));
+  assert_ok(kcb_logs_set(&logs, "loss", 1));
+  assert_ok(kcb_logs_set(&logs, "accuracy", 2));
+  assert_ok(kcb_logs_set(&logs, "loss", 4)); /* replaces */
+  char keys[128];
+  assert_string_equal(kcb_logs_keys_string(&logs, keys, sizeof keys), "['accuracy', 'loss', 'val_loss']");
+  double v;
+  assert_true(kcb_logs_get(&logs, "loss", &v));
+  assert_true(v == 4);
+  assert_false(kcb_logs_get(&logs, "missing", &v));
+  assert_true(kcb_logs_remove(&logs, "accuracy"));
+  assert_false(kcb_logs_remove(&logs, "accuracy"));
+  assert_string_equal(kcb_logs_keys_string(&logs, keys, sizeof keys), "['loss', 'val_loss']");
+  kcb_tensor t = kcb_tensor_view(NULL, 0, NULL);
+  assert_ok(kcb_logs_set_tensor(&logs, "outputs", &t));
+  assert_false(kcb_logs_get(&logs, "outputs", &v)); /* not a scalar */
+  assert_ptr_equal(kcb_logs_find(&logs, "outputs")->tensor, &t);
+  kcb_logs empty;
+  kcb_logs_clear(&empty);
+  assert_string_equal(kcb_logs_keys_string(&empty, keys, sizeof keys), "[]");
+  assert_error(kcb_logs_set(&logs, "", 1), KCB_EINVAL, "empty");
+  char long_key[KCB_LOGS_KEY_MAX + 1];
+  memset(long_key, 'k', sizeof long_key - 1);
+  long_key[sizeof long_key - 1] = '\0';
+  assert_error(kcb_logs_set(&logs, long_key, 1), KCB_EINVAL, "longer");
+  kcb_logs_clear(&logs);
+  for (int i = 0; i < KCB_LOGS_CAPACITY; i++) {
+    char k[16];
+    snprintf(k, sizeof k, "m%02d", KCB_LOGS_CAPACITY - i);
+    assert_ok(kcb_logs_set(&logs, k, i));
+  }
+  assert_error(kcb_logs_set(&logs, "one_more", 0), KCB_ENOMEM, "one_more");
+  for (size_t i = 1; i < logs.count; i++) assert_true(strcmp(logs.entries[i - 1].key, logs.entries[i].key) < 0);
+}
+
+static void test_tensors(void **state) {
+  (void)state;
+  int64_t shape[3] = {2, 3, 4};
+  kcb_tensor *t;
+  assert_ok(kcb_tensor_new(&t, 3, shape));
+  assert_int_equal(kcb_tensor_size(t), 24);
+  assert_int_equal(kcb_tensor_sample_size(t), 12);
+  char buf[64];
+  assert_string_equal(kcb_tensor_shape_string(t, buf, sizeof buf), "(2, 3, 4)");
+  for (int i = 0; i < 24; i++) assert_true(t->data[i] == 0);
+  kcb_tensor_free(t);
+  kcb_tensor_free(NULL);
+  int64_t one[1] = {5};
+  kcb_tensor v = kcb_tensor_view(NULL, 1, one);
+  assert_string_equal(kcb_tensor_shape_string(&v, buf, sizeof buf), "(5,)");
+  int64_t bad[1] = {-1};
+  assert_error(kcb_tensor_new(&t, 1, bad), KCB_EINVAL, "negative");
+  assert_error(kcb_tensor_new(&t, KCB_MAX_RANK + 1, shape), KCB_EINVAL, "rank");
+}
+
+/* Python's repr() of the same doubles, for reference. */
+static void test_format_double_matches_python_repr(void **state) {
+  (void)state;
+  static const struct { double v; const char *text; } cases[] = {
+      {0.1, "0.1"}, {1.0, "1.0"}, {100.0, "100.0"}, {1e-7, "1e-07"}, {0.0001, "0.0001"},
+      {0.00001, "1e-05"}, {1e16, "1e+16"}, {123456789012345678.0, "1.2345678901234568e+17"},
+      {(double)0.001f, "0.0010000000474974513"}, {-2.5, "-2.5"}, {0.0, "0.0"}, {1.0 / 3.0, "0.3333333333333333"},
+      {1e15, "1000000000000000.0"}, {NAN, "nan"}, {INFINITY, "inf"}, {-INFINITY, "-inf"}, {5e-324, "5e-324"},
+  };
+  char buf[40];
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    assert_string_equal(kcb_format_double(cases[i].v, buf, sizeof buf), cases[i].text);
+  /* round trip on many values */
+  kcb__rng rng;
+  kcb__rng_seed(&rng, 1);
+  for (int i = 0; i < 10000; i++) {
+    double v = (kcb__rng_uniform(&rng) - 0.5) * pow(10, (double)(int)kcb__rng_below(&rng, 40) - 20);
+    assert_true(strtod(kcb_format_double(v, buf, sizeof buf), NULL) == v);
+  }
+}
+
+static void test_rng_reproducible(void **state) {
+  (void)state;
+  kcb__rng a, b;
+  kcb__rng_seed(&a, 42);
+  kcb__rng_seed(&b, 42);
+  for (int i = 0; i < 100; i++) assert_true(kcb__rng_next(&a) == kcb__rng_next(&b));
+  double sum = 0;
+  for (int i = 0; i < 100000; i++) {
+    uint64_t k = kcb__rng_below(&a, 10);
+    assert_true(k < 10);
+    sum += kcb__rng_uniform(&a);
+  }
+  assert_float_equal(sum / 100000, 0.5, 0.01);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
+      cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_rng_reproducible),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

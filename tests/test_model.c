@@ -1,1 +1,260 @@
-int main(void){return 0;}
+/* test_model.c — building, training, reproducibility, weights, summary and bad inputs. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "test_helpers.h"
+
+static kcb_model *classifier(uint64_t seed, const char *spec, kcb_optimizer_kind opt) {
+  kcb_model *m;
+  int64_t in[1] = {2};
+  assert_ok(kcb_model_new(&m, 1, in, seed));
+  assert_ok(kcb_model_add_from_spec(m, spec));
+  kcb_metric metric = KCB_METRIC_ACCURACY;
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(opt);
+  c.optimizer.learning_rate = 0.05;
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  c.metrics = &metric;
+  c.n_metrics = 1;
+  assert_ok(kcb_model_compile(m, &c));
+  return m;
+}
+
+/* Two interleaved rings: not linearly separable, learnable by a small MLP. */
+static void rings(kcb_tensor **x, kcb_tensor **y, int64_t n) {
+  int64_t xs[2] = {n, 2}, ys[1] = {n};
+  assert_ok(kcb_tensor_new(x, 2, xs));
+  assert_ok(kcb_tensor_new(y, 1, ys));
+  for (int64_t i = 0; i < n; i++) {
+    double angle = (double)i * 2.399963, radius = (i % 2) ? 1.0 : 0.4;
+    (*x)->data[2 * i] = (float)(radius * cos(angle));
+    (*x)->data[2 * i + 1] = (float)(radius * sin(angle));
+    (*y)->data[i] = (float)(i % 2);
+  }
+}
+
+static void test_learns_and_is_reproducible(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  rings(&x, &y, 400);
+  float *weights[2];
+  for (int run = 0; run < 2; run++) {
+    kcb_model *m = classifier(11, "16:tanh,dropout:0.1,16:relu,2:softmax", KCB_OPT_ADAM);
+    kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+    o.epochs = 60;
+    o.batch_size = 16;
+    o.verbose = 0;
+    kcb_history *h;
+    assert_ok(kcb_model_fit(m, x, y, &o, &h));
+    double acc;
+    assert_true(kcb_history_last(h, "accuracy", &acc));
+    assert_true(acc > 0.95);
+    kcb_evaluate_options e = KCB_EVALUATE_OPTIONS_INIT;
+    e.verbose = 0;
+    kcb_logs out;
+    assert_ok(kcb_model_evaluate(m, x, y, &e, &out));
+    assert_true(kcb_logs_get(&out, "accuracy", &acc) && acc > 0.95);
+    weights[run] = malloc(kcb_model_param_count(m) * sizeof(float));
+    assert_ok(kcb_model_get_weights(m, weights[run], kcb_model_param_count(m)));
+    if (run == 1) assert_memory_equal(weights[0], weights[1], kcb_model_param_count(m) * sizeof(float));
+    kcb_history_free(h);
+    kcb_model_free(m);
+  }
+  /* a different seed gives different weights */
+  kcb_model *other = classifier(12, "16:tanh,dropout:0.1,16:relu,2:softmax", KCB_OPT_ADAM);
+  float *w = malloc(kcb_model_param_count(other) * sizeof(float));
+  assert_ok(kcb_model_get_weights(other, w, kcb_model_param_count(other)));
+  assert_true(memcmp(w, weights[0], kcb_model_param_count(other) * sizeof(float)) != 0);
+  free(w);
+  free(weights[0]);
+  free(weights[1]);
+  kcb_model_free(other);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+static void test_weights_and_names(void **state) {
+  (void)state;
+  kcb_model *m = classifier(1, "4:relu,dropout:0.5,3:softmax", KCB_OPT_SGD);
+  assert_int_equal(kcb_model_layer_count(m), 3);
+  assert_string_equal(kcb_model_layer_name(m, 0), "dense");
+  assert_string_equal(kcb_model_layer_name(m, 1), "dropout");
+  assert_string_equal(kcb_model_layer_name(m, 2), "dense_1");
+  assert_string_equal(kcb_model_layer_class(m, 2), "Dense");
+  assert_int_equal(kcb_model_weight_count(m), 4);
+  assert_int_equal(kcb_model_param_count(m), 2 * 4 + 4 + 4 * 3 + 3);
+  kcb_weight_info info;
+  assert_ok(kcb_model_weight(m, 2, &info));
+  assert_string_equal(info.layer_name, "dense_1");
+  assert_string_equal(info.name, "kernel");
+  assert_int_equal(info.shape[0], 4);
+  assert_int_equal(info.shape[1], 3);
+  assert_ok(kcb_model_weight(m, 1, &info));
+  assert_string_equal(info.name, "bias");
+  for (size_t i = 0; i < info.size; i++) assert_true(info.data[i] == 0); /* zeros initializer */
+  assert_error(kcb_model_weight(m, 4, &info), KCB_EINVAL, "out of range");
+  float w[27];
+  for (int i = 0; i < 27; i++) w[i] = (float)i;
+  assert_ok(kcb_model_set_weights(m, w, 27));
+  float back[27];
+  assert_ok(kcb_model_get_weights(m, back, 27));
+  assert_memory_equal(w, back, sizeof w);
+  assert_error(kcb_model_set_weights(m, w, 26), KCB_ESHAPE, "27");
+  /* glorot_uniform stays within its limit sqrt(6 / (fan_in + fan_out)) */
+  kcb_model *g = classifier(5, "300,200", KCB_OPT_SGD);
+  assert_ok(kcb_model_weight(g, 2, &info));
+  double limit = sqrt(6.0 / 500), max = 0, sum2 = 0;
+  for (size_t i = 0; i < info.size; i++) max = fmax(max, fabs(info.data[i])), sum2 += info.data[i] * info.data[i];
+  assert_true(max <= limit && max > 0.95 * limit);
+  assert_float_equal(sum2 / (double)info.size, limit * limit / 3, 0.05 * limit * limit / 3);
+  kcb_model_free(g);
+  kcb_model_free(m);
+}
+
+static void test_summary(void **state) {
+  (void)state;
+  kcb_model *m;
+  int64_t in[2] = {28, 28};
+  assert_ok(kcb_model_new(&m, 2, in, 0));
+  assert_ok(kcb_model_add_from_spec(m, "flatten,256:relu,128:relu,10:softmax"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  assert_ok(kcb_model_compile(m, &c));
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  assert_ok(kcb_model_summary(m, f));
+  fclose(f);
+  /* Keras's own figures for this model */
+  assert_non_null(strstr(text, "\u2502 dense (Dense)                   \u2502 (None, 256)            \u2502       200,960 \u2502"));
+  assert_non_null(strstr(text, "flatten (Flatten)"));
+  assert_non_null(strstr(text, "(None, 784)"));
+  assert_non_null(strstr(text, " Total params: 235,146 (918.54 KB)\n"));
+  assert_non_null(strstr(text, " Non-trainable params: 0 (0.00 B)\n"));
+  free(text);
+  kcb_model_free(m);
+}
+
+static void test_spec_and_build_errors(void **state) {
+  (void)state;
+  kcb_model *m;
+  int64_t in[1] = {3};
+  assert_ok(kcb_model_new(&m, 1, in, 0));
+  assert_error(kcb_model_add_from_spec(m, "16:relux"), KCB_EKEY, "relux");
+  assert_error(kcb_model_add_from_spec(m, "dropout:1.5"), KCB_EINVAL, "dropout");
+  assert_error(kcb_model_add_from_spec(m, "-4"), KCB_EINVAL, "-4");
+  assert_error(kcb_model_add_from_spec(m, ""), KCB_EINVAL, "empty");
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  kcb_model *empty;
+  assert_ok(kcb_model_new(&empty, 1, in, 0));
+  assert_error(kcb_model_compile(empty, &c), KCB_ESTATE, "no layers");
+  kcb_model_free(empty);
+  assert_ok(kcb_model_add_from_spec(m, "2"));
+  assert_ok(kcb_model_compile(m, &c));
+  assert_error(kcb_model_add_from_spec(m, "2"), KCB_ESTATE, "after compile");
+  int64_t zero[1] = {0};
+  assert_error(kcb_model_new(&empty, 1, zero, 0), KCB_EINVAL, "positive");
+  kcb_model_free(m);
+}
+
+/* Each bad input gives its code and a message that says what is wrong; the model stays usable. */
+static void test_bad_inputs(void **state) {
+  (void)state;
+  kcb_model *m = classifier(1, "4:relu,3:softmax", KCB_OPT_SGD);
+  int64_t xs[2] = {6, 2}, wrong[2] = {6, 5}, ys[1] = {6}, ys_short[1] = {5};
+  kcb_tensor *x, *y, *xw, *ysh;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  assert_ok(kcb_tensor_new(&y, 1, ys));
+  assert_ok(kcb_tensor_new(&xw, 2, wrong));
+  assert_ok(kcb_tensor_new(&ysh, 1, ys_short));
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.verbose = 0;
+  assert_error(kcb_model_fit(m, xw, y, &o, NULL), KCB_ESHAPE, "x has shape (6, 5) but the model expects (None, 2)");
+  assert_error(kcb_model_fit(m, x, ysh, &o, NULL), KCB_ESHAPE, "y has shape (5,)");
+  x->data[7] = NAN;
+  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_ENAN, "sample 3");
+  x->data[7] = 0;
+  y->data[2] = 7;
+  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "label 7");
+  y->data[2] = 1;
+  o.batch_size = 0;
+  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "batch_size");
+  o.batch_size = 2;
+  o.validation_split = 1.5;
+  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "validation_split");
+  o.validation_split = 0.9; /* floor(6 * 0.1) = 0 training samples */
+  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "no training samples");
+  o.validation_split = 0;
+  assert_ok(kcb_model_fit(m, x, y, &o, NULL)); /* still usable */
+  kcb_model *raw;
+  int64_t in[1] = {2};
+  assert_ok(kcb_model_new(&raw, 1, in, 0));
+  assert_ok(kcb_model_add_from_spec(raw, "3"));
+  assert_error(kcb_model_fit(raw, x, y, &o, NULL), KCB_ESTATE, "compiled");
+  kcb_model_free(raw);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  kcb_tensor_free(xw);
+  kcb_tensor_free(ysh);
+  kcb_model_free(m);
+}
+
+/* Dense on the last axis of rank-2 samples and a regression loss with the MAE metric. */
+static void test_regression_on_sequences(void **state) {
+  (void)state;
+  kcb_model *m;
+  int64_t in[2] = {3, 2};
+  assert_ok(kcb_model_new(&m, 2, in, 4));
+  assert_ok(kcb_model_add_from_spec(m, "1"));
+  kcb_metric metric = KCB_METRIC_MEAN_ABSOLUTE_ERROR;
+  const char *name = "mae";
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP);
+  c.optimizer.learning_rate = 0.01;
+  c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+  c.metrics = &metric;
+  c.metric_names = &name;
+  c.n_metrics = 1;
+  assert_ok(kcb_model_compile(m, &c));
+  int64_t xs[3] = {64, 3, 2}, ys[3] = {64, 3, 1};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 3, xs));
+  assert_ok(kcb_tensor_new(&y, 3, ys));
+  for (int i = 0; i < 64 * 3; i++) {
+    x->data[2 * i] = (float)sin(i), x->data[2 * i + 1] = (float)cos(3.0 * i);
+    y->data[i] = 0.5f * x->data[2 * i] - 0.25f * x->data[2 * i + 1] + 0.1f;
+  }
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = 200;
+  o.batch_size = 16;
+  o.verbose = 0;
+  kcb_history *h;
+  assert_ok(kcb_model_fit(m, x, y, &o, &h));
+  double mae;
+  assert_true(kcb_history_last(h, "mae", &mae));
+  assert_true(mae < 0.02);
+  kcb_tensor *pred;
+  kcb_evaluate_options quiet = KCB_EVALUATE_OPTIONS_INIT;
+  quiet.verbose = 0;
+  assert_ok(kcb_model_predict(m, x, &quiet, &pred));
+  assert_int_equal(pred->rank, 3);
+  assert_int_equal(pred->shape[1], 3);
+  assert_int_equal(pred->shape[2], 1);
+  kcb_tensor_free(pred);
+  kcb_history_free(h);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  kcb_model_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_learns_and_is_reproducible), cmocka_unit_test(test_weights_and_names),
+      cmocka_unit_test(test_summary), cmocka_unit_test(test_spec_and_build_errors),
+      cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_regression_on_sequences),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -29,8 +29,8 @@ static void usage(FILE *f) {
           "  --lr RATE                learning rate [Keras's default for the optimizer: 0.01 sgd, else 0.001]\n"
           "  --metrics LIST           comma-separated: accuracy, mse, mae, ... [accuracy]\n"
           "Training:\n"
-          "  --epochs N               [10]\n"
-          "  --batch-size N           [32]\n"
+          "  --epochs N               [20]\n"
+          "  --batch-size N           [64]\n"
           "  --validation-split F     last fraction of the training data held out for validation [0.1]\n"
           "  --seed N                 same seed, same run, bit for bit [42]\n"
           "  --verbose 0|1|2          0 silent, 1 progress bar, 2 one line per epoch [1]\n"
@@ -107,7 +107,7 @@ static int fail(const char *what, int rc) {
 
 int main(int argc, char **argv) {
   train_args a = {NULL, "flatten,256:relu,128:relu,10:softmax", "sparse_categorical_crossentropy", "adam", "accuracy",
-                  -1, 0.1, 0, 32, 42, 10, 1};
+                  -1, 0.1, 0, 64, 42, 20, 1};
   int status = parse_args(argc, argv, &a);
   if (status) return status == 1 ? 0 : status;
 

@@ -1,12 +1,29 @@
 /* core/format.c — locale-independent number text that round-trips, as Python's repr() prints it. */
+#include <locale.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-char *kcb__format_double(double v, char *buf, size_t size) {
+/* snprintf and strtod follow LC_NUMERIC; files must not, so the conversion runs in the C locale. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+static char *format_in_c_locale(double v, char *buf, size_t size);
+
+char *kcb_format_double(double v, char *buf, size_t size) {
+  pthread_once(&c_locale_once, make_c_locale);
+  locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;
+  format_in_c_locale(v, buf, size);
+  if (c_locale) uselocale(previous);
+  return buf;
+}
+
+static char *format_in_c_locale(double v, char *buf, size_t size) {
   if (isnan(v)) { kcb__strlcpy(buf, "nan", size); return buf; }
   if (isinf(v)) { kcb__strlcpy(buf, v < 0 ? "-inf" : "inf", size); return buf; }
   if (v == 0) { kcb__strlcpy(buf, signbit(v) ? "-0.0" : "0.0", size); return buf; }
@@ -15,12 +32,10 @@ char *kcb__format_double(double v, char *buf, size_t size) {
   int prec = 0;
   for (prec = 0; prec < 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-    char *dot = strpbrk(tmp, ",.");
-    if (dot) *dot = '.'; /* whatever the locale's decimal point, strtod below gets '.'; C locale assumed */
     if (strtod(tmp, NULL) == v) break;
   }
   snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-  /* tmp = [-]d[.ddd]e[+-]xx, in any locale the only non-digit between mantissa digits is the point */
+  /* tmp = [-]d[.ddd]e[+-]xx */
   char digits[24];
   int nd = 0, negative = tmp[0] == '-';
   const char *p = tmp + negative;

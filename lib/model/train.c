@@ -45,10 +45,12 @@ static int check_data(const kcb_model *m, const char *what, const kcb_tensor *x,
   int ok = x->rank == m->in_rank + 1;
   for (int i = 0; ok && i < m->in_rank; i++) ok = x->shape[i + 1] == m->in_shape[i];
   if (!ok) {
-    kcb_tensor expect = kcb_tensor_view(NULL, m->in_rank, m->in_shape);
+    int64_t batch_shape[KCB_MAX_RANK] = {0};
+    memcpy(batch_shape + 1, m->in_shape, (size_t)m->in_rank * sizeof batch_shape[0]);
+    kcb_tensor expect = kcb_tensor_view(NULL, m->in_rank + 1, batch_shape);
     kcb_tensor_shape_string(&expect, want, sizeof want);
-    return kcb__error(KCB_ESHAPE, "%s: x has shape %s but the model expects (None, %s", what,
-                      kcb_tensor_shape_string(x, got, sizeof got), want + 1);
+    return kcb__error(KCB_ESHAPE, "%s: x has shape %s but the model expects (None%s", what,
+                      kcb_tensor_shape_string(x, got, sizeof got), want + 2); /* "(0, ..." -> "(None, ..." */
   }
   out->x = x->data;
   out->n = x->shape[0];

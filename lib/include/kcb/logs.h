@@ -56,6 +56,11 @@ void kcb_logs_copy(kcb_logs *dst, const kcb_logs *src);
  * (always NUL-terminated). @return buf. */
 char *kcb_logs_keys_string(const kcb_logs *logs, char *buf, size_t size);
 
+/** Writes v as Python's repr() prints a float: the shortest text that parses back to the same
+ * double ("0.1", "1e-07", "0.0010000000474974513", "nan", "inf"), the form Keras's logs, CSV
+ * files and messages use. buf should hold 32 bytes; the text is always NUL-terminated. @return buf. */
+char *kcb_format_double(double v, char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif
