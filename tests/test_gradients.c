@@ -108,6 +108,7 @@ static void test_losses(void **state) {
       {"5:tanh,3", 1, {4, 0}, KCB_LOSS_MEAN_ABSOLUTE_ERROR, 0},
       {"5:tanh,3:sigmoid", 1, {4, 0}, KCB_LOSS_BINARY_CROSSENTROPY, 0},
       {"5:tanh,3", 1, {4, 0}, KCB_LOSS_BINARY_CROSSENTROPY, 1},
+      {"5:tanh,1:sigmoid", 1, {4, 0}, KCB_LOSS_BINARY_CROSSENTROPY, 0}, /* one unit: the sgemv path */
       {"5:tanh,3:softmax", 1, {4, 0}, KCB_LOSS_CATEGORICAL_CROSSENTROPY, 0},
       {"5:tanh,3:sigmoid", 1, {4, 0}, KCB_LOSS_CATEGORICAL_CROSSENTROPY, 0}, /* unnormalised: Keras divides by the sum */
       {"5:tanh,3", 1, {4, 0}, KCB_LOSS_CATEGORICAL_CROSSENTROPY, 1},

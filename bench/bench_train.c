@@ -1,0 +1,168 @@
+/* bench_train — training speed, as ratios against baselines measured in the same run:
+ *   1. MLP 784-256-128-10, batch 128 (Adam and SGD), on 1 and 2 OpenBLAS threads: samples/s of
+ *      kcb_model_fit, next to the samples/s of the same sgemm calls alone;
+ *   2. the seed guide's Dense(1) model (RMSprop, MSE): microseconds per batch;
+ *   3. the cost of dispatching one hook to one empty callback, in ns.
+ * Run: ./build/bench/bench_train [epochs]   (synthetic data of Fashion-MNIST's size, fixed seed) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+
+#include "kcb/kcb.h"
+
+#define N_TRAIN 60000
+#define BATCH 128
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void check(int rc, const char *what) {
+  if (rc) {
+    fprintf(stderr, "bench_train: %s: %s\n", what, kcb_error_last());
+    exit(1);
+  }
+}
+
+/* The sgemm calls one training step of 784-256-128-10 makes: 3 forward, 5 backward. */
+static double sgemm_only_seconds(int batches) {
+  static const int dims[4] = {784, 256, 128, 10};
+  float *x = calloc((size_t)BATCH * 784, sizeof(float)), *act[4], *grad[4], *w[3], *dw[3];
+  act[0] = x;
+  for (int l = 0; l < 3; l++) {
+    act[l + 1] = calloc((size_t)BATCH * dims[l + 1], sizeof(float));
+    grad[l + 1] = calloc((size_t)BATCH * dims[l + 1], sizeof(float));
+    w[l] = calloc((size_t)dims[l] * dims[l + 1], sizeof(float));
+    dw[l] = calloc((size_t)dims[l] * dims[l + 1], sizeof(float));
+  }
+  for (int i = 0; i < BATCH * 784; i++) x[i] = (float)(i % 255) / 255.0f;
+  double t0 = now();
+  for (int b = 0; b < batches; b++) {
+    for (int l = 0; l < 3; l++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, BATCH, dims[l + 1], dims[l], 1.0f, act[l], dims[l], w[l],
+                  dims[l + 1], 0.0f, act[l + 1], dims[l + 1]);
+    for (int l = 2; l >= 0; l--) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dims[l], dims[l + 1], BATCH, 1.0f, act[l], dims[l],
+                  grad[l + 1], dims[l + 1], 0.0f, dw[l], dims[l + 1]);
+      if (l > 0)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BATCH, dims[l], dims[l + 1], 1.0f, grad[l + 1], dims[l + 1],
+                    w[l], dims[l + 1], 0.0f, grad[l], dims[l]);
+    }
+  }
+  double t = now() - t0;
+  free(x);
+  for (int l = 0; l < 3; l++) free(act[l + 1]), free(grad[l + 1]), free(w[l]), free(dw[l]);
+  return t;
+}
+
+static kcb_model *mlp(kcb_optimizer_kind opt) {
+  kcb_model *m;
+  int64_t in[1] = {784};
+  check(kcb_model_new(&m, 1, in, 1), "model");
+  check(kcb_model_add_from_spec(m, "256:relu,128:relu,10:softmax"), "spec");
+  kcb_metric metric = KCB_METRIC_ACCURACY;
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(opt);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  c.metrics = &metric;
+  c.n_metrics = 1;
+  check(kcb_model_compile(m, &c), "compile");
+  return m;
+}
+
+static double fit_seconds(kcb_model *m, kcb_tensor *x, kcb_tensor *y, int epochs, int64_t batch, int64_t steps) {
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.verbose = 0;
+  o.steps_per_epoch = steps;
+  double t0 = now();
+  check(kcb_model_fit(m, x, y, &o, NULL), "fit");
+  return now() - t0;
+}
+
+static int empty_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)cb, (void)batch, (void)logs;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  int epochs = argc > 1 ? atoi(argv[1]) : 2;
+  if (epochs < 1) epochs = 1;
+  int64_t xs[2] = {N_TRAIN, 784}, ys[1] = {N_TRAIN};
+  kcb_tensor *x, *y;
+  check(kcb_tensor_new(&x, 2, xs), "x");
+  check(kcb_tensor_new(&y, 1, ys), "y");
+  uint64_t s = 12345;
+  for (int64_t i = 0; i < N_TRAIN * 784; i++) {
+    s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+    x->data[i] = (float)(s >> 40) / (float)(1 << 24);
+  }
+  for (int64_t i = 0; i < N_TRAIN; i++) y->data[i] = (float)(i % 10);
+  int batches = (int)((N_TRAIN + BATCH - 1) / BATCH) * epochs;
+
+  printf("MLP 784-256-128-10, batch %d, %d epochs of %d samples (synthetic data)\n", BATCH, epochs, N_TRAIN);
+  for (int threads = 1; threads <= 2; threads++) {
+    openblas_set_num_threads(threads);
+    double sgemm = sgemm_only_seconds(batches);
+    double sgemm_rate = (double)batches * BATCH / sgemm;
+    printf("threads=%d sgemm_only samples_per_sec=%.0f\n", threads, sgemm_rate);
+    for (int o = 0; o < 2; o++) {
+      kcb_optimizer_kind kind = o ? KCB_OPT_SGD : KCB_OPT_ADAM;
+      kcb_model *m = mlp(kind);
+      fit_seconds(m, x, y, 1, BATCH, 20); /* warm-up */
+      double t = fit_seconds(m, x, y, epochs, BATCH, 0);
+      double rate = (double)N_TRAIN * epochs / t;
+      printf("threads=%d optimizer=%s fit samples_per_sec=%.0f step_time_vs_sgemm=%.2fx\n", threads, kcb_optimizer_name(kind),
+             rate, sgemm_rate / rate);
+      kcb_model_free(m);
+    }
+  }
+
+  openblas_set_num_threads(1);
+  {
+    kcb_model *m;
+    int64_t in[1] = {784};
+    check(kcb_model_new(&m, 1, in, 1), "model");
+    check(kcb_model_add_from_spec(m, "1"), "spec");
+    kcb_metric metric = KCB_METRIC_MEAN_ABSOLUTE_ERROR;
+    kcb_compile_options c = {0};
+    c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP);
+    c.optimizer.learning_rate = 0.1;
+    c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+    c.metrics = &metric;
+    c.n_metrics = 1;
+    check(kcb_model_compile(m, &c), "compile");
+    int64_t ss[2] = {1000, 784}, sy[1] = {1000};
+    kcb_tensor sx = kcb_tensor_view(x->data, 2, ss), syv = kcb_tensor_view(y->data, 1, sy);
+    fit_seconds(m, &sx, &syv, 2, 64, 0);
+    int seed_epochs = 200;
+    double t = fit_seconds(m, &sx, &syv, seed_epochs, 64, 0);
+    printf("seed model Dense(1), batch 64, 1000 samples: us_per_batch=%.2f\n", 1e6 * t / (seed_epochs * 16.0));
+    kcb_model_free(m);
+  }
+
+  {
+    kcb_callback_ops ops = {0};
+    ops.on_train_batch_end = empty_batch_end;
+    kcb_callback cb = {&ops, NULL, NULL, NULL, 0};
+    kcb_callback_list list;
+    memset(&list, 0, sizeof list);
+    check(kcb_callback_list_add(&list, &cb), "list");
+    kcb_logs logs;
+    kcb_logs_clear(&logs);
+    const long calls = 50000000;
+    double t0 = now();
+    for (long i = 0; i < calls; i++) kcb_callback_list_call(&list, KCB_HOOK_TRAIN_BATCH_END, i, &logs);
+    double t = now() - t0;
+    printf("hook dispatch to one empty callback: ns_per_call=%.2f\n", 1e9 * t / (double)calls);
+  }
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  return 0;
+}
