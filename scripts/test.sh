@@ -7,6 +7,6 @@ bash scripts/deps.sh
 sanitize=${KCB_SANITIZE:-OFF}
 build=build
 [ "$sanitize" = ON ] && build=build-sanitize
-cmake -S . -B "$build" -DKCB_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B "$build" -DKCB_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j"$(nproc)"
 cd "$build" && ctest --output-on-failure -j2

@@ -101,7 +101,10 @@ static int parse_args(int argc, char **argv, train_args *a) {
 
 /* Reports a library error with its detail and returns the tool's exit status for it. */
 static int fail(const char *what, int rc) {
-  fprintf(stderr, "kcb-train: %s: %s (%s)\n", what, kcb_error_last()[0] ? kcb_error_last() : kcb_strerror(rc), kcb_error_name(rc));
+  if (kcb_error_last()[0]) /* the library's message already names the step, file or flag */
+    fprintf(stderr, "kcb-train: %s (%s)\n", kcb_error_last(), kcb_error_name(rc));
+  else
+    fprintf(stderr, "kcb-train: %s: %s (%s)\n", what, kcb_strerror(rc), kcb_error_name(rc));
   return 1;
 }
 
