@@ -296,8 +296,7 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
   return x;
 }
 
-void kcb__model_backward(kcb_model *m, const float *input, int64_t batch) {
-  (void)input;
+void kcb__model_backward(kcb_model *m, int64_t batch) {
   size_t first_dense = m->n_layers;
   for (size_t i = 0; i < m->n_layers; i++)
     if (m->layers[i].kind == KCB__DENSE) { first_dense = i; break; }

@@ -113,7 +113,7 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size);
 /* Forward pass over `batch` samples of input; returns the output (batch, out_size). */
 const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch, int training);
 /* Backward pass from dL/doutput (in m->grad_a), filling m->grads. */
-void kcb__model_backward(kcb_model *m, const float *input, int64_t batch);
+void kcb__model_backward(kcb_model *m, int64_t batch);
 const kcb__layer *kcb__model_output_layer(const kcb_model *m);
 
 #endif

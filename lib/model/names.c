@@ -27,8 +27,7 @@ static const name_entry loss_aliases[] = {{"mse", KCB_LOSS_MEAN_SQUARED_ERROR}, 
 static const name_entry metric_aliases[] = {
     {"mse", KCB_METRIC_MEAN_SQUARED_ERROR}, {"mae", KCB_METRIC_MEAN_ABSOLUTE_ERROR}, {"acc", KCB_METRIC_ACCURACY}};
 static const name_entry activation_aliases[] = {{"none", KCB_ACT_LINEAR}};
-static const name_entry initializer_aliases[] = {{"glorot_uniform", KCB_INIT_GLOROT_UNIFORM}};
-static const name_entry optimizer_aliases[] = {{"adam", KCB_OPT_ADAM}};
+static const name_entry initializer_aliases[] = {{"normal", KCB_INIT_RANDOM_NORMAL}};
 
 static int lookup(int *out, const char *what, const char *name, const char *const *names, int count,
                   const name_entry *aliases, size_t n_aliases) {
@@ -46,16 +45,17 @@ static int lookup(int *out, const char *what, const char *name, const char *cons
   return kcb__error(KCB_EKEY, "unknown %s '%s' (expected one of: %s)", what, name ? name : "(null)", list);
 }
 
-#define KCB__NAMES(type, prefix, what, table, aliases, count)                                  \
+#define KCB__NAMES(type, prefix, what, table, count, aliases, n_aliases)                       \
   int prefix##_from_name(type *out, const char *name) {                                        \
-    int v = 0, rc = lookup(&v, what, name, table, count, aliases, sizeof aliases / sizeof aliases[0]); \
+    int v = 0, rc = lookup(&v, what, name, table, count, aliases, n_aliases);                  \
     if (rc == 0) *out = (type)v;                                                               \
     return rc;                                                                                 \
   }                                                                                            \
   const char *prefix##_name(type v) { return (unsigned)v < (unsigned)(count) ? table[v] : "unknown"; }
 
-KCB__NAMES(kcb_activation, kcb_activation, "activation", activation_names, activation_aliases, KCB_ACT_COUNT)
-KCB__NAMES(kcb_initializer, kcb_initializer, "initializer", initializer_names, initializer_aliases, KCB_INIT_COUNT)
-KCB__NAMES(kcb_loss, kcb_loss, "loss", loss_names, loss_aliases, KCB_LOSS_COUNT)
-KCB__NAMES(kcb_metric, kcb_metric, "metric", metric_names, metric_aliases, KCB_METRIC_COUNT)
-KCB__NAMES(kcb_optimizer_kind, kcb_optimizer, "optimizer", optimizer_names, optimizer_aliases, KCB_OPT_COUNT)
+#define N_ALIASES(a) (sizeof a / sizeof a[0])
+KCB__NAMES(kcb_activation, kcb_activation, "activation", activation_names, KCB_ACT_COUNT, activation_aliases, N_ALIASES(activation_aliases))
+KCB__NAMES(kcb_initializer, kcb_initializer, "initializer", initializer_names, KCB_INIT_COUNT, initializer_aliases, N_ALIASES(initializer_aliases))
+KCB__NAMES(kcb_loss, kcb_loss, "loss", loss_names, KCB_LOSS_COUNT, loss_aliases, N_ALIASES(loss_aliases))
+KCB__NAMES(kcb_metric, kcb_metric, "metric", metric_names, KCB_METRIC_COUNT, metric_aliases, N_ALIASES(metric_aliases))
+KCB__NAMES(kcb_optimizer_kind, kcb_optimizer, "optimizer", optimizer_names, KCB_OPT_COUNT, NULL, 0)

@@ -93,7 +93,7 @@ static int metrics_logs(const kcb_model *m, kcb_logs *logs) {
 
 /* Runs the model on `count` samples and updates the loss tracker and metrics; with `train`,
  * also back-propagates and takes an optimizer step. */
-static int batch_step(kcb_model *m, const float *x, const float *y, int64_t count, int64_t y_size, int train) {
+static int batch_step(kcb_model *m, const float *x, const float *y, int64_t count, int train) {
   const kcb__layer *o = kcb__model_output_layer(m);
   int64_t rows = count * rows_per_sample(o);
   const float *pred = kcb__model_forward(m, x, count, train);
@@ -103,9 +103,8 @@ static int batch_step(kcb_model *m, const float *x, const float *y, int64_t coun
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
-  (void)y_size;
   if (train) {
-    kcb__model_backward(m, x, count);
+    kcb__model_backward(m, count);
     kcb__optimizer_step(&m->opt, m->params, m->grads);
   }
   return 0;
@@ -165,7 +164,7 @@ static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t b
     const float *x, *y;
     KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_BEGIN, b, NULL));
     batch_pointers(m, d, NULL, start, count, &x, &y);
-    KCB__TRY(batch_step(m, x, y, count, d->y_size, 0));
+    KCB__TRY(batch_step(m, x, y, count, 0));
     KCB__TRY(metrics_logs(m, &logs));
     KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_END, b, &logs));
     if (m->stop_evaluating) break;
@@ -282,7 +281,7 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
       const float *bx, *by;
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_BEGIN, step, NULL));
       batch_pointers(m, &train, perm, start, count, &bx, &by);
-      KCB__TRY(batch_step(m, bx, by, count, train.y_size, 1));
+      KCB__TRY(batch_step(m, bx, by, count, 1));
       KCB__TRY(metrics_logs(m, batch_logs));
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_END, step, batch_logs));
       if (m->stop_training) break;
