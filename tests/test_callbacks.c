@@ -118,6 +118,17 @@ static void free_fixture(fixture *f) {
   kcb_tensor_free(f->y);
 }
 
+/* fit's options for these tests: silent, with the given callbacks. */
+static kcb_fit_options quiet_fit(int epochs, int64_t batch, kcb_callback **cbs, size_t n) {
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = epochs;
+  o.batch_size = batch;
+  o.verbose = 0;
+  o.callbacks = cbs;
+  o.n_callbacks = n;
+  return o;
+}
+
 static void assert_events(const recorder *r, const char *const *expected, size_t n) {
   for (size_t i = 0; i < n && i < r->n; i++)
     if (strcmp(r->events[i], expected[i]) != 0) fail_msg("event %zu: got '%s', expected '%s'", i, r->events[i], expected[i]);
@@ -136,13 +147,8 @@ static void test_fit_hook_sequence(void **state) {
   fixture f = make_fixture(10, 0.01);
   recorder *r = recorder_new();
   kcb_callback *cbs[1] = {&r->base};
-  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
-  o.epochs = 2;
-  o.batch_size = 4;
-  o.verbose = 0;
+  kcb_fit_options o = quiet_fit(2, 4, cbs, 1);
   o.validation_split = 0.2;
-  o.callbacks = cbs;
-  o.n_callbacks = 1;
   kcb_history *h;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
   static const char *const expected[] = {
@@ -186,12 +192,8 @@ static void test_batch_logs_are_running_means(void **state) {
   fixture f = make_fixture(10, 0.0);
   recorder *r = recorder_new();
   kcb_callback *cbs[1] = {&r->base};
-  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
-  o.batch_size = 4;
-  o.verbose = 0;
+  kcb_fit_options o = quiet_fit(1, 4, cbs, 1);
   o.shuffle = 0;
-  o.callbacks = cbs;
-  o.n_callbacks = 1;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
   double own[3], sizes[3] = {4, 4, 2}, running = 0, seen = 0;
   for (int b = 0; b < 3; b++) {
@@ -258,13 +260,8 @@ static void test_stop_training(void **state) {
   r->stop_at_epoch = 1;
   r->stop_at_batch = 0;
   kcb_callback *cbs[1] = {&r->base};
-  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
-  o.epochs = 5;
-  o.batch_size = 4;
-  o.verbose = 0;
+  kcb_fit_options o = quiet_fit(5, 4, cbs, 1);
   o.validation_split = 0.2;
-  o.callbacks = cbs;
-  o.n_callbacks = 1;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
   static const char *const expected[] = {
       "on_train_begin []",
@@ -283,12 +280,7 @@ static void test_hook_error_propagates(void **state) {
   recorder *r = recorder_new();
   r->fail_at_epoch_begin = 1;
   kcb_callback *cbs[1] = {&r->base};
-  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
-  o.epochs = 3;
-  o.batch_size = 8;
-  o.verbose = 0;
-  o.callbacks = cbs;
-  o.n_callbacks = 1;
+  kcb_fit_options o = quiet_fit(3, 8, cbs, 1);
   kcb_history *h = (kcb_history *)1;
   assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, &h), KCB_EIO);
   assert_null(h);
@@ -303,15 +295,10 @@ static void test_validation_freq_initial_epoch_steps(void **state) {
   fixture f = make_fixture(10, 0.01);
   recorder *r = recorder_new();
   kcb_callback *cbs[1] = {&r->base};
-  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
-  o.epochs = 4;
+  kcb_fit_options o = quiet_fit(4, 2, cbs, 1);
   o.initial_epoch = 1;
-  o.batch_size = 2;
-  o.verbose = 0;
   o.validation_split = 0.2;
   o.validation_freq = 2;
-  o.callbacks = cbs;
-  o.n_callbacks = 1;
   kcb_history *h;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
   /* epochs 1, 2, 3 ran; validation after the 2nd and 4th (one-based), i.e. indices 1 and 3 */
@@ -329,14 +316,9 @@ static void test_validation_freq_initial_epoch_steps(void **state) {
    * runs out), then a new pass: 2 */
   recorder *r2 = recorder_new();
   cbs[0] = &r2->base;
-  kcb_fit_options s = KCB_FIT_OPTIONS_INIT;
-  s.epochs = 3;
-  s.batch_size = 3;
-  s.verbose = 0;
+  kcb_fit_options s = quiet_fit(3, 3, cbs, 1);
   s.steps_per_epoch = 2;
   s.validation_split = 0.2;
-  s.callbacks = cbs;
-  s.n_callbacks = 1;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &s, NULL));
   assert_int_equal(r2->params_at_begin.steps, 2);
   assert_int_equal(r2->batches_in_epoch[0], 2);
@@ -355,11 +337,7 @@ static void test_logs_mutation_is_per_hook(void **state) {
   recorder *first = recorder_new(), *second = recorder_new();
   first->add_key_at_epoch_end = 1;
   kcb_callback *cbs[2] = {&first->base, &second->base};
-  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
-  o.batch_size = 8;
-  o.verbose = 0;
-  o.callbacks = cbs;
-  o.n_callbacks = 2;
+  kcb_fit_options o = quiet_fit(1, 8, cbs, 2);
   kcb_history *h;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
   assert_string_equal(second->events[second->n - 2], "on_epoch_end 0 ['accuracy', 'learning_rate', 'loss']");
@@ -388,11 +366,7 @@ static void test_lambda_callback_and_model_access(void **state) {
   ops.on_epoch_end = count_epoch_end;
   kcb_callback *cb;
   assert_ok(kcb_lambda_callback_new(&cb, &ops, &lambda_calls));
-  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
-  o.epochs = 2;
-  o.verbose = 0;
-  o.callbacks = &cb;
-  o.n_callbacks = 1;
+  kcb_fit_options o = quiet_fit(2, 32, &cb, 1);
   lambda_calls = 0;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
   assert_int_equal(lambda_calls, 1 + 11);
