@@ -60,15 +60,16 @@ static double sgemm_only_seconds(int batches) {
   return t;
 }
 
-static kcb_model *mlp(kcb_optimizer_kind opt) {
+/* A model on 784 inputs, compiled with one optimizer, loss and metric. */
+static kcb_model *compiled_model(const char *spec, kcb_optimizer_kind opt, double lr, kcb_loss loss, kcb_metric metric) {
   kcb_model *m;
   int64_t in[1] = {784};
   check(kcb_model_new(&m, 1, in, 1), "model");
-  check(kcb_model_add_from_spec(m, "256:relu,128:relu,10:softmax"), "spec");
-  kcb_metric metric = KCB_METRIC_ACCURACY;
+  check(kcb_model_add_from_spec(m, spec), "spec");
   kcb_compile_options c = {0};
   c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(opt);
-  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  c.optimizer.learning_rate = lr;
+  c.loss = loss;
   c.metrics = &metric;
   c.n_metrics = 1;
   check(kcb_model_compile(m, &c), "compile");
@@ -114,7 +115,8 @@ int main(int argc, char **argv) {
     printf("threads=%d sgemm_only samples_per_sec=%.0f\n", threads, sgemm_rate);
     for (int o = 0; o < 2; o++) {
       kcb_optimizer_kind kind = o ? KCB_OPT_SGD : KCB_OPT_ADAM;
-      kcb_model *m = mlp(kind);
+      kcb_model *m = compiled_model("256:relu,128:relu,10:softmax", kind, KCB_DEFAULT,
+                                    KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
       fit_seconds(m, x, y, 1, BATCH, 20); /* warm-up */
       double t = fit_seconds(m, x, y, epochs, BATCH, 0);
       double rate = (double)N_TRAIN * epochs / t;
@@ -126,18 +128,8 @@ int main(int argc, char **argv) {
 
   openblas_set_num_threads(1);
   {
-    kcb_model *m;
-    int64_t in[1] = {784};
-    check(kcb_model_new(&m, 1, in, 1), "model");
-    check(kcb_model_add_from_spec(m, "1"), "spec");
-    kcb_metric metric = KCB_METRIC_MEAN_ABSOLUTE_ERROR;
-    kcb_compile_options c = {0};
-    c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP);
-    c.optimizer.learning_rate = 0.1;
-    c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
-    c.metrics = &metric;
-    c.n_metrics = 1;
-    check(kcb_model_compile(m, &c), "compile");
+    /* the guide's get_model(): Dense(1), RMSprop(0.1), MSE, mean_absolute_error */
+    kcb_model *m = compiled_model("1", KCB_OPT_RMSPROP, 0.1, KCB_LOSS_MEAN_SQUARED_ERROR, KCB_METRIC_MEAN_ABSOLUTE_ERROR);
     int64_t ss[2] = {1000, 784}, sy[1] = {1000};
     kcb_tensor sx = kcb_tensor_view(x->data, 2, ss), syv = kcb_tensor_view(y->data, 1, sy);
     fit_seconds(m, &sx, &syv, 2, 64, 0);

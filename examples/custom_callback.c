@@ -16,93 +16,46 @@ typedef struct custom_callback {
   kcb_callback base;
 } custom_callback;
 
-/* Python's `list(logs.keys())` formatted by str.format, e.g. "['loss', 'mean_absolute_error']",
- * written into each hook's local `keys` buffer. */
-#define KEYS(logs) kcb_logs_keys_string((logs), keys, sizeof keys)
-
-static int on_train_begin(kcb_callback *cb, kcb_logs *logs) {
+/* print("<event>; got log keys: {}".format(list(logs.keys()))), keys as Python's list repr. */
+static int say(const char *event, const kcb_logs *logs) {
   char keys[512];
-  printf("Starting training; got log keys: %s\n", KEYS(logs));
+  printf("%s; got log keys: %s\n", event, kcb_logs_keys_string(logs, keys, sizeof keys));
   return 0;
 }
 
-static int on_train_end(kcb_callback *cb, kcb_logs *logs) {
+/* The same with an epoch or batch number after the event text. */
+static int say_at(const char *event, long long index, const kcb_logs *logs) {
   char keys[512];
-  printf("Stop training; got log keys: %s\n", KEYS(logs));
+  printf("%s %lld; got log keys: %s\n", event, index, kcb_logs_keys_string(logs, keys, sizeof keys));
   return 0;
 }
 
+static int on_train_begin(kcb_callback *cb, kcb_logs *logs) { return say("Starting training", logs); }
+static int on_train_end(kcb_callback *cb, kcb_logs *logs) { return say("Stop training", logs); }
+static int on_test_begin(kcb_callback *cb, kcb_logs *logs) { return say("Start testing", logs); }
+static int on_test_end(kcb_callback *cb, kcb_logs *logs) { return say("Stop testing", logs); }
+static int on_predict_begin(kcb_callback *cb, kcb_logs *logs) { return say("Start predicting", logs); }
+static int on_predict_end(kcb_callback *cb, kcb_logs *logs) { return say("Stop predicting", logs); }
+
+/* "Start epoch {} of training": the number sits inside the text, so these two print directly. */
 static int on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   char keys[512];
-  printf("Start epoch %d of training; got log keys: %s\n", epoch, KEYS(logs));
+  printf("Start epoch %d of training; got log keys: %s\n", epoch, kcb_logs_keys_string(logs, keys, sizeof keys));
   return 0;
 }
 
 static int on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   char keys[512];
-  printf("End epoch %d of training; got log keys: %s\n", epoch, KEYS(logs));
+  printf("End epoch %d of training; got log keys: %s\n", epoch, kcb_logs_keys_string(logs, keys, sizeof keys));
   return 0;
 }
 
-static int on_test_begin(kcb_callback *cb, kcb_logs *logs) {
-  char keys[512];
-  printf("Start testing; got log keys: %s\n", KEYS(logs));
-  return 0;
-}
-
-static int on_test_end(kcb_callback *cb, kcb_logs *logs) {
-  char keys[512];
-  printf("Stop testing; got log keys: %s\n", KEYS(logs));
-  return 0;
-}
-
-static int on_predict_begin(kcb_callback *cb, kcb_logs *logs) {
-  char keys[512];
-  printf("Start predicting; got log keys: %s\n", KEYS(logs));
-  return 0;
-}
-
-static int on_predict_end(kcb_callback *cb, kcb_logs *logs) {
-  char keys[512];
-  printf("Stop predicting; got log keys: %s\n", KEYS(logs));
-  return 0;
-}
-
-static int on_train_batch_begin(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
-  char keys[512];
-  printf("...Training: start of batch %lld; got log keys: %s\n", (long long)batch, KEYS(logs));
-  return 0;
-}
-
-static int on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
-  char keys[512];
-  printf("...Training: end of batch %lld; got log keys: %s\n", (long long)batch, KEYS(logs));
-  return 0;
-}
-
-static int on_test_batch_begin(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
-  char keys[512];
-  printf("...Evaluating: start of batch %lld; got log keys: %s\n", (long long)batch, KEYS(logs));
-  return 0;
-}
-
-static int on_test_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
-  char keys[512];
-  printf("...Evaluating: end of batch %lld; got log keys: %s\n", (long long)batch, KEYS(logs));
-  return 0;
-}
-
-static int on_predict_batch_begin(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
-  char keys[512];
-  printf("...Predicting: start of batch %lld; got log keys: %s\n", (long long)batch, KEYS(logs));
-  return 0;
-}
-
-static int on_predict_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
-  char keys[512];
-  printf("...Predicting: end of batch %lld; got log keys: %s\n", (long long)batch, KEYS(logs));
-  return 0;
-}
+static int on_train_batch_begin(kcb_callback *cb, int64_t b, kcb_logs *logs) { return say_at("...Training: start of batch", b, logs); }
+static int on_train_batch_end(kcb_callback *cb, int64_t b, kcb_logs *logs) { return say_at("...Training: end of batch", b, logs); }
+static int on_test_batch_begin(kcb_callback *cb, int64_t b, kcb_logs *logs) { return say_at("...Evaluating: start of batch", b, logs); }
+static int on_test_batch_end(kcb_callback *cb, int64_t b, kcb_logs *logs) { return say_at("...Evaluating: end of batch", b, logs); }
+static int on_predict_batch_begin(kcb_callback *cb, int64_t b, kcb_logs *logs) { return say_at("...Predicting: start of batch", b, logs); }
+static int on_predict_batch_end(kcb_callback *cb, int64_t b, kcb_logs *logs) { return say_at("...Predicting: end of batch", b, logs); }
 
 static const kcb_callback_ops custom_callback_ops = {
     .name = "CustomCallback",
@@ -137,34 +90,21 @@ int main(int argc, char **argv) {
    *           callbacks=[CustomCallback()]) */
   custom_callback fit_cb = custom_callback_make();
   kcb_callback *fit_cbs[1] = {&fit_cb.base};
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.batch_size = 128;
-  fo.epochs = 1;
-  fo.verbose = 0;
+  kcb_fit_options fo = seed_fit_options(128, 1, fit_cbs, 1);
   fo.validation_split = 0.5;
-  fo.callbacks = fit_cbs;
-  fo.n_callbacks = 1;
   seed_check(&ex, kcb_model_fit(ex.model, &ex.x_train, &ex.y_train, &fo, NULL), "fit");
 
   /* res = model.evaluate(x_test, y_test, batch_size=128, verbose=0, callbacks=[CustomCallback()]) */
   custom_callback eval_cb = custom_callback_make();
   kcb_callback *eval_cbs[1] = {&eval_cb.base};
-  kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
-  eo.batch_size = 128;
-  eo.verbose = 0;
-  eo.callbacks = eval_cbs;
-  eo.n_callbacks = 1;
+  kcb_evaluate_options eo = seed_evaluate_options(128, eval_cbs, 1);
   kcb_logs res;
   seed_check(&ex, kcb_model_evaluate(ex.model, &ex.x_test, &ex.y_test, &eo, &res), "evaluate");
 
   /* res = model.predict(x_test, batch_size=128, callbacks=[CustomCallback()]), silenced */
   custom_callback predict_cb = custom_callback_make();
   kcb_callback *predict_cbs[1] = {&predict_cb.base};
-  kcb_evaluate_options po = KCB_EVALUATE_OPTIONS_INIT;
-  po.batch_size = 128;
-  po.verbose = 0;
-  po.callbacks = predict_cbs;
-  po.n_callbacks = 1;
+  kcb_evaluate_options po = seed_evaluate_options(128, predict_cbs, 1);
   kcb_tensor *outputs = NULL;
   seed_check(&ex, kcb_model_predict(ex.model, &ex.x_test, &po, &outputs), "predict");
 

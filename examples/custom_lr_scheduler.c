@@ -81,13 +81,8 @@ int main(int argc, char **argv) {
   loss_and_error_printer printer = loss_and_error_printer_make();
   custom_lr_scheduler scheduler = custom_lr_scheduler_make(lr_schedule);
   kcb_callback *cbs[2] = {&printer.base, &scheduler.base};
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.batch_size = 64;
+  kcb_fit_options fo = seed_fit_options(64, 15, cbs, 2);
   fo.steps_per_epoch = 5;
-  fo.epochs = 15;
-  fo.verbose = 0;
-  fo.callbacks = cbs;
-  fo.n_callbacks = 2;
   seed_check(&ex, kcb_model_fit(ex.model, &ex.x_train, &ex.y_train, &fo, NULL), "fit");
 
   seed_example_free(&ex);

@@ -104,13 +104,8 @@ int main(int argc, char **argv) {
   loss_and_error_printer printer = loss_and_error_printer_make();
   early_stopping_at_min_loss stopper = early_stopping_at_min_loss_make(0);
   kcb_callback *cbs[2] = {&printer.base, &stopper.base};
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.batch_size = 64;
+  kcb_fit_options fo = seed_fit_options(64, 30, cbs, 2);
   fo.steps_per_epoch = 5;
-  fo.epochs = 30;
-  fo.verbose = 0;
-  fo.callbacks = cbs;
-  fo.n_callbacks = 2;
   int rc = kcb_model_fit(ex.model, &ex.x_train, &ex.y_train, &fo, NULL);
   kcb_callback_free(&stopper.base); /* embedded: only calls destroy */
   seed_check(&ex, rc, "fit");

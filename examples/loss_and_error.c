@@ -17,23 +17,14 @@ int main(int argc, char **argv) {
    * The callback (in seed_common.h) owns nothing, so it needs no freeing. */
   loss_and_error_printer fit_printer = loss_and_error_printer_make();
   kcb_callback *fit_cbs[1] = {&fit_printer.base};
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.batch_size = 128;
-  fo.epochs = 2;
-  fo.verbose = 0;
-  fo.callbacks = fit_cbs;
-  fo.n_callbacks = 1;
+  kcb_fit_options fo = seed_fit_options(128, 2, fit_cbs, 1);
   seed_check(&ex, kcb_model_fit(ex.model, &ex.x_train, &ex.y_train, &fo, NULL), "fit");
 
   /* res = model.evaluate(x_test, y_test, batch_size=128, verbose=0,
    *                      callbacks=[LossAndErrorPrintingCallback()]) */
   loss_and_error_printer eval_printer = loss_and_error_printer_make();
   kcb_callback *eval_cbs[1] = {&eval_printer.base};
-  kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
-  eo.batch_size = 128;
-  eo.verbose = 0;
-  eo.callbacks = eval_cbs;
-  eo.n_callbacks = 1;
+  kcb_evaluate_options eo = seed_evaluate_options(128, eval_cbs, 1);
   kcb_logs res;
   seed_check(&ex, kcb_model_evaluate(ex.model, &ex.x_test, &ex.y_test, &eo, &res), "evaluate");
 

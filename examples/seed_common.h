@@ -87,6 +87,27 @@ static inline void seed_example_init(seed_example *ex, int argc, char **argv) {
   seed_check(ex, kcb_model_compile(ex->model, &c), "compile");
 }
 
+/* The guide's calls all pass verbose=0 and a list of callbacks; the rest is per call. */
+static inline kcb_fit_options seed_fit_options(int64_t batch_size, int epochs, kcb_callback **callbacks, size_t n) {
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.batch_size = batch_size;
+  o.epochs = epochs;
+  o.verbose = 0;
+  o.callbacks = callbacks;
+  o.n_callbacks = n;
+  return o;
+}
+
+/* Options for evaluate and predict (the same struct in kcb). */
+static inline kcb_evaluate_options seed_evaluate_options(int64_t batch_size, kcb_callback **callbacks, size_t n) {
+  kcb_evaluate_options o = KCB_EVALUATE_OPTIONS_INIT;
+  o.batch_size = batch_size;
+  o.verbose = 0;
+  o.callbacks = callbacks;
+  o.n_callbacks = n;
+  return o;
+}
+
 /* The logs value of key, as Python's logs["key"]: a missing key is a KeyError, which ends the
  * run; here the hook reports it and returns KCB_EKEY, which fit/evaluate hand back. */
 static inline int seed_log_value(const kcb_logs *logs, const char *key, double *out) {

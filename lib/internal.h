@@ -48,6 +48,11 @@ uint64_t kcb__rng_below(kcb__rng *rng, uint64_t n);
 void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                 const float *b, float beta, float *c);
 
+/* ---- test hooks ---------------------------------------------------------------------- */
+
+/** Test-only: gives a ProgbarLogger a fake clock in seconds (NULL restores the monotonic one). */
+void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));
+
 /* ---- small helpers ------------------------------------------------------------------- */
 
 /** snprintf into a fixed buffer, truncating safely. */

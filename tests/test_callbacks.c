@@ -94,17 +94,9 @@ typedef struct fixture {
 
 static fixture make_fixture(int64_t n, double lr) {
   fixture f;
-  int64_t in_shape[1] = {4}, xs[2] = {n, 4}, ys[1] = {n};
-  assert_ok(kcb_model_new(&f.model, 1, in_shape, 3));
-  assert_ok(kcb_model_add_from_spec(f.model, "8:relu,3:softmax"));
-  kcb_metric metric = KCB_METRIC_ACCURACY;
-  kcb_compile_options c = {0};
-  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
-  c.optimizer.learning_rate = lr;
-  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-  c.metrics = &metric;
-  c.n_metrics = 1;
-  assert_ok(kcb_model_compile(f.model, &c));
+  int64_t xs[2] = {n, 4}, ys[1] = {n};
+  f.model = test_compiled_model(4, "8:relu,3:softmax", 3, KCB_OPT_SGD, lr, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                KCB_METRIC_ACCURACY);
   assert_ok(kcb_tensor_new(&f.x, 2, xs));
   assert_ok(kcb_tensor_new(&f.y, 1, ys));
   for (int64_t i = 0; i < n * 4; i++) f.x->data[i] = (float)sin((double)i * 0.7);

@@ -6,19 +6,7 @@
 #include "test_helpers.h"
 
 static kcb_model *classifier(uint64_t seed, const char *spec, kcb_optimizer_kind opt) {
-  kcb_model *m;
-  int64_t in[1] = {2};
-  assert_ok(kcb_model_new(&m, 1, in, seed));
-  assert_ok(kcb_model_add_from_spec(m, spec));
-  kcb_metric metric = KCB_METRIC_ACCURACY;
-  kcb_compile_options c = {0};
-  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(opt);
-  c.optimizer.learning_rate = 0.05;
-  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-  c.metrics = &metric;
-  c.n_metrics = 1;
-  assert_ok(kcb_model_compile(m, &c));
-  return m;
+  return test_compiled_model(2, spec, seed, opt, 0.05, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
 }
 
 /* Two interleaved rings: not linearly separable, learnable by a small MLP. */

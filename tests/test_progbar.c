@@ -16,10 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kcb/kcb.h"
-
-/* Test-only hook in callbacks/progbar.c. */
-void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));
+#include "internal.h" /* kcb__progbar_set_clock */
 
 /* ANSI pieces of a Keras bar. */
 #define BOLD "\x1b[1m"

@@ -342,8 +342,6 @@ void kcb_progbar_logger_set_dynamic(kcb_callback *progbar_cb, int dynamic) {
     ((progbar *)progbar_cb)->dynamic = dynamic < 0 ? -1 : dynamic > 0;
 }
 
-/* Test-only: a fake clock in seconds (NULL restores the monotonic one). Not in a header. */
-void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));
 void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void)) {
   if (cb && cb->ops == &progbar_ops) ((progbar *)cb)->now = now ? now : monotonic_now;
 }
