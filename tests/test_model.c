@@ -238,11 +238,69 @@ static void test_regression_on_sequences(void **state) {
   kcb_model_free(m);
 }
 
+/* validation_data is used as given (val_* equal evaluate on it); Dropout acts in fit only, so
+ * predict is deterministic; the optimizer's state is readable for checkpoints; summary adds the
+ * optimizer's parameters once it has stepped. */
+static void test_validation_data_dropout_and_state(void **state) {
+  (void)state;
+  kcb_tensor *x, *y, *vx, *vy;
+  rings(&x, &y, 64);
+  rings(&vx, &vy, 24);
+  kcb_model *m = classifier(3, "8:tanh,dropout:0.5,2:softmax", KCB_OPT_ADAM);
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.epochs = 2;
+  o.batch_size = 16;
+  o.verbose = 0;
+  o.validation_x = vx;
+  o.validation_y = vy;
+  kcb_history *h;
+  assert_ok(kcb_model_fit(m, x, y, &o, &h));
+  kcb_evaluate_options quiet = KCB_EVALUATE_OPTIONS_INIT;
+  quiet.verbose = 0;
+  quiet.batch_size = 16; /* validation runs in fit's batch size, as Keras's */
+  kcb_logs out;
+  assert_ok(kcb_model_evaluate(m, vx, vy, &quiet, &out));
+  double val_loss, loss;
+  assert_true(kcb_history_last(h, "val_loss", &val_loss) && kcb_logs_get(&out, "loss", &loss));
+  assert_true(val_loss == loss);
+  kcb_tensor *p1, *p2;
+  assert_ok(kcb_model_predict(m, vx, &quiet, &p1));
+  assert_ok(kcb_model_predict(m, vx, &quiet, &p2));
+  assert_memory_equal(p1->data, p2->data, (size_t)kcb_tensor_size(p1) * sizeof(float));
+  size_t n_slots;
+  float *slots = kcb_model_optimizer_slots(m, &n_slots);
+  assert_int_equal(n_slots, 2 * kcb_model_param_count(m)); /* Adam: m and v */
+  int nonzero = 0;
+  for (size_t i = 0; i < n_slots; i++) nonzero |= slots[i] != 0;
+  assert_true(nonzero);
+  assert_int_equal(kcb_model_iterations(m), 2 * 4);
+  kcb_model_set_iterations(m, 100);
+  assert_int_equal(kcb_model_iterations(m), 100);
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  assert_ok(kcb_model_summary(m, f));
+  fclose(f);
+  char line[64];
+  snprintf(line, sizeof line, " Optimizer params: %zu (", 2 * kcb_model_param_count(m) + 2);
+  assert_non_null(strstr(text, line));
+  free(text);
+  kcb_tensor_free(p1);
+  kcb_tensor_free(p2);
+  kcb_history_free(h);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  kcb_tensor_free(vx);
+  kcb_tensor_free(vy);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learns_and_is_reproducible), cmocka_unit_test(test_weights_and_names),
       cmocka_unit_test(test_summary), cmocka_unit_test(test_spec_and_build_errors),
       cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_regression_on_sequences),
+      cmocka_unit_test(test_validation_data_dropout_and_state),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
