@@ -2,7 +2,8 @@
 # Installs kcb's build and test dependencies from Debian 12 when any is missing (needs root).
 set -euo pipefail
 packages="build-essential cmake pkg-config libopenblas-dev zlib1g-dev libhdf5-dev libprotobuf-c-dev
-  protobuf-c-compiler libcmocka-dev dataset-fashion-mnist"
+  protobuf-c-compiler libjansson-dev libzip-dev libcmocka-dev dataset-fashion-mnist
+  protobuf-compiler hdf5-tools python3-h5py python3-numpy pngcheck"
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

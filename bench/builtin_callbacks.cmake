@@ -1,0 +1,1 @@
+# Benchmarks of the builtin_callbacks area (see bench/CMakeLists.txt).

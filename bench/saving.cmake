@@ -1,0 +1,1 @@
+# Benchmarks of the saving area (see bench/CMakeLists.txt).

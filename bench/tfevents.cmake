@@ -1,0 +1,1 @@
+# Benchmarks of the tfevents area (see bench/CMakeLists.txt).

@@ -1,0 +1,1 @@
+# Examples of the builtin_callbacks area (see examples/CMakeLists.txt).

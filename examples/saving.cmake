@@ -1,0 +1,1 @@
+# Examples of the saving area (see examples/CMakeLists.txt).

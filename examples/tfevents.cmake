@@ -1,0 +1,1 @@
+# Examples of the tfevents area (see examples/CMakeLists.txt).

@@ -1,0 +1,1 @@
+# Sources of the saving area (see lib/CMakeLists.txt): append to KCB_SOURCES, KCB_PRIVATE_INCLUDES, KCB_PRIVATE_LIBS.

@@ -1,0 +1,1 @@
+# Tests of the builtin_callbacks area (see tests/CMakeLists.txt).

@@ -1,0 +1,1 @@
+# Tests of the saving area (see tests/CMakeLists.txt).

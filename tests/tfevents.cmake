@@ -1,0 +1,1 @@
+# Tests of the tfevents area (see tests/CMakeLists.txt).

@@ -1,0 +1,1 @@
+# The kcb-inspect tool (see tools/CMakeLists.txt).

@@ -1,0 +1,1 @@
+# The kcb-restore tool (see tools/CMakeLists.txt).
