@@ -7,6 +7,7 @@
 #include "kcb/tensor.h"
 #include "kcb/logs.h"
 #include "kcb/callback.h"
+#include "kcb/monitor.h"
 #include "kcb/model.h"
 #include "kcb/dataset.h"
 

@@ -1,0 +1,82 @@
+/* test_monitor.c — Keras 3's MonitorCallback logic (spec/keras-callbacks.md §2.3). */
+#include <math.h>
+
+#include "test_helpers.h"
+#include "callbacks/monitor.h"
+
+static void test_auto_mode_table(void **state) {
+  (void)state;
+  /* Keras's monitor_callback_test table, with the metrics kcb has. */
+  int64_t in = 3;
+  kcb_model *m = NULL;
+  assert_ok(kcb_model_new(&m, 1, &in, 1));
+  assert_ok(kcb_model_add_from_spec(m, "2:softmax"));
+  kcb_compile_options c = {0};
+  kcb_metric metrics[2] = {KCB_METRIC_ACCURACY, KCB_METRIC_MEAN_SQUARED_ERROR};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  c.metrics = metrics;
+  c.n_metrics = 2;
+  assert_ok(kcb_model_compile(m, &c));
+  struct { const char *name; kcb_monitor_mode want; } table[] = {
+      {"val_mean_squared_error", KCB_MONITOR_MIN}, {"loss", KCB_MONITOR_MIN}, {"val_loss", KCB_MONITOR_MIN},
+      {"accuracy", KCB_MONITOR_MAX}, {"val_accuracy", KCB_MONITOR_MAX}};
+  for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+    kcb__monitor mon;
+    assert_ok(kcb__monitor_init(&mon, "EarlyStopping", table[i].name, KCB_MONITOR_AUTO, 0));
+    assert_false(mon.resolved);
+    assert_ok(kcb__monitor_resolve(&mon, "EarlyStopping", m));
+    assert_int_equal(mon.mode, table[i].want);
+  }
+  kcb__monitor mon;
+  assert_ok(kcb__monitor_init(&mon, "EarlyStopping", "unknown", KCB_MONITOR_AUTO, 0));
+  assert_error(kcb__monitor_resolve(&mon, "EarlyStopping", m), KCB_EINVAL, "pass mode max or min");
+  /* An explicit mode needs no metric. */
+  assert_ok(kcb__monitor_init(&mon, "EarlyStopping", "unknown", KCB_MONITOR_MAX, 0));
+  assert_ok(kcb__monitor_resolve(&mon, "EarlyStopping", m));
+  assert_int_equal(mon.mode, KCB_MONITOR_MAX);
+  kcb_model_free(m);
+}
+
+static void test_improvement_is_strict_with_min_delta(void **state) {
+  (void)state;
+  kcb__monitor mon;
+  assert_ok(kcb__monitor_init(&mon, "X", "loss", KCB_MONITOR_MIN, -0.5)); /* the sign is ignored */
+  assert_true(kcb__monitor_is_improvement(&mon, 100, 0, 0));            /* no reference yet */
+  assert_true(kcb__monitor_is_improvement(&mon, 1.49, 1, 2.0));
+  assert_false(kcb__monitor_is_improvement(&mon, 1.5, 1, 2.0)); /* exactly ref - delta: not better */
+  assert_false(kcb__monitor_is_improvement(&mon, NAN, 1, 2.0));
+  assert_ok(kcb__monitor_init(&mon, "X", "acc", KCB_MONITOR_MAX, 0));
+  assert_false(kcb__monitor_is_improvement(&mon, 0.5, 1, 0.5)); /* ties are not improvements */
+  assert_true(kcb__monitor_is_improvement(&mon, 0.51, 1, 0.5));
+  assert_false(kcb__monitor_is_improvement(&mon, NAN, 1, 0.5));
+}
+
+static void test_names_and_errors(void **state) {
+  (void)state;
+  kcb_monitor_mode mode;
+  assert_ok(kcb_monitor_mode_from_name(&mode, "max"));
+  assert_int_equal(mode, KCB_MONITOR_MAX);
+  assert_string_equal(kcb_monitor_mode_name(KCB_MONITOR_MIN), "min");
+  assert_error(kcb_monitor_mode_from_name(&mode, "maximum"), KCB_EINVAL, "'maximum'");
+  kcb__monitor mon;
+  assert_error(kcb__monitor_init(&mon, "ReduceLROnPlateau", "", KCB_MONITOR_AUTO, 0), KCB_EINVAL, "ReduceLROnPlateau");
+  kcb_logs logs;
+  kcb_logs_clear(&logs);
+  assert_ok(kcb_logs_set(&logs, "val_loss", 0.25));
+  assert_ok(kcb__monitor_init(&mon, "X", "val_loss", KCB_MONITOR_AUTO, 0));
+  double v = 0;
+  assert_ok(kcb__monitor_value(&mon, &logs, &v));
+  assert_true(v == 0.25);
+  assert_ok(kcb__monitor_init(&mon, "X", "val_acc", KCB_MONITOR_AUTO, 0));
+  assert_int_equal(kcb__monitor_value(&mon, &logs, &v), KCB_EKEY);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_auto_mode_table),
+      cmocka_unit_test(test_improvement_is_strict_with_min_delta),
+      cmocka_unit_test(test_names_and_errors),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
