@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs kcb's build and test dependencies from Debian 12 when any is missing (needs root).
+# Installs kcb's build dependencies from Debian 12 when any is missing (needs root); with --test, also
+# the independent readers the test suite checks kcb's files with.
 set -euo pipefail
 packages="build-essential cmake pkg-config libopenblas-dev zlib1g-dev libhdf5-dev libprotobuf-c-dev
-  protobuf-c-compiler libjansson-dev libzip-dev libcmocka-dev dataset-fashion-mnist
-  protobuf-compiler hdf5-tools python3-h5py python3-numpy pngcheck"
+  protobuf-c-compiler libjansson-dev libzip-dev libcmocka-dev dataset-fashion-mnist"
+if [ "${1:-}" = "--test" ]; then
+  packages="$packages protobuf-compiler hdf5-tools python3 python3-h5py python3-numpy pngcheck
+    libreoffice-calc-nogui"
+fi
 missing=""
 for p in $packages; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -3,7 +3,7 @@
 # KCB_SANITIZE=ON builds and tests with AddressSanitizer + UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 sanitize=${KCB_SANITIZE:-OFF}
 build=build
 [ "$sanitize" = ON ] && build=build-sanitize
