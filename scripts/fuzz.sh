@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds kcb's libFuzzer targets with clang (ASan + UBSan) and runs each for a fixed time.
+#   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
+# Each target starts from its seed corpus (tests/fuzz/corpus/<name>); new interesting inputs go to
+# build-fuzz/corpus/<name>. A crash stops the run and leaves crash-* in build-fuzz/artifacts/: copy
+# it to tests/fuzz/regressions/<name>/ and fix the bug; the replay test then keeps it fixed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-60}
+shift || true
+bash scripts/deps.sh
+command -v clang >/dev/null || { echo "fuzz.sh: needs clang (apt-get install clang)"; exit 2; }
+CC=clang CXX=clang++ cmake -S . -B build-fuzz -DKCB_FUZZ=ON -DKCB_WERROR=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DKCB_BUILD_EXAMPLES=OFF -DKCB_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j"$(nproc)" >/dev/null
+targets=("$@")
+if [ ${#targets[@]} -eq 0 ]; then
+  for t in build-fuzz/tests/fuzz/fuzz_*; do targets+=("$(basename "$t" | sed 's/^fuzz_//')"); done
+fi
+mkdir -p build-fuzz/artifacts
+total=0
+for name in "${targets[@]}"; do
+  mkdir -p "build-fuzz/corpus/$name"
+  log="build-fuzz/artifacts/$name.log"
+  # malloc_limit_mb: a parser must refuse absurd sizes before allocating them.
+  ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 \
+    "build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -malloc_limit_mb=2048 -rss_limit_mb=4096 \
+    -artifact_prefix="build-fuzz/artifacts/$name-" "build-fuzz/corpus/$name" "tests/fuzz/corpus/$name" \
+    >"$log" 2>&1 || { echo "fuzz.sh: $name FAILED — see $log"; tail -30 "$log"; exit 1; }
+  runs=$(grep -o 'Done [0-9]* runs' "$log" | tail -1 | grep -o '[0-9]*' || echo 0)
+  total=$((total + runs))
+  echo "fuzz.sh: $name: $runs executions in ${seconds}s, no crash"
+done
+echo "fuzz.sh: ${#targets[@]} targets, $total executions, no crash"
