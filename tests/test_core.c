@@ -13,6 +13,9 @@ static void test_errors(void **state) {
   assert_string_equal(kcb_error_name(12345), "KCB_UNKNOWN");
   assert_int_equal(kcb__error(KCB_ESHAPE, "x has shape (%d, %d)", 3, 4), KCB_ESHAPE);
   assert_string_equal(kcb_error_last(), "x has shape (3, 4)");
+  /* Context may be added to the previous message by passing it back in. */
+  assert_int_equal(kcb__error(KCB_EINVAL, "model spec 'x': %s", kcb_error_last()), KCB_EINVAL);
+  assert_string_equal(kcb_error_last(), "model spec 'x': x has shape (3, 4)");
   kcb_error_clear();
   assert_string_equal(kcb_error_last(), "");
   assert_string_equal(kcb_version_string(), "0.1.0");

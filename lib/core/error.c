@@ -33,10 +33,13 @@ const char *kcb_error_last(void) { return last_error; }
 void kcb_error_clear(void) { last_error[0] = '\0'; }
 
 int kcb__error(int code, const char *fmt, ...) {
+  /* Formatted aside first: callers may add context to the previous message, passing kcb_error_last(). */
+  char message[sizeof last_error];
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(last_error, sizeof last_error, fmt, ap);
+  vsnprintf(message, sizeof message, fmt, ap);
   va_end(ap);
+  memcpy(last_error, message, sizeof last_error);
   return code;
 }
 
