@@ -58,5 +58,24 @@ void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));
 /** snprintf into a fixed buffer, truncating safely. */
 void kcb__strlcpy(char *dst, const char *src, size_t size);
 
+/* ---- files (core/file.c): a crash or a failure never loses the previous good file ------ */
+
+/** Writes all len bytes to fd (retrying short writes and EINTR); errors name path. */
+int kcb__write_all(int fd, const void *data, size_t len, const char *path);
+
+/** Replaces path by data: temp file beside it, fsync, rename, fsync of the directory. On failure
+ * path is untouched and no temp file is left. */
+int kcb__file_write_atomic(const char *path, const void *data, size_t len);
+
+/** Creates a unique temp file beside path (path.tmp-<pid>-<n>), for writers that need a file of
+ * their own (HDF5, zip). @param[out] tmp_out malloc'd name, @param[out] fd_out open for writing. */
+int kcb__file_temp_open(char **tmp_out, int *fd_out, const char *path);
+
+/** Makes a finished temp file durable and puts it in place of path (fsync, rename, fsync of the
+ * directory); on failure unlinks tmp and leaves path untouched. */
+int kcb__file_publish(const char *tmp, const char *path);
+
+/** fsyncs the directory holding path, so a rename into it survives a crash (best effort). */
+void kcb__fsync_dir_of(const char *path);
 
 #endif

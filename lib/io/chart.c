@@ -4,14 +4,10 @@
  * highest and last point, which draws the same picture as all of them. */
 #include "io/chart.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "io/png.h"
@@ -714,75 +710,6 @@ int kcb_plot_png_buffer(unsigned char **out, size_t *out_len, const kcb_plot_ser
   return rc;
 }
 
-/* Writes data to path through a temporary file in the same directory (fsync, rename, fsync of the
- * directory), so readers see the old file or the whole new one and a failure changes nothing. */
-static int write_file_atomic(const char *path, const unsigned char *data, size_t len) {
-  static atomic_uint counter;
-  size_t plen = strlen(path);
-  char *tmp = malloc(plen + 48);
-  if (!tmp) return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
-  int fd = -1, rc = 0, err = 0;
-  for (int attempt = 0; attempt < 100; attempt++) {
-    snprintf(tmp, plen + 48, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0 || errno != EEXIST) break;
-  }
-  if (fd < 0) {
-    err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: cannot create a temporary file beside it: %s", path, strerror(err));
-    free(tmp);
-    return rc;
-  }
-  for (size_t done = 0; done < len;) {
-    ssize_t w = write(fd, data + done, len - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      err = w < 0 ? errno : EIO;
-      rc = kcb__error(kcb__error_from_errno(err), "%s: write failed: %s", tmp, strerror(err));
-      goto fail;
-    }
-    done += (size_t)w;
-  }
-  if (fsync(fd) != 0) {
-    err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: fsync failed: %s", tmp, strerror(err));
-    goto fail;
-  }
-  if (close(fd) != 0) {
-    fd = -1;
-    err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: close failed: %s", tmp, strerror(err));
-    goto fail;
-  }
-  fd = -1;
-  if (rename(tmp, path) != 0) {
-    err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: cannot replace it: %s", path, strerror(err));
-    goto fail;
-  }
-  /* Make the rename itself durable. */
-  const char *slash = strrchr(path, '/');
-  if (slash == NULL) {
-    strcpy(tmp, ".");
-  } else {
-    size_t dl = slash == path ? 1 : (size_t)(slash - path);
-    memcpy(tmp, path, dl);
-    tmp[dl] = '\0';
-  }
-  int dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)fsync(dfd); /* some file systems refuse fsync on directories; the data is already safe */
-    close(dfd);
-  }
-  free(tmp);
-  return 0;
-fail:
-  if (fd >= 0) close(fd);
-  unlink(tmp);
-  free(tmp);
-  return rc;
-}
-
 int kcb_plot_png(const char *path, const kcb_plot_series *series, size_t n_series, const kcb_plot_options *opts) {
   if (path == NULL || path[0] == '\0') return kcb__error(KCB_EINVAL, "kcb_plot_png: empty output path");
   unsigned char *png = NULL;
@@ -794,7 +721,7 @@ int kcb_plot_png(const char *path, const kcb_plot_series *series, size_t n_serie
     kcb__strlcpy(cause, kcb_error_last(), sizeof cause);
     return kcb__error(rc, "%s: %s", path, cause);
   }
-  rc = write_file_atomic(path, png, len);
+  rc = kcb__file_write_atomic(path, png, len);
   free(png);
   return rc;
 }
