@@ -10,5 +10,7 @@
 #include "kcb/monitor.h"
 #include "kcb/model.h"
 #include "kcb/dataset.h"
+#include "kcb/csv.h"
+#include "kcb/builtin_callbacks.h"
 
 #endif
