@@ -1,5 +1,7 @@
 /* test_monitor.c — Keras 3's MonitorCallback logic (spec/keras-callbacks.md §2.3). */
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "test_helpers.h"
 #include "callbacks/monitor.h"
@@ -72,11 +74,38 @@ static void test_names_and_errors(void **state) {
   assert_int_equal(kcb__monitor_value(&mon, &logs, &v), KCB_EKEY);
 }
 
+/* Keras's warning text for a monitored key missing from the logs (keys comma-joined, sorted). */
+static void test_warn_missing(void **state) {
+  (void)state;
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  kcb__monitor mon;
+  assert_ok(kcb__monitor_init(&mon, "ReduceLROnPlateau", "val_loss", KCB_MONITOR_MIN, 0));
+  kcb_logs logs;
+  kcb_logs_clear(&logs);
+  assert_ok(kcb_logs_set(&logs, "loss", 1));
+  assert_ok(kcb_logs_set(&logs, "learning_rate", 0.1));
+  assert_ok(kcb_logs_set(&logs, "accuracy", 0.5));
+  kcb__monitor_warn_missing(&mon, f, "Learning rate reduction", &logs);
+  kcb_logs_clear(&logs);
+  kcb__monitor_warn_missing(&mon, f, "Early stopping", &logs);
+  fclose(f);
+  assert_string_equal(text,
+                      "UserWarning: Learning rate reduction conditioned on metric `val_loss` which is not available. "
+                      "Available metrics are: accuracy,learning_rate,loss\n"
+                      "UserWarning: Early stopping conditioned on metric `val_loss` which is not available. "
+                      "Available metrics are: \n");
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_auto_mode_table),
       cmocka_unit_test(test_improvement_is_strict_with_min_delta),
       cmocka_unit_test(test_names_and_errors),
+      cmocka_unit_test(test_warn_missing),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,6 +11,11 @@ typedef struct train_args {
   double lr, validation_split;
   long long train_limit, batch_size, seed;
   int epochs, verbose;
+  /* built-in callbacks */
+  const char *csv, *csv_separator, *monitor, *mode, *lr_schedule;
+  int csv_append, restore_best_weights, reduce_lr, terminate_on_nan;
+  long long early_stopping, lr_patience, lr_decay_epochs, lr_warmup_epochs; /* -1: not given */
+  double min_delta, factor, lr_decay_rate, lr_alpha;
 } train_args;
 
 static void usage(FILE *f) {
@@ -34,7 +39,29 @@ static void usage(FILE *f) {
           "  --validation-split F     last fraction of the training data held out for validation [0.1]\n"
           "  --seed N                 same seed, same run, bit for bit [42]\n"
           "  --verbose 0|1|2          0 silent, 1 progress bar, 2 one line per epoch [1]\n"
-          "  -h, --help               this help\n\n"
+          "  --terminate-on-nan       stop when the loss becomes NaN or infinite\n"
+          "  -h, --help               this help\n"
+          "CSV log:\n"
+          "  --csv FILE               one row per epoch (Keras's CSVLogger: epoch, then the sorted logs)\n"
+          "  --csv-append             append to FILE (header only if it is empty) [truncate]\n"
+          "  --csv-separator C        field separator [,]\n"
+          "Early stopping:\n"
+          "  --early-stopping N       stop after N epochs without improvement (patience) [off]\n"
+          "  --monitor NAME           the logged value watched by early stopping and --reduce-lr-on-plateau\n"
+          "                           [val_loss]\n"
+          "  --mode auto|min|max      whether NAME should fall or rise; auto knows loss and metrics [auto]\n"
+          "  --min-delta F            smallest change that counts as an improvement [0]\n"
+          "  --restore-best-weights   end with the weights of the best epoch\n"
+          "Learning rate:\n"
+          "  --reduce-lr-on-plateau   multiply the rate by --factor when --monitor stops improving\n"
+          "  --factor F               [0.1]\n"
+          "  --lr-patience N          epochs without improvement before a reduction [10]\n"
+          "  --lr-schedule NAME       step, exponential or cosine, from the --lr rate, per epoch [off]\n"
+          "  --lr-decay-rate F        step and exponential: the factor per --lr-decay-epochs [0.5]\n"
+          "  --lr-decay-epochs N      step: epochs per drop; exponential: epochs per factor; cosine:\n"
+          "                           epochs to decay over [10; cosine: the epochs after the warm-up]\n"
+          "  --lr-warmup-epochs N     cosine: linear warm-up from 0 to the rate first [0]\n"
+          "  --lr-alpha F             cosine: the final rate as a fraction of the peak [0]\n\n"
           "Prints the test-set evaluation last, as: test_loss=<value> test_<metric>=<value> ...\n");
 }
 
@@ -69,6 +96,33 @@ static int parse_double(const char *flag, const char *v, double lo, double hi, d
   return 0;
 }
 
+static int needs(const char *flag, const char *other) {
+  fprintf(stderr, "kcb-train: %s needs %s (see kcb-train --help)\n", flag, other);
+  return 2;
+}
+
+/* Flags that only make sense with another one, and values checked beyond their range. */
+static int check_callback_args(const train_args *a) {
+  kcb_monitor_mode mode;
+  if (a->csv_append && !a->csv) return needs("--csv-append", "--csv FILE");
+  if (a->csv_separator && !a->csv) return needs("--csv-separator", "--csv FILE");
+  if (a->csv_separator && (strlen(a->csv_separator) != 1 || strchr("\"\r\n", a->csv_separator[0])))
+    return bad_value("--csv-separator", a->csv_separator, "expected one character other than a quote");
+  if (a->restore_best_weights && a->early_stopping < 0)
+    return needs("--restore-best-weights", "--early-stopping PATIENCE");
+  if (a->mode && kcb_monitor_mode_from_name(&mode, a->mode) != 0)
+    return bad_value("--mode", a->mode, "expected auto, min or max");
+  if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
+    return needs(a->factor >= 0 ? "--factor" : "--lr-patience", "--reduce-lr-on-plateau");
+  if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
+      strcmp(a->lr_schedule, "cosine") != 0)
+    return bad_value("--lr-schedule", a->lr_schedule, "expected step, exponential or cosine");
+  if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
+    return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
+                 : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
+  return 0;
+}
+
 static int parse_args(int argc, char **argv, train_args *a) {
   for (int i = 1; i < argc; i++) {
     const char *flag = argv[i];
@@ -77,6 +131,11 @@ static int parse_args(int argc, char **argv, train_args *a) {
       return 1;
     }
     if (strncmp(flag, "--", 2) != 0) return bad_value("argument", flag, "not an option");
+    /* switches (no value) */
+    if (strcmp(flag, "--csv-append") == 0) { a->csv_append = 1; continue; }
+    if (strcmp(flag, "--restore-best-weights") == 0) { a->restore_best_weights = 1; continue; }
+    if (strcmp(flag, "--reduce-lr-on-plateau") == 0) { a->reduce_lr = 1; continue; }
+    if (strcmp(flag, "--terminate-on-nan") == 0) { a->terminate_on_nan = 1; continue; }
     if (i + 1 >= argc) return bad_value(flag, "", "needs a value");
     const char *v = argv[++i];
     long long n = 0;
@@ -93,10 +152,23 @@ static int parse_args(int argc, char **argv, train_args *a) {
     else if (strcmp(flag, "--seed") == 0) rc = parse_long(flag, v, 0, 1LL << 62, &a->seed);
     else if (strcmp(flag, "--epochs") == 0) { rc = parse_long(flag, v, 0, 1000000, &n); a->epochs = (int)n; }
     else if (strcmp(flag, "--verbose") == 0) { rc = parse_long(flag, v, 0, 2, &n); a->verbose = (int)n; }
+    else if (strcmp(flag, "--csv") == 0) a->csv = v;
+    else if (strcmp(flag, "--csv-separator") == 0) a->csv_separator = v;
+    else if (strcmp(flag, "--early-stopping") == 0) rc = parse_long(flag, v, 0, 1000000, &a->early_stopping);
+    else if (strcmp(flag, "--monitor") == 0) a->monitor = v;
+    else if (strcmp(flag, "--mode") == 0) a->mode = v;
+    else if (strcmp(flag, "--min-delta") == 0) rc = parse_double(flag, v, -1e300, 1e300, &a->min_delta);
+    else if (strcmp(flag, "--factor") == 0) rc = parse_double(flag, v, 0, 0.999999, &a->factor);
+    else if (strcmp(flag, "--lr-patience") == 0) rc = parse_long(flag, v, 0, 1000000, &a->lr_patience);
+    else if (strcmp(flag, "--lr-schedule") == 0) a->lr_schedule = v;
+    else if (strcmp(flag, "--lr-decay-rate") == 0) rc = parse_double(flag, v, 0, 1e6, &a->lr_decay_rate);
+    else if (strcmp(flag, "--lr-decay-epochs") == 0) rc = parse_long(flag, v, 1, 1000000, &a->lr_decay_epochs);
+    else if (strcmp(flag, "--lr-warmup-epochs") == 0) rc = parse_long(flag, v, 0, 1000000, &a->lr_warmup_epochs);
+    else if (strcmp(flag, "--lr-alpha") == 0) rc = parse_double(flag, v, 0, 1, &a->lr_alpha);
     else return bad_value("option", flag, "unknown option");
     if (rc) return rc;
   }
-  return 0;
+  return check_callback_args(a);
 }
 
 /* Reports a library error with its detail and returns the tool's exit status for it. */
@@ -110,7 +182,8 @@ static int fail(const char *what, int rc) {
 
 int main(int argc, char **argv) {
   train_args a = {NULL, "flatten,256:relu,128:relu,10:softmax", "sparse_categorical_crossentropy", "adam", "accuracy",
-                  -1, 0.1, 0, 64, 42, 20, 1};
+                  -1, 0.1, 0, 64, 42, 20, 1,
+                  NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, -1, -1, -1, -1, 0, -1, -1, -1};
   int status = parse_args(argc, argv, &a);
   if (status) return status == 1 ? 0 : status;
 
@@ -146,6 +219,8 @@ int main(int argc, char **argv) {
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
+  kcb_callback *callbacks[5] = {NULL};
+  size_t n_callbacks = 0;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
   if (rc) {
     status = fail("loading the data", rc);
@@ -162,7 +237,72 @@ int main(int argc, char **argv) {
   }
   if (a.verbose) kcb_model_summary(model, stdout);
 
+  /* The built-in callbacks, in an order that lets the CSV log see the learning rate the rate
+   * callbacks put into the logs (Keras: only callbacks after them see it). */
+  double lr = kcb_model_learning_rate(model);
+  kcb_lr_step_decay step = {lr, a.lr_decay_rate >= 0 ? a.lr_decay_rate : 0.5,
+                            (int)(a.lr_decay_epochs > 0 ? a.lr_decay_epochs : 10)};
+  kcb_lr_exponential_decay expo = {lr, step.epochs_per_drop, step.drop, 0};
+  int warmup = (int)(a.lr_warmup_epochs > 0 ? a.lr_warmup_epochs : 0);
+  int decay = (int)(a.lr_decay_epochs > 0 ? a.lr_decay_epochs : a.epochs - warmup > 1 ? a.epochs - warmup : 1);
+  kcb_lr_cosine_decay cosine = KCB_LR_COSINE_DECAY_INIT(warmup ? 0.0 : lr, decay);
+  cosine.alpha = a.lr_alpha >= 0 ? a.lr_alpha : 0;
+  if (warmup) {
+    cosine.warmup_target = lr;
+    cosine.warmup_steps = warmup;
+  }
+  int cb_verbose = a.verbose > 0;
+  if (a.terminate_on_nan) {
+    rc = kcb_terminate_on_nan_new(&callbacks[n_callbacks], NULL);
+    if (rc == 0) n_callbacks++;
+  }
+  if (rc == 0 && a.lr_schedule) {
+    kcb_lr_scheduler_options so = KCB_LR_SCHEDULER_OPTIONS_INIT;
+    so.verbose = cb_verbose;
+    if (strcmp(a.lr_schedule, "step") == 0) rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_step_decay, &step, &so);
+    else if (strcmp(a.lr_schedule, "exponential") == 0)
+      rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_exponential_decay, &expo, &so);
+    else rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_cosine_decay, &cosine, &so);
+    if (rc == 0) n_callbacks++;
+  }
+  kcb_monitor_mode mode = KCB_MONITOR_AUTO;
+  if (a.mode) kcb_monitor_mode_from_name(&mode, a.mode);
+  if (rc == 0 && a.reduce_lr) {
+    kcb_reduce_lr_on_plateau_options ro = KCB_REDUCE_LR_ON_PLATEAU_OPTIONS_INIT;
+    if (a.monitor) ro.monitor = a.monitor;
+    ro.mode = mode;
+    if (a.factor >= 0) ro.factor = a.factor;
+    if (a.lr_patience >= 0) ro.patience = (int)a.lr_patience;
+    ro.verbose = cb_verbose;
+    rc = kcb_reduce_lr_on_plateau_new(&callbacks[n_callbacks], &ro);
+    if (rc == 0) n_callbacks++;
+  }
+  if (rc == 0 && a.early_stopping >= 0) {
+    kcb_early_stopping_options eo = KCB_EARLY_STOPPING_OPTIONS_INIT;
+    if (a.monitor) eo.monitor = a.monitor;
+    eo.mode = mode;
+    eo.min_delta = a.min_delta;
+    eo.patience = (int)a.early_stopping;
+    eo.restore_best_weights = a.restore_best_weights;
+    eo.verbose = cb_verbose;
+    rc = kcb_early_stopping_new(&callbacks[n_callbacks], &eo);
+    if (rc == 0) n_callbacks++;
+  }
+  if (rc == 0 && a.csv) {
+    kcb_csv_logger_options co = KCB_CSV_LOGGER_OPTIONS_INIT;
+    co.append = a.csv_append;
+    if (a.csv_separator) co.separator = a.csv_separator[0];
+    rc = kcb_csv_logger_new(&callbacks[n_callbacks], a.csv, &co);
+    if (rc == 0) n_callbacks++;
+  }
+  if (rc) {
+    status = fail("creating the callbacks", rc);
+    goto done;
+  }
+
   kcb_fit_options fit = KCB_FIT_OPTIONS_INIT;
+  fit.callbacks = callbacks;
+  fit.n_callbacks = n_callbacks;
   fit.epochs = a.epochs;
   fit.batch_size = a.batch_size;
   fit.verbose = a.verbose;
@@ -189,6 +329,7 @@ int main(int argc, char **argv) {
   }
   printf("\n");
 done:
+  for (size_t i = 0; i < n_callbacks; i++) kcb_callback_free(callbacks[i]);
   kcb_history_free(history);
   kcb_model_free(model);
   kcb_mnist_free(&data);

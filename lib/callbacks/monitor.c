@@ -63,3 +63,11 @@ int kcb__monitor_is_improvement(const kcb__monitor *m, double value, int has_ref
 int kcb__monitor_value(const kcb__monitor *m, const kcb_logs *logs, double *out) {
   return kcb_logs_get(logs, m->name, out) ? 0 : KCB_EKEY;
 }
+
+void kcb__monitor_warn_missing(const kcb__monitor *m, FILE *stream, const char *what, const kcb_logs *logs) {
+  fprintf(stream, "UserWarning: %s conditioned on metric `%s` which is not available. Available metrics are: ", what,
+          m->name);
+  for (size_t i = 0; i < logs->count; i++) fprintf(stream, "%s%s", i ? "," : "", logs->entries[i].key);
+  fputc('\n', stream);
+  fflush(stream);
+}

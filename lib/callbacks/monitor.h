@@ -3,6 +3,8 @@
 #ifndef KCB_CALLBACKS_MONITOR_H
 #define KCB_CALLBACKS_MONITOR_H
 
+#include <stdio.h>
+
 #include "kcb/logs.h"
 #include "kcb/model.h"
 #include "kcb/monitor.h"
@@ -28,5 +30,10 @@ int kcb__monitor_is_improvement(const kcb__monitor *m, double value, int has_ref
 /* The monitored value from logs: 0 if present, KCB_EKEY when absent (no message set: callers decide
  * whether that is a warning or an error). */
 int kcb__monitor_value(const kcb__monitor *m, const kcb_logs *logs, double *out);
+
+/* Keras's warning for a monitored key absent from the logs, written to stream:
+ * "UserWarning: <what> conditioned on metric `m` which is not available. Available metrics are: a,b"
+ * (`what` is e.g. "Early stopping"). */
+void kcb__monitor_warn_missing(const kcb__monitor *m, FILE *stream, const char *what, const kcb_logs *logs);
 
 #endif

@@ -70,6 +70,7 @@ struct kcb_model {
   char metric_names[KCB__MAX_METRICS][48];
   kcb__mean loss_tracker, metric_state[KCB__MAX_METRICS];
   int stop_training, stop_evaluating, stop_predicting;
+  int fit_has_validation;              /* the running (or last) fit has validation data */
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;

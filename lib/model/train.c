@@ -253,6 +253,7 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, history, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = o->epochs;
   h->list.params.steps = steps;
+  m->fit_has_validation = has_val; /* CSVLogger's val_* columns before the first validated epoch */
 
   m->stop_training = 0;
   kcb_logs_clear(epoch_logs);

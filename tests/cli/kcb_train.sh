@@ -33,6 +33,20 @@ check missing_value 2 "kcb-train: --epochs '': needs a value" -- "$bin" --epochs
 check bad_loss 2 "--loss 'foo': unknown loss 'foo' \(expected one of: mean_squared_error" -- "$bin" --loss foo
 check bad_optimizer 2 "--optimizer 'adagrad': unknown optimizer" -- "$bin" --optimizer adagrad
 check bad_metric 2 "--metrics 'f1': unknown metric" -- "$bin" --metrics accuracy,f1
+# built-in callbacks: groups in --help, and flag errors before any data is read
+check help_csv 0 '^CSV log:$' -- "$bin" --help
+check help_early_stopping 0 '^Early stopping:$' -- "$bin" --help
+check help_learning_rate 0 '^Learning rate:$' -- "$bin" --help
+check csv_append_alone 2 "kcb-train: --csv-append needs --csv FILE" -- "$bin" --csv-append
+check csv_bad_separator 2 "kcb-train: --csv-separator ';;': expected one character other than a quote" -- \
+  "$bin" --csv x.csv --csv-separator ';;'
+check restore_alone 2 "kcb-train: --restore-best-weights needs --early-stopping PATIENCE" -- "$bin" --restore-best-weights
+check bad_patience 2 "kcb-train: --early-stopping '-1': expected a whole number from 0 to" -- "$bin" --early-stopping -1
+check bad_mode 2 "kcb-train: --mode 'up': expected auto, min or max" -- "$bin" --early-stopping 2 --mode up
+check bad_factor 2 "kcb-train: --factor '1.5': expected a number from 0 to 0.999999" -- "$bin" --reduce-lr-on-plateau --factor 1.5
+check factor_alone 2 "kcb-train: --factor needs --reduce-lr-on-plateau" -- "$bin" --factor 0.5
+check bad_schedule 2 "kcb-train: --lr-schedule 'linear': expected step, exponential or cosine" -- "$bin" --lr-schedule linear
+check decay_alone 2 "kcb-train: --lr-decay-epochs needs --lr-schedule NAME" -- "$bin" --lr-decay-epochs 3
 check missing_data 1 "kcb-train: .*/nonexistent/train-images-idx3-ubyte.*\\(KCB_ENOENT\\)" -- "$bin" --data /nonexistent
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
@@ -47,6 +61,33 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check train_summary 0 'Total params: 235,146 \(918.54 KB\)' -- "$bin" --train-limit 200 --epochs 1 --verbose 2
   check train_metrics 0 'test_loss=[0-9.]+ test_accuracy=[0-9.]+ test_mae=[0-9.]+$' -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --metrics accuracy,mae --loss sparse_categorical_crossentropy
+  tmp=$(mktemp -d)
+  trap 'rm -f "$out"; rm -rf "$tmp"' EXIT
+  small="--train-limit 500 --model flatten,16:relu,10:softmax"
+  check unknown_monitor 1 "kcb-train: EarlyStopping: monitor 'val_f1' is not the loss or a compiled metric.*pass mode max or min \(KCB_EINVAL\)" -- \
+    "$bin" $small --epochs 2 --verbose 0 --early-stopping 1 --monitor val_f1
+  check csv_unwritable 1 "kcb-train: CSVLogger: cannot open /nonexistent/log.csv for writing: No such file or directory \(KCB_ENOENT\)" -- \
+    "$bin" $small --epochs 1 --verbose 0 --csv /nonexistent/log.csv
+  # a rate of 0 keeps val_loss the same: patience 0 stops at the first tie (epoch index 1)
+  check early_stopping 0 '^Epoch 2: early stopping$' -- "$bin" $small --epochs 5 --verbose 2 --lr 0 --early-stopping 0
+  check early_stopping_restore 0 '^Restoring model weights from the end of the best epoch: 1\.$' -- \
+    "$bin" $small --epochs 5 --verbose 2 --lr 0 --early-stopping 0 --restore-best-weights
+  # the loss falls, so in max mode epoch 2 is a plateau: Adam's float32 0.001 halved
+  check reduce_lr 0 '^Epoch 2: ReduceLROnPlateau reducing learning rate to 0\.0005000000237487257\.$' -- \
+    "$bin" $small --epochs 2 --verbose 2 --reduce-lr-on-plateau --lr-patience 0 --factor 0.5 --monitor loss --mode max
+  check lr_schedule_step 0 '^Epoch 3: LearningRateScheduler setting learning rate to 0\.0005000000237487257\.$' -- \
+    "$bin" $small --epochs 3 --verbose 2 --lr-schedule step --lr-decay-epochs 2 --lr-decay-rate 0.5
+  check terminate_on_nan 0 '^Batch [0-9]+: Invalid loss, terminating training$' -- \
+    "$bin" --train-limit 500 --model flatten,1 --loss mse --metrics mae --optimizer sgd --lr 1000 --epochs 3 --verbose 2 --terminate-on-nan
+  cr=$'\r'
+  check csv_header 0 "^epoch,accuracy,learning_rate,loss,val_accuracy,val_loss$cr\$" -- \
+    bash -c "'$bin' $small --epochs 2 --verbose 0 --reduce-lr-on-plateau --csv '$tmp/a.csv' >/dev/null && cat '$tmp/a.csv'"
+  check csv_rows 0 "^1,[0-9.e-]+,0\\.0010000000474974513,[0-9.e-]+,[0-9.e-]+,[0-9.e-]+$cr\$" -- cat "$tmp/a.csv"
+  check csv_no_val_columns 0 "^epoch;accuracy;loss$cr\$" -- \
+    bash -c "'$bin' $small --epochs 1 --verbose 0 --validation-split 0 --csv '$tmp/b.csv' --csv-separator ';' >/dev/null && cat '$tmp/b.csv'"
+  # appending twice: one header, then the rows of both runs (epochs 0, 1, 0, 1)
+  check csv_append 0 '^1 0 0 1 1 epoch $' -- bash -c "for i in 1 2; do '$bin' $small --epochs 2 --verbose 0 --csv '$tmp/c.csv' --csv-append >/dev/null || exit 1; done
+    grep -c '^epoch,' '$tmp/c.csv' | tr '\n' ' '; cut -d, -f1 '$tmp/c.csv' | tr -d '\r' | LC_ALL=C sort | tr '\n' ' '; echo"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi

@@ -11,5 +11,7 @@
 #include "kcb/model.h"
 #include "kcb/dataset.h"
 #include "kcb/plot.h"
+#include "kcb/csv.h"
+#include "kcb/builtin_callbacks.h"
 
 #endif

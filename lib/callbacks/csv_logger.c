@@ -1,0 +1,156 @@
+/* callbacks/csv_logger.c — Keras's CSVLogger (spec/keras-callbacks.md §2.8): one row per epoch. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "io/csv.h"
+#include "model/model_internal.h"
+
+typedef struct csv_logger {
+  kcb_callback base;
+  char *filename;
+  char separator;
+  int append;
+  int append_header;                   /* write the header before the first row */
+  FILE *file;                          /* open from train begin to train end */
+  char (*keys)[KCB_LOGS_KEY_MAX];      /* the columns after "epoch", frozen at the first epoch */
+  size_t n_keys;
+  int keys_frozen;
+  kcb__csv_row row;
+} csv_logger;
+
+static int close_file(csv_logger *c) {
+  if (!c->file) return 0;
+  int failed = fclose(c->file) != 0;
+  int err = errno;
+  c->file = NULL;
+  if (failed) return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot close %s: %s", c->filename, strerror(err));
+  return 0;
+}
+
+static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
+  csv_logger *c = (csv_logger *)cb;
+  int rc = close_file(c);
+  if (rc) return rc;
+  if (c->append) {
+    FILE *existing = fopen(c->filename, "rb");
+    if (existing) { /* Keras: a header only when the existing file's first line is empty */
+      c->append_header = fgetc(existing) == EOF;
+      fclose(existing);
+    }
+  }
+  c->file = fopen(c->filename, c->append ? "ab" : "wb");
+  if (!c->file) {
+    int err = errno;
+    return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
+  }
+  c->keys_frozen = 0;
+  c->n_keys = 0;
+  return 0;
+}
+
+static int add_key(csv_logger *c, const char *prefix, const char *key_in) {
+  char key[KCB_LOGS_KEY_MAX]; /* key_in may point into c->keys, which realloc moves */
+  size_t np = strlen(prefix), nk = strlen(key_in);
+  if (np + nk >= sizeof key) return 0; /* longer than any log key can be: such a column never fills */
+  memcpy(key, prefix, np);
+  memcpy(key + np, key_in, nk + 1);
+  char (*keys)[KCB_LOGS_KEY_MAX] = realloc(c->keys, (c->n_keys + 1) * sizeof *c->keys);
+  if (!keys) return kcb__error(KCB_ENOMEM, "CSVLogger: out of memory");
+  c->keys = keys;
+  memcpy(c->keys[c->n_keys++], key, sizeof key);
+  return 0;
+}
+
+/* Whether the validation pass logs `key` (the loss or a compiled metric). */
+static int is_validation_key(const kcb_model *m, const char *key) {
+  if (strcmp(key, "loss") == 0) return 1;
+  for (size_t i = 0; m && i < m->n_metrics; i++)
+    if (strcmp(key, m->metric_names[i]) == 0) return 1;
+  return 0;
+}
+
+/* Keras freezes the sorted keys of the first epoch and, when none starts with "val_", adds "val_"+k
+ * for every key so that validation_freq > 1 keeps its columns. kcb adds them only when fit has
+ * validation data, and only for the keys a validation pass logs (no "val_learning_rate"). */
+static int freeze_keys(csv_logger *c, const kcb_logs *logs) {
+  int rc = 0, has_val = 0;
+  for (size_t i = 0; i < logs->count && rc == 0; i++) {
+    has_val |= strncmp(logs->entries[i].key, "val_", 4) == 0;
+    rc = add_key(c, "", logs->entries[i].key);
+  }
+  size_t n_train = c->n_keys;
+  if (!has_val && c->base.model && c->base.model->fit_has_validation)
+    for (size_t i = 0; i < n_train && rc == 0; i++)
+      if (is_validation_key(c->base.model, c->keys[i])) rc = add_key(c, "val_", c->keys[i]);
+  c->keys_frozen = rc == 0;
+  return rc;
+}
+
+static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  csv_logger *c = (csv_logger *)cb;
+  int rc = 0;
+  if (!c->file) return kcb__error(KCB_ESTATE, "CSVLogger: on_epoch_end before on_train_begin (%s is not open)", c->filename);
+  if (!c->keys_frozen) {
+    if ((rc = freeze_keys(c, logs))) return rc;
+    if (c->append_header) {
+      KCB__TRY(kcb__csv_row_add_text(&c->row, "epoch"));
+      for (size_t i = 0; i < c->n_keys; i++) KCB__TRY(kcb__csv_row_add_text(&c->row, c->keys[i]));
+      KCB__TRY(kcb__csv_row_write(&c->row, c->file, c->filename));
+    }
+  }
+  KCB__TRY(kcb__csv_row_add_int(&c->row, epoch));
+  for (size_t i = 0; i < c->n_keys; i++) {
+    const kcb_log_entry *e = kcb_logs_find(logs, c->keys[i]);
+    if (!e) rc = kcb__csv_row_add_text(&c->row, "NA");
+    else if (e->tensor) rc = kcb__csv_row_add_list(&c->row, e->tensor->data, (size_t)kcb_tensor_size(e->tensor));
+    else rc = kcb__csv_row_add_number(&c->row, e->value);
+    KCB__TRY(rc);
+  }
+  KCB__TRY(kcb__csv_row_write(&c->row, c->file, c->filename));
+done:
+  if (rc) c->row.len = c->row.n_fields = 0; /* drop a half-built row, keep the buffer */
+  return rc;
+}
+
+static int csv_on_train_end(kcb_callback *cb, kcb_logs *logs) { return close_file((csv_logger *)cb); }
+
+static void csv_destroy(kcb_callback *cb) {
+  csv_logger *c = (csv_logger *)cb;
+  close_file(c);
+  kcb__csv_row_free(&c->row);
+  free(c->keys);
+  free(c->filename);
+}
+
+static const kcb_callback_ops csv_logger_ops = {
+    .name = "CSVLogger",
+    .on_train_begin = csv_on_train_begin,
+    .on_train_end = csv_on_train_end,
+    .on_epoch_end = csv_on_epoch_end,
+    .destroy = csv_destroy,
+};
+
+int kcb_csv_logger_new(kcb_callback **out, const char *filename, const kcb_csv_logger_options *opts) {
+  kcb_csv_logger_options defaults = KCB_CSV_LOGGER_OPTIONS_INIT;
+  const kcb_csv_logger_options *o = opts ? opts : &defaults;
+  *out = NULL;
+  if (!filename || !filename[0]) return kcb__error(KCB_EINVAL, "CSVLogger: filename is empty");
+  if (o->separator == '\0' || o->separator == '"' || o->separator == '\r' || o->separator == '\n')
+    return kcb__error(KCB_EINVAL, "CSVLogger: separator must be one character other than a quote or a line end (got code %d)",
+                      (int)(unsigned char)o->separator);
+  csv_logger *c = calloc(1, sizeof *c);
+  if (!c || !(c->filename = strdup(filename))) {
+    free(c);
+    return kcb__error(KCB_ENOMEM, "out of memory creating a CSVLogger");
+  }
+  c->base.ops = &csv_logger_ops;
+  c->base.owned_by_kcb = 1;
+  c->separator = o->separator;
+  c->append = o->append != 0;
+  c->append_header = 1;
+  kcb__csv_row_init(&c->row, o->separator);
+  *out = &c->base;
+  return 0;
+}

@@ -1,0 +1,312 @@
+/* io/csv.c — CSV rows as Python's csv module writes them (excel dialect), and a reader of tables of
+ * numbers with clear errors. */
+#include "io/csv.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- writing ----------------------------------------------------------------------------- */
+
+void kcb__csv_row_init(kcb__csv_row *r, char separator) {
+  memset(r, 0, sizeof *r);
+  r->separator = separator;
+}
+
+static int reserve(kcb__csv_row *r, size_t extra) {
+  if (r->len + extra + 1 <= r->cap) return 0;
+  size_t cap = r->cap ? r->cap : 256;
+  while (cap < r->len + extra + 1) cap *= 2;
+  char *p = realloc(r->text, cap);
+  if (!p) return kcb__error(KCB_ENOMEM, "CSV: out of memory for a row of %zu bytes", r->len + extra);
+  r->text = p;
+  r->cap = cap;
+  return 0;
+}
+
+int kcb__csv_row_add_text(kcb__csv_row *r, const char *field) {
+  size_t n = strlen(field);
+  int quote = 0;
+  for (size_t i = 0; i < n && !quote; i++)
+    quote = field[i] == r->separator || field[i] == '"' || field[i] == '\r' || field[i] == '\n';
+  int rc = reserve(r, 2 * n + 3);
+  if (rc) return rc;
+  if (r->n_fields++) r->text[r->len++] = r->separator;
+  if (quote) r->text[r->len++] = '"';
+  for (size_t i = 0; i < n; i++) {
+    if (field[i] == '"') r->text[r->len++] = '"'; /* doublequote=True */
+    r->text[r->len++] = field[i];
+  }
+  if (quote) r->text[r->len++] = '"';
+  r->text[r->len] = '\0';
+  return 0;
+}
+
+int kcb__csv_row_add_number(kcb__csv_row *r, double v) {
+  char buf[40];
+  return kcb__csv_row_add_text(r, kcb_format_double(v, buf, sizeof buf));
+}
+
+int kcb__csv_row_add_int(kcb__csv_row *r, long long v) {
+  char buf[32];
+  snprintf(buf, sizeof buf, "%lld", v);
+  return kcb__csv_row_add_text(r, buf);
+}
+
+int kcb__csv_row_add_list(kcb__csv_row *r, const float *values, size_t n) {
+  size_t cap = 4 + n * 34, len = 0;
+  char *s = malloc(cap);
+  if (!s) return kcb__error(KCB_ENOMEM, "CSV: out of memory for a list of %zu values", n);
+  len += (size_t)snprintf(s + len, cap - len, "\"[");
+  for (size_t i = 0; i < n; i++) {
+    char buf[40];
+    len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? ", " : "", kcb_format_double(values[i], buf, sizeof buf));
+  }
+  snprintf(s + len, cap - len, "]\"");
+  int rc = kcb__csv_row_add_text(r, s);
+  free(s);
+  return rc;
+}
+
+int kcb__csv_row_write(kcb__csv_row *r, FILE *f, const char *path) {
+  int rc = reserve(r, 2);
+  if (rc) return rc;
+  r->text[r->len++] = '\r';
+  r->text[r->len++] = '\n';
+  size_t len = r->len;
+  r->len = 0;
+  r->n_fields = 0;
+  errno = 0;
+  if (fwrite(r->text, 1, len, f) != len || fflush(f) != 0) {
+    int err = errno ? errno : EIO;
+    return kcb__error(kcb__error_from_errno(err), "CSV: cannot write to %s: %s", path, strerror(err));
+  }
+  return 0;
+}
+
+void kcb__csv_row_free(kcb__csv_row *r) {
+  free(r->text);
+  memset(r, 0, sizeof *r);
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
+
+/* Python's float(): strtod in the C locale, the whole field, surrounding blanks allowed. */
+static int parse_number(const char *s, double *out) {
+  while (*s == ' ' || *s == '\t') s++;
+  if (*s == '\0' || strcmp(s, "NA") == 0) {
+    *out = NAN;
+    return 0;
+  }
+  pthread_once(&c_locale_once, make_c_locale);
+  locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;
+  char *end;
+  double v = strtod(s, &end);
+  if (c_locale) uselocale(previous);
+  if (end == s) return -1;
+  while (*end == ' ' || *end == '\t') end++;
+  if (*end) return -1;
+  *out = v;
+  return 0;
+}
+
+static char *read_all(const char *path, size_t *out_len, int *rc) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    int err = errno;
+    *rc = kcb__error(kcb__error_from_errno(err), "CSV: cannot open %s: %s", path, strerror(err));
+    return NULL;
+  }
+  size_t cap = 4096, len = 0;
+  char *buf = malloc(cap);
+  while (buf) {
+    len += fread(buf + len, 1, cap - len - 1, f);
+    if (len < cap - 1) break;
+    char *p = realloc(buf, cap * 2);
+    if (!p) {
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    buf = p;
+    cap *= 2;
+  }
+  int failed = ferror(f);
+  fclose(f);
+  if (!buf) {
+    *rc = kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", path);
+    return NULL;
+  }
+  if (failed) {
+    free(buf);
+    *rc = kcb__error(KCB_EIO, "CSV: cannot read %s", path);
+    return NULL;
+  }
+  buf[len] = '\0';
+  *out_len = len;
+  return buf;
+}
+
+/* The state of a parse: a cursor over the file's text and the current line (1-based). */
+typedef struct csv_parser {
+  const char *path;
+  const char *p, *end;
+  long line;
+  char sep;
+  char *field;      /* the current field, unquoted */
+  size_t field_len, field_cap;
+} csv_parser;
+
+static int field_push(csv_parser *ps, char c) {
+  if (ps->field_len + 2 > ps->field_cap) {
+    size_t cap = ps->field_cap ? ps->field_cap * 2 : 64;
+    char *q = realloc(ps->field, cap);
+    if (!q) return kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", ps->path);
+    ps->field = q;
+    ps->field_cap = cap;
+  }
+  ps->field[ps->field_len++] = c;
+  ps->field[ps->field_len] = '\0';
+  return 0;
+}
+
+/* Reads one field into ps->field. *last is set when the field ends its record (line end or EOF). */
+static int next_field(csv_parser *ps, int *last) {
+  int rc = 0;
+  long start_line = ps->line;
+  ps->field_len = 0;
+  if (field_push(ps, '\0')) return KCB_ENOMEM;
+  ps->field_len = 0;
+  ps->field[0] = '\0';
+  if (ps->p < ps->end && *ps->p == '"') {
+    ps->p++;
+    for (;;) {
+      if (ps->p >= ps->end)
+        return kcb__error(KCB_EFORMAT, "%s:%ld: a quoted field is not closed before the end of the file", ps->path, start_line);
+      char c = *ps->p++;
+      if (c == '"') {
+        if (ps->p < ps->end && *ps->p == '"') {
+          ps->p++;
+        } else {
+          break;
+        }
+      }
+      if (c == '\n') ps->line++;
+      if ((rc = field_push(ps, c))) return rc;
+    }
+    if (ps->p < ps->end && *ps->p != ps->sep && *ps->p != '\r' && *ps->p != '\n')
+      return kcb__error(KCB_EFORMAT, "%s:%ld: unexpected '%c' after a closing quote", ps->path, ps->line, *ps->p);
+  } else {
+    while (ps->p < ps->end && *ps->p != ps->sep && *ps->p != '\r' && *ps->p != '\n') {
+      if (*ps->p == '"')
+        return kcb__error(KCB_EFORMAT, "%s:%ld: a quote inside an unquoted field", ps->path, ps->line);
+      if ((rc = field_push(ps, *ps->p++))) return rc;
+    }
+  }
+  *last = 1;
+  if (ps->p < ps->end && *ps->p == ps->sep) {
+    ps->p++;
+    *last = 0;
+  } else if (ps->p < ps->end) {
+    if (*ps->p == '\r') ps->p++;
+    if (ps->p < ps->end && *ps->p == '\n') ps->p++;
+    ps->line++;
+  }
+  return 0;
+}
+
+static int grow_array(void **p, size_t *cap, size_t need, size_t elem, const char *path) {
+  if (need <= *cap) return 0;
+  size_t cap2 = *cap ? *cap * 2 : 16;
+  while (cap2 < need) cap2 *= 2;
+  void *q = realloc(*p, cap2 * elem);
+  if (!q) return kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", path);
+  *p = q;
+  *cap = cap2;
+  return 0;
+}
+
+static char detect_separator(const char *text, const char *end) {
+  int quoted = 0;
+  for (const char *p = text; p < end && (quoted || (*p != '\n' && *p != '\r')); p++) {
+    if (*p == '"') quoted = !quoted;
+    else if (!quoted && (*p == ',' || *p == ';' || *p == '\t' || *p == '|')) return *p;
+  }
+  return ',';
+}
+
+int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
+  int rc = 0, last = 0;
+  size_t len = 0, cap_cols = 0, cap_values = 0;
+  memset(out, 0, sizeof *out);
+  char *text = read_all(path, &len, &rc);
+  if (!text) return rc;
+  csv_parser ps = {path, text, text + len, 1, separator, NULL, 0, 0};
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) ps.p += 3; /* a UTF-8 byte order mark */
+  if (!separator) ps.sep = detect_separator(ps.p, ps.end);
+  out->separator = ps.sep;
+  if (ps.p >= ps.end || *ps.p == '\r' || *ps.p == '\n')
+    KCB__TRY(kcb__error(KCB_EFORMAT, "%s:1: no header row (the file %s)", path, len ? "starts with an empty line" : "is empty"));
+  do {
+    KCB__TRY(next_field(&ps, &last));
+    KCB__TRY(grow_array((void **)&out->columns, &cap_cols, out->n_columns + 1, sizeof *out->columns, path));
+    if (!(out->columns[out->n_columns] = strdup(ps.field))) KCB__TRY(kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", path));
+    out->n_columns++;
+  } while (!last);
+  while (ps.p < ps.end) {
+    long line = ps.line;
+    if (*ps.p == '\r' || *ps.p == '\n') { /* an empty line: the csv module skips it too */
+      if (*ps.p == '\r') ps.p++;
+      if (ps.p < ps.end && *ps.p == '\n') ps.p++;
+      ps.line++;
+      continue;
+    }
+    KCB__TRY(grow_array((void **)&out->values, &cap_values, (out->n_rows + 1) * out->n_columns, sizeof *out->values, path));
+    double *row = out->values + out->n_rows * out->n_columns;
+    size_t col = 0;
+    do {
+      KCB__TRY(next_field(&ps, &last));
+      if (col < out->n_columns && parse_number(ps.field, &row[col]) != 0)
+        KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: column %zu ('%s'): '%s' is not a number", path, line, col + 1,
+                            out->columns[col], ps.field));
+      col++;
+    } while (!last);
+    if (col != out->n_columns)
+      KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: %zu fields, but the header has %zu columns", path, line, col,
+                          out->n_columns));
+    out->n_rows++;
+  }
+done:
+  free(ps.field);
+  free(text);
+  if (rc) kcb_csv_table_free(out);
+  return rc;
+}
+
+int kcb_csv_table_column(const kcb_csv_table *t, const char *name) {
+  for (size_t i = 0; i < t->n_columns; i++)
+    if (strcmp(t->columns[i], name) == 0) return (int)i;
+  return -1;
+}
+
+double kcb_csv_table_value(const kcb_csv_table *t, size_t row, size_t column) {
+  if (row >= t->n_rows || column >= t->n_columns) return NAN;
+  return t->values[row * t->n_columns + column];
+}
+
+void kcb_csv_table_free(kcb_csv_table *t) {
+  if (!t) return;
+  for (size_t i = 0; i < t->n_columns; i++) free(t->columns[i]);
+  free(t->columns);
+  free(t->values);
+  memset(t, 0, sizeof *t);
+}
