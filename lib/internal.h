@@ -58,6 +58,9 @@ void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));
 /** snprintf into a fixed buffer, truncating safely. */
 void kcb__strlcpy(char *dst, const char *src, size_t size);
 
+/* Sorts logs and makes keys added from now on go after the sorted ones, as a hook's dict in Keras. */
+void kcb__logs_begin_hook(kcb_logs *logs);
+
 /* ---- files (core/file.c): a crash or a failure never loses the previous good file ------ */
 
 /** Writes all len bytes to fd (retrying short writes and EINTR); errors name path. */

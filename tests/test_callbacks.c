@@ -332,7 +332,8 @@ static void test_logs_mutation_is_per_hook(void **state) {
   kcb_fit_options o = quiet_fit(1, 8, cbs, 2);
   kcb_history *h;
   assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
-  assert_string_equal(second->events[second->n - 2], "on_epoch_end 0 ['accuracy', 'learning_rate', 'loss']");
+  /* Keras sorts the dict a hook gets; a key a callback adds comes after the sorted ones. */
+  assert_string_equal(second->events[second->n - 2], "on_epoch_end 0 ['accuracy', 'loss', 'learning_rate']");
   assert_string_equal(second->events[second->n - 1], "on_train_end ['accuracy', 'loss']");
   double lr;
   assert_true(kcb_history_last(h, "learning_rate", &lr));

@@ -38,7 +38,7 @@ int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
   }                                                                 \
   break
 
-int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
+static int dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
   int rc = 0;
   switch (hook) {
     case KCB_HOOK_TRAIN_BEGIN: KCB__DISPATCH(on_train_begin, logs);
@@ -58,4 +58,12 @@ int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index
     default: return kcb__error(KCB_EINVAL, "unknown hook %d", (int)hook);
   }
   return 0;
+}
+
+int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
+  if (!logs) return dispatch(list, hook, index, logs);
+  kcb__logs_begin_hook(logs);
+  int rc = dispatch(list, hook, index, logs);
+  logs->append_new = 0;
+  return rc;
 }

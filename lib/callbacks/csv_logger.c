@@ -63,6 +63,8 @@ static int add_key(csv_logger *c, const char *prefix, const char *key_in) {
   return 0;
 }
 
+static int key_order(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
 /* Whether the validation pass logs `key` (the loss or a compiled metric). */
 static int is_validation_key(const kcb_model *m, const char *key) {
   if (strcmp(key, "loss") == 0) return 1;
@@ -80,6 +82,8 @@ static int freeze_keys(csv_logger *c, const kcb_logs *logs) {
     has_val |= strncmp(logs->entries[i].key, "val_", 4) == 0;
     rc = add_key(c, "", logs->entries[i].key);
   }
+  /* The hook's keys are sorted except those callbacks added before this one (learning_rate). */
+  if (rc == 0) qsort(c->keys, c->n_keys, sizeof *c->keys, key_order);
   size_t n_train = c->n_keys;
   if (!has_val && c->base.model && c->base.model->fit_has_validation)
     for (size_t i = 0; i < n_train && rc == 0; i++)

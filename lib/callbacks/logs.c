@@ -1,15 +1,27 @@
-/* callbacks/logs.c — Keras's logs dict: sorted keys, fixed capacity, no allocation. */
+/* callbacks/logs.c — Keras's logs dict: sorted keys (then the keys callbacks added during the
+ * hook, in order), fixed capacity, no allocation. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-void kcb_logs_clear(kcb_logs *logs) { logs->count = 0; }
+void kcb_logs_clear(kcb_logs *logs) {
+  logs->count = 0;
+  logs->n_sorted = 0;
+  logs->append_new = 0;
+}
 
-/* Binary search; returns the index of key or where it would be inserted, and whether found. */
+/* Binary search of the sorted part, then a look through the short appended tail; returns the index
+ * of key, or where it would be inserted in the sorted part, and whether found. */
 static size_t logs_position(const kcb_logs *logs, const char *key, int *found) {
-  size_t lo = 0, hi = logs->count;
+  for (size_t i = logs->n_sorted; i < logs->count; i++)
+    if (strcmp(logs->entries[i].key, key) == 0) {
+      *found = 1;
+      return i;
+    }
+  size_t lo = 0, hi = logs->n_sorted;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
     int c = strcmp(logs->entries[mid].key, key);
@@ -32,7 +44,12 @@ static int logs_put(kcb_logs *logs, const char *key, double value, const kcb_ten
   if (!found) {
     if (logs->count == KCB_LOGS_CAPACITY)
       return kcb__error(KCB_ENOMEM, "logs are full (%d keys) adding '%s'", KCB_LOGS_CAPACITY, key);
-    memmove(&logs->entries[i + 1], &logs->entries[i], (logs->count - i) * sizeof logs->entries[0]);
+    if (logs->append_new) {
+      i = logs->count;
+    } else {
+      memmove(&logs->entries[i + 1], &logs->entries[i], (logs->count - i) * sizeof logs->entries[0]);
+      logs->n_sorted++;
+    }
     memcpy(logs->entries[i].key, key, len + 1);
     logs->count++;
   }
@@ -65,12 +82,15 @@ int kcb_logs_remove(kcb_logs *logs, const char *key) {
   size_t i = logs_position(logs, key, &found);
   if (!found) return 0;
   memmove(&logs->entries[i], &logs->entries[i + 1], (logs->count - i - 1) * sizeof logs->entries[0]);
+  if (i < logs->n_sorted) logs->n_sorted--;
   logs->count--;
   return 1;
 }
 
 void kcb_logs_copy(kcb_logs *dst, const kcb_logs *src) {
   dst->count = src->count;
+  dst->n_sorted = src->n_sorted;
+  dst->append_new = src->append_new;
   memcpy(dst->entries, src->entries, src->count * sizeof src->entries[0]);
 }
 
@@ -82,4 +102,15 @@ char *kcb_logs_keys_string(const kcb_logs *logs, char *buf, size_t size) {
     used += (size_t)snprintf(buf + used, size - used, "%s'%s'", i ? ", " : "", logs->entries[i].key);
   if (used < size) snprintf(buf + used, size - used, "]");
   return buf;
+}
+
+static int entry_order(const void *a, const void *b) {
+  return strcmp(((const kcb_log_entry *)a)->key, ((const kcb_log_entry *)b)->key);
+}
+
+void kcb__logs_begin_hook(kcb_logs *logs) {
+  if (logs->n_sorted < logs->count) /* Keras sorts the dict it hands to each hook */
+    qsort(logs->entries, logs->count, sizeof logs->entries[0], entry_order);
+  logs->n_sorted = logs->count;
+  logs->append_new = 1;
 }

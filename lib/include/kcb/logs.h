@@ -21,18 +21,23 @@ typedef struct kcb_log_entry {
   const kcb_tensor *tensor;     /* non-NULL for a non-scalar entry; borrowed for the hook's duration */
 } kcb_log_entry;
 
-/** Keras's `logs` dict: keys kept sorted (Keras 3 sorts them), fixed capacity, no allocation.
- * One object is passed to every callback of a hook in turn, so a change one callback makes
- * (e.g. adding `learning_rate`) is seen by the callbacks after it, as in Keras. */
+/** Keras's `logs` dict: fixed capacity, no allocation. As in Keras 3, the keys a hook receives are
+ * sorted, and a key a callback adds during the hook (e.g. `learning_rate`) comes after them, in the
+ * order added: entries[0, n_sorted) are sorted, entries[n_sorted, count) are that appended tail.
+ * One object is passed to every callback of a hook in turn, so a change one callback makes is seen
+ * by the callbacks after it, as in Keras. */
 typedef struct kcb_logs {
   size_t count;
+  size_t n_sorted;  /* entries before this index are in sorted order */
+  int append_new;   /* set while a hook runs: new keys go to the tail */
   kcb_log_entry entries[KCB_LOGS_CAPACITY];
 } kcb_logs;
 
 /** Empties logs. */
 void kcb_logs_clear(kcb_logs *logs);
 
-/** Sets key to a scalar value, inserting it in sorted position or replacing its value.
+/** Sets key to a scalar value, replacing its value, or adding it: in sorted position, or during a
+ * hook at the end (as a Python dict does).
  * @return 0, KCB_EINVAL (key empty or too long) or KCB_ENOMEM (capacity reached). */
 int kcb_logs_set(kcb_logs *logs, const char *key, double value);
 
