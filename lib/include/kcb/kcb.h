@@ -10,5 +10,6 @@
 #include "kcb/monitor.h"
 #include "kcb/model.h"
 #include "kcb/dataset.h"
+#include "kcb/saving.h"
 
 #endif
