@@ -1,1 +1,5 @@
 # Examples of the saving area (see examples/CMakeLists.txt).
+add_executable(checkpoint checkpoint.c)
+target_link_libraries(checkpoint PRIVATE kcb ${MATH_LIBRARY})
+target_compile_options(checkpoint PRIVATE ${KCB_WARNINGS})
+target_compile_definitions(checkpoint PRIVATE _POSIX_C_SOURCE=200809L)

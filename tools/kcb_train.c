@@ -7,7 +7,7 @@
 #include "kcb/kcb.h"
 
 typedef struct train_args {
-  const char *data_dir, *model_spec, *loss, *optimizer, *metrics;
+  const char *data_dir, *model_spec, *loss, *optimizer, *metrics, *initial_weights, *save;
   double lr, validation_split;
   long long train_limit, batch_size, seed;
   int epochs, verbose;
@@ -40,7 +40,6 @@ static void usage(FILE *f) {
           "  --seed N                 same seed, same run, bit for bit [42]\n"
           "  --verbose 0|1|2          0 silent, 1 progress bar, 2 one line per epoch [1]\n"
           "  --terminate-on-nan       stop when the loss becomes NaN or infinite\n"
-          "  -h, --help               this help\n"
           "CSV log:\n"
           "  --csv FILE               one row per epoch (Keras's CSVLogger: epoch, then the sorted logs)\n"
           "  --csv-append             append to FILE (header only if it is empty) [truncate]\n"
@@ -61,7 +60,13 @@ static void usage(FILE *f) {
           "  --lr-decay-epochs N      step: epochs per drop; exponential: epochs per factor; cosine:\n"
           "                           epochs to decay over [10; cosine: the epochs after the warm-up]\n"
           "  --lr-warmup-epochs N     cosine: linear warm-up from 0 to the rate first [0]\n"
-          "  --lr-alpha F             cosine: the final rate as a fraction of the peak [0]\n\n"
+          "  --lr-alpha F             cosine: the final rate as a fraction of the peak [0]\n"
+          "Checkpoints:\n"
+          "  --initial-weights FILE   start from these weights (and optimizer state, when the file has a\n"
+          "                           matching one): a .weights.h5, .h5 or .keras file, by kcb or Keras [none]\n"
+          "  --save PATH              save the trained model; the name picks the layout: .weights.h5 (weights\n"
+          "                           and optimizer state), .h5 or .keras (full model) [none]\n"
+          "  -h, --help               this help\n\n"
           "Prints the test-set evaluation last, as: test_loss=<value> test_<metric>=<value> ...\n");
 }
 
@@ -145,6 +150,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
     else if (strcmp(flag, "--loss") == 0) a->loss = v;
     else if (strcmp(flag, "--optimizer") == 0) a->optimizer = v;
     else if (strcmp(flag, "--metrics") == 0) a->metrics = v;
+    else if (strcmp(flag, "--initial-weights") == 0) a->initial_weights = v;
+    else if (strcmp(flag, "--save") == 0) a->save = v;
     else if (strcmp(flag, "--lr") == 0) rc = parse_double(flag, v, 0, 1e6, &a->lr);
     else if (strcmp(flag, "--validation-split") == 0) rc = parse_double(flag, v, 0, 0.99, &a->validation_split);
     else if (strcmp(flag, "--train-limit") == 0) rc = parse_long(flag, v, 1, 1LL << 40, &a->train_limit);
@@ -181,11 +188,16 @@ static int fail(const char *what, int rc) {
 }
 
 int main(int argc, char **argv) {
-  train_args a = {NULL, "flatten,256:relu,128:relu,10:softmax", "sparse_categorical_crossentropy", "adam", "accuracy",
-                  -1, 0.1, 0, 64, 42, 20, 1,
-                  NULL, NULL, NULL, NULL, NULL, 0, 0, 0, 0, -1, -1, -1, -1, 0, -1, -1, -1};
+  train_args a = {.model_spec = "flatten,256:relu,128:relu,10:softmax", .loss = "sparse_categorical_crossentropy",
+                  .optimizer = "adam", .metrics = "accuracy",
+                  .lr = -1, .validation_split = 0.1, .batch_size = 64, .seed = 42, .epochs = 20, .verbose = 1,
+                  .early_stopping = -1, .lr_patience = -1, .lr_decay_epochs = -1, .lr_warmup_epochs = -1,
+                  .min_delta = 0, .factor = -1, .lr_decay_rate = -1, .lr_alpha = -1};
   int status = parse_args(argc, argv, &a);
   if (status) return status == 1 ? 0 : status;
+  kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
+  if (a.save && kcb_checkpoint_layout_from_name(&save_layout, a.save) != 0)
+    return bad_value("--save", a.save, "the name must end in .weights.h5, .h5 or .keras");
 
   kcb_compile_options c = {0};
   kcb_metric metrics[8];
@@ -233,6 +245,10 @@ int main(int argc, char **argv) {
   }
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);
+    goto done;
+  }
+  if (a.initial_weights && (rc = kcb_model_load_weights(model, a.initial_weights, NULL))) {
+    status = fail("--initial-weights", rc);
     goto done;
   }
   if (a.verbose) kcb_model_summary(model, stdout);
@@ -310,6 +326,14 @@ int main(int argc, char **argv) {
   if ((rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history))) {
     status = fail("fit", rc);
     goto done;
+  }
+  if (a.save) {
+    kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+    so.epoch = a.epochs - 1;
+    if ((rc = kcb_model_save(model, a.save, &so))) {
+      status = fail("--save", rc);
+      goto done;
+    }
   }
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
   ev.batch_size = a.batch_size;

@@ -1,7 +1,6 @@
 /* kcb/kcb.h — the whole public API of kcb. */
 #ifndef KCB_KCB_H
 #define KCB_KCB_H
-
 #include "kcb/version.h"
 #include "kcb/error.h"
 #include "kcb/tensor.h"
@@ -13,5 +12,6 @@
 #include "kcb/plot.h"
 #include "kcb/csv.h"
 #include "kcb/builtin_callbacks.h"
+#include "kcb/saving.h"
 
 #endif

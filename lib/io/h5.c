@@ -1,0 +1,589 @@
+/* io/h5.c — HDF5 helpers (see h5.h). HDF5 calls report failures through its error stack, which
+ * we silence and fold into kcb's message, so the library never prints. */
+#include "io/h5.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+
+/* HDF5 descriptions of failed writes run long (time, file name, errno, sizes). */
+#define DETAIL_SIZE 1024
+
+static void quiet_now(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+void kcb__h5_quiet(void) { pthread_once(&quiet_once, quiet_now); }
+
+/* The innermost (most specific) description on HDF5's error stack. */
+static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
+  (void)n;
+  if (e->desc && e->desc[0]) kcb__strlcpy(data, e->desc, DETAIL_SIZE);
+  return 0;
+}
+
+int kcb__h5_fail(int code, const char *file, const char *fmt, ...) {
+  char what[512], detail[DETAIL_SIZE] = "";
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, detail);
+  H5Eclear2(H5E_DEFAULT);
+  /* A failed write() shows as "file write failed: time = ..., errno = 28, error message = '...'":
+   * keep the system's message, and report a full disk as such. */
+  const char *sys = strstr(detail, "error message = '");
+  if (sys) {
+    char msg[96];
+    kcb__strlcpy(msg, sys + 17, sizeof msg);
+    char *quote = strchr(msg, '\'');
+    if (quote) *quote = '\0';
+    if (strstr(detail, "errno = 28,") && code == KCB_EIO) code = KCB_ENOSPC;
+    snprintf(detail, sizeof detail, "write failed: %s", msg);
+  }
+  if (detail[0]) return kcb__error(code, "%s: %s (HDF5: %s)", file, what, detail);
+  return kcb__error(code, "%s: %s", file, what);
+}
+
+void kcb__h5_close(hid_t id) {
+  if (id < 0) return;
+  switch (H5Iget_type(id)) {
+    case H5I_FILE: H5Fclose(id); break;
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
+    default: break;
+  }
+}
+
+/* File image callbacks: plain malloc/realloc/free that remember the driver's buffer. */
+static void *image_malloc(size_t size, H5FD_file_image_op_t op, void *udata) {
+  kcb__h5_memory *mem = udata;
+  void *p = malloc(size);
+  if (p && op == H5FD_FILE_IMAGE_OP_FILE_RESIZE) mem->buf = p, mem->cap = size;
+  return p;
+}
+
+static void *image_memcpy(void *dst, const void *src, size_t size, H5FD_file_image_op_t op, void *udata) {
+  (void)op;
+  (void)udata;
+  return memcpy(dst, src, size);
+}
+
+static void *image_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata) {
+  kcb__h5_memory *mem = udata;
+  void *p = realloc(ptr, size);
+  if (p && op == H5FD_FILE_IMAGE_OP_FILE_RESIZE) mem->buf = p, mem->cap = size;
+  return p;
+}
+
+static herr_t image_free(void *ptr, H5FD_file_image_op_t op, void *udata) {
+  kcb__h5_memory *mem = udata;
+  (void)op;
+  if (ptr && ptr == mem->buf) mem->buf = NULL, mem->cap = 0;
+  free(ptr);
+  return 0;
+}
+
+/* The fapl is copied by H5Fcreate: every copy shares the one tracker. */
+static void *udata_copy(void *udata) { return udata; }
+static herr_t udata_free(void *udata) {
+  (void)udata;
+  return 0;
+}
+
+int kcb__h5_memory_create(kcb__h5_memory *mem, size_t size_hint, const char *file) {
+  kcb__h5_quiet();
+  memset(mem, 0, sizeof *mem);
+  mem->file = H5I_INVALID_HID;
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  size_t increment = size_hint > ((size_t)1 << 20) ? size_hint : (size_t)1 << 20;
+  H5FD_file_image_callbacks_t cb = {image_malloc, image_memcpy, image_realloc, image_free, udata_copy, udata_free, mem};
+  if (fapl < 0 || H5Pset_fapl_core(fapl, increment, 0) < 0 || H5Pset_file_image_callbacks(fapl, &cb) < 0) {
+    kcb__h5_close(fapl);
+    return kcb__h5_fail(KCB_EIO, file, "cannot set up an in-memory HDF5 file");
+  }
+  /* H5Fcreate first opens the name tentatively (is the file already open?), which with the core
+   * driver reads a whole existing file: use a name that cannot exist. */
+  mem->file = H5Fcreate("/dev/null/kcb-in-memory.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  H5Pclose(fapl);
+  if (mem->file < 0) return kcb__h5_fail(KCB_EIO, file, "cannot create an in-memory HDF5 file");
+  return 0;
+}
+
+int kcb__h5_memory_image(kcb__h5_memory *mem, const void **data, size_t *len, const char *file) {
+  *data = NULL;
+  *len = 0;
+  if (H5Fflush(mem->file, H5F_SCOPE_GLOBAL) < 0) return kcb__h5_fail(KCB_EIO, file, "cannot flush the HDF5 file");
+  ssize_t size = H5Fget_file_image(mem->file, NULL, 0); /* the used size (end of allocated space) */
+  if (size <= 0) return kcb__h5_fail(KCB_EIO, file, "cannot get the HDF5 file image");
+  if (!mem->buf || (size_t)size > mem->cap)
+    return kcb__error(KCB_EIO, "%s: the in-memory HDF5 file's buffer is not where expected", file);
+  *data = mem->buf;
+  *len = (size_t)size;
+  return 0;
+}
+
+void kcb__h5_memory_close(kcb__h5_memory *mem) {
+  kcb__h5_close(mem->file);
+  mem->file = H5I_INVALID_HID;
+}
+
+int kcb__h5_open(hid_t *out, const char *path) {
+  kcb__h5_quiet();
+  *out = H5I_INVALID_HID;
+  struct stat st;
+  if (stat(path, &st) != 0) return kcb__error(kcb__error_from_errno(errno), "%s: %s", path, strerror(errno));
+  if (!S_ISREG(st.st_mode)) return kcb__error(KCB_EINVAL, "%s: not a regular file", path);
+  htri_t is = H5Fis_hdf5(path);
+  if (is <= 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
+  }
+  *out = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  if (*out < 0) {
+    char detail[DETAIL_SIZE] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, detail);
+    int code = strstr(detail, "truncated") ? KCB_ETRUNC : KCB_EFORMAT;
+    return kcb__h5_fail(code, path, "cannot open the HDF5 file (corrupt or truncated)");
+  }
+  return 0;
+}
+
+int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file) {
+  kcb__h5_quiet();
+  *out = H5I_INVALID_HID;
+  if (len < 8 || memcmp(buf, "\211HDF\r\n\032\n", 8) != 0)
+    return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", file);
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 || H5Pset_file_image(fapl, (void *)buf, len) < 0) {
+    kcb__h5_close(fapl);
+    return kcb__h5_fail(KCB_EIO, file, "cannot set up an HDF5 file image");
+  }
+  *out = H5Fopen(file, H5F_ACC_RDONLY, fapl);
+  H5Pclose(fapl);
+  if (*out < 0) {
+    char detail[DETAIL_SIZE] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, detail);
+    return kcb__h5_fail(strstr(detail, "truncated") ? KCB_ETRUNC : KCB_EFORMAT, file,
+                        "cannot open the HDF5 image (corrupt or truncated)");
+  }
+  return 0;
+}
+
+static hid_t intermediate_lcpl(void) {
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  if (lcpl >= 0) H5Pset_create_intermediate_group(lcpl, 1);
+  return lcpl;
+}
+
+int kcb__h5_group_create(hid_t *out, hid_t parent, const char *name, const char *file) {
+  hid_t lcpl = intermediate_lcpl();
+  *out = H5Gcreate2(parent, name, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  kcb__h5_close(lcpl);
+  if (*out < 0) return kcb__h5_fail(KCB_EIO, file, "cannot create group '%s'", name);
+  return 0;
+}
+
+int kcb__h5_exists(hid_t parent, const char *name) {
+  /* H5Lexists needs every intermediate link to exist: check the path step by step. */
+  char path[512];
+  kcb__strlcpy(path, name, sizeof path);
+  for (char *p = path; (p = strchr(p, '/')) != NULL; p++) {
+    *p = '\0';
+    if (path[0] && H5Lexists(parent, path, H5P_DEFAULT) <= 0) {
+      H5Eclear2(H5E_DEFAULT);
+      return 0;
+    }
+    *p = '/';
+  }
+  htri_t r = H5Lexists(parent, path, H5P_DEFAULT);
+  if (r < 0) H5Eclear2(H5E_DEFAULT);
+  return r > 0;
+}
+
+int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *file) {
+  *out = H5I_INVALID_HID;
+  if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no group '%s'", file, name);
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_GROUP)
+    return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a group", name);
+  *out = H5Gopen2(parent, name, H5P_DEFAULT);
+  if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "cannot open group '%s'", name);
+  return 0;
+}
+
+int kcb__h5_link_count(hid_t group, size_t *out, const char *file) {
+  H5G_info_t info;
+  if (H5Gget_info(group, &info) < 0) return kcb__h5_fail(KCB_EFORMAT, file, "cannot read a group");
+  *out = (size_t)info.nlinks;
+  return 0;
+}
+
+typedef struct name_list {
+  char **names;
+  size_t n, cap;
+  int failed;
+} name_list;
+
+static herr_t collect_name(hid_t group, const char *name, const H5L_info_t *info, void *data) {
+  (void)group;
+  (void)info;
+  name_list *l = data;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 16;
+    char **grown = realloc(l->names, cap * sizeof *grown);
+    if (!grown) return l->failed = 1, -1;
+    l->names = grown;
+    l->cap = cap;
+  }
+  if (!(l->names[l->n] = strdup(name))) return l->failed = 1, -1;
+  l->n++;
+  return 0;
+}
+
+int kcb__h5_link_names(hid_t group, char ***out, size_t *n, const char *file) {
+  name_list l = {NULL, 0, 0, 0};
+  hsize_t idx = 0;
+  herr_t r = H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, collect_name, &l);
+  if (r < 0 || l.failed) {
+    kcb__h5_strings_free(l.names, l.n);
+    *out = NULL;
+    *n = 0;
+    return l.failed ? kcb__error(KCB_ENOMEM, "out of memory") : kcb__h5_fail(KCB_EFORMAT, file, "cannot list a group");
+  }
+  *out = l.names;
+  *n = l.n;
+  return 0;
+}
+
+int kcb__h5_has_attr(hid_t obj, const char *name) {
+  htri_t r = H5Aexists(obj, name);
+  if (r < 0) H5Eclear2(H5E_DEFAULT);
+  return r > 0;
+}
+
+/* ---- writing attributes ------------------------------------------------------------------ */
+
+static hid_t vlen_string_type(int utf8) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  if (t < 0) return t;
+  if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII) < 0) {
+    H5Tclose(t);
+    return H5I_INVALID_HID;
+  }
+  return t;
+}
+
+/* Creates (replacing) attribute `name` and writes `data` of memory type `mtype` (NULL: no write). */
+static int attr_write(hid_t obj, const char *name, hid_t ftype, hid_t mtype, hid_t space, const void *data,
+                      const char *file) {
+  if (kcb__h5_has_attr(obj, name)) H5Adelete(obj, name);
+  hid_t a = H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = 0;
+  if (a < 0 || (data && H5Awrite(a, mtype, data) < 0)) rc = kcb__h5_fail(KCB_EIO, file, "cannot write attribute '%s'", name);
+  kcb__h5_close(a);
+  return rc;
+}
+
+int kcb__h5_attr_write_string(hid_t obj, const char *name, const char *value, int utf8, const char *file) {
+  hid_t t = vlen_string_type(utf8), s = H5Screate(H5S_SCALAR);
+  int rc = (t < 0 || s < 0) ? kcb__h5_fail(KCB_EIO, file, "cannot make a string type")
+                            : attr_write(obj, name, t, t, s, &value, file);
+  kcb__h5_close(t);
+  kcb__h5_close(s);
+  return rc;
+}
+
+int kcb__h5_attr_write_strings(hid_t obj, const char *name, const char *const *values, size_t n, const char *file) {
+  hsize_t dim = n;
+  hid_t s = H5Screate_simple(1, &dim, NULL);
+  if (s < 0) return kcb__h5_fail(KCB_EIO, file, "cannot make a dataspace");
+  int rc;
+  if (n == 0) {
+    /* h5py's encoding of []: float64, shape (0,), nothing written. Never an H5S_NULL space. */
+    rc = attr_write(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, s, NULL, file);
+  } else {
+    hid_t t = vlen_string_type(0);
+    rc = t < 0 ? kcb__h5_fail(KCB_EIO, file, "cannot make a string type") : attr_write(obj, name, t, t, s, values, file);
+    kcb__h5_close(t);
+  }
+  H5Sclose(s);
+  return rc;
+}
+
+int kcb__h5_attr_write_double(hid_t obj, const char *name, double value, const char *file) {
+  hid_t s = H5Screate(H5S_SCALAR);
+  int rc = attr_write(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, s, &value, file);
+  kcb__h5_close(s);
+  return rc;
+}
+
+int kcb__h5_attr_write_int64(hid_t obj, const char *name, int64_t value, const char *file) {
+  hid_t s = H5Screate(H5S_SCALAR);
+  int rc = attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, s, &value, file);
+  kcb__h5_close(s);
+  return rc;
+}
+
+int kcb__h5_attr_write_uint64s(hid_t obj, const char *name, const uint64_t *values, size_t n, const char *file) {
+  hsize_t dim = n;
+  hid_t s = H5Screate_simple(1, &dim, NULL);
+  int rc = attr_write(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, s, values, file);
+  kcb__h5_close(s);
+  return rc;
+}
+
+/* ---- reading attributes ------------------------------------------------------------------ */
+
+void kcb__h5_strings_free(char **values, size_t n) {
+  if (!values) return;
+  for (size_t i = 0; i < n; i++) free(values[i]);
+  free(values);
+}
+
+/* Appends the strings of one attribute to *list. */
+static int read_string_attr(hid_t obj, const char *name, char ***list, size_t *n, int scalar_only, const char *file) {
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t t = a < 0 ? H5I_INVALID_HID : H5Aget_type(a);
+  hid_t s = a < 0 ? H5I_INVALID_HID : H5Aget_space(a);
+  hid_t mem = H5I_INVALID_HID;
+  char **vbuf = NULL;
+  char *fbuf = NULL;
+  int rc = 0;
+  if (a < 0 || t < 0 || s < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot read attribute '%s'", name);
+    goto done;
+  }
+  hssize_t count = H5Sget_simple_extent_type(s) == H5S_NULL ? 0 : H5Sget_simple_extent_npoints(s);
+  if (count < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "attribute '%s' has a bad dataspace", name);
+    goto done;
+  }
+  if (count == 0) goto done; /* an empty list, whatever its type */
+  if (H5Tget_class(t) != H5T_STRING) {
+    rc = kcb__error(KCB_EFORMAT, "%s: attribute '%s' holds %lld non-string values, expected strings", file, name,
+                    (long long)count);
+    goto done;
+  }
+  if (scalar_only && count != 1) {
+    rc = kcb__error(KCB_EFORMAT, "%s: attribute '%s' holds %lld strings, expected one", file, name, (long long)count);
+    goto done;
+  }
+  char **grown = realloc(*list, (*n + (size_t)count) * sizeof *grown);
+  if (!grown) {
+    rc = kcb__error(KCB_ENOMEM, "out of memory");
+    goto done;
+  }
+  *list = grown;
+  if (H5Tis_variable_str(t) > 0) {
+    mem = vlen_string_type(H5Tget_cset(t) == H5T_CSET_UTF8);
+    vbuf = calloc((size_t)count, sizeof *vbuf);
+    if (!vbuf || H5Aread(a, mem, vbuf) < 0) {
+      rc = vbuf ? kcb__h5_fail(KCB_EFORMAT, file, "cannot read attribute '%s'", name) : kcb__error(KCB_ENOMEM, "out of memory");
+      free(vbuf);
+      vbuf = NULL;
+      goto done;
+    }
+    for (hssize_t i = 0; i < count && rc == 0; i++) {
+      char *copy = strdup(vbuf[i] ? vbuf[i] : "");
+      if (!copy) rc = kcb__error(KCB_ENOMEM, "out of memory");
+      else (*list)[(*n)++] = copy;
+    }
+    H5Dvlen_reclaim(mem, s, H5P_DEFAULT, vbuf);
+  } else {
+    size_t size = H5Tget_size(t);
+    mem = H5Tcopy(t);
+    fbuf = malloc((size_t)count * size + 1);
+    if (!fbuf || size == 0 || H5Aread(a, mem, fbuf) < 0) {
+      rc = fbuf ? kcb__h5_fail(KCB_EFORMAT, file, "cannot read attribute '%s'", name) : kcb__error(KCB_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (hssize_t i = 0; i < count && rc == 0; i++) {
+      const char *p = fbuf + (size_t)i * size;
+      size_t len = strnlen(p, size);
+      /* NULLPAD / NULLTERM stop at the first NUL; SPACEPAD pads with blanks. */
+      while (len > 0 && H5Tget_strpad(t) == H5T_STR_SPACEPAD && p[len - 1] == ' ') len--;
+      char *copy = malloc(len + 1);
+      if (!copy) {
+        rc = kcb__error(KCB_ENOMEM, "out of memory");
+        break;
+      }
+      memcpy(copy, p, len);
+      copy[len] = '\0';
+      (*list)[(*n)++] = copy;
+    }
+  }
+done:
+  free(vbuf);
+  free(fbuf);
+  kcb__h5_close(mem);
+  kcb__h5_close(s);
+  kcb__h5_close(t);
+  kcb__h5_close(a);
+  return rc;
+}
+
+int kcb__h5_attr_read_strings(hid_t obj, const char *name, char ***out, size_t *n, const char *file) {
+  *out = NULL;
+  *n = 0;
+  int rc = 0;
+  if (kcb__h5_has_attr(obj, name)) {
+    rc = read_string_attr(obj, name, out, n, 0, file);
+  } else {
+    /* Keras splits lists longer than 64512 bytes into name0, name1, ... */
+    char part[256];
+    for (int k = 0; rc == 0; k++) {
+      snprintf(part, sizeof part, "%s%d", name, k);
+      if (!kcb__h5_has_attr(obj, part)) break;
+      rc = read_string_attr(obj, part, out, n, 0, file);
+    }
+  }
+  if (rc) {
+    kcb__h5_strings_free(*out, *n);
+    *out = NULL;
+    *n = 0;
+  }
+  return rc;
+}
+
+int kcb__h5_attr_read_string(hid_t obj, const char *name, char **out, const char *file) {
+  *out = NULL;
+  if (!kcb__h5_has_attr(obj, name)) return kcb__error(KCB_EKEY, "%s: no attribute '%s'", file, name);
+  char **list = NULL;
+  size_t n = 0;
+  int rc = read_string_attr(obj, name, &list, &n, 1, file);
+  if (rc == 0 && n == 0) rc = kcb__error(KCB_EFORMAT, "%s: attribute '%s' is empty", file, name);
+  if (rc == 0) {
+    *out = list[0];
+    list[0] = NULL;
+  }
+  kcb__h5_strings_free(list, n);
+  return rc;
+}
+
+static int attr_read_number(hid_t obj, const char *name, hid_t mtype, void *out, size_t n, const char *file) {
+  if (!kcb__h5_has_attr(obj, name)) return kcb__error(KCB_EKEY, "%s: no attribute '%s'", file, name);
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+  hid_t t = a < 0 ? H5I_INVALID_HID : H5Aget_type(a), s = a < 0 ? H5I_INVALID_HID : H5Aget_space(a);
+  int rc = 0;
+  H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+  if (a < 0 || s < 0) rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot read attribute '%s'", name);
+  else if ((cls != H5T_INTEGER && cls != H5T_FLOAT) || H5Sget_simple_extent_npoints(s) != (hssize_t)n)
+    rc = kcb__error(KCB_EFORMAT, "%s: attribute '%s' is not %zu number(s)", file, name, n);
+  else if (H5Aread(a, mtype, out) < 0) rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot read attribute '%s'", name);
+  kcb__h5_close(s);
+  kcb__h5_close(t);
+  kcb__h5_close(a);
+  return rc;
+}
+
+int kcb__h5_attr_read_double(hid_t obj, const char *name, double *out, const char *file) {
+  return attr_read_number(obj, name, H5T_NATIVE_DOUBLE, out, 1, file);
+}
+int kcb__h5_attr_read_int64(hid_t obj, const char *name, int64_t *out, const char *file) {
+  return attr_read_number(obj, name, H5T_NATIVE_INT64, out, 1, file);
+}
+int kcb__h5_attr_read_uint64s(hid_t obj, const char *name, uint64_t *out, size_t n, const char *file) {
+  return attr_read_number(obj, name, H5T_NATIVE_UINT64, out, n, file);
+}
+
+/* ---- datasets ---------------------------------------------------------------------------- */
+
+static int dataset_write(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank, const int64_t *shape,
+                         const void *data, const char *file) {
+  hsize_t dims[KCB__H5_MAX_RANK];
+  for (int i = 0; i < rank; i++) dims[i] = (hsize_t)shape[i];
+  hid_t s = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims, NULL);
+  hid_t lcpl = intermediate_lcpl();
+  hid_t d = (s < 0 || lcpl < 0) ? H5I_INVALID_HID : H5Dcreate2(parent, name, ftype, s, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+  int rc = 0;
+  if (d < 0 || H5Dwrite(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    rc = kcb__h5_fail(KCB_EIO, file, "cannot write dataset '%s'", name);
+  kcb__h5_close(d);
+  kcb__h5_close(lcpl);
+  kcb__h5_close(s);
+  return rc;
+}
+
+int kcb__h5_dataset_write_float(hid_t parent, const char *name, int rank, const int64_t *shape, const float *data,
+                                const char *file) {
+  if (rank < 0 || rank > KCB__H5_MAX_RANK) return kcb__error(KCB_EINVAL, "%s: dataset '%s' rank %d", file, name, rank);
+  return dataset_write(parent, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, rank, shape, data, file);
+}
+
+int kcb__h5_dataset_write_int32(hid_t parent, const char *name, int32_t value, const char *file) {
+  return dataset_write(parent, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &value, file);
+}
+
+static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *file) {
+  *out = H5I_INVALID_HID;
+  if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
+  H5L_info_t link;
+  if (H5Lget_info(parent, name, &link, H5P_DEFAULT) >= 0 && link.type != H5L_TYPE_HARD) {
+    H5Eclear2(H5E_DEFAULT);
+    return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link, which Keras refuses too", file, name);
+  }
+  *out = H5Dopen2(parent, name, H5P_DEFAULT);
+  if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a readable dataset", name);
+  return 0;
+}
+
+int kcb__h5_dataset_shape(hid_t parent, const char *name, int *rank, int64_t *shape, const char *file) {
+  hid_t d;
+  int rc = dataset_open(&d, parent, name, file);
+  if (rc) return rc;
+  hid_t s = H5Dget_space(d);
+  int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+  hsize_t dims[KCB__H5_MAX_RANK];
+  if (r < 0 || r > KCB__H5_MAX_RANK || H5Sget_simple_extent_dims(s, dims, NULL) < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape", name);
+  } else {
+    *rank = r;
+    for (int i = 0; i < r; i++) shape[i] = (int64_t)dims[i];
+  }
+  kcb__h5_close(s);
+  kcb__h5_close(d);
+  return rc;
+}
+
+static int dataset_read(hid_t parent, const char *name, hid_t mtype, void *out, size_t n, const char *file) {
+  hid_t d;
+  int rc = dataset_open(&d, parent, name, file);
+  if (rc) return rc;
+  hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+  H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+  hssize_t count = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+    rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' is not numeric", file, name);
+  else if (count != (hssize_t)n)
+    rc = kcb__error(KCB_ESHAPE, "%s: dataset '%s' holds %lld values, expected %zu", file, name, (long long)count, n);
+  else if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot read dataset '%s' (corrupt or truncated file)", name);
+  kcb__h5_close(t);
+  kcb__h5_close(s);
+  kcb__h5_close(d);
+  return rc;
+}
+
+int kcb__h5_dataset_read_float(hid_t parent, const char *name, float *out, size_t n, const char *file) {
+  return dataset_read(parent, name, H5T_NATIVE_FLOAT, out, n, file);
+}
+
+int kcb__h5_dataset_read_int64(hid_t parent, const char *name, int64_t *out, const char *file) {
+  return dataset_read(parent, name, H5T_NATIVE_INT64, out, 1, file);
+}
+
+void kcb__h5_shape_str(char *buf, size_t size, int rank, const int64_t *shape) {
+  size_t used = (size_t)snprintf(buf, size, "(");
+  for (int i = 0; i < rank && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
+  if (used < size) snprintf(buf + used, size - used, rank == 1 ? ",)" : ")");
+}

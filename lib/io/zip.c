@@ -1,0 +1,153 @@
+/* io/zip.c — zip archives through libzip (see zip.h). */
+#include "io/zip.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zip.h>
+
+int kcb__zip_is_zip(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return 0;
+  unsigned char magic[4] = {0};
+  size_t got = fread(magic, 1, 4, f);
+  fclose(f);
+  return got == 4 && memcmp(magic, "PK\3\4", 4) == 0;
+}
+
+static int zip_fail(int code, const char *file, const char *what, zip_error_t *err) {
+  return kcb__error(code, "%s: %s (libzip: %s)", file, what, zip_error_strerror(err));
+}
+
+int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len) {
+  *out = NULL;
+  *len = 0;
+  int zerr = 0;
+  zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
+  if (!za) {
+    zip_error_t e;
+    zip_error_init_with_code(&e, zerr);
+    int code = zerr == ZIP_ER_NOENT ? KCB_ENOENT : zerr == ZIP_ER_NOZIP || zerr == ZIP_ER_INCONS ? KCB_EFORMAT : KCB_EIO;
+    int rc = zip_fail(code, path, "cannot open the zip archive", &e);
+    zip_error_fini(&e);
+    return rc;
+  }
+  int rc = 0;
+  zip_file_t *zf = NULL;
+  char *buf = NULL;
+  zip_stat_t st;
+  zip_int64_t index = zip_name_locate(za, name, 0);
+  if (index < 0) {
+    rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'", path, name);
+    goto done;
+  }
+  if (zip_stat_index(za, (zip_uint64_t)index, 0, &st) < 0 || !(st.valid & ZIP_STAT_SIZE)) {
+    rc = zip_fail(KCB_EFORMAT, path, "cannot read a member's size", zip_get_error(za));
+    goto done;
+  }
+  if (st.size > ((zip_uint64_t)1 << 40)) {
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' claims %llu bytes", path, name, (unsigned long long)st.size);
+    goto done;
+  }
+  buf = malloc((size_t)st.size + 1);
+  if (!buf) {
+    rc = kcb__error(KCB_ENOMEM, "%s: out of memory for member '%s' (%llu bytes)", path, name, (unsigned long long)st.size);
+    goto done;
+  }
+  zf = zip_fopen_index(za, (zip_uint64_t)index, 0);
+  if (!zf) {
+    rc = zip_fail(KCB_EFORMAT, path, "cannot open a member", zip_get_error(za));
+    goto done;
+  }
+  zip_uint64_t got = 0;
+  while (got < st.size) {
+    zip_int64_t r = zip_fread(zf, buf + got, st.size - got);
+    if (r <= 0) break;
+    got += (zip_uint64_t)r;
+  }
+  if (got != st.size) {
+    /* libzip checks the CRC at the end of the member: a short or failed read is corruption. */
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' is corrupt or truncated (read %llu of %llu bytes: %s)", path, name,
+                    (unsigned long long)got, (unsigned long long)st.size, zip_error_strerror(zip_file_get_error(zf)));
+    goto done;
+  }
+  char extra;
+  if (zip_fread(zf, &extra, 1) < 0) {
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' is corrupt (%s)", path, name, zip_error_strerror(zip_file_get_error(zf)));
+    goto done;
+  }
+  buf[got] = '\0';
+  *out = buf;
+  *len = (size_t)got;
+  buf = NULL;
+done:
+  if (zf) zip_fclose(zf);
+  free(buf);
+  zip_discard(za);
+  return rc;
+}
+
+int kcb__zip_build(const kcb__zip_member *members, size_t n, void **out, size_t *len, const char *file) {
+  *out = NULL;
+  *len = 0;
+  zip_error_t err;
+  zip_error_init(&err);
+  zip_source_t *src = zip_source_buffer_create(NULL, 0, 0, &err);
+  if (!src) {
+    int rc = zip_fail(KCB_ENOMEM, file, "cannot create an in-memory archive", &err);
+    zip_error_fini(&err);
+    return rc;
+  }
+  int rc = 0;
+  zip_t *za = zip_open_from_source(src, ZIP_TRUNCATE, &err);
+  if (!za) {
+    rc = zip_fail(KCB_EIO, file, "cannot create an in-memory archive", &err);
+    zip_source_free(src);
+    zip_error_fini(&err);
+    return rc;
+  }
+  zip_source_keep(src); /* keep the buffer source alive after zip_close, to read the archive */
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    zip_source_t *m = zip_source_buffer(za, members[i].data, members[i].len, 0);
+    zip_int64_t idx = m ? zip_file_add(za, members[i].name, m, ZIP_FL_ENC_UTF_8 | ZIP_FL_OVERWRITE) : -1;
+    if (idx < 0) {
+      if (m) zip_source_free(m);
+      rc = zip_fail(KCB_EIO, file, "cannot add a member", zip_get_error(za));
+    } else if (zip_set_file_compression(za, (zip_uint64_t)idx, ZIP_CM_STORE, 0) < 0) {
+      rc = zip_fail(KCB_EIO, file, "cannot store a member uncompressed", zip_get_error(za));
+    }
+  }
+  if (rc) {
+    zip_discard(za);
+    zip_source_free(src);
+    zip_error_fini(&err);
+    return rc;
+  }
+  if (zip_close(za) < 0) {
+    rc = zip_fail(KCB_EIO, file, "cannot write the archive", zip_get_error(za));
+    zip_discard(za);
+    zip_source_free(src);
+    zip_error_fini(&err);
+    return rc;
+  }
+  char *buf = NULL;
+  zip_int64_t size = -1;
+  if (zip_source_open(src) == 0) {
+    if (zip_source_seek(src, 0, SEEK_END) == 0) size = zip_source_tell(src);
+    if (size >= 0 && zip_source_seek(src, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1)) != NULL) {
+      if (zip_source_read(src, buf, (zip_uint64_t)size) != size) {
+        free(buf);
+        buf = NULL;
+      }
+    }
+    zip_source_close(src);
+  }
+  zip_source_free(src);
+  zip_error_fini(&err);
+  if (!buf) return kcb__error(KCB_EIO, "%s: cannot read back the in-memory archive", file);
+  *out = buf;
+  *len = (size_t)size;
+  return 0;
+}

@@ -1,0 +1,28 @@
+/* io/zip.h — zip archives through libzip (for `.keras` files): read one member into memory,
+ * build an archive of stored (uncompressed) members in memory. Knows nothing of models. */
+#ifndef KCB_IO_ZIP_H
+#define KCB_IO_ZIP_H
+
+#include <stddef.h>
+
+#include "internal.h"
+
+/* Whether the file starts with a zip local-file header ("PK\3\4"). */
+int kcb__zip_is_zip(const char *path);
+
+/* Reads member `name` of the archive at `path` into a malloc'd buffer (NUL-terminated, the NUL
+ * not counted in *len). KCB_EKEY naming the archive and member if it is absent. */
+int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len);
+
+/* One member of an archive to write. */
+typedef struct kcb__zip_member {
+  const char *name;
+  const void *data;
+  size_t len;
+} kcb__zip_member;
+
+/* Builds a zip archive of the members, in order, stored without compression (as Keras's
+ * ZIP_STORED), into a malloc'd buffer. `file` names the archive in messages. */
+int kcb__zip_build(const kcb__zip_member *members, size_t n, void **out, size_t *len, const char *file);
+
+#endif

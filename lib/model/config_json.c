@@ -1,0 +1,530 @@
+/* model/config_json.c — the Sequential model's Keras config as JSON (see config_json.h).
+ * Field names, order and defaults follow Keras 3.15.1 (fixtures/keras/m.h5, m.keras); the
+ * reader also takes Keras 2's names (batch_input_shape, string dtypes, "lr"). */
+#include "model/config_json.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+/* ---- writing ----------------------------------------------------------------------------- */
+
+static const char *const layer_class[4] = {"Dense", "Activation", "Dropout", "Flatten"};
+static const char *const initializer_class[KCB_INIT_COUNT] = {"GlorotUniform", "HeNormal", "HeUniform",
+                                                              "Zeros", "Ones", "RandomNormal"};
+static const char *const loss_class[KCB_LOSS_COUNT] = {"MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
+                                                       "CategoricalCrossentropy", "SparseCategoricalCrossentropy"};
+
+const char *kcb__optimizer_class_name(kcb_optimizer_kind kind) {
+  static const char *const names[KCB_OPT_COUNT] = {"SGD", "RMSprop", "Adam", "AdamW"};
+  return (unsigned)kind < KCB_OPT_COUNT ? names[kind] : "unknown";
+}
+
+const char *kcb__optimizer_instance_name(kcb_optimizer_kind kind) {
+  /* Keras 3's constructor defaults for `name`. */
+  static const char *const names[KCB_OPT_COUNT] = {"SGD", "rmsprop", "adam", "adamw"};
+  return (unsigned)kind < KCB_OPT_COUNT ? names[kind] : "unknown";
+}
+
+/* Building helpers: every json_* constructor may return NULL on allocation failure; json_object_set_new
+ * accepts NULL and fails, and we check the whole tree once at the end through a flag. */
+typedef struct builder {
+  int failed;
+} builder;
+
+static void put(builder *b, json_t *obj, const char *key, json_t *value) {
+  if (!obj || !value || json_object_set_new(obj, key, value) != 0) b->failed = 1;
+}
+
+static void push(builder *b, json_t *arr, json_t *value) {
+  if (!arr || !value || json_array_append_new(arr, value) != 0) b->failed = 1;
+}
+
+/* Keras's serialized object: {"module", "class_name", "config", "registered_name"}; the legacy
+ * form (inside a legacy .h5 model_config) has only class_name and config. */
+static json_t *wrap(builder *b, const char *module, const char *class_name, json_t *config, int keras_form) {
+  json_t *o = json_object();
+  if (module && keras_form) put(b, o, "module", json_string(module));
+  put(b, o, "class_name", json_string(class_name));
+  put(b, o, "config", config);
+  if (keras_form) put(b, o, "registered_name", json_null());
+  return o;
+}
+
+static json_t *dtype_policy(builder *b) {
+  json_t *c = json_object();
+  put(b, c, "name", json_string("float32"));
+  /* The policy object carries module/registered_name in both forms (fixture m.h5). */
+  json_t *o = json_object();
+  put(b, o, "module", json_string("keras"));
+  put(b, o, "class_name", json_string("DTypePolicy"));
+  put(b, o, "config", c);
+  put(b, o, "registered_name", json_null());
+  return o;
+}
+
+static json_t *batch_shape(builder *b, int rank, const int64_t *shape) {
+  json_t *a = json_array();
+  push(b, a, json_null());
+  for (int i = 0; i < rank; i++) push(b, a, json_integer(shape[i]));
+  return a;
+}
+
+static json_t *initializer(builder *b, kcb_initializer init) {
+  json_t *c = json_object();
+  switch (init) {
+    case KCB_INIT_GLOROT_UNIFORM:
+    case KCB_INIT_HE_NORMAL:
+    case KCB_INIT_HE_UNIFORM:
+      put(b, c, "seed", json_null());
+      put(b, c, "input_axes", json_null());
+      put(b, c, "output_axes", json_null());
+      break;
+    case KCB_INIT_RANDOM_NORMAL:
+      put(b, c, "seed", json_null());
+      put(b, c, "mean", json_real(0.0));
+      put(b, c, "stddev", json_real(0.05));
+      break;
+    default: break;
+  }
+  return wrap(b, "keras.initializers", initializer_class[init], c, 1);
+}
+
+static void layer_input_shape(const kcb_model *m, size_t i, int *rank, const int64_t **shape) {
+  if (i == 0) {
+    *rank = m->in_rank;
+    *shape = m->in_shape;
+  } else {
+    *rank = m->layers[i - 1].out_rank;
+    *shape = m->layers[i - 1].out_shape;
+  }
+}
+
+static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_form) {
+  const kcb__layer *l = &m->layers[i];
+  json_t *c = json_object();
+  put(b, c, "name", json_string(l->name));
+  put(b, c, "trainable", json_true());
+  put(b, c, "dtype", dtype_policy(b));
+  switch (l->kind) {
+    case KCB__DENSE:
+      put(b, c, "units", json_integer(l->dense.units));
+      put(b, c, "activation", json_string(kcb_activation_name(l->activation)));
+      put(b, c, "use_bias", json_boolean(l->dense.use_bias));
+      put(b, c, "kernel_initializer", initializer(b, l->dense.kernel_initializer));
+      put(b, c, "bias_initializer", initializer(b, l->dense.bias_initializer));
+      put(b, c, "kernel_regularizer", json_null());
+      put(b, c, "bias_regularizer", json_null());
+      put(b, c, "kernel_constraint", json_null());
+      put(b, c, "bias_constraint", json_null());
+      put(b, c, "quantization_config", json_null());
+      break;
+    case KCB__ACTIVATION:
+      put(b, c, "activation", json_string(kcb_activation_name(l->activation)));
+      break;
+    case KCB__DROPOUT:
+      put(b, c, "rate", json_real((double)l->rate));
+      put(b, c, "seed", json_null());
+      put(b, c, "noise_shape", json_null());
+      break;
+    case KCB__FLATTEN:
+      put(b, c, "data_format", json_string("channels_last"));
+      break;
+  }
+  json_t *o = wrap(b, "keras.layers", layer_class[l->kind], c, keras_form);
+  if (keras_form) {
+    int rank;
+    const int64_t *shape;
+    layer_input_shape(m, i, &rank, &shape);
+    json_t *bc = json_object();
+    put(b, bc, "input_shape", batch_shape(b, rank, shape));
+    put(b, o, "build_config", bc);
+  }
+  return o;
+}
+
+static json_t *sequential_config(builder *b, const kcb_model *m, int keras_form) {
+  json_t *c = json_object();
+  put(b, c, "name", json_string("sequential"));
+  put(b, c, "trainable", json_true());
+  put(b, c, "dtype", dtype_policy(b));
+  json_t *layers = json_array();
+  json_t *in = json_object();
+  put(b, in, "batch_shape", batch_shape(b, m->in_rank, m->in_shape));
+  put(b, in, "dtype", json_string("float32"));
+  put(b, in, "sparse", json_false());
+  put(b, in, "ragged", json_false());
+  put(b, in, "name", json_string("input_layer"));
+  put(b, in, "optional", json_false());
+  push(b, layers, wrap(b, "keras.layers", "InputLayer", in, keras_form));
+  for (size_t i = 0; i < m->n_layers; i++) push(b, layers, layer_json(b, m, i, keras_form));
+  put(b, c, "layers", layers);
+  put(b, c, "build_input_shape", batch_shape(b, m->in_rank, m->in_shape));
+  return c;
+}
+
+static json_t *number_or_null(double v, int null_if_zero) { return null_if_zero && v == 0 ? json_null() : json_real(v); }
+
+static json_t *optimizer_config(builder *b, const kcb_model *m) {
+  const kcb_optimizer_options *o = &m->opt.o;
+  json_t *c = json_object();
+  put(b, c, "name", json_string(kcb__optimizer_instance_name(o->kind)));
+  put(b, c, "learning_rate", json_real((double)m->opt.learning_rate)); /* the float32 variable, as Keras */
+  put(b, c, "weight_decay", number_or_null(o->weight_decay, o->kind != KCB_OPT_ADAMW));
+  put(b, c, "clipnorm", json_null());
+  put(b, c, "global_clipnorm", json_null());
+  put(b, c, "clipvalue", json_null());
+  put(b, c, "use_ema", json_false());
+  put(b, c, "ema_momentum", json_real(0.99));
+  put(b, c, "ema_overwrite_frequency", json_null());
+  put(b, c, "loss_scale_factor", json_null());
+  put(b, c, "gradient_accumulation_steps", json_null());
+  switch (o->kind) {
+    case KCB_OPT_SGD:
+      put(b, c, "momentum", json_real(o->momentum));
+      put(b, c, "nesterov", json_boolean(o->nesterov));
+      break;
+    case KCB_OPT_RMSPROP:
+      put(b, c, "rho", json_real(o->rho));
+      put(b, c, "momentum", json_real(o->momentum));
+      put(b, c, "epsilon", json_real(o->epsilon));
+      put(b, c, "centered", json_boolean(o->centered));
+      break;
+    default:
+      put(b, c, "beta_1", json_real(o->beta_1));
+      put(b, c, "beta_2", json_real(o->beta_2));
+      put(b, c, "epsilon", json_real(o->epsilon));
+      put(b, c, "amsgrad", json_boolean(o->amsgrad));
+      break;
+  }
+  return c;
+}
+
+static json_t *loss_json(builder *b, const kcb_model *m, int keras_form) {
+  if (!m->from_logits) return json_string(kcb_loss_name(m->loss));
+  json_t *c = json_object();
+  put(b, c, "name", json_string(kcb_loss_name(m->loss)));
+  put(b, c, "reduction", json_string("sum_over_batch_size"));
+  put(b, c, "from_logits", json_true());
+  return wrap(b, "keras.losses", loss_class[m->loss], c, keras_form);
+}
+
+/* compile_config (keras_form) or training_config (legacy): same keys, the optimizer differs. */
+static json_t *compile_json(builder *b, const kcb_model *m, int keras_form) {
+  json_t *c = json_object();
+  json_t *opt = wrap(b, "keras.optimizers", kcb__optimizer_class_name(m->opt.o.kind), optimizer_config(b, m), keras_form);
+  if (keras_form) put(b, c, "optimizer", opt);
+  put(b, c, "loss", loss_json(b, m, keras_form));
+  put(b, c, "loss_weights", json_null()); /* Keras 3's loader needs the key (spec §1.5) */
+  if (m->n_metrics == 0) {
+    put(b, c, "metrics", json_null());
+  } else {
+    json_t *metrics = json_array();
+    for (size_t i = 0; i < m->n_metrics; i++) push(b, metrics, json_string(m->metric_names[i]));
+    put(b, c, "metrics", metrics);
+  }
+  put(b, c, "weighted_metrics", json_null());
+  put(b, c, "run_eagerly", json_false());
+  put(b, c, "steps_per_execution", json_integer(1));
+  put(b, c, "jit_compile", json_true());
+  if (!keras_form) put(b, c, "optimizer_config", opt);
+  return c;
+}
+
+static int dump(builder *b, json_t *root, char **out) {
+  *out = NULL;
+  if (!b->failed && root) *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(root);
+  if (!*out) return kcb__error(KCB_ENOMEM, "out of memory writing a model config");
+  return 0;
+}
+
+int kcb__model_config_json(const kcb_model *m, char **out) {
+  builder b = {0};
+  json_t *root = wrap(&b, "keras", "Sequential", sequential_config(&b, m, 1), 1);
+  json_t *bc = json_object();
+  put(&b, bc, "input_shape", batch_shape(&b, m->in_rank, m->in_shape));
+  put(&b, root, "build_config", bc);
+  if (m->compiled) put(&b, root, "compile_config", compile_json(&b, m, 1));
+  return dump(&b, root, out);
+}
+
+int kcb__model_config_json_legacy(const kcb_model *m, char **out) {
+  builder b = {0};
+  return dump(&b, wrap(&b, NULL, "Sequential", sequential_config(&b, m, 0), 0), out);
+}
+
+int kcb__training_config_json(const kcb_model *m, char **out) {
+  *out = NULL;
+  if (!m->compiled) return kcb__error(KCB_ESTATE, "the model is not compiled: no training config");
+  builder b = {0};
+  return dump(&b, compile_json(&b, m, 0), out);
+}
+
+/* ---- reading ----------------------------------------------------------------------------- */
+
+/* "GlorotUniform" -> "glorot_uniform" (Keras's snake_case of class names). */
+static void snake_case(const char *camel, char *out, size_t size) {
+  size_t n = 0;
+  for (size_t i = 0; camel[i] && n + 2 < size; i++) {
+    unsigned char ch = (unsigned char)camel[i];
+    if (isupper(ch)) {
+      if (i > 0 && n > 0 && out[n - 1] != '_') out[n++] = '_';
+      out[n++] = (char)tolower(ch);
+    } else {
+      out[n++] = (char)ch;
+    }
+  }
+  out[n] = '\0';
+}
+
+/* The class name and config of a serialized object, or of a bare string ("relu", "adam"). */
+static const char *class_of(json_t *v, json_t **config) {
+  if (config) *config = NULL;
+  if (json_is_string(v)) return json_string_value(v);
+  if (!json_is_object(v)) return NULL;
+  if (config) *config = json_object_get(v, "config");
+  return json_string_value(json_object_get(v, "class_name"));
+}
+
+static double number_or(json_t *obj, const char *key, double fallback) {
+  json_t *v = obj ? json_object_get(obj, key) : NULL;
+  return json_is_number(v) ? json_number_value(v) : fallback;
+}
+
+static int bool_or(json_t *obj, const char *key, int fallback) {
+  json_t *v = obj ? json_object_get(obj, key) : NULL;
+  return json_is_boolean(v) ? json_is_true(v) : fallback;
+}
+
+/* Reads [null, d1, d2, ...] into shape (without the batch axis). */
+static int read_batch_shape(json_t *a, int *rank, int64_t *shape) {
+  if (!json_is_array(a) || json_array_size(a) < 2 || json_array_size(a) > KCB_MAX_RANK) return 0;
+  *rank = (int)json_array_size(a) - 1;
+  for (int i = 0; i < *rank; i++) {
+    json_t *d = json_array_get(a, (size_t)i + 1);
+    if (!json_is_integer(d) || json_integer_value(d) <= 0) return 0;
+    shape[i] = json_integer_value(d);
+  }
+  return 1;
+}
+
+static int parse_activation(json_t *v, kcb_activation *out, const char *file, const char *layer) {
+  if (json_is_null(v) || !v) {
+    *out = KCB_ACT_LINEAR;
+    return 0;
+  }
+  const char *name = class_of(v, NULL);
+  char snake[64];
+  if (name && !json_is_string(v)) {
+    snake_case(name, snake, sizeof snake);
+    name = snake;
+  }
+  if (!name || kcb_activation_from_name(out, name) != 0)
+    return kcb__error(KCB_EFORMAT, "%s: layer '%s': unsupported activation '%s'", file, layer, name ? name : "?");
+  return 0;
+}
+
+static kcb_initializer parse_initializer(json_t *v, kcb_initializer fallback) {
+  const char *name = class_of(v, NULL);
+  if (!name) return fallback;
+  char snake[64];
+  snake_case(name, snake, sizeof snake);
+  kcb_initializer init;
+  /* Unknown initializers do not matter once weights are loaded: keep the default. */
+  if (kcb_initializer_from_name(&init, snake) == 0 || kcb_initializer_from_name(&init, name) == 0) return init;
+  return fallback;
+}
+
+static int add_layer(kcb_model *m, json_t *layer, const char *file) {
+  json_t *c = NULL;
+  const char *cls = class_of(layer, &c);
+  const char *name = json_string_value(json_object_get(c, "name"));
+  if (!cls || !json_is_object(c)) return kcb__error(KCB_EFORMAT, "%s: model config: a layer without class_name/config", file);
+  int rc = 0;
+  if (strcmp(cls, "Dense") == 0) {
+    kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+    json_t *units = json_object_get(c, "units");
+    if (!json_is_integer(units) || json_integer_value(units) <= 0 || json_integer_value(units) > 100000000)
+      return kcb__error(KCB_EFORMAT, "%s: Dense layer '%s' has no valid 'units'", file, name ? name : "?");
+    d.units = (int)json_integer_value(units);
+    if ((rc = parse_activation(json_object_get(c, "activation"), &d.activation, file, name ? name : "?"))) return rc;
+    d.use_bias = bool_or(c, "use_bias", 1);
+    d.kernel_initializer = parse_initializer(json_object_get(c, "kernel_initializer"), KCB_INIT_GLOROT_UNIFORM);
+    d.bias_initializer = parse_initializer(json_object_get(c, "bias_initializer"), KCB_INIT_ZEROS);
+    rc = kcb_model_add_dense(m, &d);
+  } else if (strcmp(cls, "Activation") == 0) {
+    kcb_activation a;
+    if ((rc = parse_activation(json_object_get(c, "activation"), &a, file, name ? name : "?"))) return rc;
+    rc = kcb_model_add_activation(m, a);
+  } else if (strcmp(cls, "Dropout") == 0) {
+    rc = kcb_model_add_dropout(m, (float)number_or(c, "rate", 0.0));
+  } else if (strcmp(cls, "Flatten") == 0) {
+    rc = kcb_model_add_flatten(m);
+  } else {
+    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a %s, which kcb does not implement (Dense, Activation, Dropout, Flatten)",
+                      file, name ? name : "?", cls);
+  }
+  if (rc) return kcb__error(rc, "%s: layer '%s': %s", file, name ? name : "?", kcb_error_last());
+  /* Keep the file's layer names (kcb's automatic names may differ). */
+  if (name && strlen(name) < sizeof m->layers[0].name) {
+    for (size_t i = 0; i + 1 < m->n_layers; i++)
+      if (strcmp(m->layers[i].name, name) == 0)
+        return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%s' is used twice", file, name);
+    kcb__strlcpy(m->layers[m->n_layers - 1].name, name, sizeof m->layers[0].name);
+  }
+  return 0;
+}
+
+static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file) {
+  json_t *c = NULL;
+  const char *cls = class_of(v, &c);
+  kcb_optimizer_kind kind;
+  if (!cls || kcb_optimizer_from_name(&kind, cls) != 0)
+    return kcb__error(KCB_EFORMAT, "%s: optimizer '%s' is not one kcb implements (sgd, rmsprop, adam, adamw)", file,
+                      cls ? cls : "?");
+  *o = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(kind);
+  if (!json_is_object(c)) return 0;
+  json_t *lr = json_object_get(c, "learning_rate");
+  if (!lr) lr = json_object_get(c, "lr"); /* Keras 2 before 2.3 */
+  if (json_is_number(lr)) o->learning_rate = json_number_value(lr);
+  else if (json_is_object(lr)) /* a schedule: start from its initial rate */
+    o->learning_rate = number_or(json_object_get(lr, "config"), "initial_learning_rate", KCB_DEFAULT);
+  o->momentum = number_or(c, "momentum", 0.0);
+  o->nesterov = bool_or(c, "nesterov", 0);
+  o->rho = number_or(c, "rho", KCB_DEFAULT);
+  o->centered = bool_or(c, "centered", 0);
+  o->beta_1 = number_or(c, "beta_1", KCB_DEFAULT);
+  o->beta_2 = number_or(c, "beta_2", KCB_DEFAULT);
+  o->amsgrad = bool_or(c, "amsgrad", 0);
+  o->epsilon = number_or(c, "epsilon", KCB_DEFAULT);
+  o->weight_decay = number_or(c, "weight_decay", KCB_DEFAULT);
+  if (kind != KCB_OPT_ADAMW && o->weight_decay > 0)
+    return kcb__error(KCB_EFORMAT, "%s: %s with weight_decay is not supported by kcb (use AdamW)", file, cls);
+  return 0;
+}
+
+static int parse_loss(json_t *v, kcb_compile_options *c, const char *file) {
+  json_t *cfg = NULL;
+  const char *name = class_of(v, &cfg);
+  if (json_is_object(v)) {
+    const char *inner = json_string_value(json_object_get(cfg, "name"));
+    char snake[64];
+    snake_case(name ? name : "", snake, sizeof snake);
+    name = inner ? inner : snake;
+    c->from_logits = bool_or(cfg, "from_logits", 0);
+  }
+  if (!name || kcb_loss_from_name(&c->loss, name) != 0)
+    return kcb__error(KCB_EFORMAT, "%s: loss '%s' is not one kcb implements", file, name ? name : "(none)");
+  return 0;
+}
+
+static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char *file) {
+  kcb_compile_options c = {0};
+  kcb_metric metrics[KCB__MAX_METRICS];
+  const char *names[KCB__MAX_METRICS];
+  int rc = parse_optimizer(optimizer, &c.optimizer, file);
+  if (rc == 0) rc = parse_loss(json_object_get(cfg, "loss"), &c, file);
+  json_t *ms = json_object_get(cfg, "metrics");
+  if (rc == 0 && json_is_array(ms)) {
+    if (json_array_size(ms) > KCB__MAX_METRICS) return kcb__error(KCB_EFORMAT, "%s: more than %d metrics", file, KCB__MAX_METRICS);
+    for (size_t i = 0; i < json_array_size(ms) && rc == 0; i++) {
+      json_t *mc = NULL;
+      const char *name = class_of(json_array_get(ms, i), &mc);
+      if (json_is_object(json_array_get(ms, i))) name = json_string_value(json_object_get(mc, "name"));
+      if (!name || kcb_metric_from_name(&metrics[c.n_metrics], name) != 0)
+        rc = kcb__error(KCB_EFORMAT, "%s: metric '%s' is not one kcb implements", file, name ? name : "?");
+      else names[c.n_metrics++] = name;
+    }
+  }
+  if (rc) return rc;
+  c.metrics = metrics;
+  c.metric_names = names;
+  rc = kcb_model_compile(m, &c);
+  if (rc) return kcb__error(rc, "%s: compile from the saved config: %s", file, kcb_error_last());
+  return 0;
+}
+
+int kcb__model_from_config_json(kcb_model **out, const char *model_config, const char *training_config,
+                                uint64_t seed, int compile, int *compiled_from_file, const char *file) {
+  *out = NULL;
+  if (compiled_from_file) *compiled_from_file = 0;
+  json_error_t jerr;
+  json_t *root = json_loads(model_config, 0, &jerr), *train = NULL;
+  kcb_model *m = NULL;
+  int rc = 0;
+  if (!json_is_object(root)) {
+    rc = kcb__error(KCB_EFORMAT, "%s: model config is not a JSON object (line %d: %s)", file, jerr.line, jerr.text);
+    goto done;
+  }
+  json_t *cfg = json_object_get(root, "config");
+  const char *cls = json_string_value(json_object_get(root, "class_name"));
+  if (!cls || strcmp(cls, "Sequential") != 0) {
+    rc = kcb__error(KCB_EFORMAT, "%s: model class '%s' is not supported (kcb builds Sequential models)", file, cls ? cls : "?");
+    goto done;
+  }
+  json_t *layers = json_is_array(cfg) ? cfg : json_object_get(cfg, "layers"); /* Keras 2.0: "config": [layers] */
+  if (!json_is_array(layers) || json_array_size(layers) == 0) {
+    rc = kcb__error(KCB_EFORMAT, "%s: model config has no layers", file);
+    goto done;
+  }
+  /* Input shape: InputLayer's batch_shape (Keras 3) / batch_input_shape (Keras 2), else the first
+   * layer's batch_input_shape, else build_input_shape / build_config. */
+  int rank = 0, have = 0;
+  int64_t shape[KCB_MAX_RANK];
+  for (size_t i = 0; i < json_array_size(layers) && !have && i < 1; i++) {
+    json_t *lc = json_object_get(json_array_get(layers, i), "config");
+    have = read_batch_shape(json_object_get(lc, "batch_shape"), &rank, shape) ||
+           read_batch_shape(json_object_get(lc, "batch_input_shape"), &rank, shape);
+  }
+  if (!have && json_is_object(cfg)) have = read_batch_shape(json_object_get(cfg, "build_input_shape"), &rank, shape);
+  if (!have) have = read_batch_shape(json_object_get(json_object_get(root, "build_config"), "input_shape"), &rank, shape);
+  if (!have) {
+    rc = kcb__error(KCB_EFORMAT, "%s: model config gives no input shape (no InputLayer batch_shape or build_input_shape)", file);
+    goto done;
+  }
+  if ((rc = kcb_model_new(&m, rank, shape, seed))) goto done;
+  for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
+    json_t *layer = json_array_get(layers, i);
+    const char *lcls = class_of(layer, NULL);
+    if (lcls && strcmp(lcls, "InputLayer") == 0) continue;
+    rc = add_layer(m, layer, file);
+  }
+  if (rc) goto done;
+  if (m->n_layers == 0) {
+    rc = kcb__error(KCB_EFORMAT, "%s: model config has no layers besides the input", file);
+    goto done;
+  }
+  json_t *ccfg = NULL, *opt = NULL;
+  if (compile && training_config) {
+    train = json_loads(training_config, 0, &jerr);
+    if (!json_is_object(train)) {
+      rc = kcb__error(KCB_EFORMAT, "%s: training_config is not a JSON object (line %d: %s)", file, jerr.line, jerr.text);
+      goto done;
+    }
+    ccfg = train;
+    opt = json_object_get(train, "optimizer_config");
+  } else if (compile && json_is_object(json_object_get(root, "compile_config"))) {
+    ccfg = json_object_get(root, "compile_config");
+    opt = json_object_get(ccfg, "optimizer");
+  }
+  if (ccfg && opt && json_object_get(ccfg, "loss") && !json_is_null(json_object_get(ccfg, "loss"))) {
+    rc = compile_from(m, ccfg, opt, file);
+    if (rc == 0 && compiled_from_file) *compiled_from_file = 1;
+  } else {
+    /* Keras returns an uncompiled model here; kcb needs compile to own weights: use compile()'s
+     * defaults (rmsprop) with mean squared error. */
+    kcb_compile_options c = {0};
+    c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP);
+    c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+    rc = kcb_model_compile(m, &c);
+  }
+done:
+  json_decref(root);
+  json_decref(train);
+  if (rc) kcb_model_free(m);
+  else *out = m;
+  return rc;
+}

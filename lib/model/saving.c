@@ -1,0 +1,966 @@
+/* model/saving.c — saving and loading models in Keras's three checkpoint layouts
+ * (spec/keras-hdf5.md): the Keras 3 weights store (§2b), the legacy full-model HDF5 (§1) and
+ * its weights-only form (§2a), and the `.keras` zip (§3). Files are built in memory and written
+ * atomically; loads stage everything and change the model only when all of it checked out. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "io/h5.h"
+#include "io/zip.h"
+#include "model/config_json.h"
+#include "model/model_internal.h"
+#include "model/saving_internal.h"
+
+/* The Keras release whose layouts and configs we reproduce (fixtures/keras/). */
+#define KERAS_VERSION "3.15.1"
+#define KERAS_BACKEND "numpy"
+#define MODEL_NAME "sequential"
+#define N_RNG_WORDS 12
+
+static const char *const layout_names[KCB_LAYOUT_COUNT] = {"auto", "weights.h5", "h5", "keras", "legacy_weights.h5"};
+
+const char *kcb_checkpoint_layout_name(kcb_checkpoint_layout layout) {
+  return (unsigned)layout < KCB_LAYOUT_COUNT ? layout_names[layout] : "unknown";
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+int kcb_checkpoint_layout_from_name(kcb_checkpoint_layout *out, const char *path) {
+  if (!path) return kcb__error(KCB_EINVAL, "no file name");
+  if (ends_with(path, ".keras")) *out = KCB_LAYOUT_KERAS;
+  else if (ends_with(path, ".weights.h5")) *out = KCB_LAYOUT_WEIGHTS_H5;
+  else if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) *out = KCB_LAYOUT_H5;
+  else
+    return kcb__error(KCB_EINVAL, "%s: cannot tell the layout from the name: use .weights.h5 (weights), .h5 or .keras (full model)",
+                      path);
+  return 0;
+}
+
+/* ---- the model's variables in Keras's order ---------------------------------------------- */
+
+/* Per weight variable j: offset into the parameter block, shape, and names. */
+typedef struct var_info {
+  size_t offset, size;
+  int rank;
+  int64_t shape[2];
+  const char *layer_name, *name; /* "dense_1", "kernel" */
+  size_t layer;                  /* index into m->layers */
+} var_info;
+
+/* One optimizer slot variable: slot k of weight j, named `<path>_<slot_name>` by Keras. */
+typedef struct slot_var {
+  int slot;
+  size_t weight;
+  const char *slot_name;
+} slot_var;
+
+typedef struct model_vars {
+  var_info *w;
+  size_t n_w;
+  slot_var *s; /* in Keras's optimizer.variables order, after iteration and learning_rate */
+  size_t n_s;
+} model_vars;
+
+static void model_vars_free(model_vars *v) {
+  free(v->w);
+  free(v->s);
+}
+
+static int model_vars_make(const kcb_model *m, model_vars *v) {
+  memset(v, 0, sizeof *v);
+  size_t n = kcb_model_weight_count(m);
+  v->w = calloc(n ? n : 1, sizeof *v->w);
+  const kcb__optimizer *o = &m->opt;
+  v->s = calloc((size_t)(o->n_slots ? o->n_slots : 1) * (n ? n : 1), sizeof *v->s);
+  if (!v->w || !v->s) {
+    model_vars_free(v);
+    return kcb__error(KCB_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < m->n_layers; i++) {
+    const kcb__layer *l = &m->layers[i];
+    if (l->kind != KCB__DENSE) continue;
+    var_info *k = &v->w[v->n_w++];
+    *k = (var_info){l->kernel_offset, (size_t)(l->in_width * l->dense.units), 2, {l->in_width, l->dense.units}, l->name, "kernel", i};
+    if (l->dense.use_bias) {
+      var_info *b = &v->w[v->n_w++];
+      *b = (var_info){l->bias_offset, (size_t)l->dense.units, 1, {l->dense.units, 0}, l->name, "bias", i};
+    }
+  }
+  /* Keras 3 builds: Adam/AdamW momentum & velocity interleaved per variable, then velocity_hat;
+   * RMSprop all velocities, then momentums, then average_gradients; SGD momentums. */
+  const kcb_optimizer_options *oo = &o->o;
+  if (o->n_slots == 0) return 0;
+  if (oo->kind == KCB_OPT_ADAM || oo->kind == KCB_OPT_ADAMW) {
+    for (size_t j = 0; j < v->n_w; j++) {
+      v->s[v->n_s++] = (slot_var){0, j, "momentum"};
+      v->s[v->n_s++] = (slot_var){1, j, "velocity"};
+    }
+    if (oo->amsgrad)
+      for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){2, j, "velocity_hat"};
+  } else if (oo->kind == KCB_OPT_RMSPROP) {
+    int k = 0;
+    for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){k, j, "velocity"};
+    if (oo->momentum > 0) {
+      k++;
+      for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){k, j, "momentum"};
+    }
+    if (oo->centered) {
+      k++;
+      for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){k, j, "average_gradient"};
+    }
+  } else {
+    for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){0, j, "momentum"};
+  }
+  return 0;
+}
+
+/* The Keras 3 store path of layer i: layers/<snake_case(class)>[_k], k counting per class. */
+static void store_layer_path(const kcb_model *m, size_t i, char *buf, size_t size) {
+  static const char *const snake[4] = {"dense", "activation", "dropout", "flatten"};
+  int k = 0;
+  for (size_t j = 0; j < i; j++) k += m->layers[j].kind == m->layers[i].kind;
+  if (k == 0) snprintf(buf, size, "layers/%s/vars", snake[m->layers[i].kind]);
+  else snprintf(buf, size, "layers/%s_%d/vars", snake[m->layers[i].kind], k);
+}
+
+/* ---- writing ----------------------------------------------------------------------------- */
+
+typedef struct save_ctx {
+  const kcb_model *m;
+  const float *params;
+  const kcb_save_options *o;
+  model_vars v;
+  const char *file; /* for messages */
+} save_ctx;
+
+static int write_metadata(hid_t root, const save_ctx *c) {
+  int rc = 0;
+  const kcb_model *m = c->m;
+  KCB__TRY(kcb__h5_attr_write_string(root, "kcb_version", kcb_version_string(), 1, c->file));
+  KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_iterations", m->opt.iterations, c->file));
+  if (c->o->monitor) {
+    KCB__TRY(kcb__h5_attr_write_string(root, "kcb_monitor", c->o->monitor, 1, c->file));
+    KCB__TRY(kcb__h5_attr_write_double(root, "kcb_monitor_value", c->o->monitor_value, c->file));
+  }
+  if (c->o->epoch >= 0) KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_epoch", c->o->epoch, c->file));
+  if (c->o->batch >= 0) KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_batch", c->o->batch, c->file));
+  if (c->o->include_rng_state) {
+    uint64_t words[N_RNG_WORDS];
+    memcpy(words, m->init_rng.s, 32);
+    memcpy(words + 4, m->dropout_rng.s, 32);
+    memcpy(words + 8, m->shuffle_rng.s, 32);
+    KCB__TRY(kcb__h5_attr_write_uint64s(root, "kcb_rng_state", words, N_RNG_WORDS, c->file));
+  }
+done:
+  return rc;
+}
+
+/* A slot variable's Keras path: <optimizer>/<model>_<layer>_<weight>_<slot>. */
+static void slot_path(const save_ctx *c, const slot_var *s, char *buf, size_t size) {
+  const var_info *w = &c->v.w[s->weight];
+  snprintf(buf, size, "%s/%s_%s_%s_%s", kcb__optimizer_instance_name(c->m->opt.o.kind), MODEL_NAME, w->layer_name,
+           w->name, s->slot_name);
+}
+
+static const float *slot_data(const kcb_model *m, const model_vars *v, const slot_var *s) {
+  return m->opt.slots + (size_t)s->slot * m->opt.n + v->w[s->weight].offset;
+}
+
+/* §2b: layers/<k>/vars/{0,1}, optimizer/vars/{0..}, vars. */
+static int write_store(hid_t f, const save_ctx *c) {
+  const kcb_model *m = c->m;
+  int rc = 0;
+  hid_t g = H5I_INVALID_HID;
+  char path[160], key[32];
+  for (size_t i = 0; i < m->n_layers; i++) {
+    store_layer_path(m, i, path, sizeof path);
+    KCB__TRY(kcb__h5_group_create(&g, f, path, c->file));
+    KCB__TRY(kcb__h5_attr_write_string(g, "name", m->layers[i].name, 1, c->file));
+    int k = 0;
+    for (size_t j = 0; j < c->v.n_w; j++) {
+      const var_info *w = &c->v.w[j];
+      if (w->layer != i) continue;
+      snprintf(key, sizeof key, "%d", k++);
+      KCB__TRY(kcb__h5_dataset_write_float(g, key, w->rank, w->shape, c->params + w->offset, c->file));
+    }
+    kcb__h5_close(g);
+    g = H5I_INVALID_HID;
+  }
+  if (c->o->include_optimizer) {
+    KCB__TRY(kcb__h5_group_create(&g, f, "optimizer/vars", c->file));
+    KCB__TRY(kcb__h5_attr_write_string(g, "name", kcb__optimizer_instance_name(m->opt.o.kind), 1, c->file));
+    KCB__TRY(kcb__h5_dataset_write_int32(g, "0", (int32_t)m->opt.iterations, c->file));
+    KCB__TRY(kcb__h5_dataset_write_float(g, "1", 0, NULL, &m->opt.learning_rate, c->file));
+    for (size_t i = 0; i < c->v.n_s; i++) {
+      const var_info *w = &c->v.w[c->v.s[i].weight];
+      snprintf(key, sizeof key, "%zu", i + 2);
+      KCB__TRY(kcb__h5_dataset_write_float(g, key, w->rank, w->shape, slot_data(m, &c->v, &c->v.s[i]), c->file));
+    }
+    kcb__h5_close(g);
+    g = H5I_INVALID_HID;
+  }
+  KCB__TRY(kcb__h5_group_create(&g, f, "vars", c->file));
+  KCB__TRY(kcb__h5_attr_write_string(g, "name", MODEL_NAME, 1, c->file));
+done:
+  kcb__h5_close(g);
+  return rc;
+}
+
+static int by_layer_name(const void *a, const void *b) {
+  return strcmp((*(const kcb__layer *const *)a)->name, (*(const kcb__layer *const *)b)->name);
+}
+
+/* §1 model_weights / §2a root: one group per layer (sorted by name), top_level_model_weights. */
+static int write_legacy_weights(hid_t g, const save_ctx *c) {
+  const kcb_model *m = c->m;
+  int rc = 0;
+  hid_t lg = H5I_INVALID_HID;
+  const char **names = calloc(m->n_layers + 1, sizeof *names);
+  const kcb__layer **sorted = calloc(m->n_layers + 1, sizeof *sorted);
+  if (!names || !sorted) {
+    rc = kcb__error(KCB_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < m->n_layers; i++) {
+    names[i] = m->layers[i].name;
+    sorted[i] = &m->layers[i];
+  }
+  KCB__TRY(kcb__h5_attr_write_string(g, "backend", KERAS_BACKEND, 0, c->file));
+  KCB__TRY(kcb__h5_attr_write_string(g, "keras_version", KERAS_VERSION, 0, c->file));
+  KCB__TRY(kcb__h5_attr_write_strings(g, "layer_names", names, m->n_layers, c->file));
+  qsort(sorted, m->n_layers, sizeof *sorted, by_layer_name);
+  for (size_t s = 0; s < m->n_layers; s++) {
+    size_t i = (size_t)(sorted[s] - m->layers);
+    char wnames[2][200];
+    const char *wptr[2];
+    size_t nw = 0;
+    KCB__TRY(kcb__h5_group_create(&lg, g, m->layers[i].name, c->file));
+    for (size_t j = 0; j < c->v.n_w; j++) {
+      const var_info *w = &c->v.w[j];
+      if (w->layer != i) continue;
+      snprintf(wnames[nw], sizeof wnames[nw], "%s/%s/%s", MODEL_NAME, w->layer_name, w->name);
+      KCB__TRY(kcb__h5_dataset_write_float(lg, wnames[nw], w->rank, w->shape, c->params + w->offset, c->file));
+      wptr[nw] = wnames[nw];
+      nw++;
+    }
+    KCB__TRY(kcb__h5_attr_write_strings(lg, "weight_names", wptr, nw, c->file));
+    kcb__h5_close(lg);
+    lg = H5I_INVALID_HID;
+  }
+  KCB__TRY(kcb__h5_group_create(&lg, g, "top_level_model_weights", c->file));
+  KCB__TRY(kcb__h5_attr_write_strings(lg, "weight_names", NULL, 0, c->file));
+done:
+  kcb__h5_close(lg);
+  free(names);
+  free(sorted);
+  return rc;
+}
+
+/* §1 optimizer_weights: weight_names + datasets at those paths. */
+static int write_legacy_optimizer(hid_t f, const save_ctx *c) {
+  const kcb_model *m = c->m;
+  size_t n = c->v.n_s + 2;
+  int rc = 0;
+  hid_t g = H5I_INVALID_HID;
+  char *paths = malloc(n * 200);
+  const char **ptrs = malloc(n * sizeof *ptrs);
+  if (!paths || !ptrs) {
+    rc = kcb__error(KCB_ENOMEM, "out of memory");
+    goto done;
+  }
+  const char *opt = kcb__optimizer_instance_name(m->opt.o.kind);
+  for (size_t i = 0; i < n; i++) ptrs[i] = paths + i * 200;
+  snprintf(paths, 200, "%s/iteration", opt);
+  snprintf(paths + 200, 200, "%s/learning_rate", opt);
+  for (size_t i = 0; i < c->v.n_s; i++) slot_path(c, &c->v.s[i], paths + (i + 2) * 200, 200);
+  KCB__TRY(kcb__h5_group_create(&g, f, "optimizer_weights", c->file));
+  KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", ptrs, n, c->file));
+  KCB__TRY(kcb__h5_dataset_write_int32(g, ptrs[0], (int32_t)m->opt.iterations, c->file));
+  KCB__TRY(kcb__h5_dataset_write_float(g, ptrs[1], 0, NULL, &m->opt.learning_rate, c->file));
+  for (size_t i = 0; i < c->v.n_s; i++) {
+    const var_info *w = &c->v.w[c->v.s[i].weight];
+    KCB__TRY(kcb__h5_dataset_write_float(g, ptrs[i + 2], w->rank, w->shape, slot_data(m, &c->v, &c->v.s[i]), c->file));
+  }
+done:
+  kcb__h5_close(g);
+  free(paths);
+  free(ptrs);
+  return rc;
+}
+
+static int write_legacy_full(hid_t f, const save_ctx *c) {
+  int rc = 0;
+  char *model_config = NULL, *training_config = NULL;
+  hid_t g = H5I_INVALID_HID;
+  KCB__TRY(kcb__h5_attr_write_string(f, "backend", KERAS_BACKEND, 1, c->file));
+  KCB__TRY(kcb__h5_attr_write_string(f, "keras_version", KERAS_VERSION, 1, c->file));
+  KCB__TRY(kcb__model_config_json_legacy(c->m, &model_config));
+  KCB__TRY(kcb__h5_attr_write_string(f, "model_config", model_config, 0, c->file));
+  if (c->o->include_optimizer) {
+    KCB__TRY(kcb__training_config_json(c->m, &training_config));
+    KCB__TRY(kcb__h5_attr_write_string(f, "training_config", training_config, 0, c->file));
+  }
+  KCB__TRY(kcb__h5_group_create(&g, f, "model_weights", c->file));
+  KCB__TRY(write_legacy_weights(g, c));
+  if (c->o->include_optimizer) KCB__TRY(write_legacy_optimizer(f, c));
+done:
+  kcb__h5_close(g);
+  free(model_config);
+  free(training_config);
+  return rc;
+}
+
+/* Writes the content of an HDF5 file of `layout`. */
+static int write_h5(hid_t f, const save_ctx *c, kcb_checkpoint_layout layout) {
+  int rc = 0;
+  switch (layout) {
+    case KCB_LAYOUT_H5: KCB__TRY(write_legacy_full(f, c)); break;
+    case KCB_LAYOUT_LEGACY_WEIGHTS_H5: KCB__TRY(write_legacy_weights(f, c)); break;
+    default: KCB__TRY(write_store(f, c)); break;
+  }
+  KCB__TRY(write_metadata(f, c));
+done:
+  return rc;
+}
+
+/* An HDF5 layout built in memory; the caller writes mem's bytes out (with one write() by the
+ * atomic protocol) and closes it. HDF5's own disk writes were tried, but HDF5 1.10 leaves a file
+ * id half-closed when its final flush fails (disk full) and crashes at exit: a failed save must
+ * not. The memory buffer is written without a copy and sized from the parameter count. */
+static int build_h5(const save_ctx *c, kcb_checkpoint_layout layout, const char *name, kcb__h5_memory *mem,
+                    const void **image, size_t *len) {
+  size_t floats = c->m->n_params * (1 + (c->o->include_optimizer ? (size_t)c->m->opt.n_slots : 0));
+  int rc = 0;
+  KCB__TRY(kcb__h5_memory_create(mem, floats * sizeof(float) + ((size_t)64 << 10) + 4096 * c->m->n_layers, name));
+  KCB__TRY(write_h5(mem->file, c, layout));
+  KCB__TRY(kcb__h5_memory_image(mem, image, len, c->file));
+done:
+  return rc;
+}
+
+static int build_keras(const save_ctx *c, void **out, size_t *len) {
+  kcb__h5_memory mem = {H5I_INVALID_HID, NULL, 0};
+  const void *weights = NULL;
+  size_t weights_len = 0;
+  char *config = NULL, *metadata = NULL;
+  int rc = 0;
+  KCB__TRY(build_h5(c, KCB_LAYOUT_WEIGHTS_H5, "model.weights.h5", &mem, &weights, &weights_len));
+  KCB__TRY(kcb__model_config_json(c->m, &config));
+  char date[32];
+  time_t now = time(NULL);
+  struct tm tm;
+  localtime_r(&now, &tm);
+  strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", &tm);
+  json_t *meta = json_object();
+  if (meta && json_object_set_new(meta, "keras_version", json_string(KERAS_VERSION)) == 0 &&
+      json_object_set_new(meta, "date_saved", json_string(date)) == 0 &&
+      json_object_set_new(meta, "kcb_version", json_string(kcb_version_string())) == 0)
+    metadata = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  json_decref(meta);
+  if (!metadata) {
+    rc = kcb__error(KCB_ENOMEM, "out of memory");
+    goto done;
+  }
+  kcb__zip_member members[3] = {{"metadata.json", metadata, strlen(metadata)},
+                                {"config.json", config, strlen(config)},
+                                {"model.weights.h5", weights, weights_len}};
+  KCB__TRY(kcb__zip_build(members, 3, out, len, c->file));
+done:
+  kcb__h5_memory_close(&mem);
+  free(config);
+  free(metadata);
+  return rc;
+}
+
+static int check_name(const char *path, kcb_checkpoint_layout layout) {
+  switch (layout) {
+    case KCB_LAYOUT_WEIGHTS_H5:
+      if (!ends_with(path, ".weights.h5"))
+        return kcb__error(KCB_EINVAL, "%s: the filename must end in .weights.h5 for the weights.h5 layout (as Keras requires)", path);
+      return 0;
+    case KCB_LAYOUT_KERAS:
+      if (!ends_with(path, ".keras")) return kcb__error(KCB_EINVAL, "%s: the filename must end in .keras for the keras layout", path);
+      return 0;
+    case KCB_LAYOUT_H5:
+    case KCB_LAYOUT_LEGACY_WEIGHTS_H5:
+      /* Keras reads any *.weights.h5 as the Keras 3 store, so a legacy layout must not be named so. */
+      if (ends_with(path, ".weights.h5") || !(ends_with(path, ".h5") || ends_with(path, ".hdf5")))
+        return kcb__error(KCB_EINVAL, "%s: the %s layout needs a name ending in .h5 (not .weights.h5)", path,
+                          layout_names[layout]);
+      return 0;
+    default: return kcb__error(KCB_EINVAL, "%s: unknown layout %d", path, (int)layout);
+  }
+}
+
+int kcb_model_save(kcb_model *m, const char *path, const kcb_save_options *opts) {
+  kcb_save_options defaults = KCB_SAVE_OPTIONS_INIT;
+  const kcb_save_options *o = opts ? opts : &defaults;
+  if (!m || !path) return kcb__error(KCB_EINVAL, "save: no model or no path");
+  if (!m->compiled || !m->weights_ready) return kcb__error(KCB_ESTATE, "%s: cannot save: the model is not compiled", path);
+  kcb_checkpoint_layout layout = o->layout;
+  int rc = 0;
+  if (layout == KCB_LAYOUT_AUTO && (rc = kcb_checkpoint_layout_from_name(&layout, path))) return rc;
+  if ((rc = check_name(path, layout))) return rc;
+  if (o->monitor && strlen(o->monitor) >= sizeof ((kcb_checkpoint_info *)0)->monitor)
+    return kcb__error(KCB_EINVAL, "%s: monitor name '%s' is too long", path, o->monitor);
+  save_ctx c = {m, o->weights ? o->weights : m->params, o, {0}, path};
+  void *bytes = NULL;
+  size_t len = 0;
+  kcb__h5_memory mem = {H5I_INVALID_HID, NULL, 0};
+  KCB__TRY(model_vars_make(m, &c.v));
+  if (layout == KCB_LAYOUT_KERAS) {
+    KCB__TRY(build_keras(&c, &bytes, &len));
+    KCB__TRY(kcb__write_file_atomic(path, bytes, len));
+  } else {
+    const void *image = NULL;
+    KCB__TRY(build_h5(&c, layout, path, &mem, &image, &len));
+    KCB__TRY(kcb__write_file_atomic(path, image, len));
+  }
+done:
+  kcb__h5_memory_close(&mem);
+  model_vars_free(&c.v);
+  free(bytes);
+  return rc;
+}
+
+/* ---- opening any layout ------------------------------------------------------------------ */
+
+typedef struct source {
+  const char *path;
+  kcb_checkpoint_layout layout;
+  hid_t file;
+  hid_t weights;       /* the group holding layer groups (legacy) or layers/ (store): file root or model_weights */
+  void *image;         /* .keras: the model.weights.h5 member */
+  char *config;        /* model config JSON, when the file has one */
+  char *training;      /* legacy training_config */
+  char *keras_version;
+} source;
+
+static void source_close(source *s) {
+  if (s->weights != s->file && s->weights >= 0) kcb__h5_close(s->weights);
+  kcb__h5_close(s->file);
+  free(s->image);
+  free(s->config);
+  free(s->training);
+  free(s->keras_version);
+  memset(s, 0, sizeof *s);
+  s->file = s->weights = H5I_INVALID_HID;
+}
+
+/* The weights group, or an error naming what is missing. */
+static int source_weights(const source *s) {
+  if (s->weights < 0) return kcb__error(KCB_EFORMAT, "%s: no group 'model_weights' (a model config without weights)", s->path);
+  return 0;
+}
+
+static int source_open(source *s, const char *path) {
+  memset(s, 0, sizeof *s);
+  s->path = path;
+  s->file = s->weights = H5I_INVALID_HID;
+  int rc = 0;
+  if (!path) return kcb__error(KCB_EINVAL, "no file name");
+  if (kcb__zip_is_zip(path)) {
+    size_t len = 0;
+    s->layout = KCB_LAYOUT_KERAS;
+    rc = kcb__zip_read_member(path, "model.weights.h5", &s->image, &len);
+    if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", path);
+    if (rc) goto done;
+    char name[512];
+    snprintf(name, sizeof name, "%s[model.weights.h5]", path);
+    KCB__TRY(kcb__h5_open_image(&s->file, s->image, len, name));
+    s->weights = s->file;
+    rc = kcb__zip_read_member(path, "config.json", (void **)&s->config, &len);
+    if (rc == KCB_EKEY) rc = 0; /* weights can still be loaded */
+    if (rc) goto done;
+    char *meta = NULL;
+    if (kcb__zip_read_member(path, "metadata.json", (void **)&meta, &len) == 0) {
+      json_t *j = json_loads(meta, 0, NULL);
+      const char *v = json_string_value(json_object_get(j, "keras_version"));
+      if (v) s->keras_version = strdup(v);
+      json_decref(j);
+      free(meta);
+    }
+    kcb_error_clear();
+    goto done;
+  }
+  KCB__TRY(kcb__h5_open(&s->file, path));
+  s->weights = s->file;
+  if (kcb__h5_has_attr(s->file, "model_config")) {
+    s->layout = KCB_LAYOUT_H5;
+    KCB__TRY(kcb__h5_attr_read_string(s->file, "model_config", &s->config, path));
+    if (kcb__h5_has_attr(s->file, "training_config"))
+      KCB__TRY(kcb__h5_attr_read_string(s->file, "training_config", &s->training, path));
+    /* Without model_weights the config can still be read (and its errors reported first). */
+    if (kcb__h5_exists(s->file, "model_weights")) KCB__TRY(kcb__h5_group_open(&s->weights, s->file, "model_weights", path));
+    else s->weights = H5I_INVALID_HID;
+  } else if (kcb__h5_has_attr(s->file, "layer_names") || kcb__h5_has_attr(s->file, "layer_names0")) {
+    s->layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5;
+  } else if (kcb__h5_exists(s->file, "model_weights")) {
+    s->layout = KCB_LAYOUT_H5; /* a full-model file without config: Keras reads model_weights too */
+    KCB__TRY(kcb__h5_group_open(&s->weights, s->file, "model_weights", path));
+  } else if (kcb__h5_exists(s->file, "layers") || kcb__h5_exists(s->file, "vars")) {
+    s->layout = KCB_LAYOUT_WEIGHTS_H5;
+  } else {
+    rc = kcb__error(KCB_EFORMAT,
+                    "%s: an HDF5 file but not a Keras checkpoint (no model_config or layer_names attribute, no layers/ group)",
+                    path);
+    goto done;
+  }
+  if (kcb__h5_has_attr(s->file, "keras_version")) kcb__h5_attr_read_string(s->file, "keras_version", &s->keras_version, path);
+  else if (s->weights != s->file && kcb__h5_has_attr(s->weights, "keras_version"))
+    kcb__h5_attr_read_string(s->weights, "keras_version", &s->keras_version, path);
+  kcb_error_clear();
+done:
+  if (rc) source_close(s);
+  return rc;
+}
+
+/* ---- loading weights --------------------------------------------------------------------- */
+
+/* What a load changes, staged until everything has been read and checked. */
+typedef struct staged {
+  float *params;
+  float *slots;
+  int have_opt;
+  int64_t iterations;
+  float learning_rate;
+  int have_rng;
+  uint64_t rng[N_RNG_WORDS];
+} staged;
+
+static int check_shape(const source *s, const char *where, const char *layer_desc, const char *weight, int rank,
+                       const int64_t *shape, const var_info *w) {
+  int same = rank == w->rank;
+  for (int d = 0; same && d < rank; d++) same = shape[d] == w->shape[d];
+  if (same) return 0;
+  char want[64], got[64];
+  kcb__h5_shape_str(want, sizeof want, w->rank, w->shape);
+  kcb__h5_shape_str(got, sizeof got, rank, shape);
+  return kcb__error(KCB_ESHAPE, "%s: Shape mismatch in %s for weight %s (%s). Weight expects shape %s. Received saved weight with shape %s",
+                    s->path, layer_desc, weight, where, want, got);
+}
+
+/* §4a: topological matching over the layers that have weights. */
+static int load_legacy_weights(const source *s, const kcb_model *m, const model_vars *v, staged *st) {
+  char **layer_names = NULL, **wn = NULL;
+  size_t n_layer_names = 0, n_wn = 0;
+  hid_t lg = H5I_INVALID_HID;
+  int rc = 0;
+  size_t *file_layers = NULL, n_file = 0;
+  KCB__TRY(kcb__h5_attr_read_strings(s->weights, "layer_names", &layer_names, &n_layer_names, s->path));
+  file_layers = calloc(n_layer_names + 1, sizeof *file_layers);
+  if (!file_layers) {
+    rc = kcb__error(KCB_ENOMEM, "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n_layer_names; i++) {
+    if ((rc = kcb__h5_group_open(&lg, s->weights, layer_names[i], s->path))) {
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is listed in layer_names but has no group", s->path, layer_names[i]);
+      goto done;
+    }
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
+    if (n_wn > 0) file_layers[n_file++] = i;
+    kcb__h5_strings_free(wn, n_wn);
+    wn = NULL;
+    kcb__h5_close(lg);
+    lg = H5I_INVALID_HID;
+  }
+  size_t n_model = 0;
+  for (size_t i = 0; i < m->n_layers; i++) n_model += m->layers[i].kind == KCB__DENSE;
+  if (n_model != n_file) {
+    rc = kcb__error(KCB_ESHAPE, "%s: Layer count mismatch when loading weights from file. Model expected %zu layers, found %zu saved layers.",
+                    s->path, n_model, n_file);
+    goto done;
+  }
+  size_t k = 0, j = 0;
+  for (size_t i = 0; i < m->n_layers; i++) {
+    const kcb__layer *l = &m->layers[i];
+    if (l->kind != KCB__DENSE) continue;
+    const char *fname = layer_names[file_layers[k]];
+    KCB__TRY(kcb__h5_group_open(&lg, s->weights, fname, s->path));
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
+    size_t expect = l->dense.use_bias ? 2 : 1;
+    if (n_wn != expect) {
+      rc = kcb__error(KCB_ESHAPE, "%s: Weight count mismatch for layer #%zu (named %s in the current model, %s in the save file). Layer expects %zu weight(s). Received %zu saved weight(s)",
+                      s->path, k, l->name, fname, expect, n_wn);
+      goto done;
+    }
+    char desc[160];
+    snprintf(desc, sizeof desc, "layer #%zu (named %s)", k, l->name);
+    for (size_t q = 0; q < n_wn; q++, j++) {
+      int rank = 0;
+      int64_t shape[KCB__H5_MAX_RANK];
+      char where[300];
+      snprintf(where, sizeof where, "%s/%s in the file", fname, wn[q]);
+      KCB__TRY(kcb__h5_dataset_shape(lg, wn[q], &rank, shape, s->path));
+      KCB__TRY(check_shape(s, where, desc, wn[q], rank, shape, &v->w[j]));
+      KCB__TRY(kcb__h5_dataset_read_float(lg, wn[q], st->params + v->w[j].offset, v->w[j].size, s->path));
+    }
+    kcb__h5_strings_free(wn, n_wn);
+    wn = NULL;
+    kcb__h5_close(lg);
+    lg = H5I_INVALID_HID;
+    k++;
+  }
+done:
+  kcb__h5_close(lg);
+  kcb__h5_strings_free(wn, n_wn);
+  kcb__h5_strings_free(layer_names, n_layer_names);
+  free(file_layers);
+  return rc;
+}
+
+/* §2b: by position, layers/<class>[_k]/vars/<i>. */
+static int load_store_weights(const source *s, const kcb_model *m, const model_vars *v, staged *st) {
+  int rc = 0;
+  hid_t g = H5I_INVALID_HID;
+  char path[160], key[32];
+  size_t j = 0;
+  for (size_t i = 0; i < m->n_layers; i++) {
+    const kcb__layer *l = &m->layers[i];
+    if (l->kind != KCB__DENSE) continue;
+    size_t expect = l->dense.use_bias ? 2 : 1, have = 0;
+    store_layer_path(m, i, path, sizeof path);
+    if (kcb__h5_exists(s->weights, path)) {
+      KCB__TRY(kcb__h5_group_open(&g, s->weights, path, s->path));
+      KCB__TRY(kcb__h5_link_count(g, &have, s->path));
+    }
+    if (have != expect) {
+      rc = kcb__error(KCB_ESHAPE, "%s: Layer '%s' expected %zu variables, but received %zu variables during loading (group %s). Expected: [%s]",
+                      s->path, l->name, expect, have, path, expect == 2 ? "'kernel', 'bias'" : "'kernel'");
+      goto done;
+    }
+    for (size_t q = 0; q < expect; q++, j++) {
+      int rank = 0;
+      int64_t shape[KCB__H5_MAX_RANK];
+      snprintf(key, sizeof key, "%zu", q);
+      KCB__TRY(kcb__h5_dataset_shape(g, key, &rank, shape, s->path));
+      int same = rank == v->w[j].rank;
+      for (int d = 0; same && d < rank; d++) same = shape[d] == v->w[j].shape[d];
+      if (!same) {
+        char want[64], got[64];
+        kcb__h5_shape_str(want, sizeof want, v->w[j].rank, v->w[j].shape);
+        kcb__h5_shape_str(got, sizeof got, rank, shape);
+        rc = kcb__error(KCB_ESHAPE, "%s: layer '%s' (%s/%s): The shape of the target variable and the shape of the target value in `variable.assign(value)` must match. variable.shape=%s, Received: value.shape=%s. Target variable: %s/%s/%s",
+                        s->path, l->name, path, key, want, got, MODEL_NAME, l->name, v->w[j].name);
+        goto done;
+      }
+      KCB__TRY(kcb__h5_dataset_read_float(g, key, st->params + v->w[j].offset, v->w[j].size, s->path));
+    }
+    kcb__h5_close(g);
+    g = H5I_INVALID_HID;
+  }
+done:
+  kcb__h5_close(g);
+  return rc;
+}
+
+/* Reads optimizer variables 0 (iteration), 1 (learning rate), 2.. (slots) named by `names`
+ * under group g. A count mismatch returns 1 (nothing read) for the caller to skip or fail. */
+static int load_optimizer_vars(const source *s, const kcb_model *m, const model_vars *v, hid_t g, char **names,
+                               size_t n, staged *st) {
+  if (n != v->n_s + 2) return 1;
+  int rc = 0;
+  KCB__TRY(kcb__h5_dataset_read_int64(g, names[0], &st->iterations, s->path));
+  KCB__TRY(kcb__h5_dataset_read_float(g, names[1], &st->learning_rate, 1, s->path));
+  for (size_t i = 0; i < v->n_s; i++) {
+    const var_info *w = &v->w[v->s[i].weight];
+    int rank = 0;
+    int64_t shape[KCB__H5_MAX_RANK];
+    char desc[160];
+    snprintf(desc, sizeof desc, "optimizer variable #%zu (%s of %s/%s)", i + 2, v->s[i].slot_name, w->layer_name, w->name);
+    KCB__TRY(kcb__h5_dataset_shape(g, names[i + 2], &rank, shape, s->path));
+    KCB__TRY(check_shape(s, "optimizer state", desc, names[i + 2], rank, shape, w));
+    KCB__TRY(kcb__h5_dataset_read_float(g, names[i + 2], st->slots + (size_t)v->s[i].slot * m->opt.n + w->offset, w->size,
+                                        s->path));
+  }
+  st->have_opt = 1;
+done:
+  return rc;
+}
+
+static int load_optimizer(const source *s, const kcb_model *m, const model_vars *v, kcb_load_optimizer mode, staged *st) {
+  int rc = 0;
+  hid_t g = H5I_INVALID_HID;
+  char **names = NULL;
+  size_t n = 0;
+  const char *expected_name = kcb__optimizer_instance_name(m->opt.o.kind);
+  char *saved_name = NULL;
+  if (s->layout == KCB_LAYOUT_H5 && kcb__h5_exists(s->file, "optimizer_weights")) {
+    KCB__TRY(kcb__h5_group_open(&g, s->file, "optimizer_weights", s->path));
+    KCB__TRY(kcb__h5_attr_read_strings(g, "weight_names", &names, &n, s->path));
+    if (n > 0) {
+      const char *slash = strchr(names[0], '/');
+      if (slash && (saved_name = strndup(names[0], (size_t)(slash - names[0]))) == NULL) {
+        rc = kcb__error(KCB_ENOMEM, "out of memory");
+        goto done;
+      }
+    }
+  } else if ((s->layout == KCB_LAYOUT_WEIGHTS_H5 || s->layout == KCB_LAYOUT_KERAS) &&
+             kcb__h5_exists(s->file, "optimizer/vars")) {
+    KCB__TRY(kcb__h5_group_open(&g, s->file, "optimizer/vars", s->path));
+    if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &saved_name, s->path));
+    size_t count = 0;
+    KCB__TRY(kcb__h5_link_count(g, &count, s->path));
+    names = calloc(count + 1, sizeof *names);
+    if (!names) {
+      rc = kcb__error(KCB_ENOMEM, "out of memory");
+      goto done;
+    }
+    for (n = 0; n < count; n++) {
+      char key[32];
+      snprintf(key, sizeof key, "%zu", n);
+      if (!(names[n] = strdup(key))) {
+        rc = kcb__error(KCB_ENOMEM, "out of memory");
+        goto done;
+      }
+    }
+  }
+  int mismatch = 0;
+  if (n == 0) {
+    mismatch = 1;
+  } else if (saved_name && strcasecmp(saved_name, expected_name) != 0) {
+    /* Keras matches by count alone; kcb also refuses another optimizer's state (e.g. RMSprop with
+     * momentum has as many variables as Adam). */
+    if (mode == KCB_LOAD_OPTIMIZER_REQUIRE) {
+      rc = kcb__error(KCB_ESHAPE, "%s: the saved optimizer state is for '%s', the model uses '%s'", s->path, saved_name,
+                      expected_name);
+      goto done;
+    }
+    goto done;
+  } else {
+    rc = load_optimizer_vars(s, m, v, g, names, n, st);
+    if (rc == 1) {
+      rc = 0;
+      mismatch = 1;
+    }
+    if (rc) goto done;
+  }
+  if (mismatch && mode == KCB_LOAD_OPTIMIZER_REQUIRE)
+    rc = kcb__error(KCB_ESHAPE, "%s: Skipping variable loading for optimizer '%s', because it has %zu variables whereas the saved optimizer has %zu variables.",
+                    s->path, expected_name, v->n_s + 2, n);
+done:
+  free(saved_name);
+  kcb__h5_strings_free(names, n);
+  kcb__h5_close(g);
+  return rc;
+}
+
+int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_options *opts) {
+  kcb_load_options defaults = KCB_LOAD_OPTIONS_INIT;
+  const kcb_load_options *o = opts ? opts : &defaults;
+  if (!m || !path) return kcb__error(KCB_EINVAL, "load_weights: no model or no path");
+  if (!m->compiled || !m->weights_ready) return kcb__error(KCB_ESTATE, "%s: cannot load weights: the model is not compiled", path);
+  source s;
+  staged st = {0};
+  model_vars v = {0};
+  int rc = source_open(&s, path);
+  if (rc) return rc;
+  KCB__TRY(model_vars_make(m, &v));
+  size_t n_slots = (size_t)m->opt.n_slots * m->opt.n;
+  st.params = malloc((m->n_params ? m->n_params : 1) * sizeof *st.params);
+  st.slots = malloc((n_slots ? n_slots : 1) * sizeof *st.slots);
+  if (!st.params || !st.slots) {
+    rc = kcb__error(KCB_ENOMEM, "out of memory");
+    goto done;
+  }
+  memcpy(st.params, m->params, m->n_params * sizeof *st.params);
+  if (n_slots) memcpy(st.slots, m->opt.slots, n_slots * sizeof *st.slots);
+  KCB__TRY(source_weights(&s));
+  if (s.layout == KCB_LAYOUT_H5 || s.layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5) KCB__TRY(load_legacy_weights(&s, m, &v, &st));
+  else KCB__TRY(load_store_weights(&s, m, &v, &st));
+  if (o->optimizer != KCB_LOAD_OPTIMIZER_SKIP) KCB__TRY(load_optimizer(&s, m, &v, o->optimizer, &st));
+  if (o->restore_rng_state && kcb__h5_has_attr(s.file, "kcb_rng_state")) {
+    KCB__TRY(kcb__h5_attr_read_uint64s(s.file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
+    st.have_rng = 1;
+  }
+  /* Everything read and checked: commit. */
+  memcpy(m->params, st.params, m->n_params * sizeof *st.params);
+  if (st.have_opt) {
+    if (n_slots) memcpy(m->opt.slots, st.slots, n_slots * sizeof *st.slots);
+    m->opt.iterations = st.iterations;
+    m->opt.learning_rate = st.learning_rate;
+  }
+  if (st.have_rng) {
+    memcpy(m->init_rng.s, st.rng, 32);
+    memcpy(m->dropout_rng.s, st.rng + 4, 32);
+    memcpy(m->shuffle_rng.s, st.rng + 8, 32);
+  }
+done:
+  free(st.params);
+  free(st.slots);
+  model_vars_free(&v);
+  source_close(&s);
+  return rc;
+}
+
+int kcb_model_load(kcb_model **out, const char *path, const kcb_load_options *opts) {
+  kcb_load_options defaults = KCB_LOAD_OPTIONS_INIT;
+  const kcb_load_options *o = opts ? opts : &defaults;
+  if (!out) return kcb__error(KCB_EINVAL, "load: no output pointer");
+  *out = NULL;
+  source s;
+  int rc = source_open(&s, path);
+  if (rc) return rc;
+  kcb_model *m = NULL;
+  if (!s.config) {
+    rc = kcb__error(KCB_EFORMAT, "%s: No model config found in the file (a %s file holds weights only; build the model and use kcb_model_load_weights)",
+                    path, layout_names[s.layout]);
+    goto done;
+  }
+  int compiled = 0;
+  KCB__TRY(kcb__model_from_config_json(&m, s.config, s.training, o->seed, o->compile, &compiled, path));
+  source_close(&s);
+  kcb_load_options lo = *o;
+  if (!compiled && lo.optimizer == KCB_LOAD_OPTIMIZER_IF_PRESENT) lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
+  KCB__TRY(kcb_model_load_weights(m, path, &lo));
+  *out = m;
+  m = NULL;
+done:
+  kcb_model_free(m);
+  source_close(&s);
+  return rc;
+}
+
+/* ---- checkpoint info --------------------------------------------------------------------- */
+
+static int64_t product(int rank, const int64_t *shape) {
+  int64_t p = 1;
+  for (int i = 0; i < rank; i++) p *= shape[i];
+  return p;
+}
+
+static int info_legacy(const source *s, kcb_checkpoint_info *info) {
+  char **layer_names = NULL, **wn = NULL;
+  size_t n_layer_names = 0, n_wn = 0;
+  hid_t lg = H5I_INVALID_HID;
+  int rc = 0;
+  KCB__TRY(kcb__h5_attr_read_strings(s->weights, "layer_names", &layer_names, &n_layer_names, s->path));
+  for (size_t i = 0; i < n_layer_names; i++) {
+    if (kcb__h5_group_open(&lg, s->weights, layer_names[i], s->path)) {
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is listed in layer_names but has no group", s->path, layer_names[i]);
+      goto done;
+    }
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
+    if (n_wn) info->n_layers++;
+    info->n_weights += n_wn;
+    for (size_t q = 0; q < n_wn; q++) {
+      int rank = 0;
+      int64_t shape[KCB__H5_MAX_RANK];
+      KCB__TRY(kcb__h5_dataset_shape(lg, wn[q], &rank, shape, s->path));
+      info->n_params += (size_t)product(rank, shape);
+    }
+    kcb__h5_strings_free(wn, n_wn);
+    wn = NULL;
+    kcb__h5_close(lg);
+    lg = H5I_INVALID_HID;
+  }
+  if (s->layout == KCB_LAYOUT_H5 && kcb__h5_exists(s->file, "optimizer_weights")) {
+    KCB__TRY(kcb__h5_group_open(&lg, s->file, "optimizer_weights", s->path));
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
+    info->n_optimizer_vars = n_wn;
+    if (n_wn > 0) KCB__TRY(kcb__h5_dataset_read_int64(lg, wn[0], &info->iterations, s->path));
+  }
+done:
+  kcb__h5_close(lg);
+  kcb__h5_strings_free(wn, n_wn);
+  kcb__h5_strings_free(layer_names, n_layer_names);
+  return rc;
+}
+
+static int info_store(const source *s, kcb_checkpoint_info *info) {
+  char **names = NULL, **vars = NULL;
+  size_t n = 0, nv = 0;
+  hid_t g = H5I_INVALID_HID;
+  int rc = 0;
+  if (kcb__h5_exists(s->file, "layers")) {
+    KCB__TRY(kcb__h5_group_open(&g, s->file, "layers", s->path));
+    KCB__TRY(kcb__h5_link_names(g, &names, &n, s->path));
+    kcb__h5_close(g);
+    g = H5I_INVALID_HID;
+    for (size_t i = 0; i < n; i++) {
+      char path[600];
+      snprintf(path, sizeof path, "layers/%s/vars", names[i]);
+      if (!kcb__h5_exists(s->file, path)) continue;
+      KCB__TRY(kcb__h5_group_open(&g, s->file, path, s->path));
+      KCB__TRY(kcb__h5_link_names(g, &vars, &nv, s->path));
+      if (nv) info->n_layers++;
+      info->n_weights += nv;
+      for (size_t q = 0; q < nv; q++) {
+        int rank = 0;
+        int64_t shape[KCB__H5_MAX_RANK];
+        KCB__TRY(kcb__h5_dataset_shape(g, vars[q], &rank, shape, s->path));
+        info->n_params += (size_t)product(rank, shape);
+      }
+      kcb__h5_strings_free(vars, nv);
+      vars = NULL;
+      kcb__h5_close(g);
+      g = H5I_INVALID_HID;
+    }
+  }
+  if (kcb__h5_exists(s->file, "optimizer/vars")) {
+    KCB__TRY(kcb__h5_group_open(&g, s->file, "optimizer/vars", s->path));
+    KCB__TRY(kcb__h5_link_count(g, &info->n_optimizer_vars, s->path));
+    if (info->n_optimizer_vars > 0) KCB__TRY(kcb__h5_dataset_read_int64(g, "0", &info->iterations, s->path));
+  }
+done:
+  kcb__h5_close(g);
+  kcb__h5_strings_free(vars, nv);
+  kcb__h5_strings_free(names, n);
+  return rc;
+}
+
+int kcb_checkpoint_info_read(kcb_checkpoint_info *out, const char *path) {
+  if (!out) return kcb__error(KCB_EINVAL, "checkpoint info: no output");
+  memset(out, 0, sizeof *out);
+  out->iterations = out->epoch = out->batch = -1;
+  source s;
+  int rc = source_open(&s, path);
+  if (rc) return rc;
+  kcb_checkpoint_info info = *out;
+  info.layout = s.layout;
+  info.has_config = s.config != NULL;
+  if (s.layout == KCB_LAYOUT_KERAS && s.config) {
+    json_t *j = json_loads(s.config, 0, NULL);
+    json_t *cc = json_object_get(j, "compile_config");
+    info.has_training_config = json_is_object(cc);
+    json_decref(j);
+  } else {
+    info.has_training_config = s.training != NULL;
+  }
+  if (s.keras_version) kcb__strlcpy(info.keras_version, s.keras_version, sizeof info.keras_version);
+  if (s.layout == KCB_LAYOUT_H5 || s.layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5) {
+    if (s.weights >= 0) KCB__TRY(info_legacy(&s, &info));
+  } else {
+    KCB__TRY(info_store(&s, &info));
+  }
+  char *str = NULL;
+  if (kcb__h5_has_attr(s.file, "kcb_version") && kcb__h5_attr_read_string(s.file, "kcb_version", &str, path) == 0)
+    kcb__strlcpy(info.kcb_version, str, sizeof info.kcb_version);
+  free(str);
+  str = NULL;
+  if (kcb__h5_has_attr(s.file, "kcb_monitor")) {
+    KCB__TRY(kcb__h5_attr_read_string(s.file, "kcb_monitor", &str, path));
+    kcb__strlcpy(info.monitor, str, sizeof info.monitor);
+    free(str);
+    KCB__TRY(kcb__h5_attr_read_double(s.file, "kcb_monitor_value", &info.monitor_value, path));
+    info.has_monitor = 1;
+  }
+  if (kcb__h5_has_attr(s.file, "kcb_epoch")) KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_epoch", &info.epoch, path));
+  if (kcb__h5_has_attr(s.file, "kcb_batch")) KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_batch", &info.batch, path));
+  if (info.iterations < 0 && kcb__h5_has_attr(s.file, "kcb_iterations"))
+    KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_iterations", &info.iterations, path));
+  *out = info;
+done:
+  source_close(&s);
+  return rc;
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# End-to-end tests of kcb-train's --initial-weights and --save (zstd's cli-tests style: each case
+# is a command, the exit code it must return and a pattern its output must contain).
+# Usage: tests/cli/saving_kcb_train.sh BIN_DIR DATA_DIR
+set -u
+bin=$1/kcb-train data=$2
+passed=0 failed=0
+out=$(mktemp) tmp=$(mktemp -d)
+trap 'rm -rf "$out" "$tmp"' EXIT
+
+# check NAME EXIT_CODE EXTENDED_REGEX -- COMMAND...
+check() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  "$@" >"$out" 2>&1
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$out" | tail -5; failed=$((failed + 1)); return
+  fi
+  if ! grep -Eq -- "$pattern" "$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$out" | tail -5; failed=$((failed + 1)); return
+  fi
+  echo "ok   $name"; passed=$((passed + 1))
+}
+
+check help_initial 0 '^  --initial-weights FILE ' -- "$bin" --help
+check help_save 0 '^  --save PATH ' -- "$bin" --help
+check help_group 0 '^Checkpoints:$' -- "$bin" --help
+check bad_save_name 2 "kcb-train: --save 'model.bin': the name must end in .weights.h5, .h5 or .keras" -- "$bin" --save model.bin
+
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  common=(--train-limit 500 --verbose 0 --model flatten,32:relu,10:softmax)
+  check missing_weights 1 "kcb-train: $tmp/none.h5: No such file or directory \(KCB_ENOENT\)" -- \
+    "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/none.h5"
+  check keras_fixture 0 '^test_loss=[0-9.]+ test_accuracy=[0-9.]+$' -- \
+    "$bin" "${common[@]}" --epochs 0 --initial-weights "$data/m.keras"
+  check keras_fixture_mismatch 1 "m.h5: Shape mismatch in layer #0 \(named dense\) .* Weight expects shape \(784, 64\). Received saved weight with shape \(784, 32\) \(KCB_ESHAPE\)" -- \
+    "$bin" --train-limit 500 --verbose 0 --model flatten,64:relu,10:softmax --epochs 0 --initial-weights "$data/m.h5"
+  for name in w.weights.h5 m.h5 m.keras; do
+    check "save_$name" 0 '^test_loss=' -- "$bin" "${common[@]}" --epochs 1 --save "$tmp/$name"
+    first=$(grep '^test_loss' "$out")
+    check "reload_$name" 0 "^${first}\$" -- "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/$name"
+  done
+  check h5py_reads 0 '^\(784, 32\) \(784, 32\) sequential$' -- /usr/bin/python3 -c "
+import h5py, sys
+a = h5py.File('$tmp/w.weights.h5', 'r')['layers/dense/vars/0'].shape
+b = h5py.File('$tmp/m.h5', 'r')['model_weights/dense/sequential/dense/kernel'].shape
+print(a, b, h5py.File('$tmp/w.weights.h5', 'r')['vars'].attrs['name'])"
+else
+  echo "skip: no /usr/share/datasets/fashion-mnist"
+fi
+echo "saving kcb-train: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,789 @@
+/* test_saving.c — checkpoints in Keras's layouts: Keras-written fixtures load and predict as
+ * Keras did (expected.json), kcb's files round-trip weights, optimizer state and config, the
+ * configs equal Keras's own, bad files give clear errors, and failed writes keep the old file. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+#include <jansson.h>
+
+#include "test_helpers.h"
+#include "model/config_json.h"
+#include "model/model_internal.h"
+
+static const char *const fixtures[] = {"m.h5", "w_legacy.h5", "w.weights.h5", "m.keras"};
+static char tmpdir[256];
+
+static const char *data_path(const char *name) {
+  static char buf[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", KCB_SAVING_DATA, name);
+  return buf[k];
+}
+
+static const char *tmp_path(const char *name) {
+  static char buf[4][512];
+  static int k;
+  k = (k + 1) % 4;
+  snprintf(buf[k], sizeof buf[k], "%s/%s", tmpdir, name);
+  return buf[k];
+}
+
+static int setup(void **state) {
+  (void)state;
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_test_saving_XXXXXX");
+  return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+  (void)state;
+  DIR *d = opendir(tmpdir);
+  if (d) {
+    struct dirent *e;
+    while ((e = readdir(d)))
+      if (e->d_name[0] != '.' || (e->d_name[1] && strcmp(e->d_name, "..") != 0)) {
+        char p[600];
+        snprintf(p, sizeof p, "%s/%s", tmpdir, e->d_name);
+        if (unlink(p) != 0) rmdir(p);
+      }
+    closedir(d);
+  }
+  rmdir(tmpdir);
+  return 0;
+}
+
+/* The fixture model: Sequential(Input(784), Dense(32, relu), Dense(10, softmax)), Adam. */
+static kcb_model *fixture_model(const char *spec) {
+  kcb_model *m = NULL;
+  int64_t in = 784;
+  assert_ok(kcb_model_new(&m, 1, &in, 1));
+  assert_ok(kcb_model_add_from_spec(m, spec));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_CATEGORICAL_CROSSENTROPY;
+  kcb_metric acc = KCB_METRIC_ACCURACY;
+  c.metrics = &acc;
+  c.n_metrics = 1;
+  assert_ok(kcb_model_compile(m, &c));
+  return m;
+}
+
+/* expected.json's fixed input: row0[i] = i/783; row1[i] = 0.5 + 0.5*cos(i). */
+static kcb_tensor *fixed_input(void) {
+  kcb_tensor *x = NULL;
+  int64_t shape[2] = {2, 784};
+  assert_ok(kcb_tensor_new(&x, 2, shape));
+  for (int i = 0; i < 784; i++) {
+    x->data[i] = (float)((double)i / 783.0);
+    x->data[784 + i] = (float)(0.5 + 0.5 * cos((double)i));
+  }
+  return x;
+}
+
+static json_t *load_json_file(const char *path) {
+  json_error_t e;
+  json_t *j = json_load_file(path, 0, &e);
+  if (!j) fail_msg("%s: %s", path, e.text);
+  return j;
+}
+
+static void assert_predicts_expected(kcb_model *m, const char *what) {
+  json_t *expected = load_json_file(data_path("expected.json"));
+  json_t *rows = json_object_get(json_object_get(json_object_get(expected, "models"), "main"), "predictions");
+  assert_int_equal(json_array_size(rows), 2);
+  kcb_tensor *x = fixed_input(), *y = NULL;
+  kcb_evaluate_options e = KCB_EVALUATE_OPTIONS_INIT;
+  e.verbose = 0;
+  assert_ok(kcb_model_predict(m, x, &e, &y));
+  assert_int_equal(y->shape[1], 10);
+  for (size_t r = 0; r < 2; r++)
+    for (size_t k = 0; k < 10; k++) {
+      double want = json_real_value(json_array_get(json_array_get(rows, r), k));
+      double got = y->data[r * 10 + k];
+      if (fabs(got - want) > 1e-6) fail_msg("%s: prediction [%zu][%zu] = %.9g, Keras gave %.9g", what, r, k, got, want);
+    }
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  json_decref(expected);
+}
+
+static void test_fixtures_load_and_predict(void **state) {
+  (void)state;
+  for (size_t i = 0; i < 4; i++) {
+    kcb_model *m = fixture_model("32:relu,10:softmax");
+    assert_ok(kcb_model_load_weights(m, data_path(fixtures[i]), NULL));
+    assert_predicts_expected(m, fixtures[i]);
+    kcb_model_free(m);
+  }
+}
+
+static void test_fixtures_rebuild_model(void **state) {
+  (void)state;
+  const char *full[] = {"m.h5", "m.keras"};
+  for (size_t i = 0; i < 2; i++) {
+    kcb_model *m = NULL;
+    assert_ok(kcb_model_load(&m, data_path(full[i]), NULL));
+    assert_int_equal(kcb_model_layer_count(m), 2);
+    assert_string_equal(kcb_model_layer_name(m, 0), "dense");
+    assert_string_equal(kcb_model_layer_name(m, 1), "dense_1");
+    assert_int_equal(m->loss, KCB_LOSS_CATEGORICAL_CROSSENTROPY);
+    assert_int_equal(m->opt.o.kind, KCB_OPT_ADAM);
+    assert_int_equal(m->n_metrics, 1);
+    assert_string_equal(m->metric_names[0], "accuracy");
+    assert_true(m->opt.learning_rate == 0.001f);
+    assert_predicts_expected(m, full[i]);
+    if (i == 1) {
+      /* .keras restores Adam's moments: one step with grads 0.01 gives m = 0.001, v = 1e-7 */
+      assert_int_equal(kcb_model_iterations(m), 1);
+      size_t n = 0;
+      float *slots = kcb_model_optimizer_slots(m, &n);
+      assert_int_equal(n, 2 * kcb_model_param_count(m));
+      for (size_t k = 0; k < kcb_model_param_count(m); k++) {
+        assert_true(slots[k] == 0.001f);
+        assert_true(slots[kcb_model_param_count(m) + k] == 1e-7f);
+      }
+    }
+    kcb_model_free(m);
+  }
+  /* a weights-only file cannot rebuild a model */
+  kcb_model *m = NULL;
+  assert_error(kcb_model_load(&m, data_path("w.weights.h5"), NULL), KCB_EFORMAT, "No model config found");
+  assert_null(m);
+}
+
+static void test_fixture_optimizer_state(void **state) {
+  (void)state;
+  const char *with_opt[] = {"m.h5", "w.weights.h5", "m.keras"};
+  for (size_t i = 0; i < 3; i++) {
+    kcb_model *m = fixture_model("32:relu,10:softmax");
+    kcb_load_options o = KCB_LOAD_OPTIONS_INIT;
+    o.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
+    assert_ok(kcb_model_load_weights(m, data_path(with_opt[i]), &o));
+    assert_int_equal(kcb_model_iterations(m), 1);
+    size_t n = 0, p = kcb_model_param_count(m);
+    float *slots = kcb_model_optimizer_slots(m, &n);
+    for (size_t k = 0; k < p; k++) assert_true(slots[k] == 0.001f && slots[p + k] == 1e-7f);
+    kcb_model_free(m);
+  }
+  /* the legacy weights-only file has none: REQUIRE fails, the default keeps the fresh state */
+  kcb_model *m = fixture_model("32:relu,10:softmax");
+  kcb_load_options o = KCB_LOAD_OPTIONS_INIT;
+  o.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
+  assert_error(kcb_model_load_weights(m, data_path("w_legacy.h5"), &o), KCB_ESHAPE, "saved optimizer has 0 variables");
+  assert_ok(kcb_model_load_weights(m, data_path("w_legacy.h5"), NULL));
+  assert_int_equal(kcb_model_iterations(m), 0);
+  /* an SGD model skips Adam's state (Keras warns) or fails when asked to require it */
+  kcb_model *sgd = NULL;
+  int64_t in = 784;
+  assert_ok(kcb_model_new(&sgd, 1, &in, 1));
+  assert_ok(kcb_model_add_from_spec(sgd, "32:relu,10:softmax"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.optimizer.momentum = 0.9;
+  c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+  assert_ok(kcb_model_compile(sgd, &c));
+  assert_ok(kcb_model_load_weights(sgd, data_path("w.weights.h5"), NULL));
+  assert_int_equal(kcb_model_iterations(sgd), 0);
+  assert_error(kcb_model_load_weights(sgd, data_path("w.weights.h5"), &o), KCB_ESHAPE, "'adam'");
+  kcb_model_free(sgd);
+  kcb_model_free(m);
+}
+
+/* Removes every "shared_object_id" (Keras's serialization bookkeeping) from a JSON tree. */
+static void strip_shared_ids(json_t *j) {
+  if (json_is_object(j)) {
+    json_object_del(j, "shared_object_id");
+    const char *key;
+    json_t *v;
+    json_object_foreach(j, key, v) strip_shared_ids(v);
+  } else if (json_is_array(j)) {
+    for (size_t i = 0; i < json_array_size(j); i++) strip_shared_ids(json_array_get(j, i));
+  }
+}
+
+static void assert_json_equal(const char *ours, json_t *theirs, const char *what) {
+  json_t *j = json_loads(ours, 0, NULL);
+  assert_non_null(j);
+  strip_shared_ids(theirs);
+  if (!json_equal(j, theirs)) {
+    char *t = json_dumps(theirs, JSON_COMPACT);
+    fail_msg("%s differs from Keras's:\n ours:  %s\n keras: %s", what, ours, t);
+  }
+  json_decref(j);
+}
+
+static char *h5_string_attr(const char *path, const char *name) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5Aget_type(a);
+  char *v = NULL;
+  assert_true(H5Aread(a, t, &v) >= 0);
+  char *copy = strdup(v);
+  H5free_memory(v);
+  H5Tclose(t);
+  H5Aclose(a);
+  H5Fclose(f);
+  return copy;
+}
+
+/* kcb's configs for the fixture model are Keras 3.15.1's, field for field. */
+static void test_config_json_equals_keras(void **state) {
+  (void)state;
+  kcb_model *m = fixture_model("32:relu,10:softmax");
+  char *ours = NULL, *theirs = h5_string_attr(data_path("m.h5"), "model_config");
+  assert_ok(kcb__model_config_json_legacy(m, &ours));
+  json_t *j = json_loads(theirs, 0, NULL);
+  assert_json_equal(ours, j, "legacy model_config");
+  json_decref(j);
+  free(ours);
+  free(theirs);
+  theirs = h5_string_attr(data_path("m.h5"), "training_config");
+  assert_ok(kcb__training_config_json(m, &ours));
+  j = json_loads(theirs, 0, NULL);
+  assert_json_equal(ours, j, "training_config");
+  json_decref(j);
+  free(ours);
+  free(theirs);
+  /* config.json of the .keras archive (read here with unzip's independent parser) */
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "unzip -p '%s' config.json > '%s'", data_path("m.keras"), tmp_path("config.json"));
+  assert_int_equal(system(cmd), 0);
+  j = load_json_file(tmp_path("config.json"));
+  assert_ok(kcb__model_config_json(m, &ours));
+  assert_json_equal(ours, j, "config.json");
+  json_decref(j);
+  free(ours);
+  kcb_model_free(m);
+}
+
+/* A small trained model with every kind of layer and an optimizer with all its slots. */
+static kcb_model *trained_model(kcb_optimizer_kind kind, int variant, kcb_tensor **px, kcb_tensor **py) {
+  kcb_model *m = NULL;
+  int64_t in[2] = {3, 4};
+  assert_ok(kcb_model_new(&m, 2, in, 7));
+  assert_ok(kcb_model_add_from_spec(m, "flatten,16:tanh,dropout:0.25,8,relu,3:softmax"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(kind);
+  c.optimizer.learning_rate = 0.01;
+  c.optimizer.momentum = variant ? 0.5 : 0.0;
+  c.optimizer.centered = variant;
+  c.optimizer.amsgrad = variant;
+  c.optimizer.nesterov = variant;
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  kcb_metric acc = KCB_METRIC_ACCURACY;
+  c.metrics = &acc;
+  c.n_metrics = 1;
+  assert_ok(kcb_model_compile(m, &c));
+  int64_t xs[3] = {40, 3, 4}, ys[1] = {40};
+  assert_ok(kcb_tensor_new(px, 3, xs));
+  assert_ok(kcb_tensor_new(py, 1, ys));
+  for (int i = 0; i < 40 * 12; i++) (*px)->data[i] = (float)sin(i * 0.37);
+  for (int i = 0; i < 40; i++) (*py)->data[i] = (float)(i % 3);
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.epochs = 2;
+  f.batch_size = 8;
+  f.verbose = 0;
+  assert_ok(kcb_model_fit(m, *px, *py, &f, NULL));
+  return m;
+}
+
+static void fit_epochs(kcb_model *m, kcb_tensor *x, kcb_tensor *y, int epochs) {
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.epochs = epochs;
+  f.batch_size = 8;
+  f.verbose = 0;
+  assert_ok(kcb_model_fit(m, x, y, &f, NULL));
+}
+
+static void assert_same_state(kcb_model *a, kcb_model *b) {
+  assert_int_equal(kcb_model_param_count(a), kcb_model_param_count(b));
+  assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
+  size_t na = 0, nb = 0;
+  float *sa = kcb_model_optimizer_slots(a, &na), *sb = kcb_model_optimizer_slots(b, &nb);
+  assert_int_equal(na, nb);
+  if (na) assert_memory_equal(sa, sb, na * sizeof(float));
+  assert_int_equal(kcb_model_iterations(a), kcb_model_iterations(b));
+  assert_true(kcb_model_learning_rate(a) == kcb_model_learning_rate(b));
+}
+
+/* Save, reload into a fresh model, continue training: both runs stay bit-identical. */
+static void test_round_trip_all_layouts_and_optimizers(void **state) {
+  (void)state;
+  const char *names[] = {"rt.weights.h5", "rt.h5", "rt.keras", "rt_legacy.h5"};
+  const kcb_checkpoint_layout layouts[] = {KCB_LAYOUT_AUTO, KCB_LAYOUT_AUTO, KCB_LAYOUT_AUTO, KCB_LAYOUT_LEGACY_WEIGHTS_H5};
+  for (int kind = 0; kind < KCB_OPT_COUNT; kind++)
+    for (int variant = 0; variant < 2; variant++)
+      for (size_t f = 0; f < 4; f++) {
+        kcb_tensor *x, *y;
+        kcb_model *a = trained_model((kcb_optimizer_kind)kind, variant, &x, &y);
+        assert_ok(kcb_model_set_learning_rate(a, 0.0075));
+        kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+        so.layout = layouts[f];
+        assert_ok(kcb_model_save(a, tmp_path(names[f]), &so));
+        kcb_model *b = NULL;
+        if (f == 1 || f == 2) {
+          assert_ok(kcb_model_load(&b, tmp_path(names[f]), NULL));
+          char *ca = NULL, *cb = NULL;
+          assert_ok(kcb__model_config_json(a, &ca));
+          assert_ok(kcb__model_config_json(b, &cb));
+          assert_string_equal(ca, cb);
+          free(ca);
+          free(cb);
+        } else {
+          kcb_tensor *x2, *y2;
+          b = trained_model((kcb_optimizer_kind)kind, variant, &x2, &y2);
+          fit_epochs(b, x2, y2, 1); /* different state, to be overwritten */
+          kcb_tensor_free(x2);
+          kcb_tensor_free(y2);
+          assert_ok(kcb_model_load_weights(b, tmp_path(names[f]), NULL));
+        }
+        if (f == 3) {
+          /* the legacy weights-only layout holds no optimizer state */
+          assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
+        } else {
+          assert_same_state(a, b);
+          fit_epochs(a, x, y, 2);
+          fit_epochs(b, x, y, 2);
+          assert_same_state(a, b);
+        }
+        kcb_model_free(a);
+        kcb_model_free(b);
+        kcb_tensor_free(x);
+        kcb_tensor_free(y);
+      }
+}
+
+static void test_weights_override_and_metadata(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  kcb_model *m = trained_model(KCB_OPT_ADAM, 0, &x, &y);
+  size_t n = kcb_model_param_count(m);
+  float *best = malloc(n * sizeof *best);
+  for (size_t i = 0; i < n; i++) best[i] = (float)i * 0.001f;
+  const char *files[] = {"meta.weights.h5", "meta.h5", "meta.keras"};
+  for (size_t f = 0; f < 3; f++) {
+    kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+    so.weights = best;
+    so.monitor = "val_loss";
+    so.monitor_value = 0.125;
+    so.epoch = 4;
+    so.batch = 17;
+    assert_ok(kcb_model_save(m, tmp_path(files[f]), &so));
+    kcb_checkpoint_info info;
+    assert_ok(kcb_checkpoint_info_read(&info, tmp_path(files[f])));
+    assert_int_equal(info.layout, (int)f == 0 ? KCB_LAYOUT_WEIGHTS_H5 : f == 1 ? KCB_LAYOUT_H5 : KCB_LAYOUT_KERAS);
+    assert_int_equal(info.n_layers, 3);
+    assert_int_equal(info.n_weights, 6);
+    assert_int_equal(info.n_params, n);
+    assert_int_equal(info.n_optimizer_vars, 2 + 2 * 6);
+    assert_int_equal(info.iterations, kcb_model_iterations(m));
+    assert_true(info.has_monitor);
+    assert_string_equal(info.monitor, "val_loss");
+    assert_true(info.monitor_value == 0.125);
+    assert_int_equal(info.epoch, 4);
+    assert_int_equal(info.batch, 17);
+    assert_string_equal(info.kcb_version, kcb_version_string());
+    assert_int_equal(info.has_config, f != 0);
+    assert_int_equal(info.has_training_config, f != 0);
+    kcb_tensor *x2, *y2;
+    kcb_model *b = trained_model(KCB_OPT_ADAM, 0, &x2, &y2);
+    assert_ok(kcb_model_load_weights(b, tmp_path(files[f]), NULL));
+    assert_memory_equal(b->params, best, n * sizeof(float));
+    kcb_model_free(b);
+    kcb_tensor_free(x2);
+    kcb_tensor_free(y2);
+  }
+  /* without metadata, nothing is claimed */
+  kcb_save_options plain = KCB_SAVE_OPTIONS_INIT;
+  plain.include_optimizer = 0;
+  assert_ok(kcb_model_save(m, tmp_path("plain.weights.h5"), &plain));
+  kcb_checkpoint_info info;
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("plain.weights.h5")));
+  assert_false(info.has_monitor);
+  assert_int_equal(info.epoch, -1);
+  assert_int_equal(info.n_optimizer_vars, 0);
+  free(best);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+static void test_fixture_info(void **state) {
+  (void)state;
+  const kcb_checkpoint_layout want[] = {KCB_LAYOUT_H5, KCB_LAYOUT_LEGACY_WEIGHTS_H5, KCB_LAYOUT_WEIGHTS_H5, KCB_LAYOUT_KERAS};
+  for (size_t i = 0; i < 4; i++) {
+    kcb_checkpoint_info info;
+    assert_ok(kcb_checkpoint_info_read(&info, data_path(fixtures[i])));
+    assert_int_equal(info.layout, want[i]);
+    assert_int_equal(info.n_layers, 2);
+    assert_int_equal(info.n_weights, 4);
+    assert_int_equal(info.n_params, 784 * 32 + 32 + 32 * 10 + 10);
+    assert_int_equal(info.n_optimizer_vars, i == 1 ? 0 : 10);
+    assert_int_equal(info.iterations, i == 1 ? -1 : 1);
+    assert_false(info.has_monitor);
+    assert_string_equal(info.kcb_version, "");
+    assert_string_equal(info.keras_version, i == 2 ? "" : "3.15.1");
+    assert_int_equal(info.has_config, i == 0 || i == 3);
+  }
+}
+
+static void test_layout_by_name(void **state) {
+  (void)state;
+  kcb_checkpoint_layout l;
+  assert_ok(kcb_checkpoint_layout_from_name(&l, "a/b.weights.h5"));
+  assert_int_equal(l, KCB_LAYOUT_WEIGHTS_H5);
+  assert_ok(kcb_checkpoint_layout_from_name(&l, "b.h5"));
+  assert_int_equal(l, KCB_LAYOUT_H5);
+  assert_ok(kcb_checkpoint_layout_from_name(&l, "b.hdf5"));
+  assert_int_equal(l, KCB_LAYOUT_H5);
+  assert_ok(kcb_checkpoint_layout_from_name(&l, "b.keras"));
+  assert_int_equal(l, KCB_LAYOUT_KERAS);
+  assert_error(kcb_checkpoint_layout_from_name(&l, "b.ckpt"), KCB_EINVAL, "b.ckpt");
+  kcb_model *m = fixture_model("4,2");
+  kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+  so.layout = KCB_LAYOUT_WEIGHTS_H5;
+  assert_error(kcb_model_save(m, tmp_path("x.h5"), &so), KCB_EINVAL, "must end in .weights.h5");
+  so.layout = KCB_LAYOUT_H5;
+  assert_error(kcb_model_save(m, tmp_path("x.weights.h5"), &so), KCB_EINVAL, "not .weights.h5");
+  assert_error(kcb_model_save(m, tmp_path("x.bin"), NULL), KCB_EINVAL, "cannot tell the layout");
+  /* the layout is read from the content, not the name */
+  assert_ok(kcb_model_save(m, tmp_path("renamed.weights.h5"), NULL));
+  assert_int_equal(rename(tmp_path("renamed.weights.h5"), tmp_path("renamed.h5")), 0);
+  kcb_checkpoint_info info;
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("renamed.h5")));
+  assert_int_equal(info.layout, KCB_LAYOUT_WEIGHTS_H5);
+  assert_ok(kcb_model_load_weights(m, tmp_path("renamed.h5"), NULL));
+  kcb_model_free(m);
+  kcb_model *u = NULL;
+  int64_t in = 3;
+  assert_ok(kcb_model_new(&u, 1, &in, 0));
+  assert_ok(kcb_model_add_from_spec(u, "2"));
+  assert_error(kcb_model_save(u, tmp_path("u.weights.h5"), NULL), KCB_ESTATE, "not compiled");
+  kcb_model_free(u);
+}
+
+static void test_mismatch_errors(void **state) {
+  (void)state;
+  for (size_t i = 0; i < 4; i++) {
+    const char *f = data_path(fixtures[i]);
+    int legacy = i < 2;
+    kcb_model *m = fixture_model("32:relu,10:softmax,10");
+    /* the model is left unchanged on error */
+    float *before = malloc(m->n_params * sizeof(float));
+    memcpy(before, m->params, m->n_params * sizeof(float));
+    assert_error(kcb_model_load_weights(m, f, NULL), KCB_ESHAPE,
+                 legacy ? "Layer count mismatch when loading weights from file. Model expected 3 layers, found 2 saved layers." : "dense_2");
+    assert_memory_equal(before, m->params, m->n_params * sizeof(float));
+    assert_non_null(strstr(kcb_error_last(), fixtures[i]));
+    free(before);
+    kcb_model_free(m);
+
+    m = fixture_model("64:relu,10:softmax");
+    assert_error(kcb_model_load_weights(m, f, NULL), KCB_ESHAPE, legacy ? "Weight expects shape (784, 64). Received saved weight with shape (784, 32)"
+                                                                        : "variable.shape=(784, 64), Received: value.shape=(784, 32)");
+    assert_non_null(strstr(kcb_error_last(), "dense"));
+    assert_non_null(strstr(kcb_error_last(), fixtures[i]));
+    kcb_model_free(m);
+
+    kcb_model *nb = NULL;
+    int64_t in = 784;
+    assert_ok(kcb_model_new(&nb, 1, &in, 0));
+    kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+    d.units = 32;
+    d.use_bias = 0;
+    assert_ok(kcb_model_add_dense(nb, &d));
+    assert_ok(kcb_model_add_from_spec(nb, "10:softmax"));
+    kcb_compile_options c = {0};
+    c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+    assert_ok(kcb_model_compile(nb, &c));
+    assert_error(kcb_model_load_weights(nb, f, NULL), KCB_ESHAPE,
+                 legacy ? "Weight count mismatch for layer #0 (named dense in the current model, dense in the save file). Layer expects 1 weight(s). Received 2 saved weight(s)"
+                        : "Layer 'dense' expected 1 variables, but received 2 variables");
+    kcb_model_free(nb);
+  }
+}
+
+static void copy_prefix(const char *from, const char *to, long keep) {
+  FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+  assert_non_null(in);
+  assert_non_null(out);
+  int ch;
+  long n = 0;
+  while ((keep < 0 || n < keep) && (ch = fgetc(in)) != EOF) {
+    fputc(ch, out);
+    n++;
+  }
+  fclose(in);
+  fclose(out);
+}
+
+static void scribble(const char *path, long offset, long len) {
+  FILE *f = fopen(path, "r+b");
+  assert_non_null(f);
+  fseek(f, offset, SEEK_SET);
+  for (long i = 0; i < len; i++) fputc(0xA5, f);
+  fclose(f);
+}
+
+static void test_bad_files(void **state) {
+  (void)state;
+  kcb_model *m = fixture_model("32:relu,10:softmax");
+  kcb_checkpoint_info info;
+  assert_error(kcb_model_load_weights(m, tmp_path("missing.h5"), NULL), KCB_ENOENT, "missing.h5");
+  /* not HDF5 at all */
+  FILE *t = fopen(tmp_path("text.h5"), "w");
+  fputs("this is not a checkpoint\n", t);
+  fclose(t);
+  assert_error(kcb_model_load_weights(m, tmp_path("text.h5"), NULL), KCB_EFORMAT, "text.h5: not an HDF5 file");
+  assert_error(kcb_checkpoint_info_read(&info, tmp_path("text.h5")), KCB_EFORMAT, "not an HDF5 file");
+  /* truncated: HDF5 notices the end of file is short */
+  for (size_t i = 0; i < 3; i++) {
+    char name[64];
+    snprintf(name, sizeof name, "trunc_%s", fixtures[i]);
+    copy_prefix(data_path(fixtures[i]), tmp_path(name), 60000);
+    int rc = kcb_model_load_weights(m, tmp_path(name), NULL);
+    if (rc != KCB_ETRUNC && rc != KCB_EFORMAT) fail_msg("%s -> %s: %s", name, kcb_error_name(rc), kcb_error_last());
+    assert_non_null(strstr(kcb_error_last(), name));
+    assert_non_null(strstr(kcb_error_last(), "truncated"));
+  }
+  /* a truncated .keras archive */
+  copy_prefix(data_path("m.keras"), tmp_path("trunc.keras"), 100000);
+  assert_error(kcb_model_load_weights(m, tmp_path("trunc.keras"), NULL), KCB_EFORMAT, "trunc.keras");
+  /* corrupt object headers in the middle of the file: an error, never a crash */
+  copy_prefix(data_path("w.weights.h5"), tmp_path("corrupt.weights.h5"), -1);
+  scribble(tmp_path("corrupt.weights.h5"), 96, 1800);
+  int rc = kcb_model_load_weights(m, tmp_path("corrupt.weights.h5"), NULL);
+  if (rc != KCB_EFORMAT && rc != KCB_ETRUNC) fail_msg("corrupt -> %s: %s", kcb_error_name(rc), kcb_error_last());
+  assert_non_null(strstr(kcb_error_last(), "corrupt.weights.h5"));
+  /* corrupt member data inside a .keras archive: the zip CRC catches it */
+  copy_prefix(data_path("m.keras"), tmp_path("corrupt.keras"), -1);
+  scribble(tmp_path("corrupt.keras"), 200000, 64);
+  assert_error(kcb_model_load_weights(m, tmp_path("corrupt.keras"), NULL), KCB_EFORMAT, "corrupt.keras");
+  /* a foreign (non-Keras) HDF5 file */
+  hid_t f = H5Fcreate(tmp_path("foreign.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t dim = 3;
+  hid_t s = H5Screate_simple(1, &dim, NULL);
+  hid_t d = H5Dcreate2(f, "data", H5T_IEEE_F64LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  H5Dclose(d);
+  H5Sclose(s);
+  H5Fclose(f);
+  assert_error(kcb_model_load_weights(m, tmp_path("foreign.h5"), NULL), KCB_EFORMAT, "foreign.h5: an HDF5 file but not a Keras checkpoint");
+  assert_error(kcb_checkpoint_info_read(&info, tmp_path("foreign.h5")), KCB_EFORMAT, "not a Keras checkpoint");
+  kcb_model_free(m);
+}
+
+/* Keras 2 files written with h5py 2: fixed-length NULLPAD string lists, `dense/kernel:0` names. */
+static void write_fixed_strings(hid_t obj, const char *name, const char *const *v, size_t n) {
+  size_t width = 1;
+  for (size_t i = 0; i < n; i++)
+    if (strlen(v[i]) > width) width = strlen(v[i]);
+  char *buf = calloc(n, width);
+  for (size_t i = 0; i < n; i++) memcpy(buf + i * width, v[i], strlen(v[i]));
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, width);
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  hsize_t dim = n;
+  hid_t s = H5Screate_simple(1, &dim, NULL);
+  hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(H5Awrite(a, t, buf) >= 0);
+  H5Aclose(a);
+  H5Sclose(s);
+  H5Tclose(t);
+  free(buf);
+}
+
+/* Keras 2 (tf-keras) model_config, spec §5.3: batch_input_shape, string dtypes, old initializers. */
+static const char keras2_config[] =
+    "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
+    "{\"class_name\": \"InputLayer\", \"config\": {\"batch_input_shape\": [null, 784], \"dtype\": \"float32\","
+    " \"sparse\": false, \"ragged\": false, \"name\": \"input_1\"}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"trainable\": true, \"dtype\": \"float32\","
+    " \"units\": 32, \"activation\": \"relu\", \"use_bias\": true,"
+    " \"kernel_initializer\": {\"class_name\": \"GlorotUniform\", \"config\": {\"seed\": null}},"
+    " \"bias_initializer\": {\"class_name\": \"Zeros\", \"config\": {}}, \"kernel_regularizer\": null,"
+    " \"bias_regularizer\": null, \"activity_regularizer\": null, \"kernel_constraint\": null, \"bias_constraint\": null}},"
+    "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"trainable\": true, \"dtype\": \"float32\","
+    " \"units\": 10, \"activation\": \"softmax\", \"use_bias\": true}}]}}";
+
+static void write_fixed_string(hid_t obj, const char *name, const char *v) {
+  hid_t t = H5Tcopy(H5T_C_S1);
+  H5Tset_size(t, strlen(v));
+  H5Tset_strpad(t, H5T_STR_NULLPAD);
+  hid_t s = H5Screate(H5S_SCALAR);
+  hid_t a = H5Acreate2(obj, name, t, s, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(H5Awrite(a, t, v) >= 0);
+  H5Aclose(a);
+  H5Sclose(s);
+  H5Tclose(t);
+}
+
+/* A legacy weights group at `at` ("/" or "model_weights") with Keras-2 names and fixed strings. */
+static void write_keras2_weights(hid_t f, const char *at) {
+  kcb_model *src = fixture_model("32:relu,10:softmax");
+  assert_ok(kcb_model_load_weights(src, data_path("w.weights.h5"), NULL));
+  hid_t root = strcmp(at, "/") == 0 ? H5Gopen2(f, "/", H5P_DEFAULT) : H5Gcreate2(f, at, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  const char *layers[] = {"dense", "dense_1"};
+  write_fixed_strings(root, "layer_names", layers, 2);
+  hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+  H5Pset_create_intermediate_group(lcpl, 1);
+  for (size_t i = 0; i < 2; i++) {
+    hid_t g = H5Gcreate2(root, layers[i], H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    char k[64], b[64];
+    snprintf(k, sizeof k, "%s/kernel:0", layers[i]);
+    snprintf(b, sizeof b, "%s/bias:0", layers[i]);
+    const char *names[] = {k, b};
+    write_fixed_strings(g, "weight_names", names, 2);
+    for (size_t w = 0; w < 2; w++) {
+      kcb_weight_info info;
+      assert_ok(kcb_model_weight(src, 2 * i + w, &info));
+      hsize_t dims[2] = {(hsize_t)info.shape[0], (hsize_t)info.shape[1]};
+      hid_t s = H5Screate_simple(info.rank, dims, NULL);
+      hid_t d = H5Dcreate2(g, names[w], H5T_IEEE_F32BE, s, lcpl, H5P_DEFAULT, H5P_DEFAULT); /* big-endian: converted */
+      assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, info.data) >= 0);
+      H5Dclose(d);
+      H5Sclose(s);
+    }
+    H5Gclose(g);
+  }
+  H5Pclose(lcpl);
+  H5Gclose(root);
+  kcb_model_free(src);
+}
+
+static void test_keras2_fixed_length_strings(void **state) {
+  (void)state;
+  hid_t f = H5Fcreate(tmp_path("keras2.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_keras2_weights(f, "/");
+  H5Fclose(f);
+  kcb_model *m = fixture_model("32:relu,10:softmax");
+  assert_ok(kcb_model_load_weights(m, tmp_path("keras2.h5"), NULL));
+  assert_predicts_expected(m, "keras2.h5");
+  kcb_checkpoint_info info;
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("keras2.h5")));
+  assert_int_equal(info.layout, KCB_LAYOUT_LEGACY_WEIGHTS_H5);
+  assert_int_equal(info.n_weights, 4);
+  kcb_model_free(m);
+
+  /* a Keras 2 full model: fixed-length model_config, no training_config */
+  f = H5Fcreate(tmp_path("keras2_full.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_fixed_string(f, "model_config", keras2_config);
+  write_fixed_string(f, "keras_version", "2.15.0");
+  write_fixed_string(f, "backend", "tensorflow");
+  write_keras2_weights(f, "model_weights");
+  H5Fclose(f);
+  m = NULL;
+  assert_ok(kcb_model_load(&m, tmp_path("keras2_full.h5"), NULL));
+  assert_int_equal(kcb_model_layer_count(m), 2);
+  assert_string_equal(kcb_model_layer_class(m, 1), "Dense");
+  assert_int_equal(m->opt.o.kind, KCB_OPT_RMSPROP); /* compile()'s default, as nothing was saved */
+  assert_predicts_expected(m, "keras2_full.h5");
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("keras2_full.h5")));
+  assert_int_equal(info.layout, KCB_LAYOUT_H5);
+  assert_string_equal(info.keras_version, "2.15.0");
+  assert_false(info.has_training_config);
+  kcb_model_free(m);
+
+  /* a layer kcb does not implement, and a config that is not JSON */
+  f = H5Fcreate(tmp_path("conv.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_fixed_string(f, "model_config",
+                     "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+                     "\"config\": {\"batch_input_shape\": [null, 8, 8, 1]}}, {\"class_name\": \"Conv2D\", \"config\": "
+                     "{\"name\": \"conv2d\", \"filters\": 4}}]}}");
+  H5Fclose(f);
+  assert_error(kcb_model_load(&m, tmp_path("conv.h5"), NULL), KCB_EFORMAT, "conv.h5: layer 'conv2d' is a Conv2D, which kcb does not implement");
+  f = H5Fcreate(tmp_path("badjson.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_fixed_string(f, "model_config", "{\"class_name\": ");
+  H5Fclose(f);
+  assert_error(kcb_model_load(&m, tmp_path("badjson.h5"), NULL), KCB_EFORMAT, "badjson.h5: model config is not a JSON object");
+  assert_null(m);
+  /* a valid config without weights */
+  f = H5Fcreate(tmp_path("noweights.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_fixed_string(f, "model_config", keras2_config);
+  H5Fclose(f);
+  assert_error(kcb_model_load(&m, tmp_path("noweights.h5"), NULL), KCB_EFORMAT, "noweights.h5: no group 'model_weights'");
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("noweights.h5")));
+  assert_int_equal(info.n_weights, 0);
+}
+
+static int count_dir_entries(void) {
+  DIR *d = opendir(tmpdir);
+  int n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) n++;
+  closedir(d);
+  return n;
+}
+
+static void test_atomic_write(void **state) {
+  (void)state;
+  kcb_model *small = fixture_model("8,2");
+  kcb_model *big = fixture_model("256:relu,10:softmax");
+  const char *files[] = {"atomic.weights.h5", "atomic.h5", "atomic.keras"};
+  for (size_t f = 0; f < 3; f++) {
+    const char *path = tmp_path(files[f]);
+    assert_ok(kcb_model_save(small, path, NULL));
+    struct stat before;
+    assert_int_equal(stat(path, &before), 0);
+    int entries = count_dir_entries();
+    /* A file-size limit makes write() fail part-way (EFBIG), as a full disk would. */
+    struct rlimit old, lim;
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = 200000;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    int rc = kcb_model_save(big, path, NULL);
+    setrlimit(RLIMIT_FSIZE, &old);
+    assert_true(rc < 0);
+    assert_non_null(strstr(kcb_error_last(), files[f]));
+    if (!strstr(kcb_error_last(), "File too large")) fail_msg("message: %s", kcb_error_last());
+    struct stat after;
+    assert_int_equal(stat(path, &after), 0);
+    assert_int_equal(before.st_size, after.st_size);
+    assert_int_equal(before.st_ino, after.st_ino);
+    assert_int_equal(count_dir_entries(), entries); /* no temporary file left behind */
+    kcb_model *check = fixture_model("8,2");
+    assert_ok(kcb_model_load_weights(check, path, NULL));
+    assert_memory_equal(check->params, small->params, small->n_params * sizeof(float));
+    kcb_model_free(check);
+  }
+  /* bad paths */
+  assert_error(kcb_model_save(small, "/nonexistent-dir/x.weights.h5", NULL), KCB_ENOENT, "/nonexistent-dir/x.weights.h5");
+  assert_int_equal(mkdir(tmp_path("adir.weights.h5"), 0755), 0);
+  assert_error(kcb_model_save(small, tmp_path("adir.weights.h5"), NULL), KCB_EIO, "adir.weights.h5: cannot save: renaming");
+  rmdir(tmp_path("adir.weights.h5"));
+  if (geteuid() != 0) {
+    /* a read-only directory (root ignores permissions, so only as a normal user) */
+    assert_int_equal(mkdir(tmp_path("ro"), 0555), 0);
+    assert_error(kcb_model_save(small, tmp_path("ro/x.weights.h5"), NULL), KCB_EIO, "creating a temporary file");
+    rmdir(tmp_path("ro"));
+  }
+  kcb_model_free(small);
+  kcb_model_free(big);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fixtures_load_and_predict),
+      cmocka_unit_test(test_fixtures_rebuild_model),
+      cmocka_unit_test(test_fixture_optimizer_state),
+      cmocka_unit_test(test_config_json_equals_keras),
+      cmocka_unit_test(test_round_trip_all_layouts_and_optimizers),
+      cmocka_unit_test(test_weights_override_and_metadata),
+      cmocka_unit_test(test_fixture_info),
+      cmocka_unit_test(test_layout_by_name),
+      cmocka_unit_test(test_mismatch_errors),
+      cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_keras2_fixed_length_strings),
+      cmocka_unit_test(test_atomic_write),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
