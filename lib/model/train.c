@@ -247,7 +247,6 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   if (o->shuffle) {
     perm = malloc((size_t)train.n * sizeof *perm);
     if (!perm) KCB__TRY(kcb__error(KCB_ENOMEM, "fit: out of memory for %lld sample indices", (long long)train.n));
-    for (int64_t i = 0; i < train.n; i++) perm[i] = i;
   }
   KCB__TRY(kcb_history_new(&history));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, history, o->verbose, o->progress_stream, &progbar));
@@ -266,6 +265,9 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     /* A new pass over the data each epoch; with steps_per_epoch the pass carries on across
      * epochs and ends the epoch early when the data runs out (Keras's EpochIterator). */
     if (!pass_open || o->steps_per_epoch == 0) {
+      /* Each pass shuffles the identity order, so the order depends on the shuffle RNG's state alone
+       * and a run resumed from a checkpoint (which saves that state) sees the same batches. */
+      for (int64_t i = 0; perm && i < train.n; i++) perm[i] = i;
       if (perm)
         for (int64_t i = train.n - 1; i > 0; i--) {
           int64_t j = (int64_t)kcb__rng_below(&m->shuffle_rng, (uint64_t)i + 1), t = perm[i];
