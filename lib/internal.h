@@ -58,6 +58,12 @@ void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));
 /** snprintf into a fixed buffer, truncating safely. */
 void kcb__strlcpy(char *dst, const char *src, size_t size);
 
+/* Python-repr layout of the shortest text that parses back to the same float32 (numpy's str). */
+char *kcb__format_float32(float v, char *buf, size_t size);
+
+/* strtod in the C locale: files and command lines never follow LC_NUMERIC. */
+double kcb__strtod_c(const char *s, char **end);
+
 /* Sorts logs and makes keys added from now on go after the sorted ones, as a hook's dict in Keras. */
 void kcb__logs_begin_hook(kcb_logs *logs);
 

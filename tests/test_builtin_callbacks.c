@@ -245,7 +245,7 @@ static void test_early_stopping_monitor_errors(void **state) {
   fo.epochs = 3;
   fo.callbacks = &es;
   fo.n_callbacks = 1;
-  assert_error(kcb_model_fit(m, &x, &y, &fo, NULL), KCB_EINVAL, "monitor 'val_f1'");
+  assert_error(kcb_model_fit(m, &x, &y, &fo, NULL), KCB_EINVAL, "monitor=val_f1, but Keras isn't able");
   assert_ok(kcb_model_get_weights(m, after, n));
   assert_memory_equal(before, after, n * sizeof *before);
   assert_int_equal(kcb_model_iterations(m), 0);
@@ -262,11 +262,7 @@ static void test_early_stopping_monitor_errors(void **state) {
   assert_ok(kcb_model_fit(m, &x, &y, &fo, NULL));
   assert_string_equal(capture_text(&out),
                       "UserWarning: Early stopping conditioned on metric `val_loss` which is not available. "
-                      "Available metrics are: accuracy,loss\n"
-                      "UserWarning: Early stopping conditioned on metric `val_loss` which is not available. "
-                      "Available metrics are: accuracy,loss\n"
-                      "UserWarning: Early stopping conditioned on metric `val_loss` which is not available. "
-                      "Available metrics are: accuracy,loss\n");
+                      "Available metrics are: accuracy,loss\n"); /* once, as Python shows a warning */
   capture_close(&out);
   kcb_callback_free(es);
   kcb_model_free(m);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "test_helpers.h"
+#include "io/csv.h"
 
 static char tmpdir[64];
 
@@ -313,10 +314,33 @@ static void test_columns_in_real_fits(void **state) {
   kcb_model_free(m);
 }
 
+/* Arrays in the logs are written as Keras writes them: '"[' + ", ".join(map(str, v)) + ']"', numpy's
+ * str of each float32 element. Expected bytes from Python's csv module with numpy float32 values. */
+static void test_list_cells(void **state) {
+  (void)state;
+  const char *path = tmp_path("lists.csv");
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  kcb__csv_row row;
+  kcb__csv_row_init(&row, ',');
+  const float values[4] = {0.1f, 0.2f, 1e-5f, 3.4028235e38f};
+  assert_ok(kcb__csv_row_add_int(&row, 0));
+  assert_ok(kcb__csv_row_add_list(&row, values, 4));
+  assert_ok(kcb__csv_row_add_list(&row, values, 0));
+  assert_ok(kcb__csv_row_write(&row, f, path));
+  kcb__csv_row_free(&row);
+  fclose(f);
+  size_t len = 0;
+  char *text = slurp(path, &len);
+  assert_string_equal(text, "0,\"\"\"[0.1, 0.2, 1e-05, 3.4028235e+38]\"\"\",\"\"\"[]\"\"\"\r\n");
+  free(text);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_format_append_and_separator),
       cmocka_unit_test(test_reader_round_trip),
+      cmocka_unit_test(test_list_cells),
       cmocka_unit_test(test_reader_errors),
       cmocka_unit_test(test_columns_in_real_fits),
   };

@@ -32,7 +32,8 @@ static void test_auto_mode_table(void **state) {
   }
   kcb__monitor mon;
   assert_ok(kcb__monitor_init(&mon, "EarlyStopping", "unknown", KCB_MONITOR_AUTO, 0));
-  assert_error(kcb__monitor_resolve(&mon, "EarlyStopping", m), KCB_EINVAL, "pass mode max or min");
+  assert_error(kcb__monitor_resolve(&mon, "EarlyStopping", m), KCB_EINVAL,
+               "EarlyStopping callback received monitor=unknown, but Keras isn't able to automatically determine");
   /* An explicit mode needs no metric. */
   assert_ok(kcb__monitor_init(&mon, "EarlyStopping", "unknown", KCB_MONITOR_MAX, 0));
   assert_ok(kcb__monitor_resolve(&mon, "EarlyStopping", m));
@@ -88,13 +89,15 @@ static void test_warn_missing(void **state) {
   assert_ok(kcb_logs_set(&logs, "loss", 1));
   assert_ok(kcb_logs_set(&logs, "learning_rate", 0.1));
   assert_ok(kcb_logs_set(&logs, "accuracy", 0.5));
-  kcb__monitor_warn_missing(&mon, f, "Learning rate reduction", &logs);
+  kcb__monitor_warn_missing(&mon, f, "Learning rate reduction is", ".", &logs);
+  kcb__monitor_warn_missing(&mon, f, "Learning rate reduction is", ".", &logs); /* once, as Python */
   kcb_logs_clear(&logs);
-  kcb__monitor_warn_missing(&mon, f, "Early stopping", &logs);
+  assert_ok(kcb__monitor_init(&mon, "EarlyStopping", "val_loss", KCB_MONITOR_MIN, 0));
+  kcb__monitor_warn_missing(&mon, f, "Early stopping", "", &logs);
   fclose(f);
   assert_string_equal(text,
-                      "UserWarning: Learning rate reduction conditioned on metric `val_loss` which is not available. "
-                      "Available metrics are: accuracy,learning_rate,loss\n"
+                      "UserWarning: Learning rate reduction is conditioned on metric `val_loss` which is not available. "
+                      "Available metrics are: accuracy,learning_rate,loss.\n"
                       "UserWarning: Early stopping conditioned on metric `val_loss` which is not available. "
                       "Available metrics are: \n");
   free(text);

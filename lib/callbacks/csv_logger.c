@@ -89,6 +89,7 @@ static int freeze_keys(csv_logger *c, const kcb_logs *logs) {
     for (size_t i = 0; i < n_train && rc == 0; i++)
       if (is_validation_key(c->base.model, c->keys[i])) rc = add_key(c, "val_", c->keys[i]);
   c->keys_frozen = rc == 0;
+  if (rc) c->n_keys = 0; /* a failure part-way must not leave half the columns for the next try */
   return rc;
 }
 

@@ -34,7 +34,7 @@ static int es_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   int rc = kcb__monitor_resolve(&es->monitor, "EarlyStopping", cb->model);
   if (rc) return rc;
   if (kcb__monitor_value(&es->monitor, logs, &current) != 0) {
-    kcb__monitor_warn_missing(&es->monitor, es->stream, "Early stopping", logs);
+    kcb__monitor_warn_missing(&es->monitor, es->stream, "Early stopping", "", logs);
     return 0;
   }
   if (epoch < es->start_from_epoch) return 0;

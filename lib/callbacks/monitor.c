@@ -47,8 +47,9 @@ int kcb__monitor_resolve(kcb__monitor *m, const char *owner, const kcb_model *mo
     }
   if (!found)
     return kcb__error(KCB_EINVAL,
-                      "%s: monitor '%s' is not the loss or a compiled metric, so whether it should be minimized or "
-                      "maximized is unknown; pass mode max or min",
+                      "%s callback received monitor=%s, but Keras isn't able to automatically determine whether "
+                      "that metric should be maximized or minimized. Pass `mode='max'` in order to monitor based "
+                      "on the highest metric value, or pass `mode='min'` in order to use the lowest value.",
                       owner, m->name);
   m->mode = greater ? KCB_MONITOR_MAX : KCB_MONITOR_MIN;
   m->resolved = 1;
@@ -64,10 +65,13 @@ int kcb__monitor_value(const kcb__monitor *m, const kcb_logs *logs, double *out)
   return kcb_logs_get(logs, m->name, out) ? 0 : KCB_EKEY;
 }
 
-void kcb__monitor_warn_missing(const kcb__monitor *m, FILE *stream, const char *what, const kcb_logs *logs) {
-  fprintf(stream, "UserWarning: %s conditioned on metric `%s` which is not available. Available metrics are: ", what,
-          m->name);
+void kcb__monitor_warn_missing(kcb__monitor *m, FILE *stream, const char *subject, const char *end,
+                               const kcb_logs *logs) {
+  if (m->warned) return;
+  m->warned = 1;
+  fprintf(stream, "UserWarning: %s conditioned on metric `%s` which is not available. Available metrics are: ",
+          subject, m->name);
   for (size_t i = 0; i < logs->count; i++) fprintf(stream, "%s%s", i ? "," : "", logs->entries[i].key);
-  fputc('\n', stream);
+  fprintf(stream, "%s\n", end);
   fflush(stream);
 }

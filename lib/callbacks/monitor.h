@@ -14,6 +14,7 @@ typedef struct kcb__monitor {
   kcb_monitor_mode mode;       /* as asked; MIN or MAX once resolved */
   int resolved;                /* direction fixed (at the first epoch end, as Keras defers it) */
   double min_delta;            /* |min_delta|; the sign is applied by the comparison */
+  int warned;                  /* the missing-metric warning was shown */
 } kcb__monitor;
 
 /* Sets the monitor up; an empty or over-long name is KCB_EINVAL, naming `owner` (e.g. "EarlyStopping"). */
@@ -32,8 +33,10 @@ int kcb__monitor_is_improvement(const kcb__monitor *m, double value, int has_ref
 int kcb__monitor_value(const kcb__monitor *m, const kcb_logs *logs, double *out);
 
 /* Keras's warning for a monitored key absent from the logs, written to stream:
- * "UserWarning: <what> conditioned on metric `m` which is not available. Available metrics are: a,b"
- * (`what` is e.g. "Early stopping"). */
-void kcb__monitor_warn_missing(const kcb__monitor *m, FILE *stream, const char *what, const kcb_logs *logs);
+ * "UserWarning: <subject> conditioned on metric `m` which is not available. Available metrics are: a,b<end>"
+ * (EarlyStopping: "Early stopping", ""; ReduceLROnPlateau: "Learning rate reduction is", ".").
+ * Python shows a warning once per place and text; kcb shows it once per callback. */
+void kcb__monitor_warn_missing(kcb__monitor *m, FILE *stream, const char *subject, const char *end,
+                               const kcb_logs *logs);
 
 #endif

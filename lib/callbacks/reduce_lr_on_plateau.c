@@ -31,7 +31,7 @@ static int rlr_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   if ((rc = kcb_logs_set(logs, "learning_rate", kcb_model_learning_rate(cb->model)))) return rc;
   double current;
   if (kcb__monitor_value(&r->monitor, logs, &current) != 0) {
-    kcb__monitor_warn_missing(&r->monitor, r->stream, "Learning rate reduction", logs);
+    kcb__monitor_warn_missing(&r->monitor, r->stream, "Learning rate reduction is", ".", logs);
     return 0;
   }
   if (r->cooldown_counter > 0) {

@@ -13,17 +13,30 @@ static locale_t c_locale;
 static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
 static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
 
-static char *format_in_c_locale(double v, char *buf, size_t size);
+static char *format_in_c_locale(double v, int single, char *buf, size_t size);
 
-char *kcb_format_double(double v, char *buf, size_t size) {
+static char *format_shortest(double v, int single, char *buf, size_t size) {
   pthread_once(&c_locale_once, make_c_locale);
   locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;
-  format_in_c_locale(v, buf, size);
+  format_in_c_locale(v, single, buf, size);
   if (c_locale) uselocale(previous);
   return buf;
 }
 
-static char *format_in_c_locale(double v, char *buf, size_t size) {
+char *kcb_format_double(double v, char *buf, size_t size) { return format_shortest(v, 0, buf, size); }
+
+char *kcb__format_float32(float v, char *buf, size_t size) { return format_shortest(v, 1, buf, size); }
+
+double kcb__strtod_c(const char *s, char **end) {
+  pthread_once(&c_locale_once, make_c_locale);
+  locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;
+  double v = strtod(s, end);
+  if (c_locale) uselocale(previous);
+  return v;
+}
+
+/* single: the shortest text that parses back to the same float32 (numpy's str of a float32). */
+static char *format_in_c_locale(double v, int single, char *buf, size_t size) {
   if (isnan(v)) { kcb__strlcpy(buf, "nan", size); return buf; }
   if (isinf(v)) { kcb__strlcpy(buf, v < 0 ? "-inf" : "inf", size); return buf; }
   if (v == 0) { kcb__strlcpy(buf, signbit(v) ? "-0.0" : "0.0", size); return buf; }
@@ -32,7 +45,8 @@ static char *format_in_c_locale(double v, char *buf, size_t size) {
   int prec = 0;
   for (prec = 0; prec < 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-    if (strtod(tmp, NULL) == v) break;
+    double back = strtod(tmp, NULL);
+    if (single ? (float)back == (float)v : back == v) break;
   }
   snprintf(tmp, sizeof tmp, "%.*e", prec, v);
   /* tmp = [-]d[.ddd]e[+-]xx */

@@ -3,9 +3,7 @@
 #include "io/csv.h"
 
 #include <errno.h>
-#include <locale.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,13 +57,13 @@ int kcb__csv_row_add_int(kcb__csv_row *r, long long v) {
 }
 
 int kcb__csv_row_add_list(kcb__csv_row *r, const float *values, size_t n) {
-  size_t cap = 4 + n * 34, len = 0;
+  size_t cap = 8 + n * 34, len = 0; /* quotes, brackets, NUL; per value ", " and up to 32 characters */
   char *s = malloc(cap);
   if (!s) return kcb__error(KCB_ENOMEM, "CSV: out of memory for a list of %zu values", n);
   len += (size_t)snprintf(s + len, cap - len, "\"[");
   for (size_t i = 0; i < n; i++) {
     char buf[40];
-    len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? ", " : "", kcb_format_double(values[i], buf, sizeof buf));
+    len += (size_t)snprintf(s + len, cap - len, "%s%s", i ? ", " : "", kcb__format_float32(values[i], buf, sizeof buf));
   }
   snprintf(s + len, cap - len, "]\"");
   int rc = kcb__csv_row_add_text(r, s);
@@ -96,10 +94,6 @@ void kcb__csv_row_free(kcb__csv_row *r) {
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-static locale_t c_locale;
-static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
-static void make_c_locale(void) { c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0); }
-
 /* Python's float(): strtod in the C locale, the whole field, surrounding blanks allowed. */
 static int parse_number(const char *s, double *out) {
   while (*s == ' ' || *s == '\t') s++;
@@ -107,11 +101,8 @@ static int parse_number(const char *s, double *out) {
     *out = NAN;
     return 0;
   }
-  pthread_once(&c_locale_once, make_c_locale);
-  locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;
   char *end;
-  double v = strtod(s, &end);
-  if (c_locale) uselocale(previous);
+  double v = kcb__strtod_c(s, &end);
   if (end == s) return -1;
   while (*end == ' ' || *end == '\t') end++;
   if (*end) return -1;

@@ -9,8 +9,8 @@
 
 typedef struct kcb__snapshot {
   float *params;  /* (count) the parameter block, in weight order */
-  size_t count;   /* floats held; 0 while empty */
-  int64_t epoch;  /* what the owner recorded with it (e.g. the best epoch); -1 when empty */
+  size_t count;   /* floats the buffer holds (kept by kcb__snapshot_clear, for reuse) */
+  int64_t epoch;  /* what the owner recorded with it (e.g. the best epoch); -1 when empty: validity */
 } kcb__snapshot;
 
 /* An empty snapshot (a zeroed struct is empty too, apart from epoch). */
