@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
+supp=$PWD/tests/valgrind.supp
 command -v valgrind >/dev/null || { echo "valgrind.sh: needs valgrind (apt-get install valgrind)"; exit 2; }
 [ -d "$build/tests" ] || { echo "valgrind.sh: build $build first (bash scripts/test.sh)"; exit 2; }
 failed=0 passed=0
@@ -15,7 +16,7 @@ for exe in "$build"/tests/test_* "$build"/tests/fuzz/replay_*; do
   args=()
   case "$name" in replay_*) args=(tests/fuzz/corpus/"${name#replay_}" tests/fuzz/regressions/"${name#replay_}");; esac
   log="$build/valgrind-$name.log"
-  if (cd "$(dirname "$exe")" && valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect \
+  if (cd "$(dirname "$exe")" && valgrind -q --suppressions="$supp" --leak-check=full --errors-for-leak-kinds=definite,indirect \
         --error-exitcode=99 "./$name" "${args[@]/#/$PWD/}") >"$log" 2>&1; then
     passed=$((passed + 1))
   else
