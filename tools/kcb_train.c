@@ -11,6 +11,9 @@ typedef struct train_args {
   double lr, validation_split;
   long long train_limit, batch_size, seed;
   int epochs, verbose;
+  const char *logdir;
+  long long histogram_freq, update_freq;
+  int write_images, hparams;
 } train_args;
 
 static void usage(FILE *f) {
@@ -34,6 +37,12 @@ static void usage(FILE *f) {
           "  --validation-split F     last fraction of the training data held out for validation [0.1]\n"
           "  --seed N                 same seed, same run, bit for bit [42]\n"
           "  --verbose 0|1|2          0 silent, 1 progress bar, 2 one line per epoch [1]\n"
+          "TensorBoard:\n"
+          "  --logdir DIR             write TensorBoard logs to DIR/train and DIR/validation [off]\n"
+          "  --histogram-freq N       weight histograms every N epochs, 0 for none [0]\n"
+          "  --update-freq F          epoch, batch, or every N batches [epoch]\n"
+          "  --write-images           also write the weights as images (with --histogram-freq)\n"
+          "  --hparams                log the hyperparameters and final metrics (HParams tab)\n"
           "  -h, --help               this help\n\n"
           "Prints the test-set evaluation last, as: test_loss=<value> test_<metric>=<value> ...\n");
 }
@@ -77,6 +86,10 @@ static int parse_args(int argc, char **argv, train_args *a) {
       return 1;
     }
     if (strncmp(flag, "--", 2) != 0) return bad_value("argument", flag, "not an option");
+    if (strcmp(flag, "--write-images") == 0 || strcmp(flag, "--hparams") == 0) { /* switches take no value */
+      *(flag[2] == 'w' ? &a->write_images : &a->hparams) = 1;
+      continue;
+    }
     if (i + 1 >= argc) return bad_value(flag, "", "needs a value");
     const char *v = argv[++i];
     long long n = 0;
@@ -93,9 +106,24 @@ static int parse_args(int argc, char **argv, train_args *a) {
     else if (strcmp(flag, "--seed") == 0) rc = parse_long(flag, v, 0, 1LL << 62, &a->seed);
     else if (strcmp(flag, "--epochs") == 0) { rc = parse_long(flag, v, 0, 1000000, &n); a->epochs = (int)n; }
     else if (strcmp(flag, "--verbose") == 0) { rc = parse_long(flag, v, 0, 2, &n); a->verbose = (int)n; }
+    else if (strcmp(flag, "--logdir") == 0) a->logdir = v;
+    else if (strcmp(flag, "--histogram-freq") == 0) rc = parse_long(flag, v, 0, 1000000, &a->histogram_freq);
+    else if (strcmp(flag, "--update-freq") == 0) {
+      if (strcmp(v, "epoch") == 0) a->update_freq = KCB_TENSORBOARD_UPDATE_EPOCH;
+      else if (strcmp(v, "batch") == 0) a->update_freq = KCB_TENSORBOARD_UPDATE_BATCH;
+      else {
+        char *end;
+        errno = 0;
+        a->update_freq = strtoll(v, &end, 10);
+        if (*v == '\0' || *end || errno || a->update_freq < 1)
+          return bad_value(flag, v, "expected epoch, batch or a number of batches");
+      }
+    }
     else return bad_value("option", flag, "unknown option");
     if (rc) return rc;
   }
+  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams))
+    return bad_value("--logdir", "", "the TensorBoard options need --logdir");
   return 0;
 }
 
@@ -110,7 +138,7 @@ static int fail(const char *what, int rc) {
 
 int main(int argc, char **argv) {
   train_args a = {NULL, "flatten,256:relu,128:relu,10:softmax", "sparse_categorical_crossentropy", "adam", "accuracy",
-                  -1, 0.1, 0, 64, 42, 20, 1};
+                  -1, 0.1, 0, 64, 42, 20, 1, NULL, 0, 0, 0, 0};
   int status = parse_args(argc, argv, &a);
   if (status) return status == 1 ? 0 : status;
 
@@ -146,6 +174,7 @@ int main(int argc, char **argv) {
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
+  kcb_callback *tensorboard = NULL;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
   if (rc) {
     status = fail("loading the data", rc);
@@ -167,6 +196,33 @@ int main(int argc, char **argv) {
   fit.batch_size = a.batch_size;
   fit.verbose = a.verbose;
   fit.validation_split = a.validation_split;
+  if (a.logdir) {
+    kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
+    tb.log_dir = a.logdir;
+    tb.histogram_freq = (int)a.histogram_freq;
+    tb.update_freq = a.update_freq;
+    tb.write_images = a.write_images;
+    kcb_hparam hp[] = {
+        {"model", KCB_HPARAM_STRING, 0, a.model_spec, 0},
+        {"loss", KCB_HPARAM_STRING, 0, a.loss, 0},
+        {"optimizer", KCB_HPARAM_STRING, 0, a.optimizer, 0},
+        {"learning_rate", KCB_HPARAM_NUMBER, kcb_model_learning_rate(model), NULL, 0},
+        {"batch_size", KCB_HPARAM_NUMBER, (double)a.batch_size, NULL, 0},
+        {"epochs", KCB_HPARAM_NUMBER, a.epochs, NULL, 0},
+        {"validation_split", KCB_HPARAM_NUMBER, a.validation_split, NULL, 0},
+        {"seed", KCB_HPARAM_NUMBER, (double)a.seed, NULL, 0},
+    };
+    if (a.hparams) {
+      tb.hparams = hp;
+      tb.n_hparams = sizeof hp / sizeof hp[0];
+    }
+    if ((rc = kcb_tensorboard_new(&tensorboard, &tb))) {
+      status = fail("--logdir", rc);
+      goto done;
+    }
+    fit.callbacks = &tensorboard;
+    fit.n_callbacks = 1;
+  }
   if ((rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history))) {
     status = fail("fit", rc);
     goto done;
@@ -189,6 +245,7 @@ int main(int argc, char **argv) {
   }
   printf("\n");
 done:
+  kcb_callback_free(tensorboard);
   kcb_history_free(history);
   kcb_model_free(model);
   kcb_mnist_free(&data);

@@ -33,6 +33,10 @@ check missing_value 2 "kcb-train: --epochs '': needs a value" -- "$bin" --epochs
 check bad_loss 2 "--loss 'foo': unknown loss 'foo' \(expected one of: mean_squared_error" -- "$bin" --loss foo
 check bad_optimizer 2 "--optimizer 'adagrad': unknown optimizer" -- "$bin" --optimizer adagrad
 check bad_metric 2 "--metrics 'f1': unknown metric" -- "$bin" --metrics accuracy,f1
+check help_tensorboard 0 '^  --logdir DIR  ' -- "$bin" --help
+check tb_bad_update_freq 2 "kcb-train: --update-freq 'hourly': expected epoch, batch or a number of batches" -- \
+  "$bin" --logdir /nonexistent --update-freq hourly
+check tb_needs_logdir 2 "kcb-train: --logdir '': the TensorBoard options need --logdir" -- "$bin" --hparams
 check missing_data 1 "kcb-train: .*/nonexistent/train-images-idx3-ubyte.*\\(KCB_ENOENT\\)" -- "$bin" --data /nonexistent
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
@@ -47,6 +51,16 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check train_summary 0 'Total params: 235,146 \(918.54 KB\)' -- "$bin" --train-limit 200 --epochs 1 --verbose 2
   check train_metrics 0 'test_loss=[0-9.]+ test_accuracy=[0-9.]+ test_mae=[0-9.]+$' -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --metrics accuracy,mae --loss sparse_categorical_crossentropy
+  tb=$(mktemp -d)
+  check tensorboard_fit 0 '^test_loss=[0-9.]+ test_accuracy=' -- "$bin" --train-limit 300 --epochs 2 --verbose 0 \
+    --logdir "$tb" --histogram-freq 1 --update-freq batch --write-images --hparams
+  tfcheck="/usr/bin/python3 $(dirname "$0")/../data/tfevents/tfrecord_check.py"
+  check tensorboard_train_run 0 'train/events\.out\.tfevents\.[0-9]{10}\..*\.v2: [0-9]+ records, all CRCs match' -- $tfcheck "$tb"/train/*
+  # file_version, then per epoch evaluation_loss/accuracy_vs_iterations and epoch_loss/accuracy
+  check tensorboard_validation_run 0 'validation/events.*: 9 records, all CRCs match' -- $tfcheck "$tb"/validation/*
+  check tensorboard_hparams 0 'tag: "_hparams_/session_end_info"' -- $tfcheck --decode "$tb"/events*
+  check tensorboard_batch_tags 0 'tag: "batch_loss"' -- $tfcheck --decode "$tb"/train/*
+  rm -rf "$tb"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi

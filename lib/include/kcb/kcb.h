@@ -10,5 +10,8 @@
 #include "kcb/monitor.h"
 #include "kcb/model.h"
 #include "kcb/dataset.h"
+#include "kcb/tfevents.h"
+#include "kcb/summary_writer.h"
+#include "kcb/tensorboard.h"
 
 #endif
