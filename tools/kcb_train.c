@@ -16,6 +16,10 @@ typedef struct train_args {
   int csv_append, restore_best_weights, reduce_lr, terminate_on_nan;
   long long early_stopping, lr_patience, lr_decay_epochs, lr_warmup_epochs; /* -1: not given */
   double min_delta, factor, lr_decay_rate, lr_alpha;
+
+  const char *logdir;
+  long long histogram_freq, update_freq;
+  int write_images, hparams;
 } train_args;
 
 static void usage(FILE *f) {
@@ -66,6 +70,13 @@ static void usage(FILE *f) {
           "                           matching one): a .weights.h5, .h5 or .keras file, by kcb or Keras [none]\n"
           "  --save PATH              save the trained model; the name picks the layout: .weights.h5 (weights\n"
           "                           and optimizer state), .h5 or .keras (full model) [none]\n"
+
+          "TensorBoard:\n"
+          "  --logdir DIR             write TensorBoard logs to DIR/train and DIR/validation [off]\n"
+          "  --histogram-freq N       weight histograms every N epochs, 0 for none [0]\n"
+          "  --update-freq F          epoch, batch, or every N batches [epoch]\n"
+          "  --write-images           also write the weights as images (with --histogram-freq)\n"
+          "  --hparams                log the hyperparameters and final metrics (HParams tab)\n"
           "  -h, --help               this help\n\n"
           "Prints the test-set evaluation last, as: test_loss=<value> test_<metric>=<value> ...\n");
 }
@@ -141,6 +152,11 @@ static int parse_args(int argc, char **argv, train_args *a) {
     if (strcmp(flag, "--restore-best-weights") == 0) { a->restore_best_weights = 1; continue; }
     if (strcmp(flag, "--reduce-lr-on-plateau") == 0) { a->reduce_lr = 1; continue; }
     if (strcmp(flag, "--terminate-on-nan") == 0) { a->terminate_on_nan = 1; continue; }
+
+    if (strcmp(flag, "--write-images") == 0 || strcmp(flag, "--hparams") == 0) { /* switches take no value */
+      *(flag[2] == 'w' ? &a->write_images : &a->hparams) = 1;
+      continue;
+    }
     if (i + 1 >= argc) return bad_value(flag, "", "needs a value");
     const char *v = argv[++i];
     long long n = 0;
@@ -172,9 +188,24 @@ static int parse_args(int argc, char **argv, train_args *a) {
     else if (strcmp(flag, "--lr-decay-epochs") == 0) rc = parse_long(flag, v, 1, 1000000, &a->lr_decay_epochs);
     else if (strcmp(flag, "--lr-warmup-epochs") == 0) rc = parse_long(flag, v, 0, 1000000, &a->lr_warmup_epochs);
     else if (strcmp(flag, "--lr-alpha") == 0) rc = parse_double(flag, v, 0, 1, &a->lr_alpha);
+    else if (strcmp(flag, "--logdir") == 0) a->logdir = v;
+    else if (strcmp(flag, "--histogram-freq") == 0) rc = parse_long(flag, v, 0, 1000000, &a->histogram_freq);
+    else if (strcmp(flag, "--update-freq") == 0) {
+      if (strcmp(v, "epoch") == 0) a->update_freq = KCB_TENSORBOARD_UPDATE_EPOCH;
+      else if (strcmp(v, "batch") == 0) a->update_freq = KCB_TENSORBOARD_UPDATE_BATCH;
+      else {
+        char *end;
+        errno = 0;
+        a->update_freq = strtoll(v, &end, 10);
+        if (*v == '\0' || *end || errno || a->update_freq < 1)
+          return bad_value(flag, v, "expected epoch, batch or a number of batches");
+      }
+    }
     else return bad_value("option", flag, "unknown option");
     if (rc) return rc;
   }
+  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams))
+    return bad_value("--logdir", "", "the TensorBoard options need --logdir");
   return check_callback_args(a);
 }
 
@@ -231,7 +262,7 @@ int main(int argc, char **argv) {
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
-  kcb_callback *callbacks[5] = {NULL};
+  kcb_callback *callbacks[8] = {NULL};
   size_t n_callbacks = 0;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
   if (rc) {
@@ -323,6 +354,32 @@ int main(int argc, char **argv) {
   fit.batch_size = a.batch_size;
   fit.verbose = a.verbose;
   fit.validation_split = a.validation_split;
+  if (a.logdir) {
+    kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
+    tb.log_dir = a.logdir;
+    tb.histogram_freq = (int)a.histogram_freq;
+    tb.update_freq = a.update_freq;
+    tb.write_images = a.write_images;
+    kcb_hparam hp[] = {
+        {"model", KCB_HPARAM_STRING, 0, a.model_spec, 0},
+        {"loss", KCB_HPARAM_STRING, 0, a.loss, 0},
+        {"optimizer", KCB_HPARAM_STRING, 0, a.optimizer, 0},
+        {"learning_rate", KCB_HPARAM_NUMBER, kcb_model_learning_rate(model), NULL, 0},
+        {"batch_size", KCB_HPARAM_NUMBER, (double)a.batch_size, NULL, 0},
+        {"epochs", KCB_HPARAM_NUMBER, a.epochs, NULL, 0},
+        {"validation_split", KCB_HPARAM_NUMBER, a.validation_split, NULL, 0},
+        {"seed", KCB_HPARAM_NUMBER, (double)a.seed, NULL, 0},
+    };
+    if (a.hparams) {
+      tb.hparams = hp;
+      tb.n_hparams = sizeof hp / sizeof hp[0];
+    }
+    if ((rc = kcb_tensorboard_new(&callbacks[n_callbacks], &tb))) {
+      status = fail("--logdir", rc);
+      goto done;
+    }
+    fit.n_callbacks = ++n_callbacks;
+  }
   if ((rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history))) {
     status = fail("fit", rc);
     goto done;

@@ -47,6 +47,11 @@ check bad_factor 2 "kcb-train: --factor '1.5': expected a number from 0 to 0.999
 check factor_alone 2 "kcb-train: --factor needs --reduce-lr-on-plateau" -- "$bin" --factor 0.5
 check bad_schedule 2 "kcb-train: --lr-schedule 'linear': expected step, exponential or cosine" -- "$bin" --lr-schedule linear
 check decay_alone 2 "kcb-train: --lr-decay-epochs needs --lr-schedule NAME" -- "$bin" --lr-decay-epochs 3
+
+check help_tensorboard 0 '^  --logdir DIR  ' -- "$bin" --help
+check tb_bad_update_freq 2 "kcb-train: --update-freq 'hourly': expected epoch, batch or a number of batches" -- \
+  "$bin" --logdir /nonexistent --update-freq hourly
+check tb_needs_logdir 2 "kcb-train: --logdir '': the TensorBoard options need --logdir" -- "$bin" --hparams
 check missing_data 1 "kcb-train: .*/nonexistent/train-images-idx3-ubyte.*\\(KCB_ENOENT\\)" -- "$bin" --data /nonexistent
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
@@ -88,6 +93,17 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   # appending twice: one header, then the rows of both runs (epochs 0, 1, 0, 1)
   check csv_append 0 '^1 0 0 1 1 epoch $' -- bash -c "for i in 1 2; do '$bin' $small --epochs 2 --verbose 0 --csv '$tmp/c.csv' --csv-append >/dev/null || exit 1; done
     grep -c '^epoch,' '$tmp/c.csv' | tr '\n' ' '; cut -d, -f1 '$tmp/c.csv' | tr -d '\r' | LC_ALL=C sort | tr '\n' ' '; echo"
+
+  tb=$(mktemp -d)
+  check tensorboard_fit 0 '^test_loss=[0-9.]+ test_accuracy=' -- "$bin" --train-limit 300 --epochs 2 --verbose 0 \
+    --logdir "$tb" --histogram-freq 1 --update-freq batch --write-images --hparams
+  tfcheck="/usr/bin/python3 $(dirname "$0")/../data/tfevents/tfrecord_check.py"
+  check tensorboard_train_run 0 'train/events\.out\.tfevents\.[0-9]{10}\..*\.v2: [0-9]+ records, all CRCs match' -- $tfcheck "$tb"/train/*
+  # file_version, then per epoch evaluation_loss/accuracy_vs_iterations and epoch_loss/accuracy
+  check tensorboard_validation_run 0 'validation/events.*: 9 records, all CRCs match' -- $tfcheck "$tb"/validation/*
+  check tensorboard_hparams 0 'tag: "_hparams_/session_end_info"' -- $tfcheck --decode "$tb"/events*
+  check tensorboard_batch_tags 0 'tag: "batch_loss"' -- $tfcheck --decode "$tb"/train/*
+  rm -rf "$tb"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi

@@ -13,5 +13,8 @@
 #include "kcb/csv.h"
 #include "kcb/builtin_callbacks.h"
 #include "kcb/saving.h"
+#include "kcb/tfevents.h"
+#include "kcb/summary_writer.h"
+#include "kcb/tensorboard.h"
 
 #endif

@@ -1,0 +1,331 @@
+/* callbacks/tensorboard.c — Keras's TensorBoard callback (spec/keras-callbacks.md §2.9): the same
+ * run directories, tags and steps, written through the summary writer. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "io/tfevents/summary_writer_internal.h"
+#include "kcb/tensorboard.h"
+#include "model/config_json.h"
+
+typedef struct tensorboard {
+  kcb_callback base;
+  kcb_tensorboard_options o; /* log_dir and hparams point into owned copies below */
+  char *log_dir;
+  kcb_hparam *hparams;
+  kcb_summary_writer *train, *val, *root;
+  int64_t global_train_batch;
+  double batch_start, epoch_start;
+  int64_t epoch_start_iterations;
+  int wrote_graph, hp_started, hp_experiment, hp_ended;
+  uint8_t *pixels; /* scratch for weight images */
+  size_t pixels_cap;
+} tensorboard;
+
+static double monotonic_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int open_run(tensorboard *tb, kcb_summary_writer **w, const char *run) {
+  if (*w) return 0;
+  size_t n = strlen(tb->log_dir) + strlen(run) + 2;
+  char *dir = malloc(n);
+  if (!dir) return kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
+  snprintf(dir, n, "%s%s%s", tb->log_dir, *run ? "/" : "", run);
+  kcb_summary_writer_options so = KCB_SUMMARY_WRITER_OPTIONS_INIT;
+  so.max_queue = tb->o.max_queue;
+  so.flush_secs = tb->o.flush_secs;
+  so.filename_suffix = ".v2"; /* TF2's create_file_writer suffix */
+  int rc = kcb_summary_writer_new(w, dir, &so);
+  free(dir);
+  return rc;
+}
+
+static int write_graph(tensorboard *tb) {
+  char *json = NULL;
+  int rc = kcb__model_config_json(tb->base.model, &json);
+  if (!rc) rc = open_run(tb, &tb->train, "train");
+  /* Keras: plugin graph_keras_model, content b"1", the model's JSON, step 0 */
+  if (!rc) rc = kcb__summary_writer_add_string(tb->train, "keras", json, strlen(json), "graph_keras_model", "1", 0, 0);
+  free(json);
+  return rc;
+}
+
+static int tb_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
+  tensorboard *tb = (tensorboard *)cb;
+  tb->global_train_batch = 0;
+  int rc = 0;
+  if (tb->o.write_graph && !tb->wrote_graph && cb->model) {
+    if ((rc = write_graph(tb))) return rc;
+    tb->wrote_graph = 1;
+  }
+  if (tb->o.n_hparams && !tb->hp_started) {
+    if ((rc = open_run(tb, &tb->root, ""))) return rc;
+    if ((rc = kcb_summary_writer_add_hparams_session_start(tb->root, tb->hparams, tb->o.n_hparams, NULL, 0))) return rc;
+    tb->hp_started = 1;
+    tb->hp_ended = 0;
+  }
+  return 0;
+}
+
+static int tb_on_train_batch_begin(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)batch, (void)logs;
+  tensorboard *tb = (tensorboard *)cb;
+  tb->global_train_batch++;
+  if (tb->o.write_steps_per_second) tb->batch_start = monotonic_now();
+  return 0;
+}
+
+static int tb_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)batch;
+  tensorboard *tb = (tensorboard *)cb;
+  if (tb->o.update_freq == KCB_TENSORBOARD_UPDATE_EPOCH || tb->global_train_batch % tb->o.update_freq != 0) return 0;
+  int rc = open_run(tb, &tb->train, "train");
+  if (rc) return rc;
+  int64_t step = tb->global_train_batch;
+  if (tb->o.write_steps_per_second) {
+    double dt = monotonic_now() - tb->batch_start;
+    if ((rc = kcb_summary_writer_add_scalar(tb->train, "batch_steps_per_second", dt > 0 ? 1.0 / dt : 0.0, step)))
+      return rc;
+  }
+  char tag[KCB_LOGS_KEY_MAX + 8];
+  for (size_t i = 0; i < logs->count; i++) {
+    const kcb_log_entry *e = &logs->entries[i];
+    if (e->tensor) continue;
+    snprintf(tag, sizeof tag, "batch_%s", e->key);
+    if ((rc = kcb_summary_writer_add_scalar(tb->train, tag, e->value, step))) return rc;
+  }
+  return 0;
+}
+
+static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
+  tensorboard *tb = (tensorboard *)cb;
+  if (!cb->model) return 0;
+  int rc = open_run(tb, &tb->val, "validation");
+  if (rc) return rc;
+  int64_t step = kcb_model_iterations(cb->model);
+  char tag[KCB_LOGS_KEY_MAX + 32];
+  for (size_t i = 0; i < logs->count; i++) {
+    const kcb_log_entry *e = &logs->entries[i];
+    if (e->tensor) continue;
+    snprintf(tag, sizeof tag, "evaluation_%s_vs_iterations", e->key);
+    if ((rc = kcb_summary_writer_add_scalar(tb->val, tag, e->value, step))) return rc;
+  }
+  return 0;
+}
+
+static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)epoch, (void)logs;
+  tensorboard *tb = (tensorboard *)cb;
+  if (tb->o.write_steps_per_second) {
+    tb->epoch_start = monotonic_now();
+    tb->epoch_start_iterations = cb->model ? kcb_model_iterations(cb->model) : 0;
+  }
+  return 0;
+}
+
+/* Keras's _log_weight_as_image: 1-D -> 1 x n; 2-D -> transposed when rows > cols; values
+ * converted as tf.image.convert_image_dtype does (x * 255.5, saturated). */
+static int log_weight_image(tensorboard *tb, const kcb_weight_info *wi, const char *tag, int64_t step) {
+  int64_t rows = 1, cols = (int64_t)wi->size;
+  int transpose = 0;
+  if (wi->rank == 2) {
+    rows = wi->shape[0], cols = wi->shape[1];
+    if (rows > cols) transpose = 1, rows = wi->shape[1], cols = wi->shape[0];
+  }
+  if (rows < 1 || cols < 1 || rows > 65535 || cols > 65535) return 0;
+  size_t n = (size_t)(rows * cols);
+  if (n > tb->pixels_cap) {
+    uint8_t *p = realloc(tb->pixels, n);
+    if (!p) return kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
+    tb->pixels = p;
+    tb->pixels_cap = n;
+  }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++) {
+      float x = transpose ? wi->data[c * wi->shape[1] + r] : wi->data[r * cols + c];
+      double v = (double)x * 255.5;
+      tb->pixels[r * cols + c] = (uint8_t)(v >= 255.0 ? 255 : v > 0 ? (int)v : 0);
+    }
+  return kcb_summary_writer_add_images(tb->train, tag, tb->pixels, 1, (int)rows, (int)cols, 1, step);
+}
+
+static int log_weights(tensorboard *tb, int epoch) {
+  kcb_model *m = tb->base.model;
+  int rc = open_run(tb, &tb->train, "train");
+  size_t n = kcb_model_weight_count(m);
+  char tag[256];
+  for (size_t i = 0; !rc && i < n; i++) {
+    kcb_weight_info wi;
+    if ((rc = kcb_model_weight(m, i, &wi))) break;
+    /* Keras 3's weight.path: the model's name scope, the layer, the variable */
+    snprintf(tag, sizeof tag, "sequential/%s/%s/histogram", wi.layer_name, wi.name);
+    rc = kcb_summary_writer_add_histogram(tb->train, tag, wi.data, wi.size, 0, epoch);
+    if (!rc && tb->o.write_images) {
+      snprintf(tag, sizeof tag, "sequential/%s/%s/image", wi.layer_name, wi.name);
+      rc = log_weight_image(tb, &wi, tag, epoch);
+    }
+  }
+  if (!rc) rc = kcb_summary_writer_flush(tb->train);
+  return rc;
+}
+
+/* The hparams experiment, once the metric names are known: each metric is the epoch_ scalar of
+ * the train or validation run, whose last point is the run's final value. */
+static int write_experiment(tensorboard *tb, const kcb_logs *logs) {
+  kcb_hparam_metric metrics[KCB_LOGS_CAPACITY + 1];
+  char tags[KCB_LOGS_CAPACITY + 1][KCB_LOGS_KEY_MAX + 8];
+  size_t k = 0;
+  for (size_t i = 0; i < logs->count && k < KCB_LOGS_CAPACITY; i++) {
+    const kcb_log_entry *e = &logs->entries[i];
+    if (e->tensor) continue;
+    int val = strncmp(e->key, "val_", 4) == 0;
+    snprintf(tags[k], sizeof tags[k], "epoch_%s", val ? e->key + 4 : e->key);
+    metrics[k].group = val ? "validation" : "train";
+    metrics[k].tag = tags[k];
+    k++;
+  }
+  return kcb_summary_writer_add_hparams_experiment(tb->root, tb->hparams, tb->o.n_hparams, metrics, k);
+}
+
+static int tb_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  tensorboard *tb = (tensorboard *)cb;
+  int rc = 0;
+  if (logs->count == 0) return 0;
+  char tag[KCB_LOGS_KEY_MAX + 8];
+  int has_val = 0;
+  for (size_t i = 0; i < logs->count; i++) has_val |= !logs->entries[i].tensor && strncmp(logs->entries[i].key, "val_", 4) == 0;
+  /* train/: the non-val_ keys, then learning_rate (always, as Keras 3), then steps_per_second */
+  if ((rc = open_run(tb, &tb->train, "train"))) return rc;
+  for (size_t i = 0; i < logs->count; i++) {
+    const kcb_log_entry *e = &logs->entries[i];
+    if (e->tensor || strncmp(e->key, "val_", 4) == 0 || (cb->model && strcmp(e->key, "learning_rate") == 0)) continue;
+    snprintf(tag, sizeof tag, "epoch_%s", e->key);
+    if ((rc = kcb_summary_writer_add_scalar(tb->train, tag, e->value, epoch))) return rc;
+  }
+  if (cb->model && (rc = kcb_summary_writer_add_scalar(tb->train, "epoch_learning_rate",
+                                                        kcb_model_learning_rate(cb->model), epoch)))
+    return rc;
+  if (tb->o.write_steps_per_second) {
+    double dt = monotonic_now() - tb->epoch_start;
+    int64_t steps = cb->model ? kcb_model_iterations(cb->model) - tb->epoch_start_iterations : 0;
+    if ((rc = kcb_summary_writer_add_scalar(tb->train, "epoch_steps_per_second", dt > 0 ? (double)steps / dt : 0.0,
+                                            epoch)))
+      return rc;
+  }
+  if (has_val) {
+    if ((rc = open_run(tb, &tb->val, "validation"))) return rc;
+    for (size_t i = 0; i < logs->count; i++) {
+      const kcb_log_entry *e = &logs->entries[i];
+      if (e->tensor || strncmp(e->key, "val_", 4) != 0) continue;
+      snprintf(tag, sizeof tag, "epoch_%s", e->key + 4);
+      if ((rc = kcb_summary_writer_add_scalar(tb->val, tag, e->value, epoch))) return rc;
+    }
+  }
+  if (tb->o.histogram_freq > 0 && epoch % tb->o.histogram_freq == 0 && cb->model && (rc = log_weights(tb, epoch)))
+    return rc;
+  if (tb->hp_started && !tb->hp_experiment) {
+    if ((rc = write_experiment(tb, logs))) return rc;
+    tb->hp_experiment = 1;
+  }
+  /* TensorBoard sees every epoch at once, while the caller never waits on the disk */
+  if (tb->train) kcb__summary_writer_kick(tb->train);
+  if (tb->val) kcb__summary_writer_kick(tb->val);
+  if (tb->root) kcb__summary_writer_kick(tb->root);
+  return 0;
+}
+
+static int close_all(tensorboard *tb, kcb_hparam_status status) {
+  int rc = 0, r;
+  if (tb->hp_started && !tb->hp_ended && tb->root) {
+    rc = kcb_summary_writer_add_hparams_session_end(tb->root, status, 0);
+    tb->hp_ended = 1;
+  }
+  r = kcb_summary_writer_close(tb->train);
+  if (!rc) rc = r;
+  r = kcb_summary_writer_close(tb->val);
+  if (!rc) rc = r;
+  r = kcb_summary_writer_close(tb->root);
+  if (!rc) rc = r;
+  tb->train = tb->val = tb->root = NULL;
+  tb->hp_started = tb->hp_experiment = 0;
+  return rc;
+}
+
+static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
+  return close_all((tensorboard *)cb, KCB_HPARAM_STATUS_SUCCESS);
+}
+
+int kcb_tensorboard_close(kcb_callback *cb) {
+  return cb ? close_all((tensorboard *)cb, KCB_HPARAM_STATUS_SUCCESS) : 0;
+}
+
+static void tb_destroy(kcb_callback *cb) {
+  tensorboard *tb = (tensorboard *)cb;
+  /* a session still open here ended without on_train_end: fit failed */
+  (void)close_all(tb, KCB_HPARAM_STATUS_FAILURE);
+  for (size_t i = 0; i < tb->o.n_hparams; i++) {
+    free((char *)tb->hparams[i].name);
+    free((char *)tb->hparams[i].string);
+  }
+  free(tb->hparams);
+  free(tb->log_dir);
+  free(tb->pixels);
+}
+
+static const kcb_callback_ops tensorboard_ops = {
+    .name = "TensorBoard",
+    .on_train_begin = tb_on_train_begin,
+    .on_train_end = tb_on_train_end,
+    .on_epoch_begin = tb_on_epoch_begin,
+    .on_epoch_end = tb_on_epoch_end,
+    .on_train_batch_begin = tb_on_train_batch_begin,
+    .on_train_batch_end = tb_on_train_batch_end,
+    .on_test_end = tb_on_test_end,
+    .destroy = tb_destroy,
+};
+
+int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "TensorBoard: out is NULL");
+  *out = NULL;
+  kcb_tensorboard_options o = KCB_TENSORBOARD_OPTIONS_INIT;
+  if (opts) o = *opts;
+  if (!o.log_dir || !*o.log_dir) return kcb__error(KCB_EINVAL, "TensorBoard: log_dir is empty");
+  if (o.histogram_freq < 0) return kcb__error(KCB_EINVAL, "TensorBoard: histogram_freq %d < 0", o.histogram_freq);
+  if (o.update_freq < 0) return kcb__error(KCB_EINVAL, "TensorBoard: update_freq %lld < 0", (long long)o.update_freq);
+  if (o.n_hparams && !o.hparams) return kcb__error(KCB_EINVAL, "TensorBoard: n_hparams %zu with no hparams", o.n_hparams);
+  for (size_t i = 0; i < o.n_hparams; i++)
+    if (!o.hparams[i].name || !*o.hparams[i].name || (o.hparams[i].type == KCB_HPARAM_STRING && !o.hparams[i].string))
+      return kcb__error(KCB_EINVAL, "TensorBoard: hyperparameter %zu has no name or no string value", i);
+  tensorboard *tb = calloc(1, sizeof *tb);
+  if (!tb) return kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
+  tb->base.ops = &tensorboard_ops;
+  tb->base.owned_by_kcb = 1;
+  tb->o = o;
+  int ok = (tb->log_dir = strdup(o.log_dir)) != NULL;
+  if (ok && o.n_hparams) {
+    ok = (tb->hparams = calloc(o.n_hparams, sizeof *tb->hparams)) != NULL;
+    for (size_t i = 0; ok && i < o.n_hparams; i++) {
+      tb->hparams[i] = o.hparams[i];
+      tb->hparams[i].name = strdup(o.hparams[i].name);
+      tb->hparams[i].string = o.hparams[i].type == KCB_HPARAM_STRING ? strdup(o.hparams[i].string) : NULL;
+      ok = tb->hparams[i].name && (o.hparams[i].type != KCB_HPARAM_STRING || tb->hparams[i].string);
+    }
+  }
+  tb->o.log_dir = tb->log_dir;
+  tb->o.hparams = tb->hparams;
+  if (!ok) {
+    if (!tb->hparams) tb->o.n_hparams = 0;
+    kcb_callback_free(&tb->base);
+    return kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
+  }
+  *out = &tb->base;
+  return 0;
+}

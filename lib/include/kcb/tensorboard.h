@@ -1,0 +1,57 @@
+/* kcb/tensorboard.h — Keras's TensorBoard callback (spec/keras-callbacks.md §2.9), plus
+ * hyperparameter logging with the run's final metrics. */
+#ifndef KCB_TENSORBOARD_H
+#define KCB_TENSORBOARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kcb/callback.h"
+#include "kcb/summary_writer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** update_freq values: log at epoch end only, or every batch; any N > 1 logs every N batches. */
+#define KCB_TENSORBOARD_UPDATE_EPOCH 0
+#define KCB_TENSORBOARD_UPDATE_BATCH 1
+
+/** TensorBoard's parameters, with Keras's defaults from KCB_TENSORBOARD_OPTIONS_INIT. */
+typedef struct kcb_tensorboard_options {
+  const char *log_dir;        /**< runs go to <log_dir>/train and <log_dir>/validation ["logs"] */
+  int histogram_freq;         /**< weight histograms every N epochs (epoch % N == 0); 0 off [0] */
+  int write_graph;            /**< the model config under tag "keras" in train/ at step 0 [1] */
+  int write_images;           /**< weights as images, <weight path>/image, with the histograms [0] */
+  int write_steps_per_second; /**< batch_ / epoch_steps_per_second [0] */
+  int64_t update_freq;        /**< KCB_TENSORBOARD_UPDATE_EPOCH, _BATCH or N [epoch] */
+  /** Hyperparameters (copied): if n_hparams > 0, the log_dir run gets an hparams experiment and
+   * session (start at train begin; at train end the final epoch metrics as scalars
+   * final_<metric>, and the session end) so TensorBoard's HParams tab shows this run. */
+  const kcb_hparam *hparams;
+  size_t n_hparams;
+  int max_queue;              /**< events queued before the writer thread is woken [1024]; at each
+                                   epoch end everything queued is handed to it anyway */
+  double flush_secs;          /**< the longest an event stays in memory [120] */
+} kcb_tensorboard_options;
+#define KCB_TENSORBOARD_OPTIONS_INIT {"logs", 0, 1, 0, 0, KCB_TENSORBOARD_UPDATE_EPOCH, NULL, 0, 1024, 120.0}
+
+/** Creates a TensorBoard callback. Files are created lazily, at the first hook that writes.
+ * Tags (Keras's): train/: keras, epoch_<metric>, epoch_learning_rate, epoch_steps_per_second
+ * (step = epoch, 0-based), batch_<metric>, batch_steps_per_second (step = global batch count,
+ * 1-based, every update_freq batches), sequential/<layer>/<weight>/histogram and /image (Keras 3's
+ * weight paths, e.g. sequential/dense/kernel/histogram; step = epoch);
+ * validation/: epoch_<metric> without the val_ prefix (step = epoch) and
+ * evaluation_<metric>_vs_iterations (step = the optimizer's iterations).
+ * @param[out] out freed with kcb_callback_free (which closes the files).
+ * @param opts NULL for defaults. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts);
+
+/** Flushes and closes the callback's files now (they are reopened, as new files, if the
+ * callback is used again). @return 0 or the first write error met. */
+int kcb_tensorboard_close(kcb_callback *tensorboard);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

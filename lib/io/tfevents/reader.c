@@ -1,0 +1,853 @@
+/* io/tfevents/reader.c — event files read back: framing and both CRCs checked, Events decoded
+ * by protobuf-c into an arena reset per record (no malloc per message), summary values turned
+ * into kcb_summary_value whatever form (TF2 tensor or legacy) the writer used. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "event.pb-c.h"
+#include "internal.h"
+#include "io/tfevents/crc32c.h"
+#include "io/tfevents/record.h"
+#include "plugins.pb-c.h"
+#include "summary.pb-c.h"
+
+/* ---- public CRC helpers -------------------------------------------------------------- */
+
+uint32_t kcb_crc32c(const void *data, size_t n) { return kcb__crc32c(data, n); }
+uint32_t kcb_crc32c_masked(const void *data, size_t n) { return kcb__crc32c_mask(kcb__crc32c(data, n)); }
+
+const char *kcb_summary_kind_name(kcb_summary_kind kind) {
+  static const char *const names[] = {"unknown", "scalar", "histogram", "image", "text", "audio", "tensor", "hparams"};
+  return (unsigned)kind < sizeof names / sizeof names[0] ? names[kind] : "unknown";
+}
+
+/* ---- arena ----------------------------------------------------------------------------- */
+
+typedef struct arena_block {
+  struct arena_block *next;
+  size_t used, cap;
+  _Alignas(16) unsigned char data[];
+} arena_block;
+
+typedef struct arena {
+  arena_block *head; /* the current block; older ones follow */
+  size_t total;      /* bytes asked for since the last reset */
+  int failed;
+} arena;
+
+static void *arena_alloc(void *ctx, size_t size) {
+  arena *a = ctx;
+  size = (size + 15) & ~(size_t)15;
+  a->total += size;
+  arena_block *b = a->head;
+  if (!b || b->used + size > b->cap) {
+    size_t cap = b ? b->cap * 2 : 1 << 16;
+    while (cap < size) cap *= 2;
+    arena_block *nb = malloc(sizeof *nb + cap);
+    if (!nb) {
+      a->failed = 1;
+      return NULL;
+    }
+    nb->next = b;
+    nb->used = 0;
+    nb->cap = cap;
+    a->head = b = nb;
+  }
+  void *p = b->data + b->used;
+  b->used += size;
+  return p;
+}
+
+static void arena_free_noop(void *ctx, void *p) { (void)ctx, (void)p; }
+
+/* Keeps one block big enough for everything the last record needed. */
+static void arena_reset(arena *a) {
+  arena_block *b = a->head;
+  if (b && b->next) {
+    while (b) {
+      arena_block *n = b->next;
+      free(b);
+      b = n;
+    }
+    a->head = NULL;
+    size_t cap = 1 << 16;
+    while (cap < a->total) cap *= 2;
+    arena_block *nb = malloc(sizeof *nb + cap);
+    if (nb) {
+      nb->next = NULL;
+      nb->cap = cap;
+      a->head = nb;
+    }
+  }
+  if (a->head) a->head->used = 0;
+  a->total = 0;
+  a->failed = 0;
+}
+
+static void arena_destroy(arena *a) {
+  arena_block *b = a->head;
+  while (b) {
+    arena_block *n = b->next;
+    free(b);
+    b = n;
+  }
+  a->head = NULL;
+}
+
+/* ---- string lists, files and runs ------------------------------------------------------- */
+
+typedef struct strlist {
+  char **items;
+  size_t n, cap;
+} strlist;
+
+static int strlist_push(strlist *l, const char *s) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 16;
+    char **p = realloc(l->items, cap * sizeof *p);
+    if (!p) return kcb__error(KCB_ENOMEM, "out of memory listing event files");
+    l->items = p;
+    l->cap = cap;
+  }
+  if (!(l->items[l->n] = strdup(s))) return kcb__error(KCB_ENOMEM, "out of memory listing event files");
+  l->n++;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+void kcb_string_list_free(char **list, size_t count) {
+  if (!list) return;
+  for (size_t i = 0; i < count; i++) free(list[i]);
+  free(list);
+}
+
+static char *join(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  char *p = malloc(na + nb + 2);
+  if (!p) return NULL;
+  memcpy(p, a, na);
+  p[na] = '/';
+  memcpy(p + na + 1, b, nb + 1);
+  return p;
+}
+
+static int is_dir(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_count) {
+  *out_files = NULL;
+  *out_count = 0;
+  DIR *d = opendir(run_dir);
+  if (!d) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open the run directory: %s", run_dir, strerror(errno));
+  strlist l = {0};
+  int rc = 0;
+  struct dirent *e;
+  while (!rc && (e = readdir(d))) {
+    if (!strstr(e->d_name, "tfevents")) continue;
+    char *p = join(run_dir, e->d_name);
+    if (!p) {
+      rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", run_dir);
+      break;
+    }
+    if (!is_dir(p)) rc = strlist_push(&l, p);
+    free(p);
+  }
+  closedir(d);
+  if (rc) {
+    kcb_string_list_free(l.items, l.n);
+    return rc;
+  }
+  if (l.n) qsort(l.items, l.n, sizeof *l.items, cmp_str);
+  *out_files = l.items;
+  *out_count = l.n;
+  return 0;
+}
+
+/* Walks dir (relative name rel) collecting runs. */
+static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth) {
+  if (depth > 64) return 0;
+  DIR *d = opendir(dir);
+  if (!d) return depth ? 0 : kcb__error(kcb__error_from_errno(errno), "%s: cannot open the log directory: %s", dir, strerror(errno));
+  strlist subdirs = {0};
+  int has_events = 0, rc = 0;
+  struct dirent *e;
+  while (!rc && (e = readdir(d))) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    char *p = join(dir, e->d_name);
+    if (!p) {
+      rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
+      break;
+    }
+    if (is_dir(p)) rc = strlist_push(&subdirs, e->d_name);
+    else if (strstr(e->d_name, "tfevents")) has_events = 1;
+    free(p);
+  }
+  closedir(d);
+  if (!rc && has_events) rc = strlist_push(runs, rel);
+  if (subdirs.n) qsort(subdirs.items, subdirs.n, sizeof *subdirs.items, cmp_str);
+  for (size_t i = 0; !rc && i < subdirs.n; i++) {
+    char *p = join(dir, subdirs.items[i]);
+    char *r = strcmp(rel, ".") == 0 ? strdup(subdirs.items[i]) : join(rel, subdirs.items[i]);
+    if (!p || !r) rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
+    else rc = walk_runs(p, r, runs, depth + 1);
+    free(p);
+    free(r);
+  }
+  kcb_string_list_free(subdirs.items, subdirs.n);
+  return rc;
+}
+
+int kcb_tfevents_list_runs(const char *logdir, char ***out_runs, size_t *out_count) {
+  *out_runs = NULL;
+  *out_count = 0;
+  strlist runs = {0};
+  int rc = walk_runs(logdir, ".", &runs, 0);
+  if (rc) {
+    kcb_string_list_free(runs.items, runs.n);
+    return rc;
+  }
+  if (runs.n) qsort(runs.items, runs.n, sizeof *runs.items, cmp_str);
+  *out_runs = runs.items;
+  *out_count = runs.n;
+  return 0;
+}
+
+/* ---- the record scanner ----------------------------------------------------------------- */
+
+typedef struct scanner {
+  const char *path;
+  int fd;
+  unsigned char *buf;
+  size_t cap, start, end; /* valid bytes buf[start..end) */
+  uint64_t buf_offset;    /* file offset of buf[0] */
+  int eof;
+  int verify_data;        /* check the data CRC */
+} scanner;
+
+static int scanner_open(scanner *s, const char *path) {
+  memset(s, 0, sizeof *s);
+  s->path = path;
+  s->verify_data = 1;
+  s->fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (s->fd < 0) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
+  s->cap = 1 << 20;
+  s->buf = malloc(s->cap);
+  if (!s->buf) {
+    close(s->fd);
+    s->fd = -1;
+    return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
+  }
+#ifdef POSIX_FADV_SEQUENTIAL
+  posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  return 0;
+}
+
+static void scanner_close(scanner *s) {
+  if (s->fd >= 0) close(s->fd);
+  free(s->buf);
+  s->fd = -1;
+  s->buf = NULL;
+}
+
+/* Makes at least need bytes available from start (fewer only at EOF). */
+static int scanner_fill(scanner *s, size_t need) {
+  while (s->end - s->start < need && !s->eof) {
+    if (s->start) {
+      memmove(s->buf, s->buf + s->start, s->end - s->start);
+      s->buf_offset += s->start;
+      s->end -= s->start;
+      s->start = 0;
+    }
+    if (need > s->cap) {
+      size_t cap = s->cap;
+      while (cap < need) cap *= 2;
+      unsigned char *p = realloc(s->buf, cap);
+      if (!p) return kcb__error(KCB_ENOMEM, "%s: out of memory for a %zu-byte record", s->path, need);
+      s->buf = p;
+      s->cap = cap;
+    }
+    ssize_t k = read(s->fd, s->buf + s->end, s->cap - s->end);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      return kcb__error(kcb__error_from_errno(errno), "%s: read failed: %s", s->path, strerror(errno));
+    }
+    if (k == 0) s->eof = 1;
+    s->end += (size_t)k;
+  }
+  return 0;
+}
+
+/* @return 1 a record (data, len, offset), 0 clean end of file, or KCB_ETRUNC / KCB_ECRC / I/O. */
+static int scanner_next(scanner *s, const unsigned char **data, size_t *len, uint64_t *offset) {
+  int rc = scanner_fill(s, KCB__RECORD_HEADER);
+  if (rc) return rc;
+  size_t avail = s->end - s->start;
+  uint64_t off = s->buf_offset + s->start;
+  *offset = off;
+  if (avail == 0) return 0;
+  if (avail < KCB__RECORD_HEADER)
+    return kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (%zu bytes of a 12-byte header)", s->path,
+                      (unsigned long long)off, avail);
+  const unsigned char *h = s->buf + s->start;
+  uint64_t n = kcb__load_le64(h);
+  if (kcb__crc32c_mask(kcb__crc32c(h, 8)) != kcb__load_le32(h + 8))
+    return kcb__error(KCB_ECRC, "%s: length CRC mismatch in the record at offset %llu", s->path, (unsigned long long)off);
+  if (n > ((uint64_t)1 << 40))
+    return kcb__error(KCB_ECRC, "%s: record at offset %llu claims %llu bytes", s->path, (unsigned long long)off,
+                      (unsigned long long)n);
+  size_t total = (size_t)n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+  if ((rc = scanner_fill(s, total))) return rc;
+  avail = s->end - s->start;
+  if (avail < total)
+    return kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (%zu of %zu bytes present)", s->path,
+                      (unsigned long long)off, avail, total);
+  const unsigned char *d = s->buf + s->start + KCB__RECORD_HEADER;
+  if (s->verify_data && kcb__crc32c_mask(kcb__crc32c(d, (size_t)n)) != kcb__load_le32(d + n))
+    return kcb__error(KCB_ECRC, "%s: data CRC mismatch in the record at offset %llu", s->path, (unsigned long long)off);
+  s->start += total;
+  *data = d;
+  *len = (size_t)n;
+  return 1;
+}
+
+int kcb_event_file_validate(const char *path, kcb_event_file_check *out) {
+  memset(out, 0, sizeof *out);
+  struct stat st;
+  if (stat(path, &st) != 0)
+    return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
+  out->file_size = (uint64_t)st.st_size;
+  scanner s;
+  int rc = scanner_open(&s, path);
+  if (rc) return rc;
+  const unsigned char *d = NULL;
+  size_t n = 0;
+  uint64_t off = 0;
+  while ((rc = scanner_next(&s, &d, &n, &off)) == 1) {
+    out->records++;
+    out->bytes_ok = off + n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+  }
+  scanner_close(&s);
+  if (rc < 0) {
+    if (rc == KCB_ETRUNC || rc == KCB_ECRC) {
+      out->problem = rc;
+      out->problem_offset = off;
+    }
+    kcb__strlcpy(out->message, kcb_error_last(), sizeof out->message);
+  }
+  return rc;
+}
+
+/* ---- per-tag metadata (first seen wins) --------------------------------------------------- */
+
+typedef struct tag_meta {
+  char *tag, *plugin;
+  unsigned char *content;
+  size_t content_len;
+  int data_class;
+} tag_meta;
+
+typedef struct tag_table {
+  tag_meta *slots;
+  size_t n, cap;
+} tag_table;
+
+static uint64_t hash_str(const char *s) {
+  uint64_t h = 1469598103934665603ull;
+  while (*s) h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+  return h;
+}
+
+static const tag_meta *tag_find(const tag_table *t, const char *tag) {
+  if (!t->cap) return NULL;
+  size_t j = hash_str(tag) & (t->cap - 1);
+  while (t->slots[j].tag) {
+    if (strcmp(t->slots[j].tag, tag) == 0) return &t->slots[j];
+    j = (j + 1) & (t->cap - 1);
+  }
+  return NULL;
+}
+
+static int tag_add(tag_table *t, const char *tag, const char *plugin, const uint8_t *content, size_t len, int dc) {
+  if (2 * (t->n + 1) > t->cap) {
+    size_t cap = t->cap ? t->cap * 2 : 64;
+    tag_meta *s = calloc(cap, sizeof *s);
+    if (!s) return kcb__error(KCB_ENOMEM, "reader: out of memory");
+    for (size_t i = 0; i < t->cap; i++)
+      if (t->slots[i].tag) {
+        size_t j = hash_str(t->slots[i].tag) & (cap - 1);
+        while (s[j].tag) j = (j + 1) & (cap - 1);
+        s[j] = t->slots[i];
+      }
+    free(t->slots);
+    t->slots = s;
+    t->cap = cap;
+  }
+  size_t j = hash_str(tag) & (t->cap - 1);
+  while (t->slots[j].tag) j = (j + 1) & (t->cap - 1);
+  tag_meta *m = &t->slots[j];
+  m->tag = strdup(tag);
+  m->plugin = strdup(plugin ? plugin : "");
+  m->content = malloc(len + 1);
+  if (!m->tag || !m->plugin || !m->content) {
+    free(m->tag), free(m->plugin), free(m->content);
+    memset(m, 0, sizeof *m);
+    return kcb__error(KCB_ENOMEM, "reader: out of memory");
+  }
+  if (len) memcpy(m->content, content, len);
+  m->content_len = len;
+  m->data_class = dc;
+  t->n++;
+  return 0;
+}
+
+static void tag_table_free(tag_table *t) {
+  for (size_t i = 0; i < t->cap; i++)
+    if (t->slots[i].tag) free(t->slots[i].tag), free(t->slots[i].plugin), free(t->slots[i].content);
+  free(t->slots);
+  memset(t, 0, sizeof *t);
+}
+
+/* ---- the reader ------------------------------------------------------------------------- */
+
+struct kcb_event_reader {
+  char **files;
+  size_t n_files, next_file;
+  int file_open;
+  scanner sc;
+  arena ar;
+  ProtobufCAllocator alloc;
+  Tensorboard__Event *ev; /* in the arena */
+  tag_table tags;
+  kcb_event event;
+};
+
+int kcb_event_reader_open(kcb_event_reader **out, const char *path) {
+  *out = NULL;
+  kcb_event_reader *r = calloc(1, sizeof *r);
+  if (!r) return kcb__error(KCB_ENOMEM, "reader: out of memory");
+  r->alloc.alloc = arena_alloc;
+  r->alloc.free = arena_free_noop;
+  r->alloc.allocator_data = &r->ar;
+  r->sc.fd = -1;
+  int rc = 0;
+  struct stat st;
+  if (stat(path, &st) != 0) rc = kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
+  else if (S_ISDIR(st.st_mode)) rc = kcb_tfevents_list_files(path, &r->files, &r->n_files);
+  else {
+    r->files = malloc(sizeof *r->files);
+    if (!r->files || !(r->files[0] = strdup(path))) rc = kcb__error(KCB_ENOMEM, "reader: out of memory");
+    else r->n_files = 1;
+  }
+  if (rc) {
+    kcb_event_reader_free(r);
+    return rc;
+  }
+  *out = r;
+  return 0;
+}
+
+void kcb_event_reader_free(kcb_event_reader *r) {
+  if (!r) return;
+  if (r->file_open) scanner_close(&r->sc);
+  if (r->ev) arena_reset(&r->ar);
+  arena_destroy(&r->ar);
+  tag_table_free(&r->tags);
+  kcb_string_list_free(r->files, r->n_files);
+  free(r);
+}
+
+static void *A(kcb_event_reader *r, size_t n) { return arena_alloc(&r->ar, n ? n : 1); }
+
+static size_t dtype_size(int dt) {
+  switch (dt) {
+    case KCB_DT_FLOAT: case KCB_DT_INT32: case KCB_DT_UINT32: return 4;
+    case KCB_DT_DOUBLE: case KCB_DT_INT64: case KCB_DT_UINT64: return 8;
+    case KCB_DT_INT16: case KCB_DT_UINT16: case KCB_DT_HALF: case KCB_DT_BFLOAT16: return 2;
+    case KCB_DT_INT8: case KCB_DT_UINT8: case KCB_DT_BOOL: return 1;
+    default: return 0;
+  }
+}
+
+static double half_to_double(uint16_t h) {
+  int e = (h >> 10) & 0x1F, m = h & 0x3FF;
+  double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+/* Element i of a little-endian tensor buffer as a double. */
+static double element(const uint8_t *p, int dt, size_t i) {
+  size_t sz = dtype_size(dt);
+  p += i * sz;
+  uint64_t u = 0;
+  for (size_t k = 0; k < sz; k++) u |= (uint64_t)p[k] << (8 * k);
+  switch (dt) {
+    case KCB_DT_FLOAT: { uint32_t b = (uint32_t)u; float f; memcpy(&f, &b, 4); return f; }
+    case KCB_DT_DOUBLE: { double d; memcpy(&d, &u, 8); return d; }
+    case KCB_DT_INT32: return (int32_t)(uint32_t)u;
+    case KCB_DT_UINT32: return (uint32_t)u;
+    case KCB_DT_INT64: return (double)(int64_t)u;
+    case KCB_DT_UINT64: return (double)u;
+    case KCB_DT_INT16: return (int16_t)(uint16_t)u;
+    case KCB_DT_UINT16: return (uint16_t)u;
+    case KCB_DT_INT8: return (int8_t)(uint8_t)u;
+    case KCB_DT_UINT8: return (uint8_t)u;
+    case KCB_DT_BOOL: return u != 0;
+    case KCB_DT_HALF: return half_to_double((uint16_t)u);
+    case KCB_DT_BFLOAT16: { uint32_t b = (uint32_t)u << 16; float f; memcpy(&f, &b, 4); return f; }
+    default: return NAN;
+  }
+}
+
+static void put_le(uint8_t *p, uint64_t v, size_t sz) {
+  for (size_t k = 0; k < sz; k++) p[k] = (uint8_t)(v >> (8 * k));
+}
+
+/* Fills dtype, shape and tensor_content (typed values converted to little-endian bytes), and
+ * blobs for DT_STRING. @return 0 or KCB_ENOMEM. */
+static int decode_tensor(kcb_event_reader *r, const Tensorboard__TensorProto *t, kcb_summary_value *v) {
+  v->dtype = (int)t->dtype;
+  size_t rank = t->tensor_shape ? t->tensor_shape->n_dim : 0;
+  int64_t *shape = A(r, (rank + 1) * sizeof *shape);
+  if (!shape) return KCB_ENOMEM;
+  for (size_t i = 0; i < rank; i++) shape[i] = t->tensor_shape->dim[i]->size;
+  v->rank = (int)rank;
+  v->shape = shape;
+  if (t->dtype == TENSORBOARD__DATA_TYPE__DT_STRING) {
+    kcb_bytes *b = A(r, (t->n_string_val + 1) * sizeof *b);
+    if (!b) return KCB_ENOMEM;
+    for (size_t i = 0; i < t->n_string_val; i++) b[i].data = t->string_val[i].data, b[i].len = t->string_val[i].len;
+    v->blobs = b;
+    v->n_blobs = t->n_string_val;
+    return 0;
+  }
+  if (t->tensor_content.len) {
+    v->tensor_content.data = t->tensor_content.data;
+    v->tensor_content.len = t->tensor_content.len;
+    return 0;
+  }
+  size_t sz = dtype_size(v->dtype), n = 0;
+  if (!sz) return 0;
+  switch (t->dtype) {
+    case TENSORBOARD__DATA_TYPE__DT_FLOAT: n = t->n_float_val; break;
+    case TENSORBOARD__DATA_TYPE__DT_DOUBLE: n = t->n_double_val; break;
+    case TENSORBOARD__DATA_TYPE__DT_INT64: n = t->n_int64_val; break;
+    case TENSORBOARD__DATA_TYPE__DT_UINT64: n = t->n_uint64_val; break;
+    case TENSORBOARD__DATA_TYPE__DT_UINT32: n = t->n_uint32_val; break;
+    case TENSORBOARD__DATA_TYPE__DT_BOOL: n = t->n_bool_val; break;
+    case TENSORBOARD__DATA_TYPE__DT_HALF: case TENSORBOARD__DATA_TYPE__DT_BFLOAT16: n = t->n_half_val; break;
+    default: n = t->n_int_val; break;
+  }
+  uint8_t *p = A(r, n * sz);
+  if (!p) return KCB_ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t u = 0;
+    switch (t->dtype) {
+      case TENSORBOARD__DATA_TYPE__DT_FLOAT: { uint32_t b; memcpy(&b, &t->float_val[i], 4); u = b; break; }
+      case TENSORBOARD__DATA_TYPE__DT_DOUBLE: memcpy(&u, &t->double_val[i], 8); break;
+      case TENSORBOARD__DATA_TYPE__DT_INT64: u = (uint64_t)t->int64_val[i]; break;
+      case TENSORBOARD__DATA_TYPE__DT_UINT64: u = t->uint64_val[i]; break;
+      case TENSORBOARD__DATA_TYPE__DT_UINT32: u = t->uint32_val[i]; break;
+      case TENSORBOARD__DATA_TYPE__DT_BOOL: u = t->bool_val[i] != 0; break;
+      case TENSORBOARD__DATA_TYPE__DT_HALF: case TENSORBOARD__DATA_TYPE__DT_BFLOAT16: u = (uint32_t)t->half_val[i]; break;
+      default: u = (uint64_t)(int64_t)t->int_val[i]; break;
+    }
+    put_le(p + i * sz, u, sz);
+  }
+  v->tensor_content.data = p;
+  v->tensor_content.len = n * sz;
+  return 0;
+}
+
+static size_t tensor_elements(const kcb_summary_value *v) {
+  size_t sz = dtype_size(v->dtype);
+  return sz ? v->tensor_content.len / sz : 0;
+}
+
+static int hist_from_tensor(kcb_event_reader *r, kcb_summary_value *v) {
+  size_t n = tensor_elements(v);
+  if (v->rank != 2 || v->shape[1] != 3 || n != (size_t)v->shape[0] * 3) return 0;
+  size_t k = n / 3;
+  kcb_histogram_bucket *b = A(r, (k + 1) * sizeof *b);
+  if (!b) return KCB_ENOMEM;
+  double num = 0;
+  v->hist_min = NAN, v->hist_max = NAN;
+  for (size_t i = 0; i < k; i++) {
+    b[i].left = element(v->tensor_content.data, v->dtype, 3 * i);
+    b[i].right = element(v->tensor_content.data, v->dtype, 3 * i + 1);
+    b[i].count = element(v->tensor_content.data, v->dtype, 3 * i + 2);
+    num += b[i].count;
+    if (b[i].count > 0) {
+      if (isnan(v->hist_min)) v->hist_min = b[i].left;
+      v->hist_max = b[i].right;
+    }
+  }
+  v->buckets = b;
+  v->n_buckets = k;
+  v->hist_num = num;
+  v->hist_sum = v->hist_sum_squares = NAN;
+  v->kind = KCB_SUMMARY_HISTOGRAM;
+  return 0;
+}
+
+/* TensorBoard's migration of a legacy HistogramProto (data_compat.py): empty buckets at both
+ * ends are dropped; the first kept bucket starts at min, the last ends at max. */
+static int hist_from_proto(kcb_event_reader *r, const Tensorboard__HistogramProto *h, kcb_summary_value *v) {
+  size_t n = h->n_bucket < h->n_bucket_limit ? h->n_bucket : h->n_bucket_limit;
+  size_t start = 0, end = n; /* kept: [start, end) */
+  while (start < n && !(h->bucket[start] > 0)) start++;
+  while (end > start && !(h->bucket[end - 1] > 0)) end--;
+  size_t k = end - start;
+  kcb_histogram_bucket *b = A(r, (k + 1) * sizeof *b);
+  if (!b) return KCB_ENOMEM;
+  for (size_t i = 0; i < k; i++) {
+    b[i].left = i == 0 ? h->min : h->bucket_limit[start + i - 1];
+    b[i].right = i + 1 == k ? h->max : h->bucket_limit[start + i];
+    b[i].count = h->bucket[start + i];
+  }
+  v->buckets = b;
+  v->n_buckets = k;
+  v->hist_min = h->min, v->hist_max = h->max, v->hist_num = h->num;
+  v->hist_sum = h->sum, v->hist_sum_squares = h->sum_squares;
+  v->kind = KCB_SUMMARY_HISTOGRAM;
+  return 0;
+}
+
+static int parse_int_blob(const kcb_bytes *b) {
+  int x = 0;
+  for (size_t i = 0; i < b->len && i < 9; i++) {
+    if (b->data[i] < '0' || b->data[i] > '9') return 0;
+    x = x * 10 + (b->data[i] - '0');
+  }
+  return x;
+}
+
+static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
+  Tensorboard__HParamsPluginData *d = tensorboard__hparams_plugin_data__unpack(
+      &r->alloc, v->plugin_content.len, v->plugin_content.data);
+  if (!d) return 0; /* left as a plain tensor value */
+  v->kind = KCB_SUMMARY_HPARAMS;
+  if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_EXPERIMENT && d->experiment) {
+    const Tensorboard__Experiment *e = d->experiment;
+    v->hp_kind = KCB_HPARAMS_EXPERIMENT;
+    v->hp_time = e->time_created_secs;
+    kcb_hparam_value *hv = A(r, (e->n_hparam_infos + 1) * sizeof *hv);
+    const char **groups = A(r, (e->n_metric_infos + 1) * sizeof *groups);
+    const char **tags = A(r, (e->n_metric_infos + 1) * sizeof *tags);
+    if (!hv || !groups || !tags) return KCB_ENOMEM;
+    for (size_t i = 0; i < e->n_hparam_infos; i++) {
+      memset(&hv[i], 0, sizeof hv[i]);
+      hv[i].name = e->hparam_infos[i]->name;
+      int t = (int)e->hparam_infos[i]->type;
+      hv[i].type = t == 3 ? 0 : t == 1 ? 1 : t == 2 ? 2 : 3;
+    }
+    for (size_t i = 0; i < e->n_metric_infos; i++) {
+      const Tensorboard__MetricName *mn = e->metric_infos[i]->name;
+      groups[i] = mn ? mn->group : "";
+      tags[i] = mn ? mn->tag : "";
+    }
+    v->hp_values = hv, v->n_hp_values = e->n_hparam_infos;
+    v->hp_metric_groups = groups, v->hp_metric_tags = tags, v->n_hp_metrics = e->n_metric_infos;
+  } else if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO && d->session_start_info) {
+    const Tensorboard__SessionStartInfo *s = d->session_start_info;
+    v->hp_kind = KCB_HPARAMS_SESSION_START;
+    v->hp_time = s->start_time_secs;
+    v->hp_group_name = s->group_name;
+    kcb_hparam_value *hv = A(r, (s->n_hparams + 1) * sizeof *hv);
+    if (!hv) return KCB_ENOMEM;
+    for (size_t i = 0; i < s->n_hparams; i++) {
+      memset(&hv[i], 0, sizeof hv[i]);
+      hv[i].name = s->hparams[i]->key;
+      const Google__Protobuf__Value *val = s->hparams[i]->value;
+      hv[i].type = 3;
+      if (!val) continue;
+      if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE) hv[i].type = 0, hv[i].number = val->number_value;
+      else if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE) hv[i].type = 1, hv[i].string = val->string_value;
+      else if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE) hv[i].type = 2, hv[i].boolean = val->bool_value;
+    }
+    v->hp_values = hv, v->n_hp_values = s->n_hparams;
+  } else if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO && d->session_end_info) {
+    v->hp_kind = KCB_HPARAMS_SESSION_END;
+    v->hp_status = (int)d->session_end_info->status;
+    v->hp_time = d->session_end_info->end_time_secs;
+  }
+  return 0;
+}
+
+static int decode_value(kcb_event_reader *r, const Tensorboard__Summary__Value *pv, kcb_summary_value *v) {
+  memset(v, 0, sizeof *v);
+  v->tag = pv->tag ? pv->tag : "";
+  v->plugin_name = "";
+  v->scalar = NAN;
+  v->hist_min = v->hist_max = v->hist_num = v->hist_sum = v->hist_sum_squares = NAN;
+  const Tensorboard__SummaryMetadata *md = pv->metadata;
+  if (md) {
+    v->has_metadata = 1;
+    const char *plugin = md->plugin_data && md->plugin_data->plugin_name ? md->plugin_data->plugin_name : "";
+    v->plugin_name = plugin;
+    if (md->plugin_data) v->plugin_content.data = md->plugin_data->content.data, v->plugin_content.len = md->plugin_data->content.len;
+    v->data_class = (int)md->data_class;
+    if (!tag_find(&r->tags, v->tag)) {
+      int rc = tag_add(&r->tags, v->tag, plugin, v->plugin_content.data, v->plugin_content.len, v->data_class);
+      if (rc) return rc;
+    }
+  } else {
+    const tag_meta *m = tag_find(&r->tags, v->tag);
+    if (m) {
+      v->plugin_name = m->plugin;
+      v->plugin_content.data = m->content, v->plugin_content.len = m->content_len;
+      v->data_class = m->data_class;
+    }
+  }
+  const char *pl = v->plugin_name;
+  int rc = 0;
+  switch (pv->value_case) {
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_SIMPLE_VALUE:
+      v->kind = KCB_SUMMARY_SCALAR;
+      v->scalar = pv->simple_value;
+      break;
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_HISTO:
+      if (pv->histo) rc = hist_from_proto(r, pv->histo, v);
+      break;
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_IMAGE:
+      if (pv->image) {
+        kcb_bytes *b = A(r, sizeof *b);
+        if (!b) return KCB_ENOMEM;
+        b->data = pv->image->encoded_image_string.data, b->len = pv->image->encoded_image_string.len;
+        v->kind = KCB_SUMMARY_IMAGE;
+        v->blobs = b, v->n_blobs = 1;
+        v->width = pv->image->width, v->height = pv->image->height, v->colorspace = pv->image->colorspace;
+      }
+      break;
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_AUDIO:
+      if (pv->audio) {
+        kcb_bytes *b = A(r, sizeof *b);
+        if (!b) return KCB_ENOMEM;
+        b->data = pv->audio->encoded_audio_string.data, b->len = pv->audio->encoded_audio_string.len;
+        v->kind = KCB_SUMMARY_AUDIO;
+        v->blobs = b, v->n_blobs = 1;
+        v->sample_rate = pv->audio->sample_rate;
+        v->num_channels = pv->audio->num_channels, v->length_frames = pv->audio->length_frames;
+      }
+      break;
+    case TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR: {
+      if (!pv->tensor) break;
+      if ((rc = decode_tensor(r, pv->tensor, v))) break;
+      v->kind = KCB_SUMMARY_TENSOR;
+      if (strcmp(pl, "scalars") == 0 || (!*pl && v->data_class == 1)) {
+        if (tensor_elements(v) == 1) {
+          v->kind = KCB_SUMMARY_SCALAR;
+          v->scalar = element(v->tensor_content.data, v->dtype, 0);
+        }
+      } else if (strcmp(pl, "histograms") == 0) {
+        rc = hist_from_tensor(r, v);
+      } else if (strcmp(pl, "images") == 0 && v->dtype == KCB_DT_STRING && v->n_blobs >= 2) {
+        v->kind = KCB_SUMMARY_IMAGE;
+        v->width = parse_int_blob(&v->blobs[0]);
+        v->height = parse_int_blob(&v->blobs[1]);
+        v->blobs += 2;
+        v->n_blobs -= 2;
+      } else if (strcmp(pl, "audio") == 0 && v->dtype == KCB_DT_STRING) {
+        v->kind = KCB_SUMMARY_AUDIO;
+        if (v->rank == 2 && v->shape[1] == 2 && v->n_blobs == 2 * (size_t)v->shape[0]) {
+          size_t k = (size_t)v->shape[0];
+          kcb_bytes *clips = A(r, (k + 1) * sizeof *clips), *labels = A(r, (k + 1) * sizeof *labels);
+          if (!clips || !labels) return KCB_ENOMEM;
+          for (size_t i = 0; i < k; i++) clips[i] = v->blobs[2 * i], labels[i] = v->blobs[2 * i + 1];
+          v->blobs = clips, v->labels = labels, v->n_blobs = k;
+        }
+      } else if (strcmp(pl, "text") == 0 && v->dtype == KCB_DT_STRING) {
+        v->kind = KCB_SUMMARY_TEXT;
+      } else if (strcmp(pl, "hparams") == 0) {
+        rc = decode_hparams(r, v);
+      }
+      break;
+    }
+    default:
+      /* torch writes hparams values with metadata only, no tensor */
+      if (strcmp(pl, "hparams") == 0) rc = decode_hparams(r, v);
+      break;
+  }
+  return rc;
+}
+
+/* Decodes the record just read into r->event. */
+static int decode_event(kcb_event_reader *r, const char *file, uint64_t offset, const unsigned char *data, size_t n) {
+  arena_reset(&r->ar);
+  Tensorboard__Event *ev = tensorboard__event__unpack(&r->alloc, n, data);
+  if (!ev) {
+    if (r->ar.failed) return kcb__error(KCB_ENOMEM, "%s: out of memory decoding the record at offset %llu", file, (unsigned long long)offset);
+    return kcb__error(KCB_EFORMAT, "%s: the record at offset %llu is not a valid Event", file, (unsigned long long)offset);
+  }
+  r->ev = ev;
+  kcb_event *e = &r->event;
+  memset(e, 0, sizeof *e);
+  e->file = file;
+  e->offset = offset;
+  e->record.data = data, e->record.len = n;
+  e->wall_time = ev->wall_time;
+  e->step = ev->step;
+  e->session_status = -1;
+  if (ev->source_metadata) e->source_writer = ev->source_metadata->writer;
+  switch (ev->what_case) {
+    case TENSORBOARD__EVENT__WHAT_FILE_VERSION: e->file_version = ev->file_version; break;
+    case TENSORBOARD__EVENT__WHAT_GRAPH_DEF: e->graph_def.data = ev->graph_def.data, e->graph_def.len = ev->graph_def.len; break;
+    case TENSORBOARD__EVENT__WHAT_SESSION_LOG:
+      if (ev->session_log) {
+        e->session_status = (int)ev->session_log->status;
+        e->session_msg = ev->session_log->msg;
+        e->checkpoint_path = ev->session_log->checkpoint_path;
+      }
+      break;
+    case TENSORBOARD__EVENT__WHAT_SUMMARY:
+      if (ev->summary && ev->summary->n_value) {
+        size_t k = ev->summary->n_value;
+        kcb_summary_value *vals = A(r, k * sizeof *vals);
+        if (!vals) return kcb__error(KCB_ENOMEM, "%s: out of memory", file);
+        for (size_t i = 0; i < k; i++) {
+          int rc = decode_value(r, ev->summary->value[i], &vals[i]);
+          if (rc) return kcb__error(rc, "%s: decoding the record at offset %llu: %s", file, (unsigned long long)offset,
+                                    kcb_strerror(rc));
+        }
+        e->values = vals;
+        e->n_values = k;
+      }
+      break;
+    default: break;
+  }
+  return 0;
+}
+
+int kcb_event_reader_next(kcb_event_reader *r, const kcb_event **out) {
+  *out = NULL;
+  for (;;) {
+    if (!r->file_open) {
+      if (r->next_file >= r->n_files) return 0;
+      int rc = scanner_open(&r->sc, r->files[r->next_file++]);
+      if (rc) return rc;
+      r->file_open = 1;
+    }
+    const unsigned char *data = NULL;
+    size_t n = 0;
+    uint64_t off = 0;
+    int rc = scanner_next(&r->sc, &data, &n, &off);
+    if (rc <= 0) {
+      scanner_close(&r->sc);
+      r->file_open = 0;
+      if (rc == 0) continue;
+      return rc;
+    }
+    if ((rc = decode_event(r, r->sc.path, off, data, n))) return rc;
+    *out = &r->event;
+    return 1;
+  }
+}

@@ -1,0 +1,26 @@
+/* io/tfevents/summary_writer_internal.h — what kcb's own callbacks need beyond the public
+ * summary-writer API. */
+#ifndef KCB_IO_TFEVENTS_SUMMARY_WRITER_INTERNAL_H
+#define KCB_IO_TFEVENTS_SUMMARY_WRITER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kcb/summary_writer.h"
+
+/* A rank-0 DT_STRING tensor with the given plugin metadata (e.g. Keras's "keras" summary:
+ * plugin graph_keras_model, content "1", the model config JSON). */
+int kcb__summary_writer_add_string(kcb_summary_writer *w, const char *tag, const char *data, size_t len,
+                                   const char *plugin, const char *content, int data_class, int64_t step);
+
+/* The bytes of Event{wall_time, step, Summary{Value{tag, rank-0 DT_FLOAT tensor_content,
+ * metadata (plugin "scalars", data class scalar) if with_metadata}}}, as protobuf-c packs
+ * them; out must hold kcb__encode_scalar_event_size(tag_len) bytes. @return the length. */
+size_t kcb__encode_scalar_event(unsigned char *out, double wall_time, int64_t step, const char *tag, size_t tag_len,
+                                float value, int with_metadata);
+size_t kcb__encode_scalar_event_size(size_t tag_len);
+
+/* Hands everything queued to the writer thread without waiting (an asynchronous flush). */
+void kcb__summary_writer_kick(kcb_summary_writer *w);
+
+#endif
