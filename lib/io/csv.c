@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -79,10 +80,16 @@ int kcb__csv_row_write(kcb__csv_row *r, FILE *f, const char *path) {
   size_t len = r->len;
   r->len = 0;
   r->n_fields = 0;
-  errno = 0;
-  if (fwrite(r->text, 1, len, f) != len || fflush(f) != 0) {
-    int err = errno ? errno : EIO;
-    return kcb__error(kcb__error_from_errno(err), "CSV: cannot write to %s: %s", path, strerror(err));
+  /* One write() of the whole row, past stdio's buffer: a crash leaves the row whole or absent, and a
+   * failed or short write (disk full) is cut back off, so the file only ever holds whole rows. */
+  int fd = fileno(f);
+  off_t start = lseek(fd, 0, SEEK_END);
+  rc = kcb__write_all(fd, r->text, len, path);
+  if (rc) {
+    char cause[256];
+    kcb__strlcpy(cause, strerror(errno ? errno : EIO), sizeof cause);
+    if (start >= 0 && ftruncate(fd, start) != 0) { /* the error below already says the row is lost */ }
+    return kcb__error(rc, "CSV: cannot write to %s: %s", path, cause);
   }
   return 0;
 }

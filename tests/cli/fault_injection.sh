@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Fault injection: writes that fail with ENOSPC or EIO (an LD_PRELOAD library, tests/fault/kcb_fault.c),
+# failing fsync and rename, a read-only directory and a really full disk (a 1 MiB tmpfs, when this runs
+# as root). Each must give a clear error naming the file, and leave every earlier file as it was.
+# Usage: tests/cli/fault_injection.sh BIN_DIR FAULT_LIB
+set -u
+. "$(dirname "$0")/lib.sh"
+bin=$1/kcb-train
+fault=$2
+data=/usr/share/datasets/fashion-mnist
+if [ ! -d "$data" ]; then
+  echo "SKIP: the Fashion-MNIST data set is not installed"; exit 77
+fi
+tmp=$(mktemp -d)
+cleanup() { rm -f "$out"; mountpoint -q "$tmp/full" 2>/dev/null && umount "$tmp/full"; mountpoint -q "$tmp/ro" 2>/dev/null && umount "$tmp/ro"; rm -rf "$tmp"; }
+trap cleanup EXIT
+small="--train-limit 500 --model flatten,16:relu,10:softmax --epochs 2 --verbose 0 --seed 1"
+inject() { env KCB_FAULT_MATCH="$1" KCB_FAULT_ERRNO="${2:-ENOSPC}" KCB_FAULT_AFTER="${3:-0}" KCB_FAULT_OPS="${4:-write}" \
+  LD_PRELOAD="$fault" "${@:5}"; }
+
+# A good checkpoint and CSV first: the faults below must leave them exactly as they are.
+"$bin" $small --save "$tmp/good.weights.h5" --csv "$tmp/good.csv" >/dev/null 2>&1 || { echo "FAIL setup"; exit 1; }
+cp "$tmp/good.weights.h5" "$tmp/before.weights.h5"
+cp "$tmp/good.csv" "$tmp/before.csv"
+row1=$(head -2 "$tmp/good.csv" | wc -c)
+
+# Disk full while saving over a good checkpoint: clear error, old file intact and loadable, no temp left.
+check save_enospc 1 "kcb-train: .*good\.weights\.h5: cannot save: writing: No space left on device \(KCB_ENOSPC\)" -- \
+  inject good.weights.h5 ENOSPC 0 write "$bin" $small --save "$tmp/good.weights.h5"
+assert save_enospc_old_file_intact cmp "$tmp/good.weights.h5" "$tmp/before.weights.h5"
+assert save_enospc_no_temp_left bash -c "! ls '$tmp' | grep -q 'tmp-'"
+check save_enospc_old_file_loads 0 '^test_loss=' -- "$bin" $small --epochs 0 --initial-weights "$tmp/good.weights.h5"
+check save_eio 1 "good\.weights\.h5.*Input/output error \(KCB_EIO\)" -- \
+  inject good.weights.h5 EIO 0 write "$bin" $small --save "$tmp/good.weights.h5"
+check save_fsync_fails 1 "good\.weights\.h5.*fsync.*Input/output error|good\.weights\.h5.*Input/output error" -- \
+  inject good.weights.h5 EIO 0 fsync "$bin" $small --save "$tmp/good.weights.h5"
+check save_rename_fails 1 "good\.weights\.h5.*Input/output error" -- \
+  inject good.weights.h5 EIO 0 rename "$bin" $small --save "$tmp/good.weights.h5"
+assert save_faults_old_file_intact cmp "$tmp/good.weights.h5" "$tmp/before.weights.h5"
+for layout in h5 keras; do
+  check "save_${layout}_enospc" 1 "m\.$layout.*No space left on device \(KCB_ENOSPC\)" -- \
+    inject "m.$layout" ENOSPC 100 write "$bin" $small --save "$tmp/m.$layout"
+  assert "save_${layout}_nothing_left" bash -c "! ls '$tmp' | grep -q '^m\.$layout'"
+done
+
+# Disk full in the middle of the CSV log: the rows written before stay whole.
+check csv_enospc 1 "kcb-train: CSV: cannot write to .*log\.csv: No space left on device \(KCB_ENOSPC\)" -- \
+  inject log.csv ENOSPC "$((row1 + 7))" write "$bin" $small --csv "$tmp/log.csv"
+assert csv_enospc_whole_rows bash -c "[ \"\$(head -2 '$tmp/log.csv' | wc -c)\" = $row1 ] && tail -c 2 '$tmp/log.csv' | od -c | grep -q '\\\\r  \\\\n'"
+
+# Disk full while writing events: a clear error; what was written reads back whole.
+check events_enospc 1 "events\.out\.tfevents\..*No space left on device \(KCB_ENOSPC\)" -- \
+  inject events.out ENOSPC 300 write "$bin" $small --logdir "$tmp/tb"
+check events_eio 1 "events\.out\.tfevents\..*Input/output error \(KCB_EIO\)" -- \
+  inject events.out EIO 0 write "$bin" $small --logdir "$tmp/tb2"
+
+if [ "$(id -u)" = 0 ] && mkdir -p "$tmp/full" "$tmp/ro" && mount -t tmpfs -o size=1m tmpfs "$tmp/full" 2>/dev/null; then
+  # A real full disk: the model with Adam's state (about 2.9 MB) does not fit in 1 MiB.
+  "$bin" --train-limit 100 --model flatten,16:relu,10:softmax --epochs 1 --verbose 0 --save "$tmp/full/small.weights.h5" >/dev/null 2>&1
+  cp "$tmp/full/small.weights.h5" "$tmp/small_before.weights.h5"
+  check full_disk 1 "full/small\.weights\.h5: cannot save: writing: No space left on device \(KCB_ENOSPC\)" -- \
+    "$bin" --train-limit 100 --epochs 1 --verbose 0 --save "$tmp/full/small.weights.h5"
+  assert full_disk_old_file_intact cmp "$tmp/full/small.weights.h5" "$tmp/small_before.weights.h5"
+  assert full_disk_no_temp_left bash -c "[ \"\$(ls '$tmp/full')\" = small.weights.h5 ]"
+  check full_disk_csv 1 "full/log\.csv.*No space left on device \(KCB_ENOSPC\)" -- \
+    bash -c "dd if=/dev/zero of='$tmp/full/filler' bs=4k count=1000 2>/dev/null; '$bin' $small --csv '$tmp/full/log.csv'"
+  # A read-only directory.
+  mount -t tmpfs -o size=1m,ro tmpfs "$tmp/ro"
+  check readonly_save 1 "ro/m\.weights\.h5.*Read-only file system \(KCB_EIO\)|ro/m\.weights\.h5.*Read-only file system" -- \
+    "$bin" $small --save "$tmp/ro/m.weights.h5"
+  check readonly_csv 1 "ro/log\.csv.*Read-only file system" -- "$bin" $small --csv "$tmp/ro/log.csv"
+  check readonly_logdir 1 "ro/tb.*Read-only file system" -- "$bin" $small --logdir "$tmp/ro/tb"
+else
+  echo "skip full_disk and readonly cases: mounting a tmpfs needs root"
+fi
+assert csv_old_file_intact cmp "$tmp/good.csv" "$tmp/before.csv"
+finish fault_injection
