@@ -205,9 +205,10 @@ static void test_fit_logs_like_keras(void **state) {
   assert_series(train, "sequential/dense_1/kernel/histogram", hsteps, NULL, 2);
   assert_series(train, "sequential/dense_1/bias/image", hsteps, NULL, 2);
   assert_series(train, "sequential/dense/kernel/image", hsteps, NULL, 2);
-  /* image shapes: kernel (4, 8) stays 4 x 8; bias (8) is 1 x 8; kernel (8, 3) is transposed to 3 x 8 */
+  /* image shapes (height x width), as Keras's _log_weight_as_image: kernel (4, 8) stays 4 x 8;
+   * bias (8) is 8 tall and 1 wide; kernel (8, 3) is transposed to 3 x 8 */
   assert_int_equal(train->image_h[0], 4), assert_int_equal(train->image_w[0], 8);
-  assert_int_equal(train->image_h[1], 1), assert_int_equal(train->image_w[1], 8);
+  assert_int_equal(train->image_h[1], 8), assert_int_equal(train->image_w[1], 1);
   assert_int_equal(train->image_h[2], 3), assert_int_equal(train->image_w[2], 8);
   assert_int_equal(train->n, 7 + 2 * 4); /* 4 epoch_ + 3 batch_ scalars, 4 weights x (histogram, image) */
   /* the model config under tag keras */
@@ -288,6 +289,43 @@ static void test_epoch_update_freq_writes_no_batches(void **state) {
   kcb_tensor_free(y);
 }
 
+/* A run whose weights diverge to Inf/NaN keeps training (Keras's histograms never raise): the
+ * diverged weights' histograms are skipped, the scalars still written. */
+static void test_diverging_weights_do_not_stop_fit(void **state) {
+  (void)state;
+  int64_t xs[2] = {20, 2}, ys[2] = {20, 1};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  assert_ok(kcb_tensor_new(&y, 2, ys));
+  for (int i = 0; i < 40; i++) x->data[i] = (float)i;
+  for (int i = 0; i < 20; i++) y->data[i] = 1e3f * x->data[2 * i];
+  kcb_model *m = test_compiled_model(2, "4,1", 2, KCB_OPT_SGD, 1e6, KCB_LOSS_MEAN_SQUARED_ERROR, KCB_METRIC_COUNT);
+  char dir[300];
+  snprintf(dir, sizeof dir, "%s/diverging", logdir);
+  kcb_tensorboard_options o = KCB_TENSORBOARD_OPTIONS_INIT;
+  o.log_dir = dir;
+  o.histogram_freq = 1;
+  o.write_images = 1;
+  kcb_callback *tb;
+  assert_ok(kcb_tensorboard_new(&tb, &o));
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.epochs = 3;
+  f.batch_size = 5;
+  f.verbose = 0;
+  f.callbacks = &tb;
+  f.n_callbacks = 1;
+  kcb_history *h;
+  assert_ok(kcb_model_fit(m, x, y, &f, &h));
+  double loss = 0;
+  assert_true(kcb_history_last(h, "loss", &loss));
+  assert_false(isfinite(loss)); /* it did diverge */
+  kcb_history_free(h);
+  kcb_callback_free(tb);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 static void test_unwritable_log_dir_fails_fit(void **state) {
   (void)state;
   int64_t xs[2] = {8, 2}, ys[2] = {8, 1};
@@ -325,6 +363,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fit_logs_like_keras),
       cmocka_unit_test(test_epoch_update_freq_writes_no_batches),
+      cmocka_unit_test(test_diverging_weights_do_not_stop_fit),
       cmocka_unit_test(test_unwritable_log_dir_fails_fit),
       cmocka_unit_test(test_bad_options),
   };

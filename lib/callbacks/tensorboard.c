@@ -130,16 +130,22 @@ static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   return 0;
 }
 
-/* Keras's _log_weight_as_image: 1-D -> 1 x n; 2-D -> transposed when rows > cols; values
- * converted as tf.image.convert_image_dtype does (x * 255.5, saturated). */
+/* Keras's _log_weight_as_image: the weight squeezed; 1-D -> an image n tall and 1 wide; 2-D ->
+ * rows tall and cols wide, transposed first when rows > cols; nothing left (a single value) -> no
+ * image. Values converted as tf.image.convert_image_dtype does (x * 255.5, saturated). */
 static int log_weight_image(tensorboard *tb, const kcb_weight_info *wi, const char *tag, int64_t step) {
-  int64_t rows = 1, cols = (int64_t)wi->size;
-  int transpose = 0;
-  if (wi->rank == 2) {
-    rows = wi->shape[0], cols = wi->shape[1];
-    if (rows > cols) transpose = 1, rows = wi->shape[1], cols = wi->shape[0];
+  int64_t dims[2], rows, cols;
+  int rank = 0, transpose = 0;
+  for (int d = 0; d < wi->rank; d++)
+    if (wi->shape[d] != 1) dims[rank++] = wi->shape[d];
+  if (rank == 0) return 0;
+  if (rank == 1) {
+    rows = dims[0], cols = 1;
+  } else {
+    rows = dims[0], cols = dims[1];
+    if (rows > cols) transpose = 1, rows = dims[1], cols = dims[0];
   }
-  if (rows < 1 || cols < 1 || rows > 65535 || cols > 65535) return 0;
+  if (rows > 65535 || cols > 65535) return 0;
   size_t n = (size_t)(rows * cols);
   if (n > tb->pixels_cap) {
     uint8_t *p = realloc(tb->pixels, n);
@@ -149,7 +155,7 @@ static int log_weight_image(tensorboard *tb, const kcb_weight_info *wi, const ch
   }
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < cols; c++) {
-      float x = transpose ? wi->data[c * wi->shape[1] + r] : wi->data[r * cols + c];
+      float x = transpose ? wi->data[c * rows + r] : wi->data[r * cols + c];
       double v = (double)x * 255.5;
       tb->pixels[r * cols + c] = (uint8_t)(v >= 255.0 ? 255 : v > 0 ? (int)v : 0);
     }
@@ -164,6 +170,10 @@ static int log_weights(tensorboard *tb, int epoch) {
   for (size_t i = 0; !rc && i < n; i++) {
     kcb_weight_info wi;
     if ((rc = kcb_model_weight(m, i, &wi))) break;
+    /* A diverged weight is skipped, not fatal: Keras's histograms never stop training. */
+    size_t finite = 0;
+    while (finite < wi.size && isfinite(wi.data[finite])) finite++;
+    if (finite < wi.size) continue;
     /* Keras 3's weight.path: the model's name scope, the layer, the variable */
     snprintf(tag, sizeof tag, "sequential/%s/%s/histogram", wi.layer_name, wi.name);
     rc = kcb_summary_writer_add_histogram(tb->train, tag, wi.data, wi.size, 0, epoch);

@@ -25,9 +25,10 @@ typedef struct kcb_tensorboard_options {
   int write_images;           /**< weights as images, <weight path>/image, with the histograms [0] */
   int write_steps_per_second; /**< batch_ / epoch_steps_per_second [0] */
   int64_t update_freq;        /**< KCB_TENSORBOARD_UPDATE_EPOCH, _BATCH or N [epoch] */
-  /** Hyperparameters (copied): if n_hparams > 0, the log_dir run gets an hparams experiment and
-   * session (start at train begin; at train end the final epoch metrics as scalars
-   * final_<metric>, and the session end) so TensorBoard's HParams tab shows this run. */
+  /** Hyperparameters (copied): if n_hparams > 0, the log_dir run gets an hparams experiment (its
+   * metrics are the epoch_<metric> scalars of train/ and validation/, whose last points are the
+   * run's final values) and a session (start at train begin, end at train end), so TensorBoard's
+   * HParams tab shows this run. */
   const kcb_hparam *hparams;
   size_t n_hparams;
   int max_queue;              /**< events queued before the writer thread is woken [1024]; at each
@@ -40,7 +41,9 @@ typedef struct kcb_tensorboard_options {
  * Tags (Keras's): train/: keras, epoch_<metric>, epoch_learning_rate, epoch_steps_per_second
  * (step = epoch, 0-based), batch_<metric>, batch_steps_per_second (step = global batch count,
  * 1-based, every update_freq batches), sequential/<layer>/<weight>/histogram and /image (Keras 3's
- * weight paths, e.g. sequential/dense/kernel/histogram; step = epoch);
+ * weight paths since keras-team/keras PR #22317, e.g. sequential/dense/kernel/histogram; earlier 3.x
+ * releases wrote kernel/histogram, which collides across layers; step = epoch; a weight holding
+ * NaN or Inf is skipped that epoch rather than stopping training);
  * validation/: epoch_<metric> without the val_ prefix (step = epoch) and
  * evaluation_<metric>_vs_iterations (step = the optimizer's iterations).
  * @param[out] out freed with kcb_callback_free (which closes the files).
