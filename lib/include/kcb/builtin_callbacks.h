@@ -166,6 +166,28 @@ typedef struct kcb_terminate_on_nan_options {
  * @param[out] out freed with kcb_callback_free. @return 0 or KCB_ENOMEM. */
 int kcb_terminate_on_nan_new(kcb_callback **out, const kcb_terminate_on_nan_options *opts);
 
+/* ---- Keep going: a writer's failure need not stop training ------------------------------- */
+
+/** kcb_keep_going_new's arguments. */
+typedef struct kcb_keep_going_options {
+  FILE *stream; /* where the one warning goes; NULL: stderr */
+} kcb_keep_going_options;
+#define KCB_KEEP_GOING_OPTIONS_INIT {NULL}
+
+/** Wraps `inner` so that its failure does not stop fit (Keras has no such thing: any callback
+ * error ends training). By default a hook's error is returned by fit, which stops cleanly; wrapped,
+ * the first error is written once to opts->stream as "Warning: <Name> failed and is off for the rest
+ * of this run: <message>", and `inner` is not called again until the next on_train_begin. Meant for
+ * the file writers (TensorBoard, CSVLogger, ModelCheckpoint) when a full disk or a removed
+ * directory should not cost the training run; earlier files stay as they were either way.
+ * @param[out] out the wrapper; it owns `inner` from then on (freed with it), except on failure.
+ * @return 0, KCB_EINVAL (inner NULL) or KCB_ENOMEM. */
+int kcb_keep_going_new(kcb_callback **out, kcb_callback *inner, const kcb_keep_going_options *opts);
+
+/** The first error the wrapped callback returned in the last run (0 if none), and its message
+ * (valid until the wrapper is freed; "" if none). */
+int kcb_keep_going_error(const kcb_callback *keep_going, const char **message);
+
 #ifdef __cplusplus
 }
 #endif
