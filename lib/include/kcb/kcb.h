@@ -13,5 +13,6 @@
 #include "kcb/csv.h"
 #include "kcb/builtin_callbacks.h"
 #include "kcb/saving.h"
+#include "kcb/checkpoint.h"
 
 #endif
