@@ -1,7 +1,8 @@
 /* builtin_callbacks.c — one fit on Fashion-MNIST with Keras's built-in callbacks working together:
  * ReduceLROnPlateau halves the learning rate when val_loss stalls, EarlyStopping ends the run when
  * it stops improving and restores the best epoch's weights, and CSVLogger writes one row per epoch
- * (with the learning_rate column ReduceLROnPlateau adds, because it comes first in the list).
+ * (with the learning_rate column ReduceLROnPlateau adds, because it comes first in the list), and
+ * ModelCheckpoint keeps the best epoch's weights in OUT_DIR/best.weights.h5.
  *
  * Run:  ./builtin_callbacks [DATA_DIR [TRAIN_LIMIT [OUT_DIR]]]
  *   DATA_DIR     an MNIST-format directory [KCB_FASHION_MNIST_DIR]
@@ -66,9 +67,19 @@ int main(int argc, char **argv) {
   /* CSVLogger("training_log.csv") */
   if (check(rc = kcb_csv_logger_new(&callbacks[n++], csv_path, NULL), "CSVLogger")) goto done;
 
-  /* ---- TensorBoard and ModelCheckpoint go here (being written in parallel) ----------------
-   * TensorBoard(log_dir=OUT_DIR/logs) and ModelCheckpoint(OUT_DIR/best.weights.h5,
-   * save_best_only=True) join the list at this point, and their files are printed below. */
+  /* ---- TensorBoard goes here (being written in parallel) ----------------------------------
+   * TensorBoard(log_dir=OUT_DIR/logs) joins the list at this point; its log dir is printed below. */
+
+  /* ModelCheckpoint(OUT_DIR/best.weights.h5, save_best_only=True, save_weights_only=True, verbose=1) */
+  char ckpt_path[4096];
+  snprintf(ckpt_path, sizeof ckpt_path, "%s/best.weights.h5", out_dir);
+  kcb_model_checkpoint_options mc = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+  mc.save_best_only = 1;
+  mc.save_weights_only = 1;
+  mc.verbose = 1;
+  mc.restore_best = 0; /* a new run in OUT_DIR starts its own best */
+  if (check(rc = kcb_model_checkpoint_new(&callbacks[n++], ckpt_path, &mc), "ModelCheckpoint")) goto done;
+  kcb_callback *checkpoint = callbacks[n - 1];
 
   kcb_fit_options fit = KCB_FIT_OPTIONS_INIT;
   fit.epochs = 20;
@@ -80,7 +91,12 @@ int main(int argc, char **argv) {
   if (check(rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history), "fit")) goto done;
 
   printf("CSV log: %s\n", csv_path);
-  /* ---- TensorBoard / ModelCheckpoint: print their log dir and checkpoint path here ---- */
+  /* ---- TensorBoard: print its log dir here ---- */
+  kcb_checkpoint_info info;
+  if (check(rc = kcb_checkpoint_info_read(&info, ckpt_path), "reading the checkpoint")) goto done;
+  char best_buf[32];
+  printf("Checkpoint: %s (val_loss %s, epoch %lld)\n", ckpt_path,
+         kcb_format_double(kcb_model_checkpoint_best(checkpoint), best_buf, sizeof best_buf), (long long)info.epoch + 1);
 
   /* The log read back: the epoch of the lowest val_loss is the one EarlyStopping restored. */
   if (check(rc = kcb_csv_table_read(&table, csv_path, ','), "reading the CSV log")) goto done;

@@ -3,3 +3,9 @@ add_executable(checkpoint checkpoint.c)
 target_link_libraries(checkpoint PRIVATE kcb ${MATH_LIBRARY})
 target_compile_options(checkpoint PRIVATE ${KCB_WARNINGS})
 target_compile_definitions(checkpoint PRIVATE _POSIX_C_SOURCE=200809L)
+
+# ModelCheckpoint + BackupAndRestore + ranking (the checkpoint area).
+add_executable(model_checkpoint model_checkpoint.c)
+target_link_libraries(model_checkpoint PRIVATE kcb ${MATH_LIBRARY})
+target_compile_options(model_checkpoint PRIVATE ${KCB_WARNINGS})
+target_compile_definitions(model_checkpoint PRIVATE _POSIX_C_SOURCE=200809L)

@@ -1,5 +1,6 @@
 /* kcb-train — train a Sequential model from the command line (Fashion-MNIST by default). */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +17,16 @@ typedef struct train_args {
   int csv_append, restore_best_weights, reduce_lr, terminate_on_nan;
   long long early_stopping, lr_patience, lr_decay_epochs, lr_warmup_epochs; /* -1: not given */
   double min_delta, factor, lr_decay_rate, lr_alpha;
-
+  /* TensorBoard */
   const char *logdir;
   long long histogram_freq, update_freq;
   int write_images, hparams;
+
+  /* checkpoints */
+  const char *checkpoint, *backup_dir;
+  int save_best_only, save_weights_only, save_last;
+  long long save_freq, save_top_k, backup_freq; /* save_freq / backup_freq 0: "epoch"; save_top_k -2: not given */
+  double initial_value_threshold;               /* NaN: none */
 } train_args;
 
 static void usage(FILE *f) {
@@ -77,6 +84,19 @@ static void usage(FILE *f) {
           "  --update-freq F          epoch, batch, or every N batches [epoch]\n"
           "  --write-images           also write the weights as images (with --histogram-freq)\n"
           "  --hparams                log the hyperparameters and final metrics (HParams tab)\n"
+
+          "  --checkpoint TEMPLATE    ModelCheckpoint: save to TEMPLATE, a Python format string with\n"
+          "                           {epoch} and {batch} (1-based) and any logged value, e.g.\n"
+          "                           ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5; watches --monitor/--mode\n"
+          "  --save-best-only         only when --monitor improves\n"
+          "  --save-weights-only      weights only (TEMPLATE must end in .weights.h5; else .keras or .h5)\n"
+          "  --save-freq epoch|N      at every epoch end, or every N batches [epoch]\n"
+          "  --save-top-k K           keep the K best files by --monitor, delete the others; -1 all [-1]\n"
+          "  --save-last              also keep last.<ext> next to them, updated at every save point\n"
+          "  --initial-value-threshold F  the value --save-best-only must beat first [none]\n"
+          "  --backup-dir DIR         BackupAndRestore: back the run up in DIR; run the same command again\n"
+          "                           after a crash to resume it (DIR is emptied when the run completes)\n"
+          "  --backup-freq epoch|N    back up at every epoch end, or every N batches [epoch]\n"
           "  -h, --help               this help\n\n"
           "Prints the test-set evaluation last, as: test_loss=<value> test_<metric>=<value> ...\n");
 }
@@ -112,6 +132,15 @@ static int parse_double(const char *flag, const char *v, double lo, double hi, d
   return 0;
 }
 
+/* "epoch" (0) or a number of batches >= 1. */
+static int parse_freq(const char *flag, const char *v, long long *out) {
+  if (strcmp(v, "epoch") == 0) {
+    *out = 0;
+    return 0;
+  }
+  return parse_long(flag, v, 1, 1LL << 40, out);
+}
+
 static int needs(const char *flag, const char *other) {
   fprintf(stderr, "kcb-train: %s needs %s (see kcb-train --help)\n", flag, other);
   return 2;
@@ -126,6 +155,12 @@ static int check_callback_args(const train_args *a) {
     return bad_value("--csv-separator", a->csv_separator, "expected one character other than a quote");
   if (a->restore_best_weights && a->early_stopping < 0)
     return needs("--restore-best-weights", "--early-stopping PATIENCE");
+  if (!a->checkpoint && (a->save_best_only || a->save_weights_only || a->save_last || a->save_freq ||
+                         a->save_top_k != -2 || a->initial_value_threshold == a->initial_value_threshold))
+    return needs(a->save_best_only ? "--save-best-only" : a->save_weights_only ? "--save-weights-only"
+                 : a->save_last ? "--save-last" : a->save_freq ? "--save-freq"
+                 : a->save_top_k != -2 ? "--save-top-k" : "--initial-value-threshold", "--checkpoint TEMPLATE");
+  if (a->backup_freq && !a->backup_dir) return needs("--backup-freq", "--backup-dir DIR");
   if (a->mode && kcb_monitor_mode_from_name(&mode, a->mode) != 0)
     return bad_value("--mode", a->mode, "expected auto, min or max");
   if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
@@ -157,6 +192,10 @@ static int parse_args(int argc, char **argv, train_args *a) {
       *(flag[2] == 'w' ? &a->write_images : &a->hparams) = 1;
       continue;
     }
+
+    if (strcmp(flag, "--save-best-only") == 0) { a->save_best_only = 1; continue; }
+    if (strcmp(flag, "--save-weights-only") == 0) { a->save_weights_only = 1; continue; }
+    if (strcmp(flag, "--save-last") == 0) { a->save_last = 1; continue; }
     if (i + 1 >= argc) return bad_value(flag, "", "needs a value");
     const char *v = argv[++i];
     long long n = 0;
@@ -201,6 +240,13 @@ static int parse_args(int argc, char **argv, train_args *a) {
           return bad_value(flag, v, "expected epoch, batch or a number of batches");
       }
     }
+    else if (strcmp(flag, "--checkpoint") == 0) a->checkpoint = v;
+    else if (strcmp(flag, "--save-freq") == 0) rc = parse_freq(flag, v, &a->save_freq);
+    else if (strcmp(flag, "--save-top-k") == 0) rc = parse_long(flag, v, -1, 1000000, &a->save_top_k);
+    else if (strcmp(flag, "--initial-value-threshold") == 0)
+      rc = parse_double(flag, v, -1e300, 1e300, &a->initial_value_threshold);
+    else if (strcmp(flag, "--backup-dir") == 0) a->backup_dir = v;
+    else if (strcmp(flag, "--backup-freq") == 0) rc = parse_freq(flag, v, &a->backup_freq);
     else return bad_value("option", flag, "unknown option");
     if (rc) return rc;
   }
@@ -223,7 +269,8 @@ int main(int argc, char **argv) {
                   .optimizer = "adam", .metrics = "accuracy",
                   .lr = -1, .validation_split = 0.1, .batch_size = 64, .seed = 42, .epochs = 20, .verbose = 1,
                   .early_stopping = -1, .lr_patience = -1, .lr_decay_epochs = -1, .lr_warmup_epochs = -1,
-                  .min_delta = 0, .factor = -1, .lr_decay_rate = -1, .lr_alpha = -1};
+                  .min_delta = 0, .factor = -1, .lr_decay_rate = -1, .lr_alpha = -1,
+                  .save_top_k = -2, .initial_value_threshold = NAN};
   int status = parse_args(argc, argv, &a);
   if (status) return status == 1 ? 0 : status;
   kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
@@ -262,7 +309,7 @@ int main(int argc, char **argv) {
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
-  kcb_callback *callbacks[8] = {NULL};
+  kcb_callback *callbacks[10] = {NULL};
   size_t n_callbacks = 0;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
   if (rc) {
@@ -340,6 +387,27 @@ int main(int argc, char **argv) {
     co.append = a.csv_append;
     if (a.csv_separator) co.separator = a.csv_separator[0];
     rc = kcb_csv_logger_new(&callbacks[n_callbacks], a.csv, &co);
+    if (rc == 0) n_callbacks++;
+  }
+  if (rc == 0 && a.checkpoint) {
+    kcb_model_checkpoint_options mo = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+    if (a.monitor) mo.monitor = a.monitor;
+    mo.mode = mode;
+    mo.verbose = cb_verbose;
+    mo.save_best_only = a.save_best_only;
+    mo.save_weights_only = a.save_weights_only;
+    mo.save_freq = a.save_freq;
+    mo.save_top_k = a.save_top_k == -2 ? -1 : (int)a.save_top_k;
+    mo.save_last = a.save_last;
+    mo.initial_value_threshold = a.initial_value_threshold;
+    rc = kcb_model_checkpoint_new(&callbacks[n_callbacks], a.checkpoint, &mo);
+    if (rc == 0) n_callbacks++;
+  }
+  /* last, so that an epoch's backup is written after its checkpoint */
+  if (rc == 0 && a.backup_dir) {
+    kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
+    bo.save_freq = a.backup_freq;
+    rc = kcb_backup_and_restore_new(&callbacks[n_callbacks], a.backup_dir, &bo);
     if (rc == 0) n_callbacks++;
   }
   if (rc) {

@@ -71,6 +71,10 @@ struct kcb_model {
   kcb__mean loss_tracker, metric_state[KCB__MAX_METRICS];
   int stop_training, stop_evaluating, stop_predicting;
   int fit_has_validation;              /* the running (or last) fit has validation data */
+  /* Set by BackupAndRestore in on_train_begin, consumed by fit right after it: the epoch to start
+   * from (Keras's model._initial_epoch) and, for a mid-epoch backup, the last batch done in it. */
+  int resume_pending, resume_epoch;
+  int64_t resume_batch;                /* -1: start the epoch at its first batch */
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;

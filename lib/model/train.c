@@ -255,11 +255,17 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   m->fit_has_validation = has_val; /* CSVLogger's val_* columns before the first validated epoch */
 
   m->stop_training = 0;
+  m->resume_pending = 0;
   kcb_logs_clear(epoch_logs);
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BEGIN, 0, NULL));
-  int64_t batches_seen = 0;
-  int pass_open = 0;
-  for (int epoch = o->initial_epoch; epoch < o->epochs; epoch++) {
+  int64_t batches_seen = 0, skip_batches = 0;
+  int pass_open = 0, first_epoch = o->initial_epoch;
+  if (m->resume_pending) { /* BackupAndRestore: Keras's `initial_epoch = self._initial_epoch or initial_epoch` */
+    if (m->resume_epoch > 0 || m->resume_batch >= 0) first_epoch = m->resume_epoch;
+    skip_batches = m->resume_batch + 1; /* a mid-epoch backup resumes after its batch, on the same order */
+    m->resume_pending = 0;
+  }
+  for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
     reset_metrics(m);
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_BEGIN, epoch, NULL));
     /* A new pass over the data each epoch; with steps_per_epoch the pass carries on across
@@ -277,8 +283,11 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
       batches_seen = 0;
       pass_open = 1;
     }
+    int64_t first_step = 0;
+    if (skip_batches > 0 && o->steps_per_epoch == 0) batches_seen = first_step = skip_batches;
+    skip_batches = 0;
     kcb_logs_clear(batch_logs);
-    for (int64_t step = 0; step < steps && batches_seen < full_batches; step++) {
+    for (int64_t step = first_step; step < steps && batches_seen < full_batches; step++) {
       int64_t start = batches_seen++ * batch;
       int64_t count = train.n - start < batch ? train.n - start : batch;
       const float *bx, *by;

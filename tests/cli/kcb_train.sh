@@ -53,6 +53,14 @@ check tb_bad_update_freq 2 "kcb-train: --update-freq 'hourly': expected epoch, b
   "$bin" --logdir /nonexistent --update-freq hourly
 check tb_needs_logdir 2 "kcb-train: --logdir '': the TensorBoard options need --logdir" -- "$bin" --hparams
 check missing_data 1 "kcb-train: .*/nonexistent/train-images-idx3-ubyte.*\\(KCB_ENOENT\\)" -- "$bin" --data /nonexistent
+# ModelCheckpoint / BackupAndRestore flags
+check help_checkpoint 0 '^  --checkpoint TEMPLATE    ModelCheckpoint: ' -- "$bin" --help
+check help_backup 0 '^  --backup-dir DIR         BackupAndRestore: ' -- "$bin" --help
+check best_only_alone 2 "kcb-train: --save-best-only needs --checkpoint TEMPLATE" -- "$bin" --save-best-only
+check top_k_alone 2 "kcb-train: --save-top-k needs --checkpoint TEMPLATE" -- "$bin" --save-top-k 2
+check backup_freq_alone 2 "kcb-train: --backup-freq needs --backup-dir DIR" -- "$bin" --backup-freq 5
+check bad_save_freq 2 "kcb-train: --save-freq 'often': expected a whole number from 1 to" -- "$bin" --checkpoint w.keras --save-freq often
+check bad_top_k 2 "kcb-train: --save-top-k '-3': expected a whole number from -1 to" -- "$bin" --checkpoint 'w{epoch}.keras' --save-top-k -3
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   check bad_model 1 "kcb-train: model spec .*relux" -- "$bin" --model flatten,16:relux --train-limit 100
@@ -104,6 +112,23 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check tensorboard_hparams 0 'tag: "_hparams_/session_end_info"' -- $tfcheck --decode "$tb"/events*
   check tensorboard_batch_tags 0 'tag: "batch_loss"' -- $tfcheck --decode "$tb"/train/*
   rm -rf "$tb"
+
+  # ModelCheckpoint and BackupAndRestore end to end
+  check ckpt_suffix 1 "kcb-train: When using .save_weights_only=True. in .ModelCheckpoint., the filepath provided must end in .\\.weights\\.h5." -- \
+    "$bin" $small --epochs 1 --verbose 0 --checkpoint "$tmp/w.h5" --save-weights-only
+  check ckpt_template 1 "kcb-train: ModelCheckpoint: bad template .*Unknown format code 'd' for object of type 'float'" -- \
+    "$bin" $small --epochs 1 --verbose 0 --checkpoint "$tmp/w{val_loss:03d}.keras"
+  check ckpt_val_key_no_validation 1 "uses a val_\\* key, but fit has no validation data" -- \
+    "$bin" $small --epochs 1 --verbose 0 --validation-split 0 --checkpoint "$tmp/w{val_loss:.2f}.keras" --monitor loss
+  check ckpt_best_messages 0 "^Epoch 1: val_loss improved from None to [0-9]\\.[0-9]{5}, saving model to $tmp/ck/w\\.01-[0-9]\\.[0-9]{3}\\.weights\\.h5\$" -- \
+    "$bin" $small --epochs 3 --verbose 2 --checkpoint "$tmp/ck/w.{epoch:02d}-{val_loss:.3f}.weights.h5" --save-weights-only \
+    --save-best-only --save-top-k 1 --save-last
+  check ckpt_top1_last 0 '^1 1$' -- bash -c "ls '$tmp/ck' | grep -c '^w\\.' | tr '\\n' ' '; ls '$tmp/ck' | grep -c '^last\\.weights\\.h5\$'"
+  # 8 batches per epoch, a save every 3 counted across epochs (Keras): 3, 6, then 1, 4, 7 (1-based)
+  check ckpt_batches 0 '^e1-b3\.keras e1-b6\.keras e2-b1\.keras e2-b4\.keras e2-b7\.keras $' -- bash -c "'$bin' $small --epochs 2 --verbose 0 \
+    --checkpoint '$tmp/batches/e{epoch}-b{batch}.keras' --save-freq 3 --monitor loss >/dev/null && ls '$tmp/batches' | LC_ALL=C sort | tr '\n' ' '; echo"
+  check backup_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 2 --verbose 0 --backup-dir '$tmp/bk' --backup-freq 3 >/dev/null \
+    && { test -e '$tmp/bk' || echo gone; }"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi

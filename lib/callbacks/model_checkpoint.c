@@ -1,0 +1,384 @@
+/* callbacks/model_checkpoint.c — Keras 3's ModelCheckpoint (spec/keras-callbacks.md §2.4) with
+ * Lightning's save_top_k and save_last (§5). File names come from a Python format template. */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "callbacks/checkpoint_internal.h"
+#include "callbacks/monitor.h"
+#include "core/pyformat.h"
+#include "internal.h"
+#include "kcb/checkpoint.h"
+#include "model/model_internal.h"
+
+#define PATH_CAP 4096
+
+typedef struct kept_file {
+  char *path;
+  double value;
+} kept_file;
+
+typedef struct model_checkpoint {
+  kcb_callback base;
+  char *filepath;          /* the template */
+  kcb__monitor monitor;
+  kcb_model_checkpoint_options o;
+  FILE *stream;
+  const char *suffix;      /* ".weights.h5", ".keras" or ".h5": for last.<ext> */
+  int has_batch_key, has_val_key, n_fields;
+  /* state kept across fits, as Keras keeps it on the instance */
+  int has_best;
+  double best;
+  int current_epoch;
+  kcb__save_counter counter;
+  kept_file *kept;         /* save_top_k > 0: best first */
+  size_t n_kept;
+  char last_saved[PATH_CAP];
+} model_checkpoint;
+
+/* ---- file names ---------------------------------------------------------------------------- */
+
+typedef struct name_ctx {
+  const kcb_logs *logs;
+  int epoch;
+  int64_t batch; /* -1: none */
+} name_ctx;
+
+static int lookup(void *vctx, const char *key, size_t len, kcb__pyvalue *out) {
+  const name_ctx *c = vctx;
+  char k[KCB_LOGS_KEY_MAX];
+  if (len >= sizeof k) return 0;
+  memcpy(k, key, len);
+  k[len] = '\0';
+  out->is_int = 0;
+  if (strcmp(k, "epoch") == 0) {
+    out->is_int = 1;
+    out->i = c->epoch + 1;
+    return 1;
+  }
+  if (strcmp(k, "batch") == 0 && c->batch >= 0 && !kcb_logs_find(c->logs, "batch")) {
+    out->is_int = 1;
+    out->i = c->batch + 1;
+    return 1;
+  }
+  return kcb_logs_get(c->logs, k, &out->d);
+}
+
+static int file_path(const model_checkpoint *mc, int epoch, int64_t batch, const kcb_logs *logs, char *out) {
+  name_ctx c = {logs, epoch, batch};
+  return kcb__pyformat(out, PATH_CAP, mc->filepath, lookup, &c);
+}
+
+static int note_field(void *ctx, const kcb__pyfield *f) {
+  model_checkpoint *mc = ctx;
+  mc->n_fields++;
+  if (f->key_len == 5 && memcmp(f->key, "batch", 5) == 0) mc->has_batch_key = 1;
+  if (f->key_len > 4 && memcmp(f->key, "val_", 4) == 0) mc->has_val_key = 1;
+  return 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* ---- save_top_k bookkeeping ---------------------------------------------------------------- */
+
+/* Whether a is a better value than b for the monitor (NaN is the worst). */
+static int better(const model_checkpoint *mc, double a, double b) {
+  if (isnan(a)) return 0;
+  if (isnan(b)) return 1;
+  return mc->monitor.mode == KCB_MONITOR_MAX ? a > b : a < b;
+}
+
+static void drop_kept(model_checkpoint *mc, size_t i) {
+  free(mc->kept[i].path);
+  memmove(mc->kept + i, mc->kept + i + 1, (mc->n_kept - i - 1) * sizeof *mc->kept);
+  mc->n_kept--;
+}
+
+/* Inserts path in value order (replacing an entry for the same path). */
+static int keep(model_checkpoint *mc, const char *path, double value) {
+  for (size_t i = 0; i < mc->n_kept; i++)
+    if (strcmp(mc->kept[i].path, path) == 0) { drop_kept(mc, i); break; }
+  kept_file *grown = realloc(mc->kept, (mc->n_kept + 1) * sizeof *grown);
+  if (!grown) return kcb__error(KCB_ENOMEM, "ModelCheckpoint: out of memory");
+  mc->kept = grown;
+  char *copy = strdup(path);
+  if (!copy) return kcb__error(KCB_ENOMEM, "ModelCheckpoint: out of memory");
+  size_t at = mc->n_kept;
+  while (at > 0 && better(mc, value, mc->kept[at - 1].value)) at--;
+  memmove(mc->kept + at + 1, mc->kept + at, (mc->n_kept - at) * sizeof *mc->kept);
+  mc->kept[at].path = copy;
+  mc->kept[at].value = value;
+  mc->n_kept++;
+  return 0;
+}
+
+/* Deletes the files beyond the k best. */
+static void trim_kept(model_checkpoint *mc) {
+  while (mc->o.save_top_k >= 0 && mc->n_kept > (size_t)mc->o.save_top_k) {
+    size_t last = mc->n_kept - 1;
+    if (unlink(mc->kept[last].path) != 0 && errno != ENOENT && mc->o.verbose > 0)
+      fprintf(mc->stream, "UserWarning: ModelCheckpoint could not delete %s: %s\n", mc->kept[last].path, strerror(errno));
+    drop_kept(mc, last);
+  }
+}
+
+/* Reads back what earlier runs saved for this monitor under this template, so that a resumed run
+ * neither forgets its best value nor overwrites a better file (keras #12803, #11420). */
+static int restore_from_files(model_checkpoint *mc) {
+  const char *slash = strrchr(mc->filepath, '/');
+  char dir[PATH_CAP];
+  const char *base = slash ? slash + 1 : mc->filepath;
+  if (slash) {
+    size_t n = (size_t)(slash - mc->filepath);
+    if (n >= sizeof dir) return 0;
+    memcpy(dir, mc->filepath, n);
+    dir[n] = '\0';
+    if (strchr(dir, '{') || strchr(dir, '}')) return 0; /* fields in the directory: not scanned */
+    if (n == 0) strcpy(dir, "/");
+  } else {
+    strcpy(dir, ".");
+  }
+  DIR *d = opendir(dir);
+  if (!d) return 0;
+  struct dirent *e;
+  int rc = 0;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (!kcb__pyformat_match(base, e->d_name, NULL, NULL)) continue;
+    char path[PATH_CAP];
+    if (slash) snprintf(path, sizeof path, "%.*s/%s", (int)(slash - mc->filepath), mc->filepath, e->d_name);
+    else snprintf(path, sizeof path, "%s", e->d_name);
+    kcb_checkpoint_info info;
+    if (kcb_checkpoint_info_read(&info, path) != 0) continue; /* not ours, or cut: ignored */
+    if (!info.has_monitor || strcmp(info.monitor, mc->monitor.name) != 0 || isnan(info.monitor_value)) continue;
+    if (mc->o.save_best_only && kcb__monitor_is_improvement(&mc->monitor, info.monitor_value, mc->has_best, mc->best)) {
+      mc->best = info.monitor_value;
+      mc->has_best = 1;
+    }
+    if (mc->o.save_top_k > 0) rc = keep(mc, path, info.monitor_value);
+  }
+  closedir(d);
+  if (rc == 0) trim_kept(mc);
+  return rc;
+}
+
+/* ---- hooks --------------------------------------------------------------------------------- */
+
+static int mc_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
+  model_checkpoint *mc = (model_checkpoint *)cb;
+  (void)logs;
+  /* Keras resolves the monitor at the first epoch end; the model's metrics are known here, so an
+   * unresolvable monitor fails before any training. */
+  int rc = kcb__monitor_resolve(&mc->monitor, "ModelCheckpoint", cb->model);
+  if (rc) return rc;
+  /* Keys that can never be in the logs at save time fail now rather than after an epoch of work. */
+  if (mc->has_val_key && mc->o.save_freq > 0)
+    return kcb__error(KCB_EKEY, "ModelCheckpoint: filepath \"%s\" uses a val_* key, but with save_freq=%lld it is "
+                      "formatted from train batch logs, which have no val_* values", mc->filepath, (long long)mc->o.save_freq);
+  if (mc->has_val_key && !cb->model->fit_has_validation)
+    return kcb__error(KCB_EKEY, "ModelCheckpoint: filepath \"%s\" uses a val_* key, but fit has no validation data",
+                      mc->filepath);
+  if (mc->has_batch_key && mc->o.save_freq == 0)
+    return kcb__error(KCB_EKEY, "Failed to format this callback filepath: \"%s\". Reason: 'batch' (there is no batch "
+                      "with save_freq=\"epoch\")", mc->filepath);
+  if (mc->o.restore_best && (mc->o.save_best_only || mc->o.save_top_k > 0)) {
+    for (size_t i = mc->n_kept; i > 0; i--) drop_kept(mc, i - 1);
+    rc = restore_from_files(mc);
+  }
+  return rc;
+}
+
+static int mc_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  ((model_checkpoint *)cb)->current_epoch = epoch;
+  return 0;
+}
+
+/* Keras's _should_save_model, plus save_top_k's admission test. */
+static int should_save(model_checkpoint *mc, int epoch, const kcb_logs *logs, const char *path, int *have_value,
+                       double *value) {
+  *have_value = kcb__monitor_value(&mc->monitor, logs, value) == 0;
+  int ranked = mc->o.save_best_only || mc->o.save_top_k >= 0;
+  if (!ranked) {
+    if (mc->o.verbose > 0) fprintf(mc->stream, "\nEpoch %d: saving model to %s\n", epoch + 1, path);
+    return 1;
+  }
+  if (!*have_value) {
+    fprintf(mc->stream, "UserWarning: Can save best model only with %s available.\n", mc->monitor.name);
+    return mc->o.save_top_k != 0;
+  }
+  if (mc->o.save_best_only) {
+    char best_str[40] = "None";
+    if (mc->has_best) snprintf(best_str, sizeof best_str, "%.5f", mc->best);
+    if (!kcb__monitor_is_improvement(&mc->monitor, *value, mc->has_best, mc->best)) {
+      if (mc->o.verbose > 0) fprintf(mc->stream, "\nEpoch %d: %s did not improve from %s\n", epoch + 1, mc->monitor.name, best_str);
+      return 0;
+    }
+    if (mc->o.verbose > 0)
+      fprintf(mc->stream, "\nEpoch %d: %s improved from %s to %.5f, saving model to %s\n", epoch + 1, mc->monitor.name,
+              best_str, *value, path);
+    mc->best = *value;
+    mc->has_best = 1;
+    if (mc->o.save_top_k < 0) return 1;
+  }
+  if (mc->o.save_top_k == 0) return 0;
+  if (mc->o.save_top_k > 0 && mc->n_kept >= (size_t)mc->o.save_top_k) {
+    int replaces_same = 0;
+    for (size_t i = 0; i < mc->n_kept; i++) replaces_same |= strcmp(mc->kept[i].path, path) == 0;
+    if (!replaces_same && !better(mc, *value, mc->kept[mc->n_kept - 1].value)) {
+      if (mc->o.verbose > 0)
+        fprintf(mc->stream, "\nEpoch %d: %s was not in top %d\n", epoch + 1, mc->monitor.name, mc->o.save_top_k);
+      return 0;
+    }
+  }
+  if (!mc->o.save_best_only && mc->o.verbose > 0) fprintf(mc->stream, "\nEpoch %d: saving model to %s\n", epoch + 1, path);
+  return 1;
+}
+
+static int write_file(model_checkpoint *mc, const char *path, int epoch, int64_t batch, int have_value, double value) {
+  kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+  so.monitor = have_value ? mc->monitor.name : NULL;
+  so.monitor_value = value;
+  so.epoch = epoch;
+  so.batch = batch;
+  int rc = kcb__mkdirs_for(path, "ModelCheckpoint");
+  if (rc) return rc;
+  rc = kcb_model_save(mc->base.model, path, &so);
+  if (rc) {
+    char reason[512];
+    kcb__strlcpy(reason, kcb_error_last(), sizeof reason);
+    return kcb__error(rc, "ModelCheckpoint: cannot save %s: %s", path, reason);
+  }
+  return 0;
+}
+
+static int save_model(model_checkpoint *mc, int epoch, int64_t batch, const kcb_logs *logs) {
+  char path[PATH_CAP];
+  int have_value = 0;
+  double value = NAN;
+  int rc = file_path(mc, epoch, batch, logs, path);
+  if (rc) return rc;
+  if (should_save(mc, epoch, logs, path, &have_value, &value)) {
+    if ((rc = write_file(mc, path, epoch, batch, have_value, value))) return rc;
+    kcb__strlcpy(mc->last_saved, path, sizeof mc->last_saved);
+    if (mc->o.save_top_k > 0 && have_value) {
+      if ((rc = keep(mc, path, value))) return rc;
+      trim_kept(mc);
+    }
+  }
+  if (mc->o.save_last) {
+    char last[PATH_CAP];
+    const char *slash = strrchr(mc->filepath, '/');
+    if (slash) snprintf(last, sizeof last, "%.*slast%s", (int)(slash - mc->filepath + 1), mc->filepath, mc->suffix);
+    else snprintf(last, sizeof last, "last%s", mc->suffix);
+    if ((rc = write_file(mc, last, epoch, batch, have_value, value))) return rc;
+  }
+  fflush(mc->stream);
+  return 0;
+}
+
+static int mc_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  model_checkpoint *mc = (model_checkpoint *)cb;
+  if (mc->o.save_freq <= 0 || !kcb__save_counter_step(&mc->counter, mc->o.save_freq, batch)) return 0;
+  return save_model(mc, mc->current_epoch, batch, logs);
+}
+
+static int mc_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  model_checkpoint *mc = (model_checkpoint *)cb;
+  int rc = kcb__monitor_resolve(&mc->monitor, "ModelCheckpoint", cb->model);
+  if (rc || mc->o.save_freq != 0) return rc;
+  return save_model(mc, epoch, -1, logs);
+}
+
+static void mc_destroy(kcb_callback *cb) {
+  model_checkpoint *mc = (model_checkpoint *)cb;
+  for (size_t i = 0; i < mc->n_kept; i++) free(mc->kept[i].path);
+  free(mc->kept);
+  free(mc->filepath);
+}
+
+static const kcb_callback_ops model_checkpoint_ops = {
+    .name = "ModelCheckpoint",
+    .on_train_begin = mc_on_train_begin,
+    .on_epoch_begin = mc_on_epoch_begin,
+    .on_epoch_end = mc_on_epoch_end,
+    .on_train_batch_end = mc_on_train_batch_end,
+    .destroy = mc_destroy,
+};
+
+int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts) {
+  kcb_model_checkpoint_options defaults = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+  const kcb_model_checkpoint_options *o = opts ? opts : &defaults;
+  *out = NULL;
+  if (!filepath || !filepath[0]) return kcb__error(KCB_EINVAL, "ModelCheckpoint: filepath is empty");
+  if (o->save_weights_only && !ends_with(filepath, ".weights.h5"))
+    return kcb__error(KCB_EINVAL, "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided must "
+                      "end in `.weights.h5` (Keras weights format). Received: filepath=%s", filepath);
+  if (!o->save_weights_only && !ends_with(filepath, ".keras") && !ends_with(filepath, ".h5"))
+    return kcb__error(KCB_EINVAL, "The filepath provided must end in `.keras` (Keras model format). Received: filepath=%s",
+                      filepath);
+  if (o->save_freq < 0)
+    return kcb__error(KCB_EINVAL, "Unrecognized save_freq: %lld. Expected save_freq are 'epoch' (0) or integer values "
+                      "(> 0)", (long long)o->save_freq);
+  if (o->save_top_k < -1) return kcb__error(KCB_EINVAL, "ModelCheckpoint: save_top_k must be >= -1, got %d", o->save_top_k);
+  if (isinf(o->initial_value_threshold))
+    return kcb__error(KCB_EINVAL, "ModelCheckpoint: initial_value_threshold must be finite (or NaN for none)");
+  kcb__monitor monitor;
+  int rc = kcb__monitor_init(&monitor, "ModelCheckpoint", o->monitor, o->mode, 0);
+  if (rc) return rc;
+  model_checkpoint *mc = calloc(1, sizeof *mc);
+  if (!mc || !(mc->filepath = strdup(filepath))) {
+    free(mc);
+    return kcb__error(KCB_ENOMEM, "out of memory creating ModelCheckpoint");
+  }
+  if ((rc = kcb__pyformat_fields(filepath, note_field, mc))) {
+    char reason[600];
+    kcb__strlcpy(reason, kcb_error_last(), sizeof reason);
+    free(mc->filepath);
+    free(mc);
+    return kcb__error(rc, "ModelCheckpoint: %s", reason);
+  }
+  if (o->save_top_k > 1 && mc->n_fields == 0) {
+    free(mc->filepath);
+    free(mc);
+    return kcb__error(KCB_EINVAL, "ModelCheckpoint: save_top_k=%d needs a filepath with fields such as {epoch} "
+                      "(\"%s\" names a single file)", o->save_top_k, filepath);
+  }
+  mc->base.ops = &model_checkpoint_ops;
+  mc->base.owned_by_kcb = 1;
+  mc->monitor = monitor;
+  mc->o = *o;
+  mc->o.monitor = mc->monitor.name;
+  mc->stream = o->stream ? o->stream : stdout;
+  mc->suffix = ends_with(filepath, ".weights.h5") ? ".weights.h5" : ends_with(filepath, ".keras") ? ".keras" : ".h5";
+  mc->has_best = !isnan(o->initial_value_threshold);
+  mc->best = o->initial_value_threshold;
+  *out = &mc->base;
+  return 0;
+}
+
+static const model_checkpoint *as_mc(const kcb_callback *cb) {
+  return cb && cb->ops == &model_checkpoint_ops ? (const model_checkpoint *)cb : NULL;
+}
+
+double kcb_model_checkpoint_best(const kcb_callback *cb) {
+  const model_checkpoint *mc = as_mc(cb);
+  return mc && mc->has_best ? mc->best : NAN;
+}
+
+const char *kcb_model_checkpoint_last_saved(const kcb_callback *cb) {
+  const model_checkpoint *mc = as_mc(cb);
+  return mc ? mc->last_saved : "";
+}
+
+const char *kcb_model_checkpoint_kept(const kcb_callback *cb, size_t i, double *value) {
+  const model_checkpoint *mc = as_mc(cb);
+  if (!mc || i >= mc->n_kept) return NULL;
+  if (value) *value = mc->kept[i].value;
+  return mc->kept[i].path;
+}

@@ -1,0 +1,171 @@
+/* kcb/checkpoint.h — Keras's ModelCheckpoint (with Lightning's save_top_k and save_last),
+ * Keras's BackupAndRestore, and the ranking of checkpoint files behind kcb-restore. */
+#ifndef KCB_CHECKPOINT_H
+#define KCB_CHECKPOINT_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "kcb/callback.h"
+#include "kcb/monitor.h"
+#include "kcb/saving.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- ModelCheckpoint ----------------------------------------------------------------------- */
+
+/** ModelCheckpoint's arguments, Keras 3's defaults (plus Lightning's save_top_k / save_last) from
+ * KCB_MODEL_CHECKPOINT_OPTIONS_INIT. */
+typedef struct kcb_model_checkpoint_options {
+  const char *monitor;            /* "val_loss" (copied) */
+  int verbose;                    /* 0; 1 prints Keras's "\nEpoch N: saving model to PATH" messages */
+  int save_best_only;             /* 0; 1 saves only when the monitored value improves */
+  int save_weights_only;          /* 0: full model (.keras / .h5); 1: weights (.weights.h5) */
+  kcb_monitor_mode mode;          /* KCB_MONITOR_AUTO */
+  int64_t save_freq;              /* 0: "epoch" (at every epoch end); N > 0: every N train batches */
+  double initial_value_threshold; /* NAN: none; else the first best value to beat */
+  int save_top_k;                 /* -1: keep every file (Keras); 0: keep none; K > 0: keep the K files
+                                     with the best monitored values, deleting the others */
+  int save_last;                  /* 0; 1: also write last.<ext> next to the checkpoints at every save
+                                     point (an atomic copy of the latest state) */
+  int restore_best;               /* 1: at train begin, the best value (and the top-k list) is read back
+                                     from files matching the template that this monitor wrote before,
+                                     so a resumed run never overwrites a better checkpoint */
+  FILE *stream;                   /* messages and warnings; NULL: stdout */
+} kcb_model_checkpoint_options;
+#define KCB_MODEL_CHECKPOINT_OPTIONS_INIT {"val_loss", 0, 0, 0, KCB_MONITOR_AUTO, 0, NAN, -1, 0, 1, NULL}
+
+/** Keras 3's ModelCheckpoint (spec/keras-callbacks.md §2.4). `filepath` is a Python format
+ * template: `{epoch}` and `{batch}` (1-based ints), any logs key (a float), with Python's format
+ * specs (`{epoch:02d}`, `{val_loss:.2f}`, `{loss:.3e}`), `{{` and `}}` for braces. The template and
+ * its specs are checked here; a key the logs lack fails the save (KCB_EKEY naming template and
+ * key); a `val_*` key without validation data, or with save_freq > 0, fails fit at train begin.
+ * Name rules as Keras: save_weights_only needs `.weights.h5`, else `.keras` or `.h5`. Each file
+ * stores the monitored value (when logged), the 0-based epoch and batch as attributes, which
+ * kcb_checkpoint_info_read and kcb_checkpoint_rank read back. Parent directories are created.
+ * @param[out] out freed with kcb_callback_free
+ * @param filepath copied
+ * @return 0, KCB_EINVAL (bad template, suffix, monitor, save_freq < 0, save_top_k < -1, or
+ *         save_top_k > 0 / save_best_only with a template that cannot tell files apart) or KCB_ENOMEM. */
+int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts);
+
+/** The best monitored value seen (or restored), or NaN if none (Keras's `best`). */
+double kcb_model_checkpoint_best(const kcb_callback *model_checkpoint);
+
+/** The path of the last file saved by this callback, or "" if none. Owned by the callback. */
+const char *kcb_model_checkpoint_last_saved(const kcb_callback *model_checkpoint);
+
+/** The files kept by save_top_k, best first (i < count), or NULL when i is out of range.
+ * @param[out] value if not NULL, receives the file's monitored value. Owned by the callback. */
+const char *kcb_model_checkpoint_kept(const kcb_callback *model_checkpoint, size_t i, double *value);
+
+/* ---- BackupAndRestore ---------------------------------------------------------------------- */
+
+/** BackupAndRestore's arguments (Keras 3: save_freq="epoch", delete_checkpoint=True,
+ * double_checkpoint=False). */
+typedef struct kcb_backup_and_restore_options {
+  int64_t save_freq;     /* 0: "epoch"; N > 0: every N train batches */
+  int delete_checkpoint; /* 1: remove the backup files when fit ends normally */
+  int double_checkpoint; /* 0; 1: keep the previous backup as latest.weights.h5.bkp */
+  FILE *stream;          /* the "restored" note when verbose fit resumes; NULL: stdout */
+} kcb_backup_and_restore_options;
+#define KCB_BACKUP_AND_RESTORE_OPTIONS_INIT {0, 1, 0, NULL}
+
+/** Keras 3's BackupAndRestore (spec/keras-callbacks.md §2.10). Backups go to
+ * `backup_dir/latest.weights.h5` (weights, optimizer state, iterations, RNG state, and the epoch and
+ * batch to resume from as attributes, one atomically replaced file) plus Keras's
+ * `training_metadata.json`. At train begin an existing backup is loaded (falling back to the .bkp
+ * copy if the latest is unreadable) and fit continues from it: from the next epoch after an
+ * epoch-end backup, or — unlike Keras, which restarts the epoch — from the batch after a mid-epoch
+ * backup, on the same shuffled order, so a killed and restarted run ends with the same weights as
+ * one never interrupted (the resumed epoch's logged means then cover its remaining batches only).
+ * The directory is created if missing; on normal completion the backup files are deleted
+ * (delete_checkpoint) and the directory removed when empty.
+ * @param[out] out freed with kcb_callback_free
+ * @param backup_dir copied
+ * @return 0, KCB_EINVAL (empty backup_dir: "Empty backup_dir argument passed", save_freq < 0) or
+ *         KCB_ENOMEM. */
+int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const kcb_backup_and_restore_options *opts);
+
+/* ---- ranking checkpoints (kcb-restore) ----------------------------------------------------- */
+
+/** Where a checkpoint's ranking value came from. */
+typedef enum kcb_rank_source {
+  KCB_RANK_NONE = 0, /* no value found: not ranked */
+  KCB_RANK_STORED,   /* the file's own kcb_monitor / kcb_monitor_value attributes */
+  KCB_RANK_NAME,     /* parsed from the file name */
+  KCB_RANK_CSV       /* a CSVLogger file in the same directory, row matched by epoch */
+} kcb_rank_source;
+
+/** @return "stored", "name", "csv" or "none" (static). */
+const char *kcb_rank_source_name(kcb_rank_source source);
+
+/** One checkpoint file found. */
+typedef struct kcb_checkpoint_entry {
+  char *path;                 /* as found (owned by the ranking) */
+  int readable;               /* 0: corrupt or unreadable; error says why */
+  char *error;                /* NULL when readable (owned) */
+  kcb_checkpoint_info info;   /* valid when readable */
+  int64_t epoch;              /* 0-based: stored, else parsed from the name; -1 unknown */
+  double value;               /* the monitored value; NaN when source is KCB_RANK_NONE */
+  kcb_rank_source source;
+  size_t rank;                /* 1 = best; 0 = not ranked */
+} kcb_checkpoint_entry;
+
+/** The result of kcb_checkpoint_rank: ranked entries first (best first), then readable files
+ * without a value, then unreadable ones (each group by path). */
+typedef struct kcb_checkpoint_ranking {
+  size_t count;
+  kcb_checkpoint_entry *entries;
+  size_t n_ranked, n_unreadable;
+  kcb_monitor_mode mode;      /* the direction used (MIN or MAX) */
+} kcb_checkpoint_ranking;
+
+/** How checkpoints are ranked. */
+typedef struct kcb_rank_options {
+  const char *monitor;        /* "val_loss" */
+  kcb_monitor_mode mode;      /* AUTO: min for losses/errors, max for accuracies (by name) */
+  const char *csv_path;       /* NULL: any *.csv with `epoch` and the monitor columns in the
+                                 checkpoint's directory */
+  const char *name_template;  /* NULL; else ModelCheckpoint's filepath template (its base name):
+                                 a file name it matches gives the value of the monitor's field and
+                                 the epoch of `{epoch}`; the generic name rules are then not
+                                 used for that file */
+} kcb_rank_options;
+#define KCB_RANK_OPTIONS_INIT {"val_loss", KCB_MONITOR_AUTO, NULL, NULL}
+
+/** Finds checkpoints (`.weights.h5`, `.h5`, `.hdf5`, `.keras` files; directories are searched
+ * recursively), reads their metadata and ranks them by the monitored value, taken, in order, from
+ * (1) the value stored in the file for this monitor, (2) the file name: `MONITOR=NUMBER` (also
+ * `MONITOR_NUMBER`, `MONITOR-NUMBER`), else the last number with a decimal point that follows a
+ * `-`, `_` or `=` in the name (Keras's `...-{val_loss:.2f}.keras`), (3) the CSV log's row whose
+ * `epoch` equals the checkpoint's epoch (stored 0-based; from a name, the number after `epoch`,
+ * else the first number, read as Keras's 1-based `{epoch}`). NaN values rank last; ties keep path
+ * order. An unreadable file is listed (readable 0) and never stops the ranking.
+ * @param[out] out freed with kcb_checkpoint_ranking_free
+ * @param paths files or directories
+ * @param opts NULL: KCB_RANK_OPTIONS_INIT
+ * @return 0 (even when nothing is rankable: check n_ranked), KCB_ENOENT for a path that does not
+ *         exist, KCB_EINVAL (AUTO mode for a name it cannot place) or KCB_ENOMEM. */
+int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, size_t n_paths,
+                        const kcb_rank_options *opts);
+
+/** Frees a ranking. Accepts NULL. */
+void kcb_checkpoint_ranking_free(kcb_checkpoint_ranking *ranking);
+
+/** Writes a checkpoint's weights to `out_path` in `layout` (KCB_LAYOUT_AUTO: from the name) and
+ * checks the result by reading it back and comparing every weight bit for bit. A full-model layout
+ * (.h5, .keras) needs a source with a model config (`.h5` or `.keras`); from a weights-only source
+ * only `.weights.h5` can be written (KCB_EINVAL says so).
+ * @return 0, KCB_EINVAL, KCB_EFORMAT (source unreadable), KCB_EIO (written file differs), or a
+ *         save error. */
+int kcb_checkpoint_export(const char *src_path, const char *out_path, kcb_checkpoint_layout layout);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,492 @@
+/* model/checkpoint_rank.c — finding checkpoint files and ranking them by a monitored value (the
+ * library side of kcb-restore), and exporting one with a read-back check. */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/pyformat.h"
+#include "internal.h"
+#include "kcb/checkpoint.h"
+#include "kcb/csv.h"
+
+const char *kcb_rank_source_name(kcb_rank_source source) {
+  switch (source) {
+  case KCB_RANK_STORED: return "stored";
+  case KCB_RANK_NAME: return "name";
+  case KCB_RANK_CSV: return "csv";
+  default: return "none";
+  }
+}
+
+typedef struct entries {
+  kcb_checkpoint_entry *v;
+  size_t n, cap;
+} entries;
+
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int is_checkpoint_name(const char *name) {
+  return ends_with(name, ".weights.h5") || ends_with(name, ".h5") || ends_with(name, ".hdf5") || ends_with(name, ".keras");
+}
+
+static int add_entry(entries *e, const char *path) {
+  if (e->n == e->cap) {
+    size_t cap = e->cap ? 2 * e->cap : 16;
+    kcb_checkpoint_entry *v = realloc(e->v, cap * sizeof *v);
+    if (!v) return kcb__error(KCB_ENOMEM, "rank: out of memory");
+    e->v = v;
+    e->cap = cap;
+  }
+  kcb_checkpoint_entry *x = &e->v[e->n];
+  memset(x, 0, sizeof *x);
+  x->path = strdup(path);
+  if (!x->path) return kcb__error(KCB_ENOMEM, "rank: out of memory");
+  x->epoch = -1;
+  x->value = NAN;
+  e->n++;
+  return 0;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Adds the checkpoint files under dir (recursively, in name order). */
+static int scan_dir(entries *e, const char *dir, int depth) {
+  if (depth > 32) return 0;
+  DIR *d = opendir(dir);
+  if (!d) return kcb__error(kcb__error_from_errno(errno), "rank: cannot open directory %s: %s", dir, strerror(errno));
+  char **names = NULL;
+  size_t n = 0, cap = 0;
+  int rc = 0;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    if (de->d_name[0] == '.' && (de->d_name[1] == '\0' || (de->d_name[1] == '.' && de->d_name[2] == '\0'))) continue;
+    if (strstr(de->d_name, ".tmp") != NULL && de->d_name[0] == '.') continue; /* an atomic writer's temp file */
+    if (n == cap) {
+      cap = cap ? 2 * cap : 32;
+      char **grown = realloc(names, cap * sizeof *grown);
+      if (!grown) { rc = kcb__error(KCB_ENOMEM, "rank: out of memory"); break; }
+      names = grown;
+    }
+    if (!(names[n] = strdup(de->d_name))) { rc = kcb__error(KCB_ENOMEM, "rank: out of memory"); break; }
+    n++;
+  }
+  closedir(d);
+  if (rc == 0 && n) qsort(names, n, sizeof *names, cmp_str);
+  for (size_t i = 0; i < n; i++) {
+    if (rc == 0) {
+      size_t len = strlen(dir) + strlen(names[i]) + 2;
+      char *path = malloc(len);
+      if (!path) rc = kcb__error(KCB_ENOMEM, "rank: out of memory");
+      else {
+        snprintf(path, len, "%s/%s", dir, names[i]);
+        struct stat st;
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = scan_dir(e, path, depth + 1);
+        else if (is_checkpoint_name(names[i])) rc = add_entry(e, path);
+        free(path);
+      }
+    }
+    free(names[i]);
+  }
+  free(names);
+  return rc;
+}
+
+/* The file name without directories and without the layout suffix. */
+static void stem_of(const char *path, char *out, size_t size) {
+  const char *slash = strrchr(path, '/');
+  kcb__strlcpy(out, slash ? slash + 1 : path, size);
+  const char *suffixes[] = {".weights.h5", ".keras", ".hdf5", ".h5"};
+  for (size_t i = 0; i < 4; i++)
+    if (ends_with(out, suffixes[i])) {
+      out[strlen(out) - strlen(suffixes[i])] = '\0';
+      break;
+    }
+}
+
+/* Parses a number at s (digits with an optional sign, point and exponent); *end after it. */
+static int parse_number(const char *s, double *out, const char **end, int *has_point) {
+  const char *p = s;
+  if (*p == '+' || *p == '-') p++;
+  const char *digits = p;
+  while (isdigit((unsigned char)*p)) p++;
+  *has_point = 0;
+  if (*p == '.' && isdigit((unsigned char)p[1])) {
+    *has_point = 1;
+    p++;
+    while (isdigit((unsigned char)*p)) p++;
+  }
+  if (p == digits) return 0;
+  if ((*p == 'e' || *p == 'E') && (isdigit((unsigned char)p[1]) || ((p[1] == '-' || p[1] == '+') && isdigit((unsigned char)p[2])))) {
+    p += 2;
+    while (isdigit((unsigned char)*p)) p++;
+    *has_point = 1;
+  }
+  char buf[64];
+  size_t n = (size_t)(p - s) < sizeof buf - 1 ? (size_t)(p - s) : sizeof buf - 1;
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  /* strtod follows LC_NUMERIC; the text has '.' only, so read it by hand when the locale differs */
+  char *e;
+  *out = strtod(buf, &e);
+  if (*e == '.') { /* a comma locale: fall back to integer and fraction parts */
+    double ip = strtod(buf, &e), frac = 0, scale = 1;
+    for (const char *q = e + 1; isdigit((unsigned char)*q); q++) { frac = frac * 10 + (*q - '0'); scale *= 10; }
+    *out = ip < 0 || buf[0] == '-' ? ip - frac / scale : ip + frac / scale;
+  }
+  *end = p;
+  return 1;
+}
+
+/* The monitored value from a file name (see kcb_checkpoint_rank's rule). */
+static int value_from_name(const char *stem, const char *monitor, double *out) {
+  size_t ml = strlen(monitor);
+  for (const char *p = strstr(stem, monitor); p; p = strstr(p + 1, monitor)) {
+    const char *q = p + ml;
+    /* "loss" inside "val_loss" or "xloss" is another key */
+    if (p > stem && isalnum((unsigned char)p[-1])) continue;
+    if (p - stem >= 4 && strncmp(p - 4, "val_", 4) == 0) continue;
+    if (*q == '=' || *q == '_' || *q == '-' || *q == ':') {
+      const char *end;
+      int point;
+      if (parse_number(q + 1, out, &end, &point)) return 1;
+    }
+  }
+  /* else: the last decimal number after a separator */
+  int found = 0;
+  for (const char *p = stem; *p; p++) {
+    if (*p != '-' && *p != '_' && *p != '=') continue;
+    const char *end;
+    int point;
+    double v;
+    if (parse_number(p + 1, &v, &end, &point) && point) {
+      *out = v;
+      found = 1;
+      p = end - 1;
+    }
+  }
+  return found;
+}
+
+/* What a file name gives through ModelCheckpoint's template. */
+typedef struct template_capture {
+  const char *monitor;
+  double value;
+  int has_value;
+  int64_t epoch;
+} template_capture;
+
+static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size_t len) {
+  template_capture *c = ctx;
+  char buf[64];
+  if (len >= sizeof buf) return 0;
+  memcpy(buf, text, len);
+  buf[len] = '\0';
+  int is_epoch = f->key_len == 5 && memcmp(f->key, "epoch", 5) == 0;
+  if (is_epoch || (f->key_len == 5 && memcmp(f->key, "batch", 5) == 0)) {
+    long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+      if (!isdigit((unsigned char)buf[i]) || v > 100000000) return 0;
+      v = v * 10 + (buf[i] - '0');
+    }
+    if (is_epoch) c->epoch = v >= 1 ? (int64_t)(v - 1) : -1;
+    return 1;
+  }
+  double v;
+  const char *end;
+  int point;
+  if (!parse_number(buf, &v, &end, &point) || end != buf + len) return 0;
+  if (strlen(c->monitor) == f->key_len && memcmp(c->monitor, f->key, f->key_len) == 0) {
+    c->value = v;
+    c->has_value = 1;
+  }
+  return 1;
+}
+
+/* Matches a file's base name against the template's; 1 on a match (capture filled). */
+static int from_template(const char *tmpl, const char *path, template_capture *c) {
+  const char *tb = strrchr(tmpl, '/'), *pb = strrchr(path, '/');
+  c->has_value = 0;
+  c->epoch = -1;
+  return kcb__pyformat_match(tb ? tb + 1 : tmpl, pb ? pb + 1 : path, accept_field, c);
+}
+
+/* The 0-based epoch from a file name: the number after "epoch", else the first number. */
+static int64_t epoch_from_name(const char *stem) {
+  const char *p = strstr(stem, "epoch");
+  if (p) {
+    p += 5;
+    while (*p == '=' || *p == '_' || *p == '-' || *p == ':') p++;
+  } else {
+    p = stem;
+    while (*p && !isdigit((unsigned char)*p)) p++;
+  }
+  if (!isdigit((unsigned char)*p)) return -1;
+  long long v = 0;
+  while (isdigit((unsigned char)*p) && v < 100000000) v = v * 10 + (*p++ - '0');
+  return v >= 1 ? (int64_t)(v - 1) : -1;
+}
+
+/* A CSV log for the checkpoint in `dir`: the given one, or the first *.csv with the columns. */
+static int csv_value(const char *dir, const char *csv_path, const char *monitor, int64_t epoch, double *out) {
+  int found = 0;
+  char **cands = NULL;
+  size_t n = 0;
+  if (csv_path) {
+    cands = malloc(sizeof *cands);
+    if (cands && (cands[0] = strdup(csv_path))) n = 1;
+  } else {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+      if (!ends_with(de->d_name, ".csv")) continue;
+      char **grown = realloc(cands, (n + 1) * sizeof *grown);
+      if (!grown) break;
+      cands = grown;
+      size_t len = strlen(dir) + strlen(de->d_name) + 2;
+      if (!(cands[n] = malloc(len))) break;
+      snprintf(cands[n++], len, "%s/%s", dir, de->d_name);
+    }
+    closedir(d);
+    if (n) qsort(cands, n, sizeof *cands, cmp_str);
+  }
+  for (size_t i = 0; i < n; i++) {
+    kcb_csv_table t;
+    if (!found && kcb_csv_table_read(&t, cands[i], 0) == 0) {
+      int ce = kcb_csv_table_column(&t, "epoch"), cm = kcb_csv_table_column(&t, monitor);
+      if (ce >= 0 && cm >= 0)
+        for (size_t r = t.n_rows; r > 0 && !found; r--) /* appended runs: the last row of that epoch */
+          if (kcb_csv_table_value(&t, r - 1, (size_t)ce) == (double)epoch) {
+            *out = kcb_csv_table_value(&t, r - 1, (size_t)cm);
+            found = 1;
+          }
+      kcb_csv_table_free(&t);
+    }
+    free(cands[i]);
+  }
+  free(cands);
+  return found;
+}
+
+static int resolve_mode(const char *monitor, kcb_monitor_mode mode, kcb_monitor_mode *out) {
+  if (mode != KCB_MONITOR_AUTO) { *out = mode; return 0; }
+  const char *n = strncmp(monitor, "val_", 4) == 0 ? monitor + 4 : monitor;
+  if (ends_with(n, "loss") || ends_with(n, "error") || !strcmp(n, "mse") || !strcmp(n, "mae") || !strcmp(n, "mape") ||
+      !strcmp(n, "msle") || !strcmp(n, "rmse") || ends_with(n, "crossentropy") || ends_with(n, "hinge")) {
+    *out = KCB_MONITOR_MIN;
+    return 0;
+  }
+  if (strstr(n, "acc") || strstr(n, "auc") || strstr(n, "precision") || strstr(n, "recall") || strstr(n, "f1")) {
+    *out = KCB_MONITOR_MAX;
+    return 0;
+  }
+  return kcb__error(KCB_EINVAL, "rank: cannot tell whether `%s` should be minimized or maximized: pass mode min or max",
+                    monitor);
+}
+
+/* ModelCheckpoint's save_last file: last.<ext>. */
+static int is_last_copy(const char *path) {
+  const char *slash = strrchr(path, '/');
+  return strncmp(slash ? slash + 1 : path, "last.", 5) == 0;
+}
+
+/* ranked (best first, NaN last, then path), then readable without value, then unreadable */
+static int cmp_entry(const void *pa, const void *pb) {
+  const kcb_checkpoint_entry *a = pa, *b = pb;
+  int ga = !a->readable ? 2 : a->source == KCB_RANK_NONE ? 1 : 0;
+  int gb = !b->readable ? 2 : b->source == KCB_RANK_NONE ? 1 : 0;
+  if (ga != gb) return ga - gb;
+  if (ga == 0) {
+    int na = isnan(a->value), nb = isnan(b->value);
+    if (na != nb) return na - nb;
+    if (!na && a->value != b->value) {
+      return a->value < b->value ? -1 : 1; /* max mode sorts negated values */
+    }
+  }
+  /* a save_last copy ties with the checkpoint it copies: the named checkpoint goes first */
+  int la = is_last_copy(a->path), lb = is_last_copy(b->path);
+  if (la != lb) return la - lb;
+  return strcmp(a->path, b->path);
+}
+
+int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, size_t n_paths, const kcb_rank_options *opts) {
+  kcb_rank_options defaults = KCB_RANK_OPTIONS_INIT;
+  const kcb_rank_options *o = opts ? opts : &defaults;
+  entries e = {0};
+  int rc = 0;
+  kcb_checkpoint_ranking *r = NULL;
+  *out = NULL;
+  const char *monitor = o->monitor && o->monitor[0] ? o->monitor : "val_loss";
+  kcb_monitor_mode mode;
+  KCB__TRY(resolve_mode(monitor, o->mode, &mode));
+  for (size_t i = 0; i < n_paths; i++) {
+    struct stat st;
+    if (stat(paths[i], &st) != 0) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));
+    if (S_ISDIR(st.st_mode)) KCB__TRY(scan_dir(&e, paths[i], 0));
+    else KCB__TRY(add_entry(&e, paths[i]));
+  }
+  r = calloc(1, sizeof *r);
+  if (!r) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
+  for (size_t i = 0; i < e.n; i++) {
+    kcb_checkpoint_entry *x = &e.v[i];
+    char stem[1024];
+    stem_of(x->path, stem, sizeof stem);
+    if (kcb_checkpoint_info_read(&x->info, x->path) != 0) {
+      x->error = strdup(kcb_error_last());
+      if (!x->error) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
+      r->n_unreadable++;
+      continue;
+    }
+    x->readable = 1;
+    template_capture cap = {monitor, NAN, 0, -1};
+    int matched = o->name_template && from_template(o->name_template, x->path, &cap);
+    x->epoch = x->info.epoch >= 0 ? x->info.epoch : matched && cap.epoch >= 0 ? cap.epoch : epoch_from_name(stem);
+    if (x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0) {
+      x->value = x->info.monitor_value;
+      x->source = KCB_RANK_STORED;
+    } else if (matched && cap.has_value) {
+      x->value = cap.value;
+      x->source = KCB_RANK_NAME;
+    } else if (!matched && value_from_name(stem, monitor, &x->value)) { /* a matched template says which field is which */
+      x->source = KCB_RANK_NAME;
+    } else if (x->epoch >= 0) {
+      char dir[1024];
+      const char *slash = strrchr(x->path, '/');
+      if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->path), x->path);
+      else strcpy(dir, ".");
+      if (slash == x->path) strcpy(dir, "/");
+      if (csv_value(dir, o->csv_path, monitor, x->epoch, &x->value)) x->source = KCB_RANK_CSV;
+    }
+    if (x->source == KCB_RANK_NONE) x->value = NAN;
+  }
+  /* qsort has no context argument: max mode sorts the negated values (no global state) */
+  for (size_t i = 0; mode == KCB_MONITOR_MAX && i < e.n; i++) e.v[i].value = -e.v[i].value;
+  if (e.n) qsort(e.v, e.n, sizeof *e.v, cmp_entry);
+  for (size_t i = 0; mode == KCB_MONITOR_MAX && i < e.n; i++) e.v[i].value = -e.v[i].value;
+  for (size_t i = 0; i < e.n; i++)
+    if (e.v[i].readable && e.v[i].source != KCB_RANK_NONE) e.v[i].rank = ++r->n_ranked;
+  r->entries = e.v;
+  r->count = e.n;
+  r->mode = mode;
+  e.v = NULL;
+  e.n = 0;
+  *out = r;
+  r = NULL;
+done:
+  for (size_t i = 0; i < e.n; i++) {
+    free(e.v[i].path);
+    free(e.v[i].error);
+  }
+  free(e.v);
+  free(r);
+  return rc;
+}
+
+void kcb_checkpoint_ranking_free(kcb_checkpoint_ranking *r) {
+  if (!r) return;
+  for (size_t i = 0; i < r->count; i++) {
+    free(r->entries[i].path);
+    free(r->entries[i].error);
+  }
+  free(r->entries);
+  free(r);
+}
+
+/* ---- export -------------------------------------------------------------------------------- */
+
+static int read_all(const char *path, unsigned char **data, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return kcb__error(kcb__error_from_errno(errno), "cannot open %s: %s", path, strerror(errno));
+  size_t cap = 1 << 16, n = 0;
+  unsigned char *buf = malloc(cap);
+  int rc = 0;
+  while (buf) {
+    if (n == cap) {
+      unsigned char *grown = realloc(buf, cap * 2);
+      if (!grown) { free(buf); buf = NULL; break; }
+      buf = grown;
+      cap *= 2;
+    }
+    size_t got = fread(buf + n, 1, cap - n, f);
+    n += got;
+    if (got == 0) break;
+  }
+  if (!buf) rc = kcb__error(KCB_ENOMEM, "out of memory reading %s", path);
+  else if (ferror(f)) rc = kcb__error(KCB_EIO, "cannot read %s", path);
+  fclose(f);
+  if (rc) { free(buf); return rc; }
+  *data = buf;
+  *len = n;
+  return 0;
+}
+
+int kcb_checkpoint_export(const char *src, const char *dst, kcb_checkpoint_layout layout) {
+  int rc = 0;
+  kcb_model *m = NULL, *check = NULL;
+  float *a = NULL, *b = NULL;
+  unsigned char *bytes = NULL, *back = NULL;
+  size_t n_bytes = 0, n_back = 0;
+  kcb_checkpoint_info info;
+  if (layout == KCB_LAYOUT_AUTO) KCB__TRY(kcb_checkpoint_layout_from_name(&layout, dst));
+  if (layout == KCB_LAYOUT_WEIGHTS_H5 && strstr(dst, ".weights.h5") == NULL)
+    KCB__TRY(kcb__error(KCB_EINVAL, "export: a weights.h5 file must be named *.weights.h5 (Keras: \"The filename must end "
+                        "in `.weights.h5`\"), got %s", dst));
+  if ((layout == KCB_LAYOUT_KERAS && !ends_with(dst, ".keras")) ||
+      (layout == KCB_LAYOUT_H5 && (ends_with(dst, ".weights.h5") || (!ends_with(dst, ".h5") && !ends_with(dst, ".hdf5")))))
+    KCB__TRY(kcb__error(KCB_EINVAL, "export: a %s file must be named *.%s, got %s", kcb_checkpoint_layout_name(layout),
+                        layout == KCB_LAYOUT_KERAS ? "keras" : "h5", dst));
+  KCB__TRY(kcb_checkpoint_info_read(&info, src));
+  if (!info.has_config) {
+    /* Weights alone: no architecture to rebuild; a .weights.h5 is copied byte for byte. */
+    if (layout != KCB_LAYOUT_WEIGHTS_H5 || info.layout != KCB_LAYOUT_WEIGHTS_H5)
+      KCB__TRY(kcb__error(KCB_EINVAL, "export: %s holds weights only (%s, no model config), so it can only be written as "
+                          "a .weights.h5 file; a %s file needs the architecture: export from a .h5 or .keras checkpoint",
+                          src, kcb_checkpoint_layout_name(info.layout), kcb_checkpoint_layout_name(layout)));
+    KCB__TRY(read_all(src, &bytes, &n_bytes));
+    KCB__TRY(kcb__file_write_atomic(dst, bytes, n_bytes));
+    KCB__TRY(read_all(dst, &back, &n_back));
+    if (n_back != n_bytes || memcmp(back, bytes, n_bytes) != 0)
+      KCB__TRY(kcb__error(KCB_EIO, "export: %s does not read back as written", dst));
+    kcb_checkpoint_info check_info;
+    KCB__TRY(kcb_checkpoint_info_read(&check_info, dst));
+    goto done;
+  }
+  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  KCB__TRY(kcb_model_load(&m, src, &lo));
+  kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+  so.layout = layout;
+  so.epoch = info.epoch;
+  so.batch = info.batch;
+  if (info.has_monitor) {
+    so.monitor = info.monitor;
+    so.monitor_value = info.monitor_value;
+  }
+  KCB__TRY(kcb_model_save(m, dst, &so));
+  /* read back: a model of the same architecture loads the new file; every weight must match */
+  KCB__TRY(kcb_model_load(&check, src, &lo));
+  size_t n = kcb_model_param_count(m);
+  a = malloc((n ? n : 1) * sizeof *a);
+  b = malloc((n ? n : 1) * sizeof *b);
+  if (!a || !b) KCB__TRY(kcb__error(KCB_ENOMEM, "export: out of memory"));
+  for (size_t i = 0; i < n; i++) b[i] = 1e30f; /* a sentinel the load below must overwrite */
+  KCB__TRY(kcb_model_set_weights(check, b, n));
+  KCB__TRY(kcb_model_load_weights(check, dst, &lo));
+  KCB__TRY(kcb_model_get_weights(m, a, n));
+  KCB__TRY(kcb_model_get_weights(check, b, n));
+  if (memcmp(a, b, n * sizeof *a) != 0) KCB__TRY(kcb__error(KCB_EIO, "export: the weights read back from %s differ from %s", dst, src));
+done:
+  kcb_model_free(m);
+  kcb_model_free(check);
+  free(a);
+  free(b);
+  free(bytes);
+  free(back);
+  return rc;
+}

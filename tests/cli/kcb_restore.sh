@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# End-to-end tests of kcb-restore (zstd's cli-tests style: each case is a command, the exit code it
+# must return, and a pattern its output, stdout and stderr together, must contain).
+# Usage: tests/cli/kcb_restore.sh BIN_DIR MAKE_FILES
+set -u
+bin=$1/kcb-restore make_files=$2
+passed=0 failed=0
+out=$(mktemp) tmp=$(mktemp -d)
+trap 'rm -rf "$out" "$tmp"' EXIT
+
+# check NAME EXIT_CODE EXTENDED_REGEX -- COMMAND...
+check() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  "$@" >"$out" 2>&1
+  local got=$?
+  if [ "$got" -ne "$want" ]; then
+    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$out" | tail -8; failed=$((failed + 1)); return
+  fi
+  if ! grep -Eq -- "$pattern" "$out"; then
+    echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$out" | tail -8; failed=$((failed + 1)); return
+  fi
+  echo "ok   $name"; passed=$((passed + 1))
+}
+
+"$make_files" "$tmp/c" || { echo "FAIL: cannot write the checkpoints"; exit 1; }
+c=$tmp/c
+
+check help 0 '^Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error\.$' -- "$bin" --help
+check no_args 2 '^kcb-restore: no checkpoint directory or file given \(see kcb-restore --help\)$' -- "$bin"
+check bad_mode 2 "kcb-restore: --mode: expected auto, min or max: up" -- "$bin" --mode up "$c"
+check unknown_option 2 'kcb-restore: unknown option: --bogus' -- "$bin" --bogus 1 "$c"
+check bad_format 2 'kcb-restore: --format: expected weights.h5, h5 or keras: pt' -- "$bin" --output x.pt --format pt "$c"
+check bad_output_name 2 'kcb-restore: --output: the name must end in .weights.h5, .h5 or .keras' -- "$bin" --output best.bin "$c"
+check auto_unknown 2 'cannot tell whether `lr` should be minimized or maximized: pass mode min or max \(KCB_EINVAL\)' -- \
+  "$bin" --monitor lr "$c/stored"
+check missing_path 1 "kcb-restore: rank: $tmp/nope: No such file or directory \(KCB_ENOENT\)" -- "$bin" "$tmp/nope"
+
+# stored values; the cut file is reported and skipped
+check stored_best 0 "^1 +$c/stored/b\.weights\.h5 +weights\.h5 +2 +0\.2 +stored\$" -- "$bin" "$c/stored"
+check stored_order 0 "^1 2 3 4 \$" -- bash -c "'$bin' '$c/stored' 2>/dev/null | awk 'NR > 1 { printf \"%s \", \$1 } END { print \"\" }'"
+check stored_keras 0 "^2 +$c/stored/full\.keras +keras +4 +0\.25 +stored\$" -- "$bin" "$c/stored"
+check corrupt_skipped 0 "^kcb-restore: skipping $c/stored/cut\.weights\.h5: .*cut\.weights\.h5" -- "$bin" "$c/stored"
+check max_mode 0 "^1 +$c/stored/a\.weights\.h5 +weights\.h5 +1 +0\.5 +stored\$" -- "$bin" --mode max "$c/stored"
+# values from the names, and from the CSV log by epoch
+check by_name 0 "^1 +$c/named/w\.02-0\.35\.weights\.h5 +weights\.h5 +2 +0\.35 +name\$" -- "$bin" "$c/named"
+check by_csv 0 "^1 +$c/csv/ckpt_epoch2\.weights\.h5 +weights\.h5 +2 +0\.6 +csv\$" -- "$bin" "$c/csv"
+check by_csv_given 0 "^1 +$c/csv/ckpt_epoch2\.weights\.h5 .* csv\$" -- "$bin" --csv "$c/csv/log.csv" "$c/csv/ckpt_epoch1.weights.h5" "$c/csv/ckpt_epoch2.weights.h5"
+check by_template 0 "^1 +$c/named/w\\.02-0\\.35\\.weights\\.h5 +weights\\.h5 +2 +0\\.35 +name\$" -- \
+  "$bin" --template 'ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5' "$c/named"
+check template_loss_field 1 'no checkpoint with a value for loss among 3 files' -- \
+  "$bin" --monitor loss --template 'w.{epoch:02d}-{val_loss:.2f}.weights.h5' "$c/named"
+check nothing_rankable 1 '^kcb-restore: no checkpoint with a value for val_loss among 1 file$' -- "$bin" "$c/none"
+check recursive 0 "^1 +$c/stored/b\.weights\.h5 " -- "$bin" "$c"
+
+# JSON, parsed by Python
+check json 0 '^ok 4 1 .*/stored/b\.weights\.h5 False$' -- bash -c "'$bin' --json '$c/stored' 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+bad = [x for x in d[\"checkpoints\"] if not x[\"readable\"]]
+assert d[\"mode\"] == \"min\" and d[\"monitor\"] == \"val_loss\", d
+assert [x[\"rank\"] for x in d[\"checkpoints\"] if x[\"readable\"]] == [1, 2, 3, 4]
+assert bad[0][\"path\"].endswith(\"cut.weights.h5\") and bad[0][\"error\"]
+print(\"ok\", d[\"ranked\"], d[\"unreadable\"], d[\"best\"], d[\"verified\"])'"
+
+# writing the best: read back by h5py and compared with the source file's datasets
+check output_weights 0 "^wrote $tmp/best\.weights\.h5 from $c/stored/b\.weights\.h5 \(verified\)\$" -- \
+  "$bin" "$c/stored" --output "$tmp/best.weights.h5"
+check output_h5py 0 '^same$' -- /usr/bin/python3 -c "
+import h5py, numpy as np
+a, b = h5py.File('$tmp/best.weights.h5', 'r'), h5py.File('$c/stored/b.weights.h5', 'r')
+names = []
+a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
+print('same' if names and all(np.array_equal(a[n][()], b[n][()]) for n in names) else 'differ')"
+check output_full_needs_config 1 "holds weights only .* a keras file needs the architecture" -- \
+  "$bin" "$c/stored" --output "$tmp/best.keras"
+check output_keras_from_keras 0 "^wrote $tmp/m\.keras from $c/stored/full\.keras \(verified\)\$" -- \
+  "$bin" "$c/stored/full.keras" --output "$tmp/m.keras"
+check output_keras_zip 0 "^\['config.json', 'metadata.json', 'model.weights.h5'\]\$" -- /usr/bin/python3 -c "
+import zipfile; print(sorted(zipfile.ZipFile('$tmp/m.keras').namelist()))"
+check output_h5_format 0 "^wrote $tmp/m2\.h5 from $c/stored/full\.keras \(verified\)\$" -- \
+  "$bin" "$c/stored/full.keras" --output "$tmp/m2.h5" --format h5
+check list_no_write 0 "^1 " -- "$bin" "$c/stored" --output "$tmp/never.weights.h5" --list
+check list_no_write_file 0 '^absent$' -- bash -c "test -e '$tmp/never.weights.h5' || echo absent"
+
+echo "kcb-restore: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

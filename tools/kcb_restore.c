@@ -1,0 +1,191 @@
+/* kcb-restore — rank checkpoints by a monitored value and restore / export the best one. The
+ * ranking and the export live in the library (kcb/checkpoint.h); this file parses arguments and
+ * prints. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kcb/kcb.h"
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: kcb-restore [options] DIR_OR_FILE...\n"
+          "Finds checkpoints (.weights.h5, .h5, .hdf5, .keras; directories are searched recursively), ranks\n"
+          "them by a monitored value and writes the best one's weights.\n\n"
+          "  --monitor NAME        the value to rank by [val_loss]\n"
+          "  --mode auto|min|max   lower or higher is better; auto: min for losses and errors, max for\n"
+          "                        accuracies [auto]\n"
+          "  --csv FILE            the CSVLogger file to read values from [any *.csv with the columns\n"
+          "                        epoch and NAME next to each checkpoint]\n"
+          "  --template TEMPLATE   ModelCheckpoint's filepath template (e.g. 'w.{epoch:02d}-{val_loss:.2f}.keras'):\n"
+          "                        names it matches give NAME's value and the epoch\n"
+          "  --output FILE         write the best checkpoint's weights to FILE, then read them back and\n"
+          "                        compare every weight [none: only list]\n"
+          "  --format weights.h5|h5|keras\n"
+          "                        FILE's layout [from FILE's name]; h5 and keras need a full-model\n"
+          "                        checkpoint (.h5 or .keras) to rebuild the architecture from\n"
+          "  --list                only list, even with --output\n"
+          "  --json                print the listing as JSON on stdout\n"
+          "  -h, --help            this help\n\n"
+          "A checkpoint's value is, in order: the value stored in the file (ModelCheckpoint stores it),\n"
+          "the file name (through --template; else NAME=0.31, or the last decimal number after '-' '_' or '=', as in\n"
+          "w.03-0.31.weights.h5), or the CSV log's row for the checkpoint's epoch (stored, or the number\n"
+          "after 'epoch' / the first number of the name, read as Keras's 1-based {epoch}).\n"
+          "Unreadable files are reported on stderr and skipped.\n\n"
+          "Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error.\n");
+}
+
+static int usage_error(const char *msg, const char *arg) {
+  fprintf(stderr, "kcb-restore: %s%s%s (see kcb-restore --help)\n", msg, arg ? ": " : "", arg ? arg : "");
+  return 2;
+}
+
+static void json_string(const char *s) {
+  putchar('"');
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c == '"' || c == '\\') printf("\\%c", c);
+    else if (c == '\n') printf("\\n");
+    else if (c == '\t') printf("\\t");
+    else if (c < 0x20) printf("\\u%04x", c);
+    else putchar(c);
+  }
+  putchar('"');
+}
+
+static void json_number(double v) {
+  char buf[40];
+  if (v != v || v > 1.7976931348623157e308 || v < -1.7976931348623157e308) printf("null");
+  else printf("%s", kcb_format_double(v, buf, sizeof buf));
+}
+
+static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
+  size_t w = 4;
+  for (size_t i = 0; i < r->count; i++)
+    if (strlen(r->entries[i].path) > w) w = strlen(r->entries[i].path);
+  printf("%-4s  %-*s  %-17s  %5s  %-22s  %s\n", "rank", (int)w, "file", "layout", "epoch", monitor, "source");
+  for (size_t i = 0; i < r->count; i++) {
+    const kcb_checkpoint_entry *e = &r->entries[i];
+    if (!e->readable) continue;
+    char rank[24] = "-", epoch[24] = "-", value[40] = "-";
+    if (e->rank) snprintf(rank, sizeof rank, "%zu", e->rank);
+    if (e->epoch >= 0) snprintf(epoch, sizeof epoch, "%lld", (long long)e->epoch + 1);
+    if (e->source != KCB_RANK_NONE) kcb_format_double(e->value, value, sizeof value);
+    printf("%-4s  %-*s  %-17s  %5s  %-22s  %s\n", rank, (int)w, e->path, kcb_checkpoint_layout_name(e->info.layout), epoch,
+           value, kcb_rank_source_name(e->source));
+  }
+}
+
+static void print_json(const kcb_checkpoint_ranking *r, const char *monitor, const char *output, int wrote, int verified) {
+  printf("{\"monitor\": ");
+  json_string(monitor);
+  printf(", \"mode\": \"%s\", \"ranked\": %zu, \"unreadable\": %zu, \"checkpoints\": [", kcb_monitor_mode_name(r->mode),
+         r->n_ranked, r->n_unreadable);
+  for (size_t i = 0; i < r->count; i++) {
+    const kcb_checkpoint_entry *e = &r->entries[i];
+    printf("%s\n  {\"path\": ", i ? "," : "");
+    json_string(e->path);
+    printf(", \"readable\": %s", e->readable ? "true" : "false");
+    if (!e->readable) {
+      printf(", \"error\": ");
+      json_string(e->error ? e->error : "");
+      printf("}");
+      continue;
+    }
+    printf(", \"rank\": ");
+    if (e->rank) printf("%zu", e->rank); else printf("null");
+    printf(", \"layout\": \"%s\", \"epoch\": ", kcb_checkpoint_layout_name(e->info.layout));
+    if (e->epoch >= 0) printf("%lld", (long long)e->epoch + 1); else printf("null");
+    printf(", \"batch\": ");
+    if (e->info.batch >= 0) printf("%lld", (long long)e->info.batch + 1); else printf("null");
+    printf(", \"value\": ");
+    if (e->source != KCB_RANK_NONE) json_number(e->value); else printf("null");
+    printf(", \"source\": \"%s\", \"iterations\": %lld, \"params\": %zu, \"has_config\": %s}", kcb_rank_source_name(e->source),
+           (long long)e->info.iterations, e->info.n_params, e->info.has_config ? "true" : "false");
+  }
+  printf("\n], \"best\": ");
+  if (r->n_ranked) json_string(r->entries[0].path); else printf("null");
+  printf(", \"output\": ");
+  if (output && wrote) json_string(output); else printf("null");
+  printf(", \"verified\": %s}\n", verified ? "true" : "false");
+}
+
+int main(int argc, char **argv) {
+  kcb_rank_options ro = KCB_RANK_OPTIONS_INIT;
+  const char *output = NULL, *format = NULL;
+  int list_only = 0, json = 0;
+  const char **paths = calloc((size_t)argc, sizeof *paths);
+  size_t n_paths = 0;
+  if (!paths) return 1;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+      usage(stdout);
+      free(paths);
+      return 0;
+    }
+    if (strcmp(a, "--list") == 0) { list_only = 1; continue; }
+    if (strcmp(a, "--json") == 0) { json = 1; continue; }
+    if (strncmp(a, "--", 2) != 0) {
+      size_t n = strlen(a);
+      if (n > 4 && strcmp(a + n - 4, ".csv") == 0) ro.csv_path = a; /* a log given among the files */
+      else paths[n_paths++] = a;
+      continue;
+    }
+    if (i + 1 >= argc) { free(paths); return usage_error("option needs a value", a); }
+    const char *v = argv[++i];
+    if (strcmp(a, "--monitor") == 0) ro.monitor = v;
+    else if (strcmp(a, "--mode") == 0) {
+      if (kcb_monitor_mode_from_name(&ro.mode, v) != 0) { free(paths); return usage_error("--mode: expected auto, min or max", v); }
+    } else if (strcmp(a, "--csv") == 0) ro.csv_path = v;
+    else if (strcmp(a, "--template") == 0) ro.name_template = v;
+    else if (strcmp(a, "--output") == 0) output = v;
+    else if (strcmp(a, "--format") == 0) format = v;
+    else { free(paths); return usage_error("unknown option", a); }
+  }
+  if (n_paths == 0) { free(paths); return usage_error("no checkpoint directory or file given", NULL); }
+  kcb_checkpoint_layout layout = KCB_LAYOUT_AUTO;
+  if (format) {
+    if (strcmp(format, "weights.h5") == 0) layout = KCB_LAYOUT_WEIGHTS_H5;
+    else if (strcmp(format, "h5") == 0) layout = KCB_LAYOUT_H5;
+    else if (strcmp(format, "keras") == 0) layout = KCB_LAYOUT_KERAS;
+    else { free(paths); return usage_error("--format: expected weights.h5, h5 or keras", format); }
+    if (!output) { free(paths); return usage_error("--format needs --output FILE", NULL); }
+  }
+  if (output && !format && kcb_checkpoint_layout_from_name(&layout, output) != 0) {
+    free(paths);
+    return usage_error("--output: the name must end in .weights.h5, .h5 or .keras (or give --format)", output);
+  }
+
+  kcb_checkpoint_ranking *r = NULL;
+  int rc = kcb_checkpoint_rank(&r, paths, n_paths, &ro);
+  free(paths);
+  if (rc) {
+    fprintf(stderr, "kcb-restore: %s (%s)\n", kcb_error_last(), kcb_error_name(rc));
+    return rc == KCB_EINVAL ? 2 : 1;
+  }
+  for (size_t i = 0; i < r->count; i++)
+    if (!r->entries[i].readable) fprintf(stderr, "kcb-restore: skipping %s: %s\n", r->entries[i].path, r->entries[i].error);
+  int status = 0, wrote = 0, verified = 0;
+  if (r->n_ranked == 0) {
+    fprintf(stderr, "kcb-restore: no checkpoint with a value for %s among %zu file%s\n", ro.monitor, r->count,
+            r->count == 1 ? "" : "s");
+    status = 1;
+  } else if (output && !list_only) {
+    const char *best = r->entries[0].path;
+    rc = kcb_checkpoint_export(best, output, layout);
+    if (rc) {
+      fprintf(stderr, "kcb-restore: writing %s from %s failed: %s (%s)\n", output, best, kcb_error_last(), kcb_error_name(rc));
+      status = 1;
+    } else {
+      wrote = verified = 1;
+    }
+  }
+  if (json) print_json(r, ro.monitor, output, wrote, verified);
+  else {
+    print_table(r, ro.monitor);
+    if (wrote) printf("wrote %s from %s (verified)\n", output, r->entries[0].path);
+  }
+  kcb_checkpoint_ranking_free(r);
+  return status;
+}
