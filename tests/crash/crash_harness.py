@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Crash consistency: SIGKILL a training process at random moments while it writes event files, CSV,
 checkpoints and backups, then check that nothing it had written is lost.
 
@@ -32,8 +32,8 @@ DATA = "/usr/share/datasets/fashion-mnist"
 
 
 def train_command(bin_dir, work):
-    return [os.path.join(bin_dir, "kcb-train"), "--train-limit", "3000", "--model", "flatten,32:relu,10:softmax",
-            "--epochs", "4", "--batch-size", "32", "--verbose", "0", "--seed", "7",
+    return [os.path.join(bin_dir, "kcb-train"), "--train-limit", "6000", "--model", "flatten,32:relu,10:softmax",
+            "--epochs", "6", "--batch-size", "32", "--verbose", "0", "--seed", "7",
             "--logdir", os.path.join(work, "tb"), "--update-freq", "batch", "--histogram-freq", "1",
             "--csv", os.path.join(work, "log.csv"),
             "--checkpoint", os.path.join(work, "ckpt", "e{epoch:02d}-{val_loss:.4f}.weights.h5"),
