@@ -59,7 +59,7 @@ check help_backup 0 '^  --backup-dir DIR         BackupAndRestore: ' -- "$bin" -
 check best_only_alone 2 "kcb-train: --save-best-only needs --checkpoint TEMPLATE" -- "$bin" --save-best-only
 check top_k_alone 2 "kcb-train: --save-top-k needs --checkpoint TEMPLATE" -- "$bin" --save-top-k 2
 check backup_freq_alone 2 "kcb-train: --backup-freq needs --backup-dir DIR" -- "$bin" --backup-freq 5
-check bad_save_freq 2 "kcb-train: --save-freq 'often': expected a whole number from 1 to" -- "$bin" --checkpoint w.keras --save-freq often
+check bad_save_freq 2 "kcb-train: --save-freq 'often': expected epoch or a number of batches" -- "$bin" --checkpoint w.keras --save-freq often
 check bad_top_k 2 "kcb-train: --save-top-k '-3': expected a whole number from -1 to" -- "$bin" --checkpoint 'w{epoch}.keras' --save-top-k -3
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
@@ -129,6 +129,30 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     --checkpoint '$tmp/batches/e{epoch}-b{batch}.keras' --save-freq 3 --monitor loss >/dev/null && ls '$tmp/batches' | LC_ALL=C sort | tr '\n' ' '; echo"
   check backup_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 2 --verbose 0 --backup-dir '$tmp/bk' --backup-freq 3 >/dev/null \
     && { test -e '$tmp/bk' || echo gone; }"
+  # --config: the same options from a file, command-line flags after it win; errors name file and line
+  printf '# a run to repeat\nepochs = 2\nverbose=2\nmodel = flatten,16:relu,10:softmax\ntrain-limit = 500\ncsv = %s\nterminate-on-nan\n' \
+    "$tmp/cfg.csv" >"$tmp/run.conf"
+  check config_file 0 '^Epoch 2/2$' -- "$bin" --config "$tmp/run.conf"
+  check config_wrote_csv 0 '^1,' -- cat "$tmp/cfg.csv"
+  check config_overridden 0 '^Epoch 3/3$' -- "$bin" --config "$tmp/run.conf" --epochs 3
+  printf 'epochs = 2\nbogus = 1\n' >"$tmp/bad.conf"
+  check config_unknown_key 2 "kcb-train: .*bad\.conf:2 'bogus': unknown option" -- "$bin" --config "$tmp/bad.conf"
+  printf 'epochs = many\n' >"$tmp/bad2.conf"
+  check config_bad_value 2 "kcb-train: .*bad2\.conf:1: --epochs 'many': expected a whole number" -- "$bin" --config "$tmp/bad2.conf"
+  check config_missing 2 "kcb-train: --config '/nonexistent.conf': No such file or directory" -- "$bin" --config /nonexistent.conf
+  # a write error stops the run by default, or only warns with --on-write-error warn
+  check write_error_stops 1 "kcb-train: CSV: cannot write to /dev/full: No space left on device \(KCB_ENOSPC\)" -- \
+    "$bin" $small --epochs 2 --verbose 0 --csv /dev/full
+  check write_error_warns 0 "^Warning: CSVLogger failed and is off for the rest of this run: CSV: cannot write to /dev/full" -- \
+    "$bin" $small --epochs 2 --verbose 0 --csv /dev/full --on-write-error warn
+  check bad_on_write_error 2 "kcb-train: --on-write-error 'ignore': expected stop or warn" -- "$bin" --on-write-error ignore
+  # the files a run wrote are listed before the evaluation
+  mkdir -p "$tmp/fl"
+  check files_listed 0 "^  checkpoint   $tmp/fl/w\.02\.weights\.h5 \(val_loss [0-9.]+\)$" -- \
+    "$bin" $small --epochs 2 --verbose 2 --csv "$tmp/fl/log.csv" --logdir "$tmp/fl/tb" \
+    --checkpoint "$tmp/fl/w.{epoch:02d}.weights.h5" --save-weights-only --save-top-k 1 --save "$tmp/fl/final.keras"
+  check files_listed_all 0 "TensorBoard  $tmp/fl/tb/train/events.*CSV log      $tmp/fl/log\.csv.*model        $tmp/fl/final\.keras" -- \
+    bash -c "'$bin' $small --epochs 1 --verbose 2 --csv '$tmp/fl/log.csv' --logdir '$tmp/fl/tb' --save '$tmp/fl/final.keras' | tr '\n' ' '"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi

@@ -1,0 +1,327 @@
+/* train_options.c — kcb-train's option table, the command line, --config files and --help. */
+#include "train_options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kcb/kcb.h"
+
+typedef enum option_kind {
+  GROUP,       /* a heading in --help */
+  STRING,
+  LONG,        /* long long in [lo, hi] */
+  DOUBLE,      /* double in [lo, hi] */
+  SWITCH,      /* int set to 1; no value on the command line, "true"/"false" in a config file */
+  FREQ,        /* "epoch" (0) or a number of batches */
+  UPDATE_FREQ, /* "epoch", "batch" or a number of batches */
+  CONFIG,      /* --config FILE */
+} option_kind;
+
+typedef struct option {
+  const char *name;  /* without "--"; for GROUP, the heading */
+  const char *value; /* the value's name in --help; NULL for switches */
+  option_kind kind;
+  size_t offset;     /* into train_args */
+  double lo, hi;
+  const char *help;  /* lines separated by '\n'; the default in [brackets] */
+} option;
+
+#define AT(field) offsetof(train_args, field)
+static const option options[] = {
+    {"Data:", NULL, GROUP, 0, 0, 0, NULL},
+    {"data", "DIR", STRING, AT(data_dir), 0, 0,
+     "IDX files (train-/t10k-images/labels, .gz or plain) [" KCB_FASHION_MNIST_DIR "]"},
+    {"train-limit", "N", LONG, AT(train_limit), 1, 1e12, "use only the first N training and test samples [all]"},
+    {"Model:", NULL, GROUP, 0, 0, 0, NULL},
+    {"model", "SPEC", STRING, AT(model_spec), 0, 0,
+     "layers: UNITS[:ACTIVATION], dropout:RATE, flatten, or an activation,\n"
+     "comma-separated [flatten,256:relu,128:relu,10:softmax]"},
+    {"loss", "NAME", STRING, AT(loss), 0, 0,
+     "mse, mae, binary_crossentropy, categorical_crossentropy,\n"
+     "sparse_categorical_crossentropy [sparse_categorical_crossentropy]"},
+    {"optimizer", "NAME", STRING, AT(optimizer), 0, 0, "sgd, rmsprop, adam, adamw [adam]"},
+    {"lr", "RATE", DOUBLE, AT(lr), 0, 1e6, "learning rate [Keras's default for the optimizer: 0.01 sgd, else 0.001]"},
+    {"metrics", "LIST", STRING, AT(metrics), 0, 0, "comma-separated: accuracy, mse, mae, ... [accuracy]"},
+    {"Training:", NULL, GROUP, 0, 0, 0, NULL},
+    {"epochs", "N", LONG, AT(epochs), 0, 1000000, "[20]"},
+    {"batch-size", "N", LONG, AT(batch_size), 1, 1 << 20, "[64]"},
+    {"validation-split", "F", DOUBLE, AT(validation_split), 0, 0.99,
+     "last fraction of the training data held out for validation [0.1]"},
+    {"seed", "N", LONG, AT(seed), 0, 4.6e18, "same seed, same run, bit for bit [42]"},
+    {"verbose", "0|1|2", LONG, AT(verbose), 0, 2, "0 silent, 1 progress bar, 2 one line per epoch [1]"},
+    {"terminate-on-nan", NULL, SWITCH, AT(terminate_on_nan), 0, 0, "stop when the loss becomes NaN or infinite"},
+    {"config", "FILE", CONFIG, 0, 0, 0,
+     "read options from FILE, one 'name = value' per line (a switch: 'name' or\n"
+     "'name = true'; '#' starts a comment), as if given here"},
+    {"CSV log:", NULL, GROUP, 0, 0, 0, NULL},
+    {"csv", "FILE", STRING, AT(csv), 0, 0, "one row per epoch (Keras's CSVLogger: epoch, then the sorted logs)"},
+    {"csv-append", NULL, SWITCH, AT(csv_append), 0, 0, "append to FILE (header only if it is empty) [truncate]"},
+    {"csv-separator", "C", STRING, AT(csv_separator), 0, 0, "field separator [,]"},
+    {"Early stopping:", NULL, GROUP, 0, 0, 0, NULL},
+    {"early-stopping", "N", LONG, AT(early_stopping), 0, 1000000,
+     "stop after N epochs without improvement (patience) [off]"},
+    {"monitor", "NAME", STRING, AT(monitor), 0, 0,
+     "the logged value watched by early stopping, --reduce-lr-on-plateau\nand --checkpoint [val_loss]"},
+    {"mode", "auto|min|max", STRING, AT(mode), 0, 0, "whether NAME should fall or rise; auto knows loss and metrics [auto]"},
+    {"min-delta", "F", DOUBLE, AT(min_delta), -1e300, 1e300, "smallest change that counts as an improvement [0]"},
+    {"restore-best-weights", NULL, SWITCH, AT(restore_best_weights), 0, 0, "end with the weights of the best epoch"},
+    {"Learning rate:", NULL, GROUP, 0, 0, 0, NULL},
+    {"reduce-lr-on-plateau", NULL, SWITCH, AT(reduce_lr), 0, 0, "multiply the rate by --factor when --monitor stops improving"},
+    {"factor", "F", DOUBLE, AT(factor), 0, 0.999999, "[0.1]"},
+    {"lr-patience", "N", LONG, AT(lr_patience), 0, 1000000, "epochs without improvement before a reduction [10]"},
+    {"lr-schedule", "NAME", STRING, AT(lr_schedule), 0, 0, "step, exponential or cosine, from the --lr rate, per epoch [off]"},
+    {"lr-decay-rate", "F", DOUBLE, AT(lr_decay_rate), 0, 1e6, "step and exponential: the factor per --lr-decay-epochs [0.5]"},
+    {"lr-decay-epochs", "N", LONG, AT(lr_decay_epochs), 1, 1000000,
+     "step: epochs per drop; exponential: epochs per factor; cosine:\n"
+     "epochs to decay over [10; cosine: the epochs after the warm-up]"},
+    {"lr-warmup-epochs", "N", LONG, AT(lr_warmup_epochs), 0, 1000000, "cosine: linear warm-up from 0 to the rate first [0]"},
+    {"lr-alpha", "F", DOUBLE, AT(lr_alpha), 0, 1, "cosine: the final rate as a fraction of the peak [0]"},
+    {"TensorBoard:", NULL, GROUP, 0, 0, 0, NULL},
+    {"logdir", "DIR", STRING, AT(logdir), 0, 0, "write TensorBoard logs to DIR/train and DIR/validation [off]"},
+    {"histogram-freq", "N", LONG, AT(histogram_freq), 0, 1000000, "weight histograms every N epochs, 0 for none [0]"},
+    {"update-freq", "F", UPDATE_FREQ, AT(update_freq), 0, 0, "epoch, batch, or every N batches [epoch]"},
+    {"write-images", NULL, SWITCH, AT(write_images), 0, 0, "also write the weights as images (with --histogram-freq)"},
+    {"hparams", NULL, SWITCH, AT(hparams), 0, 0, "log the hyperparameters and final metrics (HParams tab)"},
+    {"Checkpoints:", NULL, GROUP, 0, 0, 0, NULL},
+    {"initial-weights", "FILE", STRING, AT(initial_weights), 0, 0,
+     "start from these weights (and optimizer state, when the file has a\n"
+     "matching one): a .weights.h5, .h5 or .keras file, by kcb or Keras [none]"},
+    {"save", "PATH", STRING, AT(save), 0, 0,
+     "save the trained model; the name picks the layout: .weights.h5 (weights\n"
+     "and optimizer state), .h5 or .keras (full model) [none]"},
+    {"checkpoint", "TEMPLATE", STRING, AT(checkpoint), 0, 0,
+     "ModelCheckpoint: save to TEMPLATE, a Python format string with\n"
+     "{epoch} and {batch} (1-based) and any logged value, e.g.\n"
+     "ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5; watches --monitor/--mode"},
+    {"save-best-only", NULL, SWITCH, AT(save_best_only), 0, 0, "only when --monitor improves"},
+    {"save-weights-only", NULL, SWITCH, AT(save_weights_only), 0, 0,
+     "weights only (TEMPLATE must end in .weights.h5; else .keras or .h5)"},
+    {"save-freq", "epoch|N", FREQ, AT(save_freq), 0, 0, "at every epoch end, or every N batches [epoch]"},
+    {"save-top-k", "K", LONG, AT(save_top_k), -1, 1000000, "keep the K best files by --monitor, delete the others; -1 all [-1]"},
+    {"save-last", NULL, SWITCH, AT(save_last), 0, 0, "also keep last.<ext> next to them, updated at every save point"},
+    {"initial-value-threshold", "F", DOUBLE, AT(initial_value_threshold), -1e300, 1e300,
+     "the value --save-best-only must beat first [none]"},
+    {"backup-dir", "DIR", STRING, AT(backup_dir), 0, 0,
+     "BackupAndRestore: back the run up in DIR; run the same command again\n"
+     "after a crash to resume it (DIR is emptied when the run completes)"},
+    {"backup-freq", "epoch|N", FREQ, AT(backup_freq), 0, 0, "back up at every epoch end, or every N batches [epoch]"},
+    {"Files:", NULL, GROUP, 0, 0, 0, NULL},
+    {"on-write-error", "stop|warn", STRING, AT(on_write_error), 0, 0,
+     "when a log, checkpoint or backup cannot be written (disk full, directory\n"
+     "removed): stop training with the error, or warn once and train on [stop]"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+void train_args_defaults(train_args *a) {
+  memset(a, 0, sizeof *a);
+  a->model_spec = "flatten,256:relu,128:relu,10:softmax";
+  a->loss = "sparse_categorical_crossentropy";
+  a->optimizer = "adam";
+  a->metrics = "accuracy";
+  a->lr = -1;
+  a->validation_split = 0.1;
+  a->batch_size = 64;
+  a->seed = 42;
+  a->epochs = 20;
+  a->verbose = 1;
+  a->early_stopping = a->lr_patience = a->lr_decay_epochs = a->lr_warmup_epochs = -1;
+  a->factor = a->lr_decay_rate = a->lr_alpha = -1;
+  a->save_top_k = -2;
+  a->initial_value_threshold = NAN;
+  a->on_write_error = "stop";
+}
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: kcb-train [options]\n"
+             "Trains a Sequential model on an MNIST-format data set and evaluates it on the test split.\n");
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const option *o = &options[i];
+    if (o->kind == GROUP) {
+      fprintf(f, "%s%s\n", i ? "" : "\n", o->name);
+      continue;
+    }
+    char head[64];
+    snprintf(head, sizeof head, "--%s%s%s", o->name, o->value ? " " : "", o->value ? o->value : "");
+    int width = fprintf(f, "  %s", head);
+    const char *line = o->help;
+    for (int first = 1; line; first = 0) {
+      const char *nl = strchr(line, '\n');
+      int len = nl ? (int)(nl - line) : (int)strlen(line);
+      if (!first || width > 26) width = 0, fputc('\n', f);
+      fprintf(f, "%*s%.*s", 27 - width, "", len, line);
+      width = 0;
+      line = nl ? nl + 1 : NULL;
+    }
+    fputc('\n', f);
+  }
+  fprintf(f, "  -h, --help               this help\n\n"
+             "Exit status: 0 trained, 1 a library error (its message names the file or value), 2 a usage error.\n"
+             "Prints the files it wrote, then the test-set evaluation last, as:\n"
+             "test_loss=<value> test_<metric>=<value> ...\n");
+}
+
+int train_usage_error(const char *flag, const char *value, const char *why) {
+  fprintf(stderr, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, value, why);
+  return 2;
+}
+
+static const option *find_option(const char *name) {
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].kind != GROUP && strcmp(options[i].name, name) == 0) return &options[i];
+  return NULL;
+}
+
+static int parse_long(const char *flag, const char *v, double lo, double hi, long long *out) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (*v == '\0' || *end || errno || (double)x < lo || (double)x > hi) {
+    char why[96];
+    snprintf(why, sizeof why, "expected a whole number from %lld to %lld", (long long)lo, (long long)hi);
+    return train_usage_error(flag, v, why);
+  }
+  *out = x;
+  return 0;
+}
+
+/* Stores value v for option o (value NULL: a switch given alone). */
+static int apply(train_args *a, const option *o, const char *flag, const char *v) {
+  char *field = (char *)a + o->offset;
+  switch (o->kind) {
+    case STRING:
+      *(const char **)(void *)field = v;
+      return 0;
+    case SWITCH:
+      if (v && strcmp(v, "true") != 0 && strcmp(v, "false") != 0) return train_usage_error(flag, v, "expected true or false");
+      *(int *)(void *)field = !v || strcmp(v, "true") == 0;
+      return 0;
+    case LONG:
+      return parse_long(flag, v, o->lo, o->hi, (long long *)(void *)field);
+    case DOUBLE: {
+      char *end;
+      errno = 0;
+      double x = strtod(v, &end);
+      if (*v == '\0' || *end || errno || !(x >= o->lo && x <= o->hi)) {
+        char why[96];
+        snprintf(why, sizeof why, "expected a number from %g to %g", o->lo, o->hi);
+        return train_usage_error(flag, v, why);
+      }
+      *(double *)(void *)field = x;
+      return 0;
+    }
+    case FREQ:
+    case UPDATE_FREQ: {
+      long long *out = (long long *)(void *)field;
+      if (strcmp(v, "epoch") == 0) {
+        *out = o->kind == FREQ ? 0 : KCB_TENSORBOARD_UPDATE_EPOCH;
+        return 0;
+      }
+      if (o->kind == UPDATE_FREQ && strcmp(v, "batch") == 0) {
+        *out = KCB_TENSORBOARD_UPDATE_BATCH;
+        return 0;
+      }
+      char *end;
+      errno = 0;
+      long long x = strtoll(v, &end, 10);
+      if (*v == '\0' || *end || errno || x < 1)
+        return train_usage_error(flag, v, o->kind == FREQ ? "expected epoch or a number of batches"
+                                                          : "expected epoch, batch or a number of batches");
+      *out = x;
+      return 0;
+    }
+    case GROUP:
+    case CONFIG:
+      break;
+  }
+  return 0;
+}
+
+static char **config_strings; /* values read from --config files, kept until train_args_release */
+static size_t n_config_strings;
+
+static int keep_string(char **out, const char *s, size_t len) {
+  char **grown = realloc(config_strings, (n_config_strings + 1) * sizeof *grown);
+  if (!grown) return -1;
+  config_strings = grown;
+  if (!(*out = malloc(len + 1))) return -1;
+  memcpy(*out, s, len);
+  (*out)[len] = '\0';
+  config_strings[n_config_strings++] = *out;
+  return 0;
+}
+
+void train_args_release(void) {
+  for (size_t i = 0; i < n_config_strings; i++) free(config_strings[i]);
+  free(config_strings);
+  config_strings = NULL;
+  n_config_strings = 0;
+}
+
+static char *trim(char *s) {
+  while (*s == ' ' || *s == '\t') s++;
+  size_t n = strlen(s);
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r' || s[n - 1] == '\n')) s[--n] = '\0';
+  return s;
+}
+
+/* A config file: "name = value" lines with the flags' names (no "--"), '#' comments. */
+static int read_config(train_args *a, const char *path, int depth) {
+  if (depth > 4) return train_usage_error("--config", path, "config files include each other too deeply");
+  FILE *f = fopen(path, "r");
+  if (!f) return train_usage_error("--config", path, strerror(errno));
+  char line[4096];
+  int rc = 0, number = 0;
+  while (rc == 0 && fgets(line, sizeof line, f)) {
+    number++;
+    char where[600];
+    snprintf(where, sizeof where, "%s:%d", path, number);
+    char *hash = strchr(line, '#');
+    if (hash) *hash = '\0';
+    char *eq = strchr(line, '='), *key = line, *value = NULL;
+    if (eq) *eq = '\0', value = trim(eq + 1);
+    key = trim(key);
+    if (!*key) {
+      if (value) rc = train_usage_error(where, "=", "a value with no name");
+      continue;
+    }
+    if (strncmp(key, "--", 2) == 0) key += 2;
+    const option *o = find_option(key);
+    char flag[sizeof where + 4200];
+    snprintf(flag, sizeof flag, "%s: --%s", where, key);
+    if (!o) rc = train_usage_error(where, key, "unknown option");
+    else if (o->kind == CONFIG) rc = value ? read_config(a, value, depth + 1) : train_usage_error(flag, "", "needs a value");
+    else if (!value && o->kind != SWITCH) rc = train_usage_error(flag, "", "needs a value");
+    else {
+      char *kept = NULL;
+      if (value && keep_string(&kept, value, strlen(value)) != 0) rc = train_usage_error(flag, value, "out of memory");
+      else rc = apply(a, o, flag, kept);
+    }
+  }
+  fclose(f);
+  return rc;
+}
+
+int train_args_parse(train_args *a, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *flag = argv[i];
+    if (strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0) {
+      usage(stdout);
+      return 1;
+    }
+    if (strncmp(flag, "--", 2) != 0) return train_usage_error("argument", flag, "not an option");
+    const option *o = find_option(flag + 2);
+    if (!o) return train_usage_error("option", flag, "unknown option");
+    if (o->kind == SWITCH) {
+      apply(a, o, flag, NULL);
+      continue;
+    }
+    if (i + 1 >= argc) return train_usage_error(flag, "", "needs a value");
+    const char *v = argv[++i];
+    int rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, flag, v);
+    if (rc) return rc;
+  }
+  return 0;
+}

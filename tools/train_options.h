@@ -1,0 +1,45 @@
+/* train_options.h — kcb-train's options: one table gives the flags, the --config keys, their
+ * parsing and the --help text, so the three never disagree. */
+#ifndef KCB_TRAIN_OPTIONS_H
+#define KCB_TRAIN_OPTIONS_H
+
+#include <stdio.h>
+
+typedef struct train_args {
+  /* data, model, training */
+  const char *data_dir, *model_spec, *loss, *optimizer, *metrics;
+  double lr, validation_split;
+  long long train_limit, batch_size, seed, epochs, verbose;
+  /* built-in callbacks (-1: not given) */
+  const char *csv, *csv_separator, *monitor, *mode, *lr_schedule;
+  int csv_append, restore_best_weights, reduce_lr, terminate_on_nan;
+  long long early_stopping, lr_patience, lr_decay_epochs, lr_warmup_epochs;
+  double min_delta, factor, lr_decay_rate, lr_alpha;
+  /* TensorBoard */
+  const char *logdir;
+  long long histogram_freq, update_freq; /* update_freq: KCB_TENSORBOARD_UPDATE_* or N */
+  int write_images, hparams;
+  /* checkpoints */
+  const char *initial_weights, *save, *checkpoint, *backup_dir;
+  int save_best_only, save_weights_only, save_last;
+  long long save_freq, save_top_k, backup_freq; /* freq 0: "epoch"; save_top_k -2: not given */
+  double initial_value_threshold;               /* NaN: none */
+  /* files */
+  const char *on_write_error; /* "stop" or "warn" */
+} train_args;
+
+/* The defaults, as --help shows them. */
+void train_args_defaults(train_args *a);
+
+/* Parses argv (and any --config FILE it names, in place); prints the error itself.
+ * @return 0 to train, 1 when --help was printed, 2 for a usage error. Strings point into argv or
+ * into memory kept until train_args_release. */
+int train_args_parse(train_args *a, int argc, char **argv);
+
+/* Frees what --config files added. */
+void train_args_release(void);
+
+/* Prints a usage error ("kcb-train: FLAG 'VALUE': WHY") and returns 2. */
+int train_usage_error(const char *flag, const char *value, const char *why);
+
+#endif
