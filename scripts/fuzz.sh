@@ -18,8 +18,8 @@ CC=clang CXX=clang++ cmake -S . -B build-fuzz -DKCB_FUZZ=ON -DKCB_WERROR=OFF -DC
 cmake --build build-fuzz -j"$(nproc)" >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  for t in build-fuzz/tests/fuzz/fuzz_*; do
-    name=$(basename "$t" | sed 's/^fuzz_//')
+  for t in tests/fuzz/fuzz_*.c; do
+    name=$(basename "$t" .c | sed 's/^fuzz_//')
     case "$name" in checkpoint_h5 | keras_archive) ;; *) targets+=("$name") ;; esac
   done
 fi
