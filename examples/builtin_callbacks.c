@@ -2,7 +2,8 @@
  * ReduceLROnPlateau halves the learning rate when val_loss stalls, EarlyStopping ends the run when
  * it stops improving and restores the best epoch's weights, and CSVLogger writes one row per epoch
  * (with the learning_rate column ReduceLROnPlateau adds, because it comes first in the list), and
- * ModelCheckpoint keeps the best epoch's weights in OUT_DIR/best.weights.h5.
+ * ModelCheckpoint keeps the best epoch's weights in OUT_DIR/best.weights.h5, and TensorBoard writes
+ * the epoch scalars and weight histograms under OUT_DIR/logs.
  *
  * Run:  ./builtin_callbacks [DATA_DIR [TRAIN_LIMIT [OUT_DIR]]]
  *   DATA_DIR     an MNIST-format directory [KCB_FASHION_MNIST_DIR]
@@ -67,8 +68,13 @@ int main(int argc, char **argv) {
   /* CSVLogger("training_log.csv") */
   if (check(rc = kcb_csv_logger_new(&callbacks[n++], csv_path, NULL), "CSVLogger")) goto done;
 
-  /* ---- TensorBoard goes here (being written in parallel) ----------------------------------
-   * TensorBoard(log_dir=OUT_DIR/logs) joins the list at this point; its log dir is printed below. */
+  /* TensorBoard(log_dir=OUT_DIR/logs, histogram_freq=1): train/ and validation/ runs */
+  char log_dir[4096];
+  snprintf(log_dir, sizeof log_dir, "%s/logs", out_dir);
+  kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
+  tb.log_dir = log_dir;
+  tb.histogram_freq = 1;
+  if (check(rc = kcb_tensorboard_new(&callbacks[n++], &tb), "TensorBoard")) goto done;
 
   /* ModelCheckpoint(OUT_DIR/best.weights.h5, save_best_only=True, save_weights_only=True, verbose=1) */
   char ckpt_path[4096];
@@ -91,7 +97,7 @@ int main(int argc, char **argv) {
   if (check(rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history), "fit")) goto done;
 
   printf("CSV log: %s\n", csv_path);
-  /* ---- TensorBoard: print its log dir here ---- */
+  printf("TensorBoard logs: %s (tensorboard --logdir %s, or kcb-inspect runs %s)\n", log_dir, log_dir, log_dir);
   kcb_checkpoint_info info;
   if (check(rc = kcb_checkpoint_info_read(&info, ckpt_path), "reading the checkpoint")) goto done;
   char best_buf[32];
