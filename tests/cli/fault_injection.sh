@@ -11,7 +11,6 @@ data=/usr/share/datasets/fashion-mnist
 if [ ! -d "$data" ]; then
   echo "SKIP: the Fashion-MNIST data set is not installed"; exit 77
 fi
-tmp=$(mktemp -d)
 cleanup() { rm -f "$out"; mountpoint -q "$tmp/full" 2>/dev/null && umount "$tmp/full"; mountpoint -q "$tmp/ro" 2>/dev/null && umount "$tmp/ro"; rm -rf "$tmp"; }
 trap cleanup EXIT
 small="--train-limit 500 --model flatten,16:relu,10:softmax --epochs 2 --verbose 0 --seed 1"

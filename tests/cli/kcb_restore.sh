@@ -4,24 +4,7 @@
 # Usage: tests/cli/kcb_restore.sh BIN_DIR MAKE_FILES
 set -u
 bin=$1/kcb-restore make_files=$2
-passed=0 failed=0
-out=$(mktemp) tmp=$(mktemp -d)
-trap 'rm -rf "$out" "$tmp"' EXIT
-
-# check NAME EXIT_CODE EXTENDED_REGEX -- COMMAND...
-check() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$out" 2>&1
-  local got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$out" | tail -8; failed=$((failed + 1)); return
-  fi
-  if ! grep -Eq -- "$pattern" "$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$out" | tail -8; failed=$((failed + 1)); return
-  fi
-  echo "ok   $name"; passed=$((passed + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 "$make_files" "$tmp/c" || { echo "FAIL: cannot write the checkpoints"; exit 1; }
 c=$tmp/c
@@ -83,5 +66,4 @@ check output_h5_format 0 "^wrote $tmp/m2\.h5 from $c/stored/full\.keras \(verifi
 check list_no_write 0 "^1 " -- "$bin" "$c/stored" --output "$tmp/never.weights.h5" --list
 check list_no_write_file 0 '^absent$' -- bash -c "test -e '$tmp/never.weights.h5' || echo absent"
 
-echo "kcb-restore: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "kcb-restore"

@@ -4,24 +4,7 @@
 # Usage: tests/cli/kcb_train.sh BIN_DIR
 set -u
 bin=$1/kcb-train
-passed=0 failed=0
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
-
-# check NAME EXIT_CODE EXTENDED_REGEX -- COMMAND...
-check() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$out" 2>&1
-  local got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$out" | tail -5; failed=$((failed + 1)); return
-  fi
-  if ! grep -Eq -- "$pattern" "$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$out" | tail -5; failed=$((failed + 1)); return
-  fi
-  echo "ok   $name"; passed=$((passed + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 check help 0 '--epochs N +\[20\]' -- "$bin" --help
 check help_groups 0 '^Training:$' -- "$bin" -h
@@ -74,8 +57,6 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check train_summary 0 'Total params: 235,146 \(918.54 KB\)' -- "$bin" --train-limit 200 --epochs 1 --verbose 2
   check train_metrics 0 'test_loss=[0-9.]+ test_accuracy=[0-9.]+ test_mae=[0-9.]+$' -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --metrics accuracy,mae --loss sparse_categorical_crossentropy
-  tmp=$(mktemp -d)
-  trap 'rm -f "$out"; rm -rf "$tmp"' EXIT
   small="--train-limit 500 --model flatten,16:relu,10:softmax"
   check unknown_monitor 1 "kcb-train: EarlyStopping callback received monitor=val_f1, but Keras isn't able.*mode='min'.*\(KCB_EINVAL\)" -- \
     "$bin" $small --epochs 2 --verbose 0 --early-stopping 1 --monitor val_f1
@@ -156,5 +137,4 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi
-echo "kcb-train: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "kcb-train"

@@ -1,9 +1,9 @@
 # Shared by the end-to-end test scripts (zstd's cli-tests style): each case is a command, the exit
 # code it must return, and a pattern its output (stdout and stderr together) must contain.
-# Source it, run `check` cases, then `finish NAME`.
+# Source it, run `check` cases, then `finish NAME`. $tmp is a scratch directory, removed at exit.
 passed=0 failed=0
-out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+out=$(mktemp) tmp=$(mktemp -d)
+trap 'rm -rf "$out" "$tmp"' EXIT
 
 # check NAME EXIT_CODE EXTENDED_REGEX -- COMMAND...
 check() {

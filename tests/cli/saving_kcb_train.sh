@@ -4,24 +4,7 @@
 # Usage: tests/cli/saving_kcb_train.sh BIN_DIR DATA_DIR
 set -u
 bin=$1/kcb-train data=$2
-passed=0 failed=0
-out=$(mktemp) tmp=$(mktemp -d)
-trap 'rm -rf "$out" "$tmp"' EXIT
-
-# check NAME EXIT_CODE EXTENDED_REGEX -- COMMAND...
-check() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$@" >"$out" 2>&1
-  local got=$?
-  if [ "$got" -ne "$want" ]; then
-    echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$out" | tail -5; failed=$((failed + 1)); return
-  fi
-  if ! grep -Eq -- "$pattern" "$out"; then
-    echo "FAIL $name: output lacks /$pattern/"; sed 's/^/  | /' "$out" | tail -5; failed=$((failed + 1)); return
-  fi
-  echo "ok   $name"; passed=$((passed + 1))
-}
+. "$(dirname "$0")/lib.sh"
 
 check help_initial 0 '^  --initial-weights FILE ' -- "$bin" --help
 check help_save 0 '^  --save PATH ' -- "$bin" --help
@@ -49,5 +32,4 @@ print(a, b, h5py.File('$tmp/w.weights.h5', 'r')['vars'].attrs['name'])"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi
-echo "saving kcb-train: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish "saving kcb-train"
