@@ -16,5 +16,6 @@
 #include "kcb/tfevents.h"
 #include "kcb/summary_writer.h"
 #include "kcb/tensorboard.h"
+#include "kcb/run_summary.h"
 
 #endif
