@@ -919,6 +919,18 @@ done:
   return rc;
 }
 
+int kcb_checkpoint_config_read(const char *path, char **out_json) {
+  if (!out_json) return kcb__error(KCB_EINVAL, "checkpoint config: no output");
+  *out_json = NULL;
+  source s;
+  int rc = source_open(&s, path);
+  if (rc) return rc;
+  *out_json = s.config; /* taken over from the source */
+  s.config = NULL;
+  source_close(&s);
+  return 0;
+}
+
 int kcb_checkpoint_info_read(kcb_checkpoint_info *out, const char *path) {
   if (!out) return kcb__error(KCB_EINVAL, "checkpoint info: no output");
   memset(out, 0, sizeof *out);

@@ -17,5 +17,6 @@
 #include "kcb/summary_writer.h"
 #include "kcb/tensorboard.h"
 #include "kcb/checkpoint.h"
+#include "kcb/run_summary.h"
 
 #endif

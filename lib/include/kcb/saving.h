@@ -112,6 +112,13 @@ typedef struct kcb_checkpoint_info {
  * @return 0, KCB_ENOENT, KCB_EFORMAT, KCB_ETRUNC (the message names the file). */
 int kcb_checkpoint_info_read(kcb_checkpoint_info *out, const char *path);
 
+/** The model config JSON a checkpoint stores: a `.h5` file's `model_config` attribute, or a
+ * `.keras` archive's `config.json` (which also holds the compile config), as written.
+ * @param[out] out_json a malloc'd NUL-terminated copy (the caller frees it), or NULL when the
+ *             file holds no config (a weights-only file).
+ * @return 0, KCB_ENOENT, KCB_EFORMAT, KCB_ETRUNC (the message names the file). */
+int kcb_checkpoint_config_read(const char *path, char **out_json);
+
 /** The layout `path`'s name selects (KCB_LAYOUT_AUTO resolution) without opening it.
  * @return 0 or KCB_EINVAL for a name ending in none of .keras, .weights.h5, .h5, .hdf5. */
 int kcb_checkpoint_layout_from_name(kcb_checkpoint_layout *out, const char *path);

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# kcb-inspect's speed on big logs: writes a ~1 GB log directory (bench_inspect_gen: 8 runs of
+# per-batch scalars and weight histograms) in a temporary directory, warms the page cache, then
+# times `cat` of the event files (the baseline: reading alone), `kcb-inspect validate` (framing and
+# both CRCs of every record) and `kcb-inspect runs` (every record checked and its summary read),
+# best of REPEAT runs each (kcb-inspect with its default --jobs and with --jobs 1), and prints MB/s
+# and the ratios to cat. The directory is removed after.
+# Usage: bench/bench_inspect.sh [BUILD_DIR [SIZE_MB [REPEAT]]]   (defaults: build 1024 5)
+set -eu
+build=${1:-build}
+size=${2:-1024}
+repeat=${3:-5}
+bin=$build/tools/kcb-inspect
+dir=$(mktemp -d /tmp/kcb_bench_inspect.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+"$build/bench/bench_inspect_gen" "$dir" "$size"
+mapfile -d '' files < <(find "$dir" -name '*tfevents*' -type f -print0 | sort -z)
+bytes=$(cat "${files[@]}" | wc -c)
+cat "${files[@]}" >/dev/null
+cat "${files[@]}" >/dev/null
+
+best() { # COMMAND... : prints the least wall time of $repeat runs, in seconds
+  local b=""
+  for _ in $(seq "$repeat"); do
+    local t0=$EPOCHREALTIME
+    "$@" >/dev/null
+    local t1=$EPOCHREALTIME
+    b=$(awk -v a="$t0" -v z="$t1" -v b="$b" 'BEGIN { t = z - a; if (b == "" || t < b) b = t; print b }')
+  done
+  echo "$b"
+}
+
+t_cat=$(best cat "${files[@]}")
+t_val=$(best "$bin" validate --quiet "$dir")
+t_runs=$(best "$bin" runs "$dir")
+t_val1=$(best "$bin" validate --quiet --jobs 1 "$dir")
+t_runs1=$(best "$bin" runs --jobs 1 "$dir")
+jobs=$(nproc)
+[ "$jobs" -gt 8 ] && jobs=8
+awk -v n="$bytes" -v c="$t_cat" -v v="$t_val" -v r="$t_runs" -v v1="$t_val1" -v r1="$t_runs1" -v j="$jobs" \
+    -v files="${#files[@]}" 'BEGIN {
+  mb = n / 1e6
+  printf "%d event files, %.0f MB, page cache warm, best of the runs\n", files, mb
+  printf "cat                            %7.3f s  %7.0f MB/s\n", c, mb / c
+  printf "kcb-inspect validate (jobs %d)  %7.3f s  %7.0f MB/s  %.2fx cat\n", j, v, mb / v, c / v
+  printf "kcb-inspect validate (jobs 1)  %7.3f s  %7.0f MB/s  %.2fx cat\n", v1, mb / v1, c / v1
+  printf "kcb-inspect runs (jobs %d)      %7.3f s  %7.0f MB/s  %.2fx cat\n", j, r, mb / r, c / r
+  printf "kcb-inspect runs (jobs 1)      %7.3f s  %7.0f MB/s  %.2fx cat\n", r1, mb / r1, c / r1
+}'

@@ -1,0 +1,79 @@
+/* kcb/run_summary.h — what a TensorBoard run holds, in one fast pass over its event files: every
+ * tag with its plugin, kind, count and step range, and each scalar's series and first / last /
+ * min / max. Built for tools that list or chart runs (kcb-inspect) over gigabytes of logs: records
+ * are CRC-checked and only the fields a summary needs are read from them (tensor payloads of
+ * histograms and images are skipped, not decoded). kcb/tfevents.h's reader decodes everything. */
+#ifndef KCB_RUN_SUMMARY_H
+#define KCB_RUN_SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kcb/tfevents.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** One tag of a run. Every pointer is owned by the kcb_run_summary it belongs to. */
+typedef struct kcb_run_tag {
+  const char *tag;
+  const char *plugin;        /**< plugin of the first metadata seen for the tag ("" when none) */
+  kcb_summary_kind kind;     /**< from the tag's first value (as kcb_event_reader would report it) */
+  uint64_t count;            /**< values recorded under the tag */
+  int64_t first_step, last_step; /**< of the first and last value, in file order */
+  int64_t min_step, max_step;
+  double first_wall_time, last_wall_time;
+  /* KCB_SUMMARY_SCALAR tags (NaN otherwise): first and last value, and the least and greatest
+   * value that is not NaN (NaN when every value is NaN) */
+  double first, last, min, max;
+  /* KCB_SUMMARY_SCALAR tags with keep_series: the points, in file order, after TensorBoard's purge
+   * (a SessionLog START at step s drops the points at steps >= s read before it) */
+  size_t n_points;
+  const int64_t *steps;      /**< (n_points) */
+  const double *wall_times;  /**< (n_points) */
+  const double *values;      /**< (n_points) */
+} kcb_run_tag;
+
+/** A run read by kcb_run_summary_read. */
+typedef struct kcb_run_summary {
+  const char *path;          /**< the run directory or event file that was read */
+  size_t n_files;            /**< event files read */
+  uint64_t n_events;         /**< whole records with correct CRCs */
+  uint64_t n_bytes;          /**< bytes of those records */
+  double first_wall_time, last_wall_time; /**< of the events (NaN when there are none) */
+  const kcb_run_tag *tags;   /**< (n_tags) sorted by tag */
+  size_t n_tags;
+  /* The first problem met (KCB_ETRUNC, KCB_ECRC or KCB_EFORMAT; 0 if none). As with
+   * kcb_event_reader_next, everything before it was read; after a truncated or corrupt record
+   * the run's next file is read, after a record that is not an Event the next record. */
+  int problem;
+  char problem_message[320]; /**< names the file and the offset */
+} kcb_run_summary;
+
+/** What kcb_run_summary_read collects. */
+typedef struct kcb_run_summary_options {
+  const char *tag;  /**< NULL: every tag; else only this tag (the others are counted as events only) */
+  int keep_series;  /**< 1: keep the scalar points (steps, wall times, values) [1]; 0: only the
+                         first / last / min / max, which then ignore SessionLog START purges */
+} kcb_run_summary_options;
+#define KCB_RUN_SUMMARY_OPTIONS_INIT {NULL, 1}
+
+/** Reads a run: an event file, or every event file directly inside a directory (sorted, as
+ * kcb_tfevents_list_files lists them). Problems inside the files do not fail the call: they are
+ * reported in (*out)->problem.
+ * @param[out] out freed with kcb_run_summary_free; NULL on error.
+ * @param opts NULL for KCB_RUN_SUMMARY_OPTIONS_INIT.
+ * @return 0, KCB_ENOENT / KCB_EIO (naming the path), KCB_ENOMEM. */
+int kcb_run_summary_read(kcb_run_summary **out, const char *path, const kcb_run_summary_options *opts);
+
+/** The tag named tag. @return a pointer owned by s, or NULL if the run has no such tag. */
+const kcb_run_tag *kcb_run_summary_find(const kcb_run_summary *s, const char *tag);
+
+/** Frees a summary. Accepts NULL. */
+void kcb_run_summary_free(kcb_run_summary *s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,764 @@
+/* io/tfevents/run_summary.c — one fast pass over a run's event files. Records are framed and
+ * CRC-checked as the reader does, but instead of unpacking whole Events with protobuf-c (which
+ * copies every histogram and image payload), a small protobuf wire walker reads only step,
+ * wall_time, session_log.status and, per Summary.Value, the tag, the plugin metadata and the
+ * scalar; the rest is skipped by length. That keeps `kcb-inspect runs` bound by reading. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "io/tfevents/crc32c.h"
+#include "io/tfevents/record.h"
+#include "kcb/run_summary.h"
+
+/* ---- protobuf wire format (field numbers from the .proto files in proto/) ------------------------------ */
+
+#if defined(__GNUC__)
+#define HOT static inline __attribute__((always_inline))
+#else
+#define HOT static inline
+#endif
+
+typedef struct span {
+  const uint8_t *p, *end;
+} span;
+
+HOT int get_varint(span *s, uint64_t *v) {
+  if (s->p < s->end && !(*s->p & 0x80)) { /* one byte: most keys, steps and lengths */
+    *v = *s->p++;
+    return 0;
+  }
+  uint64_t x = 0;
+  for (int shift = 0; shift < 64 && s->p < s->end; shift += 7) {
+    uint8_t b = *s->p++;
+    x |= (uint64_t)(b & 0x7F) << shift;
+    if (!(b & 0x80)) {
+      *v = x;
+      return 0;
+    }
+  }
+  return -1;
+}
+
+/* A field's key: its number and wire type as they are encoded. */
+#define KEY(number, wire) ((uint32_t)(number) << 3 | (uint32_t)(wire))
+
+/* The next field: its number, wire type and (for length-delimited fields) its bytes.
+ * @return 1 a field, 0 end, -1 malformed. */
+typedef struct field {
+  uint32_t key;     /* (number << 3) | wire type, compared whole (see KEY) */
+  uint64_t varint;  /* wire 0; wire 1 and 5 as raw little-endian bits */
+  span bytes;       /* wire 2 */
+} field;
+
+HOT int next_field(span *s, field *f) {
+  f->bytes.p = f->bytes.end = NULL;
+  f->varint = 0;
+  if (s->p >= s->end) return 0;
+  uint64_t key;
+  if (get_varint(s, &key) || (key >> 3) == 0 || (key >> 3) > 0x1FFFFFFF) return -1;
+  f->key = (uint32_t)key;
+  switch (key & 7) {
+    case 0: return get_varint(s, &f->varint) ? -1 : 1;
+    case 1:
+      if (s->end - s->p < 8) return -1;
+      f->varint = kcb__load_le64(s->p);
+      s->p += 8;
+      return 1;
+    case 5:
+      if (s->end - s->p < 4) return -1;
+      f->varint = kcb__load_le32(s->p);
+      s->p += 4;
+      return 1;
+    case 2: {
+      uint64_t n;
+      if (get_varint(s, &n) || n > (uint64_t)(s->end - s->p)) return -1;
+      f->bytes.p = s->p;
+      f->bytes.end = s->p + n;
+      s->p += n;
+      return 1;
+    }
+    default: return -1; /* groups are not used by any summary message */
+  }
+}
+
+static double bits_to_double(uint64_t u) {
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+static double bits_to_float(uint64_t u) {
+  uint32_t b = (uint32_t)u;
+  float f;
+  memcpy(&f, &b, 4);
+  return f;
+}
+
+static double half_to_double(uint16_t h) {
+  int e = (h >> 10) & 0x1F, m = h & 0x3FF;
+  double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
+  return (h & 0x8000) ? -v : v;
+}
+
+static size_t dtype_size(int dt) {
+  switch (dt) {
+    case KCB_DT_FLOAT: case KCB_DT_INT32: case KCB_DT_UINT32: return 4;
+    case KCB_DT_DOUBLE: case KCB_DT_INT64: case KCB_DT_UINT64: return 8;
+    case KCB_DT_INT16: case KCB_DT_UINT16: case KCB_DT_HALF: case KCB_DT_BFLOAT16: return 2;
+    case KCB_DT_INT8: case KCB_DT_UINT8: case KCB_DT_BOOL: return 1;
+    default: return 0;
+  }
+}
+
+/* A value of dtype dt from its little-endian (or varint-decoded) bits. */
+static double typed(uint64_t u, int dt) {
+  switch (dt) {
+    case KCB_DT_FLOAT: return bits_to_float(u);
+    case KCB_DT_DOUBLE: return bits_to_double(u);
+    case KCB_DT_INT32: return (int32_t)(uint32_t)u;
+    case KCB_DT_UINT32: return (uint32_t)u;
+    case KCB_DT_INT64: return (double)(int64_t)u;
+    case KCB_DT_UINT64: return (double)u;
+    case KCB_DT_INT16: return (int16_t)(uint16_t)u;
+    case KCB_DT_UINT16: return (uint16_t)u;
+    case KCB_DT_INT8: return (int8_t)(uint8_t)u;
+    case KCB_DT_UINT8: return (uint8_t)u;
+    case KCB_DT_BOOL: return u != 0;
+    case KCB_DT_HALF: return half_to_double((uint16_t)u);
+    case KCB_DT_BFLOAT16: return bits_to_float(u << 16);
+    default: return NAN;
+  }
+}
+
+/* A TensorProto's element count and first element (as the reader's decode_tensor reads them:
+ * tensor_content first, else the typed *_val field of the dtype). @return -1 if malformed. */
+static int tensor_first(span t, size_t *count, double *first) {
+  int dtype = 0;
+  span content = {NULL, NULL};
+  uint64_t single = 0;
+  int have_single = 0;
+  field f;
+  int rc;
+  /* the dtype may come after the values: remember both typed forms by field number */
+  span all = t;
+  while ((rc = next_field(&t, &f)) == 1)
+    if (f.key == KEY(1, 0)) dtype = (int)f.varint;
+    else if (f.key == KEY(4, 2)) content = f.bytes;
+  if (rc < 0) return -1;
+  *count = 0;
+  *first = NAN;
+  size_t sz = dtype_size(dtype);
+  if (!sz) return 0;
+  if (content.p && content.end > content.p) {
+    *count = (size_t)(content.end - content.p) / sz;
+    if (*count) {
+      uint64_t u = 0;
+      for (size_t k = 0; k < sz; k++) u |= (uint64_t)content.p[k] << (8 * k);
+      *first = typed(u, dtype);
+    }
+    return 0;
+  }
+  uint32_t want;
+  switch (dtype) {
+    case KCB_DT_FLOAT: want = 5; break;
+    case KCB_DT_DOUBLE: want = 6; break;
+    case KCB_DT_INT64: want = 10; break;
+    case KCB_DT_UINT64: want = 17; break;
+    case KCB_DT_UINT32: want = 16; break;
+    case KCB_DT_BOOL: want = 11; break;
+    case KCB_DT_HALF: case KCB_DT_BFLOAT16: want = 13; break;
+    default: want = 7; break;
+  }
+  t = all;
+  while ((rc = next_field(&t, &f)) == 1) {
+    if (f.key >> 3 != want) continue;
+    if ((f.key & 7) == 2) { /* packed */
+      int w = want == 5 ? 5 : want == 6 ? 1 : 0;
+      span p = f.bytes;
+      while (p.p < p.end) {
+        uint64_t u;
+        if (w == 5) {
+          if (p.end - p.p < 4) return -1;
+          u = kcb__load_le32(p.p), p.p += 4;
+        } else if (w == 1) {
+          if (p.end - p.p < 8) return -1;
+          u = kcb__load_le64(p.p), p.p += 8;
+        } else if (get_varint(&p, &u)) {
+          return -1;
+        }
+        if (!have_single) single = u, have_single = 1;
+        (*count)++;
+      }
+    } else {
+      if (!have_single) single = f.varint, have_single = 1;
+      (*count)++;
+    }
+  }
+  if (rc < 0) return -1;
+  if (have_single) *first = typed(single, dtype);
+  return 0;
+}
+
+/* ---- the summary being built ------------------------------------------------------------- */
+
+typedef struct tag_acc {
+  kcb_run_tag pub;
+  char *tag, *plugin;
+  size_t tag_len;
+  int data_class;
+  int plugin_code; /* of plugin, see plugin_code() */
+  size_t cap;
+  struct tag_acc *next_seen; /* the tag that followed this one last time */
+  int64_t *steps;
+  double *walls, *values;
+} tag_acc;
+
+typedef struct builder {
+  kcb_run_summary pub;
+  char *path;
+  tag_acc **tags;   /* in order of first appearance */
+  size_t n_tags, cap_tags;
+  size_t *slots;    /* open-addressing table of index+1 into tags */
+  size_t n_slots;
+  kcb_run_tag *sorted;
+  const kcb_run_summary_options *opts;
+  tag_acc *prev; /* the tag of the previous value: logs repeat their tags in the same order, so
+                    prev->next_seen predicts the next one and most lookups skip hashing */
+} builder;
+
+static uint64_t hash_bytes(const uint8_t *p, size_t n) {
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+static tag_acc *tag_lookup(builder *b, span name, int create) {
+  size_t n = (size_t)(name.end - name.p);
+  tag_acc *guess = b->prev ? b->prev->next_seen : NULL;
+  if (guess && guess->tag_len == n && memcmp(guess->tag, name.p, n) == 0) return guess;
+  if (b->n_slots) {
+    size_t j = hash_bytes(name.p, n) & (b->n_slots - 1);
+    while (b->slots[j]) {
+      tag_acc *t = b->tags[b->slots[j] - 1];
+      if (t->tag_len == n && memcmp(t->tag, name.p, n) == 0) return t;
+      j = (j + 1) & (b->n_slots - 1);
+    }
+  }
+  if (!create) return NULL;
+  if (2 * (b->n_tags + 1) > b->n_slots) {
+    size_t ns = b->n_slots ? 2 * b->n_slots : 64;
+    size_t *s = calloc(ns, sizeof *s);
+    if (!s) return NULL;
+    for (size_t i = 0; i < b->n_tags; i++) {
+      size_t j = hash_bytes((const uint8_t *)b->tags[i]->tag, strlen(b->tags[i]->tag)) & (ns - 1);
+      while (s[j]) j = (j + 1) & (ns - 1);
+      s[j] = i + 1;
+    }
+    free(b->slots);
+    b->slots = s;
+    b->n_slots = ns;
+  }
+  if (b->n_tags == b->cap_tags) {
+    size_t cap = b->cap_tags ? 2 * b->cap_tags : 32;
+    tag_acc **p = realloc(b->tags, cap * sizeof *p);
+    if (!p) return NULL;
+    b->tags = p;
+    b->cap_tags = cap;
+  }
+  tag_acc *t = calloc(1, sizeof *t);
+  if (!t) return NULL;
+  if (!(t->tag = malloc(n + 1))) {
+    free(t);
+    return NULL;
+  }
+  memcpy(t->tag, name.p, n);
+  t->tag[n] = '\0';
+  t->tag_len = n;
+  t->pub.first = t->pub.last = t->pub.min = t->pub.max = NAN;
+  t->pub.min_step = INT64_MAX;
+  t->pub.max_step = INT64_MIN;
+  b->tags[b->n_tags++] = t;
+  size_t j = hash_bytes(name.p, n) & (b->n_slots - 1);
+  while (b->slots[j]) j = (j + 1) & (b->n_slots - 1);
+  b->slots[j] = b->n_tags;
+  return t;
+}
+
+static int push_point(tag_acc *t, int64_t step, double wall, double v) {
+  if (t->pub.n_points == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 64;
+    int64_t *s = realloc(t->steps, cap * sizeof *s);
+    if (s) t->steps = s;
+    double *w = realloc(t->walls, cap * sizeof *w);
+    if (w) t->walls = w;
+    double *x = realloc(t->values, cap * sizeof *x);
+    if (x) t->values = x;
+    if (!s || !w || !x) return KCB_ENOMEM;
+    t->cap = cap;
+  }
+  t->steps[t->pub.n_points] = step;
+  t->walls[t->pub.n_points] = wall;
+  t->values[t->pub.n_points] = v;
+  t->pub.n_points++;
+  return 0;
+}
+
+static int span_eq(span s, const char *str) {
+  size_t n = strlen(str);
+  return (size_t)(s.end - s.p) == n && memcmp(s.p, str, n) == 0;
+}
+
+/* The plugins that decide a tensor value's kind, as the reader tells them apart. */
+enum { PL_NONE, PL_SCALARS, PL_HISTOGRAMS, PL_IMAGES, PL_AUDIO, PL_TEXT, PL_HPARAMS, PL_OTHER };
+
+static int plugin_code(span name) {
+  static const char *const names[] = {"scalars", "histograms", "images", "audio", "text", "hparams"};
+  if (!name.p || name.end == name.p) return PL_NONE;
+  for (int i = 0; i < 6; i++)
+    if (span_eq(name, names[i])) return PL_SCALARS + i;
+  return PL_OTHER;
+}
+
+/* One Summary.Value. @return 0, -1 malformed, KCB_ENOMEM. */
+static int add_value(builder *b, span v, int64_t step, double wall) {
+  span tag = {v.p, v.p}, plugin = {NULL, NULL}, tensor = {NULL, NULL};
+  int has_md = 0, data_class = 0, which = 0; /* which: the oneof member's field number */
+  double simple = NAN;
+  field f;
+  int rc;
+  while ((rc = next_field(&v, &f)) == 1) {
+    switch (f.key >> 3) {
+      case 1: if (f.key == KEY(1, 2)) tag = f.bytes; break;
+      case 9:
+        if (f.key == KEY(9, 2)) {
+          has_md = 1;
+          span m = f.bytes;
+          field g;
+          int r2;
+          while ((r2 = next_field(&m, &g)) == 1) {
+            if (g.key == KEY(1, 2)) {
+              span pd = g.bytes;
+              field h;
+              int r3;
+              while ((r3 = next_field(&pd, &h)) == 1)
+                if (h.key == KEY(1, 2)) plugin = h.bytes;
+              if (r3 < 0) return -1;
+            } else if (g.key == KEY(4, 0)) {
+              data_class = (int)g.varint;
+            }
+          }
+          if (r2 < 0) return -1;
+        }
+        break;
+      case 2: if (f.key == KEY(2, 5)) simple = bits_to_float(f.varint), which = 2; break;
+      case 3: case 4: case 5: case 6: which = (int)(f.key >> 3); break;
+      case 8: if (f.key == KEY(8, 2)) tensor = f.bytes, which = 8; break;
+      default: break;
+    }
+  }
+  if (rc < 0) return -1;
+  const char *want = b->opts->tag;
+  if (want && !span_eq(tag, want)) return 0;
+  tag_acc *t = tag_lookup(b, tag, 1);
+  if (!t) return KCB_ENOMEM;
+  if (b->prev) b->prev->next_seen = t;
+  b->prev = t;
+  int first = t->pub.count == 0;
+  if (has_md && !t->plugin) {
+    size_t n = plugin.p ? (size_t)(plugin.end - plugin.p) : 0;
+    if (!(t->plugin = malloc(n + 1))) return KCB_ENOMEM;
+    if (n) memcpy(t->plugin, plugin.p, n);
+    t->plugin[n] = '\0';
+    t->data_class = data_class;
+    t->plugin_code = plugin_code(plugin);
+  }
+  /* this value's own metadata decides its kind, else the tag's first (as in the reader) */
+  int pl = t->plugin_code;
+  if (has_md) pl = plugin_code(plugin);
+  else data_class = t->data_class;
+  kcb_summary_kind kind = KCB_SUMMARY_UNKNOWN;
+  double scalar = NAN;
+  switch (which) {
+    case 2: kind = KCB_SUMMARY_SCALAR, scalar = simple; break;
+    case 4: kind = KCB_SUMMARY_IMAGE; break;
+    case 5: kind = KCB_SUMMARY_HISTOGRAM; break;
+    case 6: kind = KCB_SUMMARY_AUDIO; break;
+    case 8:
+      kind = KCB_SUMMARY_TENSOR;
+      if (pl == PL_SCALARS || (pl == PL_NONE && data_class == 1)) { /* data class 1: scalar */
+        size_t count;
+        if (tensor_first(tensor, &count, &scalar)) return -1;
+        if (count == 1) kind = KCB_SUMMARY_SCALAR;
+      }
+      switch (pl) {
+        case PL_HISTOGRAMS: kind = KCB_SUMMARY_HISTOGRAM; break;
+        case PL_IMAGES: kind = KCB_SUMMARY_IMAGE; break;
+        case PL_AUDIO: kind = KCB_SUMMARY_AUDIO; break;
+        case PL_TEXT: kind = KCB_SUMMARY_TEXT; break;
+        case PL_HPARAMS: kind = KCB_SUMMARY_HPARAMS; break;
+        default: break;
+      }
+      break;
+    default:
+      if (pl == PL_HPARAMS) kind = KCB_SUMMARY_HPARAMS;
+      break;
+  }
+  kcb_run_tag *p = &t->pub;
+  if (first) {
+    p->kind = kind;
+    p->first_step = step;
+    p->first_wall_time = wall;
+  }
+  p->count++;
+  p->last_step = step;
+  p->last_wall_time = wall;
+  if (step < p->min_step) p->min_step = step;
+  if (step > p->max_step) p->max_step = step;
+  if (p->kind == KCB_SUMMARY_SCALAR && kind == KCB_SUMMARY_SCALAR) {
+    if (first) p->first = scalar;
+    p->last = scalar;
+    if (!isnan(scalar)) {
+      if (isnan(p->min) || scalar < p->min) p->min = scalar;
+      if (isnan(p->max) || scalar > p->max) p->max = scalar;
+    }
+    if (b->opts->keep_series && push_point(t, step, wall, scalar)) return KCB_ENOMEM;
+  }
+  return 0;
+}
+
+/* TensorBoard's purge: a SessionLog START at step s drops the points at steps >= s. */
+static void purge_from(builder *b, int64_t s) {
+  for (size_t i = 0; i < b->n_tags; i++) {
+    tag_acc *t = b->tags[i];
+    size_t k = 0;
+    for (size_t j = 0; j < t->pub.n_points; j++)
+      if (t->steps[j] < s) t->steps[k] = t->steps[j], t->walls[k] = t->walls[j], t->values[k] = t->values[j], k++;
+    t->pub.n_points = k;
+  }
+}
+
+/* One Event. @return 0, -1 malformed, KCB_ENOMEM. */
+static int add_event(builder *b, span e) {
+  double wall = 0;
+  int64_t step = 0;
+  span summary = {NULL, NULL};
+  int start = 0, rc;
+  field f;
+  while ((rc = next_field(&e, &f)) == 1) {
+    if (f.key == KEY(1, 1)) wall = bits_to_double(f.varint);
+    else if (f.key == KEY(2, 0)) step = (int64_t)f.varint;
+    else if (f.key == KEY(5, 2)) summary = f.bytes;
+    else if (f.key == KEY(7, 2)) {
+      span sl = f.bytes;
+      field g;
+      int r2;
+      while ((r2 = next_field(&sl, &g)) == 1)
+        if (g.key == KEY(1, 0)) start = g.varint == 1;
+      if (r2 < 0) return -1;
+    }
+  }
+  if (rc < 0) return -1;
+  kcb_run_summary *s = &b->pub;
+  if (isnan(s->first_wall_time)) s->first_wall_time = wall;
+  s->last_wall_time = wall;
+  if (start && b->opts->keep_series) purge_from(b, step);
+  if (summary.p) {
+    while ((rc = next_field(&summary, &f)) == 1)
+      if (f.key == KEY(1, 2)) {
+        int r2 = add_value(b, f.bytes, step, wall);
+        if (r2) return r2;
+      }
+    if (rc < 0) return -1;
+  }
+  return 0;
+}
+
+static void note_problem(builder *b, int code) {
+  if (b->pub.problem) return;
+  b->pub.problem = code;
+  kcb__strlcpy(b->pub.problem_message, kcb_error_last(), sizeof b->pub.problem_message);
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+/* A whole record in the buffer: its data at buf + start + 12, len bytes. */
+typedef struct rec {
+  size_t start;
+  size_t len;
+} rec;
+
+/* Records checked together: their data CRCs run as three independent streams, which hides the
+ * crc32 instruction's latency on the short records logs are made of (one stream only reaches a
+ * third of its throughput). */
+#define BATCH 48
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+#define HAVE_CRC3 1
+
+__attribute__((target("sse4.2"))) static uint32_t crc_tail(uint64_t c, const uint8_t *p, size_t i, size_t n) {
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, 8);
+    c = _mm_crc32_u64(c, w);
+  }
+  uint32_t c32 = (uint32_t)c;
+  for (; i < n; i++) c32 = _mm_crc32_u8(c32, p[i]);
+  return ~c32;
+}
+
+/* CRC-32C of three buffers at once. */
+__attribute__((target("sse4.2"))) static void crc3(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
+                                                   const uint8_t *c, size_t nc, uint32_t out[3]) {
+  uint64_t ca = 0xFFFFFFFFu, cb = 0xFFFFFFFFu, cc = 0xFFFFFFFFu;
+  size_t m = na < nb ? na : nb;
+  if (nc < m) m = nc;
+  m &= ~(size_t)7;
+  for (size_t i = 0; i < m; i += 8) {
+    uint64_t wa, wb, wc;
+    memcpy(&wa, a + i, 8);
+    memcpy(&wb, b + i, 8);
+    memcpy(&wc, c + i, 8);
+    ca = _mm_crc32_u64(ca, wa);
+    cb = _mm_crc32_u64(cb, wb);
+    cc = _mm_crc32_u64(cc, wc);
+  }
+  out[0] = crc_tail(ca, a, m, na);
+  out[1] = crc_tail(cb, b, m, nb);
+  out[2] = crc_tail(cc, c, m, nc);
+}
+#endif
+
+static void crc_batch(const uint8_t *buf, const rec *r, size_t n, uint32_t *out) {
+  size_t i = 0;
+#ifdef HAVE_CRC3
+  if (kcb__crc32c_hardware())
+    for (; i + 3 <= n; i += 3) {
+      const uint8_t *d0 = buf + r[i].start + KCB__RECORD_HEADER, *d1 = buf + r[i + 1].start + KCB__RECORD_HEADER,
+                    *d2 = buf + r[i + 2].start + KCB__RECORD_HEADER;
+      if (r[i].len > 4096 || r[i + 1].len > 4096 || r[i + 2].len > 4096) { /* long: the library's 3 streams */
+        for (int k = 0; k < 3; k++) out[i + k] = kcb__crc32c(buf + r[i + k].start + KCB__RECORD_HEADER, r[i + k].len);
+        continue;
+      }
+      crc3(d0, r[i].len, d1, r[i + 1].len, d2, r[i + 2].len, out + i);
+    }
+#endif
+  for (; i < n; i++) out[i] = kcb__crc32c(buf + r[i].start + KCB__RECORD_HEADER, r[i].len);
+}
+
+/* The record framed at buf[pos..end). @return 1 whole (len, need set), 0 more bytes needed (need
+ * set when the header is there), -1 length CRC mismatch, -2 an absurd length. */
+static int frame_at(const uint8_t *buf, size_t pos, size_t end, uint64_t *len, size_t *need) {
+  *need = KCB__RECORD_HEADER;
+  if (end - pos < KCB__RECORD_HEADER) return 0;
+  const uint8_t *h = buf + pos;
+  *len = kcb__load_le64(h);
+  if (kcb__crc32c_mask(kcb__crc32c(h, 8)) != kcb__load_le32(h + 8)) return -1;
+  if (*len > ((uint64_t)1 << 40)) return -2;
+  *need = (size_t)*len + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+  return end - pos >= *need ? 1 : 0;
+}
+
+/* Reads one event file through a buffer of whole records. @return 0 (problems noted), I/O codes. */
+static int read_file(builder *b, const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
+#ifdef POSIX_FADV_SEQUENTIAL
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+#endif
+  /* 256 KiB: the chunk read stays in L2 cache while its records are checked and parsed */
+  size_t cap = (size_t)1 << 18, start = 0, end = 0;
+  uint8_t *buf = malloc(cap);
+  uint64_t base = 0; /* file offset of buf[0] */
+  int rc = 0, eof = 0, stop = 0;
+  rec batch[BATCH];
+  uint32_t crcs[BATCH];
+  if (!buf) {
+    close(fd);
+    return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
+  }
+  while (!stop) {
+    /* the whole records at the front of the buffer, up to BATCH */
+    size_t nb = 0, pos = start, need = 0;
+    uint64_t len = 0;
+    int fr = 0;
+    while (nb < BATCH && (fr = frame_at(buf, pos, end, &len, &need)) == 1) {
+      batch[nb].start = pos;
+      batch[nb++].len = (size_t)len;
+      pos += need;
+    }
+    if (nb) {
+      crc_batch(buf, batch, nb, crcs);
+      for (size_t i = 0; i < nb; i++) {
+        const uint8_t *d = buf + batch[i].start + KCB__RECORD_HEADER;
+        size_t n = batch[i].len;
+        uint64_t off = base + batch[i].start;
+        if (kcb__crc32c_mask(crcs[i]) != kcb__load_le32(d + n)) {
+          note_problem(b, kcb__error(KCB_ECRC, "%s: data CRC mismatch in the record at offset %llu", path,
+                                     (unsigned long long)off));
+          stop = 1;
+          break;
+        }
+        span e = {d, d + n};
+        int r = add_event(b, e);
+        if (r == KCB_ENOMEM) {
+          rc = kcb__error(KCB_ENOMEM, "%s: out of memory", path);
+          stop = 1;
+          break;
+        }
+        if (r < 0) {
+          note_problem(b, kcb__error(KCB_EFORMAT, "%s: the record at offset %llu is not a valid Event", path,
+                                     (unsigned long long)off));
+        } else {
+          b->pub.n_events++;
+          b->pub.n_bytes += n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+        }
+        start = batch[i].start + n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+      }
+      continue;
+    }
+    if (fr == -1) {
+      note_problem(b, kcb__error(KCB_ECRC, "%s: length CRC mismatch in the record at offset %llu", path,
+                                 (unsigned long long)(base + start)));
+      break;
+    }
+    if (fr == -2) {
+      note_problem(b, kcb__error(KCB_ECRC, "%s: record at offset %llu claims %llu bytes", path,
+                                 (unsigned long long)(base + start), (unsigned long long)len));
+      break;
+    }
+    size_t avail = end - start;
+    if (eof) {
+      if (avail)
+        note_problem(b, kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (%zu of %zu bytes present)", path,
+                                   (unsigned long long)(base + start), avail, need));
+      break;
+    }
+    /* more bytes: keep the partial record at the front, grow for a big one */
+    if (start) {
+      memmove(buf, buf + start, avail);
+      base += start;
+      start = 0;
+      end = avail;
+    }
+    if (need > cap) {
+      size_t nc = cap;
+      while (nc < need) nc *= 2;
+      uint8_t *p = realloc(buf, nc);
+      if (!p) {
+        rc = kcb__error(KCB_ENOMEM, "%s: out of memory for a %zu-byte record", path, need);
+        break;
+      }
+      buf = p;
+      cap = nc;
+    }
+    ssize_t k = read(fd, buf + end, cap - end);
+    if (k < 0) {
+      if (errno == EINTR) continue;
+      rc = kcb__error(kcb__error_from_errno(errno), "%s: read failed: %s", path, strerror(errno));
+      break;
+    }
+    if (k == 0) eof = 1;
+    end += (size_t)k;
+  }
+  free(buf);
+  close(fd);
+  return rc;
+}
+
+static int cmp_tag(const void *a, const void *b) {
+  return strcmp(((const kcb_run_tag *)a)->tag, ((const kcb_run_tag *)b)->tag);
+}
+
+/* Sets each scalar's first / last / min / max from its (purged) series. */
+static void stats_from_series(tag_acc *t) {
+  kcb_run_tag *p = &t->pub;
+  if (p->kind != KCB_SUMMARY_SCALAR || !p->n_points) return;
+  p->first = t->values[0];
+  p->last = t->values[p->n_points - 1];
+  p->min = p->max = NAN;
+  for (size_t i = 0; i < p->n_points; i++) {
+    double v = t->values[i];
+    if (isnan(v)) continue;
+    if (isnan(p->min) || v < p->min) p->min = v;
+    if (isnan(p->max) || v > p->max) p->max = v;
+  }
+}
+
+void kcb_run_summary_free(kcb_run_summary *s) {
+  if (!s) return;
+  builder *b = (builder *)s;
+  for (size_t i = 0; i < b->n_tags; i++) {
+    tag_acc *t = b->tags[i];
+    free(t->tag), free(t->plugin), free(t->steps), free(t->walls), free(t->values);
+    free(t);
+  }
+  free(b->tags);
+  free(b->slots);
+  free(b->sorted);
+  free(b->path);
+  free(b);
+}
+
+int kcb_run_summary_read(kcb_run_summary **out, const char *path, const kcb_run_summary_options *opts) {
+  static const kcb_run_summary_options defaults = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  if (!out) return kcb__error(KCB_EINVAL, "run summary: no output");
+  *out = NULL;
+  if (!path) return kcb__error(KCB_EINVAL, "run summary: no path");
+  builder *b = calloc(1, sizeof *b);
+  if (!b) return kcb__error(KCB_ENOMEM, "run summary: out of memory");
+  b->opts = opts ? opts : &defaults;
+  b->pub.first_wall_time = b->pub.last_wall_time = NAN;
+  char **files = NULL;
+  size_t n_list = 0, n_files = 0;
+  int rc = 0;
+  struct stat st;
+  if (!(b->path = strdup(path))) rc = kcb__error(KCB_ENOMEM, "run summary: out of memory");
+  else if (stat(path, &st) != 0) rc = kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
+  else if (S_ISDIR(st.st_mode)) rc = kcb_tfevents_list_files(path, &files, &n_list), n_files = n_list;
+  else n_files = 1, rc = read_file(b, path);
+  for (size_t i = 0; !rc && i < n_list; i++) rc = read_file(b, files[i]);
+  kcb_string_list_free(files, n_list);
+  if (!rc && b->n_tags && !(b->sorted = malloc(b->n_tags * sizeof *b->sorted)))
+    rc = kcb__error(KCB_ENOMEM, "run summary: out of memory");
+  if (rc) {
+    kcb_run_summary_free(&b->pub);
+    return rc;
+  }
+  for (size_t i = 0; i < b->n_tags; i++) {
+    tag_acc *t = b->tags[i];
+    if (b->opts->keep_series) stats_from_series(t);
+    t->pub.tag = t->tag;
+    t->pub.plugin = t->plugin ? t->plugin : "";
+    t->pub.steps = t->steps;
+    t->pub.wall_times = t->walls;
+    t->pub.values = t->values;
+    b->sorted[i] = t->pub;
+  }
+  if (b->n_tags) qsort(b->sorted, b->n_tags, sizeof *b->sorted, cmp_tag);
+  b->pub.path = b->path;
+  b->pub.n_files = n_files;
+  b->pub.tags = b->sorted;
+  b->pub.n_tags = b->n_tags;
+  *out = &b->pub;
+  return 0;
+}
+
+const kcb_run_tag *kcb_run_summary_find(const kcb_run_summary *s, const char *tag) {
+  if (!s || !tag) return NULL;
+  size_t lo = 0, hi = s->n_tags;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(s->tags[mid].tag, tag);
+    if (c == 0) return &s->tags[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}

@@ -1,0 +1,343 @@
+/* test_run_summary.c — kcb_run_summary_read against the PyTorch-written fixture's expected.json
+ * (read by TensorBoard's own backend), against kcb's full event reader on files with every
+ * summary kind, on TensorBoard's purge of a resumed run, and on truncated and corrupt copies. */
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test_helpers.h"
+
+#define DATA KCB_TEST_DATA_DIR
+
+static json_t *expected;
+
+static int load_expected(void **state) {
+  (void)state;
+  json_error_t err;
+  expected = json_load_file(DATA "/logdir/expected.json", 0, &err);
+  if (!expected) fprintf(stderr, "expected.json: %s\n", err.text);
+  return expected ? 0 : -1;
+}
+
+static int free_expected(void **state) {
+  (void)state;
+  json_decref(expected);
+  return 0;
+}
+
+/* Every scalar series of expected.json, point for point; histogram and image steps and counts. */
+static void check_fixture_run(const char *name) {
+  json_t *run = json_object_get(json_object_get(expected, "runs"), name);
+  assert_non_null(run);
+  char path[512];
+  snprintf(path, sizeof path, "%s/logdir/%s", DATA, name);
+  kcb_run_summary *s = NULL;
+  assert_ok(kcb_run_summary_read(&s, path, NULL));
+  assert_int_equal(s->problem, 0);
+  assert_int_equal(s->n_files, 1);
+  const char *tag;
+  json_t *series;
+  json_object_foreach(json_object_get(run, "scalars"), tag, series) {
+    const kcb_run_tag *t = kcb_run_summary_find(s, tag);
+    assert_non_null(t);
+    assert_int_equal(t->kind, KCB_SUMMARY_SCALAR);
+    assert_int_equal(t->n_points, json_array_size(series));
+    assert_int_equal(t->count, json_array_size(series));
+    double mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < t->n_points; i++) {
+      json_t *p = json_array_get(series, i);
+      assert_int_equal(t->steps[i], json_integer_value(json_array_get(p, 0)));
+      if (json_is_number(json_array_get(p, 1))) assert_true(t->wall_times[i] == json_number_value(json_array_get(p, 1)));
+      double v = json_number_value(json_array_get(p, 2));
+      assert_true(t->values[i] == v);
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
+    }
+    assert_true(t->first == json_number_value(json_array_get(json_array_get(series, 0), 2)));
+    assert_true(t->last == json_number_value(json_array_get(json_array_get(series, t->n_points - 1), 2)));
+    assert_true(t->min == mn);
+    assert_true(t->max == mx);
+  }
+  json_t *hists;
+  json_object_foreach(json_object_get(run, "histograms"), tag, hists) {
+    const kcb_run_tag *t = kcb_run_summary_find(s, tag);
+    assert_non_null(t);
+    assert_int_equal(t->kind, KCB_SUMMARY_HISTOGRAM);
+    /* expected.json lists a sample of the steps: each must be inside the range */
+    const char *step;
+    json_t *h;
+    json_object_foreach(hists, step, h) {
+      assert_true(atoll(step) >= t->min_step && atoll(step) <= t->max_step);
+    }
+    assert_true(isnan(t->first));
+  }
+  json_t *img;
+  json_object_foreach(json_object_get(run, "images"), tag, img) {
+    const kcb_run_tag *t = kcb_run_summary_find(s, tag);
+    assert_non_null(t);
+    assert_int_equal(t->kind, KCB_SUMMARY_IMAGE);
+    assert_int_equal(t->count, json_array_size(json_object_get(img, "steps")));
+  }
+  kcb_run_summary_free(s);
+}
+
+static void test_fixture(void **state) {
+  (void)state;
+  check_fixture_run("run_a");
+  check_fixture_run("run_a/hp");
+}
+
+/* The fast pass and the full reader agree on every tag's kind, plugin, count, steps and scalars. */
+static void check_against_reader(const char *path) {
+  kcb_run_summary *s = NULL;
+  assert_ok(kcb_run_summary_read(&s, path, NULL));
+  kcb_event_reader *r = NULL;
+  assert_ok(kcb_event_reader_open(&r, path));
+  size_t *seen = calloc(s->n_tags + 1, sizeof *seen);
+  assert_non_null(seen);
+  uint64_t events = 0;
+  const kcb_event *e;
+  int rc;
+  while ((rc = kcb_event_reader_next(r, &e)) == 1) {
+    events++;
+    for (size_t i = 0; i < e->n_values; i++) {
+      const kcb_summary_value *v = &e->values[i];
+      const kcb_run_tag *t = kcb_run_summary_find(s, v->tag);
+      assert_non_null(t);
+      size_t k = (size_t)(t - s->tags);
+      if (seen[k] == 0) {
+        assert_int_equal(t->kind, v->kind);
+        assert_int_equal(t->first_step, e->step);
+        assert_true(t->first_wall_time == e->wall_time);
+        if (v->has_metadata) assert_string_equal(t->plugin, v->plugin_name);
+      }
+      if (t->kind == KCB_SUMMARY_SCALAR) {
+        assert_true(seen[k] < t->n_points);
+        assert_int_equal(t->steps[seen[k]], e->step);
+        assert_true(t->values[seen[k]] == v->scalar || (isnan(v->scalar) && isnan(t->values[seen[k]])));
+      }
+      seen[k]++;
+    }
+  }
+  assert_int_equal(rc, 0);
+  assert_int_equal(events, s->n_events);
+  for (size_t k = 0; k < s->n_tags; k++) assert_int_equal(seen[k], s->tags[k].count);
+  free(seen);
+  kcb_event_reader_free(r);
+  kcb_run_summary_free(s);
+}
+
+static char tmpdir[256];
+
+static void make_tmpdir(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_run_summary_XXXXXX");
+  assert_non_null(mkdtemp(tmpdir));
+}
+
+static void remove_tmpdir(void) {
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static void test_every_kind_like_the_reader(void **state) {
+  (void)state;
+  check_against_reader(DATA "/logdir/run_a");
+  check_against_reader(DATA "/logdir/run_a/hp");
+  make_tmpdir();
+  kcb_summary_writer *w;
+  assert_ok(kcb_summary_writer_new(&w, tmpdir, NULL));
+  float vals[5] = {1, 2, 3, 4, 5};
+  uint8_t px[12] = {0};
+  float clip[8] = {0};
+  for (int step = 0; step < 3; step++) {
+    assert_ok(kcb_summary_writer_add_scalar(w, "loss", 1.0 / (step + 1), step));
+    assert_ok(kcb_summary_writer_add_scalar(w, "nan", NAN, step));
+    assert_ok(kcb_summary_writer_add_histogram(w, "h", vals, 5, 0, step));
+    assert_ok(kcb_summary_writer_add_images(w, "img", px, 1, 2, 2, 3, step));
+    assert_ok(kcb_summary_writer_add_text(w, "txt", "hello", step));
+    assert_ok(kcb_summary_writer_add_audio(w, "snd", clip, 8, 1, 8000, "l", step));
+  }
+  kcb_hparam hp = {"lr", KCB_HPARAM_NUMBER, 0.1, NULL, 0};
+  assert_ok(kcb_summary_writer_add_hparams_session_start(w, &hp, 1, NULL, 1));
+  assert_ok(kcb_summary_writer_close(w));
+  check_against_reader(tmpdir);
+  kcb_run_summary *s;
+  assert_ok(kcb_run_summary_read(&s, tmpdir, NULL));
+  const kcb_run_tag *t = kcb_run_summary_find(s, "nan");
+  assert_non_null(t);
+  assert_true(isnan(t->min) && isnan(t->max) && isnan(t->first));
+  t = kcb_run_summary_find(s, "loss");
+  assert_true(t->first == 1.0f && t->last == (float)(1.0 / 3) && t->min == (float)(1.0 / 3) && t->max == 1.0);
+  assert_int_equal(kcb_run_summary_find(s, "snd")->kind, KCB_SUMMARY_AUDIO);
+  assert_int_equal(kcb_run_summary_find(s, "txt")->kind, KCB_SUMMARY_TEXT);
+  assert_int_equal(kcb_run_summary_find(s, "img")->kind, KCB_SUMMARY_IMAGE);
+  assert_int_equal(kcb_run_summary_find(s, "h")->kind, KCB_SUMMARY_HISTOGRAM);
+  assert_int_equal(kcb_run_summary_find(s, "_hparams_/session_start_info")->kind, KCB_SUMMARY_HPARAMS);
+  assert_null(kcb_run_summary_find(s, "absent"));
+  kcb_run_summary_free(s);
+  /* only one tag */
+  kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  o.tag = "loss";
+  assert_ok(kcb_run_summary_read(&s, tmpdir, &o));
+  assert_int_equal(s->n_tags, 1);
+  assert_int_equal(s->tags[0].n_points, 3);
+  kcb_run_summary_free(s);
+  remove_tmpdir();
+}
+
+/* A SessionLog START at step 5 drops the points at steps >= 5 read before it (TensorBoard). */
+static void test_purge(void **state) {
+  (void)state;
+  make_tmpdir();
+  kcb_summary_writer *w;
+  assert_ok(kcb_summary_writer_new(&w, tmpdir, NULL));
+  for (int s = 0; s < 10; s++) assert_ok(kcb_summary_writer_add_scalar(w, "x", s, s));
+  assert_ok(kcb_summary_writer_close(w));
+  kcb_summary_writer_options o = KCB_SUMMARY_WRITER_OPTIONS_INIT;
+  o.purge_step = 5;
+  o.filename_suffix = ".z";
+  assert_ok(kcb_summary_writer_new(&w, tmpdir, &o));
+  for (int s = 5; s < 7; s++) assert_ok(kcb_summary_writer_add_scalar(w, "x", 100 + s, s));
+  assert_ok(kcb_summary_writer_close(w));
+  kcb_run_summary *s;
+  assert_ok(kcb_run_summary_read(&s, tmpdir, NULL));
+  assert_int_equal(s->n_files, 2);
+  const kcb_run_tag *t = kcb_run_summary_find(s, "x");
+  assert_int_equal(t->n_points, 7);
+  const double want[7] = {0, 1, 2, 3, 4, 105, 106};
+  for (int i = 0; i < 7; i++) assert_true(t->values[i] == want[i]);
+  assert_true(t->max == 106 && t->min == 0 && t->last == 106);
+  assert_int_equal(t->count, 12); /* every value read, purged or not */
+  kcb_run_summary_free(s);
+  /* without the series, the purge cannot apply: the stats cover every value */
+  kcb_run_summary_options ro = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  ro.keep_series = 0;
+  assert_ok(kcb_run_summary_read(&s, tmpdir, &ro));
+  t = kcb_run_summary_find(s, "x");
+  assert_int_equal(t->n_points, 0);
+  assert_null(t->values);
+  assert_true(t->max == 106 && t->min == 0 && t->first == 0 && t->last == 106);
+  kcb_run_summary_free(s);
+  remove_tmpdir();
+}
+
+/* Damaged copies: the problem named with file and offset, the records before it counted as
+ * kcb_event_file_validate counts them. */
+static void check_broken(const char *name, int code, const char *needle) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/broken/%s", DATA, name);
+  kcb_event_file_check ck;
+  assert_int_equal(kcb_event_file_validate(path, &ck), code);
+  kcb_run_summary *s;
+  assert_ok(kcb_run_summary_read(&s, path, NULL));
+  assert_int_equal(s->problem, code);
+  assert_int_equal(s->n_events, ck.records);
+  assert_int_equal(s->n_bytes, ck.bytes_ok);
+  assert_non_null(strstr(s->problem_message, path));
+  assert_non_null(strstr(s->problem_message, needle));
+  kcb_run_summary_free(s);
+}
+
+static void test_broken(void **state) {
+  (void)state;
+  check_broken("truncated.tfevents", KCB_ETRUNC, "truncated record at offset 42173");
+  check_broken("corrupt_data.tfevents", KCB_ECRC, "data CRC mismatch in the record at offset 6159");
+  check_broken("corrupt_length.tfevents", KCB_ECRC, "length CRC mismatch in the record at offset 3084");
+}
+
+static void test_errors(void **state) {
+  (void)state;
+  kcb_run_summary *s = (kcb_run_summary *)1;
+  assert_error(kcb_run_summary_read(&s, "/nonexistent/run", NULL), KCB_ENOENT, "/nonexistent/run");
+  assert_null(s);
+  assert_error(kcb_run_summary_read(NULL, DATA, NULL), KCB_EINVAL, "no output");
+  kcb_run_summary_free(NULL);
+  assert_null(kcb_run_summary_find(NULL, "x"));
+  /* a record that is not an Event: skipped and reported, the next ones read */
+  make_tmpdir();
+  char path[400];
+  snprintf(path, sizeof path, "%s/events.out.tfevents.bad", tmpdir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  const unsigned char junk[3] = {0xFF, 0xFF, 0xFF}; /* an unterminated varint key */
+  unsigned char hdr[12], ftr[4];
+  uint64_t n = sizeof junk;
+  for (int i = 0; i < 8; i++) hdr[i] = (unsigned char)(n >> (8 * i));
+  uint32_t c = kcb_crc32c_masked(hdr, 8);
+  for (int i = 0; i < 4; i++) hdr[8 + i] = (unsigned char)(c >> (8 * i));
+  c = kcb_crc32c_masked(junk, sizeof junk);
+  for (int i = 0; i < 4; i++) ftr[i] = (unsigned char)(c >> (8 * i));
+  fwrite(hdr, 1, 12, f), fwrite(junk, 1, sizeof junk, f), fwrite(ftr, 1, 4, f);
+  assert_int_equal(fclose(f), 0);
+  assert_ok(kcb_run_summary_read(&s, path, NULL));
+  assert_int_equal(s->problem, KCB_EFORMAT);
+  assert_non_null(strstr(s->problem_message, "offset 0 is not a valid Event"));
+  assert_int_equal(s->n_events, 0);
+  kcb_run_summary_free(s);
+  remove_tmpdir();
+}
+
+/* Mutated records with correct CRCs reach the wire walker: it must reject or read them without
+ * reading outside the record (the sanitizer build checks), and count every whole record. */
+static void test_mutated_records(void **state) {
+  (void)state;
+  FILE *f = fopen(DATA "/logdir/run_a/events.out.tfevents.1795898576.vm.20707.0", "rb");
+  assert_non_null(f);
+  static unsigned char orig[65536], buf[65536];
+  size_t n = fread(orig, 1, sizeof orig, f);
+  fclose(f);
+  /* the records' offsets */
+  size_t offs[1024], lens[1024], nr = 0;
+  for (size_t pos = 0; pos + 16 <= n && nr < 1024;) {
+    uint64_t len = 0;
+    for (int i = 0; i < 8; i++) len |= (uint64_t)orig[pos + i] << (8 * i);
+    offs[nr] = pos, lens[nr++] = (size_t)len;
+    pos += (size_t)len + 16;
+  }
+  assert_int_equal(nr, 208);
+  make_tmpdir();
+  char path[400];
+  snprintf(path, sizeof path, "%s/events.out.tfevents.mutated", tmpdir);
+  uint64_t seed = 12345;
+  for (int iter = 0; iter < 400; iter++) {
+    memcpy(buf, orig, n);
+    for (int k = 0; k < 4; k++) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      size_t r = (size_t)(seed >> 33) % nr;
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      size_t at = offs[r] + 12 + (size_t)(seed >> 33) % lens[r];
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      buf[at] = (unsigned char)(seed >> 40);
+      uint32_t c = kcb_crc32c_masked(buf + offs[r] + 12, lens[r]);
+      for (int i = 0; i < 4; i++) buf[offs[r] + 12 + lens[r] + i] = (unsigned char)(c >> (8 * i));
+    }
+    f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(buf, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+    kcb_run_summary *s = NULL;
+    assert_ok(kcb_run_summary_read(&s, path, NULL));
+    assert_true(s->problem == 0 || s->problem == KCB_EFORMAT);
+    assert_true(s->n_events <= nr);
+    if (!s->problem) assert_int_equal(s->n_events, nr);
+    for (size_t t = 0; t < s->n_tags; t++) assert_true(s->tags[t].n_points <= s->tags[t].count);
+    kcb_run_summary_free(s);
+  }
+  remove_tmpdir();
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_fixture),
+      cmocka_unit_test(test_every_kind_like_the_reader),
+      cmocka_unit_test(test_purge),
+      cmocka_unit_test(test_broken),
+      cmocka_unit_test(test_errors),
+      cmocka_unit_test(test_mutated_records),
+  };
+  return cmocka_run_group_tests(tests, load_expected, free_expected);
+}

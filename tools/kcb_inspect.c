@@ -1,0 +1,540 @@
+/* kcb-inspect — look inside runs, checkpoints and CSV logs: one command, a subcommand per kind of
+ * question, tables for people and --json for scripts. This file holds the dispatch and what the
+ * subcommands share; each subcommand's printing lives in kcb_inspect_*.c. */
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kcb_inspect.h"
+
+static const char main_help[] =
+    "usage: kcb-inspect COMMAND [options] ...\n"
+    "\n"
+    "Look inside TensorBoard runs (event files written by kcb, TensorFlow or PyTorch), Keras\n"
+    "checkpoints and CSV logs, without TensorBoard or Python.\n"
+    "\n"
+    "Commands:\n"
+    "  runs LOGDIR          runs, tags per plugin, step ranges, first/last/min/max of each scalar\n"
+    "  scalars LOGDIR --tag T   one scalar series per run (table, CSV or JSON)\n"
+    "  histograms LOGDIR    histograms: step, count, min, max, sum, a sparkline of the buckets\n"
+    "  images LOGDIR        images; -o DIR extracts them as PNG files\n"
+    "  text LOGDIR          text summaries\n"
+    "  hparams LOGDIR       a table of sessions: hyperparameters and final metrics\n"
+    "  plot LOGDIR --tag T  a line chart of one or more runs: PNG (-o FILE) or terminal (--term)\n"
+    "  validate PATH...     check every record's CRCs; exit 1 if anything is truncated or corrupt\n"
+    "  checkpoint FILE      layout, layers, weight shapes and statistics, monitor/epoch, config\n"
+    "  csv FILE             a CSVLogger file: columns, epochs, best epoch per column\n"
+    "  diff RUN_A RUN_B     scalars side by side at their last (or a given) step\n"
+    "\n"
+    "Every command takes --json (one JSON document on stdout; NaN and infinities written as\n"
+    "Python's json module writes them), --help (its options and their defaults) and --jobs N\n"
+    "(runs or files read at once by the commands that read several [the CPUs, at most 8]).\n"
+    "LOGDIR may be a log directory (runs are the directories below it that hold event files,\n"
+    "named by their relative path as TensorBoard names them), a run directory, or one event file.\n"
+    "\n"
+    "Exit status: 0 success; 1 a data problem (a missing or unreadable file, corruption found by\n"
+    "validate, nothing matched the given tag or run); 2 a usage error (unknown option, bad value).\n";
+
+typedef struct command {
+  const char *name;
+  int (*run)(int argc, char **argv);
+} command;
+
+static const command commands[] = {
+    {"runs", cmd_runs},           {"scalars", cmd_scalars}, {"histograms", cmd_histograms},
+    {"images", cmd_images},       {"text", cmd_text},       {"hparams", cmd_hparams},
+    {"plot", cmd_plot},           {"validate", cmd_validate}, {"checkpoint", cmd_checkpoint},
+    {"csv", cmd_csv},             {"diff", cmd_diff},
+};
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fputs(main_help, stderr);
+    return EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+    fputs(main_help, stdout);
+    return EXIT_OK;
+  }
+  if (strcmp(argv[1], "--version") == 0) {
+    printf("kcb-inspect %d.%d.%d\n", KCB_VERSION_MAJOR, KCB_VERSION_MINOR, KCB_VERSION_PATCH);
+    return EXIT_OK;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(argv[1], commands[i].name) == 0) {
+      int rc = commands[i].run(argc - 2, argv + 2);
+      if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "kcb-inspect %s: writing the output failed: %s\n", argv[1], strerror(errno));
+        return EXIT_DATA;
+      }
+      return rc;
+    }
+  fprintf(stderr, "kcb-inspect: unknown command '%s' (see kcb-inspect --help)\n", argv[1]);
+  return EXIT_USAGE;
+}
+
+/* ---- arguments ------------------------------------------------------------------------------ */
+
+int usage_error(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "kcb-inspect %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fprintf(stderr, " (see kcb-inspect %s --help)\n", cmd);
+  va_end(ap);
+  return EXIT_USAGE;
+}
+
+int data_fail(const char *cmd, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fprintf(stderr, "kcb-inspect %s: ", cmd);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+  return EXIT_DATA;
+}
+
+int lib_fail(const char *cmd, int rc) {
+  if (kcb_error_last()[0]) fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_error_last(), kcb_error_name(rc));
+  else fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_strerror(rc), kcb_error_name(rc));
+  return EXIT_DATA;
+}
+
+int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *specs, int *want_help) {
+  memset(a, 0, sizeof *a);
+  a->cmd = cmd;
+  *want_help = 0;
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  a->jobs = cpus < 1 ? 1 : cpus > 8 ? 8 : (int)cpus;
+  a->pos = calloc((size_t)argc + 1, sizeof *a->pos);
+  a->flag_names = calloc((size_t)argc + 1, sizeof *a->flag_names);
+  a->flag_vals = calloc((size_t)argc + 1, sizeof *a->flag_vals);
+  if (!a->pos || !a->flag_names || !a->flag_vals) {
+    args_free(a);
+    fprintf(stderr, "kcb-inspect %s: out of memory\n", cmd);
+    return EXIT_DATA;
+  }
+  int only_pos = 0;
+  for (int i = 0; i < argc; i++) {
+    const char *s = argv[i];
+    if (only_pos || s[0] != '-' || s[1] == '\0') {
+      a->pos[a->n_pos++] = s;
+      continue;
+    }
+    if (strcmp(s, "--") == 0) {
+      only_pos = 1;
+      continue;
+    }
+    if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+      *want_help = 1;
+      continue;
+    }
+    if (strcmp(s, "--jobs") == 0 || strncmp(s, "--jobs=", 7) == 0) {
+      const char *v = s[6] == '=' ? s + 7 : i + 1 < argc ? argv[++i] : "";
+      long long j = 1;
+      int rc = parse_int_flag(cmd, "--jobs", v, 1, 64, &j);
+      if (rc) {
+        args_free(a);
+        return rc;
+      }
+      a->jobs = (int)j;
+      continue;
+    }
+    /* --name=value */
+    char name[64];
+    const char *eq = strchr(s, '=');
+    const char *val = NULL;
+    size_t len = eq ? (size_t)(eq - s) : strlen(s);
+    if (len >= sizeof name) len = sizeof name - 1;
+    memcpy(name, s, len);
+    name[len] = '\0';
+    const opt_spec *sp = NULL;
+    for (const opt_spec *p = specs; p && p->name; p++)
+      if (strcmp(p->name, name) == 0) sp = p;
+    if (!sp) {
+      int rc = usage_error(cmd, "option '%s': unknown option", name);
+      args_free(a);
+      return rc;
+    }
+    if (sp->takes_value) {
+      if (eq) val = eq + 1;
+      else if (i + 1 < argc) val = argv[++i];
+      else {
+        int rc = usage_error(cmd, "%s needs a value", sp->name);
+        args_free(a);
+        return rc;
+      }
+    } else if (eq) {
+      int rc = usage_error(cmd, "%s takes no value", sp->name);
+      args_free(a);
+      return rc;
+    }
+    a->flag_names[a->n_flags] = sp->name;
+    a->flag_vals[a->n_flags++] = val;
+  }
+  return 0;
+}
+
+void args_free(args *a) {
+  free(a->pos);
+  free(a->flag_names);
+  free(a->flag_vals);
+  memset(a, 0, sizeof *a);
+}
+
+const char *args_get(const args *a, const char *name, const char *def) {
+  const char *v = def;
+  for (size_t i = 0; i < a->n_flags; i++)
+    if (strcmp(a->flag_names[i], name) == 0) v = a->flag_vals[i];
+  return v;
+}
+
+int args_has(const args *a, const char *name) {
+  for (size_t i = 0; i < a->n_flags; i++)
+    if (strcmp(a->flag_names[i], name) == 0) return 1;
+  return 0;
+}
+
+size_t args_all(const args *a, const char *name, const char **out, size_t cap) {
+  size_t k = 0;
+  for (size_t i = 0; i < a->n_flags; i++)
+    if (strcmp(a->flag_names[i], name) == 0 && k < cap) out[k++] = a->flag_vals[i];
+  return k;
+}
+
+int parse_double_flag(const char *cmd, const char *flag, const char *v, double lo, double hi, double *out) {
+  char *end;
+  errno = 0;
+  double x = strtod(v, &end);
+  if (*v == '\0' || *end || errno || !(x >= lo && x <= hi))
+    return usage_error(cmd, "%s '%s': expected a number from %g to %g", flag, v, lo, hi);
+  *out = x;
+  return 0;
+}
+
+int parse_int_flag(const char *cmd, const char *flag, const char *v, long long lo, long long hi, long long *out) {
+  char *end;
+  errno = 0;
+  long long x = strtoll(v, &end, 10);
+  if (*v == '\0' || *end || errno || x < lo || x > hi)
+    return usage_error(cmd, "%s '%s': expected a whole number from %lld to %lld", flag, v, lo, hi);
+  *out = x;
+  return 0;
+}
+
+/* ---- runs ----------------------------------------------------------------------------------- */
+
+void runs_free(run_ref *runs, size_t n) {
+  if (!runs) return;
+  for (size_t i = 0; i < n; i++) free(runs[i].name), free(runs[i].path);
+  free(runs);
+}
+
+static char *path_join(const char *a, const char *b) {
+  size_t na = strlen(a), nb = strlen(b);
+  while (na > 1 && a[na - 1] == '/') na--;
+  char *p = malloc(na + nb + 2);
+  if (!p) return NULL;
+  memcpy(p, a, na);
+  p[na] = '/';
+  memcpy(p + na + 1, b, nb + 1);
+  return p;
+}
+
+int runs_find(const char *path, run_ref **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  struct stat st;
+  if (stat(path, &st) != 0) {
+    kcb_event_reader *r = NULL; /* the library's message for a missing path */
+    int rc = kcb_event_reader_open(&r, path);
+    kcb_event_reader_free(r);
+    return rc ? rc : KCB_ENOENT;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    run_ref *rr = calloc(1, sizeof *rr);
+    const char *base = strrchr(path, '/');
+    if (!rr || !(rr->name = strdup(base ? base + 1 : path)) || !(rr->path = strdup(path))) {
+      runs_free(rr, rr ? 1 : 0);
+      return KCB_ENOMEM;
+    }
+    *out = rr;
+    *n = 1;
+    return 0;
+  }
+  char **names = NULL;
+  size_t k = 0;
+  int rc = kcb_tfevents_list_runs(path, &names, &k);
+  if (rc) return rc;
+  if (k == 0) {
+    kcb_string_list_free(names, k);
+    fprintf(stderr, "kcb-inspect: %s: no event files (no file with \"tfevents\" in its name) in it or below it\n",
+            path);
+    kcb_error_clear();
+    return KCB_ENOENT;
+  }
+  run_ref *rr = calloc(k, sizeof *rr);
+  if (!rr) {
+    kcb_string_list_free(names, k);
+    return KCB_ENOMEM;
+  }
+  for (size_t i = 0; i < k; i++) {
+    rr[i].name = names[i];
+    names[i] = NULL;
+    rr[i].path = strcmp(rr[i].name, ".") == 0 ? strdup(path) : path_join(path, rr[i].name);
+    if (!rr[i].path) {
+      kcb_string_list_free(names, k);
+      runs_free(rr, k);
+      return KCB_ENOMEM;
+    }
+  }
+  kcb_string_list_free(names, k);
+  *out = rr;
+  *n = k;
+  return 0;
+}
+
+int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, size_t n_names) {
+  if (!n_names) return 0;
+  for (size_t j = 0; j < n_names; j++) {
+    int found = 0;
+    for (size_t i = 0; i < *n; i++) found |= strcmp(runs[i].name, names[j]) == 0;
+    if (!found) {
+      fprintf(stderr, "kcb-inspect %s: no run named '%s' (runs:", cmd, names[j]);
+      for (size_t i = 0; i < *n; i++) fprintf(stderr, " %s", runs[i].name);
+      fprintf(stderr, ")\n");
+      return EXIT_DATA;
+    }
+  }
+  /* keep the runs in the order the names were given */
+  size_t k = 0;
+  run_ref *tmp = calloc(*n, sizeof *tmp);
+  if (!tmp) return data_fail(cmd, "out of memory");
+  for (size_t j = 0; j < n_names; j++)
+    for (size_t i = 0; i < *n; i++)
+      if (runs[i].name && strcmp(runs[i].name, names[j]) == 0) {
+        tmp[k++] = runs[i];
+        runs[i].name = runs[i].path = NULL;
+      }
+  for (size_t i = 0; i < *n; i++) free(runs[i].name), free(runs[i].path);
+  memcpy(runs, tmp, k * sizeof *runs);
+  free(tmp);
+  *n = k;
+  return 0;
+}
+
+/* ---- printing ---------------------------------------------------------------------------------- */
+
+const char *num(double v, char buf[32]) { return kcb_format_double(v, buf, 32); }
+
+const char *short_num(double v, char buf[32]) {
+  if (isnan(v)) snprintf(buf, 32, "nan");
+  else if (isinf(v)) snprintf(buf, 32, v > 0 ? "inf" : "-inf");
+  else snprintf(buf, 32, "%.6g", v);
+  return buf;
+}
+
+void json_num(FILE *f, double v) {
+  char b[32];
+  if (isnan(v)) fputs("NaN", f);
+  else if (isinf(v)) fputs(v > 0 ? "Infinity" : "-Infinity", f);
+  else fputs(num(v, b), f);
+}
+
+/* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  size_t k = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+  if (s[0] >= 0xF5 || k == 0 || k > n) return 0;
+  for (size_t i = 1; i < k; i++)
+    if ((s[i] & 0xC0) != 0x80) return 0;
+  return k;
+}
+
+void json_str_n(FILE *f, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  fputc('"', f);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = p[i];
+    if (c == '"' || c == '\\') fputc('\\', f), fputc(c, f);
+    else if (c == '\n') fputs("\\n", f);
+    else if (c == '\t') fputs("\\t", f);
+    else if (c == '\r') fputs("\\r", f);
+    else if (c < 0x20 || c == 0x7F) fprintf(f, "\\u%04x", c);
+    else if (c < 0x80) fputc(c, f);
+    else {
+      size_t k = utf8_len(p + i, n - i);
+      if (k) fwrite(p + i, 1, k, f), i += k - 1;
+      else fprintf(f, "\\u%04x", c); /* a byte that is not UTF-8: as its Latin-1 code point */
+    }
+  }
+  fputc('"', f);
+}
+
+void json_str(FILE *f, const char *s) { json_str_n(f, s ? s : "", s ? strlen(s) : 0); }
+
+void csv_field(FILE *f, const char *s) {
+  if (!strpbrk(s, ",\"\n\r")) {
+    fputs(s, f);
+    return;
+  }
+  fputc('"', f);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+/* ---- tables ------------------------------------------------------------------------------------ */
+
+void table_init(table *t, size_t n_cols, const char *align) {
+  memset(t, 0, sizeof *t);
+  t->n_cols = n_cols;
+  t->align = align;
+}
+
+int table_add(table *t, const char *const *row) {
+  if (t->n_rows == t->cap) {
+    size_t cap = t->cap ? 2 * t->cap : 16;
+    char **c = realloc(t->cells, cap * t->n_cols * sizeof *c);
+    if (!c) return -1;
+    t->cells = c;
+    t->cap = cap;
+  }
+  char **dst = t->cells + t->n_rows * t->n_cols;
+  for (size_t j = 0; j < t->n_cols; j++) {
+    dst[j] = strdup(row[j] ? row[j] : "");
+    if (!dst[j]) {
+      for (size_t q = 0; q < j; q++) free(dst[q]);
+      return -1;
+    }
+  }
+  t->n_rows++;
+  return 0;
+}
+
+/* Terminal columns of a UTF-8 string (each code point one column). */
+static size_t text_width(const char *s) {
+  size_t w = 0;
+  for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
+  return w;
+}
+
+void table_print(FILE *f, const table *t, const char *indent) {
+  size_t width[32] = {0};
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32;
+  for (size_t i = 0; i < t->n_rows; i++)
+    for (size_t j = 0; j < nc; j++) {
+      size_t w = text_width(t->cells[i * t->n_cols + j]);
+      if (w > width[j]) width[j] = w;
+    }
+  for (size_t i = 0; i < t->n_rows; i++) {
+    /* the last non-empty cell ends the line (no trailing spaces) */
+    size_t last = 0;
+    for (size_t j = 0; j < nc; j++)
+      if (t->cells[i * t->n_cols + j][0]) last = j;
+    fputs(indent, f);
+    for (size_t j = 0; j <= last; j++) {
+      const char *c = t->cells[i * t->n_cols + j];
+      size_t pad = width[j] - text_width(c);
+      int right = t->align && t->align[j] == 'r';
+      if (right) fprintf(f, "%*s", (int)pad, "");
+      fputs(c, f);
+      if (!right && j < last) fprintf(f, "%*s", (int)pad, "");
+      if (j < last) fputs("  ", f);
+    }
+    fputc('\n', f);
+  }
+}
+
+void table_free(table *t) {
+  for (size_t i = 0; i < t->n_rows * t->n_cols; i++) free(t->cells[i]);
+  free(t->cells);
+  memset(t, 0, sizeof *t);
+}
+
+/* ---- run summaries ----------------------------------------------------------------------------- */
+
+typedef struct summary_job {
+  const run_ref *runs;
+  const kcb_run_summary_options *opts;
+  kcb_run_summary **out;
+  int *rc;
+  char (*msg)[512];
+} summary_job;
+
+static void summary_one(void *ctx, size_t i) {
+  summary_job *j = ctx;
+  j->rc[i] = kcb_run_summary_read(&j->out[i], j->runs[i].path, j->opts);
+  if (j->rc[i]) snprintf(j->msg[i], sizeof j->msg[i], "%s", kcb_error_last());
+}
+
+int summaries_read(const char *cmd, const run_ref *runs, size_t n, const kcb_run_summary_options *opts, int jobs,
+                   kcb_run_summary ***out, int *had_problem) {
+  *out = calloc(n ? n : 1, sizeof **out);
+  int *rcs = calloc(n ? n : 1, sizeof *rcs);
+  char (*msg)[512] = calloc(n ? n : 1, sizeof *msg);
+  if (!*out || !rcs || !msg) {
+    free(rcs);
+    free(msg);
+    return data_fail(cmd, "out of memory");
+  }
+  summary_job j = {runs, opts, *out, rcs, msg};
+  parallel_for(n, jobs, summary_one, &j);
+  int rc = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (rcs[i]) {
+      fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, msg[i], kcb_error_name(rcs[i]));
+      *had_problem = 1;
+      if (rcs[i] == KCB_ENOMEM) rc = EXIT_DATA;
+    } else if ((*out)[i]->problem) {
+      fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd,
+              (*out)[i]->problem_message, kcb_error_name((*out)[i]->problem));
+      *had_problem = 1;
+    }
+  }
+  free(rcs);
+  free(msg);
+  return rc;
+}
+
+/* ---- threads ------------------------------------------------------------------------------------ */
+
+typedef struct pool {
+  atomic_size_t next;
+  size_t n;
+  void (*fn)(void *, size_t);
+  void *ctx;
+} pool;
+
+static void *pool_worker(void *arg) {
+  pool *p = arg;
+  for (size_t i; (i = atomic_fetch_add(&p->next, 1)) < p->n;) p->fn(p->ctx, i);
+  return NULL;
+}
+
+void parallel_for(size_t n, int jobs, void (*fn)(void *ctx, size_t i), void *ctx) {
+  pool p;
+  atomic_init(&p.next, 0);
+  p.n = n, p.fn = fn, p.ctx = ctx;
+  pthread_t th[64];
+  int started = 0;
+  if (jobs > 64) jobs = 64;
+  for (int t = 1; t < jobs && (size_t)t < n; t++) /* this thread is the first worker */
+    if (pthread_create(&th[started], NULL, pool_worker, &p) == 0) started++;
+  pool_worker(&p);
+  for (int t = 0; t < started; t++) pthread_join(th[t], NULL);
+}
+
+void summaries_free(kcb_run_summary **s, size_t n) {
+  if (!s) return;
+  for (size_t i = 0; i < n; i++) kcb_run_summary_free(s[i]);
+  free(s);
+}

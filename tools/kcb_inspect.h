@@ -1,0 +1,137 @@
+/* tools/kcb_inspect.h — what the kcb-inspect subcommands share: argument parsing, run discovery,
+ * error reporting and JSON / number printing. Everything else comes from kcb's public API. */
+#ifndef KCB_INSPECT_H
+#define KCB_INSPECT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include <kcb/kcb.h>
+
+/* Exit codes. */
+enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
+
+/* ---- arguments ----------------------------------------------------------------------------- */
+
+/* The parsed command line of one subcommand: positionals and every --flag's value, in order. */
+typedef struct args {
+  const char *cmd;         /* the subcommand */
+  const char **pos;        /* positional arguments */
+  size_t n_pos;
+  const char **flag_names; /* each flag given (repeats kept), e.g. "--run" */
+  const char **flag_vals;  /* its value, or NULL for a switch */
+  size_t n_flags;
+  int jobs;                /* --jobs N: runs or files read at once (default: CPUs, at most 8) */
+} args;
+
+/* The options a subcommand accepts: name, whether it takes a value. */
+typedef struct opt_spec {
+  const char *name;  /* "--tag"; "-o" allowed */
+  int takes_value;
+} opt_spec;
+
+/* Parses argv (after the subcommand) against specs; "--help" is always accepted and sets
+ * *want_help, and "--jobs N" sets a->jobs. @return 0 or EXIT_USAGE (message printed). */
+int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *specs, int *want_help);
+void args_free(args *a);
+/* The last value of a flag, or def. */
+const char *args_get(const args *a, const char *name, const char *def);
+/* 1 if a switch or flag was given. */
+int args_has(const args *a, const char *name);
+/* Every value of a repeatable flag: fills out (cap entries), returns the count. */
+size_t args_all(const args *a, const char *name, const char **out, size_t cap);
+
+/* Prints "kcb-inspect CMD: MESSAGE (see kcb-inspect CMD --help)" and returns EXIT_USAGE. */
+int usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* Prints the library's last message with the code's name, returns EXIT_DATA. */
+int lib_fail(const char *cmd, int rc);
+/* Prints "kcb-inspect CMD: MESSAGE", returns EXIT_DATA. */
+int data_fail(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Parses a number flag within [lo, hi]. @return 0 or EXIT_USAGE. */
+int parse_double_flag(const char *cmd, const char *flag, const char *v, double lo, double hi, double *out);
+int parse_int_flag(const char *cmd, const char *flag, const char *v, long long lo, long long hi, long long *out);
+
+/* ---- runs ---------------------------------------------------------------------------------- */
+
+/* A run as TensorBoard names it: its path relative to LOGDIR ("." for LOGDIR itself; the file's
+ * name when LOGDIR is a single event file). */
+typedef struct run_ref {
+  char *name;
+  char *path;
+} run_ref;
+
+/* The runs under path (a log dir, a run dir or an event file). @return 0 or a kcb error code
+ * (KCB_ENOENT when nothing holds event files; the message says so). */
+int runs_find(const char *path, run_ref **out, size_t *n);
+void runs_free(run_ref *runs, size_t n);
+/* Keeps only the runs named in names (n_names > 0); an unknown name is a data error (printed,
+ * listing the runs). @return 0 or EXIT_DATA. */
+int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, size_t n_names);
+
+/* ---- printing ------------------------------------------------------------------------------ */
+
+/* Python-repr text of v (shortest round trip); "nan", "inf". */
+const char *num(double v, char buf[32]);
+/* A number as JSON: Python's json module's NaN / Infinity / -Infinity for non-finite values. */
+void json_num(FILE *f, double v);
+/* A JSON string literal of n bytes (invalid UTF-8 and control bytes escaped). */
+void json_str_n(FILE *f, const char *s, size_t n);
+void json_str(FILE *f, const char *s);
+/* A compact human number: %.6g. */
+const char *short_num(double v, char buf[32]);
+/* A CSV field, quoted when needed. */
+void csv_field(FILE *f, const char *s);
+
+/* A text table: cells copied, columns padded to their widest cell; align holds 'l' or 'r' per
+ * column. */
+typedef struct table {
+  size_t n_cols, n_rows, cap;
+  char **cells;
+  const char *align;
+} table;
+void table_init(table *t, size_t n_cols, const char *align);
+/* Adds a row of n_cols strings (NULL prints as ""). @return 0 or -1 (out of memory). */
+int table_add(table *t, const char *const *row);
+void table_print(FILE *f, const table *t, const char *indent);
+void table_free(table *t);
+
+/* Reads each run's summary (NULL on a read error, which is printed); problems inside files are
+ * printed as warnings. *had_problem is set when any run had one or failed. @return 0 or EXIT_DATA
+ * when out of memory. */
+int summaries_read(const char *cmd, const run_ref *runs, size_t n, const kcb_run_summary_options *opts, int jobs,
+                   kcb_run_summary ***out, int *had_problem);
+
+/* Runs fn(ctx, i) for i in [0, n) on up to jobs threads (each i once; fn must only touch slot i
+ * of what it fills). */
+void parallel_for(size_t n, int jobs, void (*fn)(void *ctx, size_t i), void *ctx);
+void summaries_free(kcb_run_summary **s, size_t n);
+
+/* Calls fn for every event of a run read with kcb's event reader; damaged records are warned
+ * about and set *problem. @return 0, fn's non-zero result, or EXIT_DATA (run unreadable). */
+int inspect_each_event(const char *cmd, const run_ref *run, int (*fn)(void *, const run_ref *, const kcb_event *),
+                       void *ctx, int *problem);
+
+/* ---- subcommands (each in its file) ----------------------------------------------------------- */
+
+int cmd_runs(int argc, char **argv);
+int cmd_scalars(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_histograms(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+int cmd_text(int argc, char **argv);
+int cmd_hparams(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
+int cmd_csv(int argc, char **argv);
+
+#endif

@@ -1,0 +1,411 @@
+/* kcb-inspect histograms | images | text: summaries that need their payload decoded, read with
+ * kcb's event reader (kcb/tfevents.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "kcb_inspect.h"
+
+/* Calls fn for every event of a run; damaged records are warned about (and *problem set), the
+ * reader then goes on as kcb_event_reader_next describes. @return 0, fn's non-zero result, or
+ * EXIT_DATA when the run cannot be read. */
+typedef int (*event_fn)(void *ctx, const run_ref *run, const kcb_event *e);
+
+static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ctx, int *problem) {
+  kcb_event_reader *r = NULL;
+  int rc = kcb_event_reader_open(&r, run->path);
+  if (rc) {
+    *problem = 1;
+    return lib_fail(cmd, rc);
+  }
+  const kcb_event *e;
+  for (;;) {
+    rc = kcb_event_reader_next(r, &e);
+    if (rc == 0) break;
+    if (rc < 0) {
+      if (rc == KCB_ETRUNC || rc == KCB_ECRC || rc == KCB_EFORMAT) {
+        fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd, kcb_error_last(),
+                kcb_error_name(rc));
+        *problem = 1;
+        continue;
+      }
+      *problem = 1;
+      rc = lib_fail(cmd, rc);
+      break;
+    }
+    if ((rc = fn(ctx, run, e))) break;
+  }
+  kcb_event_reader_free(r);
+  return rc;
+}
+
+/* The options the three commands share. */
+typedef struct select_args {
+  args a;
+  run_ref *runs;
+  size_t n_runs;
+  const char *tag;
+  int json;
+  int problem;
+  size_t matched;
+} select_args;
+
+/* Parses, finds and selects the runs. @return 0, EXIT_* to return (help printed: -1). */
+static int select_open(select_args *s, const char *cmd, int argc, char **argv, const opt_spec *specs, const char *help) {
+  memset(s, 0, sizeof *s);
+  int want_help, rc = args_parse(&s->a, cmd, argc, argv, specs, &want_help);
+  if (rc) return rc;
+  if (want_help) {
+    fputs(help, stdout);
+    return -1;
+  }
+  if (s->a.n_pos != 1) return usage_error(cmd, "expected one LOGDIR");
+  s->tag = args_get(&s->a, "--tag", NULL);
+  s->json = args_has(&s->a, "--json");
+  const char *names[256];
+  size_t n_names = args_all(&s->a, "--run", names, 256);
+  if ((rc = runs_find(s->a.pos[0], &s->runs, &s->n_runs))) return kcb_error_last()[0] ? lib_fail(cmd, rc) : EXIT_DATA;
+  return runs_select(cmd, s->runs, &s->n_runs, names, n_names);
+}
+
+static void select_close(select_args *s) {
+  runs_free(s->runs, s->n_runs);
+  args_free(&s->a);
+}
+
+/* The final status: a filter that matched nothing is a data error. */
+static int select_status(const select_args *s, const char *cmd, const char *what) {
+  if (!s->matched) {
+    if (s->tag) return data_fail(cmd, "no %s with the tag '%s' (see kcb-inspect runs %s)", what, s->tag, s->a.pos[0]);
+    return data_fail(cmd, "no %s in %s", what, s->a.pos[0]);
+  }
+  return s->problem ? EXIT_DATA : EXIT_OK;
+}
+
+static void json_run_tag_step(const run_ref *run, const kcb_event *e, const kcb_summary_value *v) {
+  printf("{\"run\": ");
+  json_str(stdout, run->name);
+  printf(", \"tag\": ");
+  json_str(stdout, v->tag);
+  printf(", \"step\": %lld, \"wall_time\": ", (long long)e->step);
+  json_num(stdout, e->wall_time);
+}
+
+/* ---- histograms --------------------------------------------------------------------------------- */
+
+static const char histograms_help[] =
+    "usage: kcb-inspect histograms LOGDIR [--tag TAG] [--run RUN]... [--buckets] [--json]\n"
+    "\n"
+    "Lists the histograms of every run: step, number of values, least and greatest value, mean\n"
+    "(when the writer stored the sum) and a sparkline of the bucket counts. TF2 [k,3] tensors and\n"
+    "legacy HistogramProtos (converted as TensorBoard converts them) both read.\n"
+    "\n"
+    "  --tag TAG   only this tag [all]\n"
+    "  --run RUN   only this run (repeatable) [all]\n"
+    "  --buckets   also print every bucket under its histogram: count, left and right edge\n"
+    "  --json      {\"histograms\": [{\"run\", \"tag\", \"step\", \"wall_time\", \"count\", \"min\", \"max\",\n"
+    "              \"sum\" (null if not stored), \"buckets\": [[left, right, count], ...]}]}\n"
+    "\n"
+    "Exit status: 0; 1 if nothing matched or a run is missing or damaged; 2 usage error.\n";
+
+/* The sparkline's bins: equal widths from the first bucket's left edge to the last one's right
+ * edge, each bucket's count spread evenly over its range (as TensorBoard re-bins for display),
+ * so that unevenly spaced buckets (TensorFlow's exponential ones) draw the true shape. */
+#define HIST_BINS 24
+
+static void rebin(const kcb_summary_value *v, double out[HIST_BINS]) {
+  for (int i = 0; i < HIST_BINS; i++) out[i] = 0;
+  if (!v->n_buckets) return;
+  double lo = v->buckets[0].left, hi = v->buckets[v->n_buckets - 1].right;
+  if (!(hi > lo)) {
+    for (size_t k = 0; k < v->n_buckets; k++) out[HIST_BINS / 2] += v->buckets[k].count;
+    return;
+  }
+  double w = (hi - lo) / HIST_BINS;
+  for (size_t k = 0; k < v->n_buckets; k++) {
+    double l = v->buckets[k].left, r = v->buckets[k].right, n = v->buckets[k].count;
+    if (!(r > l)) { /* a zero-width bucket: all of it in one bin */
+      int i = (int)((l - lo) / w);
+      out[i < 0 ? 0 : i >= HIST_BINS ? HIST_BINS - 1 : i] += n;
+      continue;
+    }
+    for (int i = 0; i < HIST_BINS; i++) {
+      double bl = lo + i * w, br = bl + w;
+      double ov = (r < br ? r : br) - (l > bl ? l : bl);
+      if (ov > 0) out[i] += n * ov / (r - l);
+    }
+  }
+}
+
+typedef struct hist_ctx {
+  select_args *s;
+  table t;
+  int buckets;
+} hist_ctx;
+
+static int on_histogram(void *ctx, const run_ref *run, const kcb_event *e) {
+  hist_ctx *h = ctx;
+  for (size_t i = 0; i < e->n_values; i++) {
+    const kcb_summary_value *v = &e->values[i];
+    if (v->kind != KCB_SUMMARY_HISTOGRAM || (h->s->tag && strcmp(v->tag, h->s->tag) != 0)) continue;
+    if (h->s->json) {
+      printf("%s\n  ", h->s->matched ? "," : "");
+      json_run_tag_step(run, e, v);
+      printf(", \"count\": ");
+      json_num(stdout, v->hist_num);
+      printf(", \"min\": ");
+      json_num(stdout, v->hist_min);
+      printf(", \"max\": ");
+      json_num(stdout, v->hist_max);
+      printf(", \"sum\": ");
+      if (v->hist_sum == v->hist_sum) json_num(stdout, v->hist_sum);
+      else printf("null");
+      printf(", \"buckets\": [");
+      for (size_t k = 0; k < v->n_buckets; k++) {
+        printf("%s[", k ? ", " : "");
+        json_num(stdout, v->buckets[k].left);
+        printf(", ");
+        json_num(stdout, v->buckets[k].right);
+        printf(", ");
+        json_num(stdout, v->buckets[k].count);
+        printf("]");
+      }
+      printf("]}");
+    } else {
+      char st[24], c[32], mn[32], mx[32], mean[32] = "", spark[3 * HIST_BINS + 1] = "";
+      double counts[HIST_BINS];
+      rebin(v, counts);
+      kcb_plot_sparkline(spark, sizeof spark, counts, HIST_BINS, 0);
+      snprintf(st, sizeof st, "%lld", (long long)e->step);
+      if (v->hist_sum == v->hist_sum && v->hist_num > 0) short_num(v->hist_sum / v->hist_num, mean);
+      const char *row[8] = {run->name, v->tag, st, short_num(v->hist_num, c), short_num(v->hist_min, mn),
+                            short_num(v->hist_max, mx), mean[0] ? mean : "-", spark};
+      if (table_add(&h->t, row)) return data_fail("histograms", "out of memory");
+      for (size_t k = 0; h->buckets && k < v->n_buckets; k++) {
+        /* a bucket: its count, left and right edges under count, min and max */
+        char l[32], r[32], n[32];
+        const char *brow[8] = {"", "", "", short_num(v->buckets[k].count, n), short_num(v->buckets[k].left, l),
+                               short_num(v->buckets[k].right, r), NULL, NULL};
+        if (table_add(&h->t, brow)) return data_fail("histograms", "out of memory");
+      }
+    }
+    h->s->matched++;
+  }
+  return 0;
+}
+
+int cmd_histograms(int argc, char **argv) {
+  static const opt_spec specs[] = {{"--json", 0}, {"--tag", 1}, {"--run", 1}, {"--buckets", 0}, {NULL, 0}};
+  select_args s;
+  int rc = select_open(&s, "histograms", argc, argv, specs, histograms_help);
+  if (rc) {
+    select_close(&s);
+    return rc < 0 ? EXIT_OK : rc;
+  }
+  hist_ctx h = {&s, {0, 0, 0, NULL, NULL}, args_has(&s.a, "--buckets")};
+  table_init(&h.t, 8, "llrrrrrl");
+  const char *head[8] = {"run", "tag", "step", "count", "min", "max", "mean", "buckets"};
+  table_add(&h.t, head);
+  if (s.json) printf("{\"histograms\": [");
+  for (size_t i = 0; i < s.n_runs && !rc; i++) rc = each_event("histograms", &s.runs[i], on_histogram, &h, &s.problem);
+  if (s.json) printf("]}\n");
+  else if (s.matched) table_print(stdout, &h.t, "");
+  table_free(&h.t);
+  if (!rc) rc = select_status(&s, "histograms", "histogram");
+  select_close(&s);
+  return rc;
+}
+
+/* ---- images ------------------------------------------------------------------------------------------ */
+
+static const char images_help[] =
+    "usage: kcb-inspect images LOGDIR [--tag TAG] [--run RUN]... [-o DIR] [--json]\n"
+    "\n"
+    "Lists the images of every run (step, index within the summary, size in pixels and bytes,\n"
+    "format) and with -o writes each one, as stored (PNG as written by kcb, TensorFlow, PyTorch), to\n"
+    "DIR/RUN__TAG__STEP[_INDEX].png (characters other than letters, digits, '.', '-' and '_' in the\n"
+    "run and tag become '_'; the run '.' is left out). DIR is created if missing.\n"
+    "\n"
+    "  --tag TAG   only this tag [all]\n"
+    "  --run RUN   only this run (repeatable) [all]\n"
+    "  -o DIR      extract the images into DIR\n"
+    "  --json      {\"images\": [{\"run\", \"tag\", \"step\", \"wall_time\", \"index\", \"width\", \"height\",\n"
+    "              \"bytes\", \"format\", \"file\" (null without -o)}]}\n"
+    "\n"
+    "Exit status: 0; 1 if nothing matched, a run is missing or damaged, or a file cannot be\n"
+    "written; 2 usage error.\n";
+
+typedef struct image_ctx {
+  select_args *s;
+  table t;
+  const char *dir;
+} image_ctx;
+
+static const char *image_format(const kcb_bytes *b) {
+  if (b->len >= 8 && memcmp(b->data, "\x89PNG\r\n\x1a\n", 8) == 0) return "png";
+  if (b->len >= 3 && memcmp(b->data, "\xff\xd8\xff", 3) == 0) return "jpg";
+  if (b->len >= 6 && memcmp(b->data, "GIF8", 4) == 0) return "gif";
+  return "bin";
+}
+
+static void sanitize(char *dst, size_t cap, const char *src) {
+  size_t k = 0;
+  for (; *src && k + 1 < cap; src++) {
+    char c = *src;
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_';
+    dst[k++] = ok ? c : '_';
+  }
+  dst[k] = '\0';
+}
+
+static int write_file(const char *path, const kcb_bytes *b) {
+  FILE *f = fopen(path, "wb");
+  if (!f) return data_fail("images", "%s: cannot create: %s", path, strerror(errno));
+  size_t w = fwrite(b->data, 1, b->len, f);
+  int bad = w != b->len;
+  if (fclose(f) != 0) bad = 1;
+  if (bad) return data_fail("images", "%s: write failed: %s", path, strerror(errno));
+  return 0;
+}
+
+static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
+  image_ctx *im = ctx;
+  for (size_t i = 0; i < e->n_values; i++) {
+    const kcb_summary_value *v = &e->values[i];
+    if (v->kind != KCB_SUMMARY_IMAGE || (im->s->tag && strcmp(v->tag, im->s->tag) != 0)) continue;
+    for (size_t k = 0; k < v->n_blobs; k++) {
+      const kcb_bytes *b = &v->blobs[k];
+      const char *fmt = image_format(b);
+      char file[4096] = "";
+      if (im->dir) {
+        char rn[1024], tg[1024], idx[32] = "";
+        sanitize(rn, sizeof rn, run->name);
+        sanitize(tg, sizeof tg, v->tag);
+        if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
+        int dot = strcmp(run->name, ".") == 0;
+        snprintf(file, sizeof file, "%s/%s%s%s__%lld%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step,
+                 idx, fmt);
+        int rc = write_file(file, b);
+        if (rc) return rc;
+      }
+      if (im->s->json) {
+        printf("%s\n  ", im->s->matched ? "," : "");
+        json_run_tag_step(run, e, v);
+        printf(", \"index\": %zu, \"width\": %d, \"height\": %d, \"bytes\": %zu, \"format\": \"%s\", \"file\": ", k, v->width,
+               v->height, b->len, fmt);
+        if (file[0]) json_str(stdout, file);
+        else printf("null");
+        printf("}");
+      } else {
+        char st[24], ix[24], size[48], bytes[24];
+        snprintf(st, sizeof st, "%lld", (long long)e->step);
+        snprintf(ix, sizeof ix, "%zu", k);
+        snprintf(size, sizeof size, "%dx%d", v->width, v->height);
+        snprintf(bytes, sizeof bytes, "%zu", b->len);
+        const char *row[8] = {run->name, v->tag, st, ix, size, bytes, fmt, file};
+        if (table_add(&im->t, row)) return data_fail("images", "out of memory");
+      }
+      im->s->matched++;
+    }
+  }
+  return 0;
+}
+
+int cmd_images(int argc, char **argv) {
+  static const opt_spec specs[] = {{"--json", 0}, {"--tag", 1}, {"--run", 1}, {"-o", 1}, {"--output", 1}, {NULL, 0}};
+  select_args s;
+  int rc = select_open(&s, "images", argc, argv, specs, images_help);
+  if (rc) {
+    select_close(&s);
+    return rc < 0 ? EXIT_OK : rc;
+  }
+  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL))};
+  if (im.dir && mkdir(im.dir, 0777) != 0 && errno != EEXIST) {
+    rc = data_fail("images", "%s: cannot create the directory: %s", im.dir, strerror(errno));
+    select_close(&s);
+    return rc;
+  }
+  table_init(&im.t, 8, "llrrrrll");
+  const char *head[8] = {"run", "tag", "step", "index", "size", "bytes", "format", im.dir ? "file" : NULL};
+  table_add(&im.t, head);
+  if (s.json) printf("{\"images\": [");
+  for (size_t i = 0; i < s.n_runs && !rc; i++) rc = each_event("images", &s.runs[i], on_image, &im, &s.problem);
+  if (s.json) printf("]}\n");
+  else if (s.matched) table_print(stdout, &im.t, "");
+  table_free(&im.t);
+  if (!rc) rc = select_status(&s, "images", "image");
+  select_close(&s);
+  return rc;
+}
+
+/* ---- text ------------------------------------------------------------------------------------------------ */
+
+static const char text_help[] =
+    "usage: kcb-inspect text LOGDIR [--tag TAG] [--run RUN]... [--json]\n"
+    "\n"
+    "Prints the text summaries of every run (the markdown as written), each under a line with its\n"
+    "run, tag and step; a text tensor with several strings prints each.\n"
+    "\n"
+    "  --tag TAG   only this tag [all]\n"
+    "  --run RUN   only this run (repeatable) [all]\n"
+    "  --json      {\"texts\": [{\"run\", \"tag\", \"step\", \"wall_time\", \"shape\", \"strings\": [...]}]}\n"
+    "\n"
+    "Exit status: 0; 1 if nothing matched or a run is missing or damaged; 2 usage error.\n";
+
+static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
+  select_args *s = ctx;
+  for (size_t i = 0; i < e->n_values; i++) {
+    const kcb_summary_value *v = &e->values[i];
+    if (v->kind != KCB_SUMMARY_TEXT || (s->tag && strcmp(v->tag, s->tag) != 0)) continue;
+    if (s->json) {
+      printf("%s\n  ", s->matched ? "," : "");
+      json_run_tag_step(run, e, v);
+      printf(", \"shape\": [");
+      for (int d = 0; d < v->rank; d++) printf("%s%lld", d ? ", " : "", (long long)v->shape[d]);
+      printf("], \"strings\": [");
+      for (size_t k = 0; k < v->n_blobs; k++) {
+        if (k) printf(", ");
+        json_str_n(stdout, (const char *)v->blobs[k].data, v->blobs[k].len);
+      }
+      printf("]}");
+    } else {
+      printf("%s%s  %s  step %lld\n", s->matched ? "\n" : "", run->name, v->tag, (long long)e->step);
+      for (size_t k = 0; k < v->n_blobs; k++) {
+        /* indent every line of the text by two spaces */
+        const char *p = (const char *)v->blobs[k].data;
+        size_t n = v->blobs[k].len, start = 0;
+        for (size_t j = 0; j <= n; j++)
+          if (j == n || p[j] == '\n') {
+            if (j > start) printf("  %.*s\n", (int)(j - start), p + start);
+            else if (j < n) printf("\n");
+            start = j + 1;
+          }
+      }
+    }
+    s->matched++;
+  }
+  return 0;
+}
+
+int cmd_text(int argc, char **argv) {
+  static const opt_spec specs[] = {{"--json", 0}, {"--tag", 1}, {"--run", 1}, {NULL, 0}};
+  select_args s;
+  int rc = select_open(&s, "text", argc, argv, specs, text_help);
+  if (rc) {
+    select_close(&s);
+    return rc < 0 ? EXIT_OK : rc;
+  }
+  if (s.json) printf("{\"texts\": [");
+  for (size_t i = 0; i < s.n_runs && !rc; i++) rc = each_event("text", &s.runs[i], on_text, &s, &s.problem);
+  if (s.json) printf("]}\n");
+  if (!rc) rc = select_status(&s, "text", "text summary");
+  select_close(&s);
+  return rc;
+}
+
+/* Shared with kcb_inspect_hparams.c. */
+int inspect_each_event(const char *cmd, const run_ref *run, int (*fn)(void *, const run_ref *, const kcb_event *),
+                       void *ctx, int *problem) {
+  return each_event(cmd, run, fn, ctx, problem);
+}

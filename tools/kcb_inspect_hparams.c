@@ -1,0 +1,423 @@
+/* kcb-inspect hparams: TensorBoard's hparams table — one row per session (a run with a
+ * session_start_info), its hyperparameters and its final metrics (the last value of each metric
+ * the experiment names, read from the run <session>/<group>). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kcb_inspect.h"
+
+static const char hparams_help[] =
+    "usage: kcb-inspect hparams LOGDIR [--sort NAME] [--desc] [--json]\n"
+    "\n"
+    "Prints a table of the hparams sessions under LOGDIR: each session's run, hyperparameters and\n"
+    "final metrics (the last value of each metric the experiment declares, from the run\n"
+    "SESSION/GROUP; without an experiment, the session run's own scalars) and its status.\n"
+    "\n"
+    "  --sort NAME  order the sessions by this metric or hyperparameter (missing values last)\n"
+    "               [run name]\n"
+    "  --desc       descending order [ascending]\n"
+    "  --json       {\"hparams\": [NAME...], \"metrics\": [NAME...], \"sessions\": [{\"run\", \"group\",\n"
+    "               \"status\", \"hparams\": {NAME: value}, \"metrics\": {NAME: value}}]}\n"
+    "\n"
+    "Exit status: 0; 1 if there is no hparams session or a run is missing or damaged; 2 usage.\n";
+
+typedef struct hp_val {
+  char *name;
+  int type;       /* as kcb_hparam_value: 0 number, 1 string, 2 bool, 3 other */
+  double number;
+  char *string;
+  int boolean;
+} hp_val;
+
+typedef struct session {
+  size_t run;
+  char *group;
+  int status;     /* kcb_hparam_status; -1 none */
+  hp_val *vals;
+  size_t n_vals;
+  double *metrics; /* (n_metrics) */
+} session;
+
+typedef struct namelist {
+  char **items;
+  size_t n, cap;
+} namelist;
+
+typedef struct hp_ctx {
+  session *sessions;
+  size_t n_sessions, cap_sessions;
+  namelist hparams;       /* names, in first-seen order */
+  namelist metric_groups, metric_tags;
+  int oom;
+} hp_ctx;
+
+static int names_add(namelist *l, const char *s) {
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp(l->items[i], s) == 0) return 0;
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? 2 * l->cap : 16;
+    char **p = realloc(l->items, cap * sizeof *p);
+    if (!p) return -1;
+    l->items = p;
+    l->cap = cap;
+  }
+  if (!(l->items[l->n] = strdup(s))) return -1;
+  l->n++;
+  return 0;
+}
+
+/* Adds a metric (group, tag) pair unless present. */
+static int metric_add(hp_ctx *h, const char *group, const char *tag) {
+  for (size_t i = 0; i < h->metric_tags.n; i++)
+    if (strcmp(h->metric_groups.items[i], group) == 0 && strcmp(h->metric_tags.items[i], tag) == 0) return 0;
+  namelist *ls[2] = {&h->metric_groups, &h->metric_tags};
+  const char *vals[2] = {group, tag};
+  for (int k = 0; k < 2; k++) {
+    namelist *l = ls[k];
+    if (l->n == l->cap) {
+      size_t cap = l->cap ? 2 * l->cap : 16;
+      char **p = realloc(l->items, cap * sizeof *p);
+      if (!p) return -1;
+      l->items = p;
+      l->cap = cap;
+    }
+    if (!(l->items[l->n] = strdup(vals[k]))) return -1;
+    l->n++;
+  }
+  return 0;
+}
+
+static void names_free(namelist *l) {
+  for (size_t i = 0; i < l->n; i++) free(l->items[i]);
+  free(l->items);
+}
+
+/* The session of run index ri, created if needed. */
+static session *session_of(hp_ctx *h, size_t ri) {
+  for (size_t i = 0; i < h->n_sessions; i++)
+    if (h->sessions[i].run == ri) return &h->sessions[i];
+  if (h->n_sessions == h->cap_sessions) {
+    size_t cap = h->cap_sessions ? 2 * h->cap_sessions : 8;
+    session *p = realloc(h->sessions, cap * sizeof *p);
+    if (!p) return NULL;
+    h->sessions = p;
+    h->cap_sessions = cap;
+  }
+  session *s = &h->sessions[h->n_sessions++];
+  memset(s, 0, sizeof *s);
+  s->run = ri;
+  s->status = -1;
+  return s;
+}
+
+typedef struct event_ctx {
+  hp_ctx *h;
+  size_t run_index;
+} event_ctx;
+
+static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
+  (void)run;
+  event_ctx *ec = ctx;
+  hp_ctx *h = ec->h;
+  for (size_t i = 0; i < e->n_values; i++) {
+    const kcb_summary_value *v = &e->values[i];
+    if (v->kind != KCB_SUMMARY_HPARAMS) continue;
+    if (v->hp_kind == KCB_HPARAMS_EXPERIMENT) {
+      for (size_t k = 0; k < v->n_hp_values; k++)
+        if (names_add(&h->hparams, v->hp_values[k].name)) h->oom = 1;
+      for (size_t k = 0; k < v->n_hp_metrics; k++)
+        if (metric_add(h, v->hp_metric_groups[k] ? v->hp_metric_groups[k] : "", v->hp_metric_tags[k] ? v->hp_metric_tags[k] : ""))
+          h->oom = 1;
+    } else if (v->hp_kind == KCB_HPARAMS_SESSION_START) {
+      session *s = session_of(h, ec->run_index);
+      if (!s) return data_fail("hparams", "out of memory");
+      free(s->group);
+      s->group = strdup(v->hp_group_name ? v->hp_group_name : "");
+      for (size_t k = 0; k < s->n_vals; k++) free(s->vals[k].name), free(s->vals[k].string);
+      free(s->vals);
+      s->n_vals = 0;
+      s->vals = calloc(v->n_hp_values + 1, sizeof *s->vals);
+      if (!s->vals || !s->group) return data_fail("hparams", "out of memory");
+      for (size_t k = 0; k < v->n_hp_values; k++) {
+        const kcb_hparam_value *src = &v->hp_values[k];
+        hp_val *d = &s->vals[s->n_vals++];
+        d->name = strdup(src->name ? src->name : "");
+        d->type = src->type;
+        d->number = src->number;
+        d->boolean = src->boolean;
+        d->string = src->type == 1 ? strdup(src->string ? src->string : "") : NULL;
+        if (!d->name || (src->type == 1 && !d->string) || names_add(&h->hparams, d->name))
+          return data_fail("hparams", "out of memory");
+      }
+    } else if (v->hp_kind == KCB_HPARAMS_SESSION_END) {
+      session *s = session_of(h, ec->run_index);
+      if (!s) return data_fail("hparams", "out of memory");
+      s->status = v->hp_status;
+    }
+  }
+  return h->oom ? data_fail("hparams", "out of memory") : 0;
+}
+
+static const hp_val *session_val(const session *s, const char *name) {
+  for (size_t i = 0; i < s->n_vals; i++)
+    if (strcmp(s->vals[i].name, name) == 0) return &s->vals[i];
+  return NULL;
+}
+
+static const char *status_name(int st) {
+  switch (st) {
+    case 1: return "success";
+    case 2: return "failure";
+    case 3: return "running";
+    case 0: return "unknown";
+    default: return "-";
+  }
+}
+
+static const char *val_text(const hp_val *v, char buf[32]) {
+  if (!v) return "-";
+  switch (v->type) {
+    case 0: return short_num(v->number, buf);
+    case 1: return v->string;
+    case 2: return v->boolean ? "true" : "false";
+    default: return "?";
+  }
+}
+
+/* The metric column name: GROUP/TAG, or TAG for the session's own run. */
+static void metric_name(const hp_ctx *h, size_t k, char *buf, size_t size) {
+  const char *g = h->metric_groups.items[k];
+  snprintf(buf, size, "%s%s%s", g, g[0] ? "/" : "", h->metric_tags.items[k]);
+}
+
+/* Sorting: by a metric (index >= 0) or an hparam name. */
+static const hp_ctx *sort_h;
+static int sort_metric = -1, sort_desc = 0;
+static const char *sort_hparam = NULL;
+static const run_ref *sort_runs;
+
+static int sort_key(const session *s, double *num, const char **str) {
+  *str = NULL;
+  *num = NAN;
+  if (sort_metric >= 0) {
+    *num = s->metrics[sort_metric];
+    return !isnan(*num);
+  }
+  if (!sort_hparam) return 0;
+  const hp_val *v = session_val(s, sort_hparam);
+  if (!v) return 0;
+  if (v->type == 0) *num = v->number;
+  else if (v->type == 2) *num = v->boolean;
+  else if (v->type == 1) *str = v->string;
+  return v->type <= 2;
+}
+
+static int cmp_session(const void *a, const void *b) {
+  const session *x = a, *y = b;
+  double nx, ny;
+  const char *sx, *sy;
+  int hx = sort_key(x, &nx, &sx), hy = sort_key(y, &ny, &sy);
+  int c = 0;
+  if (hx != hy) return hx ? -1 : 1; /* missing values last, whatever the direction */
+  if (hx) {
+    if (sx && sy) c = strcmp(sx, sy);
+    else if (sx || sy) c = sx ? 1 : -1;
+    else c = nx < ny ? -1 : nx > ny ? 1 : 0;
+    if (sort_desc) c = -c;
+  }
+  return c ? c : strcmp(sort_runs[x->run].name, sort_runs[y->run].name);
+}
+
+static const run_ref *run_named(const run_ref *runs, size_t n, const char *name, size_t *index) {
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(runs[i].name, name) == 0) {
+      *index = i;
+      return &runs[i];
+    }
+  return NULL;
+}
+
+int cmd_hparams(int argc, char **argv) {
+  static const opt_spec specs[] = {{"--json", 0}, {"--sort", 1}, {"--desc", 0}, {NULL, 0}};
+  args a;
+  int help, rc = args_parse(&a, "hparams", argc, argv, specs, &help);
+  if (rc) return rc;
+  run_ref *runs = NULL;
+  size_t n = 0;
+  kcb_run_summary **sums = NULL;
+  hp_ctx h;
+  memset(&h, 0, sizeof h);
+  int problem = 0;
+  if (help) {
+    fputs(hparams_help, stdout);
+    goto done;
+  }
+  if (a.n_pos != 1) {
+    rc = usage_error("hparams", "expected one LOGDIR");
+    goto done;
+  }
+  if ((rc = runs_find(a.pos[0], &runs, &n))) {
+    rc = kcb_error_last()[0] ? lib_fail("hparams", rc) : EXIT_DATA;
+    goto done;
+  }
+  /* The fast pass finds the runs holding hparams and every run's scalars; only the runs with
+   * hparams are then decoded in full. */
+  kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  if ((rc = summaries_read("hparams", runs, n, &o, a.jobs, &sums, &problem))) goto done;
+  for (size_t i = 0; i < n; i++) {
+    int has = 0;
+    for (size_t j = 0; sums[i] && j < sums[i]->n_tags; j++) has |= sums[i]->tags[j].kind == KCB_SUMMARY_HPARAMS;
+    if (!has) continue;
+    event_ctx ec = {&h, i};
+    int dummy = 0; /* damage was already reported by the fast pass */
+    if ((rc = inspect_each_event("hparams", &runs[i], on_hparams_event, &ec, &dummy))) goto done;
+  }
+  if (!h.n_sessions) {
+    rc = data_fail("hparams", "no hparams session (session_start_info) in %s", a.pos[0]);
+    goto done;
+  }
+  /* without an experiment: the scalars of the session runs */
+  if (!h.metric_tags.n)
+    for (size_t i = 0; i < h.n_sessions; i++) {
+      const kcb_run_summary *s = sums[h.sessions[i].run];
+      for (size_t j = 0; s && j < s->n_tags; j++)
+        if (s->tags[j].kind == KCB_SUMMARY_SCALAR && metric_add(&h, "", s->tags[j].tag)) {
+          rc = data_fail("hparams", "out of memory");
+          goto done;
+        }
+    }
+  for (size_t i = 0; i < h.n_sessions; i++) {
+    session *s = &h.sessions[i];
+    s->metrics = malloc((h.metric_tags.n + 1) * sizeof *s->metrics);
+    if (!s->metrics) {
+      rc = data_fail("hparams", "out of memory");
+      goto done;
+    }
+    for (size_t k = 0; k < h.metric_tags.n; k++) {
+      s->metrics[k] = NAN;
+      const char *sr = runs[s->run].name, *g = h.metric_groups.items[k];
+      char name[2048];
+      if (!g[0]) snprintf(name, sizeof name, "%s", sr);
+      else if (strcmp(sr, ".") == 0) snprintf(name, sizeof name, "%s", g);
+      else snprintf(name, sizeof name, "%s/%s", sr, g);
+      size_t ri;
+      if (!run_named(runs, n, name, &ri) || !sums[ri]) continue;
+      const kcb_run_tag *t = kcb_run_summary_find(sums[ri], h.metric_tags.items[k]);
+      if (t && t->kind == KCB_SUMMARY_SCALAR && t->n_points) s->metrics[k] = t->values[t->n_points - 1];
+    }
+  }
+  /* order */
+  const char *sort = args_get(&a, "--sort", NULL);
+  sort_h = &h, sort_runs = runs, sort_desc = args_has(&a, "--desc"), sort_metric = -1, sort_hparam = NULL;
+  if (sort) {
+    for (size_t k = 0; k < h.metric_tags.n && sort_metric < 0; k++) {
+      char mn[1024];
+      metric_name(&h, k, mn, sizeof mn);
+      if (strcmp(mn, sort) == 0 || strcmp(h.metric_tags.items[k], sort) == 0) sort_metric = (int)k;
+    }
+    for (size_t k = 0; sort_metric < 0 && k < h.hparams.n; k++)
+      if (strcmp(h.hparams.items[k], sort) == 0) sort_hparam = sort;
+    if (sort_metric < 0 && !sort_hparam) {
+      fprintf(stderr, "kcb-inspect hparams: --sort '%s': no such metric or hyperparameter (metrics:", sort);
+      for (size_t k = 0; k < h.metric_tags.n; k++) {
+        char mn[1024];
+        metric_name(&h, k, mn, sizeof mn);
+        fprintf(stderr, " %s", mn);
+      }
+      fprintf(stderr, "; hyperparameters:");
+      for (size_t k = 0; k < h.hparams.n; k++) fprintf(stderr, " %s", h.hparams.items[k]);
+      fprintf(stderr, ")\n");
+      rc = EXIT_DATA;
+      goto done;
+    }
+  }
+  qsort(h.sessions, h.n_sessions, sizeof *h.sessions, cmp_session);
+  if (args_has(&a, "--json")) {
+    printf("{\"hparams\": [");
+    for (size_t k = 0; k < h.hparams.n; k++) printf("%s", k ? ", " : ""), json_str(stdout, h.hparams.items[k]);
+    printf("], \"metrics\": [");
+    for (size_t k = 0; k < h.metric_tags.n; k++) {
+      char mn[1024];
+      metric_name(&h, k, mn, sizeof mn);
+      printf("%s", k ? ", " : "");
+      json_str(stdout, mn);
+    }
+    printf("], \"sessions\": [");
+    for (size_t i = 0; i < h.n_sessions; i++) {
+      const session *s = &h.sessions[i];
+      printf("%s\n  {\"run\": ", i ? "," : "");
+      json_str(stdout, runs[s->run].name);
+      printf(", \"group\": ");
+      json_str(stdout, s->group);
+      printf(", \"status\": \"%s\", \"hparams\": {", status_name(s->status));
+      for (size_t k = 0; k < s->n_vals; k++) {
+        const hp_val *v = &s->vals[k];
+        printf("%s", k ? ", " : "");
+        json_str(stdout, v->name);
+        printf(": ");
+        if (v->type == 0) json_num(stdout, v->number);
+        else if (v->type == 1) json_str(stdout, v->string);
+        else if (v->type == 2) printf(v->boolean ? "true" : "false");
+        else printf("null");
+      }
+      printf("}, \"metrics\": {");
+      for (size_t k = 0; k < h.metric_tags.n; k++) {
+        char mn[1024];
+        metric_name(&h, k, mn, sizeof mn);
+        printf("%s", k ? ", " : "");
+        json_str(stdout, mn);
+        printf(": ");
+        if (isnan(s->metrics[k])) printf("null");
+        else json_num(stdout, s->metrics[k]);
+      }
+      printf("}}");
+    }
+    printf("]}\n");
+  } else {
+    size_t nc = 2 + h.hparams.n + h.metric_tags.n;
+    if (nc > 32) nc = 32;
+    const char *head[32];
+    char mnames[32][256];
+    char align[33];
+    size_t c = 0;
+    head[c] = "run", align[c++] = 'l';
+    for (size_t k = 0; k < h.hparams.n && c < nc - 1; k++) head[c] = h.hparams.items[k], align[c++] = 'r';
+    for (size_t k = 0; k < h.metric_tags.n && c < nc - 1; k++) {
+      metric_name(&h, k, mnames[c], sizeof mnames[c]);
+      head[c] = mnames[c], align[c++] = 'r';
+    }
+    head[c] = "status", align[c++] = 'l';
+    align[c] = '\0';
+    table t;
+    table_init(&t, c, align);
+    table_add(&t, head);
+    char bufs[32][32];
+    for (size_t i = 0; i < h.n_sessions; i++) {
+      const session *s = &h.sessions[i];
+      const char *row[32];
+      size_t q = 0;
+      row[q++] = runs[s->run].name;
+      for (size_t k = 0; k < h.hparams.n && q < c - 1; k++) row[q] = val_text(session_val(s, h.hparams.items[k]), bufs[q]), q++;
+      for (size_t k = 0; k < h.metric_tags.n && q < c - 1; k++)
+        row[q] = isnan(s->metrics[k]) ? "-" : short_num(s->metrics[k], bufs[q]), q++;
+      row[q++] = status_name(s->status);
+      table_add(&t, row);
+    }
+    table_print(stdout, &t, "");
+    table_free(&t);
+  }
+  rc = problem ? EXIT_DATA : EXIT_OK;
+done:
+  for (size_t i = 0; i < h.n_sessions; i++) {
+    session *s = &h.sessions[i];
+    for (size_t k = 0; k < s->n_vals; k++) free(s->vals[k].name), free(s->vals[k].string);
+    free(s->vals), free(s->group), free(s->metrics);
+  }
+  free(h.sessions);
+  names_free(&h.hparams), names_free(&h.metric_groups), names_free(&h.metric_tags);
+  summaries_free(sums, n);
+  runs_free(runs, n);
+  args_free(&a);
+  return rc;
+}
