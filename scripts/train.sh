@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j"$(nproc)" --target kcb-train
+cmake --build build -j"$(nproc)" --target kcb-train kcb-inspect kcb-restore
 run=${KCB_RUN_DIR:-runs/fashion-mnist-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$run"
 echo "run directory: $run (if interrupted: KCB_RUN_DIR=$run bash scripts/train.sh)"
