@@ -493,7 +493,19 @@ int kcb__pyformat_fields(const char *tmpl, int (*fn)(void *ctx, const kcb__pyfie
 
 /* ---- matching (the reverse of formatting) ---------------------------------------------------- */
 
-static int match_from(const char *t, const char *s, kcb__pyformat_accept accept, void *ctx) {
+/* Fields can take text in many ways; a state (where in the template, where in the text) that failed
+ * once fails again, so it is remembered: matching costs O(template x text^2), not exponential time. */
+typedef struct match_ctx {
+  const char *tmpl, *text;
+  size_t text_len;
+  unsigned char *failed; /* bit per (template offset, text offset) */
+  kcb__pyformat_accept accept;
+  void *ctx;
+} match_ctx;
+
+static int match_from(match_ctx *m, const char *t, const char *s) {
+  kcb__pyformat_accept accept = m->accept;
+  void *ctx = m->ctx;
   while (*t) {
     if ((*t == '{' && t[1] == '{') || (*t == '}' && t[1] == '}')) {
       if (*s != *t) return 0;
@@ -518,8 +530,11 @@ static int match_from(const char *t, const char *s, kcb__pyformat_accept accept,
         f.spec_len = (size_t)(q - f.spec);
       }
       if (*q != '}') return 0;
+      size_t state = (size_t)(t - m->tmpl) * (m->text_len + 1) + (size_t)(s - m->text);
+      if (m->failed[state / 8] & (1u << (state % 8))) return 0;
       for (size_t len = 1; s[len - 1]; len++)
-        if ((!accept || accept(ctx, &f, s, len)) && match_from(q + 1, s + len, accept, ctx)) return 1;
+        if ((!accept || accept(ctx, &f, s, len)) && match_from(m, q + 1, s + len)) return 1;
+      m->failed[state / 8] |= (unsigned char)(1u << (state % 8));
       return 0;
     }
     if (*t != *s) return 0;
@@ -530,5 +545,12 @@ static int match_from(const char *t, const char *s, kcb__pyformat_accept accept,
 }
 
 int kcb__pyformat_match(const char *tmpl, const char *text, kcb__pyformat_accept accept, void *ctx) {
-  return match_from(tmpl, text, accept, ctx);
+  size_t tl = strlen(tmpl), sl = strlen(text);
+  if (tl > 4096 || sl > 4096) return 0; /* no file name is that long */
+  size_t bits = (tl + 1) * (sl + 1);
+  match_ctx m = {tmpl, text, sl, calloc(bits / 8 + 1, 1), accept, ctx};
+  if (!m.failed) return 0;
+  int matched = match_from(&m, tmpl, text);
+  free(m.failed);
+  return matched;
 }
