@@ -25,5 +25,34 @@ for exe in "$build"/tests/test_* "$build"/tests/fuzz/replay_*; do
     tail -20 "$log"
   fi
 done
+# The tools, end to end, on a small run that writes every kind of file.
+tools=$build/tools
+vg() { # NAME COMMAND...: one tool run under memcheck
+  local name=$1 log="$build/valgrind-tool-$1.log"
+  shift
+  if valgrind -q --suppressions="$supp" --leak-check=full --errors-for-leak-kinds=definite,indirect \
+       --error-exitcode=99 "$@" >"$log" 2>&1; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    echo "valgrind.sh: $name FAILED (see $log)"
+    tail -20 "$log"
+  fi
+}
+if [ -x "$tools/kcb-train" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
+  run=$(mktemp -d)
+  vg kcb-train "$tools/kcb-train" --train-limit 300 --model flatten,8:relu,10:softmax --epochs 2 --verbose 1 \
+    --logdir "$run/tb" --histogram-freq 1 --write-images --hparams --csv "$run/log.csv" \
+    --checkpoint "$run/ck/e{epoch:02d}-{val_loss:.3f}.keras" --save-top-k 2 --backup-dir "$run/bk" --save "$run/m.h5"
+  vg kcb-train-resume "$tools/kcb-train" --train-limit 300 --model flatten,8:relu,10:softmax --epochs 3 --verbose 0 \
+    --initial-weights "$run/m.h5" --reduce-lr-on-plateau --early-stopping 1 --restore-best-weights --lr-schedule cosine
+  vg kcb-inspect-runs "$tools/kcb-inspect" runs "$run/tb"
+  vg kcb-inspect-validate "$tools/kcb-inspect" validate "$run/tb"
+  vg kcb-inspect-plot "$tools/kcb-inspect" plot "$run/tb" --tag epoch_loss -o "$run/loss.png"
+  vg kcb-inspect-checkpoint "$tools/kcb-inspect" checkpoint "$run/m.h5"
+  vg kcb-inspect-csv "$tools/kcb-inspect" csv "$run/log.csv"
+  vg kcb-restore "$tools/kcb-restore" "$run/ck" --monitor val_loss --output "$run/best.weights.h5"
+  rm -rf "$run"
+fi
 echo "valgrind: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
