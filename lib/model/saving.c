@@ -839,6 +839,20 @@ static int64_t product(int rank, const int64_t *shape) {
   return p;
 }
 
+/* Adds one layer's weights (datasets `names` in group g) to the counts of info. */
+static int count_layer_weights(kcb_checkpoint_info *info, hid_t g, char **names, size_t n, const char *path) {
+  if (n) info->n_layers++;
+  info->n_weights += n;
+  for (size_t q = 0; q < n; q++) {
+    int rank = 0;
+    int64_t shape[KCB__H5_MAX_RANK];
+    int rc = kcb__h5_dataset_shape(g, names[q], &rank, shape, path);
+    if (rc) return rc;
+    info->n_params += (size_t)product(rank, shape);
+  }
+  return 0;
+}
+
 static int info_legacy(const source *s, kcb_checkpoint_info *info) {
   char **layer_names = NULL, **wn = NULL;
   size_t n_layer_names = 0, n_wn = 0;
@@ -851,14 +865,7 @@ static int info_legacy(const source *s, kcb_checkpoint_info *info) {
       goto done;
     }
     KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
-    if (n_wn) info->n_layers++;
-    info->n_weights += n_wn;
-    for (size_t q = 0; q < n_wn; q++) {
-      int rank = 0;
-      int64_t shape[KCB__H5_MAX_RANK];
-      KCB__TRY(kcb__h5_dataset_shape(lg, wn[q], &rank, shape, s->path));
-      info->n_params += (size_t)product(rank, shape);
-    }
+    KCB__TRY(count_layer_weights(info, lg, wn, n_wn, s->path));
     kcb__h5_strings_free(wn, n_wn);
     wn = NULL;
     kcb__h5_close(lg);
@@ -893,14 +900,7 @@ static int info_store(const source *s, kcb_checkpoint_info *info) {
       if (!kcb__h5_exists(s->file, path)) continue;
       KCB__TRY(kcb__h5_group_open(&g, s->file, path, s->path));
       KCB__TRY(kcb__h5_link_names(g, &vars, &nv, s->path));
-      if (nv) info->n_layers++;
-      info->n_weights += nv;
-      for (size_t q = 0; q < nv; q++) {
-        int rank = 0;
-        int64_t shape[KCB__H5_MAX_RANK];
-        KCB__TRY(kcb__h5_dataset_shape(g, vars[q], &rank, shape, s->path));
-        info->n_params += (size_t)product(rank, shape);
-      }
+      KCB__TRY(count_layer_weights(info, g, vars, nv, s->path));
       kcb__h5_strings_free(vars, nv);
       vars = NULL;
       kcb__h5_close(g);
