@@ -111,14 +111,17 @@ static void test_best_only_messages_and_files(void **state) {
   const double seq[] = {0.5, 0.6, 0.4, 0.4, 0.3};
   for (int e = 0; e < 5; e++) assert_ok(drive_epoch(&d, e, "val_loss", seq[e]));
   char *text = read_stream(out);
-  char expect[2000];
+  char expect[4000];
   snprintf(expect, sizeof expect,
            "\nEpoch 1: val_loss improved from None to 0.50000, saving model to %s/best/w.01-0.50.weights.h5\n"
+           "\nEpoch 1: finished saving model to %s/best/w.01-0.50.weights.h5\n"
            "\nEpoch 2: val_loss did not improve from 0.50000\n"
            "\nEpoch 3: val_loss improved from 0.50000 to 0.40000, saving model to %s/best/w.03-0.40.weights.h5\n"
+           "\nEpoch 3: finished saving model to %s/best/w.03-0.40.weights.h5\n"
            "\nEpoch 4: val_loss did not improve from 0.40000\n"
-           "\nEpoch 5: val_loss improved from 0.40000 to 0.30000, saving model to %s/best/w.05-0.30.weights.h5\n",
-           dir, dir, dir);
+           "\nEpoch 5: val_loss improved from 0.40000 to 0.30000, saving model to %s/best/w.05-0.30.weights.h5\n"
+           "\nEpoch 5: finished saving model to %s/best/w.05-0.30.weights.h5\n",
+           dir, dir, dir, dir, dir, dir);
   assert_string_equal(text, expect);
   assert_true(exists(path_in("best/w.01-0.50.weights.h5")));
   assert_false(exists(path_in("best/w.02-0.60.weights.h5")));
@@ -136,14 +139,22 @@ static void test_best_only_messages_and_files(void **state) {
   assert_int_equal(info.batch, -1);
   assert_int_equal(info.layout, KCB_LAYOUT_WEIGHTS_H5);
 
-  /* a new instance (a resumed run) reads the best back from the files: 0.35 does not beat 0.3 */
+  /* a new instance resuming (its first epoch is not 0) reads the best back from the files:
+   * 0.35 does not beat 0.3 */
   kcb_callback *again = NULL;
   rewind(out);
   assert_ok(kcb_model_checkpoint_new(&again, tmpl, &o));
   drive_begin(&d, again, m);
-  assert_true(kcb_model_checkpoint_best(again) == 0.3);
   assert_ok(drive_epoch(&d, 5, "val_loss", 0.35));
+  assert_true(kcb_model_checkpoint_best(again) == 0.3);
   assert_false(exists(path_in("best/w.06-0.35.weights.h5")));
+  kcb_callback_free(again);
+  /* a fresh run (from epoch 0) starts with best = None, as Keras: its first epoch saves */
+  assert_ok(kcb_model_checkpoint_new(&again, tmpl, &o));
+  drive_begin(&d, again, m);
+  assert_ok(drive_epoch(&d, 0, "val_loss", 0.45));
+  assert_true(kcb_model_checkpoint_best(again) == 0.45);
+  assert_true(exists(path_in("best/w.01-0.45.weights.h5")));
   free(text);
   kcb_callback_free(again);
   kcb_callback_free(cb);

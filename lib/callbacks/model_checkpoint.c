@@ -33,6 +33,7 @@ typedef struct model_checkpoint {
   int has_best;
   double best;
   int current_epoch;
+  int began;               /* this fit's first epoch has begun (restore_best decides then) */
   kcb__save_counter counter;
   kept_file *kept;         /* save_top_k > 0: best first */
   size_t n_kept;
@@ -186,17 +187,33 @@ static int mc_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (mc->has_batch_key && mc->o.save_freq == 0)
     return kcb__error(KCB_EKEY, "Failed to format this callback filepath: \"%s\". Reason: 'batch' (there is no batch "
                       "with save_freq=\"epoch\")", mc->filepath);
-  if (mc->o.restore_best && (mc->o.save_best_only || mc->o.save_top_k > 0)) {
-    for (size_t i = mc->n_kept; i > 0; i--) drop_kept(mc, i - 1);
-    rc = restore_from_files(mc);
-  }
+  mc->began = 0;
   return rc;
 }
 
 static int mc_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   (void)logs;
-  ((model_checkpoint *)cb)->current_epoch = epoch;
+  model_checkpoint *mc = (model_checkpoint *)cb;
+  mc->current_epoch = epoch;
+  /* Decided at the first epoch, once every callback's on_train_begin (BackupAndRestore's resume
+   * included) has run: a resumed run does not start at epoch 0. */
+  int resumed = epoch > 0, top_k = mc->o.save_top_k > 0;
+  if (!mc->began && (mc->o.restore_best > 0 || (mc->o.restore_best < 0 && (resumed || top_k))) &&
+      (mc->o.save_best_only || top_k)) {
+    for (size_t i = mc->n_kept; i > 0; i--) drop_kept(mc, i - 1);
+    int rc = restore_from_files(mc);
+    if (rc) return rc;
+  }
+  mc->began = 1;
   return 0;
+}
+
+/* Python's "%.5f" of a float: nan and inf without a sign C would add. */
+static const char *fixed5(double v, char *buf, size_t size) {
+  if (isnan(v)) snprintf(buf, size, "nan");
+  else if (isinf(v)) snprintf(buf, size, v > 0 ? "inf" : "-inf");
+  else snprintf(buf, size, "%.5f", v);
+  return buf;
 }
 
 /* Keras's _should_save_model, plus save_top_k's admission test. */
@@ -213,15 +230,15 @@ static int should_save(model_checkpoint *mc, int epoch, const kcb_logs *logs, co
     return mc->o.save_top_k != 0;
   }
   if (mc->o.save_best_only) {
-    char best_str[40] = "None";
-    if (mc->has_best) snprintf(best_str, sizeof best_str, "%.5f", mc->best);
+    char best_str[40] = "None", value_str[40];
+    if (mc->has_best) fixed5(mc->best, best_str, sizeof best_str);
     if (!kcb__monitor_is_improvement(&mc->monitor, *value, mc->has_best, mc->best)) {
       if (mc->o.verbose > 0) fprintf(mc->stream, "\nEpoch %d: %s did not improve from %s\n", epoch + 1, mc->monitor.name, best_str);
       return 0;
     }
     if (mc->o.verbose > 0)
-      fprintf(mc->stream, "\nEpoch %d: %s improved from %s to %.5f, saving model to %s\n", epoch + 1, mc->monitor.name,
-              best_str, *value, path);
+      fprintf(mc->stream, "\nEpoch %d: %s improved from %s to %s, saving model to %s\n", epoch + 1, mc->monitor.name,
+              best_str, fixed5(*value, value_str, sizeof value_str), path);
     mc->best = *value;
     mc->has_best = 1;
     if (mc->o.save_top_k < 0) return 1;
@@ -265,6 +282,7 @@ static int save_model(model_checkpoint *mc, int epoch, int64_t batch, const kcb_
   if (rc) return rc;
   if (should_save(mc, epoch, logs, path, &have_value, &value)) {
     if ((rc = write_file(mc, path, epoch, batch, have_value, value))) return rc;
+    if (mc->o.verbose > 0) fprintf(mc->stream, "\nEpoch %d: finished saving model to %s\n", epoch + 1, path);
     kcb__strlcpy(mc->last_saved, path, sizeof mc->last_saved);
     if (mc->o.save_top_k > 0 && have_value) {
       if ((rc = keep(mc, path, value))) return rc;

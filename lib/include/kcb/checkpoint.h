@@ -32,12 +32,16 @@ typedef struct kcb_model_checkpoint_options {
                                      with the best monitored values, deleting the others */
   int save_last;                  /* 0; 1: also write last.<ext> next to the checkpoints at every save
                                      point (an atomic copy of the latest state) */
-  int restore_best;               /* 1: at train begin, the best value (and the top-k list) is read back
-                                     from files matching the template that this monitor wrote before,
-                                     so a resumed run never overwrites a better checkpoint */
+  int restore_best;               /* -1 (default): when the run resumes (its first epoch is not 0, as
+                                     after BackupAndRestore or with initial_epoch), the best value and
+                                     the top-k list are read back from the files matching the template
+                                     that this monitor wrote, so a resumed run never overwrites a better
+                                     checkpoint; a fresh run starts with best = None, as Keras. With
+                                     save_top_k > 0 they are always read back, so the directory never
+                                     holds more than K files of the template. 1: always; 0: never */
   FILE *stream;                   /* messages and warnings; NULL: stdout */
 } kcb_model_checkpoint_options;
-#define KCB_MODEL_CHECKPOINT_OPTIONS_INIT {"val_loss", 0, 0, 0, KCB_MONITOR_AUTO, 0, NAN, -1, 0, 1, NULL}
+#define KCB_MODEL_CHECKPOINT_OPTIONS_INIT {"val_loss", 0, 0, 0, KCB_MONITOR_AUTO, 0, NAN, -1, 0, -1, NULL}
 
 /** Keras 3's ModelCheckpoint (spec/keras-callbacks.md §2.4). `filepath` is a Python format
  * template: `{epoch}` and `{batch}` (1-based ints), any logs key (a float), with Python's format
@@ -50,7 +54,7 @@ typedef struct kcb_model_checkpoint_options {
  * @param[out] out freed with kcb_callback_free
  * @param filepath copied
  * @return 0, KCB_EINVAL (bad template, suffix, monitor, save_freq < 0, save_top_k < -1, or
- *         save_top_k > 0 / save_best_only with a template that cannot tell files apart) or KCB_ENOMEM. */
+ *         save_top_k > 1 with a template that cannot tell files apart) or KCB_ENOMEM. */
 int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts);
 
 /** The best monitored value seen (or restored), or NaN if none (Keras's `best`). */
