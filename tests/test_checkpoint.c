@@ -441,6 +441,44 @@ static void test_backup_resume_mid_epoch(void **state) {
   resume_case(4, 2, 0);
 }
 
+/* A backup Keras wrote has no kcb attributes: the epoch to resume in comes from its
+ * training_metadata.json, and the epoch restarts from its first batch, as in Keras. */
+static void test_backup_from_keras_metadata(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  make_data(&x, &y);
+  char bdir[600], path[700];
+  snprintf(bdir, sizeof bdir, "%s/keras_backup", dir);
+  kcb_callback *br = NULL;
+  assert_ok(kcb_backup_and_restore_new(&br, bdir, NULL));
+  assert_int_equal(mkdir(bdir, 0777), 0);
+  kcb_model *m = test_compiled_model(4, "3:relu,2:softmax", 3, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                          KCB_METRIC_ACCURACY);
+  snprintf(path, sizeof path, "%s/latest.weights.h5", bdir);
+  kcb_save_options so = KCB_SAVE_OPTIONS_INIT; /* epoch -1: no kcb_epoch attribute, as Keras writes */
+  assert_ok(kcb_model_save(m, path, &so));
+  snprintf(path, sizeof path, "%s/training_metadata.json", bdir);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs("{\"epoch\": 3, \"batch\": 0}", f);
+  fclose(f);
+  kcb_history *h = NULL;
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.epochs = 5;
+  fo.batch_size = 8;
+  fo.verbose = 0;
+  fo.callbacks = &br;
+  fo.n_callbacks = 1;
+  assert_ok(kcb_model_fit(m, x, y, &fo, &h));
+  assert_int_equal(kcb_history_epochs(h), 2); /* epochs 3 and 4 (0-based) */
+  assert_int_equal(kcb_history_epoch(h, 0), 3);
+  kcb_history_free(h);
+  kcb_callback_free(br);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 /* ---- ranking --------------------------------------------------------------------------------- */
 
 static void test_rank_sources(void **state) {
@@ -544,6 +582,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_backup_resume_epoch),
       cmocka_unit_test(test_backup_resume_mid_epoch),
+      cmocka_unit_test(test_backup_from_keras_metadata),
       cmocka_unit_test(test_rank_sources),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "callbacks/checkpoint_internal.h"
 #include "internal.h"
 #include "kcb/checkpoint.h"
@@ -24,7 +26,18 @@ typedef struct backup_and_restore {
   kcb__rng epoch_shuffle_rng; /* the shuffle RNG before this epoch's shuffle */
 } backup_and_restore;
 
-static int load_backup(backup_and_restore *br, const char *path) {
+/* Keras's training_metadata.json ({"epoch": E, ...}): the epoch to resume in, or -1. A backup
+ * Keras wrote has no kcb attributes, only this file. */
+static int64_t metadata_epoch(const char *meta_path) {
+  json_error_t err;
+  json_t *root = json_load_file(meta_path, 0, &err);
+  json_t *epoch = root ? json_object_get(root, "epoch") : NULL;
+  int64_t e = json_is_integer(epoch) ? (int64_t)json_integer_value(epoch) : -1;
+  json_decref(root);
+  return e;
+}
+
+static int load_backup(backup_and_restore *br, const char *path, const char *meta_path) {
   kcb_checkpoint_info info;
   int rc = kcb_checkpoint_info_read(&info, path);
   if (rc) return rc;
@@ -32,8 +45,14 @@ static int load_backup(backup_and_restore *br, const char *path) {
   if ((rc = kcb_model_load_weights(br->base.model, path, &lo))) return rc;
   kcb_model *m = br->base.model;
   m->resume_pending = 1;
-  m->resume_epoch = info.epoch > 0 ? (int)info.epoch : 0;
-  m->resume_batch = info.batch;
+  if (info.epoch >= 0) { /* kcb's own backup: the epoch, and the batch to carry on after */
+    m->resume_epoch = (int)info.epoch;
+    m->resume_batch = info.batch;
+  } else { /* Keras's: the epoch from its metadata, restarted from its first batch as Keras does */
+    int64_t e = metadata_epoch(meta_path);
+    m->resume_epoch = e > 0 ? (int)e : 0;
+    m->resume_batch = -1;
+  }
   return 0;
 }
 
@@ -66,7 +85,7 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   br->counter = (kcb__save_counter){0, 0};
   remove_stale_temps(br);
   if (access(br->weights, F_OK) == 0) {
-    rc = load_backup(br, br->weights);
+    rc = load_backup(br, br->weights, br->meta);
     if (rc == 0) return 0;
     if (access(br->weights_bkp, F_OK) != 0) {
       char reason[600];
@@ -78,12 +97,19 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
     fflush(br->stream);
   }
   if (access(br->weights_bkp, F_OK) == 0) { /* killed between moving the old backup aside and writing the new one */
-    rc = load_backup(br, br->weights_bkp);
+    rc = load_backup(br, br->weights_bkp, br->meta_bkp);
     if (rc) {
       char reason[600];
       kcb__strlcpy(reason, kcb_error_last(), sizeof reason);
       return kcb__error(rc, "BackupAndRestore: cannot restore %s: %s", br->weights_bkp, reason);
     }
+    /* The good copy becomes the latest again (as Keras does), so the next double-checkpoint save,
+     * which moves the latest aside, cannot put the unreadable file in its place. */
+    if (rename(br->weights_bkp, br->weights) != 0)
+      return kcb__error(kcb__error_from_errno(errno), "BackupAndRestore: cannot move %s to %s: %s", br->weights_bkp,
+                        br->weights, strerror(errno));
+    if (access(br->meta_bkp, F_OK) == 0) (void)rename(br->meta_bkp, br->meta);
+    kcb__fsync_dir_of(br->weights);
   }
   return 0;
 }

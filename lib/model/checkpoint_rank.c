@@ -326,6 +326,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   const char *monitor = o->monitor && o->monitor[0] ? o->monitor : "val_loss";
   kcb_monitor_mode mode;
   KCB__TRY(resolve_mode(monitor, o->mode, &mode));
+  if (o->name_template) KCB__TRY(kcb__pyformat_fields(o->name_template, NULL, NULL)); /* a malformed one names itself */
   for (size_t i = 0; i < n_paths; i++) {
     struct stat st;
     if (stat(paths[i], &st) != 0) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));

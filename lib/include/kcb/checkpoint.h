@@ -154,7 +154,7 @@ typedef struct kcb_rank_options {
  * @param paths files or directories
  * @param opts NULL: KCB_RANK_OPTIONS_INIT
  * @return 0 (even when nothing is rankable: check n_ranked), KCB_ENOENT for a path that does not
- *         exist, KCB_EINVAL (AUTO mode for a name it cannot place) or KCB_ENOMEM. */
+ *         exist, KCB_EINVAL (AUTO mode for a name it cannot place, or a malformed name_template) or KCB_ENOMEM. */
 int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, size_t n_paths,
                         const kcb_rank_options *opts);
 
