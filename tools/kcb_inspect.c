@@ -53,7 +53,15 @@ static const command commands[] = {
     {"csv", cmd_csv},             {"diff", cmd_diff},
 };
 
+/* kcb-inspect does no matrix products, but it links OpenBLAS (through libkcb), whose constructor
+ * starts a thread per extra CPU that spin-waits (sched_yield) for about 0.1 s: on 2 cores that
+ * took a core from `validate` and `runs` for their whole run. Those threads are stopped first
+ * thing (OpenBLAS would start them again if a product ran); with another BLAS the weak
+ * reference is null and nothing happens. */
+extern int blas_thread_shutdown_(void) __attribute__((weak));
+
 int main(int argc, char **argv) {
+  if (blas_thread_shutdown_) blas_thread_shutdown_();
   if (argc < 2) {
     fputs(main_help, stderr);
     return EXIT_USAGE;

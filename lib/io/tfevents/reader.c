@@ -221,104 +221,7 @@ int kcb_tfevents_list_runs(const char *logdir, char ***out_runs, size_t *out_cou
   return 0;
 }
 
-/* ---- the record scanner ----------------------------------------------------------------- */
-
-typedef struct scanner {
-  const char *path;
-  int fd;
-  unsigned char *buf;
-  size_t cap, start, end; /* valid bytes buf[start..end) */
-  uint64_t buf_offset;    /* file offset of buf[0] */
-  int eof;
-  int verify_data;        /* check the data CRC */
-} scanner;
-
-static int scanner_open(scanner *s, const char *path) {
-  memset(s, 0, sizeof *s);
-  s->path = path;
-  s->verify_data = 1;
-  s->fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (s->fd < 0) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
-  s->cap = 1 << 20;
-  s->buf = malloc(s->cap);
-  if (!s->buf) {
-    close(s->fd);
-    s->fd = -1;
-    return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
-  }
-#ifdef POSIX_FADV_SEQUENTIAL
-  posix_fadvise(s->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
-  return 0;
-}
-
-static void scanner_close(scanner *s) {
-  if (s->fd >= 0) close(s->fd);
-  free(s->buf);
-  s->fd = -1;
-  s->buf = NULL;
-}
-
-/* Makes at least need bytes available from start (fewer only at EOF). */
-static int scanner_fill(scanner *s, size_t need) {
-  while (s->end - s->start < need && !s->eof) {
-    if (s->start) {
-      memmove(s->buf, s->buf + s->start, s->end - s->start);
-      s->buf_offset += s->start;
-      s->end -= s->start;
-      s->start = 0;
-    }
-    if (need > s->cap) {
-      size_t cap = s->cap;
-      while (cap < need) cap *= 2;
-      unsigned char *p = realloc(s->buf, cap);
-      if (!p) return kcb__error(KCB_ENOMEM, "%s: out of memory for a %zu-byte record", s->path, need);
-      s->buf = p;
-      s->cap = cap;
-    }
-    ssize_t k = read(s->fd, s->buf + s->end, s->cap - s->end);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      return kcb__error(kcb__error_from_errno(errno), "%s: read failed: %s", s->path, strerror(errno));
-    }
-    if (k == 0) s->eof = 1;
-    s->end += (size_t)k;
-  }
-  return 0;
-}
-
-/* @return 1 a record (data, len, offset), 0 clean end of file, or KCB_ETRUNC / KCB_ECRC / I/O. */
-static int scanner_next(scanner *s, const unsigned char **data, size_t *len, uint64_t *offset) {
-  int rc = scanner_fill(s, KCB__RECORD_HEADER);
-  if (rc) return rc;
-  size_t avail = s->end - s->start;
-  uint64_t off = s->buf_offset + s->start;
-  *offset = off;
-  if (avail == 0) return 0;
-  if (avail < KCB__RECORD_HEADER)
-    return kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (%zu bytes of a 12-byte header)", s->path,
-                      (unsigned long long)off, avail);
-  const unsigned char *h = s->buf + s->start;
-  uint64_t n = kcb__load_le64(h);
-  if (kcb__crc32c_mask(kcb__crc32c(h, 8)) != kcb__load_le32(h + 8))
-    return kcb__error(KCB_ECRC, "%s: length CRC mismatch in the record at offset %llu", s->path, (unsigned long long)off);
-  if (n > ((uint64_t)1 << 40))
-    return kcb__error(KCB_ECRC, "%s: record at offset %llu claims %llu bytes", s->path, (unsigned long long)off,
-                      (unsigned long long)n);
-  size_t total = (size_t)n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
-  if ((rc = scanner_fill(s, total))) return rc;
-  avail = s->end - s->start;
-  if (avail < total)
-    return kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (%zu of %zu bytes present)", s->path,
-                      (unsigned long long)off, avail, total);
-  const unsigned char *d = s->buf + s->start + KCB__RECORD_HEADER;
-  if (s->verify_data && kcb__crc32c_mask(kcb__crc32c(d, (size_t)n)) != kcb__load_le32(d + n))
-    return kcb__error(KCB_ECRC, "%s: data CRC mismatch in the record at offset %llu", s->path, (unsigned long long)off);
-  s->start += total;
-  *data = d;
-  *len = (size_t)n;
-  return 1;
-}
+/* ---- checking alone ---------------------------------------------------------------------- */
 
 int kcb_event_file_validate(const char *path, kcb_event_file_check *out) {
   memset(out, 0, sizeof *out);
@@ -326,17 +229,16 @@ int kcb_event_file_validate(const char *path, kcb_event_file_check *out) {
   if (stat(path, &st) != 0)
     return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
   out->file_size = (uint64_t)st.st_size;
-  scanner s;
-  int rc = scanner_open(&s, path);
+  kcb__record_reader rr;
+  int rc = kcb__record_reader_open(&rr, path);
   if (rc) return rc;
-  const unsigned char *d = NULL;
-  size_t n = 0;
+  const kcb__record_ref *recs = NULL;
   uint64_t off = 0;
-  while ((rc = scanner_next(&s, &d, &n, &off)) == 1) {
-    out->records++;
-    out->bytes_ok = off + n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+  while ((rc = kcb__record_reader_next(&rr, &recs, &off)) > 0) {
+    out->records += (uint64_t)rc;
+    out->bytes_ok = off;
   }
-  scanner_close(&s);
+  kcb__record_reader_close(&rr);
   if (rc < 0) {
     if (rc == KCB_ETRUNC || rc == KCB_ECRC) {
       out->problem = rc;
@@ -423,7 +325,9 @@ struct kcb_event_reader {
   char **files;
   size_t n_files, next_file;
   int file_open;
-  scanner sc;
+  kcb__record_reader rr;
+  const kcb__record_ref *batch; /* checked records not yet decoded: batch[i_batch..n_batch) */
+  size_t n_batch, i_batch;
   arena ar;
   ProtobufCAllocator alloc;
   Tensorboard__Event *ev; /* in the arena */
@@ -438,7 +342,7 @@ int kcb_event_reader_open(kcb_event_reader **out, const char *path) {
   r->alloc.alloc = arena_alloc;
   r->alloc.free = arena_free_noop;
   r->alloc.allocator_data = &r->ar;
-  r->sc.fd = -1;
+  r->rr.fd = -1;
   int rc = 0;
   struct stat st;
   if (stat(path, &st) != 0) rc = kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
@@ -458,7 +362,7 @@ int kcb_event_reader_open(kcb_event_reader **out, const char *path) {
 
 void kcb_event_reader_free(kcb_event_reader *r) {
   if (!r) return;
-  if (r->file_open) scanner_close(&r->sc);
+  if (r->file_open) kcb__record_reader_close(&r->rr);
   if (r->ev) arena_reset(&r->ar);
   arena_destroy(&r->ar);
   tag_table_free(&r->tags);
@@ -832,22 +736,27 @@ int kcb_event_reader_next(kcb_event_reader *r, const kcb_event **out) {
   for (;;) {
     if (!r->file_open) {
       if (r->next_file >= r->n_files) return 0;
-      int rc = scanner_open(&r->sc, r->files[r->next_file++]);
+      int rc = kcb__record_reader_open(&r->rr, r->files[r->next_file++]);
       if (rc) return rc;
       r->file_open = 1;
+      r->n_batch = r->i_batch = 0;
     }
-    const unsigned char *data = NULL;
-    size_t n = 0;
+    if (r->i_batch < r->n_batch) {
+      const kcb__record_ref *rec = &r->batch[r->i_batch++];
+      int rc = decode_event(r, r->rr.path, rec->offset, rec->data, rec->len);
+      if (rc) return rc;
+      *out = &r->event;
+      return 1;
+    }
     uint64_t off = 0;
-    int rc = scanner_next(&r->sc, &data, &n, &off);
+    int rc = kcb__record_reader_next(&r->rr, &r->batch, &off);
     if (rc <= 0) {
-      scanner_close(&r->sc);
+      kcb__record_reader_close(&r->rr);
       r->file_open = 0;
       if (rc == 0) continue;
       return rc;
     }
-    if ((rc = decode_event(r, r->sc.path, off, data, n))) return rc;
-    *out = &r->event;
-    return 1;
+    r->n_batch = (size_t)rc;
+    r->i_batch = 0;
   }
 }

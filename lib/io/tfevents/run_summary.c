@@ -4,15 +4,12 @@
  * wall_time, session_log.status and, per Summary.Value, the tag, the plugin metadata and the
  * scalar; the rest is skipped by length. That keeps `kcb-inspect runs` bound by reading. */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
-#include "io/tfevents/crc32c.h"
 #include "io/tfevents/record.h"
 #include "kcb/run_summary.h"
 
@@ -87,6 +84,36 @@ HOT int next_field(span *s, field *f) {
   }
 }
 
+/* Fast paths: the layouts writers use (kcb, tf.summary, torch) are read by expecting each key in
+ * turn; anything else (another field, another order, a repeat, a malformed byte) sends the
+ * message back to the generic walker, which gives the same result the slow way. */
+
+/* A length-delimited field with the one-byte key k at s->p. @return 1 taken, 0 not there. */
+HOT int take_bytes(span *s, uint8_t k, span *out) {
+  if (s->p >= s->end || *s->p != k) return 0;
+  span t = {s->p + 1, s->end};
+  uint64_t n;
+  if (get_varint(&t, &n) || n > (uint64_t)(t.end - t.p)) return 0;
+  out->p = t.p;
+  out->end = t.p + n;
+  s->p = t.p + n;
+  return 1;
+}
+
+/* Byte strings of equal length n, compared a word at a time (tags are short: a call to memcmp
+ * cost more than the compare). */
+HOT int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
+  if (n >= 8) {
+    for (size_t i = 0; i + 8 < n; i += 8)
+      if (kcb__load_le64(a + i) != kcb__load_le64(b + i)) return 0;
+    return kcb__load_le64(a + n - 8) == kcb__load_le64(b + n - 8);
+  }
+  if (n >= 4) return kcb__load_le32(a) == kcb__load_le32(b) && kcb__load_le32(a + n - 4) == kcb__load_le32(b + n - 4);
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
 static double bits_to_double(uint64_t u) {
   double d;
   memcpy(&d, &u, 8);
@@ -117,7 +144,7 @@ static size_t dtype_size(int dt) {
 }
 
 /* A value of dtype dt from its little-endian (or varint-decoded) bits. */
-static double typed(uint64_t u, int dt) {
+HOT double typed(uint64_t u, int dt) {
   switch (dt) {
     case KCB_DT_FLOAT: return bits_to_float(u);
     case KCB_DT_DOUBLE: return bits_to_double(u);
@@ -139,6 +166,29 @@ static double typed(uint64_t u, int dt) {
 /* A TensorProto's element count and first element (as the reader's decode_tensor reads them:
  * tensor_content first, else the typed *_val field of the dtype). @return -1 if malformed. */
 static int tensor_first(span t, size_t *count, double *first) {
+  { /* dtype, shape, tensor_content */
+    span q = t, shape, content;
+    if (q.p < q.end && *q.p == KEY(1, 0)) {
+      span r = {q.p + 1, q.end};
+      uint64_t dt;
+      if (!get_varint(&r, &dt)) {
+        q.p = r.p;
+        take_bytes(&q, KEY(2, 2), &shape);
+        if (take_bytes(&q, KEY(4, 2), &content) && q.p == q.end && dt <= 0x7FFFFFFF) {
+          size_t sz = dtype_size((int)dt);
+          *count = sz ? (size_t)(content.end - content.p) / sz : 0;
+          *first = NAN;
+          if (*count) {
+            uint64_t u = sz == 4 ? kcb__load_le32(content.p) : 0;
+            if (sz != 4)
+              for (size_t k = 0; k < sz; k++) u |= (uint64_t)content.p[k] << (8 * k);
+            *first = typed(u, (int)dt);
+          }
+          return 0;
+        }
+      }
+    }
+  }
   int dtype = 0;
   span content = {NULL, NULL};
   uint64_t single = 0;
@@ -241,7 +291,7 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n) {
 static tag_acc *tag_lookup(builder *b, span name, int create) {
   size_t n = (size_t)(name.end - name.p);
   tag_acc *guess = b->prev ? b->prev->next_seen : NULL;
-  if (guess && guess->tag_len == n && memcmp(guess->tag, name.p, n) == 0) return guess;
+  if (guess && guess->tag_len == n && bytes_eq((const uint8_t *)guess->tag, name.p, n)) return guess;
   if (b->n_slots) {
     size_t j = hash_bytes(name.p, n) & (b->n_slots - 1);
     while (b->slots[j]) {
@@ -331,7 +381,11 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
   int has_md = 0, data_class = 0, which = 0; /* which: the oneof member's field number */
   double simple = NAN;
   field f;
-  int rc;
+  int rc = 0;
+  span q = v;
+  if (take_bytes(&q, KEY(1, 2), &tag) && take_bytes(&q, KEY(8, 2), &tensor) && q.p == q.end)
+    which = 8, v.p = v.end; /* tag and tensor alone */
+  else tag.p = tag.end = v.p, tensor.p = tensor.end = NULL;
   while ((rc = next_field(&v, &f)) == 1) {
     switch (f.key >> 3) {
       case 1: if (f.key == KEY(1, 2)) tag = f.bytes; break;
@@ -448,8 +502,18 @@ static int add_event(builder *b, span e) {
   double wall = 0;
   int64_t step = 0;
   span summary = {NULL, NULL};
-  int start = 0, rc;
+  int start = 0, rc = 0;
   field f;
+  span q = e;
+  if (q.end - q.p >= 9 && *q.p == KEY(1, 1)) wall = bits_to_double(kcb__load_le64(q.p + 1)), q.p += 9;
+  if (q.p < q.end && *q.p == KEY(2, 0)) {
+    span r = {q.p + 1, q.end};
+    uint64_t u;
+    if (!get_varint(&r, &u)) step = (int64_t)u, q.p = r.p;
+  }
+  take_bytes(&q, KEY(5, 2), &summary);
+  if (q.p != q.end) wall = 0, step = 0, summary.p = summary.end = NULL; /* not the usual layout */
+  else e.p = e.end;
   while ((rc = next_field(&e, &f)) == 1) {
     if (f.key == KEY(1, 1)) wall = bits_to_double(f.varint);
     else if (f.key == KEY(2, 0)) step = (int64_t)f.varint;
@@ -469,6 +533,8 @@ static int add_event(builder *b, span e) {
   s->last_wall_time = wall;
   if (start && b->opts->keep_series) purge_from(b, step);
   if (summary.p) {
+    span one, q2 = summary;
+    if (take_bytes(&q2, KEY(1, 2), &one) && q2.p == q2.end) return add_value(b, one, step, wall); /* one value */
     while ((rc = next_field(&summary, &f)) == 1)
       if (f.key == KEY(1, 2)) {
         int r2 = add_value(b, f.bytes, step, wall);
@@ -487,188 +553,35 @@ static void note_problem(builder *b, int code) {
 
 /* ---- records ------------------------------------------------------------------------------ */
 
-/* A whole record in the buffer: its data at buf + start + 12, len bytes. */
-typedef struct rec {
-  size_t start;
-  size_t len;
-} rec;
-
-/* Records checked together: their data CRCs run as three independent streams, which hides the
- * crc32 instruction's latency on the short records logs are made of (one stream only reaches a
- * third of its throughput). */
-#define BATCH 48
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <nmmintrin.h>
-#define HAVE_CRC3 1
-
-__attribute__((target("sse4.2"))) static uint32_t crc_tail(uint64_t c, const uint8_t *p, size_t i, size_t n) {
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, 8);
-    c = _mm_crc32_u64(c, w);
-  }
-  uint32_t c32 = (uint32_t)c;
-  for (; i < n; i++) c32 = _mm_crc32_u8(c32, p[i]);
-  return ~c32;
-}
-
-/* CRC-32C of three buffers at once. */
-__attribute__((target("sse4.2"))) static void crc3(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
-                                                   const uint8_t *c, size_t nc, uint32_t out[3]) {
-  uint64_t ca = 0xFFFFFFFFu, cb = 0xFFFFFFFFu, cc = 0xFFFFFFFFu;
-  size_t m = na < nb ? na : nb;
-  if (nc < m) m = nc;
-  m &= ~(size_t)7;
-  for (size_t i = 0; i < m; i += 8) {
-    uint64_t wa, wb, wc;
-    memcpy(&wa, a + i, 8);
-    memcpy(&wb, b + i, 8);
-    memcpy(&wc, c + i, 8);
-    ca = _mm_crc32_u64(ca, wa);
-    cb = _mm_crc32_u64(cb, wb);
-    cc = _mm_crc32_u64(cc, wc);
-  }
-  out[0] = crc_tail(ca, a, m, na);
-  out[1] = crc_tail(cb, b, m, nb);
-  out[2] = crc_tail(cc, c, m, nc);
-}
-#endif
-
-static void crc_batch(const uint8_t *buf, const rec *r, size_t n, uint32_t *out) {
-  size_t i = 0;
-#ifdef HAVE_CRC3
-  if (kcb__crc32c_hardware())
-    for (; i + 3 <= n; i += 3) {
-      const uint8_t *d0 = buf + r[i].start + KCB__RECORD_HEADER, *d1 = buf + r[i + 1].start + KCB__RECORD_HEADER,
-                    *d2 = buf + r[i + 2].start + KCB__RECORD_HEADER;
-      if (r[i].len > 4096 || r[i + 1].len > 4096 || r[i + 2].len > 4096) { /* long: the library's 3 streams */
-        for (int k = 0; k < 3; k++) out[i + k] = kcb__crc32c(buf + r[i + k].start + KCB__RECORD_HEADER, r[i + k].len);
-        continue;
-      }
-      crc3(d0, r[i].len, d1, r[i + 1].len, d2, r[i + 2].len, out + i);
-    }
-#endif
-  for (; i < n; i++) out[i] = kcb__crc32c(buf + r[i].start + KCB__RECORD_HEADER, r[i].len);
-}
-
-/* The record framed at buf[pos..end). @return 1 whole (len, need set), 0 more bytes needed (need
- * set when the header is there), -1 length CRC mismatch, -2 an absurd length. */
-static int frame_at(const uint8_t *buf, size_t pos, size_t end, uint64_t *len, size_t *need) {
-  *need = KCB__RECORD_HEADER;
-  if (end - pos < KCB__RECORD_HEADER) return 0;
-  const uint8_t *h = buf + pos;
-  *len = kcb__load_le64(h);
-  if (kcb__crc32c_mask(kcb__crc32c(h, 8)) != kcb__load_le32(h + 8)) return -1;
-  if (*len > ((uint64_t)1 << 40)) return -2;
-  *need = (size_t)*len + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
-  return end - pos >= *need ? 1 : 0;
-}
-
-/* Reads one event file through a buffer of whole records. @return 0 (problems noted), I/O codes. */
+/* Reads one event file (framing and CRCs in record.c). @return 0 (problems noted), I/O codes. */
 static int read_file(builder *b, const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
-#ifdef POSIX_FADV_SEQUENTIAL
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
-  /* 256 KiB: the chunk read stays in L2 cache while its records are checked and parsed */
-  size_t cap = (size_t)1 << 18, start = 0, end = 0;
-  uint8_t *buf = malloc(cap);
-  uint64_t base = 0; /* file offset of buf[0] */
-  int rc = 0, eof = 0, stop = 0;
-  rec batch[BATCH];
-  uint32_t crcs[BATCH];
-  if (!buf) {
-    close(fd);
-    return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
-  }
-  while (!stop) {
-    /* the whole records at the front of the buffer, up to BATCH */
-    size_t nb = 0, pos = start, need = 0;
-    uint64_t len = 0;
-    int fr = 0;
-    while (nb < BATCH && (fr = frame_at(buf, pos, end, &len, &need)) == 1) {
-      batch[nb].start = pos;
-      batch[nb++].len = (size_t)len;
-      pos += need;
-    }
-    if (nb) {
-      crc_batch(buf, batch, nb, crcs);
-      for (size_t i = 0; i < nb; i++) {
-        const uint8_t *d = buf + batch[i].start + KCB__RECORD_HEADER;
-        size_t n = batch[i].len;
-        uint64_t off = base + batch[i].start;
-        if (kcb__crc32c_mask(crcs[i]) != kcb__load_le32(d + n)) {
-          note_problem(b, kcb__error(KCB_ECRC, "%s: data CRC mismatch in the record at offset %llu", path,
-                                     (unsigned long long)off));
-          stop = 1;
-          break;
-        }
-        span e = {d, d + n};
-        int r = add_event(b, e);
-        if (r == KCB_ENOMEM) {
-          rc = kcb__error(KCB_ENOMEM, "%s: out of memory", path);
-          stop = 1;
-          break;
-        }
-        if (r < 0) {
-          note_problem(b, kcb__error(KCB_EFORMAT, "%s: the record at offset %llu is not a valid Event", path,
-                                     (unsigned long long)off));
-        } else {
-          b->pub.n_events++;
-          b->pub.n_bytes += n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
-        }
-        start = batch[i].start + n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+  kcb__record_reader rr;
+  int rc = kcb__record_reader_open(&rr, path);
+  if (rc) return rc;
+  const kcb__record_ref *recs = NULL;
+  uint64_t off = 0;
+  int n;
+  while ((n = kcb__record_reader_next(&rr, &recs, &off)) > 0) {
+    for (int i = 0; i < n; i++) {
+      span e = {recs[i].data, recs[i].data + recs[i].len};
+      int r = add_event(b, e);
+      if (r == KCB_ENOMEM) {
+        rc = kcb__error(KCB_ENOMEM, "%s: out of memory", path);
+        goto done;
       }
-      continue;
-    }
-    if (fr == -1) {
-      note_problem(b, kcb__error(KCB_ECRC, "%s: length CRC mismatch in the record at offset %llu", path,
-                                 (unsigned long long)(base + start)));
-      break;
-    }
-    if (fr == -2) {
-      note_problem(b, kcb__error(KCB_ECRC, "%s: record at offset %llu claims %llu bytes", path,
-                                 (unsigned long long)(base + start), (unsigned long long)len));
-      break;
-    }
-    size_t avail = end - start;
-    if (eof) {
-      if (avail)
-        note_problem(b, kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (%zu of %zu bytes present)", path,
-                                   (unsigned long long)(base + start), avail, need));
-      break;
-    }
-    /* more bytes: keep the partial record at the front, grow for a big one */
-    if (start) {
-      memmove(buf, buf + start, avail);
-      base += start;
-      start = 0;
-      end = avail;
-    }
-    if (need > cap) {
-      size_t nc = cap;
-      while (nc < need) nc *= 2;
-      uint8_t *p = realloc(buf, nc);
-      if (!p) {
-        rc = kcb__error(KCB_ENOMEM, "%s: out of memory for a %zu-byte record", path, need);
-        break;
+      if (r < 0) {
+        note_problem(b, kcb__error(KCB_EFORMAT, "%s: the record at offset %llu is not a valid Event", path,
+                                   (unsigned long long)recs[i].offset));
+      } else {
+        b->pub.n_events++;
+        b->pub.n_bytes += recs[i].len + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
       }
-      buf = p;
-      cap = nc;
     }
-    ssize_t k = read(fd, buf + end, cap - end);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      rc = kcb__error(kcb__error_from_errno(errno), "%s: read failed: %s", path, strerror(errno));
-      break;
-    }
-    if (k == 0) eof = 1;
-    end += (size_t)k;
   }
-  free(buf);
-  close(fd);
+  if (n == KCB_ETRUNC || n == KCB_ECRC) note_problem(b, n);
+  else if (n < 0) rc = n;
+done:
+  kcb__record_reader_close(&rr);
   return rc;
 }
 
