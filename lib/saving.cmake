@@ -3,6 +3,7 @@
 # archives and jansson for model configs (both through pkg-config, else find_library).
 list(APPEND KCB_SOURCES
   io/h5.c
+  io/h5_guard.c
   io/zip.c
   model/config_json.c
   model/saving_atomic.c

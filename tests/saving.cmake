@@ -28,3 +28,10 @@ if(KCB_BUILD_EXAMPLES)
   add_test(NAME cli_saving_example COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:checkpoint> \"$d\" && rm -rf \"$d\"")
   set_tests_properties(cli_saving_example PROPERTIES PASS_REGULAR_EXPRESSION "restored from model.keras [0-9.]+ \\(identical\\)")
 endif()
+
+# Corrupt HDF5 global heaps are refused before libhdf5 follows them (lib/io/h5_guard.c).
+kcb_test(test_h5_guard)
+target_include_directories(test_h5_guard PRIVATE ${KCB_LIBZIP_INCLUDE_DIR})
+target_link_libraries(test_h5_guard PRIVATE ${KCB_LIBZIP_LIBRARY})
+target_compile_definitions(test_h5_guard PRIVATE KCB_SAVING_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/saving"
+                           KCB_H5_REGRESSIONS="${CMAKE_CURRENT_SOURCE_DIR}/fuzz/regressions/checkpoint_h5")

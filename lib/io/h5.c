@@ -2,6 +2,8 @@
  * we silence and fold into kcb's message, so the library never prints. */
 #include "io/h5.h"
 
+#include "io/h5_guard.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -136,6 +138,16 @@ void kcb__h5_memory_close(kcb__h5_memory *mem) {
   mem->file = H5I_INVALID_HID;
 }
 
+/* libhdf5 1.10 decodes attribute messages unchecked: check the root group's before any is read. */
+static int guard_root(hid_t *file_id, const char *file) {
+  int rc = kcb__h5_guard_attr_messages(*file_id, file);
+  if (rc) {
+    kcb__h5_close(*file_id);
+    *file_id = H5I_INVALID_HID;
+  }
+  return rc;
+}
+
 int kcb__h5_open(hid_t *out, const char *path) {
   kcb__h5_quiet();
   *out = H5I_INVALID_HID;
@@ -147,6 +159,8 @@ int kcb__h5_open(hid_t *out, const char *path) {
     H5Eclear2(H5E_DEFAULT);
     return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
   }
+  int rc = kcb__h5_guard_root(NULL, 0, path, path);
+  if (rc) return rc;
   *out = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (*out < 0) {
     char detail[DETAIL_SIZE] = "";
@@ -154,7 +168,7 @@ int kcb__h5_open(hid_t *out, const char *path) {
     int code = strstr(detail, "truncated") ? KCB_ETRUNC : KCB_EFORMAT;
     return kcb__h5_fail(code, path, "cannot open the HDF5 file (corrupt or truncated)");
   }
-  return 0;
+  return guard_root(out, path);
 }
 
 int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file) {
@@ -162,6 +176,8 @@ int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file
   *out = H5I_INVALID_HID;
   if (len < 8 || memcmp(buf, "\211HDF\r\n\032\n", 8) != 0)
     return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", file);
+  int rc = kcb__h5_guard_root(buf, len, NULL, file);
+  if (rc) return rc;
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 || H5Pset_file_image(fapl, (void *)buf, len) < 0) {
     kcb__h5_close(fapl);
@@ -175,7 +191,7 @@ int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file
     return kcb__h5_fail(strstr(detail, "truncated") ? KCB_ETRUNC : KCB_EFORMAT, file,
                         "cannot open the HDF5 image (corrupt or truncated)");
   }
-  return 0;
+  return guard_root(out, file);
 }
 
 static hid_t intermediate_lcpl(void) {
@@ -202,6 +218,8 @@ int kcb__h5_exists(hid_t parent, const char *name) {
       H5Eclear2(H5E_DEFAULT);
       return 0;
     }
+    /* The next step looks inside this group: check its header first (see h5_guard.h). */
+    if (path[0] && kcb__h5_guard_link(parent, path, "") != 0) return 0;
     *p = '/';
   }
   htri_t r = H5Lexists(parent, path, H5P_DEFAULT);
@@ -212,12 +230,20 @@ int kcb__h5_exists(hid_t parent, const char *name) {
 int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
   if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no group '%s'", file, name);
+  int rc = kcb__h5_guard_link(parent, name, file);
+  if (rc) return rc;
   H5O_info_t info;
   if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_GROUP)
     return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a group", name);
   *out = H5Gopen2(parent, name, H5P_DEFAULT);
   if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "cannot open group '%s'", name);
-  return 0;
+  /* As for the root group: check the attribute messages before anyone reads them. */
+  rc = kcb__h5_guard_attr_messages(*out, file);
+  if (rc) {
+    kcb__h5_close(*out);
+    *out = H5I_INVALID_HID;
+  }
+  return rc;
 }
 
 int kcb__h5_link_count(hid_t group, size_t *out, const char *file) {
@@ -384,6 +410,8 @@ static int read_string_attr(hid_t obj, const char *name, char ***list, size_t *n
   }
   *list = grown;
   if (H5Tis_variable_str(t) > 0) {
+    /* libhdf5 1.10 follows the strings' global-heap references unchecked: check them first. */
+    if ((rc = kcb__h5_guard_vlen_attr(obj, name, (long long)count, file)) != 0) goto done;
     mem = vlen_string_type(H5Tget_cset(t) == H5T_CSET_UTF8);
     vbuf = calloc((size_t)count, sizeof *vbuf);
     if (!vbuf || H5Aread(a, mem, vbuf) < 0) {
@@ -531,6 +559,8 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
     H5Eclear2(H5E_DEFAULT);
     return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link, which Keras refuses too", file, name);
   }
+  int rc = kcb__h5_guard_link(parent, name, file);
+  if (rc) return rc;
   *out = H5Dopen2(parent, name, H5P_DEFAULT);
   if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a readable dataset", name);
   return 0;

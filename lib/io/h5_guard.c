@@ -1,0 +1,529 @@
+/* io/h5_guard.c — checks of a file's own bytes before libhdf5 1.10 trusts them (see h5_guard.h).
+ * libhdf5 1.10 decodes an attribute message without comparing its name, type, shape and data sizes
+ * with the message's size; decodes a global heap collection without bounds checks (free space of
+ * size 0 loops forever, an object past the collection is read past it); and H5HG_read indexes the
+ * object table with an unchecked index, copying the object's size into a buffer sized by the vlen
+ * element's own length. So we walk object headers ourselves (bounds-checked), check attribute
+ * messages, and for a vlen string attribute check what each heap ID names before H5Aread.
+ * Formats: HDF5 File Format Specification, §III.E (global heap), §IV.A (object headers),
+ * §IV.A.2.m (attribute message), §IV.A.2.d (datatype: a vlen element on disk is a 4-byte length
+ * then a global heap ID: address, 4-byte object index), §IV.A.2.b (dataspace). */
+#include "io/h5_guard.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* The file's bytes, through the driver HDF5 opened it with. */
+typedef struct src {
+  const uint8_t *mem; /* core driver: the image */
+  int fd;             /* sec2 driver: its descriptor (pread only, HDF5's offset is untouched) */
+  uint64_t size;      /* bytes in the file */
+  uint64_t base;      /* HDF5 addresses are relative to the end of the user block */
+  unsigned sa, sl;    /* sizes of addresses and lengths */
+} src;
+
+static uint64_t le(const uint8_t *p, unsigned n) {
+  uint64_t v = 0;
+  for (unsigned i = n; i-- > 0;) v = v << 8 | p[i];
+  return v;
+}
+
+static int src_read(const src *s, uint64_t off, uint64_t n, void *dst) {
+  if (off > s->size || n > s->size - off) return -1;
+  if (s->mem) {
+    memcpy(dst, s->mem + off, (size_t)n);
+    return 0;
+  }
+  for (uint64_t done = 0; done < n;) {
+    ssize_t r = pread(s->fd, (uint8_t *)dst + done, (size_t)(n - done), (off_t)(off + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    done += (uint64_t)r;
+  }
+  return 0;
+}
+
+/* n bytes at off in a malloc'd buffer, or NULL (outside the file, I/O error, no memory). */
+static uint8_t *src_load(const src *s, uint64_t off, uint64_t n) {
+  if (off > s->size || n > s->size - off) return NULL;
+  uint8_t *b = malloc(n ? (size_t)n : 1);
+  if (b && src_read(s, off, n, b) != 0) {
+    free(b);
+    b = NULL;
+  }
+  return b;
+}
+
+/* 0 when the file's bytes are reachable; -1 otherwise (other drivers: no guard). */
+static int src_open(src *s, hid_t obj) {
+  memset(s, 0, sizeof *s);
+  s->fd = -1;
+  hid_t fid = H5Iget_file_id(obj);
+  hid_t fapl = fid < 0 ? H5I_INVALID_HID : H5Fget_access_plist(fid);
+  hid_t fcpl = fid < 0 ? H5I_INVALID_HID : H5Fget_create_plist(fid);
+  hid_t drv = fapl < 0 ? H5I_INVALID_HID : H5Pget_driver(fapl);
+  size_t sa = 0, sl = 0;
+  hsize_t ub = 0, fsize = 0;
+  void *h = NULL;
+  unsigned intent = H5F_ACC_RDWR;
+  /* Only files opened read-only: a file being written has metadata not yet in its bytes. */
+  int ok = fid >= 0 && H5Fget_intent(fid, &intent) >= 0 && !(intent & H5F_ACC_RDWR) && fcpl >= 0 && drv >= 0 &&
+           H5Pget_sizes(fcpl, &sa, &sl) >= 0 && H5Pget_userblock(fcpl, &ub) >= 0 && sa >= 2 && sa <= 8 && sl >= 2 &&
+           sl <= 8 && H5Fget_vfd_handle(fid, H5P_DEFAULT, &h) >= 0 && h;
+  if (ok && drv == H5FD_CORE && H5Fget_filesize(fid, &fsize) >= 0) {
+    s->mem = *(const uint8_t **)h; /* the core driver hands out where it keeps its buffer */
+    s->size = fsize;
+  } else if (ok && drv == H5FD_SEC2) {
+    struct stat st;
+    s->fd = *(int *)h;
+    ok = fstat(s->fd, &st) == 0 && st.st_size >= 0;
+    if (ok) s->size = (uint64_t)st.st_size;
+  } else {
+    ok = 0;
+  }
+  if (fcpl >= 0) H5Pclose(fcpl);
+  if (fapl >= 0) H5Pclose(fapl);
+  if (fid >= 0) H5Fclose(fid);
+  H5Eclear2(H5E_DEFAULT);
+  s->base = ub;
+  s->sa = (unsigned)sa;
+  s->sl = (unsigned)sl;
+  /* Make sure these are the bytes HDF5 reads: the signature starts the superblock at the base. */
+  uint8_t sig[8];
+  if (!ok || src_read(s, s->base, 8, sig) != 0 || memcmp(sig, "\211HDF\r\n\032\n", 8) != 0) return -1;
+  return 0;
+}
+
+/* ---- the attribute's bytes ------------------------------------------------------------------ */
+
+#define MAX_CHUNKS 256
+
+static uint64_t pad8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
+
+/* If d (an attribute message of n bytes) is attribute `name` of a variable-length type, sets *data
+ * to where its data starts, *base to the size of the type's elements (characters for a string),
+ * *vsize to the size of one stored element (length and heap ID) and returns 1. A shared datatype (not decodable here) is not a match. */
+static int attr_match(const uint8_t *d, uint64_t n, const char *name, uint64_t *data, uint64_t *base,
+                      uint64_t *vsize) {
+  if (n < 9) return 0;
+  unsigned ver = d[0], flags = d[1];
+  uint64_t nsz = le(d + 2, 2), tsz = le(d + 4, 2), ssz = le(d + 6, 2), at, dt;
+  if (ver == 1) at = 8, dt = at + pad8(nsz), *data = dt + pad8(tsz) + pad8(ssz), flags = 0;
+  else if (ver == 2) at = 8, dt = at + nsz, *data = dt + tsz + ssz;
+  else if (ver == 3) at = 9, dt = at + nsz, *data = dt + tsz + ssz;
+  else return 0;
+  size_t len = strlen(name);
+  if (*data > n || nsz != len + 1 || memcmp(d + at, name, len) != 0 || d[at + len] != '\0') return 0;
+  /* A vlen datatype: class 9 in the low bits of its first byte; its properties start with the
+   * base type, whose size is at offset 4 of its own 8-byte header. */
+  if ((flags & 1) || tsz < 16 || (d[dt] & 0x0f) != 9) return 0;
+  *base = le(d + dt + 12, 4);
+  *vsize = le(d + dt + 4, 4);
+  return 1;
+}
+
+/* Calls visit(ctx, type, message, size) for each attribute (0x0c) and symbol table (0x11) message
+ * stored in the object header at address `addr` (v1 or v2, continuation chunks followed) until it
+ * returns nonzero, which is returned. 0 also when the header cannot be walked (libhdf5 reports
+ * that itself); a chunk past the end of the file stops the walk and is reported in *bad_at and
+ * *bad_len if given. */
+typedef int (*attr_visit)(void *ctx, unsigned type, const uint8_t *d, uint64_t n);
+
+static int walk_attrs(const src *s, uint64_t addr, attr_visit visit, void *ctx, uint64_t *bad_at, uint64_t *bad_len) {
+  uint64_t at = s->base + addr, chunk_at[MAX_CHUNKS], chunk_len[MAX_CHUNKS];
+  uint8_t pre[40];
+  int nchunks = 1, v2, hflags = 0, stop = 0;
+  if (addr > s->size || src_read(s, at, 16, pre) != 0) return 0;
+  if (pre[0] == 1) { /* version 1: 16-byte prefix, then the first chunk */
+    v2 = 0;
+    chunk_at[0] = at + 16;
+    chunk_len[0] = le(pre + 8, 4);
+  } else if (memcmp(pre, "OHDR", 4) == 0 && pre[4] == 2) {
+    v2 = 1;
+    hflags = pre[5];
+    uint64_t p = 6 + ((hflags & 0x20) ? 16 : 0) + ((hflags & 0x10) ? 4 : 0);
+    unsigned w = 1u << (hflags & 3);
+    if (src_read(s, at, p + w, pre) != 0) return 0;
+    chunk_at[0] = at + p + w;
+    chunk_len[0] = le(pre + p, w);
+  } else {
+    return 0;
+  }
+  unsigned mhdr = v2 ? 4 + ((hflags & 0x04) ? 2 : 0) : 8;
+  for (int c = 0; c < nchunks && !stop; c++) {
+    if (chunk_at[c] > s->size || chunk_len[c] > s->size - chunk_at[c]) { /* libhdf5 would allocate it first */
+      if (bad_at) *bad_at = chunk_at[c], *bad_len = chunk_len[c];
+      break;
+    }
+    uint8_t *b = src_load(s, chunk_at[c], chunk_len[c]);
+    if (!b) break;
+    uint64_t p = 0, end = chunk_len[c];
+    if (v2 && c > 0) { /* continuation chunks: "OCHK", messages, checksum */
+      if (end < 8 || memcmp(b, "OCHK", 4) != 0) {
+        free(b);
+        break;
+      }
+      p = 4;
+      end -= 4;
+    }
+    while (!stop && end - p >= mhdr) {
+      unsigned type = v2 ? b[p] : (unsigned)le(b + p, 2);
+      uint64_t size = le(b + p + (v2 ? 1 : 2), 2);
+      unsigned mflags = b[p + (v2 ? 3 : 4)];
+      p += mhdr;
+      if (size > end - p) break;
+      /* libhdf5 decodes a continuation's address and length whatever the message's size says. */
+      if (type == 0x10 && end - p >= (uint64_t)s->sa + s->sl && nchunks < MAX_CHUNKS) {
+        chunk_at[nchunks] = s->base + le(b + p, s->sa);
+        chunk_len[nchunks++] = le(b + p + s->sa, s->sl);
+      } else if ((type == 0x0c || type == 0x11) && !(mflags & 0x02)) { /* not a shared message */
+        stop = visit(ctx, type, b + p, size);
+      }
+      p += size;
+    }
+    free(b);
+  }
+  return stop;
+}
+
+typedef struct find_ctx {
+  const char *name;
+  uint8_t *msg;
+  uint64_t len, data, base, vsize;
+} find_ctx;
+
+static int find_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
+  find_ctx *f = ctx;
+  if (type != 0x0c || !attr_match(d, n, f->name, &f->data, &f->base, &f->vsize)) return 0;
+  if ((f->msg = malloc(n ? (size_t)n : 1)) == NULL) return -1;
+  memcpy(f->msg, d, (size_t)n);
+  f->len = n;
+  return 1;
+}
+
+/* What is wrong with attribute message d (n bytes) that libhdf5 1.10's decoder would not notice
+ * (it copies the name up to a NUL and nelmts x type-size data bytes without looking at n), or NULL. */
+static const char *attr_message_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
+  if (n < 8 || d[0] < 1 || d[0] > 3) return NULL; /* libhdf5 refuses the version itself */
+  unsigned ver = d[0], flags = ver == 1 ? 0 : d[1];
+  uint64_t nsz = le(d + 2, 2), tsz = le(d + 4, 2), ssz = le(d + 6, 2), at = ver == 3 ? 9 : 8, dt, ds, data;
+  if (ver == 1) dt = at + pad8(nsz), ds = dt + pad8(tsz), data = ds + pad8(ssz);
+  else dt = at + nsz, ds = dt + tsz, data = ds + ssz;
+  if (data > n) {
+    snprintf(why, why_size, "its name, type and shape (%llu bytes) overrun the message (%llu bytes)",
+             (unsigned long long)data, (unsigned long long)n);
+    return why;
+  }
+  if (nsz == 0 || memchr(d + at, 0, (size_t)nsz) == NULL) return snprintf(why, why_size, "its name is not terminated"), why;
+  if ((flags & 3) || tsz < 8 || ssz < 4) return NULL; /* shared type or shape: sizes unknown here */
+  uint64_t esize = le(d + dt + 4, 4), rank = d[ds + 1], dims = ds + (d[ds] == 1 ? 8 : 4), count = 1;
+  if (d[ds] == 2 && d[ds + 3] == 2) count = 0; /* a null dataspace */
+  if (d[ds] != 1 && d[ds] != 2) return NULL;
+  if (dims + rank * s->sl > ds + ssz) return snprintf(why, why_size, "its shape overruns its %llu bytes", (unsigned long long)ssz), why;
+  for (uint64_t i = 0; i < rank && count; i++) {
+    uint64_t dim = le(d + dims + i * s->sl, s->sl);
+    count = dim && count > UINT64_MAX / dim ? UINT64_MAX : count * dim;
+  }
+  if (count && (esize == 0 || count > (n - data) / esize || esize > (n - data) / count)) {
+    snprintf(why, why_size, "%llu value(s) of %llu bytes overrun the %llu bytes of data", (unsigned long long)count,
+             (unsigned long long)esize, (unsigned long long)(n - data));
+    return why;
+  }
+  return NULL;
+}
+
+typedef struct check_ctx {
+  const src *s;
+  char why[160];
+  const char *problem;
+} check_ctx;
+
+/* A group's symbol table message names its local heap, whose data segment libhdf5 allocates at the
+ * size the heap gives before reading it. */
+static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
+  uint8_t h[40];
+  if (n < 2u * s->sa) return NULL;
+  uint64_t heap = le(d + s->sa, s->sa), hsize = 8 + 2 * s->sl + s->sa;
+  if (heap > s->size || src_read(s, s->base + heap, hsize, h) != 0 || memcmp(h, "HEAP", 4) != 0) return NULL;
+  uint64_t size = le(h + 8, s->sl), at = le(h + 8 + 2 * s->sl, s->sa);
+  if (at > s->size || size > s->size - at) {
+    snprintf(why, why_size, "its group's local heap at offset %llu has %llu bytes of data at offset %llu, past the end of "
+             "the file (%llu bytes)", (unsigned long long)(s->base + heap), (unsigned long long)size,
+             (unsigned long long)at, (unsigned long long)s->size);
+    return why;
+  }
+  return NULL;
+}
+
+static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
+  check_ctx *c = ctx;
+  c->problem = type == 0x11 ? symbol_table_problem(c->s, d, n, c->why, sizeof c->why)
+                            : attr_message_problem(c->s, d, n, c->why, sizeof c->why);
+  return c->problem != NULL;
+}
+
+/* The object header's address: an object reference is that address, and H5Rcreate, unlike
+ * H5Oget_info, neither needs the header to make sense as a group or dataset nor decodes it. */
+static int object_addr(hid_t obj, uint64_t *addr) {
+  hobj_ref_t ref;
+  if (H5Rcreate(&ref, obj, ".", H5R_OBJECT, -1) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return -1;
+  }
+  *addr = ref;
+  return 0;
+}
+
+int kcb__h5_guard_attr_messages(hid_t obj, const char *file) {
+  src s;
+  uint64_t addr;
+  if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0) return 0;
+  check_ctx c = {&s, "", NULL};
+  if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
+    return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
+                      strncmp(c.problem, "its group", 9) == 0 ? "symbol table" : "attribute",
+                      (unsigned long long)(s.base + addr), c.problem);
+  return 0;
+}
+
+/* ---- global heap collections ----------------------------------------------------------------- */
+
+typedef struct heap_obj {
+  unsigned idx;
+  uint64_t size;
+} heap_obj;
+
+typedef struct collection {
+  uint64_t at; /* file offset; 0: none loaded */
+  heap_obj *objs;
+  size_t n;
+} collection;
+
+/* Decodes the collection at file offset `at` as HDF5 1.10 does, refusing whatever would make it
+ * loop or read out of bounds. Returns 0, or -1 with *why set. */
+static int load_collection(const src *s, uint64_t at, collection *c, char *why, size_t why_size) {
+  free(c->objs);
+  memset(c, 0, sizeof *c);
+  uint64_t hdr = 8 + s->sl, ohdr = 8 + s->sl;
+  uint8_t h[16];
+  if (at > s->size || hdr > s->size - at) {
+    snprintf(why, why_size, "the collection starts past the end of the file (%llu bytes)", (unsigned long long)s->size);
+    return -1;
+  }
+  (void)src_read(s, at, hdr, h);
+  if (memcmp(h, "GCOL", 4) != 0) return snprintf(why, why_size, "no collection there (no GCOL signature)"), -1;
+  if (h[4] != 1) return snprintf(why, why_size, "collection version %u, expected 1", h[4]), -1;
+  uint64_t cs = le(h + 8, s->sl);
+  if (cs < hdr || cs > s->size - at) {
+    snprintf(why, why_size, "collection size %llu does not fit the file (%llu bytes from the collection to its end)",
+             (unsigned long long)cs, (unsigned long long)(s->size - at));
+    return -1;
+  }
+  uint8_t *b = src_load(s, at, cs);
+  if (!b) return snprintf(why, why_size, "cannot read the collection (%llu bytes)", (unsigned long long)cs), -1;
+  size_t cap = 0;
+  int rc = 0;
+  for (uint64_t p = hdr; p < cs && cs - p >= ohdr && rc == 0;) {
+    unsigned idx = (unsigned)le(b + p, 2);
+    uint64_t size = le(b + p + 8, s->sl), need;
+    if (idx == 0) {
+      need = size; /* free space: its size counts its own header */
+      if (need == 0 || need > cs - p) {
+        snprintf(why, why_size, "free space of %llu bytes at +%llu does not fit the collection (%llu bytes)",
+                 (unsigned long long)size, (unsigned long long)p, (unsigned long long)cs);
+        rc = -1;
+      }
+    } else {
+      need = size > cs - p - ohdr ? UINT64_MAX : ohdr + pad8(size);
+      if (need > cs - p) {
+        snprintf(why, why_size, "object %u of %llu bytes at +%llu runs past the collection (%llu bytes)", idx,
+                 (unsigned long long)size, (unsigned long long)p, (unsigned long long)cs);
+        rc = -1;
+      } else {
+        if (c->n == cap) {
+          cap = cap ? 2 * cap : 64;
+          heap_obj *grown = realloc(c->objs, cap * sizeof *grown);
+          if (!grown) {
+            snprintf(why, why_size, "out of memory");
+            rc = -1;
+            break;
+          }
+          c->objs = grown;
+        }
+        c->objs[c->n++] = (heap_obj){idx, size};
+      }
+    }
+    p += need;
+  }
+  free(b);
+  if (rc == 0) c->at = at;
+  return rc;
+}
+
+/* The size of object idx, or -1 if the collection lacks it (the last definition wins, as in HDF5). */
+static int64_t object_size(const collection *c, unsigned idx) {
+  for (size_t i = c->n; i-- > 0;)
+    if (c->objs[i].idx == idx) return (int64_t)c->objs[i].size;
+  return -1;
+}
+
+/* When the attribute's bytes cannot be located: every collection libhdf5 could load starts with
+ * "GCOL" and version 1 (it checks both), so check every such place in the file. This leaves bad
+ * object indexes and lengths unchecked, but not libhdf5's loops and overruns inside a collection. */
+static int scan_collections(const src *s, const char *name, const char *file) {
+  enum { BLOCK = 1 << 20 };
+  uint8_t *b = malloc(BLOCK + 4);
+  collection c = {0, NULL, 0};
+  char why[256];
+  int rc = 0;
+  if (!b) return 0;
+  for (uint64_t off = 0; off < s->size && rc == 0; off += BLOCK) {
+    uint64_t n = s->size - off < BLOCK + 4 ? s->size - off : BLOCK + 4;
+    if (src_read(s, off, n, b) != 0) break;
+    for (uint64_t i = 0; i + 5 <= n && i < BLOCK && rc == 0; i++) {
+      if (b[i] != 'G' || memcmp(b + i, "GCOL\1", 5) != 0) continue;
+      if (load_collection(s, off + i, &c, why, sizeof why) != 0)
+        rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 global heap at offset %llu: %s (reading attribute '%s')", file,
+                        (unsigned long long)(off + i), why, name);
+    }
+  }
+  free(c.objs);
+  free(b);
+  return rc;
+}
+
+int kcb__h5_guard_vlen_attr(hid_t obj, const char *name, long long count, const char *file) {
+  src s;
+  if (count <= 0 || src_open(&s, obj) != 0) return 0;
+  uint64_t elem = 4 + s.sa + 4;
+  if ((uint64_t)count > s.size / elem)
+    return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 attribute '%s': %lld strings cannot fit a file of %llu bytes", file,
+                      name, count, (unsigned long long)s.size);
+  uint64_t addr;
+  find_ctx f = {name, NULL, 0, 0, 0, 0};
+  if (object_addr(obj, &addr) != 0 || walk_attrs(&s, addr, find_visit, &f, NULL, NULL) <= 0) return scan_collections(&s, name, file);
+  uint8_t *msg = f.msg;
+  uint64_t len = f.len, data = f.data, base = f.base;
+  int rc = 0;
+  if (f.vsize != elem) { /* libhdf5 would read elem bytes from each stored element of vsize */
+    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 attribute '%s': stored strings of %llu bytes, expected %llu", file,
+                    name, (unsigned long long)f.vsize, (unsigned long long)elem);
+  } else if (base != 1) { /* HDF5 would allocate length x base bytes per string */
+    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 attribute '%s': strings of %llu-byte characters", file, name,
+                    (unsigned long long)base);
+  } else if ((uint64_t)count > (len - data) / elem) {
+    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 attribute '%s': %lld strings in a message with room for %llu", file,
+                    name, count, (unsigned long long)((len - data) / elem));
+  }
+  collection c = {0, NULL, 0};
+  char why[256];
+  for (long long i = 0; i < count && rc == 0; i++) {
+    const uint8_t *e = msg + data + (uint64_t)i * elem;
+    uint64_t seq = le(e, 4), heap = le(e + 4, s.sa);
+    unsigned idx = (unsigned)le(e + 4 + s.sa, 4);
+    if (heap == 0) continue; /* a null string: HDF5 does not look at the heap */
+    uint64_t at = heap > UINT64_MAX - s.base ? UINT64_MAX : s.base + heap;
+    if (c.at != at && load_collection(&s, at, &c, why, sizeof why) != 0) {
+      rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 global heap at offset %llu: %s (string %lld of attribute '%s')", file,
+                      (unsigned long long)at, why, i, name);
+      break;
+    }
+    int64_t size = idx == 0 || idx > 0xffff ? -1 : object_size(&c, idx);
+    if (size < 0)
+      rc = kcb__error(KCB_EFORMAT,
+                      "%s: corrupt HDF5 global heap at offset %llu: no object %u (string %lld of attribute '%s')", file,
+                      (unsigned long long)at, idx, i, name);
+    else if ((uint64_t)size != seq)
+      rc = kcb__error(KCB_EFORMAT,
+                      "%s: corrupt HDF5 global heap at offset %llu: object %u holds %lld bytes, but string %lld of "
+                      "attribute '%s' has length %llu",
+                      file, (unsigned long long)at, idx, (long long)size, i, name, (unsigned long long)seq);
+  }
+  free(c.objs);
+  free(msg);
+  return rc;
+}
+
+/* ---- object header sizes ---------------------------------------------------------------------- */
+
+/* libhdf5 allocates each object header chunk at the size the header or a continuation message
+ * gives before reading it, so a corrupt size allocates gigabytes: check that the chunks lie inside
+ * the file. */
+static int no_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
+  (void)ctx, (void)type, (void)d, (void)n;
+  return 0;
+}
+
+static int header_fits(const src *s, uint64_t addr, char *why, size_t why_size) {
+  uint64_t bad_at = 0, bad_len = 0;
+  walk_attrs(s, addr, no_visit, NULL, &bad_at, &bad_len);
+  if (bad_len == 0 && bad_at == 0) return 0;
+  snprintf(why, why_size, "a chunk of %llu bytes at offset %llu runs past the end of the file (%llu bytes)",
+           (unsigned long long)bad_len, (unsigned long long)bad_at, (unsigned long long)s->size);
+  return -1;
+}
+
+static int header_error(const src *s, uint64_t addr, const char *file) {
+  char why[160];
+  if (header_fits(s, addr, why, sizeof why) == 0) return 0;
+  return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 object header at offset %llu: %s", file,
+                    (unsigned long long)(s->base + addr), why);
+}
+
+int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
+  src s;
+  H5L_info_t li;
+  if (src_open(&s, parent) != 0) return 0;
+  if (H5Lget_info(parent, name, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD) {
+    H5Eclear2(H5E_DEFAULT);
+    return 0;
+  }
+  int rc = header_error(&s, li.u.address, file);
+  check_ctx c = {&s, "", NULL};
+  if (rc == 0 && walk_attrs(&s, li.u.address, check_visit, &c, NULL, NULL) > 0)
+    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
+                    strncmp(c.problem, "its group", 9) == 0 ? "symbol table" : "attribute",
+                    (unsigned long long)(s.base + li.u.address), c.problem);
+  return rc;
+}
+
+int kcb__h5_guard_root(const void *image, size_t len, const char *path, const char *file) {
+  src s;
+  memset(&s, 0, sizeof s);
+  s.fd = -1;
+  FILE *f = NULL;
+  if (image) {
+    s.mem = image;
+    s.size = len;
+  } else {
+    struct stat st;
+    if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) != 0) {
+      if (f) fclose(f);
+      return 0;
+    }
+    s.fd = fileno(f);
+    s.size = (uint64_t)st.st_size;
+  }
+  /* The superblock at offset 0 (a user block moves it; then libhdf5's own checks must do). */
+  uint8_t b[96];
+  int rc = 0;
+  if (src_read(&s, 0, s.size < sizeof b ? s.size : sizeof b, b) == 0 && s.size >= 64 &&
+      memcmp(b, "\211HDF\r\n\032\n", 8) == 0) {
+    unsigned ver = b[8], sa = ver <= 1 ? b[13] : b[9], sl = ver <= 1 ? b[14] : b[10];
+    if (sa >= 2 && sa <= 8 && sl >= 2 && sl <= 8 && ver <= 3) {
+      s.sa = sa;
+      s.sl = sl;
+      uint64_t root = ver <= 1 ? le(b + 24 + (ver == 1 ? 4 : 0) + 4 * sa + sl, sa) : le(b + 12 + 3 * sa, sa);
+      rc = header_error(&s, root, file);
+    }
+  }
+  if (f) fclose(f);
+  return rc;
+}
