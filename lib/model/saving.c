@@ -833,9 +833,12 @@ done:
 
 /* ---- checkpoint info --------------------------------------------------------------------- */
 
+/* The number of elements of a shape read from a file, or -1 if a dimension is negative or the
+ * count overflows (a corrupt file). */
 static int64_t product(int rank, const int64_t *shape) {
   int64_t p = 1;
-  for (int i = 0; i < rank; i++) p *= shape[i];
+  for (int i = 0; i < rank; i++)
+    if (shape[i] < 0 || __builtin_mul_overflow(p, shape[i], &p)) return -1;
   return p;
 }
 
@@ -848,7 +851,9 @@ static int count_layer_weights(kcb_checkpoint_info *info, hid_t g, char **names,
     int64_t shape[KCB__H5_MAX_RANK];
     int rc = kcb__h5_dataset_shape(g, names[q], &rank, shape, path);
     if (rc) return rc;
-    info->n_params += (size_t)product(rank, shape);
+    int64_t count = product(rank, shape);
+    if (count < 0) return kcb__error(KCB_EFORMAT, "%s: dataset '%s' has an impossible shape", path, names[q]);
+    info->n_params += (size_t)count;
   }
   return 0;
 }
