@@ -13,6 +13,7 @@
 #include "event.pb-c.h"
 #include "internal.h"
 #include "io/tfevents/crc32c.h"
+#include "io/tfevents/dtype.h"
 #include "io/tfevents/record.h"
 #include "plugins.pb-c.h"
 #include "summary.pb-c.h"
@@ -372,44 +373,13 @@ void kcb_event_reader_free(kcb_event_reader *r) {
 
 static void *A(kcb_event_reader *r, size_t n) { return arena_alloc(&r->ar, n ? n : 1); }
 
-static size_t dtype_size(int dt) {
-  switch (dt) {
-    case KCB_DT_FLOAT: case KCB_DT_INT32: case KCB_DT_UINT32: return 4;
-    case KCB_DT_DOUBLE: case KCB_DT_INT64: case KCB_DT_UINT64: return 8;
-    case KCB_DT_INT16: case KCB_DT_UINT16: case KCB_DT_HALF: case KCB_DT_BFLOAT16: return 2;
-    case KCB_DT_INT8: case KCB_DT_UINT8: case KCB_DT_BOOL: return 1;
-    default: return 0;
-  }
-}
-
-static double half_to_double(uint16_t h) {
-  int e = (h >> 10) & 0x1F, m = h & 0x3FF;
-  double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
-  return (h & 0x8000) ? -v : v;
-}
-
 /* Element i of a little-endian tensor buffer as a double. */
 static double element(const uint8_t *p, int dt, size_t i) {
-  size_t sz = dtype_size(dt);
+  size_t sz = kcb__dtype_size(dt);
   p += i * sz;
   uint64_t u = 0;
   for (size_t k = 0; k < sz; k++) u |= (uint64_t)p[k] << (8 * k);
-  switch (dt) {
-    case KCB_DT_FLOAT: { uint32_t b = (uint32_t)u; float f; memcpy(&f, &b, 4); return f; }
-    case KCB_DT_DOUBLE: { double d; memcpy(&d, &u, 8); return d; }
-    case KCB_DT_INT32: return (int32_t)(uint32_t)u;
-    case KCB_DT_UINT32: return (uint32_t)u;
-    case KCB_DT_INT64: return (double)(int64_t)u;
-    case KCB_DT_UINT64: return (double)u;
-    case KCB_DT_INT16: return (int16_t)(uint16_t)u;
-    case KCB_DT_UINT16: return (uint16_t)u;
-    case KCB_DT_INT8: return (int8_t)(uint8_t)u;
-    case KCB_DT_UINT8: return (uint8_t)u;
-    case KCB_DT_BOOL: return u != 0;
-    case KCB_DT_HALF: return half_to_double((uint16_t)u);
-    case KCB_DT_BFLOAT16: { uint32_t b = (uint32_t)u << 16; float f; memcpy(&f, &b, 4); return f; }
-    default: return NAN;
-  }
+  return kcb__dtype_value(u, dt);
 }
 
 static void put_le(uint8_t *p, uint64_t v, size_t sz) {
@@ -439,7 +409,7 @@ static int decode_tensor(kcb_event_reader *r, const Tensorboard__TensorProto *t,
     v->tensor_content.len = t->tensor_content.len;
     return 0;
   }
-  size_t sz = dtype_size(v->dtype), n = 0;
+  size_t sz = kcb__dtype_size(v->dtype), n = 0;
   if (!sz) return 0;
   switch (t->dtype) {
     case TENSORBOARD__DATA_TYPE__DT_FLOAT: n = t->n_float_val; break;
@@ -473,7 +443,7 @@ static int decode_tensor(kcb_event_reader *r, const Tensorboard__TensorProto *t,
 }
 
 static size_t tensor_elements(const kcb_summary_value *v) {
-  size_t sz = dtype_size(v->dtype);
+  size_t sz = kcb__dtype_size(v->dtype);
   return sz ? v->tensor_content.len / sz : 0;
 }
 

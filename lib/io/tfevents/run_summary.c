@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "internal.h"
+#include "io/tfevents/dtype.h"
 #include "io/tfevents/record.h"
 #include "kcb/run_summary.h"
 
@@ -114,54 +115,8 @@ HOT int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
   return 1;
 }
 
-static double bits_to_double(uint64_t u) {
-  double d;
-  memcpy(&d, &u, 8);
-  return d;
-}
-
-static double bits_to_float(uint64_t u) {
-  uint32_t b = (uint32_t)u;
-  float f;
-  memcpy(&f, &b, 4);
-  return f;
-}
-
-static double half_to_double(uint16_t h) {
-  int e = (h >> 10) & 0x1F, m = h & 0x3FF;
-  double v = e == 0 ? ldexp(m, -24) : e == 31 ? (m ? NAN : INFINITY) : ldexp(m + 1024, e - 25);
-  return (h & 0x8000) ? -v : v;
-}
-
-static size_t dtype_size(int dt) {
-  switch (dt) {
-    case KCB_DT_FLOAT: case KCB_DT_INT32: case KCB_DT_UINT32: return 4;
-    case KCB_DT_DOUBLE: case KCB_DT_INT64: case KCB_DT_UINT64: return 8;
-    case KCB_DT_INT16: case KCB_DT_UINT16: case KCB_DT_HALF: case KCB_DT_BFLOAT16: return 2;
-    case KCB_DT_INT8: case KCB_DT_UINT8: case KCB_DT_BOOL: return 1;
-    default: return 0;
-  }
-}
-
 /* A value of dtype dt from its little-endian (or varint-decoded) bits. */
-HOT double typed(uint64_t u, int dt) {
-  switch (dt) {
-    case KCB_DT_FLOAT: return bits_to_float(u);
-    case KCB_DT_DOUBLE: return bits_to_double(u);
-    case KCB_DT_INT32: return (int32_t)(uint32_t)u;
-    case KCB_DT_UINT32: return (uint32_t)u;
-    case KCB_DT_INT64: return (double)(int64_t)u;
-    case KCB_DT_UINT64: return (double)u;
-    case KCB_DT_INT16: return (int16_t)(uint16_t)u;
-    case KCB_DT_UINT16: return (uint16_t)u;
-    case KCB_DT_INT8: return (int8_t)(uint8_t)u;
-    case KCB_DT_UINT8: return (uint8_t)u;
-    case KCB_DT_BOOL: return u != 0;
-    case KCB_DT_HALF: return half_to_double((uint16_t)u);
-    case KCB_DT_BFLOAT16: return bits_to_float(u << 16);
-    default: return NAN;
-  }
-}
+HOT double typed(uint64_t u, int dt) { return kcb__dtype_value(u, dt); }
 
 /* A TensorProto's element count and first element (as the reader's decode_tensor reads them:
  * tensor_content first, else the typed *_val field of the dtype). @return -1 if malformed. */
@@ -175,7 +130,7 @@ static int tensor_first(span t, size_t *count, double *first) {
         q.p = r.p;
         take_bytes(&q, KEY(2, 2), &shape);
         if (take_bytes(&q, KEY(4, 2), &content) && q.p == q.end && dt <= 0x7FFFFFFF) {
-          size_t sz = dtype_size((int)dt);
+          size_t sz = kcb__dtype_size((int)dt);
           *count = sz ? (size_t)(content.end - content.p) / sz : 0;
           *first = NAN;
           if (*count) {
@@ -203,7 +158,7 @@ static int tensor_first(span t, size_t *count, double *first) {
   if (rc < 0) return -1;
   *count = 0;
   *first = NAN;
-  size_t sz = dtype_size(dtype);
+  size_t sz = kcb__dtype_size(dtype);
   if (!sz) return 0;
   if (content.p && content.end > content.p) {
     *count = (size_t)(content.end - content.p) / sz;
@@ -410,7 +365,7 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
           if (r2 < 0) return -1;
         }
         break;
-      case 2: if (f.key == KEY(2, 5)) simple = bits_to_float(f.varint), which = 2; break;
+      case 2: if (f.key == KEY(2, 5)) simple = kcb__bits_to_float(f.varint), which = 2; break;
       case 3: case 4: case 5: case 6: which = (int)(f.key >> 3); break;
       case 8: if (f.key == KEY(8, 2)) tensor = f.bytes, which = 8; break;
       default: break;
@@ -505,7 +460,7 @@ static int add_event(builder *b, span e) {
   int start = 0, rc = 0;
   field f;
   span q = e;
-  if (q.end - q.p >= 9 && *q.p == KEY(1, 1)) wall = bits_to_double(kcb__load_le64(q.p + 1)), q.p += 9;
+  if (q.end - q.p >= 9 && *q.p == KEY(1, 1)) wall = kcb__bits_to_double(kcb__load_le64(q.p + 1)), q.p += 9;
   if (q.p < q.end && *q.p == KEY(2, 0)) {
     span r = {q.p + 1, q.end};
     uint64_t u;
@@ -515,7 +470,7 @@ static int add_event(builder *b, span e) {
   if (q.p != q.end) wall = 0, step = 0, summary.p = summary.end = NULL; /* not the usual layout */
   else e.p = e.end;
   while ((rc = next_field(&e, &f)) == 1) {
-    if (f.key == KEY(1, 1)) wall = bits_to_double(f.varint);
+    if (f.key == KEY(1, 1)) wall = kcb__bits_to_double(f.varint);
     else if (f.key == KEY(2, 0)) step = (int64_t)f.varint;
     else if (f.key == KEY(5, 2)) summary = f.bytes;
     else if (f.key == KEY(7, 2)) {
