@@ -157,6 +157,7 @@ int cmd_runs(int argc, char **argv) {
     goto done;
   }
   kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  o.keep_series = 0; /* first/last/min/max are enough; a restarted run is read again with its series */
   if ((rc = summaries_read("runs", runs, n, &o, a.jobs, &sums, &problem))) goto done;
   if (args_has(&a, "--json")) print_runs_json(a.pos[0], runs, sums, n);
   else print_runs_text(runs, sums, n);

@@ -42,6 +42,7 @@ typedef struct kcb_run_summary {
   uint64_t n_events;         /**< whole records with correct CRCs */
   uint64_t n_bytes;          /**< bytes of those records */
   double first_wall_time, last_wall_time; /**< of the events (NaN when there are none) */
+  uint64_t n_session_starts; /**< SessionLog START events: a restarted run (see keep_series) */
   const kcb_run_tag *tags;   /**< (n_tags) sorted by tag */
   size_t n_tags;
   /* The first problem met (KCB_ETRUNC, KCB_ECRC or KCB_EFORMAT; 0 if none). As with

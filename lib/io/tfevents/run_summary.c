@@ -486,7 +486,10 @@ static int add_event(builder *b, span e) {
   kcb_run_summary *s = &b->pub;
   if (isnan(s->first_wall_time)) s->first_wall_time = wall;
   s->last_wall_time = wall;
-  if (start && b->opts->keep_series) purge_from(b, step);
+  if (start) {
+    s->n_session_starts++;
+    if (b->opts->keep_series) purge_from(b, step);
+  }
   if (summary.p) {
     span one, q2 = summary;
     if (take_bytes(&q2, KEY(1, 2), &one) && q2.p == q2.end) return add_value(b, one, step, wall); /* one value */
