@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "kcb/kcb.h"
+
 /* Writes data to a per-process temp file named with suffix; returns its path, or NULL. */
 static inline const char *fuzz_input_file(const uint8_t *data, size_t size, const char *suffix) {
   static char path[128];
@@ -16,6 +18,24 @@ static inline const char *fuzz_input_file(const uint8_t *data, size_t size, cons
   size_t wrote = fwrite(data, 1, size, f);
   if (fclose(f) != 0 || wrote != size) return NULL;
   return path;
+}
+
+/* Everything a checkpoint loader does with a file: its info, a model rebuilt from it, and its weights
+ * loaded into a model of the corpus's shape (4 -> 8 relu -> 3, Adam), so the matching code runs too. */
+static inline void fuzz_load_checkpoint(const char *path) {
+  kcb_checkpoint_info info;
+  (void)kcb_checkpoint_info_read(&info, path);
+  kcb_model *m = NULL;
+  if (kcb_model_load(&m, path, NULL) == 0) kcb_model_free(m);
+  int64_t in = 4;
+  if (kcb_model_new(&m, 1, &in, 1) == 0) {
+    kcb_compile_options c = {0};
+    c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+    c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+    if (kcb_model_add_from_spec(m, "8:relu,3") == 0 && kcb_model_compile(m, &c) == 0)
+      (void)kcb_model_load_weights(m, path, NULL);
+    kcb_model_free(m);
+  }
 }
 
 #endif
