@@ -11,23 +11,7 @@
 
 #include "internal.h"
 
-#define DATA KCB_TEST_DATA_DIR
-
-static json_t *expected;
-
-static int load_expected(void **state) {
-  (void)state;
-  json_error_t err;
-  expected = json_load_file(DATA "/logdir/expected.json", 0, &err);
-  if (!expected) fprintf(stderr, "expected.json: %s\n", err.text);
-  return expected ? 0 : -1;
-}
-
-static int free_expected(void **state) {
-  (void)state;
-  json_decref(expected);
-  return 0;
-}
+#include "tfevents_expected.h"
 
 static void test_runs(void **state) {
   (void)state;
