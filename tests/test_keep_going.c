@@ -74,6 +74,13 @@ static void test_bad_arguments(void **state) {
   kcb_callback *out = (kcb_callback *)1;
   assert_error(kcb_keep_going_new(&out, NULL, NULL), KCB_EINVAL, "no callback");
   assert_null(out);
+  kcb_callback *csv;
+  assert_ok(kcb_csv_logger_new(&csv, "x.csv", NULL));
+  const char *message = NULL;
+  assert_error(kcb_keep_going_error(csv, &message), KCB_EINVAL, "not a callback kcb_keep_going_new made");
+  assert_string_equal(message, "");
+  assert_error(kcb_tensorboard_close(csv), KCB_EINVAL, "not a TensorBoard callback");
+  kcb_callback_free(csv);
 }
 
 int main(void) {

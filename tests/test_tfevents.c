@@ -536,6 +536,12 @@ static void test_bad_arguments(void **state) {
   (void)state;
   kcb_summary_writer *w = NULL;
   assert_error(kcb_summary_writer_new(&w, "", NULL), KCB_EINVAL, "empty");
+  /* flush_secs becomes a deadline: an unbounded one would overflow it and spin the writer thread */
+  kcb_summary_writer_options forever = KCB_SUMMARY_WRITER_OPTIONS_INIT;
+  forever.flush_secs = INFINITY;
+  assert_error(kcb_summary_writer_new(&w, tmp_root, &forever), KCB_EINVAL, "flush_secs inf");
+  forever.flush_secs = 0;
+  assert_error(kcb_summary_writer_new(&w, tmp_root, &forever), KCB_EINVAL, "flush_secs 0");
   assert_error(kcb_summary_writer_new(&w, "/proc/nonexistent_kcb/x", NULL), KCB_ENOENT, "/proc/nonexistent_kcb");
   char dir[300];
   snprintf(dir, sizeof dir, "%s/args", tmp_root);

@@ -35,7 +35,8 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (rc) return rc;
   if (c->append) {
     FILE *existing = fopen(c->filename, "rb");
-    if (existing) { /* Keras: a header only when the existing file's first line is empty */
+    c->append_header = 1; /* Keras: a header only when the file is new or empty */
+    if (existing) {
       c->append_header = fgetc(existing) == EOF;
       fclose(existing);
     }

@@ -51,7 +51,16 @@ static int kg_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (!ready(k, cb) || !k->inner->ops->on_train_begin) return 0;
   return guarded(k, k->inner->ops->on_train_begin(k->inner, logs));
 }
-KCB__FORWARD(on_train_end)
+/* Forwarded even after a failure: the inner callback closes its files there. A second error is
+ * not reported again. */
+static int kg_on_train_end(kcb_callback *cb, kcb_logs *logs) {
+  keep_going *k = (keep_going *)cb;
+  k->inner->model = cb->model;
+  k->inner->params = cb->params;
+  if (!k->inner->ops->on_train_end) return 0;
+  int rc = k->inner->ops->on_train_end(k->inner, logs);
+  return k->error ? 0 : guarded(k, rc);
+}
 KCB__FORWARD_INDEX(on_epoch_begin, int)
 KCB__FORWARD_INDEX(on_epoch_end, int)
 KCB__FORWARD_INDEX(on_train_batch_begin, int64_t)
@@ -103,6 +112,9 @@ int kcb_keep_going_new(kcb_callback **out, kcb_callback *inner, const kcb_keep_g
 }
 
 int kcb_keep_going_error(const kcb_callback *cb, const char **message) {
+  if (message) *message = "";
+  if (!cb || !cb->ops || cb->ops->destroy != kg_destroy)
+    return kcb__error(KCB_EINVAL, "kcb_keep_going_error: not a callback kcb_keep_going_new made");
   const keep_going *k = (const keep_going *)cb;
   if (message) *message = k->message;
   return k->error;

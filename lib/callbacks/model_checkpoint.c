@@ -280,8 +280,14 @@ static int save_model(model_checkpoint *mc, int epoch, int64_t batch, const kcb_
   double value = NAN;
   int rc = file_path(mc, epoch, batch, logs, path);
   if (rc) return rc;
+  int had_best = mc->has_best;
+  double old_best = mc->best;
   if (should_save(mc, epoch, logs, path, &have_value, &value)) {
-    if ((rc = write_file(mc, path, epoch, batch, have_value, value))) return rc;
+    if ((rc = write_file(mc, path, epoch, batch, have_value, value))) {
+      mc->has_best = had_best; /* no file holds the new best: the next epoch must still beat the old */
+      mc->best = old_best;
+      return rc;
+    }
     if (mc->o.verbose > 0) fprintf(mc->stream, "\nEpoch %d: finished saving model to %s\n", epoch + 1, path);
     kcb__strlcpy(mc->last_saved, path, sizeof mc->last_saved);
     if (mc->o.save_top_k > 0 && have_value) {

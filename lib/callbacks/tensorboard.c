@@ -273,8 +273,14 @@ static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   return close_all((tensorboard *)cb, KCB_HPARAM_STATUS_SUCCESS);
 }
 
+static const kcb_callback_ops tensorboard_ops;
+
 int kcb_tensorboard_close(kcb_callback *cb) {
-  return cb ? close_all((tensorboard *)cb, KCB_HPARAM_STATUS_SUCCESS) : 0;
+  if (!cb) return 0;
+  if (cb->ops != &tensorboard_ops)
+    return kcb__error(KCB_EINVAL, "kcb_tensorboard_close: not a TensorBoard callback (pass the one "
+                                  "kcb_tensorboard_new made, not a wrapper around it)");
+  return close_all((tensorboard *)cb, KCB_HPARAM_STATUS_SUCCESS);
 }
 
 static void tb_destroy(kcb_callback *cb) {

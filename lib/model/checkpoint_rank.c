@@ -87,7 +87,7 @@ static int scan_dir(entries *e, const char *dir, int depth) {
       else {
         snprintf(path, len, "%s/%s", dir, names[i]);
         struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = scan_dir(e, path, depth + 1);
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = scan_dir(e, path, depth + 1); /* links not followed */
         else if (is_checkpoint_name(names[i])) rc = add_entry(e, path);
         free(path);
       }

@@ -28,6 +28,9 @@ mkdir -p "$tmp/empty"
 check runs_empty 1 "empty: no event files" -- "$bin" runs "$tmp/empty"
 check runs_bad_flag 2 "kcb-inspect runs: option '--bogus': unknown option \(see kcb-inspect runs --help\)" -- "$bin" runs "$fx" --bogus
 check runs_no_logdir 2 "kcb-inspect runs: expected one LOGDIR" -- "$bin" runs
+# symbolic links to directories are not followed: a link loop lists the run once, at once
+mkdir -p "$tmp/loop" && cp "$fx"/run_a/events.out.tfevents.* "$tmp/loop/" && ln -s . "$tmp/loop/l1" && ln -s . "$tmp/loop/l2"
+check runs_link_loop 0 '^\.  \(1 file, ' -- timeout 20 "$bin" runs "$tmp/loop"
 check runs_help 0 '^usage: kcb-inspect runs LOGDIR \[--json\]$' -- "$bin" runs --help
 
 # scalars: every format; the purge of a resumed run

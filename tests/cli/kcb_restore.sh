@@ -65,6 +65,9 @@ import zipfile; print(sorted(zipfile.ZipFile('$tmp/m.keras').namelist()))"
 check output_h5_format 0 "^wrote $tmp/m2\.h5 from $c/stored/full\.keras \(verified\)\$" -- \
   "$bin" "$c/stored/full.keras" --output "$tmp/m2.h5" --format h5
 check list_no_write 0 "^1 " -- "$bin" "$c/stored" --output "$tmp/never.weights.h5" --list
+# symbolic links to directories are not followed: a link loop ranks each file once, at once
+mkdir -p "$tmp/loop" && cp "$c"/stored/* "$tmp/loop/" && ln -s . "$tmp/loop/l1" && ln -s . "$tmp/loop/l2"
+check link_loop 0 "^1 " -- timeout 20 "$bin" "$tmp/loop" --list
 check list_no_write_file 0 '^absent$' -- bash -c "test -e '$tmp/never.weights.h5' || echo absent"
 
 finish "kcb-restore"

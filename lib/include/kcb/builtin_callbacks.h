@@ -185,7 +185,8 @@ typedef struct kcb_keep_going_options {
 int kcb_keep_going_new(kcb_callback **out, kcb_callback *inner, const kcb_keep_going_options *opts);
 
 /** The first error the wrapped callback returned in the last run (0 if none), and its message
- * (valid until the wrapper is freed; "" if none). */
+ * (valid until the wrapper is freed; "" if none). KCB_EINVAL if `keep_going` is not such a wrapper.
+ * The wrapped callback's on_train_end still runs after a failure, so it can close its files. */
 int kcb_keep_going_error(const kcb_callback *keep_going, const char **message);
 
 #ifdef __cplusplus

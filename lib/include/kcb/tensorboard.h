@@ -51,7 +51,8 @@ typedef struct kcb_tensorboard_options {
 int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts);
 
 /** Flushes and closes the callback's files now (they are reopened, as new files, if the
- * callback is used again). @return 0 or the first write error met. */
+ * callback is used again). @return 0, the first write error met, or KCB_EINVAL if `tensorboard`
+ * is not a callback kcb_tensorboard_new made. */
 int kcb_tensorboard_close(kcb_callback *tensorboard);
 
 #ifdef __cplusplus

@@ -139,9 +139,11 @@ static char *join(const char *a, const char *b) {
   return p;
 }
 
+/* A real directory: a symbolic link to one is not followed, so a link loop cannot make a walk
+ * visit the same files again and again. */
 static int is_dir(const char *path) {
   struct stat st;
-  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_count) {
@@ -632,7 +634,8 @@ static int decode_value(kcb_event_reader *r, const Tensorboard__Summary__Value *
         v->n_blobs -= 2;
       } else if (strcmp(pl, "audio") == 0 && v->dtype == KCB_DT_STRING) {
         v->kind = KCB_SUMMARY_AUDIO;
-        if (v->rank == 2 && v->shape[1] == 2 && v->n_blobs == 2 * (size_t)v->shape[0]) {
+        if (v->rank == 2 && v->shape[1] == 2 && v->shape[0] >= 0 && v->n_blobs % 2 == 0 &&
+            v->n_blobs / 2 == (size_t)v->shape[0]) { /* divide: a shape from the file must not wrap */
           size_t k = (size_t)v->shape[0];
           kcb_bytes *clips = A(r, (k + 1) * sizeof *clips), *labels = A(r, (k + 1) * sizeof *labels);
           if (!clips || !labels) return KCB_ENOMEM;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -136,6 +137,14 @@ int kcb__record_reader_next(kcb__record_reader *r, const kcb__record_ref **out, 
         return kcb__error(KCB_ECRC, "%s: record at offset %llu claims %llu bytes", r->path,
                           (unsigned long long)*offset, (unsigned long long)len);
       need = (size_t)len + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
+      /* A record larger than the buffer: its length is believed only if the file holds it, so a
+       * corrupt length cannot make the reader allocate gigabytes. */
+      struct stat st;
+      if (need > r->cap && fstat(r->fd, &st) == 0 && (uint64_t)st.st_size < *offset + need)
+        return kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (%llu of %zu bytes present)", r->path,
+                          (unsigned long long)*offset,
+                          (unsigned long long)((uint64_t)st.st_size > *offset ? (uint64_t)st.st_size - *offset : 0),
+                          need);
     }
     if (r->eof) {
       if (avail == 0) return 0;

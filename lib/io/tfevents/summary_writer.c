@@ -534,9 +534,10 @@ int kcb_summary_writer_new(kcb_summary_writer **out, const char *logdir, const k
   kcb_summary_writer_options o = KCB_SUMMARY_WRITER_OPTIONS_INIT;
   if (opts) o = *opts;
   if (!logdir || !*logdir) return kcb__error(KCB_EINVAL, "summary writer: empty log directory");
-  if (o.max_queue < 0 || !(o.flush_secs > 0))
-    return kcb__error(KCB_EINVAL, "summary writer: max_queue %d must be >= 0 and flush_secs %g > 0", o.max_queue,
-                      o.flush_secs);
+  /* flush_secs becomes a time_t deadline: a bound keeps it from overflowing (1e6 s is 11 days) */
+  if (o.max_queue < 0 || !(o.flush_secs > 0 && o.flush_secs <= 1e6))
+    return kcb__error(KCB_EINVAL, "summary writer: max_queue %d must be >= 0 and flush_secs %g in (0, 1e6]",
+                      o.max_queue, o.flush_secs);
   int rc = make_dirs(logdir);
   if (rc) return rc;
   kcb_summary_writer *w = calloc(1, sizeof *w);
