@@ -69,20 +69,14 @@ void kcb__logs_begin_hook(kcb_logs *logs);
 
 /* ---- files (core/file.c): a crash or a failure never loses the previous good file ------ */
 
-/** Writes all len bytes to fd (retrying short writes and EINTR); errors name path. */
+/** Writes all len bytes to fd (retrying short writes and EINTR); errors name path, and errno
+ * keeps the cause. */
 int kcb__write_all(int fd, const void *data, size_t len, const char *path);
 
-/** Replaces path by data: temp file beside it, fsync, rename, fsync of the directory. On failure
- * path is untouched and no temp file is left. */
+/** Replaces path by data: a hidden temp file beside it (.NAME.tmp-<pid>-<n>), fsync, rename,
+ * fsync of the directory. On failure path is untouched and no temp file is left; the message is
+ * "PATH: cannot save: STEP: CAUSE". */
 int kcb__file_write_atomic(const char *path, const void *data, size_t len);
-
-/** Creates a unique temp file beside path (path.tmp-<pid>-<n>), for writers that need a file of
- * their own (HDF5, zip). @param[out] tmp_out malloc'd name, @param[out] fd_out open for writing. */
-int kcb__file_temp_open(char **tmp_out, int *fd_out, const char *path);
-
-/** Makes a finished temp file durable and puts it in place of path (fsync, rename, fsync of the
- * directory); on failure unlinks tmp and leaves path untouched. */
-int kcb__file_publish(const char *tmp, const char *path);
 
 /** fsyncs the directory holding path, so a rename into it survives a crash (best effort). */
 void kcb__fsync_dir_of(const char *path);

@@ -6,7 +6,6 @@ list(APPEND KCB_SOURCES
   io/h5_guard.c
   io/zip.c
   model/config_json.c
-  model/saving_atomic.c
   model/saving.c
 )
 

@@ -1,8 +1,8 @@
 /* core/file — writing files so that a crash or a failure never loses the previous good file:
- * temporary name in the same directory, fsync, rename, fsync of the directory. */
+ * temporary name in the same directory, fsync, rename, fsync of the directory. Every writer that
+ * replaces a file (checkpoints, plots, backups, exports) goes through here. */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,25 +16,26 @@ int kcb__write_all(int fd, const void *data, size_t len, const char *path) {
     ssize_t w = write(fd, p + done, len - done);
     if (w < 0 && errno == EINTR) continue;
     if (w <= 0) {
-      int err = w < 0 ? errno : EIO;
-      return kcb__error(kcb__error_from_errno(err), "%s: write failed: %s", path, strerror(err));
+      int err = w < 0 ? errno : ENOSPC;
+      errno = err;
+      return kcb__error(kcb__error_from_errno(err), "%s: cannot save: writing: %s", path, strerror(err));
     }
     done += (size_t)w;
   }
   return 0;
 }
 
-void kcb__fsync_dir_of(const char *path) {
+/* The directory holding path ("." or "/" included), into dir. */
+static void dir_of(const char *path, char *dir, size_t size) {
   const char *slash = strrchr(path, '/');
+  if (!slash) kcb__strlcpy(dir, ".", size);
+  else if (slash == path) kcb__strlcpy(dir, "/", size);
+  else snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+void kcb__fsync_dir_of(const char *path) {
   char dir[4096];
-  if (!slash) {
-    strcpy(dir, ".");
-  } else {
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    if (len >= sizeof dir) return;
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-  }
+  dir_of(path, dir, sizeof dir);
   int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd >= 0) {
     (void)fsync(fd); /* some file systems refuse fsync on directories; the file itself is already safe */
@@ -42,70 +43,50 @@ void kcb__fsync_dir_of(const char *path) {
   }
 }
 
-int kcb__file_temp_open(char **tmp_out, int *fd_out, const char *path) {
-  static atomic_uint counter;
-  size_t cap = strlen(path) + 48;
-  char *tmp = malloc(cap);
-  *tmp_out = NULL;
-  *fd_out = -1;
-  if (!tmp) return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
-  int fd = -1;
-  for (int attempt = 0; attempt < 100; attempt++) {
-    snprintf(tmp, cap, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd >= 0 || errno != EEXIST) break;
-  }
-  if (fd < 0) {
-    int err = errno;
-    free(tmp);
-    return kcb__error(kcb__error_from_errno(err), "%s: cannot create a temporary file beside it: %s", path,
-                      strerror(err));
-  }
-  *tmp_out = tmp;
-  *fd_out = fd;
-  return 0;
-}
-
-int kcb__file_publish(const char *tmp, const char *path) {
-  int rc = 0, fd = open(tmp, O_RDONLY | O_CLOEXEC);
-  if (fd < 0 || fsync(fd) != 0) {
-    int err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: fsync failed: %s", tmp, strerror(err));
-  }
-  if (fd >= 0) close(fd);
-  if (rc == 0 && rename(tmp, path) != 0) {
-    int err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: cannot replace it: %s", path, strerror(err));
-  }
-  if (rc) {
-    unlink(tmp);
-    return rc;
-  }
-  kcb__fsync_dir_of(path);
-  return 0;
+static int fail(const char *path, const char *step, int err) {
+  return kcb__error(kcb__error_from_errno(err), "%s: cannot save: %s: %s", path, step, strerror(err));
 }
 
 int kcb__file_write_atomic(const char *path, const void *data, size_t len) {
-  char *tmp = NULL;
-  int fd = -1, rc = kcb__file_temp_open(&tmp, &fd, path);
-  if (rc) return rc;
-  rc = kcb__write_all(fd, data, len, tmp);
-  if (rc == 0 && fsync(fd) != 0) {
-    int err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: fsync failed: %s", tmp, strerror(err));
+  if (!path || !*path) return kcb__error(KCB_EINVAL, "save: empty file name");
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  if (!*base) return kcb__error(KCB_EINVAL, "%s: cannot save: the name is a directory", path);
+  size_t size = strlen(path) + 64;
+  char *tmp = malloc(size);
+  if (!tmp) return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
+  /* A hidden name in the target's directory, so rename stays within one file system; O_EXCL
+   * with mode 0666 lets the umask decide the permissions, as for any new file. */
+  static unsigned counter;
+  int fd = -1;
+  for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
+    snprintf(tmp, size, "%.*s.%s.tmp-%ld-%u", (int)(base - path), path, base, (long)getpid(),
+             __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && errno != EEXIST) break;
   }
-  if (close(fd) != 0 && rc == 0) {
-    int err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: close failed: %s", tmp, strerror(err));
+  if (fd < 0) {
+    int rc = fail(path, "creating a temporary file", errno);
+    free(tmp);
+    return rc;
   }
-  if (rc == 0 && rename(tmp, path) != 0) {
-    int err = errno;
-    rc = kcb__error(kcb__error_from_errno(err), "%s: cannot replace it: %s", path, strerror(err));
-  }
-  if (rc)
+  int rc = kcb__write_all(fd, data, len, path);
+  if (rc == 0 && fsync(fd) != 0) rc = fail(path, "fsync", errno);
+  if (close(fd) != 0 && rc == 0) rc = fail(path, "closing", errno);
+  if (rc == 0 && rename(tmp, path) != 0) rc = fail(path, "renaming the temporary file into place", errno);
+  if (rc) {
     unlink(tmp);
-  else
-    kcb__fsync_dir_of(path);
+    free(tmp);
+    return rc;
+  }
   free(tmp);
+  char dir[4096];
+  dir_of(path, dir, sizeof dir);
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    /* Makes the rename durable; some file systems refuse fsync on a directory: not an error. */
+    if (fsync(dfd) != 0 && errno != EINVAL && errno != EROFS) rc = fail(path, "fsync of the directory", errno);
+    close(dfd);
+  }
   return rc;
 }

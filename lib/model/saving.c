@@ -15,7 +15,7 @@
 #include "io/zip.h"
 #include "model/config_json.h"
 #include "model/model_internal.h"
-#include "model/saving_internal.h"
+#include "internal.h"
 
 /* The Keras release whose layouts and configs we reproduce (fixtures/keras/). */
 #define KERAS_VERSION "3.15.1"
@@ -419,11 +419,11 @@ int kcb_model_save(kcb_model *m, const char *path, const kcb_save_options *opts)
   KCB__TRY(model_vars_make(m, &c.v));
   if (layout == KCB_LAYOUT_KERAS) {
     KCB__TRY(build_keras(&c, &bytes, &len));
-    KCB__TRY(kcb__write_file_atomic(path, bytes, len));
+    KCB__TRY(kcb__file_write_atomic(path, bytes, len));
   } else {
     const void *image = NULL;
     KCB__TRY(build_h5(&c, layout, path, &mem, &image, &len));
-    KCB__TRY(kcb__write_file_atomic(path, image, len));
+    KCB__TRY(kcb__file_write_atomic(path, image, len));
   }
 done:
   kcb__h5_memory_close(&mem);
