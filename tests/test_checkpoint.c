@@ -51,7 +51,6 @@ static int teardown(void **state) {
 static kcb_model *small_model(void) {
   kcb_model *m = test_compiled_model(4, "3:relu,2:softmax", 3, KCB_OPT_ADAM, KCB_DEFAULT,
                                      KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
-  m->fit_has_validation = 1; /* the hooks are driven by hand: as if fit had validation data */
   return m;
 }
 
@@ -68,6 +67,7 @@ static void drive_begin(driver *d, kcb_callback *cb, kcb_model *m) {
   cb->model = m;
   d->list.params.epochs = 10;
   d->list.params.steps = 5;
+  d->list.params.has_validation = 1; /* the hooks are driven by hand: as if fit had validation data */
   kcb_logs logs;
   kcb_logs_clear(&logs);
   assert_ok(kcb_callback_list_call(&d->list, KCB_HOOK_TRAIN_BEGIN, 0, &logs));
@@ -316,7 +316,7 @@ static void test_errors(void **state) {
   assert_error(drive_epoch(&d, 0, "val_loss", 0.5), KCB_EKEY, needle);
   kcb_callback_free(cb);
   /* a val_* key without validation data fails at train begin, before any epoch */
-  m->fit_has_validation = 0;
+  /* (the list below is zeroed: params.has_validation 0) */
   assert_ok(kcb_model_checkpoint_new(&cb, tmpl, &o));
   memset(&d.list, 0, sizeof d.list);
   assert_ok(kcb_callback_list_add(&d.list, cb));

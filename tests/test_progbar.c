@@ -45,7 +45,7 @@ static void run_start(run *r, int verbose, int epochs, int64_t steps, int dynami
   assert_int_equal(kcb_progbar_logger_new(&r->pb, r->stream), 0);
   if (dynamic >= 0) kcb_progbar_logger_set_dynamic(r->pb, dynamic);
   kcb__progbar_set_clock(r->pb, fake_now);
-  r->list.params = (kcb_callback_params){verbose, epochs, steps};
+  r->list.params = (kcb_callback_params){.verbose = verbose, .epochs = epochs, .steps = steps};
   assert_int_equal(kcb_callback_list_add(&r->list, r->pb), 0);
 }
 

@@ -181,7 +181,7 @@ static int mc_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (mc->has_val_key && mc->o.save_freq > 0)
     return kcb__error(KCB_EKEY, "ModelCheckpoint: filepath \"%s\" uses a val_* key, but with save_freq=%lld it is "
                       "formatted from train batch logs, which have no val_* values", mc->filepath, (long long)mc->o.save_freq);
-  if (mc->has_val_key && !cb->model->fit_has_validation)
+  if (mc->has_val_key && !(cb->params && cb->params->has_validation))
     return kcb__error(KCB_EKEY, "ModelCheckpoint: filepath \"%s\" uses a val_* key, but fit has no validation data",
                       mc->filepath);
   if (mc->has_batch_key && mc->o.save_freq == 0)

@@ -70,7 +70,6 @@ struct kcb_model {
   char metric_names[KCB__MAX_METRICS][48];
   kcb__mean loss_tracker, metric_state[KCB__MAX_METRICS];
   int stop_training, stop_evaluating, stop_predicting;
-  int fit_has_validation;              /* the running (or last) fit has validation data */
   /* Set by BackupAndRestore in on_train_begin, consumed by fit right after it: the epoch to start
    * from (Keras's model._initial_epoch) and, for a mid-epoch backup, the last batch done in it. */
   int resume_pending, resume_epoch;

@@ -252,7 +252,7 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, history, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = o->epochs;
   h->list.params.steps = steps;
-  m->fit_has_validation = has_val; /* CSVLogger's val_* columns before the first validated epoch */
+  h->list.params.has_validation = has_val; /* CSVLogger's val_* columns before the first validated epoch */
 
   m->stop_training = 0;
   m->resume_pending = 0;
@@ -339,6 +339,7 @@ int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, c
   if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "evaluate: out of memory"));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = 1;
+  h->list.params.has_validation = 0;
   h->list.params.steps = batches_of(d.n, o->batch_size);
   KCB__TRY(run_test(m, h, &d, o->batch_size, out_logs));
 done:
@@ -368,6 +369,7 @@ int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_opti
   if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "predict: out of memory"));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = 1;
+  h->list.params.has_validation = 0;
   h->list.params.steps = batches_of(d.n, o->batch_size);
   m->stop_predicting = 0;
   KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_BEGIN, 0, NULL));

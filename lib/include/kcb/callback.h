@@ -19,6 +19,9 @@ typedef struct kcb_callback_params {
   int verbose;    /* 0, 1 or 2 */
   int epochs;     /* 1 for evaluate and predict */
   int64_t steps;  /* batches per epoch (or per evaluate / predict pass) */
+  int has_validation; /* fit has validation data, so val_* keys will be logged (kcb's addition: a
+                         callback can plan for them before the first validated epoch); 0 for
+                         evaluate and predict */
 } kcb_callback_params;
 
 /** One optional function per Keras hook; a NULL slot is skipped at no cost.
