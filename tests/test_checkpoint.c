@@ -281,6 +281,24 @@ static void test_top_k_and_last(void **state) {
   kcb_model_free(m);
 }
 
+/* A best that could not be written is not the best: the next epoch must still beat the old one. */
+static void test_failed_save_keeps_the_old_best(void **state) {
+  (void)state;
+  kcb_model *m = small_model();
+  kcb_model_checkpoint_options o = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+  o.save_best_only = 1;
+  o.save_weights_only = 1;
+  kcb_callback *cb = NULL;
+  assert_ok(kcb_model_checkpoint_new(&cb, "/proc/kcb_no_such_dir/w.weights.h5", &o));
+  driver d;
+  drive_begin(&d, cb, m);
+  assert_error(drive_epoch(&d, 0, "val_loss", 0.5), KCB_ENOENT, "/proc/kcb_no_such_dir");
+  assert_true(isnan(kcb_model_checkpoint_best(cb)));
+  assert_string_equal(kcb_model_checkpoint_last_saved(cb), "");
+  kcb_callback_free(cb);
+  kcb_model_free(m);
+}
+
 static void test_errors(void **state) {
   (void)state;
   kcb_callback *cb = NULL;
@@ -579,6 +597,7 @@ int main(void) {
       cmocka_unit_test(test_threshold_mode_and_missing),
       cmocka_unit_test(test_save_freq_batches),
       cmocka_unit_test(test_top_k_and_last),
+      cmocka_unit_test(test_failed_save_keeps_the_old_best),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_backup_resume_epoch),
       cmocka_unit_test(test_backup_resume_mid_epoch),

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "test_helpers.h"
+#include "internal.h"
 
 typedef struct data {
   kcb_tensor *x, *y;
@@ -69,6 +70,36 @@ static void test_wrapped_failure_warns_once_and_training_goes_on(void **state) {
   kcb_callback_free(wrapped); /* frees the CSVLogger too */
 }
 
+static int fail_at_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)cb, (void)epoch, (void)logs;
+  return kcb__error(KCB_EIO, "log.bin: write failed");
+}
+
+static int count_train_end(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
+  ++*(int *)cb->user_data;
+  return 0;
+}
+
+/* After a failure the wrapped callback's hooks stop, except on_train_end: it closes its files. */
+static void test_train_end_still_reaches_the_wrapped_callback(void **state) {
+  (void)state;
+  int train_ends = 0;
+  kcb_callback_ops ops = {.on_epoch_end = fail_at_epoch_end, .on_train_end = count_train_end};
+  kcb_callback *inner, *wrapped;
+  assert_ok(kcb_lambda_callback_new(&inner, &ops, &train_ends));
+  FILE *quiet = fopen("/dev/null", "w");
+  kcb_keep_going_options o = {quiet};
+  assert_ok(kcb_keep_going_new(&wrapped, inner, &o));
+  kcb_history *h = NULL;
+  assert_ok(fit_with(wrapped, &h));
+  assert_int_equal(train_ends, 1);
+  assert_int_equal(kcb_keep_going_error(wrapped, NULL), KCB_EIO);
+  kcb_history_free(h);
+  kcb_callback_free(wrapped);
+  fclose(quiet);
+}
+
 static void test_bad_arguments(void **state) {
   (void)state;
   kcb_callback *out = (kcb_callback *)1;
@@ -87,6 +118,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_failure_stops_fit_by_default),
       cmocka_unit_test(test_wrapped_failure_warns_once_and_training_goes_on),
+      cmocka_unit_test(test_train_end_still_reaches_the_wrapped_callback),
       cmocka_unit_test(test_bad_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
