@@ -177,9 +177,9 @@ typedef struct kcb_keep_going_options {
 /** Wraps `inner` so that its failure does not stop fit (Keras has no such thing: any callback
  * error ends training). By default a hook's error is returned by fit, which stops cleanly; wrapped,
  * the first error is written once to opts->stream as "Warning: <Name> failed and is off for the rest
- * of this run: <message>", and `inner` is not called again until the next on_train_begin. Meant for
- * the file writers (TensorBoard, CSVLogger, ModelCheckpoint) when a full disk or a removed
- * directory should not cost the training run; earlier files stay as they were either way.
+ * of this run: <message>", and `inner` gets no more hooks this run except on_train_end (to close
+ * its files). Meant for the file writers (TensorBoard, CSVLogger, ModelCheckpoint) when a full
+ * disk or a removed directory should not cost the training run; earlier files stay as they were.
  * @param[out] out the wrapper; it owns `inner` from then on (freed with it), except on failure.
  * @return 0, KCB_EINVAL (inner NULL) or KCB_ENOMEM. */
 int kcb_keep_going_new(kcb_callback **out, kcb_callback *inner, const kcb_keep_going_options *opts);
