@@ -78,6 +78,13 @@ int kcb__write_all(int fd, const void *data, size_t len, const char *path);
  * "PATH: cannot save: STEP: CAUSE". */
 int kcb__file_write_atomic(const char *path, const void *data, size_t len);
 
+/** mkdir -p dir; errors name `owner` (e.g. "ModelCheckpoint") and the directory. A path part that
+ * exists and is not a directory is KCB_EIO. */
+int kcb__mkdirs(const char *dir, const char *owner);
+
+/** kcb__mkdirs of the directory holding path (nothing for a bare file name). */
+int kcb__mkdirs_for(const char *path, const char *owner);
+
 /** fsyncs the directory holding path, so a rename into it survives a crash (best effort). */
 void kcb__fsync_dir_of(const char *path);
 

@@ -14,11 +14,4 @@ typedef struct kcb__save_counter {
 /* Counts `batch` in; @return 1 when a save is due (the count is then reset). */
 int kcb__save_counter_step(kcb__save_counter *c, int64_t save_freq, int64_t batch);
 
-/* Creates the directory `dir` and its missing parents (mkdir -p). "" and existing dirs are fine.
- * @return 0 or a KCB_E* code naming `owner` and the directory. */
-int kcb__mkdirs(const char *dir, const char *owner);
-
-/* Creates the parent directories of `path` (nothing for a bare file name). */
-int kcb__mkdirs_for(const char *path, const char *owner);
-
 #endif

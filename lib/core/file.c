@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -88,5 +89,41 @@ int kcb__file_write_atomic(const char *path, const void *data, size_t len) {
     if (fsync(dfd) != 0 && errno != EINVAL && errno != EROFS) rc = fail(path, "fsync of the directory", errno);
     close(dfd);
   }
+  return rc;
+}
+
+int kcb__mkdirs(const char *dir, const char *owner) {
+  size_t n = strlen(dir);
+  if (n == 0) return 0;
+  char *p = malloc(n + 1);
+  if (!p) return kcb__error(KCB_ENOMEM, "%s: out of memory", owner);
+  memcpy(p, dir, n + 1);
+  int rc = 0;
+  for (size_t i = 1; i <= n && rc == 0; i++) {
+    if (p[i] != '/' && p[i] != '\0') continue;
+    char saved = p[i];
+    p[i] = '\0';
+    struct stat st;
+    if (stat(p, &st) != 0) {
+      if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        rc = kcb__error(kcb__error_from_errno(errno), "%s: cannot create directory %s: %s", owner, p, strerror(errno));
+    } else if (!S_ISDIR(st.st_mode)) {
+      rc = kcb__error(KCB_EIO, "%s: %s exists and is not a directory", owner, p);
+    }
+    p[i] = saved;
+  }
+  free(p);
+  return rc;
+}
+
+int kcb__mkdirs_for(const char *path, const char *owner) {
+  const char *slash = strrchr(path, '/');
+  if (!slash || slash == path) return 0;
+  char *dir = malloc((size_t)(slash - path) + 1);
+  if (!dir) return kcb__error(KCB_ENOMEM, "%s: out of memory", owner);
+  memcpy(dir, path, (size_t)(slash - path));
+  dir[slash - path] = '\0';
+  int rc = kcb__mkdirs(dir, owner);
+  free(dir);
   return rc;
 }

@@ -67,17 +67,9 @@ void kcb__record_buf_free(kcb__record_buf *b) {
   b->cap = 0;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n) {
-  while (n) {
-    ssize_t k = write(fd, p, n);
-    if (k < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    p += k;
-    n -= (size_t)k;
-  }
-  return 0;
+/* Writes all n bytes; returns 0 or the errno of the failure (the thread reports it itself). */
+static int write_all(int fd, const unsigned char *p, size_t n, const char *path) {
+  return kcb__write_all(fd, p, n, path) ? errno : 0;
 }
 
 /* Called with mu held. */
@@ -128,7 +120,7 @@ static void *writer_main(void *arg) {
       int failed = w->err != 0;
       size_t len = w->back_len;
       pthread_mutex_unlock(&w->mu);
-      int e = failed ? 0 : write_all(fd, w->back, len);
+      int e = failed ? 0 : write_all(fd, w->back, len, w->path);
       struct stat st;
       int gone = !failed && !e && fstat(fd, &st) == 0 && st.st_nlink == 0;
       pthread_mutex_lock(&w->mu);
@@ -309,7 +301,7 @@ int kcb__event_writer_open(kcb__event_writer **out, const char *dir, const char 
   unsigned char rec[128];
   size_t n = protobuf_c_message_pack(&ev.base, rec + KCB__RECORD_HEADER);
   kcb__record_frame(rec, rec + KCB__RECORD_HEADER, n);
-  int e = write_all(w->fd, rec, n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER);
+  int e = write_all(w->fd, rec, n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER, w->path);
   if (e) {
     int rc = kcb__error(kcb__error_from_errno(e), "%s: writing the first event failed: %s", w->path, strerror(e));
     unlink(w->path);

@@ -509,24 +509,6 @@ int kcb_summary_writer_add_hparams_session_end(kcb_summary_writer *w, kcb_hparam
 
 /* ---- lifetime ----------------------------------------------------------------------- */
 
-/* mkdir -p */
-static int make_dirs(const char *path) {
-  size_t n = strlen(path);
-  char *p = malloc(n + 1);
-  if (!p) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
-  memcpy(p, path, n + 1);
-  int rc = 0;
-  for (size_t i = 1; i <= n && !rc; i++) {
-    if (p[i] != '/' && p[i] != '\0') continue;
-    char c = p[i];
-    p[i] = '\0';
-    if (mkdir(p, 0755) != 0 && errno != EEXIST)
-      rc = kcb__error(kcb__error_from_errno(errno), "%s: cannot create the log directory: %s", p, strerror(errno));
-    p[i] = c;
-  }
-  free(p);
-  return rc;
-}
 
 int kcb_summary_writer_new(kcb_summary_writer **out, const char *logdir, const kcb_summary_writer_options *opts) {
   if (!out) return kcb__error(KCB_EINVAL, "summary writer: out is NULL");
@@ -538,7 +520,7 @@ int kcb_summary_writer_new(kcb_summary_writer **out, const char *logdir, const k
   if (o.max_queue < 0 || !(o.flush_secs > 0 && o.flush_secs <= 1e6))
     return kcb__error(KCB_EINVAL, "summary writer: max_queue %d must be >= 0 and flush_secs %g in (0, 1e6]",
                       o.max_queue, o.flush_secs);
-  int rc = make_dirs(logdir);
+  int rc = kcb__mkdirs(logdir, "summary writer");
   if (rc) return rc;
   kcb_summary_writer *w = calloc(1, sizeof *w);
   if (!w) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
