@@ -85,6 +85,9 @@ int kcb__mkdirs(const char *dir, const char *owner);
 /** kcb__mkdirs of the directory holding path (nothing for a bare file name). */
 int kcb__mkdirs_for(const char *path, const char *owner);
 
+/** dir + "/" + name, malloc'd (NULL when out of memory). */
+char *kcb__path_join(const char *dir, const char *name);
+
 /** fsyncs the directory holding path, so a rename into it survives a crash (best effort). */
 void kcb__fsync_dir_of(const char *path);
 

@@ -196,13 +196,6 @@ static const kcb_callback_ops backup_and_restore_ops = {
     .destroy = br_destroy,
 };
 
-static char *join(const char *dir, const char *name) {
-  size_t n = strlen(dir) + strlen(name) + 2;
-  char *p = malloc(n);
-  if (p) snprintf(p, n, "%s/%s", dir, name);
-  return p;
-}
-
 int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const kcb_backup_and_restore_options *opts) {
   kcb_backup_and_restore_options defaults = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
   const kcb_backup_and_restore_options *o = opts ? opts : &defaults;
@@ -218,10 +211,10 @@ int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const
   br->o = *o;
   br->stream = o->stream ? o->stream : stdout;
   br->dir = strdup(backup_dir);
-  br->weights = join(backup_dir, "latest.weights.h5");
-  br->weights_bkp = join(backup_dir, "latest.weights.h5.bkp");
-  br->meta = join(backup_dir, "training_metadata.json");
-  br->meta_bkp = join(backup_dir, "training_metadata.json.bkp");
+  br->weights = kcb__path_join(backup_dir, "latest.weights.h5");
+  br->weights_bkp = kcb__path_join(backup_dir, "latest.weights.h5.bkp");
+  br->meta = kcb__path_join(backup_dir, "training_metadata.json");
+  br->meta_bkp = kcb__path_join(backup_dir, "training_metadata.json.bkp");
   if (!br->dir || !br->weights || !br->weights_bkp || !br->meta || !br->meta_bkp) {
     br_destroy(&br->base);
     free(br);

@@ -127,3 +127,10 @@ int kcb__mkdirs_for(const char *path, const char *owner) {
   free(dir);
   return rc;
 }
+
+char *kcb__path_join(const char *dir, const char *name) {
+  size_t n = strlen(dir) + strlen(name) + 2;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/%s", dir, name);
+  return p;
+}

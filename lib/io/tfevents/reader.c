@@ -129,16 +129,6 @@ void kcb_string_list_free(char **list, size_t count) {
   free(list);
 }
 
-static char *join(const char *a, const char *b) {
-  size_t na = strlen(a), nb = strlen(b);
-  char *p = malloc(na + nb + 2);
-  if (!p) return NULL;
-  memcpy(p, a, na);
-  p[na] = '/';
-  memcpy(p + na + 1, b, nb + 1);
-  return p;
-}
-
 /* A real directory: a symbolic link to one is not followed, so a link loop cannot make a walk
  * visit the same files again and again. */
 static int is_dir(const char *path) {
@@ -156,7 +146,7 @@ int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_
   struct dirent *e;
   while (!rc && (e = readdir(d))) {
     if (!strstr(e->d_name, "tfevents")) continue;
-    char *p = join(run_dir, e->d_name);
+    char *p = kcb__path_join(run_dir, e->d_name);
     if (!p) {
       rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", run_dir);
       break;
@@ -185,7 +175,7 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth)
   struct dirent *e;
   while (!rc && (e = readdir(d))) {
     if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
-    char *p = join(dir, e->d_name);
+    char *p = kcb__path_join(dir, e->d_name);
     if (!p) {
       rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
       break;
@@ -198,8 +188,8 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth)
   if (!rc && has_events) rc = strlist_push(runs, rel);
   if (subdirs.n) qsort(subdirs.items, subdirs.n, sizeof *subdirs.items, cmp_str);
   for (size_t i = 0; !rc && i < subdirs.n; i++) {
-    char *p = join(dir, subdirs.items[i]);
-    char *r = strcmp(rel, ".") == 0 ? strdup(subdirs.items[i]) : join(rel, subdirs.items[i]);
+    char *p = kcb__path_join(dir, subdirs.items[i]);
+    char *r = strcmp(rel, ".") == 0 ? strdup(subdirs.items[i]) :  kcb__path_join(rel, subdirs.items[i]);
     if (!p || !r) rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
     else rc = walk_runs(p, r, runs, depth + 1);
     free(p);
