@@ -189,7 +189,7 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth)
   if (subdirs.n) qsort(subdirs.items, subdirs.n, sizeof *subdirs.items, cmp_str);
   for (size_t i = 0; !rc && i < subdirs.n; i++) {
     char *p = kcb__path_join(dir, subdirs.items[i]);
-    char *r = strcmp(rel, ".") == 0 ? strdup(subdirs.items[i]) :  kcb__path_join(rel, subdirs.items[i]);
+    char *r = strcmp(rel, ".") == 0 ? strdup(subdirs.items[i]) : kcb__path_join(rel, subdirs.items[i]);
     if (!p || !r) rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
     else rc = walk_runs(p, r, runs, depth + 1);
     free(p);
