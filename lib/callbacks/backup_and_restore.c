@@ -66,10 +66,8 @@ static void remove_stale_temps(const backup_and_restore *br) {
   while ((e = readdir(d)) != NULL) {
     const char *n = e->d_name + (e->d_name[0] == '.');
     if ((strncmp(n, "latest.weights.h5", 17) == 0 || strncmp(n, "training_metadata.json", 22) == 0) && strstr(n, ".tmp-")) {
-      size_t len = strlen(br->dir) + strlen(e->d_name) + 2;
-      char *path = malloc(len);
+      char *path = kcb__path_join(br->dir, e->d_name);
       if (!path) break;
-      snprintf(path, len, "%s/%s", br->dir, e->d_name);
       (void)unlink(path);
       free(path);
     }

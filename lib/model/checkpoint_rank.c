@@ -81,11 +81,9 @@ static int scan_dir(entries *e, const char *dir, int depth) {
   if (rc == 0 && n) qsort(names, n, sizeof *names, cmp_str);
   for (size_t i = 0; i < n; i++) {
     if (rc == 0) {
-      size_t len = strlen(dir) + strlen(names[i]) + 2;
-      char *path = malloc(len);
+      char *path = kcb__path_join(dir, names[i]);
       if (!path) rc = kcb__error(KCB_ENOMEM, "rank: out of memory");
       else {
-        snprintf(path, len, "%s/%s", dir, names[i]);
         struct stat st;
         if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = scan_dir(e, path, depth + 1); /* links not followed */
         else if (is_checkpoint_name(names[i])) rc = add_entry(e, path);
