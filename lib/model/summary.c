@@ -43,7 +43,7 @@ static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
 }
 
 int kcb_model_summary(const kcb_model *m, FILE *f) {
-  size_t total = 0;
+  size_t total = 0, trainable = 0;
   fprintf(f, "Model: \"sequential\"\n");
   rule(f, "\u250f", "\u2501", "\u2533", "\u2513");
   row(f, "\u2503", (const char *const[]){"Layer (type)", "Output Shape", "Param #"});
@@ -56,7 +56,11 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
     for (int d = 0; d < l->out_rank && used < sizeof shape; d++)
       used += (size_t)snprintf(shape + used, sizeof shape - used, ", %lld", (long long)l->out_shape[d]);
     if (used < sizeof shape) snprintf(shape + used, sizeof shape - used, ")");
-    size_t n = l->kind == KCB__DENSE ? (size_t)(l->in_width * l->dense.units + (l->dense.use_bias ? l->dense.units : 0)) : 0;
+    size_t n = 0;
+    for (int v = 0; v < l->n_vars; v++) {
+      n += l->vars[v].size;
+      if (l->vars[v].trainable) trainable += l->vars[v].size;
+    }
     total += n;
     thousands(params, sizeof params, n);
     row(f, "\u2502", (const char *const[]){name, shape, params});
@@ -67,10 +71,14 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
   thousands(count, sizeof count, total);
   memory_size(mem, sizeof mem, 4.0 * (double)total);
   fprintf(f, " Total params: %s (%s)\n", count, mem);
+  thousands(count, sizeof count, trainable);
+  memory_size(mem, sizeof mem, 4.0 * (double)trainable);
   fprintf(f, " Trainable params: %s (%s)\n", count, mem);
-  fprintf(f, " Non-trainable params: 0 (0.00 B)\n");
+  thousands(count, sizeof count, total - trainable);
+  memory_size(mem, sizeof mem, 4.0 * (double)(total - trainable));
+  fprintf(f, " Non-trainable params: %s (%s)\n", count, mem);
   if (m->compiled && m->opt.iterations > 0) {
-    size_t opt = (size_t)m->opt.n_slots * m->opt.n + 2; /* slots, iterations, learning_rate */
+    size_t opt = (size_t)m->opt.n_slots * trainable + 2; /* slots, iterations, learning_rate */
     thousands(count, sizeof count, opt);
     memory_size(mem, sizeof mem, 4.0 * (double)opt);
     fprintf(f, " Optimizer params: %s (%s)\n", count, mem);

@@ -1,0 +1,172 @@
+/* model/normalization.c — BatchNormalization and LayerNormalization over the last axis.
+ * BatchNormalization keeps its moving statistics in the parameter block as non-trainable
+ * variables: fit's forward pass updates them, the optimizer never sees them. */
+#include <math.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+static int add_norm(kcb_model *m, const kcb_batch_normalization_options *opts, int batch_norm) {
+  kcb_batch_normalization_options defaults = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
+  const kcb_batch_normalization_options *o = opts ? opts : &defaults;
+  const char *cls = batch_norm ? "BatchNormalization" : "LayerNormalization";
+  if (!(o->epsilon > 0) || !isfinite(o->epsilon)) return kcb__error(KCB_EINVAL, "%s: epsilon must be > 0, got %g", cls, o->epsilon);
+  if (batch_norm && !(o->momentum >= 0 && o->momentum <= 1))
+    return kcb__error(KCB_EINVAL, "%s: momentum must be in [0, 1], got %g", cls, o->momentum);
+  kcb__layer *l = NULL;
+  int rc = kcb__model_append_layer(m, batch_norm ? KCB__BATCH_NORMALIZATION : KCB__LAYER_NORMALIZATION, o->name, &l);
+  if (rc) return rc;
+  l->momentum = o->momentum;
+  l->epsilon = o->epsilon;
+  l->center = o->center != 0;
+  l->scale = o->scale != 0;
+  const int64_t C = l->in_width;
+  int n = 0;
+  if (l->scale) l->vars[n++] = (kcb__var){"gamma", 1, {C}, (size_t)C, 0, 1, KCB_INIT_ONES, C, C};
+  if (l->center) l->vars[n++] = (kcb__var){"beta", 1, {C}, (size_t)C, 0, 1, KCB_INIT_ZEROS, C, C};
+  if (batch_norm) {
+    l->vars[n++] = (kcb__var){"moving_mean", 1, {C}, (size_t)C, 0, 0, KCB_INIT_ZEROS, C, C};
+    l->vars[n++] = (kcb__var){"moving_variance", 1, {C}, (size_t)C, 0, 0, KCB_INIT_ONES, C, C};
+  }
+  l->n_vars = n;
+  kcb__model_finish_layer(m, l);
+  return 0;
+}
+
+int kcb_model_add_batch_normalization(kcb_model *m, const kcb_batch_normalization_options *opts) {
+  return add_norm(m, opts, 1);
+}
+
+int kcb_model_add_layer_normalization(kcb_model *m, const kcb_batch_normalization_options *opts) {
+  return add_norm(m, opts, 0);
+}
+
+/* Where each variable of a normalization layer lives (NULL when the option leaves it out). */
+typedef struct norm_vars {
+  float *gamma, *beta, *moving_mean, *moving_variance;
+  float *dgamma, *dbeta;
+} norm_vars;
+
+static norm_vars vars_of(kcb_model *m, const kcb__layer *l) {
+  norm_vars v = {0};
+  int i = 0;
+  if (l->scale) v.gamma = m->params + l->vars[i].offset, v.dgamma = m->grads + l->vars[i++].offset;
+  if (l->center) v.beta = m->params + l->vars[i].offset, v.dbeta = m->grads + l->vars[i++].offset;
+  if (l->kind == KCB__BATCH_NORMALIZATION) {
+    v.moving_mean = m->params + l->vars[i++].offset;
+    v.moving_variance = m->params + l->vars[i].offset;
+  }
+  return v;
+}
+
+/* out = gamma * xhat + beta over rows of width C. */
+static void scale_shift(const norm_vars *v, const float *xhat, float *out, int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++)
+      out[r * C + c] = (v->gamma ? v->gamma[c] * xhat[r * C + c] : xhat[r * C + c]) + (v->beta ? v->beta[c] : 0.0f);
+}
+
+static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows, int training) {
+  const int64_t C = l->in_width;
+  norm_vars v = vars_of(m, l);
+  float *mean = l->stat, *inv = l->inv_std;
+  l->norm_training = training;
+  if (training) {
+    memset(mean, 0, (size_t)C * sizeof *mean);
+    memset(inv, 0, (size_t)C * sizeof *inv);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++) mean[c] += x[r * C + c];
+    for (int64_t c = 0; c < C; c++) mean[c] /= (float)rows;
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++) {
+        float d = x[r * C + c] - mean[c];
+        inv[c] += d * d; /* the sum of squares, for now */
+      }
+    const float mom = (float)l->momentum;
+    for (int64_t c = 0; c < C; c++) {
+      float var = inv[c] / (float)rows; /* biased, as Keras's moments */
+      v.moving_mean[c] = v.moving_mean[c] * mom + mean[c] * (1 - mom);
+      v.moving_variance[c] = v.moving_variance[c] * mom + var * (1 - mom);
+      inv[c] = 1.0f / sqrtf(var + (float)l->epsilon);
+    }
+  } else {
+    for (int64_t c = 0; c < C; c++) {
+      mean[c] = v.moving_mean[c];
+      inv[c] = 1.0f / sqrtf(v.moving_variance[c] + (float)l->epsilon);
+    }
+  }
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) l->xhat[r * C + c] = (x[r * C + c] - mean[c]) * inv[c];
+  scale_shift(&v, l->xhat, l->out, rows, C);
+}
+
+static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows) {
+  const int64_t C = l->in_width;
+  norm_vars v = vars_of(m, l);
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C;
+    float mean = 0, var = 0;
+    for (int64_t c = 0; c < C; c++) mean += xr[c];
+    mean /= (float)C;
+    for (int64_t c = 0; c < C; c++) var += (xr[c] - mean) * (xr[c] - mean);
+    float inv = 1.0f / sqrtf(var / (float)C + (float)l->epsilon);
+    l->inv_std[r] = inv;
+    for (int64_t c = 0; c < C; c++) l->xhat[r * C + c] = (xr[c] - mean) * inv;
+  }
+  scale_shift(&v, l->xhat, l->out, rows, C);
+}
+
+void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training) {
+  int64_t rows = batch * (l->out_size / l->in_width);
+  if (l->kind == KCB__BATCH_NORMALIZATION) batch_norm_forward(m, l, x, rows, training);
+  else layer_norm_forward(m, l, x, rows);
+}
+
+/* dgamma, dbeta over all rows; then gy becomes gamma * gy (dL/dxhat) in place. */
+static void param_grads(const norm_vars *v, const float *xhat, float *gy, int64_t rows, int64_t C) {
+  if (v->dgamma) memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
+  if (v->dbeta) memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) {
+      float g = gy[r * C + c];
+      if (v->dgamma) v->dgamma[c] += g * xhat[r * C + c];
+      if (v->dbeta) v->dbeta[c] += g;
+      if (v->gamma) gy[r * C + c] = g * v->gamma[c];
+    }
+}
+
+void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
+  const int64_t C = l->in_width, rows = batch * (l->out_size / C);
+  norm_vars v = vars_of(m, l);
+  param_grads(&v, l->xhat, gy, rows, C);
+  if (!dx) return;
+  const float *xhat = l->xhat;
+  if (l->kind == KCB__LAYER_NORMALIZATION) {
+    for (int64_t r = 0; r < rows; r++) {
+      float sum = 0, dot = 0;
+      const float *gr = gy + r * C, *xr = xhat + r * C;
+      for (int64_t c = 0; c < C; c++) sum += gr[c], dot += gr[c] * xr[c];
+      sum /= (float)C, dot /= (float)C;
+      for (int64_t c = 0; c < C; c++) dx[r * C + c] = l->inv_std[r] * (gr[c] - sum - xr[c] * dot);
+    }
+    return;
+  }
+  if (!l->norm_training) { /* moving statistics are constants: dx = gamma * dy / std */
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++) dx[r * C + c] = gy[r * C + c] * l->inv_std[c];
+    return;
+  }
+  /* Batch statistics: per channel, dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)), with g
+   * = dL/dxhat; the two means go into the stat buffer (the batch mean is no longer needed). */
+  float *mean_g = l->stat, *mean_gx = l->stat + C;
+  memset(mean_g, 0, (size_t)(2 * C) * sizeof *mean_g);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) {
+      mean_g[c] += gy[r * C + c];
+      mean_gx[c] += gy[r * C + c] * xhat[r * C + c];
+    }
+  for (int64_t c = 0; c < C; c++) mean_g[c] /= (float)rows, mean_gx[c] /= (float)rows;
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++)
+      dx[r * C + c] = l->inv_std[c] * (gy[r * C + c] - mean_g[c] - xhat[r * C + c] * mean_gx[c]);
+}
