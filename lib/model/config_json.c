@@ -445,6 +445,8 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   int rc = parse_optimizer(optimizer, &c.optimizer, file);
   if (rc == 0) rc = parse_loss(json_object_get(cfg, "loss"), &c, file);
   json_t *ms = json_object_get(cfg, "metrics");
+  /* tf-keras 2.x nests one metrics list per output: [[...]] for a single-output model. */
+  if (json_is_array(ms) && json_array_size(ms) == 1 && json_is_array(json_array_get(ms, 0))) ms = json_array_get(ms, 0);
   if (rc == 0 && json_is_array(ms)) {
     if (json_array_size(ms) > KCB__MAX_METRICS) return kcb__error(KCB_EFORMAT, "%s: more than %d metrics", file, KCB__MAX_METRICS);
     for (size_t i = 0; i < json_array_size(ms) && rc == 0; i++) {

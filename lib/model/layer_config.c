@@ -215,9 +215,13 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
   }
   if (strcmp(cls, "BatchNormalization") == 0 || strcmp(cls, "LayerNormalization") == 0) {
     kcb_batch_normalization_options o = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
+    /* The last axis: -1, or its index counting the batch axis (Keras 2 wrote [3] for images). */
     json_t *axis = json_object_get(c, "axis");
-    int axis_ok = !axis || (json_is_integer(axis) && json_integer_value(axis) == -1) ||
-                  (json_is_array(axis) && json_array_size(axis) == 1 && json_integer_value(json_array_get(axis, 0)) == -1);
+    if (json_is_array(axis) && json_array_size(axis) == 1) axis = json_array_get(axis, 0);
+    int rank;
+    int64_t shape[KCB_MAX_RANK];
+    kcb__model_current_shape(m, &rank, shape);
+    int axis_ok = !axis || (json_is_integer(axis) && (json_integer_value(axis) == -1 || json_integer_value(axis) == rank));
     if (!axis_ok || bool_or(c, "renorm", 0) || bool_or(c, "rms_scaling", 0))
       return *rc = bad(file, name, cls, "only axis=-1 without renorm / rms_scaling is supported"), 1;
     o.momentum = number_or(c, "momentum", 0.99);

@@ -572,6 +572,11 @@ float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count) {
 }
 
 size_t kcb_model_layer_count(const kcb_model *m) { return m->n_layers; }
+
+int kcb_model_input_shape(const kcb_model *m, int64_t *shape) {
+  memcpy(shape, m->in_shape, (size_t)m->in_rank * sizeof *shape);
+  return m->in_rank;
+}
 const char *kcb_model_layer_name(const kcb_model *m, size_t i) { return i < m->n_layers ? m->layers[i].name : NULL; }
 const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
   return i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;

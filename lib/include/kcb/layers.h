@@ -95,6 +95,30 @@ int kcb_model_add_zero_padding2d(kcb_model *m, int top, int bottom, int left, in
  * by 1/(1-rate)); identity otherwise. Input (height, width, channels). */
 int kcb_model_add_spatial_dropout2d(kcb_model *m, float rate);
 
+/* ---- model specs with these layers (model/spec.c) ------------------------------------- */
+
+/** The spec a preset name stands for: "mlp" (flatten,256:relu,128:relu,10:softmax) or "cnn"
+ * (a two-block convolutional network for 28x28 grey images). @return a static string, or NULL
+ * when name is not a preset. */
+const char *kcb_model_spec_preset(const char *name);
+
+/** Whether spec (or the preset it names) starts with an input shape such as "28x28x1"; if so
+ * fills rank and shape (without the batch axis). @return 1 or 0. */
+int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape);
+
+/** Creates a model from spec: its input shape is the spec's leading shape when it has one (which
+ * must hold as many values per sample as data_shape), else data_shape.
+ * Spec items beyond kcb_model_add_from_spec's Dense ones (2D forms on rank-3 inputs, 1D forms on
+ * rank-2 inputs): `conv:FILTERS:KERNEL[:same|valid][:sN][:dN][:gN][:nobias][:ACTIVATION]` (KERNEL,
+ * N as 3 or 3x5; s strides, d dilation, g groups), `maxpool[:POOL[:STRIDES]][:same]`,
+ * `avgpool[...]`, `gap[:keepdims]`, `gmp[:keepdims]`, `bn`, `ln`, `reshape:SHAPE`,
+ * `zeropad:N`, `spatialdropout:RATE`.
+ * @param[out] out freed with kcb_model_free. @return 0, KCB_EINVAL or KCB_ESHAPE. */
+int kcb_model_new_from_spec(kcb_model **out, const char *spec, int rank, const int64_t *data_shape, uint64_t seed);
+
+/** The model's per-sample input shape. @param[out] shape KCB_MAX_RANK entries. @return its rank. */
+int kcb_model_input_shape(const kcb_model *m, int64_t *shape);
+
 #ifdef __cplusplus
 }
 #endif

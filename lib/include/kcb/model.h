@@ -94,8 +94,11 @@ int kcb_model_add_dropout(kcb_model *m, float rate);
 int kcb_model_add_flatten(kcb_model *m);
 
 /** Builds a model from a compact spec: comma-separated layers, each `UNITS[:ACTIVATION]` for
- * Dense, `dropout:RATE`, `flatten`, or an activation name alone, e.g.
- * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". @return 0 or KCB_EINVAL naming the item. */
+ * Dense, `dropout:RATE`, `flatten`, an activation name alone, or one of the items of
+ * kcb/layers.h (conv, maxpool, avgpool, gap, gmp, bn, ln, reshape, zeropad, spatialdropout), e.g.
+ * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". A leading input shape ("28x28x1") must be
+ * the model's; a preset name (kcb_model_spec_preset) stands for its spec.
+ * @return 0 or KCB_EINVAL naming the item. */
 int kcb_model_add_from_spec(kcb_model *m, const char *spec);
 
 /** Optimizer options. Fields left at KCB_DEFAULT (-1) take Keras's default for the kind:
