@@ -59,11 +59,28 @@ static norm_vars vars_of(kcb_model *m, const kcb__layer *l) {
   return v;
 }
 
-/* out = gamma * xhat + beta over rows of width C. */
-static void scale_shift(const norm_vars *v, const float *xhat, float *out, int64_t rows, int64_t C) {
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++)
-      out[r * C + c] = (v->gamma ? v->gamma[c] * xhat[r * C + c] : xhat[r * C + c]) + (v->beta ? v->beta[c] : 0.0f);
+/* xhat = (x - mean) * inv, out = gamma * xhat + beta over rows of width C; mean and inv per
+ * channel (BatchNormalization, stride 1) or per row (LayerNormalization, stride 0). */
+static void normalise(const norm_vars *v, const float *x, const float *mean, const float *inv, int per_row, float *xhat,
+                      float *out, int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++) {
+    const float *xr = x + r * C;
+    float *hr = xhat + r * C, *yr = out + r * C;
+    if (per_row) {
+      const float mu = mean[r], s = inv[r];
+      for (int64_t c = 0; c < C; c++) hr[c] = (xr[c] - mu) * s;
+    } else {
+      for (int64_t c = 0; c < C; c++) hr[c] = (xr[c] - mean[c]) * inv[c];
+    }
+    if (v->gamma && v->beta)
+      for (int64_t c = 0; c < C; c++) yr[c] = v->gamma[c] * hr[c] + v->beta[c];
+    else if (v->gamma)
+      for (int64_t c = 0; c < C; c++) yr[c] = v->gamma[c] * hr[c];
+    else if (v->beta)
+      for (int64_t c = 0; c < C; c++) yr[c] = hr[c] + v->beta[c];
+    else
+      memcpy(yr, hr, (size_t)C * sizeof *yr);
+  }
 }
 
 static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows, int training) {
@@ -95,9 +112,7 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
       inv[c] = 1.0f / sqrtf(v.moving_variance[c] + (float)l->epsilon);
     }
   }
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++) l->xhat[r * C + c] = (x[r * C + c] - mean[c]) * inv[c];
-  scale_shift(&v, l->xhat, l->out, rows, C);
+  normalise(&v, x, mean, inv, 0, l->xhat, l->out, rows, C);
 }
 
 static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows) {
@@ -105,15 +120,14 @@ static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
   norm_vars v = vars_of(m, l);
   for (int64_t r = 0; r < rows; r++) {
     const float *xr = x + r * C;
-    float mean = 0, var = 0;
-    for (int64_t c = 0; c < C; c++) mean += xr[c];
-    mean /= (float)C;
-    for (int64_t c = 0; c < C; c++) var += (xr[c] - mean) * (xr[c] - mean);
+    float mu = 0, var = 0;
+    for (int64_t c = 0; c < C; c++) mu += xr[c];
+    mu /= (float)C;
+    for (int64_t c = 0; c < C; c++) var += (xr[c] - mu) * (xr[c] - mu);
     float inv = 1.0f / sqrtf(var / (float)C + (float)l->epsilon);
     l->inv_std[r] = inv;
-    for (int64_t c = 0; c < C; c++) l->xhat[r * C + c] = (xr[c] - mean) * inv;
+    normalise(&v, xr, &mu, &inv, 1, l->xhat + r * C, l->out + r * C, 1, C);
   }
-  scale_shift(&v, l->xhat, l->out, rows, C);
 }
 
 void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training) {
@@ -124,15 +138,19 @@ void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
 
 /* dgamma, dbeta over all rows; then gy becomes gamma * gy (dL/dxhat) in place. */
 static void param_grads(const norm_vars *v, const float *xhat, float *gy, int64_t rows, int64_t C) {
-  if (v->dgamma) memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
-  if (v->dbeta) memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++) {
-      float g = gy[r * C + c];
-      if (v->dgamma) v->dgamma[c] += g * xhat[r * C + c];
-      if (v->dbeta) v->dbeta[c] += g;
-      if (v->gamma) gy[r * C + c] = g * v->gamma[c];
-    }
+  if (v->dgamma) {
+    memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++) v->dgamma[c] += gy[r * C + c] * xhat[r * C + c];
+  }
+  if (v->dbeta) {
+    memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++) v->dbeta[c] += gy[r * C + c];
+  }
+  if (v->gamma)
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++) gy[r * C + c] *= v->gamma[c];
 }
 
 void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {

@@ -1,7 +1,8 @@
 /* model/pooling.c — Max/AveragePooling1D/2D and their global forms (channels_last).
- * Max pooling pads with -inf and remembers each output's source for backward; average pooling
- * divides by the number of real (non-padding) entries in each window, as Keras does. */
-#include <float.h>
+ * Max pooling pads with -inf (padding never wins); backward routes each output's gradient to the
+ * first window entry equal to it, found again from the saved input, so the forward loop stays a
+ * plain vectorised max. Average pooling divides by the number of real (non-padding) entries in
+ * each window, as Keras does. */
 #include <string.h>
 
 #include "model/model_internal.h"
@@ -69,6 +70,40 @@ int kcb_model_add_pooling(kcb_model *m, kcb_pooling kind, const kcb_pooling_opti
   return 0;
 }
 
+/* The real (non-padding) window of output (oy, ox): rows [y_lo, y_hi), columns [x_lo, x_hi).
+ * Keras's padding rule leaves at least one real entry in every window. */
+static void window(const kcb__geom *g, int64_t oy, int64_t ox, int64_t *y_lo, int64_t *y_hi, int64_t *x_lo, int64_t *x_hi) {
+  int64_t y0 = oy * g->sh - g->pad_top, x0 = ox * g->sw - g->pad_left;
+  *y_lo = y0 < 0 ? 0 : y0;
+  *y_hi = y0 + g->kh < g->h ? y0 + g->kh : g->h;
+  *x_lo = x0 < 0 ? 0 : x0;
+  *x_hi = x0 + g->kw < g->w ? x0 + g->kw : g->w;
+}
+
+/* Inner loops as functions with restrict parameters, so that they vectorise. */
+static void add_scaled(float *restrict d, const float *restrict g, float scale, int64_t n) {
+  for (int64_t c = 0; c < n; c++) d[c] += g[c] * scale;
+}
+
+/* Adds g to d where x is the channel's maximum y and no earlier entry was (branch-free: the
+ * winners are data-dependent). */
+static void route_max(float *restrict d, const float *restrict x, const float *restrict y, const float *restrict g,
+                      int32_t *restrict taken, int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    int32_t hit = (x[c] == y[c]) & (1 - taken[c]);
+    d[c] += (float)hit * g[c];
+    taken[c] |= hit;
+  }
+}
+
+static void max_into(float *restrict out, const float *restrict src, int64_t n) {
+  for (int64_t c = 0; c < n; c++) out[c] = src[c] > out[c] ? src[c] : out[c];
+}
+
+static void add_into(float *restrict out, const float *restrict src, int64_t n) {
+  for (int64_t c = 0; c < n; c++) out[c] += src[c];
+}
+
 void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
@@ -77,27 +112,18 @@ void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
     const float *xs = x + s * in_size;
     for (int64_t oy = 0; oy < g->oh; oy++)
       for (int64_t ox = 0; ox < g->ow; ox++) {
-        const int64_t o = s * out_size + (oy * g->ow + ox) * C;
-        float *out = l->out + o;
-        int32_t *arg = max ? l->argmax + o : NULL;
-        int64_t y0 = oy * g->sh - g->pad_top, x0 = ox * g->sw - g->pad_left, count = 0;
-        for (int64_t c = 0; c < C; c++) out[c] = max ? -FLT_MAX : 0.0f;
-        if (max) /* a window of padding only cannot happen: Keras's rule keeps >= 1 real entry */
-          for (int64_t c = 0; c < C; c++) arg[c] = -1;
-        for (int64_t iy = y0 < 0 ? 0 : y0; iy < y0 + g->kh && iy < g->h; iy++)
-          for (int64_t ix = x0 < 0 ? 0 : x0; ix < x0 + g->kw && ix < g->w; ix++) {
-            const int64_t at = (iy * g->w + ix) * C;
-            const float *src = xs + at;
-            count++;
-            if (max) {
-              for (int64_t c = 0; c < C; c++)
-                if (arg[c] < 0 || src[c] > out[c]) out[c] = src[c], arg[c] = (int32_t)(at + c);
-            } else {
-              for (int64_t c = 0; c < C; c++) out[c] += src[c];
-            }
+        float *out = l->out + s * out_size + (oy * g->ow + ox) * C;
+        int64_t y_lo, y_hi, x_lo, x_hi;
+        window(g, oy, ox, &y_lo, &y_hi, &x_lo, &x_hi);
+        memcpy(out, xs + (y_lo * g->w + x_lo) * C, (size_t)C * sizeof *out);
+        for (int64_t iy = y_lo; iy < y_hi; iy++)
+          for (int64_t ix = iy == y_lo ? x_lo + 1 : x_lo; ix < x_hi; ix++) {
+            const float *src = xs + (iy * g->w + ix) * C;
+            if (max) max_into(out, src, C);
+            else add_into(out, src, C);
           }
         if (!max) {
-          const float inv = 1.0f / (float)count;
+          const float inv = 1.0f / (float)((y_hi - y_lo) * (x_hi - x_lo));
           for (int64_t c = 0; c < C; c++) out[c] *= inv;
         }
       }
@@ -107,25 +133,26 @@ void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
 void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
+  const int max = is_max(l->kind);
   memset(dx, 0, (size_t)(batch * in_size) * sizeof *dx);
-  if (is_max(l->kind)) {
-    for (int64_t s = 0; s < batch; s++)
-      for (int64_t j = 0; j < out_size; j++) dx[s * in_size + l->argmax[s * out_size + j]] += gy[s * out_size + j];
-    return;
-  }
   for (int64_t s = 0; s < batch; s++) {
     float *ds = dx + s * in_size;
+    const float *xs = l->in + s * in_size;
     for (int64_t oy = 0; oy < g->oh; oy++)
       for (int64_t ox = 0; ox < g->ow; ox++) {
-        const float *go = gy + s * out_size + (oy * g->ow + ox) * C;
-        int64_t y0 = oy * g->sh - g->pad_top, x0 = ox * g->sw - g->pad_left;
-        int64_t y_lo = y0 < 0 ? 0 : y0, y_hi = y0 + g->kh < g->h ? y0 + g->kh : g->h;
-        int64_t x_lo = x0 < 0 ? 0 : x0, x_hi = x0 + g->kw < g->w ? x0 + g->kw : g->w;
+        const int64_t o = s * out_size + (oy * g->ow + ox) * C;
+        const float *go = gy + o, *yo = l->out + o;
+        int32_t *taken = l->argmax + o; /* max: whether the channel's winner was found */
+        int64_t y_lo, y_hi, x_lo, x_hi;
+        window(g, oy, ox, &y_lo, &y_hi, &x_lo, &x_hi);
         const float inv = 1.0f / (float)((y_hi - y_lo) * (x_hi - x_lo));
+        if (max) memset(taken, 0, (size_t)C * sizeof *taken);
         for (int64_t iy = y_lo; iy < y_hi; iy++)
           for (int64_t ix = x_lo; ix < x_hi; ix++) {
-            float *d = ds + (iy * g->w + ix) * C;
-            for (int64_t c = 0; c < C; c++) d[c] += go[c] * inv;
+            const int64_t at = (iy * g->w + ix) * C;
+            float *d = ds + at;
+            if (max) route_max(d, xs + at, yo, go, taken, C);
+            else add_scaled(d, go, inv, C);
           }
       }
   }
