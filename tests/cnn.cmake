@@ -3,3 +3,12 @@ kcb_test(test_layers)
 target_include_directories(test_layers PRIVATE ${KCB_JANSSON_INCLUDE_DIR})
 target_link_libraries(test_layers PRIVATE ${KCB_JANSSON_LIBRARY})
 target_compile_definitions(test_layers PRIVATE KCB_ZOO_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/keras_zoo")
+set(KCB_ZOO_OUT ${CMAKE_CURRENT_BINARY_DIR}/zoo_out)
+file(MAKE_DIRECTORY ${KCB_ZOO_OUT})
+target_compile_definitions(test_layers PRIVATE KCB_ZOO_OUT="${KCB_ZOO_OUT}")
+set_tests_properties(test_layers PROPERTIES FIXTURES_SETUP zoo_files)
+# kcb's files of Keras's cnn have the structure of Keras's own (h5_describe.py from shared/tools).
+add_test(NAME zoo_describe_check
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/zoo_describe_check.py ${CMAKE_CURRENT_SOURCE_DIR}/cli/h5_describe.py
+          ${CMAKE_CURRENT_SOURCE_DIR}/data/keras_zoo/describe ${KCB_ZOO_OUT})
+set_tests_properties(zoo_describe_check PROPERTIES FIXTURES_REQUIRED zoo_files)

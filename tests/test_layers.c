@@ -461,6 +461,52 @@ static void test_keras_mlp_bn_files(void **state) {
   }
 }
 
+static void test_cnn_summary(void **state) {
+  (void)state;
+  kcb_model *m = zoo_cnn();
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_ok(kcb_model_summary(m, f));
+  fclose(f);
+  /* Keras 3's table: long names wrap at the space; trainable / non-trainable split */
+  static const char *const lines[] = {
+      "\u2502 batch_normalization             \u2502 (None, 26, 26, 8)      \u2502            32 \u2502\n"
+      "\u2502 (BatchNormalization)            \u2502                        \u2502               \u2502\n",
+      "\u2502 average_pooling2d               \u2502 (None, 6, 6, 16)       \u2502             0 \u2502\n",
+      "\u2502 conv2d_1 (Conv2D)               \u2502 (None, 13, 13, 16)     \u2502         1,168 \u2502\n",
+      " Total params: 7,050 (27.54 KB)\n Trainable params: 7,034 (27.48 KB)\n Non-trainable params: 16 (64.00 B)\n"};
+  for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++)
+    if (!strstr(text, lines[i])) fail_msg("summary lacks:\n%s\nin:\n%s", lines[i], text);
+  free(text);
+  kcb_model_free(m);
+}
+
+/* kcb's own files of Keras's cnn, in all three layouts, load back and predict as Keras; the
+ * files are left in KCB_ZOO_OUT for tests/cli/zoo_describe_check.py to compare with Keras's. */
+static void test_cnn_files_round_trip(void **state) {
+  (void)state;
+  kcb_model *m = NULL;
+  assert_ok(kcb_model_load(&m, KCB_ZOO_DATA "/cnn.keras", NULL));
+  static const char *const names[] = {"cnn.weights.h5", "cnn.h5", "cnn.keras"};
+  for (size_t i = 0; i < 3; i++) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", KCB_ZOO_OUT, names[i]);
+    assert_ok(kcb_model_save(m, path, NULL));
+    kcb_model *back = NULL;
+    if (i == 0) {
+      back = zoo_cnn();
+      assert_ok(kcb_model_load_weights(back, path, NULL));
+      assert_int_equal(kcb_model_iterations(back), 1);
+    } else {
+      assert_ok(kcb_model_load(&back, path, NULL));
+    }
+    assert_predicts(back, "cnn", path);
+    kcb_model_free(back);
+  }
+  kcb_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_gradients),
@@ -471,6 +517,8 @@ int main(void) {
       cmocka_unit_test(test_batch_norm_modes),
       cmocka_unit_test(test_keras_cnn_files),
       cmocka_unit_test(test_keras_mlp_bn_files),
+      cmocka_unit_test(test_cnn_summary),
+      cmocka_unit_test(test_cnn_files_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

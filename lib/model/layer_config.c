@@ -38,7 +38,8 @@ int kcb__layer_has_build_config(kcb__layer_kind kind) {
     case KCB__MAX_POOLING1D: case KCB__MAX_POOLING2D: case KCB__AVERAGE_POOLING1D: case KCB__AVERAGE_POOLING2D:
     case KCB__GLOBAL_MAX_POOLING1D: case KCB__GLOBAL_MAX_POOLING2D: case KCB__GLOBAL_AVERAGE_POOLING1D:
     case KCB__GLOBAL_AVERAGE_POOLING2D: case KCB__ZERO_PADDING2D: case KCB__SPATIAL_DROPOUT2D:
-      return 0; /* Keras's classes without a build step */
+    case KCB__DROPOUT: case KCB__ACTIVATION:
+      return 0; /* Keras's classes without a build step (keras-zoo/cnn.keras: Dropout has none) */
     default:
       return 1;
   }

@@ -34,12 +34,28 @@ static void rule(FILE *f, const char *left, const char *fill, const char *join, 
   fputc('\n', f);
 }
 
+/* One table row; a cell wider than its column wraps at spaces onto further lines, as rich's
+ * tables in Keras do ("batch_normalization" / "(BatchNormalization)"). */
 static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
-  for (int c = 0; c < COLUMNS; c++) {
-    /* the last column is right-aligned, as Keras's Param # */
-    fprintf(f, c == COLUMNS - 1 ? "%s %*s " : "%s %-*s ", bar, widths[c], cells[c]);
+  const char *rest[COLUMNS];
+  for (int c = 0; c < COLUMNS; c++) rest[c] = cells[c];
+  for (int more = 1; more;) {
+    more = 0;
+    for (int c = 0; c < COLUMNS; c++) {
+      int len = (int)strlen(rest[c]);
+      if (len > widths[c]) { /* break at the last space that fits, else hard at the width */
+        len = widths[c];
+        for (int i = widths[c]; i > 0; i--)
+          if (rest[c][i] == ' ') { len = i; break; }
+      }
+      /* the last column is right-aligned, as Keras's Param # */
+      fprintf(f, c == COLUMNS - 1 ? "%s %*.*s " : "%s %-*.*s ", bar, widths[c], len, rest[c]);
+      rest[c] += len;
+      while (*rest[c] == ' ') rest[c]++;
+      more |= *rest[c] != '\0';
+    }
+    fprintf(f, "%s\n", bar);
   }
-  fprintf(f, "%s\n", bar);
 }
 
 int kcb_model_summary(const kcb_model *m, FILE *f) {
