@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include <jansson.h>
+#include <zlib.h>
 
 #include "test_helpers.h"
 #include "model/model_internal.h"
@@ -507,6 +508,124 @@ static void test_cnn_files_round_trip(void **state) {
   kcb_model_free(m);
 }
 
+/* ---- TensorBoard: every weight's histogram, kernels as images ------------------------------ */
+
+/* Decodes an 8-bit PNG written by kcb (filters None, Sub, Up; one IDAT) into pixels. */
+static void png_pixels(const kcb_bytes *png, uint8_t *out, int *w, int *h, int *channels) {
+  const unsigned char *p = png->data;
+  *w = (p[16] << 24) | (p[17] << 16) | (p[18] << 8) | p[19];
+  *h = (p[20] << 24) | (p[21] << 16) | (p[22] << 8) | p[23];
+  *channels = p[25] == 0 ? 1 : p[25] == 2 ? 3 : 4;
+  uint32_t idat_len = ((uint32_t)p[33] << 24) | ((uint32_t)p[34] << 16) | ((uint32_t)p[35] << 8) | p[36];
+  assert_memory_equal(p + 37, "IDAT", 4);
+  int stride = *w * *channels;
+  unsigned char raw[4096];
+  uLongf raw_len = sizeof raw;
+  assert_int_equal(uncompress(raw, &raw_len, p + 41, idat_len), Z_OK);
+  assert_int_equal(raw_len, (uLongf)((stride + 1) * *h));
+  for (int r = 0; r < *h; r++) {
+    const unsigned char *row = raw + r * (stride + 1);
+    for (int c = 0; c < stride; c++) {
+      int v = row[1 + c];
+      if (row[0] == 1 && c >= *channels) v += out[r * stride + c - *channels];
+      if (row[0] == 2 && r > 0) v += out[(r - 1) * stride + c];
+      assert_true(row[0] <= 2);
+      out[r * stride + c] = (uint8_t)v;
+    }
+  }
+}
+
+static uint8_t keras_pixel(float x) { /* tf.image.convert_image_dtype to uint8 */
+  double v = (double)x * 255.5;
+  return (uint8_t)(v >= 255.0 ? 255 : v > 0 ? (int)v : 0);
+}
+
+static void test_tensorboard_cnn(void **state) {
+  (void)state;
+  char dir[] = "/tmp/kcb_test_layers_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  kcb_model *m = NULL;
+  int64_t shape[3] = {6, 6, 1};
+  assert_ok(kcb_model_new(&m, 3, shape, 4));
+  assert_ok(kcb_model_add_from_spec(m, "conv:4:3:relu,bn,conv:3:2,gap,2:softmax"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.optimizer.learning_rate = 0.0; /* the weights the images show are the ones set here */
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  assert_ok(kcb_model_compile(m, &c));
+  kcb__rng rng;
+  kcb__rng_seed(&rng, 21);
+  fill(m->params, (int64_t)m->n_params, &rng, -0.2f, 1.2f);
+  int64_t xs[4] = {8, 6, 6, 1}, ys[1] = {8};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 4, xs));
+  assert_ok(kcb_tensor_new(&y, 1, ys));
+  fill(x->data, 8 * 36, &rng, 0, 1);
+  for (int i = 0; i < 8; i++) y->data[i] = (float)(i % 2);
+  kcb_tensorboard_options o = KCB_TENSORBOARD_OPTIONS_INIT;
+  o.log_dir = dir;
+  o.histogram_freq = 1;
+  o.write_images = 1;
+  kcb_callback *tb;
+  assert_ok(kcb_tensorboard_new(&tb, &o));
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.verbose = 0, f.batch_size = 4, f.callbacks = &tb, f.n_callbacks = 1;
+  assert_ok(kcb_model_fit(m, x, y, &f, NULL));
+  kcb_callback_free(tb);
+
+  char run[300];
+  snprintf(run, sizeof run, "%s/train", dir);
+  kcb_event_reader *r;
+  assert_ok(kcb_event_reader_open(&r, run));
+  const kcb_event *e;
+  int rc, hist_moving = 0, kernel_images = 0, rgb_images = 0;
+  const float *k0 = m->params + m->layers[0].vars[0].offset, *k1 = m->params + m->layers[2].vars[0].offset;
+  while ((rc = kcb_event_reader_next(r, &e)) == 1)
+    for (size_t i = 0; i < e->n_values; i++) {
+      const kcb_summary_value *v = &e->values[i];
+      /* Keras logs every weight, moving statistics included */
+      if (strcmp(v->tag, "sequential/batch_normalization/moving_mean/histogram") == 0 ||
+          strcmp(v->tag, "sequential/batch_normalization/moving_variance/histogram") == 0) {
+        assert_int_equal(v->kind, KCB_SUMMARY_HISTOGRAM);
+        assert_true(v->hist_num == 4);
+        hist_moving++;
+      }
+      uint8_t px[4096];
+      int w, h, ch;
+      if (strcmp(v->tag, "sequential/conv2d/kernel/image") == 0) {
+        /* (3, 3, 1, 4) squeezed to (3, 3, 4): 4 kernels channels first, 3 of them (max_outputs) */
+        assert_int_equal(v->n_blobs, 3);
+        for (size_t k = 0; k < 3; k++) {
+          png_pixels(&v->blobs[k], px, &w, &h, &ch);
+          assert_int_equal(w, 3), assert_int_equal(h, 3), assert_int_equal(ch, 1);
+          for (int rr = 0; rr < 3; rr++)
+            for (int cc = 0; cc < 3; cc++) assert_int_equal(px[rr * 3 + cc], keras_pixel(k0[(rr * 3 + cc) * 4 + (int)k]));
+        }
+        kernel_images++;
+      }
+      if (strcmp(v->tag, "sequential/conv2d_1/kernel/image") == 0) {
+        /* (2, 2, 4, 3): 4-D with 3 on the last axis, so 2 RGB images 2 x 4 as the kernel lies */
+        assert_int_equal(v->n_blobs, 2);
+        for (size_t k = 0; k < 2; k++) {
+          png_pixels(&v->blobs[k], px, &w, &h, &ch);
+          assert_int_equal(w, 4), assert_int_equal(h, 2), assert_int_equal(ch, 3);
+          for (int q = 0; q < 2 * 4 * 3; q++) assert_int_equal(px[q], keras_pixel(k1[k * 24 + (size_t)q]));
+        }
+        rgb_images++;
+      }
+    }
+  assert_int_equal(rc, 0);
+  kcb_event_reader_free(r);
+  assert_int_equal(hist_moving, 2);
+  assert_int_equal(kernel_images, 1);
+  assert_int_equal(rgb_images, 1);
+  kcb_tensor_free(x), kcb_tensor_free(y);
+  kcb_model_free(m);
+  char cmd[400];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_gradients),
@@ -519,6 +638,7 @@ int main(void) {
       cmocka_unit_test(test_keras_mlp_bn_files),
       cmocka_unit_test(test_cnn_summary),
       cmocka_unit_test(test_cnn_files_round_trip),
+      cmocka_unit_test(test_tensorboard_cnn),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
