@@ -12,3 +12,6 @@ add_test(NAME zoo_describe_check
   COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/zoo_describe_check.py ${CMAKE_CURRENT_SOURCE_DIR}/cli/h5_describe.py
           ${CMAKE_CURRENT_SOURCE_DIR}/data/keras_zoo/describe ${KCB_ZOO_OUT})
 set_tests_properties(zoo_describe_check PROPERTIES FIXTURES_REQUIRED zoo_files)
+# examples/cnn_fashion_mnist: the files of every callback on a CNN.
+add_test(NAME cnn_example COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cnn_example.sh $<TARGET_FILE:cnn_fashion_mnist> $<TARGET_FILE:kcb-inspect>)
+set_tests_properties(cnn_example PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
