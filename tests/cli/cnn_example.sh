@@ -19,7 +19,7 @@ check() { # check DESCRIPTION COMMAND...
 check "nothing on stderr" test ! -s "$tmp/err.txt"
 check "a summary with the non-trainable moving statistics" grep -q "Non-trainable params: 192 " "$tmp/out.txt"
 check "2 CSV rows after the header" test "$(wc -l <"$tmp/training_log.csv")" -eq 3
-check "CSV columns" grep -qx "epoch,accuracy,loss,val_accuracy,val_loss" "$tmp/training_log.csv"
+check "CSV columns (CRLF lines, as Keras)" grep -q $'^epoch,accuracy,loss,val_accuracy,val_loss\r$' "$tmp/training_log.csv"
 check "the best checkpoint" test -s "$tmp/best.keras"
 check "the checkpoint holds BatchNormalization's four variables" \
   bash -c "'$inspect' checkpoint '$tmp/best.keras' | grep -q moving_variance"
