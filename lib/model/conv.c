@@ -117,6 +117,11 @@ size_t kcb__conv_col_size(kcb__layer *l, int64_t batch) {
   return (size_t)(chunk * per_sample);
 }
 
+/* dst += src, as a function with restrict parameters so that it vectorises. */
+static void add_into(float *restrict dst, const float *restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
 /* Unfolds group `grp` of n samples of x (h, w, c) into col (n * oh * ow, kh * kw * cin_g); or,
  * given `fold_into` instead of x, adds col back into it (zeroed by the caller): the adjoint. */
 static void unfold(const kcb__geom *g, const float *x, float *fold_into, float *col, int64_t n, int grp) {
@@ -145,7 +150,7 @@ static void unfold(const kcb__geom *g, const float *x, float *fold_into, float *
             }
             const int64_t at = row_at + ix * g->c;
             if (fold)
-              for (int64_t c = 0; c < cin_g; c++) fs[at + c] += dst[c];
+              add_into(fs + at, dst, cin_g);
             else if (cin_g == 1)
               dst[0] = xs[at];
             else
@@ -173,13 +178,8 @@ void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
       }
     }
   }
-  const int64_t rows = batch * pixels;
-  if (l->conv.use_bias) {
-    const float *b = m->params + l->vars[1].offset;
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < F; j++) dst[r * F + j] += b[j];
-  }
-  kcb__activation_forward(l->activation, dst, l->out, rows, F);
+  kcb__bias_activation_forward(l->activation, l->conv.use_bias ? m->params + l->vars[1].offset : NULL, dst, l->out,
+                               batch * pixels, F);
 }
 
 void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
@@ -187,13 +187,8 @@ void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64
   const int64_t pixels = g->oh * g->ow, F = g->oc, in_size = g->h * g->w * g->c, rows = batch * pixels;
   const float *kernel = m->params + l->vars[0].offset;
   float *dkernel = m->grads + l->vars[0].offset;
-  kcb__activation_backward(l->activation, l->pre, l->out, gy, rows, F);
-  if (l->conv.use_bias) {
-    float *db = m->grads + l->vars[1].offset;
-    memset(db, 0, (size_t)F * sizeof *db);
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t j = 0; j < F; j++) db[j] += gy[r * F + j];
-  }
+  kcb__activation_bias_backward(l->activation, l->pre, l->out, gy, l->conv.use_bias ? m->grads + l->vars[1].offset : NULL,
+                                rows, F);
   if (is_pointwise(g)) {
     kcb__sgemm(1, 0, (int)g->c, (int)F, (int)rows, 1.0f, l->in, gy, 0.0f, dkernel);
     if (dx) kcb__sgemm(0, 1, (int)rows, (int)g->c, (int)F, 1.0f, gy, kernel, 0.0f, dx);

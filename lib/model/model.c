@@ -370,12 +370,8 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
         int units = l->dense.units;
         float *dst = l->pre ? l->pre : l->out;
         kcb__sgemm(0, 0, (int)rows, units, (int)l->in_width, 1.0f, x, m->params + l->kernel_offset, 0.0f, dst);
-        if (l->dense.use_bias) {
-          const float *b = m->params + l->bias_offset;
-          for (int64_t r = 0; r < rows; r++)
-            for (int j = 0; j < units; j++) dst[r * units + j] += b[j];
-        }
-        kcb__activation_forward(l->activation, dst, l->out, rows, units);
+        kcb__bias_activation_forward(l->activation, l->dense.use_bias ? m->params + l->bias_offset : NULL, dst, l->out, rows,
+                                     units);
         break;
       }
       case KCB__ACTIVATION:
@@ -442,14 +438,9 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
     switch (l->kind) {
       case KCB__DENSE: {
         int units = l->dense.units, in_width = (int)l->in_width;
-        kcb__activation_backward(l->activation, l->pre, l->out, g, rows, units);
+        kcb__activation_bias_backward(l->activation, l->pre, l->out, g, l->dense.use_bias ? m->grads + l->bias_offset : NULL,
+                                      rows, units);
         kcb__sgemm(1, 0, in_width, units, (int)rows, 1.0f, l->in, g, 0.0f, m->grads + l->kernel_offset);
-        if (l->dense.use_bias) {
-          float *db = m->grads + l->bias_offset;
-          memset(db, 0, (size_t)units * sizeof *db);
-          for (int64_t r = 0; r < rows; r++)
-            for (int j = 0; j < units; j++) db[j] += g[r * units + j];
-        }
         if (need_dx) {
           kcb__sgemm(0, 1, (int)rows, in_width, units, 1.0f, g, m->params + l->kernel_offset, 0.0f, spare);
           t = g, g = spare, spare = t;

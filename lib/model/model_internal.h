@@ -156,6 +156,11 @@ int kcb__activation_needs_pre(kcb_activation a);
 void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int64_t rows, int64_t width);
 void kcb__activation_backward(kcb_activation a, const float *pre, const float *out, float *grad,
                               int64_t rows, int64_t width);
+/* pre += bias (when not NULL), then out = activation(pre), block by block; and backward: grad
+ * becomes dL/dpre and dbias (when not NULL) its column sums. pre may equal out. */
+void kcb__bias_activation_forward(kcb_activation a, const float *bias, float *pre, float *out, int64_t rows, int64_t width);
+void kcb__activation_bias_backward(kcb_activation a, const float *pre, const float *out, float *grad, float *dbias,
+                                   int64_t rows, int64_t width);
 
 /* losses.c: the mean loss over rows of y_pred (rows, width); y_true is (rows, width), or (rows)
  * class indices for the sparse loss. If grad is not NULL it receives dLoss/dy_pred.
