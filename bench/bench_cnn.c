@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/resource.h>
+
 #include <cblas.h>
 
 #include "kcb/kcb.h"
@@ -127,8 +129,10 @@ static void bench_fit(int threads, int64_t n, int epochs) {
   double t0 = now();
   check(kcb_model_fit(m, x, y, &f, NULL), "fit");
   double t = now() - t0;
-  printf("kcb_cnn threads=%d batch=%d samples_per_sec=%.1f epochs=%d seconds=%.2f\n", threads, BATCH,
-         (double)(n * epochs) / t, epochs, t);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("kcb_cnn threads=%d batch=%d samples_per_sec=%.1f epochs=%d seconds=%.2f max_rss_kb=%ld\n", threads, BATCH,
+         (double)(n * epochs) / t, epochs, t, ru.ru_maxrss);
   kcb_model_free(m);
   kcb_tensor_free(x);
   kcb_tensor_free(y);

@@ -136,21 +136,39 @@ void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
   else layer_norm_forward(m, l, x, rows);
 }
 
-/* dgamma, dbeta over all rows; then gy becomes gamma * gy (dL/dxhat) in place. */
+/* dgamma, dbeta over all rows (one pass when both exist); then gy becomes gamma * gy
+ * (dL/dxhat) in place. */
+static void sums_both(float *restrict dgamma, float *restrict dbeta, const float *restrict xhat, const float *restrict gy,
+                      int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) {
+      dgamma[c] += gy[r * C + c] * xhat[r * C + c];
+      dbeta[c] += gy[r * C + c];
+    }
+}
+
 static void param_grads(const norm_vars *v, const float *xhat, float *gy, int64_t rows, int64_t C) {
-  if (v->dgamma) {
-    memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
+  if (v->dgamma) memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
+  if (v->dbeta) memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
+  if (v->dgamma && v->dbeta) {
+    sums_both(v->dgamma, v->dbeta, xhat, gy, rows, C);
+  } else if (v->dgamma) {
     for (int64_t r = 0; r < rows; r++)
       for (int64_t c = 0; c < C; c++) v->dgamma[c] += gy[r * C + c] * xhat[r * C + c];
-  }
-  if (v->dbeta) {
-    memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
+  } else if (v->dbeta) {
     for (int64_t r = 0; r < rows; r++)
       for (int64_t c = 0; c < C; c++) v->dbeta[c] += gy[r * C + c];
   }
-  if (v->gamma)
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) gy[r * C + c] *= v->gamma[c];
+}
+
+/* dx = inv * (gamma * gy - mean_g - xhat * mean_gx) per channel; dx may be gy. */
+static void batch_norm_dx(float *dx, const float *gy, const float *xhat, const float *inv, const float *gamma_or_null,
+                          const float *mean_g, const float *mean_gx, int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) {
+      float g = gamma_or_null ? gamma_or_null[c] * gy[r * C + c] : gy[r * C + c];
+      dx[r * C + c] = inv[c] * (g - mean_g[c] - xhat[r * C + c] * mean_gx[c]);
+    }
 }
 
 void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
@@ -159,10 +177,13 @@ void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64
   param_grads(&v, l->xhat, gy, rows, C);
   if (!dx) return;
   const float *xhat = l->xhat;
-  if (l->kind == KCB__LAYER_NORMALIZATION) {
+  if (l->kind == KCB__LAYER_NORMALIZATION) { /* per row, g = gamma * dL/dy = dL/dxhat */
     for (int64_t r = 0; r < rows; r++) {
       float sum = 0, dot = 0;
-      const float *gr = gy + r * C, *xr = xhat + r * C;
+      float *gr = gy + r * C;
+      const float *xr = xhat + r * C;
+      if (v.gamma)
+        for (int64_t c = 0; c < C; c++) gr[c] *= v.gamma[c];
       for (int64_t c = 0; c < C; c++) sum += gr[c], dot += gr[c] * xr[c];
       sum /= (float)C, dot /= (float)C;
       for (int64_t c = 0; c < C; c++) dx[r * C + c] = l->inv_std[r] * (gr[c] - sum - xr[c] * dot);
@@ -171,20 +192,30 @@ void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64
   }
   if (!l->norm_training) { /* moving statistics are constants: dx = gamma * dy / std */
     for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) dx[r * C + c] = gy[r * C + c] * l->inv_std[c];
+      for (int64_t c = 0; c < C; c++) dx[r * C + c] = gy[r * C + c] * (v.gamma ? v.gamma[c] : 1.0f) * l->inv_std[c];
     return;
   }
-  /* Batch statistics: per channel, dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)), with g
-   * = dL/dxhat; the two means go into the stat buffer (the batch mean is no longer needed). */
+  /* Batch statistics: per channel, with g = gamma * dL/dy = dL/dxhat,
+   * dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)); the means come from the sums
+   * param_grads made (dbeta, dgamma) times gamma, or are summed here when those are absent. */
   float *mean_g = l->stat, *mean_gx = l->stat + C;
-  memset(mean_g, 0, (size_t)(2 * C) * sizeof *mean_g);
-  for (int64_t r = 0; r < rows; r++)
+  if (v.dbeta && v.dgamma) {
     for (int64_t c = 0; c < C; c++) {
-      mean_g[c] += gy[r * C + c];
-      mean_gx[c] += gy[r * C + c] * xhat[r * C + c];
+      float gamma = v.gamma ? v.gamma[c] : 1.0f;
+      mean_g[c] = gamma * v.dbeta[c] / (float)rows;
+      mean_gx[c] = gamma * v.dgamma[c] / (float)rows;
     }
-  for (int64_t c = 0; c < C; c++) mean_g[c] /= (float)rows, mean_gx[c] /= (float)rows;
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++)
-      dx[r * C + c] = l->inv_std[c] * (gy[r * C + c] - mean_g[c] - xhat[r * C + c] * mean_gx[c]);
+  } else {
+    memset(mean_g, 0, (size_t)(2 * C) * sizeof *mean_g);
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < C; c++) {
+        mean_g[c] += gy[r * C + c];
+        mean_gx[c] += gy[r * C + c] * xhat[r * C + c];
+      }
+    for (int64_t c = 0; c < C; c++) {
+      float gamma = v.gamma ? v.gamma[c] : 1.0f;
+      mean_g[c] *= gamma / (float)rows, mean_gx[c] *= gamma / (float)rows;
+    }
+  }
+  batch_norm_dx(dx, gy, xhat, l->inv_std, v.gamma, mean_g, mean_gx, rows, C);
 }
