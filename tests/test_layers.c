@@ -10,6 +10,7 @@
 
 #include "test_helpers.h"
 #include "model/model_internal.h"
+#include "model/snapshot.h"
 
 #define BATCH 3
 
@@ -345,6 +346,46 @@ static void test_batch_norm_modes(void **state) {
   kcb_model_free(m);
 }
 
+/* Weights snapshots (EarlyStopping's best weights, checkpoints' staging) hold the moving
+ * statistics too: fit changes them, a restore brings them back with the trainable weights. */
+static void test_snapshot_moving_statistics(void **state) {
+  (void)state;
+  kcb_model *m = NULL;
+  int64_t shape[1] = {4};
+  assert_ok(kcb_model_new(&m, 1, shape, 9));
+  assert_ok(kcb_model_add_from_spec(m, "bn,3:softmax"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  assert_ok(kcb_model_compile(m, &c));
+  int64_t xs[2] = {32, 4}, ys[1] = {32};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  assert_ok(kcb_tensor_new(&y, 1, ys));
+  kcb__rng rng;
+  kcb__rng_seed(&rng, 2);
+  fill(x->data, 128, &rng, 1, 3); /* a mean far from the initial moving mean of 0 */
+  for (int i = 0; i < 32; i++) y->data[i] = (float)(i % 3);
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.verbose = 0, f.batch_size = 8;
+  assert_ok(kcb_model_fit(m, x, y, &f, NULL));
+  kcb__snapshot snap = {0};
+  snap.epoch = -1;
+  assert_ok(kcb__snapshot_take(&snap, m, 0));
+  kcb_weight_info mean;
+  assert_ok(kcb_model_weight(m, 2, &mean));
+  assert_string_equal(mean.name, "moving_mean");
+  float kept = mean.data[0];
+  assert_true(kept > 0.01f); /* fit moved it */
+  assert_ok(kcb_model_fit(m, x, y, &f, NULL));
+  assert_true(mean.data[0] != kept);
+  assert_ok(kcb__snapshot_restore(&snap, m));
+  assert_true(mean.data[0] == kept);
+  kcb__snapshot_free(&snap);
+  kcb_tensor_free(x), kcb_tensor_free(y);
+  kcb_model_free(m);
+}
+
 /* ---- Keras's files ----------------------------------------------------------------------- */
 
 static json_t *expected_json(void) {
@@ -634,6 +675,7 @@ int main(void) {
       cmocka_unit_test(test_reshape_gradients),
       cmocka_unit_test(test_conv_forward_direct),
       cmocka_unit_test(test_batch_norm_modes),
+      cmocka_unit_test(test_snapshot_moving_statistics),
       cmocka_unit_test(test_keras_cnn_files),
       cmocka_unit_test(test_keras_mlp_bn_files),
       cmocka_unit_test(test_cnn_summary),
