@@ -70,6 +70,10 @@ static int add_conv(kcb_model *m, const kcb_conv_options *o, int two_d) {
   if (g.oh < 1 || g.ow < 1)
     return kcb__error(KCB_EINVAL, "%s: a kernel of %dx%d (dilation %dx%d) does not fit an input of %lldx%lld with padding valid",
                       cls, g.kh, g.kw, g.dh, g.dw, (long long)g.h, (long long)g.w);
+  int64_t kernel_dims[4] = {g.kh, g.kw, g.c / g.groups, g.oc}, out_dims[3] = {g.oh, g.ow, g.oc}, size;
+  if (kcb__size_within(&size, kernel_dims, 4, KCB__MAX_VAR_FLOATS) || kcb__size_within(&size, out_dims, 3, KCB__MAX_LAYER_FLOATS))
+    return kcb__error(KCB_EINVAL, "%s: %d filters of %dx%d over %lldx%lldx%lld inputs is too large", cls, o->filters, g.kh, g.kw,
+                      (long long)g.h, (long long)g.w, (long long)g.c);
   kcb__layer *l = NULL;
   int rc = kcb__model_append_layer(m, two_d ? KCB__CONV2D : KCB__CONV1D, o->name, &l);
   if (rc) return rc;

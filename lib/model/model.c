@@ -66,6 +66,16 @@ void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape) {
   }
 }
 
+int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap) {
+  int64_t p = 1;
+  for (int i = 0; i < n; i++) {
+    if (dims[i] <= 0 || dims[i] > cap || p > cap / dims[i]) return -1;
+    p *= dims[i];
+  }
+  *out = p;
+  return 0;
+}
+
 int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out) {
   if (m->compiled) return kcb__error(KCB_ESTATE, "cannot add a layer after compile");
   if (m->n_layers == m->cap_layers) {

@@ -190,6 +190,12 @@ void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads)
 void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape);
 int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out);
 void kcb__model_finish_layer(kcb_model *m, kcb__layer *l);
+/* Sizes a layer may have: beyond them the add functions refuse (a hostile config must not make
+ * compile or fit try to allocate terabytes, nor overflow int64). */
+#define KCB__MAX_LAYER_FLOATS ((int64_t)1 << 32)  /* per sample, at a layer's output */
+#define KCB__MAX_VAR_FLOATS ((int64_t)1 << 28)    /* one weight variable */
+/* The product of n dims into *out; 0 when every dim is positive and the product <= cap. */
+int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap);
 /* Output size of a window op along one axis, and its leading padding, by Keras's rules. */
 int64_t kcb__window_out(int64_t in, int k, int stride, int dilation, kcb_padding padding, int *pad_before);
 void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch);

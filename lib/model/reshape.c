@@ -13,8 +13,9 @@ int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
   for (int i = 0; i < in_rank; i++) in_size *= in_shape[i];
   for (int i = 0; i < rank; i++) {
     if (target[i] == -1 && unknown < 0) unknown = i;
-    else if (target[i] > 0) known *= target[i];
-    else return kcb__error(KCB_EINVAL, "Reshape: dimension %d of the target is %lld (positive, or one -1)", i, (long long)target[i]);
+    else if (target[i] > 0 && target[i] <= in_size && known <= in_size / target[i]) known *= target[i];
+    else return kcb__error(KCB_EINVAL, "Reshape: dimension %d of the target is %lld (positive, or one -1, and the whole at most "
+                                       "the %lld values of a sample)", i, (long long)target[i], (long long)in_size);
   }
   if (unknown >= 0 ? in_size % known != 0 : known != in_size)
     return kcb__error(KCB_EINVAL, "Reshape: %lld values per sample do not fit the target shape", (long long)in_size);
@@ -46,6 +47,8 @@ int kcb_model_add_zero_padding2d(kcb_model *m, int top, int bottom, int left, in
   if (top < 0 || bottom < 0 || left < 0 || right < 0) return kcb__error(KCB_EINVAL, "ZeroPadding2D: padding must be >= 0");
   g.pad_top = top, g.pad_left = left;
   g.oh = g.h + top + bottom, g.ow = g.w + left + right;
+  int64_t dims[3] = {g.oh, g.ow, g.c}, size;
+  if (kcb__size_within(&size, dims, 3, KCB__MAX_LAYER_FLOATS)) return kcb__error(KCB_EINVAL, "ZeroPadding2D: the padded output is too large");
   kcb__layer *l = NULL;
   if ((rc = kcb__model_append_layer(m, KCB__ZERO_PADDING2D, NULL, &l))) return rc;
   l->geom = g;
