@@ -234,8 +234,14 @@ static weight_stats stats_of(const float *x, size_t n) {
 }
 
 static void shape_text(const kcb_weight_info *w, char *buf, size_t size) {
-  if (w->rank == 1) snprintf(buf, size, "(%lld,)", (long long)w->shape[0]);
-  else snprintf(buf, size, "(%lld, %lld)", (long long)w->shape[0], (long long)w->shape[1]);
+  if (w->rank == 1) {
+    snprintf(buf, size, "(%lld,)", (long long)w->shape[0]);
+    return;
+  }
+  size_t used = (size_t)snprintf(buf, size, "(");
+  for (int d = 0; d < w->rank && used < size; d++) /* conv kernels have rank 3 or 4 */
+    used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "", (long long)w->shape[d]);
+  if (used < size) snprintf(buf + used, size - used, ")");
 }
 
 int cmd_checkpoint(int argc, char **argv) {
