@@ -513,8 +513,8 @@ static void test_cnn_summary(void **state) {
   fclose(f);
   /* Keras 3's table: long names wrap at the space; trainable / non-trainable split */
   static const char *const lines[] = {
-      "\u2502 batch_normalization             \u2502 (None, 26, 26, 8)      \u2502            32 \u2502\n"
-      "\u2502 (BatchNormalization)            \u2502                        \u2502               \u2502\n",
+      ("\u2502 batch_normalization             \u2502 (None, 26, 26, 8)      \u2502            32 \u2502\n"
+       "\u2502 (BatchNormalization)            \u2502                        \u2502               \u2502\n"),
       "\u2502 average_pooling2d               \u2502 (None, 6, 6, 16)       \u2502             0 \u2502\n",
       "\u2502 conv2d_1 (Conv2D)               \u2502 (None, 13, 13, 16)     \u2502         1,168 \u2502\n",
       " Total params: 7,050 (27.54 KB)\n Trainable params: 7,034 (27.48 KB)\n Non-trainable params: 16 (64.00 B)\n"};
