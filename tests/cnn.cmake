@@ -15,3 +15,6 @@ set_tests_properties(zoo_describe_check PROPERTIES FIXTURES_REQUIRED zoo_files)
 # examples/cnn_fashion_mnist: the files of every callback on a CNN.
 add_test(NAME cnn_example COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cnn_example.sh $<TARGET_FILE:cnn_fashion_mnist> $<TARGET_FILE:kcb-inspect>)
 set_tests_properties(cnn_example PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# kcb-train --model with the new items and the cnn preset.
+add_test(NAME cnn_kcb_train COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cnn_kcb_train.sh $<TARGET_FILE:kcb-train>)
+set_tests_properties(cnn_kcb_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
