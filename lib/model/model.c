@@ -66,6 +66,12 @@ void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape) {
   }
 }
 
+void kcb__dropout_mask(kcb__rng *rng, float rate, float *mask, int64_t n) {
+  const float keep_scale = 1.0f / (1.0f - rate);
+  const uint64_t threshold = (uint64_t)((double)rate * 18446744073709551616.0);
+  for (int64_t j = 0; j < n; j++) mask[j] = kcb__rng_next(rng) >= threshold ? keep_scale : 0.0f;
+}
+
 int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap) {
   int64_t p = 1;
   for (int i = 0; i < n; i++) {
@@ -390,12 +396,8 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
       case KCB__DROPOUT:
         l->dropout_active = training && l->rate > 0;
         if (l->dropout_active) {
-          const float keep_scale = 1.0f / (1.0f - l->rate);
-          const uint64_t threshold = (uint64_t)((double)l->rate * 18446744073709551616.0);
-          for (int64_t j = 0; j < rows * l->out_width; j++) {
-            l->mask[j] = kcb__rng_next(&m->dropout_rng) >= threshold ? keep_scale : 0.0f;
-            l->out[j] = x[j] * l->mask[j];
-          }
+          kcb__dropout_mask(&m->dropout_rng, l->rate, l->mask, rows * l->out_width);
+          for (int64_t j = 0; j < rows * l->out_width; j++) l->out[j] = x[j] * l->mask[j];
         } else {
           l->y = x;
         }

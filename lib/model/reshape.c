@@ -97,9 +97,7 @@ void kcb__spatial_dropout_forward(kcb_model *m, kcb__layer *l, const float *x, i
     l->y = x;
     return;
   }
-  const float keep_scale = 1.0f / (1.0f - l->rate);
-  const uint64_t threshold = (uint64_t)((double)l->rate * 18446744073709551616.0);
-  for (int64_t j = 0; j < batch * C; j++) l->mask[j] = kcb__rng_next(&m->dropout_rng) >= threshold ? keep_scale : 0.0f;
+  kcb__dropout_mask(&m->dropout_rng, l->rate, l->mask, batch * C);
   for (int64_t s = 0; s < batch; s++)
     for (int64_t p = 0; p < pixels; p++)
       for (int64_t c = 0; c < C; c++) {
