@@ -541,6 +541,12 @@ static int dataset_write(hid_t parent, const char *name, hid_t ftype, hid_t mtyp
   return rc;
 }
 
+int kcb__h5_dataset_write_typed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank, const int64_t *shape,
+                                const void *data, const char *file) {
+  if (rank < 0 || rank > KCB__H5_MAX_RANK) return kcb__error(KCB_EINVAL, "%s: dataset '%s' rank %d", file, name, rank);
+  return dataset_write(parent, name, ftype, mtype, rank, shape, data, file);
+}
+
 int kcb__h5_dataset_write_float(hid_t parent, const char *name, int rank, const int64_t *shape, const float *data,
                                 const char *file) {
   if (rank < 0 || rank > KCB__H5_MAX_RANK) return kcb__error(KCB_EINVAL, "%s: dataset '%s' rank %d", file, name, rank);
@@ -609,6 +615,85 @@ int kcb__h5_dataset_read_float(hid_t parent, const char *name, float *out, size_
 
 int kcb__h5_dataset_read_int64(hid_t parent, const char *name, int64_t *out, const char *file) {
   return dataset_read(parent, name, H5T_NATIVE_INT64, out, 1, file);
+}
+
+int kcb__h5_dataset_describe(hid_t parent, const char *name, kcb__h5_dataset_desc *out, const char *file) {
+  hid_t d;
+  int rc = dataset_open(&d, parent, name, file);
+  if (rc) return rc;
+  hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+  int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+  hsize_t dims[KCB__H5_MAX_RANK];
+  memset(out, 0, sizeof *out);
+  if (r < 0 || r > KCB__H5_MAX_RANK || t < 0 || H5Sget_simple_extent_dims(s, dims, NULL) < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape or type", name);
+  } else {
+    out->rank = r;
+    for (int i = 0; i < r; i++) out->shape[i] = (int64_t)dims[i];
+    out->cls = H5Tget_class(t);
+    out->size = H5Tget_size(t);
+    out->is_signed = out->cls == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_2;
+  }
+  kcb__h5_close(t);
+  kcb__h5_close(s);
+  kcb__h5_close(d);
+  return rc;
+}
+
+int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64_t first_row, int64_t n_rows, void *out,
+                              size_t n, const char *file) {
+  hid_t d;
+  int rc = dataset_open(&d, parent, name, file);
+  if (rc) return rc;
+  hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID, t = H5Dget_type(d);
+  H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+  int r = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+  hsize_t dims[KCB__H5_MAX_RANK];
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+    rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' is not numeric", file, name);
+  } else if (r < 0 || r > KCB__H5_MAX_RANK || H5Sget_simple_extent_dims(fs, dims, NULL) < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape", name);
+  } else {
+    hsize_t count = 1;
+    if (r > 0) {
+      if (first_row < 0 || n_rows < 0 || (hsize_t)first_row + (hsize_t)n_rows > dims[0]) {
+        rc = kcb__error(KCB_EINVAL, "%s: rows %lld..%lld of dataset '%s' are out of range", file, (long long)first_row,
+                        (long long)(first_row + n_rows), name);
+      } else {
+        hsize_t start[KCB__H5_MAX_RANK] = {0};
+        start[0] = (hsize_t)first_row;
+        dims[0] = (hsize_t)n_rows;
+        for (int i = 0; i < r; i++) count *= dims[i];
+        if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, dims, NULL) < 0 ||
+            (ms = H5Screate_simple(r, dims, NULL)) < 0)
+          rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot select rows of dataset '%s'", name);
+      }
+    }
+    if (rc == 0 && count != n)
+      rc = kcb__error(KCB_ESHAPE, "%s: dataset '%s' rows hold %llu values, expected %zu", file, name,
+                      (unsigned long long)count, n);
+    if (rc == 0 && count > 0 && H5Dread(d, mtype, r > 0 ? ms : H5S_ALL, r > 0 ? fs : H5S_ALL, H5P_DEFAULT, out) < 0)
+      rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot read dataset '%s' (corrupt or truncated file)", name);
+  }
+  kcb__h5_close(t);
+  kcb__h5_close(ms);
+  kcb__h5_close(fs);
+  kcb__h5_close(d);
+  return rc;
+}
+
+int kcb__h5_object_addr(hid_t parent, const char *name, uint64_t *addr, int *is_group, const char *file) {
+  H5L_info_t link;
+  if (H5Lget_info(parent, name, &link, H5P_DEFAULT) < 0) return kcb__h5_fail(KCB_EFORMAT, file, "cannot read link '%s'", name);
+  if (link.type != H5L_TYPE_HARD) return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link, which Keras refuses too", file, name);
+  int rc = kcb__h5_guard_link(parent, name, file);
+  if (rc) return rc;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return kcb__h5_fail(KCB_EFORMAT, file, "cannot read object '%s'", name);
+  *addr = (uint64_t)info.addr;
+  *is_group = info.type == H5O_TYPE_GROUP;
+  return 0;
 }
 
 void kcb__h5_shape_str(char *buf, size_t size, int rank, const int64_t *shape) {

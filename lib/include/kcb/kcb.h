@@ -13,6 +13,7 @@
 #include "kcb/csv.h"
 #include "kcb/builtin_callbacks.h"
 #include "kcb/saving.h"
+#include "kcb/checkpoint_file.h"
 #include "kcb/tfevents.h"
 #include "kcb/summary_writer.h"
 #include "kcb/tensorboard.h"
