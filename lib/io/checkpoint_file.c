@@ -836,9 +836,12 @@ static int keep_string(char **slot, const char **pub, const char *value) {
   return 0;
 }
 
+/* Version and backend strings are informative: a file whose copy of them is unreadable is still
+ * read (the damage is reported where it matters, by the attribute that carries data). */
 static int read_root_string(kcb_checkpoint_file *f, hid_t obj, const char *attr, char **out) {
   if (*out || !kcb__h5_has_attr(obj, attr)) return 0;
-  return kcb__h5_attr_read_string(obj, attr, out, f->h5name);
+  if (kcb__h5_attr_read_string(obj, attr, out, f->h5name) != 0) kcb_error_clear();
+  return 0;
 }
 
 static int parse_config(kcb_checkpoint_file *f, const char *text, const char *what) {
@@ -878,6 +881,8 @@ static int open_layout(kcb_checkpoint_file *f) {
                       "%s: an HDF5 file but not a Keras checkpoint (no model_config or layer_names attribute, no layers/ group)",
                       f->path);
   }
+  KCB__TRY(read_root_string(f, f->file, "keras_version", &f->keras_version));
+  KCB__TRY(read_root_string(f, f->file, "backend", &f->backend));
   if (!kcb__h5_exists(f->file, "model_weights")) return 0; /* a config without weights */
   KCB__TRY(kcb__h5_group_open(&root, f->file, "model_weights", f->h5name));
   if (!f->keras_version) KCB__TRY(read_root_string(f, root, "keras_version", &f->keras_version));
@@ -971,9 +976,9 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   } else {
     KCB__TRY(kcb__h5_open(&f->file, path));
   }
+  KCB__TRY(open_layout(f));
   KCB__TRY(read_root_string(f, f->file, "keras_version", &f->keras_version));
   KCB__TRY(read_root_string(f, f->file, "backend", &f->backend));
-  KCB__TRY(open_layout(f));
   KCB__TRY(read_kcb_attrs(f));
   if (f->keras_version) m->keras_version = f->keras_version;
   if (f->backend) m->backend = f->backend;
