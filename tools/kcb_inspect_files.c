@@ -427,6 +427,88 @@ done:
   return rc;
 }
 
+/* ---- diff of two checkpoints --------------------------------------------------------------- */
+
+int is_checkpoint_path(const char *path) {
+  size_t n = strlen(path);
+  return (n > 3 && strcmp(path + n - 3, ".h5") == 0) || (n > 5 && strcmp(path + n - 5, ".hdf5") == 0) ||
+         (n > 6 && strcmp(path + n - 6, ".keras") == 0);
+}
+
+/* Model variable i of a matched in b: by Keras name, else (same variable count) by position. */
+static long match_var(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b) {
+  const kcb_checkpoint_var *v = kcb_checkpoint_file_var(a, i);
+  long j = kcb_checkpoint_file_find(b, v->name);
+  if (j >= 0 && !kcb_checkpoint_file_var(b, (size_t)j)->is_optimizer) return j;
+  if (kcb_checkpoint_file_meta(a)->n_model_vars == kcb_checkpoint_file_meta(b)->n_model_vars) return (long)i;
+  return -1;
+}
+
+int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
+  kcb_checkpoint_file *a = NULL, *b = NULL;
+  int rc = 0, differ = 0;
+  if ((rc = kcb_checkpoint_file_open(&a, pa)) || (rc = kcb_checkpoint_file_open(&b, pb))) {
+    rc = lib_fail("diff", rc);
+    goto done;
+  }
+  size_t na = kcb_checkpoint_file_meta(a)->n_model_vars, nb = kcb_checkpoint_file_meta(b)->n_model_vars;
+  char *seen = calloc(nb + 1, 1);
+  if (!seen) {
+    rc = data_fail("diff", "out of memory");
+    goto done;
+  }
+  table t;
+  table_init(&t, 5, "lllrr");
+  const char *head[5] = {"variable", "A shape", "B shape", "max |A-B|", "rel L2"};
+  table_add(&t, head);
+  if (json) printf("{\"a\": "), json_str(stdout, pa), printf(", \"b\": "), json_str(stdout, pb), printf(", \"variables\": [");
+  size_t rows = 0;
+  for (size_t i = 0; i < na + nb; i++) {
+    const kcb_checkpoint_var *va = i < na ? kcb_checkpoint_file_var(a, i) : NULL, *vb = NULL;
+    long j = i < na ? match_var(a, i, b) : (seen[i - na] ? -2 : (long)(i - na));
+    if (j == -2) continue;
+    if (j >= 0) vb = kcb_checkpoint_file_var(b, (size_t)j), seen[j] = 1;
+    const char *status = "same";
+    double max_abs = NAN, rel = NAN;
+    char sa[128] = "-", sb[128] = "-", c[2][32];
+    if (va) var_shape_text(va, sa, sizeof sa);
+    if (vb) var_shape_text(vb, sb, sizeof sb);
+    if (!va || !vb) status = va ? "missing in B" : "missing in A";
+    else if (strcmp(sa, sb) != 0) status = "shape changed";
+    else if ((rc = kcb_checkpoint_file_compare(a, i, b, (size_t)j, &max_abs, &rel))) {
+      rc = lib_fail("diff", rc);
+      free(seen);
+      table_free(&t);
+      goto done;
+    } else if (max_abs != 0) status = "changed";
+    differ |= strcmp(status, "same") != 0;
+    const char *name = va ? va->name : vb->name;
+    if (json) {
+      printf("%s\n  {\"name\": ", rows++ ? "," : ""), json_str(stdout, name);
+      printf(", \"status\": \"%s\", \"max_abs\": ", status), json_num(stdout, max_abs);
+      printf(", \"rel_l2\": "), json_num(stdout, rel), printf("}");
+    } else {
+      char label[400];
+      snprintf(label, sizeof label, "%s%s%s", name, strcmp(status, "same") && strcmp(status, "changed") ? "  " : "",
+               strcmp(status, "same") && strcmp(status, "changed") ? status : "");
+      const char *row[5] = {label, sa, sb, va && vb && !isnan(max_abs) ? short_num(max_abs, c[0]) : "-",
+                            va && vb && !isnan(rel) ? short_num(rel, c[1]) : "-"};
+      table_add(&t, row);
+    }
+  }
+  if (json) printf("], \"identical\": %s}\n", differ ? "false" : "true");
+  else {
+    printf("%s vs %s: %s\n", pa, pb, differ ? "the weights differ" : "every variable identical");
+    table_print(stdout, &t, "  ");
+  }
+  table_free(&t);
+  free(seen);
+done:
+  kcb_checkpoint_file_close(a);
+  kcb_checkpoint_file_close(b);
+  return rc;
+}
+
 /* ---- csv --------------------------------------------------------------------------------------------- */
 
 static const char csv_help[] =

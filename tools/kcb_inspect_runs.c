@@ -288,10 +288,15 @@ done:
 
 static const char diff_help[] =
     "usage: kcb-inspect diff RUN_A RUN_B [--step STEP] [--json]\n"
+    "       kcb-inspect diff CHECKPOINT_A CHECKPOINT_B [--json]\n"
     "\n"
     "Puts the scalars of two runs side by side: for each tag, its value at the last step of each\n"
     "run (or at STEP), and the difference B - A. RUN_A and RUN_B may be run directories, event files\n"
     "or log directories (then tags are prefixed with the sub-run, e.g. validation/epoch_loss).\n"
+    "Two checkpoints (.h5, .keras, .weights.h5; any model, any two layouts) are compared variable\n"
+    "by variable: shapes, the largest absolute difference and the relative L2 norm of A - B,\n"
+    "variables missing on either side (--json: {\"a\", \"b\", \"variables\": [{\"name\", \"status\",\n"
+    "\"max_abs\", \"rel_l2\"}], \"identical\"}); exit 0 either way.\n"
     "\n"
     "  --step STEP  compare the values recorded at this step (the last one if a step repeats)\n"
     "  --json       {\"a\", \"b\", \"step\", \"tags\": [{\"tag\", \"a_step\", \"a\", \"b_step\", \"b\", \"diff\"}]}\n"
@@ -371,6 +376,10 @@ int cmd_diff(int argc, char **argv) {
   int have_step = args_has(&a, "--step");
   if (help) {
     fputs(diff_help, stdout);
+    goto done;
+  }
+  if (a.n_pos == 2 && is_checkpoint_path(a.pos[0]) && is_checkpoint_path(a.pos[1])) {
+    rc = cmd_checkpoint_diff(a.pos[0], a.pos[1], args_has(&a, "--json"));
     goto done;
   }
   if (a.n_pos != 2) rc = usage_error("diff", "expected RUN_A and RUN_B");

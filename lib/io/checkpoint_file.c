@@ -1145,3 +1145,31 @@ int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_st
   }
   return 0;
 }
+
+int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b, size_t j,
+                                double *max_abs, double *rel_l2) {
+  int rc = check_index(a, i);
+  if (!rc) rc = check_index(b, j);
+  if (rc) return rc;
+  size_t n = a->vars[i].pub.count;
+  if (n != b->vars[j].pub.count)
+    return kcb__error(KCB_ESHAPE, "'%s' holds %zu values, '%s' %zu", a->vars[i].name, n, b->vars[j].name, b->vars[j].pub.count);
+  double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+  if (!x || !y) rc = kcb__error(KCB_ENOMEM, "out of memory comparing '%s'", a->vars[i].name);
+  if (!rc) rc = kcb_checkpoint_file_read_double(a, i, x, n);
+  if (!rc) rc = kcb_checkpoint_file_read_double(b, j, y, n);
+  if (!rc) {
+    double m = 0, d2 = 0, a2 = 0;
+    for (size_t k = 0; k < n; k++) {
+      double d = fabs(x[k] - y[k]);
+      if (isnan(d) || d > m) m = d;
+      d2 += (x[k] - y[k]) * (x[k] - y[k]);
+      a2 += x[k] * x[k];
+    }
+    *max_abs = m;
+    *rel_l2 = d2 == 0 ? 0 : sqrt(d2) / sqrt(a2);
+  }
+  free(x);
+  free(y);
+  return rc;
+}

@@ -161,6 +161,13 @@ typedef struct kcb_var_stats {
  * @return 0 or an error as kcb_checkpoint_file_read_double. */
 int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_stats *out);
 
+/** How variable i of `a` differs from variable j of `b` (same number of elements required).
+ * @param[out] max_abs the largest |a - b| (NaN where either is NaN)
+ * @param[out] rel_l2 ||a - b|| / ||a|| (0 when both are zero)
+ * @return 0, KCB_ESHAPE (different element counts), or a read error. */
+int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b, size_t j,
+                                double *max_abs, double *rel_l2);
+
 /** What kcb_checkpoint_file_write did besides copying every variable. */
 typedef struct kcb_checkpoint_write_report {
   size_t n_vars_written;       /* model and optimizer variables written */
