@@ -357,6 +357,7 @@ static void retag_layers(json_t *entry, int to_archive) {
       json_object_del(l, "module");
       json_object_del(l, "registered_name");
       json_object_del(l, "build_config");
+      json_object_del(l, "compile_config"); /* a nested model's, empty in config.json */
     }
     retag_layers(l, to_archive);
   }
