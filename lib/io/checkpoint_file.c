@@ -653,6 +653,14 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
     if (found < 0) {
       json_t *entry = NULL, *nested = f->layers[cur].entry ? kcb__entry_layers(f->layers[cur].entry, 0) : NULL;
       if (nested) entry = find_entry(nested, seg[i]);
+      json_t *pcfg = entry_config(f->layers[cur].entry);
+      if (!entry && strcmp(f->layers[cur].class_name, "Bidirectional") == 0) {
+        /* its copies are forward_<name> / backward_<name> of the wrapped layer's config */
+        int backward = strncmp(seg[i], "backward_", 9) == 0 && json_object_get(pcfg, "backward_layer");
+        entry = json_object_get(pcfg, backward ? "backward_layer" : "layer");
+      } else if (!entry && strcmp(f->layers[cur].class_name, "TimeDistributed") == 0) {
+        entry = json_object_get(pcfg, "layer");
+      }
       char hint[160] = "";
       if (!entry && kcb__is_rnn_class(f->layers[cur].class_name)) snprintf(hint, sizeof hint, "%sCell", f->layers[cur].class_name);
       found = add_layer(f, seg[i], entry ? kcb__entry_class(entry) : hint, "", entry, cur, seg[i]);

@@ -114,9 +114,9 @@ static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out,
     return 0;
   }
   return kcb__error(KCB_EINVAL,
-                    "%s: cannot convert layer '%s' (%s): its variable '%s' sits in sub-layer '%s', which Keras 3 "
-                    "stores under an attribute name the legacy file does not give",
-                    f->path, p->name, p->class_name[0] ? p->class_name : "unknown class", l->name, l->name);
+                    "%s: cannot convert layer '%s' (%s): its sub-layer '%s' is stored by Keras 3 under an attribute "
+                    "name that the legacy file does not give",
+                    f->path, p->name, p->class_name[0] ? p->class_name : "unknown class", l->name);
 }
 
 static int plan_store(const kcb_checkpoint_file *f, plan *p) {
