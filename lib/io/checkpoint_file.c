@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -472,10 +473,14 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   int *trainable = NULL;
   size_t *order = NULL;
   char vars_path[1024], own_scope[1024], cname[128] = "";
+  hid_t g = H5I_INVALID_HID;
   if (++f->walk_depth > KCB__CKPT_MAX_DEPTH)
     KCB__TRY(kcb__error(KCB_EFORMAT, "%s: objects nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
   snprintf(vars_path, sizeof vars_path, "%s/vars", path);
-  KCB__TRY(read_name_attr(f, vars_path, &stored_name));
+  if (kcb__h5_exists(f->file, vars_path)) {
+    KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
+    if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &stored_name, f->h5name));
+  }
   const char *cls = entry ? kcb__entry_class(entry) : class_hint;
   if (!cls || !cls[0]) {
     /* A weights-only file names containers after the class: "batch_normalization_1". */
@@ -492,9 +497,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   int li = add_layer(f, name, cls, path, entry, parent, attr);
   if (li < 0) KCB__TRY(li);
   snprintf(own_scope, sizeof own_scope, "%s%s", scope, name);
-  if (kcb__h5_exists(f->file, vars_path)) {
-    hid_t g;
-    KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
+  if (g >= 0) {
     rc = kcb__h5_link_names(g, &vars, &n_vars, f->h5name);
     if (rc == 0) {
       names = calloc(n_vars + 1, sizeof *names);
@@ -519,7 +522,6 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
       else snprintf(vname, sizeof vname, "%s/%zu", own_scope, i);
       rc = add_var(f, g, vars_path, vars[order[i] - 1], vname, li, trainable[i] && f->layers[li].pub.trainable, 0, i);
     }
-    kcb__h5_close(g);
     if (rc) goto done;
   }
   /* sub-objects: a nested model's layers, an RNN's cell, a wrapper's layers, other attributes */
@@ -555,6 +557,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     KCB__TRY(walk_object(f, child, sub, li, m[j].name, child_scope, hint));
   }
 done:
+  kcb__h5_close(g);
   f->walk_depth--;
   json_decref(nested);
   free(names);
@@ -1033,6 +1036,8 @@ void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
   }
   free(f->layers);
   free(f->vars);
+  free(f->slice[0]);
+  free(f->slice[1]);
   kcb__h5_close(f->file);
   json_decref(f->config);
   free(f->image);
@@ -1108,45 +1113,202 @@ int kcb_checkpoint_file_read_raw(const kcb_checkpoint_file *f, size_t i, void *o
   return rc;
 }
 
+/* Running statistics of a variable, merged block by block. */
+typedef struct stats_acc {
+  double sum, fsum, fsq, lo, hi;
+  size_t n_nan, n_inf, n_fin;
+} stats_acc;
+
+/* One block, carefully: NaN and infinities counted, left out of the finite statistics. */
+static void stats_slow(const double *x, size_t n, stats_acc *a) {
+  for (size_t k = 0; k < n; k++) {
+    double v = x[k];
+    a->sum += v;
+    if (isnan(v)) a->n_nan++;
+    else if (isinf(v)) a->n_inf++;
+    else {
+      a->n_fin++;
+      a->fsum += v;
+      a->fsq += v * v;
+      if (v < a->lo) a->lo = v;
+      if (v > a->hi) a->hi = v;
+    }
+  }
+}
+
+#define STATS_BLOCK 2048
+
+/* The sums, squares, least and greatest value of m floats (m a multiple of 8): SSE2 (every x86-64
+ * has it) in 8 lanes, sums and squares in double; a plain loop elsewhere. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static void block_floats(const float *p, size_t m, double *bs, double *bq, float *blo, float *bhi) {
+  __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+  __m128 lo = _mm_set1_ps(p[0]), hi = lo;
+  for (size_t k = 0; k < m; k += 8) {
+    __m128 a = _mm_loadu_ps(p + k), b = _mm_loadu_ps(p + k + 4);
+    __m128d a0 = _mm_cvtps_pd(a), a1 = _mm_cvtps_pd(_mm_movehl_ps(a, a));
+    __m128d b0 = _mm_cvtps_pd(b), b1 = _mm_cvtps_pd(_mm_movehl_ps(b, b));
+    s0 = _mm_add_pd(s0, a0), s1 = _mm_add_pd(s1, a1), s2 = _mm_add_pd(s2, b0), s3 = _mm_add_pd(s3, b1);
+    q0 = _mm_add_pd(q0, _mm_mul_pd(a0, a0)), q1 = _mm_add_pd(q1, _mm_mul_pd(a1, a1));
+    q2 = _mm_add_pd(q2, _mm_mul_pd(b0, b0)), q3 = _mm_add_pd(q3, _mm_mul_pd(b1, b1));
+    lo = _mm_min_ps(_mm_min_ps(a, b), lo); /* a NaN leaves lo as it was: such blocks are redone */
+    hi = _mm_max_ps(_mm_max_ps(a, b), hi);
+  }
+  double s[2], q[2];
+  float l[4], h[4];
+  _mm_storeu_pd(s, _mm_add_pd(_mm_add_pd(s0, s1), _mm_add_pd(s2, s3)));
+  _mm_storeu_pd(q, _mm_add_pd(_mm_add_pd(q0, q1), _mm_add_pd(q2, q3)));
+  _mm_storeu_ps(l, lo);
+  _mm_storeu_ps(h, hi);
+  *bs = s[0] + s[1];
+  *bq = q[0] + q[1];
+  *blo = fminf(fminf(l[0], l[1]), fminf(l[2], l[3]));
+  *bhi = fmaxf(fmaxf(h[0], h[1]), fmaxf(h[2], h[3]));
+}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define KCB_HAVE_AVX2_BLOCK 1
+/* The same with AVX2 (4 doubles a register), for the CPUs that have it. */
+__attribute__((target("avx2"))) static void block_floats_avx2(const float *p, size_t m, double *bs, double *bq, float *blo,
+                                                               float *bhi) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  __m256 lo = _mm256_set1_ps(p[0]), hi = lo;
+  for (size_t k = 0; k < m; k += 8) {
+    __m256 a = _mm256_loadu_ps(p + k);
+    __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
+    s0 = _mm256_add_pd(s0, a0), s1 = _mm256_add_pd(s1, a1);
+    q0 = _mm256_add_pd(q0, _mm256_mul_pd(a0, a0)), q1 = _mm256_add_pd(q1, _mm256_mul_pd(a1, a1));
+    lo = _mm256_min_ps(a, lo);
+    hi = _mm256_max_ps(a, hi);
+  }
+  double s[4], q[4];
+  float l[8], h[8];
+  _mm256_storeu_pd(s, _mm256_add_pd(s0, s1));
+  _mm256_storeu_pd(q, _mm256_add_pd(q0, q1));
+  _mm256_storeu_ps(l, lo);
+  _mm256_storeu_ps(h, hi);
+  *bs = (s[0] + s[1]) + (s[2] + s[3]);
+  *bq = (q[0] + q[1]) + (q[2] + q[3]);
+  float mn = l[0], mx = h[0];
+  for (int j = 1; j < 8; j++) mn = fminf(mn, l[j]), mx = fmaxf(mx, h[j]);
+  *blo = mn, *bhi = mx;
+}
+#endif
+#else
+static void block_floats(const float *p, size_t m, double *bs, double *bq, float *blo, float *bhi) {
+  double s = 0, q = 0;
+  float lo = p[0], hi = p[0];
+  for (size_t k = 0; k < m; k++) {
+    s += p[k];
+    q += (double)p[k] * p[k];
+    lo = p[k] < lo ? p[k] : lo;
+    hi = p[k] > hi ? p[k] : hi;
+  }
+  *bs = s, *bq = q, *blo = lo, *bhi = hi;
+}
+#endif
+
+/* float32 in blocks; a block whose sums are not finite holds a NaN or an infinity and is redone
+ * by stats_slow, which counts them. */
+static void stats_floats(const float *x, size_t n, stats_acc *a) {
+  double tmp[STATS_BLOCK];
+  for (size_t b = 0; b < n; b += STATS_BLOCK) {
+    size_t m = n - b < STATS_BLOCK ? n - b : STATS_BLOCK, m8 = m & ~(size_t)7;
+    const float *p = x + b;
+    double bs = 0, bq = 0;
+    float lo = INFINITY, hi = -INFINITY;
+#ifdef KCB_HAVE_AVX2_BLOCK
+    if (m8 && __builtin_cpu_supports("avx2")) block_floats_avx2(p, m8, &bs, &bq, &lo, &hi);
+    else
+#endif
+    if (m8) block_floats(p, m8, &bs, &bq, &lo, &hi);
+    for (size_t k = m8; k < m; k++) {
+      bs += p[k];
+      bq += (double)p[k] * p[k];
+      lo = p[k] < lo ? p[k] : lo;
+      hi = p[k] > hi ? p[k] : hi;
+    }
+    if (!isfinite(bs) || !isfinite(bq)) {
+      for (size_t i = 0; i < m; i++) tmp[i] = p[i];
+      stats_slow(tmp, m, a);
+      continue;
+    }
+    a->sum += bs;
+    a->fsum += bs;
+    a->fsq += bq;
+    a->n_fin += m;
+    if (lo < a->lo) a->lo = lo;
+    if (hi > a->hi) a->hi = hi;
+  }
+}
+
+/* A slice being summed on a second thread while the next one is read. */
+typedef struct stats_job {
+  const void *buf;
+  size_t n;
+  int as_float;
+  stats_acc *acc;
+} stats_job;
+
+static void *stats_run(void *arg) {
+  stats_job *j = arg;
+  if (j->as_float) stats_floats(j->buf, j->n, j->acc);
+  else stats_slow(j->buf, j->n, j->acc);
+  return NULL;
+}
+
 int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_stats *out) {
   int rc = check_index(f, i);
   if (rc) return rc;
   const kcb__ckpt_var *v = &f->vars[i];
   if (v->pub.dtype == KCB_DTYPE_UNKNOWN) return kcb__error(KCB_EFORMAT, "%s: '%s' is not numeric", f->h5name, v->path);
-  int64_t rows = rows_per_slice(&v->pub, (size_t)1 << 20), total = v->pub.rank ? v->pub.shape[0] : 1;
+  /* float32, the usual case, is read as stored (no conversion, straight into the buffer) */
+  int as_float = v->pub.dtype == KCB_DTYPE_FLOAT32;
+  size_t es = as_float ? sizeof(float) : sizeof(double);
+  int64_t rows = rows_per_slice(&v->pub, (size_t)4 << 20), total = v->pub.rank ? v->pub.shape[0] : 1;
   size_t row = v->pub.rank && v->pub.shape[0] ? v->pub.count / (size_t)v->pub.shape[0] : v->pub.count;
-  double *buf = malloc(((size_t)rows * row + 1) * sizeof *buf);
-  if (!buf) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->path);
-  double sum = 0, fsum = 0, fsq = 0, lo = INFINITY, hi = -INFINITY;
-  size_t n_nan = 0, n_inf = 0, n_fin = 0;
-  for (int64_t r0 = 0; rc == 0 && r0 < total && v->pub.count; r0 += rows) {
+  /* two buffers: HDF5 (which is not thread-safe) reads one on this thread while another thread
+   * sums the other, so a large variable takes about the longer of reading and summing */
+  kcb_checkpoint_file *cache = (kcb_checkpoint_file *)f; /* the buffers are kept between calls: fresh
+                                                           pages would cost a fault every 4 KiB */
+  size_t need = ((size_t)rows * row + 1) * es;
+  if (need > cache->slice_size) {
+    for (int b = 0; b < 2; b++) {
+      free(cache->slice[b]);
+      cache->slice[b] = malloc(need);
+    }
+    cache->slice_size = cache->slice[0] && cache->slice[1] ? need : 0;
+    if (!cache->slice_size) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->path);
+  }
+  void *buf[2] = {cache->slice[0], cache->slice[1]};
+  stats_acc a = {0, 0, 0, INFINITY, -INFINITY, 0, 0, 0};
+  stats_job job;
+  pthread_t worker;
+  int running = 0;
+  for (int64_t r0 = 0, k = 0; rc == 0 && r0 < total && v->pub.count; r0 += rows, k++) {
     int64_t nr = total - r0 < rows ? total - r0 : rows;
     size_t n = v->pub.rank ? (size_t)nr * row : 1;
-    if ((rc = kcb__h5_dataset_read_rows(f->file, v->path, H5T_NATIVE_DOUBLE, r0, nr, buf, n, f->h5name))) break;
-    for (size_t k = 0; k < n; k++) {
-      double x = buf[k];
-      sum += x;
-      if (isnan(x)) n_nan++;
-      else if (isinf(x)) n_inf++;
-      else {
-        n_fin++;
-        fsum += x;
-        fsq += x * x;
-        if (x < lo) lo = x;
-        if (x > hi) hi = x;
-      }
-    }
+    void *b = buf[k % 2];
+    if ((rc = kcb__h5_dataset_read_rows(f->file, v->path, as_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, r0, nr, b, n,
+                                        f->h5name)))
+      break;
+    if (running) pthread_join(worker, NULL);
+    running = 0;
+    job = (stats_job){b, n, as_float, &a};
+    if (r0 + rows < total && pthread_create(&worker, NULL, stats_run, &job) == 0) running = 1;
+    else stats_run(&job);
   }
-  free(buf);
+  if (running) pthread_join(worker, NULL);
   if (rc) return rc;
-  out->sum = sum;
-  out->n_nan = n_nan;
-  out->n_inf = n_inf;
-  if (n_fin) {
-    out->min = lo;
-    out->max = hi;
-    out->mean = fsum / (double)n_fin;
-    double var = fsq / (double)n_fin - out->mean * out->mean;
+  out->sum = a.sum;
+  out->n_nan = a.n_nan;
+  out->n_inf = a.n_inf;
+  if (a.n_fin) {
+    out->min = a.lo;
+    out->max = a.hi;
+    out->mean = a.fsum / (double)a.n_fin;
+    double var = a.fsq / (double)a.n_fin - out->mean * out->mean;
     out->std = sqrt(var > 0 ? var : 0);
   } else {
     out->min = out->max = out->mean = out->std = NAN;

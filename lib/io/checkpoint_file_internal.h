@@ -37,6 +37,8 @@ struct kcb_checkpoint_file {
   kcb__ckpt_var *vars;
   size_t n_vars, cap_vars;
   int walk_depth;
+  void *slice[2]; /* kcb_checkpoint_file_stats's read buffers, slice_size bytes each */
+  size_t slice_size;
   char *model_config, *training_config, *metadata_json, *keras_version, *backend, *model_class, *model_name,
       *kcb_version, *monitor, *optimizer_name;
 };

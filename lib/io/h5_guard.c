@@ -61,8 +61,46 @@ static uint8_t *src_load(const src *s, uint64_t off, uint64_t n) {
   return b;
 }
 
+/* The last file src_open looked up: finding a file's driver copies two property lists, which
+ * costs more than the checks themselves when a reader walks many objects of one file. An open
+ * file keeps its id (HDF5 does not hand an id out twice), so the id is the key. */
+static _Thread_local struct {
+  hid_t fid;
+  int ok;
+  src s;
+} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0}};
+
+static int src_open_uncached(src *s, hid_t obj);
+
 /* 0 when the file's bytes are reachable; -1 otherwise (other drivers: no guard). */
 static int src_open(src *s, hid_t obj) {
+  hid_t fid = H5Iget_file_id(obj);
+  if (fid < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return src_open_uncached(s, obj);
+  }
+  /* a core-driver image may move as HDF5 grows it: only read-only files are cached, whose buffer stays */
+  if (fid == last_src.fid && last_src.ok) {
+    /* and the same bytes: the descriptor or image HDF5 reads through is the cached one */
+    void *h = NULL;
+    int same = H5Fget_vfd_handle(fid, H5P_DEFAULT, &h) >= 0 && h &&
+               (last_src.s.mem ? *(const uint8_t **)h == last_src.s.mem : *(int *)h == last_src.s.fd);
+    H5Eclear2(H5E_DEFAULT);
+    if (same) {
+      *s = last_src.s;
+      H5Fclose(fid);
+      return 0;
+    }
+  }
+  int rc = src_open_uncached(s, obj);
+  last_src.fid = fid;
+  last_src.ok = rc == 0;
+  last_src.s = *s;
+  H5Fclose(fid);
+  return rc;
+}
+
+static int src_open_uncached(src *s, hid_t obj) {
   memset(s, 0, sizeof *s);
   s->fd = -1;
   hid_t fid = H5Iget_file_id(obj);
