@@ -265,6 +265,61 @@ static void test_legacy_owners_and_sublayers(void **state) {
   kcb_checkpoint_file_close(c);
 }
 
+/* tf.keras 2 names a nested model's variables without the model ("dense_2/kernel:0") and a
+ * TimeDistributed's as its own ("time_distributed/kernel:0"); both still find their Keras 3 place. */
+static void test_keras2_nested_names(void **state) {
+  (void)state;
+  hid_t f = H5Fcreate(tmp_path("k2nest.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  attr_string(f, "model_config",
+              "{\"class_name\": \"Functional\", \"config\": {\"name\": \"model\", \"layers\": [{\"class_name\": "
+              "\"InputLayer\", \"config\": {\"name\": \"input_1\"}}, {\"class_name\": \"Sequential\", \"config\": {\"name\": "
+              "\"sequential\", \"layers\": [{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_2\"}}, {\"class_name\": "
+              "\"Dense\", \"config\": {\"name\": \"dense_3\"}}]}}, {\"class_name\": \"TimeDistributed\", \"config\": {\"name\": "
+              "\"time_distributed\", \"layer\": {\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\"}}}}]}}");
+  group(f, "model_weights");
+  hid_t mw = H5Gopen2(f, "model_weights", H5P_DEFAULT);
+  const char *layers[] = {"input_1", "sequential", "time_distributed"};
+  attr_strings(mw, "layer_names", layers, 3);
+  group(mw, "input_1");
+  hid_t g = H5Gopen2(mw, "input_1", H5P_DEFAULT);
+  hsize_t zero = 0;
+  hid_t sp = H5Screate_simple(1, &zero, NULL);
+  H5Aclose(H5Acreate2(g, "weight_names", H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT));
+  H5Sclose(sp);
+  H5Gclose(g);
+  double v[6] = {1, 2, 3, 4, 5, 6};
+  hsize_t d2[1] = {2}, d3[1] = {3};
+  group(mw, "sequential");
+  g = H5Gopen2(mw, "sequential", H5P_DEFAULT);
+  const char *sw[] = {"dense_2/kernel:0", "dense_2/bias:0", "dense_3/kernel:0"};
+  attr_strings(g, "weight_names", sw, 3);
+  for (int i = 0; i < 3; i++) put(g, sw[i], H5T_IEEE_F32LE, 1, i == 1 ? d2 : d3, v + i);
+  H5Gclose(g);
+  group(mw, "time_distributed");
+  g = H5Gopen2(mw, "time_distributed", H5P_DEFAULT);
+  const char *tw[] = {"time_distributed/kernel:0", "time_distributed/bias:0"};
+  attr_strings(g, "weight_names", tw, 2);
+  put(g, tw[0], H5T_IEEE_F32LE, 1, d3, v);
+  put(g, tw[1], H5T_IEEE_F32LE, 1, d2, v);
+  H5Gclose(g);
+  H5Gclose(mw);
+  H5Fclose(f);
+  kcb_checkpoint_file *c;
+  assert_ok(kcb_checkpoint_file_open(&c, tmp_path("k2nest.h5")));
+  const kcb_checkpoint_var *d3v = find(c, "dense_3/kernel:0");
+  assert_string_equal(kcb_checkpoint_file_layer(c, (size_t)d3v->layer)->name, "dense_3");
+  assert_string_equal(kcb_checkpoint_file_layer(c, (size_t)d3v->layer)->class_name, "Dense");
+  assert_ok(kcb_checkpoint_file_write(c, tmp_path("k2nest.weights.h5"), KCB_LAYOUT_AUTO, NULL));
+  kcb_checkpoint_file *w;
+  assert_ok(kcb_checkpoint_file_open(&w, tmp_path("k2nest.weights.h5")));
+  assert_true(kcb_checkpoint_file_find(w, "/layers/sequential/layers/dense_1/vars/0") >= 0);
+  assert_true(kcb_checkpoint_file_find(w, "/layers/sequential/layers/dense/vars/1") >= 0);
+  assert_true(kcb_checkpoint_file_find(w, "/layers/time_distributed/layer/vars/1") >= 0);
+  assert_true(kcb_checkpoint_file_find(w, "/layers/input_layer/vars/0") < 0);
+  kcb_checkpoint_file_close(w);
+  kcb_checkpoint_file_close(c);
+}
+
 /* A class kcb does not know keeps index names; a sub-layer it cannot place is not converted. */
 static void test_unknown_structure(void **state) {
   (void)state;
@@ -336,7 +391,8 @@ int main(void) {
   if (!mkdtemp(dir)) return 1;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_store_nesting_and_dtypes), cmocka_unit_test(test_compare),
-      cmocka_unit_test(test_legacy_owners_and_sublayers), cmocka_unit_test(test_unknown_structure),
+      cmocka_unit_test(test_legacy_owners_and_sublayers), cmocka_unit_test(test_keras2_nested_names),
+      cmocka_unit_test(test_unknown_structure),
       cmocka_unit_test(test_malformed),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);

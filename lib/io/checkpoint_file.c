@@ -550,6 +550,8 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
       /* Bidirectional names its copies forward_<name> / backward_<name>; the entry gives the class. */
       hint = kcb__entry_class(sub);
       sub = NULL;
+    } else if (strcmp(cls, "MultiHeadAttention") == 0 && strstr(m[j].name, "_dense")) {
+      hint = "EinsumDense"; /* its query, key, value and output projections */
     } else if (strcmp(m[j].name, "cell") == 0 && kcb__is_rnn_class(cls)) {
       snprintf(cell_class, sizeof cell_class, "%sCell", cls);
       hint = cell_class;
@@ -648,7 +650,9 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
   for (int i = ns - 2; i >= 0 && at < 0; i--)
     if (strcmp(seg[i], f->layers[layer].name) == 0) at = i;
   *out = layer;
-  if (at < 0) return 0;
+  /* Without the layer's own name in the path (tf.keras 2 names a nested model's variables
+   * "dense_2/kernel:0"), only segments that name one of its sub-layers lead down. */
+  int strict = at < 0;
   for (int i = at + 1; i < ns - 1; i++) {
     int cur = *out, found = -1;
     for (size_t c = (size_t)cur + 1; c < f->n_layers && found < 0; c++)
@@ -666,6 +670,10 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
       }
       char hint[160] = "";
       if (!entry && kcb__is_rnn_class(f->layers[cur].class_name)) snprintf(hint, sizeof hint, "%sCell", f->layers[cur].class_name);
+      if (strict && !(entry && nested)) {
+        json_decref(nested);
+        continue;
+      }
       found = add_layer(f, seg[i], entry ? kcb__entry_class(entry) : hint, "", entry, cur, seg[i]);
       json_decref(nested);
       if (found < 0) return found;

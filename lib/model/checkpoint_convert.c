@@ -144,6 +144,8 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
     if (f->vars[i].pub.layer < 0)
       KCB__TRY(kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name));
     KCB__TRY(store_object_path(f, f->vars[i].pub.layer, path, sizeof path));
+    /* tf.keras 2 names a TimeDistributed's variables as its own; Keras 3 keeps them with the layer it wraps */
+    if (strcmp(f->layers[f->vars[i].pub.layer].class_name, "TimeDistributed") == 0) strncat(path, "/layer", sizeof path - strlen(path) - 1);
     if (!(obj[i] = strdup(path))) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   }
   for (size_t i = 0; i < nm; i++) {
