@@ -153,13 +153,14 @@ int kcb__h5_open(hid_t *out, const char *path) {
   *out = H5I_INVALID_HID;
   struct stat st;
   if (stat(path, &st) != 0) return kcb__error(kcb__error_from_errno(errno), "%s: %s", path, strerror(errno));
-  if (!S_ISREG(st.st_mode)) return kcb__error(KCB_EINVAL, "%s: not a regular file", path);
+  int rc = kcb__file_check_regular(path, NULL); /* libhdf5 opens by name: a FIFO would block it */
+  if (rc) return rc;
   htri_t is = H5Fis_hdf5(path);
   if (is <= 0) {
     H5Eclear2(H5E_DEFAULT);
     return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
   }
-  int rc = kcb__h5_guard_root(NULL, 0, path, path);
+  rc = kcb__h5_guard_root(NULL, 0, path, path);
   if (rc) return rc;
   *out = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (*out < 0) {

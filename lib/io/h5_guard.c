@@ -504,7 +504,8 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
     s.size = len;
   } else {
     struct stat st;
-    if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) != 0) {
+    if (kcb__file_fopen_read(path, NULL, &f) != 0 || fstat(fileno(f), &st) != 0) {
+      kcb_error_clear();
       if (f) fclose(f);
       return 0;
     }

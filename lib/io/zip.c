@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zip.h>
 
 int kcb__zip_is_zip(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return 0;
+  FILE *f;
+  if (kcb__file_fopen_read(path, NULL, &f) != 0) return 0; /* the caller's next open reports it */
   unsigned char magic[4] = {0};
   size_t got = fread(magic, 1, 4, f);
   fclose(f);
@@ -24,8 +25,11 @@ static int zip_fail(int code, const char *file, const char *what, zip_error_t *e
 int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len) {
   *out = NULL;
   *len = 0;
-  int zerr = 0;
-  zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
+  int zerr = 0, fd;
+  int rc0 = kcb__file_open_read(path, NULL, &fd);
+  if (rc0) return rc0;
+  zip_t *za = zip_fdopen(fd, ZIP_RDONLY, &zerr); /* takes fd on success */
+  if (!za) close(fd);
   if (!za) {
     zip_error_t e;
     zip_error_init_with_code(&e, zerr);

@@ -401,11 +401,11 @@ void kcb_checkpoint_ranking_free(kcb_checkpoint_ranking *r) {
 /* ---- export -------------------------------------------------------------------------------- */
 
 static int read_all(const char *path, unsigned char **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return kcb__error(kcb__error_from_errno(errno), "cannot open %s: %s", path, strerror(errno));
+  FILE *f;
+  int rc = kcb__file_fopen_read(path, NULL, &f);
+  if (rc) return rc;
   size_t cap = 1 << 16, n = 0;
   unsigned char *buf = malloc(cap);
-  int rc = 0;
   while (buf) {
     if (n == cap) {
       unsigned char *grown = realloc(buf, cap * 2);

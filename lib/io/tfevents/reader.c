@@ -136,6 +136,13 @@ static int is_dir(const char *path) {
   return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A regular file (a link to one counts): a FIFO, socket or device named *tfevents* is no event
+ * file, and opening a FIFO would block. */
+static int is_regular(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_count) {
   *out_files = NULL;
   *out_count = 0;
@@ -151,7 +158,7 @@ int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_
       rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", run_dir);
       break;
     }
-    if (!is_dir(p)) rc = strlist_push(&l, p);
+    if (is_regular(p)) rc = strlist_push(&l, p);
     free(p);
   }
   closedir(d);
@@ -181,7 +188,7 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth)
       break;
     }
     if (is_dir(p)) rc = strlist_push(&subdirs, e->d_name);
-    else if (strstr(e->d_name, "tfevents")) has_events = 1;
+    else if (strstr(e->d_name, "tfevents") && is_regular(p)) has_events = 1;
     free(p);
   }
   closedir(d);

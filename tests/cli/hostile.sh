@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Hostile inputs (issue 15), one section per class: crafted files (made by hostile_make.py with
+# independent writers: h5py, hand-framed records) and flags. Every case ends in a clear error naming
+# the file, or a correct result; `timeout` turns a hang into a failure.
+# Usage: tests/cli/hostile.sh TOOLS_DIR TESTS_DIR
+set -u
+tools=$1 tests=$2 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+train=$tools/kcb-train inspect=$tools/kcb-inspect restore=$tools/kcb-restore
+T() { timeout 20 "$@"; } # a hang is exit 124: never the code a case expects
+make() { python3 "$here/hostile_make.py" "$@"; }
+mkdir -p "$tmp/data" && make mnist "$tmp/data" || { echo "hostile_make.py failed"; exit 1; }
+small=(--data "$tmp/data" --model flatten,4:relu,10:softmax --verbose 0)
+
+# ---- 3. only regular files are read: a FIFO never blocks -------------------------------------------
+mkdir -p "$tmp/fifo/run"
+mkfifo "$tmp/fifo/run/events.out.tfevents.1.host" "$tmp/fifo/conf" "$tmp/fifo/log.csv" "$tmp/fifo/w.weights.h5" \
+  "$tmp/fifo/m.keras" "$tmp/fifo/train-images-idx3-ubyte"
+check fifo_validate 1 'events\.out\.tfevents\.1\.host: cannot open: a FIFO, not a regular file' -- \
+  T "$inspect" validate "$tmp/fifo/run/events.out.tfevents.1.host"
+for c in text scalars histograms images; do
+  check "fifo_listing_$c" 1 'no event files' -- T "$inspect" "$c" "$tmp/fifo" --tag x
+done
+for c in hparams runs; do check "fifo_listing_$c" 1 'no event files' -- T "$inspect" "$c" "$tmp/fifo"; done
+check fifo_config 2 "--config '$tmp/fifo/conf': a FIFO, not a regular file" -- T "$train" --config "$tmp/fifo/conf"
+check fifo_csv 1 "log\.csv: cannot open: a FIFO" -- T "$inspect" csv "$tmp/fifo/log.csv"
+check fifo_weights 1 "w\.weights\.h5: cannot open: a FIFO" -- T "$inspect" checkpoint "$tmp/fifo/w.weights.h5"
+check fifo_keras 1 "m\.keras: cannot open: a FIFO" -- T "$inspect" checkpoint "$tmp/fifo/m.keras"
+check fifo_initial_weights 1 "w\.weights\.h5: cannot open: a FIFO" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/fifo/w.weights.h5"
+check fifo_data 1 "train-images-idx3-ubyte: cannot open: a FIFO" -- T "$train" --data "$tmp/fifo" --epochs 1
+check fifo_restore_dir 1 "w\.weights\.h5: cannot open: a FIFO" -- T "$restore" "$tmp/fifo"
+check dev_zero_csv 1 "/dev/zero: cannot open: a character device" -- T "$inspect" csv /dev/zero
+check dir_as_config 2 "--config '$tmp/fifo': a directory, not a regular file" -- T "$train" --config "$tmp/fifo"
+
+finish hostile
