@@ -8,7 +8,7 @@ tools=$1 tests=$2 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 train=$tools/kcb-train inspect=$tools/kcb-inspect restore=$tools/kcb-restore
 T() { timeout 20 "$@"; } # a hang is exit 124: never the code a case expects
-make() { python3 "$here/hostile_make.py" "$@"; }
+make() { /usr/bin/python3 "$here/hostile_make.py" "$@"; }
 mkdir -p "$tmp/data" && make mnist "$tmp/data" || { echo "hostile_make.py failed"; exit 1; }
 small=(--data "$tmp/data" --model flatten,4:relu,10:softmax --verbose 0)
 
@@ -32,5 +32,16 @@ check fifo_data 1 "train-images-idx3-ubyte: cannot open: a FIFO" -- T "$train" -
 check fifo_restore_dir 1 "w\.weights\.h5: cannot open: a FIFO" -- T "$restore" "$tmp/fifo"
 check dev_zero_csv 1 "/dev/zero: cannot open: a character device" -- T "$inspect" csv /dev/zero
 check dir_as_config 2 "--config '$tmp/fifo': a directory, not a regular file" -- T "$train" --config "$tmp/fifo"
+
+# ---- 1. nesting bounded before a recursive parser recurses -----------------------------------------
+mkdir -p "$tmp/deep" && make deep_hparams "$tmp/deep/events.out.tfevents.1.deep" 100000
+deep_msg='events\.out\.tfevents\.1\.deep: decoding the record at offset 40: hparams plugin data nested more than 100 messages deep'
+for c in text histograms images; do check "deep_hparams_$c" 1 "$deep_msg" -- T "$inspect" "$c" "$tmp/deep" --tag x; done
+check deep_hparams_hparams 1 "$deep_msg" -- T "$inspect" hparams "$tmp/deep"
+mkdir -p "$tmp/shallow" && make deep_hparams "$tmp/shallow/events.out.tfevents.1.ok" 40
+check shallow_hparams 0 '^\. ' -- T "$inspect" hparams "$tmp/shallow"
+make deep_json_h5 "$tmp/deep/deep.h5" 100000
+check deep_json_checkpoint 1 'deep\.h5.*maximum parsing depth' -- T "$inspect" checkpoint "$tmp/deep/deep.h5"
+check deep_json_train 1 'deep\.h5: Layer count mismatch' -- T "$train" "${small[@]}" --epochs 0 --initial-weights "$tmp/deep/deep.h5"
 
 finish hostile

@@ -22,6 +22,77 @@ def mnist(out):
         idx(f"{out}/{split}-labels-idx1-ubyte", (n,), [i % 10 for i in range(n)])
 
 
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked(data):
+    c = crc32c(data)
+    return (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append(v & 0x7F | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def field(num, payload):
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def record(data):
+    head = struct.pack("<Q", len(data))
+    return head + struct.pack("<I", masked(head)) + data + struct.pack("<I", masked(data))
+
+
+def events(path, *evs):
+    version = struct.pack("<Bd", 0x09, 1.0) + field(3, b"brain.Event:2")
+    with open(path, "wb") as f:
+        f.write(record(version) + b"".join(record(e) for e in evs))
+
+
+def summary_event(step, tag, plugin, content, tensor=b""):
+    meta = field(1, field(1, plugin.encode()) + field(2, content))
+    value = field(1, tag.encode()) + field(9, meta) + (field(8, tensor) if tensor else b"")
+    return struct.pack("<Bd", 0x09, 2.0) + bytes([0x10]) + varint(step) + field(5, field(1, value))
+
+
+def deep_hparams(out, depth):
+    """An hparams session_start_info whose value nests list_value in list_value `depth` times."""
+    depth = int(depth)
+    core = struct.pack("<Bd", 0x11, 1.0)  # Value.number_value
+    # Lengths inside out, then the prefixes outside in: no quadratic copying.
+    keys = [(2, 0x1A), (1, 0x0A), (2, 0x12)] + [(1, 0x32), (1, 0x0A)] * depth
+    lens = [len(core)]
+    for _ in keys:
+        lens.append(0)
+    for i in range(1, len(keys) + 1):
+        lens[i] = 1 + len(varint(lens[i - 1])) + lens[i - 1]
+    parts = [bytes([k]) + varint(lens[len(keys) - j - 1]) for j, (_, k) in enumerate(keys)]
+    content = b"".join(parts) + core
+    events(out, summary_event(0, "_hparams_/session_start_info", "hparams", content))
+
+
+def deep_json_h5(out, depth):
+    """A legacy .h5 whose model_config nests JSON arrays `depth` deep."""
+    import h5py
+    depth = int(depth)
+    with h5py.File(out, "w") as f:
+        f.attrs["model_config"] = '{"class_name": "Sequential", "config": {"layers": ' + "[" * depth + "]" * depth + "}}"
+        f.attrs["keras_version"] = "3.3.3"
+        f.attrs["backend"] = "tensorflow"
+        f.create_group("model_weights")
+
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)
