@@ -2,6 +2,7 @@
  * protobuf nesting bounded before protobuf-c recurses, and the other classes' library checks
  * (the CLI side is tests/cli/hostile.sh). */
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include "event.pb-c.h"
 #include "internal.h"
 #include "io/tfevents/pb_depth.h"
+#include "model/bounds.h"
 #include "plugins.pb-c.h"
 #include "test_helpers.h"
 
@@ -105,6 +107,49 @@ static void depth_bound(void **state) {
   assert_int_equal(kcb__pb_depth_ok(lv, cut, sizeof cut, 2), 1);
 }
 
+/* Sizes from files and flags: overflow-safe, bounded by kcb_max_params, "too large" in words. */
+static void absurd_sizes(void **state) {
+  (void)state;
+  kcb_model *m = NULL;
+  int64_t big[2] = {100000, 100000}, wrap[2] = {(int64_t)1 << 32, (int64_t)1 << 32}, ok[2] = {28, 28};
+  assert_error(kcb_model_new(&m, 2, big, 1), KCB_EINVAL, "input shape (100000, 100000) is too large: 10000000000 values");
+  assert_error(kcb_model_new(&m, 2, wrap, 1), KCB_EINVAL, "is too large: its number of values overflows");
+  assert_null(m);
+  assert_ok(kcb_model_new(&m, 2, ok, 1));
+  assert_error(kcb_model_add_from_spec(m, "flatten,100000:relu,100000:relu,10"), KCB_EINVAL,
+               "(Dense, 100000 x 100000): the model is too large: 10078600000 parameters, more than the limit of 100000000");
+  kcb_model_free(m);
+  /* the bound is overridable: exactly at the limit passes, one more parameter fails */
+  kcb_set_max_params(784 * 10 + 10);
+  assert_int_equal(kcb_max_params(), 7850);
+  assert_ok(kcb_model_new(&m, 2, ok, 1));
+  assert_ok(kcb_model_add_from_spec(m, "flatten,10"));
+  kcb_model_free(m);
+  assert_ok(kcb_model_new(&m, 2, ok, 1));
+  assert_error(kcb_model_add_from_spec(m, "flatten,10,1"), KCB_EINVAL, "7861 parameters, more than the limit of 7850");
+  kcb_model_free(m);
+  kcb_set_max_params(0);
+  assert_int_equal(kcb_max_params(), KCB_DEFAULT_MAX_PARAMS);
+}
+
+static void restored_scalars(void **state) {
+  (void)state;
+  assert_ok(kcb__check_restored_optimizer(0, 0.001, "f.h5"));
+  assert_ok(kcb__check_restored_optimizer((int64_t)1 << 53, 0, "f.h5"));
+  assert_error(kcb__check_restored_optimizer(-5, 0.001, "f.h5"), KCB_EINVAL, "f.h5: optimizer variable 'iterations' is -5");
+  assert_error(kcb__check_restored_optimizer(INT64_MAX, 0.001, "f.h5"), KCB_EINVAL, "'iterations' is 9223372036854775807");
+  assert_error(kcb__check_restored_optimizer(1, NAN, "f.h5"), KCB_EINVAL, "f.h5: optimizer variable 'learning_rate' is nan");
+  assert_error(kcb__check_restored_optimizer(1, -1e30, "f.h5"), KCB_EINVAL, "'learning_rate' is -1e+30");
+  assert_error(kcb__check_restored_optimizer(1, INFINITY, "f.h5"), KCB_EINVAL, "'learning_rate' is inf");
+  kcb_checkpoint_info info;
+  memset(&info, 0, sizeof info);
+  info.epoch = INT64_MAX;
+  info.batch = info.iterations = -1;
+  assert_error(kcb__check_restored_info(&info, "f.h5"), KCB_EINVAL, "f.h5: attribute 'kcb_epoch' is 9223372036854775807");
+  info.epoch = 3;
+  assert_ok(kcb__check_restored_info(&info, "f.h5"));
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_hostile_XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
@@ -113,6 +158,8 @@ int main(void) {
       cmocka_unit_test(file_read_bounds_size),
       cmocka_unit_test(schemas),
       cmocka_unit_test(depth_bound),
+      cmocka_unit_test(absurd_sizes),
+      cmocka_unit_test(restored_scalars),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   rmdir(tmpdir);

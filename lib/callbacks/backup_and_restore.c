@@ -37,6 +37,7 @@ static int64_t metadata_epoch(const char *meta_path) {
   free(text);
   json_t *epoch = root ? json_object_get(root, "epoch") : NULL;
   int64_t e = json_is_integer(epoch) ? (int64_t)json_integer_value(epoch) : -1;
+  if (e > 2147483646) e = -1; /* fit counts epochs in an int: a larger one is no epoch kcb wrote */
   json_decref(root);
   return e;
 }

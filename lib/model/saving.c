@@ -13,6 +13,7 @@
 
 #include "io/h5.h"
 #include "io/zip.h"
+#include "model/bounds.h"
 #include "model/config_json.h"
 #include "model/model_internal.h"
 #include "internal.h"
@@ -783,6 +784,7 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
     KCB__TRY(kcb__h5_attr_read_uint64s(s.file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
     st.have_rng = 1;
   }
+  if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   /* Everything read and checked: commit. */
   memcpy(m->params, st.params, m->n_params * sizeof *st.params);
   if (st.have_opt) {
@@ -976,6 +978,7 @@ int kcb_checkpoint_info_read(kcb_checkpoint_info *out, const char *path) {
   if (kcb__h5_has_attr(s.file, "kcb_batch")) KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_batch", &info.batch, path));
   if (info.iterations < 0 && kcb__h5_has_attr(s.file, "kcb_iterations"))
     KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_iterations", &info.iterations, path));
+  KCB__TRY(kcb__check_restored_info(&info, path));
   *out = info;
 done:
   source_close(&s);

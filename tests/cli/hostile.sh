@@ -44,4 +44,29 @@ make deep_json_h5 "$tmp/deep/deep.h5" 100000
 check deep_json_checkpoint 1 'deep\.h5.*maximum parsing depth' -- T "$inspect" checkpoint "$tmp/deep/deep.h5"
 check deep_json_train 1 'deep\.h5: Layer count mismatch' -- T "$train" "${small[@]}" --epochs 0 --initial-weights "$tmp/deep/deep.h5"
 
+# ---- 4. absurd sizes: overflow-safe products, a bound on the parameter count, "too large" in words ---
+for d in "100000 100000" "1000000000 1000000000" "4294967296 4294967296"; do
+  make shape_h5 "$tmp/shape.h5" $d
+  check "shape_${d// /x}" 1 "shape\.h5: input shape \(${d// /, }\) is too large: " -- T "$inspect" checkpoint "$tmp/shape.h5"
+done
+check huge_units 1 "layer 'dense_1' \(Dense, 100000 x 100000\): the model is too large: [0-9]+ parameters, more than the limit of 100000000" -- \
+  T "$train" --data "$tmp/data" --model flatten,100000:relu,100000:relu,10:softmax --epochs 1 --verbose 0
+check huge_units_env 1 "more than the limit of 5000 " -- \
+  env KCB_MAX_PARAMS=5000 "$train" --data "$tmp/data" --model flatten,1000:relu,10:softmax --epochs 1 --verbose 0
+check within_env 0 'test_loss=' -- env KCB_MAX_PARAMS=5000 "$train" "${small[@]}" --epochs 1
+T "$train" "${small[@]}" --epochs 1 --checkpoint "$tmp/c.{epoch}.weights.h5" >/dev/null 2>&1
+make patch_h5 "$tmp/epoch.weights.h5" "$tmp/c.1.weights.h5" attr:kcb_epoch=9223372036854775807:i8
+check epoch_int64_max 1 "epoch\.weights\.h5: attribute 'kcb_epoch' is 9223372036854775807: expected a count from 0 to 2147483646" -- \
+  T "$restore" "$tmp/epoch.weights.h5"
+
+# ---- 5. restored optimizer scalars validated as the setters validate them --------------------------
+for e in "iterations ds:optimizer/vars/0=nan:f8" "iterations ds:optimizer/vars/0=-5:i8" "iterations ds:optimizer/vars/0=9223372036854775807:i8" \
+  "learning_rate ds:optimizer/vars/1=nan:f4" "learning_rate ds:optimizer/vars/1=-1e30:f4" "learning_rate ds:optimizer/vars/1=inf:f4"; do
+  set -- $e
+  make patch_h5 "$tmp/opt.weights.h5" "$tmp/c.1.weights.h5" "$2"
+  check "restored_${2#ds:optimizer/vars/}" 1 "opt\.weights\.h5: optimizer variable '$1' is .*expected|opt\.weights\.h5: optimizer variable '$1' is .*must be a finite number" -- \
+    T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/opt.weights.h5"
+done
+check restored_ok 0 'test_loss=[0-9]' -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/c.1.weights.h5"
+
 finish hostile

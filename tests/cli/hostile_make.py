@@ -93,6 +93,41 @@ def deep_json_h5(out, depth):
         f.create_group("model_weights")
 
 
+def shape_h5(out, *dims):
+    """A legacy .h5 model: InputLayer batch_shape [null, *dims], Flatten, Dense(10); no weights."""
+    import json
+    import h5py
+    layers = [{"class_name": "InputLayer", "config": {"batch_shape": [None] + [int(float(d)) for d in dims], "name": "in"}},
+              {"class_name": "Flatten", "config": {"name": "flatten"}},
+              {"class_name": "Dense", "config": {"name": "dense", "units": 10, "activation": "softmax"}}]
+    cfg = {"class_name": "Sequential", "config": {"name": "s", "layers": layers}}
+    with h5py.File(out, "w") as f:
+        f.attrs["model_config"] = json.dumps(cfg)
+        f.attrs["keras_version"] = "3.3.3"
+        f.attrs["backend"] = "tensorflow"
+        f.create_group("model_weights")
+
+
+def patch_h5(out, src, *edits):
+    """A copy of src with datasets or attributes replaced: ds:PATH=VALUE:DTYPE or attr:NAME=VALUE:DTYPE
+    (e.g. ds:optimizer/vars/0=nan:f8, attr:kcb_epoch=9223372036854775807:i8)."""
+    import shutil
+    import h5py
+    import numpy as np
+    shutil.copyfile(src, out)
+    with h5py.File(out, "r+") as f:
+        for e in edits:
+            kind, rest = e.split(":", 1)
+            name, value = rest.split("=", 1)
+            text, dtype = value.rsplit(":", 1)
+            v = np.array(int(text) if dtype[0] in "iu" else float(text), dtype=dtype)
+            if kind == "ds":
+                del f[name]
+                f.create_dataset(name, data=v)
+            else:
+                f.attrs[name] = v
+
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)

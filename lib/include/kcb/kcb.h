@@ -19,5 +19,6 @@
 #include "kcb/checkpoint.h"
 #include "kcb/run_summary.h"
 #include "kcb/file.h"
+#include "kcb/limits.h"
 
 #endif
