@@ -183,7 +183,7 @@ static int walk_attrs(const src *s, uint64_t addr, attr_visit visit, void *ctx, 
       if (type == 0x10 && end - p >= (uint64_t)s->sa + s->sl && nchunks < MAX_CHUNKS) {
         chunk_at[nchunks] = s->base + le(b + p, s->sa);
         chunk_len[nchunks++] = le(b + p + s->sa, s->sl);
-      } else if ((type == 0x0c || type == 0x11) && !(mflags & 0x02)) { /* not a shared message */
+      } else if ((type == 0x0c || type == 0x11 || type == 0x14) && !(mflags & 0x02)) { /* not a shared message */
         stop = visit(ctx, type, b + p, size);
       }
       p += size;
@@ -264,6 +264,7 @@ static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t
 
 static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   check_ctx *c = ctx;
+  if (type == 0x14) return 0; /* a driver info message: only in a superblock extension (guard_root) */
   c->problem = type == 0x11 ? symbol_table_problem(c->s, d, n, c->why, sizeof c->why)
                             : attr_message_problem(c->s, d, n, c->why, sizeof c->why);
   return c->problem != NULL;
@@ -494,6 +495,32 @@ int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
   return rc;
 }
 
+static int is_undef(const uint8_t *p, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    if (p[i] != 0xff) return 0;
+  return 1;
+}
+
+static int driver_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
+  (void)ctx, (void)d, (void)n;
+  return type == 0x14;
+}
+
+/* A file-driver info block (superblock v0/v1) or driver info message (in a v2/v3 superblock's
+ * extension) records a driver such as family, multi or split, whose files are other files: kcb's
+ * checkpoints are single files, and a checkpoint must not make libhdf5 open others (issue 15). */
+static int driver_error(const src *s, const uint8_t *b, unsigned ver, const char *file) {
+  unsigned sa = s->sa;
+  if (ver <= 1) {
+    if (is_undef(b + 24 + (ver == 1 ? 4 : 0) + 3 * sa, sa)) return 0;
+  } else {
+    const uint8_t *ext = b + 12 + sa;
+    if (is_undef(ext, sa) || walk_attrs(s, le(ext, sa), driver_visit, NULL, NULL, NULL) <= 0) return 0;
+  }
+  return kcb__error(KCB_EFORMAT, "%s: the HDF5 superblock names a file driver (family, multi or split files): kcb reads "
+                    "only single-file checkpoints", file);
+}
+
 int kcb__h5_guard_root(const void *image, size_t len, const char *path, const char *file) {
   src s;
   memset(&s, 0, sizeof s);
@@ -523,6 +550,7 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
       s.sl = sl;
       uint64_t root = ver <= 1 ? le(b + 24 + (ver == 1 ? 4 : 0) + 4 * sa + sl, sa) : le(b + 12 + 3 * sa, sa);
       rc = header_error(&s, root, file);
+      if (rc == 0) rc = driver_error(&s, b, ver, file);
     }
   }
   if (f) fclose(f);

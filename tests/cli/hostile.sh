@@ -69,4 +69,32 @@ for e in "iterations ds:optimizer/vars/0=nan:f8" "iterations ds:optimizer/vars/0
 done
 check restored_ok 0 'test_loss=[0-9]' -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/c.1.weights.h5"
 
+# ---- 8. HDF5 features that reach outside the file: refused for every checkpoint read --------------
+mkdir -p "$tmp/out"
+for k in external elink soft filter virtual family; do
+  f="$tmp/out/$k.weights.h5"
+  [ "$k" = family ] && f="$tmp/out/fam0.weights.h5"
+  make outside_h5 "$f" "$tmp/c.1.weights.h5" "$k" || { echo "FAIL outside_$k: not made"; failed=$((failed + 1)); continue; }
+  case $k in
+    external) why="dataset '0' keeps its data in 1 external file\\(s\\)" ;;
+    elink) why="'layers/dense' is a soft or external link: kcb follows only hard links" ;;
+    soft) why="'0' is a soft or external link" ;;
+    filter) why="dataset '0' uses HDF5 filter 32001, not one built into HDF5" ;;
+    virtual) why="dataset '0' is a virtual dataset" ;;
+    family) why="the HDF5 superblock names a file driver" ;;
+  esac
+  check "outside_${k}_train" 1 "$why" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$f"
+  check "outside_${k}_inspect" 1 "$why" -- T "$inspect" checkpoint "$f"
+  check "outside_${k}_restore" 1 "$why" -- T "$restore" --output "$tmp/out/x.weights.h5" "$f"
+done
+# the same file packed into a .keras archive: the HDF5 image is read through the same guard
+/usr/bin/python3 - "$tmp/out/external.weights.h5" "$tmp/out/ext.keras" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    z.writestr("metadata.json", '{"keras_version": "3.3.3"}')
+    z.write(sys.argv[1], "model.weights.h5")
+PY
+check outside_external_keras 1 "ext\\.keras: dataset '0' keeps its data in 1 external" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/out/ext.keras"
+
 finish hostile

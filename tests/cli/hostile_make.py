@@ -128,6 +128,46 @@ def patch_h5(out, src, *edits):
                 f.attrs[name] = v
 
 
+def outside_h5(out, src, kind):
+    """A copy of src (a kcb .weights.h5) whose first kernel, layers/dense/vars/0, reaches outside the
+    file: kind external (raw data in /dev/urandom), elink (the group layers/dense an external link into
+    a copy beside it), soft (a soft link), filter (an unknown filter 32001, Blosc), virtual (a
+    virtual dataset mapped from a copy), family (written by the family driver: out is its member 0)."""
+    import shutil
+    import h5py
+    import numpy as np
+    name = "layers/dense/vars/0"
+    if kind == "family":
+        with h5py.File(src, "r") as f, h5py.File(out.replace("0", "%d", 1), "w", driver="family", memb_size=4096) as g:
+            for k, v in f.attrs.items():
+                g.attrs[k] = v
+            f.visititems(lambda n, o: g.create_dataset(n, data=o[()]) if isinstance(o, h5py.Dataset) else g.require_group(n))
+        return
+    shutil.copyfile(src, out)
+    other = out + ".other.h5"
+    shutil.copyfile(src, other)
+    with h5py.File(out, "r+") as f:
+        data = f[name][()]
+        if kind == "external":
+            del f[name]
+            f.create_dataset(name, shape=data.shape, dtype=data.dtype, external=[("/dev/urandom", 0, data.nbytes)])
+        elif kind == "elink":
+            del f["layers/dense"]
+            f["layers/dense"] = h5py.ExternalLink(other, "/layers/dense")
+        elif kind == "soft":
+            f["layers/kernel_copy"] = data
+            del f[name]
+            f[name] = h5py.SoftLink("/layers/kernel_copy")
+        elif kind == "filter":
+            del f[name]
+            f.create_dataset(name, data=data, chunks=data.shape, compression=32001, allow_unknown_filter=True)
+        elif kind == "virtual":
+            del f[name]
+            layout = h5py.VirtualLayout(shape=data.shape, dtype=data.dtype)
+            layout[...] = h5py.VirtualSource(other, name, shape=data.shape)
+            f.create_virtual_dataset(name, layout)
+
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)
