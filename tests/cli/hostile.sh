@@ -97,4 +97,14 @@ PY
 check outside_external_keras 1 "ext\\.keras: dataset '0' keeps its data in 1 external" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/out/ext.keras"
 
+# ---- 6. errors not swallowed: a CSV log named with --csv gives its own error ---------------------
+printf 'epoch,loss,val_loss\n0,1,2\n1,2\n' >"$tmp/ragged.csv"
+printf 'epoch,loss\n0,1\n' >"$tmp/nocol.csv"
+printf 'epoch,val_loss\n0,"1\n' >"$tmp/openquote.csv"
+check restore_csv_ragged 1 "ragged\.csv:3: 2 fields, but the header has 3 columns \(KCB_EFORMAT\)" -- T "$restore" --csv "$tmp/ragged.csv" "$tmp/c.1.weights.h5"
+check restore_csv_column 1 "nocol\.csv: no column 'val_loss'" -- T "$restore" --csv "$tmp/nocol.csv" "$tmp/c.1.weights.h5"
+check restore_csv_quote 1 "openquote\.csv:[0-9]+: .*quote" -- T "$restore" --csv "$tmp/openquote.csv" "$tmp/c.1.weights.h5"
+check restore_csv_missing 1 "none\.csv: cannot open: No such file" -- T "$restore" --csv "$tmp/none.csv" "$tmp/c.1.weights.h5"
+check restore_csv_fifo 2 "log\.csv: cannot open: a FIFO" -- T "$restore" --csv "$tmp/fifo/log.csv" "$tmp/c.1.weights.h5"
+
 finish hostile
