@@ -107,4 +107,32 @@ check restore_csv_quote 1 "openquote\.csv:[0-9]+: .*quote" -- T "$restore" --csv
 check restore_csv_missing 1 "none\.csv: cannot open: No such file" -- T "$restore" --csv "$tmp/none.csv" "$tmp/c.1.weights.h5"
 check restore_csv_fifo 2 "log\.csv: cannot open: a FIFO" -- T "$restore" --csv "$tmp/fifo/log.csv" "$tmp/c.1.weights.h5"
 
+# ---- 7. appending to a CSV log kcb did not write as expected -----------------------------------------
+T "$train" "${small[@]}" --epochs 2 --csv "$tmp/log.csv" >/dev/null 2>&1
+head -c -2 "$tmp/log.csv" >"$tmp/noeol.csv" # the last row without its line end
+check append_noeol 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/noeol.csv" --csv-append
+assert append_noeol_rows /usr/bin/python3 -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert len(rows) == 4 and all(len(r) == len(rows[0]) for r in rows), rows
+assert [r[0] for r in rows[1:]] == ["0", "1", "0"], rows
+float(rows[2][1]); float(rows[3][1])' "$tmp/noeol.csv"
+sed '1s/.*/epoch,loss,val_loss\r/' "$tmp/log.csv" >"$tmp/otherhdr.csv"
+sed '1s/,/;/g' "$tmp/log.csv" >"$tmp/othersep.csv"
+{ cat "$tmp/log.csv"; printf '2,"0.5'; } >"$tmp/quote.csv"
+for f in otherhdr othersep; do
+  cp "$tmp/$f.csv" "$tmp/$f.before"
+  check "append_$f" 1 "CSVLogger: cannot append to .*$f\.csv: its header '.*' is not this run's 'epoch,accuracy,loss,val_accuracy,val_loss' \(other columns or another separator\); the file is unchanged" -- \
+    T "$train" "${small[@]}" --epochs 1 --csv "$tmp/$f.csv" --csv-append
+  assert "append_${f}_unchanged" cmp "$tmp/$f.csv" "$tmp/$f.before"
+done
+cp "$tmp/quote.csv" "$tmp/quote.before"
+check append_open_quote 1 "CSVLogger: cannot append to .*quote\.csv: it ends inside a quoted field \(an open quote\); the file is unchanged" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/quote.csv" --csv-append
+assert append_open_quote_unchanged cmp "$tmp/quote.csv" "$tmp/quote.before"
+cp "$tmp/log.csv" "$tmp/same.csv"
+check append_same 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/same.csv" --csv-append
+assert append_same_rows test "$(wc -l <"$tmp/same.csv")" -eq 4
+check append_sep_matches 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/othersep.csv" --csv-append --csv-separator ';'
+
 finish hostile
