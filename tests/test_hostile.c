@@ -150,6 +150,23 @@ static void restored_scalars(void **state) {
   assert_ok(kcb__check_restored_info(&info, "f.h5"));
 }
 
+static void escapes(void **state) {
+  (void)state;
+  char out[128];
+  const char in[] = "a\x1b]0;t\x07\x1b[2J\x9b\xc2\x9b\0after\nl2\t\xc3\xa9\\";
+  size_t n = sizeof in - 1;
+  size_t need = kcb_text_escape(out, sizeof out, in, n, 0);
+  assert_int_equal(need, strlen(out));
+  assert_string_equal(out, "a\\x1b]0;t\\x07\\x1b[2J\\x9b\\xc2\\x9b\\x00after\\x0al2\\x09\xc3\xa9\\");
+  kcb_text_escape(out, sizeof out, in, n, KCB_ESCAPE_KEEP_NEWLINES);
+  assert_non_null(strstr(out, "\\x00after\nl2\t\xc3\xa9"));
+  /* cut at a whole escape, always terminated, the needed length still counted */
+  assert_int_equal(kcb_text_escape(out, 4, "\x1b\x1b", 2, 0), 8);
+  assert_string_equal(out, "");
+  assert_int_equal(kcb_text_escape(out, 6, "\x1b\x1b", 2, 0), 8);
+  assert_string_equal(out, "\\x1b");
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_hostile_XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
@@ -160,6 +177,7 @@ int main(void) {
       cmocka_unit_test(depth_bound),
       cmocka_unit_test(absurd_sizes),
       cmocka_unit_test(restored_scalars),
+      cmocka_unit_test(escapes),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   rmdir(tmpdir);

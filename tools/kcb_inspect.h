@@ -8,6 +8,8 @@
 
 #include <kcb/kcb.h>
 
+#include "tool_text.h"
+
 /* Exit codes. */
 enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
 
@@ -78,6 +80,12 @@ void runs_free(run_ref *runs, size_t n);
 int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, size_t n_names);
 
 /* ---- printing ------------------------------------------------------------------------------ */
+
+/* File content for a terminal (kcb_text_escape): control characters and invalid UTF-8 as \xNN, NUL
+ * bytes too (nothing after one is lost). esc returns a malloc'd copy (NULL: out of memory);
+ * fput_esc prints n bytes. flags: KCB_ESCAPE_KEEP_NEWLINES for multi-line text and messages. */
+char *esc(const char *s, size_t n, int flags);
+void fput_esc(FILE *f, const char *s, size_t n, int flags);
 
 /* Python-repr text of v (shortest round trip); "nan", "inf". */
 const char *num(double v, char buf[32]);

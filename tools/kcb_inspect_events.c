@@ -25,8 +25,9 @@ static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ct
     if (rc == 0) break;
     if (rc < 0) {
       if (rc == KCB_ETRUNC || rc == KCB_ECRC || rc == KCB_EFORMAT) {
-        fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd, kcb_error_last(),
-                kcb_error_name(rc));
+        fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
+        fput_esc(stderr, kcb_error_last(), strlen(kcb_error_last()), 0);
+        fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name(rc));
         *problem = 1;
         continue;
       }
@@ -370,14 +371,22 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
       }
       printf("]}");
     } else {
-      printf("%s%s  %s  step %lld\n", s->matched ? "\n" : "", run->name, v->tag, (long long)e->step);
+      printf("%s", s->matched ? "\n" : "");
+      fput_esc(stdout, run->name, strlen(run->name), 0);
+      printf("  ");
+      fput_esc(stdout, v->tag, strlen(v->tag), 0);
+      printf("  step %lld\n", (long long)e->step);
       for (size_t k = 0; k < v->n_blobs; k++) {
         /* indent every line of the text by two spaces */
         const char *p = (const char *)v->blobs[k].data;
         size_t n = v->blobs[k].len, start = 0;
         for (size_t j = 0; j <= n; j++)
           if (j == n || p[j] == '\n') {
-            if (j > start) printf("  %.*s\n", (int)(j - start), p + start);
+            if (j > start) { /* escaped: control characters shown, NUL bytes too (nothing cut) */
+              printf("  ");
+              fput_esc(stdout, p + start, j - start, KCB_ESCAPE_KEEP_NEWLINES);
+              printf("\n");
+            }
             else if (j < n) printf("\n");
             start = j + 1;
           }

@@ -74,10 +74,10 @@ static void print_check(const file_check *f, int json, int quiet, int first) {
     else printf("null");
     printf("}");
   } else if (f->rc) {
-    printf("BAD %s (%s); %llu whole records, %llu of %llu bytes\n", ck->message, kcb_error_name(f->rc),
+    printf("BAD %s (%s); %llu whole records, %llu of %llu bytes\n", tool_esc(ck->message), kcb_error_name(f->rc),
            (unsigned long long)ck->records, (unsigned long long)ck->bytes_ok, (unsigned long long)ck->file_size);
   } else if (!quiet) {
-    printf("ok  %s (%llu records, %llu bytes)\n", f->path, (unsigned long long)ck->records,
+    printf("ok  %s (%llu records, %llu bytes)\n", tool_esc(f->path), (unsigned long long)ck->records,
            (unsigned long long)ck->bytes_ok);
   }
 }
@@ -357,9 +357,9 @@ int cmd_checkpoint(int argc, char **argv) {
     printf("}\n");
   } else {
     char b[32];
-    printf("%s: layout %s", path, kcb_checkpoint_layout_name(info.layout));
-    if (info.keras_version[0]) printf(", Keras %s", info.keras_version);
-    if (info.kcb_version[0]) printf(", written by kcb %s", info.kcb_version);
+    printf("%s: layout %s", tool_esc(path), kcb_checkpoint_layout_name(info.layout));
+    if (info.keras_version[0]) printf(", Keras %s", tool_esc(info.keras_version));
+    if (info.kcb_version[0]) printf(", written by kcb %s", tool_esc(info.kcb_version));
     printf("\n  %zu layers with weights, %zu weights, %zu parameters\n", info.n_layers, info.n_weights, info.n_params);
     if (info.n_optimizer_vars) {
       printf("  optimizer state: %zu variables", info.n_optimizer_vars);
@@ -368,7 +368,7 @@ int cmd_checkpoint(int argc, char **argv) {
     } else {
       printf("  optimizer state: none\n");
     }
-    if (info.has_monitor) printf("  monitor: %s = %s\n", info.monitor, num(info.monitor_value, b));
+    if (info.has_monitor) printf("  monitor: %s = %s\n", tool_esc(info.monitor), num(info.monitor_value, b));
     if (info.epoch >= 0 || info.batch >= 0) {
       printf("  saved at:");
       if (info.epoch >= 0) printf(" epoch %lld", (long long)info.epoch);
@@ -381,7 +381,7 @@ int cmd_checkpoint(int argc, char **argv) {
     if (m) {
       printf("  layers:");
       for (size_t i = 0; i < kcb_model_layer_count(m); i++)
-        printf("%s %s (%s)", i ? "," : "", kcb_model_layer_name(m, i), kcb_model_layer_class(m, i));
+        printf("%s %s (%s)", i ? "," : "", tool_esc(kcb_model_layer_name(m, i)), tool_esc(kcb_model_layer_class(m, i)));
       printf("\n\n");
       table t;
       table_init(&t, 9, "llrrrrrrr");
@@ -403,7 +403,7 @@ int cmd_checkpoint(int argc, char **argv) {
     } else if (!weights_error[0]) {
       printf("  weights: not read (no model config in the file; give --arch, e.g. --arch 784,32:relu,10:softmax)\n");
     }
-    if (config && args_has(&a, "--config")) printf("\n%s\n", config);
+    if (config && args_has(&a, "--config")) printf("\n%s\n", tool_esc_lines(config));
   }
   if (weights_error[0]) rc = data_fail("checkpoint", "cannot read the weights: %s", weights_error);
 done:
@@ -522,7 +522,7 @@ int cmd_csv(int argc, char **argv) {
     char sep_text[8];
     if (t.separator == '\t') snprintf(sep_text, sizeof sep_text, "tab");
     else snprintf(sep_text, sizeof sep_text, "'%c'", t.separator);
-    printf("%s: %zu rows (epochs), %zu columns, separator %s\n", a.pos[0], t.n_rows, t.n_columns, sep_text);
+    printf("%s: %zu rows (epochs), %zu columns, separator %s\n", tool_esc(a.pos[0]), t.n_rows, t.n_columns, sep_text);
     if (ec >= 0 && t.n_rows) {
       double lo = NAN, hi = NAN;
       for (size_t i = 0; i < t.n_rows; i++) {

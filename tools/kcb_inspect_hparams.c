@@ -323,10 +323,10 @@ int cmd_hparams(int argc, char **argv) {
       for (size_t k = 0; k < h.metric_tags.n; k++) {
         char mn[1024];
         metric_name(&h, k, mn, sizeof mn);
-        fprintf(stderr, " %s", mn);
+        fprintf(stderr, " %s", tool_esc(mn));
       }
       fprintf(stderr, "; hyperparameters:");
-      for (size_t k = 0; k < h.hparams.n; k++) fprintf(stderr, " %s", h.hparams.items[k]);
+      for (size_t k = 0; k < h.hparams.n; k++) fprintf(stderr, " %s", tool_esc(h.hparams.items[k]));
       fprintf(stderr, ")\n");
       rc = EXIT_DATA;
       goto done;

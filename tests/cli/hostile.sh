@@ -135,4 +135,23 @@ check append_same 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$
 assert append_same_rows test "$(wc -l <"$tmp/same.csv")" -eq 4
 check append_sep_matches 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/othersep.csv" --csv-append --csv-separator ';'
 
+# ---- 9. file content shown on a terminal: control characters escaped, nothing cut at a NUL ---------
+mkdir -p "$tmp/esc" && make escapes "$tmp/esc/events.out.tfevents.1.esc"
+no_controls() { ! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177\233]')" "$out"; }
+bad_tag="loss$(printf '\033]0;pwned\007\033[2J\233')"
+esc_pat='x1b\]0;pwned\\x07\\x1b\[2J\\x9b'
+check escaped_text 0 "$esc_pat" -- T "$inspect" text "$tmp/esc"
+check escaped_runs 0 "$esc_pat" -- T "$inspect" runs "$tmp/esc"
+check escaped_scalars 0 "$esc_pat" -- T "$inspect" scalars "$tmp/esc" --tag "$bad_tag"
+check escaped_diff 0 "$esc_pat" -- T "$inspect" diff "$tmp/esc" "$tmp/esc"
+check escaped_text_nul 0 '^  red \\x1b\[31mtext\\x00after the NUL$' -- T "$inspect" text "$tmp/esc"
+check escaped_text_lines 0 '^  line 2$' -- T "$inspect" text "$tmp/esc"
+T "$inspect" text "$tmp/esc" >"$out" 2>&1; assert escaped_text_raw no_controls
+T "$inspect" runs "$tmp/esc" >"$out" 2>&1; assert escaped_runs_raw no_controls
+T "$inspect" scalars "$tmp/esc" --tag "$bad_tag" >"$out" 2>&1; assert escaped_scalars_raw no_controls
+check escaped_json 0 '"note\\u001b\]0;pwned\\u0007' -- T "$inspect" text "$tmp/esc" --json
+cp "$tmp/c.1.weights.h5" "$tmp/esc/$(printf 'w\033[2J').weights.h5"
+check escaped_restore_path 0 'w\\x1b\[2J\.weights\.h5' -- T "$restore" "$tmp/esc"
+T "$restore" "$tmp/esc" >"$out" 2>&1; assert escaped_restore_raw no_controls
+
 finish hostile

@@ -62,7 +62,7 @@ def events(path, *evs):
 
 def summary_event(step, tag, plugin, content, tensor=b""):
     meta = field(1, field(1, plugin.encode()) + field(2, content))
-    value = field(1, tag.encode()) + field(9, meta) + (field(8, tensor) if tensor else b"")
+    value = field(1, tag.encode("latin-1")) + field(9, meta) + (field(8, tensor) if tensor else b"")
     return struct.pack("<Bd", 0x09, 2.0) + bytes([0x10]) + varint(step) + field(5, field(1, value))
 
 
@@ -166,6 +166,16 @@ def outside_h5(out, src, kind):
             layout = h5py.VirtualLayout(shape=data.shape, dtype=data.dtype)
             layout[...] = h5py.VirtualSource(other, name, shape=data.shape)
             f.create_virtual_dataset(name, layout)
+
+
+def escapes(out):
+    """Tags and a text value with terminal escape sequences, and text with a NUL in the middle."""
+    bad = "\x1b]0;pwned\x07\x1b[2J\x9b"  # retitle, clear screen, and an 8-bit CSI byte (invalid UTF-8)
+    text = ("red \x1b[31mtext\x00after the NUL\nline 2").encode("latin-1")
+    tensor = bytes([0x08, 0x07]) + field(8, text)  # dtype DT_STRING, string_val
+    scalar_value = field(1, ("loss" + bad).encode("latin-1")) + struct.pack("<Bf", 0x15, 0.5)
+    scalar = struct.pack("<Bd", 0x09, 2.0) + bytes([0x10, 1]) + field(5, field(1, scalar_value))
+    events(out, summary_event(1, "note" + bad, "text", b"", tensor).replace(b"note", b"note", 1), scalar)
 
 
 def main():

@@ -108,6 +108,16 @@ static uint8_t *nest_record(const uint8_t *in, size_t n, size_t *out_len) {
   return out;
 }
 
+/* What the tools print of a tag or text (issue 15 #9): escaped, it holds no control byte, and no
+ * byte of the input is dropped (every byte shows, escaped or not). */
+static void check_escaped(const char *s, size_t n) {
+  char out[1024];
+  size_t need = kcb_text_escape(out, sizeof out, s, n, 0);
+  if (need < n) __builtin_trap();
+  for (const unsigned char *p = (const unsigned char *)out; *p; p++)
+    if (*p < 0x20 || *p == 0x7f) __builtin_trap();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 1) return 0;
   size_t len = size - 1;
@@ -126,7 +136,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int rc, guard = 0;
     while ((rc = kcb_event_reader_next(r, &e)) != 0 && guard++ < 100000) {
       if (rc < 0) continue; /* the reader goes on past a bad record, or ends */
-      for (size_t i = 0; i < e->n_values; i++) (void)kcb_summary_kind_name(e->values[i].kind);
+      for (size_t i = 0; i < e->n_values; i++) {
+        (void)kcb_summary_kind_name(e->values[i].kind);
+        if (e->values[i].tag) check_escaped(e->values[i].tag, strlen(e->values[i].tag));
+        for (size_t k = 0; k < e->values[i].n_blobs; k++)
+          check_escaped((const char *)e->values[i].blobs[k].data, e->values[i].blobs[k].len);
+      }
     }
     kcb_event_reader_free(r);
   }

@@ -20,5 +20,6 @@
 #include "kcb/run_summary.h"
 #include "kcb/file.h"
 #include "kcb/limits.h"
+#include "kcb/text.h"
 
 #endif
