@@ -47,6 +47,18 @@ int kcb__zip_read_member(const char *path, const char *name, void **out, size_t 
     rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'", path, name);
     goto done;
   }
+  /* Two members of one name: libzip takes the first, Python's zipfile the last; which one a reader
+   * sees would be undefined, so the archive is refused (issue 15). */
+  zip_int64_t n_entries = zip_get_num_entries(za, 0), copies = 0;
+  for (zip_int64_t i = 0; i < n_entries; i++) {
+    const char *other = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+    if (other && strcmp(other, name) == 0) copies++;
+  }
+  if (copies > 1) {
+    rc = kcb__error(KCB_EFORMAT, "%s: the archive has %lld members named '%s' (which one counts would be undefined)", path,
+                    (long long)copies, name);
+    goto done;
+  }
   if (zip_stat_index(za, (zip_uint64_t)index, 0, &st) < 0 || !(st.valid & ZIP_STAT_SIZE)) {
     rc = zip_fail(KCB_EFORMAT, path, "cannot read a member's size", zip_get_error(za));
     goto done;

@@ -480,7 +480,9 @@ static int source_open(source *s, const char *path) {
     KCB__TRY(kcb__h5_open_image(&s->file, s->image, len, name));
     s->weights = s->file;
     rc = kcb__zip_read_member(path, "config.json", (void **)&s->config, &len);
-    if (rc == KCB_EKEY) rc = 0; /* weights can still be loaded */
+    if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
+      rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
+                      "'config.json' in the archive\")", path);
     if (rc) goto done;
     char *meta = NULL;
     if (kcb__zip_read_member(path, "metadata.json", (void **)&meta, &len) == 0) {

@@ -88,11 +88,14 @@ for k in external elink soft filter virtual family; do
   check "outside_${k}_restore" 1 "$why" -- T "$restore" --output "$tmp/out/x.weights.h5" "$f"
 done
 # the same file packed into a .keras archive: the HDF5 image is read through the same guard
-/usr/bin/python3 - "$tmp/out/external.weights.h5" "$tmp/out/ext.keras" <<'PY'
+T "$train" "${small[@]}" --epochs 1 --save "$tmp/out/full.keras" >/dev/null 2>&1
+/usr/bin/python3 - "$tmp/out/full.keras" "$tmp/out/external.weights.h5" "$tmp/out/ext.keras" <<'PY'
 import sys, zipfile
-with zipfile.ZipFile(sys.argv[2], "w") as z:
-    z.writestr("metadata.json", '{"keras_version": "3.3.3"}')
-    z.write(sys.argv[1], "model.weights.h5")
+with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[3], "w") as z:
+    for i in src.infolist():
+        if i.filename != "model.weights.h5":
+            z.writestr(i.filename, src.read(i.filename))
+    z.write(sys.argv[2], "model.weights.h5")
 PY
 check outside_external_keras 1 "ext\\.keras: dataset '0' keeps its data in 1 external" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/out/ext.keras"
@@ -153,5 +156,21 @@ check escaped_json 0 '"note\\u001b\]0;pwned\\u0007' -- T "$inspect" text "$tmp/e
 cp "$tmp/c.1.weights.h5" "$tmp/esc/$(printf 'w\033[2J').weights.h5"
 check escaped_restore_path 0 'w\\x1b\[2J\.weights\.h5' -- T "$restore" "$tmp/esc"
 T "$restore" "$tmp/esc" >"$out" 2>&1; assert escaped_restore_raw no_controls
+
+# ---- 10. lenient parsing: binary junk in --config, .keras members twice or missing --------------------
+printf 'epochs = 1\n\000\001\002junk\n' >"$tmp/junk.conf"
+check config_nul_line 2 "junk\.conf:2 '': binary data: control character 0x00 at column 1" -- T "$train" --config "$tmp/junk.conf"
+printf 'epochs = 1\033[2J\n' >"$tmp/esc.conf"
+check config_control 2 "esc\.conf:1 '': binary data: control character 0x1b at column 11" -- T "$train" --config "$tmp/esc.conf"
+printf 'epochs = 1\r\nverbose = 0\r\n' >"$tmp/crlf.conf"
+check config_crlf_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/crlf.conf"
+for k in dup noconfig; do
+  make keras_members "$tmp/$k.keras" "$tests/data/saving/m.keras" "$k"
+done
+check keras_dup_config 1 "dup\.keras: the archive has 2 members named 'config\.json'" -- T "$inspect" checkpoint "$tmp/dup.keras"
+check keras_dup_config_train 1 "dup\.keras: the archive has 2 members named 'config\.json'" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dup.keras"
+check keras_no_config 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$inspect" checkpoint "$tmp/noconfig.keras"
+check keras_no_config_restore 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$restore" "$tmp/noconfig.keras"
 
 finish hostile

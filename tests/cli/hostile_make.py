@@ -178,6 +178,23 @@ def escapes(out):
     events(out, summary_event(1, "note" + bad, "text", b"", tensor).replace(b"note", b"note", 1), scalar)
 
 
+def keras_members(out, src, kind):
+    """A copy of the .keras archive src with config.json twice (kind dup: the second one a
+    different model) or without it (kind noconfig)."""
+    import warnings
+    import zipfile
+    with zipfile.ZipFile(src) as z:
+        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as z:
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name, and writes it
+        for name, data in members:
+            if name == "config.json" and kind == "noconfig":
+                continue
+            z.writestr(name, data)
+            if name == "config.json" and kind == "dup":
+                z.writestr(name, data.replace(b'"units": 10', b'"units": 7'))
+
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)
