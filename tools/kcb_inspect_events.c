@@ -1,6 +1,7 @@
 /* kcb-inspect histograms | images | text: summaries that need their payload decoded, read with
  * kcb's event reader (kcb/tfevents.h). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -226,7 +227,9 @@ static const char images_help[] =
     "Lists the images of every run (step, index within the summary, size in pixels and bytes,\n"
     "format) and with -o writes each one, as stored (PNG as written by kcb, TensorFlow, PyTorch), to\n"
     "DIR/RUN__TAG__STEP[_INDEX].png (characters other than letters, digits, '.', '-' and '_' in the\n"
-    "run and tag become '_'; the run '.' is left out). DIR is created if missing.\n"
+    "run and tag become '_'; the run '.' is left out). DIR is created if missing. Names are unique:\n"
+    "one that another image of this command already took (tags a/b and a_b, a step logged twice)\n"
+    "gets ~2, ~3, ... before the extension.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -237,10 +240,53 @@ static const char images_help[] =
     "Exit status: 0; 1 if nothing matched, a run is missing or damaged, or a file cannot be\n"
     "written; 2 usage error.\n";
 
+/* The file names written so far (an open-addressing hash set), so that no image overwrites another:
+ * sanitized names collide (a/b and a_b), and a step can be logged twice (issue 15). */
+typedef struct name_set {
+  char **slots;
+  size_t cap, n;
+} name_set;
+
+static uint64_t name_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+/* Adds name; 1 if it was new, 0 if present, -1 out of memory. */
+static int name_set_add(name_set *set, const char *name) {
+  if (2 * (set->n + 1) > set->cap) {
+    size_t cap = set->cap ? 2 * set->cap : 64;
+    char **slots = calloc(cap, sizeof *slots);
+    if (!slots) return -1;
+    for (size_t i = 0; i < set->cap; i++)
+      if (set->slots[i]) {
+        size_t j = name_hash(set->slots[i]) & (cap - 1);
+        while (slots[j]) j = (j + 1) & (cap - 1);
+        slots[j] = set->slots[i];
+      }
+    free(set->slots);
+    set->slots = slots;
+    set->cap = cap;
+  }
+  size_t j = name_hash(name) & (set->cap - 1);
+  for (; set->slots[j]; j = (j + 1) & (set->cap - 1))
+    if (strcmp(set->slots[j], name) == 0) return 0;
+  if (!(set->slots[j] = strdup(name))) return -1;
+  set->n++;
+  return 1;
+}
+
+static void name_set_free(name_set *set) {
+  for (size_t i = 0; i < set->cap; i++) free(set->slots[i]);
+  free(set->slots);
+}
+
 typedef struct image_ctx {
   select_args *s;
   table t;
   const char *dir;
+  name_set written;
 } image_ctx;
 
 static const char *image_format(const kcb_bytes *b) {
@@ -285,8 +331,14 @@ static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
         sanitize(tg, sizeof tg, v->tag);
         if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
         int dot = strcmp(run->name, ".") == 0;
-        snprintf(file, sizeof file, "%s/%s%s%s__%lld%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step,
-                 idx, fmt);
+        int added = 0;
+        for (unsigned long copy = 1; added == 0; copy++) { /* ~2, ~3, ...: never an earlier image's name */
+          char dup[32] = "";
+          if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
+          snprintf(file, sizeof file, "%s/%s%s%s__%lld%s%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg,
+                   (long long)e->step, idx, dup, fmt);
+          if ((added = name_set_add(&im->written, file)) < 0) return data_fail("images", "out of memory");
+        }
         int rc = write_file(file, b);
         if (rc) return rc;
       }
@@ -321,7 +373,7 @@ int cmd_images(int argc, char **argv) {
     select_close(&s);
     return rc < 0 ? EXIT_OK : rc;
   }
-  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL))};
+  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, 0, 0}};
   if (im.dir && mkdir(im.dir, 0777) != 0 && errno != EEXIST) {
     rc = data_fail("images", "%s: cannot create the directory: %s", im.dir, strerror(errno));
     select_close(&s);
@@ -335,6 +387,7 @@ int cmd_images(int argc, char **argv) {
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &im.t, "");
   table_free(&im.t);
+  name_set_free(&im.written);
   if (!rc) rc = select_status(&s, "images", "image");
   select_close(&s);
   return rc;

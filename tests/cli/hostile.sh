@@ -173,4 +173,11 @@ check keras_dup_config_train 1 "dup\.keras: the archive has 2 members named 'con
 check keras_no_config 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$inspect" checkpoint "$tmp/noconfig.keras"
 check keras_no_config_restore 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$restore" "$tmp/noconfig.keras"
 
+# ---- 11. output names unique: no image overwrites another ---------------------------------------------
+mkdir -p "$tmp/img" && make image_names "$tmp/img/events.out.tfevents.1.img"
+check images_unique 0 'a_b__3~3\.png' -- T "$inspect" images "$tmp/img" -o "$tmp/imgout"
+assert images_three_files test "$(ls "$tmp/imgout" | wc -l)" -eq 3
+assert images_contents bash -c 'cd "$1" && [ "$(tail -c 5 a_b__3.png)" = first ] && [ "$(tail -c 6 a_b__3~2.png)" = second ] && [ "$(tail -c 5 a_b__3~3.png)" = third ]' _ "$tmp/imgout"
+check images_unique_json 0 '"file": ".*a_b__3~2\.png"' -- T "$inspect" images "$tmp/img" -o "$tmp/imgout2" --json
+
 finish hostile

@@ -195,6 +195,16 @@ def keras_members(out, src, kind):
                 z.writestr(name, data.replace(b'"units": 10', b'"units": 7'))
 
 
+def image_names(out):
+    """Images whose output names collide: tags a/b and a_b at step 3, and tag a_b at step 3 twice.
+    Each image's bytes are distinct (a PNG signature, then its own text)."""
+    def image_event(step, tag, text):
+        img = bytes([0x08, 1, 0x10, 1]) + field(4, b"\x89PNG\r\n\x1a\n" + text.encode())
+        value = field(1, tag.encode()) + field(4, img)
+        return struct.pack("<Bd", 0x09, 3.0) + bytes([0x10, step]) + field(5, field(1, value))
+    events(out, image_event(3, "a/b", "first"), image_event(3, "a_b", "second"), image_event(3, "a_b", "third"))
+
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)
