@@ -579,3 +579,65 @@ void summaries_free(kcb_run_summary **s, size_t n) {
   for (size_t i = 0; i < n; i++) kcb_run_summary_free(s[i]);
   free(s);
 }
+
+/* ---- strmap ------------------------------------------------------------------------------------ */
+
+static uint64_t strmap_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static size_t strmap_slot(char *const *keys, size_t cap, const char *key) {
+  size_t j = strmap_hash(key) & (cap - 1);
+  while (keys[j] && strcmp(keys[j], key) != 0) j = (j + 1) & (cap - 1);
+  return j;
+}
+
+int strmap_put(strmap *m, const char *key, size_t value, size_t *found) {
+  if (2 * (m->n + 1) > m->cap) { /* at most half full */
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    char **keys = calloc(cap, sizeof *keys);
+    size_t *values = malloc(cap * sizeof *values);
+    if (!keys || !values) {
+      free(keys);
+      free(values);
+      return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->keys[i]) {
+        size_t j = strmap_slot(keys, cap, m->keys[i]);
+        keys[j] = m->keys[i];
+        values[j] = m->values[i];
+      }
+    free(m->keys);
+    free(m->values);
+    m->keys = keys;
+    m->values = values;
+    m->cap = cap;
+  }
+  size_t j = strmap_slot(m->keys, m->cap, key);
+  if (m->keys[j]) {
+    if (found) *found = m->values[j];
+    return 0;
+  }
+  if (!(m->keys[j] = strdup(key))) return -1;
+  m->values[j] = value;
+  m->n++;
+  return 1;
+}
+
+int strmap_get(const strmap *m, const char *key, size_t *value) {
+  if (!m->cap) return 0;
+  size_t j = strmap_slot(m->keys, m->cap, key);
+  if (!m->keys[j]) return 0;
+  *value = m->values[j];
+  return 1;
+}
+
+void strmap_free(strmap *m) {
+  for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
+  free(m->keys);
+  free(m->values);
+  memset(m, 0, sizeof *m);
+}

@@ -1,7 +1,6 @@
 /* kcb-inspect histograms | images | text: summaries that need their payload decoded, read with
  * kcb's event reader (kcb/tfevents.h). */
 #include <errno.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -240,53 +239,12 @@ static const char images_help[] =
     "Exit status: 0; 1 if nothing matched, a run is missing or damaged, or a file cannot be\n"
     "written; 2 usage error.\n";
 
-/* The file names written so far (an open-addressing hash set), so that no image overwrites another:
- * sanitized names collide (a/b and a_b), and a step can be logged twice (issue 15). */
-typedef struct name_set {
-  char **slots;
-  size_t cap, n;
-} name_set;
-
-static uint64_t name_hash(const char *s) {
-  uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
-
-/* Adds name; 1 if it was new, 0 if present, -1 out of memory. */
-static int name_set_add(name_set *set, const char *name) {
-  if (2 * (set->n + 1) > set->cap) {
-    size_t cap = set->cap ? 2 * set->cap : 64;
-    char **slots = calloc(cap, sizeof *slots);
-    if (!slots) return -1;
-    for (size_t i = 0; i < set->cap; i++)
-      if (set->slots[i]) {
-        size_t j = name_hash(set->slots[i]) & (cap - 1);
-        while (slots[j]) j = (j + 1) & (cap - 1);
-        slots[j] = set->slots[i];
-      }
-    free(set->slots);
-    set->slots = slots;
-    set->cap = cap;
-  }
-  size_t j = name_hash(name) & (set->cap - 1);
-  for (; set->slots[j]; j = (j + 1) & (set->cap - 1))
-    if (strcmp(set->slots[j], name) == 0) return 0;
-  if (!(set->slots[j] = strdup(name))) return -1;
-  set->n++;
-  return 1;
-}
-
-static void name_set_free(name_set *set) {
-  for (size_t i = 0; i < set->cap; i++) free(set->slots[i]);
-  free(set->slots);
-}
-
 typedef struct image_ctx {
   select_args *s;
   table t;
   const char *dir;
-  name_set written;
+  strmap written; /* the file names written so far: sanitized names collide (a/b and a_b), and a
+                   * step can be logged twice (issue 15); no image overwrites another */
 } image_ctx;
 
 static const char *image_format(const kcb_bytes *b) {
@@ -337,7 +295,7 @@ static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
           if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
           snprintf(file, sizeof file, "%s/%s%s%s__%lld%s%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg,
                    (long long)e->step, idx, dup, fmt);
-          if ((added = name_set_add(&im->written, file)) < 0) return data_fail("images", "out of memory");
+          if ((added = strmap_put(&im->written, file, 0, NULL)) < 0) return data_fail("images", "out of memory");
         }
         int rc = write_file(file, b);
         if (rc) return rc;
@@ -373,7 +331,7 @@ int cmd_images(int argc, char **argv) {
     select_close(&s);
     return rc < 0 ? EXIT_OK : rc;
   }
-  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, 0, 0}};
+  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, NULL, 0, 0}};
   if (im.dir && mkdir(im.dir, 0777) != 0 && errno != EEXIST) {
     rc = data_fail("images", "%s: cannot create the directory: %s", im.dir, strerror(errno));
     select_close(&s);
@@ -387,7 +345,7 @@ int cmd_images(int argc, char **argv) {
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &im.t, "");
   table_free(&im.t);
-  name_set_free(&im.written);
+  strmap_free(&im.written);
   if (!rc) rc = select_status(&s, "images", "image");
   select_close(&s);
   return rc;

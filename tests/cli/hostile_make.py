@@ -205,6 +205,35 @@ def image_names(out):
     events(out, image_event(3, "a/b", "first"), image_event(3, "a_b", "second"), image_event(3, "a_b", "third"))
 
 
+def big_hparams(out, n_hparams, n_metrics, n_sessions="1"):
+    """An hparams experiment with n_hparams hparam infos and n_metrics metric infos (run 'exp'), and
+    n_sessions session runs each with every hparam set and one scalar per metric tag."""
+    import os
+    n_hparams, n_metrics, n_sessions = int(n_hparams), int(n_metrics), int(n_sessions)
+    infos = b"".join(field(4, field(1, f"hp{i}".encode()) + bytes([0x20, 3])) for i in range(n_hparams))
+    metrics = b"".join(field(5, field(1, field(2, f"m{i}".encode()))) for i in range(n_metrics))
+    exp = field(2, infos + metrics)
+    os.makedirs(f"{out}/exp", exist_ok=True)
+    events(f"{out}/exp/events.out.tfevents.1.exp", summary_event(0, "_hparams_/experiment", "hparams", exp))
+    number = struct.pack("<Bd", 0x11, 0.5)
+    start = field(3, b"".join(field(1, field(1, f"hp{i}".encode()) + field(2, number)) for i in range(n_hparams)))
+    for s in range(n_sessions):
+        os.makedirs(f"{out}/s{s}", exist_ok=True)
+        scalars = [struct.pack("<Bd", 0x09, 2.0) + bytes([0x10, 1]) +
+                   field(5, field(1, field(1, f"m{i}".encode()) + struct.pack("<Bf", 0x15, i))) for i in range(n_metrics)]
+        events(f"{out}/s{s}/events.out.tfevents.1.s", summary_event(0, "_hparams_/session_start_info", "hparams", start), *scalars)
+
+
+def empty_groups(out, n):
+    """A .weights.h5 holding n empty groups under layers/ (no layer kcb's model has)."""
+    import h5py
+    with h5py.File(out, "w") as f:
+        g = f.create_group("layers")
+        for i in range(int(n)):
+            g.create_group(f"g{i}")
+        f.create_group("vars")
+
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)
