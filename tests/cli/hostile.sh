@@ -180,4 +180,17 @@ assert images_three_files test "$(ls "$tmp/imgout" | wc -l)" -eq 3
 assert images_contents bash -c 'cd "$1" && [ "$(tail -c 5 a_b__3.png)" = first ] && [ "$(tail -c 6 a_b__3~2.png)" = second ] && [ "$(tail -c 5 a_b__3~3.png)" = third ]' _ "$tmp/imgout"
 check images_unique_json 0 '"file": ".*a_b__3~2\.png"' -- T "$inspect" images "$tmp/img" -o "$tmp/imgout2" --json
 
+# ---- 12. datatype messages checked before libhdf5 decodes them ----------------------------------------
+for k in committed noterm outside; do
+  make dtype_h5 "$tmp/dt-$k.weights.h5" "$tmp/c.1.weights.h5" "$k"
+  case $k in
+    committed) why="its datatype is shared \\(a committed datatype elsewhere\\)" ;;
+    noterm) why="corrupt HDF5 datatype in the object header at offset [0-9]+: a compound member" ;;
+    outside) why="a compound member of 4 bytes at offset 1000 lies outside its 4-byte compound" ;;
+  esac
+  check "datatype_${k}_train" 1 "dt-$k\\.weights\\.h5: corrupt HDF5 datatype .*$why|dt-$k\\.weights\\.h5: .*$why" -- \
+    T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dt-$k.weights.h5"
+  check "datatype_${k}_inspect" 1 "$why" -- T "$inspect" checkpoint "$tmp/dt-$k.weights.h5"
+done
+
 finish hostile

@@ -138,7 +138,9 @@ def outside_h5(out, src, kind):
     import numpy as np
     name = "layers/dense/vars/0"
     if kind == "family":
-        with h5py.File(src, "r") as f, h5py.File(out.replace("0", "%d", 1), "w", driver="family", memb_size=4096) as g:
+        import os
+        pattern = os.path.join(os.path.dirname(out), os.path.basename(out).replace("0", "%d", 1))
+        with h5py.File(src, "r") as f, h5py.File(pattern, "w", driver="family", memb_size=4096) as g:
             for k, v in f.attrs.items():
                 g.attrs[k] = v
             f.visititems(lambda n, o: g.create_dataset(n, data=o[()]) if isinstance(o, h5py.Dataset) else g.require_group(n))
@@ -232,6 +234,35 @@ def empty_groups(out, n):
         for i in range(int(n)):
             g.create_group(f"g{i}")
         f.create_group("vars")
+
+
+def dtype_h5(out, src, kind):
+    """A copy of src (a kcb .weights.h5) whose layers/dense/vars/0 has a crafted datatype message:
+    committed (a shared, named datatype), noterm (a compound member's name and padding overwritten
+    up to the message's end, so no NUL ends it), outside (a compound member at an offset past its
+    compound's size)."""
+    import shutil
+    import h5py
+    import numpy as np
+    name = "layers/dense/vars/0"
+    shutil.copyfile(src, out)
+    with h5py.File(out, "r+") as f:
+        data = f[name][()]
+        del f[name]
+        if kind == "committed":
+            f["float_type"] = np.dtype("<f4")
+            f.create_dataset(name, data=data, dtype=f["float_type"])
+            return
+        ct = np.dtype([("memberAAAAAAAAAAAAAAA", "<f4")])
+        f.create_dataset(name, data=np.zeros(data.shape, ct))
+    raw = bytearray(open(out, "rb").read())
+    at = raw.index(b"memberAAAAAAAAAAAAAAA\0")
+    if kind == "noterm":  # name, padding, offset, dimension bytes and the member's type: all non-NUL
+        for i in range(at, at + 24 + 4 + 28 + 20):
+            raw[i] = 0x41
+    elif kind == "outside":  # the member's byte offset (after the name padded to 24 bytes) = 1000
+        raw[at + 24:at + 28] = struct.pack("<I", 1000)
+    open(out, "wb").write(bytes(raw))
 
 
 def main():
