@@ -74,10 +74,10 @@ static void print_check(const file_check *f, int json, int quiet, int first) {
     else printf("null");
     printf("}");
   } else if (f->rc) {
-    printf("BAD %s (%s); %llu whole records, %llu of %llu bytes\n", ck->message, kcb_error_name(f->rc),
+    printf("BAD %s (%s); %llu whole records, %llu of %llu bytes\n", tool_esc(ck->message), kcb_error_name(f->rc),
            (unsigned long long)ck->records, (unsigned long long)ck->bytes_ok, (unsigned long long)ck->file_size);
   } else if (!quiet) {
-    printf("ok  %s (%llu records, %llu bytes)\n", f->path, (unsigned long long)ck->records,
+    printf("ok  %s (%llu records, %llu bytes)\n", tool_esc(f->path), (unsigned long long)ck->records,
            (unsigned long long)ck->bytes_ok);
   }
 }
@@ -302,22 +302,22 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
                                   int show_config) {
   const kcb_checkpoint_meta *m = kcb_checkpoint_file_meta(f);
   char b[32];
-  printf("%s: layout %s", kcb_checkpoint_file_path(f), kcb_checkpoint_layout_name(m->layout));
-  if (m->keras_version[0]) printf(", Keras %s", m->keras_version);
-  if (m->kcb_version[0]) printf(", written by kcb %s", m->kcb_version);
+  printf("%s: layout %s", tool_esc(kcb_checkpoint_file_path(f)), kcb_checkpoint_layout_name(m->layout));
+  if (m->keras_version[0]) printf(", Keras %s", tool_esc(m->keras_version));
+  if (m->kcb_version[0]) printf(", written by kcb %s", tool_esc(m->kcb_version));
   printf("\n");
-  if (m->model_class[0]) printf("  model: %s '%s'\n", m->model_class, m->model_name);
+  if (m->model_class[0]) printf("  model: %s '%s'\n", tool_esc(m->model_class), tool_esc(m->model_name));
   printf("  %zu layers with weights, %zu weights, %zu parameters (%zu trainable, %zu non-trainable)\n", n_with_weights,
          m->n_model_vars, m->n_params, m->n_trainable_params, m->n_params - m->n_trainable_params);
   if (m->n_optimizer_vars) {
     printf("  optimizer state: %zu variables", m->n_optimizer_vars);
-    if (m->optimizer_name[0]) printf(" (%s)", m->optimizer_name);
+    if (m->optimizer_name[0]) printf(" (%s)", tool_esc(m->optimizer_name));
     if (m->iterations >= 0) printf(", %lld iteration%s", (long long)m->iterations, m->iterations == 1 ? "" : "s");
     printf("\n");
   } else {
     printf("  optimizer state: none\n");
   }
-  if (m->has_monitor) printf("  monitor: %s = %s\n", m->monitor, num(m->monitor_value, b));
+  if (m->has_monitor) printf("  monitor: %s = %s\n", tool_esc(m->monitor), num(m->monitor_value, b));
   if (m->epoch >= 0 || m->batch >= 0) {
     /* Keras's {epoch} is 1-based, as checkpoint names and kcb-restore show it */
     printf("  saved at:");
@@ -363,7 +363,7 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
   }
   table_print(stdout, &t, "  ");
   table_free(&t);
-  if (m->model_config && show_config) printf("\n%s\n", m->model_config);
+  if (m->model_config && show_config) printf("\n%s\n", tool_esc_lines(m->model_config));
 }
 
 int cmd_checkpoint(int argc, char **argv) {
@@ -498,7 +498,7 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
   }
   if (json) printf("], \"identical\": %s}\n", differ ? "false" : "true");
   else {
-    printf("%s vs %s: %s\n", pa, pb, differ ? "the weights differ" : "every variable identical");
+    printf("%s vs %s: %s\n", tool_esc(pa), tool_esc(pb), differ ? "the weights differ" : "every variable identical");
     table_print(stdout, &t, "  ");
   }
   table_free(&t);
@@ -618,7 +618,7 @@ int cmd_csv(int argc, char **argv) {
     char sep_text[8];
     if (t.separator == '\t') snprintf(sep_text, sizeof sep_text, "tab");
     else snprintf(sep_text, sizeof sep_text, "'%c'", t.separator);
-    printf("%s: %zu rows (epochs), %zu columns, separator %s\n", a.pos[0], t.n_rows, t.n_columns, sep_text);
+    printf("%s: %zu rows (epochs), %zu columns, separator %s\n", tool_esc(a.pos[0]), t.n_rows, t.n_columns, sep_text);
     if (ec >= 0 && t.n_rows) {
       double lo = NAN, hi = NAN;
       for (size_t i = 0; i < t.n_rows; i++) {

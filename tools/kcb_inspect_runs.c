@@ -51,9 +51,9 @@ static void print_runs_text(const run_ref *runs, kcb_run_summary **sums, size_t 
   for (size_t i = 0; i < n; i++) {
     const kcb_run_summary *s = sums[i];
     if (!s) continue;
-    printf("%s%s  (%zu file%s, %llu events, %llu bytes)\n", i ? "\n" : "", runs[i].name, s->n_files,
+    printf("%s%s  (%zu file%s, %llu events, %llu bytes)\n", i ? "\n" : "", tool_esc(runs[i].name), s->n_files,
            s->n_files == 1 ? "" : "s", (unsigned long long)s->n_events, (unsigned long long)s->n_bytes);
-    if (s->problem) printf("  ! %s\n", s->problem_message);
+    if (s->problem) printf("  ! %s\n", tool_esc(s->problem_message));
     if (!s->n_tags) {
       printf("  (no summaries)\n");
       continue;
@@ -222,7 +222,7 @@ int cmd_scalars(int argc, char **argv) {
   for (size_t i = 0; i < n; i++) {
     const kcb_run_tag *g = sums[i] ? kcb_run_summary_find(sums[i], tag) : NULL;
     if (g && g->kind == KCB_SUMMARY_SCALAR) found++;
-    else if (g && n_names) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", runs[i].name, tag, kcb_summary_kind_name(g->kind));
+    else if (g && n_names) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", tool_esc(runs[i].name), tool_esc(tag), kcb_summary_kind_name(g->kind));
   }
   if (!found) {
     rc = data_fail("scalars", "no %s has the scalar tag '%s' (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
@@ -259,7 +259,7 @@ int cmd_scalars(int argc, char **argv) {
         printf(",%lld,%s,%s\n", (long long)g->steps[j], num(g->wall_times[j], b1), num(g->values[j], b2));
       }
     } else {
-      printf("%s%s  %s  (%zu points)\n", first_run ? "" : "\n", runs[i].name, tag, g->n_points);
+      printf("%s%s  %s  (%zu points)\n", first_run ? "" : "\n", tool_esc(runs[i].name), tool_esc(tag), g->n_points);
       table t;
       table_init(&t, 3, "rrr");
       const char *head[3] = {"step", "wall_time", "value"};

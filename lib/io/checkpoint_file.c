@@ -299,7 +299,7 @@ static int list_members(kcb_checkpoint_file *f, const char *path, member **out, 
   for (size_t i = 0; i < count; i++) {
     m[i].name = names[i];
     names[i] = NULL;
-    KCB__TRY(kcb__h5_object_addr(g, m[i].name, &m[i].addr, &m[i].is_group, f->h5name));
+    KCB__TRY(kcb__h5_object_addr(g, path[0] == '/' ? path + 1 : path, m[i].name, &m[i].addr, &m[i].is_group, f->h5name));
   }
   qsort(m, count, sizeof *m, by_addr);
   *out = m;
@@ -950,7 +950,9 @@ static int open_keras_archive(kcb_checkpoint_file *f) {
   snprintf(f->h5name, nlen, "%s[model.weights.h5]", f->path);
   KCB__TRY(kcb__h5_open_image(&f->file, f->image, len, f->h5name));
   rc = kcb__zip_read_member(f->path, "config.json", (void **)&f->model_config, &len);
-  if (rc == KCB_EKEY) rc = 0; /* weights can still be read */
+  if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
+    rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
+                    "'config.json' in the archive\")", f->path);
   if (rc) goto done;
   if (f->model_config) {
     f->meta.model_config = f->model_config;

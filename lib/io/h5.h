@@ -110,10 +110,11 @@ int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64
 /* Writes a dataset of any file type (little-endian, contiguous, no filters) from memory type mtype. */
 int kcb__h5_dataset_write_typed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank, const int64_t *shape,
                                 const void *data, const char *file);
-/* The file address of the object `name` links to: objects are allocated in creation order, so
+/* The file address of the object `name` (in the group at path `where`, for messages) links to: objects are allocated in creation order, so
  * sorting a group's members by address gives the order its writer created them in (h5py does
  * not track creation order, and names sort differently). */
-int kcb__h5_object_addr(hid_t parent, const char *name, uint64_t *addr, int *is_group, const char *file);
+int kcb__h5_object_addr(hid_t parent, const char *where, const char *name, uint64_t *addr, int *is_group,
+                        const char *file);
 
 /* "(784, 32)" / "()" as Keras prints shapes. */
 void kcb__h5_shape_str(char *buf, size_t size, int rank, const int64_t *shape);

@@ -439,9 +439,9 @@ static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoi
 /* ---- writing and checking ---------------------------------------------------------------- */
 
 static int read_file_bytes(const char *path, void **out, size_t *len) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return kcb__error(KCB_ENOENT, "cannot open %s", path);
-  int rc = 0;
+  FILE *fp;
+  int rc = kcb__file_fopen_read(path, NULL, &fp);
+  if (rc) return rc;
   fseek(fp, 0, SEEK_END);
   long n = ftell(fp);
   fseek(fp, 0, SEEK_SET);

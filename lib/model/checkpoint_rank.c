@@ -231,6 +231,18 @@ static int64_t epoch_from_name(const char *stem) {
   return v >= 1 ? (int64_t)(v - 1) : -1;
 }
 
+/* A CSV log the caller named must be readable and have the columns: its own error (file:line)
+ * is the answer, not "no checkpoint with a value" later (issue 15). Guessed ones may be skipped. */
+static int check_given_csv(const char *csv_path, const char *monitor) {
+  kcb_csv_table t;
+  int rc = kcb_csv_table_read(&t, csv_path, 0);
+  if (rc) return rc;
+  const char *missing = kcb_csv_table_column(&t, "epoch") < 0 ? "epoch" : kcb_csv_table_column(&t, monitor) < 0 ? monitor : NULL;
+  if (missing) rc = kcb__error(KCB_EKEY, "%s: no column '%s' (the CSV log must have the columns epoch and %s)", csv_path, missing, monitor);
+  kcb_csv_table_free(&t);
+  return rc;
+}
+
 /* A CSV log for the checkpoint in `dir`: the given one, or the first *.csv with the columns. */
 static int csv_value(const char *dir, const char *csv_path, const char *monitor, int64_t epoch, double *out) {
   int found = 0;
@@ -325,6 +337,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   kcb_monitor_mode mode;
   KCB__TRY(resolve_mode(monitor, o->mode, &mode));
   if (o->name_template) KCB__TRY(kcb__pyformat_fields(o->name_template, NULL, NULL)); /* a malformed one names itself */
+  if (o->csv_path) KCB__TRY(check_given_csv(o->csv_path, monitor));
   for (size_t i = 0; i < n_paths; i++) {
     struct stat st;
     if (stat(paths[i], &st) != 0) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));

@@ -536,12 +536,18 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
     rc = kcb__error(KCB_EFORMAT, "%s: model config gives no input shape (no InputLayer batch_shape or build_input_shape)", file);
     goto done;
   }
-  if ((rc = kcb_model_new(&m, rank, shape, seed))) goto done;
+  if ((rc = kcb_model_new(&m, rank, shape, seed))) goto named;
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);
     const char *lcls = class_of(layer, NULL);
     if (lcls && strcmp(lcls, "InputLayer") == 0) continue;
     rc = add_layer(m, layer, file);
+  }
+named:
+  if (rc && strncmp(kcb_error_last(), file, strlen(file)) != 0) { /* a model builder's error: name the file */
+    char why[512];
+    kcb__strlcpy(why, kcb_error_last(), sizeof why);
+    rc = kcb__error(rc, "%s: %s", file, why);
   }
   if (rc) goto done;
   if (m->n_layers == 0) {

@@ -13,6 +13,7 @@
 
 #include "io/h5.h"
 #include "io/zip.h"
+#include "model/bounds.h"
 #include "model/config_json.h"
 #include "model/model_internal.h"
 #include "internal.h"
@@ -479,7 +480,9 @@ static int source_open(source *s, const char *path) {
     KCB__TRY(kcb__h5_open_image(&s->file, s->image, len, name));
     s->weights = s->file;
     rc = kcb__zip_read_member(path, "config.json", (void **)&s->config, &len);
-    if (rc == KCB_EKEY) rc = 0; /* weights can still be loaded */
+    if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
+      rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
+                      "'config.json' in the archive\")", path);
     if (rc) goto done;
     char *meta = NULL;
     if (kcb__zip_read_member(path, "metadata.json", (void **)&meta, &len) == 0) {
@@ -783,6 +786,7 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
     KCB__TRY(kcb__h5_attr_read_uint64s(s.file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
     st.have_rng = 1;
   }
+  if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   /* Everything read and checked: commit. */
   memcpy(m->params, st.params, m->n_params * sizeof *st.params);
   if (st.have_opt) {
@@ -872,5 +876,6 @@ int kcb_checkpoint_info_read(kcb_checkpoint_info *out, const char *path) {
   kcb__strlcpy(out->kcb_version, m->kcb_version, sizeof out->kcb_version);
   kcb__strlcpy(out->keras_version, m->keras_version, sizeof out->keras_version);
   kcb_checkpoint_file_close(f);
-  return 0;
+  /* epoch, batch and iterations from a file are checked as kcb-restore will use them */
+  return kcb__check_restored_info(out, path);
 }

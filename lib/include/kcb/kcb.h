@@ -19,5 +19,8 @@
 #include "kcb/tensorboard.h"
 #include "kcb/checkpoint.h"
 #include "kcb/run_summary.h"
+#include "kcb/file.h"
+#include "kcb/limits.h"
+#include "kcb/text.h"
 
 #endif
