@@ -30,6 +30,11 @@ check fifo_initial_weights 1 "w\.weights\.h5: cannot open: a FIFO" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/fifo/w.weights.h5"
 check fifo_data 1 "train-images-idx3-ubyte: cannot open: a FIFO" -- T "$train" --data "$tmp/fifo" --epochs 1
 check fifo_restore_dir 1 "w\.weights\.h5: cannot open: a FIFO" -- T "$restore" "$tmp/fifo"
+check fifo_csv_output 1 "CSVLogger: cannot open .*log\.csv for writing: No such device or address \(a FIFO nobody reads\)" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/fifo/log.csv"
+check fifo_csv_append 1 "CSVLogger: cannot append: .*log\.csv: cannot open: a FIFO" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/fifo/log.csv" --csv-append
+check csv_to_dev_null 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv /dev/null
 check dev_zero_csv 1 "/dev/zero: cannot open: a character device" -- T "$inspect" csv /dev/zero
 check dir_as_config 2 "--config '$tmp/fifo': a directory, not a regular file" -- T "$train" --config "$tmp/fifo"
 
