@@ -141,6 +141,14 @@ static void restored_scalars(void **state) {
   assert_error(kcb__check_restored_optimizer(1, NAN, "f.h5"), KCB_EINVAL, "f.h5: optimizer variable 'learning_rate' is nan");
   assert_error(kcb__check_restored_optimizer(1, -1e30, "f.h5"), KCB_EINVAL, "'learning_rate' is -1e+30");
   assert_error(kcb__check_restored_optimizer(1, INFINITY, "f.h5"), KCB_EINVAL, "'learning_rate' is inf");
+  float slots[2 * 3] = {0.5f, -0.5f, 0, 1, 2, 3}; /* Adam: m may be negative, v not */
+  assert_ok(kcb__check_restored_slots(KCB_OPT_ADAM, slots, 2, 3, "f.h5"));
+  slots[4] = -2;
+  assert_error(kcb__check_restored_slots(KCB_OPT_ADAM, slots, 2, 3, "f.h5"), KCB_EINVAL,
+               "f.h5: optimizer state 'v' (slot 1) holds -2 at index 1: expected a finite number >= 0");
+  slots[4] = 2;
+  slots[0] = INFINITY;
+  assert_error(kcb__check_restored_slots(KCB_OPT_SGD, slots, 1, 3, "f.h5"), KCB_EINVAL, "holds inf at index 0");
   kcb_checkpoint_info info;
   memset(&info, 0, sizeof info);
   info.epoch = INT64_MAX;

@@ -1,7 +1,9 @@
 /* callbacks/csv_logger.c — Keras's CSVLogger (spec/keras-callbacks.md §2.8): one row per epoch. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "io/csv.h"
@@ -86,10 +88,18 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   int rc = close_file(c);
   if (rc) return rc;
   if (c->append && (rc = inspect_existing(c)) != 0) return rc;
-  c->file = fopen(c->filename, c->append ? "ab" : "wb");
+  /* O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of blocking open() forever; a
+   * pipe someone reads, /dev/stdout or /dev/null still work. Writes then block as usual. */
+  int fd = open(c->filename, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | (c->append ? O_APPEND : O_TRUNC), 0666);
+  if (fd >= 0) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (!(c->file = fdopen(fd, c->append ? "ab" : "wb"))) close(fd);
+  }
   if (!c->file) {
-    int err = errno;
-    return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
+    int err = fd < 0 ? errno : ENOMEM;
+    return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s%s", c->filename, strerror(err),
+                      err == ENXIO ? " (a FIFO nobody reads)" : "");
   }
   c->keys_frozen = 0;
   c->n_keys = 0;

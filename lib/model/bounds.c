@@ -67,6 +67,22 @@ int kcb__check_restored_optimizer(int64_t iterations, double learning_rate, cons
   return 0;
 }
 
+int kcb__check_restored_slots(kcb_optimizer_kind kind, const float *slots, int n_slots, size_t n, const char *file) {
+  int adam = kind == KCB_OPT_ADAM || kind == KCB_OPT_ADAMW;
+  for (int s = 0; s < n_slots; s++) {
+    int nonneg = (kind == KCB_OPT_RMSPROP && s == 0) || (adam && s >= 1);
+    static const char *const adam_names[] = {"m", "v", "v_hat"};
+    const char *name = adam ? adam_names[s < 3 ? s : 2] : kind == KCB_OPT_RMSPROP && s == 0 ? "velocity" : "slot";
+    for (size_t i = 0; i < n; i++) {
+      float v = slots[(size_t)s * n + i];
+      if (!isfinite(v) || (nonneg && v < 0))
+        return kcb__error(KCB_EINVAL, "%s: optimizer state '%s' (slot %d) holds %g at index %zu: expected a finite number%s",
+                          file, name, s, (double)v, i, nonneg ? " >= 0" : "");
+    }
+  }
+  return 0;
+}
+
 static int counter(int64_t value, int64_t max, const char *name, const char *max_text, const char *file) {
   if (value >= -1 && value <= max) return 0;
   return kcb__error(KCB_EINVAL, "%s: %s is %lld: expected a count from 0 to %s", file, name, (long long)value, max_text);

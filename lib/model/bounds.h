@@ -43,6 +43,11 @@ int kcb__check_params(uint64_t n, const char *what);
  * kcb_model_set_learning_rate). KCB_EINVAL naming the variable and file. */
 int kcb__check_restored_optimizer(int64_t iterations, double learning_rate, const char *file);
 
+/** A restored optimizer's slot variables (n_slots blocks of n floats, in kcb's slot order): every
+ * value finite, and the ones a square root is taken of (RMSprop's velocity, Adam's v and v_hat)
+ * >= 0, or the next step would make every weight NaN. KCB_EINVAL naming the slot and file. */
+int kcb__check_restored_slots(kcb_optimizer_kind kind, const float *slots, int n_slots, size_t n, const char *file);
+
 /** A checkpoint's info (kcb_checkpoint_info_read): epoch and batch -1 (absent) or in [0, 2^31 - 2],
  * iterations -1 or in [0, 2^53]. */
 int kcb__check_restored_info(const kcb_checkpoint_info *info, const char *file);

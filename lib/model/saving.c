@@ -787,6 +787,7 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
     st.have_rng = 1;
   }
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
+  if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
   /* Everything read and checked: commit. */
   memcpy(m->params, st.params, m->n_params * sizeof *st.params);
   if (st.have_opt) {

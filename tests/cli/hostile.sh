@@ -30,6 +30,11 @@ check fifo_initial_weights 1 "w\.weights\.h5: cannot open: a FIFO" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/fifo/w.weights.h5"
 check fifo_data 1 "train-images-idx3-ubyte: cannot open: a FIFO" -- T "$train" --data "$tmp/fifo" --epochs 1
 check fifo_restore_dir 1 "w\.weights\.h5: cannot open: a FIFO" -- T "$restore" "$tmp/fifo"
+check fifo_csv_output 1 "CSVLogger: cannot open .*log\.csv for writing: No such device or address \(a FIFO nobody reads\)" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/fifo/log.csv"
+check fifo_csv_append 1 "CSVLogger: cannot append: .*log\.csv: cannot open: a FIFO" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/fifo/log.csv" --csv-append
+check csv_to_dev_null 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv /dev/null
 check dev_zero_csv 1 "/dev/zero: cannot open: a character device" -- T "$inspect" csv /dev/zero
 check dir_as_config 2 "--config '$tmp/fifo': a directory, not a regular file" -- T "$train" --config "$tmp/fifo"
 
@@ -69,6 +74,12 @@ for e in "iterations ds:optimizer/vars/0=nan:f8" "iterations ds:optimizer/vars/0
   check "restored_${2#ds:optimizer/vars/}" 1 "opt\.weights\.h5: optimizer variable '$1' is .*expected|opt\.weights\.h5: optimizer variable '$1' is .*must be a finite number" -- \
     T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/opt.weights.h5"
 done
+make patch_h5 "$tmp/slot.weights.h5" "$tmp/c.1.weights.h5" ds:optimizer/vars/3=-1:f4
+check restored_slot_negative_v 1 "slot\.weights\.h5: optimizer state 'v' \(slot 1\) holds -1 at index 0: expected a finite number >= 0" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/slot.weights.h5"
+make patch_h5 "$tmp/slot.weights.h5" "$tmp/c.1.weights.h5" ds:optimizer/vars/2=nan:f4
+check restored_slot_nan_m 1 "slot\.weights\.h5: optimizer state 'm' \(slot 0\) holds nan at index 0" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/slot.weights.h5"
 check restored_ok 0 'test_loss=[0-9]' -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/c.1.weights.h5"
 
 # ---- 8. HDF5 features that reach outside the file: refused for every checkpoint read --------------

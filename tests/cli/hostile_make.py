@@ -109,7 +109,7 @@ def shape_h5(out, *dims):
 
 
 def patch_h5(out, src, *edits):
-    """A copy of src with datasets or attributes replaced: ds:PATH=VALUE:DTYPE or attr:NAME=VALUE:DTYPE
+    """A copy of src with datasets (filled at their shape) or attributes replaced: ds:PATH=VALUE:DTYPE or attr:NAME=VALUE:DTYPE
     (e.g. ds:optimizer/vars/0=nan:f8, attr:kcb_epoch=9223372036854775807:i8)."""
     import shutil
     import h5py
@@ -121,9 +121,10 @@ def patch_h5(out, src, *edits):
             name, value = rest.split("=", 1)
             text, dtype = value.rsplit(":", 1)
             v = np.array(int(text) if dtype[0] in "iu" else float(text), dtype=dtype)
-            if kind == "ds":
+            if kind == "ds":  # the value fills the dataset's shape
+                shape = f[name].shape
                 del f[name]
-                f.create_dataset(name, data=v)
+                f.create_dataset(name, data=np.full(shape, v, dtype=dtype))
             else:
                 f.attrs[name] = v
 
