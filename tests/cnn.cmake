@@ -2,15 +2,15 @@
 kcb_test(test_layers)
 target_include_directories(test_layers PRIVATE ${KCB_JANSSON_INCLUDE_DIR})
 target_link_libraries(test_layers PRIVATE ${KCB_JANSSON_LIBRARY})
-target_compile_definitions(test_layers PRIVATE KCB_ZOO_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/keras_zoo")
+target_compile_definitions(test_layers PRIVATE KCB_ZOO_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/zoo")
 set(KCB_ZOO_OUT ${CMAKE_CURRENT_BINARY_DIR}/zoo_out)
 file(MAKE_DIRECTORY ${KCB_ZOO_OUT})
 target_compile_definitions(test_layers PRIVATE KCB_ZOO_OUT="${KCB_ZOO_OUT}")
 set_tests_properties(test_layers PROPERTIES FIXTURES_SETUP zoo_files)
-# kcb's files of Keras's cnn have the structure of Keras's own (h5_describe.py from shared/tools).
+# kcb's files of Keras's cnn have the structure of Keras's own (h5_describe.py, the copy of shared/tools/h5_describe.py in tests/data/saving).
 add_test(NAME zoo_describe_check
-  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/zoo_describe_check.py ${CMAKE_CURRENT_SOURCE_DIR}/cli/h5_describe.py
-          ${CMAKE_CURRENT_SOURCE_DIR}/data/keras_zoo/describe ${KCB_ZOO_OUT})
+  COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/zoo_describe_check.py ${CMAKE_CURRENT_SOURCE_DIR}/data/saving/h5_describe.py
+          ${CMAKE_CURRENT_SOURCE_DIR}/data/zoo/describe ${KCB_ZOO_OUT})
 set_tests_properties(zoo_describe_check PROPERTIES FIXTURES_REQUIRED zoo_files)
 # examples/cnn_fashion_mnist: the files of every callback on a CNN.
 add_test(NAME cnn_example COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cnn_example.sh $<TARGET_FILE:cnn_fashion_mnist> $<TARGET_FILE:kcb-inspect>)

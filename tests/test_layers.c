@@ -1,7 +1,7 @@
 /* test_layers.c — convolution, pooling, normalization and reshaping layers: gradients of every
  * layer and option against central finite differences (parameters and inputs), forward passes
  * against a direct (loop) convolution written here, BatchNormalization's two modes, and Keras
- * 3.15's own files (tests/data/keras_zoo, from fixtures/keras-zoo) predicting as Keras does. */
+ * 3.15's own files (tests/data/zoo, from fixtures/keras-zoo) predicting as Keras does. */
 #include <math.h>
 #include <stdlib.h>
 

@@ -25,8 +25,9 @@ static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ct
     if (rc == 0) break;
     if (rc < 0) {
       if (rc == KCB_ETRUNC || rc == KCB_ECRC || rc == KCB_EFORMAT) {
-        fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd, kcb_error_last(),
-                kcb_error_name(rc));
+        fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
+        fput_esc(stderr, kcb_error_last(), strlen(kcb_error_last()), 0);
+        fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name(rc));
         *problem = 1;
         continue;
       }
@@ -225,7 +226,9 @@ static const char images_help[] =
     "Lists the images of every run (step, index within the summary, size in pixels and bytes,\n"
     "format) and with -o writes each one, as stored (PNG as written by kcb, TensorFlow, PyTorch), to\n"
     "DIR/RUN__TAG__STEP[_INDEX].png (characters other than letters, digits, '.', '-' and '_' in the\n"
-    "run and tag become '_'; the run '.' is left out). DIR is created if missing.\n"
+    "run and tag become '_'; the run '.' is left out). DIR is created if missing. Names are unique:\n"
+    "one that another image of this command already took (tags a/b and a_b, a step logged twice)\n"
+    "gets ~2, ~3, ... before the extension.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -240,6 +243,8 @@ typedef struct image_ctx {
   select_args *s;
   table t;
   const char *dir;
+  strmap written; /* the file names written so far: sanitized names collide (a/b and a_b), and a
+                   * step can be logged twice (issue 15); no image overwrites another */
 } image_ctx;
 
 static const char *image_format(const kcb_bytes *b) {
@@ -284,8 +289,14 @@ static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
         sanitize(tg, sizeof tg, v->tag);
         if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
         int dot = strcmp(run->name, ".") == 0;
-        snprintf(file, sizeof file, "%s/%s%s%s__%lld%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step,
-                 idx, fmt);
+        int added = 0;
+        for (unsigned long copy = 1; added == 0; copy++) { /* ~2, ~3, ...: never an earlier image's name */
+          char dup[32] = "";
+          if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
+          snprintf(file, sizeof file, "%s/%s%s%s__%lld%s%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg,
+                   (long long)e->step, idx, dup, fmt);
+          if ((added = strmap_put(&im->written, file, 0, NULL)) < 0) return data_fail("images", "out of memory");
+        }
         int rc = write_file(file, b);
         if (rc) return rc;
       }
@@ -320,7 +331,7 @@ int cmd_images(int argc, char **argv) {
     select_close(&s);
     return rc < 0 ? EXIT_OK : rc;
   }
-  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL))};
+  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, NULL, 0, 0}};
   if (im.dir && mkdir(im.dir, 0777) != 0 && errno != EEXIST) {
     rc = data_fail("images", "%s: cannot create the directory: %s", im.dir, strerror(errno));
     select_close(&s);
@@ -334,6 +345,7 @@ int cmd_images(int argc, char **argv) {
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &im.t, "");
   table_free(&im.t);
+  strmap_free(&im.written);
   if (!rc) rc = select_status(&s, "images", "image");
   select_close(&s);
   return rc;
@@ -370,14 +382,22 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
       }
       printf("]}");
     } else {
-      printf("%s%s  %s  step %lld\n", s->matched ? "\n" : "", run->name, v->tag, (long long)e->step);
+      printf("%s", s->matched ? "\n" : "");
+      fput_esc(stdout, run->name, strlen(run->name), 0);
+      printf("  ");
+      fput_esc(stdout, v->tag, strlen(v->tag), 0);
+      printf("  step %lld\n", (long long)e->step);
       for (size_t k = 0; k < v->n_blobs; k++) {
         /* indent every line of the text by two spaces */
         const char *p = (const char *)v->blobs[k].data;
         size_t n = v->blobs[k].len, start = 0;
         for (size_t j = 0; j <= n; j++)
           if (j == n || p[j] == '\n') {
-            if (j > start) printf("  %.*s\n", (int)(j - start), p + start);
+            if (j > start) { /* escaped: control characters shown, NUL bytes too (nothing cut) */
+              printf("  ");
+              fput_esc(stdout, p + start, j - start, KCB_ESCAPE_KEEP_NEWLINES);
+              printf("\n");
+            }
             else if (j < n) printf("\n");
             start = j + 1;
           }

@@ -95,6 +95,7 @@ static int add_conv(kcb_model *m, const kcb_conv_options *o, int two_d) {
   k->shape[r] = g.oc;
   l->vars[1] = (kcb__var){"bias", 1, {g.oc}, (size_t)g.oc, 0, 1, o->bias_initializer, field * cin_g, field * g.oc};
   l->n_vars = o->use_bias ? 2 : 1;
+  if ((rc = kcb__model_check_layer(m, l))) return rc;
   kcb__model_finish_layer(m, l);
   return 0;
 }

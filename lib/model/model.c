@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/bounds.h"
 #include "model/model_internal.h"
 
 static const char *const kind_names[KCB__KIND_COUNT][2] = {
@@ -40,11 +41,14 @@ int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_
     return kcb__error(KCB_EINVAL, "input shape must have 1 to %d dimensions, got %d", KCB_MAX_RANK - 1, rank);
   for (int i = 0; i < rank; i++)
     if (input_shape[i] <= 0) return kcb__error(KCB_EINVAL, "input dimension %d must be positive, got %lld", i, (long long)input_shape[i]);
+  int64_t in_size;
+  int rc = kcb__check_values(input_shape, rank, "input shape", &in_size); /* overflow-safe, bounded */
+  if (rc) return rc;
   kcb_model *m = calloc(1, sizeof *m);
   if (!m) return kcb__error(KCB_ENOMEM, "out of memory creating a model");
   m->in_rank = rank;
-  m->in_size = 1;
-  for (int i = 0; i < rank; i++) m->in_size *= (m->in_shape[i] = input_shape[i]);
+  m->in_size = in_size;
+  for (int i = 0; i < rank; i++) m->in_shape[i] = input_shape[i];
   m->seed = seed;
   /* Separate streams, so adding dropout does not change the initial weights, etc. */
   kcb__rng_seed(&m->init_rng, seed);
@@ -119,6 +123,27 @@ void kcb__model_finish_layer(kcb_model *m, kcb__layer *l) {
   m->n_layers++;
 }
 
+/* A new layer l: its output per sample and the model's parameter count (the variables of the
+ * layers so far and of l, plus `extra` for a Dense layer whose variables are not set yet) stay
+ * within kcb_max_params (sizes come from files and flags). */
+static int layer_size_check(const kcb_model *m, const kcb__layer *l, uint64_t extra) {
+  char what[160];
+  snprintf(what, sizeof what, "layer '%s': output shape", l->name);
+  int64_t out;
+  int rc = kcb__check_values(l->out_shape, l->out_rank, what, &out);
+  if (rc) return rc;
+  uint64_t total = extra;
+  for (size_t i = 0; i <= m->n_layers; i++) { /* the layers so far, then l (not yet counted in n_layers) */
+    const kcb__layer *x = i < m->n_layers ? &m->layers[i] : l;
+    for (int v = 0; v < x->n_vars; v++)
+      if (__builtin_add_overflow(total, (uint64_t)x->vars[v].size, &total)) total = UINT64_MAX;
+  }
+  snprintf(what, sizeof what, "layer '%s' (%s)", l->name, kcb__layer_class_name(l->kind));
+  return kcb__check_params(total, what);
+}
+
+int kcb__model_check_layer(const kcb_model *m, const kcb__layer *l) { return layer_size_check(m, l, 0); }
+
 int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts) {
   if (!opts || opts->units <= 0) return kcb__error(KCB_EINVAL, "Dense needs units > 0, got %d", opts ? opts->units : 0);
   if ((unsigned)opts->activation >= KCB_ACT_COUNT || (unsigned)opts->kernel_initializer >= KCB_INIT_COUNT ||
@@ -131,6 +156,7 @@ int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts) {
   l->dense.name = NULL;
   l->activation = opts->activation;
   l->out_shape[l->out_rank - 1] = opts->units;
+  if ((rc = layer_size_check(m, l, kcb__params_add(0, l->in_width, opts->units))) != 0) return rc;
   l->n_vars = opts->use_bias ? 2 : 1;
   l->vars[0] = (kcb__var){"kernel", 2, {l->in_width, opts->units}, (size_t)(l->in_width * opts->units), 0, 1,
                           opts->kernel_initializer, l->in_width, opts->units};

@@ -190,6 +190,9 @@ void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads)
 void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape);
 int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out);
 void kcb__model_finish_layer(kcb_model *m, kcb__layer *l);
+/* l's output size and the model's parameter count with l's variables, against kcb_max_params.
+ * @return 0 or KCB_EINVAL naming the layer. */
+int kcb__model_check_layer(const kcb_model *m, const kcb__layer *l);
 /* n keep-mask values: 1/(1-rate) with probability 1-rate, else 0 (Dropout, SpatialDropout2D). */
 void kcb__dropout_mask(kcb__rng *rng, float rate, float *mask, int64_t n);
 /* Sizes a layer may have: beyond them the add functions refuse (a hostile config must not make

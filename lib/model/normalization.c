@@ -29,6 +29,7 @@ static int add_norm(kcb_model *m, const kcb_batch_normalization_options *opts, i
     l->vars[n++] = (kcb__var){"moving_variance", 1, {C}, (size_t)C, 0, 0, KCB_INIT_ONES, C, C};
   }
   l->n_vars = n;
+  if ((rc = kcb__model_check_layer(m, l))) return rc;
   kcb__model_finish_layer(m, l);
   return 0;
 }
