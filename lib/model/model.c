@@ -138,7 +138,10 @@ static int layer_size_check(const kcb_model *m, const kcb__layer *l, uint64_t ex
     for (int v = 0; v < x->n_vars; v++)
       if (__builtin_add_overflow(total, (uint64_t)x->vars[v].size, &total)) total = UINT64_MAX;
   }
-  snprintf(what, sizeof what, "layer '%s' (%s)", l->name, kcb__layer_class_name(l->kind));
+  if (l->kind == KCB__DENSE)
+    snprintf(what, sizeof what, "layer '%s' (Dense, %lld x %d)", l->name, (long long)l->in_width, l->dense.units);
+  else
+    snprintf(what, sizeof what, "layer '%s' (%s)", l->name, kcb__layer_class_name(l->kind));
   return kcb__check_params(total, what);
 }
 

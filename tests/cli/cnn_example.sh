@@ -15,7 +15,7 @@ passed=0 failed=0
 check() { # check DESCRIPTION COMMAND...
   if "${@:2}" >/dev/null 2>&1; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $1"; fi
 }
-"$example" "$data" 500 "$tmp" 2 >"$tmp/out.txt" 2>"$tmp/err.txt" || { cat "$tmp/err.txt"; exit 1; }
+"$example" "$data" 300 "$tmp" 2 >"$tmp/out.txt" 2>"$tmp/err.txt" || { cat "$tmp/err.txt"; exit 1; }
 check "nothing on stderr" test ! -s "$tmp/err.txt"
 check "a summary with the non-trainable moving statistics" grep -q "Non-trainable params: 192 " "$tmp/out.txt"
 check "2 CSV rows after the header" test "$(wc -l <"$tmp/training_log.csv")" -eq 3
