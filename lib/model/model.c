@@ -347,7 +347,7 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
     }
     default:
       TAKE(out, float, l->out_size * batch);
-      if (is_max_pooling(l->kind)) TAKE(argmax, int32_t, l->out_size * batch);
+      if (is_max_pooling(l->kind)) TAKE(taken, int32_t, l->out_size * batch);
       break;
   }
 #undef TAKE
@@ -388,7 +388,7 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
   for (size_t i = 0; i < m->n_layers; i++) {
     kcb__layer *l = &m->layers[i];
     l->out = l->pre = l->mask = l->xhat = l->inv_std = l->stat = NULL;
-    l->argmax = NULL;
+    l->taken = NULL;
     p += layer_buffers(l, batch, p);
   }
   m->x_batch = p;

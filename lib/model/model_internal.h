@@ -81,7 +81,7 @@ typedef struct kcb__layer {
   float *out;                          /* (rows, out_width) output; may alias the input (Flatten) */
   float *mask;                         /* (rows, out_width) Dropout's keep mask times 1/(1-rate);
                                           (batch, channels) for SpatialDropout2D */
-  int32_t *argmax;                     /* (batch, out_size) max poolings: backward's "winner found" flags */
+  int32_t *taken;                      /* (batch, out_size) max poolings: backward's "winner found" flags */
   float *xhat;                         /* (batch, in_size) normalizations: the normalised input */
   float *inv_std;                      /* (channels) BatchNormalization, (rows) LayerNormalization */
   float *stat;                         /* (2, channels) BatchNormalization: the batch mean; backward's sums */

@@ -142,7 +142,7 @@ void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t
       for (int64_t ox = 0; ox < g->ow; ox++) {
         const int64_t o = s * out_size + (oy * g->ow + ox) * C;
         const float *go = gy + o, *yo = l->out + o;
-        int32_t *taken = l->argmax + o; /* max: whether the channel's winner was found */
+        int32_t *taken = l->taken + o; /* max: whether the channel's winner was found */
         int64_t y_lo, y_hi, x_lo, x_hi;
         window(g, oy, ox, &y_lo, &y_hi, &x_lo, &x_hi);
         const float inv = 1.0f / (float)((y_hi - y_lo) * (x_hi - x_lo));

@@ -8,8 +8,8 @@
 
 static const char *const presets[][2] = {
     {"mlp", "flatten,256:relu,128:relu,10:softmax"},
-    {"cnn", "28x28x1,conv:32:3:relu,bn,maxpool:2,dropout:0.25,conv:64:3:relu,bn,maxpool:2,dropout:0.25,flatten,128:relu,"
-            "dropout:0.5,10:softmax"},
+    {"cnn", "28x28x1,conv:32:3:relu,bn,maxpool:2,conv:64:3:relu,bn,maxpool:2,dropout:0.25,flatten,128:relu,dropout:0.4,"
+            "10:softmax"},
 };
 
 const char *kcb_model_spec_preset(const char *name) {
