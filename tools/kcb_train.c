@@ -37,8 +37,8 @@ static int check_callback_args(const train_args *a) {
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
     return train_usage_error("--on-write-error", a->on_write_error, "expected stop or warn");
   if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
-      strcmp(a->lr_schedule, "cosine") != 0)
-    return train_usage_error("--lr-schedule", a->lr_schedule, "expected step, exponential or cosine");
+      strcmp(a->lr_schedule, "cosine") != 0 && strcmp(a->lr_schedule, "warmup") != 0)
+    return train_usage_error("--lr-schedule", a->lr_schedule, "expected step, exponential, cosine or warmup");
   if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
@@ -88,11 +88,12 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint) {
 }
 
 /* Reports a library error with its detail and returns the tool's exit status for it. */
+static char who[64] = "kcb-train"; /* with the rank under mpirun */
 static int fail(const char *what, int rc) {
   if (kcb_error_last()[0]) /* the library's message already names the step, file or flag */
-    fprintf(stderr, "kcb-train: %s (%s)\n", kcb_error_last(), kcb_error_name(rc));
+    fprintf(stderr, "%s: %s (%s)\n", who, kcb_error_last(), kcb_error_name(rc));
   else
-    fprintf(stderr, "kcb-train: %s: %s (%s)\n", what, kcb_strerror(rc), kcb_error_name(rc));
+    fprintf(stderr, "%s: %s: %s (%s)\n", who, what, kcb_strerror(rc), kcb_error_name(rc));
   return 1;
 }
 
@@ -108,6 +109,7 @@ int main(int argc, char **argv) {
     return train_usage_error("--save", a.save, "the name must end in .weights.h5, .h5 or .keras");
 
   kcb_compile_options c = {0};
+  int rc_dist = 0;
   kcb_metric metrics[8];
   char *metric_names[8];
   size_t n_metrics = 0;
@@ -136,6 +138,15 @@ int main(int argc, char **argv) {
   c.n_metrics = n_metrics;
   c.metric_names = (const char *const *)metric_names;
 
+  /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
+  kcb_distributed *dist = NULL;
+  if (kcb_distributed_launched() && (rc_dist = kcb_distributed_new(&dist, NULL)) != 0) {
+    free(metric_list);
+    return fail("joining the MPI job", rc_dist);
+  }
+  int rank = kcb_distributed_rank(dist);
+  if (kcb_distributed_size(dist) > 1) snprintf(who, sizeof who, "kcb-train (rank %d of %d)", rank, kcb_distributed_size(dist));
+  if (rank != 0) a.verbose = 0;
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
@@ -171,6 +182,7 @@ int main(int argc, char **argv) {
   int warmup = (int)(a.lr_warmup_epochs > 0 ? a.lr_warmup_epochs : 0);
   int decay = (int)(a.lr_decay_epochs > 0 ? a.lr_decay_epochs : a.epochs - warmup > 1 ? a.epochs - warmup : 1);
   kcb_lr_cosine_decay cosine = KCB_LR_COSINE_DECAY_INIT(warmup ? 0.0 : lr, decay);
+  kcb_lr_warmup ranks_warmup = {lr, kcb_distributed_size(dist), warmup ? warmup : 5}; /* Goyal et al.: 5 epochs */
   cosine.alpha = a.lr_alpha >= 0 ? a.lr_alpha : 0;
   if (warmup) {
     cosine.warmup_target = lr;
@@ -187,6 +199,8 @@ int main(int argc, char **argv) {
     if (strcmp(a.lr_schedule, "step") == 0) rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_step_decay, &step, &so);
     else if (strcmp(a.lr_schedule, "exponential") == 0)
       rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_exponential_decay, &expo, &so);
+    else if (strcmp(a.lr_schedule, "warmup") == 0)
+      rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_warmup, &ranks_warmup, &so);
     else rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_cosine_decay, &cosine, &so);
     if (rc == 0) n_callbacks++;
   }
@@ -253,6 +267,7 @@ int main(int argc, char **argv) {
   fit.batch_size = a.batch_size;
   fit.verbose = (int)a.verbose;
   fit.validation_split = a.validation_split;
+  fit.distributed = dist;
   if (a.logdir) {
     kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
     tb.log_dir = a.logdir;
@@ -283,7 +298,7 @@ int main(int argc, char **argv) {
     status = fail("fit", rc);
     goto done;
   }
-  if (a.save) {
+  if (a.save && rank == 0) {
     kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
     so.epoch = a.epochs - 1;
     if ((rc = kcb_model_save(model, a.save, &so))) {
@@ -303,13 +318,19 @@ int main(int argc, char **argv) {
   /* loss first, then the metrics in the order asked for */
   double v = 0;
   kcb_logs_get(&result, "loss", &v);
-  printf("test_loss=%.6f", v);
-  for (size_t i = 0; i < n_metrics; i++) {
+  if (rank == 0) printf("test_loss=%.6f", v);
+  for (size_t i = 0; rank == 0 && i < n_metrics; i++) {
     kcb_logs_get(&result, metric_names[i], &v);
     printf(" test_%s=%.6f", metric_names[i], v);
   }
-  printf("\n");
+  if (rank == 0) printf("\n");
 done:
+  /* A failure seen by this rank alone leaves the others waiting in a collective step: end the job. */
+  if (status && kcb_distributed_size(dist) > 1) {
+    fflush(NULL);
+    kcb_distributed_abort(dist, status);
+  }
+  kcb_distributed_free(dist);
   for (size_t i = 0; i < n_callbacks; i++) kcb_callback_free(callbacks[i]);
   kcb_history_free(history);
   kcb_model_free(model);

@@ -18,5 +18,6 @@
 #include "kcb/tensorboard.h"
 #include "kcb/checkpoint.h"
 #include "kcb/run_summary.h"
+#include "kcb/distributed.h"
 
 #endif

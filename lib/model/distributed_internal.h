@@ -1,0 +1,52 @@
+/* model/distributed_internal.h — the few points where fit calls into the distributed module
+ * (distributed.c with MPI, distributed_stub.c without; distributed_common.c either way).
+ * A NULL `d` is a one-process run: every collective is then a copy or nothing. Every collective is
+ * called by every rank at the same point of fit, so the ranks never wait for one another in vain. */
+#ifndef KCB_MODEL_DISTRIBUTED_INTERNAL_H
+#define KCB_MODEL_DISTRIBUTED_INTERNAL_H
+
+#include "kcb/distributed.h"
+#include "model/model_internal.h"
+
+/* Values every rank must agree on before training (sample counts, batch size, ...). */
+#define KCB__DIST_MAX_CHECKS 12
+typedef struct kcb__dist_check {
+  const char *name[KCB__DIST_MAX_CHECKS]; /* e.g. "training samples" */
+  int64_t value[KCB__DIST_MAX_CHECKS];
+  int n;
+} kcb__dist_check;
+
+/* distributed_common.c ------------------------------------------------------------------------ */
+
+/* This rank's part [*out_first, *out_first + *out_count) of `count` samples: shards differ by at most
+ * one sample, the first count % size ranks taking one more; a rank may get none. */
+void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first, int64_t *out_count);
+
+/* Sets params.rank and params.size and, off rank 0, removes the callbacks that write files
+ * (TensorBoard, CSVLogger, ModelCheckpoint, ProgbarLogger, BackupAndRestore; also when wrapped by
+ * KeepGoing, which keeps the inner name). */
+void kcb__dist_attach(const kcb_distributed *d, kcb_callback_list *list);
+
+/* distributed.c / distributed_stub.c ------------------------------------------------------------ */
+
+/* Collective start of fit: `local_rc` is this rank's result of preparing (0 or an error whose
+ * message is set). If any rank failed, or the checked values differ between ranks, every rank
+ * returns an error (the failing rank keeps its own message; the others name the rank and value). */
+int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_check *check);
+
+/* Averages the gradient block over ranks: each rank's gradient is the mean over its `local` samples,
+ * so it is weighted by local / global before one sum-allreduce over the block. */
+int kcb__dist_average_grads(const kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global);
+
+/* Sums n running means (total, count) over ranks into `global`, and with them each rank's `local_rc`:
+ * if any rank failed this step, every rank returns an error. With d NULL, copies. */
+int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc);
+
+/* ORs *flag over ranks (stop_training, stop_evaluating): a stop asked on one rank stops all. */
+int kcb__dist_any(const kcb_distributed *d, int *flag);
+
+/* Copies rank 0's model state to every rank: parameters, optimizer slots, iterations, learning
+ * rate, RNG states and BackupAndRestore's resume point. */
+int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m);
+
+#endif
