@@ -12,6 +12,8 @@ struct kcb_distributed {
   MPI_Comm comm; /* a duplicate of the caller's communicator */
   int rank, size;
   int finalize;  /* MPI was initialised by kcb_distributed_new */
+  double allreduce_seconds; /* in the gradient allreduce, waiting for slower ranks included */
+  int64_t allreduces;
 };
 
 static int mpi_error(int mpi_rc, const char *what) {
@@ -60,6 +62,11 @@ int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *op
 int kcb_distributed_rank(const kcb_distributed *d) { return d ? d->rank : 0; }
 int kcb_distributed_size(const kcb_distributed *d) { return d ? d->size : 1; }
 
+void kcb_distributed_allreduce_time(const kcb_distributed *d, double *out_seconds, int64_t *out_calls) {
+  *out_seconds = d ? d->allreduce_seconds : 0;
+  *out_calls = d ? d->allreduces : 0;
+}
+
 void kcb_distributed_abort(kcb_distributed *d, int status) {
   if (d && d->size > 1) MPI_Abort(d->comm, status);
 }
@@ -103,13 +110,16 @@ int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_chec
   return rc;
 }
 
-int kcb__dist_average_grads(const kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global) {
+int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global) {
   if (!d || d->size == 1) return 0;
   float w = (float)local / (float)global;
   if (local == 0) memset(grads, 0, n * sizeof *grads);
   else if (local != global)
     for (size_t i = 0; i < n; i++) grads[i] *= w;
+  double t0 = MPI_Wtime();
   int rc = MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM, d->comm);
+  d->allreduce_seconds += MPI_Wtime() - t0;
+  d->allreduces++;
   return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of the gradients");
 }
 

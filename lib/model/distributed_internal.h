@@ -35,8 +35,9 @@ void kcb__dist_attach(const kcb_distributed *d, kcb_callback_list *list);
 int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_check *check);
 
 /* Averages the gradient block over ranks: each rank's gradient is the mean over its `local` samples,
- * so it is weighted by local / global before one sum-allreduce over the block. */
-int kcb__dist_average_grads(const kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global);
+ * so it is weighted by local / global before one sum-allreduce over the block (timed for
+ * kcb_distributed_allreduce_time). */
+int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global);
 
 /* Sums n running means (total, count) over ranks into `global`, and with them each rank's `local_rc`:
  * if any rank failed this step, every rank returns an error. With d NULL, copies. */

@@ -19,7 +19,7 @@ typedef struct dataset_view {
 typedef struct run_hooks {
   kcb_callback_list list;
   kcb_logs scratch;
-  const kcb_distributed *dist;              /* NULL: this process alone */
+  kcb_distributed *dist;                    /* NULL: this process alone */
   kcb__mean global[1 + KCB__MAX_METRICS];   /* the loss, then the metrics, summed over ranks: what logs show */
 } run_hooks;
 

@@ -9,6 +9,8 @@
 #ifndef KCB_DISTRIBUTED_H
 #define KCB_DISTRIBUTED_H
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,6 +44,11 @@ int kcb_distributed_rank(const kcb_distributed *d);
 
 /** The number of processes; 1 for NULL. */
 int kcb_distributed_size(const kcb_distributed *d);
+
+/** The time this rank spent in the gradient allreduce of its distributed fits so far, waiting for
+ * slower ranks included, and the number of allreduces (one per training step): the communication
+ * share of a step. 0 and 0 for NULL. */
+void kcb_distributed_allreduce_time(const kcb_distributed *d, double *out_seconds, int64_t *out_calls);
 
 /** Ends the whole job with `status` (MPI_Abort). For a program whose fit failed on this rank: the
  * other ranks may be waiting for this one in a collective step and would otherwise wait forever.
