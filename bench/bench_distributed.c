@@ -1,10 +1,11 @@
 /* bench_distributed — data-parallel fit over MPI, as ratios measured in the same run.
  *
  *   mpirun -np 2 bench_distributed throughput [ROUNDS]
- *     MLP 784-256-128-10, SGD, global batch 256, synthetic data of 10240 samples, one OpenBLAS
+ *     MLP 784-256-128-10, SGD, global batch 256, synthetic data of 25600 samples, one OpenBLAS
  *     thread per process: rank 0 alone (kcb_model_fit without distribution; the other rank waits)
  *     against both ranks together, alternating ROUNDS times (the machine is shared: medians).
- *     Prints samples/s of each, their ratio, and the gradient allreduce's share of a step.
+ *     Prints samples/s of each, their ratio, the gradient allreduce's share of a step, and the time
+ *     of that allreduce alone (MPI_Allreduce of the same block in a loop, same run).
  *   mpirun -np 2 [--mca btl tcp,self] bench_distributed allreduce
  *     MPI_Allreduce(MPI_SUM) of float blocks from 1 KiB to 64 MiB: microseconds and GB/s
  *     ("bus bandwidth" 2(p-1)/p * bytes / time, as NCCL's tests report it).
@@ -31,7 +32,7 @@
 
 #include "kcb/kcb.h"
 
-#define N_SAMPLES 10240
+#define N_SAMPLES 25600
 #define GLOBAL_BATCH 256
 #define SPEC "flatten,256:relu,128:relu,10:softmax"
 
@@ -118,15 +119,27 @@ static int throughput(kcb_distributed *d, int rounds) {
     kcb_distributed_allreduce_time(d, &s1, &c1);
     share[r] = (s1 - s0) / step;
   }
+  size_t params = kcb_model_param_count(m);
+  float *block = calloc(params, sizeof(float));
+  double pure[5];
+  for (int r = 0; r < 5; r++) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (int i = 0; i < 50; i++) MPI_Allreduce(MPI_IN_PLACE, block, (int)params, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    pure[r] = (MPI_Wtime() - t0) / 50;
+  }
+  free(block);
   if (rank == 0) {
     double a = median(alone, rounds), t = median(together, rounds), sh = median(share, rounds);
-    size_t params = kcb_model_param_count(m);
+    double step1 = GLOBAL_BATCH / a, ar = median(pure, 5);
     printf("MLP 784-256-128-10 SGD, global batch %d, %d samples/epoch, 1 OpenBLAS thread per process, %d rounds (medians)\n",
            GLOBAL_BATCH, N_SAMPLES, rounds);
     printf("1 process:   %8.0f samples/s\n", a);
     printf("%d processes: %8.0f samples/s  ratio %.2fx\n", size, t, t / a);
     printf("gradient allreduce (%zu floats, %.2f MB, waiting for the slower rank included): %.1f%% of the step time"
            " on rank 0\n", params, params * 4e-6, 100 * sh);
+    printf("the same allreduce alone: %.3f ms; one process's step %.3f ms, so the bound for %d processes is "
+           "%.2fx (step / (step / %d + allreduce))\n", 1e3 * ar, 1e3 * step1, size, step1 / (step1 / size + ar), size);
   }
   free(alone);
   free(together);
