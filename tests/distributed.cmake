@@ -32,5 +32,5 @@ if(KCB_MPI)
   # killed mid-epoch ends the job within seconds and the rerun resumes from the backup.
   add_test(NAME cli_kcb_train_mpi COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/kcb_train_mpi.sh
     $<TARGET_FILE_DIR:kcb-train> ${MPIEXEC_EXECUTABLE})
-  set_tests_properties(cli_kcb_train_mpi PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 ENVIRONMENT "${KCB_MPI_ENV}")
+  set_tests_properties(cli_kcb_train_mpi PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "${KCB_MPI_ENV}")
 endif()

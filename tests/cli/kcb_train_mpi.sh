@@ -14,7 +14,7 @@ data=/usr/share/datasets/fashion-mnist
 py=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1
 # mpirun's own bound on a job, under ctest's: a hanging rank fails the case instead of CI.
-mpi() { local np=$1; shift; timeout 120 "$mpirun" --oversubscribe --timeout 100 -np "$np" "$@"; }
+mpi() { local np=$1; shift; timeout 240 "$mpirun" --oversubscribe --timeout 200 -np "$np" "$@"; }
 
 args=(--train-limit 1500 --model flatten,32:relu,10:softmax --epochs 3 --batch-size 64 --seed 5 --verbose 1)
 files() { # DIR: the files a run wrote, event files by directory (their names hold a pid and a time)
@@ -66,9 +66,10 @@ def weights(p):
     with h5py.File(p) as f:
         f.visititems(lambda n, o: out.append((n, o[()])) if isinstance(o, h5py.Dataset) and o.dtype.kind == 'f' else None)
     return out
-a, b = weights('$tmp/np1/m.weights.h5'), weights('$d/m.weights.h5')
-assert [n for n, _ in a] == [n for n, _ in b] and len(a) > 0
-for (n, x), (_, y) in zip(a, b): assert np.max(np.abs(x.astype(np.float64) - y), initial=0) <= 2e-5, n"
+for f in ['m.weights.h5', 'ck/e01.weights.h5', 'ck/e02.weights.h5', 'ck/e03.weights.h5']:  # --save, ModelCheckpoint
+    a, b = weights('$tmp/np1/' + f), weights('$d/' + f)
+    assert [n for n, _ in a] == [n for n, _ in b] and len(a) > 0, f
+    for (n, x), (_, y) in zip(a, b): assert np.max(np.abs(x.astype(np.float64) - y), initial=0) <= 2e-5, (f, n)"
 done
 
 # The warm-up schedule reaches lr x processes: 0.001, 0.0015, 0.002 with 2 processes over 2 epochs.
@@ -93,13 +94,13 @@ assert rank0_write_error_quick test $(($(date +%s) - start)) -lt 30
 
 # SIGKILL one rank mid-epoch: the job ends within seconds with a message naming the signal; the
 # same command again resumes from rank 0's backup and ends with an uninterrupted run's weights.
-kargs=(--train-limit 12000 --epochs 3 --batch-size 32 --seed 9 --verbose 0 --validation-split 0.1)
+kargs=(--train-limit 8000 --epochs 3 --batch-size 32 --seed 9 --verbose 0 --validation-split 0.1)
 ref=$tmp/ref k=$tmp/kill
 mkdir -p "$ref" "$k"
 check uninterrupted 0 '^test_loss=' -- mpi 2 "$bin" "${kargs[@]}" --save "$ref/m.weights.h5"
 grep -E '^test_loss=' "$out" >"$ref/result"
 kill_run=(mpi 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 --save "$k/m.weights.h5")
-timeout 120 "$mpirun" --oversubscribe --timeout 100 -np 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 \
+timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 \
   --save "$k/m.weights.h5" >"$k/log" 2>&1 &
 job=$! # timeout, whose child is mpirun, whose children are the ranks
 for _ in $(seq 600); do [ -f "$k/bk/latest.weights.h5" ] && break; sleep 0.1; done
