@@ -103,7 +103,7 @@ kill_run=(mpi 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 --sav
 timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 \
   --save "$k/m.weights.h5" >"$k/log" 2>&1 &
 job=$! # timeout, whose child is mpirun, whose children are the ranks
-for _ in $(seq 600); do [ -f "$k/bk/latest.weights.h5" ] && break; sleep 0.1; done
+for _ in $(seq 1800); do [ -f "$k/bk/latest.weights.h5" ] && break; sleep 0.1; done
 mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
 victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
 if [ -f "$k/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
