@@ -144,10 +144,18 @@ int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__m
   return 0;
 }
 
-int kcb__dist_any(const kcb_distributed *d, int *flag) {
-  if (!d || d->size == 1) return 0;
-  int rc = MPI_Allreduce(MPI_IN_PLACE, flag, 1, MPI_INT, MPI_LOR, d->comm);
-  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of a stop request");
+int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hook, int *stop_training,
+                         int *stop_evaluating) {
+  if (!d || d->size == 1) return local_rc;
+  /* The lowest failed rank as size - rank (0: none), so one MAX finds it along with the flags. */
+  int v[3] = {local_rc ? d->size - d->rank : 0, *stop_training != 0, *stop_evaluating != 0};
+  int rc = MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_INT, MPI_MAX, d->comm);
+  if (rc != MPI_SUCCESS) return local_rc ? local_rc : mpi_error(rc, "MPI_Allreduce after a hook");
+  *stop_training = v[1];
+  *stop_evaluating = v[2];
+  if (local_rc || v[0] == 0) return local_rc;
+  return kcb__error(KCB_ECALLBACK, "fit: a callback failed in %s on rank %d of %d (its message says why)", hook,
+                    d->size - v[0], d->size);
 }
 
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {

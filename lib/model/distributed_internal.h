@@ -43,8 +43,12 @@ int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t 
  * if any rank failed this step, every rank returns an error. With d NULL, copies. */
 int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc);
 
-/* ORs *flag over ranks (stop_training, stop_evaluating): a stop asked on one rank stops all. */
-int kcb__dist_any(const kcb_distributed *d, int *flag);
+/* After every hook of a run, on every rank: ORs the stop requests (a stop asked on one rank stops
+ * all after the same batch) and whether the hook failed on some rank, so that a callback failing on
+ * one rank (rank 0 cannot write its log) fails fit on every rank instead of leaving the others
+ * waiting. Returns `local_rc`, or KCB_ECALLBACK naming the first failed rank. One allreduce. */
+int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hook, int *stop_training,
+                         int *stop_evaluating);
 
 /* Copies rank 0's model state to every rank: parameters, optimizer slots, iterations, learning
  * rate, RNG states and BackupAndRestore's resume point. */

@@ -39,6 +39,9 @@ int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__m
   return local_rc;
 }
 
-int kcb__dist_any(const kcb_distributed *d, int *flag) { return 0; }
+int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hook, int *stop_training,
+                         int *stop_evaluating) {
+  return local_rc;
+}
 
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) { return 0; }

@@ -20,6 +20,7 @@ typedef struct run_hooks {
   kcb_callback_list list;
   kcb_logs scratch;
   kcb_distributed *dist;                    /* NULL: this process alone */
+  kcb_model *model;
   kcb__mean global[1 + KCB__MAX_METRICS];   /* the loss, then the metrics, summed over ranks: what logs show */
 } run_hooks;
 
@@ -28,7 +29,8 @@ static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs 
   int rc = kcb_callback_list_call(&h->list, hook, index, &h->scratch);
   if (rc && kcb_error_last()[0] == '\0')
     kcb__error(rc, "callback failed in %s with %s", kcb_hook_name(hook), kcb_error_name(rc));
-  return rc;
+  /* Distributed: every rank learns of a failure or stop request on any rank, at the same hook. */
+  return kcb__dist_after_hook(h->dist, rc, kcb_hook_name(hook), &h->model->stop_training, &h->model->stop_evaluating);
 }
 
 static int64_t rows_per_sample(const kcb__layer *out) { return out->out_size / out->out_width; }
@@ -165,6 +167,7 @@ static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, siz
   for (size_t i = 0; i < h->list.count; i++) h->list.items[i]->model = m;
   h->list.params.verbose = verbose;
   h->dist = NULL;
+  h->model = m;
   kcb__dist_attach(NULL, &h->list); /* rank 0 of 1 until fit says otherwise */
   return rc;
 }
@@ -187,7 +190,6 @@ static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t b
     KCB__TRY(batch_step(m, h, x, y, mine, count, 0));
     KCB__TRY(metrics_logs(m, h, &logs));
     KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_END, b, &logs));
-    KCB__TRY(kcb__dist_any(h->dist, &m->stop_evaluating));
     if (m->stop_evaluating) break;
   }
   KCB__TRY(metrics_logs(m, h, &logs));
@@ -331,7 +333,6 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
       KCB__TRY(batch_step(m, h, bx, by, mine, count, 1));
       KCB__TRY(metrics_logs(m, h, batch_logs));
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_END, step, batch_logs));
-      KCB__TRY(kcb__dist_any(h->dist, &m->stop_training));
       if (m->stop_training) break;
     }
     if (batches_seen >= full_batches) pass_open = 0;
@@ -345,7 +346,6 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
       }
     }
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_END, epoch, epoch_logs));
-    KCB__TRY(kcb__dist_any(h->dist, &m->stop_training));
     if (m->stop_training) break;
   }
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_END, 0, epoch_logs));

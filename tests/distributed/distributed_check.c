@@ -14,6 +14,7 @@
 #include <mpi.h>
 
 #include "../test_helpers.h"
+#include "internal.h" /* kcb__error, to fail as kcb's own callbacks do */
 
 static kcb_distributed *dist;
 static int rank, size;
@@ -237,6 +238,50 @@ static void bad_label_in_one_shard(void **state) {
   kcb_tensor_free(y);
 }
 
+/* A callback that fails on one rank only, at one hook: every rank's fit fails there, none waits. */
+typedef struct failing {
+  int rank;
+  int64_t at_batch; /* -1: on_train_begin */
+} failing;
+
+static int fail_begin(kcb_callback *cb, kcb_logs *logs) {
+  const failing *f = cb->user_data;
+  return f->at_batch < 0 && cb->params->rank == f->rank ? kcb__error(KCB_EIO, "deliberate failure on rank %d", f->rank) : 0;
+}
+
+static int fail_batch(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  const failing *f = cb->user_data;
+  return batch == f->at_batch && cb->params->rank == f->rank ? kcb__error(KCB_EIO, "deliberate failure on rank %d", f->rank)
+                                                             : 0;
+}
+
+static void callback_fails_on_one_rank(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(100, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  const failing cases[2] = {{0, -1}, {size - 1, 2}};
+  for (int i = 0; i < 2; i++) {
+    kcb_callback_ops ops = {.on_train_begin = fail_begin, .on_train_batch_end = fail_batch};
+    kcb_callback *cb;
+    assert_ok(kcb_lambda_callback_new(&cb, &ops, (void *)&cases[i]));
+    kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+    fo.verbose = 0;
+    fo.batch_size = 10;
+    fo.callbacks = &cb;
+    fo.n_callbacks = 1;
+    fo.distributed = dist;
+    char where[64];
+    snprintf(where, sizeof where, "on rank %d of %d", cases[i].rank, size);
+    if (rank == cases[i].rank) assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EIO, "deliberate failure");
+    else assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ECALLBACK, where);
+    kcb_callback_free(cb);
+  }
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 int main(void) {
   int rc = kcb_distributed_new(&dist, NULL);
   if (rc) {
@@ -250,7 +295,7 @@ int main(void) {
       cmocka_unit_test(batch_not_divisible_by_ranks), cmocka_unit_test(early_stopping_same_epoch),
       cmocka_unit_test(data_smaller_than_ranks),  cmocka_unit_test(stop_on_one_rank),
       cmocka_unit_test(different_data_sizes),     cmocka_unit_test(one_rank_refuses_its_data),
-      cmocka_unit_test(bad_label_in_one_shard),
+      cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
   };
   char name[64];
   snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);

@@ -50,8 +50,9 @@ int kcb_distributed_size(const kcb_distributed *d);
  * share of a step. 0 and 0 for NULL. */
 void kcb_distributed_allreduce_time(const kcb_distributed *d, double *out_seconds, int64_t *out_calls);
 
-/** Ends the whole job with `status` (MPI_Abort). For a program whose fit failed on this rank: the
- * other ranks may be waiting for this one in a collective step and would otherwise wait forever.
+/** Ends the whole job with `status` (MPI_Abort). For a program that failed on this rank outside a
+ * distributed fit (fit itself makes every rank fail together): the other ranks may be waiting for
+ * this one in their next collective step and would otherwise wait forever.
  * Only programs call this (the library never ends a process by itself); does nothing for NULL or
  * a one-process job, and returns then. */
 void kcb_distributed_abort(kcb_distributed *d, int status);
