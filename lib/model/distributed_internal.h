@@ -22,6 +22,11 @@ typedef struct kcb__dist_check {
  * one sample, the first count % size ranks taking one more; a rank may get none. */
 void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first, int64_t *out_count);
 
+/* A fingerprint of n samples of `per_sample` floats: FNV-1a over the bytes of at most 1024 evenly
+ * spaced samples (the first and last always among them), so ranks given different data sets of the
+ * same size are told apart at the start of fit for a few milliseconds. */
+int64_t kcb__dist_fingerprint(const float *data, int64_t n, int64_t per_sample);
+
 /* Sets params.rank and params.size and, off rank 0, removes the callbacks that write files
  * (TensorBoard, CSVLogger, ModelCheckpoint, ProgbarLogger, BackupAndRestore; also when wrapped by
  * KeepGoing, which keeps the inner name). */

@@ -280,9 +280,12 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     kcb__dist_attach(o->distributed, &h->list);
     h->dist = o->distributed;
     kcb__dist_check same = {{"training samples", "validation samples", "batch_size", "epochs", "steps_per_epoch",
-                             "initial_epoch", "shuffle", "parameters", "input size", "target size"},
+                             "initial_epoch", "shuffle", "parameters", "input size", "target size",
+                             "a fingerprint of x", "a fingerprint of y"},
                             {train.n, has_val ? val.n : 0, batch, o->epochs, steps, o->initial_epoch, o->shuffle != 0,
-                             (int64_t)m->n_params, m->in_size, train.y_size}, 10};
+                             (int64_t)m->n_params, m->in_size, train.y_size,
+                             kcb__dist_fingerprint(x->data, x->shape[0], m->in_size),
+                             kcb__dist_fingerprint(y->data, y->shape[0], train.y_size)}, 12};
     agreed = 1;
     KCB__TRY(kcb__dist_agree(h->dist, 0, &same));
     KCB__TRY(kcb__dist_broadcast_model(h->dist, m));

@@ -203,6 +203,24 @@ static void different_data_sizes(void **state) {
   kcb_tensor_free(y);
 }
 
+/* Ranks given different data of the same size (one label, one pixel): told apart before training. */
+static void different_data_contents(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(3000, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.distributed = dist;
+  if (rank == size - 1) y->data[2999] = y->data[2999] == 0 ? 1 : 0; /* the last sample is always fingerprinted */
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "a fingerprint of y");
+  if (rank == size - 1) y->data[2999] = y->data[2999] == 0 ? 1 : 0, x->data[0] += 1e-3f;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "a fingerprint of x");
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 /* A rank whose data is refused before training (here a shape) fails; the others learn it. */
 static void one_rank_refuses_its_data(void **state) {
   if (size == 1) skip();
@@ -294,7 +312,8 @@ int main(void) {
       cmocka_unit_test(same_as_one_process_sgd),  cmocka_unit_test(same_as_one_process_adam),
       cmocka_unit_test(batch_not_divisible_by_ranks), cmocka_unit_test(early_stopping_same_epoch),
       cmocka_unit_test(data_smaller_than_ranks),  cmocka_unit_test(stop_on_one_rank),
-      cmocka_unit_test(different_data_sizes),     cmocka_unit_test(one_rank_refuses_its_data),
+      cmocka_unit_test(different_data_sizes),     cmocka_unit_test(different_data_contents),
+      cmocka_unit_test(one_rank_refuses_its_data),
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
   };
   char name[64];
