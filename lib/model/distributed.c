@@ -158,6 +158,13 @@ int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hoo
                     d->size - v[0], d->size);
 }
 
+int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list, unsigned *out_mask) {
+  *out_mask = kcb__dist_local_hooks(list);
+  if (!d || d->size == 1) return 0;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, out_mask, 1, MPI_UNSIGNED, MPI_BOR, d->comm);
+  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of the hooks in use");
+}
+
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   if (!d || d->size == 1) return 0;
   int rc = MPI_Bcast(m->params, (int)m->n_params, MPI_FLOAT, 0, d->comm);

@@ -25,6 +25,27 @@ int64_t kcb__dist_fingerprint(const float *data, int64_t n, int64_t per_sample) 
   return (int64_t)(h >> 1); /* non-negative, for the messages */
 }
 
+unsigned kcb__dist_local_hooks(const kcb_callback_list *list) {
+  unsigned mask = 0;
+  for (size_t i = 0; i < list->count; i++) {
+    const kcb_callback_ops *o = list->items[i]->ops;
+    const int slot[KCB_HOOK_COUNT] = {
+        [KCB_HOOK_TRAIN_BEGIN] = o->on_train_begin != NULL, [KCB_HOOK_TRAIN_END] = o->on_train_end != NULL,
+        [KCB_HOOK_EPOCH_BEGIN] = o->on_epoch_begin != NULL, [KCB_HOOK_EPOCH_END] = o->on_epoch_end != NULL,
+        [KCB_HOOK_TRAIN_BATCH_BEGIN] = o->on_train_batch_begin != NULL,
+        [KCB_HOOK_TRAIN_BATCH_END] = o->on_train_batch_end != NULL,
+        [KCB_HOOK_TEST_BEGIN] = o->on_test_begin != NULL, [KCB_HOOK_TEST_END] = o->on_test_end != NULL,
+        [KCB_HOOK_TEST_BATCH_BEGIN] = o->on_test_batch_begin != NULL,
+        [KCB_HOOK_TEST_BATCH_END] = o->on_test_batch_end != NULL,
+        [KCB_HOOK_PREDICT_BEGIN] = o->on_predict_begin != NULL, [KCB_HOOK_PREDICT_END] = o->on_predict_end != NULL,
+        [KCB_HOOK_PREDICT_BATCH_BEGIN] = o->on_predict_batch_begin != NULL,
+        [KCB_HOOK_PREDICT_BATCH_END] = o->on_predict_batch_end != NULL};
+    for (int h = 0; h < KCB_HOOK_COUNT; h++)
+      if (slot[h]) mask |= 1u << h;
+  }
+  return mask;
+}
+
 /* The built-ins that write files: one copy of each file, written by rank 0. */
 static int writes_files(const kcb_callback *cb) {
   static const char *const names[] = {"TensorBoard", "CSVLogger", "ModelCheckpoint", "ProgbarLogger",

@@ -32,7 +32,14 @@ int64_t kcb__dist_fingerprint(const float *data, int64_t n, int64_t per_sample);
  * KeepGoing, which keeps the inner name). */
 void kcb__dist_attach(const kcb_distributed *d, kcb_callback_list *list);
 
+/* Bit `hook` set: some callback of `list` has that hook. */
+unsigned kcb__dist_local_hooks(const kcb_callback_list *list);
+
 /* distributed.c / distributed_stub.c ------------------------------------------------------------ */
+
+/* ORs the ranks' kcb__dist_local_hooks: a hook no rank implements cannot fail or stop anything, so
+ * kcb__dist_after_hook need not be called for it. */
+int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list, unsigned *out_mask);
 
 /* Collective start of fit: `local_rc` is this rank's result of preparing (0 or an error whose
  * message is set). If any rank failed, or the checked values differ between ranks, every rank

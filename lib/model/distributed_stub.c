@@ -44,4 +44,9 @@ int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hoo
   return local_rc;
 }
 
+int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list, unsigned *out_mask) {
+  *out_mask = kcb__dist_local_hooks(list);
+  return 0;
+}
+
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) { return 0; }

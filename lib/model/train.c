@@ -21,6 +21,7 @@ typedef struct run_hooks {
   kcb_logs scratch;
   kcb_distributed *dist;                    /* NULL: this process alone */
   kcb_model *model;
+  unsigned hooks_used;                      /* distributed: the hooks some rank has a callback for */
   kcb__mean global[1 + KCB__MAX_METRICS];   /* the loss, then the metrics, summed over ranks: what logs show */
 } run_hooks;
 
@@ -30,6 +31,7 @@ static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs 
   if (rc && kcb_error_last()[0] == '\0')
     kcb__error(rc, "callback failed in %s with %s", kcb_hook_name(hook), kcb_error_name(rc));
   /* Distributed: every rank learns of a failure or stop request on any rank, at the same hook. */
+  if (!h->dist || !(h->hooks_used >> hook & 1u)) return rc;
   return kcb__dist_after_hook(h->dist, rc, kcb_hook_name(hook), &h->model->stop_training, &h->model->stop_evaluating);
 }
 
@@ -168,6 +170,7 @@ static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, siz
   h->list.params.verbose = verbose;
   h->dist = NULL;
   h->model = m;
+  h->hooks_used = 0;
   kcb__dist_attach(NULL, &h->list); /* rank 0 of 1 until fit says otherwise */
   return rc;
 }
@@ -288,6 +291,7 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
                              kcb__dist_fingerprint(y->data, y->shape[0], train.y_size)}, 12};
     agreed = 1;
     KCB__TRY(kcb__dist_agree(h->dist, 0, &same));
+    KCB__TRY(kcb__dist_hooks_used(h->dist, &h->list, &h->hooks_used));
     KCB__TRY(kcb__dist_broadcast_model(h->dist, m));
   }
 
