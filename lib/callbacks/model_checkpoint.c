@@ -350,8 +350,6 @@ int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb
     return kcb__error(KCB_EINVAL, "Unrecognized save_freq: %lld. Expected save_freq are 'epoch' (0) or integer values "
                       "(> 0)", (long long)o->save_freq);
   if (o->save_top_k < -1) return kcb__error(KCB_EINVAL, "ModelCheckpoint: save_top_k must be >= -1, got %d", o->save_top_k);
-  if (isinf(o->initial_value_threshold))
-    return kcb__error(KCB_EINVAL, "ModelCheckpoint: initial_value_threshold must be finite (or NaN for none)");
   kcb__monitor monitor;
   int rc = kcb__monitor_init(&monitor, "ModelCheckpoint", o->monitor, o->mode, 0);
   if (rc) return rc;

@@ -27,7 +27,8 @@ typedef struct kcb_model_checkpoint_options {
   int save_weights_only;          /* 0: full model (.keras / .h5); 1: weights (.weights.h5) */
   kcb_monitor_mode mode;          /* KCB_MONITOR_AUTO */
   int64_t save_freq;              /* 0: "epoch" (at every epoch end); N > 0: every N train batches */
-  double initial_value_threshold; /* NAN: none; else the first best value to beat */
+  double initial_value_threshold; /* NAN: none; else the first best value to beat (±INFINITY as
+                                     Keras: in min mode every finite value beats +inf) */
   int save_top_k;                 /* -1: keep every file (Keras); 0: keep none; K > 0: keep the K files
                                      with the best monitored values, deleting the others */
   int save_last;                  /* 0; 1: also write last.<ext> next to the checkpoints at every save
@@ -53,8 +54,11 @@ typedef struct kcb_model_checkpoint_options {
  * kcb_checkpoint_info_read and kcb_checkpoint_rank read back. Parent directories are created.
  * @param[out] out freed with kcb_callback_free
  * @param filepath copied
- * @return 0, KCB_EINVAL (bad template, suffix, monitor, save_freq < 0, save_top_k < -1, or
- *         save_top_k > 1 with a template that cannot tell files apart) or KCB_ENOMEM. */
+ * @return 0, KCB_EINVAL (filepath NULL or empty; a malformed template or a format spec Python
+ *         rejects; save_weights_only without `.weights.h5`, or neither `.keras` nor `.h5`; monitor
+ *         NULL, empty or longer than KCB_LOGS_KEY_MAX - 1; mode not auto, min or max;
+ *         save_freq < 0; save_top_k < -1; save_top_k > 1 with a template without fields) or
+ *         KCB_ENOMEM. */
 int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts);
 
 /** The best monitored value seen (or restored), or NaN if none (Keras's `best`). */
