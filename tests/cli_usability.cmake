@@ -1,0 +1,8 @@
+# The command line as people use it (issue 16): Ctrl-C and resume on a pseudo-terminal, and the
+# tools' flags, messages and suggestions.
+if(NOT KCB_SANITIZE)
+  # ASan's own signal handling and slow start would blur the timing of Ctrl-C on a pty
+  add_test(NAME cli_interrupt_resume COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/interrupt_resume.py
+    $<TARGET_FILE_DIR:kcb-train>)
+  set_tests_properties(cli_interrupt_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+endif()
