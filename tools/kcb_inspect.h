@@ -77,6 +77,12 @@ void runs_free(run_ref *runs, size_t n);
  * listing the runs). @return 0 or EXIT_DATA. */
 int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, size_t n_names);
 
+/* "RUN/TAG" (the form diff prints) when RUN names one of the runs: writes RUN into run_out and
+ * points *tag_out at TAG. @return 1 if so, else 0. */
+int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out, size_t size, const char **tag_out);
+/* The runs' tag (or RUN/TAG) nearest to `tag`, for "did you mean": written into buf, or NULL. */
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int jobs, char *buf, size_t size);
+
 /* ---- printing ------------------------------------------------------------------------------ */
 
 /* Python-repr text of v (shortest round trip); "nan", "inf". */
