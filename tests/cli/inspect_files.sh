@@ -16,7 +16,7 @@ check version 0 '^kcb-inspect [0-9]+\.[0-9]+\.[0-9]+$' -- "$bin" --version
 for c in runs scalars histograms images text hparams plot validate checkpoint csv diff; do
   check "help_$c" 0 "^usage: kcb-inspect $c " -- "$bin" "$c" --help
   check "help_${c}_exit" 0 '^Exit status: 0' -- "$bin" "$c" --help
-  check "bad_flag_${c}" 2 "kcb-inspect $c: option '--nope': unknown option \(see kcb-inspect $c --help\)" -- "$bin" "$c" x --nope
+  check "bad_flag_${c}" 2 "kcb-inspect $c: unknown option '--nope' \(see kcb-inspect $c --help\)" -- "$bin" "$c" x --nope
 done
 
 # validate: CRC pass over whole, truncated and corrupt files; the exit status says which
