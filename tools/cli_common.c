@@ -39,6 +39,8 @@ const char *cli_suggest(const char *given, const char *const *candidates, size_t
     if (d <= limit && d < best_d) best_d = d, best = candidates[i];
   }
   if (best) return best;
+  for (size_t i = 0; i < n && len >= 3; i++) /* "val_acc" for "val_accuracy" */
+    if (candidates[i] && strncmp(candidates[i], given, len) == 0 && candidates[i][len]) return candidates[i];
   for (size_t i = 0; i < n; i++) { /* "loss" for "epoch_loss", "train/epoch_loss" */
     size_t cl = candidates[i] ? strlen(candidates[i]) : 0;
     if (cl > len && strcmp(candidates[i] + cl - len, given) == 0 &&

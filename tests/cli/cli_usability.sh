@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The tools as a new user meets them (issue 16): --version everywhere, unknown options named as
+# unknown with the nearest flag, command or tag, usage errors exit 2 and come before any work,
+# messages in the command line's terms, --initial-epoch, the "Files written" list, 1-based epochs.
+# Usage: tests/cli/cli_usability.sh BIN_DIR
+set -u
+train=$1/kcb-train inspect=$1/kcb-inspect restore=$1/kcb-restore
+. "$(dirname "$0")/lib.sh"
+version=$(sed -n 's/^project(kcb VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
+
+# --version, from the library, in every tool
+check train_version 0 "^kcb-train $version\$" -- "$train" --version
+check inspect_version 0 "^kcb-inspect $version\$" -- "$inspect" --version
+check restore_version 0 "^kcb-restore $version\$" -- "$restore" --version
+# unknown options are unknown (not "needs a value"), with the nearest one
+check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
+check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
+check train_no_suggestion 2 "^kcb-train: unknown option '--zzzzzz' \(see kcb-train --help\)$" -- "$train" --zzzzzz
+check train_equals_form 2 "kcb-train: --epochs 'x': expected a whole number" -- "$train" --epochs=x
+check restore_unknown 2 "^kcb-restore: unknown option '--foo' \(see kcb-restore --help\)$" -- "$restore" --foo
+check restore_did_you_mean 2 "kcb-restore: unknown option '--mnitor' \(did you mean --monitor\?\)" -- "$restore" --mnitor x .
+check inspect_command 2 "^kcb-inspect: unknown command 'scalar' \(did you mean scalars\?\)" -- "$inspect" scalar x
+check inspect_option 2 "kcb-inspect scalars: unknown option '--tg' \(did you mean --tag\?\)" -- "$inspect" scalars x --tg t
+check inspect_help_cmd 0 "^usage: kcb-inspect runs LOGDIR" -- "$inspect" help runs
+check inspect_help_unknown 2 "kcb-inspect help: unknown command 'run' \(did you mean runs\?\)" -- "$inspect" help run
+# usage errors before any work: kcb-restore checks --output against --format before ranking
+check restore_format_name 2 "^kcb-restore: --output 'x\.bin': a keras file must be named \*\.keras" -- \
+  "$restore" /nonexistent --output x.bin --format keras
+check train_write_images 2 "^kcb-train: --write-images needs --logdir DIR" -- "$train" --write-images
+check train_initial_epoch 2 "kcb-train: --initial-epoch '': must be below --epochs" -- "$train" --epochs 3 --initial-epoch 3
+check train_inf_threshold_help 0 "inf and -inf allowed" -- "$train" --help
+# --monitor in the command line's terms: --mode, and the nearest logged name
+check train_monitor 2 "kcb-train: --monitor 'val_acc' is not the loss or one of --metrics.*give --mode min or --mode max \(did you mean val_accuracy\?\)" -- \
+  "$train" --early-stopping 1 --monitor val_acc
+
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  small="--train-limit 500 --model flatten,16:relu,10:softmax --verbose 2"
+  check bad_model_exit_2 2 "kcb-train: --model 'flatten,16:relux'" -- "$train" $small --model flatten,16:relux
+  # --csv creates its directory, as --logdir and --checkpoint do
+  check csv_new_dir 0 "^  CSV log      $tmp/new/dir/log\.csv$" -- "$train" $small --epochs 1 --csv "$tmp/new/dir/log.csv"
+  # the Files written list: no header when nothing was written; every checkpoint; no "./"
+  "$train" $small --epochs 1 >"$tmp/none.out" 2>&1
+  assert files_no_empty_header bash -c "! grep -q 'Files written' '$tmp/none.out'"
+  check files_checkpoints 0 "^  checkpoint   $tmp/ck/e2\.keras$" -- "$train" $small --epochs 2 --checkpoint "$tmp/ck/e{epoch}.keras"
+  cp "$out" "$tmp/ck.out"
+  assert files_checkpoint_first grep -q "^  checkpoint   $tmp/ck/e1\.keras$" "$tmp/ck.out"
+  check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
+  cp "$out" "$tmp/tb.out"
+  assert files_no_dot_anywhere bash -c "! grep -q '/\./' '$tmp/tb.out'"
+  # --initial-epoch: the CSV (appended) and {epoch} go on from there, rows of re-trained epochs dropped
+  "$train" $small --epochs 4 --csv "$tmp/log.csv" --save "$tmp/m.weights.h5" >/dev/null 2>&1
+  check initial_epoch_runs 0 "^Epoch 4/5$" -- "$train" $small --epochs 5 --initial-epoch 3 --csv "$tmp/log.csv" --csv-append \
+    --initial-weights "$tmp/m.weights.h5" --checkpoint "$tmp/ie/e{epoch}.weights.h5" --save-weights-only
+  assert initial_epoch_csv test "$(cut -d, -f1 "$tmp/log.csv" | tr -d '\r' | tr '\n' ' ')" = "epoch 0 1 2 3 4 "
+  assert initial_epoch_template test "$(ls "$tmp/ie" | tr '\n' ' ')" = "e4.weights.h5 e5.weights.h5 "
+  # infinite thresholds, as Keras accepts them: in min mode every finite value beats +inf
+  check threshold_inf 0 "val_loss improved from inf to" -- "$train" $small --epochs 1 --checkpoint "$tmp/t/b.keras" \
+    --save-best-only --initial-value-threshold inf
+  # epochs 1-based where people read them: kcb-restore's listing, kcb-inspect csv
+  check restore_epoch_1_based 0 "^[12] +$tmp/ck/e2\.keras +keras +2 " -- "$restore" "$tmp/ck"
+  check csv_epochs_1_based 0 "^  epochs 1\.\.5 \(1-based\)$" -- "$inspect" csv "$tmp/log.csv"
+  # tags: the nearest one, and the RUN/TAG form diff prints
+  check tag_did_you_mean 1 "no run has the scalar tag 'loss' \(did you mean epoch_loss\?\)" -- "$inspect" scalars "$tmp/tb" --tag loss
+  check tag_run_form 0 "^train  epoch_loss  \(1 points\)$" -- "$inspect" scalars "$tmp/tb" --tag train/epoch_loss
+  check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
+fi
+finish cli_usability
