@@ -49,8 +49,8 @@ static const option options[] = {
     {"Training:", NULL, GROUP, 0, 0, 0, NULL},
     {"epochs", "N", LONG, AT(epochs), 0, 1000000, "[20]"},
     {"initial-epoch", "N", LONG, AT(initial_epoch), 0, 1000000,
-     "start counting at epoch N+1, as Keras's initial_epoch (with --initial-weights,\n"
-     "to continue a finished run; logs, CSV rows and {epoch} go on from there) [0]"},
+     "the epochs already trained (Keras's initial_epoch): training starts at\n"
+     "epoch N+1; with --initial-weights, to continue a finished run [0]"},
     {"batch-size", "N", LONG, AT(batch_size), 1, 1 << 20, "[64]"},
     {"validation-split", "F", DOUBLE, AT(validation_split), 0, 0.99,
      "last fraction of the training data held out for validation [0.1]"},

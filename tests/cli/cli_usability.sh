@@ -33,6 +33,29 @@ check train_inf_threshold_help 0 "inf and -inf allowed" -- "$train" --help
 check train_monitor 2 "kcb-train: --monitor 'val_acc' is not the loss or one of --metrics.*give --mode min or --mode max \(did you mean val_accuracy\?\)" -- \
   "$train" --early-stopping 1 --monitor val_acc
 
+# man pages: every flag a tool's --help lists is in its page, every kcb-inspect command too
+src=$(cd "$(dirname "$0")/../.." && pwd)
+for tool in kcb-train kcb-restore; do
+  missing=$("$1/$tool" --help | sed -n 's/^ *\(-h, \)\{0,1\}\(--[a-z0-9-]*\).*/\2/p' | sort -u | while read -r flag; do
+    grep -q -- "$(printf '%s' "$flag" | sed 's/-/\\\\-/g')" "$src/doc/man/$tool.1.in" || echo "$flag"; done)
+  assert "man_${tool}_flags" test -z "$missing"
+done
+missing=$("$inspect" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' | while read -r c; do
+  grep -q "^\.BI $c " "$src/doc/man/kcb-inspect.1.in" || echo "$c"; done)
+assert man_inspect_commands test -z "$missing"
+# bash completion: flags from --help, kcb-inspect commands, tags of the LOGDIR given
+complete_line() { # complete_line FUNCTION WORD...: prints what completes the last word
+  bash -c '. "$1"; PATH=$2:$PATH; fn=$3; shift 3; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); "$fn"; echo "${COMPREPLY[*]}"' \
+    _ "$src/doc/completion/kcb.bash" "$(cd "$(dirname "$train")" && pwd)" "$@"
+}
+check complete_train_flag 0 '^--epochs$' -- complete_line _kcb_train kcb-train --epo
+check complete_inspect_command 0 '^scalars$' -- complete_line _kcb_inspect kcb-inspect sca
+check complete_restore_mode 0 '^min max$' -- complete_line _kcb_restore kcb-restore --mode m
+# the set-up script waits for another apt's lock instead of failing at once
+runs_apt=$(grep -nE '(^|\$SUDO |[;&|] *)apt-get ' "$src"/scripts/*.sh)
+assert apt_runs_found test -n "$runs_apt"
+assert apt_waits_for_lock test -z "$(printf '%s\n' "$runs_apt" | grep -v 'apt-get -o DPkg::Lock::Timeout=[0-9]')"
+
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   small="--train-limit 500 --model flatten,16:relu,10:softmax --verbose 2"
   check bad_model_exit_2 2 "kcb-train: --model 'flatten,16:relux'" -- "$train" $small --model flatten,16:relux
@@ -62,6 +85,7 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   # tags: the nearest one, and the RUN/TAG form diff prints
   check tag_did_you_mean 1 "no run has the scalar tag 'loss' \(did you mean epoch_loss\?\)" -- "$inspect" scalars "$tmp/tb" --tag loss
   check tag_run_form 0 "^train  epoch_loss  \(1 points\)$" -- "$inspect" scalars "$tmp/tb" --tag train/epoch_loss
+  check complete_tags 0 '^epoch_learning_rate epoch_loss$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --tag epoch_l
   check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
 fi
 finish cli_usability
