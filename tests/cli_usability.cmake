@@ -7,3 +7,7 @@ if(NOT KCB_SANITIZE)
   set_tests_properties(cli_interrupt_resume PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 endif()
 add_test(NAME cli_usability COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_usability.sh $<TARGET_FILE_DIR:kcb-train>)
+if(KCB_BUILD_EXAMPLES)
+  add_test(NAME readme_snippets COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/readme_snippets.py
+    ${PROJECT_SOURCE_DIR} $<TARGET_FILE:readme_tour>)
+endif()

@@ -51,4 +51,11 @@ for page in man1/kcb-train.1 man1/kcb-inspect.1 man1/kcb-restore.1 man3/kcb.3; d
   [ ! -s "$tmp/man.err" ] || { cat "$tmp/man.err"; fail "warnings formatting $page"; }
 done
 test -f "$prefix/share/bash-completion/completions/kcb-train" || fail "no bash completion"
-echo "install: libkcb.so (soname, public API only), libkcb.a, find_package and pkg-config both ways, man pages, completion"
+# kcb(3)'s EXAMPLE is a whole program: it builds against the installed library and runs
+sed -n '/^\.EX/,/^\.EE/p' "$prefix/share/man/man3/kcb.3" | sed '1d;$d' | sed 's/\\en/\\n/g' >"$tmp/man_example.c"
+cc -std=c11 -Wall -Wextra -Werror "$tmp/man_example.c" -o "$tmp/man_example" $(pkg-config --cflags --libs kcb) -Wl,-rpath,"$lib" ||
+  fail "kcb(3)'s example does not compile"
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  (cd "$tmp" && ./man_example >/dev/null && grep -q '^epoch,loss' log.csv) || fail "kcb(3)'s example does not run"
+fi
+echo "install: libkcb.so (soname, public API only), libkcb.a, find_package and pkg-config both ways, man pages (kcb(3) example runs), completion"
