@@ -86,6 +86,14 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check tag_did_you_mean 1 "no run has the scalar tag 'loss' \(did you mean epoch_loss\?\)" -- "$inspect" scalars "$tmp/tb" --tag loss
   check tag_run_form 0 "^train  epoch_loss  \(1 points\)$" -- "$inspect" scalars "$tmp/tb" --tag train/epoch_loss
   check complete_tags 0 '^epoch_learning_rate epoch_loss$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --tag epoch_l
+  # colour: a colour per run by default on a terminal, none with NO_COLOR or TERM=dumb, none in a pipe
+  plot="'$inspect' plot '$tmp/tb' --tag epoch_loss --term --rows 8 --columns 40"
+  check plot_colour_tty 0 $'\e\\[3[0-9]m' -- env TERM=xterm script -qec "$plot" /dev/null
+  check plot_no_color 0 'epoch_loss' -- env TERM=xterm NO_COLOR=1 script -qec "$plot" /dev/null
+  assert plot_no_color_has_no_escape bash -c "! TERM=xterm NO_COLOR=1 script -qec \"$plot\" /dev/null | grep -q $'\e'"
+  assert plot_dumb_has_no_escape bash -c "! TERM=dumb script -qec \"$plot\" /dev/null | grep -q $'\e'"
+  assert plot_pipe_has_no_escape bash -c "! TERM=xterm $plot | grep -q $'\e'"
+  check plot_log_y_warns 0 "warning: --log-y leaves out 1 value <= 0" -- "$inspect" plot "$src/tests/data/tfevents/logdir/run_a" --tag train/acc_new_style --log-y --sparkline
   check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
 fi
 finish cli_usability
