@@ -453,20 +453,48 @@ int table_add(table *t, const char *const *row) {
 }
 
 /* Terminal columns of a UTF-8 string (each code point one column). */
-static size_t text_width(const char *s) {
-  size_t w = 0;
-  for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
-  return w;
-}
+/* Columns on a terminal, so that names in any script line up (wide CJK characters take two). */
+static size_t text_width(const char *s) { return cli_display_width(s); }
 
-void table_print(FILE *f, const table *t, const char *indent) {
-  size_t width[32] = {0};
-  size_t nc = t->n_cols < 32 ? t->n_cols : 32;
+/* The table's columns' widths; @return the width of a whole line. */
+static size_t column_widths(const table *t, size_t width[32]) {
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32, total = 0;
+  memset(width, 0, 32 * sizeof *width);
   for (size_t i = 0; i < t->n_rows; i++)
     for (size_t j = 0; j < nc; j++) {
       size_t w = text_width(t->cells[i * t->n_cols + j]);
       if (w > width[j]) width[j] = w;
     }
+  for (size_t j = 0; j < nc; j++) total += width[j] + (j ? 2 : 0);
+  return total;
+}
+
+void table_print_fit(FILE *f, const table *t, const char *indent) {
+  size_t width[32];
+  size_t total = column_widths(t, width) + strlen(indent);
+  int limit = isatty(fileno(f)) || getenv("COLUMNS") ? cli_terminal_width(f) : 0;
+  if (limit <= 0 || total <= (size_t)limit || t->n_rows < 2) {
+    table_print(f, t, indent);
+    return;
+  }
+  /* Wider than the terminal: one block per row, "header  value" lines (psql's expanded display). */
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32, head_w = 0;
+  for (size_t j = 0; j < nc; j++)
+    if (text_width(t->cells[j]) > head_w) head_w = text_width(t->cells[j]);
+  for (size_t i = 1; i < t->n_rows; i++) {
+    if (i > 1) fputc('\n', f);
+    for (size_t j = 0; j < nc; j++) {
+      fputs(indent, f);
+      cli_pad(f, t->cells[j], head_w, 0);
+      fprintf(f, "  %s\n", t->cells[i * t->n_cols + j]);
+    }
+  }
+}
+
+void table_print(FILE *f, const table *t, const char *indent) {
+  size_t width[32];
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32;
+  column_widths(t, width);
   for (size_t i = 0; i < t->n_rows; i++) {
     /* the last non-empty cell ends the line (no trailing spaces) */
     size_t last = 0;

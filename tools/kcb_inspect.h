@@ -108,6 +108,9 @@ void table_init(table *t, size_t n_cols, const char *align);
 /* Adds a row of n_cols strings (NULL prints as ""). @return 0 or -1 (out of memory). */
 int table_add(table *t, const char *const *row);
 void table_print(FILE *f, const table *t, const char *indent);
+/* As table_print, but a table wider than the terminal (stdout a terminal, or $COLUMNS set) is
+ * printed as one block of "header  value" lines per row. */
+void table_print_fit(FILE *f, const table *t, const char *indent);
 void table_free(table *t);
 
 /* Reads each run's summary (NULL on a read error, which is printed); problems inside files are

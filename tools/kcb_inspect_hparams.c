@@ -404,7 +404,7 @@ int cmd_hparams(int argc, char **argv) {
       row[q++] = status_name(s->status);
       table_add(&t, row);
     }
-    table_print(stdout, &t, "");
+    table_print_fit(stdout, &t, "");
     table_free(&t);
   }
   rc = problem ? EXIT_DATA : EXIT_OK;

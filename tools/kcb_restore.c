@@ -62,10 +62,12 @@ static void json_number(double v) {
 }
 
 static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
-  size_t w = 4;
+  size_t w = 4; /* columns on a terminal, not bytes: file names in any script line up */
   for (size_t i = 0; i < r->count; i++)
-    if (strlen(r->entries[i].path) > w) w = strlen(r->entries[i].path);
-  printf("%-4s  %-*s  %-17s  %5s  %-22s  %s\n", "rank", (int)w, "file", "layout", "epoch", monitor, "source");
+    if (cli_display_width(r->entries[i].path) > w) w = cli_display_width(r->entries[i].path);
+  printf("%-4s  ", "rank");
+  cli_pad(stdout, "file", w, 0);
+  printf("  %-17s  %5s  %-22s  %s\n", "layout", "epoch", monitor, "source");
   for (size_t i = 0; i < r->count; i++) {
     const kcb_checkpoint_entry *e = &r->entries[i];
     if (!e->readable) continue;
@@ -73,8 +75,10 @@ static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
     if (e->rank) snprintf(rank, sizeof rank, "%zu", e->rank);
     if (e->epoch >= 0) snprintf(epoch, sizeof epoch, "%lld", (long long)e->epoch + 1);
     if (e->source != KCB_RANK_NONE) kcb_format_double(e->value, value, sizeof value);
-    printf("%-4s  %-*s  %-17s  %5s  %-22s  %s\n", rank, (int)w, e->path, kcb_checkpoint_layout_name(e->info.layout), epoch,
-           value, kcb_rank_source_name(e->source));
+    printf("%-4s  ", rank);
+    cli_pad(stdout, e->path, w, 0);
+    printf("  %-17s  %5s  %-22s  %s\n", kcb_checkpoint_layout_name(e->info.layout), epoch, value,
+           kcb_rank_source_name(e->source));
   }
 }
 

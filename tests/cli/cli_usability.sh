@@ -94,6 +94,20 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   assert plot_dumb_has_no_escape bash -c "! TERM=dumb script -qec \"$plot\" /dev/null | grep -q $'\e'"
   assert plot_pipe_has_no_escape bash -c "! TERM=xterm $plot | grep -q $'\e'"
   check plot_log_y_warns 0 "warning: --log-y leaves out 1 value <= 0" -- "$inspect" plot "$src/tests/data/tfevents/logdir/run_a" --tag train/acc_new_style --log-y --sparkline
+  # tables padded by display width: a file name in CJK and accents lines up with the others
+  mkdir -p "$tmp/uni" && cp "$tmp/ck/e1.keras" "$tmp/uni/模型-é1.keras" && cp "$tmp/ck/e2.keras" "$tmp/uni/e2.keras"
+  "$restore" "$tmp/uni" >"$tmp/uni.out" 2>&1
+  assert restore_unicode_aligned /usr/bin/python3 -c '
+import sys, unicodedata
+cols = set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    at = line.index(" keras ") if " keras " in line else line.index(" layout ")
+    cols.add(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line[:at]))
+sys.exit(len(cols) != 1)' "$tmp/uni.out"
+  # a table wider than the terminal becomes one block per row
+  "$train" $small --epochs 1 --logdir "$tmp/hp" --hparams >/dev/null 2>&1
+  check hparams_fits_terminal 0 '^validation_split +0\.1$' -- env COLUMNS=60 "$inspect" hparams "$tmp/hp"
+  check hparams_wide_in_pipe 0 '^run +model +loss +optimizer' -- "$inspect" hparams "$tmp/hp"
   check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
 fi
 finish cli_usability
