@@ -98,8 +98,10 @@ static const char histograms_help[] =
     "usage: kcb-inspect histograms LOGDIR [--tag TAG] [--run RUN]... [--buckets] [--json]\n"
     "\n"
     "Lists the histograms of every run: step, number of values, least and greatest value, mean\n"
-    "(when the writer stored the sum) and a sparkline of the bucket counts. TF2 [k,3] tensors and\n"
-    "legacy HistogramProtos (converted as TensorBoard converts them) both read.\n"
+    "(from the sum when the writer stored it, as a HistogramProto does; else estimated from the\n"
+    "bucket midpoints, shown with '~': TF2 [k,3] tensors carry no sum) and a sparkline of the\n"
+    "bucket counts ('(empty)' for no values). TF2 [k,3] tensors and legacy HistogramProtos\n"
+    "(converted as TensorBoard converts them) both read.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -179,6 +181,14 @@ static int on_histogram(void *ctx, const run_ref *run, const kcb_event *e) {
       kcb_plot_sparkline(spark, sizeof spark, counts, HIST_BINS, 0);
       snprintf(st, sizeof st, "%lld", (long long)e->step);
       if (v->hist_sum == v->hist_sum && v->hist_num > 0) short_num(v->hist_sum / v->hist_num, mean);
+      else if (v->hist_num > 0) { /* no sum stored: the bucket midpoints give a mean within a bucket's width */
+        double sum = 0, count = 0;
+        for (size_t k = 0; k < v->n_buckets; k++)
+          sum += v->buckets[k].count * 0.5 * (v->buckets[k].left + v->buckets[k].right), count += v->buckets[k].count;
+        char est[32];
+        if (count > 0) snprintf(mean, sizeof mean, "~%s", short_num(sum / count, est));
+      }
+      if (!(v->hist_num > 0)) snprintf(spark, sizeof spark, "(empty)"); /* not a row of half bars */
       const char *row[8] = {run->name, v->tag, st, short_num(v->hist_num, c), short_num(v->hist_min, mn),
                             short_num(v->hist_max, mx), mean[0] ? mean : "-", spark};
       if (table_add(&h->t, row)) return data_fail("histograms", "out of memory");

@@ -108,6 +108,10 @@ sys.exit(len(cols) != 1)' "$tmp/uni.out"
   "$train" $small --epochs 1 --logdir "$tmp/hp" --hparams >/dev/null 2>&1
   check hparams_fits_terminal 0 '^validation_split +0\.1$' -- env COLUMNS=60 "$inspect" hparams "$tmp/hp"
   check hparams_wide_in_pipe 0 '^run +model +loss +optimizer' -- "$inspect" hparams "$tmp/hp"
+  # histograms kcb writes (TF2 tensors, no sum): a mean estimated from the buckets, marked '~'
+  "$train" $small --epochs 1 --logdir "$tmp/hist" --histogram-freq 1 >/dev/null 2>&1
+  check histogram_mean_estimate 0 '^train +sequential/dense/kernel/histogram +0 +12544 +[-0-9.e]+ +[-0-9.e]+ +~[-0-9.e]+ ' -- \
+    "$inspect" histograms "$tmp/hist"
   check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
 fi
 finish cli_usability
