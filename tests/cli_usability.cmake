@@ -11,3 +11,5 @@ if(KCB_BUILD_EXAMPLES)
   add_test(NAME readme_snippets COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/readme_snippets.py
     ${PROJECT_SOURCE_DIR} $<TARGET_FILE:readme_tour>)
 endif()
+add_test(NAME cli_odd_summaries COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/odd_summaries.py
+  $<TARGET_FILE:kcb-inspect>)
