@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Writes an event file, encoded here by hand as TensorFlow 2's writer encodes it, with the summaries
-kcb-inspect must lay out well (issue 16, item 13): a rank-1 and a rank-2 text tensor, and an empty
-histogram (a [0,3] tensor: no values). Then checks kcb-inspect's text and histograms output.
+kcb-inspect must lay out well (issue 16, item 13): a rank-1 and a rank-2 text tensor, an empty
+histogram (a [0,3] tensor: no values), and an hparams experiment whose metric has a display name.
+Then checks kcb-inspect's text, histograms and hparams output.
 Usage: odd_summaries.py KCB_INSPECT"""
 import os
 import re
@@ -47,6 +48,8 @@ def field(num, wire, payload):
         return key + varint(payload)
     if wire == 1:
         return key + struct.pack("<d", payload)
+    if wire == 5:
+        return key + struct.pack("<f", payload)
     return key + varint(len(payload)) + payload
 
 
@@ -76,11 +79,22 @@ with tempfile.TemporaryDirectory() as tmp:
     events.append(event(1, field(5, 2, field(1, 2, value(
         "grid", "text", tensor(DT_STRING, [2, 2], [b"name", b"value", b"lr", b"0.001\nfloat32"]))))))
     events.append(event(2, field(5, 2, field(1, 2, value("empty", "histograms", tensor(DT_DOUBLE, [0, 3]))))))
+    # hparams: an experiment whose metric "final_loss" is displayed as "Final loss", a session, the metric
+    hp = lambda payload: field(1, 2, field(1, 2, b"hparams") + field(2, 2, payload))  # noqa: E731
+    experiment = field(2, 2, field(4, 2, field(1, 2, b"lr") + field(4, 0, 3)) +
+                       field(5, 2, field(1, 2, field(2, 2, b"final_loss")) + field(3, 2, b"Final loss")))
+    start = field(3, 2, field(1, 2, field(1, 2, b"lr") + field(2, 2, field(2, 1, 0.01))))
+    end = field(4, 2, field(1, 0, 1))
+    for step, (tag, payload) in enumerate([("_hparams_/experiment", experiment), ("_hparams_/session_start_info", start),
+                                           ("_hparams_/session_end_info", end)]):
+        events.append(event(3 + step, field(5, 2, field(1, 2, field(1, 2, tag.encode()) + field(9, 2, hp(payload))))))
+    events.append(event(6, field(5, 2, field(1, 2, field(1, 2, b"final_loss") + field(2, 5, 0.25)))))
     path = os.path.join(tmp, "events.out.tfevents.1.host.1.0.v2")
     with open(path, "wb") as f:
         f.write(b"".join(record(e) for e in events))
     text = subprocess.run([inspect, "text", path], capture_output=True, text=True)
     hist = subprocess.run([inspect, "histograms", path], capture_output=True, text=True)
+    hparams = subprocess.run([inspect, "hparams", path], capture_output=True, text=True)
 
 failures = []
 if text.returncode != 0:
@@ -91,6 +105,8 @@ if not re.search(r"^  name  value\n  lr    0\.001 float32\n", text.stdout, re.M)
     failures.append("rank-2 text is not a table:\n" + text.stdout)
 if hist.returncode != 0 or not re.search(r"^\S+ +empty +2 +0 +- +- +- +\(empty\)$", hist.stdout, re.M):
     failures.append(f"an empty histogram is not shown as (empty):\n{hist.stdout}{hist.stderr}")
+if hparams.returncode != 0 or not re.search(r"^run +lr +Final loss +status\n\S+ +0\.01 +0\.25 +success$", hparams.stdout, re.M):
+    failures.append(f"hparams does not show the metric's display name:\n{hparams.stdout}{hparams.stderr}")
 for f in failures:
     print("FAIL " + f)
 print(f"odd_summaries: {len(failures)} failed")
