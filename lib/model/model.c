@@ -360,6 +360,10 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
 
 void kcb_model_set_stop_training(kcb_model *m, int stop) { m->stop_training = stop != 0; }
 int kcb_model_stop_training(const kcb_model *m) { return m->stop_training; }
+void kcb_model_request_stop(kcb_model *m) {
+  if (m) m->stop_requested = 1;
+}
+int kcb_model_interrupted(const kcb_model *m) { return m ? m->interrupted : 0; }
 void kcb_model_set_stop_evaluating(kcb_model *m, int stop) { m->stop_evaluating = stop != 0; }
 void kcb_model_set_stop_predicting(kcb_model *m, int stop) { m->stop_predicting = stop != 0; }
 double kcb_model_learning_rate(const kcb_model *m) { return (double)m->opt.learning_rate; }

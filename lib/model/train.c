@@ -255,15 +255,19 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   h->list.params.has_validation = has_val; /* CSVLogger's val_* columns before the first validated epoch */
 
   m->stop_training = 0;
+  m->interrupted = 0;
   m->resume_pending = 0;
+  m->resumed = 0;
   kcb_logs_clear(epoch_logs);
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BEGIN, 0, NULL));
   int64_t batches_seen = 0, skip_batches = 0;
-  int pass_open = 0, first_epoch = o->initial_epoch;
+  int pass_open = 0, first_epoch = o->initial_epoch, last_epoch = 0;
+  int64_t last_batch = -1; /* where an interrupted fit stopped, for its message */
   if (m->resume_pending) { /* BackupAndRestore: Keras's `initial_epoch = self._initial_epoch or initial_epoch` */
     if (m->resume_epoch > 0 || m->resume_batch >= 0) first_epoch = m->resume_epoch;
     skip_batches = m->resume_batch + 1; /* a mid-epoch backup resumes after its batch, on the same order */
     m->resume_pending = 0;
+    m->resumed = 1;
   }
   for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
     reset_metrics(m);
@@ -287,7 +291,14 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     if (skip_batches > 0 && o->steps_per_epoch == 0) batches_seen = first_step = skip_batches;
     skip_batches = 0;
     kcb_logs_clear(batch_logs);
+    int cut = 0;
     for (int64_t step = first_step; step < steps && batches_seen < full_batches; step++) {
+      /* checked before each batch, so a request is served after the batch running when it came */
+      if (m->stop_requested) {
+        cut = 1;
+        last_batch = step - 1;
+        break;
+      }
       int64_t start = batches_seen++ * batch;
       int64_t count = train.n - start < batch ? train.n - start : batch;
       const float *bx, *by;
@@ -297,6 +308,11 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
       KCB__TRY(metrics_logs(m, batch_logs));
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_END, step, batch_logs));
       if (m->stop_training) break;
+    }
+    if (cut) { /* no validation, no on_epoch_end: a half epoch never reaches the logs */
+      m->interrupted = 1;
+      last_epoch = epoch;
+      break;
     }
     if (batches_seen >= full_batches) pass_open = 0;
     kcb_logs_copy(epoch_logs, batch_logs);
@@ -310,8 +326,22 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     }
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_END, epoch, epoch_logs));
     if (m->stop_training) break;
+    if (m->stop_requested && epoch + 1 < o->epochs) {
+      m->interrupted = 1;
+      last_epoch = epoch + 1;
+      last_batch = -1;
+      break;
+    }
   }
+  m->stop_requested = 0; /* served: by stopping, or by the run ending anyway */
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_END, 0, epoch_logs));
+  if (m->interrupted) {
+    if (last_batch >= 0)
+      rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request after batch %lld of epoch %d (1-based)",
+                      (long long)last_batch + 1, last_epoch + 1);
+    else
+      rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request before epoch %d (1-based)", last_epoch + 1);
+  }
 done:
   kcb_callback_free(progbar);
   free(perm);
