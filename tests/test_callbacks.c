@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "internal.h"
 #include "test_helpers.h"
 
 #define MAX_EVENTS 256
@@ -281,6 +282,33 @@ static void test_hook_error_propagates(void **state) {
   free_fixture(&f);
 }
 
+/* A user callback that fails without a message of its own is named in fit's message (ops.name,
+ * else its place in the list); one that sets a message keeps it. */
+static int fail_quietly(kcb_callback *cb, int epoch, kcb_logs *logs) { return epoch == 1 ? KCB_EINVAL : 0; }
+static int fail_with_message(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  return kcb__error(KCB_EIO, "MinLoss: cannot write best.txt");
+}
+static void test_hook_error_names_the_callback(void **state) {
+  (void)state;
+  fixture f = make_fixture(8, 0.01);
+  static const kcb_callback_ops named = {.name = "MinLoss", .on_epoch_end = fail_quietly};
+  static const kcb_callback_ops unnamed = {.on_epoch_end = fail_quietly};
+  static const kcb_callback_ops loud = {.name = "MinLoss", .on_epoch_end = fail_with_message};
+  kcb_callback a = {.ops = &named}, b = {.ops = &unnamed}, c = {.ops = &loud};
+  kcb_callback *cbs[2] = {&b, &a};
+  kcb_fit_options o = quiet_fit(3, 8, cbs + 1, 1);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINVAL);
+  assert_string_equal(kcb_error_last(), "callback MinLoss failed in on_epoch_end with KCB_EINVAL (it set no message)");
+  o = quiet_fit(3, 8, cbs, 1);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINVAL);
+  assert_string_equal(kcb_error_last(), "callback #1 (no ops.name) failed in on_epoch_end with KCB_EINVAL (it set no message)");
+  kcb_callback *loud_cbs[1] = {&c};
+  o = quiet_fit(3, 8, loud_cbs, 1);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EIO);
+  assert_string_equal(kcb_error_last(), "MinLoss: cannot write best.txt");
+  free_fixture(&f);
+}
+
 /* validation_freq (one-based), initial_epoch, and steps_per_epoch carrying a pass across epochs. */
 static void test_validation_freq_initial_epoch_steps(void **state) {
   (void)state;
@@ -396,6 +424,7 @@ int main(void) {
       cmocka_unit_test(test_batch_logs_are_running_means),
       cmocka_unit_test(test_evaluate_and_predict_hooks),
       cmocka_unit_test(test_stop_training),
+      cmocka_unit_test(test_hook_error_names_the_callback),
       cmocka_unit_test(test_hook_error_propagates),
       cmocka_unit_test(test_validation_freq_initial_epoch_steps),
       cmocka_unit_test(test_logs_mutation_is_per_hook),

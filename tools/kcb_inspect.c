@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "kcb_inspect.h"
 
 static const char main_help[] =
@@ -30,7 +31,8 @@ static const char main_help[] =
     "  validate PATH...     check every record's CRCs; exit 1 if anything is truncated or corrupt\n"
     "  checkpoint FILE      layout, layers, weight shapes and statistics, monitor/epoch, config\n"
     "  csv FILE             a CSVLogger file: columns, epochs, best epoch per column\n"
-    "  diff RUN_A RUN_B     scalars side by side at their last (or a given) step\n"
+    "  diff RUN_A RUN_B     scalars side by side at their last (or a given) step; two\n"
+    "                       checkpoints: every variable compared (max abs, relative L2)\n"
     "\n"
     "Every command takes --json (one JSON document on stdout; NaN and infinities written as\n"
     "Python's json module writes them), --help (its options and their defaults) and --jobs N\n"
@@ -66,12 +68,26 @@ int main(int argc, char **argv) {
     fputs(main_help, stderr);
     return EXIT_USAGE;
   }
+  const char *names[sizeof commands / sizeof commands[0]];
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+  if (strcmp(argv[1], "help") == 0 && argc > 2) { /* "help CMD" is "CMD --help", as git does */
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+      if (strcmp(argv[2], commands[i].name) == 0) {
+        char help[] = "--help";
+        char *hargv[] = {help, NULL};
+        return commands[i].run(1, hargv);
+      }
+    fprintf(stderr, "kcb-inspect help: unknown command '%s'", argv[2]);
+    cli_print_suggestion(stderr, argv[2], names, sizeof names / sizeof names[0]);
+    fprintf(stderr, " (see kcb-inspect --help)\n");
+    return EXIT_USAGE;
+  }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
     fputs(main_help, stdout);
     return EXIT_OK;
   }
   if (strcmp(argv[1], "--version") == 0) {
-    printf("kcb-inspect %d.%d.%d\n", KCB_VERSION_MAJOR, KCB_VERSION_MINOR, KCB_VERSION_PATCH);
+    cli_print_version("kcb-inspect");
     return EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -83,7 +99,9 @@ int main(int argc, char **argv) {
       }
       return rc;
     }
-  fprintf(stderr, "kcb-inspect: unknown command '%s' (see kcb-inspect --help)\n", argv[1]);
+  fprintf(stderr, "kcb-inspect: unknown %s '%s'", argv[1][0] == '-' ? "option" : "command", argv[1]);
+  cli_print_suggestion(stderr, argv[1], names, sizeof names / sizeof names[0]);
+  fprintf(stderr, " (see kcb-inspect --help)\n");
   return EXIT_USAGE;
 }
 
@@ -99,19 +117,41 @@ int usage_error(const char *cmd, const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
+char *esc(const char *s, size_t n, int flags) {
+  size_t need = kcb_text_escape(NULL, 0, s, n, flags);
+  char *out = malloc(need + 1);
+  if (out) kcb_text_escape(out, need + 1, s, n, flags);
+  return out;
+}
+
+void fput_esc(FILE *f, const char *s, size_t n, int flags) {
+  char *e = esc(s, n, flags);
+  fputs(e ? e : "(out of memory)", f);
+  free(e);
+}
+
 int data_fail(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "kcb-inspect %s: ", cmd);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  char *msg = NULL; /* messages quote tags and names from files: escaped */
+  int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
+  va_start(ap, fmt);
+  if (n >= 0 && (msg = malloc((size_t)n + 1)) != NULL) vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "kcb-inspect %s: ", cmd);
+  fput_esc(stderr, msg ? msg : "(out of memory)", msg ? (size_t)n : 15, KCB_ESCAPE_KEEP_NEWLINES);
+  fputc('\n', stderr);
+  free(msg);
   return EXIT_DATA;
 }
 
 int lib_fail(const char *cmd, int rc) {
-  if (kcb_error_last()[0]) fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_error_last(), kcb_error_name(rc));
-  else fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_strerror(rc), kcb_error_name(rc));
+  if (kcb_error_last()[0]) {
+    fprintf(stderr, "kcb-inspect %s: ", cmd);
+    fput_esc(stderr, kcb_error_last(), strlen(kcb_error_last()), KCB_ESCAPE_KEEP_NEWLINES);
+    fprintf(stderr, " (%s)\n", kcb_error_name(rc));
+  } else fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_strerror(rc), kcb_error_name(rc));
   return EXIT_DATA;
 }
 
@@ -167,7 +207,14 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
     for (const opt_spec *p = specs; p && p->name; p++)
       if (strcmp(p->name, name) == 0) sp = p;
     if (!sp) {
-      int rc = usage_error(cmd, "option '%s': unknown option", name);
+      const char *known[64];
+      size_t n_known = 0;
+      for (const opt_spec *p = specs; p && p->name && n_known < 60; p++) known[n_known++] = p->name;
+      known[n_known++] = "--help";
+      known[n_known++] = "--jobs";
+      const char *near = cli_suggest(name, known, n_known);
+      int rc = near ? usage_error(cmd, "unknown option '%s' (did you mean %s?)", name, near)
+                    : usage_error(cmd, "unknown option '%s'", name);
       args_free(a);
       return rc;
     }
@@ -418,7 +465,7 @@ int table_add(table *t, const char *const *row) {
   }
   char **dst = t->cells + t->n_rows * t->n_cols;
   for (size_t j = 0; j < t->n_cols; j++) {
-    dst[j] = strdup(row[j] ? row[j] : "");
+    dst[j] = esc(row[j] ? row[j] : "", row[j] ? strlen(row[j]) : 0, 0); /* cells quote files: escaped */
     if (!dst[j]) {
       for (size_t q = 0; q < j; q++) free(dst[q]);
       return -1;
@@ -429,20 +476,48 @@ int table_add(table *t, const char *const *row) {
 }
 
 /* Terminal columns of a UTF-8 string (each code point one column). */
-static size_t text_width(const char *s) {
-  size_t w = 0;
-  for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
-  return w;
-}
+/* Columns on a terminal, so that names in any script line up (wide CJK characters take two). */
+static size_t text_width(const char *s) { return cli_display_width(s); }
 
-void table_print(FILE *f, const table *t, const char *indent) {
-  size_t width[32] = {0};
-  size_t nc = t->n_cols < 32 ? t->n_cols : 32;
+/* The table's columns' widths; @return the width of a whole line. */
+static size_t column_widths(const table *t, size_t width[32]) {
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32, total = 0;
+  memset(width, 0, 32 * sizeof *width);
   for (size_t i = 0; i < t->n_rows; i++)
     for (size_t j = 0; j < nc; j++) {
       size_t w = text_width(t->cells[i * t->n_cols + j]);
       if (w > width[j]) width[j] = w;
     }
+  for (size_t j = 0; j < nc; j++) total += width[j] + (j ? 2 : 0);
+  return total;
+}
+
+void table_print_fit(FILE *f, const table *t, const char *indent) {
+  size_t width[32];
+  size_t total = column_widths(t, width) + strlen(indent);
+  int limit = isatty(fileno(f)) || getenv("COLUMNS") ? cli_terminal_width(f) : 0;
+  if (limit <= 0 || total <= (size_t)limit || t->n_rows < 2) {
+    table_print(f, t, indent);
+    return;
+  }
+  /* Wider than the terminal: one block per row, "header  value" lines (psql's expanded display). */
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32, head_w = 0;
+  for (size_t j = 0; j < nc; j++)
+    if (text_width(t->cells[j]) > head_w) head_w = text_width(t->cells[j]);
+  for (size_t i = 1; i < t->n_rows; i++) {
+    if (i > 1) fputc('\n', f);
+    for (size_t j = 0; j < nc; j++) {
+      fputs(indent, f);
+      cli_pad(f, t->cells[j], head_w, 0);
+      fprintf(f, "  %s\n", t->cells[i * t->n_cols + j]);
+    }
+  }
+}
+
+void table_print(FILE *f, const table *t, const char *indent) {
+  size_t width[32];
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32;
+  column_widths(t, width);
   for (size_t i = 0; i < t->n_rows; i++) {
     /* the last non-empty cell ends the line (no trailing spaces) */
     size_t last = 0;
@@ -507,12 +582,15 @@ int summaries_read(const char *cmd, const run_ref *runs, size_t n, const kcb_run
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     if (rcs[i]) {
-      fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, msg[i], kcb_error_name(rcs[i]));
+      fprintf(stderr, "kcb-inspect %s: ", cmd);
+      fput_esc(stderr, msg[i], strlen(msg[i]), 0);
+      fprintf(stderr, " (%s)\n", kcb_error_name(rcs[i]));
       *had_problem = 1;
       if (rcs[i] == KCB_ENOMEM) rc = EXIT_DATA;
     } else if ((*out)[i]->problem) {
-      fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd,
-              (*out)[i]->problem_message, kcb_error_name((*out)[i]->problem));
+      fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
+      fput_esc(stderr, (*out)[i]->problem_message, strlen((*out)[i]->problem_message), 0);
+      fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name((*out)[i]->problem));
       *had_problem = 1;
     }
   }
@@ -553,4 +631,120 @@ void summaries_free(kcb_run_summary **s, size_t n) {
   if (!s) return;
   for (size_t i = 0; i < n; i++) kcb_run_summary_free(s[i]);
   free(s);
+}
+
+/* ---- strmap ------------------------------------------------------------------------------------ */
+
+static uint64_t strmap_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static size_t strmap_slot(char *const *keys, size_t cap, const char *key) {
+  size_t j = strmap_hash(key) & (cap - 1);
+  while (keys[j] && strcmp(keys[j], key) != 0) j = (j + 1) & (cap - 1);
+  return j;
+}
+
+int strmap_put(strmap *m, const char *key, size_t value, size_t *found) {
+  if (2 * (m->n + 1) > m->cap) { /* at most half full */
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    char **keys = calloc(cap, sizeof *keys);
+    size_t *values = malloc(cap * sizeof *values);
+    if (!keys || !values) {
+      free(keys);
+      free(values);
+      return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->keys[i]) {
+        size_t j = strmap_slot(keys, cap, m->keys[i]);
+        keys[j] = m->keys[i];
+        values[j] = m->values[i];
+      }
+    free(m->keys);
+    free(m->values);
+    m->keys = keys;
+    m->values = values;
+    m->cap = cap;
+  }
+  size_t j = strmap_slot(m->keys, m->cap, key);
+  if (m->keys[j]) {
+    if (found) *found = m->values[j];
+    return 0;
+  }
+  if (!(m->keys[j] = strdup(key))) return -1;
+  m->values[j] = value;
+  m->n++;
+  return 1;
+}
+
+int strmap_get(const strmap *m, const char *key, size_t *value) {
+  if (!m->cap) return 0;
+  size_t j = strmap_slot(m->keys, m->cap, key);
+  if (!m->keys[j]) return 0;
+  *value = m->values[j];
+  return 1;
+}
+
+void strmap_free(strmap *m) {
+  for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
+  free(m->keys);
+  free(m->values);
+  memset(m, 0, sizeof *m);
+}
+
+/* ---- tags ----------------------------------------------------------------------------------------- */
+
+int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out, size_t size, const char **tag_out) {
+  for (const char *sl = strchr(tag, '/'); sl; sl = strchr(sl + 1, '/'))
+    for (size_t i = 0; i < n; i++)
+      if (strlen(runs[i].name) == (size_t)(sl - tag) && strncmp(runs[i].name, tag, (size_t)(sl - tag)) == 0 &&
+          (size_t)(sl - tag) < size) {
+        snprintf(run_out, size, "%.*s", (int)(sl - tag), tag);
+        *tag_out = sl + 1;
+        return 1;
+      }
+  return 0;
+}
+
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int jobs, char *buf, size_t size) {
+  (void)jobs;
+  kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  o.keep_series = 0;
+  const char **names = NULL;
+  char **owned = NULL;
+  size_t count = 0, n_owned = 0;
+  const char *best = NULL;
+  kcb_run_summary **sums = calloc(n ? n : 1, sizeof *sums);
+  if (!sums) return NULL;
+  size_t cap = 0;
+  for (size_t i = 0; i < n; i++) /* read again with every tag; a run that fails was reported already */
+    if (kcb_run_summary_read(&sums[i], runs[i].path, &o) == 0) cap += 2 * sums[i]->n_tags;
+  names = calloc(cap ? cap : 1, sizeof *names);
+  owned = calloc(cap ? cap : 1, sizeof *owned);
+  if (names && owned) {
+    /* epoch_* tags first: for "loss", epoch_loss is the likelier meaning than batch_loss */
+    for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < n; i++)
+      for (size_t t = 0; sums[i] && t < sums[i]->n_tags; t++) {
+        const char *name = sums[i]->tags[t].tag;
+        if ((strncmp(name, "epoch_", 6) == 0) != (pass == 0)) continue;
+        size_t len = strlen(runs[i].name) + strlen(name) + 2;
+        names[count++] = name;
+        char *both = malloc(len); /* the RUN/TAG form diff prints */
+        if (!both) continue;
+        snprintf(both, len, "%s/%s", runs[i].name, name);
+        owned[n_owned++] = both;
+        names[count++] = both;
+      }
+    best = cli_suggest(tag, names, count);
+    if (best) snprintf(buf, size, "%s", best);
+  }
+  for (size_t i = 0; i < n_owned; i++) free(owned[i]);
+  free(owned);
+  free(names);
+  summaries_free(sums, n);
+  return best ? buf : NULL;
 }

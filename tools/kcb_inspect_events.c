@@ -25,8 +25,9 @@ static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ct
     if (rc == 0) break;
     if (rc < 0) {
       if (rc == KCB_ETRUNC || rc == KCB_ECRC || rc == KCB_EFORMAT) {
-        fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd, kcb_error_last(),
-                kcb_error_name(rc));
+        fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
+        fput_esc(stderr, kcb_error_last(), strlen(kcb_error_last()), 0);
+        fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name(rc));
         *problem = 1;
         continue;
       }
@@ -98,8 +99,10 @@ static const char histograms_help[] =
     "usage: kcb-inspect histograms LOGDIR [--tag TAG] [--run RUN]... [--buckets] [--json]\n"
     "\n"
     "Lists the histograms of every run: step, number of values, least and greatest value, mean\n"
-    "(when the writer stored the sum) and a sparkline of the bucket counts. TF2 [k,3] tensors and\n"
-    "legacy HistogramProtos (converted as TensorBoard converts them) both read.\n"
+    "(from the sum when the writer stored it, as a HistogramProto does; else estimated from the\n"
+    "bucket midpoints, shown with '~': TF2 [k,3] tensors carry no sum) and a sparkline of the\n"
+    "bucket counts ('(empty)' for no values). TF2 [k,3] tensors and legacy HistogramProtos\n"
+    "(converted as TensorBoard converts them) both read.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -179,8 +182,17 @@ static int on_histogram(void *ctx, const run_ref *run, const kcb_event *e) {
       kcb_plot_sparkline(spark, sizeof spark, counts, HIST_BINS, 0);
       snprintf(st, sizeof st, "%lld", (long long)e->step);
       if (v->hist_sum == v->hist_sum && v->hist_num > 0) short_num(v->hist_sum / v->hist_num, mean);
-      const char *row[8] = {run->name, v->tag, st, short_num(v->hist_num, c), short_num(v->hist_min, mn),
-                            short_num(v->hist_max, mx), mean[0] ? mean : "-", spark};
+      else if (v->hist_num > 0) { /* no sum stored: the bucket midpoints give a mean within a bucket's width */
+        double sum = 0, count = 0;
+        for (size_t k = 0; k < v->n_buckets; k++)
+          sum += v->buckets[k].count * 0.5 * (v->buckets[k].left + v->buckets[k].right), count += v->buckets[k].count;
+        char est[32];
+        if (count > 0) snprintf(mean, sizeof mean, "~%s", short_num(sum / count, est));
+      }
+      if (!(v->hist_num > 0)) snprintf(spark, sizeof spark, "(empty)"); /* not a row of half bars */
+      int empty = !(v->hist_num > 0);
+      const char *row[8] = {run->name, v->tag, st, short_num(v->hist_num, c), empty ? "-" : short_num(v->hist_min, mn),
+                            empty ? "-" : short_num(v->hist_max, mx), mean[0] ? mean : "-", spark};
       if (table_add(&h->t, row)) return data_fail("histograms", "out of memory");
       for (size_t k = 0; h->buckets && k < v->n_buckets; k++) {
         /* a bucket: its count, left and right edges under count, min and max */
@@ -225,7 +237,9 @@ static const char images_help[] =
     "Lists the images of every run (step, index within the summary, size in pixels and bytes,\n"
     "format) and with -o writes each one, as stored (PNG as written by kcb, TensorFlow, PyTorch), to\n"
     "DIR/RUN__TAG__STEP[_INDEX].png (characters other than letters, digits, '.', '-' and '_' in the\n"
-    "run and tag become '_'; the run '.' is left out). DIR is created if missing.\n"
+    "run and tag become '_'; the run '.' is left out). DIR is created if missing. Names are unique:\n"
+    "one that another image of this command already took (tags a/b and a_b, a step logged twice)\n"
+    "gets ~2, ~3, ... before the extension.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -240,6 +254,8 @@ typedef struct image_ctx {
   select_args *s;
   table t;
   const char *dir;
+  strmap written; /* the file names written so far: sanitized names collide (a/b and a_b), and a
+                   * step can be logged twice (issue 15); no image overwrites another */
 } image_ctx;
 
 static const char *image_format(const kcb_bytes *b) {
@@ -284,8 +300,14 @@ static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
         sanitize(tg, sizeof tg, v->tag);
         if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
         int dot = strcmp(run->name, ".") == 0;
-        snprintf(file, sizeof file, "%s/%s%s%s__%lld%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step,
-                 idx, fmt);
+        int added = 0;
+        for (unsigned long copy = 1; added == 0; copy++) { /* ~2, ~3, ...: never an earlier image's name */
+          char dup[32] = "";
+          if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
+          snprintf(file, sizeof file, "%s/%s%s%s__%lld%s%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg,
+                   (long long)e->step, idx, dup, fmt);
+          if ((added = strmap_put(&im->written, file, 0, NULL)) < 0) return data_fail("images", "out of memory");
+        }
         int rc = write_file(file, b);
         if (rc) return rc;
       }
@@ -320,7 +342,7 @@ int cmd_images(int argc, char **argv) {
     select_close(&s);
     return rc < 0 ? EXIT_OK : rc;
   }
-  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL))};
+  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, NULL, 0, 0}};
   if (im.dir && mkdir(im.dir, 0777) != 0 && errno != EEXIST) {
     rc = data_fail("images", "%s: cannot create the directory: %s", im.dir, strerror(errno));
     select_close(&s);
@@ -334,6 +356,7 @@ int cmd_images(int argc, char **argv) {
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &im.t, "");
   table_free(&im.t);
+  strmap_free(&im.written);
   if (!rc) rc = select_status(&s, "images", "image");
   select_close(&s);
   return rc;
@@ -345,13 +368,45 @@ static const char text_help[] =
     "usage: kcb-inspect text LOGDIR [--tag TAG] [--run RUN]... [--json]\n"
     "\n"
     "Prints the text summaries of every run (the markdown as written), each under a line with its\n"
-    "run, tag and step; a text tensor with several strings prints each.\n"
+    "run, tag and step. A rank-1 text tensor prints each string after its index ([0], [1], ...);\n"
+    "a rank-2 one as a table of its rows (line breaks in a cell shown as a space), as TensorBoard\n"
+    "lays them out.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
     "  --json      {\"texts\": [{\"run\", \"tag\", \"step\", \"wall_time\", \"shape\", \"strings\": [...]}]}\n"
     "\n"
     "Exit status: 0; 1 if nothing matched or a run is missing or damaged; 2 usage error.\n";
+
+/* A rank-2 text tensor as a table of its rows. @return 0 or EXIT_DATA (out of memory). */
+static int print_text_table(const kcb_summary_value *v) {
+  size_t cols = (size_t)v->shape[1];
+  char align[33];
+  memset(align, 'l', cols);
+  align[cols] = '\0';
+  table t;
+  table_init(&t, cols, align);
+  const char *row[32];
+  int rc = 0;
+  for (size_t r = 0; r < (size_t)v->shape[0] && !rc; r++) {
+    char *cells[32] = {NULL};
+    for (size_t c = 0; c < cols; c++) {
+      const kcb_bytes *b = &v->blobs[r * cols + c];
+      if (!(cells[c] = malloc(b->len + 1))) {
+        rc = data_fail("text", "out of memory");
+        break;
+      }
+      for (size_t j = 0; j < b->len; j++) cells[c][j] = b->data[j] == '\n' || b->data[j] == '\r' ? ' ' : (char)b->data[j];
+      cells[c][b->len] = '\0';
+      row[c] = cells[c];
+    }
+    if (!rc && table_add(&t, row)) rc = data_fail("text", "out of memory");
+    for (size_t c = 0; c < cols; c++) free(cells[c]);
+  }
+  if (!rc) table_print(stdout, &t, "  ");
+  table_free(&t);
+  return rc;
+}
 
 static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
   select_args *s = ctx;
@@ -370,14 +425,29 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
       }
       printf("]}");
     } else {
-      printf("%s%s  %s  step %lld\n", s->matched ? "\n" : "", run->name, v->tag, (long long)e->step);
+      printf("%s", s->matched ? "\n" : "");
+      fput_esc(stdout, run->name, strlen(run->name), 0);
+      printf("  ");
+      fput_esc(stdout, v->tag, strlen(v->tag), 0);
+      printf("  step %lld\n", (long long)e->step);
+      if (v->rank == 2 && v->shape[1] > 0 && v->shape[1] <= 32 && (size_t)(v->shape[0] * v->shape[1]) == v->n_blobs) {
+        int rc = print_text_table(v);
+        if (rc) return rc;
+        s->matched++;
+        continue;
+      }
       for (size_t k = 0; k < v->n_blobs; k++) {
+        if (v->rank >= 1 && v->n_blobs > 1) printf("  [%zu]\n", k); /* the elements apart, not run together */
         /* indent every line of the text by two spaces */
         const char *p = (const char *)v->blobs[k].data;
         size_t n = v->blobs[k].len, start = 0;
         for (size_t j = 0; j <= n; j++)
           if (j == n || p[j] == '\n') {
-            if (j > start) printf("  %.*s\n", (int)(j - start), p + start);
+            if (j > start) { /* escaped: control characters shown, NUL bytes too (nothing cut) */
+              printf("  ");
+              fput_esc(stdout, p + start, j - start, KCB_ESCAPE_KEEP_NEWLINES);
+              printf("\n");
+            }
             else if (j < n) printf("\n");
             start = j + 1;
           }

@@ -1,15 +1,73 @@
 /* kcb-train — train a Sequential model from the command line (Fashion-MNIST by default). */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli_common.h"
 #include "kcb/kcb.h"
+#include "tool_text.h"
 #include "train_options.h"
+
+/* ---- Ctrl-C: the first SIGINT / SIGTERM asks fit to stop after the batch; a second one (or one
+ * outside fit) ends the process at once, with the signal's usual status. ---------------------- */
+static kcb_model *running_model;
+static volatile sig_atomic_t in_fit, stop_signal;
+
+static void on_stop_signal(int sig) {
+  if (stop_signal || !in_fit) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  stop_signal = sig;
+  kcb_model_request_stop(running_model);
+  static const char note[] = "\nkcb-train: stopping after this batch (press Ctrl-C again to quit at once)\n";
+  ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
+  (void)ignored;
+}
+
+static void catch_stop_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
 
 static int needs(const char *flag, const char *other) {
   fprintf(stderr, "kcb-train: %s needs %s (see kcb-train --help)\n", flag, other);
+  return 2;
+}
+
+/* A --monitor that auto mode cannot place (not the loss, not a --metrics name, with or without
+ * "val_") needs --mode: said before any work, in the command line's terms (the library's message
+ * is Keras's, with `mode='max'`), with the nearest logged name. */
+static int check_monitor(const train_args *a) {
+  int watched = a->early_stopping >= 0 || a->reduce_lr || a->checkpoint;
+  if (!a->monitor || !watched || (a->mode && strcmp(a->mode, "auto") != 0)) return 0;
+  const char *names[20] = {"loss", "val_loss"};
+  char list[256], *save = NULL, prefixed[8][80];
+  size_t n = 2;
+  snprintf(list, sizeof list, "%s", a->metrics);
+  for (char *m = strtok_r(list, ",", &save); m && n + 2 <= 20 && n / 2 - 1 < 8; m = strtok_r(NULL, ",", &save)) {
+    snprintf(prefixed[n / 2 - 1], sizeof prefixed[0], "val_%s", m);
+    names[n] = m;
+    names[n + 1] = prefixed[n / 2 - 1];
+    n += 2;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(a->monitor, names[i]) == 0) return 0;
+  fprintf(stderr, "kcb-train: --monitor '%s' is not the loss or one of --metrics, so kcb-train cannot tell whether "
+          "it should fall or rise: give --mode min or --mode max", a->monitor);
+  const char *s = cli_suggest(a->monitor, names, n);
+  if (s) fprintf(stderr, " (did you mean %s?)", s);
+  fprintf(stderr, "\n");
   return 2;
 }
 
@@ -33,7 +91,10 @@ static int check_callback_args(const train_args *a) {
   if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
     return needs(a->factor >= 0 ? "--factor" : "--lr-patience", "--reduce-lr-on-plateau");
   if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams))
-    return train_usage_error("--logdir", "", "the TensorBoard options need --logdir");
+    return needs(a->histogram_freq ? "--histogram-freq" : a->update_freq ? "--update-freq"
+                 : a->write_images ? "--write-images" : "--hparams", "--logdir DIR");
+  if (a->initial_epoch >= a->epochs && a->epochs > 0)
+    return train_usage_error("--initial-epoch", "", "must be below --epochs (it counts the epochs already trained)");
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
     return train_usage_error("--on-write-error", a->on_write_error, "expected stop or warn");
   if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
@@ -42,7 +103,7 @@ static int check_callback_args(const train_args *a) {
   if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
-  return 0;
+  return check_monitor(a);
 }
 
 /* Adds a callback that writes files; with --on-write-error warn, its failure only warns. */
@@ -57,9 +118,19 @@ static int add_writer(kcb_callback **list, size_t *n, kcb_callback *cb, int warn
   return 0;
 }
 
-/* Lists every file the run wrote, so nothing has to be searched for afterwards. */
-static void print_files(const train_args *a, const kcb_callback *checkpoint) {
-  printf("Files written:\n");
+/* dir + "/" + name, without the "./" a run named "." would add. */
+static void join(char *out, size_t size, const char *dir, const char *name) {
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  if (strcmp(name, ".") == 0) snprintf(out, size, "%.*s", (int)n, dir);
+  else snprintf(out, size, "%.*s/%s", (int)n, dir, name);
+}
+
+/* Lists every file the run wrote, so nothing has to be searched for afterwards; nothing at all
+ * when it wrote none. `backup` says what became of the --backup-dir backup. */
+static void print_files(const train_args *a, const kcb_callback *checkpoint, const char *backup, int saved_model) {
+  int any = 0;
+#define FILE_LINE(...) (any++ ? 0 : printf("Files written:\n"), printf(__VA_ARGS__))
   if (a->logdir) {
     char **runs = NULL;
     size_t n_runs = 0;
@@ -67,34 +138,57 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint) {
       for (size_t r = 0; r < n_runs; r++) {
         char dir[4096], **files = NULL;
         size_t n_files = 0;
-        snprintf(dir, sizeof dir, "%s/%s", a->logdir, runs[r]);
+        join(dir, sizeof dir, a->logdir, runs[r]);
         if (kcb_tfevents_list_files(dir, &files, &n_files) == 0)
-          for (size_t f = 0; f < n_files; f++) printf("  TensorBoard  %s\n", files[f]);
+          for (size_t f = 0; f < n_files; f++) FILE_LINE("  TensorBoard  %s\n", files[f]);
         kcb_string_list_free(files, n_files);
       }
     kcb_string_list_free(runs, n_runs);
   }
-  if (a->csv) printf("  CSV log      %s\n", a->csv);
+  if (a->csv && access(a->csv, F_OK) == 0) FILE_LINE("  CSV log      %s\n", a->csv);
   if (checkpoint) {
     double value;
     const char *path;
-    for (size_t i = 0; (path = kcb_model_checkpoint_kept(checkpoint, i, &value)); i++)
-      printf("  checkpoint   %s (%s %.6g)\n", path, a->monitor ? a->monitor : "val_loss", value);
-    if (!kcb_model_checkpoint_kept(checkpoint, 0, NULL) && kcb_model_checkpoint_last_saved(checkpoint)[0])
-      printf("  checkpoint   %s\n", kcb_model_checkpoint_last_saved(checkpoint));
+    if (kcb_model_checkpoint_kept(checkpoint, 0, NULL)) /* --save-top-k: the files that remain, best first */
+      for (size_t i = 0; (path = kcb_model_checkpoint_kept(checkpoint, i, &value)); i++)
+        FILE_LINE("  checkpoint   %s (%s %.6g)\n", path, a->monitor ? a->monitor : "val_loss", value);
+    else
+      for (size_t i = 0; (path = kcb_model_checkpoint_saved(checkpoint, i)); i++)
+        if (access(path, F_OK) == 0) FILE_LINE("  checkpoint   %s\n", path);
   }
-  if (a->backup_dir) printf("  backup       %s (removed: the run completed)\n", a->backup_dir);
-  if (a->save) printf("  model        %s\n", a->save);
+  if (a->backup_dir && backup) FILE_LINE("  backup       %s (%s)\n", a->backup_dir, backup);
+  if (a->save && saved_model) FILE_LINE("  model        %s\n", a->save);
+#undef FILE_LINE
 }
 
 /* Reports a library error with its detail and returns the tool's exit status for it. */
 static char who[64] = "kcb-train"; /* with the rank under mpirun */
 static int fail(const char *what, int rc) {
   if (kcb_error_last()[0]) /* the library's message already names the step, file or flag */
-    fprintf(stderr, "%s: %s (%s)\n", who, kcb_error_last(), kcb_error_name(rc));
+    fprintf(stderr, "%s: %s (%s)\n", who, tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
   else
     fprintf(stderr, "%s: %s: %s (%s)\n", who, what, kcb_strerror(rc), kcb_error_name(rc));
   return 1;
+}
+
+/* After Ctrl-C: what was saved, and the command that resumes. @return the signal's exit status. */
+static int report_interrupt(const train_args *a, const kcb_callback *checkpoint, int argc, char **argv) {
+  int sig = stop_signal ? stop_signal : SIGINT;
+  fflush(stdout);
+  fprintf(stderr, "\nkcb-train: stopped by %s: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", kcb_error_last());
+  print_files(a, checkpoint, "kept: resume from it", 0);
+  if (a->backup_dir) {
+    printf("To resume, run the same command again:\n  ");
+    for (int i = 0; i < argc; i++) {
+      if (i) putchar(' ');
+      cli_shell_quote(stdout, argv[i]);
+    }
+    printf("\n");
+  } else {
+    printf("Not resumable where it stopped: give --backup-dir DIR to be able to resume a run.\n");
+  }
+  fflush(stdout);
+  return 128 + sig;
 }
 
 int main(int argc, char **argv) {
@@ -107,6 +201,31 @@ int main(int argc, char **argv) {
   kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
   if (a.save && kcb_checkpoint_layout_from_name(&save_layout, a.save) != 0)
     return train_usage_error("--save", a.save, "the name must end in .weights.h5, .h5 or .keras");
+  /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
+  kcb_backup_status backup_status = {0};
+  int quiet_rank = kcb_distributed_launched_rank() != 0; /* under mpirun, rank 0 alone prints */
+  if (a.backup_dir) {
+    int brc = kcb_backup_and_restore_status(&backup_status, a.backup_dir);
+    if (brc) return fail("--backup-dir", brc);
+    if (backup_status.state == KCB_BACKUP_COMPLETED) {
+      if (quiet_rank) return 0;
+      printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
+      if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
+      printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
+             "saved model with --initial-weights FILE --initial-epoch N and more --epochs.\n", backup_status.path);
+      return 0;
+    }
+    if (backup_status.state == KCB_BACKUP_RESUMABLE) {
+      /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
+      if (!quiet_rank) printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
+      if (!quiet_rank && backup_status.batch >= 0) printf(", batch %lld", (long long)backup_status.batch + 2);
+      if (!quiet_rank && a.csv) printf(" (continuing %s)", a.csv);
+      if (!quiet_rank) printf("\n");
+      fflush(stdout);
+      a.csv_append = 1; /* the resumed run's rows follow the earlier ones */
+    }
+  }
+  catch_stop_signals();
 
   kcb_compile_options c = {0};
   int rc_dist = 0;
@@ -158,9 +277,12 @@ int main(int argc, char **argv) {
     status = fail("loading the data", rc);
     goto done;
   }
-  if ((rc = kcb_model_new(&model, 2, &data.train_images->shape[1], (uint64_t)a.seed)) ||
-      (rc = kcb_model_add_from_spec(model, a.model_spec))) {
+  if ((rc = kcb_model_new(&model, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
     status = fail("--model", rc);
+    goto done;
+  }
+  if ((rc = kcb_model_add_from_spec(model, a.model_spec))) { /* a bad spec is a usage error */
+    status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, kcb_error_last());
     goto done;
   }
   if ((rc = kcb_model_compile(model, &c))) {
@@ -252,6 +374,7 @@ int main(int argc, char **argv) {
   if (rc == 0 && a.backup_dir) {
     kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
     bo.save_freq = a.backup_freq;
+    bo.mark_completed = 1; /* running the command again after it finished says so */
     if ((rc = kcb_backup_and_restore_new(&writer, a.backup_dir, &bo)) == 0)
       rc = add_writer(callbacks, &n_callbacks, writer, warn);
   }
@@ -267,6 +390,7 @@ int main(int argc, char **argv) {
   fit.batch_size = a.batch_size;
   fit.verbose = (int)a.verbose;
   fit.validation_split = a.validation_split;
+  fit.initial_epoch = (int)a.initial_epoch;
   fit.distributed = dist;
   if (a.logdir) {
     kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
@@ -294,7 +418,15 @@ int main(int argc, char **argv) {
     }
     fit.n_callbacks = n_callbacks;
   }
-  if ((rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history))) {
+  running_model = model;
+  in_fit = 1;
+  rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history);
+  in_fit = 0;
+  if (rc == KCB_EINTERRUPTED) { /* distributed: every rank stopped after the same batch */
+    status = rank == 0 ? report_interrupt(&a, checkpoint, argc, argv) : 128 + (stop_signal ? stop_signal : SIGINT);
+    goto done;
+  }
+  if (rc) {
     status = fail("fit", rc);
     goto done;
   }
@@ -314,7 +446,7 @@ int main(int argc, char **argv) {
     status = fail("evaluate", rc);
     goto done;
   }
-  if (a.verbose) print_files(&a, checkpoint);
+  if (a.verbose) print_files(&a, checkpoint, "emptied but for completed.json: the run completed", a.save != NULL);
   /* loss first, then the metrics in the order asked for */
   double v = 0;
   kcb_logs_get(&result, "loss", &v);
@@ -325,8 +457,9 @@ int main(int argc, char **argv) {
   }
   if (rank == 0) printf("\n");
 done:
-  /* A failure seen by this rank alone leaves the others waiting in a collective step: end the job. */
-  if (status && kcb_distributed_size(dist) > 1) {
+  /* A failure outside fit may leave the other ranks waiting in a collective step: end the job (a stop
+   * on request is collective, so those ranks end together anyway). */
+  if (status && rc != KCB_EINTERRUPTED && kcb_distributed_size(dist) > 1) {
     fflush(NULL);
     kcb_distributed_abort(dist, status);
   }

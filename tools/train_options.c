@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "kcb/kcb.h"
 
 typedef enum option_kind {
@@ -47,6 +48,9 @@ static const option options[] = {
     {"metrics", "LIST", STRING, AT(metrics), 0, 0, "comma-separated: accuracy, mse, mae, ... [accuracy]"},
     {"Training:", NULL, GROUP, 0, 0, 0, NULL},
     {"epochs", "N", LONG, AT(epochs), 0, 1000000, "[20]"},
+    {"initial-epoch", "N", LONG, AT(initial_epoch), 0, 1000000,
+     "the epochs already trained (Keras's initial_epoch): training starts at\n"
+     "epoch N+1; with --initial-weights, to continue a finished run [0]"},
     {"batch-size", "N", LONG, AT(batch_size), 1, 1 << 20, "[64]"},
     {"validation-split", "F", DOUBLE, AT(validation_split), 0, 0.99,
      "last fraction of the training data held out for validation [0.1]"},
@@ -104,11 +108,13 @@ static const option options[] = {
     {"save-freq", "epoch|N", FREQ, AT(save_freq), 0, 0, "at every epoch end, or every N batches [epoch]"},
     {"save-top-k", "K", LONG, AT(save_top_k), -1, 1000000, "keep the K best files by --monitor, delete the others; -1 all [-1]"},
     {"save-last", NULL, SWITCH, AT(save_last), 0, 0, "also keep last.<ext> next to them, updated at every save point"},
-    {"initial-value-threshold", "F", DOUBLE, AT(initial_value_threshold), -1e300, 1e300,
-     "the value --save-best-only must beat first [none]"},
+    {"initial-value-threshold", "F", DOUBLE, AT(initial_value_threshold), -INFINITY, INFINITY,
+     "the value --save-best-only must beat first; inf and -inf allowed [none]"},
     {"backup-dir", "DIR", STRING, AT(backup_dir), 0, 0,
      "BackupAndRestore: back the run up in DIR; run the same command again\n"
-     "after a crash to resume it (DIR is emptied when the run completes)"},
+     "after a crash or Ctrl-C to resume it (the CSV log is then continued); when\n"
+     "the run completes DIR keeps only completed.json, and running it again says\n"
+     "there is nothing to resume"},
     {"backup-freq", "epoch|N", FREQ, AT(backup_freq), 0, 0, "back up at every epoch end, or every N batches [epoch]"},
     {"Files:", NULL, GROUP, 0, 0, 0, NULL},
     {"on-write-error", "stop|warn", STRING, AT(on_write_error), 0, 0,
@@ -159,8 +165,13 @@ static void usage(FILE *f) {
     }
     fputc('\n', f);
   }
-  fprintf(f, "  -h, --help               this help\n\n"
-             "Exit status: 0 trained, 1 a library error (its message names the file or value), 2 a usage error.\n"
+  fprintf(f, "  --version                print the version\n"
+             "  -h, --help               this help\n\n"
+             "Ctrl-C (SIGINT) or SIGTERM stops training after the current batch: the logs are flushed and\n"
+             "closed, a --backup-dir backup is written where it stopped, and the command that resumes\n"
+             "is printed; a second Ctrl-C quits at once.\n\n"
+             "Exit status: 0 trained (or nothing left to resume), 1 a library error (its message names\n"
+             "the file or value), 2 a usage error, 130 / 143 stopped by SIGINT / SIGTERM.\n"
              "Prints the files it wrote, then the test-set evaluation last, as:\n"
              "test_loss=<value> test_<metric>=<value> ...\n"
              "\nSeveral processes: `mpirun -np N kcb-train ...` (kcb built with MPI) trains data-parallel:\n"
@@ -177,6 +188,22 @@ static const option *find_option(const char *name) {
   for (size_t i = 0; i < N_OPTIONS; i++)
     if (options[i].kind != GROUP && strcmp(options[i].name, name) == 0) return &options[i];
   return NULL;
+}
+
+/* "kcb-train: WHERE: unknown option 'NAME' (did you mean --X?)": the nearest flag, as git does. */
+static int unknown_option(const char *where, const char *name) {
+  const char *names[N_OPTIONS + 2];
+  size_t n = 0;
+  const char *bare = strncmp(name, "--", 2) == 0 ? name + 2 : name;
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].kind != GROUP) names[n++] = options[i].name;
+  names[n++] = "help";
+  names[n++] = "version";
+  const char *s = cli_suggest(bare, names, n);
+  fprintf(stderr, "kcb-train: %s%sunknown option '%s'", where ? where : "", where ? ": " : "", name);
+  if (s) fprintf(stderr, "; did you mean %s%s?", where ? "" : "--", s);
+  fprintf(stderr, " (see kcb-train --help)\n");
+  return 2;
 }
 
 static int parse_long(const char *flag, const char *v, double lo, double hi, long long *out) {
@@ -275,14 +302,30 @@ static char *trim(char *s) {
 /* A config file: "name = value" lines with the flags' names (no "--"), '#' comments. */
 static int read_config(train_args *a, const char *path, int depth) {
   if (depth > 4) return train_usage_error("--config", path, "config files include each other too deeply");
-  FILE *f = fopen(path, "r");
-  if (!f) return train_usage_error("--config", path, strerror(errno));
-  char line[4096];
+  char *text = NULL;
+  size_t len = 0;
+  /* kcb_file_read: a FIFO or device is refused without blocking, as every file kcb reads. */
+  if (kcb_file_read(path, (size_t)1 << 20, &text, &len) != 0) {
+    const char *why = kcb_error_last(), *cause = strstr(why, "cannot open: ");
+    return train_usage_error("--config", path, cause ? cause + 13 : why);
+  }
   int rc = 0, number = 0;
-  while (rc == 0 && fgets(line, sizeof line, f)) {
+  for (char *line = text, *next; rc == 0 && line < text + len; line = next) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    next = nl ? nl + 1 : text + len;
+    if (nl) *nl = '\0';
     number++;
     char where[600];
     snprintf(where, sizeof where, "%s:%d", path, number);
+    /* A text file: a NUL or another control character means binary junk, not a line to skip. */
+    for (char *c = line; c < next - (nl != NULL) && rc == 0; c++)
+      if ((unsigned char)*c < 0x20 && *c != '\t' && !(*c == '\r' && c + 1 == next - (nl != NULL))) {
+        char why[96];
+        snprintf(why, sizeof why, "binary data: control character 0x%02x at column %d, not a text line",
+                 (unsigned char)*c, (int)(c - line) + 1);
+        rc = train_usage_error(where, "", why);
+      }
+    if (rc) break;
     char *hash = strchr(line, '#');
     if (hash) *hash = '\0';
     char *eq = strchr(line, '='), *key = line, *value = NULL;
@@ -296,7 +339,7 @@ static int read_config(train_args *a, const char *path, int depth) {
     const option *o = find_option(key);
     char flag[sizeof where + 4200];
     snprintf(flag, sizeof flag, "%s: --%s", where, key);
-    if (!o) rc = train_usage_error(where, key, "unknown option");
+    if (!o) rc = unknown_option(where, key);
     else if (o->kind == CONFIG) rc = value ? read_config(a, value, depth + 1) : train_usage_error(flag, "", "needs a value");
     else if (!value && o->kind != SWITCH) rc = train_usage_error(flag, "", "needs a value");
     else {
@@ -305,7 +348,7 @@ static int read_config(train_args *a, const char *path, int depth) {
       else rc = apply(a, o, flag, kept);
     }
   }
-  fclose(f);
+  free(text);
   return rc;
 }
 
@@ -316,16 +359,26 @@ int train_args_parse(train_args *a, int argc, char **argv) {
       usage(stdout);
       return 1;
     }
+    if (strcmp(flag, "--version") == 0) {
+      cli_print_version("kcb-train");
+      return 1;
+    }
     if (strncmp(flag, "--", 2) != 0) return train_usage_error("argument", flag, "not an option");
-    const option *o = find_option(flag + 2);
-    if (!o) return train_usage_error("option", flag, "unknown option");
+    /* --name=value, as GNU tools accept */
+    char dashed[80];
+    const char *eq = strchr(flag, '='), *v = NULL;
+    snprintf(dashed, sizeof dashed, "%.*s", eq ? (int)(eq - flag) : (int)strlen(flag), flag);
+    const option *o = find_option(dashed + 2);
+    if (!o) return unknown_option(NULL, dashed);
     if (o->kind == SWITCH) {
-      apply(a, o, flag, NULL);
+      int rc = apply(a, o, dashed, eq ? eq + 1 : NULL);
+      if (rc) return rc;
       continue;
     }
-    if (i + 1 >= argc) return train_usage_error(flag, "", "needs a value");
-    const char *v = argv[++i];
-    int rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, flag, v);
+    if (eq) v = eq + 1;
+    else if (i + 1 >= argc) return train_usage_error(dashed, "", "needs a value");
+    else v = argv[++i];
+    int rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, dashed, v);
     if (rc) return rc;
   }
   return 0;

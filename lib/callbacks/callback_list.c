@@ -28,13 +28,26 @@ int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
   return 0;
 }
 
+/* A hook failed: its code (a positive one becomes KCB_ECALLBACK), and, when the callback set no
+ * message of its own, one that names it (ops.name, else its place in the list) and the hook. */
+static int hook_failed(const kcb_callback_list *list, size_t i, kcb_hook hook, int rc) {
+  rc = rc < 0 ? rc : KCB_ECALLBACK;
+  if (kcb_error_last()[0]) return rc;
+  const kcb_callback *cb = list->items[i];
+  if (cb->ops->name && cb->ops->name[0])
+    return kcb__error(rc, "callback %s failed in %s with %s (it set no message)", cb->ops->name, kcb_hook_name(hook),
+                      kcb_error_name(rc));
+  return kcb__error(rc, "callback #%zu (no ops.name) failed in %s with %s (it set no message)", i + 1,
+                    kcb_hook_name(hook), kcb_error_name(rc));
+}
+
 /* One switch per hook, then a tight loop over the callbacks: a NULL slot costs a load and a
  * compare, a set one an indirect call. */
 #define KCB__DISPATCH(slot, ...)                                     \
   for (size_t i = 0; i < list->count; i++) {                        \
     kcb_callback *cb = list->items[i];                              \
     if (cb->ops->slot && (rc = cb->ops->slot(cb, __VA_ARGS__)) != 0) \
-      return rc < 0 ? rc : KCB_ECALLBACK;                           \
+      return hook_failed(list, i, hook, rc);                        \
   }                                                                 \
   break
 
@@ -61,6 +74,7 @@ static int dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_l
 }
 
 int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
+  kcb_error_clear(); /* so that a failing hook's own message, or its absence, is seen */
   if (!logs) return dispatch(list, hook, index, logs);
   kcb__logs_begin_hook(logs);
   int rc = dispatch(list, hook, index, logs);

@@ -10,6 +10,7 @@
 #include "io/tfevents/summary_writer_internal.h"
 #include "kcb/tensorboard.h"
 #include "model/config_json.h"
+#include "model/model_internal.h"
 
 typedef struct tensorboard {
   kcb_callback base;
@@ -21,6 +22,7 @@ typedef struct tensorboard {
   double batch_start, epoch_start;
   int64_t epoch_start_iterations;
   int wrote_graph, hp_started, hp_experiment, hp_ended;
+  int epoch_seen; /* this fit's first epoch has begun */
   uint8_t *pixels; /* scratch for weight images */
   size_t pixels_cap;
 } tensorboard;
@@ -60,6 +62,7 @@ static int tb_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
   tensorboard *tb = (tensorboard *)cb;
   tb->global_train_batch = 0;
+  tb->epoch_seen = 0;
   int rc = 0;
   if (tb->o.write_graph && !tb->wrote_graph && cb->model) {
     if ((rc = write_graph(tb))) return rc;
@@ -121,8 +124,13 @@ static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
 }
 
 static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
-  (void)epoch, (void)logs;
+  (void)logs;
   tensorboard *tb = (tensorboard *)cb;
+  /* A resumed run (BackupAndRestore, initial_epoch) carries the batch steps on from the optimizer's
+   * restored iterations, so its batch_* points follow the earlier ones (Keras restarts them at 1). */
+  if (!tb->epoch_seen && cb->model && (epoch > 0 || cb->model->resumed))
+    tb->global_train_batch = kcb_model_iterations(cb->model);
+  tb->epoch_seen = 1;
   if (tb->o.write_steps_per_second) {
     tb->epoch_start = monotonic_now();
     tb->epoch_start_iterations = cb->model ? kcb_model_iterations(cb->model) : 0;
@@ -270,7 +278,10 @@ static int close_all(tensorboard *tb, kcb_hparam_status status) {
 
 static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
-  return close_all((tensorboard *)cb, KCB_HPARAM_STATUS_SUCCESS);
+  /* Stopped on request (Ctrl-C): TensorBoard's hparams Status has no "aborted"; FAILURE is the
+   * closest of UNKNOWN, SUCCESS, FAILURE, RUNNING. */
+  return close_all((tensorboard *)cb, kcb_model_interrupted(cb->model) ? KCB_HPARAM_STATUS_FAILURE
+                                                                        : KCB_HPARAM_STATUS_SUCCESS);
 }
 
 static const kcb_callback_ops tensorboard_ops;

@@ -25,10 +25,6 @@ static int mpi_error(int mpi_rc, const char *what) {
 
 int kcb_distributed_available(void) { return 1; }
 
-int kcb_distributed_launched(void) {
-  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
-
 int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *opts) {
   *out = NULL;
   int initialized = 0, finalized = 0, rc;
@@ -123,21 +119,26 @@ int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t 
   return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of the gradients");
 }
 
-int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc) {
+int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc,
+                        int local_stop, int *stop_any) {
   if (!d || d->size == 1) {
     memcpy(global, local, n * sizeof *global);
+    if (local_stop) *stop_any = 1;
     return local_rc;
   }
-  /* (total, count) pairs and, last, how many ranks failed: one small allreduce per batch. */
-  double buf[2 * (1 + KCB__MAX_METRICS) + 1];
+  /* (total, count) pairs, how many ranks failed and how many were asked to stop: one small
+   * allreduce per batch. */
+  double buf[2 * (1 + KCB__MAX_METRICS) + 2];
   for (size_t i = 0; i < n; i++) {
     buf[2 * i] = local[i].total;
     buf[2 * i + 1] = local[i].count;
   }
   buf[2 * n] = local_rc != 0;
-  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)(2 * n + 1), MPI_DOUBLE, MPI_SUM, d->comm);
+  buf[2 * n + 1] = local_stop != 0;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)(2 * n + 2), MPI_DOUBLE, MPI_SUM, d->comm);
   if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce of the metrics");
   for (size_t i = 0; i < n; i++) global[i] = (kcb__mean){buf[2 * i], buf[2 * i + 1]};
+  if (buf[2 * n + 1] > 0) *stop_any = 1;
   if (local_rc) return local_rc;
   if (buf[2 * n] > 0)
     return kcb__error(KCB_ESTATE, "fit: %g of %d ranks failed in this batch (their messages say why)", buf[2 * n], d->size);

@@ -5,6 +5,19 @@
 
 #include "model/distributed_internal.h"
 
+int kcb_distributed_launched(void) {
+  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
+}
+
+int kcb_distributed_launched_rank(void) {
+  const char *vars[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"};
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+    const char *v = getenv(vars[i]);
+    if (v && *v) return atoi(v);
+  }
+  return 0;
+}
+
 void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first, int64_t *out_count) {
   int64_t size = kcb_distributed_size(d), rank = kcb_distributed_rank(d);
   int64_t base = count / size, extra = count % size;

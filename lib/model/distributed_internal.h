@@ -51,9 +51,12 @@ int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_chec
  * kcb_distributed_allreduce_time). */
 int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global);
 
-/* Sums n running means (total, count) over ranks into `global`, and with them each rank's `local_rc`:
- * if any rank failed this step, every rank returns an error. With d NULL, copies. */
-int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc);
+/* Sums n running means (total, count) over ranks into `global`, and with them each rank's `local_rc`
+ * (if any rank failed this step, every rank returns an error) and its stop request (a signal reached
+ * one rank: *stop_any becomes 1 on every rank at the same step; it is never reset here). With d NULL,
+ * copies. */
+int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc,
+                        int local_stop, int *stop_any);
 
 /* After every hook of a run, on every rank: ORs the stop requests (a stop asked on one rank stops
  * all after the same batch) and whether the hook failed on some rank, so that a callback failing on

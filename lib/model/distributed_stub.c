@@ -7,10 +7,6 @@
 
 int kcb_distributed_available(void) { return 0; }
 
-int kcb_distributed_launched(void) {
-  return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMI_SIZE") || getenv("PMIX_RANK");
-}
-
 int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *opts) {
   (void)opts;
   *out = NULL;
@@ -34,8 +30,10 @@ int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t 
   return 0;
 }
 
-int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc) {
+int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc,
+                        int local_stop, int *stop_any) {
   memcpy(global, local, n * sizeof *global);
+  if (local_stop) *stop_any = 1;
   return local_rc;
 }
 

@@ -2,6 +2,7 @@
 #ifndef KCB_MODEL_INTERNAL_H
 #define KCB_MODEL_INTERNAL_H
 
+#include <signal.h>
 #include "internal.h"
 
 typedef enum kcb__layer_kind { KCB__DENSE, KCB__ACTIVATION, KCB__DROPOUT, KCB__FLATTEN } kcb__layer_kind;
@@ -70,10 +71,14 @@ struct kcb_model {
   char metric_names[KCB__MAX_METRICS][48];
   kcb__mean loss_tracker, metric_state[KCB__MAX_METRICS];
   int stop_training, stop_evaluating, stop_predicting;
+  /* kcb_model_request_stop, from a signal handler: only this flag is touched there. */
+  volatile sig_atomic_t stop_requested;
+  int interrupted;                     /* the last fit ended on stop_requested (reset at fit begin) */
   /* Set by BackupAndRestore in on_train_begin, consumed by fit right after it: the epoch to start
    * from (Keras's model._initial_epoch) and, for a mid-epoch backup, the last batch done in it. */
   int resume_pending, resume_epoch;
   int64_t resume_batch;                /* -1: start the epoch at its first batch */
+  int resumed;                         /* this fit resumed from a backup (set after on_train_begin) */
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;

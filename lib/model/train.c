@@ -22,6 +22,7 @@ typedef struct run_hooks {
   kcb_distributed *dist;                    /* NULL: this process alone */
   kcb_model *model;
   unsigned hooks_used;                      /* distributed: the hooks some rank has a callback for */
+  int stop_requested;                       /* the model's stop_requested as every rank agreed on it */
   kcb__mean global[1 + KCB__MAX_METRICS];   /* the loss, then the metrics, summed over ranks: what logs show */
 } run_hooks;
 
@@ -125,7 +126,9 @@ static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y
     int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
     if (grc) return grc;
   }
-  if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc))) return rc;
+  if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
+                                &h->stop_requested)))
+    return rc;
   if (train) kcb__optimizer_step(&m->opt, m->params, m->grads);
   return 0;
 }
@@ -171,6 +174,7 @@ static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, siz
   h->dist = NULL;
   h->model = m;
   h->hooks_used = 0;
+  h->stop_requested = 0;
   kcb__dist_attach(NULL, &h->list); /* rank 0 of 1 until fit says otherwise */
   return rc;
 }
@@ -296,16 +300,20 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   }
 
   m->stop_training = 0;
+  m->interrupted = 0;
   m->resume_pending = 0;
+  m->resumed = 0;
   kcb_logs_clear(epoch_logs);
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BEGIN, 0, NULL));
   KCB__TRY(kcb__dist_broadcast_model(h->dist, m)); /* BackupAndRestore restored on rank 0 alone */
   int64_t batches_seen = 0, skip_batches = 0;
-  int pass_open = 0, first_epoch = o->initial_epoch;
+  int pass_open = 0, first_epoch = o->initial_epoch, last_epoch = 0;
+  int64_t last_batch = -1; /* where an interrupted fit stopped, for its message */
   if (m->resume_pending) { /* BackupAndRestore: Keras's `initial_epoch = self._initial_epoch or initial_epoch` */
     if (m->resume_epoch > 0 || m->resume_batch >= 0) first_epoch = m->resume_epoch;
     skip_batches = m->resume_batch + 1; /* a mid-epoch backup resumes after its batch, on the same order */
     m->resume_pending = 0;
+    m->resumed = 1;
   }
   for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
     reset_metrics(m, h);
@@ -329,7 +337,14 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     if (skip_batches > 0 && o->steps_per_epoch == 0) batches_seen = first_step = skip_batches;
     skip_batches = 0;
     kcb_logs_clear(batch_logs);
+    int cut = 0;
     for (int64_t step = first_step; step < steps && batches_seen < full_batches; step++) {
+      /* checked before each batch, so a request is served after the batch running when it came */
+      if (h->dist ? h->stop_requested : m->stop_requested) { /* distributed: as all ranks saw it at one step */
+        cut = 1;
+        last_batch = step - 1;
+        break;
+      }
       int64_t start = batches_seen++ * batch;
       int64_t count = train.n - start < batch ? train.n - start : batch;
       const float *bx, *by;
@@ -341,6 +356,11 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
       KCB__TRY(metrics_logs(m, h, batch_logs));
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_END, step, batch_logs));
       if (m->stop_training) break;
+    }
+    if (cut) { /* no validation, no on_epoch_end: a half epoch never reaches the logs */
+      m->interrupted = 1;
+      last_epoch = epoch;
+      break;
     }
     if (batches_seen >= full_batches) pass_open = 0;
     kcb_logs_copy(epoch_logs, batch_logs);
@@ -354,8 +374,22 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     }
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_END, epoch, epoch_logs));
     if (m->stop_training) break;
+    if ((h->dist ? h->stop_requested : m->stop_requested) && epoch + 1 < o->epochs) {
+      m->interrupted = 1;
+      last_epoch = epoch + 1;
+      last_batch = -1;
+      break;
+    }
   }
+  m->stop_requested = 0; /* served: by stopping, or by the run ending anyway */
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_END, 0, epoch_logs));
+  if (m->interrupted) {
+    if (last_batch >= 0)
+      rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request after batch %lld of epoch %d (1-based)",
+                      (long long)last_batch + 1, last_epoch + 1);
+    else
+      rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request before epoch %d (1-based)", last_epoch + 1);
+  }
 done:
   if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);

@@ -13,7 +13,7 @@ check help 0 '^Exit status: 0 ok; 1 nothing rankable, or writing / verifying FIL
 check no_args 2 '^kcb-restore: no checkpoint directory or file given \(see kcb-restore --help\)$' -- "$bin"
 check bad_template 2 "kcb-restore: bad template \"w.{epoch:02d}-{val_loss:.3f\": expected '}' before end of string \(KCB_EINVAL\)" -- "$bin" "$c" --template 'w.{epoch:02d}-{val_loss:.3f'
 check bad_mode 2 "kcb-restore: --mode: expected auto, min or max: up" -- "$bin" --mode up "$c"
-check unknown_option 2 'kcb-restore: unknown option: --bogus' -- "$bin" --bogus 1 "$c"
+check unknown_option 2 "kcb-restore: unknown option '--bogus'" -- "$bin" --bogus 1 "$c"
 check bad_format 2 'kcb-restore: --format: expected weights.h5, h5 or keras: pt' -- "$bin" --output x.pt --format pt "$c"
 check bad_output_name 2 'kcb-restore: --output: the name must end in .weights.h5, .h5 or .keras' -- "$bin" --output best.bin "$c"
 check auto_unknown 2 'cannot tell whether `lr` should be minimized or maximized: pass mode min or max \(KCB_EINVAL\)' -- \
@@ -56,7 +56,7 @@ a, b = h5py.File('$tmp/best.weights.h5', 'r'), h5py.File('$c/stored/b.weights.h5
 names = []
 a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
 print('same' if names and all(np.array_equal(a[n][()], b[n][()]) for n in names) else 'differ')"
-check output_full_needs_config 1 "holds weights only .* a keras file needs the architecture" -- \
+check output_full_needs_config 1 "holds weights only .* cannot become a keras file, which needs the architecture" -- \
   "$bin" "$c/stored" --output "$tmp/best.keras"
 check output_keras_from_keras 0 "^wrote $tmp/m\.keras from $c/stored/full\.keras \(verified\)\$" -- \
   "$bin" "$c/stored/full.keras" --output "$tmp/m.keras"

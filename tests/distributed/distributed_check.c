@@ -300,6 +300,45 @@ static void callback_fails_on_one_rank(void **state) {
   kcb_tensor_free(y);
 }
 
+/* A stop request (what kcb-train's SIGINT/SIGTERM handler makes) reaching one rank only: every rank
+ * stops after the same batch with KCB_EINTERRUPTED. */
+static int request_stop_at_3(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  int *batches = cb->user_data;
+  ++*batches;
+  if (batch == 3 && cb->params->rank == cb->params->size - 1) kcb_model_request_stop(cb->model);
+  return 0;
+}
+
+static void stop_request_on_one_rank(void **state) {
+  kcb_tensor *x, *y;
+  make_data(200, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  int batches = 0, lo, hi;
+  kcb_callback_ops ops = {.on_train_batch_end = request_stop_at_3};
+  kcb_callback *cb;
+  assert_ok(kcb_lambda_callback_new(&cb, &ops, &batches));
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.batch_size = 10;
+  fo.epochs = 2;
+  fo.callbacks = &cb;
+  fo.n_callbacks = 1;
+  fo.distributed = dist;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINTERRUPTED, "stopped on request after batch");
+  MPI_Allreduce(&batches, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&batches, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  assert_int_equal(lo, hi);
+  assert_int_equal(batches, 5); /* the request after batch 3 (0-based) is agreed in batch 4's step */
+  float *w = malloc(kcb_model_param_count(m) * sizeof *w);
+  assert_ok(kcb_model_get_weights(m, w, kcb_model_param_count(m)));
+  assert_same_on_every_rank(w, kcb_model_param_count(m));
+  free(w);
+  kcb_callback_free(cb);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 int main(void) {
   int rc = kcb_distributed_new(&dist, NULL);
   if (rc) {
@@ -315,6 +354,7 @@ int main(void) {
       cmocka_unit_test(different_data_sizes),     cmocka_unit_test(different_data_contents),
       cmocka_unit_test(one_rank_refuses_its_data),
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
+      cmocka_unit_test(stop_request_on_one_rank),
   };
   char name[64];
   snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);

@@ -32,6 +32,11 @@ int kcb_distributed_available(void);
  * @return 1 or 0. */
 int kcb_distributed_launched(void);
 
+/** The rank the launcher gave this process (OMPI_COMM_WORLD_RANK, PMI_RANK or PMIX_RANK), 0 when not
+ * launched: for a program that must know before joining the job whether it is rank 0 (to print
+ * once). Reads the environment only. */
+int kcb_distributed_launched_rank(void);
+
 /** Joins the MPI job: initialises MPI unless the program already did, and duplicates the
  * communicator so kcb's messages never mix with the caller's.
  * @param[out] out freed with kcb_distributed_free (which finalises MPI if this call initialised it).

@@ -192,6 +192,18 @@ int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_opti
 void kcb_model_set_stop_training(kcb_model *m, int stop);
 /** Whether a stop was requested. */
 int kcb_model_stop_training(const kcb_model *m);
+/** Asks a running fit (or the next one) to stop cleanly after its current training batch, as a
+ * KeyboardInterrupt stops Keras's fit but with the end hooks run: safe to call from a SIGINT /
+ * SIGTERM handler (it only sets a flag of type volatile sig_atomic_t). fit then skips the cut
+ * epoch's validation and on_epoch_end (so no half epoch reaches a CSV row), runs on_train_end —
+ * TensorBoard flushes and closes its files (an hparams session ends with STATUS_FAILURE: TensorBoard
+ * has no "aborted" status), BackupAndRestore writes a backup at the last batch done and keeps it —
+ * and returns KCB_EINTERRUPTED. A request arriving during validation or the last batch of an epoch
+ * lets that epoch end normally first. The request is consumed by the fit that acts on it. */
+void kcb_model_request_stop(kcb_model *m);
+/** Whether the last (or the running) fit was stopped by kcb_model_request_stop; reset when a fit
+ * begins. Callbacks read it in on_train_end to tell an interrupted run from a finished one. */
+int kcb_model_interrupted(const kcb_model *m);
 /** Asks a running evaluate (or fit's validation pass) to stop after the current batch
  * (Keras's stop_evaluating); reset when the next evaluation begins. */
 void kcb_model_set_stop_evaluating(kcb_model *m, int stop);

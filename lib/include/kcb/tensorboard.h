@@ -47,7 +47,9 @@ typedef struct kcb_tensorboard_options {
  * validation/: epoch_<metric> without the val_ prefix (step = epoch) and
  * evaluation_<metric>_vs_iterations (step = the optimizer's iterations).
  * @param[out] out freed with kcb_callback_free (which closes the files).
- * @param opts NULL for defaults. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+ * @param opts NULL for defaults. @return 0, KCB_EINVAL (out NULL; log_dir NULL or empty;
+ *         histogram_freq < 0; update_freq < 0; n_hparams > 0 with hparams NULL; a hyperparameter
+ *         without a name, or a string one without a value) or KCB_ENOMEM. */
 int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts);
 
 /** Flushes and closes the callback's files now (they are reopened, as new files, if the
