@@ -88,8 +88,9 @@ check fewer_samples_than_ranks 0 '^test_loss=' -- mpi 3 "$bin" --train-limit 2 -
 
 # A file rank 0 alone cannot write: its message, and the whole job ends (MPI_Abort), no hang.
 start=$(date +%s)
-check rank0_write_error 1 'kcb-train \(rank 0 of 2\): CSVLogger: cannot open' -- \
-  mpi 2 "$bin" "${args[@]}" --verbose 0 --csv "$tmp/no/such/dir/log.csv"
+touch "$tmp/notadir"
+check rank0_write_error 1 'kcb-train \(rank 0 of 2\): CSVLogger: .*notadir exists and is not a directory' -- \
+  mpi 2 "$bin" "${args[@]}" --verbose 0 --csv "$tmp/notadir/log.csv"
 assert rank0_write_error_quick test $(($(date +%s) - start)) -lt 30
 
 # SIGKILL one rank mid-epoch: the job ends within seconds with a message naming the signal; the
