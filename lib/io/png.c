@@ -49,6 +49,11 @@ static void filter_rows(unsigned char *raw, const uint8_t *pixels, uint32_t widt
 
 int kcb__png_encode(unsigned char **out, size_t *out_len, const uint8_t *pixels, uint32_t width, uint32_t height,
                     int channels) {
+  return kcb__png_encode_level(out, out_len, pixels, width, height, channels, 6);
+}
+
+int kcb__png_encode_level(unsigned char **out, size_t *out_len, const uint8_t *pixels, uint32_t width,
+                          uint32_t height, int channels, int level) {
   static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   static const unsigned char color_type[5] = {0, 0, 4, 2, 6}; /* by channel count */
   *out = NULL;
@@ -71,7 +76,7 @@ int kcb__png_encode(unsigned char **out, size_t *out_len, const uint8_t *pixels,
     goto done;
   }
   filter_rows(raw, pixels, width, height, channels);
-  if (compress2(z, &z_len, raw, (uLong)raw_len, 6) != Z_OK) {
+  if (compress2(z, &z_len, raw, (uLong)raw_len, level) != Z_OK) {
     rc = kcb__error(KCB_ENOMEM, "png: zlib could not compress a %ux%u image", width, height);
     goto done;
   }

@@ -571,3 +571,31 @@ int kcb__summary_writer_add_string(kcb_summary_writer *w, const char *tag, const
                                (Tensorboard__DataClass)data_class),
                       step);
 }
+
+int kcb__summary_writer_add_float_tensor(kcb_summary_writer *w, const char *tag, const float *values, int64_t d0,
+                                         int64_t d1, const char *plugin, const uint8_t *content, size_t content_len,
+                                         int data_class, int64_t step) {
+  int rc = check_tag(tag, "tensor");
+  if (rc) return rc;
+  size_t n = (size_t)d0 * (size_t)d1;
+  unsigned char *bytes = malloc(4 * n + 1);
+  if (!bytes) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
+  for (size_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, &values[i], 4);
+    kcb__store_le32(bytes + 4 * i, bits);
+  }
+  tensor_parts tp;
+  Tensorboard__TensorProto *t = tensor(&tp, TENSORBOARD__DATA_TYPE__DT_FLOAT, 2, d0, d1);
+  t->tensor_content.data = bytes;
+  t->tensor_content.len = 4 * n;
+  metadata_parts mp;
+  Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+  v.tag = (char *)tag;
+  v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
+  v.tensor = t;
+  v.metadata = metadata(&mp, plugin, content, content_len, (Tensorboard__DataClass)data_class);
+  rc = emit_value(w, &v, step);
+  free(bytes);
+  return rc;
+}
