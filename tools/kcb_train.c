@@ -33,7 +33,8 @@ static int check_callback_args(const train_args *a) {
     return train_usage_error("--mode", a->mode, "expected auto, min or max");
   if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
     return needs(a->factor >= 0 ? "--factor" : "--lr-patience", "--reduce-lr-on-plateau");
-  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams))
+  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams || a->pr_curves ||
+                     a->embeddings || a->profile_batch))
     return train_usage_error("--logdir", "", "the TensorBoard options need --logdir");
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
     return train_usage_error("--on-write-error", a->on_write_error, "expected stop or warn");
@@ -44,6 +45,81 @@ static int check_callback_args(const train_args *a) {
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
   return 0;
+}
+
+/* Fashion-MNIST's class names, for the default data set. */
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* --profile-batch START,STOP (or N for N,N, as Keras's int profile_batch). @return 0 or 2. */
+static int parse_profile_batch(const char *v, long long *start, long long *stop) {
+  char *end;
+  errno = 0;
+  *start = strtoll(v, &end, 10);
+  *stop = *start;
+  if (*end == ',') *stop = strtoll(end + 1, &end, 10);
+  if (*v == '\0' || *end || errno || *start < 1 || *stop < *start)
+    return train_usage_error("--profile-batch", v, "expected START,STOP with 1 <= START <= STOP, or one batch N");
+  return 0;
+}
+
+/* Splits --class-names at commas into names (at most cap); NULL text: Fashion-MNIST's for the
+ * default data. @return the count. */
+static size_t class_names(const train_args *a, char *text, const char **names, size_t cap) {
+  size_t n = 0;
+  if (!text) {
+    if (a->data_dir) return 0;
+    for (; n < 10 && n < cap; n++) names[n] = fashion_names[n];
+    return n;
+  }
+  char *save = NULL;
+  for (char *t = strtok_r(text, ",", &save); t && n < cap; t = strtok_r(NULL, ",", &save)) names[n++] = t;
+  return n;
+}
+
+/* --embeddings N: the last hidden layer's outputs for the first N test images, their class names
+ * (and indices) as metadata and the images as a sprite, for TensorBoard's projector, in logdir. */
+static int write_embeddings(kcb_model *model, const kcb_mnist *data, long long count, const char *logdir,
+                            const char *const *names, size_t n_names) {
+  size_t last_dense = kcb_model_layer_count(model);
+  while (last_dense > 0 && strcmp(kcb_model_layer_class(model, last_dense - 1), "Dense") != 0) last_dense--;
+  if (last_dense < 2) {
+    fprintf(stderr, "kcb-train: --embeddings needs a hidden layer before the output Dense layer\n");
+    return KCB_EINVAL;
+  }
+  int64_t n = data->test_images->shape[0] < count ? data->test_images->shape[0] : count;
+  kcb_tensor x = *data->test_images, *features = NULL;
+  x.shape[0] = n;
+  int rc = kcb_model_predict_layer(model, &x, last_dense - 2, 256, &features);
+  if (rc) return rc;
+  size_t pixels = (size_t)kcb_tensor_sample_size(&x);
+  uint8_t *images = malloc((size_t)n * pixels + 1);
+  const char **label = calloc((size_t)n + 1, sizeof *label), **index = calloc((size_t)n + 1, sizeof *index);
+  char *numbers = malloc((size_t)n * 16 + 1);
+  if (!images || !label || !index || !numbers) rc = KCB_ENOMEM;
+  for (int64_t i = 0; !rc && i < n; i++) {
+    int c = (int)data->test_labels->data[i];
+    snprintf(numbers + 16 * i, 16, "%d", c);
+    index[i] = numbers + 16 * i;
+    label[i] = c >= 0 && (size_t)c < n_names ? names[c] : index[i];
+  }
+  for (size_t i = 0; !rc && i < (size_t)n * pixels; i++) {
+    float v = x.data[i] * 255.0f + 0.5f; /* the pixels were scaled to [0, 1] on loading */
+    images[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
+  if (!rc) {
+    const char *const columns[2] = {"label", "class"};
+    const char *const *values[2] = {label, index};
+    kcb_embedding e = {"test_features", features->data, (size_t)n, (size_t)kcb_tensor_sample_size(features),
+                       columns, values, 2, images, (int)x.shape[1], x.rank > 2 ? (int)x.shape[2] : 1, 1};
+    rc = kcb_projector_write(logdir, &e, 1, NULL);
+  }
+  free(images);
+  free(label);
+  free(index);
+  free(numbers);
+  kcb_tensor_free(features);
+  return rc;
 }
 
 /* Adds a callback that writes files; with --on-write-error warn, its failure only warns. */
@@ -75,6 +151,7 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint) {
       }
     kcb_string_list_free(runs, n_runs);
   }
+  if (a->embeddings) printf("  projector    %s/projector_config.pbtxt (test_features/)\n", a->logdir);
   if (a->csv) printf("  CSV log      %s\n", a->csv);
   if (checkpoint) {
     double value;
@@ -137,6 +214,9 @@ int main(int argc, char **argv) {
   c.n_metrics = n_metrics;
   c.metric_names = (const char *const *)metric_names;
 
+  char *name_list = a.class_names ? strdup(a.class_names) : NULL;
+  const char *names[256];
+  size_t n_names = class_names(&a, name_list, names, 256);
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
@@ -260,6 +340,14 @@ int main(int argc, char **argv) {
     tb.histogram_freq = (int)a.histogram_freq;
     tb.update_freq = a.update_freq;
     tb.write_images = a.write_images;
+    tb.custom_scalars = 1; /* each metric's train and validation curves in one chart */
+    tb.pr_curves = a.pr_curves ? KCB_PR_CURVE_DEFAULT_THRESHOLDS : 0;
+    tb.class_names = names;
+    tb.n_class_names = n_names;
+    long long start = 0, stop = 0;
+    if (a.profile_batch && (status = parse_profile_batch(a.profile_batch, &start, &stop))) goto done;
+    tb.profile_batch_start = start;
+    tb.profile_batch_stop = stop;
     kcb_hparam hp[] = {
         {"model", KCB_HPARAM_STRING, 0, a.model_spec, 0},
         {"loss", KCB_HPARAM_STRING, 0, a.loss, 0},
@@ -292,6 +380,10 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
+  if (a.embeddings && (rc = write_embeddings(model, &data, a.embeddings, a.logdir, names, n_names))) {
+    status = fail("--embeddings", rc);
+    goto done;
+  }
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
   ev.batch_size = a.batch_size;
   ev.verbose = 0;
@@ -316,5 +408,6 @@ done:
   kcb_model_free(model);
   kcb_mnist_free(&data);
   free(metric_list);
+  free(name_list);
   return status;
 }

@@ -82,6 +82,9 @@ struct kcb_model {
   float *y_batch;                      /* (batch, y_size) gathered targets */
   float *grad_a, *grad_b;              /* (batch * widest layer) ping-pong gradients */
   int64_t y_size_ws;
+  /* the batch batch_step ran last (kcb_model_last_batch): predictions and targets in the workspace */
+  const float *last_pred, *last_y;     /* (last_count, output shape), (last_count, last_y_size) */
+  int64_t last_count, last_y_size;
 };
 
 /* activations.c: forward writes out (pre may equal out); backward turns dL/dout into dL/dpre

@@ -103,6 +103,7 @@ static int batch_step(kcb_model *m, const float *x, const float *y, int64_t coun
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
+  m->last_pred = pred, m->last_y = y, m->last_count = count; /* kcb_model_last_batch */
   if (train) {
     kcb__model_backward(m, count);
     kcb__optimizer_step(&m->opt, m->params, m->grads);
