@@ -34,6 +34,7 @@ list(APPEND KCB_SOURCES
   io/tfevents/summary_writer.c
   io/tfevents/tb_plugins.c
   io/tfevents/projector.c
+  io/profile_trace.c
   callbacks/tensorboard.c
 )
 # (model/config_json.c, which write_graph uses, and jansson come with lib/saving.cmake.)

@@ -135,7 +135,7 @@ static int add_writer(kcb_callback **list, size_t *n, kcb_callback *cb, int warn
 }
 
 /* Lists every file the run wrote, so nothing has to be searched for afterwards. */
-static void print_files(const train_args *a, const kcb_callback *checkpoint) {
+static void print_files(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard) {
   printf("Files written:\n");
   if (a->logdir) {
     char **runs = NULL;
@@ -151,6 +151,7 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint) {
       }
     kcb_string_list_free(runs, n_runs);
   }
+  if (kcb_tensorboard_profile_path(tensorboard)) printf("  profile      %s\n", kcb_tensorboard_profile_path(tensorboard));
   if (a->embeddings) printf("  projector    %s/projector_config.pbtxt (test_features/)\n", a->logdir);
   if (a->csv) printf("  CSV log      %s\n", a->csv);
   if (checkpoint) {
@@ -220,7 +221,7 @@ int main(int argc, char **argv) {
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
-  kcb_callback *callbacks[10] = {NULL}, *checkpoint = NULL, *writer = NULL;
+  kcb_callback *callbacks[10] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
   size_t n_callbacks = 0;
   int warn = strcmp(a.on_write_error, "warn") == 0;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
@@ -362,7 +363,8 @@ int main(int argc, char **argv) {
       tb.hparams = hp;
       tb.n_hparams = sizeof hp / sizeof hp[0];
     }
-    if ((rc = kcb_tensorboard_new(&writer, &tb)) || (rc = add_writer(callbacks, &n_callbacks, writer, warn))) {
+    if ((rc = kcb_tensorboard_new(&writer, &tb)) || (tensorboard = writer, 0) ||
+        (rc = add_writer(callbacks, &n_callbacks, writer, warn))) {
       status = fail("--logdir", rc);
       goto done;
     }
@@ -392,7 +394,7 @@ int main(int argc, char **argv) {
     status = fail("evaluate", rc);
     goto done;
   }
-  if (a.verbose) print_files(&a, checkpoint);
+  if (a.verbose) print_files(&a, checkpoint, tensorboard);
   /* loss first, then the metrics in the order asked for */
   double v = 0;
   kcb_logs_get(&result, "loss", &v);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "io/tfevents/summary_writer_internal.h"
@@ -31,6 +32,10 @@ typedef struct tensorboard {
   size_t val_n, val_cap, val_width;
   int val_ready;        /* a validation pass ended since the last PR curves */
   int wrote_layout;
+  /* profile_batch: the trace of the batches being profiled */
+  kcb_profiler *profiler;
+  double profile_batch_start; /* of the current batch, kcb_profiler_now */
+  char *profile_path;         /* the last trace written */
 } tensorboard;
 
 static double monotonic_now(void) {
@@ -51,6 +56,42 @@ static int open_run(tensorboard *tb, kcb_summary_writer **w, const char *run) {
   so.filename_suffix = ".v2"; /* TF2's create_file_writer suffix */
   int rc = kcb_summary_writer_new(w, dir, &so);
   free(dir);
+  if (!rc && tb->profiler) kcb__summary_writer_set_profiler(*w, tb->profiler);
+  return rc;
+}
+
+/* Points the model and every open writer at p (NULL: detaches them). */
+static void attach_profiler(tensorboard *tb, kcb_profiler *p) {
+  if (tb->base.model) kcb_model_set_profiler(tb->base.model, p);
+  kcb_summary_writer *writers[3] = {tb->train, tb->val, tb->root};
+  for (int i = 0; i < 3; i++)
+    if (writers[i]) kcb__summary_writer_set_profiler(writers[i], p);
+}
+
+/* Ends a profile: <log_dir>/train/plugins/profile/<YYYY_MM_DD_HH_MM_SS>/<host>.trace.json.gz, the
+ * directory layout of Keras's traces (the file is Chrome trace-event JSON, README). */
+static int finish_profile(tensorboard *tb) {
+  if (!tb->profiler) return 0;
+  attach_profiler(tb, NULL);
+  char stamp[32], host[256] = "localhost";
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(stamp, sizeof stamp, "%Y_%m_%d_%H_%M_%S", &tm);
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) strcpy(host, "localhost");
+  host[sizeof host - 1] = '\0';
+  for (char *c = host; *c; c++)
+    if (*c == '/') *c = '_';
+  size_t n = strlen(tb->log_dir) + strlen(stamp) + strlen(host) + 64;
+  free(tb->profile_path);
+  int rc = 0;
+  if (!(tb->profile_path = malloc(n))) rc = kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
+  else {
+    snprintf(tb->profile_path, n, "%s/train/plugins/profile/%s/%s.trace.json.gz", tb->log_dir, stamp, host);
+    rc = kcb_profiler_write(tb->profiler, tb->profile_path);
+  }
+  kcb_profiler_free(tb->profiler);
+  tb->profiler = NULL;
   return rc;
 }
 
@@ -87,12 +128,28 @@ static int tb_on_train_batch_begin(kcb_callback *cb, int64_t batch, kcb_logs *lo
   tensorboard *tb = (tensorboard *)cb;
   tb->global_train_batch++;
   if (tb->o.write_steps_per_second) tb->batch_start = monotonic_now();
+  /* Keras: the trace starts at batch begin of profile_batch's start, 1-based across epochs */
+  if (tb->o.profile_batch_start && tb->global_train_batch == tb->o.profile_batch_start && !tb->profiler) {
+    int rc = kcb_profiler_new(&tb->profiler);
+    if (rc) return rc;
+    attach_profiler(tb, tb->profiler);
+  }
+  if (tb->profiler) tb->profile_batch_start = kcb_profiler_now();
   return 0;
 }
 
 static int tb_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
   (void)batch;
   tensorboard *tb = (tensorboard *)cb;
+  if (tb->profiler) {
+    /* the batch as TensorBoard saw it, on its own lane: hook spans would not nest inside it */
+    (void)kcb_profiler_add(tb->profiler, "train_batch", "batch", tb->profile_batch_start, kcb_profiler_now(), KCB_PROFILE_LANE_BATCHES,
+                           "batch", tb->global_train_batch);
+    if (tb->global_train_batch >= tb->o.profile_batch_stop) {
+      int rc = finish_profile(tb);
+      if (rc) return rc;
+    }
+  }
   if (tb->o.update_freq == KCB_TENSORBOARD_UPDATE_EPOCH || tb->global_train_batch % tb->o.update_freq != 0) return 0;
   int rc = open_run(tb, &tb->train, "train");
   if (rc) return rc;
@@ -338,7 +395,7 @@ static int tb_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
 }
 
 static int close_all(tensorboard *tb, kcb_hparam_status status) {
-  int rc = 0, r;
+  int rc = finish_profile(tb), r; /* a run that ended inside profile_batch keeps what it traced */
   if (tb->hp_started && !tb->hp_ended && tb->root) {
     rc = kcb_summary_writer_add_hparams_session_end(tb->root, status, 0);
     tb->hp_ended = 1;
@@ -360,6 +417,11 @@ static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
 }
 
 static const kcb_callback_ops tensorboard_ops;
+
+const char *kcb_tensorboard_profile_path(const kcb_callback *cb) {
+  if (!cb || cb->ops != &tensorboard_ops) return NULL;
+  return ((const tensorboard *)cb)->profile_path;
+}
 
 int kcb_tensorboard_close(kcb_callback *cb) {
   if (!cb) return 0;
@@ -384,6 +446,7 @@ static void tb_destroy(kcb_callback *cb) {
   free(tb->class_names);
   free(tb->val_pred);
   free(tb->val_label);
+  free(tb->profile_path);
 }
 
 static const kcb_callback_ops tensorboard_ops = {

@@ -374,6 +374,10 @@ int kcb_model_set_learning_rate(kcb_model *m, double lr) {
 
 int64_t kcb_model_iterations(const kcb_model *m) { return m->opt.iterations; }
 
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler) { m->profiler = profiler; }
+
+kcb_profiler *kcb_model_profiler(const kcb_model *m) { return m ? m->profiler : NULL; }
+
 int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets) {
   if (!m->last_pred || !m->last_count)
     return kcb__error(KCB_ESTATE, "kcb_model_last_batch: no batch has run yet");

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "kcb/callback.h"
+#include "kcb/profiler.h"
 #include "kcb/tensor.h"
 
 #ifdef __cplusplus
@@ -182,6 +183,13 @@ int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y,
  * @return 0 or an error as fit. `opts` as for evaluate. */
 int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts,
                       kcb_tensor **out);
+
+/** Makes fit / evaluate record spans into profiler (borrowed; NULL stops): each batch's
+ * forward pass (with loss and metrics), backward pass and optimizer step, and every callback hook
+ * (kcb/profiler.h). The TensorBoard callback's profile_batch sets and clears it. */
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler);
+/** The profiler set by kcb_model_set_profiler, or NULL. */
+kcb_profiler *kcb_model_profiler(const kcb_model *m);
 
 /** The output of layer `layer` (0-based, in kcb_model_layer_count's order) for every sample of x,
  * in inference mode (Keras's Model(model.inputs, model.layers[layer].output).predict), batch_size

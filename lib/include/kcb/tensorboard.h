@@ -69,6 +69,10 @@ int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts)
  * is not a callback kcb_tensorboard_new made. */
 int kcb_tensorboard_close(kcb_callback *tensorboard);
 
+/** The path of the last profile trace the callback wrote (profile_batch), or NULL (none yet, or
+ * `tensorboard` is not a callback kcb_tensorboard_new made). Owned by the callback. */
+const char *kcb_tensorboard_profile_path(const kcb_callback *tensorboard);
+
 #ifdef __cplusplus
 }
 #endif

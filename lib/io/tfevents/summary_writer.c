@@ -540,6 +540,8 @@ const char *kcb_summary_writer_path(const kcb_summary_writer *w) { return kcb__e
 
 void kcb_summary_writer_set_wall_time(kcb_summary_writer *w, double wall_time) { w->wall_time = wall_time; }
 
+void kcb__summary_writer_set_profiler(kcb_summary_writer *w, kcb_profiler *p) { kcb__event_writer_set_profiler(w->ew, p); }
+
 void kcb__summary_writer_kick(kcb_summary_writer *w) { kcb__event_writer_kick(w->ew); }
 
 int kcb_summary_writer_flush(kcb_summary_writer *w) { return kcb__event_writer_flush(w->ew); }
