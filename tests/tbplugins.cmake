@@ -5,3 +5,6 @@ target_compile_options(tbplugins_sample PRIVATE ${KCB_WARNINGS})
 add_test(NAME cli_tbplugins_decode
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/tbplugins_decode.sh $<TARGET_FILE_DIR:tbplugins_sample>
           ${PROJECT_SOURCE_DIR}/tests/data/tfevents ${CMAKE_CURRENT_SOURCE_DIR}/data/tbplugins)
+add_test(NAME cli_tbplugins_train
+  COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/tbplugins_train.sh $<TARGET_FILE_DIR:kcb-train>
+          ${PROJECT_SOURCE_DIR}/tests/data/tfevents ${CMAKE_CURRENT_SOURCE_DIR}/data/tbplugins)

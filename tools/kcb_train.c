@@ -14,9 +14,13 @@ static int needs(const char *flag, const char *other) {
   return 2;
 }
 
+static int parse_profile_batch(const char *v, long long *start, long long *stop);
+
 /* Flags that only make sense with another one, and values checked beyond their range. */
 static int check_callback_args(const train_args *a) {
   kcb_monitor_mode mode;
+  long long start, stop;
+  if (a->profile_batch && parse_profile_batch(a->profile_batch, &start, &stop)) return 2;
   if (a->csv_append && !a->csv) return needs("--csv-append", "--csv FILE");
   if (a->csv_separator && !a->csv) return needs("--csv-separator", "--csv FILE");
   if (a->csv_separator && (strlen(a->csv_separator) != 1 || strchr("\"\r\n", a->csv_separator[0])))

@@ -72,6 +72,11 @@ static void attach_profiler(tensorboard *tb, kcb_profiler *p) {
  * directory layout of Keras's traces (the file is Chrome trace-event JSON, README). */
 static int finish_profile(tensorboard *tb) {
   if (!tb->profiler) return 0;
+  /* what the traced batches queued goes to disk inside the trace, so it shows those writes too */
+  kcb_summary_writer *writers[3] = {tb->train, tb->val, tb->root};
+  int rc = 0;
+  for (int i = 0; i < 3; i++)
+    if (writers[i] && !rc) rc = kcb_summary_writer_flush(writers[i]);
   attach_profiler(tb, NULL);
   char stamp[32], host[256] = "localhost";
   time_t now = time(NULL);
@@ -84,8 +89,9 @@ static int finish_profile(tensorboard *tb) {
     if (*c == '/') *c = '_';
   size_t n = strlen(tb->log_dir) + strlen(stamp) + strlen(host) + 64;
   free(tb->profile_path);
-  int rc = 0;
-  if (!(tb->profile_path = malloc(n))) rc = kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
+  if (rc) {
+    tb->profile_path = NULL;
+  } else if (!(tb->profile_path = malloc(n))) rc = kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
   else {
     snprintf(tb->profile_path, n, "%s/train/plugins/profile/%s/%s.trace.json.gz", tb->log_dir, stamp, host);
     rc = kcb_profiler_write(tb->profiler, tb->profile_path);

@@ -38,8 +38,10 @@ enum { KCB_PR_TP = 0, KCB_PR_FP = 1, KCB_PR_TN = 2, KCB_PR_FN = 3, KCB_PR_PRECIS
 int kcb_pr_curve_compute(float *out, int num_thresholds, const float *labels, size_t label_stride,
                          const float *predictions, size_t pred_stride, const float *weights, size_t n);
 
-/** The area under a PR curve (precision over recall, trapezoids between thresholds, which run
- * from recall 1 down to 0); what kcb-inspect reports as AUC. data as kcb_pr_curve_compute writes. */
+/** The area under a PR curve (precision over recall): trapezoids between consecutive thresholds
+ * that some prediction reaches (recall falls from 1 as the threshold rises), the last one carried
+ * to recall 0 at its precision; what kcb-inspect reports as AUC. data as kcb_pr_curve_compute
+ * writes; NaN for no data. */
 double kcb_pr_curve_auc(const float *data, int num_thresholds);
 
 /** Writes a PR curve you computed: DT_FLOAT tensor [6, num_thresholds] (rows TP, FP, TN, FN,

@@ -77,15 +77,19 @@ static float pr_get(const pr_source *s, int row, int i) {
   return v;
 }
 
-/* Trapezoids of precision over recall between consecutive thresholds (recall falls as i rises). */
+/* Trapezoids of precision over recall between consecutive thresholds (recall falls as i rises),
+ * over the thresholds some prediction reaches (above them precision is 0/0, which TensorBoard
+ * plots as 0); the last such point is carried to recall 0 at its precision. */
 static double pr_auc(const pr_source *s) {
-  double auc = 0;
-  for (int i = 0; i + 1 < s->t; i++) {
-    double r0 = pr_get(s, KCB_PR_RECALL, i), r1 = pr_get(s, KCB_PR_RECALL, i + 1);
-    double p0 = pr_get(s, KCB_PR_PRECISION, i), p1 = pr_get(s, KCB_PR_PRECISION, i + 1);
-    auc += (r0 - r1) * (p0 + p1) / 2;
+  double auc = 0, r_prev = 0, p_prev = 0;
+  int have = 0;
+  for (int i = 0; i < s->t; i++) {
+    if (pr_get(s, KCB_PR_TP, i) + pr_get(s, KCB_PR_FP, i) <= 0) break;
+    double r = pr_get(s, KCB_PR_RECALL, i), p = pr_get(s, KCB_PR_PRECISION, i);
+    if (have) auc += (r_prev - r) * (p_prev + p) / 2;
+    r_prev = r, p_prev = p, have = 1;
   }
-  return auc;
+  return have ? auc + r_prev * p_prev : 0.0;
 }
 
 double kcb_pr_curve_auc(const float *data, int num_thresholds) {
