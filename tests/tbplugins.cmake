@@ -8,3 +8,4 @@ add_test(NAME cli_tbplugins_decode
 add_test(NAME cli_tbplugins_train
   COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/tbplugins_train.sh $<TARGET_FILE_DIR:kcb-train>
           ${PROJECT_SOURCE_DIR}/tests/data/tfevents ${CMAKE_CURRENT_SOURCE_DIR}/data/tbplugins)
+kcb_test(test_tbplugins)

@@ -49,8 +49,16 @@ int main(int argc, char **argv) {
   const char *const *values[2] = {label, kind};
   uint8_t images[R * 2 * 3 * 3];
   for (int i = 0; i < (int)sizeof images; i++) images[i] = (uint8_t)(i * 7 + 1);
-  kcb_embedding emb[2] = {{"features", data, R, D, cols, values, 2, images, 2, 3, 3},
-                          {"plain", data, R - 1, D, NULL, values, 1, NULL, 0, 0, 0}};
+  kcb_embedding emb[2] = {{.name = "features", .data = data, .rows = R, .dims = D, .column_names = cols,
+                           .columns = values, .n_columns = 2, .metadata_rows = R, .images = images,
+                           .image_height = 2, .image_width = 3, .image_channels = 3},
+                          {.name = "plain", .rows = R - 1, .dims = D, .columns = values, .n_columns = 1,
+                           .metadata_rows = R - 1}};
+  /* the TSV one given row by row */
+  const float *rows[R - 1] = {data, data + D, data + 2 * D, data + 3 * D};
+  const size_t lengths[R - 1] = {D, D, D, D};
+  emb[1].row_data = rows;
+  emb[1].row_lengths = lengths;
   kcb_projector_options po = KCB_PROJECTOR_OPTIONS_INIT;
   if ((rc = kcb_projector_write(dir, emb, 1, &po))) goto fail;
   po.format = KCB_PROJECTOR_TSV;

@@ -114,8 +114,10 @@ static int write_embeddings(kcb_model *model, const kcb_mnist *data, long long c
   if (!rc) {
     const char *const columns[2] = {"label", "class"};
     const char *const *values[2] = {label, index};
-    kcb_embedding e = {"test_features", features->data, (size_t)n, (size_t)kcb_tensor_sample_size(features),
-                       columns, values, 2, images, (int)x.shape[1], x.rank > 2 ? (int)x.shape[2] : 1, 1};
+    kcb_embedding e = {.name = "test_features", .data = features->data, .rows = (size_t)n,
+                       .dims = (size_t)kcb_tensor_sample_size(features), .column_names = columns, .columns = values,
+                       .n_columns = 2, .metadata_rows = (size_t)n, .images = images, .image_height = (int)x.shape[1],
+                       .image_width = x.rank > 2 ? (int)x.shape[2] : 1, .image_channels = 1};
     rc = kcb_projector_write(logdir, &e, 1, NULL);
   }
   free(images);

@@ -151,11 +151,15 @@ typedef struct kcb_embedding {
   const char *name;             /**< tensor_name, and the subdirectory of its files */
   const float *data;            /**< (rows, dims) row-major, finite */
   size_t rows, dims;
-  /* metadata: n_columns columns of rows strings each (no tab, newline or carriage return); one
-   * column is written without a header, several with a header row of the names */
+  /* or, instead of data, one pointer per row with its length (each must be dims: ragged rows are
+   * an error) */
+  const float *const *row_data;
+  const size_t *row_lengths;
+  /* metadata: n_columns columns of metadata_rows strings each (must be rows; no tab, newline or
+   * carriage return); one column is written without a header, several with a header row */
   const char *const *column_names; /**< n_columns names */
   const char *const *const *columns; /**< columns[c][r] */
-  size_t n_columns;
+  size_t n_columns, metadata_rows;
   /* sprite: rows images of image_height x image_width x image_channels (1, 3 or 4) bytes, laid out
    * in a square of ceil(sqrt(rows)) images per side, at most KCB_PROJECTOR_MAX_SPRITE_PX wide */
   const uint8_t *images;

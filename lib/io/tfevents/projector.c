@@ -143,16 +143,36 @@ static int blank(const char *s, size_t n) {
 
 static int check_embedding(const kcb_embedding *e) {
   const char *name = e->name;
-  if (!e->data || e->rows == 0 || e->dims == 0)
+  if ((!e->data && !e->row_data) || e->rows == 0 || e->dims == 0)
     return kcb__error(KCB_EINVAL, "projector '%s': the tensor is empty (%zu x %zu)", name, e->rows, e->dims);
+  if (e->row_data) {
+    if (!e->row_lengths) return kcb__error(KCB_EINVAL, "projector '%s': row_data without row_lengths", name);
+    for (size_t r = 0; r < e->rows; r++)
+      if (e->row_lengths[r] != e->dims || !e->row_data[r])
+        return kcb__error(KCB_EINVAL, "projector '%s': ragged rows: row %zu has %zu values, the tensor %zu columns",
+                          name, r, e->row_lengths[r], e->dims);
+  }
   if (e->rows > KCB_PROJECTOR_MAX_POINTS || e->dims > 100000000 / e->rows + 1)
     return kcb__error(KCB_EINVAL, "projector '%s': %zu rows of %zu (TensorBoard's projector loads at most %d points)",
                       name, e->rows, e->dims, KCB_PROJECTOR_MAX_POINTS);
-  size_t n = e->rows * e->dims;
-  for (size_t i = 0; i < n; i++)
-    if (!isfinite(e->data[i]))
-      return kcb__error(KCB_EINVAL, "projector '%s': value %g at row %zu, column %zu is not finite", name,
-                        (double)e->data[i], i / e->dims, i % e->dims);
+  if (!e->row_data) {
+    size_t n = e->rows * e->dims;
+    for (size_t i = 0; i < n; i++)
+      if (!isfinite(e->data[i]))
+        return kcb__error(KCB_EINVAL, "projector '%s': value %g at row %zu, column %zu is not finite", name,
+                          (double)e->data[i], i / e->dims, i % e->dims);
+  } else {
+    for (size_t r = 0; r < e->rows; r++)
+      for (size_t c = 0; c < e->dims; c++)
+        if (!isfinite(e->row_data[r][c]))
+          return kcb__error(KCB_EINVAL, "projector '%s': value %g at row %zu, column %zu is not finite", name,
+                            (double)e->row_data[r][c], r, c);
+  }
+  if (e->n_columns && e->metadata_rows != e->rows)
+    return kcb__error(KCB_EINVAL,
+                      "projector '%s': the metadata has %zu rows but the tensor %zu (the projector needs one metadata "
+                      "row per point)",
+                      name, e->metadata_rows, e->rows);
   if (e->n_columns) {
     if (!e->columns || (e->n_columns > 1 && !e->column_names))
       return kcb__error(KCB_EINVAL, "projector '%s': %zu metadata columns without values or names", name, e->n_columns);
@@ -307,9 +327,21 @@ int kcb_projector_write(const char *run_dir, const kcb_embedding *embeddings, si
   buf cfg = {0};
   buf_str(&cfg, "# TensorBoard projector config (text-format ProjectorConfig), written by kcb\n");
   for (size_t i = 0; i < n && !rc; i++) {
-    const kcb_embedding *e = &embeddings[i];
+    kcb_embedding flat = embeddings[i];
+    float *gathered = NULL;
+    if (flat.row_data) { /* one contiguous block, as the tensor file holds it */
+      if (!(gathered = malloc(flat.rows * flat.dims * sizeof *gathered))) {
+        rc = kcb__error(KCB_ENOMEM, "projector '%s': out of memory", flat.name);
+        break;
+      }
+      for (size_t r = 0; r < flat.rows; r++) memcpy(gathered + r * flat.dims, flat.row_data[r], flat.dims * sizeof *gathered);
+      flat.data = gathered;
+    }
+    const kcb_embedding *e = &flat;
     int tsv = 0;
-    if ((rc = write_tensor(run_dir, e, o.format, &tsv))) break;
+    rc = write_tensor(run_dir, e, o.format, &tsv);
+    free(gathered);
+    if (rc) break;
     if (e->n_columns && (rc = write_metadata(run_dir, e))) break;
     if (e->images && (rc = write_sprite(run_dir, e, o.png_level))) break;
     buf_str(&cfg, "embeddings {\n  tensor_name: ");
@@ -433,8 +465,7 @@ static long long count_tsv(const char *path, long long *first_cols, char *header
   long long rows = 0;
   char line[65536];
   int first = 1;
-  *first_cols = 0;
-  if (header) header[0] = '\0';
+  *first_cols = 0; /* header keeps the caller's default unless the first line has several columns */
   while (fgets(line, sizeof line, f)) {
     size_t len = strlen(line);
     int complete = len && line[len - 1] == '\n';
