@@ -5,6 +5,7 @@
  * sprites larger than 8192 px a side and loads at most 100000 points. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,26 +290,42 @@ static int write_metadata(const char *dir, const kcb_embedding *e) {
   return rc;
 }
 
-/* The sprite: image i at column i % side, row i / side of a side x side grid, the rest blank. */
-static int write_sprite(const char *dir, const kcb_embedding *e, int level) {
+/* The sprite: image i at column i % side, row i / side of a side x side grid, the rest blank. It is
+ * laid out straight into PNG rows (filter byte 0), encoded and written on a thread of its own while
+ * the tensor and the metadata go to disk: deflate and the three fsyncs then overlap. */
+typedef struct sprite_job {
+  const char *run_dir;
+  const kcb_embedding *e;
+  int level;
+  unsigned char *png;
+  size_t png_len;
+  int rc;
+  char err[512]; /* the worker's error message (messages are per thread) */
+} sprite_job;
+
+static void *encode_sprite(void *arg) {
+  sprite_job *job = arg;
+  const kcb_embedding *e = job->e;
   size_t side = (size_t)ceil(sqrt((double)e->rows));
   while (side * side < e->rows) side++;
   size_t ch = (size_t)e->image_channels, w = (size_t)e->image_width, h = (size_t)e->image_height;
-  size_t width = side * w, height = side * h, row_bytes = w * ch;
-  uint8_t *sheet = calloc(width * height * ch + 1, 1);
-  if (!sheet) return kcb__error(KCB_ENOMEM, "projector '%s': out of memory for a %zux%zu sprite", e->name, width, height);
-  for (size_t i = 0; i < e->rows; i++) {
-    const uint8_t *img = e->images + i * h * row_bytes;
-    uint8_t *dst = sheet + ((i / side) * h * width + (i % side) * w) * ch;
-    for (size_t y = 0; y < h; y++) memcpy(dst + y * width * ch, img + y * row_bytes, row_bytes);
+  size_t width = side * w, height = side * h, row_bytes = w * ch, stride = width * ch + 1;
+  unsigned char *raw = calloc(height * stride + 1, 1); /* filter bytes 0 and blank cells come zeroed */
+  if (!raw) {
+    job->rc = kcb__error(KCB_ENOMEM, "projector '%s': out of memory for a %zux%zu sprite", e->name, width, height);
+  } else {
+    for (size_t i = 0; i < e->rows; i++) {
+      const uint8_t *img = e->images + i * h * row_bytes;
+      unsigned char *dst = raw + (i / side) * h * stride + 1 + (i % side) * row_bytes;
+      for (size_t y = 0; y < h; y++) memcpy(dst + y * stride, img + y * row_bytes, row_bytes);
+    }
+    job->rc = kcb__png_encode_rows(&job->png, &job->png_len, raw, (uint32_t)width, (uint32_t)height,
+                                   e->image_channels, job->level);
+    free(raw);
+    if (!job->rc) job->rc = write_file(job->run_dir, e->name, "sprite.png", job->png, job->png_len);
   }
-  unsigned char *png = NULL;
-  size_t png_len = 0;
-  int rc = kcb__png_encode_level(&png, &png_len, sheet, (uint32_t)width, (uint32_t)height, e->image_channels, level);
-  free(sheet);
-  if (!rc) rc = write_file(dir, e->name, "sprite.png", png, png_len);
-  free(png);
-  return rc;
+  if (job->rc) kcb__strlcpy(job->err, kcb_error_last(), sizeof job->err);
+  return NULL;
 }
 
 int kcb_projector_write(const char *run_dir, const kcb_embedding *embeddings, size_t n,
@@ -339,11 +356,17 @@ int kcb_projector_write(const char *run_dir, const kcb_embedding *embeddings, si
     }
     const kcb_embedding *e = &flat;
     int tsv = 0;
+    sprite_job job = {run_dir, e, o.png_level, NULL, 0, 0, ""};
+    pthread_t thread;
+    int threaded = e->images && pthread_create(&thread, NULL, encode_sprite, &job) == 0;
     rc = write_tensor(run_dir, e, o.format, &tsv);
+    if (!rc && e->n_columns) rc = write_metadata(run_dir, e);
+    if (threaded) pthread_join(thread, NULL);
+    else if (e->images) encode_sprite(&job); /* no thread to be had: encode here */
     free(gathered);
+    if (!rc && job.rc) rc = kcb__error(job.rc, "%s", job.err);
+    free(job.png);
     if (rc) break;
-    if (e->n_columns && (rc = write_metadata(run_dir, e))) break;
-    if (e->images && (rc = write_sprite(run_dir, e, o.png_level))) break;
     buf_str(&cfg, "embeddings {\n  tensor_name: ");
     buf_quoted(&cfg, e->name);
     buf_printf(&cfg, "\n  tensor_shape: %llu\n", e->rows);
