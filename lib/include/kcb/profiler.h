@@ -1,5 +1,6 @@
 /* kcb/profiler.h — a trace of what training spends its time on, as Chrome trace-event JSON
- * (chrome://tracing, Perfetto's ui.perfetto.dev): the TensorBoard callback's profile_batch fills
+ * (chrome://tracing, Perfetto's ui.perfetto.dev, and the trace_viewer# tool of TensorBoard's profile
+ * plugin, which reads <host>.trace.json.gz): the TensorBoard callback's profile_batch fills
  * one with each traced batch's forward pass, backward pass, optimizer step, every callback hook
  * and the event writes (README "TensorBoard plugins"). */
 #ifndef KCB_PROFILER_H
