@@ -542,9 +542,9 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
         kcb__strlcpy(e->format, "binary", sizeof e->format);
         if (e->rows < 0 || e->dims < 0)
           snprintf(e->problem, sizeof e->problem, "binary tensor without a 2-D tensor_shape");
-        else if ((long long)got != 4 * e->rows * e->dims)
-          snprintf(e->problem, sizeof e->problem, "binary tensor of %zu bytes, but tensor_shape [%lld, %lld] needs %lld",
-                   got, e->rows, e->dims, 4 * e->rows * e->dims);
+        else if ((double)got != 4.0 * (double)e->rows * (double)e->dims) /* a hostile shape must not overflow */
+          snprintf(e->problem, sizeof e->problem, "binary tensor of %zu bytes, but tensor_shape [%lld, %lld] needs %.0f",
+                   got, e->rows, e->dims, 4.0 * (double)e->rows * (double)e->dims);
       } else if (bytes || size == 0) {
         kcb__strlcpy(e->format, "tsv", sizeof e->format);
         long long cols = 0;
