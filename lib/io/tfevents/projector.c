@@ -522,15 +522,36 @@ static long long count_tsv(const char *path, long long *first_cols, char *header
   return rows;
 }
 
+/* Whether a config path stays inside the config's directory, as the plugin demands (it resolves
+ * links too; kcb refuses absolute paths and ".." components, and does not open such files). */
+static int path_inside(const char *p) {
+  if (p[0] == '/' || p[0] == '~') return 0;
+  for (const char *c = p; *c;) {
+    size_t n = strcspn(c, "/");
+    if (n == 2 && c[0] == '.' && c[1] == '.') return 0;
+    c += n;
+    while (*c == '/') c++;
+  }
+  return 1;
+}
+
 static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, const char *metadata_path,
                           const char *sprite_path) {
   char path[4096];
+  const char *paths[3] = {e->tensor_path, metadata_path, sprite_path};
+  for (int i = 0; i < 3; i++)
+    if (!path_inside(paths[i])) {
+      snprintf(e->problem, sizeof e->problem, "path '%.400s' leads outside the config's directory (TensorBoard refuses it)",
+               paths[i]);
+      e->metadata_rows = -1;
+      return;
+    }
   size_t len = strlen(e->tensor_path);
   if (len) {
     dir_join(path, sizeof path, run_dir, e->tensor_path);
     FILE *f = fopen(path, "rb");
     if (!f) {
-      snprintf(e->problem, sizeof e->problem, "tensor file %s: %s", e->tensor_path, strerror(errno));
+      snprintf(e->problem, sizeof e->problem, "tensor file %.300s: %s", e->tensor_path, strerror(errno));
     } else {
       fseek(f, 0, SEEK_END);
       long size = ftell(f);
@@ -564,7 +585,7 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
     kcb__strlcpy(e->metadata_columns, "label", sizeof e->metadata_columns);
     e->metadata_rows = count_tsv(path, &cols, e->metadata_columns, sizeof e->metadata_columns, &e->n_metadata_columns);
     if (e->metadata_rows < 0 && !e->problem[0])
-      snprintf(e->problem, sizeof e->problem, "metadata file %s: %s", metadata_path, strerror(errno));
+      snprintf(e->problem, sizeof e->problem, "metadata file %.300s: %s", metadata_path, strerror(errno));
     else if (e->rows >= 0 && e->metadata_rows != e->rows && !e->problem[0])
       snprintf(e->problem, sizeof e->problem, "metadata has %lld rows, the tensor %lld", e->metadata_rows, e->rows);
   }
@@ -580,7 +601,7 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
         snprintf(e->problem, sizeof e->problem, "sprite %dx%d exceeds TensorBoard's %dx%d", e->sprite_width,
                  e->sprite_height, KCB_PROJECTOR_MAX_SPRITE_PX, KCB_PROJECTOR_MAX_SPRITE_PX);
     } else if (!e->problem[0]) {
-      snprintf(e->problem, sizeof e->problem, "sprite %s is missing or not a PNG", sprite_path);
+      snprintf(e->problem, sizeof e->problem, "sprite %.300s is missing or not a PNG", sprite_path);
     }
     if (f) fclose(f);
   }
