@@ -13,7 +13,8 @@ static const char plugins_help[] =
     "PR curves (tag, thresholds, points, last step, area under the last curve), custom-scalars\n"
     "layouts (category, chart, kind, tag regexes), projector embeddings (tensor shape and format,\n"
     "metadata rows and columns, sprite size; anything TensorBoard would stumble on) and profile\n"
-    "traces (plugins/profile/*/*.trace.json.gz) of each run; the projector also in LOGDIR itself.\n";
+    "traces (plugins/profile/*/*.trace.json.gz) of each run; the projector also in LOGDIR itself.\n"
+    "Exit status 1 when a PR curve cannot be read or an embedding has a problem (printed).\n";
 
 typedef struct pr_info {
   char *tag;
@@ -146,7 +147,8 @@ static void print_profiles(const char *dir, int json) {
   if (json) printf("]");
 }
 
-static void print_projector(const char *dir, int json) {
+/* @return 1 if an embedding has a problem TensorBoard would stumble on. */
+static int print_projector(const char *dir, int json) {
   kcb_projector_embedding_info *e = NULL;
   size_t n = 0;
   int rc = kcb_projector_read(dir, &e, &n);
@@ -170,7 +172,8 @@ static void print_projector(const char *dir, int json) {
       if (i == 0) printf("  projector (%s/projector_config.pbtxt)\n", dir);
       printf("    ");
       put_safe(x->tensor_name);
-      printf(": tensor %lld x %lld (%s)", x->rows, x->dims, x->format[0] ? x->format : "no tensor file");
+      if (x->rows >= 0) printf(": tensor %lld x %lld (%s)", x->rows, x->dims, x->format[0] ? x->format : "no tensor file");
+      else printf(": tensor of unknown shape (%s)", x->format[0] ? x->format : "no tensor file");
       if (x->metadata_rows >= 0) {
         printf(", metadata %lld rows, columns: ", x->metadata_rows);
         put_safe(x->metadata_columns);
@@ -187,10 +190,14 @@ static void print_projector(const char *dir, int json) {
     }
   }
   if (json) printf("]");
+  int problem = 0;
+  for (size_t i = 0; i < n; i++) problem |= e[i].problem[0] != '\0';
   free(e);
+  return problem;
 }
 
-static void print_run(const char *name, const char *dir, const run_plugins *rp, int json, int first) {
+/* @return 1 if a projector embedding has a problem. */
+static int print_run(const char *name, const char *dir, const run_plugins *rp, int json, int first) {
   char buf[32];
   if (json) {
     printf("%s{\"run\": ", first ? "" : ", ");
@@ -233,9 +240,10 @@ static void print_run(const char *name, const char *dir, const run_plugins *rp, 
       fprintf(stderr, "kcb-inspect plugins: warning: %s\n", kcb_error_last());
   }
   if (json) printf("]");
-  print_projector(dir, json);
+  int problem = print_projector(dir, json);
   print_profiles(dir, json);
   if (json) printf("}");
+  return problem;
 }
 
 int cmd_plugins(int argc, char **argv) {
@@ -260,10 +268,15 @@ int cmd_plugins(int argc, char **argv) {
   const char *logdir = a.pos[0];
   struct stat st;
   int logdir_is_dir = stat(logdir, &st) == 0 && S_ISDIR(st.st_mode);
-  rc = runs_find(logdir, &runs, &n_runs);
   /* a log dir with only a projector config is no error: the projector reads LOGDIR itself */
-  if (rc == KCB_ENOENT && logdir_is_dir) rc = 0;
-  else if (rc) rc = kcb_error_last()[0] ? lib_fail("plugins", rc) : EXIT_DATA;
+  char **found = NULL;
+  size_t n_found = 0;
+  int any_runs = !logdir_is_dir || (kcb_tfevents_list_runs(logdir, &found, &n_found) == 0 && n_found > 0);
+  kcb_string_list_free(found, n_found);
+  char cfg_path[4096];
+  snprintf(cfg_path, sizeof cfg_path, "%s/projector_config.pbtxt", logdir);
+  if (any_runs || stat(cfg_path, &st) != 0) rc = runs_find(logdir, &runs, &n_runs);
+  if (rc) rc = kcb_error_last()[0] ? lib_fail("plugins", rc) : EXIT_DATA;
   if (!rc) rc = runs_select("plugins", runs, &n_runs, names, n_names);
   if (json && !rc) printf("{\"runs\": [");
   int have_root = 0;
@@ -272,7 +285,7 @@ int cmd_plugins(int argc, char **argv) {
     have_root |= strcmp(runs[i].name, ".") == 0;
     rc = inspect_each_event("plugins", &runs[i], on_event, &rp, &problem);
     struct stat rs;
-    if (!rc) print_run(runs[i].name, stat(runs[i].path, &rs) == 0 && S_ISDIR(rs.st_mode) ? runs[i].path : logdir, &rp, json, i == 0);
+    if (!rc) problem |= print_run(runs[i].name, stat(runs[i].path, &rs) == 0 && S_ISDIR(rs.st_mode) ? runs[i].path : logdir, &rp, json, i == 0);
     problem |= rp.bad_pr;
     for (size_t k = 0; k < rp.n_pr; k++) free(rp.pr[k].tag);
     free(rp.pr);
@@ -282,7 +295,7 @@ int cmd_plugins(int argc, char **argv) {
   if (!rc && logdir_is_dir && !have_root && n_names == 0) {
     char cfg[4096];
     snprintf(cfg, sizeof cfg, "%s/projector_config.pbtxt", logdir);
-    if (stat(cfg, &st) == 0) print_run(".", logdir, NULL, json, n_runs == 0);
+    if (stat(cfg, &st) == 0) problem |= print_run(".", logdir, NULL, json, n_runs == 0);
   }
   if (json && !rc) printf("]}\n");
   runs_free(runs, n_runs);

@@ -30,6 +30,9 @@ check inspect_projector 0 "test_features: tensor 50 x 128 \(binary\), metadata 5
 check inspect_profile 0 "train/plugins/profile/.*\.trace\.json\.gz" -- "$inspect" plugins "$logs" --run train
 check inspect_json 0 '"num_thresholds": 201' -- "$inspect" plugins "$logs" --json
 check inspect_bad_run 1 "" -- "$inspect" plugins "$logs" --run nope
+# a projector config alone (no event files) is read; a path out of its directory is a problem (exit 1)
+mkdir -p "$tmp/proj" && printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "../secret.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_outside_path 1 "problem: path '../secret.tsv' leads outside the config's directory" -- "$inspect" plugins "$tmp/proj"
 
 assert independent_readers env LOGS="$logs" TOOLS="$tools" DATA="$data" /usr/bin/python3 -c '
 import glob, gzip, json, os, re, struct, subprocess, sys
