@@ -36,9 +36,11 @@ int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
   for (size_t i = 0; i < list->count; i++) {                                     \
     kcb_callback *cb = list->items[i];                                           \
     if (!cb->ops->slot) continue;                                                \
+    kcb_profiler *profiler = model ? kcb_model_profiler(model) : NULL;           \
     double t0 = profiler ? kcb_profiler_now() : 0;                               \
     rc = cb->ops->slot(cb, __VA_ARGS__);                                         \
-    if (profiler) profile_hook(profiler, cb, hook, t0, index);                  \
+    /* the hook may have ended the trace (and freed its profiler) */             \
+    if (profiler && kcb_model_profiler(model) == profiler) profile_hook(profiler, cb, hook, t0, index); \
     if (rc != 0) return rc < 0 ? rc : KCB_ECALLBACK;                             \
   }                                                                              \
   break
@@ -52,7 +54,7 @@ static void profile_hook(kcb_profiler *p, const kcb_callback *cb, kcb_hook hook,
 
 static int dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
   int rc = 0;
-  kcb_profiler *profiler = list->count ? kcb_model_profiler(list->items[0]->model) : NULL;
+  kcb_model *model = list->count ? list->items[0]->model : NULL; /* profiled: kcb_model_set_profiler */
   switch (hook) {
     case KCB_HOOK_TRAIN_BEGIN: KCB__DISPATCH(on_train_begin, logs);
     case KCB_HOOK_TRAIN_END: KCB__DISPATCH(on_train_end, logs);
