@@ -141,7 +141,7 @@ static void test_custom_scalars(void **state) {
       assert_string_equal(v->plugin_name, "custom_scalars");
       assert_int_equal(v->n_blobs, 1);
       kcb_custom_layout_info info;
-      if (layouts == 0) assert_true(contains(v->blobs[0].data, v->blobs[0].len, "epoch_top_k\\.5"));
+      if (layouts == 0) assert_true(contains(v->blobs[0].data, v->blobs[0].len, "epoch_top_k\\.5$"));
       assert_ok(kcb_custom_layout_parse(&v->blobs[0], &info, count_chart, &margins));
       assert_int_equal(info.n_categories, 1);
       layouts++;

@@ -119,8 +119,8 @@ category {
 check(layout == want, "Layout decodes to the categories, charts and series given:\n" + layout)
 default = decode("Layout", strings(r[7], "string_val")[0])
 charts = re.findall(r'title: "([^"]*)"\s*multiline {\s*tag: "([^"]*)"\s*}', default)
-check(charts == [("loss", "epoch_loss"), ("accuracy", "epoch_accuracy")],
-      "default layout: one multiline chart per metric over epoch_<metric> (train and validation runs): %r" % (charts,))
+check(charts == [("loss", "epoch_loss$"), ("accuracy", "epoch_accuracy$")],
+      "default layout: one multiline chart per metric over epoch_<metric>$ (train and validation runs): %r" % (charts,))
 
 # projector: the config through protoc's text-format parser, then each file
 run = os.path.join(tmp, "run")

@@ -87,8 +87,9 @@ typedef struct kcb_margin_series {
   const char *value, *lower, *upper;
 } kcb_margin_series;
 
-/** One chart: multiline (n_tags tag regular expressions, matched against whole tags) or, when
- * n_series > 0, a margin chart. */
+/** One chart: multiline (n_tags tag regular expressions; the plugin uses Python's re.match, anchored
+ * at the start of the tag only: end one with "$" to match whole tags) or, when n_series > 0, a margin
+ * chart. */
 typedef struct kcb_custom_chart {
   const char *title;
   const char *const *tags;
@@ -113,9 +114,9 @@ int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custo
                                           size_t n_categories, int64_t step);
 
 /** The default layout kcb-train writes for the metric names of a fit (e.g. "loss", "accuracy"):
- * one category "metrics" with one multiline chart per metric, showing the train and validation
- * curves of epoch_<metric> together (TensorBoard's tags are per run, so one regex
- * "epoch_<metric>" covers both runs' lines).
+ * one category "metrics (train and validation)" with one multiline chart per metric, showing the
+ * train and validation curves of epoch_<metric> together (TensorBoard's tags are per run, so one
+ * regex "epoch_<metric>$" covers both runs' lines).
  * @return as kcb_summary_writer_add_custom_scalars. */
 int kcb_summary_writer_add_default_layout(kcb_summary_writer *w, const char *const *metrics, size_t n_metrics);
 

@@ -309,14 +309,17 @@ done:
   return rc;
 }
 
-/* Escapes the regex metacharacters of a metric name ("top_k.5" stays one literal tag). */
+/* prefix + s as a regex matching exactly that tag: metacharacters escaped ("top_k.5" stays one
+ * literal tag) and "$" at the end, since the plugin matches with Python's re.match, anchored only
+ * at the start ("epoch_loss" would also take "epoch_loss_scaled"). */
 static void regex_literal(char *out, size_t size, const char *prefix, const char *s) {
   size_t o = 0;
-  for (const char *p = prefix; *p && o + 1 < size; p++) out[o++] = *p;
-  for (; *s && o + 2 < size; s++) {
+  for (const char *p = prefix; *p && o + 2 < size; p++) out[o++] = *p;
+  for (; *s && o + 3 < size; s++) {
     if (strchr("\\.^$|?*+()[]{}", *s)) out[o++] = '\\';
     out[o++] = *s;
   }
+  out[o++] = '$';
   out[o] = '\0';
 }
 
