@@ -89,6 +89,18 @@ static const option options[] = {
     {"update-freq", "F", UPDATE_FREQ, AT(update_freq), 0, 0, "epoch, batch, or every N batches [epoch]"},
     {"write-images", NULL, SWITCH, AT(write_images), 0, 0, "also write the weights as images (with --histogram-freq)"},
     {"hparams", NULL, SWITCH, AT(hparams), 0, 0, "log the hyperparameters and final metrics (HParams tab)"},
+    {"pr-curves", NULL, SWITCH, AT(pr_curves), 0, 0,
+     "per-class PR curves of the validation set at each epoch end (PR Curves tab)"},
+    {"embeddings", "N", LONG, AT(embeddings), 0, 100000,
+     "after training, the last hidden layer's activations for the first N test\n"
+     "images, with their labels and a sprite of the images (Projector tab) [0]"},
+    {"class-names", "LIST", STRING, AT(class_names), 0, 0,
+     "comma-separated names of the classes, for --pr-curves and --embeddings\n"
+     "[Fashion-MNIST's with the default --data, else 0, 1, ...]"},
+    {"profile-batch", "START,STOP", STRING, AT(profile_batch), 0, 0,
+     "trace training batches START..STOP (1-based, counted across epochs):\n"
+     "forward, backward, optimizer, each callback hook and event writes, as\n"
+     "DIR/train/plugins/profile/<time>/<host>.trace.json.gz (chrome://tracing, Perfetto)"},
     {"Checkpoints:", NULL, GROUP, 0, 0, 0, NULL},
     {"initial-weights", "FILE", STRING, AT(initial_weights), 0, 0,
      "start from these weights (and optimizer state, when the file has a\n"

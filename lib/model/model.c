@@ -250,6 +250,7 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
   if (!ws) return kcb__error(KCB_ENOMEM, "out of memory for a batch of %lld (%lld floats)", (long long)batch, (long long)(total * batch));
   free(m->ws);
   m->ws = ws;
+  m->last_pred = m->last_y = NULL, m->last_count = 0; /* they pointed into the old workspace */
   m->ws_batch = batch;
   m->y_size_ws = y_size;
   float *p = ws;
@@ -376,6 +377,25 @@ int kcb_model_set_learning_rate(kcb_model *m, double lr) {
 }
 
 int64_t kcb_model_iterations(const kcb_model *m) { return m->opt.iterations; }
+
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler) { m->profiler = profiler; }
+
+kcb_profiler *kcb_model_profiler(const kcb_model *m) { return m ? m->profiler : NULL; }
+
+int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets) {
+  if (!m->last_pred || !m->last_count)
+    return kcb__error(KCB_ESTATE, "kcb_model_last_batch: no batch has run yet");
+  const kcb__layer *o = kcb__model_output_layer(m);
+  int64_t shape[KCB_MAX_RANK];
+  shape[0] = m->last_count;
+  memcpy(shape + 1, o->out_shape, (size_t)o->out_rank * sizeof shape[0]);
+  if (predictions) *predictions = kcb_tensor_view((float *)m->last_pred, o->out_rank + 1, shape);
+  /* the targets as check_data accepted them: class indices for the sparse loss, else outputs */
+  int64_t y_size = kcb__loss_is_sparse(m->loss) ? o->out_size / o->out_width : o->out_size;
+  int64_t yshape[2] = {m->last_count, y_size};
+  if (targets) *targets = kcb_tensor_view((float *)m->last_y, y_size == 1 ? 1 : 2, yshape);
+  return 0;
+}
 void kcb_model_set_iterations(kcb_model *m, int64_t iterations) { m->opt.iterations = iterations; }
 
 size_t kcb_model_weight_count(const kcb_model *m) {

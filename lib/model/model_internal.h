@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include "internal.h"
+#include "kcb/profiler.h"
 
 typedef enum kcb__layer_kind { KCB__DENSE, KCB__ACTIVATION, KCB__DROPOUT, KCB__FLATTEN } kcb__layer_kind;
 
@@ -87,7 +88,20 @@ struct kcb_model {
   float *y_batch;                      /* (batch, y_size) gathered targets */
   float *grad_a, *grad_b;              /* (batch * widest layer) ping-pong gradients */
   int64_t y_size_ws;
+  /* the batch batch_step ran last (kcb_model_last_batch): predictions and targets in the workspace */
+  const float *last_pred, *last_y;     /* (last_count, output shape), (last_count, last_y_size) */
+  int64_t last_count, last_y_size;
+  kcb_profiler *profiler;              /* kcb_model_set_profiler; NULL: no spans */
 };
+
+/* Profiling: records [*t, now) as `name` (category "train" or "test") and moves *t to now; nothing
+ * without a profiler. A span the profiler has no memory for is dropped: a trace is diagnostics. */
+static inline void kcb__model_span(kcb_model *m, const char *name, int train, double *t) {
+  if (!m->profiler) return;
+  double now = kcb_profiler_now();
+  (void)kcb_profiler_add(m->profiler, name, train ? "train" : "test", *t, now, KCB_PROFILE_LANE_TRAINING, NULL, -1);
+  *t = now;
+}
 
 /* activations.c: forward writes out (pre may equal out); backward turns dL/dout into dL/dpre
  * in place, reading pre or out as the function needs. */

@@ -17,6 +17,7 @@
 #include "kcb/tfevents.h"
 #include "kcb/summary_writer.h"
 #include "kcb/tensorboard.h"
+#include "kcb/tb_plugins.h"
 #include "kcb/checkpoint.h"
 #include "kcb/run_summary.h"
 #include "kcb/file.h"

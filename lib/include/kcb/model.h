@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "kcb/callback.h"
+#include "kcb/profiler.h"
 #include "kcb/tensor.h"
 
 #ifdef __cplusplus
@@ -183,6 +184,21 @@ int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y,
 int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts,
                       kcb_tensor **out);
 
+/** Makes fit / evaluate record spans into profiler (borrowed; NULL stops): each batch's
+ * forward pass (with loss and metrics), backward pass and optimizer step, and every callback hook
+ * (kcb/profiler.h). The TensorBoard callback's profile_batch sets and clears it. */
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler);
+/** The profiler set by kcb_model_set_profiler, or NULL. */
+kcb_profiler *kcb_model_profiler(const kcb_model *m);
+
+/** The output of layer `layer` (0-based, in kcb_model_layer_count's order) for every sample of x,
+ * in inference mode (Keras's Model(model.inputs, model.layers[layer].output).predict), batch_size
+ * samples at a time; no callbacks. What the projector shows as embeddings (kcb-train --embeddings
+ * takes the last layer before the output Dense).
+ * @param[out] out receives a new tensor (samples, the layer's output shape...), freed with
+ * kcb_tensor_free. @return 0, KCB_EINVAL, KCB_ESHAPE, KCB_ESTATE (not compiled) or KCB_ENOMEM. */
+int kcb_model_predict_layer(kcb_model *m, const kcb_tensor *x, size_t layer, int64_t batch_size, kcb_tensor **out);
+
 /* ---- what callbacks read and change -------------------------------------------------- */
 
 /** Asks fit (evaluate, predict) to stop after the current batch (Keras's stop_training). */
@@ -214,6 +230,13 @@ int kcb_model_set_learning_rate(kcb_model *m, double lr);
 int64_t kcb_model_iterations(const kcb_model *m);
 /** Sets the iteration counter (when restoring optimizer state). */
 void kcb_model_set_iterations(kcb_model *m, int64_t iterations);
+/** The predictions and targets of the batch fit, evaluate or fit's validation ran last, as views
+ * into the model's workspace, valid until the next batch: from on_test_batch_end a callback sees
+ * each validation batch's outputs without running the model again (kcb's addition; PR curves use
+ * it). predictions: (batch, output shape...); targets: (batch,) for one value per sample (class
+ * indices of sparse_categorical_crossentropy) else (batch, values per sample). Either may be NULL.
+ * @return 0, or KCB_ESTATE when no batch has run. */
+int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets);
 
 /* ---- weights ------------------------------------------------------------------------- */
 
