@@ -354,13 +354,20 @@ int main(int argc, char **argv) {
     status = fail("loading the data", rc);
     goto done;
   }
-  if ((rc = kcb_model_new(&model, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
-    status = fail("--model", rc);
-    goto done;
-  }
-  if ((rc = kcb_model_add_from_spec(model, a.model_spec))) { /* a bad spec is a usage error */
+  if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
+    /* a bad spec is a usage error */
     status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, kcb_error_last());
     goto done;
+  }
+  {
+    /* A spec with its own input shape (28x28x1) sees the images in that shape: the same values. */
+    int64_t in_shape[KCB_MAX_RANK];
+    int in_rank = kcb_model_input_shape(model, in_shape);
+    kcb_tensor *images[2] = {data.train_images, data.test_images};
+    for (int i = 0; i < 2; i++) {
+      images[i]->rank = in_rank + 1;
+      memcpy(images[i]->shape + 1, in_shape, (size_t)in_rank * sizeof in_shape[0]);
+    }
   }
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);

@@ -38,8 +38,12 @@ static const option options[] = {
     {"train-limit", "N", LONG, AT(train_limit), 1, 1e12, "use only the first N training and test samples [all]"},
     {"Model:", NULL, GROUP, 0, 0, 0, NULL},
     {"model", "SPEC", STRING, AT(model_spec), 0, 0,
-     "layers: UNITS[:ACTIVATION], dropout:RATE, flatten, or an activation,\n"
-     "comma-separated [flatten,256:relu,128:relu,10:softmax]"},
+     "a preset (mlp, cnn) or comma-separated layers, optionally after an input\n"
+     "shape (28x28x1): UNITS[:ACTIVATION] (Dense), dropout:RATE, flatten, an\n"
+     "activation, conv:FILTERS:KERNEL[:same][:sN][:dN][:gN][:nobias][:ACTIVATION],\n"
+     "maxpool[:POOL[:STRIDES]][:same], avgpool[...], gap, gmp, bn, ln,\n"
+     "reshape:SHAPE, zeropad:N, spatialdropout:RATE (1D forms on rank-2 inputs)\n"
+     "[flatten,256:relu,128:relu,10:softmax]"},
     {"loss", "NAME", STRING, AT(loss), 0, 0,
      "mse, mae, binary_crossentropy, categorical_crossentropy,\n"
      "sparse_categorical_crossentropy [sparse_categorical_crossentropy]"},

@@ -279,36 +279,55 @@ static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   return 0;
 }
 
-/* Keras's _log_weight_as_image: the weight squeezed; 1-D -> an image n tall and 1 wide; 2-D ->
- * rows tall and cols wide, transposed first when rows > cols; nothing left (a single value) -> no
- * image. Values converted as tf.image.convert_image_dtype does (x * 255.5, saturated). */
+/* Keras's _log_weight_as_image: the weight squeezed; 1-D -> one image n tall and 1 wide; 2-D ->
+ * rows tall and cols wide, transposed first when rows > cols; 3-D (h, w, k), as a Conv2D kernel
+ * with one input channel -> k grey images h x w (channels first, "every kernel a separate
+ * image"); 4-D -> images as they lie when the last axis is 3 or 4 (RGB, RGBA); anything else ->
+ * no image. tf.summary.image keeps max_outputs=3 images. Values converted as
+ * tf.image.convert_image_dtype does (x * 255.5, saturated). */
 static int log_weight_image(tensorboard *tb, const kcb_weight_info *wi, const char *tag, int64_t step) {
-  int64_t dims[2], rows, cols;
-  int rank = 0, transpose = 0;
-  for (int d = 0; d < wi->rank; d++)
-    if (wi->shape[d] != 1) dims[rank++] = wi->shape[d];
-  if (rank == 0) return 0;
-  if (rank == 1) {
-    rows = dims[0], cols = 1;
-  } else {
-    rows = dims[0], cols = dims[1];
-    if (rows > cols) transpose = 1, rows = dims[1], cols = dims[0];
+  int64_t d[4];
+  int rank = 0;
+  for (int k = 0; k < wi->rank; k++)
+    if (wi->shape[k] != 1) {
+      if (rank == 4) return 0;
+      d[rank++] = wi->shape[k];
+    }
+  int64_t n = 1, h, w, ch = 1;
+  int transpose = 0;
+  switch (rank) {
+    case 1: h = d[0], w = 1; break;
+    case 2:
+      h = d[0], w = d[1];
+      if (h > w) transpose = 1, h = d[1], w = d[0];
+      break;
+    case 3: n = d[2], h = d[0], w = d[1]; break;
+    case 4:
+      if (d[3] != 3 && d[3] != 4) return 0;
+      n = d[0], h = d[1], w = d[2], ch = d[3];
+      break;
+    default: return 0;
   }
-  if (rows > 65535 || cols > 65535) return 0;
-  size_t n = (size_t)(rows * cols);
-  if (n > tb->pixels_cap) {
-    uint8_t *p = realloc(tb->pixels, n);
+  if (n > 3) n = 3; /* tf.summary.image's max_outputs */
+  if (h > 65535 || w > 65535) return 0;
+  size_t total = (size_t)(n * h * w * ch);
+  if (total > tb->pixels_cap) {
+    uint8_t *p = realloc(tb->pixels, total);
     if (!p) return kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
     tb->pixels = p;
-    tb->pixels_cap = n;
+    tb->pixels_cap = total;
   }
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++) {
-      float x = transpose ? wi->data[c * rows + r] : wi->data[r * cols + c];
-      double v = (double)x * 255.5;
-      tb->pixels[r * cols + c] = (uint8_t)(v >= 255.0 ? 255 : v > 0 ? (int)v : 0);
-    }
-  return kcb_summary_writer_add_images(tb->train, tag, tb->pixels, 1, (int)rows, (int)cols, 1, step);
+  for (int64_t k = 0; k < n; k++)
+    for (int64_t r = 0; r < h; r++)
+      for (int64_t c = 0; c < w * ch; c++) {
+        int64_t at;
+        if (rank == 3) at = (r * w + c) * d[2] + k;         /* (h, w, k) read channels first */
+        else if (transpose) at = c * h + r;
+        else at = (k * h + r) * w * ch + c;
+        double v = (double)wi->data[at] * 255.5;
+        tb->pixels[(k * h + r) * w * ch + c] = (uint8_t)(v >= 255.0 ? 255 : v > 0 ? (int)v : 0);
+      }
+  return kcb_summary_writer_add_images(tb->train, tag, tb->pixels, (int)n, (int)h, (int)w, (int)ch, step);
 }
 
 static int log_weights(tensorboard *tb, int epoch) {

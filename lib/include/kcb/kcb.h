@@ -8,6 +8,7 @@
 #include "kcb/callback.h"
 #include "kcb/monitor.h"
 #include "kcb/model.h"
+#include "kcb/layers.h"
 #include "kcb/dataset.h"
 #include "kcb/plot.h"
 #include "kcb/csv.h"

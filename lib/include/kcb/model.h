@@ -95,8 +95,11 @@ int kcb_model_add_dropout(kcb_model *m, float rate);
 int kcb_model_add_flatten(kcb_model *m);
 
 /** Builds a model from a compact spec: comma-separated layers, each `UNITS[:ACTIVATION]` for
- * Dense, `dropout:RATE`, `flatten`, or an activation name alone, e.g.
- * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". @return 0 or KCB_EINVAL naming the item. */
+ * Dense, `dropout:RATE`, `flatten`, an activation name alone, or one of the items of
+ * kcb/layers.h (conv, maxpool, avgpool, gap, gmp, bn, ln, reshape, zeropad, spatialdropout), e.g.
+ * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". A leading input shape ("28x28x1") must be
+ * the model's; a preset name (kcb_model_spec_preset) stands for its spec.
+ * @return 0 or KCB_EINVAL naming the item. */
 int kcb_model_add_from_spec(kcb_model *m, const char *spec);
 
 /** Optimizer options. Fields left at KCB_DEFAULT (-1) take Keras's default for the kind:
@@ -240,14 +243,17 @@ int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor
 
 /* ---- weights ------------------------------------------------------------------------- */
 
-/** Describes one weight variable, in Keras's order (layer by layer: kernel, then bias). */
+/** Describes one weight variable, in Keras's model.weights order (layer by layer, each layer's
+ * trainable variables then its non-trainable ones: kernel, bias; gamma, beta, moving_mean,
+ * moving_variance). */
 typedef struct kcb_weight_info {
   const char *layer_name;   /* e.g. "dense_1" */
-  const char *name;         /* "kernel" or "bias" */
+  const char *name;         /* "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance" */
   int rank;
-  int64_t shape[2];         /* kernel (in, units), bias (units,) */
+  int64_t shape[4];         /* Dense kernel (in, units), Conv2D kernel (kh, kw, in, filters), bias (units,) */
   float *data;              /* points into the model's parameter block */
   size_t size;
+  int trainable;            /* 0 for BatchNormalization's moving statistics */
 } kcb_weight_info;
 
 /** The number of weight variables (Keras's len(model.get_weights())). Needs a compiled model. */
@@ -256,7 +262,8 @@ size_t kcb_model_weight_count(const kcb_model *m);
 int kcb_model_weight(const kcb_model *m, size_t i, kcb_weight_info *info);
 /** The total number of parameters (floats in the parameter block). */
 size_t kcb_model_param_count(const kcb_model *m);
-/** Copies all parameters into out (param_count floats), in weight order. @return 0 or KCB_EINVAL. */
+/** Copies all parameters (trainable and not) into out (param_count floats), in weight order.
+ * @return 0 or KCB_EINVAL. */
 int kcb_model_get_weights(const kcb_model *m, float *out, size_t count);
 /** Replaces all parameters from in (param_count floats). @return 0, KCB_ESHAPE if count differs. */
 int kcb_model_set_weights(kcb_model *m, const float *in, size_t count);
@@ -269,6 +276,9 @@ float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count);
 size_t kcb_model_layer_count(const kcb_model *m);
 const char *kcb_model_layer_name(const kcb_model *m, size_t i);
 const char *kcb_model_layer_class(const kcb_model *m, size_t i);
+
+/** The number of trainable parameters (the rest are non-trainable, such as moving statistics). */
+size_t kcb_model_trainable_param_count(const kcb_model *m);
 
 /** Writes Keras's model.summary() table to stream. @return 0 or KCB_EIO. */
 int kcb_model_summary(const kcb_model *m, FILE *stream);
