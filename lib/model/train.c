@@ -101,8 +101,8 @@ static int metrics_logs(const kcb_model *m, const run_hooks *h, kcb_logs *logs) 
 }
 
 /* Runs the model on `count` samples and updates the loss tracker and metrics; with `train`,
- * also back-propagates. */
-static int local_step(kcb_model *m, const float *x, const float *y, int64_t count, int train) {
+ * also back-propagates. Profiled from *t on. */
+static int local_step(kcb_model *m, const float *x, const float *y, int64_t count, int train, double *t) {
   const kcb__layer *o = kcb__model_output_layer(m);
   int64_t rows = count * rows_per_sample(o);
   const float *pred = kcb__model_forward(m, x, count, train);
@@ -112,7 +112,12 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
-  if (train) kcb__model_backward(m, count);
+  m->last_pred = pred, m->last_y = y, m->last_count = count; /* kcb_model_last_batch */
+  kcb__model_span(m, "forward", train, t); /* with the loss and metrics */
+  if (train) {
+    kcb__model_backward(m, count);
+    kcb__model_span(m, "backward", train, t);
+  }
   return 0;
 }
 
@@ -121,7 +126,8 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
  * every rank takes part in even when its own step failed or it has no samples; then, with `train`,
  * the optimizer step, the same on every rank. */
 static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y, int64_t count, int64_t global, int train) {
-  int rc = count > 0 ? local_step(m, x, y, count, train) : 0;
+  double t = m->profiler ? kcb_profiler_now() : 0;
+  int rc = count > 0 ? local_step(m, x, y, count, train, &t) : 0;
   if (train && h->dist) {
     int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
     if (grc) return grc;
@@ -129,7 +135,11 @@ static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y
   if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
                                 &h->stop_requested)))
     return rc;
-  if (train) kcb__optimizer_step(&m->opt, m->params, m->grads);
+  if (h->dist) kcb__model_span(m, "allreduce", train, &t);
+  if (train) {
+    kcb__optimizer_step(&m->opt, m->params, m->grads);
+    kcb__model_span(m, "optimizer", train, &t);
+  }
   return 0;
 }
 
