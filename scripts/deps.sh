@@ -3,7 +3,8 @@
 # the independent readers the test suite checks kcb's files with.
 set -euo pipefail
 packages="build-essential cmake pkg-config libopenblas-dev zlib1g-dev libhdf5-dev libprotobuf-c-dev
-  protobuf-c-compiler libjansson-dev libzip-dev libcmocka-dev dataset-fashion-mnist"
+  protobuf-c-compiler libjansson-dev libzip-dev libcmocka-dev dataset-fashion-mnist
+  libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages protobuf-compiler hdf5-tools python3 python3-h5py python3-numpy pngcheck
     libreoffice-calc-nogui man-db"

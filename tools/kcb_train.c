@@ -104,8 +104,8 @@ static int check_callback_args(const train_args *a) {
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
     return train_usage_error("--on-write-error", a->on_write_error, "expected stop or warn");
   if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
-      strcmp(a->lr_schedule, "cosine") != 0)
-    return train_usage_error("--lr-schedule", a->lr_schedule, "expected step, exponential or cosine");
+      strcmp(a->lr_schedule, "cosine") != 0 && strcmp(a->lr_schedule, "warmup") != 0)
+    return train_usage_error("--lr-schedule", a->lr_schedule, "expected step, exponential, cosine or warmup");
   if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
@@ -248,11 +248,12 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint, con
 }
 
 /* Reports a library error with its detail and returns the tool's exit status for it. */
+static char who[64] = "kcb-train"; /* with the rank under mpirun */
 static int fail(const char *what, int rc) {
   if (kcb_error_last()[0]) /* the library's message already names the step, file or flag */
-    fprintf(stderr, "kcb-train: %s (%s)\n", tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
+    fprintf(stderr, "%s: %s (%s)\n", who, tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
   else
-    fprintf(stderr, "kcb-train: %s: %s (%s)\n", what, kcb_strerror(rc), kcb_error_name(rc));
+    fprintf(stderr, "%s: %s: %s (%s)\n", who, what, kcb_strerror(rc), kcb_error_name(rc));
   return 1;
 }
 
@@ -289,10 +290,12 @@ int main(int argc, char **argv) {
     return train_usage_error("--save", a.save, "the name must end in .weights.h5, .h5 or .keras");
   /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
   kcb_backup_status backup_status = {0};
+  int quiet_rank = kcb_distributed_launched_rank() != 0; /* under mpirun, rank 0 alone prints */
   if (a.backup_dir) {
     int brc = kcb_backup_and_restore_status(&backup_status, a.backup_dir);
     if (brc) return fail("--backup-dir", brc);
     if (backup_status.state == KCB_BACKUP_COMPLETED) {
+      if (quiet_rank) return 0;
       printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
       if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
       printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
@@ -301,10 +304,10 @@ int main(int argc, char **argv) {
     }
     if (backup_status.state == KCB_BACKUP_RESUMABLE) {
       /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
-      printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
-      if (backup_status.batch >= 0) printf(", batch %lld", (long long)backup_status.batch + 2);
-      if (a.csv) printf(" (continuing %s)", a.csv);
-      printf("\n");
+      if (!quiet_rank) printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
+      if (!quiet_rank && backup_status.batch >= 0) printf(", batch %lld", (long long)backup_status.batch + 2);
+      if (!quiet_rank && a.csv) printf(" (continuing %s)", a.csv);
+      if (!quiet_rank) printf("\n");
       fflush(stdout);
       a.csv_append = 1; /* the resumed run's rows follow the earlier ones */
     }
@@ -312,6 +315,7 @@ int main(int argc, char **argv) {
   catch_stop_signals();
 
   kcb_compile_options c = {0};
+  int rc_dist = 0;
   kcb_metric metrics[8];
   char *metric_names[8];
   size_t n_metrics = 0;
@@ -340,6 +344,16 @@ int main(int argc, char **argv) {
   c.n_metrics = n_metrics;
   c.metric_names = (const char *const *)metric_names;
 
+
+  /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
+  kcb_distributed *dist = NULL;
+  if (kcb_distributed_launched() && (rc_dist = kcb_distributed_new(&dist, NULL)) != 0) {
+    free(metric_list);
+    return fail("joining the MPI job", rc_dist);
+  }
+  int rank = kcb_distributed_rank(dist);
+  if (kcb_distributed_size(dist) > 1) snprintf(who, sizeof who, "kcb-train (rank %d of %d)", rank, kcb_distributed_size(dist));
+  if (rank != 0) a.verbose = 0;
   char *name_list = a.class_names ? strdup(a.class_names) : NULL;
   const char *names[256];
   size_t n_names = class_names(&a, name_list, names, 256);
@@ -388,6 +402,7 @@ int main(int argc, char **argv) {
   int warmup = (int)(a.lr_warmup_epochs > 0 ? a.lr_warmup_epochs : 0);
   int decay = (int)(a.lr_decay_epochs > 0 ? a.lr_decay_epochs : a.epochs - warmup > 1 ? a.epochs - warmup : 1);
   kcb_lr_cosine_decay cosine = KCB_LR_COSINE_DECAY_INIT(warmup ? 0.0 : lr, decay);
+  kcb_lr_warmup ranks_warmup = {lr, kcb_distributed_size(dist), warmup ? warmup : 5}; /* Goyal et al.: 5 epochs */
   cosine.alpha = a.lr_alpha >= 0 ? a.lr_alpha : 0;
   if (warmup) {
     cosine.warmup_target = lr;
@@ -404,6 +419,8 @@ int main(int argc, char **argv) {
     if (strcmp(a.lr_schedule, "step") == 0) rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_step_decay, &step, &so);
     else if (strcmp(a.lr_schedule, "exponential") == 0)
       rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_exponential_decay, &expo, &so);
+    else if (strcmp(a.lr_schedule, "warmup") == 0)
+      rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_warmup, &ranks_warmup, &so);
     else rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_cosine_decay, &cosine, &so);
     if (rc == 0) n_callbacks++;
   }
@@ -472,6 +489,7 @@ int main(int argc, char **argv) {
   fit.verbose = (int)a.verbose;
   fit.validation_split = a.validation_split;
   fit.initial_epoch = (int)a.initial_epoch;
+  fit.distributed = dist;
   if (a.logdir) {
     kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
     tb.log_dir = a.logdir;
@@ -511,15 +529,15 @@ int main(int argc, char **argv) {
   in_fit = 1;
   rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history);
   in_fit = 0;
-  if (rc == KCB_EINTERRUPTED) {
-    status = report_interrupt(&a, checkpoint, tensorboard, argc, argv);
+  if (rc == KCB_EINTERRUPTED) { /* distributed: every rank stopped after the same batch */
+    status = rank == 0 ? report_interrupt(&a, checkpoint, tensorboard, argc, argv) : 128 + (stop_signal ? stop_signal : SIGINT);
     goto done;
   }
   if (rc) {
     status = fail("fit", rc);
     goto done;
   }
-  if (a.save) {
+  if (a.save && rank == 0) {
     kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
     so.epoch = a.epochs - 1;
     if ((rc = kcb_model_save(model, a.save, &so))) {
@@ -543,13 +561,20 @@ int main(int argc, char **argv) {
   /* loss first, then the metrics in the order asked for */
   double v = 0;
   kcb_logs_get(&result, "loss", &v);
-  printf("test_loss=%.6f", v);
-  for (size_t i = 0; i < n_metrics; i++) {
+  if (rank == 0) printf("test_loss=%.6f", v);
+  for (size_t i = 0; rank == 0 && i < n_metrics; i++) {
     kcb_logs_get(&result, metric_names[i], &v);
     printf(" test_%s=%.6f", metric_names[i], v);
   }
-  printf("\n");
+  if (rank == 0) printf("\n");
 done:
+  /* A failure outside fit may leave the other ranks waiting in a collective step: end the job (a stop
+   * on request is collective, so those ranks end together anyway). */
+  if (status && rc != KCB_EINTERRUPTED && kcb_distributed_size(dist) > 1) {
+    fflush(NULL);
+    kcb_distributed_abort(dist, status);
+  }
+  kcb_distributed_free(dist);
   for (size_t i = 0; i < n_callbacks; i++) kcb_callback_free(callbacks[i]);
   kcb_history_free(history);
   kcb_model_free(model);

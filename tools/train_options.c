@@ -80,12 +80,14 @@ static const option options[] = {
     {"reduce-lr-on-plateau", NULL, SWITCH, AT(reduce_lr), 0, 0, "multiply the rate by --factor when --monitor stops improving"},
     {"factor", "F", DOUBLE, AT(factor), 0, 0.999999, "[0.1]"},
     {"lr-patience", "N", LONG, AT(lr_patience), 0, 1000000, "epochs without improvement before a reduction [10]"},
-    {"lr-schedule", "NAME", STRING, AT(lr_schedule), 0, 0, "step, exponential or cosine, from the --lr rate, per epoch [off]"},
+    {"lr-schedule", "NAME", STRING, AT(lr_schedule), 0, 0, "step, exponential or cosine, from the --lr rate, per epoch; warmup:\n"
+     "from --lr to --lr x the number of processes (under mpirun) [off]"},
     {"lr-decay-rate", "F", DOUBLE, AT(lr_decay_rate), 0, 1e6, "step and exponential: the factor per --lr-decay-epochs [0.5]"},
     {"lr-decay-epochs", "N", LONG, AT(lr_decay_epochs), 1, 1000000,
      "step: epochs per drop; exponential: epochs per factor; cosine:\n"
      "epochs to decay over [10; cosine: the epochs after the warm-up]"},
-    {"lr-warmup-epochs", "N", LONG, AT(lr_warmup_epochs), 0, 1000000, "cosine: linear warm-up from 0 to the rate first [0]"},
+    {"lr-warmup-epochs", "N", LONG, AT(lr_warmup_epochs), 0, 1000000, "cosine: linear warm-up from 0 to the rate first [0];\n"
+     "warmup: epochs the rise takes [5]"},
     {"lr-alpha", "F", DOUBLE, AT(lr_alpha), 0, 1, "cosine: the final rate as a fraction of the peak [0]"},
     {"TensorBoard:", NULL, GROUP, 0, 0, 0, NULL},
     {"logdir", "DIR", STRING, AT(logdir), 0, 0, "write TensorBoard logs to DIR/train and DIR/validation [off]"},
@@ -187,7 +189,10 @@ static void usage(FILE *f) {
              "Exit status: 0 trained (or nothing left to resume), 1 a library error (its message names\n"
              "the file or value), 2 a usage error, 130 / 143 stopped by SIGINT / SIGTERM.\n"
              "Prints the files it wrote, then the test-set evaluation last, as:\n"
-             "test_loss=<value> test_<metric>=<value> ...\n");
+             "test_loss=<value> test_<metric>=<value> ...\n"
+             "\nSeveral processes: `mpirun -np N kcb-train ...` (kcb built with MPI) trains data-parallel:\n"
+             "--batch-size is the global batch, split across the N processes; every process loads the\n"
+             "same data; logs, checkpoints, backups and output come from rank 0 only.\n");
 }
 
 int train_usage_error(const char *flag, const char *value, const char *why) {

@@ -28,7 +28,7 @@ check bad_patience 2 "kcb-train: --early-stopping '-1': expected a whole number 
 check bad_mode 2 "kcb-train: --mode 'up': expected auto, min or max" -- "$bin" --early-stopping 2 --mode up
 check bad_factor 2 "kcb-train: --factor '1.5': expected a number from 0 to 0.999999" -- "$bin" --reduce-lr-on-plateau --factor 1.5
 check factor_alone 2 "kcb-train: --factor needs --reduce-lr-on-plateau" -- "$bin" --factor 0.5
-check bad_schedule 2 "kcb-train: --lr-schedule 'linear': expected step, exponential or cosine" -- "$bin" --lr-schedule linear
+check bad_schedule 2 "kcb-train: --lr-schedule 'linear': expected step, exponential, cosine or warmup" -- "$bin" --lr-schedule linear
 check decay_alone 2 "kcb-train: --lr-decay-epochs needs --lr-schedule NAME" -- "$bin" --lr-decay-epochs 3
 
 check help_tensorboard 0 '^  --logdir DIR  ' -- "$bin" --help

@@ -131,6 +131,19 @@ typedef struct kcb_lr_cosine_decay {
 /** A kcb_lr_schedule_fn; `params` is a kcb_lr_cosine_decay. Returns NaN for invalid parameters. */
 double kcb_lr_schedule_cosine_decay(int epoch, double lr, void *params);
 
+/** The learning-rate warm-up of large-batch data-parallel training (Goyal et al. 2017; Horovod's
+ * LearningRateWarmupCallback), with the epoch as step: a linear rise from initial_learning_rate
+ * (the rate tuned for one process's batch) to multiplier * initial_learning_rate (usually the
+ * number of ranks, kcb_distributed_size) over warmup_epochs epochs, that rate afterwards. */
+typedef struct kcb_lr_warmup {
+  double initial_learning_rate;
+  double multiplier;    /* >= 1: the rate after the warm-up, in units of initial_learning_rate */
+  int warmup_epochs;    /* >= 1 */
+} kcb_lr_warmup;
+/** A kcb_lr_schedule_fn; `params` is a kcb_lr_warmup: initial * (1 + (multiplier - 1) *
+ * min(epoch, warmup_epochs) / warmup_epochs). Returns NaN for invalid parameters. */
+double kcb_lr_schedule_warmup(int epoch, double lr, void *params);
+
 /* ---- ReduceLROnPlateau --------------------------------------------------------------------- */
 
 /** ReduceLROnPlateau's arguments, with Keras 3's defaults from KCB_REDUCE_LR_ON_PLATEAU_OPTIONS_INIT. */

@@ -24,5 +24,6 @@
 #include "kcb/file.h"
 #include "kcb/limits.h"
 #include "kcb/text.h"
+#include "kcb/distributed.h"
 
 #endif

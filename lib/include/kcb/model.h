@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "kcb/callback.h"
+#include "kcb/distributed.h"
 #include "kcb/profiler.h"
 #include "kcb/tensor.h"
 
@@ -155,8 +156,10 @@ typedef struct kcb_fit_options {
   int validation_freq;         /* 1: validate after every epoch; N: after every N-th */
   const int *validation_epochs;/* alternatively, the 1-based epochs after which to validate */
   size_t n_validation_epochs;
+  kcb_distributed *distributed;/* NULL: this process alone; else a data-parallel fit over the job's
+                                  ranks (kcb/distributed.h): batch_size is the global batch */
 } kcb_fit_options;
-#define KCB_FIT_OPTIONS_INIT {32, 1, 1, NULL, NULL, 0, 0.0, NULL, NULL, 1, 0, 0, 1, NULL, 0}
+#define KCB_FIT_OPTIONS_INIT {32, 1, 1, NULL, NULL, 0, 0.0, NULL, NULL, 1, 0, 0, 1, NULL, 0, NULL}
 
 /** Trains the model, calling the callbacks' hooks exactly as Keras 3's fit does.
  * @param[out] out_history if not NULL, receives the run's History (freed with kcb_history_free).
