@@ -188,7 +188,7 @@ static int print_projector(const char *dir, int json) {
     }
   }
   if (json) printf("]");
-  int problem = 0;
+  int problem = rc && rc != KCB_ENOENT;
   for (size_t i = 0; i < n; i++) problem |= e[i].problem[0] != '\0';
   free(e);
   return problem;
