@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Writes an event file, encoded here by hand as TensorFlow 2's writer encodes it, with the summaries
 kcb-inspect must lay out well (issue 16, item 13): a rank-1 and a rank-2 text tensor, an empty
-histogram (a [0,3] tensor: no values), and an hparams experiment whose metric has a display name.
-Then checks kcb-inspect's text, histograms and hparams output.
+histogram (a [0,3] tensor: no values), an hparams experiment whose metric has a display name, and
+a graph event. Then checks kcb-inspect's text, histograms, hparams and runs output.
 Usage: odd_summaries.py KCB_INSPECT"""
 import os
 import re
@@ -89,12 +89,14 @@ with tempfile.TemporaryDirectory() as tmp:
                                            ("_hparams_/session_end_info", end)]):
         events.append(event(3 + step, field(5, 2, field(1, 2, field(1, 2, tag.encode()) + field(9, 2, hp(payload))))))
     events.append(event(6, field(5, 2, field(1, 2, field(1, 2, b"final_loss") + field(2, 5, 0.25)))))
+    events.append(event(0, field(4, 2, b"\n\x03\n\x01x")))  # a GraphDef (one node), as TF's trace export writes
     path = os.path.join(tmp, "events.out.tfevents.1.host.1.0.v2")
     with open(path, "wb") as f:
         f.write(b"".join(record(e) for e in events))
     text = subprocess.run([inspect, "text", path], capture_output=True, text=True)
     hist = subprocess.run([inspect, "histograms", path], capture_output=True, text=True)
     hparams = subprocess.run([inspect, "hparams", path], capture_output=True, text=True)
+    runs = subprocess.run([inspect, "runs", path], capture_output=True, text=True)
 
 failures = []
 if text.returncode != 0:
@@ -107,6 +109,8 @@ if hist.returncode != 0 or not re.search(r"^\S+ +empty +2 +0 +- +- +- +\(empty\)
     failures.append(f"an empty histogram is not shown as (empty):\n{hist.stdout}{hist.stderr}")
 if hparams.returncode != 0 or not re.search(r"^run +lr +Final loss +status\n\S+ +0\.01 +0\.25 +success$", hparams.stdout, re.M):
     failures.append(f"hparams does not show the metric's display name:\n{hparams.stdout}{hparams.stderr}")
+if runs.returncode != 0 or not re.search(r"^\S+  \(1 file, \d+ events, \d+ bytes, 1 graph\)$", runs.stdout, re.M):
+    failures.append(f"runs does not list the graph event:\n{runs.stdout}{runs.stderr}")
 for f in failures:
     print("FAIL " + f)
 print(f"odd_summaries: {len(failures)} failed")
