@@ -6,4 +6,5 @@ list(APPEND KCB_SOURCES
   callbacks/model_checkpoint.c
   callbacks/backup_and_restore.c
   model/checkpoint_rank.c
+  model/checkpoint_convert.c
 )

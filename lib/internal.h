@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kcb/kcb.h"
 
@@ -90,5 +91,18 @@ char *kcb__path_join(const char *dir, const char *name);
 
 /** fsyncs the directory holding path, so a rename into it survives a crash (best effort). */
 void kcb__fsync_dir_of(const char *path);
+
+/** Opens path read-only, but only when it is a regular file: a FIFO, device, socket or directory
+ * is KCB_EINVAL ("PATH: cannot open: a FIFO, not a regular file ..."), and opening never blocks
+ * (O_NONBLOCK, then fstat on the descriptor). Every file kcb reads is opened through here (or
+ * checked with kcb__file_check_regular when a library opens it by name). owner, when not NULL,
+ * prefixes the message ("CSV: PATH: ..."). */
+int kcb__file_open_read(const char *path, const char *owner, int *fd_out);
+
+/** kcb__file_open_read as a FILE * ("rb"). */
+int kcb__file_fopen_read(const char *path, const char *owner, FILE **out);
+
+/** kcb__file_open_read then close: for paths a library opens by name (libhdf5, libzip). */
+int kcb__file_check_regular(const char *path, const char *owner);
 
 #endif

@@ -5,6 +5,7 @@ list(APPEND KCB_SOURCES
   io/h5.c
   io/h5_guard.c
   io/zip.c
+  io/checkpoint_file.c
   model/config_json.c
   model/saving.c
 )

@@ -30,6 +30,7 @@ list(APPEND KCB_SOURCES
   io/tfevents/event_writer.c
   io/tfevents/wav.c
   io/tfevents/reader.c
+  io/tfevents/pb_depth.c
   io/tfevents/summary_writer.c
   callbacks/tensorboard.c
 )

@@ -28,3 +28,8 @@ if(KCB_BUILD_EXAMPLES)
   add_test(NAME cli_model_checkpoint_example COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:model_checkpoint> \"$d\" && rm -rf \"$d\"")
   set_tests_properties(cli_model_checkpoint_example PROPERTIES PASS_REGULAR_EXPRESSION "weights identical.*best: .*ckpt/w\\.[0-9][0-9]-")
 endif()
+
+# Checkpoints of any Keras model (CNN, RNN, Functional, BatchNormalization) in every layout:
+# kcb-inspect, diff and kcb-restore against the zoo's expected.json and, through h5py, Keras's own files.
+add_test(NAME cli_zoo_checkpoints COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/zoo_checkpoints.sh
+         $<TARGET_FILE_DIR:kcb-inspect> ${CMAKE_CURRENT_SOURCE_DIR}/data)

@@ -11,6 +11,16 @@ else()
 endif()
 target_compile_definitions(test_saving PRIVATE KCB_SAVING_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/saving")
 
+# Any checkpoint as data (kcb/checkpoint_file.h), on files the test writes with HDF5's C API.
+kcb_test(test_checkpoint_file)
+if(HDF5_C_INCLUDE_DIRS)
+  target_include_directories(test_checkpoint_file PRIVATE ${HDF5_C_INCLUDE_DIRS})
+  target_link_libraries(test_checkpoint_file PRIVATE ${HDF5_C_LIBRARIES})
+else()
+  target_include_directories(test_checkpoint_file PRIVATE ${HDF5_INCLUDE_DIRS})
+  target_link_libraries(test_checkpoint_file PRIVATE ${HDF5_LIBRARIES})
+endif()
+
 # kcb's files against Keras's, read by independent tools (h5py, h5dump, zipfile).
 add_executable(saving_write_fixture test_saving_fixture_writer.c)
 target_link_libraries(saving_write_fixture PRIVATE kcb)

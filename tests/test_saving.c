@@ -690,6 +690,73 @@ static void test_keras2_fixed_length_strings(void **state) {
   assert_false(info.has_training_config);
   kcb_model_free(m);
 
+  /* tf.keras 2.15's training_config (as in shared/fixtures/keras-zoo/cnn.k2.h5): metrics nested per
+   * output as MeanMetricWrapper dicts, optimizer config with jit_compile and is_legacy_optimizer */
+  static const char k2_training[] =
+      "{\"loss\": \"categorical_crossentropy\", \"metrics\": [[{\"class_name\": \"MeanMetricWrapper\", \"config\": "
+      "{\"name\": \"accuracy\", \"dtype\": \"float32\", \"fn\": \"categorical_accuracy\"}}]], \"weighted_metrics\": null, "
+      "\"loss_weights\": null, \"optimizer_config\": {\"class_name\": \"Adam\", \"config\": {\"name\": \"Adam\", "
+      "\"weight_decay\": null, \"clipnorm\": null, \"global_clipnorm\": null, \"clipvalue\": null, \"use_ema\": false, "
+      "\"ema_momentum\": 0.99, \"ema_overwrite_frequency\": null, \"jit_compile\": true, \"is_legacy_optimizer\": false, "
+      "\"learning_rate\": 0.0010000000474974513, \"beta_1\": 0.9, \"beta_2\": 0.999, \"epsilon\": 1e-07, \"amsgrad\": false}}}";
+  static const struct {
+    const char *training; /* NULL: k2_training */
+    const char *error;    /* NULL: loads compiled */
+  } k2_cases[] = {
+      {NULL, NULL},
+      /* Keras 2.2-2.4: short names, lr and a zero decay */
+      {"{\"loss\": \"mse\", \"metrics\": [\"acc\", \"mae\"], \"optimizer_config\": {\"class_name\": \"RMSprop\", \"config\": "
+       "{\"lr\": 0.01, \"rho\": 0.9, \"decay\": 0.0, \"epsilon\": 1e-07}}}", NULL},
+      {"{\"loss\": {\"class_name\": \"CategoricalCrossentropy\", \"config\": {\"name\": \"categorical_crossentropy\", "
+       "\"from_logits\": false}}, \"metrics\": [{\"class_name\": \"CategoricalAccuracy\", \"config\": {\"name\": \"cat_acc\"}}], "
+       "\"optimizer_config\": {\"class_name\": \"Custom>Adam\", \"config\": {\"learning_rate\": 0.002}}}", NULL},
+      {"{\"loss\": \"mse\", \"metrics\": [[{\"class_name\": \"MeanMetricWrapper\", \"config\": {\"name\": \"top5\", \"fn\": "
+       "\"top_k_categorical_accuracy\"}}]], \"optimizer_config\": {\"class_name\": \"Adam\", \"config\": {}}}",
+       "metric 'top5' (MeanMetricWrapper) is not one kcb implements"},
+      {"{\"loss\": \"mse\", \"optimizer_config\": {\"class_name\": \"SGD\", \"config\": {\"lr\": 0.1, \"decay\": 0.01}}}",
+       "optimizer SGD has decay=0.01"},
+      {"{\"loss\": \"mse\", \"optimizer_config\": {\"class_name\": \"Adagrad\", \"config\": {}}}", "optimizer 'Adagrad' is not one"},
+      {"{\"loss\": \"mse\", \"metrics\": [[\"acc\"], [\"acc\"]], \"optimizer_config\": {\"class_name\": \"SGD\", \"config\": {}}}",
+       "metrics for 2 outputs"},
+  };
+  for (size_t c = 0; c < sizeof k2_cases / sizeof k2_cases[0]; c++) {
+    f = H5Fcreate(tmp_path("k2_compiled.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    write_fixed_string(f, "model_config", keras2_config);
+    write_fixed_string(f, "training_config", k2_cases[c].training ? k2_cases[c].training : k2_training);
+    write_fixed_string(f, "keras_version", "2.15.0");
+    write_keras2_weights(f, "model_weights");
+    H5Fclose(f);
+    m = NULL;
+    if (k2_cases[c].error) {
+      assert_error(kcb_model_load(&m, tmp_path("k2_compiled.h5"), NULL), KCB_EFORMAT, k2_cases[c].error);
+      /* the weights still load without compiling */
+      kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+      lo.compile = 0;
+      assert_ok(kcb_model_load(&m, tmp_path("k2_compiled.h5"), &lo));
+    } else {
+      assert_ok(kcb_model_load(&m, tmp_path("k2_compiled.h5"), NULL));
+      if (c == 0) {
+        assert_int_equal(m->opt.o.kind, KCB_OPT_ADAM);
+        assert_true(fabs(m->opt.o.learning_rate - 0.001) < 1e-9);
+        assert_int_equal(m->n_metrics, 1);
+        assert_int_equal(m->metrics[0], KCB_METRIC_CATEGORICAL_ACCURACY);
+        assert_string_equal(m->metric_names[0], "accuracy");
+      } else if (c == 1) {
+        assert_int_equal(m->opt.o.kind, KCB_OPT_RMSPROP);
+        assert_true(fabs(m->opt.o.learning_rate - 0.01) < 1e-9);
+        assert_int_equal(m->n_metrics, 2);
+        assert_string_equal(m->metric_names[0], "acc");
+        assert_int_equal(m->metrics[1], KCB_METRIC_MEAN_ABSOLUTE_ERROR);
+      } else {
+        assert_int_equal(m->metrics[0], KCB_METRIC_CATEGORICAL_ACCURACY);
+        assert_string_equal(m->metric_names[0], "cat_acc");
+        assert_true(fabs(m->opt.o.learning_rate - 0.002) < 1e-9);
+      }
+    }
+    assert_predicts_expected(m, "k2_compiled.h5");
+    kcb_model_free(m);
+  }
+
   /* a layer kcb does not implement, and a config that is not JSON */
   f = H5Fcreate(tmp_path("conv.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   write_fixed_string(f, "model_config",
@@ -770,9 +837,75 @@ static void test_atomic_write(void **state) {
   kcb_model_free(big);
 }
 
+/* Every full model of the zoo (tests/data/zoo, written by Keras 3.15.1 and tf.keras 2 layouts):
+ * kcb_model_load rebuilds it and it predicts as Keras did, or -- for a layer or model class kcb does
+ * not implement -- it fails with KCB_EFORMAT naming that layer or class. Weights-only files then
+ * load into the rebuilt model with the same predictions. */
+static void test_zoo_models_load_or_name_the_layer(void **state) {
+  (void)state;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/../zoo/expected.json", KCB_SAVING_DATA);
+  json_t *exp = load_json_file(path);
+  const char *models[] = {"cnn", "rnn", "functional", "mlp_bn"};
+  for (size_t k = 0; k < 4; k++) {
+    json_t *mj = json_object_get(json_object_get(exp, "models"), models[k]);
+    const char *full[] = {".h5", ".keras", ".k2.h5", ".k2_h5py2.h5"};
+    for (size_t f = 0; f < 4; f++) {
+      if (f >= 2 && strcmp(models[k], "cnn") != 0) continue;
+      snprintf(path, sizeof path, "%s/../zoo/%s%s", KCB_SAVING_DATA, models[k], full[f]);
+      kcb_model *m = NULL;
+      int rc = kcb_model_load(&m, path, NULL);
+      if (rc != 0) {
+        assert_int_equal(rc, KCB_EFORMAT);
+        const char *msg = kcb_error_last();
+        int named = strstr(msg, json_string_value(json_object_get(mj, "model_class"))) != NULL;
+        size_t i;
+        json_t *l;
+        json_array_foreach(json_object_get(mj, "layers"), i, l) {
+          char needle[160];
+          snprintf(needle, sizeof needle, "layer '%s' is a %s", json_string_value(json_object_get(l, "name")),
+                   json_string_value(json_object_get(l, "class_name")));
+          named |= strstr(msg, needle) != NULL;
+        }
+        if (!named || strstr(msg, "'?'")) fail_msg("%s: the error names no layer of the model: %s", path, msg);
+        continue;
+      }
+      /* it loaded: the fixed input (sample0[i] = i/(n-1), sample1[i] = 0.5 + 0.5 cos i) predicts as Keras did */
+      json_t *in = json_array_get(json_object_get(mj, "inputs"), 0);
+      json_t *shape = json_object_get(in, "shape");
+      int64_t dims[8];
+      size_t rank = json_array_size(shape), n = 1;
+      for (size_t d = 0; d < rank; d++) dims[d] = json_integer_value(json_array_get(shape, d)), n *= (size_t)dims[d];
+      kcb_tensor *x = NULL;
+      assert_ok(kcb_tensor_new(&x, (int)rank, dims));
+      size_t per = n / 2;
+      for (size_t i = 0; i < per; i++) {
+        x->data[i] = (float)((double)i / (double)(per - 1));
+        x->data[per + i] = (float)(0.5 + 0.5 * cos((double)i));
+      }
+      kcb_tensor *y = NULL;
+      kcb_evaluate_options po = KCB_EVALUATE_OPTIONS_INIT;
+      po.verbose = 0;
+      assert_ok(kcb_model_predict(m, x, &po, &y));
+      json_t *rows = json_object_get(mj, "predictions");
+      for (size_t r = 0; r < 2; r++)
+        for (size_t c = 0; c < json_array_size(json_array_get(rows, r)); c++) {
+          double want = json_number_value(json_array_get(json_array_get(rows, r), c));
+          double got = y->data[r * json_array_size(json_array_get(rows, r)) + c];
+          if (fabs(got - want) > 1e-5) fail_msg("%s: prediction [%zu][%zu] = %.9g, Keras gave %.9g", path, r, c, got, want);
+        }
+      kcb_tensor_free(x);
+      kcb_tensor_free(y);
+      kcb_model_free(m);
+    }
+  }
+  json_decref(exp);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fixtures_load_and_predict),
+      cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),
       cmocka_unit_test(test_config_json_equals_keras),

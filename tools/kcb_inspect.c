@@ -32,7 +32,8 @@ static const char main_help[] =
     "  validate PATH...     check every record's CRCs; exit 1 if anything is truncated or corrupt\n"
     "  checkpoint FILE      layout, layers, weight shapes and statistics, monitor/epoch, config\n"
     "  csv FILE             a CSVLogger file: columns, epochs, best epoch per column\n"
-    "  diff RUN_A RUN_B     scalars side by side at their last (or a given) step\n"
+    "  diff RUN_A RUN_B     scalars side by side at their last (or a given) step; two\n"
+    "                       checkpoints: every variable compared (max abs, relative L2)\n"
     "\n"
     "Every command takes --json (one JSON document on stdout; NaN and infinities written as\n"
     "Python's json module writes them), --help (its options and their defaults) and --jobs N\n"
@@ -118,19 +119,41 @@ int usage_error(const char *cmd, const char *fmt, ...) {
   return EXIT_USAGE;
 }
 
+char *esc(const char *s, size_t n, int flags) {
+  size_t need = kcb_text_escape(NULL, 0, s, n, flags);
+  char *out = malloc(need + 1);
+  if (out) kcb_text_escape(out, need + 1, s, n, flags);
+  return out;
+}
+
+void fput_esc(FILE *f, const char *s, size_t n, int flags) {
+  char *e = esc(s, n, flags);
+  fputs(e ? e : "(out of memory)", f);
+  free(e);
+}
+
 int data_fail(const char *cmd, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  fprintf(stderr, "kcb-inspect %s: ", cmd);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
+  char *msg = NULL; /* messages quote tags and names from files: escaped */
+  int n = vsnprintf(NULL, 0, fmt, ap);
   va_end(ap);
+  va_start(ap, fmt);
+  if (n >= 0 && (msg = malloc((size_t)n + 1)) != NULL) vsnprintf(msg, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  fprintf(stderr, "kcb-inspect %s: ", cmd);
+  fput_esc(stderr, msg ? msg : "(out of memory)", msg ? (size_t)n : 15, KCB_ESCAPE_KEEP_NEWLINES);
+  fputc('\n', stderr);
+  free(msg);
   return EXIT_DATA;
 }
 
 int lib_fail(const char *cmd, int rc) {
-  if (kcb_error_last()[0]) fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_error_last(), kcb_error_name(rc));
-  else fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_strerror(rc), kcb_error_name(rc));
+  if (kcb_error_last()[0]) {
+    fprintf(stderr, "kcb-inspect %s: ", cmd);
+    fput_esc(stderr, kcb_error_last(), strlen(kcb_error_last()), KCB_ESCAPE_KEEP_NEWLINES);
+    fprintf(stderr, " (%s)\n", kcb_error_name(rc));
+  } else fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, kcb_strerror(rc), kcb_error_name(rc));
   return EXIT_DATA;
 }
 
@@ -444,7 +467,7 @@ int table_add(table *t, const char *const *row) {
   }
   char **dst = t->cells + t->n_rows * t->n_cols;
   for (size_t j = 0; j < t->n_cols; j++) {
-    dst[j] = strdup(row[j] ? row[j] : "");
+    dst[j] = esc(row[j] ? row[j] : "", row[j] ? strlen(row[j]) : 0, 0); /* cells quote files: escaped */
     if (!dst[j]) {
       for (size_t q = 0; q < j; q++) free(dst[q]);
       return -1;
@@ -561,12 +584,15 @@ int summaries_read(const char *cmd, const run_ref *runs, size_t n, const kcb_run
   int rc = 0;
   for (size_t i = 0; i < n; i++) {
     if (rcs[i]) {
-      fprintf(stderr, "kcb-inspect %s: %s (%s)\n", cmd, msg[i], kcb_error_name(rcs[i]));
+      fprintf(stderr, "kcb-inspect %s: ", cmd);
+      fput_esc(stderr, msg[i], strlen(msg[i]), 0);
+      fprintf(stderr, " (%s)\n", kcb_error_name(rcs[i]));
       *had_problem = 1;
       if (rcs[i] == KCB_ENOMEM) rc = EXIT_DATA;
     } else if ((*out)[i]->problem) {
-      fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd,
-              (*out)[i]->problem_message, kcb_error_name((*out)[i]->problem));
+      fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
+      fput_esc(stderr, (*out)[i]->problem_message, strlen((*out)[i]->problem_message), 0);
+      fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name((*out)[i]->problem));
       *had_problem = 1;
     }
   }
@@ -607,6 +633,68 @@ void summaries_free(kcb_run_summary **s, size_t n) {
   if (!s) return;
   for (size_t i = 0; i < n; i++) kcb_run_summary_free(s[i]);
   free(s);
+}
+
+/* ---- strmap ------------------------------------------------------------------------------------ */
+
+static uint64_t strmap_hash(const char *s) {
+  uint64_t h = 1469598103934665603ull; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static size_t strmap_slot(char *const *keys, size_t cap, const char *key) {
+  size_t j = strmap_hash(key) & (cap - 1);
+  while (keys[j] && strcmp(keys[j], key) != 0) j = (j + 1) & (cap - 1);
+  return j;
+}
+
+int strmap_put(strmap *m, const char *key, size_t value, size_t *found) {
+  if (2 * (m->n + 1) > m->cap) { /* at most half full */
+    size_t cap = m->cap ? 2 * m->cap : 64;
+    char **keys = calloc(cap, sizeof *keys);
+    size_t *values = malloc(cap * sizeof *values);
+    if (!keys || !values) {
+      free(keys);
+      free(values);
+      return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++)
+      if (m->keys[i]) {
+        size_t j = strmap_slot(keys, cap, m->keys[i]);
+        keys[j] = m->keys[i];
+        values[j] = m->values[i];
+      }
+    free(m->keys);
+    free(m->values);
+    m->keys = keys;
+    m->values = values;
+    m->cap = cap;
+  }
+  size_t j = strmap_slot(m->keys, m->cap, key);
+  if (m->keys[j]) {
+    if (found) *found = m->values[j];
+    return 0;
+  }
+  if (!(m->keys[j] = strdup(key))) return -1;
+  m->values[j] = value;
+  m->n++;
+  return 1;
+}
+
+int strmap_get(const strmap *m, const char *key, size_t *value) {
+  if (!m->cap) return 0;
+  size_t j = strmap_slot(m->keys, m->cap, key);
+  if (!m->keys[j]) return 0;
+  *value = m->values[j];
+  return 1;
+}
+
+void strmap_free(strmap *m) {
+  for (size_t i = 0; i < m->cap; i++) free(m->keys[i]);
+  free(m->keys);
+  free(m->values);
+  memset(m, 0, sizeof *m);
 }
 
 /* ---- tags ----------------------------------------------------------------------------------------- */

@@ -8,6 +8,8 @@
 
 #include <kcb/kcb.h>
 
+#include "tool_text.h"
+
 /* Exit codes. */
 enum { EXIT_OK = 0, EXIT_DATA = 1, EXIT_USAGE = 2 };
 
@@ -49,6 +51,10 @@ int usage_error(const char *cmd, const char *fmt, ...)
     ;
 /* Prints the library's last message with the code's name, returns EXIT_DATA. */
 int lib_fail(const char *cmd, int rc);
+/* Whether a path names a Keras checkpoint (.h5, .hdf5, .keras). */
+int is_checkpoint_path(const char *path);
+/* kcb-inspect diff of two checkpoints, variable by variable. */
+int cmd_checkpoint_diff(const char *a, const char *b, int json);
 /* Prints "kcb-inspect CMD: MESSAGE", returns EXIT_DATA. */
 int data_fail(const char *cmd, const char *fmt, ...)
 #if defined(__GNUC__)
@@ -84,6 +90,12 @@ int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out
 const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int jobs, char *buf, size_t size);
 
 /* ---- printing ------------------------------------------------------------------------------ */
+
+/* File content for a terminal (kcb_text_escape): control characters and invalid UTF-8 as \xNN, NUL
+ * bytes too (nothing after one is lost). esc returns a malloc'd copy (NULL: out of memory);
+ * fput_esc prints n bytes. flags: KCB_ESCAPE_KEEP_NEWLINES for multi-line text and messages. */
+char *esc(const char *s, size_t n, int flags);
+void fput_esc(FILE *f, const char *s, size_t n, int flags);
 
 /* Python-repr text of v (shortest round trip); "nan", "inf". */
 const char *num(double v, char buf[32]);
@@ -128,6 +140,22 @@ void summaries_free(kcb_run_summary **s, size_t n);
  * about and set *problem. @return 0, fn's non-zero result, or EXIT_DATA (run unreadable). */
 int inspect_each_event(const char *cmd, const run_ref *run, int (*fn)(void *, const run_ref *, const kcb_event *),
                        void *ctx, int *problem);
+
+/* ---- a string map --------------------------------------------------------------------------- */
+
+/* Strings to indexes (open addressing, FNV-1a), so that looking names up stays linear overall on
+ * files with 100,000 of them (issue 15). Zero-initialize; keys are copied. */
+typedef struct strmap {
+  char **keys;
+  size_t *values;
+  size_t cap, n;
+} strmap;
+/* Adds key -> value unless key is there: 1 added, 0 present (*found gets its value, if given),
+ * -1 out of memory. */
+int strmap_put(strmap *m, const char *key, size_t value, size_t *found);
+/* 1 and *value when key is there, else 0. */
+int strmap_get(const strmap *m, const char *key, size_t *value);
+void strmap_free(strmap *m);
 
 /* ---- subcommands (each in its file) ----------------------------------------------------------- */
 

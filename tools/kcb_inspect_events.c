@@ -25,8 +25,9 @@ static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ct
     if (rc == 0) break;
     if (rc < 0) {
       if (rc == KCB_ETRUNC || rc == KCB_ECRC || rc == KCB_EFORMAT) {
-        fprintf(stderr, "kcb-inspect %s: warning: %s (%s); the records before it were read\n", cmd, kcb_error_last(),
-                kcb_error_name(rc));
+        fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
+        fput_esc(stderr, kcb_error_last(), strlen(kcb_error_last()), 0);
+        fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name(rc));
         *problem = 1;
         continue;
       }
@@ -236,7 +237,9 @@ static const char images_help[] =
     "Lists the images of every run (step, index within the summary, size in pixels and bytes,\n"
     "format) and with -o writes each one, as stored (PNG as written by kcb, TensorFlow, PyTorch), to\n"
     "DIR/RUN__TAG__STEP[_INDEX].png (characters other than letters, digits, '.', '-' and '_' in the\n"
-    "run and tag become '_'; the run '.' is left out). DIR is created if missing.\n"
+    "run and tag become '_'; the run '.' is left out). DIR is created if missing. Names are unique:\n"
+    "one that another image of this command already took (tags a/b and a_b, a step logged twice)\n"
+    "gets ~2, ~3, ... before the extension.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -251,6 +254,8 @@ typedef struct image_ctx {
   select_args *s;
   table t;
   const char *dir;
+  strmap written; /* the file names written so far: sanitized names collide (a/b and a_b), and a
+                   * step can be logged twice (issue 15); no image overwrites another */
 } image_ctx;
 
 static const char *image_format(const kcb_bytes *b) {
@@ -281,15 +286,24 @@ static int write_file(const char *cmd, const char *path, const kcb_bytes *b) {
 }
 
 /* Writes blob k of v (of n) as DIR/RUN__TAG__STEP[_INDEX].EXT (the run "." left out), the name
- * into file. @return 0 or EXIT_DATA (printed). */
-static int extract_blob(const char *cmd, const char *dir, const run_ref *run, const kcb_event *e,
+ * into file. `written` holds the names written so far: sanitized names collide (a/b and a_b) and a
+ * step can be logged twice (issue 15), so a taken name gets ~2, ~3, ...: no file overwrites another.
+ * @return 0 or EXIT_DATA (printed). */
+static int extract_blob(const char *cmd, strmap *written, const char *dir, const run_ref *run, const kcb_event *e,
                         const kcb_summary_value *v, size_t k, const char *ext, char *file, size_t size) {
   char rn[1024], tg[1024], idx[32] = "";
   sanitize(rn, sizeof rn, run->name);
   sanitize(tg, sizeof tg, v->tag);
   if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
   int dot = strcmp(run->name, ".") == 0;
-  snprintf(file, size, "%s/%s%s%s__%lld%s.%s", dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step, idx, ext);
+  int added = 0;
+  for (unsigned long copy = 1; added == 0; copy++) {
+    char dup[32] = "";
+    if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
+    snprintf(file, size, "%s/%s%s%s__%lld%s%s.%s", dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step, idx, dup,
+             ext);
+    if ((added = strmap_put(written, file, 0, NULL)) < 0) return data_fail(cmd, "out of memory");
+  }
   return write_file(cmd, file, &v->blobs[k]);
 }
 
@@ -310,7 +324,7 @@ static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
       const char *fmt = image_format(b);
       char file[4096] = "";
       if (im->dir) {
-        int rc = extract_blob("images", im->dir, run, e, v, k, fmt, file, sizeof file);
+        int rc = extract_blob("images", &im->written, im->dir, run, e, v, k, fmt, file, sizeof file);
         if (rc) return rc;
       }
       if (im->s->json) {
@@ -344,7 +358,7 @@ int cmd_images(int argc, char **argv) {
     select_close(&s);
     return rc < 0 ? EXIT_OK : rc;
   }
-  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL))};
+  image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, NULL, 0, 0}};
   if ((rc = make_output_dir("images", im.dir))) {
     select_close(&s);
     return rc;
@@ -357,6 +371,7 @@ int cmd_images(int argc, char **argv) {
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &im.t, "");
   table_free(&im.t);
+  strmap_free(&im.written);
   if (!rc) rc = select_status(&s, "images", "image");
   select_close(&s);
   return rc;
@@ -421,7 +436,7 @@ static int on_audio(void *ctx, const run_ref *run, const kcb_event *e) {
       const kcb_bytes *label = v->labels && v->labels[k].len ? &v->labels[k] : NULL;
       char file[4096] = "";
       if (au->dir) {
-        int rc = extract_blob("audio", au->dir, run, e, v, k, "wav", file, sizeof file);
+        int rc = extract_blob("audio", &au->written, au->dir, run, e, v, k, "wav", file, sizeof file);
         if (rc) return rc;
       }
       if (au->s->json) {
@@ -467,7 +482,7 @@ int cmd_audio(int argc, char **argv) {
     select_close(&s);
     return rc < 0 ? EXIT_OK : rc;
   }
-  image_ctx au = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL))};
+  image_ctx au = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, NULL, 0, 0}};
   if ((rc = make_output_dir("audio", au.dir))) {
     select_close(&s);
     return rc;
@@ -481,6 +496,7 @@ int cmd_audio(int argc, char **argv) {
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &au.t, "");
   table_free(&au.t);
+  strmap_free(&au.written);
   if (!rc) rc = select_status(&s, "audio", "audio clip");
   select_close(&s);
   return rc;
@@ -549,7 +565,11 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
       }
       printf("]}");
     } else {
-      printf("%s%s  %s  step %lld\n", s->matched ? "\n" : "", run->name, v->tag, (long long)e->step);
+      printf("%s", s->matched ? "\n" : "");
+      fput_esc(stdout, run->name, strlen(run->name), 0);
+      printf("  ");
+      fput_esc(stdout, v->tag, strlen(v->tag), 0);
+      printf("  step %lld\n", (long long)e->step);
       if (v->rank == 2 && v->shape[1] > 0 && v->shape[1] <= 32 && (size_t)(v->shape[0] * v->shape[1]) == v->n_blobs) {
         int rc = print_text_table(v);
         if (rc) return rc;
@@ -563,7 +583,11 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
         size_t n = v->blobs[k].len, start = 0;
         for (size_t j = 0; j <= n; j++)
           if (j == n || p[j] == '\n') {
-            if (j > start) printf("  %.*s\n", (int)(j - start), p + start);
+            if (j > start) { /* escaped: control characters shown, NUL bytes too (nothing cut) */
+              printf("  ");
+              fput_esc(stdout, p + start, j - start, KCB_ESCAPE_KEEP_NEWLINES);
+              printf("\n");
+            }
             else if (j < n) printf("\n");
             start = j + 1;
           }

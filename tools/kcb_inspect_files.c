@@ -74,10 +74,10 @@ static void print_check(const file_check *f, int json, int quiet, int first) {
     else printf("null");
     printf("}");
   } else if (f->rc) {
-    printf("BAD %s (%s); %llu whole records, %llu of %llu bytes\n", ck->message, kcb_error_name(f->rc),
+    printf("BAD %s (%s); %llu whole records, %llu of %llu bytes\n", tool_esc(ck->message), kcb_error_name(f->rc),
            (unsigned long long)ck->records, (unsigned long long)ck->bytes_ok, (unsigned long long)ck->file_size);
   } else if (!quiet) {
-    printf("ok  %s (%llu records, %llu bytes)\n", f->path, (unsigned long long)ck->records,
+    printf("ok  %s (%llu records, %llu bytes)\n", tool_esc(f->path), (unsigned long long)ck->records,
            (unsigned long long)ck->bytes_ok);
   }
 }
@@ -156,23 +156,27 @@ done:
 static const char checkpoint_help[] =
     "usage: kcb-inspect checkpoint FILE [--arch SPEC] [--config] [--json]\n"
     "\n"
-    "Describes a Keras checkpoint written by kcb or Keras (.weights.h5, .h5, .keras, Keras 2\n"
-    "weights .h5): layout, versions, layers, every weight's shape and statistics (sum, mean,\n"
-    "standard deviation, least and greatest value), optimizer state, the monitor value and epoch\n"
-    "kcb stored, and the model config. Weights are read by rebuilding the model from the stored\n"
-    "config; a weights-only file needs --arch.\n"
+    "Describes any Keras checkpoint, whatever layers it holds (.weights.h5, .h5 from Keras 3 or\n"
+    "tf.keras 2, Keras 2 weights .h5, .keras): layout, versions, a layer table (class, parameters,\n"
+    "trainable / non-trainable, nested layers indented: RNN cells, wrapped layers, sub-models),\n"
+    "every stored variable with its shape, dtype and statistics (sum, mean, standard deviation,\n"
+    "least and greatest value), the optimizer's state, the monitor value and epoch kcb stored, and\n"
+    "the model config. The shapes come from the file: no model is built.\n"
     "\n"
-    "  --arch SPEC  the architecture of a weights-only file: the input shape then kcb-train's\n"
-    "               model spec, e.g. 784,32:relu,10:softmax or 28x28,flatten,10:softmax\n"
+    "  --arch SPEC  also check the weights against a kcb model: the input shape then kcb-train's\n"
+    "               model spec, e.g. 784,32:relu,10:softmax (exit 1 when they do not load)\n"
     "  --config     print the whole config JSON (text output shows its size only)\n"
-    "  --json       {\"file\", \"layout\", \"keras_version\", \"kcb_version\", \"layers_with_weights\",\n"
-    "               \"weights_count\", \"params\", \"optimizer_vars\", \"iterations\", \"monitor\",\n"
-    "               \"monitor_value\", \"epoch\", \"batch\", \"layers\": [{\"name\", \"class\"}], \"weights\":\n"
-    "               [{\"layer\", \"name\", \"shape\", \"size\", \"sum\", \"mean\", \"std\", \"min\", \"max\"}]\n"
-    "               (null when not read), \"config\" (the JSON text, or null)}\n"
+    "  --json       {\"file\", \"layout\", \"keras_version\", \"kcb_version\", \"model_class\", \"model_name\",\n"
+    "               \"layers_with_weights\", \"weights_count\", \"params\", \"trainable_params\",\n"
+    "               \"non_trainable_params\", \"has_config\", \"has_training_config\", \"optimizer\",\n"
+    "               \"optimizer_vars\", \"iterations\", \"monitor\", \"monitor_value\", \"epoch\" (0-based),\n"
+    "               \"batch\", \"layers\": [{\"name\", \"class\", \"path\", \"parent\", \"depth\", \"vars\",\n"
+    "               \"params\", \"trainable_params\"}], \"weights\": [{\"layer\", \"name\", \"path\", \"shape\",\n"
+    "               \"dtype\", \"size\", \"trainable\", \"sum\", \"mean\", \"std\", \"min\", \"max\"}],\n"
+    "               \"optimizer_weights\": [... and \"owner\"], \"arch_check\", \"config\"}\n"
     "\n"
-    "Exit status: 0; 1 the file is missing, not a Keras checkpoint, or its weights cannot be read;\n"
-    "2 usage error.\n";
+    "Exit status: 0; 1 the file is missing, not a Keras checkpoint, a variable cannot be read, or\n"
+    "the weights do not fit --arch; 2 usage error.\n";
 
 /* Builds and compiles the model an --arch spec describes. @return 0 or EXIT_USAGE / EXIT_DATA. */
 static int model_from_arch(kcb_model **out, const char *arch) {
@@ -211,31 +215,155 @@ static int model_from_arch(kcb_model **out, const char *arch) {
   return 0;
 }
 
-typedef struct weight_stats {
-  double sum, mean, std, min, max;
-} weight_stats;
-
-static weight_stats stats_of(const float *x, size_t n) {
-  weight_stats s = {0, NAN, NAN, NAN, NAN};
-  double sum = 0, sq = 0;
-  for (size_t i = 0; i < n; i++) {
-    double v = x[i];
-    sum += v;
-    if (i == 0 || v < s.min) s.min = v;
-    if (i == 0 || v > s.max) s.max = v;
-  }
-  s.sum = sum;
-  if (n) {
-    s.mean = sum / (double)n;
-    for (size_t i = 0; i < n; i++) sq += (x[i] - s.mean) * (x[i] - s.mean);
-    s.std = sqrt(sq / (double)n);
-  }
-  return s;
+static void var_shape_text(const kcb_checkpoint_var *v, char *buf, size_t size) {
+  size_t used = (size_t)snprintf(buf, size, "(");
+  for (int d = 0; d < v->rank && used < size; d++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%lld", d ? ", " : "", (long long)v->shape[d]);
+  if (used < size) snprintf(buf + used, size - used, v->rank == 1 ? ",)" : ")");
 }
 
-static void shape_text(const kcb_weight_info *w, char *buf, size_t size) {
-  if (w->rank == 1) snprintf(buf, size, "(%lld,)", (long long)w->shape[0]);
-  else snprintf(buf, size, "(%lld, %lld)", (long long)w->shape[0], (long long)w->shape[1]);
+static void json_var(const kcb_checkpoint_file *f, const kcb_checkpoint_var *v, const kcb_var_stats *s) {
+  printf("{\"layer\": ");
+  if (v->layer >= 0) json_str(stdout, kcb_checkpoint_file_layer(f, (size_t)v->layer)->name);
+  else printf("null");
+  printf(", \"name\": "), json_str(stdout, v->name);
+  printf(", \"path\": "), json_str(stdout, v->path);
+  printf(", \"shape\": [");
+  for (int d = 0; d < v->rank; d++) printf("%s%lld", d ? ", " : "", (long long)v->shape[d]);
+  printf("], \"dtype\": \"%s\", \"size\": %zu, \"trainable\": %s", kcb_var_dtype_name(v->dtype), v->count,
+         v->trainable ? "true" : "false");
+  if (v->is_optimizer) printf(", \"owner\": %ld", v->owner);
+  printf(", \"sum\": "), json_num(stdout, s->sum);
+  printf(", \"mean\": "), json_num(stdout, s->mean);
+  printf(", \"std\": "), json_num(stdout, s->std);
+  printf(", \"min\": "), json_num(stdout, s->min);
+  printf(", \"max\": "), json_num(stdout, s->max);
+  printf("}");
+}
+
+static void json_opt_str(const char *s) {
+  if (s && s[0]) json_str(stdout, s);
+  else printf("null");
+}
+
+static void print_checkpoint_json(const kcb_checkpoint_file *f, const kcb_var_stats *stats, size_t n_with_weights,
+                                  const char *arch_check) {
+  const kcb_checkpoint_meta *m = kcb_checkpoint_file_meta(f);
+  printf("{\"file\": "), json_str(stdout, kcb_checkpoint_file_path(f));
+  printf(", \"layout\": \"%s\", \"keras_version\": ", kcb_checkpoint_layout_name(m->layout));
+  json_opt_str(m->keras_version);
+  printf(", \"kcb_version\": "), json_opt_str(m->kcb_version);
+  printf(", \"model_class\": "), json_opt_str(m->model_class);
+  printf(", \"model_name\": "), json_opt_str(m->model_name);
+  printf(", \"layers_with_weights\": %zu, \"weights_count\": %zu, \"params\": %zu, \"trainable_params\": %zu, "
+         "\"non_trainable_params\": %zu, \"has_config\": %s, \"has_training_config\": %s, \"optimizer\": ",
+         n_with_weights, m->n_model_vars, m->n_params, m->n_trainable_params, m->n_params - m->n_trainable_params,
+         m->model_config ? "true" : "false", m->training_config ? "true" : "false");
+  json_opt_str(m->optimizer_name);
+  printf(", \"optimizer_vars\": %zu, \"iterations\": ", m->n_optimizer_vars);
+  if (m->iterations >= 0) printf("%lld", (long long)m->iterations);
+  else printf("null");
+  printf(", \"monitor\": ");
+  if (m->has_monitor) json_str(stdout, m->monitor), printf(", \"monitor_value\": "), json_num(stdout, m->monitor_value);
+  else printf("null, \"monitor_value\": null");
+  printf(", \"epoch\": ");
+  if (m->epoch >= 0) printf("%lld", (long long)m->epoch);
+  else printf("null");
+  printf(", \"batch\": ");
+  if (m->batch >= 0) printf("%lld", (long long)m->batch);
+  else printf("null");
+  printf(", \"layers\": [");
+  for (size_t i = 0; i < kcb_checkpoint_file_layer_count(f); i++) {
+    const kcb_checkpoint_layer *l = kcb_checkpoint_file_layer(f, i);
+    printf("%s\n  {\"name\": ", i ? "," : ""), json_str(stdout, l->name);
+    printf(", \"class\": "), json_opt_str(l->class_name);
+    printf(", \"path\": "), json_opt_str(l->path);
+    printf(", \"parent\": %d, \"depth\": %d, \"vars\": %zu, \"params\": %zu, \"trainable_params\": %zu}", l->parent,
+           l->depth, l->n_vars, l->n_params, l->n_trainable_params);
+  }
+  printf("], \"weights\": [");
+  for (size_t i = 0; i < m->n_model_vars; i++) {
+    printf("%s\n  ", i ? "," : "");
+    json_var(f, kcb_checkpoint_file_var(f, i), &stats[i]);
+  }
+  printf("], \"optimizer_weights\": [");
+  for (size_t i = m->n_model_vars; i < kcb_checkpoint_file_var_count(f); i++) {
+    printf("%s\n  ", i > m->n_model_vars ? "," : "");
+    json_var(f, kcb_checkpoint_file_var(f, i), &stats[i]);
+  }
+  printf("], \"arch_check\": "), json_opt_str(arch_check);
+  printf(", \"config\": ");
+  if (m->model_config) json_str(stdout, m->model_config);
+  else printf("null");
+  printf("}\n");
+}
+
+static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_stats *stats, size_t n_with_weights,
+                                  int show_config) {
+  const kcb_checkpoint_meta *m = kcb_checkpoint_file_meta(f);
+  char b[32];
+  printf("%s: layout %s", tool_esc(kcb_checkpoint_file_path(f)), kcb_checkpoint_layout_name(m->layout));
+  if (m->keras_version[0]) printf(", Keras %s", tool_esc(m->keras_version));
+  if (m->kcb_version[0]) printf(", written by kcb %s", tool_esc(m->kcb_version));
+  printf("\n");
+  if (m->model_class[0]) printf("  model: %s '%s'\n", tool_esc(m->model_class), tool_esc(m->model_name));
+  printf("  %zu layers with weights, %zu weights, %zu parameters (%zu trainable, %zu non-trainable)\n", n_with_weights,
+         m->n_model_vars, m->n_params, m->n_trainable_params, m->n_params - m->n_trainable_params);
+  if (m->n_optimizer_vars) {
+    printf("  optimizer state: %zu variables", m->n_optimizer_vars);
+    if (m->optimizer_name[0]) printf(" (%s)", tool_esc(m->optimizer_name));
+    if (m->iterations >= 0) printf(", %lld iteration%s", (long long)m->iterations, m->iterations == 1 ? "" : "s");
+    printf("\n");
+  } else {
+    printf("  optimizer state: none\n");
+  }
+  if (m->has_monitor) printf("  monitor: %s = %s\n", tool_esc(m->monitor), num(m->monitor_value, b));
+  if (m->epoch >= 0 || m->batch >= 0) {
+    /* Keras's {epoch} is 1-based, as checkpoint names and kcb-restore show it */
+    printf("  saved at:");
+    if (m->epoch >= 0) printf(" epoch %lld", (long long)m->epoch + 1);
+    if (m->batch >= 0) printf(" batch %lld", (long long)m->batch + 1);
+    printf("\n");
+  }
+  if (m->model_config)
+    printf("  config: %zu bytes of JSON%s%s\n", strlen(m->model_config), m->training_config ? ", with compile settings" : "",
+           show_config ? "" : " (--config prints it)");
+  else printf("  config: none (a weights-only file)\n");
+  printf("\n");
+  table t;
+  table_init(&t, 5, "llrrr");
+  const char *head[5] = {"layer", "class", "params", "trainable", "non-trainable"};
+  table_add(&t, head);
+  for (size_t i = 0; i < kcb_checkpoint_file_layer_count(f); i++) {
+    const kcb_checkpoint_layer *l = kcb_checkpoint_file_layer(f, i);
+    char name[300], p[3][24];
+    snprintf(name, sizeof name, "%*s%s", 2 * l->depth, "", l->name);
+    snprintf(p[0], sizeof p[0], "%zu", l->n_params);
+    snprintf(p[1], sizeof p[1], "%zu", l->n_trainable_params);
+    snprintf(p[2], sizeof p[2], "%zu", l->n_params - l->n_trainable_params);
+    const char *row[5] = {name, l->class_name[0] ? l->class_name : "?", p[0], p[1], p[2]};
+    table_add(&t, row);
+  }
+  table_print(stdout, &t, "  ");
+  table_free(&t);
+  printf("\n");
+  table_init(&t, 10, "lllrrrrrrr");
+  const char *vhead[10] = {"variable", "dtype", "shape", "size", "trainable", "sum", "mean", "std", "min", "max"};
+  table_add(&t, vhead);
+  for (size_t i = 0; i < kcb_checkpoint_file_var_count(f); i++) {
+    const kcb_checkpoint_var *v = kcb_checkpoint_file_var(f, i);
+    const kcb_var_stats *s = &stats[i];
+    char sh[128], sz[24], c[5][32];
+    var_shape_text(v, sh, sizeof sh);
+    snprintf(sz, sizeof sz, "%zu", v->count);
+    const char *row[10] = {v->name, kcb_var_dtype_name(v->dtype), sh, sz, v->is_optimizer ? "optimizer" : v->trainable ? "yes" : "no",
+                           short_num(s->sum, c[0]), short_num(s->mean, c[1]), short_num(s->std, c[2]),
+                           short_num(s->min, c[3]), short_num(s->max, c[4])};
+    table_add(&t, row);
+  }
+  table_print(stdout, &t, "  ");
+  table_free(&t);
+  if (m->model_config && show_config) printf("\n%s\n", tool_esc_lines(m->model_config));
 }
 
 int cmd_checkpoint(int argc, char **argv) {
@@ -244,10 +372,10 @@ int cmd_checkpoint(int argc, char **argv) {
   int help, rc = args_parse(&a, "checkpoint", argc, argv, specs, &help);
   if (rc) return rc;
   kcb_model *m = NULL;
-  char *config = NULL;
+  kcb_checkpoint_file *f = NULL;
+  kcb_var_stats *stats = NULL;
   const char *arch = args_get(&a, "--arch", NULL);
-  int json = args_has(&a, "--json");
-  char weights_error[512] = "";
+  char arch_error[512] = "";
   if (help) {
     fputs(checkpoint_help, stdout);
     goto done;
@@ -257,159 +385,127 @@ int cmd_checkpoint(int argc, char **argv) {
     goto done;
   }
   const char *path = a.pos[0];
-  kcb_checkpoint_info info;
-  if ((rc = kcb_checkpoint_info_read(&info, path))) {
+  if (arch && (rc = model_from_arch(&m, arch))) goto done;
+  if ((rc = kcb_checkpoint_file_open(&f, path))) {
     rc = lib_fail("checkpoint", rc);
     goto done;
   }
-  if ((rc = kcb_checkpoint_config_read(path, &config))) {
-    rc = lib_fail("checkpoint", rc);
+  size_t nv = kcb_checkpoint_file_var_count(f), n_with_weights = 0;
+  stats = calloc(nv + 1, sizeof *stats);
+  if (!stats) {
+    rc = data_fail("checkpoint", "out of memory");
     goto done;
   }
-  /* the weights: through a model rebuilt from the config, or from --arch */
-  if (arch) {
-    if ((rc = model_from_arch(&m, arch))) goto done;
+  for (size_t i = 0; i < nv; i++)
+    if ((rc = kcb_checkpoint_file_stats(f, i, &stats[i]))) {
+      rc = lib_fail("checkpoint", rc);
+      goto done;
+    }
+  for (size_t i = 0; i < kcb_checkpoint_file_layer_count(f); i++) {
+    const kcb_checkpoint_layer *l = kcb_checkpoint_file_layer(f, i);
+    n_with_weights += l->parent < 0 && l->n_params > 0;
+  }
+  if (m) {
     kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
     lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
     lo.restore_rng_state = 0;
-    if ((rc = kcb_model_load_weights(m, path, &lo))) {
-      snprintf(weights_error, sizeof weights_error, "%s (%s)", kcb_error_last(), kcb_error_name(rc));
-      kcb_model_free(m);
-      m = NULL;
-    }
-  } else if (config) {
-    kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
-    lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
-    if ((rc = kcb_model_load(&m, path, &lo)))
-      snprintf(weights_error, sizeof weights_error, "%s (%s)", kcb_error_last(), kcb_error_name(rc));
+    int lrc = kcb_model_load_weights(m, path, &lo);
+    if (lrc) snprintf(arch_error, sizeof arch_error, "%s (%s)", kcb_error_last(), kcb_error_name(lrc));
   }
-  rc = 0;
-  size_t nw = m ? kcb_model_weight_count(m) : 0;
-  if (json) {
-    printf("{\"file\": ");
-    json_str(stdout, path);
-    printf(", \"layout\": \"%s\", \"keras_version\": ", kcb_checkpoint_layout_name(info.layout));
-    if (info.keras_version[0]) json_str(stdout, info.keras_version);
-    else printf("null");
-    printf(", \"kcb_version\": ");
-    if (info.kcb_version[0]) json_str(stdout, info.kcb_version);
-    else printf("null");
-    printf(", \"layers_with_weights\": %zu, \"weights_count\": %zu, \"params\": %zu, \"has_config\": %s, "
-           "\"has_training_config\": %s, \"optimizer_vars\": %zu, \"iterations\": ",
-           info.n_layers, info.n_weights, info.n_params, info.has_config ? "true" : "false",
-           info.has_training_config ? "true" : "false", info.n_optimizer_vars);
-    if (info.iterations >= 0) printf("%lld", (long long)info.iterations);
-    else printf("null");
-    printf(", \"monitor\": ");
-    if (info.has_monitor) json_str(stdout, info.monitor), printf(", \"monitor_value\": "), json_num(stdout, info.monitor_value);
-    else printf("null, \"monitor_value\": null");
-    printf(", \"epoch\": ");
-    if (info.epoch >= 0) printf("%lld", (long long)info.epoch);
-    else printf("null");
-    printf(", \"batch\": ");
-    if (info.batch >= 0) printf("%lld", (long long)info.batch);
-    else printf("null");
-    printf(", \"layers\": ");
-    if (m) {
-      printf("[");
-      for (size_t i = 0; i < kcb_model_layer_count(m); i++) {
-        printf("%s{\"name\": ", i ? ", " : "");
-        json_str(stdout, kcb_model_layer_name(m, i));
-        printf(", \"class\": ");
-        json_str(stdout, kcb_model_layer_class(m, i));
-        printf("}");
-      }
-      printf("]");
-    } else {
-      printf("null");
-    }
-    printf(", \"weights\": ");
-    if (m) {
-      printf("[");
-      for (size_t i = 0; i < nw; i++) {
-        kcb_weight_info w;
-        if (kcb_model_weight(m, i, &w)) continue;
-        weight_stats s = stats_of(w.data, w.size);
-        printf("%s\n  {\"layer\": ", i ? "," : "");
-        json_str(stdout, w.layer_name);
-        printf(", \"name\": ");
-        json_str(stdout, w.name);
-        printf(", \"shape\": [");
-        for (int d = 0; d < w.rank; d++) printf("%s%lld", d ? ", " : "", (long long)w.shape[d]);
-        printf("], \"size\": %zu, \"sum\": ", w.size);
-        json_num(stdout, s.sum);
-        printf(", \"mean\": "), json_num(stdout, s.mean);
-        printf(", \"std\": "), json_num(stdout, s.std);
-        printf(", \"min\": "), json_num(stdout, s.min);
-        printf(", \"max\": "), json_num(stdout, s.max);
-        printf("}");
-      }
-      printf("]");
-    } else {
-      printf("null");
-    }
-    printf(", \"weights_error\": ");
-    if (weights_error[0]) json_str(stdout, weights_error);
-    else printf("null");
-    printf(", \"config\": ");
-    if (config) json_str(stdout, config);
-    else printf("null");
-    printf("}\n");
+  if (args_has(&a, "--json")) {
+    print_checkpoint_json(f, stats, n_with_weights, m ? (arch_error[0] ? arch_error : "ok") : NULL);
   } else {
-    char b[32];
-    printf("%s: layout %s", path, kcb_checkpoint_layout_name(info.layout));
-    if (info.keras_version[0]) printf(", Keras %s", info.keras_version);
-    if (info.kcb_version[0]) printf(", written by kcb %s", info.kcb_version);
-    printf("\n  %zu layers with weights, %zu weights, %zu parameters\n", info.n_layers, info.n_weights, info.n_params);
-    if (info.n_optimizer_vars) {
-      printf("  optimizer state: %zu variables", info.n_optimizer_vars);
-      if (info.iterations >= 0) printf(", %lld iteration%s", (long long)info.iterations, info.iterations == 1 ? "" : "s");
-      printf("\n");
-    } else {
-      printf("  optimizer state: none\n");
-    }
-    if (info.has_monitor) printf("  monitor: %s = %s\n", info.monitor, num(info.monitor_value, b));
-    if (info.epoch >= 0 || info.batch >= 0) {
-      printf("  saved at:");
-      if (info.epoch >= 0) printf(" epoch %lld", (long long)info.epoch);
-      if (info.batch >= 0) printf(" batch %lld", (long long)info.batch);
-      printf("\n");
-    }
-    if (config) printf("  config: %zu bytes of JSON%s%s\n", strlen(config), info.has_training_config ? ", with compile settings" : "",
-                       args_has(&a, "--config") ? "" : " (--config prints it)");
-    else printf("  config: none (a weights-only file)\n");
-    if (m) {
-      printf("  layers:");
-      for (size_t i = 0; i < kcb_model_layer_count(m); i++)
-        printf("%s %s (%s)", i ? "," : "", kcb_model_layer_name(m, i), kcb_model_layer_class(m, i));
-      printf("\n\n");
-      table t;
-      table_init(&t, 9, "llrrrrrrr");
-      const char *head[9] = {"layer", "weight", "shape", "size", "sum", "mean", "std", "min", "max"};
-      table_add(&t, head);
-      for (size_t i = 0; i < nw; i++) {
-        kcb_weight_info w;
-        if (kcb_model_weight(m, i, &w)) continue;
-        weight_stats s = stats_of(w.data, w.size);
-        char sh[64], sz[24], c[5][32];
-        shape_text(&w, sh, sizeof sh);
-        snprintf(sz, sizeof sz, "%zu", w.size);
-        const char *row[9] = {w.layer_name, w.name, sh, sz, short_num(s.sum, c[0]), short_num(s.mean, c[1]),
-                              short_num(s.std, c[2]), short_num(s.min, c[3]), short_num(s.max, c[4])};
-        table_add(&t, row);
-      }
-      table_print(stdout, &t, "  ");
-      table_free(&t);
-    } else if (!weights_error[0]) {
-      printf("  weights: not read (no model config in the file; give --arch, e.g. --arch 784,32:relu,10:softmax)\n");
-    }
-    if (config && args_has(&a, "--config")) printf("\n%s\n", config);
+    print_checkpoint_text(f, stats, n_with_weights, args_has(&a, "--config"));
+    if (m && !arch_error[0]) printf("\n  --arch %s: the weights load into it\n", arch);
   }
-  if (weights_error[0]) rc = data_fail("checkpoint", "cannot read the weights: %s", weights_error);
+  if (arch_error[0]) rc = data_fail("checkpoint", "the weights do not fit --arch %s: %s", arch, arch_error);
 done:
-  free(config);
+  free(stats);
+  kcb_checkpoint_file_close(f);
   kcb_model_free(m);
   args_free(&a);
+  return rc;
+}
+
+/* ---- diff of two checkpoints --------------------------------------------------------------- */
+
+int is_checkpoint_path(const char *path) {
+  size_t n = strlen(path);
+  return (n > 3 && strcmp(path + n - 3, ".h5") == 0) || (n > 5 && strcmp(path + n - 5, ".hdf5") == 0) ||
+         (n > 6 && strcmp(path + n - 6, ".keras") == 0);
+}
+
+/* Model variable i of a matched in b: by Keras name, else (same variable count) by position. */
+static long match_var(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b) {
+  const kcb_checkpoint_var *v = kcb_checkpoint_file_var(a, i);
+  long j = kcb_checkpoint_file_find(b, v->name);
+  if (j >= 0 && !kcb_checkpoint_file_var(b, (size_t)j)->is_optimizer) return j;
+  if (kcb_checkpoint_file_meta(a)->n_model_vars == kcb_checkpoint_file_meta(b)->n_model_vars) return (long)i;
+  return -1;
+}
+
+int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
+  kcb_checkpoint_file *a = NULL, *b = NULL;
+  int rc = 0, differ = 0;
+  if ((rc = kcb_checkpoint_file_open(&a, pa)) || (rc = kcb_checkpoint_file_open(&b, pb))) {
+    rc = lib_fail("diff", rc);
+    goto done;
+  }
+  size_t na = kcb_checkpoint_file_meta(a)->n_model_vars, nb = kcb_checkpoint_file_meta(b)->n_model_vars;
+  char *seen = calloc(nb + 1, 1);
+  if (!seen) {
+    rc = data_fail("diff", "out of memory");
+    goto done;
+  }
+  table t;
+  table_init(&t, 5, "lllrr");
+  const char *head[5] = {"variable", "A shape", "B shape", "max |A-B|", "rel L2"};
+  table_add(&t, head);
+  if (json) printf("{\"a\": "), json_str(stdout, pa), printf(", \"b\": "), json_str(stdout, pb), printf(", \"variables\": [");
+  size_t rows = 0;
+  for (size_t i = 0; i < na + nb; i++) {
+    const kcb_checkpoint_var *va = i < na ? kcb_checkpoint_file_var(a, i) : NULL, *vb = NULL;
+    long j = i < na ? match_var(a, i, b) : (seen[i - na] ? -2 : (long)(i - na));
+    if (j == -2) continue;
+    if (j >= 0) vb = kcb_checkpoint_file_var(b, (size_t)j), seen[j] = 1;
+    const char *status = "same";
+    double max_abs = NAN, rel = NAN;
+    char sa[128] = "-", sb[128] = "-", c[2][32];
+    if (va) var_shape_text(va, sa, sizeof sa);
+    if (vb) var_shape_text(vb, sb, sizeof sb);
+    if (!va || !vb) status = va ? "missing in B" : "missing in A";
+    else if (strcmp(sa, sb) != 0) status = "shape changed";
+    else if ((rc = kcb_checkpoint_file_compare(a, i, b, (size_t)j, &max_abs, &rel))) {
+      rc = lib_fail("diff", rc);
+      free(seen);
+      table_free(&t);
+      goto done;
+    } else if (max_abs != 0) status = "changed";
+    differ |= strcmp(status, "same") != 0;
+    const char *name = va ? va->name : vb->name;
+    if (json) {
+      printf("%s\n  {\"name\": ", rows++ ? "," : ""), json_str(stdout, name);
+      printf(", \"status\": \"%s\", \"max_abs\": ", status), json_num(stdout, max_abs);
+      printf(", \"rel_l2\": "), json_num(stdout, rel), printf("}");
+    } else {
+      char label[400];
+      snprintf(label, sizeof label, "%s%s%s", name, strcmp(status, "same") && strcmp(status, "changed") ? "  " : "",
+               strcmp(status, "same") && strcmp(status, "changed") ? status : "");
+      const char *row[5] = {label, sa, sb, va && vb && !isnan(max_abs) ? short_num(max_abs, c[0]) : "-",
+                            va && vb && !isnan(rel) ? short_num(rel, c[1]) : "-"};
+      table_add(&t, row);
+    }
+  }
+  if (json) printf("], \"identical\": %s}\n", differ ? "false" : "true");
+  else {
+    printf("%s vs %s: %s\n", tool_esc(pa), tool_esc(pb), differ ? "the weights differ" : "every variable identical");
+    table_print(stdout, &t, "  ");
+  }
+  table_free(&t);
+  free(seen);
+done:
+  kcb_checkpoint_file_close(a);
+  kcb_checkpoint_file_close(b);
   return rc;
 }
 
@@ -529,7 +625,7 @@ int cmd_csv(int argc, char **argv) {
     char sep_text[8];
     if (t.separator == '\t') snprintf(sep_text, sizeof sep_text, "tab");
     else snprintf(sep_text, sizeof sep_text, "'%c'", t.separator);
-    printf("%s: %zu rows (epochs), %zu columns, separator %s\n", a.pos[0], t.n_rows, t.n_columns, sep_text);
+    printf("%s: %zu rows (epochs), %zu columns, separator %s\n", tool_esc(a.pos[0]), t.n_rows, t.n_columns, sep_text);
     if (ec >= 0 && t.n_rows) {
       double lo = NAN, hi = NAN;
       for (size_t i = 0; i < t.n_rows; i++) {

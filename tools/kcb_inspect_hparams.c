@@ -2,6 +2,7 @@
  * session_start_info), its hyperparameters and its final metrics (the last value of each metric
  * the experiment names, read from the run <session>/<group>). */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,7 @@ typedef struct session {
   int status;     /* kcb_hparam_status; -1 none */
   hp_val *vals;
   size_t n_vals;
+  size_t *by_name; /* (n_vals) indexes of vals sorted by name, for session_val's binary search */
   double *metrics; /* (n_metrics) */
 } session;
 
@@ -44,17 +46,24 @@ typedef struct namelist {
   size_t n, cap;
 } namelist;
 
+/* Every lookup by name goes through a hash map or a binary search: an experiment may declare
+ * 100,000 hyperparameters and 10,000 metrics (issue 15: a linear search per name took 19 s). */
 typedef struct hp_ctx {
   session *sessions;
   size_t n_sessions, cap_sessions;
+  size_t *run_session;    /* (runs) the session of each run, or SIZE_MAX */
   namelist hparams;       /* names, in first-seen order */
+  strmap hparam_index;    /* name -> its index in hparams */
   namelist metric_groups, metric_tags, metric_shown; /* shown: the experiment's display_name, or "" */
+  strmap metric_index;    /* "LEN:GROUP/TAG" -> its index */
   int oom;
 } hp_ctx;
 
-static int names_add(namelist *l, const char *s) {
-  for (size_t i = 0; i < l->n; i++)
-    if (strcmp(l->items[i], s) == 0) return 0;
+/* Adds an hparam name unless present. */
+static int hparam_add(hp_ctx *h, const char *s) {
+  int r = strmap_put(&h->hparam_index, s, h->hparams.n, NULL);
+  if (r <= 0) return r;
+  namelist *l = &h->hparams;
   if (l->n == l->cap) {
     size_t cap = l->cap ? 2 * l->cap : 16;
     char **p = realloc(l->items, cap * sizeof *p);
@@ -69,8 +78,13 @@ static int names_add(namelist *l, const char *s) {
 
 /* Adds a metric (group, tag) pair unless present. */
 static int metric_add(hp_ctx *h, const char *group, const char *tag, const char *shown) {
-  for (size_t i = 0; i < h->metric_tags.n; i++)
-    if (strcmp(h->metric_groups.items[i], group) == 0 && strcmp(h->metric_tags.items[i], tag) == 0) return 0;
+  size_t n = strlen(group) + strlen(tag) + 32;
+  char *key = malloc(n);
+  if (!key) return -1;
+  snprintf(key, n, "%zu:%s/%s", strlen(group), group, tag); /* the length keeps (a/b, c) apart from (a, b/c) */
+  int r = strmap_put(&h->metric_index, key, h->metric_tags.n, NULL);
+  free(key);
+  if (r <= 0) return r;
   namelist *ls[3] = {&h->metric_groups, &h->metric_tags, &h->metric_shown};
   const char *vals[3] = {group, tag, shown};
   for (int k = 0; k < 3; k++) {
@@ -95,8 +109,7 @@ static void names_free(namelist *l) {
 
 /* The session of run index ri, created if needed. */
 static session *session_of(hp_ctx *h, size_t ri) {
-  for (size_t i = 0; i < h->n_sessions; i++)
-    if (h->sessions[i].run == ri) return &h->sessions[i];
+  if (h->run_session[ri] != SIZE_MAX) return &h->sessions[h->run_session[ri]];
   if (h->n_sessions == h->cap_sessions) {
     size_t cap = h->cap_sessions ? 2 * h->cap_sessions : 8;
     session *p = realloc(h->sessions, cap * sizeof *p);
@@ -104,6 +117,7 @@ static session *session_of(hp_ctx *h, size_t ri) {
     h->sessions = p;
     h->cap_sessions = cap;
   }
+  h->run_session[ri] = h->n_sessions;
   session *s = &h->sessions[h->n_sessions++];
   memset(s, 0, sizeof *s);
   s->run = ri;
@@ -125,7 +139,7 @@ static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
     if (v->kind != KCB_SUMMARY_HPARAMS) continue;
     if (v->hp_kind == KCB_HPARAMS_EXPERIMENT) {
       for (size_t k = 0; k < v->n_hp_values; k++)
-        if (names_add(&h->hparams, v->hp_values[k].name)) h->oom = 1;
+        if (hparam_add(h, v->hp_values[k].name) < 0) h->oom = 1;
       for (size_t k = 0; k < v->n_hp_metrics; k++)
         if (metric_add(h, v->hp_metric_groups[k] ? v->hp_metric_groups[k] : "", v->hp_metric_tags[k] ? v->hp_metric_tags[k] : "",
                        v->hp_metric_display_names && v->hp_metric_display_names[k] ? v->hp_metric_display_names[k] : ""))
@@ -137,6 +151,8 @@ static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
       s->group = strdup(v->hp_group_name ? v->hp_group_name : "");
       for (size_t k = 0; k < s->n_vals; k++) free(s->vals[k].name), free(s->vals[k].string);
       free(s->vals);
+      free(s->by_name);
+      s->by_name = NULL;
       s->n_vals = 0;
       s->vals = calloc(v->n_hp_values + 1, sizeof *s->vals);
       if (!s->vals || !s->group) return data_fail("hparams", "out of memory");
@@ -148,7 +164,7 @@ static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
         d->number = src->number;
         d->boolean = src->boolean;
         d->string = src->type == 1 ? strdup(src->string ? src->string : "") : NULL;
-        if (!d->name || (src->type == 1 && !d->string) || names_add(&h->hparams, d->name))
+        if (!d->name || (src->type == 1 && !d->string) || hparam_add(h, d->name) < 0)
           return data_fail("hparams", "out of memory");
       }
     } else if (v->hp_kind == KCB_HPARAMS_SESSION_END) {
@@ -160,10 +176,33 @@ static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
   return h->oom ? data_fail("hparams", "out of memory") : 0;
 }
 
+static const session *by_name_session; /* qsort has no context argument */
+
+static int cmp_by_name(const void *a, const void *b) {
+  return strcmp(by_name_session->vals[*(const size_t *)a].name, by_name_session->vals[*(const size_t *)b].name);
+}
+
+/* Sorts the session's value indexes by name, once. @return 0 or -1 (out of memory). */
+static int session_index(session *s) {
+  if (!(s->by_name = malloc((s->n_vals + 1) * sizeof *s->by_name))) return -1;
+  for (size_t i = 0; i < s->n_vals; i++) s->by_name[i] = i;
+  by_name_session = s;
+  qsort(s->by_name, s->n_vals, sizeof *s->by_name, cmp_by_name);
+  return 0;
+}
+
+/* The value of hparam name in s (the first one set, as a linear search would find), or NULL. */
 static const hp_val *session_val(const session *s, const char *name) {
-  for (size_t i = 0; i < s->n_vals; i++)
-    if (strcmp(s->vals[i].name, name) == 0) return &s->vals[i];
-  return NULL;
+  size_t lo = 0, hi = s->n_vals;
+  while (lo < hi) { /* the first index whose name is >= name */
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(s->vals[s->by_name[mid]].name, name) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const hp_val *best = NULL;
+  for (size_t i = lo; i < s->n_vals && strcmp(s->vals[s->by_name[i]].name, name) == 0; i++)
+    if (!best || s->by_name[i] < (size_t)(best - s->vals)) best = &s->vals[s->by_name[i]];
+  return best;
 }
 
 static const char *status_name(int st) {
@@ -230,14 +269,7 @@ static int cmp_session(const void *a, const void *b) {
   return c ? c : strcmp(sort_runs[x->run].name, sort_runs[y->run].name);
 }
 
-static const run_ref *run_named(const run_ref *runs, size_t n, const char *name, size_t *index) {
-  for (size_t i = 0; i < n; i++)
-    if (strcmp(runs[i].name, name) == 0) {
-      *index = i;
-      return &runs[i];
-    }
-  return NULL;
-}
+
 
 int cmd_hparams(int argc, char **argv) {
   static const opt_spec specs[] = {{"--json", 0}, {"--sort", 1}, {"--desc", 0}, {NULL, 0}};
@@ -249,6 +281,7 @@ int cmd_hparams(int argc, char **argv) {
   kcb_run_summary **sums = NULL;
   hp_ctx h;
   memset(&h, 0, sizeof h);
+  strmap run_index = {0};
   int problem = 0;
   if (help) {
     fputs(hparams_help, stdout);
@@ -266,6 +299,17 @@ int cmd_hparams(int argc, char **argv) {
    * hparams are then decoded in full. */
   kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
   if ((rc = summaries_read("hparams", runs, n, &o, a.jobs, &sums, &problem))) goto done;
+  if (!(h.run_session = malloc((n + 1) * sizeof *h.run_session))) {
+    rc = data_fail("hparams", "out of memory");
+    goto done;
+  }
+  for (size_t i = 0; i < n; i++) {
+    h.run_session[i] = SIZE_MAX;
+    if (strmap_put(&run_index, runs[i].name, i, NULL) < 0) {
+      rc = data_fail("hparams", "out of memory");
+      goto done;
+    }
+  }
   for (size_t i = 0; i < n; i++) {
     int has = 0;
     for (size_t j = 0; sums[i] && j < sums[i]->n_tags; j++) has |= sums[i]->tags[j].kind == KCB_SUMMARY_HPARAMS;
@@ -291,7 +335,7 @@ int cmd_hparams(int argc, char **argv) {
   for (size_t i = 0; i < h.n_sessions; i++) {
     session *s = &h.sessions[i];
     s->metrics = malloc((h.metric_tags.n + 1) * sizeof *s->metrics);
-    if (!s->metrics) {
+    if (!s->metrics || session_index(s) != 0) {
       rc = data_fail("hparams", "out of memory");
       goto done;
     }
@@ -303,7 +347,7 @@ int cmd_hparams(int argc, char **argv) {
       else if (strcmp(sr, ".") == 0) snprintf(name, sizeof name, "%s", g);
       else snprintf(name, sizeof name, "%s/%s", sr, g);
       size_t ri;
-      if (!run_named(runs, n, name, &ri) || !sums[ri]) continue;
+      if (!strmap_get(&run_index, name, &ri) || !sums[ri]) continue;
       const kcb_run_tag *t = kcb_run_summary_find(sums[ri], h.metric_tags.items[k]);
       if (t && t->kind == KCB_SUMMARY_SCALAR && t->n_points) s->metrics[k] = t->values[t->n_points - 1];
     }
@@ -326,10 +370,10 @@ int cmd_hparams(int argc, char **argv) {
       for (size_t k = 0; k < h.metric_tags.n; k++) {
         char mn[1024];
         metric_name(&h, k, mn, sizeof mn);
-        fprintf(stderr, " %s", mn);
+        fprintf(stderr, " %s", tool_esc(mn));
       }
       fprintf(stderr, "; hyperparameters:");
-      for (size_t k = 0; k < h.hparams.n; k++) fprintf(stderr, " %s", h.hparams.items[k]);
+      for (size_t k = 0; k < h.hparams.n; k++) fprintf(stderr, " %s", tool_esc(h.hparams.items[k]));
       fprintf(stderr, ")\n");
       rc = EXIT_DATA;
       goto done;
@@ -416,9 +460,11 @@ done:
   for (size_t i = 0; i < h.n_sessions; i++) {
     session *s = &h.sessions[i];
     for (size_t k = 0; k < s->n_vals; k++) free(s->vals[k].name), free(s->vals[k].string);
-    free(s->vals), free(s->group), free(s->metrics);
+    free(s->vals), free(s->group), free(s->metrics), free(s->by_name);
   }
   free(h.sessions);
+  free(h.run_session);
+  strmap_free(&h.hparam_index), strmap_free(&h.metric_index), strmap_free(&run_index);
   names_free(&h.hparams), names_free(&h.metric_groups), names_free(&h.metric_tags), names_free(&h.metric_shown);
   summaries_free(sums, n);
   runs_free(runs, n);

@@ -149,7 +149,7 @@ int cmd_plot(int argc, char **argv) {
       kcb_smooth_ema(sm, y, series[i].n, po.smoothing);
       char f[32], l[32];
       if (kcb_plot_sparkline(buf, 3 * (size_t)w + 1, sm, series[i].n, w) == 0)
-        fprintf(text, "%-*s  %s  %s -> %s\n", (int)name_w, series[i].name, buf, short_num(sm[0], f),
+        fprintf(text, "%-*s  %s  %s -> %s\n", (int)name_w, tool_esc(series[i].name), buf, short_num(sm[0], f),
                 short_num(sm[series[i].n - 1], l));
     }
     free(buf);

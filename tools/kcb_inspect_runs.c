@@ -51,12 +51,12 @@ static void print_runs_text(const run_ref *runs, kcb_run_summary **sums, size_t 
   for (size_t i = 0; i < n; i++) {
     const kcb_run_summary *s = sums[i];
     if (!s) continue;
-    printf("%s%s  (%zu file%s, %llu events, %llu bytes", i ? "\n" : "", runs[i].name, s->n_files,
+    printf("%s%s  (%zu file%s, %llu events, %llu bytes", i ? "\n" : "", tool_esc(runs[i].name), s->n_files,
            s->n_files == 1 ? "" : "s", (unsigned long long)s->n_events, (unsigned long long)s->n_bytes);
     if (s->n_graphs) /* a graph has no tag, so no row below would show it */
       printf(", %llu graph%s", (unsigned long long)s->n_graphs, s->n_graphs == 1 ? "" : "s");
     printf(")\n");
-    if (s->problem) printf("  ! %s\n", s->problem_message);
+    if (s->problem) printf("  ! %s\n", tool_esc(s->problem_message));
     if (!s->n_tags) {
       printf("  (no summaries)\n");
       continue;
@@ -239,7 +239,7 @@ int cmd_scalars(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       const kcb_run_tag *g = sums[i] ? kcb_run_summary_find(sums[i], tag) : NULL;
       if (g && g->kind == KCB_SUMMARY_SCALAR) found++;
-      else if (g && n_names) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", runs[i].name, tag, kcb_summary_kind_name(g->kind));
+      else if (g && n_names) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", tool_esc(runs[i].name), tool_esc(tag), kcb_summary_kind_name(g->kind));
     }
   }
   if (rc) goto done;
@@ -280,7 +280,7 @@ int cmd_scalars(int argc, char **argv) {
         printf(",%lld,%s,%s\n", (long long)g->steps[j], num(g->wall_times[j], b1), num(g->values[j], b2));
       }
     } else {
-      printf("%s%s  %s  (%zu points)\n", first_run ? "" : "\n", runs[i].name, tag, g->n_points);
+      printf("%s%s  %s  (%zu points)\n", first_run ? "" : "\n", tool_esc(runs[i].name), tool_esc(tag), g->n_points);
       table t;
       table_init(&t, 3, "rrr");
       const char *head[3] = {"step", "wall_time", "value"};
@@ -309,10 +309,15 @@ done:
 
 static const char diff_help[] =
     "usage: kcb-inspect diff RUN_A RUN_B [--step STEP] [--json]\n"
+    "       kcb-inspect diff CHECKPOINT_A CHECKPOINT_B [--json]\n"
     "\n"
     "Puts the scalars of two runs side by side: for each tag, its value at the last step of each\n"
     "run (or at STEP), and the difference B - A. RUN_A and RUN_B may be run directories, event files\n"
     "or log directories (then tags are prefixed with the sub-run, e.g. validation/epoch_loss).\n"
+    "Two checkpoints (.h5, .keras, .weights.h5; any model, any two layouts) are compared variable\n"
+    "by variable: shapes, the largest absolute difference and the relative L2 norm of A - B,\n"
+    "variables missing on either side (--json: {\"a\", \"b\", \"variables\": [{\"name\", \"status\",\n"
+    "\"max_abs\", \"rel_l2\"}], \"identical\"}); exit 0 either way.\n"
     "\n"
     "  --step STEP  compare the values recorded at this step (the last one if a step repeats)\n"
     "  --json       {\"a\", \"b\", \"step\", \"tags\": [{\"tag\", \"a_step\", \"a\", \"b_step\", \"b\", \"diff\"}]}\n"
@@ -393,6 +398,10 @@ int cmd_diff(int argc, char **argv) {
   int have_step = args_has(&a, "--step");
   if (help) {
     fputs(diff_help, stdout);
+    goto done;
+  }
+  if (a.n_pos == 2 && is_checkpoint_path(a.pos[0]) && is_checkpoint_path(a.pos[1])) {
+    rc = cmd_checkpoint_diff(a.pos[0], a.pos[1], args_has(&a, "--json"));
     goto done;
   }
   if (a.n_pos != 2) rc = usage_error("diff", "expected RUN_A and RUN_B");

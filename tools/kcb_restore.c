@@ -7,6 +7,7 @@
 
 #include "cli_common.h"
 #include "kcb/kcb.h"
+#include "tool_text.h"
 
 static void usage(FILE *f) {
   fprintf(f,
@@ -64,7 +65,7 @@ static void json_number(double v) {
 static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
   size_t w = 4; /* columns on a terminal, not bytes: file names in any script line up */
   for (size_t i = 0; i < r->count; i++)
-    if (cli_display_width(r->entries[i].path) > w) w = cli_display_width(r->entries[i].path);
+    if (cli_display_width(tool_esc(r->entries[i].path)) > w) w = cli_display_width(tool_esc(r->entries[i].path));
   printf("%-4s  ", "rank");
   cli_pad(stdout, "file", w, 0);
   printf("  %-17s  %5s  %-22s  %s\n", "layout", "epoch", monitor, "source");
@@ -76,7 +77,7 @@ static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
     if (e->epoch >= 0) snprintf(epoch, sizeof epoch, "%lld", (long long)e->epoch + 1);
     if (e->source != KCB_RANK_NONE) kcb_format_double(e->value, value, sizeof value);
     printf("%-4s  ", rank);
-    cli_pad(stdout, e->path, w, 0);
+    cli_pad(stdout, tool_esc(e->path), w, 0);
     printf("  %-17s  %5s  %-22s  %s\n", kcb_checkpoint_layout_name(e->info.layout), epoch, value,
            kcb_rank_source_name(e->source));
   }
@@ -197,11 +198,11 @@ int main(int argc, char **argv) {
   int rc = kcb_checkpoint_rank(&r, paths, n_paths, &ro);
   free(paths);
   if (rc) {
-    fprintf(stderr, "kcb-restore: %s (%s)\n", kcb_error_last(), kcb_error_name(rc));
+    fprintf(stderr, "kcb-restore: %s (%s)\n", tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
     return rc == KCB_EINVAL ? 2 : 1;
   }
   for (size_t i = 0; i < r->count; i++)
-    if (!r->entries[i].readable) fprintf(stderr, "kcb-restore: skipping %s: %s\n", r->entries[i].path, r->entries[i].error);
+    if (!r->entries[i].readable) fprintf(stderr, "kcb-restore: skipping %s: %s\n", tool_esc(r->entries[i].path), tool_esc(r->entries[i].error));
   int status = 0, wrote = 0, verified = 0;
   if (r->n_ranked == 0) {
     fprintf(stderr, "kcb-restore: no checkpoint with a value for %s among %zu file%s\n", ro.monitor, r->count,
@@ -211,7 +212,8 @@ int main(int argc, char **argv) {
     const char *best = r->entries[0].path;
     rc = kcb_checkpoint_export(best, output, layout);
     if (rc) {
-      fprintf(stderr, "kcb-restore: writing %s from %s failed: %s (%s)\n", output, best, kcb_error_last(), kcb_error_name(rc));
+      fprintf(stderr, "kcb-restore: writing %s from %s failed: %s (%s)\n", tool_esc(output), tool_esc(best),
+              tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
       status = 1;
     } else {
       wrote = verified = 1;
@@ -220,7 +222,7 @@ int main(int argc, char **argv) {
   if (json) print_json(r, ro.monitor, output, wrote, verified);
   else {
     print_table(r, ro.monitor);
-    if (wrote) printf("wrote %s from %s (verified)\n", output, r->entries[0].path);
+    if (wrote) printf("wrote %s from %s (verified)\n", tool_esc(output), tool_esc(r->entries[0].path));
   }
   kcb_checkpoint_ranking_free(r);
   return status;

@@ -9,6 +9,7 @@
 
 #include "cli_common.h"
 #include "kcb/kcb.h"
+#include "tool_text.h"
 #include "train_options.h"
 
 /* ---- Ctrl-C: the first SIGINT / SIGTERM asks fit to stop after the batch; a second one (or one
@@ -163,7 +164,7 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint, con
 /* Reports a library error with its detail and returns the tool's exit status for it. */
 static int fail(const char *what, int rc) {
   if (kcb_error_last()[0]) /* the library's message already names the step, file or flag */
-    fprintf(stderr, "kcb-train: %s (%s)\n", kcb_error_last(), kcb_error_name(rc));
+    fprintf(stderr, "kcb-train: %s (%s)\n", tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
   else
     fprintf(stderr, "kcb-train: %s: %s (%s)\n", what, kcb_strerror(rc), kcb_error_name(rc));
   return 1;

@@ -297,14 +297,30 @@ static char *trim(char *s) {
 /* A config file: "name = value" lines with the flags' names (no "--"), '#' comments. */
 static int read_config(train_args *a, const char *path, int depth) {
   if (depth > 4) return train_usage_error("--config", path, "config files include each other too deeply");
-  FILE *f = fopen(path, "r");
-  if (!f) return train_usage_error("--config", path, strerror(errno));
-  char line[4096];
+  char *text = NULL;
+  size_t len = 0;
+  /* kcb_file_read: a FIFO or device is refused without blocking, as every file kcb reads. */
+  if (kcb_file_read(path, (size_t)1 << 20, &text, &len) != 0) {
+    const char *why = kcb_error_last(), *cause = strstr(why, "cannot open: ");
+    return train_usage_error("--config", path, cause ? cause + 13 : why);
+  }
   int rc = 0, number = 0;
-  while (rc == 0 && fgets(line, sizeof line, f)) {
+  for (char *line = text, *next; rc == 0 && line < text + len; line = next) {
+    char *nl = memchr(line, '\n', (size_t)(text + len - line));
+    next = nl ? nl + 1 : text + len;
+    if (nl) *nl = '\0';
     number++;
     char where[600];
     snprintf(where, sizeof where, "%s:%d", path, number);
+    /* A text file: a NUL or another control character means binary junk, not a line to skip. */
+    for (char *c = line; c < next - (nl != NULL) && rc == 0; c++)
+      if ((unsigned char)*c < 0x20 && *c != '\t' && !(*c == '\r' && c + 1 == next - (nl != NULL))) {
+        char why[96];
+        snprintf(why, sizeof why, "binary data: control character 0x%02x at column %d, not a text line",
+                 (unsigned char)*c, (int)(c - line) + 1);
+        rc = train_usage_error(where, "", why);
+      }
+    if (rc) break;
     char *hash = strchr(line, '#');
     if (hash) *hash = '\0';
     char *eq = strchr(line, '='), *key = line, *value = NULL;
@@ -327,7 +343,7 @@ static int read_config(train_args *a, const char *path, int depth) {
       else rc = apply(a, o, flag, kept);
     }
   }
-  fclose(f);
+  free(text);
   return rc;
 }
 

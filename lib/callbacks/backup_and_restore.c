@@ -33,9 +33,14 @@ typedef struct backup_and_restore {
  * Keras wrote has no kcb attributes, only this file. */
 static int64_t metadata_epoch(const char *meta_path) {
   json_error_t err;
-  json_t *root = json_load_file(meta_path, 0, &err);
+  char *text = NULL;
+  size_t len = 0;
+  json_t *root = NULL;
+  if (kcb_file_read(meta_path, (size_t)1 << 20, &text, &len) == 0) root = json_loadb(text, len, 0, &err);
+  free(text);
   json_t *epoch = root ? json_object_get(root, "epoch") : NULL;
   int64_t e = json_is_integer(epoch) ? (int64_t)json_integer_value(epoch) : -1;
+  if (e > 2147483646) e = -1; /* fit counts epochs in an int: a larger one is no epoch kcb wrote */
   json_decref(root);
   return e;
 }

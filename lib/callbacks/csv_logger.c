@@ -1,7 +1,9 @@
 /* callbacks/csv_logger.c — Keras's CSVLogger (spec/keras-callbacks.md §2.8): one row per epoch. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "io/csv.h"
@@ -13,6 +15,9 @@ typedef struct csv_logger {
   char separator;
   int append;
   int append_header;                   /* write the header before the first row */
+  char *existing_header;               /* appending: the file's first line, checked against ours */
+  size_t existing_header_len;          /* (it may hold NUL bytes) */
+  int mend_line_end;                   /* appending: the file's last line has no line end */
   FILE *file;                          /* open from train begin to train end */
   char (*keys)[KCB_LOGS_KEY_MAX];      /* the columns after "epoch", frozen at the first epoch */
   size_t n_keys;
@@ -30,24 +35,74 @@ static int close_file(csv_logger *c) {
   return 0;
 }
 
+/* Before appending (issue 15): the file's header, to compare with this run's at the first row, and
+ * its tail: a last line without its line end is mended (else the first new row would be glued to
+ * it), a file ending inside a quoted field is refused (every new row would be part of that field). */
+static int inspect_existing(csv_logger *c) {
+  free(c->existing_header);
+  c->existing_header = NULL;
+  c->mend_line_end = 0;
+  c->append_header = 1; /* Keras: a header only when the file is new or empty */
+  char *text = NULL;
+  size_t len = 0;
+  int rc = kcb_file_read(c->filename, 0, &text, &len);
+  if (rc == KCB_ENOENT) {
+    kcb_error_clear();
+    return 0;
+  }
+  if (rc) return kcb__error(rc, "CSVLogger: cannot append: %s", kcb_error_last());
+  int quoted = 0;
+  size_t header_end = len;
+  for (size_t i = 0; i < len; i++) {
+    if (text[i] == '"') quoted = !quoted; /* a doubled quote toggles twice */
+    else if (text[i] == '\n' && !quoted && header_end == len) header_end = i;
+  }
+  if (len > 0) {
+    c->append_header = 0;
+    if (quoted)
+      rc = kcb__error(KCB_EFORMAT, "CSVLogger: cannot append to %s: it ends inside a quoted field (an open quote); the file "
+                      "is unchanged", c->filename);
+    c->mend_line_end = text[len - 1] != '\n';
+    if (header_end > 0 && text[header_end - 1] == '\r') header_end--;
+    text[header_end] = '\0';
+    c->existing_header = text;
+    c->existing_header_len = header_end;
+    text = NULL;
+  }
+  free(text);
+  return rc;
+}
+
+/* The header row built in c->row against the appended file's: a different one means other columns
+ * or another separator, and rows appended under it would be read wrong. */
+static int check_header(csv_logger *c) {
+  if (!c->existing_header) return 0;
+  size_t n = c->existing_header_len;
+  if (n == c->row.len && memcmp(c->existing_header, c->row.text, n) == 0) return 0;
+  return kcb__error(KCB_EFORMAT, "CSVLogger: cannot append to %s: its header '%.200s' is not this run's '%.*s' (other columns "
+                    "or another separator); the file is unchanged", c->filename, c->existing_header,
+                    (int)(c->row.len > 200 ? 200 : c->row.len), c->row.text);
+}
+
 static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   csv_logger *c = (csv_logger *)cb;
   int rc = close_file(c);
   if (rc) return rc;
   if ((rc = kcb__mkdirs_for(c->filename, "CSVLogger"))) return rc; /* as TensorBoard and ModelCheckpoint do */
   c->epoch_seen = 0;
-  if (c->append) {
-    FILE *existing = fopen(c->filename, "rb");
-    c->append_header = 1; /* Keras: a header only when the file is new or empty */
-    if (existing) {
-      c->append_header = fgetc(existing) == EOF;
-      fclose(existing);
-    }
+  if (c->append && (rc = inspect_existing(c)) != 0) return rc;
+  /* O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of blocking open() forever; a
+   * pipe someone reads, /dev/stdout or /dev/null still work. Writes then block as usual. */
+  int fd = open(c->filename, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | (c->append ? O_APPEND : O_TRUNC), 0666);
+  if (fd >= 0) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) (void)fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (!(c->file = fdopen(fd, c->append ? "ab" : "wb"))) close(fd);
   }
-  c->file = fopen(c->filename, c->append ? "ab" : "wb");
   if (!c->file) {
-    int err = errno;
-    return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
+    int err = fd < 0 ? errno : ENOMEM;
+    return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s%s", c->filename, strerror(err),
+                      err == ENXIO ? " (a FIFO nobody reads)" : "");
   }
   c->keys_frozen = 0;
   c->n_keys = 0;
@@ -163,10 +218,19 @@ static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   if (!c->file) return kcb__error(KCB_ESTATE, "CSVLogger: on_epoch_end before on_train_begin (%s is not open)", c->filename);
   if (!c->keys_frozen) {
     if ((rc = freeze_keys(c, logs))) return rc;
+    KCB__TRY(kcb__csv_row_add_text(&c->row, "epoch"));
+    for (size_t i = 0; i < c->n_keys; i++) KCB__TRY(kcb__csv_row_add_text(&c->row, c->keys[i]));
     if (c->append_header) {
-      KCB__TRY(kcb__csv_row_add_text(&c->row, "epoch"));
-      for (size_t i = 0; i < c->n_keys; i++) KCB__TRY(kcb__csv_row_add_text(&c->row, c->keys[i]));
       KCB__TRY(kcb__csv_row_write(&c->row, c->file, c->filename));
+    } else {
+      if ((rc = check_header(c)) != 0) {
+        c->keys_frozen = 0; /* refused again at the next epoch, never a row under the wrong header */
+        c->n_keys = 0;
+        goto done;
+      }
+      c->row.len = c->row.n_fields = 0;
+      if (c->mend_line_end) KCB__TRY(kcb__write_all(fileno(c->file), "\r\n", 2, c->filename));
+      c->mend_line_end = 0;
     }
   }
   KCB__TRY(kcb__csv_row_add_int(&c->row, epoch));
@@ -189,6 +253,7 @@ static void csv_destroy(kcb_callback *cb) {
   csv_logger *c = (csv_logger *)cb;
   close_file(c);
   kcb__csv_row_free(&c->row);
+  free(c->existing_header);
   free(c->keys);
   free(c->filename);
 }

@@ -3,6 +3,7 @@
  * replaces a file (checkpoints, plots, backups, exports) goes through here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,4 +134,103 @@ char *kcb__path_join(const char *dir, const char *name) {
   char *p = malloc(n);
   if (p) snprintf(p, n, "%s/%s", dir, name);
   return p;
+}
+
+/* ---- reading: regular files only ------------------------------------------------------ */
+
+static const char *file_kind(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISDIR(m)) return "a directory";
+  return "not a regular file";
+}
+
+int kcb__file_open_read(const char *path, const char *owner, int *fd_out) {
+  *fd_out = -1;
+  const char *sep = owner ? ": " : "";
+  if (!owner) owner = "";
+  /* O_NONBLOCK: open() of a FIFO with no writer would otherwise wait forever, and a device's open
+   * may have side effects or block; fstat on the opened descriptor then decides, with no race
+   * between a stat and the open. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    int err = errno;
+    return kcb__error(kcb__error_from_errno(err), "%s%s%s: cannot open: %s", owner, sep, path, strerror(err));
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    return kcb__error(kcb__error_from_errno(err), "%s%s%s: cannot open: %s", owner, sep, path, strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    return kcb__error(KCB_EINVAL, "%s%s%s: cannot open: %s, not a regular file (kcb reads only regular files)",
+                      owner, sep, path, file_kind(st.st_mode));
+  }
+  int flags = fcntl(fd, F_GETFL);
+  if (flags >= 0) (void)fcntl(fd, F_SETFL, flags & ~O_NONBLOCK); /* regular files never block anyway */
+  *fd_out = fd;
+  return 0;
+}
+
+int kcb__file_fopen_read(const char *path, const char *owner, FILE **out) {
+  *out = NULL;
+  int fd;
+  int rc = kcb__file_open_read(path, owner, &fd);
+  if (rc) return rc;
+  if (!(*out = fdopen(fd, "rb"))) {
+    close(fd);
+    return kcb__error(KCB_ENOMEM, "%s%s%s: out of memory opening", owner ? owner : "", owner ? ": " : "", path);
+  }
+  return 0;
+}
+
+int kcb__file_check_regular(const char *path, const char *owner) {
+  int fd;
+  int rc = kcb__file_open_read(path, owner, &fd);
+  if (rc == 0) close(fd);
+  return rc;
+}
+
+int kcb_file_read(const char *path, size_t max_bytes, char **out, size_t *len) {
+  if (!out || !len || !path) return kcb__error(KCB_EINVAL, "kcb_file_read: NULL argument");
+  *out = NULL;
+  *len = 0;
+  int fd;
+  int rc = kcb__file_open_read(path, NULL, &fd);
+  if (rc) return rc;
+  size_t cap = 4096, n = 0;
+  char *buf = malloc(cap);
+  while (buf && rc == 0) {
+    if (n + 1 == cap) {
+      char *grown = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
+      if (!grown) {
+        free(buf);
+        buf = NULL;
+        break;
+      }
+      buf = grown;
+      cap *= 2;
+    }
+    ssize_t got = read(fd, buf + n, cap - 1 - n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) rc = kcb__error(kcb__error_from_errno(errno), "%s: cannot read: %s", path, strerror(errno));
+    else if (got == 0) break;
+    else n += (size_t)got;
+    if (max_bytes && n > max_bytes)
+      rc = kcb__error(KCB_EINVAL, "%s: too large (more than %zu bytes)", path, max_bytes);
+  }
+  close(fd);
+  if (rc == 0 && !buf) rc = kcb__error(KCB_ENOMEM, "%s: out of memory reading", path);
+  if (rc) {
+    free(buf);
+    return rc;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  *len = n;
+  return 0;
 }

@@ -118,12 +118,8 @@ static int parse_number(const char *s, double *out) {
 }
 
 static char *read_all(const char *path, size_t *out_len, int *rc) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
-    int err = errno;
-    *rc = kcb__error(kcb__error_from_errno(err), "CSV: cannot open %s: %s", path, strerror(err));
-    return NULL;
-  }
+  FILE *f;
+  if ((*rc = kcb__file_fopen_read(path, "CSV", &f)) != 0) return NULL;
   size_t cap = 4096, len = 0;
   char *buf = malloc(cap);
   while (buf) {

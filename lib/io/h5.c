@@ -17,7 +17,12 @@ static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
 /* HDF5 descriptions of failed writes run long (time, file name, errno, sizes). */
 #define DETAIL_SIZE 1024
 
-static void quiet_now(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+/* Also: no filter plugins. A dataset naming an unknown filter would make libhdf5 load a shared
+ * library from HDF5_PLUGIN_PATH; kcb's files use none, and a file must not choose code to run. */
+static void quiet_now(void) {
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+  (void)H5PLset_loading_state(0);
+}
 
 void kcb__h5_quiet(void) { pthread_once(&quiet_once, quiet_now); }
 
@@ -153,13 +158,14 @@ int kcb__h5_open(hid_t *out, const char *path) {
   *out = H5I_INVALID_HID;
   struct stat st;
   if (stat(path, &st) != 0) return kcb__error(kcb__error_from_errno(errno), "%s: %s", path, strerror(errno));
-  if (!S_ISREG(st.st_mode)) return kcb__error(KCB_EINVAL, "%s: not a regular file", path);
+  int rc = kcb__file_check_regular(path, NULL); /* libhdf5 opens by name: a FIFO would block it */
+  if (rc) return rc;
   htri_t is = H5Fis_hdf5(path);
   if (is <= 0) {
     H5Eclear2(H5E_DEFAULT);
     return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", path);
   }
-  int rc = kcb__h5_guard_root(NULL, 0, path, path);
+  rc = kcb__h5_guard_root(NULL, 0, path, path);
   if (rc) return rc;
   *out = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
   if (*out < 0) {
@@ -208,6 +214,40 @@ int kcb__h5_group_create(hid_t *out, hid_t parent, const char *name, const char 
   return 0;
 }
 
+/* Whether the existing link path (from parent) is a hard link: a soft link may point anywhere and an
+ * external link into another file, which libhdf5 would open while walking a path (issue 15). */
+static int link_is_hard(hid_t parent, const char *path) {
+  H5L_info_t li;
+  if (H5Lget_info(parent, path, &li, H5P_DEFAULT) < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return 0;
+  }
+  return li.type == H5L_TYPE_HARD;
+}
+
+/* KCB_EFORMAT when some link on the way to name (each component that exists) is not a hard link. */
+static int links_error(hid_t parent, const char *name, const char *file) {
+  char path[512];
+  kcb__strlcpy(path, name, sizeof path);
+  for (char *p = path;; p++) {
+    char *slash = strchr(p, '/');
+    if (slash) *slash = '\0';
+    if (path[0]) {
+      htri_t e = H5Lexists(parent, path, H5P_DEFAULT);
+      if (e <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0; /* the caller reports what is missing */
+      }
+      if (!link_is_hard(parent, path))
+        return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link: kcb follows only hard links (an external "
+                          "link would open another file)", file, path);
+    }
+    if (!slash) return 0;
+    *slash = '/';
+    p = slash;
+  }
+}
+
 int kcb__h5_exists(hid_t parent, const char *name) {
   /* H5Lexists needs every intermediate link to exist: check the path step by step. */
   char path[512];
@@ -218,6 +258,9 @@ int kcb__h5_exists(hid_t parent, const char *name) {
       H5Eclear2(H5E_DEFAULT);
       return 0;
     }
+    /* Not followed (an external link would open another file): say it exists, so that opening it
+     * reports the link (links_error) rather than something missing. */
+    if (path[0] && !link_is_hard(parent, path)) return 1;
     /* The next step looks inside this group: check its header first (see h5_guard.h). */
     if (path[0] && kcb__h5_guard_link(parent, path, "") != 0) return 0;
     *p = '/';
@@ -229,6 +272,8 @@ int kcb__h5_exists(hid_t parent, const char *name) {
 
 int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
+  int lrc = links_error(parent, name, file);
+  if (lrc) return lrc;
   if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no group '%s'", file, name);
   int rc = kcb__h5_guard_link(parent, name, file);
   if (rc) return rc;
@@ -541,6 +586,12 @@ static int dataset_write(hid_t parent, const char *name, hid_t ftype, hid_t mtyp
   return rc;
 }
 
+int kcb__h5_dataset_write_typed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank, const int64_t *shape,
+                                const void *data, const char *file) {
+  if (rank < 0 || rank > KCB__H5_MAX_RANK) return kcb__error(KCB_EINVAL, "%s: dataset '%s' rank %d", file, name, rank);
+  return dataset_write(parent, name, ftype, mtype, rank, shape, data, file);
+}
+
 int kcb__h5_dataset_write_float(hid_t parent, const char *name, int rank, const int64_t *shape, const float *data,
                                 const char *file) {
   if (rank < 0 || rank > KCB__H5_MAX_RANK) return kcb__error(KCB_EINVAL, "%s: dataset '%s' rank %d", file, name, rank);
@@ -551,19 +602,50 @@ int kcb__h5_dataset_write_int32(hid_t parent, const char *name, int32_t value, c
   return dataset_write(parent, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &value, file);
 }
 
+/* Storage that reads outside the file: an external raw data file list (a dataset's bytes in any
+ * other file, /dev/urandom included), a virtual dataset (mapped from other files), or a filter
+ * other than HDF5's built-in ones (a plugin would be loaded to decode it). */
+static int storage_error(hid_t d, const char *name, const char *file) {
+  hid_t dcpl = H5Dget_create_plist(d);
+  if (dcpl < 0) return kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s': cannot read its storage properties", name);
+  int rc = 0, n_ext = H5Pget_external_count(dcpl), n_filters = H5Pget_nfilters(dcpl);
+  H5D_layout_t layout = H5Pget_layout(dcpl);
+  if (n_ext != 0)
+    rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' keeps its data in %d external file(s): kcb reads only data stored in "
+                    "the checkpoint itself", file, name, n_ext);
+  else if (layout == H5D_VIRTUAL)
+    rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' is a virtual dataset (mapped from other files): kcb reads only data "
+                    "stored in the checkpoint itself", file, name);
+  else if (layout < 0 || n_filters < 0)
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s': cannot read its storage properties", name);
+  for (int i = 0; rc == 0 && i < n_filters; i++) {
+    unsigned flags = 0, config = 0;
+    size_t nelmts = 0;
+    char fname[64] = "";
+    H5Z_filter_t id = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelmts, NULL, sizeof fname, fname, &config);
+    if (id != H5Z_FILTER_DEFLATE && id != H5Z_FILTER_SHUFFLE && id != H5Z_FILTER_FLETCHER32 && id != H5Z_FILTER_NBIT &&
+        id != H5Z_FILTER_SCALEOFFSET)
+      rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' uses HDF5 filter %d, not one built into HDF5: kcb does not load "
+                      "filter plugins", file, name, (int)id);
+  }
+  H5Eclear2(H5E_DEFAULT);
+  kcb__h5_close(dcpl);
+  return rc;
+}
+
 static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
-  if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
-  H5L_info_t link;
-  if (H5Lget_info(parent, name, &link, H5P_DEFAULT) >= 0 && link.type != H5L_TYPE_HARD) {
-    H5Eclear2(H5E_DEFAULT);
-    return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link, which Keras refuses too", file, name);
-  }
-  int rc = kcb__h5_guard_link(parent, name, file);
+  int rc = links_error(parent, name, file);
   if (rc) return rc;
+  if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
+  if ((rc = kcb__h5_guard_link(parent, name, file)) != 0) return rc;
   *out = H5Dopen2(parent, name, H5P_DEFAULT);
   if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a readable dataset", name);
-  return 0;
+  if ((rc = storage_error(*out, name, file)) != 0) {
+    kcb__h5_close(*out);
+    *out = H5I_INVALID_HID;
+  }
+  return rc;
 }
 
 int kcb__h5_dataset_shape(hid_t parent, const char *name, int *rank, int64_t *shape, const char *file) {
@@ -609,6 +691,88 @@ int kcb__h5_dataset_read_float(hid_t parent, const char *name, float *out, size_
 
 int kcb__h5_dataset_read_int64(hid_t parent, const char *name, int64_t *out, const char *file) {
   return dataset_read(parent, name, H5T_NATIVE_INT64, out, 1, file);
+}
+
+int kcb__h5_dataset_describe(hid_t parent, const char *name, kcb__h5_dataset_desc *out, const char *file) {
+  hid_t d;
+  int rc = dataset_open(&d, parent, name, file);
+  if (rc) return rc;
+  hid_t s = H5Dget_space(d), t = H5Dget_type(d);
+  int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+  hsize_t dims[KCB__H5_MAX_RANK];
+  memset(out, 0, sizeof *out);
+  if (r < 0 || r > KCB__H5_MAX_RANK || t < 0 || H5Sget_simple_extent_dims(s, dims, NULL) < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape or type", name);
+  } else {
+    out->rank = r;
+    for (int i = 0; i < r; i++) out->shape[i] = (int64_t)dims[i];
+    out->cls = H5Tget_class(t);
+    out->size = H5Tget_size(t);
+    out->is_signed = out->cls == H5T_INTEGER && H5Tget_sign(t) == H5T_SGN_2;
+  }
+  kcb__h5_close(t);
+  kcb__h5_close(s);
+  kcb__h5_close(d);
+  return rc;
+}
+
+int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64_t first_row, int64_t n_rows, void *out,
+                              size_t n, const char *file) {
+  hid_t d;
+  int rc = dataset_open(&d, parent, name, file);
+  if (rc) return rc;
+  hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID, t = H5Dget_type(d);
+  H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
+  int r = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+  hsize_t dims[KCB__H5_MAX_RANK];
+  if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
+    rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' is not numeric", file, name);
+  } else if (r < 0 || r > KCB__H5_MAX_RANK || H5Sget_simple_extent_dims(fs, dims, NULL) < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape", name);
+  } else {
+    hsize_t count = 1;
+    if (r > 0) {
+      if (first_row < 0 || n_rows < 0 || (hsize_t)first_row + (hsize_t)n_rows > dims[0]) {
+        rc = kcb__error(KCB_EINVAL, "%s: rows %lld..%lld of dataset '%s' are out of range", file, (long long)first_row,
+                        (long long)(first_row + n_rows), name);
+      } else {
+        hsize_t start[KCB__H5_MAX_RANK] = {0};
+        start[0] = (hsize_t)first_row;
+        dims[0] = (hsize_t)n_rows;
+        for (int i = 0; i < r; i++) count *= dims[i];
+        if (H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, dims, NULL) < 0 ||
+            (ms = H5Screate_simple(r, dims, NULL)) < 0)
+          rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot select rows of dataset '%s'", name);
+      }
+    }
+    if (rc == 0 && count != n)
+      rc = kcb__error(KCB_ESHAPE, "%s: dataset '%s' rows hold %llu values, expected %zu", file, name,
+                      (unsigned long long)count, n);
+    if (rc == 0 && count > 0 && H5Dread(d, mtype, r > 0 ? ms : H5S_ALL, r > 0 ? fs : H5S_ALL, H5P_DEFAULT, out) < 0)
+      rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot read dataset '%s' (corrupt or truncated file)", name);
+  }
+  kcb__h5_close(t);
+  kcb__h5_close(ms);
+  kcb__h5_close(fs);
+  kcb__h5_close(d);
+  return rc;
+}
+
+int kcb__h5_object_addr(hid_t parent, const char *where, const char *name, uint64_t *addr, int *is_group,
+                        const char *file) {
+  H5L_info_t link;
+  if (H5Lget_info(parent, name, &link, H5P_DEFAULT) < 0) return kcb__h5_fail(KCB_EFORMAT, file, "cannot read link '%s'", name);
+  if (link.type != H5L_TYPE_HARD)
+    return kcb__error(KCB_EFORMAT, "%s: '%s%s%s' is a soft or external link: kcb follows only hard links (an external "
+                      "link would open another file)", file, where, where[0] ? "/" : "", name);
+  int rc = kcb__h5_guard_link(parent, name, file);
+  if (rc) return rc;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return kcb__h5_fail(KCB_EFORMAT, file, "cannot read object '%s'", name);
+  *addr = (uint64_t)info.addr;
+  *is_group = info.type == H5O_TYPE_GROUP;
+  return 0;
 }
 
 void kcb__h5_shape_str(char *buf, size_t size, int rank, const int64_t *shape) {

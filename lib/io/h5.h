@@ -94,6 +94,28 @@ int kcb__h5_dataset_shape(hid_t parent, const char *name, int *rank, int64_t *sh
 int kcb__h5_dataset_read_float(hid_t parent, const char *name, float *out, size_t n, const char *file);
 int kcb__h5_dataset_read_int64(hid_t parent, const char *name, int64_t *out, const char *file);
 
+/* What a dataset holds, without reading its data. */
+typedef struct kcb__h5_dataset_desc {
+  int rank;
+  int64_t shape[KCB__H5_MAX_RANK];
+  H5T_class_t cls; /* H5T_FLOAT, H5T_INTEGER, ... */
+  size_t size;     /* bytes per element */
+  int is_signed;   /* integers */
+} kcb__h5_dataset_desc;
+int kcb__h5_dataset_describe(hid_t parent, const char *name, kcb__h5_dataset_desc *out, const char *file);
+/* Reads rows [first_row, first_row + n_rows) of dimension 0 (the whole scalar when rank is 0) as
+ * memory type mtype into out, which holds n values. */
+int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64_t first_row, int64_t n_rows, void *out,
+                              size_t n, const char *file);
+/* Writes a dataset of any file type (little-endian, contiguous, no filters) from memory type mtype. */
+int kcb__h5_dataset_write_typed(hid_t parent, const char *name, hid_t ftype, hid_t mtype, int rank, const int64_t *shape,
+                                const void *data, const char *file);
+/* The file address of the object `name` (in the group at path `where`, for messages) links to: objects are allocated in creation order, so
+ * sorting a group's members by address gives the order its writer created them in (h5py does
+ * not track creation order, and names sort differently). */
+int kcb__h5_object_addr(hid_t parent, const char *where, const char *name, uint64_t *addr, int *is_group,
+                        const char *file);
+
 /* "(784, 32)" / "()" as Keras prints shapes. */
 void kcb__h5_shape_str(char *buf, size_t size, int rank, const int64_t *shape);
 

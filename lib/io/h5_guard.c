@@ -61,8 +61,46 @@ static uint8_t *src_load(const src *s, uint64_t off, uint64_t n) {
   return b;
 }
 
+/* The last file src_open looked up: finding a file's driver copies two property lists, which
+ * costs more than the checks themselves when a reader walks many objects of one file. An open
+ * file keeps its id (HDF5 does not hand an id out twice), so the id is the key. */
+static _Thread_local struct {
+  hid_t fid;
+  int ok;
+  src s;
+} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0}};
+
+static int src_open_uncached(src *s, hid_t obj);
+
 /* 0 when the file's bytes are reachable; -1 otherwise (other drivers: no guard). */
 static int src_open(src *s, hid_t obj) {
+  hid_t fid = H5Iget_file_id(obj);
+  if (fid < 0) {
+    H5Eclear2(H5E_DEFAULT);
+    return src_open_uncached(s, obj);
+  }
+  /* a core-driver image may move as HDF5 grows it: only read-only files are cached, whose buffer stays */
+  if (fid == last_src.fid && last_src.ok) {
+    /* and the same bytes: the descriptor or image HDF5 reads through is the cached one */
+    void *h = NULL;
+    int same = H5Fget_vfd_handle(fid, H5P_DEFAULT, &h) >= 0 && h &&
+               (last_src.s.mem ? *(const uint8_t **)h == last_src.s.mem : *(int *)h == last_src.s.fd);
+    H5Eclear2(H5E_DEFAULT);
+    if (same) {
+      *s = last_src.s;
+      H5Fclose(fid);
+      return 0;
+    }
+  }
+  int rc = src_open_uncached(s, obj);
+  last_src.fid = fid;
+  last_src.ok = rc == 0;
+  last_src.s = *s;
+  H5Fclose(fid);
+  return rc;
+}
+
+static int src_open_uncached(src *s, hid_t obj) {
   memset(s, 0, sizeof *s);
   s->fd = -1;
   hid_t fid = H5Iget_file_id(obj);
@@ -183,8 +221,10 @@ static int walk_attrs(const src *s, uint64_t addr, attr_visit visit, void *ctx, 
       if (type == 0x10 && end - p >= (uint64_t)s->sa + s->sl && nchunks < MAX_CHUNKS) {
         chunk_at[nchunks] = s->base + le(b + p, s->sa);
         chunk_len[nchunks++] = le(b + p + s->sa, s->sl);
-      } else if ((type == 0x0c || type == 0x11) && !(mflags & 0x02)) { /* not a shared message */
+      } else if ((type == 0x0c || type == 0x11 || type == 0x14) && !(mflags & 0x02)) { /* not a shared message */
         stop = visit(ctx, type, b + p, size);
+      } else if (type == 0x03) { /* a datatype: 0x103 when shared (stored in another object header) */
+        stop = visit(ctx, type | ((mflags & 0x02) ? 0x100u : 0u), b + p, size);
       }
       p += size;
     }
@@ -208,6 +248,109 @@ static int find_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   return 1;
 }
 
+/* What is wrong with the datatype encoded in d (n bytes; format spec §IV.A.2.d) that libhdf5 1.10
+ * would not notice, or NULL; *used gets its encoded length. libhdf5 copies a compound member's or
+ * an enumeration's names up to a NUL wherever it lies, takes member offsets and sizes on trust
+ * (type conversion then copies past the element), and nests datatypes without a bound. So: every
+ * name terminated inside the message, every member inside its compound, known classes and
+ * versions, dimension counts within HDF5's 32, and at most 16 levels of nesting. */
+static const char *dtype_problem(const uint8_t *d, uint64_t n, int depth, uint64_t *used, char *why, size_t ws) {
+#define DT_FAIL(...) return snprintf(why, ws, __VA_ARGS__), why
+  if (depth > 16) DT_FAIL("its datatype nests more than 16 levels deep");
+  if (n < 8) DT_FAIL("a datatype of %llu bytes is cut short", (unsigned long long)n);
+  unsigned cls = d[0] & 0x0f, ver = d[0] >> 4, bits = d[1] | (unsigned)d[2] << 8 | (unsigned)d[3] << 16;
+  uint64_t size = le(d + 4, 4), p = 8;
+  if (ver < 1 || ver > 3) DT_FAIL("a datatype of version %u", ver);
+  static const uint8_t props[11] = {4, 12, 2, 0, 4, 0, 0, 0, 0, 0, 0};
+  switch (cls) {
+    case 0: case 1: case 2: case 3: case 4: case 7:
+      if (n - p < props[cls]) DT_FAIL("a datatype of class %u is cut short", cls);
+      if (size == 0 && cls != 3) DT_FAIL("a datatype of class %u has size 0", cls);
+      p += props[cls];
+      break;
+    case 5: { /* opaque: a tag of (bits & 0xff) bytes */
+      uint64_t tag = bits & 0xff;
+      if (n - p < tag) DT_FAIL("an opaque datatype's tag runs past the message");
+      p += tag;
+      break;
+    }
+    case 6: case 8: { /* compound: members; enumeration: a base type, names, values */
+      uint64_t members = bits & 0xffff, base_size = 0;
+      if (members == 0) DT_FAIL("a %s datatype with no members", cls == 6 ? "compound" : "enumeration");
+      if (cls == 8) {
+        uint64_t u = 0;
+        const char *bp = dtype_problem(d + p, n - p, depth + 1, &u, why, ws);
+        if (bp) return bp;
+        base_size = le(d + p + 4, 4);
+        p += u;
+      }
+      for (uint64_t m = 0; m < members; m++) {
+        const uint8_t *nul = p < n ? memchr(d + p, 0, (size_t)(n - p)) : NULL;
+        if (!nul) DT_FAIL("a %s member's name is not terminated inside the message", cls == 6 ? "compound" : "enumeration");
+        uint64_t len = (uint64_t)(nul - (d + p)) + 1;
+        len = ver < 3 ? pad8(len) : len;
+        if (len > n - p) DT_FAIL("a member's name runs past the message");
+        p += len;
+        if (cls == 8) continue;
+        uint64_t off_size = ver < 3 ? 4 : size < 256 ? 1 : size < 65536 ? 2 : size < (1u << 24) ? 3 : 4;
+        if (n - p < off_size) DT_FAIL("a compound member's offset runs past the message");
+        uint64_t off = le(d + p, (unsigned)off_size);
+        p += off_size;
+        if (ver == 1) {
+          if (n - p < 28) DT_FAIL("a compound member's dimensions run past the message");
+          if (d[p] > 4) DT_FAIL("a compound member of %u dimensions", d[p]);
+          p += 28;
+        }
+        uint64_t u = 0;
+        const char *mp = dtype_problem(d + p, n - p, depth + 1, &u, why, ws);
+        if (mp) return mp;
+        uint64_t msize = le(d + p + 4, 4);
+        if (ver == 1) /* a version 1 member may be an array of up to 4 dimensions */
+          for (unsigned k = 0; k < d[p - 28]; k++) {
+            uint64_t dim = le(d + p - 16 + 4 * k, 4);
+            msize = dim && msize > UINT64_MAX / dim ? UINT64_MAX : msize * dim;
+          }
+        if (off > size || msize > size - off)
+          DT_FAIL("a compound member of %llu bytes at offset %llu lies outside its %llu-byte compound",
+                  (unsigned long long)msize, (unsigned long long)off, (unsigned long long)size);
+        p += u;
+      }
+      if (cls == 8) {
+        if (base_size && members > (n - p) / base_size) DT_FAIL("an enumeration's values run past the message");
+        p += members * base_size;
+      }
+      break;
+    }
+    case 9: { /* variable-length: a base type */
+      uint64_t u = 0;
+      const char *bp = dtype_problem(d + p, n - p, depth + 1, &u, why, ws);
+      if (bp) return bp;
+      p += u;
+      break;
+    }
+    case 10: { /* array: rank, dimensions (and permutations before version 3), a base type */
+      if (ver < 2) DT_FAIL("an array datatype of version 1");
+      if (n - p < 4) DT_FAIL("an array datatype is cut short");
+      unsigned rank = d[p];
+      if (rank < 1 || rank > 32) DT_FAIL("an array datatype of %u dimensions", rank);
+      uint64_t dims_at = p + (ver < 3 ? 4 : 1), need = (ver < 3 ? 4 : 1) + 4ull * rank * (ver < 3 ? 2 : 1);
+      if (n - p < need) DT_FAIL("an array datatype's dimensions run past the message");
+      for (unsigned k = 0; k < rank; k++)
+        if (le(d + dims_at + 4 * k, 4) == 0) DT_FAIL("an array datatype with a dimension of 0");
+      p += need;
+      uint64_t u = 0;
+      const char *bp = dtype_problem(d + p, n - p, depth + 1, &u, why, ws);
+      if (bp) return bp;
+      p += u;
+      break;
+    }
+    default: DT_FAIL("a datatype of unknown class %u", cls);
+  }
+  *used = p;
+  return NULL;
+#undef DT_FAIL
+}
+
 /* What is wrong with attribute message d (n bytes) that libhdf5 1.10's decoder would not notice
  * (it copies the name up to a NUL and nelmts x type-size data bytes without looking at n), or NULL. */
 static const char *attr_message_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
@@ -222,7 +365,12 @@ static const char *attr_message_problem(const src *s, const uint8_t *d, uint64_t
     return why;
   }
   if (nsz == 0 || memchr(d + at, 0, (size_t)nsz) == NULL) return snprintf(why, why_size, "its name is not terminated"), why;
-  if ((flags & 3) || tsz < 8 || ssz < 4) return NULL; /* shared type or shape: sizes unknown here */
+  if (flags & 1) return snprintf(why, why_size, "its datatype is shared (a committed datatype elsewhere), which kcb's "
+                                 "and Keras's files never use"), why;
+  uint64_t used = 0;
+  const char *dp = dtype_problem(d + dt, tsz, 0, &used, why, why_size);
+  if (dp) return dp;
+  if ((flags & 3) || tsz < 8 || ssz < 4) return NULL; /* shared shape: sizes unknown here */
   uint64_t esize = le(d + dt + 4, 4), rank = d[ds + 1], dims = ds + (d[ds] == 1 ? 8 : 4), count = 1;
   if (d[ds] == 2 && d[ds + 3] == 2) count = 0; /* a null dataspace */
   if (d[ds] != 1 && d[ds] != 2) return NULL;
@@ -243,6 +391,7 @@ typedef struct check_ctx {
   const src *s;
   char why[160];
   const char *problem;
+  const char *what; /* the kind of message with the problem */
 } check_ctx;
 
 /* A group's symbol table message names its local heap, whose data segment libhdf5 allocates at the
@@ -264,6 +413,17 @@ static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t
 
 static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   check_ctx *c = ctx;
+  if (type == 0x14) return 0; /* a driver info message: only in a superblock extension (guard_root) */
+  c->what = type == 0x11 ? "symbol table" : type == 0x0c ? "attribute" : "datatype";
+  if (type == 0x103) { /* libhdf5 reopens a committed datatype (H5T_copy_reopen) unchecked */
+    c->problem = "its datatype is shared (a committed datatype elsewhere), which kcb's and Keras's files never use";
+    return 1;
+  }
+  if (type == 0x03) {
+    uint64_t used = 0;
+    c->problem = dtype_problem(d, n, 0, &used, c->why, sizeof c->why);
+    return c->problem != NULL;
+  }
   c->problem = type == 0x11 ? symbol_table_problem(c->s, d, n, c->why, sizeof c->why)
                             : attr_message_problem(c->s, d, n, c->why, sizeof c->why);
   return c->problem != NULL;
@@ -285,10 +445,10 @@ int kcb__h5_guard_attr_messages(hid_t obj, const char *file) {
   src s;
   uint64_t addr;
   if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0) return 0;
-  check_ctx c = {&s, "", NULL};
+  check_ctx c = {&s, "", NULL, ""};
   if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
     return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
-                      strncmp(c.problem, "its group", 9) == 0 ? "symbol table" : "attribute",
+                      c.what,
                       (unsigned long long)(s.base + addr), c.problem);
   return 0;
 }
@@ -486,12 +646,38 @@ int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
     return 0;
   }
   int rc = header_error(&s, li.u.address, file);
-  check_ctx c = {&s, "", NULL};
+  check_ctx c = {&s, "", NULL, ""};
   if (rc == 0 && walk_attrs(&s, li.u.address, check_visit, &c, NULL, NULL) > 0)
     rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
-                    strncmp(c.problem, "its group", 9) == 0 ? "symbol table" : "attribute",
+                    c.what,
                     (unsigned long long)(s.base + li.u.address), c.problem);
   return rc;
+}
+
+static int is_undef(const uint8_t *p, unsigned n) {
+  for (unsigned i = 0; i < n; i++)
+    if (p[i] != 0xff) return 0;
+  return 1;
+}
+
+static int driver_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
+  (void)ctx, (void)d, (void)n;
+  return type == 0x14;
+}
+
+/* A file-driver info block (superblock v0/v1) or driver info message (in a v2/v3 superblock's
+ * extension) records a driver such as family, multi or split, whose files are other files: kcb's
+ * checkpoints are single files, and a checkpoint must not make libhdf5 open others (issue 15). */
+static int driver_error(const src *s, const uint8_t *b, unsigned ver, const char *file) {
+  unsigned sa = s->sa;
+  if (ver <= 1) {
+    if (is_undef(b + 24 + (ver == 1 ? 4 : 0) + 3 * sa, sa)) return 0;
+  } else {
+    const uint8_t *ext = b + 12 + sa;
+    if (is_undef(ext, sa) || walk_attrs(s, le(ext, sa), driver_visit, NULL, NULL, NULL) <= 0) return 0;
+  }
+  return kcb__error(KCB_EFORMAT, "%s: the HDF5 superblock names a file driver (family, multi or split files): kcb reads "
+                    "only single-file checkpoints", file);
 }
 
 int kcb__h5_guard_root(const void *image, size_t len, const char *path, const char *file) {
@@ -504,7 +690,8 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
     s.size = len;
   } else {
     struct stat st;
-    if (!(f = fopen(path, "rb")) || fstat(fileno(f), &st) != 0) {
+    if (kcb__file_fopen_read(path, NULL, &f) != 0 || fstat(fileno(f), &st) != 0) {
+      kcb_error_clear();
       if (f) fclose(f);
       return 0;
     }
@@ -522,6 +709,7 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
       s.sl = sl;
       uint64_t root = ver <= 1 ? le(b + 24 + (ver == 1 ? 4 : 0) + 4 * sa + sl, sa) : le(b + 12 + 3 * sa, sa);
       rc = header_error(&s, root, file);
+      if (rc == 0) rc = driver_error(&s, b, ver, file);
     }
   }
   if (f) fclose(f);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "internal.h"
@@ -76,8 +77,11 @@ int kcb_idx_load(kcb_tensor **out, const char *path, float scale) {
   *out = NULL;
 
   errno = 0;
-  f = gzopen(path, "rb"); /* reads uncompressed files as-is ("transparent" mode) */
+  int fd;
+  if ((rc = kcb__file_open_read(path, NULL, &fd)) != 0) return rc;
+  f = gzdopen(fd, "rb"); /* reads uncompressed files as-is ("transparent" mode) */
   if (!f) {
+    close(fd);
     if (errno == 0) return kcb__error(KCB_ENOMEM, "%s: out of memory opening", path);
     return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
   }

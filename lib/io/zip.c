@@ -5,12 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <zip.h>
 
 int kcb__zip_is_zip(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return 0;
+  FILE *f;
+  if (kcb__file_fopen_read(path, NULL, &f) != 0) return 0; /* the caller's next open reports it */
   unsigned char magic[4] = {0};
   size_t got = fread(magic, 1, 4, f);
   fclose(f);
@@ -24,8 +25,11 @@ static int zip_fail(int code, const char *file, const char *what, zip_error_t *e
 int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len) {
   *out = NULL;
   *len = 0;
-  int zerr = 0;
-  zip_t *za = zip_open(path, ZIP_RDONLY, &zerr);
+  int zerr = 0, fd;
+  int rc0 = kcb__file_open_read(path, NULL, &fd);
+  if (rc0) return rc0;
+  zip_t *za = zip_fdopen(fd, ZIP_RDONLY, &zerr); /* takes fd on success */
+  if (!za) close(fd);
   if (!za) {
     zip_error_t e;
     zip_error_init_with_code(&e, zerr);
@@ -41,6 +45,18 @@ int kcb__zip_read_member(const char *path, const char *name, void **out, size_t 
   zip_int64_t index = zip_name_locate(za, name, 0);
   if (index < 0) {
     rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'", path, name);
+    goto done;
+  }
+  /* Two members of one name: libzip takes the first, Python's zipfile the last; which one a reader
+   * sees would be undefined, so the archive is refused (issue 15). */
+  zip_int64_t n_entries = zip_get_num_entries(za, 0), copies = 0;
+  for (zip_int64_t i = 0; i < n_entries; i++) {
+    const char *other = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+    if (other && strcmp(other, name) == 0) copies++;
+  }
+  if (copies > 1) {
+    rc = kcb__error(KCB_EFORMAT, "%s: the archive has %lld members named '%s' (which one counts would be undefined)", path,
+                    (long long)copies, name);
     goto done;
   }
   if (zip_stat_index(za, (zip_uint64_t)index, 0, &st) < 0 || !(st.valid & ZIP_STAT_SIZE)) {

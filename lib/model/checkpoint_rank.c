@@ -231,6 +231,18 @@ static int64_t epoch_from_name(const char *stem) {
   return v >= 1 ? (int64_t)(v - 1) : -1;
 }
 
+/* A CSV log the caller named must be readable and have the columns: its own error (file:line)
+ * is the answer, not "no checkpoint with a value" later (issue 15). Guessed ones may be skipped. */
+static int check_given_csv(const char *csv_path, const char *monitor) {
+  kcb_csv_table t;
+  int rc = kcb_csv_table_read(&t, csv_path, 0);
+  if (rc) return rc;
+  const char *missing = kcb_csv_table_column(&t, "epoch") < 0 ? "epoch" : kcb_csv_table_column(&t, monitor) < 0 ? monitor : NULL;
+  if (missing) rc = kcb__error(KCB_EKEY, "%s: no column '%s' (the CSV log must have the columns epoch and %s)", csv_path, missing, monitor);
+  kcb_csv_table_free(&t);
+  return rc;
+}
+
 /* A CSV log for the checkpoint in `dir`: the given one, or the first *.csv with the columns. */
 static int csv_value(const char *dir, const char *csv_path, const char *monitor, int64_t epoch, double *out) {
   int found = 0;
@@ -325,6 +337,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   kcb_monitor_mode mode;
   KCB__TRY(resolve_mode(monitor, o->mode, &mode));
   if (o->name_template) KCB__TRY(kcb__pyformat_fields(o->name_template, NULL, NULL)); /* a malformed one names itself */
+  if (o->csv_path) KCB__TRY(check_given_csv(o->csv_path, monitor));
   for (size_t i = 0; i < n_paths; i++) {
     struct stat st;
     if (stat(paths[i], &st) != 0) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));
@@ -398,94 +411,12 @@ void kcb_checkpoint_ranking_free(kcb_checkpoint_ranking *r) {
   free(r);
 }
 
-/* ---- export -------------------------------------------------------------------------------- */
-
-static int read_all(const char *path, unsigned char **data, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return kcb__error(kcb__error_from_errno(errno), "cannot open %s: %s", path, strerror(errno));
-  size_t cap = 1 << 16, n = 0;
-  unsigned char *buf = malloc(cap);
-  int rc = 0;
-  while (buf) {
-    if (n == cap) {
-      unsigned char *grown = realloc(buf, cap * 2);
-      if (!grown) { free(buf); buf = NULL; break; }
-      buf = grown;
-      cap *= 2;
-    }
-    size_t got = fread(buf + n, 1, cap - n, f);
-    n += got;
-    if (got == 0) break;
-  }
-  if (!buf) rc = kcb__error(KCB_ENOMEM, "out of memory reading %s", path);
-  else if (ferror(f)) rc = kcb__error(KCB_EIO, "cannot read %s", path);
-  fclose(f);
-  if (rc) { free(buf); return rc; }
-  *data = buf;
-  *len = n;
-  return 0;
-}
+/* ---- export ------------------------------------------------------------------------------ */
 
 int kcb_checkpoint_export(const char *src, const char *dst, kcb_checkpoint_layout layout) {
-  int rc = 0;
-  kcb_model *m = NULL, *check = NULL;
-  float *a = NULL, *b = NULL;
-  unsigned char *bytes = NULL, *back = NULL;
-  size_t n_bytes = 0, n_back = 0;
-  kcb_checkpoint_info info;
-  if (layout == KCB_LAYOUT_AUTO) KCB__TRY(kcb_checkpoint_layout_from_name(&layout, dst));
-  if (layout == KCB_LAYOUT_WEIGHTS_H5 && strstr(dst, ".weights.h5") == NULL)
-    KCB__TRY(kcb__error(KCB_EINVAL, "export: a weights.h5 file must be named *.weights.h5 (Keras: \"The filename must end "
-                        "in `.weights.h5`\"), got %s", dst));
-  if ((layout == KCB_LAYOUT_KERAS && !ends_with(dst, ".keras")) ||
-      (layout == KCB_LAYOUT_H5 && (ends_with(dst, ".weights.h5") || (!ends_with(dst, ".h5") && !ends_with(dst, ".hdf5")))))
-    KCB__TRY(kcb__error(KCB_EINVAL, "export: a %s file must be named *.%s, got %s", kcb_checkpoint_layout_name(layout),
-                        layout == KCB_LAYOUT_KERAS ? "keras" : "h5", dst));
-  KCB__TRY(kcb_checkpoint_info_read(&info, src));
-  if (!info.has_config) {
-    /* Weights alone: no architecture to rebuild; a .weights.h5 is copied byte for byte. */
-    if (layout != KCB_LAYOUT_WEIGHTS_H5 || info.layout != KCB_LAYOUT_WEIGHTS_H5)
-      KCB__TRY(kcb__error(KCB_EINVAL, "export: %s holds weights only (%s, no model config), so it can only be written as "
-                          "a .weights.h5 file; a %s file needs the architecture: export from a .h5 or .keras checkpoint",
-                          src, kcb_checkpoint_layout_name(info.layout), kcb_checkpoint_layout_name(layout)));
-    KCB__TRY(read_all(src, &bytes, &n_bytes));
-    KCB__TRY(kcb__file_write_atomic(dst, bytes, n_bytes));
-    KCB__TRY(read_all(dst, &back, &n_back));
-    if (n_back != n_bytes || memcmp(back, bytes, n_bytes) != 0)
-      KCB__TRY(kcb__error(KCB_EIO, "export: %s does not read back as written", dst));
-    kcb_checkpoint_info check_info;
-    KCB__TRY(kcb_checkpoint_info_read(&check_info, dst));
-    goto done;
-  }
-  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
-  KCB__TRY(kcb_model_load(&m, src, &lo));
-  kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
-  so.layout = layout;
-  so.epoch = info.epoch;
-  so.batch = info.batch;
-  if (info.has_monitor) {
-    so.monitor = info.monitor;
-    so.monitor_value = info.monitor_value;
-  }
-  KCB__TRY(kcb_model_save(m, dst, &so));
-  /* read back: a model of the same architecture loads the new file; every weight must match */
-  KCB__TRY(kcb_model_load(&check, src, &lo));
-  size_t n = kcb_model_param_count(m);
-  a = malloc((n ? n : 1) * sizeof *a);
-  b = malloc((n ? n : 1) * sizeof *b);
-  if (!a || !b) KCB__TRY(kcb__error(KCB_ENOMEM, "export: out of memory"));
-  for (size_t i = 0; i < n; i++) b[i] = 1e30f; /* a sentinel the load below must overwrite */
-  KCB__TRY(kcb_model_set_weights(check, b, n));
-  KCB__TRY(kcb_model_load_weights(check, dst, &lo));
-  KCB__TRY(kcb_model_get_weights(m, a, n));
-  KCB__TRY(kcb_model_get_weights(check, b, n));
-  if (memcmp(a, b, n * sizeof *a) != 0) KCB__TRY(kcb__error(KCB_EIO, "export: the weights read back from %s differ from %s", dst, src));
-done:
-  kcb_model_free(m);
-  kcb_model_free(check);
-  free(a);
-  free(b);
-  free(bytes);
-  free(back);
+  kcb_checkpoint_file *f = NULL;
+  int rc = kcb_checkpoint_file_open(&f, src);
+  if (rc == 0) rc = kcb_checkpoint_file_write(f, dst, layout, NULL);
+  kcb_checkpoint_file_close(f);
   return rc;
 }

@@ -382,9 +382,11 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
   json_t *c = NULL;
   const char *cls = class_of(v, &c);
   kcb_optimizer_kind kind;
+  if (cls && strncmp(cls, "Custom>", 7) == 0) cls += 7; /* tf.keras 2.11+ registers its optimizers so */
   if (!cls || kcb_optimizer_from_name(&kind, cls) != 0)
-    return kcb__error(KCB_EFORMAT, "%s: optimizer '%s' is not one kcb implements (sgd, rmsprop, adam, adamw)", file,
-                      cls ? cls : "?");
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer '%s' is not one kcb implements "
+                      "(sgd, rmsprop, adam, adamw); load without compiling to get the weights", file,
+                      cls ? cls : "(no class_name)");
   *o = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(kind);
   if (!json_is_object(c)) return 0;
   json_t *lr = json_object_get(c, "learning_rate");
@@ -401,6 +403,11 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
   o->amsgrad = bool_or(c, "amsgrad", 0);
   o->epsilon = number_or(c, "epsilon", KCB_DEFAULT);
   o->weight_decay = number_or(c, "weight_decay", KCB_DEFAULT);
+  /* Keras 2's optimizers decayed the rate per step (lr / (1 + decay * iterations)); kcb does not */
+  if (number_or(c, "decay", 0.0) != 0.0)
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer %s has decay=%g (Keras 2's per-step "
+                      "learning-rate decay), which kcb does not implement; use a learning-rate schedule callback",
+                      file, cls, number_or(c, "decay", 0.0));
   if (kind != KCB_OPT_ADAMW && o->weight_decay > 0)
     return kcb__error(KCB_EFORMAT, "%s: %s with weight_decay is not supported by kcb (use AdamW)", file, cls);
   return 0;
@@ -416,8 +423,46 @@ static int parse_loss(json_t *v, kcb_compile_options *c, const char *file) {
     name = inner ? inner : snake;
     c->from_logits = bool_or(cfg, "from_logits", 0);
   }
+  if (json_is_object(v) && !json_object_get(v, "class_name"))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: losses given per named output; kcb models "
+                      "have one output", file);
+  if (json_is_array(v))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: %zu losses (one per output); kcb models have "
+                      "one output", file, json_array_size(v));
   if (!name || kcb_loss_from_name(&c->loss, name) != 0)
-    return kcb__error(KCB_EFORMAT, "%s: loss '%s' is not one kcb implements", file, name ? name : "(none)");
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: loss '%s' is not one kcb implements; load "
+                      "without compiling to get the weights", file, name ? name : "(none)");
+  return 0;
+}
+
+/* One metric of a training or compile config, as Keras 3 writes it ("accuracy"), as Keras 2 does
+ * ("acc", {"class_name": "MeanMetricWrapper", "config": {"name": "accuracy", "fn":
+ * "categorical_accuracy"}}, {"class_name": "CategoricalAccuracy", ...}): what kcb computes and
+ * the name its logs use. */
+static int parse_metric(json_t *v, kcb_metric *out, const char **display, const char *file) {
+  json_t *cfg = NULL;
+  const char *cls = class_of(v, &cfg), *name = cls;
+  char snake[64];
+  *display = cls;
+  if (json_is_object(v)) {
+    const char *given = json_string_value(json_object_get(cfg, "name"));
+    json_t *fn = json_object_get(cfg, "fn");
+    if (cls && strcmp(cls, "MeanMetricWrapper") == 0) {
+      /* the function decides what is computed; the name is only the log key */
+      name = json_is_string(fn) ? json_string_value(fn) : class_of(fn, NULL);
+    } else if (cls) {
+      snake_case(cls, snake, sizeof snake);
+      name = snake;
+      if (kcb_metric_from_name(out, name) != 0 && given) name = given;
+    }
+    *display = given ? given : name;
+  }
+  if (!name || kcb_metric_from_name(out, name) != 0)
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: metric '%s'%s%s%s is not one kcb implements "
+                      "(accuracy and its binary/categorical/sparse forms, mse, mae); load without compiling to get the weights",
+                      file, *display ? *display : name ? name : "(not a name)", cls && json_is_object(v) ? " (" : "",
+                      cls && json_is_object(v) ? cls : "", cls && json_is_object(v) ? ")" : "");
+  if (!*display) *display = name;
   return 0;
 }
 
@@ -428,15 +473,21 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   int rc = parse_optimizer(optimizer, &c.optimizer, file);
   if (rc == 0) rc = parse_loss(json_object_get(cfg, "loss"), &c, file);
   json_t *ms = json_object_get(cfg, "metrics");
+  if (rc == 0 && json_is_object(ms))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: metrics given per named output (%zu outputs); "
+                      "kcb models have one output", file, json_object_size(ms));
+  /* Keras 2 nests metrics per output: [[m1, m2]] for a single-output model */
+  if (rc == 0 && json_is_array(ms) && json_array_size(ms) >= 1 && json_is_array(json_array_get(ms, 0))) {
+    if (json_array_size(ms) > 1)
+      return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: metrics for %zu outputs; kcb models have one "
+                        "output", file, json_array_size(ms));
+    ms = json_array_get(ms, 0);
+  }
   if (rc == 0 && json_is_array(ms)) {
     if (json_array_size(ms) > KCB__MAX_METRICS) return kcb__error(KCB_EFORMAT, "%s: more than %d metrics", file, KCB__MAX_METRICS);
     for (size_t i = 0; i < json_array_size(ms) && rc == 0; i++) {
-      json_t *mc = NULL;
-      const char *name = class_of(json_array_get(ms, i), &mc);
-      if (json_is_object(json_array_get(ms, i))) name = json_string_value(json_object_get(mc, "name"));
-      if (!name || kcb_metric_from_name(&metrics[c.n_metrics], name) != 0)
-        rc = kcb__error(KCB_EFORMAT, "%s: metric '%s' is not one kcb implements", file, name ? name : "?");
-      else names[c.n_metrics++] = name;
+      rc = parse_metric(json_array_get(ms, i), &metrics[c.n_metrics], &names[c.n_metrics], file);
+      if (rc == 0) c.n_metrics++;
     }
   }
   if (rc) return rc;
@@ -485,12 +536,18 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
     rc = kcb__error(KCB_EFORMAT, "%s: model config gives no input shape (no InputLayer batch_shape or build_input_shape)", file);
     goto done;
   }
-  if ((rc = kcb_model_new(&m, rank, shape, seed))) goto done;
+  if ((rc = kcb_model_new(&m, rank, shape, seed))) goto named;
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);
     const char *lcls = class_of(layer, NULL);
     if (lcls && strcmp(lcls, "InputLayer") == 0) continue;
     rc = add_layer(m, layer, file);
+  }
+named:
+  if (rc && strncmp(kcb_error_last(), file, strlen(file)) != 0) { /* a model builder's error: name the file */
+    char why[512];
+    kcb__strlcpy(why, kcb_error_last(), sizeof why);
+    rc = kcb__error(rc, "%s: %s", file, why);
   }
   if (rc) goto done;
   if (m->n_layers == 0) {

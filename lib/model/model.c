@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/bounds.h"
 #include "model/model_internal.h"
 
 static const char *const kind_base_names[4] = {"dense", "activation", "dropout", "flatten"};
@@ -14,11 +15,14 @@ int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_
     return kcb__error(KCB_EINVAL, "input shape must have 1 to %d dimensions, got %d", KCB_MAX_RANK - 1, rank);
   for (int i = 0; i < rank; i++)
     if (input_shape[i] <= 0) return kcb__error(KCB_EINVAL, "input dimension %d must be positive, got %lld", i, (long long)input_shape[i]);
+  int64_t in_size;
+  int rc = kcb__check_values(input_shape, rank, "input shape", &in_size); /* overflow-safe, bounded */
+  if (rc) return rc;
   kcb_model *m = calloc(1, sizeof *m);
   if (!m) return kcb__error(KCB_ENOMEM, "out of memory creating a model");
   m->in_rank = rank;
-  m->in_size = 1;
-  for (int i = 0; i < rank; i++) m->in_size *= (m->in_shape[i] = input_shape[i]);
+  m->in_size = in_size;
+  for (int i = 0; i < rank; i++) m->in_shape[i] = input_shape[i];
   m->seed = seed;
   /* Separate streams, so adding dropout does not change the initial weights, etc. */
   kcb__rng_seed(&m->init_rng, seed);
@@ -77,6 +81,23 @@ static void finish_layer(kcb_model *m, kcb__layer *l) {
   m->n_layers++;
 }
 
+/* A new Dense layer l: its output per sample and the model's parameter count stay within
+ * kcb_max_params (units and widths come from files and flags). */
+static int dense_size_check(const kcb_model *m, const kcb__layer *l) {
+  char what[160];
+  snprintf(what, sizeof what, "layer '%s': output shape", l->name);
+  int64_t out;
+  int rc = kcb__check_values(l->out_shape, l->out_rank, what, &out);
+  if (rc) return rc;
+  uint64_t total = 0;
+  for (size_t i = 0; i <= m->n_layers; i++) { /* the layers so far, then l (not yet counted in n_layers) */
+    const kcb__layer *x = i < m->n_layers ? &m->layers[i] : l;
+    if (x->kind == KCB__DENSE) total = kcb__params_add(total, x->in_width, x->dense.units);
+  }
+  snprintf(what, sizeof what, "layer '%s' (Dense, %lld x %d)", l->name, (long long)l->in_width, l->dense.units);
+  return kcb__check_params(total, what);
+}
+
 int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts) {
   if (!opts || opts->units <= 0) return kcb__error(KCB_EINVAL, "Dense needs units > 0, got %d", opts ? opts->units : 0);
   if ((unsigned)opts->activation >= KCB_ACT_COUNT || (unsigned)opts->kernel_initializer >= KCB_INIT_COUNT ||
@@ -89,6 +110,7 @@ int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts) {
   l->dense.name = NULL;
   l->activation = opts->activation;
   l->out_shape[l->out_rank - 1] = opts->units;
+  if ((rc = dense_size_check(m, l)) != 0) return rc;
   finish_layer(m, l);
   return 0;
 }

@@ -13,6 +13,7 @@
 
 #include "io/h5.h"
 #include "io/zip.h"
+#include "model/bounds.h"
 #include "model/config_json.h"
 #include "model/model_internal.h"
 #include "internal.h"
@@ -479,7 +480,9 @@ static int source_open(source *s, const char *path) {
     KCB__TRY(kcb__h5_open_image(&s->file, s->image, len, name));
     s->weights = s->file;
     rc = kcb__zip_read_member(path, "config.json", (void **)&s->config, &len);
-    if (rc == KCB_EKEY) rc = 0; /* weights can still be loaded */
+    if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
+      rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
+                      "'config.json' in the archive\")", path);
     if (rc) goto done;
     char *meta = NULL;
     if (kcb__zip_read_member(path, "metadata.json", (void **)&meta, &len) == 0) {
@@ -783,6 +786,8 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
     KCB__TRY(kcb__h5_attr_read_uint64s(s.file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
     st.have_rng = 1;
   }
+  if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
+  if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
   /* Everything read and checked: commit. */
   memcpy(m->params, st.params, m->n_params * sizeof *st.params);
   if (st.have_opt) {
@@ -831,98 +836,7 @@ done:
   return rc;
 }
 
-/* ---- checkpoint info --------------------------------------------------------------------- */
-
-/* The number of elements of a shape read from a file, or -1 if a dimension is negative or the
- * count overflows (a corrupt file). */
-static int64_t product(int rank, const int64_t *shape) {
-  int64_t p = 1;
-  for (int i = 0; i < rank; i++)
-    if (shape[i] < 0 || __builtin_mul_overflow(p, shape[i], &p)) return -1;
-  return p;
-}
-
-/* Adds one layer's weights (datasets `names` in group g) to the counts of info. */
-static int count_layer_weights(kcb_checkpoint_info *info, hid_t g, char **names, size_t n, const char *path) {
-  if (n) info->n_layers++;
-  info->n_weights += n;
-  for (size_t q = 0; q < n; q++) {
-    int rank = 0;
-    int64_t shape[KCB__H5_MAX_RANK];
-    int rc = kcb__h5_dataset_shape(g, names[q], &rank, shape, path);
-    if (rc) return rc;
-    int64_t count = product(rank, shape);
-    if (count < 0) return kcb__error(KCB_EFORMAT, "%s: dataset '%s' has an impossible shape", path, names[q]);
-    info->n_params += (size_t)count;
-  }
-  return 0;
-}
-
-static int info_legacy(const source *s, kcb_checkpoint_info *info) {
-  char **layer_names = NULL, **wn = NULL;
-  size_t n_layer_names = 0, n_wn = 0;
-  hid_t lg = H5I_INVALID_HID;
-  int rc = 0;
-  KCB__TRY(kcb__h5_attr_read_strings(s->weights, "layer_names", &layer_names, &n_layer_names, s->path));
-  for (size_t i = 0; i < n_layer_names; i++) {
-    if (kcb__h5_group_open(&lg, s->weights, layer_names[i], s->path)) {
-      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is listed in layer_names but has no group", s->path, layer_names[i]);
-      goto done;
-    }
-    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
-    KCB__TRY(count_layer_weights(info, lg, wn, n_wn, s->path));
-    kcb__h5_strings_free(wn, n_wn);
-    wn = NULL;
-    kcb__h5_close(lg);
-    lg = H5I_INVALID_HID;
-  }
-  if (s->layout == KCB_LAYOUT_H5 && kcb__h5_exists(s->file, "optimizer_weights")) {
-    KCB__TRY(kcb__h5_group_open(&lg, s->file, "optimizer_weights", s->path));
-    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
-    info->n_optimizer_vars = n_wn;
-    if (n_wn > 0) KCB__TRY(kcb__h5_dataset_read_int64(lg, wn[0], &info->iterations, s->path));
-  }
-done:
-  kcb__h5_close(lg);
-  kcb__h5_strings_free(wn, n_wn);
-  kcb__h5_strings_free(layer_names, n_layer_names);
-  return rc;
-}
-
-static int info_store(const source *s, kcb_checkpoint_info *info) {
-  char **names = NULL, **vars = NULL;
-  size_t n = 0, nv = 0;
-  hid_t g = H5I_INVALID_HID;
-  int rc = 0;
-  if (kcb__h5_exists(s->file, "layers")) {
-    KCB__TRY(kcb__h5_group_open(&g, s->file, "layers", s->path));
-    KCB__TRY(kcb__h5_link_names(g, &names, &n, s->path));
-    kcb__h5_close(g);
-    g = H5I_INVALID_HID;
-    for (size_t i = 0; i < n; i++) {
-      char path[600];
-      snprintf(path, sizeof path, "layers/%s/vars", names[i]);
-      if (!kcb__h5_exists(s->file, path)) continue;
-      KCB__TRY(kcb__h5_group_open(&g, s->file, path, s->path));
-      KCB__TRY(kcb__h5_link_names(g, &vars, &nv, s->path));
-      KCB__TRY(count_layer_weights(info, g, vars, nv, s->path));
-      kcb__h5_strings_free(vars, nv);
-      vars = NULL;
-      kcb__h5_close(g);
-      g = H5I_INVALID_HID;
-    }
-  }
-  if (kcb__h5_exists(s->file, "optimizer/vars")) {
-    KCB__TRY(kcb__h5_group_open(&g, s->file, "optimizer/vars", s->path));
-    KCB__TRY(kcb__h5_link_count(g, &info->n_optimizer_vars, s->path));
-    if (info->n_optimizer_vars > 0) KCB__TRY(kcb__h5_dataset_read_int64(g, "0", &info->iterations, s->path));
-  }
-done:
-  kcb__h5_close(g);
-  kcb__h5_strings_free(vars, nv);
-  kcb__h5_strings_free(names, n);
-  return rc;
-}
+/* ---- checkpoint info ---------------------------------------------------------------------- */
 
 int kcb_checkpoint_config_read(const char *path, char **out_json) {
   if (!out_json) return kcb__error(KCB_EINVAL, "checkpoint config: no output");
@@ -940,44 +854,29 @@ int kcb_checkpoint_info_read(kcb_checkpoint_info *out, const char *path) {
   if (!out) return kcb__error(KCB_EINVAL, "checkpoint info: no output");
   memset(out, 0, sizeof *out);
   out->iterations = out->epoch = out->batch = -1;
-  source s;
-  int rc = source_open(&s, path);
+  kcb_checkpoint_file *f;
+  int rc = kcb_checkpoint_file_open(&f, path);
   if (rc) return rc;
-  kcb_checkpoint_info info = *out;
-  info.layout = s.layout;
-  info.has_config = s.config != NULL;
-  if (s.layout == KCB_LAYOUT_KERAS && s.config) {
-    json_t *j = json_loads(s.config, 0, NULL);
-    json_t *cc = json_object_get(j, "compile_config");
-    info.has_training_config = json_is_object(cc);
-    json_decref(j);
-  } else {
-    info.has_training_config = s.training != NULL;
+  const kcb_checkpoint_meta *m = kcb_checkpoint_file_meta(f);
+  out->layout = m->layout;
+  for (size_t i = 0; i < kcb_checkpoint_file_layer_count(f); i++) {
+    const kcb_checkpoint_layer *l = kcb_checkpoint_file_layer(f, i);
+    out->n_layers += l->parent < 0 && l->n_params > 0;
   }
-  if (s.keras_version) kcb__strlcpy(info.keras_version, s.keras_version, sizeof info.keras_version);
-  if (s.layout == KCB_LAYOUT_H5 || s.layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5) {
-    if (s.weights >= 0) KCB__TRY(info_legacy(&s, &info));
-  } else {
-    KCB__TRY(info_store(&s, &info));
-  }
-  char *str = NULL;
-  if (kcb__h5_has_attr(s.file, "kcb_version") && kcb__h5_attr_read_string(s.file, "kcb_version", &str, path) == 0)
-    kcb__strlcpy(info.kcb_version, str, sizeof info.kcb_version);
-  free(str);
-  str = NULL;
-  if (kcb__h5_has_attr(s.file, "kcb_monitor")) {
-    KCB__TRY(kcb__h5_attr_read_string(s.file, "kcb_monitor", &str, path));
-    kcb__strlcpy(info.monitor, str, sizeof info.monitor);
-    free(str);
-    KCB__TRY(kcb__h5_attr_read_double(s.file, "kcb_monitor_value", &info.monitor_value, path));
-    info.has_monitor = 1;
-  }
-  if (kcb__h5_has_attr(s.file, "kcb_epoch")) KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_epoch", &info.epoch, path));
-  if (kcb__h5_has_attr(s.file, "kcb_batch")) KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_batch", &info.batch, path));
-  if (info.iterations < 0 && kcb__h5_has_attr(s.file, "kcb_iterations"))
-    KCB__TRY(kcb__h5_attr_read_int64(s.file, "kcb_iterations", &info.iterations, path));
-  *out = info;
-done:
-  source_close(&s);
-  return rc;
+  out->n_weights = m->n_model_vars;
+  out->n_params = m->n_params;
+  out->has_config = m->model_config != NULL;
+  out->has_training_config = m->training_config != NULL;
+  out->n_optimizer_vars = m->n_optimizer_vars;
+  out->iterations = m->iterations;
+  out->has_monitor = m->has_monitor;
+  kcb__strlcpy(out->monitor, m->monitor, sizeof out->monitor);
+  out->monitor_value = m->monitor_value;
+  out->epoch = m->epoch;
+  out->batch = m->batch;
+  kcb__strlcpy(out->kcb_version, m->kcb_version, sizeof out->kcb_version);
+  kcb__strlcpy(out->keras_version, m->keras_version, sizeof out->keras_version);
+  kcb_checkpoint_file_close(f);
+  /* epoch, batch and iterations from a file are checked as kcb-restore will use them */
+  return kcb__check_restored_info(out, path);
 }

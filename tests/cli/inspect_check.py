@@ -294,7 +294,7 @@ def check_checkpoint(data, args):
         fail("weights %s" % got)
     for g, w in zip(got, want):
         layer, name = w["path"].split("/")[1:]
-        if (g["layer"], g["name"], g["shape"]) != (layer, name, w["shape"]):
+        if (g["layer"], g["name"], g["shape"]) != (layer, w["path"], w["shape"]):
             fail("weight %s, expected %s" % (g, w))
         if not same(g["sum"], w["sum"], 1e-9):
             fail("%s: sum %r, expected %r" % (w["path"], g["sum"], w["sum"]))

@@ -56,7 +56,7 @@ a, b = h5py.File('$tmp/best.weights.h5', 'r'), h5py.File('$c/stored/b.weights.h5
 names = []
 a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
 print('same' if names and all(np.array_equal(a[n][()], b[n][()]) for n in names) else 'differ')"
-check output_full_needs_config 1 "holds weights only .* a keras file needs the architecture" -- \
+check output_full_needs_config 1 "holds weights only .* cannot become a keras file, which needs the architecture" -- \
   "$bin" "$c/stored" --output "$tmp/best.keras"
 check output_keras_from_keras 0 "^wrote $tmp/m\.keras from $c/stored/full\.keras \(verified\)\$" -- \
   "$bin" "$c/stored/full.keras" --output "$tmp/m.keras"

@@ -13,10 +13,14 @@
 #include "kcb/csv.h"
 #include "kcb/builtin_callbacks.h"
 #include "kcb/saving.h"
+#include "kcb/checkpoint_file.h"
 #include "kcb/tfevents.h"
 #include "kcb/summary_writer.h"
 #include "kcb/tensorboard.h"
 #include "kcb/checkpoint.h"
 #include "kcb/run_summary.h"
+#include "kcb/file.h"
+#include "kcb/limits.h"
+#include "kcb/text.h"
 
 #endif

@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "io/tfevents/crc32c.h"
 #include "io/tfevents/dtype.h"
+#include "io/tfevents/pb_depth.h"
 #include "io/tfevents/record.h"
 #include "plugins.pb-c.h"
 #include "summary.pb-c.h"
@@ -136,6 +137,13 @@ static int is_dir(const char *path) {
   return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A regular file (a link to one counts): a FIFO, socket or device named *tfevents* is no event
+ * file, and opening a FIFO would block. */
+static int is_regular(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_count) {
   *out_files = NULL;
   *out_count = 0;
@@ -151,7 +159,7 @@ int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_
       rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", run_dir);
       break;
     }
-    if (!is_dir(p)) rc = strlist_push(&l, p);
+    if (is_regular(p)) rc = strlist_push(&l, p);
     free(p);
   }
   closedir(d);
@@ -181,7 +189,7 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth)
       break;
     }
     if (is_dir(p)) rc = strlist_push(&subdirs, e->d_name);
-    else if (strstr(e->d_name, "tfevents")) has_events = 1;
+    else if (strstr(e->d_name, "tfevents") && is_regular(p)) has_events = 1;
     free(p);
   }
   closedir(d);
@@ -498,6 +506,11 @@ static int parse_int_blob(const kcb_bytes *b) {
 }
 
 static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
+  /* hparams' Value/ListValue/Struct nest without end: bounded before protobuf-c recurses. The
+   * Event schema itself is not recursive (test_tfevents_reader checks), so it needs no check. */
+  if (!kcb__pb_depth_ok(&tensorboard__hparams_plugin_data__descriptor, v->plugin_content.data, v->plugin_content.len,
+                        KCB__PB_MAX_DEPTH))
+    return kcb__error(KCB_EFORMAT, "hparams plugin data nested more than %d messages deep", KCB__PB_MAX_DEPTH);
   Tensorboard__HParamsPluginData *d = tensorboard__hparams_plugin_data__unpack(
       &r->alloc, v->plugin_content.len, v->plugin_content.data);
   if (!d) return 0; /* left as a plain tensor value */
@@ -684,9 +697,13 @@ static int decode_event(kcb_event_reader *r, const char *file, uint64_t offset, 
         kcb_summary_value *vals = A(r, k * sizeof *vals);
         if (!vals) return kcb__error(KCB_ENOMEM, "%s: out of memory", file);
         for (size_t i = 0; i < k; i++) {
+          kcb_error_clear();
           int rc = decode_value(r, ev->summary->value[i], &vals[i]);
-          if (rc) return kcb__error(rc, "%s: decoding the record at offset %llu: %s", file, (unsigned long long)offset,
-                                    kcb_strerror(rc));
+          if (rc) {
+            char why[512]; /* a detail the decoder gave, else the code's text (copied: kcb__error overwrites it) */
+            kcb__strlcpy(why, *kcb_error_last() ? kcb_error_last() : kcb_strerror(rc), sizeof why);
+            return kcb__error(rc, "%s: decoding the record at offset %llu: %s", file, (unsigned long long)offset, why);
+          }
         }
         e->values = vals;
         e->n_values = k;

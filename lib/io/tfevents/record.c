@@ -36,8 +36,8 @@ size_t kcb__record_frame(unsigned char *out, const void *data, size_t n) {
 int kcb__record_reader_open(kcb__record_reader *r, const char *path) {
   memset(r, 0, sizeof *r);
   r->path = path;
-  r->fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (r->fd < 0) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open: %s", path, strerror(errno));
+  int rc = kcb__file_open_read(path, NULL, &r->fd); /* a FIFO named *tfevents* must not block */
+  if (rc) return rc;
   r->cap = READ_CHUNK;
   if (!(r->buf = malloc(r->cap))) {
     close(r->fd);

@@ -1,0 +1,25 @@
+/* kcb/text.h — showing text that came from a file on a terminal. */
+#ifndef KCB_TEXT_H
+#define KCB_TEXT_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Keep line feeds and tabs (for multi-line text bodies); without it they are escaped too. */
+#define KCB_ESCAPE_KEEP_NEWLINES 1
+
+/** Copies len bytes of src (NUL bytes included) into dst as text safe to print on a terminal:
+ * control characters (C0, DEL, and C1 as UTF-8), invalid UTF-8 bytes and NUL become "\xNN"
+ * escapes (so a crafted tag cannot clear the screen or retitle the terminal, and nothing after a
+ * NUL is lost); everything else (valid UTF-8, backslashes) is kept as it is. Output is cut at a whole escape
+ * and always NUL-terminated when size > 0 (like snprintf).
+ * @return the length the whole escaped text needs (excluding the NUL). */
+size_t kcb_text_escape(char *dst, size_t size, const char *src, size_t len, int flags);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

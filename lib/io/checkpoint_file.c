@@ -1,0 +1,1355 @@
+/* io/checkpoint_file.c — any Keras checkpoint as a tree of layers and variables (see
+ * kcb/checkpoint_file.h and docs/checkpoint-layouts.md). Knows Keras's layouts and naming rules,
+ * not layers: a class it has never heard of is listed with index-named variables. */
+#include "io/checkpoint_file_internal.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/zip.h"
+
+/* ---- dtypes ------------------------------------------------------------------------------ */
+
+static const char *const dtype_names[KCB_DTYPE_COUNT] = {"unknown", "float16", "float32", "float64", "int8",  "int16",
+                                                         "int32",   "int64",   "uint8",   "uint16",  "uint32", "uint64"};
+static const size_t dtype_sizes[KCB_DTYPE_COUNT] = {0, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
+
+const char *kcb_var_dtype_name(kcb_var_dtype d) { return d >= 0 && d < KCB_DTYPE_COUNT ? dtype_names[d] : "unknown"; }
+size_t kcb_var_dtype_size(kcb_var_dtype d) { return d >= 0 && d < KCB_DTYPE_COUNT ? dtype_sizes[d] : 0; }
+
+static kcb_var_dtype dtype_of(const kcb__h5_dataset_desc *d) {
+  if (d->cls == H5T_FLOAT) return d->size == 2 ? KCB_DTYPE_FLOAT16 : d->size == 4 ? KCB_DTYPE_FLOAT32 : d->size == 8 ? KCB_DTYPE_FLOAT64 : KCB_DTYPE_UNKNOWN;
+  if (d->cls != H5T_INTEGER) return KCB_DTYPE_UNKNOWN;
+  switch (d->size) {
+  case 1: return d->is_signed ? KCB_DTYPE_INT8 : KCB_DTYPE_UINT8;
+  case 2: return d->is_signed ? KCB_DTYPE_INT16 : KCB_DTYPE_UINT16;
+  case 4: return d->is_signed ? KCB_DTYPE_INT32 : KCB_DTYPE_UINT32;
+  case 8: return d->is_signed ? KCB_DTYPE_INT64 : KCB_DTYPE_UINT64;
+  default: return KCB_DTYPE_UNKNOWN;
+  }
+}
+
+hid_t kcb__dtype_file_type(kcb_var_dtype d) {
+  switch (d) {
+  case KCB_DTYPE_FLOAT32: return H5T_IEEE_F32LE;
+  case KCB_DTYPE_FLOAT64: return H5T_IEEE_F64LE;
+  case KCB_DTYPE_INT8: return H5T_STD_I8LE;
+  case KCB_DTYPE_INT16: return H5T_STD_I16LE;
+  case KCB_DTYPE_INT32: return H5T_STD_I32LE;
+  case KCB_DTYPE_INT64: return H5T_STD_I64LE;
+  case KCB_DTYPE_UINT8: return H5T_STD_U8LE;
+  case KCB_DTYPE_UINT16: return H5T_STD_U16LE;
+  case KCB_DTYPE_UINT32: return H5T_STD_U32LE;
+  case KCB_DTYPE_UINT64: return H5T_STD_U64LE;
+  default: return H5I_INVALID_HID; /* float16: a type made on demand (kcb__dtype_half) */
+  }
+}
+
+/* IEEE half precision as numpy stores it (h5py writes a custom 16-bit float type). */
+hid_t kcb__dtype_half(void) {
+  hid_t t = H5Tcopy(H5T_IEEE_F32LE);
+  if (t < 0) return t;
+  if (H5Tset_fields(t, 15, 10, 5, 0, 10) < 0 || H5Tset_size(t, 2) < 0 || H5Tset_ebias(t, 15) < 0) {
+    H5Tclose(t);
+    return H5I_INVALID_HID;
+  }
+  return t;
+}
+
+/* ---- names ------------------------------------------------------------------------------- */
+
+void kcb__keras_snake_case(const char *name, char *out, size_t size) {
+  /* Keras's to_snake_case: drop non-word characters; "_" before each capitalised word that
+   * follows something ("MaxPooling" -> "Max_Pooling", "LSTMCell" -> "LSTM_Cell"); "_" between a
+   * lower-case letter and a capital; lower-case all. */
+  char a[256], b[512];
+  size_t n = 0;
+  for (size_t i = 0; name[i] && n + 1 < sizeof a; i++)
+    if (isalnum((unsigned char)name[i]) || name[i] == '_') a[n++] = name[i];
+  a[n] = '\0';
+  size_t m = 0, free_from = 0;
+  for (size_t i = 0; i < n && m + 2 < sizeof b; i++) {
+    if (i >= 1 && i - 1 >= free_from && isupper((unsigned char)a[i]) && islower((unsigned char)a[i + 1])) {
+      b[m++] = '_';
+      size_t j = i + 1;
+      while (j < n && islower((unsigned char)a[j])) j++;
+      free_from = j;
+    }
+    b[m++] = a[i];
+  }
+  b[m] = '\0';
+  size_t k = 0;
+  for (size_t i = 0; i < m && k + 2 < size; i++) {
+    out[k++] = (char)tolower((unsigned char)b[i]);
+    if (islower((unsigned char)b[i]) && isupper((unsigned char)b[i + 1])) {
+      out[k++] = '_';
+      out[k++] = (char)tolower((unsigned char)b[i + 1]);
+      i++;
+    }
+  }
+  out[k] = '\0';
+}
+
+/* What kcb knows of a layer class: its variables' names (trainable ones first, as Keras orders
+ * them) and how many trailing ones are non-trainable. */
+typedef struct class_vars {
+  const char *class_name;
+  const char *names[4];
+  int n_non_trainable; /* the last ones */
+} class_vars;
+
+static const class_vars known_classes[] = {
+    {"Dense", {"kernel", "bias"}, 0},
+    {"EinsumDense", {"kernel", "bias"}, 0},
+    {"Conv1D", {"kernel", "bias"}, 0},
+    {"Conv2D", {"kernel", "bias"}, 0},
+    {"Conv3D", {"kernel", "bias"}, 0},
+    {"Conv1DTranspose", {"kernel", "bias"}, 0},
+    {"Conv2DTranspose", {"kernel", "bias"}, 0},
+    {"Conv3DTranspose", {"kernel", "bias"}, 0},
+    {"DepthwiseConv1D", {"kernel", "bias"}, 0},
+    {"DepthwiseConv2D", {"kernel", "bias"}, 0},
+    {"SeparableConv1D", {"depthwise_kernel", "pointwise_kernel", "bias"}, 0},
+    {"SeparableConv2D", {"depthwise_kernel", "pointwise_kernel", "bias"}, 0},
+    {"BatchNormalization", {"gamma", "beta", "moving_mean", "moving_variance"}, 2},
+    {"LayerNormalization", {"gamma", "beta"}, 0},
+    {"GroupNormalization", {"gamma", "beta"}, 0},
+    {"Embedding", {"embeddings"}, 0},
+    {"PReLU", {"alpha"}, 0},
+    {"Normalization", {"mean", "variance", "count"}, 3},
+    {"LSTMCell", {"kernel", "recurrent_kernel", "bias"}, 0},
+    {"GRUCell", {"kernel", "recurrent_kernel", "bias"}, 0},
+    {"SimpleRNNCell", {"kernel", "recurrent_kernel", "bias"}, 0},
+    /* weightless classes, so that a weights-only file still names them */
+    {"InputLayer", {NULL}, 0},
+    {"Activation", {NULL}, 0},
+    {"Dropout", {NULL}, 0},
+    {"SpatialDropout1D", {NULL}, 0},
+    {"SpatialDropout2D", {NULL}, 0},
+    {"Flatten", {NULL}, 0},
+    {"Reshape", {NULL}, 0},
+    {"MaxPooling1D", {NULL}, 0},
+    {"MaxPooling2D", {NULL}, 0},
+    {"AveragePooling1D", {NULL}, 0},
+    {"AveragePooling2D", {NULL}, 0},
+    {"GlobalAveragePooling1D", {NULL}, 0},
+    {"GlobalAveragePooling2D", {NULL}, 0},
+    {"GlobalMaxPooling1D", {NULL}, 0},
+    {"GlobalMaxPooling2D", {NULL}, 0},
+    {"ZeroPadding2D", {NULL}, 0},
+    {"Add", {NULL}, 0},
+    {"Concatenate", {NULL}, 0},
+    {"Multiply", {NULL}, 0},
+    {"LSTM", {NULL}, 0},
+    {"GRU", {NULL}, 0},
+    {"SimpleRNN", {NULL}, 0},
+    {"Bidirectional", {NULL}, 0},
+    {"TimeDistributed", {NULL}, 0},
+    {"MultiHeadAttention", {NULL}, 0},
+    {"Sequential", {NULL}, 0},
+    {"Functional", {NULL}, 0},
+};
+
+static const class_vars *class_info(const char *class_name) {
+  if (!class_name || !class_name[0]) return NULL;
+  for (size_t i = 0; i < sizeof known_classes / sizeof known_classes[0]; i++)
+    if (strcmp(known_classes[i].class_name, class_name) == 0) return &known_classes[i];
+  return NULL;
+}
+
+/* The known class whose snake_case name is `snake` ("batch_normalization" -> BatchNormalization). */
+static const char *class_from_snake(const char *snake) {
+  char s[128];
+  for (size_t i = 0; i < sizeof known_classes / sizeof known_classes[0]; i++) {
+    kcb__keras_snake_case(known_classes[i].class_name, s, sizeof s);
+    if (strcmp(s, snake) == 0) return known_classes[i].class_name;
+  }
+  return NULL;
+}
+
+/* A stored variable name that Keras marks non-trainable whatever its layer's class. */
+static int non_trainable_name(const char *name) {
+  const char *leaf = strrchr(name, '/');
+  leaf = leaf ? leaf + 1 : name;
+  size_t n = strcspn(leaf, ":");
+  return (n == 11 && strncmp(leaf, "moving_mean", n) == 0) || (n == 15 && strncmp(leaf, "moving_variance", n) == 0) ||
+         (n == 21 && strncmp(leaf, "seed_generator_state", n) == 0);
+}
+
+int kcb__is_rnn_class(const char *c) { return c && (!strcmp(c, "LSTM") || !strcmp(c, "GRU") || !strcmp(c, "SimpleRNN")); }
+int kcb__is_model_class(const char *c) { return c && (!strcmp(c, "Sequential") || !strcmp(c, "Functional") || !strcmp(c, "Model")); }
+
+/* ---- the tree ---------------------------------------------------------------------------- */
+
+static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
+
+static int grow(void **items, size_t *cap, size_t n, size_t item_size) {
+  if (n < *cap) return 0;
+  size_t c = *cap ? 2 * *cap : 32;
+  void *g = realloc(*items, c * item_size);
+  if (!g) return kcb__error(KCB_ENOMEM, "out of memory");
+  *items = g;
+  *cap = c;
+  return 0;
+}
+
+/* Appends a layer; returns its index or a negative code. */
+static int add_layer(kcb_checkpoint_file *f, const char *name, const char *class_name, const char *path, json_t *entry,
+                     int parent, const char *attr) {
+  if (f->n_layers > 100000) return kcb__error(KCB_EFORMAT, "%s: more than 100000 layers", f->path);
+  int rc = grow((void **)&f->layers, &f->cap_layers, f->n_layers, sizeof *f->layers);
+  if (rc) return rc;
+  kcb__ckpt_layer *l = &f->layers[f->n_layers];
+  memset(l, 0, sizeof *l);
+  l->pub.name = l->name = dup_or_empty(name);
+  l->pub.class_name = l->class_name = dup_or_empty(class_name);
+  l->pub.path = l->path = dup_or_empty(path);
+  l->attr = dup_or_empty(attr);
+  l->entry = entry;
+  if (entry) {
+    l->config_json = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    l->pub.config_json = l->config_json;
+  }
+  l->pub.parent = parent;
+  l->pub.depth = parent >= 0 ? f->layers[parent].pub.depth + 1 : 0;
+  json_t *cfg = entry ? json_object_get(entry, "config") : NULL;
+  json_t *tr = cfg ? json_object_get(cfg, "trainable") : NULL;
+  l->pub.trainable = (parent >= 0 ? f->layers[parent].pub.trainable : 1) && !(tr && json_is_false(tr));
+  if (!l->name || !l->class_name || !l->path || !l->attr || (entry && !l->config_json))
+    return kcb__error(KCB_ENOMEM, "out of memory");
+  return (int)f->n_layers++;
+}
+
+static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group_path, const char *dataset,
+                   const char *name, int layer, int trainable, int is_optimizer, size_t store_index) {
+  if (f->n_vars > 1000000) return kcb__error(KCB_EFORMAT, "%s: more than 1000000 variables", f->path);
+  int rc = grow((void **)&f->vars, &f->cap_vars, f->n_vars, sizeof *f->vars);
+  if (rc) return rc;
+  kcb__h5_dataset_desc d;
+  if ((rc = kcb__h5_dataset_describe(parent_group, dataset, &d, f->h5name))) return rc;
+  kcb__ckpt_var *v = &f->vars[f->n_vars];
+  memset(v, 0, sizeof *v);
+  size_t plen = strlen(group_path) + strlen(dataset) + 2;
+  v->path = malloc(plen);
+  v->name = dup_or_empty(name);
+  if (!v->path || !v->name) {
+    free(v->path);
+    free(v->name);
+    return kcb__error(KCB_ENOMEM, "out of memory");
+  }
+  snprintf(v->path, plen, "%s/%s", strcmp(group_path, "/") == 0 ? "" : group_path, dataset);
+  v->pub.path = v->path;
+  v->pub.name = v->name;
+  v->pub.layer = layer;
+  v->pub.rank = d.rank;
+  size_t count = 1;
+  for (int i = 0; i < d.rank; i++) {
+    v->pub.shape[i] = d.shape[i];
+    if (__builtin_mul_overflow(count, (size_t)d.shape[i], &count) || count > ((size_t)1 << 40)) {
+      f->n_vars++; /* freed with the rest */
+      return kcb__error(KCB_EFORMAT, "%s: dataset '%s' is too large (over 2^40 elements)", f->h5name, v->path);
+    }
+  }
+  v->pub.count = count;
+  v->pub.dtype = dtype_of(&d);
+  v->pub.trainable = trainable;
+  v->pub.is_optimizer = is_optimizer;
+  v->pub.owner = -1;
+  v->store_index = store_index;
+  if (layer >= 0) f->layers[layer].pub.n_vars++;
+  f->n_vars++;
+  return 0;
+}
+
+/* ---- Keras 3 store: layers/<container>/vars/<i>, sub-objects, optimizer/vars/<i> ---------- */
+
+typedef struct member {
+  char *name;
+  uint64_t addr;
+  int is_group;
+} member;
+
+static int by_addr(const void *a, const void *b) {
+  const member *x = a, *y = b;
+  return x->addr < y->addr ? -1 : x->addr > y->addr;
+}
+
+static void members_free(member *m, size_t n) {
+  for (size_t i = 0; i < n && m; i++) free(m[i].name);
+  free(m);
+}
+
+/* The members of group `path`, in the order their writer created them. */
+static int list_members(kcb_checkpoint_file *f, const char *path, member **out, size_t *n) {
+  *out = NULL;
+  *n = 0;
+  hid_t g;
+  int rc = kcb__h5_group_open(&g, f->file, path, f->h5name);
+  if (rc) return rc;
+  char **names = NULL;
+  size_t count = 0;
+  member *m = NULL;
+  KCB__TRY(kcb__h5_link_names(g, &names, &count, f->h5name));
+  m = calloc(count + 1, sizeof *m);
+  if (!m) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  for (size_t i = 0; i < count; i++) {
+    m[i].name = names[i];
+    names[i] = NULL;
+    KCB__TRY(kcb__h5_object_addr(g, path[0] == '/' ? path + 1 : path, m[i].name, &m[i].addr, &m[i].is_group, f->h5name));
+  }
+  qsort(m, count, sizeof *m, by_addr);
+  *out = m;
+  *n = count;
+  m = NULL;
+done:
+  members_free(m, count);
+  kcb__h5_strings_free(names, count);
+  kcb__h5_close(g);
+  return rc;
+}
+
+static int numeric_name(const char *s, size_t *out) {
+  if (!*s) return 0;
+  size_t v = 0;
+  for (; *s; s++) {
+    if (!isdigit((unsigned char)*s) || v > 100000000) return 0;
+    v = v * 10 + (size_t)(*s - '0');
+  }
+  *out = v;
+  return 1;
+}
+
+static json_t *entry_config(json_t *entry) { return entry ? json_object_get(entry, "config") : NULL; }
+const char *kcb__entry_class(json_t *entry) {
+  const char *c = entry ? json_string_value(json_object_get(entry, "class_name")) : NULL;
+  return c ? c : "";
+}
+const char *kcb__entry_name(json_t *entry) {
+  const char *n = json_string_value(json_object_get(entry_config(entry), "name"));
+  if (!n) n = json_string_value(json_object_get(entry, "name"));
+  return n ? n : "";
+}
+
+json_t *kcb__entry_layers(json_t *entry, int for_store) {
+  json_t *layers = json_object_get(entry_config(entry), "layers");
+  if (!json_is_array(layers)) return NULL;
+  json_t *out = json_array();
+  if (!out) return NULL;
+  int sequential = strcmp(kcb__entry_class(entry), "Sequential") == 0;
+  size_t i;
+  json_t *l;
+  json_array_foreach(layers, i, l) {
+    /* Sequential.layers hides its InputLayer; a Functional model lists its inputs. */
+    if (sequential && for_store && strcmp(kcb__entry_class(l), "InputLayer") == 0) continue;
+    json_array_append(out, l);
+  }
+  return out;
+}
+
+/* The names of the variables of a layer of class `cls` that holds n of them, and whether each is
+ * trainable; NULL names mean "<index>". */
+static void name_vars(const char *cls, json_t *entry, size_t n, const char **names, int *trainable) {
+  for (size_t i = 0; i < n; i++) names[i] = NULL, trainable[i] = 1;
+  const class_vars *c = class_info(cls);
+  if (!c || !c->names[0]) return;
+  size_t known = 0;
+  while (known < 4 && c->names[known]) known++;
+  if (strcmp(cls, "BatchNormalization") == 0 || strcmp(cls, "LayerNormalization") == 0 ||
+      strcmp(cls, "GroupNormalization") == 0) {
+    /* gamma only with scale, beta only with center; the moving statistics always */
+    json_t *cfg = entry_config(entry);
+    int scale = !json_is_false(json_object_get(cfg, "scale")), center = !json_is_false(json_object_get(cfg, "center"));
+    size_t stats = (size_t)c->n_non_trainable;
+    if (n < stats) return;
+    size_t k = 0;
+    const char *lead[2];
+    if (!entry) {
+      if (n - stats == 2) lead[k++] = "gamma", lead[k++] = "beta";
+    } else {
+      if (scale) lead[k++] = "gamma";
+      if (center) lead[k++] = "beta";
+    }
+    if (k != n - stats) k = 0;
+    for (size_t i = 0; i < k; i++) names[i] = lead[i];
+    for (size_t i = 0; i < stats; i++) names[n - stats + i] = c->names[2 + i], trainable[n - stats + i] = 0;
+    return;
+  }
+  if (n != known && !(known == 2 && n == 1 && strcmp(c->names[1], "bias") == 0) &&
+      !(known == 3 && n == 2 && strcmp(c->names[2], "bias") == 0))
+    return; /* use_bias=False drops the trailing bias; anything else is not what we know */
+  for (size_t i = 0; i < n; i++) {
+    names[i] = c->names[i];
+    trainable[i] = (int)i < (int)known - c->n_non_trainable;
+  }
+}
+
+static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, int parent, const char *attr,
+                       const char *scope, const char *class_hint);
+
+/* A container group (`layers`): one object per member; with a config, members are matched to its
+ * layers as Keras names them (snake_case of the class, `_k` per repeat). */
+static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_layers, int parent, const char *scope) {
+  member *m = NULL;
+  size_t n = 0;
+  int rc = 0;
+  char *used = NULL;
+  if (++f->walk_depth > KCB__CKPT_MAX_DEPTH)
+    KCB__TRY(kcb__error(KCB_EFORMAT, "%s: layers nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
+  KCB__TRY(list_members(f, path, &m, &n));
+  used = calloc(n + 1, 1);
+  if (!used) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  if (cfg_layers) {
+    struct {
+      char snake[128];
+      int count;
+    } seen[256];
+    size_t n_seen = 0;
+    size_t i;
+    json_t *entry;
+    json_array_foreach(cfg_layers, i, entry) {
+      char snake[128], cname[160];
+      kcb__keras_snake_case(kcb__entry_class(entry), snake, sizeof snake);
+      int k = 0;
+      size_t s = 0;
+      for (; s < n_seen && strcmp(seen[s].snake, snake) != 0; s++) {}
+      if (s < n_seen) k = seen[s].count++;
+      else if (n_seen < 256) {
+        kcb__strlcpy(seen[n_seen].snake, snake, sizeof seen[n_seen].snake);
+        seen[n_seen++].count = 1;
+      }
+      if (k) snprintf(cname, sizeof cname, "%s_%d", snake, k);
+      else snprintf(cname, sizeof cname, "%s", snake);
+      size_t j = 0;
+      for (; j < n && (used[j] || !m[j].is_group || strcmp(m[j].name, cname) != 0); j++) {}
+      char child[1024];
+      if (j < n) {
+        used[j] = 1;
+        snprintf(child, sizeof child, "%s/%s", path, cname);
+        KCB__TRY(walk_object(f, child, entry, parent, cname, scope, NULL));
+      } else {
+        /* Keras before 3.6 wrote no group for a weightless layer: list it all the same. */
+        int li = add_layer(f, kcb__entry_name(entry), kcb__entry_class(entry), "", entry, parent, cname);
+        if (li < 0) KCB__TRY(li);
+      }
+    }
+  }
+  for (size_t j = 0; j < n; j++) {
+    if (used[j] || !m[j].is_group) continue;
+    char child[1024];
+    snprintf(child, sizeof child, "%s/%s", path, m[j].name);
+    KCB__TRY(walk_object(f, child, NULL, parent, m[j].name, scope, NULL));
+  }
+done:
+  f->walk_depth--;
+  free(used);
+  members_free(m, n);
+  return rc;
+}
+
+static int read_name_attr(kcb_checkpoint_file *f, const char *vars_path, char **out) {
+  *out = NULL;
+  if (!kcb__h5_exists(f->file, vars_path)) return 0;
+  hid_t g;
+  int rc = kcb__h5_group_open(&g, f->file, vars_path, f->h5name);
+  if (rc) return rc;
+  if (kcb__h5_has_attr(g, "name")) rc = kcb__h5_attr_read_string(g, "name", out, f->h5name);
+  kcb__h5_close(g);
+  return rc;
+}
+
+/* One object (a layer, a cell, a wrapped layer): its own `vars`, then its sub-objects. */
+static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, int parent, const char *attr,
+                       const char *scope, const char *class_hint) {
+  int rc = 0;
+  char *stored_name = NULL, **vars = NULL;
+  size_t n_vars = 0, n = 0;
+  member *m = NULL;
+  json_t *nested = NULL;
+  const char **names = NULL;
+  int *trainable = NULL;
+  size_t *order = NULL;
+  char vars_path[1024], own_scope[1024], cname[128] = "";
+  hid_t g = H5I_INVALID_HID;
+  if (++f->walk_depth > KCB__CKPT_MAX_DEPTH)
+    KCB__TRY(kcb__error(KCB_EFORMAT, "%s: objects nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
+  snprintf(vars_path, sizeof vars_path, "%s/vars", path);
+  if (kcb__h5_exists(f->file, vars_path)) {
+    KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
+    if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &stored_name, f->h5name));
+  }
+  const char *cls = entry ? kcb__entry_class(entry) : class_hint;
+  if (!cls || !cls[0]) {
+    /* A weights-only file names containers after the class: "batch_normalization_1". */
+    char snake[128];
+    kcb__strlcpy(snake, attr, sizeof snake);
+    char *us = strrchr(snake, '_');
+    size_t k;
+    if (us && numeric_name(us + 1, &k)) *us = '\0';
+    cls = class_from_snake(snake);
+    if (cls) kcb__strlcpy(cname, cls, sizeof cname);
+    cls = cname;
+  }
+  const char *name = entry ? kcb__entry_name(entry) : stored_name ? stored_name : attr;
+  int li = add_layer(f, name, cls, path, entry, parent, attr);
+  if (li < 0) KCB__TRY(li);
+  snprintf(own_scope, sizeof own_scope, "%s%s", scope, name);
+  if (g >= 0) {
+    rc = kcb__h5_link_names(g, &vars, &n_vars, f->h5name);
+    if (rc == 0) {
+      names = calloc(n_vars + 1, sizeof *names);
+      trainable = calloc(n_vars + 1, sizeof *trainable);
+      order = calloc(n_vars + 1, sizeof *order);
+      if (!names || !trainable || !order) rc = kcb__error(KCB_ENOMEM, "out of memory");
+    }
+    /* datasets 0..n-1 in numeric order (names sort "10" before "2") */
+    for (size_t i = 0; rc == 0 && i < n_vars; i++) {
+      size_t idx;
+      if (!numeric_name(vars[i], &idx) || idx >= n_vars)
+        rc = kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index 0..%zu (Keras names them 0, 1, ...)",
+                        f->h5name, vars_path, vars[i], n_vars - 1);
+      else order[idx] = i + 1;
+    }
+    for (size_t i = 0; rc == 0 && i < n_vars; i++)
+      if (!order[i]) rc = kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i);
+    if (rc == 0) name_vars(cls, entry, n_vars, names, trainable);
+    for (size_t i = 0; rc == 0 && i < n_vars; i++) {
+      char vname[1200];
+      if (names[i]) snprintf(vname, sizeof vname, "%s/%s", own_scope, names[i]);
+      else snprintf(vname, sizeof vname, "%s/%zu", own_scope, i);
+      rc = add_var(f, g, vars_path, vars[order[i] - 1], vname, li, trainable[i] && f->layers[li].pub.trainable, 0, i);
+    }
+    if (rc) goto done;
+  }
+  /* sub-objects: a nested model's layers, an RNN's cell, a wrapper's layers, other attributes */
+  KCB__TRY(list_members(f, path, &m, &n));
+  for (size_t j = 0; j < n; j++) {
+    if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
+    char child[1024], child_scope[1100];
+    snprintf(child, sizeof child, "%s/%s", path, m[j].name);
+    snprintf(child_scope, sizeof child_scope, "%s/", own_scope);
+    if (strcmp(m[j].name, "layers") == 0) {
+      json_decref(nested);
+      nested = entry ? kcb__entry_layers(entry, 1) : NULL;
+      KCB__TRY(walk_container(f, child, nested, li, child_scope));
+      continue;
+    }
+    json_t *sub = NULL;
+    const char *hint = NULL;
+    char cell_class[160];
+    json_t *cfg = entry_config(entry);
+    if (strcmp(m[j].name, "forward_layer") == 0 || strcmp(m[j].name, "layer") == 0) sub = json_object_get(cfg, "layer");
+    else if (strcmp(m[j].name, "backward_layer") == 0) {
+      sub = json_object_get(cfg, "backward_layer");
+      if (!sub) sub = json_object_get(cfg, "layer");
+    }
+    if (sub) {
+      /* Bidirectional names its copies forward_<name> / backward_<name>; the entry gives the class. */
+      hint = kcb__entry_class(sub);
+      sub = NULL;
+    } else if (strcmp(cls, "MultiHeadAttention") == 0 && strstr(m[j].name, "_dense")) {
+      hint = "EinsumDense"; /* its query, key, value and output projections */
+    } else if (strcmp(m[j].name, "cell") == 0 && kcb__is_rnn_class(cls)) {
+      snprintf(cell_class, sizeof cell_class, "%sCell", cls);
+      hint = cell_class;
+    }
+    KCB__TRY(walk_object(f, child, sub, li, m[j].name, child_scope, hint));
+  }
+done:
+  kcb__h5_close(g);
+  f->walk_depth--;
+  json_decref(nested);
+  free(names);
+  free(trainable);
+  free(order);
+  members_free(m, n);
+  kcb__h5_strings_free(vars, n_vars);
+  free(stored_name);
+  return rc;
+}
+
+static int read_store(kcb_checkpoint_file *f) {
+  int rc = 0;
+  char *root_name = NULL;
+  json_t *top = NULL;
+  KCB__TRY(read_name_attr(f, "/vars", &root_name));
+  if (!f->meta.model_name[0] && root_name) {
+    free(f->model_name);
+    f->model_name = root_name;
+    root_name = NULL;
+    f->meta.model_name = f->model_name;
+  }
+  /* Variable paths: a Sequential model scopes its layers by its name, a Functional one does not. */
+  char scope[300] = "";
+  const char *mc = f->meta.model_class;
+  if (strcmp(mc, "Sequential") == 0 || (!mc[0] && strncmp(f->meta.model_name, "sequential", 10) == 0))
+    snprintf(scope, sizeof scope, "%s/", f->meta.model_name);
+  if (kcb__h5_exists(f->file, "layers")) {
+    top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
+    KCB__TRY(walk_container(f, "/layers", top, -1, scope));
+  }
+  f->meta.n_model_vars = f->n_vars;
+  if (kcb__h5_exists(f->file, "optimizer/vars")) {
+    char *oname = NULL;
+    KCB__TRY(read_name_attr(f, "/optimizer/vars", &oname));
+    if (oname) {
+      free(f->optimizer_name);
+      f->optimizer_name = oname;
+      f->meta.optimizer_name = oname;
+    }
+    hid_t g;
+    char **vars = NULL;
+    size_t n = 0;
+    KCB__TRY(kcb__h5_group_open(&g, f->file, "/optimizer/vars", f->h5name));
+    rc = kcb__h5_link_names(g, &vars, &n, f->h5name);
+    size_t *order = rc ? NULL : calloc(n + 1, sizeof *order);
+    if (!rc && !order) rc = kcb__error(KCB_ENOMEM, "out of memory");
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+      size_t idx;
+      if (!numeric_name(vars[i], &idx) || idx >= n)
+        rc = kcb__error(KCB_EFORMAT, "%s: '/optimizer/vars/%s' is not a variable index", f->h5name, vars[i]);
+      else order[idx] = i + 1;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+      if (!order[i]) rc = kcb__error(KCB_EFORMAT, "%s: '/optimizer/vars' has no variable %zu", f->h5name, i);
+      else rc = add_var(f, g, "/optimizer/vars", vars[order[i] - 1], "", -1, 0, 1, i);
+    }
+    free(order);
+    kcb__h5_strings_free(vars, n);
+    kcb__h5_close(g);
+    if (rc) goto done;
+  }
+done:
+  json_decref(top);
+  free(root_name);
+  return rc;
+}
+
+/* ---- legacy .h5: layer_names, weight_names ----------------------------------------------- */
+
+/* The config entry of layer `name` among `layers` (a JSON array), or NULL. */
+static json_t *find_entry(json_t *layers, const char *name) {
+  size_t i;
+  json_t *l;
+  json_array_foreach(layers, i, l) if (strcmp(kcb__entry_name(l), name) == 0) return l;
+  return NULL;
+}
+
+/* The layer below `layer` a legacy weight name puts its variable in: "sequential/dense_2/kernel"
+ * in layer "sequential" belongs to its sub-layer "dense_2"; "lstm/lstm_cell/kernel:0" to the cell. */
+static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, int *out) {
+  char buf[1024];
+  kcb__strlcpy(buf, wname, sizeof buf);
+  char *seg[64];
+  int ns = 0;
+  for (char *p = strtok(buf, "/"); p && ns < 64; p = strtok(NULL, "/")) seg[ns++] = p;
+  int at = -1;
+  for (int i = ns - 2; i >= 0 && at < 0; i--)
+    if (strcmp(seg[i], f->layers[layer].name) == 0) at = i;
+  *out = layer;
+  /* Without the layer's own name in the path (tf.keras 2 names a nested model's variables
+   * "dense_2/kernel:0"), only segments that name one of its sub-layers lead down. */
+  int strict = at < 0;
+  for (int i = at + 1; i < ns - 1; i++) {
+    int cur = *out, found = -1;
+    for (size_t c = (size_t)cur + 1; c < f->n_layers && found < 0; c++)
+      if (f->layers[c].pub.parent == cur && strcmp(f->layers[c].name, seg[i]) == 0) found = (int)c;
+    if (found < 0) {
+      json_t *entry = NULL, *nested = f->layers[cur].entry ? kcb__entry_layers(f->layers[cur].entry, 0) : NULL;
+      if (nested) entry = find_entry(nested, seg[i]);
+      json_t *pcfg = entry_config(f->layers[cur].entry);
+      if (!entry && strcmp(f->layers[cur].class_name, "Bidirectional") == 0) {
+        /* its copies are forward_<name> / backward_<name> of the wrapped layer's config */
+        int backward = strncmp(seg[i], "backward_", 9) == 0 && json_object_get(pcfg, "backward_layer");
+        entry = json_object_get(pcfg, backward ? "backward_layer" : "layer");
+      } else if (!entry && strcmp(f->layers[cur].class_name, "TimeDistributed") == 0) {
+        entry = json_object_get(pcfg, "layer");
+      }
+      char hint[160] = "";
+      if (!entry && kcb__is_rnn_class(f->layers[cur].class_name)) snprintf(hint, sizeof hint, "%sCell", f->layers[cur].class_name);
+      if (strict && !(entry && nested)) {
+        json_decref(nested);
+        continue;
+      }
+      found = add_layer(f, seg[i], entry ? kcb__entry_class(entry) : hint, "", entry, cur, seg[i]);
+      json_decref(nested);
+      if (found < 0) return found;
+    }
+    *out = found;
+  }
+  return 0;
+}
+
+static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path) {
+  char **layer_names = NULL, **wn = NULL;
+  size_t n_layer_names = 0, n_wn = 0;
+  hid_t lg = H5I_INVALID_HID;
+  int rc = 0;
+  json_t *top = f->config ? kcb__entry_layers(f->config, 0) : NULL;
+  KCB__TRY(kcb__h5_attr_read_strings(root, "layer_names", &layer_names, &n_layer_names, f->h5name));
+  for (size_t i = 0; i < n_layer_names; i++) {
+    if (kcb__h5_group_open(&lg, root, layer_names[i], f->h5name)) {
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is listed in layer_names but has no group", f->h5name, layer_names[i]);
+      goto done;
+    }
+    json_t *entry = top ? find_entry(top, layer_names[i]) : NULL;
+    char gpath[1024];
+    snprintf(gpath, sizeof gpath, "%s/%s", root_path, layer_names[i]);
+    int li = add_layer(f, layer_names[i], entry ? kcb__entry_class(entry) : "", gpath, entry, -1, layer_names[i]);
+    if (li < 0) KCB__TRY(li);
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, f->h5name));
+    for (size_t q = 0; q < n_wn; q++) {
+      int owner;
+      KCB__TRY(legacy_owner(f, li, wn[q], &owner));
+      int tr = !non_trainable_name(wn[q]) && f->layers[owner].pub.trainable;
+      KCB__TRY(add_var(f, lg, gpath, wn[q], wn[q], owner, tr, 0, q));
+    }
+    kcb__h5_strings_free(wn, n_wn);
+    wn = NULL;
+    n_wn = 0;
+    kcb__h5_close(lg);
+    lg = H5I_INVALID_HID;
+  }
+  f->meta.n_model_vars = f->n_vars;
+  if (f->meta.layout == KCB_LAYOUT_H5 && kcb__h5_exists(f->file, "optimizer_weights")) {
+    KCB__TRY(kcb__h5_group_open(&lg, f->file, "optimizer_weights", f->h5name));
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, f->h5name));
+    for (size_t q = 0; q < n_wn; q++) KCB__TRY(add_var(f, lg, "/optimizer_weights", wn[q], wn[q], -1, 0, 1, q));
+    if (n_wn) {
+      /* "adam/iteration", "Adam/iter:0", "iteration:0": the optimizer's name is the first segment */
+      const char *slash = strchr(wn[n_wn - 1], '/');
+      char oname[128] = "";
+      if (slash && (size_t)(slash - wn[n_wn - 1]) < sizeof oname) memcpy(oname, wn[n_wn - 1], (size_t)(slash - wn[n_wn - 1]));
+      free(f->optimizer_name);
+      f->optimizer_name = strdup(oname);
+      if (!f->optimizer_name) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+      f->meta.optimizer_name = f->optimizer_name;
+    }
+  }
+done:
+  json_decref(top);
+  kcb__h5_close(lg);
+  kcb__h5_strings_free(wn, n_wn);
+  kcb__h5_strings_free(layer_names, n_layer_names);
+  return rc;
+}
+
+/* ---- optimizer slots: which model variable each belongs to -------------------------------- */
+
+/* "sequential/conv2d/kernel" or "conv2d/kernel:0" -> "sequential_conv2d_kernel" / "conv2d_kernel". */
+static void flat_name(const char *name, char *out, size_t size) {
+  size_t k = 0;
+  for (size_t i = 0; name[i] && name[i] != ':' && k + 1 < size; i++) out[k++] = name[i] == '/' ? '_' : name[i];
+  out[k] = '\0';
+}
+
+/* Where the model variable's flattened name occurs in the flattened optimizer name, bounded by '_'
+ * or the ends; the longest match wins. */
+static long owner_by_name(const kcb_checkpoint_file *f, const char *opt_name) {
+  char flat_opt[1200], flat_var[1200];
+  flat_name(opt_name, flat_opt, sizeof flat_opt);
+  long best = -1;
+  size_t best_len = 0;
+  for (size_t i = 0; i < f->meta.n_model_vars; i++) {
+    if (!f->vars[i].pub.trainable) continue;
+    flat_name(f->vars[i].name, flat_var, sizeof flat_var);
+    size_t len = strlen(flat_var);
+    for (const char *p = strstr(flat_opt, flat_var); p && len; p = strstr(p + 1, flat_var)) {
+      int left = p == flat_opt || p[-1] == '_';
+      int right = p[len] == '\0' || p[len] == '_';
+      if (left && right && len > best_len) best = (long)i, best_len = len;
+    }
+  }
+  return best;
+}
+
+static void assign_owners(kcb_checkpoint_file *f) {
+  size_t first = f->meta.n_model_vars, n_opt = f->n_vars - first;
+  if (!n_opt) return;
+  /* leading scalars: iteration, learning rate */
+  size_t lead = 0;
+  while (lead < n_opt && f->vars[first + lead].pub.rank == 0) lead++;
+  /* by name (legacy files); every slot must find a variable of its shape */
+  int named = f->meta.layout == KCB_LAYOUT_H5;
+  for (size_t j = lead; named && j < n_opt; j++) {
+    kcb__ckpt_var *o = &f->vars[first + j];
+    long w = owner_by_name(f, o->name);
+    if (w < 0 || f->vars[w].pub.count != o->pub.count) named = 0;
+    else o->pub.owner = w;
+  }
+  if (named) return;
+  for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = -1;
+  /* by position (Keras 3): k slots per trainable variable, interleaved, in model order */
+  size_t n_tr = 0;
+  for (size_t i = 0; i < first; i++) n_tr += f->vars[i].pub.trainable;
+  if (!n_tr || (n_opt - lead) % n_tr) return;
+  size_t k = (n_opt - lead) / n_tr, t = 0;
+  long *owners = calloc(n_opt, sizeof *owners);
+  if (!owners) return;
+  for (size_t i = 0; i < first; i++) {
+    if (!f->vars[i].pub.trainable) continue;
+    for (size_t s = 0; s < k; s++) {
+      const kcb__ckpt_var *o = &f->vars[first + lead + t * k + s];
+      if (o->pub.count != f->vars[i].pub.count) {
+        free(owners);
+        return;
+      }
+      owners[lead + t * k + s] = (long)i;
+    }
+    t++;
+  }
+  for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = owners[j];
+  free(owners);
+}
+
+/* Keras 3 names of a store's optimizer variables, which the file does not hold. */
+static int name_store_optimizer(kcb_checkpoint_file *f) {
+  size_t first = f->meta.n_model_vars;
+  const char *opt = f->meta.optimizer_name[0] ? f->meta.optimizer_name : "optimizer";
+  const char *slots[3] = {NULL, NULL, NULL};
+  if (!strncmp(opt, "adam", 4) || !strncmp(opt, "nadam", 5)) slots[0] = "momentum", slots[1] = "velocity";
+  else if (!strncmp(opt, "sgd", 3)) slots[0] = "momentum";
+  else if (!strncmp(opt, "adagrad", 7)) slots[0] = "accumulator";
+  else if (!strncmp(opt, "adamax", 6)) slots[0] = "m", slots[1] = "u";
+  size_t seen_per_owner_cap = f->meta.n_model_vars + 1;
+  int *seen = calloc(seen_per_owner_cap, sizeof *seen);
+  if (!seen) return kcb__error(KCB_ENOMEM, "out of memory");
+  int scalar = 0;
+  for (size_t j = first; j < f->n_vars; j++) {
+    kcb__ckpt_var *o = &f->vars[j];
+    char name[1300], flat[1200];
+    if (o->pub.owner < 0) {
+      const char *what = o->pub.rank == 0 && scalar == 0 ? "iteration" : o->pub.rank == 0 && scalar == 1 ? "learning_rate" : NULL;
+      if (o->pub.rank == 0) scalar++;
+      if (what) snprintf(name, sizeof name, "%s/%s", opt, what);
+      else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
+    } else {
+      int s = seen[o->pub.owner]++;
+      flat_name(f->vars[o->pub.owner].name, flat, sizeof flat);
+      if (s < 3 && slots[s]) snprintf(name, sizeof name, "%s/%s_%s", opt, flat, slots[s]);
+      else snprintf(name, sizeof name, "%s/%s_slot%d", opt, flat, s);
+    }
+    char *copy = strdup(name);
+    if (!copy) {
+      free(seen);
+      return kcb__error(KCB_ENOMEM, "out of memory");
+    }
+    free(o->name);
+    o->name = copy;
+    o->pub.name = copy;
+  }
+  free(seen);
+  return 0;
+}
+
+/* ---- opening ----------------------------------------------------------------------------- */
+
+static int keep_string(char **slot, const char **pub, const char *value) {
+  free(*slot);
+  *slot = dup_or_empty(value);
+  if (!*slot) return kcb__error(KCB_ENOMEM, "out of memory");
+  *pub = *slot;
+  return 0;
+}
+
+/* Version and backend strings are informative: a file whose copy of them is unreadable is still
+ * read (the damage is reported where it matters, by the attribute that carries data). */
+static int read_root_string(kcb_checkpoint_file *f, hid_t obj, const char *attr, char **out) {
+  if (*out || !kcb__h5_has_attr(obj, attr)) return 0;
+  if (kcb__h5_attr_read_string(obj, attr, out, f->h5name) != 0) kcb_error_clear();
+  return 0;
+}
+
+static int parse_config(kcb_checkpoint_file *f, const char *text, const char *what) {
+  json_error_t err;
+  f->config = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+  if (!f->config || !json_is_object(f->config))
+    return kcb__error(KCB_EFORMAT, "%s: %s is not a JSON object (%s, line %d)", f->path, what, err.text, err.line);
+  const char *cls = kcb__entry_class(f->config);
+  int rc = keep_string(&f->model_class, &f->meta.model_class, cls);
+  if (!rc) rc = keep_string(&f->model_name, &f->meta.model_name, kcb__entry_name(f->config));
+  return rc;
+}
+
+static int open_layout(kcb_checkpoint_file *f) {
+  int rc = 0;
+  hid_t root = f->file;
+  if (f->meta.layout == KCB_LAYOUT_KERAS) return read_store(f);
+  if (kcb__h5_has_attr(f->file, "model_config")) {
+    f->meta.layout = KCB_LAYOUT_H5;
+    KCB__TRY(kcb__h5_attr_read_string(f->file, "model_config", &f->model_config, f->h5name));
+    f->meta.model_config = f->model_config;
+    KCB__TRY(parse_config(f, f->model_config, "model_config"));
+    if (kcb__h5_has_attr(f->file, "training_config")) {
+      KCB__TRY(kcb__h5_attr_read_string(f->file, "training_config", &f->training_config, f->h5name));
+      f->meta.training_config = f->training_config;
+    }
+  } else if (kcb__h5_has_attr(f->file, "layer_names") || kcb__h5_has_attr(f->file, "layer_names0")) {
+    f->meta.layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5;
+    return read_legacy(f, f->file, "");
+  } else if (kcb__h5_exists(f->file, "model_weights")) {
+    f->meta.layout = KCB_LAYOUT_H5;
+  } else if (kcb__h5_exists(f->file, "layers") || kcb__h5_exists(f->file, "vars")) {
+    f->meta.layout = KCB_LAYOUT_WEIGHTS_H5;
+    return read_store(f);
+  } else {
+    return kcb__error(KCB_EFORMAT,
+                      "%s: an HDF5 file but not a Keras checkpoint (no model_config or layer_names attribute, no layers/ group)",
+                      f->path);
+  }
+  KCB__TRY(read_root_string(f, f->file, "keras_version", &f->keras_version));
+  KCB__TRY(read_root_string(f, f->file, "backend", &f->backend));
+  if (!kcb__h5_exists(f->file, "model_weights")) return 0; /* a config without weights */
+  KCB__TRY(kcb__h5_group_open(&root, f->file, "model_weights", f->h5name));
+  if (!f->keras_version) KCB__TRY(read_root_string(f, root, "keras_version", &f->keras_version));
+  if (!f->backend) KCB__TRY(read_root_string(f, root, "backend", &f->backend));
+  rc = read_legacy(f, root, "/model_weights");
+done:
+  if (root != f->file) kcb__h5_close(root);
+  return rc;
+}
+
+static int read_kcb_attrs(kcb_checkpoint_file *f) {
+  int rc = 0;
+  char *s = NULL;
+  kcb_checkpoint_meta *m = &f->meta;
+  if (kcb__h5_has_attr(f->file, "kcb_version")) {
+    KCB__TRY(kcb__h5_attr_read_string(f->file, "kcb_version", &s, f->h5name));
+    KCB__TRY(keep_string(&f->kcb_version, &m->kcb_version, s));
+    free(s);
+    s = NULL;
+  }
+  if (kcb__h5_has_attr(f->file, "kcb_monitor")) {
+    KCB__TRY(kcb__h5_attr_read_string(f->file, "kcb_monitor", &s, f->h5name));
+    KCB__TRY(keep_string(&f->monitor, &m->monitor, s));
+    KCB__TRY(kcb__h5_attr_read_double(f->file, "kcb_monitor_value", &m->monitor_value, f->h5name));
+    m->has_monitor = 1;
+  }
+  if (kcb__h5_has_attr(f->file, "kcb_epoch")) KCB__TRY(kcb__h5_attr_read_int64(f->file, "kcb_epoch", &m->epoch, f->h5name));
+  if (kcb__h5_has_attr(f->file, "kcb_batch")) KCB__TRY(kcb__h5_attr_read_int64(f->file, "kcb_batch", &m->batch, f->h5name));
+  if (kcb__h5_has_attr(f->file, "kcb_iterations"))
+    KCB__TRY(kcb__h5_attr_read_int64(f->file, "kcb_iterations", &m->iterations, f->h5name));
+done:
+  free(s);
+  return rc;
+}
+
+static int open_keras_archive(kcb_checkpoint_file *f) {
+  size_t len = 0;
+  int rc = kcb__zip_read_member(f->path, "model.weights.h5", &f->image, &len);
+  if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", f->path);
+  if (rc) return rc;
+  f->image_len = len;
+  size_t nlen = strlen(f->path) + 32;
+  free(f->h5name);
+  f->h5name = malloc(nlen);
+  if (!f->h5name) return kcb__error(KCB_ENOMEM, "out of memory");
+  snprintf(f->h5name, nlen, "%s[model.weights.h5]", f->path);
+  KCB__TRY(kcb__h5_open_image(&f->file, f->image, len, f->h5name));
+  rc = kcb__zip_read_member(f->path, "config.json", (void **)&f->model_config, &len);
+  if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
+    rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
+                    "'config.json' in the archive\")", f->path);
+  if (rc) goto done;
+  if (f->model_config) {
+    f->meta.model_config = f->model_config;
+    KCB__TRY(parse_config(f, f->model_config, "config.json"));
+    json_t *cc = json_object_get(f->config, "compile_config");
+    if (json_is_object(cc)) {
+      f->training_config = json_dumps(cc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      if (!f->training_config) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+      f->meta.training_config = f->training_config;
+    }
+  }
+  if (kcb__zip_read_member(f->path, "metadata.json", (void **)&f->metadata_json, &len) == 0) {
+    f->meta.metadata_json = f->metadata_json;
+    json_t *j = json_loads(f->metadata_json, 0, NULL);
+    const char *v = json_string_value(json_object_get(j, "keras_version"));
+    if (v && !f->keras_version) f->keras_version = strdup(v);
+    json_decref(j);
+  }
+  kcb_error_clear();
+done:
+  return rc;
+}
+
+int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
+  if (!out) return kcb__error(KCB_EINVAL, "checkpoint: no output");
+  *out = NULL;
+  if (!path) return kcb__error(KCB_EINVAL, "checkpoint: no file name");
+  kcb__h5_quiet();
+  kcb_checkpoint_file *f = calloc(1, sizeof *f);
+  if (!f) return kcb__error(KCB_ENOMEM, "out of memory");
+  int rc = 0;
+  f->file = H5I_INVALID_HID;
+  f->path = strdup(path);
+  f->h5name = strdup(path);
+  kcb_checkpoint_meta *m = &f->meta;
+  m->keras_version = m->backend = m->model_class = m->model_name = m->kcb_version = m->monitor = m->optimizer_name = "";
+  m->epoch = m->batch = m->iterations = -1;
+  if (!f->path || !f->h5name) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  if (kcb__zip_is_zip(path)) {
+    m->layout = KCB_LAYOUT_KERAS;
+    KCB__TRY(open_keras_archive(f));
+  } else {
+    KCB__TRY(kcb__h5_open(&f->file, path));
+  }
+  KCB__TRY(open_layout(f));
+  KCB__TRY(read_root_string(f, f->file, "keras_version", &f->keras_version));
+  KCB__TRY(read_root_string(f, f->file, "backend", &f->backend));
+  KCB__TRY(read_kcb_attrs(f));
+  if (f->keras_version) m->keras_version = f->keras_version;
+  if (f->backend) m->backend = f->backend;
+  m->n_optimizer_vars = f->n_vars - m->n_model_vars;
+  for (size_t i = 0; i < m->n_model_vars; i++) {
+    const kcb__ckpt_var *v = &f->vars[i];
+    m->n_params += v->pub.count;
+    if (v->pub.trainable) m->n_trainable_params += v->pub.count;
+    for (int l = v->pub.layer; l >= 0; l = f->layers[l].pub.parent) {
+      f->layers[l].pub.n_params += v->pub.count;
+      if (v->pub.trainable) f->layers[l].pub.n_trainable_params += v->pub.count;
+    }
+  }
+  assign_owners(f);
+  if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
+  if (m->n_optimizer_vars) {
+    const kcb__ckpt_var *it = &f->vars[m->n_model_vars];
+    int64_t iterations;
+    if (it->pub.rank == 0 && it->pub.dtype >= KCB_DTYPE_INT8 &&
+        kcb__h5_dataset_read_int64(f->file, it->path, &iterations, f->h5name) == 0)
+      m->iterations = iterations;
+    kcb_error_clear();
+  }
+  *out = f;
+  return 0;
+done:
+  kcb_checkpoint_file_close(f);
+  return rc;
+}
+
+void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
+  if (!f) return;
+  for (size_t i = 0; i < f->n_layers; i++) {
+    kcb__ckpt_layer *l = &f->layers[i];
+    free(l->name);
+    free(l->class_name);
+    free(l->path);
+    free(l->attr);
+    free(l->config_json);
+  }
+  for (size_t i = 0; i < f->n_vars; i++) {
+    free(f->vars[i].path);
+    free(f->vars[i].name);
+  }
+  free(f->layers);
+  free(f->vars);
+  free(f->slice[0]);
+  free(f->slice[1]);
+  kcb__h5_close(f->file);
+  json_decref(f->config);
+  free(f->image);
+  free(f->path);
+  free(f->h5name);
+  free(f->model_config);
+  free(f->training_config);
+  free(f->metadata_json);
+  free(f->keras_version);
+  free(f->backend);
+  free(f->model_class);
+  free(f->model_name);
+  free(f->kcb_version);
+  free(f->monitor);
+  free(f->optimizer_name);
+  free(f);
+}
+
+const kcb_checkpoint_meta *kcb_checkpoint_file_meta(const kcb_checkpoint_file *f) { return f ? &f->meta : NULL; }
+const char *kcb_checkpoint_file_path(const kcb_checkpoint_file *f) { return f ? f->path : NULL; }
+size_t kcb_checkpoint_file_layer_count(const kcb_checkpoint_file *f) { return f ? f->n_layers : 0; }
+const kcb_checkpoint_layer *kcb_checkpoint_file_layer(const kcb_checkpoint_file *f, size_t i) {
+  return f && i < f->n_layers ? &f->layers[i].pub : NULL;
+}
+size_t kcb_checkpoint_file_var_count(const kcb_checkpoint_file *f) { return f ? f->n_vars : 0; }
+const kcb_checkpoint_var *kcb_checkpoint_file_var(const kcb_checkpoint_file *f, size_t i) {
+  return f && i < f->n_vars ? &f->vars[i].pub : NULL;
+}
+
+long kcb_checkpoint_file_find(const kcb_checkpoint_file *f, const char *key) {
+  if (!f || !key) return -1;
+  for (size_t i = 0; i < f->n_vars; i++)
+    if (strcmp(f->vars[i].name, key) == 0 || strcmp(f->vars[i].path, key) == 0) return (long)i;
+  return -1;
+}
+
+/* ---- data -------------------------------------------------------------------------------- */
+
+static int check_index(const kcb_checkpoint_file *f, size_t i) {
+  if (!f || i >= f->n_vars) return kcb__error(KCB_EINVAL, "checkpoint: no variable %zu", i);
+  return 0;
+}
+
+/* Rows of dimension 0 per slice so that a slice holds about `budget` elements. */
+static int64_t rows_per_slice(const kcb_checkpoint_var *v, size_t budget) {
+  if (v->rank == 0 || v->shape[0] == 0) return 1;
+  size_t row = v->count / (size_t)v->shape[0];
+  int64_t rows = row ? (int64_t)(budget / row) : v->shape[0];
+  return rows < 1 ? 1 : rows > v->shape[0] ? v->shape[0] : rows;
+}
+
+int kcb_checkpoint_file_read_double(const kcb_checkpoint_file *f, size_t i, double *out, size_t n) {
+  int rc = check_index(f, i);
+  if (rc) return rc;
+  const kcb__ckpt_var *v = &f->vars[i];
+  if (n != v->pub.count) return kcb__error(KCB_EINVAL, "%s: '%s' holds %zu values, not %zu", f->h5name, v->path, v->pub.count, n);
+  if (v->pub.dtype == KCB_DTYPE_UNKNOWN) return kcb__error(KCB_EFORMAT, "%s: '%s' is not numeric", f->h5name, v->path);
+  return kcb__h5_dataset_read_rows(f->file, v->path, H5T_NATIVE_DOUBLE, 0, v->pub.rank ? v->pub.shape[0] : 1, out, n, f->h5name);
+}
+
+int kcb_checkpoint_file_read_raw(const kcb_checkpoint_file *f, size_t i, void *out, size_t size) {
+  int rc = check_index(f, i);
+  if (rc) return rc;
+  const kcb__ckpt_var *v = &f->vars[i];
+  size_t es = kcb_var_dtype_size(v->pub.dtype);
+  if (!es) return kcb__error(KCB_EINVAL, "%s: '%s' is not numeric", f->h5name, v->path);
+  if (size != v->pub.count * es)
+    return kcb__error(KCB_EINVAL, "%s: '%s' takes %zu bytes, not %zu", f->h5name, v->path, v->pub.count * es, size);
+  hid_t mt = v->pub.dtype == KCB_DTYPE_FLOAT16 ? kcb__dtype_half() : kcb__dtype_file_type(v->pub.dtype);
+  if (mt < 0) return kcb__error(KCB_ENOMEM, "cannot make an HDF5 type");
+  rc = kcb__h5_dataset_read_rows(f->file, v->path, mt, 0, v->pub.rank ? v->pub.shape[0] : 1, out, v->pub.count, f->h5name);
+  if (v->pub.dtype == KCB_DTYPE_FLOAT16) H5Tclose(mt);
+  return rc;
+}
+
+/* Running statistics of a variable, merged block by block. */
+typedef struct stats_acc {
+  double sum, fsum, fsq, lo, hi;
+  size_t n_nan, n_inf, n_fin;
+} stats_acc;
+
+/* One block, carefully: NaN and infinities counted, left out of the finite statistics. */
+static void stats_slow(const double *x, size_t n, stats_acc *a) {
+  for (size_t k = 0; k < n; k++) {
+    double v = x[k];
+    a->sum += v;
+    if (isnan(v)) a->n_nan++;
+    else if (isinf(v)) a->n_inf++;
+    else {
+      a->n_fin++;
+      a->fsum += v;
+      a->fsq += v * v;
+      if (v < a->lo) a->lo = v;
+      if (v > a->hi) a->hi = v;
+    }
+  }
+}
+
+#define STATS_BLOCK 2048
+
+/* The sums, squares, least and greatest value of m floats (m a multiple of 8): SSE2 (every x86-64
+ * has it) in 8 lanes, sums and squares in double; a plain loop elsewhere. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+static void block_floats(const float *p, size_t m, double *bs, double *bq, float *blo, float *bhi) {
+  __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+  __m128 lo = _mm_set1_ps(p[0]), hi = lo;
+  for (size_t k = 0; k < m; k += 8) {
+    __m128 a = _mm_loadu_ps(p + k), b = _mm_loadu_ps(p + k + 4);
+    __m128d a0 = _mm_cvtps_pd(a), a1 = _mm_cvtps_pd(_mm_movehl_ps(a, a));
+    __m128d b0 = _mm_cvtps_pd(b), b1 = _mm_cvtps_pd(_mm_movehl_ps(b, b));
+    s0 = _mm_add_pd(s0, a0), s1 = _mm_add_pd(s1, a1), s2 = _mm_add_pd(s2, b0), s3 = _mm_add_pd(s3, b1);
+    q0 = _mm_add_pd(q0, _mm_mul_pd(a0, a0)), q1 = _mm_add_pd(q1, _mm_mul_pd(a1, a1));
+    q2 = _mm_add_pd(q2, _mm_mul_pd(b0, b0)), q3 = _mm_add_pd(q3, _mm_mul_pd(b1, b1));
+    lo = _mm_min_ps(_mm_min_ps(a, b), lo); /* a NaN leaves lo as it was: such blocks are redone */
+    hi = _mm_max_ps(_mm_max_ps(a, b), hi);
+  }
+  double s[2], q[2];
+  float l[4], h[4];
+  _mm_storeu_pd(s, _mm_add_pd(_mm_add_pd(s0, s1), _mm_add_pd(s2, s3)));
+  _mm_storeu_pd(q, _mm_add_pd(_mm_add_pd(q0, q1), _mm_add_pd(q2, q3)));
+  _mm_storeu_ps(l, lo);
+  _mm_storeu_ps(h, hi);
+  *bs = s[0] + s[1];
+  *bq = q[0] + q[1];
+  *blo = fminf(fminf(l[0], l[1]), fminf(l[2], l[3]));
+  *bhi = fmaxf(fmaxf(h[0], h[1]), fmaxf(h[2], h[3]));
+}
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define KCB_HAVE_AVX2_BLOCK 1
+/* The same with AVX2 (4 doubles a register), for the CPUs that have it. */
+__attribute__((target("avx2"))) static void block_floats_avx2(const float *p, size_t m, double *bs, double *bq, float *blo,
+                                                               float *bhi) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+  __m256 lo = _mm256_set1_ps(p[0]), hi = lo;
+  for (size_t k = 0; k < m; k += 8) {
+    __m256 a = _mm256_loadu_ps(p + k);
+    __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
+    s0 = _mm256_add_pd(s0, a0), s1 = _mm256_add_pd(s1, a1);
+    q0 = _mm256_add_pd(q0, _mm256_mul_pd(a0, a0)), q1 = _mm256_add_pd(q1, _mm256_mul_pd(a1, a1));
+    lo = _mm256_min_ps(a, lo);
+    hi = _mm256_max_ps(a, hi);
+  }
+  double s[4], q[4];
+  float l[8], h[8];
+  _mm256_storeu_pd(s, _mm256_add_pd(s0, s1));
+  _mm256_storeu_pd(q, _mm256_add_pd(q0, q1));
+  _mm256_storeu_ps(l, lo);
+  _mm256_storeu_ps(h, hi);
+  *bs = (s[0] + s[1]) + (s[2] + s[3]);
+  *bq = (q[0] + q[1]) + (q[2] + q[3]);
+  float mn = l[0], mx = h[0];
+  for (int j = 1; j < 8; j++) mn = fminf(mn, l[j]), mx = fmaxf(mx, h[j]);
+  *blo = mn, *bhi = mx;
+}
+#endif
+#else
+static void block_floats(const float *p, size_t m, double *bs, double *bq, float *blo, float *bhi) {
+  double s = 0, q = 0;
+  float lo = p[0], hi = p[0];
+  for (size_t k = 0; k < m; k++) {
+    s += p[k];
+    q += (double)p[k] * p[k];
+    lo = p[k] < lo ? p[k] : lo;
+    hi = p[k] > hi ? p[k] : hi;
+  }
+  *bs = s, *bq = q, *blo = lo, *bhi = hi;
+}
+#endif
+
+/* float32 in blocks; a block whose sums are not finite holds a NaN or an infinity and is redone
+ * by stats_slow, which counts them. */
+static void stats_floats(const float *x, size_t n, stats_acc *a) {
+  double tmp[STATS_BLOCK];
+  for (size_t b = 0; b < n; b += STATS_BLOCK) {
+    size_t m = n - b < STATS_BLOCK ? n - b : STATS_BLOCK, m8 = m & ~(size_t)7;
+    const float *p = x + b;
+    double bs = 0, bq = 0;
+    float lo = INFINITY, hi = -INFINITY;
+#ifdef KCB_HAVE_AVX2_BLOCK
+    if (m8 && __builtin_cpu_supports("avx2")) block_floats_avx2(p, m8, &bs, &bq, &lo, &hi);
+    else
+#endif
+    if (m8) block_floats(p, m8, &bs, &bq, &lo, &hi);
+    for (size_t k = m8; k < m; k++) {
+      bs += p[k];
+      bq += (double)p[k] * p[k];
+      lo = p[k] < lo ? p[k] : lo;
+      hi = p[k] > hi ? p[k] : hi;
+    }
+    if (!isfinite(bs) || !isfinite(bq)) {
+      for (size_t i = 0; i < m; i++) tmp[i] = p[i];
+      stats_slow(tmp, m, a);
+      continue;
+    }
+    a->sum += bs;
+    a->fsum += bs;
+    a->fsq += bq;
+    a->n_fin += m;
+    if (lo < a->lo) a->lo = lo;
+    if (hi > a->hi) a->hi = hi;
+  }
+}
+
+/* A slice being summed on a second thread while the next one is read. */
+typedef struct stats_job {
+  const void *buf;
+  size_t n;
+  int as_float;
+  stats_acc *acc;
+} stats_job;
+
+static void *stats_run(void *arg) {
+  stats_job *j = arg;
+  if (j->as_float) stats_floats(j->buf, j->n, j->acc);
+  else stats_slow(j->buf, j->n, j->acc);
+  return NULL;
+}
+
+int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_stats *out) {
+  int rc = check_index(f, i);
+  if (rc) return rc;
+  const kcb__ckpt_var *v = &f->vars[i];
+  if (v->pub.dtype == KCB_DTYPE_UNKNOWN) return kcb__error(KCB_EFORMAT, "%s: '%s' is not numeric", f->h5name, v->path);
+  /* float32, the usual case, is read as stored (no conversion, straight into the buffer) */
+  int as_float = v->pub.dtype == KCB_DTYPE_FLOAT32;
+  size_t es = as_float ? sizeof(float) : sizeof(double);
+  int64_t rows = rows_per_slice(&v->pub, (size_t)4 << 20), total = v->pub.rank ? v->pub.shape[0] : 1;
+  size_t row = v->pub.rank && v->pub.shape[0] ? v->pub.count / (size_t)v->pub.shape[0] : v->pub.count;
+  /* two buffers: HDF5 (which is not thread-safe) reads one on this thread while another thread
+   * sums the other, so a large variable takes about the longer of reading and summing */
+  kcb_checkpoint_file *cache = (kcb_checkpoint_file *)f; /* the buffers are kept between calls: fresh
+                                                           pages would cost a fault every 4 KiB */
+  size_t need = ((size_t)rows * row + 1) * es;
+  if (need > cache->slice_size) {
+    for (int b = 0; b < 2; b++) {
+      free(cache->slice[b]);
+      cache->slice[b] = malloc(need);
+    }
+    cache->slice_size = cache->slice[0] && cache->slice[1] ? need : 0;
+    if (!cache->slice_size) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->path);
+  }
+  void *buf[2] = {cache->slice[0], cache->slice[1]};
+  stats_acc a = {0, 0, 0, INFINITY, -INFINITY, 0, 0, 0};
+  stats_job job;
+  pthread_t worker;
+  int running = 0;
+  for (int64_t r0 = 0, k = 0; rc == 0 && r0 < total && v->pub.count; r0 += rows, k++) {
+    int64_t nr = total - r0 < rows ? total - r0 : rows;
+    size_t n = v->pub.rank ? (size_t)nr * row : 1;
+    void *b = buf[k % 2];
+    if ((rc = kcb__h5_dataset_read_rows(f->file, v->path, as_float ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, r0, nr, b, n,
+                                        f->h5name)))
+      break;
+    if (running) pthread_join(worker, NULL);
+    running = 0;
+    job = (stats_job){b, n, as_float, &a};
+    if (r0 + rows < total && pthread_create(&worker, NULL, stats_run, &job) == 0) running = 1;
+    else stats_run(&job);
+  }
+  if (running) pthread_join(worker, NULL);
+  if (rc) return rc;
+  out->sum = a.sum;
+  out->n_nan = a.n_nan;
+  out->n_inf = a.n_inf;
+  if (a.n_fin) {
+    out->min = a.lo;
+    out->max = a.hi;
+    out->mean = a.fsum / (double)a.n_fin;
+    double var = a.fsq / (double)a.n_fin - out->mean * out->mean;
+    out->std = sqrt(var > 0 ? var : 0);
+  } else {
+    out->min = out->max = out->mean = out->std = NAN;
+  }
+  return 0;
+}
+
+int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b, size_t j,
+                                double *max_abs, double *rel_l2) {
+  int rc = check_index(a, i);
+  if (!rc) rc = check_index(b, j);
+  if (rc) return rc;
+  size_t n = a->vars[i].pub.count;
+  if (n != b->vars[j].pub.count)
+    return kcb__error(KCB_ESHAPE, "'%s' holds %zu values, '%s' %zu", a->vars[i].name, n, b->vars[j].name, b->vars[j].pub.count);
+  double *x = malloc((n + 1) * sizeof *x), *y = malloc((n + 1) * sizeof *y);
+  if (!x || !y) rc = kcb__error(KCB_ENOMEM, "out of memory comparing '%s'", a->vars[i].name);
+  if (!rc) rc = kcb_checkpoint_file_read_double(a, i, x, n);
+  if (!rc) rc = kcb_checkpoint_file_read_double(b, j, y, n);
+  if (!rc) {
+    double m = 0, d2 = 0, a2 = 0;
+    for (size_t k = 0; k < n; k++) {
+      double d = fabs(x[k] - y[k]);
+      if (isnan(d) || d > m) m = d;
+      d2 += (x[k] - y[k]) * (x[k] - y[k]);
+      a2 += x[k] * x[k];
+    }
+    *max_abs = m;
+    *rel_l2 = d2 == 0 ? 0 : sqrt(d2) / sqrt(a2);
+  }
+  free(x);
+  free(y);
+  return rc;
+}

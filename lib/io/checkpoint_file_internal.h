@@ -1,0 +1,60 @@
+/* io/checkpoint_file_internal.h — the checkpoint tree's insides, shared with the writer that
+ * converts between layouts (model/checkpoint_convert.c). */
+#ifndef KCB_IO_CHECKPOINT_FILE_INTERNAL_H
+#define KCB_IO_CHECKPOINT_FILE_INTERNAL_H
+
+#include <jansson.h>
+
+#include "io/h5.h"
+#include "kcb/checkpoint_file.h"
+
+/* Deeper nesting than this is refused before any recursion can exhaust the stack. */
+#define KCB__CKPT_MAX_DEPTH 64
+
+typedef struct kcb__ckpt_layer {
+  kcb_checkpoint_layer pub;
+  char *name, *class_name, *path, *config_json;
+  char *attr;    /* its group's own name: container name ("conv2d_1") or attribute ("cell") */
+  json_t *entry; /* its entry in the model config (borrowed from kcb_checkpoint_file.config) */
+} kcb__ckpt_layer;
+
+typedef struct kcb__ckpt_var {
+  kcb_checkpoint_var pub;
+  char *path, *name;
+  size_t store_index; /* its index in its group (`vars/<i>`, or the i-th weight name) */
+} kcb__ckpt_var;
+
+struct kcb_checkpoint_file {
+  char *path;
+  char *h5name; /* the HDF5 file's name in messages: path, or "path[model.weights.h5]" */
+  kcb_checkpoint_meta meta;
+  hid_t file;
+  void *image; /* a .keras's model.weights.h5 member */
+  size_t image_len;
+  json_t *config; /* the parsed model config, or NULL */
+  kcb__ckpt_layer *layers;
+  size_t n_layers, cap_layers;
+  kcb__ckpt_var *vars;
+  size_t n_vars, cap_vars;
+  int walk_depth;
+  void *slice[2]; /* kcb_checkpoint_file_stats's read buffers, slice_size bytes each */
+  size_t slice_size;
+  char *model_config, *training_config, *metadata_json, *keras_version, *backend, *model_class, *model_name,
+      *kcb_version, *monitor, *optimizer_name;
+};
+
+/* Keras's naming.to_snake_case ("MaxPooling2D" -> "max_pooling2d", "LSTMCell" -> "lstm_cell"). */
+void kcb__keras_snake_case(const char *name, char *out, size_t size);
+/* The class / name of a config entry ({"class_name", "config": {"name"}}); "" if absent. */
+const char *kcb__entry_class(json_t *entry);
+const char *kcb__entry_name(json_t *entry);
+/* A new array of a model entry's layers, as model.layers lists them: for_store drops a
+ * Sequential's InputLayer (the legacy layer_names drop it too). NULL if entry is no model. */
+json_t *kcb__entry_layers(json_t *entry, int for_store);
+int kcb__is_rnn_class(const char *class_name);
+int kcb__is_model_class(const char *class_name);
+/* The little-endian HDF5 file type of a dtype; float16 through kcb__dtype_half (close it). */
+hid_t kcb__dtype_file_type(kcb_var_dtype dtype);
+hid_t kcb__dtype_half(void);
+
+#endif

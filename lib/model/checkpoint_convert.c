@@ -1,0 +1,624 @@
+/* model/checkpoint_convert.c — kcb_checkpoint_file_write: a checkpoint of any model copied or
+ * converted between Keras's layouts (docs/checkpoint-layouts.md), then read back and compared
+ * variable by variable. Works on the layer-agnostic tree of io/checkpoint_file.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "io/checkpoint_file_internal.h"
+#include "io/zip.h"
+
+#define DEFAULT_KERAS_VERSION "3.15.1"
+
+/* Where each source variable goes in the target and in which order. */
+typedef struct plan {
+  kcb_checkpoint_layout layout;
+  char **dst_path;   /* per source variable: the dataset path in the target ("" = not written) */
+  size_t *order;     /* model variables in target order (store), as source indices */
+  size_t n_order;
+  size_t *opt_order; /* optimizer variables in target order */
+  size_t n_opt;
+  int synth_lr;      /* write a learning rate the source does not hold (tf.keras 2 files) */
+  float lr;
+  kcb_checkpoint_write_report *report;
+} plan;
+
+static void plan_free(plan *p, size_t n_vars) {
+  if (p->dst_path)
+    for (size_t i = 0; i < n_vars; i++) free(p->dst_path[i]);
+  free(p->dst_path);
+  free(p->order);
+  free(p->opt_order);
+}
+
+static int set_path(plan *p, size_t i, const char *path) {
+  free(p->dst_path[i]);
+  p->dst_path[i] = strdup(path);
+  return p->dst_path[i] ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
+}
+
+static const kcb__ckpt_layer *top_of(const kcb_checkpoint_file *f, int layer) {
+  while (f->layers[layer].pub.parent >= 0) layer = f->layers[layer].pub.parent;
+  return &f->layers[layer];
+}
+
+/* ---- target: Keras 3 store -------------------------------------------------------------- */
+
+/* The store object a legacy layer maps to, relative to its parent object: a sub-model's layer is
+ * `layers/<container>`, an RNN's cell `cell`, Bidirectional's copies `forward_layer` /
+ * `backward_layer`, a wrapped layer `layer`. Fails, naming the layer, where Keras defines none. */
+static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out, size_t size) {
+  const kcb__ckpt_layer *l = &f->layers[layer];
+  int parent = l->pub.parent;
+  if (parent < 0) {
+    /* a top-level layer: its container name, counted per class among the model's layers */
+    json_t *layers = f->config ? kcb__entry_layers(f->config, 1) : NULL;
+    int rc = kcb__error(KCB_EINVAL, "%s: layer '%s' is not in the model config, so its Keras 3 container is unknown", f->path, l->name);
+    if (layers) {
+      size_t i;
+      json_t *e;
+      int k = 0;
+      char snake[128], mine[128];
+      kcb__keras_snake_case(l->class_name, mine, sizeof mine);
+      json_array_foreach(layers, i, e) {
+        kcb__keras_snake_case(kcb__entry_class(e), snake, sizeof snake);
+        if (strcmp(kcb__entry_name(e), l->name) == 0) {
+          if (k) snprintf(out, size, "/layers/%s_%d", mine, k);
+          else snprintf(out, size, "/layers/%s", mine);
+          rc = 0;
+          break;
+        }
+        k += strcmp(snake, mine) == 0;
+      }
+      json_decref(layers);
+    }
+    return rc;
+  }
+  char base[512];
+  int rc = store_object_path(f, parent, base, sizeof base);
+  if (rc) return rc;
+  const kcb__ckpt_layer *p = &f->layers[parent];
+  if (kcb__is_model_class(p->class_name) && p->entry) {
+    json_t *layers = kcb__entry_layers(p->entry, 1);
+    size_t i;
+    json_t *e;
+    int k = 0, found = 0;
+    char snake[128], mine[128];
+    kcb__keras_snake_case(l->class_name, mine, sizeof mine);
+    json_array_foreach(layers, i, e) {
+      kcb__keras_snake_case(kcb__entry_class(e), snake, sizeof snake);
+      if (strcmp(kcb__entry_name(e), l->name) == 0) {
+        found = 1;
+        break;
+      }
+      k += strcmp(snake, mine) == 0;
+    }
+    json_decref(layers);
+    if (found) {
+      if (k) snprintf(out, size, "%s/layers/%s_%d", base, mine, k);
+      else snprintf(out, size, "%s/layers/%s", base, mine);
+      return 0;
+    }
+  } else if (kcb__is_rnn_class(p->class_name)) {
+    snprintf(out, size, "%s/cell", base);
+    return 0;
+  } else if (strcmp(p->class_name, "Bidirectional") == 0 &&
+             (strncmp(l->name, "forward_", 8) == 0 || strncmp(l->name, "backward_", 9) == 0)) {
+    snprintf(out, size, "%s/%s", base, l->name[0] == 'f' ? "forward_layer" : "backward_layer");
+    return 0;
+  } else if (strcmp(p->class_name, "TimeDistributed") == 0) {
+    snprintf(out, size, "%s/layer", base);
+    return 0;
+  }
+  return kcb__error(KCB_EINVAL,
+                    "%s: cannot convert layer '%s' (%s): its sub-layer '%s' is stored by Keras 3 under an attribute "
+                    "name that the legacy file does not give",
+                    f->path, p->name, p->class_name[0] ? p->class_name : "unknown class", l->name);
+}
+
+static int plan_store(const kcb_checkpoint_file *f, plan *p) {
+  size_t nm = f->meta.n_model_vars;
+  int rc = 0;
+  char **obj = NULL;
+  size_t *count = NULL;
+  char *done_flag = NULL;
+  if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
+    for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(p, i, f->vars[i].path));
+    for (size_t i = 0; i < nm; i++) p->order[p->n_order++] = i;
+    for (size_t i = nm; i < f->n_vars; i++) p->opt_order[p->n_opt++] = i;
+    goto done;
+  }
+  if (!f->config)
+    return kcb__error(KCB_EINVAL, "%s: a legacy weights file without a model config: the Keras 3 layout names each layer's "
+                      "group after its class, which this file does not record (convert from the full .h5 or .keras)", f->path);
+  /* model variables grouped by target object, objects in order of first appearance */
+  obj = calloc(nm + 1, sizeof *obj);
+  count = calloc(nm + 1, sizeof *count);
+  done_flag = calloc(nm + 1, 1);
+  if (!obj || !count || !done_flag) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  for (size_t i = 0; i < nm; i++) {
+    char path[1024];
+    if (f->vars[i].pub.layer < 0)
+      KCB__TRY(kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name));
+    KCB__TRY(store_object_path(f, f->vars[i].pub.layer, path, sizeof path));
+    /* tf.keras 2 names a TimeDistributed's variables as its own; Keras 3 keeps them with the layer it wraps */
+    if (strcmp(f->layers[f->vars[i].pub.layer].class_name, "TimeDistributed") == 0) strncat(path, "/layer", sizeof path - strlen(path) - 1);
+    if (!(obj[i] = strdup(path))) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  }
+  for (size_t i = 0; i < nm; i++) {
+    if (done_flag[i]) continue;
+    size_t k = 0;
+    for (size_t j = i; j < nm; j++) {
+      if (done_flag[j] || strcmp(obj[j], obj[i]) != 0) continue;
+      char path[1200];
+      snprintf(path, sizeof path, "%s/vars/%zu", obj[i], k++);
+      KCB__TRY(set_path(p, j, path));
+      done_flag[j] = 1;
+      p->order[p->n_order++] = j;
+    }
+  }
+  /* optimizer: Keras 3 keeps iteration, learning rate, then each trainable variable's slots */
+  size_t n_opt = f->n_vars - nm, lead = 0;
+  while (lead < n_opt && f->vars[nm + lead].pub.owner < 0 && f->vars[nm + lead].pub.rank == 0) lead++;
+  int ok = n_opt > 0 && lead >= 1 && lead <= 2;
+  for (size_t j = lead; ok && j < n_opt; j++) ok = f->vars[nm + j].pub.owner >= 0;
+  if (ok && lead == 1) {
+    /* tf.keras 2 keeps no learning rate variable: take it from the optimizer config */
+    json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+    json_t *oc = json_object_get(tc, "optimizer_config");
+    json_t *lr = json_object_get(json_object_get(oc, "config"), "learning_rate");
+    if (!json_is_number(lr)) lr = json_object_get(json_object_get(oc, "config"), "lr");
+    ok = json_is_number(lr);
+    if (ok) p->synth_lr = 1, p->lr = (float)json_number_value(lr);
+    json_decref(tc);
+  }
+  if (!ok) {
+    if (n_opt) {
+      p->report->optimizer_dropped = 1;
+      snprintf(p->report->note, sizeof p->report->note,
+               "optimizer state not converted: its %zu variables do not all belong to a model variable", n_opt);
+    }
+    goto done;
+  }
+  for (size_t j = 0; j < lead; j++) p->opt_order[p->n_opt++] = nm + j;
+  for (size_t o = 0; o < p->n_order; o++) {
+    size_t w = p->order[o];
+    for (size_t j = lead; j < n_opt; j++)
+      if ((size_t)f->vars[nm + j].pub.owner == w) p->opt_order[p->n_opt++] = nm + j;
+  }
+  for (size_t k = 0; k < p->n_opt; k++) {
+    char path[64];
+    snprintf(path, sizeof path, "/optimizer/vars/%zu", k + (p->synth_lr && k >= 1));
+    KCB__TRY(set_path(p, p->opt_order[k], path));
+  }
+done:
+  if (obj)
+    for (size_t i = 0; i < nm; i++) free(obj[i]);
+  free(obj);
+  free(count);
+  free(done_flag);
+  return rc;
+}
+
+/* Creates the `vars` group of every object (with Keras's `name` attribute) that the target has,
+ * weightless layers included, as Keras 3.6+ writes them. */
+static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const char *h5name) {
+  int rc = 0;
+  hid_t g = H5I_INVALID_HID;
+  KCB__TRY(kcb__h5_group_create(&g, file, "vars", h5name));
+  KCB__TRY(kcb__h5_attr_write_string(g, "name", f->meta.model_name[0] ? f->meta.model_name : "sequential", 1, h5name));
+  kcb__h5_close(g);
+  g = H5I_INVALID_HID;
+  for (size_t i = 0; i < f->n_layers; i++) {
+    char path[1024], vars[1100];
+    if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
+      if (!f->layers[i].path[0]) continue;
+      snprintf(path, sizeof path, "%s", f->layers[i].path);
+    } else if (store_object_path(f, (int)i, path, sizeof path) != 0) {
+      kcb_error_clear();
+      continue;
+    }
+    snprintf(vars, sizeof vars, "%s/vars", path);
+    if (kcb__h5_exists(file, vars)) continue;
+    KCB__TRY(kcb__h5_group_create(&g, file, vars, h5name));
+    KCB__TRY(kcb__h5_attr_write_string(g, "name", f->layers[i].name, 1, h5name));
+    kcb__h5_close(g);
+    g = H5I_INVALID_HID;
+  }
+  if (f->meta.n_optimizer_vars) {
+    /* Keras 3 names an optimizer after its class ("adam"); tf.keras 2 files say "Adam" or nothing */
+    char name[128];
+    kcb__keras_snake_case(f->meta.optimizer_name[0] ? f->meta.optimizer_name : "optimizer", name, sizeof name);
+    json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+    const char *cls = json_string_value(json_object_get(json_object_get(tc, "optimizer_config"), "class_name"));
+    if (cls && f->meta.layout == KCB_LAYOUT_H5) kcb__keras_snake_case(cls, name, sizeof name);
+    json_decref(tc);
+    KCB__TRY(kcb__h5_group_create(&g, file, "optimizer/vars", h5name));
+    KCB__TRY(kcb__h5_attr_write_string(g, "name", name, 1, h5name));
+  }
+done:
+  kcb__h5_close(g);
+  return rc;
+}
+
+/* ---- copying a variable ------------------------------------------------------------------ */
+
+static int copy_var(const kcb_checkpoint_file *f, size_t i, hid_t dst, const char *dst_path, const char *h5name) {
+  const kcb__ckpt_var *v = &f->vars[i];
+  size_t es = kcb_var_dtype_size(v->pub.dtype);
+  if (!es) return kcb__error(KCB_EINVAL, "%s: variable '%s' is not numeric, so it cannot be converted", f->path, v->name);
+  void *buf = malloc(v->pub.count * es + 1);
+  if (!buf) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->name);
+  int rc = kcb_checkpoint_file_read_raw(f, i, buf, v->pub.count * es);
+  if (rc == 0) {
+    hid_t t = v->pub.dtype == KCB_DTYPE_FLOAT16 ? kcb__dtype_half() : kcb__dtype_file_type(v->pub.dtype);
+    rc = kcb__h5_dataset_write_typed(dst, dst_path, t, t, v->pub.rank, v->pub.shape, buf, h5name);
+    if (v->pub.dtype == KCB_DTYPE_FLOAT16) H5Tclose(t);
+  }
+  free(buf);
+  return rc;
+}
+
+static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, const char *h5name) {
+  int rc = write_store_groups(f, file, h5name);
+  for (size_t k = 0; rc == 0 && k < p->n_order; k++) rc = copy_var(f, p->order[k], file, p->dst_path[p->order[k]], h5name);
+  for (size_t k = 0; rc == 0 && k < p->n_opt; k++) {
+    rc = copy_var(f, p->opt_order[k], file, p->dst_path[p->opt_order[k]], h5name);
+    if (rc == 0 && k == 0 && p->synth_lr) {
+      hid_t g;
+      if ((rc = kcb__h5_group_open(&g, file, "optimizer/vars", h5name)) == 0) {
+        rc = kcb__h5_dataset_write_typed(g, "1", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &p->lr, h5name);
+        kcb__h5_close(g);
+      }
+    }
+  }
+  return rc;
+}
+
+/* ---- target: legacy .h5 ------------------------------------------------------------------ */
+
+static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
+  size_t nm = f->meta.n_model_vars;
+  int rc = 0;
+  if (!f->config && f->meta.layout == KCB_LAYOUT_WEIGHTS_H5)
+    return kcb__error(KCB_EINVAL, "%s: a weights-only .weights.h5 does not record the order of its layers, which the "
+                      "legacy layout needs (layer_names): convert from the .keras file", f->path);
+  for (size_t i = 0; i < f->n_layers; i++)
+    if (f->layers[i].pub.parent < 0 && !f->layers[i].name[0])
+      return kcb__error(KCB_EINVAL, "%s: the layer at '%s' has no name (Keras before 3.6 stored none), and the legacy "
+                        "layout groups weights by layer name", f->path, f->layers[i].path);
+  for (size_t i = 0; i < nm; i++) {
+    if (f->vars[i].pub.layer < 0) return kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name);
+    char path[2048];
+    snprintf(path, sizeof path, "%s/%s", top_of(f, f->vars[i].pub.layer)->name, f->vars[i].name);
+    KCB__TRY(set_path(p, i, path));
+  }
+  if (p->layout == KCB_LAYOUT_H5)
+    for (size_t i = nm; i < f->n_vars; i++) {
+      char path[2048];
+      snprintf(path, sizeof path, "/optimizer_weights/%s", f->vars[i].name);
+      KCB__TRY(set_path(p, i, path));
+      p->opt_order[p->n_opt++] = i;
+    }
+done:
+  return rc;
+}
+
+static int write_legacy_weights(const kcb_checkpoint_file *f, const plan *p, hid_t root, const char *version,
+                                const char *backend, const char *h5name) {
+  size_t nm = f->meta.n_model_vars, n_top = 0;
+  int rc = 0;
+  const char **names = calloc(f->n_layers + nm + 1, sizeof *names);
+  if (!names) return kcb__error(KCB_ENOMEM, "out of memory");
+  hid_t g = H5I_INVALID_HID;
+  for (size_t i = 0; i < f->n_layers; i++)
+    if (f->layers[i].pub.parent < 0) names[n_top++] = f->layers[i].name;
+  KCB__TRY(kcb__h5_attr_write_strings(root, "layer_names", names, n_top, h5name));
+  KCB__TRY(kcb__h5_attr_write_string(root, "backend", backend, 0, h5name));
+  KCB__TRY(kcb__h5_attr_write_string(root, "keras_version", version, 0, h5name));
+  for (size_t li = 0; li < f->n_layers; li++) {
+    if (f->layers[li].pub.parent >= 0) continue;
+    /* trainable variables first, then the rest, as Keras's legacy writer orders a layer's weights */
+    size_t n = 0;
+    for (int pass = 1; pass >= 0; pass--)
+      for (size_t i = 0; i < nm; i++)
+        if (top_of(f, f->vars[i].pub.layer) == &f->layers[li] && f->vars[i].pub.trainable == pass) names[n++] = f->vars[i].name;
+    KCB__TRY(kcb__h5_group_create(&g, root, f->layers[li].name, h5name));
+    KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", names, n, h5name));
+    for (size_t k = 0; k < n; k++)
+      for (size_t i = 0; i < nm; i++)
+        if (f->vars[i].name == names[k]) KCB__TRY(copy_var(f, i, g, f->vars[i].name, h5name));
+    kcb__h5_close(g);
+    g = H5I_INVALID_HID;
+  }
+  KCB__TRY(kcb__h5_group_create(&g, root, "top_level_model_weights", h5name));
+  KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", NULL, 0, h5name));
+  (void)p;
+done:
+  kcb__h5_close(g);
+  free(names);
+  return rc;
+}
+
+/* ---- configs between layouts ------------------------------------------------------------- */
+
+/* Layer entries of a config.json carry module / registered_name / build_config; a legacy
+ * model_config's do not (and vice versa when going the other way). */
+static void retag_layers(json_t *entry, int to_archive) {
+  json_t *layers = json_object_get(json_object_get(entry, "config"), "layers");
+  size_t i;
+  json_t *l;
+  json_array_foreach(layers, i, l) {
+    if (to_archive) {
+      if (!json_object_get(l, "module")) json_object_set_new(l, "module", json_string("keras.layers"));
+      if (!json_object_get(l, "registered_name")) json_object_set_new(l, "registered_name", json_null());
+    } else {
+      json_object_del(l, "module");
+      json_object_del(l, "registered_name");
+      json_object_del(l, "build_config");
+      json_object_del(l, "compile_config"); /* a nested model's, empty in config.json */
+    }
+    retag_layers(l, to_archive);
+  }
+}
+
+/* Keras's config.json shares dtype policies by id; a legacy model_config spells each one out. */
+static void drop_shared_ids(json_t *j) {
+  if (json_is_object(j)) {
+    json_object_del(j, "shared_object_id");
+    const char *k;
+    json_t *v;
+    json_object_foreach(j, k, v) drop_shared_ids(v);
+  } else if (json_is_array(j)) {
+    size_t i;
+    json_t *v;
+    json_array_foreach(j, i, v) drop_shared_ids(v);
+  }
+}
+
+static char *dump(json_t *j) { return j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL; }
+
+/* The legacy model_config and training_config of a .keras archive's config.json. */
+static int legacy_configs(const kcb_checkpoint_file *f, char **model_config, char **training_config) {
+  json_t *c = json_deep_copy(f->config);
+  if (!c) return kcb__error(KCB_ENOMEM, "out of memory");
+  json_t *cc = json_incref(json_object_get(c, "compile_config"));
+  json_object_del(c, "module");
+  json_object_del(c, "registered_name");
+  json_object_del(c, "build_config");
+  json_object_del(c, "compile_config");
+  retag_layers(c, 0);
+  drop_shared_ids(c);
+  *model_config = dump(c);
+  if (json_is_object(cc)) {
+    json_t *opt = json_object_get(cc, "optimizer");
+    json_t *oc = json_object();
+    json_object_set(oc, "class_name", json_is_object(opt) ? json_object_get(opt, "class_name") : opt);
+    if (json_is_object(opt)) json_object_set(oc, "config", json_object_get(opt, "config"));
+    json_object_del(cc, "optimizer");
+    json_object_set_new(cc, "optimizer_config", oc);
+    *training_config = dump(cc);
+  }
+  json_decref(cc);
+  json_decref(c);
+  return *model_config ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
+}
+
+/* The config.json of a legacy .h5's model_config (and training_config, unless it is Keras 2's). */
+static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoint_write_report *report) {
+  json_t *c = json_deep_copy(f->config);
+  if (!c) return kcb__error(KCB_ENOMEM, "out of memory");
+  const char *cls = kcb__entry_class(c);
+  json_object_set_new(c, "module", json_string(strcmp(cls, "Functional") == 0 ? "keras.src.models.functional" : "keras"));
+  json_object_set_new(c, "registered_name", json_null());
+  retag_layers(c, 1);
+  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  if (tc && f->meta.keras_version[0] == '2') {
+    snprintf(report->note, sizeof report->note,
+             "compile settings not converted: Keras 3 does not accept tf.keras 2's training_config");
+  } else if (json_is_object(tc)) {
+    json_t *oc = json_object_get(tc, "optimizer_config");
+    json_t *opt = json_object();
+    json_object_set_new(opt, "module", json_string("keras.optimizers"));
+    json_object_set(opt, "class_name", json_object_get(oc, "class_name"));
+    json_object_set(opt, "config", json_object_get(oc, "config"));
+    json_object_set_new(opt, "registered_name", json_null());
+    json_object_del(tc, "optimizer_config");
+    json_object_set_new(tc, "optimizer", opt);
+    json_object_set(c, "compile_config", tc);
+  }
+  json_decref(tc);
+  *out = dump(c);
+  json_decref(c);
+  return *out ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
+}
+
+/* ---- writing and checking ---------------------------------------------------------------- */
+
+static int read_file_bytes(const char *path, void **out, size_t *len) {
+  FILE *fp;
+  int rc = kcb__file_fopen_read(path, NULL, &fp);
+  if (rc) return rc;
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  void *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
+  if (!buf) rc = kcb__error(KCB_ENOMEM, "out of memory reading %s", path);
+  else if (fread(buf, 1, (size_t)n, fp) != (size_t)n) rc = kcb__error(KCB_EIO, "cannot read %s", path);
+  fclose(fp);
+  if (rc) free(buf);
+  else *out = buf, *len = (size_t)n;
+  return rc;
+}
+
+/* Every written variable must read back from the target bit for bit. */
+static int verify(const kcb_checkpoint_file *f, const plan *p, const char *out_path) {
+  kcb_checkpoint_file *g = NULL;
+  int rc = kcb_checkpoint_file_open(&g, out_path);
+  void *a = NULL, *b = NULL;
+  if (rc) return rc;
+  for (size_t i = 0; i < f->n_vars && rc == 0; i++) {
+    if (!p->dst_path[i] || !p->dst_path[i][0]) continue;
+    const char *want = p->dst_path[i];
+    char abs[2100];
+    if (want[0] != '/') {
+      snprintf(abs, sizeof abs, "%s/%s", p->layout == KCB_LAYOUT_H5 ? "/model_weights" : "", want);
+      want = abs;
+    }
+    long j = kcb_checkpoint_file_find(g, want);
+    const kcb_checkpoint_var *s = &f->vars[i].pub, *d = j >= 0 ? kcb_checkpoint_file_var(g, (size_t)j) : NULL;
+    if (!d || d->dtype != s->dtype || d->count != s->count || d->rank != s->rank) {
+      rc = kcb__error(KCB_EIO, "%s: variable '%s' did not arrive as '%s' with its shape and dtype", out_path, s->name, want);
+      break;
+    }
+    size_t size = s->count * kcb_var_dtype_size(s->dtype);
+    a = malloc(size + 1);
+    b = malloc(size + 1);
+    if (!a || !b) rc = kcb__error(KCB_ENOMEM, "out of memory");
+    if (!rc) rc = kcb_checkpoint_file_read_raw(f, i, a, size);
+    if (!rc) rc = kcb_checkpoint_file_read_raw(g, (size_t)j, b, size);
+    if (!rc && memcmp(a, b, size) != 0) rc = kcb__error(KCB_EIO, "%s: variable '%s' reads back different from %s", out_path, s->name, f->path);
+    free(a);
+    free(b);
+    a = b = NULL;
+  }
+  kcb_checkpoint_file_close(g);
+  return rc;
+}
+
+static int layout_check_name(const char *path, kcb_checkpoint_layout layout) {
+  size_t n = strlen(path);
+  int ok = layout == KCB_LAYOUT_KERAS ? n > 6 && strcmp(path + n - 6, ".keras") == 0
+         : layout == KCB_LAYOUT_WEIGHTS_H5 ? n > 11 && strcmp(path + n - 11, ".weights.h5") == 0
+         : (n > 3 && strcmp(path + n - 3, ".h5") == 0) || (n > 5 && strcmp(path + n - 5, ".hdf5") == 0);
+  if (!ok)
+    return kcb__error(KCB_EINVAL, "%s: a %s file must be named *.%s (Keras picks the layout by name)", path,
+                      kcb_checkpoint_layout_name(layout),
+                      layout == KCB_LAYOUT_KERAS ? "keras" : layout == KCB_LAYOUT_WEIGHTS_H5 ? "weights.h5" : "h5");
+  return 0;
+}
+
+int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path, kcb_checkpoint_layout layout,
+                              kcb_checkpoint_write_report *report) {
+  kcb_checkpoint_write_report scratch;
+  if (!report) report = &scratch;
+  memset(report, 0, sizeof *report);
+  if (!f || !out_path) return kcb__error(KCB_EINVAL, "checkpoint write: no checkpoint or no output path");
+  int rc = 0;
+  if (layout == KCB_LAYOUT_AUTO && (rc = kcb_checkpoint_layout_from_name(&layout, out_path))) return rc;
+  if ((rc = layout_check_name(out_path, layout))) return rc;
+  plan p = {layout, NULL, NULL, 0, NULL, 0, 0, 0, report};
+  kcb__h5_memory mem = {H5I_INVALID_HID, NULL, 0};
+  void *bytes = NULL, *zip = NULL;
+  size_t len = 0;
+  char *model_config = NULL, *training_config = NULL, *metadata = NULL;
+  const kcb_checkpoint_layout src = f->meta.layout;
+  const char *version = f->meta.keras_version[0] ? f->meta.keras_version : DEFAULT_KERAS_VERSION;
+  const char *backend = f->meta.backend[0] ? f->meta.backend : "tensorflow";
+  p.dst_path = calloc(f->n_vars + 1, sizeof *p.dst_path);
+  p.order = calloc(f->n_vars + 1, sizeof *p.order);
+  p.opt_order = calloc(f->n_vars + 1, sizeof *p.opt_order);
+  if (!p.dst_path || !p.order || !p.opt_order) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+
+  if (layout == src) {
+    /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept) */
+    for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(&p, i, f->vars[i].path));
+    KCB__TRY(read_file_bytes(f->path, &bytes, &len));
+    KCB__TRY(kcb__file_write_atomic(out_path, bytes, len));
+    report->n_vars_written = f->n_vars;
+    KCB__TRY(verify(f, &p, out_path));
+    goto done;
+  }
+  if ((layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) && !f->config)
+    KCB__TRY(kcb__error(KCB_EINVAL, "%s holds weights only (%s, no model config), so it cannot become a %s file, which "
+                        "needs the architecture: convert from a .h5 or .keras checkpoint", f->path,
+                        kcb_checkpoint_layout_name(src), kcb_checkpoint_layout_name(layout)));
+  if (layout == KCB_LAYOUT_WEIGHTS_H5 || layout == KCB_LAYOUT_KERAS) {
+    KCB__TRY(plan_store(f, &p));
+    if (src == KCB_LAYOUT_KERAS && layout == KCB_LAYOUT_WEIGHTS_H5) {
+      /* the archive's member is that very file */
+      KCB__TRY(kcb__file_write_atomic(out_path, f->image, f->image_len));
+    } else {
+      const void *image;
+      KCB__TRY(kcb__h5_memory_create(&mem, f->image_len + ((size_t)1 << 20), layout == KCB_LAYOUT_KERAS ? "model.weights.h5" : out_path));
+      KCB__TRY(write_store(f, &p, mem.file, out_path));
+      KCB__TRY(kcb__h5_memory_image(&mem, &image, &len, out_path));
+      if (layout == KCB_LAYOUT_WEIGHTS_H5) {
+        KCB__TRY(kcb__file_write_atomic(out_path, image, len));
+      } else {
+        char *config = NULL;
+        if (src == KCB_LAYOUT_KERAS) config = strdup(f->model_config);
+        else KCB__TRY(archive_config(f, &config, report));
+        char date[32];
+        time_t now = time(NULL);
+        struct tm tm;
+        localtime_r(&now, &tm);
+        strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", &tm);
+        json_t *meta = json_pack("{s:s, s:s}", "keras_version", version[0] == '3' ? version : DEFAULT_KERAS_VERSION, "date_saved", date);
+        metadata = dump(meta);
+        json_decref(meta);
+        if (!config || !metadata) {
+          free(config);
+          KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+        }
+        kcb__zip_member members[3] = {{"metadata.json", metadata, strlen(metadata)},
+                                      {"config.json", config, strlen(config)},
+                                      {"model.weights.h5", image, len}};
+        rc = kcb__zip_build(members, 3, &zip, &len, out_path);
+        free(config);
+        if (rc) goto done;
+        KCB__TRY(kcb__file_write_atomic(out_path, zip, len));
+      }
+    }
+  } else {
+    KCB__TRY(plan_legacy(f, &p));
+    if (layout == KCB_LAYOUT_H5) {
+      if (src == KCB_LAYOUT_KERAS) KCB__TRY(legacy_configs(f, &model_config, &training_config));
+      else model_config = strdup(f->model_config), training_config = f->training_config ? strdup(f->training_config) : NULL;
+      if (!model_config) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+    }
+    const void *image;
+    hid_t root = H5I_INVALID_HID;
+    KCB__TRY(kcb__h5_memory_create(&mem, f->image_len + ((size_t)1 << 20), out_path));
+    if (layout == KCB_LAYOUT_H5) {
+      KCB__TRY(kcb__h5_attr_write_string(mem.file, "backend", backend, 1, out_path));
+      KCB__TRY(kcb__h5_attr_write_string(mem.file, "keras_version", version, 1, out_path));
+      KCB__TRY(kcb__h5_attr_write_string(mem.file, "model_config", model_config, 0, out_path));
+      if (training_config) KCB__TRY(kcb__h5_attr_write_string(mem.file, "training_config", training_config, 0, out_path));
+      KCB__TRY(kcb__h5_group_create(&root, mem.file, "model_weights", out_path));
+      rc = write_legacy_weights(f, &p, root, version, backend, out_path);
+      kcb__h5_close(root);
+      if (rc) goto done;
+      if (p.n_opt) {
+        const char **names = calloc(p.n_opt, sizeof *names);
+        if (!names) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+        for (size_t k = 0; k < p.n_opt; k++) names[k] = f->vars[p.opt_order[k]].name;
+        rc = kcb__h5_group_create(&root, mem.file, "optimizer_weights", out_path);
+        if (!rc) rc = kcb__h5_attr_write_strings(root, "weight_names", names, p.n_opt, out_path);
+        for (size_t k = 0; rc == 0 && k < p.n_opt; k++) rc = copy_var(f, p.opt_order[k], root, names[k], out_path);
+        kcb__h5_close(root);
+        free(names);
+        if (rc) goto done;
+      }
+    } else {
+      KCB__TRY(write_legacy_weights(f, &p, mem.file, version, backend, out_path));
+    }
+    KCB__TRY(kcb__h5_memory_image(&mem, &image, &len, out_path));
+    KCB__TRY(kcb__file_write_atomic(out_path, image, len));
+  }
+  /* kcb's metadata attributes are not carried: the converted file is Keras's */
+  for (size_t i = 0; i < f->n_vars; i++) report->n_vars_written += p.dst_path[i] && p.dst_path[i][0];
+  KCB__TRY(verify(f, &p, out_path));
+done:
+  kcb__h5_memory_close(&mem);
+  plan_free(&p, f->n_vars);
+  free(bytes);
+  free(zip);
+  free(model_config);
+  free(training_config);
+  free(metadata);
+  return rc;
+}

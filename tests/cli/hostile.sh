@@ -1,0 +1,209 @@
+#!/usr/bin/env bash
+# Hostile inputs (issue 15), one section per class: crafted files (made by hostile_make.py with
+# independent writers: h5py, hand-framed records) and flags. Every case ends in a clear error naming
+# the file, or a correct result; `timeout` turns a hang into a failure.
+# Usage: tests/cli/hostile.sh TOOLS_DIR TESTS_DIR
+set -u
+tools=$1 tests=$2 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/lib.sh"
+train=$tools/kcb-train inspect=$tools/kcb-inspect restore=$tools/kcb-restore
+T() { timeout 20 "$@"; } # a hang is exit 124: never the code a case expects
+make() { /usr/bin/python3 "$here/hostile_make.py" "$@"; }
+mkdir -p "$tmp/data" && make mnist "$tmp/data" || { echo "hostile_make.py failed"; exit 1; }
+small=(--data "$tmp/data" --model flatten,4:relu,10:softmax --verbose 0)
+
+# ---- 3. only regular files are read: a FIFO never blocks -------------------------------------------
+mkdir -p "$tmp/fifo/run"
+mkfifo "$tmp/fifo/run/events.out.tfevents.1.host" "$tmp/fifo/conf" "$tmp/fifo/log.csv" "$tmp/fifo/w.weights.h5" \
+  "$tmp/fifo/m.keras" "$tmp/fifo/train-images-idx3-ubyte"
+check fifo_validate 1 'events\.out\.tfevents\.1\.host: cannot open: a FIFO, not a regular file' -- \
+  T "$inspect" validate "$tmp/fifo/run/events.out.tfevents.1.host"
+for c in text scalars histograms images; do
+  check "fifo_listing_$c" 1 'no event files' -- T "$inspect" "$c" "$tmp/fifo" --tag x
+done
+for c in hparams runs; do check "fifo_listing_$c" 1 'no event files' -- T "$inspect" "$c" "$tmp/fifo"; done
+check fifo_config 2 "--config '$tmp/fifo/conf': a FIFO, not a regular file" -- T "$train" --config "$tmp/fifo/conf"
+check fifo_csv 1 "log\.csv: cannot open: a FIFO" -- T "$inspect" csv "$tmp/fifo/log.csv"
+check fifo_weights 1 "w\.weights\.h5: cannot open: a FIFO" -- T "$inspect" checkpoint "$tmp/fifo/w.weights.h5"
+check fifo_keras 1 "m\.keras: cannot open: a FIFO" -- T "$inspect" checkpoint "$tmp/fifo/m.keras"
+check fifo_initial_weights 1 "w\.weights\.h5: cannot open: a FIFO" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/fifo/w.weights.h5"
+check fifo_data 1 "train-images-idx3-ubyte: cannot open: a FIFO" -- T "$train" --data "$tmp/fifo" --epochs 1
+check fifo_restore_dir 1 "w\.weights\.h5: cannot open: a FIFO" -- T "$restore" "$tmp/fifo"
+check fifo_csv_output 1 "CSVLogger: cannot open .*log\.csv for writing: No such device or address \(a FIFO nobody reads\)" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/fifo/log.csv"
+check fifo_csv_append 1 "CSVLogger: cannot append: .*log\.csv: cannot open: a FIFO" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/fifo/log.csv" --csv-append
+check csv_to_dev_null 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv /dev/null
+check dev_zero_csv 1 "/dev/zero: cannot open: a character device" -- T "$inspect" csv /dev/zero
+check dir_as_config 2 "--config '$tmp/fifo': a directory, not a regular file" -- T "$train" --config "$tmp/fifo"
+
+# ---- 1. nesting bounded before a recursive parser recurses -----------------------------------------
+mkdir -p "$tmp/deep" && make deep_hparams "$tmp/deep/events.out.tfevents.1.deep" 100000
+deep_msg='events\.out\.tfevents\.1\.deep: decoding the record at offset 40: hparams plugin data nested more than 100 messages deep'
+for c in text histograms images; do check "deep_hparams_$c" 1 "$deep_msg" -- T "$inspect" "$c" "$tmp/deep" --tag x; done
+check deep_hparams_hparams 1 "$deep_msg" -- T "$inspect" hparams "$tmp/deep"
+mkdir -p "$tmp/shallow" && make deep_hparams "$tmp/shallow/events.out.tfevents.1.ok" 40
+check shallow_hparams 0 '^\. ' -- T "$inspect" hparams "$tmp/shallow"
+make deep_json_h5 "$tmp/deep/deep.h5" 100000
+check deep_json_checkpoint 1 'deep\.h5.*maximum parsing depth' -- T "$inspect" checkpoint "$tmp/deep/deep.h5"
+check deep_json_train 1 'deep\.h5: Layer count mismatch' -- T "$train" "${small[@]}" --epochs 0 --initial-weights "$tmp/deep/deep.h5"
+
+# ---- 4. absurd sizes: overflow-safe products, a bound on the parameter count, "too large" in words ---
+for d in "100000 100000" "1000000000 1000000000" "4294967296 4294967296"; do
+  make shape_h5 "$tmp/shape.h5" $d
+  # kcb-inspect lists the file as stored (it builds no model from the config, so nothing is allocated);
+  # building the model is refused in words (tests/test_hostile.c, kcb_model_new / kcb_model_load)
+  check "shape_${d// /x}" 0 "^  config: [0-9]+ bytes of JSON" -- T "$inspect" checkpoint "$tmp/shape.h5"
+done
+check huge_units 2 "layer 'dense_1' \(Dense, 100000 x 100000\): the model is too large: [0-9]+ parameters, more than the limit of 100000000" -- \
+  T "$train" --data "$tmp/data" --model flatten,100000:relu,100000:relu,10:softmax --epochs 1 --verbose 0
+check huge_units_env 2 "more than the limit of 5000 " -- \
+  env KCB_MAX_PARAMS=5000 "$train" --data "$tmp/data" --model flatten,1000:relu,10:softmax --epochs 1 --verbose 0
+check within_env 0 'test_loss=' -- env KCB_MAX_PARAMS=5000 "$train" "${small[@]}" --epochs 1
+T "$train" "${small[@]}" --epochs 1 --checkpoint "$tmp/c.{epoch}.weights.h5" >/dev/null 2>&1
+make patch_h5 "$tmp/epoch.weights.h5" "$tmp/c.1.weights.h5" attr:kcb_epoch=9223372036854775807:i8
+check epoch_int64_max 1 "epoch\.weights\.h5: attribute 'kcb_epoch' is 9223372036854775807: expected a count from 0 to 2147483646" -- \
+  T "$restore" "$tmp/epoch.weights.h5"
+
+# ---- 5. restored optimizer scalars validated as the setters validate them --------------------------
+for e in "iterations ds:optimizer/vars/0=nan:f8" "iterations ds:optimizer/vars/0=-5:i8" "iterations ds:optimizer/vars/0=9223372036854775807:i8" \
+  "learning_rate ds:optimizer/vars/1=nan:f4" "learning_rate ds:optimizer/vars/1=-1e30:f4" "learning_rate ds:optimizer/vars/1=inf:f4"; do
+  set -- $e
+  make patch_h5 "$tmp/opt.weights.h5" "$tmp/c.1.weights.h5" "$2"
+  check "restored_${2#ds:optimizer/vars/}" 1 "opt\.weights\.h5: optimizer variable '$1' is .*expected|opt\.weights\.h5: optimizer variable '$1' is .*must be a finite number" -- \
+    T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/opt.weights.h5"
+done
+make patch_h5 "$tmp/slot.weights.h5" "$tmp/c.1.weights.h5" ds:optimizer/vars/3=-1:f4
+check restored_slot_negative_v 1 "slot\.weights\.h5: optimizer state 'v' \(slot 1\) holds -1 at index 0: expected a finite number >= 0" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/slot.weights.h5"
+make patch_h5 "$tmp/slot.weights.h5" "$tmp/c.1.weights.h5" ds:optimizer/vars/2=nan:f4
+check restored_slot_nan_m 1 "slot\.weights\.h5: optimizer state 'm' \(slot 0\) holds nan at index 0" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/slot.weights.h5"
+check restored_ok 0 'test_loss=[0-9]' -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/c.1.weights.h5"
+
+# ---- 8. HDF5 features that reach outside the file: refused for every checkpoint read --------------
+mkdir -p "$tmp/out"
+for k in external elink soft filter virtual family; do
+  f="$tmp/out/$k.weights.h5"
+  [ "$k" = family ] && f="$tmp/out/fam0.weights.h5"
+  make outside_h5 "$f" "$tmp/c.1.weights.h5" "$k" || { echo "FAIL outside_$k: not made"; failed=$((failed + 1)); continue; }
+  case $k in
+    external) why="dataset '0' keeps its data in 1 external file\\(s\\)" ;;
+    elink) why="'layers/dense' is a soft or external link: kcb follows only hard links" ;;
+    soft) why="'0' is a soft or external link" ;;
+    filter) why="dataset '0' uses HDF5 filter 32001, not one built into HDF5" ;;
+    virtual) why="dataset '0' is a virtual dataset" ;;
+    family) why="the HDF5 superblock names a file driver" ;;
+  esac
+  check "outside_${k}_train" 1 "$why" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$f"
+  check "outside_${k}_inspect" 1 "$why" -- T "$inspect" checkpoint "$f"
+  check "outside_${k}_restore" 1 "$why" -- T "$restore" --output "$tmp/out/x.weights.h5" "$f"
+done
+# the same file packed into a .keras archive: the HDF5 image is read through the same guard
+T "$train" "${small[@]}" --epochs 1 --save "$tmp/out/full.keras" >/dev/null 2>&1
+/usr/bin/python3 - "$tmp/out/full.keras" "$tmp/out/external.weights.h5" "$tmp/out/ext.keras" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[3], "w") as z:
+    for i in src.infolist():
+        if i.filename != "model.weights.h5":
+            z.writestr(i.filename, src.read(i.filename))
+    z.write(sys.argv[2], "model.weights.h5")
+PY
+check outside_external_keras 1 "ext\\.keras: dataset '0' keeps its data in 1 external" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/out/ext.keras"
+
+# ---- 6. errors not swallowed: a CSV log named with --csv gives its own error ---------------------
+printf 'epoch,loss,val_loss\n0,1,2\n1,2\n' >"$tmp/ragged.csv"
+printf 'epoch,loss\n0,1\n' >"$tmp/nocol.csv"
+printf 'epoch,val_loss\n0,"1\n' >"$tmp/openquote.csv"
+check restore_csv_ragged 1 "ragged\.csv:3: 2 fields, but the header has 3 columns \(KCB_EFORMAT\)" -- T "$restore" --csv "$tmp/ragged.csv" "$tmp/c.1.weights.h5"
+check restore_csv_column 1 "nocol\.csv: no column 'val_loss'" -- T "$restore" --csv "$tmp/nocol.csv" "$tmp/c.1.weights.h5"
+check restore_csv_quote 1 "openquote\.csv:[0-9]+: .*quote" -- T "$restore" --csv "$tmp/openquote.csv" "$tmp/c.1.weights.h5"
+check restore_csv_missing 1 "none\.csv: cannot open: No such file" -- T "$restore" --csv "$tmp/none.csv" "$tmp/c.1.weights.h5"
+check restore_csv_fifo 2 "log\.csv: cannot open: a FIFO" -- T "$restore" --csv "$tmp/fifo/log.csv" "$tmp/c.1.weights.h5"
+
+# ---- 7. appending to a CSV log kcb did not write as expected -----------------------------------------
+T "$train" "${small[@]}" --epochs 2 --csv "$tmp/log.csv" >/dev/null 2>&1
+head -c -2 "$tmp/log.csv" >"$tmp/noeol.csv" # the last row without its line end
+check append_noeol 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/noeol.csv" --csv-append
+assert append_noeol_rows /usr/bin/python3 -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+assert len(rows) == 4 and all(len(r) == len(rows[0]) for r in rows), rows
+assert [r[0] for r in rows[1:]] == ["0", "1", "0"], rows
+float(rows[2][1]); float(rows[3][1])' "$tmp/noeol.csv"
+sed '1s/.*/epoch,loss,val_loss\r/' "$tmp/log.csv" >"$tmp/otherhdr.csv"
+sed '1s/,/;/g' "$tmp/log.csv" >"$tmp/othersep.csv"
+{ cat "$tmp/log.csv"; printf '2,"0.5'; } >"$tmp/quote.csv"
+for f in otherhdr othersep; do
+  cp "$tmp/$f.csv" "$tmp/$f.before"
+  check "append_$f" 1 "CSVLogger: cannot append to .*$f\.csv: its header '.*' is not this run's 'epoch,accuracy,loss,val_accuracy,val_loss' \(other columns or another separator\); the file is unchanged" -- \
+    T "$train" "${small[@]}" --epochs 1 --csv "$tmp/$f.csv" --csv-append
+  assert "append_${f}_unchanged" cmp "$tmp/$f.csv" "$tmp/$f.before"
+done
+cp "$tmp/quote.csv" "$tmp/quote.before"
+check append_open_quote 1 "CSVLogger: cannot append to .*quote\.csv: it ends inside a quoted field \(an open quote\); the file is unchanged" -- \
+  T "$train" "${small[@]}" --epochs 1 --csv "$tmp/quote.csv" --csv-append
+assert append_open_quote_unchanged cmp "$tmp/quote.csv" "$tmp/quote.before"
+cp "$tmp/log.csv" "$tmp/same.csv"
+check append_same 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/same.csv" --csv-append
+assert append_same_rows test "$(wc -l <"$tmp/same.csv")" -eq 4
+check append_sep_matches 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/othersep.csv" --csv-append --csv-separator ';'
+
+# ---- 9. file content shown on a terminal: control characters escaped, nothing cut at a NUL ---------
+mkdir -p "$tmp/esc" && make escapes "$tmp/esc/events.out.tfevents.1.esc"
+no_controls() { ! LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177\233]')" "$out"; }
+bad_tag="loss$(printf '\033]0;pwned\007\033[2J\233')"
+esc_pat='x1b\]0;pwned\\x07\\x1b\[2J\\x9b'
+check escaped_text 0 "$esc_pat" -- T "$inspect" text "$tmp/esc"
+check escaped_runs 0 "$esc_pat" -- T "$inspect" runs "$tmp/esc"
+check escaped_scalars 0 "$esc_pat" -- T "$inspect" scalars "$tmp/esc" --tag "$bad_tag"
+check escaped_diff 0 "$esc_pat" -- T "$inspect" diff "$tmp/esc" "$tmp/esc"
+check escaped_text_nul 0 '^  red \\x1b\[31mtext\\x00after the NUL$' -- T "$inspect" text "$tmp/esc"
+check escaped_text_lines 0 '^  line 2$' -- T "$inspect" text "$tmp/esc"
+T "$inspect" text "$tmp/esc" >"$out" 2>&1; assert escaped_text_raw no_controls
+T "$inspect" runs "$tmp/esc" >"$out" 2>&1; assert escaped_runs_raw no_controls
+T "$inspect" scalars "$tmp/esc" --tag "$bad_tag" >"$out" 2>&1; assert escaped_scalars_raw no_controls
+check escaped_json 0 '"note\\u001b\]0;pwned\\u0007' -- T "$inspect" text "$tmp/esc" --json
+cp "$tmp/c.1.weights.h5" "$tmp/esc/$(printf 'w\033[2J').weights.h5"
+check escaped_restore_path 0 'w\\x1b\[2J\.weights\.h5' -- T "$restore" "$tmp/esc"
+T "$restore" "$tmp/esc" >"$out" 2>&1; assert escaped_restore_raw no_controls
+
+# ---- 10. lenient parsing: binary junk in --config, .keras members twice or missing --------------------
+printf 'epochs = 1\n\000\001\002junk\n' >"$tmp/junk.conf"
+check config_nul_line 2 "junk\.conf:2 '': binary data: control character 0x00 at column 1" -- T "$train" --config "$tmp/junk.conf"
+printf 'epochs = 1\033[2J\n' >"$tmp/esc.conf"
+check config_control 2 "esc\.conf:1 '': binary data: control character 0x1b at column 11" -- T "$train" --config "$tmp/esc.conf"
+printf 'epochs = 1\r\nverbose = 0\r\n' >"$tmp/crlf.conf"
+check config_crlf_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/crlf.conf"
+for k in dup noconfig; do
+  make keras_members "$tmp/$k.keras" "$tests/data/saving/m.keras" "$k"
+done
+check keras_dup_config 1 "dup\.keras: the archive has 2 members named 'config\.json'" -- T "$inspect" checkpoint "$tmp/dup.keras"
+check keras_dup_config_train 1 "dup\.keras: the archive has 2 members named 'config\.json'" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dup.keras"
+check keras_no_config 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$inspect" checkpoint "$tmp/noconfig.keras"
+check keras_no_config_restore 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$restore" "$tmp/noconfig.keras"
+
+# ---- 11. output names unique: no image overwrites another ---------------------------------------------
+mkdir -p "$tmp/img" && make image_names "$tmp/img/events.out.tfevents.1.img"
+check images_unique 0 'a_b__3~3\.png' -- T "$inspect" images "$tmp/img" -o "$tmp/imgout"
+assert images_three_files test "$(ls "$tmp/imgout" | wc -l)" -eq 3
+assert images_contents bash -c 'cd "$1" && [ "$(tail -c 5 a_b__3.png)" = first ] && [ "$(tail -c 6 a_b__3~2.png)" = second ] && [ "$(tail -c 5 a_b__3~3.png)" = third ]' _ "$tmp/imgout"
+check images_unique_json 0 '"file": ".*a_b__3~2\.png"' -- T "$inspect" images "$tmp/img" -o "$tmp/imgout2" --json
+
+# ---- 12. datatype messages checked before libhdf5 decodes them ----------------------------------------
+for k in committed noterm outside; do
+  make dtype_h5 "$tmp/dt-$k.weights.h5" "$tmp/c.1.weights.h5" "$k"
+  case $k in
+    committed) why="its datatype is shared \\(a committed datatype elsewhere\\)" ;;
+    noterm) why="corrupt HDF5 datatype in the object header at offset [0-9]+: a compound member" ;;
+    outside) why="a compound member of 4 bytes at offset 1000 lies outside its 4-byte compound" ;;
+  esac
+  check "datatype_${k}_train" 1 "dt-$k\\.weights\\.h5: corrupt HDF5 datatype .*$why|dt-$k\\.weights\\.h5: .*$why" -- \
+    T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dt-$k.weights.h5"
+  check "datatype_${k}_inspect" 1 "$why" -- T "$inspect" checkpoint "$tmp/dt-$k.weights.h5"
+done
+
+finish hostile

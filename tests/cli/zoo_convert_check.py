@@ -1,0 +1,91 @@
+"""Checks a checkpoint kcb converted against the file Keras itself wrote in that layout, with h5py:
+the same datasets at the same paths with the same values (and, for legacy files, the same
+layer_names / weight_names), so Keras loads the converted file as it loads its own.
+
+usage: zoo_convert_check.py CONVERTED REFERENCE [--values-only-optimizer]
+"""
+import io
+import json
+import sys
+import zipfile
+
+import h5py
+import numpy as np
+
+
+def fail(msg):
+    print("zoo_convert_check: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def open_h5(path):
+    if path.endswith(".keras"):
+        with zipfile.ZipFile(path) as z:
+            names = z.namelist()
+            if names.count("config.json") != 1 or names.count("model.weights.h5") != 1:
+                fail("%s: members %s" % (path, names))
+            cfg = json.loads(z.read("config.json"))
+            return h5py.File(io.BytesIO(z.read("model.weights.h5")), "r"), cfg
+    return h5py.File(path, "r"), None
+
+
+def datasets(f):
+    out = {}
+    f.visititems(lambda name, obj: out.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return out
+
+
+def strings(v):
+    if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size == 0:
+        return []
+    return [x.decode() if isinstance(x, bytes) else str(x) for x in v]
+
+
+def main():
+    got_path, want_path = sys.argv[1], sys.argv[2]
+    got, got_cfg = open_h5(got_path)
+    want, want_cfg = open_h5(want_path)
+    g, w = datasets(got), datasets(want)
+    if sorted(g) != sorted(w):
+        fail("datasets differ:\n  only in %s: %s\n  only in %s: %s" % (
+            got_path, sorted(set(g) - set(w)), want_path, sorted(set(w) - set(g))))
+    for name in w:
+        if g[name].shape != w[name].shape or not np.array_equal(g[name], w[name]):
+            fail("%s: %s differs (%s %s vs %s %s)" % (got_path, name, g[name].dtype, g[name].shape, w[name].dtype, w[name].shape))
+    # Keras reads legacy files by these attributes, in this order
+    for grp in ["", "model_weights"]:
+        if grp in ("",) or grp in want:
+            wg = want[grp] if grp else want
+            gg = got[grp] if grp else got
+            if "layer_names" in wg.attrs:
+                if strings(gg.attrs.get("layer_names", [])) != strings(wg.attrs["layer_names"]):
+                    fail("layer_names %s vs %s" % (strings(gg.attrs.get("layer_names", [])), strings(wg.attrs["layer_names"])))
+                for layer in strings(wg.attrs["layer_names"]):
+                    if strings(gg[layer].attrs["weight_names"]) != strings(wg[layer].attrs["weight_names"]):
+                        fail("%s weight_names %s vs %s" % (layer, strings(gg[layer].attrs["weight_names"]),
+                                                            strings(wg[layer].attrs["weight_names"])))
+    if "optimizer_weights" in want:
+        if strings(got["optimizer_weights"].attrs["weight_names"]) != strings(want["optimizer_weights"].attrs["weight_names"]):
+            fail("optimizer weight_names differ")
+    # Keras 3 stores: every `vars` group with its name attribute
+    def names(f):
+        out = {}
+        f.visititems(lambda n, o: out.__setitem__(n, o.attrs.get("name")) if isinstance(o, h5py.Group) and n.endswith("vars") else None)
+        return out
+    if "layers" in want:
+        gn, wn = names(got), names(want)
+        if gn != wn:
+            fail("vars groups / names differ: %s vs %s" % (gn, wn))
+    if want_cfg is not None:
+        layers = lambda c: [(l["class_name"], l["config"]["name"]) for l in c["config"]["layers"]]
+        if got_cfg["class_name"] != want_cfg["class_name"] or layers(got_cfg) != layers(want_cfg):
+            fail("config.json layers differ")
+    for key in ("model_config",):
+        if key in want.attrs:
+            gc, wc = json.loads(got.attrs[key]), json.loads(want.attrs[key])
+            if gc != wc:
+                fail("%s differs" % key)
+    print("ok %s == %s (%d datasets)" % (got_path, want_path, len(w)))
+
+
+main()

@@ -1,0 +1,193 @@
+/* test_hostile.c — issue 15's hostile inputs at the library level: files that are not regular,
+ * protobuf nesting bounded before protobuf-c recurses, and the other classes' library checks
+ * (the CLI side is tests/cli/hostile.sh). */
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "event.pb-c.h"
+#include "internal.h"
+#include "io/tfevents/pb_depth.h"
+#include "model/bounds.h"
+#include "plugins.pb-c.h"
+#include "test_helpers.h"
+
+static char tmpdir[64];
+
+static void fifo_refused_without_blocking(void **state) {
+  (void)state;
+  char path[128];
+  snprintf(path, sizeof path, "%s/fifo", tmpdir);
+  assert_int_equal(mkfifo(path, 0600), 0);
+  int fd = 7;
+  assert_error(kcb__file_open_read(path, "CSV", &fd), KCB_EINVAL, "CSV: ");
+  assert_non_null(strstr(kcb_error_last(), "a FIFO, not a regular file"));
+  assert_int_equal(fd, -1);
+  char *text = NULL;
+  size_t len = 0;
+  assert_error(kcb_file_read(path, 0, &text, &len), KCB_EINVAL, "fifo: cannot open: a FIFO");
+  assert_null(text);
+  assert_error(kcb_file_read(tmpdir, 0, &text, &len), KCB_EINVAL, "a directory, not a regular file");
+  assert_error(kcb_file_read("/dev/null", 0, &text, &len), KCB_EINVAL, "a character device");
+  assert_error(kcb_file_read("/nonexistent-kcb", 0, &text, &len), KCB_ENOENT, "/nonexistent-kcb: cannot open");
+  unlink(path);
+}
+
+static void file_read_bounds_size(void **state) {
+  (void)state;
+  char path[128];
+  snprintf(path, sizeof path, "%s/ten", tmpdir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  fputs("0123456789", f);
+  fclose(f);
+  char *text = NULL;
+  size_t len = 0;
+  assert_ok(kcb_file_read(path, 10, &text, &len));
+  assert_int_equal(len, 10);
+  assert_string_equal(text, "0123456789");
+  free(text);
+  assert_error(kcb_file_read(path, 9, &text, &len), KCB_EINVAL, "too large");
+  assert_null(text);
+  unlink(path);
+}
+
+/* protobuf-c recurses once per nested message: only a recursive schema can be nested without end,
+ * and the Event schema is not one, so only hparams plugin data needs the depth check. */
+static void schemas(void **state) {
+  (void)state;
+  int d = kcb__pb_schema_depth(&tensorboard__event__descriptor, 64);
+  assert_true(d > 0 && d < 16);
+  assert_int_equal(kcb__pb_schema_depth(&tensorboard__hparams_plugin_data__descriptor, 64), -1);
+}
+
+/* ListValue{values: Value{list_value: ListValue{...}}}: pairs of nestings around a number. */
+static uint8_t *nested_list(size_t pairs, size_t *len) {
+  size_t levels = 2 * pairs, *lens = malloc((levels + 1) * sizeof *lens);
+  lens[0] = 9; /* Value{number_value} */
+  for (size_t i = 1; i <= levels; i++) {
+    size_t v = lens[i - 1], n = 1;
+    while (v >= 0x80) v >>= 7, n++;
+    lens[i] = 1 + n + lens[i - 1];
+  }
+  uint8_t *out = malloc(lens[levels] + 16), *p = out;
+  for (size_t j = 0; j < levels; j++) {
+    *p++ = (j & 1) ? 0x32 : 0x0a; /* ListValue.values = 1, Value.list_value = 6 */
+    size_t v = lens[levels - j - 1];
+    while (v >= 0x80) *p++ = (uint8_t)(v | 0x80), v >>= 7;
+    *p++ = (uint8_t)v;
+  }
+  *p++ = 0x11; /* number_value = 2, fixed64 */
+  memset(p, 0, 8);
+  p += 8;
+  *len = (size_t)(p - out);
+  free(lens);
+  return out;
+}
+
+static void depth_bound(void **state) {
+  (void)state;
+  const ProtobufCMessageDescriptor *lv = &google__protobuf__list_value__descriptor;
+  size_t len;
+  uint8_t *ok = nested_list(49, &len); /* 98 nested messages + the top */
+  assert_int_equal(kcb__pb_depth_ok(lv, ok, len, 99), 1);
+  assert_int_equal(kcb__pb_depth_ok(lv, ok, len, 98), 0);
+  ProtobufCMessage *m = protobuf_c_message_unpack(lv, NULL, len, ok);
+  assert_non_null(m); /* the bytes are valid: the check measures, it does not misparse */
+  protobuf_c_message_free_unpacked(m, NULL);
+  free(ok);
+  uint8_t *deep = nested_list(100000, &len);
+  assert_int_equal(kcb__pb_depth_ok(lv, deep, len, KCB__PB_MAX_DEPTH), 0);
+  free(deep);
+  /* cut bytes end the scan without a verdict of depth: protobuf-c rejects them itself */
+  const uint8_t cut[] = {0x0a, 0x7f, 0x32};
+  assert_int_equal(kcb__pb_depth_ok(lv, cut, sizeof cut, 2), 1);
+}
+
+/* Sizes from files and flags: overflow-safe, bounded by kcb_max_params, "too large" in words. */
+static void absurd_sizes(void **state) {
+  (void)state;
+  kcb_model *m = NULL;
+  int64_t big[2] = {100000, 100000}, wrap[2] = {(int64_t)1 << 32, (int64_t)1 << 32}, ok[2] = {28, 28};
+  assert_error(kcb_model_new(&m, 2, big, 1), KCB_EINVAL, "input shape (100000, 100000) is too large: 10000000000 values");
+  assert_error(kcb_model_new(&m, 2, wrap, 1), KCB_EINVAL, "is too large: its number of values overflows");
+  assert_null(m);
+  assert_ok(kcb_model_new(&m, 2, ok, 1));
+  assert_error(kcb_model_add_from_spec(m, "flatten,100000:relu,100000:relu,10"), KCB_EINVAL,
+               "(Dense, 100000 x 100000): the model is too large: 10078600000 parameters, more than the limit of 100000000");
+  kcb_model_free(m);
+  /* the bound is overridable: exactly at the limit passes, one more parameter fails */
+  kcb_set_max_params(784 * 10 + 10);
+  assert_int_equal(kcb_max_params(), 7850);
+  assert_ok(kcb_model_new(&m, 2, ok, 1));
+  assert_ok(kcb_model_add_from_spec(m, "flatten,10"));
+  kcb_model_free(m);
+  assert_ok(kcb_model_new(&m, 2, ok, 1));
+  assert_error(kcb_model_add_from_spec(m, "flatten,10,1"), KCB_EINVAL, "7861 parameters, more than the limit of 7850");
+  kcb_model_free(m);
+  kcb_set_max_params(0);
+  assert_int_equal(kcb_max_params(), KCB_DEFAULT_MAX_PARAMS);
+}
+
+static void restored_scalars(void **state) {
+  (void)state;
+  assert_ok(kcb__check_restored_optimizer(0, 0.001, "f.h5"));
+  assert_ok(kcb__check_restored_optimizer((int64_t)1 << 53, 0, "f.h5"));
+  assert_error(kcb__check_restored_optimizer(-5, 0.001, "f.h5"), KCB_EINVAL, "f.h5: optimizer variable 'iterations' is -5");
+  assert_error(kcb__check_restored_optimizer(INT64_MAX, 0.001, "f.h5"), KCB_EINVAL, "'iterations' is 9223372036854775807");
+  assert_error(kcb__check_restored_optimizer(1, NAN, "f.h5"), KCB_EINVAL, "f.h5: optimizer variable 'learning_rate' is nan");
+  assert_error(kcb__check_restored_optimizer(1, -1e30, "f.h5"), KCB_EINVAL, "'learning_rate' is -1e+30");
+  assert_error(kcb__check_restored_optimizer(1, INFINITY, "f.h5"), KCB_EINVAL, "'learning_rate' is inf");
+  float slots[2 * 3] = {0.5f, -0.5f, 0, 1, 2, 3}; /* Adam: m may be negative, v not */
+  assert_ok(kcb__check_restored_slots(KCB_OPT_ADAM, slots, 2, 3, "f.h5"));
+  slots[4] = -2;
+  assert_error(kcb__check_restored_slots(KCB_OPT_ADAM, slots, 2, 3, "f.h5"), KCB_EINVAL,
+               "f.h5: optimizer state 'v' (slot 1) holds -2 at index 1: expected a finite number >= 0");
+  slots[4] = 2;
+  slots[0] = INFINITY;
+  assert_error(kcb__check_restored_slots(KCB_OPT_SGD, slots, 1, 3, "f.h5"), KCB_EINVAL, "holds inf at index 0");
+  kcb_checkpoint_info info;
+  memset(&info, 0, sizeof info);
+  info.epoch = INT64_MAX;
+  info.batch = info.iterations = -1;
+  assert_error(kcb__check_restored_info(&info, "f.h5"), KCB_EINVAL, "f.h5: attribute 'kcb_epoch' is 9223372036854775807");
+  info.epoch = 3;
+  assert_ok(kcb__check_restored_info(&info, "f.h5"));
+}
+
+static void escapes(void **state) {
+  (void)state;
+  char out[128];
+  const char in[] = "a\x1b]0;t\x07\x1b[2J\x9b\xc2\x9b\0after\nl2\t\xc3\xa9\\";
+  size_t n = sizeof in - 1;
+  size_t need = kcb_text_escape(out, sizeof out, in, n, 0);
+  assert_int_equal(need, strlen(out));
+  assert_string_equal(out, "a\\x1b]0;t\\x07\\x1b[2J\\x9b\\xc2\\x9b\\x00after\\x0al2\\x09\xc3\xa9\\");
+  kcb_text_escape(out, sizeof out, in, n, KCB_ESCAPE_KEEP_NEWLINES);
+  assert_non_null(strstr(out, "\\x00after\nl2\t\xc3\xa9"));
+  /* cut at a whole escape, always terminated, the needed length still counted */
+  assert_int_equal(kcb_text_escape(out, 4, "\x1b\x1b", 2, 0), 8);
+  assert_string_equal(out, "");
+  assert_int_equal(kcb_text_escape(out, 6, "\x1b\x1b", 2, 0), 8);
+  assert_string_equal(out, "\\x1b");
+}
+
+int main(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_hostile_XXXXXX");
+  if (!mkdtemp(tmpdir)) return 1;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(fifo_refused_without_blocking),
+      cmocka_unit_test(file_read_bounds_size),
+      cmocka_unit_test(schemas),
+      cmocka_unit_test(depth_bound),
+      cmocka_unit_test(absurd_sizes),
+      cmocka_unit_test(restored_scalars),
+      cmocka_unit_test(escapes),
+  };
+  int failed = cmocka_run_group_tests(tests, NULL, NULL);
+  rmdir(tmpdir);
+  return failed;
+}
