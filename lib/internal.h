@@ -48,6 +48,10 @@ uint64_t kcb__rng_below(kcb__rng *rng, uint64_t n);
  * A is (m, k) or, transposed, (k, m); B is (k, n) or (n, k). */
 void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                 const float *b, float beta, float *c);
+/** The same with explicit leading dimensions (row strides), for sub-matrices such as one group
+ * of a grouped convolution's kernel. */
+void kcb__sgemm_ld(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                   const float *b, int ldb, float beta, float *c, int ldc);
 
 /* ---- test hooks ---------------------------------------------------------------------- */
 

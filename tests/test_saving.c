@@ -761,10 +761,10 @@ static void test_keras2_fixed_length_strings(void **state) {
   f = H5Fcreate(tmp_path("conv.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   write_fixed_string(f, "model_config",
                      "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
-                     "\"config\": {\"batch_input_shape\": [null, 8, 8, 1]}}, {\"class_name\": \"Conv2D\", \"config\": "
-                     "{\"name\": \"conv2d\", \"filters\": 4}}]}}");
+                     "\"config\": {\"batch_input_shape\": [null, 8, 8]}}, {\"class_name\": \"LSTM\", \"config\": "
+                     "{\"name\": \"lstm\", \"units\": 4}}]}}");
   H5Fclose(f);
-  assert_error(kcb_model_load(&m, tmp_path("conv.h5"), NULL), KCB_EFORMAT, "conv.h5: layer 'conv2d' is a Conv2D, which kcb does not implement");
+  assert_error(kcb_model_load(&m, tmp_path("conv.h5"), NULL), KCB_EFORMAT, "conv.h5: layer 'lstm' is a LSTM, which kcb does not implement");
   f = H5Fcreate(tmp_path("badjson.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   write_fixed_string(f, "model_config", "{\"class_name\": ");
   H5Fclose(f);

@@ -34,6 +34,8 @@ static const char main_help[] =
     "  csv FILE             a CSVLogger file: columns, epochs, best epoch per column\n"
     "  diff RUN_A RUN_B     scalars side by side at their last (or a given) step; two\n"
     "                       checkpoints: every variable compared (max abs, relative L2)\n"
+    "  plugins LOGDIR       PR curves (thresholds, last AUC), custom-scalars layouts, projector\n"
+    "                       embeddings (shape, metadata columns, sprite size), profile traces\n"
     "\n"
     "Every command takes --json (one JSON document on stdout; NaN and infinities written as\n"
     "Python's json module writes them), --help (its options and their defaults) and --jobs N\n"
@@ -55,6 +57,7 @@ static const command commands[] = {
     {"hparams", cmd_hparams},
     {"plot", cmd_plot},           {"validate", cmd_validate}, {"checkpoint", cmd_checkpoint},
     {"csv", cmd_csv},             {"diff", cmd_diff},
+    {"plugins", cmd_plugins},
 };
 
 /* kcb-inspect does no matrix products, but it links OpenBLAS (through libkcb), whose constructor

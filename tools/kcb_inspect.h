@@ -171,5 +171,6 @@ int cmd_hparams(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_csv(int argc, char **argv);
+int cmd_plugins(int argc, char **argv);
 
 #endif

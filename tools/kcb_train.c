@@ -71,9 +71,13 @@ static int check_monitor(const train_args *a) {
   return 2;
 }
 
+static int parse_profile_batch(const char *v, long long *start, long long *stop);
+
 /* Flags that only make sense with another one, and values checked beyond their range. */
 static int check_callback_args(const train_args *a) {
   kcb_monitor_mode mode;
+  long long start, stop;
+  if (a->profile_batch && parse_profile_batch(a->profile_batch, &start, &stop)) return 2;
   if (a->csv_append && !a->csv) return needs("--csv-append", "--csv FILE");
   if (a->csv_separator && !a->csv) return needs("--csv-separator", "--csv FILE");
   if (a->csv_separator && (strlen(a->csv_separator) != 1 || strchr("\"\r\n", a->csv_separator[0])))
@@ -90,9 +94,11 @@ static int check_callback_args(const train_args *a) {
     return train_usage_error("--mode", a->mode, "expected auto, min or max");
   if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
     return needs(a->factor >= 0 ? "--factor" : "--lr-patience", "--reduce-lr-on-plateau");
-  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams))
+  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams || a->pr_curves ||
+                     a->embeddings || a->profile_batch))
     return needs(a->histogram_freq ? "--histogram-freq" : a->update_freq ? "--update-freq"
-                 : a->write_images ? "--write-images" : "--hparams", "--logdir DIR");
+                 : a->write_images ? "--write-images" : a->hparams ? "--hparams" : a->pr_curves ? "--pr-curves"
+                 : a->embeddings ? "--embeddings" : "--profile-batch", "--logdir DIR");
   if (a->initial_epoch >= a->epochs && a->epochs > 0)
     return train_usage_error("--initial-epoch", "", "must be below --epochs (it counts the epochs already trained)");
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
@@ -104,6 +110,83 @@ static int check_callback_args(const train_args *a) {
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
   return check_monitor(a);
+}
+
+/* Fashion-MNIST's class names, for the default data set. */
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* --profile-batch START,STOP (or N for N,N, as Keras's int profile_batch). @return 0 or 2. */
+static int parse_profile_batch(const char *v, long long *start, long long *stop) {
+  char *end;
+  errno = 0;
+  *start = strtoll(v, &end, 10);
+  *stop = *start;
+  if (*end == ',') *stop = strtoll(end + 1, &end, 10);
+  if (*v == '\0' || *end || errno || *start < 1 || *stop < *start)
+    return train_usage_error("--profile-batch", v, "expected START,STOP with 1 <= START <= STOP, or one batch N");
+  return 0;
+}
+
+/* Splits --class-names at commas into names (at most cap); NULL text: Fashion-MNIST's for the
+ * default data. @return the count. */
+static size_t class_names(const train_args *a, char *text, const char **names, size_t cap) {
+  size_t n = 0;
+  if (!text) {
+    if (a->data_dir) return 0;
+    for (; n < 10 && n < cap; n++) names[n] = fashion_names[n];
+    return n;
+  }
+  char *save = NULL;
+  for (char *t = strtok_r(text, ",", &save); t && n < cap; t = strtok_r(NULL, ",", &save)) names[n++] = t;
+  return n;
+}
+
+/* --embeddings N: the last hidden layer's outputs for the first N test images, their class names
+ * (and indices) as metadata and the images as a sprite, for TensorBoard's projector, in logdir. */
+static int write_embeddings(kcb_model *model, const kcb_mnist *data, long long count, const char *logdir,
+                            const char *const *names, size_t n_names) {
+  size_t last_dense = kcb_model_layer_count(model);
+  while (last_dense > 0 && strcmp(kcb_model_layer_class(model, last_dense - 1), "Dense") != 0) last_dense--;
+  if (last_dense < 2) {
+    fprintf(stderr, "kcb-train: --embeddings needs a hidden layer before the output Dense layer\n");
+    return KCB_EINVAL;
+  }
+  int64_t n = data->test_images->shape[0] < count ? data->test_images->shape[0] : count;
+  kcb_tensor x = *data->test_images, *features = NULL;
+  x.shape[0] = n;
+  int rc = kcb_model_predict_layer(model, &x, last_dense - 2, 256, &features);
+  if (rc) return rc;
+  size_t pixels = (size_t)kcb_tensor_sample_size(&x);
+  uint8_t *images = malloc((size_t)n * pixels + 1);
+  const char **label = calloc((size_t)n + 1, sizeof *label), **index = calloc((size_t)n + 1, sizeof *index);
+  char *numbers = malloc((size_t)n * 16 + 1);
+  if (!images || !label || !index || !numbers) rc = KCB_ENOMEM;
+  for (int64_t i = 0; !rc && i < n; i++) {
+    int c = (int)data->test_labels->data[i];
+    snprintf(numbers + 16 * i, 16, "%d", c);
+    index[i] = numbers + 16 * i;
+    label[i] = c >= 0 && (size_t)c < n_names ? names[c] : index[i];
+  }
+  for (size_t i = 0; !rc && i < (size_t)n * pixels; i++) {
+    float v = x.data[i] * 255.0f + 0.5f; /* the pixels were scaled to [0, 1] on loading */
+    images[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
+  if (!rc) {
+    const char *const columns[2] = {"label", "class"};
+    const char *const *values[2] = {label, index};
+    kcb_embedding e = {.name = "test_features", .data = features->data, .rows = (size_t)n,
+                       .dims = (size_t)kcb_tensor_sample_size(features), .column_names = columns, .columns = values,
+                       .n_columns = 2, .metadata_rows = (size_t)n, .images = images, .image_height = (int)x.shape[1],
+                       .image_width = x.rank > 2 ? (int)x.shape[2] : 1, .image_channels = 1};
+    rc = kcb_projector_write(logdir, &e, 1, NULL);
+  }
+  free(images);
+  free(label);
+  free(index);
+  free(numbers);
+  kcb_tensor_free(features);
+  return rc;
 }
 
 /* Adds a callback that writes files; with --on-write-error warn, its failure only warns. */
@@ -128,7 +211,8 @@ static void join(char *out, size_t size, const char *dir, const char *name) {
 
 /* Lists every file the run wrote, so nothing has to be searched for afterwards; nothing at all
  * when it wrote none. `backup` says what became of the --backup-dir backup. */
-static void print_files(const train_args *a, const kcb_callback *checkpoint, const char *backup, int saved_model) {
+static void print_files(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard,
+                        const char *backup, int saved_model) {
   int any = 0;
 #define FILE_LINE(...) (any++ ? 0 : printf("Files written:\n"), printf(__VA_ARGS__))
   if (a->logdir) {
@@ -145,6 +229,8 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint, con
       }
     kcb_string_list_free(runs, n_runs);
   }
+  if (kcb_tensorboard_profile_path(tensorboard)) FILE_LINE("  profile      %s\n", kcb_tensorboard_profile_path(tensorboard));
+  if (a->embeddings && a->logdir) FILE_LINE("  projector    %s/projector_config.pbtxt (test_features/)\n", a->logdir);
   if (a->csv && access(a->csv, F_OK) == 0) FILE_LINE("  CSV log      %s\n", a->csv);
   if (checkpoint) {
     double value;
@@ -171,11 +257,12 @@ static int fail(const char *what, int rc) {
 }
 
 /* After Ctrl-C: what was saved, and the command that resumes. @return the signal's exit status. */
-static int report_interrupt(const train_args *a, const kcb_callback *checkpoint, int argc, char **argv) {
+static int report_interrupt(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard, int argc,
+                            char **argv) {
   int sig = stop_signal ? stop_signal : SIGINT;
   fflush(stdout);
   fprintf(stderr, "\nkcb-train: stopped by %s: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", kcb_error_last());
-  print_files(a, checkpoint, "kept: resume from it", 0);
+  print_files(a, checkpoint, tensorboard, "kept: resume from it", 0);
   if (a->backup_dir) {
     printf("To resume, run the same command again:\n  ");
     for (int i = 0; i < argc; i++) {
@@ -253,10 +340,13 @@ int main(int argc, char **argv) {
   c.n_metrics = n_metrics;
   c.metric_names = (const char *const *)metric_names;
 
+  char *name_list = a.class_names ? strdup(a.class_names) : NULL;
+  const char *names[256];
+  size_t n_names = class_names(&a, name_list, names, 256);
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
-  kcb_callback *callbacks[10] = {NULL}, *checkpoint = NULL, *writer = NULL;
+  kcb_callback *callbacks[10] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
   size_t n_callbacks = 0;
   int warn = strcmp(a.on_write_error, "warn") == 0;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
@@ -264,13 +354,20 @@ int main(int argc, char **argv) {
     status = fail("loading the data", rc);
     goto done;
   }
-  if ((rc = kcb_model_new(&model, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
-    status = fail("--model", rc);
-    goto done;
-  }
-  if ((rc = kcb_model_add_from_spec(model, a.model_spec))) { /* a bad spec is a usage error */
+  if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
+    /* a bad spec is a usage error */
     status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, kcb_error_last());
     goto done;
+  }
+  {
+    /* A spec with its own input shape (28x28x1) sees the images in that shape: the same values. */
+    int64_t in_shape[KCB_MAX_RANK];
+    int in_rank = kcb_model_input_shape(model, in_shape);
+    kcb_tensor *images[2] = {data.train_images, data.test_images};
+    for (int i = 0; i < 2; i++) {
+      images[i]->rank = in_rank + 1;
+      memcpy(images[i]->shape + 1, in_shape, (size_t)in_rank * sizeof in_shape[0]);
+    }
   }
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);
@@ -381,6 +478,14 @@ int main(int argc, char **argv) {
     tb.histogram_freq = (int)a.histogram_freq;
     tb.update_freq = a.update_freq;
     tb.write_images = a.write_images;
+    tb.custom_scalars = 1; /* each metric's train and validation curves in one chart */
+    tb.pr_curves = a.pr_curves ? KCB_PR_CURVE_DEFAULT_THRESHOLDS : 0;
+    tb.class_names = names;
+    tb.n_class_names = n_names;
+    long long start = 0, stop = 0;
+    if (a.profile_batch && (status = parse_profile_batch(a.profile_batch, &start, &stop))) goto done;
+    tb.profile_batch_start = start;
+    tb.profile_batch_stop = stop;
     kcb_hparam hp[] = {
         {"model", KCB_HPARAM_STRING, 0, a.model_spec, 0},
         {"loss", KCB_HPARAM_STRING, 0, a.loss, 0},
@@ -395,7 +500,8 @@ int main(int argc, char **argv) {
       tb.hparams = hp;
       tb.n_hparams = sizeof hp / sizeof hp[0];
     }
-    if ((rc = kcb_tensorboard_new(&writer, &tb)) || (rc = add_writer(callbacks, &n_callbacks, writer, warn))) {
+    if ((rc = kcb_tensorboard_new(&writer, &tb)) || (tensorboard = writer, 0) ||
+        (rc = add_writer(callbacks, &n_callbacks, writer, warn))) {
       status = fail("--logdir", rc);
       goto done;
     }
@@ -406,7 +512,7 @@ int main(int argc, char **argv) {
   rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history);
   in_fit = 0;
   if (rc == KCB_EINTERRUPTED) {
-    status = report_interrupt(&a, checkpoint, argc, argv);
+    status = report_interrupt(&a, checkpoint, tensorboard, argc, argv);
     goto done;
   }
   if (rc) {
@@ -421,6 +527,10 @@ int main(int argc, char **argv) {
       goto done;
     }
   }
+  if (a.embeddings && (rc = write_embeddings(model, &data, a.embeddings, a.logdir, names, n_names))) {
+    status = fail("--embeddings", rc);
+    goto done;
+  }
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
   ev.batch_size = a.batch_size;
   ev.verbose = 0;
@@ -429,7 +539,7 @@ int main(int argc, char **argv) {
     status = fail("evaluate", rc);
     goto done;
   }
-  if (a.verbose) print_files(&a, checkpoint, "emptied but for completed.json: the run completed", a.save != NULL);
+  if (a.verbose) print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
   /* loss first, then the metrics in the order asked for */
   double v = 0;
   kcb_logs_get(&result, "loss", &v);
@@ -445,5 +555,6 @@ done:
   kcb_model_free(model);
   kcb_mnist_free(&data);
   free(metric_list);
+  free(name_list);
   return status;
 }

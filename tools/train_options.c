@@ -38,8 +38,12 @@ static const option options[] = {
     {"train-limit", "N", LONG, AT(train_limit), 1, 1e12, "use only the first N training and test samples [all]"},
     {"Model:", NULL, GROUP, 0, 0, 0, NULL},
     {"model", "SPEC", STRING, AT(model_spec), 0, 0,
-     "layers: UNITS[:ACTIVATION], dropout:RATE, flatten, or an activation,\n"
-     "comma-separated [flatten,256:relu,128:relu,10:softmax]"},
+     "a preset (mlp, cnn) or comma-separated layers, optionally after an input\n"
+     "shape (28x28x1): UNITS[:ACTIVATION] (Dense), dropout:RATE, flatten, an\n"
+     "activation, conv:FILTERS:KERNEL[:same][:sN][:dN][:gN][:nobias][:ACTIVATION],\n"
+     "maxpool[:POOL[:STRIDES]][:same], avgpool[...], gap, gmp, bn, ln,\n"
+     "reshape:SHAPE, zeropad:N, spatialdropout:RATE (1D forms on rank-2 inputs)\n"
+     "[flatten,256:relu,128:relu,10:softmax]"},
     {"loss", "NAME", STRING, AT(loss), 0, 0,
      "mse, mae, binary_crossentropy, categorical_crossentropy,\n"
      "sparse_categorical_crossentropy [sparse_categorical_crossentropy]"},
@@ -89,6 +93,18 @@ static const option options[] = {
     {"update-freq", "F", UPDATE_FREQ, AT(update_freq), 0, 0, "epoch, batch, or every N batches [epoch]"},
     {"write-images", NULL, SWITCH, AT(write_images), 0, 0, "also write the weights as images (with --histogram-freq)"},
     {"hparams", NULL, SWITCH, AT(hparams), 0, 0, "log the hyperparameters and final metrics (HParams tab)"},
+    {"pr-curves", NULL, SWITCH, AT(pr_curves), 0, 0,
+     "per-class PR curves of the validation set at each epoch end (PR Curves tab)"},
+    {"embeddings", "N", LONG, AT(embeddings), 0, 100000,
+     "after training, the last hidden layer's activations for the first N test\n"
+     "images, with their labels and a sprite of the images (Projector tab) [0]"},
+    {"class-names", "LIST", STRING, AT(class_names), 0, 0,
+     "comma-separated names of the classes, for --pr-curves and --embeddings\n"
+     "[Fashion-MNIST's with the default --data, else 0, 1, ...]"},
+    {"profile-batch", "START,STOP", STRING, AT(profile_batch), 0, 0,
+     "trace training batches START..STOP (1-based, counted across epochs):\n"
+     "forward, backward, optimizer, each callback hook and event writes, as\n"
+     "DIR/train/plugins/profile/<time>/<host>.trace.json.gz (chrome://tracing, Perfetto)"},
     {"Checkpoints:", NULL, GROUP, 0, 0, 0, NULL},
     {"initial-weights", "FILE", STRING, AT(initial_weights), 0, 0,
      "start from these weights (and optimizer state, when the file has a\n"

@@ -20,6 +20,10 @@ typedef struct train_args {
   const char *logdir;
   long long histogram_freq, update_freq; /* update_freq: KCB_TENSORBOARD_UPDATE_* or N */
   int write_images, hparams;
+  /* TensorBoard plugins (README "TensorBoard plugins") */
+  int pr_curves;
+  long long embeddings;             /* test images in the projector; 0 none */
+  const char *class_names, *profile_batch;
   /* checkpoints */
   const char *initial_weights, *save, *checkpoint, *backup_dir;
   int save_best_only, save_weights_only, save_last;

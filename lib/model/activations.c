@@ -97,3 +97,38 @@ void kcb__activation_backward(kcb_activation a, const float *pre, const float *o
       break;
   }
 }
+
+/* Bias, activation and their gradients in blocks of rows that stay in the L1 cache between the
+ * passes, so the output is streamed through memory once (Dense and Conv share these). */
+static int64_t rows_per_block(int64_t width) { return width >= 2048 ? 1 : 2048 / width; }
+
+static void add_bias(float *restrict x, const float *restrict bias, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < width; j++) x[r * width + j] += bias[j];
+}
+
+static void add_column_sums(float *restrict sums, const float *restrict x, int64_t rows, int64_t width) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t j = 0; j < width; j++) sums[j] += x[r * width + j];
+}
+
+void kcb__bias_activation_forward(kcb_activation a, const float *bias, float *pre, float *out, int64_t rows, int64_t width) {
+  const int64_t block = rows_per_block(width);
+  for (int64_t r = 0; r < rows; r += block) {
+    int64_t n = rows - r < block ? rows - r : block;
+    if (bias) add_bias(pre + r * width, bias, n, width);
+    kcb__activation_forward(a, pre + r * width, out + r * width, n, width);
+  }
+}
+
+void kcb__activation_bias_backward(kcb_activation a, const float *pre, const float *out, float *grad, float *dbias,
+                                   int64_t rows, int64_t width) {
+  const int64_t block = rows_per_block(width);
+  if (dbias)
+    for (int64_t j = 0; j < width; j++) dbias[j] = 0.0f;
+  for (int64_t r = 0; r < rows; r += block) {
+    int64_t n = rows - r < block ? rows - r : block, at = r * width;
+    kcb__activation_backward(a, pre ? pre + at : NULL, out + at, grad + at, n, width);
+    if (dbias) add_column_sums(dbias, grad + at, n, width);
+  }
+}

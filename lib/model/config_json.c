@@ -9,9 +9,10 @@
 
 #include <jansson.h>
 
+#include "model/layer_config.h"
+
 /* ---- writing ----------------------------------------------------------------------------- */
 
-static const char *const layer_class[4] = {"Dense", "Activation", "Dropout", "Flatten"};
 static const char *const initializer_class[KCB_INIT_COUNT] = {"GlorotUniform", "HeNormal", "HeUniform",
                                                               "Zeros", "Ones", "RandomNormal"};
 static const char *const loss_class[KCB_LOSS_COUNT] = {"MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
@@ -132,9 +133,12 @@ static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_fo
     case KCB__FLATTEN:
       put(b, c, "data_format", json_string("channels_last"));
       break;
+    default: /* the layers of model/layer_config.c */
+      if (kcb__layer_config_write(c, l)) b->failed = 1;
+      break;
   }
-  json_t *o = wrap(b, "keras.layers", layer_class[l->kind], c, keras_form);
-  if (keras_form) {
+  json_t *o = wrap(b, "keras.layers", kcb__layer_class_name(l->kind), c, keras_form);
+  if (keras_form && kcb__layer_has_build_config(l->kind)) {
     int rank;
     const int64_t *shape;
     layer_input_shape(m, i, &rank, &shape);
@@ -263,6 +267,14 @@ int kcb__training_config_json(const kcb_model *m, char **out) {
   return dump(&b, compile_json(&b, m, 0), out);
 }
 
+/* For model/layer_config.c: Keras's serialized initializer. */
+json_t *kcb__config_initializer_json(kcb_initializer init, int *failed) {
+  builder b = {0};
+  json_t *o = initializer(&b, init);
+  if (b.failed || !o) *failed = 1;
+  return o;
+}
+
 /* ---- reading ----------------------------------------------------------------------------- */
 
 /* "GlorotUniform" -> "glorot_uniform" (Keras's snake_case of class names). */
@@ -338,6 +350,12 @@ static kcb_initializer parse_initializer(json_t *v, kcb_initializer fallback) {
   return fallback;
 }
 
+int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, const char *layer) {
+  return parse_activation(v, out, file, layer);
+}
+
+kcb_initializer kcb__config_initializer(json_t *v, kcb_initializer fallback) { return parse_initializer(v, fallback); }
+
 static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   json_t *c = NULL;
   const char *cls = class_of(layer, &c);
@@ -363,9 +381,8 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
     rc = kcb_model_add_dropout(m, (float)number_or(c, "rate", 0.0));
   } else if (strcmp(cls, "Flatten") == 0) {
     rc = kcb_model_add_flatten(m);
-  } else {
-    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a %s, which kcb does not implement (Dense, Activation, Dropout, Flatten)",
-                      file, name ? name : "?", cls);
+  } else if (kcb__layer_config_read(m, cls, c, name ? name : "?", file, &rc) == 0) {
+    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a %s, which kcb does not implement", file, name ? name : "?", cls);
   }
   if (rc) return kcb__error(rc, "%s: layer '%s': %s", file, name ? name : "?", kcb_error_last());
   /* Keep the file's layer names (kcb's automatic names may differ). */

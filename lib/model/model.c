@@ -6,8 +6,34 @@
 #include "model/bounds.h"
 #include "model/model_internal.h"
 
-static const char *const kind_base_names[4] = {"dense", "activation", "dropout", "flatten"};
-static const char *const kind_class_names[4] = {"Dense", "Activation", "Dropout", "Flatten"};
+static const char *const kind_names[KCB__KIND_COUNT][2] = {
+    {"Dense", "dense"},
+    {"Activation", "activation"},
+    {"Dropout", "dropout"},
+    {"Flatten", "flatten"},
+    {"Conv1D", "conv1d"},
+    {"Conv2D", "conv2d"},
+    {"MaxPooling1D", "max_pooling1d"},
+    {"MaxPooling2D", "max_pooling2d"},
+    {"AveragePooling1D", "average_pooling1d"},
+    {"AveragePooling2D", "average_pooling2d"},
+    {"GlobalMaxPooling1D", "global_max_pooling1d"},
+    {"GlobalMaxPooling2D", "global_max_pooling2d"},
+    {"GlobalAveragePooling1D", "global_average_pooling1d"},
+    {"GlobalAveragePooling2D", "global_average_pooling2d"},
+    {"BatchNormalization", "batch_normalization"},
+    {"LayerNormalization", "layer_normalization"},
+    {"Reshape", "reshape"},
+    {"ZeroPadding2D", "zero_padding2d"},
+    {"SpatialDropout2D", "spatial_dropout2d"},
+};
+
+const char *kcb__layer_class_name(kcb__layer_kind kind) {
+  return (unsigned)kind < KCB__KIND_COUNT ? kind_names[kind][0] : "unknown";
+}
+const char *kcb__layer_base_name(kcb__layer_kind kind) {
+  return (unsigned)kind < KCB__KIND_COUNT ? kind_names[kind][1] : "unknown";
+}
 
 int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_t seed) {
   *out = NULL;
@@ -33,7 +59,7 @@ int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_
 }
 
 /* Shape of what the last layer outputs (the model's input when there is none). */
-static void current_shape(const kcb_model *m, int *rank, int64_t *shape) {
+void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape) {
   if (m->n_layers == 0) {
     *rank = m->in_rank;
     memcpy(shape, m->in_shape, sizeof m->in_shape);
@@ -44,7 +70,23 @@ static void current_shape(const kcb_model *m, int *rank, int64_t *shape) {
   }
 }
 
-static int append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out) {
+void kcb__dropout_mask(kcb__rng *rng, float rate, float *mask, int64_t n) {
+  const float keep_scale = 1.0f / (1.0f - rate);
+  const uint64_t threshold = (uint64_t)((double)rate * 18446744073709551616.0);
+  for (int64_t j = 0; j < n; j++) mask[j] = kcb__rng_next(rng) >= threshold ? keep_scale : 0.0f;
+}
+
+int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap) {
+  int64_t p = 1;
+  for (int i = 0; i < n; i++) {
+    if (dims[i] <= 0 || dims[i] > cap || p > cap / dims[i]) return -1;
+    p *= dims[i];
+  }
+  *out = p;
+  return 0;
+}
+
+int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out) {
   if (m->compiled) return kcb__error(KCB_ESTATE, "cannot add a layer after compile");
   if (m->n_layers == m->cap_layers) {
     size_t cap = m->cap_layers ? 2 * m->cap_layers : 8;
@@ -56,7 +98,7 @@ static int append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kc
   kcb__layer *l = &m->layers[m->n_layers];
   memset(l, 0, sizeof *l);
   l->kind = kind;
-  current_shape(m, &l->out_rank, l->out_shape);
+  kcb__model_current_shape(m, &l->out_rank, l->out_shape);
   l->in_width = l->out_shape[l->out_rank - 1];
   if (name) {
     if (strlen(name) == 0 || strlen(name) >= sizeof l->name)
@@ -65,38 +107,45 @@ static int append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kc
       if (strcmp(m->layers[i].name, name) == 0) return kcb__error(KCB_EINVAL, "layer name '%s' is used twice", name);
     kcb__strlcpy(l->name, name, sizeof l->name);
   } else if (m->name_counts[kind] == 0) {
-    kcb__strlcpy(l->name, kind_base_names[kind], sizeof l->name);
+    kcb__strlcpy(l->name, kcb__layer_base_name(kind), sizeof l->name);
   } else {
-    snprintf(l->name, sizeof l->name, "%s_%d", kind_base_names[kind], m->name_counts[kind]);
+    snprintf(l->name, sizeof l->name, "%s_%d", kcb__layer_base_name(kind), m->name_counts[kind]);
   }
   m->name_counts[kind]++;
   *out = l;
   return 0;
 }
 
-static void finish_layer(kcb_model *m, kcb__layer *l) {
+void kcb__model_finish_layer(kcb_model *m, kcb__layer *l) {
   l->out_width = l->out_shape[l->out_rank - 1];
   l->out_size = 1;
   for (int i = 0; i < l->out_rank; i++) l->out_size *= l->out_shape[i];
   m->n_layers++;
 }
 
-/* A new Dense layer l: its output per sample and the model's parameter count stay within
- * kcb_max_params (units and widths come from files and flags). */
-static int dense_size_check(const kcb_model *m, const kcb__layer *l) {
+/* A new layer l: its output per sample and the model's parameter count (the variables of the
+ * layers so far and of l, plus `extra` for a Dense layer whose variables are not set yet) stay
+ * within kcb_max_params (sizes come from files and flags). */
+static int layer_size_check(const kcb_model *m, const kcb__layer *l, uint64_t extra) {
   char what[160];
   snprintf(what, sizeof what, "layer '%s': output shape", l->name);
   int64_t out;
   int rc = kcb__check_values(l->out_shape, l->out_rank, what, &out);
   if (rc) return rc;
-  uint64_t total = 0;
+  uint64_t total = extra;
   for (size_t i = 0; i <= m->n_layers; i++) { /* the layers so far, then l (not yet counted in n_layers) */
     const kcb__layer *x = i < m->n_layers ? &m->layers[i] : l;
-    if (x->kind == KCB__DENSE) total = kcb__params_add(total, x->in_width, x->dense.units);
+    for (int v = 0; v < x->n_vars; v++)
+      if (__builtin_add_overflow(total, (uint64_t)x->vars[v].size, &total)) total = UINT64_MAX;
   }
-  snprintf(what, sizeof what, "layer '%s' (Dense, %lld x %d)", l->name, (long long)l->in_width, l->dense.units);
+  if (l->kind == KCB__DENSE) /* the sizes that make it large, as the user gave them */
+    snprintf(what, sizeof what, "layer '%s' (Dense, %lld x %d)", l->name, (long long)l->in_width, l->dense.units);
+  else
+    snprintf(what, sizeof what, "layer '%s' (%s)", l->name, kcb__layer_class_name(l->kind));
   return kcb__check_params(total, what);
 }
+
+int kcb__model_check_layer(const kcb_model *m, const kcb__layer *l) { return layer_size_check(m, l, 0); }
 
 int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts) {
   if (!opts || opts->units <= 0) return kcb__error(KCB_EINVAL, "Dense needs units > 0, got %d", opts ? opts->units : 0);
@@ -104,46 +153,50 @@ int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts) {
       (unsigned)opts->bias_initializer >= KCB_INIT_COUNT)
     return kcb__error(KCB_EINVAL, "Dense: unknown activation or initializer");
   kcb__layer *l = NULL;
-  int rc = append_layer(m, KCB__DENSE, opts->name, &l);
+  int rc = kcb__model_append_layer(m, KCB__DENSE, opts->name, &l);
   if (rc) return rc;
   l->dense = *opts;
   l->dense.name = NULL;
   l->activation = opts->activation;
   l->out_shape[l->out_rank - 1] = opts->units;
-  if ((rc = dense_size_check(m, l)) != 0) return rc;
-  finish_layer(m, l);
+  if ((rc = layer_size_check(m, l, kcb__params_add(0, l->in_width, opts->units))) != 0) return rc;
+  l->n_vars = opts->use_bias ? 2 : 1;
+  l->vars[0] = (kcb__var){"kernel", 2, {l->in_width, opts->units}, (size_t)(l->in_width * opts->units), 0, 1,
+                          opts->kernel_initializer, l->in_width, opts->units};
+  l->vars[1] = (kcb__var){"bias", 1, {opts->units}, (size_t)opts->units, 0, 1, opts->bias_initializer, l->in_width, opts->units};
+  kcb__model_finish_layer(m, l);
   return 0;
 }
 
 int kcb_model_add_activation(kcb_model *m, kcb_activation activation) {
   if ((unsigned)activation >= KCB_ACT_COUNT) return kcb__error(KCB_EINVAL, "unknown activation %d", (int)activation);
   kcb__layer *l = NULL;
-  int rc = append_layer(m, KCB__ACTIVATION, NULL, &l);
+  int rc = kcb__model_append_layer(m, KCB__ACTIVATION, NULL, &l);
   if (rc) return rc;
   l->activation = activation;
-  finish_layer(m, l);
+  kcb__model_finish_layer(m, l);
   return 0;
 }
 
 int kcb_model_add_dropout(kcb_model *m, float rate) {
   if (!(rate >= 0.0f && rate < 1.0f)) return kcb__error(KCB_EINVAL, "Dropout rate must be in [0, 1), got %g", (double)rate);
   kcb__layer *l = NULL;
-  int rc = append_layer(m, KCB__DROPOUT, NULL, &l);
+  int rc = kcb__model_append_layer(m, KCB__DROPOUT, NULL, &l);
   if (rc) return rc;
   l->rate = rate;
-  finish_layer(m, l);
+  kcb__model_finish_layer(m, l);
   return 0;
 }
 
 int kcb_model_add_flatten(kcb_model *m) {
   kcb__layer *l = NULL;
-  int rc = append_layer(m, KCB__FLATTEN, NULL, &l);
+  int rc = kcb__model_append_layer(m, KCB__FLATTEN, NULL, &l);
   if (rc) return rc;
   int64_t n = 1;
   for (int i = 0; i < l->out_rank; i++) n *= l->out_shape[i];
   l->out_rank = 1;
   l->out_shape[0] = n;
-  finish_layer(m, l);
+  kcb__model_finish_layer(m, l);
   return 0;
 }
 
@@ -191,33 +244,51 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
       return kcb__error(KCB_EINVAL, "metric name '%s' is empty, too long or 'loss'", name);
   }
   if (!m->weights_ready) {
-    size_t n = 0;
-    for (size_t i = 0; i < m->n_layers; i++) {
-      kcb__layer *l = &m->layers[i];
-      if (l->kind != KCB__DENSE) continue;
-      l->kernel_offset = n;
-      n += (size_t)(l->in_width * l->dense.units);
-      l->bias_offset = n;
-      if (l->dense.use_bias) n += (size_t)l->dense.units;
-    }
+    size_t n = 0, runs = 0;
+    for (size_t i = 0; i < m->n_layers; i++)
+      for (int v = 0; v < m->layers[i].n_vars; v++) {
+        kcb__var *var = &m->layers[i].vars[v];
+        var->offset = n;
+        n += var->size;
+        runs++;
+      }
     float *block = calloc(2 * (n ? n : 1), sizeof(float));
-    if (!block) return kcb__error(KCB_ENOMEM, "out of memory for %zu parameters", n);
+    size_t(*train_runs)[2] = calloc(runs ? runs : 1, sizeof *train_runs);
+    if (!block || !train_runs) {
+      free(block);
+      free(train_runs);
+      return kcb__error(KCB_ENOMEM, "out of memory for %zu parameters", n);
+    }
     m->params = block;
     m->grads = block + (n ? n : 1);
     m->n_params = n;
+    /* Adjacent trainable variables form one run, so a model without moving statistics has one. */
+    m->train_runs = train_runs;
+    m->n_train_runs = 0;
     for (size_t i = 0; i < m->n_layers; i++) {
       kcb__layer *l = &m->layers[i];
-      if (l->kind != KCB__DENSE) continue;
-      init_weights(&m->init_rng, l->dense.kernel_initializer, m->params + l->kernel_offset,
-                   (size_t)(l->in_width * l->dense.units), l->in_width, l->dense.units);
-      if (l->dense.use_bias)
-        init_weights(&m->init_rng, l->dense.bias_initializer, m->params + l->bias_offset,
-                     (size_t)l->dense.units, l->in_width, l->dense.units);
+      for (int v = 0; v < l->n_vars; v++) {
+        kcb__var *var = &l->vars[v];
+        init_weights(&m->init_rng, var->init, m->params + var->offset, var->size, var->fan_in, var->fan_out);
+        if (!var->trainable) continue;
+        size_t *last = m->n_train_runs ? train_runs[m->n_train_runs - 1] : NULL;
+        if (last && last[0] + last[1] == var->offset) last[1] += var->size;
+        else {
+          train_runs[m->n_train_runs][0] = var->offset;
+          train_runs[m->n_train_runs++][1] = var->size;
+        }
+      }
+      if (l->kind == KCB__DENSE) {
+        l->kernel_offset = l->vars[0].offset;
+        l->bias_offset = l->vars[1].offset;
+      }
     }
     m->weights_ready = 1;
   }
   int rc = kcb__optimizer_init(&m->opt, &opts->optimizer, m->n_params);
   if (rc) return rc;
+  m->opt.runs = m->train_runs;
+  m->opt.n_runs = m->n_train_runs;
   m->loss = opts->loss;
   m->from_logits = opts->from_logits != 0;
   m->n_metrics = opts->n_metrics;
@@ -233,39 +304,101 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
 
 /* ---- workspace, forward, backward -------------------------------------------------------- */
 
+static int is_max_pooling(kcb__layer_kind k) {
+  return k == KCB__MAX_POOLING1D || k == KCB__MAX_POOLING2D || k == KCB__GLOBAL_MAX_POOLING1D || k == KCB__GLOBAL_MAX_POOLING2D;
+}
+
+
+/* The floats layer l needs for a batch; with p, also points its buffers there (in that order). */
+static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
+  int64_t used = 0;
+#define TAKE(field, type, n)                      \
+  do {                                            \
+    if (p) l->field = (type *)(void *)(p + used); \
+    used += (n);                                  \
+  } while (0)
+  int64_t channels = l->out_shape[l->out_rank - 1];
+  switch (l->kind) {
+    case KCB__FLATTEN:
+    case KCB__RESHAPE:
+      break;
+    case KCB__DENSE:
+    case KCB__CONV1D:
+    case KCB__CONV2D:
+      TAKE(out, float, l->out_size * batch);
+      if (kcb__activation_needs_pre(l->activation)) TAKE(pre, float, l->out_size * batch);
+      break;
+    case KCB__DROPOUT:
+      TAKE(out, float, l->out_size * batch);
+      TAKE(mask, float, l->out_size * batch);
+      break;
+    case KCB__SPATIAL_DROPOUT2D:
+      TAKE(out, float, l->out_size * batch);
+      TAKE(mask, float, channels * batch);
+      break;
+    case KCB__BATCH_NORMALIZATION:
+    case KCB__LAYER_NORMALIZATION: {
+      int64_t per_row = l->kind == KCB__LAYER_NORMALIZATION ? batch * (l->out_size / channels) : channels;
+      TAKE(out, float, l->out_size * batch);
+      TAKE(xhat, float, l->out_size * batch);
+      TAKE(inv_std, float, per_row);
+      TAKE(stat, float, 2 * channels);
+      break;
+    }
+    default:
+      TAKE(out, float, l->out_size * batch);
+      if (is_max_pooling(l->kind)) TAKE(argmax, int32_t, l->out_size * batch);
+      break;
+  }
+#undef TAKE
+  return used;
+}
+
 int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
   if (batch <= m->ws_batch && y_size <= m->y_size_ws) return 0;
   if (batch < m->ws_batch) batch = m->ws_batch;
   if (y_size < m->y_size_ws) y_size = m->y_size_ws;
   int64_t widest = m->in_size, total = 0;
+  size_t col = 0;
   for (size_t i = 0; i < m->n_layers; i++) {
     kcb__layer *l = &m->layers[i];
     if (l->out_size > widest) widest = l->out_size;
-    if (l->kind == KCB__DENSE || l->kind == KCB__ACTIVATION || l->kind == KCB__DROPOUT) total += l->out_size;
-    if (l->kind == KCB__DENSE && kcb__activation_needs_pre(l->activation)) total += l->out_size;
-    if (l->kind == KCB__DROPOUT) total += l->out_size;
+    total += layer_buffers(l, batch, NULL);
+    if (l->kind == KCB__CONV1D || l->kind == KCB__CONV2D) {
+      size_t c = kcb__conv_col_size(l, batch);
+      if (c > col) col = c;
+    }
   }
-  total += m->in_size + y_size + 2 * widest;
-  float *ws = malloc((size_t)(total * batch) * sizeof(float));
-  if (!ws) return kcb__error(KCB_ENOMEM, "out of memory for a batch of %lld (%lld floats)", (long long)batch, (long long)(total * batch));
+  total += (m->in_size + y_size + 2 * widest) * batch;
+  float *ws = malloc((size_t)total * sizeof(float));
+  float *col_buf = col ? malloc(col * sizeof(float)) : NULL;
+  if (!ws || (col && !col_buf)) {
+    free(ws);
+    free(col_buf);
+    return kcb__error(KCB_ENOMEM, "out of memory for a batch of %lld (%lld floats)", (long long)batch, (long long)total);
+  }
   free(m->ws);
+  free(m->col);
   m->ws = ws;
+  m->last_pred = m->last_y = NULL, m->last_count = 0; /* they pointed into the old workspace */
+  m->col = col_buf;
+  m->col_size = col;
   m->ws_batch = batch;
   m->y_size_ws = y_size;
   float *p = ws;
-#define TAKE(n) (p += (n) * batch, p - (n) * batch)
   for (size_t i = 0; i < m->n_layers; i++) {
     kcb__layer *l = &m->layers[i];
-    l->out = l->pre = l->mask = NULL;
-    if (l->kind == KCB__DENSE || l->kind == KCB__ACTIVATION || l->kind == KCB__DROPOUT) l->out = TAKE(l->out_size);
-    if (l->kind == KCB__DENSE && kcb__activation_needs_pre(l->activation)) l->pre = TAKE(l->out_size);
-    if (l->kind == KCB__DROPOUT) l->mask = TAKE(l->out_size);
+    l->out = l->pre = l->mask = l->xhat = l->inv_std = l->stat = NULL;
+    l->argmax = NULL;
+    p += layer_buffers(l, batch, p);
   }
-  m->x_batch = TAKE(m->in_size);
-  m->y_batch = TAKE(y_size);
-  m->grad_a = TAKE(widest);
-  m->grad_b = TAKE(widest);
-#undef TAKE
+  m->x_batch = p;
+  p += m->in_size * batch;
+  m->y_batch = p;
+  p += y_size * batch;
+  m->grad_a = p;
+  p += widest * batch;
+  m->grad_b = p;
   return 0;
 }
 
@@ -277,40 +410,48 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
     kcb__layer *l = &m->layers[i];
     int64_t rows = batch * (l->out_size / l->out_width);
     l->in = x;
+    l->y = l->out;
     switch (l->kind) {
       case KCB__DENSE: {
         int units = l->dense.units;
         float *dst = l->pre ? l->pre : l->out;
         kcb__sgemm(0, 0, (int)rows, units, (int)l->in_width, 1.0f, x, m->params + l->kernel_offset, 0.0f, dst);
-        if (l->dense.use_bias) {
-          const float *b = m->params + l->bias_offset;
-          for (int64_t r = 0; r < rows; r++)
-            for (int j = 0; j < units; j++) dst[r * units + j] += b[j];
-        }
-        kcb__activation_forward(l->activation, dst, l->out, rows, units);
-        l->y = l->out;
+        kcb__bias_activation_forward(l->activation, l->dense.use_bias ? m->params + l->bias_offset : NULL, dst, l->out, rows,
+                                     units);
         break;
       }
       case KCB__ACTIVATION:
         kcb__activation_forward(l->activation, x, l->out, rows, l->out_width);
-        l->y = l->out;
         break;
       case KCB__DROPOUT:
         l->dropout_active = training && l->rate > 0;
         if (l->dropout_active) {
-          const float keep_scale = 1.0f / (1.0f - l->rate);
-          const uint64_t threshold = (uint64_t)((double)l->rate * 18446744073709551616.0);
-          for (int64_t j = 0; j < rows * l->out_width; j++) {
-            l->mask[j] = kcb__rng_next(&m->dropout_rng) >= threshold ? keep_scale : 0.0f;
-            l->out[j] = x[j] * l->mask[j];
-          }
-          l->y = l->out;
+          kcb__dropout_mask(&m->dropout_rng, l->rate, l->mask, rows * l->out_width);
+          for (int64_t j = 0; j < rows * l->out_width; j++) l->out[j] = x[j] * l->mask[j];
         } else {
           l->y = x;
         }
         break;
       case KCB__FLATTEN:
+      case KCB__RESHAPE:
         l->y = x;
+        break;
+      case KCB__CONV1D:
+      case KCB__CONV2D:
+        kcb__conv_forward(m, l, x, batch);
+        break;
+      case KCB__BATCH_NORMALIZATION:
+      case KCB__LAYER_NORMALIZATION:
+        kcb__norm_forward(m, l, x, batch, training);
+        break;
+      case KCB__ZERO_PADDING2D:
+        kcb__zero_padding_forward(l, x, l->out, batch);
+        break;
+      case KCB__SPATIAL_DROPOUT2D:
+        kcb__spatial_dropout_forward(m, l, x, batch, training);
+        break;
+      default:
+        kcb__pool_forward(l, x, batch);
         break;
     }
     x = l->y;
@@ -318,28 +459,33 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
   return x;
 }
 
+static int has_trainable(const kcb__layer *l) {
+  for (int v = 0; v < l->n_vars; v++)
+    if (l->vars[v].trainable) return 1;
+  return 0;
+}
+
 void kcb__model_backward(kcb_model *m, int64_t batch) {
-  size_t first_dense = m->n_layers;
+  /* Layers below the first one with trainable variables need no gradient, unless a test asks
+   * for dL/dinput. */
+  size_t first = m->n_layers;
   for (size_t i = 0; i < m->n_layers; i++)
-    if (m->layers[i].kind == KCB__DENSE) { first_dense = i; break; }
-  float *g = m->grad_a, *spare = m->grad_b;
-  for (size_t i = m->n_layers; i-- > first_dense;) {
+    if (has_trainable(&m->layers[i])) { first = i; break; }
+  if (m->want_input_grad) first = 0;
+  float *g = m->grad_a, *spare = m->grad_b, *t;
+  for (size_t i = m->n_layers; i-- > first;) {
     kcb__layer *l = &m->layers[i];
     int64_t rows = batch * (l->out_size / l->out_width);
+    int need_dx = i > first || m->want_input_grad;
     switch (l->kind) {
       case KCB__DENSE: {
         int units = l->dense.units, in_width = (int)l->in_width;
-        kcb__activation_backward(l->activation, l->pre, l->out, g, rows, units);
+        kcb__activation_bias_backward(l->activation, l->pre, l->out, g, l->dense.use_bias ? m->grads + l->bias_offset : NULL,
+                                      rows, units);
         kcb__sgemm(1, 0, in_width, units, (int)rows, 1.0f, l->in, g, 0.0f, m->grads + l->kernel_offset);
-        if (l->dense.use_bias) {
-          float *db = m->grads + l->bias_offset;
-          memset(db, 0, (size_t)units * sizeof *db);
-          for (int64_t r = 0; r < rows; r++)
-            for (int j = 0; j < units; j++) db[j] += g[r * units + j];
-        }
-        if (i > first_dense) {
+        if (need_dx) {
           kcb__sgemm(0, 1, (int)rows, in_width, units, 1.0f, g, m->params + l->kernel_offset, 0.0f, spare);
-          float *t = g; g = spare; spare = t;
+          t = g, g = spare, spare = t;
         }
         break;
       }
@@ -351,9 +497,35 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
           for (int64_t j = 0; j < rows * l->out_width; j++) g[j] *= l->mask[j];
         break;
       case KCB__FLATTEN:
+      case KCB__RESHAPE:
+        break;
+      case KCB__CONV1D:
+      case KCB__CONV2D:
+        kcb__conv_backward(m, l, g, need_dx ? spare : NULL, batch);
+        if (need_dx) t = g, g = spare, spare = t;
+        break;
+      case KCB__BATCH_NORMALIZATION:
+      case KCB__LAYER_NORMALIZATION:
+        kcb__norm_backward(m, l, g, need_dx ? g : NULL, batch);
+        break;
+      case KCB__ZERO_PADDING2D:
+        if (need_dx) {
+          kcb__zero_padding_backward(l, g, spare, batch);
+          t = g, g = spare, spare = t;
+        }
+        break;
+      case KCB__SPATIAL_DROPOUT2D:
+        kcb__spatial_dropout_backward(l, g, batch);
+        break;
+      default:
+        if (need_dx) {
+          kcb__pool_backward(l, g, spare, batch);
+          t = g, g = spare, spare = t;
+        }
         break;
     }
   }
+  m->input_grad = m->want_input_grad ? g : NULL;
 }
 
 /* ---- what callbacks and tools read ----------------------------------------------------- */
@@ -376,12 +548,30 @@ int kcb_model_set_learning_rate(kcb_model *m, double lr) {
 }
 
 int64_t kcb_model_iterations(const kcb_model *m) { return m->opt.iterations; }
+
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler) { m->profiler = profiler; }
+
+kcb_profiler *kcb_model_profiler(const kcb_model *m) { return m ? m->profiler : NULL; }
+
+int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets) {
+  if (!m->last_pred || !m->last_count)
+    return kcb__error(KCB_ESTATE, "kcb_model_last_batch: no batch has run yet");
+  const kcb__layer *o = kcb__model_output_layer(m);
+  int64_t shape[KCB_MAX_RANK];
+  shape[0] = m->last_count;
+  memcpy(shape + 1, o->out_shape, (size_t)o->out_rank * sizeof shape[0]);
+  if (predictions) *predictions = kcb_tensor_view((float *)m->last_pred, o->out_rank + 1, shape);
+  /* the targets as check_data accepted them: class indices for the sparse loss, else outputs */
+  int64_t y_size = kcb__loss_is_sparse(m->loss) ? o->out_size / o->out_width : o->out_size;
+  int64_t yshape[2] = {m->last_count, y_size};
+  if (targets) *targets = kcb_tensor_view((float *)m->last_y, y_size == 1 ? 1 : 2, yshape);
+  return 0;
+}
 void kcb_model_set_iterations(kcb_model *m, int64_t iterations) { m->opt.iterations = iterations; }
 
 size_t kcb_model_weight_count(const kcb_model *m) {
   size_t n = 0;
-  for (size_t i = 0; i < m->n_layers; i++)
-    if (m->layers[i].kind == KCB__DENSE) n += m->layers[i].dense.use_bias ? 2 : 1;
+  for (size_t i = 0; i < m->n_layers; i++) n += (size_t)m->layers[i].n_vars;
   return n;
 }
 
@@ -390,21 +580,30 @@ int kcb_model_weight(const kcb_model *m, size_t index, kcb_weight_info *info) {
   size_t k = 0;
   for (size_t i = 0; i < m->n_layers; i++) {
     const kcb__layer *l = &m->layers[i];
-    if (l->kind != KCB__DENSE) continue;
-    for (int part = 0; part < (l->dense.use_bias ? 2 : 1); part++, k++) {
-      if (k != index) continue;
-      memset(info, 0, sizeof *info);
-      info->layer_name = l->name;
-      info->name = part ? "bias" : "kernel";
-      info->rank = part ? 1 : 2;
-      info->shape[0] = part ? l->dense.units : l->in_width;
-      info->shape[1] = part ? 0 : l->dense.units;
-      info->data = m->params + (part ? l->bias_offset : l->kernel_offset);
-      info->size = (size_t)(part ? l->dense.units : l->in_width * l->dense.units);
-      return 0;
+    if (index >= k + (size_t)l->n_vars) {
+      k += (size_t)l->n_vars;
+      continue;
     }
+    const kcb__var *v = &l->vars[index - k];
+    memset(info, 0, sizeof *info);
+    info->layer_name = l->name;
+    info->name = v->name;
+    info->rank = v->rank;
+    memcpy(info->shape, v->shape, sizeof info->shape);
+    info->data = m->params + v->offset;
+    info->size = v->size;
+    info->trainable = v->trainable;
+    return 0;
   }
   return kcb__error(KCB_EINVAL, "weight index %zu out of range (the model has %zu)", index, kcb_model_weight_count(m));
+}
+
+size_t kcb_model_trainable_param_count(const kcb_model *m) {
+  size_t n = 0;
+  for (size_t i = 0; i < m->n_layers; i++)
+    for (int v = 0; v < m->layers[i].n_vars; v++)
+      if (m->layers[i].vars[v].trainable) n += m->layers[i].vars[v].size;
+  return n;
 }
 
 size_t kcb_model_param_count(const kcb_model *m) { return m->n_params; }
@@ -429,9 +628,14 @@ float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count) {
 }
 
 size_t kcb_model_layer_count(const kcb_model *m) { return m->n_layers; }
+
+int kcb_model_input_shape(const kcb_model *m, int64_t *shape) {
+  memcpy(shape, m->in_shape, (size_t)m->in_rank * sizeof *shape);
+  return m->in_rank;
+}
 const char *kcb_model_layer_name(const kcb_model *m, size_t i) { return i < m->n_layers ? m->layers[i].name : NULL; }
 const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
-  return i < m->n_layers ? kind_class_names[m->layers[i].kind] : NULL;
+  return i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;
 }
 
 void kcb_model_free(kcb_model *m) {
@@ -439,6 +643,8 @@ void kcb_model_free(kcb_model *m) {
   kcb__optimizer_free(&m->opt);
   free(m->params);
   free(m->ws);
+  free(m->col);
+  free(m->train_runs);
   free(m->layers);
   free(m);
 }

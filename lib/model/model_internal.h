@@ -4,8 +4,43 @@
 
 #include <signal.h>
 #include "internal.h"
+#include "kcb/profiler.h"
 
-typedef enum kcb__layer_kind { KCB__DENSE, KCB__ACTIVATION, KCB__DROPOUT, KCB__FLATTEN } kcb__layer_kind;
+/* One value per Keras layer class (each has its own automatic-name counter, as in Keras). */
+typedef enum kcb__layer_kind {
+  KCB__DENSE, KCB__ACTIVATION, KCB__DROPOUT, KCB__FLATTEN,
+  KCB__CONV1D, KCB__CONV2D,
+  KCB__MAX_POOLING1D, KCB__MAX_POOLING2D, KCB__AVERAGE_POOLING1D, KCB__AVERAGE_POOLING2D,
+  KCB__GLOBAL_MAX_POOLING1D, KCB__GLOBAL_MAX_POOLING2D, KCB__GLOBAL_AVERAGE_POOLING1D, KCB__GLOBAL_AVERAGE_POOLING2D,
+  KCB__BATCH_NORMALIZATION, KCB__LAYER_NORMALIZATION, KCB__RESHAPE, KCB__ZERO_PADDING2D, KCB__SPATIAL_DROPOUT2D,
+  KCB__KIND_COUNT
+} kcb__layer_kind;
+
+/* Keras's class name ("Conv2D") and snake-case base name ("conv2d") of a kind. */
+const char *kcb__layer_class_name(kcb__layer_kind kind);
+const char *kcb__layer_base_name(kcb__layer_kind kind);
+
+/* One weight variable of a layer, in Keras's order (trainable ones first, as layer.weights). */
+#define KCB__MAX_VARS 4
+typedef struct kcb__var {
+  const char *name;            /* "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance" */
+  int rank;
+  int64_t shape[4];
+  size_t size;
+  size_t offset;               /* into the parameter block, set by compile */
+  int trainable;
+  kcb_initializer init;
+  int64_t fan_in, fan_out;     /* for the variance-scaling initializers */
+} kcb__var;
+
+/* A window operation over (h, w, c) samples giving (oh, ow, oc): convolutions, poolings,
+ * padding. 1D layers are the h = 1 case. */
+typedef struct kcb__geom {
+  int64_t h, w, c, oh, ow, oc;
+  int kh, kw, sh, sw, dh, dw;
+  int pad_top, pad_left;       /* the bottom/right padding follows from the sizes */
+  int groups;
+} kcb__geom;
 
 /* A layer maps (rows, in_width) to (rows, out_width) for rows = batch * rows_per_sample:
  * Dense and activations work on the last axis, as Keras's do. */
@@ -21,8 +56,24 @@ typedef struct kcb__layer {
   size_t kernel_offset, bias_offset;   /* into the parameter block: kernel (in_width, units), bias (units) */
   /* Activation (and Dense's own activation) */
   kcb_activation activation;
-  /* Dropout */
+  /* Dropout, SpatialDropout2D */
   float rate;
+  /* variables of every kind, in Keras's order */
+  kcb__var vars[KCB__MAX_VARS];
+  int n_vars;
+  /* Conv, pooling, ZeroPadding2D */
+  kcb_conv_options conv;
+  kcb__geom geom;
+  int keepdims;                        /* global poolings */
+  int pool_padding;                    /* kcb_padding of a pooling layer */
+  int64_t conv_chunk;                  /* samples per im2col pass */
+  /* BatchNormalization, LayerNormalization */
+  double momentum, epsilon;
+  int center, scale;
+  int norm_training;                   /* the last forward used batch statistics */
+  /* Reshape */
+  int64_t target_shape[KCB_MAX_RANK];
+  int target_rank;
   /* set by each forward pass: */
   const float *in;                     /* (rows, in_width) the input this layer saw */
   const float *y;                      /* (rows, out_width) its output: out, or in when nothing changes */
@@ -30,7 +81,12 @@ typedef struct kcb__layer {
   /* workspaces, sized for the run's batch: */
   float *pre;                          /* (rows, out_width) before the activation, when backward needs it */
   float *out;                          /* (rows, out_width) output; may alias the input (Flatten) */
-  float *mask;                         /* (rows, out_width) Dropout's keep mask times 1/(1-rate) */
+  float *mask;                         /* (rows, out_width) Dropout's keep mask times 1/(1-rate);
+                                          (batch, channels) for SpatialDropout2D */
+  int32_t *argmax;                     /* (batch, out_size) max poolings: backward's "winner found" flags */
+  float *xhat;                         /* (batch, in_size) normalizations: the normalised input */
+  float *inv_std;                      /* (channels) BatchNormalization, (rows) LayerNormalization */
+  float *stat;                         /* (2, channels) BatchNormalization: the batch mean; backward's sums */
 } kcb__layer;
 
 typedef struct kcb__optimizer {
@@ -40,6 +96,10 @@ typedef struct kcb__optimizer {
   int n_slots;              /* slot k of parameter i is slots[k * n + i] */
   float *slots;
   size_t n;
+  /* The parameter ranges the optimizer updates: non-trainable variables (moving statistics) lie
+   * between them, in the same block, and are never touched. */
+  size_t (*runs)[2];        /* (offset, length) */
+  size_t n_runs;
 } kcb__optimizer;
 
 #define KCB__MAX_METRICS 8
@@ -55,7 +115,7 @@ struct kcb_model {
   int64_t in_size;                     /* floats per sample at the input */
   kcb__layer *layers;
   size_t n_layers, cap_layers;
-  int name_counts[4];                  /* per layer kind, for Keras's automatic names */
+  int name_counts[KCB__KIND_COUNT];    /* per layer kind, for Keras's automatic names */
   uint64_t seed;
   kcb__rng init_rng, dropout_rng, shuffle_rng;
 
@@ -87,7 +147,27 @@ struct kcb_model {
   float *y_batch;                      /* (batch, y_size) gathered targets */
   float *grad_a, *grad_b;              /* (batch * widest layer) ping-pong gradients */
   int64_t y_size_ws;
+  /* the batch batch_step ran last (kcb_model_last_batch): predictions and targets in the workspace */
+  const float *last_pred, *last_y;     /* (last_count, output shape), (last_count, last_y_size) */
+  int64_t last_count, last_y_size;
+  kcb_profiler *profiler;              /* kcb_model_set_profiler; NULL: no spans */
+  float *col;                          /* im2col buffer shared by the convolutions, sized at fit start */
+  size_t col_size;
+  size_t (*train_runs)[2];             /* trainable (offset, length) ranges of the parameter block */
+  size_t n_train_runs;
+  /* Tests: backward also computes dL/dinput (into the returned input_grad). */
+  int want_input_grad;
+  const float *input_grad;             /* (batch, in_size) */
 };
+
+/* Profiling: records [*t, now) as `name` (category "train" or "test") and moves *t to now; nothing
+ * without a profiler. A span the profiler has no memory for is dropped: a trace is diagnostics. */
+static inline void kcb__model_span(kcb_model *m, const char *name, int train, double *t) {
+  if (!m->profiler) return;
+  double now = kcb_profiler_now();
+  (void)kcb_profiler_add(m->profiler, name, train ? "train" : "test", *t, now, KCB_PROFILE_LANE_TRAINING, NULL, -1);
+  *t = now;
+}
 
 /* activations.c: forward writes out (pre may equal out); backward turns dL/dout into dL/dpre
  * in place, reading pre or out as the function needs. */
@@ -95,6 +175,11 @@ int kcb__activation_needs_pre(kcb_activation a);
 void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int64_t rows, int64_t width);
 void kcb__activation_backward(kcb_activation a, const float *pre, const float *out, float *grad,
                               int64_t rows, int64_t width);
+/* pre += bias (when not NULL), then out = activation(pre), block by block; and backward: grad
+ * becomes dL/dpre and dbias (when not NULL) its column sums. pre may equal out. */
+void kcb__bias_activation_forward(kcb_activation a, const float *bias, float *pre, float *out, int64_t rows, int64_t width);
+void kcb__activation_bias_backward(kcb_activation a, const float *pre, const float *out, float *grad, float *dbias,
+                                   int64_t rows, int64_t width);
 
 /* losses.c: the mean loss over rows of y_pred (rows, width); y_true is (rows, width), or (rows)
  * class indices for the sparse loss. If grad is not NULL it receives dLoss/dy_pred.
@@ -116,6 +201,39 @@ kcb_metric kcb__metric_resolve(kcb_metric metric, int64_t out_width, int sparse_
 int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, size_t n_params);
 void kcb__optimizer_free(kcb__optimizer *opt);
 void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads);
+
+/* Layer families (conv.c, pooling.c, normalization.c, reshape.c): add-time checks live in each
+ * file's public kcb_model_add_*; forward reads l->in and writes l->out (or sets l->y); backward
+ * turns dL/dout (g) into parameter gradients and, when dx is not NULL, dL/din. */
+/* The per-sample shape the next layer receives. */
+void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape);
+int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out);
+void kcb__model_finish_layer(kcb_model *m, kcb__layer *l);
+/* l's output size and the model's parameter count with l's variables, against kcb_max_params.
+ * @return 0 or KCB_EINVAL naming the layer. */
+int kcb__model_check_layer(const kcb_model *m, const kcb__layer *l);
+/* n keep-mask values: 1/(1-rate) with probability 1-rate, else 0 (Dropout, SpatialDropout2D). */
+void kcb__dropout_mask(kcb__rng *rng, float rate, float *mask, int64_t n);
+/* Sizes a layer may have: beyond them the add functions refuse (a hostile config must not make
+ * compile or fit try to allocate terabytes, nor overflow int64). */
+#define KCB__MAX_LAYER_FLOATS ((int64_t)1 << 32)  /* per sample, at a layer's output */
+#define KCB__MAX_VAR_FLOATS ((int64_t)1 << 28)    /* one weight variable */
+/* The product of n dims into *out; 0 when every dim is positive and the product <= cap. */
+int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap);
+/* Output size of a window op along one axis, and its leading padding, by Keras's rules. */
+int64_t kcb__window_out(int64_t in, int k, int stride, int dilation, kcb_padding padding, int *pad_before);
+void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch);
+void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *g, float *dx, int64_t batch);
+/* Floats of im2col buffer the convolution needs for a batch of `batch`, choosing l->conv_chunk. */
+size_t kcb__conv_col_size(kcb__layer *l, int64_t batch);
+void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch);
+void kcb__pool_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);
+void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);
+void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *g, float *dx, int64_t batch);
+void kcb__zero_padding_forward(const kcb__layer *l, const float *x, float *out, int64_t batch);
+void kcb__zero_padding_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);
+void kcb__spatial_dropout_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);
+void kcb__spatial_dropout_backward(const kcb__layer *l, float *g, int64_t batch);
 
 /* model.c */
 int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size);

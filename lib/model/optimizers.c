@@ -36,6 +36,8 @@ int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, siz
   opt->n_slots = slots;
   opt->slots = block;
   opt->n = n_params;
+  opt->runs = NULL; /* the model sets its trainable runs after init */
+  opt->n_runs = 0;
   return 0;
 }
 
@@ -45,35 +47,34 @@ void kcb__optimizer_free(kcb__optimizer *opt) {
   opt->n_slots = 0;
 }
 
-static void sgd_step(const kcb__optimizer *opt, float *w, const float *g) {
-  const size_t n = opt->n;
+static void sgd_step(const kcb__optimizer *opt, float *w, const float *g, size_t lo, size_t hi) {
   const float lr = opt->learning_rate, mu = (float)opt->o.momentum;
   if (opt->n_slots == 0) {
-    for (size_t i = 0; i < n; i++) w[i] -= lr * g[i];
+    for (size_t i = lo; i < hi; i++) w[i] -= lr * g[i];
     return;
   }
   float *m = opt->slots;
   if (opt->o.nesterov) {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
       m[i] = mu * m[i] - lr * g[i];
       w[i] += mu * m[i] - lr * g[i];
     }
   } else {
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
       m[i] = mu * m[i] - lr * g[i];
       w[i] += m[i];
     }
   }
 }
 
-static void rmsprop_step(const kcb__optimizer *opt, float *w, const float *g) {
+static void rmsprop_step(const kcb__optimizer *opt, float *w, const float *g, size_t lo, size_t hi) {
   const size_t n = opt->n;
   const float lr = opt->learning_rate, rho = (float)opt->o.rho, eps = (float)opt->o.epsilon;
   const float mu = (float)opt->o.momentum;
   float *velocity = opt->slots;
   float *momentum = mu > 0 ? opt->slots + n : NULL;
   float *average_grad = opt->o.centered ? opt->slots + (size_t)(1 + (mu > 0)) * n : NULL;
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = lo; i < hi; i++) {
     velocity[i] = rho * velocity[i] + (1 - rho) * g[i] * g[i];
     float denominator = velocity[i] + eps;
     if (average_grad) {
@@ -90,7 +91,7 @@ static void rmsprop_step(const kcb__optimizer *opt, float *w, const float *g) {
   }
 }
 
-static void adam_step(const kcb__optimizer *opt, float *w, const float *g) {
+static void adam_step(const kcb__optimizer *opt, float *w, const float *g, size_t lo, size_t hi) {
   const size_t n = opt->n;
   const double step = (double)(opt->iterations + 1);
   const float b1 = (float)opt->o.beta_1, b2 = (float)opt->o.beta_2, eps = (float)opt->o.epsilon;
@@ -99,11 +100,11 @@ static void adam_step(const kcb__optimizer *opt, float *w, const float *g) {
   float *m = opt->slots, *v = opt->slots + n;
   if (opt->o.kind == KCB_OPT_ADAMW && opt->o.weight_decay > 0) {
     const float decay = (float)opt->o.weight_decay * lr; /* applied before the Adam step, as Keras */
-    for (size_t i = 0; i < n; i++) w[i] -= w[i] * decay;
+    for (size_t i = lo; i < hi; i++) w[i] -= w[i] * decay;
   }
   if (opt->o.amsgrad) {
     float *v_hat = opt->slots + 2 * n;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = lo; i < hi; i++) {
       m[i] += (g[i] - m[i]) * (1 - b1);
       v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
       v_hat[i] = fmaxf(v_hat[i], v[i]);
@@ -111,7 +112,7 @@ static void adam_step(const kcb__optimizer *opt, float *w, const float *g) {
     }
     return;
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = lo; i < hi; i++) {
     m[i] += (g[i] - m[i]) * (1 - b1);
     v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
     w[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
@@ -119,10 +120,17 @@ static void adam_step(const kcb__optimizer *opt, float *w, const float *g) {
 }
 
 void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads) {
-  switch (opt->o.kind) {
-    case KCB_OPT_SGD: sgd_step(opt, params, grads); break;
-    case KCB_OPT_RMSPROP: rmsprop_step(opt, params, grads); break;
-    default: adam_step(opt, params, grads); break;
+  /* Without runs (an optimizer used alone) every parameter is trainable. */
+  size_t whole[1][2] = {{0, opt->n}};
+  size_t(*runs)[2] = opt->runs ? opt->runs : whole;
+  size_t n_runs = opt->runs ? opt->n_runs : 1;
+  for (size_t r = 0; r < n_runs; r++) {
+    size_t lo = runs[r][0], hi = runs[r][0] + runs[r][1];
+    switch (opt->o.kind) {
+      case KCB_OPT_SGD: sgd_step(opt, params, grads, lo, hi); break;
+      case KCB_OPT_RMSPROP: rmsprop_step(opt, params, grads, lo, hi); break;
+      default: adam_step(opt, params, grads, lo, hi); break;
+    }
   }
   opt->iterations++;
 }

@@ -52,7 +52,7 @@ int kcb_checkpoint_layout_from_name(kcb_checkpoint_layout *out, const char *path
 typedef struct var_info {
   size_t offset, size;
   int rank;
-  int64_t shape[2];
+  int64_t shape[4];
   const char *layer_name, *name; /* "dense_1", "kernel" */
   size_t layer;                  /* index into m->layers */
 } var_info;
@@ -76,6 +76,14 @@ static void model_vars_free(model_vars *v) {
   free(v->s);
 }
 
+/* Which of its layer's variables w is. */
+static int var_index(const kcb_model *m, const var_info *w) {
+  const kcb__layer *l = &m->layers[w->layer];
+  for (int q = 0; q < l->n_vars; q++)
+    if (l->vars[q].offset == w->offset) return q;
+  return 0;
+}
+
 static int model_vars_make(const kcb_model *m, model_vars *v) {
   memset(v, 0, sizeof *v);
   size_t n = kcb_model_weight_count(m);
@@ -88,49 +96,67 @@ static int model_vars_make(const kcb_model *m, model_vars *v) {
   }
   for (size_t i = 0; i < m->n_layers; i++) {
     const kcb__layer *l = &m->layers[i];
-    if (l->kind != KCB__DENSE) continue;
-    var_info *k = &v->w[v->n_w++];
-    *k = (var_info){l->kernel_offset, (size_t)(l->in_width * l->dense.units), 2, {l->in_width, l->dense.units}, l->name, "kernel", i};
-    if (l->dense.use_bias) {
-      var_info *b = &v->w[v->n_w++];
-      *b = (var_info){l->bias_offset, (size_t)l->dense.units, 1, {l->dense.units, 0}, l->name, "bias", i};
+    for (int q = 0; q < l->n_vars; q++) {
+      const kcb__var *var = &l->vars[q];
+      var_info *w = &v->w[v->n_w++];
+      *w = (var_info){var->offset, var->size, var->rank, {0}, l->name, var->name, i};
+      memcpy(w->shape, var->shape, sizeof w->shape);
     }
   }
   /* Keras 3 builds: Adam/AdamW momentum & velocity interleaved per variable, then velocity_hat;
    * RMSprop all velocities, then momentums, then average_gradients; SGD momentums. */
   const kcb_optimizer_options *oo = &o->o;
   if (o->n_slots == 0) return 0;
+  /* The optimizer keeps slots for trainable variables only (not moving statistics). */
+#define TRAINABLE(j) if (!m->layers[v->w[j].layer].vars[var_index(m, &v->w[j])].trainable) continue
   if (oo->kind == KCB_OPT_ADAM || oo->kind == KCB_OPT_ADAMW) {
     for (size_t j = 0; j < v->n_w; j++) {
+      TRAINABLE(j);
       v->s[v->n_s++] = (slot_var){0, j, "momentum"};
       v->s[v->n_s++] = (slot_var){1, j, "velocity"};
     }
     if (oo->amsgrad)
-      for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){2, j, "velocity_hat"};
+      for (size_t j = 0; j < v->n_w; j++) {
+        TRAINABLE(j);
+        v->s[v->n_s++] = (slot_var){2, j, "velocity_hat"};
+      }
   } else if (oo->kind == KCB_OPT_RMSPROP) {
     int k = 0;
-    for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){k, j, "velocity"};
+    for (size_t j = 0; j < v->n_w; j++) {
+      TRAINABLE(j);
+      v->s[v->n_s++] = (slot_var){k, j, "velocity"};
+    }
     if (oo->momentum > 0) {
       k++;
-      for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){k, j, "momentum"};
+      for (size_t j = 0; j < v->n_w; j++) {
+        TRAINABLE(j);
+        v->s[v->n_s++] = (slot_var){k, j, "momentum"};
+      }
     }
     if (oo->centered) {
       k++;
-      for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){k, j, "average_gradient"};
+      for (size_t j = 0; j < v->n_w; j++) {
+        TRAINABLE(j);
+        v->s[v->n_s++] = (slot_var){k, j, "average_gradient"};
+      }
     }
   } else {
-    for (size_t j = 0; j < v->n_w; j++) v->s[v->n_s++] = (slot_var){0, j, "momentum"};
+    for (size_t j = 0; j < v->n_w; j++) {
+      TRAINABLE(j);
+      v->s[v->n_s++] = (slot_var){0, j, "momentum"};
+    }
   }
+#undef TRAINABLE
   return 0;
 }
 
 /* The Keras 3 store path of layer i: layers/<snake_case(class)>[_k], k counting per class. */
 static void store_layer_path(const kcb_model *m, size_t i, char *buf, size_t size) {
-  static const char *const snake[4] = {"dense", "activation", "dropout", "flatten"};
   int k = 0;
   for (size_t j = 0; j < i; j++) k += m->layers[j].kind == m->layers[i].kind;
-  if (k == 0) snprintf(buf, size, "layers/%s/vars", snake[m->layers[i].kind]);
-  else snprintf(buf, size, "layers/%s_%d/vars", snake[m->layers[i].kind], k);
+  const char *snake = kcb__layer_base_name(m->layers[i].kind);
+  if (k == 0) snprintf(buf, size, "layers/%s/vars", snake);
+  else snprintf(buf, size, "layers/%s_%d/vars", snake, k);
 }
 
 /* ---- writing ----------------------------------------------------------------------------- */
@@ -241,8 +267,8 @@ static int write_legacy_weights(hid_t g, const save_ctx *c) {
   qsort(sorted, m->n_layers, sizeof *sorted, by_layer_name);
   for (size_t s = 0; s < m->n_layers; s++) {
     size_t i = (size_t)(sorted[s] - m->layers);
-    char wnames[2][200];
-    const char *wptr[2];
+    char wnames[KCB__MAX_VARS][200];
+    const char *wptr[KCB__MAX_VARS];
     size_t nw = 0;
     KCB__TRY(kcb__h5_group_create(&lg, g, m->layers[i].name, c->file));
     for (size_t j = 0; j < c->v.n_w; j++) {
@@ -578,7 +604,7 @@ static int load_legacy_weights(const source *s, const kcb_model *m, const model_
     lg = H5I_INVALID_HID;
   }
   size_t n_model = 0;
-  for (size_t i = 0; i < m->n_layers; i++) n_model += m->layers[i].kind == KCB__DENSE;
+  for (size_t i = 0; i < m->n_layers; i++) n_model += m->layers[i].n_vars > 0;
   if (n_model != n_file) {
     rc = kcb__error(KCB_ESHAPE, "%s: Layer count mismatch when loading weights from file. Model expected %zu layers, found %zu saved layers.",
                     s->path, n_model, n_file);
@@ -587,11 +613,11 @@ static int load_legacy_weights(const source *s, const kcb_model *m, const model_
   size_t k = 0, j = 0;
   for (size_t i = 0; i < m->n_layers; i++) {
     const kcb__layer *l = &m->layers[i];
-    if (l->kind != KCB__DENSE) continue;
+    if (l->n_vars == 0) continue;
     const char *fname = layer_names[file_layers[k]];
     KCB__TRY(kcb__h5_group_open(&lg, s->weights, fname, s->path));
     KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
-    size_t expect = l->dense.use_bias ? 2 : 1;
+    size_t expect = (size_t)l->n_vars;
     if (n_wn != expect) {
       rc = kcb__error(KCB_ESHAPE, "%s: Weight count mismatch for layer #%zu (named %s in the current model, %s in the save file). Layer expects %zu weight(s). Received %zu saved weight(s)",
                       s->path, k, l->name, fname, expect, n_wn);
@@ -630,16 +656,19 @@ static int load_store_weights(const source *s, const kcb_model *m, const model_v
   size_t j = 0;
   for (size_t i = 0; i < m->n_layers; i++) {
     const kcb__layer *l = &m->layers[i];
-    if (l->kind != KCB__DENSE) continue;
-    size_t expect = l->dense.use_bias ? 2 : 1, have = 0;
+    if (l->n_vars == 0) continue;
+    size_t expect = (size_t)l->n_vars, have = 0;
     store_layer_path(m, i, path, sizeof path);
     if (kcb__h5_exists(s->weights, path)) {
       KCB__TRY(kcb__h5_group_open(&g, s->weights, path, s->path));
       KCB__TRY(kcb__h5_link_count(g, &have, s->path));
     }
     if (have != expect) {
+      char names[160] = "";
+      for (int q = 0; q < l->n_vars; q++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", q ? ", " : "", l->vars[q].name);
       rc = kcb__error(KCB_ESHAPE, "%s: Layer '%s' expected %zu variables, but received %zu variables during loading (group %s). Expected: [%s]",
-                      s->path, l->name, expect, have, path, expect == 2 ? "'kernel', 'bias'" : "'kernel'");
+                      s->path, l->name, expect, have, path, names);
       goto done;
     }
     for (size_t q = 0; q < expect; q++, j++) {

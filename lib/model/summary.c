@@ -34,16 +34,32 @@ static void rule(FILE *f, const char *left, const char *fill, const char *join, 
   fputc('\n', f);
 }
 
+/* One table row; a cell wider than its column wraps at spaces onto further lines, as rich's
+ * tables in Keras do ("batch_normalization" / "(BatchNormalization)"). */
 static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
-  for (int c = 0; c < COLUMNS; c++) {
-    /* the last column is right-aligned, as Keras's Param # */
-    fprintf(f, c == COLUMNS - 1 ? "%s %*s " : "%s %-*s ", bar, widths[c], cells[c]);
+  const char *rest[COLUMNS];
+  for (int c = 0; c < COLUMNS; c++) rest[c] = cells[c];
+  for (int more = 1; more;) {
+    more = 0;
+    for (int c = 0; c < COLUMNS; c++) {
+      int len = (int)strlen(rest[c]);
+      if (len > widths[c]) { /* break at the last space that fits, else hard at the width */
+        len = widths[c];
+        for (int i = widths[c]; i > 0; i--)
+          if (rest[c][i] == ' ') { len = i; break; }
+      }
+      /* the last column is right-aligned, as Keras's Param # */
+      fprintf(f, c == COLUMNS - 1 ? "%s %*.*s " : "%s %-*.*s ", bar, widths[c], len, rest[c]);
+      rest[c] += len;
+      while (*rest[c] == ' ') rest[c]++;
+      more |= *rest[c] != '\0';
+    }
+    fprintf(f, "%s\n", bar);
   }
-  fprintf(f, "%s\n", bar);
 }
 
 int kcb_model_summary(const kcb_model *m, FILE *f) {
-  size_t total = 0;
+  size_t total = 0, trainable = 0;
   fprintf(f, "Model: \"sequential\"\n");
   rule(f, "\u250f", "\u2501", "\u2533", "\u2513");
   row(f, "\u2503", (const char *const[]){"Layer (type)", "Output Shape", "Param #"});
@@ -56,7 +72,11 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
     for (int d = 0; d < l->out_rank && used < sizeof shape; d++)
       used += (size_t)snprintf(shape + used, sizeof shape - used, ", %lld", (long long)l->out_shape[d]);
     if (used < sizeof shape) snprintf(shape + used, sizeof shape - used, ")");
-    size_t n = l->kind == KCB__DENSE ? (size_t)(l->in_width * l->dense.units + (l->dense.use_bias ? l->dense.units : 0)) : 0;
+    size_t n = 0;
+    for (int v = 0; v < l->n_vars; v++) {
+      n += l->vars[v].size;
+      if (l->vars[v].trainable) trainable += l->vars[v].size;
+    }
     total += n;
     thousands(params, sizeof params, n);
     row(f, "\u2502", (const char *const[]){name, shape, params});
@@ -67,10 +87,14 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
   thousands(count, sizeof count, total);
   memory_size(mem, sizeof mem, 4.0 * (double)total);
   fprintf(f, " Total params: %s (%s)\n", count, mem);
+  thousands(count, sizeof count, trainable);
+  memory_size(mem, sizeof mem, 4.0 * (double)trainable);
   fprintf(f, " Trainable params: %s (%s)\n", count, mem);
-  fprintf(f, " Non-trainable params: 0 (0.00 B)\n");
+  thousands(count, sizeof count, total - trainable);
+  memory_size(mem, sizeof mem, 4.0 * (double)(total - trainable));
+  fprintf(f, " Non-trainable params: %s (%s)\n", count, mem);
   if (m->compiled && m->opt.iterations > 0) {
-    size_t opt = (size_t)m->opt.n_slots * m->opt.n + 2; /* slots, iterations, learning_rate */
+    size_t opt = (size_t)m->opt.n_slots * trainable + 2; /* slots, iterations, learning_rate */
     thousands(count, sizeof count, opt);
     memory_size(mem, sizeof mem, 4.0 * (double)opt);
     fprintf(f, " Optimizer params: %s (%s)\n", count, mem);

@@ -96,6 +96,7 @@ static int metrics_logs(const kcb_model *m, kcb_logs *logs) {
 static int batch_step(kcb_model *m, const float *x, const float *y, int64_t count, int train) {
   const kcb__layer *o = kcb__model_output_layer(m);
   int64_t rows = count * rows_per_sample(o);
+  double t = m->profiler ? kcb_profiler_now() : 0;
   const float *pred = kcb__model_forward(m, x, count, train);
   double loss = 0;
   int rc = kcb__loss_compute(m->loss, m->from_logits, pred, y, rows, o->out_width, train ? m->grad_a : NULL, &loss);
@@ -103,9 +104,13 @@ static int batch_step(kcb_model *m, const float *x, const float *y, int64_t coun
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
+  m->last_pred = pred, m->last_y = y, m->last_count = count; /* kcb_model_last_batch */
+  kcb__model_span(m, "forward", train, &t); /* with the loss and metrics */
   if (train) {
     kcb__model_backward(m, count);
+    kcb__model_span(m, "backward", train, &t);
     kcb__optimizer_step(&m->opt, m->params, m->grads);
+    kcb__model_span(m, "optimizer", train, &t);
   }
   return 0;
 }

@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "kcb/callback.h"
+#include "kcb/profiler.h"
 #include "kcb/tensor.h"
 
 #ifdef __cplusplus
@@ -95,8 +96,11 @@ int kcb_model_add_dropout(kcb_model *m, float rate);
 int kcb_model_add_flatten(kcb_model *m);
 
 /** Builds a model from a compact spec: comma-separated layers, each `UNITS[:ACTIVATION]` for
- * Dense, `dropout:RATE`, `flatten`, or an activation name alone, e.g.
- * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". @return 0 or KCB_EINVAL naming the item. */
+ * Dense, `dropout:RATE`, `flatten`, an activation name alone, or one of the items of
+ * kcb/layers.h (conv, maxpool, avgpool, gap, gmp, bn, ln, reshape, zeropad, spatialdropout), e.g.
+ * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". A leading input shape ("28x28x1") must be
+ * the model's; a preset name (kcb_model_spec_preset) stands for its spec.
+ * @return 0 or KCB_EINVAL naming the item. */
 int kcb_model_add_from_spec(kcb_model *m, const char *spec);
 
 /** Optimizer options. Fields left at KCB_DEFAULT (-1) take Keras's default for the kind:
@@ -184,6 +188,21 @@ int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y,
 int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts,
                       kcb_tensor **out);
 
+/** Makes fit / evaluate record spans into profiler (borrowed; NULL stops): each batch's
+ * forward pass (with loss and metrics), backward pass and optimizer step, and every callback hook
+ * (kcb/profiler.h). The TensorBoard callback's profile_batch sets and clears it. */
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler);
+/** The profiler set by kcb_model_set_profiler, or NULL. */
+kcb_profiler *kcb_model_profiler(const kcb_model *m);
+
+/** The output of layer `layer` (0-based, in kcb_model_layer_count's order) for every sample of x,
+ * in inference mode (Keras's Model(model.inputs, model.layers[layer].output).predict), batch_size
+ * samples at a time; no callbacks. What the projector shows as embeddings (kcb-train --embeddings
+ * takes the last layer before the output Dense).
+ * @param[out] out receives a new tensor (samples, the layer's output shape...), freed with
+ * kcb_tensor_free. @return 0, KCB_EINVAL, KCB_ESHAPE, KCB_ESTATE (not compiled) or KCB_ENOMEM. */
+int kcb_model_predict_layer(kcb_model *m, const kcb_tensor *x, size_t layer, int64_t batch_size, kcb_tensor **out);
+
 /* ---- what callbacks read and change -------------------------------------------------- */
 
 /** Asks fit (evaluate, predict) to stop after the current batch (Keras's stop_training). */
@@ -215,17 +234,27 @@ int kcb_model_set_learning_rate(kcb_model *m, double lr);
 int64_t kcb_model_iterations(const kcb_model *m);
 /** Sets the iteration counter (when restoring optimizer state). */
 void kcb_model_set_iterations(kcb_model *m, int64_t iterations);
+/** The predictions and targets of the batch fit, evaluate or fit's validation ran last, as views
+ * into the model's workspace, valid until the next batch: from on_test_batch_end a callback sees
+ * each validation batch's outputs without running the model again (kcb's addition; PR curves use
+ * it). predictions: (batch, output shape...); targets: (batch,) for one value per sample (class
+ * indices of sparse_categorical_crossentropy) else (batch, values per sample). Either may be NULL.
+ * @return 0, or KCB_ESTATE when no batch has run. */
+int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets);
 
 /* ---- weights ------------------------------------------------------------------------- */
 
-/** Describes one weight variable, in Keras's order (layer by layer: kernel, then bias). */
+/** Describes one weight variable, in Keras's model.weights order (layer by layer, each layer's
+ * trainable variables then its non-trainable ones: kernel, bias; gamma, beta, moving_mean,
+ * moving_variance). */
 typedef struct kcb_weight_info {
   const char *layer_name;   /* e.g. "dense_1" */
-  const char *name;         /* "kernel" or "bias" */
+  const char *name;         /* "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance" */
   int rank;
-  int64_t shape[2];         /* kernel (in, units), bias (units,) */
+  int64_t shape[4];         /* Dense kernel (in, units), Conv2D kernel (kh, kw, in, filters), bias (units,) */
   float *data;              /* points into the model's parameter block */
   size_t size;
+  int trainable;            /* 0 for BatchNormalization's moving statistics */
 } kcb_weight_info;
 
 /** The number of weight variables (Keras's len(model.get_weights())). Needs a compiled model. */
@@ -234,7 +263,8 @@ size_t kcb_model_weight_count(const kcb_model *m);
 int kcb_model_weight(const kcb_model *m, size_t i, kcb_weight_info *info);
 /** The total number of parameters (floats in the parameter block). */
 size_t kcb_model_param_count(const kcb_model *m);
-/** Copies all parameters into out (param_count floats), in weight order. @return 0 or KCB_EINVAL. */
+/** Copies all parameters (trainable and not) into out (param_count floats), in weight order.
+ * @return 0 or KCB_EINVAL. */
 int kcb_model_get_weights(const kcb_model *m, float *out, size_t count);
 /** Replaces all parameters from in (param_count floats). @return 0, KCB_ESHAPE if count differs. */
 int kcb_model_set_weights(kcb_model *m, const float *in, size_t count);
@@ -247,6 +277,9 @@ float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count);
 size_t kcb_model_layer_count(const kcb_model *m);
 const char *kcb_model_layer_name(const kcb_model *m, size_t i);
 const char *kcb_model_layer_class(const kcb_model *m, size_t i);
+
+/** The number of trainable parameters (the rest are non-trainable, such as moving statistics). */
+size_t kcb_model_trainable_param_count(const kcb_model *m);
 
 /** Writes Keras's model.summary() table to stream. @return 0 or KCB_EIO. */
 int kcb_model_summary(const kcb_model *m, FILE *stream);

@@ -1,0 +1,27 @@
+/* model/layer_config.h — Keras config JSON of the convolution, pooling, normalization and
+ * reshaping layers (model/layer_config.c), called by config_json.c for every kind it does not
+ * handle itself. Private: includes jansson. */
+#ifndef KCB_MODEL_LAYER_CONFIG_H
+#define KCB_MODEL_LAYER_CONFIG_H
+
+#include <jansson.h>
+
+#include "model/model_internal.h"
+
+/* Adds l's class-specific fields to its config object c, in Keras 3.15's order.
+ * @return 0, or -1 when memory ran out. */
+int kcb__layer_config_write(json_t *c, const kcb__layer *l);
+
+/* Whether Keras writes a build_config for this class (layers with a build step). */
+int kcb__layer_has_build_config(kcb__layer_kind kind);
+
+/* Adds the layer of class cls with config c to m. @return 1 when cls is a class of this file
+ * (*rc then holds 0 or the error), 0 when it is not. */
+int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char *name, const char *file, int *rc);
+
+/* config_json.c's helpers, shared with layer_config.c. */
+json_t *kcb__config_initializer_json(kcb_initializer init, int *failed);
+int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, const char *layer);
+kcb_initializer kcb__config_initializer(json_t *v, kcb_initializer fallback);
+
+#endif

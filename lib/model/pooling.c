@@ -1,0 +1,159 @@
+/* model/pooling.c — Max/AveragePooling1D/2D and their global forms (channels_last).
+ * Max pooling pads with -inf (padding never wins); backward routes each output's gradient to the
+ * first window entry equal to it, found again from the saved input, so the forward loop stays a
+ * plain vectorised max. Average pooling divides by the number of real (non-padding) entries in
+ * each window, as Keras does. */
+#include <string.h>
+
+#include "model/model_internal.h"
+
+static int is_max(kcb__layer_kind k) {
+  return k == KCB__MAX_POOLING1D || k == KCB__MAX_POOLING2D || k == KCB__GLOBAL_MAX_POOLING1D || k == KCB__GLOBAL_MAX_POOLING2D;
+}
+
+static int is_global(kcb__layer_kind k) { return k >= KCB__GLOBAL_MAX_POOLING1D && k <= KCB__GLOBAL_AVERAGE_POOLING2D; }
+
+int kcb_model_add_pooling(kcb_model *m, kcb_pooling kind, const kcb_pooling_options *opts) {
+  static const kcb__layer_kind kinds[KCB_POOLING_COUNT] = {
+      KCB__MAX_POOLING1D,        KCB__MAX_POOLING2D,        KCB__AVERAGE_POOLING1D,        KCB__AVERAGE_POOLING2D,
+      KCB__GLOBAL_MAX_POOLING1D, KCB__GLOBAL_MAX_POOLING2D, KCB__GLOBAL_AVERAGE_POOLING1D, KCB__GLOBAL_AVERAGE_POOLING2D};
+  static const int two_d[KCB_POOLING_COUNT] = {0, 1, 0, 1, 0, 1, 0, 1};
+  if ((unsigned)kind >= KCB_POOLING_COUNT) return kcb__error(KCB_EINVAL, "unknown pooling kind %d", (int)kind);
+  kcb_pooling_options defaults = KCB_POOLING_OPTIONS_INIT;
+  const kcb_pooling_options *o = opts ? opts : &defaults;
+  kcb__layer_kind k = kinds[kind];
+  const char *cls = kcb__layer_class_name(k);
+  int dims = two_d[kind] ? 2 : 1, rank;
+  int64_t shape[KCB_MAX_RANK];
+  kcb__model_current_shape(m, &rank, shape);
+  if (rank != dims + 1)
+    return kcb__error(KCB_EINVAL, "%s expects inputs of rank %d per sample, got rank %d", cls, dims + 1, rank);
+  kcb__geom g = {0};
+  g.h = dims == 2 ? shape[0] : 1;
+  g.w = shape[dims - 1];
+  g.c = g.oc = shape[dims];
+  g.groups = g.dh = g.dw = 1;
+  if (!is_global(k)) {
+    for (int d = 0; d < dims; d++)
+      if (o->pool_size[d] <= 0 || o->strides[d] < 0)
+        return kcb__error(KCB_EINVAL, "%s: pool_size must be positive and strides >= 0 (0: pool_size)", cls);
+    if ((unsigned)o->padding >= KCB_PADDING_COUNT) return kcb__error(KCB_EINVAL, "%s: unknown padding", cls);
+    g.kh = dims == 2 ? o->pool_size[0] : 1;
+    g.kw = o->pool_size[dims - 1];
+    g.sh = dims == 2 ? (o->strides[0] ? o->strides[0] : g.kh) : 1;
+    g.sw = o->strides[dims - 1] ? o->strides[dims - 1] : g.kw;
+    g.oh = kcb__window_out(g.h, g.kh, g.sh, 1, o->padding, &g.pad_top);
+    g.ow = kcb__window_out(g.w, g.kw, g.sw, 1, o->padding, &g.pad_left);
+    if (g.oh < 1 || g.ow < 1)
+      return kcb__error(KCB_EINVAL, "%s: a pool of %dx%d does not fit an input of %lldx%lld with padding valid", cls, g.kh, g.kw,
+                        (long long)g.h, (long long)g.w);
+  } else {
+    g.kh = (int)g.h;
+    g.kw = (int)g.w;
+    g.sh = g.sw = 1;
+    g.oh = g.ow = 1;
+  }
+  kcb__layer *l = NULL;
+  int rc = kcb__model_append_layer(m, k, o->name, &l);
+  if (rc) return rc;
+  l->geom = g;
+  l->pool_padding = o->padding;
+  l->keepdims = o->keepdims != 0;
+  if (is_global(k) && !l->keepdims) {
+    l->out_rank = 1;
+    l->out_shape[0] = g.c;
+  } else {
+    if (dims == 2) l->out_shape[0] = g.oh;
+    l->out_shape[dims - 1] = g.ow;
+  }
+  kcb__model_finish_layer(m, l);
+  return 0;
+}
+
+/* The real (non-padding) window of output (oy, ox): rows [y_lo, y_hi), columns [x_lo, x_hi).
+ * Keras's padding rule leaves at least one real entry in every window. */
+static void window(const kcb__geom *g, int64_t oy, int64_t ox, int64_t *y_lo, int64_t *y_hi, int64_t *x_lo, int64_t *x_hi) {
+  int64_t y0 = oy * g->sh - g->pad_top, x0 = ox * g->sw - g->pad_left;
+  *y_lo = y0 < 0 ? 0 : y0;
+  *y_hi = y0 + g->kh < g->h ? y0 + g->kh : g->h;
+  *x_lo = x0 < 0 ? 0 : x0;
+  *x_hi = x0 + g->kw < g->w ? x0 + g->kw : g->w;
+}
+
+/* Inner loops as functions with restrict parameters, so that they vectorise. */
+static void add_scaled(float *restrict d, const float *restrict g, float scale, int64_t n) {
+  for (int64_t c = 0; c < n; c++) d[c] += g[c] * scale;
+}
+
+/* Adds g to d where x is the channel's maximum y and no earlier entry was (branch-free: the
+ * winners are data-dependent). */
+static void route_max(float *restrict d, const float *restrict x, const float *restrict y, const float *restrict g,
+                      int32_t *restrict taken, int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    int32_t hit = (x[c] == y[c]) & (1 - taken[c]);
+    d[c] += (float)hit * g[c];
+    taken[c] |= hit;
+  }
+}
+
+static void max_into(float *restrict out, const float *restrict src, int64_t n) {
+  for (int64_t c = 0; c < n; c++) out[c] = src[c] > out[c] ? src[c] : out[c];
+}
+
+static void add_into(float *restrict out, const float *restrict src, int64_t n) {
+  for (int64_t c = 0; c < n; c++) out[c] += src[c];
+}
+
+void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
+  const kcb__geom *g = &l->geom;
+  const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
+  const int max = is_max(l->kind);
+  for (int64_t s = 0; s < batch; s++) {
+    const float *xs = x + s * in_size;
+    for (int64_t oy = 0; oy < g->oh; oy++)
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        float *out = l->out + s * out_size + (oy * g->ow + ox) * C;
+        int64_t y_lo, y_hi, x_lo, x_hi;
+        window(g, oy, ox, &y_lo, &y_hi, &x_lo, &x_hi);
+        memcpy(out, xs + (y_lo * g->w + x_lo) * C, (size_t)C * sizeof *out);
+        for (int64_t iy = y_lo; iy < y_hi; iy++)
+          for (int64_t ix = iy == y_lo ? x_lo + 1 : x_lo; ix < x_hi; ix++) {
+            const float *src = xs + (iy * g->w + ix) * C;
+            if (max) max_into(out, src, C);
+            else add_into(out, src, C);
+          }
+        if (!max) {
+          const float inv = 1.0f / (float)((y_hi - y_lo) * (x_hi - x_lo));
+          for (int64_t c = 0; c < C; c++) out[c] *= inv;
+        }
+      }
+  }
+}
+
+void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
+  const kcb__geom *g = &l->geom;
+  const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
+  const int max = is_max(l->kind);
+  memset(dx, 0, (size_t)(batch * in_size) * sizeof *dx);
+  for (int64_t s = 0; s < batch; s++) {
+    float *ds = dx + s * in_size;
+    const float *xs = l->in + s * in_size;
+    for (int64_t oy = 0; oy < g->oh; oy++)
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        const int64_t o = s * out_size + (oy * g->ow + ox) * C;
+        const float *go = gy + o, *yo = l->out + o;
+        int32_t *taken = l->argmax + o; /* max: whether the channel's winner was found */
+        int64_t y_lo, y_hi, x_lo, x_hi;
+        window(g, oy, ox, &y_lo, &y_hi, &x_lo, &x_hi);
+        const float inv = 1.0f / (float)((y_hi - y_lo) * (x_hi - x_lo));
+        if (max) memset(taken, 0, (size_t)C * sizeof *taken);
+        for (int64_t iy = y_lo; iy < y_hi; iy++)
+          for (int64_t ix = x_lo; ix < x_hi; ix++) {
+            const int64_t at = (iy * g->w + ix) * C;
+            float *d = ds + at;
+            if (max) route_max(d, xs + at, yo, go, taken, C);
+            else add_scaled(d, go, inv, C);
+          }
+      }
+  }
+}

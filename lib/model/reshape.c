@@ -1,0 +1,116 @@
+/* model/reshape.c — layers that move or mask values without weights: Reshape, ZeroPadding2D,
+ * SpatialDropout2D (channels_last). */
+#include <string.h>
+
+#include "model/model_internal.h"
+
+int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
+  if (rank < 1 || rank >= KCB_MAX_RANK || !target)
+    return kcb__error(KCB_EINVAL, "Reshape: target shape needs 1 to %d dimensions, got %d", KCB_MAX_RANK - 1, rank);
+  int in_rank, unknown = -1;
+  int64_t in_shape[KCB_MAX_RANK], in_size = 1, known = 1;
+  kcb__model_current_shape(m, &in_rank, in_shape);
+  for (int i = 0; i < in_rank; i++) in_size *= in_shape[i];
+  for (int i = 0; i < rank; i++) {
+    if (target[i] == -1 && unknown < 0) unknown = i;
+    else if (target[i] > 0 && target[i] <= in_size && known <= in_size / target[i]) known *= target[i];
+    else return kcb__error(KCB_EINVAL, "Reshape: dimension %d of the target is %lld (positive, or one -1, and the whole at most "
+                                       "the %lld values of a sample)", i, (long long)target[i], (long long)in_size);
+  }
+  if (unknown >= 0 ? in_size % known != 0 : known != in_size)
+    return kcb__error(KCB_EINVAL, "Reshape: %lld values per sample do not fit the target shape", (long long)in_size);
+  kcb__layer *l = NULL;
+  int rc = kcb__model_append_layer(m, KCB__RESHAPE, NULL, &l);
+  if (rc) return rc;
+  l->target_rank = rank;
+  memcpy(l->target_shape, target, (size_t)rank * sizeof *target);
+  l->out_rank = rank;
+  for (int i = 0; i < rank; i++) l->out_shape[i] = i == unknown ? in_size / known : target[i];
+  kcb__model_finish_layer(m, l);
+  return 0;
+}
+
+static int input_hwc(kcb_model *m, const char *cls, kcb__geom *g) {
+  int rank;
+  int64_t shape[KCB_MAX_RANK];
+  kcb__model_current_shape(m, &rank, shape);
+  if (rank != 3) return kcb__error(KCB_EINVAL, "%s expects (height, width, channels) samples, got rank %d", cls, rank);
+  memset(g, 0, sizeof *g);
+  g->h = shape[0], g->w = shape[1], g->c = g->oc = shape[2];
+  return 0;
+}
+
+int kcb_model_add_zero_padding2d(kcb_model *m, int top, int bottom, int left, int right) {
+  kcb__geom g;
+  int rc = input_hwc(m, "ZeroPadding2D", &g);
+  if (rc) return rc;
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) return kcb__error(KCB_EINVAL, "ZeroPadding2D: padding must be >= 0");
+  g.pad_top = top, g.pad_left = left;
+  g.oh = g.h + top + bottom, g.ow = g.w + left + right;
+  int64_t dims[3] = {g.oh, g.ow, g.c}, size;
+  if (kcb__size_within(&size, dims, 3, KCB__MAX_LAYER_FLOATS)) return kcb__error(KCB_EINVAL, "ZeroPadding2D: the padded output is too large");
+  kcb__layer *l = NULL;
+  if ((rc = kcb__model_append_layer(m, KCB__ZERO_PADDING2D, NULL, &l))) return rc;
+  l->geom = g;
+  l->out_shape[0] = g.oh;
+  l->out_shape[1] = g.ow;
+  kcb__model_finish_layer(m, l);
+  return 0;
+}
+
+void kcb__zero_padding_forward(const kcb__layer *l, const float *x, float *out, int64_t batch) {
+  const kcb__geom *g = &l->geom;
+  const int64_t row_in = g->w * g->c, row_out = g->ow * g->c;
+  memset(out, 0, (size_t)(batch * g->oh * row_out) * sizeof *out);
+  for (int64_t s = 0; s < batch; s++)
+    for (int64_t y = 0; y < g->h; y++)
+      memcpy(out + (s * g->oh + y + g->pad_top) * row_out + g->pad_left * g->c, x + (s * g->h + y) * row_in,
+             (size_t)row_in * sizeof *out);
+}
+
+void kcb__zero_padding_backward(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
+  const kcb__geom *g = &l->geom;
+  const int64_t row_in = g->w * g->c, row_out = g->ow * g->c;
+  for (int64_t s = 0; s < batch; s++)
+    for (int64_t y = 0; y < g->h; y++)
+      memcpy(dx + (s * g->h + y) * row_in, gy + (s * g->oh + y + g->pad_top) * row_out + g->pad_left * g->c,
+             (size_t)row_in * sizeof *dx);
+}
+
+int kcb_model_add_spatial_dropout2d(kcb_model *m, float rate) {
+  kcb__geom g;
+  int rc = input_hwc(m, "SpatialDropout2D", &g);
+  if (rc) return rc;
+  if (!(rate >= 0.0f && rate < 1.0f)) return kcb__error(KCB_EINVAL, "SpatialDropout2D rate must be in [0, 1), got %g", (double)rate);
+  kcb__layer *l = NULL;
+  if ((rc = kcb__model_append_layer(m, KCB__SPATIAL_DROPOUT2D, NULL, &l))) return rc;
+  l->rate = rate;
+  l->geom = g;
+  kcb__model_finish_layer(m, l);
+  return 0;
+}
+
+void kcb__spatial_dropout_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training) {
+  const int64_t C = l->geom.c, pixels = l->geom.h * l->geom.w;
+  l->dropout_active = training && l->rate > 0;
+  if (!l->dropout_active) {
+    l->y = x;
+    return;
+  }
+  kcb__dropout_mask(&m->dropout_rng, l->rate, l->mask, batch * C);
+  for (int64_t s = 0; s < batch; s++)
+    for (int64_t p = 0; p < pixels; p++)
+      for (int64_t c = 0; c < C; c++) {
+        int64_t at = (s * pixels + p) * C + c;
+        l->out[at] = x[at] * l->mask[s * C + c];
+      }
+  l->y = l->out;
+}
+
+void kcb__spatial_dropout_backward(const kcb__layer *l, float *gy, int64_t batch) {
+  if (!l->dropout_active) return;
+  const int64_t C = l->geom.c, pixels = l->geom.h * l->geom.w;
+  for (int64_t s = 0; s < batch; s++)
+    for (int64_t p = 0; p < pixels; p++)
+      for (int64_t c = 0; c < C; c++) gy[(s * pixels + p) * C + c] *= l->mask[s * C + c];
+}

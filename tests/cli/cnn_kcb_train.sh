@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# cnn_kcb_train.sh — kcb-train with convolutional specs: the preset `--model cnn` trains (a slice of
+# Fashion-MNIST, one epoch) and prints Keras's summary of it; a spec with its own input shape and
+# every new item builds; bad items and shapes are refused with a message naming them (exit 1).
+# Usage: cnn_kcb_train.sh KCB_TRAIN. Exit 77 (skipped) without the data.
+set -u
+train=${1:?usage: cnn_kcb_train.sh KCB_TRAIN}
+data=/usr/share/datasets/fashion-mnist
+[ -d "$data" ] || { echo "cnn_kcb_train: skipped ($data is missing)"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0 failed=0
+ok() { passed=$((passed + 1)); }
+bad() { failed=$((failed + 1)); echo "FAIL: $*"; }
+"$train" --model cnn --train-limit 600 --epochs 1 --verbose 1 --save "$tmp/cnn.keras" >"$tmp/out.txt" 2>"$tmp/err.txt"
+rc=$?
+[ $rc -eq 0 ] && ok || bad "--model cnn exited $rc: $(head -c 300 "$tmp/err.txt")"
+grep -q "conv2d_1 (Conv2D)" "$tmp/out.txt" && ok || bad "no conv2d_1 row in the summary"
+grep -q "Non-trainable params: 192 (768.00 B)" "$tmp/out.txt" && ok || bad "no non-trainable count"
+grep -q "^test_loss=[0-9.]* test_accuracy=0\.[0-9]*$" "$tmp/out.txt" && ok || bad "no test evaluation line"
+[ -s "$tmp/cnn.keras" ] && ok || bad "no saved model"
+spec='28x28x1,zeropad:1,conv:8:3x3:same:s2:relu,bn,avgpool:2:1:same,conv:8:1:nobias,ln,spatialdropout:0.1,gmp,10:softmax'
+"$train" --model "$spec" --train-limit 200 --epochs 1 --verbose 0 >"$tmp/out2.txt" 2>"$tmp/err2.txt" && ok || bad "spec $spec: $(head -c 300 "$tmp/err2.txt")"
+# (28, 28) images without a shape are rank 2: conv, maxpool and gap take their 1D forms
+"$train" --model 'conv:4:3:relu,maxpool:2,gap,10:softmax' --train-limit 200 --epochs 1 --verbose 1 \
+  >"$tmp/out3.txt" 2>"$tmp/err3.txt" && grep -q "(GlobalAveragePooling1D)" "$tmp/out3.txt" \
+  && ok || bad "1D spec: $(head -c 300 "$tmp/err3.txt")"
+# a bad --model is a usage error (exit 2), as every bad flag value
+"$train" --model 'flatten,conv:4:3,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err4.txt"
+[ $? -eq 2 ] && grep -q "Conv2D expects inputs of rank 3" "$tmp/err4.txt" && ok || bad "conv after flatten: $(cat "$tmp/err4.txt")"
+"$train" --model '28x28x1,conv:4:3:sideways,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err5.txt"
+[ $? -eq 2 ] && grep -q "conv option 'sideways'" "$tmp/err5.txt" && ok || bad "bad conv option: $(cat "$tmp/err5.txt")"
+"$train" --model '27x27x1,flatten,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err6.txt"
+[ $? -eq 2 ] && grep -q "holds 729 values per sample, the data 784" "$tmp/err6.txt" && ok || bad "wrong input shape: $(cat "$tmp/err6.txt")"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
