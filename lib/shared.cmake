@@ -14,7 +14,12 @@ target_include_directories(kcb_shared
   PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_link_libraries(kcb_shared PRIVATE $<BUILD_INTERFACE:kcb_dep_openblas> ZLIB::ZLIB Threads::Threads
   ${MATH_LIBRARY} ${KCB_PRIVATE_LIBS})
-target_link_options(kcb_shared PRIVATE -Wl,--version-script=${CMAKE_CURRENT_SOURCE_DIR}/kcb.map -Wl,--no-undefined)
+target_link_options(kcb_shared PRIVATE -Wl,--version-script=${CMAKE_CURRENT_SOURCE_DIR}/kcb.map)
+if(NOT KCB_SANITIZE AND NOT KCB_FUZZ)
+  # every symbol resolved at link time; sanitizer runtimes come with the executable (clang's are
+  # static and linked only into programs), so instrumented builds leave theirs to load time
+  target_link_options(kcb_shared PRIVATE -Wl,--no-undefined)
+endif()
 
 install(TARGETS kcb_shared EXPORT kcbTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_COMPONENT Development)

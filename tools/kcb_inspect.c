@@ -25,6 +25,7 @@ static const char main_help[] =
     "  scalars LOGDIR --tag T   one scalar series per run (table, CSV or JSON)\n"
     "  histograms LOGDIR    histograms: step, count, min, max, sum, a sparkline of the buckets\n"
     "  images LOGDIR        images; -o DIR extracts them as PNG files\n"
+    "  audio LOGDIR         audio clips: sample rate, length, label; -o DIR extracts the WAVs\n"
     "  text LOGDIR          text summaries\n"
     "  hparams LOGDIR       a table of sessions: hyperparameters and final metrics\n"
     "  plot LOGDIR --tag T  a line chart of one or more runs: PNG (-o FILE) or terminal (--term)\n"
@@ -52,7 +53,8 @@ typedef struct command {
 
 static const command commands[] = {
     {"runs", cmd_runs},           {"scalars", cmd_scalars}, {"histograms", cmd_histograms},
-    {"images", cmd_images},       {"text", cmd_text},       {"hparams", cmd_hparams},
+    {"images", cmd_images},       {"audio", cmd_audio},     {"text", cmd_text},
+    {"hparams", cmd_hparams},
     {"plot", cmd_plot},           {"validate", cmd_validate}, {"checkpoint", cmd_checkpoint},
     {"csv", cmd_csv},             {"diff", cmd_diff},
     {"plugins", cmd_plugins},

@@ -165,6 +165,7 @@ int cmd_diff(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_histograms(int argc, char **argv);
 int cmd_images(int argc, char **argv);
+int cmd_audio(int argc, char **argv);
 int cmd_text(int argc, char **argv);
 int cmd_hparams(int argc, char **argv);
 int cmd_validate(int argc, char **argv);

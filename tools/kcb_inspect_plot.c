@@ -117,8 +117,10 @@ int cmd_plot(int argc, char **argv) {
       fprintf(stderr, "kcb-inspect plot: warning: --log-y leaves out %zu value%s <= 0\n", dropped, dropped == 1 ? "" : "s");
   }
   if (!n_series) {
-    rc = data_fail("plot", "no %s has the scalar tag '%s' (see kcb-inspect runs %s)", n_names ? "selected run" : "run", tag,
-                   a.pos[0]);
+    char near[600];
+    const char *s = tag_suggestion(runs, n, tag, a.jobs, near, sizeof near);
+    rc = data_fail("plot", "no %s has the scalar tag '%s'%s%s%s (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
+                   tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
     goto done;
   }
   if (out && (rc = kcb_plot_png(out, series, n_series, &po))) {

@@ -32,10 +32,8 @@ typedef struct run_plugins {
   int bad_pr;
 } run_plugins;
 
-/* Terminal-safe text: control bytes become '?'. */
-static void put_safe(const char *s) {
-  for (; *s; s++) putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
-}
+/* Text from files, escaped (tool_text.h) so that it cannot drive the terminal. */
+static void put_safe(const char *s) { fputs(tool_esc(s), stdout); }
 
 static int on_event(void *ctx, const run_ref *run, const kcb_event *e) {
   (void)run;
@@ -45,7 +43,7 @@ static int on_event(void *ctx, const run_ref *run, const kcb_event *e) {
     if (strcmp(v->plugin_name, "pr_curves") == 0) {
       kcb_pr_curve_view pr;
       if (kcb_pr_curve_from_value(v, &pr) != 0) {
-        fprintf(stderr, "kcb-inspect plugins: warning: %s\n", kcb_error_last());
+        fprintf(stderr, "kcb-inspect plugins: warning: %s\n", tool_esc_lines(kcb_error_last()));
         rp->bad_pr = 1;
         continue;
       }
@@ -153,7 +151,7 @@ static int print_projector(const char *dir, int json) {
   size_t n = 0;
   int rc = kcb_projector_read(dir, &e, &n);
   if (json) printf(", \"projector\": [");
-  if (rc && rc != KCB_ENOENT) fprintf(stderr, "kcb-inspect plugins: warning: %s\n", kcb_error_last());
+  if (rc && rc != KCB_ENOENT) fprintf(stderr, "kcb-inspect plugins: warning: %s\n", tool_esc_lines(kcb_error_last()));
   for (size_t i = 0; i < n; i++) {
     const kcb_projector_embedding_info *x = &e[i];
     if (json) {
@@ -190,7 +188,7 @@ static int print_projector(const char *dir, int json) {
     }
   }
   if (json) printf("]");
-  int problem = 0;
+  int problem = rc && rc != KCB_ENOENT;
   for (size_t i = 0; i < n; i++) problem |= e[i].problem[0] != '\0';
   free(e);
   return problem;
@@ -237,7 +235,7 @@ static int print_run(const char *name, const char *dir, const run_plugins *rp, i
     chart_print cp = {json, 1};
     if (!json) printf("  custom-scalars layout\n");
     if (kcb_custom_layout_parse(&rp->layout, &info, print_chart, &cp) != 0)
-      fprintf(stderr, "kcb-inspect plugins: warning: %s\n", kcb_error_last());
+      fprintf(stderr, "kcb-inspect plugins: warning: %s\n", tool_esc_lines(kcb_error_last()));
   }
   if (json) printf("]");
   int problem = print_projector(dir, json);

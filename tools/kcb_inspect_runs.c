@@ -51,8 +51,11 @@ static void print_runs_text(const run_ref *runs, kcb_run_summary **sums, size_t 
   for (size_t i = 0; i < n; i++) {
     const kcb_run_summary *s = sums[i];
     if (!s) continue;
-    printf("%s%s  (%zu file%s, %llu events, %llu bytes)\n", i ? "\n" : "", tool_esc(runs[i].name), s->n_files,
+    printf("%s%s  (%zu file%s, %llu events, %llu bytes", i ? "\n" : "", tool_esc(runs[i].name), s->n_files,
            s->n_files == 1 ? "" : "s", (unsigned long long)s->n_events, (unsigned long long)s->n_bytes);
+    if (s->n_graphs) /* a graph has no tag, so no row below would show it */
+      printf(", %llu graph%s", (unsigned long long)s->n_graphs, s->n_graphs == 1 ? "" : "s");
+    printf(")\n");
     if (s->problem) printf("  ! %s\n", tool_esc(s->problem_message));
     if (!s->n_tags) {
       printf("  (no summaries)\n");
@@ -120,8 +123,8 @@ static void print_runs_json(const char *logdir, const run_ref *runs, kcb_run_sum
     json_str(stdout, runs[i].name);
     printf(", \"path\": ");
     json_str(stdout, runs[i].path);
-    printf(", \"files\": %zu, \"events\": %llu, \"bytes\": %llu, \"problem\": ", s->n_files,
-           (unsigned long long)s->n_events, (unsigned long long)s->n_bytes);
+    printf(", \"files\": %zu, \"events\": %llu, \"bytes\": %llu, \"graphs\": %llu, \"problem\": ", s->n_files,
+           (unsigned long long)s->n_events, (unsigned long long)s->n_bytes, (unsigned long long)s->n_graphs);
     if (s->problem) json_str(stdout, s->problem_message);
     else printf("null");
     printf(", \"tags\": [");

@@ -344,6 +344,7 @@ int main(int argc, char **argv) {
   c.n_metrics = n_metrics;
   c.metric_names = (const char *const *)metric_names;
 
+
   /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
   kcb_distributed *dist = NULL;
   if (kcb_distributed_launched() && (rc_dist = kcb_distributed_new(&dist, NULL)) != 0) {

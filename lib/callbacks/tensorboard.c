@@ -271,6 +271,19 @@ static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
    * restored iterations, so its batch_* points follow the earlier ones (Keras restarts them at 1). */
   if (!tb->epoch_seen && cb->model && (epoch > 0 || cb->model->resumed))
     tb->global_train_batch = kcb_model_iterations(cb->model);
+  /* Resumed from a backup after a kill, the batches after the backup were logged once already: a
+   * SessionLog START at the next step makes TensorBoard (and kcb's reader) drop those points, as
+   * TF 1's writers did on a restart. Only then: the restored iterations are exact, and every
+   * epoch_* point (step = epoch <= iterations) stays. */
+  if (!tb->epoch_seen && cb->model && cb->model->resumed) {
+    int rc = open_run(tb, &tb->train, "train");
+    if (!rc) rc = kcb_summary_writer_add_session_start(tb->train, tb->global_train_batch + 1);
+    if (!rc && cb->params && cb->params->has_validation) {
+      rc = open_run(tb, &tb->val, "validation");
+      if (!rc) rc = kcb_summary_writer_add_session_start(tb->val, tb->global_train_batch + 1);
+    }
+    if (rc) return rc;
+  }
   tb->epoch_seen = 1;
   if (tb->o.write_steps_per_second) {
     tb->epoch_start = monotonic_now();

@@ -101,10 +101,11 @@ static int metrics_logs(const kcb_model *m, const run_hooks *h, kcb_logs *logs) 
 }
 
 /* Runs the model on `count` samples and updates the loss tracker and metrics; with `train`,
- * also back-propagates. Profiled from *t on. */
-static int local_step(kcb_model *m, const float *x, const float *y, int64_t count, int train, double *t) {
+ * also back-propagates. */
+static int local_step(kcb_model *m, const float *x, const float *y, int64_t count, int train) {
   const kcb__layer *o = kcb__model_output_layer(m);
   int64_t rows = count * rows_per_sample(o);
+  double t = m->profiler ? kcb_profiler_now() : 0;
   const float *pred = kcb__model_forward(m, x, count, train);
   double loss = 0;
   int rc = kcb__loss_compute(m->loss, m->from_logits, pred, y, rows, o->out_width, train ? m->grad_a : NULL, &loss);
@@ -113,10 +114,10 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
   m->last_pred = pred, m->last_y = y, m->last_count = count; /* kcb_model_last_batch */
-  kcb__model_span(m, "forward", train, t); /* with the loss and metrics */
+  kcb__model_span(m, "forward", train, &t); /* with the loss and metrics */
   if (train) {
     kcb__model_backward(m, count);
-    kcb__model_span(m, "backward", train, t);
+    kcb__model_span(m, "backward", train, &t);
   }
   return 0;
 }
@@ -126,8 +127,7 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
  * every rank takes part in even when its own step failed or it has no samples; then, with `train`,
  * the optimizer step, the same on every rank. */
 static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y, int64_t count, int64_t global, int train) {
-  double t = m->profiler ? kcb_profiler_now() : 0;
-  int rc = count > 0 ? local_step(m, x, y, count, train, &t) : 0;
+  int rc = count > 0 ? local_step(m, x, y, count, train) : 0;
   if (train && h->dist) {
     int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
     if (grc) return grc;
@@ -135,8 +135,8 @@ static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y
   if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
                                 &h->stop_requested)))
     return rc;
-  if (h->dist) kcb__model_span(m, "allreduce", train, &t);
   if (train) {
+    double t = m->profiler ? kcb_profiler_now() : 0;
     kcb__optimizer_step(&m->opt, m->params, m->grads);
     kcb__model_span(m, "optimizer", train, &t);
   }

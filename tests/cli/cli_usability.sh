@@ -84,6 +84,8 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check csv_epochs_1_based 0 "^  epochs 1\.\.5 \(1-based\)$" -- "$inspect" csv "$tmp/log.csv"
   # tags: the nearest one, and the RUN/TAG form diff prints
   check tag_did_you_mean 1 "no run has the scalar tag 'loss' \(did you mean epoch_loss\?\)" -- "$inspect" scalars "$tmp/tb" --tag loss
+  check plot_tag_did_you_mean 1 "no run has the scalar tag 'epoch_los' \(did you mean epoch_loss\?\)" -- \
+    "$inspect" plot "$tmp/tb" --tag epoch_los --sparkline
   check tag_run_form 0 "^train  epoch_loss  \(1 points\)$" -- "$inspect" scalars "$tmp/tb" --tag train/epoch_loss
   check complete_tags 0 '^epoch_learning_rate epoch_loss$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --tag epoch_l
   # colour: a colour per run by default on a terminal, none with NO_COLOR or TERM=dumb, none in a pipe

@@ -151,6 +151,36 @@ try:
           again.stdout + again.stderr)
     check("finished_run_not_retrained", len(os.listdir(os.path.join(tmp, "run/tb/train"))) == 2)
 
+    # SIGKILL in epoch 3 (nothing runs at the end): the resumed run restarts epoch 3 from the
+    # epoch-end backup; the batch points logged after that backup are dropped by the SessionLog
+    # START the resumed run writes, so the series read back has each step once
+    kill_args = args + ["--logdir", "kill/tb", "--update-freq", "batch", "--csv", "kill/log.csv",
+                        "--backup-dir", "kill/backup"]
+    p = subprocess.Popen([train] + kill_args, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = b""
+    while b"Epoch 3/4" not in seen:
+        chunk = p.stdout.read1(4096) if hasattr(p.stdout, "read1") else p.stdout.read(1)
+        if not chunk:
+            break
+        seen += chunk
+    time.sleep(0.3)
+    p.kill()
+    p.wait()
+    p.stdout.close()
+    check("sigkill_mid_epoch_3", p.returncode == -signal.SIGKILL and b"Epoch 3/4" in seen, f"{p.returncode} {seen[-200:]!r}")
+    res = subprocess.run([train] + kill_args, cwd=tmp, capture_output=True, text=True)
+    check("sigkill_resume_exit_0", res.returncode == 0, res.stderr[-400:])
+    check("sigkill_resume_says_where", "Resuming from kill/backup/latest.weights.h5 at epoch 3 (continuing kill/log.csv)"
+          in res.stdout, res.stdout[:300])
+    line = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+    check("sigkill_same_numbers", line == ref_line, f"{line!r} vs {ref_line!r}")
+    steps = batch_steps(os.path.join(tmp, "kill/tb"))
+    check("sigkill_batch_steps_once_each", steps == list(range(1, 4 * steps_per_epoch + 1)),
+          f"{len(steps)} points, {len(set(steps))} distinct, raw {len(raw_batch_steps(os.path.join(tmp, 'kill/tb')))}")
+    with open(os.path.join(tmp, "kill/log.csv"), newline="") as f:
+        rows = [r for r in f.read().split("\r\n") if r]
+    check("sigkill_csv_once_each", [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2", "3"], repr(rows))
+
     # a second Ctrl-C quits at once, by the signal, without finishing the end hooks: here the first
     # one comes in epoch 1 of a wide model, whose backup takes a while to write
     shutil.rmtree(os.path.join(tmp, "run"))

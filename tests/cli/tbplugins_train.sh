@@ -33,6 +33,9 @@ check inspect_bad_run 1 "" -- "$inspect" plugins "$logs" --run nope
 # a projector config alone (no event files) is read; a path out of its directory is a problem (exit 1)
 mkdir -p "$tmp/proj" && printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "../secret.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
 check inspect_outside_path 1 "problem: path '../secret.tsv' leads outside the config's directory" -- "$inspect" plugins "$tmp/proj"
+# a FIFO in place of the config is refused at once, not waited on
+mkdir -p "$tmp/fifo" && mkfifo "$tmp/fifo/projector_config.pbtxt"
+check inspect_fifo 1 "not a regular file" -- timeout 10 "$inspect" plugins "$tmp/fifo"
 
 assert independent_readers env LOGS="$logs" TOOLS="$tools" DATA="$data" /usr/bin/python3 -c '
 import glob, gzip, json, os, re, struct, subprocess, sys

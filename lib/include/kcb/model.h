@@ -72,7 +72,8 @@ typedef struct kcb_model kcb_model;
 /** Creates an empty Sequential model whose samples have the given shape (Keras's Input(shape)).
  * @param[out] out freed with kcb_model_free.
  * @param seed the seed of weight initialisation, dropout and shuffling: the same seed gives the
- *        same run bit for bit. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+ *        same run bit for bit. @return 0, KCB_EINVAL (rank not in 1..KCB_MAX_RANK - 1, or a
+ *        dimension <= 0) or KCB_ENOMEM. */
 int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_t seed);
 
 /** Dense layer options (Keras's Dense arguments). */

@@ -483,8 +483,8 @@ static void dir_join(char *out, size_t size, const char *dir, const char *rel) {
 
 static long long count_tsv(const char *path, long long *first_cols, char *header, size_t header_size,
                            size_t *n_header_cols) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return -1;
+  FILE *f = NULL;
+  if (kcb__file_fopen_read(path, NULL, &f)) return -1; /* regular files only: a FIFO must not hang us */
   long long rows = 0;
   char line[65536];
   int first = 1;
@@ -549,13 +549,17 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
   size_t len = strlen(e->tensor_path);
   if (len) {
     dir_join(path, sizeof path, run_dir, e->tensor_path);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-      snprintf(e->problem, sizeof e->problem, "tensor file %.300s: %s", e->tensor_path, strerror(errno));
+    FILE *f = NULL;
+    if (kcb__file_fopen_read(path, NULL, &f)) {
+      snprintf(e->problem, sizeof e->problem, "tensor file: %.400s", kcb_error_last());
     } else {
       fseek(f, 0, SEEK_END);
       long size = ftell(f);
       rewind(f);
+      if (size > (1L << 30)) { /* kcb-inspect reads it whole to decide its format, as the plugin does */
+        snprintf(e->problem, sizeof e->problem, "tensor file of %ld bytes: too large for kcb to check", size);
+        size = -1;
+      }
       unsigned char *bytes = size > 0 ? malloc((size_t)size) : NULL;
       size_t got = bytes ? fread(bytes, 1, (size_t)size, f) : 0;
       fclose(f);
@@ -585,17 +589,19 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
     kcb__strlcpy(e->metadata_columns, "label", sizeof e->metadata_columns);
     e->metadata_rows = count_tsv(path, &cols, e->metadata_columns, sizeof e->metadata_columns, &e->n_metadata_columns);
     if (e->metadata_rows < 0 && !e->problem[0])
-      snprintf(e->problem, sizeof e->problem, "metadata file %.300s: %s", metadata_path, strerror(errno));
+      snprintf(e->problem, sizeof e->problem, "metadata file: %.400s", kcb_error_last());
     else if (e->rows >= 0 && e->metadata_rows != e->rows && !e->problem[0])
       snprintf(e->problem, sizeof e->problem, "metadata has %lld rows, the tensor %lld", e->metadata_rows, e->rows);
   }
   if (*sprite_path) {
     dir_join(path, sizeof path, run_dir, sprite_path);
-    FILE *f = fopen(path, "rb");
+    FILE *f = NULL;
     unsigned char h[24];
-    if (f && fread(h, 1, 24, f) == 24 && memcmp(h + 1, "PNG", 3) == 0) {
-      e->sprite_width = (int)((uint32_t)h[16] << 24 | (uint32_t)h[17] << 16 | (uint32_t)h[18] << 8 | h[19]);
-      e->sprite_height = (int)((uint32_t)h[20] << 24 | (uint32_t)h[21] << 16 | (uint32_t)h[22] << 8 | h[23]);
+    if (kcb__file_fopen_read(path, NULL, &f) == 0 && fread(h, 1, 24, f) == 24 && memcmp(h + 1, "PNG", 3) == 0) {
+      uint32_t w = (uint32_t)h[16] << 24 | (uint32_t)h[17] << 16 | (uint32_t)h[18] << 8 | h[19];
+      uint32_t ht = (uint32_t)h[20] << 24 | (uint32_t)h[21] << 16 | (uint32_t)h[22] << 8 | h[23];
+      e->sprite_width = w > 1000000000u ? 1000000000 : (int)w; /* a crafted header stays positive */
+      e->sprite_height = ht > 1000000000u ? 1000000000 : (int)ht;
       if ((e->sprite_width > KCB_PROJECTOR_MAX_SPRITE_PX || e->sprite_height > KCB_PROJECTOR_MAX_SPRITE_PX) &&
           !e->problem[0])
         snprintf(e->problem, sizeof e->problem, "sprite %dx%d exceeds TensorBoard's %dx%d", e->sprite_width,
@@ -672,8 +678,9 @@ int kcb_projector_read(const char *run_dir, kcb_projector_embedding_info **out, 
   *n = 0;
   char path[4096];
   snprintf(path, sizeof path, "%s/projector_config.pbtxt", run_dir);
-  FILE *f = fopen(path, "rb");
-  if (!f) return kcb__error(errno == ENOENT ? KCB_ENOENT : KCB_EIO, "%s: %s", path, strerror(errno));
+  FILE *f = NULL;
+  int rc0 = kcb__file_fopen_read(path, "projector", &f);
+  if (rc0) return rc0;
   buf text = {0};
   char chunk[8192];
   size_t got;
