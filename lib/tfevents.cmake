@@ -2,7 +2,7 @@
 # protoc-c into the build tree), the summary writer, the reader and the TensorBoard callback.
 set(KCB_PROTO_DIR ${PROJECT_SOURCE_DIR}/proto)
 set(KCB_PROTO_OUT ${CMAKE_CURRENT_BINARY_DIR}/proto)
-set(KCB_PROTO_NAMES tensor summary event struct plugins)
+set(KCB_PROTO_NAMES tensor summary event struct plugins tb_plugins)
 set(KCB_PROTO_SOURCES "")
 set(KCB_PROTO_FILES "")
 foreach(p ${KCB_PROTO_NAMES})
@@ -32,6 +32,9 @@ list(APPEND KCB_SOURCES
   io/tfevents/reader.c
   io/tfevents/pb_depth.c
   io/tfevents/summary_writer.c
+  io/tfevents/tb_plugins.c
+  io/tfevents/projector.c
+  io/profile_trace.c
   callbacks/tensorboard.c
 )
 # (model/config_json.c, which write_graph uses, and jansson come with lib/saving.cmake.)

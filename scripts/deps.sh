@@ -3,10 +3,11 @@
 # the independent readers the test suite checks kcb's files with.
 set -euo pipefail
 packages="build-essential cmake pkg-config libopenblas-dev zlib1g-dev libhdf5-dev libprotobuf-c-dev
-  protobuf-c-compiler libjansson-dev libzip-dev libcmocka-dev dataset-fashion-mnist"
+  protobuf-c-compiler libjansson-dev libzip-dev libcmocka-dev dataset-fashion-mnist
+  libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages protobuf-compiler hdf5-tools python3 python3-h5py python3-numpy pngcheck
-    libreoffice-calc-nogui"
+    libreoffice-calc-nogui man-db"
 fi
 missing=""
 for p in $packages; do
@@ -16,6 +17,8 @@ if [ -n "$missing" ]; then
   echo "installing:$missing"
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  # Another apt (unattended-upgrades, a second shell) may hold the lock: wait for it, up to 10 minutes.
+  $SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    $missing >/dev/null
 fi

@@ -4,6 +4,7 @@
  *   "f <float.hex> <spec>" -> format(float, spec)
  *   "t <template>"         -> template.format(epoch=3, batch=12, loss=0.123456, val_loss=1.5e-05, acc=0.875)
  *   "m <template>\t<text>" -> whether text matches the template (prints "OK 1" / "OK 0")
+ *   "r <float.hex>"        -> kcb_format_double, to compare with repr(float)
  * Each prints "OK <text>" or "ERR <code>" on its own line. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,10 @@ int main(void) {
       if (!tab) return 2;
       *tab = '\0';
       printf("OK %d\n", kcb__pyformat_match(line + 2, tab + 1, NULL, NULL));
+      continue;
+    }
+    if (line[0] == 'r') {
+      printf("OK %s\n", kcb_format_double(strtod(line + 2, NULL), out, sizeof out));
       continue;
     }
     if (line[0] == 't') {

@@ -122,6 +122,31 @@ static void test_early_stopping_baseline_and_restore(void **state) {
   kcb_model_free(d.model);
 }
 
+/* An infinite baseline is accepted, as Keras does: in min mode every finite value beats +inf (so
+ * it acts as no baseline), none beats -inf (so `wait` never resets). Values improve for 3 epochs,
+ * then stay flat; patience 3. */
+static void test_early_stopping_infinite_baseline(void **state) {
+  (void)state;
+  const double v[] = {0.9, 0.8, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7, 0.7};
+  const struct { double baseline; int epochs, stopped; } cases[] = {
+      {NAN, 6, 5}, {INFINITY, 6, 5}, {-INFINITY, 4, 3}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    kcb_early_stopping_options o = KCB_EARLY_STOPPING_OPTIONS_INIT;
+    o.patience = 3;
+    o.baseline = cases[i].baseline;
+    kcb_callback *es;
+    assert_ok(kcb_early_stopping_new(&es, &o));
+    drive d;
+    drive_init(&d, 0.01, es, NULL);
+    assert_ok(drive_run(&d, "val_loss", v, 10));
+    assert_int_equal(d.epochs_run, cases[i].epochs);
+    assert_int_equal(kcb_early_stopping_stopped_epoch(es), cases[i].stopped);
+    assert_true(kcb_early_stopping_best(es) == 0.7);
+    kcb_callback_free(es);
+    kcb_model_free(d.model);
+  }
+}
+
 typedef struct es_case {
   const char *monitor;
   kcb_monitor_mode mode;
@@ -564,6 +589,7 @@ static void test_real_fit(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_early_stopping_baseline_and_restore),
+      cmocka_unit_test(test_early_stopping_infinite_baseline),
       cmocka_unit_test(test_early_stopping_sequences),
       cmocka_unit_test(test_early_stopping_restores_whatever_ended_training),
       cmocka_unit_test(test_early_stopping_monitor_errors),

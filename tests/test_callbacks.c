@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "internal.h"
 #include "test_helpers.h"
 
 #define MAX_EVENTS 256
@@ -16,6 +17,8 @@ typedef struct recorder {
   kcb_callback_params params_at_begin;
   /* behaviours a test switches on */
   int stop_at_epoch, stop_at_batch;       /* request stop_training at this (epoch, batch); -1 never */
+  int interrupt_at_epoch, interrupt_at_batch; /* kcb_model_request_stop there, as a signal handler would */
+  int interrupted_at_train_end;           /* kcb_model_interrupted() as on_train_end saw it */
   int fail_at_epoch_begin;                /* return KCB_EIO from on_epoch_begin(epoch); -1 never */
   int add_key_at_epoch_end;               /* put "learning_rate" into the epoch-end logs */
   int epoch;
@@ -38,7 +41,11 @@ static int rec_train_begin(kcb_callback *cb, kcb_logs *l) {
   record(r, "on_train_begin", -1, l);
   return 0;
 }
-static int rec_train_end(kcb_callback *cb, kcb_logs *l) { record((recorder *)cb, "on_train_end", -1, l); return 0; }
+static int rec_train_end(kcb_callback *cb, kcb_logs *l) {
+  record((recorder *)cb, "on_train_end", -1, l);
+  ((recorder *)cb)->interrupted_at_train_end = kcb_model_interrupted(cb->model);
+  return 0;
+}
 static int rec_epoch_begin(kcb_callback *cb, int e, kcb_logs *l) {
   recorder *r = (recorder *)cb;
   r->epoch = e;
@@ -57,6 +64,7 @@ static int rec_train_batch_end(kcb_callback *cb, int64_t b, kcb_logs *l) {
   record(r, "on_train_batch_end", b, l);
   if (r->epoch < 16) r->batches_in_epoch[r->epoch]++;
   if (r->epoch == r->stop_at_epoch && b == r->stop_at_batch) kcb_model_set_stop_training(cb->model, 1);
+  if (r->epoch == r->interrupt_at_epoch && b == r->interrupt_at_batch) kcb_model_request_stop(cb->model);
   return 0;
 }
 static int rec_test_begin(kcb_callback *cb, kcb_logs *l) { record((recorder *)cb, "on_test_begin", -1, l); return 0; }
@@ -83,6 +91,7 @@ static recorder *recorder_new(void) {
   recorder *r = calloc(1, sizeof *r);
   r->base.ops = &recorder_ops;
   r->stop_at_epoch = r->stop_at_batch = r->fail_at_epoch_begin = -1;
+  r->interrupt_at_epoch = r->interrupt_at_batch = -1;
   return r;
 }
 
@@ -265,6 +274,51 @@ static void test_stop_training(void **state) {
   free_fixture(&f);
 }
 
+/* kcb_model_request_stop (Ctrl-C): fit stops after the batch, skips the cut epoch's validation and
+ * on_epoch_end, runs on_train_end (which sees kcb_model_interrupted) and returns KCB_EINTERRUPTED;
+ * a request in an epoch's last batch lets that epoch end first; the next fit runs normally. */
+static void test_request_stop(void **state) {
+  (void)state;
+  fixture f = make_fixture(10, 0.01);
+  recorder *r = recorder_new();
+  r->interrupt_at_epoch = 1;
+  r->interrupt_at_batch = 0;
+  kcb_callback *cbs[1] = {&r->base};
+  kcb_fit_options o = quiet_fit(5, 4, cbs, 1);
+  o.validation_split = 0.2;
+  assert_error(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINTERRUPTED,
+               "fit: stopped on request after batch 1 of epoch 2 (1-based)");
+  static const char *const cut[] = {
+      "on_train_begin []",
+      "on_epoch_begin 0 []", TRAIN_BATCH(0), TRAIN_BATCH(1), VALIDATION, EPOCH_END(0),
+      "on_epoch_begin 1 []", TRAIN_BATCH(0),
+      "on_train_end ['accuracy', 'loss', 'val_accuracy', 'val_loss']"};
+  assert_events(r, cut, sizeof cut / sizeof cut[0]);
+  assert_true(r->interrupted_at_train_end);
+  assert_true(kcb_model_interrupted(f.model));
+
+  /* in the last batch of epoch 0: epoch 0 ends (validation, on_epoch_end), then the stop */
+  r->n = 0;
+  r->interrupt_at_epoch = 0;
+  r->interrupt_at_batch = 1;
+  assert_error(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINTERRUPTED, "fit: stopped on request before epoch 2");
+  static const char *const whole[] = {
+      "on_train_begin []",
+      "on_epoch_begin 0 []", TRAIN_BATCH(0), TRAIN_BATCH(1), VALIDATION, EPOCH_END(0),
+      "on_train_end ['accuracy', 'loss', 'val_accuracy', 'val_loss']"};
+  assert_events(r, whole, sizeof whole / sizeof whole[0]);
+
+  /* the request was consumed: the next fit runs to its end */
+  r->n = 0;
+  r->interrupt_at_epoch = -1;
+  o.epochs = 2;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
+  assert_false(r->interrupted_at_train_end);
+  assert_false(kcb_model_interrupted(f.model));
+  free(r);
+  free_fixture(&f);
+}
+
 /* A hook's error ends fit at once with that code: no further hooks, not even on_train_end. */
 static void test_hook_error_propagates(void **state) {
   (void)state;
@@ -278,6 +332,33 @@ static void test_hook_error_propagates(void **state) {
   assert_null(h);
   assert_string_equal(r->events[r->n - 1], "on_epoch_begin 1 []");
   free(r);
+  free_fixture(&f);
+}
+
+/* A user callback that fails without a message of its own is named in fit's message (ops.name,
+ * else its place in the list); one that sets a message keeps it. */
+static int fail_quietly(kcb_callback *cb, int epoch, kcb_logs *logs) { return epoch == 1 ? KCB_EINVAL : 0; }
+static int fail_with_message(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  return kcb__error(KCB_EIO, "MinLoss: cannot write best.txt");
+}
+static void test_hook_error_names_the_callback(void **state) {
+  (void)state;
+  fixture f = make_fixture(8, 0.01);
+  static const kcb_callback_ops named = {.name = "MinLoss", .on_epoch_end = fail_quietly};
+  static const kcb_callback_ops unnamed = {.on_epoch_end = fail_quietly};
+  static const kcb_callback_ops loud = {.name = "MinLoss", .on_epoch_end = fail_with_message};
+  kcb_callback a = {.ops = &named}, b = {.ops = &unnamed}, c = {.ops = &loud};
+  kcb_callback *cbs[2] = {&b, &a};
+  kcb_fit_options o = quiet_fit(3, 8, cbs + 1, 1);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINVAL);
+  assert_string_equal(kcb_error_last(), "callback MinLoss failed in on_epoch_end with KCB_EINVAL (it set no message)");
+  o = quiet_fit(3, 8, cbs, 1);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINVAL);
+  assert_string_equal(kcb_error_last(), "callback #1 (no ops.name) failed in on_epoch_end with KCB_EINVAL (it set no message)");
+  kcb_callback *loud_cbs[1] = {&c};
+  o = quiet_fit(3, 8, loud_cbs, 1);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EIO);
+  assert_string_equal(kcb_error_last(), "MinLoss: cannot write best.txt");
   free_fixture(&f);
 }
 
@@ -396,6 +477,8 @@ int main(void) {
       cmocka_unit_test(test_batch_logs_are_running_means),
       cmocka_unit_test(test_evaluate_and_predict_hooks),
       cmocka_unit_test(test_stop_training),
+      cmocka_unit_test(test_hook_error_names_the_callback),
+      cmocka_unit_test(test_request_stop),
       cmocka_unit_test(test_hook_error_propagates),
       cmocka_unit_test(test_validation_freq_initial_epoch_steps),
       cmocka_unit_test(test_logs_mutation_is_per_hook),

@@ -195,6 +195,34 @@ static void test_threshold_mode_and_missing(void **state) {
   kcb_model_free(m);
 }
 
+/* An infinite threshold is accepted, as Keras does: in min mode the first finite value beats +inf,
+ * nothing beats -inf. */
+static void test_threshold_infinite(void **state) {
+  (void)state;
+  kcb_model *m = small_model();
+  FILE *out = tmpfile();
+  const struct { double threshold; const char *sub; int saved; } cases[] = {{INFINITY, "inf+", 1}, {-INFINITY, "inf-", 0}};
+  for (size_t i = 0; i < 2; i++) {
+    char tmpl[600], first[16];
+    snprintf(tmpl, sizeof tmpl, "%s/%s/m{epoch}.keras", dir, cases[i].sub);
+    snprintf(first, sizeof first, "%s/m1.keras", cases[i].sub);
+    kcb_model_checkpoint_options o = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+    o.save_best_only = 1;
+    o.initial_value_threshold = cases[i].threshold;
+    o.stream = out;
+    kcb_callback *cb = NULL;
+    assert_ok(kcb_model_checkpoint_new(&cb, tmpl, &o));
+    driver d;
+    drive_begin(&d, cb, m);
+    assert_ok(drive_epoch(&d, 0, "val_loss", 1e300));
+    assert_int_equal(exists(path_in(first)), cases[i].saved);
+    assert_true(kcb_model_checkpoint_best(cb) == (cases[i].saved ? 1e300 : cases[i].threshold));
+    kcb_callback_free(cb);
+  }
+  fclose(out);
+  kcb_model_free(m);
+}
+
 /* save_freq=3 over two epochs of 5 batches: Keras counts batches across epochs, so saves fall on
  * the 3rd, 6th and 9th batch: (epoch 1, batch 3), (epoch 2, batch 1), (epoch 2, batch 4). */
 static void test_save_freq_batches(void **state) {
@@ -594,6 +622,7 @@ static void test_rank_sources(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_best_only_messages_and_files),
+      cmocka_unit_test(test_threshold_infinite),
       cmocka_unit_test(test_threshold_mode_and_missing),
       cmocka_unit_test(test_save_freq_batches),
       cmocka_unit_test(test_top_k_and_last),

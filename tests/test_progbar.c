@@ -237,6 +237,37 @@ static void test_dynamic_redraws(void **state) {
                      NULL));
 }
 
+/* NO_COLOR (any value but "") and TERM=dumb (or no TERM) keep the terminal bar, without colour. */
+static void test_dynamic_no_color(void **state) {
+  (void)state;
+  const char *env[][2] = {{"NO_COLOR", "1"}, {"TERM", "dumb"}, {"TERM", NULL}};
+  for (size_t i = 0; i < 3; i++) {
+    if (env[i][1]) setenv(env[i][0], env[i][1], 1);
+    else unsetenv(env[i][0]);
+    run r;
+    run_start(&r, 1, 1, 3, 1);
+    at(&r, 100.0, KCB_HOOK_TRAIN_BEGIN, 0, NULL);
+    at(&r, 100.0, KCB_HOOK_EPOCH_BEGIN, 0, NULL);
+    at(&r, 100.5, KCB_HOOK_TRAIN_BATCH_END, 0, "loss", 12.5, NULL);
+    at(&r, 100.7, KCB_HOOK_EPOCH_END, 0, "loss", 0.8, NULL);
+    at(&r, 100.7, KCB_HOOK_TRAIN_END, 0, NULL);
+    run_expect(&r, cat("\r1/3 ", rule(6), rule(14), " 1s 500ms/step - loss: 12.5000", bs(54),
+                       "\r3/3 ", rule(20), " 1s 100ms/step - loss: 0.8000 \n", NULL));
+    setenv("TERM", "xterm", 1);
+    unsetenv("NO_COLOR");
+  }
+  setenv("NO_COLOR", "", 1); /* empty: colour as usual */
+  run r;
+  run_start(&r, 1, 1, 1, 1);
+  at(&r, 100.0, KCB_HOOK_TRAIN_BEGIN, 0, NULL);
+  at(&r, 100.0, KCB_HOOK_EPOCH_BEGIN, 0, NULL);
+  at(&r, 100.7, KCB_HOOK_EPOCH_END, 0, "loss", 0.8, NULL);
+  at(&r, 100.7, KCB_HOOK_TRAIN_END, 0, NULL);
+  run_expect(&r, cat("\r" BOLD "1/1" RESET " " GREEN, rule(20), RESET WHITE RESET " " BOLD "1s" RESET
+                     " 700ms/step - loss: 0.8000\n", NULL));
+  unsetenv("NO_COLOR");
+}
+
 /* ETA as h:mm:ss, m:ss and s; time/step in s, ms and us; padded step counts. */
 static void test_dynamic_eta_and_units(void **state) {
   (void)state;
@@ -315,6 +346,9 @@ static void test_verbose0_silent(void **state) {
 }
 
 int main(void) {
+  /* the coloured bar of a terminal, whatever the environment running the tests says */
+  setenv("TERM", "xterm", 1);
+  unsetenv("NO_COLOR");
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_verbose2_fit),
       cmocka_unit_test(test_verbose2_evaluate_after_fit_and_predict),
@@ -322,6 +356,7 @@ int main(void) {
       cmocka_unit_test(test_plain_first_seen_key_order),
       cmocka_unit_test(test_plain_evaluate_and_predict),
       cmocka_unit_test(test_dynamic_redraws),
+      cmocka_unit_test(test_dynamic_no_color),
       cmocka_unit_test(test_dynamic_eta_and_units),
       cmocka_unit_test(test_dynamic_unknown_steps),
       cmocka_unit_test(test_verbose0_silent),

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli_common.h"
 #include "kcb_inspect.h"
 
 static const char main_help[] =
@@ -24,6 +25,7 @@ static const char main_help[] =
     "  scalars LOGDIR --tag T   one scalar series per run (table, CSV or JSON)\n"
     "  histograms LOGDIR    histograms: step, count, min, max, sum, a sparkline of the buckets\n"
     "  images LOGDIR        images; -o DIR extracts them as PNG files\n"
+    "  audio LOGDIR         audio clips: sample rate, length, label; -o DIR extracts the WAVs\n"
     "  text LOGDIR          text summaries\n"
     "  hparams LOGDIR       a table of sessions: hyperparameters and final metrics\n"
     "  plot LOGDIR --tag T  a line chart of one or more runs: PNG (-o FILE) or terminal (--term)\n"
@@ -32,6 +34,8 @@ static const char main_help[] =
     "  csv FILE             a CSVLogger file: columns, epochs, best epoch per column\n"
     "  diff RUN_A RUN_B     scalars side by side at their last (or a given) step; two\n"
     "                       checkpoints: every variable compared (max abs, relative L2)\n"
+    "  plugins LOGDIR       PR curves (thresholds, last AUC), custom-scalars layouts, projector\n"
+    "                       embeddings (shape, metadata columns, sprite size), profile traces\n"
     "\n"
     "Every command takes --json (one JSON document on stdout; NaN and infinities written as\n"
     "Python's json module writes them), --help (its options and their defaults) and --jobs N\n"
@@ -49,9 +53,11 @@ typedef struct command {
 
 static const command commands[] = {
     {"runs", cmd_runs},           {"scalars", cmd_scalars}, {"histograms", cmd_histograms},
-    {"images", cmd_images},       {"text", cmd_text},       {"hparams", cmd_hparams},
+    {"images", cmd_images},       {"audio", cmd_audio},     {"text", cmd_text},
+    {"hparams", cmd_hparams},
     {"plot", cmd_plot},           {"validate", cmd_validate}, {"checkpoint", cmd_checkpoint},
     {"csv", cmd_csv},             {"diff", cmd_diff},
+    {"plugins", cmd_plugins},
 };
 
 /* kcb-inspect does no matrix products, but it links OpenBLAS (through libkcb), whose constructor
@@ -67,12 +73,26 @@ int main(int argc, char **argv) {
     fputs(main_help, stderr);
     return EXIT_USAGE;
   }
+  const char *names[sizeof commands / sizeof commands[0]];
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+  if (strcmp(argv[1], "help") == 0 && argc > 2) { /* "help CMD" is "CMD --help", as git does */
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+      if (strcmp(argv[2], commands[i].name) == 0) {
+        char help[] = "--help";
+        char *hargv[] = {help, NULL};
+        return commands[i].run(1, hargv);
+      }
+    fprintf(stderr, "kcb-inspect help: unknown command '%s'", argv[2]);
+    cli_print_suggestion(stderr, argv[2], names, sizeof names / sizeof names[0]);
+    fprintf(stderr, " (see kcb-inspect --help)\n");
+    return EXIT_USAGE;
+  }
   if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
     fputs(main_help, stdout);
     return EXIT_OK;
   }
   if (strcmp(argv[1], "--version") == 0) {
-    printf("kcb-inspect %d.%d.%d\n", KCB_VERSION_MAJOR, KCB_VERSION_MINOR, KCB_VERSION_PATCH);
+    cli_print_version("kcb-inspect");
     return EXIT_OK;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
@@ -84,7 +104,9 @@ int main(int argc, char **argv) {
       }
       return rc;
     }
-  fprintf(stderr, "kcb-inspect: unknown command '%s' (see kcb-inspect --help)\n", argv[1]);
+  fprintf(stderr, "kcb-inspect: unknown %s '%s'", argv[1][0] == '-' ? "option" : "command", argv[1]);
+  cli_print_suggestion(stderr, argv[1], names, sizeof names / sizeof names[0]);
+  fprintf(stderr, " (see kcb-inspect --help)\n");
   return EXIT_USAGE;
 }
 
@@ -190,7 +212,14 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
     for (const opt_spec *p = specs; p && p->name; p++)
       if (strcmp(p->name, name) == 0) sp = p;
     if (!sp) {
-      int rc = usage_error(cmd, "option '%s': unknown option", name);
+      const char *known[64];
+      size_t n_known = 0;
+      for (const opt_spec *p = specs; p && p->name && n_known < 60; p++) known[n_known++] = p->name;
+      known[n_known++] = "--help";
+      known[n_known++] = "--jobs";
+      const char *near = cli_suggest(name, known, n_known);
+      int rc = near ? usage_error(cmd, "unknown option '%s' (did you mean %s?)", name, near)
+                    : usage_error(cmd, "unknown option '%s'", name);
       args_free(a);
       return rc;
     }
@@ -452,20 +481,48 @@ int table_add(table *t, const char *const *row) {
 }
 
 /* Terminal columns of a UTF-8 string (each code point one column). */
-static size_t text_width(const char *s) {
-  size_t w = 0;
-  for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
-  return w;
-}
+/* Columns on a terminal, so that names in any script line up (wide CJK characters take two). */
+static size_t text_width(const char *s) { return cli_display_width(s); }
 
-void table_print(FILE *f, const table *t, const char *indent) {
-  size_t width[32] = {0};
-  size_t nc = t->n_cols < 32 ? t->n_cols : 32;
+/* The table's columns' widths; @return the width of a whole line. */
+static size_t column_widths(const table *t, size_t width[32]) {
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32, total = 0;
+  memset(width, 0, 32 * sizeof *width);
   for (size_t i = 0; i < t->n_rows; i++)
     for (size_t j = 0; j < nc; j++) {
       size_t w = text_width(t->cells[i * t->n_cols + j]);
       if (w > width[j]) width[j] = w;
     }
+  for (size_t j = 0; j < nc; j++) total += width[j] + (j ? 2 : 0);
+  return total;
+}
+
+void table_print_fit(FILE *f, const table *t, const char *indent) {
+  size_t width[32];
+  size_t total = column_widths(t, width) + strlen(indent);
+  int limit = isatty(fileno(f)) || getenv("COLUMNS") ? cli_terminal_width(f) : 0;
+  if (limit <= 0 || total <= (size_t)limit || t->n_rows < 2) {
+    table_print(f, t, indent);
+    return;
+  }
+  /* Wider than the terminal: one block per row, "header  value" lines (psql's expanded display). */
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32, head_w = 0;
+  for (size_t j = 0; j < nc; j++)
+    if (text_width(t->cells[j]) > head_w) head_w = text_width(t->cells[j]);
+  for (size_t i = 1; i < t->n_rows; i++) {
+    if (i > 1) fputc('\n', f);
+    for (size_t j = 0; j < nc; j++) {
+      fputs(indent, f);
+      cli_pad(f, t->cells[j], head_w, 0);
+      fprintf(f, "  %s\n", t->cells[i * t->n_cols + j]);
+    }
+  }
+}
+
+void table_print(FILE *f, const table *t, const char *indent) {
+  size_t width[32];
+  size_t nc = t->n_cols < 32 ? t->n_cols : 32;
+  column_widths(t, width);
   for (size_t i = 0; i < t->n_rows; i++) {
     /* the last non-empty cell ends the line (no trailing spaces) */
     size_t last = 0;
@@ -641,4 +698,58 @@ void strmap_free(strmap *m) {
   free(m->keys);
   free(m->values);
   memset(m, 0, sizeof *m);
+}
+
+/* ---- tags ----------------------------------------------------------------------------------------- */
+
+int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out, size_t size, const char **tag_out) {
+  for (const char *sl = strchr(tag, '/'); sl; sl = strchr(sl + 1, '/'))
+    for (size_t i = 0; i < n; i++)
+      if (strlen(runs[i].name) == (size_t)(sl - tag) && strncmp(runs[i].name, tag, (size_t)(sl - tag)) == 0 &&
+          (size_t)(sl - tag) < size) {
+        snprintf(run_out, size, "%.*s", (int)(sl - tag), tag);
+        *tag_out = sl + 1;
+        return 1;
+      }
+  return 0;
+}
+
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int jobs, char *buf, size_t size) {
+  (void)jobs;
+  kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  o.keep_series = 0;
+  const char **names = NULL;
+  char **owned = NULL;
+  size_t count = 0, n_owned = 0;
+  const char *best = NULL;
+  kcb_run_summary **sums = calloc(n ? n : 1, sizeof *sums);
+  if (!sums) return NULL;
+  size_t cap = 0;
+  for (size_t i = 0; i < n; i++) /* read again with every tag; a run that fails was reported already */
+    if (kcb_run_summary_read(&sums[i], runs[i].path, &o) == 0) cap += 2 * sums[i]->n_tags;
+  names = calloc(cap ? cap : 1, sizeof *names);
+  owned = calloc(cap ? cap : 1, sizeof *owned);
+  if (names && owned) {
+    /* epoch_* tags first: for "loss", epoch_loss is the likelier meaning than batch_loss */
+    for (int pass = 0; pass < 2; pass++)
+    for (size_t i = 0; i < n; i++)
+      for (size_t t = 0; sums[i] && t < sums[i]->n_tags; t++) {
+        const char *name = sums[i]->tags[t].tag;
+        if ((strncmp(name, "epoch_", 6) == 0) != (pass == 0)) continue;
+        size_t len = strlen(runs[i].name) + strlen(name) + 2;
+        names[count++] = name;
+        char *both = malloc(len); /* the RUN/TAG form diff prints */
+        if (!both) continue;
+        snprintf(both, len, "%s/%s", runs[i].name, name);
+        owned[n_owned++] = both;
+        names[count++] = both;
+      }
+    best = cli_suggest(tag, names, count);
+    if (best) snprintf(buf, size, "%s", best);
+  }
+  for (size_t i = 0; i < n_owned; i++) free(owned[i]);
+  free(owned);
+  free(names);
+  summaries_free(sums, n);
+  return best ? buf : NULL;
 }

@@ -83,6 +83,12 @@ void runs_free(run_ref *runs, size_t n);
  * listing the runs). @return 0 or EXIT_DATA. */
 int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, size_t n_names);
 
+/* "RUN/TAG" (the form diff prints) when RUN names one of the runs: writes RUN into run_out and
+ * points *tag_out at TAG. @return 1 if so, else 0. */
+int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out, size_t size, const char **tag_out);
+/* The runs' tag (or RUN/TAG) nearest to `tag`, for "did you mean": written into buf, or NULL. */
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int jobs, char *buf, size_t size);
+
 /* ---- printing ------------------------------------------------------------------------------ */
 
 /* File content for a terminal (kcb_text_escape): control characters and invalid UTF-8 as \xNN, NUL
@@ -114,6 +120,9 @@ void table_init(table *t, size_t n_cols, const char *align);
 /* Adds a row of n_cols strings (NULL prints as ""). @return 0 or -1 (out of memory). */
 int table_add(table *t, const char *const *row);
 void table_print(FILE *f, const table *t, const char *indent);
+/* As table_print, but a table wider than the terminal (stdout a terminal, or $COLUMNS set) is
+ * printed as one block of "header  value" lines per row. */
+void table_print_fit(FILE *f, const table *t, const char *indent);
 void table_free(table *t);
 
 /* Reads each run's summary (NULL on a read error, which is printed); problems inside files are
@@ -156,10 +165,12 @@ int cmd_diff(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_histograms(int argc, char **argv);
 int cmd_images(int argc, char **argv);
+int cmd_audio(int argc, char **argv);
 int cmd_text(int argc, char **argv);
 int cmd_hparams(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_checkpoint(int argc, char **argv);
 int cmd_csv(int argc, char **argv);
+int cmd_plugins(int argc, char **argv);
 
 #endif

@@ -99,8 +99,10 @@ static const char histograms_help[] =
     "usage: kcb-inspect histograms LOGDIR [--tag TAG] [--run RUN]... [--buckets] [--json]\n"
     "\n"
     "Lists the histograms of every run: step, number of values, least and greatest value, mean\n"
-    "(when the writer stored the sum) and a sparkline of the bucket counts. TF2 [k,3] tensors and\n"
-    "legacy HistogramProtos (converted as TensorBoard converts them) both read.\n"
+    "(from the sum when the writer stored it, as a HistogramProto does; else estimated from the\n"
+    "bucket midpoints, shown with '~': TF2 [k,3] tensors carry no sum) and a sparkline of the\n"
+    "bucket counts ('(empty)' for no values). TF2 [k,3] tensors and legacy HistogramProtos\n"
+    "(converted as TensorBoard converts them) both read.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -180,8 +182,17 @@ static int on_histogram(void *ctx, const run_ref *run, const kcb_event *e) {
       kcb_plot_sparkline(spark, sizeof spark, counts, HIST_BINS, 0);
       snprintf(st, sizeof st, "%lld", (long long)e->step);
       if (v->hist_sum == v->hist_sum && v->hist_num > 0) short_num(v->hist_sum / v->hist_num, mean);
-      const char *row[8] = {run->name, v->tag, st, short_num(v->hist_num, c), short_num(v->hist_min, mn),
-                            short_num(v->hist_max, mx), mean[0] ? mean : "-", spark};
+      else if (v->hist_num > 0) { /* no sum stored: the bucket midpoints give a mean within a bucket's width */
+        double sum = 0, count = 0;
+        for (size_t k = 0; k < v->n_buckets; k++)
+          sum += v->buckets[k].count * 0.5 * (v->buckets[k].left + v->buckets[k].right), count += v->buckets[k].count;
+        char est[32];
+        if (count > 0) snprintf(mean, sizeof mean, "~%s", short_num(sum / count, est));
+      }
+      if (!(v->hist_num > 0)) snprintf(spark, sizeof spark, "(empty)"); /* not a row of half bars */
+      int empty = !(v->hist_num > 0);
+      const char *row[8] = {run->name, v->tag, st, short_num(v->hist_num, c), empty ? "-" : short_num(v->hist_min, mn),
+                            empty ? "-" : short_num(v->hist_max, mx), mean[0] ? mean : "-", spark};
       if (table_add(&h->t, row)) return data_fail("histograms", "out of memory");
       for (size_t k = 0; h->buckets && k < v->n_buckets; k++) {
         /* a bucket: its count, left and right edges under count, min and max */
@@ -264,13 +275,42 @@ static void sanitize(char *dst, size_t cap, const char *src) {
   dst[k] = '\0';
 }
 
-static int write_file(const char *path, const kcb_bytes *b) {
+static int write_file(const char *cmd, const char *path, const kcb_bytes *b) {
   FILE *f = fopen(path, "wb");
-  if (!f) return data_fail("images", "%s: cannot create: %s", path, strerror(errno));
+  if (!f) return data_fail(cmd, "%s: cannot create: %s", path, strerror(errno));
   size_t w = fwrite(b->data, 1, b->len, f);
   int bad = w != b->len;
   if (fclose(f) != 0) bad = 1;
-  if (bad) return data_fail("images", "%s: write failed: %s", path, strerror(errno));
+  if (bad) return data_fail(cmd, "%s: write failed: %s", path, strerror(errno));
+  return 0;
+}
+
+/* Writes blob k of v (of n) as DIR/RUN__TAG__STEP[_INDEX].EXT (the run "." left out), the name
+ * into file. `written` holds the names written so far: sanitized names collide (a/b and a_b) and a
+ * step can be logged twice (issue 15), so a taken name gets ~2, ~3, ...: no file overwrites another.
+ * @return 0 or EXIT_DATA (printed). */
+static int extract_blob(const char *cmd, strmap *written, const char *dir, const run_ref *run, const kcb_event *e,
+                        const kcb_summary_value *v, size_t k, const char *ext, char *file, size_t size) {
+  char rn[1024], tg[1024], idx[32] = "";
+  sanitize(rn, sizeof rn, run->name);
+  sanitize(tg, sizeof tg, v->tag);
+  if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
+  int dot = strcmp(run->name, ".") == 0;
+  int added = 0;
+  for (unsigned long copy = 1; added == 0; copy++) {
+    char dup[32] = "";
+    if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
+    snprintf(file, size, "%s/%s%s%s__%lld%s%s.%s", dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step, idx, dup,
+             ext);
+    if ((added = strmap_put(written, file, 0, NULL)) < 0) return data_fail(cmd, "out of memory");
+  }
+  return write_file(cmd, file, &v->blobs[k]);
+}
+
+/* -o DIR: created if missing. @return 0 or EXIT_DATA (printed). */
+static int make_output_dir(const char *cmd, const char *dir) {
+  if (dir && mkdir(dir, 0777) != 0 && errno != EEXIST)
+    return data_fail(cmd, "%s: cannot create the directory: %s", dir, strerror(errno));
   return 0;
 }
 
@@ -284,20 +324,7 @@ static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
       const char *fmt = image_format(b);
       char file[4096] = "";
       if (im->dir) {
-        char rn[1024], tg[1024], idx[32] = "";
-        sanitize(rn, sizeof rn, run->name);
-        sanitize(tg, sizeof tg, v->tag);
-        if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
-        int dot = strcmp(run->name, ".") == 0;
-        int added = 0;
-        for (unsigned long copy = 1; added == 0; copy++) { /* ~2, ~3, ...: never an earlier image's name */
-          char dup[32] = "";
-          if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
-          snprintf(file, sizeof file, "%s/%s%s%s__%lld%s%s.%s", im->dir, dot ? "" : rn, dot ? "" : "__", tg,
-                   (long long)e->step, idx, dup, fmt);
-          if ((added = strmap_put(&im->written, file, 0, NULL)) < 0) return data_fail("images", "out of memory");
-        }
-        int rc = write_file(file, b);
+        int rc = extract_blob("images", &im->written, im->dir, run, e, v, k, fmt, file, sizeof file);
         if (rc) return rc;
       }
       if (im->s->json) {
@@ -332,8 +359,7 @@ int cmd_images(int argc, char **argv) {
     return rc < 0 ? EXIT_OK : rc;
   }
   image_ctx im = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, NULL, 0, 0}};
-  if (im.dir && mkdir(im.dir, 0777) != 0 && errno != EEXIST) {
-    rc = data_fail("images", "%s: cannot create the directory: %s", im.dir, strerror(errno));
+  if ((rc = make_output_dir("images", im.dir))) {
     select_close(&s);
     return rc;
   }
@@ -351,19 +377,176 @@ int cmd_images(int argc, char **argv) {
   return rc;
 }
 
+/* ---- audio ------------------------------------------------------------------------------------------- */
+
+static const char audio_help[] =
+    "usage: kcb-inspect audio LOGDIR [--tag TAG] [--run RUN]... [-o DIR] [--json]\n"
+    "\n"
+    "Lists the audio clips of every run: step, index within the summary, sample rate, channels,\n"
+    "length in seconds, bytes and label (TF2 audio summaries carry one per clip); with -o writes\n"
+    "each clip, as stored (WAV), to DIR/RUN__TAG__STEP[_INDEX].wav, named as images -o names them.\n"
+    "\n"
+    "  --tag TAG   only this tag [all]\n"
+    "  --run RUN   only this run (repeatable) [all]\n"
+    "  -o DIR      extract the clips into DIR\n"
+    "  --json      {\"audio\": [{\"run\", \"tag\", \"step\", \"wall_time\", \"index\", \"sample_rate\",\n"
+    "              \"channels\", \"frames\", \"seconds\", \"bytes\", \"label\", \"file\" (null without -o)}]}\n"
+    "\n"
+    "Exit status: 0; 1 if nothing matched, a run is missing or damaged, or a file cannot be\n"
+    "written; 2 usage error.\n";
+
+/* What a WAV file's header says (RIFF/WAVE with "fmt " and "data" chunks); zeros when it is not one. */
+typedef struct wav_info {
+  unsigned rate, channels, bits;
+  uint64_t frames;
+} wav_info;
+
+static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+static wav_info wav_read(const kcb_bytes *b) {
+  wav_info w = {0, 0, 0, 0};
+  if (b->len < 12 || memcmp(b->data, "RIFF", 4) != 0 || memcmp(b->data + 8, "WAVE", 4) != 0) return w;
+  for (size_t at = 12; at + 8 <= b->len;) {
+    uint32_t size = le32(b->data + at + 4);
+    const uint8_t *body = b->data + at + 8;
+    if (memcmp(b->data + at, "fmt ", 4) == 0 && size >= 16 && at + 8 + 16 <= b->len) {
+      w.channels = (unsigned)(body[2] | body[3] << 8);
+      w.rate = le32(body + 4);
+      w.bits = (unsigned)(body[14] | body[15] << 8);
+    } else if (memcmp(b->data + at, "data", 4) == 0 && w.channels && w.bits >= 8) {
+      uint64_t avail = b->len - (at + 8) < size ? b->len - (at + 8) : size; /* a cut clip: what is there */
+      w.frames = avail / (w.channels * (w.bits / 8));
+      break;
+    }
+    at += 8 + (size_t)size + (size & 1);
+  }
+  return w;
+}
+
+static int on_audio(void *ctx, const run_ref *run, const kcb_event *e) {
+  image_ctx *au = ctx;
+  for (size_t i = 0; i < e->n_values; i++) {
+    const kcb_summary_value *v = &e->values[i];
+    if (v->kind != KCB_SUMMARY_AUDIO || (au->s->tag && strcmp(v->tag, au->s->tag) != 0)) continue;
+    for (size_t k = 0; k < v->n_blobs; k++) {
+      const kcb_bytes *b = &v->blobs[k];
+      wav_info w = wav_read(b);
+      if (!w.rate && v->sample_rate > 0) w.rate = (unsigned)v->sample_rate; /* legacy Audio proto */
+      double seconds = w.rate ? (double)w.frames / w.rate : NAN;
+      const kcb_bytes *label = v->labels && v->labels[k].len ? &v->labels[k] : NULL;
+      char file[4096] = "";
+      if (au->dir) {
+        int rc = extract_blob("audio", &au->written, au->dir, run, e, v, k, "wav", file, sizeof file);
+        if (rc) return rc;
+      }
+      if (au->s->json) {
+        printf("%s\n  ", au->s->matched ? "," : "");
+        json_run_tag_step(run, e, v);
+        printf(", \"index\": %zu, \"sample_rate\": %u, \"channels\": %u, \"frames\": %llu, \"seconds\": ", k, w.rate,
+               w.channels, (unsigned long long)w.frames);
+        json_num(stdout, seconds);
+        printf(", \"bytes\": %zu, \"label\": ", b->len);
+        if (label) json_str_n(stdout, (const char *)label->data, label->len);
+        else printf("null");
+        printf(", \"file\": ");
+        if (file[0]) json_str(stdout, file);
+        else printf("null");
+        printf("}");
+      } else {
+        char st[24], ix[24], rate[24], ch[24], sec[32], bytes[24], lab[256] = "";
+        snprintf(st, sizeof st, "%lld", (long long)e->step);
+        snprintf(ix, sizeof ix, "%zu", k);
+        snprintf(rate, sizeof rate, "%u", w.rate);
+        snprintf(ch, sizeof ch, "%u", w.channels);
+        short_num(seconds, sec);
+        snprintf(bytes, sizeof bytes, "%zu", b->len);
+        if (label) { /* one line in the table */
+          size_t n = label->len < sizeof lab - 1 ? label->len : sizeof lab - 1;
+          for (size_t j = 0; j < n; j++) lab[j] = label->data[j] == '\n' || label->data[j] == '\r' ? ' ' : (char)label->data[j];
+          lab[n] = '\0';
+        }
+        const char *row[10] = {run->name, v->tag, st, ix, rate, ch, sec, bytes, lab, file};
+        if (table_add(&au->t, row)) return data_fail("audio", "out of memory");
+      }
+      au->s->matched++;
+    }
+  }
+  return 0;
+}
+
+int cmd_audio(int argc, char **argv) {
+  static const opt_spec specs[] = {{"--json", 0}, {"--tag", 1}, {"--run", 1}, {"-o", 1}, {"--output", 1}, {NULL, 0}};
+  select_args s;
+  int rc = select_open(&s, "audio", argc, argv, specs, audio_help);
+  if (rc) {
+    select_close(&s);
+    return rc < 0 ? EXIT_OK : rc;
+  }
+  image_ctx au = {&s, {0, 0, 0, NULL, NULL}, args_get(&s.a, "-o", args_get(&s.a, "--output", NULL)), {NULL, NULL, 0, 0}};
+  if ((rc = make_output_dir("audio", au.dir))) {
+    select_close(&s);
+    return rc;
+  }
+  table_init(&au.t, 10, "llrrrrrrll");
+  const char *head[10] = {"run", "tag", "step", "index", "rate", "channels", "seconds", "bytes", "label",
+                          au.dir ? "file" : NULL};
+  table_add(&au.t, head);
+  if (s.json) printf("{\"audio\": [");
+  for (size_t i = 0; i < s.n_runs && !rc; i++) rc = each_event("audio", &s.runs[i], on_audio, &au, &s.problem);
+  if (s.json) printf("]}\n");
+  else if (s.matched) table_print(stdout, &au.t, "");
+  table_free(&au.t);
+  strmap_free(&au.written);
+  if (!rc) rc = select_status(&s, "audio", "audio clip");
+  select_close(&s);
+  return rc;
+}
+
 /* ---- text ------------------------------------------------------------------------------------------------ */
 
 static const char text_help[] =
     "usage: kcb-inspect text LOGDIR [--tag TAG] [--run RUN]... [--json]\n"
     "\n"
     "Prints the text summaries of every run (the markdown as written), each under a line with its\n"
-    "run, tag and step; a text tensor with several strings prints each.\n"
+    "run, tag and step. A rank-1 text tensor prints each string after its index ([0], [1], ...);\n"
+    "a rank-2 one as a table of its rows (line breaks in a cell shown as a space), as TensorBoard\n"
+    "lays them out.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
     "  --json      {\"texts\": [{\"run\", \"tag\", \"step\", \"wall_time\", \"shape\", \"strings\": [...]}]}\n"
     "\n"
     "Exit status: 0; 1 if nothing matched or a run is missing or damaged; 2 usage error.\n";
+
+/* A rank-2 text tensor as a table of its rows. @return 0 or EXIT_DATA (out of memory). */
+static int print_text_table(const kcb_summary_value *v) {
+  size_t cols = (size_t)v->shape[1];
+  char align[33];
+  memset(align, 'l', cols);
+  align[cols] = '\0';
+  table t;
+  table_init(&t, cols, align);
+  const char *row[32];
+  int rc = 0;
+  for (size_t r = 0; r < (size_t)v->shape[0] && !rc; r++) {
+    char *cells[32] = {NULL};
+    for (size_t c = 0; c < cols; c++) {
+      const kcb_bytes *b = &v->blobs[r * cols + c];
+      if (!(cells[c] = malloc(b->len + 1))) {
+        rc = data_fail("text", "out of memory");
+        break;
+      }
+      for (size_t j = 0; j < b->len; j++) cells[c][j] = b->data[j] == '\n' || b->data[j] == '\r' ? ' ' : (char)b->data[j];
+      cells[c][b->len] = '\0';
+      row[c] = cells[c];
+    }
+    if (!rc && table_add(&t, row)) rc = data_fail("text", "out of memory");
+    for (size_t c = 0; c < cols; c++) free(cells[c]);
+  }
+  if (!rc) table_print(stdout, &t, "  ");
+  table_free(&t);
+  return rc;
+}
 
 static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
   select_args *s = ctx;
@@ -387,7 +570,14 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
       printf("  ");
       fput_esc(stdout, v->tag, strlen(v->tag), 0);
       printf("  step %lld\n", (long long)e->step);
+      if (v->rank == 2 && v->shape[1] > 0 && v->shape[1] <= 32 && (size_t)(v->shape[0] * v->shape[1]) == v->n_blobs) {
+        int rc = print_text_table(v);
+        if (rc) return rc;
+        s->matched++;
+        continue;
+      }
       for (size_t k = 0; k < v->n_blobs; k++) {
+        if (v->rank >= 1 && v->n_blobs > 1) printf("  [%zu]\n", k); /* the elements apart, not run together */
         /* indent every line of the text by two spaces */
         const char *p = (const char *)v->blobs[k].data;
         size_t n = v->blobs[k].len, start = 0;

@@ -517,11 +517,14 @@ static const char csv_help[] =
     "Describes a CSV log (CSVLogger's format: a header, then one row of numbers per epoch): its\n"
     "columns, number of rows (epochs), and for each column the first, last, least and greatest\n"
     "value and the best epoch (least value, or greatest for accuracies, as Keras's 'auto' mode\n"
-    "decides; NaN and empty cells are skipped). Epochs come from the 'epoch' column when present.\n"
+    "decides; NaN and empty cells are skipped). Epochs come from the 'epoch' column when present,\n"
+    "shown 1-based as Keras's progress bar and ModelCheckpoint's {epoch} count them (the column\n"
+    "itself counts from 0; JSON gives both).\n"
     "\n"
     "  --separator C  the field separator [detected from the header: , ; tab |]\n"
     "  --json         {\"file\", \"separator\", \"rows\", \"columns\": [...], \"stats\": [{\"column\",\n"
-    "                 \"mode\", \"first\", \"last\", \"min\", \"max\", \"best\", \"best_epoch\", \"missing\"}]}\n"
+    "                 \"mode\", \"first\", \"last\", \"min\", \"max\", \"best\", \"best_epoch\" (1-based),\n"
+    "                 \"best_epoch_0based\" (the CSV's value), \"missing\"}]}\n"
     "\n"
     "Exit status: 0; 1 the file is missing or not a CSV of numbers; 2 usage error.\n";
 
@@ -588,6 +591,7 @@ int cmd_csv(int argc, char **argv) {
     }
     double first_v = t.n_rows ? kcb_csv_table_value(&t, 0, j) : NAN;
     double last_v = t.n_rows ? kcb_csv_table_value(&t, t.n_rows - 1, j) : NAN;
+    /* 0-based as the CSV stores it; people read it 1-based */
     double best_epoch = isnan(best) ? NAN : ec >= 0 ? kcb_csv_table_value(&t, best_row, (size_t)ec) : (double)best_row;
     if (json) {
       printf("%s\n  {\"column\": ", first ? "" : ",");
@@ -600,6 +604,9 @@ int cmd_csv(int argc, char **argv) {
       printf(", \"best\": "), json_num(stdout, best);
       printf(", \"best_epoch\": ");
       if (isnan(best_epoch)) printf("null");
+      else json_num(stdout, best_epoch + 1);
+      printf(", \"best_epoch_0based\": ");
+      if (isnan(best_epoch)) printf("null");
       else json_num(stdout, best_epoch);
       printf(", \"missing\": %zu}", missing);
     } else {
@@ -607,7 +614,7 @@ int cmd_csv(int argc, char **argv) {
       snprintf(ms, sizeof ms, "%zu", missing);
       const char *row[9] = {t.columns[j], up ? "max" : "min", short_num(first_v, c[0]), short_num(last_v, c[1]),
                             short_num(mn, c[2]), short_num(mx, c[3]), short_num(best, c[4]),
-                            isnan(best_epoch) ? "-" : short_num(best_epoch, c[5]), ms};
+                            isnan(best_epoch) ? "-" : short_num(best_epoch + 1, c[5]), ms};
       table_add(&tb, row);
     }
     first = 0;
@@ -627,7 +634,7 @@ int cmd_csv(int argc, char **argv) {
         if (isnan(hi) || e > hi) hi = e;
       }
       char e0[32], e1[32];
-      printf("  epochs %s..%s\n", short_num(lo, e0), short_num(hi, e1));
+      printf("  epochs %s..%s (1-based)\n", short_num(lo + 1, e0), short_num(hi + 1, e1));
     }
     table_print(stdout, &tb, "  ");
   }

@@ -54,7 +54,7 @@ typedef struct hp_ctx {
   size_t *run_session;    /* (runs) the session of each run, or SIZE_MAX */
   namelist hparams;       /* names, in first-seen order */
   strmap hparam_index;    /* name -> its index in hparams */
-  namelist metric_groups, metric_tags;
+  namelist metric_groups, metric_tags, metric_shown; /* shown: the experiment's display_name, or "" */
   strmap metric_index;    /* "LEN:GROUP/TAG" -> its index */
   int oom;
 } hp_ctx;
@@ -77,7 +77,7 @@ static int hparam_add(hp_ctx *h, const char *s) {
 }
 
 /* Adds a metric (group, tag) pair unless present. */
-static int metric_add(hp_ctx *h, const char *group, const char *tag) {
+static int metric_add(hp_ctx *h, const char *group, const char *tag, const char *shown) {
   size_t n = strlen(group) + strlen(tag) + 32;
   char *key = malloc(n);
   if (!key) return -1;
@@ -85,9 +85,9 @@ static int metric_add(hp_ctx *h, const char *group, const char *tag) {
   int r = strmap_put(&h->metric_index, key, h->metric_tags.n, NULL);
   free(key);
   if (r <= 0) return r;
-  namelist *ls[2] = {&h->metric_groups, &h->metric_tags};
-  const char *vals[2] = {group, tag};
-  for (int k = 0; k < 2; k++) {
+  namelist *ls[3] = {&h->metric_groups, &h->metric_tags, &h->metric_shown};
+  const char *vals[3] = {group, tag, shown};
+  for (int k = 0; k < 3; k++) {
     namelist *l = ls[k];
     if (l->n == l->cap) {
       size_t cap = l->cap ? 2 * l->cap : 16;
@@ -141,7 +141,8 @@ static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
       for (size_t k = 0; k < v->n_hp_values; k++)
         if (hparam_add(h, v->hp_values[k].name) < 0) h->oom = 1;
       for (size_t k = 0; k < v->n_hp_metrics; k++)
-        if (metric_add(h, v->hp_metric_groups[k] ? v->hp_metric_groups[k] : "", v->hp_metric_tags[k] ? v->hp_metric_tags[k] : ""))
+        if (metric_add(h, v->hp_metric_groups[k] ? v->hp_metric_groups[k] : "", v->hp_metric_tags[k] ? v->hp_metric_tags[k] : "",
+                       v->hp_metric_display_names && v->hp_metric_display_names[k] ? v->hp_metric_display_names[k] : ""))
           h->oom = 1;
     } else if (v->hp_kind == KCB_HPARAMS_SESSION_START) {
       session *s = session_of(h, ec->run_index);
@@ -326,7 +327,7 @@ int cmd_hparams(int argc, char **argv) {
     for (size_t i = 0; i < h.n_sessions; i++) {
       const kcb_run_summary *s = sums[h.sessions[i].run];
       for (size_t j = 0; s && j < s->n_tags; j++)
-        if (s->tags[j].kind == KCB_SUMMARY_SCALAR && metric_add(&h, "", s->tags[j].tag)) {
+        if (s->tags[j].kind == KCB_SUMMARY_SCALAR && metric_add(&h, "", s->tags[j].tag, "")) {
           rc = data_fail("hparams", "out of memory");
           goto done;
         }
@@ -358,7 +359,9 @@ int cmd_hparams(int argc, char **argv) {
     for (size_t k = 0; k < h.metric_tags.n && sort_metric < 0; k++) {
       char mn[1024];
       metric_name(&h, k, mn, sizeof mn);
-      if (strcmp(mn, sort) == 0 || strcmp(h.metric_tags.items[k], sort) == 0) sort_metric = (int)k;
+      if (strcmp(mn, sort) == 0 || strcmp(h.metric_tags.items[k], sort) == 0 ||
+          (h.metric_shown.items[k][0] && strcmp(h.metric_shown.items[k], sort) == 0))
+        sort_metric = (int)k;
     }
     for (size_t k = 0; sort_metric < 0 && k < h.hparams.n; k++)
       if (strcmp(h.hparams.items[k], sort) == 0) sort_hparam = sort;
@@ -429,7 +432,8 @@ int cmd_hparams(int argc, char **argv) {
     for (size_t k = 0; k < h.hparams.n && c < nc - 1; k++) head[c] = h.hparams.items[k], align[c++] = 'r';
     for (size_t k = 0; k < h.metric_tags.n && c < nc - 1; k++) {
       metric_name(&h, k, mnames[c], sizeof mnames[c]);
-      head[c] = mnames[c], align[c++] = 'r';
+      /* the name the experiment gave it for display, as TensorBoard's HParams tab shows it */
+      head[c] = h.metric_shown.items[k][0] ? h.metric_shown.items[k] : mnames[c], align[c++] = 'r';
     }
     head[c] = "status", align[c++] = 'l';
     align[c] = '\0';
@@ -448,7 +452,7 @@ int cmd_hparams(int argc, char **argv) {
       row[q++] = status_name(s->status);
       table_add(&t, row);
     }
-    table_print(stdout, &t, "");
+    table_print_fit(stdout, &t, "");
     table_free(&t);
   }
   rc = problem ? EXIT_DATA : EXIT_OK;
@@ -461,7 +465,7 @@ done:
   free(h.sessions);
   free(h.run_session);
   strmap_free(&h.hparam_index), strmap_free(&h.metric_index), strmap_free(&run_index);
-  names_free(&h.hparams), names_free(&h.metric_groups), names_free(&h.metric_tags);
+  names_free(&h.hparams), names_free(&h.metric_groups), names_free(&h.metric_tags), names_free(&h.metric_shown);
   summaries_free(sums, n);
   runs_free(runs, n);
   args_free(&a);

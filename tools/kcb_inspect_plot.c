@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "kcb_inspect.h"
 
 static const char plot_help[] =
@@ -23,9 +24,10 @@ static const char plot_help[] =
     "  --title TEXT       the chart's title [TAG]\n"
     "  --width PIXELS     PNG width, 160..16384 [800]\n"
     "  --height PIXELS    PNG height, 120..16384 [500]\n"
-    "  --columns N        terminal chart / sparkline width, 20..1000 [80]\n"
-    "  --rows N           terminal chart height in lines, 5..500 [20]\n"
-    "  --color            ANSI colors in the terminal chart [none]\n"
+    "  --columns N        terminal chart / sparkline width, 20..1000 [the terminal's, else 80]\n"
+    "  --rows N           terminal chart height in lines, 6..500 [20]\n"
+    "  --color, --no-color  a colour per run in the terminal chart [on a terminal, unless\n"
+    "                     NO_COLOR is set or TERM is dumb]\n"
     "  --json             print what was drawn: {\"tag\", \"output\", \"runs\": [{\"name\", \"points\"}]}\n"
     "\n"
     "Exit status: 0; 1 if no selected run has TAG as a scalar (or nothing finite to draw, or the\n"
@@ -36,7 +38,7 @@ int cmd_plot(int argc, char **argv) {
                                    {"--output", 1},  {"--term", 0},     {"--sparkline", 0}, {"--smoothing", 1},
                                    {"--no-raw", 0},  {"--log-y", 0},    {"--title", 1},  {"--width", 1},
                                    {"--height", 1},  {"--columns", 1},  {"--rows", 1},   {"--color", 0},
-                                   {NULL, 0}};
+                                   {"--no-color", 0}, {NULL, 0}};
   args a;
   int help, rc = args_parse(&a, "plot", argc, argv, specs, &help);
   if (rc) return rc;
@@ -56,7 +58,10 @@ int cmd_plot(int argc, char **argv) {
   const char *out = args_get(&a, "-o", args_get(&a, "--output", NULL));
   int term = args_has(&a, "--term"), spark = args_has(&a, "--sparkline");
   kcb_plot_options po = KCB_PLOT_OPTIONS_INIT;
-  long long width = 800, height = 500, columns = 80, rows = 20;
+  long long width = 800, height = 500, rows = 20;
+  long long columns = cli_terminal_width(stdout);
+  if (columns < 20) columns = 20;
+  if (columns > 1000) columns = 1000;
   if (a.n_pos != 1) rc = usage_error("plot", "expected one LOGDIR");
   else if (!tag) rc = usage_error("plot", "--tag TAG is required");
   else if (!out && !term && !spark) rc = usage_error("plot", "nothing to draw: give -o FILE.png, --term or --sparkline");
@@ -67,7 +72,7 @@ int cmd_plot(int argc, char **argv) {
     rc = parse_int_flag("plot", "--height", args_get(&a, "--height", ""), 120, 16384, &height);
   if (!rc && args_has(&a, "--columns"))
     rc = parse_int_flag("plot", "--columns", args_get(&a, "--columns", ""), 20, 1000, &columns);
-  if (!rc && args_has(&a, "--rows")) rc = parse_int_flag("plot", "--rows", args_get(&a, "--rows", ""), 5, 500, &rows);
+  if (!rc && args_has(&a, "--rows")) rc = parse_int_flag("plot", "--rows", args_get(&a, "--rows", ""), 6, 500, &rows);
   if (rc) goto done;
   po.width = (int)width;
   po.height = (int)height;
@@ -75,7 +80,7 @@ int cmd_plot(int argc, char **argv) {
   po.x_label = "step";
   po.log_y = args_has(&a, "--log-y");
   po.show_raw = !args_has(&a, "--no-raw");
-  po.ansi_color = args_has(&a, "--color");
+  po.ansi_color = args_has(&a, "--color") || (!args_has(&a, "--no-color") && cli_use_color(stdout));
   n_names = args_all(&a, "--run", names, 256);
   if ((rc = runs_find(a.pos[0], &runs, &n))) {
     rc = kcb_error_last()[0] ? lib_fail("plot", rc) : EXIT_DATA;
@@ -104,9 +109,18 @@ int cmd_plot(int argc, char **argv) {
     kcb_plot_series s = {runs[i].name, x, g->values, g->n_points};
     series[n_series++] = s;
   }
+  if (po.log_y) { /* a log axis cannot show them: say so rather than drop them silently */
+    size_t dropped = 0;
+    for (size_t i = 0; i < n_series; i++)
+      for (size_t j = 0; j < series[i].n; j++) dropped += series[i].y[j] <= 0;
+    if (dropped)
+      fprintf(stderr, "kcb-inspect plot: warning: --log-y leaves out %zu value%s <= 0\n", dropped, dropped == 1 ? "" : "s");
+  }
   if (!n_series) {
-    rc = data_fail("plot", "no %s has the scalar tag '%s' (see kcb-inspect runs %s)", n_names ? "selected run" : "run", tag,
-                   a.pos[0]);
+    char near[600];
+    const char *s = tag_suggestion(runs, n, tag, a.jobs, near, sizeof near);
+    rc = data_fail("plot", "no %s has the scalar tag '%s'%s%s%s (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
+                   tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
     goto done;
   }
   if (out && (rc = kcb_plot_png(out, series, n_series, &po))) {

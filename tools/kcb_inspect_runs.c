@@ -51,8 +51,11 @@ static void print_runs_text(const run_ref *runs, kcb_run_summary **sums, size_t 
   for (size_t i = 0; i < n; i++) {
     const kcb_run_summary *s = sums[i];
     if (!s) continue;
-    printf("%s%s  (%zu file%s, %llu events, %llu bytes)\n", i ? "\n" : "", tool_esc(runs[i].name), s->n_files,
+    printf("%s%s  (%zu file%s, %llu events, %llu bytes", i ? "\n" : "", tool_esc(runs[i].name), s->n_files,
            s->n_files == 1 ? "" : "s", (unsigned long long)s->n_events, (unsigned long long)s->n_bytes);
+    if (s->n_graphs) /* a graph has no tag, so no row below would show it */
+      printf(", %llu graph%s", (unsigned long long)s->n_graphs, s->n_graphs == 1 ? "" : "s");
+    printf(")\n");
     if (s->problem) printf("  ! %s\n", tool_esc(s->problem_message));
     if (!s->n_tags) {
       printf("  (no summaries)\n");
@@ -120,8 +123,8 @@ static void print_runs_json(const char *logdir, const run_ref *runs, kcb_run_sum
     json_str(stdout, runs[i].name);
     printf(", \"path\": ");
     json_str(stdout, runs[i].path);
-    printf(", \"files\": %zu, \"events\": %llu, \"bytes\": %llu, \"problem\": ", s->n_files,
-           (unsigned long long)s->n_events, (unsigned long long)s->n_bytes);
+    printf(", \"files\": %zu, \"events\": %llu, \"bytes\": %llu, \"graphs\": %llu, \"problem\": ", s->n_files,
+           (unsigned long long)s->n_events, (unsigned long long)s->n_bytes, (unsigned long long)s->n_graphs);
     if (s->problem) json_str(stdout, s->problem_message);
     else printf("null");
     printf(", \"tags\": [");
@@ -214,19 +217,37 @@ int cmd_scalars(int argc, char **argv) {
     rc = kcb_error_last()[0] ? lib_fail("scalars", rc) : EXIT_DATA;
     goto done;
   }
+  /* "train/epoch_loss", the RUN/TAG form diff prints, when no run has that tag itself */
+  char split_run[512];
+  const char *split_tag = NULL;
+  int split = !n_names && runs_split_tag(runs, n, tag, split_run, sizeof split_run, &split_tag);
   if ((rc = runs_select("scalars", runs, &n, names, n_names))) goto done;
   kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
-  o.tag = tag;
-  if ((rc = summaries_read("scalars", runs, n, &o, a.jobs, &sums, &problem))) goto done;
   size_t found = 0;
-  for (size_t i = 0; i < n; i++) {
-    const kcb_run_tag *g = sums[i] ? kcb_run_summary_find(sums[i], tag) : NULL;
-    if (g && g->kind == KCB_SUMMARY_SCALAR) found++;
-    else if (g && n_names) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", tool_esc(runs[i].name), tool_esc(tag), kcb_summary_kind_name(g->kind));
+  for (int attempt = 0; attempt < 2 && !found; attempt++) {
+    if (attempt == 1) { /* the whole text is no tag: read it as RUN/TAG */
+      const char *run_name = split_run;
+      if (!split) break;
+      summaries_free(sums, n);
+      sums = NULL;
+      if ((rc = runs_select("scalars", runs, &n, &run_name, 1))) break;
+      tag = split_tag;
+      n_names = 1;
+    }
+    o.tag = tag;
+    if ((rc = summaries_read("scalars", runs, n, &o, a.jobs, &sums, &problem))) goto done;
+    for (size_t i = 0; i < n; i++) {
+      const kcb_run_tag *g = sums[i] ? kcb_run_summary_find(sums[i], tag) : NULL;
+      if (g && g->kind == KCB_SUMMARY_SCALAR) found++;
+      else if (g && n_names) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", tool_esc(runs[i].name), tool_esc(tag), kcb_summary_kind_name(g->kind));
+    }
   }
+  if (rc) goto done;
   if (!found) {
-    rc = data_fail("scalars", "no %s has the scalar tag '%s' (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
-                   tag, a.pos[0]);
+    char near[600];
+    const char *s = tag_suggestion(runs, n, tag, a.jobs, near, sizeof near);
+    rc = data_fail("scalars", "no %s has the scalar tag '%s'%s%s%s (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
+                   tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
     goto done;
   }
   char b1[32], b2[32];
@@ -302,7 +323,8 @@ static const char diff_help[] =
     "  --json       {\"a\", \"b\", \"step\", \"tags\": [{\"tag\", \"a_step\", \"a\", \"b_step\", \"b\", \"diff\"}]}\n"
     "               (a missing side is null)\n"
     "\n"
-    "Exit status: 0; 1 if a run is missing or damaged or the runs have no scalar; 2 usage error.\n";
+    "Exit status: 0; 1 if a run is missing or damaged, the runs have no scalar, or none at STEP;\n"
+    "2 usage error.\n";
 
 typedef struct side_point {
   int have;
@@ -399,6 +421,12 @@ int cmd_diff(int argc, char **argv) {
   }
   if (!n_rows) {
     rc = data_fail("diff", "neither run has a scalar");
+    goto done;
+  }
+  size_t at_step = 0;
+  for (size_t i = 0; i < n_rows; i++) at_step += rows[i].p[0].have || rows[i].p[1].have;
+  if (have_step && !at_step) { /* a table of dashes would look like an answer */
+    rc = data_fail("diff", "neither run has a scalar at step %lld (see kcb-inspect runs %s)", step, a.pos[0]);
     goto done;
   }
   qsort(rows, n_rows, sizeof *rows, cmp_diff_row);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "kcb/kcb.h"
 #include "tool_text.h"
 
@@ -27,6 +28,7 @@ static void usage(FILE *f) {
           "                        checkpoint (.h5 or .keras) to rebuild the architecture from\n"
           "  --list                only list, even with --output\n"
           "  --json                print the listing as JSON on stdout\n"
+          "  --version             print the version\n"
           "  -h, --help            this help\n\n"
           "A checkpoint's value is, in order: the value stored in the file (ModelCheckpoint stores it),\n"
           "the file name (through --template; else NAME=0.31, or the last decimal number after '-' '_' or '=', as in\n"
@@ -61,10 +63,12 @@ static void json_number(double v) {
 }
 
 static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
-  size_t w = 4;
+  size_t w = 4; /* columns on a terminal, not bytes: file names in any script line up */
   for (size_t i = 0; i < r->count; i++)
-    if (strlen(tool_esc(r->entries[i].path)) > w) w = strlen(tool_esc(r->entries[i].path));
-  printf("%-4s  %-*s  %-17s  %5s  %-22s  %s\n", "rank", (int)w, "file", "layout", "epoch", monitor, "source");
+    if (cli_display_width(tool_esc(r->entries[i].path)) > w) w = cli_display_width(tool_esc(r->entries[i].path));
+  printf("%-4s  ", "rank");
+  cli_pad(stdout, "file", w, 0);
+  printf("  %-17s  %5s  %-22s  %s\n", "layout", "epoch", monitor, "source");
   for (size_t i = 0; i < r->count; i++) {
     const kcb_checkpoint_entry *e = &r->entries[i];
     if (!e->readable) continue;
@@ -72,8 +76,10 @@ static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
     if (e->rank) snprintf(rank, sizeof rank, "%zu", e->rank);
     if (e->epoch >= 0) snprintf(epoch, sizeof epoch, "%lld", (long long)e->epoch + 1);
     if (e->source != KCB_RANK_NONE) kcb_format_double(e->value, value, sizeof value);
-    printf("%-4s  %-*s  %-17s  %5s  %-22s  %s\n", rank, (int)w, tool_esc(e->path), kcb_checkpoint_layout_name(e->info.layout), epoch,
-           value, kcb_rank_source_name(e->source));
+    printf("%-4s  ", rank);
+    cli_pad(stdout, tool_esc(e->path), w, 0);
+    printf("  %-17s  %5s  %-22s  %s\n", kcb_checkpoint_layout_name(e->info.layout), epoch, value,
+           kcb_rank_source_name(e->source));
   }
 }
 
@@ -125,16 +131,39 @@ int main(int argc, char **argv) {
       free(paths);
       return 0;
     }
+    if (strcmp(a, "--version") == 0) {
+      cli_print_version("kcb-restore");
+      free(paths);
+      return 0;
+    }
     if (strcmp(a, "--list") == 0) { list_only = 1; continue; }
     if (strcmp(a, "--json") == 0) { json = 1; continue; }
-    if (strncmp(a, "--", 2) != 0) {
+    if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
       size_t n = strlen(a);
+      if (strcmp(a, "--") == 0) continue;
       if (n > 4 && strcmp(a + n - 4, ".csv") == 0) ro.csv_path = a; /* a log given among the files */
       else paths[n_paths++] = a;
       continue;
     }
-    if (i + 1 >= argc) { free(paths); return usage_error("option needs a value", a); }
-    const char *v = argv[++i];
+    /* --name=value or --name value; an unknown name is said to be unknown, with the nearest one */
+    static const char *const valued[] = {"--monitor", "--mode", "--csv", "--template", "--output", "--format"};
+    static const char *const all[] = {"--monitor", "--mode", "--csv", "--template", "--output", "--format",
+                                      "--list", "--json", "--help", "--version"};
+    char flag[64];
+    const char *eq = strchr(a, '=');
+    snprintf(flag, sizeof flag, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
+    int known = 0;
+    for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
+    if (!known) {
+      fprintf(stderr, "kcb-restore: unknown option '%s'", flag);
+      cli_print_suggestion(stderr, flag, all, sizeof all / sizeof all[0]);
+      fprintf(stderr, " (see kcb-restore --help)\n");
+      free(paths);
+      return 2;
+    }
+    if (!eq && i + 1 >= argc) { free(paths); return usage_error("option needs a value", a); }
+    const char *v = eq ? eq + 1 : argv[++i];
+    a = flag;
     if (strcmp(a, "--monitor") == 0) ro.monitor = v;
     else if (strcmp(a, "--mode") == 0) {
       if (kcb_monitor_mode_from_name(&ro.mode, v) != 0) { free(paths); return usage_error("--mode: expected auto, min or max", v); }
@@ -156,6 +185,13 @@ int main(int argc, char **argv) {
   if (output && !format && kcb_checkpoint_layout_from_name(&layout, output) != 0) {
     free(paths);
     return usage_error("--output: the name must end in .weights.h5, .h5 or .keras (or give --format)", output);
+  }
+  kcb_checkpoint_layout named; /* before any ranking: a name the layout cannot be written under */
+  if (output && format && (kcb_checkpoint_layout_from_name(&named, output) != 0 || named != layout)) {
+    fprintf(stderr, "kcb-restore: --output '%s': a %s file must be named *.%s (see kcb-restore --help)\n", output,
+            format, format);
+    free(paths);
+    return 2;
   }
 
   kcb_checkpoint_ranking *r = NULL;

@@ -1,22 +1,83 @@
 /* kcb-train — train a Sequential model from the command line (Fashion-MNIST by default). */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "cli_common.h"
 #include "kcb/kcb.h"
 #include "tool_text.h"
 #include "train_options.h"
+
+/* ---- Ctrl-C: the first SIGINT / SIGTERM asks fit to stop after the batch; a second one (or one
+ * outside fit) ends the process at once, with the signal's usual status. ---------------------- */
+static kcb_model *running_model;
+static volatile sig_atomic_t in_fit, stop_signal;
+
+static void on_stop_signal(int sig) {
+  if (stop_signal || !in_fit) {
+    signal(sig, SIG_DFL);
+    raise(sig);
+    return;
+  }
+  stop_signal = sig;
+  kcb_model_request_stop(running_model);
+  static const char note[] = "\nkcb-train: stopping after this batch (press Ctrl-C again to quit at once)\n";
+  ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
+  (void)ignored;
+}
+
+static void catch_stop_signals(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+}
 
 static int needs(const char *flag, const char *other) {
   fprintf(stderr, "kcb-train: %s needs %s (see kcb-train --help)\n", flag, other);
   return 2;
 }
 
+/* A --monitor that auto mode cannot place (not the loss, not a --metrics name, with or without
+ * "val_") needs --mode: said before any work, in the command line's terms (the library's message
+ * is Keras's, with `mode='max'`), with the nearest logged name. */
+static int check_monitor(const train_args *a) {
+  int watched = a->early_stopping >= 0 || a->reduce_lr || a->checkpoint;
+  if (!a->monitor || !watched || (a->mode && strcmp(a->mode, "auto") != 0)) return 0;
+  const char *names[20] = {"loss", "val_loss"};
+  char list[256], *save = NULL, prefixed[8][80];
+  size_t n = 2;
+  snprintf(list, sizeof list, "%s", a->metrics);
+  for (char *m = strtok_r(list, ",", &save); m && n + 2 <= 20 && n / 2 - 1 < 8; m = strtok_r(NULL, ",", &save)) {
+    snprintf(prefixed[n / 2 - 1], sizeof prefixed[0], "val_%s", m);
+    names[n] = m;
+    names[n + 1] = prefixed[n / 2 - 1];
+    n += 2;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(a->monitor, names[i]) == 0) return 0;
+  fprintf(stderr, "kcb-train: --monitor '%s' is not the loss or one of --metrics, so kcb-train cannot tell whether "
+          "it should fall or rise: give --mode min or --mode max", a->monitor);
+  const char *s = cli_suggest(a->monitor, names, n);
+  if (s) fprintf(stderr, " (did you mean %s?)", s);
+  fprintf(stderr, "\n");
+  return 2;
+}
+
+static int parse_profile_batch(const char *v, long long *start, long long *stop);
+
 /* Flags that only make sense with another one, and values checked beyond their range. */
 static int check_callback_args(const train_args *a) {
   kcb_monitor_mode mode;
+  long long start, stop;
+  if (a->profile_batch && parse_profile_batch(a->profile_batch, &start, &stop)) return 2;
   if (a->csv_append && !a->csv) return needs("--csv-append", "--csv FILE");
   if (a->csv_separator && !a->csv) return needs("--csv-separator", "--csv FILE");
   if (a->csv_separator && (strlen(a->csv_separator) != 1 || strchr("\"\r\n", a->csv_separator[0])))
@@ -33,17 +94,99 @@ static int check_callback_args(const train_args *a) {
     return train_usage_error("--mode", a->mode, "expected auto, min or max");
   if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
     return needs(a->factor >= 0 ? "--factor" : "--lr-patience", "--reduce-lr-on-plateau");
-  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams))
-    return train_usage_error("--logdir", "", "the TensorBoard options need --logdir");
+  if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams || a->pr_curves ||
+                     a->embeddings || a->profile_batch))
+    return needs(a->histogram_freq ? "--histogram-freq" : a->update_freq ? "--update-freq"
+                 : a->write_images ? "--write-images" : a->hparams ? "--hparams" : a->pr_curves ? "--pr-curves"
+                 : a->embeddings ? "--embeddings" : "--profile-batch", "--logdir DIR");
+  if (a->initial_epoch >= a->epochs && a->epochs > 0)
+    return train_usage_error("--initial-epoch", "", "must be below --epochs (it counts the epochs already trained)");
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
     return train_usage_error("--on-write-error", a->on_write_error, "expected stop or warn");
   if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
-      strcmp(a->lr_schedule, "cosine") != 0)
-    return train_usage_error("--lr-schedule", a->lr_schedule, "expected step, exponential or cosine");
+      strcmp(a->lr_schedule, "cosine") != 0 && strcmp(a->lr_schedule, "warmup") != 0)
+    return train_usage_error("--lr-schedule", a->lr_schedule, "expected step, exponential, cosine or warmup");
   if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
+  return check_monitor(a);
+}
+
+/* Fashion-MNIST's class names, for the default data set. */
+static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                                              "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* --profile-batch START,STOP (or N for N,N, as Keras's int profile_batch). @return 0 or 2. */
+static int parse_profile_batch(const char *v, long long *start, long long *stop) {
+  char *end;
+  errno = 0;
+  *start = strtoll(v, &end, 10);
+  *stop = *start;
+  if (*end == ',') *stop = strtoll(end + 1, &end, 10);
+  if (*v == '\0' || *end || errno || *start < 1 || *stop < *start)
+    return train_usage_error("--profile-batch", v, "expected START,STOP with 1 <= START <= STOP, or one batch N");
   return 0;
+}
+
+/* Splits --class-names at commas into names (at most cap); NULL text: Fashion-MNIST's for the
+ * default data. @return the count. */
+static size_t class_names(const train_args *a, char *text, const char **names, size_t cap) {
+  size_t n = 0;
+  if (!text) {
+    if (a->data_dir) return 0;
+    for (; n < 10 && n < cap; n++) names[n] = fashion_names[n];
+    return n;
+  }
+  char *save = NULL;
+  for (char *t = strtok_r(text, ",", &save); t && n < cap; t = strtok_r(NULL, ",", &save)) names[n++] = t;
+  return n;
+}
+
+/* --embeddings N: the last hidden layer's outputs for the first N test images, their class names
+ * (and indices) as metadata and the images as a sprite, for TensorBoard's projector, in logdir. */
+static int write_embeddings(kcb_model *model, const kcb_mnist *data, long long count, const char *logdir,
+                            const char *const *names, size_t n_names) {
+  size_t last_dense = kcb_model_layer_count(model);
+  while (last_dense > 0 && strcmp(kcb_model_layer_class(model, last_dense - 1), "Dense") != 0) last_dense--;
+  if (last_dense < 2) {
+    fprintf(stderr, "kcb-train: --embeddings needs a hidden layer before the output Dense layer\n");
+    return KCB_EINVAL;
+  }
+  int64_t n = data->test_images->shape[0] < count ? data->test_images->shape[0] : count;
+  kcb_tensor x = *data->test_images, *features = NULL;
+  x.shape[0] = n;
+  int rc = kcb_model_predict_layer(model, &x, last_dense - 2, 256, &features);
+  if (rc) return rc;
+  size_t pixels = (size_t)kcb_tensor_sample_size(&x);
+  uint8_t *images = malloc((size_t)n * pixels + 1);
+  const char **label = calloc((size_t)n + 1, sizeof *label), **index = calloc((size_t)n + 1, sizeof *index);
+  char *numbers = malloc((size_t)n * 16 + 1);
+  if (!images || !label || !index || !numbers) rc = KCB_ENOMEM;
+  for (int64_t i = 0; !rc && i < n; i++) {
+    int c = (int)data->test_labels->data[i];
+    snprintf(numbers + 16 * i, 16, "%d", c);
+    index[i] = numbers + 16 * i;
+    label[i] = c >= 0 && (size_t)c < n_names ? names[c] : index[i];
+  }
+  for (size_t i = 0; !rc && i < (size_t)n * pixels; i++) {
+    float v = x.data[i] * 255.0f + 0.5f; /* the pixels were scaled to [0, 1] on loading */
+    images[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
+  if (!rc) {
+    const char *const columns[2] = {"label", "class"};
+    const char *const *values[2] = {label, index};
+    kcb_embedding e = {.name = "test_features", .data = features->data, .rows = (size_t)n,
+                       .dims = (size_t)kcb_tensor_sample_size(features), .column_names = columns, .columns = values,
+                       .n_columns = 2, .metadata_rows = (size_t)n, .images = images, .image_height = (int)x.shape[1],
+                       .image_width = x.rank > 2 ? (int)x.shape[2] : 1, .image_channels = 1};
+    rc = kcb_projector_write(logdir, &e, 1, NULL);
+  }
+  free(images);
+  free(label);
+  free(index);
+  free(numbers);
+  kcb_tensor_free(features);
+  return rc;
 }
 
 /* Adds a callback that writes files; with --on-write-error warn, its failure only warns. */
@@ -58,9 +201,20 @@ static int add_writer(kcb_callback **list, size_t *n, kcb_callback *cb, int warn
   return 0;
 }
 
-/* Lists every file the run wrote, so nothing has to be searched for afterwards. */
-static void print_files(const train_args *a, const kcb_callback *checkpoint) {
-  printf("Files written:\n");
+/* dir + "/" + name, without the "./" a run named "." would add. */
+static void join(char *out, size_t size, const char *dir, const char *name) {
+  size_t n = strlen(dir);
+  while (n > 1 && dir[n - 1] == '/') n--;
+  if (strcmp(name, ".") == 0) snprintf(out, size, "%.*s", (int)n, dir);
+  else snprintf(out, size, "%.*s/%s", (int)n, dir, name);
+}
+
+/* Lists every file the run wrote, so nothing has to be searched for afterwards; nothing at all
+ * when it wrote none. `backup` says what became of the --backup-dir backup. */
+static void print_files(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard,
+                        const char *backup, int saved_model) {
+  int any = 0;
+#define FILE_LINE(...) (any++ ? 0 : printf("Files written:\n"), printf(__VA_ARGS__))
   if (a->logdir) {
     char **runs = NULL;
     size_t n_runs = 0;
@@ -68,33 +222,60 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint) {
       for (size_t r = 0; r < n_runs; r++) {
         char dir[4096], **files = NULL;
         size_t n_files = 0;
-        snprintf(dir, sizeof dir, "%s/%s", a->logdir, runs[r]);
+        join(dir, sizeof dir, a->logdir, runs[r]);
         if (kcb_tfevents_list_files(dir, &files, &n_files) == 0)
-          for (size_t f = 0; f < n_files; f++) printf("  TensorBoard  %s\n", files[f]);
+          for (size_t f = 0; f < n_files; f++) FILE_LINE("  TensorBoard  %s\n", files[f]);
         kcb_string_list_free(files, n_files);
       }
     kcb_string_list_free(runs, n_runs);
   }
-  if (a->csv) printf("  CSV log      %s\n", a->csv);
+  if (kcb_tensorboard_profile_path(tensorboard)) FILE_LINE("  profile      %s\n", kcb_tensorboard_profile_path(tensorboard));
+  if (a->embeddings && a->logdir) FILE_LINE("  projector    %s/projector_config.pbtxt (test_features/)\n", a->logdir);
+  if (a->csv && access(a->csv, F_OK) == 0) FILE_LINE("  CSV log      %s\n", a->csv);
   if (checkpoint) {
     double value;
     const char *path;
-    for (size_t i = 0; (path = kcb_model_checkpoint_kept(checkpoint, i, &value)); i++)
-      printf("  checkpoint   %s (%s %.6g)\n", path, a->monitor ? a->monitor : "val_loss", value);
-    if (!kcb_model_checkpoint_kept(checkpoint, 0, NULL) && kcb_model_checkpoint_last_saved(checkpoint)[0])
-      printf("  checkpoint   %s\n", kcb_model_checkpoint_last_saved(checkpoint));
+    if (kcb_model_checkpoint_kept(checkpoint, 0, NULL)) /* --save-top-k: the files that remain, best first */
+      for (size_t i = 0; (path = kcb_model_checkpoint_kept(checkpoint, i, &value)); i++)
+        FILE_LINE("  checkpoint   %s (%s %.6g)\n", path, a->monitor ? a->monitor : "val_loss", value);
+    else
+      for (size_t i = 0; (path = kcb_model_checkpoint_saved(checkpoint, i)); i++)
+        if (access(path, F_OK) == 0) FILE_LINE("  checkpoint   %s\n", path);
   }
-  if (a->backup_dir) printf("  backup       %s (removed: the run completed)\n", a->backup_dir);
-  if (a->save) printf("  model        %s\n", a->save);
+  if (a->backup_dir && backup) FILE_LINE("  backup       %s (%s)\n", a->backup_dir, backup);
+  if (a->save && saved_model) FILE_LINE("  model        %s\n", a->save);
+#undef FILE_LINE
 }
 
 /* Reports a library error with its detail and returns the tool's exit status for it. */
+static char who[64] = "kcb-train"; /* with the rank under mpirun */
 static int fail(const char *what, int rc) {
   if (kcb_error_last()[0]) /* the library's message already names the step, file or flag */
-    fprintf(stderr, "kcb-train: %s (%s)\n", tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
+    fprintf(stderr, "%s: %s (%s)\n", who, tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
   else
-    fprintf(stderr, "kcb-train: %s: %s (%s)\n", what, kcb_strerror(rc), kcb_error_name(rc));
+    fprintf(stderr, "%s: %s: %s (%s)\n", who, what, kcb_strerror(rc), kcb_error_name(rc));
   return 1;
+}
+
+/* After Ctrl-C: what was saved, and the command that resumes. @return the signal's exit status. */
+static int report_interrupt(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard, int argc,
+                            char **argv) {
+  int sig = stop_signal ? stop_signal : SIGINT;
+  fflush(stdout);
+  fprintf(stderr, "\nkcb-train: stopped by %s: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", kcb_error_last());
+  print_files(a, checkpoint, tensorboard, "kept: resume from it", 0);
+  if (a->backup_dir) {
+    printf("To resume, run the same command again:\n  ");
+    for (int i = 0; i < argc; i++) {
+      if (i) putchar(' ');
+      cli_shell_quote(stdout, argv[i]);
+    }
+    printf("\n");
+  } else {
+    printf("Not resumable where it stopped: give --backup-dir DIR to be able to resume a run.\n");
+  }
+  fflush(stdout);
+  return 128 + sig;
 }
 
 int main(int argc, char **argv) {
@@ -107,8 +288,34 @@ int main(int argc, char **argv) {
   kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
   if (a.save && kcb_checkpoint_layout_from_name(&save_layout, a.save) != 0)
     return train_usage_error("--save", a.save, "the name must end in .weights.h5, .h5 or .keras");
+  /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
+  kcb_backup_status backup_status = {0};
+  int quiet_rank = kcb_distributed_launched_rank() != 0; /* under mpirun, rank 0 alone prints */
+  if (a.backup_dir) {
+    int brc = kcb_backup_and_restore_status(&backup_status, a.backup_dir);
+    if (brc) return fail("--backup-dir", brc);
+    if (backup_status.state == KCB_BACKUP_COMPLETED) {
+      if (quiet_rank) return 0;
+      printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
+      if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
+      printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
+             "saved model with --initial-weights FILE --initial-epoch N and more --epochs.\n", backup_status.path);
+      return 0;
+    }
+    if (backup_status.state == KCB_BACKUP_RESUMABLE) {
+      /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
+      if (!quiet_rank) printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
+      if (!quiet_rank && backup_status.batch >= 0) printf(", batch %lld", (long long)backup_status.batch + 2);
+      if (!quiet_rank && a.csv) printf(" (continuing %s)", a.csv);
+      if (!quiet_rank) printf("\n");
+      fflush(stdout);
+      a.csv_append = 1; /* the resumed run's rows follow the earlier ones */
+    }
+  }
+  catch_stop_signals();
 
   kcb_compile_options c = {0};
+  int rc_dist = 0;
   kcb_metric metrics[8];
   char *metric_names[8];
   size_t n_metrics = 0;
@@ -137,10 +344,23 @@ int main(int argc, char **argv) {
   c.n_metrics = n_metrics;
   c.metric_names = (const char *const *)metric_names;
 
+
+  /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
+  kcb_distributed *dist = NULL;
+  if (kcb_distributed_launched() && (rc_dist = kcb_distributed_new(&dist, NULL)) != 0) {
+    free(metric_list);
+    return fail("joining the MPI job", rc_dist);
+  }
+  int rank = kcb_distributed_rank(dist);
+  if (kcb_distributed_size(dist) > 1) snprintf(who, sizeof who, "kcb-train (rank %d of %d)", rank, kcb_distributed_size(dist));
+  if (rank != 0) a.verbose = 0;
+  char *name_list = a.class_names ? strdup(a.class_names) : NULL;
+  const char *names[256];
+  size_t n_names = class_names(&a, name_list, names, 256);
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
-  kcb_callback *callbacks[10] = {NULL}, *checkpoint = NULL, *writer = NULL;
+  kcb_callback *callbacks[10] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
   size_t n_callbacks = 0;
   int warn = strcmp(a.on_write_error, "warn") == 0;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
@@ -149,7 +369,8 @@ int main(int argc, char **argv) {
     goto done;
   }
   if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
-    status = fail("--model", rc);
+    /* a bad spec is a usage error */
+    status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, kcb_error_last());
     goto done;
   }
   {
@@ -181,6 +402,7 @@ int main(int argc, char **argv) {
   int warmup = (int)(a.lr_warmup_epochs > 0 ? a.lr_warmup_epochs : 0);
   int decay = (int)(a.lr_decay_epochs > 0 ? a.lr_decay_epochs : a.epochs - warmup > 1 ? a.epochs - warmup : 1);
   kcb_lr_cosine_decay cosine = KCB_LR_COSINE_DECAY_INIT(warmup ? 0.0 : lr, decay);
+  kcb_lr_warmup ranks_warmup = {lr, kcb_distributed_size(dist), warmup ? warmup : 5}; /* Goyal et al.: 5 epochs */
   cosine.alpha = a.lr_alpha >= 0 ? a.lr_alpha : 0;
   if (warmup) {
     cosine.warmup_target = lr;
@@ -197,6 +419,8 @@ int main(int argc, char **argv) {
     if (strcmp(a.lr_schedule, "step") == 0) rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_step_decay, &step, &so);
     else if (strcmp(a.lr_schedule, "exponential") == 0)
       rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_exponential_decay, &expo, &so);
+    else if (strcmp(a.lr_schedule, "warmup") == 0)
+      rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_warmup, &ranks_warmup, &so);
     else rc = kcb_lr_scheduler_new(&callbacks[n_callbacks], kcb_lr_schedule_cosine_decay, &cosine, &so);
     if (rc == 0) n_callbacks++;
   }
@@ -248,6 +472,7 @@ int main(int argc, char **argv) {
   if (rc == 0 && a.backup_dir) {
     kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
     bo.save_freq = a.backup_freq;
+    bo.mark_completed = 1; /* running the command again after it finished says so */
     if ((rc = kcb_backup_and_restore_new(&writer, a.backup_dir, &bo)) == 0)
       rc = add_writer(callbacks, &n_callbacks, writer, warn);
   }
@@ -263,12 +488,22 @@ int main(int argc, char **argv) {
   fit.batch_size = a.batch_size;
   fit.verbose = (int)a.verbose;
   fit.validation_split = a.validation_split;
+  fit.initial_epoch = (int)a.initial_epoch;
+  fit.distributed = dist;
   if (a.logdir) {
     kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
     tb.log_dir = a.logdir;
     tb.histogram_freq = (int)a.histogram_freq;
     tb.update_freq = a.update_freq;
     tb.write_images = a.write_images;
+    tb.custom_scalars = 1; /* each metric's train and validation curves in one chart */
+    tb.pr_curves = a.pr_curves ? KCB_PR_CURVE_DEFAULT_THRESHOLDS : 0;
+    tb.class_names = names;
+    tb.n_class_names = n_names;
+    long long start = 0, stop = 0;
+    if (a.profile_batch && (status = parse_profile_batch(a.profile_batch, &start, &stop))) goto done;
+    tb.profile_batch_start = start;
+    tb.profile_batch_stop = stop;
     kcb_hparam hp[] = {
         {"model", KCB_HPARAM_STRING, 0, a.model_spec, 0},
         {"loss", KCB_HPARAM_STRING, 0, a.loss, 0},
@@ -283,23 +518,36 @@ int main(int argc, char **argv) {
       tb.hparams = hp;
       tb.n_hparams = sizeof hp / sizeof hp[0];
     }
-    if ((rc = kcb_tensorboard_new(&writer, &tb)) || (rc = add_writer(callbacks, &n_callbacks, writer, warn))) {
+    if ((rc = kcb_tensorboard_new(&writer, &tb)) || (tensorboard = writer, 0) ||
+        (rc = add_writer(callbacks, &n_callbacks, writer, warn))) {
       status = fail("--logdir", rc);
       goto done;
     }
     fit.n_callbacks = n_callbacks;
   }
-  if ((rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history))) {
+  running_model = model;
+  in_fit = 1;
+  rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history);
+  in_fit = 0;
+  if (rc == KCB_EINTERRUPTED) { /* distributed: every rank stopped after the same batch */
+    status = rank == 0 ? report_interrupt(&a, checkpoint, tensorboard, argc, argv) : 128 + (stop_signal ? stop_signal : SIGINT);
+    goto done;
+  }
+  if (rc) {
     status = fail("fit", rc);
     goto done;
   }
-  if (a.save) {
+  if (a.save && rank == 0) {
     kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
     so.epoch = a.epochs - 1;
     if ((rc = kcb_model_save(model, a.save, &so))) {
       status = fail("--save", rc);
       goto done;
     }
+  }
+  if (a.embeddings && (rc = write_embeddings(model, &data, a.embeddings, a.logdir, names, n_names))) {
+    status = fail("--embeddings", rc);
+    goto done;
   }
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
   ev.batch_size = a.batch_size;
@@ -309,21 +557,29 @@ int main(int argc, char **argv) {
     status = fail("evaluate", rc);
     goto done;
   }
-  if (a.verbose) print_files(&a, checkpoint);
+  if (a.verbose) print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
   /* loss first, then the metrics in the order asked for */
   double v = 0;
   kcb_logs_get(&result, "loss", &v);
-  printf("test_loss=%.6f", v);
-  for (size_t i = 0; i < n_metrics; i++) {
+  if (rank == 0) printf("test_loss=%.6f", v);
+  for (size_t i = 0; rank == 0 && i < n_metrics; i++) {
     kcb_logs_get(&result, metric_names[i], &v);
     printf(" test_%s=%.6f", metric_names[i], v);
   }
-  printf("\n");
+  if (rank == 0) printf("\n");
 done:
+  /* A failure outside fit may leave the other ranks waiting in a collective step: end the job (a stop
+   * on request is collective, so those ranks end together anyway). */
+  if (status && rc != KCB_EINTERRUPTED && kcb_distributed_size(dist) > 1) {
+    fflush(NULL);
+    kcb_distributed_abort(dist, status);
+  }
+  kcb_distributed_free(dist);
   for (size_t i = 0; i < n_callbacks; i++) kcb_callback_free(callbacks[i]);
   kcb_history_free(history);
   kcb_model_free(model);
   kcb_mnist_free(&data);
   free(metric_list);
+  free(name_list);
   return status;
 }

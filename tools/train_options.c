@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_common.h"
 #include "kcb/kcb.h"
 
 typedef enum option_kind {
@@ -51,6 +52,9 @@ static const option options[] = {
     {"metrics", "LIST", STRING, AT(metrics), 0, 0, "comma-separated: accuracy, mse, mae, ... [accuracy]"},
     {"Training:", NULL, GROUP, 0, 0, 0, NULL},
     {"epochs", "N", LONG, AT(epochs), 0, 1000000, "[20]"},
+    {"initial-epoch", "N", LONG, AT(initial_epoch), 0, 1000000,
+     "the epochs already trained (Keras's initial_epoch): training starts at\n"
+     "epoch N+1; with --initial-weights, to continue a finished run [0]"},
     {"batch-size", "N", LONG, AT(batch_size), 1, 1 << 20, "[64]"},
     {"validation-split", "F", DOUBLE, AT(validation_split), 0, 0.99,
      "last fraction of the training data held out for validation [0.1]"},
@@ -76,12 +80,14 @@ static const option options[] = {
     {"reduce-lr-on-plateau", NULL, SWITCH, AT(reduce_lr), 0, 0, "multiply the rate by --factor when --monitor stops improving"},
     {"factor", "F", DOUBLE, AT(factor), 0, 0.999999, "[0.1]"},
     {"lr-patience", "N", LONG, AT(lr_patience), 0, 1000000, "epochs without improvement before a reduction [10]"},
-    {"lr-schedule", "NAME", STRING, AT(lr_schedule), 0, 0, "step, exponential or cosine, from the --lr rate, per epoch [off]"},
+    {"lr-schedule", "NAME", STRING, AT(lr_schedule), 0, 0, "step, exponential or cosine, from the --lr rate, per epoch; warmup:\n"
+     "from --lr to --lr x the number of processes (under mpirun) [off]"},
     {"lr-decay-rate", "F", DOUBLE, AT(lr_decay_rate), 0, 1e6, "step and exponential: the factor per --lr-decay-epochs [0.5]"},
     {"lr-decay-epochs", "N", LONG, AT(lr_decay_epochs), 1, 1000000,
      "step: epochs per drop; exponential: epochs per factor; cosine:\n"
      "epochs to decay over [10; cosine: the epochs after the warm-up]"},
-    {"lr-warmup-epochs", "N", LONG, AT(lr_warmup_epochs), 0, 1000000, "cosine: linear warm-up from 0 to the rate first [0]"},
+    {"lr-warmup-epochs", "N", LONG, AT(lr_warmup_epochs), 0, 1000000, "cosine: linear warm-up from 0 to the rate first [0];\n"
+     "warmup: epochs the rise takes [5]"},
     {"lr-alpha", "F", DOUBLE, AT(lr_alpha), 0, 1, "cosine: the final rate as a fraction of the peak [0]"},
     {"TensorBoard:", NULL, GROUP, 0, 0, 0, NULL},
     {"logdir", "DIR", STRING, AT(logdir), 0, 0, "write TensorBoard logs to DIR/train and DIR/validation [off]"},
@@ -89,6 +95,18 @@ static const option options[] = {
     {"update-freq", "F", UPDATE_FREQ, AT(update_freq), 0, 0, "epoch, batch, or every N batches [epoch]"},
     {"write-images", NULL, SWITCH, AT(write_images), 0, 0, "also write the weights as images (with --histogram-freq)"},
     {"hparams", NULL, SWITCH, AT(hparams), 0, 0, "log the hyperparameters and final metrics (HParams tab)"},
+    {"pr-curves", NULL, SWITCH, AT(pr_curves), 0, 0,
+     "per-class PR curves of the validation set at each epoch end (PR Curves tab)"},
+    {"embeddings", "N", LONG, AT(embeddings), 0, 100000,
+     "after training, the last hidden layer's activations for the first N test\n"
+     "images, with their labels and a sprite of the images (Projector tab) [0]"},
+    {"class-names", "LIST", STRING, AT(class_names), 0, 0,
+     "comma-separated names of the classes, for --pr-curves and --embeddings\n"
+     "[Fashion-MNIST's with the default --data, else 0, 1, ...]"},
+    {"profile-batch", "START,STOP", STRING, AT(profile_batch), 0, 0,
+     "trace training batches START..STOP (1-based, counted across epochs):\n"
+     "forward, backward, optimizer, each callback hook and event writes, as\n"
+     "DIR/train/plugins/profile/<time>/<host>.trace.json.gz (chrome://tracing, Perfetto)"},
     {"Checkpoints:", NULL, GROUP, 0, 0, 0, NULL},
     {"initial-weights", "FILE", STRING, AT(initial_weights), 0, 0,
      "start from these weights (and optimizer state, when the file has a\n"
@@ -106,11 +124,13 @@ static const option options[] = {
     {"save-freq", "epoch|N", FREQ, AT(save_freq), 0, 0, "at every epoch end, or every N batches [epoch]"},
     {"save-top-k", "K", LONG, AT(save_top_k), -1, 1000000, "keep the K best files by --monitor, delete the others; -1 all [-1]"},
     {"save-last", NULL, SWITCH, AT(save_last), 0, 0, "also keep last.<ext> next to them, updated at every save point"},
-    {"initial-value-threshold", "F", DOUBLE, AT(initial_value_threshold), -1e300, 1e300,
-     "the value --save-best-only must beat first [none]"},
+    {"initial-value-threshold", "F", DOUBLE, AT(initial_value_threshold), -INFINITY, INFINITY,
+     "the value --save-best-only must beat first; inf and -inf allowed [none]"},
     {"backup-dir", "DIR", STRING, AT(backup_dir), 0, 0,
      "BackupAndRestore: back the run up in DIR; run the same command again\n"
-     "after a crash to resume it (DIR is emptied when the run completes)"},
+     "after a crash or Ctrl-C to resume it (the CSV log is then continued); when\n"
+     "the run completes DIR keeps only completed.json, and running it again says\n"
+     "there is nothing to resume"},
     {"backup-freq", "epoch|N", FREQ, AT(backup_freq), 0, 0, "back up at every epoch end, or every N batches [epoch]"},
     {"Files:", NULL, GROUP, 0, 0, 0, NULL},
     {"on-write-error", "stop|warn", STRING, AT(on_write_error), 0, 0,
@@ -161,10 +181,18 @@ static void usage(FILE *f) {
     }
     fputc('\n', f);
   }
-  fprintf(f, "  -h, --help               this help\n\n"
-             "Exit status: 0 trained, 1 a library error (its message names the file or value), 2 a usage error.\n"
+  fprintf(f, "  --version                print the version\n"
+             "  -h, --help               this help\n\n"
+             "Ctrl-C (SIGINT) or SIGTERM stops training after the current batch: the logs are flushed and\n"
+             "closed, a --backup-dir backup is written where it stopped, and the command that resumes\n"
+             "is printed; a second Ctrl-C quits at once.\n\n"
+             "Exit status: 0 trained (or nothing left to resume), 1 a library error (its message names\n"
+             "the file or value), 2 a usage error, 130 / 143 stopped by SIGINT / SIGTERM.\n"
              "Prints the files it wrote, then the test-set evaluation last, as:\n"
-             "test_loss=<value> test_<metric>=<value> ...\n");
+             "test_loss=<value> test_<metric>=<value> ...\n"
+             "\nSeveral processes: `mpirun -np N kcb-train ...` (kcb built with MPI) trains data-parallel:\n"
+             "--batch-size is the global batch, split across the N processes; every process loads the\n"
+             "same data; logs, checkpoints, backups and output come from rank 0 only.\n");
 }
 
 int train_usage_error(const char *flag, const char *value, const char *why) {
@@ -176,6 +204,22 @@ static const option *find_option(const char *name) {
   for (size_t i = 0; i < N_OPTIONS; i++)
     if (options[i].kind != GROUP && strcmp(options[i].name, name) == 0) return &options[i];
   return NULL;
+}
+
+/* "kcb-train: WHERE: unknown option 'NAME' (did you mean --X?)": the nearest flag, as git does. */
+static int unknown_option(const char *where, const char *name) {
+  const char *names[N_OPTIONS + 2];
+  size_t n = 0;
+  const char *bare = strncmp(name, "--", 2) == 0 ? name + 2 : name;
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].kind != GROUP) names[n++] = options[i].name;
+  names[n++] = "help";
+  names[n++] = "version";
+  const char *s = cli_suggest(bare, names, n);
+  fprintf(stderr, "kcb-train: %s%sunknown option '%s'", where ? where : "", where ? ": " : "", name);
+  if (s) fprintf(stderr, "; did you mean %s%s?", where ? "" : "--", s);
+  fprintf(stderr, " (see kcb-train --help)\n");
+  return 2;
 }
 
 static int parse_long(const char *flag, const char *v, double lo, double hi, long long *out) {
@@ -311,7 +355,7 @@ static int read_config(train_args *a, const char *path, int depth) {
     const option *o = find_option(key);
     char flag[sizeof where + 4200];
     snprintf(flag, sizeof flag, "%s: --%s", where, key);
-    if (!o) rc = train_usage_error(where, key, "unknown option");
+    if (!o) rc = unknown_option(where, key);
     else if (o->kind == CONFIG) rc = value ? read_config(a, value, depth + 1) : train_usage_error(flag, "", "needs a value");
     else if (!value && o->kind != SWITCH) rc = train_usage_error(flag, "", "needs a value");
     else {
@@ -331,16 +375,26 @@ int train_args_parse(train_args *a, int argc, char **argv) {
       usage(stdout);
       return 1;
     }
+    if (strcmp(flag, "--version") == 0) {
+      cli_print_version("kcb-train");
+      return 1;
+    }
     if (strncmp(flag, "--", 2) != 0) return train_usage_error("argument", flag, "not an option");
-    const option *o = find_option(flag + 2);
-    if (!o) return train_usage_error("option", flag, "unknown option");
+    /* --name=value, as GNU tools accept */
+    char dashed[80];
+    const char *eq = strchr(flag, '='), *v = NULL;
+    snprintf(dashed, sizeof dashed, "%.*s", eq ? (int)(eq - flag) : (int)strlen(flag), flag);
+    const option *o = find_option(dashed + 2);
+    if (!o) return unknown_option(NULL, dashed);
     if (o->kind == SWITCH) {
-      apply(a, o, flag, NULL);
+      int rc = apply(a, o, dashed, eq ? eq + 1 : NULL);
+      if (rc) return rc;
       continue;
     }
-    if (i + 1 >= argc) return train_usage_error(flag, "", "needs a value");
-    const char *v = argv[++i];
-    int rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, flag, v);
+    if (eq) v = eq + 1;
+    else if (i + 1 >= argc) return train_usage_error(dashed, "", "needs a value");
+    else v = argv[++i];
+    int rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, dashed, v);
     if (rc) return rc;
   }
   return 0;

@@ -10,6 +10,7 @@ typedef struct train_args {
   const char *data_dir, *model_spec, *loss, *optimizer, *metrics;
   double lr, validation_split;
   long long train_limit, batch_size, seed, epochs, verbose;
+  long long initial_epoch; /* Keras's initial_epoch: the 0-based epoch to start at */
   /* built-in callbacks (-1: not given) */
   const char *csv, *csv_separator, *monitor, *mode, *lr_schedule;
   int csv_append, restore_best_weights, reduce_lr, terminate_on_nan;
@@ -19,6 +20,10 @@ typedef struct train_args {
   const char *logdir;
   long long histogram_freq, update_freq; /* update_freq: KCB_TENSORBOARD_UPDATE_* or N */
   int write_images, hparams;
+  /* TensorBoard plugins (README "TensorBoard plugins") */
+  int pr_curves;
+  long long embeddings;             /* test images in the projector; 0 none */
+  const char *class_names, *profile_batch;
   /* checkpoints */
   const char *initial_weights, *save, *checkpoint, *backup_dir;
   int save_best_only, save_weights_only, save_last;
@@ -32,7 +37,7 @@ typedef struct train_args {
 void train_args_defaults(train_args *a);
 
 /* Parses argv (and any --config FILE it names, in place); prints the error itself.
- * @return 0 to train, 1 when --help was printed, 2 for a usage error. Strings point into argv or
+ * @return 0 to train, 1 when --help or --version was printed, 2 for a usage error. Strings point into argv or
  * into memory kept until train_args_release. */
 int train_args_parse(train_args *a, int argc, char **argv);
 

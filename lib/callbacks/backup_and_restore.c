@@ -21,7 +21,10 @@ typedef struct backup_and_restore {
   char *weights, *weights_bkp, *meta, *meta_bkp; /* the files in dir */
   kcb_backup_and_restore_options o;
   FILE *stream;
+  char *done_marker;           /* dir/completed.json (mark_completed) */
   int current_epoch;
+  int64_t last_batch;          /* the last batch done in current_epoch, -1 none (an interrupt's backup) */
+  int64_t resumed_batch;       /* the batch the loaded backup stopped after, for the first epoch */
   kcb__save_counter counter;
   kcb__rng epoch_shuffle_rng; /* the shuffle RNG before this epoch's shuffle */
 } backup_and_restore;
@@ -42,22 +45,34 @@ static int64_t metadata_epoch(const char *meta_path) {
   return e;
 }
 
-static int load_backup(backup_and_restore *br, const char *path, const char *meta_path) {
+/* Where a backup resumes: the 0-based epoch, and the last batch done in it (-1: none). */
+static int backup_position(const char *path, const char *meta_path, int *epoch, int64_t *batch) {
   kcb_checkpoint_info info;
   int rc = kcb_checkpoint_info_read(&info, path);
   if (rc) return rc;
-  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
-  if ((rc = kcb_model_load_weights(br->base.model, path, &lo))) return rc;
-  kcb_model *m = br->base.model;
-  m->resume_pending = 1;
   if (info.epoch >= 0) { /* kcb's own backup: the epoch, and the batch to carry on after */
-    m->resume_epoch = (int)info.epoch;
-    m->resume_batch = info.batch;
+    *epoch = (int)info.epoch;
+    *batch = info.batch;
   } else { /* Keras's: the epoch from its metadata, restarted from its first batch as Keras does */
     int64_t e = metadata_epoch(meta_path);
-    m->resume_epoch = e > 0 ? (int)e : 0;
-    m->resume_batch = -1;
+    *epoch = e > 0 ? (int)e : 0;
+    *batch = -1;
   }
+  return 0;
+}
+
+static int load_backup(backup_and_restore *br, const char *path, const char *meta_path) {
+  kcb_model *m = br->base.model;
+  int epoch;
+  int64_t batch;
+  int rc = backup_position(path, meta_path, &epoch, &batch);
+  if (rc) return rc;
+  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  if ((rc = kcb_model_load_weights(m, path, &lo))) return rc;
+  m->resume_pending = 1;
+  m->resume_epoch = epoch;
+  m->resume_batch = batch;
+  br->resumed_batch = batch;
   return 0;
 }
 
@@ -86,7 +101,12 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   int rc = kcb__mkdirs(br->dir, "BackupAndRestore");
   if (rc) return rc;
   br->counter = (kcb__save_counter){0, 0};
+  br->resumed_batch = -1;
   remove_stale_temps(br);
+  if (br->o.mark_completed && access(br->done_marker, F_OK) == 0 && access(br->weights, F_OK) != 0 &&
+      access(br->weights_bkp, F_OK) != 0)
+    return kcb__error(KCB_ESTATE, "BackupAndRestore: the run backed up in %s has completed (%s); nothing to resume "
+                      "(remove that file, or use another backup directory, to train again)", br->dir, br->done_marker);
   if (access(br->weights, F_OK) == 0) {
     rc = load_backup(br, br->weights, br->meta);
     if (rc == 0) return 0;
@@ -121,6 +141,8 @@ static int br_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   backup_and_restore *br = (backup_and_restore *)cb;
   (void)logs;
   br->current_epoch = epoch;
+  br->last_batch = br->resumed_batch; /* a resumed epoch starts after the backup's batch */
+  br->resumed_batch = -1;
   br->epoch_shuffle_rng = cb->model->shuffle_rng; /* fit shuffles after this hook */
   return 0;
 }
@@ -154,6 +176,7 @@ static int backup(backup_and_restore *br, int epoch, int64_t batch) {
 static int br_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
   backup_and_restore *br = (backup_and_restore *)cb;
   (void)logs;
+  br->last_batch = batch;
   if (br->o.save_freq <= 0 || !kcb__save_counter_step(&br->counter, br->o.save_freq, batch)) return 0;
   return backup(br, br->current_epoch, batch);
 }
@@ -162,6 +185,7 @@ static int br_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   backup_and_restore *br = (backup_and_restore *)cb;
   (void)logs;
   br->current_epoch = epoch + 1;
+  br->last_batch = -1;
   br->counter.last_batch_seen = 0;
   return br->o.save_freq == 0 ? backup(br, epoch + 1, -1) : 0;
 }
@@ -169,6 +193,14 @@ static int br_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
 static int br_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   backup_and_restore *br = (backup_and_restore *)cb;
   (void)logs;
+  /* Stopped on request (Ctrl-C): back up where it stopped and keep the backup, to resume from. */
+  if (kcb_model_interrupted(cb->model)) return backup(br, br->current_epoch, br->last_batch);
+  if (br->o.mark_completed) {
+    char json[64];
+    int n = snprintf(json, sizeof json, "{\"epochs\": %d}\n", br->current_epoch);
+    int rc = kcb__file_write_atomic(br->done_marker, json, (size_t)n);
+    if (rc) return rc;
+  }
   if (!br->o.delete_checkpoint) return 0;
   /* Keras removes the whole directory; only our files go, then the directory if empty. */
   const char *files[] = {br->weights, br->weights_bkp, br->meta, br->meta_bkp};
@@ -187,6 +219,7 @@ static void br_destroy(kcb_callback *cb) {
   free(br->weights_bkp);
   free(br->meta);
   free(br->meta_bkp);
+  free(br->done_marker);
 }
 
 static const kcb_callback_ops backup_and_restore_ops = {
@@ -218,11 +251,46 @@ int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const
   br->weights_bkp = kcb__path_join(backup_dir, "latest.weights.h5.bkp");
   br->meta = kcb__path_join(backup_dir, "training_metadata.json");
   br->meta_bkp = kcb__path_join(backup_dir, "training_metadata.json.bkp");
-  if (!br->dir || !br->weights || !br->weights_bkp || !br->meta || !br->meta_bkp) {
+  br->done_marker = kcb__path_join(backup_dir, "completed.json");
+  if (!br->dir || !br->weights || !br->weights_bkp || !br->meta || !br->meta_bkp || !br->done_marker) {
     br_destroy(&br->base);
     free(br);
     return kcb__error(KCB_ENOMEM, "out of memory creating BackupAndRestore");
   }
   *out = &br->base;
   return 0;
+}
+
+int kcb_backup_and_restore_status(kcb_backup_status *out, const char *backup_dir) {
+  memset(out, 0, sizeof *out);
+  out->batch = -1;
+  if (!backup_dir || !backup_dir[0]) return kcb__error(KCB_EINVAL, "Empty `backup_dir` argument passed");
+  const char *names[] = {"latest.weights.h5", "training_metadata.json", "latest.weights.h5.bkp",
+                         "training_metadata.json.bkp", "completed.json"};
+  char *paths[5] = {NULL};
+  int rc = 0;
+  for (size_t i = 0; i < 5; i++)
+    if (!(paths[i] = kcb__path_join(backup_dir, names[i]))) rc = kcb__error(KCB_ENOMEM, "out of memory");
+  /* the order fit's BackupAndRestore tries them in: the latest, then its .bkp copy */
+  for (size_t i = 0; rc == 0 && i < 4; i += 2) {
+    if (access(paths[i], F_OK) != 0) continue;
+    rc = backup_position(paths[i], paths[i + 1], &out->epoch, &out->batch);
+    if (rc == 0) {
+      out->state = KCB_BACKUP_RESUMABLE;
+      kcb__strlcpy(out->path, paths[i], sizeof out->path);
+      break;
+    }
+    if (i == 0 && access(paths[2], F_OK) == 0) rc = 0; /* fit falls back to the .bkp copy */
+  }
+  if (rc == 0 && out->state == KCB_BACKUP_NONE && access(paths[4], F_OK) == 0) {
+    json_error_t err;
+    json_t *root = json_load_file(paths[4], 0, &err);
+    json_t *epochs = root ? json_object_get(root, "epochs") : NULL;
+    out->state = KCB_BACKUP_COMPLETED;
+    out->epoch = json_is_integer(epochs) ? (int)json_integer_value(epochs) : -1;
+    kcb__strlcpy(out->path, paths[4], sizeof out->path);
+    json_decref(root);
+  }
+  for (size_t i = 0; i < 5; i++) free(paths[i]);
+  return rc;
 }

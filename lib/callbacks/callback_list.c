@@ -1,7 +1,9 @@
 /* callbacks/callback_list.c — Keras's CallbackList: one logs object, callbacks called in order. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "internal.h"
+#include "kcb/model.h"
 
 static const char *const hook_names[KCB_HOOK_COUNT] = {
     "on_train_begin", "on_train_end", "on_epoch_begin", "on_epoch_end",
@@ -28,18 +30,44 @@ int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
   return 0;
 }
 
+/* A hook failed: its code (a positive one becomes KCB_ECALLBACK), and, when the callback set no
+ * message of its own, one that names it (ops.name, else its place in the list) and the hook. */
+static int hook_failed(const kcb_callback_list *list, size_t i, kcb_hook hook, int rc) {
+  rc = rc < 0 ? rc : KCB_ECALLBACK;
+  if (kcb_error_last()[0]) return rc;
+  const kcb_callback *cb = list->items[i];
+  if (cb->ops->name && cb->ops->name[0])
+    return kcb__error(rc, "callback %s failed in %s with %s (it set no message)", cb->ops->name, kcb_hook_name(hook),
+                      kcb_error_name(rc));
+  return kcb__error(rc, "callback #%zu (no ops.name) failed in %s with %s (it set no message)", i + 1,
+                    kcb_hook_name(hook), kcb_error_name(rc));
+}
+
 /* One switch per hook, then a tight loop over the callbacks: a NULL slot costs a load and a
  * compare, a set one an indirect call. */
-#define KCB__DISPATCH(slot, ...)                                     \
-  for (size_t i = 0; i < list->count; i++) {                        \
-    kcb_callback *cb = list->items[i];                              \
-    if (cb->ops->slot && (rc = cb->ops->slot(cb, __VA_ARGS__)) != 0) \
-      return rc < 0 ? rc : KCB_ECALLBACK;                           \
-  }                                                                 \
+#define KCB__DISPATCH(slot, ...)                                                  \
+  for (size_t i = 0; i < list->count; i++) {                                     \
+    kcb_callback *cb = list->items[i];                                           \
+    if (!cb->ops->slot) continue;                                                \
+    kcb_profiler *profiler = model ? kcb_model_profiler(model) : NULL;           \
+    double t0 = profiler ? kcb_profiler_now() : 0;                               \
+    rc = cb->ops->slot(cb, __VA_ARGS__);                                         \
+    /* the hook may have ended the trace (and freed its profiler) */             \
+    if (profiler && kcb_model_profiler(model) == profiler) profile_hook(profiler, cb, hook, t0, index); \
+    if (rc != 0) return hook_failed(list, i, hook, rc);                          \
+  }                                                                              \
   break
+
+/* While a model is profiled (kcb_model_set_profiler): "<Callback>.<hook>" spans, category "callback". */
+static void profile_hook(kcb_profiler *p, const kcb_callback *cb, kcb_hook hook, double t0, int64_t index) {
+  char name[64];
+  snprintf(name, sizeof name, "%s.%s", cb->ops->name ? cb->ops->name : "callback", hook_names[hook]);
+  (void)kcb_profiler_add(p, name, "callback", t0, kcb_profiler_now(), KCB_PROFILE_LANE_TRAINING, "index", index);
+}
 
 static int dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
   int rc = 0;
+  kcb_model *model = list->count ? list->items[0]->model : NULL; /* profiled: kcb_model_set_profiler */
   switch (hook) {
     case KCB_HOOK_TRAIN_BEGIN: KCB__DISPATCH(on_train_begin, logs);
     case KCB_HOOK_TRAIN_END: KCB__DISPATCH(on_train_end, logs);
@@ -61,6 +89,7 @@ static int dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_l
 }
 
 int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
+  kcb_error_clear(); /* so that a failing hook's own message, or its absence, is seen */
   if (!logs) return dispatch(list, hook, index, logs);
   kcb__logs_begin_hook(logs);
   int rc = dispatch(list, hook, index, logs);

@@ -22,6 +22,7 @@ typedef struct csv_logger {
   char (*keys)[KCB_LOGS_KEY_MAX];      /* the columns after "epoch", frozen at the first epoch */
   size_t n_keys;
   int keys_frozen;
+  int epoch_seen;                      /* this fit's first epoch has begun */
   kcb__csv_row row;
 } csv_logger;
 
@@ -87,6 +88,8 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   csv_logger *c = (csv_logger *)cb;
   int rc = close_file(c);
   if (rc) return rc;
+  if ((rc = kcb__mkdirs_for(c->filename, "CSVLogger"))) return rc; /* as TensorBoard and ModelCheckpoint do */
+  c->epoch_seen = 0;
   if (c->append && (rc = inspect_existing(c)) != 0) return rc;
   /* O_NONBLOCK: a FIFO with no reader fails at once (ENXIO) instead of blocking open() forever; a
    * pipe someone reads, /dev/stdout or /dev/null still work. Writes then block as usual. */
@@ -103,6 +106,66 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   }
   c->keys_frozen = 0;
   c->n_keys = 0;
+  return 0;
+}
+
+/* Whether a line of the file is a row for an epoch >= `from` (the header and other lines are not). */
+static int row_from(const char *line, size_t len, char separator, int from) {
+  long long epoch = 0;
+  size_t i = 0;
+  for (; i < len && line[i] >= '0' && line[i] <= '9' && epoch < 1000000000; i++) epoch = epoch * 10 + (line[i] - '0');
+  return i > 0 && i < len && line[i] == separator && epoch >= from;
+}
+
+/* A run that resumes (BackupAndRestore, or initial_epoch) appending to its earlier log: rows for
+ * the epochs it trains again, written before a kill, are dropped, so the log reads as if the run
+ * had never stopped (Keras would repeat them). The file is replaced atomically. */
+static int drop_rows_from(csv_logger *c, int from) {
+  FILE *f = fopen(c->filename, "rb");
+  if (!f) return 0;
+  char *text = NULL, *kept = NULL;
+  size_t len = 0, cap = 0, n_kept = 0, dropped = 0;
+  int rc = 0;
+  for (int ch; (ch = fgetc(f)) != EOF;) {
+    if (len + 1 >= cap) {
+      char *grown = realloc(text, cap = cap ? 2 * cap : 4096);
+      if (!grown) {
+        rc = kcb__error(KCB_ENOMEM, "CSVLogger: out of memory reading %s", c->filename);
+        break;
+      }
+      text = grown;
+    }
+    text[len++] = (char)ch;
+  }
+  fclose(f);
+  if (rc == 0 && !(kept = malloc(len + 1))) rc = kcb__error(KCB_ENOMEM, "CSVLogger: out of memory reading %s", c->filename);
+  for (size_t at = 0; rc == 0 && at < len;) {
+    const char *nl = memchr(text + at, '\n', len - at);
+    size_t end = nl ? (size_t)(nl - text) + 1 : len;
+    if (row_from(text + at, end - at, c->separator, from)) dropped++;
+    else memcpy(kept + n_kept, text + at, end - at), n_kept += end - at;
+    at = end;
+  }
+  if (rc == 0 && dropped) rc = kcb__file_write_atomic(c->filename, kept, n_kept);
+  free(text);
+  free(kept);
+  return rc;
+}
+
+static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  csv_logger *c = (csv_logger *)cb;
+  (void)logs;
+  if (c->epoch_seen) return 0;
+  c->epoch_seen = 1;
+  /* Decided here, after every on_train_begin (BackupAndRestore's resume included) has run. */
+  if (!c->append || !c->file || !(epoch > 0 || (cb->model && cb->model->resumed))) return 0;
+  int rc = close_file(c);
+  if (rc == 0) rc = drop_rows_from(c, epoch);
+  if (rc) return rc;
+  if (!(c->file = fopen(c->filename, "ab"))) {
+    int err = errno;
+    return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
+  }
   return 0;
 }
 
@@ -199,6 +262,7 @@ static const kcb_callback_ops csv_logger_ops = {
     .name = "CSVLogger",
     .on_train_begin = csv_on_train_begin,
     .on_train_end = csv_on_train_end,
+    .on_epoch_begin = csv_on_epoch_begin,
     .on_epoch_end = csv_on_epoch_end,
     .destroy = csv_destroy,
 };

@@ -93,7 +93,6 @@ int kcb_early_stopping_new(kcb_callback **out, const kcb_early_stopping_options 
   if (o->patience < 0) return kcb__error(KCB_EINVAL, "EarlyStopping: patience must be >= 0, got %d", o->patience);
   if (o->start_from_epoch < 0)
     return kcb__error(KCB_EINVAL, "EarlyStopping: start_from_epoch must be >= 0, got %d", o->start_from_epoch);
-  if (isinf(o->baseline)) return kcb__error(KCB_EINVAL, "EarlyStopping: baseline must be finite (or NaN for none)");
   early_stopping *es = calloc(1, sizeof *es);
   if (!es) return kcb__error(KCB_ENOMEM, "out of memory creating EarlyStopping");
   es->base.ops = &early_stopping_ops;

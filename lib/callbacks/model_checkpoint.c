@@ -38,7 +38,27 @@ typedef struct model_checkpoint {
   kept_file *kept;         /* save_top_k > 0: best first */
   size_t n_kept;
   char last_saved[PATH_CAP];
+  char **saved;            /* every distinct file written by the last fit, in order */
+  size_t n_saved;
 } model_checkpoint;
+
+/* Notes a file written this fit (once, however often it was replaced). Out of memory only
+ * shortens the list, which is for people to read. */
+static void note_saved(model_checkpoint *mc, const char *path) {
+  for (size_t i = 0; i < mc->n_saved; i++)
+    if (strcmp(mc->saved[i], path) == 0) return;
+  char **grown = realloc(mc->saved, (mc->n_saved + 1) * sizeof *grown);
+  if (!grown) return;
+  mc->saved = grown;
+  if ((mc->saved[mc->n_saved] = strdup(path))) mc->n_saved++;
+}
+
+static void forget_saved(model_checkpoint *mc) {
+  for (size_t i = 0; i < mc->n_saved; i++) free(mc->saved[i]);
+  free(mc->saved);
+  mc->saved = NULL;
+  mc->n_saved = 0;
+}
 
 /* ---- file names ---------------------------------------------------------------------------- */
 
@@ -175,6 +195,7 @@ static int mc_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
   /* Keras resolves the monitor at the first epoch end; the model's metrics are known here, so an
    * unresolvable monitor fails before any training. */
+  forget_saved(mc);
   int rc = kcb__monitor_resolve(&mc->monitor, "ModelCheckpoint", cb->model);
   if (rc) return rc;
   /* Keys that can never be in the logs at save time fail now rather than after an epoch of work. */
@@ -290,6 +311,7 @@ static int save_model(model_checkpoint *mc, int epoch, int64_t batch, const kcb_
     }
     if (mc->o.verbose > 0) fprintf(mc->stream, "\nEpoch %d: finished saving model to %s\n", epoch + 1, path);
     kcb__strlcpy(mc->last_saved, path, sizeof mc->last_saved);
+    note_saved(mc, path);
     if (mc->o.save_top_k > 0 && have_value) {
       if ((rc = keep(mc, path, value))) return rc;
       trim_kept(mc);
@@ -324,6 +346,7 @@ static void mc_destroy(kcb_callback *cb) {
   for (size_t i = 0; i < mc->n_kept; i++) free(mc->kept[i].path);
   free(mc->kept);
   free(mc->filepath);
+  forget_saved(mc);
 }
 
 static const kcb_callback_ops model_checkpoint_ops = {
@@ -350,8 +373,6 @@ int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb
     return kcb__error(KCB_EINVAL, "Unrecognized save_freq: %lld. Expected save_freq are 'epoch' (0) or integer values "
                       "(> 0)", (long long)o->save_freq);
   if (o->save_top_k < -1) return kcb__error(KCB_EINVAL, "ModelCheckpoint: save_top_k must be >= -1, got %d", o->save_top_k);
-  if (isinf(o->initial_value_threshold))
-    return kcb__error(KCB_EINVAL, "ModelCheckpoint: initial_value_threshold must be finite (or NaN for none)");
   kcb__monitor monitor;
   int rc = kcb__monitor_init(&monitor, "ModelCheckpoint", o->monitor, o->mode, 0);
   if (rc) return rc;
@@ -405,4 +426,9 @@ const char *kcb_model_checkpoint_kept(const kcb_callback *cb, size_t i, double *
   if (!mc || i >= mc->n_kept) return NULL;
   if (value) *value = mc->kept[i].value;
   return mc->kept[i].path;
+}
+
+const char *kcb_model_checkpoint_saved(const kcb_callback *cb, size_t i) {
+  const model_checkpoint *mc = as_mc(cb);
+  return mc && i < mc->n_saved ? mc->saved[i] : NULL;
 }

@@ -2,7 +2,8 @@
  *
  * verbose 1 on a terminal redraws "\b"*width + "\r" + bar + info at most every 50 ms, as Keras
  * does; on anything else (a kcb choice, so log files stay readable) it prints only each bar's final
- * line, uncoloured. verbose 2 prints the final line of each bar in Keras's terse layout. */
+ * line, uncoloured. verbose 2 prints the final line of each bar in Keras's terse layout. The
+ * terminal bar is coloured as Keras's unless NO_COLOR is set or TERM is dumb (or unset). */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -88,10 +89,17 @@ static void put_time_per_step(progbar *pb, double t) {
   else put(pb, " %.0fus/step", t * 1e6);
 }
 
+/* Whether a terminal bar may be coloured: not with NO_COLOR set to anything but "" (no-color.org),
+ * nor for TERM=dumb or no TERM at all; read at each redraw, so a program may change it. */
+static int colour_allowed(void) {
+  const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+  return !(no && no[0]) && term && term[0] && strcmp(term, "dumb") != 0;
+}
+
 /* Builds the line without the redraw prefix, padding or newline into pb->line. */
 static void format_line(progbar *pb, line_style style, int64_t current, int finalize, double now,
                         double time_per_step) {
-  const int ansi = style == STYLE_TERMINAL;
+  const int ansi = style == STYLE_TERMINAL && colour_allowed();
   const char *bold = ansi ? "\x1b[1m" : "", *reset = ansi ? "\x1b[0m" : "";
   const char *green = ansi ? "\x1b[32m" : "", *white = ansi ? "\x1b[37m" : "";
   long long cur = (long long)current, tgt = (long long)pb->target;

@@ -5,11 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "io/tfevents/summary_writer_internal.h"
+#include "kcb/tb_plugins.h"
 #include "kcb/tensorboard.h"
 #include "model/config_json.h"
+#include "model/model_internal.h"
 
 typedef struct tensorboard {
   kcb_callback base;
@@ -21,8 +24,20 @@ typedef struct tensorboard {
   double batch_start, epoch_start;
   int64_t epoch_start_iterations;
   int wrote_graph, hp_started, hp_experiment, hp_ended;
+  int epoch_seen; /* this fit's first epoch has begun */
   uint8_t *pixels; /* scratch for weight images */
   size_t pixels_cap;
+  /* PR curves: the last validation pass's predictions, gathered batch by batch */
+  char **class_names;   /* o.n_class_names owned copies */
+  float *val_pred;      /* (val_n, val_width) */
+  float *val_label;     /* (val_n): class index, or the 0/1 label of a one-unit output */
+  size_t val_n, val_cap, val_width;
+  int val_ready;        /* a validation pass ended since the last PR curves */
+  int wrote_layout;
+  /* profile_batch: the trace of the batches being profiled */
+  kcb_profiler *profiler;
+  double profile_batch_start; /* of the current batch, kcb_profiler_now */
+  char *profile_path;         /* the last trace written */
 } tensorboard;
 
 static double monotonic_now(void) {
@@ -43,6 +58,48 @@ static int open_run(tensorboard *tb, kcb_summary_writer **w, const char *run) {
   so.filename_suffix = ".v2"; /* TF2's create_file_writer suffix */
   int rc = kcb_summary_writer_new(w, dir, &so);
   free(dir);
+  if (!rc && tb->profiler) kcb__summary_writer_set_profiler(*w, tb->profiler);
+  return rc;
+}
+
+/* Points the model and every open writer at p (NULL: detaches them). */
+static void attach_profiler(tensorboard *tb, kcb_profiler *p) {
+  if (tb->base.model) kcb_model_set_profiler(tb->base.model, p);
+  kcb_summary_writer *writers[3] = {tb->train, tb->val, tb->root};
+  for (int i = 0; i < 3; i++)
+    if (writers[i]) kcb__summary_writer_set_profiler(writers[i], p);
+}
+
+/* Ends a profile: <log_dir>/train/plugins/profile/<YYYY_MM_DD_HH_MM_SS>/<host>.trace.json.gz, the
+ * directory layout of Keras's traces (the file is Chrome trace-event JSON, README). */
+static int finish_profile(tensorboard *tb) {
+  if (!tb->profiler) return 0;
+  /* what the traced batches queued goes to disk inside the trace, so it shows those writes too */
+  kcb_summary_writer *writers[3] = {tb->train, tb->val, tb->root};
+  int rc = 0;
+  for (int i = 0; i < 3; i++)
+    if (writers[i] && !rc) rc = kcb_summary_writer_flush(writers[i]);
+  attach_profiler(tb, NULL);
+  char stamp[32], host[256] = "localhost";
+  time_t now = time(NULL);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(stamp, sizeof stamp, "%Y_%m_%d_%H_%M_%S", &tm);
+  if (gethostname(host, sizeof host - 1) != 0 || !host[0]) strcpy(host, "localhost");
+  host[sizeof host - 1] = '\0';
+  for (char *c = host; *c; c++)
+    if (*c == '/') *c = '_';
+  size_t n = strlen(tb->log_dir) + strlen(stamp) + strlen(host) + 64;
+  free(tb->profile_path);
+  if (rc) {
+    tb->profile_path = NULL;
+  } else if (!(tb->profile_path = malloc(n))) rc = kcb__error(KCB_ENOMEM, "TensorBoard: out of memory");
+  else {
+    snprintf(tb->profile_path, n, "%s/train/plugins/profile/%s/%s.trace.json.gz", tb->log_dir, stamp, host);
+    rc = kcb_profiler_write(tb->profiler, tb->profile_path);
+  }
+  kcb_profiler_free(tb->profiler);
+  tb->profiler = NULL;
   return rc;
 }
 
@@ -60,6 +117,7 @@ static int tb_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
   tensorboard *tb = (tensorboard *)cb;
   tb->global_train_batch = 0;
+  tb->epoch_seen = 0;
   int rc = 0;
   if (tb->o.write_graph && !tb->wrote_graph && cb->model) {
     if ((rc = write_graph(tb))) return rc;
@@ -79,12 +137,28 @@ static int tb_on_train_batch_begin(kcb_callback *cb, int64_t batch, kcb_logs *lo
   tensorboard *tb = (tensorboard *)cb;
   tb->global_train_batch++;
   if (tb->o.write_steps_per_second) tb->batch_start = monotonic_now();
+  /* Keras: the trace starts at batch begin of profile_batch's start, 1-based across epochs */
+  if (tb->o.profile_batch_start && tb->global_train_batch == tb->o.profile_batch_start && !tb->profiler) {
+    int rc = kcb_profiler_new(&tb->profiler);
+    if (rc) return rc;
+    attach_profiler(tb, tb->profiler);
+  }
+  if (tb->profiler) tb->profile_batch_start = kcb_profiler_now();
   return 0;
 }
 
 static int tb_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
   (void)batch;
   tensorboard *tb = (tensorboard *)cb;
+  if (tb->profiler) {
+    /* the batch as TensorBoard saw it, on its own lane: hook spans would not nest inside it */
+    (void)kcb_profiler_add(tb->profiler, "train_batch", "batch", tb->profile_batch_start, kcb_profiler_now(), KCB_PROFILE_LANE_BATCHES,
+                           "batch", tb->global_train_batch);
+    if (tb->global_train_batch >= tb->o.profile_batch_stop) {
+      int rc = finish_profile(tb);
+      if (rc) return rc;
+    }
+  }
   if (tb->o.update_freq == KCB_TENSORBOARD_UPDATE_EPOCH || tb->global_train_batch % tb->o.update_freq != 0) return 0;
   int rc = open_run(tb, &tb->train, "train");
   if (rc) return rc;
@@ -104,8 +178,78 @@ static int tb_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs
   return 0;
 }
 
+static int tb_on_test_begin(kcb_callback *cb, kcb_logs *logs) {
+  (void)logs;
+  tensorboard *tb = (tensorboard *)cb;
+  tb->val_n = 0;
+  tb->val_ready = 0;
+  return 0;
+}
+
+/* Keeps the validation batch's outputs for the epoch's PR curves: the pass already computed them. */
+static int tb_on_test_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)batch, (void)logs;
+  tensorboard *tb = (tensorboard *)cb;
+  kcb_tensor pred, target;
+  if (!tb->o.pr_curves || !cb->model || kcb_model_last_batch(cb->model, &pred, &target) != 0) return 0;
+  size_t count = (size_t)pred.shape[0], width = (size_t)kcb_tensor_sample_size(&pred);
+  size_t per_target = (size_t)kcb_tensor_sample_size(&target);
+  if (per_target != 1 && per_target != width)
+    return kcb__error(KCB_ESHAPE, "TensorBoard PR curves: %zu targets per sample for %zu outputs", per_target, width);
+  if (tb->val_n && width != tb->val_width) tb->val_n = 0;
+  tb->val_width = width;
+  if (tb->val_n + count > tb->val_cap) {
+    size_t cap = (tb->val_n + count) * 2;
+    float *p = realloc(tb->val_pred, cap * width * sizeof *p), *l = p ? realloc(tb->val_label, cap * sizeof *l) : NULL;
+    if (p) tb->val_pred = p;
+    if (!p || !l) return kcb__error(KCB_ENOMEM, "TensorBoard PR curves: out of memory for %zu samples", cap);
+    tb->val_label = l;
+    tb->val_cap = cap;
+  }
+  memcpy(tb->val_pred + tb->val_n * width, pred.data, count * width * sizeof *pred.data);
+  for (size_t k = 0; k < count; k++) {
+    const float *t = target.data + k * per_target;
+    float label = t[0];
+    if (per_target > 1) { /* one-hot (categorical) targets: the class is the hot one */
+      size_t best = 0;
+      for (size_t c = 1; c < per_target; c++)
+        if (t[c] > t[best]) best = c;
+      label = (float)best;
+    }
+    tb->val_label[tb->val_n + k] = label;
+  }
+  tb->val_n += count;
+  return 0;
+}
+
+static int write_pr_curves(tensorboard *tb, int epoch) {
+  int rc = open_run(tb, &tb->val, "validation");
+  if (rc) return rc;
+  if (tb->val_width == 1) /* one sigmoid unit: the positive class's curve */
+    return kcb_summary_writer_add_pr_curve(tb->val, "pr_curves/positive", tb->val_label, tb->val_pred, NULL, tb->val_n,
+                                           tb->o.pr_curves, epoch);
+  return kcb_summary_writer_add_pr_curves_multiclass(tb->val, "pr_curves/",
+                                                     tb->o.n_class_names == tb->val_width ? (const char *const *)tb->class_names : NULL,
+                                                     tb->val_width, tb->val_label, tb->val_pred, tb->val_n,
+                                                     tb->o.pr_curves, epoch);
+}
+
+/* The default custom-scalars layout: one chart per metric (train and validation lines). */
+static int write_layout(tensorboard *tb, const kcb_logs *logs) {
+  const char *metrics[KCB_LOGS_CAPACITY];
+  size_t k = 0;
+  for (size_t i = 0; i < logs->count && k < KCB_LOGS_CAPACITY; i++) {
+    const kcb_log_entry *e = &logs->entries[i];
+    if (e->tensor || strncmp(e->key, "val_", 4) == 0 || strcmp(e->key, "learning_rate") == 0) continue;
+    metrics[k++] = e->key;
+  }
+  int rc = k ? open_run(tb, &tb->train, "train") : 0;
+  return k && !rc ? kcb_summary_writer_add_default_layout(tb->train, metrics, k) : rc;
+}
+
 static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
   tensorboard *tb = (tensorboard *)cb;
+  tb->val_ready = tb->val_n > 0;
   if (!cb->model) return 0;
   int rc = open_run(tb, &tb->val, "validation");
   if (rc) return rc;
@@ -121,8 +265,26 @@ static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
 }
 
 static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
-  (void)epoch, (void)logs;
+  (void)logs;
   tensorboard *tb = (tensorboard *)cb;
+  /* A resumed run (BackupAndRestore, initial_epoch) carries the batch steps on from the optimizer's
+   * restored iterations, so its batch_* points follow the earlier ones (Keras restarts them at 1). */
+  if (!tb->epoch_seen && cb->model && (epoch > 0 || cb->model->resumed))
+    tb->global_train_batch = kcb_model_iterations(cb->model);
+  /* Resumed from a backup after a kill, the batches after the backup were logged once already: a
+   * SessionLog START at the next step makes TensorBoard (and kcb's reader) drop those points, as
+   * TF 1's writers did on a restart. Only then: the restored iterations are exact, and every
+   * epoch_* point (step = epoch <= iterations) stays. */
+  if (!tb->epoch_seen && cb->model && cb->model->resumed) {
+    int rc = open_run(tb, &tb->train, "train");
+    if (!rc) rc = kcb_summary_writer_add_session_start(tb->train, tb->global_train_batch + 1);
+    if (!rc && cb->params && cb->params->has_validation) {
+      rc = open_run(tb, &tb->val, "validation");
+      if (!rc) rc = kcb_summary_writer_add_session_start(tb->val, tb->global_train_batch + 1);
+    }
+    if (rc) return rc;
+  }
+  tb->epoch_seen = 1;
   if (tb->o.write_steps_per_second) {
     tb->epoch_start = monotonic_now();
     tb->epoch_start_iterations = cb->model ? kcb_model_iterations(cb->model) : 0;
@@ -259,6 +421,14 @@ static int tb_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   }
   if (tb->o.histogram_freq > 0 && epoch % tb->o.histogram_freq == 0 && cb->model && (rc = log_weights(tb, epoch)))
     return rc;
+  if (tb->o.pr_curves > 0 && has_val && tb->val_ready) {
+    if ((rc = write_pr_curves(tb, epoch))) return rc;
+    tb->val_ready = 0;
+  }
+  if (tb->o.custom_scalars && !tb->wrote_layout) {
+    if ((rc = write_layout(tb, logs))) return rc;
+    tb->wrote_layout = 1;
+  }
   if (tb->hp_started && !tb->hp_experiment) {
     if ((rc = write_experiment(tb, logs))) return rc;
     tb->hp_experiment = 1;
@@ -271,7 +441,7 @@ static int tb_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
 }
 
 static int close_all(tensorboard *tb, kcb_hparam_status status) {
-  int rc = 0, r;
+  int rc = finish_profile(tb), r; /* a run that ended inside profile_batch keeps what it traced */
   if (tb->hp_started && !tb->hp_ended && tb->root) {
     rc = kcb_summary_writer_add_hparams_session_end(tb->root, status, 0);
     tb->hp_ended = 1;
@@ -289,10 +459,18 @@ static int close_all(tensorboard *tb, kcb_hparam_status status) {
 
 static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
-  return close_all((tensorboard *)cb, KCB_HPARAM_STATUS_SUCCESS);
+  /* Stopped on request (Ctrl-C): TensorBoard's hparams Status has no "aborted"; FAILURE is the
+   * closest of UNKNOWN, SUCCESS, FAILURE, RUNNING. */
+  return close_all((tensorboard *)cb, kcb_model_interrupted(cb->model) ? KCB_HPARAM_STATUS_FAILURE
+                                                                        : KCB_HPARAM_STATUS_SUCCESS);
 }
 
 static const kcb_callback_ops tensorboard_ops;
+
+const char *kcb_tensorboard_profile_path(const kcb_callback *cb) {
+  if (!cb || cb->ops != &tensorboard_ops) return NULL;
+  return ((const tensorboard *)cb)->profile_path;
+}
 
 int kcb_tensorboard_close(kcb_callback *cb) {
   if (!cb) return 0;
@@ -313,6 +491,11 @@ static void tb_destroy(kcb_callback *cb) {
   free(tb->hparams);
   free(tb->log_dir);
   free(tb->pixels);
+  for (size_t i = 0; tb->class_names && i < tb->o.n_class_names; i++) free(tb->class_names[i]);
+  free(tb->class_names);
+  free(tb->val_pred);
+  free(tb->val_label);
+  free(tb->profile_path);
 }
 
 static const kcb_callback_ops tensorboard_ops = {
@@ -323,6 +506,8 @@ static const kcb_callback_ops tensorboard_ops = {
     .on_epoch_end = tb_on_epoch_end,
     .on_train_batch_begin = tb_on_train_batch_begin,
     .on_train_batch_end = tb_on_train_batch_end,
+    .on_test_begin = tb_on_test_begin,
+    .on_test_batch_end = tb_on_test_batch_end,
     .on_test_end = tb_on_test_end,
     .destroy = tb_destroy,
 };
@@ -335,6 +520,14 @@ int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts)
   if (!o.log_dir || !*o.log_dir) return kcb__error(KCB_EINVAL, "TensorBoard: log_dir is empty");
   if (o.histogram_freq < 0) return kcb__error(KCB_EINVAL, "TensorBoard: histogram_freq %d < 0", o.histogram_freq);
   if (o.update_freq < 0) return kcb__error(KCB_EINVAL, "TensorBoard: update_freq %lld < 0", (long long)o.update_freq);
+  if (o.pr_curves < 0 || o.pr_curves == 1 || o.pr_curves > KCB_PR_CURVE_MAX_THRESHOLDS)
+    return kcb__error(KCB_EINVAL, "TensorBoard: pr_curves %d: 0 (off) or 2 to %d thresholds", o.pr_curves,
+                      KCB_PR_CURVE_MAX_THRESHOLDS);
+  if (o.n_class_names && !o.class_names) return kcb__error(KCB_EINVAL, "TensorBoard: n_class_names with no class_names");
+  if (o.profile_batch_start < 0 || o.profile_batch_stop < o.profile_batch_start ||
+      (o.profile_batch_stop > 0 && o.profile_batch_start == 0))
+    return kcb__error(KCB_EINVAL, "TensorBoard: profile_batch (%lld, %lld): need 1 <= start <= stop, or (0, 0) for off",
+                      (long long)o.profile_batch_start, (long long)o.profile_batch_stop);
   if (o.n_hparams && !o.hparams) return kcb__error(KCB_EINVAL, "TensorBoard: n_hparams %zu with no hparams", o.n_hparams);
   for (size_t i = 0; i < o.n_hparams; i++)
     if (!o.hparams[i].name || !*o.hparams[i].name || (o.hparams[i].type == KCB_HPARAM_STRING && !o.hparams[i].string))
@@ -354,8 +547,14 @@ int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts)
       ok = tb->hparams[i].name && (o.hparams[i].type != KCB_HPARAM_STRING || tb->hparams[i].string);
     }
   }
+  if (ok && o.n_class_names) {
+    ok = (tb->class_names = calloc(o.n_class_names, sizeof *tb->class_names)) != NULL;
+    for (size_t i = 0; ok && i < o.n_class_names; i++)
+      ok = (tb->class_names[i] = strdup(o.class_names[i] ? o.class_names[i] : "")) != NULL;
+  }
   tb->o.log_dir = tb->log_dir;
   tb->o.hparams = tb->hparams;
+  tb->o.class_names = (const char *const *)tb->class_names;
   if (!ok) {
     if (!tb->hparams) tb->o.n_hparams = 0;
     kcb_callback_free(&tb->base);

@@ -35,6 +35,31 @@ double kcb__strtod_c(const char *s, char **end) {
   return v;
 }
 
+static int round_trips(const char *text, double v, int single) {
+  double back = strtod(text, NULL);
+  return single ? (float)back == (float)v : back == v;
+}
+
+/* Adds one unit in the last digit of the magnitude of "[-]d[.ddd]e[+-]xx", carrying as needed
+ * (9.99e+00 becomes 1.00e+01). @return 1, or 0 if the text does not have that form. */
+static int bump_last_digit(char *text, size_t size) {
+  char *e = strchr(text, 'e');
+  if (!e) return 0;
+  int exp10 = atoi(e + 1);
+  char *p = e - 1;
+  for (; p >= text; p--) {
+    if (*p == '.') continue;
+    if (*p < '0' || *p > '9') break; /* the sign */
+    if (*p < '9') { (*p)++; return 1; }
+    *p = '0';
+  }
+  /* Carried out of the first digit: 9.99 became 0.00, so the value is 1.00 times ten more. */
+  char *first = text + (text[0] == '-');
+  *first = '1';
+  snprintf(e, size - (size_t)(e - text), "e%+03d", exp10 + 1);
+  return 1;
+}
+
 /* single: the shortest text that parses back to the same float32 (numpy's str of a float32). */
 static char *format_in_c_locale(double v, int single, char *buf, size_t size) {
   if (isnan(v)) { kcb__strlcpy(buf, "nan", size); return buf; }
@@ -42,13 +67,14 @@ static char *format_in_c_locale(double v, int single, char *buf, size_t size) {
   if (v == 0) { kcb__strlcpy(buf, signbit(v) ? "-0.0" : "0.0", size); return buf; }
   /* Shortest precision whose %e text parses back to v; then lay the digits out as repr does. */
   char tmp[40];
-  int prec = 0;
-  for (prec = 0; prec < 17; prec++) {
+  for (int prec = 0; prec <= 17; prec++) {
     snprintf(tmp, sizeof tmp, "%.*e", prec, v);
-    double back = strtod(tmp, NULL);
-    if (single ? (float)back == (float)v : back == v) break;
+    if (round_trips(tmp, v, single)) break;
+    /* At a power of two the gap below v is half the gap above, so the correctly rounded text can
+     * miss while the one a unit larger in its last digit still parses back to v: that one is then
+     * the shortest (Python's repr picks it, e.g. 2^-24 = 5.960464477539063e-08). */
+    if (bump_last_digit(tmp, sizeof tmp) && round_trips(tmp, v, single)) break;
   }
-  snprintf(tmp, sizeof tmp, "%.*e", prec, v);
   /* tmp = [-]d[.ddd]e[+-]xx */
   char digits[24];
   int nd = 0, negative = tmp[0] == '-';

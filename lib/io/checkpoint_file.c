@@ -1,5 +1,5 @@
 /* io/checkpoint_file.c — any Keras checkpoint as a tree of layers and variables (see
- * kcb/checkpoint_file.h and docs/checkpoint-layouts.md). Knows Keras's layouts and naming rules,
+ * kcb/checkpoint_file.h and doc/checkpoint-layouts.md). Knows Keras's layouts and naming rules,
  * not layers: a class it has never heard of is listed with index-named variables. */
 #include "io/checkpoint_file_internal.h"
 

@@ -47,31 +47,54 @@ static void filter_rows(unsigned char *raw, const uint8_t *pixels, uint32_t widt
   }
 }
 
+/* compress2 with a strategy. */
+static int deflate_all(unsigned char *z, uLongf *z_len, const unsigned char *raw, size_t raw_len, int level,
+                       int strategy) {
+  z_stream zs;
+  memset(&zs, 0, sizeof zs);
+  if (deflateInit2(&zs, level, Z_DEFLATED, 15, 8, strategy) != Z_OK) return Z_MEM_ERROR;
+  zs.next_in = (Bytef *)raw;
+  zs.avail_in = (uInt)raw_len;
+  zs.next_out = z;
+  zs.avail_out = (uInt)*z_len;
+  int rc = deflate(&zs, Z_FINISH);
+  *z_len = zs.total_out;
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? Z_OK : Z_BUF_ERROR;
+}
+
 int kcb__png_encode(unsigned char **out, size_t *out_len, const uint8_t *pixels, uint32_t width, uint32_t height,
                     int channels) {
-  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-  static const unsigned char color_type[5] = {0, 0, 4, 2, 6}; /* by channel count */
-  *out = NULL;
-  *out_len = 0;
+  return kcb__png_encode_level(out, out_len, pixels, width, height, channels, 6);
+}
+
+static int check_size(uint32_t width, uint32_t height, int channels) {
   if (channels < 1 || channels > 4)
     return kcb__error(KCB_EINVAL, "png: %d channels; expected 1 (gray), 2 (gray+alpha), 3 (RGB) or 4 (RGBA)",
                       channels);
   if (width == 0 || height == 0 || width > (1u << 24) || height > (1u << 24) ||
       (uint64_t)width * height * (uint64_t)channels > (1ull << 31))
     return kcb__error(KCB_EINVAL, "png: image size %ux%u is empty or too large", width, height);
+  return 0;
+}
 
+int kcb__png_encode_rows(unsigned char **out, size_t *out_len, const unsigned char *raw, uint32_t width,
+                         uint32_t height, int channels, int level) {
+  static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  static const unsigned char color_type[5] = {0, 0, 4, 2, 6}; /* by channel count */
+  *out = NULL;
+  *out_len = 0;
+  int rc = check_size(width, height, channels);
+  if (rc) return rc;
   size_t raw_len = (size_t)height * ((size_t)width * (size_t)channels + 1);
-  unsigned char *raw = malloc(raw_len);
   uLongf z_len = compressBound((uLong)raw_len);
   unsigned char *z = malloc(z_len);
   unsigned char *png = malloc(8 + 25 + 12 + z_len + 12);
-  int rc = 0;
-  if (!raw || !z || !png) {
+  if (!z || !png) {
     rc = kcb__error(KCB_ENOMEM, "png: out of memory for a %ux%u image", width, height);
     goto done;
   }
-  filter_rows(raw, pixels, width, height, channels);
-  if (compress2(z, &z_len, raw, (uLong)raw_len, 6) != Z_OK) {
+  if (deflate_all(z, &z_len, raw, raw_len, level, Z_DEFAULT_STRATEGY) != Z_OK) {
     rc = kcb__error(KCB_ENOMEM, "png: zlib could not compress a %ux%u image", width, height);
     goto done;
   }
@@ -87,8 +110,31 @@ int kcb__png_encode(unsigned char **out, size_t *out_len, const uint8_t *pixels,
   *out_len = (size_t)(p - png);
   png = NULL;
 done:
-  free(raw);
   free(z);
   free(png);
+  return rc;
+}
+
+int kcb__png_encode_level(unsigned char **out, size_t *out_len, const uint8_t *pixels, uint32_t width,
+                          uint32_t height, int channels, int level) {
+  *out = NULL;
+  *out_len = 0;
+  int rc = check_size(width, height, channels);
+  if (rc) return rc;
+  size_t raw_len = (size_t)height * ((size_t)width * (size_t)channels + 1);
+  unsigned char *raw = malloc(raw_len);
+  if (!raw) return kcb__error(KCB_ENOMEM, "png: out of memory for a %ux%u image", width, height);
+  if (level <= 1) {
+    /* fast: no filter choice, which costs as much as deflate at level 1 */
+    size_t stride = (size_t)width * (size_t)channels;
+    for (uint32_t y = 0; y < height; y++) {
+      raw[(size_t)y * (stride + 1)] = 0;
+      memcpy(raw + (size_t)y * (stride + 1) + 1, pixels + (size_t)y * stride, stride);
+    }
+  } else {
+    filter_rows(raw, pixels, width, height, channels);
+  }
+  rc = kcb__png_encode_rows(out, out_len, raw, width, height, channels, level);
+  free(raw);
   return rc;
 }

@@ -1,5 +1,5 @@
 /* model/checkpoint_convert.c — kcb_checkpoint_file_write: a checkpoint of any model copied or
- * converted between Keras's layouts (docs/checkpoint-layouts.md), then read back and compared
+ * converted between Keras's layouts (doc/checkpoint-layouts.md), then read back and compared
  * variable by variable. Works on the layer-agnostic tree of io/checkpoint_file.c. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -138,7 +138,7 @@ static int layer_size_check(const kcb_model *m, const kcb__layer *l, uint64_t ex
     for (int v = 0; v < x->n_vars; v++)
       if (__builtin_add_overflow(total, (uint64_t)x->vars[v].size, &total)) total = UINT64_MAX;
   }
-  if (l->kind == KCB__DENSE)
+  if (l->kind == KCB__DENSE) /* the sizes that make it large, as the user gave them */
     snprintf(what, sizeof what, "layer '%s' (Dense, %lld x %d)", l->name, (long long)l->in_width, l->dense.units);
   else
     snprintf(what, sizeof what, "layer '%s' (%s)", l->name, kcb__layer_class_name(l->kind));
@@ -380,6 +380,7 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
   free(m->ws);
   free(m->col);
   m->ws = ws;
+  m->last_pred = m->last_y = NULL, m->last_count = 0; /* they pointed into the old workspace */
   m->col = col_buf;
   m->col_size = col;
   m->ws_batch = batch;
@@ -531,6 +532,10 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
 
 void kcb_model_set_stop_training(kcb_model *m, int stop) { m->stop_training = stop != 0; }
 int kcb_model_stop_training(const kcb_model *m) { return m->stop_training; }
+void kcb_model_request_stop(kcb_model *m) {
+  if (m) m->stop_requested = 1;
+}
+int kcb_model_interrupted(const kcb_model *m) { return m ? m->interrupted : 0; }
 void kcb_model_set_stop_evaluating(kcb_model *m, int stop) { m->stop_evaluating = stop != 0; }
 void kcb_model_set_stop_predicting(kcb_model *m, int stop) { m->stop_predicting = stop != 0; }
 double kcb_model_learning_rate(const kcb_model *m) { return (double)m->opt.learning_rate; }
@@ -543,6 +548,25 @@ int kcb_model_set_learning_rate(kcb_model *m, double lr) {
 }
 
 int64_t kcb_model_iterations(const kcb_model *m) { return m->opt.iterations; }
+
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler) { m->profiler = profiler; }
+
+kcb_profiler *kcb_model_profiler(const kcb_model *m) { return m ? m->profiler : NULL; }
+
+int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets) {
+  if (!m->last_pred || !m->last_count)
+    return kcb__error(KCB_ESTATE, "kcb_model_last_batch: no batch has run yet");
+  const kcb__layer *o = kcb__model_output_layer(m);
+  int64_t shape[KCB_MAX_RANK];
+  shape[0] = m->last_count;
+  memcpy(shape + 1, o->out_shape, (size_t)o->out_rank * sizeof shape[0]);
+  if (predictions) *predictions = kcb_tensor_view((float *)m->last_pred, o->out_rank + 1, shape);
+  /* the targets as check_data accepted them: class indices for the sparse loss, else outputs */
+  int64_t y_size = kcb__loss_is_sparse(m->loss) ? o->out_size / o->out_width : o->out_size;
+  int64_t yshape[2] = {m->last_count, y_size};
+  if (targets) *targets = kcb_tensor_view((float *)m->last_y, y_size == 1 ? 1 : 2, yshape);
+  return 0;
+}
 void kcb_model_set_iterations(kcb_model *m, int64_t iterations) { m->opt.iterations = iterations; }
 
 size_t kcb_model_weight_count(const kcb_model *m) {

@@ -2,7 +2,9 @@
 #ifndef KCB_MODEL_INTERNAL_H
 #define KCB_MODEL_INTERNAL_H
 
+#include <signal.h>
 #include "internal.h"
+#include "kcb/profiler.h"
 
 /* One value per Keras layer class (each has its own automatic-name counter, as in Keras). */
 typedef enum kcb__layer_kind {
@@ -129,10 +131,14 @@ struct kcb_model {
   char metric_names[KCB__MAX_METRICS][48];
   kcb__mean loss_tracker, metric_state[KCB__MAX_METRICS];
   int stop_training, stop_evaluating, stop_predicting;
+  /* kcb_model_request_stop, from a signal handler: only this flag is touched there. */
+  volatile sig_atomic_t stop_requested;
+  int interrupted;                     /* the last fit ended on stop_requested (reset at fit begin) */
   /* Set by BackupAndRestore in on_train_begin, consumed by fit right after it: the epoch to start
    * from (Keras's model._initial_epoch) and, for a mid-epoch backup, the last batch done in it. */
   int resume_pending, resume_epoch;
   int64_t resume_batch;                /* -1: start the epoch at its first batch */
+  int resumed;                         /* this fit resumed from a backup (set after on_train_begin) */
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;
@@ -141,6 +147,10 @@ struct kcb_model {
   float *y_batch;                      /* (batch, y_size) gathered targets */
   float *grad_a, *grad_b;              /* (batch * widest layer) ping-pong gradients */
   int64_t y_size_ws;
+  /* the batch batch_step ran last (kcb_model_last_batch): predictions and targets in the workspace */
+  const float *last_pred, *last_y;     /* (last_count, output shape), (last_count, last_y_size) */
+  int64_t last_count, last_y_size;
+  kcb_profiler *profiler;              /* kcb_model_set_profiler; NULL: no spans */
   float *col;                          /* im2col buffer shared by the convolutions, sized at fit start */
   size_t col_size;
   size_t (*train_runs)[2];             /* trainable (offset, length) ranges of the parameter block */
@@ -149,6 +159,15 @@ struct kcb_model {
   int want_input_grad;
   const float *input_grad;             /* (batch, in_size) */
 };
+
+/* Profiling: records [*t, now) as `name` (category "train" or "test") and moves *t to now; nothing
+ * without a profiler. A span the profiler has no memory for is dropped: a trace is diagnostics. */
+static inline void kcb__model_span(kcb_model *m, const char *name, int train, double *t) {
+  if (!m->profiler) return;
+  double now = kcb_profiler_now();
+  (void)kcb_profiler_add(m->profiler, name, train ? "train" : "test", *t, now, KCB_PROFILE_LANE_TRAINING, NULL, -1);
+  *t = now;
+}
 
 /* activations.c: forward writes out (pre may equal out); backward turns dL/dout into dL/dpre
  * in place, reading pre or out as the function needs. */

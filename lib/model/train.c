@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/distributed_internal.h"
 #include "model/model_internal.h"
 
 /* Input/target arrays checked against the model, with what each sample occupies. */
@@ -18,6 +19,11 @@ typedef struct dataset_view {
 typedef struct run_hooks {
   kcb_callback_list list;
   kcb_logs scratch;
+  kcb_distributed *dist;                    /* NULL: this process alone */
+  kcb_model *model;
+  unsigned hooks_used;                      /* distributed: the hooks some rank has a callback for */
+  int stop_requested;                       /* the model's stop_requested as every rank agreed on it */
+  kcb__mean global[1 + KCB__MAX_METRICS];   /* the loss, then the metrics, summed over ranks: what logs show */
 } run_hooks;
 
 static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs *source) {
@@ -25,7 +31,9 @@ static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs 
   int rc = kcb_callback_list_call(&h->list, hook, index, &h->scratch);
   if (rc && kcb_error_last()[0] == '\0')
     kcb__error(rc, "callback failed in %s with %s", kcb_hook_name(hook), kcb_error_name(rc));
-  return rc;
+  /* Distributed: every rank learns of a failure or stop request on any rank, at the same hook. */
+  if (!h->dist || !(h->hooks_used >> hook & 1u)) return rc;
+  return kcb__dist_after_hook(h->dist, rc, kcb_hook_name(hook), &h->model->stop_training, &h->model->stop_evaluating);
 }
 
 static int64_t rows_per_sample(const kcb__layer *out) { return out->out_size / out->out_width; }
@@ -73,9 +81,10 @@ static int check_data(const kcb_model *m, const char *what, const kcb_tensor *x,
   return check_finite(y->data, kcb_tensor_size(y), y_size, what, "y");
 }
 
-static void reset_metrics(kcb_model *m) {
+static void reset_metrics(kcb_model *m, run_hooks *h) {
   memset(&m->loss_tracker, 0, sizeof m->loss_tracker);
   memset(m->metric_state, 0, sizeof m->metric_state);
+  memset(h->global, 0, sizeof h->global);
 }
 
 static void resolve_metrics(kcb_model *m, int64_t y_size) {
@@ -84,18 +93,19 @@ static void resolve_metrics(kcb_model *m, int64_t y_size) {
   for (size_t i = 0; i < m->n_metrics; i++) m->metric_impl[i] = kcb__metric_resolve(m->metrics[i], o->out_width, sparse);
 }
 
-static int metrics_logs(const kcb_model *m, kcb_logs *logs) {
+static int metrics_logs(const kcb_model *m, const run_hooks *h, kcb_logs *logs) {
   kcb_logs_clear(logs);
-  int rc = kcb_logs_set(logs, "loss", kcb__mean_result(&m->loss_tracker));
-  for (size_t i = 0; rc == 0 && i < m->n_metrics; i++) rc = kcb_logs_set(logs, m->metric_names[i], kcb__mean_result(&m->metric_state[i]));
+  int rc = kcb_logs_set(logs, "loss", kcb__mean_result(&h->global[0]));
+  for (size_t i = 0; rc == 0 && i < m->n_metrics; i++) rc = kcb_logs_set(logs, m->metric_names[i], kcb__mean_result(&h->global[1 + i]));
   return rc;
 }
 
 /* Runs the model on `count` samples and updates the loss tracker and metrics; with `train`,
- * also back-propagates and takes an optimizer step. */
-static int batch_step(kcb_model *m, const float *x, const float *y, int64_t count, int train) {
+ * also back-propagates. */
+static int local_step(kcb_model *m, const float *x, const float *y, int64_t count, int train) {
   const kcb__layer *o = kcb__model_output_layer(m);
   int64_t rows = count * rows_per_sample(o);
+  double t = m->profiler ? kcb_profiler_now() : 0;
   const float *pred = kcb__model_forward(m, x, count, train);
   double loss = 0;
   int rc = kcb__loss_compute(m->loss, m->from_logits, pred, y, rows, o->out_width, train ? m->grad_a : NULL, &loss);
@@ -103,9 +113,32 @@ static int batch_step(kcb_model *m, const float *x, const float *y, int64_t coun
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
+  m->last_pred = pred, m->last_y = y, m->last_count = count; /* kcb_model_last_batch */
+  kcb__model_span(m, "forward", train, &t); /* with the loss and metrics */
   if (train) {
     kcb__model_backward(m, count);
+    kcb__model_span(m, "backward", train, &t);
+  }
+  return 0;
+}
+
+/* One step of a global batch of `global` samples, `count` of them this rank's (all of them when
+ * alone): the local step, then (distributed) the averaged gradient and the summed metrics, which
+ * every rank takes part in even when its own step failed or it has no samples; then, with `train`,
+ * the optimizer step, the same on every rank. */
+static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y, int64_t count, int64_t global, int train) {
+  int rc = count > 0 ? local_step(m, x, y, count, train) : 0;
+  if (train && h->dist) {
+    int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
+    if (grc) return grc;
+  }
+  if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
+                                &h->stop_requested)))
+    return rc;
+  if (train) {
+    double t = m->profiler ? kcb_profiler_now() : 0;
     kcb__optimizer_step(&m->opt, m->params, m->grads);
+    kcb__model_span(m, "optimizer", train, &t);
   }
   return 0;
 }
@@ -148,6 +181,11 @@ static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, siz
   }
   for (size_t i = 0; i < h->list.count; i++) h->list.items[i]->model = m;
   h->list.params.verbose = verbose;
+  h->dist = NULL;
+  h->model = m;
+  h->hooks_used = 0;
+  h->stop_requested = 0;
+  kcb__dist_attach(NULL, &h->list); /* rank 0 of 1 until fit says otherwise */
   return rc;
 }
 
@@ -156,20 +194,22 @@ static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t b
   int rc = 0;
   kcb_logs logs;
   KCB__TRY(call_hook(h, KCB_HOOK_TEST_BEGIN, 0, NULL));
-  reset_metrics(m);
+  reset_metrics(m, h);
   m->stop_evaluating = 0;
   kcb_logs_clear(&logs);
   for (int64_t b = 0, start = 0; start < d->n; b++, start += batch) {
     int64_t count = d->n - start < batch ? d->n - start : batch;
     const float *x, *y;
+    int64_t first, mine;
+    kcb__dist_shard(h->dist, count, &first, &mine);
     KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_BEGIN, b, NULL));
-    batch_pointers(m, d, NULL, start, count, &x, &y);
-    KCB__TRY(batch_step(m, x, y, count, 0));
-    KCB__TRY(metrics_logs(m, &logs));
+    batch_pointers(m, d, NULL, start + first, mine, &x, &y);
+    KCB__TRY(batch_step(m, h, x, y, mine, count, 0));
+    KCB__TRY(metrics_logs(m, h, &logs));
     KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_END, b, &logs));
     if (m->stop_evaluating) break;
   }
-  KCB__TRY(metrics_logs(m, &logs));
+  KCB__TRY(metrics_logs(m, h, &logs));
   KCB__TRY(call_hook(h, KCB_HOOK_TEST_END, 0, &logs));
   if (out) kcb_logs_copy(out, &logs);
 done:
@@ -210,11 +250,11 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   int64_t *perm = NULL;
   run_hooks *h = NULL;
   kcb_logs *batch_logs = NULL, *epoch_logs = NULL, *val_logs = NULL;
-  dataset_view train, val;
-  int has_val = 0;
+  dataset_view train, val = {0};
+  int has_val = 0, agreed = 0;
 
   if (out_history) *out_history = NULL;
-  if (!m->compiled) return kcb__error(KCB_ESTATE, "fit: the model must be compiled first");
+  if (!m->compiled) KCB__TRY(kcb__error(KCB_ESTATE, "fit: the model must be compiled first"));
   KCB__TRY(check_fit_options(o));
   KCB__TRY(check_data(m, "fit", x, y, &train));
   if (o->validation_x) {
@@ -253,20 +293,40 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   h->list.params.epochs = o->epochs;
   h->list.params.steps = steps;
   h->list.params.has_validation = has_val; /* CSVLogger's val_* columns before the first validated epoch */
+  if (o->distributed) { /* every rank the same run, then rank 0's weights everywhere */
+    kcb__dist_attach(o->distributed, &h->list);
+    h->dist = o->distributed;
+    kcb__dist_check same = {{"training samples", "validation samples", "batch_size", "epochs", "steps_per_epoch",
+                             "initial_epoch", "shuffle", "parameters", "input size", "target size",
+                             "a fingerprint of x", "a fingerprint of y"},
+                            {train.n, has_val ? val.n : 0, batch, o->epochs, steps, o->initial_epoch, o->shuffle != 0,
+                             (int64_t)m->n_params, m->in_size, train.y_size,
+                             kcb__dist_fingerprint(x->data, x->shape[0], m->in_size),
+                             kcb__dist_fingerprint(y->data, y->shape[0], train.y_size)}, 12};
+    agreed = 1;
+    KCB__TRY(kcb__dist_agree(h->dist, 0, &same));
+    KCB__TRY(kcb__dist_hooks_used(h->dist, &h->list, &h->hooks_used));
+    KCB__TRY(kcb__dist_broadcast_model(h->dist, m));
+  }
 
   m->stop_training = 0;
+  m->interrupted = 0;
   m->resume_pending = 0;
+  m->resumed = 0;
   kcb_logs_clear(epoch_logs);
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BEGIN, 0, NULL));
+  KCB__TRY(kcb__dist_broadcast_model(h->dist, m)); /* BackupAndRestore restored on rank 0 alone */
   int64_t batches_seen = 0, skip_batches = 0;
-  int pass_open = 0, first_epoch = o->initial_epoch;
+  int pass_open = 0, first_epoch = o->initial_epoch, last_epoch = 0;
+  int64_t last_batch = -1; /* where an interrupted fit stopped, for its message */
   if (m->resume_pending) { /* BackupAndRestore: Keras's `initial_epoch = self._initial_epoch or initial_epoch` */
     if (m->resume_epoch > 0 || m->resume_batch >= 0) first_epoch = m->resume_epoch;
     skip_batches = m->resume_batch + 1; /* a mid-epoch backup resumes after its batch, on the same order */
     m->resume_pending = 0;
+    m->resumed = 1;
   }
   for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
-    reset_metrics(m);
+    reset_metrics(m, h);
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_BEGIN, epoch, NULL));
     /* A new pass over the data each epoch; with steps_per_epoch the pass carries on across
      * epochs and ends the epoch early when the data runs out (Keras's EpochIterator). */
@@ -287,16 +347,30 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     if (skip_batches > 0 && o->steps_per_epoch == 0) batches_seen = first_step = skip_batches;
     skip_batches = 0;
     kcb_logs_clear(batch_logs);
+    int cut = 0;
     for (int64_t step = first_step; step < steps && batches_seen < full_batches; step++) {
+      /* checked before each batch, so a request is served after the batch running when it came */
+      if (h->dist ? h->stop_requested : m->stop_requested) { /* distributed: as all ranks saw it at one step */
+        cut = 1;
+        last_batch = step - 1;
+        break;
+      }
       int64_t start = batches_seen++ * batch;
       int64_t count = train.n - start < batch ? train.n - start : batch;
       const float *bx, *by;
+      int64_t first, mine; /* this rank's part of the global batch */
+      kcb__dist_shard(h->dist, count, &first, &mine);
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_BEGIN, step, NULL));
-      batch_pointers(m, &train, perm, start, count, &bx, &by);
-      KCB__TRY(batch_step(m, bx, by, count, 1));
-      KCB__TRY(metrics_logs(m, batch_logs));
+      batch_pointers(m, &train, perm, start + first, mine, &bx, &by);
+      KCB__TRY(batch_step(m, h, bx, by, mine, count, 1));
+      KCB__TRY(metrics_logs(m, h, batch_logs));
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_END, step, batch_logs));
       if (m->stop_training) break;
+    }
+    if (cut) { /* no validation, no on_epoch_end: a half epoch never reaches the logs */
+      m->interrupted = 1;
+      last_epoch = epoch;
+      break;
     }
     if (batches_seen >= full_batches) pass_open = 0;
     kcb_logs_copy(epoch_logs, batch_logs);
@@ -310,9 +384,24 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
     }
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_END, epoch, epoch_logs));
     if (m->stop_training) break;
+    if ((h->dist ? h->stop_requested : m->stop_requested) && epoch + 1 < o->epochs) {
+      m->interrupted = 1;
+      last_epoch = epoch + 1;
+      last_batch = -1;
+      break;
+    }
   }
+  m->stop_requested = 0; /* served: by stopping, or by the run ending anyway */
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_END, 0, epoch_logs));
+  if (m->interrupted) {
+    if (last_batch >= 0)
+      rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request after batch %lld of epoch %d (1-based)",
+                      (long long)last_batch + 1, last_epoch + 1);
+    else
+      rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request before epoch %d (1-based)", last_epoch + 1);
+  }
 done:
+  if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);
   free(perm);
   free(h);

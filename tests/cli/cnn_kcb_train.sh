@@ -25,11 +25,12 @@ spec='28x28x1,zeropad:1,conv:8:3x3:same:s2:relu,bn,avgpool:2:1:same,conv:8:1:nob
 "$train" --model 'conv:4:3:relu,maxpool:2,gap,10:softmax' --train-limit 100 --epochs 1 --verbose 1 \
   >"$tmp/out3.txt" 2>"$tmp/err3.txt" && grep -q "(GlobalAveragePooling1D)" "$tmp/out3.txt" \
   && ok || bad "1D spec: $(head -c 300 "$tmp/err3.txt")"
+# a bad --model is a usage error (exit 2), as every bad flag value
 "$train" --model 'flatten,conv:4:3,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err4.txt"
-[ $? -eq 1 ] && grep -q "Conv2D expects inputs of rank 3" "$tmp/err4.txt" && ok || bad "conv after flatten: $(cat "$tmp/err4.txt")"
+[ $? -eq 2 ] && grep -q "Conv2D expects inputs of rank 3" "$tmp/err4.txt" && ok || bad "conv after flatten: $(cat "$tmp/err4.txt")"
 "$train" --model '28x28x1,conv:4:3:sideways,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err5.txt"
-[ $? -eq 1 ] && grep -q "conv option 'sideways'" "$tmp/err5.txt" && ok || bad "bad conv option: $(cat "$tmp/err5.txt")"
+[ $? -eq 2 ] && grep -q "conv option 'sideways'" "$tmp/err5.txt" && ok || bad "bad conv option: $(cat "$tmp/err5.txt")"
 "$train" --model '27x27x1,flatten,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err6.txt"
-[ $? -eq 1 ] && grep -q "holds 729 values per sample, the data 784" "$tmp/err6.txt" && ok || bad "wrong input shape: $(cat "$tmp/err6.txt")"
+[ $? -eq 2 ] && grep -q "holds 729 values per sample, the data 784" "$tmp/err6.txt" && ok || bad "wrong input shape: $(cat "$tmp/err6.txt")"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

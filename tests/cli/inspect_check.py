@@ -367,7 +367,8 @@ def check_csv(data, args):
         best_v, best_i = (max if up else min)(ok, key=lambda p: p[0]) if ok else (None, None)
         epochs = [float(r[header.index("epoch")]) for r in body]
         want = {"mode": "max" if up else "min", "min": min(v for v, _ in ok), "max": max(v for v, _ in ok),
-                "best": best_v, "best_epoch": epochs[best_i], "missing": len(vals) - len(ok)}
+                "best": best_v, "best_epoch": epochs[best_i] + 1, "best_epoch_0based": epochs[best_i],
+                "missing": len(vals) - len(ok)}
         for k, v in want.items():
             if not same(st[k], v):
                 fail("%s: %s %r, expected %r" % (st["column"], k, st[k], v))

@@ -16,7 +16,7 @@ check version 0 '^kcb-inspect [0-9]+\.[0-9]+\.[0-9]+$' -- "$bin" --version
 for c in runs scalars histograms images text hparams plot validate checkpoint csv diff; do
   check "help_$c" 0 "^usage: kcb-inspect $c " -- "$bin" "$c" --help
   check "help_${c}_exit" 0 '^Exit status: 0' -- "$bin" "$c" --help
-  check "bad_flag_${c}" 2 "kcb-inspect $c: option '--nope': unknown option \(see kcb-inspect $c --help\)" -- "$bin" "$c" x --nope
+  check "bad_flag_${c}" 2 "kcb-inspect $c: unknown option '--nope' \(see kcb-inspect $c --help\)" -- "$bin" "$c" x --nope
 done
 
 # validate: CRC pass over whole, truncated and corrupt files; the exit status says which
@@ -69,7 +69,7 @@ check ckpt_not_keras 1 "kcb-inspect checkpoint: .*\(KCB_EFORMAT\)" -- "$bin" che
 check_exact csv_basic_text 0 csv_basic.out -- env -C "$data" "$bin" csv builtin_callbacks/basic.csv
 check_json csv_basic 0 csv "$data"/builtin_callbacks/basic.csv -- "$bin" csv "$data"/builtin_callbacks/basic.csv --json
 check_json csv_append 0 csv "$data"/builtin_callbacks/append.csv -- "$bin" csv "$data"/builtin_callbacks/append.csv --json
-check csv_separator 0 "^  a;b +min +0\.25 +-1\.5 +-1\.5 +0\.25 +-1\.5 +1 +0$" -- "$bin" csv "$data"/builtin_callbacks/separator.csv
+check csv_separator 0 "^  a;b +min +0\.25 +-1\.5 +-1\.5 +0\.25 +-1\.5 +2 +0$" -- "$bin" csv "$data"/builtin_callbacks/separator.csv
 check csv_missing 1 "kcb-inspect csv: .*nope\.csv.*\(KCB_ENOENT\)" -- "$bin" csv "$tmp/nope.csv"
 printf 'epoch,loss\n0,abc\n' >"$tmp/bad.csv"
 check csv_malformed 1 "kcb-inspect csv: .*bad\.csv:2: column 2 \('loss'\): 'abc' is not a number \(KCB_EFORMAT\)" -- "$bin" csv "$tmp/bad.csv"

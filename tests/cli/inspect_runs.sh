@@ -26,7 +26,7 @@ check runs_missing 1 "kcb-inspect runs: /nonexistent/logs: cannot open: No such 
   "$bin" runs /nonexistent/logs
 mkdir -p "$tmp/empty"
 check runs_empty 1 "empty: no event files" -- "$bin" runs "$tmp/empty"
-check runs_bad_flag 2 "kcb-inspect runs: option '--bogus': unknown option \(see kcb-inspect runs --help\)" -- "$bin" runs "$fx" --bogus
+check runs_bad_flag 2 "kcb-inspect runs: unknown option '--bogus' \(see kcb-inspect runs --help\)" -- "$bin" runs "$fx" --bogus
 check runs_no_logdir 2 "kcb-inspect runs: expected one LOGDIR" -- "$bin" runs
 # symbolic links to directories are not followed: a link loop lists the run once, at once
 mkdir -p "$tmp/loop" && cp "$fx"/run_a/events.out.tfevents.* "$tmp/loop/" && ln -s . "$tmp/loop/l1" && ln -s . "$tmp/loop/l2"

@@ -82,6 +82,24 @@ for t in ["{epoch.real}", "{loss[0]}"]:
     lines.append(f"t {t}")
     expect.append("ERR")
 
+# kcb_format_double against repr(): every power of two a double holds (2^-1074 .. 2^1023), where the
+# shortest round-tripping text can be one with a larger last digit than the correctly rounded one,
+# both signs, their neighbours one ulp away, and random doubles of every magnitude.
+import math
+import struct
+reprs = []
+for k in range(-1074, 1024):
+    p = math.ldexp(1.0, k)
+    reprs += [p, -p]
+    if k < 1023:
+        reprs += [math.nextafter(p, math.inf), math.nextafter(p, 0.0)]
+reprs += [struct.unpack("<d", struct.pack("<Q", rng.getrandbits(63)))[0] for _ in range(4000)]
+reprs += [rng.random() * 10 ** rng.randint(-30, 30) for _ in range(2000)]
+for v in reprs:
+    if math.isfinite(v):
+        lines.append(f"r {v.hex()}")
+        expect.append("OK " + repr(v))
+
 out = subprocess.run([driver], input="\n".join(lines) + "\n", capture_output=True, text=True, check=True).stdout
 got = out.split("\n")[:-1]
 assert len(got) == len(lines), (len(got), len(lines))

@@ -46,7 +46,9 @@ typedef struct kcb_early_stopping_options {
   int patience;              /* 0: stop at the first epoch (after epoch 0) that does not improve */
   int verbose;               /* 0; 1 prints "Epoch N: early stopping" and the restore message */
   kcb_monitor_mode mode;     /* KCB_MONITOR_AUTO */
-  double baseline;           /* NAN: none; else `wait` is reset only by values beating it too */
+  double baseline;           /* NAN: none; else `wait` is reset only by values beating it too
+                                (±INFINITY as Keras: in min mode every finite value beats +inf,
+                                none beats -inf) */
   int restore_best_weights;  /* 0; 1 restores the best epoch's weights whenever fit ends normally */
   int start_from_epoch;      /* 0: epochs before it are ignored */
   FILE *stream;              /* messages and warnings; NULL: stdout */
@@ -58,7 +60,8 @@ typedef struct kcb_early_stopping_options {
  * wait >= patience at an epoch > 0. The monitor's direction is resolved at train begin (Keras waits
  * for the first epoch end): an unknown metric in auto mode fails fit before any training.
  * @param[out] out freed with kcb_callback_free
- * @return 0, KCB_EINVAL (bad monitor, mode, patience < 0, start_from_epoch < 0) or KCB_ENOMEM. */
+ * @return 0, KCB_EINVAL (monitor NULL, empty or longer than KCB_LOGS_KEY_MAX - 1; mode not auto,
+ *         min or max; min_delta NaN; patience < 0; start_from_epoch < 0) or KCB_ENOMEM. */
 int kcb_early_stopping_new(kcb_callback **out, const kcb_early_stopping_options *opts);
 
 /** The 0-based epoch at which the last fit was stopped by this callback, or 0 if it was not
@@ -128,6 +131,19 @@ typedef struct kcb_lr_cosine_decay {
 /** A kcb_lr_schedule_fn; `params` is a kcb_lr_cosine_decay. Returns NaN for invalid parameters. */
 double kcb_lr_schedule_cosine_decay(int epoch, double lr, void *params);
 
+/** The learning-rate warm-up of large-batch data-parallel training (Goyal et al. 2017; Horovod's
+ * LearningRateWarmupCallback), with the epoch as step: a linear rise from initial_learning_rate
+ * (the rate tuned for one process's batch) to multiplier * initial_learning_rate (usually the
+ * number of ranks, kcb_distributed_size) over warmup_epochs epochs, that rate afterwards. */
+typedef struct kcb_lr_warmup {
+  double initial_learning_rate;
+  double multiplier;    /* >= 1: the rate after the warm-up, in units of initial_learning_rate */
+  int warmup_epochs;    /* >= 1 */
+} kcb_lr_warmup;
+/** A kcb_lr_schedule_fn; `params` is a kcb_lr_warmup: initial * (1 + (multiplier - 1) *
+ * min(epoch, warmup_epochs) / warmup_epochs). Returns NaN for invalid parameters. */
+double kcb_lr_schedule_warmup(int epoch, double lr, void *params);
+
 /* ---- ReduceLROnPlateau --------------------------------------------------------------------- */
 
 /** ReduceLROnPlateau's arguments, with Keras 3's defaults from KCB_REDUCE_LR_ON_PLATEAU_OPTIONS_INIT. */
@@ -148,8 +164,9 @@ typedef struct kcb_reduce_lr_on_plateau_options {
  * reduction) into the epoch-end logs as "learning_rate". The monitor's direction is resolved at
  * train begin, as for EarlyStopping.
  * @param[out] out freed with kcb_callback_free
- * @return 0, KCB_EINVAL (factor >= 1 or < 0, bad monitor or mode, negative patience, cooldown or
- *         min_lr) or KCB_ENOMEM. */
+ * @return 0, KCB_EINVAL (factor >= 1, < 0 or NaN; monitor NULL, empty or longer than
+ *         KCB_LOGS_KEY_MAX - 1; mode not auto, min or max; min_delta NaN; patience < 0;
+ *         cooldown < 0; min_lr negative, infinite or NaN) or KCB_ENOMEM. */
 int kcb_reduce_lr_on_plateau_new(kcb_callback **out, const kcb_reduce_lr_on_plateau_options *opts);
 
 /* ---- TerminateOnNaN ------------------------------------------------------------------------ */

@@ -22,6 +22,9 @@ typedef struct kcb_callback_params {
   int has_validation; /* fit has validation data, so val_* keys will be logged (kcb's addition: a
                          callback can plan for them before the first validated epoch); 0 for
                          evaluate and predict */
+  int rank, size; /* this process's place in a distributed fit (kcb/distributed.h): rank 0 of size 1
+                     when alone. Logs are the same on every rank; write files on rank 0 only, as the
+                     built-in writers do */
 } kcb_callback_params;
 
 /** One optional function per Keras hook; a NULL slot is skipped at no cost.

@@ -27,7 +27,8 @@ typedef struct kcb_model_checkpoint_options {
   int save_weights_only;          /* 0: full model (.keras / .h5); 1: weights (.weights.h5) */
   kcb_monitor_mode mode;          /* KCB_MONITOR_AUTO */
   int64_t save_freq;              /* 0: "epoch" (at every epoch end); N > 0: every N train batches */
-  double initial_value_threshold; /* NAN: none; else the first best value to beat */
+  double initial_value_threshold; /* NAN: none; else the first best value to beat (±INFINITY as
+                                     Keras: in min mode every finite value beats +inf) */
   int save_top_k;                 /* -1: keep every file (Keras); 0: keep none; K > 0: keep the K files
                                      with the best monitored values, deleting the others */
   int save_last;                  /* 0; 1: also write last.<ext> next to the checkpoints at every save
@@ -53,8 +54,11 @@ typedef struct kcb_model_checkpoint_options {
  * kcb_checkpoint_info_read and kcb_checkpoint_rank read back. Parent directories are created.
  * @param[out] out freed with kcb_callback_free
  * @param filepath copied
- * @return 0, KCB_EINVAL (bad template, suffix, monitor, save_freq < 0, save_top_k < -1, or
- *         save_top_k > 1 with a template that cannot tell files apart) or KCB_ENOMEM. */
+ * @return 0, KCB_EINVAL (filepath NULL or empty; a malformed template or a format spec Python
+ *         rejects; save_weights_only without `.weights.h5`, or neither `.keras` nor `.h5`; monitor
+ *         NULL, empty or longer than KCB_LOGS_KEY_MAX - 1; mode not auto, min or max;
+ *         save_freq < 0; save_top_k < -1; save_top_k > 1 with a template without fields) or
+ *         KCB_ENOMEM. */
 int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts);
 
 /** The best monitored value seen (or restored), or NaN if none (Keras's `best`). */
@@ -62,6 +66,11 @@ double kcb_model_checkpoint_best(const kcb_callback *model_checkpoint);
 
 /** The path of the last file saved by this callback, or "" if none. Owned by the callback. */
 const char *kcb_model_checkpoint_last_saved(const kcb_callback *model_checkpoint);
+
+/** The i-th distinct file the last fit saved (in the order first written; save_last's copy not
+ * included), or NULL when i is out of range. With save_top_k, files deleted since are listed too:
+ * use kcb_model_checkpoint_kept for what remains. Owned by the callback. */
+const char *kcb_model_checkpoint_saved(const kcb_callback *model_checkpoint, size_t i);
 
 /** The files kept by save_top_k, best first (i < count), or NULL when i is out of range.
  * @param[out] value if not NULL, receives the file's monitored value. Owned by the callback. */
@@ -76,8 +85,12 @@ typedef struct kcb_backup_and_restore_options {
   int delete_checkpoint; /* 1: remove the backup files when fit ends normally */
   int double_checkpoint; /* 0; 1: keep the previous backup as latest.weights.h5.bkp */
   FILE *stream;          /* the "restored" note when verbose fit resumes; NULL: stdout */
+  int mark_completed;    /* 0 (Keras); 1: when fit ends normally, leave backup_dir/completed.json
+                            ({"epochs": N}), and refuse (KCB_ESTATE, "nothing to resume") a later
+                            fit with this backup_dir that finds it and no backup, instead of
+                            silently training the run again */
 } kcb_backup_and_restore_options;
-#define KCB_BACKUP_AND_RESTORE_OPTIONS_INIT {0, 1, 0, NULL}
+#define KCB_BACKUP_AND_RESTORE_OPTIONS_INIT {0, 1, 0, NULL, 0}
 
 /** Keras 3's BackupAndRestore (spec/keras-callbacks.md §2.10). Backups go to
  * `backup_dir/latest.weights.h5` (weights, optimizer state, iterations, RNG state, and the epoch and
@@ -89,11 +102,39 @@ typedef struct kcb_backup_and_restore_options {
  * one never interrupted (the resumed epoch's logged means then cover its remaining batches only).
  * The directory is created if missing; on normal completion the backup files are deleted
  * (delete_checkpoint) and the directory removed when empty.
+ * When fit is stopped by kcb_model_request_stop (Ctrl-C), on_train_end writes a backup at the last
+ * batch done and keeps it, so the same fit resumes exactly there.
  * @param[out] out freed with kcb_callback_free
  * @param backup_dir copied
  * @return 0, KCB_EINVAL (empty backup_dir: "Empty backup_dir argument passed", save_freq < 0) or
  *         KCB_ENOMEM. */
 int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const kcb_backup_and_restore_options *opts);
+
+/** What a backup directory holds. */
+typedef enum kcb_backup_state {
+  KCB_BACKUP_NONE = 0,      /* no backup (or no directory): a fit starts from its initial_epoch */
+  KCB_BACKUP_RESUMABLE = 1, /* a backup that a fit with this directory resumes from */
+  KCB_BACKUP_COMPLETED = 2  /* completed.json (mark_completed) and no backup: the run finished */
+} kcb_backup_state;
+
+/** kcb_backup_and_restore_status's answer. */
+typedef struct kcb_backup_status {
+  kcb_backup_state state;
+  char path[4096]; /* RESUMABLE: the file fit loads (latest.weights.h5, or its .bkp copy when the
+                      latest is unreadable); COMPLETED: completed.json; NONE: "" */
+  int epoch;       /* RESUMABLE: the 0-based epoch fit resumes in; COMPLETED: the epochs the run
+                      trained (-1 if the file does not say) */
+  int64_t batch;   /* RESUMABLE: the 0-based last batch done in that epoch, -1 when the epoch
+                      starts from its first batch */
+} kcb_backup_status;
+
+/** Reads, without changing anything, what a BackupAndRestore with this directory would do at train
+ * begin: resume from which file at which epoch and batch, or nothing (a program can tell the user
+ * before loading any data).
+ * @param[out] out always filled (state NONE on error)
+ * @return 0, KCB_EINVAL (empty backup_dir), KCB_ENOMEM, or the error reading a backup that exists
+ *         and has no readable .bkp copy (the error fit would return). */
+int kcb_backup_and_restore_status(kcb_backup_status *out, const char *backup_dir);
 
 /* ---- ranking checkpoints (kcb-restore) ----------------------------------------------------- */
 

@@ -2,7 +2,7 @@
  * `.h5` (Keras 3, tf.keras 2.x, Keras 2 with h5py 2) or `.keras` file holds, whatever layers they
  * are. Nothing here needs a layer kcb can run: listing, comparing, ranking, restoring and
  * converting checkpoints work for Conv, BatchNormalization, LSTM, attention, Functional graphs and
- * nested models alike. The mapping between layouts is documented in docs/checkpoint-layouts.md. */
+ * nested models alike. The mapping between layouts is documented in doc/checkpoint-layouts.md. */
 #ifndef KCB_CHECKPOINT_FILE_H
 #define KCB_CHECKPOINT_FILE_H
 
@@ -179,7 +179,7 @@ typedef struct kcb_checkpoint_write_report {
  * atomically, then reads the result back and checks every variable bit for bit. The same layout
  * as the source copies the file byte for byte (config, optimizer state and metadata kept).
  * Between layouts the variables are laid out as Keras lays them out in the target (see
- * docs/checkpoint-layouts.md): `.keras` and full `.h5` need the model config (a `.h5` or `.keras`
+ * doc/checkpoint-layouts.md): `.keras` and full `.h5` need the model config (a `.h5` or `.keras`
  * source); `.weights.h5` from a legacy file needs the class of every layer (its model config).
  * Everything is checked before anything is written.
  * @param report may be NULL.

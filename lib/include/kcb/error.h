@@ -21,7 +21,8 @@ extern "C" {
   X(ENOSPC, -10, "no space left on device")                                  \
   X(ETRUNC, -11, "truncated file")                                           \
   X(ECRC, -12, "checksum mismatch")                                          \
-  X(ECALLBACK, -13, "a callback failed")
+  X(ECALLBACK, -13, "a callback failed")                                     \
+  X(EINTERRUPTED, -14, "interrupted at the program's request")
 
 /** Error codes: `KCB_EINVAL`, `KCB_ENOMEM`, ... (all negative; 0 is success). */
 typedef enum kcb_error_code {

@@ -18,10 +18,12 @@
 #include "kcb/tfevents.h"
 #include "kcb/summary_writer.h"
 #include "kcb/tensorboard.h"
+#include "kcb/tb_plugins.h"
 #include "kcb/checkpoint.h"
 #include "kcb/run_summary.h"
 #include "kcb/file.h"
 #include "kcb/limits.h"
 #include "kcb/text.h"
+#include "kcb/distributed.h"
 
 #endif

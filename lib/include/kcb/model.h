@@ -7,6 +7,8 @@
 #include <stdio.h>
 
 #include "kcb/callback.h"
+#include "kcb/distributed.h"
+#include "kcb/profiler.h"
 #include "kcb/tensor.h"
 
 #ifdef __cplusplus
@@ -70,7 +72,8 @@ typedef struct kcb_model kcb_model;
 /** Creates an empty Sequential model whose samples have the given shape (Keras's Input(shape)).
  * @param[out] out freed with kcb_model_free.
  * @param seed the seed of weight initialisation, dropout and shuffling: the same seed gives the
- *        same run bit for bit. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+ *        same run bit for bit. @return 0, KCB_EINVAL (rank not in 1..KCB_MAX_RANK - 1, or a
+ *        dimension <= 0) or KCB_ENOMEM. */
 int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_t seed);
 
 /** Dense layer options (Keras's Dense arguments). */
@@ -154,8 +157,10 @@ typedef struct kcb_fit_options {
   int validation_freq;         /* 1: validate after every epoch; N: after every N-th */
   const int *validation_epochs;/* alternatively, the 1-based epochs after which to validate */
   size_t n_validation_epochs;
+  kcb_distributed *distributed;/* NULL: this process alone; else a data-parallel fit over the job's
+                                  ranks (kcb/distributed.h): batch_size is the global batch */
 } kcb_fit_options;
-#define KCB_FIT_OPTIONS_INIT {32, 1, 1, NULL, NULL, 0, 0.0, NULL, NULL, 1, 0, 0, 1, NULL, 0}
+#define KCB_FIT_OPTIONS_INIT {32, 1, 1, NULL, NULL, 0, 0.0, NULL, NULL, 1, 0, 0, 1, NULL, 0, NULL}
 
 /** Trains the model, calling the callbacks' hooks exactly as Keras 3's fit does.
  * @param[out] out_history if not NULL, receives the run's History (freed with kcb_history_free).
@@ -186,12 +191,39 @@ int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y,
 int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts,
                       kcb_tensor **out);
 
+/** Makes fit / evaluate record spans into profiler (borrowed; NULL stops): each batch's
+ * forward pass (with loss and metrics), backward pass and optimizer step, and every callback hook
+ * (kcb/profiler.h). The TensorBoard callback's profile_batch sets and clears it. */
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler);
+/** The profiler set by kcb_model_set_profiler, or NULL. */
+kcb_profiler *kcb_model_profiler(const kcb_model *m);
+
+/** The output of layer `layer` (0-based, in kcb_model_layer_count's order) for every sample of x,
+ * in inference mode (Keras's Model(model.inputs, model.layers[layer].output).predict), batch_size
+ * samples at a time; no callbacks. What the projector shows as embeddings (kcb-train --embeddings
+ * takes the last layer before the output Dense).
+ * @param[out] out receives a new tensor (samples, the layer's output shape...), freed with
+ * kcb_tensor_free. @return 0, KCB_EINVAL, KCB_ESHAPE, KCB_ESTATE (not compiled) or KCB_ENOMEM. */
+int kcb_model_predict_layer(kcb_model *m, const kcb_tensor *x, size_t layer, int64_t batch_size, kcb_tensor **out);
+
 /* ---- what callbacks read and change -------------------------------------------------- */
 
 /** Asks fit (evaluate, predict) to stop after the current batch (Keras's stop_training). */
 void kcb_model_set_stop_training(kcb_model *m, int stop);
 /** Whether a stop was requested. */
 int kcb_model_stop_training(const kcb_model *m);
+/** Asks a running fit (or the next one) to stop cleanly after its current training batch, as a
+ * KeyboardInterrupt stops Keras's fit but with the end hooks run: safe to call from a SIGINT /
+ * SIGTERM handler (it only sets a flag of type volatile sig_atomic_t). fit then skips the cut
+ * epoch's validation and on_epoch_end (so no half epoch reaches a CSV row), runs on_train_end —
+ * TensorBoard flushes and closes its files (an hparams session ends with STATUS_FAILURE: TensorBoard
+ * has no "aborted" status), BackupAndRestore writes a backup at the last batch done and keeps it —
+ * and returns KCB_EINTERRUPTED. A request arriving during validation or the last batch of an epoch
+ * lets that epoch end normally first. The request is consumed by the fit that acts on it. */
+void kcb_model_request_stop(kcb_model *m);
+/** Whether the last (or the running) fit was stopped by kcb_model_request_stop; reset when a fit
+ * begins. Callbacks read it in on_train_end to tell an interrupted run from a finished one. */
+int kcb_model_interrupted(const kcb_model *m);
 /** Asks a running evaluate (or fit's validation pass) to stop after the current batch
  * (Keras's stop_evaluating); reset when the next evaluation begins. */
 void kcb_model_set_stop_evaluating(kcb_model *m, int stop);
@@ -205,6 +237,13 @@ int kcb_model_set_learning_rate(kcb_model *m, double lr);
 int64_t kcb_model_iterations(const kcb_model *m);
 /** Sets the iteration counter (when restoring optimizer state). */
 void kcb_model_set_iterations(kcb_model *m, int64_t iterations);
+/** The predictions and targets of the batch fit, evaluate or fit's validation ran last, as views
+ * into the model's workspace, valid until the next batch: from on_test_batch_end a callback sees
+ * each validation batch's outputs without running the model again (kcb's addition; PR curves use
+ * it). predictions: (batch, output shape...); targets: (batch,) for one value per sample (class
+ * indices of sparse_categorical_crossentropy) else (batch, values per sample). Either may be NULL.
+ * @return 0, or KCB_ESTATE when no batch has run. */
+int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets);
 
 /* ---- weights ------------------------------------------------------------------------- */
 

@@ -50,6 +50,8 @@ typedef struct kcb_run_summary {
    * the run's next file is read, after a record that is not an Event the next record. */
   int problem;
   char problem_message[320]; /**< names the file and the offset */
+  uint64_t n_graphs;         /**< events holding a graph (Event.graph_def or meta_graph_def), which
+                                  TensorBoard's Graphs tab shows; they carry no tag */
 } kcb_run_summary;
 
 /** What kcb_run_summary_read collects. */

@@ -30,7 +30,8 @@ typedef struct kcb_summary_writer_options {
  * events.out.tfevents.<secs>.<host>.<pid>.<n><suffix>; its first record is
  * file_version "brain.Event:2" with source_metadata.
  * @param[out] out freed with kcb_summary_writer_free (which closes it).
- * @param opts NULL for defaults. @return 0, KCB_EINVAL, KCB_ENOMEM or an I/O code naming the path. */
+ * @param opts NULL for defaults. @return 0, KCB_EINVAL (out NULL, logdir NULL or empty, max_queue < 0,
+ *        flush_secs outside (0, 1e6]), KCB_ENOMEM or an I/O code naming the path. */
 int kcb_summary_writer_new(kcb_summary_writer **out, const char *logdir, const kcb_summary_writer_options *opts);
 
 /** The event file's path. Owned by the writer. */

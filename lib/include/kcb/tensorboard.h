@@ -34,8 +34,22 @@ typedef struct kcb_tensorboard_options {
   int max_queue;              /**< events queued before the writer thread is woken [1024]; at each
                                    epoch end everything queued is handed to it anyway */
   double flush_secs;          /**< the longest an event stays in memory [120] */
+  /* kcb's additions (README "TensorBoard plugins") */
+  int pr_curves;              /**< > 0: at each epoch end with validation, one PR curve per output class
+                                   of the validation set (plugin pr_curves) in validation/, tag
+                                   pr_curves/<class name>, with this many thresholds
+                                   (KCB_PR_CURVE_DEFAULT_THRESHOLDS is TensorBoard's); taken from the
+                                   validation pass's own outputs (kcb_model_last_batch) [0 off] */
+  const char *const *class_names; /**< n_class_names names of the output classes (copied); NULL: 0, 1, ... */
+  size_t n_class_names;
+  int custom_scalars;         /**< write a custom-scalars layout to train/ at the first epoch end: one
+                                   chart per metric with its train and validation lines [0] */
+  int64_t profile_batch_start, profile_batch_stop; /**< Keras's profile_batch=(start, stop): trace the
+                                   global training batches start..stop (1-based, inclusive) into
+                                   train/plugins/profile/<time>/<host>.trace.json.gz [0, 0: off] */
 } kcb_tensorboard_options;
-#define KCB_TENSORBOARD_OPTIONS_INIT {"logs", 0, 1, 0, 0, KCB_TENSORBOARD_UPDATE_EPOCH, NULL, 0, 1024, 120.0}
+#define KCB_TENSORBOARD_OPTIONS_INIT \
+  {"logs", 0, 1, 0, 0, KCB_TENSORBOARD_UPDATE_EPOCH, NULL, 0, 1024, 120.0, 0, NULL, 0, 0, 0, 0}
 
 /** Creates a TensorBoard callback. Files are created lazily, at the first hook that writes.
  * Tags (Keras's): train/: keras, epoch_<metric>, epoch_learning_rate, epoch_steps_per_second
@@ -47,13 +61,19 @@ typedef struct kcb_tensorboard_options {
  * validation/: epoch_<metric> without the val_ prefix (step = epoch) and
  * evaluation_<metric>_vs_iterations (step = the optimizer's iterations).
  * @param[out] out freed with kcb_callback_free (which closes the files).
- * @param opts NULL for defaults. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+ * @param opts NULL for defaults. @return 0, KCB_EINVAL (out NULL; log_dir NULL or empty;
+ *         histogram_freq < 0; update_freq < 0; n_hparams > 0 with hparams NULL; a hyperparameter
+ *         without a name, or a string one without a value) or KCB_ENOMEM. */
 int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts);
 
 /** Flushes and closes the callback's files now (they are reopened, as new files, if the
  * callback is used again). @return 0, the first write error met, or KCB_EINVAL if `tensorboard`
  * is not a callback kcb_tensorboard_new made. */
 int kcb_tensorboard_close(kcb_callback *tensorboard);
+
+/** The path of the last profile trace the callback wrote (profile_batch), or NULL (none yet, or
+ * `tensorboard` is not a callback kcb_tensorboard_new made). Owned by the callback. */
+const char *kcb_tensorboard_profile_path(const kcb_callback *tensorboard);
 
 #ifdef __cplusplus
 }

@@ -103,6 +103,7 @@ typedef struct kcb_summary_value {
   const char *hp_group_name;           /**< session start */
   int hp_status;                       /**< session end: 0 unknown, 1 success, 2 failure, 3 running */
   double hp_time;                      /**< experiment created / session start / end time */
+  const char *const *hp_metric_display_names; /**< experiment: each metric's display_name ("" when none) */
 } kcb_summary_value;
 
 /** One event. Owned by the reader; valid until the next kcb_event_reader_next call. */

@@ -38,6 +38,7 @@ struct kcb__event_writer {
   /* the first error the thread met, reported to every later call */
   int err;
   char err_msg[512];
+  kcb_profiler *profiler; /* under mu: the thread reads it there */
 };
 
 static int64_t next_writer_number; /* process-wide, so names are unique within one second */
@@ -119,8 +120,13 @@ static void *writer_main(void *arg) {
       int fd = w->fd;
       int failed = w->err != 0;
       size_t len = w->back_len;
+      kcb_profiler *profiler = w->profiler;
       pthread_mutex_unlock(&w->mu);
+      double t0 = profiler ? kcb_profiler_now() : 0;
       int e = failed ? 0 : write_all(fd, w->back, len, w->path);
+      if (profiler)
+        (void)kcb_profiler_add(profiler, "event write (disk)", "events", t0, kcb_profiler_now(), KCB_PROFILE_LANE_WRITER,
+                               "bytes", (int64_t)len);
       struct stat st;
       int gone = !failed && !e && fstat(fd, &st) == 0 && st.st_nlink == 0;
       pthread_mutex_lock(&w->mu);
@@ -143,7 +149,25 @@ static void *writer_main(void *arg) {
 
 static int report(kcb__event_writer *w) { return kcb__error(w->err, "%s", w->err_msg); }
 
+static int append(kcb__event_writer *w, kcb__record_buf *b, size_t n);
+
 int kcb__event_writer_append(kcb__event_writer *w, kcb__record_buf *b, size_t n) {
+  kcb_profiler *profiler = w->profiler; /* set by this (the caller's) thread */
+  if (!profiler) return append(w, b, n);
+  double t0 = kcb_profiler_now();
+  int rc = append(w, b, n);
+  (void)kcb_profiler_add(profiler, "event write (queue)", "events", t0, kcb_profiler_now(), KCB_PROFILE_LANE_TRAINING,
+                         "bytes", (int64_t)n);
+  return rc;
+}
+
+void kcb__event_writer_set_profiler(kcb__event_writer *w, kcb_profiler *p) {
+  pthread_mutex_lock(&w->mu);
+  w->profiler = p;
+  pthread_mutex_unlock(&w->mu);
+}
+
+static int append(kcb__event_writer *w, kcb__record_buf *b, size_t n) {
   kcb__record_header(b->data, n);
   kcb__record_footer(b->data + KCB__RECORD_HEADER + n, b->data + KCB__RECORD_HEADER, n);
   size_t total = n + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;

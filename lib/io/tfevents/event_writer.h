@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kcb/profiler.h"
+
 typedef struct kcb__event_writer kcb__event_writer;
 
 /* A growable byte buffer whose first 12 bytes are reserved for a record header, so an Event can
@@ -49,6 +51,10 @@ int kcb__event_writer_close(kcb__event_writer *w);
 
 /* The file's path (owned by w). */
 const char *kcb__event_writer_path(const kcb__event_writer *w);
+
+/* Records spans into p (NULL stops): each append on the caller's lane ("event write (queue)") and
+ * each batch the thread writes on the writer lane ("event write (disk)", with its bytes). */
+void kcb__event_writer_set_profiler(kcb__event_writer *w, kcb_profiler *p);
 
 /* Test hook: makes the thread write to fd from now on (e.g. /dev/full); w owns fd. */
 void kcb__event_writer_set_fd(kcb__event_writer *w, int fd);

@@ -522,7 +522,8 @@ static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
     kcb_hparam_value *hv = A(r, (e->n_hparam_infos + 1) * sizeof *hv);
     const char **groups = A(r, (e->n_metric_infos + 1) * sizeof *groups);
     const char **tags = A(r, (e->n_metric_infos + 1) * sizeof *tags);
-    if (!hv || !groups || !tags) return KCB_ENOMEM;
+    const char **shown = A(r, (e->n_metric_infos + 1) * sizeof *shown);
+    if (!hv || !groups || !tags || !shown) return KCB_ENOMEM;
     for (size_t i = 0; i < e->n_hparam_infos; i++) {
       memset(&hv[i], 0, sizeof hv[i]);
       hv[i].name = e->hparam_infos[i]->name;
@@ -533,7 +534,9 @@ static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
       const Tensorboard__MetricName *mn = e->metric_infos[i]->name;
       groups[i] = mn ? mn->group : "";
       tags[i] = mn ? mn->tag : "";
+      shown[i] = e->metric_infos[i]->display_name ? e->metric_infos[i]->display_name : "";
     }
+    v->hp_metric_display_names = shown;
     v->hp_values = hv, v->n_hp_values = e->n_hparam_infos;
     v->hp_metric_groups = groups, v->hp_metric_tags = tags, v->n_hp_metrics = e->n_metric_infos;
   } else if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO && d->session_start_info) {

@@ -457,7 +457,7 @@ static int add_event(builder *b, span e) {
   double wall = 0;
   int64_t step = 0;
   span summary = {NULL, NULL};
-  int start = 0, rc = 0;
+  int start = 0, rc = 0, graph = 0;
   field f;
   span q = e;
   if (q.end - q.p >= 9 && *q.p == KEY(1, 1)) wall = kcb__bits_to_double(kcb__load_le64(q.p + 1)), q.p += 9;
@@ -473,6 +473,7 @@ static int add_event(builder *b, span e) {
     if (f.key == KEY(1, 1)) wall = kcb__bits_to_double(f.varint);
     else if (f.key == KEY(2, 0)) step = (int64_t)f.varint;
     else if (f.key == KEY(5, 2)) summary = f.bytes;
+    else if (f.key == KEY(4, 2) || f.key == KEY(9, 2)) graph = 1; /* graph_def, meta_graph_def */
     else if (f.key == KEY(7, 2)) {
       span sl = f.bytes;
       field g;
@@ -486,6 +487,7 @@ static int add_event(builder *b, span e) {
   kcb_run_summary *s = &b->pub;
   if (isnan(s->first_wall_time)) s->first_wall_time = wall;
   s->last_wall_time = wall;
+  s->n_graphs += (uint64_t)graph;
   if (start) {
     s->n_session_starts++;
     if (b->opts->keep_series) purge_from(b, step);

@@ -540,6 +540,8 @@ const char *kcb_summary_writer_path(const kcb_summary_writer *w) { return kcb__e
 
 void kcb_summary_writer_set_wall_time(kcb_summary_writer *w, double wall_time) { w->wall_time = wall_time; }
 
+void kcb__summary_writer_set_profiler(kcb_summary_writer *w, kcb_profiler *p) { kcb__event_writer_set_profiler(w->ew, p); }
+
 void kcb__summary_writer_kick(kcb_summary_writer *w) { kcb__event_writer_kick(w->ew); }
 
 int kcb_summary_writer_flush(kcb_summary_writer *w) { return kcb__event_writer_flush(w->ew); }
@@ -570,4 +572,32 @@ int kcb__summary_writer_add_string(kcb_summary_writer *w, const char *tag, const
                       metadata(&mp, plugin, (const uint8_t *)content, content ? strlen(content) : 0,
                                (Tensorboard__DataClass)data_class),
                       step);
+}
+
+int kcb__summary_writer_add_float_tensor(kcb_summary_writer *w, const char *tag, const float *values, int64_t d0,
+                                         int64_t d1, const char *plugin, const uint8_t *content, size_t content_len,
+                                         int data_class, int64_t step) {
+  int rc = check_tag(tag, "tensor");
+  if (rc) return rc;
+  size_t n = (size_t)d0 * (size_t)d1;
+  unsigned char *bytes = malloc(4 * n + 1);
+  if (!bytes) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
+  for (size_t i = 0; i < n; i++) {
+    uint32_t bits;
+    memcpy(&bits, &values[i], 4);
+    kcb__store_le32(bytes + 4 * i, bits);
+  }
+  tensor_parts tp;
+  Tensorboard__TensorProto *t = tensor(&tp, TENSORBOARD__DATA_TYPE__DT_FLOAT, 2, d0, d1);
+  t->tensor_content.data = bytes;
+  t->tensor_content.len = 4 * n;
+  metadata_parts mp;
+  Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+  v.tag = (char *)tag;
+  v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
+  v.tensor = t;
+  v.metadata = metadata(&mp, plugin, content, content_len, (Tensorboard__DataClass)data_class);
+  rc = emit_value(w, &v, step);
+  free(bytes);
+  return rc;
 }

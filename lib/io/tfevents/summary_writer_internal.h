@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kcb/profiler.h"
 #include "kcb/summary_writer.h"
 
 /* A rank-0 DT_STRING tensor with the given plugin metadata (e.g. Keras's "keras" summary:
@@ -19,6 +20,14 @@ int kcb__summary_writer_add_string(kcb_summary_writer *w, const char *tag, const
 size_t kcb__encode_scalar_event(unsigned char *out, double wall_time, int64_t step, const char *tag, size_t tag_len,
                                 float value, int with_metadata);
 size_t kcb__encode_scalar_event_size(size_t tag_len);
+
+/* A DT_FLOAT [d0, d1] tensor (tensor_content, little-endian) with the given plugin metadata. */
+int kcb__summary_writer_add_float_tensor(kcb_summary_writer *w, const char *tag, const float *values, int64_t d0,
+                                         int64_t d1, const char *plugin, const uint8_t *content, size_t content_len,
+                                         int data_class, int64_t step);
+
+/* Profiles the writer's appends and disk writes into p (NULL stops; kcb__event_writer_set_profiler). */
+void kcb__summary_writer_set_profiler(kcb_summary_writer *w, kcb_profiler *p);
 
 /* Hands everything queued to the writer thread without waiting (an asynchronous flush). */
 void kcb__summary_writer_kick(kcb_summary_writer *w);

@@ -1,0 +1,293 @@
+/* bench_distributed — data-parallel fit over MPI, as ratios measured in the same run.
+ *
+ *   mpirun -np 2 bench_distributed throughput [ROUNDS]
+ *     MLP 784-256-128-10, SGD, global batch 256, synthetic data of 25600 samples, one OpenBLAS
+ *     thread per process: rank 0 alone (kcb_model_fit without distribution; the other rank waits)
+ *     against both ranks together, alternating ROUNDS times (the machine is shared: medians).
+ *     Prints samples/s of each, their ratio, the gradient allreduce's share of a step, and the time
+ *     of that allreduce alone (MPI_Allreduce of the same block in a loop, same run).
+ *   mpirun -np 2 [--mca btl tcp,self] bench_distributed allreduce
+ *     MPI_Allreduce(MPI_SUM) of float blocks from 1 KiB to 64 MiB: microseconds and GB/s
+ *     ("bus bandwidth" 2(p-1)/p * bytes / time, as NCCL's tests report it).
+ *   mpirun -np 2 bench_distributed overlap
+ *     the same MLP step as its sgemm calls (forward, backward; local batch 128): one blocking
+ *     allreduce of the whole gradient block after the backward pass, against one MPI_Iallreduce
+ *     per layer started as soon as that layer's gradient is ready (buckets overlapped with the rest
+ *     of the backward pass, progressed by MPI_Testall between sgemm calls), then MPI_Waitall.
+ *   bench_distributed model ALPHA_US [SAMPLE_US]
+ *     one process: the compute time per sample of the MLP, then what an allreduce by recursive
+ *     halving and doubling (Rabenseifner: 2 log2(p) alpha + 2(p-1)/p * bytes / bandwidth; a ring's
+ *     latency term would be 2(p-1) alpha) predicts for 8, 64 and 512 ranks at 10 and 100 Gbit/s:
+ *     the smallest per-rank batch that keeps the efficiency at or above 90%. SAMPLE_US replaces
+ *     the measured compute time per sample (a loaded machine measures it too slow).
+ * The ctest suite does not run it (benchmarks are not tests). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cblas.h>
+#include <mpi.h>
+
+#include "kcb/kcb.h"
+
+#define N_SAMPLES 25600
+#define GLOBAL_BATCH 256
+#define SPEC "flatten,256:relu,128:relu,10:softmax"
+
+static double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void check(int rc, const char *what) {
+  if (rc) {
+    fprintf(stderr, "bench_distributed: %s: %s\n", what, kcb_error_last());
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (initialized) MPI_Abort(MPI_COMM_WORLD, 1);
+    exit(1);
+  }
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static void make_data(kcb_tensor **x, kcb_tensor **y) {
+  int64_t xs[3] = {N_SAMPLES, 28, 28}, ys[2] = {N_SAMPLES, 1};
+  check(kcb_tensor_new(x, 3, xs), "data");
+  check(kcb_tensor_new(y, 2, ys), "data");
+  uint64_t s = 1;
+  for (int64_t i = 0; i < N_SAMPLES * 784; i++) {
+    s = s * 6364136223846793005ull + 1442695040888963407ull;
+    (*x)->data[i] = (float)(s >> 40) / 16777216.0f;
+  }
+  for (int64_t i = 0; i < N_SAMPLES; i++) (*y)->data[i] = (float)(i % 10);
+}
+
+static kcb_model *make_model(void) {
+  int64_t shape[2] = {28, 28};
+  kcb_model *m;
+  check(kcb_model_new(&m, 2, shape, 3), "model");
+  check(kcb_model_add_from_spec(m, SPEC), "model");
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  check(kcb_model_compile(m, &c), "compile");
+  return m;
+}
+
+/* One epoch over the data; returns samples per second. */
+static double fit_epoch(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, kcb_distributed *d) {
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.batch_size = GLOBAL_BATCH;
+  fo.verbose = 0;
+  fo.distributed = d;
+  double t0 = now();
+  check(kcb_model_fit(m, x, y, &fo, NULL), "fit");
+  return N_SAMPLES / (now() - t0);
+}
+
+static int throughput(kcb_distributed *d, int rounds) {
+  int rank = kcb_distributed_rank(d), size = kcb_distributed_size(d);
+  kcb_tensor *x, *y;
+  make_data(&x, &y);
+  kcb_model *m = make_model();
+  double *alone = calloc((size_t)rounds, sizeof(double)), *together = calloc((size_t)rounds, sizeof(double));
+  double *share = calloc((size_t)rounds, sizeof(double));
+  if (rank == 0) fit_epoch(m, x, y, NULL); /* warm-up: pages, BLAS buffers */
+  fit_epoch(m, x, y, d);
+  for (int r = 0; r < rounds; r++) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) alone[r] = fit_epoch(m, x, y, NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    double s0, s1;
+    int64_t c0, c1;
+    kcb_distributed_allreduce_time(d, &s0, &c0);
+    double t0 = now();
+    together[r] = fit_epoch(m, x, y, d);
+    double step = (now() - t0);
+    kcb_distributed_allreduce_time(d, &s1, &c1);
+    share[r] = (s1 - s0) / step;
+  }
+  size_t params = kcb_model_param_count(m);
+  float *block = calloc(params, sizeof(float));
+  double pure[5];
+  for (int r = 0; r < 5; r++) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (int i = 0; i < 50; i++) MPI_Allreduce(MPI_IN_PLACE, block, (int)params, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    pure[r] = (MPI_Wtime() - t0) / 50;
+  }
+  free(block);
+  if (rank == 0) {
+    double a = median(alone, rounds), t = median(together, rounds), sh = median(share, rounds);
+    double step1 = GLOBAL_BATCH / a, ar = median(pure, 5);
+    printf("MLP 784-256-128-10 SGD, global batch %d, %d samples/epoch, 1 OpenBLAS thread per process, %d rounds (medians)\n",
+           GLOBAL_BATCH, N_SAMPLES, rounds);
+    printf("1 process:   %8.0f samples/s\n", a);
+    printf("%d processes: %8.0f samples/s  ratio %.2fx\n", size, t, t / a);
+    printf("gradient allreduce (%zu floats, %.2f MB, waiting for the slower rank included): %.1f%% of the step time"
+           " on rank 0\n", params, params * 4e-6, 100 * sh);
+    printf("the same allreduce alone: %.3f ms; one process's step %.3f ms, so the bound for %d processes is "
+           "%.2fx (step / (step / %d + allreduce))\n", 1e3 * ar, 1e3 * step1, size, step1 / (step1 / size + ar), size);
+  }
+  free(alone);
+  free(together);
+  free(share);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  return 0;
+}
+
+static int allreduce_sweep(int rank, int size) {
+  if (rank == 0) printf("%10s %12s %10s\n", "bytes", "us/allreduce", "bus GB/s");
+  for (size_t bytes = 1024; bytes <= ((size_t)64 << 20); bytes *= 4) {
+    size_t n = bytes / sizeof(float);
+    float *buf = malloc(bytes);
+    for (size_t i = 0; i < n; i++) buf[i] = 1.0f;
+    int iters = bytes <= 65536 ? 2000 : bytes <= (4u << 20) ? 100 : 10;
+    double times[5];
+    for (int rep = 0; rep < 5; rep++) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      double t0 = MPI_Wtime();
+      for (int i = 0; i < iters; i++) MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+      double t = (MPI_Wtime() - t0) / iters;
+      MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      times[rep] = t;
+    }
+    double t = median(times, 5);
+    if (rank == 0)
+      printf("%10zu %12.1f %10.2f\n", bytes, 1e6 * t, 2.0 * (size - 1) / size * (double)bytes / t / 1e9);
+    free(buf);
+  }
+  return 0;
+}
+
+/* One training step of 784-256-128-10 as sgemm calls on a local batch; with `overlap`, each layer's
+ * gradient (kernel and bias, contiguous in the block as in kcb's) is all-reduced while the layers
+ * below it are still being back-propagated. Returns seconds per step (median of 5 runs). */
+static double step_seconds(int overlap, int steps) {
+  enum { LOCAL = GLOBAL_BATCH / 2 };
+  static const int dims[4] = {784, 256, 128, 10};
+  float *act[4], *grad[4], *w[3];
+  size_t offset[3], total = 0;
+  for (int l = 0; l < 3; l++) offset[l] = total, total += (size_t)dims[l] * dims[l + 1] + (size_t)dims[l + 1];
+  float *block = calloc(total, sizeof(float));
+  act[0] = calloc((size_t)LOCAL * 784, sizeof(float));
+  for (int i = 0; i < LOCAL * 784; i++) act[0][i] = (float)(i % 255) / 255.0f;
+  for (int l = 0; l < 3; l++) {
+    act[l + 1] = calloc((size_t)LOCAL * dims[l + 1], sizeof(float));
+    grad[l + 1] = calloc((size_t)LOCAL * dims[l + 1], sizeof(float));
+    w[l] = calloc((size_t)dims[l] * dims[l + 1], sizeof(float));
+  }
+  double times[5];
+  for (int rep = 0; rep < 5; rep++) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    double t0 = MPI_Wtime();
+    for (int s = 0; s < steps; s++) {
+      MPI_Request req[3];
+      int n_req = 0;
+      for (int l = 0; l < 3; l++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, LOCAL, dims[l + 1], dims[l], 1.0f, act[l], dims[l], w[l],
+                    dims[l + 1], 0.0f, act[l + 1], dims[l + 1]);
+      for (int l = 2; l >= 0; l--) {
+        float *dw = block + offset[l], *db = dw + (size_t)dims[l] * dims[l + 1];
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dims[l], dims[l + 1], LOCAL, 1.0f, act[l], dims[l],
+                    grad[l + 1], dims[l + 1], 0.0f, dw, dims[l + 1]);
+        for (int j = 0; j < dims[l + 1]; j++) db[j] = grad[l + 1][j];
+        if (overlap) {
+          MPI_Iallreduce(MPI_IN_PLACE, dw, dims[l] * dims[l + 1] + dims[l + 1], MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD,
+                         &req[n_req++]);
+          int done;
+          MPI_Testall(n_req, req, &done, MPI_STATUSES_IGNORE);
+        }
+        if (l > 0)
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, LOCAL, dims[l], dims[l + 1], 1.0f, grad[l + 1], dims[l + 1],
+                      w[l], dims[l + 1], 0.0f, grad[l], dims[l]);
+        if (overlap) {
+          int done;
+          MPI_Testall(n_req, req, &done, MPI_STATUSES_IGNORE);
+        }
+      }
+      if (overlap) MPI_Waitall(n_req, req, MPI_STATUSES_IGNORE);
+      else MPI_Allreduce(MPI_IN_PLACE, block, (int)total, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    }
+    double t = (MPI_Wtime() - t0) / steps;
+    MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    times[rep] = t;
+  }
+  free(block);
+  for (int l = 0; l < 4; l++) free(act[l]);
+  for (int l = 0; l < 3; l++) free(grad[l + 1]), free(w[l]);
+  return median(times, 5);
+}
+
+static int overlap_compare(int rank, int size) {
+  step_seconds(0, 20); /* warm-up */
+  double one = step_seconds(0, 200), buckets = step_seconds(1, 200), one2 = step_seconds(0, 200);
+  double blocking = 0.5 * (one + one2); /* before and after: the machine is shared */
+  if (rank == 0)
+    printf("MLP step as sgemm calls, %d processes, local batch %d: one allreduce after backward %.3f ms/step, "
+           "per-layer Iallreduce overlapped %.3f ms/step (%.2fx)\n",
+           size, GLOBAL_BATCH / 2, 1e3 * blocking, 1e3 * buckets, blocking / buckets);
+  return 0;
+}
+
+/* The compute time per sample of one training step, one process. */
+static int scaling_model(double alpha_us, double sample_us) {
+  kcb_tensor *x, *y;
+  make_data(&x, &y);
+  kcb_model *m = make_model();
+  fit_epoch(m, x, y, NULL);
+  double runs[3];
+  for (int i = 0; i < 3; i++) runs[i] = fit_epoch(m, x, y, NULL);
+  double t_sample = 1.0 / median(runs, 3);
+  size_t params = kcb_model_param_count(m);
+  printf("measured: %.1f us of compute per sample (one thread), %zu parameters; alpha (per message) %.1f us\n",
+         1e6 * t_sample, params, alpha_us);
+  if (sample_us > 0) {
+    t_sample = 1e-6 * sample_us;
+    printf("model uses %.1f us per sample, as given\n", sample_us);
+  }
+  printf("allreduce (Rabenseifner): t = 2 log2(p) alpha + 2(p-1)/p * bytes / bandwidth; "
+         "efficiency = t_compute / (t_compute + t)\n");
+  printf("smallest per-rank batch for >= 90%% efficiency (no overlap of the allreduce with the backward pass):\n");
+  printf("%12s %6s %10s %14s %14s\n", "params", "ranks", "Gbit/s", "allreduce ms", "batch/rank");
+  const double scale[3] = {1, 10, 100}; /* the MLP, and models 10x and 100x larger (compute ~ params) */
+  for (int s = 0; s < 3; s++)
+    for (int p = 8; p <= 512; p *= 8)
+      for (int g = 10; g <= 100; g *= 10) {
+        double bytes = 4.0 * params * scale[s], bw = g * 1e9 / 8;
+        double t_ar = 2.0 * log2(p) * alpha_us * 1e-6 + 2.0 * (p - 1) / p * bytes / bw;
+        double b = ceil(9 * t_ar / (t_sample * scale[s]));
+        printf("%12.0f %6d %10d %14.2f %14.0f\n", params * scale[s], p, g, 1e3 * t_ar, b);
+      }
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "throughput";
+  if (strcmp(mode, "model") == 0) return scaling_model(argc > 2 ? atof(argv[2]) : 20.0, argc > 3 ? atof(argv[3]) : 0);
+  kcb_distributed *d;
+  check(kcb_distributed_new(&d, NULL), "MPI");
+  int rank = kcb_distributed_rank(d), size = kcb_distributed_size(d), rc;
+  if (strcmp(mode, "allreduce") == 0) rc = allreduce_sweep(rank, size);
+  else if (strcmp(mode, "overlap") == 0) rc = overlap_compare(rank, size);
+  else rc = throughput(d, argc > 2 ? atoi(argv[2]) : 5);
+  kcb_distributed_free(d);
+  return rc;
+}

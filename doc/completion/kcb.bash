@@ -1,0 +1,78 @@
+# Bash completion for kcb-train, kcb-inspect and kcb-restore (installed under each name in
+# share/bash-completion/completions). Flags and subcommands are read from the tools' own --help,
+# so they never disagree with it; `kcb-inspect ... --tag` completes the tags of the LOGDIR given.
+
+# The --flags a tool's help lists (each "  --name" at the start of a help line).
+_kcb_flags() {
+  "$@" --help 2>/dev/null | sed -n 's/^ *\(-h, \)\{0,1\}\(--[a-z0-9-]*\).*/\2/p' | sort -u
+}
+
+_kcb_train() {
+  local cur prev
+  cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+  case $prev in
+    --data|--logdir|--backup-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+    --csv|--config|--initial-weights|--save|--checkpoint) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
+    --optimizer) COMPREPLY=($(compgen -W "sgd rmsprop adam adamw" -- "$cur")); return ;;
+    --lr-schedule) COMPREPLY=($(compgen -W "step exponential cosine" -- "$cur")); return ;;
+    --update-freq) COMPREPLY=($(compgen -W "epoch batch" -- "$cur")); return ;;
+    --save-freq|--backup-freq) COMPREPLY=($(compgen -W "epoch" -- "$cur")); return ;;
+    --on-write-error) COMPREPLY=($(compgen -W "stop warn" -- "$cur")); return ;;
+    --verbose) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
+  esac
+  COMPREPLY=($(compgen -W "$(_kcb_flags "${COMP_WORDS[0]}")" -- "$cur"))
+}
+
+_kcb_restore() {
+  local cur prev
+  cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+  case $prev in
+    --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
+    --format) COMPREPLY=($(compgen -W "weights.h5 h5 keras" -- "$cur")); return ;;
+    --csv|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+  esac
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$(_kcb_flags "${COMP_WORDS[0]}")" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -f -- "$cur"))
+  fi
+}
+
+_kcb_inspect() {
+  local cur prev tool=${COMP_WORDS[0]}
+  cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    local commands
+    commands=$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
+    COMPREPLY=($(compgen -W "$commands help --help --version" -- "$cur"))
+    return
+  fi
+  local cmd=${COMP_WORDS[1]}
+  if [ "$cmd" = help ]; then
+    COMPREPLY=($(compgen -W "$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')" -- "$cur"))
+    return
+  fi
+  case $prev in
+    --tag)
+      local logdir="" w
+      for w in "${COMP_WORDS[@]:2}"; do
+        [[ $w != -* && -e $w ]] && { logdir=$w; break; }
+      done
+      if [ -n "$logdir" ]; then
+        COMPREPLY=($(compgen -W "$("$tool" runs "$logdir" --json 2>/dev/null | sed -n 's/.*{"tag": "\([^"]*\)".*/\1/p' | sort -u)" -- "$cur"))
+      fi
+      return ;;
+    --format) COMPREPLY=($(compgen -W "table csv json" -- "$cur")); return ;;
+    -o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+  esac
+  if [[ $cur == -* ]]; then
+    COMPREPLY=($(compgen -W "$(_kcb_flags "$tool" "$cmd")" -- "$cur"))
+  else
+    COMPREPLY=($(compgen -f -- "$cur"))
+  fi
+}
+
+complete -F _kcb_train kcb-train
+complete -F _kcb_restore kcb-restore
+complete -F _kcb_inspect kcb-inspect

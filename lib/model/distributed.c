@@ -1,0 +1,198 @@
+/* model/distributed.c — data-parallel fit over MPI (built with KCB_MPI): the collectives fit calls
+ * at its few distribution points (see distributed_internal.h). Only the thread that calls fit talks
+ * to MPI, so MPI_THREAD_FUNNELED is enough even with the event writer's thread running. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <mpi.h>
+
+#include "model/distributed_internal.h"
+
+struct kcb_distributed {
+  MPI_Comm comm; /* a duplicate of the caller's communicator */
+  int rank, size;
+  int finalize;  /* MPI was initialised by kcb_distributed_new */
+  double allreduce_seconds; /* in the gradient allreduce, waiting for slower ranks included */
+  int64_t allreduces;
+};
+
+static int mpi_error(int mpi_rc, const char *what) {
+  char text[MPI_MAX_ERROR_STRING];
+  int len = 0;
+  if (MPI_Error_string(mpi_rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "MPI error %d", mpi_rc);
+  return kcb__error(KCB_EIO, "distributed fit: %s failed: %s", what, text);
+}
+
+int kcb_distributed_available(void) { return 1; }
+
+int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *opts) {
+  *out = NULL;
+  int initialized = 0, finalized = 0, rc;
+  MPI_Finalized(&finalized);
+  if (finalized) return kcb__error(KCB_ESTATE, "distributed: MPI was already finalised in this process");
+  kcb_distributed *d = calloc(1, sizeof *d);
+  if (!d) return kcb__error(KCB_ENOMEM, "distributed: out of memory");
+  d->comm = MPI_COMM_NULL;
+  MPI_Initialized(&initialized);
+  if (!initialized) {
+    int provided = 0;
+    if ((rc = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided)) != MPI_SUCCESS) {
+      free(d);
+      return mpi_error(rc, "MPI_Init_thread");
+    }
+    d->finalize = 1;
+  }
+  MPI_Comm base = opts && opts->mpi_comm ? *(const MPI_Comm *)opts->mpi_comm : MPI_COMM_WORLD;
+  /* Errors come back as codes, so fit can return them instead of MPI ending the process. */
+  if ((rc = MPI_Comm_dup(base, &d->comm)) != MPI_SUCCESS ||
+      (rc = MPI_Comm_set_errhandler(d->comm, MPI_ERRORS_RETURN)) != MPI_SUCCESS) {
+    kcb_distributed_free(d);
+    return mpi_error(rc, "MPI_Comm_dup");
+  }
+  MPI_Comm_rank(d->comm, &d->rank);
+  MPI_Comm_size(d->comm, &d->size);
+  *out = d;
+  return 0;
+}
+
+int kcb_distributed_rank(const kcb_distributed *d) { return d ? d->rank : 0; }
+int kcb_distributed_size(const kcb_distributed *d) { return d ? d->size : 1; }
+
+void kcb_distributed_allreduce_time(const kcb_distributed *d, double *out_seconds, int64_t *out_calls) {
+  *out_seconds = d ? d->allreduce_seconds : 0;
+  *out_calls = d ? d->allreduces : 0;
+}
+
+void kcb_distributed_abort(kcb_distributed *d, int status) {
+  if (d && d->size > 1) MPI_Abort(d->comm, status);
+}
+
+void kcb_distributed_free(kcb_distributed *d) {
+  if (!d) return;
+  if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
+  if (d->finalize) MPI_Finalize();
+  free(d);
+}
+
+/* ---- the train loop's collectives ---------------------------------------------------------- */
+
+int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_check *check) {
+  if (!d || d->size == 1) return local_rc;
+  /* Each rank sends its result, then its values; one allgather and every rank sees them all. */
+  int64_t mine[1 + KCB__DIST_MAX_CHECKS] = {local_rc};
+  int n = check && local_rc == 0 ? check->n : 0;
+  for (int i = 0; i < n; i++) mine[1 + i] = check->value[i];
+  int64_t *all = malloc((size_t)d->size * sizeof mine);
+  if (!all) return kcb__error(KCB_ENOMEM, "distributed fit: out of memory");
+  int rc = MPI_Allgather(mine, 1 + KCB__DIST_MAX_CHECKS, MPI_INT64_T, all, 1 + KCB__DIST_MAX_CHECKS, MPI_INT64_T, d->comm);
+  if (rc != MPI_SUCCESS) {
+    free(all);
+    return mpi_error(rc, "MPI_Allgather");
+  }
+  rc = local_rc;
+  for (int r = 0; rc == 0 && r < d->size; r++)
+    if (all[r * (1 + KCB__DIST_MAX_CHECKS)] != 0)
+      rc = kcb__error(KCB_ESTATE, "fit: rank %d of %d could not start training (its message says why)", r, d->size);
+  for (int r = 1; rc == 0 && r < d->size; r++)
+    for (int i = 0; rc == 0 && i < n; i++) {
+      int64_t v0 = all[1 + i], vr = all[r * (1 + KCB__DIST_MAX_CHECKS) + 1 + i];
+      if (v0 != vr)
+        rc = kcb__error(KCB_EINVAL,
+                        "fit: rank %d has %s = %lld but rank 0 has %lld; every rank must be given the same data and "
+                        "options (each rank trains on its own shard of every global batch)",
+                        r, check->name[i], (long long)vr, (long long)v0);
+    }
+  free(all);
+  return rc;
+}
+
+int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global) {
+  if (!d || d->size == 1) return 0;
+  float w = (float)local / (float)global;
+  if (local == 0) memset(grads, 0, n * sizeof *grads);
+  else if (local != global)
+    for (size_t i = 0; i < n; i++) grads[i] *= w;
+  double t0 = MPI_Wtime();
+  int rc = MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM, d->comm);
+  d->allreduce_seconds += MPI_Wtime() - t0;
+  d->allreduces++;
+  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of the gradients");
+}
+
+int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__mean *global, size_t n, int local_rc,
+                        int local_stop, int *stop_any) {
+  if (!d || d->size == 1) {
+    memcpy(global, local, n * sizeof *global);
+    if (local_stop) *stop_any = 1;
+    return local_rc;
+  }
+  /* (total, count) pairs, how many ranks failed and how many were asked to stop: one small
+   * allreduce per batch. */
+  double buf[2 * (1 + KCB__MAX_METRICS) + 2];
+  for (size_t i = 0; i < n; i++) {
+    buf[2 * i] = local[i].total;
+    buf[2 * i + 1] = local[i].count;
+  }
+  buf[2 * n] = local_rc != 0;
+  buf[2 * n + 1] = local_stop != 0;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, buf, (int)(2 * n + 2), MPI_DOUBLE, MPI_SUM, d->comm);
+  if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Allreduce of the metrics");
+  for (size_t i = 0; i < n; i++) global[i] = (kcb__mean){buf[2 * i], buf[2 * i + 1]};
+  if (buf[2 * n + 1] > 0) *stop_any = 1;
+  if (local_rc) return local_rc;
+  if (buf[2 * n] > 0)
+    return kcb__error(KCB_ESTATE, "fit: %g of %d ranks failed in this batch (their messages say why)", buf[2 * n], d->size);
+  return 0;
+}
+
+int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hook, int *stop_training,
+                         int *stop_evaluating) {
+  if (!d || d->size == 1) return local_rc;
+  /* The lowest failed rank as size - rank (0: none), so one MAX finds it along with the flags. */
+  int v[3] = {local_rc ? d->size - d->rank : 0, *stop_training != 0, *stop_evaluating != 0};
+  int rc = MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_INT, MPI_MAX, d->comm);
+  if (rc != MPI_SUCCESS) return local_rc ? local_rc : mpi_error(rc, "MPI_Allreduce after a hook");
+  *stop_training = v[1];
+  *stop_evaluating = v[2];
+  if (local_rc || v[0] == 0) return local_rc;
+  return kcb__error(KCB_ECALLBACK, "fit: a callback failed in %s on rank %d of %d (its message says why)", hook,
+                    d->size - v[0], d->size);
+}
+
+int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list, unsigned *out_mask) {
+  *out_mask = kcb__dist_local_hooks(list);
+  if (!d || d->size == 1) return 0;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, out_mask, 1, MPI_UNSIGNED, MPI_BOR, d->comm);
+  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of the hooks in use");
+}
+
+int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
+  if (!d || d->size == 1) return 0;
+  int rc = MPI_Bcast(m->params, (int)m->n_params, MPI_FLOAT, 0, d->comm);
+  if (rc == MPI_SUCCESS && m->opt.n_slots > 0)
+    rc = MPI_Bcast(m->opt.slots, (int)((size_t)m->opt.n_slots * m->n_params), MPI_FLOAT, 0, d->comm);
+  if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Bcast of the weights");
+  /* The small state in one message: iterations, learning rate, resume point, RNG states. */
+  uint64_t s[5 + 3 * 4];
+  s[0] = (uint64_t)m->opt.iterations;
+  memcpy(&s[1], &m->opt.learning_rate, sizeof m->opt.learning_rate);
+  s[2] = (uint64_t)m->resume_pending;
+  s[3] = (uint64_t)(int64_t)m->resume_epoch;
+  s[4] = (uint64_t)m->resume_batch;
+  memcpy(&s[5], m->init_rng.s, sizeof m->init_rng.s);
+  memcpy(&s[9], m->dropout_rng.s, sizeof m->dropout_rng.s);
+  memcpy(&s[13], m->shuffle_rng.s, sizeof m->shuffle_rng.s);
+  if ((rc = MPI_Bcast(s, (int)(sizeof s / sizeof s[0]), MPI_UINT64_T, 0, d->comm)) != MPI_SUCCESS)
+    return mpi_error(rc, "MPI_Bcast of the training state");
+  m->opt.iterations = (int64_t)s[0];
+  memcpy(&m->opt.learning_rate, &s[1], sizeof m->opt.learning_rate);
+  m->resume_pending = (int)s[2];
+  m->resume_epoch = (int)(int64_t)s[3];
+  m->resume_batch = (int64_t)s[4];
+  memcpy(m->init_rng.s, &s[5], sizeof m->init_rng.s);
+  memcpy(m->dropout_rng.s, &s[9], sizeof m->dropout_rng.s);
+  memcpy(m->shuffle_rng.s, &s[13], sizeof m->shuffle_rng.s);
+  /* Dropout masks: each rank draws for its own samples, so the streams must differ (a jump by rank). */
+  for (int i = 0; i < d->rank; i++) kcb__rng_seed(&m->dropout_rng, kcb__rng_next(&m->dropout_rng));
+  return 0;
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# The tools as a new user meets them (issue 16): --version everywhere, unknown options named as
+# unknown with the nearest flag, command or tag, usage errors exit 2 and come before any work,
+# messages in the command line's terms, --initial-epoch, the "Files written" list, 1-based epochs.
+# Usage: tests/cli/cli_usability.sh BIN_DIR
+set -u
+train=$1/kcb-train inspect=$1/kcb-inspect restore=$1/kcb-restore
+. "$(dirname "$0")/lib.sh"
+version=$(sed -n 's/^project(kcb VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")
+
+# --version, from the library, in every tool
+check train_version 0 "^kcb-train $version\$" -- "$train" --version
+check inspect_version 0 "^kcb-inspect $version\$" -- "$inspect" --version
+check restore_version 0 "^kcb-restore $version\$" -- "$restore" --version
+# unknown options are unknown (not "needs a value"), with the nearest one
+check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
+check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
+check train_no_suggestion 2 "^kcb-train: unknown option '--zzzzzz' \(see kcb-train --help\)$" -- "$train" --zzzzzz
+check train_equals_form 2 "kcb-train: --epochs 'x': expected a whole number" -- "$train" --epochs=x
+check restore_unknown 2 "^kcb-restore: unknown option '--foo' \(see kcb-restore --help\)$" -- "$restore" --foo
+check restore_did_you_mean 2 "kcb-restore: unknown option '--mnitor' \(did you mean --monitor\?\)" -- "$restore" --mnitor x .
+check inspect_command 2 "^kcb-inspect: unknown command 'scalar' \(did you mean scalars\?\)" -- "$inspect" scalar x
+check inspect_option 2 "kcb-inspect scalars: unknown option '--tg' \(did you mean --tag\?\)" -- "$inspect" scalars x --tg t
+check inspect_help_cmd 0 "^usage: kcb-inspect runs LOGDIR" -- "$inspect" help runs
+check inspect_help_unknown 2 "kcb-inspect help: unknown command 'run' \(did you mean runs\?\)" -- "$inspect" help run
+# usage errors before any work: kcb-restore checks --output against --format before ranking
+check restore_format_name 2 "^kcb-restore: --output 'x\.bin': a keras file must be named \*\.keras" -- \
+  "$restore" /nonexistent --output x.bin --format keras
+check train_write_images 2 "^kcb-train: --write-images needs --logdir DIR" -- "$train" --write-images
+check train_initial_epoch 2 "kcb-train: --initial-epoch '': must be below --epochs" -- "$train" --epochs 3 --initial-epoch 3
+check train_inf_threshold_help 0 "inf and -inf allowed" -- "$train" --help
+# --monitor in the command line's terms: --mode, and the nearest logged name
+check train_monitor 2 "kcb-train: --monitor 'val_acc' is not the loss or one of --metrics.*give --mode min or --mode max \(did you mean val_accuracy\?\)" -- \
+  "$train" --early-stopping 1 --monitor val_acc
+
+# man pages: every flag a tool's --help lists is in its page, every kcb-inspect command too
+src=$(cd "$(dirname "$0")/../.." && pwd)
+for tool in kcb-train kcb-restore; do
+  missing=$("$1/$tool" --help | sed -n 's/^ *\(-h, \)\{0,1\}\(--[a-z0-9-]*\).*/\2/p' | sort -u | while read -r flag; do
+    grep -q -- "$(printf '%s' "$flag" | sed 's/-/\\\\-/g')" "$src/doc/man/$tool.1.in" || echo "$flag"; done)
+  assert "man_${tool}_flags" test -z "$missing"
+done
+missing=$("$inspect" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' | while read -r c; do
+  grep -q "^\.BI $c " "$src/doc/man/kcb-inspect.1.in" || echo "$c"; done)
+assert man_inspect_commands test -z "$missing"
+# bash completion: flags from --help, kcb-inspect commands, tags of the LOGDIR given
+complete_line() { # complete_line FUNCTION WORD...: prints what completes the last word
+  bash -c '. "$1"; PATH=$2:$PATH; fn=$3; shift 3; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); "$fn"; echo "${COMPREPLY[*]}"' \
+    _ "$src/doc/completion/kcb.bash" "$(cd "$(dirname "$train")" && pwd)" "$@"
+}
+check complete_train_flag 0 '^--epochs$' -- complete_line _kcb_train kcb-train --epo
+check complete_inspect_command 0 '^scalars$' -- complete_line _kcb_inspect kcb-inspect sca
+check complete_restore_mode 0 '^min max$' -- complete_line _kcb_restore kcb-restore --mode m
+# the set-up script waits for another apt's lock instead of failing at once
+runs_apt=$(grep -nE '(^|\$SUDO |[;&|] *)apt-get ' "$src"/scripts/*.sh)
+assert apt_runs_found test -n "$runs_apt"
+assert apt_waits_for_lock test -z "$(printf '%s\n' "$runs_apt" | grep -v 'apt-get -o DPkg::Lock::Timeout=[0-9]')"
+
+if [ -d /usr/share/datasets/fashion-mnist ]; then
+  small="--train-limit 500 --model flatten,16:relu,10:softmax --verbose 2"
+  check bad_model_exit_2 2 "kcb-train: --model 'flatten,16:relux'" -- "$train" $small --model flatten,16:relux
+  # --csv creates its directory, as --logdir and --checkpoint do
+  check csv_new_dir 0 "^  CSV log      $tmp/new/dir/log\.csv$" -- "$train" $small --epochs 1 --csv "$tmp/new/dir/log.csv"
+  # the Files written list: no header when nothing was written; every checkpoint; no "./"
+  "$train" $small --epochs 1 >"$tmp/none.out" 2>&1
+  assert files_no_empty_header bash -c "! grep -q 'Files written' '$tmp/none.out'"
+  check files_checkpoints 0 "^  checkpoint   $tmp/ck/e2\.keras$" -- "$train" $small --epochs 2 --checkpoint "$tmp/ck/e{epoch}.keras"
+  cp "$out" "$tmp/ck.out"
+  assert files_checkpoint_first grep -q "^  checkpoint   $tmp/ck/e1\.keras$" "$tmp/ck.out"
+  check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
+  cp "$out" "$tmp/tb.out"
+  assert files_no_dot_anywhere bash -c "! grep -q '/\./' '$tmp/tb.out'"
+  # --initial-epoch: the CSV (appended) and {epoch} go on from there, rows of re-trained epochs dropped
+  "$train" $small --epochs 4 --csv "$tmp/log.csv" --save "$tmp/m.weights.h5" >/dev/null 2>&1
+  check initial_epoch_runs 0 "^Epoch 4/5$" -- "$train" $small --epochs 5 --initial-epoch 3 --csv "$tmp/log.csv" --csv-append \
+    --initial-weights "$tmp/m.weights.h5" --checkpoint "$tmp/ie/e{epoch}.weights.h5" --save-weights-only
+  assert initial_epoch_csv test "$(cut -d, -f1 "$tmp/log.csv" | tr -d '\r' | tr '\n' ' ')" = "epoch 0 1 2 3 4 "
+  assert initial_epoch_template test "$(ls "$tmp/ie" | tr '\n' ' ')" = "e4.weights.h5 e5.weights.h5 "
+  # infinite thresholds, as Keras accepts them: in min mode every finite value beats +inf
+  check threshold_inf 0 "val_loss improved from inf to" -- "$train" $small --epochs 1 --checkpoint "$tmp/t/b.keras" \
+    --save-best-only --initial-value-threshold inf
+  # epochs 1-based where people read them: kcb-restore's listing, kcb-inspect csv
+  check restore_epoch_1_based 0 "^[12] +$tmp/ck/e2\.keras +keras +2 " -- "$restore" "$tmp/ck"
+  check csv_epochs_1_based 0 "^  epochs 1\.\.5 \(1-based\)$" -- "$inspect" csv "$tmp/log.csv"
+  # tags: the nearest one, and the RUN/TAG form diff prints
+  check tag_did_you_mean 1 "no run has the scalar tag 'loss' \(did you mean epoch_loss\?\)" -- "$inspect" scalars "$tmp/tb" --tag loss
+  check plot_tag_did_you_mean 1 "no run has the scalar tag 'epoch_los' \(did you mean epoch_loss\?\)" -- \
+    "$inspect" plot "$tmp/tb" --tag epoch_los --sparkline
+  check tag_run_form 0 "^train  epoch_loss  \(1 points\)$" -- "$inspect" scalars "$tmp/tb" --tag train/epoch_loss
+  check complete_tags 0 '^epoch_learning_rate epoch_loss$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --tag epoch_l
+  # colour: a colour per run by default on a terminal, none with NO_COLOR or TERM=dumb, none in a pipe
+  plot="'$inspect' plot '$tmp/tb' --tag epoch_loss --term --rows 8 --columns 40"
+  check plot_colour_tty 0 $'\e\\[3[0-9]m' -- env TERM=xterm script -qec "$plot" /dev/null
+  check plot_no_color 0 'epoch_loss' -- env TERM=xterm NO_COLOR=1 script -qec "$plot" /dev/null
+  assert plot_no_color_has_no_escape bash -c "! TERM=xterm NO_COLOR=1 script -qec \"$plot\" /dev/null | grep -q $'\e'"
+  assert plot_dumb_has_no_escape bash -c "! TERM=dumb script -qec \"$plot\" /dev/null | grep -q $'\e'"
+  assert plot_pipe_has_no_escape bash -c "! TERM=xterm $plot | grep -q $'\e'"
+  check plot_log_y_warns 0 "warning: --log-y leaves out 1 value <= 0" -- "$inspect" plot "$src/tests/data/tfevents/logdir/run_a" --tag train/acc_new_style --log-y --sparkline
+  # tables padded by display width: a file name in CJK and accents lines up with the others
+  mkdir -p "$tmp/uni" && cp "$tmp/ck/e1.keras" "$tmp/uni/模型-é1.keras" && cp "$tmp/ck/e2.keras" "$tmp/uni/e2.keras"
+  "$restore" "$tmp/uni" >"$tmp/uni.out" 2>&1
+  assert restore_unicode_aligned /usr/bin/python3 -c '
+import sys, unicodedata
+cols = set()
+for line in open(sys.argv[1], encoding="utf-8"):
+    at = line.index(" keras ") if " keras " in line else line.index(" layout ")
+    cols.add(sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line[:at]))
+sys.exit(len(cols) != 1)' "$tmp/uni.out"
+  # a table wider than the terminal becomes one block per row
+  "$train" $small --epochs 1 --logdir "$tmp/hp" --hparams >/dev/null 2>&1
+  check hparams_fits_terminal 0 '^validation_split +0\.1$' -- env COLUMNS=60 "$inspect" hparams "$tmp/hp"
+  check hparams_wide_in_pipe 0 '^run +model +loss +optimizer' -- "$inspect" hparams "$tmp/hp"
+  # histograms kcb writes (TF2 tensors, no sum): a mean estimated from the buckets, marked '~'
+  "$train" $small --epochs 1 --logdir "$tmp/hist" --histogram-freq 1 >/dev/null 2>&1
+  check histogram_mean_estimate 0 '^train +sequential/dense/kernel/histogram +0 +12544 +[-0-9.e]+ +[-0-9.e]+ +~[-0-9.e]+ ' -- \
+    "$inspect" histograms "$tmp/hist"
+  check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
+fi
+finish cli_usability

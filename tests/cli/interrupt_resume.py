@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""Ctrl-C and resume, as a person does it: kcb-train runs on a pseudo-terminal and gets Ctrl-C
+(the byte 0x03, which the terminal turns into SIGINT for the foreground process group) in the
+middle of epoch 2. It must stop after the batch, close its logs (the cut epoch's batch points are
+in the event file, the hparams session has its end record), keep a backup where it stopped, and
+print the command that resumes. That command, run again, must say where it resumes, continue the
+CSV log and the TensorBoard batch steps without a gap or a duplicate, and end with the same test
+numbers as a run never interrupted. Running it once more says there is nothing to resume; a second
+Ctrl-C quits at once.
+Usage: interrupt_resume.py BIN_DIR"""
+import json
+import os
+import pty
+import re
+import select
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+bin_dir = os.path.abspath(sys.argv[1])
+train, inspect = os.path.join(bin_dir, "kcb-train"), os.path.join(bin_dir, "kcb-inspect")
+if not os.path.isdir("/usr/share/datasets/fashion-mnist"):
+    print("no Fashion-MNIST data: skipped")
+    sys.exit(77)
+
+failures = 0
+
+
+def check(name, ok, detail=""):
+    global failures
+    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + detail))
+    if not ok:
+        failures += 1
+
+
+def run_on_pty(argv, cwd, interrupts, after=rb"Epoch 2/4", batches_into=2, timeout=120):
+    """Runs argv on a pty; once `after` has appeared and then `batches_into` more progress updates,
+    writes Ctrl-C; with interrupts=2, a second Ctrl-C once kcb-train says it is stopping (while it
+    closes its files and writes its backup). Returns (output, exit status or -signal, seconds from
+    the second Ctrl-C to the end)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.execv(argv[0], argv)
+    out, sent, seen_at, second_at = b"", 0, None, None
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.005)
+        if r:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+        if seen_at is None and after in out:
+            seen_at = len(out)
+        if seen_at is not None and sent == 0 and out[seen_at:].count(b"\r") >= batches_into:
+            os.write(fd, b"\x03")
+            sent = 1
+        if sent == 1 and interrupts == 2 and b"stopping after this batch" in out:
+            os.write(fd, b"\x03")
+            second_at = time.time()
+            sent = 2
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status)
+    return out.decode("utf-8", "replace").replace("\r\n", "\n"), code, (time.time() - second_at) if second_at else None
+
+
+def batch_steps(logdir):
+    got = subprocess.run([inspect, "scalars", logdir, "--tag", "batch_loss", "--json"], capture_output=True, text=True)
+    points = json.loads(got.stdout)["runs"]["train"] if got.returncode == 0 else []
+    return [p[0] for p in points]
+
+
+def raw_batch_steps(logdir):
+    """Every batch_loss point in every file, before any purge: duplicates would show here."""
+    steps = []
+    for f in sorted(os.listdir(os.path.join(logdir, "train"))):
+        got = subprocess.run([inspect, "scalars", os.path.join(logdir, "train", f), "--tag", "batch_loss", "--json"],
+                             capture_output=True, text=True)
+        if got.returncode == 0:
+            for run in json.loads(got.stdout)["runs"].values():
+                steps += [p[0] for p in run]
+    return steps
+
+
+tmp = tempfile.mkdtemp()
+try:
+    args = ["--train-limit", "6000", "--batch-size", "8", "--epochs", "4", "--model", "flatten,32:relu,10:softmax",
+            "--seed", "7"]
+    run_args = args + ["--logdir", "run/tb", "--update-freq", "batch", "--hparams", "--csv", "run/log.csv",
+                       "--backup-dir", "run/backup", "--checkpoint", "run/ck/e{epoch}.keras"]
+
+    # the reference: the same run, never interrupted
+    ref = subprocess.run([train] + args + ["--verbose", "0"], cwd=tmp, capture_output=True, text=True)
+    check("reference_run", ref.returncode == 0, ref.stderr)
+    ref_line = ref.stdout.strip().splitlines()[-1] if ref.stdout.strip() else ""
+
+    out, code, _ = run_on_pty([train] + run_args, tmp, 1)
+    check("first_ctrl_c_exit_130", code == 130, f"exit {code}\n{out[-800:]}")
+    check("says_stopping", "stopping after this batch (press Ctrl-C again to quit at once)" in out, out[-800:])
+    check("says_stopped", re.search(r"kcb-train: stopped by SIGINT: fit: stopped on request after batch \d+ of epoch 2", out)
+          is not None, out[-800:])
+    check("lists_backup_kept", "backup       run/backup (kept: resume from it)" in out, out[-800:])
+    check("lists_checkpoint", "checkpoint   run/ck/e1.keras" in out, out[-800:])
+    m = re.search(r"To resume, run the same command again:\n  (.*)\n", out)
+    check("prints_resume_command", m is not None, out[-800:])
+    check("no_test_line", "test_loss=" not in out, out[-400:])
+    cut = int(re.search(r"after batch (\d+) of epoch 2", out).group(1)) if "after batch" in out else -1
+    steps_per_epoch = 5400 // 8  # 10 % validation split: 5400 training samples
+    check("cut_mid_epoch", 0 < cut < steps_per_epoch, str(cut))
+
+    # the logs were closed properly: the cut epoch's batch points reached the file, the hparams
+    # session has its end record, the CSV has epoch 0 only
+    steps = batch_steps(os.path.join(tmp, "run/tb"))
+    check("cut_epoch_batches_written", steps and steps[-1] == steps_per_epoch + cut, f"last {steps[-1:]} want {steps_per_epoch + cut}")
+    hp = subprocess.run([inspect, "hparams", os.path.join(tmp, "run/tb"), "--json"], capture_output=True, text=True)
+    check("hparams_session_ended", '"status": "failure"' in hp.stdout, hp.stdout[-300:] + hp.stderr)
+    with open(os.path.join(tmp, "run/log.csv"), newline="") as f:
+        rows = f.read().split("\r\n")
+    check("csv_has_epoch_0_only", [r.split(",")[0] for r in rows if r] == ["epoch", "0"], repr(rows[:4]))
+    check("backup_kept", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
+
+    # resume with the printed command
+    cmd = shlex.split(m.group(1)) if m else [train] + run_args
+    res = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+    check("resume_exit_0", res.returncode == 0, res.stderr[-500:])
+    check("resume_says_where", f"Resuming from run/backup/latest.weights.h5 at epoch 2, batch {cut + 1} (continuing run/log.csv)"
+          in res.stdout, res.stdout[:500])
+    line = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+    check("same_numbers_as_uninterrupted", line == ref_line and line.startswith("test_loss="), f"{line!r} vs {ref_line!r}")
+    with open(os.path.join(tmp, "run/log.csv"), newline="") as f:
+        rows = [r for r in f.read().split("\r\n") if r]
+    check("csv_continued_once_each", [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2", "3"], repr(rows))
+    raw = raw_batch_steps(os.path.join(tmp, "run/tb"))
+    check("batch_steps_continue_without_duplicates", sorted(raw) == list(range(1, 4 * steps_per_epoch + 1)),
+          f"{len(raw)} points, {len(set(raw))} distinct, max {max(raw) if raw else None}")
+    check("backup_emptied", os.listdir(os.path.join(tmp, "run/backup")) == ["completed.json"],
+          str(os.listdir(os.path.join(tmp, "run/backup"))))
+
+    again = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+    check("finished_run_nothing_to_resume", again.returncode == 0 and
+          "kcb-train: nothing to resume: the run backed up in run/backup completed (4 epochs)." in again.stdout,
+          again.stdout + again.stderr)
+    check("finished_run_not_retrained", len(os.listdir(os.path.join(tmp, "run/tb/train"))) == 2)
+
+    # SIGKILL in epoch 3 (nothing runs at the end): the resumed run restarts epoch 3 from the
+    # epoch-end backup; the batch points logged after that backup are dropped by the SessionLog
+    # START the resumed run writes, so the series read back has each step once
+    kill_args = args + ["--logdir", "kill/tb", "--update-freq", "batch", "--csv", "kill/log.csv",
+                        "--backup-dir", "kill/backup"]
+    p = subprocess.Popen([train] + kill_args, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = b""
+    while b"Epoch 3/4" not in seen:
+        chunk = p.stdout.read1(4096) if hasattr(p.stdout, "read1") else p.stdout.read(1)
+        if not chunk:
+            break
+        seen += chunk
+    time.sleep(0.3)
+    p.kill()
+    p.wait()
+    p.stdout.close()
+    check("sigkill_mid_epoch_3", p.returncode == -signal.SIGKILL and b"Epoch 3/4" in seen, f"{p.returncode} {seen[-200:]!r}")
+    res = subprocess.run([train] + kill_args, cwd=tmp, capture_output=True, text=True)
+    check("sigkill_resume_exit_0", res.returncode == 0, res.stderr[-400:])
+    check("sigkill_resume_says_where", "Resuming from kill/backup/latest.weights.h5 at epoch 3 (continuing kill/log.csv)"
+          in res.stdout, res.stdout[:300])
+    line = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
+    check("sigkill_same_numbers", line == ref_line, f"{line!r} vs {ref_line!r}")
+    steps = batch_steps(os.path.join(tmp, "kill/tb"))
+    check("sigkill_batch_steps_once_each", steps == list(range(1, 4 * steps_per_epoch + 1)),
+          f"{len(steps)} points, {len(set(steps))} distinct, raw {len(raw_batch_steps(os.path.join(tmp, 'kill/tb')))}")
+    with open(os.path.join(tmp, "kill/log.csv"), newline="") as f:
+        rows = [r for r in f.read().split("\r\n") if r]
+    check("sigkill_csv_once_each", [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2", "3"], repr(rows))
+
+    # a second Ctrl-C quits at once, by the signal, without finishing the end hooks: here the first
+    # one comes in epoch 1 of a wide model, whose backup takes a while to write
+    shutil.rmtree(os.path.join(tmp, "run"))
+    wide = ["--train-limit", "3000", "--batch-size", "8", "--epochs", "2", "--model", "flatten,3000:relu,10:softmax",
+            "--backup-dir", "run/backup"]
+    out, code, took = run_on_pty([train] + wide, tmp, 2, after=b"Epoch 1/2")
+    check("second_ctrl_c_quits", code == -signal.SIGINT, f"exit {code}\n{out[-500:]}")
+    check("second_ctrl_c_no_report", "To resume" not in out, out[-300:])
+finally:
+    shutil.rmtree(tmp, ignore_errors=True)
+print(f"interrupt_resume: {failures} failed")
+sys.exit(1 if failures else 0)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# kcb-train under mpirun (2 and 3 processes) against one process: the same losses, weights and
+# files, each file written once (by rank 0); a rank killed with SIGKILL mid-epoch ends the job within
+# seconds and the same command run again resumes from the backup and ends as an uninterrupted run;
+# a failure on rank 0 alone ends the job with its message; fewer samples than processes train.
+# Tolerance: float32 summation order (see tests/distributed/distributed_check.c): 1e-4 relative on
+# logged values (CSV, TensorBoard, test_loss printed to 6 decimals), 2e-5 absolute on weights.
+# Usage: tests/cli/kcb_train_mpi.sh BIN_DIR MPIEXEC   (ctest sets the OMPI_* variables CI needs)
+set -u
+bin=$1/kcb-train inspect=$1/kcb-inspect mpirun=$2
+. "$(dirname "$0")/lib.sh"
+data=/usr/share/datasets/fashion-mnist
+[ -d "$data" ] || { echo "skipped: no Fashion-MNIST in $data (dataset-fashion-mnist)"; exit 77; }
+py=/usr/bin/python3
+export OPENBLAS_NUM_THREADS=1
+# mpirun's own bound on a job, under ctest's: a hanging rank fails the case instead of CI.
+mpi() { local np=$1; shift; timeout 240 "$mpirun" --oversubscribe --timeout 200 -np "$np" "$@"; }
+
+args=(--train-limit 1500 --model flatten,32:relu,10:softmax --epochs 3 --batch-size 64 --seed 5 --verbose 1)
+files() { # DIR: the files a run wrote, event files by directory (their names hold a pid and a time)
+  (cd "$1" && find . -type f | sed -E 's/events\.out\.tfevents\..*/events.out.tfevents.*/' | sort)
+}
+for np in 1 2 3; do
+  d=$tmp/np$np
+  mkdir -p "$d"
+  run=("$bin" "${args[@]}" --csv "$d/log.csv" --logdir "$d/tb" --histogram-freq 1 --checkpoint "$d/ck/e{epoch:02d}.weights.h5"
+       --backup-dir "$d/bk" --save "$d/m.weights.h5")
+  if [ "$np" = 1 ]; then check "one_process" 0 '^test_loss=' -- "${run[@]}"
+  else check "np${np}_trains" 0 '^test_loss=' -- mpi "$np" "${run[@]}"; fi
+  grep -E '^test_loss=' "$out" >"$d/result"
+  grep -c 'Epoch 3/3' "$out" >"$d/epochs_printed"
+done
+for np in 2 3; do
+  d=$tmp/np$np
+  assert "np${np}_prints_once" test "$(wc -l <"$d/result")" = 1 -a "$(cat "$d/epochs_printed")" = 1
+  assert "np${np}_same_test_loss" $py -c "
+import sys
+a = dict(kv.split('=') for kv in open('$tmp/np1/result').read().split())
+b = dict(kv.split('=') for kv in open('$d/result').read().split())
+assert a.keys() == b.keys(), (a, b)
+for k in a: assert abs(float(a[k]) - float(b[k])) <= 1e-4 * max(1, abs(float(a[k]))), (k, a[k], b[k])"
+  assert "np${np}_same_files_once" diff <(files "$tmp/np1") <(files "$d")
+  assert "np${np}_csv_rows" $py -c "
+import csv
+a = list(csv.reader(open('$tmp/np1/log.csv'))); b = list(csv.reader(open('$d/log.csv')))
+assert a[0] == b[0] and len(a) == len(b) == 4, (a, b)
+for ra, rb in zip(a[1:], b[1:]):
+    assert ra[0] == rb[0]
+    for x, y in zip(ra[1:], rb[1:]): assert abs(float(x) - float(y)) <= 1e-4 * max(1, abs(float(x))), (ra, rb)"
+  for tag in epoch_loss epoch_accuracy; do
+    assert "np${np}_tensorboard_$tag" $py -c "
+import json, subprocess
+def series(d):
+    return json.loads(subprocess.run(['$inspect', 'scalars', d, '--tag', '$tag', '--json'], check=True,
+                                     capture_output=True, text=True).stdout)['runs']
+a, b = series('$tmp/np1/tb'), series('$d/tb')
+assert a.keys() == b.keys() == {'train', 'validation'}, (a.keys(), b.keys())
+for run in a:
+    assert [s[0] for s in a[run]] == [s[0] for s in b[run]] == [0, 1, 2], (a[run], b[run])  # no step twice
+    for x, y in zip(a[run], b[run]): assert abs(x[2] - y[2]) <= 1e-4 * max(1, abs(x[2])), (run, x, y)"
+  done
+  assert "np${np}_same_weights" $py -c "
+import h5py, numpy as np
+def weights(p):
+    out = []
+    with h5py.File(p) as f:
+        f.visititems(lambda n, o: out.append((n, o[()])) if isinstance(o, h5py.Dataset) and o.dtype.kind == 'f' else None)
+    return out
+for f in ['m.weights.h5', 'ck/e01.weights.h5', 'ck/e02.weights.h5', 'ck/e03.weights.h5']:  # --save, ModelCheckpoint
+    a, b = weights('$tmp/np1/' + f), weights('$d/' + f)
+    assert [n for n, _ in a] == [n for n, _ in b] and len(a) > 0, f
+    for (n, x), (_, y) in zip(a, b): assert np.max(np.abs(x.astype(np.float64) - y), initial=0) <= 2e-5, (f, n)"
+done
+
+# The warm-up schedule reaches lr x processes: 0.001, 0.0015, 0.002 with 2 processes over 2 epochs.
+d=$tmp/warmup
+mkdir -p "$d"
+check warmup_schedule 0 '^test_loss=' -- mpi 2 "$bin" "${args[@]}" --verbose 0 --lr 0.001 --lr-schedule warmup \
+  --lr-warmup-epochs 2 --csv "$d/log.csv"
+assert warmup_rates $py -c "
+import csv
+rows = list(csv.DictReader(open('$d/log.csv')))
+assert [round(float(r['learning_rate']), 7) for r in rows] == [0.001, 0.0015, 0.002], rows"
+
+# Fewer samples than processes, a batch of 2 over 3: a rank with no sample still takes part.
+check fewer_samples_than_ranks 0 '^test_loss=' -- mpi 3 "$bin" --train-limit 2 --validation-split 0 --batch-size 2 \
+  --epochs 2 --model flatten,8:relu,10:softmax --verbose 0
+
+# A file rank 0 alone cannot write: its message, and the whole job ends (MPI_Abort), no hang.
+start=$(date +%s)
+touch "$tmp/notadir"
+check rank0_write_error 1 'kcb-train \(rank 0 of 2\): CSVLogger: .*notadir exists and is not a directory' -- \
+  mpi 2 "$bin" "${args[@]}" --verbose 0 --csv "$tmp/notadir/log.csv"
+assert rank0_write_error_quick test $(($(date +%s) - start)) -lt 30
+
+# SIGKILL one rank mid-epoch: the job ends within seconds with a message naming the signal; the
+# same command again resumes from rank 0's backup and ends with an uninterrupted run's weights.
+kargs=(--train-limit 8000 --epochs 3 --batch-size 32 --seed 9 --verbose 0 --validation-split 0.1)
+ref=$tmp/ref k=$tmp/kill
+mkdir -p "$ref" "$k"
+check uninterrupted 0 '^test_loss=' -- mpi 2 "$bin" "${kargs[@]}" --save "$ref/m.weights.h5"
+grep -E '^test_loss=' "$out" >"$ref/result"
+kill_run=(mpi 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 --save "$k/m.weights.h5")
+timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 \
+  --save "$k/m.weights.h5" >"$k/log" 2>&1 &
+job=$! # timeout, whose child is mpirun, whose children are the ranks
+for _ in $(seq 1800); do [ -f "$k/bk/latest.weights.h5" ] && break; sleep 0.1; done
+mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
+victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+if [ -f "$k/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
+  killed_at=$(date +%s.%N)
+  kill -KILL "$victim"
+  wait "$job"
+  status=$?
+  took=$(echo "$(date +%s.%N) - $killed_at" | bc)
+  echo "     (job ended ${took}s after the SIGKILL, exit $status; mpirun said:)"
+  grep -E 'signal|rank' "$k/log" | head -3 | sed 's/^/     | /'
+  assert kill_ends_job test "$status" -ne 0 -a "$status" -ne 124
+  assert kill_ends_job_quickly test "$(echo "$took < 10" | bc)" = 1
+  assert kill_message grep -Eq 'exited on signal 9' "$k/log"
+  assert kill_left_backup test -f "$k/bk/latest.weights.h5"
+  check kill_rerun_resumes 0 '^test_loss=' -- "${kill_run[@]}"
+  grep -E '^test_loss=' "$out" >"$k/result"
+  assert kill_rerun_same_result diff "$k/result" "$ref/result"
+  assert kill_rerun_same_weights $py -c "
+import h5py, numpy as np
+def weights(p):
+    out = []
+    with h5py.File(p) as f:
+        f.visititems(lambda n, o: out.append(o[()]) if isinstance(o, h5py.Dataset) and o.dtype.kind == 'f' else None)
+    return out
+for x, y in zip(weights('$ref/m.weights.h5'), weights('$k/m.weights.h5')):
+    assert np.array_equal(x, y)"
+  assert kill_backup_removed test ! -e "$k/bk/latest.weights.h5"
+else
+  wait "$job"
+  echo "FAIL kill: the run ended before its first backup, or no rank was found"; failed=$((failed + 1))
+fi
+finish kcb_train_mpi

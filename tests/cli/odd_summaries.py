@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""Writes an event file, encoded here by hand as TensorFlow 2's writer encodes it, with the summaries
+kcb-inspect must lay out well (issue 16, item 13): a rank-1 and a rank-2 text tensor, an empty
+histogram (a [0,3] tensor: no values), an hparams experiment whose metric has a display name, two
+labelled audio clips and a graph event. Then checks kcb-inspect's text, histograms, hparams, audio
+(and the WAVs it extracts) and runs output.
+Usage: odd_summaries.py KCB_INSPECT"""
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+
+inspect = sys.argv[1]
+
+_TABLE = []
+for i in range(256):
+    c = i
+    for _ in range(8):
+        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+    _TABLE.append(c)
+
+
+def crc32c(data):
+    crc = 0xFFFFFFFF
+    for b in data:
+        crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
+    return crc ^ 0xFFFFFFFF
+
+
+def masked(crc):
+    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def field(num, wire, payload):
+    key = varint(num << 3 | wire)
+    if wire == 0:
+        return key + varint(payload)
+    if wire == 1:
+        return key + struct.pack("<d", payload)
+    if wire == 5:
+        return key + struct.pack("<f", payload)
+    return key + varint(len(payload)) + payload
+
+
+def tensor(dtype, dims, strings=()):
+    shape = b"".join(field(2, 2, field(1, 0, d)) for d in dims)
+    return field(1, 0, dtype) + field(2, 2, shape) + b"".join(field(8, 2, s) for s in strings)
+
+
+def value(tag, plugin, t, content=b""):
+    meta = field(1, 2, field(1, 2, plugin.encode()) + (field(2, 2, content) if content else b"")) + field(4, 0, 2)
+    return field(1, 2, tag.encode()) + field(9, 2, meta) + field(8, 2, t)
+
+
+def event(step, payload):
+    return field(1, 1, 1.0e9 + step) + field(2, 0, step) + payload
+
+
+def record(data):
+    header = struct.pack("<Q", len(data))
+    return header + struct.pack("<I", masked(crc32c(header))) + data + struct.pack("<I", masked(crc32c(data)))
+
+
+DT_STRING, DT_DOUBLE = 7, 2
+with tempfile.TemporaryDirectory() as tmp:
+    events = [event(0, field(3, 2, b"brain.Event:2"))]
+    events.append(event(1, field(5, 2, field(1, 2, value("list", "text", tensor(DT_STRING, [2], [b"alpha", b"beta"]))))))
+    events.append(event(1, field(5, 2, field(1, 2, value(
+        "grid", "text", tensor(DT_STRING, [2, 2], [b"name", b"value", b"lr", b"0.001\nfloat32"]))))))
+    events.append(event(2, field(5, 2, field(1, 2, value("empty", "histograms", tensor(DT_DOUBLE, [0, 3]))))))
+    # hparams: an experiment whose metric "final_loss" is displayed as "Final loss", a session, the metric
+    hp = lambda payload: field(1, 2, field(1, 2, b"hparams") + field(2, 2, payload))  # noqa: E731
+    experiment = field(2, 2, field(4, 2, field(1, 2, b"lr") + field(4, 0, 3)) +
+                       field(5, 2, field(1, 2, field(2, 2, b"final_loss")) + field(3, 2, b"Final loss")))
+    start = field(3, 2, field(1, 2, field(1, 2, b"lr") + field(2, 2, field(2, 1, 0.01))))
+    end = field(4, 2, field(1, 0, 1))
+    for step, (tag, payload) in enumerate([("_hparams_/experiment", experiment), ("_hparams_/session_start_info", start),
+                                           ("_hparams_/session_end_info", end)]):
+        events.append(event(3 + step, field(5, 2, field(1, 2, field(1, 2, tag.encode()) + field(9, 2, hp(payload))))))
+    events.append(event(6, field(5, 2, field(1, 2, field(1, 2, b"final_loss") + field(2, 5, 0.25)))))
+    # audio as TF 2's tf.summary.audio writes it: a [k, 2] string tensor of (WAV, label) pairs
+    def wav(rate, frames):
+        data = struct.pack("<%dh" % frames, *[(i * 37) % 2000 - 1000 for i in range(frames)])
+        fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 2, 2, 16)
+        return b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 8 + len(data)) + b"WAVE" + b"fmt " + \
+            struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    clips = [wav(8000, 800), wav(16000, 4000)]
+    events.append(event(7, field(5, 2, field(1, 2, value("speech", "audio", tensor(
+        DT_STRING, [2, 2], [clips[0], b"first clip", clips[1], b"second\nclip"]), field(2, 0, 11))))))
+    events.append(event(0, field(4, 2, b"\n\x03\n\x01x")))  # a GraphDef (one node), as TF's trace export writes
+    path = os.path.join(tmp, "events.out.tfevents.1.host.1.0.v2")
+    with open(path, "wb") as f:
+        f.write(b"".join(record(e) for e in events))
+    text = subprocess.run([inspect, "text", path], capture_output=True, text=True)
+    hist = subprocess.run([inspect, "histograms", path], capture_output=True, text=True)
+    hparams = subprocess.run([inspect, "hparams", path], capture_output=True, text=True)
+    runs = subprocess.run([inspect, "runs", path], capture_output=True, text=True)
+    audio = subprocess.run([inspect, "audio", path, "-o", os.path.join(tmp, "wav")], capture_output=True, text=True)
+    extracted = {}
+    if os.path.isdir(os.path.join(tmp, "wav")):
+        for name in os.listdir(os.path.join(tmp, "wav")):
+            with open(os.path.join(tmp, "wav", name), "rb") as f:
+                extracted[name] = f.read()
+
+failures = []
+if text.returncode != 0:
+    failures.append(f"text exited {text.returncode}: {text.stderr}")
+if "  [0]\n  alpha\n  [1]\n  beta\n" not in text.stdout:
+    failures.append("rank-1 text: the elements are not apart:\n" + text.stdout)
+if not re.search(r"^  name  value\n  lr    0\.001 float32\n", text.stdout, re.M):
+    failures.append("rank-2 text is not a table:\n" + text.stdout)
+if hist.returncode != 0 or not re.search(r"^\S+ +empty +2 +0 +- +- +- +\(empty\)$", hist.stdout, re.M):
+    failures.append(f"an empty histogram is not shown as (empty):\n{hist.stdout}{hist.stderr}")
+if hparams.returncode != 0 or not re.search(r"^run +lr +Final loss +status\n\S+ +0\.01 +0\.25 +success$", hparams.stdout, re.M):
+    failures.append(f"hparams does not show the metric's display name:\n{hparams.stdout}{hparams.stderr}")
+if runs.returncode != 0 or not re.search(r"^\S+  \(1 file, \d+ events, \d+ bytes, 1 graph\)$", runs.stdout, re.M):
+    failures.append(f"runs does not list the graph event:\n{runs.stdout}{runs.stderr}")
+if audio.returncode != 0 or not re.search(r"^\S+ +speech +7 +0 +8000 +1 +0\.1 +1644 +first clip +\S+__speech__7_0\.wav$", audio.stdout, re.M) \
+        or not re.search(r"^\S+ +speech +7 +1 +16000 +1 +0\.25 +8044 +second clip +\S+__speech__7_1\.wav$", audio.stdout, re.M):
+    failures.append(f"audio does not list the clips:\n{audio.stdout}{audio.stderr}")
+wav_names = sorted(n for n in extracted if n.endswith(".wav"))
+if [extracted.get(n) for n in wav_names] != clips:
+    failures.append(f"audio -o did not extract the clips byte for byte: {sorted(extracted)}")
+for f in failures:
+    print("FAIL " + f)
+print(f"odd_summaries: {len(failures)} failed")
+sys.exit(1 if failures else 0)

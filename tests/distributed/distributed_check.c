@@ -1,0 +1,364 @@
+/* distributed_check.c — a distributed fit against a single-process fit on the same data, on every
+ * rank of an MPI job (run by ctest under `mpirun -np 1|2|3`, see tests/distributed.cmake).
+ *
+ * Tolerance (float32 summation): a rank sums its shard's gradient and the allreduce sums the
+ * shards, so the gradient differs from one process's in the order of float32 additions only
+ * (relative error ~ batch * 6e-8). Over a few epochs this gives weights within 2e-5 (absolute, for
+ * weights of size ~1) and losses within 1e-5 relative; accuracy may move by a sample whose two
+ * top classes tie to within that error, so it is allowed 2 samples. Across ranks the weights must
+ * be bit for bit the same: every rank applies the same averaged gradient. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <mpi.h>
+
+#include "../test_helpers.h"
+#include "internal.h" /* kcb__error, to fail as kcb's own callbacks do */
+
+static kcb_distributed *dist;
+static int rank, size;
+
+#define N_IN 8
+#define N_CLASSES 3
+
+/* A synthetic 3-class problem: x uniform in [-1, 1), the class the argmax of a fixed linear map. */
+static void make_data(int64_t n, kcb_tensor **x, kcb_tensor **y) {
+  int64_t xs[2] = {n, N_IN}, ys[2] = {n, 1};
+  assert_ok(kcb_tensor_new(x, 2, xs));
+  assert_ok(kcb_tensor_new(y, 2, ys));
+  uint64_t s = 12345;
+  for (int64_t i = 0; i < n; i++) {
+    double score[N_CLASSES] = {0};
+    for (int j = 0; j < N_IN; j++) {
+      s = s * 6364136223846793005ull + 1442695040888963407ull;
+      float v = (float)((double)(s >> 11) / 9007199254740992.0 * 2 - 1);
+      (*x)->data[i * N_IN + j] = v;
+      for (int c = 0; c < N_CLASSES; c++) score[c] += v * (double)((j * 7 + c * 3) % 5 - 2);
+    }
+    int best = 0;
+    for (int c = 1; c < N_CLASSES; c++)
+      if (score[c] > score[best]) best = c;
+    (*y)->data[i] = (float)best;
+  }
+}
+
+static kcb_model *make_model(kcb_optimizer_kind opt, double lr) {
+  return test_compiled_model(N_IN, "16:relu,3:softmax", 7, opt, lr, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                             KCB_METRIC_ACCURACY);
+}
+
+/* Records every train batch's loss and the params the callbacks were given. */
+typedef struct recorder {
+  double loss[4096];
+  int n;
+  int rank, size, stop_rank;
+  int64_t stop_batch;
+} recorder;
+
+static int record_batch(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  recorder *r = cb->user_data;
+  r->rank = cb->params->rank;
+  r->size = cb->params->size;
+  if (r->n < 4096) assert_int_equal(kcb_logs_get(logs, "loss", &r->loss[r->n++]), 1);
+  if (r->stop_rank == cb->params->rank && batch == r->stop_batch) kcb_model_set_stop_training(cb->model, 1);
+  return 0;
+}
+
+typedef struct run_result {
+  kcb_history *history;
+  float *weights;
+  size_t n_weights;
+  recorder rec;
+  int stopped_epoch;
+} run_result;
+
+static void run_fit(run_result *out, kcb_distributed *d, kcb_optimizer_kind opt, int64_t n, int64_t batch, int epochs,
+                    int early_stop, int stop_rank, int64_t stop_batch) {
+  kcb_tensor *x, *y;
+  make_data(n, &x, &y);
+  kcb_model *m = make_model(opt, opt == KCB_OPT_SGD ? 0.1 : 0.01);
+  memset(out, 0, sizeof *out);
+  out->rec.stop_rank = stop_rank;
+  out->rec.stop_batch = stop_batch;
+  kcb_callback_ops ops = {.on_train_batch_end = record_batch};
+  kcb_callback *cbs[2];
+  size_t n_cbs = 0;
+  assert_ok(kcb_lambda_callback_new(&cbs[n_cbs++], &ops, &out->rec));
+  if (early_stop) {
+    kcb_early_stopping_options eo = KCB_EARLY_STOPPING_OPTIONS_INIT;
+    eo.monitor = "val_loss";
+    eo.min_delta = 0.02;
+    assert_ok(kcb_early_stopping_new(&cbs[n_cbs++], &eo));
+  }
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.batch_size = batch;
+  fo.epochs = epochs;
+  fo.verbose = 0;
+  fo.validation_split = n >= 10 ? 0.2 : 0;
+  fo.callbacks = cbs;
+  fo.n_callbacks = n_cbs;
+  fo.distributed = d;
+  assert_ok(kcb_model_fit(m, x, y, &fo, &out->history));
+  if (early_stop) out->stopped_epoch = kcb_early_stopping_stopped_epoch(cbs[1]);
+  out->n_weights = kcb_model_param_count(m);
+  out->weights = malloc(out->n_weights * sizeof(float));
+  assert_ok(kcb_model_get_weights(m, out->weights, out->n_weights));
+  for (size_t i = 0; i < n_cbs; i++) kcb_callback_free(cbs[i]);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+static void free_result(run_result *r) {
+  kcb_history_free(r->history);
+  free(r->weights);
+}
+
+static void assert_close(double a, double b, double tol, const char *what, int i) {
+  if (!(fabs(a - b) <= tol)) fail_msg("rank %d of %d: %s[%d]: %.9g vs %.9g (tolerance %g)", rank, size, what, i, a, b, tol);
+}
+
+/* The same weights, bit for bit, on every rank. */
+static void assert_same_on_every_rank(const float *w, size_t n) {
+  unsigned long long h = 1469598103934665603ull, lo, hi; /* FNV-1a of the bytes */
+  const unsigned char *p = (const unsigned char *)w;
+  for (size_t i = 0; i < n * sizeof *w; i++) h = (h ^ p[i]) * 1099511628211ull;
+  MPI_Allreduce(&h, &lo, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&h, &hi, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+  assert_true(lo == hi);
+}
+
+/* Compares a distributed fit with the same fit in this process alone. */
+static void compare(kcb_optimizer_kind opt, int64_t n, int64_t batch, int epochs, int early_stop) {
+  run_result one, many;
+  run_fit(&one, NULL, opt, n, batch, epochs, early_stop, -1, -1);
+  run_fit(&many, dist, opt, n, batch, epochs, early_stop, -1, -1);
+  assert_int_equal(many.rec.rank, rank);
+  assert_int_equal(many.rec.size, size);
+  assert_int_equal(one.rec.size, 1);
+  assert_int_equal(many.rec.n, one.rec.n); /* the same number of batches */
+  for (int i = 0; i < one.rec.n; i++) assert_close(many.rec.loss[i], one.rec.loss[i], 1e-5 * fmax(1, fabs(one.rec.loss[i])), "batch loss", i);
+  assert_int_equal(kcb_history_epochs(many.history), kcb_history_epochs(one.history));
+  assert_int_equal(many.stopped_epoch, one.stopped_epoch);
+  const char *keys[] = {"loss", "val_loss", "accuracy", "val_accuracy"};
+  for (size_t k = 0; k < 4; k++) {
+    const double *a, *b;
+    size_t na, nb;
+    if (kcb_history_values(one.history, keys[k], &a, &na) != 0) continue;
+    assert_ok(kcb_history_values(many.history, keys[k], &b, &nb));
+    assert_int_equal(na, nb);
+    double tol = keys[k][strlen(keys[k]) - 1] == 's' ? 1e-5 : 2.0 / (double)n;
+    for (size_t i = 0; i < na; i++) assert_close(b[i], a[i], tol * (tol < 1e-4 ? fmax(1, fabs(a[i])) : 1), keys[k], (int)i);
+  }
+  assert_int_equal(many.n_weights, one.n_weights);
+  for (size_t i = 0; i < one.n_weights; i++) assert_close(many.weights[i], one.weights[i], 2e-5, "weight", (int)i);
+  assert_same_on_every_rank(many.weights, many.n_weights);
+  free_result(&one);
+  free_result(&many);
+}
+
+/* 200 samples (160 to train, 40 to validate), global batches of 32 (not divisible by 3), 30 (a last
+ * batch of 10) and 7 (a last batch of 6: with 3 ranks, shards of 3, 2, 2 and 2, 2, 2). */
+static void same_as_one_process_sgd(void **state) { compare(KCB_OPT_SGD, 200, 32, 3, 0); }
+static void same_as_one_process_adam(void **state) { compare(KCB_OPT_ADAM, 200, 30, 3, 0); }
+static void batch_not_divisible_by_ranks(void **state) { compare(KCB_OPT_SGD, 200, 7, 2, 0); }
+static void early_stopping_same_epoch(void **state) {
+  run_result one;
+  run_fit(&one, NULL, KCB_OPT_SGD, 200, 32, 40, 1, -1, -1);
+  assert_true(one.stopped_epoch > 0 && one.stopped_epoch < 39); /* the test means something */
+  free_result(&one);
+  compare(KCB_OPT_SGD, 200, 32, 40, 1);
+}
+/* Fewer samples than ranks: some ranks get no sample of a batch and still take part. */
+static void data_smaller_than_ranks(void **state) { compare(KCB_OPT_SGD, 2, 2, 3, 0); }
+
+/* A stop asked on the last rank alone stops every rank after the same batch. */
+static void stop_on_one_rank(void **state) {
+  run_result r;
+  run_fit(&r, dist, KCB_OPT_SGD, 200, 16, 3, 0, size - 1, 3);
+  assert_int_equal(r.rec.n, 4);
+  assert_int_equal(kcb_history_epochs(r.history), 1);
+  assert_same_on_every_rank(r.weights, r.n_weights);
+  free_result(&r);
+}
+
+/* Ranks given different data: every rank fails with a message naming the difference, no hang. */
+static void different_data_sizes(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(100 + rank, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.distributed = dist;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "training samples");
+  fo.batch_size = 10 + rank; /* same data, another option */
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  make_data(100, &x, &y);
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "batch_size");
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+/* Ranks given different data of the same size (one label, one pixel): told apart before training. */
+static void different_data_contents(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(3000, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.distributed = dist;
+  if (rank == size - 1) y->data[2999] = y->data[2999] == 0 ? 1 : 0; /* the last sample is always fingerprinted */
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "a fingerprint of y");
+  if (rank == size - 1) y->data[2999] = y->data[2999] == 0 ? 1 : 0, x->data[0] += 1e-3f;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "a fingerprint of x");
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+/* A rank whose data is refused before training (here a shape) fails; the others learn it. */
+static void one_rank_refuses_its_data(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(100, &x, &y);
+  if (rank == 1) x->shape[1] = N_IN - 1, x->shape[0] = 100 * N_IN / (N_IN - 1);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.distributed = dist;
+  if (rank == 1) assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ESHAPE, "x has shape");
+  else assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ESTATE, "rank 1");
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+/* A bad label in one rank's shard fails that rank's step; every rank returns an error in that batch. */
+static void bad_label_in_one_shard(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(100, &x, &y);
+  y->data[0] = 99; /* sample 0: rank 0's shard of batch 0 (no shuffle) */
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.shuffle = 0;
+  fo.distributed = dist;
+  if (rank == 0) assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "label 99");
+  else assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ESTATE, "ranks failed");
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+/* A callback that fails on one rank only, at one hook: every rank's fit fails there, none waits. */
+typedef struct failing {
+  int rank;
+  int64_t at_batch; /* -1: on_train_begin */
+} failing;
+
+static int fail_begin(kcb_callback *cb, kcb_logs *logs) {
+  const failing *f = cb->user_data;
+  return f->at_batch < 0 && cb->params->rank == f->rank ? kcb__error(KCB_EIO, "deliberate failure on rank %d", f->rank) : 0;
+}
+
+static int fail_batch(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  const failing *f = cb->user_data;
+  return batch == f->at_batch && cb->params->rank == f->rank ? kcb__error(KCB_EIO, "deliberate failure on rank %d", f->rank)
+                                                             : 0;
+}
+
+static void callback_fails_on_one_rank(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(100, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  const failing cases[2] = {{0, -1}, {size - 1, 2}};
+  for (int i = 0; i < 2; i++) {
+    kcb_callback_ops ops = {.on_train_begin = fail_begin, .on_train_batch_end = fail_batch};
+    kcb_callback *cb;
+    assert_ok(kcb_lambda_callback_new(&cb, &ops, (void *)&cases[i]));
+    kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+    fo.verbose = 0;
+    fo.batch_size = 10;
+    fo.callbacks = &cb;
+    fo.n_callbacks = 1;
+    fo.distributed = dist;
+    char where[64];
+    snprintf(where, sizeof where, "on rank %d of %d", cases[i].rank, size);
+    if (rank == cases[i].rank) assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EIO, "deliberate failure");
+    else assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ECALLBACK, where);
+    kcb_callback_free(cb);
+  }
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+/* A stop request (what kcb-train's SIGINT/SIGTERM handler makes) reaching one rank only: every rank
+ * stops after the same batch with KCB_EINTERRUPTED. */
+static int request_stop_at_3(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  int *batches = cb->user_data;
+  ++*batches;
+  if (batch == 3 && cb->params->rank == cb->params->size - 1) kcb_model_request_stop(cb->model);
+  return 0;
+}
+
+static void stop_request_on_one_rank(void **state) {
+  kcb_tensor *x, *y;
+  make_data(200, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  int batches = 0, lo, hi;
+  kcb_callback_ops ops = {.on_train_batch_end = request_stop_at_3};
+  kcb_callback *cb;
+  assert_ok(kcb_lambda_callback_new(&cb, &ops, &batches));
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.batch_size = 10;
+  fo.epochs = 2;
+  fo.callbacks = &cb;
+  fo.n_callbacks = 1;
+  fo.distributed = dist;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINTERRUPTED, "stopped on request after batch");
+  MPI_Allreduce(&batches, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+  MPI_Allreduce(&batches, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  assert_int_equal(lo, hi);
+  assert_int_equal(batches, 5); /* the request after batch 3 (0-based) is agreed in batch 4's step */
+  float *w = malloc(kcb_model_param_count(m) * sizeof *w);
+  assert_ok(kcb_model_get_weights(m, w, kcb_model_param_count(m)));
+  assert_same_on_every_rank(w, kcb_model_param_count(m));
+  free(w);
+  kcb_callback_free(cb);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+int main(void) {
+  int rc = kcb_distributed_new(&dist, NULL);
+  if (rc) {
+    fprintf(stderr, "distributed_check: %s\n", kcb_error_last());
+    return 1;
+  }
+  rank = kcb_distributed_rank(dist);
+  size = kcb_distributed_size(dist);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(same_as_one_process_sgd),  cmocka_unit_test(same_as_one_process_adam),
+      cmocka_unit_test(batch_not_divisible_by_ranks), cmocka_unit_test(early_stopping_same_epoch),
+      cmocka_unit_test(data_smaller_than_ranks),  cmocka_unit_test(stop_on_one_rank),
+      cmocka_unit_test(different_data_sizes),     cmocka_unit_test(different_data_contents),
+      cmocka_unit_test(one_rank_refuses_its_data),
+      cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
+      cmocka_unit_test(stop_request_on_one_rank),
+  };
+  char name[64];
+  snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);
+  int failed = _cmocka_run_group_tests(name, tests, sizeof tests / sizeof tests[0], NULL, NULL);
+  kcb_distributed_free(dist);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,335 @@
+/* test_tbplugins — PR curve arithmetic, the checks of custom-scalars layouts and projector runs
+ * (every bad input a clear error), the binary tensor's UTF-8 fallback, the profiler, and
+ * kcb_model_last_batch / kcb_model_predict_layer. Bytes on disk are checked by independent
+ * decoders in cli_tbplugins_decode. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "test_helpers.h"
+
+static char *make_tmpdir(void) {
+  char *dir = strdup("/tmp/kcb_tbplugins_XXXXXX");
+  assert_non_null(mkdtemp(dir));
+  return dir;
+}
+
+static void remove_tree(const char *dir) {
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+static int exists(const char *dir, const char *file) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  struct stat st;
+  return stat(path, &st) == 0;
+}
+
+/* Four samples, three thresholds (0, 0.5, 1), worked by hand: buckets floor(p * 2). */
+static void test_pr_curve_by_hand(void **state) {
+  (void)state;
+  float labels[4] = {1, 0, 1, 0}, preds[4] = {0.9f, 0.6f, 0.4f, 0.1f}, out[18];
+  assert_ok(kcb_pr_curve_compute(out, 3, labels, 1, preds, 1, NULL, 4));
+  /* buckets: 0.9 -> 1 (pos), 0.6 -> 1 (neg), 0.4 -> 0 (pos), 0.1 -> 0 (neg) */
+  const float want[18] = {2, 1, 0, /* TP */ 2, 1, 0, /* FP */ 0, 1, 2, /* TN */ 0, 1, 2, /* FN */
+                          0.5f, 0.5f, 0, /* precision */ 1, 0.5f, 0 /* recall */};
+  for (int i = 0; i < 18; i++) assert_float_equal(out[i], want[i], 1e-7);
+  /* (1, 0.5) -> (0.5, 0.5): 0.25, then carried to recall 0 at 0.5: 0.25 */
+  assert_float_equal(kcb_pr_curve_auc(out, 3), 0.5, 1e-7);
+  float perfect_preds[4] = {1, 0, 1, 0};
+  assert_ok(kcb_pr_curve_compute(out, 3, labels, 1, perfect_preds, 1, NULL, 4));
+  assert_float_equal(kcb_pr_curve_auc(out, 3), 1.0, 1e-7);
+}
+
+static void test_pr_curve_errors(void **state) {
+  (void)state;
+  float labels[2] = {1, 0}, out[12], bad[2] = {0.5f, 1.5f}, nan_pred[2] = {NAN, 0}, ok[2] = {0.5f, 0.5f}, w[2] = {1, -1};
+  assert_error(kcb_pr_curve_compute(out, 1, labels, 1, ok, 1, NULL, 2), KCB_EINVAL, "1 thresholds");
+  assert_error(kcb_pr_curve_compute(out, 2, labels, 1, bad, 1, NULL, 2), KCB_EINVAL, "prediction 1.5 of sample 1");
+  assert_error(kcb_pr_curve_compute(out, 2, labels, 1, nan_pred, 1, NULL, 2), KCB_EINVAL, "of sample 0 is not in [0, 1]");
+  assert_error(kcb_pr_curve_compute(out, 2, labels, 1, ok, 1, w, 2), KCB_EINVAL, "weight -1 of sample 1");
+  char *dir = make_tmpdir();
+  kcb_summary_writer *sw;
+  assert_ok(kcb_summary_writer_new(&sw, dir, NULL));
+  float cls[2] = {0, 3}, probs[4] = {0.5f, 0.5f, 0.5f, 0.5f};
+  assert_error(kcb_summary_writer_add_pr_curves_multiclass(sw, "pr/", NULL, 2, cls, probs, 2, 0, 0), KCB_EINVAL,
+               "sample 1 has class 3, not one of 0..1");
+  assert_error(kcb_summary_writer_add_pr_curve(sw, "p", labels, bad, NULL, 2, 0, 0), KCB_EINVAL, "PR curve 'p'");
+  assert_ok(kcb_summary_writer_close(sw));
+  remove_tree(dir);
+  free(dir);
+}
+
+/* Written, then read back through kcb's reader and kcb_pr_curve_from_value. */
+static void test_pr_curve_round_trip(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  kcb_summary_writer *sw;
+  assert_ok(kcb_summary_writer_new(&sw, dir, NULL));
+  float labels[5] = {1, 1, 0, 0, 1}, preds[5] = {0.8f, 0.3f, 0.7f, 0.2f, 0.95f};
+  assert_ok(kcb_summary_writer_add_pr_curve(sw, "pr", labels, preds, NULL, 5, 11, 4));
+  assert_ok(kcb_summary_writer_close(sw));
+  float want[66];
+  assert_ok(kcb_pr_curve_compute(want, 11, labels, 1, preds, 1, NULL, 5));
+  kcb_event_reader *r;
+  const kcb_event *e;
+  assert_ok(kcb_event_reader_open(&r, dir));
+  int found = 0;
+  while (kcb_event_reader_next(r, &e) == 1)
+    for (size_t i = 0; i < e->n_values; i++) {
+      kcb_pr_curve_view v;
+      assert_ok(kcb_pr_curve_from_value(&e->values[i], &v));
+      assert_int_equal(v.num_thresholds, 11);
+      assert_int_equal(e->step, 4);
+      for (int row = 0; row < 6; row++)
+        for (int t = 0; t < 11; t++) assert_true(kcb_pr_curve_view_get(&v, row, t) == want[row * 11 + t]);
+      found++;
+    }
+  assert_int_equal(found, 1);
+  kcb_event_reader_free(r);
+  remove_tree(dir);
+  free(dir);
+}
+
+static int contains(const uint8_t *p, size_t n, const char *needle) {
+  size_t k = strlen(needle);
+  for (size_t i = 0; i + k <= n; i++)
+    if (memcmp(p + i, needle, k) == 0) return 1;
+  return 0;
+}
+
+static void count_chart(void *ctx, const char *category, const char *chart, const char *kind, const char *tags) {
+  (void)category, (void)chart, (void)tags;
+  if (strcmp(kind, "margin") == 0) ++*(int *)ctx;
+}
+
+static void test_custom_scalars(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  kcb_summary_writer *sw;
+  assert_ok(kcb_summary_writer_new(&sw, dir, NULL));
+  const char *tags[1] = {"loss"};
+  kcb_margin_series s = {"v", "lo", "hi"};
+  kcb_custom_chart both = {"both", tags, 1, &s, 1}, none = {"none", NULL, 0, NULL, 0};
+  kcb_custom_category c1 = {"c", &both, 1, 0}, c2 = {"c", &none, 1, 0};
+  assert_error(kcb_summary_writer_add_custom_scalars(sw, &c1, 1, 0), KCB_EINVAL, "either tags (multiline) or series");
+  assert_error(kcb_summary_writer_add_custom_scalars(sw, &c2, 1, 0), KCB_EINVAL, "chart 0 of category 'c'");
+  assert_error(kcb_summary_writer_add_custom_scalars(sw, NULL, 0, 0), KCB_EINVAL, "no categories");
+  kcb_margin_series half = {"v", NULL, "hi"};
+  kcb_custom_chart margin = {"m", NULL, 0, &half, 1};
+  kcb_custom_category c3 = {"c", &margin, 1, 0};
+  assert_error(kcb_summary_writer_add_custom_scalars(sw, &c3, 1, 0), KCB_EINVAL, "series 0 lacks value, lower or upper");
+  /* a metric name with regex characters becomes a literal tag regex */
+  const char *metrics[1] = {"top_k.5"};
+  assert_ok(kcb_summary_writer_add_default_layout(sw, metrics, 1));
+  kcb_custom_chart good[2] = {{"m", NULL, 0, &s, 1}, {"l", tags, 1, NULL, 0}};
+  kcb_custom_category c4 = {"c", good, 2, 1};
+  assert_ok(kcb_summary_writer_add_custom_scalars(sw, &c4, 1, 0));
+  assert_ok(kcb_summary_writer_close(sw));
+  kcb_event_reader *r;
+  const kcb_event *e;
+  assert_ok(kcb_event_reader_open(&r, dir));
+  int layouts = 0, margins = 0;
+  while (kcb_event_reader_next(r, &e) == 1)
+    for (size_t i = 0; i < e->n_values; i++) {
+      const kcb_summary_value *v = &e->values[i];
+      assert_string_equal(v->tag, "custom_scalars__config__");
+      assert_string_equal(v->plugin_name, "custom_scalars");
+      assert_int_equal(v->n_blobs, 1);
+      kcb_custom_layout_info info;
+      if (layouts == 0) assert_true(contains(v->blobs[0].data, v->blobs[0].len, "epoch_top_k\\.5$"));
+      assert_ok(kcb_custom_layout_parse(&v->blobs[0], &info, count_chart, &margins));
+      assert_int_equal(info.n_categories, 1);
+      layouts++;
+    }
+  assert_int_equal(layouts, 2);
+  assert_int_equal(margins, 1);
+  kcb_event_reader_free(r);
+  kcb_bytes junk = {(const uint8_t *)"\xff\xff\xff", 3};
+  kcb_custom_layout_info info;
+  assert_error(kcb_custom_layout_parse(&junk, &info, NULL, NULL), KCB_EFORMAT, "not a serialized Layout");
+  remove_tree(dir);
+  free(dir);
+}
+
+static void test_projector_errors(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  float data[12] = {0.5f, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11};
+  const char *labels[4] = {"a", "b", "c", "d"};
+  const char *const *cols[1] = {labels};
+  kcb_embedding e = {.name = "e", .data = data, .rows = 4, .dims = 3, .columns = cols, .n_columns = 1, .metadata_rows = 3};
+  assert_error(kcb_projector_write(dir, &e, 1, NULL), KCB_EINVAL, "the metadata has 3 rows but the tensor 4");
+  e.metadata_rows = 4;
+  const float *rows[4] = {data, data + 3, data + 6, data + 9};
+  const size_t ragged[4] = {3, 3, 2, 3};
+  kcb_embedding r = e;
+  r.data = NULL, r.row_data = rows, r.row_lengths = ragged;
+  assert_error(kcb_projector_write(dir, &r, 1, NULL), KCB_EINVAL, "ragged rows: row 2 has 2 values, the tensor 3 columns");
+  const char *tabbed[4] = {"a", "b\tc", "c", "d"}, *blank[4] = {"a", " ", "c", "d"};
+  const char *const *cols_tab[1] = {tabbed}, *const *cols_blank[1] = {blank};
+  kcb_embedding t = e;
+  t.columns = cols_tab;
+  assert_error(kcb_projector_write(dir, &t, 1, NULL), KCB_EINVAL, "column 0, row 1 holds a tab or line break");
+  t.columns = cols_blank;
+  assert_error(kcb_projector_write(dir, &t, 1, NULL), KCB_EINVAL, "metadata row 1 is empty");
+  kcb_embedding bad_name = e;
+  bad_name.name = "../up";
+  assert_error(kcb_projector_write(dir, &bad_name, 1, NULL), KCB_EINVAL, "must be 1-200 characters");
+  kcb_embedding two[2] = {e, e};
+  assert_error(kcb_projector_write(dir, two, 2, NULL), KCB_EINVAL, "two embeddings named 'e'");
+  float with_nan[12];
+  memcpy(with_nan, data, sizeof data);
+  with_nan[7] = INFINITY;
+  kcb_embedding n = e;
+  n.data = with_nan;
+  assert_error(kcb_projector_write(dir, &n, 1, NULL), KCB_EINVAL, "row 2, column 1 is not finite");
+  /* 10000 images of 100x100: a 100 x 100 grid is 10000 px a side, over TensorBoard's 8192 */
+  size_t big = 10000;
+  float *many = calloc(big, sizeof *many);
+  uint8_t *pixels = calloc(1, 1); /* never read: the size check comes first */
+  kcb_embedding s = {.name = "s", .data = many, .rows = big, .dims = 1, .images = pixels,
+                     .image_height = 100, .image_width = 100, .image_channels = 1};
+  assert_error(kcb_projector_write(dir, &s, 1, NULL), KCB_EINVAL, "refuses sprites larger than 8192x8192");
+  s.images = NULL, s.rows = KCB_PROJECTOR_MAX_POINTS + 1;
+  assert_error(kcb_projector_write(dir, &s, 1, NULL), KCB_EINVAL, "loads at most 100000 points");
+  free(many);
+  free(pixels);
+  /* nothing was written by the refused calls */
+  assert_false(exists(dir, "projector_config.pbtxt"));
+  remove_tree(dir);
+  free(dir);
+}
+
+/* Bytes that decode as UTF-8 (here all zeros) would be parsed as TSV by the plugin: kcb writes TSV. */
+static void test_projector_utf8_fallback_and_read(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  float zeros[6] = {0}, values[6] = {-1.5f, 2.25f, 3e-9f, 7, -8, 1e20f};
+  const char *names[2] = {"x", "y"};
+  kcb_embedding e[2] = {{.name = "zeros", .data = zeros, .rows = 2, .dims = 3},
+                        {.name = "values", .data = values, .rows = 3, .dims = 2, .columns = (const char *const *const[]){names},
+                         .n_columns = 1, .metadata_rows = 2}};
+  assert_error(kcb_projector_write(dir, e, 2, NULL), KCB_EINVAL, "metadata has 2 rows but the tensor 3");
+  e[1].rows = 2, e[1].dims = 3;
+  assert_ok(kcb_projector_write(dir, e, 2, NULL));
+  assert_true(exists(dir, "zeros/tensor.tsv"));
+  assert_false(exists(dir, "zeros/tensor.bin"));
+  assert_true(exists(dir, "values/tensor.bin"));
+  kcb_projector_embedding_info *info;
+  size_t n;
+  assert_ok(kcb_projector_read(dir, &info, &n));
+  assert_int_equal(n, 2);
+  assert_string_equal(info[0].tensor_name, "zeros");
+  assert_string_equal(info[0].format, "tsv");
+  assert_int_equal(info[0].rows, 2);
+  assert_int_equal(info[0].dims, 3);
+  assert_int_equal(info[0].metadata_rows, -1);
+  assert_string_equal(info[1].format, "binary");
+  assert_int_equal(info[1].metadata_rows, 2);
+  assert_string_equal(info[1].metadata_columns, "label");
+  assert_string_equal(info[1].problem, "");
+  free(info);
+  /* a config whose tensor file lost rows is reported, as is a config that is not text format */
+  char path[512];
+  snprintf(path, sizeof path, "%s/values/tensor.bin", dir);
+  assert_int_equal(truncate(path, 8), 0);
+  assert_ok(kcb_projector_read(dir, &info, &n));
+  assert_non_null(strstr(info[1].problem, "binary tensor of 8 bytes, but tensor_shape [2, 3] needs 24"));
+  free(info);
+  snprintf(path, sizeof path, "%s/projector_config.pbtxt", dir);
+  FILE *f = fopen(path, "w");
+  fputs("embeddings { tensor_name: \"x\" \n", f);
+  fclose(f);
+  assert_error(kcb_projector_read(dir, &info, &n), KCB_EFORMAT, "not a text-format ProjectorConfig");
+  remove_tree(dir);
+  free(dir);
+}
+
+static void test_profiler(void **state) {
+  (void)state;
+  char *dir = make_tmpdir(), path[512];
+  kcb_profiler *p;
+  assert_ok(kcb_profiler_new(&p));
+  snprintf(path, sizeof path, "%s/t.json", dir);
+  assert_error(kcb_profiler_write(p, path), KCB_EINVAL, "no spans");
+  double t = kcb_profiler_now();
+  assert_ok(kcb_profiler_add(p, "a \"quoted\"\nname", "cat", t, t + 0.0015, KCB_PROFILE_LANE_TRAINING, "batch", 7));
+  assert_ok(kcb_profiler_add(p, "later", "cat", t + 0.002, t + 0.001, KCB_PROFILE_LANE_WRITER, NULL, -1));
+  assert_int_equal(kcb_profiler_count(p), 2);
+  assert_ok(kcb_profiler_write(p, path));
+  FILE *f = fopen(path, "r");
+  char buf[4096];
+  size_t len = fread(buf, 1, sizeof buf - 1, f);
+  fclose(f);
+  buf[len] = '\0';
+  assert_non_null(strstr(buf, "{\"name\":\"a \\\"quoted\\\"\\u000aname\",\"cat\":\"cat\",\"ph\":\"X\",\"ts\":0.000,\"dur\":1500.000,"
+                              "\"pid\":1,\"tid\":1,\"args\":{\"batch\":7}}"));
+  /* an end before the start is a zero-length span */
+  assert_non_null(strstr(buf, "\"name\":\"later\",\"cat\":\"cat\",\"ph\":\"X\",\"ts\":2000.000,\"dur\":0.000,\"pid\":1,\"tid\":2}"));
+  snprintf(path, sizeof path, "%s/sub/t.json.gz", dir);
+  assert_ok(kcb_profiler_write(p, path));
+  f = fopen(path, "rb");
+  unsigned char magic[2] = {0, 0};
+  assert_int_equal(fread(magic, 1, 2, f), 2);
+  fclose(f);
+  assert_true(magic[0] == 0x1f && magic[1] == 0x8b);
+  kcb_profiler_free(p);
+  remove_tree(dir);
+  free(dir);
+}
+
+static void test_model_last_batch_and_layer(void **state) {
+  (void)state;
+  kcb_model *m = test_compiled_model(4, "3:relu,2:softmax", 1, KCB_OPT_SGD, KCB_DEFAULT,
+                                     KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_COUNT);
+  kcb_tensor pred, target;
+  assert_error(kcb_model_last_batch(m, &pred, &target), KCB_ESTATE, "no batch has run yet");
+  float xs[12] = {1, 2, 3, 4, 0, 1, 0, 1, 2, 2, 2, 2}, ys[3] = {0, 1, 1};
+  int64_t xshape[2] = {3, 4}, yshape[1] = {3};
+  kcb_tensor x = kcb_tensor_view(xs, 2, xshape), y = kcb_tensor_view(ys, 1, yshape);
+  kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
+  eo.verbose = 0;
+  eo.batch_size = 2;
+  assert_ok(kcb_model_evaluate(m, &x, &y, &eo, NULL));
+  assert_ok(kcb_model_last_batch(m, &pred, &target));
+  assert_int_equal(pred.shape[0], 1); /* the last batch held the third sample */
+  assert_int_equal(pred.shape[1], 2);
+  assert_int_equal(target.rank, 1);
+  assert_float_equal(target.data[0], 1.0f, 0);
+  kcb_tensor *all = NULL, *hidden = NULL;
+  assert_ok(kcb_model_predict(m, &x, &eo, &all));
+  assert_float_equal(pred.data[0], all->data[4], 1e-6);
+  assert_ok(kcb_model_predict_layer(m, &x, 0, 2, &hidden));
+  assert_int_equal(hidden->shape[0], 3);
+  assert_int_equal(hidden->shape[1], 3);
+  /* relu(x W + b) by hand, from the weights */
+  kcb_weight_info k, b;
+  assert_ok(kcb_model_weight(m, 0, &k));
+  assert_ok(kcb_model_weight(m, 1, &b));
+  for (int s = 0; s < 3; s++)
+    for (int u = 0; u < 3; u++) {
+      float z = b.data[u];
+      for (int i = 0; i < 4; i++) z += xs[s * 4 + i] * k.data[i * 3 + u];
+      assert_float_equal(hidden->data[s * 3 + u], z > 0 ? z : 0, 1e-5);
+    }
+  kcb_tensor *none = NULL;
+  assert_error(kcb_model_predict_layer(m, &x, 5, 2, &none), KCB_EINVAL, "layer 5 of a model with 2 layers");
+  kcb_tensor_free(all);
+  kcb_tensor_free(hidden);
+  kcb_model_free(m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_pr_curve_by_hand),       cmocka_unit_test(test_pr_curve_errors),
+      cmocka_unit_test(test_pr_curve_round_trip),    cmocka_unit_test(test_custom_scalars),
+      cmocka_unit_test(test_projector_errors),       cmocka_unit_test(test_projector_utf8_fallback_and_read),
+      cmocka_unit_test(test_profiler),               cmocka_unit_test(test_model_last_batch_and_layer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,135 @@
+/* tools/cli_common.c — see cli_common.h. */
+#include "cli_common.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "kcb/kcb.h"
+
+void cli_print_version(const char *tool) { printf("%s %s\n", tool, kcb_version_string()); }
+
+/* Damerau–Levenshtein (optimal string alignment) distance, for short names only. */
+static size_t edit_distance(const char *a, const char *b) {
+  size_t n = strlen(a), m = strlen(b);
+  if (n > 62 || m > 62) return (size_t)-1;
+  size_t d[64][64];
+  for (size_t i = 0; i <= n; i++) d[i][0] = i;
+  for (size_t j = 0; j <= m; j++) d[0][j] = j;
+  for (size_t i = 1; i <= n; i++)
+    for (size_t j = 1; j <= m; j++) {
+      size_t cost = a[i - 1] != b[j - 1], best = d[i - 1][j - 1] + cost;
+      if (d[i - 1][j] + 1 < best) best = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < best) best = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1;
+      d[i][j] = best;
+    }
+  return d[n][m];
+}
+
+const char *cli_suggest(const char *given, const char *const *candidates, size_t n) {
+  if (!given || !given[0]) return NULL;
+  size_t len = strlen(given), limit = len / 3 > 2 ? len / 3 : 2, best_d = (size_t)-1;
+  const char *best = NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (!candidates[i] || strcmp(candidates[i], given) == 0) continue;
+    size_t d = edit_distance(given, candidates[i]);
+    if (d <= limit && d < best_d) best_d = d, best = candidates[i];
+  }
+  if (best) return best;
+  for (size_t i = 0; i < n && len >= 3; i++) /* "val_acc" for "val_accuracy" */
+    if (candidates[i] && strncmp(candidates[i], given, len) == 0 && candidates[i][len]) return candidates[i];
+  for (size_t i = 0; i < n; i++) { /* "loss" for "epoch_loss", "train/epoch_loss" */
+    size_t cl = candidates[i] ? strlen(candidates[i]) : 0;
+    if (cl > len && strcmp(candidates[i] + cl - len, given) == 0 &&
+        (candidates[i][cl - len - 1] == '_' || candidates[i][cl - len - 1] == '/'))
+      return candidates[i];
+  }
+  return NULL;
+}
+
+void cli_print_suggestion(FILE *f, const char *given, const char *const *candidates, size_t n) {
+  const char *s = cli_suggest(given, candidates, n);
+  if (s) fprintf(f, " (did you mean %s?)", s);
+}
+
+void cli_shell_quote(FILE *f, const char *s) {
+  int plain = s[0] != '\0';
+  for (const char *p = s; *p && plain; p++)
+    plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%", *p) != NULL;
+  if (plain) {
+    fputs(s, f);
+    return;
+  }
+  fputc('\'', f);
+  for (const char *p = s; *p; p++)
+    if (*p == '\'') fputs("'\\''", f);
+    else fputc(*p, f);
+  fputc('\'', f);
+}
+
+/* Columns of one code point: the wide ranges of Unicode's East Asian Width (W, F) and the
+ * combining ranges most text meets; enough for file names and tags. */
+static int codepoint_width(unsigned long c) {
+  if (c == 0) return 0;
+  if ((c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
+      (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F) || c == 0x200B || c == 0x200D ||
+      (c >= 0xFE00 && c <= 0xFE0F))
+    return 0;
+  if ((c >= 0x1100 && c <= 0x115F) || (c >= 0x2E80 && c <= 0x303E) || (c >= 0x3041 && c <= 0x33FF) ||
+      (c >= 0x3400 && c <= 0x4DBF) || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0xA000 && c <= 0xA4CF) ||
+      (c >= 0xAC00 && c <= 0xD7A3) || (c >= 0xF900 && c <= 0xFAFF) || (c >= 0xFE30 && c <= 0xFE4F) ||
+      (c >= 0xFF00 && c <= 0xFF60) || (c >= 0xFFE0 && c <= 0xFFE6) || (c >= 0x1F300 && c <= 0x1F64F) ||
+      (c >= 0x1F900 && c <= 0x1F9FF) || (c >= 0x20000 && c <= 0x3FFFD))
+    return 2;
+  return 1;
+}
+
+size_t cli_display_width(const char *s) {
+  size_t w = 0;
+  const unsigned char *p = (const unsigned char *)s;
+  while (*p) {
+    unsigned long c = *p;
+    int extra = c >= 0xF0 && c < 0xF8 ? 3 : c >= 0xE0 ? 2 : c >= 0xC0 ? 1 : 0;
+    if (c >= 0x80 && c < 0xC0) extra = -1;
+    if (extra > 0) {
+      c &= 0x3Fu >> extra;
+      int ok = 1;
+      for (int i = 1; i <= extra; i++)
+        if ((p[i] & 0xC0) != 0x80) ok = 0;
+      if (ok) {
+        for (int i = 1; i <= extra; i++) c = c << 6 | (p[i] & 0x3Fu);
+        w += (size_t)codepoint_width(c);
+        p += extra + 1;
+        continue;
+      }
+    }
+    w += 1; /* ASCII, or a byte of invalid UTF-8 */
+    p++;
+  }
+  return w;
+}
+
+void cli_pad(FILE *f, const char *s, size_t width, int right) {
+  size_t w = cli_display_width(s);
+  if (!right) fputs(s, f);
+  for (; w < width; w++) fputc(' ', f);
+  if (right) fputs(s, f);
+}
+
+int cli_use_color(FILE *f) {
+  const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+  if (no && no[0]) return 0;
+  if (!term || !term[0] || strcmp(term, "dumb") == 0) return 0;
+  return isatty(fileno(f));
+}
+
+int cli_terminal_width(FILE *f) {
+  const char *cols = getenv("COLUMNS");
+  if (cols && atoi(cols) > 0) return atoi(cols);
+  struct winsize ws;
+  if (isatty(fileno(f)) && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 80;
+}

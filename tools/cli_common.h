@@ -1,0 +1,39 @@
+/* tools/cli_common.h — what the three tools share on the command line: --version, "did you mean"
+ * suggestions, shell quoting, padding by display width and the colour decision. Printing helpers
+ * only; no training or file logic lives here. */
+#ifndef KCB_CLI_COMMON_H
+#define KCB_CLI_COMMON_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/* Prints "TOOL VERSION" (the library's run-time version) on stdout. */
+void cli_print_version(const char *tool);
+
+/* The candidate nearest to `given` as a person would have meant it (git's "did you mean"): an edit
+ * distance (insertions, deletions, substitutions, swaps of neighbours) of at most a third of its
+ * length (at least 2), else a candidate `given` begins (3 characters or more: "val_acc" for
+ * "val_accuracy"), else one that `given` ends after a '_' or '/' ("loss" for "epoch_loss"). Ties go to the first candidate. @return a candidate, or NULL when none is near. */
+const char *cli_suggest(const char *given, const char *const *candidates, size_t n);
+
+/* Writes " (did you mean X?)" to f when cli_suggest finds X; nothing otherwise. */
+void cli_print_suggestion(FILE *f, const char *given, const char *const *candidates, size_t n);
+
+/* Writes s so that a POSIX shell reads it back as one word (single quotes when needed). */
+void cli_shell_quote(FILE *f, const char *s);
+
+/* The columns a UTF-8 string takes in a terminal: East Asian wide and fullwidth characters 2,
+ * combining marks 0, other characters 1 (bytes of invalid UTF-8 count 1 each). */
+size_t cli_display_width(const char *s);
+
+/* Writes s padded with spaces to `width` columns (left-aligned, or right-aligned when right). */
+void cli_pad(FILE *f, const char *s, size_t width, int right);
+
+/* Whether to colour output written to f: never with NO_COLOR set (non-empty) or TERM=dumb (or no
+ * TERM), else when f is a terminal. */
+int cli_use_color(FILE *f);
+
+/* The terminal's width in columns: $COLUMNS, else the terminal's, else 80. */
+int cli_terminal_width(FILE *f);
+
+#endif
