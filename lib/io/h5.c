@@ -241,6 +241,9 @@ static int links_error(hid_t parent, const char *name, const char *file) {
       if (!link_is_hard(parent, path))
         return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link: kcb follows only hard links (an external "
                           "link would open another file)", file, path);
+      /* The next step looks inside this group: check its header first (see h5_guard.h). */
+      int rc = slash ? kcb__h5_guard_link(parent, path, file) : 0;
+      if (rc) return rc;
     }
     if (!slash) return 0;
     *slash = '/';
