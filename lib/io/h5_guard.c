@@ -228,6 +228,19 @@ static const char *dtype_problem(const uint8_t *d, uint64_t n, int depth, uint64
     case 0: case 1: case 2: case 3: case 4: case 7:
       if (n - p < props[cls]) DT_FAIL("a datatype of class %u is cut short", cls);
       if (size == 0 && cls != 3) DT_FAIL("a datatype of class %u has size 0", cls);
+      if (cls == 0 || cls == 1 || cls == 4) { /* bit offset and precision, then a float's fields */
+        uint64_t off = le(d + p, 2), prec = le(d + p + 2, 2);
+        /* type conversion extracts these bits from each element: they must lie inside it */
+        if (size > 16 || prec == 0 || off + prec > 8 * size)
+          DT_FAIL("a number type of %llu bytes with %llu bits at bit %llu", (unsigned long long)size,
+                  (unsigned long long)prec, (unsigned long long)off);
+        if (cls == 1) {
+          unsigned epos = d[p + 4], esize = d[p + 5], mpos = d[p + 6], msize = d[p + 7];
+          if (esize == 0 || esize > 32 || msize == 0 || epos + esize > prec || mpos + msize > prec)
+            DT_FAIL("a float type whose exponent (%u bits at %u) or mantissa (%u bits at %u) lies outside its %llu bits",
+                    esize, epos, msize, mpos, (unsigned long long)prec);
+        }
+      }
       p += props[cls];
       break;
     case 5: { /* opaque: a tag of (bits & 0xff) bytes */
