@@ -160,9 +160,7 @@ static void usage(FILE *f) {
   fprintf(f, "  -h, --help               this help\n\n"
              "Exit status: 0 trained, 1 a library error (its message names the file or value), 2 a usage error.\n"
              "Prints the files it wrote, then the test-set evaluation last, as:\n"
-             "test_loss=<value> test_<metric>=<value> ...\n"
-             "A model larger than 100 million parameters is refused as too large; KCB_MAX_PARAMS=N in the\n"
-             "environment sets another bound.\n");
+             "test_loss=<value> test_<metric>=<value> ...\n");
 }
 
 int train_usage_error(const char *flag, const char *value, const char *why) {

@@ -58,7 +58,6 @@ check huge_units 1 "layer 'dense_1' \(Dense, 100000 x 100000\): the model is too
   T "$train" --data "$tmp/data" --model flatten,100000:relu,100000:relu,10:softmax --epochs 1 --verbose 0
 check huge_units_env 1 "more than the limit of 5000 " -- \
   env KCB_MAX_PARAMS=5000 "$train" --data "$tmp/data" --model flatten,1000:relu,10:softmax --epochs 1 --verbose 0
-check help_max_params 0 'KCB_MAX_PARAMS=N in the' -- "$train" --help
 check within_env 0 'test_loss=' -- env KCB_MAX_PARAMS=5000 "$train" "${small[@]}" --epochs 1
 T "$train" "${small[@]}" --epochs 1 --checkpoint "$tmp/c.{epoch}.weights.h5" >/dev/null 2>&1
 make patch_h5 "$tmp/epoch.weights.h5" "$tmp/c.1.weights.h5" attr:kcb_epoch=9223372036854775807:i8
