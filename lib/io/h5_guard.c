@@ -383,6 +383,26 @@ static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t
              (unsigned long long)at, (unsigned long long)s->size);
     return why;
   }
+  /* The heap's free list (offset, then each block's next offset and size): libhdf5 1.10 follows it
+   * allocating a node per block, so a list that loops allocates until memory runs out. Each block
+   * takes at least two lengths of the heap, which bounds how many there can be. */
+  uint64_t off = le(h + 8 + s->sl, s->sl), undef = s->sl >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * s->sl)) - 1;
+  for (uint64_t count = 0; off != 1 && off != undef; count++) { /* 1: H5HL_FREE_NULL, the end */
+    uint8_t blk[16];
+    if (count > size / (2 * s->sl) || off > size || 2 * s->sl > size - off ||
+        src_read(s, s->base + at + off, 2 * s->sl, blk) != 0) {
+      snprintf(why, why_size, "its group's local heap at offset %llu has a free list that %s", (unsigned long long)(s->base + heap),
+               count > size / (2 * s->sl) ? "loops" : "points outside the heap");
+      return why;
+    }
+    uint64_t bsize = le(blk + s->sl, s->sl);
+    if (bsize > size - off) {
+      snprintf(why, why_size, "its group's local heap at offset %llu has a free block of %llu bytes past its end",
+               (unsigned long long)(s->base + heap), (unsigned long long)bsize);
+      return why;
+    }
+    off = le(blk, s->sl);
+  }
   return NULL;
 }
 
