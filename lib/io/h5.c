@@ -241,6 +241,9 @@ static int links_error(hid_t parent, const char *name, const char *file) {
       if (!link_is_hard(parent, path))
         return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link: kcb follows only hard links (an external "
                           "link would open another file)", file, path);
+      /* The next step looks inside this group: check its header first (see h5_guard.h). */
+      int rc = slash ? kcb__h5_guard_link(parent, path, file) : 0;
+      if (rc) return rc;
     }
     if (!slash) return 0;
     *slash = '/';
@@ -627,6 +630,21 @@ static int storage_error(hid_t d, const char *name, const char *file) {
         id != H5Z_FILTER_SCALEOFFSET)
       rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' uses HDF5 filter %d, not one built into HDF5: kcb does not load "
                       "filter plugins", file, name, (int)id);
+  }
+  /* Compact data lives in the layout message, contiguous data at one address, each of a size the
+   * message gives: libhdf5 1.10 copies shape x type bytes out of it, past a smaller one. */
+  if (rc == 0 && (layout == H5D_COMPACT || layout == H5D_CONTIGUOUS)) {
+    hid_t sp = H5Dget_space(d), ty = H5Dget_type(d);
+    hssize_t npoints = sp < 0 ? -1 : H5Sget_simple_extent_npoints(sp);
+    size_t esize = ty < 0 ? 0 : H5Tget_size(ty);
+    hsize_t stored = H5Dget_storage_size(d);
+    unsigned long long need = 0;
+    int over = npoints < 0 || esize == 0 || __builtin_mul_overflow((unsigned long long)npoints, (unsigned long long)esize, &need);
+    if (over || ((stored != 0 || layout == H5D_COMPACT) && stored < need))
+      rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' stores %llu bytes of %s data, but its shape and type need %llu", file, name,
+                      (unsigned long long)stored, layout == H5D_COMPACT ? "compact" : "contiguous", need);
+    kcb__h5_close(ty);
+    kcb__h5_close(sp);
   }
   H5Eclear2(H5E_DEFAULT);
   kcb__h5_close(dcpl);

@@ -266,6 +266,19 @@ static const char *dtype_problem(const uint8_t *d, uint64_t n, int depth, uint64
     case 0: case 1: case 2: case 3: case 4: case 7:
       if (n - p < props[cls]) DT_FAIL("a datatype of class %u is cut short", cls);
       if (size == 0 && cls != 3) DT_FAIL("a datatype of class %u has size 0", cls);
+      if (cls == 0 || cls == 1 || cls == 4) { /* bit offset and precision, then a float's fields */
+        uint64_t off = le(d + p, 2), prec = le(d + p + 2, 2);
+        /* type conversion extracts these bits from each element: they must lie inside it */
+        if (size > 16 || prec == 0 || off + prec > 8 * size)
+          DT_FAIL("a number type of %llu bytes with %llu bits at bit %llu", (unsigned long long)size,
+                  (unsigned long long)prec, (unsigned long long)off);
+        if (cls == 1) {
+          unsigned epos = d[p + 4], esize = d[p + 5], mpos = d[p + 6], msize = d[p + 7];
+          if (esize == 0 || esize > 32 || msize == 0 || epos + esize > prec || mpos + msize > prec)
+            DT_FAIL("a float type whose exponent (%u bits at %u) or mantissa (%u bits at %u) lies outside its %llu bits",
+                    esize, epos, msize, mpos, (unsigned long long)prec);
+        }
+      }
       p += props[cls];
       break;
     case 5: { /* opaque: a tag of (bits & 0xff) bytes */
@@ -407,6 +420,26 @@ static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t
              "the file (%llu bytes)", (unsigned long long)(s->base + heap), (unsigned long long)size,
              (unsigned long long)at, (unsigned long long)s->size);
     return why;
+  }
+  /* The heap's free list (offset, then each block's next offset and size): libhdf5 1.10 follows it
+   * allocating a node per block, so a list that loops allocates until memory runs out. Each block
+   * takes at least two lengths of the heap, which bounds how many there can be. */
+  uint64_t off = le(h + 8 + s->sl, s->sl), undef = s->sl >= 8 ? UINT64_MAX : ((uint64_t)1 << (8 * s->sl)) - 1;
+  for (uint64_t count = 0; off != 1 && off != undef; count++) { /* 1: H5HL_FREE_NULL, the end */
+    uint8_t blk[16];
+    if (count > size / (2 * s->sl) || off > size || 2 * s->sl > size - off ||
+        src_read(s, s->base + at + off, 2 * s->sl, blk) != 0) {
+      snprintf(why, why_size, "its group's local heap at offset %llu has a free list that %s", (unsigned long long)(s->base + heap),
+               count > size / (2 * s->sl) ? "loops" : "points outside the heap");
+      return why;
+    }
+    uint64_t bsize = le(blk + s->sl, s->sl);
+    if (bsize > size - off) {
+      snprintf(why, why_size, "its group's local heap at offset %llu has a free block of %llu bytes past its end",
+               (unsigned long long)(s->base + heap), (unsigned long long)bsize);
+      return why;
+    }
+    off = le(blk, s->sl);
   }
   return NULL;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <zip.h>
@@ -28,6 +29,8 @@ int kcb__zip_read_member(const char *path, const char *name, void **out, size_t 
   int zerr = 0, fd;
   int rc0 = kcb__file_open_read(path, NULL, &fd);
   if (rc0) return rc0;
+  struct stat ast;
+  zip_uint64_t archive_size = fstat(fd, &ast) == 0 ? (zip_uint64_t)ast.st_size : ((zip_uint64_t)1 << 40);
   zip_t *za = zip_fdopen(fd, ZIP_RDONLY, &zerr); /* takes fd on success */
   if (!za) close(fd);
   if (!za) {
@@ -63,8 +66,15 @@ int kcb__zip_read_member(const char *path, const char *name, void **out, size_t 
     rc = zip_fail(KCB_EFORMAT, path, "cannot read a member's size", zip_get_error(za));
     goto done;
   }
-  if (st.size > ((zip_uint64_t)1 << 40)) {
-    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' claims %llu bytes", path, name, (unsigned long long)st.size);
+  /* The size is allocated before reading: it must be one the member's compressed bytes can give
+   * (stored: the same size; deflate expands at most 1032 to 1), so a small archive cannot ask for
+   * gigabytes (issue 15). */
+  zip_uint64_t comp = archive_size; /* no member holds more compressed bytes than the archive */
+  if ((st.valid & ZIP_STAT_COMP_SIZE) && st.comp_size < comp) comp = st.comp_size;
+  zip_uint64_t most = comp < ((zip_uint64_t)1 << 40) / 1032 ? comp * 1032 + 1024 : (zip_uint64_t)1 << 40;
+  if (st.size > most) {
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' claims %llu bytes, more than its %llu compressed bytes can hold", path,
+                    name, (unsigned long long)st.size, (unsigned long long)st.comp_size);
     goto done;
   }
   buf = malloc((size_t)st.size + 1);

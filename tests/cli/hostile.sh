@@ -206,4 +206,8 @@ for k in committed noterm outside; do
   check "datatype_${k}_inspect" 1 "$why" -- T "$inspect" checkpoint "$tmp/dt-$k.weights.h5"
 done
 
+make float_fields "$tmp/dt-float.weights.h5" "$tmp/c.1.weights.h5"
+check datatype_float_fields 1 "dt-float\.weights\.h5: corrupt HDF5 datatype .*a float type whose exponent \(8 bits at 30\) or mantissa \(23 bits at 0\) lies outside its 32 bits" -- \
+  T "$inspect" checkpoint "$tmp/dt-float.weights.h5"
+
 finish hostile

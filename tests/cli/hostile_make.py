@@ -266,6 +266,16 @@ def dtype_h5(out, src, kind):
     open(out, "wb").write(bytes(raw))
 
 
+def float_fields(out, src):
+    """A copy of src whose first little-endian float32 datatype message puts the exponent's 8 bits at
+    bit 30, past the type's 32 bits (type conversion would read outside each element)."""
+    raw = bytearray(open(src, "rb").read())
+    f32 = bytes([0x11, 0x20, 0x1F, 0x00, 4, 0, 0, 0, 0, 0, 32, 0, 23, 8, 0, 23, 127, 0, 0, 0])
+    at = raw.index(f32)
+    raw[at + 12] = 30
+    open(out, "wb").write(bytes(raw))
+
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)
