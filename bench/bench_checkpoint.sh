@@ -8,6 +8,7 @@
 # Usage: bench/bench_checkpoint.sh [BUILD_DIR [SIZE_MB [N [REPEAT]]]]   (defaults: build 1024 1000 5)
 set -eu
 export NPROC="$(nproc) cores"
+export KCB_MAX_PARAMS=2000000000 # the 1 GB checkpoint holds 268 million parameters
 build=${1:-build}
 size=${2:-1024}
 n=${3:-1000}
