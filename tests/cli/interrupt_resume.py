@@ -170,8 +170,10 @@ try:
     check("sigkill_mid_epoch_3", p.returncode == -signal.SIGKILL and b"Epoch 3/4" in seen, f"{p.returncode} {seen[-200:]!r}")
     res = subprocess.run([train] + kill_args, cwd=tmp, capture_output=True, text=True)
     check("sigkill_resume_exit_0", res.returncode == 0, res.stderr[-400:])
-    check("sigkill_resume_says_where", "Resuming from kill/backup/latest.weights.h5 at epoch 3 (continuing kill/log.csv)"
-          in res.stdout, res.stdout[:300])
+    # the kill lands in epoch 3, or (on a fast machine) just after its end-of-epoch backup
+    check("sigkill_resume_says_where",
+          re.search(r"Resuming from kill/backup/latest\.weights\.h5 at epoch [34]\b[^\n]*\(continuing kill/log\.csv\)",
+                    res.stdout) is not None, res.stdout[:300])
     line = res.stdout.strip().splitlines()[-1] if res.stdout.strip() else ""
     check("sigkill_same_numbers", line == ref_line, f"{line!r} vs {ref_line!r}")
     steps = batch_steps(os.path.join(tmp, "kill/tb"))
