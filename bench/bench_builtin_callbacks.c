@@ -16,18 +16,8 @@
 #define N 12000
 #define BATCH 128
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void check(int rc, const char *what) {
-  if (rc) {
-    fprintf(stderr, "bench_builtin_callbacks: %s: %s\n", what, kcb_error_last());
-    exit(1);
-  }
-}
+#define BENCH_NAME "bench_builtin_callbacks"
+#include "bench_common.h"
 
 static kcb_model *make_model(void) {
   int64_t in = 784;

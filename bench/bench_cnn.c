@@ -22,18 +22,8 @@
 
 #define BATCH 64
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void check(int rc, const char *what) {
-  if (rc) {
-    fprintf(stderr, "bench_cnn: %s: %s\n", what, kcb_error_last());
-    exit(1);
-  }
-}
+#define BENCH_NAME "bench_cnn"
+#include "bench_common.h"
 
 /* The three products of a convolution's training step, unchunked: forward (M, K) x (K, F),
  * weight gradient (K, M) x (M, F), input gradient (M, F) x (F, K), M = batch * output pixels. */

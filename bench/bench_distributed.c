@@ -36,11 +36,7 @@
 #define GLOBAL_BATCH 256
 #define SPEC "flatten,256:relu,128:relu,10:softmax"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_common.h"
 
 static void check(int rc, const char *what) {
   if (rc) {

@@ -16,11 +16,7 @@
 #include "io/tfevents/crc32c.h"
 #include "kcb/kcb.h"
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "bench_common.h"
 
 static void check(int rc, const char *what) {
   if (rc < 0) {

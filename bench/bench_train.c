@@ -16,18 +16,8 @@
 #define N_TRAIN 60000
 #define BATCH 128
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void check(int rc, const char *what) {
-  if (rc) {
-    fprintf(stderr, "bench_train: %s: %s\n", what, kcb_error_last());
-    exit(1);
-  }
-}
+#define BENCH_NAME "bench_train"
+#include "bench_common.h"
 
 /* The sgemm calls one training step of 784-256-128-10 makes: 3 forward, 5 backward. */
 static double sgemm_only_seconds(int batches) {

@@ -123,7 +123,6 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars;
   int rc = 0;
   char **obj = NULL;
-  size_t *count = NULL;
   char *done_flag = NULL;
   if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(p, i, f->vars[i].path));
@@ -136,9 +135,8 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
                       "group after its class, which this file does not record (convert from the full .h5 or .keras)", f->path);
   /* model variables grouped by target object, objects in order of first appearance */
   obj = calloc(nm + 1, sizeof *obj);
-  count = calloc(nm + 1, sizeof *count);
   done_flag = calloc(nm + 1, 1);
-  if (!obj || !count || !done_flag) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  if (!obj || !done_flag) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   for (size_t i = 0; i < nm; i++) {
     char path[1024];
     if (f->vars[i].pub.layer < 0)
@@ -198,7 +196,6 @@ done:
   if (obj)
     for (size_t i = 0; i < nm; i++) free(obj[i]);
   free(obj);
-  free(count);
   free(done_flag);
   return rc;
 }
@@ -307,7 +304,7 @@ done:
   return rc;
 }
 
-static int write_legacy_weights(const kcb_checkpoint_file *f, const plan *p, hid_t root, const char *version,
+static int write_legacy_weights(const kcb_checkpoint_file *f, hid_t root, const char *version,
                                 const char *backend, const char *h5name) {
   size_t nm = f->meta.n_model_vars, n_top = 0;
   int rc = 0;
@@ -336,7 +333,6 @@ static int write_legacy_weights(const kcb_checkpoint_file *f, const plan *p, hid
   }
   KCB__TRY(kcb__h5_group_create(&g, root, "top_level_model_weights", h5name));
   KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", NULL, 0, h5name));
-  (void)p;
 done:
   kcb__h5_close(g);
   free(names);
@@ -438,22 +434,6 @@ static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoi
 
 /* ---- writing and checking ---------------------------------------------------------------- */
 
-static int read_file_bytes(const char *path, void **out, size_t *len) {
-  FILE *fp;
-  int rc = kcb__file_fopen_read(path, NULL, &fp);
-  if (rc) return rc;
-  fseek(fp, 0, SEEK_END);
-  long n = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  void *buf = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (!buf) rc = kcb__error(KCB_ENOMEM, "out of memory reading %s", path);
-  else if (fread(buf, 1, (size_t)n, fp) != (size_t)n) rc = kcb__error(KCB_EIO, "cannot read %s", path);
-  fclose(fp);
-  if (rc) free(buf);
-  else *out = buf, *len = (size_t)n;
-  return rc;
-}
-
 /* Every written variable must read back from the target bit for bit. */
 static int verify(const kcb_checkpoint_file *f, const plan *p, const char *out_path) {
   kcb_checkpoint_file *g = NULL;
@@ -512,7 +492,8 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   if ((rc = layout_check_name(out_path, layout))) return rc;
   plan p = {layout, NULL, NULL, 0, NULL, 0, 0, 0, report};
   kcb__h5_memory mem = {H5I_INVALID_HID, NULL, 0};
-  void *bytes = NULL, *zip = NULL;
+  char *bytes = NULL;
+  void *zip = NULL;
   size_t len = 0;
   char *model_config = NULL, *training_config = NULL, *metadata = NULL;
   const kcb_checkpoint_layout src = f->meta.layout;
@@ -526,7 +507,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   if (layout == src) {
     /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept) */
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(&p, i, f->vars[i].path));
-    KCB__TRY(read_file_bytes(f->path, &bytes, &len));
+    KCB__TRY(kcb_file_read(f->path, 0, &bytes, &len));
     KCB__TRY(kcb__file_write_atomic(out_path, bytes, len));
     report->n_vars_written = f->n_vars;
     KCB__TRY(verify(f, &p, out_path));
@@ -589,7 +570,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
       KCB__TRY(kcb__h5_attr_write_string(mem.file, "model_config", model_config, 0, out_path));
       if (training_config) KCB__TRY(kcb__h5_attr_write_string(mem.file, "training_config", training_config, 0, out_path));
       KCB__TRY(kcb__h5_group_create(&root, mem.file, "model_weights", out_path));
-      rc = write_legacy_weights(f, &p, root, version, backend, out_path);
+      rc = write_legacy_weights(f, root, version, backend, out_path);
       kcb__h5_close(root);
       if (rc) goto done;
       if (p.n_opt) {
@@ -604,7 +585,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
         if (rc) goto done;
       }
     } else {
-      KCB__TRY(write_legacy_weights(f, &p, mem.file, version, backend, out_path));
+      KCB__TRY(write_legacy_weights(f, mem.file, version, backend, out_path));
     }
     KCB__TRY(kcb__h5_memory_image(&mem, &image, &len, out_path));
     KCB__TRY(kcb__file_write_atomic(out_path, image, len));

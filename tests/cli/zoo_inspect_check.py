@@ -36,8 +36,10 @@ if want["layout"] in ("keras3_weights", "keras3_zip"):
     order = [v["name"] for v in d["weights"]]
     if order != [w["path"] for w in m["weights"]]:
         fail("%s: variable order %s" % (fname, order))
+    # Adam: iteration, learning rate, then momentum and velocity of each trainable variable in order
     owners = [v["owner"] for v in d["optimizer_weights"]]
-    if d["optimizer_weights"] and owners[:2] != [-1, -1]:
+    trainable = [i for i, v in enumerate(d["weights"]) if v["trainable"]]
+    if d["optimizer_weights"] and owners != [-1, -1] + [i for i in trainable for _ in range(2)]:
         fail("%s: optimizer owners %s" % (fname, owners))
 if d["has_config"]:
     top = [(l["name"], l["class"]) for l in d["layers"] if l["parent"] == -1]

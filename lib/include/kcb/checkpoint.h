@@ -202,12 +202,12 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
 /** Frees a ranking. Accepts NULL. */
 void kcb_checkpoint_ranking_free(kcb_checkpoint_ranking *ranking);
 
-/** Writes a checkpoint's weights to `out_path` in `layout` (KCB_LAYOUT_AUTO: from the name) and
- * checks the result by reading it back and comparing every weight bit for bit. A full-model layout
- * (.h5, .keras) needs a source with a model config (`.h5` or `.keras`); from a weights-only source
- * only `.weights.h5` can be written (KCB_EINVAL says so).
- * @return 0, KCB_EINVAL, KCB_EFORMAT (source unreadable), KCB_EIO (written file differs), or a
- *         save error. */
+/** Writes a checkpoint of any model to `out_path` in `layout` (KCB_LAYOUT_AUTO: from the name):
+ * kcb_checkpoint_file_open then kcb_checkpoint_file_write (kcb/checkpoint_file.h). The same layout is
+ * a byte-for-byte copy; another layout is converted as Keras lays it out; a full-model layout (.h5,
+ * .keras) needs a source with a model config. The result is read back and every variable compared.
+ * @return 0, KCB_EINVAL (a conversion that is not defined, naming the layer, or a bad name),
+ *         KCB_EFORMAT (source unreadable), KCB_EIO (written file differs), or a write error. */
 int kcb_checkpoint_export(const char *src_path, const char *out_path, kcb_checkpoint_layout layout);
 
 #ifdef __cplusplus

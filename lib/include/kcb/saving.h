@@ -83,7 +83,10 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
  * compile settings (optimizer, loss, metrics) from training_config / compile_config, then weights
  * and optimizer state. A file without compile settings (Keras would return an uncompiled model)
  * gives a model compiled with Keras's compile() defaults, RMSprop, and mean squared error; its
- * optimizer state is then not loaded. Supported layers: Dense, Activation, Dropout, Flatten.
+ * optimizer state is then not loaded. Supported layers: those of kcb/model.h and kcb/layers.h (Dense,
+ * Activation, Dropout, Flatten, convolutions, pooling, normalization, Reshape, ZeroPadding2D,
+ * SpatialDropout2D); a tf.keras 2 training config is mapped to kcb's settings, and a setting kcb
+ * lacks is KCB_EFORMAT naming it (load with compile = 0 to get the weights).
  * @param[out] out a new model, freed with kcb_model_free; NULL on error.
  * @return 0 or an error as kcb_model_load_weights; KCB_EFORMAT if the file has no model config
  *         (a weights-only file) or the config holds a layer kcb does not have. */

@@ -1,0 +1,29 @@
+/* bench/bench_common.h — what every benchmark program needs: a monotonic clock, and (with
+ * BENCH_NAME defined before the include) a check that ends the run on a library error. */
+#ifndef KCB_BENCH_COMMON_H
+#define KCB_BENCH_COMMON_H
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "kcb/kcb.h"
+
+/* Seconds on the monotonic clock. */
+static inline double now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+#ifdef BENCH_NAME
+/* Ends the benchmark with the library's message when a step fails. */
+static inline void check(int rc, const char *what) {
+  if (rc) {
+    fprintf(stderr, BENCH_NAME ": %s: %s\n", what, kcb_error_last());
+    exit(1);
+  }
+}
+#endif
+
+#endif
