@@ -27,7 +27,21 @@ typedef struct src {
   uint64_t size;      /* bytes in the file */
   uint64_t base;      /* HDF5 addresses are relative to the end of the user block */
   unsigned sa, sl;    /* sizes of addresses and lengths */
+  hid_t key;          /* the open file's id when reads may be served from the window below; else -1 */
 } src;
+
+/* The last few WINDOW-byte stretches of a file read: object headers, heaps and messages lie in a few
+ * places (metadata at the start, heaps at the end), and reading each with its own pread cost more
+ * than the checks. Keyed by the file's HDF5 id, which libhdf5 never hands out twice, and only for
+ * read-only files, whose bytes do not change. */
+#define WINDOW 16384
+#define WINDOWS 4
+static _Thread_local struct {
+  hid_t key;
+  unsigned next; /* the slot to refill next */
+  uint64_t at[WINDOWS], len[WINDOWS];
+  uint8_t bytes[WINDOWS][WINDOW];
+} window = {H5I_INVALID_HID, 0, {0}, {0}, {{0}}};
 
 static uint64_t le(const uint8_t *p, unsigned n) {
   uint64_t v = 0;
@@ -39,6 +53,25 @@ static int src_read(const src *s, uint64_t off, uint64_t n, void *dst) {
   if (off > s->size || n > s->size - off) return -1;
   if (s->mem) {
     memcpy(dst, s->mem + off, (size_t)n);
+    return 0;
+  }
+  if (s->key >= 0 && n <= WINDOW / 2) {
+    if (window.key != s->key) memset(window.len, 0, sizeof window.len), window.key = s->key;
+    unsigned w = 0;
+    while (w < WINDOWS && !(off >= window.at[w] && off + n <= window.at[w] + window.len[w])) w++;
+    if (w == WINDOWS) {
+      w = window.next++ % WINDOWS;
+      uint64_t at = off & ~(uint64_t)(WINDOW / 2 - 1), len = s->size - at < WINDOW ? s->size - at : WINDOW;
+      window.len[w] = 0;
+      for (uint64_t done = 0; done < len;) {
+        ssize_t r = pread(s->fd, window.bytes[w] + done, (size_t)(len - done), (off_t)(at + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        done += (uint64_t)r;
+      }
+      window.at[w] = at, window.len[w] = len;
+    }
+    memcpy(dst, window.bytes[w] + (off - window.at[w]), (size_t)n);
     return 0;
   }
   for (uint64_t done = 0; done < n;) {
@@ -68,7 +101,7 @@ static _Thread_local struct {
   hid_t fid;
   int ok;
   src s;
-} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0}};
+} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0, H5I_INVALID_HID}};
 
 static int src_open_uncached(src *s, hid_t obj);
 
@@ -93,6 +126,7 @@ static int src_open(src *s, hid_t obj) {
     }
   }
   int rc = src_open_uncached(s, obj);
+  s->key = rc == 0 ? fid : H5I_INVALID_HID;
   last_src.fid = fid;
   last_src.ok = rc == 0;
   last_src.s = *s;
@@ -103,6 +137,7 @@ static int src_open(src *s, hid_t obj) {
 static int src_open_uncached(src *s, hid_t obj) {
   memset(s, 0, sizeof *s);
   s->fd = -1;
+  s->key = H5I_INVALID_HID;
   hid_t fid = H5Iget_file_id(obj);
   hid_t fapl = fid < 0 ? H5I_INVALID_HID : H5Fget_access_plist(fid);
   hid_t fcpl = fid < 0 ? H5I_INVALID_HID : H5Fget_create_plist(fid);
@@ -670,21 +705,48 @@ static int header_error(const src *s, uint64_t addr, const char *file) {
                     (unsigned long long)(s->base + addr), why);
 }
 
-int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
+/* Headers that passed, of the file with id `key`: a reader opens the same groups again and again
+ * (each dataset's path passes through its layer's group), and a header's bytes do not change. */
+#define CHECKED 64
+static _Thread_local struct {
+  hid_t key;
+  unsigned n;
+  uint64_t addr[CHECKED];
+} checked = {H5I_INVALID_HID, 0, {0}};
+
+static int checked_before(const src *s, uint64_t addr) {
+  if (s->key < 0 || checked.key != s->key) return 0;
+  for (unsigned i = 0; i < checked.n && i < CHECKED; i++)
+    if (checked.addr[i] == addr) return 1;
+  return 0;
+}
+
+static void checked_add(const src *s, uint64_t addr) {
+  if (s->key < 0) return;
+  if (checked.key != s->key) checked.key = s->key, checked.n = 0;
+  checked.addr[checked.n++ % CHECKED] = addr;
+}
+
+int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file) {
   src s;
+  if (src_open(&s, loc) != 0 || checked_before(&s, addr)) return 0;
+  int rc = header_error(&s, addr, file);
+  check_ctx c = {&s, "", NULL, ""};
+  if (rc == 0 && walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
+    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
+                    c.what,
+                    (unsigned long long)(s.base + addr), c.problem);
+  if (rc == 0) checked_add(&s, addr);
+  return rc;
+}
+
+int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
   H5L_info_t li;
-  if (src_open(&s, parent) != 0) return 0;
   if (H5Lget_info(parent, name, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD) {
     H5Eclear2(H5E_DEFAULT);
     return 0;
   }
-  int rc = header_error(&s, li.u.address, file);
-  check_ctx c = {&s, "", NULL, ""};
-  if (rc == 0 && walk_attrs(&s, li.u.address, check_visit, &c, NULL, NULL) > 0)
-    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
-                    c.what,
-                    (unsigned long long)(s.base + li.u.address), c.problem);
-  return rc;
+  return kcb__h5_guard_object(parent, li.u.address, file);
 }
 
 static int is_undef(const uint8_t *p, unsigned n) {
@@ -717,6 +779,7 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
   src s;
   memset(&s, 0, sizeof s);
   s.fd = -1;
+  s.key = H5I_INVALID_HID;
   FILE *f = NULL;
   if (image) {
     s.mem = image;
