@@ -283,6 +283,93 @@ static void members_free(member *m, size_t n) {
   free(m);
 }
 
+/* ---- creation order from a group's local heap ----------------------------------------------
+ * h5py writes groups in the original format (a symbol table: a B-tree sorted by name plus a local
+ * heap holding the names). Names are appended to the heap as links are made, so their heap offsets
+ * give the order in which the writer created the members: the order of model.layers in a Keras
+ * store, which records it nowhere else. Object addresses do not: HDF5 reuses freed fragments, so a
+ * later layer's group can sit below an earlier one's. Everything here is read with bounds checks
+ * from the file's bytes; any surprise leaves the caller with address order. */
+
+static int raw_read(const kcb_checkpoint_file *f, uint64_t addr, void *buf, size_t n) {
+  if (f->image) {
+    if (addr > f->image_len || n > f->image_len - addr) return -1;
+    memcpy(buf, (const char *)f->image + addr, n);
+    return 0;
+  }
+  FILE *fp = fopen(f->path, "rb");
+  if (!fp) return -1;
+  int ok = addr <= (uint64_t)INT64_MAX && fseeko(fp, (off_t)addr, SEEK_SET) == 0 && fread(buf, 1, n, fp) == n;
+  fclose(fp);
+  return ok ? 0 : -1;
+}
+
+static uint64_t le(const unsigned char *p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+/* Sets each member's `addr` to its name's offset in the group's local heap; -1 when the group is
+ * not in that format or a name is not found (the members are then left as they were). */
+static int heap_offsets(const kcb_checkpoint_file *f, hid_t g, member *m, size_t n) {
+  unsigned char sb[32], hdr[16], heap[32];
+  unsigned char *chunk = NULL, *data = NULL;
+  uint64_t *offs = NULL;
+  int rc = -1;
+  H5O_info_t info;
+  if (n == 0) return 0;
+  if (raw_read(f, 0, sb, sizeof sb) || memcmp(sb, "\x89HDF\r\n\x1a\n", 8) != 0 || sb[8] > 1 || sb[13] != 8 || sb[14] != 8)
+    return -1;
+  uint64_t base = le(sb + 24, 8); /* superblock 0; version 1 is rarer: left to the caller's order */
+  if (sb[8] != 0 || H5Oget_info2(g, &info, H5O_INFO_BASIC) < 0) return -1;
+  /* version 1 object header: the symbol table message (type 0x11) in its first chunk */
+  uint64_t at = base + (uint64_t)info.addr;
+  if (raw_read(f, at, hdr, sizeof hdr) || hdr[0] != 1) return -1;
+  size_t size = (size_t)le(hdr + 8, 4);
+  if (size < 8 || size > 65536 || !(chunk = malloc(size))) return -1;
+  uint64_t heap_addr = 0;
+  if (raw_read(f, at + 16, chunk, size) == 0)
+    for (size_t pos = 0; pos + 8 <= size;) {
+      size_t type = (size_t)le(chunk + pos, 2), len = (size_t)le(chunk + pos + 2, 2);
+      if (len > size - pos - 8) break;
+      if (type == 0x11 && len >= 16) {
+        heap_addr = le(chunk + pos + 8 + 8, 8);
+        break;
+      }
+      pos += 8 + len;
+    }
+  if (!heap_addr || raw_read(f, base + heap_addr, heap, sizeof heap) || memcmp(heap, "HEAP", 4) != 0 || heap[4] != 0) goto done;
+  uint64_t dsize = le(heap + 8, 8), free_head = le(heap + 16, 8), daddr = le(heap + 24, 8);
+  if (dsize == 0 || dsize > ((uint64_t)64 << 20) || !(data = malloc((size_t)dsize + 1))) goto done;
+  if (raw_read(f, base + daddr, data, (size_t)dsize)) goto done;
+  data[dsize] = '\0';
+  /* free blocks (offset, size) hold no names: blank them */
+  for (int k = 0; k < 10000 && free_head + 16 <= dsize; k++) {
+    uint64_t next = le(data + free_head, 8), fsize = le(data + free_head + 8, 8);
+    if (fsize > dsize - free_head) break;
+    memset(data + free_head, 0, (size_t)fsize);
+    if (next == 1 || next <= free_head) break; /* 1: the end of the list */
+    free_head = next;
+  }
+  if (!(offs = calloc(n, sizeof *offs))) goto done;
+  for (uint64_t o = 8; o < dsize; o += 8) { /* offset 0 is the empty name */
+    size_t len = strnlen((const char *)data + o, (size_t)(dsize - o));
+    for (size_t i = 0; len && i < n; i++)
+      if (!offs[i] && strlen(m[i].name) == len && memcmp(m[i].name, data + o, len) == 0) offs[i] = o;
+    o += len & ~(uint64_t)7;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!offs[i]) goto done;
+  for (size_t i = 0; i < n; i++) m[i].addr = offs[i];
+  rc = 0;
+done:
+  free(chunk);
+  free(data);
+  free(offs);
+  return rc;
+}
+
 /* The members of group `path`, in the order their writer created them. */
 static int list_members(kcb_checkpoint_file *f, const char *path, member **out, size_t *n) {
   *out = NULL;
@@ -301,6 +388,7 @@ static int list_members(kcb_checkpoint_file *f, const char *path, member **out, 
     names[i] = NULL;
     KCB__TRY(kcb__h5_object_addr(g, path[0] == '/' ? path + 1 : path, m[i].name, &m[i].addr, &m[i].is_group, f->h5name));
   }
+  heap_offsets(f, g, m, count); /* creation order where the file keeps it, else addresses */
   qsort(m, count, sizeof *m, by_addr);
   *out = m;
   *n = count;
