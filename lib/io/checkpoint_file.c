@@ -124,6 +124,7 @@ static const class_vars known_classes[] = {
     {"LSTMCell", {"kernel", "recurrent_kernel", "bias"}, 0},
     {"GRUCell", {"kernel", "recurrent_kernel", "bias"}, 0},
     {"SimpleRNNCell", {"kernel", "recurrent_kernel", "bias"}, 0},
+    {"ConvLSTMCell", {"kernel", "recurrent_kernel", "bias"}, 0}, /* ConvLSTM1D/2D/3D's cell */
     /* weightless classes, so that a weights-only file still names them */
     {"InputLayer", {NULL}, 0},
     {"Activation", {NULL}, 0},
@@ -147,6 +148,11 @@ static const class_vars known_classes[] = {
     {"LSTM", {NULL}, 0},
     {"GRU", {NULL}, 0},
     {"SimpleRNN", {NULL}, 0},
+    {"ConvLSTM1D", {NULL}, 0},
+    {"ConvLSTM2D", {NULL}, 0},
+    {"ConvLSTM3D", {NULL}, 0},
+    {"RNN", {NULL}, 0},
+    {"Softmax", {NULL}, 0},
     {"Bidirectional", {NULL}, 0},
     {"TimeDistributed", {NULL}, 0},
     {"MultiHeadAttention", {NULL}, 0},
@@ -180,7 +186,33 @@ static int non_trainable_name(const char *name) {
          (n == 21 && strncmp(leaf, "seed_generator_state", n) == 0);
 }
 
-int kcb__is_rnn_class(const char *c) { return c && (!strcmp(c, "LSTM") || !strcmp(c, "GRU") || !strcmp(c, "SimpleRNN")); }
+/* A legacy weight name whose leaf is one of a known class's non-trainable variables
+ * (Normalization's "normalization/mean:0"). */
+static int class_non_trainable(const char *cls, const char *wname) {
+  const class_vars *c = class_info(cls);
+  if (!c || !c->n_non_trainable) return 0;
+  const char *leaf = strrchr(wname, '/');
+  leaf = leaf ? leaf + 1 : wname;
+  size_t n = strcspn(leaf, ":"), known = 0;
+  while (known < 4 && c->names[known]) known++;
+  for (size_t i = known - (size_t)c->n_non_trainable; i < known; i++)
+    if (strlen(c->names[i]) == n && strncmp(c->names[i], leaf, n) == 0) return 1;
+  return 0;
+}
+
+int kcb__is_rnn_class(const char *c) {
+  return c && (!strcmp(c, "LSTM") || !strcmp(c, "GRU") || !strcmp(c, "SimpleRNN") || !strcmp(c, "RNN") ||
+               !strncmp(c, "ConvLSTM", 8));
+}
+
+void kcb__rnn_cell_class(const char *rnn, json_t *entry, char *out, size_t size) {
+  /* LSTM -> LSTMCell; ConvLSTM1D/2D/3D share ConvLSTMCell; a generic RNN names its cell in its config */
+  const char *cell = json_string_value(json_object_get(json_object_get(json_object_get(entry, "config"), "cell"), "class_name"));
+  if (cell) snprintf(out, size, "%s", cell);
+  else if (!strncmp(rnn, "ConvLSTM", 8)) snprintf(out, size, "ConvLSTMCell");
+  else if (!strcmp(rnn, "RNN")) out[0] = '\0';
+  else snprintf(out, size, "%sCell", rnn);
+}
 int kcb__is_model_class(const char *c) { return c && (!strcmp(c, "Sequential") || !strcmp(c, "Functional") || !strcmp(c, "Model")); }
 
 /* ---- the tree ---------------------------------------------------------------------------- */
@@ -256,7 +288,8 @@ static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group
   }
   v->pub.count = count;
   v->pub.dtype = dtype_of(&d);
-  v->pub.trainable = trainable;
+  /* an integer variable (Normalization's count, a seed state, a custom counter) takes no gradient */
+  v->pub.trainable = trainable && !(v->pub.dtype >= KCB_DTYPE_INT8 && v->pub.dtype <= KCB_DTYPE_UINT64);
   v->pub.is_optimizer = is_optimizer;
   v->pub.owner = -1;
   v->store_index = store_index;
@@ -478,6 +511,57 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
 static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, int parent, const char *attr,
                        const char *scope, const char *class_hint);
 
+/* Where a sub-object comes in its layer's tracking order (lower first); 100: unknown, kept in the
+ * order Keras wrote it. */
+static int sub_rank(const char *cls, const char *attr) {
+  static const char *const bidi[] = {"forward_layer", "backward_layer", NULL};
+  static const char *const mha[] = {"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense", NULL};
+  const char *const *order = !strcmp(cls, "Bidirectional") ? bidi : !strcmp(cls, "MultiHeadAttention") ? mha : NULL;
+  if (!strcmp(attr, "layers")) return -1; /* a nested model's layers: Keras walks them first */
+  if (attr[0] == '_') attr++;             /* older Keras 3 has only the private attributes */
+  for (int i = 0; order && order[i]; i++)
+    if (!strcmp(order[i], attr)) return i;
+  return 100;
+}
+
+static void sort_sub_objects(const char *cls, member *m, size_t n) {
+  for (size_t i = 1; i < n; i++) /* insertion sort: stable, n is small */
+    for (size_t j = i; j > 0 && sub_rank(cls, m[j].name) < sub_rank(cls, m[j - 1].name); j--) {
+      member t = m[j];
+      m[j] = m[j - 1];
+      m[j - 1] = t;
+    }
+}
+
+/* Whether a model's layers container holds an InputLayer (a Sequential hides its own; a
+ * Functional lists its inputs): how a weights-only store tells the two apart (Keras >= 3.0 writes a
+ * group for every layer, weightless ones included). */
+static int container_has_input(const kcb_checkpoint_file *f, const char *layers_path) {
+  char p[1100];
+  snprintf(p, sizeof p, "%s/input_layer", layers_path);
+  return kcb__h5_exists(f->file, p);
+}
+
+/* The name scope a model's layers built their variables in, so their Keras paths: a Functional's
+ * layers were built when its graph was made, in no scope; a Sequential's in its own, which is
+ * inside its parent's unless it had an Input and was built when it was made. */
+static int model_scope(const kcb_checkpoint_file *f, const char *layers_path, json_t *entry, const char *cls,
+                       const char *own_scope, char *out, size_t size) {
+  int functional = !strcmp(cls, "Functional") || !strcmp(cls, "Model") || (!entry && container_has_input(f, layers_path));
+  if (functional) {
+    out[0] = '\0';
+    return 0;
+  }
+  int has_input = 0;
+  json_t *layers = json_object_get(entry_config(entry), "layers");
+  size_t i;
+  json_t *l;
+  json_array_foreach(layers, i, l) has_input |= !strcmp(kcb__entry_class(l), "InputLayer");
+  const char *slash = strrchr(own_scope, '/');
+  snprintf(out, size, "%s/", has_input && slash ? slash + 1 : own_scope);
+  return 0;
+}
+
 /* A container group (`layers`): one object per member; with a config, members are matched to its
  * layers as Keras names them (snake_case of the class, `_k` per repeat). */
 static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_layers, int parent, const char *scope) {
@@ -570,10 +654,16 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &stored_name, f->h5name));
   }
   const char *cls = entry ? kcb__entry_class(entry) : class_hint;
-  if (!cls || !cls[0]) {
-    /* A weights-only file names containers after the class: "batch_normalization_1". */
+  for (int pass = 0; pass < 2 && (!cls || !cls[0]); pass++) {
+    /* A weights-only file names containers after the class ("batch_normalization_1"); an attribute
+     * object ("forward_layer", "cell") only by its `name`, which is the class's when Keras chose it
+     * ("lstm_cell", "dense_2"; Bidirectional's copies "forward_lstm"). */
+    const char *from = pass == 0 ? attr : stored_name;
+    if (!from) continue;
+    if (pass == 1 && !strncmp(from, "forward_", 8)) from += 8;
+    else if (pass == 1 && !strncmp(from, "backward_", 9)) from += 9;
     char snake[128];
-    kcb__strlcpy(snake, attr, sizeof snake);
+    kcb__strlcpy(snake, from, sizeof snake);
     char *us = strrchr(snake, '_');
     size_t k;
     if (us && numeric_name(us + 1, &k)) *us = '\0';
@@ -612,8 +702,11 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     }
     if (rc) goto done;
   }
-  /* sub-objects: a nested model's layers, an RNN's cell, a wrapper's layers, other attributes */
+  /* sub-objects: a nested model's layers, an RNN's cell, a wrapper's layers, other attributes.
+   * Keras writes them in sorted attribute order; listed in the order the layer tracks them, which
+   * model.weights follows (Bidirectional: forward then backward), as far as kcb knows it. */
   KCB__TRY(list_members(f, path, &m, &n));
+  sort_sub_objects(cls, m, n);
   for (size_t j = 0; j < n; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
     char child[1024], child_scope[1100];
@@ -622,6 +715,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     if (strcmp(m[j].name, "layers") == 0) {
       json_decref(nested);
       nested = entry ? kcb__entry_layers(entry, 1) : NULL;
+      KCB__TRY(model_scope(f, child, entry, cls, own_scope, child_scope, sizeof child_scope));
       KCB__TRY(walk_container(f, child, nested, li, child_scope));
       continue;
     }
@@ -641,7 +735,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     } else if (strcmp(cls, "MultiHeadAttention") == 0 && strstr(m[j].name, "_dense")) {
       hint = "EinsumDense"; /* its query, key, value and output projections */
     } else if (strcmp(m[j].name, "cell") == 0 && kcb__is_rnn_class(cls)) {
-      snprintf(cell_class, sizeof cell_class, "%sCell", cls);
+      kcb__rnn_cell_class(cls, entry, cell_class, sizeof cell_class);
       hint = cell_class;
     }
     KCB__TRY(walk_object(f, child, sub, li, m[j].name, child_scope, hint));
@@ -670,10 +764,13 @@ static int read_store(kcb_checkpoint_file *f) {
     root_name = NULL;
     f->meta.model_name = f->model_name;
   }
-  /* Variable paths: a Sequential model scopes its layers by its name, a Functional one does not. */
+  /* Variable paths: a Sequential model scopes its layers by its name, a Functional one does not
+   * (a weights-only store: by the default name if it has one, else a Functional lists its
+   * InputLayers and a Sequential does not). */
   char scope[300] = "";
-  const char *mc = f->meta.model_class;
-  if (strcmp(mc, "Sequential") == 0 || (!mc[0] && strncmp(f->meta.model_name, "sequential", 10) == 0))
+  const char *mc = f->meta.model_class, *mn = f->meta.model_name;
+  int seq_guess = !strncmp(mn, "sequential", 10) || (strncmp(mn, "functional", 10) != 0 && !container_has_input(f, "/layers"));
+  if (strcmp(mc, "Sequential") == 0 || (!mc[0] && seq_guess))
     snprintf(scope, sizeof scope, "%s/", f->meta.model_name);
   if (kcb__h5_exists(f->file, "layers")) {
     top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
@@ -757,7 +854,8 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
         entry = json_object_get(pcfg, "layer");
       }
       char hint[160] = "";
-      if (!entry && kcb__is_rnn_class(f->layers[cur].class_name)) snprintf(hint, sizeof hint, "%sCell", f->layers[cur].class_name);
+      if (!entry && kcb__is_rnn_class(f->layers[cur].class_name))
+        kcb__rnn_cell_class(f->layers[cur].class_name, f->layers[cur].entry, hint, sizeof hint);
       if (strict && !(entry && nested)) {
         json_decref(nested);
         continue;
@@ -792,7 +890,8 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
     for (size_t q = 0; q < n_wn; q++) {
       int owner;
       KCB__TRY(legacy_owner(f, li, wn[q], &owner));
-      int tr = !non_trainable_name(wn[q]) && f->layers[owner].pub.trainable;
+      int tr = !non_trainable_name(wn[q]) && !class_non_trainable(f->layers[owner].class_name, wn[q]) &&
+               f->layers[owner].pub.trainable;
       KCB__TRY(add_var(f, lg, gpath, wn[q], wn[q], owner, tr, 0, q));
     }
     kcb__h5_strings_free(wn, n_wn);
@@ -854,82 +953,162 @@ static long owner_by_name(const kcb_checkpoint_file *f, const char *opt_name) {
   return best;
 }
 
+/* How a Keras 3 optimizer lays out its slots (base_optimizer.add_optimizer_variables): groups,
+ * each interleaved over the trainable variables (Adam: momentum, velocity of the first variable,
+ * then of the second, ...), one group after the other (RMSprop: every velocity, then every
+ * momentum). Later groups are optional (momentum, centered, amsgrad). */
+typedef struct opt_layout {
+  const char *name;               /* the optimizer's name, as Keras names it by default */
+  const char *groups[3][2];       /* slot names per group */
+} opt_layout;
+
+static const opt_layout opt_layouts[] = {
+    {"adamw", {{"momentum", "velocity"}, {"velocity_hat", NULL}}},
+    {"adamax", {{"momentum", "norm"}}},
+    {"adam", {{"momentum", "velocity"}, {"velocity_hat", NULL}}},
+    {"nadam", {{"momentum", "velocity"}}}, /* then a scalar: its u_product */
+    {"lamb", {{"momentum", "velocity"}}},
+    {"sgd", {{"momentum", NULL}}},
+    {"lion", {{"momentum", NULL}}},
+    {"rmsprop", {{"velocity", NULL}, {"momentum", NULL}, {"average_gradient", NULL}}},
+    {"adagrad", {{"accumulator", NULL}}},
+    {"adadelta", {{"accumulated_grad", "accumulated_delta_var"}}},
+    {"ftrl", {{"accumulator", "linear"}}},
+};
+
+static const opt_layout *opt_layout_of(const char *name) {
+  char snake[128];
+  kcb__keras_snake_case(name, snake, sizeof snake);
+  for (size_t i = 0; i < sizeof opt_layouts / sizeof opt_layouts[0]; i++) {
+    size_t n = strlen(opt_layouts[i].name);
+    /* "adam", "adam_1" (a second optimizer's name) */
+    if (!strncmp(snake, opt_layouts[i].name, n) && (snake[n] == '\0' || snake[n] == '_')) return &opt_layouts[i];
+  }
+  return NULL;
+}
+
+/* Slots per variable with the first `g` groups of a layout. */
+static size_t layout_width(const opt_layout *L, int g) {
+  size_t k = 0;
+  for (int i = 0; i < g; i++) k += (size_t)(L->groups[i][0] != NULL) + (size_t)(L->groups[i][1] != NULL);
+  return k;
+}
+
+/* Tries one slot layout: `group_sizes` slots per variable in each of `n_groups` groups, for the
+ * trainable variables that the first slots' sizes pick out (a weights-only file does not say that a
+ * frozen layer's variables are not trainable: those the optimizer skipped are skipped). On success
+ * fills owners[] and slot[] (the slot's index within its variable's slots) and returns 1. */
+static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const size_t *group_sizes, int n_groups,
+                      long *owners, int *slot) {
+  size_t k = 0;
+  for (int g = 0; g < n_groups; g++) k += group_sizes[g];
+  if (!k || n_slots % k) return 0;
+  size_t n_t = n_slots / k, *t = calloc(n_t + 1, sizeof *t), found = 0;
+  if (!t) return 0;
+  /* the first group's first slot of each trainable variable: positions 0, g0, 2*g0, ... */
+  for (size_t i = 0; i < f->meta.n_model_vars && found < n_t; i++)
+    if (f->vars[i].pub.trainable && f->vars[i].pub.count == f->vars[first + found * group_sizes[0]].pub.count) t[found++] = i;
+  int ok = found == n_t;
+  size_t pos = 0, base = 0;
+  for (int g = 0; ok && g < n_groups; g++) {
+    for (size_t v = 0; ok && v < n_t; v++)
+      for (size_t s = 0; ok && s < group_sizes[g]; s++, pos++) {
+        ok = f->vars[first + pos].pub.count == f->vars[t[v]].pub.count && f->vars[first + pos].pub.rank > 0;
+        owners[pos] = (long)t[v];
+        slot[pos] = (int)(base + s);
+      }
+    base += group_sizes[g];
+  }
+  free(t);
+  return ok;
+}
+
 static void assign_owners(kcb_checkpoint_file *f) {
   size_t first = f->meta.n_model_vars, n_opt = f->n_vars - first;
+  for (size_t j = first; j < f->n_vars; j++) f->vars[j].slot = -1;
   if (!n_opt) return;
-  /* leading scalars: iteration, learning rate */
-  size_t lead = 0;
+  /* leading scalars: iteration, learning rate (tf.keras 2's optimizer_v2: its hyperparameters);
+   * trailing ones: Nadam's u_product */
+  size_t lead = 0, trail = 0;
   while (lead < n_opt && f->vars[first + lead].pub.rank == 0) lead++;
-  /* by name (legacy files); every slot must find a variable of its shape */
+  while (trail < n_opt - lead && f->vars[f->n_vars - 1 - trail].pub.rank == 0) trail++;
+  /* by name (legacy files); every slot must find a variable of its size */
   int named = f->meta.layout == KCB_LAYOUT_H5;
   for (size_t j = lead; named && j < n_opt; j++) {
     kcb__ckpt_var *o = &f->vars[first + j];
+    if (o->pub.rank == 0) continue;
     long w = owner_by_name(f, o->name);
     if (w < 0 || f->vars[w].pub.count != o->pub.count) named = 0;
     else o->pub.owner = w;
   }
   if (named) return;
   for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = -1;
-  /* by position (Keras 3): k slots per trainable variable, interleaved, in model order */
-  size_t n_tr = 0;
-  for (size_t i = 0; i < first; i++) n_tr += f->vars[i].pub.trainable;
-  if (!n_tr || (n_opt - lead) % n_tr) return;
-  size_t k = (n_opt - lead) / n_tr, t = 0;
-  long *owners = calloc(n_opt, sizeof *owners);
-  if (!owners) return;
-  for (size_t i = 0; i < first; i++) {
-    if (!f->vars[i].pub.trainable) continue;
-    for (size_t s = 0; s < k; s++) {
-      const kcb__ckpt_var *o = &f->vars[first + lead + t * k + s];
-      if (o->pub.count != f->vars[i].pub.count) {
-        free(owners);
-        return;
-      }
-      owners[lead + t * k + s] = (long)i;
+  /* by position (Keras 3): the optimizer's own layout where kcb knows it, else k interleaved slots */
+  size_t n_slots = n_opt - lead - trail;
+  long *owners = calloc(n_slots + 1, sizeof *owners);
+  int *slot = calloc(n_slots + 1, sizeof *slot);
+  if (!owners || !slot || !n_slots) goto done;
+  const opt_layout *L = opt_layout_of(f->meta.optimizer_name);
+  int ok = 0;
+  if (L) {
+    for (int g = 1; g <= 3 && !ok && L->groups[g - 1][0]; g++) {
+      size_t sizes[3];
+      for (int i = 0; i < g; i++) sizes[i] = layout_width(L, i + 1) - layout_width(L, i);
+      ok = try_layout(f, first + lead, n_slots, sizes, g, owners, slot);
     }
-    t++;
   }
-  for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = owners[j];
+  for (size_t k = 1; k <= 4 && !ok; k++) ok = try_layout(f, first + lead, n_slots, &k, 1, owners, slot);
+  if (ok)
+    for (size_t j = 0; j < n_slots; j++) {
+      f->vars[first + lead + j].pub.owner = owners[j];
+      f->vars[first + lead + j].slot = slot[j];
+    }
+done:
   free(owners);
+  free(slot);
 }
 
-/* Keras 3 names of a store's optimizer variables, which the file does not hold. */
+/* Keras 3 names of a store's optimizer variables, which the file does not hold:
+ * "<optimizer>/<variable path with '_' for '/'>_<slot>". */
 static int name_store_optimizer(kcb_checkpoint_file *f) {
   size_t first = f->meta.n_model_vars;
   const char *opt = f->meta.optimizer_name[0] ? f->meta.optimizer_name : "optimizer";
-  const char *slots[3] = {NULL, NULL, NULL};
-  if (!strncmp(opt, "adam", 4) || !strncmp(opt, "nadam", 5)) slots[0] = "momentum", slots[1] = "velocity";
-  else if (!strncmp(opt, "sgd", 3)) slots[0] = "momentum";
-  else if (!strncmp(opt, "adagrad", 7)) slots[0] = "accumulator";
-  else if (!strncmp(opt, "adamax", 6)) slots[0] = "m", slots[1] = "u";
-  size_t seen_per_owner_cap = f->meta.n_model_vars + 1;
-  int *seen = calloc(seen_per_owner_cap, sizeof *seen);
-  if (!seen) return kcb__error(KCB_ENOMEM, "out of memory");
+  const opt_layout *L = opt_layout_of(opt);
+  /* RMSprop with two groups: momentum, or average_gradient when centered without momentum */
+  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  json_t *ocfg = json_object_get(json_object_get(tc, "optimizer"), "config");
+  int centered_only = json_is_true(json_object_get(ocfg, "centered")) && json_number_value(json_object_get(ocfg, "momentum")) == 0;
+  json_decref(tc);
   int scalar = 0;
   for (size_t j = first; j < f->n_vars; j++) {
     kcb__ckpt_var *o = &f->vars[j];
     char name[1300], flat[1200];
     if (o->pub.owner < 0) {
-      const char *what = o->pub.rank == 0 && scalar == 0 ? "iteration" : o->pub.rank == 0 && scalar == 1 ? "learning_rate" : NULL;
+      int last = j + 1 == f->n_vars && scalar >= 2;
+      const char *what = o->pub.rank == 0 && scalar == 0 ? "iteration"
+                         : o->pub.rank == 0 && scalar == 1 ? "learning_rate"
+                         : o->pub.rank == 0 && last && L && !strcmp(L->name, "nadam") ? "u_product" : NULL;
       if (o->pub.rank == 0) scalar++;
       if (what) snprintf(name, sizeof name, "%s/%s", opt, what);
       else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
     } else {
-      int s = seen[o->pub.owner]++;
+      const char *slot = NULL;
+      for (int g = 0, base = 0; L && g < 3 && L->groups[g][0] && !slot; g++) {
+        int w = (int)layout_width(L, g + 1) - (int)layout_width(L, g);
+        if (o->slot >= base && o->slot < base + w) slot = L->groups[g][o->slot - base];
+        base += w;
+      }
+      if (slot && centered_only && !strcmp(slot, "momentum") && L && !strcmp(L->name, "rmsprop")) slot = "average_gradient";
       flat_name(f->vars[o->pub.owner].name, flat, sizeof flat);
-      if (s < 3 && slots[s]) snprintf(name, sizeof name, "%s/%s_%s", opt, flat, slots[s]);
-      else snprintf(name, sizeof name, "%s/%s_slot%d", opt, flat, s);
+      if (slot) snprintf(name, sizeof name, "%s/%s_%s", opt, flat, slot);
+      else snprintf(name, sizeof name, "%s/%s_slot%d", opt, flat, o->slot);
     }
     char *copy = strdup(name);
-    if (!copy) {
-      free(seen);
-      return kcb__error(KCB_ENOMEM, "out of memory");
-    }
+    if (!copy) return kcb__error(KCB_ENOMEM, "out of memory");
     free(o->name);
     o->name = copy;
     o->pub.name = copy;
   }
-  free(seen);
   return 0;
 }
 

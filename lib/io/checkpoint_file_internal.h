@@ -22,6 +22,7 @@ typedef struct kcb__ckpt_var {
   kcb_checkpoint_var pub;
   char *path, *name;
   size_t store_index; /* its index in its group (`vars/<i>`, or the i-th weight name) */
+  int slot;           /* optimizer slot: which of its variable's slots (Adam: 0 momentum, 1 velocity); -1 */
 } kcb__ckpt_var;
 
 struct kcb_checkpoint_file {
@@ -52,6 +53,8 @@ const char *kcb__entry_name(json_t *entry);
  * Sequential's InputLayer (the legacy layer_names drop it too). NULL if entry is no model. */
 json_t *kcb__entry_layers(json_t *entry, int for_store);
 int kcb__is_rnn_class(const char *class_name);
+/* The class of an RNN layer's cell ("LSTMCell", "ConvLSTMCell", a generic RNN's from its config). */
+void kcb__rnn_cell_class(const char *rnn_class, json_t *entry, char *out, size_t size);
 int kcb__is_model_class(const char *class_name);
 /* The little-endian HDF5 file type of a dtype; float16 through kcb__dtype_half (close it). */
 hid_t kcb__dtype_file_type(kcb_var_dtype dtype);
