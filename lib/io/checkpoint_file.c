@@ -856,6 +856,8 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
       char hint[160] = "";
       if (!entry && kcb__is_rnn_class(f->layers[cur].class_name))
         kcb__rnn_cell_class(f->layers[cur].class_name, f->layers[cur].entry, hint, sizeof hint);
+      else if (!entry && !strcmp(f->layers[cur].class_name, "MultiHeadAttention"))
+        snprintf(hint, sizeof hint, "EinsumDense");
       if (strict && !(entry && nested)) {
         json_decref(nested);
         continue;
@@ -953,15 +955,7 @@ static long owner_by_name(const kcb_checkpoint_file *f, const char *opt_name) {
   return best;
 }
 
-/* How a Keras 3 optimizer lays out its slots (base_optimizer.add_optimizer_variables): groups,
- * each interleaved over the trainable variables (Adam: momentum, velocity of the first variable,
- * then of the second, ...), one group after the other (RMSprop: every velocity, then every
- * momentum). Later groups are optional (momentum, centered, amsgrad). */
-typedef struct opt_layout {
-  const char *name;               /* the optimizer's name, as Keras names it by default */
-  const char *groups[3][2];       /* slot names per group */
-} opt_layout;
-
+/* Keras 3's optimizers (see opt_layout); "adamw" before "adam", which its name starts with. */
 static const opt_layout opt_layouts[] = {
     {"adamw", {{"momentum", "velocity"}, {"velocity_hat", NULL}}},
     {"adamax", {{"momentum", "norm"}}},
@@ -976,9 +970,12 @@ static const opt_layout opt_layouts[] = {
     {"ftrl", {{"accumulator", "linear"}}},
 };
 
-static const opt_layout *opt_layout_of(const char *name) {
+const opt_layout *kcb__opt_layout_of(const char *name) {
+  /* Keras 3's default names ("rmsprop", "adamw"); tf.keras 2's are the class names ("RMSprop") */
   char snake[128];
-  kcb__keras_snake_case(name, snake, sizeof snake);
+  size_t k = 0;
+  for (; name && name[k] && k + 1 < sizeof snake; k++) snake[k] = (char)tolower((unsigned char)name[k]);
+  snake[k] = '\0';
   for (size_t i = 0; i < sizeof opt_layouts / sizeof opt_layouts[0]; i++) {
     size_t n = strlen(opt_layouts[i].name);
     /* "adam", "adam_1" (a second optimizer's name) */
@@ -988,7 +985,7 @@ static const opt_layout *opt_layout_of(const char *name) {
 }
 
 /* Slots per variable with the first `g` groups of a layout. */
-static size_t layout_width(const opt_layout *L, int g) {
+size_t kcb__opt_layout_width(const opt_layout *L, int g) {
   size_t k = 0;
   for (int i = 0; i < g; i++) k += (size_t)(L->groups[i][0] != NULL) + (size_t)(L->groups[i][1] != NULL);
   return k;
@@ -1048,12 +1045,12 @@ static void assign_owners(kcb_checkpoint_file *f) {
   long *owners = calloc(n_slots + 1, sizeof *owners);
   int *slot = calloc(n_slots + 1, sizeof *slot);
   if (!owners || !slot || !n_slots) goto done;
-  const opt_layout *L = opt_layout_of(f->meta.optimizer_name);
+  const opt_layout *L = kcb__opt_layout_of(f->meta.optimizer_name);
   int ok = 0;
   if (L) {
     for (int g = 1; g <= 3 && !ok && L->groups[g - 1][0]; g++) {
       size_t sizes[3];
-      for (int i = 0; i < g; i++) sizes[i] = layout_width(L, i + 1) - layout_width(L, i);
+      for (int i = 0; i < g; i++) sizes[i] = kcb__opt_layout_width(L, i + 1) - kcb__opt_layout_width(L, i);
       ok = try_layout(f, first + lead, n_slots, sizes, g, owners, slot);
     }
   }
@@ -1073,7 +1070,7 @@ done:
 static int name_store_optimizer(kcb_checkpoint_file *f) {
   size_t first = f->meta.n_model_vars;
   const char *opt = f->meta.optimizer_name[0] ? f->meta.optimizer_name : "optimizer";
-  const opt_layout *L = opt_layout_of(opt);
+  const opt_layout *L = kcb__opt_layout_of(opt);
   /* RMSprop with two groups: momentum, or average_gradient when centered without momentum */
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   json_t *ocfg = json_object_get(json_object_get(tc, "optimizer"), "config");
@@ -1087,14 +1084,14 @@ static int name_store_optimizer(kcb_checkpoint_file *f) {
       int last = j + 1 == f->n_vars && scalar >= 2;
       const char *what = o->pub.rank == 0 && scalar == 0 ? "iteration"
                          : o->pub.rank == 0 && scalar == 1 ? "learning_rate"
-                         : o->pub.rank == 0 && last && L && !strcmp(L->name, "nadam") ? "u_product" : NULL;
+                         : o->pub.rank == 0 && last && L && !strcmp(L->name, "nadam") ? "variable" /* u_product, unnamed */ : NULL;
       if (o->pub.rank == 0) scalar++;
       if (what) snprintf(name, sizeof name, "%s/%s", opt, what);
       else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
     } else {
       const char *slot = NULL;
       for (int g = 0, base = 0; L && g < 3 && L->groups[g][0] && !slot; g++) {
-        int w = (int)layout_width(L, g + 1) - (int)layout_width(L, g);
+        int w = (int)kcb__opt_layout_width(L, g + 1) - (int)kcb__opt_layout_width(L, g);
         if (o->slot >= base && o->slot < base + w) slot = L->groups[g][o->slot - base];
         base += w;
       }
@@ -1349,6 +1346,70 @@ long kcb_checkpoint_file_find(const kcb_checkpoint_file *f, const char *key) {
   for (size_t i = 0; i < f->n_vars; i++)
     if (strcmp(f->vars[i].name, key) == 0 || strcmp(f->vars[i].path, key) == 0) return (long)i;
   return -1;
+}
+
+/* ---- matching variables between layouts --------------------------------------------------- */
+
+/* `name` without a trailing ":<digits>", into out. */
+static void strip_index(const char *name, char *out, size_t size) {
+  kcb__strlcpy(out, name, size);
+  char *c = strrchr(out, ':');
+  size_t k;
+  if (c && numeric_name(c + 1, &k)) *c = '\0';
+}
+
+/* Equal, or one is the other with leading path segments ("sequential/dense/kernel", "dense/kernel"). */
+static int same_tail(const char *x, const char *y) {
+  size_t a = strlen(x), b = strlen(y);
+  if (a < b) {
+    const char *t = x;
+    x = y, y = t;
+    size_t n = a;
+    a = b, b = n;
+  }
+  return a == b ? strcmp(x, y) == 0 : b > 0 && x[a - b - 1] == '/' && strcmp(x + a - b, y) == 0;
+}
+
+/* Variable i's layer part ("counter" of "mid/counter/0") and its position among the model
+ * variables of f with the same layer part. */
+static size_t layer_part(const kcb_checkpoint_file *f, size_t i, char *out, size_t size) {
+  strip_index(f->vars[i].name, out, size);
+  char *slash = strrchr(out, '/');
+  if (slash) *slash = '\0';
+  else out[0] = '\0';
+  size_t k = 0;
+  char other[1200];
+  for (size_t j = 0; j < i; j++) {
+    strip_index(f->vars[j].name, other, sizeof other);
+    char *s = strrchr(other, '/');
+    if (s) *s = '\0';
+    else other[0] = '\0';
+    k += strcmp(other, out) == 0;
+  }
+  return k;
+}
+
+long kcb_checkpoint_file_match(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b) {
+  if (!a || !b || i >= a->meta.n_model_vars) return -1;
+  size_t nb = b->meta.n_model_vars;
+  char x[1200], y[1200];
+  for (size_t j = 0; j < nb; j++)
+    if (strcmp(a->vars[i].name, b->vars[j].name) == 0) return (long)j;
+  strip_index(a->vars[i].name, x, sizeof x);
+  long found = -1;
+  int n_found = 0;
+  for (size_t j = 0; j < nb; j++) {
+    strip_index(b->vars[j].name, y, sizeof y);
+    if (same_tail(x, y)) found = (long)j, n_found++;
+  }
+  if (n_found == 1) return found;
+  size_t k = layer_part(a, i, x, sizeof x);
+  if (x[0])
+    for (size_t j = 0; j < nb; j++) {
+      size_t kb = layer_part(b, j, y, sizeof y);
+      if (kb == k && y[0] && same_tail(x, y)) return (long)j;
+    }
+  return a->meta.n_model_vars == nb ? (long)i : -1;
 }
 
 /* ---- data -------------------------------------------------------------------------------- */

@@ -56,6 +56,19 @@ int kcb__is_rnn_class(const char *class_name);
 /* The class of an RNN layer's cell ("LSTMCell", "ConvLSTMCell", a generic RNN's from its config). */
 void kcb__rnn_cell_class(const char *rnn_class, json_t *entry, char *out, size_t size);
 int kcb__is_model_class(const char *class_name);
+/* How a Keras 3 optimizer lays out its slots (base_optimizer.add_optimizer_variables): groups,
+ * each interleaved over the trainable variables (Adam: momentum, velocity of the first variable,
+ * then of the second, ...), one group after the other (RMSprop: every velocity, then every
+ * momentum). Later groups are optional (momentum, centered, amsgrad). */
+typedef struct opt_layout {
+  const char *name;         /* the optimizer's default name in Keras 3 ("rmsprop") */
+  const char *groups[3][2]; /* slot names per group */
+} opt_layout;
+/* The layout of optimizer `name` ("adam", "adam_1", "RMSprop"), or NULL when kcb does not know it. */
+const opt_layout *kcb__opt_layout_of(const char *name);
+/* Slots per variable in the first g groups of a layout. */
+size_t kcb__opt_layout_width(const opt_layout *layout, int g);
+
 /* The little-endian HDF5 file type of a dtype; float16 through kcb__dtype_half (close it). */
 hid_t kcb__dtype_file_type(kcb_var_dtype dtype);
 hid_t kcb__dtype_half(void);

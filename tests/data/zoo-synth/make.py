@@ -102,7 +102,16 @@ def entry(l, archive, functional_parent=False):
              "config": cfg, "registered_name": l.registered}
     if functional_parent:
         e["name"] = l.name
-        e["inbound_nodes"] = [] if l.cls == "InputLayer" else ([{"args": [], "kwargs": {}}] if archive else [[]])
+        e["inbound_nodes"] = [] if l.cls == "InputLayer" else [{"args": [], "kwargs": {}}]
+    return e
+
+
+def legacy(e):
+    """Keras 3's legacy model_config: the config.json entries without module, registered_name,
+    build_config and compile_config (layer entries, recursively through `layers`)."""
+    e = {k: v for k, v in e.items() if k not in ("module", "registered_name", "build_config", "compile_config")}
+    if "layers" in e.get("config", {}):
+        e["config"] = dict(e["config"], layers=[legacy(c) for c in e["config"]["layers"]])
     return e
 
 
@@ -176,7 +185,7 @@ def optimizer_vars(opt, trainable, it_dtype):
                 if id(v) in UNKNOWN:
                     UNKNOWN_SLOTS.add(out[-1][0])
     if opt == "nadam":
-        out.append(("variable", np.array(0.97, np.float32), None))
+        out.append(("nadam/variable", np.array(0.97, np.float32), None))  # u_product: built unnamed in nadam's scope
     return out
 
 
@@ -351,7 +360,7 @@ def write_keras3(tag, model, opt, it_dtype, expected):
     with h5py.File(os.path.join(OUT, tag + ".h5"), "w") as h5:
         h5.attrs["backend"] = "tensorflow"
         h5.attrs["keras_version"] = "3.15.1"
-        h5.attrs["model_config"] = json.dumps(entry(model, False)).encode()
+        h5.attrs["model_config"] = json.dumps(legacy(entry(model, True))).encode()
         h5.attrs["training_config"] = json.dumps(training_config(opt)).encode()
         lrecs = write_legacy(h5.create_group("model_weights"), "/model_weights", model)
         lorecs = write_legacy_optimizer(h5, opt_vars)
