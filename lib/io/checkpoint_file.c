@@ -683,17 +683,24 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
       order = calloc(n_vars + 1, sizeof *order);
       if (!names || !trainable || !order) rc = kcb__error(KCB_ENOMEM, "out of memory");
     }
-    /* datasets 0..n-1 in numeric order (names sort "10" before "2") */
+    /* datasets 0..n-1 in numeric order (names sort "10" before "2"); a few layers store theirs by
+     * key instead (StringLookup's "idf_weights", TorchModuleWrapper's state_dict keys): those follow
+     * in name order, under their key */
+    size_t n_num = 0, idx;
+    for (size_t i = 0; i < n_vars; i++) n_num += numeric_name(vars[i], &idx);
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
-      size_t idx;
-      if (!numeric_name(vars[i], &idx) || idx >= n_vars)
+      if (!numeric_name(vars[i], &idx)) continue;
+      if (idx >= n_num)
         rc = kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index 0..%zu (Keras names them 0, 1, ...)",
-                        f->h5name, vars_path, vars[i], n_vars - 1);
+                        f->h5name, vars_path, vars[i], n_num - 1);
       else order[idx] = i + 1;
     }
-    for (size_t i = 0; rc == 0 && i < n_vars; i++)
+    for (size_t i = 0; rc == 0 && i < n_num; i++)
       if (!order[i]) rc = kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i);
-    if (rc == 0) name_vars(cls, entry, n_vars, names, trainable);
+    for (size_t i = 0, k = n_num; rc == 0 && i < n_vars; i++)
+      if (!numeric_name(vars[i], &idx)) order[k++] = i + 1;
+    if (rc == 0) name_vars(cls, entry, n_num, names, trainable);
+    for (size_t i = n_num; i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = 1;
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
       char vname[1200];
       if (names[i]) snprintf(vname, sizeof vname, "%s/%s", own_scope, names[i]);
@@ -770,7 +777,7 @@ static int read_store(kcb_checkpoint_file *f) {
   char scope[300] = "";
   const char *mc = f->meta.model_class, *mn = f->meta.model_name;
   int seq_guess = !strncmp(mn, "sequential", 10) || (strncmp(mn, "functional", 10) != 0 && !container_has_input(f, "/layers"));
-  if (strcmp(mc, "Sequential") == 0 || (!mc[0] && seq_guess))
+  if (mn[0] && (strcmp(mc, "Sequential") == 0 || (!mc[0] && seq_guess)))
     snprintf(scope, sizeof scope, "%s/", f->meta.model_name);
   if (kcb__h5_exists(f->file, "layers")) {
     top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
