@@ -760,6 +760,63 @@ done:
   return rc;
 }
 
+/* An optimizer object of a store: its `vars` (one segment of the optimizer variables), then its
+ * sub-optimizers: a LossScaleOptimizer (mixed precision) holds its own variables followed by its
+ * inner optimizer's in `optimizer/vars`, and Keras saves the inner one again at
+ * `optimizer/inner_optimizer/vars`. */
+static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int depth) {
+  int rc = 0;
+  char vars_path[600], *oname = NULL, **vars = NULL;
+  size_t n = 0, *order = NULL;
+  member *m = NULL;
+  size_t n_m = 0;
+  hid_t g = H5I_INVALID_HID;
+  if (depth > 4 || f->n_opt_seg >= KCB__CKPT_MAX_OPT_SEG) return 0;
+  snprintf(vars_path, sizeof vars_path, "%s/vars", path);
+  if (kcb__h5_exists(f->file, vars_path)) {
+    KCB__TRY(read_name_attr(f, vars_path, &oname));
+    int seg = f->n_opt_seg++;
+    f->opt_seg_start[seg] = f->n_vars;
+    f->opt_seg_name[seg] = oname ? oname : strdup("");
+    oname = NULL;
+    if (!f->opt_seg_name[seg]) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+    if (seg == 0) {
+      free(f->optimizer_name);
+      f->optimizer_name = strdup(f->opt_seg_name[0]);
+      if (!f->optimizer_name) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+      f->meta.optimizer_name = f->optimizer_name;
+    }
+    KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
+    KCB__TRY(kcb__h5_link_names(g, &vars, &n, f->h5name));
+    order = calloc(n + 1, sizeof *order);
+    if (!order) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+    for (size_t i = 0; i < n; i++) {
+      size_t idx = 0;
+      if (!numeric_name(vars[i], &idx) || idx >= n)
+        KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index", f->h5name, vars_path, vars[i]));
+      order[idx] = i + 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (!order[i]) KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i));
+      KCB__TRY(add_var(f, g, vars_path, vars[order[i] - 1], "", -1, 0, 1, i));
+    }
+  }
+  KCB__TRY(list_members(f, path, &m, &n_m));
+  for (size_t j = 0; j < n_m; j++) {
+    if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
+    char child[600];
+    snprintf(child, sizeof child, "%s/%s", path, m[j].name);
+    KCB__TRY(read_store_optimizer(f, child, depth + 1));
+  }
+done:
+  members_free(m, n_m);
+  free(order);
+  kcb__h5_strings_free(vars, n);
+  kcb__h5_close(g);
+  free(oname);
+  return rc;
+}
+
 static int read_store(kcb_checkpoint_file *f) {
   int rc = 0;
   char *root_name = NULL;
@@ -784,36 +841,7 @@ static int read_store(kcb_checkpoint_file *f) {
     KCB__TRY(walk_container(f, "/layers", top, -1, scope));
   }
   f->meta.n_model_vars = f->n_vars;
-  if (kcb__h5_exists(f->file, "optimizer/vars")) {
-    char *oname = NULL;
-    KCB__TRY(read_name_attr(f, "/optimizer/vars", &oname));
-    if (oname) {
-      free(f->optimizer_name);
-      f->optimizer_name = oname;
-      f->meta.optimizer_name = oname;
-    }
-    hid_t g;
-    char **vars = NULL;
-    size_t n = 0;
-    KCB__TRY(kcb__h5_group_open(&g, f->file, "/optimizer/vars", f->h5name));
-    rc = kcb__h5_link_names(g, &vars, &n, f->h5name);
-    size_t *order = rc ? NULL : calloc(n + 1, sizeof *order);
-    if (!rc && !order) rc = kcb__error(KCB_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-      size_t idx;
-      if (!numeric_name(vars[i], &idx) || idx >= n)
-        rc = kcb__error(KCB_EFORMAT, "%s: '/optimizer/vars/%s' is not a variable index", f->h5name, vars[i]);
-      else order[idx] = i + 1;
-    }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-      if (!order[i]) rc = kcb__error(KCB_EFORMAT, "%s: '/optimizer/vars' has no variable %zu", f->h5name, i);
-      else rc = add_var(f, g, "/optimizer/vars", vars[order[i] - 1], "", -1, 0, 1, i);
-    }
-    free(order);
-    kcb__h5_strings_free(vars, n);
-    kcb__h5_close(g);
-    if (rc) goto done;
-  }
+  if (kcb__h5_exists(f->file, "optimizer")) KCB__TRY(read_store_optimizer(f, "/optimizer", 0));
 done:
   json_decref(top);
   free(root_name);
@@ -1027,15 +1055,38 @@ static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots
   return ok;
 }
 
+/* A store optimizer object's name and the name of the optimizer whose slots it holds: a
+ * LossScaleOptimizer's are its inner optimizer's (the next object). */
+static const char *segment_name(const kcb_checkpoint_file *f, int s, const char **slots_of) {
+  const char *name = f->n_opt_seg ? f->opt_seg_name[s] : f->meta.optimizer_name;
+  *slots_of = name;
+  if (!strncmp(name, "loss_scale_optimizer", 20) && s + 1 < f->n_opt_seg) *slots_of = f->opt_seg_name[s + 1];
+  return name;
+}
+
+static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name);
+
 static void assign_owners(kcb_checkpoint_file *f) {
-  size_t first = f->meta.n_model_vars, n_opt = f->n_vars - first;
-  for (size_t j = first; j < f->n_vars; j++) f->vars[j].slot = -1;
+  for (size_t j = f->meta.n_model_vars; j < f->n_vars; j++) f->vars[j].slot = -1;
+  if (!f->n_opt_seg) {
+    assign_owners_range(f, f->meta.n_model_vars, f->n_vars, f->meta.optimizer_name);
+    return;
+  }
+  for (int s = 0; s < f->n_opt_seg; s++) {
+    const char *slots_of;
+    segment_name(f, s, &slots_of);
+    assign_owners_range(f, f->opt_seg_start[s], s + 1 < f->n_opt_seg ? f->opt_seg_start[s + 1] : f->n_vars, slots_of);
+  }
+}
+
+static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name) {
+  size_t n_opt = end - first;
   if (!n_opt) return;
   /* leading scalars: iteration, learning rate (tf.keras 2's optimizer_v2: its hyperparameters);
    * trailing ones: Nadam's u_product */
   size_t lead = 0, trail = 0;
   while (lead < n_opt && f->vars[first + lead].pub.rank == 0) lead++;
-  while (trail < n_opt - lead && f->vars[f->n_vars - 1 - trail].pub.rank == 0) trail++;
+  while (trail < n_opt - lead && f->vars[end - 1 - trail].pub.rank == 0) trail++;
   /* by name (legacy files); every slot must find a variable of its size */
   int named = f->meta.layout == KCB_LAYOUT_H5;
   for (size_t j = lead; named && j < n_opt; j++) {
@@ -1052,7 +1103,7 @@ static void assign_owners(kcb_checkpoint_file *f) {
   long *owners = calloc(n_slots + 1, sizeof *owners);
   int *slot = calloc(n_slots + 1, sizeof *slot);
   if (!owners || !slot || !n_slots) goto done;
-  const opt_layout *L = kcb__opt_layout_of(f->meta.optimizer_name);
+  const opt_layout *L = kcb__opt_layout_of(opt_name);
   int ok = 0;
   if (L) {
     for (int g = 1; g <= 3 && !ok && L->groups[g - 1][0]; g++) {
@@ -1073,45 +1124,56 @@ done:
 }
 
 /* Keras 3 names of a store's optimizer variables, which the file does not hold:
- * "<optimizer>/<variable path with '_' for '/'>_<slot>". */
+ * "<optimizer>/iteration", "<optimizer>/learning_rate", "<optimizer>/<variable path with '_' for
+ * '/'>_<slot>"; a LossScaleOptimizer's own step_counter and dynamic_scale, then its inner
+ * optimizer's variables under that one's name. */
 static int name_store_optimizer(kcb_checkpoint_file *f) {
-  size_t first = f->meta.n_model_vars;
-  const char *opt = f->meta.optimizer_name[0] ? f->meta.optimizer_name : "optimizer";
-  const opt_layout *L = kcb__opt_layout_of(opt);
   /* RMSprop with two groups: momentum, or average_gradient when centered without momentum */
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   json_t *ocfg = json_object_get(json_object_get(tc, "optimizer"), "config");
   int centered_only = json_is_true(json_object_get(ocfg, "centered")) && json_number_value(json_object_get(ocfg, "momentum")) == 0;
   json_decref(tc);
-  int scalar = 0;
-  for (size_t j = first; j < f->n_vars; j++) {
-    kcb__ckpt_var *o = &f->vars[j];
-    char name[1300], flat[1200];
-    if (o->pub.owner < 0) {
-      int last = j + 1 == f->n_vars && scalar >= 2;
-      const char *what = o->pub.rank == 0 && scalar == 0 ? "iteration"
-                         : o->pub.rank == 0 && scalar == 1 ? "learning_rate"
-                         : o->pub.rank == 0 && last && L && !strcmp(L->name, "nadam") ? "variable" /* u_product, unnamed */ : NULL;
-      if (o->pub.rank == 0) scalar++;
-      if (what) snprintf(name, sizeof name, "%s/%s", opt, what);
-      else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
-    } else {
-      const char *slot = NULL;
-      for (int g = 0, base = 0; L && g < 3 && L->groups[g][0] && !slot; g++) {
-        int w = (int)kcb__opt_layout_width(L, g + 1) - (int)kcb__opt_layout_width(L, g);
-        if (o->slot >= base && o->slot < base + w) slot = L->groups[g][o->slot - base];
-        base += w;
+  for (int s = 0; s < f->n_opt_seg; s++) {
+    size_t first = f->opt_seg_start[s], end = s + 1 < f->n_opt_seg ? f->opt_seg_start[s + 1] : f->n_vars;
+    const char *inner, *own = segment_name(f, s, &inner);
+    const char *opt = own[0] ? own : "optimizer";
+    int lso = inner != own;
+    const opt_layout *L = kcb__opt_layout_of(inner);
+    static const char *const lso_scalars[] = {"iteration", "learning_rate", "step_counter", "dynamic_scale"};
+    int scalar = 0;
+    for (size_t j = first; j < end; j++) {
+      kcb__ckpt_var *o = &f->vars[j];
+      char name[1300], flat[1200];
+      if (o->pub.owner < 0) {
+        int k = o->pub.rank == 0 ? scalar++ : -1;
+        int last = j + 1 == end && k >= 2;
+        const char *who = opt, *what = NULL;
+        if (lso && k >= 0 && k < 4) what = lso_scalars[k];
+        else {
+          if (lso) who = inner, k -= 4;
+          what = k == 0 ? "iteration" : k == 1 ? "learning_rate"
+                 : last && L && !strcmp(L->name, "nadam") ? "variable" /* u_product, made unnamed */ : NULL;
+        }
+        if (what) snprintf(name, sizeof name, "%s/%s", who, what);
+        else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
+      } else {
+        const char *slot = NULL;
+        for (int g = 0, base = 0; L && g < 3 && L->groups[g][0] && !slot; g++) {
+          int w = (int)kcb__opt_layout_width(L, g + 1) - (int)kcb__opt_layout_width(L, g);
+          if (o->slot >= base && o->slot < base + w) slot = L->groups[g][o->slot - base];
+          base += w;
+        }
+        if (slot && centered_only && !strcmp(slot, "momentum") && L && !strcmp(L->name, "rmsprop")) slot = "average_gradient";
+        flat_name(f->vars[o->pub.owner].name, flat, sizeof flat);
+        if (slot) snprintf(name, sizeof name, "%s/%s_%s", inner[0] ? inner : opt, flat, slot);
+        else snprintf(name, sizeof name, "%s/%s_slot%d", inner[0] ? inner : opt, flat, o->slot);
       }
-      if (slot && centered_only && !strcmp(slot, "momentum") && L && !strcmp(L->name, "rmsprop")) slot = "average_gradient";
-      flat_name(f->vars[o->pub.owner].name, flat, sizeof flat);
-      if (slot) snprintf(name, sizeof name, "%s/%s_%s", opt, flat, slot);
-      else snprintf(name, sizeof name, "%s/%s_slot%d", opt, flat, o->slot);
+      char *copy = strdup(name);
+      if (!copy) return kcb__error(KCB_ENOMEM, "out of memory");
+      free(o->name);
+      o->name = copy;
+      o->pub.name = copy;
     }
-    char *copy = strdup(name);
-    if (!copy) return kcb__error(KCB_ENOMEM, "out of memory");
-    free(o->name);
-    o->name = copy;
-    o->pub.name = copy;
   }
   return 0;
 }
@@ -1334,6 +1396,7 @@ void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
   free(f->kcb_version);
   free(f->monitor);
   free(f->optimizer_name);
+  for (int s = 0; s < f->n_opt_seg; s++) free(f->opt_seg_name[s]);
   free(f);
 }
 

@@ -10,6 +10,8 @@
 
 /* Deeper nesting than this is refused before any recursion can exhaust the stack. */
 #define KCB__CKPT_MAX_DEPTH 64
+/* Optimizer objects of a store read (a LossScaleOptimizer and its inner optimizer). */
+#define KCB__CKPT_MAX_OPT_SEG 8
 
 typedef struct kcb__ckpt_layer {
   kcb_checkpoint_layer pub;
@@ -38,6 +40,9 @@ struct kcb_checkpoint_file {
   kcb__ckpt_var *vars;
   size_t n_vars, cap_vars;
   int walk_depth;
+  int n_opt_seg;                                 /* store optimizer objects, in file order */
+  size_t opt_seg_start[KCB__CKPT_MAX_OPT_SEG];   /* index of each one's first variable */
+  char *opt_seg_name[KCB__CKPT_MAX_OPT_SEG];     /* its `vars` name ("loss_scale_optimizer", "adam") */
   void *slice[2]; /* kcb_checkpoint_file_stats's read buffers, slice_size bytes each */
   size_t slice_size;
   char *model_config, *training_config, *metadata_json, *keras_version, *backend, *model_class, *model_name,

@@ -23,6 +23,9 @@ typedef struct plan {
   size_t *opt_order; /* optimizer variables in target order */
   size_t n_opt;
   int synth_lr;      /* write a learning rate the source does not hold (tf.keras 2 files) */
+  size_t inner_from; /* a LossScaleOptimizer: opt_order[inner_from..] (its inner optimizer's variables)
+                        are written again at optimizer/inner_optimizer/vars/<k>; 0: none */
+  char inner_name[128];
   float lr;
   kcb_checkpoint_write_report *report;
 } plan;
@@ -137,6 +140,28 @@ static int leaf_is(const char *name, const char *leaf) {
   return strlen(leaf) == n && strncmp(l, leaf, n) == 0;
 }
 
+/* A Keras 3 LossScaleOptimizer (mixed precision) from a legacy .h5: its variables are stored in
+ * Keras 3's order already (its iteration, learning rate, step_counter, dynamic_scale, then the
+ * inner optimizer's); the store holds them at optimizer/vars and the inner optimizer's again at
+ * optimizer/inner_optimizer/vars. */
+static int plan_store_lso(const kcb_checkpoint_file *f, plan *p) {
+  size_t nm = f->meta.n_model_vars;
+  int rc = 0;
+  for (size_t j = nm; j < f->n_vars; j++) {
+    char path[64];
+    snprintf(path, sizeof path, "/optimizer/vars/%zu", j - nm);
+    KCB__TRY(set_path(p, j, path));
+    p->opt_order[p->n_opt++] = j;
+    const char *slash = strchr(f->vars[j].name, '/');
+    if (!p->inner_from && j - nm >= 4 && slash && strncmp(f->vars[j].name, "loss_scale_optimizer/", 21) != 0) {
+      p->inner_from = j - nm;
+      snprintf(p->inner_name, sizeof p->inner_name, "%.*s", (int)(slash - f->vars[j].name), f->vars[j].name);
+    }
+  }
+done:
+  return rc;
+}
+
 /* Keras 3 keeps the optimizer's iteration, its learning rate, then the slots in its own layout
  * (kcb__opt_layout_of: Adam's momentum and velocity interleaved per variable, RMSprop's velocities
  * then momentums), then Nadam's u_product. From a legacy file: each variable's slots are taken in
@@ -149,6 +174,7 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   int rc = 0, ok = n_opt > 0;
   size_t n_slots = 0, k = 0;
   size_t *per = NULL, **slots = NULL;
+  if (nm < f->n_vars && !strncmp(f->vars[nm].name, "loss_scale_optimizer/", 21)) return plan_store_lso(f, p);
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   json_t *oc = json_object_get(tc, "optimizer_config");
   if (!oc) oc = json_object_get(tc, "optimizer");
@@ -395,6 +421,17 @@ static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, 
   for (size_t k = 0; rc == 0 && k < p->n_order; k++) rc = copy_var(f, p->order[k], file, p->dst_path[p->order[k]], h5name);
   for (size_t k = 0; rc == 0 && k < p->n_opt; k++) {
     rc = copy_var(f, p->opt_order[k], file, p->dst_path[p->opt_order[k]], h5name);
+    if (rc == 0 && p->inner_from && k >= p->inner_from) {
+      char path[80];
+      snprintf(path, sizeof path, "/optimizer/inner_optimizer/vars/%zu", k - p->inner_from);
+      if (k == p->inner_from) {
+        hid_t g;
+        rc = kcb__h5_group_create(&g, file, "optimizer/inner_optimizer/vars", h5name);
+        if (!rc) rc = kcb__h5_attr_write_string(g, "name", p->inner_name, 1, h5name);
+        if (!rc) kcb__h5_close(g);
+      }
+      if (!rc) rc = copy_var(f, p->opt_order[k], file, path, h5name);
+    }
     if (rc == 0 && k == 0 && p->synth_lr) {
       hid_t g;
       if ((rc = kcb__h5_group_open(&g, file, "optimizer/vars", h5name)) == 0) {
@@ -424,8 +461,11 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     snprintf(path, sizeof path, "%s/%s", top_of(f, f->vars[i].pub.layer)->name, f->vars[i].name);
     KCB__TRY(set_path(p, i, path));
   }
+  /* a store's optimizer object holds all of optimizer.variables; a LossScaleOptimizer's inner one,
+   * stored again after it, is not written twice */
+  size_t opt_end = f->n_opt_seg > 1 ? f->opt_seg_start[1] : f->n_vars;
   if (p->layout == KCB_LAYOUT_H5)
-    for (size_t i = nm; i < f->n_vars; i++) {
+    for (size_t i = nm; i < opt_end; i++) {
       char path[2048];
       snprintf(path, sizeof path, "/optimizer_weights/%s", f->vars[i].name);
       KCB__TRY(set_path(p, i, path));
@@ -621,7 +661,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   int rc = 0;
   if (layout == KCB_LAYOUT_AUTO && (rc = kcb_checkpoint_layout_from_name(&layout, out_path))) return rc;
   if ((rc = layout_check_name(out_path, layout))) return rc;
-  plan p = {layout, NULL, NULL, 0, NULL, 0, 0, 0, report};
+  plan p = {.layout = layout, .report = report};
   kcb__h5_memory mem = {H5I_INVALID_HID, NULL, 0};
   char *bytes = NULL;
   void *zip = NULL;

@@ -13,7 +13,7 @@ py=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 
-for model in seqmix attn convs video nested; do
+for model in seqmix attn convs video nested mixed; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"
     check "inspect_text_$f" 0 "parameters \(" -- "$bin/kcb-inspect" checkpoint "$dir/$f"

@@ -171,12 +171,22 @@ OPTIMIZERS = {
     "adagrad": [["accumulator"]],
     "nadam": [["momentum", "velocity"]],  # then u_product, a scalar
     "adamax": [["momentum", "norm"]],
+    "adam": [["momentum", "velocity"]],
 }
-OPT_CLASS = {"sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW", "adagrad": "Adagrad", "nadam": "Nadam",
+OPT_CLASS = {"lso_adam": "LossScaleOptimizer", "adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW", "adagrad": "Adagrad", "nadam": "Nadam",
              "adamax": "Adamax"}
 
 
 def optimizer_vars(opt, trainable, it_dtype):
+    if opt == "lso_adam":
+        # mixed precision: compile wraps the optimizer in a LossScaleOptimizer, whose variables are
+        # its own (iteration, learning_rate 0, step_counter, dynamic_scale) then its inner one's
+        inner = optimizer_vars("adam", trainable, it_dtype)
+        own = [("loss_scale_optimizer/iteration", np.array(3, dtype=it_dtype), None),
+               ("loss_scale_optimizer/learning_rate", np.array(0.0, np.float32), None),
+               ("loss_scale_optimizer/step_counter", np.array(3, dtype=it_dtype), None),
+               ("loss_scale_optimizer/dynamic_scale", np.array(32768.0, np.float32), None)]
+        return own + inner, inner
     out = [(opt + "/iteration", np.array(3, dtype=it_dtype), None), (opt + "/learning_rate", np.array(0.01, np.float32), None)]
     for group in OPTIMIZERS[opt]:
         for v in trainable:
@@ -243,7 +253,7 @@ UNKNOWN_SLOTS = set()  # their optimizer slots' names
 UNKNOWN = set()  # ids of variables of classes a reader cannot know the variable names of (custom layers)
 
 
-def write_store(h5, model, opt_vars):
+def write_store(h5, model, opt_vars, inner=None):
     """Returns the model variables' records in model.weights order and the optimizer's."""
     where = WHERE
 
@@ -277,6 +287,12 @@ def write_store(h5, model, opt_vars):
         for i, (name, data, owner) in enumerate(opt_vars):
             g[str(i)] = data
             orecs.append(record("/optimizer/vars/%d" % i, name if name not in UNKNOWN_SLOTS else None, data, False, owner, True))
+    if inner:  # the LossScaleOptimizer's inner optimizer, saved again as its attribute
+        g = h5.create_group("optimizer/inner_optimizer/vars")
+        g.attrs["name"] = inner[0][0].split("/")[0]
+        for i, (name, data, owner) in enumerate(inner):
+            g[str(i)] = data
+            orecs.append(record("/optimizer/inner_optimizer/vars/%d" % i, name, data, False, owner, True))
     return recs, orecs
 
 
@@ -319,7 +335,15 @@ def write_legacy_optimizer(h5, opt_vars, k2=False):
 def training_config(opt):
     return {"loss": "mean_squared_error", "loss_weights": None, "metrics": ["mae"], "weighted_metrics": None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
-            "optimizer_config": {"class_name": OPT_CLASS[opt], "config": {"name": opt, "learning_rate": 0.01}}}
+            "optimizer_config": {"class_name": OPT_CLASS[opt], "config": opt_config(opt)}}
+
+
+def opt_config(opt):
+    if opt == "lso_adam":
+        return {"name": "loss_scale_optimizer", "learning_rate": 0.0, "initial_scale": 32768.0, "dynamic_growth_steps": 2000,
+                "inner_optimizer": {"module": "keras.optimizers", "class_name": "Adam",
+                                    "config": {"name": "adam", "learning_rate": 0.01}, "registered_name": None}}
+    return {"name": opt, "learning_rate": 0.01}
 
 
 def params(model):
@@ -331,13 +355,15 @@ def params(model):
 def write_keras3(tag, model, opt, it_dtype, expected):
     model_paths(model)
     trainable = [v for c in model.layers for v in c.weights() if v.tr]
-    opt_vars = optimizer_vars(opt, trainable, it_dtype)
+    opt_vars, inner = optimizer_vars(opt, trainable, it_dtype), None
+    if opt == "lso_adam":
+        opt_vars, inner = opt_vars
     top = [[c.name, c.cls] for c in store_layers(model)]
     base = {"model_class": model.cls, "model_name": model.name, "params": params(model), "layers": top,
             "n_layers_with_nesting": None}
     # .weights.h5
     with h5py.File(os.path.join(OUT, tag + ".weights.h5"), "w") as h5:
-        recs, orecs = write_store(h5, model, opt_vars)
+        recs, orecs = write_store(h5, model, opt_vars, inner)
     expected[tag + ".weights.h5"] = dict(base, layout="weights.h5", weights=knowable(json.loads(json.dumps(recs)), model, "store"),
                                          optimizer_weights=orecs)
     # .keras: metadata.json, config.json, model.weights.h5 (stored, Python's zipfile)
@@ -345,13 +371,16 @@ def write_keras3(tag, model, opt, it_dtype, expected):
     cfg["module"] = "keras" if model.cls == "Sequential" else "keras.src.models.functional"
     cfg["build_config"] = {"input_shape": None}
     cfg["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": OPT_CLASS[opt],
-                                           "config": {"name": opt, "learning_rate": 0.01}, "registered_name": None},
+                                           "config": opt_config(opt), "registered_name": None},
                              "loss": "mean_squared_error", "loss_weights": None, "metrics": ["mae"],
                              "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
     buf = io.BytesIO()
     with h5py.File(buf, "w") as h5:
-        write_store(h5, model, opt_vars)
-    with zipfile.ZipFile(os.path.join(OUT, tag + ".keras"), "w") as z:
+        write_store(h5, model, opt_vars, inner)
+    # Keras writes its members stored; it reads deflated ones as well (archives re-zipped by other
+    # tools), which three of these are, keeping the files small
+    zmode = zipfile.ZIP_DEFLATED if tag in ("seqmix", "attn", "nested") else zipfile.ZIP_STORED
+    with zipfile.ZipFile(os.path.join(OUT, tag + ".keras"), "w", compression=zmode) as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-12-03@10:00:00"}))
         z.writestr("config.json", json.dumps(cfg))
         z.writestr("model.weights.h5", buf.getvalue())
@@ -549,6 +578,17 @@ def k2mix(expected):
                                                optimizer_weights=[])
 
 
+def mixed():
+    """Sequential under the mixed_float16 policy (float32 variables), compiled: the optimizer is a
+    LossScaleOptimizer around Adam."""
+    layers = [
+        input_layer("input_layer", (5,)),
+        L("dense", "Dense", [V("kernel", (5, 4)), V("bias", (4,))], config={"units": 4, "_dtype": "mixed_float16"}),
+        L("dense_1", "Dense", [V("kernel", (4, 2)), V("bias", (2,))], config={"units": 2, "_dtype": "mixed_float16"}),
+    ]
+    return L("sequential", "Sequential", layers=layers)
+
+
 def main():
     expected = {}
     write_keras3("seqmix", seqmix(), "rmsprop", np.int64, expected)
@@ -556,6 +596,7 @@ def main():
     write_keras3("convs", convs(), "sgd", np.int64, expected)
     write_keras3("video", video(), "nadam", np.int32, expected)
     write_keras3("nested", nested(), "adagrad", np.int64, expected)
+    write_keras3("mixed", mixed(), "lso_adam", np.int64, expected)
     k2mix(expected)
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"files": expected}, f, indent=None, separators=(",", ":"), ensure_ascii=False)
