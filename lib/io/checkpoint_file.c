@@ -517,7 +517,8 @@ static int sub_rank(const char *cls, const char *attr) {
   static const char *const bidi[] = {"forward_layer", "backward_layer", NULL};
   static const char *const mha[] = {"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense", NULL};
   const char *const *order = !strcmp(cls, "Bidirectional") ? bidi : !strcmp(cls, "MultiHeadAttention") ? mha : NULL;
-  if (!strcmp(attr, "layers")) return -1; /* a nested model's layers: Keras walks them first */
+  if (!strcmp(attr, "layers") || !strcmp(attr, "_layer_checkpoint_dependencies"))
+    return -1; /* a nested model's layers: Keras walks them first */
   if (attr[0] == '_') attr++;             /* older Keras 3 has only the private attributes */
   for (int i = 0; order && order[i]; i++)
     if (!strcmp(order[i], attr)) return i;
@@ -719,7 +720,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     char child[1024], child_scope[1100];
     snprintf(child, sizeof child, "%s/%s", path, m[j].name);
     snprintf(child_scope, sizeof child_scope, "%s/", own_scope);
-    if (strcmp(m[j].name, "layers") == 0) {
+    if (strcmp(m[j].name, "layers") == 0 || strcmp(m[j].name, "_layer_checkpoint_dependencies") == 0) {
       json_decref(nested);
       nested = entry ? kcb__entry_layers(entry, 1) : NULL;
       KCB__TRY(model_scope(f, child, entry, cls, own_scope, child_scope, sizeof child_scope));
@@ -836,9 +837,12 @@ static int read_store(kcb_checkpoint_file *f) {
   int seq_guess = !strncmp(mn, "sequential", 10) || (strncmp(mn, "functional", 10) != 0 && !container_has_input(f, "/layers"));
   if (mn[0] && (strcmp(mc, "Sequential") == 0 || (!mc[0] && seq_guess)))
     snprintf(scope, sizeof scope, "%s/", f->meta.model_name);
-  if (kcb__h5_exists(f->file, "layers")) {
+  /* tf.keras 2.13-2.15 wrote a model's layers as `_layer_checkpoint_dependencies` (Keras 3 reads it) */
+  const char *container = kcb__h5_exists(f->file, "layers") ? "/layers"
+                          : kcb__h5_exists(f->file, "_layer_checkpoint_dependencies") ? "/_layer_checkpoint_dependencies" : NULL;
+  if (container) {
     top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
-    KCB__TRY(walk_container(f, "/layers", top, -1, scope));
+    KCB__TRY(walk_container(f, container, top, -1, scope));
   }
   f->meta.n_model_vars = f->n_vars;
   if (kcb__h5_exists(f->file, "optimizer")) KCB__TRY(read_store_optimizer(f, "/optimizer", 0));

@@ -378,8 +378,8 @@ def write_keras3(tag, model, opt, it_dtype, expected):
     with h5py.File(buf, "w") as h5:
         write_store(h5, model, opt_vars, inner)
     # Keras writes its members stored; it reads deflated ones as well (archives re-zipped by other
-    # tools), which three of these are, keeping the files small
-    zmode = zipfile.ZIP_DEFLATED if tag in ("seqmix", "attn", "nested") else zipfile.ZIP_STORED
+    # tools), which four of these are, keeping the files small
+    zmode = zipfile.ZIP_DEFLATED if tag in ("seqmix", "attn", "nested", "block") else zipfile.ZIP_STORED
     with zipfile.ZipFile(os.path.join(OUT, tag + ".keras"), "w", compression=zmode) as z:
         z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-12-03@10:00:00"}))
         z.writestr("config.json", json.dumps(cfg))
@@ -589,6 +589,19 @@ def mixed():
     return L("sequential", "Sequential", layers=layers)
 
 
+def block():
+    """Functional with a custom layer holding two Dense sub-layers as attributes (`proj_a`, `proj_b`,
+    named 'expand' and 'squeeze') and an own variable: a store files them under the attribute names,
+    a legacy .h5 under the layer names only, so the legacy file cannot become a store."""
+    expand = L("expand", "Dense", [V("kernel", (4, 6)), V("bias", (6,))])
+    squeeze = L("squeeze", "Dense", [V("kernel", (6, 4)), V("bias", (4,))])
+    res = L("res_block", "ResidualBlock", [V("gate", (4,))], subs=[("proj_a", expand), ("proj_b", squeeze)],
+            module="my_blocks", registered="Custom>ResidualBlock")
+    UNKNOWN.update(id(v) for v in res.all_vars())  # its sub-layers' classes are not in the file either
+    layers = [input_layer("x", (4,)), res, L("out", "Dense", [V("kernel", (4, 1)), V("bias", (1,))], config={"units": 1})]
+    return L("functional", "Functional", layers=layers)
+
+
 def main():
     expected = {}
     write_keras3("seqmix", seqmix(), "rmsprop", np.int64, expected)
@@ -597,6 +610,7 @@ def main():
     write_keras3("video", video(), "nadam", np.int32, expected)
     write_keras3("nested", nested(), "adagrad", np.int64, expected)
     write_keras3("mixed", mixed(), "lso_adam", np.int64, expected)
+    write_keras3("block", block(), "sgd", np.int64, expected)
     k2mix(expected)
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"files": expected}, f, indent=None, separators=(",", ":"), ensure_ascii=False)
