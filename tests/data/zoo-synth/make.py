@@ -516,7 +516,7 @@ def nested():
 
 def k2mix(expected):
     """tf.keras 2.10 full .h5 and weights .h5: Normalization (int64 count), Bidirectional(LSTM),
-    TimeDistributed(Dense), SimpleRNN, Dense; optimizer_v2 RMSprop(momentum) weights (iter, hyper
+    TimeDistributed(Dense), SimpleRNN, a Dense named 'head/out'; optimizer_v2 RMSprop(momentum) weights (iter, hyper
     parameters, then every variable's `rms`, then every `momentum`)."""
     m = L("sequential", "Sequential", layers=[
         input_layer("input_1", (5, 3)),
@@ -528,7 +528,8 @@ def k2mix(expected):
         L("time_distributed", "TimeDistributed", subs=[("layer", L("dense", "Dense", [V("kernel", (4, 2)), V("bias", (2,))]))],
           config={"layer": {"class_name": "Dense", "config": {"name": "dense", "units": 2}}}),
         rnn("SimpleRNN", "simple_rnn", lstm_cell("simple_rnn_cell", 2, 2, "SimpleRNNCell", 1), units=2),
-        L("dense_1", "Dense", [V("kernel", (2, 1)), V("bias", (1,))], config={"units": 1}),
+        # tf.keras 2 took '/' in layer names: its group is model_weights/head/out
+        L("head/out", "Dense", [V("kernel", (2, 1)), V("bias", (1,))], config={"units": 1}),
     ])
     # tf.keras 2 weight names: layer name scopes, no model prefix; TimeDistributed's inner layer
     # is built in the wrapper's scope under no name of its own
