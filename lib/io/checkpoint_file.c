@@ -403,8 +403,10 @@ done:
   return rc;
 }
 
-/* The members of group `path`, in the order their writer created them. */
-static int list_members(kcb_checkpoint_file *f, const char *path, member **out, size_t *n) {
+/* The members of group `path`, in the order their writer created them (creation_order: from the
+ * local heap where the file keeps it, else by address; otherwise by address only, which costs no
+ * extra read). */
+static int list_members(kcb_checkpoint_file *f, const char *path, member **out, size_t *n, int creation_order) {
   *out = NULL;
   *n = 0;
   hid_t g;
@@ -421,7 +423,7 @@ static int list_members(kcb_checkpoint_file *f, const char *path, member **out, 
     names[i] = NULL;
     KCB__TRY(kcb__h5_object_addr(g, path[0] == '/' ? path + 1 : path, m[i].name, &m[i].addr, &m[i].is_group, f->h5name));
   }
-  heap_offsets(f, g, m, count); /* creation order where the file keeps it, else addresses */
+  if (creation_order) heap_offsets(f, g, m, count); /* else, or when it fails: addresses */
   qsort(m, count, sizeof *m, by_addr);
   *out = m;
   *n = count;
@@ -525,9 +527,17 @@ static int sub_rank(const char *cls, const char *attr) {
   return 100;
 }
 
+/* Keras writes attribute objects in sorted order of their names, private ("_x") ones last. */
+static int attr_before(const char *cls, const char *a, const char *b) {
+  int ra = sub_rank(cls, a), rb = sub_rank(cls, b);
+  if (ra != rb) return ra < rb;
+  if ((a[0] == '_') != (b[0] == '_')) return b[0] == '_';
+  return strcmp(a, b) < 0;
+}
+
 static void sort_sub_objects(const char *cls, member *m, size_t n) {
   for (size_t i = 1; i < n; i++) /* insertion sort: stable, n is small */
-    for (size_t j = i; j > 0 && sub_rank(cls, m[j].name) < sub_rank(cls, m[j - 1].name); j--) {
+    for (size_t j = i; j > 0 && attr_before(cls, m[j].name, m[j - 1].name); j--) {
       member t = m[j];
       m[j] = m[j - 1];
       m[j - 1] = t;
@@ -572,7 +582,8 @@ static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_
   char *used = NULL;
   if (++f->walk_depth > KCB__CKPT_MAX_DEPTH)
     KCB__TRY(kcb__error(KCB_EFORMAT, "%s: layers nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
-  KCB__TRY(list_members(f, path, &m, &n));
+  /* the order only matters without a config (a weights-only store records model.layers nowhere else) */
+  KCB__TRY(list_members(f, path, &m, &n, cfg_layers == NULL));
   used = calloc(n + 1, 1);
   if (!used) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   if (cfg_layers) {
@@ -713,7 +724,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   /* sub-objects: a nested model's layers, an RNN's cell, a wrapper's layers, other attributes.
    * Keras writes them in sorted attribute order; listed in the order the layer tracks them, which
    * model.weights follows (Bidirectional: forward then backward), as far as kcb knows it. */
-  KCB__TRY(list_members(f, path, &m, &n));
+  KCB__TRY(list_members(f, path, &m, &n, 0));
   sort_sub_objects(cls, m, n);
   for (size_t j = 0; j < n; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
@@ -802,7 +813,7 @@ static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int de
       KCB__TRY(add_var(f, g, vars_path, vars[order[i] - 1], "", -1, 0, 1, i));
     }
   }
-  KCB__TRY(list_members(f, path, &m, &n_m));
+  KCB__TRY(list_members(f, path, &m, &n_m, 0));
   for (size_t j = 0; j < n_m; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
     char child[600];
