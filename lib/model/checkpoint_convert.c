@@ -457,6 +457,16 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
                         "layout groups weights by layer name", f->path, f->layers[i].path);
   for (size_t i = 0; i < nm; i++) {
     if (f->vars[i].pub.layer < 0) return kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name);
+    /* a store does not hold variable names: a class kcb does not know gets positional ones
+     * ("counter/0"), which Keras, matching legacy weights by position, loads all the same */
+    const char *leaf = strrchr(f->vars[i].name, '/');
+    size_t len = strlen(p->report->note);
+    if (leaf && leaf[1] >= '0' && leaf[1] <= '9' && !strstr(p->report->note, "positional") && len + 1 < sizeof p->report->note) {
+      const kcb__ckpt_layer *l = &f->layers[f->vars[i].pub.layer];
+      snprintf(p->report->note + len, sizeof p->report->note - len,
+               "%sweight names of layer '%s' (%s) are positional ('%s'): kcb does not know that class's variable names",
+               len ? "; " : "", l->name, l->class_name[0] ? l->class_name : "unknown class", f->vars[i].name);
+    }
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", top_of(f, f->vars[i].pub.layer)->name, f->vars[i].name);
     KCB__TRY(set_path(p, i, path));

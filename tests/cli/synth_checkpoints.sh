@@ -44,6 +44,8 @@ for model in seqmix attn convs video nested mixed block; do
     check "same_layout_$f" 0 "^same" -- sh -c "'$bin/kcb-restore' '$tmp/$model/$f' --output '$tmp/same-$f' >/dev/null && cmp '$tmp/$model/$f' '$tmp/same-$f' && echo same"
   done
 done
+check note_positional_names 0 "note: weight names of layer 'counter' \(MyCounter\) are positional \('counter/0'\)" -- \
+  "$bin/kcb-restore" "$tmp/nested" --output "$tmp/note.h5"
 # a custom layer's sub-layers are stored under attribute names a legacy file does not hold: the
 # conversion is refused, naming the layer, before anything is written
 for target in keras weights.h5; do
