@@ -1041,33 +1041,44 @@ size_t kcb__opt_layout_width(const opt_layout *L, int g) {
   return k;
 }
 
-/* Tries one slot layout: `group_sizes` slots per variable in each of `n_groups` groups, for the
- * trainable variables that the first slots' sizes pick out (a weights-only file does not say that a
- * frozen layer's variables are not trainable: those the optimizer skipped are skipped). On success
- * fills owners[] and slot[] (the slot's index within its variable's slots) and returns 1. */
-static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const size_t *group_sizes, int n_groups,
-                      long *owners, int *slot) {
+/* One group of an optimizer's slots: up to 2 names, interleaved per variable. */
+typedef struct slot_group {
+  const char *names[2];
+  size_t width;
+} slot_group;
+
+/* Tries one slot layout (groups one after another, each interleaved over the trainable variables)
+ * for the trainable variables that the first slots' sizes pick out (a weights-only file does not
+ * say that a frozen layer's variables are not trainable: those the optimizer skipped are
+ * skipped). On success fills owners[] and names[] (each slot's name, or NULL) and returns 1. */
+static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const slot_group *groups, int n_groups,
+                      long *owners, const char **names) {
   size_t k = 0;
-  for (int g = 0; g < n_groups; g++) k += group_sizes[g];
+  for (int g = 0; g < n_groups; g++) k += groups[g].width;
   if (!k || n_slots % k) return 0;
   size_t n_t = n_slots / k, *t = calloc(n_t + 1, sizeof *t), found = 0;
   if (!t) return 0;
-  /* the first group's first slot of each trainable variable: positions 0, g0, 2*g0, ... */
+  /* the first group's first slot of each trainable variable: positions 0, w0, 2*w0, ... */
   for (size_t i = 0; i < f->meta.n_model_vars && found < n_t; i++)
-    if (f->vars[i].pub.trainable && f->vars[i].pub.count == f->vars[first + found * group_sizes[0]].pub.count) t[found++] = i;
+    if (f->vars[i].pub.trainable && f->vars[i].pub.count == f->vars[first + found * groups[0].width].pub.count) t[found++] = i;
   int ok = found == n_t;
-  size_t pos = 0, base = 0;
-  for (int g = 0; ok && g < n_groups; g++) {
+  size_t pos = 0;
+  for (int g = 0; ok && g < n_groups; g++)
     for (size_t v = 0; ok && v < n_t; v++)
-      for (size_t s = 0; ok && s < group_sizes[g]; s++, pos++) {
+      for (size_t s = 0; ok && s < groups[g].width; s++, pos++) {
         ok = f->vars[first + pos].pub.count == f->vars[t[v]].pub.count && f->vars[first + pos].pub.rank > 0;
         owners[pos] = (long)t[v];
-        slot[pos] = (int)(base + s);
+        names[pos] = s < 2 ? groups[g].names[s] : NULL;
       }
-    base += group_sizes[g];
-  }
   free(t);
   return ok;
+}
+
+/* The optimizer's config (compile_config's `optimizer`, training_config's `optimizer_config`). */
+static json_t *optimizer_config(json_t *tc) {
+  json_t *oc = json_object_get(tc, "optimizer");
+  if (!json_is_object(oc)) oc = json_object_get(tc, "optimizer_config");
+  return json_object_get(oc, "config");
 }
 
 /* A store optimizer object's name and the name of the optimizer whose slots it holds: a
@@ -1082,7 +1093,7 @@ static const char *segment_name(const kcb_checkpoint_file *f, int s, const char 
 static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name);
 
 static void assign_owners(kcb_checkpoint_file *f) {
-  for (size_t j = f->meta.n_model_vars; j < f->n_vars; j++) f->vars[j].slot = -1;
+  for (size_t j = f->meta.n_model_vars; j < f->n_vars; j++) f->vars[j].slot_name = NULL;
   if (!f->n_opt_seg) {
     assign_owners_range(f, f->meta.n_model_vars, f->n_vars, f->meta.optimizer_name);
     return;
@@ -1116,22 +1127,38 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
   /* by position (Keras 3): the optimizer's own layout where kcb knows it, else k interleaved slots */
   size_t n_slots = n_opt - lead - trail;
   long *owners = calloc(n_slots + 1, sizeof *owners);
-  int *slot = calloc(n_slots + 1, sizeof *slot);
+  const char **slot = calloc(n_slots + 1, sizeof *slot);
   if (!owners || !slot || !n_slots) goto done;
   const opt_layout *L = kcb__opt_layout_of(opt_name);
-  int ok = 0;
-  if (L) {
-    for (int g = 1; g <= 3 && !ok && L->groups[g - 1][0]; g++) {
-      size_t sizes[3];
-      for (int i = 0; i < g; i++) sizes[i] = kcb__opt_layout_width(L, i + 1) - kcb__opt_layout_width(L, i);
-      ok = try_layout(f, first + lead, n_slots, sizes, g, owners, slot);
+  /* the base optimizer's own groups come first: an exponential moving average of every variable
+   * (use_ema), then gradient accumulators (gradient_accumulation_steps); a weights-only file does
+   * not say, so one unnamed leading group is tried last */
+  slot_group pre[2];
+  int n_pre = 0, ok = 0;
+  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  json_t *oc = optimizer_config(tc);
+  if (json_is_true(json_object_get(oc, "use_ema"))) pre[n_pre++] = (slot_group){{"average", NULL}, 1};
+  json_t *acc = json_object_get(oc, "gradient_accumulation_steps");
+  if (json_is_integer(acc) && json_integer_value(acc) > 0) pre[n_pre++] = (slot_group){{"gradient_accumulator", NULL}, 1};
+  json_decref(tc);
+  for (int extra = 0; extra <= (tc ? 0 : 1) && !ok; extra++) {
+    slot_group groups[6];
+    int n_g = n_pre;
+    memcpy(groups, pre, sizeof pre);
+    if (extra) groups[n_g++] = (slot_group){{"average", NULL}, 1}; /* use_ema's (gradient accumulators look alike) */
+    for (int g = 1; L && g <= 3 && !ok && L->groups[g - 1][0]; g++) {
+      groups[n_g + g - 1] = (slot_group){{L->groups[g - 1][0], L->groups[g - 1][1]}, L->groups[g - 1][1] ? 2 : 1};
+      ok = try_layout(f, first + lead, n_slots, groups, n_g + g, owners, slot);
+    }
+    for (size_t k = 1; k <= 4 && !ok && !L; k++) {
+      groups[n_g] = (slot_group){{NULL, NULL}, k};
+      ok = try_layout(f, first + lead, n_slots, groups, n_g + 1, owners, slot);
     }
   }
-  for (size_t k = 1; k <= 4 && !ok; k++) ok = try_layout(f, first + lead, n_slots, &k, 1, owners, slot);
   if (ok)
     for (size_t j = 0; j < n_slots; j++) {
       f->vars[first + lead + j].pub.owner = owners[j];
-      f->vars[first + lead + j].slot = slot[j];
+      f->vars[first + lead + j].slot_name = slot[j];
     }
 done:
   free(owners);
@@ -1145,7 +1172,7 @@ done:
 static int name_store_optimizer(kcb_checkpoint_file *f) {
   /* RMSprop with two groups: momentum, or average_gradient when centered without momentum */
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
-  json_t *ocfg = json_object_get(json_object_get(tc, "optimizer"), "config");
+  json_t *ocfg = optimizer_config(tc);
   int centered_only = json_is_true(json_object_get(ocfg, "centered")) && json_number_value(json_object_get(ocfg, "momentum")) == 0;
   json_decref(tc);
   for (int s = 0; s < f->n_opt_seg; s++) {
@@ -1155,33 +1182,31 @@ static int name_store_optimizer(kcb_checkpoint_file *f) {
     int lso = inner != own;
     const opt_layout *L = kcb__opt_layout_of(inner);
     static const char *const lso_scalars[] = {"iteration", "learning_rate", "step_counter", "dynamic_scale"};
-    int scalar = 0;
+    int scalar = 0, seen_slot = 0;
     for (size_t j = first; j < end; j++) {
       kcb__ckpt_var *o = &f->vars[j];
       char name[1300], flat[1200];
+      seen_slot |= o->pub.rank > 0;
       if (o->pub.owner < 0) {
-        int k = o->pub.rank == 0 ? scalar++ : -1;
-        int last = j + 1 == end && k >= 2;
+        /* scalars before the slots: iteration, learning rate (none with a schedule); after: Nadam's */
+        int k = o->pub.rank == 0 && !seen_slot ? scalar++ : -1;
+        int last = j + 1 == end && seen_slot && o->pub.rank == 0;
         const char *who = opt, *what = NULL;
         if (lso && k >= 0 && k < 4) what = lso_scalars[k];
         else {
           if (lso) who = inner, k -= 4;
           what = k == 0 ? "iteration" : k == 1 ? "learning_rate"
                  : last && L && !strcmp(L->name, "nadam") ? "variable" /* u_product, made unnamed */ : NULL;
+          if (last && lso) who = inner;
         }
         if (what) snprintf(name, sizeof name, "%s/%s", who, what);
         else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
       } else {
-        const char *slot = NULL;
-        for (int g = 0, base = 0; L && g < 3 && L->groups[g][0] && !slot; g++) {
-          int w = (int)kcb__opt_layout_width(L, g + 1) - (int)kcb__opt_layout_width(L, g);
-          if (o->slot >= base && o->slot < base + w) slot = L->groups[g][o->slot - base];
-          base += w;
-        }
+        const char *slot = o->slot_name;
         if (slot && centered_only && !strcmp(slot, "momentum") && L && !strcmp(L->name, "rmsprop")) slot = "average_gradient";
         flat_name(f->vars[o->pub.owner].name, flat, sizeof flat);
         if (slot) snprintf(name, sizeof name, "%s/%s_%s", inner[0] ? inner : opt, flat, slot);
-        else snprintf(name, sizeof name, "%s/%s_slot%d", inner[0] ? inner : opt, flat, o->slot);
+        else snprintf(name, sizeof name, "%s/%s_%zu", inner[0] ? inner : opt, flat, o->store_index);
       }
       char *copy = strdup(name);
       if (!copy) return kcb__error(KCB_ENOMEM, "out of memory");

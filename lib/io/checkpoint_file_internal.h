@@ -24,7 +24,7 @@ typedef struct kcb__ckpt_var {
   kcb_checkpoint_var pub;
   char *path, *name;
   size_t store_index; /* its index in its group (`vars/<i>`, or the i-th weight name) */
-  int slot;           /* optimizer slot: which of its variable's slots (Adam: 0 momentum, 1 velocity); -1 */
+  const char *slot_name; /* optimizer slot found by position: Keras's name for it ("momentum"), or NULL */
 } kcb__ckpt_var;
 
 struct kcb_checkpoint_file {

@@ -183,12 +183,15 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   for (size_t j = nm; ok && j < f->n_vars; j++) {
     const kcb__ckpt_var *o = &f->vars[j];
     if (o->pub.rank > 0) ok = o->pub.owner >= 0, n_slots++;
-    else if (it < 0 && !n_slots) it = (long)j;
+    else if (it < 0 && !n_slots && (o->pub.dtype >= KCB_DTYPE_INT8 || leaf_is(o->name, "iteration") || leaf_is(o->name, "iter")))
+      it = (long)j;
     else if (lr < 0 && !n_slots && (leaf_is(o->name, "learning_rate") || leaf_is(o->name, "lr"))) lr = (long)j;
     else if (n_slots && L && !strcmp(L->name, "nadam") && j + 1 == f->n_vars) tail = (long)j;
   }
   ok = ok && it >= 0;
-  if (ok && lr < 0) {
+  if (ok && lr < 0 && json_is_object(json_object_get(json_object_get(oc, "config"), "learning_rate"))) {
+    /* a learning-rate schedule: Keras 3 keeps no learning-rate variable either */
+  } else if (ok && lr < 0) {
     json_t *v = json_object_get(json_object_get(oc, "config"), "learning_rate");
     if (!json_is_number(v)) v = json_object_get(json_object_get(oc, "config"), "lr");
     ok = json_is_number(v);
@@ -229,6 +232,13 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   if (!n_groups) n_groups = 1;
   p->opt_order[p->n_opt++] = (size_t)it;
   if (lr >= 0) p->opt_order[p->n_opt++] = (size_t)lr;
+  if (f->meta.keras_version[0] == '3') {
+    /* Keras 3's legacy writer keeps optimizer.variables in Keras 3's order already (EMA averages
+     * and gradient accumulators included) */
+    for (size_t j = nm; j < f->n_vars; j++)
+      if (f->vars[j].pub.rank > 0) p->opt_order[p->n_opt++] = j;
+    n_groups = 0;
+  }
   for (int g = 0, base = 0; g < n_groups; base += (int)width[g], g++)
     for (size_t o = 0; o < p->n_order; o++) {
       size_t w = p->order[o];

@@ -187,8 +187,12 @@ def optimizer_vars(opt, trainable, it_dtype):
                ("loss_scale_optimizer/step_counter", np.array(3, dtype=it_dtype), None),
                ("loss_scale_optimizer/dynamic_scale", np.array(32768.0, np.float32), None)]
         return own + inner, inner
-    out = [(opt + "/iteration", np.array(3, dtype=it_dtype), None), (opt + "/learning_rate", np.array(0.01, np.float32), None)]
-    for group in OPTIMIZERS[opt]:
+    opt, _, variant = opt.partition("_")
+    out = [(opt + "/iteration", np.array(3, dtype=it_dtype), None)]
+    if variant != "schedule":  # a learning-rate schedule is no variable
+        out.append((opt + "/learning_rate", np.array(0.01, np.float32), None))
+    # the base optimizer's moving averages (use_ema) come before the optimizer's own slots
+    for group in ([["average"]] if variant == "ema" else []) + OPTIMIZERS[opt]:
         for v in trainable:
             for slot in group:
                 out.append(("%s/%s_%s" % (opt, v.path.replace("/", "_"), slot), values(v.shape, v.dtype), v))
@@ -335,7 +339,7 @@ def write_legacy_optimizer(h5, opt_vars, k2=False):
 def training_config(opt):
     return {"loss": "mean_squared_error", "loss_weights": None, "metrics": ["mae"], "weighted_metrics": None,
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False,
-            "optimizer_config": {"class_name": OPT_CLASS[opt], "config": opt_config(opt)}}
+            "optimizer_config": {"class_name": OPT_CLASS[opt if opt == "lso_adam" else opt.partition("_")[0]], "config": opt_config(opt)}}
 
 
 def opt_config(opt):
@@ -343,6 +347,13 @@ def opt_config(opt):
         return {"name": "loss_scale_optimizer", "learning_rate": 0.0, "initial_scale": 32768.0, "dynamic_growth_steps": 2000,
                 "inner_optimizer": {"module": "keras.optimizers", "class_name": "Adam",
                                     "config": {"name": "adam", "learning_rate": 0.01}, "registered_name": None}}
+    opt, _, variant = opt.partition("_")
+    if variant == "ema":
+        return {"name": opt, "learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.99}
+    if variant == "schedule":
+        return {"name": opt, "learning_rate": {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+                                               "config": {"initial_learning_rate": 0.01, "decay_steps": 100, "decay_rate": 0.9},
+                                               "registered_name": None}}
     return {"name": opt, "learning_rate": 0.01}
 
 
@@ -370,7 +381,7 @@ def write_keras3(tag, model, opt, it_dtype, expected):
     cfg = entry(model, True)
     cfg["module"] = "keras" if model.cls == "Sequential" else "keras.src.models.functional"
     cfg["build_config"] = {"input_shape": None}
-    cfg["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": OPT_CLASS[opt],
+    cfg["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": OPT_CLASS[opt if opt == "lso_adam" else opt.partition("_")[0]],
                                            "config": opt_config(opt), "registered_name": None},
                              "loss": "mean_squared_error", "loss_weights": None, "metrics": ["mae"],
                              "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
@@ -607,8 +618,8 @@ def main():
     expected = {}
     write_keras3("seqmix", seqmix(), "rmsprop", np.int64, expected)
     write_keras3("attn", attn(), "adamw", np.int32, expected)
-    write_keras3("convs", convs(), "sgd", np.int64, expected)
-    write_keras3("video", video(), "nadam", np.int32, expected)
+    write_keras3("convs", convs(), "sgd_ema", np.int64, expected)
+    write_keras3("video", video(), "nadam_schedule", np.int32, expected)
     write_keras3("nested", nested(), "adagrad", np.int64, expected)
     write_keras3("mixed", mixed(), "lso_adam", np.int64, expected)
     write_keras3("block", block(), "sgd", np.int64, expected)
