@@ -23,9 +23,10 @@ static void usage(FILE *f) {
           "                        names it matches give NAME's value and the epoch\n"
           "  --output FILE         write the best checkpoint's weights to FILE, then read them back and\n"
           "                        compare every weight [none: only list]\n"
-          "  --format weights.h5|h5|keras\n"
+          "  --format weights.h5|h5|keras|legacy_weights.h5\n"
           "                        FILE's layout [from FILE's name]; h5 and keras need a full-model\n"
-          "                        checkpoint (.h5 or .keras) to rebuild the architecture from\n"
+          "                        checkpoint (.h5 or .keras) to rebuild the architecture from;\n"
+          "                        legacy_weights.h5 is Keras 2's save_weights layout (FILE named *.h5)\n"
           "  --list                only list, even with --output\n"
           "  --json                print the listing as JSON on stdout\n"
           "  --version             print the version\n"
@@ -179,7 +180,8 @@ int main(int argc, char **argv) {
     if (strcmp(format, "weights.h5") == 0) layout = KCB_LAYOUT_WEIGHTS_H5;
     else if (strcmp(format, "h5") == 0) layout = KCB_LAYOUT_H5;
     else if (strcmp(format, "keras") == 0) layout = KCB_LAYOUT_KERAS;
-    else { free(paths); return usage_error("--format: expected weights.h5, h5 or keras", format); }
+    else if (strcmp(format, "legacy_weights.h5") == 0) layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5;
+    else { free(paths); return usage_error("--format: expected weights.h5, h5, keras or legacy_weights.h5", format); }
     if (!output) { free(paths); return usage_error("--format needs --output FILE", NULL); }
   }
   if (output && !format && kcb_checkpoint_layout_from_name(&layout, output) != 0) {
@@ -187,7 +189,8 @@ int main(int argc, char **argv) {
     return usage_error("--output: the name must end in .weights.h5, .h5 or .keras (or give --format)", output);
   }
   kcb_checkpoint_layout named; /* before any ranking: a name the layout cannot be written under */
-  if (output && format && (kcb_checkpoint_layout_from_name(&named, output) != 0 || named != layout)) {
+  if (output && format && (kcb_checkpoint_layout_from_name(&named, output) != 0 ||
+                           (named != layout && !(named == KCB_LAYOUT_H5 && layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5)))) {
     fprintf(stderr, "kcb-restore: --output '%s': a %s file must be named *.%s (see kcb-restore --help)\n", output,
             format, format);
     free(paths);

@@ -14,7 +14,7 @@ check no_args 2 '^kcb-restore: no checkpoint directory or file given \(see kcb-r
 check bad_template 2 "kcb-restore: bad template \"w.{epoch:02d}-{val_loss:.3f\": expected '}' before end of string \(KCB_EINVAL\)" -- "$bin" "$c" --template 'w.{epoch:02d}-{val_loss:.3f'
 check bad_mode 2 "kcb-restore: --mode: expected auto, min or max: up" -- "$bin" --mode up "$c"
 check unknown_option 2 "kcb-restore: unknown option '--bogus'" -- "$bin" --bogus 1 "$c"
-check bad_format 2 'kcb-restore: --format: expected weights.h5, h5 or keras: pt' -- "$bin" --output x.pt --format pt "$c"
+check bad_format 2 'kcb-restore: --format: expected weights.h5, h5, keras or legacy_weights.h5: pt' -- "$bin" --output x.pt --format pt "$c"
 check bad_output_name 2 'kcb-restore: --output: the name must end in .weights.h5, .h5 or .keras' -- "$bin" --output best.bin "$c"
 check auto_unknown 2 'cannot tell whether `lr` should be minimized or maximized: pass mode min or max \(KCB_EINVAL\)' -- \
   "$bin" --monitor lr "$c/stored"

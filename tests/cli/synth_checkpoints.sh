@@ -34,6 +34,8 @@ for model in seqmix attn convs video nested mixed block; do
   for target in keras h5 weights.h5; do
     check "restore_${model}_$target" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$model' --output '$tmp/best-$model.$target' >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/best-$model.$target' '$dir/$model.$target' $rename"
   done
+  # Keras 2's save_weights layout: the full .h5's model_weights group at the root
+  check "restore_${model}_legacy_weights" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$model' --output '$tmp/lw-$model.h5' --format legacy_weights.h5 >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/lw-$model.h5' '$dir/$model.h5' --reference-group model_weights $rename"
   targets="keras weights.h5"
   [ $model = block ] && targets="" # below: its legacy file cannot become a store
   for target in $targets; do

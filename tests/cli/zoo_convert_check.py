@@ -2,7 +2,9 @@
 the same datasets at the same paths with the same values (and, for legacy files, the same
 layer_names / weight_names), so Keras loads the converted file as it loads its own.
 
-usage: zoo_convert_check.py CONVERTED REFERENCE [--rename OLD=NEW]...
+usage: zoo_convert_check.py CONVERTED REFERENCE [--rename OLD=NEW]... [--reference-group GROUP]
+  --reference-group: compare with that group of REFERENCE (a legacy weights file with a full .h5's
+            model_weights)
   --rename: in the converted file's dataset paths and weight names, OLD reads as NEW (variable names
             a store does not hold, which kcb gives by position: "counter/0=counter/scale")
 """
@@ -57,6 +59,8 @@ def main():
     got_path, want_path = sys.argv[1], sys.argv[2]
     got, got_cfg = open_h5(got_path)
     want, want_cfg = open_h5(want_path)
+    if "--reference-group" in sys.argv:
+        want = want[sys.argv[sys.argv.index("--reference-group") + 1]]
     g, w = {renamed(k): v for k, v in datasets(got).items()}, datasets(want)
     if sorted(g) != sorted(w):
         fail("datasets differ:\n  only in %s: %s\n  only in %s: %s" % (
