@@ -348,6 +348,14 @@ static int config_groups(json_t *model, const char *base, hid_t file, const char
     else snprintf(path, sizeof path, "%s/layers/%s", base, snake);
     rc = make_vars_group(file, path, kcb__entry_name(e), h5name);
     if (!rc && kcb__is_model_class(kcb__entry_class(e))) rc = config_groups(e, path, file, h5name, depth + 1);
+    if (!rc && !strcmp(kcb__entry_class(e), "TimeDistributed")) {
+      /* the wrapped layer: tf.keras 2 names its variables as the wrapper's own, so only the
+       * config knows its name */
+      char sub[1100];
+      snprintf(sub, sizeof sub, "%s/layer", path);
+      json_t *inner = json_object_get(json_object_get(e, "config"), "layer");
+      if (inner) rc = make_vars_group(file, sub, kcb__entry_name(inner), h5name);
+    }
     if (!rc && !strcmp(kcb__entry_class(e), "MultiHeadAttention")) {
       /* its weightless Softmax and Dropout are saved too (as private attributes); their names are
        * Keras's automatic ones in a fresh session */

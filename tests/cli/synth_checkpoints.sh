@@ -60,6 +60,7 @@ for f in k2mix.h5 k2mix.legacy_weights.h5; do
 done
 check diff_k2mix 0 'every variable identical' -- "$bin/kcb-inspect" diff "$dir/k2mix.h5" "$dir/k2mix.legacy_weights.h5"
 mkdir -p "$tmp/k2" && cp "$dir/k2mix.h5" "$tmp/k2/k2mix-val_loss=0.2.h5"
+check "k2mix_to_store_listing" 0 "^ok k2mix.h5>weights.h5" -- sh -c "'$bin/kcb-restore' '$tmp/k2' --output '$tmp/k2mix-store.weights.h5' >/dev/null && '$bin/kcb-inspect' checkpoint '$tmp/k2mix-store.weights.h5' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' 'k2mix.h5>weights.h5'"
 for target in weights.h5 keras; do
   check "k2mix_to_$target" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/k2' --output '$tmp/k2mix.$target' >/dev/null && '$bin/kcb-inspect' diff '$dir/k2mix.h5' '$tmp/k2mix.$target'"
 done

@@ -588,6 +588,21 @@ def k2mix(expected):
         recs = write_legacy(h5, "", m, k2=True, version="2.10.0")
     expected["k2mix.legacy_weights.h5"] = dict(base, layout="legacy_weights.h5", model_name=None, weights=knowable(recs, m, "legacy"),
                                                optimizer_weights=[])
+    # what Keras 3 would write for this model and optimizer state (kcb-restore k2mix.h5 ->
+    # .weights.h5): Keras 3 paths, the store layout, RMSprop's iteration, learning rate, every
+    # velocity then every momentum (optimizer_v2's other hyperparameters have no Keras 3 variable)
+    model_paths(m)
+    by_k2 = {v.k2name: v for c in m.layers for v in c.all_vars()}
+    slots = [(n, d, o) for n, d, o in opt if o is not None]
+    store_opt = [("rmsprop/iteration", opt[0][1], None), ("rmsprop/learning_rate", opt[2][1], None)]
+    for slot in ("rms", "momentum"):
+        for n, d, o in slots:
+            if n.endswith("/%s:0" % slot):
+                store_opt.append(("rmsprop/%s_%s" % (o.path.replace("/", "_"), "velocity" if slot == "rms" else "momentum"), d, o))
+    with h5py.File(io.BytesIO(), "w") as h5:
+        srecs, sorecs = write_store(h5, m, store_opt)
+    expected["k2mix.h5>weights.h5"] = dict(base, layout="weights.h5", weights=knowable(srecs, m, "store"), optimizer_weights=sorecs)
+    assert len(by_k2) == len(srecs)
 
 
 def mixed():
