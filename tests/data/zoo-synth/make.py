@@ -392,9 +392,11 @@ def write_keras3(tag, model, opt, it_dtype, expected):
     # tools), which four of these are, keeping the files small
     zmode = zipfile.ZIP_DEFLATED if tag in ("seqmix", "attn", "nested", "block") else zipfile.ZIP_STORED
     with zipfile.ZipFile(os.path.join(OUT, tag + ".keras"), "w", compression=zmode) as z:
-        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-12-03@10:00:00"}))
-        z.writestr("config.json", json.dumps(cfg))
-        z.writestr("model.weights.h5", buf.getvalue())
+        for name, data in [("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-12-03@10:00:00"})),
+                           ("config.json", json.dumps(cfg)), ("model.weights.h5", buf.getvalue())]:
+            info = zipfile.ZipInfo(name, date_time=(2026, 12, 3, 10, 0, 0))  # reproducible files
+            info.compress_type = zmode
+            z.writestr(info, data)
     expected[tag + ".keras"] = dict(base, layout="keras", weights=recs, optimizer_weights=orecs)
     # legacy full .h5 (Keras 3)
     with h5py.File(os.path.join(OUT, tag + ".h5"), "w") as h5:
