@@ -356,9 +356,11 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
     char sh[128], sz[24], c[5][32];
     var_shape_text(v, sh, sizeof sh);
     snprintf(sz, sizeof sz, "%zu", v->count);
+    int none = v->dtype == KCB_DTYPE_UNKNOWN;
     const char *row[10] = {v->name, kcb_var_dtype_name(v->dtype), sh, sz, v->is_optimizer ? "optimizer" : v->trainable ? "yes" : "no",
-                           short_num(s->sum, c[0]), short_num(s->mean, c[1]), short_num(s->std, c[2]),
-                           short_num(s->min, c[3]), short_num(s->max, c[4])};
+                           none ? "-" : short_num(s->sum, c[0]), none ? "-" : short_num(s->mean, c[1]),
+                           none ? "-" : short_num(s->std, c[2]), none ? "-" : short_num(s->min, c[3]),
+                           none ? "-" : short_num(s->max, c[4])};
     table_add(&t, row);
   }
   table_print(stdout, &t, "  ");
@@ -396,11 +398,18 @@ int cmd_checkpoint(int argc, char **argv) {
     rc = data_fail("checkpoint", "out of memory");
     goto done;
   }
-  for (size_t i = 0; i < nv; i++)
+  for (size_t i = 0; i < nv; i++) {
+    if (kcb_checkpoint_file_var(f, i)->dtype == KCB_DTYPE_UNKNOWN) {
+      /* strings, opaque or compound data (a layer kcb does not know may store anything): listed
+       * without statistics */
+      stats[i] = (kcb_var_stats){NAN, NAN, NAN, NAN, NAN, 0, 0};
+      continue;
+    }
     if ((rc = kcb_checkpoint_file_stats(f, i, &stats[i]))) {
       rc = lib_fail("checkpoint", rc);
       goto done;
     }
+  }
   for (size_t i = 0; i < kcb_checkpoint_file_layer_count(f); i++) {
     const kcb_checkpoint_layer *l = kcb_checkpoint_file_layer(f, i);
     n_with_weights += l->parent < 0 && l->n_params > 0;
@@ -439,6 +448,7 @@ int is_checkpoint_path(const char *path) {
 int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
   kcb_checkpoint_file *a = NULL, *b = NULL;
   int rc = 0, differ = 0;
+  size_t not_compared = 0;
   if ((rc = kcb_checkpoint_file_open(&a, pa)) || (rc = kcb_checkpoint_file_open(&b, pb))) {
     rc = lib_fail("diff", rc);
     goto done;
@@ -467,13 +477,15 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
     if (vb) var_shape_text(vb, sb, sizeof sb);
     if (!va || !vb) status = va ? "missing in B" : "missing in A";
     else if (strcmp(sa, sb) != 0) status = "shape changed";
+    else if (va->dtype == KCB_DTYPE_UNKNOWN || vb->dtype == KCB_DTYPE_UNKNOWN) status = "not numeric";
     else if ((rc = kcb_checkpoint_file_compare(a, i, b, (size_t)j, &max_abs, &rel))) {
       rc = lib_fail("diff", rc);
       free(seen);
       table_free(&t);
       goto done;
     } else if (max_abs != 0) status = "changed";
-    differ |= strcmp(status, "same") != 0;
+    if (!strcmp(status, "not numeric")) not_compared++;
+    else differ |= strcmp(status, "same") != 0;
     const char *name = va ? va->name : vb->name;
     if (json) {
       printf("%s\n  {\"name\": ", rows++ ? "," : ""), json_str(stdout, name);
@@ -490,7 +502,9 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
   }
   if (json) printf("], \"identical\": %s}\n", differ ? "false" : "true");
   else {
-    printf("%s vs %s: %s\n", tool_esc(pa), tool_esc(pb), differ ? "the weights differ" : "every variable identical");
+    printf("%s vs %s: %s", tool_esc(pa), tool_esc(pb), differ ? "the weights differ" : "every variable identical");
+    if (not_compared) printf(" (%zu not numeric, not compared)", not_compared);
+    printf("\n");
     table_print(stdout, &t, "  ");
   }
   table_free(&t);

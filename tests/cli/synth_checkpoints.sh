@@ -48,6 +48,18 @@ for model in seqmix attn convs video nested mixed block; do
 done
 check note_positional_names 0 "note: weight names of layer 'counter' \(MyCounter\) are positional \('counter/0'\)" -- \
   "$bin/kcb-restore" "$tmp/nested" --output "$tmp/note.h5"
+# variables that are not numbers (opaque, strings: a layer kcb does not know may store anything)
+# are listed without statistics and not compared, rather than failing the whole file
+$py -c "
+import h5py, numpy as np
+f = h5py.File('$tmp/odd.weights.h5', 'w')
+f.create_group('vars').attrs['name'] = 'sequential'
+f['layers/dense/vars/0'] = np.zeros((3, 2), np.uint16).view('V2')
+f['layers/dense/vars/1'] = np.ones((2,), np.float32)
+f['layers/string_lookup/vars/0'] = np.array([b'a', b'bc'])
+"
+check odd_dtypes_inspect 0 "sequential/string_lookup/0 +unknown +\(2,\) +2 +yes +- " -- "$bin/kcb-inspect" checkpoint "$tmp/odd.weights.h5"
+check odd_dtypes_diff 0 "every variable identical \(2 not numeric, not compared\)" -- "$bin/kcb-inspect" diff "$tmp/odd.weights.h5" "$tmp/odd.weights.h5"
 # a custom layer's sub-layers are stored under attribute names a legacy file does not hold: the
 # conversion is refused, naming the layer, before anything is written
 for target in keras weights.h5; do
