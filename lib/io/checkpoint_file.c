@@ -519,8 +519,8 @@ static int sub_rank(const char *cls, const char *attr) {
   static const char *const bidi[] = {"forward_layer", "backward_layer", NULL};
   static const char *const mha[] = {"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense", NULL};
   const char *const *order = !strcmp(cls, "Bidirectional") ? bidi : !strcmp(cls, "MultiHeadAttention") ? mha : NULL;
-  if (!strcmp(attr, "layers") || !strcmp(attr, "_layer_checkpoint_dependencies"))
-    return -1; /* a nested model's layers: Keras walks them first */
+  if ((!strcmp(attr, "layers") && strcmp(cls, "subclassed") != 0) || !strcmp(attr, "_layer_checkpoint_dependencies"))
+    return -1; /* a Sequential's or Functional's layers: Keras walks them first */
   if (attr[0] == '_') attr++;             /* older Keras 3 has only the private attributes */
   for (int i = 0; order && order[i]; i++)
     if (!strcmp(order[i], attr)) return i;
@@ -829,8 +829,46 @@ done:
   return rc;
 }
 
+/* The model's own variables in a store's root `vars`, listed as a layer named after the model. */
+static int read_model_own(kcb_checkpoint_file *f, const char *scope) {
+  int rc = 0;
+  char **vars = NULL;
+  size_t n = 0, *order = NULL;
+  hid_t g = H5I_INVALID_HID;
+  if (!kcb__h5_exists(f->file, "/vars")) return 0;
+  KCB__TRY(kcb__h5_group_open(&g, f->file, "/vars", f->h5name));
+  KCB__TRY(kcb__h5_link_names(g, &vars, &n, f->h5name));
+  if (n == 0) goto done;
+  order = calloc(n + 1, sizeof *order);
+  if (!order) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  for (size_t i = 0; i < n; i++) {
+    size_t idx = 0;
+    if (!numeric_name(vars[i], &idx) || idx >= n)
+      KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '/vars/%s' is not a variable index 0..%zu", f->h5name, vars[i], n - 1));
+    order[idx] = i + 1;
+  }
+  int li = add_layer(f, f->meta.model_name, f->meta.model_class, "/", f->config, -1, "");
+  if (li < 0) KCB__TRY(li);
+  f->layers[li].model_own = 1;
+  for (size_t i = 0; i < n; i++) {
+    char vname[700];
+    if (!order[i]) KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '/vars' has no variable %zu", f->h5name, i));
+    /* built in the model's own scope: "my_model/<name>"; the names are not stored */
+    if (scope[0]) snprintf(vname, sizeof vname, "%s%zu", scope, i);
+    else snprintf(vname, sizeof vname, "%s/%zu", f->meta.model_name, i);
+    KCB__TRY(add_var(f, g, "/vars", vars[order[i] - 1], vname, li, 1, 0, i));
+  }
+done:
+  free(order);
+  kcb__h5_strings_free(vars, n);
+  kcb__h5_close(g);
+  return rc;
+}
+
 static int read_store(kcb_checkpoint_file *f) {
   int rc = 0;
+  member *root_m = NULL;
+  size_t n_root = 0;
   char *root_name = NULL;
   json_t *top = NULL;
   KCB__TRY(read_name_attr(f, "/vars", &root_name));
@@ -846,18 +884,35 @@ static int read_store(kcb_checkpoint_file *f) {
   char scope[300] = "";
   const char *mc = f->meta.model_class, *mn = f->meta.model_name;
   int seq_guess = !strncmp(mn, "sequential", 10) || (strncmp(mn, "functional", 10) != 0 && !container_has_input(f, "/layers"));
-  if (mn[0] && (strcmp(mc, "Sequential") == 0 || (!mc[0] && seq_guess)))
+  /* a subclassed model builds its layers when first called, in its own scope, as a Sequential */
+  int functional = !strcmp(mc, "Functional") || json_object_get(entry_config(f->config), "input_layers") != NULL;
+  if (mn[0] && (mc[0] ? !functional : seq_guess))
     snprintf(scope, sizeof scope, "%s/", f->meta.model_name);
-  /* tf.keras 2.13-2.15 wrote a model's layers as `_layer_checkpoint_dependencies` (Keras 3 reads it) */
-  const char *container = kcb__h5_exists(f->file, "layers") ? "/layers"
-                          : kcb__h5_exists(f->file, "_layer_checkpoint_dependencies") ? "/_layer_checkpoint_dependencies" : NULL;
-  if (container) {
-    top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
-    KCB__TRY(walk_container(f, container, top, -1, scope));
+  /* A subclassed model (class neither Sequential nor Functional) keeps variables of its own in the
+   * root `vars`; they come first in model.weights. */
+  KCB__TRY(read_model_own(f, scope));
+  /* The layers: a Sequential or Functional model's in `layers` (tf.keras 2.13-2.15:
+   * `_layer_checkpoint_dependencies`, which Keras 3 reads too). A subclassed model's attributes are
+   * walked in sorted order, `layers` (its model.layers) among them, so a layer whose attribute name
+   * sorts before "layers" is saved under that name ("/encoder/vars") and the rest in `layers`: kcb
+   * lists them in that same order, which is model.layers' when the attribute names sort as the
+   * layers were made. */
+  KCB__TRY(list_members(f, "/", &root_m, &n_root, 0));
+  int keras_model = !strcmp(mc, "Sequential") || functional; /* else `layers` sorts among the attributes */
+  sort_sub_objects(keras_model ? "" : "subclassed", root_m, n_root);
+  top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
+  for (size_t j = 0; j < n_root; j++) {
+    const char *nm = root_m[j].name;
+    char child[600];
+    snprintf(child, sizeof child, "/%s", nm);
+    if (!root_m[j].is_group || !strcmp(nm, "vars") || !strcmp(nm, "optimizer")) continue;
+    if (!strcmp(nm, "layers") || !strcmp(nm, "_layer_checkpoint_dependencies")) KCB__TRY(walk_container(f, child, top, -1, scope));
+    else KCB__TRY(walk_object(f, child, NULL, -1, nm, scope, NULL));
   }
   f->meta.n_model_vars = f->n_vars;
   if (kcb__h5_exists(f->file, "optimizer")) KCB__TRY(read_store_optimizer(f, "/optimizer", 0));
 done:
+  members_free(root_m, n_root);
   json_decref(top);
   free(root_name);
   return rc;
@@ -945,6 +1000,25 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
       int tr = !non_trainable_name(wn[q]) && !class_non_trainable(f->layers[owner].class_name, wn[q]) &&
                f->layers[owner].pub.trainable;
       KCB__TRY(add_var(f, lg, gpath, wn[q], wn[q], owner, tr, 0, q));
+    }
+    kcb__h5_strings_free(wn, n_wn);
+    wn = NULL;
+    n_wn = 0;
+    kcb__h5_close(lg);
+    lg = H5I_INVALID_HID;
+  }
+  /* the model's own variables (a subclassed model's), after its layers */
+  if (kcb__h5_exists(root, "top_level_model_weights")) {
+    KCB__TRY(kcb__h5_group_open(&lg, root, "top_level_model_weights", f->h5name));
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, f->h5name));
+    if (n_wn) {
+      char gpath[600];
+      snprintf(gpath, sizeof gpath, "%s/top_level_model_weights", root_path);
+      int li = add_layer(f, f->meta.model_name, f->meta.model_class, gpath, f->config, -1, "");
+      if (li < 0) KCB__TRY(li);
+      f->layers[li].model_own = 1;
+      for (size_t q = 0; q < n_wn; q++)
+        KCB__TRY(add_var(f, lg, gpath, wn[q], wn[q], li, !non_trainable_name(wn[q]), 0, q));
     }
     kcb__h5_strings_free(wn, n_wn);
     wn = NULL;
@@ -1052,10 +1126,11 @@ typedef struct slot_group {
  * say that a frozen layer's variables are not trainable: those the optimizer skipped are
  * skipped). On success fills owners[] and names[] (each slot's name, or NULL) and returns 1. */
 static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const slot_group *groups, int n_groups,
-                      long *owners, const char **names) {
-  size_t k = 0;
+                      long *owners, const char **names, int strict) {
+  size_t k = 0, n_tr = 0;
   for (int g = 0; g < n_groups; g++) k += groups[g].width;
-  if (!k || n_slots % k) return 0;
+  for (size_t i = 0; i < f->meta.n_model_vars; i++) n_tr += f->vars[i].pub.trainable;
+  if (!k || n_slots % k || (strict && n_slots / k != n_tr)) return 0; /* strict: no variable skipped */
   size_t n_t = n_slots / k, *t = calloc(n_t + 1, sizeof *t), found = 0;
   if (!t) return 0;
   /* the first group's first slot of each trainable variable: positions 0, w0, 2*w0, ... */
@@ -1066,7 +1141,7 @@ static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots
   for (int g = 0; ok && g < n_groups; g++)
     for (size_t v = 0; ok && v < n_t; v++)
       for (size_t s = 0; ok && s < groups[g].width; s++, pos++) {
-        ok = f->vars[first + pos].pub.count == f->vars[t[v]].pub.count && f->vars[first + pos].pub.rank > 0;
+        ok = f->vars[first + pos].pub.count == f->vars[t[v]].pub.count && f->vars[first + pos].pub.rank == f->vars[t[v]].pub.rank;
         owners[pos] = (long)t[v];
         names[pos] = s < 2 ? groups[g].names[s] : NULL;
       }
@@ -1091,6 +1166,8 @@ static const char *segment_name(const kcb_checkpoint_file *f, int s, const char 
 }
 
 static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name);
+static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *opt_name, long *owners,
+                       const char **slot, int strict);
 
 static void assign_owners(kcb_checkpoint_file *f) {
   for (size_t j = f->meta.n_model_vars; j < f->n_vars; j++) f->vars[j].slot_name = NULL;
@@ -1124,17 +1201,41 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
   }
   if (named) return;
   for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = -1;
-  /* by position (Keras 3): the optimizer's own layout where kcb knows it, else k interleaved slots */
-  size_t n_slots = n_opt - lead - trail;
-  long *owners = calloc(n_slots + 1, sizeof *owners);
-  const char **slot = calloc(n_slots + 1, sizeof *slot);
-  if (!owners || !slot || !n_slots) goto done;
+  /* by position (Keras 3): the optimizer's own layout where kcb knows it, else k interleaved slots.
+   * The leading scalars are the iteration and the learning rate (none with a schedule), unless a
+   * scalar model variable's slots follow them */
+  long *owners = calloc(n_opt + 1, sizeof *owners);
+  const char **slot = calloc(n_opt + 1, sizeof *slot);
+  if (!owners || !slot) goto done;
+  int ok = 0;
+  size_t tries[3] = {lead, lead > 2 ? 2 : 0, lead > 1 ? 1 : 0};
+  /* first with every trainable variable owning slots, then letting frozen ones go without */
+  for (int t = 0; t < 6 && !ok; t++) {
+    int tl = t % 3, strict = t < 3;
+    if (tl && !tries[tl]) continue;
+    lead = tries[tl];
+    size_t n_slots = n_opt - lead - trail;
+    if (n_slots) ok = try_layouts(f, first + lead, n_slots, opt_name, owners, slot, strict);
+    for (size_t j = 0; ok && j < n_slots; j++) {
+      f->vars[first + lead + j].pub.owner = owners[j];
+      f->vars[first + lead + j].slot_name = slot[j];
+    }
+  }
+done:
+  free(owners);
+  free(slot);
+}
+
+/* The slot layouts kcb knows for optimizer `opt_name`, tried in turn (see assign_owners_range). */
+static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *opt_name, long *owners,
+                       const char **slot, int strict) {
   const opt_layout *L = kcb__opt_layout_of(opt_name);
   /* the base optimizer's own groups come first: an exponential moving average of every variable
    * (use_ema), then gradient accumulators (gradient_accumulation_steps); a weights-only file does
    * not say, so one unnamed leading group is tried last */
   slot_group pre[2];
   int n_pre = 0, ok = 0;
+  size_t lead = 0; /* first is where the slots start */
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   json_t *oc = optimizer_config(tc);
   if (json_is_true(json_object_get(oc, "use_ema"))) pre[n_pre++] = (slot_group){{"average", NULL}, 1};
@@ -1148,21 +1249,14 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
     if (extra) groups[n_g++] = (slot_group){{"average", NULL}, 1}; /* use_ema's (gradient accumulators look alike) */
     for (int g = 1; L && g <= 3 && !ok && L->groups[g - 1][0]; g++) {
       groups[n_g + g - 1] = (slot_group){{L->groups[g - 1][0], L->groups[g - 1][1]}, L->groups[g - 1][1] ? 2 : 1};
-      ok = try_layout(f, first + lead, n_slots, groups, n_g + g, owners, slot);
+      ok = try_layout(f, first + lead, n_slots, groups, n_g + g, owners, slot, strict);
     }
     for (size_t k = 1; k <= 4 && !ok && !L; k++) {
       groups[n_g] = (slot_group){{NULL, NULL}, k};
-      ok = try_layout(f, first + lead, n_slots, groups, n_g + 1, owners, slot);
+      ok = try_layout(f, first + lead, n_slots, groups, n_g + 1, owners, slot, strict);
     }
   }
-  if (ok)
-    for (size_t j = 0; j < n_slots; j++) {
-      f->vars[first + lead + j].pub.owner = owners[j];
-      f->vars[first + lead + j].slot_name = slot[j];
-    }
-done:
-  free(owners);
-  free(slot);
+  return ok;
 }
 
 /* Keras 3 names of a store's optimizer variables, which the file does not hold:

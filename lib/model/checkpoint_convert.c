@@ -57,6 +57,10 @@ static const kcb__ckpt_layer *top_of(const kcb_checkpoint_file *f, int layer) {
 static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out, size_t size) {
   const kcb__ckpt_layer *l = &f->layers[layer];
   int parent = l->pub.parent;
+  if (l->model_own) { /* the model's own variables: the root `vars` */
+    snprintf(out, size, "%s", "");
+    return 0;
+  }
   if (parent < 0) {
     /* a top-level layer: its container name, counted per class among the model's layers */
     json_t *layers = f->config ? kcb__entry_layers(f->config, 1) : NULL;
@@ -383,6 +387,7 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     KCB__TRY(config_groups(f->config, "", file, h5name, 0));
   for (size_t i = 0; i < f->n_layers; i++) {
     char path[1024], vars[1100];
+    if (f->layers[i].model_own) continue; /* the root `vars`, made above */
     if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
       if (!f->layers[i].path[0]) continue;
       snprintf(path, sizeof path, "%s", f->layers[i].path);
@@ -486,7 +491,8 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
                len ? "; " : "", l->name, l->class_name[0] ? l->class_name : "unknown class", f->vars[i].name);
     }
     char path[2048];
-    snprintf(path, sizeof path, "%s/%s", top_of(f, f->vars[i].pub.layer)->name, f->vars[i].name);
+    const kcb__ckpt_layer *top = top_of(f, f->vars[i].pub.layer);
+    snprintf(path, sizeof path, "%s/%s", top->model_own ? "top_level_model_weights" : top->name, f->vars[i].name);
     KCB__TRY(set_path(p, i, path));
   }
   /* a store's optimizer object holds all of optimizer.variables; a LossScaleOptimizer's inner one,
@@ -511,12 +517,12 @@ static int write_legacy_weights(const kcb_checkpoint_file *f, hid_t root, const 
   if (!names) return kcb__error(KCB_ENOMEM, "out of memory");
   hid_t g = H5I_INVALID_HID;
   for (size_t i = 0; i < f->n_layers; i++)
-    if (f->layers[i].pub.parent < 0) names[n_top++] = f->layers[i].name;
+    if (f->layers[i].pub.parent < 0 && !f->layers[i].model_own) names[n_top++] = f->layers[i].name;
   KCB__TRY(kcb__h5_attr_write_strings(root, "layer_names", names, n_top, h5name));
   KCB__TRY(kcb__h5_attr_write_string(root, "backend", backend, 0, h5name));
   KCB__TRY(kcb__h5_attr_write_string(root, "keras_version", version, 0, h5name));
   for (size_t li = 0; li < f->n_layers; li++) {
-    if (f->layers[li].pub.parent >= 0) continue;
+    if (f->layers[li].pub.parent >= 0 || f->layers[li].model_own) continue;
     /* trainable variables first, then the rest, as Keras's legacy writer orders a layer's weights */
     size_t n = 0;
     for (int pass = 1; pass >= 0; pass--)
@@ -530,8 +536,14 @@ static int write_legacy_weights(const kcb_checkpoint_file *f, hid_t root, const 
     kcb__h5_close(g);
     g = H5I_INVALID_HID;
   }
+  /* the model's own variables (a subclassed model's), or none */
+  size_t n_own = 0;
+  for (size_t i = 0; i < nm; i++)
+    if (top_of(f, f->vars[i].pub.layer)->model_own) names[n_own++] = f->vars[i].name;
   KCB__TRY(kcb__h5_group_create(&g, root, "top_level_model_weights", h5name));
-  KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", NULL, 0, h5name));
+  KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", n_own ? names : NULL, n_own, h5name));
+  for (size_t i = 0; i < nm; i++)
+    if (top_of(f, f->vars[i].pub.layer)->model_own) KCB__TRY(copy_var(f, i, g, f->vars[i].name, h5name));
 done:
   kcb__h5_close(g);
   free(names);
