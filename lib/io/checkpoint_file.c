@@ -14,9 +14,9 @@
 
 /* ---- dtypes ------------------------------------------------------------------------------ */
 
-static const char *const dtype_names[KCB_DTYPE_COUNT] = {"unknown", "float16", "float32", "float64", "int8",  "int16",
-                                                         "int32",   "int64",   "uint8",   "uint16",  "uint32", "uint64"};
-static const size_t dtype_sizes[KCB_DTYPE_COUNT] = {0, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8};
+static const char *const dtype_names[KCB_DTYPE_COUNT] = {"unknown", "float16", "float32", "float64", "int8",   "int16",   "int32",
+                                                         "int64",   "uint8",   "uint16",  "uint32",  "uint64", "bfloat16"};
+static const size_t dtype_sizes[KCB_DTYPE_COUNT] = {0, 2, 4, 8, 1, 2, 4, 8, 1, 2, 4, 8, 2};
 
 const char *kcb_var_dtype_name(kcb_var_dtype d) { return d >= 0 && d < KCB_DTYPE_COUNT ? dtype_names[d] : "unknown"; }
 size_t kcb_var_dtype_size(kcb_var_dtype d) { return d >= 0 && d < KCB_DTYPE_COUNT ? dtype_sizes[d] : 0; }
@@ -256,6 +256,31 @@ static int add_layer(kcb_checkpoint_file *f, const char *name, const char *class
   return (int)f->n_layers++;
 }
 
+static int raw_read(const kcb_checkpoint_file *f, uint64_t addr, void *buf, size_t n);
+static int superblock_base(const kcb_checkpoint_file *f, uint64_t *base);
+
+/* A 2-byte opaque dataset that Keras marked dtype="bfloat16" (h5py has no bfloat16 type): readable
+ * when its data is stored contiguously, as Keras writes it, straight from the file's bytes (libhdf5
+ * converts no opaque type to a number). Anything else stays KCB_DTYPE_UNKNOWN. */
+static int bfloat16_of(kcb_checkpoint_file *f, hid_t parent, const char *name, kcb__ckpt_var *v) {
+  char *tag = NULL;
+  uint64_t base;
+  hid_t d = H5Dopen2(parent, name, H5P_DEFAULT); /* described (and so checked) just before */
+  if (d < 0) return 0;
+  if (kcb__h5_has_attr(d, "dtype") && kcb__h5_attr_read_string(d, "dtype", &tag, f->h5name) == 0 && !strcmp(tag, "bfloat16")) {
+    haddr_t at = H5Dget_offset(d);
+    hsize_t stored = H5Dget_storage_size(d);
+    if (at != HADDR_UNDEF && superblock_base(f, &base) == 0 && stored == (hsize_t)v->pub.count * 2) {
+      v->pub.dtype = KCB_DTYPE_BFLOAT16;
+      v->raw_addr = base + (uint64_t)at;
+    }
+  }
+  kcb_error_clear();
+  free(tag);
+  H5Dclose(d);
+  return 0;
+}
+
 static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group_path, const char *dataset,
                    const char *name, int layer, int trainable, int is_optimizer, size_t store_index) {
   if (f->n_vars > 1000000) return kcb__error(KCB_EFORMAT, "%s: more than 1000000 variables", f->path);
@@ -288,6 +313,7 @@ static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group
   }
   v->pub.count = count;
   v->pub.dtype = dtype_of(&d);
+  if (d.cls == H5T_OPAQUE && d.size == 2) bfloat16_of(f, parent_group, dataset, v);
   /* an integer variable (Normalization's count, a seed state, a custom counter) takes no gradient */
   v->pub.trainable = trainable && !(v->pub.dtype >= KCB_DTYPE_INT8 && v->pub.dtype <= KCB_DTYPE_UINT64);
   v->pub.is_optimizer = is_optimizer;
@@ -343,19 +369,26 @@ static uint64_t le(const unsigned char *p, int n) {
   return v;
 }
 
+/* The base address of a version 0 superblock at offset 0 with 8-byte addresses (what h5py and
+ * kcb write); -1 for anything else. */
+static int superblock_base(const kcb_checkpoint_file *f, uint64_t *base) {
+  unsigned char sb[32];
+  if (raw_read(f, 0, sb, sizeof sb) || memcmp(sb, "\x89HDF\r\n\x1a\n", 8) != 0 || sb[8] != 0 || sb[13] != 8 || sb[14] != 8)
+    return -1;
+  *base = le(sb + 24, 8);
+  return 0;
+}
+
 /* Sets each member's `addr` to its name's offset in the group's local heap; -1 when the group is
  * not in that format or a name is not found (the members are then left as they were). */
 static int heap_offsets(const kcb_checkpoint_file *f, hid_t g, member *m, size_t n) {
-  unsigned char sb[32], hdr[16], heap[32];
+  unsigned char hdr[16], heap[32];
   unsigned char *chunk = NULL, *data = NULL;
-  uint64_t *offs = NULL;
+  uint64_t *offs = NULL, base;
   int rc = -1;
   H5O_info_t info;
   if (n == 0) return 0;
-  if (raw_read(f, 0, sb, sizeof sb) || memcmp(sb, "\x89HDF\r\n\x1a\n", 8) != 0 || sb[8] > 1 || sb[13] != 8 || sb[14] != 8)
-    return -1;
-  uint64_t base = le(sb + 24, 8); /* superblock 0; version 1 is rarer: left to the caller's order */
-  if (sb[8] != 0 || H5Oget_info2(g, &info, H5O_INFO_BASIC) < 0) return -1;
+  if (superblock_base(f, &base) || H5Oget_info2(g, &info, H5O_INFO_BASIC) < 0) return -1;
   /* version 1 object header: the symbol table message (type 0x11) in its first chunk */
   uint64_t at = base + (uint64_t)info.addr;
   if (raw_read(f, at, hdr, sizeof hdr) || hdr[0] != 1) return -1;
@@ -1631,11 +1664,27 @@ static int64_t rows_per_slice(const kcb_checkpoint_var *v, size_t budget) {
   return rows < 1 ? 1 : rows > v->shape[0] ? v->shape[0] : rows;
 }
 
+/* bfloat16 is the upper half of a float32. */
+static double bf16_value(const unsigned char *p) {
+  uint32_t bits = ((uint32_t)p[0] | (uint32_t)p[1] << 8) << 16;
+  float x;
+  memcpy(&x, &bits, sizeof x);
+  return x;
+}
+
 int kcb_checkpoint_file_read_double(const kcb_checkpoint_file *f, size_t i, double *out, size_t n) {
   int rc = check_index(f, i);
   if (rc) return rc;
   const kcb__ckpt_var *v = &f->vars[i];
   if (n != v->pub.count) return kcb__error(KCB_EINVAL, "%s: '%s' holds %zu values, not %zu", f->h5name, v->path, v->pub.count, n);
+  if (v->pub.dtype == KCB_DTYPE_BFLOAT16) {
+    unsigned char *raw = malloc(2 * n + 1);
+    if (!raw) return kcb__error(KCB_ENOMEM, "out of memory reading '%s'", v->path);
+    rc = kcb_checkpoint_file_read_raw(f, i, raw, 2 * n);
+    for (size_t k = 0; rc == 0 && k < n; k++) out[k] = bf16_value(raw + 2 * k);
+    free(raw);
+    return rc;
+  }
   if (v->pub.dtype == KCB_DTYPE_UNKNOWN) return kcb__error(KCB_EFORMAT, "%s: '%s' is not numeric", f->h5name, v->path);
   return kcb__h5_dataset_read_rows(f->file, v->path, H5T_NATIVE_DOUBLE, 0, v->pub.rank ? v->pub.shape[0] : 1, out, n, f->h5name);
 }
@@ -1648,6 +1697,8 @@ int kcb_checkpoint_file_read_raw(const kcb_checkpoint_file *f, size_t i, void *o
   if (!es) return kcb__error(KCB_EINVAL, "%s: '%s' is not numeric", f->h5name, v->path);
   if (size != v->pub.count * es)
     return kcb__error(KCB_EINVAL, "%s: '%s' takes %zu bytes, not %zu", f->h5name, v->path, v->pub.count * es, size);
+  if (v->pub.dtype == KCB_DTYPE_BFLOAT16) /* little-endian 2-byte words, as Keras's numpy wrote them */
+    return raw_read(f, v->raw_addr, out, size) ? kcb__error(KCB_EFORMAT, "%s: '%s': its data lies outside the file", f->h5name, v->path) : 0;
   hid_t mt = v->pub.dtype == KCB_DTYPE_FLOAT16 ? kcb__dtype_half() : kcb__dtype_file_type(v->pub.dtype);
   if (mt < 0) return kcb__error(KCB_ENOMEM, "cannot make an HDF5 type");
   rc = kcb__h5_dataset_read_rows(f->file, v->path, mt, 0, v->pub.rank ? v->pub.shape[0] : 1, out, v->pub.count, f->h5name);
@@ -1805,6 +1856,21 @@ int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_st
   if (rc) return rc;
   const kcb__ckpt_var *v = &f->vars[i];
   if (v->pub.dtype == KCB_DTYPE_UNKNOWN) return kcb__error(KCB_EFORMAT, "%s: '%s' is not numeric", f->h5name, v->path);
+  if (v->pub.dtype == KCB_DTYPE_BFLOAT16) { /* rare and read as bytes: all at once */
+    double *x = malloc((v->pub.count + 1) * sizeof *x);
+    if (!x) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->path);
+    stats_acc a = {0, 0, 0, INFINITY, -INFINITY, 0, 0, 0};
+    rc = kcb_checkpoint_file_read_double(f, i, x, v->pub.count);
+    if (rc == 0) stats_slow(x, v->pub.count, &a);
+    free(x);
+    if (rc) return rc;
+    out->sum = a.sum, out->n_nan = a.n_nan, out->n_inf = a.n_inf;
+    out->min = a.n_fin ? a.lo : NAN, out->max = a.n_fin ? a.hi : NAN;
+    out->mean = a.n_fin ? a.fsum / (double)a.n_fin : NAN;
+    double var = a.n_fin ? a.fsq / (double)a.n_fin - out->mean * out->mean : NAN;
+    out->std = a.n_fin ? sqrt(var > 0 ? var : 0) : NAN;
+    return 0;
+  }
   /* float32, the usual case, is read as stored (no conversion, straight into the buffer) */
   int as_float = v->pub.dtype == KCB_DTYPE_FLOAT32;
   size_t es = as_float ? sizeof(float) : sizeof(double);

@@ -26,6 +26,7 @@ typedef struct kcb__ckpt_var {
   kcb_checkpoint_var pub;
   char *path, *name;
   size_t store_index; /* its index in its group (`vars/<i>`, or the i-th weight name) */
+  uint64_t raw_addr;  /* bfloat16: the file address of its contiguous data, read as bytes */
   const char *slot_name; /* optimizer slot found by position: Keras's name for it ("momentum"), or NULL */
 } kcb__ckpt_var;
 

@@ -431,9 +431,18 @@ static int copy_var(const kcb_checkpoint_file *f, size_t i, hid_t dst, const cha
   if (!buf) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->name);
   int rc = kcb_checkpoint_file_read_raw(f, i, buf, v->pub.count * es);
   if (rc == 0) {
-    hid_t t = v->pub.dtype == KCB_DTYPE_FLOAT16 ? kcb__dtype_half() : kcb__dtype_file_type(v->pub.dtype);
+    int own = v->pub.dtype == KCB_DTYPE_FLOAT16 || v->pub.dtype == KCB_DTYPE_BFLOAT16;
+    hid_t t = v->pub.dtype == KCB_DTYPE_FLOAT16 ? kcb__dtype_half() : v->pub.dtype == KCB_DTYPE_BFLOAT16 ? H5Tcreate(H5T_OPAQUE, 2)
+                                                                       : kcb__dtype_file_type(v->pub.dtype);
     rc = kcb__h5_dataset_write_typed(dst, dst_path, t, t, v->pub.rank, v->pub.shape, buf, h5name);
-    if (v->pub.dtype == KCB_DTYPE_FLOAT16) H5Tclose(t);
+    if (own) H5Tclose(t);
+    if (rc == 0 && v->pub.dtype == KCB_DTYPE_BFLOAT16) {
+      /* as Keras's store marks it (h5py has no bfloat16 type) */
+      hid_t d = H5Dopen2(dst, dst_path, H5P_DEFAULT);
+      rc = d < 0 ? kcb__error(KCB_EIO, "%s: cannot reopen '%s'", h5name, dst_path)
+                 : kcb__h5_attr_write_string(d, "dtype", "bfloat16", 1, h5name);
+      if (d >= 0) H5Dclose(d);
+    }
   }
   free(buf);
   return rc;

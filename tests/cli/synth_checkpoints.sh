@@ -60,6 +60,39 @@ f['layers/string_lookup/vars/0'] = np.array([b'a', b'bc'])
 "
 check odd_dtypes_inspect 0 "sequential/string_lookup/0 +unknown +\(2,\) +2 +yes +- " -- "$bin/kcb-inspect" checkpoint "$tmp/odd.weights.h5"
 check odd_dtypes_diff 0 "every variable identical \(2 not numeric, not compared\)" -- "$bin/kcb-inspect" diff "$tmp/odd.weights.h5" "$tmp/odd.weights.h5"
+# bfloat16 variables: Keras stores them as 2-byte opaque datasets marked dtype="bfloat16" (h5py has
+# no bfloat16 type); kcb reads them, converts them and marks them the same way
+mkdir -p "$tmp/bf"
+$py -c "
+import h5py, io, json, numpy as np, zipfile
+x = np.array([[1.5, -2.25], [0.125, 3.0], [1e-3, -7.5]], np.float32)
+bits = (x.view(np.uint32) >> 16).astype(np.uint16)
+buf = io.BytesIO()
+with h5py.File(buf, 'w') as f:
+    f.create_group('vars').attrs['name'] = 'sequential'
+    d = f.create_dataset('layers/dense/vars/0', data=bits.view('V2'))
+    d.attrs['dtype'] = 'bfloat16'
+    f['layers/dense/vars'].attrs['name'] = 'dense'
+    f['layers/dense/vars/1'] = np.ones((2,), np.float32)
+pol = {'module': 'keras', 'class_name': 'DTypePolicy', 'config': {'name': 'bfloat16'}, 'registered_name': None}
+cfg = {'module': 'keras', 'class_name': 'Sequential', 'registered_name': None, 'config': {'name': 'sequential', 'layers': [
+    {'module': 'keras.layers', 'class_name': 'InputLayer', 'config': {'batch_shape': [None, 3], 'name': 'input_layer'}, 'registered_name': None},
+    {'module': 'keras.layers', 'class_name': 'Dense', 'config': {'name': 'dense', 'units': 2, 'dtype': pol}, 'registered_name': None}]}}
+with zipfile.ZipFile('$tmp/bf/bf-val_loss=0.1.keras', 'w') as z:
+    z.writestr('metadata.json', json.dumps({'keras_version': '3.15.1'}))
+    z.writestr('config.json', json.dumps(cfg))
+    z.writestr('model.weights.h5', buf.getvalue())
+"
+check bf16_inspect 0 "sequential/dense/kernel +bfloat16 +\(3, 2\) +6 +yes +-5\.124 " -- "$bin/kcb-inspect" checkpoint "$tmp/bf/bf-val_loss=0.1.keras"
+check bf16_to_h5 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/bf' --output '$tmp/bf.h5' >/dev/null && '$bin/kcb-inspect' diff '$tmp/bf/bf-val_loss=0.1.keras' '$tmp/bf.h5'"
+mkdir -p "$tmp/bf2" && cp "$tmp/bf.h5" "$tmp/bf2/bf-val_loss=0.1.h5"
+check bf16_h5_to_store 0 "^ok bfloat16" -- sh -c "'$bin/kcb-restore' '$tmp/bf2' --output '$tmp/bf2.weights.h5' >/dev/null && $py -c \"
+import h5py, io, zipfile
+a = h5py.File(io.BytesIO(zipfile.ZipFile('$tmp/bf/bf-val_loss=0.1.keras').read('model.weights.h5')))['layers/dense/vars/0']
+b = h5py.File('$tmp/bf2.weights.h5')['layers/dense/vars/0']
+assert b.attrs['dtype'] == 'bfloat16' and b.dtype.itemsize == 2 and a[()].tobytes() == b[()].tobytes(), (b.attrs['dtype'], b.dtype)
+print('ok bfloat16')
+\""
 # a custom layer's sub-layers are stored under attribute names a legacy file does not hold: the
 # conversion is refused, naming the layer, before anything is written
 for target in keras weights.h5; do

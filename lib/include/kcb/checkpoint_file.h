@@ -32,6 +32,7 @@ typedef enum kcb_var_dtype {
   KCB_DTYPE_UINT16,
   KCB_DTYPE_UINT32,
   KCB_DTYPE_UINT64,
+  KCB_DTYPE_BFLOAT16, /* Keras stores it as a 2-byte opaque dataset with attribute dtype="bfloat16" */
   KCB_DTYPE_COUNT
 } kcb_var_dtype;
 
