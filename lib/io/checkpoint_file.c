@@ -1265,28 +1265,28 @@ static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slot
   const opt_layout *L = kcb__opt_layout_of(opt_name);
   /* the base optimizer's own groups come first: an exponential moving average of every variable
    * (use_ema), then gradient accumulators (gradient_accumulation_steps); a weights-only file does
-   * not say, so one unnamed leading group is tried last */
-  slot_group pre[2];
+   * not say, so one leading group is tried last */
+  slot_group pre[2] = {{{NULL, NULL}, 0}, {{NULL, NULL}, 0}};
   int n_pre = 0, ok = 0;
-  size_t lead = 0; /* first is where the slots start */
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  int has_config = tc != NULL;
   json_t *oc = optimizer_config(tc);
   if (json_is_true(json_object_get(oc, "use_ema"))) pre[n_pre++] = (slot_group){{"average", NULL}, 1};
   json_t *acc = json_object_get(oc, "gradient_accumulation_steps");
   if (json_is_integer(acc) && json_integer_value(acc) > 0) pre[n_pre++] = (slot_group){{"gradient_accumulator", NULL}, 1};
   json_decref(tc);
-  for (int extra = 0; extra <= (tc ? 0 : 1) && !ok; extra++) {
+  for (int extra = 0; extra <= !has_config && !ok; extra++) {
     slot_group groups[6];
     int n_g = n_pre;
     memcpy(groups, pre, sizeof pre);
     if (extra) groups[n_g++] = (slot_group){{"average", NULL}, 1}; /* use_ema's (gradient accumulators look alike) */
     for (int g = 1; L && g <= 3 && !ok && L->groups[g - 1][0]; g++) {
       groups[n_g + g - 1] = (slot_group){{L->groups[g - 1][0], L->groups[g - 1][1]}, L->groups[g - 1][1] ? 2 : 1};
-      ok = try_layout(f, first + lead, n_slots, groups, n_g + g, owners, slot, strict);
+      ok = try_layout(f, first, n_slots, groups, n_g + g, owners, slot, strict);
     }
     for (size_t k = 1; k <= 4 && !ok && !L; k++) {
       groups[n_g] = (slot_group){{NULL, NULL}, k};
-      ok = try_layout(f, first + lead, n_slots, groups, n_g + 1, owners, slot, strict);
+      ok = try_layout(f, first, n_slots, groups, n_g + 1, owners, slot, strict);
     }
   }
   return ok;
