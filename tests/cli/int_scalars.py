@@ -81,6 +81,31 @@ def f32(v):
     return f"dtype: DT_FLOAT tensor_shape {{}} float_val: {v}"
 
 
+def varint(n):
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        out += bytes([b | (0x80 if n else 0)])
+        if not n:
+            return out
+
+
+def fld(num, wire, payload):
+    """One protobuf field, encoded here by hand (the hparams plugin data is not in tb_min.proto)."""
+    if wire == 0:
+        return varint(num << 3) + varint(payload)
+    if wire == 1:
+        return varint(num << 3 | 1) + struct.pack("<d", payload)
+    return varint(num << 3 | 2) + varint(len(payload)) + payload
+
+
+def hparams_event(step, tag, plugin_data):
+    content = "".join("\\%03o" % b for b in plugin_data)
+    return encode(f'wall_time: 1.7e9 step: {step} summary {{ value {{ tag: "{tag}" metadata {{ plugin_data {{ '
+                  f'plugin_name: "hparams" content: "{content}" }} }} tensor {{ dtype: DT_FLOAT tensor_shape {{}} }} }} }}')
+
+
 I64_MIN, I64_MAX, BIG = -2**63, 2**63 - 1, 2**53 + 1
 # run a and run b: tag -> [(step, value, encoder)]
 RUNS = {
@@ -120,6 +145,13 @@ with tempfile.TemporaryDirectory() as tmp:
         for tag, points in tags.items():
             for step, v, enc in points:
                 events.append(scalar_event(step, tag, enc(v)))
+        if name == "a":  # an hparams session whose metric is the int64 tag "count" (last value INT64_MIN)
+            experiment = fld(2, 2, fld(4, 2, fld(1, 2, b"lr") + fld(4, 0, 3)) + fld(5, 2, fld(1, 2, fld(2, 2, b"count"))))
+            start = fld(3, 2, fld(1, 2, fld(1, 2, b"lr") + fld(2, 2, fld(2, 1, 0.01))))
+            for step, (tag, data) in enumerate([("_hparams_/experiment", experiment),
+                                                ("_hparams_/session_start_info", start),
+                                                ("_hparams_/session_end_info", fld(4, 2, fld(1, 0, 1)))]):
+                events.append(hparams_event(step, tag, data))
         os.makedirs(os.path.join(tmp, name))
         with open(os.path.join(tmp, name, "events.out.tfevents.1700000000.host.1.0.v2"), "wb") as f:
             f.write(b"".join(record(e) for e in events))
@@ -187,6 +219,14 @@ with tempfile.TemporaryDirectory() as tmp:
     dj0 = {t["tag"]: t for t in json.loads(d0.stdout)["tags"]}
     check((dj0["u64"]["a"], dj0["u64"]["b"], dj0["u64"]["diff"]) == (2**64 - 1, -1, -2**64), f"diff --step 0 u64: {dj0['u64']}")
     check(dj0["count"]["diff"] == I64_MAX + 5, f"diff --step 0 count: {dj0['count']}")
+
+    # hparams: the metric's final value
+    hp = run("hparams", tmp)
+    check(re.search(r"^a +0\.01 +%d +success$" % I64_MIN, hp.stdout, re.M) is not None, "hparams: an int64 metric",
+          hp.stdout + hp.stderr)
+    hj = json.loads(run("hparams", tmp, "--json").stdout)
+    m = [x["metrics"] for x in hj["sessions"] if x["run"] == "a"]
+    check(m and list(m[0].values()) == [I64_MIN] and type(list(m[0].values())[0]) is int, f"hparams --json: {m}")
 
     # plot --sparkline: first -> last exactly
     p = run("plot", tmp, "--tag", "count", "--run", "a", "--sparkline")
