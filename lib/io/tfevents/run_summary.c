@@ -601,13 +601,12 @@ static kcb_scalar_type value_type(const tag_acc *t) {
 static void int_stats(tag_acc *t, int from_series) {
   kcb_run_tag *p = &t->pub;
   int u = p->value_type == KCB_SCALAR_UINT;
-  if (!from_series) {
+  if (!from_series || !p->n_points) { /* every point purged: what was read, as the doubles keep */
     p->first_int = t->first_int, p->last_int = t->last_int;
     p->min_int = u ? (int64_t)t->umin : t->smin;
     p->max_int = u ? (int64_t)t->umax : t->smax;
     return;
   }
-  if (!p->n_points) return;
   p->first_int = t->ints[0];
   p->last_int = t->ints[p->n_points - 1];
   p->min_int = p->max_int = t->ints[0];
