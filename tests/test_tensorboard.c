@@ -375,8 +375,8 @@ static void read_hist(const char *dir, const char *tag, hist_copy *h) {
       h->num = v->hist_num, h->sum = v->hist_sum, h->sum_squares = v->hist_sum_squares;
       assert_true(v->n_buckets <= 32 && v->tensor_content.len <= sizeof h->content);
       h->n_buckets = v->n_buckets;
-      memcpy(h->b, v->buckets, v->n_buckets * sizeof *v->buckets);
-      memcpy(h->content, v->tensor_content.data, v->tensor_content.len);
+      if (v->n_buckets) memcpy(h->b, v->buckets, v->n_buckets * sizeof *v->buckets);
+      if (v->tensor_content.len) memcpy(h->content, v->tensor_content.data, v->tensor_content.len);
       h->content_len = v->tensor_content.len;
     }
   kcb_event_reader_free(r);
