@@ -123,7 +123,7 @@ static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out,
   } else if (strcmp(p->class_name, "MultiHeadAttention") == 0) {
     /* its EinsumDense projections, named query, key, value, attention_output (and gate) */
     static const char *const map[][2] = {{"query", "query_dense"}, {"key", "key_dense"}, {"value", "value_dense"},
-                                         {"attention_output", "output_dense"}, {"gate", "gate_dense"}};
+                                         {"attention_output", "output_dense"}, {"gate", "_gate_dense"} /* no public property */};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
       if (strcmp(l->name, map[i][0]) == 0) {
         snprintf(out, size, "%s/%s", base, map[i][1]);
