@@ -379,12 +379,26 @@ static int superblock_base(const kcb_checkpoint_file *f, uint64_t *base) {
   return 0;
 }
 
+typedef struct named_index {
+  const char *name;
+  size_t i;
+} named_index;
+
+static int by_name(const void *a, const void *b) { return strcmp(((const named_index *)a)->name, ((const named_index *)b)->name); }
+
+static int by_name_then_index(const void *a, const void *b) {
+  const named_index *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
 /* Sets each member's `addr` to its name's offset in the group's local heap; -1 when the group is
  * not in that format or a name is not found (the members are then left as they were). */
 static int heap_offsets(const kcb_checkpoint_file *f, hid_t g, member *m, size_t n) {
   unsigned char hdr[16], heap[32];
   unsigned char *chunk = NULL, *data = NULL;
   uint64_t *offs = NULL, base;
+  named_index *byname = NULL;
   int rc = -1;
   H5O_info_t info;
   if (n == 0) return 0;
@@ -418,11 +432,15 @@ static int heap_offsets(const kcb_checkpoint_file *f, hid_t g, member *m, size_t
     if (next == 1 || next <= free_head) break; /* 1: the end of the list */
     free_head = next;
   }
-  if (!(offs = calloc(n, sizeof *offs))) goto done;
+  /* each heap name looked up among the members sorted by name: linear in the group's size */
+  if (!(offs = calloc(n, sizeof *offs)) || !(byname = malloc(n * sizeof *byname))) goto done;
+  for (size_t i = 0; i < n; i++) byname[i] = (named_index){m[i].name, i};
+  qsort(byname, n, sizeof *byname, by_name);
   for (uint64_t o = 8; o < dsize; o += 8) { /* offset 0 is the empty name */
     size_t len = strnlen((const char *)data + o, (size_t)(dsize - o));
-    for (size_t i = 0; len && i < n; i++)
-      if (!offs[i] && strlen(m[i].name) == len && memcmp(m[i].name, data + o, len) == 0) offs[i] = o;
+    named_index key = {(const char *)data + o, 0};
+    const named_index *hit = len ? bsearch(&key, byname, n, sizeof *byname, by_name) : NULL;
+    if (hit && !offs[hit->i]) offs[hit->i] = o;
     o += len & ~(uint64_t)7;
   }
   for (size_t i = 0; i < n; i++)
@@ -433,6 +451,7 @@ done:
   free(chunk);
   free(data);
   free(offs);
+  free(byname);
   return rc;
 }
 
@@ -562,19 +581,21 @@ static int sub_rank(const char *cls, const char *attr) {
 
 /* Keras writes attribute objects in sorted order of their names, private ("_x") ones last. */
 static int attr_before(const char *cls, const char *a, const char *b) {
-  int ra = sub_rank(cls, a), rb = sub_rank(cls, b);
+  int ra = cls[0] ? sub_rank(cls, a) : 0, rb = cls[0] ? sub_rank(cls, b) : 0;
   if (ra != rb) return ra < rb;
   if ((a[0] == '_') != (b[0] == '_')) return b[0] == '_';
   return strcmp(a, b) < 0;
 }
 
+static int by_attr(const void *a, const void *b) {
+  const member *x = a, *y = b; /* addr holds the rank (sort_sub_objects); names are unique */
+  if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
+  return attr_before("", x->name, y->name) ? -1 : 1;
+}
+
 static void sort_sub_objects(const char *cls, member *m, size_t n) {
-  for (size_t i = 1; i < n; i++) /* insertion sort: stable, n is small */
-    for (size_t j = i; j > 0 && attr_before(cls, m[j].name, m[j - 1].name); j--) {
-      member t = m[j];
-      m[j] = m[j - 1];
-      m[j - 1] = t;
-    }
+  for (size_t i = 0; i < n; i++) m[i].addr = (uint64_t)(sub_rank(cls, m[i].name) + 1);
+  qsort(m, n, sizeof *m, by_attr); /* n log n: a hostile file may hold many sub-objects */
 }
 
 /* Whether a model's layers container holds an InputLayer (a Sequential hides its own; a
@@ -1548,6 +1569,9 @@ void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
   free(f->vars);
   free(f->slice[0]);
   free(f->slice[1]);
+  for (size_t i = 0; f->part && i < f->meta.n_model_vars; i++) free(f->part[i]);
+  free(f->part);
+  free(f->part_k);
   kcb__h5_close(f->file);
   json_decref(f->config);
   free(f->image);
@@ -1607,23 +1631,40 @@ static int same_tail(const char *x, const char *y) {
   return a == b ? strcmp(x, y) == 0 : b > 0 && x[a - b - 1] == '/' && strcmp(x + a - b, y) == 0;
 }
 
-/* Variable i's layer part ("counter" of "mid/counter/0") and its position among the model
- * variables of f with the same layer part. */
-static size_t layer_part(const kcb_checkpoint_file *f, size_t i, char *out, size_t size) {
-  strip_index(f->vars[i].name, out, size);
-  char *slash = strrchr(out, '/');
-  if (slash) *slash = '\0';
-  else out[0] = '\0';
-  size_t k = 0;
-  char other[1200];
-  for (size_t j = 0; j < i; j++) {
-    strip_index(f->vars[j].name, other, sizeof other);
-    char *s = strrchr(other, '/');
-    if (s) *s = '\0';
-    else other[0] = '\0';
-    k += strcmp(other, out) == 0;
+/* Each model variable's layer part ("counter" of "mid/counter/0:0") and its position among the
+ * model variables with the same layer part, computed once per file (kept like the stats buffers). */
+static int layer_parts(const kcb_checkpoint_file *cf) {
+  kcb_checkpoint_file *f = (kcb_checkpoint_file *)cf;
+  size_t n = f->meta.n_model_vars;
+  if (f->part || !n) return 0;
+  char **part = calloc(n, sizeof *part);
+  size_t *k = calloc(n, sizeof *k);
+  named_index *idx = calloc(n, sizeof *idx);
+  int rc = part && k && idx ? 0 : -1;
+  char buf[1200];
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    strip_index(f->vars[i].name, buf, sizeof buf);
+    char *slash = strrchr(buf, '/');
+    if (slash) *slash = '\0';
+    else buf[0] = '\0';
+    if (!(part[i] = strdup(buf))) rc = -1;
+    else idx[i] = (named_index){part[i], i};
   }
-  return k;
+  if (rc == 0) { /* the position within each part: sorted by part, then by index */
+    qsort(idx, n, sizeof *idx, by_name_then_index);
+    for (size_t j = 1; j < n; j++)
+      if (!strcmp(idx[j].name, idx[j - 1].name)) k[idx[j].i] = k[idx[j - 1].i] + 1;
+  }
+  free(idx);
+  if (rc) {
+    for (size_t i = 0; part && i < n; i++) free(part[i]);
+    free(part);
+    free(k);
+    return kcb__error(KCB_ENOMEM, "out of memory");
+  }
+  f->part = part;
+  f->part_k = k;
+  return 0;
 }
 
 long kcb_checkpoint_file_match(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b) {
@@ -1640,12 +1681,10 @@ long kcb_checkpoint_file_match(const kcb_checkpoint_file *a, size_t i, const kcb
     if (same_tail(x, y)) found = (long)j, n_found++;
   }
   if (n_found == 1) return found;
-  size_t k = layer_part(a, i, x, sizeof x);
-  if (x[0])
-    for (size_t j = 0; j < nb; j++) {
-      size_t kb = layer_part(b, j, y, sizeof y);
-      if (kb == k && y[0] && same_tail(x, y)) return (long)j;
-    }
+  if (layer_parts(a) == 0 && layer_parts(b) == 0 && a->part[i][0])
+    for (size_t j = 0; j < nb; j++)
+      if (b->part_k[j] == a->part_k[i] && b->part[j][0] && same_tail(a->part[i], b->part[j])) return (long)j;
+  kcb_error_clear();
   return a->meta.n_model_vars == nb ? (long)i : -1;
 }
 

@@ -47,6 +47,8 @@ struct kcb_checkpoint_file {
   size_t opt_seg_start[KCB__CKPT_MAX_OPT_SEG];   /* index of each one's first variable */
   char *opt_seg_name[KCB__CKPT_MAX_OPT_SEG];     /* its `vars` name ("loss_scale_optimizer", "adam") */
   void *slice[2]; /* kcb_checkpoint_file_stats's read buffers, slice_size bytes each */
+  char **part;    /* kcb_checkpoint_file_match's cache: each model variable's layer part, */
+  size_t *part_k; /* and its position among the variables of that part (made on first use) */
   size_t slice_size;
   char *model_config, *training_config, *metadata_json, *keras_version, *backend, *model_class, *model_name,
       *kcb_version, *monitor, *optimizer_name;
