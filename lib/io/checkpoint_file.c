@@ -475,7 +475,8 @@ static int list_members(kcb_checkpoint_file *f, const char *path, member **out, 
     names[i] = NULL;
     KCB__TRY(kcb__h5_object_addr(g, path[0] == '/' ? path + 1 : path, m[i].name, &m[i].addr, &m[i].is_group, f->h5name));
   }
-  if (creation_order) heap_offsets(f, g, m, count); /* else, or when it fails: addresses */
+  /* else, or when it fails: addresses (and the layers' order is then a guess) */
+  if (creation_order && heap_offsets(f, g, m, count) != 0) f->order_guessed = 1;
   qsort(m, count, sizeof *m, by_addr);
   *out = m;
   *n = count;

@@ -43,6 +43,7 @@ struct kcb_checkpoint_file {
   kcb__ckpt_var *vars;
   size_t n_vars, cap_vars;
   int walk_depth;
+  int order_guessed; /* a weights-only store's layers listed by address: the heap was unreadable */
   int n_opt_seg;                                 /* store optimizer objects, in file order */
   size_t opt_seg_start[KCB__CKPT_MAX_OPT_SEG];   /* index of each one's first variable */
   char *opt_seg_name[KCB__CKPT_MAX_OPT_SEG];     /* its `vars` name ("loss_scale_optimizer", "adam") */

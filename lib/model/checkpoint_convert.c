@@ -480,9 +480,12 @@ static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, 
 static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars;
   int rc = 0;
-  if (!f->config && f->meta.layout == KCB_LAYOUT_WEIGHTS_H5)
-    return kcb__error(KCB_EINVAL, "%s: a weights-only .weights.h5 does not record the order of its layers, which the "
-                      "legacy layout needs (layer_names): convert from the .keras file", f->path);
+  /* layer_names is model.layers' order: a store records it only in its groups' local heaps
+   * (io/checkpoint_file.c reads them) */
+  if (!f->config && f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 && f->order_guessed)
+    return kcb__error(KCB_EINVAL, "%s: this weights-only .weights.h5 does not keep the order of its layers where kcb "
+                      "reads it (its groups' local heaps), and the legacy layout needs it (layer_names): convert "
+                      "from the .keras file", f->path);
   for (size_t i = 0; i < f->n_layers; i++)
     if (f->layers[i].pub.parent < 0 && !f->layers[i].name[0])
       return kcb__error(KCB_EINVAL, "%s: the layer at '%s' has no name (Keras before 3.6 stored none), and the legacy "

@@ -36,6 +36,8 @@ for model in seqmix attn convs video nested mixed block; do
   done
   # Keras 2's save_weights layout: the full .h5's model_weights group at the root
   check "restore_${model}_legacy_weights" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$model' --output '$tmp/lw-$model.h5' --format legacy_weights.h5 >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/lw-$model.h5' '$dir/$model.h5' --reference-group model_weights $rename"
+  # a weights-only store keeps model.layers' order in its groups' local heaps: into Keras 2's layout too
+  check "weights_only_${model}_legacy_weights" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$model/$model-val_loss=0.50.weights.h5' --output '$tmp/wlw-$model.h5' --format legacy_weights.h5 >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/wlw-$model.h5' '$dir/$model.h5' --reference-group model_weights $rename"
   targets="keras weights.h5"
   [ $model = block ] && targets="" # below: its legacy file cannot become a store
   for target in $targets; do
