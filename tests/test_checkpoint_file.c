@@ -396,6 +396,39 @@ static void test_malformed(void **state) {
   assert_error(kcb_checkpoint_file_open(&c, tmp_path("text.h5")), KCB_EFORMAT, "not an HDF5 file");
 }
 
+/* A weights-only store's layer order: from its groups' local heaps, whatever the objects'
+ * addresses; a file whose groups have no such heap (HDF5's newer format) is listed in address
+ * order and is not converted to the legacy layout, which needs the order. */
+static void test_store_layer_order(void **state) {
+  (void)state;
+  double v[4] = {1, 2, 3, 4};
+  hsize_t d2[1] = {2};
+  for (int latest = 0; latest < 2; latest++) {
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (latest) H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    hid_t f = H5Fcreate(tmp_path("order.weights.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    group(f, "vars");
+    /* made in this order, names sorting otherwise: z_dense, a_dense, m_dense */
+    put(f, "layers/dense_2/vars/0", H5T_IEEE_F32LE, 1, d2, v);
+    put(f, "layers/dense/vars/0", H5T_IEEE_F32LE, 1, d2, v);
+    put(f, "layers/dense_1/vars/0", H5T_IEEE_F32LE, 1, d2, v);
+    H5Fclose(f);
+    kcb_checkpoint_file *c = NULL;
+    assert_ok(kcb_checkpoint_file_open(&c, tmp_path("order.weights.h5")));
+    assert_string_equal(kcb_checkpoint_file_layer(c, 0)->path, "/layers/dense_2");
+    assert_string_equal(kcb_checkpoint_file_layer(c, 2)->path, "/layers/dense_1");
+    if (!latest) {
+      assert_ok(kcb_checkpoint_file_write(c, tmp_path("order_legacy.h5"), KCB_LAYOUT_LEGACY_WEIGHTS_H5, NULL));
+    } else {
+      assert_error(kcb_checkpoint_file_write(c, tmp_path("order_latest.h5"), KCB_LAYOUT_LEGACY_WEIGHTS_H5, NULL),
+                   KCB_EINVAL, "does not keep the order of its layers");
+      assert_int_equal(access(tmp_path("order_latest.h5"), F_OK), -1);
+    }
+    kcb_checkpoint_file_close(c);
+  }
+}
+
 int main(void) {
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
   if (!mkdtemp(dir)) return 1;
@@ -403,7 +436,7 @@ int main(void) {
       cmocka_unit_test(test_store_nesting_and_dtypes), cmocka_unit_test(test_compare),
       cmocka_unit_test(test_legacy_owners_and_sublayers), cmocka_unit_test(test_keras2_nested_names),
       cmocka_unit_test(test_unknown_structure),
-      cmocka_unit_test(test_malformed),
+      cmocka_unit_test(test_malformed), cmocka_unit_test(test_store_layer_order),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   char cmd[600];
