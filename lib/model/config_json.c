@@ -400,6 +400,10 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
   const char *cls = class_of(v, &c);
   kcb_optimizer_kind kind;
   if (cls && strncmp(cls, "Custom>", 7) == 0) cls += 7; /* tf.keras 2.11+ registers its optimizers so */
+  /* mixed precision wraps the optimizer in a LossScaleOptimizer, which only scales the loss of float16
+   * computations: kcb computes in float32, so the inner optimizer is the one to compile */
+  if (cls && strcmp(cls, "LossScaleOptimizer") == 0 && json_is_object(json_object_get(c, "inner_optimizer")))
+    return parse_optimizer(json_object_get(c, "inner_optimizer"), o, file);
   if (!cls || kcb_optimizer_from_name(&kind, cls) != 0)
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer '%s' is not one kcb implements "
                       "(sgd, rmsprop, adam, adamw); load without compiling to get the weights", file,
