@@ -2,6 +2,7 @@
  * kcb/checkpoint_file.h and doc/checkpoint-layouts.md). Knows Keras's layouts and naming rules,
  * not layers: a class it has never heard of is listed with index-named variables. */
 #include "io/checkpoint_file_internal.h"
+#include "io/checkpoint_source.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -10,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/zip.h"
 
 /* ---- dtypes ------------------------------------------------------------------------------ */
 
@@ -1377,14 +1377,6 @@ static int keep_string(char **slot, const char **pub, const char *value) {
   return 0;
 }
 
-/* Version and backend strings are informative: a file whose copy of them is unreadable is still
- * read (the damage is reported where it matters, by the attribute that carries data). */
-static int read_root_string(kcb_checkpoint_file *f, hid_t obj, const char *attr, char **out) {
-  if (*out || !kcb__h5_has_attr(obj, attr)) return 0;
-  if (kcb__h5_attr_read_string(obj, attr, out, f->h5name) != 0) kcb_error_clear();
-  return 0;
-}
-
 static int parse_config(kcb_checkpoint_file *f, const char *text, const char *what) {
   json_error_t err;
   f->config = json_loads(text, JSON_REJECT_DUPLICATES, &err);
@@ -1396,41 +1388,35 @@ static int parse_config(kcb_checkpoint_file *f, const char *text, const char *wh
   return rc;
 }
 
-static int open_layout(kcb_checkpoint_file *f) {
+/* Lists the layers and variables of the layout kcb__ckpt_source recognised; `weights` is where a
+ * full .h5 keeps its layer groups (-1: a config without weights). */
+static int read_layout(kcb_checkpoint_file *f, hid_t weights) {
   int rc = 0;
-  hid_t root = f->file;
-  if (f->meta.layout == KCB_LAYOUT_KERAS) return read_store(f);
-  if (kcb__h5_has_attr(f->file, "model_config")) {
-    f->meta.layout = KCB_LAYOUT_H5;
-    KCB__TRY(kcb__h5_attr_read_string(f->file, "model_config", &f->model_config, f->h5name));
-    f->meta.model_config = f->model_config;
-    KCB__TRY(parse_config(f, f->model_config, "model_config"));
-    if (kcb__h5_has_attr(f->file, "training_config")) {
-      KCB__TRY(kcb__h5_attr_read_string(f->file, "training_config", &f->training_config, f->h5name));
-      f->meta.training_config = f->training_config;
-    }
-  } else if (kcb__h5_has_attr(f->file, "layer_names") || kcb__h5_has_attr(f->file, "layer_names0")) {
-    f->meta.layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5;
-    return read_legacy(f, f->file, "");
-  } else if (kcb__h5_exists(f->file, "model_weights")) {
-    f->meta.layout = KCB_LAYOUT_H5;
-  } else if (kcb__h5_exists(f->file, "layers") || kcb__h5_exists(f->file, "vars")) {
-    f->meta.layout = KCB_LAYOUT_WEIGHTS_H5;
-    return read_store(f);
-  } else {
-    return kcb__error(KCB_EFORMAT,
-                      "%s: an HDF5 file but not a Keras checkpoint (no model_config or layer_names attribute, no layers/ group)",
-                      f->path);
+  kcb_checkpoint_meta *m = &f->meta;
+  m->model_config = f->model_config;
+  m->training_config = f->training_config;
+  m->metadata_json = f->metadata_json;
+  switch (m->layout) {
+    case KCB_LAYOUT_KERAS:
+      if (f->model_config) {
+        KCB__TRY(parse_config(f, f->model_config, "config.json"));
+        json_t *cc = json_object_get(f->config, "compile_config");
+        if (json_is_object(cc)) { /* a .keras keeps its compile settings inside the config */
+          if (!(f->training_config = json_dumps(cc, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+            KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+          m->training_config = f->training_config;
+        }
+      }
+      return read_store(f);
+    case KCB_LAYOUT_WEIGHTS_H5:
+      return read_store(f);
+    case KCB_LAYOUT_LEGACY_WEIGHTS_H5:
+      return read_legacy(f, f->file, "");
+    default: /* KCB_LAYOUT_H5 */
+      if (f->model_config) KCB__TRY(parse_config(f, f->model_config, "model_config"));
+      if (weights >= 0) rc = read_legacy(f, weights, "/model_weights");
   }
-  KCB__TRY(read_root_string(f, f->file, "keras_version", &f->keras_version));
-  KCB__TRY(read_root_string(f, f->file, "backend", &f->backend));
-  if (!kcb__h5_exists(f->file, "model_weights")) return 0; /* a config without weights */
-  KCB__TRY(kcb__h5_group_open(&root, f->file, "model_weights", f->h5name));
-  if (!f->keras_version) KCB__TRY(read_root_string(f, root, "keras_version", &f->keras_version));
-  if (!f->backend) KCB__TRY(read_root_string(f, root, "backend", &f->backend));
-  rc = read_legacy(f, root, "/model_weights");
 done:
-  if (root != f->file) kcb__h5_close(root);
   return rc;
 }
 
@@ -1459,45 +1445,6 @@ done:
   return rc;
 }
 
-static int open_keras_archive(kcb_checkpoint_file *f) {
-  size_t len = 0;
-  int rc = kcb__zip_read_member(f->path, "model.weights.h5", &f->image, &len);
-  if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", f->path);
-  if (rc) return rc;
-  f->image_len = len;
-  size_t nlen = strlen(f->path) + 32;
-  free(f->h5name);
-  f->h5name = malloc(nlen);
-  if (!f->h5name) return kcb__error(KCB_ENOMEM, "out of memory");
-  snprintf(f->h5name, nlen, "%s[model.weights.h5]", f->path);
-  KCB__TRY(kcb__h5_open_image(&f->file, f->image, len, f->h5name));
-  rc = kcb__zip_read_member(f->path, "config.json", (void **)&f->model_config, &len);
-  if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
-    rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
-                    "'config.json' in the archive\")", f->path);
-  if (rc) goto done;
-  if (f->model_config) {
-    f->meta.model_config = f->model_config;
-    KCB__TRY(parse_config(f, f->model_config, "config.json"));
-    json_t *cc = json_object_get(f->config, "compile_config");
-    if (json_is_object(cc)) {
-      f->training_config = json_dumps(cc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-      if (!f->training_config) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
-      f->meta.training_config = f->training_config;
-    }
-  }
-  if (kcb__zip_read_member(f->path, "metadata.json", (void **)&f->metadata_json, &len) == 0) {
-    f->meta.metadata_json = f->metadata_json;
-    json_t *j = json_loads(f->metadata_json, 0, NULL);
-    const char *v = json_string_value(json_object_get(j, "keras_version"));
-    if (v && !f->keras_version) f->keras_version = strdup(v);
-    json_decref(j);
-  }
-  kcb_error_clear();
-done:
-  return rc;
-}
-
 int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   if (!out) return kcb__error(KCB_EINVAL, "checkpoint: no output");
   *out = NULL;
@@ -1505,23 +1452,22 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   kcb__h5_quiet();
   kcb_checkpoint_file *f = calloc(1, sizeof *f);
   if (!f) return kcb__error(KCB_ENOMEM, "out of memory");
-  int rc = 0;
+  kcb__ckpt_source src;
+  int rc = kcb__ckpt_source_open(&src, path);
   f->file = H5I_INVALID_HID;
-  f->path = strdup(path);
-  f->h5name = strdup(path);
   kcb_checkpoint_meta *m = &f->meta;
   m->keras_version = m->backend = m->model_class = m->model_name = m->kcb_version = m->monitor = m->optimizer_name = "";
   m->epoch = m->batch = m->iterations = -1;
-  if (!f->path || !f->h5name) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
-  if (kcb__zip_is_zip(path)) {
-    m->layout = KCB_LAYOUT_KERAS;
-    KCB__TRY(open_keras_archive(f));
-  } else {
-    KCB__TRY(kcb__h5_open(&f->file, path));
-  }
-  KCB__TRY(open_layout(f));
-  KCB__TRY(read_root_string(f, f->file, "keras_version", &f->keras_version));
-  KCB__TRY(read_root_string(f, f->file, "backend", &f->backend));
+  if (rc) goto done;
+  /* the tree owns what the source opened and read, but for the weights group */
+  f->file = src.file, f->image = src.image, f->image_len = src.image_len, f->h5name = src.h5name;
+  f->model_config = src.config, f->training_config = src.training, f->metadata_json = src.metadata_json;
+  f->keras_version = src.keras_version, f->backend = src.backend, m->layout = src.layout;
+  hid_t weights = src.weights == src.file ? H5I_INVALID_HID : src.weights;
+  memset(&src, 0, sizeof src);
+  src.file = H5I_INVALID_HID, src.weights = weights;
+  if (!(f->path = strdup(path))) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  KCB__TRY(read_layout(f, weights));
   KCB__TRY(read_kcb_attrs(f));
   if (f->keras_version) m->keras_version = f->keras_version;
   if (f->backend) m->backend = f->backend;
@@ -1546,8 +1492,10 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
     kcb_error_clear();
   }
   *out = f;
+  kcb__ckpt_source_close(&src);
   return 0;
 done:
+  kcb__ckpt_source_close(&src);
   kcb_checkpoint_file_close(f);
   return rc;
 }
