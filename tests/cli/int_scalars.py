@@ -16,32 +16,10 @@ import subprocess
 import sys
 import tempfile
 
+from tfrecord_frames import record
+
 inspect, source = sys.argv[1], sys.argv[2]
 proto_dir = os.path.join(source, "tests", "data", "tfevents")
-
-_TABLE = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    _TABLE.append(c)
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked(crc):
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def record(data):
-    header = struct.pack("<Q", len(data))
-    return header + struct.pack("<I", masked(crc32c(header))) + data + struct.pack("<I", masked(crc32c(data)))
-
 
 def encode(text):
     out = subprocess.run(["protoc", "-I", proto_dir, "--encode=kcbcheck.Event", "tb_min.proto"], input=text.encode(),

@@ -12,26 +12,9 @@ import subprocess
 import sys
 import tempfile
 
+from tfrecord_frames import record
+
 inspect = sys.argv[1]
-
-_TABLE = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    _TABLE.append(c)
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked(crc):
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
-
 
 def varint(n):
     out = b""
@@ -66,11 +49,6 @@ def value(tag, plugin, t, content=b""):
 
 def event(step, payload):
     return field(1, 1, 1.0e9 + step) + field(2, 0, step) + payload
-
-
-def record(data):
-    header = struct.pack("<Q", len(data))
-    return header + struct.pack("<I", masked(crc32c(header))) + data + struct.pack("<I", masked(crc32c(data)))
 
 
 DT_STRING, DT_DOUBLE = 7, 2
