@@ -9,6 +9,7 @@
  * §IV.A.2.m (attribute message), §IV.A.2.d (datatype: a vlen element on disk is a 4-byte length
  * then a global heap ID: address, 4-byte object index), §IV.A.2.b (dataspace). */
 #include "io/h5_guard.h"
+#include "io/h5_guard_internal.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -19,47 +20,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-/* The file's bytes, through the driver HDF5 opened it with. */
-typedef struct src {
-  const uint8_t *mem; /* core driver: the image */
-  int fd;             /* sec2 driver: its descriptor (pread only, HDF5's offset is untouched) */
-  uint64_t size;      /* bytes in the file */
-  uint64_t base;      /* HDF5 addresses are relative to the end of the user block */
-  unsigned sa, sl;    /* sizes of addresses and lengths */
-} src;
-
-static uint64_t le(const uint8_t *p, unsigned n) {
-  uint64_t v = 0;
-  for (unsigned i = n; i-- > 0;) v = v << 8 | p[i];
-  return v;
-}
-
-static int src_read(const src *s, uint64_t off, uint64_t n, void *dst) {
-  if (off > s->size || n > s->size - off) return -1;
-  if (s->mem) {
-    memcpy(dst, s->mem + off, (size_t)n);
-    return 0;
-  }
-  for (uint64_t done = 0; done < n;) {
-    ssize_t r = pread(s->fd, (uint8_t *)dst + done, (size_t)(n - done), (off_t)(off + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    done += (uint64_t)r;
-  }
-  return 0;
-}
-
-/* n bytes at off in a malloc'd buffer, or NULL (outside the file, I/O error, no memory). */
-static uint8_t *src_load(const src *s, uint64_t off, uint64_t n) {
-  if (off > s->size || n > s->size - off) return NULL;
-  uint8_t *b = malloc(n ? (size_t)n : 1);
-  if (b && src_read(s, off, n, b) != 0) {
-    free(b);
-    b = NULL;
-  }
-  return b;
-}
 
 /* The last file src_open looked up: finding a file's driver copies two property lists, which
  * costs more than the checks themselves when a reader walks many objects of one file. An open
@@ -143,7 +103,6 @@ static int src_open_uncached(src *s, hid_t obj) {
 
 #define MAX_CHUNKS 256
 
-static uint64_t pad8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 /* If d (an attribute message of n bytes) is attribute `name` of a variable-length type, sets *data
  * to where its data starts, *base to the size of the type's elements (characters for a string),
@@ -167,8 +126,9 @@ static int attr_match(const uint8_t *d, uint64_t n, const char *name, uint64_t *
   return 1;
 }
 
-/* Calls visit(ctx, type, message, size) for each attribute (0x0c) and symbol table (0x11) message
- * stored in the object header at address `addr` (v1 or v2, continuation chunks followed) until it
+/* Calls visit(ctx, type, message, size) for each attribute (0x0c), symbol table (0x11), link info
+ * (0x02), link (0x06), attribute info (0x15) and driver info (0x14) message, and each datatype (0x03;
+ * 0x103 when shared), stored in the object header at address `addr` (v1 or v2, continuation chunks followed) until it
  * returns nonzero, which is returned. 0 also when the header cannot be walked (libhdf5 reports
  * that itself); a chunk past the end of the file stops the walk and is reported in *bad_at and
  * *bad_len if given. */
@@ -221,7 +181,8 @@ static int walk_attrs(const src *s, uint64_t addr, attr_visit visit, void *ctx, 
       if (type == 0x10 && end - p >= (uint64_t)s->sa + s->sl && nchunks < MAX_CHUNKS) {
         chunk_at[nchunks] = s->base + le(b + p, s->sa);
         chunk_len[nchunks++] = le(b + p + s->sa, s->sl);
-      } else if ((type == 0x0c || type == 0x11 || type == 0x14) && !(mflags & 0x02)) { /* not a shared message */
+      } else if ((type == 0x0c || type == 0x11 || type == 0x14 || type == 0x02 || type == 0x06 || type == 0x15) &&
+                 !(mflags & 0x02)) { /* not a shared message */
         stop = visit(ctx, type, b + p, size);
       } else if (type == 0x03) { /* a datatype: 0x103 when shared (stored in another object header) */
         stop = visit(ctx, type | ((mflags & 0x02) ? 0x100u : 0u), b + p, size);
@@ -366,7 +327,7 @@ static const char *dtype_problem(const uint8_t *d, uint64_t n, int depth, uint64
 
 /* What is wrong with attribute message d (n bytes) that libhdf5 1.10's decoder would not notice
  * (it copies the name up to a NUL and nelmts x type-size data bytes without looking at n), or NULL. */
-static const char *attr_message_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
+const char *kcb__h5_guard_attr_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
   if (n < 8 || d[0] < 1 || d[0] > 3) return NULL; /* libhdf5 refuses the version itself */
   unsigned ver = d[0], flags = ver == 1 ? 0 : d[1];
   uint64_t nsz = le(d + 2, 2), tsz = le(d + 4, 2), ssz = le(d + 6, 2), at = ver == 3 ? 9 : 8, dt, ds, data;
@@ -402,7 +363,7 @@ static const char *attr_message_problem(const src *s, const uint8_t *d, uint64_t
 
 typedef struct check_ctx {
   const src *s;
-  char why[160];
+  char why[400];
   const char *problem;
   const char *what; /* the kind of message with the problem */
 } check_ctx;
@@ -447,7 +408,11 @@ static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t
 static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   check_ctx *c = ctx;
   if (type == 0x14) return 0; /* a driver info message: only in a superblock extension (guard_root) */
-  c->what = type == 0x11 ? "symbol table" : type == 0x0c ? "attribute" : "datatype";
+  c->what = type == 0x11 ? "symbol table" : type == 0x0c ? "attribute" : type == 0x02 ? "link info" : type == 0x06 ? "link"
+            : type == 0x15 ? "attribute info" : "datatype";
+  if (type == 0x06) return (c->problem = kcb__h5_guard_link_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
+  if (type == 0x02 || type == 0x15)
+    return (c->problem = kcb__h5_guard_dense_problem(c->s, type, d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x103) { /* libhdf5 reopens a committed datatype (H5T_copy_reopen) unchecked */
     c->problem = "its datatype is shared (a committed datatype elsewhere), which kcb's and Keras's files never use";
     return 1;
@@ -458,7 +423,7 @@ static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
     return c->problem != NULL;
   }
   c->problem = type == 0x11 ? symbol_table_problem(c->s, d, n, c->why, sizeof c->why)
-                            : attr_message_problem(c->s, d, n, c->why, sizeof c->why);
+                            : kcb__h5_guard_attr_problem(c->s, d, n, c->why, sizeof c->why);
   return c->problem != NULL;
 }
 
@@ -685,12 +650,6 @@ int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
                     c.what,
                     (unsigned long long)(s.base + li.u.address), c.problem);
   return rc;
-}
-
-static int is_undef(const uint8_t *p, unsigned n) {
-  for (unsigned i = 0; i < n; i++)
-    if (p[i] != 0xff) return 0;
-  return 1;
 }
 
 static int driver_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
