@@ -47,6 +47,61 @@ static void put_le(char *p, uint64_t v, int n) {
   for (int i = 0; i < n; i++, v >>= 8) p[i] = (char)(v & 0xff);
 }
 
+/* Bob Jenkins' lookup3 (hashlittle, initial value 0): the checksum HDF5 stores after each block of
+ * version-2 metadata, which libhdf5 checks (so does the guard); recomputed here after each change so
+ * that the change itself is what the guard finds. */
+static uint32_t rot(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+static uint32_t lookup3(const char *key, size_t n) {
+  const uint8_t *k = (const uint8_t *)key;
+  uint32_t v[3];
+  v[0] = v[1] = v[2] = 0xdeadbeefu + (uint32_t)n;
+  while (n > 12) {
+    for (int i = 0; i < 12; i++) v[i / 4] += (uint32_t)k[i] << (8 * (i % 4));
+    uint32_t a = v[0], b = v[1], c = v[2];
+    a -= c; a ^= rot(c, 4); c += b;
+    b -= a; b ^= rot(a, 6); a += c;
+    c -= b; c ^= rot(b, 8); b += a;
+    a -= c; a ^= rot(c, 16); c += b;
+    b -= a; b ^= rot(a, 19); a += c;
+    c -= b; c ^= rot(b, 4); b += a;
+    v[0] = a, v[1] = b, v[2] = c;
+    n -= 12;
+    k += 12;
+  }
+  if (n == 0) return v[2];
+  for (size_t i = 0; i < n; i++) v[i / 4] += (uint32_t)k[i] << (8 * (i % 4));
+  uint32_t a = v[0], b = v[1], c = v[2];
+  c ^= b; c -= rot(b, 14);
+  a ^= c; a -= rot(c, 11);
+  b ^= a; b -= rot(a, 25);
+  c ^= b; c -= rot(b, 16);
+  a ^= c; a -= rot(c, 4);
+  b ^= a; b -= rot(a, 14);
+  c ^= b; c -= rot(b, 24);
+  return c;
+}
+
+/* Stores the checksum of the n bytes at p after them. */
+static void seal(char *p, size_t n) { put_le(p + n, lookup3(p, n), 4); }
+
+/* The direct block (FHDB) holding file offset `at` of fractal heap `heap` (8-byte addresses): its
+ * checksum recomputed over the whole block, the checksum field taken as 0. */
+static void seal_dblock(char *buf, size_t heap, size_t at) {
+  size_t o = at;
+  while (memcmp(buf + o, "FHDB", 4) != 0) o--;
+  uint64_t width = get_le(buf + heap + 110, 2), start = get_le(buf + heap + 112, 8);
+  unsigned off_size = ((unsigned)get_le(buf + heap + 128, 2) + 7) / 8;
+  uint64_t boff = get_le(buf + o + 13, (int)off_size), size = start, row_off = 0;
+  for (int row = 0; boff - row_off >= width * size; row++) { /* rows 0 and 1: the starting size; then doubling */
+    row_off += width * size;
+    if (row > 0) size *= 2;
+  }
+  char *sum = buf + o + 13 + off_size;
+  put_le(sum, 0, 4);
+  put_le(sum, lookup3(buf + o, (size_t)size), 4);
+}
+
 static int setup(void **state) {
   (void)state;
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_test_h5_dense_XXXXXX");
@@ -149,31 +204,39 @@ static void test_corrupt_dense(void **state) {
     if (get_le(orig + heap + 140, 2) > 0) break;
   }
   size_t name_bt = find_sig(orig, len, "BTHD", 5, 5, 0), attr_bt = find_sig(orig, len, "BTHD", 5, 8, 0);
-  size_t leaf = find_sig(orig, len, "BTLF", 5, 5, 0), link = link_message(orig, len, "x007");
+  size_t leaf = (size_t)get_le(orig + name_bt + 16, 8), link = link_message(orig, len, "x007");
   size_t attr = 0;
   for (size_t i = 9; i + 9 < len; i++)
     if (memcmp(orig + i, "extra_005", 9) == 0 && orig[i - 9] == 3) attr = i - 9;
   assert_true(attr > 0);
   assert_int_equal(orig[heap + 4], 0);
+  size_t attr_heap = find_sig(orig, len, "FRHP", 5, 8, 0);
+  assert_int_equal(get_le(orig + name_bt + 12, 2), 0); /* the name index is one leaf */
+  assert_memory_equal(orig + leaf, "BTLF", 4);
+  uint64_t leaf_nrec = get_le(orig + name_bt + 24, 2);
 
-  for (int k = 0; k < 11; k++) {
+  for (int k = 0; k < 13; k++) {
     memcpy(buf, orig, len);
     switch (k) {
       case 0: /* libhdf5 would decode a link of version 4 (the double free in H5G__dense_iterate) */
         buf[link] = 4;
+        seal_dblock(buf, heap, link);
         snprintf(needle, sizeof needle, "corrupt HDF5 link info in the object header at offset 48: a link message of "
                  "version 4 (the link stored at offset");
         break;
       case 1: /* a name running past its heap object */
         buf[link + 2 + ((buf[link + 1] & 8) ? 1 : 0) + ((buf[link + 1] & 4) ? 8 : 0) + ((buf[link + 1] & 0x10) ? 1 : 0)] = (char)200;
+        seal_dblock(buf, heap, link);
         snprintf(needle, sizeof needle, "a link name of 200 bytes in a message with");
         break;
       case 2:
         put_le(buf + heap + 5, 9, 2);
+        seal(buf + heap, 142);
         snprintf(needle, sizeof needle, "its fractal heap at offset %zu has heap IDs of 9 bytes, expected 7", heap);
         break;
       case 3: /* a heap deeper than kcb reads (rows of indirect blocks) */
         put_le(buf + heap + 140, 60, 2);
+        seal(buf + heap, 142);
         snprintf(needle, sizeof needle, "its fractal heap at offset %zu has 60 rows in its root indirect block, more than "
                  "its 9 rows of direct blocks", heap);
         break;
@@ -181,37 +244,53 @@ static void test_corrupt_dense(void **state) {
         size_t ib = (size_t)get_le(orig + heap + 132, 8);
         assert_memory_equal(orig + ib, "FHIB", 4);
         put_le(buf + ib + 5 + 8 + 4, (uint64_t)len + 4096, 8);
+        seal(buf + ib, 5 + 8 + 4 + 8 * get_le(orig + heap + 140, 2) * get_le(orig + heap + 110, 2));
         snprintf(needle, sizeof needle, "a direct block of 512 bytes at offset %zu outside the file (fractal heap at "
                  "offset %zu)", len + 4096, heap);
         break;
       }
       case 5:
         put_le(buf + heap + 120, 3 << 20, 8); /* maximum direct block size: not a power of two */
+        seal(buf + heap, 142);
         snprintf(needle, sizeof needle, "its fractal heap at offset %zu has direct blocks of 512 to 3145728 bytes", heap);
         break;
       case 6: /* the name index's records one byte longer than type 5's */
         put_le(buf + name_bt + 10, 12, 2);
+        seal(buf + name_bt, 34);
         snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu has records of 12 bytes, expected 11", name_bt);
         break;
       case 7: { /* one record more in the header than in the tree: libhdf5 sizes its link table by it */
         uint64_t total = get_le(orig + name_bt + 26, 8);
         put_le(buf + name_bt + 26, total + 1, 8);
+        seal(buf + name_bt, 34);
         snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu counts %llu records in its header but holds %llu",
                  name_bt, (unsigned long long)total + 1, (unsigned long long)total);
         break;
       }
       case 8: /* a leaf's first heap ID claiming 65535 bytes */
         put_le(buf + leaf + 6 + 4 + 1 + 4, 0xffff, 2);
+        seal(buf + leaf, 6 + leaf_nrec * 11);
         snprintf(needle, sizeof needle, "an object of 65535 bytes at heap offset");
         break;
       case 9: /* an attribute in dense storage whose name runs past its message */
         put_le(buf + attr + 2, 0x4000, 2);
+        seal_dblock(buf, attr_heap, attr);
         snprintf(needle, sizeof needle, "corrupt HDF5 attribute info in the object header at offset 48: its name, type and "
                  "shape (");
         break;
       case 10: /* the attributes' B-tree deeper than kcb reads */
         put_le(buf + attr_bt + 12, 9, 2);
+        seal(buf + attr_bt, 34);
         snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu is 9 levels deep (kcb reads at most 8)", attr_bt);
+        break;
+      case 11: /* a link changed without its block's checksum: libhdf5 would fail in the middle of H5Literate */
+        buf[link] = 4;
+        snprintf(needle, sizeof needle, "a direct block at offset");
+        break;
+      case 12: /* the same for a B-tree leaf */
+        put_le(buf + leaf + 6, 0x12345678, 4);
+        snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu has a node at offset %zu whose checksum does not match",
+                 name_bt, leaf);
         break;
     }
     char name[64];
@@ -249,6 +328,7 @@ static void test_corrupt_order(void **state) {
         break;
       case 3: /* a link in optimizer/vars' dense storage: a name with a NUL inside */
         buf[name_len + 1] = 0;
+        seal_dblock(buf, find_sig(orig, len, "FRHP", 5, 7, 0), name_len);
         snprintf(needle, sizeof needle, "corrupt HDF5 link info in the object header at offset");
         break;
     }

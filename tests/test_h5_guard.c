@@ -132,10 +132,14 @@ static void test_fuzz_regressions(void **state) {
       {"oom-h5hl-local-heap-size",
        "corrupt HDF5 symbol table in the object header at offset 18312: its group's local heap at offset 18896 has "
        "4294968000 bytes of data at offset 23248, past the end of the file (24144 bytes)"},
-      /* A link message in a group's dense storage (fractal heap): libhdf5 freed it twice (H5G__dense_iterate). */
+      /* Dense link storage (fractal heap + v2 B-tree) with a block libhdf5 fails to load in the middle of
+       * H5Literate: its error path freed the link table twice (H5G__dense_iterate). */
       {"crash-h5g_dense_iterate-link-version",
-       "corrupt HDF5 link info in the object header at offset 8781: a link message of version 4 (the link stored at offset "
-       "61 of its dense storage)"},
+       "corrupt HDF5 link info in the object header at offset 8781: its v2 B-tree at offset 11624 has a node at offset "
+       "11744 whose checksum does not match"},
+      {"crash-h5g_dense_iterate-direct-block-checksum",
+       "corrupt HDF5 attribute info in the object header at offset 48: a direct block at offset 29938 whose signature, "
+       "version, checksum, heap address or offset is wrong (fractal heap at offset 14851)"},
       {"timeout-h5hg-unlocated-attribute",
        "corrupt HDF5 global heap at offset 2048: free space of 0 bytes at +1680 does not fit the collection (4096 bytes) "
        "(string 0 of attribute 'layer_names')"},

@@ -75,10 +75,50 @@ static uint64_t file_offset(const src *s, uint64_t addr) {
   return addr > UINT64_MAX - 2 - s->base ? UINT64_MAX - 1 : s->base + addr;
 }
 
+/* Jenkins' lookup3 hash (hashlittle, initial value 0), which HDF5 stores after each block of
+ * version-2 metadata (format spec §II.E, "checksum"). libhdf5 checks it when it loads a block, and a
+ * block that fails in the middle of an iteration takes libhdf5 1.10 into an error path that frees
+ * the link table twice (H5G__dense_iterate): so every block of dense storage must pass here first. */
+#define ROT(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+static uint32_t lookup3(const uint8_t *k, size_t n) {
+  uint32_t a, b, c;
+  a = b = c = 0xdeadbeefu + (uint32_t)n;
+  for (; n > 12; n -= 12, k += 12) {
+    a += (uint32_t)le(k, 4);
+    b += (uint32_t)le(k + 4, 4);
+    c += (uint32_t)le(k + 8, 4);
+    a -= c, a ^= ROT(c, 4), c += b;
+    b -= a, b ^= ROT(a, 6), a += c;
+    c -= b, c ^= ROT(b, 8), b += a;
+    a -= c, a ^= ROT(c, 16), c += b;
+    b -= a, b ^= ROT(a, 19), a += c;
+    c -= b, c ^= ROT(b, 4), b += a;
+  }
+  if (n == 0) return c;
+  uint8_t tail[12] = {0};
+  memcpy(tail, k, n);
+  a += (uint32_t)le(tail, 4);
+  b += (uint32_t)le(tail + 4, 4);
+  c += (uint32_t)le(tail + 8, 4);
+  c ^= b, c -= ROT(b, 14);
+  a ^= c, a -= ROT(c, 11);
+  b ^= a, b -= ROT(a, 25);
+  c ^= b, c -= ROT(b, 16);
+  a ^= c, a -= ROT(c, 4);
+  b ^= a, b -= ROT(a, 14);
+  c ^= b, c -= ROT(b, 24);
+  return c;
+}
+#undef ROT
+
+/* Whether the n-byte block b ends with the checksum of the bytes before it. */
+static int checksum_ok(const uint8_t *b, uint64_t n) { return n >= 4 && lookup3(b, (size_t)(n - 4)) == le(b + n - 4, 4); }
+
 /* ---- fractal heaps ---------------------------------------------------------------------------- */
 
 typedef struct heap {
-  uint64_t at;                 /* file offset of the header */
+  uint64_t at, addr;           /* file offset and address of the header */
+  int dchk;                    /* direct blocks carry a checksum */
   uint64_t width, start, maxd; /* table width, starting and maximum direct block sizes */
   unsigned off_size, len_size; /* a managed object's offset and length in its heap ID */
   unsigned rows;               /* rows of the root indirect block; 0: the root is a direct block */
@@ -100,6 +140,9 @@ static const char *heap_open(const src *s, uint64_t addr, unsigned id_len, heap 
   if (memcmp(b, "FRHP", 4) != 0) FAIL("no fractal heap at offset %llu (no FRHP signature)", (unsigned long long)h->at);
 #define HFAIL(fmt, ...) FAIL("its fractal heap at offset %llu " fmt, (unsigned long long)h->at, __VA_ARGS__)
   if (b[4] != 0) HFAIL("has version %u", b[4]);
+  if (!checksum_ok(b, hsize)) HFAIL("%s", "has a header whose checksum does not match");
+  h->addr = addr;
+  h->dchk = (b[9] & 2) != 0;
   uint64_t hid = le(b + 5, 2), filters = le(b + 7, 2), max_man = le(b + 10, 4);
   uint64_t p = 14 + sl + sa + sl + sa + 8ull * sl;
   h->width = le(b + p, 2);
@@ -146,13 +189,15 @@ static const char *heap_open(const src *s, uint64_t addr, unsigned id_len, heap 
     free(ib);
     HFAIL("%s", "is too large to check (out of memory)");
   }
-  int bad = memcmp(ib, "FHIB", 4) != 0 || ib[4] != 0;
+  /* libhdf5 checks the signature, version, checksum and heap address */
+  int bad = memcmp(ib, "FHIB", 4) != 0 || ib[4] != 0 || !checksum_ok(ib, isize) || le(ib + 5, sa) != addr ||
+            le(ib + 5 + sa, h->off_size) != 0;
   for (uint64_t e = 0; e < entries && !bad; e++) {
     const uint8_t *a = ib + 5 + sa + h->off_size + e * sa;
     h->blocks[e] = is_undef(a, sa) ? UINT64_MAX : file_offset(s, le(a, sa));
   }
   free(ib);
-  if (bad) HFAIL("%s", "has no root indirect block (no FHIB signature, version 0)");
+  if (bad) HFAIL("%s", "has a root indirect block whose signature, version, checksum, heap address or offset is wrong");
   return NULL;
 #undef HFAIL
 }
@@ -195,14 +240,24 @@ static const char *heap_object(const src *s, heap *h, const uint8_t *id, uint8_t
     if (baddr == UINT64_MAX) FAIL("a heap object at heap offset %llu in a direct block that does not exist (fractal heap at "
                                   "offset %llu)", (unsigned long long)off, (unsigned long long)h->at);
   }
-  if (!*checked) {
-    uint8_t sig[5];
-    if (baddr > s->size || bsize > s->size - baddr || src_read(s, baddr, 5, sig) != 0)
+  if (!*checked) { /* what libhdf5 checks when it loads the block: it must not fail in an iteration */
+    if (baddr > s->size || bsize > s->size - baddr)
       FAIL("a direct block of %llu bytes at offset %llu outside the file (fractal heap at offset %llu)",
            (unsigned long long)bsize, (unsigned long long)baddr, (unsigned long long)h->at);
-    if (memcmp(sig, "FHDB", 4) != 0 || sig[4] != 0)
-      FAIL("no direct block at offset %llu (no FHDB signature, version 0; fractal heap at offset %llu)",
-           (unsigned long long)baddr, (unsigned long long)h->at);
+    uint8_t *blk = src_load(s, baddr, bsize);
+    if (!blk) FAIL("a direct block of %llu bytes that cannot be read", (unsigned long long)bsize);
+    int bad = memcmp(blk, "FHDB", 4) != 0 || blk[4] != 0 || le(blk + 5, s->sa) != h->addr ||
+              le(blk + 5 + s->sa, h->off_size) != boff;
+    if (!bad && h->dchk) { /* over the whole block, its own checksum field taken as 0 */
+      uint8_t *sum = blk + 5 + s->sa + h->off_size;
+      uint64_t stored = le(sum, 4);
+      memset(sum, 0, 4);
+      bad = lookup3(blk, (size_t)bsize) != stored;
+    }
+    free(blk);
+    if (bad)
+      FAIL("a direct block at offset %llu whose signature, version, checksum, heap address or offset is wrong (fractal "
+           "heap at offset %llu)", (unsigned long long)baddr, (unsigned long long)h->at);
     *checked = 1;
   }
   uint64_t rel = off - boff;
@@ -250,13 +305,17 @@ static const char *bt_node(const src *s, btree *t, uint64_t addr, unsigned depth
     problem = why;
   }
   t->seen += nrec;
+  /* the checksum follows the records (a leaf) or the child pointers (an internal node) */
+  uint64_t psize = s->sa + t->nrec_size + (depth > 1 ? t->cum_size[depth - 1] : 0),
+           used = 6 + nrec * t->rec + (depth > 0 ? (nrec + 1) * psize : 0);
+  if (!problem && (used > t->node - 4 || !checksum_ok(b, used + 4))) {
+    snprintf(why, ws, "its v2 B-tree at offset %llu has a node at offset %llu whose %s", (unsigned long long)t->at,
+             (unsigned long long)at, used > t->node - 4 ? "pointers run past it" : "checksum does not match");
+    problem = why;
+  }
   for (uint64_t i = 0; i < nrec && !problem; i++) problem = t->record(t->ctx, b + 6 + i * t->rec, why, ws);
   if (depth > 0 && !problem) {
-    uint64_t psize = s->sa + t->nrec_size + (depth > 1 ? t->cum_size[depth - 1] : 0), p = 6 + nrec * t->rec;
-    if (p + (nrec + 1) * psize > t->node - 4) {
-      snprintf(why, ws, "its v2 B-tree at offset %llu has an internal node whose pointers run past it", (unsigned long long)t->at);
-      problem = why;
-    }
+    uint64_t p = 6 + nrec * t->rec;
     for (uint64_t c = 0; c <= nrec && !problem; c++, p += psize) {
       uint64_t caddr = le(b + p, s->sa), cnrec = le(b + p + s->sa, t->nrec_size), call = cnrec, got = 0;
       if (depth > 1) call = le(b + p + s->sa + t->nrec_size, t->cum_size[depth - 1]);
@@ -288,6 +347,7 @@ static const char *bt_check(const src *s, uint64_t addr, unsigned type, unsigned
   if (memcmp(b, "BTHD", 4) != 0) FAIL("no v2 B-tree at offset %llu (no BTHD signature)", (unsigned long long)t.at);
 #define BFAIL(fmt, ...) FAIL("its v2 B-tree at offset %llu " fmt, (unsigned long long)t.at, __VA_ARGS__)
   if (b[4] != 0) BFAIL("has version %u", b[4]);
+  if (!checksum_ok(b, 16 + sa + 2 + sl + 4)) BFAIL("%s", "has a header whose checksum does not match");
   if (b[5] != type) BFAIL("has records of type %u, expected %u", b[5], type);
   t.type = type;
   t.rec = rec;
