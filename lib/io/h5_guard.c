@@ -24,11 +24,39 @@
 /* The last file src_open looked up: finding a file's driver copies two property lists, which
  * costs more than the checks themselves when a reader walks many objects of one file. An open
  * file keeps its id (HDF5 does not hand an id out twice), so the id is the key. */
+/* The object headers of that file already found sound (their chunks inside the file and every
+ * message the guard checks): readers open the same groups and datasets again and again (each path
+ * component on the way to each variable), and dense storage takes a walk of a heap and B-trees. A
+ * file opened read-only keeps its bytes, so a header found sound stays sound. Open addressing on
+ * address + 1 (0: empty); when full, forgotten. */
+enum { SOUND_SLOTS = 1024 };
+
 static _Thread_local struct {
   hid_t fid;
   int ok;
   src s;
-} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0}};
+  uint64_t sound[SOUND_SLOTS];
+  unsigned n_sound;
+} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0, 0}, {0}, 0};
+
+static uint64_t *sound_slot(uint64_t addr) {
+  uint64_t key = addr + 1;
+  for (unsigned i = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 54) % SOUND_SLOTS;; i = (i + 1) % SOUND_SLOTS)
+    if (last_src.sound[i] == key || last_src.sound[i] == 0) return &last_src.sound[i];
+}
+
+/* Whether the header at addr (of s, the cached file) was found sound. */
+static int known_sound(const src *s, uint64_t addr) { return s->memo && last_src.n_sound && *sound_slot(addr) == addr + 1; }
+
+static void remember_sound(const src *s, uint64_t addr) {
+  if (!s->memo) return;
+  if (last_src.n_sound >= SOUND_SLOTS / 2) {
+    memset(last_src.sound, 0, sizeof last_src.sound);
+    last_src.n_sound = 0;
+  }
+  uint64_t *slot = sound_slot(addr);
+  if (*slot == 0) *slot = addr + 1, last_src.n_sound++;
+}
 
 static int src_open_uncached(src *s, hid_t obj);
 
@@ -38,6 +66,11 @@ static int src_open(src *s, hid_t obj) {
   if (fid < 0) {
     H5Eclear2(H5E_DEFAULT);
     return src_open_uncached(s, obj);
+  }
+  /* a file the guard cannot read (written to, another driver) stays so while its id lives */
+  if (fid == last_src.fid && !last_src.ok) {
+    H5Fclose(fid);
+    return -1;
   }
   /* a core-driver image may move as HDF5 grows it: only read-only files are cached, whose buffer stays */
   if (fid == last_src.fid && last_src.ok) {
@@ -53,9 +86,12 @@ static int src_open(src *s, hid_t obj) {
     }
   }
   int rc = src_open_uncached(s, obj);
+  s->memo = rc == 0;
   last_src.fid = fid;
   last_src.ok = rc == 0;
   last_src.s = *s;
+  memset(last_src.sound, 0, sizeof last_src.sound);
+  last_src.n_sound = 0;
   H5Fclose(fid);
   return rc;
 }
@@ -439,15 +475,18 @@ static int object_addr(hid_t obj, uint64_t *addr) {
   return 0;
 }
 
+static int header_fits(const src *s, uint64_t addr, char *why, size_t why_size);
+
 int kcb__h5_guard_attr_messages(hid_t obj, const char *file) {
   src s;
   uint64_t addr;
-  if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0) return 0;
+  if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0 || known_sound(&s, addr)) return 0;
   check_ctx c = {&s, "", NULL, ""};
   if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
     return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
                       c.what,
                       (unsigned long long)(s.base + addr), c.problem);
+  if (header_fits(&s, addr, c.why, sizeof c.why) == 0) remember_sound(&s, addr);
   return 0;
 }
 
@@ -643,12 +682,14 @@ int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
     H5Eclear2(H5E_DEFAULT);
     return 0;
   }
+  if (known_sound(&s, li.u.address)) return 0;
   int rc = header_error(&s, li.u.address, file);
   check_ctx c = {&s, "", NULL, ""};
   if (rc == 0 && walk_attrs(&s, li.u.address, check_visit, &c, NULL, NULL) > 0)
     rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
                     c.what,
                     (unsigned long long)(s.base + li.u.address), c.problem);
+  if (rc == 0) remember_sound(&s, li.u.address);
   return rc;
 }
 

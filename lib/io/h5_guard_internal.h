@@ -17,6 +17,7 @@ typedef struct src {
   uint64_t size;      /* bytes in the file */
   uint64_t base;      /* HDF5 addresses are relative to the end of the user block */
   unsigned sa, sl;    /* sizes of addresses and lengths */
+  int memo;           /* 1: headers found sound may be remembered (h5_guard.c's cache of the last file) */
 } src;
 
 static inline uint64_t le(const uint8_t *p, unsigned n) {
