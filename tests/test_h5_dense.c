@@ -347,11 +347,53 @@ static void test_corrupt_order(void **state) {
   free(orig);
 }
 
+/* The corpus's layout-chunked seed (h5py: a kernel in chunks through shuffle, deflate and
+ * fletcher32): its filter pipeline message (format spec §IV.A.2.l, version 1), whose filter names
+ * and parameters libhdf5 1.10 reads by their own counts, past the message if they say so. */
+static void test_corrupt_pipeline(void **state) {
+  (void)state;
+  char path[512], needle[256];
+  snprintf(path, sizeof path, "%s/layout-chunked", KCB_H5_CORPUS);
+  size_t len;
+  char *orig = slurp(path, &len), *buf = malloc(len);
+  assert_non_null(buf);
+  memmove(orig, orig + 1, --len); /* byte 0: the fuzz layout */
+  assert_ok(kcb_checkpoint_info_read(&(kcb_checkpoint_info){0}, write_tmp("chunked.weights.h5", orig, len)));
+  size_t pl = 0; /* a version 1 object header message of type 0x000b: type, size, flags, 3 reserved */
+  for (size_t i = 0; i + 24 < len && !pl; i++)
+    if (get_le(orig + i, 2) == 0x0b && orig[i + 8] == 1 && orig[i + 9] == 3 && get_le(orig + i + 2, 2) >= 32) pl = i + 8;
+  assert_true(pl > 0);
+  for (int k = 0; k < 3; k++) {
+    memcpy(buf, orig, len);
+    switch (k) {
+      case 0: /* the first filter (shuffle) claims 32767 parameters */
+        put_le(buf + pl + 8 + 6, 0x7fff, 2);
+        snprintf(needle, sizeof needle, "corrupt HDF5 filter pipeline in the object header at offset");
+        break;
+      case 1:
+        put_le(buf + pl + 8 + 6, 0x7fff, 2);
+        snprintf(needle, sizeof needle, "filter 0's 32767 parameters run past the pipeline message");
+        break;
+      case 2: /* 33 filters */
+        buf[pl + 1] = 33;
+        snprintf(needle, sizeof needle, "a filter pipeline of 33 filters");
+        break;
+    }
+    kcb_checkpoint_file *f = NULL;
+    const char *p = write_tmp("badpipe.weights.h5", buf, len);
+    assert_error(kcb_checkpoint_file_open(&f, p), KCB_EFORMAT, needle);
+    assert_non_null(strstr(kcb_error_last(), p));
+  }
+  free(buf);
+  free(orig);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_accepted),
       cmocka_unit_test(test_corrupt_dense),
       cmocka_unit_test(test_corrupt_order),
+      cmocka_unit_test(test_corrupt_pipeline),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -114,6 +114,39 @@ static uint32_t lookup3(const uint8_t *k, size_t n) {
 /* Whether the n-byte block b ends with the checksum of the bytes before it. */
 static int checksum_ok(const uint8_t *b, uint64_t n) { return n >= 4 && lookup3(b, (size_t)(n - 4)) == le(b + n - 4, 4); }
 
+/* ---- filter pipelines ---------------------------------------------------------------------- */
+
+const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *why, size_t ws) {
+  /* libhdf5 1.10 (H5O__pline_decode) reads each filter's name up to a NUL and its client data
+   * values by their count, wherever the message ends (format spec §IV.A.2.l). */
+  if (n < 2) FAIL("a filter pipeline message of %llu bytes is cut short", (unsigned long long)n);
+  unsigned ver = d[0], count = d[1];
+  if (ver < 1 || ver > 2) FAIL("a filter pipeline of version %u", ver);
+  if (count < 1 || count > 32) FAIL("a filter pipeline of %u filters", count);
+  uint64_t p = ver == 1 ? 8 : 2;
+  for (unsigned i = 0; i < count; i++) {
+    if (n < p || n - p < 2) FAIL("filter %u of the pipeline runs past its message", i);
+    unsigned id = (unsigned)le(d + p, 2);
+    uint64_t name_len = 0;
+    p += 2;
+    if (ver == 1 || id >= 256) {
+      if (n - p < 2) FAIL("filter %u of the pipeline runs past its message", i);
+      name_len = le(d + p, 2);
+      p += 2;
+    }
+    if (n - p < 4) FAIL("filter %u of the pipeline runs past its message", i);
+    uint64_t values = le(d + p + 2, 2);
+    p += 4;
+    if (name_len > n - p || (name_len && !memchr(d + p, 0, (size_t)name_len)))
+      FAIL("filter %u's name is not terminated inside the pipeline message", i);
+    p += name_len;
+    uint64_t vbytes = 4 * values + (ver == 1 && (values & 1) ? 4 : 0);
+    if (vbytes > n - p) FAIL("filter %u's %llu parameters run past the pipeline message", i, (unsigned long long)values);
+    p += vbytes;
+  }
+  return NULL;
+}
+
 /* ---- fractal heaps ---------------------------------------------------------------------------- */
 
 typedef struct heap {

@@ -69,6 +69,9 @@ const char *kcb__h5_guard_attr_problem(const src *s, const uint8_t *d, uint64_t 
 /* The same for a link message (0x06, format spec §IV.A.2.g). In h5_guard_dense.c. */
 const char *kcb__h5_guard_link_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t ws);
 
+/* The same for a filter pipeline message (0x0b, format spec §IV.A.2.l). In h5_guard_dense.c. */
+const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *why, size_t ws);
+
 /* The same for a Link Info (0x02) or Attribute Info (0x15) message and the dense storage it names:
  * its fractal heap, its v2 B-trees and every link or attribute message stored there. In
  * h5_guard_dense.c. */
