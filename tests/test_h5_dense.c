@@ -363,7 +363,9 @@ static void test_corrupt_pipeline(void **state) {
   for (size_t i = 0; i + 24 < len && !pl; i++)
     if (get_le(orig + i, 2) == 0x0b && orig[i + 8] == 1 && orig[i + 9] == 3 && get_le(orig + i + 2, 2) >= 32) pl = i + 8;
   assert_true(pl > 0);
-  for (int k = 0; k < 3; k++) {
+  size_t tree = find_sig(orig, len, "TREE", 4, 1, 0); /* the kernel's chunk index, one leaf */
+  assert_int_equal(orig[tree + 5], 0);
+  for (int k = 0; k < 6; k++) {
     memcpy(buf, orig, len);
     switch (k) {
       case 0: /* the first filter (shuffle) claims 32767 parameters */
@@ -377,6 +379,20 @@ static void test_corrupt_pipeline(void **state) {
       case 2: /* 33 filters */
         buf[pl + 1] = 33;
         snprintf(needle, sizeof needle, "a filter pipeline of 33 filters");
+        break;
+      case 3: /* shuffle turned into n-bit, whose parameters libhdf5 trusts */
+        put_le(buf + pl + 8, 5, 2);
+        snprintf(needle, sizeof needle, "filter 0 is HDF5 filter 5 (n-bit), which kcb does not read");
+        break;
+      case 4: { /* the first chunk's address past the end of the file (key: size, mask, 3 offsets; then the address) */
+        size_t child = tree + 8 + 16 + 8 + 8 * 3;
+        put_le(buf + child, (uint64_t)len, 8);
+        snprintf(needle, sizeof needle, "bytes at address %zu, outside the file (%zu bytes)", len, len);
+        break;
+      }
+      case 5: /* a leaf claiming 60000 entries */
+        put_le(buf + tree + 6, 60000, 2);
+        snprintf(needle, sizeof needle, "its chunk index has a node of 60000 entries at offset %zu running past the file", tree);
         break;
     }
     kcb_checkpoint_file *f = NULL;

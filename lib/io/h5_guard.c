@@ -163,7 +163,8 @@ static int attr_match(const uint8_t *d, uint64_t n, const char *name, uint64_t *
 }
 
 /* Calls visit(ctx, type, message, size) for each attribute (0x0c), symbol table (0x11), link info
- * (0x02), link (0x06), attribute info (0x15), filter pipeline (0x0b) and driver info (0x14) message,
+ * (0x02), link (0x06), attribute info (0x15), filter pipeline (0x0b), data layout (0x08) and driver
+ * info (0x14) message,
  * and each datatype (0x03;
  * 0x103 when shared), stored in the object header at address `addr` (v1 or v2, continuation chunks followed) until it
  * returns nonzero, which is returned. 0 also when the header cannot be walked (libhdf5 reports
@@ -219,7 +220,7 @@ static int walk_attrs(const src *s, uint64_t addr, attr_visit visit, void *ctx, 
         chunk_at[nchunks] = s->base + le(b + p, s->sa);
         chunk_len[nchunks++] = le(b + p + s->sa, s->sl);
       } else if ((type == 0x0c || type == 0x11 || type == 0x14 || type == 0x02 || type == 0x06 || type == 0x15 ||
-                  type == 0x0b) &&
+                  type == 0x0b || type == 0x08) &&
                  !(mflags & 0x02)) { /* not a shared message */
         stop = visit(ctx, type, b + p, size);
       } else if (type == 0x03) { /* a datatype: 0x103 when shared (stored in another object header) */
@@ -447,7 +448,8 @@ static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   check_ctx *c = ctx;
   if (type == 0x14) return 0; /* a driver info message: only in a superblock extension (guard_root) */
   c->what = type == 0x11 ? "symbol table" : type == 0x0c ? "attribute" : type == 0x02 ? "link info" : type == 0x06 ? "link"
-            : type == 0x15 ? "attribute info" : type == 0x0b ? "filter pipeline" : "datatype";
+            : type == 0x15 ? "attribute info" : type == 0x0b ? "filter pipeline" : type == 0x08 ? "data layout" : "datatype";
+  if (type == 0x08) return (c->problem = kcb__h5_guard_layout_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x0b) return (c->problem = kcb__h5_guard_pipeline_problem(d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x06) return (c->problem = kcb__h5_guard_link_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x02 || type == 0x15)

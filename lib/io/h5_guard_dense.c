@@ -137,6 +137,10 @@ const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *w
     if (n - p < 4) FAIL("filter %u of the pipeline runs past its message", i);
     uint64_t values = le(d + p + 2, 2);
     p += 4;
+    /* szip, n-bit and scale-offset decode by parameters from the file, which libhdf5 1.10 trusts
+     * (known overflows); Keras and h5py's defaults never use them (other filters: io/h5.c) */
+    if (id == 4 || id == 5 || id == 6)
+      FAIL("filter %u is HDF5 filter %u (%s), which kcb does not read", i, id, id == 4 ? "szip" : id == 5 ? "n-bit" : "scale-offset");
     if (name_len > n - p || (name_len && !memchr(d + p, 0, (size_t)name_len)))
       FAIL("filter %u's name is not terminated inside the pipeline message", i);
     p += name_len;
@@ -145,6 +149,84 @@ const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *w
     p += vbytes;
   }
   return NULL;
+}
+
+/* ---- chunked datasets ------------------------------------------------------------------------- */
+
+typedef struct chunk_walk {
+  const src *s;
+  unsigned dims;   /* the layout's dimensionality: the dataset's rank + 1 (the element size) */
+  uint64_t nodes;  /* visited so far, bounded by the file's size */
+} chunk_walk;
+
+/* The version 1 B-tree node at address addr of a chunked dataset's index (format spec §III.A.1:
+ * "TREE", type 1, level, entries, siblings, then keys and children; a key is the chunk's size in
+ * the file, its filter mask and its offset in each dimension) and everything below it: nodes and
+ * chunks inside the file, levels decreasing. */
+static const char *chunk_node(chunk_walk *w, uint64_t addr, int level, char *why, size_t ws) {
+  const src *s = w->s;
+  uint64_t at = file_offset(s, addr), ksize = 8 + 8ull * w->dims, hsize = 8 + 2ull * s->sa;
+  uint8_t h[8 + 2 * 8];
+  if (++w->nodes > s->size / hsize) FAIL("its chunk index has more nodes than the file could hold (a loop?)");
+  if (src_read(s, at, hsize, h) != 0) FAIL("its chunk index has a node at address %llu outside the file", (unsigned long long)addr);
+  if (memcmp(h, "TREE", 4) != 0 || h[4] != 1)
+    FAIL("its chunk index has no B-tree node of chunks at offset %llu (TREE, type 1)", (unsigned long long)at);
+  int lvl = h[5];
+  uint64_t entries = le(h + 6, 2), size = hsize + entries * s->sa + (entries + 1) * ksize;
+  if (level >= 0 && lvl != level)
+    FAIL("its chunk index has a node of level %d at offset %llu where level %d belongs", lvl, (unsigned long long)at, level);
+  if (lvl > 32) FAIL("its chunk index is %d levels deep", lvl);
+  uint8_t *b = src_load(s, at, size);
+  if (!b) FAIL("its chunk index has a node of %llu entries at offset %llu running past the file", (unsigned long long)entries,
+               (unsigned long long)at);
+  const char *problem = NULL;
+  for (uint64_t e = 0; e < entries && !problem; e++) {
+    const uint8_t *key = b + hsize + e * (ksize + s->sa), *child = key + ksize;
+    uint64_t nbytes = le(key, 4), caddr = le(child, s->sa);
+    if (lvl > 0) {
+      problem = chunk_node(w, caddr, lvl - 1, why, ws);
+    } else {
+      uint64_t cat = file_offset(s, caddr);
+      if (nbytes == 0 || cat > s->size || nbytes > s->size - cat) {
+        snprintf(why, ws, "its chunk index names a chunk of %llu bytes at address %llu, outside the file (%llu bytes)",
+                 (unsigned long long)nbytes, (unsigned long long)caddr, (unsigned long long)s->size);
+        problem = why;
+      }
+    }
+  }
+  free(b);
+  return problem;
+}
+
+const char *kcb__h5_guard_layout_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t ws) {
+  /* format spec §IV.A.2.i; versions 1 and 2 (before HDF5 1.6.3), compact and contiguous storage
+   * are left to libhdf5's own checks and io/h5.c's size check before a read */
+  if (n < 2 || d[0] < 3 || d[0] > 4 || d[1] != 2) return NULL;
+  if (d[0] == 4) {
+    if (n < 5) FAIL("a chunked layout message is cut short");
+    unsigned dims = d[3], w = d[4];
+    uint64_t p = 5 + (uint64_t)dims * w;
+    if (dims < 2 || dims > 33 || w < 1 || w > 8 || p >= n) FAIL("a chunked layout of %u dimensions of %u bytes", dims, w);
+    unsigned index = d[p];
+    if (index != 1 && index != 2)
+      FAIL("a chunked dataset indexed by a %s, which kcb does not read (it reads chunks indexed by a version 1 B-tree, "
+           "a single chunk or none)", index == 3 ? "fixed array" : index == 4 ? "extensible array" : index == 5 ? "version 2 B-tree" : "index of unknown type");
+    return NULL; /* a single chunk or chunks in order at one address: libhdf5 reads them by the dataset's size */
+  }
+  if (n < 3) FAIL("a chunked layout message is cut short");
+  unsigned dims = d[2];
+  if (dims < 2 || dims > 33 || n < 3 + s->sa + 4ull * dims) FAIL("a chunked layout of %u dimensions", dims);
+  uint64_t bytes = 1;
+  for (unsigned k = 0; k < dims; k++) {
+    uint64_t dim = le(d + 3 + s->sa + 4 * k, 4);
+    if (dim == 0) FAIL("a chunk with a dimension of 0");
+    bytes = bytes > ((uint64_t)1 << 30) / dim ? ((uint64_t)1 << 31) : bytes * dim;
+  }
+  /* libhdf5 allocates a whole chunk to read one */
+  if (bytes > ((uint64_t)1 << 30)) FAIL("chunks of more than 1 GiB");
+  if (is_undef(d + 3, s->sa)) return NULL; /* no data written */
+  chunk_walk w = {s, dims, 0};
+  return chunk_node(&w, le(d + 3, s->sa), -1, why, ws);
 }
 
 /* ---- fractal heaps ---------------------------------------------------------------------------- */

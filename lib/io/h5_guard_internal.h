@@ -72,6 +72,10 @@ const char *kcb__h5_guard_link_problem(const src *s, const uint8_t *d, uint64_t 
 /* The same for a filter pipeline message (0x0b, format spec §IV.A.2.l). In h5_guard_dense.c. */
 const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *why, size_t ws);
 
+/* The same for a data layout message (0x08, format spec §IV.A.2.i): a chunked dataset's index (a
+ * version 1 B-tree, walked; other indexes of version 4 layouts refused). In h5_guard_dense.c. */
+const char *kcb__h5_guard_layout_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t ws);
+
 /* The same for a Link Info (0x02) or Attribute Info (0x15) message and the dense storage it names:
  * its fractal heap, its v2 B-trees and every link or attribute message stored there. In
  * h5_guard_dense.c. */
