@@ -1,4 +1,5 @@
-/* io/h5_guard_dense.c — the guard (see h5_guard.h) for new-style groups and dense storage.
+/* io/h5_guard_dense.c — the guard (see h5_guard.h) for new-style groups and dense storage, filter
+ * pipelines and chunk indexes.
  * A group written with libver='latest' or track_order=True keeps its links as link messages in its
  * object header, or (beyond 8 links) as link messages in a fractal heap indexed by v2 B-trees, named
  * by its Link Info message; an object with many attributes keeps them the same way, named by an
@@ -9,9 +10,13 @@
  * root block (a direct block, or an indirect block of direct blocks: anything deeper, huge or tiny
  * objects and filtered heaps are refused, as neither Keras nor h5py writes them for links and
  * attributes), both B-trees node by node, and every link or attribute message their records name.
+ * Filter pipelines: names and parameters inside the message (H5O__pline_decode reads them by their
+ * own counts). Chunked datasets: the version 1 B-tree of chunks walked (nodes and chunks inside the
+ * file), other indexes of version 4 layouts refused.
  * Formats: HDF5 File Format Specification version 3, §III.G (fractal heap: header FRHP, direct
  * block FHDB, indirect block FHIB, heap IDs), §III.A.2 (v2 B-trees: BTHD, BTIN, BTLF; record types
- * 5, 6, 8, 9), §IV.A.2.c (link info), §IV.A.2.g (link), §IV.A.2.v (attribute info). */
+ * 5, 6, 8, 9), §III.A.1 (v1 B-trees: TREE), §IV.A.2.c (link info), §IV.A.2.g (link), §IV.A.2.i
+ * (data layout), §IV.A.2.l (filter pipeline), §IV.A.2.v (attribute info). */
 #include <stdio.h>
 
 #include "io/h5_guard_internal.h"
@@ -156,7 +161,7 @@ const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *w
 typedef struct chunk_walk {
   const src *s;
   unsigned dims;   /* the layout's dimensionality: the dataset's rank + 1 (the element size) */
-  uint64_t nodes;  /* visited so far, bounded by the file's size */
+  uint64_t bytes;  /* of the nodes visited so far: a real index's nodes are disjoint parts of the file */
 } chunk_walk;
 
 /* The version 1 B-tree node at address addr of a chunked dataset's index (format spec §III.A.1:
@@ -167,7 +172,6 @@ static const char *chunk_node(chunk_walk *w, uint64_t addr, int level, char *why
   const src *s = w->s;
   uint64_t at = file_offset(s, addr), ksize = 8 + 8ull * w->dims, hsize = 8 + 2ull * s->sa;
   uint8_t h[8 + 2 * 8];
-  if (++w->nodes > s->size / hsize) FAIL("its chunk index has more nodes than the file could hold (a loop?)");
   if (src_read(s, at, hsize, h) != 0) FAIL("its chunk index has a node at address %llu outside the file", (unsigned long long)addr);
   if (memcmp(h, "TREE", 4) != 0 || h[4] != 1)
     FAIL("its chunk index has no B-tree node of chunks at offset %llu (TREE, type 1)", (unsigned long long)at);
@@ -180,6 +184,10 @@ static const char *chunk_node(chunk_walk *w, uint64_t addr, int level, char *why
   if (!b) FAIL("its chunk index has a node of %llu entries at offset %llu running past the file", (unsigned long long)entries,
                (unsigned long long)at);
   const char *problem = NULL;
+  if ((w->bytes += size) > s->size) {
+    free(b);
+    FAIL("its chunk index has more nodes than the file holds (a node reached twice?)");
+  }
   for (uint64_t e = 0; e < entries && !problem; e++) {
     const uint8_t *key = b + hsize + e * (ksize + s->sa), *child = key + ksize;
     uint64_t nbytes = le(key, 4), caddr = le(child, s->sa);
@@ -211,7 +219,14 @@ const char *kcb__h5_guard_layout_problem(const src *s, const uint8_t *d, uint64_
     if (index != 1 && index != 2)
       FAIL("a chunked dataset indexed by a %s, which kcb does not read (it reads chunks indexed by a version 1 B-tree, "
            "a single chunk or none)", index == 3 ? "fixed array" : index == 4 ? "extensible array" : index == 5 ? "version 2 B-tree" : "index of unknown type");
-    return NULL; /* a single chunk or chunks in order at one address: libhdf5 reads them by the dataset's size */
+    if (index == 1 && (d[2] & 2)) { /* a filtered single chunk: its size in the file, which libhdf5 allocates */
+      if (n - p - 1 < (uint64_t)s->sl + 4 + s->sa) FAIL("a chunked layout message is cut short");
+      uint64_t size = le(d + p + 1, s->sl), at = le(d + p + 1 + s->sl + 4, s->sa);
+      if (!is_undef(d + p + 1 + s->sl + 4, s->sa) && (file_offset(s, at) > s->size || size > s->size - file_offset(s, at)))
+        FAIL("its single chunk of %llu bytes at address %llu lies outside the file", (unsigned long long)size,
+             (unsigned long long)at);
+    }
+    return NULL; /* otherwise chunks of the layout's size at one address, read as such */
   }
   if (n < 3) FAIL("a chunked layout message is cut short");
   unsigned dims = d[2];
@@ -403,7 +418,8 @@ static const char *bt_node(const src *s, btree *t, uint64_t addr, unsigned depth
 #define BFAIL(fmt, ...) FAIL("its v2 B-tree at offset %llu " fmt, (unsigned long long)t->at, __VA_ARGS__)
   if (nrec > t->max_nrec[depth])
     BFAIL("has a node of %llu records where %llu fit", (unsigned long long)nrec, (unsigned long long)t->max_nrec[depth]);
-  if (++t->nodes > 2 * (t->total + 1) * (t->depth + 1)) BFAIL("%s", "has more nodes than its records need (a loop?)");
+  /* a real tree's nodes are disjoint parts of the file */
+  if (++t->nodes > s->size / t->node) BFAIL("%s", "has more nodes than the file holds (a node reached twice?)");
   uint64_t at = addr > s->size ? UINT64_MAX : s->base + addr;
   uint8_t *b = at == UINT64_MAX ? NULL : src_load(s, at, t->node);
   if (!b) BFAIL("has a node at address %llu outside the file", (unsigned long long)addr);
