@@ -264,8 +264,12 @@ int kcb__h5_exists(hid_t parent, const char *name) {
     /* Not followed (an external link would open another file): say it exists, so that opening it
      * reports the link (links_error) rather than something missing. */
     if (path[0] && !link_is_hard(parent, path)) return 1;
-    /* The next step looks inside this group: check its header first (see h5_guard.h). */
-    if (path[0] && kcb__h5_guard_link(parent, path, "") != 0) return 0;
+    /* The next step looks inside this group: check its header first (see h5_guard.h). One the
+     * guard refuses is not looked into; it "exists", so that opening it reports why. */
+    if (path[0] && kcb__h5_guard_link(parent, path, "") != 0) {
+      kcb_error_clear();
+      return 1;
+    }
     *p = '/';
   }
   htri_t r = H5Lexists(parent, path, H5P_DEFAULT);
