@@ -434,14 +434,6 @@ int is_checkpoint_path(const char *path) {
          (n > 6 && strcmp(path + n - 6, ".keras") == 0);
 }
 
-/* Model variable i of a matched in b: by Keras name, else (same variable count) by position. */
-static long match_var(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b) {
-  const kcb_checkpoint_var *v = kcb_checkpoint_file_var(a, i);
-  long j = kcb_checkpoint_file_find(b, v->name);
-  if (j >= 0 && !kcb_checkpoint_file_var(b, (size_t)j)->is_optimizer) return j;
-  if (kcb_checkpoint_file_meta(a)->n_model_vars == kcb_checkpoint_file_meta(b)->n_model_vars) return (long)i;
-  return -1;
-}
 
 int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
   kcb_checkpoint_file *a = NULL, *b = NULL;
@@ -464,7 +456,7 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
   size_t rows = 0;
   for (size_t i = 0; i < na + nb; i++) {
     const kcb_checkpoint_var *va = i < na ? kcb_checkpoint_file_var(a, i) : NULL, *vb = NULL;
-    long j = i < na ? match_var(a, i, b) : (seen[i - na] ? -2 : (long)(i - na));
+    long j = i < na ? kcb_checkpoint_file_match(a, i, b) : (seen[i - na] ? -2 : (long)(i - na));
     if (j == -2) continue;
     if (j >= 0) vb = kcb_checkpoint_file_var(b, (size_t)j), seen[j] = 1;
     const char *status = "same";

@@ -210,7 +210,13 @@ int main(int argc, char **argv) {
     status = 1;
   } else if (output && !list_only) {
     const char *best = r->entries[0].path;
-    rc = kcb_checkpoint_export(best, output, layout);
+    kcb_checkpoint_file *src = NULL;
+    kcb_checkpoint_write_report report;
+    memset(&report, 0, sizeof report);
+    rc = kcb_checkpoint_file_open(&src, best);
+    if (rc == 0) rc = kcb_checkpoint_file_write(src, output, layout, &report);
+    kcb_checkpoint_file_close(src);
+    if (rc == 0 && report.note[0]) fprintf(stderr, "kcb-restore: note: %s\n", tool_esc(report.note));
     if (rc) {
       fprintf(stderr, "kcb-restore: writing %s from %s failed: %s (%s)\n", tool_esc(output), tool_esc(best),
               tool_esc_lines(kcb_error_last()), kcb_error_name(rc));

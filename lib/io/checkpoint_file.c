@@ -124,6 +124,7 @@ static const class_vars known_classes[] = {
     {"LSTMCell", {"kernel", "recurrent_kernel", "bias"}, 0},
     {"GRUCell", {"kernel", "recurrent_kernel", "bias"}, 0},
     {"SimpleRNNCell", {"kernel", "recurrent_kernel", "bias"}, 0},
+    {"ConvLSTMCell", {"kernel", "recurrent_kernel", "bias"}, 0}, /* ConvLSTM1D/2D/3D's cell */
     /* weightless classes, so that a weights-only file still names them */
     {"InputLayer", {NULL}, 0},
     {"Activation", {NULL}, 0},
@@ -147,6 +148,11 @@ static const class_vars known_classes[] = {
     {"LSTM", {NULL}, 0},
     {"GRU", {NULL}, 0},
     {"SimpleRNN", {NULL}, 0},
+    {"ConvLSTM1D", {NULL}, 0},
+    {"ConvLSTM2D", {NULL}, 0},
+    {"ConvLSTM3D", {NULL}, 0},
+    {"RNN", {NULL}, 0},
+    {"Softmax", {NULL}, 0},
     {"Bidirectional", {NULL}, 0},
     {"TimeDistributed", {NULL}, 0},
     {"MultiHeadAttention", {NULL}, 0},
@@ -180,7 +186,33 @@ static int non_trainable_name(const char *name) {
          (n == 21 && strncmp(leaf, "seed_generator_state", n) == 0);
 }
 
-int kcb__is_rnn_class(const char *c) { return c && (!strcmp(c, "LSTM") || !strcmp(c, "GRU") || !strcmp(c, "SimpleRNN")); }
+/* A legacy weight name whose leaf is one of a known class's non-trainable variables
+ * (Normalization's "normalization/mean:0"). */
+static int class_non_trainable(const char *cls, const char *wname) {
+  const class_vars *c = class_info(cls);
+  if (!c || !c->n_non_trainable) return 0;
+  const char *leaf = strrchr(wname, '/');
+  leaf = leaf ? leaf + 1 : wname;
+  size_t n = strcspn(leaf, ":"), known = 0;
+  while (known < 4 && c->names[known]) known++;
+  for (size_t i = known - (size_t)c->n_non_trainable; i < known; i++)
+    if (strlen(c->names[i]) == n && strncmp(c->names[i], leaf, n) == 0) return 1;
+  return 0;
+}
+
+int kcb__is_rnn_class(const char *c) {
+  return c && (!strcmp(c, "LSTM") || !strcmp(c, "GRU") || !strcmp(c, "SimpleRNN") || !strcmp(c, "RNN") ||
+               !strncmp(c, "ConvLSTM", 8));
+}
+
+void kcb__rnn_cell_class(const char *rnn, json_t *entry, char *out, size_t size) {
+  /* LSTM -> LSTMCell; ConvLSTM1D/2D/3D share ConvLSTMCell; a generic RNN names its cell in its config */
+  const char *cell = json_string_value(json_object_get(json_object_get(json_object_get(entry, "config"), "cell"), "class_name"));
+  if (cell) snprintf(out, size, "%s", cell);
+  else if (!strncmp(rnn, "ConvLSTM", 8)) snprintf(out, size, "ConvLSTMCell");
+  else if (!strcmp(rnn, "RNN")) out[0] = '\0';
+  else snprintf(out, size, "%sCell", rnn);
+}
 int kcb__is_model_class(const char *c) { return c && (!strcmp(c, "Sequential") || !strcmp(c, "Functional") || !strcmp(c, "Model")); }
 
 /* ---- the tree ---------------------------------------------------------------------------- */
@@ -256,7 +288,8 @@ static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group
   }
   v->pub.count = count;
   v->pub.dtype = dtype_of(&d);
-  v->pub.trainable = trainable;
+  /* an integer variable (Normalization's count, a seed state, a custom counter) takes no gradient */
+  v->pub.trainable = trainable && !(v->pub.dtype >= KCB_DTYPE_INT8 && v->pub.dtype <= KCB_DTYPE_UINT64);
   v->pub.is_optimizer = is_optimizer;
   v->pub.owner = -1;
   v->store_index = store_index;
@@ -283,8 +316,97 @@ static void members_free(member *m, size_t n) {
   free(m);
 }
 
-/* The members of group `path`, in the order their writer created them. */
-static int list_members(kcb_checkpoint_file *f, const char *path, member **out, size_t *n) {
+/* ---- creation order from a group's local heap ----------------------------------------------
+ * h5py writes groups in the original format (a symbol table: a B-tree sorted by name plus a local
+ * heap holding the names). Names are appended to the heap as links are made, so their heap offsets
+ * give the order in which the writer created the members: the order of model.layers in a Keras
+ * store, which records it nowhere else. Object addresses do not: HDF5 reuses freed fragments, so a
+ * later layer's group can sit below an earlier one's. Everything here is read with bounds checks
+ * from the file's bytes; any surprise leaves the caller with address order. */
+
+static int raw_read(const kcb_checkpoint_file *f, uint64_t addr, void *buf, size_t n) {
+  if (f->image) {
+    if (addr > f->image_len || n > f->image_len - addr) return -1;
+    memcpy(buf, (const char *)f->image + addr, n);
+    return 0;
+  }
+  FILE *fp = fopen(f->path, "rb");
+  if (!fp) return -1;
+  int ok = addr <= (uint64_t)INT64_MAX && fseeko(fp, (off_t)addr, SEEK_SET) == 0 && fread(buf, 1, n, fp) == n;
+  fclose(fp);
+  return ok ? 0 : -1;
+}
+
+static uint64_t le(const unsigned char *p, int n) {
+  uint64_t v = 0;
+  for (int i = n - 1; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+/* Sets each member's `addr` to its name's offset in the group's local heap; -1 when the group is
+ * not in that format or a name is not found (the members are then left as they were). */
+static int heap_offsets(const kcb_checkpoint_file *f, hid_t g, member *m, size_t n) {
+  unsigned char sb[32], hdr[16], heap[32];
+  unsigned char *chunk = NULL, *data = NULL;
+  uint64_t *offs = NULL;
+  int rc = -1;
+  H5O_info_t info;
+  if (n == 0) return 0;
+  if (raw_read(f, 0, sb, sizeof sb) || memcmp(sb, "\x89HDF\r\n\x1a\n", 8) != 0 || sb[8] > 1 || sb[13] != 8 || sb[14] != 8)
+    return -1;
+  uint64_t base = le(sb + 24, 8); /* superblock 0; version 1 is rarer: left to the caller's order */
+  if (sb[8] != 0 || H5Oget_info2(g, &info, H5O_INFO_BASIC) < 0) return -1;
+  /* version 1 object header: the symbol table message (type 0x11) in its first chunk */
+  uint64_t at = base + (uint64_t)info.addr;
+  if (raw_read(f, at, hdr, sizeof hdr) || hdr[0] != 1) return -1;
+  size_t size = (size_t)le(hdr + 8, 4);
+  if (size < 8 || size > 65536 || !(chunk = malloc(size))) return -1;
+  uint64_t heap_addr = 0;
+  if (raw_read(f, at + 16, chunk, size) == 0)
+    for (size_t pos = 0; pos + 8 <= size;) {
+      size_t type = (size_t)le(chunk + pos, 2), len = (size_t)le(chunk + pos + 2, 2);
+      if (len > size - pos - 8) break;
+      if (type == 0x11 && len >= 16) {
+        heap_addr = le(chunk + pos + 8 + 8, 8);
+        break;
+      }
+      pos += 8 + len;
+    }
+  if (!heap_addr || raw_read(f, base + heap_addr, heap, sizeof heap) || memcmp(heap, "HEAP", 4) != 0 || heap[4] != 0) goto done;
+  uint64_t dsize = le(heap + 8, 8), free_head = le(heap + 16, 8), daddr = le(heap + 24, 8);
+  if (dsize == 0 || dsize > ((uint64_t)64 << 20) || !(data = malloc((size_t)dsize + 1))) goto done;
+  if (raw_read(f, base + daddr, data, (size_t)dsize)) goto done;
+  data[dsize] = '\0';
+  /* free blocks (offset, size) hold no names: blank them */
+  for (int k = 0; k < 10000 && free_head + 16 <= dsize; k++) {
+    uint64_t next = le(data + free_head, 8), fsize = le(data + free_head + 8, 8);
+    if (fsize > dsize - free_head) break;
+    memset(data + free_head, 0, (size_t)fsize);
+    if (next == 1 || next <= free_head) break; /* 1: the end of the list */
+    free_head = next;
+  }
+  if (!(offs = calloc(n, sizeof *offs))) goto done;
+  for (uint64_t o = 8; o < dsize; o += 8) { /* offset 0 is the empty name */
+    size_t len = strnlen((const char *)data + o, (size_t)(dsize - o));
+    for (size_t i = 0; len && i < n; i++)
+      if (!offs[i] && strlen(m[i].name) == len && memcmp(m[i].name, data + o, len) == 0) offs[i] = o;
+    o += len & ~(uint64_t)7;
+  }
+  for (size_t i = 0; i < n; i++)
+    if (!offs[i]) goto done;
+  for (size_t i = 0; i < n; i++) m[i].addr = offs[i];
+  rc = 0;
+done:
+  free(chunk);
+  free(data);
+  free(offs);
+  return rc;
+}
+
+/* The members of group `path`, in the order their writer created them (creation_order: from the
+ * local heap where the file keeps it, else by address; otherwise by address only, which costs no
+ * extra read). */
+static int list_members(kcb_checkpoint_file *f, const char *path, member **out, size_t *n, int creation_order) {
   *out = NULL;
   *n = 0;
   hid_t g;
@@ -301,6 +423,7 @@ static int list_members(kcb_checkpoint_file *f, const char *path, member **out, 
     names[i] = NULL;
     KCB__TRY(kcb__h5_object_addr(g, path[0] == '/' ? path + 1 : path, m[i].name, &m[i].addr, &m[i].is_group, f->h5name));
   }
+  if (creation_order) heap_offsets(f, g, m, count); /* else, or when it fails: addresses */
   qsort(m, count, sizeof *m, by_addr);
   *out = m;
   *n = count;
@@ -390,6 +513,66 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
 static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, int parent, const char *attr,
                        const char *scope, const char *class_hint);
 
+/* Where a sub-object comes in its layer's tracking order (lower first); 100: unknown, kept in the
+ * order Keras wrote it. */
+static int sub_rank(const char *cls, const char *attr) {
+  static const char *const bidi[] = {"forward_layer", "backward_layer", NULL};
+  static const char *const mha[] = {"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense", NULL};
+  const char *const *order = !strcmp(cls, "Bidirectional") ? bidi : !strcmp(cls, "MultiHeadAttention") ? mha : NULL;
+  if (!strcmp(attr, "layers") || !strcmp(attr, "_layer_checkpoint_dependencies"))
+    return -1; /* a nested model's layers: Keras walks them first */
+  if (attr[0] == '_') attr++;             /* older Keras 3 has only the private attributes */
+  for (int i = 0; order && order[i]; i++)
+    if (!strcmp(order[i], attr)) return i;
+  return 100;
+}
+
+/* Keras writes attribute objects in sorted order of their names, private ("_x") ones last. */
+static int attr_before(const char *cls, const char *a, const char *b) {
+  int ra = sub_rank(cls, a), rb = sub_rank(cls, b);
+  if (ra != rb) return ra < rb;
+  if ((a[0] == '_') != (b[0] == '_')) return b[0] == '_';
+  return strcmp(a, b) < 0;
+}
+
+static void sort_sub_objects(const char *cls, member *m, size_t n) {
+  for (size_t i = 1; i < n; i++) /* insertion sort: stable, n is small */
+    for (size_t j = i; j > 0 && attr_before(cls, m[j].name, m[j - 1].name); j--) {
+      member t = m[j];
+      m[j] = m[j - 1];
+      m[j - 1] = t;
+    }
+}
+
+/* Whether a model's layers container holds an InputLayer (a Sequential hides its own; a
+ * Functional lists its inputs): how a weights-only store tells the two apart (Keras >= 3.0 writes a
+ * group for every layer, weightless ones included). */
+static int container_has_input(const kcb_checkpoint_file *f, const char *layers_path) {
+  char p[1100];
+  snprintf(p, sizeof p, "%s/input_layer", layers_path);
+  return kcb__h5_exists(f->file, p);
+}
+
+/* The name scope a model's layers built their variables in, so their Keras paths: a Functional's
+ * layers were built when its graph was made, in no scope; a Sequential's in its own, which is
+ * inside its parent's unless it had an Input and was built when it was made. */
+static int model_scope(const kcb_checkpoint_file *f, const char *layers_path, json_t *entry, const char *cls,
+                       const char *own_scope, char *out, size_t size) {
+  int functional = !strcmp(cls, "Functional") || !strcmp(cls, "Model") || (!entry && container_has_input(f, layers_path));
+  if (functional) {
+    out[0] = '\0';
+    return 0;
+  }
+  int has_input = 0;
+  json_t *layers = json_object_get(entry_config(entry), "layers");
+  size_t i;
+  json_t *l;
+  json_array_foreach(layers, i, l) has_input |= !strcmp(kcb__entry_class(l), "InputLayer");
+  const char *slash = strrchr(own_scope, '/');
+  snprintf(out, size, "%s/", has_input && slash ? slash + 1 : own_scope);
+  return 0;
+}
+
 /* A container group (`layers`): one object per member; with a config, members are matched to its
  * layers as Keras names them (snake_case of the class, `_k` per repeat). */
 static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_layers, int parent, const char *scope) {
@@ -399,7 +582,8 @@ static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_
   char *used = NULL;
   if (++f->walk_depth > KCB__CKPT_MAX_DEPTH)
     KCB__TRY(kcb__error(KCB_EFORMAT, "%s: layers nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
-  KCB__TRY(list_members(f, path, &m, &n));
+  /* the order only matters without a config (a weights-only store records model.layers nowhere else) */
+  KCB__TRY(list_members(f, path, &m, &n, cfg_layers == NULL));
   used = calloc(n + 1, 1);
   if (!used) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   if (cfg_layers) {
@@ -482,10 +666,16 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &stored_name, f->h5name));
   }
   const char *cls = entry ? kcb__entry_class(entry) : class_hint;
-  if (!cls || !cls[0]) {
-    /* A weights-only file names containers after the class: "batch_normalization_1". */
+  for (int pass = 0; pass < 2 && (!cls || !cls[0]); pass++) {
+    /* A weights-only file names containers after the class ("batch_normalization_1"); an attribute
+     * object ("forward_layer", "cell") only by its `name`, which is the class's when Keras chose it
+     * ("lstm_cell", "dense_2"; Bidirectional's copies "forward_lstm"). */
+    const char *from = pass == 0 ? attr : stored_name;
+    if (!from) continue;
+    if (pass == 1 && !strncmp(from, "forward_", 8)) from += 8;
+    else if (pass == 1 && !strncmp(from, "backward_", 9)) from += 9;
     char snake[128];
-    kcb__strlcpy(snake, attr, sizeof snake);
+    kcb__strlcpy(snake, from, sizeof snake);
     char *us = strrchr(snake, '_');
     size_t k;
     if (us && numeric_name(us + 1, &k)) *us = '\0';
@@ -505,17 +695,24 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
       order = calloc(n_vars + 1, sizeof *order);
       if (!names || !trainable || !order) rc = kcb__error(KCB_ENOMEM, "out of memory");
     }
-    /* datasets 0..n-1 in numeric order (names sort "10" before "2") */
+    /* datasets 0..n-1 in numeric order (names sort "10" before "2"); a few layers store theirs by
+     * key instead (StringLookup's "idf_weights", TorchModuleWrapper's state_dict keys): those follow
+     * in name order, under their key */
+    size_t n_num = 0, idx;
+    for (size_t i = 0; i < n_vars; i++) n_num += numeric_name(vars[i], &idx);
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
-      size_t idx;
-      if (!numeric_name(vars[i], &idx) || idx >= n_vars)
+      if (!numeric_name(vars[i], &idx)) continue;
+      if (idx >= n_num)
         rc = kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index 0..%zu (Keras names them 0, 1, ...)",
-                        f->h5name, vars_path, vars[i], n_vars - 1);
+                        f->h5name, vars_path, vars[i], n_num - 1);
       else order[idx] = i + 1;
     }
-    for (size_t i = 0; rc == 0 && i < n_vars; i++)
+    for (size_t i = 0; rc == 0 && i < n_num; i++)
       if (!order[i]) rc = kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i);
-    if (rc == 0) name_vars(cls, entry, n_vars, names, trainable);
+    for (size_t i = 0, k = n_num; rc == 0 && i < n_vars; i++)
+      if (!numeric_name(vars[i], &idx)) order[k++] = i + 1;
+    if (rc == 0) name_vars(cls, entry, n_num, names, trainable);
+    for (size_t i = n_num; i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = 1;
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
       char vname[1200];
       if (names[i]) snprintf(vname, sizeof vname, "%s/%s", own_scope, names[i]);
@@ -524,16 +721,20 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     }
     if (rc) goto done;
   }
-  /* sub-objects: a nested model's layers, an RNN's cell, a wrapper's layers, other attributes */
-  KCB__TRY(list_members(f, path, &m, &n));
+  /* sub-objects: a nested model's layers, an RNN's cell, a wrapper's layers, other attributes.
+   * Keras writes them in sorted attribute order; listed in the order the layer tracks them, which
+   * model.weights follows (Bidirectional: forward then backward), as far as kcb knows it. */
+  KCB__TRY(list_members(f, path, &m, &n, 0));
+  sort_sub_objects(cls, m, n);
   for (size_t j = 0; j < n; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
     char child[1024], child_scope[1100];
     snprintf(child, sizeof child, "%s/%s", path, m[j].name);
     snprintf(child_scope, sizeof child_scope, "%s/", own_scope);
-    if (strcmp(m[j].name, "layers") == 0) {
+    if (strcmp(m[j].name, "layers") == 0 || strcmp(m[j].name, "_layer_checkpoint_dependencies") == 0) {
       json_decref(nested);
       nested = entry ? kcb__entry_layers(entry, 1) : NULL;
+      KCB__TRY(model_scope(f, child, entry, cls, own_scope, child_scope, sizeof child_scope));
       KCB__TRY(walk_container(f, child, nested, li, child_scope));
       continue;
     }
@@ -553,7 +754,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     } else if (strcmp(cls, "MultiHeadAttention") == 0 && strstr(m[j].name, "_dense")) {
       hint = "EinsumDense"; /* its query, key, value and output projections */
     } else if (strcmp(m[j].name, "cell") == 0 && kcb__is_rnn_class(cls)) {
-      snprintf(cell_class, sizeof cell_class, "%sCell", cls);
+      kcb__rnn_cell_class(cls, entry, cell_class, sizeof cell_class);
       hint = cell_class;
     }
     KCB__TRY(walk_object(f, child, sub, li, m[j].name, child_scope, hint));
@@ -571,6 +772,63 @@ done:
   return rc;
 }
 
+/* An optimizer object of a store: its `vars` (one segment of the optimizer variables), then its
+ * sub-optimizers: a LossScaleOptimizer (mixed precision) holds its own variables followed by its
+ * inner optimizer's in `optimizer/vars`, and Keras saves the inner one again at
+ * `optimizer/inner_optimizer/vars`. */
+static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int depth) {
+  int rc = 0;
+  char vars_path[600], *oname = NULL, **vars = NULL;
+  size_t n = 0, *order = NULL;
+  member *m = NULL;
+  size_t n_m = 0;
+  hid_t g = H5I_INVALID_HID;
+  if (depth > 4 || f->n_opt_seg >= KCB__CKPT_MAX_OPT_SEG) return 0;
+  snprintf(vars_path, sizeof vars_path, "%s/vars", path);
+  if (kcb__h5_exists(f->file, vars_path)) {
+    KCB__TRY(read_name_attr(f, vars_path, &oname));
+    int seg = f->n_opt_seg++;
+    f->opt_seg_start[seg] = f->n_vars;
+    f->opt_seg_name[seg] = oname ? oname : strdup("");
+    oname = NULL;
+    if (!f->opt_seg_name[seg]) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+    if (seg == 0) {
+      free(f->optimizer_name);
+      f->optimizer_name = strdup(f->opt_seg_name[0]);
+      if (!f->optimizer_name) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+      f->meta.optimizer_name = f->optimizer_name;
+    }
+    KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
+    KCB__TRY(kcb__h5_link_names(g, &vars, &n, f->h5name));
+    order = calloc(n + 1, sizeof *order);
+    if (!order) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+    for (size_t i = 0; i < n; i++) {
+      size_t idx = 0;
+      if (!numeric_name(vars[i], &idx) || idx >= n)
+        KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index", f->h5name, vars_path, vars[i]));
+      order[idx] = i + 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+      if (!order[i]) KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i));
+      KCB__TRY(add_var(f, g, vars_path, vars[order[i] - 1], "", -1, 0, 1, i));
+    }
+  }
+  KCB__TRY(list_members(f, path, &m, &n_m, 0));
+  for (size_t j = 0; j < n_m; j++) {
+    if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
+    char child[600];
+    snprintf(child, sizeof child, "%s/%s", path, m[j].name);
+    KCB__TRY(read_store_optimizer(f, child, depth + 1));
+  }
+done:
+  members_free(m, n_m);
+  free(order);
+  kcb__h5_strings_free(vars, n);
+  kcb__h5_close(g);
+  free(oname);
+  return rc;
+}
+
 static int read_store(kcb_checkpoint_file *f) {
   int rc = 0;
   char *root_name = NULL;
@@ -582,46 +840,23 @@ static int read_store(kcb_checkpoint_file *f) {
     root_name = NULL;
     f->meta.model_name = f->model_name;
   }
-  /* Variable paths: a Sequential model scopes its layers by its name, a Functional one does not. */
+  /* Variable paths: a Sequential model scopes its layers by its name, a Functional one does not
+   * (a weights-only store: by the default name if it has one, else a Functional lists its
+   * InputLayers and a Sequential does not). */
   char scope[300] = "";
-  const char *mc = f->meta.model_class;
-  if (strcmp(mc, "Sequential") == 0 || (!mc[0] && strncmp(f->meta.model_name, "sequential", 10) == 0))
+  const char *mc = f->meta.model_class, *mn = f->meta.model_name;
+  int seq_guess = !strncmp(mn, "sequential", 10) || (strncmp(mn, "functional", 10) != 0 && !container_has_input(f, "/layers"));
+  if (mn[0] && (strcmp(mc, "Sequential") == 0 || (!mc[0] && seq_guess)))
     snprintf(scope, sizeof scope, "%s/", f->meta.model_name);
-  if (kcb__h5_exists(f->file, "layers")) {
+  /* tf.keras 2.13-2.15 wrote a model's layers as `_layer_checkpoint_dependencies` (Keras 3 reads it) */
+  const char *container = kcb__h5_exists(f->file, "layers") ? "/layers"
+                          : kcb__h5_exists(f->file, "_layer_checkpoint_dependencies") ? "/_layer_checkpoint_dependencies" : NULL;
+  if (container) {
     top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
-    KCB__TRY(walk_container(f, "/layers", top, -1, scope));
+    KCB__TRY(walk_container(f, container, top, -1, scope));
   }
   f->meta.n_model_vars = f->n_vars;
-  if (kcb__h5_exists(f->file, "optimizer/vars")) {
-    char *oname = NULL;
-    KCB__TRY(read_name_attr(f, "/optimizer/vars", &oname));
-    if (oname) {
-      free(f->optimizer_name);
-      f->optimizer_name = oname;
-      f->meta.optimizer_name = oname;
-    }
-    hid_t g;
-    char **vars = NULL;
-    size_t n = 0;
-    KCB__TRY(kcb__h5_group_open(&g, f->file, "/optimizer/vars", f->h5name));
-    rc = kcb__h5_link_names(g, &vars, &n, f->h5name);
-    size_t *order = rc ? NULL : calloc(n + 1, sizeof *order);
-    if (!rc && !order) rc = kcb__error(KCB_ENOMEM, "out of memory");
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-      size_t idx;
-      if (!numeric_name(vars[i], &idx) || idx >= n)
-        rc = kcb__error(KCB_EFORMAT, "%s: '/optimizer/vars/%s' is not a variable index", f->h5name, vars[i]);
-      else order[idx] = i + 1;
-    }
-    for (size_t i = 0; rc == 0 && i < n; i++) {
-      if (!order[i]) rc = kcb__error(KCB_EFORMAT, "%s: '/optimizer/vars' has no variable %zu", f->h5name, i);
-      else rc = add_var(f, g, "/optimizer/vars", vars[order[i] - 1], "", -1, 0, 1, i);
-    }
-    free(order);
-    kcb__h5_strings_free(vars, n);
-    kcb__h5_close(g);
-    if (rc) goto done;
-  }
+  if (kcb__h5_exists(f->file, "optimizer")) KCB__TRY(read_store_optimizer(f, "/optimizer", 0));
 done:
   json_decref(top);
   free(root_name);
@@ -669,7 +904,10 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
         entry = json_object_get(pcfg, "layer");
       }
       char hint[160] = "";
-      if (!entry && kcb__is_rnn_class(f->layers[cur].class_name)) snprintf(hint, sizeof hint, "%sCell", f->layers[cur].class_name);
+      if (!entry && kcb__is_rnn_class(f->layers[cur].class_name))
+        kcb__rnn_cell_class(f->layers[cur].class_name, f->layers[cur].entry, hint, sizeof hint);
+      else if (!entry && !strcmp(f->layers[cur].class_name, "MultiHeadAttention"))
+        snprintf(hint, sizeof hint, "EinsumDense");
       if (strict && !(entry && nested)) {
         json_decref(nested);
         continue;
@@ -704,7 +942,8 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
     for (size_t q = 0; q < n_wn; q++) {
       int owner;
       KCB__TRY(legacy_owner(f, li, wn[q], &owner));
-      int tr = !non_trainable_name(wn[q]) && f->layers[owner].pub.trainable;
+      int tr = !non_trainable_name(wn[q]) && !class_non_trainable(f->layers[owner].class_name, wn[q]) &&
+               f->layers[owner].pub.trainable;
       KCB__TRY(add_var(f, lg, gpath, wn[q], wn[q], owner, tr, 0, q));
     }
     kcb__h5_strings_free(wn, n_wn);
@@ -766,82 +1005,216 @@ static long owner_by_name(const kcb_checkpoint_file *f, const char *opt_name) {
   return best;
 }
 
+/* Keras 3's optimizers (see opt_layout); "adamw" before "adam", which its name starts with. */
+static const opt_layout opt_layouts[] = {
+    {"adamw", {{"momentum", "velocity"}, {"velocity_hat", NULL}}},
+    {"adamax", {{"momentum", "norm"}}},
+    {"adam", {{"momentum", "velocity"}, {"velocity_hat", NULL}}},
+    {"nadam", {{"momentum", "velocity"}}}, /* then a scalar: its u_product */
+    {"lamb", {{"momentum", "velocity"}}},
+    {"sgd", {{"momentum", NULL}}},
+    {"lion", {{"momentum", NULL}}},
+    {"rmsprop", {{"velocity", NULL}, {"momentum", NULL}, {"average_gradient", NULL}}},
+    {"adagrad", {{"accumulator", NULL}}},
+    {"adadelta", {{"accumulated_grad", "accumulated_delta_var"}}},
+    {"ftrl", {{"accumulator", "linear"}}},
+};
+
+const opt_layout *kcb__opt_layout_of(const char *name) {
+  /* Keras 3's default names ("rmsprop", "adamw"); tf.keras 2's are the class names ("RMSprop") */
+  char snake[128];
+  size_t k = 0;
+  for (; name && name[k] && k + 1 < sizeof snake; k++) snake[k] = (char)tolower((unsigned char)name[k]);
+  snake[k] = '\0';
+  for (size_t i = 0; i < sizeof opt_layouts / sizeof opt_layouts[0]; i++) {
+    size_t n = strlen(opt_layouts[i].name);
+    /* "adam", "adam_1" (a second optimizer's name) */
+    if (!strncmp(snake, opt_layouts[i].name, n) && (snake[n] == '\0' || snake[n] == '_')) return &opt_layouts[i];
+  }
+  return NULL;
+}
+
+/* Slots per variable with the first `g` groups of a layout. */
+size_t kcb__opt_layout_width(const opt_layout *L, int g) {
+  size_t k = 0;
+  for (int i = 0; i < g; i++) k += (size_t)(L->groups[i][0] != NULL) + (size_t)(L->groups[i][1] != NULL);
+  return k;
+}
+
+/* One group of an optimizer's slots: up to 2 names, interleaved per variable. */
+typedef struct slot_group {
+  const char *names[2];
+  size_t width;
+} slot_group;
+
+/* Tries one slot layout (groups one after another, each interleaved over the trainable variables)
+ * for the trainable variables that the first slots' sizes pick out (a weights-only file does not
+ * say that a frozen layer's variables are not trainable: those the optimizer skipped are
+ * skipped). On success fills owners[] and names[] (each slot's name, or NULL) and returns 1. */
+static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const slot_group *groups, int n_groups,
+                      long *owners, const char **names) {
+  size_t k = 0;
+  for (int g = 0; g < n_groups; g++) k += groups[g].width;
+  if (!k || n_slots % k) return 0;
+  size_t n_t = n_slots / k, *t = calloc(n_t + 1, sizeof *t), found = 0;
+  if (!t) return 0;
+  /* the first group's first slot of each trainable variable: positions 0, w0, 2*w0, ... */
+  for (size_t i = 0; i < f->meta.n_model_vars && found < n_t; i++)
+    if (f->vars[i].pub.trainable && f->vars[i].pub.count == f->vars[first + found * groups[0].width].pub.count) t[found++] = i;
+  int ok = found == n_t;
+  size_t pos = 0;
+  for (int g = 0; ok && g < n_groups; g++)
+    for (size_t v = 0; ok && v < n_t; v++)
+      for (size_t s = 0; ok && s < groups[g].width; s++, pos++) {
+        ok = f->vars[first + pos].pub.count == f->vars[t[v]].pub.count && f->vars[first + pos].pub.rank > 0;
+        owners[pos] = (long)t[v];
+        names[pos] = s < 2 ? groups[g].names[s] : NULL;
+      }
+  free(t);
+  return ok;
+}
+
+/* The optimizer's config (compile_config's `optimizer`, training_config's `optimizer_config`). */
+static json_t *optimizer_config(json_t *tc) {
+  json_t *oc = json_object_get(tc, "optimizer");
+  if (!json_is_object(oc)) oc = json_object_get(tc, "optimizer_config");
+  return json_object_get(oc, "config");
+}
+
+/* A store optimizer object's name and the name of the optimizer whose slots it holds: a
+ * LossScaleOptimizer's are its inner optimizer's (the next object). */
+static const char *segment_name(const kcb_checkpoint_file *f, int s, const char **slots_of) {
+  const char *name = f->n_opt_seg ? f->opt_seg_name[s] : f->meta.optimizer_name;
+  *slots_of = name;
+  if (!strncmp(name, "loss_scale_optimizer", 20) && s + 1 < f->n_opt_seg) *slots_of = f->opt_seg_name[s + 1];
+  return name;
+}
+
+static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name);
+
 static void assign_owners(kcb_checkpoint_file *f) {
-  size_t first = f->meta.n_model_vars, n_opt = f->n_vars - first;
+  for (size_t j = f->meta.n_model_vars; j < f->n_vars; j++) f->vars[j].slot_name = NULL;
+  if (!f->n_opt_seg) {
+    assign_owners_range(f, f->meta.n_model_vars, f->n_vars, f->meta.optimizer_name);
+    return;
+  }
+  for (int s = 0; s < f->n_opt_seg; s++) {
+    const char *slots_of;
+    segment_name(f, s, &slots_of);
+    assign_owners_range(f, f->opt_seg_start[s], s + 1 < f->n_opt_seg ? f->opt_seg_start[s + 1] : f->n_vars, slots_of);
+  }
+}
+
+static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name) {
+  size_t n_opt = end - first;
   if (!n_opt) return;
-  /* leading scalars: iteration, learning rate */
-  size_t lead = 0;
+  /* leading scalars: iteration, learning rate (tf.keras 2's optimizer_v2: its hyperparameters);
+   * trailing ones: Nadam's u_product */
+  size_t lead = 0, trail = 0;
   while (lead < n_opt && f->vars[first + lead].pub.rank == 0) lead++;
-  /* by name (legacy files); every slot must find a variable of its shape */
+  while (trail < n_opt - lead && f->vars[end - 1 - trail].pub.rank == 0) trail++;
+  /* by name (legacy files); every slot must find a variable of its size */
   int named = f->meta.layout == KCB_LAYOUT_H5;
   for (size_t j = lead; named && j < n_opt; j++) {
     kcb__ckpt_var *o = &f->vars[first + j];
+    if (o->pub.rank == 0) continue;
     long w = owner_by_name(f, o->name);
     if (w < 0 || f->vars[w].pub.count != o->pub.count) named = 0;
     else o->pub.owner = w;
   }
   if (named) return;
   for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = -1;
-  /* by position (Keras 3): k slots per trainable variable, interleaved, in model order */
-  size_t n_tr = 0;
-  for (size_t i = 0; i < first; i++) n_tr += f->vars[i].pub.trainable;
-  if (!n_tr || (n_opt - lead) % n_tr) return;
-  size_t k = (n_opt - lead) / n_tr, t = 0;
-  long *owners = calloc(n_opt, sizeof *owners);
-  if (!owners) return;
-  for (size_t i = 0; i < first; i++) {
-    if (!f->vars[i].pub.trainable) continue;
-    for (size_t s = 0; s < k; s++) {
-      const kcb__ckpt_var *o = &f->vars[first + lead + t * k + s];
-      if (o->pub.count != f->vars[i].pub.count) {
-        free(owners);
-        return;
-      }
-      owners[lead + t * k + s] = (long)i;
+  /* by position (Keras 3): the optimizer's own layout where kcb knows it, else k interleaved slots */
+  size_t n_slots = n_opt - lead - trail;
+  long *owners = calloc(n_slots + 1, sizeof *owners);
+  const char **slot = calloc(n_slots + 1, sizeof *slot);
+  if (!owners || !slot || !n_slots) goto done;
+  const opt_layout *L = kcb__opt_layout_of(opt_name);
+  /* the base optimizer's own groups come first: an exponential moving average of every variable
+   * (use_ema), then gradient accumulators (gradient_accumulation_steps); a weights-only file does
+   * not say, so one unnamed leading group is tried last */
+  slot_group pre[2];
+  int n_pre = 0, ok = 0;
+  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  json_t *oc = optimizer_config(tc);
+  if (json_is_true(json_object_get(oc, "use_ema"))) pre[n_pre++] = (slot_group){{"average", NULL}, 1};
+  json_t *acc = json_object_get(oc, "gradient_accumulation_steps");
+  if (json_is_integer(acc) && json_integer_value(acc) > 0) pre[n_pre++] = (slot_group){{"gradient_accumulator", NULL}, 1};
+  json_decref(tc);
+  for (int extra = 0; extra <= (tc ? 0 : 1) && !ok; extra++) {
+    slot_group groups[6];
+    int n_g = n_pre;
+    memcpy(groups, pre, sizeof pre);
+    if (extra) groups[n_g++] = (slot_group){{"average", NULL}, 1}; /* use_ema's (gradient accumulators look alike) */
+    for (int g = 1; L && g <= 3 && !ok && L->groups[g - 1][0]; g++) {
+      groups[n_g + g - 1] = (slot_group){{L->groups[g - 1][0], L->groups[g - 1][1]}, L->groups[g - 1][1] ? 2 : 1};
+      ok = try_layout(f, first + lead, n_slots, groups, n_g + g, owners, slot);
     }
-    t++;
+    for (size_t k = 1; k <= 4 && !ok && !L; k++) {
+      groups[n_g] = (slot_group){{NULL, NULL}, k};
+      ok = try_layout(f, first + lead, n_slots, groups, n_g + 1, owners, slot);
+    }
   }
-  for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = owners[j];
+  if (ok)
+    for (size_t j = 0; j < n_slots; j++) {
+      f->vars[first + lead + j].pub.owner = owners[j];
+      f->vars[first + lead + j].slot_name = slot[j];
+    }
+done:
   free(owners);
+  free(slot);
 }
 
-/* Keras 3 names of a store's optimizer variables, which the file does not hold. */
+/* Keras 3 names of a store's optimizer variables, which the file does not hold:
+ * "<optimizer>/iteration", "<optimizer>/learning_rate", "<optimizer>/<variable path with '_' for
+ * '/'>_<slot>"; a LossScaleOptimizer's own step_counter and dynamic_scale, then its inner
+ * optimizer's variables under that one's name. */
 static int name_store_optimizer(kcb_checkpoint_file *f) {
-  size_t first = f->meta.n_model_vars;
-  const char *opt = f->meta.optimizer_name[0] ? f->meta.optimizer_name : "optimizer";
-  const char *slots[3] = {NULL, NULL, NULL};
-  if (!strncmp(opt, "adam", 4) || !strncmp(opt, "nadam", 5)) slots[0] = "momentum", slots[1] = "velocity";
-  else if (!strncmp(opt, "sgd", 3)) slots[0] = "momentum";
-  else if (!strncmp(opt, "adagrad", 7)) slots[0] = "accumulator";
-  else if (!strncmp(opt, "adamax", 6)) slots[0] = "m", slots[1] = "u";
-  size_t seen_per_owner_cap = f->meta.n_model_vars + 1;
-  int *seen = calloc(seen_per_owner_cap, sizeof *seen);
-  if (!seen) return kcb__error(KCB_ENOMEM, "out of memory");
-  int scalar = 0;
-  for (size_t j = first; j < f->n_vars; j++) {
-    kcb__ckpt_var *o = &f->vars[j];
-    char name[1300], flat[1200];
-    if (o->pub.owner < 0) {
-      const char *what = o->pub.rank == 0 && scalar == 0 ? "iteration" : o->pub.rank == 0 && scalar == 1 ? "learning_rate" : NULL;
-      if (o->pub.rank == 0) scalar++;
-      if (what) snprintf(name, sizeof name, "%s/%s", opt, what);
-      else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
-    } else {
-      int s = seen[o->pub.owner]++;
-      flat_name(f->vars[o->pub.owner].name, flat, sizeof flat);
-      if (s < 3 && slots[s]) snprintf(name, sizeof name, "%s/%s_%s", opt, flat, slots[s]);
-      else snprintf(name, sizeof name, "%s/%s_slot%d", opt, flat, s);
+  /* RMSprop with two groups: momentum, or average_gradient when centered without momentum */
+  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  json_t *ocfg = optimizer_config(tc);
+  int centered_only = json_is_true(json_object_get(ocfg, "centered")) && json_number_value(json_object_get(ocfg, "momentum")) == 0;
+  json_decref(tc);
+  for (int s = 0; s < f->n_opt_seg; s++) {
+    size_t first = f->opt_seg_start[s], end = s + 1 < f->n_opt_seg ? f->opt_seg_start[s + 1] : f->n_vars;
+    const char *inner, *own = segment_name(f, s, &inner);
+    const char *opt = own[0] ? own : "optimizer";
+    int lso = inner != own;
+    const opt_layout *L = kcb__opt_layout_of(inner);
+    static const char *const lso_scalars[] = {"iteration", "learning_rate", "step_counter", "dynamic_scale"};
+    int scalar = 0, seen_slot = 0;
+    for (size_t j = first; j < end; j++) {
+      kcb__ckpt_var *o = &f->vars[j];
+      char name[1300], flat[1200];
+      seen_slot |= o->pub.rank > 0;
+      if (o->pub.owner < 0) {
+        /* scalars before the slots: iteration, learning rate (none with a schedule); after: Nadam's */
+        int k = o->pub.rank == 0 && !seen_slot ? scalar++ : -1;
+        int last = j + 1 == end && seen_slot && o->pub.rank == 0;
+        const char *who = opt, *what = NULL;
+        if (lso && k >= 0 && k < 4) what = lso_scalars[k];
+        else {
+          if (lso) who = inner, k -= 4;
+          what = k == 0 ? "iteration" : k == 1 ? "learning_rate"
+                 : last && L && !strcmp(L->name, "nadam") ? "variable" /* u_product, made unnamed */ : NULL;
+          if (last && lso) who = inner;
+        }
+        if (what) snprintf(name, sizeof name, "%s/%s", who, what);
+        else snprintf(name, sizeof name, "%s/%zu", opt, o->store_index);
+      } else {
+        const char *slot = o->slot_name;
+        if (slot && centered_only && !strcmp(slot, "momentum") && L && !strcmp(L->name, "rmsprop")) slot = "average_gradient";
+        flat_name(f->vars[o->pub.owner].name, flat, sizeof flat);
+        if (slot) snprintf(name, sizeof name, "%s/%s_%s", inner[0] ? inner : opt, flat, slot);
+        else snprintf(name, sizeof name, "%s/%s_%zu", inner[0] ? inner : opt, flat, o->store_index);
+      }
+      char *copy = strdup(name);
+      if (!copy) return kcb__error(KCB_ENOMEM, "out of memory");
+      free(o->name);
+      o->name = copy;
+      o->pub.name = copy;
     }
-    char *copy = strdup(name);
-    if (!copy) {
-      free(seen);
-      return kcb__error(KCB_ENOMEM, "out of memory");
-    }
-    free(o->name);
-    o->name = copy;
-    o->pub.name = copy;
   }
-  free(seen);
   return 0;
 }
 
@@ -1063,6 +1436,7 @@ void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
   free(f->kcb_version);
   free(f->monitor);
   free(f->optimizer_name);
+  for (int s = 0; s < f->n_opt_seg; s++) free(f->opt_seg_name[s]);
   free(f);
 }
 
@@ -1082,6 +1456,70 @@ long kcb_checkpoint_file_find(const kcb_checkpoint_file *f, const char *key) {
   for (size_t i = 0; i < f->n_vars; i++)
     if (strcmp(f->vars[i].name, key) == 0 || strcmp(f->vars[i].path, key) == 0) return (long)i;
   return -1;
+}
+
+/* ---- matching variables between layouts --------------------------------------------------- */
+
+/* `name` without a trailing ":<digits>", into out. */
+static void strip_index(const char *name, char *out, size_t size) {
+  kcb__strlcpy(out, name, size);
+  char *c = strrchr(out, ':');
+  size_t k;
+  if (c && numeric_name(c + 1, &k)) *c = '\0';
+}
+
+/* Equal, or one is the other with leading path segments ("sequential/dense/kernel", "dense/kernel"). */
+static int same_tail(const char *x, const char *y) {
+  size_t a = strlen(x), b = strlen(y);
+  if (a < b) {
+    const char *t = x;
+    x = y, y = t;
+    size_t n = a;
+    a = b, b = n;
+  }
+  return a == b ? strcmp(x, y) == 0 : b > 0 && x[a - b - 1] == '/' && strcmp(x + a - b, y) == 0;
+}
+
+/* Variable i's layer part ("counter" of "mid/counter/0") and its position among the model
+ * variables of f with the same layer part. */
+static size_t layer_part(const kcb_checkpoint_file *f, size_t i, char *out, size_t size) {
+  strip_index(f->vars[i].name, out, size);
+  char *slash = strrchr(out, '/');
+  if (slash) *slash = '\0';
+  else out[0] = '\0';
+  size_t k = 0;
+  char other[1200];
+  for (size_t j = 0; j < i; j++) {
+    strip_index(f->vars[j].name, other, sizeof other);
+    char *s = strrchr(other, '/');
+    if (s) *s = '\0';
+    else other[0] = '\0';
+    k += strcmp(other, out) == 0;
+  }
+  return k;
+}
+
+long kcb_checkpoint_file_match(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b) {
+  if (!a || !b || i >= a->meta.n_model_vars) return -1;
+  size_t nb = b->meta.n_model_vars;
+  char x[1200], y[1200];
+  for (size_t j = 0; j < nb; j++)
+    if (strcmp(a->vars[i].name, b->vars[j].name) == 0) return (long)j;
+  strip_index(a->vars[i].name, x, sizeof x);
+  long found = -1;
+  int n_found = 0;
+  for (size_t j = 0; j < nb; j++) {
+    strip_index(b->vars[j].name, y, sizeof y);
+    if (same_tail(x, y)) found = (long)j, n_found++;
+  }
+  if (n_found == 1) return found;
+  size_t k = layer_part(a, i, x, sizeof x);
+  if (x[0])
+    for (size_t j = 0; j < nb; j++) {
+      size_t kb = layer_part(b, j, y, sizeof y);
+      if (kb == k && y[0] && same_tail(x, y)) return (long)j;
+    }
+  return a->meta.n_model_vars == nb ? (long)i : -1;
 }
 
 /* ---- data -------------------------------------------------------------------------------- */

@@ -10,6 +10,8 @@
 
 /* Deeper nesting than this is refused before any recursion can exhaust the stack. */
 #define KCB__CKPT_MAX_DEPTH 64
+/* Optimizer objects of a store read (a LossScaleOptimizer and its inner optimizer). */
+#define KCB__CKPT_MAX_OPT_SEG 8
 
 typedef struct kcb__ckpt_layer {
   kcb_checkpoint_layer pub;
@@ -22,6 +24,7 @@ typedef struct kcb__ckpt_var {
   kcb_checkpoint_var pub;
   char *path, *name;
   size_t store_index; /* its index in its group (`vars/<i>`, or the i-th weight name) */
+  const char *slot_name; /* optimizer slot found by position: Keras's name for it ("momentum"), or NULL */
 } kcb__ckpt_var;
 
 struct kcb_checkpoint_file {
@@ -37,6 +40,9 @@ struct kcb_checkpoint_file {
   kcb__ckpt_var *vars;
   size_t n_vars, cap_vars;
   int walk_depth;
+  int n_opt_seg;                                 /* store optimizer objects, in file order */
+  size_t opt_seg_start[KCB__CKPT_MAX_OPT_SEG];   /* index of each one's first variable */
+  char *opt_seg_name[KCB__CKPT_MAX_OPT_SEG];     /* its `vars` name ("loss_scale_optimizer", "adam") */
   void *slice[2]; /* kcb_checkpoint_file_stats's read buffers, slice_size bytes each */
   size_t slice_size;
   char *model_config, *training_config, *metadata_json, *keras_version, *backend, *model_class, *model_name,
@@ -52,7 +58,22 @@ const char *kcb__entry_name(json_t *entry);
  * Sequential's InputLayer (the legacy layer_names drop it too). NULL if entry is no model. */
 json_t *kcb__entry_layers(json_t *entry, int for_store);
 int kcb__is_rnn_class(const char *class_name);
+/* The class of an RNN layer's cell ("LSTMCell", "ConvLSTMCell", a generic RNN's from its config). */
+void kcb__rnn_cell_class(const char *rnn_class, json_t *entry, char *out, size_t size);
 int kcb__is_model_class(const char *class_name);
+/* How a Keras 3 optimizer lays out its slots (base_optimizer.add_optimizer_variables): groups,
+ * each interleaved over the trainable variables (Adam: momentum, velocity of the first variable,
+ * then of the second, ...), one group after the other (RMSprop: every velocity, then every
+ * momentum). Later groups are optional (momentum, centered, amsgrad). */
+typedef struct opt_layout {
+  const char *name;         /* the optimizer's default name in Keras 3 ("rmsprop") */
+  const char *groups[3][2]; /* slot names per group */
+} opt_layout;
+/* The layout of optimizer `name` ("adam", "adam_1", "RMSprop"), or NULL when kcb does not know it. */
+const opt_layout *kcb__opt_layout_of(const char *name);
+/* Slots per variable in the first g groups of a layout. */
+size_t kcb__opt_layout_width(const opt_layout *layout, int g);
+
 /* The little-endian HDF5 file type of a dtype; float16 through kcb__dtype_half (close it). */
 hid_t kcb__dtype_file_type(kcb_var_dtype dtype);
 hid_t kcb__dtype_half(void);

@@ -1,6 +1,7 @@
 /* model/checkpoint_convert.c — kcb_checkpoint_file_write: a checkpoint of any model copied or
  * converted between Keras's layouts (doc/checkpoint-layouts.md), then read back and compared
  * variable by variable. Works on the layer-agnostic tree of io/checkpoint_file.c. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,9 @@ typedef struct plan {
   size_t *opt_order; /* optimizer variables in target order */
   size_t n_opt;
   int synth_lr;      /* write a learning rate the source does not hold (tf.keras 2 files) */
+  size_t inner_from; /* a LossScaleOptimizer: opt_order[inner_from..] (its inner optimizer's variables)
+                        are written again at optimizer/inner_optimizer/vars/<k>; 0: none */
+  char inner_name[128];
   float lr;
   kcb_checkpoint_write_report *report;
 } plan;
@@ -112,11 +116,152 @@ static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out,
   } else if (strcmp(p->class_name, "TimeDistributed") == 0) {
     snprintf(out, size, "%s/layer", base);
     return 0;
+  } else if (strcmp(p->class_name, "MultiHeadAttention") == 0) {
+    /* its EinsumDense projections, named query, key, value, attention_output (and gate) */
+    static const char *const map[][2] = {{"query", "query_dense"}, {"key", "key_dense"}, {"value", "value_dense"},
+                                         {"attention_output", "output_dense"}, {"gate", "gate_dense"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+      if (strcmp(l->name, map[i][0]) == 0) {
+        snprintf(out, size, "%s/%s", base, map[i][1]);
+        return 0;
+      }
   }
   return kcb__error(KCB_EINVAL,
                     "%s: cannot convert layer '%s' (%s): its sub-layer '%s' is stored by Keras 3 under an attribute "
                     "name that the legacy file does not give",
                     f->path, p->name, p->class_name[0] ? p->class_name : "unknown class", l->name);
+}
+
+/* The leaf of an optimizer variable's name without ":0" ("Adam/learning_rate:0" -> "learning_rate"). */
+static int leaf_is(const char *name, const char *leaf) {
+  const char *l = strrchr(name, '/');
+  l = l ? l + 1 : name;
+  size_t n = strcspn(l, ":");
+  return strlen(leaf) == n && strncmp(l, leaf, n) == 0;
+}
+
+/* A Keras 3 LossScaleOptimizer (mixed precision) from a legacy .h5: its variables are stored in
+ * Keras 3's order already (its iteration, learning rate, step_counter, dynamic_scale, then the
+ * inner optimizer's); the store holds them at optimizer/vars and the inner optimizer's again at
+ * optimizer/inner_optimizer/vars. */
+static int plan_store_lso(const kcb_checkpoint_file *f, plan *p) {
+  size_t nm = f->meta.n_model_vars;
+  int rc = 0;
+  for (size_t j = nm; j < f->n_vars; j++) {
+    char path[64];
+    snprintf(path, sizeof path, "/optimizer/vars/%zu", j - nm);
+    KCB__TRY(set_path(p, j, path));
+    p->opt_order[p->n_opt++] = j;
+    const char *slash = strchr(f->vars[j].name, '/');
+    if (!p->inner_from && j - nm >= 4 && slash && strncmp(f->vars[j].name, "loss_scale_optimizer/", 21) != 0) {
+      p->inner_from = j - nm;
+      snprintf(p->inner_name, sizeof p->inner_name, "%.*s", (int)(slash - f->vars[j].name), f->vars[j].name);
+    }
+  }
+done:
+  return rc;
+}
+
+/* Keras 3 keeps the optimizer's iteration, its learning rate, then the slots in its own layout
+ * (kcb__opt_layout_of: Adam's momentum and velocity interleaved per variable, RMSprop's velocities
+ * then momentums), then Nadam's u_product. From a legacy file: each variable's slots are taken in
+ * their stored order (tf.keras 2 keeps m before v, rms before momentum, as Keras 3's groups);
+ * tf.keras 2 keeps no learning rate variable (optimizer_v2 keeps it among its hyperparameters, which
+ * Keras 3 does not have), so it is taken from the optimizer config. */
+static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
+  size_t nm = f->meta.n_model_vars, n_opt = f->n_vars - nm;
+  long it = -1, lr = -1, tail = -1;
+  int rc = 0, ok = n_opt > 0;
+  size_t n_slots = 0, k = 0;
+  size_t *per = NULL, **slots = NULL;
+  if (nm < f->n_vars && !strncmp(f->vars[nm].name, "loss_scale_optimizer/", 21)) return plan_store_lso(f, p);
+  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  json_t *oc = json_object_get(tc, "optimizer_config");
+  if (!oc) oc = json_object_get(tc, "optimizer");
+  const char *oname = f->meta.optimizer_name[0] ? f->meta.optimizer_name : json_string_value(json_object_get(oc, "class_name"));
+  const opt_layout *L = kcb__opt_layout_of(oname);
+  for (size_t j = nm; ok && j < f->n_vars; j++) {
+    const kcb__ckpt_var *o = &f->vars[j];
+    if (o->pub.rank > 0) ok = o->pub.owner >= 0, n_slots++;
+    else if (it < 0 && !n_slots && (o->pub.dtype >= KCB_DTYPE_INT8 || leaf_is(o->name, "iteration") || leaf_is(o->name, "iter")))
+      it = (long)j;
+    else if (lr < 0 && !n_slots && (leaf_is(o->name, "learning_rate") || leaf_is(o->name, "lr"))) lr = (long)j;
+    else if (n_slots && L && !strcmp(L->name, "nadam") && j + 1 == f->n_vars) tail = (long)j;
+  }
+  ok = ok && it >= 0;
+  if (ok && lr < 0 && json_is_object(json_object_get(json_object_get(oc, "config"), "learning_rate"))) {
+    /* a learning-rate schedule: Keras 3 keeps no learning-rate variable either */
+  } else if (ok && lr < 0) {
+    json_t *v = json_object_get(json_object_get(oc, "config"), "learning_rate");
+    if (!json_is_number(v)) v = json_object_get(json_object_get(oc, "config"), "lr");
+    ok = json_is_number(v);
+    if (ok) p->synth_lr = 1, p->lr = (float)json_number_value(v);
+  }
+  /* each trainable variable's slots, in stored order */
+  per = calloc(nm + 1, sizeof *per);
+  slots = calloc(nm + 1, sizeof *slots);
+  if (!per || !slots) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  for (size_t j = nm; ok && j < f->n_vars; j++)
+    if (f->vars[j].pub.rank > 0) {
+      size_t w = (size_t)f->vars[j].pub.owner;
+      size_t *g = realloc(slots[w], (per[w] + 1) * sizeof *g);
+      if (!g) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+      slots[w] = g;
+      slots[w][per[w]++] = j;
+    }
+  for (size_t w = 0; ok && w < nm; w++)
+    if (per[w]) ok = !k || per[w] == k, k = per[w];
+  if (!ok) {
+    if (n_opt) {
+      p->report->optimizer_dropped = 1;
+      snprintf(p->report->note, sizeof p->report->note,
+               "optimizer state not converted: its %zu variables are not an iteration, a learning rate and slots that each "
+               "belong to a model variable", n_opt);
+    }
+    for (size_t j = nm; j < f->n_vars; j++) KCB__TRY(set_path(p, j, ""));
+    goto done;
+  }
+  /* groups of the optimizer's layout that make up k slots; else k interleaved slots */
+  int n_groups = 0;
+  size_t width[3] = {k, 0, 0};
+  for (int g = 1; L && g <= 3 && L->groups[g - 1][0] && !n_groups; g++)
+    if (kcb__opt_layout_width(L, g) == k) {
+      n_groups = g;
+      for (int i = 0; i < g; i++) width[i] = kcb__opt_layout_width(L, i + 1) - kcb__opt_layout_width(L, i);
+    }
+  if (!n_groups) n_groups = 1;
+  p->opt_order[p->n_opt++] = (size_t)it;
+  if (lr >= 0) p->opt_order[p->n_opt++] = (size_t)lr;
+  if (f->meta.keras_version[0] == '3') {
+    /* Keras 3's legacy writer keeps optimizer.variables in Keras 3's order already (EMA averages
+     * and gradient accumulators included) */
+    for (size_t j = nm; j < f->n_vars; j++)
+      if (f->vars[j].pub.rank > 0) p->opt_order[p->n_opt++] = j;
+    n_groups = 0;
+  }
+  for (int g = 0, base = 0; g < n_groups; base += (int)width[g], g++)
+    for (size_t o = 0; o < p->n_order; o++) {
+      size_t w = p->order[o];
+      for (size_t s = 0; s < width[g] && per[w]; s++) p->opt_order[p->n_opt++] = slots[w][(size_t)base + s];
+    }
+  if (tail >= 0) p->opt_order[p->n_opt++] = (size_t)tail;
+  else if (L && !strcmp(L->name, "nadam")) {
+    p->report->optimizer_dropped = 1;
+    snprintf(p->report->note, sizeof p->report->note, "optimizer state incomplete: Nadam's u_product is not in the source");
+  }
+  for (size_t j = nm; j < f->n_vars; j++) KCB__TRY(set_path(p, j, "")); /* hyperparameters Keras 3 has not */
+  for (size_t q = 0; q < p->n_opt; q++) {
+    char path[64];
+    snprintf(path, sizeof path, "/optimizer/vars/%zu", q + (p->synth_lr && q >= 1));
+    KCB__TRY(set_path(p, p->opt_order[q], path));
+  }
+done:
+  if (slots)
+    for (size_t w = 0; w < nm; w++) free(slots[w]);
+  free(slots);
+  free(per);
+  json_decref(tc);
+  return rc;
 }
 
 static int plan_store(const kcb_checkpoint_file *f, plan *p) {
@@ -158,45 +303,62 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
       p->order[p->n_order++] = j;
     }
   }
-  /* optimizer: Keras 3 keeps iteration, learning rate, then each trainable variable's slots */
-  size_t n_opt = f->n_vars - nm, lead = 0;
-  while (lead < n_opt && f->vars[nm + lead].pub.owner < 0 && f->vars[nm + lead].pub.rank == 0) lead++;
-  int ok = n_opt > 0 && lead >= 1 && lead <= 2;
-  for (size_t j = lead; ok && j < n_opt; j++) ok = f->vars[nm + j].pub.owner >= 0;
-  if (ok && lead == 1) {
-    /* tf.keras 2 keeps no learning rate variable: take it from the optimizer config */
-    json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
-    json_t *oc = json_object_get(tc, "optimizer_config");
-    json_t *lr = json_object_get(json_object_get(oc, "config"), "learning_rate");
-    if (!json_is_number(lr)) lr = json_object_get(json_object_get(oc, "config"), "lr");
-    ok = json_is_number(lr);
-    if (ok) p->synth_lr = 1, p->lr = (float)json_number_value(lr);
-    json_decref(tc);
-  }
-  if (!ok) {
-    if (n_opt) {
-      p->report->optimizer_dropped = 1;
-      snprintf(p->report->note, sizeof p->report->note,
-               "optimizer state not converted: its %zu variables do not all belong to a model variable", n_opt);
-    }
-    goto done;
-  }
-  for (size_t j = 0; j < lead; j++) p->opt_order[p->n_opt++] = nm + j;
-  for (size_t o = 0; o < p->n_order; o++) {
-    size_t w = p->order[o];
-    for (size_t j = lead; j < n_opt; j++)
-      if ((size_t)f->vars[nm + j].pub.owner == w) p->opt_order[p->n_opt++] = nm + j;
-  }
-  for (size_t k = 0; k < p->n_opt; k++) {
-    char path[64];
-    snprintf(path, sizeof path, "/optimizer/vars/%zu", k + (p->synth_lr && k >= 1));
-    KCB__TRY(set_path(p, p->opt_order[k], path));
-  }
+  KCB__TRY(plan_store_optimizer(f, p));
 done:
   if (obj)
     for (size_t i = 0; i < nm; i++) free(obj[i]);
   free(obj);
   free(done_flag);
+  return rc;
+}
+
+static int make_vars_group(hid_t file, const char *path, const char *name, const char *h5name) {
+  char vars[1200];
+  hid_t g;
+  snprintf(vars, sizeof vars, "%s/vars", path);
+  if (kcb__h5_exists(file, vars)) return 0;
+  int rc = kcb__h5_group_create(&g, file, vars, h5name);
+  if (rc) return rc;
+  rc = kcb__h5_attr_write_string(g, "name", name, 1, h5name);
+  kcb__h5_close(g);
+  return rc;
+}
+
+/* The `vars` groups of a model config's layers (weightless ones, nested models' layers) at
+ * `base`/layers/<container>, as Keras 3.6+ writes one for every layer it walks. */
+static int config_groups(json_t *model, const char *base, hid_t file, const char *h5name, int depth) {
+  json_t *layers = kcb__entry_layers(model, 1);
+  int rc = 0;
+  size_t i;
+  json_t *e;
+  struct {
+    char snake[128];
+    int n;
+  } seen[64];
+  int n_seen = 0;
+  json_array_foreach(layers, i, e) {
+    if (rc || depth > KCB__CKPT_MAX_DEPTH) break;
+    char snake[128], path[1024];
+    kcb__keras_snake_case(kcb__entry_class(e), snake, sizeof snake);
+    int s = 0, k = 0;
+    for (; s < n_seen && strcmp(seen[s].snake, snake) != 0; s++) {}
+    if (s < n_seen) k = seen[s].n++;
+    else if (n_seen < 64) snprintf(seen[n_seen].snake, sizeof seen[n_seen].snake, "%s", snake), seen[n_seen++].n = 1;
+    if (k) snprintf(path, sizeof path, "%s/layers/%s_%d", base, snake, k);
+    else snprintf(path, sizeof path, "%s/layers/%s", base, snake);
+    rc = make_vars_group(file, path, kcb__entry_name(e), h5name);
+    if (!rc && kcb__is_model_class(kcb__entry_class(e))) rc = config_groups(e, path, file, h5name, depth + 1);
+    if (!rc && !strcmp(kcb__entry_class(e), "MultiHeadAttention")) {
+      /* its weightless Softmax and Dropout are saved too (as private attributes); their names are
+       * Keras's automatic ones in a fresh session */
+      char sub[1100];
+      snprintf(sub, sizeof sub, "%s/_dropout_layer", path);
+      rc = make_vars_group(file, sub, "dropout", h5name);
+      snprintf(sub, sizeof sub, "%s/_softmax", path);
+      if (!rc) rc = make_vars_group(file, sub, "softmax", h5name);
+    }
+  }
+  json_decref(layers);
   return rc;
 }
 
@@ -209,6 +371,8 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
   KCB__TRY(kcb__h5_attr_write_string(g, "name", f->meta.model_name[0] ? f->meta.model_name : "sequential", 1, h5name));
   kcb__h5_close(g);
   g = H5I_INVALID_HID;
+  if (f->meta.layout != KCB_LAYOUT_WEIGHTS_H5 && f->meta.layout != KCB_LAYOUT_KERAS && f->config)
+    KCB__TRY(config_groups(f->config, "", file, h5name, 0));
   for (size_t i = 0; i < f->n_layers; i++) {
     char path[1024], vars[1100];
     if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
@@ -226,12 +390,15 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     g = H5I_INVALID_HID;
   }
   if (f->meta.n_optimizer_vars) {
-    /* Keras 3 names an optimizer after its class ("adam"); tf.keras 2 files say "Adam" or nothing */
+    /* Keras 3's optimizers have lower-case default names ("rmsprop", "adamw"); tf.keras 2 files say
+     * "RMSprop" or nothing; the config's name wins */
     char name[128];
-    kcb__keras_snake_case(f->meta.optimizer_name[0] ? f->meta.optimizer_name : "optimizer", name, sizeof name);
     json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
-    const char *cls = json_string_value(json_object_get(json_object_get(tc, "optimizer_config"), "class_name"));
-    if (cls && f->meta.layout == KCB_LAYOUT_H5) kcb__keras_snake_case(cls, name, sizeof name);
+    json_t *oc = json_object_get(tc, "optimizer_config");
+    const char *cfg_name = json_string_value(json_object_get(json_object_get(oc, "config"), "name"));
+    const char *cls = json_string_value(json_object_get(oc, "class_name"));
+    snprintf(name, sizeof name, "%s", cfg_name ? cfg_name : f->meta.optimizer_name[0] ? f->meta.optimizer_name : cls ? cls : "optimizer");
+    for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
     json_decref(tc);
     KCB__TRY(kcb__h5_group_create(&g, file, "optimizer/vars", h5name));
     KCB__TRY(kcb__h5_attr_write_string(g, "name", name, 1, h5name));
@@ -264,6 +431,17 @@ static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, 
   for (size_t k = 0; rc == 0 && k < p->n_order; k++) rc = copy_var(f, p->order[k], file, p->dst_path[p->order[k]], h5name);
   for (size_t k = 0; rc == 0 && k < p->n_opt; k++) {
     rc = copy_var(f, p->opt_order[k], file, p->dst_path[p->opt_order[k]], h5name);
+    if (rc == 0 && p->inner_from && k >= p->inner_from) {
+      char path[80];
+      snprintf(path, sizeof path, "/optimizer/inner_optimizer/vars/%zu", k - p->inner_from);
+      if (k == p->inner_from) {
+        hid_t g;
+        rc = kcb__h5_group_create(&g, file, "optimizer/inner_optimizer/vars", h5name);
+        if (!rc) rc = kcb__h5_attr_write_string(g, "name", p->inner_name, 1, h5name);
+        if (!rc) kcb__h5_close(g);
+      }
+      if (!rc) rc = copy_var(f, p->opt_order[k], file, path, h5name);
+    }
     if (rc == 0 && k == 0 && p->synth_lr) {
       hid_t g;
       if ((rc = kcb__h5_group_open(&g, file, "optimizer/vars", h5name)) == 0) {
@@ -289,12 +467,25 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
                         "layout groups weights by layer name", f->path, f->layers[i].path);
   for (size_t i = 0; i < nm; i++) {
     if (f->vars[i].pub.layer < 0) return kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name);
+    /* a store does not hold variable names: a class kcb does not know gets positional ones
+     * ("counter/0"), which Keras, matching legacy weights by position, loads all the same */
+    const char *leaf = strrchr(f->vars[i].name, '/');
+    size_t len = strlen(p->report->note);
+    if (leaf && leaf[1] >= '0' && leaf[1] <= '9' && !strstr(p->report->note, "positional") && len + 1 < sizeof p->report->note) {
+      const kcb__ckpt_layer *l = &f->layers[f->vars[i].pub.layer];
+      snprintf(p->report->note + len, sizeof p->report->note - len,
+               "%sweight names of layer '%s' (%s) are positional ('%s'): kcb does not know that class's variable names",
+               len ? "; " : "", l->name, l->class_name[0] ? l->class_name : "unknown class", f->vars[i].name);
+    }
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", top_of(f, f->vars[i].pub.layer)->name, f->vars[i].name);
     KCB__TRY(set_path(p, i, path));
   }
+  /* a store's optimizer object holds all of optimizer.variables; a LossScaleOptimizer's inner one,
+   * stored again after it, is not written twice */
+  size_t opt_end = f->n_opt_seg > 1 ? f->opt_seg_start[1] : f->n_vars;
   if (p->layout == KCB_LAYOUT_H5)
-    for (size_t i = nm; i < f->n_vars; i++) {
+    for (size_t i = nm; i < opt_end; i++) {
       char path[2048];
       snprintf(path, sizeof path, "/optimizer_weights/%s", f->vars[i].name);
       KCB__TRY(set_path(p, i, path));
@@ -490,7 +681,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   int rc = 0;
   if (layout == KCB_LAYOUT_AUTO && (rc = kcb_checkpoint_layout_from_name(&layout, out_path))) return rc;
   if ((rc = layout_check_name(out_path, layout))) return rc;
-  plan p = {layout, NULL, NULL, 0, NULL, 0, 0, 0, report};
+  plan p = {.layout = layout, .report = report};
   kcb__h5_memory mem = {H5I_INVALID_HID, NULL, 0};
   char *bytes = NULL;
   void *zip = NULL;

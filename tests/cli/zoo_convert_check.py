@@ -2,7 +2,9 @@
 the same datasets at the same paths with the same values (and, for legacy files, the same
 layer_names / weight_names), so Keras loads the converted file as it loads its own.
 
-usage: zoo_convert_check.py CONVERTED REFERENCE [--values-only-optimizer]
+usage: zoo_convert_check.py CONVERTED REFERENCE [--rename OLD=NEW]...
+  --rename: in the converted file's dataset paths and weight names, OLD reads as NEW (variable names
+            a store does not hold, which kcb gives by position: "counter/0=counter/scale")
 """
 import io
 import json
@@ -35,17 +37,27 @@ def datasets(f):
     return out
 
 
-def strings(v):
+RENAME = [a.split("=", 1) for i, a in enumerate(sys.argv) if i > 0 and sys.argv[i - 1] == "--rename"]
+
+
+def renamed(s):
+    for old, new in RENAME:
+        s = s.replace(old, new)
+    return s
+
+
+def strings(v, rename=False):
     if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size == 0:
         return []
-    return [x.decode() if isinstance(x, bytes) else str(x) for x in v]
+    out = [x.decode() if isinstance(x, bytes) else str(x) for x in v]
+    return [renamed(x) for x in out] if rename else out
 
 
 def main():
     got_path, want_path = sys.argv[1], sys.argv[2]
     got, got_cfg = open_h5(got_path)
     want, want_cfg = open_h5(want_path)
-    g, w = datasets(got), datasets(want)
+    g, w = {renamed(k): v for k, v in datasets(got).items()}, datasets(want)
     if sorted(g) != sorted(w):
         fail("datasets differ:\n  only in %s: %s\n  only in %s: %s" % (
             got_path, sorted(set(g) - set(w)), want_path, sorted(set(w) - set(g))))
@@ -61,11 +73,11 @@ def main():
                 if strings(gg.attrs.get("layer_names", [])) != strings(wg.attrs["layer_names"]):
                     fail("layer_names %s vs %s" % (strings(gg.attrs.get("layer_names", [])), strings(wg.attrs["layer_names"])))
                 for layer in strings(wg.attrs["layer_names"]):
-                    if strings(gg[layer].attrs["weight_names"]) != strings(wg[layer].attrs["weight_names"]):
-                        fail("%s weight_names %s vs %s" % (layer, strings(gg[layer].attrs["weight_names"]),
+                    if strings(gg[layer].attrs["weight_names"], True) != strings(wg[layer].attrs["weight_names"]):
+                        fail("%s weight_names %s vs %s" % (layer, strings(gg[layer].attrs["weight_names"], True),
                                                             strings(wg[layer].attrs["weight_names"])))
     if "optimizer_weights" in want:
-        if strings(got["optimizer_weights"].attrs["weight_names"]) != strings(want["optimizer_weights"].attrs["weight_names"]):
+        if strings(got["optimizer_weights"].attrs["weight_names"], True) != strings(want["optimizer_weights"].attrs["weight_names"]):
             fail("optimizer weight_names differ")
     # Keras 3 stores: every `vars` group with its name attribute
     def names(f):
