@@ -4,6 +4,7 @@
 list(APPEND KCB_SOURCES
   io/h5.c
   io/h5_guard.c
+  io/h5_guard_dense.c
   io/zip.c
   io/checkpoint_file.c
   io/checkpoint_source.c

@@ -45,3 +45,9 @@ target_include_directories(test_h5_guard PRIVATE ${KCB_LIBZIP_INCLUDE_DIR})
 target_link_libraries(test_h5_guard PRIVATE ${KCB_LIBZIP_LIBRARY})
 target_compile_definitions(test_h5_guard PRIVATE KCB_SAVING_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/saving"
                            KCB_H5_REGRESSIONS="${CMAKE_CURRENT_SOURCE_DIR}/fuzz/regressions/checkpoint_h5")
+
+# New-style groups and dense link/attribute storage (h5py's track_order / libver='latest' files,
+# tests/data/saving/h5_dense_make.py) read, and refused when corrupt (lib/io/h5_guard_dense.c).
+kcb_test(test_h5_dense)
+target_compile_definitions(test_h5_dense PRIVATE KCB_SAVING_DATA="${CMAKE_CURRENT_SOURCE_DIR}/data/saving"
+                           KCB_H5_CORPUS="${CMAKE_CURRENT_SOURCE_DIR}/fuzz/corpus/checkpoint_h5")

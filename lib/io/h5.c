@@ -214,17 +214,15 @@ int kcb__h5_group_create(hid_t *out, hid_t parent, const char *name, const char 
   return 0;
 }
 
-/* Whether the existing link path (from parent) is a hard link: a soft link may point anywhere and an
- * external link into another file, which libhdf5 would open while walking a path (issue 15). */
 /* Walks `name` from parent one link at a time, looking each up once: every link must be hard (an
  * external link would open another file) and every object's header passes the guard before libhdf5
  * decodes it (see h5_guard.h). Returns 1 when the whole path exists, 0 when a link on it is missing,
- * or KCB_EFORMAT; *soft (if given) is set when the error is a soft or external link. */
-static int path_walk(hid_t parent, const char *name, const char *file, int *soft) {
+ * or KCB_EFORMAT. A soft link may point anywhere and an external link into another file, which
+ * libhdf5 would open while walking a path (issue 15). */
+static int path_walk(hid_t parent, const char *name, const char *file) {
   char path[512];
   if (strlen(name) >= sizeof path) return kcb__error(KCB_EFORMAT, "%s: HDF5 path '%.64s...' is too long", file, name);
   kcb__strlcpy(path, name, sizeof path);
-  if (soft) *soft = 0;
   for (char *p = path;; p++) {
     char *slash = strchr(p, '/');
     if (slash) *slash = '\0';
@@ -235,7 +233,6 @@ static int path_walk(hid_t parent, const char *name, const char *file, int *soft
         return 0; /* the caller reports what is missing */
       }
       if (li.type != H5L_TYPE_HARD) {
-        if (soft) *soft = 1;
         return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link: kcb follows only hard links (an external "
                           "link would open another file)", file, path);
       }
@@ -249,16 +246,16 @@ static int path_walk(hid_t parent, const char *name, const char *file, int *soft
 }
 
 int kcb__h5_exists(hid_t parent, const char *name) {
-  int soft, rc = path_walk(parent, name, "", &soft);
+  int rc = path_walk(parent, name, "");
   if (rc < 0) kcb_error_clear();
-  /* A link that is not followed exists: opening it then reports the link rather than something
-   * missing. A header the guard refuses does not. */
-  return rc > 0 || (rc < 0 && soft);
+  /* A link that is not followed (soft, external) or a header the guard refuses "exists": opening
+   * it then reports why rather than something missing. */
+  return rc != 0;
 }
 
 int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
-  int rc = path_walk(parent, name, file, NULL);
+  int rc = path_walk(parent, name, file);
   if (rc < 0) return rc;
   if (rc == 0) return kcb__error(KCB_EFORMAT, "%s: no group '%s'", file, name);
   /* The walk checked the group's header (attribute messages included) before this opens it. */
@@ -629,7 +626,7 @@ static int storage_error(hid_t d, const char *name, const char *file) {
 
 static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
-  int rc = path_walk(parent, name, file, NULL);
+  int rc = path_walk(parent, name, file);
   if (rc < 0) return rc;
   if (rc == 0) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
   *out = H5Dopen2(parent, name, H5P_DEFAULT);

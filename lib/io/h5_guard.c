@@ -9,6 +9,7 @@
  * §IV.A.2.m (attribute message), §IV.A.2.d (datatype: a vlen element on disk is a 4-byte length
  * then a global heap ID: address, 4-byte object index), §IV.A.2.b (dataspace). */
 #include "io/h5_guard.h"
+#include "io/h5_guard_internal.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -20,88 +21,70 @@
 
 #include "internal.h"
 
-/* The file's bytes, through the driver HDF5 opened it with. */
-typedef struct src {
-  const uint8_t *mem; /* core driver: the image */
-  int fd;             /* sec2 driver: its descriptor (pread only, HDF5's offset is untouched) */
-  uint64_t size;      /* bytes in the file */
-  uint64_t base;      /* HDF5 addresses are relative to the end of the user block */
-  unsigned sa, sl;    /* sizes of addresses and lengths */
-  hid_t key;          /* the open file's id when reads may be served from the window below; else -1 */
-} src;
-
-/* The last few WINDOW-byte stretches of a file read: object headers, heaps and messages lie in a few
- * places (metadata at the start, heaps at the end), and reading each with its own pread cost more
- * than the checks. Keyed by the file's HDF5 id, which libhdf5 never hands out twice, and only for
- * read-only files, whose bytes do not change. */
-#define WINDOW 16384
-#define WINDOWS 4
-static _Thread_local struct {
-  hid_t key;
-  unsigned next; /* the slot to refill next */
-  uint64_t at[WINDOWS], len[WINDOWS];
-  uint8_t bytes[WINDOWS][WINDOW];
-} window = {H5I_INVALID_HID, 0, {0}, {0}, {{0}}};
-
-static uint64_t le(const uint8_t *p, unsigned n) {
-  uint64_t v = 0;
-  for (unsigned i = n; i-- > 0;) v = v << 8 | p[i];
-  return v;
-}
-
-static int src_read(const src *s, uint64_t off, uint64_t n, void *dst) {
-  if (off > s->size || n > s->size - off) return -1;
-  if (s->mem) {
-    memcpy(dst, s->mem + off, (size_t)n);
-    return 0;
-  }
-  if (s->key >= 0 && n <= WINDOW / 2) {
-    if (window.key != s->key) memset(window.len, 0, sizeof window.len), window.key = s->key;
-    unsigned w = 0;
-    while (w < WINDOWS && !(off >= window.at[w] && off + n <= window.at[w] + window.len[w])) w++;
-    if (w == WINDOWS) {
-      w = window.next++ % WINDOWS;
-      uint64_t at = off & ~(uint64_t)(WINDOW / 2 - 1), len = s->size - at < WINDOW ? s->size - at : WINDOW;
-      window.len[w] = 0;
-      for (uint64_t done = 0; done < len;) {
-        ssize_t r = pread(s->fd, window.bytes[w] + done, (size_t)(len - done), (off_t)(at + done));
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        done += (uint64_t)r;
-      }
-      window.at[w] = at, window.len[w] = len;
-    }
-    memcpy(dst, window.bytes[w] + (off - window.at[w]), (size_t)n);
-    return 0;
-  }
-  for (uint64_t done = 0; done < n;) {
-    ssize_t r = pread(s->fd, (uint8_t *)dst + done, (size_t)(n - done), (off_t)(off + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    done += (uint64_t)r;
-  }
-  return 0;
-}
-
-/* n bytes at off in a malloc'd buffer, or NULL (outside the file, I/O error, no memory). */
-static uint8_t *src_load(const src *s, uint64_t off, uint64_t n) {
-  if (off > s->size || n > s->size - off) return NULL;
-  uint8_t *b = malloc(n ? (size_t)n : 1);
-  if (b && src_read(s, off, n, b) != 0) {
-    free(b);
-    b = NULL;
-  }
-  return b;
-}
-
 /* The last file src_open looked up: finding a file's driver copies two property lists, which
  * costs more than the checks themselves when a reader walks many objects of one file. An open
  * file keeps its id (HDF5 does not hand an id out twice), so the id is the key. */
+/* The object headers of that file already found sound (their chunks inside the file and every
+ * message the guard checks): readers open the same groups and datasets again and again (each path
+ * component on the way to each variable), and dense storage takes a walk of a heap and B-trees. A
+ * file opened read-only keeps its bytes, so a header found sound stays sound. Open addressing on
+ * address + 1 (0: empty); when full, forgotten. */
+enum { SOUND_SLOTS = 1024 };
+
 static _Thread_local struct {
   hid_t fid;
   int ok;
   src s;
-} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0, H5I_INVALID_HID}};
+  uint64_t sound[SOUND_SLOTS];
+  unsigned n_sound;
+} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0, 0}, {0}, 0};
+
+static uint64_t *sound_slot(uint64_t addr) {
+  uint64_t key = addr + 1;
+  for (unsigned i = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 54) % SOUND_SLOTS;; i = (i + 1) % SOUND_SLOTS)
+    if (last_src.sound[i] == key || last_src.sound[i] == 0) return &last_src.sound[i];
+}
+
+/* Whether the header at addr (of s, the cached file) was found sound. */
+static int known_sound(const src *s, uint64_t addr) { return s->memo && last_src.n_sound && *sound_slot(addr) == addr + 1; }
+
+static void remember_sound(const src *s, uint64_t addr) {
+  if (!s->memo) return;
+  if (last_src.n_sound >= SOUND_SLOTS / 2) {
+    memset(last_src.sound, 0, sizeof last_src.sound);
+    last_src.n_sound = 0;
+  }
+  uint64_t *slot = sound_slot(addr);
+  if (*slot == 0) *slot = addr + 1, last_src.n_sound++;
+}
+
+/* The windows of the cached file that kcb__h5_guard_window_read serves reads from: WINDOW bytes
+ * each, aligned to half that so a read of up to half fits in one; forgotten with the file. */
+enum { WINDOW = 2 * KCB__H5_GUARD_WINDOW_READ, WINDOWS = 4 };
+static _Thread_local struct {
+  unsigned next; /* the slot to refill next */
+  uint64_t at[WINDOWS], len[WINDOWS];
+  uint8_t bytes[WINDOWS][WINDOW];
+} window;
+
+int kcb__h5_guard_window_read(const src *s, uint64_t off, uint64_t n, void *dst) {
+  unsigned w = 0;
+  while (w < WINDOWS && !(off >= window.at[w] && off + n <= window.at[w] + window.len[w])) w++;
+  if (w == WINDOWS) {
+    w = window.next++ % WINDOWS;
+    uint64_t at = off & ~(uint64_t)(WINDOW / 2 - 1), len = s->size - at < WINDOW ? s->size - at : WINDOW;
+    window.len[w] = 0;
+    for (uint64_t done = 0; done < len;) {
+      ssize_t r = pread(s->fd, window.bytes[w] + done, (size_t)(len - done), (off_t)(at + done));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) return -1;
+      done += (uint64_t)r;
+    }
+    window.at[w] = at, window.len[w] = len;
+  }
+  memcpy(dst, window.bytes[w] + (off - window.at[w]), (size_t)n);
+  return 0;
+}
 
 static int src_open_uncached(src *s, hid_t obj);
 
@@ -111,6 +94,11 @@ static int src_open(src *s, hid_t obj) {
   if (fid < 0) {
     H5Eclear2(H5E_DEFAULT);
     return src_open_uncached(s, obj);
+  }
+  /* a file the guard cannot read (written to, another driver) stays so while its id lives */
+  if (fid == last_src.fid && !last_src.ok) {
+    H5Fclose(fid);
+    return -1;
   }
   /* a core-driver image may move as HDF5 grows it: only read-only files are cached, whose buffer stays */
   if (fid == last_src.fid && last_src.ok) {
@@ -126,10 +114,13 @@ static int src_open(src *s, hid_t obj) {
     }
   }
   int rc = src_open_uncached(s, obj);
-  s->key = rc == 0 ? fid : H5I_INVALID_HID;
+  s->memo = rc == 0;
   last_src.fid = fid;
   last_src.ok = rc == 0;
   last_src.s = *s;
+  memset(last_src.sound, 0, sizeof last_src.sound);
+  last_src.n_sound = 0;
+  memset(window.len, 0, sizeof window.len);
   H5Fclose(fid);
   return rc;
 }
@@ -137,7 +128,6 @@ static int src_open(src *s, hid_t obj) {
 static int src_open_uncached(src *s, hid_t obj) {
   memset(s, 0, sizeof *s);
   s->fd = -1;
-  s->key = H5I_INVALID_HID;
   hid_t fid = H5Iget_file_id(obj);
   hid_t fapl = fid < 0 ? H5I_INVALID_HID : H5Fget_access_plist(fid);
   hid_t fcpl = fid < 0 ? H5I_INVALID_HID : H5Fget_create_plist(fid);
@@ -178,7 +168,6 @@ static int src_open_uncached(src *s, hid_t obj) {
 
 #define MAX_CHUNKS 256
 
-static uint64_t pad8(uint64_t n) { return (n + 7) & ~(uint64_t)7; }
 
 /* If d (an attribute message of n bytes) is attribute `name` of a variable-length type, sets *data
  * to where its data starts, *base to the size of the type's elements (characters for a string),
@@ -202,8 +191,11 @@ static int attr_match(const uint8_t *d, uint64_t n, const char *name, uint64_t *
   return 1;
 }
 
-/* Calls visit(ctx, type, message, size) for each attribute (0x0c) and symbol table (0x11) message
- * stored in the object header at address `addr` (v1 or v2, continuation chunks followed) until it
+/* Calls visit(ctx, type, message, size) for each attribute (0x0c), symbol table (0x11), link info
+ * (0x02), link (0x06), attribute info (0x15), filter pipeline (0x0b), data layout (0x08) and driver
+ * info (0x14) message,
+ * and each datatype (0x03;
+ * 0x103 when shared), stored in the object header at address `addr` (v1 or v2, continuation chunks followed) until it
  * returns nonzero, which is returned. 0 also when the header cannot be walked (libhdf5 reports
  * that itself); a chunk past the end of the file stops the walk and is reported in *bad_at and
  * *bad_len if given. */
@@ -256,7 +248,9 @@ static int walk_attrs(const src *s, uint64_t addr, attr_visit visit, void *ctx, 
       if (type == 0x10 && end - p >= (uint64_t)s->sa + s->sl && nchunks < MAX_CHUNKS) {
         chunk_at[nchunks] = s->base + le(b + p, s->sa);
         chunk_len[nchunks++] = le(b + p + s->sa, s->sl);
-      } else if ((type == 0x0c || type == 0x11 || type == 0x14) && !(mflags & 0x02)) { /* not a shared message */
+      } else if ((type == 0x0c || type == 0x11 || type == 0x14 || type == 0x02 || type == 0x06 || type == 0x15 ||
+                  type == 0x0b || type == 0x08) &&
+                 !(mflags & 0x02)) { /* not a shared message */
         stop = visit(ctx, type, b + p, size);
       } else if (type == 0x03) { /* a datatype: 0x103 when shared (stored in another object header) */
         stop = visit(ctx, type | ((mflags & 0x02) ? 0x100u : 0u), b + p, size);
@@ -401,7 +395,7 @@ static const char *dtype_problem(const uint8_t *d, uint64_t n, int depth, uint64
 
 /* What is wrong with attribute message d (n bytes) that libhdf5 1.10's decoder would not notice
  * (it copies the name up to a NUL and nelmts x type-size data bytes without looking at n), or NULL. */
-static const char *attr_message_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
+const char *kcb__h5_guard_attr_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
   if (n < 8 || d[0] < 1 || d[0] > 3) return NULL; /* libhdf5 refuses the version itself */
   unsigned ver = d[0], flags = ver == 1 ? 0 : d[1];
   uint64_t nsz = le(d + 2, 2), tsz = le(d + 4, 2), ssz = le(d + 6, 2), at = ver == 3 ? 9 : 8, dt, ds, data;
@@ -437,7 +431,7 @@ static const char *attr_message_problem(const src *s, const uint8_t *d, uint64_t
 
 typedef struct check_ctx {
   const src *s;
-  char why[160];
+  char why[400];
   const char *problem;
   const char *what; /* the kind of message with the problem */
 } check_ctx;
@@ -482,7 +476,13 @@ static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t
 static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   check_ctx *c = ctx;
   if (type == 0x14) return 0; /* a driver info message: only in a superblock extension (guard_root) */
-  c->what = type == 0x11 ? "symbol table" : type == 0x0c ? "attribute" : "datatype";
+  c->what = type == 0x11 ? "symbol table" : type == 0x0c ? "attribute" : type == 0x02 ? "link info" : type == 0x06 ? "link"
+            : type == 0x15 ? "attribute info" : type == 0x0b ? "filter pipeline" : type == 0x08 ? "data layout" : "datatype";
+  if (type == 0x08) return (c->problem = kcb__h5_guard_layout_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
+  if (type == 0x0b) return (c->problem = kcb__h5_guard_pipeline_problem(d, n, c->why, sizeof c->why)) != NULL;
+  if (type == 0x06) return (c->problem = kcb__h5_guard_link_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
+  if (type == 0x02 || type == 0x15)
+    return (c->problem = kcb__h5_guard_dense_problem(c->s, type, d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x103) { /* libhdf5 reopens a committed datatype (H5T_copy_reopen) unchecked */
     c->problem = "its datatype is shared (a committed datatype elsewhere), which kcb's and Keras's files never use";
     return 1;
@@ -493,7 +493,7 @@ static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
     return c->problem != NULL;
   }
   c->problem = type == 0x11 ? symbol_table_problem(c->s, d, n, c->why, sizeof c->why)
-                            : attr_message_problem(c->s, d, n, c->why, sizeof c->why);
+                            : kcb__h5_guard_attr_problem(c->s, d, n, c->why, sizeof c->why);
   return c->problem != NULL;
 }
 
@@ -509,15 +509,18 @@ static int object_addr(hid_t obj, uint64_t *addr) {
   return 0;
 }
 
+static int header_fits(const src *s, uint64_t addr, char *why, size_t why_size);
+
 int kcb__h5_guard_attr_messages(hid_t obj, const char *file) {
   src s;
   uint64_t addr;
-  if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0) return 0;
+  if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0 || known_sound(&s, addr)) return 0;
   check_ctx c = {&s, "", NULL, ""};
   if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
     return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
                       c.what,
                       (unsigned long long)(s.base + addr), c.problem);
+  if (header_fits(&s, addr, c.why, sizeof c.why) == 0) remember_sound(&s, addr);
   return 0;
 }
 
@@ -705,38 +708,16 @@ static int header_error(const src *s, uint64_t addr, const char *file) {
                     (unsigned long long)(s->base + addr), why);
 }
 
-/* Headers that passed, of the file with id `key`: a reader opens the same groups again and again
- * (each dataset's path passes through its layer's group), and a header's bytes do not change. */
-#define CHECKED 64
-static _Thread_local struct {
-  hid_t key;
-  unsigned n;
-  uint64_t addr[CHECKED];
-} checked = {H5I_INVALID_HID, 0, {0}};
-
-static int checked_before(const src *s, uint64_t addr) {
-  if (s->key < 0 || checked.key != s->key) return 0;
-  for (unsigned i = 0; i < checked.n && i < CHECKED; i++)
-    if (checked.addr[i] == addr) return 1;
-  return 0;
-}
-
-static void checked_add(const src *s, uint64_t addr) {
-  if (s->key < 0) return;
-  if (checked.key != s->key) checked.key = s->key, checked.n = 0;
-  checked.addr[checked.n++ % CHECKED] = addr;
-}
-
 int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file) {
   src s;
-  if (src_open(&s, loc) != 0 || checked_before(&s, addr)) return 0;
+  if (src_open(&s, loc) != 0 || known_sound(&s, addr)) return 0;
   int rc = header_error(&s, addr, file);
   check_ctx c = {&s, "", NULL, ""};
   if (rc == 0 && walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
     rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
                     c.what,
                     (unsigned long long)(s.base + addr), c.problem);
-  if (rc == 0) checked_add(&s, addr);
+  if (rc == 0) remember_sound(&s, addr);
   return rc;
 }
 
@@ -747,12 +728,6 @@ int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
     return 0;
   }
   return kcb__h5_guard_object(parent, li.u.address, file);
-}
-
-static int is_undef(const uint8_t *p, unsigned n) {
-  for (unsigned i = 0; i < n; i++)
-    if (p[i] != 0xff) return 0;
-  return 1;
 }
 
 static int driver_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
@@ -779,7 +754,6 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
   src s;
   memset(&s, 0, sizeof s);
   s.fd = -1;
-  s.key = H5I_INVALID_HID;
   FILE *f = NULL;
   if (image) {
     s.mem = image;
