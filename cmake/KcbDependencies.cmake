@@ -5,15 +5,20 @@ function(kcb_missing what package)
   message(FATAL_ERROR "kcb: ${what} not found. On Debian/Ubuntu: apt-get install ${package}")
 endfunction()
 
-# OpenBLAS: cblas_sgemm for Dense layers.
+# OpenBLAS: cblas_sgemm for Dense and convolution layers. The library loads it at first use
+# (lib/core/blas.c) and links only its header; kcb_dep_openblas (header and library) is for the
+# benchmarks, which time raw sgemm.
 find_path(OPENBLAS_INCLUDE_DIR cblas.h PATH_SUFFIXES openblas openblas-pthread)
 find_library(OPENBLAS_LIBRARY NAMES openblas)
 if(NOT OPENBLAS_INCLUDE_DIR OR NOT OPENBLAS_LIBRARY)
   kcb_missing("OpenBLAS (cblas.h, libopenblas)" libopenblas-dev)
 endif()
+add_library(kcb_dep_openblas_header INTERFACE)
+target_include_directories(kcb_dep_openblas_header INTERFACE ${OPENBLAS_INCLUDE_DIR})
+target_compile_definitions(kcb_dep_openblas_header INTERFACE KCB_OPENBLAS_LIBRARY="${OPENBLAS_LIBRARY}")
+target_link_libraries(kcb_dep_openblas_header INTERFACE ${CMAKE_DL_LIBS})
 add_library(kcb_dep_openblas INTERFACE)
-target_include_directories(kcb_dep_openblas INTERFACE ${OPENBLAS_INCLUDE_DIR})
-target_link_libraries(kcb_dep_openblas INTERFACE ${OPENBLAS_LIBRARY})
+target_link_libraries(kcb_dep_openblas INTERFACE kcb_dep_openblas_header ${OPENBLAS_LIBRARY})
 
 find_package(ZLIB QUIET)
 if(NOT ZLIB_FOUND)

@@ -44,6 +44,10 @@ uint64_t kcb__rng_below(kcb__rng *rng, uint64_t n);
 
 /* ---- BLAS (core/blas.c): the one place that calls cblas_sgemm --------------------------- */
 
+/** Loads OpenBLAS if it is not loaded yet: 0, or KCB_ESTATE saying why it cannot be (the products
+ * below then fall back to plain loops). */
+int kcb__blas_load(void);
+
 /** C (m, n) = alpha * op(A) * op(B) + beta * C, all row-major; op transposes when trans_* is set.
  * A is (m, k) or, transposed, (k, m); B is (k, n) or (n, k). */
 void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
@@ -54,6 +58,10 @@ void kcb__sgemm_ld(int trans_a, int trans_b, int m, int n, int k, float alpha, c
                    const float *b, int ldb, float beta, float *c, int ldc);
 
 /* ---- test hooks ---------------------------------------------------------------------- */
+
+/** What kcb__sgemm_ld computes when OpenBLAS cannot be loaded (tested against it). */
+void kcb__sgemm_plain(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
+                      const float *b, int ldb, float beta, float *c, int ldc);
 
 /** Test-only: gives a ProgbarLogger a fake clock in seconds (NULL restores the monotonic one). */
 void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));

@@ -7,6 +7,7 @@ list(APPEND KCB_SOURCES
   io/h5_guard_dense.c
   io/zip.c
   io/checkpoint_file.c
+  io/checkpoint_source.c
   model/config_json.c
   model/saving.c
 )

@@ -12,7 +12,7 @@ set_target_properties(kcb_shared PROPERTIES OUTPUT_NAME kcb EXPORT_NAME kcb VERS
   SOVERSION ${PROJECT_VERSION_MAJOR} LINK_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/kcb.map)
 target_include_directories(kcb_shared
   PUBLIC $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
-target_link_libraries(kcb_shared PRIVATE $<BUILD_INTERFACE:kcb_dep_openblas> ZLIB::ZLIB Threads::Threads
+target_link_libraries(kcb_shared PRIVATE $<BUILD_INTERFACE:kcb_dep_openblas_header> ${CMAKE_DL_LIBS} ZLIB::ZLIB Threads::Threads
   ${MATH_LIBRARY} ${KCB_PRIVATE_LIBS})
 target_link_options(kcb_shared PRIVATE -Wl,--version-script=${CMAKE_CURRENT_SOURCE_DIR}/kcb.map)
 if(NOT KCB_SANITIZE AND NOT KCB_FUZZ)

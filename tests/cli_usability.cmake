@@ -13,3 +13,8 @@ if(KCB_BUILD_EXAMPLES)
 endif()
 add_test(NAME cli_odd_summaries COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/odd_summaries.py
   $<TARGET_FILE:kcb-inspect>)
+add_test(NAME cli_int_scalars COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/int_scalars.py
+  $<TARGET_FILE:kcb-inspect> ${PROJECT_SOURCE_DIR})
+add_test(NAME cli_histogram_formats COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/histogram_formats.py
+  $<TARGET_FILE_DIR:kcb-train> ${PROJECT_SOURCE_DIR})
+set_tests_properties(cli_histogram_formats PROPERTIES SKIP_RETURN_CODE 77)

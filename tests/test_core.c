@@ -101,6 +101,26 @@ static void test_format_double_matches_python_repr(void **state) {
   }
 }
 
+/* The plain loop used without OpenBLAS gives OpenBLAS's product, for every transpose, leading
+ * dimensions wider than the matrices, and beta 0 (C's old contents ignored, even NaN) or not. */
+static void test_sgemm_fallback_matches_openblas(void **state) {
+  (void)state;
+  assert_int_equal(kcb__blas_load(), 0);
+  enum { M = 7, N = 5, K = 9, LD = 12 };
+  float a[LD * LD], b[LD * LD], c0[M * LD], c1[M * LD];
+  for (int i = 0; i < LD * LD; i++) a[i] = (float)((i * 37) % 17) / 8.0f - 1.0f, b[i] = (float)((i * 11) % 13) / 6.0f - 1.0f;
+  for (int ta = 0; ta < 2; ta++)
+    for (int tb = 0; tb < 2; tb++)
+      for (int with_beta = 0; with_beta < 2; with_beta++) {
+        for (int i = 0; i < M * LD; i++) c0[i] = c1[i] = with_beta ? (float)(i % 7) - 3.0f : NAN;
+        float beta = with_beta ? 0.5f : 0.0f;
+        kcb__sgemm_ld(ta, tb, M, N, K, 1.5f, a, LD, b, LD, beta, c0, LD);
+        kcb__sgemm_plain(ta, tb, M, N, K, 1.5f, a, LD, b, LD, beta, c1, LD);
+        for (int i = 0; i < M; i++)
+          for (int j = 0; j < N; j++) assert_float_equal(c0[i * LD + j], c1[i * LD + j], 1e-4);
+      }
+}
+
 static void test_rng_reproducible(void **state) {
   (void)state;
   kcb__rng a, b;
@@ -120,6 +140,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
       cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_rng_reproducible),
+      cmocka_unit_test(test_sgemm_fallback_matches_openblas),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

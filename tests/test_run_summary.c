@@ -265,6 +265,141 @@ static void test_errors(void **state) {
   remove_tmpdir();
 }
 
+/* ---- integer scalars: Events encoded here by hand (protobuf wire format) ---- */
+
+typedef struct pbuf {
+  unsigned char b[256];
+  size_t n;
+} pbuf;
+
+static void pb_varint(pbuf *p, uint64_t v) {
+  while (v >= 0x80) p->b[p->n++] = (unsigned char)(v | 0x80), v >>= 7;
+  p->b[p->n++] = (unsigned char)v;
+}
+
+static void pb_bytes(pbuf *p, unsigned key, const void *data, size_t n) {
+  pb_varint(p, key);
+  pb_varint(p, n);
+  memcpy(p->b + p->n, data, n);
+  p->n += n;
+}
+
+static void write_record(FILE *f, const pbuf *e) {
+  unsigned char hdr[12], ftr[4];
+  for (int i = 0; i < 8; i++) hdr[i] = (unsigned char)((uint64_t)e->n >> (8 * i));
+  uint32_t c = kcb_crc32c_masked(hdr, 8);
+  for (int i = 0; i < 4; i++) hdr[8 + i] = (unsigned char)(c >> (8 * i));
+  c = kcb_crc32c_masked(e->b, e->n);
+  for (int i = 0; i < 4; i++) ftr[i] = (unsigned char)(c >> (8 * i));
+  assert_int_equal(fwrite(hdr, 1, 12, f), 12);
+  assert_int_equal(fwrite(e->b, 1, e->n, f), e->n);
+  assert_int_equal(fwrite(ftr, 1, 4, f), 4);
+}
+
+/* Event{step, summary{value{tag, tensor{dtype, shape{}, payload}, metadata scalars}}}: payload is
+ * int64_val (dtype 9, packed), tensor_content of 8 bytes (dtype 23, uint64) or float_val (dtype 1). */
+static void write_scalar(FILE *f, int64_t step, const char *tag, int dtype, uint64_t bits) {
+  pbuf t = {{0}, 0}, v = {{0}, 0}, sm = {{0}, 0}, e = {{0}, 0};
+  pb_varint(&t, 0x08), pb_varint(&t, (uint64_t)dtype);
+  pb_bytes(&t, 0x12, "", 0);
+  if (dtype == 9) {
+    pbuf pk = {{0}, 0};
+    pb_varint(&pk, bits);
+    pb_bytes(&t, 0x52, pk.b, pk.n); /* 10: int64_val, packed */
+  } else if (dtype == 23) {
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++) le[i] = (unsigned char)(bits >> (8 * i));
+    pb_bytes(&t, 0x22, le, 8); /* 4: tensor_content */
+  } else {
+    unsigned char le[4];
+    for (int i = 0; i < 4; i++) le[i] = (unsigned char)(bits >> (8 * i));
+    pb_bytes(&t, 0x2a, le, 4); /* 5: float_val, packed */
+  }
+  static const unsigned char md[] = {0x0a, 0x09, 0x0a, 0x07, 's', 'c', 'a', 'l', 'a', 'r', 's', 0x20, 0x01};
+  pb_bytes(&v, 0x0a, tag, strlen(tag));
+  pb_bytes(&v, 0x42, t.b, t.n);
+  pb_bytes(&v, 0x4a, md, sizeof md);
+  pb_bytes(&sm, 0x0a, v.b, v.n);
+  pb_varint(&e, 0x10), pb_varint(&e, (uint64_t)step);
+  pb_bytes(&e, 0x2a, sm.b, sm.n);
+  write_record(f, &e);
+}
+
+static void write_session_start(FILE *f, int64_t step) {
+  pbuf e = {{0}, 0};
+  static const unsigned char start[] = {0x08, 0x01};
+  pb_varint(&e, 0x10), pb_varint(&e, (uint64_t)step);
+  pb_bytes(&e, 0x3a, start, sizeof start);
+  write_record(f, &e);
+}
+
+static uint64_t float_bits(float x) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  return u;
+}
+
+/* int64 (and uint64) scalars keep their exact values beside the doubles, through TensorBoard's
+ * purge, with and without the series; a float value makes a tag a float tag. */
+static void test_int_scalars(void **state) {
+  (void)state;
+  make_tmpdir();
+  char path[400];
+  snprintf(path, sizeof path, "%s/events.out.tfevents.1.host.1.0", tmpdir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  const int64_t big = ((int64_t)1 << 53) + 1;
+  const int64_t x[5] = {INT64_MAX, -3, big, INT64_MIN, 10};
+  for (int s = 0; s < 5; s++) write_scalar(f, s, "x", 9, (uint64_t)x[s]);
+  write_scalar(f, 0, "u", 23, UINT64_MAX), write_scalar(f, 1, "u", 23, 7);
+  write_scalar(f, 0, "m", 9, 3), write_scalar(f, 1, "m", 1, float_bits(0.5f));
+  write_scalar(f, 0, "un", 23, UINT64_MAX), write_scalar(f, 1, "un", 9, (uint64_t)-1);
+  write_scalar(f, 0, "fl", 1, float_bits(2.0f));
+  write_session_start(f, 3); /* a resumed run: the points at steps >= 3 go */
+  write_scalar(f, 3, "x", 9, (uint64_t)(big + 2)), write_scalar(f, 4, "x", 9, 5);
+  assert_int_equal(fclose(f), 0);
+
+  kcb_run_summary *s;
+  assert_ok(kcb_run_summary_read(&s, path, NULL));
+  assert_int_equal(s->problem, 0);
+  const kcb_run_tag *t = kcb_run_summary_find(s, "x");
+  assert_int_equal(t->value_type, KCB_SCALAR_INT);
+  const int64_t want[5] = {INT64_MAX, -3, big, big + 2, 5};
+  assert_int_equal(t->n_points, 5);
+  assert_non_null(t->int_values);
+  for (int i = 0; i < 5; i++) {
+    assert_true(t->int_values[i] == want[i]);
+    assert_true(t->values[i] == (double)want[i]);
+  }
+  assert_true(t->first_int == INT64_MAX && t->last_int == 5 && t->min_int == -3 && t->max_int == INT64_MAX);
+  assert_true(t->values[2] == 9007199254740992.0); /* the double rounds 2^53 + 1: why the ints are kept */
+  t = kcb_run_summary_find(s, "u");
+  assert_int_equal(t->value_type, KCB_SCALAR_UINT);
+  assert_true((uint64_t)t->first_int == UINT64_MAX && t->last_int == 7 && t->min_int == 7 && (uint64_t)t->max_int == UINT64_MAX);
+  for (int k = 0; k < 3; k++) {
+    t = kcb_run_summary_find(s, k == 0 ? "m" : k == 1 ? "un" : "fl");
+    assert_int_equal(t->value_type, KCB_SCALAR_FLOAT); /* an int and a float; a uint64 and a negative; a float */
+    assert_null(t->int_values);
+  }
+  assert_true(kcb_run_summary_find(s, "m")->values[0] == 3 && kcb_run_summary_find(s, "m")->last == 0.5);
+  kcb_run_summary_free(s);
+
+  /* without the series: exact stats over every value (the purge needs the series) */
+  kcb_run_summary_options ro = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  ro.keep_series = 0;
+  assert_ok(kcb_run_summary_read(&s, path, &ro));
+  t = kcb_run_summary_find(s, "x");
+  assert_int_equal(t->value_type, KCB_SCALAR_INT);
+  assert_null(t->int_values);
+  assert_true(t->first_int == INT64_MAX && t->last_int == 5 && t->min_int == INT64_MIN && t->max_int == INT64_MAX);
+  t = kcb_run_summary_find(s, "u");
+  assert_int_equal(t->value_type, KCB_SCALAR_UINT);
+  assert_true(t->min_int == 7 && (uint64_t)t->max_int == UINT64_MAX);
+  assert_int_equal(kcb_run_summary_find(s, "m")->value_type, KCB_SCALAR_FLOAT);
+  kcb_run_summary_free(s);
+  remove_tmpdir();
+}
+
 /* Mutated records with correct CRCs reach the wire walker: it must reject or read them without
  * reading outside the record (the sanitizer build checks), and count every whole record. */
 static void test_mutated_records(void **state) {
@@ -319,6 +454,7 @@ int main(void) {
       cmocka_unit_test(test_fixture),
       cmocka_unit_test(test_every_kind_like_the_reader),
       cmocka_unit_test(test_purge),
+      cmocka_unit_test(test_int_scalars),
       cmocka_unit_test(test_broken),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_mutated_records),

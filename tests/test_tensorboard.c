@@ -348,6 +348,120 @@ static void test_unwritable_log_dir_fails_fit(void **state) {
   kcb_tensor_free(y);
 }
 
+/* The first histogram value with this tag in a run directory, copied out of the reader: its
+ * encoding (tensor dtype, rank, plugin), stats and buckets. */
+typedef struct hist_copy {
+  int found, dtype, rank;
+  char plugin[32];
+  double num, sum, sum_squares;
+  size_t n_buckets;
+  kcb_histogram_bucket b[32];
+  unsigned char content[30 * 24];
+  size_t content_len;
+} hist_copy;
+
+static void read_hist(const char *dir, const char *tag, hist_copy *h) {
+  memset(h, 0, sizeof *h);
+  kcb_event_reader *r;
+  assert_ok(kcb_event_reader_open(&r, dir));
+  const kcb_event *e;
+  while (!h->found && kcb_event_reader_next(r, &e) == 1)
+    for (size_t i = 0; i < e->n_values && !h->found; i++) {
+      const kcb_summary_value *v = &e->values[i];
+      if (strcmp(v->tag, tag) != 0) continue;
+      assert_int_equal(v->kind, KCB_SUMMARY_HISTOGRAM);
+      h->found = 1, h->dtype = v->dtype, h->rank = v->rank;
+      kcb__strlcpy(h->plugin, v->plugin_name ? v->plugin_name : "", sizeof h->plugin);
+      h->num = v->hist_num, h->sum = v->hist_sum, h->sum_squares = v->hist_sum_squares;
+      assert_true(v->n_buckets <= 32 && v->tensor_content.len <= sizeof h->content);
+      h->n_buckets = v->n_buckets;
+      if (v->n_buckets) memcpy(h->b, v->buckets, v->n_buckets * sizeof *v->buckets);
+      if (v->tensor_content.len) memcpy(h->content, v->tensor_content.data, v->tensor_content.len);
+      h->content_len = v->tensor_content.len;
+    }
+  kcb_event_reader_free(r);
+  assert_true(h->found);
+}
+
+/* histogram_format: PROTO (the default) stores the weights' exact sum; TENSOR writes the bytes of
+ * kcb_summary_writer_add_histogram (Keras 3's [30,3] DT_DOUBLE tensor); both hold the same buckets. */
+static void test_histogram_formats(void **state) {
+  (void)state;
+  int64_t xs[2] = {32, 3}, ys[1] = {32};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  assert_ok(kcb_tensor_new(&y, 1, ys));
+  for (int i = 0; i < 96; i++) x->data[i] = (float)((i * 37) % 11) / 11.0f - 0.4f;
+  for (int i = 0; i < 32; i++) y->data[i] = (float)(i % 2);
+  char dirs[2][300], run[320], direct[320];
+  assert_true(strlen(logdir) < 200); /* room for the suffixes below */
+  hist_copy h[2];
+  double sum = 0, sum_squares = 0;
+  for (int fmt = 0; fmt < 2; fmt++) {
+    kcb_model *m = test_compiled_model(3, "16:relu,2:softmax", 1, KCB_OPT_ADAM, KCB_DEFAULT,
+                                       KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_COUNT);
+    snprintf(dirs[fmt], 280, "%.200s/hist_%s", logdir, fmt ? "tensor" : "proto");
+    kcb_tensorboard_options o = KCB_TENSORBOARD_OPTIONS_INIT;
+    assert_int_equal(o.histogram_format, KCB_HISTOGRAM_PROTO);
+    o.log_dir = dirs[fmt];
+    o.histogram_freq = 1;
+    if (fmt) o.histogram_format = KCB_HISTOGRAM_TENSOR;
+    kcb_callback *tb;
+    assert_ok(kcb_tensorboard_new(&tb, &o));
+    kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+    f.epochs = 1; /* the histograms of epoch 0 are of the final weights */
+    f.batch_size = 8;
+    f.verbose = 0;
+    f.callbacks = &tb;
+    f.n_callbacks = 1;
+    kcb_history *hist;
+    assert_ok(kcb_model_fit(m, x, y, &f, &hist));
+    kcb_history_free(hist);
+    kcb_callback_free(tb);
+    snprintf(run, sizeof run, "%.290s/train", dirs[fmt]);
+    read_hist(run, "sequential/dense/kernel/histogram", &h[fmt]);
+    kcb_weight_info wi;
+    assert_ok(kcb_model_weight(m, 0, &wi));
+    assert_string_equal(wi.name, "kernel");
+    if (fmt == 0) {
+      for (size_t i = 0; i < wi.size; i++) sum += wi.data[i], sum_squares += (double)wi.data[i] * wi.data[i];
+    } else { /* the same weights through the summary writer directly: the callback's bytes */
+      snprintf(direct, sizeof direct, "%.290s/direct", dirs[fmt]);
+      kcb_summary_writer *w;
+      assert_ok(kcb_summary_writer_new(&w, direct, NULL));
+      assert_ok(kcb_summary_writer_add_histogram(w, "sequential/dense/kernel/histogram", wi.data, wi.size, 0, 0));
+      assert_ok(kcb_summary_writer_close(w));
+    }
+    kcb_model_free(m);
+  }
+  /* PROTO: no tensor, no plugin metadata; the exact sum of the 48 kernel weights */
+  assert_int_equal(h[0].dtype, 0);
+  assert_string_equal(h[0].plugin, "");
+  assert_true(h[0].num == 48 && h[0].sum == sum);
+  assert_true(fabs(h[0].sum_squares - sum_squares) <= 1e-13 * sum_squares);
+  /* TENSOR: Keras 3's encoding, the bytes kcb_summary_writer_add_histogram writes */
+  assert_int_equal(h[1].dtype, KCB_DT_DOUBLE);
+  assert_int_equal(h[1].rank, 2);
+  assert_string_equal(h[1].plugin, "histograms");
+  assert_true(isnan(h[1].sum) && h[1].num == 48);
+  assert_int_equal(h[1].n_buckets, 30);
+  hist_copy d;
+  read_hist(direct, "sequential/dense/kernel/histogram", &d);
+  assert_int_equal(d.content_len, 30 * 24);
+  assert_int_equal(h[1].content_len, d.content_len);
+  assert_memory_equal(h[1].content, d.content, d.content_len);
+  /* the same weights (same seed) and the same buckets in both; the proto keeps the non-empty range */
+  assert_true(h[0].n_buckets <= 30 && h[0].n_buckets > 0);
+  size_t first = 0;
+  while (h[1].b[first].count == 0) first++;
+  for (size_t i = 0; i < h[0].n_buckets; i++) {
+    assert_true(h[0].b[i].left == h[1].b[first + i].left && h[0].b[i].right == h[1].b[first + i].right);
+    assert_true(h[0].b[i].count == h[1].b[first + i].count);
+  }
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 static void test_bad_options(void **state) {
   (void)state;
   kcb_callback *tb;
@@ -357,6 +471,9 @@ static void test_bad_options(void **state) {
   o.log_dir = "x";
   o.update_freq = -1;
   assert_error(kcb_tensorboard_new(&tb, &o), KCB_EINVAL, "update_freq");
+  o.update_freq = 0;
+  o.histogram_format = (kcb_histogram_format)2;
+  assert_error(kcb_tensorboard_new(&tb, &o), KCB_EINVAL, "histogram_format 2");
 }
 
 int main(void) {
@@ -365,6 +482,7 @@ int main(void) {
       cmocka_unit_test(test_epoch_update_freq_writes_no_batches),
       cmocka_unit_test(test_diverging_weights_do_not_stop_fit),
       cmocka_unit_test(test_unwritable_log_dir_fails_fit),
+      cmocka_unit_test(test_histogram_formats),
       cmocka_unit_test(test_bad_options),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

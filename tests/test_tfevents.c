@@ -445,6 +445,242 @@ static void test_histogram_bucket_rule(void **state) {
   kcb_event_reader_free(r);
 }
 
+/* ---- HistogramProto: decoded by protoc --decode_raw, an independent decoder ---------------- */
+
+/* The payload of record `index` of an event file (TFRecord framing read here). @return its length. */
+static size_t record_payload(const char *path, int index, unsigned char *out, size_t cap) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  size_t len = 0;
+  for (int i = 0; i <= index; i++) {
+    unsigned char hdr[12];
+    assert_int_equal(fread(hdr, 1, 12, f), 12);
+    uint64_t n = 0;
+    for (int k = 0; k < 8; k++) n |= (uint64_t)hdr[k] << (8 * k);
+    assert_true(n <= cap);
+    len = (size_t)n;
+    assert_int_equal(fread(out, 1, len, f), len);
+    unsigned char crc[4];
+    assert_int_equal(fread(crc, 1, 4, f), 4);
+  }
+  fclose(f);
+  return len;
+}
+
+/* decode_raw's output as "path: value" lines, e.g. "5.1.5.4: 0x4059000000000000" for
+ * Event.summary.value.histo.sum; a nested message's own line is "path {". */
+typedef struct raw_fields {
+  char path[64][32];
+  char *value[64];
+  int n;
+} raw_fields;
+
+static void decode_raw(const unsigned char *msg, size_t len, raw_fields *out) {
+  char bin[400], txt[400], cmd[900];
+  snprintf(bin, sizeof bin, "%s/record.bin", tmp_root);
+  snprintf(txt, sizeof txt, "%s/record.txt", tmp_root);
+  FILE *f = fopen(bin, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(msg, 1, len, f), len);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "protoc --decode_raw < '%s' > '%s'", bin, txt);
+  assert_int_equal(system(cmd), 0);
+  f = fopen(txt, "r");
+  assert_non_null(f);
+  static char line[1 << 16];
+  char stack[8][8];
+  int depth = 0;
+  out->n = 0;
+  while (fgets(line, sizeof line, f)) {
+    char *p = line;
+    while (*p == ' ') p++;
+    p[strcspn(p, "\n")] = '\0';
+    if (strcmp(p, "}") == 0) {
+      depth--;
+      continue;
+    }
+    char num[8];
+    size_t k = strspn(p, "0123456789");
+    assert_true(k > 0 && k < sizeof num);
+    memcpy(num, p, k), num[k] = '\0';
+    assert_true(out->n < 64);
+    char *path = out->path[out->n];
+    path[0] = '\0';
+    for (int d = 0; d < depth; d++) strcat(path, stack[d]), strcat(path, ".");
+    strcat(path, num);
+    if (strcmp(p + k, " {") == 0) {
+      assert_true(depth < 8);
+      strcpy(stack[depth++], num);
+      out->value[out->n++] = strdup("{");
+    } else {
+      assert_true(p[k] == ':' && p[k + 1] == ' ');
+      out->value[out->n++] = strdup(p + k + 2);
+    }
+  }
+  fclose(f);
+  assert_int_equal(depth, 0);
+}
+
+static void raw_free(raw_fields *r) {
+  for (int i = 0; i < r->n; i++) free(r->value[i]);
+}
+
+static const char *raw_get(const raw_fields *r, const char *path) {
+  for (int i = 0; i < r->n; i++)
+    if (strcmp(r->path[i], path) == 0) return r->value[i];
+  return NULL;
+}
+
+/* A fixed64 field ("0x..." in decode_raw) as the double it holds. */
+static double raw_double(const raw_fields *r, const char *path) {
+  const char *v = raw_get(r, path);
+  assert_non_null(v);
+  assert_true(strncmp(v, "0x", 2) == 0);
+  uint64_t u = strtoull(v + 2, NULL, 16);
+  double d;
+  memcpy(&d, &u, 8);
+  return d;
+}
+
+/* A packed repeated double field: decode_raw prints its bytes as a C-escaped string. */
+static size_t raw_doubles(const raw_fields *r, const char *path, double *out, size_t cap) {
+  const char *v = raw_get(r, path);
+  assert_non_null(v);
+  assert_true(v[0] == '"'); /* not parsed as a nested message */
+  unsigned char bytes[4096];
+  size_t n = 0;
+  for (const char *p = v + 1; *p && *p != '"'; p++) {
+    assert_true(n < sizeof bytes);
+    if (*p != '\\') {
+      bytes[n++] = (unsigned char)*p;
+      continue;
+    }
+    p++;
+    if (*p >= '0' && *p <= '7') {
+      int x = 0;
+      for (int i = 0; i < 3 && *p >= '0' && *p <= '7'; i++, p++) x = x * 8 + (*p - '0');
+      p--;
+      bytes[n++] = (unsigned char)x;
+    } else {
+      bytes[n++] = (unsigned char)(*p == 'n' ? '\n' : *p == 'r' ? '\r' : *p == 't' ? '\t' : *p);
+    }
+  }
+  assert_int_equal(n % 8, 0);
+  assert_true(n / 8 <= cap);
+  for (size_t i = 0; i < n / 8; i++) {
+    uint64_t u = 0;
+    for (int k = 0; k < 8; k++) u |= (uint64_t)bytes[8 * i + k] << (8 * k);
+    memcpy(&out[i], &u, 8);
+  }
+  return n / 8;
+}
+
+/* kcb_summary_writer_add_histogram_proto: Summary.Value.histo (5) with min (1), max (2), num (3),
+ * sum (4), sum_squares (5), bucket_limit (6) and bucket (7) (TensorBoard's summary.proto), no tensor
+ * and no metadata; sum and sum_squares equal those summed here from the weights; the buckets equal
+ * the tensor encoding's (right edges and counts) for the same values. */
+static void test_histogram_proto(void **state) {
+  (void)state;
+  char dir[300], tdir[300];
+  snprintf(dir, sizeof dir, "%s/hproto", tmp_root);
+  snprintf(tdir, sizeof tdir, "%s/htensor", tmp_root);
+  enum { N = 1000 };
+  static float w[N];
+  uint64_t seed = 12345;
+  for (int i = 0; i < N; i++) { /* weights of a layer: small values around 0, one outlier */
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    w[i] = (float)((double)(seed >> 11) / 9007199254740992.0 - 0.5) * 0.2f;
+  }
+  w[17] = 0.75f;
+  double sum = 0, sum_squares = 0, lo = w[0], hi = w[0];
+  for (int i = 0; i < N; i++) {
+    double v = w[i];
+    sum += v;
+    sum_squares += v * v;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  kcb_summary_writer *wr, *wt;
+  assert_ok(kcb_summary_writer_new(&wr, dir, NULL));
+  assert_ok(kcb_summary_writer_new(&wt, tdir, NULL));
+  assert_ok(kcb_summary_writer_add_histogram_proto(wr, "dense/kernel", w, N, 0, 7));
+  assert_ok(kcb_summary_writer_add_histogram(wt, "dense/kernel", w, N, 0, 7));
+  float same[3] = {-1.5f, -1.5f, -1.5f};
+  assert_ok(kcb_summary_writer_add_histogram_proto(wr, "same", same, 3, 4, 8));
+  assert_ok(kcb_summary_writer_add_histogram_proto(wr, "empty", NULL, 0, 0, 9));
+  float bad[2] = {1, INFINITY};
+  assert_error(kcb_summary_writer_add_histogram_proto(wr, "bad", bad, 2, 0, 9), KCB_ENAN, "bad");
+  assert_error(kcb_summary_writer_add_histogram_proto(wr, "neg", w, N, -1, 9), KCB_EINVAL, "-1 buckets");
+  assert_error(kcb_summary_writer_add_histogram_proto(wr, "", w, N, 0, 9), KCB_EINVAL, "empty tag");
+  char path[600];
+  snprintf(path, sizeof path, "%s", kcb_summary_writer_path(wr));
+  assert_ok(kcb_summary_writer_close(wr));
+  assert_ok(kcb_summary_writer_close(wt));
+
+  static unsigned char rec[1 << 16];
+  size_t len = record_payload(path, 1, rec, sizeof rec);
+  raw_fields r;
+  decode_raw(rec, len, &r);
+  assert_string_equal(raw_get(&r, "2"), "7");                     /* Event.step */
+  assert_string_equal(raw_get(&r, "5.1.1"), "\"dense/kernel\"");  /* Summary.Value.tag */
+  assert_string_equal(raw_get(&r, "5.1.5"), "{");                 /* Summary.Value.histo */
+  assert_null(raw_get(&r, "5.1.8"));                              /* no tensor */
+  assert_null(raw_get(&r, "5.1.9"));                              /* no metadata, as TF1 and PyTorch */
+  assert_true(raw_double(&r, "5.1.5.1") == lo);
+  assert_true(raw_double(&r, "5.1.5.2") == hi);
+  assert_true(raw_double(&r, "5.1.5.3") == N);
+  assert_true(raw_double(&r, "5.1.5.4") == sum);
+  /* v * v + s may be one fused multiply-add on one side and not the other: 1e-13 relative */
+  assert_true(fabs(raw_double(&r, "5.1.5.5") - sum_squares) <= 1e-13 * sum_squares);
+  double limits[64], counts[64];
+  assert_int_equal(raw_doubles(&r, "5.1.5.6", limits, 64), 30);
+  assert_int_equal(raw_doubles(&r, "5.1.5.7", counts, 64), 30);
+  raw_free(&r);
+  /* the tensor encoding of the same values: rows [left, right, count] */
+  kcb_event_reader *rd;
+  const kcb_event *e;
+  assert_ok(kcb_event_reader_open(&rd, tdir));
+  assert_int_equal(kcb_event_reader_next(rd, &e), 1);
+  assert_int_equal(kcb_event_reader_next(rd, &e), 1);
+  const kcb_summary_value *t = &e->values[0];
+  assert_int_equal(t->n_buckets, 30);
+  double total = 0;
+  for (int i = 0; i < 30; i++) {
+    assert_true(limits[i] == t->buckets[i].right);
+    assert_true(counts[i] == t->buckets[i].count);
+    total += counts[i];
+  }
+  assert_true(t->buckets[0].left == lo && limits[29] == hi && total == N);
+  assert_true(isnan(t->hist_sum));
+  kcb_event_reader_free(rd);
+
+  /* kcb's reader: TensorBoard's conversion (min is the first left edge) gives the same buckets,
+   * and the exact sum */
+  assert_ok(kcb_event_reader_open(&rd, path));
+  assert_int_equal(kcb_event_reader_next(rd, &e), 1);
+  assert_int_equal(kcb_event_reader_next(rd, &e), 1);
+  const kcb_summary_value *h = &e->values[0];
+  assert_int_equal(h->kind, KCB_SUMMARY_HISTOGRAM);
+  assert_int_equal(h->n_buckets, 30); /* the first and last buckets hold lo and hi: none dropped */
+  for (int i = 0; i < 30; i++)
+    assert_true(h->buckets[i].left == (i ? limits[i - 1] : lo) && h->buckets[i].right == limits[i] &&
+                h->buckets[i].count == counts[i]);
+  assert_true(h->hist_sum == sum && h->hist_num == N && h->hist_min == lo && h->hist_max == hi);
+  /* all values equal: every edge is the value, the last bucket holds them */
+  assert_int_equal(kcb_event_reader_next(rd, &e), 1);
+  h = &e->values[0];
+  assert_true(h->hist_min == -1.5 && h->hist_max == -1.5 && h->hist_num == 3 && h->hist_sum == -4.5 &&
+              h->hist_sum_squares == 6.75);
+  assert_int_equal(h->n_buckets, 1);
+  assert_true(h->buckets[0].count == 3 && h->buckets[0].left == -1.5 && h->buckets[0].right == -1.5);
+  /* no values: num 0, no bucket left after TensorBoard drops the empty ones */
+  assert_int_equal(kcb_event_reader_next(rd, &e), 1);
+  h = &e->values[0];
+  assert_true(h->hist_num == 0 && h->hist_sum == 0 && h->n_buckets == 0);
+  assert_int_equal(kcb_event_reader_next(rd, &e), 0);
+  kcb_event_reader_free(rd);
+}
+
 static void test_all_kinds_roundtrip(void **state) {
   (void)state;
   char dir[300];
@@ -567,6 +803,7 @@ int main(void) {
       cmocka_unit_test(test_flush_secs),
       cmocka_unit_test(test_kick_writes_without_waiting),
       cmocka_unit_test(test_histogram_bucket_rule),
+      cmocka_unit_test(test_histogram_proto),
       cmocka_unit_test(test_all_kinds_roundtrip),
       cmocka_unit_test(test_bad_arguments),
   };

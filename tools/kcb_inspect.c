@@ -408,6 +408,94 @@ void json_num(FILE *f, double v) {
   else fputs(num(v, b), f);
 }
 
+scalar_val tag_point(const kcb_run_tag *g, size_t j) {
+  scalar_val v = {g->value_type, g->values[j], g->int_values ? g->int_values[j] : 0};
+  if (!g->int_values) v.type = KCB_SCALAR_FLOAT;
+  return v;
+}
+
+/* Decimal text of a sign and a magnitude of up to 65 bits (hi: bit 64). */
+static const char *int_text(int neg, uint64_t mag, int hi, char buf[48]) {
+  char tmp[48];
+  size_t n = 0;
+  /* 2^64 + mag as a number: divide the 65-bit value by 10 digit by digit */
+  uint64_t h = (uint64_t)hi;
+  do {
+    /* (h * 2^64 + mag) / 10 with h in {0, 1}: 2^64 = 10 * 1844674407370955161 + 6 */
+    uint64_t q = mag / 10, r = mag % 10;
+    if (h) {
+      q += 1844674407370955161ull;
+      r += 6;
+      if (r >= 10) q++, r -= 10;
+      h = 0;
+    }
+    tmp[n++] = (char)('0' + r);
+    mag = q;
+  } while (mag);
+  size_t k = 0;
+  if (neg) buf[k++] = '-';
+  while (n) buf[k++] = tmp[--n];
+  buf[k] = '\0';
+  return buf;
+}
+
+/* An integer value's sign and magnitude. */
+static void int_parts(scalar_val v, int *neg, uint64_t *mag) {
+  *neg = v.type == KCB_SCALAR_INT && v.i < 0;
+  *mag = *neg ? 0 - (uint64_t)v.i : (uint64_t)v.i;
+}
+
+const char *sv_num(scalar_val v, char buf[32]) {
+  if (v.type == KCB_SCALAR_FLOAT) return num(v.d, buf);
+  int neg;
+  uint64_t mag;
+  int_parts(v, &neg, &mag);
+  char t[48];
+  int_text(neg, mag, 0, t);
+  memcpy(buf, t, strlen(t) + 1); /* at most 20 digits and a sign */
+  return buf;
+}
+
+const char *sv_short(scalar_val v, char buf[32]) { return v.type == KCB_SCALAR_FLOAT ? short_num(v.d, buf) : sv_num(v, buf); }
+
+void sv_json(FILE *f, scalar_val v) {
+  char b[32];
+  if (v.type == KCB_SCALAR_FLOAT) json_num(f, v.d);
+  else fputs(sv_num(v, b), f);
+}
+
+/* b - a of two integers: sign and a 65-bit magnitude. */
+static void int_diff(scalar_val a, scalar_val b, int *neg, uint64_t *mag, int *hi) {
+  int na, nb;
+  uint64_t ma, mb;
+  int_parts(a, &na, &ma);
+  int_parts(b, &nb, &mb);
+  if (na != nb) { /* b - a = b + (-a): the magnitudes add, with b's sign */
+    *neg = nb;
+    *mag = ma + mb;
+    *hi = *mag < ma;
+  } else { /* same sign: the magnitudes subtract */
+    *hi = 0;
+    if (mb >= ma) *mag = mb - ma, *neg = nb && *mag;
+    else *mag = ma - mb, *neg = !nb;
+  }
+}
+
+const char *sv_diff(scalar_val a, scalar_val b, int short_form, char buf[48]) {
+  if (a.type == KCB_SCALAR_FLOAT || b.type == KCB_SCALAR_FLOAT)
+    return short_form ? short_num(b.d - a.d, buf) : num(b.d - a.d, buf);
+  int neg, hi;
+  uint64_t mag;
+  int_diff(a, b, &neg, &mag, &hi);
+  return int_text(neg, mag, hi, buf);
+}
+
+void sv_json_diff(FILE *f, scalar_val a, scalar_val b) {
+  char buf[48];
+  if (a.type == KCB_SCALAR_FLOAT || b.type == KCB_SCALAR_FLOAT) json_num(f, b.d - a.d);
+  else fputs(sv_diff(a, b, 0, buf), f);
+}
+
 /* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
 static size_t utf8_len(const unsigned char *s, size_t n) {
   size_t k = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;

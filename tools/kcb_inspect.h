@@ -106,6 +106,24 @@ void json_str_n(FILE *f, const char *s, size_t n);
 void json_str(FILE *f, const char *s);
 /* A compact human number: %.6g. */
 const char *short_num(double v, char buf[32]);
+/* A scalar value as a tag holds it: integer tags (kcb_run_tag.value_type) exactly as integers,
+ * the others as doubles, so that int64 values print as `-5` and 2^53 + 1 is not rounded. */
+typedef struct scalar_val {
+  kcb_scalar_type type;
+  double d;  /* the value (rounded for integers beyond 2^53) */
+  int64_t i; /* the exact value of an integer tag (KCB_SCALAR_UINT: a uint64_t's bits) */
+} scalar_val;
+/* Point j of a scalar tag's series. */
+scalar_val tag_point(const kcb_run_tag *g, size_t j);
+/* sv_num: exact text (integers as integers, doubles as num); sv_short: integers exact, doubles
+ * as short_num; sv_json: a JSON number (an exact integer literal for integers). */
+const char *sv_num(scalar_val v, char buf[32]);
+const char *sv_short(scalar_val v, char buf[32]);
+void sv_json(FILE *f, scalar_val v);
+/* b - a: exact when both are integers (the difference of two int64 can need 65 bits), else the
+ * doubles' difference; short_form picks short_num over num for doubles. @return buf */
+const char *sv_diff(scalar_val a, scalar_val b, int short_form, char buf[48]);
+void sv_json_diff(FILE *f, scalar_val a, scalar_val b);
 /* A CSV field, quoted when needed. */
 void csv_field(FILE *f, const char *s);
 

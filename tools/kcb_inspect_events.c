@@ -108,7 +108,8 @@ static const char histograms_help[] =
     "  --run RUN   only this run (repeatable) [all]\n"
     "  --buckets   also print every bucket under its histogram: count, left and right edge\n"
     "  --json      {\"histograms\": [{\"run\", \"tag\", \"step\", \"wall_time\", \"count\", \"min\", \"max\",\n"
-    "              \"sum\" (null if not stored), \"buckets\": [[left, right, count], ...]}]}\n"
+    "              \"sum\", \"sum_squares\" (null if not stored), \"buckets\": [[left, right, count],\n"
+    "              ...]}]}\n"
     "\n"
     "Exit status: 0; 1 if nothing matched or a run is missing or damaged; 2 usage error.\n";
 
@@ -163,6 +164,9 @@ static int on_histogram(void *ctx, const run_ref *run, const kcb_event *e) {
       json_num(stdout, v->hist_max);
       printf(", \"sum\": ");
       if (v->hist_sum == v->hist_sum) json_num(stdout, v->hist_sum);
+      else printf("null");
+      printf(", \"sum_squares\": ");
+      if (v->hist_sum_squares == v->hist_sum_squares) json_num(stdout, v->hist_sum_squares);
       else printf("null");
       printf(", \"buckets\": [");
       for (size_t k = 0; k < v->n_buckets; k++) {

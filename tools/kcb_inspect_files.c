@@ -169,8 +169,8 @@ static const char checkpoint_help[] =
     "  --json       {\"file\", \"layout\", \"keras_version\", \"kcb_version\", \"model_class\", \"model_name\",\n"
     "               \"layers_with_weights\", \"weights_count\", \"params\", \"trainable_params\",\n"
     "               \"non_trainable_params\", \"has_config\", \"has_training_config\", \"optimizer\",\n"
-    "               \"optimizer_vars\", \"iterations\", \"monitor\", \"monitor_value\", \"epoch\" (0-based),\n"
-    "               \"batch\", \"layers\": [{\"name\", \"class\", \"path\", \"parent\", \"depth\", \"vars\",\n"
+    "               \"optimizer_vars\", \"iterations\", \"monitor\", \"monitor_value\", \"epoch\" and\n"
+    "               \"batch\" (1-based; \"epoch_0based\", \"batch_0based\": as stored), \"layers\": [{\"name\", \"class\", \"path\", \"parent\", \"depth\", \"vars\",\n"
     "               \"params\", \"trainable_params\"}], \"weights\": [{\"layer\", \"name\", \"path\", \"shape\",\n"
     "               \"dtype\", \"size\", \"trainable\", \"sum\", \"mean\", \"std\", \"min\", \"max\"}],\n"
     "               \"optimizer_weights\": [... and \"owner\"], \"arch_check\", \"config\"}\n"
@@ -266,12 +266,11 @@ static void print_checkpoint_json(const kcb_checkpoint_file *f, const kcb_var_st
   printf(", \"monitor\": ");
   if (m->has_monitor) json_str(stdout, m->monitor), printf(", \"monitor_value\": "), json_num(stdout, m->monitor_value);
   else printf("null, \"monitor_value\": null");
-  printf(", \"epoch\": ");
-  if (m->epoch >= 0) printf("%lld", (long long)m->epoch);
-  else printf("null");
-  printf(", \"batch\": ");
-  if (m->batch >= 0) printf("%lld", (long long)m->batch);
-  else printf("null");
+  /* 1-based, as the text output, kcb-restore and Keras's {epoch} count; *_0based: the stored value */
+  if (m->epoch >= 0) printf(", \"epoch\": %lld, \"epoch_0based\": %lld", (long long)m->epoch + 1, (long long)m->epoch);
+  else printf(", \"epoch\": null, \"epoch_0based\": null");
+  if (m->batch >= 0) printf(", \"batch\": %lld, \"batch_0based\": %lld", (long long)m->batch + 1, (long long)m->batch);
+  else printf(", \"batch\": null, \"batch_0based\": null");
   printf(", \"layers\": [");
   for (size_t i = 0; i < kcb_checkpoint_file_layer_count(f); i++) {
     const kcb_checkpoint_layer *l = kcb_checkpoint_file_layer(f, i);

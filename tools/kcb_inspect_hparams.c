@@ -38,7 +38,7 @@ typedef struct session {
   hp_val *vals;
   size_t n_vals;
   size_t *by_name; /* (n_vals) indexes of vals sorted by name, for session_val's binary search */
-  double *metrics; /* (n_metrics) */
+  scalar_val *metrics; /* (n_metrics) the last value, exact for integer metrics; d NaN if none */
 } session;
 
 typedef struct namelist {
@@ -241,7 +241,7 @@ static int sort_key(const session *s, double *num, const char **str) {
   *str = NULL;
   *num = NAN;
   if (sort_metric >= 0) {
-    *num = s->metrics[sort_metric];
+    *num = s->metrics[sort_metric].d;
     return !isnan(*num);
   }
   if (!sort_hparam) return 0;
@@ -340,7 +340,7 @@ int cmd_hparams(int argc, char **argv) {
       goto done;
     }
     for (size_t k = 0; k < h.metric_tags.n; k++) {
-      s->metrics[k] = NAN;
+      s->metrics[k].type = KCB_SCALAR_FLOAT, s->metrics[k].d = NAN;
       const char *sr = runs[s->run].name, *g = h.metric_groups.items[k];
       char name[2048];
       if (!g[0]) snprintf(name, sizeof name, "%s", sr);
@@ -349,7 +349,7 @@ int cmd_hparams(int argc, char **argv) {
       size_t ri;
       if (!strmap_get(&run_index, name, &ri) || !sums[ri]) continue;
       const kcb_run_tag *t = kcb_run_summary_find(sums[ri], h.metric_tags.items[k]);
-      if (t && t->kind == KCB_SUMMARY_SCALAR && t->n_points) s->metrics[k] = t->values[t->n_points - 1];
+      if (t && t->kind == KCB_SUMMARY_SCALAR && t->n_points) s->metrics[k] = tag_point(t, t->n_points - 1);
     }
   }
   /* order */
@@ -415,8 +415,8 @@ int cmd_hparams(int argc, char **argv) {
         printf("%s", k ? ", " : "");
         json_str(stdout, mn);
         printf(": ");
-        if (isnan(s->metrics[k])) printf("null");
-        else json_num(stdout, s->metrics[k]);
+        if (s->metrics[k].type == KCB_SCALAR_FLOAT && isnan(s->metrics[k].d)) printf("null");
+        else sv_json(stdout, s->metrics[k]);
       }
       printf("}}");
     }
@@ -448,7 +448,7 @@ int cmd_hparams(int argc, char **argv) {
       row[q++] = runs[s->run].name;
       for (size_t k = 0; k < h.hparams.n && q < c - 1; k++) row[q] = val_text(session_val(s, h.hparams.items[k]), bufs[q]), q++;
       for (size_t k = 0; k < h.metric_tags.n && q < c - 1; k++)
-        row[q] = isnan(s->metrics[k]) ? "-" : short_num(s->metrics[k], bufs[q]), q++;
+        row[q] = s->metrics[k].type == KCB_SCALAR_FLOAT && isnan(s->metrics[k].d) ? "-" : sv_short(s->metrics[k], bufs[q]), q++;
       row[q++] = status_name(s->status);
       table_add(&t, row);
     }

@@ -46,6 +46,7 @@ int cmd_plot(int argc, char **argv) {
   size_t n = 0;
   kcb_run_summary **sums = NULL;
   kcb_plot_series *series = NULL;
+  const kcb_run_tag **series_tag = NULL; /* the tag each series came from */
   double **xs = NULL;
   const char *names[256];
   size_t n_names = 0, n_series = 0;
@@ -92,7 +93,8 @@ int cmd_plot(int argc, char **argv) {
   if ((rc = summaries_read("plot", runs, n, &o, a.jobs, &sums, &problem))) goto done;
   series = calloc(n, sizeof *series);
   xs = calloc(n, sizeof *xs);
-  if (!series || !xs) {
+  series_tag = calloc(n, sizeof *series_tag);
+  if (!series || !xs || !series_tag) {
     rc = data_fail("plot", "out of memory");
     goto done;
   }
@@ -107,6 +109,7 @@ int cmd_plot(int argc, char **argv) {
     for (size_t j = 0; j < g->n_points; j++) x[j] = (double)g->steps[j];
     xs[n_series] = x;
     kcb_plot_series s = {runs[i].name, x, g->values, g->n_points};
+    series_tag[n_series] = g;
     series[n_series++] = s;
   }
   if (po.log_y) { /* a log axis cannot show them: say so rather than drop them silently */
@@ -148,9 +151,12 @@ int cmd_plot(int argc, char **argv) {
       sm = tmp;
       kcb_smooth_ema(sm, y, series[i].n, po.smoothing);
       char f[32], l[32];
+      /* unsmoothed integer series: their first and last values exactly */
+      scalar_val v0 = {KCB_SCALAR_FLOAT, sm[0], 0}, v1 = {KCB_SCALAR_FLOAT, sm[series[i].n - 1], 0};
+      if (po.smoothing == 0) v0 = tag_point(series_tag[i], 0), v1 = tag_point(series_tag[i], series[i].n - 1);
       if (kcb_plot_sparkline(buf, 3 * (size_t)w + 1, sm, series[i].n, w) == 0)
-        fprintf(text, "%-*s  %s  %s -> %s\n", (int)name_w, tool_esc(series[i].name), buf, short_num(sm[0], f),
-                short_num(sm[series[i].n - 1], l));
+        fprintf(text, "%-*s  %s  %s -> %s\n", (int)name_w, tool_esc(series[i].name), buf, sv_short(v0, f),
+                sv_short(v1, l));
     }
     free(buf);
     free(sm);
@@ -179,6 +185,7 @@ done:
     for (size_t i = 0; i < n_series; i++) free(xs[i]);
   free(xs);
   free(series);
+  free(series_tag);
   summaries_free(sums, n);
   runs_free(runs, n);
   args_free(&a);

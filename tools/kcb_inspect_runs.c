@@ -13,7 +13,8 @@ static const char runs_help[] =
     "\n"
     "Lists the runs under LOGDIR (a log directory, a run directory or an event file): for each,\n"
     "its event files, events and bytes, and every tag grouped by plugin with its kind, number of\n"
-    "values and step range; for scalars also the first, last, least and greatest value.\n"
+    "values and step range; for scalars also the first, last, least and greatest value (integer\n"
+    "tensors as exact integers).\n"
     "\n"
     "  --json   one JSON document: {\"logdir\", \"runs\": [{\"name\", \"path\", \"files\", \"events\",\n"
     "           \"bytes\", \"problem\", \"tags\": [{\"tag\", \"plugin\", \"kind\", \"count\", \"first_step\",\n"
@@ -40,6 +41,12 @@ static int cmp_plugin_tag(const void *a, const void *b) {
   const kcb_run_tag *x = *(const kcb_run_tag *const *)a, *y = *(const kcb_run_tag *const *)b;
   int c = strcmp(shown_plugin(x), shown_plugin(y));
   return c ? c : strcmp(x->tag, y->tag);
+}
+
+/* A scalar tag's first / last / min / max, exact for integer tags. */
+static scalar_val stat_val(const kcb_run_tag *g, double d, int64_t i) {
+  scalar_val v = {g->value_type, d, i};
+  return v;
 }
 
 static void steps_text(const kcb_run_tag *t, char *buf, size_t size) {
@@ -79,8 +86,10 @@ static void print_runs_text(const run_ref *runs, kcb_run_summary **sums, size_t 
       steps_text(g, st, sizeof st);
       int sc = g->kind == KCB_SUMMARY_SCALAR;
       const char *row[9] = {shown_plugin(g), g->tag, kcb_summary_kind_name(g->kind), cnt, st,
-                            sc ? short_num(g->first, a) : "", sc ? short_num(g->last, b) : "",
-                            sc ? short_num(g->min, c) : "", sc ? short_num(g->max, d) : ""};
+                            sc ? sv_short(stat_val(g, g->first, g->first_int), a) : "",
+                            sc ? sv_short(stat_val(g, g->last, g->last_int), b) : "",
+                            sc ? sv_short(stat_val(g, g->min, g->min_int), c) : "",
+                            sc ? sv_short(stat_val(g, g->max, g->max_int), d) : ""};
       table_add(&t, row);
     }
     table_print(stdout, &t, "  ");
@@ -102,10 +111,10 @@ static void json_tag(FILE *f, const kcb_run_tag *g) {
   fputs(", \"last_wall_time\": ", f);
   json_num(f, g->last_wall_time);
   if (g->kind == KCB_SUMMARY_SCALAR) {
-    fputs(", \"first\": ", f), json_num(f, g->first);
-    fputs(", \"last\": ", f), json_num(f, g->last);
-    fputs(", \"min\": ", f), json_num(f, g->min);
-    fputs(", \"max\": ", f), json_num(f, g->max);
+    fputs(", \"first\": ", f), sv_json(f, stat_val(g, g->first, g->first_int));
+    fputs(", \"last\": ", f), sv_json(f, stat_val(g, g->last, g->last_int));
+    fputs(", \"min\": ", f), sv_json(f, stat_val(g, g->min, g->min_int));
+    fputs(", \"max\": ", f), sv_json(f, stat_val(g, g->max, g->max_int));
   }
   fputc('}', f);
 }
@@ -179,8 +188,9 @@ static const char scalars_help[] =
     "\n"
     "Prints the scalar series TAG of every run that has it (or of the runs named by --run): one\n"
     "point per line with its step, wall time (seconds since 1970) and value, in file order, after\n"
-    "TensorBoard's purge of points a restarted run replaced. Values are exact (shortest text that\n"
-    "reads back as the same double).\n"
+    "TensorBoard's purge of points a restarted run replaced. Values are exact: a tag whose values\n"
+    "are integer tensors (int64, int32, uint64, bool, ...) as integers (JSON integer literals), others\n"
+    "as the shortest text that reads back as the same double.\n"
     "\n"
     "  --tag TAG        the scalar tag (required)\n"
     "  --run RUN        only this run (repeatable; default: every run with the tag)\n"
@@ -270,14 +280,14 @@ int cmd_scalars(int argc, char **argv) {
         printf("%s[%lld, ", j ? ", " : "", (long long)g->steps[j]);
         json_num(stdout, g->wall_times[j]);
         printf(", ");
-        json_num(stdout, g->values[j]);
+        sv_json(stdout, tag_point(g, j));
         printf("]");
       }
       printf("]");
     } else if (strcmp(format, "csv") == 0) {
       for (size_t j = 0; j < g->n_points; j++) {
         csv_field(stdout, runs[i].name);
-        printf(",%lld,%s,%s\n", (long long)g->steps[j], num(g->wall_times[j], b1), num(g->values[j], b2));
+        printf(",%lld,%s,%s\n", (long long)g->steps[j], num(g->wall_times[j], b1), sv_num(tag_point(g, j), b2));
       }
     } else {
       printf("%s%s  %s  (%zu points)\n", first_run ? "" : "\n", tool_esc(runs[i].name), tool_esc(tag), g->n_points);
@@ -288,7 +298,7 @@ int cmd_scalars(int argc, char **argv) {
       for (size_t j = 0; j < g->n_points; j++) {
         char st[24];
         snprintf(st, sizeof st, "%lld", (long long)g->steps[j]);
-        const char *row[3] = {st, num(g->wall_times[j], b1), num(g->values[j], b2)};
+        const char *row[3] = {st, num(g->wall_times[j], b1), sv_num(tag_point(g, j), b2)};
         table_add(&t, row);
       }
       table_print(stdout, &t, "  ");
@@ -329,7 +339,7 @@ static const char diff_help[] =
 typedef struct side_point {
   int have;
   int64_t step;
-  double value;
+  scalar_val value; /* exact for integer tags */
 } side_point;
 
 typedef struct diff_row {
@@ -375,7 +385,7 @@ static int diff_collect(diff_row **rows, size_t *n, size_t *cap, int side, const
       side_point *sp = &r->p[side];
       for (size_t k = g->n_points; k-- > 0;)
         if (!have_step || g->steps[k] == step) {
-          sp->have = 1, sp->step = g->steps[k], sp->value = g->values[k];
+          sp->have = 1, sp->step = g->steps[k], sp->value = tag_point(g, k);
           break;
         }
     }
@@ -430,7 +440,7 @@ int cmd_diff(int argc, char **argv) {
     goto done;
   }
   qsort(rows, n_rows, sizeof *rows, cmp_diff_row);
-  char b[5][32];
+  char b[5][48];
   if (args_has(&a, "--json")) {
     printf("{\"a\": ");
     json_str(stdout, a.pos[0]);
@@ -447,13 +457,13 @@ int cmd_diff(int argc, char **argv) {
         const char *nm = s ? "b" : "a";
         if (p->have) {
           printf(", \"%s_step\": %lld, \"%s\": ", nm, (long long)p->step, nm);
-          json_num(stdout, p->value);
+          sv_json(stdout, p->value);
         } else {
           printf(", \"%s_step\": null, \"%s\": null", nm, nm);
         }
       }
       printf(", \"diff\": ");
-      if (rows[i].p[0].have && rows[i].p[1].have) json_num(stdout, rows[i].p[1].value - rows[i].p[0].value);
+      if (rows[i].p[0].have && rows[i].p[1].have) sv_json_diff(stdout, rows[i].p[0].value, rows[i].p[1].value);
       else printf("null");
       printf("}");
     }
@@ -471,11 +481,12 @@ int cmd_diff(int argc, char **argv) {
       if (p[0].have) snprintf(sa, sizeof sa, "%lld", (long long)p[0].step);
       if (p[1].have) snprintf(sb, sizeof sb, "%lld", (long long)p[1].step);
       int both = p[0].have && p[1].have;
-      if (both && p[0].value != 0 && isfinite(p[0].value) && isfinite(p[1].value))
-        snprintf(ch, sizeof ch, "%+.1f%%", 100.0 * (p[1].value - p[0].value) / fabs(p[0].value));
-      const char *row[7] = {rows[i].tag, sa, p[0].have ? short_num(p[0].value, b[0]) : "-", sb,
-                            p[1].have ? short_num(p[1].value, b[1]) : "-",
-                            both ? short_num(p[1].value - p[0].value, b[2]) : "-", ch};
+      double va = p[0].value.d, vb = p[1].value.d;
+      if (both && va != 0 && isfinite(va) && isfinite(vb))
+        snprintf(ch, sizeof ch, "%+.1f%%", 100.0 * (vb - va) / fabs(va));
+      const char *row[7] = {rows[i].tag, sa, p[0].have ? sv_short(p[0].value, b[0]) : "-", sb,
+                            p[1].have ? sv_short(p[1].value, b[1]) : "-",
+                            both ? sv_diff(p[0].value, p[1].value, 1, b[2]) : "-", ch};
       table_add(&t, row);
     }
     table_print(stdout, &t, "");

@@ -99,6 +99,9 @@ static int check_callback_args(const train_args *a) {
     return needs(a->histogram_freq ? "--histogram-freq" : a->update_freq ? "--update-freq"
                  : a->write_images ? "--write-images" : a->hparams ? "--hparams" : a->pr_curves ? "--pr-curves"
                  : a->embeddings ? "--embeddings" : "--profile-batch", "--logdir DIR");
+  if (a->histogram_format && strcmp(a->histogram_format, "proto") != 0 && strcmp(a->histogram_format, "tensor") != 0)
+    return train_usage_error("--histogram-format", a->histogram_format, "expected proto or tensor");
+  if (a->histogram_format && !a->histogram_freq) return needs("--histogram-format", "--histogram-freq N");
   if (a->initial_epoch >= a->epochs && a->epochs > 0)
     return train_usage_error("--initial-epoch", "", "must be below --epochs (it counts the epochs already trained)");
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
@@ -494,6 +497,7 @@ int main(int argc, char **argv) {
     kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
     tb.log_dir = a.logdir;
     tb.histogram_freq = (int)a.histogram_freq;
+    if (a.histogram_format && strcmp(a.histogram_format, "tensor") == 0) tb.histogram_format = KCB_HISTOGRAM_TENSOR;
     tb.update_freq = a.update_freq;
     tb.write_images = a.write_images;
     tb.custom_scalars = 1; /* each metric's train and validation curves in one chart */

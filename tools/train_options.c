@@ -92,6 +92,10 @@ static const option options[] = {
     {"TensorBoard:", NULL, GROUP, 0, 0, 0, NULL},
     {"logdir", "DIR", STRING, AT(logdir), 0, 0, "write TensorBoard logs to DIR/train and DIR/validation [off]"},
     {"histogram-freq", "N", LONG, AT(histogram_freq), 0, 1000000, "weight histograms every N epochs, 0 for none [0]"},
+    {"histogram-format", "proto|tensor", STRING, AT(histogram_format), 0, 0,
+     "proto: HistogramProtos, which store the sum (TF1's and PyTorch's format:\n"
+     "kcb-inspect shows the exact mean); tensor: Keras 3's [k,3] tensors, byte\n"
+     "for byte (no sum: the mean is estimated) [proto]"},
     {"update-freq", "F", UPDATE_FREQ, AT(update_freq), 0, 0, "epoch, batch, or every N batches [epoch]"},
     {"write-images", NULL, SWITCH, AT(write_images), 0, 0, "also write the weights as images (with --histogram-freq)"},
     {"hparams", NULL, SWITCH, AT(hparams), 0, 0, "log the hyperparameters and final metrics (HParams tab)"},

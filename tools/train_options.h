@@ -19,6 +19,7 @@ typedef struct train_args {
   /* TensorBoard */
   const char *logdir;
   long long histogram_freq, update_freq; /* update_freq: KCB_TENSORBOARD_UPDATE_* or N */
+  const char *histogram_format;          /* "proto" or "tensor"; NULL: not given (proto) */
   int write_images, hparams;
   /* TensorBoard plugins (README "TensorBoard plugins") */
   int pr_curves;

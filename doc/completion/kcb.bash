@@ -17,6 +17,7 @@ _kcb_train() {
     --optimizer) COMPREPLY=($(compgen -W "sgd rmsprop adam adamw" -- "$cur")); return ;;
     --lr-schedule) COMPREPLY=($(compgen -W "step exponential cosine" -- "$cur")); return ;;
     --update-freq) COMPREPLY=($(compgen -W "epoch batch" -- "$cur")); return ;;
+    --histogram-format) COMPREPLY=($(compgen -W "proto tensor" -- "$cur")); return ;;
     --save-freq|--backup-freq) COMPREPLY=($(compgen -W "epoch" -- "$cur")); return ;;
     --on-write-error) COMPREPLY=($(compgen -W "stop warn" -- "$cur")); return ;;
     --verbose) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;

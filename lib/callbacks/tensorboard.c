@@ -357,7 +357,9 @@ static int log_weights(tensorboard *tb, int epoch) {
     if (finite < wi.size) continue;
     /* Keras 3's weight.path: the model's name scope, the layer, the variable */
     snprintf(tag, sizeof tag, "sequential/%s/%s/histogram", wi.layer_name, wi.name);
-    rc = kcb_summary_writer_add_histogram(tb->train, tag, wi.data, wi.size, 0, epoch);
+    rc = tb->o.histogram_format == KCB_HISTOGRAM_TENSOR
+             ? kcb_summary_writer_add_histogram(tb->train, tag, wi.data, wi.size, 0, epoch)
+             : kcb_summary_writer_add_histogram_proto(tb->train, tag, wi.data, wi.size, 0, epoch);
     if (!rc && tb->o.write_images) {
       snprintf(tag, sizeof tag, "sequential/%s/%s/image", wi.layer_name, wi.name);
       rc = log_weight_image(tb, &wi, tag, epoch);
@@ -519,6 +521,9 @@ int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts)
   if (opts) o = *opts;
   if (!o.log_dir || !*o.log_dir) return kcb__error(KCB_EINVAL, "TensorBoard: log_dir is empty");
   if (o.histogram_freq < 0) return kcb__error(KCB_EINVAL, "TensorBoard: histogram_freq %d < 0", o.histogram_freq);
+  if (o.histogram_format != KCB_HISTOGRAM_PROTO && o.histogram_format != KCB_HISTOGRAM_TENSOR)
+    return kcb__error(KCB_EINVAL, "TensorBoard: histogram_format %d is neither KCB_HISTOGRAM_PROTO nor KCB_HISTOGRAM_TENSOR",
+                      (int)o.histogram_format);
   if (o.update_freq < 0) return kcb__error(KCB_EINVAL, "TensorBoard: update_freq %lld < 0", (long long)o.update_freq);
   if (o.pr_curves < 0 || o.pr_curves == 1 || o.pr_curves > KCB_PR_CURVE_MAX_THRESHOLDS)
     return kcb__error(KCB_EINVAL, "TensorBoard: pr_curves %d: 0 (off) or 2 to %d thresholds", o.pr_curves,

@@ -216,86 +216,59 @@ int kcb__h5_group_create(hid_t *out, hid_t parent, const char *name, const char 
 
 /* Whether the existing link path (from parent) is a hard link: a soft link may point anywhere and an
  * external link into another file, which libhdf5 would open while walking a path (issue 15). */
-static int link_is_hard(hid_t parent, const char *path) {
-  H5L_info_t li;
-  if (H5Lget_info(parent, path, &li, H5P_DEFAULT) < 0) {
-    H5Eclear2(H5E_DEFAULT);
-    return 0;
-  }
-  return li.type == H5L_TYPE_HARD;
-}
-
-/* KCB_EFORMAT when some link on the way to name (each component that exists) is not a hard link. */
-static int links_error(hid_t parent, const char *name, const char *file) {
+/* Walks `name` from parent one link at a time, looking each up once: every link must be hard (an
+ * external link would open another file) and every object's header passes the guard before libhdf5
+ * decodes it (see h5_guard.h). Returns 1 when the whole path exists, 0 when a link on it is missing,
+ * or KCB_EFORMAT; *soft (if given) is set when the error is a soft or external link. */
+static int path_walk(hid_t parent, const char *name, const char *file, int *soft) {
   char path[512];
+  if (strlen(name) >= sizeof path) return kcb__error(KCB_EFORMAT, "%s: HDF5 path '%.64s...' is too long", file, name);
   kcb__strlcpy(path, name, sizeof path);
+  if (soft) *soft = 0;
   for (char *p = path;; p++) {
     char *slash = strchr(p, '/');
     if (slash) *slash = '\0';
-    if (path[0]) {
-      htri_t e = H5Lexists(parent, path, H5P_DEFAULT);
-      if (e <= 0) {
+    if (path[0] && p[0]) {
+      H5L_info_t li;
+      if (H5Lget_info(parent, path, &li, H5P_DEFAULT) < 0) {
         H5Eclear2(H5E_DEFAULT);
         return 0; /* the caller reports what is missing */
       }
-      if (!link_is_hard(parent, path))
+      if (li.type != H5L_TYPE_HARD) {
+        if (soft) *soft = 1;
         return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link: kcb follows only hard links (an external "
                           "link would open another file)", file, path);
-      /* The next step looks inside this group: check its header first (see h5_guard.h). */
-      int rc = slash ? kcb__h5_guard_link(parent, path, file) : 0;
+      }
+      int rc = kcb__h5_guard_object(parent, li.u.address, file);
       if (rc) return rc;
     }
-    if (!slash) return 0;
+    if (!slash) return 1;
     *slash = '/';
     p = slash;
   }
 }
 
 int kcb__h5_exists(hid_t parent, const char *name) {
-  /* H5Lexists needs every intermediate link to exist: check the path step by step. */
-  char path[512];
-  kcb__strlcpy(path, name, sizeof path);
-  for (char *p = path; (p = strchr(p, '/')) != NULL; p++) {
-    *p = '\0';
-    if (path[0] && H5Lexists(parent, path, H5P_DEFAULT) <= 0) {
-      H5Eclear2(H5E_DEFAULT);
-      return 0;
-    }
-    /* Not followed (an external link would open another file): say it exists, so that opening it
-     * reports the link (links_error) rather than something missing. */
-    if (path[0] && !link_is_hard(parent, path)) return 1;
-    /* The next step looks inside this group: check its header first (see h5_guard.h). One the
-     * guard refuses is not looked into; it "exists", so that opening it reports why. */
-    if (path[0] && kcb__h5_guard_link(parent, path, "") != 0) {
-      kcb_error_clear();
-      return 1;
-    }
-    *p = '/';
-  }
-  htri_t r = H5Lexists(parent, path, H5P_DEFAULT);
-  if (r < 0) H5Eclear2(H5E_DEFAULT);
-  return r > 0;
+  int rc = path_walk(parent, name, "", NULL);
+  if (rc < 0) kcb_error_clear();
+  /* A link that is not followed, or a header the guard refuses, "exists": opening it then reports
+   * why, rather than the object being taken as missing (a reader skipping an optional group would
+   * accept the file: an external link inside layers/ read as a layer without variables). */
+  return rc != 0;
 }
 
 int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
-  int lrc = links_error(parent, name, file);
-  if (lrc) return lrc;
-  if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no group '%s'", file, name);
-  int rc = kcb__h5_guard_link(parent, name, file);
-  if (rc) return rc;
-  H5O_info_t info;
-  if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 || info.type != H5O_TYPE_GROUP)
-    return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a group", name);
+  int rc = path_walk(parent, name, file, NULL);
+  if (rc < 0) return rc;
+  if (rc == 0) return kcb__error(KCB_EFORMAT, "%s: no group '%s'", file, name);
+  /* The walk checked the group's header (attribute messages included) before this opens it. */
   *out = H5Gopen2(parent, name, H5P_DEFAULT);
-  if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "cannot open group '%s'", name);
-  /* As for the root group: check the attribute messages before anyone reads them. */
-  rc = kcb__h5_guard_attr_messages(*out, file);
-  if (rc) {
-    kcb__h5_close(*out);
-    *out = H5I_INVALID_HID;
-  }
-  return rc;
+  if (*out >= 0) return 0;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0 && info.type != H5O_TYPE_GROUP)
+    return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a group", name);
+  return kcb__h5_fail(KCB_EFORMAT, file, "cannot open group '%s'", name);
 }
 
 int kcb__h5_link_count(hid_t group, size_t *out, const char *file) {
@@ -657,10 +630,9 @@ static int storage_error(hid_t d, const char *name, const char *file) {
 
 static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
-  int rc = links_error(parent, name, file);
-  if (rc) return rc;
-  if (!kcb__h5_exists(parent, name)) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
-  if ((rc = kcb__h5_guard_link(parent, name, file)) != 0) return rc;
+  int rc = path_walk(parent, name, file, NULL);
+  if (rc < 0) return rc;
+  if (rc == 0) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
   *out = H5Dopen2(parent, name, H5P_DEFAULT);
   if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a readable dataset", name);
   if ((rc = storage_error(*out, name, file)) != 0) {
@@ -787,7 +759,7 @@ int kcb__h5_object_addr(hid_t parent, const char *where, const char *name, uint6
   if (link.type != H5L_TYPE_HARD)
     return kcb__error(KCB_EFORMAT, "%s: '%s%s%s' is a soft or external link: kcb follows only hard links (an external "
                       "link would open another file)", file, where, where[0] ? "/" : "", name);
-  int rc = kcb__h5_guard_link(parent, name, file);
+  int rc = kcb__h5_guard_object(parent, link.u.address, file);
   if (rc) return rc;
   H5O_info_t info;
   if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)

@@ -21,42 +21,61 @@
 
 #include "internal.h"
 
+/* The last few WINDOW-byte stretches of a file read: object headers, heaps and messages lie in a few
+ * places (metadata at the start, heaps at the end), and reading each with its own pread cost more
+ * than the checks. Keyed by the file's HDF5 id, which libhdf5 never hands out twice, and only for
+ * read-only files, whose bytes do not change. */
+#define WINDOW 16384
+#define WINDOWS 4
+static _Thread_local struct {
+  hid_t key;
+  unsigned next; /* the slot to refill next */
+  uint64_t at[WINDOWS], len[WINDOWS];
+  uint8_t bytes[WINDOWS][WINDOW];
+} window = {H5I_INVALID_HID, 0, {0}, {0}, {{0}}};
+
+int kcb__h5_guard_src_read(const src *s, uint64_t off, uint64_t n, void *dst) {
+  if (off > s->size || n > s->size - off) return -1;
+  if (s->mem) {
+    memcpy(dst, s->mem + off, (size_t)n);
+    return 0;
+  }
+  if (s->key >= 0 && n <= WINDOW / 2) {
+    if (window.key != s->key) memset(window.len, 0, sizeof window.len), window.key = s->key;
+    unsigned w = 0;
+    while (w < WINDOWS && !(off >= window.at[w] && off + n <= window.at[w] + window.len[w])) w++;
+    if (w == WINDOWS) {
+      w = window.next++ % WINDOWS;
+      uint64_t at = off & ~(uint64_t)(WINDOW / 2 - 1), len = s->size - at < WINDOW ? s->size - at : WINDOW;
+      window.len[w] = 0;
+      for (uint64_t done = 0; done < len;) {
+        ssize_t r = pread(s->fd, window.bytes[w] + done, (size_t)(len - done), (off_t)(at + done));
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) return -1;
+        done += (uint64_t)r;
+      }
+      window.at[w] = at, window.len[w] = len;
+    }
+    memcpy(dst, window.bytes[w] + (off - window.at[w]), (size_t)n);
+    return 0;
+  }
+  for (uint64_t done = 0; done < n;) {
+    ssize_t r = pread(s->fd, (uint8_t *)dst + done, (size_t)(n - done), (off_t)(off + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1;
+    done += (uint64_t)r;
+  }
+  return 0;
+}
+
 /* The last file src_open looked up: finding a file's driver copies two property lists, which
  * costs more than the checks themselves when a reader walks many objects of one file. An open
  * file keeps its id (HDF5 does not hand an id out twice), so the id is the key. */
-/* The object headers of that file already found sound (their chunks inside the file and every
- * message the guard checks): readers open the same groups and datasets again and again (each path
- * component on the way to each variable), and dense storage takes a walk of a heap and B-trees. A
- * file opened read-only keeps its bytes, so a header found sound stays sound. Open addressing on
- * address + 1 (0: empty); when full, forgotten. */
-enum { SOUND_SLOTS = 1024 };
-
 static _Thread_local struct {
   hid_t fid;
   int ok;
   src s;
-  uint64_t sound[SOUND_SLOTS];
-  unsigned n_sound;
-} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0, 0}, {0}, 0};
-
-static uint64_t *sound_slot(uint64_t addr) {
-  uint64_t key = addr + 1;
-  for (unsigned i = (unsigned)(key * 0x9e3779b97f4a7c15ull >> 54) % SOUND_SLOTS;; i = (i + 1) % SOUND_SLOTS)
-    if (last_src.sound[i] == key || last_src.sound[i] == 0) return &last_src.sound[i];
-}
-
-/* Whether the header at addr (of s, the cached file) was found sound. */
-static int known_sound(const src *s, uint64_t addr) { return s->memo && last_src.n_sound && *sound_slot(addr) == addr + 1; }
-
-static void remember_sound(const src *s, uint64_t addr) {
-  if (!s->memo) return;
-  if (last_src.n_sound >= SOUND_SLOTS / 2) {
-    memset(last_src.sound, 0, sizeof last_src.sound);
-    last_src.n_sound = 0;
-  }
-  uint64_t *slot = sound_slot(addr);
-  if (*slot == 0) *slot = addr + 1, last_src.n_sound++;
-}
+} last_src = {H5I_INVALID_HID, 0, {NULL, -1, 0, 0, 0, 0, H5I_INVALID_HID}};
 
 static int src_open_uncached(src *s, hid_t obj);
 
@@ -86,12 +105,10 @@ static int src_open(src *s, hid_t obj) {
     }
   }
   int rc = src_open_uncached(s, obj);
-  s->memo = rc == 0;
+  s->key = rc == 0 ? fid : H5I_INVALID_HID;
   last_src.fid = fid;
   last_src.ok = rc == 0;
   last_src.s = *s;
-  memset(last_src.sound, 0, sizeof last_src.sound);
-  last_src.n_sound = 0;
   H5Fclose(fid);
   return rc;
 }
@@ -99,6 +116,7 @@ static int src_open(src *s, hid_t obj) {
 static int src_open_uncached(src *s, hid_t obj) {
   memset(s, 0, sizeof *s);
   s->fd = -1;
+  s->key = H5I_INVALID_HID;
   hid_t fid = H5Iget_file_id(obj);
   hid_t fapl = fid < 0 ? H5I_INVALID_HID : H5Fget_access_plist(fid);
   hid_t fcpl = fid < 0 ? H5I_INVALID_HID : H5Fget_create_plist(fid);
@@ -481,17 +499,19 @@ static int object_addr(hid_t obj, uint64_t *addr) {
 }
 
 static int header_fits(const src *s, uint64_t addr, char *why, size_t why_size);
+static int checked_before(const src *s, uint64_t addr);
+static void checked_add(const src *s, uint64_t addr);
 
 int kcb__h5_guard_attr_messages(hid_t obj, const char *file) {
   src s;
   uint64_t addr;
-  if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0 || known_sound(&s, addr)) return 0;
+  if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0 || checked_before(&s, addr)) return 0;
   check_ctx c = {&s, "", NULL, ""};
   if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
     return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
                       c.what,
                       (unsigned long long)(s.base + addr), c.problem);
-  if (header_fits(&s, addr, c.why, sizeof c.why) == 0) remember_sound(&s, addr);
+  if (header_fits(&s, addr, c.why, sizeof c.why) == 0) checked_add(&s, addr);
   return 0;
 }
 
@@ -679,23 +699,48 @@ static int header_error(const src *s, uint64_t addr, const char *file) {
                     (unsigned long long)(s->base + addr), why);
 }
 
-int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
+/* Headers that passed, of the file with id `key`: a reader opens the same groups again and again
+ * (each dataset's path passes through its layer's group), and a header's bytes do not change. */
+#define CHECKED 64
+static _Thread_local struct {
+  hid_t key;
+  unsigned n;
+  uint64_t addr[CHECKED];
+} checked = {H5I_INVALID_HID, 0, {0}};
+
+static int checked_before(const src *s, uint64_t addr) {
+  if (s->key < 0 || checked.key != s->key) return 0;
+  for (unsigned i = 0; i < checked.n && i < CHECKED; i++)
+    if (checked.addr[i] == addr) return 1;
+  return 0;
+}
+
+static void checked_add(const src *s, uint64_t addr) {
+  if (s->key < 0) return;
+  if (checked.key != s->key) checked.key = s->key, checked.n = 0;
+  checked.addr[checked.n++ % CHECKED] = addr;
+}
+
+int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file) {
   src s;
+  if (src_open(&s, loc) != 0 || checked_before(&s, addr)) return 0;
+  int rc = header_error(&s, addr, file);
+  check_ctx c = {&s, "", NULL, ""};
+  if (rc == 0 && walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
+    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
+                    c.what,
+                    (unsigned long long)(s.base + addr), c.problem);
+  if (rc == 0) checked_add(&s, addr);
+  return rc;
+}
+
+int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
   H5L_info_t li;
-  if (src_open(&s, parent) != 0) return 0;
   if (H5Lget_info(parent, name, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD) {
     H5Eclear2(H5E_DEFAULT);
     return 0;
   }
-  if (known_sound(&s, li.u.address)) return 0;
-  int rc = header_error(&s, li.u.address, file);
-  check_ctx c = {&s, "", NULL, ""};
-  if (rc == 0 && walk_attrs(&s, li.u.address, check_visit, &c, NULL, NULL) > 0)
-    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
-                    c.what,
-                    (unsigned long long)(s.base + li.u.address), c.problem);
-  if (rc == 0) remember_sound(&s, li.u.address);
-  return rc;
+  return kcb__h5_guard_object(parent, li.u.address, file);
 }
 
 static int driver_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
@@ -722,6 +767,7 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
   src s;
   memset(&s, 0, sizeof s);
   s.fd = -1;
+  s.key = H5I_INVALID_HID;
   FILE *f = NULL;
   if (image) {
     s.mem = image;

@@ -8,6 +8,7 @@
 #define KCB_IO_H5_GUARD_H
 
 #include <hdf5.h>
+#include <stdint.h>
 
 /* Checks attribute `name` of `obj` (a vlen string attribute of `count` elements): every non-null
  * element must name an existing object of a well-formed collection inside the file, whose size
@@ -28,6 +29,10 @@ int kcb__h5_guard_attr_messages(hid_t obj, const char *file);
  * table messages as kcb__h5_guard_attr_messages does. Call before opening or looking inside it.
  * 0, or KCB_EFORMAT with "<file>: corrupt HDF5 object header at offset N: ...". */
 int kcb__h5_guard_link(hid_t parent, const char *name, const char *file);
+
+/* The same for the object header at address `addr` of the file `loc` belongs to (the address a
+ * hard link's H5L_info_t gives), for callers that have looked the link up already. */
+int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file);
 
 /* The same for the root group, from the file's bytes before H5Fopen: `image` (len bytes) or, if
  * image is NULL, the file at `path`. */

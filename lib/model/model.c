@@ -235,6 +235,8 @@ static void init_weights(kcb__rng *rng, kcb_initializer init, float *w, size_t n
 int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
   if (!opts) return kcb__error(KCB_EINVAL, "compile needs options");
   if (m->n_layers == 0) return kcb__error(KCB_ESTATE, "cannot compile a model with no layers");
+  int blas_rc = kcb__blas_load();
+  if (blas_rc) return blas_rc;
   if ((unsigned)opts->loss >= KCB_LOSS_COUNT) return kcb__error(KCB_EINVAL, "unknown loss %d", (int)opts->loss);
   if (opts->n_metrics > KCB__MAX_METRICS) return kcb__error(KCB_EINVAL, "at most %d metrics, got %zu", KCB__MAX_METRICS, opts->n_metrics);
   for (size_t i = 0; i < opts->n_metrics; i++) {

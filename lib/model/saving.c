@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "io/checkpoint_source.h"
 #include "io/h5.h"
 #include "io/zip.h"
 #include "model/bounds.h"
@@ -461,96 +462,10 @@ done:
 
 /* ---- opening any layout ------------------------------------------------------------------ */
 
-typedef struct source {
-  const char *path;
-  kcb_checkpoint_layout layout;
-  hid_t file;
-  hid_t weights;       /* the group holding layer groups (legacy) or layers/ (store): file root or model_weights */
-  void *image;         /* .keras: the model.weights.h5 member */
-  char *config;        /* model config JSON, when the file has one */
-  char *training;      /* legacy training_config */
-  char *keras_version;
-} source;
-
-static void source_close(source *s) {
-  if (s->weights != s->file && s->weights >= 0) kcb__h5_close(s->weights);
-  kcb__h5_close(s->file);
-  free(s->image);
-  free(s->config);
-  free(s->training);
-  free(s->keras_version);
-  memset(s, 0, sizeof *s);
-  s->file = s->weights = H5I_INVALID_HID;
-}
-
 /* The weights group, or an error naming what is missing. */
-static int source_weights(const source *s) {
+static int source_weights(const kcb__ckpt_source *s) {
   if (s->weights < 0) return kcb__error(KCB_EFORMAT, "%s: no group 'model_weights' (a model config without weights)", s->path);
   return 0;
-}
-
-static int source_open(source *s, const char *path) {
-  memset(s, 0, sizeof *s);
-  s->path = path;
-  s->file = s->weights = H5I_INVALID_HID;
-  int rc = 0;
-  if (!path) return kcb__error(KCB_EINVAL, "no file name");
-  if (kcb__zip_is_zip(path)) {
-    size_t len = 0;
-    s->layout = KCB_LAYOUT_KERAS;
-    rc = kcb__zip_read_member(path, "model.weights.h5", &s->image, &len);
-    if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", path);
-    if (rc) goto done;
-    char name[512];
-    snprintf(name, sizeof name, "%s[model.weights.h5]", path);
-    KCB__TRY(kcb__h5_open_image(&s->file, s->image, len, name));
-    s->weights = s->file;
-    rc = kcb__zip_read_member(path, "config.json", (void **)&s->config, &len);
-    if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
-      rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
-                      "'config.json' in the archive\")", path);
-    if (rc) goto done;
-    char *meta = NULL;
-    if (kcb__zip_read_member(path, "metadata.json", (void **)&meta, &len) == 0) {
-      json_t *j = json_loads(meta, 0, NULL);
-      const char *v = json_string_value(json_object_get(j, "keras_version"));
-      if (v) s->keras_version = strdup(v);
-      json_decref(j);
-      free(meta);
-    }
-    kcb_error_clear();
-    goto done;
-  }
-  KCB__TRY(kcb__h5_open(&s->file, path));
-  s->weights = s->file;
-  if (kcb__h5_has_attr(s->file, "model_config")) {
-    s->layout = KCB_LAYOUT_H5;
-    KCB__TRY(kcb__h5_attr_read_string(s->file, "model_config", &s->config, path));
-    if (kcb__h5_has_attr(s->file, "training_config"))
-      KCB__TRY(kcb__h5_attr_read_string(s->file, "training_config", &s->training, path));
-    /* Without model_weights the config can still be read (and its errors reported first). */
-    if (kcb__h5_exists(s->file, "model_weights")) KCB__TRY(kcb__h5_group_open(&s->weights, s->file, "model_weights", path));
-    else s->weights = H5I_INVALID_HID;
-  } else if (kcb__h5_has_attr(s->file, "layer_names") || kcb__h5_has_attr(s->file, "layer_names0")) {
-    s->layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5;
-  } else if (kcb__h5_exists(s->file, "model_weights")) {
-    s->layout = KCB_LAYOUT_H5; /* a full-model file without config: Keras reads model_weights too */
-    KCB__TRY(kcb__h5_group_open(&s->weights, s->file, "model_weights", path));
-  } else if (kcb__h5_exists(s->file, "layers") || kcb__h5_exists(s->file, "vars")) {
-    s->layout = KCB_LAYOUT_WEIGHTS_H5;
-  } else {
-    rc = kcb__error(KCB_EFORMAT,
-                    "%s: an HDF5 file but not a Keras checkpoint (no model_config or layer_names attribute, no layers/ group)",
-                    path);
-    goto done;
-  }
-  if (kcb__h5_has_attr(s->file, "keras_version")) kcb__h5_attr_read_string(s->file, "keras_version", &s->keras_version, path);
-  else if (s->weights != s->file && kcb__h5_has_attr(s->weights, "keras_version"))
-    kcb__h5_attr_read_string(s->weights, "keras_version", &s->keras_version, path);
-  kcb_error_clear();
-done:
-  if (rc) source_close(s);
-  return rc;
 }
 
 /* ---- loading weights --------------------------------------------------------------------- */
@@ -566,7 +481,7 @@ typedef struct staged {
   uint64_t rng[N_RNG_WORDS];
 } staged;
 
-static int check_shape(const source *s, const char *where, const char *layer_desc, const char *weight, int rank,
+static int check_shape(const kcb__ckpt_source *s, const char *where, const char *layer_desc, const char *weight, int rank,
                        const int64_t *shape, const var_info *w) {
   int same = rank == w->rank;
   for (int d = 0; same && d < rank; d++) same = shape[d] == w->shape[d];
@@ -579,7 +494,7 @@ static int check_shape(const source *s, const char *where, const char *layer_des
 }
 
 /* §4a: topological matching over the layers that have weights. */
-static int load_legacy_weights(const source *s, const kcb_model *m, const model_vars *v, staged *st) {
+static int load_legacy_weights(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, staged *st) {
   char **layer_names = NULL, **wn = NULL;
   size_t n_layer_names = 0, n_wn = 0;
   hid_t lg = H5I_INVALID_HID;
@@ -649,7 +564,7 @@ done:
 }
 
 /* §2b: by position, layers/<class>[_k]/vars/<i>. */
-static int load_store_weights(const source *s, const kcb_model *m, const model_vars *v, staged *st) {
+static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, staged *st) {
   int rc = 0;
   hid_t g = H5I_INVALID_HID;
   char path[160], key[32];
@@ -698,7 +613,7 @@ done:
 
 /* Reads optimizer variables 0 (iteration), 1 (learning rate), 2.. (slots) named by `names`
  * under group g. A count mismatch returns 1 (nothing read) for the caller to skip or fail. */
-static int load_optimizer_vars(const source *s, const kcb_model *m, const model_vars *v, hid_t g, char **names,
+static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, hid_t g, char **names,
                                size_t n, staged *st) {
   if (n != v->n_s + 2) return 1;
   int rc = 0;
@@ -720,7 +635,7 @@ done:
   return rc;
 }
 
-static int load_optimizer(const source *s, const kcb_model *m, const model_vars *v, kcb_load_optimizer mode, staged *st) {
+static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, kcb_load_optimizer mode, staged *st) {
   int rc = 0;
   hid_t g = H5I_INVALID_HID;
   char **names = NULL;
@@ -787,16 +702,12 @@ done:
   return rc;
 }
 
-int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_options *opts) {
-  kcb_load_options defaults = KCB_LOAD_OPTIONS_INIT;
-  const kcb_load_options *o = opts ? opts : &defaults;
-  if (!m || !path) return kcb__error(KCB_EINVAL, "load_weights: no model or no path");
-  if (!m->compiled || !m->weights_ready) return kcb__error(KCB_ESTATE, "%s: cannot load weights: the model is not compiled", path);
-  source s;
+/* Reads every weight (and what o asks for) from an open source into m: all or nothing. */
+static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kcb_load_options *o) {
+  const char *path = src->path;
   staged st = {0};
   model_vars v = {0};
-  int rc = source_open(&s, path);
-  if (rc) return rc;
+  int rc = 0;
   KCB__TRY(model_vars_make(m, &v));
   size_t n_slots = (size_t)m->opt.n_slots * m->opt.n;
   st.params = malloc((m->n_params ? m->n_params : 1) * sizeof *st.params);
@@ -807,12 +718,12 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
   }
   memcpy(st.params, m->params, m->n_params * sizeof *st.params);
   if (n_slots) memcpy(st.slots, m->opt.slots, n_slots * sizeof *st.slots);
-  KCB__TRY(source_weights(&s));
-  if (s.layout == KCB_LAYOUT_H5 || s.layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5) KCB__TRY(load_legacy_weights(&s, m, &v, &st));
-  else KCB__TRY(load_store_weights(&s, m, &v, &st));
-  if (o->optimizer != KCB_LOAD_OPTIMIZER_SKIP) KCB__TRY(load_optimizer(&s, m, &v, o->optimizer, &st));
-  if (o->restore_rng_state && kcb__h5_has_attr(s.file, "kcb_rng_state")) {
-    KCB__TRY(kcb__h5_attr_read_uint64s(s.file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
+  KCB__TRY(source_weights(src));
+  if (src->layout == KCB_LAYOUT_H5 || src->layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5) KCB__TRY(load_legacy_weights(src, m, &v, &st));
+  else KCB__TRY(load_store_weights(src, m, &v, &st));
+  if (o->optimizer != KCB_LOAD_OPTIMIZER_SKIP) KCB__TRY(load_optimizer(src, m, &v, o->optimizer, &st));
+  if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_rng_state")) {
+    KCB__TRY(kcb__h5_attr_read_uint64s(src->file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
     st.have_rng = 1;
   }
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
@@ -833,7 +744,18 @@ done:
   free(st.params);
   free(st.slots);
   model_vars_free(&v);
-  source_close(&s);
+  return rc;
+}
+
+int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_options *opts) {
+  kcb_load_options defaults = KCB_LOAD_OPTIONS_INIT;
+  if (!m || !path) return kcb__error(KCB_EINVAL, "load_weights: no model or no path");
+  if (!m->compiled || !m->weights_ready) return kcb__error(KCB_ESTATE, "%s: cannot load weights: the model is not compiled", path);
+  kcb__ckpt_source s;
+  int rc = kcb__ckpt_source_open(&s, path);
+  if (rc) return rc;
+  rc = load_weights_from(m, &s, opts ? opts : &defaults);
+  kcb__ckpt_source_close(&s);
   return rc;
 }
 
@@ -842,8 +764,8 @@ int kcb_model_load(kcb_model **out, const char *path, const kcb_load_options *op
   const kcb_load_options *o = opts ? opts : &defaults;
   if (!out) return kcb__error(KCB_EINVAL, "load: no output pointer");
   *out = NULL;
-  source s;
-  int rc = source_open(&s, path);
+  kcb__ckpt_source s;
+  int rc = kcb__ckpt_source_open(&s, path);
   if (rc) return rc;
   kcb_model *m = NULL;
   if (!s.config) {
@@ -853,15 +775,16 @@ int kcb_model_load(kcb_model **out, const char *path, const kcb_load_options *op
   }
   int compiled = 0;
   KCB__TRY(kcb__model_from_config_json(&m, s.config, s.training, o->seed, o->compile, &compiled, path));
-  source_close(&s);
   kcb_load_options lo = *o;
   if (!compiled && lo.optimizer == KCB_LOAD_OPTIMIZER_IF_PRESENT) lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
-  KCB__TRY(kcb_model_load_weights(m, path, &lo));
+  if (!m->compiled || !m->weights_ready) /* as kcb_model_load_weights requires */
+    KCB__TRY(kcb__error(KCB_ESTATE, "%s: cannot load weights: the model is not compiled", path));
+  KCB__TRY(load_weights_from(m, &s, &lo));
   *out = m;
   m = NULL;
 done:
   kcb_model_free(m);
-  source_close(&s);
+  kcb__ckpt_source_close(&s);
   return rc;
 }
 
@@ -870,12 +793,12 @@ done:
 int kcb_checkpoint_config_read(const char *path, char **out_json) {
   if (!out_json) return kcb__error(KCB_EINVAL, "checkpoint config: no output");
   *out_json = NULL;
-  source s;
-  int rc = source_open(&s, path);
+  kcb__ckpt_source s;
+  int rc = kcb__ckpt_source_open(&s, path);
   if (rc) return rc;
   *out_json = s.config; /* taken over from the source */
   s.config = NULL;
-  source_close(&s);
+  kcb__ckpt_source_close(&s);
   return 0;
 }
 

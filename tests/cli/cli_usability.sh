@@ -51,6 +51,7 @@ complete_line() { # complete_line FUNCTION WORD...: prints what completes the la
 check complete_train_flag 0 '^--epochs$' -- complete_line _kcb_train kcb-train --epo
 check complete_inspect_command 0 '^scalars$' -- complete_line _kcb_inspect kcb-inspect sca
 check complete_restore_mode 0 '^min max$' -- complete_line _kcb_restore kcb-restore --mode m
+check complete_histogram_format 0 '^proto tensor$' -- complete_line _kcb_train kcb-train --histogram-format ""
 # the set-up script waits for another apt's lock instead of failing at once
 runs_apt=$(grep -nE '(^|\$SUDO |[;&|] *)apt-get ' "$src"/scripts/*.sh)
 assert apt_runs_found test -n "$runs_apt"
@@ -110,10 +111,17 @@ sys.exit(len(cols) != 1)' "$tmp/uni.out"
   "$train" $small --epochs 1 --logdir "$tmp/hp" --hparams >/dev/null 2>&1
   check hparams_fits_terminal 0 '^validation_split +0\.1$' -- env COLUMNS=60 "$inspect" hparams "$tmp/hp"
   check hparams_wide_in_pipe 0 '^run +model +loss +optimizer' -- "$inspect" hparams "$tmp/hp"
-  # histograms kcb writes (TF2 tensors, no sum): a mean estimated from the buckets, marked '~'
-  "$train" $small --epochs 1 --logdir "$tmp/hist" --histogram-freq 1 >/dev/null 2>&1
+  # histograms in Keras 3's format (TF2 tensors, no sum): a mean estimated from the buckets, marked
+  # '~'; by default kcb writes HistogramProtos and the mean is exact (histogram_formats.py)
+  "$train" $small --epochs 1 --logdir "$tmp/hist" --histogram-freq 1 --histogram-format tensor >/dev/null 2>&1
   check histogram_mean_estimate 0 '^train +sequential/dense/kernel/histogram +0 +12544 +[-0-9.e]+ +[-0-9.e]+ +~[-0-9.e]+ ' -- \
     "$inspect" histograms "$tmp/hist"
+  "$train" $small --epochs 1 --logdir "$tmp/histp" --histogram-freq 1 >/dev/null 2>&1
+  check histogram_mean_exact 0 '^train +sequential/dense/kernel/histogram +0 +12544 +[-0-9.e]+ +[-0-9.e]+ +[-0-9][-0-9.e]* ' -- \
+    "$inspect" histograms "$tmp/histp"
+  check train_histogram_format 2 "kcb-train: --histogram-format 'x': expected proto or tensor" -- "$train" --histogram-format x
+  check train_histogram_format_needs 2 "kcb-train: --histogram-format needs --histogram-freq N" -- \
+    "$train" --logdir "$tmp/x" --histogram-format tensor
   check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
 fi
 finish cli_usability

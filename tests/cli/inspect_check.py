@@ -317,7 +317,9 @@ def check_checkpoint(data, args):
 
 def check_kcb_checkpoint(data, args):
     d = load_stdin()
-    if (d["monitor"], d["monitor_value"], d["epoch"], d["kcb_version"] is None) != (args[0], float(args[1]), int(args[2]), False):
+    # "epoch" is 1-based as people read it; "epoch_0based" is what the file stores
+    if (d["monitor"], d["monitor_value"], d["epoch"], d["epoch_0based"] + 1, d["kcb_version"] is None) != \
+            (args[0], float(args[1]), int(args[2]), int(args[2]), False):
         fail("monitor/epoch %s %s %s %s" % (d["monitor"], d["monitor_value"], d["epoch"], d["kcb_version"]))
 
 

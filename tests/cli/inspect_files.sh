@@ -55,7 +55,7 @@ check ckpt_text 0 '^  sequential/dense/kernel +float32 +\(784, 32\) +25088 +yes 
 check ckpt_text_optimizer 0 '^  optimizer state: 10 variables \(adam\), 1 iteration$' -- "$bin" checkpoint "$data"/saving/m.h5
 check ckpt_config 0 '"class_name": "Sequential"' -- "$bin" checkpoint "$data"/saving/m.keras --config
 check ckpt_weights_only 0 '^  sequential/dense_1/bias +float32 +\(10,\) +10 +yes ' -- "$bin" checkpoint "$data"/saving/w.weights.h5
-check_json ckpt_kcb_monitor 0 kcb_checkpoint val_loss 0.25 4 -- "$bin" checkpoint "$tmp/s/ckpt.keras" --json
+check_json ckpt_kcb_monitor 0 kcb_checkpoint val_loss 0.25 5 -- "$bin" checkpoint "$tmp/s/ckpt.keras" --json
 check_json ckpt_kcb_store 0 h5_weights "$tmp/s/ckpt.weights.h5" -- "$bin" checkpoint "$tmp/s/ckpt.weights.h5" --arch 4,3:relu,2 --json
 check_json ckpt_kcb_archive 0 h5_weights "$tmp/s/ckpt.keras" -- "$bin" checkpoint "$tmp/s/ckpt.keras" --json
 check ckpt_kcb_text 0 '^  monitor: val_loss = 0\.25$' -- "$bin" checkpoint "$tmp/s/ckpt.weights.h5"

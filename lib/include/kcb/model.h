@@ -136,7 +136,9 @@ typedef struct kcb_compile_options {
 
 /** Allocates parameters (one block), gradients and optimizer slots, initialises the weights
  * (only the first time) and sets the loss, metrics and optimizer. May be called again to change
- * them; the optimizer state is then reset. @return 0, KCB_EINVAL or KCB_ENOMEM. */
+ * them; the optimizer state is then reset. OpenBLAS is loaded here, at first use (a program that
+ * only reads or writes files never starts its threads). @return 0, KCB_EINVAL, KCB_ENOMEM, or
+ * KCB_ESTATE when OpenBLAS (libopenblas.so.0) cannot be loaded. */
 int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts);
 
 /* ---- running it ---------------------------------------------------------------------- */

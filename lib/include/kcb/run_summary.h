@@ -15,6 +15,16 @@
 extern "C" {
 #endif
 
+/** How a scalar tag's values were stored, so that tools print integers as integers. */
+typedef enum kcb_scalar_type {
+  KCB_SCALAR_FLOAT = 0, /**< a float value (simple_value, DT_FLOAT, DT_DOUBLE, ...) came, or the tag is
+                             no scalar: the doubles are the values */
+  KCB_SCALAR_INT,       /**< every value a one-element integer tensor (DT_INT8..DT_INT64, DT_UINT8..
+                             DT_UINT64 up to INT64_MAX, DT_BOOL as 0 / 1): the *_int fields are exact */
+  KCB_SCALAR_UINT       /**< the same, with a DT_UINT64 value above INT64_MAX and none negative: the
+                             *_int fields hold uint64_t values (convert them back to read them) */
+} kcb_scalar_type;
+
 /** One tag of a run. Every pointer is owned by the kcb_run_summary it belongs to. */
 typedef struct kcb_run_tag {
   const char *tag;
@@ -33,6 +43,12 @@ typedef struct kcb_run_tag {
   const int64_t *steps;      /**< (n_points) */
   const double *wall_times;  /**< (n_points) */
   const double *values;      /**< (n_points) */
+  /* Integer scalars: a double rounds int64 values beyond 2^53 (2^53 + 1 reads as 2^53), so a tag
+   * whose every value came as an integer tensor (tf.summary.scalar of an int, a DT_INT64
+   * tensor_proto) keeps them exactly here too; the doubles above stay the nearest doubles. */
+  kcb_scalar_type value_type;                 /**< KCB_SCALAR_FLOAT: the fields below are unused */
+  int64_t first_int, last_int, min_int, max_int; /**< exact first / last / least / greatest value */
+  const int64_t *int_values; /**< (n_points) the exact points with keep_series; NULL for float tags */
 } kcb_run_tag;
 
 /** A run read by kcb_run_summary_read. */

@@ -52,6 +52,29 @@ int kcb_summary_writer_add_scalar(kcb_summary_writer *w, const char *tag, double
 int kcb_summary_writer_add_histogram(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
                                      int buckets, int64_t step);
 
+/** How a histogram is stored in the event file. Both hold the same buckets; TensorBoard's
+ * Histograms and Distributions dashboards read both. */
+typedef enum kcb_histogram_format {
+  /** Summary.Value.histo, a HistogramProto (what TF1's tf.summary.histogram and PyTorch's
+   * SummaryWriter write): min, max, num, sum, sum_squares and the buckets' right edges
+   * (bucket_limit) with their counts; TensorBoard takes min as the first left edge. The exact sum
+   * lets readers show the exact mean and standard deviation. */
+  KCB_HISTOGRAM_PROTO = 0,
+  /** A DT_DOUBLE [k,3] tensor of rows [left, right, count] with plugin "histograms": what Keras 3
+   * (tf.summary.histogram in TF2) writes, byte for byte; it has no sum, so readers can only
+   * estimate the mean from the bucket midpoints. */
+  KCB_HISTOGRAM_TENSOR = 1
+} kcb_histogram_format;
+
+/** A histogram of n values with the same buckets as kcb_summary_writer_add_histogram, written as
+ * a HistogramProto (KCB_HISTOGRAM_PROTO): min and max of the values, num = n, sum and sum_squares
+ * summed in double in index order, bucket_limit = each bucket's right edge (the last one max),
+ * bucket = the counts; no plugin metadata (as TF1 and PyTorch write it). No values: min = max = 0
+ * and all-zero buckets. @return 0, KCB_EINVAL (empty tag, buckets < 0, values NULL with n > 0),
+ * KCB_ENAN (a non-finite value), KCB_ENOMEM or the writer's error. */
+int kcb_summary_writer_add_histogram_proto(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
+                                           int buckets, int64_t step);
+
 /** A histogram from buckets you computed: k rows [left, right, count], row-major. */
 int kcb_summary_writer_add_histogram_buckets(kcb_summary_writer *w, const char *tag, const double *rows, size_t k,
                                              int64_t step);

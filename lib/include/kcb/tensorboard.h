@@ -47,14 +47,22 @@ typedef struct kcb_tensorboard_options {
   int64_t profile_batch_start, profile_batch_stop; /**< Keras's profile_batch=(start, stop): trace the
                                    global training batches start..stop (1-based, inclusive) into
                                    train/plugins/profile/<time>/<host>.trace.json.gz [0, 0: off] */
+  /** How the weight histograms are stored [KCB_HISTOGRAM_PROTO]. kcb departs from Keras 3 here on
+   * purpose: Keras writes TF2 [k,3] tensors, which hold the buckets but not the sum, so no reader
+   * can show a histogram's exact mean or standard deviation; the HistogramProto (TF1's and
+   * PyTorch's format) stores min, max, num, sum and sum_squares beside the same buckets, and
+   * TensorBoard's Histograms and Distributions dashboards show both alike. KCB_HISTOGRAM_TENSOR
+   * writes Keras 3's exact bytes, for tools that compare event files with Keras's. */
+  kcb_histogram_format histogram_format;
 } kcb_tensorboard_options;
 #define KCB_TENSORBOARD_OPTIONS_INIT \
-  {"logs", 0, 1, 0, 0, KCB_TENSORBOARD_UPDATE_EPOCH, NULL, 0, 1024, 120.0, 0, NULL, 0, 0, 0, 0}
+  {"logs", 0, 1, 0, 0, KCB_TENSORBOARD_UPDATE_EPOCH, NULL, 0, 1024, 120.0, 0, NULL, 0, 0, 0, 0, KCB_HISTOGRAM_PROTO}
 
 /** Creates a TensorBoard callback. Files are created lazily, at the first hook that writes.
  * Tags (Keras's): train/: keras, epoch_<metric>, epoch_learning_rate, epoch_steps_per_second
  * (step = epoch, 0-based), batch_<metric>, batch_steps_per_second (step = global batch count,
- * 1-based, every update_freq batches), sequential/<layer>/<weight>/histogram and /image (Keras 3's
+ * 1-based, every update_freq batches), sequential/<layer>/<weight>/histogram (30 buckets, as
+ * histogram_format says) and /image (Keras 3's
  * weight paths since keras-team/keras PR #22317, e.g. sequential/dense/kernel/histogram; earlier 3.x
  * releases wrote kernel/histogram, which collides across layers; step = epoch; a weight holding
  * NaN or Inf is skipped that epoch rather than stopping training);
@@ -62,7 +70,8 @@ typedef struct kcb_tensorboard_options {
  * evaluation_<metric>_vs_iterations (step = the optimizer's iterations).
  * @param[out] out freed with kcb_callback_free (which closes the files).
  * @param opts NULL for defaults. @return 0, KCB_EINVAL (out NULL; log_dir NULL or empty;
- *         histogram_freq < 0; update_freq < 0; n_hparams > 0 with hparams NULL; a hyperparameter
+ *         histogram_freq < 0; update_freq < 0; histogram_format not a kcb_histogram_format;
+ *         n_hparams > 0 with hparams NULL; a hyperparameter
  *         without a name, or a string one without a value) or KCB_ENOMEM. */
 int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts);
 

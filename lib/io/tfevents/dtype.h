@@ -59,4 +59,22 @@ static inline double kcb__dtype_value(uint64_t u, int dt) {
   }
 }
 
+/* An integer dtype's value, exactly: 1 with *out the value (it fits int64_t), 2 with *out the bits
+ * of a uint64 above INT64_MAX, 0 for a type that is not an integer (floats, strings). Bool counts
+ * as an integer (0 or 1), as the double kcb__dtype_value gives. */
+static inline int kcb__dtype_int(uint64_t u, int dt, int64_t *out) {
+  switch (dt) {
+    case KCB_DT_INT32: *out = (int32_t)(uint32_t)u; return 1;
+    case KCB_DT_UINT32: *out = (uint32_t)u; return 1;
+    case KCB_DT_INT64: *out = (int64_t)u; return 1;
+    case KCB_DT_UINT64: *out = (int64_t)u; return u > (uint64_t)INT64_MAX ? 2 : 1;
+    case KCB_DT_INT16: *out = (int16_t)(uint16_t)u; return 1;
+    case KCB_DT_UINT16: *out = (uint16_t)u; return 1;
+    case KCB_DT_INT8: *out = (int8_t)(uint8_t)u; return 1;
+    case KCB_DT_UINT8: *out = (uint8_t)u; return 1;
+    case KCB_DT_BOOL: *out = u != 0; return 1;
+    default: return 0;
+  }
+}
+
 #endif

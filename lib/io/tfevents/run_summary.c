@@ -119,8 +119,9 @@ HOT int bytes_eq(const uint8_t *a, const uint8_t *b, size_t n) {
 HOT double typed(uint64_t u, int dt) { return kcb__dtype_value(u, dt); }
 
 /* A TensorProto's element count and first element (as the reader's decode_tensor reads them:
- * tensor_content first, else the typed *_val field of the dtype). @return -1 if malformed. */
-static int tensor_first(span t, size_t *count, double *first) {
+ * tensor_content first, else the typed *_val field of the dtype), and that element's bits and
+ * dtype for kcb__dtype_int (integer scalars are kept exactly). @return -1 if malformed. */
+static int tensor_first(span t, size_t *count, double *first, uint64_t *bits, int *dtype_out) {
   { /* dtype, shape, tensor_content */
     span q = t, shape, content;
     if (q.p < q.end && *q.p == KEY(1, 0)) {
@@ -133,11 +134,13 @@ static int tensor_first(span t, size_t *count, double *first) {
           size_t sz = kcb__dtype_size((int)dt);
           *count = sz ? (size_t)(content.end - content.p) / sz : 0;
           *first = NAN;
+          *dtype_out = (int)dt;
           if (*count) {
             uint64_t u = sz == 4 ? kcb__load_le32(content.p) : 0;
             if (sz != 4)
               for (size_t k = 0; k < sz; k++) u |= (uint64_t)content.p[k] << (8 * k);
             *first = typed(u, (int)dt);
+            *bits = u;
           }
           return 0;
         }
@@ -158,6 +161,7 @@ static int tensor_first(span t, size_t *count, double *first) {
   if (rc < 0) return -1;
   *count = 0;
   *first = NAN;
+  *dtype_out = dtype;
   size_t sz = kcb__dtype_size(dtype);
   if (!sz) return 0;
   if (content.p && content.end > content.p) {
@@ -166,6 +170,7 @@ static int tensor_first(span t, size_t *count, double *first) {
       uint64_t u = 0;
       for (size_t k = 0; k < sz; k++) u |= (uint64_t)content.p[k] << (8 * k);
       *first = typed(u, dtype);
+      *bits = u;
     }
     return 0;
   }
@@ -206,7 +211,7 @@ static int tensor_first(span t, size_t *count, double *first) {
     }
   }
   if (rc < 0) return -1;
-  if (have_single) *first = typed(single, dtype);
+  if (have_single) *first = typed(single, dtype), *bits = single;
   return 0;
 }
 
@@ -222,6 +227,14 @@ typedef struct tag_acc {
   struct tag_acc *next_seen; /* the tag that followed this one last time */
   int64_t *steps;
   double *walls, *values;
+  /* integer scalars (kcb_run_tag.value_type): which kinds of value were seen, so that the type is
+   * decided once at the end; ints (the exact values, beside values) is kept only while every
+   * point was an integer, so a float tag pays one predictable branch per point */
+  int any_float, any_negative, any_big; /* big: a uint64 above INT64_MAX */
+  int64_t *ints;
+  int64_t smin, smax;   /* least / greatest integer as int64_t */
+  uint64_t umin, umax;  /* the same read as uint64_t (the type is UINT when a big one came) */
+  int64_t first_int, last_int;
 } tag_acc;
 
 typedef struct builder {
@@ -295,7 +308,7 @@ static tag_acc *tag_lookup(builder *b, span name, int create) {
   return t;
 }
 
-static int push_point(tag_acc *t, int64_t step, double wall, double v) {
+static int push_point(tag_acc *t, int64_t step, double wall, double v, int64_t iv) {
   if (t->pub.n_points == t->cap) {
     size_t cap = t->cap ? 2 * t->cap : 64;
     int64_t *s = realloc(t->steps, cap * sizeof *s);
@@ -304,14 +317,30 @@ static int push_point(tag_acc *t, int64_t step, double wall, double v) {
     if (w) t->walls = w;
     double *x = realloc(t->values, cap * sizeof *x);
     if (x) t->values = x;
-    if (!s || !w || !x) return KCB_ENOMEM;
+    int64_t *n = t->any_float ? NULL : realloc(t->ints, cap * sizeof *n);
+    if (n) t->ints = n;
+    if (!s || !w || !x || (!t->any_float && !n)) return KCB_ENOMEM;
     t->cap = cap;
   }
   t->steps[t->pub.n_points] = step;
   t->walls[t->pub.n_points] = wall;
   t->values[t->pub.n_points] = v;
+  if (!t->any_float) t->ints[t->pub.n_points] = iv;
   t->pub.n_points++;
   return 0;
+}
+
+/* Notes an integer value of a scalar tag (ic: kcb__dtype_int's class, 1 or 2). */
+static void note_int(tag_acc *t, int64_t iv, int ic, int first) {
+  uint64_t u = (uint64_t)iv;
+  if (first) t->smin = t->smax = iv, t->umin = t->umax = u, t->first_int = iv;
+  t->last_int = iv;
+  if (ic == 2) t->any_big = 1;
+  else if (iv < 0) t->any_negative = 1;
+  if (iv < t->smin) t->smin = iv;
+  if (iv > t->smax) t->smax = iv;
+  if (u < t->umin) t->umin = u;
+  if (u > t->umax) t->umax = u;
 }
 
 static int span_eq(span s, const char *str) {
@@ -393,6 +422,8 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
   else data_class = t->data_class;
   kcb_summary_kind kind = KCB_SUMMARY_UNKNOWN;
   double scalar = NAN;
+  uint64_t bits = 0;
+  int dtype = 0;
   switch (which) {
     case 2: kind = KCB_SUMMARY_SCALAR, scalar = simple; break;
     case 4: kind = KCB_SUMMARY_IMAGE; break;
@@ -402,7 +433,7 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
       kind = KCB_SUMMARY_TENSOR;
       if (pl == PL_SCALARS || (pl == PL_NONE && data_class == 1)) { /* data class 1: scalar */
         size_t count;
-        if (tensor_first(tensor, &count, &scalar)) return -1;
+        if (tensor_first(tensor, &count, &scalar, &bits, &dtype)) return -1;
         if (count == 1) kind = KCB_SUMMARY_SCALAR;
       }
       switch (pl) {
@@ -436,7 +467,13 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
       if (isnan(p->min) || scalar < p->min) p->min = scalar;
       if (isnan(p->max) || scalar > p->max) p->max = scalar;
     }
-    if (b->opts->keep_series && push_point(t, step, wall, scalar)) return KCB_ENOMEM;
+    int64_t iv = 0;
+    if (!t->any_float) { /* once a float came, the tag is a float tag: nothing more to note */
+      int ic = which == 8 ? kcb__dtype_int(bits, dtype, &iv) : 0;
+      if (ic) note_int(t, iv, ic, first);
+      else t->any_float = 1, free(t->ints), t->ints = NULL;
+    }
+    if (b->opts->keep_series && push_point(t, step, wall, scalar, iv)) return KCB_ENOMEM;
   }
   return 0;
 }
@@ -447,7 +484,11 @@ static void purge_from(builder *b, int64_t s) {
     tag_acc *t = b->tags[i];
     size_t k = 0;
     for (size_t j = 0; j < t->pub.n_points; j++)
-      if (t->steps[j] < s) t->steps[k] = t->steps[j], t->walls[k] = t->walls[j], t->values[k] = t->values[j], k++;
+      if (t->steps[j] < s) {
+        t->steps[k] = t->steps[j], t->walls[k] = t->walls[j], t->values[k] = t->values[j];
+        if (t->ints) t->ints[k] = t->ints[j];
+        k++;
+      }
     t->pub.n_points = k;
   }
 }
@@ -549,6 +590,33 @@ static int cmp_tag(const void *a, const void *b) {
   return strcmp(((const kcb_run_tag *)a)->tag, ((const kcb_run_tag *)b)->tag);
 }
 
+/* The type of a scalar tag's values, from what add_value noted. */
+static kcb_scalar_type value_type(const tag_acc *t) {
+  if (t->pub.kind != KCB_SUMMARY_SCALAR || t->any_float || !t->pub.count) return KCB_SCALAR_FLOAT;
+  if (t->any_big) return t->any_negative ? KCB_SCALAR_FLOAT : KCB_SCALAR_UINT; /* no one type holds both */
+  return KCB_SCALAR_INT;
+}
+
+/* Sets an integer tag's exact first / last / min / max (from its series when it was kept). */
+static void int_stats(tag_acc *t, int from_series) {
+  kcb_run_tag *p = &t->pub;
+  int u = p->value_type == KCB_SCALAR_UINT;
+  if (!from_series || !p->n_points) { /* every point purged: what was read, as the doubles keep */
+    p->first_int = t->first_int, p->last_int = t->last_int;
+    p->min_int = u ? (int64_t)t->umin : t->smin;
+    p->max_int = u ? (int64_t)t->umax : t->smax;
+    return;
+  }
+  p->first_int = t->ints[0];
+  p->last_int = t->ints[p->n_points - 1];
+  p->min_int = p->max_int = t->ints[0];
+  for (size_t i = 1; i < p->n_points; i++) {
+    int64_t v = t->ints[i];
+    if (u ? (uint64_t)v < (uint64_t)p->min_int : v < p->min_int) p->min_int = v;
+    if (u ? (uint64_t)v > (uint64_t)p->max_int : v > p->max_int) p->max_int = v;
+  }
+}
+
 /* Sets each scalar's first / last / min / max from its (purged) series. */
 static void stats_from_series(tag_acc *t) {
   kcb_run_tag *p = &t->pub;
@@ -569,7 +637,7 @@ void kcb_run_summary_free(kcb_run_summary *s) {
   builder *b = (builder *)s;
   for (size_t i = 0; i < b->n_tags; i++) {
     tag_acc *t = b->tags[i];
-    free(t->tag), free(t->plugin), free(t->steps), free(t->walls), free(t->values);
+    free(t->tag), free(t->plugin), free(t->steps), free(t->walls), free(t->values), free(t->ints);
     free(t);
   }
   free(b->tags);
@@ -607,6 +675,9 @@ int kcb_run_summary_read(kcb_run_summary **out, const char *path, const kcb_run_
   for (size_t i = 0; i < b->n_tags; i++) {
     tag_acc *t = b->tags[i];
     if (b->opts->keep_series) stats_from_series(t);
+    t->pub.value_type = value_type(t);
+    if (t->pub.value_type != KCB_SCALAR_FLOAT) int_stats(t, b->opts->keep_series);
+    t->pub.int_values = t->pub.value_type != KCB_SCALAR_FLOAT && b->opts->keep_series ? t->ints : NULL;
     t->pub.tag = t->tag;
     t->pub.plugin = t->plugin ? t->plugin : "";
     t->pub.steps = t->steps;

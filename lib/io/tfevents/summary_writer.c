@@ -222,22 +222,23 @@ int kcb_summary_writer_add_histogram_buckets(kcb_summary_writer *w, const char *
   return rc;
 }
 
-int kcb_summary_writer_add_histogram(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
-                                     int buckets, int64_t step) {
-  int rc = check_tag(tag, "histogram");
-  if (rc) return rc;
-  if (buckets < 0) return kcb__error(KCB_EINVAL, "summary writer: histogram '%s': %d buckets", tag, buckets);
-  size_t k = buckets ? (size_t)buckets : 30; /* TensorBoard's DEFAULT_BUCKET_COUNT */
+/* TensorBoard's (and Keras's) bucket rule, shared by both encodings: k rows [left, right, count]
+ * into rows (3k, zeroed by the caller) and the values' sum and sum of squares (in double, index
+ * order). @return 0, KCB_EINVAL or KCB_ENAN. */
+static int histogram_rows(const char *tag, const float *values, size_t n, size_t k, double *rows, double *sum,
+                          double *sum_squares) {
   if (n && !values) return kcb__error(KCB_EINVAL, "summary writer: histogram '%s' has no values", tag);
-  double lo = INFINITY, hi = -INFINITY;
+  double lo = INFINITY, hi = -INFINITY, s = 0, s2 = 0;
   for (size_t i = 0; i < n; i++) {
     if (!isfinite(values[i]))
       return kcb__error(KCB_ENAN, "summary writer: histogram '%s': value %zu is %g", tag, i, (double)values[i]);
-    if (values[i] < lo) lo = values[i];
-    if (values[i] > hi) hi = values[i];
+    double v = values[i];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+    s += v;
+    s2 += v * v;
   }
-  double *rows = calloc(3 * k + 1, sizeof *rows);
-  if (!rows) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
+  *sum = s, *sum_squares = s2;
   if (n == 0) {
     /* all-zero rows */
   } else if (lo == hi) {
@@ -256,8 +257,59 @@ int kcb_summary_writer_add_histogram(kcb_summary_writer *w, const char *tag, con
       rows[3 * b + 1] = b + 1 == k ? hi : lo + (double)(b + 1) * width;
     }
   }
-  rc = kcb_summary_writer_add_histogram_buckets(w, tag, rows, k, step);
+  return 0;
+}
+
+/* The bucket count of a call: 0 means TensorBoard's DEFAULT_BUCKET_COUNT, 30. */
+static int bucket_count(const char *tag, int buckets, size_t *k) {
+  if (buckets < 0) return kcb__error(KCB_EINVAL, "summary writer: histogram '%s': %d buckets", tag, buckets);
+  *k = buckets ? (size_t)buckets : 30;
+  return 0;
+}
+
+int kcb_summary_writer_add_histogram(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
+                                     int buckets, int64_t step) {
+  size_t k = 0;
+  int rc = check_tag(tag, "histogram");
+  if (rc || (rc = bucket_count(tag, buckets, &k))) return rc;
+  double *rows = calloc(3 * k + 1, sizeof *rows), sum, sum_squares;
+  if (!rows) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
+  rc = histogram_rows(tag, values, n, k, rows, &sum, &sum_squares);
+  if (!rc) rc = kcb_summary_writer_add_histogram_buckets(w, tag, rows, k, step);
   free(rows);
+  return rc;
+}
+
+int kcb_summary_writer_add_histogram_proto(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
+                                           int buckets, int64_t step) {
+  size_t k = 0;
+  int rc = check_tag(tag, "histogram");
+  if (rc || (rc = bucket_count(tag, buckets, &k))) return rc;
+  double *rows = calloc(3 * k + 1, sizeof *rows), *limits = malloc((2 * k + 1) * sizeof *limits), sum, sum_squares;
+  if (!rows || !limits) {
+    free(rows), free(limits);
+    return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
+  }
+  rc = histogram_rows(tag, values, n, k, rows, &sum, &sum_squares);
+  if (!rc) {
+    double *counts = limits + k;
+    for (size_t b = 0; b < k; b++) limits[b] = rows[3 * b + 1], counts[b] = rows[3 * b + 2];
+    Tensorboard__HistogramProto h = TENSORBOARD__HISTOGRAM_PROTO__INIT;
+    h.min = n ? rows[0] : 0; /* the first left edge is the least value (TensorBoard reads it so) */
+    h.max = n ? rows[3 * k - 2] : 0;
+    h.num = (double)n;
+    h.sum = sum;
+    h.sum_squares = sum_squares;
+    h.n_bucket_limit = h.n_bucket = k;
+    h.bucket_limit = limits;
+    h.bucket = counts;
+    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+    v.tag = (char *)tag;
+    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_HISTO;
+    v.histo = &h;
+    rc = emit_value(w, &v, step);
+  }
+  free(rows), free(limits);
   return rc;
 }
 

@@ -1,0 +1,109 @@
+/* io/checkpoint_source.c — opening a Keras checkpoint of any layout (see checkpoint_source.h).
+ * Layouts: spec/keras-hdf5.md; a .keras archive is a zip whose model.weights.h5 member is read in
+ * memory. */
+#include "io/checkpoint_source.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "io/zip.h"
+#include "internal.h"
+
+void kcb__ckpt_source_close(kcb__ckpt_source *s) {
+  if (s->weights != s->file && s->weights >= 0) kcb__h5_close(s->weights);
+  kcb__h5_close(s->file);
+  free(s->h5name);
+  free(s->image);
+  free(s->config);
+  free(s->training);
+  free(s->metadata_json);
+  free(s->keras_version);
+  free(s->backend);
+  memset(s, 0, sizeof *s);
+  s->file = s->weights = H5I_INVALID_HID;
+}
+
+/* Version and backend strings are informative: an unreadable copy is skipped (the damage is
+ * reported where it matters, by the attribute that carries data). */
+static void read_info(const kcb__ckpt_source *s, hid_t obj, const char *attr, char **out) {
+  if (*out || obj < 0 || !kcb__h5_has_attr(obj, attr)) return;
+  if (kcb__h5_attr_read_string(obj, attr, out, s->h5name) != 0) kcb_error_clear();
+}
+
+static int open_archive(kcb__ckpt_source *s) {
+  size_t len = 0;
+  s->layout = KCB_LAYOUT_KERAS;
+  int rc = kcb__zip_read_member(s->path, "model.weights.h5", &s->image, &s->image_len);
+  if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", s->path);
+  if (rc) return rc;
+  size_t nlen = strlen(s->path) + 32;
+  free(s->h5name);
+  if (!(s->h5name = malloc(nlen))) return kcb__error(KCB_ENOMEM, "out of memory");
+  snprintf(s->h5name, nlen, "%s[model.weights.h5]", s->path);
+  if ((rc = kcb__h5_open_image(&s->file, s->image, s->image_len, s->h5name))) return rc;
+  s->weights = s->file;
+  rc = kcb__zip_read_member(s->path, "config.json", (void **)&s->config, &len);
+  if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
+    rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
+                    "'config.json' in the archive\")", s->path);
+  if (rc) return rc;
+  if (kcb__zip_read_member(s->path, "metadata.json", (void **)&s->metadata_json, &len) == 0) {
+    json_t *j = json_loads(s->metadata_json, 0, NULL);
+    const char *v = json_string_value(json_object_get(j, "keras_version"));
+    if (v && !(s->keras_version = strdup(v))) rc = kcb__error(KCB_ENOMEM, "out of memory");
+    json_decref(j);
+  }
+  kcb_error_clear(); /* metadata.json is optional */
+  return rc;
+}
+
+static int open_hdf5(kcb__ckpt_source *s) {
+  int rc = kcb__h5_open(&s->file, s->path);
+  if (rc) return rc;
+  s->weights = s->file;
+  if (kcb__h5_has_attr(s->file, "model_config")) {
+    s->layout = KCB_LAYOUT_H5;
+    if ((rc = kcb__h5_attr_read_string(s->file, "model_config", &s->config, s->h5name))) return rc;
+    if (kcb__h5_has_attr(s->file, "training_config") &&
+        (rc = kcb__h5_attr_read_string(s->file, "training_config", &s->training, s->h5name)))
+      return rc;
+    /* Without model_weights the config can still be read (and its errors reported first). */
+    s->weights = H5I_INVALID_HID;
+    if (kcb__h5_exists(s->file, "model_weights")) rc = kcb__h5_group_open(&s->weights, s->file, "model_weights", s->h5name);
+  } else if (kcb__h5_has_attr(s->file, "layer_names") || kcb__h5_has_attr(s->file, "layer_names0")) {
+    s->layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5;
+  } else if (kcb__h5_exists(s->file, "model_weights")) {
+    s->layout = KCB_LAYOUT_H5; /* a full-model file without config: Keras reads model_weights too */
+    rc = kcb__h5_group_open(&s->weights, s->file, "model_weights", s->h5name);
+  } else if (kcb__h5_exists(s->file, "layers") || kcb__h5_exists(s->file, "vars")) {
+    s->layout = KCB_LAYOUT_WEIGHTS_H5;
+  } else {
+    rc = kcb__error(KCB_EFORMAT,
+                    "%s: an HDF5 file but not a Keras checkpoint (no model_config or layer_names attribute, no layers/ group)",
+                    s->path);
+  }
+  return rc;
+}
+
+int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
+  memset(s, 0, sizeof *s);
+  s->file = s->weights = H5I_INVALID_HID;
+  if (!path) return kcb__error(KCB_EINVAL, "no file name");
+  s->path = path;
+  if (!(s->h5name = strdup(path))) return kcb__error(KCB_ENOMEM, "out of memory");
+  int rc = kcb__zip_is_zip(path) ? open_archive(s) : open_hdf5(s);
+  if (rc == 0) {
+    /* the file's root, then (legacy full .h5) the weights group, as Keras writes them */
+    read_info(s, s->file, "keras_version", &s->keras_version);
+    read_info(s, s->file, "backend", &s->backend);
+    if (s->weights != s->file) {
+      read_info(s, s->weights, "keras_version", &s->keras_version);
+      read_info(s, s->weights, "backend", &s->backend);
+    }
+  }
+  if (rc) kcb__ckpt_source_close(s);
+  return rc;
+}
