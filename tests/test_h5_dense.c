@@ -365,7 +365,16 @@ static void test_corrupt_pipeline(void **state) {
   assert_true(pl > 0);
   size_t tree = find_sig(orig, len, "TREE", 4, 1, 0); /* the kernel's chunk index, one leaf */
   assert_int_equal(orig[tree + 5], 0);
-  for (int k = 0; k < 6; k++) {
+  /* the kernel's dataspace (type 1: version 1, rank 2, maximum dimensions too) and fill value (type
+   * 5: version 2, a value of 0 bytes defined) messages */
+  size_t space = 0, fill = 0;
+  for (size_t i = 0; i + 24 < len && !space; i++)
+    if (get_le(orig + i, 2) == 1 && get_le(orig + i + 2, 2) == 40 && orig[i + 8] == 1 && orig[i + 9] == 2 && orig[i + 10] == 1)
+      space = i + 8;
+  for (size_t i = 0; i + 24 < len && !fill; i++)
+    if (get_le(orig + i, 2) == 5 && get_le(orig + i + 2, 2) == 8 && orig[i + 8] == 2 && orig[i + 11] == 1) fill = i + 8;
+  assert_true(space > 0 && fill > 0);
+  for (int k = 0; k < 8; k++) {
     memcpy(buf, orig, len);
     switch (k) {
       case 0: /* the first filter (shuffle) claims 32767 parameters */
@@ -390,6 +399,15 @@ static void test_corrupt_pipeline(void **state) {
         snprintf(needle, sizeof needle, "bytes at address %zu, outside the file (%zu bytes)", len, len);
         break;
       }
+      case 6: /* libhdf5 would read a third dimension and its maximum past the message */
+        buf[space + 1] = 3;
+        snprintf(needle, sizeof needle, "corrupt HDF5 dataspace in the object header at offset %zu: a dataspace of 3 "
+                 "dimensions runs past its 40-byte message", space - 24); /* the first message, after a 16-byte prefix */
+        break;
+      case 7: /* and copy a fill value of 65536 bytes out of 8 */
+        put_le(buf + fill + 4, 65536, 4);
+        snprintf(needle, sizeof needle, "a fill value of 65536 bytes runs past its 8-byte message");
+        break;
       case 5: /* a leaf claiming 60000 entries */
         put_le(buf + tree + 6, 60000, 2);
         snprintf(needle, sizeof needle, "its chunk index has a node of 60000 entries at offset %zu running past the file", tree);

@@ -238,9 +238,12 @@ static int walk_attrs(const src *s, uint64_t addr, attr_visit visit, void *ctx, 
         chunk_at[nchunks] = s->base + le(b + p, s->sa);
         chunk_len[nchunks++] = le(b + p + s->sa, s->sl);
       } else if ((type == 0x0c || type == 0x11 || type == 0x14 || type == 0x02 || type == 0x06 || type == 0x15 ||
-                  type == 0x0b || type == 0x08) &&
+                  type == 0x0b || type == 0x08 || type == 0x01 || type == 0x04 || type == 0x05 || type == 0x07 ||
+                  type == 0x0d) &&
                  !(mflags & 0x02)) { /* not a shared message */
         stop = visit(ctx, type, b + p, size);
+      } else if ((mflags & 0x02) && (type == 0x01 || type == 0x05 || type == 0x0b || type == 0x0c)) {
+        stop = visit(ctx, type | 0x200u, b + p, size); /* shared: decoded from elsewhere */
       } else if (type == 0x03) { /* a datatype: 0x103 when shared (stored in another object header) */
         stop = visit(ctx, type | ((mflags & 0x02) ? 0x100u : 0u), b + p, size);
       }
@@ -466,7 +469,11 @@ static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   check_ctx *c = ctx;
   if (type == 0x14) return 0; /* a driver info message: only in a superblock extension (guard_root) */
   c->what = type == 0x11 ? "symbol table" : type == 0x0c ? "attribute" : type == 0x02 ? "link info" : type == 0x06 ? "link"
-            : type == 0x15 ? "attribute info" : type == 0x0b ? "filter pipeline" : type == 0x08 ? "data layout" : "datatype";
+            : type == 0x15 ? "attribute info" : type == 0x0b ? "filter pipeline" : type == 0x08 ? "data layout"
+            : type == 0x01 ? "dataspace" : type == 0x04 || type == 0x05 ? "fill value" : type == 0x07 ? "external file list"
+            : type == 0x0d ? "comment" : (type & 0x200) ? "shared message" : "datatype";
+  if ((type & 0x200) || type == 0x01 || type == 0x04 || type == 0x05 || type == 0x07 || type == 0x0d)
+    return (c->problem = kcb__h5_guard_misc_problem(c->s, type, d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x08) return (c->problem = kcb__h5_guard_layout_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x0b) return (c->problem = kcb__h5_guard_pipeline_problem(d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x06) return (c->problem = kcb__h5_guard_link_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;

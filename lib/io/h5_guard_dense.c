@@ -156,6 +156,48 @@ const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *w
   return NULL;
 }
 
+/* ---- dataspace, fill value, external files, comments, shared messages -------------------------- */
+
+const char *kcb__h5_guard_misc_problem(const src *s, unsigned type, const uint8_t *d, uint64_t n, char *why, size_t ws) {
+  if (type & 0x200) /* libhdf5 would decode it from the file's shared-message heap, unchecked */
+    FAIL("a shared message of type %u (kept in the file's shared-message storage), which kcb does not read", type & 0xff);
+  if (type == 0x07) /* io/h5.c refuses them after H5Dopen2, which decodes the names from a local heap with strlen */
+    FAIL("an external file list: data stored in other files, which kcb does not read (it reads only data stored in "
+         "the checkpoint itself)");
+  if (type == 0x0d) {
+    if (!memchr(d, 0, (size_t)n)) FAIL("a comment not terminated inside its message");
+    return NULL;
+  }
+  if (type == 0x01) { /* dataspace (§IV.A.2.b): dimensions and maxima read by the rank, wherever the message ends */
+    if (n < 4 || d[0] < 1 || d[0] > 2) return NULL; /* libhdf5 refuses these itself */
+    uint64_t rank = d[1], need = (d[0] == 1 ? 8 : 4) + rank * s->sl * ((d[2] & 1) ? 2 : 1);
+    if (rank > 32) FAIL("a dataspace of %llu dimensions", (unsigned long long)rank);
+    if (need > n) FAIL("a dataspace of %llu dimensions runs past its %llu-byte message", (unsigned long long)rank, (unsigned long long)n);
+    return NULL;
+  }
+  /* fill value (§IV.A.2.e, 0x04 old, 0x05 new): the value copied by its own size */
+  uint64_t p;
+  if (type == 0x04) {
+    p = 0;
+  } else {
+    if (n < 1 || d[0] < 1 || d[0] > 3) return NULL;
+    if (d[0] < 3) {
+      if (n < 4) FAIL("a fill value message is cut short");
+      if (!d[3]) return NULL; /* version, allocation time, write time, then "fill value defined" */
+      p = 4;
+    } else {
+      if (n < 2) FAIL("a fill value message is cut short");
+      if (!(d[1] & 0x20)) return NULL; /* no value stored */
+      p = 2;
+    }
+  }
+  if (n < p + 4) FAIL("a fill value message is cut short");
+  int64_t size = (int32_t)le(d + p, 4);
+  if (size > 0 && (uint64_t)size > n - p - 4)
+    FAIL("a fill value of %lld bytes runs past its %llu-byte message", (long long)size, (unsigned long long)n);
+  return NULL;
+}
+
 /* ---- chunked datasets ------------------------------------------------------------------------- */
 
 typedef struct chunk_walk {

@@ -65,6 +65,10 @@ const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *w
  * version 1 B-tree, walked; other indexes of version 4 layouts refused). In h5_guard_dense.c. */
 const char *kcb__h5_guard_layout_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t ws);
 
+/* The same for a dataspace (0x01), old or new fill value (0x04, 0x05), external file list (0x07,
+ * refused) or comment (0x0d) message, or a shared one (type | 0x200, refused). In h5_guard_dense.c. */
+const char *kcb__h5_guard_misc_problem(const src *s, unsigned type, const uint8_t *d, uint64_t n, char *why, size_t ws);
+
 /* The same for a Link Info (0x02) or Attribute Info (0x15) message and the dense storage it names:
  * its fractal heap, its v2 B-trees and every link or attribute message stored there. In
  * h5_guard_dense.c. */
