@@ -140,6 +140,11 @@ static void test_fuzz_regressions(void **state) {
       {"crash-h5g_dense_iterate-direct-block-checksum",
        "corrupt HDF5 attribute info in the object header at offset 48: a direct block at offset 29938 whose signature, "
        "version, checksum, heap address or offset is wrong (fractal heap at offset 14851)"},
+      /* The same, the block lying past the end of allocated space (the superblock's base address
+       * moved by 20 bytes, which moves that end back) though inside the file. */
+      {"crash-h5g_dense_iterate-past-eoa",
+       "corrupt HDF5 link info in the object header at offset 9761: its fractal heap at offset 12554 has a root direct "
+       "block of 512 bytes outside the file"},
       {"timeout-h5hg-unlocated-attribute",
        "corrupt HDF5 global heap at offset 2048: free space of 0 bytes at +1680 does not fit the collection (4096 bytes) "
        "(string 0 of attribute 'layer_names')"},

@@ -140,7 +140,12 @@ static int src_open_uncached(src *s, hid_t obj) {
   } else {
     ok = 0;
   }
-  if (fcpl >= 0) H5Pclose(fcpl);
+  /* libhdf5 reads nothing past the end of allocated space (EOA) the superblock gives, less than the
+   * file's size when the superblock says so (its base address moved): a block there fails to load,
+   * which in the middle of an iteration takes libhdf5 into error paths that free twice. Structures
+   * must lie before both ends. */
+  haddr_t eoa = 0;
+  if (ok && H5Fget_eoa(fid, &eoa) >= 0 && eoa != HADDR_UNDEF && eoa < s->size && ub + eoa < s->size) s->size = ub + eoa;
   if (fapl >= 0) H5Pclose(fapl);
   if (fid >= 0) H5Fclose(fid);
   H5Eclear2(H5E_DEFAULT);
@@ -798,6 +803,11 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
     if (sa >= 2 && sa <= 8 && sl >= 2 && sl <= 8 && ver <= 3) {
       s.sa = sa;
       s.sl = sl;
+      /* libhdf5 reads nothing past the end of allocated space: the stored end less the base address
+       * (it moves the base to the superblock's place, here 0, and the end with it) */
+      unsigned at = ver <= 1 ? 24 + (ver == 1 ? 4 : 0) : 12;
+      uint64_t base = le(b + at, sa), eof = le(b + at + 2 * sa, sa);
+      if (!is_undef(b + at + 2 * sa, sa) && eof >= base && eof - base < s.size) s.size = eof - base;
       uint64_t root = ver <= 1 ? le(b + 24 + (ver == 1 ? 4 : 0) + 4 * sa + sl, sa) : le(b + 12 + 3 * sa, sa);
       rc = header_error(&s, root, file);
       if (rc == 0) rc = driver_error(&s, b, ver, file);
