@@ -215,7 +215,7 @@ static void test_corrupt_dense(void **state) {
   assert_memory_equal(orig + leaf, "BTLF", 4);
   uint64_t leaf_nrec = get_le(orig + name_bt + 24, 2);
 
-  for (int k = 0; k < 13; k++) {
+  for (int k = 0; k < 14; k++) {
     memcpy(buf, orig, len);
     switch (k) {
       case 0: /* libhdf5 would decode a link of version 4 (the double free in H5G__dense_iterate) */
@@ -267,10 +267,16 @@ static void test_corrupt_dense(void **state) {
                  name_bt, (unsigned long long)total + 1, (unsigned long long)total);
         break;
       }
-      case 8: /* a leaf's first heap ID claiming 65535 bytes */
+      case 8: /* a leaf's first heap ID claiming 4000 bytes, past its 512-byte direct block */
+        put_le(buf + leaf + 6 + 4 + 1 + 4, 4000, 2);
+        seal(buf + leaf, 6 + leaf_nrec * 11);
+        snprintf(needle, sizeof needle, "an object of 4000 bytes at heap offset");
+        break;
+      case 13: /* 65535 bytes: more than the heap's objects may have (libhdf5 refuses it mid-iteration) */
         put_le(buf + leaf + 6 + 4 + 1 + 4, 0xffff, 2);
         seal(buf + leaf, 6 + leaf_nrec * 11);
-        snprintf(needle, sizeof needle, "an object of 65535 bytes at heap offset");
+        snprintf(needle, sizeof needle, "an object of 65535 bytes in the fractal heap at offset %zu, whose objects have at "
+                 "most 4096", heap);
         break;
       case 9: /* an attribute in dense storage whose name runs past its message */
         put_le(buf + attr + 2, 0x4000, 2);

@@ -298,6 +298,7 @@ typedef struct heap {
   uint64_t at, addr;           /* file offset and address of the header */
   int dchk;                    /* direct blocks carry a checksum */
   uint64_t width, start, maxd; /* table width, starting and maximum direct block sizes */
+  uint64_t max_man;            /* the largest object stored in a direct block */
   unsigned off_size, len_size; /* a managed object's offset and length in its heap ID */
   unsigned rows;               /* rows of the root indirect block; 0: the root is a direct block */
   unsigned dhdr;               /* a direct block's header */
@@ -340,6 +341,7 @@ static const char *heap_open(const src *s, uint64_t addr, unsigned id_len, heap 
     HFAIL("has direct blocks of %llu to %llu bytes (maximum heap size 2^%u)", (unsigned long long)h->start,
           (unsigned long long)h->maxd, bits);
   if (max_man == 0) HFAIL("%s", "has a maximum object size of 0");
+  h->max_man = max_man;
   h->off_size = (bits + 7) / 8;
   h->len_size = enc_size(max_man);
   if ((log2_floor(h->maxd) + 7) / 8 < h->len_size) h->len_size = (log2_floor(h->maxd) + 7) / 8;
@@ -439,6 +441,9 @@ static const char *heap_object(const src *s, heap *h, const uint8_t *id, uint8_t
     *checked = 1;
   }
   uint64_t rel = off - boff;
+  if (n > h->max_man) /* libhdf5 refuses it (it should be a huge object) */
+    FAIL("an object of %llu bytes in the fractal heap at offset %llu, whose objects have at most %llu",
+         (unsigned long long)n, (unsigned long long)h->at, (unsigned long long)h->max_man);
   if (rel < h->dhdr || n == 0 || n > bsize - rel)
     FAIL("an object of %llu bytes at heap offset %llu outside its direct block (%llu bytes at offset %llu)",
          (unsigned long long)n, (unsigned long long)off, (unsigned long long)bsize, (unsigned long long)baddr);
