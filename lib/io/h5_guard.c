@@ -393,8 +393,12 @@ static const char *dtype_problem(const uint8_t *d, uint64_t n, int depth, uint64
 /* What is wrong with attribute message d (n bytes) that libhdf5 1.10's decoder would not notice
  * (it copies the name up to a NUL and nelmts x type-size data bytes without looking at n), or NULL. */
 const char *kcb__h5_guard_attr_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
-  if (n < 8 || d[0] < 1 || d[0] > 3) return NULL; /* libhdf5 refuses the version itself */
+  /* What libhdf5 refuses itself is refused here too: in dense storage it would refuse it in the
+   * middle of an iteration, whose error paths are not to be trusted. */
+  if (n < 8) return snprintf(why, why_size, "an attribute message of %llu bytes is cut short", (unsigned long long)n), why;
+  if (d[0] < 1 || d[0] > 3) return snprintf(why, why_size, "an attribute message of version %u", d[0]), why;
   unsigned ver = d[0], flags = ver == 1 ? 0 : d[1];
+  if (flags & ~3u) return snprintf(why, why_size, "an attribute message with unknown flags 0x%02x", flags), why;
   uint64_t nsz = le(d + 2, 2), tsz = le(d + 4, 2), ssz = le(d + 6, 2), at = ver == 3 ? 9 : 8, dt, ds, data;
   if (ver == 1) dt = at + pad8(nsz), ds = dt + pad8(tsz), data = ds + pad8(ssz);
   else dt = at + nsz, ds = dt + tsz, data = ds + ssz;
@@ -403,13 +407,18 @@ const char *kcb__h5_guard_attr_problem(const src *s, const uint8_t *d, uint64_t 
              (unsigned long long)data, (unsigned long long)n);
     return why;
   }
-  if (nsz == 0 || memchr(d + at, 0, (size_t)nsz) == NULL) return snprintf(why, why_size, "its name is not terminated"), why;
+  const uint8_t *nul = nsz ? memchr(d + at, 0, (size_t)nsz) : NULL;
+  if (!nul) return snprintf(why, why_size, "its name is not terminated"), why;
+  if (nul != d + at + nsz - 1) return snprintf(why, why_size, "its name is shorter than its stored length"), why;
   if (flags & 1) return snprintf(why, why_size, "its datatype is shared (a committed datatype elsewhere), which kcb's "
                                  "and Keras's files never use"), why;
   uint64_t used = 0;
   const char *dp = dtype_problem(d + dt, tsz, 0, &used, why, why_size);
   if (dp) return dp;
-  if ((flags & 3) || tsz < 8 || ssz < 4) return NULL; /* shared shape: sizes unknown here */
+  if (flags & 2) return snprintf(why, why_size, "its dataspace is shared (stored elsewhere), which kcb does not read"), why;
+  if (ssz < 1 || (d[ds] != 1 && d[ds] != 2)) return snprintf(why, why_size, "its dataspace is of an unknown version"), why;
+  if (ssz >= 2 && d[ds + 1] > 32) return snprintf(why, why_size, "its dataspace has %u dimensions", d[ds + 1]), why;
+  if (tsz < 8 || ssz < 4) return NULL;
   uint64_t esize = le(d + dt + 4, 4), rank = d[ds + 1], dims = ds + (d[ds] == 1 ? 8 : 4), count = 1;
   if (d[ds] == 2 && d[ds + 3] == 2) count = 0; /* a null dataspace */
   if (d[ds] != 1 && d[ds] != 2) return NULL;
