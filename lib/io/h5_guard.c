@@ -440,7 +440,54 @@ typedef struct check_ctx {
   char why[400];
   const char *problem;
   const char *what; /* the kind of message with the problem */
+  /* a dataset's dataspace (its largest extent per dimension) and chunk shape, compared after the walk */
+  int space_rank, chunk_rank; /* -1: not seen */
+  uint64_t space_max[32], chunk[33];
 } check_ctx;
+
+#define CHECK_CTX(s) {(s), "", NULL, "", -1, -1, {0}, {0}}
+
+/* Notes what check_visit needs to compare a dataset's chunks with its shape. */
+static void note_shape(check_ctx *c, unsigned type, const uint8_t *d, uint64_t n) {
+  const src *s = c->s;
+  if (type == 0x01 && n >= 4 && d[1] <= 32) { /* checked to fit by kcb__h5_guard_misc_problem */
+    unsigned rank = d[1], has_max = d[2] & 1;
+    const uint8_t *dims = d + (d[0] == 1 ? 8 : 4), *max = dims + (uint64_t)rank * s->sl;
+    c->space_rank = (int)rank;
+    for (unsigned i = 0; i < rank; i++)
+      c->space_max[i] = !has_max ? le(dims + i * s->sl, s->sl) : is_undef(max + i * s->sl, s->sl) ? UINT64_MAX
+                                                                  : le(max + i * s->sl, s->sl);
+  } else if (type == 0x08 && n >= 5 && d[1] == 2 && (d[0] == 3 || d[0] == 4)) { /* checked by ..._layout_problem */
+    unsigned dims = d[0] == 3 ? d[2] : d[3], w = d[0] == 3 ? 4 : d[4];
+    const uint8_t *at = d[0] == 3 ? d + 3 + s->sa : d + 5;
+    if (dims < 2 || dims > 33 || w < 1 || w > 8 || (uint64_t)(at - d) + (uint64_t)dims * w > n) return;
+    c->chunk_rank = (int)dims - 1; /* the last is the element's size */
+    for (unsigned i = 0; i + 1 < dims; i++) c->chunk[i] = le(at + i * w, w);
+  }
+}
+
+/* After a header's walk: chunks no larger than the dataset can grow (h5py refuses others). libhdf5
+ * 1.10 reads a chunk larger than its dataset out of bounds (a segfault in H5D__select_read copying
+ * out of a 16384 x 16384 chunk of a 4 x 8 dataset). */
+static int chunk_shape_problem(check_ctx *c) {
+  if (c->space_rank < 0 || c->chunk_rank < 0) return 0;
+  c->what = "data layout";
+  if (c->chunk_rank != c->space_rank) {
+    snprintf(c->why, sizeof c->why, "chunks of %d dimensions for a dataset of %d", c->chunk_rank, c->space_rank);
+    c->problem = c->why;
+    return 1;
+  }
+  for (int i = 0; i < c->chunk_rank; i++) {
+    uint64_t most = c->space_max[i] ? c->space_max[i] : 1;
+    if (c->chunk[i] > most) {
+      snprintf(c->why, sizeof c->why, "chunks of %llu elements along dimension %d of a dataset that holds at most %llu",
+               (unsigned long long)c->chunk[i], i, (unsigned long long)most);
+      c->problem = c->why;
+      return 1;
+    }
+  }
+  return 0;
+}
 
 /* A group's symbol table message names its local heap, whose data segment libhdf5 allocates at the
  * size the heap gives before reading it. */
@@ -486,9 +533,16 @@ static int check_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
             : type == 0x15 ? "attribute info" : type == 0x0b ? "filter pipeline" : type == 0x08 ? "data layout"
             : type == 0x01 ? "dataspace" : type == 0x04 || type == 0x05 ? "fill value" : type == 0x07 ? "external file list"
             : type == 0x0d ? "comment" : (type & 0x200) ? "shared message" : "datatype";
-  if ((type & 0x200) || type == 0x01 || type == 0x04 || type == 0x05 || type == 0x07 || type == 0x0d)
-    return (c->problem = kcb__h5_guard_misc_problem(c->s, type, d, n, c->why, sizeof c->why)) != NULL;
-  if (type == 0x08) return (c->problem = kcb__h5_guard_layout_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
+  if ((type & 0x200) || type == 0x01 || type == 0x04 || type == 0x05 || type == 0x07 || type == 0x0d) {
+    if ((c->problem = kcb__h5_guard_misc_problem(c->s, type, d, n, c->why, sizeof c->why)) != NULL) return 1;
+    note_shape(c, type, d, n);
+    return 0;
+  }
+  if (type == 0x08) {
+    if ((c->problem = kcb__h5_guard_layout_problem(c->s, d, n, c->why, sizeof c->why)) != NULL) return 1;
+    note_shape(c, type, d, n);
+    return 0;
+  }
   if (type == 0x0b) return (c->problem = kcb__h5_guard_pipeline_problem(d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x06) return (c->problem = kcb__h5_guard_link_problem(c->s, d, n, c->why, sizeof c->why)) != NULL;
   if (type == 0x02 || type == 0x15)
@@ -527,8 +581,8 @@ int kcb__h5_guard_attr_messages(hid_t obj, const char *file) {
   src s;
   uint64_t addr;
   if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0 || checked_before(&s, addr)) return 0;
-  check_ctx c = {&s, "", NULL, ""};
-  if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
+  check_ctx c = CHECK_CTX(&s);
+  if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0 || chunk_shape_problem(&c))
     return kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
                       c.what,
                       (unsigned long long)(s.base + addr), c.problem);
@@ -746,8 +800,8 @@ int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file) {
   src s;
   if (src_open(&s, loc) != 0 || checked_before(&s, addr)) return 0;
   int rc = header_error(&s, addr, file);
-  check_ctx c = {&s, "", NULL, ""};
-  if (rc == 0 && walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0)
+  check_ctx c = CHECK_CTX(&s);
+  if (rc == 0 && (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0 || chunk_shape_problem(&c)))
     rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
                     c.what,
                     (unsigned long long)(s.base + addr), c.problem);
