@@ -450,7 +450,8 @@ typedef struct check_ctx {
 /* Notes what check_visit needs to compare a dataset's chunks with its shape. */
 static void note_shape(check_ctx *c, unsigned type, const uint8_t *d, uint64_t n) {
   const src *s = c->s;
-  if (type == 0x01 && n >= 4 && d[1] <= 32) { /* checked to fit by kcb__h5_guard_misc_problem */
+  if (type == 0x01 && n >= 4 && (d[0] == 1 || d[0] == 2) && d[1] <= 32 &&
+      (d[0] == 1 ? 8u : 4u) + (uint64_t)d[1] * s->sl * ((d[2] & 1) ? 2 : 1) <= n) {
     unsigned rank = d[1], has_max = d[2] & 1;
     const uint8_t *dims = d + (d[0] == 1 ? 8 : 4), *max = dims + (uint64_t)rank * s->sl;
     c->space_rank = (int)rank;
