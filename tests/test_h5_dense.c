@@ -215,7 +215,7 @@ static void test_corrupt_dense(void **state) {
   assert_memory_equal(orig + leaf, "BTLF", 4);
   uint64_t leaf_nrec = get_le(orig + name_bt + 24, 2);
 
-  for (int k = 0; k < 13; k++) {
+  for (int k = 0; k < 14; k++) {
     memcpy(buf, orig, len);
     switch (k) {
       case 0: /* libhdf5 would decode a link of version 4 (the double free in H5G__dense_iterate) */
@@ -267,10 +267,16 @@ static void test_corrupt_dense(void **state) {
                  name_bt, (unsigned long long)total + 1, (unsigned long long)total);
         break;
       }
-      case 8: /* a leaf's first heap ID claiming 65535 bytes */
+      case 8: /* a leaf's first heap ID claiming 4000 bytes, past its 512-byte direct block */
+        put_le(buf + leaf + 6 + 4 + 1 + 4, 4000, 2);
+        seal(buf + leaf, 6 + leaf_nrec * 11);
+        snprintf(needle, sizeof needle, "an object of 4000 bytes at heap offset");
+        break;
+      case 13: /* 65535 bytes: more than the heap's objects may have (libhdf5 refuses it mid-iteration) */
         put_le(buf + leaf + 6 + 4 + 1 + 4, 0xffff, 2);
         seal(buf + leaf, 6 + leaf_nrec * 11);
-        snprintf(needle, sizeof needle, "an object of 65535 bytes at heap offset");
+        snprintf(needle, sizeof needle, "an object of 65535 bytes in the fractal heap at offset %zu, whose objects have at "
+                 "most 4096", heap);
         break;
       case 9: /* an attribute in dense storage whose name runs past its message */
         put_le(buf + attr + 2, 0x4000, 2);
@@ -365,7 +371,20 @@ static void test_corrupt_pipeline(void **state) {
   assert_true(pl > 0);
   size_t tree = find_sig(orig, len, "TREE", 4, 1, 0); /* the kernel's chunk index, one leaf */
   assert_int_equal(orig[tree + 5], 0);
-  for (int k = 0; k < 6; k++) {
+  /* the kernel's dataspace (type 1: version 1, rank 2, maximum dimensions too) and fill value (type
+   * 5: version 2, a value of 0 bytes defined) messages */
+  size_t space = 0, fill = 0;
+  for (size_t i = 0; i + 24 < len && !space; i++)
+    if (get_le(orig + i, 2) == 1 && get_le(orig + i + 2, 2) == 40 && orig[i + 8] == 1 && orig[i + 9] == 2 && orig[i + 10] == 1)
+      space = i + 8;
+  for (size_t i = 0; i + 24 < len && !fill; i++)
+    if (get_le(orig + i, 2) == 5 && get_le(orig + i + 2, 2) == 8 && orig[i + 8] == 2 && orig[i + 11] == 1) fill = i + 8;
+  assert_true(space > 0 && fill > 0);
+  size_t layout = 0; /* the kernel's layout message (type 8: version 3, chunked, 3 dimensions, a B-tree address, sizes) */
+  for (size_t i = 0; i + 24 < len && !layout; i++)
+    if (get_le(orig + i, 2) == 8 && orig[i + 8] == 3 && orig[i + 9] == 2 && orig[i + 10] == 3) layout = i + 8;
+  assert_true(layout > 0);
+  for (int k = 0; k < 9; k++) {
     memcpy(buf, orig, len);
     switch (k) {
       case 0: /* the first filter (shuffle) claims 32767 parameters */
@@ -390,6 +409,20 @@ static void test_corrupt_pipeline(void **state) {
         snprintf(needle, sizeof needle, "bytes at address %zu, outside the file (%zu bytes)", len, len);
         break;
       }
+      case 6: /* libhdf5 would read a third dimension and its maximum past the message */
+        buf[space + 1] = 3;
+        snprintf(needle, sizeof needle, "corrupt HDF5 dataspace in the object header at offset %zu: a dataspace of 3 "
+                 "dimensions runs past its 40-byte message", space - 24); /* the first message, after a 16-byte prefix */
+        break;
+      case 7: /* and copy a fill value of 65536 bytes out of 8 */
+        put_le(buf + fill + 4, 65536, 4);
+        snprintf(needle, sizeof needle, "a fill value of 65536 bytes runs past its 8-byte message");
+        break;
+      case 8: /* chunks of 16384 x 16384 for a 4 x 8 kernel: libhdf5 1.10 read out of bounds (SIGSEGV) */
+        put_le(buf + layout + 3 + 8, 16384, 4);
+        put_le(buf + layout + 3 + 8 + 4, 16384, 4);
+        snprintf(needle, sizeof needle, "chunks of 16384 elements along dimension 0 of a dataset that holds at most 4");
+        break;
       case 5: /* a leaf claiming 60000 entries */
         put_le(buf + tree + 6, 60000, 2);
         snprintf(needle, sizeof needle, "its chunk index has a node of 60000 entries at offset %zu running past the file", tree);

@@ -248,8 +248,9 @@ static int path_walk(hid_t parent, const char *name, const char *file) {
 int kcb__h5_exists(hid_t parent, const char *name) {
   int rc = path_walk(parent, name, "");
   if (rc < 0) kcb_error_clear();
-  /* A link that is not followed (soft, external) or a header the guard refuses "exists": opening
-   * it then reports why rather than something missing. */
+  /* A link that is not followed, or a header the guard refuses, "exists": opening it then reports
+   * why, rather than the object being taken as missing (a reader skipping an optional group would
+   * accept the file: an external link inside layers/ read as a layer without variables). */
   return rc != 0;
 }
 

@@ -156,6 +156,48 @@ const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *w
   return NULL;
 }
 
+/* ---- dataspace, fill value, external files, comments, shared messages -------------------------- */
+
+const char *kcb__h5_guard_misc_problem(const src *s, unsigned type, const uint8_t *d, uint64_t n, char *why, size_t ws) {
+  if (type & 0x200) /* libhdf5 would decode it from the file's shared-message heap, unchecked */
+    FAIL("a shared message of type %u (kept in the file's shared-message storage), which kcb does not read", type & 0xff);
+  if (type == 0x07) /* io/h5.c refuses them after H5Dopen2, which decodes the names from a local heap with strlen */
+    FAIL("an external file list: data stored in other files, which kcb does not read (it reads only data stored in "
+         "the checkpoint itself)");
+  if (type == 0x0d) {
+    if (!memchr(d, 0, (size_t)n)) FAIL("a comment not terminated inside its message");
+    return NULL;
+  }
+  if (type == 0x01) { /* dataspace (§IV.A.2.b): dimensions and maxima read by the rank, wherever the message ends */
+    if (n < 4 || d[0] < 1 || d[0] > 2) return NULL; /* libhdf5 refuses these itself */
+    uint64_t rank = d[1], need = (d[0] == 1 ? 8 : 4) + rank * s->sl * ((d[2] & 1) ? 2 : 1);
+    if (rank > 32) FAIL("a dataspace of %llu dimensions", (unsigned long long)rank);
+    if (need > n) FAIL("a dataspace of %llu dimensions runs past its %llu-byte message", (unsigned long long)rank, (unsigned long long)n);
+    return NULL;
+  }
+  /* fill value (§IV.A.2.e, 0x04 old, 0x05 new): the value copied by its own size */
+  uint64_t p;
+  if (type == 0x04) {
+    p = 0;
+  } else {
+    if (n < 1 || d[0] < 1 || d[0] > 3) return NULL;
+    if (d[0] < 3) {
+      if (n < 4) FAIL("a fill value message is cut short");
+      if (!d[3]) return NULL; /* version, allocation time, write time, then "fill value defined" */
+      p = 4;
+    } else {
+      if (n < 2) FAIL("a fill value message is cut short");
+      if (!(d[1] & 0x20)) return NULL; /* no value stored */
+      p = 2;
+    }
+  }
+  if (n < p + 4) FAIL("a fill value message is cut short");
+  int64_t size = (int32_t)le(d + p, 4);
+  if (size > 0 && (uint64_t)size > n - p - 4)
+    FAIL("a fill value of %lld bytes runs past its %llu-byte message", (long long)size, (unsigned long long)n);
+  return NULL;
+}
+
 /* ---- chunked datasets ------------------------------------------------------------------------- */
 
 typedef struct chunk_walk {
@@ -209,6 +251,12 @@ static const char *chunk_node(chunk_walk *w, uint64_t addr, int level, char *why
 const char *kcb__h5_guard_layout_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t ws) {
   /* format spec §IV.A.2.i; versions 1 and 2 (before HDF5 1.6.3), compact and contiguous storage
    * are left to libhdf5's own checks and io/h5.c's size check before a read */
+  /* a virtual dataset (version 4, class 3) keeps its mapping in the global heap, which libhdf5
+   * 1.10 decodes inside H5Dopen2 with strlen over the heap object (a heap overflow found by
+   * checkpoint_h5), before io/h5.c could refuse the mapping to other files */
+  if (n >= 2 && d[0] == 4 && d[1] == 3)
+    FAIL("a virtual dataset (mapped from other files), which kcb does not read: kcb reads only data stored in the "
+         "checkpoint itself");
   if (n < 2 || d[0] < 3 || d[0] > 4 || d[1] != 2) return NULL;
   if (d[0] == 4) {
     if (n < 5) FAIL("a chunked layout message is cut short");
@@ -250,6 +298,7 @@ typedef struct heap {
   uint64_t at, addr;           /* file offset and address of the header */
   int dchk;                    /* direct blocks carry a checksum */
   uint64_t width, start, maxd; /* table width, starting and maximum direct block sizes */
+  uint64_t max_man;            /* the largest object stored in a direct block */
   unsigned off_size, len_size; /* a managed object's offset and length in its heap ID */
   unsigned rows;               /* rows of the root indirect block; 0: the root is a direct block */
   unsigned dhdr;               /* a direct block's header */
@@ -292,6 +341,7 @@ static const char *heap_open(const src *s, uint64_t addr, unsigned id_len, heap 
     HFAIL("has direct blocks of %llu to %llu bytes (maximum heap size 2^%u)", (unsigned long long)h->start,
           (unsigned long long)h->maxd, bits);
   if (max_man == 0) HFAIL("%s", "has a maximum object size of 0");
+  h->max_man = max_man;
   h->off_size = (bits + 7) / 8;
   h->len_size = enc_size(max_man);
   if ((log2_floor(h->maxd) + 7) / 8 < h->len_size) h->len_size = (log2_floor(h->maxd) + 7) / 8;
@@ -391,6 +441,9 @@ static const char *heap_object(const src *s, heap *h, const uint8_t *id, uint8_t
     *checked = 1;
   }
   uint64_t rel = off - boff;
+  if (n > h->max_man) /* libhdf5 refuses it (it should be a huge object) */
+    FAIL("an object of %llu bytes in the fractal heap at offset %llu, whose objects have at most %llu",
+         (unsigned long long)n, (unsigned long long)h->at, (unsigned long long)h->max_man);
   if (rel < h->dhdr || n == 0 || n > bsize - rel)
     FAIL("an object of %llu bytes at heap offset %llu outside its direct block (%llu bytes at offset %llu)",
          (unsigned long long)n, (unsigned long long)off, (unsigned long long)bsize, (unsigned long long)baddr);

@@ -3,7 +3,7 @@
 #ifndef KCB_IO_H5_GUARD_INTERNAL_H
 #define KCB_IO_H5_GUARD_INTERNAL_H
 
-#include <errno.h>
+#include <hdf5.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@ typedef struct src {
   uint64_t size;      /* bytes in the file */
   uint64_t base;      /* HDF5 addresses are relative to the end of the user block */
   unsigned sa, sl;    /* sizes of addresses and lengths */
-  int memo;           /* 1: headers found sound may be remembered (h5_guard.c's cache of the last file) */
+  hid_t key;          /* the open file's id when reads may be served from h5_guard.c's window; else -1 */
 } src;
 
 static inline uint64_t le(const uint8_t *p, unsigned n) {
@@ -35,28 +35,10 @@ static inline int is_undef(const uint8_t *p, unsigned n) {
   return 1;
 }
 
-/* Reads of at most this many bytes from the cached file (memo set) are served from a few windows
- * of it kept in memory: headers, heaps and messages lie in a few places, and a pread for each cost
- * more than the checks. In h5_guard.c. */
-#define KCB__H5_GUARD_WINDOW_READ 8192
-int kcb__h5_guard_window_read(const src *s, uint64_t off, uint64_t n, void *dst);
+/* 0, or -1 when [off, off + n) is not inside the file or cannot be read. In h5_guard.c. */
+int kcb__h5_guard_src_read(const src *s, uint64_t off, uint64_t n, void *dst);
 
-/* 0, or -1 when [off, off + n) is not inside the file or cannot be read. */
-static inline int src_read(const src *s, uint64_t off, uint64_t n, void *dst) {
-  if (off > s->size || n > s->size - off) return -1;
-  if (s->mem) {
-    memcpy(dst, s->mem + off, (size_t)n);
-    return 0;
-  }
-  if (s->memo && n <= KCB__H5_GUARD_WINDOW_READ) return kcb__h5_guard_window_read(s, off, n, dst);
-  for (uint64_t done = 0; done < n;) {
-    ssize_t r = pread(s->fd, (uint8_t *)dst + done, (size_t)(n - done), (off_t)(off + done));
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) return -1;
-    done += (uint64_t)r;
-  }
-  return 0;
-}
+static inline int src_read(const src *s, uint64_t off, uint64_t n, void *dst) { return kcb__h5_guard_src_read(s, off, n, dst); }
 
 /* n bytes at off in a malloc'd buffer, or NULL (outside the file, I/O error, no memory). */
 static inline uint8_t *src_load(const src *s, uint64_t off, uint64_t n) {
@@ -82,6 +64,10 @@ const char *kcb__h5_guard_pipeline_problem(const uint8_t *d, uint64_t n, char *w
 /* The same for a data layout message (0x08, format spec §IV.A.2.i): a chunked dataset's index (a
  * version 1 B-tree, walked; other indexes of version 4 layouts refused). In h5_guard_dense.c. */
 const char *kcb__h5_guard_layout_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t ws);
+
+/* The same for a dataspace (0x01), old or new fill value (0x04, 0x05), external file list (0x07,
+ * refused) or comment (0x0d) message, or a shared one (type | 0x200, refused). In h5_guard_dense.c. */
+const char *kcb__h5_guard_misc_problem(const src *s, unsigned type, const uint8_t *d, uint64_t n, char *why, size_t ws);
 
 /* The same for a Link Info (0x02) or Attribute Info (0x15) message and the dense storage it names:
  * its fractal heap, its v2 B-trees and every link or attribute message stored there. In

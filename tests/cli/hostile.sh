@@ -89,11 +89,11 @@ for k in external elink soft filter virtual family; do
   [ "$k" = family ] && f="$tmp/out/fam0.weights.h5"
   make outside_h5 "$f" "$tmp/c.1.weights.h5" "$k" || { echo "FAIL outside_$k: not made"; failed=$((failed + 1)); continue; }
   case $k in
-    external) why="dataset '0' keeps its data in 1 external file\\(s\\)" ;;
+    external) why="an external file list: data stored in other files, which kcb does not read" ;;
     elink) why="corrupt HDF5 link in the object header at offset [0-9]*: an external link, which would open another file: kcb follows only hard links" ;;
     soft) why="'0' is a soft or external link" ;;
     filter) why="dataset '0' uses HDF5 filter 32001, not one built into HDF5" ;;
-    virtual) why="dataset '0' is a virtual dataset" ;;
+    virtual) why="a virtual dataset \\(mapped from other files\\)" ;;
     family) why="the HDF5 superblock names a file driver" ;;
   esac
   check "outside_${k}_train" 1 "$why" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$f"
@@ -110,7 +110,7 @@ with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[3], "w") as z
             z.writestr(i.filename, src.read(i.filename))
     z.write(sys.argv[2], "model.weights.h5")
 PY
-check outside_external_keras 1 "ext\\.keras: dataset '0' keeps its data in 1 external" -- \
+check outside_external_keras 1 "ext\\.keras: corrupt HDF5 external file list in the object header at offset [0-9]*: an external file list" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/out/ext.keras"
 
 # ---- 6. errors not swallowed: a CSV log named with --csv gives its own error ---------------------
