@@ -9,6 +9,8 @@
 #include "internal.h"
 
 /* A sanity cap: a header promising more is corrupt, not a data set we want to allocate. */
+/* The first read's size: every data set fits in a few doublings of it. */
+#define IDX_FIRST_READ ((int64_t)1 << 20)
 #define IDX_MAX_ELEMENTS ((int64_t)1 << 31)
 
 /* The element types the IDX format defines, so a valid but unsupported one gets a clear message. */
@@ -133,13 +135,24 @@ int kcb_idx_load(kcb_tensor **out, const char *path, float scale) {
     }
   }
 
-  /* Data: exactly n bytes, then end of file. */
-  bytes = malloc((size_t)n);
-  if (!bytes) {
-    rc = kcb__error(KCB_ENOMEM, "%s: out of memory reading %lld bytes", path, (long long)n);
-    goto done;
+  /* Data: exactly n bytes, then end of file. The buffer grows with the bytes that arrive, so a
+   * header promising gigabytes in a small (or gzipped) file allocates only what the file holds. */
+  int64_t cap = 0;
+  got = 0;
+  while (got < n) {
+    int64_t want = cap == 0 ? (n < IDX_FIRST_READ ? n : IDX_FIRST_READ) : (cap > n / 2 ? n : 2 * cap);
+    unsigned char *grown = realloc(bytes, (size_t)want);
+    if (!grown) {
+      rc = kcb__error(KCB_ENOMEM, "%s: out of memory reading %lld bytes", path, (long long)n);
+      goto done;
+    }
+    bytes = grown;
+    int64_t part;
+    KCB__TRY(read_bytes(f, path, bytes + cap, want - cap, &part));
+    got = cap + part;
+    cap = want;
+    if (got < cap) break; /* the end of the file */
   }
-  KCB__TRY(read_bytes(f, path, bytes, n, &got));
   if (got < n) {
     rc = kcb__error(KCB_ETRUNC, "%s: truncated: header promises %lld bytes of data, file has %lld",
                     path, (long long)n, (long long)got);
