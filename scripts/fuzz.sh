@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds kcb's libFuzzer targets with clang (ASan + UBSan) and runs each for a fixed time.
 #   bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     (default 60 s, every target)
+#   KCB_FUZZ_SEED=N: libFuzzer's seed (default 0: a new one each run); CI fixes it so that its smoke
+#   run is repeatable, long runs explore with fresh seeds.
 #   KCB_FUZZ_RUNS=N bash scripts/fuzz.sh 0 TARGET...             (N executions per target, no time limit:
 #   `KCB_FUZZ_RUNS=1000000 KCB_FUZZ_RSS_MB=10240 bash scripts/fuzz.sh 0 checkpoint_h5 keras_archive` is
 #   issue 15's long run: over hundreds of thousands of inputs ASan's and libFuzzer's peak RSS grows
@@ -42,7 +44,7 @@ for name in "${targets[@]}"; do
   # malloc_limit_mb: a parser must refuse absurd sizes before allocating them.
   start=$SECONDS
   ASAN_OPTIONS=allocator_may_return_null=1:detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp \
-    "build-fuzz/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -runs="${KCB_FUZZ_RUNS:--1}" -malloc_limit_mb=2048 \
+    "build-fuzz/tests/fuzz/fuzz_$name" -seed="${KCB_FUZZ_SEED:-0}" -max_total_time="$seconds" -runs="${KCB_FUZZ_RUNS:--1}" -malloc_limit_mb=2048 \
     -rss_limit_mb="${KCB_FUZZ_RSS_MB:-4096}" "${extra[@]}" \
     -artifact_prefix="build-fuzz/artifacts/$name-" "build-fuzz/corpus/$name" "tests/fuzz/corpus/$name" \
     >"$log" 2>&1 || { echo "fuzz.sh: $name FAILED — see $log"; tail -30 "$log"; exit 1; }
