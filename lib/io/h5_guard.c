@@ -494,9 +494,26 @@ static int chunk_shape_problem(check_ctx *c) {
  * size the heap gives before reading it. */
 static const char *symbol_table_problem(const src *s, const uint8_t *d, uint64_t n, char *why, size_t why_size) {
   uint8_t h[40];
-  if (n < 2u * s->sa) return NULL;
-  uint64_t heap = le(d + s->sa, s->sa), hsize = 8 + 2 * s->sl + s->sa;
-  if (heap > s->size || src_read(s, s->base + heap, hsize, h) != 0 || memcmp(h, "HEAP", 4) != 0) return NULL;
+  if (n < 2u * s->sa) {
+    snprintf(why, why_size, "its symbol table message has %llu bytes, too few for two addresses", (unsigned long long)n);
+    return why;
+  }
+  uint64_t btree = le(d, s->sa), heap = le(d + s->sa, s->sa), hsize = 8 + 2 * s->sl + s->sa;
+  /* libhdf5 1.10 looks a name up in the B-tree and heap wherever the message says, an undefined
+   * address included (it then copies from a NULL buffer in H5F__accum_read): both must be inside
+   * the file and be what the message says they are. */
+  int in_file = s->base <= s->size && btree <= s->size - s->base && 4 <= s->size - s->base - btree;
+  if (!in_file || src_read(s, s->base + btree, 4, h) != 0 || memcmp(h, "TREE", 4) != 0) {
+    snprintf(why, why_size, "its group's B-tree address %llu is not a B-tree node inside the file (%llu bytes)",
+             (unsigned long long)btree, (unsigned long long)s->size);
+    return why;
+  }
+  in_file = heap <= s->size - s->base && hsize <= s->size - s->base - heap;
+  if (!in_file || src_read(s, s->base + heap, hsize, h) != 0 || memcmp(h, "HEAP", 4) != 0) {
+    snprintf(why, why_size, "its group's local heap address %llu is not a local heap inside the file (%llu bytes)",
+             (unsigned long long)heap, (unsigned long long)s->size);
+    return why;
+  }
   uint64_t size = le(h + 8, s->sl), at = le(h + 8 + 2 * s->sl, s->sa);
   if (at > s->size || size > s->size - at) {
     snprintf(why, why_size, "its group's local heap at offset %llu has %llu bytes of data at offset %llu, past the end of "
