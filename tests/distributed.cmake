@@ -23,6 +23,7 @@ if(KCB_MPI)
   target_link_libraries(distributed_check PRIVATE kcb ${CMOCKA_LIBRARY} MPI::MPI_C ${MATH_LIBRARY})
   target_include_directories(distributed_check PRIVATE ${CMOCKA_INCLUDE_DIR} ${PROJECT_SOURCE_DIR}/lib)
   target_compile_options(distributed_check PRIVATE ${KCB_WARNINGS})
+  target_compile_definitions(distributed_check PRIVATE _POSIX_C_SOURCE=200809L) # as every test: mkdtemp
   foreach(np 1 2 3)
     add_test(NAME distributed_np${np}
       COMMAND ${MPIEXEC_EXECUTABLE} --oversubscribe --timeout 100 -np ${np} $<TARGET_FILE:distributed_check>)

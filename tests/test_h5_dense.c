@@ -13,40 +13,6 @@
 
 static char tmpdir[64];
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s", path);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-static const char *write_tmp(const char *name, const void *data, size_t len) {
-  static char path[512];
-  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, len, f), len);
-  assert_int_equal(fclose(f), 0);
-  return path;
-}
-
-static uint64_t get_le(const char *p, int n) {
-  uint64_t v = 0;
-  for (int i = n; i-- > 0;) v = v << 8 | (uint8_t)p[i];
-  return v;
-}
-
-static void put_le(char *p, uint64_t v, int n) {
-  for (int i = 0; i < n; i++, v >>= 8) p[i] = (char)(v & 0xff);
-}
-
 /* Bob Jenkins' lookup3 (hashlittle, initial value 0): the checksum HDF5 stores after each block of
  * version-2 metadata, which libhdf5 checks (so does the guard); recomputed here after each change so
  * that the change itself is what the guard finds. */
@@ -83,42 +49,39 @@ static uint32_t lookup3(const char *key, size_t n) {
 }
 
 /* Stores the checksum of the n bytes at p after them. */
-static void seal(char *p, size_t n) { put_le(p + n, lookup3(p, n), 4); }
+static void seal(char *p, size_t n) { test_put_le(p + n, lookup3(p, n), 4); }
 
 /* The direct block (FHDB) holding file offset `at` of fractal heap `heap` (8-byte addresses): its
  * checksum recomputed over the whole block, the checksum field taken as 0. */
 static void seal_dblock(char *buf, size_t heap, size_t at) {
   size_t o = at;
   while (memcmp(buf + o, "FHDB", 4) != 0) o--;
-  uint64_t width = get_le(buf + heap + 110, 2), start = get_le(buf + heap + 112, 8);
-  unsigned off_size = ((unsigned)get_le(buf + heap + 128, 2) + 7) / 8;
-  uint64_t boff = get_le(buf + o + 13, (int)off_size), size = start, row_off = 0;
+  uint64_t width = test_get_le(buf + heap + 110, 2), start = test_get_le(buf + heap + 112, 8);
+  unsigned off_size = ((unsigned)test_get_le(buf + heap + 128, 2) + 7) / 8;
+  uint64_t boff = test_get_le(buf + o + 13, (int)off_size), size = start, row_off = 0;
   for (int row = 0; boff - row_off >= width * size; row++) { /* rows 0 and 1: the starting size; then doubling */
     row_off += width * size;
     if (row > 0) size *= 2;
   }
   char *sum = buf + o + 13 + off_size;
-  put_le(sum, 0, 4);
-  put_le(sum, lookup3(buf + o, (size_t)size), 4);
+  test_put_le(sum, 0, 4);
+  test_put_le(sum, lookup3(buf + o, (size_t)size), 4);
 }
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_test_h5_dense_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return test_tmpdir_make(tmpdir, sizeof tmpdir, "kcb_test_h5_dense_");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return test_tmpdir_remove(tmpdir);
 }
 
 static char *fixture(const char *name, size_t *len) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s", KCB_SAVING_DATA, name);
-  return slurp(path, len);
+  return test_slurp(path, len);
 }
 
 /* The offset of the n-th (from 0) 4-byte signature sig whose byte at +k is v (k < 0: any). */
@@ -164,8 +127,8 @@ static void test_accepted(void **state) {
   char orig[512];
   snprintf(orig, sizeof orig, "%s/weights_h5", KCB_H5_CORPUS);
   size_t olen;
-  char *obuf = slurp(orig, &olen);
-  const char *opath = write_tmp("orig.weights.h5", obuf + 1, olen - 1); /* byte 0: the fuzz layout */
+  char *obuf = test_slurp(orig, &olen);
+  const char *opath = test_write_in(tmpdir, "orig.weights.h5", obuf + 1, olen - 1); /* byte 0: the fuzz layout */
   free(obuf);
   kcb_checkpoint_file *o = NULL;
   assert_ok(kcb_checkpoint_file_open(&o, opath));
@@ -201,19 +164,19 @@ static void test_corrupt_dense(void **state) {
   size_t heap = 0;
   for (int n = 0;; n++) {
     heap = find_sig(orig, len, "FRHP", 5, 7, n);
-    if (get_le(orig + heap + 140, 2) > 0) break;
+    if (test_get_le(orig + heap + 140, 2) > 0) break;
   }
   size_t name_bt = find_sig(orig, len, "BTHD", 5, 5, 0), attr_bt = find_sig(orig, len, "BTHD", 5, 8, 0);
-  size_t leaf = (size_t)get_le(orig + name_bt + 16, 8), link = link_message(orig, len, "x007");
+  size_t leaf = (size_t)test_get_le(orig + name_bt + 16, 8), link = link_message(orig, len, "x007");
   size_t attr = 0;
   for (size_t i = 9; i + 9 < len; i++)
     if (memcmp(orig + i, "extra_005", 9) == 0 && orig[i - 9] == 3) attr = i - 9;
   assert_true(attr > 0);
   assert_int_equal(orig[heap + 4], 0);
   size_t attr_heap = find_sig(orig, len, "FRHP", 5, 8, 0);
-  assert_int_equal(get_le(orig + name_bt + 12, 2), 0); /* the name index is one leaf */
+  assert_int_equal(test_get_le(orig + name_bt + 12, 2), 0); /* the name index is one leaf */
   assert_memory_equal(orig + leaf, "BTLF", 4);
-  uint64_t leaf_nrec = get_le(orig + name_bt + 24, 2);
+  uint64_t leaf_nrec = test_get_le(orig + name_bt + 24, 2);
 
   for (int k = 0; k < 14; k++) {
     memcpy(buf, orig, len);
@@ -230,62 +193,62 @@ static void test_corrupt_dense(void **state) {
         snprintf(needle, sizeof needle, "a link name of 200 bytes in a message with");
         break;
       case 2:
-        put_le(buf + heap + 5, 9, 2);
+        test_put_le(buf + heap + 5, 9, 2);
         seal(buf + heap, 142);
         snprintf(needle, sizeof needle, "its fractal heap at offset %zu has heap IDs of 9 bytes, expected 7", heap);
         break;
       case 3: /* a heap deeper than kcb reads (rows of indirect blocks) */
-        put_le(buf + heap + 140, 60, 2);
+        test_put_le(buf + heap + 140, 60, 2);
         seal(buf + heap, 142);
         snprintf(needle, sizeof needle, "its fractal heap at offset %zu has 60 rows in its root indirect block, more than "
                  "its 9 rows of direct blocks", heap);
         break;
       case 4: { /* the root indirect block's first direct block moved past the end of the file */
-        size_t ib = (size_t)get_le(orig + heap + 132, 8);
+        size_t ib = (size_t)test_get_le(orig + heap + 132, 8);
         assert_memory_equal(orig + ib, "FHIB", 4);
-        put_le(buf + ib + 5 + 8 + 4, (uint64_t)len + 4096, 8);
-        seal(buf + ib, 5 + 8 + 4 + 8 * get_le(orig + heap + 140, 2) * get_le(orig + heap + 110, 2));
+        test_put_le(buf + ib + 5 + 8 + 4, (uint64_t)len + 4096, 8);
+        seal(buf + ib, 5 + 8 + 4 + 8 * test_get_le(orig + heap + 140, 2) * test_get_le(orig + heap + 110, 2));
         snprintf(needle, sizeof needle, "a direct block of 512 bytes at offset %zu outside the file (fractal heap at "
                  "offset %zu)", len + 4096, heap);
         break;
       }
       case 5:
-        put_le(buf + heap + 120, 3 << 20, 8); /* maximum direct block size: not a power of two */
+        test_put_le(buf + heap + 120, 3 << 20, 8); /* maximum direct block size: not a power of two */
         seal(buf + heap, 142);
         snprintf(needle, sizeof needle, "its fractal heap at offset %zu has direct blocks of 512 to 3145728 bytes", heap);
         break;
       case 6: /* the name index's records one byte longer than type 5's */
-        put_le(buf + name_bt + 10, 12, 2);
+        test_put_le(buf + name_bt + 10, 12, 2);
         seal(buf + name_bt, 34);
         snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu has records of 12 bytes, expected 11", name_bt);
         break;
       case 7: { /* one record more in the header than in the tree: libhdf5 sizes its link table by it */
-        uint64_t total = get_le(orig + name_bt + 26, 8);
-        put_le(buf + name_bt + 26, total + 1, 8);
+        uint64_t total = test_get_le(orig + name_bt + 26, 8);
+        test_put_le(buf + name_bt + 26, total + 1, 8);
         seal(buf + name_bt, 34);
         snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu counts %llu records in its header but holds %llu",
                  name_bt, (unsigned long long)total + 1, (unsigned long long)total);
         break;
       }
       case 8: /* a leaf's first heap ID claiming 4000 bytes, past its 512-byte direct block */
-        put_le(buf + leaf + 6 + 4 + 1 + 4, 4000, 2);
+        test_put_le(buf + leaf + 6 + 4 + 1 + 4, 4000, 2);
         seal(buf + leaf, 6 + leaf_nrec * 11);
         snprintf(needle, sizeof needle, "an object of 4000 bytes at heap offset");
         break;
       case 13: /* 65535 bytes: more than the heap's objects may have (libhdf5 refuses it mid-iteration) */
-        put_le(buf + leaf + 6 + 4 + 1 + 4, 0xffff, 2);
+        test_put_le(buf + leaf + 6 + 4 + 1 + 4, 0xffff, 2);
         seal(buf + leaf, 6 + leaf_nrec * 11);
         snprintf(needle, sizeof needle, "an object of 65535 bytes in the fractal heap at offset %zu, whose objects have at "
                  "most 4096", heap);
         break;
       case 9: /* an attribute in dense storage whose name runs past its message */
-        put_le(buf + attr + 2, 0x4000, 2);
+        test_put_le(buf + attr + 2, 0x4000, 2);
         seal_dblock(buf, attr_heap, attr);
         snprintf(needle, sizeof needle, "corrupt HDF5 attribute info in the object header at offset 48: its name, type and "
                  "shape (");
         break;
       case 10: /* the attributes' B-tree deeper than kcb reads */
-        put_le(buf + attr_bt + 12, 9, 2);
+        test_put_le(buf + attr_bt + 12, 9, 2);
         seal(buf + attr_bt, 34);
         snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu is 9 levels deep (kcb reads at most 8)", attr_bt);
         break;
@@ -294,14 +257,14 @@ static void test_corrupt_dense(void **state) {
         snprintf(needle, sizeof needle, "a direct block at offset");
         break;
       case 12: /* the same for a B-tree leaf */
-        put_le(buf + leaf + 6, 0x12345678, 4);
+        test_put_le(buf + leaf + 6, 0x12345678, 4);
         snprintf(needle, sizeof needle, "its v2 B-tree at offset %zu has a node at offset %zu whose checksum does not match",
                  name_bt, leaf);
         break;
     }
     char name[64];
     snprintf(name, sizeof name, "dense%d.weights.h5", k);
-    assert_refused(write_tmp(name, buf, len), needle);
+    assert_refused(test_write_in(tmpdir, name, buf, len), needle);
   }
   free(buf);
   free(orig);
@@ -340,7 +303,7 @@ static void test_corrupt_order(void **state) {
     }
     char name[64];
     snprintf(name, sizeof name, "order%d.weights.h5", k);
-    const char *path = write_tmp(name, buf, len);
+    const char *path = test_write_in(tmpdir, name, buf, len);
     if (k < 3) {
       assert_refused(path, needle);
     } else { /* found when the loader looks into optimizer/vars */
@@ -361,13 +324,13 @@ static void test_corrupt_pipeline(void **state) {
   char path[512], needle[256];
   snprintf(path, sizeof path, "%s/layout-chunked", KCB_H5_CORPUS);
   size_t len;
-  char *orig = slurp(path, &len), *buf = malloc(len);
+  char *orig = test_slurp(path, &len), *buf = malloc(len);
   assert_non_null(buf);
   memmove(orig, orig + 1, --len); /* byte 0: the fuzz layout */
-  assert_ok(kcb_checkpoint_info_read(&(kcb_checkpoint_info){0}, write_tmp("chunked.weights.h5", orig, len)));
+  assert_ok(kcb_checkpoint_info_read(&(kcb_checkpoint_info){0}, test_write_in(tmpdir, "chunked.weights.h5", orig, len)));
   size_t pl = 0; /* a version 1 object header message of type 0x000b: type, size, flags, 3 reserved */
   for (size_t i = 0; i + 24 < len && !pl; i++)
-    if (get_le(orig + i, 2) == 0x0b && orig[i + 8] == 1 && orig[i + 9] == 3 && get_le(orig + i + 2, 2) >= 32) pl = i + 8;
+    if (test_get_le(orig + i, 2) == 0x0b && orig[i + 8] == 1 && orig[i + 9] == 3 && test_get_le(orig + i + 2, 2) >= 32) pl = i + 8;
   assert_true(pl > 0);
   size_t tree = find_sig(orig, len, "TREE", 4, 1, 0); /* the kernel's chunk index, one leaf */
   assert_int_equal(orig[tree + 5], 0);
@@ -375,24 +338,24 @@ static void test_corrupt_pipeline(void **state) {
    * 5: version 2, a value of 0 bytes defined) messages */
   size_t space = 0, fill = 0;
   for (size_t i = 0; i + 24 < len && !space; i++)
-    if (get_le(orig + i, 2) == 1 && get_le(orig + i + 2, 2) == 40 && orig[i + 8] == 1 && orig[i + 9] == 2 && orig[i + 10] == 1)
+    if (test_get_le(orig + i, 2) == 1 && test_get_le(orig + i + 2, 2) == 40 && orig[i + 8] == 1 && orig[i + 9] == 2 && orig[i + 10] == 1)
       space = i + 8;
   for (size_t i = 0; i + 24 < len && !fill; i++)
-    if (get_le(orig + i, 2) == 5 && get_le(orig + i + 2, 2) == 8 && orig[i + 8] == 2 && orig[i + 11] == 1) fill = i + 8;
+    if (test_get_le(orig + i, 2) == 5 && test_get_le(orig + i + 2, 2) == 8 && orig[i + 8] == 2 && orig[i + 11] == 1) fill = i + 8;
   assert_true(space > 0 && fill > 0);
   size_t layout = 0; /* the kernel's layout message (type 8: version 3, chunked, 3 dimensions, a B-tree address, sizes) */
   for (size_t i = 0; i + 24 < len && !layout; i++)
-    if (get_le(orig + i, 2) == 8 && orig[i + 8] == 3 && orig[i + 9] == 2 && orig[i + 10] == 3) layout = i + 8;
+    if (test_get_le(orig + i, 2) == 8 && orig[i + 8] == 3 && orig[i + 9] == 2 && orig[i + 10] == 3) layout = i + 8;
   assert_true(layout > 0);
   for (int k = 0; k < 9; k++) {
     memcpy(buf, orig, len);
     switch (k) {
       case 0: /* the first filter (shuffle) claims 32767 parameters */
-        put_le(buf + pl + 8 + 6, 0x7fff, 2);
+        test_put_le(buf + pl + 8 + 6, 0x7fff, 2);
         snprintf(needle, sizeof needle, "corrupt HDF5 filter pipeline in the object header at offset");
         break;
       case 1:
-        put_le(buf + pl + 8 + 6, 0x7fff, 2);
+        test_put_le(buf + pl + 8 + 6, 0x7fff, 2);
         snprintf(needle, sizeof needle, "filter 0's 32767 parameters run past the pipeline message");
         break;
       case 2: /* 33 filters */
@@ -400,12 +363,12 @@ static void test_corrupt_pipeline(void **state) {
         snprintf(needle, sizeof needle, "a filter pipeline of 33 filters");
         break;
       case 3: /* shuffle turned into n-bit, whose parameters libhdf5 trusts */
-        put_le(buf + pl + 8, 5, 2);
+        test_put_le(buf + pl + 8, 5, 2);
         snprintf(needle, sizeof needle, "filter 0 is HDF5 filter 5 (n-bit), which kcb does not read");
         break;
       case 4: { /* the first chunk's address past the end of the file (key: size, mask, 3 offsets; then the address) */
         size_t child = tree + 8 + 16 + 8 + 8 * 3;
-        put_le(buf + child, (uint64_t)len, 8);
+        test_put_le(buf + child, (uint64_t)len, 8);
         snprintf(needle, sizeof needle, "bytes at address %zu, outside the file (%zu bytes)", len, len);
         break;
       }
@@ -415,21 +378,21 @@ static void test_corrupt_pipeline(void **state) {
                  "dimensions runs past its 40-byte message", space - 24); /* the first message, after a 16-byte prefix */
         break;
       case 7: /* and copy a fill value of 65536 bytes out of 8 */
-        put_le(buf + fill + 4, 65536, 4);
+        test_put_le(buf + fill + 4, 65536, 4);
         snprintf(needle, sizeof needle, "a fill value of 65536 bytes runs past its 8-byte message");
         break;
       case 8: /* chunks of 16384 x 16384 for a 4 x 8 kernel: libhdf5 1.10 read out of bounds (SIGSEGV) */
-        put_le(buf + layout + 3 + 8, 16384, 4);
-        put_le(buf + layout + 3 + 8 + 4, 16384, 4);
+        test_put_le(buf + layout + 3 + 8, 16384, 4);
+        test_put_le(buf + layout + 3 + 8 + 4, 16384, 4);
         snprintf(needle, sizeof needle, "chunks of 16384 elements along dimension 0 of a dataset that holds at most 4");
         break;
       case 5: /* a leaf claiming 60000 entries */
-        put_le(buf + tree + 6, 60000, 2);
+        test_put_le(buf + tree + 6, 60000, 2);
         snprintf(needle, sizeof needle, "its chunk index has a node of 60000 entries at offset %zu running past the file", tree);
         break;
     }
     kcb_checkpoint_file *f = NULL;
-    const char *p = write_tmp("badpipe.weights.h5", buf, len);
+    const char *p = test_write_in(tmpdir, "badpipe.weights.h5", buf, len);
     assert_error(kcb_checkpoint_file_open(&f, p), KCB_EFORMAT, needle);
     assert_non_null(strstr(kcb_error_last(), p));
   }

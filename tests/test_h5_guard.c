@@ -13,40 +13,6 @@
 
 static char tmpdir[64];
 
-static char *slurp(const char *path, size_t *len) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *buf = malloc((size_t)n + 1);
-  assert_non_null(buf);
-  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  *len = (size_t)n;
-  return buf;
-}
-
-static const char *write_tmp(const char *name, const void *data, size_t len) {
-  static char path[512];
-  snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, len, f), len);
-  assert_int_equal(fclose(f), 0);
-  return path;
-}
-
-static uint64_t get_le(const char *p, int n) {
-  uint64_t v = 0;
-  for (int i = n; i-- > 0;) v = v << 8 | (uint8_t)p[i];
-  return v;
-}
-
-static void put_le(char *p, uint64_t v, int n) {
-  for (int i = 0; i < n; i++, v >>= 8) p[i] = (char)(v & 0xff);
-}
-
 /* The offset of the first global heap collection. */
 static size_t first_gcol(const char *buf, size_t len) {
   for (size_t i = 0; i + 16 <= len; i++)
@@ -57,11 +23,11 @@ static size_t first_gcol(const char *buf, size_t len) {
 
 /* The offset (from the collection) of its largest object's header: in m.h5, model_config's. */
 static size_t largest_object(const char *buf, size_t gcol) {
-  size_t cs = get_le(buf + gcol + 8, 8), best = 0;
+  size_t cs = test_get_le(buf + gcol + 8, 8), best = 0;
   uint64_t best_size = 0;
   for (size_t p = 16; p + 16 <= cs;) {
-    unsigned idx = (unsigned)get_le(buf + gcol + p, 2);
-    uint64_t size = get_le(buf + gcol + p + 8, 8);
+    unsigned idx = (unsigned)test_get_le(buf + gcol + p, 2);
+    uint64_t size = test_get_le(buf + gcol + p + 8, 8);
     if (idx == 0) break;
     if (size > best_size) best = p, best_size = size;
     p += 16 + ((size + 7) & ~(uint64_t)7);
@@ -72,15 +38,12 @@ static size_t largest_object(const char *buf, size_t gcol) {
 
 static int setup(void **state) {
   (void)state;
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_test_h5_guard_XXXXXX");
-  return mkdtemp(tmpdir) ? 0 : -1;
+  return test_tmpdir_make(tmpdir, sizeof tmpdir, "kcb_test_h5_guard_");
 }
 
 static int teardown(void **state) {
   (void)state;
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-  return system(cmd) == 0 ? 0 : -1;
+  return test_tmpdir_remove(tmpdir);
 }
 
 /* Both loaders refuse the file with KCB_EFORMAT and `needle`. */
@@ -153,11 +116,11 @@ static void test_fuzz_regressions(void **state) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s", KCB_H5_REGRESSIONS, cases[i].file);
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = test_slurp(path, &len);
     assert_true(len > 1);
     char name[128];
     snprintf(name, sizeof name, "%s%s", cases[i].file, (buf[0] & 1) ? ".h5" : ".weights.h5");
-    const char *tmp = write_tmp(name, buf + 1, len - 1);
+    const char *tmp = test_write_in(tmpdir, name, buf + 1, len - 1);
     if (strstr(cases[i].file, "unlocated") || strstr(cases[i].file, "h5hl") || strstr(cases[i].file, "dense")) {
       kcb_checkpoint_info info;
       assert_error(kcb_checkpoint_info_read(&info, tmp), KCB_EFORMAT, cases[i].needle);
@@ -174,13 +137,13 @@ static void test_corrupt_collections(void **state) {
   size_t len;
   char path[512], needle[256];
   snprintf(path, sizeof path, "%s/m.h5", KCB_SAVING_DATA);
-  char *orig = slurp(path, &len), *buf = malloc(len);
+  char *orig = test_slurp(path, &len), *buf = malloc(len);
   assert_non_null(buf);
   size_t g = first_gcol(orig, len), big = largest_object(orig, g);
-  uint64_t big_size = get_le(orig + g + big + 8, 8);
-  unsigned big_idx = (unsigned)get_le(orig + g + big, 2);
-  assert_int_equal(get_le(orig + g + 8, 8) % 8, 0);
-  assert_ok(kcb_checkpoint_info_read(&(kcb_checkpoint_info){0}, write_tmp("ok.h5", orig, len)));
+  uint64_t big_size = test_get_le(orig + g + big + 8, 8);
+  unsigned big_idx = (unsigned)test_get_le(orig + g + big, 2);
+  assert_int_equal(test_get_le(orig + g + 8, 8) % 8, 0);
+  assert_ok(kcb_checkpoint_info_read(&(kcb_checkpoint_info){0}, test_write_in(tmpdir, "ok.h5", orig, len)));
 
   for (int k = 0; k < 6; k++) {
     memcpy(buf, orig, len);
@@ -190,30 +153,30 @@ static void test_corrupt_collections(void **state) {
         snprintf(needle, sizeof needle, "global heap at offset %zu: collection version 2, expected 1", g);
         break;
       case 1: /* a collection past the end of the file */
-        put_le(buf + g + 8, (uint64_t)1 << 40, 8);
+        test_put_le(buf + g + 8, (uint64_t)1 << 40, 8);
         snprintf(needle, sizeof needle, "global heap at offset %zu: collection size 1099511627776 does not fit", g);
         break;
       case 2: /* the first object runs past the collection: H5HG_read would copy 1 TB */
-        put_le(buf + g + 16 + 8, (uint64_t)1 << 40, 8);
+        test_put_le(buf + g + 16 + 8, (uint64_t)1 << 40, 8);
         snprintf(needle, sizeof needle, "at offset %zu: object 1 of 1099511627776 bytes at +16 runs past the collection", g);
         break;
       case 3: /* free space of size 0: libhdf5's decoder loops forever */
-        put_le(buf + g + 16, 0, 2);
-        put_le(buf + g + 16 + 8, 0, 8);
+        test_put_le(buf + g + 16, 0, 2);
+        test_put_le(buf + g + 16 + 8, 0, 8);
         snprintf(needle, sizeof needle, "at offset %zu: free space of 0 bytes at +16", g);
         break;
       case 4: /* model_config's object renumbered: H5HG_read would index past its table */
-        put_le(buf + g + big, 0x7fff, 2);
+        test_put_le(buf + g + big, 0x7fff, 2);
         snprintf(needle, sizeof needle, "at offset %zu: no object %u (string 0 of attribute 'model_config')", g, big_idx);
         break;
       case 5: /* model_config's object one byte shorter than the string's length */
-        put_le(buf + g + big + 8, big_size - 1, 8);
+        test_put_le(buf + g + big + 8, big_size - 1, 8);
         snprintf(needle, sizeof needle,
                  "at offset %zu: object %u holds %llu bytes, but string 0 of attribute 'model_config' has length %llu", g,
                  big_idx, (unsigned long long)(big_size - 1), (unsigned long long)big_size);
         break;
     }
-    assert_refused(write_tmp("bad.h5", buf, len), needle);
+    assert_refused(test_write_in(tmpdir, "bad.h5", buf, len), needle);
   }
   free(buf);
   free(orig);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -41,6 +43,59 @@ static inline kcb_model *test_compiled_model(int64_t input, const char *spec, ui
   c.n_metrics = metric == KCB_METRIC_COUNT ? 0 : 1;
   assert_ok(kcb_model_compile(m, &c));
   return m;
+}
+
+/* ---- scratch files and raw bytes (tests that edit files byte by byte) ---------------------- */
+
+/* Makes a fresh directory /tmp/<prefix>XXXXXX in dir (size >= 64): 0, or -1 (a cmocka setup's result). */
+static inline int test_tmpdir_make(char *dir, size_t size, const char *prefix) {
+  snprintf(dir, size, "/tmp/%sXXXXXX", prefix);
+  return mkdtemp(dir) ? 0 : -1;
+}
+
+/* Removes it with everything in it: 0, or -1 (a cmocka teardown's result). */
+static inline int test_tmpdir_remove(const char *dir) {
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The whole file, NUL-terminated, in a malloc'd buffer; fails the test if it cannot be read. */
+static inline char *test_slurp(const char *path, size_t *len) {
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot open %s", path);
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  buf[n] = '\0';
+  *len = (size_t)n;
+  return buf;
+}
+
+/* Writes len bytes to dir/name and returns that path (a static buffer: valid until the next call). */
+static inline const char *test_write_in(const char *dir, const char *name, const void *data, size_t len) {
+  static char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, len, f), len);
+  assert_int_equal(fclose(f), 0);
+  return path;
+}
+
+/* An n-byte little-endian unsigned integer at p (HDF5's addresses, lengths and fields). */
+static inline uint64_t test_get_le(const char *p, int n) {
+  uint64_t v = 0;
+  for (int i = n; i-- > 0;) v = v << 8 | (uint8_t)p[i];
+  return v;
+}
+
+static inline void test_put_le(char *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++, v >>= 8) p[i] = (char)(v & 0xff);
 }
 
 #endif

@@ -827,15 +827,6 @@ int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file) {
   return rc;
 }
 
-int kcb__h5_guard_link(hid_t parent, const char *name, const char *file) {
-  H5L_info_t li;
-  if (H5Lget_info(parent, name, &li, H5P_DEFAULT) < 0 || li.type != H5L_TYPE_HARD) {
-    H5Eclear2(H5E_DEFAULT);
-    return 0;
-  }
-  return kcb__h5_guard_object(parent, li.u.address, file);
-}
-
 static int driver_visit(void *ctx, unsigned type, const uint8_t *d, uint64_t n) {
   (void)ctx, (void)d, (void)n;
   return type == 0x14;

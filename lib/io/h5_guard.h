@@ -24,14 +24,11 @@ int kcb__h5_guard_vlen_attr(hid_t obj, const char *name, long long count, const 
  * header at offset N: ...". */
 int kcb__h5_guard_attr_messages(hid_t obj, const char *file);
 
-/* Checks that the object header `name` links to (from parent) has its chunks inside the file
- * (libhdf5 allocates the size the header claims before reading it), then its attribute and symbol
- * table messages as kcb__h5_guard_attr_messages does. Call before opening or looking inside it.
- * 0, or KCB_EFORMAT with "<file>: corrupt HDF5 object header at offset N: ...". */
-int kcb__h5_guard_link(hid_t parent, const char *name, const char *file);
-
-/* The same for the object header at address `addr` of the file `loc` belongs to (the address a
- * hard link's H5L_info_t gives), for callers that have looked the link up already. */
+/* Checks that the object header at address `addr` of the file `loc` belongs to (the address a
+ * hard link's H5L_info_t gives) has its chunks inside the file (libhdf5 allocates the size the
+ * header claims before reading it), then its messages as kcb__h5_guard_attr_messages does. Call
+ * before opening or looking inside the object. 0, or KCB_EFORMAT with "<file>: corrupt HDF5 ...
+ * in the object header at offset N: ...". */
 int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file);
 
 /* The same for the root group, from the file's bytes before H5Fopen: `image` (len bytes) or, if

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 
-from tfrecord_frames import record
+from tfrecord_frames import field, record
 
 inspect, source = sys.argv[1], sys.argv[2]
 proto_dir = os.path.join(source, "tests", "data", "tfevents")
@@ -57,25 +57,6 @@ def boolean(v):
 
 def f32(v):
     return f"dtype: DT_FLOAT tensor_shape {{}} float_val: {v}"
-
-
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def fld(num, wire, payload):
-    """One protobuf field, encoded here by hand (the hparams plugin data is not in tb_min.proto)."""
-    if wire == 0:
-        return varint(num << 3) + varint(payload)
-    if wire == 1:
-        return varint(num << 3 | 1) + struct.pack("<d", payload)
-    return varint(num << 3 | 2) + varint(len(payload)) + payload
 
 
 def hparams_event(step, tag, plugin_data):
@@ -124,11 +105,11 @@ with tempfile.TemporaryDirectory() as tmp:
             for step, v, enc in points:
                 events.append(scalar_event(step, tag, enc(v)))
         if name == "a":  # an hparams session whose metric is the int64 tag "count" (last value INT64_MIN)
-            experiment = fld(2, 2, fld(4, 2, fld(1, 2, b"lr") + fld(4, 0, 3)) + fld(5, 2, fld(1, 2, fld(2, 2, b"count"))))
-            start = fld(3, 2, fld(1, 2, fld(1, 2, b"lr") + fld(2, 2, fld(2, 1, 0.01))))
+            experiment = field(2, 2, field(4, 2, field(1, 2, b"lr") + field(4, 0, 3)) + field(5, 2, field(1, 2, field(2, 2, b"count"))))
+            start = field(3, 2, field(1, 2, field(1, 2, b"lr") + field(2, 2, field(2, 1, 0.01))))
             for step, (tag, data) in enumerate([("_hparams_/experiment", experiment),
                                                 ("_hparams_/session_start_info", start),
-                                                ("_hparams_/session_end_info", fld(4, 2, fld(1, 0, 1)))]):
+                                                ("_hparams_/session_end_info", field(4, 2, field(1, 0, 1)))]):
                 events.append(hparams_event(step, tag, data))
         os.makedirs(os.path.join(tmp, name))
         with open(os.path.join(tmp, name, "events.out.tfevents.1700000000.host.1.0.v2"), "wb") as f:

@@ -12,30 +12,9 @@ import subprocess
 import sys
 import tempfile
 
-from tfrecord_frames import record
+from tfrecord_frames import field, record
 
 inspect = sys.argv[1]
-
-def varint(n):
-    out = b""
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def field(num, wire, payload):
-    key = varint(num << 3 | wire)
-    if wire == 0:
-        return key + varint(payload)
-    if wire == 1:
-        return key + struct.pack("<d", payload)
-    if wire == 5:
-        return key + struct.pack("<f", payload)
-    return key + varint(len(payload)) + payload
-
 
 def tensor(dtype, dims, strings=()):
     shape = b"".join(field(2, 2, field(1, 0, d)) for d in dims)
