@@ -57,6 +57,14 @@ void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, cons
 void kcb__sgemm_ld(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc);
 
+/* ---- floating-point environment (core/float_env.c) ---------------------------------- */
+
+/** Makes this thread flush subnormal floats to zero (inputs and results, as TensorFlow's CPU
+ * kernels run) until kcb__flush_subnormals_end; returns the mode to restore. A no-op off x86. */
+unsigned kcb__flush_subnormals_begin(void);
+/** Restores the mode kcb__flush_subnormals_begin returned. */
+void kcb__flush_subnormals_end(unsigned saved);
+
 /* ---- test hooks ---------------------------------------------------------------------- */
 
 /** What kcb__sgemm_ld computes when OpenBLAS cannot be loaded (tested against it). */

@@ -340,11 +340,14 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
       break;
     case KCB__BATCH_NORMALIZATION:
     case KCB__LAYER_NORMALIZATION: {
-      int64_t per_row = l->kind == KCB__LAYER_NORMALIZATION ? batch * (l->out_size / channels) : channels;
       TAKE(out, float, l->out_size * batch);
-      TAKE(xhat, float, l->out_size * batch);
-      TAKE(inv_std, float, per_row);
-      TAKE(stat, float, 2 * channels);
+      if (l->kind == KCB__LAYER_NORMALIZATION) {
+        TAKE(xhat, float, l->out_size * batch);
+        TAKE(inv_std, float, batch * (l->out_size / channels));
+      } else { /* backward recomputes xhat from the input; stat holds the mean and per-channel scratch */
+        TAKE(inv_std, float, channels);
+        TAKE(stat, float, 6 * channels);
+      }
       break;
     }
     default:

@@ -84,9 +84,10 @@ typedef struct kcb__layer {
   float *mask;                         /* (rows, out_width) Dropout's keep mask times 1/(1-rate);
                                           (batch, channels) for SpatialDropout2D */
   int32_t *taken;                      /* (batch, out_size) max poolings: backward's "winner found" flags */
-  float *xhat;                         /* (batch, in_size) normalizations: the normalised input */
+  float *xhat;                         /* (batch, in_size) LayerNormalization: the normalised input */
   float *inv_std;                      /* (channels) BatchNormalization, (rows) LayerNormalization */
-  float *stat;                         /* (2, channels) BatchNormalization: the batch mean; backward's sums */
+  float *stat;                         /* (6, channels) BatchNormalization: the mean, then scale and shift
+                                          (forward) or sums and coefficients (backward) */
 } kcb__layer;
 
 typedef struct kcb__optimizer {

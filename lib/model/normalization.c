@@ -60,46 +60,58 @@ static norm_vars vars_of(kcb_model *m, const kcb__layer *l) {
   return v;
 }
 
-/* xhat = (x - mean) * inv, out = gamma * xhat + beta over rows of width C; mean and inv per
- * channel (BatchNormalization, stride 1) or per row (LayerNormalization, stride 0). */
-static void normalise(const norm_vars *v, const float *x, const float *mean, const float *inv, int per_row, float *xhat,
-                      float *out, int64_t rows, int64_t C) {
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * C;
-    float *hr = xhat + r * C, *yr = out + r * C;
-    if (per_row) {
-      const float mu = mean[r], s = inv[r];
-      for (int64_t c = 0; c < C; c++) hr[c] = (xr[c] - mu) * s;
-    } else {
-      for (int64_t c = 0; c < C; c++) hr[c] = (xr[c] - mean[c]) * inv[c];
-    }
-    if (v->gamma && v->beta)
-      for (int64_t c = 0; c < C; c++) yr[c] = v->gamma[c] * hr[c] + v->beta[c];
-    else if (v->gamma)
-      for (int64_t c = 0; c < C; c++) yr[c] = v->gamma[c] * hr[c];
-    else if (v->beta)
-      for (int64_t c = 0; c < C; c++) yr[c] = hr[c] + v->beta[c];
-    else
-      memcpy(yr, hr, (size_t)C * sizeof *yr);
-  }
+/* LayerNormalization's rows: xhat = (x - mu) * inv, out = gamma * xhat + beta. */
+static void normalise_row(const norm_vars *v, const float *restrict x, float mu, float inv, float *restrict xhat,
+                          float *restrict out, int64_t C) {
+  for (int64_t c = 0; c < C; c++) xhat[c] = (x[c] - mu) * inv;
+  if (v->gamma && v->beta)
+    for (int64_t c = 0; c < C; c++) out[c] = v->gamma[c] * xhat[c] + v->beta[c];
+  else if (v->gamma)
+    for (int64_t c = 0; c < C; c++) out[c] = v->gamma[c] * xhat[c];
+  else if (v->beta)
+    for (int64_t c = 0; c < C; c++) out[c] = xhat[c] + v->beta[c];
+  else
+    memcpy(out, xhat, (size_t)C * sizeof *out);
 }
 
+/* BatchNormalization's passes over (rows, C), channel-wise: each is a plain loop over restrict
+ * arrays, so that it vectorises across the channels (every lane keeps one channel's running sum,
+ * in row order). */
+static void channel_sums(float *restrict sum, const float *restrict x, int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) sum[c] += x[r * C + c];
+}
+
+static void channel_squared_deviations(float *restrict sum, const float *restrict x, const float *restrict mean,
+                                       int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) {
+      float d = x[r * C + c] - mean[c];
+      sum[c] += d * d;
+    }
+}
+
+static void scale_shift(float *restrict out, const float *restrict x, const float *restrict scale,
+                        const float *restrict shift, int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) out[r * C + c] = x[r * C + c] * scale[c] + shift[c];
+}
+
+/* Training uses the batch's mean and biased variance (Keras's moments) and moves the moving
+ * statistics; inference uses the moving ones. Either way the output is x * scale + shift with
+ * scale = gamma / sqrt(var + epsilon) and shift = beta - mean * scale, as TensorFlow computes it.
+ * The mean and 1/std stay in stat and inv_std: backward recomputes xhat from the input. */
 static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows, int training) {
   const int64_t C = l->in_width;
   norm_vars v = vars_of(m, l);
-  float *mean = l->stat, *inv = l->inv_std;
+  float *mean = l->stat, *inv = l->inv_std, *scale = l->stat + C, *shift = l->stat + 2 * C;
   l->norm_training = training;
   if (training) {
     memset(mean, 0, (size_t)C * sizeof *mean);
     memset(inv, 0, (size_t)C * sizeof *inv);
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) mean[c] += x[r * C + c];
+    channel_sums(mean, x, rows, C);
     for (int64_t c = 0; c < C; c++) mean[c] /= (float)rows;
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) {
-        float d = x[r * C + c] - mean[c];
-        inv[c] += d * d; /* the sum of squares, for now */
-      }
+    channel_squared_deviations(inv, x, mean, rows, C); /* the sum of squares, for now */
     const float mom = (float)l->momentum;
     for (int64_t c = 0; c < C; c++) {
       float var = inv[c] / (float)rows; /* biased, as Keras's moments */
@@ -113,7 +125,11 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
       inv[c] = 1.0f / sqrtf(v.moving_variance[c] + (float)l->epsilon);
     }
   }
-  normalise(&v, x, mean, inv, 0, l->xhat, l->out, rows, C);
+  for (int64_t c = 0; c < C; c++) {
+    scale[c] = v.gamma ? v.gamma[c] * inv[c] : inv[c];
+    shift[c] = (v.beta ? v.beta[c] : 0.0f) - mean[c] * scale[c];
+  }
+  scale_shift(l->out, x, scale, shift, rows, C);
 }
 
 static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows) {
@@ -127,7 +143,7 @@ static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
     for (int64_t c = 0; c < C; c++) var += (xr[c] - mu) * (xr[c] - mu);
     float inv = 1.0f / sqrtf(var / (float)C + (float)l->epsilon);
     l->inv_std[r] = inv;
-    normalise(&v, xr, &mu, &inv, 1, l->xhat + r * C, l->out + r * C, 1, C);
+    normalise_row(&v, xr, mu, inv, l->xhat + r * C, l->out + r * C, C);
   }
 }
 
@@ -137,86 +153,91 @@ void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
   else layer_norm_forward(m, l, x, rows);
 }
 
-/* dgamma, dbeta over all rows (one pass when both exist); then gy becomes gamma * gy
- * (dL/dxhat) in place. */
-static void sums_both(float *restrict dgamma, float *restrict dbeta, const float *restrict xhat, const float *restrict gy,
-                      int64_t rows, int64_t C) {
+/* LayerNormalization's dgamma and dbeta over all rows, from the saved xhat. */
+static void layer_norm_param_grads(const norm_vars *v, const float *restrict xhat, const float *restrict gy, int64_t rows,
+                                   int64_t C) {
+  if (v->dgamma) memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
+  if (v->dbeta) memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < C; c++) {
-      dgamma[c] += gy[r * C + c] * xhat[r * C + c];
-      dbeta[c] += gy[r * C + c];
+      if (v->dgamma) v->dgamma[c] += gy[r * C + c] * xhat[r * C + c];
+      if (v->dbeta) v->dbeta[c] += gy[r * C + c];
     }
 }
 
-static void param_grads(const norm_vars *v, const float *xhat, float *gy, int64_t rows, int64_t C) {
-  if (v->dgamma) memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
-  if (v->dbeta) memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
-  if (v->dgamma && v->dbeta) {
-    sums_both(v->dgamma, v->dbeta, xhat, gy, rows, C);
-  } else if (v->dgamma) {
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) v->dgamma[c] += gy[r * C + c] * xhat[r * C + c];
-  } else if (v->dbeta) {
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) v->dbeta[c] += gy[r * C + c];
+static void layer_norm_backward(const kcb__layer *l, const norm_vars *v, float *gy, float *dx, int64_t rows, int64_t C) {
+  layer_norm_param_grads(v, l->xhat, gy, rows, C);
+  if (!dx) return;
+  for (int64_t r = 0; r < rows; r++) { /* per row, g = gamma * dL/dy = dL/dxhat */
+    float sum = 0, dot = 0;
+    float *gr = gy + r * C;
+    const float *xr = l->xhat + r * C;
+    if (v->gamma)
+      for (int64_t c = 0; c < C; c++) gr[c] *= v->gamma[c];
+    for (int64_t c = 0; c < C; c++) sum += gr[c], dot += gr[c] * xr[c];
+    sum /= (float)C, dot /= (float)C;
+    for (int64_t c = 0; c < C; c++) dx[r * C + c] = l->inv_std[r] * (gr[c] - sum - xr[c] * dot);
   }
 }
 
-/* dx = inv * (gamma * gy - mean_g - xhat * mean_gx) per channel; dx may be gy. */
-static void batch_norm_dx(float *dx, const float *gy, const float *xhat, const float *inv, const float *gamma_or_null,
-                          const float *mean_g, const float *mean_gx, int64_t rows, int64_t C) {
+/* Per channel: the sum of gy and of gy * (x - mean), both in one pass. */
+static void channel_grad_sums(float *restrict sum_g, float *restrict sum_gd, const float *restrict gy,
+                              const float *restrict x, const float *restrict mean, int64_t rows, int64_t C) {
   for (int64_t r = 0; r < rows; r++)
     for (int64_t c = 0; c < C; c++) {
-      float g = gamma_or_null ? gamma_or_null[c] * gy[r * C + c] : gy[r * C + c];
-      dx[r * C + c] = inv[c] * (g - mean_g[c] - xhat[r * C + c] * mean_gx[c]);
+      float g = gy[r * C + c];
+      sum_g[c] += g;
+      sum_gd[c] += g * (x[r * C + c] - mean[c]);
     }
+}
+
+/* dx = a * gy + b * (x - mean) + d per channel; dx may be gy (the same index is read, then written). */
+static void channel_affine_grad(float *dx, const float *gy, const float *restrict x, const float *restrict mean,
+                                const float *restrict a, const float *restrict b, const float *restrict d, int64_t rows,
+                                int64_t C) {
+  for (int64_t r = 0; r < rows; r++) {
+    float *restrict out = dx + r * C;
+    const float *restrict g = gy + r * C;
+    if (out == g) { /* in place: one pointer, so that the loop still vectorises */
+      for (int64_t c = 0; c < C; c++) out[c] = a[c] * out[c] + b[c] * (x[r * C + c] - mean[c]) + d[c];
+    } else {
+      for (int64_t c = 0; c < C; c++) out[c] = a[c] * g[c] + b[c] * (x[r * C + c] - mean[c]) + d[c];
+    }
+  }
+}
+
+/* With xhat = (x - mean) * inv and g = gamma * dL/dy = dL/dxhat (the batch's statistics):
+ *   dbeta = sum(dL/dy), dgamma = sum(dL/dy * xhat),
+ *   dx = inv * (g - mean(g) - xhat * mean(g * xhat)).
+ * With the moving statistics (constants) dx = gamma * inv * dL/dy. Both are one affine map per
+ * channel of (dL/dy, x - mean), after one pass for the sums. */
+static void batch_norm_backward(const kcb__layer *l, const norm_vars *v, float *gy, float *dx, int64_t rows, int64_t C) {
+  const float *mean = l->stat, *inv = l->inv_std, *x = l->in;
+  float *sum_g = l->stat + C, *sum_gd = l->stat + 2 * C, *a = l->stat + 3 * C, *b = l->stat + 4 * C, *d = l->stat + 5 * C;
+  memset(sum_g, 0, (size_t)(2 * C) * sizeof *sum_g);
+  channel_grad_sums(sum_g, sum_gd, gy, x, mean, rows, C);
+  for (int64_t c = 0; c < C; c++) {
+    if (v->dbeta) v->dbeta[c] = sum_g[c];
+    if (v->dgamma) v->dgamma[c] = sum_gd[c] * inv[c];
+  }
+  if (!dx) return;
+  for (int64_t c = 0; c < C; c++) {
+    float gamma = v->gamma ? v->gamma[c] : 1.0f;
+    a[c] = gamma * inv[c];
+    if (l->norm_training) {
+      float mean_g = gamma * sum_g[c] / (float)rows, mean_gx = gamma * sum_gd[c] * inv[c] / (float)rows;
+      b[c] = -inv[c] * inv[c] * mean_gx;
+      d[c] = -inv[c] * mean_g;
+    } else {
+      b[c] = d[c] = 0.0f;
+    }
+  }
+  channel_affine_grad(dx, gy, x, mean, a, b, d, rows, C);
 }
 
 void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
   const int64_t C = l->in_width, rows = batch * (l->out_size / C);
   norm_vars v = vars_of(m, l);
-  param_grads(&v, l->xhat, gy, rows, C);
-  if (!dx) return;
-  const float *xhat = l->xhat;
-  if (l->kind == KCB__LAYER_NORMALIZATION) { /* per row, g = gamma * dL/dy = dL/dxhat */
-    for (int64_t r = 0; r < rows; r++) {
-      float sum = 0, dot = 0;
-      float *gr = gy + r * C;
-      const float *xr = xhat + r * C;
-      if (v.gamma)
-        for (int64_t c = 0; c < C; c++) gr[c] *= v.gamma[c];
-      for (int64_t c = 0; c < C; c++) sum += gr[c], dot += gr[c] * xr[c];
-      sum /= (float)C, dot /= (float)C;
-      for (int64_t c = 0; c < C; c++) dx[r * C + c] = l->inv_std[r] * (gr[c] - sum - xr[c] * dot);
-    }
-    return;
-  }
-  if (!l->norm_training) { /* moving statistics are constants: dx = gamma * dy / std */
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) dx[r * C + c] = gy[r * C + c] * (v.gamma ? v.gamma[c] : 1.0f) * l->inv_std[c];
-    return;
-  }
-  /* Batch statistics: per channel, with g = gamma * dL/dy = dL/dxhat,
-   * dx = inv_std * (g - mean(g) - xhat * mean(g * xhat)); the means come from the sums
-   * param_grads made (dbeta, dgamma) times gamma, or are summed here when those are absent. */
-  float *mean_g = l->stat, *mean_gx = l->stat + C;
-  if (v.dbeta && v.dgamma) {
-    for (int64_t c = 0; c < C; c++) {
-      float gamma = v.gamma ? v.gamma[c] : 1.0f;
-      mean_g[c] = gamma * v.dbeta[c] / (float)rows;
-      mean_gx[c] = gamma * v.dgamma[c] / (float)rows;
-    }
-  } else {
-    memset(mean_g, 0, (size_t)(2 * C) * sizeof *mean_g);
-    for (int64_t r = 0; r < rows; r++)
-      for (int64_t c = 0; c < C; c++) {
-        mean_g[c] += gy[r * C + c];
-        mean_gx[c] += gy[r * C + c] * xhat[r * C + c];
-      }
-    for (int64_t c = 0; c < C; c++) {
-      float gamma = v.gamma ? v.gamma[c] : 1.0f;
-      mean_g[c] *= gamma / (float)rows, mean_gx[c] *= gamma / (float)rows;
-    }
-  }
-  batch_norm_dx(dx, gy, xhat, l->inv_std, v.gamma, mean_g, mean_gx, rows, C);
+  if (l->kind == KCB__LAYER_NORMALIZATION) layer_norm_backward(l, &v, gy, dx, rows, C);
+  else batch_norm_backward(l, &v, gy, dx, rows, C);
 }

@@ -37,11 +37,12 @@ def check(name, ok, detail=""):
         failures += 1
 
 
-def run_on_pty(argv, cwd, interrupts, after=rb"Epoch 2/4", batches_into=2, timeout=120):
+def run_on_pty(argv, cwd, interrupts, after=rb"Epoch 2/4", batches_into=2, timeout=120, kill=False):
     """Runs argv on a pty; once `after` has appeared and then `batches_into` more progress updates,
-    writes Ctrl-C; with interrupts=2, a second Ctrl-C once kcb-train says it is stopping (while it
-    closes its files and writes its backup). Returns (output, exit status or -signal, seconds from
-    the second Ctrl-C to the end)."""
+    writes Ctrl-C (with kill, sends SIGKILL instead); with interrupts=2, a second Ctrl-C once
+    kcb-train says it is stopping (while it closes its files and writes its backup). Returns
+    (output, exit status or -signal, seconds from the second Ctrl-C to the end). Waiting for
+    progress updates rather than for a time keeps the cut inside the epoch however fast it runs."""
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(cwd)
@@ -61,7 +62,10 @@ def run_on_pty(argv, cwd, interrupts, after=rb"Epoch 2/4", batches_into=2, timeo
         if seen_at is None and after in out:
             seen_at = len(out)
         if seen_at is not None and sent == 0 and out[seen_at:].count(b"\r") >= batches_into:
-            os.write(fd, b"\x03")
+            if kill:
+                os.kill(pid, signal.SIGKILL)
+            else:
+                os.write(fd, b"\x03")
             sent = 1
         if sent == 1 and interrupts == 2 and b"stopping after this batch" in out:
             os.write(fd, b"\x03")
@@ -93,7 +97,7 @@ def raw_batch_steps(logdir):
 
 tmp = tempfile.mkdtemp()
 try:
-    args = ["--train-limit", "6000", "--batch-size", "8", "--epochs", "4", "--model", "flatten,32:relu,10:softmax",
+    args = ["--train-limit", "30000", "--batch-size", "8", "--epochs", "4", "--model", "flatten,256:relu,10:softmax",
             "--seed", "7"]
     run_args = args + ["--logdir", "run/tb", "--update-freq", "batch", "--hparams", "--csv", "run/log.csv",
                        "--backup-dir", "run/backup", "--checkpoint", "run/ck/e{epoch}.keras"]
@@ -114,7 +118,7 @@ try:
     check("prints_resume_command", m is not None, out[-800:])
     check("no_test_line", "test_loss=" not in out, out[-400:])
     cut = int(re.search(r"after batch (\d+) of epoch 2", out).group(1)) if "after batch" in out else -1
-    steps_per_epoch = 5400 // 8  # 10 % validation split: 5400 training samples
+    steps_per_epoch = 27000 // 8  # 10 % validation split: 27000 training samples (epochs long enough to cut into)
     check("cut_mid_epoch", 0 < cut < steps_per_epoch, str(cut))
 
     # the logs were closed properly: the cut epoch's batch points reached the file, the hparams
@@ -156,18 +160,9 @@ try:
     # START the resumed run writes, so the series read back has each step once
     kill_args = args + ["--logdir", "kill/tb", "--update-freq", "batch", "--csv", "kill/log.csv",
                         "--backup-dir", "kill/backup"]
-    p = subprocess.Popen([train] + kill_args, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    seen = b""
-    while b"Epoch 3/4" not in seen:
-        chunk = p.stdout.read1(4096) if hasattr(p.stdout, "read1") else p.stdout.read(1)
-        if not chunk:
-            break
-        seen += chunk
-    time.sleep(0.3)
-    p.kill()
-    p.wait()
-    p.stdout.close()
-    check("sigkill_mid_epoch_3", p.returncode == -signal.SIGKILL and b"Epoch 3/4" in seen, f"{p.returncode} {seen[-200:]!r}")
+    out, code, _ = run_on_pty([train] + kill_args, tmp, 1, after=b"Epoch 3/4", kill=True)
+    check("sigkill_mid_epoch_3", code == -signal.SIGKILL and "Epoch 3/4" in out and "Epoch 4/4" not in out,
+          f"{code} {out[-300:]!r}")
     res = subprocess.run([train] + kill_args, cwd=tmp, capture_output=True, text=True)
     check("sigkill_resume_exit_0", res.returncode == 0, res.stderr[-400:])
     # the kill lands in epoch 3, or (on a fast machine) just after its end-of-epoch backup

@@ -1,0 +1,25 @@
+/* core/float_env.c — subnormal floats flushed to zero while kcb trains, as TensorFlow does on
+ * the CPU. Adam's moments of a parameter whose gradient stays zero (a Dense kernel row fed by an
+ * always-blank border pixel) decay by beta each step into the subnormal range, and on many x86
+ * cores every arithmetic operation on a subnormal costs ~100 cycles: without this an Adam step
+ * ran 2.5x slower from the second epoch of an MLP on an Intel Xeon. The mode is per thread and is
+ * restored when the step ends, so the caller's own arithmetic is not changed. */
+#include "internal.h"
+
+#if defined(__SSE__) || defined(__x86_64__)
+#include <xmmintrin.h>
+
+/* MXCSR: flush-to-zero (results) and denormals-are-zero (inputs). */
+#define FLUSH_BITS (0x8000u | 0x0040u)
+
+unsigned kcb__flush_subnormals_begin(void) {
+  unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | FLUSH_BITS);
+  return saved;
+}
+
+void kcb__flush_subnormals_end(unsigned saved) { _mm_setcsr(saved); }
+#else
+unsigned kcb__flush_subnormals_begin(void) { return 0; }
+void kcb__flush_subnormals_end(unsigned saved) { (void)saved; }
+#endif
