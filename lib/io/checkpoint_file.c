@@ -767,7 +767,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     for (size_t i = 0, k = n_num; rc == 0 && i < n_vars; i++)
       if (!numeric_name(vars[i], &idx)) order[k++] = i + 1;
     if (rc == 0) name_vars(cls, entry, n_num, names, trainable);
-    for (size_t i = n_num; i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = 1;
+    for (size_t i = n_num; rc == 0 && i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = 1;
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
       char vname[1200];
       if (names[i]) snprintf(vname, sizeof vname, "%s/%s", own_scope, names[i]);
