@@ -43,9 +43,10 @@ static double sgemm_only(int M, int K, int F, int with_dx, int reps) {
   return t;
 }
 
-/* One Conv2D(filters, 3, relu) on (h, w, c) inputs: forward + backward, with the input gradient
- * as a middle layer of a network runs it, or without as the first layer does. */
-static double conv_step(int h, int w, int c, int filters, int with_dx, int reps) {
+/* One Conv2D(filters, 3, relu) on (h, w, c) inputs: forward + backward (the fastest of each), with
+ * the input gradient as a middle layer of a network runs it, or without as the first layer does;
+ * *out_fwd gets the forward part. */
+static double conv_step(int h, int w, int c, int filters, int with_dx, int reps, double *out_fwd) {
   kcb_model *m = NULL;
   int64_t shape[3] = {h, w, c};
   check(kcb_model_new(&m, 3, shape, 1), "model");
@@ -62,17 +63,22 @@ static double conv_step(int h, int w, int c, int filters, int with_dx, int reps)
   for (int i = 0; i < BATCH * h * w * c; i++) x[i] = (float)(i % 97) / 97.0f - 0.3f;
   for (size_t i = 0; i < m->n_params; i++) m->params[i] = (float)((int)(i % 13) - 6) * 0.01f;
   const kcb__layer *l = &m->layers[0];
-  double t = 1e30;
+  double t_fwd = 1e30, t_bwd = 1e30;
   for (int r = 0; r < reps; r++) {
     double t0 = now();
     kcb__model_forward(m, x, BATCH, 1);
-    memcpy(m->grad_a, l->out, (size_t)(BATCH * l->out_size) * sizeof(float)); /* some dL/dy */
+    double t1 = now();
+    memcpy(m->grad_a, l->out, (size_t)(BATCH * l->out_size) * sizeof(float)); /* some dL/dy, not timed */
+    double t2 = now();
     kcb__model_backward(m, BATCH);
-    if (now() - t0 < t) t = now() - t0;
+    double t3 = now();
+    if (t1 - t0 < t_fwd) t_fwd = t1 - t0;
+    if (t3 - t2 < t_bwd) t_bwd = t3 - t2;
   }
   free(x);
   kcb_model_free(m);
-  return t;
+  if (out_fwd) *out_fwd = t_fwd;
+  return t_fwd + t_bwd;
 }
 
 static void bench_layers(void) {
@@ -84,11 +90,12 @@ static void bench_layers(void) {
     for (int i = 0; i < 2; i++) {
       int oh = convs[i].h - 2, ow = convs[i].w - 2, M = BATCH * oh * ow, K = 9 * convs[i].c;
       int reps = i == 0 ? 60 : 30;
-      conv_step(convs[i].h, convs[i].w, convs[i].c, convs[i].f, convs[i].dx, 3); /* warm up */
-      double layer = conv_step(convs[i].h, convs[i].w, convs[i].c, convs[i].f, convs[i].dx, reps);
+      double fwd;
+      conv_step(convs[i].h, convs[i].w, convs[i].c, convs[i].f, convs[i].dx, 3, &fwd); /* warm up */
+      double layer = conv_step(convs[i].h, convs[i].w, convs[i].c, convs[i].f, convs[i].dx, reps, &fwd);
       double gemm = sgemm_only(M, K, convs[i].f, convs[i].dx, reps);
-      printf("threads=%d layer=\"%s\" batch=%d forward_backward_ms=%.3f sgemm_only_ms=%.3f ratio=%.2fx\n", threads,
-             convs[i].name, BATCH, 1e3 * layer, 1e3 * gemm, layer / gemm);
+      printf("threads=%d layer=\"%s\" batch=%d forward_backward_ms=%.3f (forward %.3f) sgemm_only_ms=%.3f ratio=%.2fx\n",
+             threads, convs[i].name, BATCH, 1e3 * layer, 1e3 * fwd, 1e3 * gemm, layer / gemm);
     }
   }
 }

@@ -2,6 +2,7 @@
 # and reshaping layers beside Dense in lib/model/.
 list(APPEND KCB_SOURCES
   model/conv.c
+  model/conv_direct.c
   model/pooling.c
   model/normalization.c
   model/reshape.c

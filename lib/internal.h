@@ -71,6 +71,10 @@ void kcb__flush_subnormals_end(unsigned saved);
 void kcb__sgemm_plain(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                       const float *b, int ldb, float beta, float *c, int ldc);
 
+/** Test-only: the widest vector loops the direct convolutions may use (2: AVX-512, 1: AVX2,
+ * 0: the baseline), so that tests check every variant the CPU can run. Not thread-safe. */
+void kcb__conv_direct_cap_level(int level);
+
 /** Test-only: gives a ProgbarLogger a fake clock in seconds (NULL restores the monotonic one). */
 void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));
 

@@ -114,6 +114,11 @@ static void b_conv_valid(kcb_model *m) {
   kcb_conv_options o = conv(3, 3, 3, KCB_ACT_TANH);
   assert_ok(kcb_model_add_conv2d(m, &o));
 }
+static void b_conv_relu_wide(kcb_model *m) { /* 20 filters: whole vector blocks and a remainder */
+  kcb_conv_options o = conv(20, 3, 2, KCB_ACT_RELU);
+  o.padding = KCB_PADDING_SAME;
+  assert_ok(kcb_model_add_conv2d(m, &o));
+}
 static void b_conv_same_even_strided(kcb_model *m) { /* 4x4 same, stride 2: padding 1 before, 2 after */
   kcb_conv_options o = conv(2, 4, 4, KCB_ACT_LINEAR);
   o.padding = KCB_PADDING_SAME, o.strides[0] = o.strides[1] = 2;
@@ -202,9 +207,16 @@ static void b_spatial_dropout(kcb_model *m) {
   assert_ok(kcb_model_add_dense(m, &d));
 }
 
-static void test_conv_gradients(void **state) {
-  (void)state;
+static void conv_gradients(void) {
+  /* up to 32 taps per output (kh * kw * channels) run direct loops, more run im2col + sgemm:
+   * each option is checked on both */
   check_grads("conv valid", 3, (int64_t[]){5, 5, 2}, b_conv_valid, 1);
+  check_grads("conv valid im2col", 3, (int64_t[]){5, 5, 4}, b_conv_valid, 1);
+  check_grads("conv relu wide", 3, (int64_t[]){4, 5, 3}, b_conv_relu_wide, 1);
+  check_grads("conv relu wide im2col", 3, (int64_t[]){4, 5, 6}, b_conv_relu_wide, 1);
+  check_grads("conv same even strided im2col", 3, (int64_t[]){7, 6, 3}, b_conv_same_even_strided, 1);
+  check_grads("conv dilated same im2col", 3, (int64_t[]){6, 7, 4}, b_conv_dilated, 1);
+  check_grads("conv1d same strided im2col", 2, (int64_t[]){9, 11}, b_conv1d_same_strided, 1);
   check_grads("conv same even strided", 3, (int64_t[]){7, 6, 2}, b_conv_same_even_strided, 1);
   check_grads("conv dilated same", 3, (int64_t[]){6, 7, 1}, b_conv_dilated, 1);
   check_grads("conv dilated valid", 3, (int64_t[]){7, 6, 2}, b_conv_dilated_valid, 1);
@@ -212,6 +224,15 @@ static void test_conv_gradients(void **state) {
   check_grads("conv pointwise", 3, (int64_t[]){3, 4, 3}, b_conv_pointwise, 1);
   check_grads("conv1d same strided", 2, (int64_t[]){9, 3}, b_conv1d_same_strided, 1);
   check_grads("conv1d dilated", 2, (int64_t[]){8, 2}, b_conv1d_dilated, 1);
+}
+
+static void test_conv_gradients(void **state) {
+  (void)state;
+  for (int level = 2; level >= 0; level--) { /* the direct loops' AVX-512, AVX2 and baseline forms */
+    kcb__conv_direct_cap_level(level);
+    conv_gradients();
+  }
+  kcb__conv_direct_cap_level(2);
 }
 
 static void test_pooling_gradients(void **state) {

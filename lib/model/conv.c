@@ -1,6 +1,7 @@
 /* model/conv.c — Conv1D and Conv2D (channels_last) as im2col + sgemm. A 1x1, stride-1,
- * ungrouped convolution is a plain sgemm over the input; otherwise chunks of samples are
- * unfolded into the model's im2col buffer (sized once per fit) and multiplied group by group. */
+ * ungrouped convolution is a plain sgemm over the input; one with few taps per output (a first
+ * layer) runs direct loops (conv_direct.c); otherwise chunks of samples are unfolded into the
+ * model's im2col buffer (sized once per fit) and multiplied group by group. */
 #include <string.h>
 
 #include "model/model_internal.h"
@@ -170,6 +171,11 @@ void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
   const int64_t pixels = g->oh * g->ow, F = g->oc, in_size = g->h * g->w * g->c;
   const float *kernel = m->params + l->vars[0].offset;
   float *dst = l->pre ? l->pre : l->out;
+  const float *bias = l->conv.use_bias ? m->params + l->vars[1].offset : NULL;
+  if (kcb__conv_direct_eligible(g)) { /* bias and activation included */
+    kcb__conv_direct_forward(g, x, kernel, bias, l->activation, dst, l->out, batch);
+    return;
+  }
   if (is_pointwise(g)) {
     kcb__sgemm(0, 0, (int)(batch * pixels), (int)F, (int)g->c, 1.0f, x, kernel, 0.0f, dst);
   } else {
@@ -183,17 +189,26 @@ void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
       }
     }
   }
-  kcb__bias_activation_forward(l->activation, l->conv.use_bias ? m->params + l->vars[1].offset : NULL, dst, l->out,
-                               batch * pixels, F);
+  kcb__bias_activation_forward(l->activation, bias, dst, l->out, batch * pixels, F);
 }
 
 void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t pixels = g->oh * g->ow, F = g->oc, in_size = g->h * g->w * g->c, rows = batch * pixels;
   const float *kernel = m->params + l->vars[0].offset;
-  float *dkernel = m->grads + l->vars[0].offset;
-  kcb__activation_bias_backward(l->activation, l->pre, l->out, gy, l->conv.use_bias ? m->grads + l->vars[1].offset : NULL,
-                                rows, F);
+  float *dkernel = m->grads + l->vars[0].offset, *dbias = l->conv.use_bias ? m->grads + l->vars[1].offset : NULL;
+  const int direct = kcb__conv_direct_eligible(g);
+  if (direct) { /* ReLU's derivative and the bias gradient folded into the kernel gradient's pass */
+    const int relu = l->activation == KCB_ACT_RELU;
+    if (!relu && l->activation != KCB_ACT_LINEAR) {
+      kcb__activation_bias_backward(l->activation, l->pre, l->out, gy, dbias, rows, F);
+      dbias = NULL;
+    }
+    kcb__conv_direct_backward(g, l->in, relu, l->out, gy, dx != NULL, dkernel, dbias, batch);
+    if (!dx) return;
+  } else {
+    kcb__activation_bias_backward(l->activation, l->pre, l->out, gy, dbias, rows, F);
+  }
   if (is_pointwise(g)) {
     kcb__sgemm(1, 0, (int)g->c, (int)F, (int)rows, 1.0f, l->in, gy, 0.0f, dkernel);
     if (dx) kcb__sgemm(0, 1, (int)rows, (int)g->c, (int)F, 1.0f, gy, kernel, 0.0f, dx);
@@ -205,6 +220,11 @@ void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64
     const float *gs = gy + s0 * pixels * F;
     if (dx) memset(dx + s0 * in_size, 0, (size_t)(n * in_size) * sizeof *dx);
     for (int grp = 0; grp < g->groups; grp++) {
+      if (direct) { /* the input gradient only: col = gy * kernel^T, folded back */
+        kcb__sgemm_ld(0, 1, (int)(n * pixels), (int)K_g, (int)F_g, 1.0f, gs, (int)F, kernel, (int)F, 0.0f, m->col, (int)K_g);
+        unfold(g, NULL, dx + s0 * in_size, m->col, n, grp);
+        continue;
+      }
       unfold(g, l->in + s0 * in_size, NULL, m->col, n, grp);
       kcb__sgemm_ld(1, 0, (int)K_g, (int)F_g, (int)(n * pixels), 1.0f, m->col, (int)K_g, gs + grp * F_g, (int)F,
                     s0 ? 1.0f : 0.0f, dkernel + grp * F_g, (int)F);

@@ -227,6 +227,15 @@ void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
 void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *g, float *dx, int64_t batch);
 /* Floats of im2col buffer the convolution needs for a batch of `batch`, choosing l->conv_chunk. */
 size_t kcb__conv_col_size(kcb__layer *l, int64_t batch);
+/* Direct loops for ungrouped convolutions with few taps per output (conv_direct.c): whether g is
+ * one; forward with bias and activation (dst = pre-activation, out = activated, may be dst);
+ * backward: with relu, gy times ReLU's derivative from out (kept in gy when store_grad), then
+ * dbias (unless NULL) and dkernel, both overwritten. */
+int kcb__conv_direct_eligible(const kcb__geom *g);
+void kcb__conv_direct_forward(const kcb__geom *g, const float *x, const float *kernel, const float *bias,
+                              kcb_activation act, float *dst, float *out, int64_t batch);
+void kcb__conv_direct_backward(const kcb__geom *g, const float *x, int relu, const float *out, float *gy, int store_grad,
+                               float *dkernel, float *dbias, int64_t batch);
 void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch);
 void kcb__pool_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);
 void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);

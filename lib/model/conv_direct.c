@@ -1,0 +1,236 @@
+/* model/conv_direct.c — convolutions with few taps per output (kh * kw * cin <= DIRECT_MAX_TAPS,
+ * ungrouped: a first layer on grey or RGB images) computed directly instead of by im2col + sgemm.
+ * With K = 9 the product is too thin for sgemm: packing, its zeroing of C and the unfolded copy
+ * of the input cost more than the arithmetic. Here each output pixel's filters are accumulated
+ * while the pixel's row is in L1, with the bias added first and the activation applied before
+ * the row leaves the cache; the kernel gradient accumulates into a (K, F) block that stays in L1.
+ * The loops are compiled three times (baseline, AVX2, AVX-512) and picked at run time, as the
+ * library itself is built for the baseline x86-64. */
+#include <stdint.h>
+#include <string.h>
+
+#include "model/model_internal.h"
+
+/* Taps per output up to which the direct loops beat im2col + sgemm (5x5 on one channel, 3x3 on RGB). */
+#define DIRECT_MAX_TAPS 32
+/* Filters whose accumulators fit in L1 alongside the inputs. */
+#define DIRECT_MAX_FILTERS 512
+
+int kcb__conv_direct_eligible(const kcb__geom *g) {
+  const int pointwise = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1; /* a plain sgemm already */
+  return !pointwise && g->groups == 1 && (int64_t)g->kh * g->kw * g->c <= DIRECT_MAX_TAPS && g->oc <= DIRECT_MAX_FILTERS;
+}
+
+/* The valid taps [lo, hi) of a window starting at `start` along an axis of `size` (kernel k,
+ * dilation d); the divisions only at the borders. */
+static inline void valid_range(int64_t start, int64_t size, int k, int d, int *lo, int *hi) {
+  if (start >= 0 && start + (int64_t)(k - 1) * d < size) {
+    *lo = 0, *hi = k;
+    return;
+  }
+  *lo = start >= 0 ? 0 : (int)((-start + d - 1) / d);
+  int64_t end = (size - start + d - 1) / d;
+  *hi = end < k ? (int)end : k;
+}
+
+/* The valid taps of output (oy, ox): rows [i_lo, i_hi), columns [j_lo, j_hi) of the kernel. */
+static inline void valid_taps(const kcb__geom *g, int64_t oy, int64_t ox, int *i_lo, int *i_hi, int *j_lo, int *j_hi) {
+  valid_range(oy * g->sh - g->pad_top, g->h, g->kh, g->dh, i_lo, i_hi);
+  valid_range(ox * g->sw - g->pad_left, g->w, g->kw, g->dw, j_lo, j_hi);
+}
+
+/* Where each of the K = kh * kw * C taps of a window lies from the window's first input, in the
+ * kernel's (i, j, c) order. */
+static void tap_offsets(const kcb__geom *g, int64_t *offset) {
+  int64_t t = 0;
+  for (int i = 0; i < g->kh; i++)
+    for (int j = 0; j < g->kw; j++)
+      for (int64_t c = 0; c < g->c; c++) offset[t++] = ((int64_t)i * g->dh * g->w + (int64_t)j * g->dw) * g->c + c;
+}
+
+/* The K input values output (oy, ox) of sample xs sees, in the kernel's order, zeros for padding:
+ * every output of a row then uses every kernel row the same way. */
+static inline void gather_taps(const kcb__geom *g, const float *xs, const int64_t *offset, int64_t oy, int64_t ox,
+                               float *value) {
+  const int64_t K = (int64_t)g->kh * g->kw * g->c, y0 = oy * g->sh - g->pad_top, x0 = ox * g->sw - g->pad_left;
+  int i_lo, i_hi, j_lo, j_hi;
+  valid_taps(g, oy, ox, &i_lo, &i_hi, &j_lo, &j_hi);
+  if (i_lo == 0 && j_lo == 0 && i_hi == g->kh && j_hi == g->kw) { /* inside the input */
+    const float *base = xs + (y0 * g->w + x0) * g->c;
+    for (int64_t t = 0; t < K; t++) value[t] = base[offset[t]];
+    return;
+  }
+  for (int64_t t = 0; t < K; t++) value[t] = 0.0f;
+  for (int i = i_lo; i < i_hi; i++)
+    for (int j = j_lo; j < j_hi; j++) {
+      const float *xp = xs + ((y0 + (int64_t)i * g->dh) * g->w + x0 + (int64_t)j * g->dw) * g->c;
+      float *v = value + ((int64_t)i * g->kw + j) * g->c;
+      for (int64_t c = 0; c < g->c; c++) v[c] = xp[c];
+    }
+}
+
+/* Both loops take PIX outputs of a row at a time (independent sums, so that additions overlap
+ * instead of waiting on each other) and blocks of V filters as GCC vectors (V = 16 with AVX-512,
+ * 8 with AVX2, 4 otherwise), the last F % V filters one by one. Products and sums stay separate
+ * operations (no fused multiply-add) in the same order for every V, so every variant computes
+ * the same floats. */
+#define PIX 4
+
+/* The taps of outputs ox0 .. ox0 + PIX - 1 of row oy (zeros past the row's end: np are real). */
+static inline int gather_pixels(const kcb__geom *g, const float *xs, const int64_t *offset, int64_t oy, int64_t ox0,
+                                float value[PIX][DIRECT_MAX_TAPS]) {
+  const int np = g->ow - ox0 < PIX ? (int)(g->ow - ox0) : PIX;
+  for (int p = 0; p < PIX; p++) {
+    if (p < np) gather_taps(g, xs, offset, oy, ox0 + p, value[p]);
+    else
+      for (int t = 0; t < DIRECT_MAX_TAPS; t++) value[p][t] = 0.0f;
+  }
+  return np;
+}
+
+/* dst (batch, oh, ow, F) = bias + conv(x, kernel); out = activation(dst) (out may be dst): ReLU
+ * and linear into dst as each block is stored, others row by row while the row is in L1. */
+#define DEFINE_FORWARD(NAME, ATTR, V)                                                                              \
+  ATTR static void NAME(const kcb__geom *g, const float *x, const float *kernel, const float *bias,                \
+                        kcb_activation act, float *dst, float *out, int64_t batch) {                                \
+    typedef float vec __attribute__((vector_size(V * sizeof(float)), aligned(sizeof(float)), may_alias));           \
+    typedef int32_t ivec __attribute__((vector_size(V * sizeof(float))));                                           \
+    const int64_t F = g->oc, full = F - F % V, K = (int64_t)g->kh * g->kw * g->c;                                   \
+    const int relu = act == KCB_ACT_RELU && dst == out, inline_act = relu || (act == KCB_ACT_LINEAR && dst == out); \
+    const vec zero = {0};                                                                                           \
+    float value[PIX][DIRECT_MAX_TAPS];                                                                              \
+    int64_t offset[DIRECT_MAX_TAPS];                                                                                \
+    tap_offsets(g, offset);                                                                                         \
+    for (int64_t s = 0; s < batch; s++) {                                                                           \
+      const float *xs = x + s * g->h * g->w * g->c;                                                                 \
+      for (int64_t oy = 0; oy < g->oh; oy++) {                                                                      \
+        const int64_t first = (s * g->oh + oy) * g->ow;                                                             \
+        for (int64_t ox0 = 0; ox0 < g->ow; ox0 += PIX) {                                                            \
+          const int np = gather_pixels(g, xs, offset, oy, ox0, value);                                              \
+          float *o = dst + (first + ox0) * F;                                                                       \
+          for (int64_t f = 0; f < full; f += V) {                                                                   \
+            const vec b = bias ? *(const vec *)(bias + f) : zero;                                                   \
+            vec a[PIX];                                                                                             \
+            for (int p = 0; p < PIX; p++) a[p] = b;                                                                 \
+            for (int64_t t = 0; t < K; t++) {                                                                       \
+              const vec w = *(const vec *)(kernel + t * F + f);                                                     \
+              for (int p = 0; p < PIX; p++) a[p] += w * value[p][t];                                                \
+            }                                                                                                       \
+            for (int p = 0; p < np; p++)                                                                            \
+              *(vec *)(o + p * F + f) = relu ? (vec)((ivec)a[p] & (ivec)(a[p] > zero)) : a[p];                      \
+          }                                                                                                         \
+          for (int64_t f = full; f < F; f++)                                                                        \
+            for (int p = 0; p < np; p++) {                                                                          \
+              float acc = bias ? bias[f] : 0.0f;                                                                    \
+              for (int64_t t = 0; t < K; t++) acc += kernel[t * F + f] * value[p][t];                               \
+              o[p * F + f] = relu ? (acc > 0 ? acc : 0.0f) : acc;                                                   \
+            }                                                                                                       \
+        }                                                                                                           \
+        if (!inline_act) kcb__activation_forward(act, dst + first * F, out + first * F, g->ow, F);                  \
+      }                                                                                                             \
+    }                                                                                                               \
+  }
+
+/* The backward pass in one read of gy: with relu, gy becomes gy * (out > 0) (stored back when
+ * store_grad: the input gradient needs it); dbias (unless NULL) = the sum of that over outputs;
+ * dkernel (kh, kw, C, F) = the sum over outputs of each tap's input times it. The (K, F) sums stay
+ * in L1 through the whole batch. */
+#define DEFINE_BACKWARD(NAME, ATTR, V)                                                                              \
+  ATTR static void NAME(const kcb__geom *g, const float *x, int relu, const float *out, float *gy, int store_grad,   \
+                        float *dkernel, float *dbias, int64_t batch) {                                              \
+    typedef float vec __attribute__((vector_size(V * sizeof(float)), aligned(sizeof(float)), may_alias));           \
+    typedef int32_t ivec __attribute__((vector_size(V * sizeof(float))));                                           \
+    const int64_t F = g->oc, full = F - F % V, K = (int64_t)g->kh * g->kw * g->c;                                   \
+    const vec zero = {0};                                                                                           \
+    float value[PIX][DIRECT_MAX_TAPS];                                                                              \
+    int64_t offset[DIRECT_MAX_TAPS];                                                                                \
+    tap_offsets(g, offset);                                                                                         \
+    memset(dkernel, 0, (size_t)(K * F) * sizeof *dkernel);                                                          \
+    if (dbias) memset(dbias, 0, (size_t)F * sizeof *dbias);                                                         \
+    for (int64_t s = 0; s < batch; s++) {                                                                           \
+      const float *xs = x + s * g->h * g->w * g->c;                                                                 \
+      for (int64_t oy = 0; oy < g->oh; oy++)                                                                        \
+        for (int64_t ox0 = 0; ox0 < g->ow; ox0 += PIX) {                                                            \
+          const int np = gather_pixels(g, xs, offset, oy, ox0, value);                                              \
+          const int64_t at = ((s * g->oh + oy) * g->ow + ox0) * F;                                                  \
+          float *gp = gy + at;                                                                                      \
+          const float *op = relu ? out + at : NULL;                                                                 \
+          for (int64_t f = 0; f < full; f += V) {                                                                   \
+            vec gv[PIX];                                                                                            \
+            for (int p = 0; p < PIX; p++) {                                                                         \
+              gv[p] = p < np ? *(const vec *)(gp + p * F + f) : zero;                                               \
+              if (relu && p < np) {                                                                                 \
+                gv[p] = (vec)((ivec)gv[p] & (ivec)(*(const vec *)(op + p * F + f) > zero));                         \
+                if (store_grad) *(vec *)(gp + p * F + f) = gv[p];                                                   \
+              }                                                                                                     \
+            }                                                                                                       \
+            if (dbias) *(vec *)(dbias + f) += ((gv[0] + gv[1]) + gv[2]) + gv[3];                                    \
+            for (int64_t t = 0; t < K; t++)                                                                         \
+              *(vec *)(dkernel + t * F + f) +=                                                                      \
+                  ((gv[0] * value[0][t] + gv[1] * value[1][t]) + gv[2] * value[2][t]) + gv[3] * value[3][t];        \
+          }                                                                                                         \
+          for (int64_t f = full; f < F; f++)                                                                        \
+            for (int p = 0; p < np; p++) {                                                                          \
+              float gf = gp[p * F + f];                                                                             \
+              if (relu) {                                                                                           \
+                gf = op[p * F + f] > 0 ? gf : 0.0f;                                                                 \
+                if (store_grad) gp[p * F + f] = gf;                                                                 \
+              }                                                                                                     \
+              if (dbias) dbias[f] += gf;                                                                            \
+              for (int64_t t = 0; t < K; t++) dkernel[t * F + f] += gf * value[p][t];                               \
+            }                                                                                                       \
+        }                                                                                                           \
+    }                                                                                                               \
+  }
+
+DEFINE_FORWARD(forward_base, , 4)
+DEFINE_BACKWARD(backward_base, , 4)
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAVE_X86_VARIANTS 1
+DEFINE_FORWARD(forward_avx2, __attribute__((target("avx2"))), 8)
+DEFINE_BACKWARD(backward_avx2, __attribute__((target("avx2"))), 8)
+DEFINE_FORWARD(forward_avx512, __attribute__((target("avx512f"))), 16)
+DEFINE_BACKWARD(backward_avx512, __attribute__((target("avx512f"))), 16)
+
+static int level_cap = 2; /* kcb__conv_direct_cap_level: tests run every variant this CPU has */
+
+/* 2: AVX-512, 1: AVX2, 0: the baseline. */
+static int x86_level(void) {
+  if (level_cap >= 2 && __builtin_cpu_supports("avx512f")) return 2;
+  if (level_cap >= 1 && __builtin_cpu_supports("avx2")) return 1;
+  return 0;
+}
+#endif
+
+void kcb__conv_direct_cap_level(int level) {
+#ifdef HAVE_X86_VARIANTS
+  level_cap = level;
+#else
+  (void)level;
+#endif
+}
+
+void kcb__conv_direct_forward(const kcb__geom *g, const float *x, const float *kernel, const float *bias,
+                              kcb_activation act, float *dst, float *out, int64_t batch) {
+#ifdef HAVE_X86_VARIANTS
+  switch (x86_level()) {
+    case 2: forward_avx512(g, x, kernel, bias, act, dst, out, batch); return;
+    case 1: forward_avx2(g, x, kernel, bias, act, dst, out, batch); return;
+    default: break;
+  }
+#endif
+  forward_base(g, x, kernel, bias, act, dst, out, batch);
+}
+
+void kcb__conv_direct_backward(const kcb__geom *g, const float *x, int relu, const float *out, float *gy, int store_grad,
+                               float *dkernel, float *dbias, int64_t batch) {
+#ifdef HAVE_X86_VARIANTS
+  switch (x86_level()) {
+    case 2: backward_avx512(g, x, relu, out, gy, store_grad, dkernel, dbias, batch); return;
+    case 1: backward_avx2(g, x, relu, out, gy, store_grad, dkernel, dbias, batch); return;
+    default: break;
+  }
+#endif
+  backward_base(g, x, relu, out, gy, store_grad, dkernel, dbias, batch);
+}
