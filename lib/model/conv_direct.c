@@ -4,8 +4,8 @@
  * of the input cost more than the arithmetic. Here each output pixel's filters are accumulated
  * while the pixel's row is in L1, with the bias added first and the activation applied before
  * the row leaves the cache; the kernel gradient accumulates into a (K, F) block that stays in L1.
- * The loops are compiled three times (baseline, AVX2, AVX-512) and picked at run time, as the
- * library itself is built for the baseline x86-64. */
+ * The loops are compiled three times (baseline, AVX2 + FMA, AVX-512) and picked at run time, as
+ * the library itself is built for the baseline x86-64. */
 #include <stdint.h>
 #include <string.h>
 
@@ -71,9 +71,9 @@ static inline void gather_taps(const kcb__geom *g, const float *xs, const int64_
 
 /* Both loops take PIX outputs of a row at a time (independent sums, so that additions overlap
  * instead of waiting on each other) and blocks of V filters as GCC vectors (V = 16 with AVX-512,
- * 8 with AVX2, 4 otherwise), the last F % V filters one by one. Products and sums stay separate
- * operations (no fused multiply-add) in the same order for every V, so every variant computes
- * the same floats. */
+ * 8 with AVX2, 4 otherwise), the last F % V filters one by one. The AVX2 and AVX-512 forms fuse
+ * each multiply-add (this file is built with -ffp-contract=fast), as OpenBLAS's kernels do on
+ * those CPUs: results differ from the baseline's in the last bits, as sgemm's would. */
 #define PIX 4
 
 /* The taps of outputs ox0 .. ox0 + PIX - 1 of row oy (zeros past the row's end: np are real). */
@@ -164,10 +164,16 @@ static inline int gather_pixels(const kcb__geom *g, const float *xs, const int64
                 if (store_grad) *(vec *)(gp + p * F + f) = gv[p];                                                   \
               }                                                                                                     \
             }                                                                                                       \
-            if (dbias) *(vec *)(dbias + f) += ((gv[0] + gv[1]) + gv[2]) + gv[3];                                    \
-            for (int64_t t = 0; t < K; t++)                                                                         \
-              *(vec *)(dkernel + t * F + f) +=                                                                      \
-                  ((gv[0] * value[0][t] + gv[1] * value[1][t]) + gv[2] * value[2][t]) + gv[3] * value[3][t];        \
+            if (dbias) {                                                                                            \
+              vec sum = gv[0];                                                                                      \
+              for (int p = 1; p < PIX; p++) sum += gv[p];                                                           \
+              *(vec *)(dbias + f) += sum;                                                                           \
+            }                                                                                                       \
+            for (int64_t t = 0; t < K; t++) {                                                                       \
+              vec d = gv[0] * value[0][t];                                                                          \
+              for (int p = 1; p < PIX; p++) d += gv[p] * value[p][t];                                               \
+              *(vec *)(dkernel + t * F + f) += d;                                                                   \
+            }                                                                                                       \
           }                                                                                                         \
           for (int64_t f = full; f < F; f++)                                                                        \
             for (int p = 0; p < np; p++) {                                                                          \
@@ -188,17 +194,17 @@ DEFINE_BACKWARD(backward_base, , 4)
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define HAVE_X86_VARIANTS 1
-DEFINE_FORWARD(forward_avx2, __attribute__((target("avx2"))), 8)
-DEFINE_BACKWARD(backward_avx2, __attribute__((target("avx2"))), 8)
-DEFINE_FORWARD(forward_avx512, __attribute__((target("avx512f"))), 16)
-DEFINE_BACKWARD(backward_avx512, __attribute__((target("avx512f"))), 16)
+DEFINE_FORWARD(forward_avx2, __attribute__((target("avx2,fma"))), 8)
+DEFINE_BACKWARD(backward_avx2, __attribute__((target("avx2,fma"))), 8)
+DEFINE_FORWARD(forward_avx512, __attribute__((target("avx512f,fma"))), 16)
+DEFINE_BACKWARD(backward_avx512, __attribute__((target("avx512f,fma"))), 16)
 
 static int level_cap = 2; /* kcb__conv_direct_cap_level: tests run every variant this CPU has */
 
-/* 2: AVX-512, 1: AVX2, 0: the baseline. */
+/* 2: AVX-512, 1: AVX2 with FMA, 0: the baseline. */
 static int x86_level(void) {
   if (level_cap >= 2 && __builtin_cpu_supports("avx512f")) return 2;
-  if (level_cap >= 1 && __builtin_cpu_supports("avx2")) return 1;
+  if (level_cap >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
   return 0;
 }
 #endif
