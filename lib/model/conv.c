@@ -9,6 +9,9 @@
 /* Floats of im2col buffer aimed at per pass: large enough for sgemm to run at full speed, small
  * enough to stay in the last-level cache's neighbourhood. */
 #define COL_TARGET ((int64_t)1 << 20)
+/* Floats of a layer's own im2col matrix kept from forward to backward (64 MiB): above it the
+ * layer unfolds chunk by chunk, twice. */
+#define COL_KEEP_MAX ((int64_t)1 << 24)
 
 int kcb_padding_from_name(kcb_padding *out, const char *name) {
   if (name && strcmp(name, "valid") == 0) *out = KCB_PADDING_VALID;
@@ -109,18 +112,32 @@ static int is_pointwise(const kcb__geom *g) {
   return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->groups == 1;
 }
 
+static int64_t col_per_sample(const kcb__geom *g) { return g->oh * g->ow * g->kh * g->kw * (g->c / g->groups); }
+
 size_t kcb__conv_col_size(kcb__layer *l, int64_t batch) {
   const kcb__geom *g = &l->geom;
+  l->conv_keep_col = 0;
   if (is_pointwise(g)) {
     l->conv_chunk = batch;
     return 0;
   }
-  int64_t per_sample = g->oh * g->ow * g->kh * g->kw * (g->c / g->groups);
+  int64_t per_sample = col_per_sample(g);
+  /* Ungrouped im2col layers keep the whole batch's matrix when it is not too large, so that
+   * backward need not unfold the input again (direct layers only need scratch for dx). */
+  if (!kcb__conv_direct_eligible(g) && g->groups == 1 && per_sample <= COL_KEEP_MAX / batch) {
+    l->conv_keep_col = 1;
+    l->conv_chunk = batch;
+    return 0;
+  }
   int64_t chunk = COL_TARGET / per_sample;
   if (chunk < 1) chunk = 1;
   if (chunk > batch) chunk = batch;
   l->conv_chunk = chunk;
   return (size_t)(chunk * per_sample);
+}
+
+int64_t kcb__conv_kept_col_size(const kcb__layer *l, int64_t batch) {
+  return l->conv_keep_col ? col_per_sample(&l->geom) * batch : 0;
 }
 
 /* dst += src, as a function with restrict parameters so that it vectorises. */
@@ -134,6 +151,7 @@ static void unfold(const kcb__geom *g, const float *x, float *fold_into, float *
   const int fold = fold_into != NULL;
   const int64_t cin_g = g->c / g->groups, row_len = (int64_t)g->kw * cin_g;
   const int64_t coff = grp * cin_g;
+  const int contiguous = g->dw == 1 && cin_g == g->c; /* a kernel row reads kw * c adjacent floats */
   float *dst = col;
   for (int64_t s = 0; s < n; s++) {
     const float *xs = fold ? NULL : x + s * g->h * g->w * g->c;
@@ -148,6 +166,13 @@ static void unfold(const kcb__geom *g, const float *x, float *fold_into, float *
             continue;
           }
           const int64_t row_at = iy * g->w * g->c + coff;
+          const int64_t ix0 = ox * g->sw - g->pad_left;
+          if (contiguous && ix0 >= 0 && ix0 + g->kw <= g->w) { /* the kernel row's inputs are adjacent */
+            if (fold) add_into(fs + row_at + ix0 * g->c, dst, row_len);
+            else memcpy(dst, xs + row_at + ix0 * g->c, (size_t)row_len * sizeof *dst);
+            dst += row_len;
+            continue;
+          }
           for (int j = 0; j < g->kw; j++, dst += cin_g) {
             int64_t ix = ox * g->sw - g->pad_left + (int64_t)j * g->dw;
             if (ix < 0 || ix >= g->w) {
@@ -182,9 +207,10 @@ void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
     const int64_t cin_g = g->c / g->groups, F_g = F / g->groups, K_g = (int64_t)g->kh * g->kw * cin_g;
     for (int64_t s0 = 0; s0 < batch; s0 += l->conv_chunk) {
       int64_t n = batch - s0 < l->conv_chunk ? batch - s0 : l->conv_chunk;
+      float *col = l->conv_keep_col ? l->col : m->col;
       for (int grp = 0; grp < g->groups; grp++) {
-        unfold(g, x + s0 * in_size, NULL, m->col, n, grp);
-        kcb__sgemm_ld(0, 0, (int)(n * pixels), (int)F_g, (int)K_g, 1.0f, m->col, (int)K_g, kernel + grp * F_g, (int)F,
+        unfold(g, x + s0 * in_size, NULL, col, n, grp);
+        kcb__sgemm_ld(0, 0, (int)(n * pixels), (int)F_g, (int)K_g, 1.0f, col, (int)K_g, kernel + grp * F_g, (int)F,
                       0.0f, dst + s0 * pixels * F + grp * F_g, (int)F);
       }
     }
@@ -225,13 +251,14 @@ void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64
         unfold(g, NULL, dx + s0 * in_size, m->col, n, grp);
         continue;
       }
-      unfold(g, l->in + s0 * in_size, NULL, m->col, n, grp);
-      kcb__sgemm_ld(1, 0, (int)K_g, (int)F_g, (int)(n * pixels), 1.0f, m->col, (int)K_g, gs + grp * F_g, (int)F,
+      float *col = l->conv_keep_col ? l->col : m->col; /* kept: forward's unfolded input, reused */
+      if (!l->conv_keep_col) unfold(g, l->in + s0 * in_size, NULL, col, n, grp);
+      kcb__sgemm_ld(1, 0, (int)K_g, (int)F_g, (int)(n * pixels), 1.0f, col, (int)K_g, gs + grp * F_g, (int)F,
                     s0 ? 1.0f : 0.0f, dkernel + grp * F_g, (int)F);
       if (!dx) continue;
       kcb__sgemm_ld(0, 1, (int)(n * pixels), (int)K_g, (int)F_g, 1.0f, gs + grp * F_g, (int)F, kernel + grp * F_g,
-                    (int)F, 0.0f, m->col, (int)K_g);
-      unfold(g, NULL, dx + s0 * in_size, m->col, n, grp);
+                    (int)F, 0.0f, col, (int)K_g);
+      unfold(g, NULL, dx + s0 * in_size, col, n, grp);
     }
   }
 }

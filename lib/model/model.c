@@ -329,6 +329,7 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
     case KCB__CONV2D:
       TAKE(out, float, l->out_size * batch);
       if (kcb__activation_needs_pre(l->activation)) TAKE(pre, float, l->out_size * batch);
+      TAKE(col, float, kcb__conv_kept_col_size(l, batch));
       break;
     case KCB__DROPOUT:
       TAKE(out, float, l->out_size * batch);
@@ -368,11 +369,11 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
   for (size_t i = 0; i < m->n_layers; i++) {
     kcb__layer *l = &m->layers[i];
     if (l->out_size > widest) widest = l->out_size;
-    total += layer_buffers(l, batch, NULL);
-    if (l->kind == KCB__CONV1D || l->kind == KCB__CONV2D) {
+    if (l->kind == KCB__CONV1D || l->kind == KCB__CONV2D) { /* first: it decides the layer's own buffers */
       size_t c = kcb__conv_col_size(l, batch);
       if (c > col) col = c;
     }
+    total += layer_buffers(l, batch, NULL);
   }
   total += (m->in_size + y_size + 2 * widest) * batch;
   float *ws = malloc((size_t)total * sizeof(float));
@@ -393,7 +394,7 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
   float *p = ws;
   for (size_t i = 0; i < m->n_layers; i++) {
     kcb__layer *l = &m->layers[i];
-    l->out = l->pre = l->mask = l->xhat = l->inv_std = l->stat = NULL;
+    l->out = l->pre = l->mask = l->xhat = l->inv_std = l->stat = l->col = NULL;
     l->taken = NULL;
     p += layer_buffers(l, batch, p);
   }

@@ -67,6 +67,7 @@ typedef struct kcb__layer {
   int keepdims;                        /* global poolings */
   int pool_padding;                    /* kcb_padding of a pooling layer */
   int64_t conv_chunk;                  /* samples per im2col pass */
+  int conv_keep_col;                   /* the whole batch's im2col stays in col for backward */
   /* BatchNormalization, LayerNormalization */
   double momentum, epsilon;
   int center, scale;
@@ -84,6 +85,7 @@ typedef struct kcb__layer {
   float *mask;                         /* (rows, out_width) Dropout's keep mask times 1/(1-rate);
                                           (batch, channels) for SpatialDropout2D */
   int32_t *taken;                      /* (batch, out_size) max poolings: backward's "winner found" flags */
+  float *col;                          /* convolutions with conv_keep_col: the batch's im2col matrix */
   float *xhat;                         /* (batch, in_size) LayerNormalization: the normalised input */
   float *inv_std;                      /* (channels) BatchNormalization, (rows) LayerNormalization */
   float *stat;                         /* (6, channels) BatchNormalization: the mean, then scale and shift
@@ -225,8 +227,10 @@ int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap);
 int64_t kcb__window_out(int64_t in, int k, int stride, int dilation, kcb_padding padding, int *pad_before);
 void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch);
 void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *g, float *dx, int64_t batch);
-/* Floats of im2col buffer the convolution needs for a batch of `batch`, choosing l->conv_chunk. */
+/* Floats of shared im2col scratch the convolution needs for a batch of `batch`, choosing
+ * l->conv_chunk and l->conv_keep_col; kcb__conv_kept_col_size is then the layer's own col. */
 size_t kcb__conv_col_size(kcb__layer *l, int64_t batch);
+int64_t kcb__conv_kept_col_size(const kcb__layer *l, int64_t batch);
 /* Direct loops for ungrouped convolutions with few taps per output (conv_direct.c): whether g is
  * one; forward with bias and activation (dst = pre-activation, out = activated, may be dst);
  * backward: with relu, gy times ReLU's derivative from out (kept in gy when store_grad), then
