@@ -238,6 +238,7 @@ static void test_conv_gradients(void **state) {
 static void test_pooling_gradients(void **state) {
   (void)state;
   check_grads("max2d", 3, (int64_t[]){4, 5, 2}, b_max2d, 1);
+  check_grads("max2d odd rows and columns", 3, (int64_t[]){5, 7, 3}, b_max2d, 1); /* the tiled path's uncovered edges */
   check_grads("max2d same strided", 3, (int64_t[]){6, 5, 2}, b_max2d_same, 1);
   check_grads("avg2d same", 3, (int64_t[]){5, 5, 2}, b_avg2d_same, 1);
   check_grads("avg2d overlapping", 3, (int64_t[]){5, 4, 2}, b_avg2d_overlap, 1);

@@ -130,10 +130,60 @@ void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
   }
 }
 
+/* Writes g where x is the channel's maximum y and no earlier entry was, 0 elsewhere: the first
+ * visit of d (windows that do not overlap). */
+static void route_max_first(float *restrict d, const float *restrict x, const float *restrict y, const float *restrict g,
+                            int32_t *restrict taken, int64_t n) {
+  for (int64_t c = 0; c < n; c++) {
+    int32_t hit = (x[c] == y[c]) & (1 - taken[c]);
+    d[c] = (float)hit * g[c];
+    taken[c] |= hit;
+  }
+}
+
+/* Max pooling whose windows tile the input without overlap or padding (the usual pool_size =
+ * strides): every input gets exactly one value, written once, instead of the whole dx being
+ * zeroed and then added to; the rows and columns no window reaches are zeroed. */
+static int tiles_input(const kcb__layer *l) {
+  const kcb__geom *g = &l->geom;
+  return is_max(l->kind) && !is_global(l->kind) && g->sh == g->kh && g->sw == g->kw && g->pad_top == 0 &&
+         g->pad_left == 0 && g->oh * g->kh <= g->h && g->ow * g->kw <= g->w;
+}
+
+static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
+  const kcb__geom *g = &l->geom;
+  const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
+  const int64_t covered_h = g->oh * g->kh, covered_w = g->ow * g->kw;
+  for (int64_t s = 0; s < batch; s++) {
+    float *ds = dx + s * in_size;
+    const float *xs = l->in + s * in_size;
+    for (int64_t oy = 0; oy < g->oh; oy++) {
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        const int64_t o = s * out_size + (oy * g->ow + ox) * C;
+        int32_t *taken = l->taken + o;
+        memset(taken, 0, (size_t)C * sizeof *taken);
+        for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
+          for (int64_t ix = ox * g->kw; ix < (ox + 1) * g->kw; ix++) {
+            const int64_t at = (iy * g->w + ix) * C;
+            route_max_first(ds + at, xs + at, l->out + o, gy + o, taken, C);
+          }
+      }
+      if (covered_w < g->w) /* the columns right of the last window, in this band of rows */
+        for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
+          memset(ds + (iy * g->w + covered_w) * C, 0, (size_t)((g->w - covered_w) * C) * sizeof *ds);
+    }
+    if (covered_h < g->h) memset(ds + covered_h * g->w * C, 0, (size_t)((g->h - covered_h) * g->w * C) * sizeof *ds);
+  }
+}
+
 void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
   const int max = is_max(l->kind);
+  if (tiles_input(l)) {
+    max_pool_backward_tiled(l, gy, dx, batch);
+    return;
+  }
   memset(dx, 0, (size_t)(batch * in_size) * sizeof *dx);
   for (int64_t s = 0; s < batch; s++) {
     float *ds = dx + s * in_size;
