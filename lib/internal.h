@@ -57,7 +57,11 @@ void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, cons
 void kcb__sgemm_ld(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc);
 
-/* ---- floating-point environment (core/float_env.c) ---------------------------------- */
+/* ---- the CPU (core/cpu.c) ------------------------------------------------------------ */
+
+/** The widest vector loops this CPU runs: 2 AVX-512, 1 AVX2 with FMA, 0 the baseline (and off
+ * x86). The library is built for the baseline; hot loops are also compiled for 1 and 2. */
+int kcb__cpu_simd_level(void);
 
 /** Makes this thread flush subnormal floats to zero (inputs and results, as TensorFlow's CPU
  * kernels run) until kcb__flush_subnormals_end; returns the mode to restore. A no-op off x86. */
@@ -71,9 +75,9 @@ void kcb__flush_subnormals_end(unsigned saved);
 void kcb__sgemm_plain(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                       const float *b, int ldb, float beta, float *c, int ldc);
 
-/** Test-only: the widest vector loops the direct convolutions may use (2: AVX-512, 1: AVX2,
- * 0: the baseline), so that tests check every variant the CPU can run. Not thread-safe. */
-void kcb__conv_direct_cap_level(int level);
+/** Test-only: caps kcb__cpu_simd_level (2 again lifts the cap), so that tests check every
+ * variant of the vector loops the CPU can run. Not thread-safe. */
+void kcb__cpu_cap_simd_level(int level);
 
 /** Test-only: gives a ProgbarLogger a fake clock in seconds (NULL restores the monotonic one). */
 void kcb__progbar_set_clock(kcb_callback *cb, double (*now)(void));

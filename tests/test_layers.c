@@ -229,10 +229,10 @@ static void conv_gradients(void) {
 static void test_conv_gradients(void **state) {
   (void)state;
   for (int level = 2; level >= 0; level--) { /* the direct loops' AVX-512, AVX2 and baseline forms */
-    kcb__conv_direct_cap_level(level);
+    kcb__cpu_cap_simd_level(level);
     conv_gradients();
   }
-  kcb__conv_direct_cap_level(2);
+  kcb__cpu_cap_simd_level(2);
 }
 
 static void test_pooling_gradients(void **state) {

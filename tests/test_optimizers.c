@@ -1,5 +1,6 @@
 /* test_optimizers.c — one and two optimizer steps against Keras 3's update formulas computed
  * here by hand in double precision. */
+#include <float.h>
 #include <math.h>
 
 #include "test_helpers.h"
@@ -139,10 +140,90 @@ static void test_defaults_and_errors(void **state) {
   assert_error(kcb_optimizer_from_name(&k, "adagrad"), KCB_EKEY, "adamw");
 }
 
+/* The update loops are built for several instruction sets: every variant this CPU runs must give
+ * the same floats, over a block long enough for whole vectors and a remainder. */
+static void test_vector_variants_agree(void **state) {
+  (void)state;
+  enum { LEN = 1003, STEPS = 3 };
+  float *w0 = malloc(LEN * sizeof(float)), *g = malloc(STEPS * LEN * sizeof(float));
+  float *out[3] = {malloc(LEN * sizeof(float)), malloc(LEN * sizeof(float)), malloc(LEN * sizeof(float))};
+  uint64_t r = 12345;
+  for (int i = 0; i < LEN; i++) w0[i] = (float)((int)(i % 37) - 18) / 7.0f;
+  for (int i = 0; i < STEPS * LEN; i++) {
+    r = r * 6364136223846793005ull + 1442695040888963407ull;
+    g[i] = ((float)(r >> 40) / 16777216.0f - 0.5f) * (i % 5 == 0 ? 1e-20f : 1.0f);
+  }
+  struct { kcb_optimizer_kind kind; double momentum; int nesterov, centered, amsgrad; const char *name; } cases[] = {
+      {KCB_OPT_SGD, 0, 0, 0, 0, "sgd"},           {KCB_OPT_SGD, 0.9, 0, 0, 0, "sgd momentum"},
+      {KCB_OPT_SGD, 0.9, 1, 0, 0, "sgd nesterov"}, {KCB_OPT_RMSPROP, 0, 0, 0, 0, "rmsprop"},
+      {KCB_OPT_RMSPROP, 0.5, 0, 1, 0, "rmsprop centered momentum"}, {KCB_OPT_ADAM, 0, 0, 0, 0, "adam"},
+      {KCB_OPT_ADAM, 0, 0, 0, 1, "adam amsgrad"},  {KCB_OPT_ADAMW, 0, 0, 0, 0, "adamw"}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    for (int level = 2; level >= 0; level--) {
+      kcb__cpu_cap_simd_level(level);
+      kcb_optimizer_options o = KCB_OPTIMIZER_OPTIONS_INIT(cases[c].kind);
+      o.momentum = cases[c].momentum, o.nesterov = cases[c].nesterov, o.centered = cases[c].centered;
+      o.amsgrad = cases[c].amsgrad;
+      kcb__optimizer opt = {0};
+      assert_ok(kcb__optimizer_init(&opt, &o, LEN));
+      memcpy(out[level], w0, LEN * sizeof(float));
+      for (int s = 0; s < STEPS; s++) kcb__optimizer_step(&opt, out[level], g + s * LEN);
+      kcb__optimizer_free(&opt);
+    }
+    for (int level = 0; level < 2; level++)
+      if (memcmp(out[level], out[2], LEN * sizeof(float)) != 0) fail_msg("%s: level %d differs from level 2", cases[c].name, level);
+  }
+  kcb__cpu_cap_simd_level(2);
+  free(w0), free(g), free(out[0]), free(out[1]), free(out[2]);
+}
+
+/* Adam's moments of a weight whose gradient becomes zero decay by beta_1 a step; fit flushes
+ * subnormals to zero (as TensorFlow does; they are ~100x slower on many x86 cores), so after
+ * ~900 such steps no moment is subnormal, and the caller's own floating-point mode is back as
+ * it was. */
+static void test_fit_flushes_subnormals(void **state) {
+  (void)state;
+  enum { SAMPLES = 9000 };
+  int64_t in[1] = {2}, xs[2] = {SAMPLES, 2}, ys[2] = {SAMPLES, 1};
+  kcb_model *m;
+  assert_ok(kcb_model_new(&m, 1, in, 7));
+  kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+  d.units = 1;
+  assert_ok(kcb_model_add_dense(m, &d));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+  assert_ok(kcb_model_compile(m, &c));
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  assert_ok(kcb_tensor_new(&y, 2, ys));
+  for (int i = 0; i < SAMPLES; i++) { /* feature 0 only in the first batch, feature 1 always */
+    x->data[2 * i] = i < 10 ? 1.0f : 0.0f;
+    x->data[2 * i + 1] = (float)(i % 3);
+    y->data[i] = 1.0f;
+  }
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.batch_size = 10, fo.shuffle = 0, fo.verbose = 0;
+  assert_ok(kcb_model_fit(m, x, y, &fo, NULL));
+  const float *slots = m->opt.slots; /* m then v, over kernel (2) and bias (1) */
+  /* 899 steps of m += (0 - m) * 0.1 after the first: without flushing, 0.1 * g * 0.9^899 ~ 1e-42,
+   * subnormal. Flushed, the step's product underflows to 0 once m nears FLT_MIN, and m stays at
+   * the small normal value it has (as Keras 3's assign_add form does under TensorFlow). */
+  assert_true(fabsf(slots[0]) < 1e-30f);
+  for (size_t i = 0; i < 2 * m->n_params; i++)
+    if (slots[i] != 0.0f && fabsf(slots[i]) < FLT_MIN) fail_msg("slot %zu is subnormal: %g", i, (double)slots[i]);
+  volatile float tiny = FLT_MIN;
+  assert_true(tiny / 4.0f != 0.0f); /* the caller's mode: subnormal results still exist here */
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  kcb_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgd), cmocka_unit_test(test_rmsprop), cmocka_unit_test(test_adam_family),
-      cmocka_unit_test(test_defaults_and_errors),
+      cmocka_unit_test(test_defaults_and_errors), cmocka_unit_test(test_vector_variants_agree),
+      cmocka_unit_test(test_fit_flushes_subnormals),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

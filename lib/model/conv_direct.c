@@ -199,28 +199,12 @@ DEFINE_BACKWARD(backward_avx2, __attribute__((target("avx2,fma"))), 8)
 DEFINE_FORWARD(forward_avx512, __attribute__((target("avx512f,fma"))), 16)
 DEFINE_BACKWARD(backward_avx512, __attribute__((target("avx512f,fma"))), 16)
 
-static int level_cap = 2; /* kcb__conv_direct_cap_level: tests run every variant this CPU has */
-
-/* 2: AVX-512, 1: AVX2 with FMA, 0: the baseline. */
-static int x86_level(void) {
-  if (level_cap >= 2 && __builtin_cpu_supports("avx512f")) return 2;
-  if (level_cap >= 1 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return 1;
-  return 0;
-}
 #endif
-
-void kcb__conv_direct_cap_level(int level) {
-#ifdef HAVE_X86_VARIANTS
-  level_cap = level;
-#else
-  (void)level;
-#endif
-}
 
 void kcb__conv_direct_forward(const kcb__geom *g, const float *x, const float *kernel, const float *bias,
                               kcb_activation act, float *dst, float *out, int64_t batch) {
 #ifdef HAVE_X86_VARIANTS
-  switch (x86_level()) {
+  switch (kcb__cpu_simd_level()) {
     case 2: forward_avx512(g, x, kernel, bias, act, dst, out, batch); return;
     case 1: forward_avx2(g, x, kernel, bias, act, dst, out, batch); return;
     default: break;
@@ -232,7 +216,7 @@ void kcb__conv_direct_forward(const kcb__geom *g, const float *x, const float *k
 void kcb__conv_direct_backward(const kcb__geom *g, const float *x, int relu, const float *out, float *gy, int store_grad,
                                float *dkernel, float *dbias, int64_t batch) {
 #ifdef HAVE_X86_VARIANTS
-  switch (x86_level()) {
+  switch (kcb__cpu_simd_level()) {
     case 2: backward_avx512(g, x, relu, out, gy, store_grad, dkernel, dbias, batch); return;
     case 1: backward_avx2(g, x, relu, out, gy, store_grad, dkernel, dbias, batch); return;
     default: break;

@@ -157,7 +157,7 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
   return 0;
 }
 
-/* The step with subnormals flushed to zero, as TensorFlow computes (core/float_env.c says why). */
+/* The step with subnormals flushed to zero, as TensorFlow computes (core/cpu.c says why). */
 static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y, int64_t count, int64_t global, int train) {
   unsigned saved = kcb__flush_subnormals_begin();
   int rc = batch_step_flushed(m, h, x, y, count, global, train);
