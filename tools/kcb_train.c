@@ -204,6 +204,27 @@ static int add_writer(kcb_callback **list, size_t *n, kcb_callback *cb, int warn
   return 0;
 }
 
+/* --save, written when fit ends normally from a callback placed just before BackupAndRestore:
+ * the backup is then marked completed (and emptied) only once the final model is on disk, so a
+ * kill between the two leaves a backup to resume, never a "completed" run without its file. */
+typedef struct final_save {
+  kcb_callback base;
+  const char *path;
+  int epoch;
+  int rc; /* the save's result, for the error message to name --save */
+} final_save;
+
+static int final_save_on_train_end(kcb_callback *cb, kcb_logs *logs) {
+  final_save *fs = (final_save *)cb;
+  (void)logs;
+  if (kcb_model_interrupted(cb->model) || cb->params->rank != 0) return 0;
+  kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+  so.epoch = fs->epoch;
+  return fs->rc = kcb_model_save(cb->model, fs->path, &so);
+}
+
+static const kcb_callback_ops final_save_ops = {.name = "FinalSave", .on_train_end = final_save_on_train_end};
+
 /* dir + "/" + name, without the "./" a run named "." would add. */
 static void join(char *out, size_t size, const char *dir, const char *name) {
   size_t n = strlen(dir);
@@ -363,7 +384,7 @@ int main(int argc, char **argv) {
   kcb_mnist data = {0};
   kcb_model *model = NULL;
   kcb_history *history = NULL;
-  kcb_callback *callbacks[10] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
+  kcb_callback *callbacks[12] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
   size_t n_callbacks = 0;
   int warn = strcmp(a.on_write_error, "warn") == 0;
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
@@ -471,7 +492,9 @@ int main(int argc, char **argv) {
       rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
     if (rc) checkpoint = NULL;
   }
-  /* last, so that an epoch's backup is written after its checkpoint */
+  final_save final = {.base = {.ops = &final_save_ops}, .path = a.save, .epoch = a.epochs - 1};
+  if (rc == 0 && a.save) callbacks[n_callbacks++] = &final.base;
+  /* last, so that an epoch's backup is written after its checkpoint (and the final --save) */
   if (rc == 0 && a.backup_dir) {
     kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
     bo.save_freq = a.backup_freq;
@@ -538,16 +561,8 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (rc) {
-    status = fail("fit", rc);
+    status = fail(final.rc ? "--save" : "fit", rc);
     goto done;
-  }
-  if (a.save && rank == 0) {
-    kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
-    so.epoch = a.epochs - 1;
-    if ((rc = kcb_model_save(model, a.save, &so))) {
-      status = fail("--save", rc);
-      goto done;
-    }
   }
   if (a.embeddings && (rc = write_embeddings(model, &data, a.embeddings, a.logdir, names, n_names))) {
     status = fail("--embeddings", rc);
