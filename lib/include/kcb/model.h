@@ -164,7 +164,9 @@ typedef struct kcb_fit_options {
 } kcb_fit_options;
 #define KCB_FIT_OPTIONS_INIT {32, 1, 1, NULL, NULL, 0, 0.0, NULL, NULL, 1, 0, 0, 1, NULL, 0, NULL}
 
-/** Trains the model, calling the callbacks' hooks exactly as Keras 3's fit does.
+/** Trains the model, calling the callbacks' hooks exactly as Keras 3's fit does. Each step
+ * (forward, backward, optimizer) runs with subnormal floats flushed to zero, as TensorFlow's CPU
+ * kernels do; hooks run in the caller's floating-point mode.
  * @param[out] out_history if not NULL, receives the run's History (freed with kcb_history_free).
  * @return 0, KCB_ESHAPE / KCB_EINVAL / KCB_ENAN for bad data, KCB_ESTATE if not compiled, or the
  *         first error a callback returned. */
