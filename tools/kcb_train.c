@@ -204,26 +204,36 @@ static int add_writer(kcb_callback **list, size_t *n, kcb_callback *cb, int warn
   return 0;
 }
 
-/* --save, written when fit ends normally from a callback placed just before BackupAndRestore:
- * the backup is then marked completed (and emptied) only once the final model is on disk, so a
- * kill between the two leaves a backup to resume, never a "completed" run without its file. */
-typedef struct final_save {
+/* --save and --embeddings, written when fit ends normally by rank 0, from a callback placed just
+ * before BackupAndRestore: the backup is then marked completed (and emptied) only once they are
+ * on disk, so a kill between the two leaves a backup to resume, never a "completed" run without
+ * its files. */
+typedef struct final_outputs {
   kcb_callback base;
-  const char *path;
-  int epoch;
-  int rc; /* the save's result, for the error message to name --save */
-} final_save;
+  const train_args *a;
+  const kcb_mnist *data;
+  const char *const *names;
+  size_t n_names;
+  const char *failed; /* the option whose file could not be written, for the message */
+} final_outputs;
 
-static int final_save_on_train_end(kcb_callback *cb, kcb_logs *logs) {
-  final_save *fs = (final_save *)cb;
+static int final_outputs_on_train_end(kcb_callback *cb, kcb_logs *logs) {
+  final_outputs *fo = (final_outputs *)cb;
   (void)logs;
   if (kcb_model_interrupted(cb->model) || cb->params->rank != 0) return 0;
-  kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
-  so.epoch = fs->epoch;
-  return fs->rc = kcb_model_save(cb->model, fs->path, &so);
+  int rc = 0;
+  if (fo->a->save) {
+    kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+    so.epoch = fo->a->epochs - 1;
+    if ((rc = kcb_model_save(cb->model, fo->a->save, &so))) fo->failed = "--save";
+  }
+  if (rc == 0 && fo->a->embeddings &&
+      (rc = write_embeddings(cb->model, fo->data, fo->a->embeddings, fo->a->logdir, fo->names, fo->n_names)))
+    fo->failed = "--embeddings";
+  return rc;
 }
 
-static const kcb_callback_ops final_save_ops = {.name = "FinalSave", .on_train_end = final_save_on_train_end};
+static const kcb_callback_ops final_outputs_ops = {.name = "FinalOutputs", .on_train_end = final_outputs_on_train_end};
 
 /* dir + "/" + name, without the "./" a run named "." would add. */
 static void join(char *out, size_t size, const char *dir, const char *name) {
@@ -492,9 +502,9 @@ int main(int argc, char **argv) {
       rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
     if (rc) checkpoint = NULL;
   }
-  final_save final = {.base = {.ops = &final_save_ops}, .path = a.save, .epoch = a.epochs - 1};
-  if (rc == 0 && a.save) callbacks[n_callbacks++] = &final.base;
-  /* last, so that an epoch's backup is written after its checkpoint (and the final --save) */
+  final_outputs final = {.base = {.ops = &final_outputs_ops}, .a = &a, .data = &data, .names = names, .n_names = n_names};
+  if (rc == 0 && (a.save || a.embeddings)) callbacks[n_callbacks++] = &final.base;
+  /* last, so that an epoch's backup is written after its checkpoint (and the final outputs) */
   if (rc == 0 && a.backup_dir) {
     kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
     bo.save_freq = a.backup_freq;
@@ -561,11 +571,7 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (rc) {
-    status = fail(final.rc ? "--save" : "fit", rc);
-    goto done;
-  }
-  if (a.embeddings && (rc = write_embeddings(model, &data, a.embeddings, a.logdir, names, n_names))) {
-    status = fail("--embeddings", rc);
+    status = fail(final.failed ? final.failed : "fit", rc);
     goto done;
   }
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
