@@ -35,6 +35,9 @@ typedef struct kcb__rng {
 
 void kcb__rng_seed(kcb__rng *rng, uint64_t seed);
 uint64_t kcb__rng_next(kcb__rng *rng);
+/** mask[j] = keep where the next draw, as a fraction of 2^64, is >= rate, else 0: n draws, the
+ * same as n calls of kcb__rng_next (a dropout mask, with the state kept in registers). */
+void kcb__rng_keep_mask(kcb__rng *rng, double rate, float keep, float *mask, int64_t n);
 /** Uniform in [0, 1). */
 double kcb__rng_uniform(kcb__rng *rng);
 /** Standard normal (Box-Muller). */

@@ -16,8 +16,7 @@ void kcb__rng_seed(kcb__rng *rng, uint64_t seed) {
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-uint64_t kcb__rng_next(kcb__rng *rng) {
-  uint64_t *s = rng->s;
+static inline uint64_t next(uint64_t *restrict s) {
   uint64_t result = rotl(s[1] * 5, 7) * 9;
   uint64_t t = s[1] << 17;
   s[2] ^= s[0];
@@ -27,6 +26,15 @@ uint64_t kcb__rng_next(kcb__rng *rng) {
   s[2] ^= t;
   s[3] = rotl(s[3], 45);
   return result;
+}
+
+uint64_t kcb__rng_next(kcb__rng *rng) { return next(rng->s); }
+
+void kcb__rng_keep_mask(kcb__rng *rng, double rate, float keep, float *mask, int64_t n) {
+  const uint64_t threshold = (uint64_t)(rate * 18446744073709551616.0);
+  uint64_t s[4] = {rng->s[0], rng->s[1], rng->s[2], rng->s[3]}; /* in registers through the loop */
+  for (int64_t j = 0; j < n; j++) mask[j] = next(s) >= threshold ? keep : 0.0f;
+  for (int i = 0; i < 4; i++) rng->s[i] = s[i];
 }
 
 double kcb__rng_uniform(kcb__rng *rng) { return (double)(kcb__rng_next(rng) >> 11) * 0x1.0p-53; }

@@ -71,9 +71,7 @@ void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape) {
 }
 
 void kcb__dropout_mask(kcb__rng *rng, float rate, float *mask, int64_t n) {
-  const float keep_scale = 1.0f / (1.0f - rate);
-  const uint64_t threshold = (uint64_t)((double)rate * 18446744073709551616.0);
-  for (int64_t j = 0; j < n; j++) mask[j] = kcb__rng_next(rng) >= threshold ? keep_scale : 0.0f;
+  kcb__rng_keep_mask(rng, (double)rate, 1.0f / (1.0f - rate), mask, n);
 }
 
 int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap) {
