@@ -104,10 +104,45 @@ static void add_into(float *restrict out, const float *restrict src, int64_t n) 
   for (int64_t c = 0; c < n; c++) out[c] += src[c];
 }
 
+/* Max pooling whose windows tile the input without overlap or padding (the usual pool_size =
+ * strides): every input gets exactly one value, written once, instead of the whole dx being
+ * zeroed and then added to; the rows and columns no window reaches are zeroed. */
+static int tiles_input(const kcb__layer *l) {
+  const kcb__geom *g = &l->geom;
+  return is_max(l->kind) && !is_global(l->kind) && g->sh == g->kh && g->sw == g->kw && g->pad_top == 0 &&
+         g->pad_left == 0 && g->oh * g->kh <= g->h && g->ow * g->kw <= g->w;
+}
+
+/* The tiled max pooling's forward: each output row from its window's input rows, the window's
+ * first entry copied and the others folded in, without a call per entry. */
+static void max_pool_forward_tiled(kcb__layer *l, const float *x, int64_t batch) {
+  const kcb__geom *g = &l->geom;
+  const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C, span = g->kw * C;
+  for (int64_t s = 0; s < batch; s++)
+    for (int64_t oy = 0; oy < g->oh; oy++) {
+      float *out = l->out + s * out_size + oy * g->ow * C;
+      for (int64_t i = 0; i < g->kh; i++) {
+        const float *row = x + s * in_size + (oy * g->kh + i) * g->w * C;
+        for (int64_t ox = 0; ox < g->ow; ox++) {
+          const float *win = row + ox * span;
+          float *o = out + ox * C;
+          for (int64_t j = 0; j < g->kw; j++) {
+            if (i == 0 && j == 0) memcpy(o, win, (size_t)C * sizeof *o);
+            else max_into(o, win + j * C, C);
+          }
+        }
+      }
+    }
+}
+
 void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
   const int max = is_max(l->kind);
+  if (tiles_input(l)) {
+    max_pool_forward_tiled(l, x, batch);
+    return;
+  }
   for (int64_t s = 0; s < batch; s++) {
     const float *xs = x + s * in_size;
     for (int64_t oy = 0; oy < g->oh; oy++)
@@ -139,15 +174,6 @@ static void route_max_first(float *restrict d, const float *restrict x, const fl
     d[c] = (float)hit * g[c];
     taken[c] |= hit;
   }
-}
-
-/* Max pooling whose windows tile the input without overlap or padding (the usual pool_size =
- * strides): every input gets exactly one value, written once, instead of the whole dx being
- * zeroed and then added to; the rows and columns no window reaches are zeroed. */
-static int tiles_input(const kcb__layer *l) {
-  const kcb__geom *g = &l->geom;
-  return is_max(l->kind) && !is_global(l->kind) && g->sh == g->kh && g->sw == g->kw && g->pad_top == 0 &&
-         g->pad_left == 0 && g->oh * g->kh <= g->h && g->ow * g->kw <= g->w;
 }
 
 static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
