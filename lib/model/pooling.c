@@ -176,6 +176,8 @@ static void route_max_first(float *restrict d, const float *restrict x, const fl
   }
 }
 
+#define TAKEN_BLOCK 64
+
 static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
@@ -186,13 +188,15 @@ static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float 
     for (int64_t oy = 0; oy < g->oh; oy++) {
       for (int64_t ox = 0; ox < g->ow; ox++) {
         const int64_t o = s * out_size + (oy * g->ow + ox) * C;
-        int32_t *taken = l->taken + o;
-        memset(taken, 0, (size_t)C * sizeof *taken);
-        for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
-          for (int64_t ix = ox * g->kw; ix < (ox + 1) * g->kw; ix++) {
-            const int64_t at = (iy * g->w + ix) * C;
-            route_max_first(ds + at, xs + at, l->out + o, gy + o, taken, C);
-          }
+        for (int64_t c0 = 0; c0 < C; c0 += TAKEN_BLOCK) { /* the flags of a block of channels, on the stack */
+          const int64_t n = C - c0 < TAKEN_BLOCK ? C - c0 : TAKEN_BLOCK;
+          int32_t taken[TAKEN_BLOCK] = {0};
+          for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
+            for (int64_t ix = ox * g->kw; ix < (ox + 1) * g->kw; ix++) {
+              const int64_t at = (iy * g->w + ix) * C + c0;
+              route_max_first(ds + at, xs + at, l->out + o + c0, gy + o + c0, taken, n);
+            }
+        }
       }
       if (covered_w < g->w) /* the columns right of the last window, in this band of rows */
         for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
