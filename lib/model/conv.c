@@ -12,6 +12,8 @@
 /* Floats of a layer's own im2col matrix kept from forward to backward (64 MiB): above it the
  * layer unfolds chunk by chunk, twice. */
 #define COL_KEEP_MAX ((int64_t)1 << 24)
+/* Floats of unfolded input gradient per pass (1 MiB), so that it is still in L2 when folded. */
+#define DX_CHUNK_FLOATS ((int64_t)1 << 18)
 
 int kcb_padding_from_name(kcb_padding *out, const char *name) {
   if (name && strcmp(name, "valid") == 0) *out = KCB_PADDING_VALID;
@@ -218,47 +220,65 @@ void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
   kcb__bias_activation_forward(l->activation, bias, dst, l->out, batch * pixels, F);
 }
 
+/* dx for samples [s0, s0 + n) and group grp: col = gy * kernel^T, folded back into dx (zeroed by
+ * the caller). */
+static void input_gradient(const kcb__layer *l, const float *kernel, const float *gy, float *dx, float *col, int64_t s0,
+                           int64_t n, int grp) {
+  const kcb__geom *g = &l->geom;
+  const int64_t pixels = g->oh * g->ow, F = g->oc, F_g = F / g->groups;
+  const int64_t K_g = (int64_t)g->kh * g->kw * (g->c / g->groups);
+  kcb__sgemm_ld(0, 1, (int)(n * pixels), (int)K_g, (int)F_g, 1.0f, gy + s0 * pixels * F + grp * F_g, (int)F,
+                kernel + grp * F_g, (int)F, 0.0f, col, (int)K_g);
+  unfold(g, NULL, dx + s0 * g->h * g->w * g->c, col, n, grp);
+}
+
+/* The input gradient of an ungrouped layer through `col`, in chunks of samples whose unfolded
+ * gradient stays in L2 between sgemm writing it and unfold folding it. */
+static void input_gradient_chunked(const kcb__layer *l, const float *kernel, const float *gy, float *dx, float *col,
+                                   int64_t batch, int64_t most) {
+  const kcb__geom *g = &l->geom;
+  int64_t chunk = DX_CHUNK_FLOATS / col_per_sample(g);
+  if (chunk < 1) chunk = 1;
+  if (chunk > most) chunk = most;
+  memset(dx, 0, (size_t)(batch * g->h * g->w * g->c) * sizeof *dx);
+  for (int64_t s0 = 0; s0 < batch; s0 += chunk) input_gradient(l, kernel, gy, dx, col, s0, batch - s0 < chunk ? batch - s0 : chunk, 0);
+}
+
 void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t pixels = g->oh * g->ow, F = g->oc, in_size = g->h * g->w * g->c, rows = batch * pixels;
   const float *kernel = m->params + l->vars[0].offset;
   float *dkernel = m->grads + l->vars[0].offset, *dbias = l->conv.use_bias ? m->grads + l->vars[1].offset : NULL;
-  const int direct = kcb__conv_direct_eligible(g);
-  if (direct) { /* ReLU's derivative and the bias gradient folded into the kernel gradient's pass */
+  if (kcb__conv_direct_eligible(g)) { /* ReLU's derivative and the bias gradient folded into the kernel gradient's pass */
     const int relu = l->activation == KCB_ACT_RELU;
     if (!relu && l->activation != KCB_ACT_LINEAR) {
       kcb__activation_bias_backward(l->activation, l->pre, l->out, gy, dbias, rows, F);
       dbias = NULL;
     }
     kcb__conv_direct_backward(g, l->in, relu, l->out, gy, dx != NULL, dkernel, dbias, batch);
-    if (!dx) return;
-  } else {
-    kcb__activation_bias_backward(l->activation, l->pre, l->out, gy, dbias, rows, F);
+    if (dx) input_gradient_chunked(l, kernel, gy, dx, m->col, batch, l->conv_chunk);
+    return;
   }
+  kcb__activation_bias_backward(l->activation, l->pre, l->out, gy, dbias, rows, F);
   if (is_pointwise(g)) {
     kcb__sgemm(1, 0, (int)g->c, (int)F, (int)rows, 1.0f, l->in, gy, 0.0f, dkernel);
     if (dx) kcb__sgemm(0, 1, (int)rows, (int)g->c, (int)F, 1.0f, gy, kernel, 0.0f, dx);
     return;
   }
-  const int64_t cin_g = g->c / g->groups, F_g = F / g->groups, K_g = (int64_t)g->kh * g->kw * cin_g;
+  const int64_t F_g = F / g->groups, K_g = (int64_t)g->kh * g->kw * (g->c / g->groups);
+  if (l->conv_keep_col) { /* forward's unfolded input, reused; then the buffer serves dx */
+    kcb__sgemm(1, 0, (int)K_g, (int)F, (int)rows, 1.0f, l->col, gy, 0.0f, dkernel);
+    if (dx) input_gradient_chunked(l, kernel, gy, dx, l->col, batch, batch);
+    return;
+  }
   for (int64_t s0 = 0; s0 < batch; s0 += l->conv_chunk) {
     int64_t n = batch - s0 < l->conv_chunk ? batch - s0 : l->conv_chunk;
-    const float *gs = gy + s0 * pixels * F;
     if (dx) memset(dx + s0 * in_size, 0, (size_t)(n * in_size) * sizeof *dx);
     for (int grp = 0; grp < g->groups; grp++) {
-      if (direct) { /* the input gradient only: col = gy * kernel^T, folded back */
-        kcb__sgemm_ld(0, 1, (int)(n * pixels), (int)K_g, (int)F_g, 1.0f, gs, (int)F, kernel, (int)F, 0.0f, m->col, (int)K_g);
-        unfold(g, NULL, dx + s0 * in_size, m->col, n, grp);
-        continue;
-      }
-      float *col = l->conv_keep_col ? l->col : m->col; /* kept: forward's unfolded input, reused */
-      if (!l->conv_keep_col) unfold(g, l->in + s0 * in_size, NULL, col, n, grp);
-      kcb__sgemm_ld(1, 0, (int)K_g, (int)F_g, (int)(n * pixels), 1.0f, col, (int)K_g, gs + grp * F_g, (int)F,
-                    s0 ? 1.0f : 0.0f, dkernel + grp * F_g, (int)F);
-      if (!dx) continue;
-      kcb__sgemm_ld(0, 1, (int)(n * pixels), (int)K_g, (int)F_g, 1.0f, gs + grp * F_g, (int)F, kernel + grp * F_g,
-                    (int)F, 0.0f, col, (int)K_g);
-      unfold(g, NULL, dx + s0 * in_size, col, n, grp);
+      unfold(g, l->in + s0 * in_size, NULL, m->col, n, grp);
+      kcb__sgemm_ld(1, 0, (int)K_g, (int)F_g, (int)(n * pixels), 1.0f, m->col, (int)K_g, gy + s0 * pixels * F + grp * F_g,
+                    (int)F, s0 ? 1.0f : 0.0f, dkernel + grp * F_g, (int)F);
+      if (dx) input_gradient(l, kernel, gy, dx, m->col, s0, n, grp);
     }
   }
 }
