@@ -2,25 +2,14 @@
 fields encoded here (wire types 0 varint, 1 double, 2 bytes, 5 float), and TFRecord framing (each
 record is its length (uint64, little-endian), the masked CRC-32C of the length, the data, and the
 masked CRC-32C of the data; TFRecord format: spec/tfevents.md)."""
+import os
 import struct
+import sys
 
-_TABLE = []
-for i in range(256):
-    c = i
-    for _ in range(8):
-        c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
-    _TABLE.append(c)
-
-
-def crc32c(data):
-    crc = 0xFFFFFFFF
-    for b in data:
-        crc = _TABLE[(crc ^ b) & 0xFF] ^ (crc >> 8)
-    return crc ^ 0xFFFFFFFF
-
-
-def masked(crc):
-    return ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + 0xA282EAD8) & 0xFFFFFFFF
+# CRC-32C and its masking come from the independent checker beside the test data, so that the
+# framing is written with the same arithmetic it is checked with.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "tfevents"))
+from tfrecord_check import crc32c, masked  # noqa: E402
 
 
 def record(data):
