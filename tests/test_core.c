@@ -134,6 +134,20 @@ static void test_rng_reproducible(void **state) {
     sum += kcb__rng_uniform(&a);
   }
   assert_float_equal(sum / 100000, 0.5, 0.01);
+  /* a keep mask draws as n calls of kcb__rng_next would, and leaves the generator where they would */
+  enum { N = 1000 };
+  float mask[N];
+  kcb__rng_seed(&a, 7);
+  kcb__rng_seed(&b, 7);
+  kcb__rng_keep_mask(&a, 0.3, 2.5f, mask, N);
+  int dropped = 0;
+  for (int i = 0; i < N; i++) {
+    float want = (double)kcb__rng_next(&b) >= 0.3 * 18446744073709551616.0 ? 2.5f : 0.0f;
+    assert_true(mask[i] == want);
+    dropped += mask[i] == 0.0f;
+  }
+  assert_true(dropped > 250 && dropped < 350);
+  assert_true(kcb__rng_next(&a) == kcb__rng_next(&b));
 }
 
 int main(void) {

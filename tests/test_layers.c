@@ -226,6 +226,37 @@ static void conv_gradients(void) {
   check_grads("conv1d dilated", 2, (int64_t[]){8, 2}, b_conv1d_dilated, 1);
 }
 
+/* The input gradient is folded in chunks of samples (1 MiB of unfolded gradient each): a batch of
+ * 6 whose chunks hold 4 samples gives each sample the input gradient it gets alone. */
+static void check_dx_by_sample(const int64_t *shape, build_fn build) {
+  enum { N = 6 };
+  kcb_model *m = compiled(3, shape, build, KCB_OPT_SGD);
+  assert_ok(kcb__model_reserve_workspace(m, N, 1));
+  m->want_input_grad = 1;
+  const int64_t in = shape[0] * shape[1] * shape[2], out = m->layers[0].out_size;
+  float *x = malloc((size_t)(N * in) * sizeof *x), *gy = malloc((size_t)(N * out) * sizeof *gy);
+  float *dx = malloc((size_t)(N * in) * sizeof *dx);
+  kcb__rng rng;
+  kcb__rng_seed(&rng, 5);
+  fill(x, N * in, &rng, -1, 1);
+  fill(gy, N * out, &rng, -1, 1);
+  kcb__model_forward(m, x, N, 1);
+  memcpy(m->grad_a, gy, (size_t)(N * out) * sizeof *gy);
+  kcb__model_backward(m, N);
+  memcpy(dx, m->input_grad, (size_t)(N * in) * sizeof *dx);
+  for (int s = 0; s < N; s += N - 1) { /* the first chunk's first sample, the last chunk's last */
+    kcb__model_forward(m, x + s * in, 1, 1);
+    memcpy(m->grad_a, gy + s * out, (size_t)out * sizeof *gy);
+    kcb__model_backward(m, 1);
+    for (int64_t i = 0; i < in; i++)
+      if (fabsf(m->input_grad[i] - dx[s * in + i]) > 1e-5f * (1 + fabsf(dx[s * in + i])))
+        fail_msg("sample %d input %lld: %g in the batch, %g alone", s, (long long)i, (double)dx[s * in + i],
+                 (double)m->input_grad[i]);
+  }
+  free(x), free(gy), free(dx);
+  kcb_model_free(m);
+}
+
 static void test_conv_gradients(void **state) {
   (void)state;
   for (int level = 2; level >= 0; level--) { /* the direct loops' AVX-512, AVX2 and baseline forms */
@@ -233,6 +264,8 @@ static void test_conv_gradients(void **state) {
     conv_gradients();
   }
   kcb__cpu_cap_simd_level(2);
+  check_dx_by_sample((int64_t[]){30, 30, 8}, b_conv_valid); /* im2col, the batch's matrix kept */
+  check_dx_by_sample((int64_t[]){60, 60, 2}, b_conv_valid); /* direct loops, dx through scratch */
 }
 
 static void test_pooling_gradients(void **state) {
