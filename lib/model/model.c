@@ -304,9 +304,6 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
 
 /* ---- workspace, forward, backward -------------------------------------------------------- */
 
-static int is_max_pooling(kcb__layer_kind k) {
-  return k == KCB__MAX_POOLING1D || k == KCB__MAX_POOLING2D || k == KCB__GLOBAL_MAX_POOLING1D || k == KCB__GLOBAL_MAX_POOLING2D;
-}
 
 
 /* The floats layer l needs for a batch; with p, also points its buffers there (in that order). */
@@ -351,7 +348,7 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
     }
     default:
       TAKE(out, float, l->out_size * batch);
-      if (is_max_pooling(l->kind)) TAKE(taken, int32_t, l->out_size * batch);
+      if (kcb__pool_needs_flags(l)) TAKE(taken, int32_t, l->out_size * batch);
       break;
   }
 #undef TAKE

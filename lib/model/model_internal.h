@@ -242,6 +242,8 @@ void kcb__conv_direct_backward(const kcb__geom *g, const float *x, int relu, con
                                float *dkernel, float *dbias, int64_t batch);
 void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch);
 void kcb__pool_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);
+/* Whether the pooling's backward needs l->taken (max pooling, except windows that tile the input). */
+int kcb__pool_needs_flags(const kcb__layer *l);
 void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);
 void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *g, float *dx, int64_t batch);
 void kcb__zero_padding_forward(const kcb__layer *l, const float *x, float *out, int64_t batch);

@@ -115,6 +115,8 @@ static int tiles_input(const kcb__layer *l) {
 
 /* The tiled max pooling's forward: each output row from its window's input rows, the window's
  * first entry copied and the others folded in, without a call per entry. */
+int kcb__pool_needs_flags(const kcb__layer *l) { return is_max(l->kind) && !tiles_input(l); }
+
 static void max_pool_forward_tiled(kcb__layer *l, const float *x, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C, span = g->kw * C;
