@@ -177,11 +177,12 @@ int main(int argc, char **argv) {
   if (n_paths == 0) { free(paths); return usage_error("no checkpoint directory or file given", NULL); }
   kcb_checkpoint_layout layout = KCB_LAYOUT_AUTO;
   if (format) {
-    if (strcmp(format, "weights.h5") == 0) layout = KCB_LAYOUT_WEIGHTS_H5;
-    else if (strcmp(format, "h5") == 0) layout = KCB_LAYOUT_H5;
-    else if (strcmp(format, "keras") == 0) layout = KCB_LAYOUT_KERAS;
-    else if (strcmp(format, "legacy_weights.h5") == 0) layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5;
-    else { free(paths); return usage_error("--format: expected weights.h5, h5, keras or legacy_weights.h5", format); }
+    for (int l = KCB_LAYOUT_AUTO + 1; l < KCB_LAYOUT_COUNT; l++)
+      if (strcmp(format, kcb_checkpoint_layout_name((kcb_checkpoint_layout)l)) == 0) layout = (kcb_checkpoint_layout)l;
+    if (layout == KCB_LAYOUT_AUTO) {
+      free(paths);
+      return usage_error("--format: expected weights.h5, h5, keras or legacy_weights.h5", format);
+    }
     if (!output) { free(paths); return usage_error("--format needs --output FILE", NULL); }
   }
   if (output && !format && kcb_checkpoint_layout_from_name(&layout, output) != 0) {

@@ -262,11 +262,11 @@ static int superblock_base(const kcb_checkpoint_file *f, uint64_t *base);
 /* A 2-byte opaque dataset that Keras marked dtype="bfloat16" (h5py has no bfloat16 type): readable
  * when its data is stored contiguously, as Keras writes it, straight from the file's bytes (libhdf5
  * converts no opaque type to a number). Anything else stays KCB_DTYPE_UNKNOWN. */
-static int bfloat16_of(kcb_checkpoint_file *f, hid_t parent, const char *name, kcb__ckpt_var *v) {
+static void bfloat16_of(kcb_checkpoint_file *f, hid_t parent, const char *name, kcb__ckpt_var *v) {
   char *tag = NULL;
   uint64_t base;
   hid_t d = H5Dopen2(parent, name, H5P_DEFAULT); /* described (and so checked) just before */
-  if (d < 0) return 0;
+  if (d < 0) return;
   if (kcb__h5_has_attr(d, "dtype") && kcb__h5_attr_read_string(d, "dtype", &tag, f->h5name) == 0 && !strcmp(tag, "bfloat16")) {
     haddr_t at = H5Dget_offset(d);
     hsize_t stored = H5Dget_storage_size(d);
@@ -278,7 +278,6 @@ static int bfloat16_of(kcb_checkpoint_file *f, hid_t parent, const char *name, k
   kcb_error_clear();
   free(tag);
   H5Dclose(d);
-  return 0;
 }
 
 static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group_path, const char *dataset,
@@ -581,9 +580,7 @@ static int sub_rank(const char *cls, const char *attr) {
 }
 
 /* Keras writes attribute objects in sorted order of their names, private ("_x") ones last. */
-static int attr_before(const char *cls, const char *a, const char *b) {
-  int ra = cls[0] ? sub_rank(cls, a) : 0, rb = cls[0] ? sub_rank(cls, b) : 0;
-  if (ra != rb) return ra < rb;
+static int attr_before(const char *a, const char *b) {
   if ((a[0] == '_') != (b[0] == '_')) return b[0] == '_';
   return strcmp(a, b) < 0;
 }
@@ -591,7 +588,7 @@ static int attr_before(const char *cls, const char *a, const char *b) {
 static int by_attr(const void *a, const void *b) {
   const member *x = a, *y = b; /* addr holds the rank (sort_sub_objects); names are unique */
   if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
-  return attr_before("", x->name, y->name) ? -1 : 1;
+  return attr_before(x->name, y->name) ? -1 : 1;
 }
 
 static void sort_sub_objects(const char *cls, member *m, size_t n) {
@@ -611,12 +608,12 @@ static int container_has_input(const kcb_checkpoint_file *f, const char *layers_
 /* The name scope a model's layers built their variables in, so their Keras paths: a Functional's
  * layers were built when its graph was made, in no scope; a Sequential's in its own, which is
  * inside its parent's unless it had an Input and was built when it was made. */
-static int model_scope(const kcb_checkpoint_file *f, const char *layers_path, json_t *entry, const char *cls,
-                       const char *own_scope, char *out, size_t size) {
+static void model_scope(const kcb_checkpoint_file *f, const char *layers_path, json_t *entry, const char *cls,
+                        const char *own_scope, char *out, size_t size) {
   int functional = !strcmp(cls, "Functional") || !strcmp(cls, "Model") || (!entry && container_has_input(f, layers_path));
   if (functional) {
     out[0] = '\0';
-    return 0;
+    return;
   }
   int has_input = 0;
   json_t *layers = json_object_get(entry_config(entry), "layers");
@@ -625,7 +622,6 @@ static int model_scope(const kcb_checkpoint_file *f, const char *layers_path, js
   json_array_foreach(layers, i, l) has_input |= !strcmp(kcb__entry_class(l), "InputLayer");
   const char *slash = strrchr(own_scope, '/');
   snprintf(out, size, "%s/", has_input && slash ? slash + 1 : own_scope);
-  return 0;
 }
 
 /* A container group (`layers`): one object per member; with a config, members are matched to its
@@ -789,7 +785,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     if (strcmp(m[j].name, "layers") == 0 || strcmp(m[j].name, "_layer_checkpoint_dependencies") == 0) {
       json_decref(nested);
       nested = entry ? kcb__entry_layers(entry, 1) : NULL;
-      KCB__TRY(model_scope(f, child, entry, cls, own_scope, child_scope, sizeof child_scope));
+      model_scope(f, child, entry, cls, own_scope, child_scope, sizeof child_scope);
       KCB__TRY(walk_container(f, child, nested, li, child_scope));
       continue;
     }
@@ -1214,7 +1210,7 @@ static json_t *optimizer_config(json_t *tc) {
 /* A store optimizer object's name and the name of the optimizer whose slots it holds: a
  * LossScaleOptimizer's are its inner optimizer's (the next object). */
 static const char *segment_name(const kcb_checkpoint_file *f, int s, const char **slots_of) {
-  const char *name = f->n_opt_seg ? f->opt_seg_name[s] : f->meta.optimizer_name;
+  const char *name = f->opt_seg_name[s]; /* only asked with segments */
   *slots_of = name;
   if (!strncmp(name, "loss_scale_optimizer", 20) && s + 1 < f->n_opt_seg) *slots_of = f->opt_seg_name[s + 1];
   return name;
@@ -1839,6 +1835,22 @@ static void *stats_run(void *arg) {
   return NULL;
 }
 
+/* The statistics the sums give: min, max, mean and std over the finite values (NaN without any). */
+static void stats_finish(const stats_acc *a, kcb_var_stats *out) {
+  out->sum = a->sum;
+  out->n_nan = a->n_nan;
+  out->n_inf = a->n_inf;
+  if (a->n_fin) {
+    out->min = a->lo;
+    out->max = a->hi;
+    out->mean = a->fsum / (double)a->n_fin;
+    double var = a->fsq / (double)a->n_fin - out->mean * out->mean;
+    out->std = sqrt(var > 0 ? var : 0);
+  } else {
+    out->min = out->max = out->mean = out->std = NAN;
+  }
+}
+
 int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_stats *out) {
   int rc = check_index(f, i);
   if (rc) return rc;
@@ -1851,13 +1863,8 @@ int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_st
     rc = kcb_checkpoint_file_read_double(f, i, x, v->pub.count);
     if (rc == 0) stats_slow(x, v->pub.count, &a);
     free(x);
-    if (rc) return rc;
-    out->sum = a.sum, out->n_nan = a.n_nan, out->n_inf = a.n_inf;
-    out->min = a.n_fin ? a.lo : NAN, out->max = a.n_fin ? a.hi : NAN;
-    out->mean = a.n_fin ? a.fsum / (double)a.n_fin : NAN;
-    double var = a.n_fin ? a.fsq / (double)a.n_fin - out->mean * out->mean : NAN;
-    out->std = a.n_fin ? sqrt(var > 0 ? var : 0) : NAN;
-    return 0;
+    if (rc == 0) stats_finish(&a, out);
+    return rc;
   }
   /* float32, the usual case, is read as stored (no conversion, straight into the buffer) */
   int as_float = v->pub.dtype == KCB_DTYPE_FLOAT32;
@@ -1896,20 +1903,8 @@ int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_st
     else stats_run(&job);
   }
   if (running) pthread_join(worker, NULL);
-  if (rc) return rc;
-  out->sum = a.sum;
-  out->n_nan = a.n_nan;
-  out->n_inf = a.n_inf;
-  if (a.n_fin) {
-    out->min = a.lo;
-    out->max = a.hi;
-    out->mean = a.fsum / (double)a.n_fin;
-    double var = a.fsq / (double)a.n_fin - out->mean * out->mean;
-    out->std = sqrt(var > 0 ? var : 0);
-  } else {
-    out->min = out->max = out->mean = out->std = NAN;
-  }
-  return 0;
+  if (rc == 0) stats_finish(&a, out);
+  return rc;
 }
 
 int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b, size_t j,

@@ -421,7 +421,6 @@ const char *kcb__h5_guard_attr_problem(const src *s, const uint8_t *d, uint64_t 
   if (tsz < 8 || ssz < 4) return NULL;
   uint64_t esize = le(d + dt + 4, 4), rank = d[ds + 1], dims = ds + (d[ds] == 1 ? 8 : 4), count = 1;
   if (d[ds] == 2 && d[ds + 3] == 2) count = 0; /* a null dataspace */
-  if (d[ds] != 1 && d[ds] != 2) return NULL;
   if (dims + rank * s->sl > ds + ssz) return snprintf(why, why_size, "its shape overruns its %llu bytes", (unsigned long long)ssz), why;
   for (uint64_t i = 0; i < rank && count; i++) {
     uint64_t dim = le(d + dims + i * s->sl, s->sl);

@@ -316,10 +316,11 @@ done:
   return rc;
 }
 
+/* Creates path/vars with Keras's `name` attribute, unless it exists ("" path: the root's). */
 static int make_vars_group(hid_t file, const char *path, const char *name, const char *h5name) {
   char vars[1200];
   hid_t g;
-  snprintf(vars, sizeof vars, "%s/vars", path);
+  snprintf(vars, sizeof vars, "%s%svars", path, path[0] ? "/" : "");
   if (kcb__h5_exists(file, vars)) return 0;
   int rc = kcb__h5_group_create(&g, file, vars, h5name);
   if (rc) return rc;
@@ -378,15 +379,11 @@ static int config_groups(json_t *model, const char *base, hid_t file, const char
  * weightless layers included, as Keras 3.6+ writes them. */
 static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const char *h5name) {
   int rc = 0;
-  hid_t g = H5I_INVALID_HID;
-  KCB__TRY(kcb__h5_group_create(&g, file, "vars", h5name));
-  KCB__TRY(kcb__h5_attr_write_string(g, "name", f->meta.model_name[0] ? f->meta.model_name : "sequential", 1, h5name));
-  kcb__h5_close(g);
-  g = H5I_INVALID_HID;
+  KCB__TRY(make_vars_group(file, "", f->meta.model_name[0] ? f->meta.model_name : "sequential", h5name));
   if (f->meta.layout != KCB_LAYOUT_WEIGHTS_H5 && f->meta.layout != KCB_LAYOUT_KERAS && f->config)
     KCB__TRY(config_groups(f->config, "", file, h5name, 0));
   for (size_t i = 0; i < f->n_layers; i++) {
-    char path[1024], vars[1100];
+    char path[1024];
     if (f->layers[i].model_own) continue; /* the root `vars`, made above */
     if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
       if (!f->layers[i].path[0]) continue;
@@ -395,12 +392,7 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
       kcb_error_clear();
       continue;
     }
-    snprintf(vars, sizeof vars, "%s/vars", path);
-    if (kcb__h5_exists(file, vars)) continue;
-    KCB__TRY(kcb__h5_group_create(&g, file, vars, h5name));
-    KCB__TRY(kcb__h5_attr_write_string(g, "name", f->layers[i].name, 1, h5name));
-    kcb__h5_close(g);
-    g = H5I_INVALID_HID;
+    KCB__TRY(make_vars_group(file, path, f->layers[i].name, h5name));
   }
   if (f->meta.n_optimizer_vars) {
     /* Keras 3's optimizers have lower-case default names ("rmsprop", "adamw"); tf.keras 2 files say
@@ -413,11 +405,9 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     snprintf(name, sizeof name, "%s", cfg_name ? cfg_name : f->meta.optimizer_name[0] ? f->meta.optimizer_name : cls ? cls : "optimizer");
     for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
     json_decref(tc);
-    KCB__TRY(kcb__h5_group_create(&g, file, "optimizer/vars", h5name));
-    KCB__TRY(kcb__h5_attr_write_string(g, "name", name, 1, h5name));
+    KCB__TRY(make_vars_group(file, "optimizer", name, h5name));
   }
 done:
-  kcb__h5_close(g);
   return rc;
 }
 
@@ -456,12 +446,7 @@ static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, 
     if (rc == 0 && p->inner_from && k >= p->inner_from) {
       char path[80];
       snprintf(path, sizeof path, "/optimizer/inner_optimizer/vars/%zu", k - p->inner_from);
-      if (k == p->inner_from) {
-        hid_t g;
-        rc = kcb__h5_group_create(&g, file, "optimizer/inner_optimizer/vars", h5name);
-        if (!rc) rc = kcb__h5_attr_write_string(g, "name", p->inner_name, 1, h5name);
-        if (!rc) kcb__h5_close(g);
-      }
+      if (k == p->inner_from) rc = make_vars_group(file, "optimizer/inner_optimizer", p->inner_name, h5name);
       if (!rc) rc = copy_var(f, p->opt_order[k], file, path, h5name);
     }
     if (rc == 0 && k == 0 && p->synth_lr) {
@@ -490,13 +475,15 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     if (f->layers[i].pub.parent < 0 && !f->layers[i].name[0])
       return kcb__error(KCB_EINVAL, "%s: the layer at '%s' has no name (Keras before 3.6 stored none), and the legacy "
                         "layout groups weights by layer name", f->path, f->layers[i].path);
+  int noted_positional = 0;
   for (size_t i = 0; i < nm; i++) {
     if (f->vars[i].pub.layer < 0) return kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name);
     /* a store does not hold variable names: a class kcb does not know gets positional ones
      * ("counter/0"), which Keras, matching legacy weights by position, loads all the same */
     const char *leaf = strrchr(f->vars[i].name, '/');
-    size_t len = strlen(p->report->note);
-    if (leaf && leaf[1] >= '0' && leaf[1] <= '9' && !strstr(p->report->note, "positional") && len + 1 < sizeof p->report->note) {
+    if (leaf && leaf[1] >= '0' && leaf[1] <= '9' && !noted_positional) { /* said once, for the first such layer */
+      noted_positional = 1;
+      size_t len = strlen(p->report->note);
       const kcb__ckpt_layer *l = &f->layers[f->vars[i].pub.layer];
       snprintf(p->report->note + len, sizeof p->report->note - len,
                "%sweight names of layer '%s' (%s) are positional ('%s'): kcb does not know that class's variable names",
