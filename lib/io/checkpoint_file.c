@@ -1286,13 +1286,11 @@ static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slot
    * not say, so one leading group is tried last */
   slot_group pre[2] = {{{NULL, NULL}, 0}, {{NULL, NULL}, 0}};
   int n_pre = 0, ok = 0;
-  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
-  int has_config = tc != NULL;
-  json_t *oc = optimizer_config(tc);
+  int has_config = f->training != NULL;
+  json_t *oc = optimizer_config(f->training);
   if (json_is_true(json_object_get(oc, "use_ema"))) pre[n_pre++] = (slot_group){{"average", NULL}, 1};
   json_t *acc = json_object_get(oc, "gradient_accumulation_steps");
   if (json_is_integer(acc) && json_integer_value(acc) > 0) pre[n_pre++] = (slot_group){{"gradient_accumulator", NULL}, 1};
-  json_decref(tc);
   for (int extra = 0; extra <= !has_config && !ok; extra++) {
     slot_group groups[6];
     int n_g = n_pre;
@@ -1316,10 +1314,8 @@ static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slot
  * optimizer's variables under that one's name. */
 static int name_store_optimizer(kcb_checkpoint_file *f) {
   /* RMSprop with two groups: momentum, or average_gradient when centered without momentum */
-  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
-  json_t *ocfg = optimizer_config(tc);
+  json_t *ocfg = optimizer_config(f->training);
   int centered_only = json_is_true(json_object_get(ocfg, "centered")) && json_number_value(json_object_get(ocfg, "momentum")) == 0;
-  json_decref(tc);
   for (int s = 0; s < f->n_opt_seg; s++) {
     size_t first = f->opt_seg_start[s], end = s + 1 < f->n_opt_seg ? f->opt_seg_start[s + 1] : f->n_vars;
     const char *inner, *own = segment_name(f, s, &inner);
@@ -1477,6 +1473,7 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
       if (v->pub.trainable) f->layers[l].pub.n_trainable_params += v->pub.count;
     }
   }
+  f->training = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   assign_owners(f);
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
   if (m->n_optimizer_vars) {
@@ -1519,6 +1516,7 @@ void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
   free(f->part_k);
   kcb__h5_close(f->file);
   json_decref(f->config);
+  json_decref(f->training);
   free(f->image);
   free(f->path);
   free(f->h5name);

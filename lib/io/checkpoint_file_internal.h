@@ -53,6 +53,7 @@ struct kcb_checkpoint_file {
   size_t slice_size;
   char *model_config, *training_config, *metadata_json, *keras_version, *backend, *model_class, *model_name,
       *kcb_version, *monitor, *optimizer_name;
+  json_t *training; /* training_config parsed once, read-only (NULL: none, or not JSON) */
 };
 
 /* Keras's naming.to_snake_case ("MaxPooling2D" -> "max_pooling2d", "LSTMCell" -> "lstm_cell"). */

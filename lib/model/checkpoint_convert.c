@@ -179,9 +179,8 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   size_t n_slots = 0, k = 0;
   size_t *per = NULL, **slots = NULL;
   if (nm < f->n_vars && !strncmp(f->vars[nm].name, "loss_scale_optimizer/", 21)) return plan_store_lso(f, p);
-  json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
-  json_t *oc = json_object_get(tc, "optimizer_config");
-  if (!oc) oc = json_object_get(tc, "optimizer");
+  json_t *oc = json_object_get(f->training, "optimizer_config");
+  if (!oc) oc = json_object_get(f->training, "optimizer");
   const char *oname = f->meta.optimizer_name[0] ? f->meta.optimizer_name : json_string_value(json_object_get(oc, "class_name"));
   const opt_layout *L = kcb__opt_layout_of(oname);
   for (size_t j = nm; ok && j < f->n_vars; j++) {
@@ -264,7 +263,6 @@ done:
     for (size_t w = 0; w < nm; w++) free(slots[w]);
   free(slots);
   free(per);
-  json_decref(tc);
   return rc;
 }
 
@@ -398,13 +396,11 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     /* Keras 3's optimizers have lower-case default names ("rmsprop", "adamw"); tf.keras 2 files say
      * "RMSprop" or nothing; the config's name wins */
     char name[128];
-    json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
-    json_t *oc = json_object_get(tc, "optimizer_config");
+    json_t *oc = json_object_get(f->training, "optimizer_config");
     const char *cfg_name = json_string_value(json_object_get(json_object_get(oc, "config"), "name"));
     const char *cls = json_string_value(json_object_get(oc, "class_name"));
     snprintf(name, sizeof name, "%s", cfg_name ? cfg_name : f->meta.optimizer_name[0] ? f->meta.optimizer_name : cls ? cls : "optimizer");
     for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
-    json_decref(tc);
     KCB__TRY(make_vars_group(file, "optimizer", name, h5name));
   }
 done:
