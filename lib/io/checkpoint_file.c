@@ -498,6 +498,32 @@ static int numeric_name(const char *s, size_t *out) {
   return 1;
 }
 
+/* Orders a vars group's datasets (names vars[0..n), as listed): order[k] = 1 + the position of
+ * dataset "k" for every k below the count of numbered ones, each present; then, with
+ * keys_allowed, the datasets a few layers store by key (StringLookup's "idf_weights", a
+ * TorchModuleWrapper's state_dict keys) in name order; without, such a name is an error. order
+ * holds n + 1 zeroed entries; *out_numbered gets the count of numbered datasets. */
+static int vars_order(const kcb_checkpoint_file *f, const char *vars_path, char *const *vars, size_t n, int keys_allowed,
+                      size_t *order, size_t *out_numbered) {
+  size_t n_num = 0, idx;
+  for (size_t i = 0; i < n; i++) n_num += numeric_name(vars[i], &idx);
+  const size_t bound = keys_allowed ? n_num : n;
+  for (size_t i = 0; i < n; i++) {
+    int numbered = numeric_name(vars[i], &idx);
+    if (!numbered && keys_allowed) continue;
+    if (!numbered || idx >= bound)
+      return kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index 0..%zu (Keras names them 0, 1, ...)",
+                        f->h5name, vars_path, vars[i], bound - 1);
+    order[idx] = i + 1;
+  }
+  for (size_t i = 0; i < bound; i++)
+    if (!order[i]) return kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i);
+  for (size_t i = 0, k = n_num; i < n; i++)
+    if (!numeric_name(vars[i], &idx)) order[k++] = i + 1;
+  *out_numbered = n_num;
+  return 0;
+}
+
 static json_t *entry_config(json_t *entry) { return entry ? json_object_get(entry, "config") : NULL; }
 const char *kcb__entry_class(json_t *entry) {
   const char *c = entry ? json_string_value(json_object_get(entry, "class_name")) : NULL;
@@ -749,19 +775,8 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     /* datasets 0..n-1 in numeric order (names sort "10" before "2"); a few layers store theirs by
      * key instead (StringLookup's "idf_weights", TorchModuleWrapper's state_dict keys): those follow
      * in name order, under their key */
-    size_t n_num = 0, idx;
-    for (size_t i = 0; i < n_vars; i++) n_num += numeric_name(vars[i], &idx);
-    for (size_t i = 0; rc == 0 && i < n_vars; i++) {
-      if (!numeric_name(vars[i], &idx)) continue;
-      if (idx >= n_num)
-        rc = kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index 0..%zu (Keras names them 0, 1, ...)",
-                        f->h5name, vars_path, vars[i], n_num - 1);
-      else order[idx] = i + 1;
-    }
-    for (size_t i = 0; rc == 0 && i < n_num; i++)
-      if (!order[i]) rc = kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i);
-    for (size_t i = 0, k = n_num; rc == 0 && i < n_vars; i++)
-      if (!numeric_name(vars[i], &idx)) order[k++] = i + 1;
+    size_t n_num = 0;
+    if (rc == 0) rc = vars_order(f, vars_path, vars, n_vars, 1, order, &n_num);
     if (rc == 0) name_vars(cls, entry, n_num, names, trainable);
     for (size_t i = n_num; rc == 0 && i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = 1;
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
@@ -853,16 +868,9 @@ static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int de
     KCB__TRY(kcb__h5_link_names(g, &vars, &n, f->h5name));
     order = calloc(n + 1, sizeof *order);
     if (!order) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
-    for (size_t i = 0; i < n; i++) {
-      size_t idx = 0;
-      if (!numeric_name(vars[i], &idx) || idx >= n)
-        KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '%s/%s' is not a variable index", f->h5name, vars_path, vars[i]));
-      order[idx] = i + 1;
-    }
-    for (size_t i = 0; i < n; i++) {
-      if (!order[i]) KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '%s' has no variable %zu", f->h5name, vars_path, i));
-      KCB__TRY(add_var(f, g, vars_path, vars[order[i] - 1], "", -1, 0, 1, i));
-    }
+    size_t numbered;
+    KCB__TRY(vars_order(f, vars_path, vars, n, 0, order, &numbered));
+    for (size_t i = 0; i < n; i++) KCB__TRY(add_var(f, g, vars_path, vars[order[i] - 1], "", -1, 0, 1, i));
   }
   KCB__TRY(list_members(f, path, &m, &n_m, 0));
   for (size_t j = 0; j < n_m; j++) {
@@ -892,18 +900,13 @@ static int read_model_own(kcb_checkpoint_file *f, const char *scope) {
   if (n == 0) goto done;
   order = calloc(n + 1, sizeof *order);
   if (!order) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
-  for (size_t i = 0; i < n; i++) {
-    size_t idx = 0;
-    if (!numeric_name(vars[i], &idx) || idx >= n)
-      KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '/vars/%s' is not a variable index 0..%zu", f->h5name, vars[i], n - 1));
-    order[idx] = i + 1;
-  }
+  size_t numbered;
+  KCB__TRY(vars_order(f, "/vars", vars, n, 0, order, &numbered));
   int li = add_layer(f, f->meta.model_name, f->meta.model_class, "/", f->config, -1, "");
   if (li < 0) KCB__TRY(li);
   f->layers[li].model_own = 1;
   for (size_t i = 0; i < n; i++) {
     char vname[700];
-    if (!order[i]) KCB__TRY(kcb__error(KCB_EFORMAT, "%s: '/vars' has no variable %zu", f->h5name, i));
     /* built in the model's own scope: "my_model/<name>"; the names are not stored */
     if (scope[0]) snprintf(vname, sizeof vname, "%s%zu", scope, i);
     else snprintf(vname, sizeof vname, "%s/%zu", f->meta.model_name, i);
