@@ -592,12 +592,13 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
                        const char *scope, const char *class_hint);
 
 /* Where a sub-object comes in its layer's tracking order (lower first); 100: unknown, kept in the
- * order Keras wrote it. */
-static int sub_rank(const char *cls, const char *attr) {
+ * order Keras wrote it. layers_first: a `layers` attribute is a Sequential's or Functional's
+ * layers, walked first (a subclassed model's is an ordinary attribute). */
+static int sub_rank(const char *cls, const char *attr, int layers_first) {
   static const char *const bidi[] = {"forward_layer", "backward_layer", NULL};
   static const char *const mha[] = {"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense", NULL};
   const char *const *order = !strcmp(cls, "Bidirectional") ? bidi : !strcmp(cls, "MultiHeadAttention") ? mha : NULL;
-  if ((!strcmp(attr, "layers") && strcmp(cls, "subclassed") != 0) || !strcmp(attr, "_layer_checkpoint_dependencies"))
+  if ((!strcmp(attr, "layers") && layers_first) || !strcmp(attr, "_layer_checkpoint_dependencies"))
     return -1; /* a Sequential's or Functional's layers: Keras walks them first */
   if (attr[0] == '_') attr++;             /* older Keras 3 has only the private attributes */
   for (int i = 0; order && order[i]; i++)
@@ -617,8 +618,8 @@ static int by_attr(const void *a, const void *b) {
   return attr_before(x->name, y->name) ? -1 : 1;
 }
 
-static void sort_sub_objects(const char *cls, member *m, size_t n) {
-  for (size_t i = 0; i < n; i++) m[i].addr = (uint64_t)(sub_rank(cls, m[i].name) + 1);
+static void sort_sub_objects(const char *cls, int layers_first, member *m, size_t n) {
+  for (size_t i = 0; i < n; i++) m[i].addr = (uint64_t)(sub_rank(cls, m[i].name, layers_first) + 1);
   qsort(m, n, sizeof *m, by_attr); /* n log n: a hostile file may hold many sub-objects */
 }
 
@@ -791,7 +792,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
    * Keras writes them in sorted attribute order; listed in the order the layer tracks them, which
    * model.weights follows (Bidirectional: forward then backward), as far as kcb knows it. */
   KCB__TRY(list_members(f, path, &m, &n, 0));
-  sort_sub_objects(cls, m, n);
+  sort_sub_objects(cls, 1, m, n);
   for (size_t j = 0; j < n; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
     char child[1024], child_scope[1100];
@@ -953,7 +954,7 @@ static int read_store(kcb_checkpoint_file *f) {
    * layers were made. */
   KCB__TRY(list_members(f, "/", &root_m, &n_root, 0));
   int keras_model = !strcmp(mc, "Sequential") || functional; /* else `layers` sorts among the attributes */
-  sort_sub_objects(keras_model ? "" : "subclassed", root_m, n_root);
+  sort_sub_objects("", keras_model, root_m, n_root); /* a subclassed model tracks `layers` in name order */
   top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
   for (size_t j = 0; j < n_root; j++) {
     const char *nm = root_m[j].name;
