@@ -51,6 +51,10 @@ uint64_t kcb__rng_below(kcb__rng *rng, uint64_t n);
  * below then fall back to plain loops). */
 int kcb__blas_load(void);
 
+/** OpenBLAS's thread count (1 without OpenBLAS), and setting it. */
+int kcb__blas_threads(void);
+void kcb__blas_set_threads(int threads);
+
 /** C (m, n) = alpha * op(A) * op(B) + beta * C, all row-major; op transposes when trans_* is set.
  * A is (m, k) or, transposed, (k, m); B is (k, n) or (n, k). */
 void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
@@ -71,6 +75,30 @@ int kcb__cpu_simd_level(void);
 unsigned kcb__flush_subnormals_begin(void);
 /** Restores the mode kcb__flush_subnormals_begin returned. */
 void kcb__flush_subnormals_end(unsigned saved);
+/** This thread's floating-point mode (MXCSR), and setting it: the pool's workers run a job in
+ * the mode of the thread that gave it. */
+unsigned kcb__fp_mode_get(void);
+void kcb__fp_mode_set(unsigned mode);
+
+/* ---- worker threads (core/pool.c) ------------------------------------------------------ */
+
+/** One part of a split loop: [begin, end) of the range, part in [0, parts). */
+typedef void (*kcb__part_fn)(void *ctx, int part, int64_t begin, int64_t end);
+
+/** Lets this thread split work over `threads` threads (<= 0: OpenBLAS's thread count) until the
+ * matching kcb__pool_leave; OpenBLAS runs on one thread meanwhile (pool.c says why). Nests;
+ * never fails: without threads, or while another thread holds the pool, work runs serially. */
+void kcb__pool_enter(int threads);
+void kcb__pool_leave(void);
+/** How many parts this thread's loops may split into now (1 outside kcb__pool_enter). */
+int kcb__pool_parts(void);
+/** Runs fn over [0, n) in up to kcb__pool_parts() parts of at least min_per_part items, cut at
+ * multiples of align; the caller runs part 0 and returns when all are done. Returns the number of
+ * parts used, so a reduction knows how many partial results to add. */
+int kcb__parallel(int64_t n, int64_t min_per_part, int64_t align, kcb__part_fn fn, void *ctx);
+/** n floats of scratch kept by the pool for its holder (partial sums of a split reduction),
+ * grown when needed and reused; NULL when out of memory (the caller then runs in one part). */
+float *kcb__pool_scratch(size_t n);
 
 /* ---- test hooks ---------------------------------------------------------------------- */
 

@@ -19,6 +19,8 @@ typedef void (*sgemv_fn)(const enum CBLAS_ORDER, const enum CBLAS_TRANSPOSE, con
 static struct {
   sgemm_fn sgemm;
   sgemv_fn sgemv;
+  int (*get_threads)(void);
+  void (*set_threads)(int);
   char error[256];
 } blas;
 static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
@@ -35,6 +37,8 @@ static void blas_open(void) {
     /* POSIX's way to turn dlsym's object pointer into a function pointer */
     *(void **)&blas.sgemm = dlsym(h, "cblas_sgemm");
     *(void **)&blas.sgemv = dlsym(h, "cblas_sgemv");
+    *(void **)&blas.get_threads = dlsym(h, "openblas_get_num_threads");
+    *(void **)&blas.set_threads = dlsym(h, "openblas_set_num_threads");
     if (blas.sgemm && blas.sgemv) return;
     snprintf(blas.error, sizeof blas.error, "%s has no cblas_sgemm", names[i]);
     blas.sgemm = NULL;
@@ -47,6 +51,16 @@ int kcb__blas_load(void) {
   pthread_once(&blas_once, blas_open);
   if (blas.sgemm) return 0;
   return kcb__error(KCB_ESTATE, "cannot load OpenBLAS (libopenblas.so.0; apt-get install libopenblas0): %s", blas.error);
+}
+
+int kcb__blas_threads(void) {
+  pthread_once(&blas_once, blas_open);
+  return blas.sgemm && blas.get_threads ? blas.get_threads() : 1;
+}
+
+void kcb__blas_set_threads(int threads) {
+  pthread_once(&blas_once, blas_open);
+  if (blas.sgemm && blas.set_threads) blas.set_threads(threads);
 }
 
 /* The product without OpenBLAS: correct, and far slower. */
@@ -63,6 +77,32 @@ void kcb__sgemm_plain(int trans_a, int trans_b, int m, int n, int k, float alpha
     }
 }
 
+typedef struct gemm_args {
+  int trans_a, trans_b, m, n, k, lda, ldb, ldc, by_rows;
+  float alpha, beta;
+  const float *a, *b;
+  float *c;
+} gemm_args;
+
+static void gemm(const gemm_args *g, int m, int n, const float *a, const float *b, float *c) {
+  blas.sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans, g->trans_b ? CblasTrans : CblasNoTrans, m, n, g->k,
+             g->alpha, a, g->lda, b, g->ldb, g->beta, c, g->ldc);
+}
+
+/* One pool part of a product: a band of C's rows (A's rows) or of its columns (B's columns). */
+static void gemm_part(void *ctx, int part, int64_t begin, int64_t end) {
+  const gemm_args *g = ctx;
+  (void)part;
+  if (g->by_rows)
+    gemm(g, (int)(end - begin), g->n, g->trans_a ? g->a + begin : g->a + begin * g->lda, g->b, g->c + begin * g->ldc);
+  else
+    gemm(g, g->m, (int)(end - begin), g->a, g->trans_b ? g->b + begin * g->ldb : g->b + begin, g->c + begin);
+}
+
+/* Products below this many multiply-adds run whole: splitting costs a few microseconds. */
+#define SPLIT_MIN_MACS (1 << 19)
+#define SPLIT_MIN_BAND 32
+
 void kcb__sgemm_ld(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a, int lda,
                    const float *b, int ldb, float beta, float *c, int ldc) {
   pthread_once(&blas_once, blas_open);
@@ -70,8 +110,19 @@ void kcb__sgemm_ld(int trans_a, int trans_b, int m, int n, int k, float alpha, c
     kcb__sgemm_plain(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
     return;
   }
-  blas.sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a,
-             lda, b, ldb, beta, c, ldc);
+  gemm_args g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, 0, alpha, beta, a, b, c};
+  int parts = kcb__pool_parts();
+  if (parts > 1 && (double)m * n * k >= SPLIT_MIN_MACS) {
+    /* Each band packs the operand it shares whole: bands of rows repack B (k x n), bands of
+     * columns repack A (m x k), so cut the longer side. */
+    g.by_rows = m >= n;
+    int64_t side = g.by_rows ? m : n;
+    if (side >= 2 * SPLIT_MIN_BAND) {
+      kcb__parallel(side, SPLIT_MIN_BAND, 16, gemm_part, &g);
+      return;
+    }
+  }
+  gemm(&g, m, n, a, b, c);
 }
 
 void kcb__sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,

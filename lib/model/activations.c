@@ -112,23 +112,62 @@ static void add_column_sums(float *restrict sums, const float *restrict x, int64
     for (int64_t j = 0; j < width; j++) sums[j] += x[r * width + j];
 }
 
+/* The passes below split their rows over the pool's threads (core/pool.c): at least this many
+ * floats a part, so a split pays for waking a thread. */
+#define PART_MIN_FLOATS 8192
+
+typedef struct bias_activation_job {
+  kcb_activation a;
+  const float *bias, *pre, *out;
+  float *pre_w, *out_w, *grad, *dbias; /* dbias: part 0's sums; the others' go to partials */
+  float *partials;                     /* (parts - 1, width) */
+  int64_t width;
+} bias_activation_job;
+
+static int64_t rows_per_part(int64_t width) { return width >= PART_MIN_FLOATS ? 1 : PART_MIN_FLOATS / width; }
+
+static void forward_part(void *ctx, int part, int64_t r0, int64_t r1) {
+  const bias_activation_job *j = ctx;
+  const int64_t block = rows_per_block(j->width), width = j->width;
+  (void)part;
+  for (int64_t r = r0; r < r1; r += block) {
+    int64_t n = r1 - r < block ? r1 - r : block;
+    if (j->bias) add_bias(j->pre_w + r * width, j->bias, n, width);
+    kcb__activation_forward(j->a, j->pre_w + r * width, j->out_w + r * width, n, width);
+  }
+}
+
 void kcb__bias_activation_forward(kcb_activation a, const float *bias, float *pre, float *out, int64_t rows, int64_t width) {
-  const int64_t block = rows_per_block(width);
-  for (int64_t r = 0; r < rows; r += block) {
-    int64_t n = rows - r < block ? rows - r : block;
-    if (bias) add_bias(pre + r * width, bias, n, width);
-    kcb__activation_forward(a, pre + r * width, out + r * width, n, width);
+  bias_activation_job j = {a, bias, NULL, NULL, pre, out, NULL, NULL, NULL, width};
+  kcb__parallel(rows, rows_per_part(width), 1, forward_part, &j);
+}
+
+static void backward_part(void *ctx, int part, int64_t r0, int64_t r1) {
+  const bias_activation_job *j = ctx;
+  const int64_t block = rows_per_block(j->width), width = j->width;
+  float *sums = !j->dbias ? NULL : part == 0 ? j->dbias : j->partials + (part - 1) * width;
+  if (sums)
+    for (int64_t c = 0; c < width; c++) sums[c] = 0.0f;
+  for (int64_t r = r0; r < r1; r += block) {
+    int64_t n = r1 - r < block ? r1 - r : block, at = r * width;
+    kcb__activation_backward(j->a, j->pre ? j->pre + at : NULL, j->out + at, j->grad + at, n, width);
+    if (sums) add_column_sums(sums, j->grad + at, n, width);
   }
 }
 
 void kcb__activation_bias_backward(kcb_activation a, const float *pre, const float *out, float *grad, float *dbias,
                                    int64_t rows, int64_t width) {
-  const int64_t block = rows_per_block(width);
-  if (dbias)
-    for (int64_t j = 0; j < width; j++) dbias[j] = 0.0f;
-  for (int64_t r = 0; r < rows; r += block) {
-    int64_t n = rows - r < block ? rows - r : block, at = r * width;
-    kcb__activation_backward(a, pre ? pre + at : NULL, out + at, grad + at, n, width);
-    if (dbias) add_column_sums(dbias, grad + at, n, width);
+  bias_activation_job j = {a, NULL, pre, out, NULL, NULL, grad, dbias, NULL, width};
+  int64_t per_part = rows_per_part(width);
+  if (dbias && kcb__pool_parts() > 1) {
+    /* each part sums its rows; the partial sums are added in part order (the same floats for the
+     * same thread count) */
+    j.partials = kcb__pool_scratch((size_t)width * (size_t)(kcb__pool_parts() - 1));
+    if (!j.partials) per_part = rows; /* one part: no partials needed */
   }
+  int parts = kcb__parallel(rows, per_part, 1, backward_part, &j);
+  if (!dbias) return;
+  if (rows == 0)
+    for (int64_t c = 0; c < width; c++) dbias[c] = 0.0f;
+  for (int p = 1; p < parts; p++) add_column_sums(dbias, j.partials + (p - 1) * width, 1, width);
 }

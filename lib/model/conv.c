@@ -193,6 +193,26 @@ static void unfold(const kcb__geom *g, const float *x, float *fold_into, float *
   }
 }
 
+/* Unfolding over the pool's threads (core/pool.c), by samples: each part writes its own rows of col. */
+typedef struct unfold_job {
+  const kcb__geom *g;
+  const float *x;
+  float *col;
+  int grp;
+} unfold_job;
+
+static void unfold_part(void *ctx, int part, int64_t s0, int64_t s1) {
+  const unfold_job *j = ctx;
+  const int64_t in = j->g->h * j->g->w * j->g->c;
+  (void)part;
+  unfold(j->g, j->x + s0 * in, NULL, j->col + s0 * col_per_sample(j->g), s1 - s0, j->grp);
+}
+
+static void unfold_parallel(const kcb__geom *g, const float *x, float *col, int64_t n, int grp) {
+  unfold_job j = {g, x, col, grp};
+  kcb__parallel(n, 16384 / col_per_sample(g) + 1, 1, unfold_part, &j);
+}
+
 void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch) {
   const kcb__geom *g = &l->geom;
   const int64_t pixels = g->oh * g->ow, F = g->oc, in_size = g->h * g->w * g->c;
@@ -211,7 +231,7 @@ void kcb__conv_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
       int64_t n = batch - s0 < l->conv_chunk ? batch - s0 : l->conv_chunk;
       float *col = l->conv_keep_col ? l->col : m->col;
       for (int grp = 0; grp < g->groups; grp++) {
-        unfold(g, x + s0 * in_size, NULL, col, n, grp);
+        unfold_parallel(g, x + s0 * in_size, col, n, grp);
         kcb__sgemm_ld(0, 0, (int)(n * pixels), (int)F_g, (int)K_g, 1.0f, col, (int)K_g, kernel + grp * F_g, (int)F,
                       0.0f, dst + s0 * pixels * F + grp * F_g, (int)F);
       }
@@ -232,16 +252,37 @@ static void input_gradient(const kcb__layer *l, const float *kernel, const float
   unfold(g, NULL, dx + s0 * g->h * g->w * g->c, col, n, grp);
 }
 
-/* The input gradient of an ungrouped layer through `col`, in chunks of samples whose unfolded
- * gradient stays in L2 between sgemm writing it and unfold folding it. */
+typedef struct dx_job {
+  const kcb__layer *l;
+  const float *kernel, *gy;
+  float *dx, *col;
+  int64_t chunk; /* samples per pass; each part has its own chunk's worth of col */
+} dx_job;
+
+static void dx_part(void *ctx, int part, int64_t s_begin, int64_t s_end) {
+  const dx_job *j = ctx;
+  const kcb__geom *g = &j->l->geom;
+  float *col = j->col + part * j->chunk * col_per_sample(g);
+  memset(j->dx + s_begin * g->h * g->w * g->c, 0, (size_t)((s_end - s_begin) * g->h * g->w * g->c) * sizeof *j->dx);
+  for (int64_t s0 = s_begin; s0 < s_end; s0 += j->chunk)
+    input_gradient(j->l, j->kernel, j->gy, j->dx, col, s0, s_end - s0 < j->chunk ? s_end - s0 : j->chunk, 0);
+}
+
+/* The input gradient of an ungrouped layer through `col` (room for `most` samples), in chunks of
+ * samples whose unfolded gradient stays in L2 between sgemm writing it and unfold folding it.
+ * The pool's threads take a share of the samples each, with their own chunk of col. */
 static void input_gradient_chunked(const kcb__layer *l, const float *kernel, const float *gy, float *dx, float *col,
                                    int64_t batch, int64_t most) {
   const kcb__geom *g = &l->geom;
-  int64_t chunk = DX_CHUNK_FLOATS / col_per_sample(g);
-  if (chunk < 1) chunk = 1;
-  if (chunk > most) chunk = most;
-  memset(dx, 0, (size_t)(batch * g->h * g->w * g->c) * sizeof *dx);
-  for (int64_t s0 = 0; s0 < batch; s0 += chunk) input_gradient(l, kernel, gy, dx, col, s0, batch - s0 < chunk ? batch - s0 : chunk, 0);
+  int parts = kcb__pool_parts();
+  dx_job j = {l, kernel, gy, dx, col, DX_CHUNK_FLOATS / col_per_sample(g)};
+  if (j.chunk > most / parts) j.chunk = most / parts;
+  if (j.chunk < 1) { /* col holds fewer samples than there are threads: one part */
+    j.chunk = 1;
+    dx_part(&j, 0, 0, batch);
+    return;
+  }
+  kcb__parallel(batch, j.chunk, 1, dx_part, &j);
 }
 
 void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
@@ -275,7 +316,7 @@ void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64
     int64_t n = batch - s0 < l->conv_chunk ? batch - s0 : l->conv_chunk;
     if (dx) memset(dx + s0 * in_size, 0, (size_t)(n * in_size) * sizeof *dx);
     for (int grp = 0; grp < g->groups; grp++) {
-      unfold(g, l->in + s0 * in_size, NULL, m->col, n, grp);
+      unfold_parallel(g, l->in + s0 * in_size, m->col, n, grp);
       kcb__sgemm_ld(1, 0, (int)K_g, (int)F_g, (int)(n * pixels), 1.0f, m->col, (int)K_g, gy + s0 * pixels * F + grp * F_g,
                     (int)F, s0 ? 1.0f : 0.0f, dkernel + grp * F_g, (int)F);
       if (dx) input_gradient(l, kernel, gy, dx, m->col, s0, n, grp);

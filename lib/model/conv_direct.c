@@ -115,26 +115,82 @@ static inline int gather_pixels(const kcb__geom *g, const float *xs, const int64
 #undef V
 #endif
 
-void kcb__conv_direct_forward(const kcb__geom *g, const float *x, const float *kernel, const float *bias,
-                              kcb_activation act, float *dst, float *out, int64_t batch) {
+typedef void (*forward_fn)(const kcb__geom *g, const float *x, const float *kernel, const float *bias, kcb_activation act,
+                           float *dst, float *out, int64_t batch);
+typedef void (*backward_fn)(const kcb__geom *g, const float *x, int relu, const float *out, float *gy, int store_grad,
+                            float *dkernel, float *dbias, int64_t batch);
+
+/* This CPU's loops. */
+static void loops_for_cpu(forward_fn *forward, backward_fn *backward) {
+  *forward = forward_base, *backward = backward_base;
 #ifdef HAVE_X86_VARIANTS
   switch (kcb__cpu_simd_level()) {
-    case 2: forward_avx512(g, x, kernel, bias, act, dst, out, batch); return;
-    case 1: forward_avx2(g, x, kernel, bias, act, dst, out, batch); return;
+    case 2: *forward = forward_avx512, *backward = backward_avx512; break;
+    case 1: *forward = forward_avx2, *backward = backward_avx2; break;
     default: break;
   }
 #endif
-  forward_base(g, x, kernel, bias, act, dst, out, batch);
+}
+
+/* A batch split by samples over the pool's threads (core/pool.c). */
+typedef struct direct_job {
+  const kcb__geom *g;
+  forward_fn forward;
+  backward_fn backward;
+  const float *x, *kernel, *bias, *out_r;
+  kcb_activation act;
+  float *dst, *out, *gy, *dkernel, *dbias;
+  float *partials; /* (parts - 1, K * F + F): the other parts' kernel and bias gradients */
+  int relu, store_grad;
+} direct_job;
+
+static int64_t in_floats(const kcb__geom *g) { return g->h * g->w * g->c; }
+static int64_t out_floats(const kcb__geom *g) { return g->oh * g->ow * g->oc; }
+static int64_t kernel_floats(const kcb__geom *g) { return (int64_t)g->kh * g->kw * g->c * g->oc; }
+
+static void forward_part(void *ctx, int part, int64_t s0, int64_t s1) {
+  const direct_job *j = ctx;
+  const int64_t in = in_floats(j->g), out = out_floats(j->g);
+  (void)part;
+  j->forward(j->g, j->x + s0 * in, j->kernel, j->bias, j->act, j->dst + s0 * out, j->out + s0 * out, s1 - s0);
+}
+
+static void backward_part(void *ctx, int part, int64_t s0, int64_t s1) {
+  const direct_job *j = ctx;
+  const int64_t in = in_floats(j->g), out = out_floats(j->g), kf = kernel_floats(j->g);
+  float *dkernel = j->dkernel, *dbias = j->dbias;
+  if (part > 0) {
+    dkernel = j->partials + (part - 1) * (kf + j->g->oc);
+    dbias = dbias ? dkernel + kf : NULL;
+  }
+  j->backward(j->g, j->x + s0 * in, j->relu, j->out_r + s0 * out, j->gy + s0 * out, j->store_grad, dkernel, dbias, s1 - s0);
+}
+
+/* Samples per part: enough outputs that a split pays for waking a thread. */
+static int64_t samples_per_part(const kcb__geom *g) { return 16384 / out_floats(g) + 1; }
+
+void kcb__conv_direct_forward(const kcb__geom *g, const float *x, const float *kernel, const float *bias,
+                              kcb_activation act, float *dst, float *out, int64_t batch) {
+  direct_job j = {.g = g, .x = x, .kernel = kernel, .bias = bias, .act = act, .dst = dst, .out = out};
+  loops_for_cpu(&j.forward, &j.backward);
+  kcb__parallel(batch, samples_per_part(g), 1, forward_part, &j);
 }
 
 void kcb__conv_direct_backward(const kcb__geom *g, const float *x, int relu, const float *out, float *gy,
                                int store_grad, float *dkernel, float *dbias, int64_t batch) {
-#ifdef HAVE_X86_VARIANTS
-  switch (kcb__cpu_simd_level()) {
-    case 2: backward_avx512(g, x, relu, out, gy, store_grad, dkernel, dbias, batch); return;
-    case 1: backward_avx2(g, x, relu, out, gy, store_grad, dkernel, dbias, batch); return;
-    default: break;
+  direct_job j = {.g = g, .x = x, .out_r = out, .gy = gy, .dkernel = dkernel, .dbias = dbias, .relu = relu,
+                  .store_grad = store_grad};
+  loops_for_cpu(&j.forward, &j.backward);
+  const int64_t sums = kernel_floats(g) + g->oc;
+  int64_t per_part = samples_per_part(g);
+  if (kcb__pool_parts() > 1 && !(j.partials = kcb__pool_scratch((size_t)(sums * (kcb__pool_parts() - 1)))))
+    per_part = batch; /* no room for partial sums: one part */
+  int parts = kcb__parallel(batch, per_part, 1, backward_part, &j);
+  /* the other parts' sums, added in part order (the same floats for the same thread count) */
+  for (int p = 1; p < parts; p++) {
+    const float *dk = j.partials + (p - 1) * sums;
+    for (int64_t i = 0; i < kernel_floats(g); i++) dkernel[i] += dk[i];
+    if (dbias)
+      for (int64_t f = 0; f < g->oc; f++) dbias[f] += dk[kernel_floats(g) + f];
   }
-#endif
-  backward_base(g, x, relu, out, gy, store_grad, dkernel, dbias, batch);
 }

@@ -86,12 +86,30 @@ static step_fn step_for(kcb_optimizer_kind kind) {
   return base[k];
 }
 
+typedef struct step_job {
+  step_fn step;
+  const kcb__optimizer *opt;
+  float *params;
+  const float *grads;
+  size_t lo;
+} step_job;
+
+static void step_part(void *ctx, int part, int64_t begin, int64_t end) {
+  const step_job *j = ctx;
+  (void)part;
+  j->step(j->opt, j->params, j->grads, j->lo + (size_t)begin, j->lo + (size_t)end);
+}
+
 void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads) {
   /* Without runs (an optimizer used alone) every parameter is trainable. */
   size_t whole[1][2] = {{0, opt->n}};
   size_t(*runs)[2] = opt->runs ? opt->runs : whole;
   size_t n_runs = opt->runs ? opt->n_runs : 1;
-  step_fn step = step_for(opt->o.kind);
-  for (size_t r = 0; r < n_runs; r++) step(opt, params, grads, runs[r][0], runs[r][0] + runs[r][1]);
+  step_job j = {step_for(opt->o.kind), opt, params, grads, 0};
+  for (size_t r = 0; r < n_runs; r++) {
+    /* every parameter's update is independent: the pool's threads take a share each */
+    j.lo = runs[r][0];
+    kcb__parallel((int64_t)runs[r][1], 16384, 16, step_part, &j);
+  }
   opt->iterations++;
 }

@@ -165,6 +165,29 @@ static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y
   return rc;
 }
 
+typedef struct gather_job {
+  kcb_model *m;
+  const dataset_view *d;
+  const int64_t *perm; /* the batch's sample indices */
+} gather_job;
+
+/* Copies samples [i0, i1) of the batch. The rows lie anywhere in the data set, so the next
+ * rows are prefetched while one is copied: the copy waits on memory, not on the CPU. */
+static void gather_part(void *ctx, int part, int64_t i0, int64_t i1) {
+  const gather_job *j = ctx;
+  const int64_t in_size = j->m->in_size, y_size = j->d->y_size, ahead = 2;
+  (void)part;
+  for (int64_t i = i0; i < i1; i++) {
+    if (i + ahead < i1) {
+      const char *next = (const char *)(j->d->x + j->perm[i + ahead] * in_size);
+      for (size_t at = 0; at < (size_t)in_size * sizeof(float); at += 64) __builtin_prefetch(next + at);
+    }
+    int64_t s = j->perm[i];
+    memcpy(j->m->x_batch + i * in_size, j->d->x + s * in_size, (size_t)in_size * sizeof(float));
+    for (int64_t k = 0; k < y_size; k++) j->m->y_batch[i * y_size + k] = j->d->y[s * y_size + k];
+  }
+}
+
 /* Points at samples [start, start + count) of data, gathering them through perm when given. */
 static void batch_pointers(kcb_model *m, const dataset_view *d, const int64_t *perm, int64_t start, int64_t count,
                            const float **x, const float **y) {
@@ -173,11 +196,8 @@ static void batch_pointers(kcb_model *m, const dataset_view *d, const int64_t *p
     *y = d->y ? d->y + start * d->y_size : NULL;
     return;
   }
-  for (int64_t i = 0; i < count; i++) {
-    int64_t s = perm[start + i];
-    memcpy(m->x_batch + i * m->in_size, d->x + s * m->in_size, (size_t)m->in_size * sizeof(float));
-    memcpy(m->y_batch + i * d->y_size, d->y + s * d->y_size, (size_t)d->y_size * sizeof(float));
-  }
+  gather_job j = {m, d, perm + start};
+  kcb__parallel(count, 16384 / (m->in_size + 1) + 1, 1, gather_part, &j);
   *x = m->x_batch;
   *y = m->y_batch;
 }
@@ -262,8 +282,8 @@ static int check_fit_options(const kcb_fit_options *o) {
   return 0;
 }
 
-int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_fit_options *opts,
-                  kcb_history **out_history) {
+static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_fit_options *opts,
+               kcb_history **out_history) {
   kcb_fit_options defaults = KCB_FIT_OPTIONS_INIT;
   const kcb_fit_options *o = opts ? opts : &defaults;
   int rc = 0;
@@ -433,8 +453,17 @@ done:
   return rc;
 }
 
-int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_evaluate_options *opts,
-                       kcb_logs *out_logs) {
+/* fit, evaluate and predict split their work over OpenBLAS's thread count (core/pool.c). */
+int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_fit_options *opts,
+                  kcb_history **out_history) {
+  kcb__pool_enter(0);
+  int rc = fit(m, x, y, opts, out_history);
+  kcb__pool_leave();
+  return rc;
+}
+
+static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_evaluate_options *opts,
+                    kcb_logs *out_logs) {
   kcb_evaluate_options defaults = KCB_EVALUATE_OPTIONS_INIT;
   const kcb_evaluate_options *o = opts ? opts : &defaults;
   dataset_view d;
@@ -459,7 +488,15 @@ done:
   return rc;
 }
 
-int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts, kcb_tensor **out) {
+int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_evaluate_options *opts,
+                       kcb_logs *out_logs) {
+  kcb__pool_enter(0);
+  int rc = evaluate(m, x, y, opts, out_logs);
+  kcb__pool_leave();
+  return rc;
+}
+
+static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts, kcb_tensor **out) {
   kcb_evaluate_options defaults = KCB_EVALUATE_OPTIONS_INIT;
   const kcb_evaluate_options *o = opts ? opts : &defaults;
   dataset_view d;
@@ -505,5 +542,12 @@ done:
   kcb_callback_free(progbar);
   kcb_tensor_free(result);
   free(h);
+  return rc;
+}
+
+int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts, kcb_tensor **out) {
+  kcb__pool_enter(0);
+  int rc = predict(m, x, opts, out);
+  kcb__pool_leave();
   return rc;
 }
