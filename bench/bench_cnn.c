@@ -64,6 +64,7 @@ static double conv_step(int h, int w, int c, int filters, int with_dx, int reps,
   for (size_t i = 0; i < m->n_params; i++) m->params[i] = (float)((int)(i % 13) - 6) * 0.01f;
   const kcb__layer *l = &m->layers[0];
   double t_fwd = 1e30, t_bwd = 1e30;
+  kcb__pool_enter(0); /* as fit does: kcb's threads, OpenBLAS on one */
   for (int r = 0; r < reps; r++) {
     double t0 = now();
     kcb__model_forward(m, x, BATCH, 1);
@@ -75,6 +76,7 @@ static double conv_step(int h, int w, int c, int filters, int with_dx, int reps,
     if (t1 - t0 < t_fwd) t_fwd = t1 - t0;
     if (t3 - t2 < t_bwd) t_bwd = t3 - t2;
   }
+  kcb__pool_leave();
   free(x);
   kcb_model_free(m);
   if (out_fwd) *out_fwd = t_fwd;

@@ -96,6 +96,12 @@ int kcb__pool_parts(void);
  * multiples of align; the caller runs part 0 and returns when all are done. Returns the number of
  * parts used, so a reduction knows how many partial results to add. */
 int kcb__parallel(int64_t n, int64_t min_per_part, int64_t align, kcb__part_fn fn, void *ctx);
+/** A reduction's part: adds the sums over [begin, end) into sums (zeroed before the call). */
+typedef void (*kcb__sums_fn)(void *ctx, float *sums, int64_t begin, int64_t end);
+/** sums (n_sums floats) = what fn adds up over [0, n), split like kcb__parallel: each part sums
+ * into its own zeroed buffer, and the parts' buffers are added in part order (the same floats for
+ * the same thread count). */
+void kcb__parallel_sums(int64_t n, int64_t min_per_part, float *sums, int64_t n_sums, kcb__sums_fn fn, void *ctx);
 /** n floats of scratch kept by the pool for its holder (partial sums of a split reduction),
  * grown when needed and reused; NULL when out of memory (the caller then runs in one part). */
 float *kcb__pool_scratch(size_t n);

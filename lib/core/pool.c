@@ -222,7 +222,38 @@ int kcb__parallel(int64_t n, int64_t min_per_part, int64_t align, kcb__part_fn f
   }
   job j = {fn, ctx, n, align, parts, kcb__fp_mode_get()};
   publish(&j);
+  const int held = held_parts;
+  held_parts = 1; /* a part that splits its own work (an sgemm in it) runs it whole: the workers are busy */
   run_part(&j, 0);
+  held_parts = held;
   while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) cpu_relax();
   return parts;
+}
+
+typedef struct sums_job {
+  kcb__sums_fn fn;
+  void *ctx;
+  float *sums, *partials; /* part 0 adds into sums, part p into partials + (p - 1) * n_sums */
+  int64_t n_sums;
+} sums_job;
+
+static void sums_part(void *ctx, int part, int64_t begin, int64_t end) {
+  const sums_job *j = ctx;
+  float *sums = part == 0 ? j->sums : j->partials + (part - 1) * j->n_sums;
+  for (int64_t i = 0; i < j->n_sums; i++) sums[i] = 0.0f;
+  j->fn(j->ctx, sums, begin, end);
+}
+
+void kcb__parallel_sums(int64_t n, int64_t min_per_part, float *sums, int64_t n_sums, kcb__sums_fn fn, void *ctx) {
+  sums_job j = {fn, ctx, sums, NULL, n_sums};
+  int parts = kcb__pool_parts();
+  if (parts > 1 && !(j.partials = kcb__pool_scratch((size_t)n_sums * (size_t)(parts - 1))))
+    min_per_part = n > 0 ? n : 1; /* no room for partial sums: one part */
+  if (n <= 0) {
+    for (int64_t i = 0; i < n_sums; i++) sums[i] = 0.0f;
+    return;
+  }
+  parts = kcb__parallel(n, min_per_part, 1, sums_part, &j);
+  for (int p = 1; p < parts; p++) /* in part order: the same floats for the same thread count */
+    for (int64_t i = 0; i < n_sums; i++) sums[i] += j.partials[(p - 1) * n_sums + i];
 }

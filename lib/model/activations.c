@@ -119,8 +119,7 @@ static void add_column_sums(float *restrict sums, const float *restrict x, int64
 typedef struct bias_activation_job {
   kcb_activation a;
   const float *bias, *pre, *out;
-  float *pre_w, *out_w, *grad, *dbias; /* dbias: part 0's sums; the others' go to partials */
-  float *partials;                     /* (parts - 1, width) */
+  float *pre_w, *out_w, *grad;
   int64_t width;
 } bias_activation_job;
 
@@ -138,36 +137,30 @@ static void forward_part(void *ctx, int part, int64_t r0, int64_t r1) {
 }
 
 void kcb__bias_activation_forward(kcb_activation a, const float *bias, float *pre, float *out, int64_t rows, int64_t width) {
-  bias_activation_job j = {a, bias, NULL, NULL, pre, out, NULL, NULL, NULL, width};
+  bias_activation_job j = {a, bias, NULL, NULL, pre, out, NULL, width};
   kcb__parallel(rows, rows_per_part(width), 1, forward_part, &j);
 }
 
-static void backward_part(void *ctx, int part, int64_t r0, int64_t r1) {
+/* Rows [r0, r1): the activation's derivative applied to grad, and grad's column sums added to
+ * dbias when there is one. */
+static void backward_part(void *ctx, float *dbias, int64_t r0, int64_t r1) {
   const bias_activation_job *j = ctx;
   const int64_t block = rows_per_block(j->width), width = j->width;
-  float *sums = !j->dbias ? NULL : part == 0 ? j->dbias : j->partials + (part - 1) * width;
-  if (sums)
-    for (int64_t c = 0; c < width; c++) sums[c] = 0.0f;
   for (int64_t r = r0; r < r1; r += block) {
     int64_t n = r1 - r < block ? r1 - r : block, at = r * width;
     kcb__activation_backward(j->a, j->pre ? j->pre + at : NULL, j->out + at, j->grad + at, n, width);
-    if (sums) add_column_sums(sums, j->grad + at, n, width);
+    if (dbias) add_column_sums(dbias, j->grad + at, n, width);
   }
+}
+
+static void backward_part_no_bias(void *ctx, int part, int64_t r0, int64_t r1) {
+  (void)part;
+  backward_part(ctx, NULL, r0, r1);
 }
 
 void kcb__activation_bias_backward(kcb_activation a, const float *pre, const float *out, float *grad, float *dbias,
                                    int64_t rows, int64_t width) {
-  bias_activation_job j = {a, NULL, pre, out, NULL, NULL, grad, dbias, NULL, width};
-  int64_t per_part = rows_per_part(width);
-  if (dbias && kcb__pool_parts() > 1) {
-    /* each part sums its rows; the partial sums are added in part order (the same floats for the
-     * same thread count) */
-    j.partials = kcb__pool_scratch((size_t)width * (size_t)(kcb__pool_parts() - 1));
-    if (!j.partials) per_part = rows; /* one part: no partials needed */
-  }
-  int parts = kcb__parallel(rows, per_part, 1, backward_part, &j);
-  if (!dbias) return;
-  if (rows == 0)
-    for (int64_t c = 0; c < width; c++) dbias[c] = 0.0f;
-  for (int p = 1; p < parts; p++) add_column_sums(dbias, j.partials + (p - 1) * width, 1, width);
+  bias_activation_job j = {a, NULL, pre, out, NULL, NULL, grad, width};
+  if (dbias) kcb__parallel_sums(rows, rows_per_part(width), dbias, width, backward_part, &j);
+  else kcb__parallel(rows, rows_per_part(width), 1, backward_part_no_bias, &j);
 }

@@ -405,6 +405,23 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
 
 const kcb__layer *kcb__model_output_layer(const kcb_model *m) { return &m->layers[m->n_layers - 1]; }
 
+/* out = x * mask over the pool's threads (dropout; out may be x). */
+typedef struct multiply_job {
+  const float *x, *mask;
+  float *out;
+} multiply_job;
+
+static void multiply_part(void *ctx, int part, int64_t begin, int64_t end) {
+  const multiply_job *j = ctx;
+  (void)part;
+  for (int64_t i = begin; i < end; i++) j->out[i] = j->x[i] * j->mask[i];
+}
+
+static void multiply(const float *x, const float *mask, float *out, int64_t n) {
+  multiply_job j = {x, mask, out};
+  kcb__parallel(n, 16384, 16, multiply_part, &j);
+}
+
 const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch, int training) {
   const float *x = input;
   for (size_t i = 0; i < m->n_layers; i++) {
@@ -428,7 +445,7 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
         l->dropout_active = training && l->rate > 0;
         if (l->dropout_active) {
           kcb__dropout_mask(&m->dropout_rng, l->rate, l->mask, rows * l->out_width);
-          for (int64_t j = 0; j < rows * l->out_width; j++) l->out[j] = x[j] * l->mask[j];
+          multiply(x, l->mask, l->out, rows * l->out_width);
         } else {
           l->y = x;
         }
@@ -494,8 +511,7 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
         kcb__activation_backward(l->activation, l->in, l->out, g, rows, l->out_width);
         break;
       case KCB__DROPOUT:
-        if (l->dropout_active)
-          for (int64_t j = 0; j < rows * l->out_width; j++) g[j] *= l->mask[j];
+        if (l->dropout_active) multiply(g, l->mask, g, rows * l->out_width);
         break;
       case KCB__FLATTEN:
       case KCB__RESHAPE:

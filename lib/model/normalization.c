@@ -97,6 +97,31 @@ static void scale_shift(float *restrict out, const float *restrict x, const floa
     for (int64_t c = 0; c < C; c++) out[r * C + c] = x[r * C + c] * scale[c] + shift[c];
 }
 
+/* The passes above over the pool's threads (core/pool.c), by rows; the sums by kcb__parallel_sums. */
+typedef struct channel_job {
+  const float *x, *gy, *mean, *scale, *shift, *a, *b, *d;
+  float *out;
+  int64_t C;
+} channel_job;
+
+static int64_t rows_per_part(int64_t C) { return 8192 / C + 1; }
+
+static void sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
+  const channel_job *j = ctx;
+  channel_sums(sums, j->x + r0 * j->C, r1 - r0, j->C);
+}
+
+static void squared_deviations_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
+  const channel_job *j = ctx;
+  channel_squared_deviations(sums, j->x + r0 * j->C, j->mean, r1 - r0, j->C);
+}
+
+static void scale_shift_part(void *ctx, int part, int64_t r0, int64_t r1) {
+  const channel_job *j = ctx;
+  (void)part;
+  scale_shift(j->out + r0 * j->C, j->x + r0 * j->C, j->scale, j->shift, r1 - r0, j->C);
+}
+
 /* Training uses the batch's mean and biased variance (Keras's moments) and moves the moving
  * statistics; inference uses the moving ones. Either way the output is x * scale + shift with
  * scale = gamma / sqrt(var + epsilon) and shift = beta - mean * scale, as TensorFlow computes it.
@@ -105,13 +130,12 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
   const int64_t C = l->in_width;
   norm_vars v = vars_of(m, l);
   float *mean = l->stat, *inv = l->inv_std, *scale = l->stat + C, *shift = l->stat + 2 * C;
+  channel_job j = {.x = x, .mean = mean, .scale = scale, .shift = shift, .out = l->out, .C = C};
   l->norm_training = training;
   if (training) {
-    memset(mean, 0, (size_t)C * sizeof *mean);
-    memset(inv, 0, (size_t)C * sizeof *inv);
-    channel_sums(mean, x, rows, C);
+    kcb__parallel_sums(rows, rows_per_part(C), mean, C, sums_part, &j);
     for (int64_t c = 0; c < C; c++) mean[c] /= (float)rows;
-    channel_squared_deviations(inv, x, mean, rows, C); /* the sum of squares, for now */
+    kcb__parallel_sums(rows, rows_per_part(C), inv, C, squared_deviations_part, &j); /* the sum of squares, for now */
     const float mom = (float)l->momentum;
     for (int64_t c = 0; c < C; c++) {
       float var = inv[c] / (float)rows; /* biased, as Keras's moments */
@@ -129,7 +153,7 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
     scale[c] = v.gamma ? v.gamma[c] * inv[c] : inv[c];
     shift[c] = (v.beta ? v.beta[c] : 0.0f) - mean[c] * scale[c];
   }
-  scale_shift(l->out, x, scale, shift, rows, C);
+  kcb__parallel(rows, rows_per_part(C), 1, scale_shift_part, &j);
 }
 
 static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows) {
@@ -206,6 +230,17 @@ static void channel_affine_grad(float *dx, const float *gy, const float *restric
   }
 }
 
+static void grad_sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
+  const channel_job *j = ctx;
+  channel_grad_sums(sums, sums + j->C, j->gy + r0 * j->C, j->x + r0 * j->C, j->mean, r1 - r0, j->C);
+}
+
+static void affine_grad_part(void *ctx, int part, int64_t r0, int64_t r1) {
+  const channel_job *j = ctx;
+  (void)part;
+  channel_affine_grad(j->out + r0 * j->C, j->gy + r0 * j->C, j->x + r0 * j->C, j->mean, j->a, j->b, j->d, r1 - r0, j->C);
+}
+
 /* With xhat = (x - mean) * inv and g = gamma * dL/dy = dL/dxhat (the batch's statistics):
  *   dbeta = sum(dL/dy), dgamma = sum(dL/dy * xhat),
  *   dx = inv * (g - mean(g) - xhat * mean(g * xhat)).
@@ -214,8 +249,8 @@ static void channel_affine_grad(float *dx, const float *gy, const float *restric
 static void batch_norm_backward(const kcb__layer *l, const norm_vars *v, float *gy, float *dx, int64_t rows, int64_t C) {
   const float *mean = l->stat, *inv = l->inv_std, *x = l->in;
   float *sum_g = l->stat + C, *sum_gd = l->stat + 2 * C, *a = l->stat + 3 * C, *b = l->stat + 4 * C, *d = l->stat + 5 * C;
-  memset(sum_g, 0, (size_t)(2 * C) * sizeof *sum_g);
-  channel_grad_sums(sum_g, sum_gd, gy, x, mean, rows, C);
+  channel_job j = {.x = x, .gy = gy, .mean = mean, .a = a, .b = b, .d = d, .out = dx, .C = C};
+  kcb__parallel_sums(rows, rows_per_part(C), sum_g, 2 * C, grad_sums_part, &j); /* sum_g, then sum_gd */
   for (int64_t c = 0; c < C; c++) {
     if (v->dbeta) v->dbeta[c] = sum_g[c];
     if (v->dgamma) v->dgamma[c] = sum_gd[c] * inv[c];
@@ -232,7 +267,7 @@ static void batch_norm_backward(const kcb__layer *l, const norm_vars *v, float *
       b[c] = d[c] = 0.0f;
     }
   }
-  channel_affine_grad(dx, gy, x, mean, a, b, d, rows, C);
+  kcb__parallel(rows, rows_per_part(C), 1, affine_grad_part, &j);
 }
 
 void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {

@@ -117,10 +117,11 @@ static int tiles_input(const kcb__layer *l) {
  * first entry copied and the others folded in, without a call per entry. */
 int kcb__pool_needs_flags(const kcb__layer *l) { return is_max(l->kind) && !tiles_input(l); }
 
-static void max_pool_forward_tiled(kcb__layer *l, const float *x, int64_t batch) {
+/* Each pass below runs samples [s0, s1); the pool's threads take a share each (core/pool.c). */
+static void max_pool_forward_tiled(kcb__layer *l, const float *x, int64_t s0, int64_t s1) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C, span = g->kw * C;
-  for (int64_t s = 0; s < batch; s++)
+  for (int64_t s = s0; s < s1; s++)
     for (int64_t oy = 0; oy < g->oh; oy++) {
       float *out = l->out + s * out_size + oy * g->ow * C;
       for (int64_t i = 0; i < g->kh; i++) {
@@ -137,15 +138,11 @@ static void max_pool_forward_tiled(kcb__layer *l, const float *x, int64_t batch)
     }
 }
 
-void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
+static void pool_forward_general(kcb__layer *l, const float *x, int64_t s0, int64_t s1) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
   const int max = is_max(l->kind);
-  if (tiles_input(l)) {
-    max_pool_forward_tiled(l, x, batch);
-    return;
-  }
-  for (int64_t s = 0; s < batch; s++) {
+  for (int64_t s = s0; s < s1; s++) {
     const float *xs = x + s * in_size;
     for (int64_t oy = 0; oy < g->oh; oy++)
       for (int64_t ox = 0; ox < g->ow; ox++) {
@@ -180,11 +177,11 @@ static void route_max_first(float *restrict d, const float *restrict x, const fl
 
 #define TAKEN_BLOCK 64
 
-static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
+static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float *dx, int64_t s0, int64_t s1) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
   const int64_t covered_h = g->oh * g->kh, covered_w = g->ow * g->kw;
-  for (int64_t s = 0; s < batch; s++) {
+  for (int64_t s = s0; s < s1; s++) {
     float *ds = dx + s * in_size;
     const float *xs = l->in + s * in_size;
     for (int64_t oy = 0; oy < g->oh; oy++) {
@@ -208,16 +205,12 @@ static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float 
   }
 }
 
-void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
+static void pool_backward_general(const kcb__layer *l, const float *gy, float *dx, int64_t s0, int64_t s1) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
   const int max = is_max(l->kind);
-  if (tiles_input(l)) {
-    max_pool_backward_tiled(l, gy, dx, batch);
-    return;
-  }
-  memset(dx, 0, (size_t)(batch * in_size) * sizeof *dx);
-  for (int64_t s = 0; s < batch; s++) {
+  memset(dx + s0 * in_size, 0, (size_t)((s1 - s0) * in_size) * sizeof *dx);
+  for (int64_t s = s0; s < s1; s++) {
     float *ds = dx + s * in_size;
     const float *xs = l->in + s * in_size;
     for (int64_t oy = 0; oy < g->oh; oy++)
@@ -238,4 +231,38 @@ void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t
           }
       }
   }
+}
+
+typedef struct pool_job {
+  kcb__layer *writable; /* forward writes the layer's output */
+  const kcb__layer *l;
+  const float *x, *gy;
+  float *dx;
+} pool_job;
+
+static void forward_part(void *ctx, int part, int64_t s0, int64_t s1) {
+  const pool_job *j = ctx;
+  (void)part;
+  if (tiles_input(j->l)) max_pool_forward_tiled(j->writable, j->x, s0, s1);
+  else pool_forward_general(j->writable, j->x, s0, s1);
+}
+
+static void backward_part(void *ctx, int part, int64_t s0, int64_t s1) {
+  const pool_job *j = ctx;
+  (void)part;
+  if (tiles_input(j->l)) max_pool_backward_tiled(j->l, j->gy, j->dx, s0, s1);
+  else pool_backward_general(j->l, j->gy, j->dx, s0, s1);
+}
+
+/* Samples per part: enough of the input that a split pays for waking a thread. */
+static int64_t samples_per_part(const kcb__layer *l) { return 16384 / (l->geom.h * l->geom.w * l->geom.c) + 1; }
+
+void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
+  pool_job j = {l, l, x, NULL, NULL};
+  kcb__parallel(batch, samples_per_part(l), 1, forward_part, &j);
+}
+
+void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
+  pool_job j = {NULL, l, NULL, gy, dx};
+  kcb__parallel(batch, samples_per_part(l), 1, backward_part, &j);
 }
