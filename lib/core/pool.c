@@ -14,6 +14,7 @@
  * are joined when the library is unloaded or the process exits, and forgotten in a forked child.
  * One thread at a time uses the pool; another thread running a model meanwhile runs serially. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -76,12 +77,19 @@ static void run_part(const job *j, int p) {
   if (begin < end) j->fn(j->ctx, p, begin, end);
 }
 
+/* Waiting in a spin: pause, and every so often give the core away, in case the thread waited
+ * for shares it (more threads than cores: two processes each given every core). */
+static void spin_once(int spins) {
+  if ((spins & 63) == 63) sched_yield();
+  else cpu_relax();
+}
+
 static unsigned long wait_for_job(unsigned long seen) {
   unsigned long g;
   double spin_until = now_ns() + SPIN_NS;
   for (int spins = 0; (g = atomic_load(&pool.generation)) == seen; spins++) {
     if ((spins & 255) != 255 || now_ns() < spin_until) {
-      cpu_relax();
+      spin_once(spins);
       continue;
     }
     pthread_mutex_lock(&pool.lock);
@@ -226,7 +234,7 @@ int kcb__parallel(int64_t n, int64_t min_per_part, int64_t align, kcb__part_fn f
   held_parts = 1; /* a part that splits its own work (an sgemm in it) runs it whole: the workers are busy */
   run_part(&j, 0);
   held_parts = held;
-  while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) cpu_relax();
+  for (int spins = 0; atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; spins++) spin_once(spins);
   return parts;
 }
 
