@@ -11,6 +11,7 @@
 
 #include "test_helpers.h"
 #include "internal.h"
+#include "model/model_internal.h"
 
 /* Rounds of the repeated checks: fewer under valgrind, which runs one thread at a time and so
  * makes every wait a spin of a whole time slice. */
@@ -258,6 +259,71 @@ static void test_forked_child_makes_its_own_threads(void **state) {
   assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- every split pass of a step ------------------------------------------------------------ */
+
+/* One forward + backward of `spec` on 16x16x2 inputs, batch 256, on `threads` threads: the
+ * predictions, every parameter's gradient and dL/dinput, in a new array of *n_out floats. */
+static float *step_outputs(const char *spec, int threads, size_t *n_out) {
+  const int64_t batch = 256, in[3] = {16, 16, 2};
+  kcb_model *m = NULL;
+  assert_ok(kcb_model_new(&m, 3, in, 11));
+  assert_ok(kcb_model_add_from_spec(m, spec));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  assert_ok(kcb_model_compile(m, &c));
+  assert_ok(kcb__model_reserve_workspace(m, batch, 1));
+  m->want_input_grad = 1;
+  float *x = malloc((size_t)(batch * 512) * sizeof *x);
+  for (int64_t i = 0; i < batch * 512; i++) x[i] = (float)((i * 7919) % 1009) / 504.0f - 1.0f;
+  const kcb__layer *last = kcb__model_output_layer(m);
+  const size_t n_pred = (size_t)(batch * last->out_size);
+  *n_out = n_pred + m->n_params + (size_t)(batch * 512);
+  float *out = malloc(*n_out * sizeof *out);
+  kcb__pool_enter(threads);
+  const float *pred = kcb__model_forward(m, x, batch, 1);
+  memcpy(out, pred, n_pred * sizeof *out);
+  for (int64_t r = 0; r < batch; r++) /* some dL/dy */
+    for (int64_t k = 0; k < last->out_size; k++) m->grad_a[r * last->out_size + k] = pred[r * last->out_size + k] - (k == r % 10);
+  kcb__model_backward(m, batch);
+  kcb__pool_leave();
+  memcpy(out + n_pred, m->grads, m->n_params * sizeof *out);
+  memcpy(out + n_pred + m->n_params, m->input_grad, (size_t)(batch * 512) * sizeof *out);
+  free(x);
+  kcb_model_free(m);
+  return out;
+}
+
+/* The outputs of spec on 3 threads against 1: within `tolerance` of the largest. */
+static void assert_split_agrees(const char *spec, double tolerance) {
+  size_t n = 0, n3 = 0;
+  float *one = step_outputs(spec, 1, &n), *three = step_outputs(spec, 3, &n3);
+  assert_int_equal(n, n3);
+  double scale = 0;
+  for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(one[i]));
+  for (size_t i = 0; i < n; i++)
+    if (fabs(one[i] - three[i]) > tolerance * scale)
+      fail_msg("%s: output %zu of %zu: %.9g on 3 threads, %.9g on 1", spec, i, n, three[i], one[i]);
+  free(one);
+  free(three);
+}
+
+/* Every kind of split pass: direct, grouped, pointwise and im2col convolutions (with dL/dinput
+ * through the chunked fold), LayerNormalization, tiled and general max pooling, average pooling,
+ * dropout, Dense, and BatchNormalization. */
+static void test_every_split_pass_agrees_with_one_thread(void **state) {
+  (void)state;
+  /* all but BatchNormalization: only sgemm's bands round differently */
+  assert_split_agrees("conv:6:3:relu,maxpool:2,conv:8:3:same:g2:relu,conv:8:1:relu,ln,zeropad:1,maxpool:3:2:same,"
+                      "conv:16:3:relu,avgpool:2:1:same,dropout:0.3,flatten,20:relu,10:softmax",
+                      1e-5);
+  /* BatchNormalization's channel sums over 256 x 14 x 14 rows, cut in three, round otherwise: its
+   * mean moves by ~1e-5 for a whole channel at once, and a Dense layer adds that up over its 1,176
+   * inputs (2e-5 of the largest output without the ReLU, 6e-4 with it). A lost or doubled part
+   * moves a mean by a third. */
+  assert_split_agrees("conv:6:3:relu,bn,maxpool:2,conv:8:3:same:g2:relu,conv:8:1:relu,bn,flatten,20:relu,10", 2e-3);
+}
+
 /* ---- a fit on 2 threads ----------------------------------------------------------------- */
 
 /* Losses of 3 epochs of a small CNN (every split pass: conv direct and im2col, BatchNormalization,
@@ -327,6 +393,7 @@ int main(void) {
       cmocka_unit_test(test_one_thread_holds_the_pool),
       cmocka_unit_test(test_openblas_threads_come_back),
       cmocka_unit_test(test_forked_child_makes_its_own_threads),
+      cmocka_unit_test(test_every_split_pass_agrees_with_one_thread),
       cmocka_unit_test(test_fit_on_two_threads),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -139,8 +139,7 @@ typedef struct direct_job {
   backward_fn backward;
   const float *x, *kernel, *bias, *out_r;
   kcb_activation act;
-  float *dst, *out, *gy, *dkernel, *dbias;
-  float *partials; /* (parts - 1, K * F + F): the other parts' kernel and bias gradients */
+  float *dst, *out, *gy, *dbias;
   int relu, store_grad;
 } direct_job;
 
@@ -155,15 +154,12 @@ static void forward_part(void *ctx, int part, int64_t s0, int64_t s1) {
   j->forward(j->g, j->x + s0 * in, j->kernel, j->bias, j->act, j->dst + s0 * out, j->out + s0 * out, s1 - s0);
 }
 
-static void backward_part(void *ctx, int part, int64_t s0, int64_t s1) {
+/* Samples [s0, s1)'s kernel gradient into sums, and their bias gradient after it when there is one. */
+static void backward_sums(void *ctx, float *sums, int64_t s0, int64_t s1) {
   const direct_job *j = ctx;
-  const int64_t in = in_floats(j->g), out = out_floats(j->g), kf = kernel_floats(j->g);
-  float *dkernel = j->dkernel, *dbias = j->dbias;
-  if (part > 0) {
-    dkernel = j->partials + (part - 1) * (kf + j->g->oc);
-    dbias = dbias ? dkernel + kf : NULL;
-  }
-  j->backward(j->g, j->x + s0 * in, j->relu, j->out_r + s0 * out, j->gy + s0 * out, j->store_grad, dkernel, dbias, s1 - s0);
+  const int64_t in = in_floats(j->g), out = out_floats(j->g);
+  j->backward(j->g, j->x + s0 * in, j->relu, j->out_r + s0 * out, j->gy + s0 * out, j->store_grad, sums,
+              j->dbias ? sums + kernel_floats(j->g) : NULL, s1 - s0);
 }
 
 /* Samples per part: enough outputs that a split pays for waking a thread. */
@@ -178,19 +174,12 @@ void kcb__conv_direct_forward(const kcb__geom *g, const float *x, const float *k
 
 void kcb__conv_direct_backward(const kcb__geom *g, const float *x, int relu, const float *out, float *gy,
                                int store_grad, float *dkernel, float *dbias, int64_t batch) {
-  direct_job j = {.g = g, .x = x, .out_r = out, .gy = gy, .dkernel = dkernel, .dbias = dbias, .relu = relu,
-                  .store_grad = store_grad};
+  direct_job j = {.g = g, .x = x, .out_r = out, .gy = gy, .dbias = dbias, .relu = relu, .store_grad = store_grad};
   loops_for_cpu(&j.forward, &j.backward);
-  const int64_t sums = kernel_floats(g) + g->oc;
-  int64_t per_part = samples_per_part(g);
-  if (kcb__pool_parts() > 1 && !(j.partials = kcb__pool_scratch((size_t)(sums * (kcb__pool_parts() - 1)))))
-    per_part = batch; /* no room for partial sums: one part */
-  int parts = kcb__parallel(batch, per_part, 1, backward_part, &j);
-  /* the other parts' sums, added in part order (the same floats for the same thread count) */
-  for (int p = 1; p < parts; p++) {
-    const float *dk = j.partials + (p - 1) * sums;
-    for (int64_t i = 0; i < kernel_floats(g); i++) dkernel[i] += dk[i];
-    if (dbias)
-      for (int64_t f = 0; f < g->oc; f++) dbias[f] += dk[kernel_floats(g) + f];
+  const int64_t kf = kernel_floats(g);
+  if (dbias && dbias != dkernel + kf) { /* split sums need the bias gradient right after the kernel's, as the model keeps them */
+    j.backward(g, x, relu, out, gy, store_grad, dkernel, dbias, batch);
+    return;
   }
+  kcb__parallel_sums(batch, samples_per_part(g), dkernel, kf + (dbias ? g->oc : 0), backward_sums, &j);
 }
