@@ -317,6 +317,8 @@ static void test_every_split_pass_agrees_with_one_thread(void **state) {
   assert_split_agrees("conv:6:3:relu,maxpool:2,conv:8:3:same:g2:relu,conv:8:1:relu,ln,zeropad:1,maxpool:3:2:same,"
                       "conv:16:3:relu,avgpool:2:1:same,dropout:0.3,flatten,20:relu,10:softmax",
                       1e-5);
+  /* a middle layer whose input gradient takes many chunks: the parts fold at the same time */
+  assert_split_agrees("conv:16:3:relu,conv:32:3:relu,flatten,10", 1e-5);
   /* BatchNormalization's channel sums over 256 x 14 x 14 rows, cut in three, round otherwise: its
    * mean moves by ~1e-5 for a whole channel at once, and a Dense layer adds that up over its 1,176
    * inputs (2e-5 of the largest output without the ReLU, 6e-4 with it). A lost or doubled part
