@@ -261,7 +261,7 @@ void kcb__parallel_sums(int64_t n, int64_t min_per_part, float *sums, int64_t n_
     for (int64_t i = 0; i < n_sums; i++) sums[i] = 0.0f;
     return;
   }
-  parts = kcb__parallel(n, min_per_part, 1, sums_part, &j);
+  parts = kcb__parallel(n, min_per_part, 1, sums_part, &j); /* with align 1 no part is empty: each zeroes its sums */
   for (int p = 1; p < parts; p++) /* in part order: the same floats for the same thread count */
     for (int64_t i = 0; i < n_sums; i++) sums[i] += j.partials[(p - 1) * n_sums + i];
 }
