@@ -27,6 +27,20 @@ int kcb__error_from_errno(int err);
     if ((rc = (expr)) < 0) goto done; \
   } while (0)
 
+/* ---- names ------------------------------------------------------------------------------ */
+
+#include <string.h>
+
+/** Whether the leaf of a stored variable name, without ":0", is `leaf`
+ * ("Adam/learning_rate:0" and "learning_rate" are; "batch_normalization/moving_mean:0" and
+ * "moving_mean" are). */
+static inline int kcb__leaf_is(const char *name, const char *leaf) {
+  const char *l = strrchr(name, '/');
+  l = l ? l + 1 : name;
+  size_t n = strcspn(l, ":");
+  return strlen(leaf) == n && strncmp(l, leaf, n) == 0;
+}
+
 /* ---- random numbers (core/rng.c): xoshiro256**, seeded by splitmix64 ------------------- */
 
 typedef struct kcb__rng {

@@ -121,6 +121,18 @@ static void test_sgemm_fallback_matches_openblas(void **state) {
       }
 }
 
+static void test_leaf_names(void **state) {
+  (void)state;
+  assert_true(kcb__leaf_is("Adam/learning_rate:0", "learning_rate"));
+  assert_true(kcb__leaf_is("learning_rate", "learning_rate"));
+  assert_true(kcb__leaf_is("dropout/seed_generator/seed_generator_state:0", "seed_generator_state"));
+  assert_true(kcb__leaf_is("batch_normalization/moving_variance:0", "moving_variance"));
+  assert_false(kcb__leaf_is("Adam/learning_rate_1:0", "learning_rate"));
+  assert_false(kcb__leaf_is("Adam/lr:0", "learning_rate"));
+  assert_false(kcb__leaf_is("moving_mean/kernel:0", "moving_mean"));
+  assert_false(kcb__leaf_is("", "lr"));
+}
+
 static void test_rng_reproducible(void **state) {
   (void)state;
   kcb__rng a, b;
@@ -154,7 +166,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
       cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_rng_reproducible),
-      cmocka_unit_test(test_sgemm_fallback_matches_openblas),
+      cmocka_unit_test(test_sgemm_fallback_matches_openblas), cmocka_unit_test(test_leaf_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

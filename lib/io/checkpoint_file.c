@@ -179,11 +179,8 @@ static const char *class_from_snake(const char *snake) {
 
 /* A stored variable name that Keras marks non-trainable whatever its layer's class. */
 static int non_trainable_name(const char *name) {
-  const char *leaf = strrchr(name, '/');
-  leaf = leaf ? leaf + 1 : name;
-  size_t n = strcspn(leaf, ":");
-  return (n == 11 && strncmp(leaf, "moving_mean", n) == 0) || (n == 15 && strncmp(leaf, "moving_variance", n) == 0) ||
-         (n == 21 && strncmp(leaf, "seed_generator_state", n) == 0);
+  return kcb__leaf_is(name, "moving_mean") || kcb__leaf_is(name, "moving_variance") ||
+         kcb__leaf_is(name, "seed_generator_state");
 }
 
 /* A legacy weight name whose leaf is one of a known class's non-trainable variables

@@ -136,14 +136,6 @@ static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out,
                     f->path, p->name, p->class_name[0] ? p->class_name : "unknown class", l->name);
 }
 
-/* The leaf of an optimizer variable's name without ":0" ("Adam/learning_rate:0" -> "learning_rate"). */
-static int leaf_is(const char *name, const char *leaf) {
-  const char *l = strrchr(name, '/');
-  l = l ? l + 1 : name;
-  size_t n = strcspn(l, ":");
-  return strlen(leaf) == n && strncmp(l, leaf, n) == 0;
-}
-
 /* A Keras 3 LossScaleOptimizer (mixed precision) from a legacy .h5: its variables are stored in
  * Keras 3's order already (its iteration, learning rate, step_counter, dynamic_scale, then the
  * inner optimizer's); the store holds them at optimizer/vars and the inner optimizer's again at
@@ -186,9 +178,9 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   for (size_t j = nm; ok && j < f->n_vars; j++) {
     const kcb__ckpt_var *o = &f->vars[j];
     if (o->pub.rank > 0) ok = o->pub.owner >= 0, n_slots++;
-    else if (it < 0 && !n_slots && (o->pub.dtype >= KCB_DTYPE_INT8 || leaf_is(o->name, "iteration") || leaf_is(o->name, "iter")))
+    else if (it < 0 && !n_slots && (o->pub.dtype >= KCB_DTYPE_INT8 || kcb__leaf_is(o->name, "iteration") || kcb__leaf_is(o->name, "iter")))
       it = (long)j;
-    else if (lr < 0 && !n_slots && (leaf_is(o->name, "learning_rate") || leaf_is(o->name, "lr"))) lr = (long)j;
+    else if (lr < 0 && !n_slots && (kcb__leaf_is(o->name, "learning_rate") || kcb__leaf_is(o->name, "lr"))) lr = (long)j;
     else if (n_slots && L && !strcmp(L->name, "nadam") && j + 1 == f->n_vars) tail = (long)j;
   }
   ok = ok && it >= 0;
