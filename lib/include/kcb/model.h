@@ -170,11 +170,11 @@ typedef struct kcb_fit_options {
  *
  * Threads: fit, evaluate and predict use as many threads as OpenBLAS was given
  * (OPENBLAS_NUM_THREADS, or openblas_set_num_threads before the call; by default one per core).
- * While they run, kcb splits every product and every pass of a step over its own threads and sets
- * OpenBLAS to one thread (restored on return), so a callback, or another thread of the program,
- * that calls OpenBLAS meanwhile gets one thread. The same seed and thread count give the same floats; another thread count sums in
- * another order. One thread at a time gets the threads: a second thread running a model
- * meanwhile runs on its own core.
+ * While they run, kcb splits every product and the heavy passes of a step over its own threads
+ * and sets OpenBLAS to one thread (restored on return), so a callback, or another thread of the
+ * program, that calls OpenBLAS meanwhile gets one thread. The same seed and thread count give the
+ * same floats; another thread count sums in another order. One thread at a time gets the
+ * threads: a second thread running a model meanwhile runs serially.
  * @param[out] out_history if not NULL, receives the run's History (freed with kcb_history_free).
  * @return 0, KCB_ESHAPE / KCB_EINVAL / KCB_ENAN for bad data, KCB_ESTATE if not compiled, or the
  *         first error a callback returned. */
