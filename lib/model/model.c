@@ -340,6 +340,7 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
       if (l->kind == KCB__LAYER_NORMALIZATION) {
         TAKE(xhat, float, l->out_size * batch);
         TAKE(inv_std, float, batch * (l->out_size / channels));
+        TAKE(stat, float, 2 * channels); /* dgamma's and dbeta's sums */
       } else { /* backward recomputes xhat from the input; stat holds the mean and per-channel scratch */
         TAKE(inv_std, float, channels);
         TAKE(stat, float, 6 * channels);

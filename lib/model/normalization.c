@@ -156,19 +156,34 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
   kcb__parallel(rows, rows_per_part(C), 1, scale_shift_part, &j);
 }
 
-static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows) {
-  const int64_t C = l->in_width;
-  norm_vars v = vars_of(m, l);
-  for (int64_t r = 0; r < rows; r++) {
-    const float *xr = x + r * C;
+/* LayerNormalization's rows are independent: the pool's threads take a share each. */
+typedef struct layer_norm_job {
+  const kcb__layer *l; /* its inv_std, xhat and out are written, row by row */
+  const norm_vars *v;
+  const float *x;
+  float *gy, *dx;
+} layer_norm_job;
+
+static void layer_norm_forward_part(void *ctx, int part, int64_t r0, int64_t r1) {
+  const layer_norm_job *j = ctx;
+  const int64_t C = j->l->in_width;
+  (void)part;
+  for (int64_t r = r0; r < r1; r++) {
+    const float *xr = j->x + r * C;
     float mu = 0, var = 0;
     for (int64_t c = 0; c < C; c++) mu += xr[c];
     mu /= (float)C;
     for (int64_t c = 0; c < C; c++) var += (xr[c] - mu) * (xr[c] - mu);
-    float inv = 1.0f / sqrtf(var / (float)C + (float)l->epsilon);
-    l->inv_std[r] = inv;
-    normalise_row(&v, xr, mu, inv, l->xhat + r * C, l->out + r * C, C);
+    float inv = 1.0f / sqrtf(var / (float)C + (float)j->l->epsilon);
+    j->l->inv_std[r] = inv;
+    normalise_row(j->v, xr, mu, inv, j->l->xhat + r * C, j->l->out + r * C, C);
   }
+}
+
+static void layer_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t rows) {
+  norm_vars v = vars_of(m, l);
+  layer_norm_job j = {l, &v, x, NULL, NULL};
+  kcb__parallel(rows, rows_per_part(l->in_width), 1, layer_norm_forward_part, &j);
 }
 
 void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training) {
@@ -177,31 +192,44 @@ void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
   else layer_norm_forward(m, l, x, rows);
 }
 
-/* LayerNormalization's dgamma and dbeta over all rows, from the saved xhat. */
-static void layer_norm_param_grads(const norm_vars *v, const float *restrict xhat, const float *restrict gy, int64_t rows,
-                                   int64_t C) {
-  if (v->dgamma) memset(v->dgamma, 0, (size_t)C * sizeof *v->dgamma);
-  if (v->dbeta) memset(v->dbeta, 0, (size_t)C * sizeof *v->dbeta);
-  for (int64_t r = 0; r < rows; r++)
+/* LayerNormalization's sums for dgamma (gy * xhat) and dbeta (gy) over rows [r0, r1), into
+ * sums[0, C) and sums[C, 2C). */
+static void layer_norm_param_sums(void *ctx, float *restrict sums, int64_t r0, int64_t r1) {
+  const layer_norm_job *j = ctx;
+  const int64_t C = j->l->in_width;
+  const float *restrict gy = j->gy, *restrict xhat = j->l->xhat;
+  for (int64_t r = r0; r < r1; r++)
     for (int64_t c = 0; c < C; c++) {
-      if (v->dgamma) v->dgamma[c] += gy[r * C + c] * xhat[r * C + c];
-      if (v->dbeta) v->dbeta[c] += gy[r * C + c];
+      sums[c] += gy[r * C + c] * xhat[r * C + c];
+      sums[C + c] += gy[r * C + c];
     }
 }
 
-static void layer_norm_backward(const kcb__layer *l, const norm_vars *v, float *gy, float *dx, int64_t rows, int64_t C) {
-  layer_norm_param_grads(v, l->xhat, gy, rows, C);
-  if (!dx) return;
-  for (int64_t r = 0; r < rows; r++) { /* per row, g = gamma * dL/dy = dL/dxhat */
+/* Per row, with g = gamma * dL/dy = dL/dxhat: dx = inv * (g - mean(g) - xhat * mean(g * xhat)). */
+static void layer_norm_dx_part(void *ctx, int part, int64_t r0, int64_t r1) {
+  const layer_norm_job *j = ctx;
+  const int64_t C = j->l->in_width;
+  (void)part;
+  for (int64_t r = r0; r < r1; r++) {
     float sum = 0, dot = 0;
-    float *gr = gy + r * C;
-    const float *xr = l->xhat + r * C;
-    if (v->gamma)
-      for (int64_t c = 0; c < C; c++) gr[c] *= v->gamma[c];
+    float *gr = j->gy + r * C;
+    const float *xr = j->l->xhat + r * C;
+    if (j->v->gamma)
+      for (int64_t c = 0; c < C; c++) gr[c] *= j->v->gamma[c];
     for (int64_t c = 0; c < C; c++) sum += gr[c], dot += gr[c] * xr[c];
     sum /= (float)C, dot /= (float)C;
-    for (int64_t c = 0; c < C; c++) dx[r * C + c] = l->inv_std[r] * (gr[c] - sum - xr[c] * dot);
+    for (int64_t c = 0; c < C; c++) j->dx[r * C + c] = j->l->inv_std[r] * (gr[c] - sum - xr[c] * dot);
   }
+}
+
+static void layer_norm_backward(const kcb__layer *l, const norm_vars *v, float *gy, float *dx, int64_t rows, int64_t C) {
+  layer_norm_job j = {l, v, NULL, gy, dx};
+  if (v->dgamma || v->dbeta) {
+    kcb__parallel_sums(rows, rows_per_part(C), l->stat, 2 * C, layer_norm_param_sums, &j);
+    if (v->dgamma) memcpy(v->dgamma, l->stat, (size_t)C * sizeof *v->dgamma);
+    if (v->dbeta) memcpy(v->dbeta, l->stat + C, (size_t)C * sizeof *v->dbeta);
+  }
+  if (dx) kcb__parallel(rows, rows_per_part(C), 1, layer_norm_dx_part, &j);
 }
 
 /* Per channel: the sum of gy and of gy * (x - mean), both in one pass. */
