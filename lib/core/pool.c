@@ -171,7 +171,7 @@ static int grow_to(int parts) {
   while (pool.n_workers < parts - 1) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 256 * 1024);
+    pthread_attr_setstacksize(&attr, 1 << 20); /* OpenBLAS runs in the workers too: room for its stack buffers */
     int bad = pthread_create(&pool.threads[pool.n_workers], &attr, worker_main, (void *)(intptr_t)(pool.n_workers + 1));
     pthread_attr_destroy(&attr);
     if (bad) break; /* fewer threads still work */
