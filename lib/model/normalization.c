@@ -77,20 +77,6 @@ static void normalise_row(const norm_vars *v, const float *restrict x, float mu,
 /* BatchNormalization's passes over (rows, C), channel-wise: each is a plain loop over restrict
  * arrays, so that it vectorises across the channels (every lane keeps one channel's running sum,
  * in row order). */
-static void channel_sums(float *restrict sum, const float *restrict x, int64_t rows, int64_t C) {
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++) sum[c] += x[r * C + c];
-}
-
-static void channel_squared_deviations(float *restrict sum, const float *restrict x, const float *restrict mean,
-                                       int64_t rows, int64_t C) {
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++) {
-      float d = x[r * C + c] - mean[c];
-      sum[c] += d * d;
-    }
-}
-
 static void scale_shift(float *restrict out, const float *restrict x, const float *restrict scale,
                         const float *restrict shift, int64_t rows, int64_t C) {
   for (int64_t r = 0; r < rows; r++)
@@ -100,20 +86,37 @@ static void scale_shift(float *restrict out, const float *restrict x, const floa
 /* The passes above over the pool's threads (core/pool.c), by rows; the sums by kcb__parallel_sums. */
 typedef struct channel_job {
   const float *x, *gy, *mean, *scale, *shift, *a, *b, *d;
+  const float *shift_in; /* (C) subtracted from x before the moments are summed */
   float *out;
   int64_t C;
 } channel_job;
 
 static int64_t rows_per_part(int64_t C) { return 8192 / C + 1; }
 
-static void sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
-  const channel_job *j = ctx;
-  channel_sums(sums, j->x + r0 * j->C, r1 - r0, j->C);
+/* One read for both moments: sums of d = x - shift and of d * d, with shift close to the mean (the
+ * mean of the first rows), so that var = mean(d * d) - mean(d)^2 does not cancel. */
+static void shifted_sums(float *restrict sum, float *restrict sum_sq, const float *restrict x, const float *restrict shift,
+                         int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) {
+      float d = x[r * C + c] - shift[c];
+      sum[c] += d;
+      sum_sq[c] += d * d;
+    }
 }
 
-static void squared_deviations_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
+static void shifted_sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
   const channel_job *j = ctx;
-  channel_squared_deviations(sums, j->x + r0 * j->C, j->mean, r1 - r0, j->C);
+  shifted_sums(sums, sums + j->C, j->x + r0 * j->C, j->shift_in, r1 - r0, j->C);
+}
+
+/* shift = the mean of the first (at most 256) rows: within a fraction of a deviation of the mean. */
+static void mean_of_first_rows(float *restrict shift, const float *restrict x, int64_t rows, int64_t C) {
+  const int64_t n = rows < 256 ? rows : 256;
+  for (int64_t c = 0; c < C; c++) shift[c] = 0.0f;
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t c = 0; c < C; c++) shift[c] += x[r * C + c];
+  for (int64_t c = 0; c < C; c++) shift[c] /= (float)n;
 }
 
 static void scale_shift_part(void *ctx, int part, int64_t r0, int64_t r1) {
@@ -133,12 +136,15 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
   channel_job j = {.x = x, .mean = mean, .scale = scale, .shift = shift, .out = l->out, .C = C};
   l->norm_training = training;
   if (training) {
-    kcb__parallel_sums(rows, rows_per_part(C), mean, C, sums_part, &j);
-    for (int64_t c = 0; c < C; c++) mean[c] /= (float)rows;
-    kcb__parallel_sums(rows, rows_per_part(C), inv, C, squared_deviations_part, &j); /* the sum of squares, for now */
+    float *sums = l->stat + 3 * C, *pre_shift = l->stat + 5 * C; /* sums: (2, C), the shifted values, then their squares */
+    mean_of_first_rows(pre_shift, x, rows, C);
+    j.shift_in = pre_shift;
+    kcb__parallel_sums(rows, rows_per_part(C), sums, 2 * C, shifted_sums_part, &j);
     const float mom = (float)l->momentum;
     for (int64_t c = 0; c < C; c++) {
-      float var = inv[c] / (float)rows; /* biased, as Keras's moments */
+      float dm = sums[c] / (float)rows;
+      mean[c] = pre_shift[c] + dm;
+      float var = fmaxf(sums[C + c] / (float)rows - dm * dm, 0.0f); /* biased, as Keras's moments */
       v.moving_mean[c] = v.moving_mean[c] * mom + mean[c] * (1 - mom);
       v.moving_variance[c] = v.moving_variance[c] * mom + var * (1 - mom);
       inv[c] = 1.0f / sqrtf(var + (float)l->epsilon);
