@@ -83,40 +83,40 @@ static void scale_shift(float *restrict out, const float *restrict x, const floa
     for (int64_t c = 0; c < C; c++) out[r * C + c] = x[r * C + c] * scale[c] + shift[c];
 }
 
+/* Both moments in one read: the sums of d = x - centre and of d * d, with the centre near the mean
+ * (the mean of the first rows) so that var = mean(d * d) - mean(d)^2 does not cancel. */
+static void centred_sums(float *restrict sum, float *restrict sum_sq, const float *restrict x, const float *restrict centre,
+                         int64_t rows, int64_t C) {
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < C; c++) {
+      float d = x[r * C + c] - centre[c];
+      sum[c] += d;
+      sum_sq[c] += d * d;
+    }
+}
+
+/* centre = the mean of the first (at most 256) rows: within a fraction of a deviation of the mean. */
+static void mean_of_first_rows(float *restrict centre, const float *restrict x, int64_t rows, int64_t C) {
+  const int64_t n = rows < 256 ? rows : 256;
+  for (int64_t c = 0; c < C; c++) centre[c] = 0.0f;
+  for (int64_t r = 0; r < n; r++)
+    for (int64_t c = 0; c < C; c++) centre[c] += x[r * C + c];
+  for (int64_t c = 0; c < C; c++) centre[c] /= (float)n;
+}
+
 /* The passes above over the pool's threads (core/pool.c), by rows; the sums by kcb__parallel_sums. */
 typedef struct channel_job {
   const float *x, *gy, *mean, *scale, *shift, *a, *b, *d;
-  const float *shift_in; /* (C) subtracted from x before the moments are summed */
+  const float *centre; /* (C) subtracted from x before the moments are summed */
   float *out;
   int64_t C;
 } channel_job;
 
 static int64_t rows_per_part(int64_t C) { return 8192 / C + 1; }
 
-/* One read for both moments: sums of d = x - shift and of d * d, with shift close to the mean (the
- * mean of the first rows), so that var = mean(d * d) - mean(d)^2 does not cancel. */
-static void shifted_sums(float *restrict sum, float *restrict sum_sq, const float *restrict x, const float *restrict shift,
-                         int64_t rows, int64_t C) {
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < C; c++) {
-      float d = x[r * C + c] - shift[c];
-      sum[c] += d;
-      sum_sq[c] += d * d;
-    }
-}
-
-static void shifted_sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
+static void centred_sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
   const channel_job *j = ctx;
-  shifted_sums(sums, sums + j->C, j->x + r0 * j->C, j->shift_in, r1 - r0, j->C);
-}
-
-/* shift = the mean of the first (at most 256) rows: within a fraction of a deviation of the mean. */
-static void mean_of_first_rows(float *restrict shift, const float *restrict x, int64_t rows, int64_t C) {
-  const int64_t n = rows < 256 ? rows : 256;
-  for (int64_t c = 0; c < C; c++) shift[c] = 0.0f;
-  for (int64_t r = 0; r < n; r++)
-    for (int64_t c = 0; c < C; c++) shift[c] += x[r * C + c];
-  for (int64_t c = 0; c < C; c++) shift[c] /= (float)n;
+  centred_sums(sums, sums + j->C, j->x + r0 * j->C, j->centre, r1 - r0, j->C);
 }
 
 static void scale_shift_part(void *ctx, int part, int64_t r0, int64_t r1) {
@@ -136,14 +136,14 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
   channel_job j = {.x = x, .mean = mean, .scale = scale, .shift = shift, .out = l->out, .C = C};
   l->norm_training = training;
   if (training) {
-    float *sums = l->stat + 3 * C, *pre_shift = l->stat + 5 * C; /* sums: (2, C), the shifted values, then their squares */
-    mean_of_first_rows(pre_shift, x, rows, C);
-    j.shift_in = pre_shift;
-    kcb__parallel_sums(rows, rows_per_part(C), sums, 2 * C, shifted_sums_part, &j);
+    float *sums = l->stat + 3 * C, *centre = l->stat + 5 * C; /* sums: (2, C), of x - centre, then of its square */
+    mean_of_first_rows(centre, x, rows, C);
+    j.centre = centre;
+    kcb__parallel_sums(rows, rows_per_part(C), sums, 2 * C, centred_sums_part, &j);
     const float mom = (float)l->momentum;
     for (int64_t c = 0; c < C; c++) {
       float dm = sums[c] / (float)rows;
-      mean[c] = pre_shift[c] + dm;
+      mean[c] = centre[c] + dm;
       float var = fmaxf(sums[C + c] / (float)rows - dm * dm, 0.0f); /* biased, as Keras's moments */
       v.moving_mean[c] = v.moving_mean[c] * mom + mean[c] * (1 - mom);
       v.moving_variance[c] = v.moving_variance[c] * mom + var * (1 - mom);
