@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "kcb/kcb.h"
 
@@ -28,8 +29,6 @@ int kcb__error_from_errno(int err);
   } while (0)
 
 /* ---- names ------------------------------------------------------------------------------ */
-
-#include <string.h>
 
 /** Whether the leaf of a stored variable name, without ":0", is `leaf`
  * ("Adam/learning_rate:0" and "learning_rate" are; "batch_normalization/moving_mean:0" and

@@ -116,35 +116,42 @@ static void add_column_sums(float *restrict sums, const float *restrict x, int64
  * floats a part, so a split pays for waking a thread. */
 #define PART_MIN_FLOATS 8192
 
-typedef struct bias_activation_job {
+typedef struct forward_job {
   kcb_activation a;
-  const float *bias, *pre, *out;
-  float *pre_w, *out_w, *grad;
+  const float *bias;
+  float *pre, *out;
   int64_t width;
-} bias_activation_job;
+} forward_job;
+
+typedef struct backward_job {
+  kcb_activation a;
+  const float *pre, *out;
+  float *grad;
+  int64_t width;
+} backward_job;
 
 static int64_t rows_per_part(int64_t width) { return width >= PART_MIN_FLOATS ? 1 : PART_MIN_FLOATS / width; }
 
 static void forward_part(void *ctx, int part, int64_t r0, int64_t r1) {
-  const bias_activation_job *j = ctx;
+  const forward_job *j = ctx;
   const int64_t block = rows_per_block(j->width), width = j->width;
   (void)part;
   for (int64_t r = r0; r < r1; r += block) {
     int64_t n = r1 - r < block ? r1 - r : block;
-    if (j->bias) add_bias(j->pre_w + r * width, j->bias, n, width);
-    kcb__activation_forward(j->a, j->pre_w + r * width, j->out_w + r * width, n, width);
+    if (j->bias) add_bias(j->pre + r * width, j->bias, n, width);
+    kcb__activation_forward(j->a, j->pre + r * width, j->out + r * width, n, width);
   }
 }
 
 void kcb__bias_activation_forward(kcb_activation a, const float *bias, float *pre, float *out, int64_t rows, int64_t width) {
-  bias_activation_job j = {a, bias, NULL, NULL, pre, out, NULL, width};
+  forward_job j = {a, bias, pre, out, width};
   kcb__parallel(rows, rows_per_part(width), 1, forward_part, &j);
 }
 
 /* Rows [r0, r1): the activation's derivative applied to grad, and grad's column sums added to
  * dbias when there is one. */
 static void backward_part(void *ctx, float *dbias, int64_t r0, int64_t r1) {
-  const bias_activation_job *j = ctx;
+  const backward_job *j = ctx;
   const int64_t block = rows_per_block(j->width), width = j->width;
   for (int64_t r = r0; r < r1; r += block) {
     int64_t n = r1 - r < block ? r1 - r : block, at = r * width;
@@ -160,7 +167,7 @@ static void backward_part_no_bias(void *ctx, int part, int64_t r0, int64_t r1) {
 
 void kcb__activation_bias_backward(kcb_activation a, const float *pre, const float *out, float *grad, float *dbias,
                                    int64_t rows, int64_t width) {
-  bias_activation_job j = {a, NULL, pre, out, NULL, NULL, grad, width};
+  backward_job j = {a, pre, out, grad, width};
   if (dbias) kcb__parallel_sums(rows, rows_per_part(width), dbias, width, backward_part, &j);
   else kcb__parallel(rows, rows_per_part(width), 1, backward_part_no_bias, &j);
 }

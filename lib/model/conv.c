@@ -273,16 +273,12 @@ static void dx_part(void *ctx, int part, int64_t s_begin, int64_t s_end) {
  * The pool's threads take a share of the samples each, with their own chunk of col. */
 static void input_gradient_chunked(const kcb__layer *l, const float *kernel, const float *gy, float *dx, float *col,
                                    int64_t batch, int64_t most) {
-  const kcb__geom *g = &l->geom;
-  int parts = kcb__pool_parts();
-  dx_job j = {l, kernel, gy, dx, col, DX_CHUNK_FLOATS / col_per_sample(g)};
-  if (j.chunk > most / parts) j.chunk = most / parts;
-  if (j.chunk < 1) { /* col holds fewer samples than there are threads: one part */
-    j.chunk = 1;
-    dx_part(&j, 0, 0, batch);
-    return;
-  }
-  kcb__parallel(batch, j.chunk, 1, dx_part, &j);
+  const int parts = kcb__pool_parts();
+  const int split = most >= parts; /* every part needs a share of col: otherwise one part has all of it */
+  const int64_t chunk = DX_CHUNK_FLOATS / col_per_sample(&l->geom), room = split ? most / parts : most;
+  dx_job j = {l, kernel, gy, dx, col, chunk < 1 ? 1 : chunk > room ? room : chunk};
+  if (split) kcb__parallel(batch, j.chunk, 1, dx_part, &j);
+  else dx_part(&j, 0, 0, batch);
 }
 
 void kcb__conv_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
