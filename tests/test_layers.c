@@ -176,6 +176,23 @@ static void b_bn(kcb_model *m) {
   assert_ok(kcb_model_add_conv2d(m, &o));
   assert_ok(kcb_model_add_batch_normalization(m, NULL));
 }
+/* BatchNormalization, then a max pooling that tiles its input: fit runs the two fused */
+static void b_bn_max2d(kcb_model *m) {
+  kcb_conv_options o = conv(3, 2, 2, KCB_ACT_RELU);
+  assert_ok(kcb_model_add_conv2d(m, &o));
+  assert_ok(kcb_model_add_batch_normalization(m, NULL));
+  pool(m, KCB_MAX_POOLING2D, 2, 0, KCB_PADDING_VALID, 0);
+  assert_ok(kcb_model_add_flatten(m));
+  kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+  d.units = 2;
+  assert_ok(kcb_model_add_dense(m, &d));
+}
+static void b_bn_plain_max1d(kcb_model *m) { /* no gamma or beta; windows of 3 leave the last 2 steps out */
+  kcb_batch_normalization_options o = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
+  o.center = 0, o.scale = 0;
+  assert_ok(kcb_model_add_batch_normalization(m, &o));
+  pool(m, KCB_MAX_POOLING1D, 3, 0, KCB_PADDING_VALID, 0);
+}
 static void b_bn_plain(kcb_model *m) {
   kcb_batch_normalization_options o = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
   o.center = 0, o.scale = 0, o.epsilon = 0.01;
@@ -288,6 +305,10 @@ static void test_normalization_gradients(void **state) {
   check_grads("batchnorm training", 3, (int64_t[]){4, 4, 2}, b_bn, 1);
   check_grads("batchnorm inference", 3, (int64_t[]){4, 4, 2}, b_bn, 0);
   check_grads("batchnorm no center/scale", 1, (int64_t[]){5}, b_bn_plain, 1);
+  /* fused with the max pooling after it; uncovered rows and columns included */
+  check_grads("batchnorm then max2d", 3, (int64_t[]){6, 8, 2}, b_bn_max2d, 1);
+  check_grads("batchnorm then max2d inference", 3, (int64_t[]){6, 8, 2}, b_bn_max2d, 0);
+  check_grads("plain batchnorm then max1d", 2, (int64_t[]){11, 3}, b_bn_plain_max1d, 1);
   check_grads("layernorm", 2, (int64_t[]){2, 5}, b_ln, 1);
 }
 
@@ -362,6 +383,52 @@ static void test_conv_forward_direct(void **state) {
 }
 
 /* ---- BatchNormalization's modes ---------------------------------------------------------- */
+
+/* fit's fused BatchNormalization + max pooling computes the same floats as the two layers alone:
+ * outputs, moving statistics, gradients and dL/dinput, on 1 thread and on the pool's threads. */
+static void fused_matches_layers(build_fn build, int rank, const int64_t *shape, int threads) {
+  enum { N = 16 };
+  kcb_model *m[2];
+  float *out[2], *grads[2], *params[2];
+  const float *dx[2];
+  int64_t in = 1;
+  for (int i = 0; i < rank; i++) in *= shape[i];
+  float *x = malloc((size_t)(N * in) * sizeof *x);
+  kcb__rng rng;
+  kcb__rng_seed(&rng, 11);
+  fill(x, N * in, &rng, -1, 1);
+  kcb__pool_enter(threads);
+  for (int f = 0; f < 2; f++) {
+    m[f] = compiled(rank, shape, build, KCB_OPT_SGD);
+    m[f]->no_fusion = f;
+    m[f]->want_input_grad = 1;
+    const kcb__layer *o = kcb__model_output_layer(m[f]);
+    assert_ok(kcb__model_reserve_workspace(m[f], N, o->out_size));
+    const float *y = kcb__model_forward(m[f], x, N, 1);
+    out[f] = malloc((size_t)(N * o->out_size) * sizeof(float));
+    memcpy(out[f], y, (size_t)(N * o->out_size) * sizeof(float));
+    for (int64_t i = 0; i < N * o->out_size; i++) m[f]->grad_a[i] = y[i] - 0.25f; /* some gradient */
+    kcb__model_backward(m[f], N);
+    grads[f] = m[f]->grads, params[f] = m[f]->params, dx[f] = m[f]->input_grad;
+  }
+  kcb__pool_leave();
+  assert_true(m[0]->layers[1].norm_fused_pool || m[0]->layers[0].norm_fused_pool); /* the fused path ran */
+  const kcb__layer *o = kcb__model_output_layer(m[0]);
+  assert_memory_equal(out[0], out[1], (size_t)(N * o->out_size) * sizeof(float));
+  assert_memory_equal(params[0], params[1], m[0]->n_params * sizeof(float)); /* the moving statistics */
+  assert_memory_equal(grads[0], grads[1], m[0]->n_params * sizeof(float));
+  assert_memory_equal(dx[0], dx[1], (size_t)(N * in) * sizeof(float));
+  for (int f = 0; f < 2; f++) free(out[f]), kcb_model_free(m[f]);
+  free(x);
+}
+
+static void test_fused_batch_norm_pooling(void **state) {
+  (void)state;
+  for (int threads = 1; threads <= 3; threads += 2) {
+    fused_matches_layers(b_bn_max2d, 3, (int64_t[]){13, 15, 3}, threads);
+    fused_matches_layers(b_bn_plain_max1d, 2, (int64_t[]){40, 5}, threads);
+  }
+}
 
 static void test_batch_norm_modes(void **state) {
   (void)state;
@@ -741,6 +808,7 @@ int main(void) {
       cmocka_unit_test(test_reshape_gradients),
       cmocka_unit_test(test_conv_forward_direct),
       cmocka_unit_test(test_batch_norm_modes),
+      cmocka_unit_test(test_fused_batch_norm_pooling),
       cmocka_unit_test(test_snapshot_moving_statistics),
       cmocka_unit_test(test_keras_cnn_files),
       cmocka_unit_test(test_keras_mlp_bn_files),

@@ -350,6 +350,7 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
     default:
       TAKE(out, float, l->out_size * batch);
       if (kcb__pool_needs_flags(l)) TAKE(taken, int32_t, l->out_size * batch);
+      if (kcb__pool_records_winners(l)) TAKE(winner, int32_t, l->out_size * batch);
       break;
   }
 #undef TAKE
@@ -392,6 +393,7 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
     kcb__layer *l = &m->layers[i];
     l->out = l->pre = l->mask = l->xhat = l->inv_std = l->stat = l->col = NULL;
     l->taken = NULL;
+    l->winner = NULL;
     p += layer_buffers(l, batch, p);
   }
   m->x_batch = p;
@@ -461,6 +463,9 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
         break;
       case KCB__BATCH_NORMALIZATION:
       case KCB__LAYER_NORMALIZATION:
+        /* fit's BatchNormalization and a tiled max pooling after it stream the batch once */
+        l->norm_fused_pool = training && !m->no_fusion && l->kind == KCB__BATCH_NORMALIZATION && i + 1 < m->n_layers &&
+                             kcb__pool_records_winners(&m->layers[i + 1]) && l->in_width <= KCB__FUSED_POOL_MAX_CHANNELS;
         kcb__norm_forward(m, l, x, batch, training);
         break;
       case KCB__ZERO_PADDING2D:
@@ -470,7 +475,8 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
         kcb__spatial_dropout_forward(m, l, x, batch, training);
         break;
       default:
-        kcb__pool_forward(l, x, batch);
+        if (i > 0 && m->layers[i - 1].norm_fused_pool) kcb__pool_forward_after_norm(l, &m->layers[i - 1], batch);
+        else kcb__pool_forward(l, x, batch);
         break;
     }
     x = l->y;
@@ -524,7 +530,12 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
         break;
       case KCB__BATCH_NORMALIZATION:
       case KCB__LAYER_NORMALIZATION:
-        kcb__norm_backward(m, l, g, need_dx ? g : NULL, batch);
+        if (l->norm_fused_pool) { /* g is the pooling's gradient (which the pooling left as it was) */
+          kcb__norm_backward(m, l, &m->layers[i + 1], g, need_dx ? spare : NULL, batch);
+          if (need_dx) t = g, g = spare, spare = t;
+        } else {
+          kcb__norm_backward(m, l, NULL, g, need_dx ? g : NULL, batch);
+        }
         break;
       case KCB__ZERO_PADDING2D:
         if (need_dx) {
@@ -536,7 +547,7 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
         kcb__spatial_dropout_backward(l, g, batch);
         break;
       default:
-        if (need_dx) {
+        if (need_dx && !(i > 0 && m->layers[i - 1].norm_fused_pool)) { /* fused: the BatchNormalization below routes g */
           kcb__pool_backward(l, g, spare, batch);
           t = g, g = spare, spare = t;
         }

@@ -72,6 +72,9 @@ typedef struct kcb__layer {
   double momentum, epsilon;
   int center, scale;
   int norm_training;                   /* the last forward used batch statistics */
+  int norm_fused_pool;                 /* BatchNormalization in training before a tiled max pooling: the
+                                          pooling applies its scale and shift, and its output is not
+                                          written; backward takes dL/dy from the pooling's gradient */
   /* Reshape */
   int64_t target_shape[KCB_MAX_RANK];
   int target_rank;
@@ -85,6 +88,8 @@ typedef struct kcb__layer {
   float *mask;                         /* (rows, out_width) Dropout's keep mask times 1/(1-rate);
                                           (batch, channels) for SpatialDropout2D */
   int32_t *taken;                      /* (batch, out_size) max poolings: backward's "winner found" flags */
+  int32_t *winner;                     /* (batch, out_size) tiled max poolings: where in its window each
+                                          output's maximum was, recorded by forward */
   float *col;                          /* convolutions with conv_keep_col: the batch's im2col matrix */
   float *xhat;                         /* (batch, in_size) LayerNormalization: the normalised input */
   float *inv_std;                      /* (channels) BatchNormalization, (rows) LayerNormalization */
@@ -160,6 +165,7 @@ struct kcb_model {
   size_t n_train_runs;
   /* Tests: backward also computes dL/dinput (into the returned input_grad). */
   int want_input_grad;
+  int no_fusion;            /* tests: every layer on its own, to compare the fused passes with */
   const float *input_grad;             /* (batch, in_size) */
 };
 
@@ -244,8 +250,22 @@ void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch);
 void kcb__pool_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);
 /* Whether the pooling's backward needs l->taken (max pooling, except windows that tile the input). */
 int kcb__pool_needs_flags(const kcb__layer *l);
+/* Whether its forward records l->winner (max pooling whose windows tile the input). */
+int kcb__pool_records_winners(const kcb__layer *l);
+/* The most channels a pooling fused with the BatchNormalization before it may have. */
+#define KCB__FUSED_POOL_MAX_CHANNELS 2048
+/* The tiled max pooling of x * scale + shift (per channel), x being bn's input: the
+ * BatchNormalization's output, never written (bn->norm_fused_pool). */
+void kcb__pool_forward_after_norm(kcb__layer *l, const kcb__layer *bn, int64_t batch);
+/* What the tiled max pooling's backward writes for input rows [r0, r0 + n) (a row: one position's
+ * channels), into dx (n, channels): gy where the row held its window's maximum, 0 elsewhere. */
+void kcb__pool_route_rows(const kcb__layer *l, const float *gy, int64_t r0, int64_t n, float *dx);
 void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);
-void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *g, float *dx, int64_t batch);
+/* The per-channel scale and shift of a BatchNormalization's last forward (out = x * scale + shift). */
+void kcb__norm_scale_shift(const kcb__layer *l, const float **scale, const float **shift);
+/* dx may be g; with l->norm_fused_pool, g is the gradient of the pooling after l (`pool`), and dx
+ * another buffer. */
+void kcb__norm_backward(kcb_model *m, kcb__layer *l, const kcb__layer *pool, float *g, float *dx, int64_t batch);
 void kcb__zero_padding_forward(const kcb__layer *l, const float *x, float *out, int64_t batch);
 void kcb__zero_padding_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);
 void kcb__spatial_dropout_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);

@@ -107,6 +107,7 @@ static void mean_of_first_rows(float *restrict centre, const float *restrict x, 
 /* The passes above over the pool's threads (core/pool.c), by rows; the sums by kcb__parallel_sums. */
 typedef struct channel_job {
   const float *x, *gy, *mean, *scale, *shift, *a, *b, *d;
+  const kcb__layer *pool; /* backward fused with the max pooling after the layer: gy is the pooling's */
   const float *centre; /* (C) subtracted from x before the moments are summed */
   float *out;
   int64_t C;
@@ -159,7 +160,12 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
     scale[c] = v.gamma ? v.gamma[c] * inv[c] : inv[c];
     shift[c] = (v.beta ? v.beta[c] : 0.0f) - mean[c] * scale[c];
   }
-  kcb__parallel(rows, rows_per_part(C), 1, scale_shift_part, &j);
+  if (!l->norm_fused_pool) kcb__parallel(rows, rows_per_part(C), 1, scale_shift_part, &j);
+}
+
+void kcb__norm_scale_shift(const kcb__layer *l, const float **scale, const float **shift) {
+  *scale = l->stat + l->in_width;
+  *shift = l->stat + 2 * l->in_width;
 }
 
 /* LayerNormalization's rows are independent: the pool's threads take a share each. */
@@ -264,15 +270,41 @@ static void channel_affine_grad(float *dx, const float *gy, const float *restric
   }
 }
 
+/* Fused with the max pooling after the layer, dL/dy is made a block of rows at a time from the
+ * pooling's gradient (kcb__pool_route_rows) and used while it is in L1, instead of written out
+ * whole by the pooling and read twice here. The rows go in the same order either way, so the sums
+ * and dx are the same floats. */
+#define ROUTED_FLOATS KCB__FUSED_POOL_MAX_CHANNELS
+
 static void grad_sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
   const channel_job *j = ctx;
-  channel_grad_sums(sums, sums + j->C, j->gy + r0 * j->C, j->x + r0 * j->C, j->mean, r1 - r0, j->C);
+  const int64_t C = j->C;
+  if (!j->pool) {
+    channel_grad_sums(sums, sums + C, j->gy + r0 * C, j->x + r0 * C, j->mean, r1 - r0, C);
+    return;
+  }
+  float gy[ROUTED_FLOATS];
+  for (int64_t r = r0, n; r < r1; r += n) {
+    n = r1 - r < ROUTED_FLOATS / C ? r1 - r : ROUTED_FLOATS / C;
+    kcb__pool_route_rows(j->pool, j->gy, r, n, gy);
+    channel_grad_sums(sums, sums + C, gy, j->x + r * C, j->mean, n, C);
+  }
 }
 
 static void affine_grad_part(void *ctx, int part, int64_t r0, int64_t r1) {
   const channel_job *j = ctx;
+  const int64_t C = j->C;
   (void)part;
-  channel_affine_grad(j->out + r0 * j->C, j->gy + r0 * j->C, j->x + r0 * j->C, j->mean, j->a, j->b, j->d, r1 - r0, j->C);
+  if (!j->pool) {
+    channel_affine_grad(j->out + r0 * C, j->gy + r0 * C, j->x + r0 * C, j->mean, j->a, j->b, j->d, r1 - r0, C);
+    return;
+  }
+  float gy[ROUTED_FLOATS];
+  for (int64_t r = r0, n; r < r1; r += n) {
+    n = r1 - r < ROUTED_FLOATS / C ? r1 - r : ROUTED_FLOATS / C;
+    kcb__pool_route_rows(j->pool, j->gy, r, n, gy);
+    channel_affine_grad(j->out + r * C, gy, j->x + r * C, j->mean, j->a, j->b, j->d, n, C);
+  }
 }
 
 /* With xhat = (x - mean) * inv and g = gamma * dL/dy = dL/dxhat (the batch's statistics):
@@ -280,10 +312,11 @@ static void affine_grad_part(void *ctx, int part, int64_t r0, int64_t r1) {
  *   dx = inv * (g - mean(g) - xhat * mean(g * xhat)).
  * With the moving statistics (constants) dx = gamma * inv * dL/dy. Both are one affine map per
  * channel of (dL/dy, x - mean), after one pass for the sums. */
-static void batch_norm_backward(const kcb__layer *l, const norm_vars *v, float *gy, float *dx, int64_t rows, int64_t C) {
+static void batch_norm_backward(const kcb__layer *l, const kcb__layer *pool, const norm_vars *v, float *gy, float *dx,
+                                int64_t rows, int64_t C) {
   const float *mean = l->stat, *inv = l->inv_std, *x = l->in;
   float *sum_g = l->stat + C, *sum_gd = l->stat + 2 * C, *a = l->stat + 3 * C, *b = l->stat + 4 * C, *d = l->stat + 5 * C;
-  channel_job j = {.x = x, .gy = gy, .mean = mean, .a = a, .b = b, .d = d, .out = dx, .C = C};
+  channel_job j = {.x = x, .gy = gy, .mean = mean, .a = a, .b = b, .d = d, .pool = pool, .out = dx, .C = C};
   kcb__parallel_sums(rows, rows_per_part(C), sum_g, 2 * C, grad_sums_part, &j); /* sum_g, then sum_gd */
   for (int64_t c = 0; c < C; c++) {
     if (v->dbeta) v->dbeta[c] = sum_g[c];
@@ -304,9 +337,9 @@ static void batch_norm_backward(const kcb__layer *l, const norm_vars *v, float *
   kcb__parallel(rows, rows_per_part(C), 1, affine_grad_part, &j);
 }
 
-void kcb__norm_backward(kcb_model *m, kcb__layer *l, float *gy, float *dx, int64_t batch) {
+void kcb__norm_backward(kcb_model *m, kcb__layer *l, const kcb__layer *pool, float *gy, float *dx, int64_t batch) {
   const int64_t C = l->in_width, rows = batch * (l->out_size / C);
   norm_vars v = vars_of(m, l);
   if (l->kind == KCB__LAYER_NORMALIZATION) layer_norm_backward(l, &v, gy, dx, rows, C);
-  else batch_norm_backward(l, &v, gy, dx, rows, C);
+  else batch_norm_backward(l, l->norm_fused_pool ? pool : NULL, &v, gy, dx, rows, C);
 }

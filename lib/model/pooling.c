@@ -113,29 +113,58 @@ static int tiles_input(const kcb__layer *l) {
          g->pad_left == 0 && g->oh * g->kh <= g->h && g->ow * g->kw <= g->w;
 }
 
-/* The tiled max pooling's forward: each output row from its window's input rows, the window's
- * first entry copied and the others folded in, without a call per entry. */
 int kcb__pool_needs_flags(const kcb__layer *l) { return is_max(l->kind) && !tiles_input(l); }
+int kcb__pool_records_winners(const kcb__layer *l) { return tiles_input(l); }
 
-/* Each pass below runs samples [s0, s1); the pool's threads take a share each (core/pool.c). */
-static void max_pool_forward_tiled(kcb__layer *l, const float *x, int64_t s0, int64_t s1) {
-  const kcb__geom *g = &l->geom;
-  const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C, span = g->kw * C;
-  for (int64_t s = s0; s < s1; s++)
-    for (int64_t oy = 0; oy < g->oh; oy++) {
-      float *out = l->out + s * out_size + oy * g->ow * C;
-      for (int64_t i = 0; i < g->kh; i++) {
-        const float *row = x + s * in_size + (oy * g->kh + i) * g->w * C;
-        for (int64_t ox = 0; ox < g->ow; ox++) {
-          const float *win = row + ox * span;
-          float *o = out + ox * C;
-          for (int64_t j = 0; j < g->kw; j++) {
-            if (i == 0 && j == 0) memcpy(o, win, (size_t)C * sizeof *o);
-            else max_into(o, win + j * C, C);
-          }
-        }
+/* One window of a tiled max pooling, channels [0, n): the maximum, and where in the window it was
+ * first reached (row-major), which backward routes the gradient to, as TensorFlow's argmax does. */
+static void window_max(float *restrict out, int32_t *restrict winner, const float *restrict x, int64_t row_stride,
+                       int64_t C, int kh, int kw, int64_t n) {
+  for (int64_t c = 0; c < n; c++) out[c] = x[c], winner[c] = 0;
+  for (int i = 0; i < kh; i++)
+    for (int j = i == 0; j < kw; j++) {
+      const float *restrict p = x + i * row_stride + j * C;
+      const int32_t k = i * kw + j;
+      for (int64_t c = 0; c < n; c++) {
+        const int32_t higher = -(int32_t)(p[c] > out[c]); /* all ones or zero: selects without a branch */
+        out[c] = p[c] > out[c] ? p[c] : out[c];
+        winner[c] = (winner[c] & ~higher) | (k & higher);
       }
     }
+}
+
+/* window_max of x * scale + shift: the BatchNormalization before the pooling applied on the way,
+ * with the same floats as its own pass would write. */
+static void window_max_scaled(float *restrict out, int32_t *restrict winner, const float *restrict x, int64_t row_stride,
+                              int64_t C, int kh, int kw, const float *restrict scale, const float *restrict shift) {
+  for (int64_t c = 0; c < C; c++) out[c] = x[c] * scale[c] + shift[c], winner[c] = 0;
+  for (int i = 0; i < kh; i++)
+    for (int j = i == 0; j < kw; j++) {
+      const float *restrict p = x + i * row_stride + j * C;
+      const int32_t k = i * kw + j;
+      for (int64_t c = 0; c < C; c++) {
+        const float v = p[c] * scale[c] + shift[c];
+        const int32_t higher = -(int32_t)(v > out[c]);
+        out[c] = v > out[c] ? v : out[c];
+        winner[c] = (winner[c] & ~higher) | (k & higher);
+      }
+    }
+}
+
+/* Each pass below runs samples [s0, s1); the pool's threads take a share each (core/pool.c).
+ * With scale, the input is normalised on the way (kcb__pool_forward_after_norm). */
+static void max_pool_forward_tiled(kcb__layer *l, const float *x, const float *scale, const float *shift, int64_t s0,
+                                   int64_t s1) {
+  const kcb__geom *g = &l->geom;
+  const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
+  for (int64_t s = s0; s < s1; s++)
+    for (int64_t oy = 0; oy < g->oh; oy++)
+      for (int64_t ox = 0; ox < g->ow; ox++) {
+        const int64_t o = s * out_size + (oy * g->ow + ox) * C;
+        const float *win = x + s * in_size + (oy * g->kh * g->w + ox * g->kw) * C;
+        if (scale) window_max_scaled(l->out + o, l->winner + o, win, g->w * C, C, g->kh, g->kw, scale, shift);
+        else window_max(l->out + o, l->winner + o, win, g->w * C, C, g->kh, g->kw, C);
+      }
 }
 
 static void pool_forward_general(kcb__layer *l, const float *x, int64_t s0, int64_t s1) {
@@ -164,38 +193,26 @@ static void pool_forward_general(kcb__layer *l, const float *x, int64_t s0, int6
   }
 }
 
-/* Writes g where x is the channel's maximum y and no earlier entry was, 0 elsewhere: the first
- * visit of d (windows that do not overlap). */
-static void route_max_first(float *restrict d, const float *restrict x, const float *restrict y, const float *restrict g,
-                            int32_t *restrict taken, int64_t n) {
-  for (int64_t c = 0; c < n; c++) {
-    int32_t hit = (x[c] == y[c]) & (1 - taken[c]);
-    d[c] = (float)hit * g[c];
-    taken[c] |= hit;
-  }
+/* d = g where this window entry (number k) was the channel's winner, 0 elsewhere. */
+static void route_to_winner(float *restrict d, const int32_t *restrict winner, const float *restrict g, int32_t k,
+                            int64_t n) {
+  for (int64_t c = 0; c < n; c++) d[c] = (float)(winner[c] == k) * g[c]; /* a product, so that it vectorises */
 }
 
-#define TAKEN_BLOCK 64
-
+/* Every input gets exactly one value, written once, from the winners forward recorded: the input
+ * and output are not read again; the rows and columns no window reaches are zeroed. */
 static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float *dx, int64_t s0, int64_t s1) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
   const int64_t covered_h = g->oh * g->kh, covered_w = g->ow * g->kw;
   for (int64_t s = s0; s < s1; s++) {
     float *ds = dx + s * in_size;
-    const float *xs = l->in + s * in_size;
     for (int64_t oy = 0; oy < g->oh; oy++) {
       for (int64_t ox = 0; ox < g->ow; ox++) {
         const int64_t o = s * out_size + (oy * g->ow + ox) * C;
-        for (int64_t c0 = 0; c0 < C; c0 += TAKEN_BLOCK) { /* the flags of a block of channels, on the stack */
-          const int64_t n = C - c0 < TAKEN_BLOCK ? C - c0 : TAKEN_BLOCK;
-          int32_t taken[TAKEN_BLOCK] = {0};
-          for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
-            for (int64_t ix = ox * g->kw; ix < (ox + 1) * g->kw; ix++) {
-              const int64_t at = (iy * g->w + ix) * C + c0;
-              route_max_first(ds + at, xs + at, l->out + o + c0, gy + o + c0, taken, n);
-            }
-        }
+        for (int i = 0; i < g->kh; i++)
+          for (int j = 0; j < g->kw; j++)
+            route_to_winner(ds + ((oy * g->kh + i) * g->w + ox * g->kw + j) * C, l->winner + o, gy + o, i * g->kw + j, C);
       }
       if (covered_w < g->w) /* the columns right of the last window, in this band of rows */
         for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
@@ -237,13 +254,14 @@ typedef struct pool_job {
   kcb__layer *writable; /* forward writes the layer's output */
   const kcb__layer *l;
   const float *x, *gy;
+  const float *scale, *shift; /* forward after a BatchNormalization: its scale and shift, else NULL */
   float *dx;
 } pool_job;
 
 static void forward_part(void *ctx, int part, int64_t s0, int64_t s1) {
   const pool_job *j = ctx;
   (void)part;
-  if (tiles_input(j->l)) max_pool_forward_tiled(j->writable, j->x, s0, s1);
+  if (tiles_input(j->l)) max_pool_forward_tiled(j->writable, j->x, j->scale, j->shift, s0, s1);
   else pool_forward_general(j->writable, j->x, s0, s1);
 }
 
@@ -258,11 +276,39 @@ static void backward_part(void *ctx, int part, int64_t s0, int64_t s1) {
 static int64_t samples_per_part(const kcb__layer *l) { return 16384 / (l->geom.h * l->geom.w * l->geom.c) + 1; }
 
 void kcb__pool_forward(kcb__layer *l, const float *x, int64_t batch) {
-  pool_job j = {l, l, x, NULL, NULL};
+  pool_job j = {l, l, x, NULL, NULL, NULL, NULL};
+  kcb__parallel(batch, samples_per_part(l), 1, forward_part, &j);
+}
+
+void kcb__pool_forward_after_norm(kcb__layer *l, const kcb__layer *bn, int64_t batch) {
+  pool_job j = {l, l, bn->in, NULL, NULL, NULL, NULL};
+  kcb__norm_scale_shift(bn, &j.scale, &j.shift);
   kcb__parallel(batch, samples_per_part(l), 1, forward_part, &j);
 }
 
 void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t batch) {
-  pool_job j = {NULL, l, NULL, gy, dx};
+  pool_job j = {NULL, l, NULL, gy, NULL, NULL, dx};
   kcb__parallel(batch, samples_per_part(l), 1, backward_part, &j);
+}
+
+void kcb__pool_route_rows(const kcb__layer *l, const float *gy, int64_t r0, int64_t n, float *dx) {
+  const kcb__geom *g = &l->geom;
+  const int64_t C = g->c, plane = g->h * g->w, out_size = g->oh * g->ow * C;
+  int64_t s = r0 / plane, iy = r0 % plane / g->w, ix = r0 % plane % g->w;
+  int64_t oy = iy / g->kh, ky = iy % g->kh, ox = ix / g->kw, kx = ix % g->kw; /* window, and place in it */
+  for (int64_t r = 0; r < n; r++) {
+    if (oy < g->oh && ox < g->ow) {
+      const int64_t o = s * out_size + (oy * g->ow + ox) * C;
+      route_to_winner(dx + r * C, l->winner + o, gy + o, (int32_t)(ky * g->kw + kx), C);
+    } else {
+      memset(dx + r * C, 0, (size_t)C * sizeof *dx);
+    }
+    if (++ix == g->w) { /* the next row: counters, not divisions */
+      ix = kx = ox = 0;
+      if (++iy == g->h) iy = ky = oy = 0, s++;
+      else if (++ky == g->kh) ky = 0, oy++;
+    } else if (++kx == g->kw) {
+      kx = 0, ox++;
+    }
+  }
 }
