@@ -1,8 +1,9 @@
 /* model/pooling.c — Max/AveragePooling1D/2D and their global forms (channels_last).
  * Max pooling pads with -inf (padding never wins); backward routes each output's gradient to the
- * first window entry equal to it, found again from the saved input, so the forward loop stays a
- * plain vectorised max. Average pooling divides by the number of real (non-padding) entries in
- * each window, as Keras does. */
+ * first window entry equal to it. Windows that tile the input (pool_size = strides, the usual case)
+ * record that entry in forward; other max poolings find it again from the saved input, so their
+ * forward loop stays a plain vectorised max. Average pooling divides by the number of real
+ * (non-padding) entries in each window, as Keras does. */
 #include <string.h>
 
 #include "model/model_internal.h"
