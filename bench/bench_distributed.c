@@ -5,7 +5,9 @@
  *     thread per process: rank 0 alone (kcb_model_fit without distribution; the other rank waits)
  *     against both ranks together, alternating ROUNDS times (the machine is shared: medians).
  *     Prints samples/s of each, their ratio, the gradient allreduce's share of a step, and the time
- *     of that allreduce alone (MPI_Allreduce of the same block in a loop, same run).
+ *     of that allreduce alone (MPI_Allreduce of the same block in a loop, same run), and what
+ *     computing alone allows: every rank fitting its own batches of 256 / N at the same time,
+ *     exchanging nothing (the bound no allreduce can beat).
  *   mpirun -np 2 [--mca btl tcp,self] bench_distributed allreduce
  *     MPI_Allreduce(MPI_SUM) of float blocks from 1 KiB to 64 MiB: microseconds and GB/s
  *     ("bus bandwidth" 2(p-1)/p * bytes / time, as NCCL's tests report it).
@@ -14,6 +16,11 @@
  *     allreduce of the whole gradient block after the backward pass, against one MPI_Iallreduce
  *     per layer started as soon as that layer's gradient is ready (buckets overlapped with the rest
  *     of the backward pass, progressed by MPI_Testall between sgemm calls), then MPI_Waitall.
+ *   mpirun -np 2 bench_distributed shm
+ *     the gradient block averaged without MPI's transport: each rank's gradient in one shared-memory
+ *     window (MPI_Win_allocate_shared), every rank summing its share of the block over all ranks'
+ *     copies, flags in the window as barriers; against MPI_Allreduce of the same block. What a
+ *     node-local allreduce of kcb's own could save.
  *   bench_distributed model ALPHA_US [SAMPLE_US]
  *     one process: the compute time per sample of the MLP, then what an allreduce by recursive
  *     halving and doubling (Rabenseifner: 2 log2(p) alpha + 2(p-1)/p * bytes / bandwidth; a ring's
@@ -22,6 +29,8 @@
  *     the measured compute time per sample (a loaded machine measures it too slow).
  * The ctest suite does not run it (benchmarks are not tests). */
 #include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,11 +117,12 @@ static const kcb_callback_ops timer_ops = {.name = "EpochTimer", .on_epoch_begin
 
 /* FIT_EPOCHS epochs in one fit call; returns the samples per second of the epochs after the first
  * and, in *per_call, of the whole call. */
-static double fit_epochs(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, kcb_distributed *d, double *per_call) {
+static double fit_epochs(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, kcb_distributed *d, int64_t batch,
+                         double *per_call) {
   epoch_timer timer = {.base = {.ops = &timer_ops}};
   kcb_callback *cbs[1] = {&timer.base};
   kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.batch_size = GLOBAL_BATCH;
+  fo.batch_size = batch;
   fo.epochs = FIT_EPOCHS;
   fo.verbose = 0;
   fo.distributed = d;
@@ -129,21 +139,27 @@ static int throughput(kcb_distributed *d, int rounds) {
   kcb_tensor *x, *y;
   make_data(&x, &y);
   kcb_model *m = make_model();
-  double *v = calloc((size_t)rounds * 5, sizeof(double));
+  double *v = calloc((size_t)rounds * 6, sizeof(double));
   double *alone = v, *together = v + rounds, *alone_call = v + 2 * rounds, *together_call = v + 3 * rounds;
-  double *share = v + 4 * rounds;
-  if (rank == 0) fit_epochs(m, x, y, NULL, NULL); /* warm-up: pages, BLAS buffers */
-  fit_epochs(m, x, y, d, NULL);
+  double *share = v + 4 * rounds, *apart = v + 5 * rounds;
+  const int64_t local_batch = GLOBAL_BATCH / size;
+  if (rank == 0) fit_epochs(m, x, y, NULL, GLOBAL_BATCH, NULL); /* warm-up: pages, BLAS buffers */
+  fit_epochs(m, x, y, d, GLOBAL_BATCH, NULL);
   for (int r = 0; r < rounds; r++) {
     MPI_Barrier(MPI_COMM_WORLD);
-    if (rank == 0) alone[r] = fit_epochs(m, x, y, NULL, &alone_call[r]);
+    if (rank == 0) alone[r] = fit_epochs(m, x, y, NULL, GLOBAL_BATCH, &alone_call[r]);
     MPI_Barrier(MPI_COMM_WORLD);
     double s0, s1;
     int64_t c0, c1;
     kcb_distributed_allreduce_time(d, &s0, &c0);
-    together[r] = fit_epochs(m, x, y, d, &together_call[r]);
+    together[r] = fit_epochs(m, x, y, d, GLOBAL_BATCH, &together_call[r]);
     kcb_distributed_allreduce_time(d, &s1, &c1);
     share[r] = (s1 - s0) / (FIT_EPOCHS * N_SAMPLES / together_call[r]);
+    /* what computing alone allows: every rank fits its own batches of the per-rank size at the same
+     * time, exchanging nothing (their samples/s added up) */
+    MPI_Barrier(MPI_COMM_WORLD);
+    double mine = fit_epochs(m, x, y, NULL, local_batch, NULL);
+    MPI_Reduce(&mine, &apart[r], 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
   }
   size_t params = kcb_model_param_count(m);
   float *block = calloc(params, sizeof(float));
@@ -171,6 +187,10 @@ static int throughput(kcb_distributed *d, int rounds) {
            " on rank 0\n", params, params * 4e-6, 100 * sh);
     printf("the same allreduce alone: %.3f ms; one process's step %.3f ms, so the bound for %d processes is "
            "%.2fx (step / (step / %d + allreduce))\n", 1e3 * ar, 1e3 * step1, size, step1 / (step1 / size + ar), size);
+    double ap = median(apart, rounds), local_step = (double)local_batch * size / ap;
+    printf("computing alone: the %d processes each fitting batches of %lld at once, exchanging nothing: %.0f samples/s "
+           "together, %.2fx; a step of %.3f ms leaves %.3f ms for the allreduce at 1.8x\n",
+           size, (long long)local_batch, ap, ap / a, 1e3 * local_step, 1e3 * (step1 / 1.8 - local_step));
   }
   free(v);
   kcb_model_free(m);
@@ -273,14 +293,66 @@ static int overlap_compare(int rank, int size) {
   return 0;
 }
 
+/* Waits until every rank has published phase `phase` (the window's flags, one cache line each). */
+static void shm_barrier(_Atomic uint64_t *flags, int rank, int size, uint64_t phase) {
+  atomic_store_explicit(&flags[rank * 8], phase, memory_order_release);
+  for (int q = 0; q < size; q++)
+    while (atomic_load_explicit(&flags[q * 8], memory_order_acquire) < phase) {
+    }
+}
+
+static int shm_compare(int rank, int size) {
+  const size_t n = 235146, stride = (n + 15) / 16 * 16, flag_floats = (size_t)size * 16;
+  MPI_Win win;
+  float *base;
+  MPI_Aint bytes = rank == 0 ? (MPI_Aint)((flag_floats + stride * (size_t)(size + 1)) * sizeof(float)) : 0;
+  if (MPI_Win_allocate_shared(bytes, sizeof(float), MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win) != MPI_SUCCESS) {
+    if (rank == 0) printf("shm: MPI_Win_allocate_shared failed (ranks on different nodes?)\n");
+    return 1;
+  }
+  MPI_Aint got;
+  int unit;
+  MPI_Win_shared_query(win, 0, &got, &unit, &base);
+  _Atomic uint64_t *flags = (_Atomic uint64_t *)(void *)base;
+  float *slots = base + flag_floats, *sum = slots + stride * (size_t)size, *mine = slots + stride * (size_t)rank;
+  if (rank == 0)
+    for (int q = 0; q < size; q++) atomic_init(&flags[q * 8], 0);
+  for (size_t i = 0; i < n; i++) mine[i] = (float)(i % 7) * 0.1f;
+  MPI_Barrier(MPI_COMM_WORLD);
+  const size_t lo = n * (size_t)rank / (size_t)size, hi = n * (size_t)(rank + 1) / (size_t)size;
+  const float w = 1.0f / (float)size;
+  const int iters = 1000;
+  uint64_t phase = 0;
+  double t0 = MPI_Wtime();
+  for (int it = 0; it < iters; it++) {
+    shm_barrier(flags, rank, size, ++phase); /* every rank's gradient is in its slot */
+    for (size_t i = lo; i < hi; i++) sum[i] = w * slots[i];
+    for (int q = 1; q < size; q++)
+      for (size_t i = lo; i < hi; i++) sum[i] += w * slots[stride * (size_t)q + i];
+    shm_barrier(flags, rank, size, ++phase); /* the whole average is in sum */
+    for (size_t i = 0; i < n; i++) mine[i] = sum[i]; /* as the optimizer would read it */
+  }
+  double shm = (MPI_Wtime() - t0) / iters;
+  t0 = MPI_Wtime();
+  for (int it = 0; it < 200; it++) MPI_Allreduce(MPI_IN_PLACE, mine, (int)n, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+  double mpi = (MPI_Wtime() - t0) / 200;
+  MPI_Allreduce(MPI_IN_PLACE, &shm, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Allreduce(MPI_IN_PLACE, &mpi, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  if (rank == 0)
+    printf("%d ranks, %zu floats (%.2f MB): shared-memory average %.1f us, MPI_Allreduce %.1f us (%.2fx)\n", size, n,
+           n * 4e-6, 1e6 * shm, 1e6 * mpi, mpi / shm);
+  MPI_Win_free(&win);
+  return 0;
+}
+
 /* The compute time per sample of one training step, one process. */
 static int scaling_model(double alpha_us, double sample_us) {
   kcb_tensor *x, *y;
   make_data(&x, &y);
   kcb_model *m = make_model();
-  fit_epochs(m, x, y, NULL, NULL);
+  fit_epochs(m, x, y, NULL, GLOBAL_BATCH, NULL);
   double runs[3];
-  for (int i = 0; i < 3; i++) runs[i] = fit_epochs(m, x, y, NULL, NULL);
+  for (int i = 0; i < 3; i++) runs[i] = fit_epochs(m, x, y, NULL, GLOBAL_BATCH, NULL);
   double t_sample = 1.0 / median(runs, 3);
   size_t params = kcb_model_param_count(m);
   printf("measured: %.1f us of compute per sample (one thread), %zu parameters; alpha (per message) %.1f us\n",
@@ -316,6 +388,7 @@ int main(int argc, char **argv) {
   int rank = kcb_distributed_rank(d), size = kcb_distributed_size(d), rc;
   if (strcmp(mode, "allreduce") == 0) rc = allreduce_sweep(rank, size);
   else if (strcmp(mode, "overlap") == 0) rc = overlap_compare(rank, size);
+  else if (strcmp(mode, "shm") == 0) rc = shm_compare(rank, size);
   else rc = throughput(d, argc > 2 ? atoi(argv[2]) : 5);
   kcb_distributed_free(d);
   return rc;
