@@ -117,16 +117,16 @@ static int tiles_input(const kcb__layer *l) {
 int kcb__pool_needs_flags(const kcb__layer *l) { return is_max(l->kind) && !tiles_input(l); }
 int kcb__pool_records_winners(const kcb__layer *l) { return tiles_input(l); }
 
-/* One window of a tiled max pooling, channels [0, n): the maximum, and where in the window it was
- * first reached (row-major), which backward routes the gradient to, as TensorFlow's argmax does. */
+/* One window of a tiled max pooling: per channel the maximum, and where in the window it was first
+ * reached (row-major), which backward routes the gradient to, as TensorFlow's argmax does. */
 static void window_max(float *restrict out, int32_t *restrict winner, const float *restrict x, int64_t row_stride,
-                       int64_t C, int kh, int kw, int64_t n) {
-  for (int64_t c = 0; c < n; c++) out[c] = x[c], winner[c] = 0;
+                       int64_t C, int kh, int kw) {
+  for (int64_t c = 0; c < C; c++) out[c] = x[c], winner[c] = 0;
   for (int i = 0; i < kh; i++)
     for (int j = i == 0; j < kw; j++) {
       const float *restrict p = x + i * row_stride + j * C;
       const int32_t k = i * kw + j;
-      for (int64_t c = 0; c < n; c++) {
+      for (int64_t c = 0; c < C; c++) {
         const int32_t higher = -(int32_t)(p[c] > out[c]); /* all ones or zero: selects without a branch */
         out[c] = p[c] > out[c] ? p[c] : out[c];
         winner[c] = (winner[c] & ~higher) | (k & higher);
@@ -164,7 +164,7 @@ static void max_pool_forward_tiled(kcb__layer *l, const float *x, const float *s
         const int64_t o = s * out_size + (oy * g->ow + ox) * C;
         const float *win = x + s * in_size + (oy * g->kh * g->w + ox * g->kw) * C;
         if (scale) window_max_scaled(l->out + o, l->winner + o, win, g->w * C, C, g->kh, g->kw, scale, shift);
-        else window_max(l->out + o, l->winner + o, win, g->w * C, C, g->kh, g->kw, C);
+        else window_max(l->out + o, l->winner + o, win, g->w * C, C, g->kh, g->kw);
       }
 }
 
