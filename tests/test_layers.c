@@ -187,6 +187,10 @@ static void b_bn_max2d(kcb_model *m) {
   d.units = 2;
   assert_ok(kcb_model_add_dense(m, &d));
 }
+static void b_bn_max3x3(kcb_model *m) { /* one channel, 3x3 windows, two uncovered rows and columns */
+  assert_ok(kcb_model_add_batch_normalization(m, NULL));
+  pool(m, KCB_MAX_POOLING2D, 3, 0, KCB_PADDING_VALID, 0);
+}
 static void b_bn_plain_max1d(kcb_model *m) { /* no gamma or beta; windows of 3 leave the last 2 steps out */
   kcb_batch_normalization_options o = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
   o.center = 0, o.scale = 0;
@@ -412,6 +416,7 @@ static void fused_matches_layers(build_fn build, int rank, const int64_t *shape,
     grads[f] = m[f]->grads, params[f] = m[f]->params, dx[f] = m[f]->input_grad;
   }
   kcb__pool_leave();
+  for (size_t i = 0; i < m[0]->n_layers; i++) assert_false(m[1]->layers[i].norm_fused_pool);
   assert_true(m[0]->layers[1].norm_fused_pool || m[0]->layers[0].norm_fused_pool); /* the fused path ran */
   const kcb__layer *o = kcb__model_output_layer(m[0]);
   assert_memory_equal(out[0], out[1], (size_t)(N * o->out_size) * sizeof(float));
@@ -427,6 +432,7 @@ static void test_fused_batch_norm_pooling(void **state) {
   for (int threads = 1; threads <= 3; threads += 2) {
     fused_matches_layers(b_bn_max2d, 3, (int64_t[]){13, 15, 3}, threads);
     fused_matches_layers(b_bn_plain_max1d, 2, (int64_t[]){40, 5}, threads);
+    fused_matches_layers(b_bn_max3x3, 3, (int64_t[]){11, 14, 1}, threads);
   }
 }
 
