@@ -166,6 +166,10 @@ struct kcb_model {
   /* Tests: backward also computes dL/dinput (into the returned input_grad). */
   int want_input_grad;
   int no_fusion;            /* tests: every layer on its own, to compare the fused passes with */
+  /* Distributed fit: BatchNormalization leaves its batch statistics in the moving statistics'
+   * gradient slots, the gradient allreduce averages them over the processes, and the moving
+   * statistics move after it (kcb__norm_move_statistics), the same on every process. */
+  int defer_moving_stats;
   const float *input_grad;             /* (batch, in_size) */
 };
 
@@ -261,6 +265,9 @@ void kcb__pool_forward_after_norm(kcb__layer *l, const kcb__layer *bn, int64_t b
  * channels), into dx (n, channels): gy where the row held its window's maximum, 0 elsewhere. */
 void kcb__pool_route_rows(const kcb__layer *l, const float *gy, int64_t r0, int64_t n, float *dx);
 void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);
+/* Moves every BatchNormalization's moving statistics by the batch statistics in their gradient
+ * slots (m->defer_moving_stats: after the gradient allreduce averaged them). */
+void kcb__norm_move_statistics(kcb_model *m);
 /* The per-channel scale and shift of a BatchNormalization's last forward (out = x * scale + shift). */
 void kcb__norm_scale_shift(const kcb__layer *l, const float **scale, const float **shift);
 /* dx may be g; with l->norm_fused_pool, g is the gradient of the pooling after l (`pool`), and dx

@@ -46,6 +46,7 @@ int kcb_model_add_layer_normalization(kcb_model *m, const kcb_batch_normalizatio
 typedef struct norm_vars {
   float *gamma, *beta, *moving_mean, *moving_variance;
   float *dgamma, *dbeta;
+  float *batch_mean, *batch_variance; /* the moving statistics' gradient slots (m->defer_moving_stats) */
 } norm_vars;
 
 static norm_vars vars_of(kcb_model *m, const kcb__layer *l) {
@@ -54,7 +55,9 @@ static norm_vars vars_of(kcb_model *m, const kcb__layer *l) {
   if (l->scale) v.gamma = m->params + l->vars[i].offset, v.dgamma = m->grads + l->vars[i++].offset;
   if (l->center) v.beta = m->params + l->vars[i].offset, v.dbeta = m->grads + l->vars[i++].offset;
   if (l->kind == KCB__BATCH_NORMALIZATION) {
+    v.batch_mean = m->grads + l->vars[i].offset;
     v.moving_mean = m->params + l->vars[i++].offset;
+    v.batch_variance = m->grads + l->vars[i].offset;
     v.moving_variance = m->params + l->vars[i].offset;
   }
   return v;
@@ -126,6 +129,24 @@ static void scale_shift_part(void *ctx, int part, int64_t r0, int64_t r1) {
   scale_shift(j->out + r0 * j->C, j->x + r0 * j->C, j->scale, j->shift, r1 - r0, j->C);
 }
 
+/* moving = moving * momentum + batch * (1 - momentum), the batch's statistics being in the moving
+ * statistics' gradient slots: this process's, or (distributed) their average over the processes. */
+static void move_statistics(const kcb__layer *l, const norm_vars *v) {
+  const float mom = (float)l->momentum;
+  for (int64_t c = 0; c < l->in_width; c++) {
+    v->moving_mean[c] = v->moving_mean[c] * mom + v->batch_mean[c] * (1 - mom);
+    v->moving_variance[c] = v->moving_variance[c] * mom + v->batch_variance[c] * (1 - mom);
+  }
+}
+
+void kcb__norm_move_statistics(kcb_model *m) {
+  for (size_t i = 0; i < m->n_layers; i++)
+    if (m->layers[i].kind == KCB__BATCH_NORMALIZATION) {
+      norm_vars v = vars_of(m, &m->layers[i]);
+      move_statistics(&m->layers[i], &v);
+    }
+}
+
 /* Training uses the batch's mean and biased variance (Keras's moments) and moves the moving
  * statistics; inference uses the moving ones. Either way the output is x * scale + shift with
  * scale = gamma / sqrt(var + epsilon) and shift = beta - mean * scale, as TensorFlow computes it.
@@ -141,15 +162,14 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
     mean_of_first_rows(centre, x, rows, C);
     j.centre = centre;
     kcb__parallel_sums(rows, rows_per_part(C), sums, 2 * C, centred_sums_part, &j);
-    const float mom = (float)l->momentum;
     for (int64_t c = 0; c < C; c++) {
       float dm = sums[c] / (float)rows;
       mean[c] = centre[c] + dm;
       float var = fmaxf(sums[C + c] / (float)rows - dm * dm, 0.0f); /* biased, as Keras's moments */
-      v.moving_mean[c] = v.moving_mean[c] * mom + mean[c] * (1 - mom);
-      v.moving_variance[c] = v.moving_variance[c] * mom + var * (1 - mom);
+      v.batch_mean[c] = mean[c], v.batch_variance[c] = var;
       inv[c] = 1.0f / sqrtf(var + (float)l->epsilon);
     }
+    if (!m->defer_moving_stats) move_statistics(l, &v);
   } else {
     for (int64_t c = 0; c < C; c++) {
       mean[c] = v.moving_mean[c];

@@ -145,6 +145,7 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
   if (train && h->dist) {
     int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
     if (grc) return grc;
+    if (m->defer_moving_stats) kcb__norm_move_statistics(m); /* from the processes' average batch statistics */
   }
   if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
                                 &h->stop_requested)))
@@ -349,6 +350,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     KCB__TRY(kcb__dist_agree(h->dist, 0, &same));
     KCB__TRY(kcb__dist_hooks_used(h->dist, &h->list, &h->hooks_used));
     KCB__TRY(kcb__dist_broadcast_model(h->dist, m));
+    m->defer_moving_stats = kcb_distributed_size(h->dist) > 1;
   }
 
   m->stop_training = 0;
@@ -443,6 +445,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
       rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request before epoch %d (1-based)", last_epoch + 1);
   }
 done:
+  m->defer_moving_stats = 0;
   if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);
   free(perm);
