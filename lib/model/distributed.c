@@ -145,6 +145,18 @@ int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__m
   return 0;
 }
 
+int kcb__dist_sum_doubles(const kcb_distributed *d, double *v, int n) {
+  if (!d || d->size == 1) return 0;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_DOUBLE, MPI_SUM, d->comm);
+  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of BatchNormalization's moments");
+}
+
+int kcb__dist_sum_floats(const kcb_distributed *d, float *v, int n) {
+  if (!d || d->size == 1) return 0;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, v, n, MPI_FLOAT, MPI_SUM, d->comm);
+  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of BatchNormalization's gradient sums");
+}
+
 int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hook, int *stop_training,
                          int *stop_evaluating) {
   if (!d || d->size == 1) return local_rc;

@@ -65,6 +65,11 @@ int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__m
 int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hook, int *stop_training,
                          int *stop_evaluating);
 
+/* Sums n values over the ranks, in place, the same on every rank (BatchNormalization's statistics of
+ * the global batch). Without MPI or alone: nothing. */
+int kcb__dist_sum_doubles(const kcb_distributed *d, double *v, int n);
+int kcb__dist_sum_floats(const kcb_distributed *d, float *v, int n);
+
 /* Copies rank 0's model state to every rank: parameters, optimizer slots, iterations, learning
  * rate, RNG states and BackupAndRestore's resume point. */
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m);

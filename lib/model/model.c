@@ -490,18 +490,27 @@ static int has_trainable(const kcb__layer *l) {
   return 0;
 }
 
-void kcb__model_backward(kcb_model *m, int64_t batch) {
-  /* Layers below the first one with trainable variables need no gradient, unless a test asks
-   * for dL/dinput. */
-  size_t first = m->n_layers;
+/* Layers below the first one with trainable variables need no gradient, unless a test asks for
+ * dL/dinput. */
+static size_t first_in_backward(const kcb_model *m) {
+  if (m->want_input_grad) return 0;
   for (size_t i = 0; i < m->n_layers; i++)
-    if (has_trainable(&m->layers[i])) { first = i; break; }
-  if (m->want_input_grad) first = 0;
+    if (has_trainable(&m->layers[i])) return i;
+  return m->n_layers;
+}
+
+int kcb__model_backward_needs_dx(const kcb_model *m, size_t i) {
+  const size_t first = first_in_backward(m);
+  return i >= first && (i > first || m->want_input_grad);
+}
+
+void kcb__model_backward(kcb_model *m, int64_t batch) {
+  const size_t first = first_in_backward(m);
   float *g = m->grad_a, *spare = m->grad_b, *t;
   for (size_t i = m->n_layers; i-- > first;) {
     kcb__layer *l = &m->layers[i];
     int64_t rows = batch * (l->out_size / l->out_width);
-    int need_dx = i > first || m->want_input_grad;
+    int need_dx = kcb__model_backward_needs_dx(m, i);
     switch (l->kind) {
       case KCB__DENSE: {
         int units = l->dense.units, in_width = (int)l->in_width;

@@ -166,10 +166,11 @@ struct kcb_model {
   /* Tests: backward also computes dL/dinput (into the returned input_grad). */
   int want_input_grad;
   int no_fusion;            /* tests: every layer on its own, to compare the fused passes with */
-  /* Distributed fit: BatchNormalization leaves its batch statistics in the moving statistics'
-   * gradient slots, the gradient allreduce averages them over the processes, and the moving
-   * statistics move after it (kcb__norm_move_statistics), the same on every process. */
-  int defer_moving_stats;
+  /* Distributed fit: BatchNormalization's batch statistics are the global batch's, summed over
+   * the processes in forward and backward (normalization.c), so it trains as in one process. */
+  kcb_distributed *sync_dist; /* NULL: alone (or one process) */
+  float sync_weight;          /* this process's share of the step's samples */
+  int sync_rc;                /* an MPI failure in those sums, for the step to return */
   const float *input_grad;             /* (batch, in_size) */
 };
 
@@ -265,9 +266,10 @@ void kcb__pool_forward_after_norm(kcb__layer *l, const kcb__layer *bn, int64_t b
  * channels), into dx (n, channels): gy where the row held its window's maximum, 0 elsewhere. */
 void kcb__pool_route_rows(const kcb__layer *l, const float *gy, int64_t r0, int64_t n, float *dx);
 void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);
-/* Moves every BatchNormalization's moving statistics by the batch statistics in their gradient
- * slots (m->defer_moving_stats: after the gradient allreduce averaged them). */
-void kcb__norm_move_statistics(kcb_model *m);
+/* Distributed fit, a process without samples in this step (or whose loss failed): takes part in
+ * the BatchNormalization sums the others make in forward and/or backward, with nothing to add, and
+ * moves its moving statistics as they do. */
+void kcb__norm_sync_without_samples(kcb_model *m, int forward, int backward);
 /* The per-channel scale and shift of a BatchNormalization's last forward (out = x * scale + shift). */
 void kcb__norm_scale_shift(const kcb__layer *l, const float **scale, const float **shift);
 /* dx may be g; with l->norm_fused_pool, g is the gradient of the pooling after l (`pool`), and dx
@@ -282,6 +284,9 @@ void kcb__spatial_dropout_backward(const kcb__layer *l, float *g, int64_t batch)
 int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size);
 /* Forward pass over `batch` samples of input; returns the output (batch, out_size). */
 const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch, int training);
+/* Whether backward computes layer i's dL/dinput (layers below the first with trainable variables
+ * are not visited, nor is that layer's dx made, unless a test asks for dL/dinput). */
+int kcb__model_backward_needs_dx(const kcb_model *m, size_t i);
 /* Backward pass from dL/doutput (in m->grad_a), filling m->grads. */
 void kcb__model_backward(kcb_model *m, int64_t batch);
 const kcb__layer *kcb__model_output_layer(const kcb_model *m);

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/distributed_internal.h"
 #include "model/model_internal.h"
 
 static int add_norm(kcb_model *m, const kcb_batch_normalization_options *opts, int batch_norm) {
@@ -46,7 +47,6 @@ int kcb_model_add_layer_normalization(kcb_model *m, const kcb_batch_normalizatio
 typedef struct norm_vars {
   float *gamma, *beta, *moving_mean, *moving_variance;
   float *dgamma, *dbeta;
-  float *batch_mean, *batch_variance; /* the moving statistics' gradient slots (m->defer_moving_stats) */
 } norm_vars;
 
 static norm_vars vars_of(kcb_model *m, const kcb__layer *l) {
@@ -55,9 +55,7 @@ static norm_vars vars_of(kcb_model *m, const kcb__layer *l) {
   if (l->scale) v.gamma = m->params + l->vars[i].offset, v.dgamma = m->grads + l->vars[i++].offset;
   if (l->center) v.beta = m->params + l->vars[i].offset, v.dbeta = m->grads + l->vars[i++].offset;
   if (l->kind == KCB__BATCH_NORMALIZATION) {
-    v.batch_mean = m->grads + l->vars[i].offset;
     v.moving_mean = m->params + l->vars[i++].offset;
-    v.batch_variance = m->grads + l->vars[i].offset;
     v.moving_variance = m->params + l->vars[i].offset;
   }
   return v;
@@ -129,22 +127,39 @@ static void scale_shift_part(void *ctx, int part, int64_t r0, int64_t r1) {
   scale_shift(j->out + r0 * j->C, j->x + r0 * j->C, j->scale, j->shift, r1 - r0, j->C);
 }
 
-/* moving = moving * momentum + batch * (1 - momentum), the batch's statistics being in the moving
- * statistics' gradient slots: this process's, or (distributed) their average over the processes. */
-static void move_statistics(const kcb__layer *l, const norm_vars *v) {
-  const float mom = (float)l->momentum;
-  for (int64_t c = 0; c < l->in_width; c++) {
-    v->moving_mean[c] = v->moving_mean[c] * mom + v->batch_mean[c] * (1 - mom);
-    v->moving_variance[c] = v->moving_variance[c] * mom + v->batch_variance[c] * (1 - mom);
+/* Distributed fit (m->sync_dist): the global batch's mean and biased variance, from every process's
+ * rows, mean and variance, summed in double by one allreduce per block of channels (the sums of x
+ * and of x^2 rebuilt from each process's moments): every process gets the same floats. A process
+ * without samples gives rows = 0. An MPI failure is kept in m->sync_rc for the step to return. */
+static void global_moments(kcb_model *m, int64_t rows, float *mean, float *var, int64_t C) {
+  enum { BLOCK = 512 };
+  double s[1 + 2 * BLOCK];
+  for (int64_t c0 = 0; c0 < C; c0 += BLOCK) {
+    const int64_t n = C - c0 < BLOCK ? C - c0 : BLOCK;
+    s[0] = (double)rows;
+    for (int64_t c = 0; c < n; c++) {
+      const double mu = rows ? mean[c0 + c] : 0.0, v = rows ? var[c0 + c] : 0.0;
+      s[1 + c] = (double)rows * mu;
+      s[1 + n + c] = (double)rows * (v + mu * mu);
+    }
+    int rc = kcb__dist_sum_doubles(m->sync_dist, s, (int)(1 + 2 * n));
+    if (rc && !m->sync_rc) m->sync_rc = rc;
+    for (int64_t c = 0; c < n; c++) {
+      const double mu = s[0] > 0 ? s[1 + c] / s[0] : 0.0;
+      mean[c0 + c] = (float)mu;
+      var[c0 + c] = (float)fmax(s[0] > 0 ? s[1 + n + c] / s[0] - mu * mu : 0.0, 0.0);
+    }
   }
 }
 
-void kcb__norm_move_statistics(kcb_model *m) {
-  for (size_t i = 0; i < m->n_layers; i++)
-    if (m->layers[i].kind == KCB__BATCH_NORMALIZATION) {
-      norm_vars v = vars_of(m, &m->layers[i]);
-      move_statistics(&m->layers[i], &v);
-    }
+/* From the batch's mean and variance (in inv): moves the moving statistics, then inv = 1/std. */
+static void finish_moments(const kcb__layer *l, const norm_vars *v, const float *mean, float *inv) {
+  const float mom = (float)l->momentum;
+  for (int64_t c = 0; c < l->in_width; c++) {
+    v->moving_mean[c] = v->moving_mean[c] * mom + mean[c] * (1 - mom);
+    v->moving_variance[c] = v->moving_variance[c] * mom + inv[c] * (1 - mom);
+    inv[c] = 1.0f / sqrtf(inv[c] + (float)l->epsilon);
+  }
 }
 
 /* Training uses the batch's mean and biased variance (Keras's moments) and moves the moving
@@ -165,11 +180,10 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
     for (int64_t c = 0; c < C; c++) {
       float dm = sums[c] / (float)rows;
       mean[c] = centre[c] + dm;
-      float var = fmaxf(sums[C + c] / (float)rows - dm * dm, 0.0f); /* biased, as Keras's moments */
-      v.batch_mean[c] = mean[c], v.batch_variance[c] = var;
-      inv[c] = 1.0f / sqrtf(var + (float)l->epsilon);
+      inv[c] = fmaxf(sums[C + c] / (float)rows - dm * dm, 0.0f); /* the variance, biased as Keras's moments */
     }
-    if (!m->defer_moving_stats) move_statistics(l, &v);
+    if (m->sync_dist) global_moments(m, rows, mean, inv, C);
+    finish_moments(l, &v, mean, inv);
   } else {
     for (int64_t c = 0; c < C; c++) {
       mean[c] = v.moving_mean[c];
@@ -327,13 +341,23 @@ static void affine_grad_part(void *ctx, int part, int64_t r0, int64_t r1) {
   }
 }
 
+/* Distributed fit: sum_g and sum_gd (2C floats from sums) of the global batch. Each process's
+ * dL/dy is its loss's, over its own samples, so its sums count with its share of the step's samples
+ * (m->sync_weight), as its gradient does in the allreduce after backward. dx computed from these with
+ * this process's row count is then in this process's units too. */
+static void sync_grad_sums(kcb_model *m, float *sums, int64_t C) {
+  for (int64_t i = 0; i < 2 * C; i++) sums[i] *= m->sync_weight;
+  int rc = kcb__dist_sum_floats(m->sync_dist, sums, (int)(2 * C));
+  if (rc && !m->sync_rc) m->sync_rc = rc;
+}
+
 /* With xhat = (x - mean) * inv and g = gamma * dL/dy = dL/dxhat (the batch's statistics):
  *   dbeta = sum(dL/dy), dgamma = sum(dL/dy * xhat),
  *   dx = inv * (g - mean(g) - xhat * mean(g * xhat)).
  * With the moving statistics (constants) dx = gamma * inv * dL/dy. Both are one affine map per
  * channel of (dL/dy, x - mean), after one pass for the sums. */
-static void batch_norm_backward(const kcb__layer *l, const kcb__layer *pool, const norm_vars *v, float *gy, float *dx,
-                                int64_t rows, int64_t C) {
+static void batch_norm_backward(kcb_model *m, const kcb__layer *l, const kcb__layer *pool, const norm_vars *v, float *gy,
+                                float *dx, int64_t rows, int64_t C) {
   const float *mean = l->stat, *inv = l->inv_std, *x = l->in;
   float *sum_g = l->stat + C, *sum_gd = l->stat + 2 * C, *a = l->stat + 3 * C, *b = l->stat + 4 * C, *d = l->stat + 5 * C;
   channel_job j = {.x = x, .gy = gy, .mean = mean, .a = a, .b = b, .d = d, .pool = pool, .out = dx, .C = C};
@@ -343,6 +367,7 @@ static void batch_norm_backward(const kcb__layer *l, const kcb__layer *pool, con
     if (v->dgamma) v->dgamma[c] = sum_gd[c] * inv[c];
   }
   if (!dx) return;
+  if (m->sync_dist) sync_grad_sums(m, sum_g, C); /* the global batch's, in this process's units */
   for (int64_t c = 0; c < C; c++) {
     float gamma = v->gamma ? v->gamma[c] : 1.0f;
     a[c] = gamma * inv[c];
@@ -361,5 +386,23 @@ void kcb__norm_backward(kcb_model *m, kcb__layer *l, const kcb__layer *pool, flo
   const int64_t C = l->in_width, rows = batch * (l->out_size / C);
   norm_vars v = vars_of(m, l);
   if (l->kind == KCB__LAYER_NORMALIZATION) layer_norm_backward(l, &v, gy, dx, rows, C);
-  else batch_norm_backward(l, l->norm_fused_pool ? pool : NULL, &v, gy, dx, rows, C);
+  else batch_norm_backward(m, l, l->norm_fused_pool ? pool : NULL, &v, gy, dx, rows, C);
+}
+
+void kcb__norm_sync_without_samples(kcb_model *m, int forward, int backward) {
+  if (forward)
+    for (size_t i = 0; i < m->n_layers; i++) {
+      kcb__layer *l = &m->layers[i];
+      if (l->kind != KCB__BATCH_NORMALIZATION) continue;
+      norm_vars v = vars_of(m, l);
+      global_moments(m, 0, l->stat, l->inv_std, l->in_width);
+      finish_moments(l, &v, l->stat, l->inv_std);
+    }
+  if (backward) /* the layers whose backward computes dx, last first, as kcb__model_backward visits them */
+    for (size_t i = m->n_layers; i-- > 0;) {
+      kcb__layer *l = &m->layers[i];
+      if (l->kind != KCB__BATCH_NORMALIZATION || !kcb__model_backward_needs_dx(m, i)) continue;
+      memset(l->stat + l->in_width, 0, 2 * (size_t)l->in_width * sizeof(float));
+      sync_grad_sums(m, l->stat + l->in_width, l->in_width);
+    }
 }

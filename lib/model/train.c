@@ -122,7 +122,10 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
   const float *pred = kcb__model_forward(m, x, count, train);
   double loss = 0;
   int rc = kcb__loss_compute(m->loss, m->from_logits, pred, y, rows, o->out_width, train ? m->grad_a : NULL, &loss);
-  if (rc) return rc;
+  if (rc) {
+    if (train && m->sync_dist) kcb__norm_sync_without_samples(m, 0, 1); /* the others' backward waits on it */
+    return rc;
+  }
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
@@ -141,11 +144,15 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
  * the optimizer step, the same on every rank. */
 static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const float *y, int64_t count, int64_t global,
                               int train) {
-  int rc = count > 0 ? local_step(m, x, y, count, train) : 0;
+  int rc = 0;
+  m->sync_weight = (float)count / (float)global;
+  m->sync_rc = 0;
+  if (count > 0) rc = local_step(m, x, y, count, train);
+  else if (train && m->sync_dist) kcb__norm_sync_without_samples(m, 1, 1);
+  if (!rc) rc = m->sync_rc;
   if (train && h->dist) {
     int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
     if (grc) return grc;
-    if (m->defer_moving_stats) kcb__norm_move_statistics(m); /* from the processes' average batch statistics */
   }
   if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
                                 &h->stop_requested)))
@@ -350,7 +357,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     KCB__TRY(kcb__dist_agree(h->dist, 0, &same));
     KCB__TRY(kcb__dist_hooks_used(h->dist, &h->list, &h->hooks_used));
     KCB__TRY(kcb__dist_broadcast_model(h->dist, m));
-    m->defer_moving_stats = kcb_distributed_size(h->dist) > 1;
+    m->sync_dist = kcb_distributed_size(h->dist) > 1 ? h->dist : NULL;
   }
 
   m->stop_training = 0;
@@ -445,7 +452,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
       rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request before epoch %d (1-based)", last_epoch + 1);
   }
 done:
-  m->defer_moving_stats = 0;
+  m->sync_dist = NULL;
   if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);
   free(perm);

@@ -43,8 +43,11 @@ static void make_data(int64_t n, kcb_tensor **x, kcb_tensor **y) {
   }
 }
 
+#define MLP_SPEC "16:relu,3:softmax"
+static const char *model_spec = MLP_SPEC; /* what make_model builds */
+
 static kcb_model *make_model(kcb_optimizer_kind opt, double lr) {
-  return test_compiled_model(N_IN, "16:relu,3:softmax", 7, opt, lr, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+  return test_compiled_model(N_IN, model_spec, 7, opt, lr, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                              KCB_METRIC_ACCURACY);
 }
 
@@ -339,46 +342,20 @@ static void stop_request_on_one_rank(void **state) {
   kcb_tensor_free(y);
 }
 
-/* BatchNormalization: each process normalises with its own shard's statistics (Keras's
- * synchronized=False), and the moving statistics move by the processes' average of them, weighted by
- * shard size, so they stay the same on every process. With the learning rate 0 every step sees the
- * same weights: the moving mean is then the single process's (the shards' weighted mean is the
- * batch's mean), and the moving variance at most its (it lacks the variance between the shards). */
-static void batch_norm_moving_statistics(void **state) {
+/* BatchNormalization: the global batch's statistics, summed over the ranks in forward and backward,
+ * so a model with it trains as in one process (losses, weights and moving statistics). Batches of 30
+ * end with one of 10, cut 4, 3, 3 on 3 ranks; batches of 2 leave the third rank without samples
+ * (it still takes part in the sums); a bad label on one rank fails its loss after the forward sums,
+ * and the backward sums of the others must not wait for it forever. */
+static void same_as_one_process_batch_norm(void **state) {
   (void)state;
-  enum { N = 120, UNITS = 16, MEAN_AT = N_IN * UNITS + UNITS + 2 * UNITS, VAR_AT = MEAN_AT + UNITS };
-  kcb_tensor *x, *y;
-  make_data(N, &x, &y);
-  float *w[2];
-  size_t n = 0;
-  for (int k = 0; k < 2; k++) {
-    kcb_model *m = test_compiled_model(N_IN, "16,bn,relu,3:softmax", 7, KCB_OPT_SGD, 0.0,
-                                       KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
-    kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-    fo.batch_size = N; /* one step an epoch */
-    fo.epochs = 3;
-    fo.verbose = 0;
-    fo.distributed = k ? dist : NULL;
-    assert_ok(kcb_model_fit(m, x, y, &fo, NULL));
-    n = kcb_model_param_count(m);
-    assert_int_equal(n, VAR_AT + UNITS + UNITS * 3 + 3);
-    w[k] = malloc(n * sizeof(float));
-    assert_ok(kcb_model_get_weights(m, w[k], n));
-    kcb_model_free(m);
-  }
-  assert_same_on_every_rank(w[1], n);
-  int moved = 0;
-  for (int c = 0; c < UNITS; c++) {
-    assert_close(w[1][MEAN_AT + c], w[0][MEAN_AT + c], 1e-6, "moving_mean", c);
-    if (!(w[1][VAR_AT + c] <= w[0][VAR_AT + c] + 1e-6f))
-      fail_msg("rank %d of %d: moving_variance[%d] %.9g above the single process's %.9g", rank, size, c,
-               (double)w[1][VAR_AT + c], (double)w[0][VAR_AT + c]);
-    moved |= w[0][MEAN_AT + c] != 0.0f;
-  }
-  assert_true(moved);
-  free(w[0]), free(w[1]);
-  kcb_tensor_free(x);
-  kcb_tensor_free(y);
+  model_spec = "16,bn,relu,3:softmax";
+  /* SGD: Adam would turn the float noise in the gradient of the bias before BN (zero, as BN takes
+   * the mean out) into steps of the learning rate, which differ with the summation order */
+  compare(KCB_OPT_SGD, 200, 30, 3, 0);
+  compare(KCB_OPT_SGD, 2, 2, 3, 0);
+  bad_label_in_one_shard(state);
+  model_spec = MLP_SPEC;
 }
 
 int main(void) {
@@ -396,7 +373,7 @@ int main(void) {
       cmocka_unit_test(different_data_sizes),     cmocka_unit_test(different_data_contents),
       cmocka_unit_test(one_rank_refuses_its_data),
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
-      cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test(batch_norm_moving_statistics),
+      cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test(same_as_one_process_batch_norm),
   };
   char name[64];
   snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);

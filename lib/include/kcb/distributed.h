@@ -3,12 +3,11 @@
  * A distributed fit is the same fit on every process ("rank") of an MPI job: each rank is given the
  * same data and options, takes its shard of every global batch (batch_size is the global batch; the
  * seeded shuffle is the same on every rank), and all ranks apply the same averaged gradient, so the
- * weights stay identical everywhere. BatchNormalization normalises each rank's shard with that
- * shard's statistics (Keras's synchronized=False); its moving statistics move by the ranks' average
- * of them, weighted by shard size, so they too stay identical. Callbacks on every rank see the logs
- * a single process would see; the file-writing built-ins (TensorBoard, CSVLogger, ModelCheckpoint,
- * ProgbarLogger, BackupAndRestore) run on rank 0 only. MPI itself stays private: no MPI type appears
- * here. */
+ * weights stay identical everywhere. BatchNormalization uses the global batch's statistics, summed
+ * over the ranks (Keras's synchronized=True), so it trains as in one process. Callbacks on every
+ * rank see the logs a single process would see; the file-writing built-ins (TensorBoard, CSVLogger,
+ * ModelCheckpoint, ProgbarLogger, BackupAndRestore) run on rank 0 only. MPI itself stays private:
+ * no MPI type appears here. */
 #ifndef KCB_DISTRIBUTED_H
 #define KCB_DISTRIBUTED_H
 
