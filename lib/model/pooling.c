@@ -200,29 +200,6 @@ static void route_to_winner(float *restrict d, const int32_t *restrict winner, c
   for (int64_t c = 0; c < n; c++) d[c] = (float)(winner[c] == k) * g[c]; /* a product, so that it vectorises */
 }
 
-/* Every input gets exactly one value, written once, from the winners forward recorded: the input
- * and output are not read again; the rows and columns no window reaches are zeroed. */
-static void max_pool_backward_tiled(const kcb__layer *l, const float *gy, float *dx, int64_t s0, int64_t s1) {
-  const kcb__geom *g = &l->geom;
-  const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
-  const int64_t covered_h = g->oh * g->kh, covered_w = g->ow * g->kw;
-  for (int64_t s = s0; s < s1; s++) {
-    float *ds = dx + s * in_size;
-    for (int64_t oy = 0; oy < g->oh; oy++) {
-      for (int64_t ox = 0; ox < g->ow; ox++) {
-        const int64_t o = s * out_size + (oy * g->ow + ox) * C;
-        for (int i = 0; i < g->kh; i++)
-          for (int j = 0; j < g->kw; j++)
-            route_to_winner(ds + ((oy * g->kh + i) * g->w + ox * g->kw + j) * C, l->winner + o, gy + o, i * g->kw + j, C);
-      }
-      if (covered_w < g->w) /* the columns right of the last window, in this band of rows */
-        for (int64_t iy = oy * g->kh; iy < (oy + 1) * g->kh; iy++)
-          memset(ds + (iy * g->w + covered_w) * C, 0, (size_t)((g->w - covered_w) * C) * sizeof *ds);
-    }
-    if (covered_h < g->h) memset(ds + covered_h * g->w * C, 0, (size_t)((g->h - covered_h) * g->w * C) * sizeof *ds);
-  }
-}
-
 static void pool_backward_general(const kcb__layer *l, const float *gy, float *dx, int64_t s0, int64_t s1) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, in_size = g->h * g->w * C, out_size = g->oh * g->ow * C;
@@ -268,8 +245,10 @@ static void forward_part(void *ctx, int part, int64_t s0, int64_t s1) {
 
 static void backward_part(void *ctx, int part, int64_t s0, int64_t s1) {
   const pool_job *j = ctx;
+  const int64_t plane = j->l->geom.h * j->l->geom.w; /* input rows a sample */
   (void)part;
-  if (tiles_input(j->l)) max_pool_backward_tiled(j->l, j->gy, j->dx, s0, s1);
+  if (tiles_input(j->l))
+    kcb__pool_route_rows(j->l, j->gy, s0 * plane, (s1 - s0) * plane, j->dx + s0 * plane * j->l->geom.c);
   else pool_backward_general(j->l, j->gy, j->dx, s0, s1);
 }
 
@@ -292,6 +271,9 @@ void kcb__pool_backward(const kcb__layer *l, const float *gy, float *dx, int64_t
   kcb__parallel(batch, samples_per_part(l), 1, backward_part, &j);
 }
 
+/* The tiled max pooling's backward, one input row (position) after another: every input gets
+ * exactly one value, written once, from the winners forward recorded (the rows and columns no
+ * window reaches get 0); the input and output are not read again. */
 void kcb__pool_route_rows(const kcb__layer *l, const float *gy, int64_t r0, int64_t n, float *dx) {
   const kcb__geom *g = &l->geom;
   const int64_t C = g->c, plane = g->h * g->w, out_size = g->oh * g->ow * C;
