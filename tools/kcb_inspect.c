@@ -16,6 +16,7 @@
 
 static const char main_help[] =
     "usage: kcb-inspect COMMAND [options] ...\n"
+    "       kcb-inspect PATH [options]   (the command for what PATH is: see below)\n"
     "\n"
     "Look inside TensorBoard runs (event files written by kcb, TensorFlow or PyTorch), Keras\n"
     "checkpoints and CSV logs, without TensorBoard or Python.\n"
@@ -42,6 +43,8 @@ static const char main_help[] =
     "(runs or files read at once by the commands that read several [the CPUs, at most 8]).\n"
     "LOGDIR may be a log directory (runs are the directories below it that hold event files,\n"
     "named by their relative path as TensorBoard names them), a run directory, or one event file.\n"
+    "A PATH alone gets the command for its kind: checkpoint for an HDF5 file or a .keras archive,\n"
+    "csv for a .csv file, runs for a directory or an event file.\n"
     "\n"
     "Exit status: 0 success; 1 a data problem (a missing or unreadable file, corruption found by\n"
     "validate, nothing matched the given tag or run); 2 a usage error (unknown option, bad value).\n";
@@ -67,6 +70,32 @@ static const command commands[] = {
  * reference is null and nothing happens. */
 extern int blas_thread_shutdown_(void) __attribute__((weak));
 
+static const command *find_command(const char *name) {
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp(name, commands[i].name) == 0) return &commands[i];
+  return NULL;
+}
+
+/* The command for a path given where the command goes: by the file's first bytes (HDF5's
+ * signature, a ZIP archive: .keras), its name (event files, .csv) or a directory. NULL: none. */
+static const char *command_for_path(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0) return NULL;
+  if (S_ISDIR(st.st_mode)) return "runs";
+  if (!S_ISREG(st.st_mode)) return NULL;
+  const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+  if (strstr(base, "tfevents")) return "runs";
+  unsigned char head[8] = {0};
+  FILE *f = fopen(path, "rb");
+  size_t got = f ? fread(head, 1, sizeof head, f) : 0;
+  if (f) fclose(f);
+  if (got == 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) return "checkpoint";
+  if (got >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) return "checkpoint";
+  size_t len = strlen(base);
+  if (len > 4 && strcmp(base + len - 4, ".csv") == 0) return "csv";
+  return NULL;
+}
+
 int main(int argc, char **argv) {
   if (blas_thread_shutdown_) blas_thread_shutdown_();
   if (argc < 2) {
@@ -76,12 +105,12 @@ int main(int argc, char **argv) {
   const char *names[sizeof commands / sizeof commands[0]];
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
   if (strcmp(argv[1], "help") == 0 && argc > 2) { /* "help CMD" is "CMD --help", as git does */
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-      if (strcmp(argv[2], commands[i].name) == 0) {
-        char help[] = "--help";
-        char *hargv[] = {help, NULL};
-        return commands[i].run(1, hargv);
-      }
+    const command *cmd = find_command(argv[2]);
+    if (cmd) {
+      char help[] = "--help";
+      char *hargv[] = {help, NULL};
+      return cmd->run(1, hargv);
+    }
     fprintf(stderr, "kcb-inspect help: unknown command '%s'", argv[2]);
     cli_print_suggestion(stderr, argv[2], names, sizeof names / sizeof names[0]);
     fprintf(stderr, " (see kcb-inspect --help)\n");
@@ -95,15 +124,26 @@ int main(int argc, char **argv) {
     cli_print_version("kcb-inspect");
     return EXIT_OK;
   }
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    if (strcmp(argv[1], commands[i].name) == 0) {
-      int rc = commands[i].run(argc - 2, argv + 2);
-      if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "kcb-inspect %s: writing the output failed: %s\n", argv[1], strerror(errno));
-        return EXIT_DATA;
-      }
-      return rc;
+  const command *cmd = find_command(argv[1]);
+  int first_arg = 2; /* the command's arguments follow its name */
+  if (!cmd && argv[1][0] != '-') { /* a path alone: its arguments start with the path */
+    const char *kind = command_for_path(argv[1]);
+    if (kind) cmd = find_command(kind), first_arg = 1;
+  }
+  if (cmd) {
+    int rc = cmd->run(argc - first_arg, argv + first_arg);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+      fprintf(stderr, "kcb-inspect %s: writing the output failed: %s\n", cmd->name, strerror(errno));
+      return EXIT_DATA;
     }
+    return rc;
+  }
+  struct stat st;
+  if (argv[1][0] != '-' && stat(argv[1], &st) == 0) {
+    fprintf(stderr, "kcb-inspect: '%s' is neither a command nor a checkpoint, CSV log, event file or log directory "
+                    "(see kcb-inspect --help)\n", argv[1]);
+    return EXIT_USAGE;
+  }
   fprintf(stderr, "kcb-inspect: unknown %s '%s'", argv[1][0] == '-' ? "option" : "command", argv[1]);
   cli_print_suggestion(stderr, argv[1], names, sizeof names / sizeof names[0]);
   fprintf(stderr, " (see kcb-inspect --help)\n");

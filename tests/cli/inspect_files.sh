@@ -75,4 +75,22 @@ printf 'epoch,loss\n0,abc\n' >"$tmp/bad.csv"
 check csv_malformed 1 "kcb-inspect csv: .*bad\.csv:2: column 2 \('loss'\): 'abc' is not a number \(KCB_EFORMAT\)" -- "$bin" csv "$tmp/bad.csv"
 check csv_bad_separator 2 "kcb-inspect csv: --separator ';;': expected one character" -- "$bin" csv "$tmp/bad.csv" --separator ';;'
 
+# a path alone gets the command for its kind, with the options that follow it
+same_as() { # NAME COMMAND PATH [OPTIONS...]: kcb-inspect PATH ... prints what kcb-inspect COMMAND PATH ... does
+  local name=$1 cmd=$2
+  shift 2
+  "$bin" "$cmd" "$@" >"$tmp/explicit" 2>&1
+  run_cmd "$bin" "$@"
+  report "$name" "$([ "$got" -eq 0 ] && cmp -s "$tmp/explicit" "$out" && echo 1)" "kcb-inspect $* differs from kcb-inspect $cmd $*"
+}
+same_as path_h5 checkpoint "$data"/saving/m.h5
+same_as path_keras_json checkpoint "$data"/saving/m.keras --json
+same_as path_weights checkpoint "$data"/saving/w.weights.h5 --arch 784,32:relu,10:softmax
+same_as path_csv csv "$data"/builtin_callbacks/basic.csv
+same_as path_logdir runs "$data"/tfevents/logdir
+same_as path_event_file runs "$data"/tfevents/logdir/run_a/events.out.tfevents.1795898576.vm.20707.0 --json
+check path_other_file 2 "^kcb-inspect: '.*expected\.json' is neither a command nor a checkpoint, CSV log, event file or log directory" -- \
+  "$bin" "$data"/tfevents/logdir/expected.json
+check path_missing 2 "^kcb-inspect: unknown command '/nonexistent/m\.h5' \(see kcb-inspect --help\)" -- "$bin" /nonexistent/m.h5
+
 finish
