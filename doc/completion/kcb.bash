@@ -47,9 +47,11 @@ _kcb_inspect() {
     local commands
     commands=$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
     COMPREPLY=($(compgen -W "$commands help --help --version" -- "$cur"))
+    # a path alone is shown by the command for its kind (kcb-inspect PATH)
+    [[ ${#COMPREPLY[@]} -eq 0 || $cur == */* || $cur == .* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
     return
   fi
-  local cmd=${COMP_WORDS[1]}
+  local cmd=${COMP_WORDS[1]} # a command, or a path whose command kcb-inspect picks (its --help lists the flags)
   if [ "$cmd" = help ]; then
     COMPREPLY=($(compgen -W "$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')" -- "$cur"))
     return

@@ -50,6 +50,8 @@ complete_line() { # complete_line FUNCTION WORD...: prints what completes the la
 }
 check complete_train_flag 0 '^--epochs$' -- complete_line _kcb_train kcb-train --epo
 check complete_inspect_command 0 '^scalars$' -- complete_line _kcb_inspect kcb-inspect sca
+check complete_inspect_path 0 'inspect_files\.sh' -- complete_line _kcb_inspect kcb-inspect "$src/tests/cli/inspect_f"
+check complete_inspect_path_flags 0 '^--arch$' -- complete_line _kcb_inspect kcb-inspect "$src/tests/data/saving/m.h5" --ar
 check complete_restore_mode 0 '^min max$' -- complete_line _kcb_restore kcb-restore --mode m
 check complete_histogram_format 0 '^proto tensor$' -- complete_line _kcb_train kcb-train --histogram-format ""
 # the set-up script waits for another apt's lock instead of failing at once
