@@ -84,12 +84,10 @@ void kcb__sgemm_ld(int trans_a, int trans_b, int m, int n, int k, float alpha, c
 int kcb__cpu_simd_level(void);
 
 /** Makes this thread flush subnormal floats to zero (inputs and results, as TensorFlow's CPU
- * kernels run) until kcb__flush_subnormals_end; returns the mode to restore. A no-op off x86. */
+ * kernels run); returns the mode to restore with kcb__fp_mode_set. A no-op off x86. */
 unsigned kcb__flush_subnormals_begin(void);
-/** Restores the mode kcb__flush_subnormals_begin returned. */
-void kcb__flush_subnormals_end(unsigned saved);
-/** This thread's floating-point mode (MXCSR), and setting it: the pool's workers run a job in
- * the mode of the thread that gave it. */
+/** This thread's floating-point mode (MXCSR), and setting it (restoring a saved mode; the pool's
+ * workers run a job in the mode of the thread that gave it). */
 unsigned kcb__fp_mode_get(void);
 void kcb__fp_mode_set(unsigned mode);
 

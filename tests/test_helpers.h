@@ -28,12 +28,12 @@
     if (!strstr(kcb_error_last(), (needle))) fail_msg("message '%s' lacks '%s'", kcb_error_last(), (needle)); \
   } while (0)
 
-/* A model of `spec` on samples of `input` floats, compiled with `optimizer` (learning rate `lr`,
+/* A model of `spec` on samples of shape `input` (rank dimensions), compiled with `optimizer` (learning rate `lr`,
  * KCB_DEFAULT for Keras's), `loss` and one metric (none when metric is KCB_METRIC_COUNT). */
-static inline kcb_model *test_compiled_model(int64_t input, const char *spec, uint64_t seed, kcb_optimizer_kind optimizer,
-                                             double lr, kcb_loss loss, kcb_metric metric) {
+static inline kcb_model *test_compiled_model_shaped(int rank, const int64_t *input, const char *spec, uint64_t seed,
+                                                    kcb_optimizer_kind optimizer, double lr, kcb_loss loss, kcb_metric metric) {
   kcb_model *m = NULL;
-  assert_ok(kcb_model_new(&m, 1, &input, seed));
+  assert_ok(kcb_model_new(&m, rank, input, seed));
   assert_ok(kcb_model_add_from_spec(m, spec));
   kcb_compile_options c = {0};
   c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(optimizer);
@@ -43,6 +43,12 @@ static inline kcb_model *test_compiled_model(int64_t input, const char *spec, ui
   c.n_metrics = metric == KCB_METRIC_COUNT ? 0 : 1;
   assert_ok(kcb_model_compile(m, &c));
   return m;
+}
+
+/* The same for inputs of one dimension (`input` features a sample). */
+static inline kcb_model *test_compiled_model(int64_t input, const char *spec, uint64_t seed, kcb_optimizer_kind optimizer,
+                                             double lr, kcb_loss loss, kcb_metric metric) {
+  return test_compiled_model_shaped(1, &input, spec, seed, optimizer, lr, loss, metric);
 }
 
 /* ---- scratch files and raw bytes (tests that edit files byte by byte) ---------------------- */

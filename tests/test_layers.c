@@ -438,14 +438,7 @@ static void test_fused_batch_norm_pooling(void **state) {
 
 static void test_batch_norm_modes(void **state) {
   (void)state;
-  kcb_model *m = NULL;
-  int64_t shape[1] = {3};
-  assert_ok(kcb_model_new(&m, 1, shape, 1));
-  assert_ok(kcb_model_add_batch_normalization(m, NULL));
-  kcb_compile_options c = {0};
-  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAMW);
-  c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
-  assert_ok(kcb_model_compile(m, &c));
+  kcb_model *m = test_compiled_model(3, "bn", 1, KCB_OPT_ADAMW, KCB_DEFAULT, KCB_LOSS_MEAN_SQUARED_ERROR, KCB_METRIC_COUNT);
   /* Keras's variable order and trainability */
   const char *names[4] = {"gamma", "beta", "moving_mean", "moving_variance"};
   assert_int_equal(kcb_model_weight_count(m), 4);

@@ -187,7 +187,7 @@ static void test_workers_compute_in_the_callers_mode(void **state) {
   unsigned flushing = kcb__fp_mode_get();
   assert_int_equal(kcb__parallel(2, 1, 1, record_mode, modes), 2);
   assert_int_equal(modes[1], flushing); /* the worker's */
-  kcb__flush_subnormals_end(saved);
+  kcb__fp_mode_set(saved);
   assert_int_equal(kcb__parallel(2, 1, 1, record_mode, modes), 2);
   assert_int_equal(modes[1], saved);
   kcb__pool_leave();
@@ -265,13 +265,8 @@ static void test_forked_child_makes_its_own_threads(void **state) {
  * predictions, every parameter's gradient and dL/dinput, in a new array of *n_out floats. */
 static float *step_outputs(const char *spec, int threads, size_t *n_out) {
   const int64_t batch = 256, in[3] = {16, 16, 2};
-  kcb_model *m = NULL;
-  assert_ok(kcb_model_new(&m, 3, in, 11));
-  assert_ok(kcb_model_add_from_spec(m, spec));
-  kcb_compile_options c = {0};
-  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
-  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-  assert_ok(kcb_model_compile(m, &c));
+  kcb_model *m = test_compiled_model_shaped(3, in, spec, 11, KCB_OPT_SGD, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                            KCB_METRIC_COUNT);
   assert_ok(kcb__model_reserve_workspace(m, batch, 1));
   m->want_input_grad = 1;
   float *x = malloc((size_t)(batch * 512) * sizeof *x);

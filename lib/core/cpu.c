@@ -30,12 +30,10 @@ unsigned kcb__flush_subnormals_begin(void) {
   return saved;
 }
 
-void kcb__flush_subnormals_end(unsigned saved) { _mm_setcsr(saved); }
 unsigned kcb__fp_mode_get(void) { return _mm_getcsr(); }
 void kcb__fp_mode_set(unsigned mode) { _mm_setcsr(mode); }
 #else
 unsigned kcb__flush_subnormals_begin(void) { return 0; }
-void kcb__flush_subnormals_end(unsigned saved) { (void)saved; }
 unsigned kcb__fp_mode_get(void) { return 0; }
 void kcb__fp_mode_set(unsigned mode) { (void)mode; }
 #endif

@@ -499,10 +499,9 @@ static size_t first_in_backward(const kcb_model *m) {
   return m->n_layers;
 }
 
-int kcb__model_backward_needs_dx(const kcb_model *m, size_t i) {
-  const size_t first = first_in_backward(m);
-  return i >= first && (i > first || m->want_input_grad);
-}
+static int needs_dx(const kcb_model *m, size_t first, size_t i) { return i >= first && (i > first || m->want_input_grad); }
+
+int kcb__model_backward_needs_dx(const kcb_model *m, size_t i) { return needs_dx(m, first_in_backward(m), i); }
 
 void kcb__model_backward(kcb_model *m, int64_t batch) {
   const size_t first = first_in_backward(m);
@@ -510,7 +509,7 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
   for (size_t i = m->n_layers; i-- > first;) {
     kcb__layer *l = &m->layers[i];
     int64_t rows = batch * (l->out_size / l->out_width);
-    int need_dx = kcb__model_backward_needs_dx(m, i);
+    int need_dx = needs_dx(m, first, i);
     switch (l->kind) {
       case KCB__DENSE: {
         int units = l->dense.units, in_width = (int)l->in_width;

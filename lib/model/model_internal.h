@@ -272,8 +272,8 @@ void kcb__norm_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batc
 void kcb__norm_sync_without_samples(kcb_model *m, int forward, int backward);
 /* The per-channel scale and shift of a BatchNormalization's last forward (out = x * scale + shift). */
 void kcb__norm_scale_shift(const kcb__layer *l, const float **scale, const float **shift);
-/* dx may be g; with l->norm_fused_pool, g is the gradient of the pooling after l (`pool`), and dx
- * another buffer. */
+/* dx may be g (or NULL: only the parameters' gradients). `pool`: NULL, or with l->norm_fused_pool
+ * the pooling after l, whose gradient g then is (dx another buffer). */
 void kcb__norm_backward(kcb_model *m, kcb__layer *l, const kcb__layer *pool, float *g, float *dx, int64_t batch);
 void kcb__zero_padding_forward(const kcb__layer *l, const float *x, float *out, int64_t batch);
 void kcb__zero_padding_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);

@@ -310,34 +310,34 @@ static void channel_affine_grad(float *dx, const float *gy, const float *restric
  * and dx are the same floats. */
 #define ROUTED_FLOATS KCB__FUSED_POOL_MAX_CHANNELS
 
+/* How many of `left` rows the next block takes: all of them, or (fused) what buf holds. */
+static int64_t block_rows(const channel_job *j, int64_t left) {
+  return j->pool && left > ROUTED_FLOATS / j->C ? ROUTED_FLOATS / j->C : left;
+}
+
+/* dL/dy of rows [r, r + n): j->gy's own, or (fused) routed into buf from the pooling's. */
+static const float *gy_rows(const channel_job *j, int64_t r, int64_t n, float *buf) {
+  if (!j->pool) return j->gy + r * j->C;
+  kcb__pool_route_rows(j->pool, j->gy, r, n, buf);
+  return buf;
+}
+
 static void grad_sums_part(void *ctx, float *sums, int64_t r0, int64_t r1) {
   const channel_job *j = ctx;
-  const int64_t C = j->C;
-  if (!j->pool) {
-    channel_grad_sums(sums, sums + C, j->gy + r0 * C, j->x + r0 * C, j->mean, r1 - r0, C);
-    return;
-  }
-  float gy[ROUTED_FLOATS];
+  float buf[ROUTED_FLOATS];
   for (int64_t r = r0, n; r < r1; r += n) {
-    n = r1 - r < ROUTED_FLOATS / C ? r1 - r : ROUTED_FLOATS / C;
-    kcb__pool_route_rows(j->pool, j->gy, r, n, gy);
-    channel_grad_sums(sums, sums + C, gy, j->x + r * C, j->mean, n, C);
+    n = block_rows(j, r1 - r);
+    channel_grad_sums(sums, sums + j->C, gy_rows(j, r, n, buf), j->x + r * j->C, j->mean, n, j->C);
   }
 }
 
 static void affine_grad_part(void *ctx, int part, int64_t r0, int64_t r1) {
   const channel_job *j = ctx;
-  const int64_t C = j->C;
+  float buf[ROUTED_FLOATS];
   (void)part;
-  if (!j->pool) {
-    channel_affine_grad(j->out + r0 * C, j->gy + r0 * C, j->x + r0 * C, j->mean, j->a, j->b, j->d, r1 - r0, C);
-    return;
-  }
-  float gy[ROUTED_FLOATS];
   for (int64_t r = r0, n; r < r1; r += n) {
-    n = r1 - r < ROUTED_FLOATS / C ? r1 - r : ROUTED_FLOATS / C;
-    kcb__pool_route_rows(j->pool, j->gy, r, n, gy);
-    channel_affine_grad(j->out + r * C, gy, j->x + r * C, j->mean, j->a, j->b, j->d, n, C);
+    n = block_rows(j, r1 - r);
+    channel_affine_grad(j->out + r * j->C, gy_rows(j, r, n, buf), j->x + r * j->C, j->mean, j->a, j->b, j->d, n, j->C);
   }
 }
 
@@ -386,7 +386,7 @@ void kcb__norm_backward(kcb_model *m, kcb__layer *l, const kcb__layer *pool, flo
   const int64_t C = l->in_width, rows = batch * (l->out_size / C);
   norm_vars v = vars_of(m, l);
   if (l->kind == KCB__LAYER_NORMALIZATION) layer_norm_backward(l, &v, gy, dx, rows, C);
-  else batch_norm_backward(m, l, l->norm_fused_pool ? pool : NULL, &v, gy, dx, rows, C);
+  else batch_norm_backward(m, l, pool, &v, gy, dx, rows, C);
 }
 
 void kcb__norm_sync_without_samples(kcb_model *m, int forward, int backward) {

@@ -169,7 +169,7 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
 static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y, int64_t count, int64_t global, int train) {
   unsigned saved = kcb__flush_subnormals_begin();
   int rc = batch_step_flushed(m, h, x, y, count, global, train);
-  kcb__flush_subnormals_end(saved);
+  kcb__fp_mode_set(saved);
   return rc;
 }
 
