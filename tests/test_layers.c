@@ -154,6 +154,16 @@ static void b_conv1d_dilated(kcb_model *m) {
   o.dilation_rate[0] = 3;
   assert_ok(kcb_model_add_conv1d(m, &o));
 }
+static void b_conv1d_causal_dilated(kcb_model *m) { /* 4 steps of padding before, none after */
+  kcb_conv_options o = conv(3, 3, 0, KCB_ACT_TANH);
+  o.padding = KCB_PADDING_CAUSAL, o.dilation_rate[0] = 2;
+  assert_ok(kcb_model_add_conv1d(m, &o));
+}
+static void b_conv1d_causal_strided(kcb_model *m) {
+  kcb_conv_options o = conv(2, 4, 0, KCB_ACT_LINEAR);
+  o.padding = KCB_PADDING_CAUSAL, o.strides[0] = 2;
+  assert_ok(kcb_model_add_conv1d(m, &o));
+}
 static void pool(kcb_model *m, kcb_pooling kind, int p, int s, kcb_padding pad, int keepdims) {
   kcb_pooling_options o = KCB_POOLING_OPTIONS_INIT;
   o.pool_size[0] = o.pool_size[1] = p;
@@ -245,6 +255,53 @@ static void conv_gradients(void) {
   check_grads("conv pointwise", 3, (int64_t[]){3, 4, 3}, b_conv_pointwise, 1);
   check_grads("conv1d same strided", 2, (int64_t[]){9, 3}, b_conv1d_same_strided, 1);
   check_grads("conv1d dilated", 2, (int64_t[]){8, 2}, b_conv1d_dilated, 1);
+  check_grads("conv1d causal dilated", 2, (int64_t[]){7, 2}, b_conv1d_causal_dilated, 1);
+  check_grads("conv1d causal dilated im2col", 2, (int64_t[]){7, 12}, b_conv1d_causal_dilated, 1);
+  check_grads("conv1d causal strided", 2, (int64_t[]){9, 3}, b_conv1d_causal_strided, 1);
+}
+
+/* Keras's causal Conv1D: output t is the valid convolution of the input with dilation x (kernel - 1)
+ * zero steps put before it, so it sees steps up to t only; out = ceil(steps / strides). Computed
+ * here by its definition, for the direct loops and im2col, with and without strides. */
+static void test_conv1d_causal_forward(void **state) {
+  (void)state;
+  static const struct { int64_t steps, channels; build_fn build; int k, s, d, filters, act_tanh; } cases[] = {
+      {7, 2, b_conv1d_causal_dilated, 3, 1, 2, 3, 1},  {7, 12, b_conv1d_causal_dilated, 3, 1, 2, 3, 1},
+      {9, 3, b_conv1d_causal_strided, 4, 2, 1, 2, 0},  {10, 9, b_conv1d_causal_strided, 4, 2, 1, 2, 0}};
+  for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
+    const int64_t T = cases[c].steps, C = cases[c].channels, F = cases[c].filters, out_steps = (T - 1) / cases[c].s + 1;
+    kcb_model *m = compiled(2, (int64_t[]){T, C}, cases[c].build, KCB_OPT_SGD);
+    const size_t n_w = (size_t)kcb_model_param_count(m);
+    float *w = malloc(n_w * sizeof *w);
+    assert_ok(kcb_model_get_weights(m, w, n_w)); /* kernel (k, C, F), then bias (F) */
+    float *kernel = w, *bias = w + (size_t)cases[c].k * C * F;
+    kcb__rng rng;
+    kcb__rng_seed(&rng, 3);
+    fill(bias, F, &rng, -0.5f, 0.5f); /* Keras's zero bias would not show a misplaced one */
+    assert_ok(kcb_model_set_weights(m, w, n_w));
+    kcb_tensor *x, *y;
+    assert_ok(kcb_tensor_new(&x, 3, (int64_t[]){2, T, C}));
+    fill(x->data, 2 * T * C, &rng, -1, 1);
+    assert_ok(kcb_model_predict(m, x, NULL, &y));
+    assert_int_equal(y->shape[1], out_steps);
+    for (int64_t n = 0; n < 2; n++)
+      for (int64_t t = 0; t < out_steps; t++)
+        for (int64_t f = 0; f < F; f++) {
+          double want = bias[f];
+          for (int j = 0; j < cases[c].k; j++) {
+            int64_t at = t * cases[c].s - (int64_t)cases[c].d * (cases[c].k - 1) + (int64_t)j * cases[c].d;
+            if (at < 0) continue; /* the causal padding */
+            for (int64_t ch = 0; ch < C; ch++) want += (double)x->data[(n * T + at) * C + ch] * kernel[(j * C + ch) * F + f];
+          }
+          if (cases[c].act_tanh) want = tanh(want);
+          float got = y->data[(n * out_steps + t) * F + f];
+          if (fabs(got - want) > 1e-5 * (1 + fabs(want)))
+            fail_msg("case %zu sample %lld step %lld filter %lld: %g, by definition %g", c, (long long)n, (long long)t,
+                     (long long)f, (double)got, want);
+        }
+    kcb_tensor_free(x), kcb_tensor_free(y), free(w);
+    kcb_model_free(m);
+  }
 }
 
 /* The input gradient is folded in chunks of samples (1 MiB of unfolded gradient each): a batch of
@@ -802,6 +859,7 @@ static void test_tensorboard_cnn(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_conv_gradients),
+      cmocka_unit_test(test_conv1d_causal_forward),
       cmocka_unit_test(test_pooling_gradients),
       cmocka_unit_test(test_normalization_gradients),
       cmocka_unit_test(test_reshape_gradients),

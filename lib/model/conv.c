@@ -18,11 +18,14 @@
 int kcb_padding_from_name(kcb_padding *out, const char *name) {
   if (name && strcmp(name, "valid") == 0) *out = KCB_PADDING_VALID;
   else if (name && strcmp(name, "same") == 0) *out = KCB_PADDING_SAME;
-  else return kcb__error(KCB_EKEY, "unknown padding '%s' (expected valid or same)", name ? name : "(null)");
+  else if (name && strcmp(name, "causal") == 0) *out = KCB_PADDING_CAUSAL;
+  else return kcb__error(KCB_EKEY, "unknown padding '%s' (expected valid, same or causal)", name ? name : "(null)");
   return 0;
 }
 
-const char *kcb_padding_name(kcb_padding p) { return p == KCB_PADDING_SAME ? "same" : "valid"; }
+const char *kcb_padding_name(kcb_padding p) {
+  return p == KCB_PADDING_SAME ? "same" : p == KCB_PADDING_CAUSAL ? "causal" : "valid";
+}
 
 int64_t kcb__window_out(int64_t in, int k, int stride, int dilation, kcb_padding padding, int *pad_before) {
   int64_t span = (int64_t)(k - 1) * dilation + 1;
@@ -32,6 +35,10 @@ int64_t kcb__window_out(int64_t in, int k, int stride, int dilation, kcb_padding
     int64_t total = (out - 1) * stride + span - in;
     if (total > 0) *pad_before = (int)(total / 2); /* the odd one goes after, as TensorFlow */
     return out;
+  }
+  if (padding == KCB_PADDING_CAUSAL) {
+    *pad_before = (int)(span - 1);
+    return (in - 1) / stride + 1;
   }
   return in >= span ? (in - span) / stride + 1 : 0;
 }
@@ -50,6 +57,8 @@ static int add_conv(kcb_model *m, const kcb_conv_options *o, int two_d) {
   if ((unsigned)o->activation >= KCB_ACT_COUNT || (unsigned)o->kernel_initializer >= KCB_INIT_COUNT ||
       (unsigned)o->bias_initializer >= KCB_INIT_COUNT || (unsigned)o->padding >= KCB_PADDING_COUNT)
     return kcb__error(KCB_EINVAL, "%s: unknown activation, padding or initializer", cls);
+  if (two_d && o->padding == KCB_PADDING_CAUSAL)
+    return kcb__error(KCB_EINVAL, "%s: padding causal is for Conv1D only (as in Keras); use valid or same", cls);
   int rank;
   int64_t shape[KCB_MAX_RANK];
   kcb__model_current_shape(m, &rank, shape);
@@ -70,7 +79,7 @@ static int add_conv(kcb_model *m, const kcb_conv_options *o, int two_d) {
   g.sw = o->strides[dims - 1];
   g.dh = two_d ? o->dilation_rate[0] : 1;
   g.dw = o->dilation_rate[dims - 1];
-  g.oh = kcb__window_out(g.h, g.kh, g.sh, g.dh, o->padding, &g.pad_top);
+  g.oh = kcb__window_out(g.h, g.kh, g.sh, g.dh, two_d ? o->padding : KCB_PADDING_VALID, &g.pad_top);
   g.ow = kcb__window_out(g.w, g.kw, g.sw, g.dw, o->padding, &g.pad_left);
   g.oc = o->filters;
   if (g.oh < 1 || g.ow < 1)

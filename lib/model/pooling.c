@@ -38,7 +38,9 @@ int kcb_model_add_pooling(kcb_model *m, kcb_pooling kind, const kcb_pooling_opti
     for (int d = 0; d < dims; d++)
       if (o->pool_size[d] <= 0 || o->strides[d] < 0)
         return kcb__error(KCB_EINVAL, "%s: pool_size must be positive and strides >= 0 (0: pool_size)", cls);
-    if ((unsigned)o->padding >= KCB_PADDING_COUNT) return kcb__error(KCB_EINVAL, "%s: unknown padding", cls);
+    if ((unsigned)o->padding >= KCB_PADDING_COUNT || o->padding == KCB_PADDING_CAUSAL)
+      return kcb__error(KCB_EINVAL, "%s: padding must be valid or same, got %s", cls,
+                        (unsigned)o->padding < KCB_PADDING_COUNT ? kcb_padding_name(o->padding) : "an unknown value");
     g.kh = dims == 2 ? o->pool_size[0] : 1;
     g.kw = o->pool_size[dims - 1];
     g.sh = dims == 2 ? (o->strides[0] ? o->strides[0] : g.kh) : 1;

@@ -70,7 +70,7 @@ static int rank_now(const kcb_model *m) {
 
 #define SPEC_ERROR(...) kcb__error(KCB_EINVAL, __VA_ARGS__)
 
-/* conv:FILTERS:KERNEL[:same|valid][:sN][:dN][:gN][:nobias][:ACTIVATION] */
+/* conv:FILTERS:KERNEL[:same|valid|causal][:sN][:dN][:gN][:nobias][:ACTIVATION] */
 static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
   kcb_conv_options o = KCB_CONV_OPTIONS_INIT;
   long filters;
@@ -86,7 +86,7 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
     else if (a[0] == 'd' && parse_pair(a + 1, o.dilation_rate)) continue;
     else if (a[0] == 'g' && parse_int(a + 1, 1, 100000, &v)) o.groups = (int)v;
     else if (kcb_activation_from_name(&o.activation, a) != 0)
-      return SPEC_ERROR("model spec '%s': conv option '%s' is not same/valid, sN (strides), dN (dilation), gN (groups), nobias or an activation", spec, a);
+      return SPEC_ERROR("model spec '%s': conv option '%s' is not same/valid/causal, sN (strides), dN (dilation), gN (groups), nobias or an activation", spec, a);
   }
   kcb_error_clear();
   return rank_now(m) == 2 ? kcb_model_add_conv1d(m, &o) : kcb_model_add_conv2d(m, &o);

@@ -32,5 +32,13 @@ spec='28x28x1,zeropad:1,conv:8:3x3:same:s2:relu,bn,avgpool:2:1:same,conv:8:1:nob
 [ $? -eq 2 ] && grep -q "conv option 'sideways'" "$tmp/err5.txt" && ok || bad "bad conv option: $(cat "$tmp/err5.txt")"
 "$train" --model '27x27x1,flatten,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err6.txt"
 [ $? -eq 2 ] && grep -q "holds 729 values per sample, the data 784" "$tmp/err6.txt" && ok || bad "wrong input shape: $(cat "$tmp/err6.txt")"
+# causal padding: Conv1D's (784 steps of one channel), refused for Conv2D and pooling
+"$train" --model '784x1,conv:4:5:causal:d2:relu,conv:4:4:causal:s2,maxpool:2,gap,10:softmax' --train-limit 100 \
+  --epochs 1 --verbose 1 >"$tmp/out7.txt" 2>"$tmp/err7.txt" && grep -q "(None, 392, 4)" "$tmp/out7.txt" \
+  && ok || bad "causal Conv1D: $(head -c 300 "$tmp/err7.txt")"
+"$train" --model '28x28x1,conv:4:3:causal,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err8.txt"
+[ $? -eq 2 ] && grep -q "padding causal is for Conv1D only" "$tmp/err8.txt" && ok || bad "causal Conv2D: $(cat "$tmp/err8.txt")"
+"$train" --model '784x1,maxpool:2:causal,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err9.txt"
+[ $? -eq 2 ] && grep -q "MaxPooling1D: padding must be valid or same, got causal" "$tmp/err9.txt" && ok || bad "causal pooling: $(cat "$tmp/err9.txt")"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -12,12 +12,14 @@ extern "C" {
 #endif
 
 /** Keras's padding modes. `same` follows TensorFlow's rule: out = ceil(in / stride), the missing
- * rows/columns split with the odd one after (bottom, right). */
-typedef enum kcb_padding { KCB_PADDING_VALID, KCB_PADDING_SAME, KCB_PADDING_COUNT } kcb_padding;
+ * rows/columns split with the odd one after (bottom, right). `causal` (Conv1D only, as in Keras)
+ * pads dilation x (kernel - 1) steps before the input and none after, so that output t sees
+ * inputs up to t only: out = ceil(in / stride). */
+typedef enum kcb_padding { KCB_PADDING_VALID, KCB_PADDING_SAME, KCB_PADDING_CAUSAL, KCB_PADDING_COUNT } kcb_padding;
 
-/** Parses "valid" / "same". @return 0 or KCB_EKEY. */
+/** Parses "valid" / "same" / "causal". @return 0 or KCB_EKEY. */
 int kcb_padding_from_name(kcb_padding *out, const char *name);
-/** "valid" or "same". @return a static string. */
+/** "valid", "same" or "causal". @return a static string. */
 const char *kcb_padding_name(kcb_padding p);
 
 /** Conv1D / Conv2D arguments. For Conv1D only index 0 of the pairs is read. */
