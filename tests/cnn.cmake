@@ -18,3 +18,16 @@ set_tests_properties(cnn_example PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
 # kcb-train --model with the new items and the cnn preset.
 add_test(NAME cnn_kcb_train COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/cnn_kcb_train.sh $<TARGET_FILE:kcb-train>)
 set_tests_properties(cnn_kcb_train PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300)
+# Every convolutional, pooling, normalization and reshaping layer and option: kcb's predictions of
+# random-weight models against forward_reference.py, which recomputes them with numpy from the
+# .keras files alone (config and weights as Keras reads them).
+add_executable(forward_models forward_models.c)
+target_link_libraries(forward_models PRIVATE kcb)
+target_compile_options(forward_models PRIVATE ${KCB_WARNINGS})
+set(KCB_FORWARD_OUT ${CMAKE_CURRENT_BINARY_DIR}/forward_out)
+add_test(NAME forward_models_dir COMMAND ${CMAKE_COMMAND} -E make_directory ${KCB_FORWARD_OUT})
+add_test(NAME forward_models_write COMMAND forward_models ${KCB_FORWARD_OUT})
+set_tests_properties(forward_models_dir PROPERTIES FIXTURES_SETUP forward_dir)
+set_tests_properties(forward_models_write PROPERTIES FIXTURES_REQUIRED forward_dir FIXTURES_SETUP forward_files)
+add_test(NAME forward_reference COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli/forward_reference.py ${KCB_FORWARD_OUT})
+set_tests_properties(forward_reference PROPERTIES FIXTURES_REQUIRED forward_files)
