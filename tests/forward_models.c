@@ -52,6 +52,9 @@ static const struct model_case {
     {"conv1d_causal", 2, {20, 3}, "conv:4:3:causal:d2:relu,conv:5:4:same:s2,maxpool:2:1:same,avgpool:3:2,bn,gmp,4:softmax", NULL},
     {"conv1d_groups", 2, {16, 4}, "conv:6:5:same:g2:tanh,ln,avgpool:2:same,conv:3:1,gap:keepdims,flatten,2", NULL},
     {"conv2d_asymmetric", 3, {7, 6, 2}, NULL, build_asymmetric},
+    {"activations", 3, {5, 5, 2},
+     "conv:4:3:swish,conv:4:2:hard_swish,flatten,6:elu,6:selu,6:relu6,6:softsign,6:hard_sigmoid,6:mish,exponential,"
+     "softplus,6:gelu,3:tanh", NULL},
 };
 
 static int write_floats(const char *out, const char *name, const char *what, const float *v, size_t n) {

@@ -73,7 +73,9 @@ static void check_case(const grad_case *c) {
 static void test_dense_activations(void **state) {
   (void)state;
   static const char *const specs[] = {"5:linear,3", "5:relu,3", "5:sigmoid,3", "5:tanh,3", "5:softmax,3",
-                                      "5:softplus,3", "5:gelu,3", "5:leaky_relu,3"};
+                                      "5:softplus,3", "5:gelu,3", "5:leaky_relu,3", "5:elu,3", "5:selu,3",
+                                      "5:silu,3", "5:relu6,3", "5:softsign,3", "5:hard_sigmoid,3", "5:hard_silu,3",
+                                      "5:exponential,3", "5:mish,3", "5:swish,3", "5:hard_swish,3"};
   for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
     grad_case c = {specs[i], 1, {4, 0}, KCB_LOSS_MEAN_SQUARED_ERROR, 0};
     check_case(&c);
@@ -83,7 +85,9 @@ static void test_dense_activations(void **state) {
 static void test_activation_layers(void **state) {
   (void)state;
   static const char *const specs[] = {"5,relu,3", "5,sigmoid,3", "5,tanh,3", "5,softmax,3", "5,softplus,3",
-                                      "5,gelu,3", "5,leaky_relu,3", "5,linear,3"};
+                                      "5,gelu,3", "5,leaky_relu,3", "5,linear,3", "5,elu,3", "5,selu,3", "5,silu,3",
+                                      "5,relu6,3", "5,softsign,3", "5,hard_sigmoid,3", "5,hard_silu,3",
+                                      "5,exponential,3", "5,mish,3"};
   for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
     grad_case c = {specs[i], 1, {4, 0}, KCB_LOSS_MEAN_SQUARED_ERROR, 0};
     check_case(&c);
@@ -167,6 +171,36 @@ static void test_activation_values(void **state) {
   assert_float_equal(y[2] + y[3], 1.0, 1e-7);
   kcb__activation_forward(KCB_ACT_SIGMOID, x, y, 1, 4);
   assert_float_equal(y[3], 1 / (1 + exp(-2.0)), 1e-7);
+  kcb__activation_forward(KCB_ACT_ELU, x, y, 1, 4);
+  assert_float_equal(y[0], exp(-1.0) - 1, 1e-7);
+  assert_float_equal(y[3], 2.0, 0);
+  kcb__activation_forward(KCB_ACT_SELU, x, y, 1, 4);
+  assert_float_equal(y[0], 1.0507009873554805 * 1.6732632423543772 * (exp(-1.0) - 1), 1e-6);
+  assert_float_equal(y[2], 1.0507009873554805 * 0.5, 1e-7);
+  kcb__activation_forward(KCB_ACT_SILU, x, y, 1, 4);
+  assert_float_equal(y[0], -1 / (1 + exp(1.0)), 1e-7);
+  const float big[4] = {-4.0f, -1.5f, 5.0f, 7.0f};
+  kcb__activation_forward(KCB_ACT_RELU6, big, y, 1, 4);
+  assert_true(y[0] == 0 && y[2] == 5 && y[3] == 6);
+  kcb__activation_forward(KCB_ACT_HARD_SIGMOID, big, y, 1, 4); /* relu6(x + 3) / 6 */
+  assert_float_equal(y[0], 0.0, 0);
+  assert_float_equal(y[1], 0.25, 1e-7);
+  assert_float_equal(y[2], 1.0, 0);
+  kcb__activation_forward(KCB_ACT_HARD_SILU, big, y, 1, 4);
+  assert_float_equal(y[1], -0.375, 1e-7);
+  assert_float_equal(y[3], 7.0, 0);
+  kcb__activation_forward(KCB_ACT_SOFTSIGN, x, y, 1, 4);
+  assert_float_equal(y[0], -0.5, 1e-7);
+  assert_float_equal(y[3], 2.0 / 3.0, 1e-7);
+  kcb__activation_forward(KCB_ACT_EXPONENTIAL, x, y, 1, 4);
+  assert_float_equal(y[3], exp(2.0), 1e-5);
+  kcb__activation_forward(KCB_ACT_MISH, x, y, 1, 4);
+  assert_float_equal(y[0], -tanh(log1p(exp(-1.0))), 1e-6);
+  assert_float_equal(y[3], 2 * tanh(log1p(exp(2.0))), 1e-6);
+  kcb_activation a;
+  assert_int_equal(kcb_activation_from_name(&a, "swish"), 0);
+  assert_int_equal(a, KCB_ACT_SILU);
+  assert_string_equal(kcb_activation_name(a), "silu"); /* as Keras 3 serializes it */
 }
 
 int main(void) {

@@ -5,8 +5,14 @@
 
 /* keras.activations.leaky_relu's default negative_slope. */
 #define LEAKY_RELU_SLOPE 0.2f
+/* keras.activations.selu's constants (elu's alpha is 1). */
+#define SELU_ALPHA 1.67326324235437728481f
+#define SELU_SCALE 1.05070098735548049342f
 
-int kcb__activation_needs_pre(kcb_activation a) { return a == KCB_ACT_GELU || a == KCB_ACT_SOFTPLUS; }
+/* The activations whose derivative is not a function of their output. */
+int kcb__activation_needs_pre(kcb_activation a) {
+  return a == KCB_ACT_GELU || a == KCB_ACT_SOFTPLUS || a == KCB_ACT_SILU || a == KCB_ACT_HARD_SILU || a == KCB_ACT_MISH;
+}
 
 static float sigmoidf(float x) {
   /* Never exponentiates a large positive number. */
@@ -14,6 +20,10 @@ static float sigmoidf(float x) {
   float e = expf(x);
   return e / (1.0f + e);
 }
+
+static float softplusf(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
+
+static float hard_sigmoidf(float x) { return fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
 
 void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int64_t rows, int64_t width) {
   int64_t n = rows * width;
@@ -34,7 +44,34 @@ void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int
       for (int64_t i = 0; i < n; i++) out[i] = tanhf(pre[i]);
       break;
     case KCB_ACT_SOFTPLUS:
-      for (int64_t i = 0; i < n; i++) out[i] = fmaxf(pre[i], 0.0f) + log1pf(expf(-fabsf(pre[i])));
+      for (int64_t i = 0; i < n; i++) out[i] = softplusf(pre[i]);
+      break;
+    case KCB_ACT_ELU:
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] > 0 ? pre[i] : expm1f(pre[i]);
+      break;
+    case KCB_ACT_SELU:
+      for (int64_t i = 0; i < n; i++) out[i] = SELU_SCALE * (pre[i] > 0 ? pre[i] : SELU_ALPHA * expm1f(pre[i]));
+      break;
+    case KCB_ACT_SILU:
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] * sigmoidf(pre[i]);
+      break;
+    case KCB_ACT_RELU6:
+      for (int64_t i = 0; i < n; i++) out[i] = fminf(fmaxf(pre[i], 0.0f), 6.0f);
+      break;
+    case KCB_ACT_SOFTSIGN:
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] / (fabsf(pre[i]) + 1.0f);
+      break;
+    case KCB_ACT_HARD_SIGMOID:
+      for (int64_t i = 0; i < n; i++) out[i] = hard_sigmoidf(pre[i]);
+      break;
+    case KCB_ACT_HARD_SILU:
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] * hard_sigmoidf(pre[i]);
+      break;
+    case KCB_ACT_EXPONENTIAL:
+      for (int64_t i = 0; i < n; i++) out[i] = expf(pre[i]);
+      break;
+    case KCB_ACT_MISH:
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] * tanhf(softplusf(pre[i]));
       break;
     case KCB_ACT_GELU: /* exact form (approximate=False, Keras's default) */
       for (int64_t i = 0; i < n; i++) out[i] = 0.5f * pre[i] * (1.0f + erff(pre[i] * 0.70710678118654752f));
@@ -75,6 +112,42 @@ void kcb__activation_backward(kcb_activation a, const float *pre, const float *o
       break;
     case KCB_ACT_SOFTPLUS:
       for (int64_t i = 0; i < n; i++) grad[i] *= sigmoidf(pre[i]);
+      break;
+    case KCB_ACT_ELU: /* exp(x) = out + 1 below 0 */
+      for (int64_t i = 0; i < n; i++) grad[i] *= out[i] > 0 ? 1.0f : out[i] + 1.0f;
+      break;
+    case KCB_ACT_SELU:
+      for (int64_t i = 0; i < n; i++) grad[i] *= out[i] > 0 ? SELU_SCALE : out[i] + SELU_SCALE * SELU_ALPHA;
+      break;
+    case KCB_ACT_SILU:
+      for (int64_t i = 0; i < n; i++) {
+        float s = sigmoidf(pre[i]);
+        grad[i] *= s * (1.0f + pre[i] * (1.0f - s));
+      }
+      break;
+    case KCB_ACT_RELU6:
+      for (int64_t i = 0; i < n; i++) grad[i] = out[i] > 0 && out[i] < 6.0f ? grad[i] : 0.0f;
+      break;
+    case KCB_ACT_SOFTSIGN: /* 1 / (1 + |x|)^2 = (1 - |out|)^2 */
+      for (int64_t i = 0; i < n; i++) grad[i] *= (1.0f - fabsf(out[i])) * (1.0f - fabsf(out[i]));
+      break;
+    case KCB_ACT_HARD_SIGMOID:
+      for (int64_t i = 0; i < n; i++) grad[i] = out[i] > 0 && out[i] < 1.0f ? grad[i] / 6.0f : 0.0f;
+      break;
+    case KCB_ACT_HARD_SILU:
+      for (int64_t i = 0; i < n; i++) {
+        float x = pre[i];
+        grad[i] *= x <= -3.0f ? 0.0f : x >= 3.0f ? 1.0f : (2.0f * x + 3.0f) / 6.0f;
+      }
+      break;
+    case KCB_ACT_EXPONENTIAL:
+      for (int64_t i = 0; i < n; i++) grad[i] *= out[i];
+      break;
+    case KCB_ACT_MISH:
+      for (int64_t i = 0; i < n; i++) {
+        float x = pre[i], t = tanhf(softplusf(x));
+        grad[i] *= t + x * sigmoidf(x) * (1.0f - t * t);
+      }
       break;
     case KCB_ACT_GELU:
       for (int64_t i = 0; i < n; i++) {

@@ -11,7 +11,8 @@ typedef struct name_entry {
 } name_entry;
 
 static const char *const activation_names[KCB_ACT_COUNT] = {
-    "linear", "relu", "sigmoid", "tanh", "softmax", "softplus", "gelu", "leaky_relu"};
+    "linear", "relu",  "sigmoid",      "tanh",      "softmax",     "softplus", "gelu", "leaky_relu", "elu",
+    "selu",   "silu",  "relu6",        "softsign",  "hard_sigmoid", "hard_silu", "exponential", "mish"};
 static const char *const initializer_names[KCB_INIT_COUNT] = {
     "glorot_uniform", "he_normal", "he_uniform", "zeros", "ones", "random_normal"};
 static const char *const loss_names[KCB_LOSS_COUNT] = {
@@ -26,7 +27,8 @@ static const char *const optimizer_names[KCB_OPT_COUNT] = {"sgd", "rmsprop", "ad
 static const name_entry loss_aliases[] = {{"mse", KCB_LOSS_MEAN_SQUARED_ERROR}, {"mae", KCB_LOSS_MEAN_ABSOLUTE_ERROR}};
 static const name_entry metric_aliases[] = {
     {"mse", KCB_METRIC_MEAN_SQUARED_ERROR}, {"mae", KCB_METRIC_MEAN_ABSOLUTE_ERROR}, {"acc", KCB_METRIC_ACCURACY}};
-static const name_entry activation_aliases[] = {{"none", KCB_ACT_LINEAR}};
+static const name_entry activation_aliases[] = {
+    {"none", KCB_ACT_LINEAR}, {"swish", KCB_ACT_SILU}, {"hard_swish", KCB_ACT_HARD_SILU}};
 static const name_entry initializer_aliases[] = {{"normal", KCB_INIT_RANDOM_NORMAL}};
 
 static int lookup(int *out, const char *what, const char *name, const char *const *names, int count,

@@ -28,6 +28,25 @@ def activation(name, x):
         return np.maximum(x, 0)
     if name == "leaky_relu":
         return np.where(x > 0, x, 0.2 * x)
+    if name == "elu":
+        return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+    if name == "selu":
+        alpha, scale = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+        return scale * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+    if name in ("silu", "swish"):
+        return x / (1 + np.exp(-x))
+    if name == "relu6":
+        return np.clip(x, 0, 6)
+    if name == "softsign":
+        return x / (1 + np.abs(x))
+    if name == "hard_sigmoid":
+        return np.clip(x / 6 + 0.5, 0, 1)
+    if name in ("hard_silu", "hard_swish"):
+        return x * np.clip(x / 6 + 0.5, 0, 1)
+    if name == "exponential":
+        return np.exp(x)
+    if name == "mish":
+        return x * np.tanh(np.log1p(np.exp(x)))
     if name == "sigmoid":
         return 1 / (1 + np.exp(-x))
     if name == "tanh":

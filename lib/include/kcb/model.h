@@ -17,10 +17,14 @@ extern "C" {
 
 /* ---- names shared with Keras --------------------------------------------------------- */
 
-/** Activations, by their Keras names. */
+/** Activations, by their Keras 3 names and with Keras's default arguments: gelu is the exact
+ * (erf) form, leaky_relu's slope 0.2, elu's alpha 1; silu is also named swish, hard_silu
+ * hard_swish; hard_sigmoid is relu6(x + 3) / 6. */
 typedef enum kcb_activation {
   KCB_ACT_LINEAR, KCB_ACT_RELU, KCB_ACT_SIGMOID, KCB_ACT_TANH, KCB_ACT_SOFTMAX,
-  KCB_ACT_SOFTPLUS, KCB_ACT_GELU, KCB_ACT_LEAKY_RELU, KCB_ACT_COUNT
+  KCB_ACT_SOFTPLUS, KCB_ACT_GELU, KCB_ACT_LEAKY_RELU, KCB_ACT_ELU, KCB_ACT_SELU, KCB_ACT_SILU,
+  KCB_ACT_RELU6, KCB_ACT_SOFTSIGN, KCB_ACT_HARD_SIGMOID, KCB_ACT_HARD_SILU, KCB_ACT_EXPONENTIAL,
+  KCB_ACT_MISH, KCB_ACT_COUNT
 } kcb_activation;
 
 /** Weight initializers, by their Keras names. */
