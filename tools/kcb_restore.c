@@ -218,6 +218,7 @@ int main(int argc, char **argv) {
     kcb_checkpoint_write_report report;
     memset(&report, 0, sizeof report);
     rc = kcb_checkpoint_file_open(&src, best);
+    if (rc == 0) rc = kcb_file_make_parent_dirs(output); /* as kcb-train's --save */
     if (rc == 0) rc = kcb_checkpoint_file_write(src, output, layout, &report);
     kcb_checkpoint_file_close(src);
     if (rc == 0 && report.note[0]) fprintf(stderr, "kcb-restore: note: %s\n", tool_esc(report.note));

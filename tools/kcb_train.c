@@ -145,20 +145,23 @@ static size_t class_names(const train_args *a, char *text, const char **names, s
   return n;
 }
 
-/* --embeddings N: the last hidden layer's outputs for the first N test images, their class names
- * (and indices) as metadata and the images as a sprite, for TensorBoard's projector, in logdir. */
-static int write_embeddings(kcb_model *model, const kcb_mnist *data, long long count, const char *logdir,
-                            const char *const *names, size_t n_names) {
+/* The layer --embeddings shows: the one before the last Dense layer, which must not be the first
+ * layer. @return its index + 1, or 0 when the model has none. */
+static size_t embedding_layer(const kcb_model *model) {
   size_t last_dense = kcb_model_layer_count(model);
   while (last_dense > 0 && strcmp(kcb_model_layer_class(model, last_dense - 1), "Dense") != 0) last_dense--;
-  if (last_dense < 2) {
-    fprintf(stderr, "kcb-train: --embeddings needs a hidden layer before the output Dense layer\n");
-    return KCB_EINVAL;
-  }
+  return last_dense < 2 ? 0 : last_dense - 1;
+}
+
+/* --embeddings N: the last hidden layer's outputs for the first N test images, their class names
+ * (and indices) as metadata and the images as a sprite of image_h x image_w pictures (the data
+ * set's, whatever shape the model views them in), for TensorBoard's projector, in logdir. */
+static int write_embeddings(kcb_model *model, const kcb_mnist *data, long long count, const char *logdir,
+                            const char *const *names, size_t n_names, int64_t image_h, int64_t image_w) {
   int64_t n = data->test_images->shape[0] < count ? data->test_images->shape[0] : count;
   kcb_tensor x = *data->test_images, *features = NULL;
   x.shape[0] = n;
-  int rc = kcb_model_predict_layer(model, &x, last_dense - 2, 256, &features);
+  int rc = kcb_model_predict_layer(model, &x, embedding_layer(model) - 1, 256, &features);
   if (rc) return rc;
   size_t pixels = (size_t)kcb_tensor_sample_size(&x);
   uint8_t *images = malloc((size_t)n * pixels + 1);
@@ -180,8 +183,8 @@ static int write_embeddings(kcb_model *model, const kcb_mnist *data, long long c
     const char *const *values[2] = {label, index};
     kcb_embedding e = {.name = "test_features", .data = features->data, .rows = (size_t)n,
                        .dims = (size_t)kcb_tensor_sample_size(features), .column_names = columns, .columns = values,
-                       .n_columns = 2, .metadata_rows = (size_t)n, .images = images, .image_height = (int)x.shape[1],
-                       .image_width = x.rank > 2 ? (int)x.shape[2] : 1, .image_channels = 1};
+                       .n_columns = 2, .metadata_rows = (size_t)n, .images = images, .image_height = (int)image_h,
+                       .image_width = (int)image_w, .image_channels = 1};
     rc = kcb_projector_write(logdir, &e, 1, NULL);
   }
   free(images);
@@ -214,8 +217,16 @@ typedef struct final_outputs {
   const kcb_mnist *data;
   const char *const *names;
   size_t n_names;
-  const char *failed; /* the option whose file could not be written, for the message */
+  int64_t image_h, image_w; /* the data set's images, for the sprite */
+  int last_epoch;           /* the last epoch trained (0-based), for --save's kcb_epoch */
+  const char *failed;       /* the option whose file could not be written, for the message */
 } final_outputs;
+
+static int final_outputs_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  ((final_outputs *)cb)->last_epoch = epoch;
+  return 0;
+}
 
 static int final_outputs_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   final_outputs *fo = (final_outputs *)cb;
@@ -224,16 +235,18 @@ static int final_outputs_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   int rc = 0;
   if (fo->a->save) {
     kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
-    so.epoch = fo->a->epochs - 1;
+    so.epoch = fo->last_epoch; /* early stopping may have ended fit before --epochs */
     if ((rc = kcb_model_save(cb->model, fo->a->save, &so))) fo->failed = "--save";
   }
   if (rc == 0 && fo->a->embeddings &&
-      (rc = write_embeddings(cb->model, fo->data, fo->a->embeddings, fo->a->logdir, fo->names, fo->n_names)))
+      (rc = write_embeddings(cb->model, fo->data, fo->a->embeddings, fo->a->logdir, fo->names, fo->n_names, fo->image_h,
+                             fo->image_w)))
     fo->failed = "--embeddings";
   return rc;
 }
 
-static const kcb_callback_ops final_outputs_ops = {.name = "FinalOutputs", .on_train_end = final_outputs_on_train_end};
+static const kcb_callback_ops final_outputs_ops = {
+    .name = "FinalOutputs", .on_epoch_end = final_outputs_on_epoch_end, .on_train_end = final_outputs_on_train_end};
 
 /* dir + "/" + name, without the "./" a run named "." would add. */
 static void join(char *out, size_t size, const char *dir, const char *name) {
@@ -289,6 +302,49 @@ static int fail(const char *what, int rc) {
   else
     fprintf(stderr, "%s: %s: %s (%s)\n", who, what, kcb_strerror(rc), kcb_error_name(rc));
   return 1;
+}
+
+/* labels (n,) of class indices as (n, width) one-hot rows. */
+static int one_hot(const kcb_tensor *labels, int64_t width, kcb_tensor **out) {
+  int64_t shape[2] = {labels->shape[0], width};
+  int rc = kcb_tensor_new(out, 2, shape);
+  for (int64_t i = 0; rc == 0 && i < shape[0]; i++) (*out)->data[i * width + (int64_t)labels->data[i]] = 1.0f;
+  return rc;
+}
+
+/* Before any training, whether the model's output fits the labels (class indices) and --loss:
+ * sparse_categorical_crossentropy takes the indices, with an output per class; the other losses
+ * compare outputs and targets value by value, so the labels become one-hot rows (Keras's
+ * to_categorical) for a model with an output per class, or stay one number for a single output.
+ * --embeddings needs a hidden layer before the output Dense. @return 0, or an exit status. */
+static int check_outputs(const kcb_model *model, const kcb_mnist *data, const train_args *a, kcb_loss loss,
+                         kcb_tensor **y_train, kcb_tensor **y_test) {
+  int64_t shape[KCB_MAX_RANK], outputs = 1, classes = 0;
+  int rank = kcb_model_output_shape(model, shape);
+  for (int i = 0; i < rank; i++) outputs *= shape[i];
+  const kcb_tensor *labels[2] = {data->train_labels, data->test_labels};
+  for (int s = 0; s < 2; s++)
+    for (int64_t i = 0; i < labels[s]->shape[0]; i++)
+      if (labels[s]->data[i] + 1 > (float)classes) classes = (int64_t)labels[s]->data[i] + 1;
+  char why[256];
+  if (rank != 1) {
+    snprintf(why, sizeof why, "the model's output has rank %d per sample; end it with one value per class "
+             "(a flatten or gap before the last Dense)", rank);
+    return train_usage_error("--model", a->model_spec, why);
+  }
+  int sparse = loss == KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  if (outputs < classes && (sparse || outputs != 1)) {
+    snprintf(why, sizeof why, "the model has %lld outputs per sample, the data %lld classes: --loss %s needs an output "
+             "per class%s", (long long)outputs, (long long)classes, kcb_loss_name(loss), sparse ? "" : " (or a single one)");
+    return train_usage_error("--model", a->model_spec, why);
+  }
+  if (a->embeddings && embedding_layer(model) == 0)
+    return train_usage_error("--embeddings", "", "the model has no hidden layer before its output Dense layer, whose "
+                             "outputs the projector would show");
+  if (sparse || outputs == 1) return 0;
+  int rc = one_hot(data->train_labels, outputs, y_train);
+  if (rc == 0) rc = one_hot(data->test_labels, outputs, y_test);
+  return rc ? fail("one-hot labels", rc) : 0;
 }
 
 /* After Ctrl-C: what was saved, and the command that resumes. @return the signal's exit status. */
@@ -392,6 +448,7 @@ int main(int argc, char **argv) {
   const char *names[256];
   size_t n_names = class_names(&a, name_list, names, 256);
   kcb_mnist data = {0};
+  kcb_tensor *y_train = NULL, *y_test = NULL; /* one-hot labels, for the losses that want them */
   kcb_model *model = NULL;
   kcb_history *history = NULL;
   kcb_callback *callbacks[12] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
@@ -403,10 +460,15 @@ int main(int argc, char **argv) {
     goto done;
   }
   if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
-    /* a bad spec is a usage error */
-    status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, kcb_error_last());
+    /* a bad spec is a usage error; the flag's value is said once, not again in the library's message */
+    const char *why = kcb_error_last();
+    char said[1200];
+    snprintf(said, sizeof said, "model spec '%s': ", a.model_spec);
+    if (strncmp(why, said, strlen(said)) == 0) why += strlen(said);
+    status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, why);
     goto done;
   }
+  const int64_t image_h = data.test_images->shape[1], image_w = data.test_images->shape[2];
   {
     /* A spec with its own input shape (28x28x1) sees the images in that shape: the same values. */
     int64_t in_shape[KCB_MAX_RANK];
@@ -416,6 +478,12 @@ int main(int argc, char **argv) {
       images[i]->rank = in_rank + 1;
       memcpy(images[i]->shape + 1, in_shape, (size_t)in_rank * sizeof in_shape[0]);
     }
+  }
+  if ((status = check_outputs(model, &data, &a, c.loss, &y_train, &y_test))) goto done;
+  /* --save's directory now, as the callbacks make theirs: not a trained model lost at the end */
+  if (a.save && rank == 0 && (rc = kcb_file_make_parent_dirs(a.save))) {
+    status = fail("--save", rc);
+    goto done;
   }
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);
@@ -502,7 +570,8 @@ int main(int argc, char **argv) {
       rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
     if (rc) checkpoint = NULL;
   }
-  final_outputs final = {.base = {.ops = &final_outputs_ops}, .a = &a, .data = &data, .names = names, .n_names = n_names};
+  final_outputs final = {.base = {.ops = &final_outputs_ops}, .a = &a, .data = &data, .names = names, .n_names = n_names,
+                         .image_h = image_h, .image_w = image_w, .last_epoch = (int)a.initial_epoch - 1};
   if (rc == 0 && (a.save || a.embeddings)) callbacks[n_callbacks++] = &final.base;
   /* last, so that an epoch's backup is written after its checkpoint (and the final outputs) */
   if (rc == 0 && a.backup_dir) {
@@ -564,7 +633,7 @@ int main(int argc, char **argv) {
   }
   running_model = model;
   in_fit = 1;
-  rc = kcb_model_fit(model, data.train_images, data.train_labels, &fit, &history);
+  rc = kcb_model_fit(model, data.train_images, y_train ? y_train : data.train_labels, &fit, &history);
   in_fit = 0;
   if (rc == KCB_EINTERRUPTED) { /* distributed: every rank stopped after the same batch */
     status = rank == 0 ? report_interrupt(&a, checkpoint, tensorboard, argc, argv) : 128 + (stop_signal ? stop_signal : SIGINT);
@@ -578,7 +647,7 @@ int main(int argc, char **argv) {
   ev.batch_size = a.batch_size;
   ev.verbose = 0;
   kcb_logs result;
-  if ((rc = kcb_model_evaluate(model, data.test_images, data.test_labels, &ev, &result))) {
+  if ((rc = kcb_model_evaluate(model, data.test_images, y_test ? y_test : data.test_labels, &ev, &result))) {
     status = fail("evaluate", rc);
     goto done;
   }
@@ -604,6 +673,8 @@ done:
   kcb_history_free(history);
   kcb_model_free(model);
   kcb_mnist_free(&data);
+  kcb_tensor_free(y_train);
+  kcb_tensor_free(y_test);
   free(metric_list);
   free(name_list);
   return status;

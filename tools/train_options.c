@@ -46,7 +46,9 @@ static const option options[] = {
      "[flatten,256:relu,128:relu,10:softmax]"},
     {"loss", "NAME", STRING, AT(loss), 0, 0,
      "mse, mae, binary_crossentropy, categorical_crossentropy,\n"
-     "sparse_categorical_crossentropy [sparse_categorical_crossentropy]"},
+     "sparse_categorical_crossentropy; all but the last get the labels one-hot\n"
+     "(or as one number, for a model with a single output)\n"
+     "[sparse_categorical_crossentropy]"},
     {"optimizer", "NAME", STRING, AT(optimizer), 0, 0, "sgd, rmsprop, adam, adamw [adam]"},
     {"lr", "RATE", DOUBLE, AT(lr), 0, 1e6, "learning rate [Keras's default for the optimizer: 0.01 sgd, else 0.001]"},
     {"metrics", "LIST", STRING, AT(metrics), 0, 0, "comma-separated: accuracy, mse, mae, ... [accuracy]"},

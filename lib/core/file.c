@@ -195,6 +195,11 @@ int kcb__file_check_regular(const char *path, const char *owner) {
   return rc;
 }
 
+int kcb_file_make_parent_dirs(const char *path) {
+  if (!path) return kcb__error(KCB_EINVAL, "kcb_file_make_parent_dirs: NULL path");
+  return kcb__mkdirs_for(path, path);
+}
+
 int kcb_file_read(const char *path, size_t max_bytes, char **out, size_t *len) {
   if (!out || !len || !path) return kcb__error(KCB_EINVAL, "kcb_file_read: NULL argument");
   *out = NULL;

@@ -670,6 +670,11 @@ int kcb_model_input_shape(const kcb_model *m, int64_t *shape) {
   memcpy(shape, m->in_shape, (size_t)m->in_rank * sizeof *shape);
   return m->in_rank;
 }
+int kcb_model_output_shape(const kcb_model *m, int64_t *shape) {
+  int rank;
+  kcb__model_current_shape(m, &rank, shape);
+  return rank;
+}
 const char *kcb_model_layer_name(const kcb_model *m, size_t i) { return i < m->n_layers ? m->layers[i].name : NULL; }
 const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
   return i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;

@@ -18,6 +18,21 @@ const char *kcb_model_spec_preset(const char *name) {
   return NULL;
 }
 
+#define MAX_ITEM_ARGS 12
+
+/* Splits s in place at every sep (empty fields stay, so "28xx28" or "conv::3" can be refused).
+ * @return the number of fields, or -1 when there are more than max. */
+static int split(char *s, char sep, char **fields, int max) {
+  int n = 0;
+  for (char *at = s;; at++) {
+    if (n == max) return -1;
+    fields[n++] = at;
+    at = strchr(at, sep);
+    if (!at) return n;
+    *at = '\0';
+  }
+}
+
 static int parse_int(const char *s, long lo, long hi, long *out) {
   char *end;
   errno = 0;
@@ -27,21 +42,23 @@ static int parse_int(const char *s, long lo, long hi, long *out) {
   return 1;
 }
 
-/* "28x28x1" -> rank 3; "784" -> rank 1 when `bare_ok`. @return 1 when s is a shape. */
-static int parse_shape(const char *s, int *rank, int64_t *shape) {
-  if (!strchr(s, 'x')) return 0;
-  char buf[128];
-  kcb__strlcpy(buf, s, sizeof buf);
-  int r = 0;
-  char *save = NULL;
-  for (char *d = strtok_r(buf, "x", &save); d; d = strtok_r(NULL, "x", &save)) {
+/* "28x28x1" into a shape; with inferred, one entry may be -1 (Reshape's inferred size). */
+static int parse_shape(const char *s, int inferred, int *rank, int64_t *shape) {
+  char buf[128], *dims[KCB_MAX_RANK - 1];
+  if (!strchr(s, 'x') || strlen(s) >= sizeof buf) return 0;
+  memcpy(buf, s, strlen(s) + 1);
+  int r = split(buf, 'x', dims, KCB_MAX_RANK - 1);
+  for (int i = 0; i < r; i++) {
     long v;
-    if (r >= KCB_MAX_RANK - 1 || !parse_int(d, 1, 100000000, &v)) return 0;
-    shape[r++] = v;
+    if (!parse_int(dims[i], inferred ? -1 : 1, 100000000, &v) || v == 0) return 0;
+    shape[i] = v;
   }
   *rank = r;
   return r > 0;
 }
+
+/* Digits, '-' and 'x' with an 'x': meant as a shape even when parse_shape refuses it. */
+static int looks_like_shape(const char *s) { return strchr(s, 'x') && s[strspn(s, "0123456789-x")] == '\0'; }
 
 /* "3" or "3x5" into a pair. */
 static int parse_pair(const char *s, int *pair) {
@@ -77,16 +94,23 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
   if (n < 2 || !parse_int(args[0], 1, 1000000, &filters) || !parse_pair(args[1], o.kernel_size))
     return SPEC_ERROR("model spec '%s': conv needs FILTERS:KERNEL, as conv:32:3 or conv:32:3x3:same:relu", spec);
   o.filters = (int)filters;
+  /* each kind of option at most once: "conv:4:3:relu:tanh" is a typo, not a choice */
+  enum { PADDING, NOBIAS, STRIDES, DILATION, GROUPS, ACTIVATION, KINDS };
+  static const char *const kind_names[KINDS] = {"padding", "nobias", "strides", "dilation", "groups", "activation"};
+  int seen[KINDS] = {0};
   for (int i = 2; i < n; i++) {
     const char *a = args[i];
     long v;
-    if (kcb_padding_from_name(&o.padding, a) == 0) continue;
-    if (strcmp(a, "nobias") == 0) o.use_bias = 0;
-    else if (a[0] == 's' && parse_pair(a + 1, o.strides)) continue;
-    else if (a[0] == 'd' && parse_pair(a + 1, o.dilation_rate)) continue;
-    else if (a[0] == 'g' && parse_int(a + 1, 1, 100000, &v)) o.groups = (int)v;
-    else if (kcb_activation_from_name(&o.activation, a) != 0)
+    int kind;
+    if (kcb_padding_from_name(&o.padding, a) == 0) kind = PADDING;
+    else if (strcmp(a, "nobias") == 0) kind = NOBIAS, o.use_bias = 0;
+    else if (a[0] == 's' && parse_pair(a + 1, o.strides)) kind = STRIDES;
+    else if (a[0] == 'd' && parse_pair(a + 1, o.dilation_rate)) kind = DILATION;
+    else if (a[0] == 'g' && parse_int(a + 1, 1, 100000, &v)) kind = GROUPS, o.groups = (int)v;
+    else if (kcb_activation_from_name(&o.activation, a) == 0) kind = ACTIVATION;
+    else
       return SPEC_ERROR("model spec '%s': conv option '%s' is not same/valid/causal, sN (strides), dN (dilation), gN (groups), nobias or an activation", spec, a);
+    if (seen[kind]++) return SPEC_ERROR("model spec '%s': conv option '%s' gives the %s a second time", spec, a, kind_names[kind]);
   }
   kcb_error_clear();
   return rank_now(m) == 2 ? kcb_model_add_conv1d(m, &o) : kcb_model_add_conv2d(m, &o);
@@ -95,9 +119,12 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
 /* maxpool|avgpool[:POOL[:STRIDES]][:same|valid] */
 static int add_pool_item(kcb_model *m, int max, char **args, int n, const char *spec) {
   kcb_pooling_options o = KCB_POOLING_OPTIONS_INIT;
-  int pairs = 0;
+  int pairs = 0, paddings = 0;
   for (int i = 0; i < n; i++) {
-    if (kcb_padding_from_name(&o.padding, args[i]) == 0) continue;
+    if (kcb_padding_from_name(&o.padding, args[i]) == 0) {
+      if (paddings++) return SPEC_ERROR("model spec '%s': pooling option '%s' gives the padding a second time", spec, args[i]);
+      continue;
+    }
     if (pairs < 2 && parse_pair(args[i], pairs == 0 ? o.pool_size : o.strides)) {
       pairs++;
       continue;
@@ -119,13 +146,15 @@ static int parse_rate(const char *arg, float *rate) {
 }
 
 static int add_item(kcb_model *m, char *item, const char *spec) {
-  char *args[12];
+  char *args[MAX_ITEM_ARGS];
   int n = 0;
   char *colon = strchr(item, ':');
   if (colon) {
     *colon = '\0';
-    char *save = NULL;
-    for (char *a = strtok_r(colon + 1, ":", &save); a && n < 12; a = strtok_r(NULL, ":", &save)) args[n++] = a;
+    n = split(colon + 1, ':', args, MAX_ITEM_ARGS);
+    if (n < 0) return SPEC_ERROR("model spec '%s': '%s' has more than %d options", spec, item, MAX_ITEM_ARGS);
+    for (int i = 0; i < n; i++)
+      if (!*args[i]) return SPEC_ERROR("model spec '%s': '%s' has an empty option (two ':' in a row, or one at the end)", spec, item);
   }
   char *arg = n > 0 ? args[0] : NULL;
   float rate;
@@ -137,22 +166,26 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
   }
   if (strcmp(item, "conv") == 0) return add_conv_item(m, args, n, spec);
   if (strcmp(item, "maxpool") == 0 || strcmp(item, "avgpool") == 0) return add_pool_item(m, item[0] == 'm', args, n, spec);
-  if ((strcmp(item, "gap") == 0 || strcmp(item, "gmp") == 0) && (!arg || strcmp(arg, "keepdims") == 0)) {
+  if ((strcmp(item, "gap") == 0 || strcmp(item, "gmp") == 0) && (n > 1 || (arg && strcmp(arg, "keepdims") != 0)))
+    return SPEC_ERROR("model spec '%s': %s takes one option, keepdims; got '%s'", spec, item, n > 1 ? args[1] : arg);
+  if ((strcmp(item, "bn") == 0 || strcmp(item, "ln") == 0 || strcmp(item, "flatten") == 0) && arg)
+    return SPEC_ERROR("model spec '%s': %s takes no options; got '%s'", spec, item, arg);
+  if (strcmp(item, "gap") == 0 || strcmp(item, "gmp") == 0) {
     kcb_pooling_options o = KCB_POOLING_OPTIONS_INIT;
     o.keepdims = arg != NULL;
     int one_d = rank_now(m) == 2;
     return kcb_model_add_pooling(m, item[1] == 'a' ? (one_d ? KCB_GLOBAL_AVERAGE_POOLING1D : KCB_GLOBAL_AVERAGE_POOLING2D)
                                                    : (one_d ? KCB_GLOBAL_MAX_POOLING1D : KCB_GLOBAL_MAX_POOLING2D), &o);
   }
-  if ((strcmp(item, "bn") == 0 || strcmp(item, "ln") == 0) && !arg)
+  if (strcmp(item, "bn") == 0 || strcmp(item, "ln") == 0)
     return item[0] == 'b' ? kcb_model_add_batch_normalization(m, NULL) : kcb_model_add_layer_normalization(m, NULL);
   if (strcmp(item, "reshape") == 0) {
     int rank;
     int64_t shape[KCB_MAX_RANK];
     long v;
-    if (n == 1 && parse_int(arg, 1, 100000000, &v)) rank = 1, shape[0] = v;
-    else if (n != 1 || !parse_shape(arg, &rank, shape))
-      return SPEC_ERROR("model spec '%s': reshape needs a shape, as reshape:28x28x1", spec);
+    if (n == 1 && parse_int(arg, -1, 100000000, &v) && v != 0) rank = 1, shape[0] = v;
+    else if (n != 1 || !parse_shape(arg, 1, &rank, shape))
+      return SPEC_ERROR("model spec '%s': reshape needs a shape, as reshape:28x28x1 or reshape:-1x4", spec);
     return kcb_model_add_reshape(m, rank, shape);
   }
   if (strcmp(item, "zeropad") == 0) {
@@ -160,6 +193,9 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
     if (n != 1 || !parse_int(arg, 0, 100000, &v)) return SPEC_ERROR("model spec '%s': zeropad needs a size, as zeropad:1", spec);
     return kcb_model_add_zero_padding2d(m, (int)v, (int)v, (int)v, (int)v);
   }
+  if (looks_like_shape(item))
+    return SPEC_ERROR("model spec '%s': '%s' is not a valid input shape (positive sizes, at most %d axes), or it is not "
+                      "the spec's first item", spec, item, KCB_MAX_RANK - 1);
   if (item[0] >= '0' && item[0] <= '9') {
     long units;
     if (!parse_int(item, 1, 1000000, &units))
@@ -174,7 +210,9 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
     return kcb_model_add_dense(m, &d);
   }
   kcb_activation a;
-  if (!arg && kcb_activation_from_name(&a, item) == 0) return kcb_model_add_activation(m, a);
+  if (kcb_activation_from_name(&a, item) == 0)
+    return arg ? SPEC_ERROR("model spec '%s': the activation %s takes no options; got '%s'", spec, item, arg)
+               : kcb_model_add_activation(m, a);
   return SPEC_ERROR("model spec '%s': unknown item '%s' (expected UNITS[:ACTIVATION], dropout:RATE, flatten, conv:F:K[:...], "
                     "maxpool[:P], avgpool[:P], gap, gmp, bn, ln, reshape:SHAPE, zeropad:N, spatialdropout:RATE or an activation)",
                     spec, item);
@@ -189,7 +227,7 @@ int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape) {
   if (len >= sizeof first) return 0;
   memcpy(first, spec, len);
   first[len] = '\0';
-  return parse_shape(first, rank, shape);
+  return parse_shape(first, 0, rank, shape);
 }
 
 int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
@@ -198,13 +236,18 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
   if (preset) spec = preset;
   char *copy = strdup(spec);
   if (!copy) return kcb__error(KCB_ENOMEM, "out of memory");
-  int rc = 0, first = 1;
-  char *save = NULL;
-  for (char *item = strtok_r(copy, ",", &save); item && rc == 0; item = strtok_r(NULL, ",", &save), first = 0) {
+  int rc = 0, first = 1, layers = 0;
+  for (char *item = copy, *next; item && rc == 0; item = next, first = 0) {
+    next = strchr(item, ',');
+    if (next) *next++ = '\0';
     while (*item == ' ') item++;
+    if (!*item) {
+      rc = kcb__error(KCB_EINVAL, "model spec '%s': an empty item (two ',' in a row, or one at an end)", spec);
+      break;
+    }
     int rank;
     int64_t shape[KCB_MAX_RANK];
-    if (first && parse_shape(item, &rank, shape)) {
+    if (first && parse_shape(item, 0, &rank, shape)) {
       /* an input shape: it must be the model's */
       int same = rank == m->in_rank;
       for (int i = 0; same && i < rank; i++) same = shape[i] == m->in_shape[i];
@@ -212,8 +255,10 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
       continue;
     }
     rc = add_item(m, item, spec);
+    layers++;
   }
   free(copy);
+  if (rc == 0 && layers == 0) rc = kcb__error(KCB_EINVAL, "model spec '%s' has an input shape but no layers", spec);
   return rc;
 }
 

@@ -40,5 +40,17 @@ spec='28x28x1,zeropad:1,conv:8:3x3:same:s2:relu,bn,avgpool:2:1:same,conv:8:1:nob
 [ $? -eq 2 ] && grep -q "padding causal is for Conv1D only" "$tmp/err8.txt" && ok || bad "causal Conv2D: $(cat "$tmp/err8.txt")"
 "$train" --model '784x1,maxpool:2:causal,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err9.txt"
 [ $? -eq 2 ] && grep -q "MaxPooling1D: padding must be valid or same, got causal" "$tmp/err9.txt" && ok || bad "causal pooling: $(cat "$tmp/err9.txt")"
+# strict specs: empty items or options, a repeated option, an option where none is taken, a bad
+# shape, a shape alone; reshape's inferred -1
+for bad in '28x28x1,,conv:2:3,gap,10|an empty item' '28x28x1,conv::2:3,gap,10|has an empty option' \
+           '28x28x1,conv:4:3:relu:tanh,gap,10|gives the activation a second time' \
+           '28x28x1,gap:foo,10|gap takes one option, keepdims; got .foo.' '28x28x1,bn:x,flatten,10|bn takes no options' \
+           '28xx28x1,flatten,10|is not a valid input shape' '28x28x1|has an input shape but no layers' \
+           '28x28x1,maxpool:2:same:valid,flatten,10|gives the padding a second time'; do
+  "$train" --model "${bad%%|*}" --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err10.txt"
+  [ $? -eq 2 ] && grep -q -- "${bad#*|}" "$tmp/err10.txt" && ok || bad "spec ${bad%%|*}: $(cat "$tmp/err10.txt")"
+done
+"$train" --model '28x28x1,conv:4:3,reshape:-1x4,gap,10:softmax' --train-limit 100 --epochs 1 --verbose 1 >"$tmp/out11.txt" 2>&1 \
+  && grep -q "(None, 676, 4)" "$tmp/out11.txt" && ok || bad "reshape -1: $(tail -3 "$tmp/out11.txt")"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -47,9 +47,9 @@ check bad_save_freq 2 "kcb-train: --save-freq 'often': expected epoch or a numbe
 check bad_top_k 2 "kcb-train: --save-top-k '-3': expected a whole number from -1 to" -- "$bin" --checkpoint 'w{epoch}.keras' --save-top-k -3
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
-  check bad_model 2 "kcb-train: --model 'flatten,16:relux': model spec .*relux" -- "$bin" --model flatten,16:relux --train-limit 100
-  check bad_model_shape 1 "kcb-train: fit: y has shape \(1000,\), 1 values per sample, but the model.s output needs 10" -- "$bin" --model flatten,16:relu,10:softmax \
-    --loss categorical_crossentropy --train-limit 1000 --epochs 1 --verbose 0
+  check bad_model 2 "kcb-train: --model 'flatten,16:relux': unknown activation 'relux'" -- "$bin" --model flatten,16:relux --train-limit 100
+  check bad_model_shape 2 "kcb-train: --model 'flatten,16:relu,3:softmax': the model has 3 outputs per sample, the data 10 classes: --loss categorical_crossentropy needs an output per class \(or a single one\)" -- \
+    "$bin" --model flatten,16:relu,3:softmax --loss categorical_crossentropy --train-limit 1000 --epochs 1 --verbose 0
   check train_quiet 0 '^test_loss=[0-9]+\.[0-9]{6} test_accuracy=0\.[0-9]{6}$' -- \
     "$bin" --train-limit 2000 --epochs 1 --verbose 0
   check train_verbose2 0 '^Epoch 2/2$' -- "$bin" --train-limit 2000 --epochs 2 --verbose 2
@@ -64,6 +64,26 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   : >"$tmp/a_file"
   check csv_unwritable 1 "kcb-train: CSVLogger: .*$tmp/a_file.*\(KCB_EIO\)" -- \
     "$bin" $small --epochs 1 --verbose 0 --csv "$tmp/a_file/log.csv"
+  # --save makes its directory, and says before training when it cannot (no epoch line printed)
+  check save_makes_dirs 0 "^1 $tmp/new/dir/m\.keras\$" -- bash -c "'$bin' $small --epochs 1 --verbose 0 --save '$tmp/new/dir/m.keras' >/dev/null && ls '$tmp/new/dir/m.keras' | wc -l | tr '\n' ' ' && ls '$tmp/new/dir/m.keras'"
+  check save_unwritable_first 0 "^exit=1 epochs=0 .*$tmp/a_file exists and is not a directory \(KCB_EIO\)" -- \
+    bash -c "out=\$('$bin' $small --epochs 1 --verbose 2 --save '$tmp/a_file/m.keras' 2>&1); echo exit=\$? epochs=\$(printf '%s\n' \"\$out\" | grep -c '^Epoch 1/') \"\$(printf '%s\n' \"\$out\" | tail -1)\""
+  # --save records the last epoch trained, not --epochs, when early stopping ends fit sooner
+  check save_epoch_after_early_stop 0 "saved at: epoch 2\$" -- bash -c "'$bin' $small --epochs 9 --verbose 0 --lr 0 \
+    --early-stopping 0 --save '$tmp/es.keras' >/dev/null && '$1/kcb-inspect' checkpoint '$tmp/es.keras'"
+  # the labels are one-hot for the losses that compare outputs value by value; else checked first
+  for loss in categorical_crossentropy mean_squared_error binary_crossentropy; do
+    check "loss_$loss" 0 '^test_loss=[0-9.]+ test_accuracy=0\.[0-9]+$' -- "$bin" $small --epochs 1 --verbose 0 --loss $loss
+  done
+  check outputs_too_few 2 "kcb-train: --model 'flatten,5:softmax': the model has 5 outputs per sample, the data 10 classes" -- \
+    "$bin" --train-limit 500 --model flatten,5:softmax --epochs 1 --verbose 0
+  check outputs_rank 2 "the model's output has rank 3 per sample" -- \
+    "$bin" --train-limit 500 --model 28x28x1,conv:2:3,softmax --epochs 1 --verbose 0
+  check embeddings_no_hidden 2 "kcb-train: --embeddings '': the model has no hidden layer before its output Dense layer" -- \
+    "$bin" --train-limit 500 --model 28x28x1,conv:10:28,flatten,softmax --epochs 1 --verbose 0 --logdir "$tmp/emb" --embeddings 4
+  # the sprite shows the data set's 28x28 images whatever shape the model views them in
+  check embeddings_sprite_shape 0 "sprite 56x56 of 28x28 images" -- bash -c "'$bin' --train-limit 300 --model 14x56x1,conv:2:3,gap,8:relu,10:softmax \
+    --epochs 1 --verbose 0 --logdir '$tmp/emb2' --embeddings 4 >/dev/null && '$1/kcb-inspect' plugins '$tmp/emb2'"
   # a rate of 0 keeps val_loss the same: patience 0 stops at the first tie (epoch index 1)
   check early_stopping 0 '^Epoch 2: early stopping$' -- "$bin" $small --epochs 5 --verbose 2 --lr 0 --early-stopping 0
   check early_stopping_restore 0 '^Restoring model weights from the end of the best epoch: 1\.$' -- \

@@ -111,15 +111,19 @@ int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape);
 /** Creates a model from spec: its input shape is the spec's leading shape when it has one (which
  * must hold as many values per sample as data_shape), else data_shape.
  * Spec items beyond kcb_model_add_from_spec's Dense ones (2D forms on rank-3 inputs, 1D forms on
- * rank-2 inputs): `conv:FILTERS:KERNEL[:same|valid][:sN][:dN][:gN][:nobias][:ACTIVATION]` (KERNEL,
+ * rank-2 inputs): `conv:FILTERS:KERNEL[:same|valid|causal][:sN][:dN][:gN][:nobias][:ACTIVATION]` (KERNEL,
  * N as 3 or 3x5; s strides, d dilation, g groups), `maxpool[:POOL[:STRIDES]][:same]`,
  * `avgpool[...]`, `gap[:keepdims]`, `gmp[:keepdims]`, `bn`, `ln`, `reshape:SHAPE`,
- * `zeropad:N`, `spatialdropout:RATE`.
+ * `zeropad:N`, `spatialdropout:RATE`. A reshape's SHAPE may hold one -1 (inferred). Each kind of
+ * option is given at most once; empty items and options are refused.
  * @param[out] out freed with kcb_model_free. @return 0, KCB_EINVAL or KCB_ESHAPE. */
 int kcb_model_new_from_spec(kcb_model **out, const char *spec, int rank, const int64_t *data_shape, uint64_t seed);
 
 /** The model's per-sample input shape. @param[out] shape KCB_MAX_RANK entries. @return its rank. */
 int kcb_model_input_shape(const kcb_model *m, int64_t *shape);
+/** The model's per-sample output shape (its last layer's; the input's when it has no layers).
+ * @param[out] shape KCB_MAX_RANK entries. @return its rank. */
+int kcb_model_output_shape(const kcb_model *m, int64_t *shape);
 
 #ifdef __cplusplus
 }
