@@ -25,17 +25,28 @@ void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first
   *out_count = base + (rank < extra);
 }
 
+#define FNV_OFFSET 1469598103934665603ull
+
+static uint64_t fnv1a(uint64_t h, const void *bytes, size_t n) {
+  const unsigned char *p = bytes;
+  for (size_t b = 0; b < n; b++) h = (h ^ p[b]) * 1099511628211ull;
+  return h;
+}
+
 int64_t kcb__dist_fingerprint(const float *data, int64_t n, int64_t per_sample) {
-  uint64_t h = 1469598103934665603ull;
+  uint64_t h = FNV_OFFSET;
   if (!data || n <= 0) return 0;
   int64_t stride = n > 1024 ? (n - 1) / 1023 : 1;
   for (int64_t i = 0; i < n; i += stride) {
     int64_t s = i + stride >= n ? n - 1 : i; /* the last pass takes the last sample */
-    const unsigned char *p = (const unsigned char *)(data + s * per_sample);
-    for (size_t b = 0; b < (size_t)per_sample * sizeof(float); b++) h = (h ^ p[b]) * 1099511628211ull;
+    h = fnv1a(h, data + s * per_sample, (size_t)per_sample * sizeof(float));
     if (s == n - 1) break;
   }
   return (int64_t)(h >> 1); /* non-negative, for the messages */
+}
+
+int64_t kcb__dist_fingerprint_text(const char *text) {
+  return text ? (int64_t)(fnv1a(FNV_OFFSET, text, strlen(text)) >> 1) : 0;
 }
 
 unsigned kcb__dist_local_hooks(const kcb_callback_list *list) {

@@ -9,9 +9,10 @@
 #include "model/model_internal.h"
 
 /* Values every rank must agree on before training (sample counts, batch size, ...). */
-#define KCB__DIST_MAX_CHECKS 12
+#define KCB__DIST_MAX_CHECKS 14
 typedef struct kcb__dist_check {
-  const char *name[KCB__DIST_MAX_CHECKS]; /* e.g. "training samples" */
+  const char *name[KCB__DIST_MAX_CHECKS]; /* e.g. "training samples"; "fingerprint: inputs x" for a hash,
+                                            * whose value the message leaves out */
   int64_t value[KCB__DIST_MAX_CHECKS];
   int n;
 } kcb__dist_check;
@@ -26,6 +27,9 @@ void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first
  * spaced samples (the first and last always among them), so ranks given different data sets of the
  * same size are told apart at the start of fit for a few milliseconds. */
 int64_t kcb__dist_fingerprint(const float *data, int64_t n, int64_t per_sample);
+
+/* The same hash of a string (a model's layer or compile config, as JSON); 0 for NULL. */
+int64_t kcb__dist_fingerprint_text(const char *text);
 
 /* Sets params.rank and params.size and, off rank 0, removes the callbacks that write files
  * (TensorBoard, CSVLogger, ModelCheckpoint, ProgbarLogger, BackupAndRestore; also when wrapped by

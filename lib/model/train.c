@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/config_json.h"
 #include "model/distributed_internal.h"
 #include "model/model_internal.h"
 
@@ -346,15 +347,24 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   if (o->distributed) { /* every rank the same run, then rank 0's weights everywhere */
     kcb__dist_attach(o->distributed, &h->list);
     h->dist = o->distributed;
+    /* the model and its compile options as their configs (layers, shapes, activations, options;
+     * loss, metrics, optimizer and its slots): ranks must run the same collectives on the same sizes */
+    char *layers_json = NULL, *compile_json = NULL;
+    int local_rc = kcb__model_config_json_legacy(m, &layers_json);
+    if (local_rc == 0) local_rc = kcb__training_config_json(m, &compile_json);
     kcb__dist_check same = {{"training samples", "validation samples", "batch_size", "epochs", "steps_per_epoch",
                              "initial_epoch", "shuffle", "parameters", "input size", "target size",
-                             "a fingerprint of x", "a fingerprint of y"},
+                             "fingerprint: inputs x", "fingerprint: targets y", "fingerprint: layer configs",
+                             "fingerprint: compile configs (loss, metrics, optimizer)"},
                             {train.n, has_val ? val.n : 0, batch, o->epochs, steps, o->initial_epoch, o->shuffle != 0,
                              (int64_t)m->n_params, m->in_size, train.y_size,
                              kcb__dist_fingerprint(x->data, x->shape[0], m->in_size),
-                             kcb__dist_fingerprint(y->data, y->shape[0], train.y_size)}, 12};
+                             kcb__dist_fingerprint(y->data, y->shape[0], train.y_size),
+                             kcb__dist_fingerprint_text(layers_json), kcb__dist_fingerprint_text(compile_json)}, 14};
+    free(layers_json);
+    free(compile_json);
     agreed = 1;
-    KCB__TRY(kcb__dist_agree(h->dist, 0, &same));
+    KCB__TRY(kcb__dist_agree(h->dist, local_rc, &same));
     KCB__TRY(kcb__dist_hooks_used(h->dist, &h->list, &h->hooks_used));
     KCB__TRY(kcb__dist_broadcast_model(h->dist, m));
     m->sync_dist = kcb_distributed_size(h->dist) > 1 ? h->dist : NULL;

@@ -216,9 +216,45 @@ static void different_data_contents(void **state) {
   fo.verbose = 0;
   fo.distributed = dist;
   if (rank == size - 1) y->data[2999] = y->data[2999] == 0 ? 1 : 0; /* the last sample is always fingerprinted */
-  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "a fingerprint of y");
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different targets y");
   if (rank == size - 1) y->data[2999] = y->data[2999] == 0 ? 1 : 0, x->data[0] += 1e-3f;
-  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "a fingerprint of x");
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different inputs x");
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+/* Ranks given models or compile options that differ (another optimizer, so other slots to
+ * broadcast; another activation of the same size; another metric list) fail at the start, every
+ * rank with the same message, instead of running mismatched collectives. */
+static void different_models_or_options(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(100, &x, &y);
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.distributed = dist;
+  kcb_model *m = make_model(rank == size - 1 ? KCB_OPT_RMSPROP : KCB_OPT_ADAM, 0.001);
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different compile configs (loss, metrics, optimizer)");
+  kcb_model_free(m);
+  static const char *const specs[2] = {"8:relu,3:softmax", "8:tanh,3:softmax"};
+  int64_t in = N_IN;
+  assert_ok(kcb_model_new(&m, 1, &in, 3));
+  assert_ok(kcb_model_add_from_spec(m, specs[rank == size - 1]));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  kcb_metric metrics[2] = {KCB_METRIC_ACCURACY, KCB_METRIC_MEAN_SQUARED_ERROR};
+  c.metrics = metrics;
+  c.n_metrics = 1;
+  assert_ok(kcb_model_compile(m, &c));
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different layer configs");
+  kcb_model_free(m);
+  assert_ok(kcb_model_new(&m, 1, &in, 3));
+  assert_ok(kcb_model_add_from_spec(m, specs[0]));
+  c.n_metrics = rank == size - 1 ? 2 : 1;
+  assert_ok(kcb_model_compile(m, &c));
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different compile configs");
   kcb_model_free(m);
   kcb_tensor_free(x);
   kcb_tensor_free(y);
@@ -370,7 +406,7 @@ int main(void) {
       cmocka_unit_test(same_as_one_process_sgd),  cmocka_unit_test(same_as_one_process_adam),
       cmocka_unit_test(batch_not_divisible_by_ranks), cmocka_unit_test(early_stopping_same_epoch),
       cmocka_unit_test(data_smaller_than_ranks),  cmocka_unit_test(stop_on_one_rank),
-      cmocka_unit_test(different_data_sizes),     cmocka_unit_test(different_data_contents),
+      cmocka_unit_test(different_data_sizes),     cmocka_unit_test(different_data_contents), cmocka_unit_test(different_models_or_options),
       cmocka_unit_test(one_rank_refuses_its_data),
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
       cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test(same_as_one_process_batch_norm),
