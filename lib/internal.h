@@ -28,6 +28,13 @@ int kcb__error_from_errno(int err);
     if ((rc = (expr)) < 0) goto done; \
   } while (0)
 
+/* ---- callbacks ------------------------------------------------------------------------- */
+
+/** Whether a built-in callback's messages (warnings, verbose lines) go out from this process:
+ * rank 0 alone in a distributed fit, where every rank runs the deciding callbacks on the same
+ * logs, so that each line shows once. */
+static inline int kcb__callback_says(const kcb_callback *cb) { return !cb->params || cb->params->rank == 0; }
+
 /* ---- names ------------------------------------------------------------------------------ */
 
 /** Whether the leaf of a stored variable name, without ":0", is `leaf`

@@ -1,5 +1,6 @@
 /* kcb-train — train a Sequential model from the command line (Fashion-MNIST by default). */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
  * outside fit) ends the process at once, with the signal's usual status. ---------------------- */
 static kcb_model *running_model;
 static volatile sig_atomic_t in_fit, stop_signal;
+static int quiet_rank; /* a rank other than 0 under mpirun: rank 0 alone prints */
 
 static void on_stop_signal(int sig) {
   if (stop_signal || !in_fit) {
@@ -26,8 +28,10 @@ static void on_stop_signal(int sig) {
   stop_signal = sig;
   kcb_model_request_stop(running_model);
   static const char note[] = "\nkcb-train: stopping after this batch (press Ctrl-C again to quit at once)\n";
-  ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
-  (void)ignored;
+  if (!quiet_rank) {
+    ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
+    (void)ignored;
+  }
 }
 
 static void catch_stop_signals(void) {
@@ -102,8 +106,11 @@ static int check_callback_args(const train_args *a) {
   if (a->histogram_format && strcmp(a->histogram_format, "proto") != 0 && strcmp(a->histogram_format, "tensor") != 0)
     return train_usage_error("--histogram-format", a->histogram_format, "expected proto or tensor");
   if (a->histogram_format && !a->histogram_freq) return needs("--histogram-format", "--histogram-freq N");
-  if (a->initial_epoch >= a->epochs && a->epochs > 0)
-    return train_usage_error("--initial-epoch", "", "must be below --epochs (it counts the epochs already trained)");
+  if (a->initial_epoch >= a->epochs && a->epochs > 0) {
+    char value[32];
+    snprintf(value, sizeof value, "%lld", (long long)a->initial_epoch);
+    return train_usage_error("--initial-epoch", value, "must be below --epochs (it counts the epochs already trained)");
+  }
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
     return train_usage_error("--on-write-error", a->on_write_error, "expected stop or warn");
   if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
@@ -339,7 +346,7 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
     return train_usage_error("--model", a->model_spec, why);
   }
   if (a->embeddings && embedding_layer(model) == 0)
-    return train_usage_error("--embeddings", "", "the model has no hidden layer before its output Dense layer, whose "
+    return train_usage_error("--embeddings", NULL, "the model has no hidden layer before its output Dense layer, whose "
                              "outputs the projector would show");
   if (sparse || outputs == 1) return 0;
   int rc = one_hot(data->train_labels, outputs, y_train);
@@ -349,13 +356,14 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
 
 /* After Ctrl-C: what was saved, and the command that resumes. @return the signal's exit status. */
 static int report_interrupt(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard, int argc,
-                            char **argv) {
+                            char **argv, int processes) {
   int sig = stop_signal ? stop_signal : SIGINT;
   fflush(stdout);
   fprintf(stderr, "\nkcb-train: stopped by %s: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", kcb_error_last());
   print_files(a, checkpoint, tensorboard, "kept: resume from it", 0);
   if (a->backup_dir) {
     printf("To resume, run the same command again:\n  ");
+    if (processes > 1) printf("mpirun -np %d [your mpirun options] ", processes); /* argv is kcb-train's alone */
     for (int i = 0; i < argc; i++) {
       if (i) putchar(' ');
       cli_shell_quote(stdout, argv[i]);
@@ -368,19 +376,38 @@ static int report_interrupt(const train_args *a, const kcb_callback *checkpoint,
   return 128 + sig;
 }
 
+/* Under mpirun every rank reads the same command line: rank 0 alone tells what is wrong with it (or
+ * prints --help and --version), the others end with the same status, silently. */
+static int check_command_line(train_args *a, int argc, char **argv) {
+  int saved_out = -1, saved_err = -1, devnull = -1;
+  if (quiet_rank && (devnull = open("/dev/null", O_WRONLY)) >= 0) {
+    fflush(NULL);
+    saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
+    dup2(devnull, STDOUT_FILENO), dup2(devnull, STDERR_FILENO);
+  }
+  int status = train_args_parse(a, argc, argv);
+  if (status == 0) status = check_callback_args(a);
+  kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
+  if (status == 0 && a->save && kcb_checkpoint_layout_from_name(&save_layout, a->save) != 0)
+    status = train_usage_error("--save", a->save, "the name must end in .weights.h5, .h5 or .keras");
+  if (devnull >= 0) {
+    fflush(NULL);
+    if (saved_out >= 0) dup2(saved_out, STDOUT_FILENO), close(saved_out);
+    if (saved_err >= 0) dup2(saved_err, STDERR_FILENO), close(saved_err);
+    close(devnull);
+  }
+  return status;
+}
+
 int main(int argc, char **argv) {
   train_args a;
   train_args_defaults(&a);
   atexit(train_args_release);
-  int status = train_args_parse(&a, argc, argv);
-  if (status == 0) status = check_callback_args(&a);
+  quiet_rank = kcb_distributed_launched_rank() > 0;
+  int status = check_command_line(&a, argc, argv);
   if (status) return status == 1 ? 0 : status;
-  kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
-  if (a.save && kcb_checkpoint_layout_from_name(&save_layout, a.save) != 0)
-    return train_usage_error("--save", a.save, "the name must end in .weights.h5, .h5 or .keras");
   /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
   kcb_backup_status backup_status = {0};
-  int quiet_rank = kcb_distributed_launched_rank() != 0; /* under mpirun, rank 0 alone prints */
   if (a.backup_dir) {
     int brc = kcb_backup_and_restore_status(&backup_status, a.backup_dir);
     if (brc) return fail("--backup-dir", brc);
@@ -636,7 +663,9 @@ int main(int argc, char **argv) {
   rc = kcb_model_fit(model, data.train_images, y_train ? y_train : data.train_labels, &fit, &history);
   in_fit = 0;
   if (rc == KCB_EINTERRUPTED) { /* distributed: every rank stopped after the same batch */
-    status = rank == 0 ? report_interrupt(&a, checkpoint, tensorboard, argc, argv) : 128 + (stop_signal ? stop_signal : SIGINT);
+    int sig = stop_signal; /* the signal may have reached another rank: SIGTERM (15) outranks SIGINT (2) */
+    if (kcb_distributed_max_int(dist, &sig) == 0) stop_signal = sig;
+    status = rank == 0 ? report_interrupt(&a, checkpoint, tensorboard, argc, argv, kcb_distributed_size(dist)) : 128 + (stop_signal ? stop_signal : SIGINT);
     goto done;
   }
   if (rc) {

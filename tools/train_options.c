@@ -202,7 +202,8 @@ static void usage(FILE *f) {
 }
 
 int train_usage_error(const char *flag, const char *value, const char *why) {
-  fprintf(stderr, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, value, why);
+  if (value) fprintf(stderr, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, value, why);
+  else fprintf(stderr, "kcb-train: %s: %s (see kcb-train --help)\n", flag, why);
   return 2;
 }
 

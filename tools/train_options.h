@@ -45,7 +45,7 @@ int train_args_parse(train_args *a, int argc, char **argv);
 /* Frees what --config files added. */
 void train_args_release(void);
 
-/* Prints a usage error ("kcb-train: FLAG 'VALUE': WHY") and returns 2. */
+/* Prints a usage error ("kcb-train: FLAG 'VALUE': WHY", or "FLAG: WHY" for VALUE NULL) and returns 2. */
 int train_usage_error(const char *flag, const char *value, const char *why);
 
 #endif

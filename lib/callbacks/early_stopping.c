@@ -34,7 +34,7 @@ static int es_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   int rc = kcb__monitor_resolve(&es->monitor, "EarlyStopping", cb->model);
   if (rc) return rc;
   if (kcb__monitor_value(&es->monitor, logs, &current) != 0) {
-    kcb__monitor_warn_missing(&es->monitor, es->stream, "Early stopping", "", logs);
+    if (kcb__callback_says(cb)) kcb__monitor_warn_missing(&es->monitor, es->stream, "Early stopping", "", logs);
     return 0;
   }
   if (epoch < es->start_from_epoch) return 0;
@@ -62,9 +62,10 @@ static int es_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
 
 static int es_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   early_stopping *es = (early_stopping *)cb;
-  if (es->stopped_epoch > 0 && es->verbose > 0) fprintf(es->stream, "Epoch %d: early stopping\n", es->stopped_epoch + 1);
+  const int say = es->verbose > 0 && kcb__callback_says(cb);
+  if (es->stopped_epoch > 0 && say) fprintf(es->stream, "Epoch %d: early stopping\n", es->stopped_epoch + 1);
   if (es->restore_best_weights && kcb__snapshot_valid(&es->best_weights)) {
-    if (es->verbose > 0)
+    if (say)
       fprintf(es->stream, "Restoring model weights from the end of the best epoch: %d.\n", es->best_epoch + 1);
     int rc = kcb__snapshot_restore(&es->best_weights, cb->model);
     if (rc) return rc;

@@ -27,7 +27,7 @@ static int sched_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
                       kcb_format_double(kcb_model_learning_rate(cb->model), now, sizeof now));
   int rc = kcb_model_set_learning_rate(cb->model, lr);
   if (rc) return rc;
-  if (s->verbose > 0) {
+  if (s->verbose > 0 && kcb__callback_says(cb)) {
     fprintf(s->stream, "\nEpoch %d: LearningRateScheduler setting learning rate to %s.\n", epoch + 1,
             kcb_format_double(lr, buf, sizeof buf));
     fflush(s->stream);

@@ -31,7 +31,7 @@ static int rlr_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   if ((rc = kcb_logs_set(logs, "learning_rate", kcb_model_learning_rate(cb->model)))) return rc;
   double current;
   if (kcb__monitor_value(&r->monitor, logs, &current) != 0) {
-    kcb__monitor_warn_missing(&r->monitor, r->stream, "Learning rate reduction is", ".", logs);
+    if (kcb__callback_says(cb)) kcb__monitor_warn_missing(&r->monitor, r->stream, "Learning rate reduction is", ".", logs);
     return 0;
   }
   if (r->cooldown_counter > 0) {
@@ -48,7 +48,7 @@ static int rlr_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
       double new_lr = old_lr * r->factor;
       if (new_lr < r->min_lr) new_lr = r->min_lr;
       if ((rc = kcb_model_set_learning_rate(cb->model, new_lr))) return rc;
-      if (r->verbose > 0) {
+      if (r->verbose > 0 && kcb__callback_says(cb)) {
         char buf[40];
         fprintf(r->stream, "\nEpoch %d: ReduceLROnPlateau reducing learning rate to %s.\n", epoch + 1,
                 kcb_format_double(new_lr, buf, sizeof buf));

@@ -18,8 +18,10 @@ static int ton_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *log
   if (t->raise_error)
     return kcb__error(KCB_ENAN, "NaN or Inf loss encountered at batch %lld. Loss value: %s. Terminating training immediately.",
                       (long long)batch, kcb_format_double(loss, buf, sizeof buf));
-  fprintf(t->stream, "Batch %lld: Invalid loss, terminating training\n", (long long)batch);
-  fflush(t->stream);
+  if (kcb__callback_says(cb)) {
+    fprintf(t->stream, "Batch %lld: Invalid loss, terminating training\n", (long long)batch);
+    fflush(t->stream);
+  }
   kcb_model_set_stop_training(cb->model, 1);
   return 0;
 }

@@ -63,6 +63,12 @@ void kcb_distributed_allreduce_time(const kcb_distributed *d, double *out_second
   *out_calls = d ? d->allreduces : 0;
 }
 
+int kcb_distributed_max_int(const kcb_distributed *d, int *value) {
+  if (!d || d->size == 1) return 0;
+  int rc = MPI_Allreduce(MPI_IN_PLACE, value, 1, MPI_INT, MPI_MAX, d->comm);
+  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of kcb_distributed_max_int");
+}
+
 void kcb_distributed_abort(kcb_distributed *d, int status) {
   if (d && d->size > 1) MPI_Abort(d->comm, status);
 }

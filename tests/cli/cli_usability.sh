@@ -27,7 +27,7 @@ check inspect_help_unknown 2 "kcb-inspect help: unknown command 'run' \(did you 
 check restore_format_name 2 "^kcb-restore: --output 'x\.bin': a keras file must be named \*\.keras" -- \
   "$restore" /nonexistent --output x.bin --format keras
 check train_write_images 2 "^kcb-train: --write-images needs --logdir DIR" -- "$train" --write-images
-check train_initial_epoch 2 "kcb-train: --initial-epoch '': must be below --epochs" -- "$train" --epochs 3 --initial-epoch 3
+check train_initial_epoch 2 "kcb-train: --initial-epoch '3': must be below --epochs" -- "$train" --epochs 3 --initial-epoch 3
 check train_inf_threshold_help 0 "inf and -inf allowed" -- "$train" --help
 # --monitor in the command line's terms: --mode, and the nearest logged name
 check train_monitor 2 "kcb-train: --monitor 'val_acc' is not the loss or one of --metrics.*give --mode min or --mode max \(did you mean val_accuracy\?\)" -- \

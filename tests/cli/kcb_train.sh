@@ -79,7 +79,7 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --model flatten,5:softmax --epochs 1 --verbose 0
   check outputs_rank 2 "the model's output has rank 3 per sample" -- \
     "$bin" --train-limit 500 --model 28x28x1,conv:2:3,softmax --epochs 1 --verbose 0
-  check embeddings_no_hidden 2 "kcb-train: --embeddings '': the model has no hidden layer before its output Dense layer" -- \
+  check embeddings_no_hidden 2 "kcb-train: --embeddings: the model has no hidden layer before its output Dense layer" -- \
     "$bin" --train-limit 500 --model 28x28x1,conv:10:28,flatten,softmax --epochs 1 --verbose 0 --logdir "$tmp/emb" --embeddings 4
   # the sprite shows the data set's 28x28 images whatever shape the model views them in
   check embeddings_sprite_shape 0 "sprite 56x56 of 28x28 images" -- bash -c "'$bin' --train-limit 300 --model 14x56x1,conv:2:3,gap,8:relu,10:softmax \

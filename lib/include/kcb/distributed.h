@@ -57,6 +57,12 @@ int kcb_distributed_size(const kcb_distributed *d);
  * share of a step. 0 and 0 for NULL. */
 void kcb_distributed_allreduce_time(const kcb_distributed *d, double *out_seconds, int64_t *out_calls);
 
+/** The largest of every process's *value, into *value on every process: a collective call, so
+ * every rank must make it at the same point (e.g. after a fit that every rank ended together, to
+ * agree on which signal stopped it). Leaves *value as it is for NULL or a one-process job.
+ * @return 0 or KCB_EIO. */
+int kcb_distributed_max_int(const kcb_distributed *d, int *value);
+
 /** Ends the whole job with `status` (MPI_Abort). For a program that failed on this rank outside a
  * distributed fit (fit itself makes every rank fail together): the other ranks may be waiting for
  * this one in their next collective step and would otherwise wait forever.
