@@ -216,7 +216,6 @@ int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   memcpy(m->init_rng.s, &s[5], sizeof m->init_rng.s);
   memcpy(m->dropout_rng.s, &s[9], sizeof m->dropout_rng.s);
   memcpy(m->shuffle_rng.s, &s[13], sizeof m->shuffle_rng.s);
-  /* Dropout masks: each rank draws for its own samples, so the streams must differ (a jump by rank). */
-  for (int i = 0; i < d->rank; i++) kcb__rng_seed(&m->dropout_rng, kcb__rng_next(&m->dropout_rng));
+  /* the dropout stream too: each step derives every rank's own masks from it (train.c) */
   return 0;
 }

@@ -148,8 +148,17 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
   int rc = 0;
   m->sync_weight = (float)count / (float)global;
   m->sync_rc = 0;
+  /* Dropout across processes: every rank keeps the same stream (rank 0's, which a backup saves) and
+   * takes one seed from it a step, mixed with its rank, for its own masks; so a run resumed from a
+   * backup draws the masks an uninterrupted run draws, on every rank. */
+  kcb__rng shared = m->dropout_rng;
+  const int own_masks = train && kcb_distributed_size(h->dist) > 1;
+  if (own_masks)
+    kcb__rng_seed(&m->dropout_rng,
+                  kcb__rng_next(&shared) ^ 0x9e3779b97f4a7c15ull * (uint64_t)(kcb_distributed_rank(h->dist) + 1));
   if (count > 0) rc = local_step(m, x, y, count, train);
   else if (train && m->sync_dist) kcb__norm_sync_without_samples(m, 1, 1);
+  if (own_masks) m->dropout_rng = shared;
   if (!rc) rc = m->sync_rc;
   if (train && h->dist) {
     int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);

@@ -95,7 +95,9 @@ assert rank0_write_error_quick test $(($(date +%s) - start)) -lt 30
 
 # SIGKILL one rank mid-epoch: the job ends within seconds with a message naming the signal; the
 # same command again resumes from rank 0's backup and ends with an uninterrupted run's weights.
-kargs=(--train-limit 8000 --epochs 3 --batch-size 32 --seed 9 --verbose 0 --validation-split 0.1)
+# (with dropout: every rank's masks come back from rank 0's backup too)
+kargs=(--train-limit 8000 --epochs 3 --batch-size 32 --seed 9 --verbose 0 --validation-split 0.1
+       --model flatten,64:relu,dropout:0.3,10:softmax)
 ref=$tmp/ref k=$tmp/kill
 mkdir -p "$ref" "$k"
 check uninterrupted 0 '^test_loss=' -- mpi 2 "$bin" "${kargs[@]}" --save "$ref/m.weights.h5"
