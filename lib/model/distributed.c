@@ -14,6 +14,7 @@ struct kcb_distributed {
   int finalize;  /* MPI was initialised by kcb_distributed_new */
   double allreduce_seconds; /* in the gradient allreduce, waiting for slower ranks included */
   int64_t allreduces;
+  int *counts, *displs;     /* per rank, for kcb__dist_gather_batch */
 };
 
 static int mpi_error(int mpi_rc, const char *what) {
@@ -51,6 +52,12 @@ int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *op
   }
   MPI_Comm_rank(d->comm, &d->rank);
   MPI_Comm_size(d->comm, &d->size);
+  d->counts = malloc(2 * (size_t)d->size * sizeof *d->counts);
+  if (!d->counts) {
+    kcb_distributed_free(d);
+    return kcb__error(KCB_ENOMEM, "distributed: out of memory");
+  }
+  d->displs = d->counts + d->size;
   *out = d;
   return 0;
 }
@@ -77,6 +84,7 @@ void kcb_distributed_free(kcb_distributed *d) {
   if (!d) return;
   if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
   if (d->finalize) MPI_Finalize();
+  free(d->counts);
   free(d);
 }
 
@@ -188,6 +196,43 @@ int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list
   if (!d || d->size == 1) return 0;
   int rc = MPI_Allreduce(MPI_IN_PLACE, out_mask, 1, MPI_UNSIGNED, MPI_BOR, d->comm);
   return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allreduce of the hooks in use");
+}
+
+int kcb__dist_gather_reserve(const kcb_distributed *d, kcb_model *m, int64_t batch, int64_t y_size) {
+  if (!d || d->size == 1) return 0;
+  size_t need = (size_t)(batch * (kcb__model_output_layer(m)->out_size + y_size)), have = m->gathered_size;
+  int rc = 0;
+  if (need > have) {
+    float *grown = realloc(m->gathered, need * sizeof *grown);
+    if (grown) m->gathered = grown, m->gathered_size = need;
+    else rc = kcb__error(KCB_ENOMEM, "distributed validation: out of memory for a batch of %lld predictions", (long long)batch);
+  }
+  return kcb__dist_agree(d, rc, NULL);
+}
+
+/* Gathers `per_sample` floats of each rank's shard of `count` samples into `into`, in rank order. */
+static int gather_shards(const kcb_distributed *d, const float *mine, int64_t count, int64_t per_sample, float *into) {
+  static const float nothing[1];
+  int64_t base = count / d->size, extra = count % d->size, at = 0; /* kcb__dist_shard's split */
+  for (int r = 0; r < d->size; r++) {
+    int64_t n = (base + (r < extra)) * per_sample;
+    d->counts[r] = (int)n, d->displs[r] = (int)at;
+    at += n;
+  }
+  int rc = MPI_Allgatherv(d->counts[d->rank] ? mine : nothing, d->counts[d->rank], MPI_FLOAT, into, d->counts, d->displs,
+                          MPI_FLOAT, d->comm);
+  return rc == MPI_SUCCESS ? 0 : mpi_error(rc, "MPI_Allgatherv of a validation batch");
+}
+
+int kcb__dist_gather_batch(const kcb_distributed *d, kcb_model *m, int64_t count, int64_t mine, int64_t y_size) {
+  if (!d || d->size == 1) return 0;
+  const int64_t out_size = kcb__model_output_layer(m)->out_size;
+  float *pred = m->gathered, *y = m->gathered + count * out_size;
+  int rc = gather_shards(d, mine ? m->last_pred : NULL, count, out_size, pred);
+  if (rc == 0) rc = gather_shards(d, mine ? m->last_y : NULL, count, y_size, y);
+  if (rc) return rc;
+  m->last_pred = pred, m->last_y = y, m->last_count = count;
+  return 0;
 }
 
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {

@@ -74,6 +74,14 @@ int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hoo
 int kcb__dist_sum_doubles(const kcb_distributed *d, double *v, int n);
 int kcb__dist_sum_floats(const kcb_distributed *d, float *v, int n);
 
+/* Distributed validation with a test-batch-end hook in use (PR curves, a callback reading
+ * kcb_model_last_batch): every rank gets the whole batch of `count` samples, its `mine` predictions
+ * and targets of y_size floats a sample gathered in rank order (the order one process has), and
+ * the model's last batch points at it. kcb__dist_gather_reserve sizes m->gathered for batches of
+ * up to `batch` before the loop (collectively: a rank out of memory fails every rank). */
+int kcb__dist_gather_reserve(const kcb_distributed *d, kcb_model *m, int64_t batch, int64_t y_size);
+int kcb__dist_gather_batch(const kcb_distributed *d, kcb_model *m, int64_t count, int64_t mine, int64_t y_size);
+
 /* Copies rank 0's model state to every rank: parameters, optimizer slots, iterations, learning
  * rate, RNG states and BackupAndRestore's resume point. */
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m);

@@ -52,3 +52,7 @@ int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list
 }
 
 int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) { return 0; }
+int kcb__dist_gather_reserve(const kcb_distributed *d, kcb_model *m, int64_t batch, int64_t y_size) { return 0; }
+int kcb__dist_gather_batch(const kcb_distributed *d, kcb_model *m, int64_t count, int64_t mine, int64_t y_size) {
+  return 0;
+}

@@ -686,6 +686,7 @@ void kcb_model_free(kcb_model *m) {
   free(m->params);
   free(m->ws);
   free(m->col);
+  free(m->gathered);
   free(m->train_runs);
   free(m->layers);
   free(m);

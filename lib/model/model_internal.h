@@ -156,8 +156,10 @@ struct kcb_model {
   float *grad_a, *grad_b;              /* (batch * widest layer) ping-pong gradients */
   int64_t y_size_ws;
   /* the batch batch_step ran last (kcb_model_last_batch): predictions and targets in the workspace */
-  const float *last_pred, *last_y;     /* (last_count, output shape), (last_count, last_y_size) */
-  int64_t last_count, last_y_size;
+  const float *last_pred, *last_y;     /* (last_count, output shape), (last_count, target size) */
+  int64_t last_count;
+  float *gathered;                     /* distributed validation: the global batch's predictions, then targets */
+  size_t gathered_size;                /* floats */
   kcb_profiler *profiler;              /* kcb_model_set_profiler; NULL: no spans */
   float *col;                          /* im2col buffer shared by the convolutions, sized at fit start */
   size_t col_size;

@@ -257,6 +257,9 @@ static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t b
   reset_metrics(m, h);
   m->stop_evaluating = 0;
   kcb_logs_clear(&logs);
+  /* distributed: a callback at each batch's end (PR curves) sees the whole batch, as alone */
+  const int gather = h->dist && (h->hooks_used >> KCB_HOOK_TEST_BATCH_END & 1u);
+  if (gather) KCB__TRY(kcb__dist_gather_reserve(h->dist, m, batch, d->y_size));
   for (int64_t b = 0, start = 0; start < d->n; b++, start += batch) {
     int64_t count = d->n - start < batch ? d->n - start : batch;
     const float *x, *y;
@@ -265,6 +268,7 @@ static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t b
     KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_BEGIN, b, NULL));
     batch_pointers(m, d, NULL, start + first, mine, &x, &y);
     KCB__TRY(batch_step(m, h, x, y, mine, count, 0));
+    if (gather) KCB__TRY(kcb__dist_gather_batch(h->dist, m, count, mine, d->y_size));
     KCB__TRY(metrics_logs(m, h, &logs));
     KCB__TRY(call_hook(h, KCB_HOOK_TEST_BATCH_END, b, &logs));
     if (m->stop_evaluating) break;

@@ -23,7 +23,7 @@ files() { # DIR: the files a run wrote, event files by directory (their names ho
 for np in 1 2 3; do
   d=$tmp/np$np
   mkdir -p "$d"
-  run=("$bin" "${args[@]}" --csv "$d/log.csv" --logdir "$d/tb" --histogram-freq 1 --checkpoint "$d/ck/e{epoch:02d}.weights.h5"
+  run=("$bin" "${args[@]}" --csv "$d/log.csv" --logdir "$d/tb" --histogram-freq 1 --pr-curves --checkpoint "$d/ck/e{epoch:02d}.weights.h5"
        --backup-dir "$d/bk" --save "$d/m.weights.h5")
   if [ "$np" = 1 ]; then check "one_process" 0 '^test_loss=' -- "${run[@]}"
   else check "np${np}_trains" 0 '^test_loss=' -- mpi "$np" "${run[@]}"; fi
@@ -40,6 +40,18 @@ b = dict(kv.split('=') for kv in open('$d/result').read().split())
 assert a.keys() == b.keys(), (a, b)
 for k in a: assert abs(float(a[k]) - float(b[k])) <= 1e-4 * max(1, abs(float(a[k]))), (k, a[k], b[k])"
   assert "np${np}_same_files_once" diff <(files "$tmp/np1") <(files "$d")
+  # PR curves from the whole validation set (each batch gathered from every rank), not rank 0's share
+  assert "np${np}_same_pr_curves" $py -c "
+import json, subprocess
+def curves(d):
+    runs = json.loads(subprocess.run(['$inspect', 'plugins', d, '--json'], check=True, capture_output=True,
+                                     text=True).stdout)['runs']
+    return {c['tag']: c for r in runs if r['run'] == 'validation' for c in r['pr_curves']}
+a, b = curves('$tmp/np1/tb'), curves('$d/tb')
+assert len(a) == 10 and a.keys() == b.keys(), (a.keys(), b.keys())
+for t in a:
+    assert a[t]['points'] == b[t]['points'] == 3, (a[t], b[t])
+    assert abs(a[t]['auc'] - b[t]['auc']) <= 1e-3, (t, a[t], b[t])"
   assert "np${np}_csv_rows" $py -c "
 import csv
 a = list(csv.reader(open('$tmp/np1/log.csv'))); b = list(csv.reader(open('$d/log.csv')))

@@ -258,6 +258,8 @@ void kcb_model_set_iterations(kcb_model *m, int64_t iterations);
  * each validation batch's outputs without running the model again (kcb's addition; PR curves use
  * it). predictions: (batch, output shape...); targets: (batch,) for one value per sample (class
  * indices of sparse_categorical_crossentropy) else (batch, values per sample). Either may be NULL.
+ * In a distributed fit (kcb/distributed.h) a validation batch is the whole global batch on every
+ * rank, gathered in the order one process has, while a training batch is this rank's shard.
  * @return 0, or KCB_ESTATE when no batch has run. */
 int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets);
 
