@@ -597,32 +597,8 @@ int main(int argc, char **argv) {
       rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
     if (rc) checkpoint = NULL;
   }
-  final_outputs final = {.base = {.ops = &final_outputs_ops}, .a = &a, .data = &data, .names = names, .n_names = n_names,
-                         .image_h = image_h, .image_w = image_w, .last_epoch = (int)a.initial_epoch - 1};
-  if (rc == 0 && (a.save || a.embeddings)) callbacks[n_callbacks++] = &final.base;
-  /* last, so that an epoch's backup is written after its checkpoint (and the final outputs) */
-  if (rc == 0 && a.backup_dir) {
-    kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
-    bo.save_freq = a.backup_freq;
-    bo.mark_completed = 1; /* running the command again after it finished says so */
-    if ((rc = kcb_backup_and_restore_new(&writer, a.backup_dir, &bo)) == 0)
-      rc = add_writer(callbacks, &n_callbacks, writer, warn);
-  }
-  if (rc) {
-    status = fail("creating the callbacks", rc);
-    goto done;
-  }
-
-  kcb_fit_options fit = KCB_FIT_OPTIONS_INIT;
-  fit.callbacks = callbacks;
-  fit.n_callbacks = n_callbacks;
-  fit.epochs = (int)a.epochs;
-  fit.batch_size = a.batch_size;
-  fit.verbose = (int)a.verbose;
-  fit.validation_split = a.validation_split;
-  fit.initial_epoch = (int)a.initial_epoch;
-  fit.distributed = dist;
-  if (a.logdir) {
+  /* before BackupAndRestore: its backup then flushes what TensorBoard logged for that step */
+  if (rc == 0 && a.logdir) {
     kcb_tensorboard_options tb = KCB_TENSORBOARD_OPTIONS_INIT;
     tb.log_dir = a.logdir;
     tb.histogram_freq = (int)a.histogram_freq;
@@ -656,8 +632,32 @@ int main(int argc, char **argv) {
       status = fail("--logdir", rc);
       goto done;
     }
-    fit.n_callbacks = n_callbacks;
   }
+  final_outputs final = {.base = {.ops = &final_outputs_ops}, .a = &a, .data = &data, .names = names, .n_names = n_names,
+                         .image_h = image_h, .image_w = image_w, .last_epoch = (int)a.initial_epoch - 1};
+  if (rc == 0 && (a.save || a.embeddings)) callbacks[n_callbacks++] = &final.base;
+  /* last, so that an epoch's backup is written after its checkpoint (and the final outputs) */
+  if (rc == 0 && a.backup_dir) {
+    kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
+    bo.save_freq = a.backup_freq;
+    bo.mark_completed = 1; /* running the command again after it finished says so */
+    if ((rc = kcb_backup_and_restore_new(&writer, a.backup_dir, &bo)) == 0)
+      rc = add_writer(callbacks, &n_callbacks, writer, warn);
+  }
+  if (rc) {
+    status = fail("creating the callbacks", rc);
+    goto done;
+  }
+
+  kcb_fit_options fit = KCB_FIT_OPTIONS_INIT;
+  fit.callbacks = callbacks;
+  fit.n_callbacks = n_callbacks;
+  fit.epochs = (int)a.epochs;
+  fit.batch_size = a.batch_size;
+  fit.verbose = (int)a.verbose;
+  fit.validation_split = a.validation_split;
+  fit.initial_epoch = (int)a.initial_epoch;
+  fit.distributed = dist;
   running_model = model;
   in_fit = 1;
   rc = kcb_model_fit(model, data.train_images, y_train ? y_train : data.train_labels, &fit, &history);

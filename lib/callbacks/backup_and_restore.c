@@ -171,11 +171,15 @@ static int backup(backup_and_restore *br, int epoch, int64_t batch) {
   }
   /* A mid-epoch backup stores the shuffle RNG as it was when the epoch began, so the resumed epoch
    * draws the same order and carries on after `batch`. */
+  /* the event files first: the steps up to this backup are never trained again after a kill (their
+   * own write errors are theirs to report) */
+  (void)kcb__model_flush_writers(m);
   kcb__rng current = m->shuffle_rng;
   if (batch >= 0) m->shuffle_rng = br->epoch_shuffle_rng;
   rc = kcb_model_save(m, br->weights, &so);
   m->shuffle_rng = current;
   if (rc) return rc;
+  m->backup_written = 1;
   char json[96];
   int n = snprintf(json, sizeof json, "{\"epoch\": %d, \"batch\": %lld}", epoch, (long long)(batch >= 0 ? batch : 0));
   return kcb__file_write_atomic(br->meta, json, (size_t)n);

@@ -70,15 +70,22 @@ static void attach_profiler(tensorboard *tb, kcb_profiler *p) {
     if (writers[i]) kcb__summary_writer_set_profiler(writers[i], p);
 }
 
+/* Pushes every record added so far to the event files (BackupAndRestore calls it before a backup). */
+static int flush_writers(void *ctx) {
+  tensorboard *tb = ctx;
+  kcb_summary_writer *writers[3] = {tb->train, tb->val, tb->root};
+  int rc = 0;
+  for (int i = 0; i < 3; i++)
+    if (writers[i] && !rc) rc = kcb_summary_writer_flush(writers[i]);
+  return rc;
+}
+
 /* Ends a profile: <log_dir>/train/plugins/profile/<YYYY_MM_DD_HH_MM_SS>/<host>.trace.json.gz, the
  * directory layout of Keras's traces (the file is Chrome trace-event JSON, README). */
 static int finish_profile(tensorboard *tb) {
   if (!tb->profiler) return 0;
   /* what the traced batches queued goes to disk inside the trace, so it shows those writes too */
-  kcb_summary_writer *writers[3] = {tb->train, tb->val, tb->root};
-  int rc = 0;
-  for (int i = 0; i < 3; i++)
-    if (writers[i] && !rc) rc = kcb_summary_writer_flush(writers[i]);
+  int rc = flush_writers(tb);
   attach_profiler(tb, NULL);
   char stamp[32], host[256] = "localhost";
   time_t now = time(NULL);
@@ -118,7 +125,8 @@ static int tb_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   tensorboard *tb = (tensorboard *)cb;
   tb->global_train_batch = 0;
   tb->epoch_seen = 0;
-  int rc = 0;
+  int rc = cb->model ? kcb__model_add_flusher(cb->model, flush_writers, tb) : 0;
+  if (rc) return rc;
   if (tb->o.write_graph && !tb->wrote_graph && cb->model) {
     if ((rc = write_graph(tb))) return rc;
     tb->wrote_graph = 1;

@@ -670,6 +670,23 @@ int kcb_model_input_shape(const kcb_model *m, int64_t *shape) {
   memcpy(shape, m->in_shape, (size_t)m->in_rank * sizeof *shape);
   return m->in_rank;
 }
+int kcb__model_add_flusher(kcb_model *m, int (*flush)(void *ctx), void *ctx) {
+  for (int i = 0; i < m->n_flushers; i++)
+    if (m->flushers[i].ctx == ctx) return 0; /* a second fit's train begin, or a wrapper's */
+  if (m->n_flushers == KCB__MAX_FLUSHERS) return kcb__error(KCB_ESTATE, "more than %d writers to flush", KCB__MAX_FLUSHERS);
+  m->flushers[m->n_flushers++] = (struct kcb__flusher){flush, ctx};
+  return 0;
+}
+
+int kcb__model_flush_writers(kcb_model *m) {
+  int first = 0;
+  for (int i = 0; i < m->n_flushers; i++) {
+    int rc = m->flushers[i].flush(m->flushers[i].ctx);
+    if (rc && !first) first = rc;
+  }
+  return first;
+}
+
 int kcb_model_output_shape(const kcb_model *m, int64_t *shape) {
   int rank;
   kcb__model_current_shape(m, &rank, shape);

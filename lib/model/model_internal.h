@@ -22,6 +22,9 @@ const char *kcb__layer_base_name(kcb__layer_kind kind);
 
 /* One weight variable of a layer, in Keras's order (trainable ones first, as layer.weights). */
 #define KCB__MAX_VARS 4
+/* Callbacks of one fit that may register a flush (kcb__model_add_flusher). */
+#define KCB__MAX_FLUSHERS 8
+
 typedef struct kcb__var {
   const char *name;            /* "kernel", "bias", "gamma", "beta", "moving_mean", "moving_variance" */
   int rank;
@@ -161,6 +164,15 @@ struct kcb_model {
   float *gathered;                     /* distributed validation: the global batch's predictions, then targets */
   size_t gathered_size;                /* floats */
   kcb_profiler *profiler;              /* kcb_model_set_profiler; NULL: no spans */
+  /* Writers that buffer records (TensorBoard's event files), registered for the running fit so that
+   * BackupAndRestore can push their records to the OS before it writes a backup: a run killed after
+   * the backup then keeps every step the resumed run will not train again. Cleared when fit ends. */
+  struct kcb__flusher {
+    int (*flush)(void *ctx);
+    void *ctx;
+  } flushers[KCB__MAX_FLUSHERS];
+  int n_flushers;
+  int backup_written; /* set by BackupAndRestore, for the flush after that step's hooks (train.c) */
   float *col;                          /* im2col buffer shared by the convolutions, sized at fit start */
   size_t col_size;
   size_t (*train_runs)[2];             /* trainable (offset, length) ranges of the parameter block */
@@ -223,6 +235,11 @@ void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads)
  * turns dL/dout (g) into parameter gradients and, when dx is not NULL, dL/din. */
 /* The per-sample shape the next layer receives. */
 void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape);
+
+/* For the running fit: registers a writer's flush (KCB_ENOMEM-free: KCB_ESTATE when the table is
+ * full); runs every registered flush, returning the first error. fit clears the table when it ends. */
+int kcb__model_add_flusher(kcb_model *m, int (*flush)(void *ctx), void *ctx);
+int kcb__model_flush_writers(kcb_model *m);
 int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out);
 void kcb__model_finish_layer(kcb_model *m, kcb__layer *l);
 /* l's output size and the model's parameter count with l's variables, against kcb_max_params.

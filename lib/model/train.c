@@ -37,6 +37,15 @@ static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs 
   return kcb__dist_after_hook(h->dist, rc, kcb_hook_name(hook), &h->model->stop_training, &h->model->stop_evaluating);
 }
 
+/* After the hooks of a step or epoch in which BackupAndRestore wrote a backup: what the writers
+ * after it in the list logged for that step goes to the files too (BackupAndRestore flushed those
+ * before it), since a run resumed from the backup will not log that step again. */
+static void flush_after_backup(kcb_model *m) {
+  if (!m->backup_written) return;
+  m->backup_written = 0;
+  (void)kcb__model_flush_writers(m); /* a writer's own error is its to report, at its next record */
+}
+
 static int64_t rows_per_sample(const kcb__layer *out) { return out->out_size / out->out_width; }
 
 /* Scans blocks branch-free (an all-ones exponent is Inf or NaN), so the pass over a whole data set
@@ -439,6 +448,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
       KCB__TRY(batch_step(m, h, bx, by, mine, count, 1));
       KCB__TRY(metrics_logs(m, h, batch_logs));
       KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BATCH_END, step, batch_logs));
+      flush_after_backup(m);
       if (m->stop_training) break;
     }
     if (cut) { /* no validation, no on_epoch_end: a half epoch never reaches the logs */
@@ -457,6 +467,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
       }
     }
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_END, epoch, epoch_logs));
+    flush_after_backup(m);
     if (m->stop_training) break;
     if ((h->dist ? h->stop_requested : m->stop_requested) && epoch + 1 < o->epochs) {
       m->interrupted = 1;
@@ -476,6 +487,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   }
 done:
   m->sync_dist = NULL;
+  m->n_flushers = 0; /* the callbacks that registered may be freed after fit */
   if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);
   free(perm);

@@ -161,6 +161,16 @@ try:
     kill_args = args + ["--logdir", "kill/tb", "--update-freq", "batch", "--csv", "kill/log.csv",
                         "--backup-dir", "kill/backup"]
     out, code, _ = run_on_pty([train] + kill_args, tmp, 1, after=b"Epoch 3/4", kill=True)
+    # the same with a backup every 3 batches: the kill lands just after a mid-epoch backup, whose
+    # step the resumed run does not train again, so its point must be in the files already
+    mid_args = args + ["--logdir", "mid/tb", "--update-freq", "batch", "--backup-dir", "mid/backup", "--backup-freq", "3"]
+    _, mid_code, _ = run_on_pty([train] + mid_args, tmp, 1, after=b"Epoch 3/4", kill=True)
+    mid = subprocess.run([train] + mid_args, cwd=tmp, capture_output=True, text=True)
+    mid_steps = batch_steps(os.path.join(tmp, "mid/tb"))
+    check("sigkill_after_mid_epoch_backup_keeps_every_step",
+          mid_code == -signal.SIGKILL and mid.returncode == 0 and mid_steps == list(range(1, 4 * steps_per_epoch + 1)),
+          f"exit {mid_code}/{mid.returncode}; {len(mid_steps)} points, missing "
+          f"{sorted(set(range(1, 4 * steps_per_epoch + 1)) - set(mid_steps))[:10]}")
     check("sigkill_mid_epoch_3", code == -signal.SIGKILL and "Epoch 3/4" in out and "Epoch 4/4" not in out,
           f"{code} {out[-300:]!r}")
     res = subprocess.run([train] + kill_args, cwd=tmp, capture_output=True, text=True)
