@@ -28,6 +28,13 @@ int kcb__error_from_errno(int err);
     if ((rc = (expr)) < 0) goto done; \
   } while (0)
 
+/* ---- Keras --------------------------------------------------------------------------------- */
+
+/* The Keras release whose layouts and configs kcb writes (fixtures/keras/), and the backend its
+ * files name (kcb computes as Keras's numpy backend does: float32 on the CPU). */
+#define KCB__KERAS_VERSION "3.15.1"
+#define KCB__KERAS_BACKEND "numpy"
+
 /* ---- callbacks ------------------------------------------------------------------------- */
 
 /** Whether a built-in callback's messages (warnings, verbose lines) go out from this process:

@@ -12,7 +12,6 @@
 #include "io/checkpoint_file_internal.h"
 #include "io/zip.h"
 
-#define DEFAULT_KERAS_VERSION "3.15.1"
 
 /* Where each source variable goes in the target and in which order. */
 typedef struct plan {
@@ -695,8 +694,8 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   size_t len = 0;
   char *model_config = NULL, *training_config = NULL, *metadata = NULL;
   const kcb_checkpoint_layout src = f->meta.layout;
-  const char *version = f->meta.keras_version[0] ? f->meta.keras_version : DEFAULT_KERAS_VERSION;
-  const char *backend = f->meta.backend[0] ? f->meta.backend : "tensorflow";
+  const char *version = f->meta.keras_version[0] ? f->meta.keras_version : KCB__KERAS_VERSION;
+  const char *backend = f->meta.backend[0] ? f->meta.backend : KCB__KERAS_BACKEND;
   p.dst_path = calloc(f->n_vars + 1, sizeof *p.dst_path);
   p.order = calloc(f->n_vars + 1, sizeof *p.order);
   p.opt_order = calloc(f->n_vars + 1, sizeof *p.opt_order);
@@ -713,8 +712,10 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   }
   if ((layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) && !f->config)
     KCB__TRY(kcb__error(KCB_EINVAL, "%s holds weights only (%s, no model config), so it cannot become a %s file, which "
-                        "needs the architecture: convert from a .h5 or .keras checkpoint", f->path,
-                        kcb_checkpoint_layout_name(src), kcb_checkpoint_layout_name(layout)));
+                        "needs the architecture: convert from a .h5 or .keras checkpoint%s", f->path,
+                        kcb_checkpoint_layout_name(src), kcb_checkpoint_layout_name(layout),
+                        layout == KCB_LAYOUT_H5 ? ", or write the weights-only legacy layout (kcb-restore --format "
+                                                  "legacy_weights.h5; KCB_LAYOUT_LEGACY_WEIGHTS_H5)" : ""));
   if (layout == KCB_LAYOUT_WEIGHTS_H5 || layout == KCB_LAYOUT_KERAS) {
     KCB__TRY(plan_store(f, &p));
     if (src == KCB_LAYOUT_KERAS && layout == KCB_LAYOUT_WEIGHTS_H5) {
@@ -736,7 +737,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
         struct tm tm;
         localtime_r(&now, &tm);
         strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", &tm);
-        json_t *meta = json_pack("{s:s, s:s}", "keras_version", version[0] == '3' ? version : DEFAULT_KERAS_VERSION, "date_saved", date);
+        json_t *meta = json_pack("{s:s, s:s}", "keras_version", version[0] == '3' ? version : KCB__KERAS_VERSION, "date_saved", date);
         metadata = dump(meta);
         json_decref(meta);
         if (!config || !metadata) {

@@ -19,9 +19,6 @@
 #include "model/model_internal.h"
 #include "internal.h"
 
-/* The Keras release whose layouts and configs we reproduce (fixtures/keras/). */
-#define KERAS_VERSION "3.15.1"
-#define KERAS_BACKEND "numpy"
 #define MODEL_NAME "sequential"
 #define N_RNG_WORDS 12
 
@@ -262,8 +259,8 @@ static int write_legacy_weights(hid_t g, const save_ctx *c) {
     names[i] = m->layers[i].name;
     sorted[i] = &m->layers[i];
   }
-  KCB__TRY(kcb__h5_attr_write_string(g, "backend", KERAS_BACKEND, 0, c->file));
-  KCB__TRY(kcb__h5_attr_write_string(g, "keras_version", KERAS_VERSION, 0, c->file));
+  KCB__TRY(kcb__h5_attr_write_string(g, "backend", KCB__KERAS_BACKEND, 0, c->file));
+  KCB__TRY(kcb__h5_attr_write_string(g, "keras_version", KCB__KERAS_VERSION, 0, c->file));
   KCB__TRY(kcb__h5_attr_write_strings(g, "layer_names", names, m->n_layers, c->file));
   qsort(sorted, m->n_layers, sizeof *sorted, by_layer_name);
   for (size_t s = 0; s < m->n_layers; s++) {
@@ -329,8 +326,8 @@ static int write_legacy_full(hid_t f, const save_ctx *c) {
   int rc = 0;
   char *model_config = NULL, *training_config = NULL;
   hid_t g = H5I_INVALID_HID;
-  KCB__TRY(kcb__h5_attr_write_string(f, "backend", KERAS_BACKEND, 1, c->file));
-  KCB__TRY(kcb__h5_attr_write_string(f, "keras_version", KERAS_VERSION, 1, c->file));
+  KCB__TRY(kcb__h5_attr_write_string(f, "backend", KCB__KERAS_BACKEND, 1, c->file));
+  KCB__TRY(kcb__h5_attr_write_string(f, "keras_version", KCB__KERAS_VERSION, 1, c->file));
   KCB__TRY(kcb__model_config_json_legacy(c->m, &model_config));
   KCB__TRY(kcb__h5_attr_write_string(f, "model_config", model_config, 0, c->file));
   if (c->o->include_optimizer) {
@@ -389,7 +386,7 @@ static int build_keras(const save_ctx *c, void **out, size_t *len) {
   localtime_r(&now, &tm);
   strftime(date, sizeof date, "%Y-%m-%d@%H:%M:%S", &tm);
   json_t *meta = json_object();
-  if (meta && json_object_set_new(meta, "keras_version", json_string(KERAS_VERSION)) == 0 &&
+  if (meta && json_object_set_new(meta, "keras_version", json_string(KCB__KERAS_VERSION)) == 0 &&
       json_object_set_new(meta, "date_saved", json_string(date)) == 0 &&
       json_object_set_new(meta, "kcb_version", json_string(kcb_version_string())) == 0)
     metadata = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
