@@ -162,7 +162,7 @@ static void test_fit_hook_sequence(void **state) {
   assert_int_equal(r->params_at_begin.steps, 2);
   assert_int_equal(r->params_at_begin.verbose, 0);
   /* epoch-end train values are the last batch's running values; val_* are on_test_end's */
-  double a, b;
+  double a = 0, b = -1;
   assert_true(kcb_logs_get(&r->logs[5], "loss", &a) && kcb_logs_get(&r->logs[10], "loss", &b));
   assert_true(a == b);
   assert_true(kcb_logs_get(&r->logs[9], "loss", &a) && kcb_logs_get(&r->logs[10], "val_loss", &b));

@@ -260,7 +260,7 @@ static void test_validation_data_dropout_and_state(void **state) {
   quiet.batch_size = 16; /* validation runs in fit's batch size, as Keras's */
   kcb_logs out;
   assert_ok(kcb_model_evaluate(m, vx, vy, &quiet, &out));
-  double val_loss, loss;
+  double val_loss = 0, loss = -1;
   assert_true(kcb_history_last(h, "val_loss", &val_loss) && kcb_logs_get(&out, "loss", &loss));
   assert_true(val_loss == loss);
   kcb_tensor *p1, *p2;

@@ -150,8 +150,9 @@ static void test_record_golden(void **state) {
 /* The hand-written scalar encoder gives exactly protobuf-c's bytes. */
 static void test_scalar_encoder_matches_protobuf_c(void **state) {
   (void)state;
-  const char *tags[] = {"a", "epoch_loss", "a/very/long/tag/name/that/needs/a/two/byte/length/varint/....................."
-                                           "..........................................................................."};
+  const char *tags[] = {"a", "epoch_loss",
+                        ("a/very/long/tag/name/that/needs/a/two/byte/length/varint/....................."
+                         "...........................................................................")};
   int64_t steps[] = {0, 1, 77, 300, 1LL << 40, -1};
   for (size_t t = 0; t < 3; t++)
     for (size_t s = 0; s < 6; s++)

@@ -207,7 +207,7 @@ int kcb_pr_curve_from_value(const kcb_summary_value *v, kcb_pr_curve_view *out) 
 int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custom_category *categories,
                                           size_t n_categories, int64_t step) {
   if (!categories || n_categories == 0) return kcb__error(KCB_EINVAL, "custom scalars: no categories");
-  size_t n_charts = 0, n_tags = 0, n_series = 0;
+  size_t n_charts = 0, n_series = 0;
   for (size_t c = 0; c < n_categories; c++) {
     const kcb_custom_category *cat = &categories[c];
     if (!cat->title || (cat->n_charts && !cat->charts))
@@ -228,7 +228,6 @@ int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custo
           return kcb__error(KCB_EINVAL, "custom scalars: chart '%s': series %zu lacks value, lower or upper tag",
                             ch->title, i);
       n_charts++;
-      n_tags += ch->n_tags;
       n_series += ch->n_series;
     }
   }
