@@ -42,7 +42,8 @@ static const option options[] = {
      "shape (28x28x1): UNITS[:ACTIVATION] (Dense), dropout:RATE, flatten, an\n"
      "activation, conv:FILTERS:KERNEL[:same|:causal][:sN][:dN][:gN][:nobias][:ACTIVATION],\n"
      "maxpool[:POOL[:STRIDES]][:same], avgpool[...], gap, gmp, bn, ln,\n"
-     "reshape:SHAPE, zeropad:N, spatialdropout:RATE (1D forms on rank-2 inputs)\n"
+     "reshape:SHAPE, zeropad:N, spatialdropout:RATE, rescale:SCALE[:OFFSET]\n"
+     "(1D forms on rank-2 inputs)\n"
      "[flatten,256:relu,128:relu,10:softmax]"},
     {"loss", "NAME", STRING, AT(loss), 0, 0,
      "mse, mae, binary_crossentropy, categorical_crossentropy,\n"

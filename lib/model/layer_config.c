@@ -37,7 +37,7 @@ int kcb__layer_has_build_config(kcb__layer_kind kind) {
   switch (kind) {
     case KCB__MAX_POOLING1D: case KCB__MAX_POOLING2D: case KCB__AVERAGE_POOLING1D: case KCB__AVERAGE_POOLING2D:
     case KCB__GLOBAL_MAX_POOLING1D: case KCB__GLOBAL_MAX_POOLING2D: case KCB__GLOBAL_AVERAGE_POOLING1D:
-    case KCB__GLOBAL_AVERAGE_POOLING2D: case KCB__ZERO_PADDING2D: case KCB__SPATIAL_DROPOUT2D:
+    case KCB__GLOBAL_AVERAGE_POOLING2D: case KCB__ZERO_PADDING2D: case KCB__SPATIAL_DROPOUT2D: case KCB__RESCALING:
     case KCB__DROPOUT: case KCB__ACTIVATION:
       return 0; /* Keras's classes without a build step (keras-zoo/cnn.keras: Dropout has none) */
     default:
@@ -126,6 +126,10 @@ int kcb__layer_config_write(json_t *c, const kcb__layer *l) {
       put(&o, "rate", json_real((double)l->rate));
       put(&o, "seed", json_null());
       put(&o, "data_format", json_string("channels_last"));
+      break;
+    case KCB__RESCALING:
+      put(&o, "scale", json_real((double)l->rescale));
+      put(&o, "offset", json_real((double)l->offset));
       break;
     default:
       break;
@@ -260,6 +264,19 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     }
     if (!channels_last(c)) return *rc = bad(file, name, cls, "only channels_last is supported"), 1;
     *rc = kcb_model_add_zero_padding2d(m, v[0], v[1], v[2], v[3]);
+    return 1;
+  }
+  if (strcmp(cls, "Rescaling") == 0) {
+    /* a number, or a list of one (Keras takes per-channel lists too: kcb does not) */
+    double v[2] = {1.0, 0.0};
+    static const char *const keys[2] = {"scale", "offset"};
+    for (int i = 0; i < 2; i++) {
+      json_t *e = json_object_get(c, keys[i]);
+      if (json_is_array(e) && json_array_size(e) == 1) e = json_array_get(e, 0);
+      if (json_is_number(e)) v[i] = json_number_value(e);
+      else if (e && !json_is_null(e)) return *rc = bad(file, name, cls, "only a single number for scale and offset is supported"), 1;
+    }
+    *rc = kcb_model_add_rescaling(m, v[0], v[1]);
     return 1;
   }
   if (strcmp(cls, "SpatialDropout2D") == 0) {

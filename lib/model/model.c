@@ -26,6 +26,7 @@ static const char *const kind_names[KCB__KIND_COUNT][2] = {
     {"Reshape", "reshape"},
     {"ZeroPadding2D", "zero_padding2d"},
     {"SpatialDropout2D", "spatial_dropout2d"},
+    {"Rescaling", "rescaling"},
 };
 
 const char *kcb__layer_class_name(kcb__layer_kind kind) {
@@ -330,6 +331,9 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
       TAKE(out, float, l->out_size * batch);
       TAKE(mask, float, l->out_size * batch);
       break;
+    case KCB__RESCALING:
+      TAKE(out, float, l->out_size * batch);
+      break;
     case KCB__SPATIAL_DROPOUT2D:
       TAKE(out, float, l->out_size * batch);
       TAKE(mask, float, channels * batch);
@@ -457,6 +461,9 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
       case KCB__RESHAPE:
         l->y = x;
         break;
+      case KCB__RESCALING:
+        for (int64_t j = 0; j < rows * l->out_width; j++) l->out[j] = x[j] * l->rescale + l->offset;
+        break;
       case KCB__CONV1D:
       case KCB__CONV2D:
         kcb__conv_forward(m, l, x, batch);
@@ -527,6 +534,9 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
         break;
       case KCB__DROPOUT:
         if (l->dropout_active) multiply(g, l->mask, g, rows * l->out_width);
+        break;
+      case KCB__RESCALING:
+        for (int64_t j = 0; j < rows * l->out_width; j++) g[j] *= l->rescale;
         break;
       case KCB__FLATTEN:
       case KCB__RESHAPE:

@@ -13,7 +13,7 @@ typedef enum kcb__layer_kind {
   KCB__MAX_POOLING1D, KCB__MAX_POOLING2D, KCB__AVERAGE_POOLING1D, KCB__AVERAGE_POOLING2D,
   KCB__GLOBAL_MAX_POOLING1D, KCB__GLOBAL_MAX_POOLING2D, KCB__GLOBAL_AVERAGE_POOLING1D, KCB__GLOBAL_AVERAGE_POOLING2D,
   KCB__BATCH_NORMALIZATION, KCB__LAYER_NORMALIZATION, KCB__RESHAPE, KCB__ZERO_PADDING2D, KCB__SPATIAL_DROPOUT2D,
-  KCB__KIND_COUNT
+  KCB__RESCALING, KCB__KIND_COUNT
 } kcb__layer_kind;
 
 /* Keras's class name ("Conv2D") and snake-case base name ("conv2d") of a kind. */
@@ -61,6 +61,8 @@ typedef struct kcb__layer {
   kcb_activation activation;
   /* Dropout, SpatialDropout2D */
   float rate;
+  /* Rescaling: x * rescale + offset */
+  float rescale, offset;
   /* variables of every kind, in Keras's order */
   kcb__var vars[KCB__MAX_VARS];
   int n_vars;

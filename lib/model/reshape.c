@@ -1,5 +1,6 @@
-/* model/reshape.c — layers that move or mask values without weights: Reshape, ZeroPadding2D,
- * SpatialDropout2D (channels_last). */
+/* model/reshape.c — layers that move, mask or rescale values without weights: Reshape,
+ * ZeroPadding2D, SpatialDropout2D (channels_last), Rescaling. */
+#include <math.h>
 #include <string.h>
 
 #include "model/model_internal.h"
@@ -26,6 +27,17 @@ int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
   memcpy(l->target_shape, target, (size_t)rank * sizeof *target);
   l->out_rank = rank;
   for (int i = 0; i < rank; i++) l->out_shape[i] = i == unknown ? in_size / known : target[i];
+  kcb__model_finish_layer(m, l);
+  return 0;
+}
+
+int kcb_model_add_rescaling(kcb_model *m, double scale, double offset) {
+  if (!isfinite(scale) || !isfinite(offset))
+    return kcb__error(KCB_EINVAL, "Rescaling: scale and offset must be finite, got %g and %g", scale, offset);
+  kcb__layer *l = NULL;
+  int rc = kcb__model_append_layer(m, KCB__RESCALING, NULL, &l);
+  if (rc) return rc;
+  l->rescale = (float)scale, l->offset = (float)offset; /* float32, as Keras casts them */
   kcb__model_finish_layer(m, l);
   return 0;
 }

@@ -188,6 +188,19 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
       return SPEC_ERROR("model spec '%s': reshape needs a shape, as reshape:28x28x1 or reshape:-1x4", spec);
     return kcb_model_add_reshape(m, rank, shape);
   }
+  if (strcmp(item, "rescale") == 0) {
+    double v[2] = {1.0, 0.0};
+    int ok = n >= 1 && n <= 2;
+    for (int i = 0; ok && i < n; i++) {
+      char *end = NULL;
+      errno = 0;
+      v[i] = strtod(args[i], &end);
+      ok = !*end && !errno;
+    }
+    if (!ok)
+      return SPEC_ERROR("model spec '%s': rescale needs SCALE[:OFFSET], as rescale:0.00392156862745098 or rescale:2:-1", spec);
+    return kcb_model_add_rescaling(m, v[0], v[1]);
+  }
   if (strcmp(item, "zeropad") == 0) {
     long v;
     if (n != 1 || !parse_int(arg, 0, 100000, &v)) return SPEC_ERROR("model spec '%s': zeropad needs a size, as zeropad:1", spec);
@@ -214,7 +227,7 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
     return arg ? SPEC_ERROR("model spec '%s': the activation %s takes no options; got '%s'", spec, item, arg)
                : kcb_model_add_activation(m, a);
   return SPEC_ERROR("model spec '%s': unknown item '%s' (expected UNITS[:ACTIVATION], dropout:RATE, flatten, conv:F:K[:...], "
-                    "maxpool[:P], avgpool[:P], gap, gmp, bn, ln, reshape:SHAPE, zeropad:N, spatialdropout:RATE or an activation)",
+                    "maxpool[:P], avgpool[:P], gap, gmp, bn, ln, reshape:SHAPE, zeropad:N, spatialdropout:RATE, rescale:SCALE[:OFFSET] or an activation)",
                     spec, item);
 }
 

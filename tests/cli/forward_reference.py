@@ -3,7 +3,7 @@
 alone (config.json and model.weights.h5, read as Keras reads them), with an independent numpy
 implementation of Keras 3's inference semantics (TensorFlow's padding rules, pooling that ignores
 padded entries, BatchNormalization's moving statistics, LayerNormalization over the last axis,
-identity dropouts), in float64, and compares with kcb's float32 predictions.
+identity dropouts, Rescaling), in float64, and compares with kcb's float32 predictions.
 
 Usage: forward_reference.py DIR    (prints "ok NAME" per model; exit 1 on any difference)"""
 import io
@@ -158,6 +158,8 @@ def run_layer(cls, cfg, ws, x):
         return activation(cfg["activation"], x)
     if cls in ("Dropout", "SpatialDropout1D", "SpatialDropout2D"):
         return x
+    if cls == "Rescaling":
+        return x * cfg.get("scale", 1.0) + cfg.get("offset", 0.0)
     if cls == "Flatten":
         return x.reshape(x.shape[0], -1)
     if cls == "Reshape":

@@ -97,6 +97,11 @@ int kcb_model_add_zero_padding2d(kcb_model *m, int top, int bottom, int left, in
  * by 1/(1-rate)); identity otherwise. Input (height, width, channels). */
 int kcb_model_add_spatial_dropout2d(kcb_model *m, float rate);
 
+/** Adds Rescaling(scale, offset): x * scale + offset on every value (Keras's preprocessing layer,
+ * e.g. scale 1/255 for pixels; a scalar scale and offset, in float32). No weights.
+ * @return 0, KCB_EINVAL (not finite) or KCB_ESTATE (after compile). */
+int kcb_model_add_rescaling(kcb_model *m, double scale, double offset);
+
 /* ---- model specs with these layers (model/spec.c) ------------------------------------- */
 
 /** The spec a preset name stands for: "mlp" (flatten,256:relu,128:relu,10:softmax) or "cnn"
@@ -114,7 +119,7 @@ int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape);
  * rank-2 inputs): `conv:FILTERS:KERNEL[:same|valid|causal][:sN][:dN][:gN][:nobias][:ACTIVATION]` (KERNEL,
  * N as 3 or 3x5; s strides, d dilation, g groups), `maxpool[:POOL[:STRIDES]][:same]`,
  * `avgpool[...]`, `gap[:keepdims]`, `gmp[:keepdims]`, `bn`, `ln`, `reshape:SHAPE`,
- * `zeropad:N`, `spatialdropout:RATE`. A reshape's SHAPE may hold one -1 (inferred). Each kind of
+ * `zeropad:N`, `spatialdropout:RATE`, `rescale:SCALE[:OFFSET]`. A reshape's SHAPE may hold one -1 (inferred). Each kind of
  * option is given at most once; empty items and options are refused.
  * @param[out] out freed with kcb_model_free. @return 0, KCB_EINVAL or KCB_ESHAPE. */
 int kcb_model_new_from_spec(kcb_model **out, const char *spec, int rank, const int64_t *data_shape, uint64_t seed);
