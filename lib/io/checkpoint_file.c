@@ -495,6 +495,18 @@ static int numeric_name(const char *s, size_t *out) {
   return 1;
 }
 
+/* The known class a weights-only file's layer name stands for, the way Keras named it: its class in
+ * snake_case, with a "_N" suffix for the second and later ("batch_normalization_1"). NULL when the
+ * name is not one Keras makes (a name chosen by the user). */
+static const char *class_from_layer_name(const char *name) {
+  char snake[128];
+  kcb__strlcpy(snake, name, sizeof snake);
+  char *us = strrchr(snake, '_');
+  size_t k;
+  if (us && numeric_name(us + 1, &k)) *us = '\0';
+  return class_from_snake(snake);
+}
+
 /* Orders a vars group's datasets (names vars[0..n), as listed): order[k] = 1 + the position of
  * dataset "k" for every k below the count of numbered ones, each present; then, with
  * keys_allowed, the datasets a few layers store by key (StringLookup's "idf_weights", a
@@ -749,12 +761,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     if (!from) continue;
     if (pass == 1 && !strncmp(from, "forward_", 8)) from += 8;
     else if (pass == 1 && !strncmp(from, "backward_", 9)) from += 9;
-    char snake[128];
-    kcb__strlcpy(snake, from, sizeof snake);
-    char *us = strrchr(snake, '_');
-    size_t k;
-    if (us && numeric_name(us + 1, &k)) *us = '\0';
-    cls = class_from_snake(snake);
+    cls = class_from_layer_name(from);
     if (cls) kcb__strlcpy(cname, cls, sizeof cname);
     cls = cname;
   }
@@ -1015,6 +1022,8 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
         kcb__rnn_cell_class(f->layers[cur].class_name, f->layers[cur].entry, hint, sizeof hint);
       else if (!entry && !strcmp(f->layers[cur].class_name, "MultiHeadAttention"))
         snprintf(hint, sizeof hint, "EinsumDense");
+      else if (!entry && class_from_layer_name(seg[i])) /* weights only: a Keras-made name tells the class */
+        snprintf(hint, sizeof hint, "%s", class_from_layer_name(seg[i]));
       if (strict && !(entry && nested)) {
         json_decref(nested);
         continue;
@@ -1043,7 +1052,9 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
     json_t *entry = top ? find_entry(top, layer_names[i]) : NULL;
     char gpath[1024];
     snprintf(gpath, sizeof gpath, "%s/%s", root_path, layer_names[i]);
-    int li = add_layer(f, layer_names[i], entry ? kcb__entry_class(entry) : "", gpath, entry, -1, layer_names[i]);
+    const char *guess = entry ? NULL : class_from_layer_name(layer_names[i]); /* weights only: as the layout's other form */
+    int li = add_layer(f, layer_names[i], entry ? kcb__entry_class(entry) : guess ? guess : "", gpath, entry, -1,
+                       layer_names[i]);
     if (li < 0) KCB__TRY(li);
     KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, f->h5name));
     for (size_t q = 0; q < n_wn; q++) {
