@@ -42,6 +42,10 @@ int kcb__error_from_errno(int err);
  * logs, so that each line shows once. */
 static inline int kcb__callback_says(const kcb_callback *cb) { return !cb->params || cb->params->rank == 0; }
 
+/** Whether cb, a TensorBoard callback, reads each validation batch's predictions (its PR curves):
+ * 1 or 0; -1 when cb is not one (a KeepGoing wrapper around one included). */
+int kcb__tensorboard_reads_last_batch(const kcb_callback *cb);
+
 /* ---- names ------------------------------------------------------------------------------ */
 
 /** Whether the leaf of a stored variable name, without ":0", is `leaf`

@@ -87,7 +87,9 @@ static void test_activation_layers(void **state) {
   static const char *const specs[] = {"5,relu,3", "5,sigmoid,3", "5,tanh,3", "5,softmax,3", "5,softplus,3",
                                       "5,gelu,3", "5,leaky_relu,3", "5,linear,3", "5,elu,3", "5,selu,3", "5,silu,3",
                                       "5,relu6,3", "5,softsign,3", "5,hard_sigmoid,3", "5,hard_silu,3",
-                                      "5,exponential,3", "5,mish,3", "5,rescale:1.5:0.2,tanh,3"};
+                                      "5,exponential,3", "5,mish,3", "5,rescale:1.5:0.2,tanh,3",
+                                      /* scaled up past relu6's 6 and the hard forms' +-3: their flat parts */
+                                      "5,rescale:9,relu6,3", "5,rescale:9,hard_sigmoid,3", "5,rescale:9,hard_silu,3"};
   for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
     grad_case c = {specs[i], 1, {4, 0}, KCB_LOSS_MEAN_SQUARED_ERROR, 0};
     check_case(&c);

@@ -229,6 +229,15 @@ typedef struct final_outputs {
   const char *failed;       /* the option whose file could not be written, for the message */
 } final_outputs;
 
+/* The last epoch trained: the one before the first epoch begun (a resume starts at its backup's
+ * epoch, not --initial-epoch), then each one ended. */
+static int final_outputs_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  final_outputs *fo = (final_outputs *)cb;
+  if (epoch - 1 > fo->last_epoch) fo->last_epoch = epoch - 1;
+  return 0;
+}
+
 static int final_outputs_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   (void)logs;
   ((final_outputs *)cb)->last_epoch = epoch;
@@ -253,7 +262,8 @@ static int final_outputs_on_train_end(kcb_callback *cb, kcb_logs *logs) {
 }
 
 static const kcb_callback_ops final_outputs_ops = {
-    .name = "FinalOutputs", .on_epoch_end = final_outputs_on_epoch_end, .on_train_end = final_outputs_on_train_end};
+    .name = "FinalOutputs", .on_epoch_begin = final_outputs_on_epoch_begin, .on_epoch_end = final_outputs_on_epoch_end,
+    .on_train_end = final_outputs_on_train_end};
 
 /* dir + "/" + name, without the "./" a run named "." would add. */
 static void join(char *out, size_t size, const char *dir, const char *name) {
@@ -322,7 +332,8 @@ static int one_hot(const kcb_tensor *labels, int64_t width, kcb_tensor **out) {
 /* Before any training, whether the model's output fits the labels (class indices) and --loss:
  * sparse_categorical_crossentropy takes the indices, with an output per class; the other losses
  * compare outputs and targets value by value, so the labels become one-hot rows (Keras's
- * to_categorical) for a model with an output per class, or stay one number for a single output.
+ * to_categorical) for a model with an output per class. A single output takes the label itself:
+ * a number for mse and mae, a 0/1 target for binary_crossentropy on two classes.
  * --embeddings needs a hidden layer before the output Dense. @return 0, or an exit status. */
 static int check_outputs(const kcb_model *model, const kcb_mnist *data, const train_args *a, kcb_loss loss,
                          kcb_tensor **y_train, kcb_tensor **y_test) {
@@ -340,15 +351,20 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
     return train_usage_error("--model", a->model_spec, why);
   }
   int sparse = loss == KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-  if (outputs < classes && (sparse || outputs != 1)) {
-    snprintf(why, sizeof why, "the model has %lld outputs per sample, the data %lld classes: --loss %s needs an output "
-             "per class%s", (long long)outputs, (long long)classes, kcb_loss_name(loss), sparse ? "" : " (or a single one)");
+  int single = outputs == 1 && (loss == KCB_LOSS_MEAN_SQUARED_ERROR || loss == KCB_LOSS_MEAN_ABSOLUTE_ERROR ||
+                                (loss == KCB_LOSS_BINARY_CROSSENTROPY && classes <= 2));
+  if (outputs < classes && !single) {
+    snprintf(why, sizeof why, "the model has %lld output%s per sample, the data %lld classes: --loss %s needs an output "
+             "per class%s", (long long)outputs, outputs == 1 ? "" : "s", (long long)classes, kcb_loss_name(loss),
+             sparse || loss == KCB_LOSS_CATEGORICAL_CROSSENTROPY ? ""
+             : loss == KCB_LOSS_BINARY_CROSSENTROPY ? " (or a single one, for two classes)"
+                                                   : " (or a single one, to fit the class index as a number)");
     return train_usage_error("--model", a->model_spec, why);
   }
   if (a->embeddings && embedding_layer(model) == 0)
     return train_usage_error("--embeddings", NULL, "the model has no hidden layer before its output Dense layer, whose "
                              "outputs the projector would show");
-  if (sparse || outputs == 1) return 0;
+  if (sparse || single) return 0;
   int rc = one_hot(data->train_labels, outputs, y_train);
   if (rc == 0) rc = one_hot(data->test_labels, outputs, y_test);
   return rc ? fail("one-hot labels", rc) : 0;
@@ -403,7 +419,7 @@ int main(int argc, char **argv) {
   train_args a;
   train_args_defaults(&a);
   atexit(train_args_release);
-  quiet_rank = kcb_distributed_launched_rank() > 0;
+  quiet_rank = train_quiet = kcb_distributed_launched_rank() > 0;
   int status = check_command_line(&a, argc, argv);
   if (status) return status == 1 ? 0 : status;
   /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */

@@ -48,7 +48,8 @@ static const option options[] = {
     {"loss", "NAME", STRING, AT(loss), 0, 0,
      "mse, mae, binary_crossentropy, categorical_crossentropy,\n"
      "sparse_categorical_crossentropy; all but the last get the labels one-hot\n"
-     "(or as one number, for a model with a single output)\n"
+     "(a single output: the label as a number for mse and mae, as the 0/1\n"
+     "target for binary_crossentropy on two classes)\n"
      "[sparse_categorical_crossentropy]"},
     {"optimizer", "NAME", STRING, AT(optimizer), 0, 0, "sgd, rmsprop, adam, adamw [adam]"},
     {"lr", "RATE", DOUBLE, AT(lr), 0, 1e6, "learning rate [Keras's default for the optimizer: 0.01 sgd, else 0.001]"},
@@ -120,7 +121,8 @@ static const option options[] = {
      "matching one): a .weights.h5, .h5 or .keras file, by kcb or Keras [none]"},
     {"save", "PATH", STRING, AT(save), 0, 0,
      "save the trained model; the name picks the layout: .weights.h5 (weights\n"
-     "and optimizer state), .h5 or .keras (full model) [none]"},
+     "and optimizer state), .h5 or .keras (full model); its directory is made\n"
+     "before training [none]"},
     {"checkpoint", "TEMPLATE", STRING, AT(checkpoint), 0, 0,
      "ModelCheckpoint: save to TEMPLATE, a Python format string with\n"
      "{epoch} and {batch} (1-based) and any logged value, e.g.\n"
@@ -202,7 +204,10 @@ static void usage(FILE *f) {
              "same data; logs, checkpoints, backups and output come from rank 0 only.\n");
 }
 
+int train_quiet;
+
 int train_usage_error(const char *flag, const char *value, const char *why) {
+  if (train_quiet) return 2;
   if (value) fprintf(stderr, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, value, why);
   else fprintf(stderr, "kcb-train: %s: %s (see kcb-train --help)\n", flag, why);
   return 2;

@@ -45,6 +45,9 @@ int train_args_parse(train_args *a, int argc, char **argv);
 /* Frees what --config files added. */
 void train_args_release(void);
 
+/* Set on the ranks other than 0 under mpirun: every rank finds the same usage error, rank 0 says it. */
+extern int train_quiet;
+
 /* Prints a usage error ("kcb-train: FLAG 'VALUE': WHY", or "FLAG: WHY" for VALUE NULL) and returns 2. */
 int train_usage_error(const char *flag, const char *value, const char *why);
 

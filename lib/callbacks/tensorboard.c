@@ -469,6 +469,7 @@ static int close_all(tensorboard *tb, kcb_hparam_status status) {
 
 static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
+  if (cb->model) kcb__model_remove_flusher(cb->model, cb);
   /* Stopped on request (Ctrl-C): TensorBoard's hparams Status has no "aborted"; FAILURE is the
    * closest of UNKNOWN, SUCCESS, FAILURE, RUNNING. */
   return close_all((tensorboard *)cb, kcb_model_interrupted(cb->model) ? KCB_HPARAM_STATUS_FAILURE
@@ -476,6 +477,10 @@ static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
 }
 
 static const kcb_callback_ops tensorboard_ops;
+
+int kcb__tensorboard_reads_last_batch(const kcb_callback *cb) {
+  return cb->ops == &tensorboard_ops ? ((const tensorboard *)cb)->o.pr_curves > 0 : -1;
+}
 
 const char *kcb_tensorboard_profile_path(const kcb_callback *cb) {
   if (!cb || cb->ops != &tensorboard_ops) return NULL;

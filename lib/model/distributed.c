@@ -1,6 +1,7 @@
 /* model/distributed.c — data-parallel fit over MPI (built with KCB_MPI): the collectives fit calls
  * at its few distribution points (see distributed_internal.h). Only the thread that calls fit talks
  * to MPI, so MPI_THREAD_FUNNELED is enough even with the event writer's thread running. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,7 +107,8 @@ int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_chec
   rc = local_rc;
   for (int r = 0; rc == 0 && r < d->size; r++)
     if (all[r * (1 + KCB__DIST_MAX_CHECKS)] != 0)
-      rc = kcb__error(KCB_ESTATE, "fit: rank %d of %d could not start training (its message says why)", r, d->size);
+      rc = kcb__error(KCB_ESTATE, "fit: rank %d of %d %s (its message says why)", r, d->size,
+                      check ? "could not start training" : "failed");
   for (int r = 1; rc == 0 && r < d->size; r++)
     for (int i = 0; rc == 0 && i < n; i++) {
       int64_t v0 = all[1 + i], vr = all[r * (1 + KCB__DIST_MAX_CHECKS) + 1 + i];
@@ -202,7 +204,10 @@ int kcb__dist_gather_reserve(const kcb_distributed *d, kcb_model *m, int64_t bat
   if (!d || d->size == 1) return 0;
   size_t need = (size_t)(batch * (kcb__model_output_layer(m)->out_size + y_size)), have = m->gathered_size;
   int rc = 0;
-  if (need > have) {
+  if (need > INT_MAX) /* MPI counts are ints */
+    rc = kcb__error(KCB_EINVAL, "distributed validation: a batch of %lld holds %zu predictions and targets, more than "
+                    "MPI can gather at once; use a smaller batch", (long long)batch, need);
+  else if (need > have) {
     float *grown = realloc(m->gathered, need * sizeof *grown);
     if (grown) m->gathered = grown, m->gathered_size = need;
     else rc = kcb__error(KCB_ENOMEM, "distributed validation: out of memory for a batch of %lld predictions", (long long)batch);
@@ -213,11 +218,10 @@ int kcb__dist_gather_reserve(const kcb_distributed *d, kcb_model *m, int64_t bat
 /* Gathers `per_sample` floats of each rank's shard of `count` samples into `into`, in rank order. */
 static int gather_shards(const kcb_distributed *d, const float *mine, int64_t count, int64_t per_sample, float *into) {
   static const float nothing[1];
-  int64_t base = count / d->size, extra = count % d->size, at = 0; /* kcb__dist_shard's split */
   for (int r = 0; r < d->size; r++) {
-    int64_t n = (base + (r < extra)) * per_sample;
-    d->counts[r] = (int)n, d->displs[r] = (int)at;
-    at += n;
+    int64_t first, n;
+    kcb__dist_shard_of(count, d->size, r, &first, &n);
+    d->counts[r] = (int)(n * per_sample), d->displs[r] = (int)(first * per_sample);
   }
   int rc = MPI_Allgatherv(d->counts[d->rank] ? mine : nothing, d->counts[d->rank], MPI_FLOAT, into, d->counts, d->displs,
                           MPI_FLOAT, d->comm);

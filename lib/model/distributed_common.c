@@ -18,11 +18,14 @@ int kcb_distributed_launched_rank(void) {
   return 0;
 }
 
-void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first, int64_t *out_count) {
-  int64_t size = kcb_distributed_size(d), rank = kcb_distributed_rank(d);
+void kcb__dist_shard_of(int64_t count, int size, int rank, int64_t *out_first, int64_t *out_count) {
   int64_t base = count / size, extra = count % size;
   *out_first = rank * base + (rank < extra ? rank : extra);
   *out_count = base + (rank < extra);
+}
+
+void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first, int64_t *out_count) {
+  kcb__dist_shard_of(count, kcb_distributed_size(d), kcb_distributed_rank(d), out_first, out_count);
 }
 
 #define FNV_OFFSET 1469598103934665603ull
@@ -66,6 +69,9 @@ unsigned kcb__dist_local_hooks(const kcb_callback_list *list) {
         [KCB_HOOK_PREDICT_BATCH_END] = o->on_predict_batch_end != NULL};
     for (int h = 0; h < KCB_HOOK_COUNT; h++)
       if (slot[h]) mask |= 1u << h;
+    int tb = kcb__tensorboard_reads_last_batch(list->items[i]);
+    if (o->on_test_batch_end && (tb > 0 || (tb < 0 && !(o->name && strcmp(o->name, "ProgbarLogger") == 0))))
+      mask |= KCB__DIST_READS_TEST_BATCHES;
   }
   return mask;
 }

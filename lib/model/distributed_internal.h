@@ -22,6 +22,8 @@ typedef struct kcb__dist_check {
 /* This rank's part [*out_first, *out_first + *out_count) of `count` samples: shards differ by at most
  * one sample, the first count % size ranks taking one more; a rank may get none. */
 void kcb__dist_shard(const kcb_distributed *d, int64_t count, int64_t *out_first, int64_t *out_count);
+/* The same for any rank of `size`. */
+void kcb__dist_shard_of(int64_t count, int size, int rank, int64_t *out_first, int64_t *out_count);
 
 /* A fingerprint of n samples of `per_sample` floats: FNV-1a over the bytes of at most 1024 evenly
  * spaced samples (the first and last always among them), so ranks given different data sets of the
@@ -36,7 +38,10 @@ int64_t kcb__dist_fingerprint_text(const char *text);
  * KeepGoing, which keeps the inner name). */
 void kcb__dist_attach(const kcb_distributed *d, kcb_callback_list *list);
 
-/* Bit `hook` set: some callback of `list` has that hook. */
+/* Bit `hook` set: some callback of `list` has that hook; KCB__DIST_READS_TEST_BATCHES: one may read
+ * kcb_model_last_batch after a validation batch (anything with on_test_batch_end but the progress
+ * bar and a TensorBoard without PR curves), so validation batches are gathered (train.c). */
+#define KCB__DIST_READS_TEST_BATCHES (1u << 31)
 unsigned kcb__dist_local_hooks(const kcb_callback_list *list);
 
 /* distributed.c / distributed_stub.c ------------------------------------------------------------ */

@@ -683,9 +683,17 @@ int kcb_model_input_shape(const kcb_model *m, int64_t *shape) {
 int kcb__model_add_flusher(kcb_model *m, int (*flush)(void *ctx), void *ctx) {
   for (int i = 0; i < m->n_flushers; i++)
     if (m->flushers[i].ctx == ctx) return 0; /* a second fit's train begin, or a wrapper's */
-  if (m->n_flushers == KCB__MAX_FLUSHERS) return kcb__error(KCB_ESTATE, "more than %d writers to flush", KCB__MAX_FLUSHERS);
-  m->flushers[m->n_flushers++] = (struct kcb__flusher){flush, ctx};
+  /* beyond the table a writer is not flushed before backups, only by its own timer: not worth failing a fit */
+  if (m->n_flushers < KCB__MAX_FLUSHERS) m->flushers[m->n_flushers++] = (struct kcb__flusher){flush, ctx};
   return 0;
+}
+
+void kcb__model_remove_flusher(kcb_model *m, void *ctx) {
+  for (int i = 0; i < m->n_flushers; i++)
+    if (m->flushers[i].ctx == ctx) {
+      m->flushers[i] = m->flushers[--m->n_flushers];
+      return;
+    }
 }
 
 int kcb__model_flush_writers(kcb_model *m) {

@@ -44,6 +44,8 @@ static int lookup(int *out, const char *what, const char *name, const char *cons
   list[0] = '\0';
   for (int i = 0; i < count && used < sizeof list; i++)
     used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
+  for (size_t i = 0; i < n_aliases && used < sizeof list; i++)
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "; or the aliases ", aliases[i].name);
   return kcb__error(KCB_EKEY, "unknown %s '%s' (expected one of: %s)", what, name ? name : "(null)", list);
 }
 

@@ -35,6 +35,7 @@ static int split(char *s, char sep, char **fields, int max) {
 
 static int parse_int(const char *s, long lo, long hi, long *out) {
   char *end;
+  if (!((s[0] >= '0' && s[0] <= '9') || (s[0] == '-' && lo < 0))) return 0; /* strtol would take " 4" and "+4" */
   errno = 0;
   long v = strtol(s, &end, 10);
   if (end == s || *end || errno || v < lo || v > hi) return 0;
@@ -62,19 +63,15 @@ static int looks_like_shape(const char *s) { return strchr(s, 'x') && s[strspn(s
 
 /* "3" or "3x5" into a pair. */
 static int parse_pair(const char *s, int *pair) {
-  long a, b;
-  const char *x = strchr(s, 'x');
-  if (!x) {
-    if (!parse_int(s, 1, 100000, &a)) return 0;
-    pair[0] = pair[1] = (int)a;
-    return 1;
-  }
-  char first[32];
-  if ((size_t)(x - s) >= sizeof first) return 0;
-  memcpy(first, s, (size_t)(x - s));
-  first[x - s] = '\0';
-  if (!parse_int(first, 1, 100000, &a) || !parse_int(x + 1, 1, 100000, &b)) return 0;
-  pair[0] = (int)a, pair[1] = (int)b;
+  char buf[32], *halves[2];
+  long v[2];
+  if (strlen(s) >= sizeof buf) return 0;
+  memcpy(buf, s, strlen(s) + 1);
+  int n = split(buf, 'x', halves, 2);
+  for (int i = 0; i < n; i++)
+    if (!parse_int(halves[i], 1, 100000, &v[i])) return 0;
+  if (n < 1) return 0;
+  pair[0] = (int)v[0], pair[1] = (int)v[n - 1];
   return 1;
 }
 
@@ -280,9 +277,9 @@ int kcb_model_new_from_spec(kcb_model **out, const char *spec, int rank, const i
   int spec_rank;
   int64_t spec_shape[KCB_MAX_RANK];
   if (kcb_model_spec_input_shape(spec, &spec_rank, spec_shape)) {
-    int64_t have = 1, want = 1;
-    for (int i = 0; i < rank; i++) have *= data_shape[i];
-    for (int i = 0; i < spec_rank; i++) want *= spec_shape[i];
+    int64_t have = 1, want = 1; /* each axis at most 1e8: the product stops growing past int64's reach */
+    for (int i = 0; i < rank; i++) have = have > INT64_MAX / 100000000 ? INT64_MAX : have * data_shape[i];
+    for (int i = 0; i < spec_rank; i++) want = want > INT64_MAX / 100000000 ? INT64_MAX : want * spec_shape[i];
     if (have != want)
       return kcb__error(KCB_ESHAPE, "model spec '%s': its input shape holds %lld values per sample, the data %lld", spec,
                         (long long)want, (long long)have);

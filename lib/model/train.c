@@ -267,7 +267,7 @@ static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t b
   m->stop_evaluating = 0;
   kcb_logs_clear(&logs);
   /* distributed: a callback at each batch's end (PR curves) sees the whole batch, as alone */
-  const int gather = h->dist && (h->hooks_used >> KCB_HOOK_TEST_BATCH_END & 1u);
+  const int gather = h->dist && (h->hooks_used & KCB__DIST_READS_TEST_BATCHES);
   if (gather) KCB__TRY(kcb__dist_gather_reserve(h->dist, m, batch, d->y_size));
   for (int64_t b = 0, start = 0; start < d->n; b++, start += batch) {
     int64_t count = d->n - start < batch ? d->n - start : batch;
@@ -394,6 +394,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
 
   m->stop_training = 0;
   m->interrupted = 0;
+  m->n_flushers = 0, m->backup_written = 0; /* registered anew by this fit's callbacks */
   m->resume_pending = 0;
   m->resumed = 0;
   kcb_logs_clear(epoch_logs);
@@ -488,6 +489,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
 done:
   m->sync_dist = NULL;
   m->n_flushers = 0; /* the callbacks that registered may be freed after fit */
+  m->backup_written = 0;
   if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);
   free(perm);

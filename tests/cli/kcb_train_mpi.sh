@@ -150,4 +150,26 @@ else
   wait "$job"
   echo "FAIL kill: the run ended before its first backup, or no rank was found"; failed=$((failed + 1))
 fi
+
+# SIGTERM to rank 1 alone: every rank stops after the same batch, rank 0 reports SIGTERM (not its own
+# missing signal) with the mpirun command that resumes, and the job ends with 143
+t=$tmp/term
+mkdir -p "$t"
+timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --backup-dir "$t/bk" --backup-freq 25 \
+  >"$t/log" 2>&1 &
+job=$!
+for _ in $(seq 1800); do [ -f "$t/bk/latest.weights.h5" ] && break; sleep 0.1; done
+mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
+victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+if [ -f "$t/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
+  kill -TERM "$victim"
+  wait "$job"
+  status=$?
+  assert term_exit_143 test "$status" = 143
+  assert term_reported_once test "$(grep -c 'stopped by SIGTERM' "$t/log")" = 1
+  assert term_resume_command grep -q '^  mpirun -np 2 \[your mpirun options\] .*kcb-train' "$t/log"
+else
+  wait "$job"
+  echo "FAIL term: the run ended before its first backup, or no rank was found"; failed=$((failed + 1))
+fi
 finish kcb_train_mpi

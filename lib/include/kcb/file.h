@@ -19,7 +19,7 @@ int kcb_file_read(const char *path, size_t max_bytes, char **out, size_t *len);
 /** Creates the directories above `path` that do not exist yet (`mkdir -p` of its dirname), as
  * ModelCheckpoint, CSVLogger and TensorBoard do for their files; a path without '/' needs none.
  * @return 0, or an error (a component is a regular file: KCB_EIO; permission denied, a full
- * disk: the code of that errno) whose message names the directory. */
+ * disk: the code of that errno; KCB_ENOMEM) whose message names the directory. */
 int kcb_file_make_parent_dirs(const char *path);
 
 #ifdef __cplusplus

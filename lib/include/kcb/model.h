@@ -104,7 +104,9 @@ int kcb_model_add_flatten(kcb_model *m);
  * Dense, `dropout:RATE`, `flatten`, an activation name alone, or one of the items of
  * kcb/layers.h (conv, maxpool, avgpool, gap, gmp, bn, ln, reshape, zeropad, spatialdropout), e.g.
  * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". A leading input shape ("28x28x1") must be
- * the model's; a preset name (kcb_model_spec_preset) stands for its spec.
+ * the model's; a preset name (kcb_model_spec_preset) stands for its spec. The spec is strict: an
+ * empty item or option, an option given twice (two activations, two paddings), an option on an
+ * item that takes none, or an input shape without layers is an error.
  * @return 0 or KCB_EINVAL naming the item. */
 int kcb_model_add_from_spec(kcb_model *m, const char *spec);
 
@@ -258,8 +260,10 @@ void kcb_model_set_iterations(kcb_model *m, int64_t iterations);
  * each validation batch's outputs without running the model again (kcb's addition; PR curves use
  * it). predictions: (batch, output shape...); targets: (batch,) for one value per sample (class
  * indices of sparse_categorical_crossentropy) else (batch, values per sample). Either may be NULL.
- * In a distributed fit (kcb/distributed.h) a validation batch is the whole global batch on every
- * rank, gathered in the order one process has, while a training batch is this rank's shard.
+ * In a distributed fit (kcb/distributed.h) a training batch is this rank's shard; so is a
+ * validation batch, unless a callback may read it (one with on_test_batch_end other than the
+ * progress bar or a TensorBoard without PR curves): then it is the whole global batch on every
+ * rank, gathered in the order one process has.
  * @return 0, or KCB_ESTATE when no batch has run. */
 int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets);
 
