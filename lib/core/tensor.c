@@ -60,3 +60,9 @@ void kcb_tensor_free(kcb_tensor *t) {
   if (t->owns_data) free(t->data);
   free(t);
 }
+
+float *kcb__alloc_floats(size_t n) {
+  n = kcb__floats_to_line(n ? n : 1);
+  if (n > SIZE_MAX / sizeof(float)) return NULL;
+  return aligned_alloc(64, n * sizeof(float)); /* a size of whole lines, as C11 asks */
+}

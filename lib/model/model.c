@@ -253,7 +253,9 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
         n += var->size;
         runs++;
       }
-    float *block = calloc(2 * (n ? n : 1), sizeof(float));
+    const size_t half = kcb__floats_to_line(n ? n : 1); /* the gradients start on a cache line too */
+    float *block = kcb__alloc_floats(2 * half);
+    if (block) memset(block, 0, 2 * half * sizeof *block);
     size_t(*train_runs)[2] = calloc(runs ? runs : 1, sizeof *train_runs);
     if (!block || !train_runs) {
       free(block);
@@ -261,7 +263,7 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
       return kcb__error(KCB_ENOMEM, "out of memory for %zu parameters", n);
     }
     m->params = block;
-    m->grads = block + (n ? n : 1);
+    m->grads = block + half;
     m->n_params = n;
     /* Adjacent trainable variables form one run, so a model without moving statistics has one. */
     m->train_runs = train_runs;
@@ -313,7 +315,7 @@ static int64_t layer_buffers(kcb__layer *l, int64_t batch, float *p) {
 #define TAKE(field, type, n)                      \
   do {                                            \
     if (p) l->field = (type *)(void *)(p + used); \
-    used += (n);                                  \
+    used += kcb__floats_to_line((size_t)(n));     \
   } while (0)
   int64_t channels = l->out_shape[l->out_rank - 1];
   switch (l->kind) {
@@ -376,9 +378,10 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
     }
     total += layer_buffers(l, batch, NULL);
   }
-  total += (m->in_size + y_size + 2 * widest) * batch;
-  float *ws = malloc((size_t)total * sizeof(float));
-  float *col_buf = col ? malloc(col * sizeof(float)) : NULL;
+  total += (int64_t)(kcb__floats_to_line((size_t)(m->in_size * batch)) + kcb__floats_to_line((size_t)(y_size * batch)) +
+                     2 * kcb__floats_to_line((size_t)(widest * batch)));
+  float *ws = kcb__alloc_floats((size_t)total);
+  float *col_buf = col ? kcb__alloc_floats(col) : NULL;
   if (!ws || (col && !col_buf)) {
     free(ws);
     free(col_buf);
@@ -401,11 +404,11 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
     p += layer_buffers(l, batch, p);
   }
   m->x_batch = p;
-  p += m->in_size * batch;
+  p += kcb__floats_to_line((size_t)(m->in_size * batch));
   m->y_batch = p;
-  p += y_size * batch;
+  p += kcb__floats_to_line((size_t)(y_size * batch));
   m->grad_a = p;
-  p += widest * batch;
+  p += kcb__floats_to_line((size_t)(widest * batch));
   m->grad_b = p;
   return 0;
 }
@@ -462,7 +465,7 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
         l->y = x;
         break;
       case KCB__RESCALING:
-        for (int64_t j = 0; j < rows * l->out_width; j++) l->out[j] = x[j] * l->rescale + l->offset;
+        kcb__rescaling_forward(l, x, rows * l->out_width);
         break;
       case KCB__CONV1D:
       case KCB__CONV2D:
@@ -536,7 +539,7 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
         if (l->dropout_active) multiply(g, l->mask, g, rows * l->out_width);
         break;
       case KCB__RESCALING:
-        for (int64_t j = 0; j < rows * l->out_width; j++) g[j] *= l->rescale;
+        kcb__rescaling_backward(l, g, rows * l->out_width);
         break;
       case KCB__FLATTEN:
       case KCB__RESHAPE:

@@ -302,6 +302,8 @@ void kcb__zero_padding_forward(const kcb__layer *l, const float *x, float *out, 
 void kcb__zero_padding_backward(const kcb__layer *l, const float *g, float *dx, int64_t batch);
 void kcb__spatial_dropout_forward(kcb_model *m, kcb__layer *l, const float *x, int64_t batch, int training);
 void kcb__spatial_dropout_backward(const kcb__layer *l, float *g, int64_t batch);
+void kcb__rescaling_forward(kcb__layer *l, const float *x, int64_t n);
+void kcb__rescaling_backward(const kcb__layer *l, float *gy, int64_t n);
 
 /* model.c */
 int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size);

@@ -42,6 +42,14 @@ int kcb_model_add_rescaling(kcb_model *m, double scale, double offset) {
   return 0;
 }
 
+void kcb__rescaling_forward(kcb__layer *l, const float *x, int64_t n) {
+  for (int64_t j = 0; j < n; j++) l->out[j] = x[j] * l->rescale + l->offset;
+}
+
+void kcb__rescaling_backward(const kcb__layer *l, float *gy, int64_t n) {
+  for (int64_t j = 0; j < n; j++) gy[j] *= l->rescale;
+}
+
 static int input_hwc(kcb_model *m, const char *cls, kcb__geom *g) {
   int rank;
   int64_t shape[KCB_MAX_RANK];
