@@ -34,4 +34,12 @@ if(KCB_MPI)
   add_test(NAME cli_kcb_train_mpi COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli/kcb_train_mpi.sh
     $<TARGET_FILE_DIR:kcb-train> ${MPIEXEC_EXECUTABLE})
   set_tests_properties(cli_kcb_train_mpi PROPERTIES TIMEOUT 900 SKIP_RETURN_CODE 77 ENVIRONMENT "${KCB_MPI_ENV}")
+  # examples/distributed_fashion_mnist on 2 processes: it trains, rank 0 alone prints and writes its files.
+  add_test(NAME distributed_example
+    COMMAND sh -c "[ -d /usr/share/datasets/fashion-mnist ] || exit 77; d=$(mktemp -d) && ${MPIEXEC_EXECUTABLE} --oversubscribe --timeout 200 -np 2 \
+      $<TARGET_FILE:distributed_fashion_mnist> '' 3000 \"$d\" 2 >\"$d/out\" 2>&1; s=$?; cat \"$d/out\";
+      [ $s -eq 0 ] && [ $(grep -c '^test_loss=.* (2 processes;' \"$d/out\") -eq 1 ] &&
+      [ $(grep -c '^epoch [12] on 2 processes' \"$d/out\") -eq 2 ] && [ -s \"$d/best.weights.h5\" ] &&
+      [ $(wc -l <\"$d/distributed_log.csv\") -eq 3 ]; r=$?; rm -rf \"$d\"; exit $r")
+  set_tests_properties(distributed_example PROPERTIES TIMEOUT 240 SKIP_RETURN_CODE 77 ENVIRONMENT "${KCB_MPI_ENV}")
 endif()
