@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_common.h"
@@ -711,6 +712,9 @@ done:
    * on request is collective, so those ranks end together anyway). */
   if (status && rc != KCB_EINTERRUPTED && kcb_distributed_size(dist) > 1) {
     fflush(NULL);
+    /* a failure every rank meets (a missing --initial-weights) is then said by rank 0 first: its
+     * abort would otherwise often come second, after another rank's had ended it */
+    if (rank != 0) nanosleep(&(struct timespec){0, 200000000}, NULL);
     kcb_distributed_abort(dist, status);
   }
   kcb_distributed_free(dist);
