@@ -393,25 +393,60 @@ static int report_interrupt(const train_args *a, const kcb_callback *checkpoint,
   return 128 + sig;
 }
 
-/* Under mpirun every rank reads the same command line: rank 0 alone tells what is wrong with it (or
- * prints --help and --version), the others end with the same status, silently. */
-static int check_command_line(train_args *a, int argc, char **argv) {
-  int saved_out = -1, saved_err = -1, devnull = -1;
-  if (quiet_rank && (devnull = open("/dev/null", O_WRONLY)) >= 0) {
+/* The names --metrics, --optimizer and --loss give, checked with the rest of the command line. */
+static int check_names(const train_args *a) {
+  kcb_metric metric;
+  kcb_optimizer_kind optimizer;
+  kcb_loss loss;
+  char list[1024];
+  snprintf(list, sizeof list, "%s", a->metrics);
+  size_t n = 0;
+  for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save), n++)
+    if (n == 8 || kcb_metric_from_name(&metric, name) != 0)
+      return train_usage_error("--metrics", name, n == 8 ? "at most 8 metrics" : kcb_error_last());
+  if (kcb_optimizer_from_name(&optimizer, a->optimizer) != 0)
+    return train_usage_error("--optimizer", a->optimizer, kcb_error_last());
+  if (kcb_loss_from_name(&loss, a->loss) != 0) return train_usage_error("--loss", a->loss, kcb_error_last());
+  return 0;
+}
+
+static int read_command_line(train_args *a, int argc, char **argv) {
+  int status = train_args_parse(a, argc, argv);
+  if (status == 0) status = check_callback_args(a);
+  if (status == 0) status = check_names(a);
+  kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
+  if (status == 0 && a->save && kcb_checkpoint_layout_from_name(&save_layout, a->save) != 0)
+    status = train_usage_error("--save", a->save, "the name must end in .weights.h5, .h5 or .keras");
+  return status;
+}
+
+/* Whether rank 0 failed where this rank stands (every rank calls it at the same points). Under
+ * mpirun every rank meets the same usage errors when given the same command line: rank 0 says them,
+ * and another rank only when rank 0 did not fail there (its command line or data differed). */
+static int rank0_failed(kcb_distributed *dist, int status) {
+  int v = kcb_distributed_rank(dist) == 0 && status != 0;
+  return kcb_distributed_max_int(dist, &v) == 0 ? v : 0;
+}
+
+/* Reads the command line: on the ranks other than 0 silently first, then again aloud when it is
+ * wrong for this rank alone. */
+static int check_command_line(train_args *a, int argc, char **argv, kcb_distributed *dist) {
+  int saved_out = -1, saved_err = -1, devnull = quiet_rank ? open("/dev/null", O_WRONLY) : -1;
+  if (devnull >= 0) {
     fflush(NULL);
     saved_out = dup(STDOUT_FILENO), saved_err = dup(STDERR_FILENO);
     dup2(devnull, STDOUT_FILENO), dup2(devnull, STDERR_FILENO);
   }
-  int status = train_args_parse(a, argc, argv);
-  if (status == 0) status = check_callback_args(a);
-  kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
-  if (status == 0 && a->save && kcb_checkpoint_layout_from_name(&save_layout, a->save) != 0)
-    status = train_usage_error("--save", a->save, "the name must end in .weights.h5, .h5 or .keras");
+  int status = read_command_line(a, argc, argv);
   if (devnull >= 0) {
     fflush(NULL);
     if (saved_out >= 0) dup2(saved_out, STDOUT_FILENO), close(saved_out);
     if (saved_err >= 0) dup2(saved_err, STDERR_FILENO), close(saved_err);
     close(devnull);
+  }
+  if (!rank0_failed(dist, status) && status && quiet_rank) { /* every rank takes part in the first call */
+    train_args_defaults(a);
+    status = read_command_line(a, argc, argv);
   }
   return status;
 }
@@ -420,20 +455,36 @@ int main(int argc, char **argv) {
   train_args a;
   train_args_defaults(&a);
   atexit(train_args_release);
-  quiet_rank = train_quiet = kcb_distributed_launched_rank() > 0;
-  int status = check_command_line(&a, argc, argv);
-  if (status) return status == 1 ? 0 : status;
+  quiet_rank = kcb_distributed_launched_rank() > 0;
+  /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
+  kcb_distributed *dist = NULL;
+  int rc_dist = kcb_distributed_launched() ? kcb_distributed_new(&dist, NULL) : 0;
+  if (rc_dist) return fail("joining the MPI job", rc_dist);
+  int status = check_command_line(&a, argc, argv, dist);
+  if (status == 2 && kcb_distributed_size(dist) > 1) kcb_distributed_abort(dist, 2); /* said: end the job */
+  if (status) {
+    kcb_distributed_free(dist); /* --help or --version: every rank printed (or was silent) and leaves */
+    return status == 1 ? 0 : status;
+  }
+  train_quiet = quiet_rank; /* later usage errors are kept until rank0_failed says whether to say them */
   /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
   kcb_backup_status backup_status = {0};
   if (a.backup_dir) {
     int brc = kcb_backup_and_restore_status(&backup_status, a.backup_dir);
-    if (brc) return fail("--backup-dir", brc);
+    if (brc) {
+      status = fail("--backup-dir", brc);
+      kcb_distributed_abort(dist, status);
+      kcb_distributed_free(dist);
+      return status;
+    }
     if (backup_status.state == KCB_BACKUP_COMPLETED) {
-      if (quiet_rank) return 0;
-      printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
-      if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
-      printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
-             "saved model with --initial-weights FILE --initial-epoch N and more --epochs.\n", backup_status.path);
+      if (!quiet_rank) {
+        printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
+        if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
+        printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
+               "saved model with --initial-weights FILE --initial-epoch N and more --epochs.\n", backup_status.path);
+      }
+      kcb_distributed_free(dist);
       return 0;
     }
     if (backup_status.state == KCB_BACKUP_RESUMABLE) {
@@ -449,29 +500,22 @@ int main(int argc, char **argv) {
   catch_stop_signals();
 
   kcb_compile_options c = {0};
-  int rc_dist = 0;
   kcb_metric metrics[8];
   char *metric_names[8];
   size_t n_metrics = 0;
   char *metric_list = strdup(a.metrics), *save = NULL;
-  if (!metric_list) return fail("out of memory", KCB_ENOMEM);
-  for (char *name = strtok_r(metric_list, ",", &save); name; name = strtok_r(NULL, ",", &save)) {
-    if (n_metrics == 8 || kcb_metric_from_name(&metrics[n_metrics], name) != 0) {
-      status = train_usage_error("--metrics", name, n_metrics == 8 ? "at most 8 metrics" : kcb_error_last());
-      free(metric_list);
-      return status;
-    }
+  if (!metric_list) {
+    kcb_distributed_abort(dist, 1);
+    return fail("out of memory", KCB_ENOMEM);
+  }
+  /* the names were checked with the command line (check_names) */
+  for (char *name = strtok_r(metric_list, ",", &save); name && n_metrics < 8; name = strtok_r(NULL, ",", &save)) {
+    kcb_metric_from_name(&metrics[n_metrics], name);
     metric_names[n_metrics++] = name;
   }
-  kcb_optimizer_kind opt_kind;
-  if (kcb_optimizer_from_name(&opt_kind, a.optimizer) != 0) {
-    free(metric_list);
-    return train_usage_error("--optimizer", a.optimizer, kcb_error_last());
-  }
-  if (kcb_loss_from_name(&c.loss, a.loss) != 0) {
-    free(metric_list);
-    return train_usage_error("--loss", a.loss, kcb_error_last());
-  }
+  kcb_optimizer_kind opt_kind = KCB_OPT_ADAM;
+  kcb_optimizer_from_name(&opt_kind, a.optimizer);
+  kcb_loss_from_name(&c.loss, a.loss);
   c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(opt_kind);
   c.optimizer.learning_rate = a.lr;
   c.metrics = metrics;
@@ -479,12 +523,6 @@ int main(int argc, char **argv) {
   c.metric_names = (const char *const *)metric_names;
 
 
-  /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
-  kcb_distributed *dist = NULL;
-  if (kcb_distributed_launched() && (rc_dist = kcb_distributed_new(&dist, NULL)) != 0) {
-    free(metric_list);
-    return fail("joining the MPI job", rc_dist);
-  }
   int rank = kcb_distributed_rank(dist);
   if (kcb_distributed_size(dist) > 1) snprintf(who, sizeof who, "kcb-train (rank %d of %d)", rank, kcb_distributed_size(dist));
   if (rank != 0) a.verbose = 0;
@@ -510,10 +548,9 @@ int main(int argc, char **argv) {
     snprintf(said, sizeof said, "model spec '%s': ", a.model_spec);
     if (strncmp(why, said, strlen(said)) == 0) why += strlen(said);
     status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, why);
-    goto done;
   }
   const int64_t image_h = data.test_images->shape[1], image_w = data.test_images->shape[2];
-  {
+  if (status == 0) {
     /* A spec with its own input shape (28x28x1) sees the images in that shape: the same values. */
     int64_t in_shape[KCB_MAX_RANK];
     int in_rank = kcb_model_input_shape(model, in_shape);
@@ -522,8 +559,10 @@ int main(int argc, char **argv) {
       images[i]->rank = in_rank + 1;
       memcpy(images[i]->shape + 1, in_shape, (size_t)in_rank * sizeof in_shape[0]);
     }
+    status = check_outputs(model, &data, &a, c.loss, &y_train, &y_test);
   }
-  if ((status = check_outputs(model, &data, &a, c.loss, &y_train, &y_test))) goto done;
+  if (!rank0_failed(dist, status) && status) train_say_kept(); /* this rank's own usage error */
+  if (status) goto done;
   /* --save's directory now, as the callbacks make theirs: not a trained model lost at the end */
   if (a.save && rank == 0 && (rc = kcb_file_make_parent_dirs(a.save))) {
     status = fail("--save", rc);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+
 #include "cli_common.h"
 #include "kcb/kcb.h"
 
@@ -205,12 +206,20 @@ static void usage(FILE *f) {
 }
 
 int train_quiet;
+static char kept_error[16384]; /* the usage error a quiet rank met, until train_say_kept */
 
 int train_usage_error(const char *flag, const char *value, const char *why) {
-  if (train_quiet) return 2;
-  if (value) fprintf(stderr, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, value, why);
-  else fprintf(stderr, "kcb-train: %s: %s (see kcb-train --help)\n", flag, why);
+  char line[sizeof kept_error];
+  if (value) snprintf(line, sizeof line, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, value, why);
+  else snprintf(line, sizeof line, "kcb-train: %s: %s (see kcb-train --help)\n", flag, why);
+  if (train_quiet) memcpy(kept_error, line, sizeof kept_error);
+  else fputs(line, stderr);
   return 2;
+}
+
+void train_say_kept(void) {
+  fputs(kept_error, stderr);
+  kept_error[0] = '\0';
 }
 
 static const option *find_option(const char *name) {

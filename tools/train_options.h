@@ -45,8 +45,10 @@ int train_args_parse(train_args *a, int argc, char **argv);
 /* Frees what --config files added. */
 void train_args_release(void);
 
-/* Set on the ranks other than 0 under mpirun: every rank finds the same usage error, rank 0 says it. */
+/* Set on the ranks other than 0 under mpirun: their usage errors are kept, not printed, until the
+ * ranks know whether rank 0 met one too (then only rank 0's shows); train_say_kept prints it. */
 extern int train_quiet;
+void train_say_kept(void);
 
 /* Prints a usage error ("kcb-train: FLAG 'VALUE': WHY", or "FLAG: WHY" for VALUE NULL) and returns 2. */
 int train_usage_error(const char *flag, const char *value, const char *why);

@@ -1,5 +1,6 @@
 /* model/reshape.c — layers that move, mask or rescale values without weights: Reshape,
  * ZeroPadding2D, SpatialDropout2D (channels_last), Rescaling. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -32,8 +33,8 @@ int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
 }
 
 int kcb_model_add_rescaling(kcb_model *m, double scale, double offset) {
-  if (!isfinite(scale) || !isfinite(offset))
-    return kcb__error(KCB_EINVAL, "Rescaling: scale and offset must be finite, got %g and %g", scale, offset);
+  if (!(fabs(scale) <= FLT_MAX) || !(fabs(offset) <= FLT_MAX)) /* NaN fails too; a larger double is no float */
+    return kcb__error(KCB_EINVAL, "Rescaling: scale and offset must be finite float32 numbers, got %g and %g", scale, offset);
   kcb__layer *l = NULL;
   int rc = kcb__model_append_layer(m, KCB__RESCALING, NULL, &l);
   if (rc) return rc;

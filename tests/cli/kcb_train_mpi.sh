@@ -151,6 +151,15 @@ else
   echo "FAIL kill: the run ended before its first backup, or no rank was found"; failed=$((failed + 1))
 fi
 
+# usage errors: the same one on every rank is said once (by rank 0); one on rank 1 alone is said too
+check usage_error_once 0 '^1$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 3 '$bin' --epoch 3 2>&1 |
+  grep -c \"unknown option '--epoch'\""
+check usage_error_rank1_alone 2 "^kcb-train: unknown option '--bogus'" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
+  --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 --bogus 2>&1"
+check model_error_rank1_alone 2 "Conv2D expects inputs of rank 3" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
+  --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 \
+  --model 'flatten,conv:2:3,10:softmax' 2>&1"
+
 # SIGTERM to rank 1 alone: every rank stops after the same batch, rank 0 reports SIGTERM (not its own
 # missing signal) with the mpirun command that resumes, and the job ends with 143
 t=$tmp/term
