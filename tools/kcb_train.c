@@ -362,6 +362,10 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
                                                    : " (or a single one, to fit the class index as a number)");
     return train_usage_error("--model", a->model_spec, why);
   }
+  kcb_activation last = kcb_model_layer_activation(model, kcb_model_layer_count(model) - 1);
+  if (a->pr_curves && last != KCB_ACT_SOFTMAX && last != KCB_ACT_SIGMOID && last != KCB_ACT_HARD_SIGMOID)
+    return train_usage_error("--pr-curves", NULL, "PR curves need probabilities: end the model with a softmax or sigmoid "
+                             "(its last layer gives any number)");
   if (a->embeddings && embedding_layer(model) == 0)
     return train_usage_error("--embeddings", NULL, "the model has no hidden layer before its output Dense layer, whose "
                              "outputs the projector would show");

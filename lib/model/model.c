@@ -714,6 +714,12 @@ int kcb_model_output_shape(const kcb_model *m, int64_t *shape) {
   return rank;
 }
 const char *kcb_model_layer_name(const kcb_model *m, size_t i) { return i < m->n_layers ? m->layers[i].name : NULL; }
+kcb_activation kcb_model_layer_activation(const kcb_model *m, size_t i) {
+  if (i >= m->n_layers) return KCB_ACT_LINEAR;
+  const kcb__layer *l = &m->layers[i];
+  int has = l->kind == KCB__DENSE || l->kind == KCB__ACTIVATION || l->kind == KCB__CONV1D || l->kind == KCB__CONV2D;
+  return has ? l->activation : KCB_ACT_LINEAR;
+}
 const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
   return i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;
 }

@@ -412,6 +412,13 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
     reset_metrics(m, h);
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_BEGIN, epoch, NULL));
+    if (m->sync_dist) { /* the rates the schedules set (and ReduceLROnPlateau's last cut): the same step everywhere */
+      uint32_t bits;
+      memcpy(&bits, &m->opt.learning_rate, sizeof bits);
+      kcb__dist_check lr = {{"fingerprint: learning rates at the epoch's start (a learning-rate callback given to some "
+                             "ranks only?)"}, {(int64_t)bits}, 1};
+      KCB__TRY(kcb__dist_agree(h->dist, 0, &lr));
+    }
     /* A new pass over the data each epoch; with steps_per_epoch the pass carries on across
      * epochs and ends the epoch early when the data runs out (Keras's EpochIterator). */
     if (!pass_open || o->steps_per_epoch == 0) {

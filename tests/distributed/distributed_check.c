@@ -224,6 +224,11 @@ static void different_data_contents(void **state) {
   kcb_tensor_free(y);
 }
 
+static double halve_after_first_epoch(int epoch, double lr, void *user_data) {
+  (void)user_data;
+  return epoch == 1 ? lr / 2 : lr;
+}
+
 /* Ranks given models or compile options that differ (another optimizer, so other slots to
  * broadcast; another activation of the same size; another metric list) fail at the start, every
  * rank with the same message, instead of running mismatched collectives. */
@@ -255,6 +260,21 @@ static void different_models_or_options(void **state) {
   c.n_metrics = rank == size - 1 ? 2 : 1;
   assert_ok(kcb_model_compile(m, &c));
   assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different compile configs");
+  kcb_model_free(m);
+  /* a learning-rate schedule on the last rank alone: caught where it first changes the rate */
+  assert_ok(kcb_model_new(&m, 1, &in, 3));
+  assert_ok(kcb_model_add_from_spec(m, specs[0]));
+  c.n_metrics = 1;
+  assert_ok(kcb_model_compile(m, &c));
+  kcb_callback *schedule = NULL;
+  kcb_lr_scheduler_options lo = KCB_LR_SCHEDULER_OPTIONS_INIT;
+  assert_ok(kcb_lr_scheduler_new(&schedule, halve_after_first_epoch, NULL, &lo));
+  kcb_callback *mine[1] = {schedule};
+  fo.epochs = 3;
+  fo.callbacks = mine;
+  fo.n_callbacks = rank == size - 1 ? 1 : 0;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "different learning rates at the epoch's start");
+  kcb_callback_free(schedule);
   kcb_model_free(m);
   kcb_tensor_free(x);
   kcb_tensor_free(y);

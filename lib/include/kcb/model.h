@@ -302,6 +302,9 @@ float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count);
 size_t kcb_model_layer_count(const kcb_model *m);
 const char *kcb_model_layer_name(const kcb_model *m, size_t i);
 const char *kcb_model_layer_class(const kcb_model *m, size_t i);
+/** The activation layer i applies (a Dense's or convolution's own, an Activation layer's);
+ * KCB_ACT_LINEAR for the other layers and for i out of range. */
+kcb_activation kcb_model_layer_activation(const kcb_model *m, size_t i);
 
 /** The number of trainable parameters (the rest are non-trainable, such as moving statistics). */
 size_t kcb_model_trainable_param_count(const kcb_model *m);
