@@ -142,6 +142,7 @@ static const class_vars known_classes[] = {
     {"GlobalMaxPooling1D", {NULL}, 0},
     {"GlobalMaxPooling2D", {NULL}, 0},
     {"ZeroPadding2D", {NULL}, 0},
+    {"Rescaling", {NULL}, 0},
     {"Add", {NULL}, 0},
     {"Concatenate", {NULL}, 0},
     {"Multiply", {NULL}, 0},
