@@ -362,6 +362,12 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
                                                    : " (or a single one, to fit the class index as a number)");
     return train_usage_error("--model", a->model_spec, why);
   }
+  size_t given = 0; /* --class-names: one name per class, or the names would label the wrong classes */
+  for (const char *t = a->class_names; t && *t; t++) given += *t == ',';
+  if (a->class_names && (int64_t)(given + 1) != classes) {
+    snprintf(why, sizeof why, "%zu names for the data's %lld classes", given + 1, (long long)classes);
+    return train_usage_error("--class-names", a->class_names, why);
+  }
   kcb_activation last = kcb_model_layer_activation(model, kcb_model_layer_count(model) - 1);
   if (a->pr_curves && last != KCB_ACT_SOFTMAX && last != KCB_ACT_SIGMOID && last != KCB_ACT_HARD_SIGMOID)
     return train_usage_error("--pr-curves", NULL, "PR curves need probabilities: end the model with a softmax or sigmoid "

@@ -83,6 +83,8 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --model flatten,8:relu,1 --loss mse --metrics mae --epochs 1 --verbose 0
   check outputs_rank 2 "the model's output has rank 3 per sample" -- \
     "$bin" --train-limit 500 --model 28x28x1,conv:2:3,softmax --epochs 1 --verbose 0
+  check class_names_count 2 "kcb-train: --class-names 'a,b,c': 3 names for the data's 10 classes" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c
   check pr_curves_need_probabilities 2 "kcb-train: --pr-curves: PR curves need probabilities" -- \
     "$bin" --train-limit 500 --model flatten,1 --loss mse --epochs 1 --verbose 0 --logdir "$tmp/prc" --pr-curves
   check embeddings_no_hidden 2 "kcb-train: --embeddings: the model has no hidden layer before its output Dense layer" -- \
