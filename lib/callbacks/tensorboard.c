@@ -204,7 +204,7 @@ static int tb_on_test_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs)
   size_t per_target = (size_t)kcb_tensor_sample_size(&target);
   if (per_target != 1 && per_target != width)
     return kcb__error(KCB_ESHAPE, "TensorBoard PR curves: %zu targets per sample for %zu outputs", per_target, width);
-  if (tb->val_n && width != tb->val_width) tb->val_n = 0;
+  if (width != tb->val_width) tb->val_n = tb->val_cap = 0; /* the buffers hold val_cap samples of the old width */
   tb->val_width = width;
   if (tb->val_n + count > tb->val_cap) {
     size_t cap = (tb->val_n + count) * 2;
