@@ -169,11 +169,10 @@ static int backup(backup_and_restore *br, int epoch, int64_t batch) {
                         br->weights_bkp, strerror(errno));
     if (access(br->meta, F_OK) == 0) (void)rename(br->meta, br->meta_bkp);
   }
+  /* The event files first: the steps up to this backup are never trained again after a kill. */
+  kcb__model_flush_writers(m);
   /* A mid-epoch backup stores the shuffle RNG as it was when the epoch began, so the resumed epoch
    * draws the same order and carries on after `batch`. */
-  /* the event files first: the steps up to this backup are never trained again after a kill (their
-   * own write errors are theirs to report) */
-  (void)kcb__model_flush_writers(m);
   kcb__rng current = m->shuffle_rng;
   if (batch >= 0) m->shuffle_rng = br->epoch_shuffle_rng;
   rc = kcb_model_save(m, br->weights, &so);

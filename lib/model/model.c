@@ -378,8 +378,11 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
     }
     total += layer_buffers(l, batch, NULL);
   }
-  total += (int64_t)(kcb__floats_to_line((size_t)(m->in_size * batch)) + kcb__floats_to_line((size_t)(y_size * batch)) +
-                     2 * kcb__floats_to_line((size_t)(widest * batch)));
+  /* after the layers' buffers: the batch's x and y, then two gradient buffers, each on its own lines */
+  const size_t x_floats = kcb__floats_to_line((size_t)(m->in_size * batch)),
+               y_floats = kcb__floats_to_line((size_t)(y_size * batch)),
+               grad_floats = kcb__floats_to_line((size_t)(widest * batch));
+  total += (int64_t)(x_floats + y_floats + 2 * grad_floats);
   float *ws = kcb__alloc_floats((size_t)total);
   float *col_buf = col ? kcb__alloc_floats(col) : NULL;
   if (!ws || (col && !col_buf)) {
@@ -404,12 +407,9 @@ int kcb__model_reserve_workspace(kcb_model *m, int64_t batch, int64_t y_size) {
     p += layer_buffers(l, batch, p);
   }
   m->x_batch = p;
-  p += kcb__floats_to_line((size_t)(m->in_size * batch));
-  m->y_batch = p;
-  p += kcb__floats_to_line((size_t)(y_size * batch));
-  m->grad_a = p;
-  p += kcb__floats_to_line((size_t)(widest * batch));
-  m->grad_b = p;
+  m->y_batch = m->x_batch + x_floats;
+  m->grad_a = m->y_batch + y_floats;
+  m->grad_b = m->grad_a + grad_floats;
   return 0;
 }
 
@@ -699,13 +699,8 @@ void kcb__model_remove_flusher(kcb_model *m, void *ctx) {
     }
 }
 
-int kcb__model_flush_writers(kcb_model *m) {
-  int first = 0;
-  for (int i = 0; i < m->n_flushers; i++) {
-    int rc = m->flushers[i].flush(m->flushers[i].ctx);
-    if (rc && !first) first = rc;
-  }
-  return first;
+void kcb__model_flush_writers(kcb_model *m) {
+  for (int i = 0; i < m->n_flushers; i++) (void)m->flushers[i].flush(m->flushers[i].ctx);
 }
 
 int kcb_model_output_shape(const kcb_model *m, int64_t *shape) {

@@ -239,11 +239,11 @@ void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads)
 void kcb__model_current_shape(const kcb_model *m, int *rank, int64_t *shape);
 
 /* For the running fit: registers a writer's flush (once per ctx; past KCB__MAX_FLUSHERS writers the
- * rest are left to their own timers), removes it, and runs every registered flush, returning the
- * first error. fit empties the table when it starts and when it ends. */
+ * rest are left to their own timers), removes it, and runs every registered flush (a writer's own
+ * error is its to report, at its next record). fit empties the table when it starts and ends. */
 int kcb__model_add_flusher(kcb_model *m, int (*flush)(void *ctx), void *ctx);
 void kcb__model_remove_flusher(kcb_model *m, void *ctx);
-int kcb__model_flush_writers(kcb_model *m);
+void kcb__model_flush_writers(kcb_model *m);
 int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out);
 void kcb__model_finish_layer(kcb_model *m, kcb__layer *l);
 /* l's output size and the model's parameter count with l's variables, against kcb_max_params.

@@ -43,7 +43,7 @@ static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs 
 static void flush_after_backup(kcb_model *m) {
   if (!m->backup_written) return;
   m->backup_written = 0;
-  (void)kcb__model_flush_writers(m); /* a writer's own error is its to report, at its next record */
+  kcb__model_flush_writers(m);
 }
 
 static int64_t rows_per_sample(const kcb__layer *out) { return out->out_size / out->out_width; }
