@@ -141,6 +141,7 @@ struct kcb_model {
   size_t n_metrics;
   kcb_metric metrics[KCB__MAX_METRICS];        /* as asked */
   kcb_metric metric_impl[KCB__MAX_METRICS];    /* "accuracy" resolved against the data's shapes */
+  int64_t label_width;                         /* labels a row of the output: its width, or 1 (class indices) */
   char metric_names[KCB__MAX_METRICS][48];
   kcb__mean loss_tracker, metric_state[KCB__MAX_METRICS];
   int stop_training, stop_evaluating, stop_predicting;
@@ -219,13 +220,16 @@ int kcb__loss_compute(kcb_loss loss, int from_logits, const float *y_pred, const
 /* Whether y_true holds one class index per row. */
 int kcb__loss_is_sparse(kcb_loss loss);
 
-/* metrics.c: adds the per-row values of the batch to state. */
+/* metrics.c: adds the per-row values of the batch to state. label_width: the labels a row, width
+ * (one-hot or per-output targets) or 1 (a class index, broadcast against every output as Keras does). */
 void kcb__metric_update(kcb_metric metric, kcb__mean *state, const float *y_pred, const float *y_true,
-                        int64_t rows, int64_t width);
+                        int64_t rows, int64_t width, int64_t label_width);
 double kcb__mean_result(const kcb__mean *m);
 /* Keras 3's choice for "accuracy": binary when the output width is 1, sparse when targets are
  * class indices, categorical otherwise. */
 kcb_metric kcb__metric_resolve(kcb_metric metric, int64_t out_width, int sparse_targets);
+/* KCB_ESHAPE for the accuracies that cannot read these labels (message names the metric). */
+int kcb__metric_check(kcb_metric metric, const char *name, int64_t width, int64_t label_width);
 
 /* optimizers.c */
 int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, size_t n_params);

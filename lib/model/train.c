@@ -110,10 +110,16 @@ static void reset_metrics(kcb_model *m, run_hooks *h) {
   memset(h->global, 0, sizeof h->global);
 }
 
-static void resolve_metrics(kcb_model *m, int64_t y_size) {
+static int resolve_metrics(kcb_model *m, int64_t y_size) {
   const kcb__layer *o = kcb__model_output_layer(m);
   int sparse = o->out_width > 1 && y_size * o->out_width == o->out_size;
-  for (size_t i = 0; i < m->n_metrics; i++) m->metric_impl[i] = kcb__metric_resolve(m->metrics[i], o->out_width, sparse);
+  m->label_width = sparse ? 1 : o->out_width;
+  for (size_t i = 0; i < m->n_metrics; i++) {
+    m->metric_impl[i] = kcb__metric_resolve(m->metrics[i], o->out_width, sparse);
+    int rc = kcb__metric_check(m->metric_impl[i], m->metric_names[i], o->out_width, m->label_width);
+    if (rc) return rc;
+  }
+  return 0;
 }
 
 static int metrics_logs(const kcb_model *m, const run_hooks *h, kcb_logs *logs) {
@@ -138,7 +144,7 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
   }
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
-  for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width);
+  for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width, m->label_width);
   m->last_pred = pred, m->last_y = y, m->last_count = count; /* kcb_model_last_batch */
   kcb__model_span(m, "forward", train, &t); /* with the loss and metrics */
   if (train) {
@@ -346,7 +352,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     has_val = 1;
   }
   if (train.n == 0) KCB__TRY(kcb__error(KCB_EINVAL, "fit: no training samples"));
-  resolve_metrics(m, train.y_size);
+  KCB__TRY(resolve_metrics(m, train.y_size));
 
   int64_t batch = o->batch_size;
   int64_t full_batches = batches_of(train.n, batch);
@@ -528,7 +534,7 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
   if (o->batch_size <= 0) return kcb__error(KCB_EINVAL, "evaluate: batch_size must be positive");
   KCB__TRY(check_data(m, "evaluate", x, y, &d));
   if (!y) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: y is missing"));
-  resolve_metrics(m, d.y_size);
+  KCB__TRY(resolve_metrics(m, d.y_size));
   KCB__TRY(kcb__model_reserve_workspace(m, o->batch_size, d.y_size));
   if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "evaluate: out of memory"));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
