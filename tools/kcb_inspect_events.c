@@ -574,7 +574,9 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
       printf("  ");
       fput_esc(stdout, v->tag, strlen(v->tag), 0);
       printf("  step %lld\n", (long long)e->step);
-      if (v->rank == 2 && v->shape[1] > 0 && v->shape[1] <= 32 && (size_t)(v->shape[0] * v->shape[1]) == v->n_blobs) {
+      /* a table when the shape matches the strings (checked by division: a lying shape must not overflow) */
+      if (v->rank == 2 && v->shape[1] > 0 && v->shape[1] <= 32 && v->shape[0] >= 0 &&
+          (uint64_t)v->shape[0] == v->n_blobs / (uint64_t)v->shape[1] && v->n_blobs % (uint64_t)v->shape[1] == 0) {
         int rc = print_text_table(v);
         if (rc) return rc;
         s->matched++;

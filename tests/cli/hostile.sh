@@ -166,6 +166,8 @@ T "$inspect" text "$tmp/esc" >"$out" 2>&1; assert escaped_text_raw no_controls
 T "$inspect" runs "$tmp/esc" >"$out" 2>&1; assert escaped_runs_raw no_controls
 T "$inspect" scalars "$tmp/esc" --tag "$bad_tag" >"$out" 2>&1; assert escaped_scalars_raw no_controls
 check escaped_json 0 '"note\\u001b\]0;pwned\\u0007' -- T "$inspect" text "$tmp/esc" --json
+mkdir -p "$tmp/textshape" && make text_shapes "$tmp/textshape/events.out.tfevents.1.shape"
+check text_lying_shape 0 '^  cell3$' -- T "$inspect" text "$tmp/textshape"
 cp "$tmp/c.1.weights.h5" "$tmp/esc/$(printf 'w\033[2J').weights.h5"
 check escaped_restore_path 0 'w\\x1b\[2J\.weights\.h5' -- T "$restore" "$tmp/esc"
 T "$restore" "$tmp/esc" >"$out" 2>&1; assert escaped_restore_raw no_controls

@@ -181,6 +181,17 @@ def escapes(out):
     events(out, summary_event(1, "note" + bad, "text", b"", tensor).replace(b"note", b"note", 1), scalar)
 
 
+def text_shapes(out):
+    """Text tensors of 4 strings whose shapes lie: [2^62 + 1, 4] (the product wraps to 4 in 64 bits)
+    and [1 - 2^62, 4]."""
+    strings = b"".join(field(8, b"cell%d" % i) for i in range(4))
+    evs = []
+    for step, rows in enumerate((2**62 + 1, 1 - 2**62)):
+        dims = b"".join(field(2, bytes([0x08]) + varint(d & (2**64 - 1))) for d in (rows, 4))
+        evs.append(summary_event(step, "note", "text", b"", bytes([0x08, 0x07]) + field(2, dims) + strings))
+    events(out, *evs)
+
+
 def keras_members(out, src, kind):
     """A copy of the .keras archive src with config.json twice (kind dup: the second one a
     different model) or without it (kind noconfig)."""

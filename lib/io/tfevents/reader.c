@@ -449,7 +449,7 @@ static size_t tensor_elements(const kcb_summary_value *v) {
 
 static int hist_from_tensor(kcb_event_reader *r, kcb_summary_value *v) {
   size_t n = tensor_elements(v);
-  if (v->rank != 2 || v->shape[1] != 3 || n != (size_t)v->shape[0] * 3) return 0;
+  if (v->rank != 2 || v->shape[1] != 3 || n % 3 || v->shape[0] < 0 || (uint64_t)v->shape[0] != n / 3) return 0;
   size_t k = n / 3;
   kcb_histogram_bucket *b = A(r, (k + 1) * sizeof *b);
   if (!b) return KCB_ENOMEM;
