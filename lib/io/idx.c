@@ -227,6 +227,13 @@ int kcb_mnist_load(kcb_mnist *out, const char *dir, int64_t limit) {
     /* Shrinking shape[0] keeps a valid prefix of a row-major tensor; the allocation stays. */
     if (limit > 0 && limit < images->shape[0]) images->shape[0] = labels->shape[0] = limit;
   }
+  /* One model reads both sets: test images of another size would be read at the training size. */
+  if (t[2]->shape[1] != t[0]->shape[1] || t[2]->shape[2] != t[0]->shape[2]) {
+    rc = kcb__error(KCB_ESHAPE, "%s holds %lldx%lld images but %s holds %lldx%lld: the test set must match the training set",
+                    path[2], (long long)t[2]->shape[1], (long long)t[2]->shape[2], path[0], (long long)t[0]->shape[1],
+                    (long long)t[0]->shape[2]);
+    goto done;
+  }
 
   out->train_images = t[0];
   out->train_labels = t[1];

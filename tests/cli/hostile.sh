@@ -166,6 +166,9 @@ T "$inspect" text "$tmp/esc" >"$out" 2>&1; assert escaped_text_raw no_controls
 T "$inspect" runs "$tmp/esc" >"$out" 2>&1; assert escaped_runs_raw no_controls
 T "$inspect" scalars "$tmp/esc" --tag "$bad_tag" >"$out" 2>&1; assert escaped_scalars_raw no_controls
 check escaped_json 0 '"note\\u001b\]0;pwned\\u0007' -- T "$inspect" text "$tmp/esc" --json
+# test images of another size than the training images: refused, naming both files
+mkdir -p "$tmp/data_other" && make mnist "$tmp/data_other" 4x3
+check test_images_other_size 1 't10k-images-idx3-ubyte holds 4x3 images but .*train-images-idx3-ubyte holds 4x4' -- T "$train" "${small[@]}" --data "$tmp/data_other" --epochs 1
 mkdir -p "$tmp/textshape" && make text_shapes "$tmp/textshape/events.out.tfevents.1.shape"
 check text_lying_shape 0 '^  cell3$' -- T "$inspect" text "$tmp/textshape"
 cp "$tmp/c.1.weights.h5" "$tmp/esc/$(printf 'w\033[2J').weights.h5"

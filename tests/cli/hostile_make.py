@@ -15,10 +15,11 @@ def idx(path, dims, data, code=0x08):
         f.write(bytes(data))
 
 
-def mnist(out):
-    """A tiny MNIST-format data set: 40 training and 10 test 4x4 images of 10 classes."""
+def mnist(out, test_size="4x4"):
+    """A tiny MNIST-format data set: 40 training 4x4 images and 10 test images (4x4 unless told) of 10 classes."""
     for split, n in (("train", 40), ("t10k", 10)):
-        idx(f"{out}/{split}-images-idx3-ubyte", (n, 4, 4), [(i * 37 + j * 11) % 256 for i in range(n) for j in range(16)])
+        h, w = (4, 4) if split == "train" else map(int, test_size.split("x"))
+        idx(f"{out}/{split}-images-idx3-ubyte", (n, h, w), [(i * 37 + j * 11) % 256 for i in range(n) for j in range(h * w)])
         idx(f"{out}/{split}-labels-idx1-ubyte", (n,), [i % 10 for i in range(n)])
 
 
