@@ -639,16 +639,32 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
   return rc;
 }
 
+/* Dataset d's rank and dims (the caller opened it as `name`), or KCB_EFORMAT naming its whole path:
+ * a dataspace with no data at all (H5S_NULL, which would read as one value), more dimensions than
+ * kcb reads, or a dataspace HDF5 cannot describe. */
+static int dataset_extent(hid_t d, hid_t s, const char *name, const char *file, int *rank, hsize_t *dims) {
+  char path[1024];
+  if (H5Iget_name(d, path, sizeof path) <= 0) snprintf(path, sizeof path, "%s", name);
+  int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+  if (s >= 0 && H5Sget_simple_extent_type(s) == H5S_NULL)
+    return kcb__error(KCB_EFORMAT, "%s: dataset '%s' holds no data (an empty dataspace, not an array)", file, path);
+  if (r > KCB__H5_MAX_RANK)
+    return kcb__error(KCB_EFORMAT, "%s: dataset '%s' has %d dimensions; kcb reads at most %d", file, path, r,
+                      KCB__H5_MAX_RANK);
+  if (r < 0 || H5Sget_simple_extent_dims(s, dims, NULL) < 0)
+    return kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape", path);
+  *rank = r;
+  return 0;
+}
+
 int kcb__h5_dataset_shape(hid_t parent, const char *name, int *rank, int64_t *shape, const char *file) {
   hid_t d;
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
   hid_t s = H5Dget_space(d);
-  int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+  int r = 0;
   hsize_t dims[KCB__H5_MAX_RANK];
-  if (r < 0 || r > KCB__H5_MAX_RANK || H5Sget_simple_extent_dims(s, dims, NULL) < 0) {
-    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape", name);
-  } else {
+  if ((rc = dataset_extent(d, s, name, file, &r, dims)) == 0) {
     *rank = r;
     for (int i = 0; i < r; i++) shape[i] = (int64_t)dims[i];
   }
@@ -689,11 +705,12 @@ int kcb__h5_dataset_describe(hid_t parent, const char *name, kcb__h5_dataset_des
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
   hid_t s = H5Dget_space(d), t = H5Dget_type(d);
-  int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
+  int r = 0;
   hsize_t dims[KCB__H5_MAX_RANK];
   memset(out, 0, sizeof *out);
-  if (r < 0 || r > KCB__H5_MAX_RANK || t < 0 || H5Sget_simple_extent_dims(s, dims, NULL) < 0) {
-    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape or type", name);
+  if ((rc = dataset_extent(d, s, name, file, &r, dims)) != 0) {
+  } else if (t < 0) {
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad type", name);
   } else {
     out->rank = r;
     for (int i = 0; i < r; i++) out->shape[i] = (int64_t)dims[i];
@@ -714,12 +731,11 @@ int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64
   if (rc) return rc;
   hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID, t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
-  int r = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+  int r = 0;
   hsize_t dims[KCB__H5_MAX_RANK];
   if (cls != H5T_FLOAT && cls != H5T_INTEGER) {
     rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' is not numeric", file, name);
-  } else if (r < 0 || r > KCB__H5_MAX_RANK || H5Sget_simple_extent_dims(fs, dims, NULL) < 0) {
-    rc = kcb__h5_fail(KCB_EFORMAT, file, "dataset '%s' has a bad shape", name);
+  } else if ((rc = dataset_extent(d, fs, name, file, &r, dims)) != 0) {
   } else {
     hsize_t count = 1;
     if (r > 0) {

@@ -211,6 +211,18 @@ for k in committed noterm outside; do
   check "datatype_${k}_inspect" 1 "$why" -- T "$inspect" checkpoint "$tmp/dt-$k.weights.h5"
 done
 
+# a dataset with no data at all, and one of 9 dimensions: refused by every reader, naming the whole path
+for k in null rank9; do
+  make dtype_h5 "$tmp/dt-$k.weights.h5" "$tmp/c.1.weights.h5" "$k"
+  case $k in
+    null) why="dataset '/layers/dense/vars/0' holds no data \\(an empty dataspace" ;;
+    rank9) why="dataset '/layers/dense/vars/0' has 9 dimensions; kcb reads at most 8" ;;
+  esac
+  check "dataspace_${k}_inspect" 1 "dt-$k\\.weights\\.h5: $why" -- T "$inspect" checkpoint "$tmp/dt-$k.weights.h5"
+  check "dataspace_${k}_diff" 1 "$why" -- T "$inspect" diff "$tmp/dt-$k.weights.h5" "$tmp/c.1.weights.h5"
+  check "dataspace_${k}_train" 1 "$why" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dt-$k.weights.h5"
+done
+
 make float_fields "$tmp/dt-float.weights.h5" "$tmp/c.1.weights.h5"
 check datatype_float_fields 1 "dt-float\.weights\.h5: corrupt HDF5 datatype .*a float type whose exponent \(8 bits at 30\) or mantissa \(23 bits at 0\) lies outside its 32 bits" -- \
   T "$inspect" checkpoint "$tmp/dt-float.weights.h5"

@@ -253,7 +253,7 @@ def dtype_h5(out, src, kind):
     """A copy of src (a kcb .weights.h5) whose layers/dense/vars/0 has a crafted datatype message:
     committed (a shared, named datatype), noterm (a compound member's name and padding overwritten
     up to the message's end, so no NUL ends it), outside (a compound member at an offset past its
-    compound's size)."""
+    compound's size), null (no dataspace extent), rank9 (9 dimensions)."""
     import shutil
     import h5py
     import numpy as np
@@ -262,6 +262,12 @@ def dtype_h5(out, src, kind):
     with h5py.File(out, "r+") as f:
         data = f[name][()]
         del f[name]
+        if kind == "null":  # a dataspace with no data at all (h5py.Empty), which reads as no value
+            f.create_dataset(name, data=h5py.Empty("f4"))
+            return
+        if kind == "rank9":
+            f.create_dataset(name, data=np.zeros((1,) * 9, "f4"))
+            return
         if kind == "committed":
             f["float_type"] = np.dtype("<f4")
             f.create_dataset(name, data=data, dtype=f["float_type"])
