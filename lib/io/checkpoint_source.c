@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "io/zip.h"
+#include "kcb/limits.h"
 #include "internal.h"
 
 void kcb__ckpt_source_close(kcb__ckpt_source *s) {
@@ -33,10 +34,21 @@ static void read_info(const kcb__ckpt_source *s, hid_t obj, const char *attr, ch
   if (kcb__h5_attr_read_string(obj, attr, out, s->h5name) != 0) kcb_error_clear();
 }
 
+/* What a .keras archive's members may inflate to: the weights of kcb_max_params() float32
+ * parameters with two optimizer slots each, plus room for HDF5's own structures; the JSON files
+ * are a few kilobytes to megabytes for any real model. */
+#define KERAS_JSON_MAX_BYTES ((uint64_t)64 << 20)
+static uint64_t keras_weights_max_bytes(void) {
+  uint64_t p = kcb_max_params();
+  return p > (UINT64_MAX - ((uint64_t)64 << 20)) / 12 ? UINT64_MAX : p * 12 + ((uint64_t)64 << 20);
+}
+
 static int open_archive(kcb__ckpt_source *s) {
   size_t len = 0;
   s->layout = KCB_LAYOUT_KERAS;
-  int rc = kcb__zip_read_member(s->path, "model.weights.h5", &s->image, &s->image_len);
+  int rc = kcb__zip_read_member(s->path, "model.weights.h5", &s->image, &s->image_len, keras_weights_max_bytes(),
+                                "bytes the weights and optimizer slots of kcb_max_params() parameters need (the "
+                                "environment variable KCB_MAX_PARAMS raises it)");
   if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", s->path);
   if (rc) return rc;
   size_t nlen = strlen(s->path) + 32;
@@ -45,12 +57,14 @@ static int open_archive(kcb__ckpt_source *s) {
   snprintf(s->h5name, nlen, "%s[model.weights.h5]", s->path);
   if ((rc = kcb__h5_open_image(&s->file, s->image, s->image_len, s->h5name))) return rc;
   s->weights = s->file;
-  rc = kcb__zip_read_member(s->path, "config.json", (void **)&s->config, &len);
+  rc = kcb__zip_read_member(s->path, "config.json", (void **)&s->config, &len, KERAS_JSON_MAX_BYTES,
+                            "bytes kcb reads of a model's JSON");
   if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
     rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
                     "'config.json' in the archive\")", s->path);
   if (rc) return rc;
-  if (kcb__zip_read_member(s->path, "metadata.json", (void **)&s->metadata_json, &len) == 0) {
+  if (kcb__zip_read_member(s->path, "metadata.json", (void **)&s->metadata_json, &len, KERAS_JSON_MAX_BYTES,
+                           "bytes kcb reads of a model's JSON") == 0) {
     json_t *j = json_loads(s->metadata_json, 0, NULL);
     const char *v = json_string_value(json_object_get(j, "keras_version"));
     if (v && !(s->keras_version = strdup(v))) rc = kcb__error(KCB_ENOMEM, "out of memory");

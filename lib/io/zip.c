@@ -23,7 +23,8 @@ static int zip_fail(int code, const char *file, const char *what, zip_error_t *e
   return kcb__error(code, "%s: %s (libzip: %s)", file, what, zip_error_strerror(err));
 }
 
-int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len) {
+int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len, uint64_t max_bytes,
+                         const char *why_max) {
   *out = NULL;
   *len = 0;
   int zerr = 0, fd;
@@ -75,6 +76,11 @@ int kcb__zip_read_member(const char *path, const char *name, void **out, size_t 
   if (st.size > most) {
     rc = kcb__error(KCB_EFORMAT, "%s: member '%s' claims %llu bytes, more than its %llu compressed bytes can hold", path,
                     name, (unsigned long long)st.size, (unsigned long long)st.comp_size);
+    goto done;
+  }
+  if (st.size > max_bytes) { /* a deflate bomb within that ratio: gigabytes from megabytes */
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' inflates to %llu bytes, more than the %llu %s", path, name,
+                    (unsigned long long)st.size, (unsigned long long)max_bytes, why_max);
     goto done;
   }
   buf = malloc((size_t)st.size + 1);

@@ -4,6 +4,7 @@
 #define KCB_IO_ZIP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "internal.h"
 
@@ -11,8 +12,11 @@
 int kcb__zip_is_zip(const char *path);
 
 /* Reads member `name` of the archive at `path` into a malloc'd buffer (NUL-terminated, the NUL
- * not counted in *len). KCB_EKEY naming the archive and member if it is absent. */
-int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len);
+ * not counted in *len). KCB_EKEY naming the archive and member if it is absent; KCB_EFORMAT if it
+ * inflates to more than `max_bytes` (`why_max` says where that bound comes from) or more than its
+ * compressed bytes can hold. */
+int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len, uint64_t max_bytes,
+                         const char *why_max);
 
 /* One member of an archive to write. */
 typedef struct kcb__zip_member {

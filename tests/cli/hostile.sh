@@ -190,6 +190,12 @@ check keras_dup_config_train 1 "dup\.keras: the archive has 2 members named 'con
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dup.keras"
 check keras_no_config 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$inspect" checkpoint "$tmp/noconfig.keras"
 check keras_no_config_restore 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$restore" "$tmp/noconfig.keras"
+# deflate bombs within deflate's ratio: refused by the bound of what the member can need, before allocating
+for k in bomb_weights bomb_config; do make keras_members "$tmp/$k.keras" "$tests/data/saving/m.keras" "$k"; done
+check keras_bomb_weights 1 "bomb_weights\.keras: member 'model\.weights\.h5' inflates to 8[0-9]{7} bytes, more than the 6[0-9]{7} bytes the weights .*KCB_MAX_PARAMS" -- \
+  env KCB_MAX_PARAMS=1000 timeout 20 "$inspect" checkpoint "$tmp/bomb_weights.keras"
+check keras_bomb_config 1 "bomb_config\.keras: member 'config\.json' inflates to 8[0-9]{7} bytes, more than the 67108864 bytes" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/bomb_config.keras"
 
 # ---- 11. output names unique: no image overwrites another ---------------------------------------------
 mkdir -p "$tmp/img" && make image_names "$tmp/img/events.out.tfevents.1.img"

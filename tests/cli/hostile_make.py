@@ -195,16 +195,20 @@ def text_shapes(out):
 
 def keras_members(out, src, kind):
     """A copy of the .keras archive src with config.json twice (kind dup: the second one a
-    different model) or without it (kind noconfig)."""
+    different model), without it (kind noconfig), or with a member that deflates 1000 to 1 from a
+    few kilobytes to 80 MB (kinds bomb_weights, bomb_config: the member's content, then zeros or
+    spaces)."""
     import warnings
     import zipfile
     with zipfile.ZipFile(src) as z:
         members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
-    with warnings.catch_warnings(), zipfile.ZipFile(out, "w") as z:
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate name, and writes it
         for name, data in members:
             if name == "config.json" and kind == "noconfig":
                 continue
+            if kind == "bomb_" + name.split(".")[0].replace("model", "weights") and name != "metadata.json":
+                data += (b"\0" if name.endswith(".h5") else b" ") * (80 << 20)
             z.writestr(name, data)
             if name == "config.json" and kind == "dup":
                 z.writestr(name, data.replace(b'"units": 10', b'"units": 7'))
