@@ -308,6 +308,16 @@ static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group
       return kcb__error(KCB_EFORMAT, "%s: dataset '%s' is too large (over 2^40 elements)", f->h5name, v->path);
     }
   }
+  /* A few bytes of file can declare a never-written dataset of 10^12 values: reading it for
+   * statistics, a comparison or a conversion would take hours or all memory. One variable is held
+   * to the bound a whole model is. */
+  if (count > kcb_max_params()) {
+    f->n_vars++;
+    return kcb__error(KCB_EFORMAT,
+                      "%s: dataset '%s' holds %zu values, more than kcb_max_params() = %llu (the environment "
+                      "variable KCB_MAX_PARAMS raises it)",
+                      f->h5name, v->path, count, (unsigned long long)kcb_max_params());
+  }
   v->pub.count = count;
   v->pub.dtype = dtype_of(&d);
   if (d.cls == H5T_OPAQUE && d.size == 2) bfloat16_of(f, parent_group, dataset, v);
