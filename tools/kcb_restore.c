@@ -32,9 +32,10 @@ static void usage(FILE *f) {
           "  --version             print the version\n"
           "  -h, --help            this help\n\n"
           "A checkpoint's value is, in order: the value stored in the file (ModelCheckpoint stores it),\n"
-          "the file name (through --template; else NAME=0.31, or the last decimal number after '-' '_' or '=', as in\n"
-          "w.03-0.31.weights.h5), or the CSV log's row for the checkpoint's epoch (stored, or the number\n"
-          "after 'epoch' / the first number of the name, read as Keras's 1-based {epoch}).\n"
+          "the file name (through --template; else NAME=0.31), the CSV log's row for the checkpoint's epoch\n"
+          "(stored, or the number after 'epoch' / the first number of the name, read as Keras's 1-based\n"
+          "{epoch}), or the last decimal number after '-' '_' or '=' in the name, as in w.03-0.31.weights.h5\n"
+          "(unless the file records that it was saved by another monitor: the number is that monitor's).\n"
           "Unreadable files are reported on stderr and skipped.\n\n"
           "Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error.\n");
 }

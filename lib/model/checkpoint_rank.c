@@ -142,8 +142,8 @@ static int parse_number(const char *s, double *out, const char **end, int *has_p
   return 1;
 }
 
-/* The monitored value from a file name (see kcb_checkpoint_rank's rule). */
-static int value_from_name(const char *stem, const char *monitor, double *out) {
+/* The monitored value from a file name that names it: MONITOR=NUMBER (or _ - :). */
+static int keyed_value_from_name(const char *stem, const char *monitor, double *out) {
   size_t ml = strlen(monitor);
   for (const char *p = strstr(stem, monitor); p; p = strstr(p + 1, monitor)) {
     const char *q = p + ml;
@@ -156,7 +156,12 @@ static int value_from_name(const char *stem, const char *monitor, double *out) {
       if (parse_number(q + 1, out, &end, &point)) return 1;
     }
   }
-  /* else: the last decimal number after a separator */
+  return 0;
+}
+
+/* The last decimal number after a separator (Keras's `...-{val_loss:.2f}.keras`): a guess that
+ * the name's one value is the monitored one. */
+static int last_number_in_name(const char *stem, double *out) {
   int found = 0;
   for (const char *p = stem; *p; p++) {
     if (*p != '-' && *p != '_' && *p != '=') continue;
@@ -366,15 +371,17 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     } else if (matched && cap.has_value) {
       x->value = cap.value;
       x->source = KCB_RANK_NAME;
-    } else if (!matched && value_from_name(stem, monitor, &x->value)) { /* a matched template says which field is which */
+    } else if (!matched && keyed_value_from_name(stem, monitor, &x->value)) { /* a matched template says which field is which */
       x->source = KCB_RANK_NAME;
-    } else if (x->epoch >= 0) {
+    } else {
       char dir[1024];
       const char *slash = strrchr(x->path, '/');
       if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->path), x->path);
       else strcpy(dir, ".");
       if (slash == x->path) strcpy(dir, "/");
-      if (csv_value(dir, o->csv_path, monitor, x->epoch, &x->value)) x->source = KCB_RANK_CSV;
+      if (x->epoch >= 0 && csv_value(dir, o->csv_path, monitor, x->epoch, &x->value)) x->source = KCB_RANK_CSV;
+      /* A name's lone number is the monitor's only if the file does not say it was saved by another */
+      else if (!matched && !x->info.has_monitor && last_number_in_name(stem, &x->value)) x->source = KCB_RANK_NAME;
     }
     if (x->source == KCB_RANK_NONE) x->value = NAN;
   }

@@ -34,6 +34,12 @@ check by_template 0 "^1 +$c/named/w\\.02-0\\.35\\.weights\\.h5 +weights\\.h5 +2 
   "$bin" --template 'ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5' "$c/named"
 check template_loss_field 1 'no checkpoint with a value for loss among 3 files' -- \
   "$bin" --monitor loss --template 'w.{epoch:02d}-{val_loss:.2f}.weights.h5' "$c/named"
+# files saved by val_loss, named by its value: asked for val_accuracy, the CSV gives it; without one,
+# nothing does (the name's number is val_loss's, which the files record)
+mkdir -p "$tmp/mon" && cp "$c/stored/a.weights.h5" "$tmp/mon/w.01-0.900.weights.h5" && cp "$c/stored/b.weights.h5" "$tmp/mon/w.02-0.100.weights.h5"
+printf 'epoch,val_accuracy\n0,0.7\n1,0.6\n' >"$tmp/mon.csv"
+check other_monitor_csv 0 "^1 +$tmp/mon/w\.01-0\.900\.weights\.h5 +weights\.h5 +1 +0\.7 +csv\$" -- "$bin" "$tmp/mon" --monitor val_accuracy --csv "$tmp/mon.csv"
+check other_monitor_not_from_name 1 "no checkpoint with a value for val_accuracy among 2 files" -- "$bin" "$tmp/mon" --monitor val_accuracy
 check nothing_rankable 1 '^kcb-restore: no checkpoint with a value for val_loss among 1 file$' -- "$bin" "$c/none"
 check recursive 0 "^1 +$c/stored/b\.weights\.h5 " -- "$bin" "$c"
 

@@ -186,11 +186,13 @@ typedef struct kcb_rank_options {
 /** Finds checkpoints (`.weights.h5`, `.h5`, `.hdf5`, `.keras` files; directories are searched
  * recursively), reads their metadata and ranks them by the monitored value, taken, in order, from
  * (1) the value stored in the file for this monitor, (2) the file name: `MONITOR=NUMBER` (also
- * `MONITOR_NUMBER`, `MONITOR-NUMBER`), else the last number with a decimal point that follows a
- * `-`, `_` or `=` in the name (Keras's `...-{val_loss:.2f}.keras`), (3) the CSV log's row whose
- * `epoch` equals the checkpoint's epoch (stored 0-based; from a name, the number after `epoch`,
- * else the first number, read as Keras's 1-based `{epoch}`). NaN values rank last; ties keep path
- * order. An unreadable file is listed (readable 0) and never stops the ranking.
+ * `MONITOR_NUMBER`, `MONITOR-NUMBER`), (3) the CSV log's row whose `epoch` equals the
+ * checkpoint's epoch (stored 0-based; from a name, the number after `epoch`, else the first
+ * number, read as Keras's 1-based `{epoch}`), (4) the last number with a decimal point that
+ * follows a `-`, `_` or `=` in the name (Keras's `...-{val_loss:.2f}.keras`), unless the file
+ * records that it was saved by another monitor (that number is then the other monitor's). With
+ * name_template, a name it matches gives the value of the monitor's field or nothing, and (2) and
+ * (4) are not tried. NaN values rank last; ties keep path order. An unreadable file is listed (readable 0) and never stops the ranking.
  * @param[out] out freed with kcb_checkpoint_ranking_free
  * @param paths files or directories
  * @param opts NULL: KCB_RANK_OPTIONS_INIT
