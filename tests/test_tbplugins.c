@@ -58,6 +58,9 @@ static void test_pr_curve_errors(void **state) {
   float cls[2] = {0, 3}, probs[4] = {0.5f, 0.5f, 0.5f, 0.5f};
   assert_error(kcb_summary_writer_add_pr_curves_multiclass(sw, "pr/", NULL, 2, cls, probs, 2, 0, 0), KCB_EINVAL,
                "sample 1 has class 3, not one of 0..1");
+  const char *same[2] = {"cat", "cat"};
+  assert_error(kcb_summary_writer_add_pr_curves_multiclass(sw, "pr/", same, 2, cls, probs, 2, 0, 0), KCB_EINVAL,
+               "classes 0 and 1 are both named 'cat'");
   assert_error(kcb_summary_writer_add_pr_curve(sw, "p", labels, bad, NULL, 2, 0, 0), KCB_EINVAL, "PR curve 'p'");
   assert_ok(kcb_summary_writer_close(sw));
   remove_tree(dir);

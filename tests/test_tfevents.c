@@ -613,6 +613,17 @@ static void test_histogram_proto(void **state) {
   assert_error(kcb_summary_writer_add_histogram_proto(wr, "bad", bad, 2, 0, 9), KCB_ENAN, "bad");
   assert_error(kcb_summary_writer_add_histogram_proto(wr, "neg", w, N, -1, 9), KCB_EINVAL, "-1 buckets");
   assert_error(kcb_summary_writer_add_histogram_proto(wr, "", w, N, 0, 9), KCB_EINVAL, "empty tag");
+  assert_error(kcb_summary_writer_add_histogram_proto(wr, "many", w, N, KCB_HISTOGRAM_MAX_BUCKETS + 1, 9), KCB_EINVAL,
+               "100001 buckets (0 to 100000)");
+  assert_error(kcb_summary_writer_add_histogram(wr, "many", w, N, 100000000, 9), KCB_EINVAL, "100000000 buckets");
+  /* a tag is a protobuf string: bytes that are not UTF-8 (a lone 0xff, an overlong '/', a surrogate) are refused */
+  assert_error(kcb_summary_writer_add_scalar(wr, "bad\xff\xfeutf8", 1.0, 9), KCB_EINVAL, "is not valid UTF-8");
+  assert_error(kcb_summary_writer_add_scalar(wr, "over\xc0\xaflong", 1.0, 9), KCB_EINVAL, "is not valid UTF-8");
+  assert_error(kcb_summary_writer_add_histogram(wr, "sur\xed\xa0\x80", w, N, 0, 9), KCB_EINVAL, "is not valid UTF-8");
+  const char *fine = "caf\xc3\xa9/\xe6\x8d\x9f\xe5\xa4\xb1 \xf0\x9f\x93\x89";
+  assert_int_equal(kcb_text_is_utf8(fine, strlen(fine)), 1);
+  assert_int_equal(kcb_text_is_utf8("\xf4\x90\x80\x80", 4), 0); /* past U+10FFFF */
+  assert_int_equal(kcb_text_is_utf8("\xe6\x8d", 2), 0);          /* cut short */
   char path[600];
   snprintf(path, sizeof path, "%s", kcb_summary_writer_path(wr));
   assert_ok(kcb_summary_writer_close(wr));

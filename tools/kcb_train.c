@@ -368,6 +368,24 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
     snprintf(why, sizeof why, "%zu names for the data's %lld classes", given + 1, (long long)classes);
     return train_usage_error("--class-names", a->class_names, why);
   }
+  /* each name becomes a tag and a projector label: one name a class, printable text */
+  for (const char *p = a->class_names; p && *p;) {
+    size_t len = strcspn(p, ",");
+    for (size_t i = 0; i < len; i++)
+      if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+        return train_usage_error("--class-names", a->class_names, "a name holds a control character (tab, newline, ...)");
+    if (!kcb_text_is_utf8(p, len)) return train_usage_error("--class-names", a->class_names, "a name is not valid UTF-8");
+    for (const char *q = p + len; *q == ',';) {
+      q++;
+      size_t other = strcspn(q, ",");
+      if (other == len && strncmp(p, q, len) == 0) {
+        snprintf(why, sizeof why, "the name '%.*s' is given twice (its classes' curves would share a tag)", (int)len, p);
+        return train_usage_error("--class-names", a->class_names, why);
+      }
+      q += other;
+    }
+    p += len + (p[len] == ',');
+  }
   kcb_activation last = kcb_model_layer_activation(model, kcb_model_layer_count(model) - 1);
   if (a->pr_curves && last != KCB_ACT_SOFTMAX && last != KCB_ACT_SIGMOID && last != KCB_ACT_HARD_SIGMOID)
     return train_usage_error("--pr-curves", NULL, "PR curves need probabilities: end the model with a softmax or sigmoid "

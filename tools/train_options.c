@@ -10,6 +10,7 @@
 
 #include "cli_common.h"
 #include "kcb/kcb.h"
+#include "tool_text.h"
 
 typedef enum option_kind {
   GROUP,       /* a heading in --help */
@@ -210,8 +211,9 @@ static char kept_error[16384]; /* the usage error a quiet rank met, until train_
 
 int train_usage_error(const char *flag, const char *value, const char *why) {
   char line[sizeof kept_error];
-  if (value) snprintf(line, sizeof line, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, value, why);
-  else snprintf(line, sizeof line, "kcb-train: %s: %s (see kcb-train --help)\n", flag, why);
+  /* the value and the reason may quote what the user typed: escaped, as text from a file is */
+  if (value) snprintf(line, sizeof line, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, tool_esc(value), tool_esc(why));
+  else snprintf(line, sizeof line, "kcb-train: %s: %s (see kcb-train --help)\n", flag, tool_esc(why));
   if (train_quiet) memcpy(kept_error, line, sizeof kept_error);
   else fputs(line, stderr);
   return 2;

@@ -5,8 +5,8 @@
 
 #include "kcb/text.h"
 
-/* The length of the valid UTF-8 sequence at p (n bytes left) that is not a C1 control, else 0. */
-static size_t utf8_ok(const unsigned char *p, size_t n) {
+/* The length of the valid UTF-8 sequence of more than one byte at p (n bytes left), else 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t n, uint32_t *code_point) {
   unsigned c = p[0];
   size_t k;
   uint32_t cp;
@@ -20,8 +20,24 @@ static size_t utf8_ok(const unsigned char *p, size_t n) {
     cp = cp << 6 | (p[i] & 0x3f);
   }
   if ((k == 3 && cp < 0x800) || (k == 4 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  *code_point = cp;
+  return k;
+}
+
+/* The length of the valid UTF-8 sequence at p (n bytes left) that is not a C1 control, else 0. */
+static size_t utf8_ok(const unsigned char *p, size_t n) {
+  uint32_t cp = 0;
+  size_t k = utf8_sequence(p, n, &cp);
   if (cp >= 0x80 && cp <= 0x9f) return 0; /* C1 controls: U+009B is a CSI on some terminals */
   return k;
+}
+
+int kcb_text_is_utf8(const char *s, size_t len) {
+  const unsigned char *p = (const unsigned char *)s;
+  uint32_t cp;
+  for (size_t i = 0, k; i < len; i += k)
+    if ((k = p[i] < 0x80 ? 1 : utf8_sequence(p + i, len - i, &cp)) == 0) return 0;
+  return 1;
 }
 
 size_t kcb_text_escape(char *dst, size_t size, const char *src, size_t len, int flags) {

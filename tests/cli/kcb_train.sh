@@ -85,6 +85,12 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --model 28x28x1,conv:2:3,softmax --epochs 1 --verbose 0
   check class_names_count 2 "kcb-train: --class-names 'a,b,c': 3 names for the data's 10 classes" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c
+  check class_names_twice 2 "kcb-train: --class-names 'a,b,c,d,e,f,g,h,i,c': the name 'c' is given twice" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c,d,e,f,g,h,i,c
+  check class_names_control 2 "kcb-train: --class-names .*: a name holds a control character" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names "$(printf 'a,b,c,d,e,f,g,h,i,j\tk')"
+  check class_names_utf8 2 "kcb-train: --class-names .*: a name is not valid UTF-8" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names "$(printf 'a,b,c,d,e,f,g,h,i,\xff\xfe')"
   check pr_curves_need_probabilities 2 "kcb-train: --pr-curves: PR curves need probabilities" -- \
     "$bin" --train-limit 500 --model flatten,1 --loss mse --epochs 1 --verbose 0 --logdir "$tmp/prc" --pr-curves
   check embeddings_no_hidden 2 "kcb-train: --embeddings: the model has no hidden layer before its output Dense layer" -- \

@@ -45,10 +45,15 @@ void kcb_summary_writer_set_wall_time(kcb_summary_writer *w, double wall_time);
  * first value only). @return 0, KCB_EINVAL (empty tag) or the writer's error. */
 int kcb_summary_writer_add_scalar(kcb_summary_writer *w, const char *tag, double value, int64_t step);
 
+/** The most buckets a histogram may have: 2.4 MB a record (a million would pass protobuf's 2 GiB
+ * message limit long before TensorBoard could draw it). */
+#define KCB_HISTOGRAM_MAX_BUCKETS 100000
+
 /** A histogram of n values with TensorBoard's bucket rule: `buckets` equal-width buckets
- * (0 means TensorBoard's default, 30) from min to max; all values equal: one bucket holds them
- * all; no values: all-zero buckets. Written as a DT_DOUBLE [k,3] tensor of rows
- * [left, right, count], plugin "histograms". Non-finite values are rejected (KCB_ENAN). */
+ * (0 means TensorBoard's default, 30; at most KCB_HISTOGRAM_MAX_BUCKETS) from min to max; all
+ * values equal: one bucket holds them all; no values: all-zero buckets. Written as a DT_DOUBLE
+ * [k,3] tensor of rows [left, right, count], plugin "histograms". Non-finite values are rejected
+ * (KCB_ENAN). */
 int kcb_summary_writer_add_histogram(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
                                      int buckets, int64_t step);
 

@@ -60,7 +60,8 @@ int kcb_summary_writer_add_pr_curve(kcb_summary_writer *w, const char *tag, cons
  * "<prefix><c>" when class_names is NULL), labels class_index == c, predictions column c.
  * @param class_index n class indices (as floats, 0..n_classes-1).
  * @param probabilities (n, n_classes) row-major, each in [0, 1].
- * @return 0, KCB_EINVAL (a class index out of range, as kcb_pr_curve_compute) or the writer's error. */
+ * @return 0, KCB_EINVAL (a class index out of range, as kcb_pr_curve_compute; two classes of one
+ * name; a name that makes a tag not valid UTF-8) or the writer's error. */
 int kcb_summary_writer_add_pr_curves_multiclass(kcb_summary_writer *w, const char *tag_prefix,
                                                 const char *const *class_names, size_t n_classes,
                                                 const float *class_index, const float *probabilities, size_t n,

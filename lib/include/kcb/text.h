@@ -19,6 +19,11 @@ extern "C" {
  * @return the length the whole escaped text needs (excluding the NUL). */
 size_t kcb_text_escape(char *dst, size_t size, const char *src, size_t len, int flags);
 
+/** Whether src[0, len) is valid UTF-8 (no overlong forms, surrogates or code points past
+ * U+10FFFF), as protobuf requires of a `string` field such as a TensorBoard tag.
+ * @return 1 or 0. */
+int kcb_text_is_utf8(const char *src, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 
 #include "event.pb-c.h"
 #include "internal.h"
+#include "kcb/text.h"
 #include "io/png.h"
 #include "io/tfevents/event_writer.h"
 #include "io/tfevents/record.h"
@@ -63,8 +64,15 @@ static int first_use(kcb_summary_writer *w, const char *tag) {
 
 static double now(const kcb_summary_writer *w) { return w->wall_time > 0 ? w->wall_time : kcb__wall_time(); }
 
+/* A tag is a protobuf string: bytes that are not UTF-8 make TensorBoard's parser drop the record. */
 static int check_tag(const char *tag, const char *what) {
   if (!tag || !*tag) return kcb__error(KCB_EINVAL, "summary writer: %s with an empty tag", what);
+  if (!kcb_text_is_utf8(tag, strlen(tag))) {
+    char shown[256];
+    kcb_text_escape(shown, sizeof shown, tag, strlen(tag), 0);
+    return kcb__error(KCB_EINVAL, "summary writer: %s tag '%s' is not valid UTF-8 (TensorBoard could not read it)", what,
+                      shown);
+  }
   return 0;
 }
 
@@ -200,6 +208,9 @@ int kcb_summary_writer_add_histogram_buckets(kcb_summary_writer *w, const char *
   int rc = check_tag(tag, "histogram");
   if (rc) return rc;
   if (k && !rows) return kcb__error(KCB_EINVAL, "summary writer: histogram '%s' has no bucket data", tag);
+  if (k > KCB_HISTOGRAM_MAX_BUCKETS)
+    return kcb__error(KCB_EINVAL, "summary writer: histogram '%s': %zu buckets (at most %d)", tag, k,
+                      KCB_HISTOGRAM_MAX_BUCKETS);
   unsigned char *content = malloc(k * 24 + 1);
   if (!content) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
   for (size_t i = 0; i < 3 * k; i++) {
@@ -262,7 +273,9 @@ static int histogram_rows(const char *tag, const float *values, size_t n, size_t
 
 /* The bucket count of a call: 0 means TensorBoard's DEFAULT_BUCKET_COUNT, 30. */
 static int bucket_count(const char *tag, int buckets, size_t *k) {
-  if (buckets < 0) return kcb__error(KCB_EINVAL, "summary writer: histogram '%s': %d buckets", tag, buckets);
+  if (buckets < 0 || buckets > KCB_HISTOGRAM_MAX_BUCKETS)
+    return kcb__error(KCB_EINVAL, "summary writer: histogram '%s': %d buckets (0 to %d)", tag, buckets,
+                      KCB_HISTOGRAM_MAX_BUCKETS);
   *k = buckets ? (size_t)buckets : 30;
   return 0;
 }

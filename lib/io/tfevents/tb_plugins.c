@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kcb/text.h"
 #include "io/tfevents/summary_writer_internal.h"
 #include "kcb/tb_plugins.h"
 #include "tb_plugins.pb-c.h"
@@ -139,6 +140,15 @@ int kcb_summary_writer_add_pr_curves_multiclass(kcb_summary_writer *w, const cha
   if (t < 2 || t > KCB_PR_CURVE_MAX_THRESHOLDS || n_classes == 0 || (n && (!class_index || !probabilities)))
     return kcb__error(KCB_EINVAL, "PR curves: %d thresholds (need 2 to %d), %zu classes, %zu samples", t,
                       KCB_PR_CURVE_MAX_THRESHOLDS, n_classes, n);
+  /* one tag a class: two classes of one name would write one curve over the other */
+  for (size_t a = 1; class_names && a < n_classes; a++)
+    for (size_t b = 0; class_names[a] && b < a; b++)
+      if (class_names[b] && strcmp(class_names[a], class_names[b]) == 0) {
+        char shown[256];
+        kcb_text_escape(shown, sizeof shown, class_names[a], strlen(class_names[a]), 0);
+        return kcb__error(KCB_EINVAL, "PR curves: classes %zu and %zu are both named '%s' (their curves would share a tag)",
+                          b, a, shown);
+      }
   float *data = malloc(6 * (size_t)t * sizeof *data);
   float *onehot = malloc((n + 1) * n_classes * sizeof *onehot);
   char *tag = NULL;
