@@ -231,6 +231,11 @@ for k in null rank9 huge; do
   check "dataspace_${k}_train" 1 "$why" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dt-$k.weights.h5"
 done
 
+# non-finite weights: the statistics are over the finite values, and the counts are said
+make dtype_h5 "$tmp/dt-naninf.weights.h5" "$tmp/c.1.weights.h5" naninf
+check naninf_warning 0 "warning: .*kernel holds 2 NaN and 3 infinite values" -- T "$inspect" checkpoint "$tmp/dt-naninf.weights.h5"
+check naninf_json 0 '"nan_count": 2, "inf_count": 3' -- T "$inspect" checkpoint "$tmp/dt-naninf.weights.h5" --json
+
 make float_fields "$tmp/dt-float.weights.h5" "$tmp/c.1.weights.h5"
 check datatype_float_fields 1 "dt-float\.weights\.h5: corrupt HDF5 datatype .*a float type whose exponent \(8 bits at 30\) or mantissa \(23 bits at 0\) lies outside its 32 bits" -- \
   T "$inspect" checkpoint "$tmp/dt-float.weights.h5"

@@ -257,7 +257,7 @@ def dtype_h5(out, src, kind):
     """A copy of src (a kcb .weights.h5) whose layers/dense/vars/0 has a crafted datatype message:
     committed (a shared, named datatype), noterm (a compound member's name and padding overwritten
     up to the message's end, so no NUL ends it), outside (a compound member at an offset past its
-    compound's size), null (no dataspace extent), rank9 (9 dimensions), huge (10^12 values never written)."""
+    compound's size), null (no dataspace extent), rank9 (9 dimensions), huge (10^12 values never written), naninf (NaN and infinities)."""
     import shutil
     import h5py
     import numpy as np
@@ -271,6 +271,11 @@ def dtype_h5(out, src, kind):
             return
         if kind == "huge":  # 10^12 values declared in a few kilobytes: chunked, no chunk ever written
             f.create_dataset(name, shape=(10**6, 10**6), dtype="f4", chunks=(1000, 1000))
+            return
+        if kind == "naninf":  # a diverged kernel: 2 NaN and 3 infinite values among finite ones
+            flat = data.astype("f4").ravel()
+            flat[:5] = [np.nan, np.inf, -np.inf, np.nan, np.inf]
+            f.create_dataset(name, data=flat.reshape(data.shape))
             return
         if kind == "rank9":
             f.create_dataset(name, data=np.zeros((1,) * 9, "f4"))
