@@ -17,10 +17,15 @@
 /* ---- Ctrl-C: the first SIGINT / SIGTERM asks fit to stop after the batch; a second one (or one
  * outside fit) ends the process at once, with the signal's usual status. ---------------------- */
 static kcb_model *running_model;
-static volatile sig_atomic_t in_fit, stop_signal;
+static volatile sig_atomic_t in_fit, in_final_evaluate, stop_signal;
 static int quiet_rank; /* a rank other than 0 under mpirun: rank 0 alone prints */
 
 static void on_stop_signal(int sig) {
+  if (in_final_evaluate && !stop_signal) { /* training is done and saved: end the test pass, say so */
+    stop_signal = sig;
+    kcb_model_set_stop_evaluating(running_model, 1);
+    return;
+  }
   if (stop_signal || !in_fit) {
     signal(sig, SIG_DFL);
     raise(sig);
@@ -760,8 +765,19 @@ int main(int argc, char **argv) {
   ev.batch_size = a.batch_size;
   ev.verbose = 0;
   kcb_logs result;
-  if ((rc = kcb_model_evaluate(model, data.test_images, y_test ? y_test : data.test_labels, &ev, &result))) {
+  in_final_evaluate = 1;
+  rc = kcb_model_evaluate(model, data.test_images, y_test ? y_test : data.test_labels, &ev, &result);
+  in_final_evaluate = 0;
+  if (rc) {
     status = fail("evaluate", rc);
+    goto done;
+  }
+  if (stop_signal) { /* Ctrl-C in the test pass: the trained run's files are whole, the test result is not */
+    fflush(stdout);
+    fprintf(stderr, "\nkcb-train: stopped by %s during the final evaluation on the test set: training completed, and its "
+            "files are written; the test metrics were not computed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+    print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
+    status = 128 + stop_signal;
     goto done;
   }
   if (a.verbose) print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);

@@ -196,6 +196,13 @@ try:
     out, code, took = run_on_pty([train] + wide, tmp, 2, after=b"Epoch 1/2")
     check("second_ctrl_c_quits", code == -signal.SIGINT, f"exit {code}\n{out[-500:]}")
     check("second_ctrl_c_no_report", "To resume" not in out, out[-300:])
+
+    # Ctrl-C during the final evaluation (epochs 0: the test pass of a slow conv model comes right
+    # after the summary): said, with the files the finished training wrote, and the signal's status
+    slow = ["--epochs", "0", "--model", "28x28x1,conv:64:3:relu,conv:64:3:relu,flatten,10:softmax", "--save", "ev.keras"]
+    out, code, _ = run_on_pty([train] + slow, tmp, 1, after=b"Non-trainable params", batches_into=0)
+    check("ctrl_c_in_final_evaluation", code == 130 and "stopped by SIGINT during the final evaluation on the test set" in out
+          and "model        ev.keras" in out and "test_loss=" not in out, f"exit {code}\n{out[-500:]}")
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 print(f"interrupt_resume: {failures} failed")
