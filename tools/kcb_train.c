@@ -404,6 +404,78 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
   return rc ? fail("one-hot labels", rc) : 0;
 }
 
+/* --backup-dir's record of the options that set the run's course (train_args_course), so that a
+ * resume with other data, model or optimization is refused instead of mixing two runs. */
+#define COURSE_FILE "kcb-train-course.txt"
+
+static char *course_path(const train_args *a) {
+  size_t n = strlen(a->backup_dir) + sizeof COURSE_FILE + 2;
+  char *p = malloc(n);
+  if (p) snprintf(p, n, "%s/%s", a->backup_dir, COURSE_FILE);
+  return p;
+}
+
+/* Written when a run starts (to a temporary name, synced, renamed: never half a file). */
+static int course_write(const train_args *a) {
+  char text[8192], *path = course_path(a), tmp[4200];
+  if (!path) return KCB_ENOMEM;
+  size_t n = train_args_course(a, text, sizeof text);
+  int rc = kcb_file_make_parent_dirs(path);
+  snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+  if (rc == 0 && n < sizeof text) {
+    FILE *f = fopen(tmp, "wb");
+    int ok = f && fwrite(text, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    if (f && fclose(f) != 0) ok = 0;
+    if (!ok || rename(tmp, path) != 0) {
+      rc = KCB_EIO;
+      fprintf(stderr, "kcb-train: --backup-dir: cannot write %s: %s\n", path, strerror(errno));
+      (void)unlink(tmp);
+    }
+  } else if (rc) {
+    fprintf(stderr, "kcb-train: --backup-dir: %s\n", kcb_error_last());
+  }
+  free(path);
+  return rc;
+}
+
+/* On resume: each option whose value differs from the record, as "--NAME NOW (was THEN)". A
+ * backup without the record (written by another program) is not checked. @return 0 or 2 (said). */
+static int course_check(const train_args *a) {
+  char now[8192], *then = NULL, *path = course_path(a), why[4096] = "";
+  size_t len = 0;
+  if (!path) return 0;
+  train_args_course(a, now, sizeof now);
+  int rc = kcb_file_read(path, 1 << 16, &then, &len);
+  free(path);
+  if (rc) {
+    kcb_error_clear();
+    return 0;
+  }
+  size_t w = 0;
+  for (char *line = then, *next; line && *line; line = next) {
+    next = strchr(line, '\n');
+    if (next) *next++ = '\0';
+    char *eq = strchr(line, '=');
+    if (!eq) continue;
+    size_t key = (size_t)(eq - line) + 1; /* "name=" */
+    const char *mine = NULL;
+    for (const char *p = now; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+      if (strncmp(p, line, key) == 0) mine = p + key;
+    size_t mine_len = mine ? strcspn(mine, "\n") : 0;
+    if (mine && mine_len == strlen(eq + 1) && strncmp(mine, eq + 1, mine_len) == 0) continue;
+    int k = snprintf(why + w, sizeof why - w, "%s--%.*s %.*s (the backed-up run: %s)", w ? ", " : "", (int)(key - 1), line,
+                     (int)mine_len, mine ? mine : "", eq + 1);
+    if (k > 0) w += (size_t)k < sizeof why - w ? (size_t)k : sizeof why - w - 1;
+  }
+  free(then);
+  if (!w) return 0;
+  fprintf(stderr,
+          "kcb-train: --backup-dir %s holds a run trained with other settings: %s.\nResume it with the same "
+          "settings, or give another --backup-dir (or remove this one) to start a new run.\n",
+          tool_esc(a->backup_dir), tool_esc(why));
+  return 2;
+}
+
 /* After Ctrl-C: what was saved, and the command that resumes. @return the signal's exit status. */
 static int report_interrupt(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard, int argc,
                             char **argv, int processes) {
@@ -519,6 +591,19 @@ int main(int argc, char **argv) {
       }
       kcb_distributed_free(dist);
       return 0;
+    }
+    int resumable = backup_status.state == KCB_BACKUP_RESUMABLE;
+    status = resumable ? course_check(&a) : 0;
+    if (!status && resumable && a.epochs < backup_status.epoch + 1) {
+      fprintf(stderr, "kcb-train: --epochs %lld: the backed-up run stopped in epoch %d; give --epochs %d or more to "
+              "resume it\n", a.epochs, backup_status.epoch + 1, backup_status.epoch + 1);
+      status = 2;
+    }
+    if (!status && !resumable && !quiet_rank && course_write(&a)) status = 1;
+    if (status) {
+      kcb_distributed_abort(dist, status);
+      kcb_distributed_free(dist);
+      return status;
     }
     if (backup_status.state == KCB_BACKUP_RESUMABLE) {
       /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
@@ -760,6 +845,11 @@ int main(int argc, char **argv) {
   if (rc) {
     status = fail(final.failed ? final.failed : "fit", rc);
     goto done;
+  }
+  if (a.backup_dir && rank == 0) { /* the run completed: nothing will resume it */
+    char *course = course_path(&a);
+    if (course) (void)unlink(course);
+    free(course);
   }
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
   ev.batch_size = a.batch_size;

@@ -206,6 +206,42 @@ static void usage(FILE *f) {
              "same data; logs, checkpoints, backups and output come from rank 0 only.\n");
 }
 
+/* The options that set a run's course (data, model, optimization, its schedule and stopping):
+ * what a resumed run must share with the run it resumes. Epochs may grow; outputs may move. */
+static const char *const course_options[] = {
+    "data", "train-limit", "model", "loss", "optimizer", "lr", "metrics", "batch-size", "validation-split", "seed",
+    "early-stopping", "monitor", "mode", "min-delta", "reduce-lr-on-plateau", "factor", "lr-patience", "lr-schedule",
+    "lr-decay-rate", "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha", "initial-weights", "initial-epoch", NULL};
+
+static const option *find_option(const char *name);
+
+size_t train_args_course(const train_args *a, char *out, size_t size) {
+  size_t n = 0;
+  for (const char *const *name = course_options; *name; name++) {
+    const option *o = find_option(*name);
+    const char *base = (const char *)a + o->offset;
+    char value[64];
+    const char *v = value;
+    /* "default" for an option not given: NULL, or -1 where no value given can be negative */
+    switch (o->kind) {
+      case STRING: v = *(const char *const *)(const void *)base ? *(const char *const *)(const void *)base : "default"; break;
+      case LONG:
+        if (*(const long long *)(const void *)base == -1 && o->lo >= 0) v = "default";
+        else snprintf(value, sizeof value, "%lld", *(const long long *)(const void *)base);
+        break;
+      case DOUBLE:
+        if (*(const double *)(const void *)base == -1 && o->lo >= 0) v = "default";
+        else snprintf(value, sizeof value, "%.17g", *(const double *)(const void *)base);
+        break;
+      case SWITCH: v = *(const int *)(const void *)base ? "true" : "false"; break;
+      default: continue;
+    }
+    int k = snprintf(out + n, n < size ? size - n : 0, "%s=%s\n", *name, v);
+    if (k > 0) n += (size_t)k;
+  }
+  return n;
+}
+
 int train_quiet;
 static char kept_error[16384]; /* the usage error a quiet rank met, until train_say_kept */
 

@@ -42,6 +42,10 @@ void train_args_defaults(train_args *a);
  * into memory kept until train_args_release. */
 int train_args_parse(train_args *a, int argc, char **argv);
 
+/* The options that set the run's course, one "name=value" line each (what a resume must repeat):
+ * written into out (NUL-terminated when size > 0); returns the length the whole text needs. */
+size_t train_args_course(const train_args *a, char *out, size_t size);
+
 /* Frees what --config files added. */
 void train_args_release(void);
 

@@ -132,6 +132,18 @@ try:
     check("csv_has_epoch_0_only", [r.split(",")[0] for r in rows if r] == ["epoch", "0"], repr(rows[:4]))
     check("backup_kept", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
 
+    # a resume with other settings is refused before it touches anything; one that would end before
+    # the epoch it stopped in too
+    other = subprocess.run([train] + run_args + ["--batch-size", "16", "--optimizer", "sgd"], cwd=tmp, capture_output=True,
+                           text=True)
+    check("resume_other_settings_refused", other.returncode == 2 and "holds a run trained with other settings: "
+          "--optimizer sgd (the backed-up run: adam), --batch-size 16 (the backed-up run: 8)" in other.stderr,
+          f"exit {other.returncode}\n{other.stderr[-500:]}")
+    fewer = subprocess.run([train] + run_args + ["--epochs", "1"], cwd=tmp, capture_output=True, text=True)
+    check("resume_fewer_epochs_refused", fewer.returncode == 2 and "--epochs 1: the backed-up run stopped in epoch 2"
+          in fewer.stderr, f"exit {fewer.returncode}\n{fewer.stderr[-500:]}")
+    check("refused_resumes_kept_backup", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
+
     # resume with the printed command
     cmd = shlex.split(m.group(1)) if m else [train] + run_args
     res = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
