@@ -404,6 +404,22 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
   return rc ? fail("one-hot labels", rc) : 0;
 }
 
+/* Whether the directory of `path` takes a new file, tried with a temporary one (a read-only
+ * mount, a full disk, a directory without write permission): found before training, not after.
+ * @return 0, or 1 (said). */
+static int check_writable_dir(const char *path) {
+  char probe[4200];
+  snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", path, (long)getpid());
+  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "kcb-train: --save %s: cannot write in its directory: %s\n", tool_esc(path), strerror(errno));
+    return 1;
+  }
+  close(fd);
+  (void)unlink(probe);
+  return 0;
+}
+
 /* --backup-dir's record of the options that set the run's course (train_args_course), so that a
  * resume with other data, model or optimization is refused instead of mixing two runs. */
 #define COURSE_FILE "kcb-train-course.txt"
@@ -686,6 +702,7 @@ int main(int argc, char **argv) {
     status = fail("--save", rc);
     goto done;
   }
+  if (a.save && rank == 0 && (status = check_writable_dir(a.save)) != 0) goto done;
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);
     goto done;

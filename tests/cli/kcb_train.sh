@@ -85,6 +85,11 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --model 28x28x1,conv:2:3,softmax --epochs 1 --verbose 0
   check class_names_count 2 "kcb-train: --class-names 'a,b,c': 3 names for the data's 10 classes" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c
+  # --save in a directory that takes no file: said before training, not after it
+  check save_dir_not_writable 1 "^kcb-train: --save /proc/m\.keras: cannot write in its directory" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 1 --save /proc/m.keras
+  cp "$out" "$tmp/save_check.txt"
+  assert save_dir_checked_first bash -c '! grep -q "Epoch 1/1" "$1"' _ "$tmp/save_check.txt"
   check class_names_twice 2 "kcb-train: --class-names 'a,b,c,d,e,f,g,h,i,c': the name 'c' is given twice" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c,d,e,f,g,h,i,c
   check class_names_control 2 "kcb-train: --class-names .*: a name holds a control character" -- \
