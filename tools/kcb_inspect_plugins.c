@@ -26,7 +26,8 @@ typedef struct pr_info {
 
 typedef struct run_plugins {
   pr_info *pr;
-  size_t n_pr;
+  size_t n_pr, cap_pr;
+  strmap pr_index; /* tag -> index in pr: a run may have tens of thousands of PR tags */
   kcb_bytes layout; /* the last layout seen (copied) */
   uint8_t *layout_copy;
   int bad_pr;
@@ -47,12 +48,16 @@ static int on_event(void *ctx, const run_ref *run, const kcb_event *e) {
         rp->bad_pr = 1;
         continue;
       }
-      size_t k = 0;
-      while (k < rp->n_pr && strcmp(rp->pr[k].tag, v->tag) != 0) k++;
-      if (k == rp->n_pr) {
-        pr_info *grown = realloc(rp->pr, (rp->n_pr + 1) * sizeof *grown);
-        if (!grown) return data_fail("plugins", "out of memory");
-        rp->pr = grown;
+      size_t k = rp->n_pr;
+      int added = strmap_put(&rp->pr_index, v->tag, k, &k);
+      if (added < 0) return data_fail("plugins", "out of memory");
+      if (added) {
+        if (rp->n_pr == rp->cap_pr) {
+          size_t cap = rp->cap_pr ? 2 * rp->cap_pr : 16;
+          pr_info *grown = realloc(rp->pr, cap * sizeof *grown);
+          if (!grown) return data_fail("plugins", "out of memory");
+          rp->pr = grown, rp->cap_pr = cap;
+        }
         memset(&rp->pr[k], 0, sizeof rp->pr[k]);
         if (!(rp->pr[k].tag = strdup(v->tag))) return data_fail("plugins", "out of memory");
         rp->n_pr++;
@@ -287,6 +292,7 @@ int cmd_plugins(int argc, char **argv) {
     problem |= rp.bad_pr;
     for (size_t k = 0; k < rp.n_pr; k++) free(rp.pr[k].tag);
     free(rp.pr);
+    strmap_free(&rp.pr_index);
     free(rp.layout_copy);
   }
   /* TensorBoard's projector always looks at the log directory itself too (run ".") */

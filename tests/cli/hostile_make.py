@@ -193,6 +193,22 @@ def text_shapes(out):
     events(out, *evs)
 
 
+def pr_tags(out, n):
+    """n PR-curve tags (2 thresholds), one record each: a tag lookup must not be linear."""
+    content = bytes([0x08, 0x00, 0x10, 0x02])  # PrCurvePluginData: version 0, num_thresholds 2
+    dims = b"".join(field(2, bytes([0x08]) + varint(d)) for d in (6, 2))
+    tensor = bytes([0x08, 0x01]) + field(2, dims) + field(4, struct.pack("<12f", *[1.0] * 12))
+    events(out, *(summary_event(0, f"pr/{i}", "pr_curves", content, tensor) for i in range(int(n))))
+
+
+def custom_scalars(out, n):
+    """A custom-scalars layout: one multiline chart of n tags (joined for display: not quadratic)."""
+    chart = field(1, b"c") + field(2, b"".join(field(1, b"t%d" % i) for i in range(int(n))))
+    layout = field(2, field(1, b"cat") + field(2, chart))
+    tensor = bytes([0x08, 0x07]) + field(8, layout)  # a DT_STRING scalar holding the Layout
+    events(out, summary_event(0, "custom_scalars__config__", "custom_scalars", b"", tensor))
+
+
 def keras_members(out, src, kind):
     """A copy of the .keras archive src with config.json twice (kind dup: the second one a
     different model), without it (kind noconfig), or with a member that deflates 1000 to 1 from a

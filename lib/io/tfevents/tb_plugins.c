@@ -392,11 +392,14 @@ int kcb_custom_layout_parse(const kcb_bytes *layout, kcb_custom_layout_info *out
         rc = kcb__error(KCB_ENOMEM, "custom scalars: out of memory");
         break;
       }
-      joined[0] = '\0';
+      size_t at = 0; /* appended at the end so far (strcat would rescan: quadratic in the tags) */
       for (size_t i = 0; i < n; i++) {
-        if (i) strcat(joined, ", ");
-        strcat(joined, is_margin ? ch->margin->series[i]->value : ch->multiline->tag[i]);
+        const char *t = is_margin ? ch->margin->series[i]->value : ch->multiline->tag[i];
+        size_t tl = strlen(t);
+        if (i) memcpy(joined + at, ", ", 2), at += 2;
+        memcpy(joined + at, t, tl), at += tl;
       }
+      joined[at] = '\0';
       fn(ctx, cat->title, ch->title, is_margin ? "margin" : ch->multiline ? "multiline" : "empty", joined);
     }
   }
