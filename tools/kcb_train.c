@@ -891,10 +891,12 @@ int main(int argc, char **argv) {
   /* loss first, then the metrics in the order asked for */
   double v = 0;
   kcb_logs_get(&result, "loss", &v);
-  if (rank == 0) printf("test_loss=%.6f", v);
+  /* NaN without C's sign ("-nan"), as Python, the progress bar and the CSV log print it */
+  if (rank == 0) printf(isnan(v) ? "test_loss=nan" : "test_loss=%.6f", v);
   for (size_t i = 0; rank == 0 && i < n_metrics; i++) {
     kcb_logs_get(&result, metric_names[i], &v);
-    printf(" test_%s=%.6f", metric_names[i], v);
+    if (isnan(v)) printf(" test_%s=nan", metric_names[i]);
+    else printf(" test_%s=%.6f", metric_names[i], v);
   }
   if (rank == 0) printf("\n");
 done:

@@ -1,6 +1,7 @@
 /* train_options.c — kcb-train's option table, the command line, --config files and --help. */
 #include "train_options.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -282,11 +283,17 @@ static int unknown_option(const char *where, const char *name) {
   return 2;
 }
 
+/* Whether v is written as a plain decimal number: strtod and strtoll also take leading blanks, a
+ * '+' and C's hexadecimal forms (0x10, 0x1p-10), which --model's numbers refuse too. */
+static int plain_number(const char *v) {
+  return (isdigit((unsigned char)v[0]) || ((v[0] == '-' || v[0] == '.') && v[1])) && !strpbrk(v, "xX");
+}
+
 static int parse_long(const char *flag, const char *v, double lo, double hi, long long *out) {
   char *end;
   errno = 0;
   long long x = strtoll(v, &end, 10);
-  if (*v == '\0' || *end || errno || (double)x < lo || (double)x > hi) {
+  if (!plain_number(v) || *end || errno || (double)x < lo || (double)x > hi) {
     char why[96];
     snprintf(why, sizeof why, "expected a whole number from %lld to %lld", (long long)lo, (long long)hi);
     return train_usage_error(flag, v, why);
@@ -312,7 +319,8 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
       char *end;
       errno = 0;
       double x = strtod(v, &end);
-      if (*v == '\0' || *end || errno || !(x >= o->lo && x <= o->hi)) {
+      int infinite = isinf(o->lo) && (strcmp(v, "inf") == 0 || strcmp(v, "-inf") == 0); /* where the range allows it */
+      if ((!plain_number(v) && !infinite) || *end || errno || !(x >= o->lo && x <= o->hi)) {
         char why[96];
         snprintf(why, sizeof why, "expected a number from %g to %g", o->lo, o->hi);
         return train_usage_error(flag, v, why);
@@ -334,7 +342,7 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
       char *end;
       errno = 0;
       long long x = strtoll(v, &end, 10);
-      if (*v == '\0' || *end || errno || x < 1)
+      if (!plain_number(v) || *end || errno || x < 1)
         return train_usage_error(flag, v, o->kind == FREQ ? "expected epoch or a number of batches"
                                                           : "expected epoch, batch or a number of batches");
       *out = x;

@@ -90,6 +90,13 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --epochs 1 --verbose 1 --save /proc/m.keras
   cp "$out" "$tmp/save_check.txt"
   assert save_dir_checked_first bash -c '! grep -q "Epoch 1/1" "$1"' _ "$tmp/save_check.txt"
+  # numbers as --model writes them: no hexadecimal, no leading blank or '+'
+  for v in 0x10 0x1p-10 ' 0.001' +0.001; do
+    check "lr_not_plain_${v// /_}" 2 "kcb-train: --lr '${v//+/\\+}': expected a number from 0 to 1e\+06" -- "$bin" --lr "$v" --epochs 0
+  done
+  check batch_size_hex 2 "kcb-train: --batch-size '0x40': expected a whole number" -- "$bin" --batch-size 0x40 --epochs 0
+  # a loss of 0/0 (outputs all zero: a dilated kernel that reads only blank corners) prints as nan
+  check test_loss_nan 0 '^test_loss=nan test_accuracy=' -- "$bin" --train-limit 640 --epochs 1 --verbose 0 --model '28x28x1,conv:2:2:d27,flatten,10'
   check class_names_twice 2 "kcb-train: --class-names 'a,b,c,d,e,f,g,h,i,c': the name 'c' is given twice" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c,d,e,f,g,h,i,c
   check class_names_control 2 "kcb-train: --class-names .*: a name holds a control character" -- \
