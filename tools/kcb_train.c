@@ -784,8 +784,25 @@ int main(int argc, char **argv) {
     mo.save_top_k = a.save_top_k == -2 ? -1 : (int)a.save_top_k;
     mo.save_last = a.save_last;
     mo.initial_value_threshold = a.initial_value_threshold;
-    if ((rc = kcb_model_checkpoint_new(&checkpoint, a.checkpoint, &mo)) == 0)
-      rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
+    /* the keys the logs will have at an epoch's end: a template naming another is a usage error now,
+     * not a failed save after the first epoch */
+    char val_names[9][KCB_LOGS_KEY_MAX + 4];
+    const char *keys[20] = {"loss"};
+    size_t n_keys = 1;
+    for (size_t i = 0; i < n_metrics; i++) keys[n_keys++] = metric_names[i];
+    if (a.validation_split > 0)
+      for (size_t i = 0, n = n_keys; i < n && i < 9; i++) {
+        snprintf(val_names[i], sizeof val_names[i], "val_%s", keys[i]);
+        keys[n_keys++] = val_names[i];
+      }
+    if (a.lr_schedule || a.reduce_lr) keys[n_keys++] = "learning_rate";
+    if ((rc = kcb_model_checkpoint_check_keys(a.checkpoint, keys, n_keys)) ||
+        (rc = kcb_model_checkpoint_new(&checkpoint, a.checkpoint, &mo))) {
+      status = rc == KCB_ENOMEM ? fail("--checkpoint", rc) : train_usage_error("--checkpoint", a.checkpoint, kcb_error_last());
+      checkpoint = NULL;
+      goto done;
+    }
+    rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
     if (rc) checkpoint = NULL;
   }
   /* before BackupAndRestore: its backup then flushes what TensorBoard logged for that step */

@@ -432,3 +432,29 @@ const char *kcb_model_checkpoint_saved(const kcb_callback *cb, size_t i) {
   const model_checkpoint *mc = as_mc(cb);
   return mc && i < mc->n_saved ? mc->saved[i] : NULL;
 }
+
+typedef struct key_check {
+  const char *const *keys;
+  size_t n_keys;
+  const char *filepath;
+} key_check;
+
+static int check_field(void *ctx, const kcb__pyfield *f) {
+  const key_check *c = ctx;
+  if ((f->key_len == 5 && strncmp(f->key, "epoch", 5) == 0) || (f->key_len == 5 && strncmp(f->key, "batch", 5) == 0))
+    return 0;
+  for (size_t i = 0; i < c->n_keys; i++)
+    if (c->keys[i] && strlen(c->keys[i]) == f->key_len && strncmp(c->keys[i], f->key, f->key_len) == 0) return 0;
+  char have[1024];
+  size_t w = (size_t)snprintf(have, sizeof have, "epoch, batch");
+  for (size_t i = 0; i < c->n_keys && w < sizeof have; i++)
+    w += (size_t)snprintf(have + w, sizeof have - w, ", %s", c->keys[i] ? c->keys[i] : "");
+  return kcb__error(KCB_EKEY, "filepath '%s' names {%.*s}, which the logs will not have (they will have: %s)",
+                    c->filepath, (int)f->key_len, f->key, have);
+}
+
+int kcb_model_checkpoint_check_keys(const char *filepath, const char *const *keys, size_t n_keys) {
+  if (!filepath) return kcb__error(KCB_EINVAL, "ModelCheckpoint: NULL filepath");
+  key_check c = {keys, n_keys, filepath};
+  return kcb__pyformat_fields(filepath, check_field, &c);
+}

@@ -97,6 +97,12 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check batch_size_hex 2 "kcb-train: --batch-size '0x40': expected a whole number" -- "$bin" --batch-size 0x40 --epochs 0
   # a loss of 0/0 (outputs all zero: a dilated kernel that reads only blank corners) prints as nan
   check test_loss_nan 0 '^test_loss=nan test_accuracy=' -- "$bin" --train-limit 640 --epochs 1 --verbose 0 --model '28x28x1,conv:2:2:d27,flatten,10'
+  # a checkpoint template naming a key the logs will not have, or a wrong extension: usage errors before training
+  check checkpoint_unknown_key 2 "kcb-train: --checkpoint 'c/\{foo\}\.keras': filepath 'c/\{foo\}\.keras' names \{foo\}, which the logs will not have \(they will have: epoch, batch, loss, accuracy, val_loss, val_accuracy\)" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 1 --checkpoint "c/{foo}.keras"
+  check checkpoint_lr_key_needs_schedule 2 "names \{learning_rate\}" -- "$bin" --train-limit 500 --epochs 1 --checkpoint "$tmp/c/{epoch}-{learning_rate}.keras"
+  check checkpoint_lr_key 0 "^test_loss=" -- "$bin" --train-limit 500 --epochs 1 --verbose 0 --lr-schedule cosine --checkpoint "$tmp/c/{epoch}-{learning_rate:.4f}.keras"
+  check checkpoint_extension 2 "kcb-train: --checkpoint 'c/\{epoch\}\.txt': The filepath provided must end in" -- "$bin" --train-limit 500 --epochs 1 --checkpoint "c/{epoch}.txt"
   check class_names_twice 2 "kcb-train: --class-names 'a,b,c,d,e,f,g,h,i,c': the name 'c' is given twice" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c,d,e,f,g,h,i,c
   check class_names_control 2 "kcb-train: --class-names .*: a name holds a control character" -- \
@@ -143,11 +149,11 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   rm -rf "$tb"
 
   # ModelCheckpoint and BackupAndRestore end to end
-  check ckpt_suffix 1 "kcb-train: When using .save_weights_only=True. in .ModelCheckpoint., the filepath provided must end in .\\.weights\\.h5." -- \
+  check ckpt_suffix 2 "kcb-train: --checkpoint '.*/w\\.h5': When using .save_weights_only=True. in .ModelCheckpoint., the filepath provided must end in .\\.weights\\.h5." -- \
     "$bin" $small --epochs 1 --verbose 0 --checkpoint "$tmp/w.h5" --save-weights-only
-  check ckpt_template 1 "kcb-train: ModelCheckpoint: bad template .*Unknown format code 'd' for object of type 'float'" -- \
+  check ckpt_template 2 "kcb-train: --checkpoint .*bad template .*Unknown format code 'd' for object of type 'float'" -- \
     "$bin" $small --epochs 1 --verbose 0 --checkpoint "$tmp/w{val_loss:03d}.keras"
-  check ckpt_val_key_no_validation 1 "uses a val_\\* key, but fit has no validation data" -- \
+  check ckpt_val_key_no_validation 2 "names \\{val_loss\\}, which the logs will not have \\(they will have: epoch, batch, loss, accuracy\\)" -- \
     "$bin" $small --epochs 1 --verbose 0 --validation-split 0 --checkpoint "$tmp/w{val_loss:.2f}.keras" --monitor loss
   check ckpt_best_messages 0 "^Epoch 1: val_loss improved from None to [0-9]\\.[0-9]{5}, saving model to $tmp/ck/w\\.01-[0-9]\\.[0-9]{3}\\.weights\\.h5\$" -- \
     "$bin" $small --epochs 3 --verbose 2 --checkpoint "$tmp/ck/w.{epoch:02d}-{val_loss:.3f}.weights.h5" --save-weights-only \

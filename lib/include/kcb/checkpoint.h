@@ -61,6 +61,14 @@ typedef struct kcb_model_checkpoint_options {
  *         KCB_ENOMEM. */
 int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts);
 
+/** Checks before training that every field of a ModelCheckpoint filepath template names a key the
+ * logs will have (`epoch` and `batch` always count), so that a typo is not found only when the
+ * first checkpoint is saved (Keras: KeyError then).
+ * @param keys the logs' keys at an epoch's end (loss, metrics, their val_ forms, ...)
+ * @return 0, KCB_EKEY naming the first unknown field and the keys there will be, or KCB_EINVAL
+ *         for a malformed template. */
+int kcb_model_checkpoint_check_keys(const char *filepath, const char *const *keys, size_t n_keys);
+
 /** The best monitored value seen (or restored), or NaN if none (Keras's `best`). */
 double kcb_model_checkpoint_best(const kcb_callback *model_checkpoint);
 
