@@ -198,6 +198,20 @@ static void test_reader_errors(void **state) {
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: a quoted field is not closed");
   write_file(p, "");
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: no header row (the file is empty)");
+  write_file(p, "epoch,loss,loss\n0,0.5,0.4\n");
+  assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: columns 2 and 3 are both named 'loss'");
+  for (int k = 0; k < 4; k++) {
+    static const char *const epochs[4] = {"-5", "1.5", "nan", ""};
+    char text[64];
+    snprintf(text, sizeof text, "epoch,loss\n0,0.5\n%s,0.4\n", epochs[k]);
+    write_file(p, text);
+    assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:3: epoch ");
+  }
+  FILE *f = fopen(p, "wb"); /* a NUL byte inside a cell: binary data, not a shorter number */
+  assert_non_null(f);
+  fwrite("epoch,loss\n0,1.5\0x\n", 1, 20, f);
+  fclose(f);
+  assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:2: a NUL byte (at offset 16): not a text file");
   write_file(p, "epoch,loss\n0,0.5\n\n1,\n2,NA\n3, 1e-07 \n");
   assert_ok(kcb_csv_table_read(&t, p, 0)); /* empty lines skipped; blank and NA fields are NaN */
   assert_int_equal(t.n_rows, 4);

@@ -244,6 +244,14 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
   memset(out, 0, sizeof *out);
   char *text = read_all(path, &len, &rc);
   if (!text) return rc;
+  const char *nul = memchr(text, '\0', len);
+  if (nul) { /* text, not binary data: a NUL would cut a cell or a column name short */
+    long line = 1;
+    for (const char *p = text; p < nul; p++) line += *p == '\n';
+    rc = kcb__error(KCB_EFORMAT, "%s:%ld: a NUL byte (at offset %zu): not a text file", path, line, (size_t)(nul - text));
+    free(text);
+    return rc;
+  }
   csv_parser ps = {path, text, text + len, 1, separator, NULL, 0, 0};
   if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) ps.p += 3; /* a UTF-8 byte order mark */
   if (!separator) ps.sep = detect_separator(ps.p, ps.end);
@@ -254,6 +262,10 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     KCB__TRY(next_field(&ps, &last));
     KCB__TRY(grow_array((void **)&out->columns, &cap_cols, out->n_columns + 1, sizeof *out->columns, path));
     if (!(out->columns[out->n_columns] = strdup(ps.field))) KCB__TRY(kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", path));
+    for (size_t c = 0; c < out->n_columns; c++)
+      if (strcmp(out->columns[c], ps.field) == 0) /* which one a reader meant would be undefined */
+        KCB__TRY(kcb__error(KCB_EFORMAT, "%s:1: columns %zu and %zu are both named '%s'", path, c + 1, out->n_columns + 1,
+                            ps.field));
     out->n_columns++;
   } while (!last);
   while (ps.p < ps.end) {
@@ -277,6 +289,10 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     if (col != out->n_columns)
       KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: %zu fields, but the header has %zu columns", path, line, col,
                           out->n_columns));
+    int e = kcb_csv_table_column(out, "epoch"); /* CSVLogger's: 0, 1, 2, ... */
+    if (e >= 0 && !(row[e] >= 0 && row[e] <= 1e15 && row[e] == floor(row[e])))
+      KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: epoch %g is not a whole number of epochs (0, 1, 2, ...)", path, line,
+                          row[e]));
     out->n_rows++;
   }
 done:
