@@ -505,12 +505,33 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
       table_add(&t, row);
     }
   }
-  if (json) printf("], \"identical\": %s}\n", differ ? "false" : "true");
-  else {
+  /* The comparison covers the model's variables; the optimizer state is described, not compared,
+   * so that a file without one (or with another) does not pass for the same checkpoint unsaid. */
+  const kcb_checkpoint_meta *ma = kcb_checkpoint_file_meta(a), *mb = kcb_checkpoint_file_meta(b);
+  if (json) {
+    printf("], \"identical\": %s", differ ? "false" : "true");
+    const kcb_checkpoint_meta *m2[2] = {ma, mb};
+    for (int k = 0; k < 2; k++) {
+      printf(", \"optimizer_%c\": {\"name\": ", "ab"[k]), json_str(stdout, m2[k]->optimizer_name);
+      printf(", \"variables\": %zu, \"iterations\": %lld}", m2[k]->n_optimizer_vars, (long long)m2[k]->iterations);
+    }
+    printf("}\n");
+  } else {
     printf("%s vs %s: %s", tool_esc(pa), tool_esc(pb), differ ? "the weights differ" : "every variable identical");
     if (not_compared) printf(" (%zu not numeric, not compared)", not_compared);
     printf("\n");
     table_print(stdout, &t, "  ");
+    const kcb_checkpoint_meta *m2[2] = {ma, mb};
+    printf("  optimizer state (not compared):");
+    for (int k = 0; k < 2; k++) {
+      printf(" %c ", "AB"[k]);
+      if (!m2[k]->n_optimizer_vars) printf("none");
+      else {
+        printf("%s, %zu variables", m2[k]->optimizer_name[0] ? tool_esc(m2[k]->optimizer_name) : "unnamed", m2[k]->n_optimizer_vars);
+        if (m2[k]->iterations >= 0) printf(", iterations %lld", (long long)m2[k]->iterations);
+      }
+      printf(k ? "\n" : ";");
+    }
   }
   table_free(&t);
   free(seen);
