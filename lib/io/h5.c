@@ -673,6 +673,31 @@ int kcb__h5_dataset_shape(hid_t parent, const char *name, int *rank, int64_t *sh
   return rc;
 }
 
+/* Whether d holds bfloat16 as Keras writes it: 2-byte opaque elements with attribute dtype = "bfloat16". */
+static int is_bfloat16(hid_t d, hid_t t, const char *file) {
+  char *tag = NULL;
+  int yes = H5Tget_class(t) == H5T_OPAQUE && H5Tget_size(t) == 2 && kcb__h5_has_attr(d, "dtype") &&
+            kcb__h5_attr_read_string(d, "dtype", &tag, file) == 0 && strcmp(tag, "bfloat16") == 0;
+  free(tag);
+  kcb_error_clear();
+  return yes;
+}
+
+/* bfloat16 into float: its 2 bytes (little-endian, as numpy wrote them) are a float's upper half. */
+static int read_bfloat16(hid_t d, hid_t t, float *out, size_t n, const char *name, const char *file) {
+  unsigned char *raw = malloc(2 * n + 1);
+  if (!raw) return kcb__error(KCB_ENOMEM, "%s: out of memory reading dataset '%s'", file, name);
+  int rc = 0;
+  if (H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
+    rc = kcb__h5_fail(KCB_EFORMAT, file, "cannot read dataset '%s' (corrupt or truncated file)", name);
+  for (size_t i = 0; rc == 0 && i < n; i++) {
+    uint32_t bits = ((uint32_t)raw[2 * i] | (uint32_t)raw[2 * i + 1] << 8) << 16;
+    memcpy(&out[i], &bits, sizeof bits);
+  }
+  free(raw);
+  return rc;
+}
+
 static int dataset_read(hid_t parent, const char *name, hid_t mtype, void *out, size_t n, const char *file) {
   hid_t d;
   int rc = dataset_open(&d, parent, name, file);
@@ -680,7 +705,9 @@ static int dataset_read(hid_t parent, const char *name, hid_t mtype, void *out, 
   hid_t s = H5Dget_space(d), t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
   hssize_t count = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
-  if (cls != H5T_FLOAT && cls != H5T_INTEGER)
+  if (mtype == H5T_NATIVE_FLOAT && t >= 0 && count == (hssize_t)n && is_bfloat16(d, t, file))
+    rc = read_bfloat16(d, t, out, n, name, file); /* Keras casts on assign: kcb widens to float32 */
+  else if (cls != H5T_FLOAT && cls != H5T_INTEGER)
     rc = kcb__error(KCB_EFORMAT, "%s: dataset '%s' is not numeric", file, name);
   else if (count != (hssize_t)n)
     rc = kcb__error(KCB_ESHAPE, "%s: dataset '%s' holds %lld values, expected %zu", file, name, (long long)count, n);

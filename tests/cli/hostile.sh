@@ -231,6 +231,15 @@ for k in null rank9 huge; do
   check "dataspace_${k}_train" 1 "$why" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dt-$k.weights.h5"
 done
 
+# bfloat16 weights load as Keras loads them (cast on assign): each value is its float32's upper half
+make dtype_h5 "$tmp/dt-bf16.weights.h5" "$tmp/c.1.weights.h5" bf16
+check bf16_initial_weights 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 0 --initial-weights "$tmp/dt-bf16.weights.h5" --save "$tmp/bf16-out.weights.h5"
+check bf16_values 0 '^same$' -- /usr/bin/python3 -c "
+import h5py, numpy as np
+a = h5py.File('$tmp/dt-bf16.weights.h5')['layers/dense/vars/0'][()].view('<u2').astype('<u4') << 16
+b = h5py.File('$tmp/bf16-out.weights.h5')['layers/dense/vars/0'][()]
+print('same' if b.dtype == np.float32 and np.array_equal(a.view('<f4'), b) else 'differ')"
+
 # non-finite weights: the statistics are over the finite values, and the counts are said
 make dtype_h5 "$tmp/dt-naninf.weights.h5" "$tmp/c.1.weights.h5" naninf
 check naninf_warning 0 "warning: .*kernel holds 2 NaN and 3 infinite values" -- T "$inspect" checkpoint "$tmp/dt-naninf.weights.h5"

@@ -273,7 +273,7 @@ def dtype_h5(out, src, kind):
     """A copy of src (a kcb .weights.h5) whose layers/dense/vars/0 has a crafted datatype message:
     committed (a shared, named datatype), noterm (a compound member's name and padding overwritten
     up to the message's end, so no NUL ends it), outside (a compound member at an offset past its
-    compound's size), null (no dataspace extent), rank9 (9 dimensions), huge (10^12 values never written), naninf (NaN and infinities)."""
+    compound's size), null (no dataspace extent), rank9 (9 dimensions), huge (10^12 values never written), naninf (NaN and infinities), bf16 (bfloat16 as Keras stores it)."""
     import shutil
     import h5py
     import numpy as np
@@ -292,6 +292,11 @@ def dtype_h5(out, src, kind):
             flat = data.astype("f4").ravel()
             flat[:5] = [np.nan, np.inf, -np.inf, np.nan, np.inf]
             f.create_dataset(name, data=flat.reshape(data.shape))
+            return
+        if kind == "bf16":  # as Keras stores bfloat16: 2-byte opaque elements, attribute dtype
+            upper = (data.astype("<f4").view("<u4") >> 16).astype("<u2")
+            ds = f.create_dataset(name, data=upper.view("V2"))
+            ds.attrs["dtype"] = "bfloat16"
             return
         if kind == "rank9":
             f.create_dataset(name, data=np.zeros((1,) * 9, "f4"))
