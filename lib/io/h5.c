@@ -642,9 +642,15 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
 /* Dataset d's rank and dims (the caller opened it as `name`), or KCB_EFORMAT naming its whole path:
  * a dataspace with no data at all (H5S_NULL, which would read as one value), more dimensions than
  * kcb reads, or a dataspace HDF5 cannot describe. */
+/* Dataset d's whole path in the file, for messages: a name like '0' alone says little. */
+static const char *dataset_path(hid_t d, const char *name, char *path, size_t size) {
+  if (H5Iget_name(d, path, size) <= 0) snprintf(path, size, "%s", name);
+  return path;
+}
+
 static int dataset_extent(hid_t d, hid_t s, const char *name, const char *file, int *rank, hsize_t *dims) {
   char path[1024];
-  if (H5Iget_name(d, path, sizeof path) <= 0) snprintf(path, sizeof path, "%s", name);
+  dataset_path(d, name, path, sizeof path);
   int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
   if (s >= 0 && H5Sget_simple_extent_type(s) == H5S_NULL)
     return kcb__error(KCB_EFORMAT, "%s: dataset '%s' holds no data (an empty dataspace, not an array)", file, path);
@@ -702,6 +708,8 @@ static int dataset_read(hid_t parent, const char *name, hid_t mtype, void *out, 
   hid_t d;
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
+  char path[1024];
+  name = dataset_path(d, name, path, sizeof path);
   hid_t s = H5Dget_space(d), t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
   hssize_t count = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
@@ -756,6 +764,8 @@ int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64
   hid_t d;
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
+  char path[1024];
+  name = dataset_path(d, name, path, sizeof path);
   hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID, t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
   int r = 0;
