@@ -625,6 +625,12 @@ static int storage_error(hid_t d, const char *name, const char *file) {
   return rc;
 }
 
+/* Dataset d's whole path in the file, for messages: a name like '0' alone says little. */
+static const char *dataset_path(hid_t d, const char *name, char *path, size_t size) {
+  if (H5Iget_name(d, path, size) <= 0) snprintf(path, size, "%s", name);
+  return path;
+}
+
 static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
   int rc = path_walk(parent, name, file);
@@ -632,7 +638,8 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
   if (rc == 0) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
   *out = H5Dopen2(parent, name, H5P_DEFAULT);
   if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a readable dataset", name);
-  if ((rc = storage_error(*out, name, file)) != 0) {
+  char path[1024];
+  if ((rc = storage_error(*out, dataset_path(*out, name, path, sizeof path), file)) != 0) {
     kcb__h5_close(*out);
     *out = H5I_INVALID_HID;
   }
@@ -642,12 +649,6 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
 /* Dataset d's rank and dims (the caller opened it as `name`), or KCB_EFORMAT naming its whole path:
  * a dataspace with no data at all (H5S_NULL, which would read as one value), more dimensions than
  * kcb reads, or a dataspace HDF5 cannot describe. */
-/* Dataset d's whole path in the file, for messages: a name like '0' alone says little. */
-static const char *dataset_path(hid_t d, const char *name, char *path, size_t size) {
-  if (H5Iget_name(d, path, size) <= 0) snprintf(path, size, "%s", name);
-  return path;
-}
-
 static int dataset_extent(hid_t d, hid_t s, const char *name, const char *file, int *rank, hsize_t *dims) {
   char path[1024];
   dataset_path(d, name, path, sizeof path);

@@ -92,7 +92,7 @@ for k in external elink soft filter virtual family; do
     external) why="an external file list: data stored in other files, which kcb does not read" ;;
     elink) why="corrupt HDF5 link in the object header at offset [0-9]*: an external link, which would open another file: kcb follows only hard links" ;;
     soft) why="'0' is a soft or external link" ;;
-    filter) why="dataset '0' uses HDF5 filter 32001, not one built into HDF5" ;;
+    filter) why="dataset '/layers/dense/vars/0' uses HDF5 filter 32001, not one built into HDF5" ;;
     virtual) why="a virtual dataset \\(mapped from other files\\)" ;;
     family) why="the HDF5 superblock names a file driver" ;;
   esac
