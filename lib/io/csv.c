@@ -238,6 +238,26 @@ static char detect_separator(const char *text, const char *end) {
   return ',';
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Two columns of one name: which one a reader meant would be undefined. Sorted copies of the
+ * names (a hostile header may have a million columns: no pairwise comparison). */
+static int check_unique_columns(const kcb_csv_table *t, const char *path) {
+  char **sorted = malloc((t->n_columns + 1) * sizeof *sorted);
+  if (!sorted) return kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", path);
+  memcpy(sorted, t->columns, t->n_columns * sizeof *sorted);
+  qsort(sorted, t->n_columns, sizeof *sorted, cmp_name);
+  int rc = 0;
+  for (size_t i = 1; i < t->n_columns && !rc; i++)
+    if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+      size_t first = (size_t)kcb_csv_table_column(t, sorted[i]), second = first + 1;
+      while (strcmp(t->columns[second], sorted[i]) != 0) second++;
+      rc = kcb__error(KCB_EFORMAT, "%s:1: columns %zu and %zu are both named '%s'", path, first + 1, second + 1, sorted[i]);
+    }
+  free(sorted);
+  return rc;
+}
+
 int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
   int rc = 0, last = 0;
   size_t len = 0, cap_cols = 0, cap_values = 0;
@@ -262,12 +282,9 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     KCB__TRY(next_field(&ps, &last));
     KCB__TRY(grow_array((void **)&out->columns, &cap_cols, out->n_columns + 1, sizeof *out->columns, path));
     if (!(out->columns[out->n_columns] = strdup(ps.field))) KCB__TRY(kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", path));
-    for (size_t c = 0; c < out->n_columns; c++)
-      if (strcmp(out->columns[c], ps.field) == 0) /* which one a reader meant would be undefined */
-        KCB__TRY(kcb__error(KCB_EFORMAT, "%s:1: columns %zu and %zu are both named '%s'", path, c + 1, out->n_columns + 1,
-                            ps.field));
     out->n_columns++;
   } while (!last);
+  KCB__TRY(check_unique_columns(out, path));
   while (ps.p < ps.end) {
     long line = ps.line;
     if (*ps.p == '\r' || *ps.p == '\n') { /* an empty line: the csv module skips it too */
