@@ -454,8 +454,9 @@ static int course_write(const train_args *a) {
   return rc;
 }
 
-/* On resume: each option whose value differs from the record, as "--NAME NOW (was THEN)". A
- * backup without the record (written by another program) is not checked. @return 0 or 2 (said). */
+/* On resume: each option whose value differs from the record, as "--NAME NOW (the backed-up run:
+ * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
+ * (said, by rank 0 alone under mpirun). */
 static int course_check(const train_args *a) {
   char now[8192], *then = NULL, *path = course_path(a), why[4096] = "";
   size_t len = 0;
@@ -485,7 +486,8 @@ static int course_check(const train_args *a) {
   }
   free(then);
   if (!w) return 0;
-  fprintf(stderr,
+  if (!quiet_rank)
+    fprintf(stderr,
           "kcb-train: --backup-dir %s holds a run trained with other settings: %s.\nResume it with the same "
           "settings, or give another --backup-dir (or remove this one) to start a new run.\n",
           tool_esc(a->backup_dir), tool_esc(why));
@@ -611,7 +613,8 @@ int main(int argc, char **argv) {
     int resumable = backup_status.state == KCB_BACKUP_RESUMABLE;
     status = resumable ? course_check(&a) : 0;
     if (!status && resumable && a.epochs < backup_status.epoch + 1) {
-      fprintf(stderr, "kcb-train: --epochs %lld: the backed-up run stopped in epoch %d; give --epochs %d or more to "
+      if (!quiet_rank)
+        fprintf(stderr, "kcb-train: --epochs %lld: the backed-up run stopped in epoch %d; give --epochs %d or more to "
               "resume it\n", a.epochs, backup_status.epoch + 1, backup_status.epoch + 1);
       status = 2;
     }

@@ -285,6 +285,7 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     out->n_columns++;
   } while (!last);
   KCB__TRY(check_unique_columns(out, path));
+  const int epoch_col = kcb_csv_table_column(out, "epoch"); /* CSVLogger's: 0, 1, 2, ... */
   while (ps.p < ps.end) {
     long line = ps.line;
     if (*ps.p == '\r' || *ps.p == '\n') { /* an empty line: the csv module skips it too */
@@ -306,10 +307,9 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     if (col != out->n_columns)
       KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: %zu fields, but the header has %zu columns", path, line, col,
                           out->n_columns));
-    int e = kcb_csv_table_column(out, "epoch"); /* CSVLogger's: 0, 1, 2, ... */
-    if (e >= 0 && !(row[e] >= 0 && row[e] <= 1e15 && row[e] == floor(row[e])))
+    if (epoch_col >= 0 && !(row[epoch_col] >= 0 && row[epoch_col] <= 1e15 && row[epoch_col] == floor(row[epoch_col])))
       KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: epoch %g is not a whole number of epochs (0, 1, 2, ...)", path, line,
-                          row[e]));
+                          row[epoch_col]));
     out->n_rows++;
   }
 done:
