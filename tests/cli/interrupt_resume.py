@@ -37,12 +37,13 @@ def check(name, ok, detail=""):
         failures += 1
 
 
-def run_on_pty(argv, cwd, interrupts, after=rb"Epoch 2/4", batches_into=2, timeout=120, kill=False):
+def run_on_pty(argv, cwd, interrupts, after=rb"Epoch 2/4", batches_into=2, timeout=120, kill=False, delay=0.0):
     """Runs argv on a pty; once `after` has appeared and then `batches_into` more progress updates,
     writes Ctrl-C (with kill, sends SIGKILL instead); with interrupts=2, a second Ctrl-C once
     kcb-train says it is stopping (while it closes its files and writes its backup). Returns
     (output, exit status or -signal, seconds from the second Ctrl-C to the end). Waiting for
-    progress updates rather than for a time keeps the cut inside the epoch however fast it runs."""
+    progress updates rather than for a time keeps the cut inside the epoch however fast it runs;
+    `delay` seconds more are waited after that (for a phase without progress updates)."""
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(cwd)
@@ -60,8 +61,9 @@ def run_on_pty(argv, cwd, interrupts, after=rb"Epoch 2/4", batches_into=2, timeo
                 break
             out += chunk
         if seen_at is None and after in out:
-            seen_at = len(out)
-        if seen_at is not None and sent == 0 and out[seen_at:].count(b"\r") >= batches_into:
+            seen_at, seen_time = len(out), time.time()
+        if seen_at is not None and sent == 0 and out[seen_at:].count(b"\r") >= batches_into and \
+                time.time() - seen_time >= delay:
             if kill:
                 os.kill(pid, signal.SIGKILL)
             else:
@@ -209,10 +211,11 @@ try:
     check("second_ctrl_c_quits", code == -signal.SIGINT, f"exit {code}\n{out[-500:]}")
     check("second_ctrl_c_no_report", "To resume" not in out, out[-300:])
 
-    # Ctrl-C during the final evaluation (epochs 0: the test pass of a slow conv model comes right
-    # after the summary): said, with the files the finished training wrote, and the signal's status
-    slow = ["--epochs", "0", "--model", "28x28x1,conv:64:3:relu,conv:64:3:relu,flatten,10:softmax", "--save", "ev.keras"]
-    out, code, _ = run_on_pty([train] + slow, tmp, 1, after=b"Non-trainable params", batches_into=0)
+    # Ctrl-C during the final evaluation (epochs 0: the test pass of a slow conv model, several
+    # seconds, comes right after the summary; 0.5 s after it fit has surely returned): said, with
+    # the files the finished training wrote, and the signal's status
+    slow = ["--epochs", "0", "--model", "28x28x1,conv:64:3:relu,conv:128:3:relu,flatten,10:softmax", "--save", "ev.keras"]
+    out, code, _ = run_on_pty([train] + slow, tmp, 1, after=b"Non-trainable params", batches_into=0, delay=0.5)
     check("ctrl_c_in_final_evaluation", code == 130 and "stopped by SIGINT during the final evaluation on the test set" in out
           and "model        ev.keras" in out and "test_loss=" not in out, f"exit {code}\n{out[-500:]}")
 finally:
