@@ -101,6 +101,20 @@ static void test_format_double_matches_python_repr(void **state) {
   }
 }
 
+/* Numbers as specs and tools take them: plain decimals only, whatever strtod would also accept. */
+static void test_text_to_number(void **state) {
+  (void)state;
+  double v = 0;
+  static const struct { const char *text; double value; } good[] = {{"0.5", 0.5}, {"-1", -1}, {".25", 0.25}, {"1e-3", 1e-3}, {"2E+2", 200}};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    assert_int_equal(kcb_text_to_number(good[i].text, &v), 1);
+    assert_true(v == good[i].value);
+  }
+  static const char *const bad[] = {"", " 0.5", "+0.5", "0x10", "0x1p-10", "inf", "-inf", "nan", "1e999", "0.5 ", "1,5", "-", "e3"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(kcb_text_to_number(bad[i], &v), 0);
+  assert_int_equal(kcb_text_to_number(NULL, &v), 0);
+}
+
 /* The plain loop used without OpenBLAS gives OpenBLAS's product, for every transpose, leading
  * dimensions wider than the matrices, and beta 0 (C's old contents ignored, even NaN) or not. */
 static void test_sgemm_fallback_matches_openblas(void **state) {
@@ -165,7 +179,7 @@ static void test_rng_reproducible(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
-      cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_rng_reproducible),
+      cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_text_to_number), cmocka_unit_test(test_rng_reproducible),
       cmocka_unit_test(test_sgemm_fallback_matches_openblas), cmocka_unit_test(test_leaf_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

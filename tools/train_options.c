@@ -1,7 +1,6 @@
 /* train_options.c — kcb-train's option table, the command line, --config files and --help. */
 #include "train_options.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -283,17 +282,18 @@ static int unknown_option(const char *where, const char *name) {
   return 2;
 }
 
-/* Whether v is written as a plain decimal number: strtod and strtoll also take leading blanks, a
- * '+' and C's hexadecimal forms (0x10, 0x1p-10), which --model's numbers refuse too. */
-static int plain_number(const char *v) {
-  return (isdigit((unsigned char)v[0]) || ((v[0] == '-' || v[0] == '.') && v[1])) && !strpbrk(v, "xX");
+/* Whether v is a whole number written plainly, as kcb_text_to_number's numbers are: strtoll also
+ * takes leading blanks, '+' and (with base 0) hexadecimal. */
+static int plain_whole_number(const char *v) {
+  const char *digits = v + (v[0] == '-');
+  return digits[0] && !digits[strspn(digits, "0123456789")];
 }
 
 static int parse_long(const char *flag, const char *v, double lo, double hi, long long *out) {
   char *end;
   errno = 0;
   long long x = strtoll(v, &end, 10);
-  if (!plain_number(v) || *end || errno || (double)x < lo || (double)x > hi) {
+  if (!plain_whole_number(v) || *end || errno || (double)x < lo || (double)x > hi) {
     char why[96];
     snprintf(why, sizeof why, "expected a whole number from %lld to %lld", (long long)lo, (long long)hi);
     return train_usage_error(flag, v, why);
@@ -316,11 +316,10 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
     case LONG:
       return parse_long(flag, v, o->lo, o->hi, (long long *)(void *)field);
     case DOUBLE: {
-      char *end;
-      errno = 0;
-      double x = strtod(v, &end);
-      int infinite = isinf(o->lo) && (strcmp(v, "inf") == 0 || strcmp(v, "-inf") == 0); /* where the range allows it */
-      if ((!plain_number(v) && !infinite) || *end || errno || !(x >= o->lo && x <= o->hi)) {
+      double x = NAN;
+      if (isinf(o->lo) && (strcmp(v, "inf") == 0 || strcmp(v, "-inf") == 0)) x = v[0] == '-' ? -INFINITY : INFINITY; /* where the range allows it */
+      else if (!kcb_text_to_number(v, &x)) x = NAN;
+      if (!(x >= o->lo && x <= o->hi)) {
         char why[96];
         snprintf(why, sizeof why, "expected a number from %g to %g", o->lo, o->hi);
         return train_usage_error(flag, v, why);
@@ -342,7 +341,7 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
       char *end;
       errno = 0;
       long long x = strtoll(v, &end, 10);
-      if (!plain_number(v) || *end || errno || x < 1)
+      if (!plain_whole_number(v) || *end || errno || x < 1)
         return train_usage_error(flag, v, o->kind == FREQ ? "expected epoch or a number of batches"
                                                           : "expected epoch, batch or a number of batches");
       *out = x;

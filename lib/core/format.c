@@ -1,4 +1,5 @@
 /* core/format.c — locale-independent number text that round-trips, as Python's repr() prints it. */
+#include <errno.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -7,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "kcb/text.h"
 
 /* snprintf and strtod follow LC_NUMERIC; files must not, so the conversion runs in the C locale. */
 static locale_t c_locale;
@@ -33,6 +35,16 @@ double kcb__strtod_c(const char *s, char **end) {
   double v = strtod(s, end);
   if (c_locale) uselocale(previous);
   return v;
+}
+
+int kcb_text_to_number(const char *s, double *out) {
+  if (!s || !((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.') || s[strspn(s, "0123456789.eE+-")]) return 0;
+  char *end;
+  errno = 0;
+  double v = kcb__strtod_c(s, &end);
+  if (end == s || *end || errno) return 0;
+  *out = v;
+  return 1;
 }
 
 static int round_trips(const char *text, double v, int single) {

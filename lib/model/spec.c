@@ -133,19 +133,9 @@ static int add_pool_item(kcb_model *m, int max, char **args, int n, const char *
   return kcb_model_add_pooling(m, max ? (one_d ? KCB_MAX_POOLING1D : KCB_MAX_POOLING2D) : (one_d ? KCB_AVERAGE_POOLING1D : KCB_AVERAGE_POOLING2D), &o);
 }
 
-/* A decimal number as written in a spec: digits, a sign, a point and an exponent only (strtod alone
- * would take " 0.5", "+0.5", "0x0.8" and "inf"). */
-static int parse_real(const char *s, double *out) {
-  char *end;
-  if (!s || !((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.') || s[strspn(s, "0123456789.eE+-")]) return 0;
-  errno = 0;
-  *out = strtod(s, &end);
-  return !*end && !errno;
-}
-
 static int parse_rate(const char *arg, float *rate) {
   double r;
-  if (!parse_real(arg, &r) || !(r >= 0 && r < 1)) return 0;
+  if (!kcb_text_to_number(arg, &r) || !(r >= 0 && r < 1)) return 0;
   *rate = (float)r;
   return 1;
 }
@@ -196,7 +186,7 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
   if (strcmp(item, "rescale") == 0) {
     double v[2] = {1.0, 0.0};
     int ok = n >= 1 && n <= 2;
-    for (int i = 0; ok && i < n; i++) ok = parse_real(args[i], &v[i]);
+    for (int i = 0; ok && i < n; i++) ok = kcb_text_to_number(args[i], &v[i]);
     if (!ok)
       return SPEC_ERROR("model spec '%s': rescale needs SCALE[:OFFSET], as rescale:0.00392156862745098 or rescale:2:-1", spec);
     return kcb_model_add_rescaling(m, v[0], v[1]);

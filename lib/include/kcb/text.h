@@ -1,4 +1,5 @@
-/* kcb/text.h — showing text that came from a file on a terminal. */
+/* kcb/text.h — text that came from a file or a command line: shown safely on a terminal, checked,
+ * and read as numbers strictly. */
 #ifndef KCB_TEXT_H
 #define KCB_TEXT_H
 
@@ -23,6 +24,13 @@ size_t kcb_text_escape(char *dst, size_t size, const char *src, size_t len, int 
  * U+10FFFF), as protobuf requires of a `string` field such as a TensorBoard tag.
  * @return 1 or 0. */
 int kcb_text_is_utf8(const char *src, size_t len);
+
+/** Reads a whole string as a number written in plain decimal, as kcb's model specs and tools take
+ * them: digits with an optional leading '-', a point and an exponent (0.5, -1, .25, 1e-3), read in
+ * the C locale. Refused, where strtod would take them: leading blanks, '+', hexadecimal (0x10),
+ * inf, nan, trailing text, and values beyond double's range (ERANGE).
+ * @return 1 with *out set, or 0. */
+int kcb_text_to_number(const char *s, double *out);
 
 #ifdef __cplusplus
 }
