@@ -507,10 +507,9 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
   }
   /* The comparison covers the model's variables; the optimizer state is described, not compared,
    * so that a file without one (or with another) does not pass for the same checkpoint unsaid. */
-  const kcb_checkpoint_meta *ma = kcb_checkpoint_file_meta(a), *mb = kcb_checkpoint_file_meta(b);
+  const kcb_checkpoint_meta *m2[2] = {kcb_checkpoint_file_meta(a), kcb_checkpoint_file_meta(b)};
   if (json) {
     printf("], \"identical\": %s", differ ? "false" : "true");
-    const kcb_checkpoint_meta *m2[2] = {ma, mb};
     for (int k = 0; k < 2; k++) {
       printf(", \"optimizer_%c\": {\"name\": ", "ab"[k]), json_str(stdout, m2[k]->optimizer_name);
       printf(", \"variables\": %zu, \"iterations\": %lld}", m2[k]->n_optimizer_vars, (long long)m2[k]->iterations);
@@ -521,7 +520,6 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
     if (not_compared) printf(" (%zu not numeric, not compared)", not_compared);
     printf("\n");
     table_print(stdout, &t, "  ");
-    const kcb_checkpoint_meta *m2[2] = {ma, mb};
     printf("  optimizer state (not compared):");
     for (int k = 0; k < 2; k++) {
       printf(" %c ", "AB"[k]);

@@ -404,10 +404,10 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
   return rc ? fail("one-hot labels", rc) : 0;
 }
 
-/* Whether the directory of `path` takes a new file, tried with a temporary one (a read-only
+/* Whether the directory of --save's `path` takes a new file, tried with a temporary one (a read-only
  * mount, a full disk, a directory without write permission): found before training, not after.
  * @return 0, or 1 (said). */
-static int check_writable_dir(const char *path) {
+static int save_dir_writable(const char *path) {
   char probe[4200];
   snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", path, (long)getpid());
   int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -492,6 +492,13 @@ static int course_check(const train_args *a) {
           "settings, or give another --backup-dir (or remove this one) to start a new run.\n",
           tool_esc(a->backup_dir), tool_esc(why));
   return 2;
+}
+
+/* Ends a failed start (before the model exists): the other ranks of an MPI job too. @return status. */
+static int end_job(kcb_distributed *dist, int status) {
+  kcb_distributed_abort(dist, status);
+  kcb_distributed_free(dist);
+  return status;
 }
 
 /* After Ctrl-C: what was saved, and the command that resumes. @return the signal's exit status. */
@@ -594,12 +601,7 @@ int main(int argc, char **argv) {
   kcb_backup_status backup_status = {0};
   if (a.backup_dir) {
     int brc = kcb_backup_and_restore_status(&backup_status, a.backup_dir);
-    if (brc) {
-      status = fail("--backup-dir", brc);
-      kcb_distributed_abort(dist, status);
-      kcb_distributed_free(dist);
-      return status;
-    }
+    if (brc) return end_job(dist, fail("--backup-dir", brc));
     if (backup_status.state == KCB_BACKUP_COMPLETED) {
       if (!quiet_rank) {
         printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
@@ -619,11 +621,7 @@ int main(int argc, char **argv) {
       status = 2;
     }
     if (!status && !resumable && !quiet_rank && course_write(&a)) status = 1;
-    if (status) {
-      kcb_distributed_abort(dist, status);
-      kcb_distributed_free(dist);
-      return status;
-    }
+    if (status) return end_job(dist, status);
     if (backup_status.state == KCB_BACKUP_RESUMABLE) {
       /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
       if (!quiet_rank) printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
@@ -641,10 +639,7 @@ int main(int argc, char **argv) {
   char *metric_names[8];
   size_t n_metrics = 0;
   char *metric_list = strdup(a.metrics), *save = NULL;
-  if (!metric_list) {
-    kcb_distributed_abort(dist, 1);
-    return fail("out of memory", KCB_ENOMEM);
-  }
+  if (!metric_list) return end_job(dist, fail("out of memory", KCB_ENOMEM));
   /* the names were checked with the command line (check_names) */
   for (char *name = strtok_r(metric_list, ",", &save); name && n_metrics < 8; name = strtok_r(NULL, ",", &save)) {
     kcb_metric_from_name(&metrics[n_metrics], name);
@@ -705,7 +700,7 @@ int main(int argc, char **argv) {
     status = fail("--save", rc);
     goto done;
   }
-  if (a.save && rank == 0 && (status = check_writable_dir(a.save)) != 0) goto done;
+  if (a.save && rank == 0 && (status = save_dir_writable(a.save)) != 0) goto done;
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);
     goto done;
@@ -903,20 +898,18 @@ int main(int argc, char **argv) {
     fflush(stdout);
     fprintf(stderr, "\nkcb-train: stopped by %s during the final evaluation on the test set: training completed, and its "
             "files are written; the test metrics were not computed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
-    print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
     status = 128 + stop_signal;
-    goto done;
   }
-  if (a.verbose) print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
+  if (a.verbose || status) print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
+  if (status) goto done;
   /* loss first, then the metrics in the order asked for */
-  double v = 0;
-  kcb_logs_get(&result, "loss", &v);
-  /* NaN without C's sign ("-nan"), as Python, the progress bar and the CSV log print it */
-  if (rank == 0) printf(isnan(v) ? "test_loss=nan" : "test_loss=%.6f", v);
-  for (size_t i = 0; rank == 0 && i < n_metrics; i++) {
-    kcb_logs_get(&result, metric_names[i], &v);
-    if (isnan(v)) printf(" test_%s=nan", metric_names[i]);
-    else printf(" test_%s=%.6f", metric_names[i], v);
+  for (size_t i = 0; rank == 0 && i <= n_metrics; i++) {
+    const char *key = i ? metric_names[i - 1] : "loss";
+    double v = 0;
+    kcb_logs_get(&result, key, &v);
+    /* NaN without C's sign ("-nan"), as Python, the progress bar and the CSV log print it */
+    if (isnan(v)) printf("%stest_%s=nan", i ? " " : "", key);
+    else printf("%stest_%s=%.6f", i ? " " : "", key, v);
   }
   if (rank == 0) printf("\n");
 done:

@@ -224,7 +224,11 @@ size_t train_args_course(const train_args *a, char *out, size_t size) {
     const char *v = value;
     /* "default" for an option not given: NULL, or -1 where no value given can be negative */
     switch (o->kind) {
-      case STRING: v = *(const char *const *)(const void *)base ? *(const char *const *)(const void *)base : "default"; break;
+      case STRING: {
+        const char *given = *(const char *const *)(const void *)base;
+        v = given ? given : "default";
+        break;
+      }
       case LONG:
         if (*(const long long *)(const void *)base == -1 && o->lo >= 0) v = "default";
         else snprintf(value, sizeof value, "%lld", *(const long long *)(const void *)base);
@@ -318,7 +322,7 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
     case DOUBLE: {
       double x = NAN;
       if (isinf(o->lo) && (strcmp(v, "inf") == 0 || strcmp(v, "-inf") == 0)) x = v[0] == '-' ? -INFINITY : INFINITY; /* where the range allows it */
-      else if (!kcb_text_to_number(v, &x)) x = NAN;
+      else (void)kcb_text_to_number(v, &x); /* x stays NaN when refused */
       if (!(x >= o->lo && x <= o->hi)) {
         char why[96];
         snprintf(why, sizeof why, "expected a number from %g to %g", o->lo, o->hi);

@@ -439,12 +439,15 @@ typedef struct key_check {
   const char *filepath;
 } key_check;
 
+static int field_is(const kcb__pyfield *f, const char *key) {
+  return key && strlen(key) == f->key_len && strncmp(key, f->key, f->key_len) == 0;
+}
+
 static int check_field(void *ctx, const kcb__pyfield *f) {
   const key_check *c = ctx;
-  if ((f->key_len == 5 && strncmp(f->key, "epoch", 5) == 0) || (f->key_len == 5 && strncmp(f->key, "batch", 5) == 0))
-    return 0;
+  if (field_is(f, "epoch") || field_is(f, "batch")) return 0; /* ModelCheckpoint fills them in */
   for (size_t i = 0; i < c->n_keys; i++)
-    if (c->keys[i] && strlen(c->keys[i]) == f->key_len && strncmp(c->keys[i], f->key, f->key_len) == 0) return 0;
+    if (field_is(f, c->keys[i])) return 0;
   char have[1024];
   size_t w = (size_t)snprintf(have, sizeof have, "epoch, batch");
   for (size_t i = 0; i < c->n_keys && w < sizeof have; i++)
