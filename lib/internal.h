@@ -184,6 +184,10 @@ int kcb__write_all(int fd, const void *data, size_t len, const char *path);
  * "PATH: cannot save: STEP: CAUSE". */
 int kcb__file_write_atomic(const char *path, const void *data, size_t len);
 
+/** Removes the temporary files that writes of path cut by a kill left beside it ("[.]NAME.tmp-*"):
+ * never read, they would only keep a directory from being removed. Best effort, no error. */
+void kcb__file_remove_stale_temps(const char *path);
+
 /** mkdir -p dir; errors name `owner` (e.g. "ModelCheckpoint") and the directory. A path part that
  * exists and is not a directory is KCB_EIO. */
 int kcb__mkdirs(const char *dir, const char *owner);

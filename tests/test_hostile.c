@@ -55,6 +55,47 @@ static void file_read_bounds_size(void **state) {
   unlink(path);
 }
 
+/* kcb_file_write_atomic replaces the file whole and leaves no temporary file; a failed write keeps
+ * the previous file; kcb_file_remove_stale_temps removes only the temporaries of that one file. */
+static void file_write_atomic_and_stale_temps(void **state) {
+  (void)state;
+  char path[128], other[128], temp[160], foreign[160];
+  snprintf(path, sizeof path, "%s/record.txt", tmpdir);
+  snprintf(other, sizeof other, "%s/record.txt.bak", tmpdir);
+  assert_ok(kcb_file_write_atomic(path, "first", 5));
+  assert_ok(kcb_file_write_atomic(path, "second", 6));
+  char *text = NULL;
+  size_t len = 0;
+  assert_ok(kcb_file_read(path, 0, &text, &len));
+  assert_string_equal(text, "second");
+  free(text);
+  char missing[160];
+  snprintf(missing, sizeof missing, "%s/no-such-dir/record.txt", tmpdir);
+  assert_error(kcb_file_write_atomic(missing, "x", 1), KCB_ENOENT, "no-such-dir/record.txt: cannot save: ");
+  assert_error(kcb_file_write_atomic(NULL, "x", 1), KCB_EINVAL, "NULL argument");
+  /* two temporaries of killed writes, and files that only look alike */
+  snprintf(temp, sizeof temp, "%s/.record.txt.tmp-123-0", tmpdir);
+  snprintf(foreign, sizeof foreign, "%s/record.txt.tmp-9", tmpdir);
+  char keep1[160], keep2[160];
+  snprintf(keep1, sizeof keep1, "%s/.record.txt2.tmp-1-1", tmpdir);
+  snprintf(keep2, sizeof keep2, "%s/record.txt.tmpfile", tmpdir);
+  const char *made[] = {temp, foreign, keep1, keep2, other};
+  for (size_t i = 0; i < sizeof made / sizeof *made; i++) {
+    FILE *f = fopen(made[i], "wb");
+    assert_non_null(f);
+    fclose(f);
+  }
+  kcb_file_remove_stale_temps(path);
+  assert_int_equal(access(temp, F_OK), -1);
+  assert_int_equal(access(foreign, F_OK), -1);
+  assert_int_equal(access(path, F_OK), 0);
+  for (size_t i = 2; i < sizeof made / sizeof *made; i++) {
+    assert_int_equal(access(made[i], F_OK), 0);
+    unlink(made[i]);
+  }
+  unlink(path);
+}
+
 /* protobuf-c recurses once per nested message: only a recursive schema can be nested without end,
  * and the Event schema is not one, so only hparams plugin data needs the depth check. */
 static void schemas(void **state) {
@@ -181,6 +222,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(fifo_refused_without_blocking),
       cmocka_unit_test(file_read_bounds_size),
+      cmocka_unit_test(file_write_atomic_and_stale_temps),
       cmocka_unit_test(schemas),
       cmocka_unit_test(depth_bound),
       cmocka_unit_test(absurd_sizes),

@@ -431,25 +431,18 @@ static char *course_path(const train_args *a) {
   return p;
 }
 
-/* Written when a run starts (to a temporary name, synced, renamed: never half a file). */
+/* Written when a run starts, replacing the record atomically (never half a file); the temporary
+ * files of a write cut by a kill are removed first. */
 static int course_write(const train_args *a) {
-  char text[8192], *path = course_path(a), tmp[4200];
+  char text[8192], *path = course_path(a);
   if (!path) return KCB_ENOMEM;
   size_t n = train_args_course(a, text, sizeof text);
-  int rc = kcb_file_make_parent_dirs(path);
-  snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-  if (rc == 0 && n < sizeof text) {
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(text, 1, n, f) == n && fflush(f) == 0 && fsync(fileno(f)) == 0;
-    if (f && fclose(f) != 0) ok = 0;
-    if (!ok || rename(tmp, path) != 0) {
-      rc = KCB_EIO;
-      fprintf(stderr, "kcb-train: --backup-dir: cannot write %s: %s\n", path, strerror(errno));
-      (void)unlink(tmp);
-    }
-  } else if (rc) {
-    fprintf(stderr, "kcb-train: --backup-dir: %s\n", kcb_error_last());
+  int rc = n < sizeof text ? kcb_file_make_parent_dirs(path) : KCB_EINVAL;
+  if (rc == 0) {
+    kcb_file_remove_stale_temps(path);
+    rc = kcb_file_write_atomic(path, text, n);
   }
+  if (rc) fprintf(stderr, "kcb-train: --backup-dir: %s\n", n < sizeof text ? kcb_error_last() : "the options are too long");
   free(path);
   return rc;
 }
@@ -880,7 +873,10 @@ int main(int argc, char **argv) {
   }
   if (a.backup_dir && rank == 0) { /* the run completed: nothing will resume it */
     char *course = course_path(&a);
-    if (course) (void)unlink(course);
+    if (course) {
+      (void)unlink(course);
+      kcb_file_remove_stale_temps(course);
+    }
     free(course);
   }
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;

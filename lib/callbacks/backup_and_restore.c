@@ -76,31 +76,12 @@ static int load_backup(backup_and_restore *br, const char *path, const char *met
   return 0;
 }
 
-/* Whether n (without its leading dot) is the temporary file of one of our files. */
-static int is_our_temp(const char *n) {
-  static const char *const ours[] = {"latest.weights.h5", "training_metadata.json", "completed.json"};
-  for (size_t i = 0; i < sizeof ours / sizeof *ours; i++)
-    if (strncmp(n, ours[i], strlen(ours[i])) == 0 && strstr(n, ".tmp-")) return 1;
-  return 0;
-}
-
-/* Removes the temporary files of writes cut by a kill (`[.]latest.weights.h5.tmp-*`,
- * `[.]training_metadata.json.tmp-*`, `[.]completed.json.tmp-*`): they are never read, and would
- * keep the directory from being removed at the end. */
+/* Removes the temporary files of writes cut by a kill: they are never read, and would keep the
+ * directory from being removed at the end. */
 static void remove_stale_temps(const backup_and_restore *br) {
-  DIR *d = opendir(br->dir);
-  if (!d) return;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    const char *n = e->d_name + (e->d_name[0] == '.');
-    if (is_our_temp(n)) {
-      char *path = kcb__path_join(br->dir, e->d_name);
-      if (!path) break;
-      (void)unlink(path);
-      free(path);
-    }
-  }
-  closedir(d);
+  kcb__file_remove_stale_temps(br->weights);
+  kcb__file_remove_stale_temps(br->meta);
+  kcb__file_remove_stale_temps(br->done_marker);
 }
 
 static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {

@@ -1,6 +1,7 @@
 /* core/file — writing files so that a crash or a failure never loses the previous good file:
  * temporary name in the same directory, fsync, rename, fsync of the directory. Every writer that
  * replaces a file (checkpoints, plots, backups, exports) goes through here. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -91,6 +92,40 @@ int kcb__file_write_atomic(const char *path, const void *data, size_t len) {
     close(dfd);
   }
   return rc;
+}
+
+/* Whether name is a temporary file of base: "[.]BASE.tmp-*" (ours are ".BASE.tmp-PID-N"). */
+static int is_temp_of(const char *name, const char *base) {
+  size_t n = strlen(base);
+  if (name[0] == '.') name++;
+  return strncmp(name, base, n) == 0 && strncmp(name + n, ".tmp-", 5) == 0;
+}
+
+void kcb__file_remove_stale_temps(const char *path) {
+  const char *slash = strrchr(path, '/');
+  const char *base = slash ? slash + 1 : path;
+  char dir[4096];
+  if (!*base) return;
+  dir_of(path, dir, sizeof dir);
+  DIR *d = opendir(dir);
+  if (!d) return;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    if (!is_temp_of(e->d_name, base)) continue;
+    char *temp = kcb__path_join(dir, e->d_name);
+    if (!temp) break;
+    (void)unlink(temp);
+    free(temp);
+  }
+  closedir(d);
+}
+
+int kcb_file_write_atomic(const char *path, const void *data, size_t len) {
+  if (!path || (!data && len)) return kcb__error(KCB_EINVAL, "kcb_file_write_atomic: NULL argument");
+  return kcb__file_write_atomic(path, data, len);
+}
+
+void kcb_file_remove_stale_temps(const char *path) {
+  if (path) kcb__file_remove_stale_temps(path);
 }
 
 int kcb__mkdirs(const char *dir, const char *owner) {

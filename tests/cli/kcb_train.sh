@@ -164,6 +164,11 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     --checkpoint '$tmp/batches/e{epoch}-b{batch}.keras' --save-freq 3 --monitor loss >/dev/null && ls '$tmp/batches' | LC_ALL=C sort | tr '\n' ' '; echo"
   check backup_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 2 --verbose 0 --backup-dir '$tmp/bk' --backup-freq 3 >/dev/null \
     && { test \"\$(ls -A '$tmp/bk')\" = completed.json && echo gone; }"
+  # temporary files of writes cut by kills (this version's hidden names and older plain ones) go
+  mkdir -p "$tmp/bk2" && touch "$tmp/bk2/.kcb-train-course.txt.tmp-4242-0" "$tmp/bk2/kcb-train-course.txt.tmp-4429" \
+    "$tmp/bk2/.latest.weights.h5.tmp-77-3" "$tmp/bk2/.training_metadata.json.tmp-77-4" "$tmp/bk2/.completed.json.tmp-9-0"
+  check backup_stale_temps_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 1 --verbose 0 --backup-dir '$tmp/bk2' >/dev/null \
+    && { test \"\$(ls -A '$tmp/bk2')\" = completed.json && echo gone; }"
   # --config: the same options from a file, command-line flags after it win; errors name file and line
   printf '# a run to repeat\nepochs = 2\nverbose=2\nmodel = flatten,16:relu,10:softmax\ntrain-limit = 500\ncsv = %s\nterminate-on-nan\n' \
     "$tmp/cfg.csv" >"$tmp/run.conf"

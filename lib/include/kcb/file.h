@@ -1,5 +1,6 @@
-/* kcb/file.h — reading small input files (configuration files) the way kcb reads every file, and
- * making the directories an output file goes into. */
+/* kcb/file.h — reading small input files (configuration files) the way kcb reads every file,
+ * replacing a file so that a crash never loses the previous one, and making the directories an
+ * output file goes into. */
 #ifndef KCB_FILE_H
 #define KCB_FILE_H
 
@@ -21,6 +22,19 @@ int kcb_file_read(const char *path, size_t max_bytes, char **out, size_t *len);
  * @return 0, or an error (a component is a regular file: KCB_EIO; permission denied, a full
  * disk: the code of that errno; KCB_ENOMEM) whose message names the directory. */
 int kcb_file_make_parent_dirs(const char *path);
+
+/** Replaces path by len bytes of data the way every kcb writer does: a hidden temporary file beside
+ * it (".NAME.tmp-<pid>-<n>"), fsync, rename over path, fsync of the directory. A crash at any
+ * moment leaves either the previous file or the new one, never half of either. On failure path is
+ * untouched and the temporary file removed.
+ * @return 0, or an error (KCB_EINVAL for a NULL path; a full disk, permission denied: the code of
+ * that errno) whose message is "PATH: cannot save: STEP: CAUSE". */
+int kcb_file_write_atomic(const char *path, const void *data, size_t len);
+
+/** Removes the temporary files that kcb_file_write_atomic(path, ...) calls cut by a kill or a crash
+ * left beside path ("[.]NAME.tmp-*" in its directory). Nothing reads them; call this when no other
+ * process is writing path, e.g. when a run starts or ends. Best effort: errors are ignored. */
+void kcb_file_remove_stale_temps(const char *path);
 
 #ifdef __cplusplus
 }
