@@ -447,6 +447,15 @@ static int course_write(const train_args *a) {
   return rc;
 }
 
+/* Once the run has completed, with the temporaries of writes cut by kills. */
+static void course_remove(const train_args *a) {
+  char *path = course_path(a);
+  if (!path) return;
+  (void)unlink(path);
+  kcb_file_remove_stale_temps(path);
+  free(path);
+}
+
 /* On resume: each option whose value differs from the record, as "--NAME NOW (the backed-up run:
  * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
  * (said, by rank 0 alone under mpirun). */
@@ -601,6 +610,7 @@ int main(int argc, char **argv) {
         if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
         printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
                "saved model with --initial-weights FILE --initial-epoch N and more --epochs.\n", backup_status.path);
+        course_remove(&a); /* left by a kill just after the run completed */
       }
       kcb_distributed_free(dist);
       return 0;
@@ -871,14 +881,7 @@ int main(int argc, char **argv) {
     status = fail(final.failed ? final.failed : "fit", rc);
     goto done;
   }
-  if (a.backup_dir && rank == 0) { /* the run completed: nothing will resume it */
-    char *course = course_path(&a);
-    if (course) {
-      (void)unlink(course);
-      kcb_file_remove_stale_temps(course);
-    }
-    free(course);
-  }
+  if (a.backup_dir && rank == 0) course_remove(&a); /* the run completed: nothing will resume it */
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
   ev.batch_size = a.batch_size;
   ev.verbose = 0;

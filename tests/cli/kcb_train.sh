@@ -169,6 +169,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$tmp/bk2/.latest.weights.h5.tmp-77-3" "$tmp/bk2/.training_metadata.json.tmp-77-4" "$tmp/bk2/.completed.json.tmp-9-0"
   check backup_stale_temps_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 1 --verbose 0 --backup-dir '$tmp/bk2' >/dev/null \
     && { test \"\$(ls -A '$tmp/bk2')\" = completed.json && echo gone; }"
+  # a record left by a kill just after completion goes when the command is run again
+  touch "$tmp/bk2/kcb-train-course.txt"
+  check backup_completed_again 0 '^gone$' -- bash -c "'$bin' $small --epochs 1 --verbose 0 --backup-dir '$tmp/bk2' | grep -q 'nothing to resume' \
+    && { test \"\$(ls -A '$tmp/bk2')\" = completed.json && echo gone; }"
   # --config: the same options from a file, command-line flags after it win; errors name file and line
   printf '# a run to repeat\nepochs = 2\nverbose=2\nmodel = flatten,16:relu,10:softmax\ntrain-limit = 500\ncsv = %s\nterminate-on-nan\n' \
     "$tmp/cfg.csv" >"$tmp/run.conf"
