@@ -632,6 +632,8 @@ done:
   return rc;
 }
 
+#define LSO_PREFIX "loss_scale_optimizer/"
+
 static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, kcb_load_optimizer mode, staged *st) {
   int rc = 0;
   hid_t g = H5I_INVALID_HID;
@@ -639,12 +641,15 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
   size_t n = 0;
   const char *expected_name = kcb__optimizer_instance_name(m->opt.o.kind);
   char *saved_name = NULL;
+  size_t first = 0; /* names[first..] are the state's variables */
   if (s->layout == KCB_LAYOUT_H5 && kcb__h5_exists(s->file, "optimizer_weights")) {
     KCB__TRY(kcb__h5_group_open(&g, s->file, "optimizer_weights", s->path));
     KCB__TRY(kcb__h5_attr_read_strings(g, "weight_names", &names, &n, s->path));
-    if (n > 0) {
-      const char *slash = strchr(names[0], '/');
-      if (slash && (saved_name = strndup(names[0], (size_t)(slash - names[0]))) == NULL) {
+    /* mixed precision: a LossScaleOptimizer's own variables come first, then its inner one's */
+    while (first < n && strncmp(names[first], LSO_PREFIX, strlen(LSO_PREFIX)) == 0) first++;
+    if (first < n) {
+      const char *slash = strchr(names[first], '/');
+      if (slash && (saved_name = strndup(names[first], (size_t)(slash - names[first]))) == NULL) {
         rc = kcb__error(KCB_ENOMEM, "out of memory");
         goto done;
       }
@@ -653,6 +658,17 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
              kcb__h5_exists(s->file, "optimizer/vars")) {
     KCB__TRY(kcb__h5_group_open(&g, s->file, "optimizer/vars", s->path));
     if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &saved_name, s->path));
+    /* mixed precision: the state kcb trains with is the LossScaleOptimizer's inner optimizer's,
+     * which Keras saves again as that attribute's own object */
+    if (saved_name && strcmp(saved_name, "loss_scale_optimizer") == 0 &&
+        kcb__h5_exists(s->file, "optimizer/inner_optimizer/vars")) {
+      kcb__h5_close(g);
+      g = H5I_INVALID_HID;
+      free(saved_name);
+      saved_name = NULL;
+      KCB__TRY(kcb__h5_group_open(&g, s->file, "optimizer/inner_optimizer/vars", s->path));
+      if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &saved_name, s->path));
+    }
     size_t count = 0;
     KCB__TRY(kcb__h5_link_count(g, &count, s->path));
     names = calloc(count + 1, sizeof *names);
@@ -670,7 +686,7 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
     }
   }
   int mismatch = 0;
-  if (n == 0) {
+  if (n == first) {
     mismatch = 1;
   } else if (saved_name && strcasecmp(saved_name, expected_name) != 0) {
     /* Keras matches by count alone; kcb also refuses another optimizer's state (e.g. RMSprop with
@@ -682,7 +698,7 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
     }
     goto done;
   } else {
-    rc = load_optimizer_vars(s, m, v, g, names, n, st);
+    rc = load_optimizer_vars(s, m, v, g, names + first, n - first, st);
     if (rc == 1) {
       rc = 0;
       mismatch = 1;
@@ -691,7 +707,7 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
   }
   if (mismatch && mode == KCB_LOAD_OPTIMIZER_REQUIRE)
     rc = kcb__error(KCB_ESHAPE, "%s: Skipping variable loading for optimizer '%s', because it has %zu variables whereas the saved optimizer has %zu variables.",
-                    s->path, expected_name, v->n_s + 2, n);
+                    s->path, expected_name, v->n_s + 2, n - first);
 done:
   free(saved_name);
   kcb__h5_strings_free(names, n);

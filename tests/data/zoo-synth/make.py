@@ -173,6 +173,7 @@ OPTIMIZERS = {
     "adamax": [["momentum", "norm"]],
     "adam": [["momentum", "velocity"]],
 }
+NON_NEGATIVE_SLOTS = ("velocity", "accumulator", "norm")
 OPT_CLASS = {"lso_adam": "LossScaleOptimizer", "adam": "Adam", "sgd": "SGD", "rmsprop": "RMSprop", "adamw": "AdamW", "adagrad": "Adagrad", "nadam": "Nadam",
              "adamax": "Adamax"}
 
@@ -195,7 +196,10 @@ def optimizer_vars(opt, trainable, it_dtype):
     for group in ([["average"]] if variant == "ema" else []) + OPTIMIZERS[opt]:
         for v in trainable:
             for slot in group:
-                out.append(("%s/%s_%s" % (opt, v.path.replace("/", "_"), slot), values(v.shape, v.dtype), v))
+                data = values(v.shape, v.dtype)
+                if slot in NON_NEGATIVE_SLOTS:  # running averages of squares, as a trained model holds
+                    data = np.abs(data)
+                out.append(("%s/%s_%s" % (opt, v.path.replace("/", "_"), slot), data, v))
                 if id(v) in UNKNOWN:
                     UNKNOWN_SLOTS.add(out[-1][0])
     if opt == "nadam":
