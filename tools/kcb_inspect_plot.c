@@ -2,9 +2,16 @@
  * sparklines, drawn by kcb/plot.h. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cli_common.h"
 #include "kcb_inspect.h"
+
+/* Whether a file name ends in ".png" (any case): the one format plot writes. */
+static int names_png(const char *path) {
+  size_t n = strlen(path);
+  return n > 4 && strcasecmp(path + n - 4, ".png") == 0;
+}
 
 static const char plot_help[] =
     "usage: kcb-inspect plot LOGDIR --tag TAG [--run RUN]... (-o FILE.png | --term | --sparkline)\n"
@@ -15,7 +22,7 @@ static const char plot_help[] =
     "\n"
     "  --tag TAG          the scalar tag (required)\n"
     "  --run RUN          only this run (repeatable; default: every run with the tag)\n"
-    "  -o FILE            write a PNG (atomically: an existing file is replaced only on success)\n"
+    "  -o FILE.png        write a PNG (atomically: an existing file is replaced only on success)\n"
     "  --term             draw the chart on the terminal (UTF-8 braille)\n"
     "  --sparkline        one line per run: name, a sparkline, first and last value\n"
     "  --smoothing W      TensorBoard's exponential moving average, W in [0, 1) [0]\n"
@@ -66,6 +73,7 @@ int cmd_plot(int argc, char **argv) {
   if (a.n_pos != 1) rc = usage_error("plot", "expected one LOGDIR");
   else if (!tag) rc = usage_error("plot", "--tag TAG is required");
   else if (!out && !term && !spark) rc = usage_error("plot", "nothing to draw: give -o FILE.png, --term or --sparkline");
+  else if (out && !names_png(out)) rc = usage_error("plot", "-o %s: the chart is a PNG; name the file *.png", out);
   if (!rc && args_has(&a, "--smoothing"))
     rc = parse_double_flag("plot", "--smoothing", args_get(&a, "--smoothing", ""), 0, 0.999999, &po.smoothing);
   if (!rc && args_has(&a, "--width")) rc = parse_int_flag("plot", "--width", args_get(&a, "--width", ""), 160, 16384, &width);

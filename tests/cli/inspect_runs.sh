@@ -64,6 +64,8 @@ check diff_bad_step 2 "kcb-inspect diff: --step 'x': expected a whole number" --
 
 # plot: PNG decoded independently (pngcheck, and zlib + chunk parsing), terminal chart lines
 check plot_png 0 "^wrote $tmp/loss\.png \(800x500, 2 runs\)$" -- "$bin" plot "$logs" --tag epoch_loss --run adam/train --run sgd/train -o "$tmp/loss.png"
+check plot_other_format_refused 2 "-o $tmp/loss\.svg: the chart is a PNG; name the file \*\.png" -- "$bin" plot "$logs" --tag epoch_loss -o "$tmp/loss.svg"
+assert plot_other_format_nothing_written test ! -e "$tmp/loss.svg"
 check plot_pngcheck 0 "^OK: .*loss\.png \(800x500, 24-bit RGB" -- pngcheck "$tmp/loss.png"
 check_json plot_png_decoded 0 png "$tmp/loss.png" 800 500 -- echo '{}'
 check plot_smoothed 0 "wrote .*fx\.png \(640x360, 1 run\)" -- "$bin" plot "$fx" --tag train/loss --smoothing 0.6 --width 640 --height 360 -o "$tmp/fx.png"
