@@ -166,6 +166,11 @@ T "$inspect" text "$tmp/esc" >"$out" 2>&1; assert escaped_text_raw no_controls
 T "$inspect" runs "$tmp/esc" >"$out" 2>&1; assert escaped_runs_raw no_controls
 T "$inspect" scalars "$tmp/esc" --tag "$bad_tag" >"$out" 2>&1; assert escaped_scalars_raw no_controls
 check escaped_json 0 '"note\\u001b\]0;pwned\\u0007' -- T "$inspect" text "$tmp/esc" --json
+# text longer than the tools show whole is cut visibly, at "...", never silently
+mkdir -p "$tmp/longtag" && make long_tag "$tmp/longtag/events.out.tfevents.1.long" 6000
+long_tag=$(printf 'L%.0s' $(seq 6000))!
+check long_tag_whole 0 "L{6000}!  scalar" -- T "$inspect" runs "$tmp/longtag"
+check long_tag_marked 0 'L{1000,}\.\.\.  \(1 points\)' -- T "$inspect" scalars "$tmp/longtag" --tag "$long_tag"
 # test images of another size than the training images: refused, naming both files
 mkdir -p "$tmp/data_other" && make mnist "$tmp/data_other" 4x3
 check test_images_other_size 1 't10k-images-idx3-ubyte holds 4x3 images but .*train-images-idx3-ubyte holds 4x4' -- T "$train" "${small[@]}" --data "$tmp/data_other" --epochs 1

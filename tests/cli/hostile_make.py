@@ -182,6 +182,12 @@ def escapes(out):
     events(out, summary_event(1, "note" + bad, "text", b"", tensor).replace(b"note", b"note", 1), scalar)
 
 
+def long_tag(out, n):
+    """One scalar whose tag is n letters long (longer than the tools show whole)."""
+    scalar_value = field(1, b"L" * int(n) + b"!") + struct.pack("<Bf", 0x15, 0.5)
+    events(out, struct.pack("<Bd", 0x09, 2.0) + bytes([0x10, 1]) + field(5, field(1, scalar_value)))
+
+
 def text_shapes(out):
     """Text tensors of 4 strings whose shapes lie: [2^62 + 1, 4] (the product wraps to 4 in 64 bits)
     and [1 - 2^62, 4]."""
