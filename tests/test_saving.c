@@ -888,6 +888,90 @@ static void test_mixed_precision_optimizer_state(void **state) {
   json_decref(root);
 }
 
+/* The state of one optimizer under every name Keras gives it (3.15's "rm_sprop", "adam_w_2",
+ * "adam_1"; 3.14's "rmsprop", "SGD") loads into the model its config rebuilds, in every layout;
+ * another optimizer refuses it; kcb writes 3.15's names. */
+static void test_optimizer_state_under_keras_names(void **state) {
+  (void)state;
+  char path[1024];
+  snprintf(path, sizeof path, "%s/../zoo-synth/expected.json", KCB_SAVING_DATA);
+  json_t *root = load_json_file(path), *exp = json_object_get(root, "files");
+  static const struct {
+    const char *tag, *saved_name, *slots[2];
+    kcb_optimizer_kind kind;
+  } cases[] = {{"dense_rmsprop", "rm_sprop", {"velocity", "momentum"}, KCB_OPT_RMSPROP},
+               {"dense_rmsprop_k314", "rmsprop", {"velocity", "momentum"}, KCB_OPT_RMSPROP},
+               {"dense_adamw_2", "adam_w_2", {"momentum", "velocity"}, KCB_OPT_ADAMW},
+               {"dense_sgd_k314", "SGD", {"momentum", NULL}, KCB_OPT_SGD},
+               {"dense_adam_1", "adam_1", {"momentum", "velocity"}, KCB_OPT_ADAM}};
+  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+    char key[64];
+    snprintf(key, sizeof key, "%s.h5", cases[c].tag);
+    double want[2] = {0, 0};
+    size_t i;
+    json_t *w;
+    json_array_foreach(json_object_get(json_object_get(exp, key), "optimizer_weights"), i, w) {
+      const char *name = json_string_value(json_object_get(w, "name"));
+      for (int s = 0; s < 2 && cases[c].slots[s]; s++) {
+        size_t len = strlen(name), sl = strlen(cases[c].slots[s]);
+        if (len > sl + 1 && name[len - sl - 1] == '_' && strcmp(name + len - sl, cases[c].slots[s]) == 0)
+          want[s] += json_number_value(json_object_get(w, "sum"));
+      }
+    }
+    assert_true(want[0] != 0);
+    const char *layouts[] = {".keras", ".h5", ".weights.h5"};
+    kcb_model *m = NULL;
+    kcb_load_options o = KCB_LOAD_OPTIONS_INIT;
+    o.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
+    for (size_t f = 0; f < 3; f++) {
+      snprintf(path, sizeof path, "%s/../zoo-synth/%s%s", KCB_SAVING_DATA, cases[c].tag, layouts[f]);
+      if (f < 2) {
+        kcb_model_free(m);
+        m = NULL;
+        if (kcb_model_load(&m, path, &o) != 0) fail_msg("%s: %s", path, kcb_error_last());
+        assert_int_equal(m->opt.o.kind, cases[c].kind);
+      } else {
+        kcb_model_set_iterations(m, 0);
+        if (kcb_model_load_weights(m, path, &o) != 0) fail_msg("%s: %s", path, kcb_error_last());
+      }
+      assert_int_equal(kcb_model_iterations(m), 3);
+      size_t n = 0, p = kcb_model_param_count(m);
+      const float *slots = kcb_model_optimizer_slots(m, &n);
+      assert_int_equal(n, (cases[c].slots[1] ? 2 : 1) * p);
+      for (int s = 0; s < 2 && cases[c].slots[s]; s++) {
+        double got = 0;
+        for (size_t k = 0; k < p; k++) got += slots[(size_t)s * p + k];
+        if (fabs(got - want[s]) > 1e-5)
+          fail_msg("%s: %s sums to %.9g, the file holds %.9g", path, cases[c].slots[s], got, want[s]);
+      }
+    }
+    /* another optimizer with as many variables refuses the state, naming it as saved */
+    kcb_model *other = NULL;
+    int64_t in = 5;
+    assert_ok(kcb_model_new(&other, 1, &in, 1));
+    assert_ok(kcb_model_add_from_spec(other, "4:relu,2"));
+    kcb_compile_options co = {0};
+    co.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(cases[c].kind == KCB_OPT_ADAM ? KCB_OPT_RMSPROP : KCB_OPT_ADAM);
+    co.optimizer.momentum = 0.9;
+    co.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+    assert_ok(kcb_model_compile(other, &co));
+    char quoted[64];
+    snprintf(quoted, sizeof quoted, "'%s'", cases[c].saved_name);
+    if (cases[c].kind != KCB_OPT_SGD) assert_error(kcb_model_load_weights(other, path, &o), KCB_ESHAPE, quoted);
+    kcb_model_free(other);
+    /* kcb's own file names the optimizer as Keras 3.15 does */
+    snprintf(path, sizeof path, "%s", tmp_path("names.weights.h5"));
+    assert_ok(kcb_model_save(m, path, NULL));
+    kcb_checkpoint_file *cf = NULL;
+    assert_ok(kcb_checkpoint_file_open(&cf, path));
+    static const char *const keras315[KCB_OPT_COUNT] = {"sgd", "rm_sprop", "adam", "adam_w"};
+    assert_string_equal(kcb_checkpoint_file_meta(cf)->optimizer_name, keras315[cases[c].kind]);
+    kcb_checkpoint_file_close(cf);
+    kcb_model_free(m);
+  }
+  json_decref(root);
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -979,7 +1063,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fixtures_load_and_predict),
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
-      cmocka_unit_test(test_mixed_precision_optimizer_state),
+      cmocka_unit_test(test_mixed_precision_optimizer_state), cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

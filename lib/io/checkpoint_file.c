@@ -1153,7 +1153,7 @@ static long owner_by_name(const kcb_checkpoint_file *f, const char *opt_name) {
   return best;
 }
 
-/* Keras 3's optimizers (see opt_layout); "adamw" before "adam", which its name starts with. */
+/* Keras 3's optimizers (see opt_layout), by their names without '_'. */
 static const opt_layout opt_layouts[] = {
     {"adamw", {{"momentum", "velocity"}, {"velocity_hat", NULL}}},
     {"adamax", {{"momentum", "norm"}}},
@@ -1169,16 +1169,19 @@ static const opt_layout opt_layouts[] = {
 };
 
 const opt_layout *kcb__opt_layout_of(const char *name) {
-  /* Keras 3's default names ("rmsprop", "adamw"); tf.keras 2's are the class names ("RMSprop") */
-  char snake[128];
-  size_t k = 0;
-  for (; name && name[k] && k + 1 < sizeof snake; k++) snake[k] = (char)tolower((unsigned char)name[k]);
-  snake[k] = '\0';
-  for (size_t i = 0; i < sizeof opt_layouts / sizeof opt_layouts[0]; i++) {
-    size_t n = strlen(opt_layouts[i].name);
-    /* "adam", "adam_1" (a second optimizer's name) */
-    if (!strncmp(snake, opt_layouts[i].name, n) && (snake[n] == '\0' || snake[n] == '_')) return &opt_layouts[i];
-  }
+  /* The same optimizer goes by several names: Keras 3.15's are its class in snake case, made
+   * unique per process ("rm_sprop", "adam_w", "adam_1"), earlier Keras 3's were fixed ("rmsprop",
+   * "adamw", "SGD"), tf.keras 2's the class ("RMSprop"). Compared lower-case, without a `_<digits>`
+   * suffix and without '_'. */
+  char key[128];
+  size_t n = 0, len = name ? strlen(name) : 0, end = len;
+  while (end > 0 && isdigit((unsigned char)name[end - 1])) end--;
+  if (end < len && end > 1 && name[end - 1] == '_') len = end - 1;
+  for (size_t k = 0; k < len && n + 1 < sizeof key; k++)
+    if (name[k] != '_') key[n++] = (char)tolower((unsigned char)name[k]);
+  key[n] = '\0';
+  for (size_t i = 0; i < sizeof opt_layouts / sizeof opt_layouts[0]; i++)
+    if (!strcmp(key, opt_layouts[i].name)) return &opt_layouts[i];
   return NULL;
 }
 

@@ -73,10 +73,10 @@ int kcb__is_model_class(const char *class_name);
  * then of the second, ...), one group after the other (RMSprop: every velocity, then every
  * momentum). Later groups are optional (momentum, centered, amsgrad). */
 typedef struct opt_layout {
-  const char *name;         /* the optimizer's default name in Keras 3 ("rmsprop") */
+  const char *name;         /* its class name, lower case ("rmsprop") */
   const char *groups[3][2]; /* slot names per group */
 } opt_layout;
-/* The layout of optimizer `name` ("adam", "adam_1", "RMSprop"), or NULL when kcb does not know it. */
+/* The layout of optimizer `name` ("adam", "adam_1", "rm_sprop", "RMSprop"), or NULL when kcb does not know it. */
 const opt_layout *kcb__opt_layout_of(const char *name);
 /* Slots per variable in the first g groups of a layout. */
 size_t kcb__opt_layout_width(const opt_layout *layout, int g);

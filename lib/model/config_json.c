@@ -24,8 +24,8 @@ const char *kcb__optimizer_class_name(kcb_optimizer_kind kind) {
 }
 
 const char *kcb__optimizer_instance_name(kcb_optimizer_kind kind) {
-  /* Keras 3's constructor defaults for `name`. */
-  static const char *const names[KCB_OPT_COUNT] = {"SGD", "rmsprop", "adam", "adamw"};
+  /* Keras 3.15's: the class name in snake case (its process's first instance; later ones get _1, ...) */
+  static const char *const names[KCB_OPT_COUNT] = {"sgd", "rm_sprop", "adam", "adam_w"};
   return (unsigned)kind < KCB_OPT_COUNT ? names[kind] : "unknown";
 }
 

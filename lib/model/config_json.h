@@ -18,7 +18,7 @@ int kcb__model_config_json_legacy(const kcb_model *m, char **out);
  * KCB_ESTATE if the model is not compiled. */
 int kcb__training_config_json(const kcb_model *m, char **out);
 
-/* Keras's class and instance names of the model's optimizer ("Adam", "adam"; "SGD", "SGD"). */
+/* Keras's class and instance names of the model's optimizer ("Adam", "adam"; "RMSprop", "rm_sprop"). */
 const char *kcb__optimizer_class_name(kcb_optimizer_kind kind);
 const char *kcb__optimizer_instance_name(kcb_optimizer_kind kind);
 

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "io/checkpoint_file_internal.h"
 #include "io/checkpoint_source.h"
 #include "io/h5.h"
 #include "io/zip.h"
@@ -688,9 +689,9 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
   int mismatch = 0;
   if (n == first) {
     mismatch = 1;
-  } else if (saved_name && strcasecmp(saved_name, expected_name) != 0) {
-    /* Keras matches by count alone; kcb also refuses another optimizer's state (e.g. RMSprop with
-     * momentum has as many variables as Adam). */
+  } else if (saved_name && kcb__opt_layout_of(saved_name) && kcb__opt_layout_of(saved_name) != kcb__opt_layout_of(expected_name)) {
+    /* Keras matches by count alone; kcb also refuses another known optimizer's state (e.g.
+     * RMSprop with momentum has as many variables as Adam), whichever Keras named it. */
     if (mode == KCB_LOAD_OPTIMIZER_REQUIRE) {
       rc = kcb__error(KCB_ESHAPE, "%s: the saved optimizer state is for '%s', the model uses '%s'", s->path, saved_name,
                       expected_name);

@@ -178,6 +178,21 @@ OPT_CLASS = {"lso_adam": "LossScaleOptimizer", "adam": "Adam", "sgd": "SGD", "rm
              "adamax": "Adamax"}
 
 
+# Keras up to 3.14 gave each optimizer a fixed default name
+K314_NAME = {"sgd": "SGD", "rmsprop": "rmsprop", "adam": "adam", "adamw": "adamw", "adagrad": "adagrad", "nadam": "nadam",
+             "adamax": "adamax"}
+
+
+def keras_name(opt):
+    """Keras 3.15's optimizers are named after their class in snake case, made unique per process
+    ("rm_sprop", "adam_w", "adam_1"): the key's `_N` suffix asks for that uniquified name, `_k314`
+    for the name Keras 3.14 gave."""
+    base, _, variant = opt.partition("_")
+    if variant == "k314":
+        return K314_NAME[base]
+    return snake(OPT_CLASS[base]) + ("_" + variant if variant.isdigit() else "")
+
+
 def optimizer_vars(opt, trainable, it_dtype):
     if opt == "lso_adam":
         # mixed precision: compile wraps the optimizer in a LossScaleOptimizer, whose variables are
@@ -188,10 +203,11 @@ def optimizer_vars(opt, trainable, it_dtype):
                ("loss_scale_optimizer/step_counter", np.array(3, dtype=it_dtype), None),
                ("loss_scale_optimizer/dynamic_scale", np.array(32768.0, np.float32), None)]
         return own + inner, inner
+    name = keras_name(opt)
     opt, _, variant = opt.partition("_")
-    out = [(opt + "/iteration", np.array(3, dtype=it_dtype), None)]
+    out = [(name + "/iteration", np.array(3, dtype=it_dtype), None)]
     if variant != "schedule":  # a learning-rate schedule is no variable
-        out.append((opt + "/learning_rate", np.array(0.01, np.float32), None))
+        out.append((name + "/learning_rate", np.array(0.01, np.float32), None))
     # the base optimizer's moving averages (use_ema) come before the optimizer's own slots
     for group in ([["average"]] if variant == "ema" else []) + OPTIMIZERS[opt]:
         for v in trainable:
@@ -199,11 +215,11 @@ def optimizer_vars(opt, trainable, it_dtype):
                 data = values(v.shape, v.dtype)
                 if slot in NON_NEGATIVE_SLOTS:  # running averages of squares, as a trained model holds
                     data = np.abs(data)
-                out.append(("%s/%s_%s" % (opt, v.path.replace("/", "_"), slot), data, v))
+                out.append(("%s/%s_%s" % (name, v.path.replace("/", "_"), slot), data, v))
                 if id(v) in UNKNOWN:
                     UNKNOWN_SLOTS.add(out[-1][0])
     if opt == "nadam":
-        out.append(("nadam/variable", np.array(0.97, np.float32), None))  # u_product: built unnamed in nadam's scope
+        out.append((name + "/variable", np.array(0.97, np.float32), None))  # u_product: built unnamed in nadam's scope
     return out
 
 
@@ -351,14 +367,17 @@ def opt_config(opt):
         return {"name": "loss_scale_optimizer", "learning_rate": 0.0, "initial_scale": 32768.0, "dynamic_growth_steps": 2000,
                 "inner_optimizer": {"module": "keras.optimizers", "class_name": "Adam",
                                     "config": {"name": "adam", "learning_rate": 0.01}, "registered_name": None}}
+    name = keras_name(opt)
     opt, _, variant = opt.partition("_")
+    # SGD's and RMSprop's momentum slots exist only with momentum
+    cfg = dict({"name": name, "learning_rate": 0.01}, **({"momentum": 0.9} if opt in ("sgd", "rmsprop") else {}))
     if variant == "ema":
-        return {"name": opt, "learning_rate": 0.01, "use_ema": True, "ema_momentum": 0.99}
+        cfg.update(use_ema=True, ema_momentum=0.99)
     if variant == "schedule":
-        return {"name": opt, "learning_rate": {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
-                                               "config": {"initial_learning_rate": 0.01, "decay_steps": 100, "decay_rate": 0.9},
-                                               "registered_name": None}}
-    return {"name": opt, "learning_rate": 0.01}
+        cfg["learning_rate"] = {"module": "keras.optimizers.schedules", "class_name": "ExponentialDecay",
+                                "config": {"initial_learning_rate": 0.01, "decay_steps": 100, "decay_rate": 0.9},
+                                "registered_name": None}
+    return cfg
 
 
 def params(model):
@@ -624,6 +643,16 @@ def mixed():
     return L("sequential", "Sequential", layers=layers)
 
 
+def dense_mlp():
+    """Sequential 5 -> relu 4 -> 2."""
+    layers = [
+        input_layer("input_layer", (5,)),
+        L("dense", "Dense", [V("kernel", (5, 4)), V("bias", (4,))], config={"units": 4, "activation": "relu"}),
+        L("dense_1", "Dense", [V("kernel", (4, 2)), V("bias", (2,))], config={"units": 2}),
+    ]
+    return L("sequential", "Sequential", layers=layers)
+
+
 def block():
     """Functional with a custom layer holding two Dense sub-layers as attributes (`proj_a`, `proj_b`,
     named 'expand' and 'squeeze') and an own variable: a store files them under the attribute names,
@@ -685,9 +714,12 @@ def main():
     write_keras3("video", video(), "nadam_schedule", np.int32, expected)
     write_keras3("nested", nested(), "adagrad", np.int64, expected)
     write_keras3("mixed", mixed(), "lso_adam", np.int64, expected)
-    write_keras3("block", block(), "sgd", np.int64, expected)
+    write_keras3("block", block(), "sgd_1", np.int64, expected)
     k2mix(expected)
     subcls(expected)
+    # one optimizer under the names Keras gives it, on a model kcb trains
+    for opt in ("rmsprop", "rmsprop_k314", "adamw_2", "sgd_k314", "adam_1"):
+        write_keras3("dense_" + opt, dense_mlp(), opt, np.int64, expected)
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"files": expected}, f, indent=None, separators=(",", ":"), ensure_ascii=False)
         f.write("\n")
