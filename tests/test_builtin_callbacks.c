@@ -509,6 +509,27 @@ static int count_train_end(kcb_callback *cb, kcb_logs *logs) {
   return 0;
 }
 
+/* Ctrl-C at a chosen batch, remembering the weights fit stops with. */
+typedef struct cut {
+  int epoch, at_epoch, at_batch;
+  float *weights;
+  size_t n;
+} cut;
+
+static int cut_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  ((cut *)cb->user_data)->epoch = epoch;
+  return 0;
+}
+
+static int cut_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)logs;
+  cut *c = cb->user_data;
+  if (c->epoch != c->at_epoch || batch != c->at_batch) return 0;
+  kcb_model_request_stop(cb->model);
+  return kcb_model_get_weights(cb->model, c->weights, c->n);
+}
+
 static void test_real_fit(void **state) {
   (void)state;
   /* y = x0 - x1 on 64 samples; SGD with a rate that makes the loss blow up to inf/NaN. */
@@ -581,6 +602,28 @@ static void test_real_fit(void **state) {
   assert_true(kcb_logs_get(&res, "loss", &again));
   assert_true(again == vl[best]);
   kcb_history_free(h);
+  kcb_callback_free(cbs[0]);
+  kcb_callback_free(cbs[1]);
+
+  /* Interrupted after the best epoch: no restore (Keras's KeyboardInterrupt skips on_train_end),
+   * so the model, and a backup taken at the end, hold the weights the run was cut at. */
+  cut c = {.at_epoch = 3, .at_batch = 2, .n = kcb_model_param_count(m)};
+  c.weights = malloc(c.n * sizeof *c.weights);
+  float *now = malloc(c.n * sizeof *now);
+  kcb_callback_ops cops = {0};
+  cops.on_epoch_begin = cut_epoch_begin;
+  cops.on_train_batch_end = cut_batch_end;
+  eo.monitor = "loss";
+  eo.patience = 100;
+  assert_ok(kcb_early_stopping_new(&cbs[0], &eo));
+  assert_ok(kcb_lambda_callback_new(&cbs[1], &cops, &c));
+  fo.validation_split = 0;
+  assert_int_equal(kcb_model_fit(m, &x, &y, &fo, NULL), KCB_EINTERRUPTED);
+  assert_true(kcb_early_stopping_best_epoch(cbs[0]) < 3);
+  assert_ok(kcb_model_get_weights(m, now, c.n));
+  assert_memory_equal(now, c.weights, c.n * sizeof *now);
+  free(now);
+  free(c.weights);
   kcb_callback_free(cbs[0]);
   kcb_callback_free(cbs[1]);
   kcb_model_free(m);

@@ -64,7 +64,10 @@ static int es_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   early_stopping *es = (early_stopping *)cb;
   const int say = es->verbose > 0 && kcb__callback_says(cb);
   if (es->stopped_epoch > 0 && say) fprintf(es->stream, "Epoch %d: early stopping\n", es->stopped_epoch + 1);
-  if (es->restore_best_weights && kcb__snapshot_valid(&es->best_weights)) {
+  /* An interrupted fit keeps the weights it was cut at, as Keras's KeyboardInterrupt skips
+   * on_train_end: BackupAndRestore's backup then holds them and the resumed run goes on as the
+   * uninterrupted one would have. */
+  if (es->restore_best_weights && kcb__snapshot_valid(&es->best_weights) && !kcb_model_interrupted(cb->model)) {
     if (say)
       fprintf(es->stream, "Restoring model weights from the end of the best epoch: %d.\n", es->best_epoch + 1);
     int rc = kcb__snapshot_restore(&es->best_weights, cb->model);

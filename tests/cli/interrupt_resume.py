@@ -5,7 +5,8 @@ middle of epoch 2. It must stop after the batch, close its logs (the cut epoch's
 in the event file, the hparams session has its end record), keep a backup where it stopped, and
 print the command that resumes. That command, run again, must say where it resumes, continue the
 CSV log and the TensorBoard batch steps without a gap or a duplicate, and end with the same test
-numbers as a run never interrupted. Running it once more says there is nothing to resume; a second
+numbers as a run never interrupted (EarlyStopping restoring best weights included: an interrupted
+run must back up the weights it was cut at). Running it once more says there is nothing to resume; a second
 Ctrl-C quits at once.
 Usage: interrupt_resume.py BIN_DIR"""
 import json
@@ -100,7 +101,7 @@ def raw_batch_steps(logdir):
 tmp = tempfile.mkdtemp()
 try:
     args = ["--train-limit", "30000", "--batch-size", "8", "--epochs", "4", "--model", "flatten,256:relu,10:softmax",
-            "--seed", "7"]
+            "--seed", "7", "--early-stopping", "10", "--restore-best-weights"]
     run_args = args + ["--logdir", "run/tb", "--update-freq", "batch", "--hparams", "--csv", "run/log.csv",
                        "--backup-dir", "run/backup", "--checkpoint", "run/ck/e{epoch}.keras"]
 

@@ -235,8 +235,9 @@ int kcb_model_stop_training(const kcb_model *m);
  * SIGTERM handler (it only sets a flag of type volatile sig_atomic_t). fit then skips the cut
  * epoch's validation and on_epoch_end (so no half epoch reaches a CSV row), runs on_train_end —
  * TensorBoard flushes and closes its files (an hparams session ends with STATUS_FAILURE: TensorBoard
- * has no "aborted" status), BackupAndRestore writes a backup at the last batch done and keeps it —
- * and returns KCB_EINTERRUPTED. A request arriving during validation or the last batch of an epoch
+ * has no "aborted" status), BackupAndRestore writes a backup at the last batch done and keeps it,
+ * EarlyStopping leaves the weights as they are (no restore_best_weights: the backup and the model
+ * hold the weights the run was cut at) — and returns KCB_EINTERRUPTED. A request arriving during validation or the last batch of an epoch
  * lets that epoch end normally first. The request is consumed by the fit that acts on it. */
 void kcb_model_request_stop(kcb_model *m);
 /** Whether the last (or the running) fit was stopped by kcb_model_request_stop; reset when a fit
