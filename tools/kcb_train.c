@@ -1,6 +1,7 @@
 /* kcb-train — train a Sequential model from the command line (Fashion-MNIST by default). */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -560,6 +561,15 @@ static int rank0_failed(kcb_distributed *dist, int status) {
   return kcb_distributed_max_int(dist, &v) == 0 ? v : 0;
 }
 
+/* Rank 0's *v on every rank: rank 0 alone reads and writes the backup and the course record, so
+ * its view of them decides for the whole job (ranks with node-local directories may see others). */
+static int rank0_value(kcb_distributed *dist, int *v) {
+  int x = kcb_distributed_rank(dist) == 0 ? *v : INT_MIN;
+  int rc = kcb_distributed_max_int(dist, &x);
+  if (rc == 0) *v = x;
+  return rc;
+}
+
 /* Reads the command line: on the ranks other than 0 silently first, then again aloud when it is
  * wrong for this rank alone. */
 static int check_command_line(train_args *a, int argc, char **argv, kcb_distributed *dist) {
@@ -602,8 +612,12 @@ int main(int argc, char **argv) {
   /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
   kcb_backup_status backup_status = {0};
   if (a.backup_dir) {
-    int brc = kcb_backup_and_restore_status(&backup_status, a.backup_dir);
+    int brc = quiet_rank ? 0 : kcb_backup_and_restore_status(&backup_status, a.backup_dir);
     if (brc) return end_job(dist, fail("--backup-dir", brc));
+    int state = (int)backup_status.state, epoch = backup_status.epoch;
+    if (rank0_value(dist, &state) || rank0_value(dist, &epoch)) return end_job(dist, fail("--backup-dir", KCB_EIO));
+    backup_status.state = (kcb_backup_state)state;
+    backup_status.epoch = epoch;
     if (backup_status.state == KCB_BACKUP_COMPLETED) {
       if (!quiet_rank) {
         printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
@@ -616,7 +630,8 @@ int main(int argc, char **argv) {
       return 0;
     }
     int resumable = backup_status.state == KCB_BACKUP_RESUMABLE;
-    status = resumable ? course_check(&a) : 0;
+    status = resumable && !quiet_rank ? course_check(&a) : 0;
+    if (rank0_value(dist, &status)) status = 1;
     if (!status && resumable && a.epochs < backup_status.epoch + 1) {
       if (!quiet_rank)
         fprintf(stderr, "kcb-train: --epochs %lld: the backed-up run stopped in epoch %d; give --epochs %d or more to "
@@ -671,6 +686,7 @@ int main(int argc, char **argv) {
   kcb_callback *callbacks[12] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
   size_t n_callbacks = 0;
   int warn = strcmp(a.on_write_error, "warn") == 0;
+  int stopped_by_signal = 0; /* after training: the ranks agreed, the job ends together (no abort) */
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
   if (rc) {
     status = fail("loading the data", rc);
@@ -882,24 +898,36 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (a.backup_dir && rank == 0) course_remove(&a); /* the run completed: nothing will resume it */
+  /* A stop asked for as the last epoch ended (in its validation, say) lets training complete; the
+   * test pass is then skipped, on every rank alike. */
+  in_final_evaluate = 1; /* from here a first Ctrl-C ends the test pass, not the process */
+  int sig = stop_signal, stopped_in_training = 0;
+  if (kcb_distributed_max_int(dist, &sig) == 0 && sig) stop_signal = sig, stopped_in_training = 1;
   kcb_evaluate_options ev = KCB_EVALUATE_OPTIONS_INIT;
   ev.batch_size = a.batch_size;
   ev.verbose = 0;
   kcb_logs result;
-  in_final_evaluate = 1;
-  rc = kcb_model_evaluate(model, data.test_images, y_test ? y_test : data.test_labels, &ev, &result);
-  in_final_evaluate = 0;
+  if (!stopped_in_training)
+    rc = kcb_model_evaluate(model, data.test_images, y_test ? y_test : data.test_labels, &ev, &result);
   if (rc) {
+    in_final_evaluate = 0;
     status = fail("evaluate", rc);
     goto done;
   }
-  if (stop_signal) { /* Ctrl-C in the test pass: the trained run's files are whole, the test result is not */
-    fflush(stdout);
-    fprintf(stderr, "\nkcb-train: stopped by %s during the final evaluation on the test set: training completed, and its "
-            "files are written; the test metrics were not computed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT");
+  sig = stop_signal; /* every rank tests on its own: one stopped stops them all */
+  if (kcb_distributed_max_int(dist, &sig) == 0) stop_signal = sig;
+  in_final_evaluate = 0;
+  if (stop_signal) { /* the trained run's files are whole, the test result is not */
+    stopped_by_signal = 1;
     status = 128 + stop_signal;
+    fflush(stdout);
+    if (rank == 0)
+      fprintf(stderr, "\nkcb-train: stopped by %s %s: training completed, and its files are written; the test metrics "
+              "were not computed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
+              stopped_in_training ? "as training ended" : "during the final evaluation on the test set");
   }
-  if (a.verbose || status) print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
+  if (rank == 0 && (a.verbose || status))
+    print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
   if (status) goto done;
   /* loss first, then the metrics in the order asked for */
   for (size_t i = 0; rank == 0 && i <= n_metrics; i++) {
@@ -914,7 +942,7 @@ int main(int argc, char **argv) {
 done:
   /* A failure outside fit may leave the other ranks waiting in a collective step: end the job (a stop
    * on request is collective, so those ranks end together anyway). */
-  if (status && rc != KCB_EINTERRUPTED && kcb_distributed_size(dist) > 1) {
+  if (status && rc != KCB_EINTERRUPTED && !stopped_by_signal && kcb_distributed_size(dist) > 1) {
     fflush(NULL);
     /* a failure every rank meets (a missing --initial-weights) is then said by rank 0 first: its
      * abort would otherwise often come second, after another rank's had ended it */

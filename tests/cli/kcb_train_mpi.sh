@@ -160,6 +160,17 @@ check model_error_rank1_alone 2 "Conv2D expects inputs of rank 3" -- sh -c "time
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 \
   --model 'flatten,conv:2:3,10:softmax' 2>&1"
 
+# Ranks that see different --backup-dir states (node-local directories): rank 0's decides for the
+# job, which neither hangs nor half-starts. Here rank 1's directory holds a completed run.
+b=$tmp/bstate
+small=(--train-limit 300 --epochs 1 --batch-size 64 --verbose 0)
+check bstate_completed_made 0 '^test_loss=' -- "$bin" "${small[@]}" --backup-dir "$b/done"
+check bstate_rank0_fresh_trains 0 '^test_loss=' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 \
+  -np 1 '$bin' ${small[*]} --backup-dir '$b/fresh' : -np 1 '$bin' ${small[*]} --backup-dir '$b/done' 2>&1"
+check bstate_rank0_completed_says_so 0 'nothing to resume' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 \
+  -np 1 '$bin' ${small[*]} --backup-dir '$b/done' : -np 1 '$bin' ${small[*]} --backup-dir '$b/fresh2' 2>&1"
+assert bstate_rank1_dir_untouched test ! -e "$b/fresh2"
+
 # SIGTERM to rank 1 alone: every rank stops after the same batch, rank 0 reports SIGTERM (not its own
 # missing signal) with the mpirun command that resumes, and the job ends with 143
 t=$tmp/term
