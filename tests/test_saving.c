@@ -972,6 +972,104 @@ static void test_optimizer_state_under_keras_names(void **state) {
   json_decref(root);
 }
 
+/* Sets the member a "key/0/key" path names (objects by key, arrays by index) to `value` (JSON). */
+static void json_set_path(json_t *root, const char *path, const char *value) {
+  char buf[256];
+  snprintf(buf, sizeof buf, "%s", path);
+  json_t *at = root;
+  char *save = NULL, *tok = strtok_r(buf, "/", &save), *next;
+  for (; (next = strtok_r(NULL, "/", &save)) != NULL; tok = next)
+    at = json_is_array(at) ? json_array_get(at, (size_t)atoi(tok)) : json_object_get(at, tok);
+  json_error_t e;
+  json_t *v = json_loads(value, JSON_DECODE_ANY, &e);
+  if (!at || !v) fail_msg("%s = %s: %s", path, value, e.text);
+  if (json_is_array(at)) assert_int_equal(json_array_set_new(at, (size_t)atoi(tok), v), 0);
+  else assert_int_equal(json_object_set_new(at, tok, v), 0);
+}
+
+/* Settings Keras applies and kcb does not implement are refused with the file, the layer and the
+ * setting named (a model built without them would train or predict otherwise); their neutral
+ * values load. */
+static void test_unsupported_settings_refused(void **state) {
+  (void)state;
+  static const char model_cfg[] =
+      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"trainable\": true, \"dtype\": "
+      "{\"module\": \"keras\", \"class_name\": \"DTypePolicy\", \"config\": {\"name\": \"float32\"}}, \"layers\": ["
+      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4], \"dtype\": \"float32\", \"name\": \"input_layer\"}},"
+      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", \"trainable\": true, \"dtype\": {\"module\": \"keras\", "
+      "\"class_name\": \"DTypePolicy\", \"config\": {\"name\": \"float32\"}}, \"units\": 3, \"activation\": \"relu\", "
+      "\"kernel_regularizer\": null, \"bias_regularizer\": null, \"activity_regularizer\": null, \"kernel_constraint\": null, "
+      "\"bias_constraint\": null, \"lora_rank\": null, \"quantization_config\": null}},"
+      "{\"class_name\": \"Dropout\", \"config\": {\"name\": \"dropout\", \"rate\": 0.25, \"noise_shape\": null, \"seed\": null}},"
+      "{\"class_name\": \"Flatten\", \"config\": {\"name\": \"flatten\", \"data_format\": \"channels_last\"}},"
+      "{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_1\", \"units\": 2, \"activation\": \"softmax\"}}]}}";
+  static const char train_cfg[] =
+      "{\"loss\": {\"module\": \"keras.losses\", \"class_name\": \"CategoricalCrossentropy\", \"config\": {\"name\": "
+      "\"categorical_crossentropy\", \"reduction\": \"sum_over_batch_size\", \"from_logits\": false, \"label_smoothing\": 0.0, "
+      "\"axis\": -1}}, \"loss_weights\": null, \"metrics\": [{\"class_name\": \"BinaryAccuracy\", \"config\": {\"name\": "
+      "\"binary_accuracy\", \"dtype\": \"float32\", \"threshold\": 0.5}}], \"optimizer_config\": {\"class_name\": \"Adam\", "
+      "\"config\": {\"name\": \"adam\", \"learning_rate\": 0.001, \"weight_decay\": null, \"clipnorm\": null, \"global_clipnorm\": "
+      "null, \"clipvalue\": null, \"use_ema\": false, \"ema_momentum\": 0.99, \"loss_scale_factor\": null, "
+      "\"gradient_accumulation_steps\": null}}}";
+  static const struct {
+    int training; /* 0: the model config, 1: the training config */
+    const char *path, *value, *error; /* error NULL: loads */
+  } cases[] = {
+      {0, "config/layers/1/config/trainable", "false", "Dense layer 'dense': trainable=false"},
+      {0, "config/layers/1/config/dtype", "\"float64\"", "Dense layer 'dense': dtype policy 'float64'"},
+      {0, "config/layers/1/config/dtype/config/name", "\"bfloat16\"", "dtype policy 'bfloat16'"},
+      {0, "config/layers/1/config/dtype/config/name", "\"mixed_float16\"", NULL},
+      {0, "config/layers/1/config/kernel_regularizer", "{\"class_name\": \"L2\", \"config\": {\"l2\": 0.01}}",
+       "Dense layer 'dense': kernel_regularizer (L2) is not supported"},
+      {0, "config/layers/1/config/activity_regularizer", "{\"class_name\": \"L1\", \"config\": {\"l1\": 0.01}}", "activity_regularizer (L1)"},
+      {0, "config/layers/1/config/bias_constraint", "{\"class_name\": \"NonNeg\", \"config\": {}}", "bias_constraint (NonNeg)"},
+      {0, "config/layers/1/config/lora_rank", "4", "lora_rank"},
+      {0, "config/layers/2/config/noise_shape", "[null, 1]", "Dropout layer 'dropout': noise_shape"},
+      {0, "config/layers/3/config/data_format", "\"channels_first\"", "Flatten layer 'flatten': data_format 'channels_first'"},
+      {0, "config/trainable", "false", "Sequential model 'sequential': trainable=false"},
+      {1, "optimizer_config/config/clipnorm", "1.0", "optimizer Adam has clipnorm"},
+      {1, "optimizer_config/config/clipvalue", "0.5", "optimizer Adam has clipvalue"},
+      {1, "optimizer_config/config/global_clipnorm", "1", "global_clipnorm"},
+      {1, "optimizer_config/config/use_ema", "true", "use_ema=true"},
+      {1, "optimizer_config/config/gradient_accumulation_steps", "4", "gradient_accumulation_steps"},
+      {1, "optimizer_config/config/loss_scale_factor", "128.0", "loss_scale_factor"},
+      {1, "optimizer_config/config/learning_rate",
+       "{\"class_name\": \"ExponentialDecay\", \"config\": {\"initial_learning_rate\": 0.01, \"decay_steps\": 10, \"decay_rate\": 0.9}}",
+       "the learning rate is a ExponentialDecay schedule"},
+      {1, "loss/config/reduction", "\"sum\"", "loss 'categorical_crossentropy' has a reduction"},
+      {1, "loss/config/label_smoothing", "0.1", "label_smoothing"},
+      {1, "loss/config/axis", "1", "has a axis"},
+      {1, "loss/config/ignore_class", "0", "ignore_class"},
+      {1, "loss_weights", "[0.5]", "loss_weights"},
+      {1, "loss_weights", "[1.0]", NULL},
+      {1, "metrics/0/config/threshold", "0.7", "metric 'binary_accuracy' has threshold 0.7"},
+  };
+  kcb_model *m = NULL;
+  int compiled = 0;
+  assert_ok(kcb__model_from_config_json(&m, model_cfg, train_cfg, 1, 1, &compiled, "base.h5"));
+  assert_true(compiled);
+  kcb_model_free(m);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    json_t *mc = json_loads(model_cfg, 0, NULL), *tc = json_loads(train_cfg, 0, NULL);
+    json_set_path(cases[i].training ? tc : mc, cases[i].path, cases[i].value);
+    char *mtext = json_dumps(mc, 0), *ttext = json_dumps(tc, 0);
+    m = NULL;
+    int rc = kcb__model_from_config_json(&m, mtext, ttext, 1, 1, &compiled, "case.h5");
+    if (!cases[i].error && rc) fail_msg("%s = %s: %s", cases[i].path, cases[i].value, kcb_error_last());
+    if (cases[i].error) {
+      if (rc != KCB_EFORMAT || !strstr(kcb_error_last(), cases[i].error) || strncmp(kcb_error_last(), "case.h5: ", 9) != 0)
+        fail_msg("%s = %s: rc %d, '%s' (expected '%s')", cases[i].path, cases[i].value, rc, rc ? kcb_error_last() : "",
+                 cases[i].error);
+      assert_null(m);
+    }
+    kcb_model_free(m);
+    free(mtext);
+    free(ttext);
+    json_decref(mc);
+    json_decref(tc);
+  }
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -1064,6 +1162,7 @@ int main(void) {
       cmocka_unit_test(test_fixtures_load_and_predict),
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_mixed_precision_optimizer_state), cmocka_unit_test(test_optimizer_state_under_keras_names),
+      cmocka_unit_test(test_unsupported_settings_refused),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

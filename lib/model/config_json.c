@@ -356,12 +356,55 @@ int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, con
 
 kcb_initializer kcb__config_initializer(json_t *v, kcb_initializer fallback) { return parse_initializer(v, fallback); }
 
+/* The name of a dtype policy as Keras 3 ({"class_name": "DTypePolicy", "config": {"name": ...}}),
+ * tf.keras 2 ({"class_name": "Policy", ...}) or a plain string writes it; NULL if none is given. */
+static const char *policy_name(json_t *dtype) {
+  if (json_is_string(dtype)) return json_string_value(dtype);
+  return json_string_value(json_object_get(json_object_get(dtype, "config"), "name"));
+}
+
+static int ends_with(const char *s, const char *tail) {
+  size_t n = strlen(s), t = strlen(tail);
+  return n >= t && strcmp(s + n - t, tail) == 0;
+}
+
+/* Settings of a layer (or of the model, cls "Sequential") that Keras applies and kcb does not
+ * implement: dropped, the model would train or predict otherwise, so they are refused by name. */
+static int check_layer_settings(json_t *c, const char *cls, const char *name, const char *file) {
+  char why[256] = "";
+  const char *policy = policy_name(json_object_get(c, "dtype"));
+  const char *key;
+  json_t *v;
+  if (json_is_false(json_object_get(c, "trainable")))
+    snprintf(why, sizeof why, "trainable=false (frozen weights; kcb trains every layer)");
+  else if (policy && strcmp(policy, "float32") != 0 && strncmp(policy, "mixed_", 6) != 0)
+    snprintf(why, sizeof why, "dtype policy '%s' (kcb computes in float32)", policy);
+  else if (strcmp(cls, "Flatten") == 0 && !json_is_null(json_object_get(c, "data_format")) &&
+           json_string_value(json_object_get(c, "data_format")) &&
+           strcmp(json_string_value(json_object_get(c, "data_format")), "channels_last") != 0)
+    snprintf(why, sizeof why, "data_format '%s'", json_string_value(json_object_get(c, "data_format")));
+  else
+    json_object_foreach(c, key, v) {
+      if (json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0)) continue;
+      if (ends_with(key, "_regularizer") || ends_with(key, "_constraint") || strcmp(key, "noise_shape") == 0 ||
+          strcmp(key, "lora_rank") == 0 || strcmp(key, "quantization_config") == 0) {
+        const char *what = class_of(v, NULL);
+        snprintf(why, sizeof why, "%s%s%s%s", key, what ? " (" : "", what ? what : "", what ? ")" : "");
+        break;
+      }
+    }
+  if (!why[0]) return 0;
+  return kcb__error(KCB_EFORMAT, "%s: %s %s '%s': %s is not supported", file, cls, strcmp(cls, "Sequential") ? "layer" : "model",
+                    name, why);
+}
+
 static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   json_t *c = NULL;
   const char *cls = class_of(layer, &c);
   const char *name = json_string_value(json_object_get(c, "name"));
   if (!cls || !json_is_object(c)) return kcb__error(KCB_EFORMAT, "%s: model config: a layer without class_name/config", file);
-  int rc = 0;
+  int rc = check_layer_settings(c, cls, name ? name : "?", file);
+  if (rc) return rc;
   if (strcmp(cls, "Dense") == 0) {
     kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
     json_t *units = json_object_get(c, "units");
@@ -411,11 +454,25 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
                       cls ? cls : "(no class_name)");
   *o = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(kind);
   if (!json_is_object(c)) return 0;
+  /* what the optimizer would do that kcb's does not: refused, as the run would differ */
+  static const char *const not_implemented[] = {"clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor",
+                                                "gradient_accumulation_steps"};
+  for (size_t i = 0; i < sizeof not_implemented / sizeof not_implemented[0]; i++) {
+    json_t *setting = json_object_get(c, not_implemented[i]);
+    if (setting && !json_is_null(setting))
+      return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer %s has %s, which kcb does not "
+                        "implement; load without compiling to get the weights", file, cls, not_implemented[i]);
+  }
+  if (json_is_true(json_object_get(c, "use_ema")))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer %s has use_ema=true (a moving average "
+                      "of the weights), which kcb does not implement; load without compiling to get the weights", file, cls);
   json_t *lr = json_object_get(c, "learning_rate");
   if (!lr) lr = json_object_get(c, "lr"); /* Keras 2 before 2.3 */
   if (json_is_number(lr)) o->learning_rate = json_number_value(lr);
-  else if (json_is_object(lr)) /* a schedule: start from its initial rate */
-    o->learning_rate = number_or(json_object_get(lr, "config"), "initial_learning_rate", KCB_DEFAULT);
+  else if (json_is_object(lr))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: the learning rate is a %s schedule, which kcb's "
+                      "optimizers do not take (use a learning-rate scheduler callback); load without compiling to get the "
+                      "weights", file, class_of(lr, NULL) ? class_of(lr, NULL) : "(unnamed)");
   o->momentum = number_or(c, "momentum", 0.0);
   o->nesterov = bool_or(c, "nesterov", 0);
   o->rho = number_or(c, "rho", KCB_DEFAULT);
@@ -444,6 +501,17 @@ static int parse_loss(json_t *v, kcb_compile_options *c, const char *file) {
     snake_case(name ? name : "", snake, sizeof snake);
     name = inner ? inner : snake;
     c->from_logits = bool_or(cfg, "from_logits", 0);
+    const char *reduction = json_string_value(json_object_get(cfg, "reduction"));
+    json_t *axis = json_object_get(cfg, "axis"), *ignore = json_object_get(cfg, "ignore_class");
+    const char *what = reduction && strcmp(reduction, "sum_over_batch_size") != 0 && strcmp(reduction, "auto") != 0
+                           ? "reduction"
+                       : number_or(cfg, "label_smoothing", 0.0) != 0.0       ? "label_smoothing"
+                       : ignore && !json_is_null(ignore)                    ? "ignore_class"
+                       : axis && !(json_is_integer(axis) && json_integer_value(axis) == -1) ? "axis"
+                                                                            : NULL;
+    if (what)
+      return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: loss '%s' has a %s kcb does not implement; "
+                        "load without compiling to get the weights", file, name, what);
   }
   if (json_is_object(v) && !json_object_get(v, "class_name"))
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: losses given per named output; kcb models "
@@ -479,6 +547,9 @@ static int parse_metric(json_t *v, kcb_metric *out, const char **display, const 
     }
     *display = given ? given : name;
   }
+  if (json_is_object(cfg) && number_or(cfg, "threshold", 0.5) != 0.5)
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: metric '%s' has threshold %g; kcb's binary "
+                      "accuracy uses 0.5", file, *display ? *display : "?", number_or(cfg, "threshold", 0.5));
   if (!name || kcb_metric_from_name(out, name) != 0)
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: metric '%s'%s%s%s is not one kcb implements "
                       "(accuracy and its binary/categorical/sparse forms, mse, mae); load without compiling to get the weights",
@@ -494,6 +565,11 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   const char *names[KCB__MAX_METRICS];
   int rc = parse_optimizer(optimizer, &c.optimizer, file);
   if (rc == 0) rc = parse_loss(json_object_get(cfg, "loss"), &c, file);
+  json_t *lw = json_object_get(cfg, "loss_weights");
+  if (json_is_array(lw) && json_array_size(lw) == 1) lw = json_array_get(lw, 0);
+  if (rc == 0 && lw && !json_is_null(lw) && !(json_is_number(lw) && json_number_value(lw) == 1.0))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: loss_weights scale the loss, which kcb does not "
+                      "implement; load without compiling to get the weights", file);
   json_t *ms = json_object_get(cfg, "metrics");
   if (rc == 0 && json_is_object(ms))
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: metrics given per named output (%zu outputs); "
@@ -558,6 +634,10 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
     rc = kcb__error(KCB_EFORMAT, "%s: model config gives no input shape (no InputLayer batch_shape or build_input_shape)", file);
     goto done;
   }
+  if (json_is_object(cfg) &&
+      (rc = check_layer_settings(cfg, "Sequential", json_string_value(json_object_get(cfg, "name")) ?
+                                                         json_string_value(json_object_get(cfg, "name")) : "?", file)))
+    goto done;
   if ((rc = kcb_model_new(&m, rank, shape, seed))) goto named;
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);

@@ -88,8 +88,14 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
  * SpatialDropout2D); a tf.keras 2 training config is mapped to kcb's settings, and a setting kcb
  * lacks is KCB_EFORMAT naming it (load with compile = 0 to get the weights).
  * @param[out] out a new model, freed with kcb_model_free; NULL on error.
+ * Layer settings kcb does not implement (trainable=false, a dtype policy other than float32 or
+ * mixed_*, regularizers, constraints, Dropout's noise_shape, channels_first Flatten, LoRA,
+ * quantization) are KCB_EFORMAT naming the file, the layer and the setting, as are optimizer
+ * clipping, use_ema, gradient accumulation, loss scaling and learning-rate schedules, loss
+ * reduction / label_smoothing / ignore_class / axis, loss_weights and accuracy thresholds other
+ * than 0.5 when compiling (a model built without them would train or predict otherwise).
  * @return 0 or an error as kcb_model_load_weights; KCB_EFORMAT if the file has no model config
- *         (a weights-only file) or the config holds a layer kcb does not have. */
+ *         (a weights-only file) or the config holds a layer or a setting kcb does not have. */
 int kcb_model_load(kcb_model **out, const char *path, const kcb_load_options *opts);
 
 /** What a checkpoint holds, read without loading its weights (for ranking checkpoints). */
