@@ -1070,6 +1070,53 @@ static void test_unsupported_settings_refused(void **state) {
   }
 }
 
+/* Long layer names (Keras sets no limit) survive every layout; one past kcb's limit is refused by name. */
+static void test_long_layer_names(void **state) {
+  (void)state;
+  char long_a[201], long_b[201];
+  memset(long_a, 'a', 200), memset(long_b, 'a', 200);
+  long_a[200] = long_b[200] = '\0';
+  long_b[199] = 'b'; /* the same for 199 bytes: told apart only at the end */
+  kcb_model *m = NULL;
+  int64_t in = 3;
+  assert_ok(kcb_model_new(&m, 1, &in, 1));
+  kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+  d.units = 4, d.name = long_a;
+  assert_ok(kcb_model_add_dense(m, &d));
+  d.units = 2, d.name = long_b;
+  assert_ok(kcb_model_add_dense(m, &d));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+  assert_ok(kcb_model_compile(m, &c));
+  kcb_model_set_iterations(m, 1); /* so the optimizer state, with the names in its paths, is saved */
+  const char *files[] = {"long.h5", "long.keras", "long.weights.h5"};
+  for (size_t f = 0; f < 3; f++) {
+    assert_ok(kcb_model_save(m, tmp_path(files[f]), NULL));
+    kcb_load_options o = KCB_LOAD_OPTIONS_INIT;
+    o.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
+    if (f < 2) {
+      kcb_model *b = NULL;
+      if (kcb_model_load(&b, tmp_path(files[f]), &o)) fail_msg("%s: %s", files[f], kcb_error_last());
+      assert_string_equal(kcb_model_layer_name(b, 0), long_a);
+      assert_string_equal(kcb_model_layer_name(b, 1), long_b);
+      kcb_model_free(b);
+    } else {
+      assert_ok(kcb_model_load_weights(m, tmp_path(files[f]), &o));
+    }
+  }
+  kcb_model_free(m);
+  char too_long[300], cfg[1024];
+  memset(too_long, 'x', 299);
+  too_long[299] = '\0';
+  snprintf(cfg, sizeof cfg, "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+           "\"config\": {\"batch_shape\": [null, 3]}}, {\"class_name\": \"Dense\", \"config\": {\"name\": \"%s\", \"units\": 2}}]}}",
+           too_long);
+  m = NULL;
+  assert_error(kcb__model_from_config_json(&m, cfg, NULL, 1, 0, NULL, "long.h5"), KCB_EFORMAT, "is 299 bytes; kcb keeps names of up to 255");
+  assert_null(m);
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -1162,7 +1209,7 @@ int main(void) {
       cmocka_unit_test(test_fixtures_load_and_predict),
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_mixed_precision_optimizer_state), cmocka_unit_test(test_optimizer_state_under_keras_names),
-      cmocka_unit_test(test_unsupported_settings_refused),
+      cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

@@ -355,7 +355,7 @@ static int log_weights(tensorboard *tb, int epoch) {
   kcb_model *m = tb->base.model;
   int rc = open_run(tb, &tb->train, "train");
   size_t n = kcb_model_weight_count(m);
-  char tag[256];
+  char tag[640]; /* layer names up to 255 bytes */
   for (size_t i = 0; !rc && i < n; i++) {
     kcb_weight_info wi;
     if ((rc = kcb_model_weight(m, i, &wi))) break;

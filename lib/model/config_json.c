@@ -430,7 +430,10 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   if (rc && strncmp(kcb_error_last(), file, strlen(file)) == 0) return rc; /* the message already names file and layer */
   if (rc) return kcb__error(rc, "%s: layer '%s': %s", file, name ? name : "?", kcb_error_last());
   /* Keep the file's layer names (kcb's automatic names may differ). */
-  if (name && strlen(name) < sizeof m->layers[0].name) {
+  if (name && strlen(name) >= sizeof m->layers[0].name)
+    return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%.40s...' is %zu bytes; kcb keeps names of up to %zu", file,
+                      name, strlen(name), sizeof m->layers[0].name - 1);
+  if (name) {
     for (size_t i = 0; i + 1 < m->n_layers; i++)
       if (strcmp(m->layers[i].name, name) == 0)
         return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%s' is used twice", file, name);

@@ -126,7 +126,7 @@ void kcb__model_finish_layer(kcb_model *m, kcb__layer *l) {
  * layers so far and of l, plus `extra` for a Dense layer whose variables are not set yet) stay
  * within kcb_max_params (sizes come from files and flags). */
 static int layer_size_check(const kcb_model *m, const kcb__layer *l, uint64_t extra) {
-  char what[160];
+  char what[KCB__NAME_MAX + 96];
   snprintf(what, sizeof what, "layer '%s': output shape", l->name);
   int64_t out;
   int rc = kcb__check_values(l->out_shape, l->out_rank, what, &out);

@@ -20,6 +20,11 @@ typedef enum kcb__layer_kind {
 const char *kcb__layer_class_name(kcb__layer_kind kind);
 const char *kcb__layer_base_name(kcb__layer_kind kind);
 
+/* Bytes of a layer name with its terminator: Keras sets no limit; names longer than this are refused. */
+#define KCB__NAME_MAX 256
+/* Bytes of a variable path built from a layer name ("<optimizer>/<model>_<layer>_<weight>_<slot>"). */
+#define KCB__PATH_MAX (2 * KCB__NAME_MAX + 128)
+
 /* One weight variable of a layer, in Keras's order (trainable ones first, as layer.weights). */
 #define KCB__MAX_VARS 4
 /* Callbacks of one fit that may register a flush (kcb__model_add_flusher). */
@@ -49,7 +54,7 @@ typedef struct kcb__geom {
  * Dense and activations work on the last axis, as Keras's do. */
 typedef struct kcb__layer {
   kcb__layer_kind kind;
-  char name[64];
+  char name[KCB__NAME_MAX];
   int out_rank;                        /* per-sample output shape, without the batch axis */
   int64_t out_shape[KCB_MAX_RANK];
   int64_t in_width, out_width;         /* last-axis sizes */

@@ -266,7 +266,7 @@ static int write_legacy_weights(hid_t g, const save_ctx *c) {
   qsort(sorted, m->n_layers, sizeof *sorted, by_layer_name);
   for (size_t s = 0; s < m->n_layers; s++) {
     size_t i = (size_t)(sorted[s] - m->layers);
-    char wnames[KCB__MAX_VARS][200];
+    char wnames[KCB__MAX_VARS][KCB__PATH_MAX];
     const char *wptr[KCB__MAX_VARS];
     size_t nw = 0;
     KCB__TRY(kcb__h5_group_create(&lg, g, m->layers[i].name, c->file));
@@ -297,17 +297,17 @@ static int write_legacy_optimizer(hid_t f, const save_ctx *c) {
   size_t n = c->v.n_s + 2;
   int rc = 0;
   hid_t g = H5I_INVALID_HID;
-  char *paths = malloc(n * 200);
+  char *paths = malloc(n * KCB__PATH_MAX);
   const char **ptrs = malloc(n * sizeof *ptrs);
   if (!paths || !ptrs) {
     rc = kcb__error(KCB_ENOMEM, "out of memory");
     goto done;
   }
   const char *opt = kcb__optimizer_instance_name(m->opt.o.kind);
-  for (size_t i = 0; i < n; i++) ptrs[i] = paths + i * 200;
-  snprintf(paths, 200, "%s/iteration", opt);
-  snprintf(paths + 200, 200, "%s/learning_rate", opt);
-  for (size_t i = 0; i < c->v.n_s; i++) slot_path(c, &c->v.s[i], paths + (i + 2) * 200, 200);
+  for (size_t i = 0; i < n; i++) ptrs[i] = paths + i * KCB__PATH_MAX;
+  snprintf(paths, KCB__PATH_MAX, "%s/iteration", opt);
+  snprintf(paths + KCB__PATH_MAX, KCB__PATH_MAX, "%s/learning_rate", opt);
+  for (size_t i = 0; i < c->v.n_s; i++) slot_path(c, &c->v.s[i], paths + (i + 2) * KCB__PATH_MAX, KCB__PATH_MAX);
   KCB__TRY(kcb__h5_group_create(&g, f, "optimizer_weights", c->file));
   KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", ptrs, n, c->file));
   KCB__TRY(kcb__h5_dataset_write_int32(g, ptrs[0], (int32_t)m->opt.iterations, c->file));
@@ -536,12 +536,12 @@ static int load_legacy_weights(const kcb__ckpt_source *s, const kcb_model *m, co
                       s->path, k, l->name, fname, expect, n_wn);
       goto done;
     }
-    char desc[160];
+    char desc[KCB__PATH_MAX];
     snprintf(desc, sizeof desc, "layer #%zu (named %s)", k, l->name);
     for (size_t q = 0; q < n_wn; q++, j++) {
       int rank = 0;
       int64_t shape[KCB__H5_MAX_RANK];
-      char where[300];
+      char where[KCB__PATH_MAX];
       snprintf(where, sizeof where, "%s/%s in the file", fname, wn[q]);
       KCB__TRY(kcb__h5_dataset_shape(lg, wn[q], &rank, shape, s->path));
       KCB__TRY(check_shape(s, where, desc, wn[q], rank, shape, &v->w[j]));
@@ -577,7 +577,7 @@ static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, con
       KCB__TRY(kcb__h5_link_count(g, &have, s->path));
     }
     if (have != expect) {
-      char names[160] = "";
+      char names[KCB__PATH_MAX] = "";
       for (int q = 0; q < l->n_vars; q++)
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s'%s'", q ? ", " : "", l->vars[q].name);
       rc = kcb__error(KCB_ESHAPE, "%s: Layer '%s' expected %zu variables, but received %zu variables during loading (group %s). Expected: [%s]",
@@ -621,7 +621,7 @@ static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, co
     const var_info *w = &v->w[v->s[i].weight];
     int rank = 0;
     int64_t shape[KCB__H5_MAX_RANK];
-    char desc[160];
+    char desc[KCB__PATH_MAX];
     snprintf(desc, sizeof desc, "optimizer variable #%zu (%s of %s/%s)", i + 2, v->s[i].slot_name, w->layer_name, w->name);
     KCB__TRY(kcb__h5_dataset_shape(g, names[i + 2], &rank, shape, s->path));
     KCB__TRY(check_shape(s, "optimizer state", desc, names[i + 2], rank, shape, w));

@@ -66,7 +66,7 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
   rule(f, "\u2521", "\u2501", "\u2547", "\u2529");
   for (size_t i = 0; i < m->n_layers; i++) {
     const kcb__layer *l = &m->layers[i];
-    char name[96], shape[96], params[32];
+    char name[KCB__NAME_MAX + 64], shape[96], params[32];
     snprintf(name, sizeof name, "%s (%s)", l->name, kcb_model_layer_class(m, i));
     size_t used = (size_t)snprintf(shape, sizeof shape, "(None");
     for (int d = 0; d < l->out_rank && used < sizeof shape; d++)
