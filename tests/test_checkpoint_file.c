@@ -193,6 +193,35 @@ static void test_compare(void **state) {
   assert_error(kcb_checkpoint_file_compare(a, i, b, j, &max_abs, &rel), KCB_ESHAPE, "holds 12 values");
   kcb_checkpoint_file_close(a);
   kcb_checkpoint_file_close(b);
+
+  /* a diverged kernel (NaN, +inf, -inf) compared with its copy: no difference; then one NaN
+   * against a number is NaN, one infinity against a number inf */
+  double bad[12];
+  for (int k = 0; k < 12; k++) bad[k] = 0.25 * k;
+  bad[1] = NAN, bad[2] = INFINITY, bad[3] = -INFINITY;
+  const char *names[] = {"a.weights.h5", "b.weights.h5"};
+  for (int change = 0; change < 3; change++) {
+    for (int f = 0; f < 2; f++) {
+      write_store(tmp_path(names[f]));
+      double w[12];
+      memcpy(w, bad, sizeof w);
+      if (f == 1 && change == 1) w[1] = 1.0;
+      if (f == 1 && change == 2) w[2] = 1.0;
+      h = H5Fopen(tmp_path(names[f]), H5F_ACC_RDWR, H5P_DEFAULT);
+      d = H5Dopen2(h, "layers/sequential/layers/dense/vars/0", H5P_DEFAULT);
+      assert_true(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, w) >= 0);
+      H5Dclose(d);
+      H5Fclose(h);
+    }
+    assert_ok(kcb_checkpoint_file_open(&a, tmp_path("a.weights.h5")));
+    assert_ok(kcb_checkpoint_file_open(&b, tmp_path("b.weights.h5")));
+    assert_ok(kcb_checkpoint_file_compare(a, i, b, i, &max_abs, &rel));
+    if (change == 0) assert_true(max_abs == 0 && rel == 0);
+    if (change == 1) assert_true(isnan(max_abs));
+    if (change == 2) assert_true(isinf(max_abs));
+    kcb_checkpoint_file_close(a);
+    kcb_checkpoint_file_close(b);
+  }
 }
 
 /* tf.keras 2's optimizer names point at the variable each slot belongs to. */

@@ -1946,10 +1946,13 @@ int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kc
   if (!rc) {
     double m = 0, d2 = 0, a2 = 0;
     for (size_t k = 0; k < n; k++) {
+      if (isfinite(x[k])) a2 += x[k] * x[k];
+      /* the same value, the same infinity, or NaN in both: no difference (a diverged run compared
+       * with its own copy) */
+      if (x[k] == y[k] || (isnan(x[k]) && isnan(y[k]))) continue;
       double d = fabs(x[k] - y[k]);
-      if (isnan(d) || d > m) m = d;
-      d2 += (x[k] - y[k]) * (x[k] - y[k]);
-      a2 += x[k] * x[k];
+      if (!isnan(m) && (isnan(d) || d > m)) m = d; /* NaN, once met, stays */
+      d2 += d * d;
     }
     *max_abs = m;
     *rel_l2 = d2 == 0 ? 0 : sqrt(d2) / sqrt(a2);

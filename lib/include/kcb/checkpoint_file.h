@@ -171,8 +171,10 @@ typedef struct kcb_var_stats {
 int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_stats *out);
 
 /** How variable i of `a` differs from variable j of `b` (same number of elements required).
- * @param[out] max_abs the largest |a - b| (NaN where either is NaN)
- * @param[out] rel_l2 ||a - b|| / ||a|| (0 when both are zero)
+ * Equal values, the same infinities and NaN in both count as no difference.
+ * @param[out] max_abs the largest |a - b|: NaN where one is NaN and the other not, inf where an
+ *             infinity meets another value
+ * @param[out] rel_l2 ||a - b|| / ||a|| over a's finite values (0 when there is no difference)
  * @return 0, KCB_ESHAPE (different element counts), or a read error. */
 int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b, size_t j,
                                 double *max_abs, double *rel_l2);
