@@ -1117,6 +1117,30 @@ static void test_long_layer_names(void **state) {
   assert_null(m);
 }
 
+/* tf.keras 2.13-2.15's .weights.h5 files its layers under `_layer_checkpoint_dependencies`: read
+ * by the path Keras 3 uses for them. */
+static void test_tf213_store(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  kcb_model *a = trained_model(KCB_OPT_ADAM, 0, &x, &y);
+  assert_ok(kcb_model_save(a, tmp_path("tf213.weights.h5"), NULL));
+  hid_t f = H5Fopen(tmp_path("tf213.weights.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+  assert_true(f >= 0);
+  assert_true(H5Lmove(f, "layers", f, "_layer_checkpoint_dependencies", H5P_DEFAULT, H5P_DEFAULT) >= 0);
+  H5Fclose(f);
+  kcb_tensor *x2, *y2;
+  kcb_model *b = trained_model(KCB_OPT_ADAM, 0, &x2, &y2);
+  float *w = malloc(kcb_model_param_count(b) * sizeof *w);
+  for (size_t i = 0; i < kcb_model_param_count(b); i++) w[i] = 0;
+  assert_ok(kcb_model_set_weights(b, w, kcb_model_param_count(b)));
+  assert_ok(kcb_model_load_weights(b, tmp_path("tf213.weights.h5"), NULL));
+  assert_memory_equal(a->params, b->params, a->n_params * sizeof(float));
+  free(w);
+  kcb_model_free(a);
+  kcb_model_free(b);
+  kcb_tensor_free(x), kcb_tensor_free(y), kcb_tensor_free(x2), kcb_tensor_free(y2);
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -1210,6 +1234,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_mixed_precision_optimizer_state), cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
+      cmocka_unit_test(test_tf213_store),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

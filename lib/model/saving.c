@@ -561,6 +561,8 @@ done:
   return rc;
 }
 
+#define TF213_LAYERS "_layer_checkpoint_dependencies"
+
 /* §2b: by position, layers/<class>[_k]/vars/<i>. */
 static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, staged *st) {
   int rc = 0;
@@ -572,6 +574,13 @@ static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, con
     if (l->n_vars == 0) continue;
     size_t expect = (size_t)l->n_vars, have = 0;
     store_layer_path(m, i, path, sizeof path);
+    /* tf.keras 2.13-2.15 filed the layers under the attribute `_layer_checkpoint_dependencies`
+     * (by layer name); Keras 3 reads them by its own path with that word put for `layers` */
+    if (!kcb__h5_exists(s->weights, path) && kcb__h5_exists(s->weights, TF213_LAYERS)) {
+      char moved[sizeof path + sizeof TF213_LAYERS];
+      snprintf(moved, sizeof moved, "%s%s", TF213_LAYERS, path + strlen("layers"));
+      kcb__strlcpy(path, moved, sizeof path);
+    }
     if (kcb__h5_exists(s->weights, path)) {
       KCB__TRY(kcb__h5_group_open(&g, s->weights, path, s->path));
       KCB__TRY(kcb__h5_link_count(g, &have, s->path));
