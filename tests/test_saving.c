@@ -1141,6 +1141,43 @@ static void test_tf213_store(void **state) {
   kcb_tensor_free(x), kcb_tensor_free(y), kcb_tensor_free(x2), kcb_tensor_free(y2);
 }
 
+/* SpatialDropout2D's config is Keras 3.15's own: rate, seed, name, dtype (a string), data_format,
+ * and no `trainable`, which its constructor would refuse. */
+static void test_spatial_dropout_config(void **state) {
+  (void)state;
+  kcb_model *m = NULL;
+  int64_t in[3] = {6, 6, 2};
+  assert_ok(kcb_model_new(&m, 3, in, 1));
+  assert_ok(kcb_model_add_from_spec(m, "conv:2:3:relu,spatialdropout:0.25,flatten,3:softmax"));
+  char *text = NULL;
+  assert_ok(kcb__model_config_json(m, &text));
+  json_t *root = json_loads(text, 0, NULL), *layer;
+  size_t i;
+  int seen = 0;
+  json_array_foreach(json_object_get(json_object_get(root, "config"), "layers"), i, layer) {
+    if (strcmp(json_string_value(json_object_get(layer, "class_name")), "SpatialDropout2D") != 0) continue;
+    json_t *c = json_object_get(layer, "config");
+    static const char *const keys[] = {"rate", "seed", "name", "dtype", "data_format"};
+    const char *key;
+    json_t *v;
+    size_t k = 0;
+    json_object_foreach(c, key, v) assert_string_equal(key, keys[k++]);
+    assert_int_equal(k, 5);
+    assert_string_equal(json_string_value(json_object_get(c, "dtype")), "float32");
+    assert_true(json_number_value(json_object_get(c, "rate")) == 0.25);
+    seen++;
+  }
+  assert_int_equal(seen, 1);
+  /* and it loads back */
+  kcb_model *b = NULL;
+  assert_ok(kcb__model_from_config_json(&b, text, NULL, 1, 0, NULL, "sd.keras"));
+  assert_int_equal(kcb_model_layer_count(b), kcb_model_layer_count(m));
+  kcb_model_free(b);
+  json_decref(root);
+  free(text);
+  kcb_model_free(m);
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -1234,7 +1271,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_mixed_precision_optimizer_state), cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

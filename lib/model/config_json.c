@@ -106,9 +106,18 @@ static void layer_input_shape(const kcb_model *m, size_t i, int *rank, const int
 static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_form) {
   const kcb__layer *l = &m->layers[i];
   json_t *c = json_object();
-  put(b, c, "name", json_string(l->name));
-  put(b, c, "trainable", json_true());
-  put(b, c, "dtype", dtype_policy(b));
+  if (l->kind == KCB__SPATIAL_DROPOUT2D) {
+    /* Keras 3's spatial dropouts write their own config: no `trainable` (their constructor takes
+     * none, so a file with it does not load) and the dtype as a plain string */
+    put(b, c, "rate", json_real((double)l->rate));
+    put(b, c, "seed", json_null());
+    put(b, c, "name", json_string(l->name));
+    put(b, c, "dtype", json_string("float32"));
+  } else {
+    put(b, c, "name", json_string(l->name));
+    put(b, c, "trainable", json_true());
+    put(b, c, "dtype", dtype_policy(b));
+  }
   switch (l->kind) {
     case KCB__DENSE:
       put(b, c, "units", json_integer(l->dense.units));

@@ -122,9 +122,7 @@ int kcb__layer_config_write(json_t *c, const kcb__layer *l) {
       put(&o, "data_format", json_string("channels_last"));
       break;
     }
-    case KCB__SPATIAL_DROPOUT2D:
-      put(&o, "rate", json_real((double)l->rate));
-      put(&o, "seed", json_null());
+    case KCB__SPATIAL_DROPOUT2D: /* rate, seed, name and dtype come first (config_json.c) */
       put(&o, "data_format", json_string("channels_last"));
       break;
     case KCB__RESCALING:
