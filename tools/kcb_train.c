@@ -432,12 +432,33 @@ static char *course_path(const train_args *a) {
   return p;
 }
 
+/* --lr-decay-epochs as the schedules use it: given, else 10 (step, exponential), else the epochs
+ * after the warm-up (cosine, which so depends on --epochs). */
+static long long decay_epochs(const train_args *a) {
+  if (a->lr_decay_epochs > 0) return a->lr_decay_epochs;
+  if (!a->lr_schedule || strcmp(a->lr_schedule, "cosine") != 0) return 10;
+  long long after = a->epochs - (a->lr_warmup_epochs > 0 ? a->lr_warmup_epochs : 0);
+  return after > 1 ? after : 1;
+}
+
+/* The record's text: the course options with the values the run resolved where they depend on
+ * something a resume may change (cosine's decay on --epochs, warm-up's target rate on the number
+ * of processes). */
+static size_t course_text(const train_args *a, int processes, char *out, size_t size) {
+  train_args resolved = *a;
+  if (a->lr_schedule) resolved.lr_decay_epochs = decay_epochs(a);
+  size_t n = train_args_course(&resolved, out, size);
+  if (a->lr_schedule && strcmp(a->lr_schedule, "warmup") == 0 && n < size)
+    n += (size_t)snprintf(out + n, size - n, "processes=%d\n", processes);
+  return n;
+}
+
 /* Written when a run starts, replacing the record atomically (never half a file); the temporary
  * files of a write cut by a kill are removed first. */
-static int course_write(const train_args *a) {
+static int course_write(const train_args *a, int processes) {
   char text[8192], *path = course_path(a);
   if (!path) return KCB_ENOMEM;
-  size_t n = train_args_course(a, text, sizeof text);
+  size_t n = course_text(a, processes, text, sizeof text);
   int rc = n < sizeof text ? kcb_file_make_parent_dirs(path) : KCB_EINVAL;
   if (rc == 0) {
     kcb_file_remove_stale_temps(path);
@@ -460,11 +481,11 @@ static void course_remove(const train_args *a) {
 /* On resume: each option whose value differs from the record, as "--NAME NOW (the backed-up run:
  * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
  * (said, by rank 0 alone under mpirun). */
-static int course_check(const train_args *a) {
+static int course_check(const train_args *a, int processes) {
   char now[8192], *then = NULL, *path = course_path(a), why[4096] = "";
   size_t len = 0;
   if (!path) return 0;
-  train_args_course(a, now, sizeof now);
+  course_text(a, processes, now, sizeof now);
   int rc = kcb_file_read(path, 1 << 16, &then, &len);
   free(path);
   if (rc) {
@@ -483,8 +504,10 @@ static int course_check(const train_args *a) {
       if (strncmp(p, line, key) == 0) mine = p + key;
     size_t mine_len = mine ? strcspn(mine, "\n") : 0;
     if (mine && mine_len == strlen(eq + 1) && strncmp(mine, eq + 1, mine_len) == 0) continue;
-    int k = snprintf(why + w, sizeof why - w, "%s--%.*s %.*s (the backed-up run: %s)", w ? ", " : "", (int)(key - 1), line,
-                     (int)mine_len, mine ? mine : "", eq + 1);
+    int processes_line = strncmp(line, "processes=", key) == 0;
+    int k = snprintf(why + w, sizeof why - w, "%s%s%.*s %.*s (the backed-up run: %s)", w ? ", " : "",
+                     processes_line ? "mpirun -np" : "--", processes_line ? 0 : (int)(key - 1), line, (int)mine_len,
+                     mine ? mine : "", eq + 1);
     if (k > 0) w += (size_t)k < sizeof why - w ? (size_t)k : sizeof why - w - 1;
   }
   free(then);
@@ -630,15 +653,15 @@ int main(int argc, char **argv) {
       return 0;
     }
     int resumable = backup_status.state == KCB_BACKUP_RESUMABLE;
-    status = resumable && !quiet_rank ? course_check(&a) : 0;
-    if (rank0_value(dist, &status)) status = 1;
-    if (!status && resumable && a.epochs < backup_status.epoch + 1) {
+    if (resumable && a.epochs < backup_status.epoch + 1) { /* said first: a course setting may follow from it */
       if (!quiet_rank)
         fprintf(stderr, "kcb-train: --epochs %lld: the backed-up run stopped in epoch %d; give --epochs %d or more to "
               "resume it\n", a.epochs, backup_status.epoch + 1, backup_status.epoch + 1);
       status = 2;
     }
-    if (!status && !resumable && !quiet_rank && course_write(&a)) status = 1;
+    if (!status && resumable && !quiet_rank) status = course_check(&a, kcb_distributed_size(dist));
+    if (rank0_value(dist, &status)) status = 1;
+    if (!status && !resumable && !quiet_rank && course_write(&a, kcb_distributed_size(dist))) status = 1;
     if (status) return end_job(dist, status);
     if (backup_status.state == KCB_BACKUP_RESUMABLE) {
       /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
@@ -733,12 +756,10 @@ int main(int argc, char **argv) {
   /* The built-in callbacks, in an order that lets the CSV log see the learning rate the rate
    * callbacks put into the logs (Keras: only callbacks after them see it). */
   double lr = kcb_model_learning_rate(model);
-  kcb_lr_step_decay step = {lr, a.lr_decay_rate >= 0 ? a.lr_decay_rate : 0.5,
-                            (int)(a.lr_decay_epochs > 0 ? a.lr_decay_epochs : 10)};
+  kcb_lr_step_decay step = {lr, a.lr_decay_rate >= 0 ? a.lr_decay_rate : 0.5, (int)decay_epochs(&a)};
   kcb_lr_exponential_decay expo = {lr, step.epochs_per_drop, step.drop, 0};
   int warmup = (int)(a.lr_warmup_epochs > 0 ? a.lr_warmup_epochs : 0);
-  int decay = (int)(a.lr_decay_epochs > 0 ? a.lr_decay_epochs : a.epochs - warmup > 1 ? a.epochs - warmup : 1);
-  kcb_lr_cosine_decay cosine = KCB_LR_COSINE_DECAY_INIT(warmup ? 0.0 : lr, decay);
+  kcb_lr_cosine_decay cosine = KCB_LR_COSINE_DECAY_INIT(warmup ? 0.0 : lr, (int)decay_epochs(&a));
   kcb_lr_warmup ranks_warmup = {lr, kcb_distributed_size(dist), warmup ? warmup : 5}; /* Goyal et al.: 5 epochs */
   cosine.alpha = a.lr_alpha >= 0 ? a.lr_alpha : 0;
   if (warmup) {

@@ -101,7 +101,7 @@ def raw_batch_steps(logdir):
 tmp = tempfile.mkdtemp()
 try:
     args = ["--train-limit", "30000", "--batch-size", "8", "--epochs", "4", "--model", "flatten,256:relu,10:softmax",
-            "--seed", "7", "--early-stopping", "10", "--restore-best-weights"]
+            "--seed", "7", "--early-stopping", "10", "--restore-best-weights", "--lr-schedule", "cosine"]
     run_args = args + ["--logdir", "run/tb", "--update-freq", "batch", "--hparams", "--csv", "run/log.csv",
                        "--backup-dir", "run/backup", "--checkpoint", "run/ck/e{epoch}.keras"]
 
@@ -145,6 +145,10 @@ try:
     fewer = subprocess.run([train] + run_args + ["--epochs", "1"], cwd=tmp, capture_output=True, text=True)
     check("resume_fewer_epochs_refused", fewer.returncode == 2 and "--epochs 1: the backed-up run stopped in epoch 2"
           in fewer.stderr, f"exit {fewer.returncode}\n{fewer.stderr[-500:]}")
+    # cosine decays over the epochs given: more of them would change the backed-up run's schedule
+    longer = subprocess.run([train] + run_args + ["--epochs", "6"], cwd=tmp, capture_output=True, text=True)
+    check("resume_other_cosine_length_refused", longer.returncode == 2 and
+          "--lr-decay-epochs 6 (the backed-up run: 4)" in longer.stderr, f"exit {longer.returncode}\n{longer.stderr[-500:]}")
     check("refused_resumes_kept_backup", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
 
     # resume with the printed command

@@ -175,8 +175,8 @@ assert bstate_rank1_dir_untouched test ! -e "$b/fresh2"
 # missing signal) with the mpirun command that resumes, and the job ends with 143
 t=$tmp/term
 mkdir -p "$t"
-timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --backup-dir "$t/bk" --backup-freq 25 \
-  >"$t/log" 2>&1 &
+timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --lr-schedule warmup --backup-dir "$t/bk" \
+  --backup-freq 25 >"$t/log" 2>&1 &
 job=$!
 for _ in $(seq 1800); do [ -f "$t/bk/latest.weights.h5" ] && break; sleep 0.1; done
 mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
@@ -188,6 +188,9 @@ if [ -f "$t/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
   assert term_exit_143 test "$status" = 143
   assert term_reported_once test "$(grep -c 'stopped by SIGTERM' "$t/log")" = 1
   assert term_resume_command grep -q '^  mpirun -np 2 \[your mpirun options\] .*kcb-train' "$t/log"
+  # the warm-up's target rate is the rate times the processes: one process cannot resume it
+  check term_resume_other_process_count_refused 2 'mpirun -np 1 \(the backed-up run: 2\)' -- "$bin" "${kargs[@]}" \
+    --lr-schedule warmup --backup-dir "$t/bk" --backup-freq 25
 else
   wait "$job"
   echo "FAIL term: the run ended before its first backup, or no rank was found"; failed=$((failed + 1))
