@@ -1,12 +1,28 @@
 /* tools/cli_common.c — see cli_common.h. */
 #include "cli_common.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "kcb/kcb.h"
+
+static const char *exit_tool;
+
+static void check_stdout(void) {
+  errno = 0;
+  if (fflush(stdout) == 0 && !ferror(stdout)) return;
+  int err = errno;
+  fprintf(stderr, "%s: writing to standard output failed: %s\n", exit_tool, err ? strerror(err) : "write error");
+  _exit(1);
+}
+
+void cli_check_stdout_at_exit(const char *tool) {
+  exit_tool = tool;
+  atexit(check_stdout);
+}
 
 void cli_print_version(const char *tool) { printf("%s %s\n", tool, kcb_version_string()); }
 

@@ -7,6 +7,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Makes the process end with status 1 and "TOOL: writing to standard output failed: REASON" when
+ * what it printed could not all be written (a full disk, a closed pipe's EIO, /dev/full), whatever
+ * main returned: checked at exit, after the last printf (coreutils' close_stdout). */
+void cli_check_stdout_at_exit(const char *tool);
+
 /* Prints "TOOL VERSION" (the library's run-time version) on stdout. */
 void cli_print_version(const char *tool);
 

@@ -97,6 +97,7 @@ static const char *command_for_path(const char *path) {
 }
 
 int main(int argc, char **argv) {
+  cli_check_stdout_at_exit("kcb-inspect");
   if (blas_thread_shutdown_) blas_thread_shutdown_();
   if (argc < 2) {
     fputs(main_help, stderr);
@@ -131,12 +132,7 @@ int main(int argc, char **argv) {
     if (kind) cmd = find_command(kind), first_arg = 1;
   }
   if (cmd) {
-    int rc = cmd->run(argc - first_arg, argv + first_arg);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-      fprintf(stderr, "kcb-inspect %s: writing the output failed: %s\n", cmd->name, strerror(errno));
-      return EXIT_DATA;
-    }
-    return rc;
+    return cmd->run(argc - first_arg, argv + first_arg); /* a failed write to stdout: cli_check_stdout_at_exit */
   }
   struct stat st;
   if (argv[1][0] != '-' && stat(argv[1], &st) == 0) {

@@ -12,6 +12,11 @@ version=$(sed -n 's/^project(kcb VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/..
 check train_version 0 "^kcb-train $version\$" -- "$train" --version
 check inspect_version 0 "^kcb-inspect $version\$" -- "$inspect" --version
 check restore_version 0 "^kcb-restore $version\$" -- "$restore" --version
+# output that cannot be written (a full disk) is a failure, said on stderr, however short the output
+for tool in "$train" "$inspect" "$restore"; do
+  name=$(basename "$tool")
+  check "${name}_help_to_full_disk" 1 "^$name: writing to standard output failed" -- sh -c "'$tool' --help >/dev/full"
+done
 # unknown options are unknown (not "needs a value"), with the nearest one
 check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
 check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32

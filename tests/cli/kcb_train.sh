@@ -187,6 +187,9 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   # a write error stops the run by default, or only warns with --on-write-error warn
   check write_error_stops 1 "kcb-train: CSV: cannot write to /dev/full: No space left on device \(KCB_ENOSPC\)" -- \
     "$bin" $small --epochs 2 --verbose 0 --csv /dev/full
+  # the test line (its result) cannot be written: not a success
+  check stdout_full_fails 1 "^kcb-train: writing to standard output failed: No space left on device" -- \
+    sh -c "'$bin' $small --epochs 1 --verbose 0 >/dev/full"
   check write_error_warns 0 "^Warning: CSVLogger failed and is off for the rest of this run: CSV: cannot write to /dev/full" -- \
     "$bin" $small --epochs 2 --verbose 0 --csv /dev/full --on-write-error warn
   check bad_on_write_error 2 "kcb-train: --on-write-error 'ignore': expected stop or warn" -- "$bin" --on-write-error ignore
