@@ -447,6 +447,15 @@ static long long decay_epochs(const train_args *a) {
 static size_t course_text(const train_args *a, int processes, char *out, size_t size) {
   train_args resolved = *a;
   if (a->lr_schedule) resolved.lr_decay_epochs = decay_epochs(a);
+  /* the same run however it was spelled: --optimizer Adam or adam, --loss mse or
+   * mean_squared_error, --data left out, given or given through a symbolic link */
+  kcb_optimizer_kind opt;
+  kcb_loss loss;
+  if (kcb_optimizer_from_name(&opt, a->optimizer) == 0) resolved.optimizer = kcb_optimizer_name(opt);
+  if (kcb_loss_from_name(&loss, a->loss) == 0) resolved.loss = kcb_loss_name(loss);
+  char data[PATH_MAX];
+  if (realpath(a->data_dir ? a->data_dir : KCB_FASHION_MNIST_DIR, data)) resolved.data_dir = data;
+  else if (!a->data_dir) resolved.data_dir = KCB_FASHION_MNIST_DIR;
   size_t n = train_args_course(&resolved, out, size);
   if (a->lr_schedule && strcmp(a->lr_schedule, "warmup") == 0 && n < size)
     n += (size_t)snprintf(out + n, size - n, "processes=%d\n", processes);

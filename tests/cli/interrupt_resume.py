@@ -151,9 +151,11 @@ try:
           "--lr-decay-epochs 6 (the backed-up run: 4)" in longer.stderr, f"exit {longer.returncode}\n{longer.stderr[-500:]}")
     check("refused_resumes_kept_backup", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
 
-    # resume with the printed command
+    # resume with the printed command, spelling the same settings otherwise (the optimizer's class
+    # name, the default data directory given with a trailing '/'): still the same run
     cmd = shlex.split(m.group(1)) if m else [train] + run_args
-    res = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+    res = subprocess.run(cmd + ["--optimizer", "Adam", "--data", "/usr/share/datasets/fashion-mnist/"], cwd=tmp,
+                         capture_output=True, text=True)
     check("resume_exit_0", res.returncode == 0, res.stderr[-500:])
     check("resume_says_where", f"Resuming from run/backup/latest.weights.h5 at epoch 2, batch {cut + 1} (continuing run/log.csv)"
           in res.stdout, res.stdout[:500])
