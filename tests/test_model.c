@@ -165,9 +165,17 @@ static void test_bad_inputs(void **state) {
   x->data[7] = NAN;
   assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_ENAN, "sample 3");
   x->data[7] = 0;
-  y->data[2] = 7;
-  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "label 7");
-  y->data[2] = 1;
+  /* a bad class index is named by its sample, before any training (fit, evaluate, validation) */
+  y->data[4] = 7;
+  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "fit: y holds 7 in sample 4, not a class index in 0..2");
+  assert_int_equal(kcb_model_iterations(m), 0);
+  y->data[4] = 1.5f;
+  assert_error(kcb_model_evaluate(m, x, y, NULL, NULL), KCB_EINVAL, "evaluate: y holds 1.5 in sample 4");
+  y->data[4] = -1;
+  o.validation_x = x, o.validation_y = y;
+  assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "y holds -1 in sample 4");
+  o.validation_x = o.validation_y = NULL;
+  y->data[4] = 1;
   o.batch_size = 0;
   assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "batch_size");
   o.batch_size = 2;
