@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -409,6 +410,11 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
  * mount, a full disk, a directory without write permission): found before training, not after.
  * @return 0, or 1 (said). */
 static int save_dir_writable(const char *path) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* the model would be written in its place, and fail */
+    fprintf(stderr, "kcb-train: --save %s: is a directory; give a file name (model.keras)\n", tool_esc(path));
+    return 1;
+  }
   char probe[4200];
   snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", path, (long)getpid());
   int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);

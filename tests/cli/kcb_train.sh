@@ -89,6 +89,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check save_dir_not_writable 1 "^kcb-train: --save /proc/m\.keras: cannot write in its directory" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 1 --save /proc/m.keras
   cp "$out" "$tmp/save_check.txt"
+  mkdir -p "$tmp/taken.keras"
+  check save_is_directory 1 "^kcb-train: --save .*taken\.keras: is a directory" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 1 --save "$tmp/taken.keras"
+  assert save_is_directory_before_training bash -c '! grep -q "Epoch 1/1" "$1"' _ "$out"
   assert save_dir_checked_first bash -c '! grep -q "Epoch 1/1" "$1"' _ "$tmp/save_check.txt"
   # numbers as --model writes them: no hexadecimal, no leading blank or '+'
   for v in 0x10 0x1p-10 ' 0.001' +0.001; do
