@@ -171,6 +171,24 @@ static void absurd_sizes(void **state) {
   kcb_model_free(m);
   kcb_set_max_params(0);
   assert_int_equal(kcb_max_params(), KCB_DEFAULT_MAX_PARAMS);
+  /* KCB_MAX_PARAMS: digits only, above 0, no wrap-around */
+  static const struct { const char *value; uint64_t want; } env[] = {
+      {"5000", 5000}, {"", 0}, {"18446744073709551615", UINT64_MAX}, {"18446744073709551616", 1}, {"-5", 1},
+      {"+5", 1}, {" 5", 1}, {"5 ", 1}, {"1e9", 1}, {"0", 1}, {"0x10", 1}, {"abc", 1}};
+  for (size_t i = 0; i < sizeof env / sizeof env[0]; i++) {
+    uint64_t got = 7;
+    setenv("KCB_MAX_PARAMS", env[i].value, 1);
+    int rc = kcb_max_params_from_env(&got);
+    if (env[i].want == 1) { /* refused, quoting the value */
+      assert_int_equal(rc, KCB_EINVAL);
+      assert_non_null(strstr(kcb_error_last(), env[i].value));
+      assert_int_equal(got, 0);
+    } else {
+      assert_int_equal(rc, 0);
+      assert_true(got == env[i].want);
+    }
+  }
+  unsetenv("KCB_MAX_PARAMS");
 }
 
 static void restored_scalars(void **state) {

@@ -24,6 +24,13 @@ void cli_check_stdout_at_exit(const char *tool) {
   atexit(check_stdout);
 }
 
+int cli_check_environment(const char *tool) {
+  uint64_t max_params;
+  if (kcb_max_params_from_env(&max_params) == 0) return 0;
+  fprintf(stderr, "%s: %s\n", tool, kcb_error_last());
+  return 2;
+}
+
 void cli_print_version(const char *tool) { printf("%s %s\n", tool, kcb_version_string()); }
 
 /* Damerau–Levenshtein (optimal string alignment) distance, for short names only. */

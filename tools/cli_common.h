@@ -12,6 +12,10 @@
  * main returned: checked at exit, after the last printf (coreutils' close_stdout). */
 void cli_check_stdout_at_exit(const char *tool);
 
+/* Checks the environment variables kcb reads (KCB_MAX_PARAMS), which the library would otherwise
+ * ignore when malformed. @return 0, or 2 (a usage error, said on stderr). */
+int cli_check_environment(const char *tool);
+
 /* Prints "TOOL VERSION" (the library's run-time version) on stdout. */
 void cli_print_version(const char *tool);
 

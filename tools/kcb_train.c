@@ -636,6 +636,7 @@ int main(int argc, char **argv) {
   train_args_defaults(&a);
   atexit(train_args_release);
   cli_check_stdout_at_exit("kcb-train");
+  if (cli_check_environment("kcb-train")) return 2;
   quiet_rank = kcb_distributed_launched_rank() > 0;
   /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
   kcb_distributed *dist = NULL;

@@ -11,15 +11,26 @@ static uint64_t max_params; /* 0: not set yet (read KCB_MAX_PARAMS, else the def
 uint64_t kcb_max_params(void) {
   uint64_t n = __atomic_load_n(&max_params, __ATOMIC_RELAXED);
   if (n) return n;
-  n = KCB_DEFAULT_MAX_PARAMS;
-  const char *env = getenv("KCB_MAX_PARAMS");
-  if (env && *env) {
-    char *end;
-    unsigned long long v = strtoull(env, &end, 10);
-    if (*end == '\0' && v > 0) n = v;
-  }
+  uint64_t from_env = 0;
+  if (kcb_max_params_from_env(&from_env) != 0) kcb_error_clear();
+  n = from_env ? from_env : KCB_DEFAULT_MAX_PARAMS;
   __atomic_store_n(&max_params, n, __ATOMIC_RELAXED);
   return n;
+}
+
+int kcb_max_params_from_env(uint64_t *out) {
+  *out = 0;
+  const char *env = getenv("KCB_MAX_PARAMS");
+  if (!env || !*env) return 0;
+  uint64_t v = 0;
+  int ok = 1;
+  for (const char *c = env; *c && ok; c++) /* digits only: no sign, blank, exponent or wrap-around */
+    ok = *c >= '0' && *c <= '9' && !__builtin_mul_overflow(v, 10, &v) && !__builtin_add_overflow(v, (uint64_t)(*c - '0'), &v);
+  if (!ok || v == 0)
+    return kcb__error(KCB_EINVAL, "KCB_MAX_PARAMS='%.40s': expected a whole number of parameters above 0, in digits "
+                      "(at most %llu)", env, (unsigned long long)UINT64_MAX);
+  *out = v;
+  return 0;
 }
 
 void kcb_set_max_params(uint64_t n) { __atomic_store_n(&max_params, n ? n : KCB_DEFAULT_MAX_PARAMS, __ATOMIC_RELAXED); }

@@ -17,6 +17,9 @@ for tool in "$train" "$inspect" "$restore"; do
   name=$(basename "$tool")
   check "${name}_help_to_full_disk" 1 "^$name: writing to standard output failed" -- sh -c "'$tool' --help >/dev/full"
 done
+# a malformed KCB_MAX_PARAMS is said, not silently replaced by the default
+check env_max_params 2 "^kcb-train: KCB_MAX_PARAMS='1e9': expected a whole number" -- env KCB_MAX_PARAMS=1e9 "$train" --epochs 1
+check env_max_params_inspect 2 "^kcb-inspect: KCB_MAX_PARAMS='-3'" -- env KCB_MAX_PARAMS=-3 "$inspect" runs .
 # unknown options are unknown (not "needs a value"), with the nearest one
 check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
 check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32

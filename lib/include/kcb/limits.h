@@ -23,6 +23,13 @@ uint64_t kcb_max_params(void);
  * KCB_MAX_PARAMS, read once when no value was set, overrides the default too. */
 void kcb_set_max_params(uint64_t n);
 
+/** Reads the environment variable KCB_MAX_PARAMS as kcb_max_params does: a whole number above 0
+ * in plain decimal digits. kcb_max_params ignores a value that is not one (the default applies);
+ * a program checks it with this call to say so.
+ * @param[out] out the value, or 0 when the variable is unset or empty
+ * @return 0, or KCB_EINVAL with a message quoting the value. */
+int kcb_max_params_from_env(uint64_t *out);
+
 #ifdef __cplusplus
 }
 #endif
