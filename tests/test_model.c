@@ -148,6 +148,74 @@ static void test_spec_and_build_errors(void **state) {
   kcb_model_free(m);
 }
 
+/* A NULL model is an error (KCB_EINVAL naming the call), never a crash; the getters answer 0 / NULL. */
+static void test_null_model(void **state) {
+  (void)state;
+  kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+  d.units = 3;
+  kcb_conv_options c = KCB_CONV_OPTIONS_INIT;
+  c.filters = 2, c.kernel_size[0] = c.kernel_size[1] = 3;
+  kcb_pooling_options p = KCB_POOLING_OPTIONS_INIT;
+  int64_t shape[1] = {3};
+  float w[2] = {0, 0};
+  kcb_compile_options co = {0};
+  kcb_tensor *out = NULL;
+  kcb_history *h = (kcb_history *)&co; /* set to NULL by fit */
+  kcb_weight_info wi;
+  const struct {
+    int rc;
+    const char *what;
+  } calls[] = {
+      {kcb_model_add_dense(NULL, &d), "Dense"},
+      {kcb_model_add_activation(NULL, KCB_ACT_RELU), "Activation"},
+      {kcb_model_add_dropout(NULL, 0.5f), "Dropout"},
+      {kcb_model_add_flatten(NULL), "Flatten"},
+      {kcb_model_add_conv2d(NULL, &c), "Conv2D"},
+      {kcb_model_add_conv1d(NULL, &c), "Conv1D"},
+      {kcb_model_add_pooling(NULL, (kcb_pooling)0, &p), "pooling"},
+      {kcb_model_add_batch_normalization(NULL, NULL), "BatchNormalization"},
+      {kcb_model_add_layer_normalization(NULL, NULL), "LayerNormalization"},
+      {kcb_model_add_reshape(NULL, 1, shape), "Reshape"},
+      {kcb_model_add_zero_padding2d(NULL, 1, 1, 1, 1), "ZeroPadding2D"},
+      {kcb_model_add_spatial_dropout2d(NULL, 0.1f), "SpatialDropout2D"},
+      {kcb_model_add_rescaling(NULL, 1, 0), "Rescaling"},
+      {kcb_model_add_from_spec(NULL, "3"), "model spec"},
+      {kcb_model_compile(NULL, &co), "compile"},
+      {kcb_model_fit(NULL, NULL, NULL, NULL, &h), "fit"},
+      {kcb_model_evaluate(NULL, NULL, NULL, NULL, NULL), "evaluate"},
+      {kcb_model_predict(NULL, NULL, NULL, &out), "predict"},
+      {kcb_model_predict_layer(NULL, NULL, 0, 1, &out), "predict_layer"},
+      {kcb_model_summary(NULL, stdout), "summary"},
+      {kcb_model_get_weights(NULL, w, 2), "get_weights"},
+      {kcb_model_set_weights(NULL, w, 2), "set_weights"},
+      {kcb_model_set_learning_rate(NULL, 0.1), "set_learning_rate"},
+      {kcb_model_weight(NULL, 0, &wi), "kcb_model_weight"},
+      {kcb_model_last_batch(NULL, NULL, NULL), "kcb_model_last_batch"},
+      {kcb_model_save(NULL, "x.keras", NULL), "save"},
+      {kcb_model_load_weights(NULL, "x.keras", NULL), "load_weights"},
+  };
+  for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++)
+    if (calls[i].rc != KCB_EINVAL) fail_msg("%s with a NULL model returned %d", calls[i].what, calls[i].rc);
+  assert_null(h);
+  assert_null(out);
+  assert_int_equal(kcb_model_param_count(NULL), 0);
+  assert_int_equal(kcb_model_layer_count(NULL), 0);
+  assert_int_equal(kcb_model_weight_count(NULL), 0);
+  assert_int_equal(kcb_model_iterations(NULL), 0);
+  assert_null(kcb_model_layer_name(NULL, 0));
+  assert_null(kcb_model_optimizer_slots(NULL, NULL));
+  kcb_model_set_stop_training(NULL, 1);
+  kcb_model_request_stop(NULL);
+  kcb_model_free(NULL);
+  /* '/' separates variable paths: Keras refuses it in a name, and so does kcb */
+  kcb_model *m = NULL;
+  int64_t in = 4;
+  assert_ok(kcb_model_new(&m, 1, &in, 1));
+  d.name = "block/dense";
+  assert_error(kcb_model_add_dense(m, &d), KCB_EINVAL, "'block/dense' contains '/'");
+  kcb_model_free(m);
+}
+
 /* Each bad input gives its code and a message that says what is wrong; the model stays usable. */
 static void test_bad_inputs(void **state) {
   (void)state;
@@ -358,7 +426,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learns_and_is_reproducible), cmocka_unit_test(test_weights_and_names),
       cmocka_unit_test(test_summary), cmocka_unit_test(test_spec_and_build_errors),
-      cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_metrics_with_sparse_labels), cmocka_unit_test(test_regression_on_sequences),
+      cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_null_model), cmocka_unit_test(test_metrics_with_sparse_labels), cmocka_unit_test(test_regression_on_sequences),
       cmocka_unit_test(test_validation_data_dropout_and_state),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1027,6 +1027,7 @@ static void test_unsupported_settings_refused(void **state) {
       {0, "config/layers/2/config/noise_shape", "[null, 1]", "Dropout layer 'dropout': noise_shape"},
       {0, "config/layers/3/config/data_format", "\"channels_first\"", "Flatten layer 'flatten': data_format 'channels_first'"},
       {0, "config/trainable", "false", "Sequential model 'sequential': trainable=false"},
+      {0, "config/layers/1/config/name", "\"block/dense\"", "layer name 'block/dense' contains '/'"},
       {1, "optimizer_config/config/clipnorm", "1.0", "optimizer Adam has clipnorm"},
       {1, "optimizer_config/config/clipvalue", "0.5", "optimizer Adam has clipvalue"},
       {1, "optimizer_config/config/global_clipnorm", "1", "global_clipnorm"},

@@ -442,6 +442,9 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   if (name && strlen(name) >= sizeof m->layers[0].name)
     return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%.40s...' is %zu bytes; kcb keeps names of up to %zu", file,
                       name, strlen(name), sizeof m->layers[0].name - 1);
+  if (name && strchr(name, '/'))
+    return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%s' contains '/', which Keras does not allow in names", file,
+                      name);
   if (name) {
     for (size_t i = 0; i + 1 < m->n_layers; i++)
       if (strcmp(m->layers[i].name, name) == 0)

@@ -45,6 +45,7 @@ int64_t kcb__window_out(int64_t in, int k, int stride, int dilation, kcb_padding
 
 static int add_conv(kcb_model *m, const kcb_conv_options *o, int two_d) {
   const char *cls = two_d ? "Conv2D" : "Conv1D";
+  KCB__MODEL_GIVEN(m, cls);
   if (!o) return kcb__error(KCB_EINVAL, "%s needs options", cls);
   int dims = two_d ? 2 : 1;
   if (o->filters <= 0) return kcb__error(KCB_EINVAL, "%s needs filters > 0, got %d", cls, o->filters);

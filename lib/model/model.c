@@ -86,6 +86,7 @@ int kcb__size_within(int64_t *out, const int64_t *dims, int n, int64_t cap) {
 }
 
 int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out) {
+  if (!m) return kcb__error(KCB_EINVAL, "adding a %s layer: the model is NULL", kcb__layer_class_name(kind));
   if (m->compiled) return kcb__error(KCB_ESTATE, "cannot add a layer after compile");
   if (m->n_layers == m->cap_layers) {
     size_t cap = m->cap_layers ? 2 * m->cap_layers : 8;
@@ -102,6 +103,8 @@ int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name
   if (name) {
     if (strlen(name) == 0 || strlen(name) >= sizeof l->name)
       return kcb__error(KCB_EINVAL, "layer name '%s' is empty or too long", name);
+    if (strchr(name, '/')) /* it separates the parts of variable paths and HDF5 groups */
+      return kcb__error(KCB_EINVAL, "layer name '%s' contains '/', which Keras does not allow in names", name);
     for (size_t i = 0; i < m->n_layers; i++)
       if (strcmp(m->layers[i].name, name) == 0) return kcb__error(KCB_EINVAL, "layer name '%s' is used twice", name);
     kcb__strlcpy(l->name, name, sizeof l->name);
@@ -232,6 +235,7 @@ static void init_weights(kcb__rng *rng, kcb_initializer init, float *w, size_t n
 }
 
 int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
+  KCB__MODEL_GIVEN(m, "compile");
   if (!opts) return kcb__error(KCB_EINVAL, "compile needs options");
   if (m->n_layers == 0) return kcb__error(KCB_ESTATE, "cannot compile a model with no layers");
   int blas_rc = kcb__blas_load();
@@ -580,30 +584,40 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
 
 /* ---- what callbacks and tools read ----------------------------------------------------- */
 
-void kcb_model_set_stop_training(kcb_model *m, int stop) { m->stop_training = stop != 0; }
-int kcb_model_stop_training(const kcb_model *m) { return m->stop_training; }
+void kcb_model_set_stop_training(kcb_model *m, int stop) {
+  if (m) m->stop_training = stop != 0;
+}
+int kcb_model_stop_training(const kcb_model *m) { return m ? m->stop_training : 0; }
 void kcb_model_request_stop(kcb_model *m) {
   if (m) m->stop_requested = 1;
 }
 int kcb_model_interrupted(const kcb_model *m) { return m ? m->interrupted : 0; }
-void kcb_model_set_stop_evaluating(kcb_model *m, int stop) { m->stop_evaluating = stop != 0; }
-void kcb_model_set_stop_predicting(kcb_model *m, int stop) { m->stop_predicting = stop != 0; }
-double kcb_model_learning_rate(const kcb_model *m) { return (double)m->opt.learning_rate; }
+void kcb_model_set_stop_evaluating(kcb_model *m, int stop) {
+  if (m) m->stop_evaluating = stop != 0;
+}
+void kcb_model_set_stop_predicting(kcb_model *m, int stop) {
+  if (m) m->stop_predicting = stop != 0;
+}
+double kcb_model_learning_rate(const kcb_model *m) { return m ? (double)m->opt.learning_rate : 0.0; }
 
 int kcb_model_set_learning_rate(kcb_model *m, double lr) {
+  KCB__MODEL_GIVEN(m, "set_learning_rate");
   if (!m->compiled) return kcb__error(KCB_ESTATE, "set_learning_rate: the model is not compiled");
   if (!(lr >= 0) || !isfinite(lr)) return kcb__error(KCB_EINVAL, "learning rate must be a finite number >= 0, got %g", lr);
   m->opt.learning_rate = (float)lr;
   return 0;
 }
 
-int64_t kcb_model_iterations(const kcb_model *m) { return m->opt.iterations; }
+int64_t kcb_model_iterations(const kcb_model *m) { return m ? m->opt.iterations : 0; }
 
-void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler) { m->profiler = profiler; }
+void kcb_model_set_profiler(kcb_model *m, kcb_profiler *profiler) {
+  if (m) m->profiler = profiler;
+}
 
 kcb_profiler *kcb_model_profiler(const kcb_model *m) { return m ? m->profiler : NULL; }
 
 int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor *targets) {
+  KCB__MODEL_GIVEN(m, "kcb_model_last_batch");
   if (!m->last_pred || !m->last_count)
     return kcb__error(KCB_ESTATE, "kcb_model_last_batch: no batch has run yet");
   const kcb__layer *o = kcb__model_output_layer(m);
@@ -617,15 +631,19 @@ int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor
   if (targets) *targets = kcb_tensor_view((float *)m->last_y, y_size == 1 ? 1 : 2, yshape);
   return 0;
 }
-void kcb_model_set_iterations(kcb_model *m, int64_t iterations) { m->opt.iterations = iterations; }
+void kcb_model_set_iterations(kcb_model *m, int64_t iterations) {
+  if (m) m->opt.iterations = iterations;
+}
 
 size_t kcb_model_weight_count(const kcb_model *m) {
   size_t n = 0;
-  for (size_t i = 0; i < m->n_layers; i++) n += (size_t)m->layers[i].n_vars;
+  for (size_t i = 0; m && i < m->n_layers; i++) n += (size_t)m->layers[i].n_vars;
   return n;
 }
 
 int kcb_model_weight(const kcb_model *m, size_t index, kcb_weight_info *info) {
+  KCB__MODEL_GIVEN(m, "kcb_model_weight");
+  if (!info) return kcb__error(KCB_EINVAL, "kcb_model_weight: info is NULL");
   if (!m->weights_ready) return kcb__error(KCB_ESTATE, "the model has no weights until it is compiled");
   size_t k = 0;
   for (size_t i = 0; i < m->n_layers; i++) {
@@ -650,15 +668,17 @@ int kcb_model_weight(const kcb_model *m, size_t index, kcb_weight_info *info) {
 
 size_t kcb_model_trainable_param_count(const kcb_model *m) {
   size_t n = 0;
-  for (size_t i = 0; i < m->n_layers; i++)
+  for (size_t i = 0; m && i < m->n_layers; i++)
     for (int v = 0; v < m->layers[i].n_vars; v++)
       if (m->layers[i].vars[v].trainable) n += m->layers[i].vars[v].size;
   return n;
 }
 
-size_t kcb_model_param_count(const kcb_model *m) { return m->n_params; }
+size_t kcb_model_param_count(const kcb_model *m) { return m ? m->n_params : 0; }
 
 int kcb_model_get_weights(const kcb_model *m, float *out, size_t count) {
+  KCB__MODEL_GIVEN(m, "get_weights");
+  if (!out && count) return kcb__error(KCB_EINVAL, "get_weights: the buffer is NULL");
   if (!m->weights_ready) return kcb__error(KCB_ESTATE, "the model has no weights until it is compiled");
   if (count != m->n_params) return kcb__error(KCB_ESHAPE, "get_weights: buffer holds %zu floats, the model has %zu", count, m->n_params);
   memcpy(out, m->params, count * sizeof *out);
@@ -666,6 +686,8 @@ int kcb_model_get_weights(const kcb_model *m, float *out, size_t count) {
 }
 
 int kcb_model_set_weights(kcb_model *m, const float *in, size_t count) {
+  KCB__MODEL_GIVEN(m, "set_weights");
+  if (!in && count) return kcb__error(KCB_EINVAL, "set_weights: the values are NULL");
   if (!m->weights_ready) return kcb__error(KCB_ESTATE, "the model has no weights until it is compiled");
   if (count != m->n_params) return kcb__error(KCB_ESHAPE, "set_weights: got %zu floats, the model has %zu", count, m->n_params);
   memcpy(m->params, in, count * sizeof *in);
@@ -673,13 +695,14 @@ int kcb_model_set_weights(kcb_model *m, const float *in, size_t count) {
 }
 
 float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count) {
-  if (out_count) *out_count = (size_t)m->opt.n_slots * m->opt.n;
-  return m->opt.slots;
+  if (out_count) *out_count = m ? (size_t)m->opt.n_slots * m->opt.n : 0;
+  return m ? m->opt.slots : NULL;
 }
 
-size_t kcb_model_layer_count(const kcb_model *m) { return m->n_layers; }
+size_t kcb_model_layer_count(const kcb_model *m) { return m ? m->n_layers : 0; }
 
 int kcb_model_input_shape(const kcb_model *m, int64_t *shape) {
+  if (!m || !shape) return 0;
   memcpy(shape, m->in_shape, (size_t)m->in_rank * sizeof *shape);
   return m->in_rank;
 }
@@ -704,19 +727,20 @@ void kcb__model_flush_writers(kcb_model *m) {
 }
 
 int kcb_model_output_shape(const kcb_model *m, int64_t *shape) {
+  if (!m || !shape) return 0;
   int rank;
   kcb__model_current_shape(m, &rank, shape);
   return rank;
 }
-const char *kcb_model_layer_name(const kcb_model *m, size_t i) { return i < m->n_layers ? m->layers[i].name : NULL; }
+const char *kcb_model_layer_name(const kcb_model *m, size_t i) { return m && i < m->n_layers ? m->layers[i].name : NULL; }
 kcb_activation kcb_model_layer_activation(const kcb_model *m, size_t i) {
-  if (i >= m->n_layers) return KCB_ACT_LINEAR;
+  if (!m || i >= m->n_layers) return KCB_ACT_LINEAR;
   const kcb__layer *l = &m->layers[i];
   int has = l->kind == KCB__DENSE || l->kind == KCB__ACTIVATION || l->kind == KCB__CONV1D || l->kind == KCB__CONV2D;
   return has ? l->activation : KCB_ACT_LINEAR;
 }
 const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
-  return i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;
+  return m && i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;
 }
 
 void kcb_model_free(kcb_model *m) {

@@ -20,6 +20,12 @@ typedef enum kcb__layer_kind {
 const char *kcb__layer_class_name(kcb__layer_kind kind);
 const char *kcb__layer_base_name(kcb__layer_kind kind);
 
+/* For the public functions that take a model: NULL is an error, not a crash. */
+#define KCB__MODEL_GIVEN(m, what)                                                  \
+  do {                                                                             \
+    if (!(m)) return kcb__error(KCB_EINVAL, "%s: the model is NULL", (what));      \
+  } while (0)
+
 /* Bytes of a layer name with its terminator: Keras sets no limit; names longer than this are refused. */
 #define KCB__NAME_MAX 256
 /* Bytes of a variable path built from a layer name ("<optimizer>/<model>_<layer>_<weight>_<slot>"). */

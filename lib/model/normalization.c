@@ -8,6 +8,7 @@
 #include "model/model_internal.h"
 
 static int add_norm(kcb_model *m, const kcb_batch_normalization_options *opts, int batch_norm) {
+  KCB__MODEL_GIVEN(m, batch_norm ? "BatchNormalization" : "LayerNormalization");
   kcb_batch_normalization_options defaults = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
   const kcb_batch_normalization_options *o = opts ? opts : &defaults;
   const char *cls = batch_norm ? "BatchNormalization" : "LayerNormalization";

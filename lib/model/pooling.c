@@ -15,6 +15,7 @@ static int is_max(kcb__layer_kind k) {
 static int is_global(kcb__layer_kind k) { return k >= KCB__GLOBAL_MAX_POOLING1D && k <= KCB__GLOBAL_AVERAGE_POOLING2D; }
 
 int kcb_model_add_pooling(kcb_model *m, kcb_pooling kind, const kcb_pooling_options *opts) {
+  KCB__MODEL_GIVEN(m, "pooling");
   static const kcb__layer_kind kinds[KCB_POOLING_COUNT] = {
       KCB__MAX_POOLING1D,        KCB__MAX_POOLING2D,        KCB__AVERAGE_POOLING1D,        KCB__AVERAGE_POOLING2D,
       KCB__GLOBAL_MAX_POOLING1D, KCB__GLOBAL_MAX_POOLING2D, KCB__GLOBAL_AVERAGE_POOLING1D, KCB__GLOBAL_AVERAGE_POOLING2D};

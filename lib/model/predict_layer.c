@@ -5,7 +5,9 @@
 #include "model/model_internal.h"
 
 int kcb_model_predict_layer(kcb_model *m, const kcb_tensor *x, size_t layer, int64_t batch_size, kcb_tensor **out) {
+  if (!out) return kcb__error(KCB_EINVAL, "predict_layer: out is NULL");
   *out = NULL;
+  KCB__MODEL_GIVEN(m, "predict_layer");
   if (!m->weights_ready) return kcb__error(KCB_ESTATE, "predict_layer: the model must be compiled first");
   if (layer >= m->n_layers)
     return kcb__error(KCB_EINVAL, "predict_layer: layer %zu of a model with %zu layers", layer, m->n_layers);

@@ -7,6 +7,7 @@
 #include "model/model_internal.h"
 
 int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
+  KCB__MODEL_GIVEN(m, "Reshape");
   if (rank < 1 || rank >= KCB_MAX_RANK || !target)
     return kcb__error(KCB_EINVAL, "Reshape: target shape needs 1 to %d dimensions, got %d", KCB_MAX_RANK - 1, rank);
   int in_rank, unknown = -1;
@@ -33,6 +34,7 @@ int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
 }
 
 int kcb_model_add_rescaling(kcb_model *m, double scale, double offset) {
+  KCB__MODEL_GIVEN(m, "Rescaling");
   if (!(fabs(scale) <= FLT_MAX) || !(fabs(offset) <= FLT_MAX)) /* NaN fails too; a larger double is no float */
     return kcb__error(KCB_EINVAL, "Rescaling: scale and offset must be finite float32 numbers, got %g and %g", scale, offset);
   kcb__layer *l = NULL;
@@ -52,6 +54,7 @@ void kcb__rescaling_backward(const kcb__layer *l, float *gy, int64_t n) {
 }
 
 static int input_hwc(kcb_model *m, const char *cls, kcb__geom *g) {
+  KCB__MODEL_GIVEN(m, cls);
   int rank;
   int64_t shape[KCB_MAX_RANK];
   kcb__model_current_shape(m, &rank, shape);

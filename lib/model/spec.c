@@ -235,6 +235,7 @@ int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape) {
 }
 
 int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
+  KCB__MODEL_GIVEN(m, "model spec");
   if (!spec || !*spec) return kcb__error(KCB_EINVAL, "model spec is empty");
   const char *preset = kcb_model_spec_preset(spec);
   if (preset) spec = preset;

@@ -59,6 +59,8 @@ static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
 }
 
 int kcb_model_summary(const kcb_model *m, FILE *f) {
+  KCB__MODEL_GIVEN(m, "summary");
+  if (!f) return kcb__error(KCB_EINVAL, "summary: the stream is NULL");
   size_t total = 0, trainable = 0;
   fprintf(f, "Model: \"sequential\"\n");
   rule(f, "\u250f", "\u2501", "\u2533", "\u2513");

@@ -527,6 +527,8 @@ done:
 /* fit, evaluate and predict split their work over OpenBLAS's thread count (core/pool.c). */
 int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_fit_options *opts,
                   kcb_history **out_history) {
+  if (out_history) *out_history = NULL;
+  KCB__MODEL_GIVEN(m, "fit");
   kcb__pool_enter(0);
   int rc = fit(m, x, y, opts, out_history);
   kcb__pool_leave();
@@ -561,6 +563,7 @@ done:
 
 int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_evaluate_options *opts,
                        kcb_logs *out_logs) {
+  KCB__MODEL_GIVEN(m, "evaluate");
   kcb__pool_enter(0);
   int rc = evaluate(m, x, y, opts, out_logs);
   kcb__pool_leave();
@@ -617,6 +620,9 @@ done:
 }
 
 int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options *opts, kcb_tensor **out) {
+  if (!out) return kcb__error(KCB_EINVAL, "predict: out is NULL");
+  *out = NULL;
+  KCB__MODEL_GIVEN(m, "predict");
   kcb__pool_enter(0);
   int rc = predict(m, x, opts, out);
   kcb__pool_leave();

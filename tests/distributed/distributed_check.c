@@ -297,19 +297,20 @@ static void one_rank_refuses_its_data(void **state) {
   kcb_tensor_free(y);
 }
 
-/* A bad label in one rank's shard fails that rank's step; every rank returns an error in that batch. */
+/* A bad class index in rank 0's copy of the labels is found before any step, named by its sample;
+ * every other rank returns an error at the same point instead of waiting. */
 static void bad_label_in_one_shard(void **state) {
   if (size == 1) skip();
   kcb_tensor *x, *y;
   make_data(100, &x, &y);
-  y->data[0] = 99; /* sample 0: rank 0's shard of batch 0 (no shuffle) */
+  if (rank == 0) y->data[0] = 99;
   kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
   kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
   fo.verbose = 0;
   fo.shuffle = 0;
   fo.distributed = dist;
-  if (rank == 0) assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "label 99");
-  else assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ESTATE, "ranks failed");
+  if (rank == 0) assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "y holds 99 in sample 0");
+  else assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ESTATE, "rank 0");
   kcb_model_free(m);
   kcb_tensor_free(x);
   kcb_tensor_free(y);
