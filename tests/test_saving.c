@@ -1149,7 +1149,7 @@ static void test_spatial_dropout_config(void **state) {
   kcb_model *m = NULL;
   int64_t in[3] = {6, 6, 2};
   assert_ok(kcb_model_new(&m, 3, in, 1));
-  assert_ok(kcb_model_add_from_spec(m, "conv:2:3:relu,spatialdropout:0.25,flatten,3:softmax"));
+  assert_ok(kcb_model_add_from_spec(m, "conv:2:3:relu,spatialdropout:0.3,flatten,dropout:0.3,3:softmax"));
   char *text = NULL;
   assert_ok(kcb__model_config_json(m, &text));
   json_t *root = json_loads(text, 0, NULL), *layer;
@@ -1165,10 +1165,15 @@ static void test_spatial_dropout_config(void **state) {
     json_object_foreach(c, key, v) assert_string_equal(key, keys[k++]);
     assert_int_equal(k, 5);
     assert_string_equal(json_string_value(json_object_get(c, "dtype")), "float32");
-    assert_true(json_number_value(json_object_get(c, "rate")) == 0.25);
     seen++;
   }
   assert_int_equal(seen, 1);
+  /* rates as given (the double 0.3, as Python's float), not the float32 widened (0.30000001192092896) */
+  json_array_foreach(json_object_get(json_object_get(root, "config"), "layers"), i, layer) {
+    json_t *rate = json_object_get(json_object_get(layer, "config"), "rate");
+    if (rate) assert_true(json_number_value(rate) == 0.3), seen++;
+  }
+  assert_int_equal(seen, 3);
   /* and it loads back */
   kcb_model *b = NULL;
   assert_ok(kcb__model_from_config_json(&b, text, NULL, 1, 0, NULL, "sd.keras"));

@@ -109,7 +109,7 @@ static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_fo
   if (l->kind == KCB__SPATIAL_DROPOUT2D) {
     /* Keras 3's spatial dropouts write their own config: no `trainable` (their constructor takes
      * none, so a file with it does not load) and the dtype as a plain string */
-    put(b, c, "rate", json_real((double)l->rate));
+    put(b, c, "rate", kcb__config_float_json(l->rate));
     put(b, c, "seed", json_null());
     put(b, c, "name", json_string(l->name));
     put(b, c, "dtype", json_string("float32"));
@@ -135,7 +135,7 @@ static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_fo
       put(b, c, "activation", json_string(kcb_activation_name(l->activation)));
       break;
     case KCB__DROPOUT:
-      put(b, c, "rate", json_real((double)l->rate));
+      put(b, c, "rate", kcb__config_float_json(l->rate));
       put(b, c, "seed", json_null());
       put(b, c, "noise_shape", json_null());
       break;
@@ -274,6 +274,16 @@ int kcb__training_config_json(const kcb_model *m, char **out) {
   if (!m->compiled) return kcb__error(KCB_ESTATE, "the model is not compiled: no training config");
   builder b = {0};
   return dump(&b, compile_json(&b, m, 0), out);
+}
+
+json_t *kcb__config_float_json(float v) {
+  char text[32];
+  for (int digits = 6; digits <= 9; digits++) {
+    snprintf(text, sizeof text, "%.*g", digits, (double)v);
+    double back = strtod(text, NULL);
+    if ((float)back == v) return json_real(back);
+  }
+  return json_real((double)v);
 }
 
 /* For model/layer_config.c: Keras's serialized initializer. */

@@ -126,8 +126,8 @@ int kcb__layer_config_write(json_t *c, const kcb__layer *l) {
       put(&o, "data_format", json_string("channels_last"));
       break;
     case KCB__RESCALING:
-      put(&o, "scale", json_real((double)l->rescale));
-      put(&o, "offset", json_real((double)l->offset));
+      put(&o, "scale", kcb__config_float_json(l->rescale));
+      put(&o, "offset", kcb__config_float_json(l->offset));
       break;
     default:
       break;
