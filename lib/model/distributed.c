@@ -28,7 +28,11 @@ static int mpi_error(int mpi_rc, const char *what) {
 int kcb_distributed_available(void) { return 1; }
 
 int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "distributed: out is NULL");
   *out = NULL;
+  /* MPI's default handler would end the process on a null communicator, inside MPI_Comm_dup */
+  if (opts && opts->mpi_comm && *(const MPI_Comm *)opts->mpi_comm == MPI_COMM_NULL)
+    return kcb__error(KCB_EINVAL, "distributed: the communicator is MPI_COMM_NULL (this process is in none)");
   int initialized = 0, finalized = 0, rc;
   MPI_Finalized(&finalized);
   if (finalized) return kcb__error(KCB_ESTATE, "distributed: MPI was already finalised in this process");

@@ -297,6 +297,18 @@ static void one_rank_refuses_its_data(void **state) {
   kcb_tensor_free(y);
 }
 
+/* A communicator this process is not in (MPI_COMM_NULL, as MPI_Comm_split gives with
+ * MPI_UNDEFINED) is an error to return, not MPI's default end of the process. */
+static void null_communicator(void **state) {
+  (void)state;
+  MPI_Comm none = MPI_COMM_NULL;
+  kcb_distributed_options o = KCB_DISTRIBUTED_OPTIONS_INIT;
+  o.mpi_comm = &none;
+  kcb_distributed *d = (kcb_distributed *)&o;
+  assert_error(kcb_distributed_new(&d, &o), KCB_EINVAL, "MPI_COMM_NULL");
+  assert_null(d);
+}
+
 /* A bad class index in rank 0's copy of the labels is found before any step, named by its sample;
  * every other rank returns an error at the same point instead of waiting. */
 static void bad_label_in_one_shard(void **state) {
@@ -428,7 +440,7 @@ int main(void) {
       cmocka_unit_test(batch_not_divisible_by_ranks), cmocka_unit_test(early_stopping_same_epoch),
       cmocka_unit_test(data_smaller_than_ranks),  cmocka_unit_test(stop_on_one_rank),
       cmocka_unit_test(different_data_sizes),     cmocka_unit_test(different_data_contents), cmocka_unit_test(different_models_or_options),
-      cmocka_unit_test(one_rank_refuses_its_data),
+      cmocka_unit_test(one_rank_refuses_its_data), cmocka_unit_test(null_communicator),
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
       cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test(same_as_one_process_batch_norm),
   };
