@@ -322,10 +322,12 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint, con
 /* Reports a library error with its detail and returns the tool's exit status for it. */
 static char who[64] = "kcb-train"; /* with the rank under mpirun */
 static int fail(const char *what, int rc) {
+  char line[8192];
   if (kcb_error_last()[0]) /* the library's message already names the step, file or flag */
-    fprintf(stderr, "%s: %s (%s)\n", who, tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
+    snprintf(line, sizeof line, "%s: %s (%s)\n", who, tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
   else
-    fprintf(stderr, "%s: %s: %s (%s)\n", who, what, kcb_strerror(rc), kcb_error_name(rc));
+    snprintf(line, sizeof line, "%s: %s: %s (%s)\n", who, what, kcb_strerror(rc), kcb_error_name(rc));
+  train_say(line); /* kept on a quiet rank until the set-up's end says whether rank 0 said it */
   return 1;
 }
 
@@ -726,11 +728,11 @@ int main(int argc, char **argv) {
   kcb_callback *callbacks[12] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
   size_t n_callbacks = 0;
   int warn = strcmp(a.on_write_error, "warn") == 0;
-  int stopped_by_signal = 0; /* after training: the ranks agreed, the job ends together (no abort) */
+  int ended_together = 0; /* the ranks agreed on how the run ends: no MPI_Abort */
   int rc = kcb_mnist_load(&data, a.data_dir, a.train_limit);
   if (rc) {
     status = fail("loading the data", rc);
-    goto done;
+    goto setup_end;
   }
   if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
     /* a bad spec is a usage error; the flag's value is said once, not again in the library's message */
@@ -752,21 +754,20 @@ int main(int argc, char **argv) {
     }
     status = check_outputs(model, &data, &a, c.loss, &y_train, &y_test);
   }
-  if (!rank0_failed(dist, status) && status) train_say_kept(); /* this rank's own usage error */
-  if (status) goto done;
+  if (status) goto setup_end;
   /* --save's directory now, as the callbacks make theirs: not a trained model lost at the end */
   if (a.save && rank == 0 && (rc = kcb_file_make_parent_dirs(a.save))) {
     status = fail("--save", rc);
-    goto done;
+    goto setup_end;
   }
-  if (a.save && rank == 0 && (status = save_dir_writable(a.save)) != 0) goto done;
+  if (a.save && rank == 0 && (status = save_dir_writable(a.save)) != 0) goto setup_end;
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);
-    goto done;
+    goto setup_end;
   }
   if (a.initial_weights && (rc = kcb_model_load_weights(model, a.initial_weights, NULL))) {
     status = fail("--initial-weights", rc);
-    goto done;
+    goto setup_end;
   }
   if (a.verbose) kcb_model_summary(model, stdout);
 
@@ -855,7 +856,7 @@ int main(int argc, char **argv) {
         (rc = kcb_model_checkpoint_new(&checkpoint, a.checkpoint, &mo))) {
       status = rc == KCB_ENOMEM ? fail("--checkpoint", rc) : train_usage_error("--checkpoint", a.checkpoint, kcb_error_last());
       checkpoint = NULL;
-      goto done;
+      goto setup_end;
     }
     rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
     if (rc) checkpoint = NULL;
@@ -873,7 +874,7 @@ int main(int argc, char **argv) {
     tb.class_names = names;
     tb.n_class_names = n_names;
     long long start = 0, stop = 0;
-    if (a.profile_batch && (status = parse_profile_batch(a.profile_batch, &start, &stop))) goto done;
+    if (a.profile_batch && (status = parse_profile_batch(a.profile_batch, &start, &stop))) goto setup_end;
     tb.profile_batch_start = start;
     tb.profile_batch_stop = stop;
     kcb_hparam hp[] = {
@@ -893,7 +894,7 @@ int main(int argc, char **argv) {
     if ((rc = kcb_tensorboard_new(&writer, &tb)) || (tensorboard = writer, 0) ||
         (rc = add_writer(callbacks, &n_callbacks, writer, warn))) {
       status = fail("--logdir", rc);
-      goto done;
+      goto setup_end;
     }
   }
   final_outputs final = {.base = {.ops = &final_outputs_ops}, .a = &a, .data = &data, .names = names, .n_names = n_names,
@@ -909,8 +910,21 @@ int main(int argc, char **argv) {
   }
   if (rc) {
     status = fail("creating the callbacks", rc);
+    goto setup_end;
+  }
+
+setup_end:
+  /* Every rank ends its set-up here, failed or not, at the same two collective calls: a failure
+   * every rank meets (a missing --initial-weights) is said once, by rank 0, one of this rank's
+   * own is said too, and the job ends together, without MPI_Abort. */
+  if (!rank0_failed(dist, status) && status) train_say_kept();
+  int worst = status;
+  if (kcb_distributed_max_int(dist, &worst) == 0 && worst) {
+    status = worst;
+    ended_together = 1;
     goto done;
   }
+  if (status) goto done;
 
   kcb_fit_options fit = KCB_FIT_OPTIONS_INIT;
   fit.callbacks = callbacks;
@@ -956,7 +970,7 @@ int main(int argc, char **argv) {
   if (kcb_distributed_max_int(dist, &sig) == 0) stop_signal = sig;
   in_final_evaluate = 0;
   if (stop_signal) { /* the trained run's files are whole, the test result is not */
-    stopped_by_signal = 1;
+    ended_together = 1;
     status = 128 + stop_signal;
     fflush(stdout);
     if (rank == 0)
@@ -980,7 +994,7 @@ int main(int argc, char **argv) {
 done:
   /* A failure outside fit may leave the other ranks waiting in a collective step: end the job (a stop
    * on request is collective, so those ranks end together anyway). */
-  if (status && rc != KCB_EINTERRUPTED && !stopped_by_signal && kcb_distributed_size(dist) > 1) {
+  if (status && rc != KCB_EINTERRUPTED && !ended_together && kcb_distributed_size(dist) > 1) {
     fflush(NULL);
     /* a failure every rank meets (a missing --initial-weights) is then said by rank 0 first: its
      * abort would otherwise often come second, after another rank's had ended it */

@@ -254,9 +254,13 @@ int train_usage_error(const char *flag, const char *value, const char *why) {
   /* the value and the reason may quote what the user typed: escaped, as text from a file is */
   if (value) snprintf(line, sizeof line, "kcb-train: %s '%s': %s (see kcb-train --help)\n", flag, tool_esc(value), tool_esc(why));
   else snprintf(line, sizeof line, "kcb-train: %s: %s (see kcb-train --help)\n", flag, tool_esc(why));
-  if (train_quiet) memcpy(kept_error, line, sizeof kept_error);
-  else fputs(line, stderr);
+  train_say(line);
   return 2;
+}
+
+void train_say(const char *line) {
+  if (train_quiet) snprintf(kept_error, sizeof kept_error, "%s", line);
+  else fputs(line, stderr);
 }
 
 void train_say_kept(void) {

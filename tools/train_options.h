@@ -49,10 +49,12 @@ size_t train_args_course(const train_args *a, char *out, size_t size);
 /* Frees what --config files added. */
 void train_args_release(void);
 
-/* Set on the ranks other than 0 under mpirun: their usage errors are kept, not printed, until the
- * ranks know whether rank 0 met one too (then only rank 0's shows); train_say_kept prints it. */
+/* Set on the ranks other than 0 under mpirun: their errors are kept, not printed, until the ranks
+ * know whether rank 0 met one too (then only rank 0's shows); train_say_kept prints it. */
 extern int train_quiet;
 void train_say_kept(void);
+/* Prints an error line, or keeps it on a quiet rank (the last one kept is said). */
+void train_say(const char *line);
 
 /* Prints a usage error ("kcb-train: FLAG 'VALUE': WHY", or "FLAG: WHY" for VALUE NULL) and returns 2. */
 int train_usage_error(const char *flag, const char *value, const char *why);

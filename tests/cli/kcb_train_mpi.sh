@@ -160,6 +160,12 @@ check model_error_rank1_alone 2 "Conv2D expects inputs of rank 3" -- sh -c "time
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 \
   --model 'flatten,conv:2:3,10:softmax' 2>&1"
 
+# a failure every rank meets in its set-up is said once, by rank 0, and the job ends without
+# MPI_Abort's noise (no ORTE error log)
+check setup_error_once 0 '^1 0$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 2 '$bin' \
+  --train-limit 300 --epochs 1 --verbose 0 --initial-weights /nonexistent.h5 >'$tmp/setup.log' 2>&1;
+  echo \$(grep -c 'nonexistent.h5: No such file' '$tmp/setup.log') \$(grep -c 'ORTE_ERROR_LOG\|MPI_ABORT' '$tmp/setup.log')"
+
 # Ranks that see different --backup-dir states (node-local directories): rank 0's decides for the
 # job, which neither hangs nor half-starts. Here rank 1's directory holds a completed run.
 b=$tmp/bstate
