@@ -572,6 +572,9 @@ static int check_names(const train_args *a) {
   kcb_optimizer_kind optimizer;
   kcb_loss loss;
   char list[1024];
+  size_t len = strlen(a->metrics);
+  if (len && (a->metrics[0] == ',' || a->metrics[len - 1] == ',' || strstr(a->metrics, ",,")))
+    return train_usage_error("--metrics", a->metrics, "an empty name in the list");
   snprintf(list, sizeof list, "%s", a->metrics);
   size_t n = 0;
   for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save), n++)

@@ -454,6 +454,8 @@ int train_args_parse(train_args *a, int argc, char **argv) {
       cli_print_version("kcb-train");
       return 1;
     }
+    if (strncmp(flag, "--help=", 7) == 0 || strncmp(flag, "--version=", 10) == 0)
+      return train_usage_error(flag[2] == 'h' ? "--help" : "--version", NULL, "takes no value");
     if (strncmp(flag, "--", 2) != 0) return train_usage_error("argument", flag, "not an option");
     /* --name=value, as GNU tools accept */
     char dashed[80];
