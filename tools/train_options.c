@@ -390,6 +390,17 @@ static char *trim(char *s) {
   return s;
 }
 
+static int read_config(train_args *a, const char *path, int depth);
+
+/* A config file named in another: relative to the directory of the one naming it. */
+static int read_included_config(train_args *a, const char *from, const char *path, int depth) {
+  const char *slash = strrchr(from, '/');
+  if (path[0] == '/' || !slash) return read_config(a, path, depth);
+  char joined[8192];
+  snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - from), from, path);
+  return read_config(a, joined, depth);
+}
+
 /* A config file: "name = value" lines with the flags' names (no "--"), '#' comments. */
 static int read_config(train_args *a, const char *path, int depth) {
   if (depth > 4) return train_usage_error("--config", path, "config files include each other too deeply");
@@ -401,7 +412,9 @@ static int read_config(train_args *a, const char *path, int depth) {
     return train_usage_error("--config", path, cause ? cause + 13 : why);
   }
   int rc = 0, number = 0;
-  for (char *line = text, *next; rc == 0 && line < text + len; line = next) {
+  char *start = text;
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) start += 3; /* a UTF-8 byte order mark, as editors on Windows write */
+  for (char *line = start, *next; rc == 0 && line < text + len; line = next) {
     char *nl = memchr(line, '\n', (size_t)(text + len - line));
     next = nl ? nl + 1 : text + len;
     if (nl) *nl = '\0';
@@ -431,7 +444,8 @@ static int read_config(train_args *a, const char *path, int depth) {
     char flag[sizeof where + 4200];
     snprintf(flag, sizeof flag, "%s: --%s", where, key);
     if (!o) rc = unknown_option(where, key);
-    else if (o->kind == CONFIG) rc = value ? read_config(a, value, depth + 1) : train_usage_error(flag, "", "needs a value");
+    else if (o->kind == CONFIG && value) rc = read_included_config(a, path, value, depth + 1);
+    else if (o->kind == CONFIG) rc = train_usage_error(flag, "", "needs a value");
     else if (!value && o->kind != SWITCH) rc = train_usage_error(flag, "", "needs a value");
     else {
       char *kept = NULL;

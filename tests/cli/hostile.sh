@@ -187,6 +187,12 @@ printf 'epochs = 1\033[2J\n' >"$tmp/esc.conf"
 check config_control 2 "esc\.conf:1 '': binary data: control character 0x1b at column 11" -- T "$train" --config "$tmp/esc.conf"
 printf 'epochs = 1\r\nverbose = 0\r\n' >"$tmp/crlf.conf"
 check config_crlf_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/crlf.conf"
+printf '\357\273\277epochs = 1\nverbose = 0\n' >"$tmp/bom.conf" # a UTF-8 byte order mark first
+check config_bom_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/bom.conf"
+mkdir -p "$tmp/confdir"
+printf 'config = inner.conf\n' >"$tmp/confdir/outer.conf" # found beside outer.conf, wherever kcb-train runs
+printf 'epochs = 1\nverbose = 0\n' >"$tmp/confdir/inner.conf"
+check config_include_relative 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/confdir/outer.conf"
 for k in dup noconfig; do
   make keras_members "$tmp/$k.keras" "$tests/data/saving/m.keras" "$k"
 done
