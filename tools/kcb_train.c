@@ -331,6 +331,29 @@ static int fail(const char *what, int rc) {
   return 1;
 }
 
+/* --initial-weights: the weights, and the optimizer state when the file's fits this run's
+ * optimizer; a state it cannot take (another optimizer, other slots) is said, as Keras warns,
+ * and training starts from a fresh optimizer rather than failing or dropping it unsaid. */
+static int load_initial_weights(kcb_model *model, const char *path) {
+  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  lo.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
+  kcb_checkpoint_file *f = NULL;
+  int has_state = kcb_checkpoint_file_open(&f, path) == 0 && kcb_checkpoint_file_meta(f)->n_optimizer_vars > 0;
+  kcb_checkpoint_file_close(f);
+  kcb_error_clear();
+  if (!has_state) lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
+  int rc = kcb_model_load_weights(model, path, &lo);
+  if ((rc != KCB_ESHAPE && rc != KCB_EFORMAT) || !has_state) return rc;
+  char why[4096];
+  snprintf(why, sizeof why, "%s", kcb_error_last());
+  lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
+  if ((rc = kcb_model_load_weights(model, path, &lo))) return rc; /* the weights themselves do not fit */
+  if (!quiet_rank)
+    fprintf(stderr, "Warning: --initial-weights: the optimizer state was not loaded, training starts with a fresh "
+                    "optimizer: %s\n", tool_esc_lines(why));
+  return 0;
+}
+
 /* labels (n,) of class indices as (n, width) one-hot rows. */
 static int one_hot(const kcb_tensor *labels, int64_t width, kcb_tensor **out) {
   int64_t shape[2] = {labels->shape[0], width};
@@ -768,7 +791,7 @@ int main(int argc, char **argv) {
     status = fail("compile", rc);
     goto setup_end;
   }
-  if (a.initial_weights && (rc = kcb_model_load_weights(model, a.initial_weights, NULL))) {
+  if (a.initial_weights && (rc = load_initial_weights(model, a.initial_weights))) {
     status = fail("--initial-weights", rc);
     goto setup_end;
   }

@@ -191,6 +191,13 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   # a write error stops the run by default, or only warns with --on-write-error warn
   check write_error_stops 1 "kcb-train: CSV: cannot write to /dev/full: No space left on device \(KCB_ENOSPC\)" -- \
     "$bin" $small --epochs 2 --verbose 0 --csv /dev/full
+  # --initial-weights from a run with another optimizer: the weights load, the state is said to be
+  # left (as Keras warns), and training goes on with a fresh optimizer
+  check initial_sgd_saved 0 '^test_loss=' -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --save "$tmp/sgd.keras"
+  check initial_other_optimizer_warns 0 "^Warning: --initial-weights: the optimizer state was not loaded.*'sgd', the model uses 'adam'" -- \
+    "$bin" $small --epochs 1 --verbose 0 --initial-weights "$tmp/sgd.keras"
+  assert initial_same_optimizer_silent bash -c "! '$bin' $small --epochs 1 --verbose 0 --optimizer sgd \
+    --initial-weights '$tmp/sgd.keras' 2>&1 | grep -q Warning"
   # the test line (its result) cannot be written: not a success
   check stdout_full_fails 1 "^kcb-train: writing to standard output failed: No space left on device" -- \
     sh -c "'$bin' $small --epochs 1 --verbose 0 >/dev/full"
