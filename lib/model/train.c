@@ -394,12 +394,15 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     kcb__dist_check same = {{"training samples", "validation samples", "batch_size", "epochs", "steps_per_epoch",
                              "initial_epoch", "shuffle", "parameters", "input size", "target size",
                              "fingerprint: inputs x", "fingerprint: targets y", "fingerprint: layer configs",
-                             "fingerprint: compile configs (loss, metrics, optimizer)"},
+                             "fingerprint: compile configs (loss, metrics, optimizer)",
+                             "fingerprint: validation inputs", "fingerprint: validation targets"},
                             {train.n, has_val ? val.n : 0, batch, o->epochs, steps, o->initial_epoch, o->shuffle != 0,
                              (int64_t)m->n_params, m->in_size, train.y_size,
                              kcb__dist_fingerprint(x->data, x->shape[0], m->in_size),
                              kcb__dist_fingerprint(y->data, y->shape[0], train.y_size),
-                             kcb__dist_fingerprint_text(layers_json), kcb__dist_fingerprint_text(compile_json)}, 14};
+                             kcb__dist_fingerprint_text(layers_json), kcb__dist_fingerprint_text(compile_json),
+                             has_val ? kcb__dist_fingerprint(val.x, val.n, m->in_size) : 0,
+                             has_val && val.y ? kcb__dist_fingerprint(val.y, val.n, val.y_size) : 0}, 16};
     free(layers_json);
     free(compile_json);
     agreed = 1;

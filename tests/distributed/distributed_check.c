@@ -219,6 +219,17 @@ static void different_data_contents(void **state) {
   assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different targets y");
   if (rank == size - 1) y->data[2999] = y->data[2999] == 0 ? 1 : 0, x->data[0] += 1e-3f;
   assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different inputs x");
+  if (rank == size - 1) x->data[0] -= 1e-3f;
+  /* validation_data given to each rank: the same contents too (same sizes, other values) */
+  kcb_tensor *vx, *vy;
+  make_data(40, &vx, &vy);
+  if (rank == size - 1) vx->data[0] += 0.5f;
+  fo.validation_x = vx, fo.validation_y = vy;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different validation inputs");
+  if (rank == size - 1) vx->data[0] -= 0.5f, vy->data[39] = vy->data[39] == 0 ? 1 : 0;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different validation targets");
+  kcb_tensor_free(vx);
+  kcb_tensor_free(vy);
   kcb_model_free(m);
   kcb_tensor_free(x);
   kcb_tensor_free(y);
