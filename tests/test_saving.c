@@ -841,56 +841,12 @@ static void test_atomic_write(void **state) {
  * kcb_model_load rebuilds it and it predicts as Keras did, or -- for a layer or model class kcb does
  * not implement -- it fails with KCB_EFORMAT naming that layer or class. Weights-only files then
  * load into the rebuilt model with the same predictions. */
-/* Mixed precision (tests/data/zoo-synth/mixed.*): Keras wraps Adam in a LossScaleOptimizer, whose
- * own variables (step counter, dynamic scale) come before Adam's. kcb trains in float32, so the
- * state it resumes is the inner Adam's: iterations, learning rate and both moments, per slot sum
- * as make.py wrote them (expected.json). */
-static void test_mixed_precision_optimizer_state(void **state) {
-  (void)state;
-  char path[1024];
-  snprintf(path, sizeof path, "%s/../zoo-synth/expected.json", KCB_SAVING_DATA);
-  json_t *root = load_json_file(path), *exp = json_object_get(root, "files");
-  double want[2] = {0, 0}; /* Adam's momentum and velocity, summed over the variables */
-  size_t i;
-  json_t *w;
-  json_array_foreach(json_object_get(json_object_get(exp, "mixed.h5"), "optimizer_weights"), i, w) {
-    const char *name = json_string_value(json_object_get(w, "name"));
-    size_t len = strlen(name);
-    if (strncmp(name, "adam/", 5) != 0) continue;
-    if (len > 9 && strcmp(name + len - 9, "_momentum") == 0) want[0] += json_number_value(json_object_get(w, "sum"));
-    if (len > 9 && strcmp(name + len - 9, "_velocity") == 0) want[1] += json_number_value(json_object_get(w, "sum"));
-  }
-  assert_true(want[0] != 0 && want[1] > 0);
-  const char *files[] = {"mixed.keras", "mixed.h5"};
-  for (size_t f = 0; f < 2; f++) {
-    snprintf(path, sizeof path, "%s/../zoo-synth/%s", KCB_SAVING_DATA, files[f]);
-    kcb_model *m = NULL;
-    kcb_load_options o = KCB_LOAD_OPTIONS_INIT;
-    o.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
-    assert_ok(kcb_model_load(&m, path, &o));
-    assert_int_equal(kcb_model_iterations(m), 3);
-    assert_true(fabs(kcb_model_learning_rate(m) - 0.01) < 1e-9);
-    size_t n = 0, p = kcb_model_param_count(m);
-    const float *slots = kcb_model_optimizer_slots(m, &n);
-    assert_int_equal(n, 2 * p);
-    for (int s = 0; s < 2; s++) {
-      double got = 0;
-      for (size_t k = 0; k < p; k++) got += slots[(size_t)s * p + k];
-      if (fabs(got - want[s]) > 1e-5) fail_msg("%s: Adam slot %d sums to %.9g, the file holds %.9g", files[f], s, got, want[s]);
-    }
-    /* the weights-only layout holds the same state */
-    snprintf(path, sizeof path, "%s/../zoo-synth/mixed.weights.h5", KCB_SAVING_DATA);
-    kcb_model_set_iterations(m, 0);
-    assert_ok(kcb_model_load_weights(m, path, &o));
-    assert_int_equal(kcb_model_iterations(m), 3);
-    kcb_model_free(m);
-  }
-  json_decref(root);
-}
-
 /* The state of one optimizer under every name Keras gives it (3.15's "rm_sprop", "adam_w_2",
  * "adam_1"; 3.14's "rmsprop", "SGD") loads into the model its config rebuilds, in every layout;
- * another optimizer refuses it; kcb writes 3.15's names. */
+ * another optimizer refuses it; kcb writes 3.15's names. Mixed precision (mixed.*) among them:
+ * Keras wraps Adam in a LossScaleOptimizer, whose own variables (step counter, dynamic scale) come
+ * before Adam's; kcb trains in float32, so the state it resumes is the inner Adam's. Each slot's
+ * sum is compared with the file's (expected.json, from make.py). */
 static void test_optimizer_state_under_keras_names(void **state) {
   (void)state;
   char path[1024];
@@ -903,7 +859,8 @@ static void test_optimizer_state_under_keras_names(void **state) {
                {"dense_rmsprop_k314", "rmsprop", {"velocity", "momentum"}, KCB_OPT_RMSPROP},
                {"dense_adamw_2", "adam_w_2", {"momentum", "velocity"}, KCB_OPT_ADAMW},
                {"dense_sgd_k314", "SGD", {"momentum", NULL}, KCB_OPT_SGD},
-               {"dense_adam_1", "adam_1", {"momentum", "velocity"}, KCB_OPT_ADAM}};
+               {"dense_adam_1", "adam_1", {"momentum", "velocity"}, KCB_OPT_ADAM},
+               {"mixed", "adam", {"momentum", "velocity"}, KCB_OPT_ADAM}};
   for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
     char key[64];
     snprintf(key, sizeof key, "%s.h5", cases[c].tag);
@@ -935,6 +892,7 @@ static void test_optimizer_state_under_keras_names(void **state) {
         if (kcb_model_load_weights(m, path, &o) != 0) fail_msg("%s: %s", path, kcb_error_last());
       }
       assert_int_equal(kcb_model_iterations(m), 3);
+      assert_true(fabs(kcb_model_learning_rate(m) - 0.01) < 1e-9);
       size_t n = 0, p = kcb_model_param_count(m);
       const float *slots = kcb_model_optimizer_slots(m, &n);
       assert_int_equal(n, (cases[c].slots[1] ? 2 : 1) * p);
@@ -1248,7 +1206,7 @@ static void test_zoo_models_load_or_name_the_layer(void **state) {
 /* Full models of kinds beyond the zoo (tests/data/zoo-synth): each loads, or fails with KCB_EFORMAT
  * naming the layer or model class kcb lacks. The mixed-precision one (Dense layers, a
  * LossScaleOptimizer around Adam) loads compiled: kcb computes in float32 and compiles the inner
- * optimizer (its state: test_mixed_precision_optimizer_state). */
+ * optimizer (its state: test_optimizer_state_under_keras_names). */
 static void test_synth_models_load_or_name_the_layer(void **state) {
   (void)state;
   const char *names[] = {"seqmix", "attn", "convs", "video", "nested", "mixed", "block", "k2mix"};
@@ -1275,7 +1233,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fixtures_load_and_predict),
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
-      cmocka_unit_test(test_mixed_precision_optimizer_state), cmocka_unit_test(test_optimizer_state_under_keras_names),
+      cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
       cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
