@@ -21,7 +21,7 @@ static void usage(FILE *f) {
           "                        epoch and NAME next to each checkpoint]\n"
           "  --template TEMPLATE   ModelCheckpoint's filepath template (e.g. 'w.{epoch:02d}-{val_loss:.2f}.keras'):\n"
           "                        names it matches give NAME's value and the epoch\n"
-          "  --output FILE         write the best checkpoint's weights to FILE, then read them back and\n"
+          "  -o, --output FILE     write the best checkpoint's weights to FILE, then read them back and\n"
           "                        compare every weight [none: only list]\n"
           "  --format weights.h5|h5|keras|legacy_weights.h5\n"
           "                        FILE's layout [from FILE's name]; h5 and keras need a full-model\n"
@@ -142,6 +142,12 @@ int main(int argc, char **argv) {
     }
     if (strcmp(a, "--list") == 0) { list_only = 1; continue; }
     if (strcmp(a, "--json") == 0) { json = 1; continue; }
+    if (strcmp(a, "-o") == 0) a = "--output"; /* as kcb-inspect's -o */
+    else if (a[0] == '-' && a[1] && a[1] != '-') {
+      fprintf(stderr, "kcb-restore: unknown option '%s' (see kcb-restore --help)\n", a);
+      free(paths);
+      return 2;
+    }
     if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
       size_t n = strlen(a);
       if (strcmp(a, "--") == 0) continue;

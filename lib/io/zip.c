@@ -89,6 +89,14 @@ int kcb__zip_read_member(const char *path, const char *name, void **out, size_t 
     goto done;
   }
   zf = zip_fopen_index(za, (zip_uint64_t)index, 0);
+  if (!zf && (st.valid & ZIP_STAT_COMP_METHOD) && zip_compression_method_supported(st.comp_method, 0) == 0) {
+    /* Python's zipfile also writes bzip2 and LZMA, which Keras reads and this libzip may not */
+    const char *method = st.comp_method == ZIP_CM_BZIP2 ? "bzip2" : st.comp_method == ZIP_CM_LZMA ? "LZMA"
+                         : st.comp_method == ZIP_CM_XZ  ? "xz" : "an unknown method";
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' is compressed with %s (method %d), which this build cannot read; re-zip the "
+                    "archive stored or deflated (as Keras writes it)", path, name, method, (int)st.comp_method);
+    goto done;
+  }
   if (!zf) {
     rc = zip_fail(KCB_EFORMAT, path, "cannot open a member", zip_get_error(za));
     goto done;

@@ -29,6 +29,8 @@ check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
 check train_no_suggestion 2 "^kcb-train: unknown option '--zzzzzz' \(see kcb-train --help\)$" -- "$train" --zzzzzz
 check train_equals_form 2 "kcb-train: --epochs 'x': expected a whole number" -- "$train" --epochs=x
 check restore_unknown 2 "^kcb-restore: unknown option '--foo' \(see kcb-restore --help\)$" -- "$restore" --foo
+check restore_unknown_short 2 "^kcb-restore: unknown option '-x' \(see kcb-restore --help\)$" -- "$restore" -x .
+check restore_o_is_output 2 "^kcb-restore: --output 'x\.bin': a keras file must be named" -- "$restore" /nonexistent -o x.bin --format keras
 check restore_did_you_mean 2 "kcb-restore: unknown option '--mnitor' \(did you mean --monitor\?\)" -- "$restore" --mnitor x .
 check inspect_command 2 "^kcb-inspect: unknown command 'scalar' \(did you mean scalars\?\)" -- "$inspect" scalar x
 check inspect_option 2 "kcb-inspect scalars: unknown option '--tg' \(did you mean --tag\?\)" -- "$inspect" scalars x --tg t

@@ -202,6 +202,9 @@ check keras_dup_config_train 1 "dup\.keras: the archive has 2 members named 'con
 check keras_no_config 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$inspect" checkpoint "$tmp/noconfig.keras"
 check keras_no_config_restore 1 "noconfig\.keras: the \.keras archive has no config\.json" -- T "$restore" "$tmp/noconfig.keras"
 # deflate bombs within deflate's ratio: refused by the bound of what the member can need, before allocating
+make keras_members "$tmp/lzma.keras" "$tests/data/saving/m.keras" lzma
+check keras_lzma_named 1 "lzma\.keras: member '[^']+' is compressed with LZMA \(method 14\), which this build cannot read; re-zip" -- \
+  T "$inspect" checkpoint "$tmp/lzma.keras"
 for k in bomb_weights bomb_config; do make keras_members "$tmp/$k.keras" "$tests/data/saving/m.keras" "$k"; done
 check keras_bomb_weights 1 "bomb_weights\.keras: member 'model\.weights\.h5' inflates to 8[0-9]{7} bytes, more than the 6[0-9]{7} bytes the weights .*KCB_MAX_PARAMS" -- \
   env KCB_MAX_PARAMS=1000 timeout 20 "$inspect" checkpoint "$tmp/bomb_weights.keras"

@@ -219,12 +219,14 @@ def keras_members(out, src, kind):
     """A copy of the .keras archive src with config.json twice (kind dup: the second one a
     different model), without it (kind noconfig), or with a member that deflates 1000 to 1 from a
     few kilobytes to 80 MB (kinds bomb_weights, bomb_config: the member's content, then zeros or
-    spaces)."""
+    spaces), or with every member compressed by LZMA (kind lzma: Python's zipfile writes it, and
+    Keras reads it)."""
     import warnings
     import zipfile
     with zipfile.ZipFile(src) as z:
         members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
-    with warnings.catch_warnings(), zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+    method = zipfile.ZIP_LZMA if kind == "lzma" else zipfile.ZIP_DEFLATED
+    with warnings.catch_warnings(), zipfile.ZipFile(out, "w", method) as z:
         warnings.simplefilter("ignore")  # zipfile warns about the duplicate name, and writes it
         for name, data in members:
             if name == "config.json" and kind == "noconfig":
