@@ -791,7 +791,9 @@ int main(int argc, char **argv) {
     status = fail("compile", rc);
     goto setup_end;
   }
-  if (a.initial_weights && (rc = load_initial_weights(model, a.initial_weights))) {
+  /* a resumed run takes everything from the backup: the file it started from may be gone */
+  if (a.initial_weights && backup_status.state != KCB_BACKUP_RESUMABLE &&
+      (rc = load_initial_weights(model, a.initial_weights))) {
     status = fail("--initial-weights", rc);
     goto setup_end;
   }

@@ -198,6 +198,17 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" $small --epochs 1 --verbose 0 --initial-weights "$tmp/sgd.keras"
   assert initial_same_optimizer_silent bash -c "! '$bin' $small --epochs 1 --verbose 0 --optimizer sgd \
     --initial-weights '$tmp/sgd.keras' 2>&1 | grep -q Warning"
+  # a run started from --initial-weights resumes from its backup alone: the file may be gone
+  iw=(--train-limit 5000 --model flatten,16:relu,10:softmax --epochs 30 --batch-size 32 --verbose 0
+      --backup-dir "$tmp/iw/bk" --backup-freq 20 --initial-weights "$tmp/iw/start.weights.h5")
+  mkdir -p "$tmp/iw"
+  "$bin" $small --epochs 1 --verbose 0 --save "$tmp/iw/start.weights.h5" >/dev/null
+  "$bin" "${iw[@]}" >/dev/null 2>&1 &
+  job=$!
+  for _ in $(seq 600); do [ -f "$tmp/iw/bk/latest.weights.h5" ] && break; sleep 0.05; done
+  kill -TERM "$job" 2>/dev/null; wait "$job"
+  rm -f "$tmp/iw/start.weights.h5"
+  check resume_without_initial_weights 0 '^Resuming from .*iw/bk/latest\.weights\.h5' -- "$bin" "${iw[@]}"
   # the test line (its result) cannot be written: not a success
   check stdout_full_fails 1 "^kcb-train: writing to standard output failed: No space left on device" -- \
     sh -c "'$bin' $small --epochs 1 --verbose 0 >/dev/full"
