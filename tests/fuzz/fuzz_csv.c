@@ -18,9 +18,7 @@ static unsigned char *slurp(const char *path, size_t *len) {
   return (unsigned char *)text;
 }
 
-static void check_append(const uint8_t *data, size_t size, int readable, size_t rows) {
-  static char path[128];
-  snprintf(path, sizeof path, "/tmp/kcb_fuzz_%ld.append.csv", (long)getpid());
+static void check_append_at(const char *path, const uint8_t *data, size_t size, int readable, size_t rows) {
   FILE *f = fopen(path, "wb");
   if (!f) return;
   size_t wrote = fwrite(data, 1, size, f);
@@ -57,6 +55,13 @@ static void check_append(const uint8_t *data, size_t size, int readable, size_t 
     }
   }
   free(after);
+}
+
+static void check_append(const uint8_t *data, size_t size, int readable, size_t rows) {
+  char path[128];
+  snprintf(path, sizeof path, "/tmp/kcb_fuzz_%ld.append.csv", (long)getpid());
+  check_append_at(path, data, size, readable, rows);
+  remove(path); /* nothing left in /tmp by a run */
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -21,9 +21,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   FILE *f = fopen(path, "wb");
   if (!f) return 0;
   size_t wrote = fwrite(data, 1, size, f);
-  if (fclose(f) != 0 || wrote != size) return 0;
-  kcb_projector_embedding_info *info = NULL;
-  size_t n = 0;
-  if (kcb_projector_read(dir, &info, &n) == 0) free(info);
+  if (fclose(f) == 0 && wrote == size) {
+    kcb_projector_embedding_info *info = NULL;
+    size_t n = 0;
+    if (kcb_projector_read(dir, &info, &n) == 0) free(info);
+  }
+  remove(path); /* nothing left in /tmp by a run */
+  rmdir(dir);
+  dir[0] = '\0';
   return 0;
 }
