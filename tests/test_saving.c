@@ -1142,6 +1142,36 @@ static void test_spatial_dropout_config(void **state) {
   kcb_model_free(m);
 }
 
+/* tf.keras 2's optimizers save no learning-rate variable, and optimizer_v2 lists every
+ * variable's m before any v: the zoo CNN's Adam state loads from both tf.keras 2 files (2.15's
+ * interleaved slots, the optimizer_v2 variant) exactly as from the Keras 3 file of the same state. */
+static void test_tf2_optimizer_state(void **state) {
+  (void)state;
+  char path[1024];
+  kcb_load_options o = KCB_LOAD_OPTIONS_INIT;
+  o.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
+  snprintf(path, sizeof path, "%s/../zoo/cnn.keras", KCB_SAVING_DATA);
+  kcb_model *ref = NULL;
+  assert_ok(kcb_model_load(&ref, path, &o));
+  size_t n_ref = 0;
+  const float *want = kcb_model_optimizer_slots(ref, &n_ref);
+  assert_true(kcb_model_iterations(ref) > 0 && n_ref > 0);
+  const char *files[] = {"../zoo/cnn.k2.h5", "../zoo/cnn.k2_h5py2.h5", "cnn.k2_optimizer_v2.h5"};
+  for (size_t f = 0; f < 3; f++) {
+    snprintf(path, sizeof path, "%s/%s", KCB_SAVING_DATA, files[f]);
+    kcb_model *m = NULL;
+    if (kcb_model_load(&m, path, &o)) fail_msg("%s: %s", files[f], kcb_error_last());
+    assert_int_equal(kcb_model_iterations(m), kcb_model_iterations(ref));
+    assert_true(kcb_model_learning_rate(m) == kcb_model_learning_rate(ref));
+    size_t n = 0;
+    const float *got = kcb_model_optimizer_slots(m, &n);
+    assert_int_equal(n, n_ref);
+    assert_memory_equal(got, want, n * sizeof *got);
+    kcb_model_free(m);
+  }
+  kcb_model_free(ref);
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -1235,7 +1265,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_spatial_dropout_config),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

@@ -618,23 +618,63 @@ done:
   return rc;
 }
 
+/* tf.keras 2's optimizers save the iteration count first ("iteration:0", "Adam/iter:0") and no
+ * learning rate in its place: 2.11's then the slots, interleaved per variable
+ * ("Adam/m/dense/kernel:0", "Adam/v/dense/kernel:0", ...); the older optimizer_v2 its
+ * hyperparameters ("Adam/beta_1:0", "Adam/learning_rate:0": one '/'), then every variable's first
+ * slot, then every variable's second ("Adam/dense/kernel/m:0", ...). */
+static int tf2_iteration_name(const char *name) {
+  const char *base = strrchr(name, '/');
+  base = base ? base + 1 : name;
+  return strncmp(base, "iter:", 5) == 0 || strncmp(base, "iteration:", 10) == 0;
+}
+
+static int slashes(const char *name) {
+  int k = 0;
+  for (; *name; name++) k += *name == '/';
+  return k;
+}
+
+static int tf2_grouped_slots(const char *name) {
+  static const char *const slots[] = {"m:", "v:", "vhat:", "momentum:", "rms:", "mg:"};
+  const char *base = strrchr(name, '/');
+  for (size_t k = 0; base && k < sizeof slots / sizeof slots[0]; k++)
+    if (strncmp(base + 1, slots[k], strlen(slots[k])) == 0) return 1;
+  return 0;
+}
+
 /* Reads optimizer variables 0 (iteration), 1 (learning rate), 2.. (slots) named by `names`
- * under group g. A count mismatch returns 1 (nothing read) for the caller to skip or fail. */
+ * under group g (tf.keras 2: no learning rate, see above). A count mismatch returns 1 (nothing
+ * read) for the caller to skip or fail. */
 static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, hid_t g, char **names,
                                size_t n, staged *st) {
-  if (n != v->n_s + 2) return 1;
+  int tf2 = n > 0 && tf2_iteration_name(names[0]) && n != v->n_s + 2;
+  size_t first_slot = tf2 ? 1 : 2, lr_at = tf2 ? 0 : 1;
+  if (tf2) /* optimizer_v2's hyperparameters: skipped, but for the learning rate */
+    for (; first_slot < n && slashes(names[first_slot]) == 1; first_slot++)
+      if (strstr(names[first_slot], "/learning_rate:") || strstr(names[first_slot], "/lr:")) lr_at = first_slot;
+  if (n < first_slot || n - first_slot != v->n_s) return 1;
+  int grouped = tf2 && first_slot < n && tf2_grouped_slots(names[first_slot]);
+  size_t per_slot = m->opt.n_slots ? v->n_s / (size_t)m->opt.n_slots : 0; /* trainable variables */
   int rc = 0;
   KCB__TRY(kcb__h5_dataset_read_int64(g, names[0], &st->iterations, s->path));
-  KCB__TRY(kcb__h5_dataset_read_float(g, names[1], &st->learning_rate, 1, s->path));
+  if (lr_at) KCB__TRY(kcb__h5_dataset_read_float(g, names[lr_at], &st->learning_rate, 1, s->path));
+  else st->learning_rate = m->opt.learning_rate; /* 2.11's: none saved, the compile config's */
+  char **slot_names = names + first_slot;
+  size_t seen[8] = {0}; /* per slot kind: the variables met so far (kcb's slot order lists each kind's in order) */
   for (size_t i = 0; i < v->n_s; i++) {
+    size_t k = (size_t)v->s[i].slot < 8 ? (size_t)v->s[i].slot : 7;
+    size_t at = grouped ? k * per_slot + seen[k] : i;
+    seen[k]++;
     const var_info *w = &v->w[v->s[i].weight];
     int rank = 0;
     int64_t shape[KCB__H5_MAX_RANK];
     char desc[KCB__PATH_MAX];
-    snprintf(desc, sizeof desc, "optimizer variable #%zu (%s of %s/%s)", i + 2, v->s[i].slot_name, w->layer_name, w->name);
-    KCB__TRY(kcb__h5_dataset_shape(g, names[i + 2], &rank, shape, s->path));
-    KCB__TRY(check_shape(s, "optimizer state", desc, names[i + 2], rank, shape, w));
-    KCB__TRY(kcb__h5_dataset_read_float(g, names[i + 2], st->slots + (size_t)v->s[i].slot * m->opt.n + w->offset, w->size,
+    snprintf(desc, sizeof desc, "optimizer variable #%zu (%s of %s/%s)", at + first_slot, v->s[i].slot_name,
+             w->layer_name, w->name);
+    KCB__TRY(kcb__h5_dataset_shape(g, slot_names[at], &rank, shape, s->path));
+    KCB__TRY(check_shape(s, "optimizer state", desc, slot_names[at], rank, shape, w));
+    KCB__TRY(kcb__h5_dataset_read_float(g, slot_names[at], st->slots + (size_t)v->s[i].slot * m->opt.n + w->offset, w->size,
                                         s->path));
   }
   st->have_opt = 1;
