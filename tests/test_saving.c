@@ -1001,6 +1001,12 @@ static void test_unsupported_settings_refused(void **state) {
       {1, "loss/config/ignore_class", "0", "ignore_class"},
       {1, "loss_weights", "[0.5]", "loss_weights"},
       {1, "loss_weights", "[1.0]", NULL},
+      /* compile(loss=keras.losses.categorical_crossentropy, metrics=[keras.metrics.mean_absolute_error]) */
+      {1, "loss", "{\"module\": \"keras.src.losses.losses\", \"class_name\": \"function\", \"config\": "
+                  "\"categorical_crossentropy\", \"registered_name\": \"categorical_crossentropy\"}", NULL},
+      {1, "metrics/0", "{\"module\": \"keras.src.metrics.regression_metrics\", \"class_name\": \"function\", "
+                       "\"config\": \"mean_absolute_error\", \"registered_name\": \"mean_absolute_error\"}", NULL},
+      {1, "loss", "{\"class_name\": \"function\", \"config\": \"my_loss\"}", "loss 'my_loss' is not one kcb implements"},
       {1, "metrics/0/config/threshold", "0.7", "metric 'binary_accuracy' has threshold 0.7"},
   };
   kcb_model *m = NULL;

@@ -311,11 +311,16 @@ static void snake_case(const char *camel, char *out, size_t size) {
   out[n] = '\0';
 }
 
-/* The class name and config of a serialized object, or of a bare string ("relu", "adam"). */
+/* The class name and config of a serialized object, or of a bare string ("relu", "adam"). A
+ * function (compile(loss=keras.losses.mean_squared_error)) is serialized as {"class_name":
+ * "function", "config": "mean_squared_error"}: its name then, as the string would give it. */
 static const char *class_of(json_t *v, json_t **config) {
   if (config) *config = NULL;
   if (json_is_string(v)) return json_string_value(v);
   if (!json_is_object(v)) return NULL;
+  const char *cls = json_string_value(json_object_get(v, "class_name"));
+  if (cls && strcmp(cls, "function") == 0 && json_is_string(json_object_get(v, "config")))
+    return json_string_value(json_object_get(v, "config"));
   if (config) *config = json_object_get(v, "config");
   return json_string_value(json_object_get(v, "class_name"));
 }
