@@ -220,15 +220,31 @@ static int from_template(const char *tmpl, const char *path, template_capture *c
   return kcb__pyformat_match(tb ? tb + 1 : tmpl, pb ? pb + 1 : path, accept_field, c);
 }
 
-/* The 0-based epoch from a file name: the number after "epoch", else the first number. */
+/* Whether the digits [a, b) of s stand alone as a whole number: not glued to a letter ("v2",
+ * "resnet50", "mobilenet_v3" name models, not epochs) and not part of a decimal ("0.31"). */
+static int standalone_number(const char *s, const char *a, const char *b) {
+  if (a > s && isalpha((unsigned char)a[-1])) return 0;
+  if (isalpha((unsigned char)*b)) return 0;
+  if (*b == '.' && isdigit((unsigned char)b[1])) return 0;                      /* 0 of 0.31 */
+  if (a - s >= 2 && a[-1] == '.' && isdigit((unsigned char)a[-2])) return 0;     /* 31 of 0.31 */
+  return 1;
+}
+
+/* The 0-based epoch from a file name: the number after "epoch", else the first number standing
+ * alone (see standalone_number); -1 when there is none. */
 static int64_t epoch_from_name(const char *stem) {
   const char *p = strstr(stem, "epoch");
   if (p) {
     p += 5;
     while (*p == '=' || *p == '_' || *p == '-' || *p == ':') p++;
   } else {
-    p = stem;
-    while (*p && !isdigit((unsigned char)*p)) p++;
+    for (p = stem; *p; p++) {
+      if (!isdigit((unsigned char)*p)) continue;
+      const char *end = p;
+      while (isdigit((unsigned char)*end)) end++;
+      if (standalone_number(stem, p, end)) break;
+      p = end - 1;
+    }
   }
   if (!isdigit((unsigned char)*p)) return -1;
   long long v = 0;

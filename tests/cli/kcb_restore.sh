@@ -39,6 +39,12 @@ check template_loss_field 1 'no checkpoint with a value for loss among 3 files' 
 mkdir -p "$tmp/mon" && cp "$c/stored/a.weights.h5" "$tmp/mon/w.01-0.900.weights.h5" && cp "$c/stored/b.weights.h5" "$tmp/mon/w.02-0.100.weights.h5"
 printf 'epoch,val_accuracy\n0,0.7\n1,0.6\n' >"$tmp/mon.csv"
 check other_monitor_csv 0 "^1 +$tmp/mon/w\.01-0\.900\.weights\.h5 +weights\.h5 +1 +0\.7 +csv\$" -- "$bin" "$tmp/mon" --monitor val_accuracy --csv "$tmp/mon.csv"
+# digits that name the model, not the epoch (v2, resnet50), give no CSV row; a plain number does
+plain=$(ls "$c"/none/*.weights.h5 | head -1) # a file that stores no value
+mkdir -p "$tmp/vnames" && for f in best_model_v2 resnet50_best run_07; do cp "$plain" "$tmp/vnames/$f.weights.h5"; done
+printf 'epoch,val_loss\n0,0.9\n1,0.1\n2,0.2\n49,0.01\n6,0.5\n' >"$tmp/vnames/log.csv"
+check csv_epoch_digits_standalone 0 "^1 +$tmp/vnames/run_07\.weights\.h5 +weights\.h5 +7 +0\.5 +csv\$" -- "$bin" "$tmp/vnames"
+check csv_epoch_digits_glued 0 "^- +$tmp/vnames/best_model_v2\.weights\.h5 +weights\.h5 +- +- +none\$" -- "$bin" "$tmp/vnames"
 check other_monitor_not_from_name 1 "no checkpoint with a value for val_accuracy among 2 files" -- "$bin" "$tmp/mon" --monitor val_accuracy
 check nothing_rankable 1 '^kcb-restore: no checkpoint with a value for val_loss among 1 file$' -- "$bin" "$c/none"
 check recursive 0 "^1 +$c/stored/b\.weights\.h5 " -- "$bin" "$c"

@@ -196,7 +196,8 @@ typedef struct kcb_rank_options {
  * (1) the value stored in the file for this monitor, (2) the file name: `MONITOR=NUMBER` (also
  * `MONITOR_NUMBER`, `MONITOR-NUMBER`), (3) the CSV log's row whose `epoch` equals the
  * checkpoint's epoch (stored 0-based; from a name, the number after `epoch`, else the first
- * number, read as Keras's 1-based `{epoch}`), (4) the last number with a decimal point that
+ * whole number not glued to letters, as `v2` or `resnet50` are, read as Keras's 1-based
+ * `{epoch}`), (4) the last number with a decimal point that
  * follows a `-`, `_` or `=` in the name (Keras's `...-{val_loss:.2f}.keras`), unless the file
  * records that it was saved by another monitor (that number is then the other monitor's). With
  * name_template, a name it matches gives the value of the monitor's field or nothing, and (2) and
