@@ -141,6 +141,10 @@ int main(int argc, char **argv) {
                     "(see kcb-inspect --help)\n", argv[1]);
     return EXIT_USAGE;
   }
+  if (argv[1][0] != '-' && (strchr(argv[1], '/') || strchr(argv[1], '.'))) { /* a path, not a command */
+    fprintf(stderr, "kcb-inspect: '%s': %s (see kcb-inspect --help)\n", argv[1], strerror(errno));
+    return EXIT_DATA;
+  }
   fprintf(stderr, "kcb-inspect: unknown %s '%s'", argv[1][0] == '-' ? "option" : "command", argv[1]);
   cli_print_suggestion(stderr, argv[1], names, sizeof names / sizeof names[0]);
   fprintf(stderr, " (see kcb-inspect --help)\n");

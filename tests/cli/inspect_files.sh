@@ -91,6 +91,8 @@ same_as path_logdir runs "$data"/tfevents/logdir
 same_as path_event_file runs "$data"/tfevents/logdir/run_a/events.out.tfevents.1795898576.vm.20707.0 --json
 check path_other_file 2 "^kcb-inspect: '.*expected\.json' is neither a command nor a checkpoint, CSV log, event file or log directory" -- \
   "$bin" "$data"/tfevents/logdir/expected.json
-check path_missing 2 "^kcb-inspect: unknown command '/nonexistent/m\.h5' \(see kcb-inspect --help\)" -- "$bin" /nonexistent/m.h5
+# a missing file is a data problem (exit 1) as with a command, not an unknown command
+check path_missing 1 "^kcb-inspect: '/nonexistent/m\.h5': No such file or directory" -- "$bin" /nonexistent/m.h5
+check word_not_command 2 "^kcb-inspect: unknown command 'runz' \(did you mean runs\?\)" -- "$bin" runz
 
 finish
