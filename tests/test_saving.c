@@ -974,6 +974,7 @@ static void test_unsupported_settings_refused(void **state) {
     const char *path, *value, *error; /* error NULL: loads */
   } cases[] = {
       {0, "config/layers/1/config/trainable", "false", "Dense layer 'dense': trainable=false"},
+      {0, "config/layers/2/config/trainable", "false", NULL}, /* a Dropout has no weights to freeze */
       {0, "config/layers/1/config/dtype", "\"float64\"", "Dense layer 'dense': dtype policy 'float64'"},
       {0, "config/layers/1/config/dtype/config/name", "\"bfloat16\"", "dtype policy 'bfloat16'"},
       {0, "config/layers/1/config/dtype/config/name", "\"mixed_float16\"", NULL},
@@ -1011,6 +1012,32 @@ static void test_unsupported_settings_refused(void **state) {
   };
   kcb_model *m = NULL;
   int compiled = 0;
+  /* values of the wrong kind are refused, not read as 0 or truncated */
+  static const char cnn_cfg[] =
+      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
+      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 6, 6, 2]}},"
+      "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"conv2d\", \"filters\": 4, \"kernel_size\": [3, 3], \"groups\": %s}},"
+      "{\"class_name\": \"ZeroPadding2D\", \"config\": {\"name\": \"zero_padding2d\", \"padding\": %s}},"
+      "{\"class_name\": \"Reshape\", \"config\": {\"name\": \"reshape\", \"target_shape\": %s}}]}}";
+  static const struct {
+    const char *groups, *padding, *target, *error;
+  } kinds[] = {
+      {"2", "[[1, 1], [1, 1]]", "[144]", NULL},
+      {"1.5", "[[1, 1], [1, 1]]", "[144]", "'groups' is not a whole number from 1 to filters"},
+      {"1e30", "[[1, 1], [1, 1]]", "[144]", "'groups' is not a whole number"},
+      {"1", "[[1, \"1\"], [1, 1]]", "[144]", "ZeroPadding2D layer 'zero_padding2d': 'padding' is not"},
+      {"1", "[[1, 4294967297], [1, 1]]", "[144]", "'padding' is not"},
+      {"1", "[[1, 1], [1, 1]]", "[\"144\"]", "Reshape layer 'reshape': 'target_shape' holds a value that is not a whole number"},
+  };
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    char text[2048];
+    snprintf(text, sizeof text, cnn_cfg, kinds[i].groups, kinds[i].padding, kinds[i].target);
+    int rc = kcb__model_from_config_json(&m, text, NULL, 1, 0, NULL, "cnn.h5");
+    if (kinds[i].error ? rc != KCB_EFORMAT || !strstr(kcb_error_last(), kinds[i].error) : rc != 0)
+      fail_msg("case %zu: rc %d, '%s'", i, rc, rc ? kcb_error_last() : "");
+    kcb_model_free(m);
+    m = NULL;
+  }
   assert_ok(kcb__model_from_config_json(&m, model_cfg, train_cfg, 1, 1, &compiled, "base.h5"));
   assert_true(compiled);
   kcb_model_free(m);

@@ -399,7 +399,12 @@ static int check_layer_settings(json_t *c, const char *cls, const char *name, co
   const char *policy = policy_name(json_object_get(c, "dtype"));
   const char *key;
   json_t *v;
-  if (json_is_false(json_object_get(c, "trainable")))
+  /* frozen weights: a layer without any (Flatten, Dropout, pooling, ...) has nothing to freeze */
+  static const char *const weighted[] = {"Sequential", "Dense", "Conv1D", "Conv2D", "BatchNormalization",
+                                         "LayerNormalization"};
+  int has_weights = 0;
+  for (size_t i = 0; i < sizeof weighted / sizeof weighted[0]; i++) has_weights |= strcmp(cls, weighted[i]) == 0;
+  if (has_weights && json_is_false(json_object_get(c, "trainable")))
     snprintf(why, sizeof why, "trainable=false (frozen weights; kcb trains every layer)");
   else if (policy && strcmp(policy, "float32") != 0 && strncmp(policy, "mixed_", 6) != 0)
     snprintf(why, sizeof why, "dtype policy '%s' (kcb computes in float32)", policy);

@@ -175,6 +175,13 @@ static int bool_or(json_t *c, const char *key, int fallback) {
   return json_is_boolean(v) ? json_is_true(v) : fallback;
 }
 
+/* One side of ZeroPadding2D's padding: a whole number from 0 to a million. */
+static int padding_amount(json_t *v, int *amount) {
+  if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000000) return 0;
+  *amount = (int)json_integer_value(v);
+  return 1;
+}
+
 static int bad(const char *file, const char *name, const char *cls, const char *what) {
   return kcb__error(KCB_EFORMAT, "%s: %s layer '%s': %s", file, cls, name, what);
 }
@@ -195,7 +202,11 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     if (!read_pair(c, "kernel_size", n, o.kernel_size, 0, 1) || !read_pair(c, "strides", n, o.strides, 1, 0) ||
         !read_pair(c, "dilation_rate", n, o.dilation_rate, 1, 0) || !read_padding(c, &o.padding) || !channels_last(c))
       return *rc = bad(file, name, cls, "kernel_size, strides, dilation_rate, padding or data_format is not supported"), 1;
-    o.groups = (int)number_or(c, "groups", 1);
+    json_t *groups = json_object_get(c, "groups");
+    if (groups && !json_is_null(groups) &&
+        (!json_is_integer(groups) || json_integer_value(groups) < 1 || json_integer_value(groups) > o.filters))
+      return *rc = bad(file, name, cls, "'groups' is not a whole number from 1 to filters"), 1;
+    o.groups = groups && json_is_integer(groups) ? (int)json_integer_value(groups) : 1;
     o.use_bias = bool_or(c, "use_bias", 1);
     if ((*rc = kcb__config_activation(json_object_get(c, "activation"), &o.activation, file, name))) return 1;
     o.kernel_initializer = kcb__config_initializer(json_object_get(c, "kernel_initializer"), KCB_INIT_GLOROT_UNIFORM);
@@ -240,26 +251,30 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     int64_t shape[KCB_MAX_RANK];
     if (!json_is_array(t) || json_array_size(t) < 1 || json_array_size(t) >= KCB_MAX_RANK)
       return *rc = bad(file, name, cls, "no valid 'target_shape'"), 1;
-    for (size_t i = 0; i < json_array_size(t); i++) shape[i] = json_integer_value(json_array_get(t, i));
+    for (size_t i = 0; i < json_array_size(t); i++) {
+      if (!json_is_integer(json_array_get(t, i))) return *rc = bad(file, name, cls, "'target_shape' holds a value that is not a whole number"), 1;
+      shape[i] = json_integer_value(json_array_get(t, i));
+    }
     *rc = kcb_model_add_reshape(m, (int)json_array_size(t), shape);
     return 1;
   }
   if (strcmp(cls, "ZeroPadding2D") == 0) {
     json_t *p = json_object_get(c, "padding");
-    int v[4] = {1, 1, 1, 1};
+    int v[4] = {1, 1, 1, 1}, ok = 1;
     if (json_is_integer(p)) {
-      v[0] = v[1] = v[2] = v[3] = (int)json_integer_value(p);
+      ok = padding_amount(p, &v[0]);
+      v[1] = v[2] = v[3] = v[0];
     } else if (json_is_array(p) && json_array_size(p) == 2) {
-      for (int i = 0; i < 2; i++) {
+      for (int i = 0; i < 2 && ok; i++) {
         json_t *e = json_array_get(p, (size_t)i);
-        if (json_is_integer(e)) v[2 * i] = v[2 * i + 1] = (int)json_integer_value(e);
-        else if (json_is_array(e) && json_array_size(e) == 2)
-          v[2 * i] = (int)json_integer_value(json_array_get(e, 0)), v[2 * i + 1] = (int)json_integer_value(json_array_get(e, 1));
-        else return *rc = bad(file, name, cls, "'padding' is not ((top, bottom), (left, right))"), 1;
+        if (json_is_array(e) && json_array_size(e) == 2)
+          ok = padding_amount(json_array_get(e, 0), &v[2 * i]) && padding_amount(json_array_get(e, 1), &v[2 * i + 1]);
+        else ok = padding_amount(e, &v[2 * i]), v[2 * i + 1] = v[2 * i];
       }
     } else if (p) {
-      return *rc = bad(file, name, cls, "'padding' is not ((top, bottom), (left, right))"), 1;
+      ok = 0;
     }
+    if (!ok) return *rc = bad(file, name, cls, "'padding' is not ((top, bottom), (left, right)) in whole numbers"), 1;
     if (!channels_last(c)) return *rc = bad(file, name, cls, "only channels_last is supported"), 1;
     *rc = kcb_model_add_zero_padding2d(m, v[0], v[1], v[2], v[3]);
     return 1;
