@@ -8,6 +8,7 @@ list(APPEND KCB_SOURCES
   io/zip.c
   io/checkpoint_file.c
   io/checkpoint_source.c
+  io/json_python.c
   model/config_json.c
   model/saving.c
 )

@@ -1205,6 +1205,33 @@ static void test_tf2_optimizer_state(void **state) {
   kcb_model_free(ref);
 }
 
+/* Python's json writes non-finite floats as NaN / Infinity, which strict JSON lacks: the file's
+ * weights and config are still shown (the token as null), building a model from it is refused with
+ * that reason. */
+static void test_config_with_non_finite_numbers(void **state) {
+  (void)state;
+  kcb_model *m = fixture_model("32:relu,10:softmax");
+  assert_ok(kcb_model_save(m, tmp_path("nan.h5"), NULL));
+  kcb_model_free(m);
+  char text[sizeof keras2_config + 64];
+  const char *at = strstr(keras2_config, "\"units\": 10,");
+  assert_non_null(at);
+  snprintf(text, sizeof text, "%.*s\"units\": 10, \"gain\": NaN, \"cap\": -Infinity,%s", (int)(at - keras2_config),
+           keras2_config, at + strlen("\"units\": 10,"));
+  hid_t f = H5Fopen(tmp_path("nan.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+  assert_true(f >= 0);
+  assert_true(H5Adelete(f, "model_config") >= 0);
+  write_fixed_string(f, "model_config", text);
+  H5Fclose(f);
+  kcb_checkpoint_file *cf = NULL;
+  if (kcb_checkpoint_file_open(&cf, tmp_path("nan.h5"))) fail_msg("%s", kcb_error_last());
+  assert_int_equal(kcb_checkpoint_file_meta(cf)->n_params, 784 * 32 + 32 + 32 * 10 + 10);
+  kcb_checkpoint_file_close(cf);
+  m = NULL;
+  assert_error(kcb_model_load(&m, tmp_path("nan.h5"), NULL), KCB_EFORMAT, "model config holds NaN or Infinity");
+  assert_null(m);
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -1298,7 +1325,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_spatial_dropout_config),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

@@ -3,6 +3,7 @@
  * not layers: a class it has never heard of is listed with index-named variables. */
 #include "io/checkpoint_file_internal.h"
 #include "io/checkpoint_source.h"
+#include "io/json_python.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -1397,7 +1398,7 @@ static int keep_string(char **slot, const char **pub, const char *value) {
 
 static int parse_config(kcb_checkpoint_file *f, const char *text, const char *what) {
   json_error_t err;
-  f->config = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+  f->config = kcb__json_loads_python(text, JSON_REJECT_DUPLICATES, &err, NULL); /* NaN: shown as null */
   if (!f->config || !json_is_object(f->config))
     return kcb__error(KCB_EFORMAT, "%s: %s is not a JSON object (%s, line %d)", f->path, what, err.text, err.line);
   const char *cls = kcb__entry_class(f->config);
@@ -1499,7 +1500,7 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
       if (v->pub.trainable) f->layers[l].pub.n_trainable_params += v->pub.count;
     }
   }
-  f->training = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
+  f->training = f->training_config ? kcb__json_loads_python(f->training_config, 0, NULL, NULL) : NULL;
   assign_owners(f);
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
   if (m->n_optimizer_vars) {

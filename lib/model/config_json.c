@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "model/layer_config.h"
+#include "io/json_python.h"
 
 /* ---- writing ----------------------------------------------------------------------------- */
 
@@ -631,6 +632,14 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   return 0;
 }
 
+/* Whether text fails as strict JSON only for Python's NaN / Infinity tokens. */
+static int non_finite_in(const char *text) {
+  json_error_t err;
+  int non_finite = 0;
+  json_decref(kcb__json_loads_python(text, 0, &err, &non_finite));
+  return non_finite;
+}
+
 int kcb__model_from_config_json(kcb_model **out, const char *model_config, const char *training_config,
                                 uint64_t seed, int compile, int *compiled_from_file, const char *file) {
   *out = NULL;
@@ -639,6 +648,11 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
   json_t *root = json_loads(model_config, 0, &jerr), *train = NULL;
   kcb_model *m = NULL;
   int rc = 0;
+  if (!root && non_finite_in(model_config)) {
+    rc = kcb__error(KCB_EFORMAT, "%s: the model config holds NaN or Infinity (Python's json writes them for non-finite "
+                    "numbers), and kcb builds no layer with a non-finite setting", file);
+    goto done;
+  }
   if (!json_is_object(root)) {
     rc = kcb__error(KCB_EFORMAT, "%s: model config is not a JSON object (line %d: %s)", file, jerr.line, jerr.text);
     goto done;
@@ -694,6 +708,11 @@ named:
   json_t *ccfg = NULL, *opt = NULL;
   if (compile && training_config) {
     train = json_loads(training_config, 0, &jerr);
+    if (!train && non_finite_in(training_config)) {
+      rc = kcb__error(KCB_EFORMAT, "%s: the training config holds NaN or Infinity (Python's json writes them for non-finite "
+                      "numbers), and kcb compiles with no non-finite setting; load without compiling to get the weights", file);
+      goto done;
+    }
     if (!json_is_object(train)) {
       rc = kcb__error(KCB_EFORMAT, "%s: training_config is not a JSON object (line %d: %s)", file, jerr.line, jerr.text);
       goto done;

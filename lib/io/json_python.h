@@ -1,0 +1,14 @@
+/* io/json_python.h — JSON as Python's json module writes it. Keras serializes configs with
+ * json.dumps, which writes the non-finite floats as the bare tokens NaN, Infinity and -Infinity;
+ * strict JSON (jansson) has no such tokens. */
+#ifndef KCB_IO_JSON_PYTHON_H
+#define KCB_IO_JSON_PYTHON_H
+
+#include <jansson.h>
+
+/* json_loads(text, flags, err), and when that fails on Python's non-finite tokens, the same text
+ * with each of them (outside strings) read as null: for showing a config, not for building from
+ * it. *non_finite (may be NULL) is set to 1 when a token was replaced, else 0. */
+json_t *kcb__json_loads_python(const char *text, size_t flags, json_error_t *err, int *non_finite);
+
+#endif
