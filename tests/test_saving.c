@@ -1134,15 +1134,42 @@ static void test_tf213_store(void **state) {
 }
 
 /* SpatialDropout2D's config is Keras 3.15's own: rate, seed, name, dtype (a string), data_format,
- * and no `trainable`, which its constructor would refuse. */
+ * and no `trainable`, which its constructor would refuse. build_config as Keras 3.15 records it:
+ * none for the layers built in __init__ (Dropout, SpatialDropout2D, Reshape), one for those built
+ * at their first call (ZeroPadding2D, Rescaling, Conv2D, LayerNormalization, Flatten, Dense);
+ * LayerNormalization's axis a list, as its build leaves it. */
 static void test_spatial_dropout_config(void **state) {
   (void)state;
   kcb_model *m = NULL;
   int64_t in[3] = {6, 6, 2};
   assert_ok(kcb_model_new(&m, 3, in, 1));
-  assert_ok(kcb_model_add_from_spec(m, "conv:2:3:relu,spatialdropout:0.3,flatten,dropout:0.3,3:softmax"));
+  assert_ok(kcb_model_add_from_spec(m, "rescale:0.5,zeropad:1,conv:2:3:relu,spatialdropout:0.3,ln,reshape:36x2,flatten,"
+                                        "dropout:0.3,3:softmax"));
   char *text = NULL;
   assert_ok(kcb__model_config_json(m, &text));
+  {
+    static const struct {
+      const char *cls;
+      int build_config;
+    } keras[] = {{"Rescaling", 1}, {"ZeroPadding2D", 1}, {"Conv2D", 1}, {"SpatialDropout2D", 0}, {"LayerNormalization", 1},
+                 {"Reshape", 0},   {"Flatten", 1},       {"Dropout", 0}, {"Dense", 1}};
+    json_t *cfg = json_loads(text, 0, NULL), *layer;
+    size_t k, at = 0;
+    json_array_foreach(json_object_get(json_object_get(cfg, "config"), "layers"), k, layer) {
+      const char *cls = json_string_value(json_object_get(layer, "class_name"));
+      if (strcmp(cls, "InputLayer") == 0) continue;
+      assert_string_equal(cls, keras[at].cls);
+      if ((json_object_get(layer, "build_config") != NULL) != keras[at].build_config)
+        fail_msg("%s: build_config %s", cls, keras[at].build_config ? "missing" : "present");
+      if (strcmp(cls, "LayerNormalization") == 0) {
+        json_t *axis = json_object_get(json_object_get(layer, "config"), "axis");
+        assert_true(json_is_array(axis) && json_array_size(axis) == 1 && json_integer_value(json_array_get(axis, 0)) == -1);
+      }
+      at++;
+    }
+    assert_int_equal(at, 9);
+    json_decref(cfg);
+  }
   json_t *root = json_loads(text, 0, NULL), *layer;
   size_t i;
   int seen = 0;

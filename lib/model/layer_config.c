@@ -37,9 +37,12 @@ int kcb__layer_has_build_config(kcb__layer_kind kind) {
   switch (kind) {
     case KCB__MAX_POOLING1D: case KCB__MAX_POOLING2D: case KCB__AVERAGE_POOLING1D: case KCB__AVERAGE_POOLING2D:
     case KCB__GLOBAL_MAX_POOLING1D: case KCB__GLOBAL_MAX_POOLING2D: case KCB__GLOBAL_AVERAGE_POOLING1D:
-    case KCB__GLOBAL_AVERAGE_POOLING2D: case KCB__ZERO_PADDING2D: case KCB__SPATIAL_DROPOUT2D: case KCB__RESCALING:
-    case KCB__DROPOUT: case KCB__ACTIVATION:
-      return 0; /* Keras's classes without a build step (keras-zoo/cnn.keras: Dropout has none) */
+    case KCB__GLOBAL_AVERAGE_POOLING2D: case KCB__SPATIAL_DROPOUT2D: case KCB__DROPOUT: case KCB__ACTIVATION:
+    case KCB__RESHAPE:
+      /* Keras's classes built in __init__ (_build_at_init; Reshape sets built itself), so no build
+       * call records a shape (keras-zoo/cnn.keras: Dropout has none); ZeroPadding2D and Rescaling
+       * are built at their first call and have one */
+      return 0;
     default:
       return 1;
   }
@@ -85,7 +88,7 @@ int kcb__layer_config_write(json_t *c, const kcb__layer *l) {
     case KCB__BATCH_NORMALIZATION:
     case KCB__LAYER_NORMALIZATION: {
       const int bn = l->kind == KCB__BATCH_NORMALIZATION;
-      put(&o, "axis", json_integer(-1));
+      put(&o, "axis", bn ? json_integer(-1) : json_pack("[i]", -1)); /* LayerNormalization's build makes it a list */
       if (bn) put(&o, "momentum", json_real(l->momentum));
       put(&o, "epsilon", json_real(l->epsilon));
       put(&o, "center", json_boolean(l->center));
