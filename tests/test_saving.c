@@ -1259,6 +1259,32 @@ static void test_config_with_non_finite_numbers(void **state) {
   assert_null(m);
 }
 
+/* A model rebuilt from a file keeps its own name and its InputLayer's: a resave writes the same
+ * variable paths ("classifier/dense/kernel"), as Keras would, not "sequential/...". */
+static void test_model_name_kept(void **state) {
+  (void)state;
+  char text[sizeof keras2_config + 16];
+  const char *at = strstr(keras2_config, "\"name\": \"sequential\"");
+  assert_non_null(at);
+  snprintf(text, sizeof text, "%.*s\"name\": \"classifier\"%s", (int)(at - keras2_config), keras2_config,
+           at + strlen("\"name\": \"sequential\""));
+  kcb_model *m = NULL;
+  assert_ok(kcb__model_from_config_json(&m, text, NULL, 1, 1, NULL, "named.h5"));
+  assert_string_equal(kcb_model_name(m), "classifier");
+  char *cfg = NULL;
+  assert_ok(kcb__model_config_json(m, &cfg));
+  assert_non_null(strstr(cfg, "\"name\":\"classifier\""));
+  assert_non_null(strstr(cfg, "\"name\":\"input_1\""));
+  free(cfg);
+  assert_ok(kcb_model_save(m, tmp_path("named.h5"), NULL));
+  kcb_checkpoint_file *f = NULL;
+  assert_ok(kcb_checkpoint_file_open(&f, tmp_path("named.h5")));
+  assert_string_equal(kcb_checkpoint_file_meta(f)->model_name, "classifier");
+  assert_string_equal(kcb_checkpoint_file_var(f, 0)->name, "classifier/dense/kernel");
+  kcb_checkpoint_file_close(f);
+  kcb_model_free(m);
+}
+
 static void test_zoo_models_load_or_name_the_layer(void **state) {
   (void)state;
   char path[1024];
@@ -1352,7 +1378,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_spatial_dropout_config),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

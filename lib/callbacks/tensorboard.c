@@ -364,12 +364,12 @@ static int log_weights(tensorboard *tb, int epoch) {
     while (finite < wi.size && isfinite(wi.data[finite])) finite++;
     if (finite < wi.size) continue;
     /* Keras 3's weight.path: the model's name scope, the layer, the variable */
-    snprintf(tag, sizeof tag, "sequential/%s/%s/histogram", wi.layer_name, wi.name);
+    snprintf(tag, sizeof tag, "%s/%s/%s/histogram", kcb_model_name(m), wi.layer_name, wi.name);
     rc = tb->o.histogram_format == KCB_HISTOGRAM_TENSOR
              ? kcb_summary_writer_add_histogram(tb->train, tag, wi.data, wi.size, 0, epoch)
              : kcb_summary_writer_add_histogram_proto(tb->train, tag, wi.data, wi.size, 0, epoch);
     if (!rc && tb->o.write_images) {
-      snprintf(tag, sizeof tag, "sequential/%s/%s/image", wi.layer_name, wi.name);
+      snprintf(tag, sizeof tag, "%s/%s/%s/image", kcb_model_name(m), wi.layer_name, wi.name);
       rc = log_weight_image(tb, &wi, tag, epoch);
     }
   }

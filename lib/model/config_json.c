@@ -161,7 +161,7 @@ static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_fo
 
 static json_t *sequential_config(builder *b, const kcb_model *m, int keras_form) {
   json_t *c = json_object();
-  put(b, c, "name", json_string("sequential"));
+  put(b, c, "name", json_string(m->name));
   put(b, c, "trainable", json_true());
   put(b, c, "dtype", dtype_policy(b));
   json_t *layers = json_array();
@@ -170,7 +170,7 @@ static json_t *sequential_config(builder *b, const kcb_model *m, int keras_form)
   put(b, in, "dtype", json_string("float32"));
   put(b, in, "sparse", json_false());
   put(b, in, "ragged", json_false());
-  put(b, in, "name", json_string("input_layer"));
+  put(b, in, "name", json_string(m->input_name));
   put(b, in, "optional", json_false());
   push(b, layers, wrap(b, "keras.layers", "InputLayer", in, keras_form));
   for (size_t i = 0; i < m->n_layers; i++) push(b, layers, layer_json(b, m, i, keras_form));
@@ -688,10 +688,19 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
                                                          json_string_value(json_object_get(cfg, "name")) : "?", file)))
     goto done;
   if ((rc = kcb_model_new(&m, rank, shape, seed))) goto named;
+  /* the names a saved model goes by: its variable paths and a resave keep them */
+  const char *model_name = json_is_object(cfg) ? json_string_value(json_object_get(cfg, "name")) : NULL;
+  if (model_name && *model_name && strlen(model_name) < sizeof m->name && !strchr(model_name, '/'))
+    kcb__strlcpy(m->name, model_name, sizeof m->name);
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);
     const char *lcls = class_of(layer, NULL);
-    if (lcls && strcmp(lcls, "InputLayer") == 0) continue;
+    if (lcls && strcmp(lcls, "InputLayer") == 0) {
+      const char *in_name = json_string_value(json_object_get(json_object_get(layer, "config"), "name"));
+      if (in_name && *in_name && strlen(in_name) < sizeof m->input_name && !strchr(in_name, '/'))
+        kcb__strlcpy(m->input_name, in_name, sizeof m->input_name);
+      continue;
+    }
     rc = add_layer(m, layer, file);
   }
 named:

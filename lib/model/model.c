@@ -51,6 +51,8 @@ int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_
   m->in_size = in_size;
   for (int i = 0; i < rank; i++) m->in_shape[i] = input_shape[i];
   m->seed = seed;
+  kcb__strlcpy(m->name, "sequential", sizeof m->name);
+  kcb__strlcpy(m->input_name, "input_layer", sizeof m->input_name);
   /* Separate streams, so adding dropout does not change the initial weights, etc. */
   kcb__rng_seed(&m->init_rng, seed);
   kcb__rng_seed(&m->dropout_rng, seed ^ 0x5851f42d4c957f2dULL);
@@ -732,6 +734,7 @@ int kcb_model_output_shape(const kcb_model *m, int64_t *shape) {
   kcb__model_current_shape(m, &rank, shape);
   return rank;
 }
+const char *kcb_model_name(const kcb_model *m) { return m ? m->name : NULL; }
 const char *kcb_model_layer_name(const kcb_model *m, size_t i) { return m && i < m->n_layers ? m->layers[i].name : NULL; }
 kcb_activation kcb_model_layer_activation(const kcb_model *m, size_t i) {
   if (!m || i >= m->n_layers) return KCB_ACT_LINEAR;

@@ -141,6 +141,8 @@ struct kcb_model {
   size_t n_layers, cap_layers;
   int name_counts[KCB__KIND_COUNT];    /* per layer kind, for Keras's automatic names */
   uint64_t seed;
+  char name[KCB__NAME_MAX];            /* the model's, "sequential" unless a file named it otherwise */
+  char input_name[KCB__NAME_MAX];      /* its InputLayer's, "input_layer" unless a file named it otherwise */
   kcb__rng init_rng, dropout_rng, shuffle_rng;
 
   int compiled, weights_ready;

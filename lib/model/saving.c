@@ -20,7 +20,6 @@
 #include "model/model_internal.h"
 #include "internal.h"
 
-#define MODEL_NAME "sequential"
 #define N_RNG_WORDS 12
 
 static const char *const layout_names[KCB_LAYOUT_COUNT] = {"auto", "weights.h5", "h5", "keras", "legacy_weights.h5"};
@@ -193,7 +192,7 @@ done:
 /* A slot variable's Keras path: <optimizer>/<model>_<layer>_<weight>_<slot>. */
 static void slot_path(const save_ctx *c, const slot_var *s, char *buf, size_t size) {
   const var_info *w = &c->v.w[s->weight];
-  snprintf(buf, size, "%s/%s_%s_%s_%s", kcb__optimizer_instance_name(c->m->opt.o.kind), MODEL_NAME, w->layer_name,
+  snprintf(buf, size, "%s/%s_%s_%s_%s", kcb__optimizer_instance_name(c->m->opt.o.kind), c->m->name, w->layer_name,
            w->name, s->slot_name);
 }
 
@@ -235,7 +234,7 @@ static int write_store(hid_t f, const save_ctx *c) {
     g = H5I_INVALID_HID;
   }
   KCB__TRY(kcb__h5_group_create(&g, f, "vars", c->file));
-  KCB__TRY(kcb__h5_attr_write_string(g, "name", MODEL_NAME, 1, c->file));
+  KCB__TRY(kcb__h5_attr_write_string(g, "name", m->name, 1, c->file));
 done:
   kcb__h5_close(g);
   return rc;
@@ -273,7 +272,7 @@ static int write_legacy_weights(hid_t g, const save_ctx *c) {
     for (size_t j = 0; j < c->v.n_w; j++) {
       const var_info *w = &c->v.w[j];
       if (w->layer != i) continue;
-      snprintf(wnames[nw], sizeof wnames[nw], "%s/%s/%s", MODEL_NAME, w->layer_name, w->name);
+      snprintf(wnames[nw], sizeof wnames[nw], "%s/%s/%s", m->name, w->layer_name, w->name);
       KCB__TRY(kcb__h5_dataset_write_float(lg, wnames[nw], w->rank, w->shape, c->params + w->offset, c->file));
       wptr[nw] = wnames[nw];
       nw++;
@@ -605,7 +604,7 @@ static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, con
         kcb__h5_shape_str(want, sizeof want, v->w[j].rank, v->w[j].shape);
         kcb__h5_shape_str(got, sizeof got, rank, shape);
         rc = kcb__error(KCB_ESHAPE, "%s: layer '%s' (%s/%s): The shape of the target variable and the shape of the target value in `variable.assign(value)` must match. variable.shape=%s, Received: value.shape=%s. Target variable: %s/%s/%s",
-                        s->path, l->name, path, key, want, got, MODEL_NAME, l->name, v->w[j].name);
+                        s->path, l->name, path, key, want, got, m->name, l->name, v->w[j].name);
         goto done;
       }
       KCB__TRY(kcb__h5_dataset_read_float(g, key, st->params + v->w[j].offset, v->w[j].size, s->path));

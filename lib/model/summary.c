@@ -62,7 +62,7 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
   KCB__MODEL_GIVEN(m, "summary");
   if (!f) return kcb__error(KCB_EINVAL, "summary: the stream is NULL");
   size_t total = 0, trainable = 0;
-  fprintf(f, "Model: \"sequential\"\n");
+  fprintf(f, "Model: \"%s\"\n", m->name);
   rule(f, "\u250f", "\u2501", "\u2533", "\u2513");
   row(f, "\u2503", (const char *const[]){"Layer (type)", "Output Shape", "Param #"});
   rule(f, "\u2521", "\u2501", "\u2547", "\u2529");

@@ -299,6 +299,9 @@ int kcb_model_set_weights(kcb_model *m, const float *in, size_t count);
  * `slots * param_count` floats, for saving and restoring training state. */
 float *kcb_model_optimizer_slots(kcb_model *m, size_t *out_count);
 
+/** The model's name: "sequential", or the name of the model a file rebuilt it from (its variable
+ * paths, "NAME/dense/kernel", and TensorBoard's histogram tags begin with it). NULL for NULL. */
+const char *kcb_model_name(const kcb_model *m);
 /** The number of layers, and the name and Keras class name ("Dense", "Dropout"...) of each. */
 size_t kcb_model_layer_count(const kcb_model *m);
 const char *kcb_model_layer_name(const kcb_model *m, size_t i);
