@@ -1038,6 +1038,19 @@ static void test_unsupported_settings_refused(void **state) {
     kcb_model_free(m);
     m = NULL;
   }
+  /* input shapes: a variable dimension is said as such; without an InputLayer, the first layer's
+   * build_config gives it (Keras builds the layer from it) */
+  static const char varlen[] = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "
+                               "\"config\": {\"batch_shape\": [null, null, 3]}}, {\"class_name\": \"Dense\", \"config\": "
+                               "{\"units\": 2}}]}}";
+  assert_error(kcb__model_from_config_json(&m, varlen, NULL, 1, 0, NULL, "v.keras"), KCB_EFORMAT,
+               "input shape [null,null,3] has a variable or invalid dimension");
+  static const char layer_bc[] = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
+                                 "\"config\": {\"name\": \"dense\", \"units\": 2}, \"build_config\": {\"input_shape\": [null, 5]}}]}}";
+  assert_ok(kcb__model_from_config_json(&m, layer_bc, NULL, 1, 0, NULL, "b.keras"));
+  assert_int_equal(kcb_model_param_count(m), 12);
+  kcb_model_free(m);
+  m = NULL;
   assert_ok(kcb__model_from_config_json(&m, model_cfg, train_cfg, 1, 1, &compiled, "base.h5"));
   assert_true(compiled);
   kcb_model_free(m);

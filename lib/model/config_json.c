@@ -679,8 +679,21 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
   }
   if (!have && json_is_object(cfg)) have = read_batch_shape(json_object_get(cfg, "build_input_shape"), &rank, shape);
   if (!have) have = read_batch_shape(json_object_get(json_object_get(root, "build_config"), "input_shape"), &rank, shape);
+  /* a Sequential saved without an InputLayer: its first layer's build_config, which Keras builds it from */
+  if (!have)
+    have = read_batch_shape(json_object_get(json_object_get(json_array_get(layers, 0), "build_config"), "input_shape"),
+                            &rank, shape);
   if (!have) {
-    rc = kcb__error(KCB_EFORMAT, "%s: model config gives no input shape (no InputLayer batch_shape or build_input_shape)", file);
+    json_t *lc = json_object_get(json_array_get(layers, 0), "config");
+    json_t *given = json_object_get(lc, "batch_shape") ? json_object_get(lc, "batch_shape") : json_object_get(lc, "batch_input_shape");
+    char *text = json_is_array(given) ? json_dumps(given, JSON_COMPACT) : NULL;
+    if (text) /* there is one, with a dimension kcb cannot fix in advance */
+      rc = kcb__error(KCB_EFORMAT, "%s: model config: input shape %s has a variable or invalid dimension; kcb builds models "
+                      "of a fixed input shape", file, text);
+    else
+      rc = kcb__error(KCB_EFORMAT, "%s: model config gives no input shape (no InputLayer batch_shape, build_input_shape or "
+                      "build_config)", file);
+    free(text);
     goto done;
   }
   if (json_is_object(cfg) &&
