@@ -531,9 +531,9 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
 static int parse_loss(json_t *v, kcb_compile_options *c, const char *file) {
   json_t *cfg = NULL;
   const char *name = class_of(v, &cfg);
+  char snake[64]; /* name may point here after the block */
   if (json_is_object(v)) {
     const char *inner = json_string_value(json_object_get(cfg, "name"));
-    char snake[64];
     snake_case(name ? name : "", snake, sizeof snake);
     name = inner ? inner : snake;
     c->from_logits = bool_or(cfg, "from_logits", 0);
@@ -565,11 +565,10 @@ static int parse_loss(json_t *v, kcb_compile_options *c, const char *file) {
  * ("acc", {"class_name": "MeanMetricWrapper", "config": {"name": "accuracy", "fn":
  * "categorical_accuracy"}}, {"class_name": "CategoricalAccuracy", ...}): what kcb computes and
  * the name its logs use. */
-static int parse_metric(json_t *v, kcb_metric *out, const char **display, const char *file) {
+static int parse_metric(json_t *v, kcb_metric *out, const char **display, char snake[64], const char *file) {
   json_t *cfg = NULL;
   const char *cls = class_of(v, &cfg), *name = cls;
-  char snake[64];
-  *display = cls;
+  *display = cls; /* it may point into snake, the caller's, which outlives this call */
   if (json_is_object(v)) {
     const char *given = json_string_value(json_object_get(cfg, "name"));
     json_t *fn = json_object_get(cfg, "fn");
@@ -577,7 +576,7 @@ static int parse_metric(json_t *v, kcb_metric *out, const char **display, const 
       /* the function decides what is computed; the name is only the log key */
       name = json_is_string(fn) ? json_string_value(fn) : class_of(fn, NULL);
     } else if (cls) {
-      snake_case(cls, snake, sizeof snake);
+      snake_case(cls, snake, 64);
       name = snake;
       if (kcb_metric_from_name(out, name) != 0 && given) name = given;
     }
@@ -599,6 +598,7 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   kcb_compile_options c = {0};
   kcb_metric metrics[KCB__MAX_METRICS];
   const char *names[KCB__MAX_METRICS];
+  char snakes[KCB__MAX_METRICS][64]; /* names derived from class names, which names[] may point at */
   int rc = parse_optimizer(optimizer, &c.optimizer, file);
   if (rc == 0) rc = parse_loss(json_object_get(cfg, "loss"), &c, file);
   json_t *lw = json_object_get(cfg, "loss_weights");
@@ -620,7 +620,7 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   if (rc == 0 && json_is_array(ms)) {
     if (json_array_size(ms) > KCB__MAX_METRICS) return kcb__error(KCB_EFORMAT, "%s: more than %d metrics", file, KCB__MAX_METRICS);
     for (size_t i = 0; i < json_array_size(ms) && rc == 0; i++) {
-      rc = parse_metric(json_array_get(ms, i), &metrics[c.n_metrics], &names[c.n_metrics], file);
+      rc = parse_metric(json_array_get(ms, i), &metrics[c.n_metrics], &names[c.n_metrics], snakes[c.n_metrics], file);
       if (rc == 0) c.n_metrics++;
     }
   }
