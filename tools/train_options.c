@@ -45,7 +45,8 @@ static const option options[] = {
      "activation, conv:FILTERS:KERNEL[:same|:causal][:sN][:dN][:gN][:nobias][:ACTIVATION],\n"
      "maxpool[:POOL[:STRIDES]][:same], avgpool[...], gap, gmp, bn, ln,\n"
      "reshape:SHAPE, zeropad:N, spatialdropout:RATE, rescale:SCALE[:OFFSET]\n"
-     "(1D forms on rank-2 inputs)\n"
+     "(conv, maxpool, avgpool, gap and gmp are 1D on rank-2 inputs, e.g. 784x1:\n"
+     "one number for their sizes; 3x5 sizes are for images)\n"
      "[flatten,256:relu,128:relu,10:softmax]"},
     {"loss", "NAME", STRING, AT(loss), 0, 0,
      "mse, mae, binary_crossentropy, categorical_crossentropy,\n"

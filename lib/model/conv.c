@@ -49,12 +49,14 @@ static int add_conv(kcb_model *m, const kcb_conv_options *o, int two_d) {
   if (!o) return kcb__error(KCB_EINVAL, "%s needs options", cls);
   int dims = two_d ? 2 : 1;
   if (o->filters <= 0) return kcb__error(KCB_EINVAL, "%s needs filters > 0, got %d", cls, o->filters);
+  int strided = 0, dilated = 0;
   for (int d = 0; d < dims; d++) {
     if (o->kernel_size[d] <= 0 || o->strides[d] <= 0 || o->dilation_rate[d] <= 0)
       return kcb__error(KCB_EINVAL, "%s: kernel_size, strides and dilation_rate must be positive", cls);
-    if (o->strides[d] > 1 && o->dilation_rate[d] > 1)
-      return kcb__error(KCB_EINVAL, "%s: strides > 1 together with dilation_rate > 1 is not supported (as in Keras)", cls);
+    strided |= o->strides[d] > 1, dilated |= o->dilation_rate[d] > 1;
   }
+  if (strided && dilated) /* on any axes: Keras's base_conv refuses max(strides) > 1 with max(dilation_rate) > 1 */
+    return kcb__error(KCB_EINVAL, "%s: strides > 1 together with dilation_rate > 1 is not supported (as in Keras)", cls);
   if ((unsigned)o->activation >= KCB_ACT_COUNT || (unsigned)o->kernel_initializer >= KCB_INIT_COUNT ||
       (unsigned)o->bias_initializer >= KCB_INIT_COUNT || (unsigned)o->padding >= KCB_PADDING_COUNT)
     return kcb__error(KCB_EINVAL, "%s: unknown activation, padding or initializer", cls);

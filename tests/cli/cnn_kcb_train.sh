@@ -47,7 +47,11 @@ for bad in '28x28x1,,conv:2:3,gap,10|an empty item' '28x28x1,conv::2:3,gap,10|ha
            '28x28x1,gap:foo,10|gap takes one option, keepdims; got .foo.' '28x28x1,bn:x,flatten,10|bn takes no options' \
            '28xx28x1,flatten,10|is not a valid input shape' '28x28x1|has an input shape but no layers' \
            '28x28x1,maxpool:2:same:valid,flatten,10|gives the padding a second time' \
-           '28x28x1,rescale,flatten,10|rescale needs SCALE' '28x28x1,rescale:x,flatten,10|rescale needs SCALE'; do
+           '28x28x1,rescale,flatten,10|rescale needs SCALE' '28x28x1,rescale:x,flatten,10|rescale needs SCALE' \
+           '28x28x1,conv:4:3:s2x1:d1x2,flatten,10|strides > 1 together with dilation_rate > 1' \
+           '784x1,conv:4:3x5,flatten,10|is Conv1D, whose kernel, strides and dilation are one number each' \
+           '784x1,conv:4:3:s1x4,flatten,10|is Conv1D' '784x1,maxpool:2x7,flatten,10|pooling on (steps, channels) is 1D' \
+           '28x28x1,zeropad:1x2,flatten,10|zeropad needs one whole number'; do
   "$train" --model "${bad%%|*}" --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err10.txt"
   [ $? -eq 2 ] && grep -q -- "${bad#*|}" "$tmp/err10.txt" && ok || bad "spec ${bad%%|*}: $(cat "$tmp/err10.txt")"
 done
