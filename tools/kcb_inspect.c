@@ -136,13 +136,14 @@ int main(int argc, char **argv) {
     return cmd->run(argc - first_arg, argv + first_arg); /* a failed write to stdout: cli_check_stdout_at_exit */
   }
   struct stat st;
-  if (argv[1][0] != '-' && stat(argv[1], &st) == 0) {
+  int found = argv[1][0] != '-' && stat(argv[1], &st) == 0, why = errno;
+  if (found) {
     fprintf(stderr, "kcb-inspect: '%s' is neither a command nor a checkpoint, CSV log, event file or log directory "
                     "(see kcb-inspect --help)\n", argv[1]);
     return EXIT_USAGE;
   }
   if (argv[1][0] != '-' && (strchr(argv[1], '/') || strchr(argv[1], '.'))) { /* a path, not a command */
-    fprintf(stderr, "kcb-inspect: '%s': %s (see kcb-inspect --help)\n", argv[1], strerror(errno));
+    fprintf(stderr, "kcb-inspect: '%s': %s (see kcb-inspect --help)\n", argv[1], strerror(why));
     return EXIT_DATA;
   }
   fprintf(stderr, "kcb-inspect: unknown %s '%s'", argv[1][0] == '-' ? "option" : "command", argv[1]);

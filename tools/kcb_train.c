@@ -544,9 +544,10 @@ static int course_check(const train_args *a, int processes) {
       if (strncmp(p, line, key) == 0) mine = p + key;
     size_t mine_len = mine ? strcspn(mine, "\n") : 0;
     if (mine && mine_len == strlen(eq + 1) && strncmp(mine, eq + 1, mine_len) == 0) continue;
-    int processes_line = strncmp(line, "processes=", key) == 0;
-    int k = snprintf(why + w, sizeof why - w, "%s%s%.*s %.*s (the backed-up run: %s)", w ? ", " : "",
-                     processes_line ? "mpirun -np" : "--", processes_line ? 0 : (int)(key - 1), line, (int)mine_len,
+    char flag[128]; /* the record's process count is mpirun's, not an option */
+    if (strncmp(line, "processes=", key) == 0) snprintf(flag, sizeof flag, "mpirun -np");
+    else snprintf(flag, sizeof flag, "--%.*s", (int)(key - 1), line);
+    int k = snprintf(why + w, sizeof why - w, "%s%s %.*s (the backed-up run: %s)", w ? ", " : "", flag, (int)mine_len,
                      mine ? mine : "", eq + 1);
     if (k > 0) w += (size_t)k < sizeof why - w ? (size_t)k : sizeof why - w - 1;
   }
@@ -619,14 +620,6 @@ static int read_command_line(train_args *a, int argc, char **argv) {
   return status;
 }
 
-/* Whether rank 0 failed where this rank stands (every rank calls it at the same points). Under
- * mpirun every rank meets the same usage errors when given the same command line: rank 0 says them,
- * and another rank only when rank 0 did not fail there (its command line or data differed). */
-static int rank0_failed(kcb_distributed *dist, int status) {
-  int v = kcb_distributed_rank(dist) == 0 && status != 0;
-  return kcb_distributed_max_int(dist, &v) == 0 ? v : 0;
-}
-
 /* Rank 0's *v on every rank: rank 0 alone reads and writes the backup and the course record, so
  * its view of them decides for the whole job (ranks with node-local directories may see others). */
 static int rank0_value(kcb_distributed *dist, int *v) {
@@ -634,6 +627,14 @@ static int rank0_value(kcb_distributed *dist, int *v) {
   int rc = kcb_distributed_max_int(dist, &x);
   if (rc == 0) *v = x;
   return rc;
+}
+
+/* Whether rank 0 failed where this rank stands (every rank calls it at the same points). Under
+ * mpirun every rank meets the same usage errors when given the same command line: rank 0 says them,
+ * and another rank only when rank 0 did not fail there (its command line or data differed). */
+static int rank0_failed(kcb_distributed *dist, int status) {
+  int failed = status != 0;
+  return rank0_value(dist, &failed) == 0 ? failed : 0;
 }
 
 /* Reads the command line: on the ranks other than 0 silently first, then again aloud when it is

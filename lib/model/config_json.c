@@ -398,6 +398,7 @@ static int ends_with(const char *s, const char *tail) {
 static int check_layer_settings(json_t *c, const char *cls, const char *name, const char *file) {
   char why[256] = "";
   const char *policy = policy_name(json_object_get(c, "dtype"));
+  const char *data_format = json_string_value(json_object_get(c, "data_format")); /* NULL: absent or null */
   const char *key;
   json_t *v;
   /* frozen weights: a layer without any (Flatten, Dropout, pooling, ...) has nothing to freeze */
@@ -409,10 +410,8 @@ static int check_layer_settings(json_t *c, const char *cls, const char *name, co
     snprintf(why, sizeof why, "trainable=false (frozen weights; kcb trains every layer)");
   else if (policy && strcmp(policy, "float32") != 0 && strncmp(policy, "mixed_", 6) != 0)
     snprintf(why, sizeof why, "dtype policy '%s' (kcb computes in float32)", policy);
-  else if (strcmp(cls, "Flatten") == 0 && !json_is_null(json_object_get(c, "data_format")) &&
-           json_string_value(json_object_get(c, "data_format")) &&
-           strcmp(json_string_value(json_object_get(c, "data_format")), "channels_last") != 0)
-    snprintf(why, sizeof why, "data_format '%s'", json_string_value(json_object_get(c, "data_format")));
+  else if (strcmp(cls, "Flatten") == 0 && data_format && strcmp(data_format, "channels_last") != 0)
+    snprintf(why, sizeof why, "data_format '%s'", data_format);
   else
     json_object_foreach(c, key, v) {
       if (json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0)) continue;
@@ -632,6 +631,12 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   return 0;
 }
 
+/* Copies a name from a file over the default in dst when it can be one: not empty, not too long,
+ * no '/' (a name that cannot be kept leaves the default, as kcb would have named it). */
+static void keep_name(char *dst, size_t size, const char *name) {
+  if (name && *name && strlen(name) < size && !strchr(name, '/')) kcb__strlcpy(dst, name, size);
+}
+
 /* Whether text fails as strict JSON only for Python's NaN / Infinity tokens. */
 static int non_finite_in(const char *text) {
   json_error_t err;
@@ -696,22 +701,16 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
     free(text);
     goto done;
   }
-  if (json_is_object(cfg) &&
-      (rc = check_layer_settings(cfg, "Sequential", json_string_value(json_object_get(cfg, "name")) ?
-                                                         json_string_value(json_object_get(cfg, "name")) : "?", file)))
-    goto done;
+  const char *model_name = json_is_object(cfg) ? json_string_value(json_object_get(cfg, "name")) : NULL;
+  if (json_is_object(cfg) && (rc = check_layer_settings(cfg, "Sequential", model_name ? model_name : "?", file))) goto done;
   if ((rc = kcb_model_new(&m, rank, shape, seed))) goto named;
   /* the names a saved model goes by: its variable paths and a resave keep them */
-  const char *model_name = json_is_object(cfg) ? json_string_value(json_object_get(cfg, "name")) : NULL;
-  if (model_name && *model_name && strlen(model_name) < sizeof m->name && !strchr(model_name, '/'))
-    kcb__strlcpy(m->name, model_name, sizeof m->name);
+  keep_name(m->name, sizeof m->name, model_name);
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);
     const char *lcls = class_of(layer, NULL);
     if (lcls && strcmp(lcls, "InputLayer") == 0) {
-      const char *in_name = json_string_value(json_object_get(json_object_get(layer, "config"), "name"));
-      if (in_name && *in_name && strlen(in_name) < sizeof m->input_name && !strchr(in_name, '/'))
-        kcb__strlcpy(m->input_name, in_name, sizeof m->input_name);
+      keep_name(m->input_name, sizeof m->input_name, json_string_value(json_object_get(json_object_get(layer, "config"), "name")));
       continue;
     }
     rc = add_layer(m, layer, file);

@@ -9,6 +9,8 @@
 
 int kcb__loss_is_sparse(kcb_loss loss) { return loss == KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY; }
 
+int kcb__is_class_index(float label, int64_t width) { return label >= 0 && label < (float)width && label == floorf(label); }
+
 static float clipf(float v) { return v < EPSILON ? EPSILON : v > 1.0f - EPSILON ? 1.0f - EPSILON : v; }
 
 /* Per-row crossentropy against a target distribution t (or, when label >= 0, a one-hot class).
@@ -96,7 +98,7 @@ int kcb__loss_compute(kcb_loss loss, int from_logits, const float *y_pred, const
         int64_t label = -1;
         if (loss == KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
           float l = y_true[r];
-          if (!(l >= 0 && l < (float)width) || l != floorf(l))
+          if (!kcb__is_class_index(l, width))
             return kcb__error(KCB_EINVAL, "sparse_categorical_crossentropy: label %g of row %lld is not a class index in 0..%lld",
                               (double)l, (long long)r, (long long)(width - 1));
           label = (int64_t)l;

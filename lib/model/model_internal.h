@@ -232,6 +232,8 @@ int kcb__loss_compute(kcb_loss loss, int from_logits, const float *y_pred, const
                       int64_t rows, int64_t width, float *grad, double *out_loss);
 /* Whether y_true holds one class index per row. */
 int kcb__loss_is_sparse(kcb_loss loss);
+/* Whether label is a class index of a `width`-way output: a whole number in 0..width-1. */
+int kcb__is_class_index(float label, int64_t width);
 
 /* metrics.c: adds the per-row values of the batch to state. label_width: the labels a row, width
  * (one-hot or per-output targets) or 1 (a class index, broadcast against every output as Keras does). */

@@ -660,10 +660,9 @@ static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, co
   if (lr_at) KCB__TRY(kcb__h5_dataset_read_float(g, names[lr_at], &st->learning_rate, 1, s->path));
   else st->learning_rate = m->opt.learning_rate; /* 2.11's: none saved, the compile config's */
   char **slot_names = names + first_slot;
-  size_t seen[8] = {0}; /* per slot kind: the variables met so far (kcb's slot order lists each kind's in order) */
+  size_t seen[4] = {0}; /* per slot kind (at most 3): its variables met so far, each kind's listed in order */
   for (size_t i = 0; i < v->n_s; i++) {
-    size_t k = (size_t)v->s[i].slot < 8 ? (size_t)v->s[i].slot : 7;
-    size_t at = grouped ? k * per_slot + seen[k] : i;
+    size_t k = (size_t)v->s[i].slot, at = grouped ? k * per_slot + seen[k] : i;
     seen[k]++;
     const var_info *w = &v->w[v->s[i].weight];
     int rank = 0;

@@ -88,10 +88,11 @@ static int rank_now(const kcb_model *m) {
 static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
   kcb_conv_options o = KCB_CONV_OPTIONS_INIT;
   long filters;
-  int sizes = 0; /* the most values a size gave: 2 (KxL) is for Conv2D */
-  if (n < 2 || !parse_int(args[0], 1, 1000000, &filters) || !(sizes = parse_pair(args[1], o.kernel_size)))
+  int given = 0, pair_given = 0; /* a KxL size: for Conv2D only */
+  if (n < 2 || !parse_int(args[0], 1, 1000000, &filters) || !(given = parse_pair(args[1], o.kernel_size)))
     return SPEC_ERROR("model spec '%s': conv needs FILTERS:KERNEL, as conv:32:3 or conv:32:3x3:same:relu", spec);
   o.filters = (int)filters;
+  pair_given = given == 2;
   /* each kind of option at most once: "conv:4:3:relu:tanh" is a typo, not a choice */
   enum { PADDING, NOBIAS, STRIDES, DILATION, GROUPS, ACTIVATION, KINDS };
   static const char *const kind_names[KINDS] = {"padding", "nobias", "strides", "dilation", "groups", "activation"};
@@ -102,8 +103,8 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
     int kind;
     if (kcb_padding_from_name(&o.padding, a) == 0) kind = PADDING;
     else if (strcmp(a, "nobias") == 0) kind = NOBIAS, o.use_bias = 0;
-    else if (a[0] == 's' && (v = parse_pair(a + 1, o.strides)) > 0) kind = STRIDES, sizes = v > sizes ? (int)v : sizes;
-    else if (a[0] == 'd' && (v = parse_pair(a + 1, o.dilation_rate)) > 0) kind = DILATION, sizes = v > sizes ? (int)v : sizes;
+    else if (a[0] == 's' && (given = parse_pair(a + 1, o.strides))) kind = STRIDES, pair_given |= given == 2;
+    else if (a[0] == 'd' && (given = parse_pair(a + 1, o.dilation_rate))) kind = DILATION, pair_given |= given == 2;
     else if (a[0] == 'g' && parse_int(a + 1, 1, 100000, &v)) kind = GROUPS, o.groups = (int)v;
     else if (kcb_activation_from_name(&o.activation, a) == 0) kind = ACTIVATION;
     else
@@ -111,7 +112,7 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
     if (seen[kind]++) return SPEC_ERROR("model spec '%s': conv option '%s' gives the %s a second time", spec, a, kind_names[kind]);
   }
   kcb_error_clear();
-  if (rank_now(m) == 2 && sizes == 2) /* Keras refuses a pair for a 1D layer: not half of it dropped */
+  if (rank_now(m) == 2 && pair_given) /* Keras refuses a pair for a 1D layer: not half of it dropped */
     return SPEC_ERROR("model spec '%s': conv on (steps, channels) is Conv1D, whose kernel, strides and dilation are one "
                       "number each (KxL is for images)", spec);
   return rank_now(m) == 2 ? kcb_model_add_conv1d(m, &o) : kcb_model_add_conv2d(m, &o);
@@ -120,7 +121,7 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
 /* maxpool|avgpool[:POOL[:STRIDES]][:same|valid] */
 static int add_pool_item(kcb_model *m, int max, char **args, int n, const char *spec) {
   kcb_pooling_options o = KCB_POOLING_OPTIONS_INIT;
-  int pairs = 0, paddings = 0, sizes = 0;
+  int pairs = 0, paddings = 0, pair_given = 0;
   for (int i = 0; i < n; i++) {
     if (kcb_padding_from_name(&o.padding, args[i]) == 0) {
       if (paddings++) return SPEC_ERROR("model spec '%s': pooling option '%s' gives the padding a second time", spec, args[i]);
@@ -129,14 +130,14 @@ static int add_pool_item(kcb_model *m, int max, char **args, int n, const char *
     int given = pairs < 2 ? parse_pair(args[i], pairs == 0 ? o.pool_size : o.strides) : 0;
     if (given) {
       pairs++;
-      sizes = given > sizes ? given : sizes;
+      pair_given |= given == 2;
       continue;
     }
     return SPEC_ERROR("model spec '%s': pooling option '%s' is not POOL, STRIDES, same or valid", spec, args[i]);
   }
   kcb_error_clear();
   int one_d = rank_now(m) == 2;
-  if (one_d && sizes == 2)
+  if (one_d && pair_given)
     return SPEC_ERROR("model spec '%s': pooling on (steps, channels) is 1D, whose pool and strides are one number each "
                       "(PxQ is for images)", spec);
   return kcb_model_add_pooling(m, max ? (one_d ? KCB_MAX_POOLING1D : KCB_MAX_POOLING2D) : (one_d ? KCB_AVERAGE_POOLING1D : KCB_AVERAGE_POOLING2D), &o);

@@ -101,16 +101,16 @@ static int check_data(const kcb_model *m, const char *what, const kcb_tensor *x,
                       kcb__loss_is_sparse(m->loss) ? " (one class index per sample for sparse_categorical_crossentropy)" : "");
   out->y = y->data;
   out->y_size = y_size;
-  int rc2 = check_finite(y->data, kcb_tensor_size(y), y_size, what, "y");
-  if (rc2 || !kcb__loss_is_sparse(m->loss)) return rc2;
+  rc = check_finite(y->data, kcb_tensor_size(y), y_size, what, "y");
+  if (rc || !kcb__loss_is_sparse(m->loss)) return rc;
   /* a class index out of range, found now and named by its sample (the loss would meet it in some
    * shuffled batch, after files were written, as a row of that batch) */
   int64_t n = kcb_tensor_size(y);
   for (int64_t i = 0; i < n; i++) {
-    float l = y->data[i];
-    if (!(l >= 0 && l < (float)o->out_width) || l != floorf(l))
+    if (!kcb__is_class_index(y->data[i], o->out_width))
       return kcb__error(KCB_EINVAL, "%s: y holds %g in sample %lld, not a class index in 0..%lld (the model has %lld outputs)",
-                        what, (double)l, (long long)(i / y_size), (long long)(o->out_width - 1), (long long)o->out_width);
+                        what, (double)y->data[i], (long long)(i / y_size), (long long)(o->out_width - 1),
+                        (long long)o->out_width);
   }
   return 0;
 }
