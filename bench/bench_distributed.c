@@ -21,6 +21,13 @@
  *     window (MPI_Win_allocate_shared), every rank summing its share of the block over all ranks'
  *     copies, flags in the window as barriers; against MPI_Allreduce of the same block. What a
  *     node-local allreduce of kcb's own could save.
+ *   mpirun -np 2 bench_distributed sharded
+ *     the MLP step as its sgemm calls, bias, ReLU and SGD's update: one process at batch 256 (the
+ *     other rank waiting) against the ranks at 256 / N with four exchanges: MPI_Allreduce then the
+ *     whole update on every rank; weights in one shared-memory window, each rank updating its
+ *     share of them from every rank's gradient (a sharded update, as ZeRO does; two spinning
+ *     barriers a step); private weights, each rank reading the others' gradients from the window
+ *     (double-buffered, one barrier); and no exchange at all (what computing alone allows).
  *   bench_distributed model ALPHA_US [SAMPLE_US]
  *     one process: the compute time per sample of the MLP, then what an allreduce by recursive
  *     halving and doubling (Rabenseifner: 2 log2(p) alpha + 2(p-1)/p * bytes / bandwidth; a ring's
@@ -345,6 +352,144 @@ static int shm_compare(int rank, int size) {
   return 0;
 }
 
+/* One SGD step of 784-256-128-10 on a batch of `batch` rows (sgemm calls, bias, ReLU, the update)
+ * with the exchange `how`; `w` and `g` are blocks laid out as kcb's (kernel then bias per layer).
+ * For SHARED_WEIGHTS `w` is the window's one copy; for OTHERS_GRADIENT `g` holds two slots per
+ * rank (`stride` floats apart, alternating by step) and `g_of[q]` is rank q's pair. */
+enum exchange { NO_EXCHANGE, ALLREDUCE, SHARED_WEIGHTS, OTHERS_GRADIENT };
+
+struct step_ctx {
+  int rank, size;
+  size_t total, stride, offset[3];
+  _Atomic uint64_t *flags;
+  uint64_t phase;
+  float *g_of[8];
+};
+
+static double sgd_steps(struct step_ctx *c, enum exchange how, int batch, int steps, float *w, float *g) {
+  static const int dims[4] = {784, 256, 128, 10};
+  float *act[4], *delta[4];
+  act[0] = malloc((size_t)batch * 784 * sizeof(float));
+  for (int i = 0; i < batch * 784; i++) act[0][i] = (float)(i % 255) / 255.0f;
+  for (int l = 1; l < 4; l++) {
+    act[l] = calloc((size_t)batch * dims[l], sizeof(float));
+    delta[l] = calloc((size_t)batch * dims[l], sizeof(float));
+  }
+  const float lr = 1e-6f, scale = 1.0f / (float)(how == NO_EXCHANGE ? 1 : c->size);
+  double t0 = MPI_Wtime();
+  for (int s = 0; s < steps; s++) {
+    float *grad = how == OTHERS_GRADIENT ? g + (size_t)(s & 1) * c->stride : g;
+    for (int l = 0; l < 3; l++) {
+      const float *kernel = w + c->offset[l], *bias = kernel + (size_t)dims[l] * dims[l + 1];
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, dims[l + 1], dims[l], 1.0f, act[l], dims[l], kernel,
+                  dims[l + 1], 0.0f, act[l + 1], dims[l + 1]);
+      for (int i = 0; i < batch; i++)
+        for (int j = 0; j < dims[l + 1]; j++) {
+          float v = act[l + 1][(size_t)i * dims[l + 1] + j] + bias[j];
+          act[l + 1][(size_t)i * dims[l + 1] + j] = v > 0 ? v : 0;
+        }
+    }
+    for (int i = 0; i < batch * 10; i++) delta[3][i] = act[3][i] * 0.01f - 0.001f;
+    for (int l = 2; l >= 0; l--) {
+      float *dw = grad + c->offset[l], *db = dw + (size_t)dims[l] * dims[l + 1];
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dims[l], dims[l + 1], batch, 1.0f, act[l], dims[l],
+                  delta[l + 1], dims[l + 1], 0.0f, dw, dims[l + 1]);
+      memset(db, 0, (size_t)dims[l + 1] * sizeof(float));
+      for (int i = 0; i < batch; i++)
+        for (int j = 0; j < dims[l + 1]; j++) db[j] += delta[l + 1][(size_t)i * dims[l + 1] + j];
+      if (l == 0) break;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, dims[l], dims[l + 1], 1.0f, delta[l + 1], dims[l + 1],
+                  w + c->offset[l], dims[l + 1], 0.0f, delta[l], dims[l]);
+      for (int i = 0; i < batch * dims[l]; i++)
+        if (act[l][i] <= 0) delta[l][i] = 0;
+    }
+    if (how == ALLREDUCE) MPI_Allreduce(MPI_IN_PLACE, g, (int)c->total, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    if (how == NO_EXCHANGE || how == ALLREDUCE) {
+      for (size_t i = 0; i < c->total; i++) w[i] -= lr * scale * g[i];
+    } else if (how == SHARED_WEIGHTS) {
+      shm_barrier(c->flags, c->rank, c->size, ++c->phase); /* every gradient is in the window */
+      const size_t lo = c->total * (size_t)c->rank / (size_t)c->size;
+      const size_t hi = c->total * (size_t)(c->rank + 1) / (size_t)c->size;
+      for (int q = 0; q < c->size; q++)
+        for (size_t i = lo; i < hi; i++) w[i] -= lr * scale * c->g_of[q][i];
+      shm_barrier(c->flags, c->rank, c->size, ++c->phase); /* every share of the weights is updated */
+    } else {
+      shm_barrier(c->flags, c->rank, c->size, ++c->phase); /* the slot is not rewritten before the next one */
+      for (int q = 0; q < c->size; q++) {
+        const float *theirs = c->g_of[q] + (size_t)(s & 1) * c->stride;
+        for (size_t i = 0; i < c->total; i++) w[i] -= lr * scale * theirs[i];
+      }
+    }
+  }
+  double t = (MPI_Wtime() - t0) / steps;
+  for (int l = 0; l < 4; l++) free(act[l]);
+  for (int l = 1; l < 4; l++) free(delta[l]);
+  return t;
+}
+
+static int sharded_compare(int rank, int size) {
+  if (size > 8) return printf("sharded: at most 8 ranks\n"), 1;
+  static const int dims[4] = {784, 256, 128, 10};
+  struct step_ctx c = {.rank = rank, .size = size};
+  for (int l = 0; l < 3; l++) c.offset[l] = c.total, c.total += (size_t)dims[l] * dims[l + 1] + (size_t)dims[l + 1];
+  c.stride = (c.total + 15) / 16 * 16;
+  /* the window: flags, the shared weights, then two gradient slots per rank */
+  const size_t flag_floats = 16 * (size_t)size;
+  MPI_Win win;
+  float *base;
+  MPI_Aint bytes = rank == 0 ? (MPI_Aint)((flag_floats + c.stride * (1 + 2 * (size_t)size)) * sizeof(float)) : 0;
+  if (MPI_Win_allocate_shared(bytes, sizeof(float), MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win) != MPI_SUCCESS) {
+    if (rank == 0) printf("sharded: MPI_Win_allocate_shared failed (ranks on different nodes?)\n");
+    return 1;
+  }
+  MPI_Aint got;
+  int unit;
+  MPI_Win_shared_query(win, 0, &got, &unit, &base);
+  c.flags = (_Atomic uint64_t *)(void *)base;
+  float *shared_w = base + flag_floats;
+  for (int q = 0; q < size; q++) c.g_of[q] = shared_w + c.stride * (1 + 2 * (size_t)q);
+  float *w = malloc(c.total * sizeof(float)), *g = malloc(c.total * sizeof(float));
+  for (size_t i = 0; i < c.total; i++) w[i] = 0.01f * (float)((int)(i % 13) - 6);
+  if (rank == 0) {
+    memcpy(shared_w, w, c.total * sizeof(float));
+    for (int q = 0; q < size; q++) atomic_init(&c.flags[q * 8], 0);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  enum { REPS = 7, STEPS = 200 };
+  const int local = GLOBAL_BATCH / size;
+  double t[5][REPS];
+  for (int rep = 0; rep < REPS; rep++) {
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0) t[0][rep] = sgd_steps(&c, NO_EXCHANGE, GLOBAL_BATCH, STEPS, w, g);
+    MPI_Barrier(MPI_COMM_WORLD);
+    t[1][rep] = sgd_steps(&c, ALLREDUCE, local, STEPS, w, g);
+    MPI_Barrier(MPI_COMM_WORLD);
+    t[2][rep] = sgd_steps(&c, SHARED_WEIGHTS, local, STEPS, shared_w, c.g_of[rank]);
+    MPI_Barrier(MPI_COMM_WORLD);
+    t[3][rep] = sgd_steps(&c, OTHERS_GRADIENT, local, STEPS, w, c.g_of[rank]);
+    MPI_Barrier(MPI_COMM_WORLD);
+    t[4][rep] = sgd_steps(&c, NO_EXCHANGE, local, STEPS, w, g);
+    /* a step ends when the slowest rank's does */
+    for (int k = 1; k < 5; k++) MPI_Allreduce(MPI_IN_PLACE, &t[k][rep], 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  }
+  if (rank == 0) {
+    static const char *names[5] = {"1 process, batch 256", "MPI_Allreduce, whole update",
+                                   "shared weights, sharded update", "others' gradients read, whole update",
+                                   "no exchange (computing alone)"};
+    double one = median(t[0], REPS);
+    printf("MLP SGD step as sgemm calls, %d processes at batch %d (medians of %d x %d steps):\n", size, local, REPS,
+           STEPS);
+    for (int k = 0; k < 5; k++) {
+      double m = median(t[k], REPS);
+      printf("  %-38s %.3f ms/step  %.2fx\n", names[k], 1e3 * m, one / m);
+    }
+  }
+  free(w);
+  free(g);
+  MPI_Win_free(&win);
+  return 0;
+}
+
 /* The compute time per sample of one training step, one process. */
 static int scaling_model(double alpha_us, double sample_us) {
   kcb_tensor *x, *y;
@@ -389,6 +534,7 @@ int main(int argc, char **argv) {
   if (strcmp(mode, "allreduce") == 0) rc = allreduce_sweep(rank, size);
   else if (strcmp(mode, "overlap") == 0) rc = overlap_compare(rank, size);
   else if (strcmp(mode, "shm") == 0) rc = shm_compare(rank, size);
+  else if (strcmp(mode, "sharded") == 0) rc = sharded_compare(rank, size);
   else rc = throughput(d, argc > 2 ? atoi(argv[2]) : 5);
   kcb_distributed_free(d);
   return rc;
