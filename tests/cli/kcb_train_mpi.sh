@@ -2,7 +2,8 @@
 # kcb-train under mpirun (2 and 3 processes) against one process: the same losses, weights and
 # files, each file written once (by rank 0); a rank killed with SIGKILL mid-epoch ends the job within
 # seconds and the same command run again resumes from the backup and ends as an uninterrupted run;
-# a failure on rank 0 alone ends the job with its message; fewer samples than processes train.
+# a failure on rank 0 alone ends the job with its message; fewer samples than processes train;
+# Ctrl-C to mpirun stops every rank and the rerun resumes; a stop in the final test pass skips it.
 # Tolerance: float32 summation order (see tests/distributed/distributed_check.c): 1e-4 relative on
 # logged values (CSV, TensorBoard, test_loss printed to 6 decimals), 2e-5 absolute on weights.
 # Usage: tests/cli/kcb_train_mpi.sh BIN_DIR MPIEXEC   (ctest sets the OMPI_* variables CI needs)
@@ -201,4 +202,60 @@ else
   wait "$job"
   echo "FAIL term: the run ended before its first backup, or no rank was found"; failed=$((failed + 1))
 fi
+# Ctrl-C at the terminal reaches mpirun alone (each rank has its own process group); Open MPI sends
+# the ranks SIGTERM: they stop after the same batch, keep the backup and say so once, and the same
+# command again ends as the uninterrupted run did
+# (a run of several seconds: mpirun takes a moment to pass the signal on)
+c=$tmp/ctrlc
+mkdir -p "$c"
+cargs=(--train-limit 30000 --epochs 5 --batch-size 16 --seed 4 --verbose 0 --model flatten,256:relu,10:softmax)
+check ctrl_c_mpirun_reference 0 '^test_loss=' -- mpi 2 "$bin" "${cargs[@]}"
+grep -E '^test_loss=' "$out" >"$c/ref_result"
+timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${cargs[@]}" --backup-dir "$c/bk" --backup-freq 200 \
+  >"$c/log" 2>&1 &
+job=$!
+for _ in $(seq 1800); do [ -f "$c/bk/latest.weights.h5" ] && break; sleep 0.1; done
+mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
+if [ -f "$c/bk/latest.weights.h5" ] && [ -n "$mpirun_pid" ]; then
+  kill -INT "$mpirun_pid"
+  wait "$job"
+  status=$?
+  assert ctrl_c_mpirun_ends_job test "$status" -ne 0 -a "$status" -ne 124
+  assert ctrl_c_mpirun_said_once test "$(grep -c 'stopped by SIGTERM' "$c/log")" = 1
+  assert ctrl_c_mpirun_kept_backup grep -q 'bk (kept: resume from it)' "$c/log"
+  check ctrl_c_mpirun_rerun_resumes 0 'Resuming from .*bk/latest\.weights\.h5' -- mpi 2 "$bin" "${cargs[@]}" \
+    --backup-dir "$c/bk" --backup-freq 200 --verbose 1
+  grep -E '^test_loss=' "$out" >"$c/result"
+  assert ctrl_c_mpirun_same_result diff "$c/result" "$c/ref_result"
+else
+  wait "$job"
+  echo "FAIL ctrl_c_mpirun: the run ended before its first backup, or mpirun was not found"; failed=$((failed + 1))
+fi
+
+# a stop during the final test pass (epochs 0: a slow conv model's evaluation of the test set comes
+# right after the summary) reaching one rank: every rank skips the test metrics, rank 0 says so once
+# and lists the files the finished training wrote
+e=$tmp/final
+mkdir -p "$e"
+timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" --epochs 0 --save "$e/ev.keras" \
+  --model 28x28x1,conv:64:3:relu,conv:128:3:relu,flatten,10:softmax >"$e/log" 2>&1 &
+job=$!
+for _ in $(seq 1800); do grep -q 'Non-trainable params' "$e/log" && break; sleep 0.1; done
+sleep 0.5
+mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
+victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+if [ -n "$victim" ]; then
+  kill -TERM "$victim"
+  wait "$job"
+  status=$?
+  assert final_stop_exit_143 test "$status" = 143
+  assert final_stop_said_once test "$(grep -c 'stopped by SIGTERM during the final evaluation on the test set' "$e/log")" = 1
+  assert final_stop_files_listed_once test "$(grep -c "model        $e/ev.keras" "$e/log")" = 1
+  assert final_stop_no_test_metrics test "$(grep -c '^test_loss=' "$e/log")" = 0
+  assert final_stop_model_saved test -s "$e/ev.keras"
+else
+  wait "$job"
+  echo "FAIL final_stop: no rank was found"; failed=$((failed + 1))
+fi
+
 finish kcb_train_mpi
