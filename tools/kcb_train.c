@@ -35,9 +35,12 @@ static void on_stop_signal(int sig) {
   }
   stop_signal = sig;
   kcb_model_request_stop(running_model);
-  static const char note[] = "\nkcb-train: stopping after this batch (press Ctrl-C again to quit at once)\n";
+  /* SIGTERM comes from kill, a batch system or mpirun ending the job, not from a key */
+  static const char on_int[] = "\nkcb-train: stopping after this batch (press Ctrl-C again to quit at once)\n";
+  static const char on_term[] = "\nkcb-train: SIGTERM received: stopping after this batch (a second signal quits at once)\n";
   if (!quiet_rank) {
-    ssize_t ignored = write(STDERR_FILENO, note, sizeof note - 1);
+    ssize_t ignored = sig == SIGTERM ? write(STDERR_FILENO, on_term, sizeof on_term - 1)
+                                     : write(STDERR_FILENO, on_int, sizeof on_int - 1);
     (void)ignored;
   }
 }
