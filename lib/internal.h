@@ -183,6 +183,10 @@ int kcb__write_all(int fd, const void *data, size_t len, const char *path);
  * fsync of the directory. On failure path is untouched and no temp file is left; the message is
  * "PATH: cannot save: STEP: CAUSE". */
 int kcb__file_write_atomic(const char *path, const void *data, size_t len);
+/* The same, with `check(temp_path, ctx)` run on the written, synced temporary file before it
+ * replaces `path`: when it fails (its code is returned) the temporary goes and `path` is untouched. */
+int kcb__file_write_checked(const char *path, const void *data, size_t len, int (*check)(const char *, void *),
+                            void *ctx);
 
 /** Removes the temporary files that writes of path cut by a kill left beside it ("[.]NAME.tmp-*"):
  * never read, they would only keep a directory from being removed. Best effort, no error. */
@@ -197,6 +201,9 @@ int kcb__mkdirs_for(const char *path, const char *owner);
 
 /** dir + "/" + name, malloc'd (NULL when out of memory). */
 char *kcb__path_join(const char *dir, const char *name);
+/* How many of s's first `max` bytes to print so that a cut falls between UTF-8 characters:
+ * printf("%.*s", kcb__utf8_prefix(s, 64), s) in messages that quote long names. */
+int kcb__utf8_prefix(const char *s, int max);
 
 /** fsyncs the directory holding path, so a rename into it survives a crash (best effort). */
 void kcb__fsync_dir_of(const char *path);

@@ -764,7 +764,7 @@ static void test_keras2_fixed_length_strings(void **state) {
                      "\"config\": {\"batch_input_shape\": [null, 8, 8]}}, {\"class_name\": \"LSTM\", \"config\": "
                      "{\"name\": \"lstm\", \"units\": 4}}]}}");
   H5Fclose(f);
-  assert_error(kcb_model_load(&m, tmp_path("conv.h5"), NULL), KCB_EFORMAT, "conv.h5: layer 'lstm' is a LSTM, which kcb does not implement");
+  assert_error(kcb_model_load(&m, tmp_path("conv.h5"), NULL), KCB_EFORMAT, "conv.h5: layer 'lstm' is of class LSTM, which kcb does not implement");
   f = H5Fcreate(tmp_path("badjson.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   write_fixed_string(f, "model_config", "{\"class_name\": ");
   H5Fclose(f);
@@ -1320,7 +1320,7 @@ static void test_zoo_models_load_or_name_the_layer(void **state) {
         json_t *l;
         json_array_foreach(json_object_get(mj, "layers"), i, l) {
           char needle[160];
-          snprintf(needle, sizeof needle, "layer '%s' is a %s", json_string_value(json_object_get(l, "name")),
+          snprintf(needle, sizeof needle, "layer '%s' is of class %s", json_string_value(json_object_get(l, "name")),
                    json_string_value(json_object_get(l, "class_name")));
           named |= strstr(msg, needle) != NULL;
         }

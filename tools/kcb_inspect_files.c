@@ -336,13 +336,16 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
   table_add(&t, head);
   for (size_t i = 0; i < kcb_checkpoint_file_layer_count(f); i++) {
     const kcb_checkpoint_layer *l = kcb_checkpoint_file_layer(f, i);
-    char name[300], p[3][24];
-    snprintf(name, sizeof name, "%*s%s", 2 * l->depth, "", l->name);
+    char p[3][24];
+    size_t size = 2 * (size_t)l->depth + strlen(l->name) + 1; /* Keras bounds no name's length */
+    char *name = malloc(size);
+    if (name) snprintf(name, size, "%*s%s", 2 * l->depth, "", l->name);
     snprintf(p[0], sizeof p[0], "%zu", l->n_params);
     snprintf(p[1], sizeof p[1], "%zu", l->n_trainable_params);
     snprintf(p[2], sizeof p[2], "%zu", l->n_params - l->n_trainable_params);
-    const char *row[5] = {name, l->class_name[0] ? l->class_name : "?", p[0], p[1], p[2]};
+    const char *row[5] = {name ? name : l->name, l->class_name[0] ? l->class_name : "?", p[0], p[1], p[2]};
     table_add(&t, row);
+    free(name);
   }
   table_print(stdout, &t, "  ");
   table_free(&t);

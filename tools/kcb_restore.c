@@ -85,7 +85,8 @@ static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
   }
 }
 
-static void print_json(const kcb_checkpoint_ranking *r, const char *monitor, const char *output, int wrote, int verified) {
+static void print_json(const kcb_checkpoint_ranking *r, const char *monitor, const char *best, const char *output,
+                       int wrote, int verified) {
   printf("{\"monitor\": ");
   json_string(monitor);
   printf(", \"mode\": \"%s\", \"ranked\": %zu, \"unreadable\": %zu, \"checkpoints\": [", kcb_monitor_mode_name(r->mode),
@@ -113,7 +114,7 @@ static void print_json(const kcb_checkpoint_ranking *r, const char *monitor, con
            (long long)e->info.iterations, e->info.n_params, e->info.has_config ? "true" : "false");
   }
   printf("\n], \"best\": ");
-  if (r->n_ranked) json_string(r->entries[0].path); else printf("null");
+  if (best) json_string(best); else printf("null");
   printf(", \"output\": ");
   if (output && wrote) json_string(output); else printf("null");
   printf(", \"verified\": %s}\n", verified ? "true" : "false");
@@ -217,12 +218,20 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < r->count; i++)
     if (!r->entries[i].readable) fprintf(stderr, "kcb-restore: skipping %s: %s\n", tool_esc(r->entries[i].path), tool_esc(r->entries[i].error));
   int status = 0, wrote = 0, verified = 0;
-  if (r->n_ranked == 0) {
+  const char *best = r->n_ranked ? r->entries[0].path : NULL;
+  size_t readable = r->count - r->n_unreadable;
+  if (!best && readable == 1 && output && !list_only) {
+    /* one checkpoint, nothing to rank it by: it is the one asked for (a file given to convert) */
+    for (size_t i = 0; i < r->count && !best; i++)
+      if (r->entries[i].readable) best = r->entries[i].path;
+    fprintf(stderr, "kcb-restore: note: %s has no value for %s; it is the only checkpoint, so it is the one written\n",
+            tool_esc(best), ro.monitor);
+  }
+  if (!best) {
     fprintf(stderr, "kcb-restore: no checkpoint with a value for %s among %zu file%s\n", ro.monitor, r->count,
             r->count == 1 ? "" : "s");
     status = 1;
   } else if (output && !list_only) {
-    const char *best = r->entries[0].path;
     kcb_checkpoint_file *src = NULL;
     kcb_checkpoint_write_report report;
     memset(&report, 0, sizeof report);
@@ -239,10 +248,10 @@ int main(int argc, char **argv) {
       wrote = verified = 1;
     }
   }
-  if (json) print_json(r, ro.monitor, output, wrote, verified);
+  if (json) print_json(r, ro.monitor, best, output, wrote, verified);
   else {
     print_table(r, ro.monitor);
-    if (wrote) printf("wrote %s from %s (verified)\n", tool_esc(output), tool_esc(r->entries[0].path));
+    if (wrote) printf("wrote %s from %s (verified)\n", tool_esc(output), tool_esc(best));
   }
   kcb_checkpoint_ranking_free(r);
   return status;

@@ -51,6 +51,11 @@ static int fail(const char *path, const char *step, int err) {
 }
 
 int kcb__file_write_atomic(const char *path, const void *data, size_t len) {
+  return kcb__file_write_checked(path, data, len, NULL, NULL);
+}
+
+int kcb__file_write_checked(const char *path, const void *data, size_t len, int (*check)(const char *, void *),
+                            void *ctx) {
   if (!path || !*path) return kcb__error(KCB_EINVAL, "save: empty file name");
   const char *slash = strrchr(path, '/');
   const char *base = slash ? slash + 1 : path;
@@ -76,6 +81,7 @@ int kcb__file_write_atomic(const char *path, const void *data, size_t len) {
   int rc = kcb__write_all(fd, data, len, path);
   if (rc == 0 && fsync(fd) != 0) rc = fail(path, "fsync", errno);
   if (close(fd) != 0 && rc == 0) rc = fail(path, "closing", errno);
+  if (rc == 0 && check) rc = check(tmp, ctx);
   if (rc == 0 && rename(tmp, path) != 0) rc = fail(path, "renaming the temporary file into place", errno);
   if (rc) {
     unlink(tmp);
@@ -162,6 +168,13 @@ int kcb__mkdirs_for(const char *path, const char *owner) {
   int rc = kcb__mkdirs(dir, owner);
   free(dir);
   return rc;
+}
+
+int kcb__utf8_prefix(const char *s, int max) {
+  int n = (int)strnlen(s, (size_t)max);
+  if (s[n]) /* cut: step back over the continuation bytes of the character it would split */
+    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
+  return n;
 }
 
 char *kcb__path_join(const char *dir, const char *name) {

@@ -648,7 +648,7 @@ static void sort_sub_objects(const char *cls, int layers_first, member *m, size_
  * Functional lists its inputs): how a weights-only store tells the two apart (Keras >= 3.0 writes a
  * group for every layer, weightless ones included). */
 static int container_has_input(const kcb_checkpoint_file *f, const char *layers_path) {
-  char p[1100];
+  char p[KCB__H5_PATH_MAX + 80];
   snprintf(p, sizeof p, "%s/input_layer", layers_path);
   return kcb__h5_exists(f->file, p);
 }
@@ -708,10 +708,10 @@ static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_
       else snprintf(cname, sizeof cname, "%s", snake);
       size_t j = 0;
       for (; j < n && (used[j] || !m[j].is_group || strcmp(m[j].name, cname) != 0); j++) {}
-      char child[1024];
+      char child[KCB__H5_PATH_MAX];
       if (j < n) {
         used[j] = 1;
-        snprintf(child, sizeof child, "%s/%s", path, cname);
+        KCB__TRY(kcb__h5_path_join(child, sizeof child, path, cname, f->h5name));
         KCB__TRY(walk_object(f, child, entry, parent, cname, scope, NULL));
       } else {
         /* Keras before 3.6 wrote no group for a weightless layer: list it all the same. */
@@ -722,8 +722,8 @@ static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_
   }
   for (size_t j = 0; j < n; j++) {
     if (used[j] || !m[j].is_group) continue;
-    char child[1024];
-    snprintf(child, sizeof child, "%s/%s", path, m[j].name);
+    char child[KCB__H5_PATH_MAX];
+    KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
     KCB__TRY(walk_object(f, child, NULL, parent, m[j].name, scope, NULL));
   }
 done:
@@ -755,11 +755,11 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   const char **names = NULL;
   int *trainable = NULL;
   size_t *order = NULL;
-  char vars_path[1024], own_scope[1024], cname[128] = "";
+  char vars_path[KCB__H5_PATH_MAX], own_scope[KCB__H5_PATH_MAX], cname[128] = "";
   hid_t g = H5I_INVALID_HID;
   if (++f->walk_depth > KCB__CKPT_MAX_DEPTH)
     KCB__TRY(kcb__error(KCB_EFORMAT, "%s: objects nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
-  snprintf(vars_path, sizeof vars_path, "%s/vars", path);
+  KCB__TRY(kcb__h5_path_join(vars_path, sizeof vars_path, path, "vars", f->h5name));
   if (kcb__h5_exists(f->file, vars_path)) {
     KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
     if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &stored_name, f->h5name));
@@ -797,7 +797,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     if (rc == 0) name_vars(cls, entry, n_num, names, trainable);
     for (size_t i = n_num; rc == 0 && i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = 1;
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
-      char vname[1200];
+      char vname[KCB__H5_PATH_MAX + 160];
       if (names[i]) snprintf(vname, sizeof vname, "%s/%s", own_scope, names[i]);
       else snprintf(vname, sizeof vname, "%s/%zu", own_scope, i);
       rc = add_var(f, g, vars_path, vars[order[i] - 1], vname, li, trainable[i] && f->layers[li].pub.trainable, 0, i);
@@ -811,8 +811,8 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   sort_sub_objects(cls, 1, m, n);
   for (size_t j = 0; j < n; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
-    char child[1024], child_scope[1100];
-    snprintf(child, sizeof child, "%s/%s", path, m[j].name);
+    char child[KCB__H5_PATH_MAX], child_scope[KCB__H5_PATH_MAX + 80];
+    KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
     snprintf(child_scope, sizeof child_scope, "%s/", own_scope);
     if (strcmp(m[j].name, "layers") == 0 || strcmp(m[j].name, "_layer_checkpoint_dependencies") == 0) {
       json_decref(nested);
@@ -861,13 +861,13 @@ done:
  * `optimizer/inner_optimizer/vars`. */
 static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int depth) {
   int rc = 0;
-  char vars_path[600], *oname = NULL, **vars = NULL;
+  char vars_path[KCB__H5_PATH_MAX], *oname = NULL, **vars = NULL;
   size_t n = 0, *order = NULL;
   member *m = NULL;
   size_t n_m = 0;
   hid_t g = H5I_INVALID_HID;
   if (depth > 4 || f->n_opt_seg >= KCB__CKPT_MAX_OPT_SEG) return 0;
-  snprintf(vars_path, sizeof vars_path, "%s/vars", path);
+  KCB__TRY(kcb__h5_path_join(vars_path, sizeof vars_path, path, "vars", f->h5name));
   if (kcb__h5_exists(f->file, vars_path)) {
     KCB__TRY(read_name_attr(f, vars_path, &oname));
     int seg = f->n_opt_seg++;
@@ -892,8 +892,8 @@ static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int de
   KCB__TRY(list_members(f, path, &m, &n_m, 0));
   for (size_t j = 0; j < n_m; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
-    char child[600];
-    snprintf(child, sizeof child, "%s/%s", path, m[j].name);
+    char child[KCB__H5_PATH_MAX];
+    KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
     KCB__TRY(read_store_optimizer(f, child, depth + 1));
   }
 done:
@@ -974,7 +974,7 @@ static int read_store(kcb_checkpoint_file *f) {
   top = f->config ? kcb__entry_layers(f->config, 1) : NULL;
   for (size_t j = 0; j < n_root; j++) {
     const char *nm = root_m[j].name;
-    char child[600];
+    char child[KCB__H5_PATH_MAX];
     snprintf(child, sizeof child, "/%s", nm);
     if (!root_m[j].is_group || !strcmp(nm, "vars") || !strcmp(nm, "optimizer")) continue;
     if (!strcmp(nm, "layers") || !strcmp(nm, "_layer_checkpoint_dependencies")) KCB__TRY(walk_container(f, child, top, -1, scope));
@@ -1002,7 +1002,7 @@ static json_t *find_entry(json_t *layers, const char *name) {
 /* The layer below `layer` a legacy weight name puts its variable in: "sequential/dense_2/kernel"
  * in layer "sequential" belongs to its sub-layer "dense_2"; "lstm/lstm_cell/kernel:0" to the cell. */
 static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, int *out) {
-  char buf[1024];
+  char buf[KCB__H5_PATH_MAX];
   kcb__strlcpy(buf, wname, sizeof buf);
   char *seg[64];
   int ns = 0;
@@ -1062,8 +1062,8 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
       goto done;
     }
     json_t *entry = top ? find_entry(top, layer_names[i]) : NULL;
-    char gpath[1024];
-    snprintf(gpath, sizeof gpath, "%s/%s", root_path, layer_names[i]);
+    char gpath[KCB__H5_PATH_MAX];
+    KCB__TRY(kcb__h5_path_join(gpath, sizeof gpath, root_path, layer_names[i], f->h5name));
     const char *guess = entry ? NULL : class_from_layer_name(layer_names[i]); /* weights only: as the layout's other form */
     int li = add_layer(f, layer_names[i], entry ? kcb__entry_class(entry) : guess ? guess : "", gpath, entry, -1,
                        layer_names[i]);
@@ -1087,7 +1087,7 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
     KCB__TRY(kcb__h5_group_open(&lg, root, "top_level_model_weights", f->h5name));
     KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, f->h5name));
     if (n_wn) {
-      char gpath[600];
+      char gpath[KCB__H5_PATH_MAX];
       snprintf(gpath, sizeof gpath, "%s/top_level_model_weights", root_path);
       int li = add_layer(f, f->meta.model_name, f->meta.model_class, gpath, f->config, -1, "");
       if (li < 0) KCB__TRY(li);
@@ -1137,7 +1137,7 @@ static void flat_name(const char *name, char *out, size_t size) {
 /* Where the model variable's flattened name occurs in the flattened optimizer name, bounded by '_'
  * or the ends; the longest match wins. */
 static long owner_by_name(const kcb_checkpoint_file *f, const char *opt_name) {
-  char flat_opt[1200], flat_var[1200];
+  char flat_opt[KCB__H5_PATH_MAX + 160], flat_var[KCB__H5_PATH_MAX + 160];
   flat_name(opt_name, flat_opt, sizeof flat_opt);
   long best = -1;
   size_t best_len = 0;
@@ -1353,7 +1353,7 @@ static int name_store_optimizer(kcb_checkpoint_file *f) {
     int scalar = 0, seen_slot = 0;
     for (size_t j = first; j < end; j++) {
       kcb__ckpt_var *o = &f->vars[j];
-      char name[1300], flat[1200];
+      char name[KCB__H5_PATH_MAX + 256], flat[KCB__H5_PATH_MAX + 160];
       seen_slot |= o->pub.rank > 0;
       if (o->pub.owner < 0) {
         /* scalars before the slots: iteration, learning rate (none with a schedule); after: Nadam's */
@@ -1611,7 +1611,7 @@ static int layer_parts(const kcb_checkpoint_file *cf) {
   size_t *k = calloc(n, sizeof *k);
   named_index *idx = calloc(n, sizeof *idx);
   int rc = part && k && idx ? 0 : -1;
-  char buf[1200];
+  char buf[KCB__H5_PATH_MAX + 160];
   for (size_t i = 0; rc == 0 && i < n; i++) {
     strip_index(f->vars[i].name, buf, sizeof buf);
     char *slash = strrchr(buf, '/');
@@ -1640,7 +1640,7 @@ static int layer_parts(const kcb_checkpoint_file *cf) {
 long kcb_checkpoint_file_match(const kcb_checkpoint_file *a, size_t i, const kcb_checkpoint_file *b) {
   if (!a || !b || i >= a->meta.n_model_vars) return -1;
   size_t nb = b->meta.n_model_vars;
-  char x[1200], y[1200];
+  char x[KCB__H5_PATH_MAX + 160], y[KCB__H5_PATH_MAX + 160];
   for (size_t j = 0; j < nb; j++)
     if (strcmp(a->vars[i].name, b->vars[j].name) == 0) return (long)j;
   strip_index(a->vars[i].name, x, sizeof x);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -102,13 +103,54 @@ static int open_hdf5(kcb__ckpt_source *s) {
   return rc;
 }
 
+static int ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* Keras 3's sharded weights (save_weights("x.weights.json", max_shard_size=...)): an index
+ * x.weights.json whose weight_map names the shards x_00000.weights.h5, x_00001.weights.h5, ...
+ * Each shard holds some layers only, so one read alone would be a model with layers missing:
+ * refused, by name, for the index and for a shard beside its index. */
+static int refuse_sharded(const char *path) {
+  struct stat st;
+  if (ends_with(path, ".json")) {
+    if (stat(path, &st) != 0 || (uint64_t)st.st_size > KERAS_JSON_MAX_BYTES) return 0; /* left to the HDF5 reader */
+    json_error_t err;
+    json_t *index = json_load_file(path, 0, &err);
+    int sharded = json_is_object(json_object_get(index, "weight_map"));
+    json_decref(index);
+    if (sharded)
+      return kcb__error(KCB_EFORMAT, "%s is the index of Keras's sharded weights (saved with max_shard_size): kcb "
+                        "reads checkpoints of one file; save them again without max_shard_size", path);
+    return 0;
+  }
+  size_t n = strlen(path), tail = strlen("_00000.weights.h5");
+  if (n <= tail || !ends_with(path, ".weights.h5") || path[n - tail] != '_') return 0;
+  for (size_t i = n - tail + 1; i < n - strlen(".weights.h5"); i++)
+    if (path[i] < '0' || path[i] > '9') return 0;
+  char *index = malloc(n + 8);
+  if (!index) return kcb__error(KCB_ENOMEM, "out of memory");
+  snprintf(index, n + 8, "%.*s.weights.json", (int)(n - tail), path);
+  int rc = 0;
+  if (stat(index, &st) == 0 && S_ISREG(st.st_mode)) {
+    rc = kcb__error(KCB_EFORMAT, "%s is one shard of Keras's sharded weights indexed by %s (saved with "
+                    "max_shard_size), with some of the layers only: kcb reads checkpoints of one file; save them "
+                    "again without max_shard_size", path, index);
+  }
+  free(index);
+  return rc;
+}
+
 int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
   memset(s, 0, sizeof *s);
   s->file = s->weights = H5I_INVALID_HID;
   if (!path) return kcb__error(KCB_EINVAL, "no file name");
   s->path = path;
   if (!(s->h5name = strdup(path))) return kcb__error(KCB_ENOMEM, "out of memory");
-  int rc = kcb__zip_is_zip(path) ? open_archive(s) : open_hdf5(s);
+  int is_zip = kcb__zip_is_zip(path);
+  int rc = is_zip ? open_archive(s) : refuse_sharded(path);
+  if (rc == 0 && !is_zip) rc = open_hdf5(s);
   if (rc == 0) {
     /* the file's root, then (legacy full .h5) the weights group, as Keras writes them */
     read_info(s, s->file, "keras_version", &s->keras_version);

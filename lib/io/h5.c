@@ -219,9 +219,25 @@ int kcb__h5_group_create(hid_t *out, hid_t parent, const char *name, const char 
  * decodes it (see h5_guard.h). Returns 1 when the whole path exists, 0 when a link on it is missing,
  * or KCB_EFORMAT. A soft link may point anywhere and an external link into another file, which
  * libhdf5 would open while walking a path (issue 15). */
+static int path_too_long(const char *path, const char *file) {
+  return kcb__error(KCB_EFORMAT, "%s: the HDF5 path '%.*s...' is %zu bytes, more than the %d kcb reads (layer names "
+                    "of up to about 1,000 bytes)", file, kcb__utf8_prefix(path, 64), path, strlen(path), KCB__H5_PATH_MAX - 1);
+}
+
+int kcb__h5_path_join(char *out, size_t size, const char *a, const char *b, const char *file) {
+  int n = snprintf(out, size, "%s/%s", a, b);
+  if (n < 0 || (size_t)n >= size) {
+    char *whole = kcb__path_join(a, b);
+    int rc = whole ? path_too_long(whole, file) : kcb__error(KCB_ENOMEM, "%s: out of memory", file);
+    free(whole);
+    return rc;
+  }
+  return 0;
+}
+
 static int path_walk(hid_t parent, const char *name, const char *file) {
-  char path[512];
-  if (strlen(name) >= sizeof path) return kcb__error(KCB_EFORMAT, "%s: HDF5 path '%.64s...' is too long", file, name);
+  char path[KCB__H5_PATH_MAX];
+  if (strlen(name) >= sizeof path) return path_too_long(name, file);
   kcb__strlcpy(path, name, sizeof path);
   for (char *p = path;; p++) {
     char *slash = strchr(p, '/');
@@ -638,7 +654,7 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
   if (rc == 0) return kcb__error(KCB_EFORMAT, "%s: no dataset '%s'", file, name);
   *out = H5Dopen2(parent, name, H5P_DEFAULT);
   if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a readable dataset", name);
-  char path[1024];
+  char path[KCB__H5_PATH_MAX];
   if ((rc = storage_error(*out, dataset_path(*out, name, path, sizeof path), file)) != 0) {
     kcb__h5_close(*out);
     *out = H5I_INVALID_HID;
@@ -650,7 +666,7 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
  * a dataspace with no data at all (H5S_NULL, which would read as one value), more dimensions than
  * kcb reads, or a dataspace HDF5 cannot describe. */
 static int dataset_extent(hid_t d, hid_t s, const char *name, const char *file, int *rank, hsize_t *dims) {
-  char path[1024];
+  char path[KCB__H5_PATH_MAX];
   dataset_path(d, name, path, sizeof path);
   int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
   if (s >= 0 && H5Sget_simple_extent_type(s) == H5S_NULL)
@@ -709,7 +725,7 @@ static int dataset_read(hid_t parent, const char *name, hid_t mtype, void *out, 
   hid_t d;
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
-  char path[1024];
+  char path[KCB__H5_PATH_MAX];
   name = dataset_path(d, name, path, sizeof path);
   hid_t s = H5Dget_space(d), t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
@@ -765,7 +781,7 @@ int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64
   hid_t d;
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
-  char path[1024];
+  char path[KCB__H5_PATH_MAX];
   name = dataset_path(d, name, path, sizeof path);
   hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID, t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);

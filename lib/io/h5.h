@@ -13,6 +13,10 @@
 #include "internal.h"
 
 #define KCB__H5_MAX_RANK 8
+/* The longest HDF5 path kcb builds or reads in a checkpoint: a legacy .h5 names a layer twice in a
+ * variable's path ("model_weights/NAME/sequential/NAME/kernel"), so layer names of up to about
+ * 1,000 bytes; longer ones are refused by name, never cut short. */
+#define KCB__H5_PATH_MAX 2304
 
 /* Turns off HDF5's automatic error printing (once per process). Every entry point calls it. */
 void kcb__h5_quiet(void);
@@ -53,6 +57,9 @@ int kcb__h5_group_create(hid_t *out, hid_t parent, const char *name, const char 
 int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *file);
 /* Whether parent has a link `name` (a path with '/' is followed step by step). */
 int kcb__h5_exists(hid_t parent, const char *name);
+/* `a`/`b` into out (size bytes, at most KCB__H5_PATH_MAX): 0, or KCB_EFORMAT naming `file` and the
+ * path's start when it does not fit (a name that long is refused, not cut short). */
+int kcb__h5_path_join(char *out, size_t size, const char *a, const char *b, const char *file);
 /* The number of links in a group. */
 int kcb__h5_link_count(hid_t group, size_t *out, const char *file);
 /* The names of a group's links, in name order; freed with kcb__h5_strings_free. */

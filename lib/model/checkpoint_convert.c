@@ -84,7 +84,7 @@ static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out,
     }
     return rc;
   }
-  char base[512];
+  char base[512]; /* class names only: short */
   int rc = store_object_path(f, parent, base, sizeof base);
   if (rc) return rc;
   const kcb__ckpt_layer *p = &f->layers[parent];
@@ -276,7 +276,7 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
   done_flag = calloc(nm + 1, 1);
   if (!obj || !done_flag) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   for (size_t i = 0; i < nm; i++) {
-    char path[1024];
+    char path[KCB__H5_PATH_MAX];
     if (f->vars[i].pub.layer < 0)
       KCB__TRY(kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name));
     KCB__TRY(store_object_path(f, f->vars[i].pub.layer, path, sizeof path));
@@ -289,7 +289,7 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
     size_t k = 0;
     for (size_t j = i; j < nm; j++) {
       if (done_flag[j] || strcmp(obj[j], obj[i]) != 0) continue;
-      char path[1200];
+      char path[KCB__H5_PATH_MAX + 160];
       snprintf(path, sizeof path, "%s/vars/%zu", obj[i], k++);
       KCB__TRY(set_path(p, j, path));
       done_flag[j] = 1;
@@ -307,7 +307,7 @@ done:
 
 /* Creates path/vars with Keras's `name` attribute, unless it exists ("" path: the root's). */
 static int make_vars_group(hid_t file, const char *path, const char *name, const char *h5name) {
-  char vars[1200];
+  char vars[KCB__H5_PATH_MAX + 160];
   hid_t g;
   snprintf(vars, sizeof vars, "%s%svars", path, path[0] ? "/" : "");
   if (kcb__h5_exists(file, vars)) return 0;
@@ -332,7 +332,7 @@ static int config_groups(json_t *model, const char *base, hid_t file, const char
   int n_seen = 0;
   json_array_foreach(layers, i, e) {
     if (rc || depth > KCB__CKPT_MAX_DEPTH) break;
-    char snake[128], path[1024];
+    char snake[128], path[KCB__H5_PATH_MAX];
     kcb__keras_snake_case(kcb__entry_class(e), snake, sizeof snake);
     int s = 0, k = 0;
     for (; s < n_seen && strcmp(seen[s].snake, snake) != 0; s++) {}
@@ -345,7 +345,7 @@ static int config_groups(json_t *model, const char *base, hid_t file, const char
     if (!rc && !strcmp(kcb__entry_class(e), "TimeDistributed")) {
       /* the wrapped layer: tf.keras 2 names its variables as the wrapper's own, so only the
        * config knows its name */
-      char sub[1100];
+      char sub[KCB__H5_PATH_MAX + 80];
       snprintf(sub, sizeof sub, "%s/layer", path);
       json_t *inner = json_object_get(json_object_get(e, "config"), "layer");
       if (inner) rc = make_vars_group(file, sub, kcb__entry_name(inner), h5name);
@@ -353,7 +353,7 @@ static int config_groups(json_t *model, const char *base, hid_t file, const char
     if (!rc && !strcmp(kcb__entry_class(e), "MultiHeadAttention")) {
       /* its weightless Softmax and Dropout are saved too (as private attributes); their names are
        * Keras's automatic ones in a fresh session */
-      char sub[1100];
+      char sub[KCB__H5_PATH_MAX + 80];
       snprintf(sub, sizeof sub, "%s/_dropout_layer", path);
       rc = make_vars_group(file, sub, "dropout", h5name);
       snprintf(sub, sizeof sub, "%s/_softmax", path);
@@ -372,7 +372,7 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
   if (f->meta.layout != KCB_LAYOUT_WEIGHTS_H5 && f->meta.layout != KCB_LAYOUT_KERAS && f->config)
     KCB__TRY(config_groups(f->config, "", file, h5name, 0));
   for (size_t i = 0; i < f->n_layers; i++) {
-    char path[1024];
+    char path[KCB__H5_PATH_MAX];
     if (f->layers[i].model_own) continue; /* the root `vars`, made above */
     if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
       if (!f->layers[i].path[0]) continue;
@@ -476,7 +476,7 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
                "%sweight names of layer '%s' (%s) are positional ('%s'): kcb does not know that class's variable names",
                len ? "; " : "", l->name, l->class_name[0] ? l->class_name : "unknown class", f->vars[i].name);
     }
-    char path[2048];
+    char path[2 * KCB__H5_PATH_MAX]; /* long enough for write_verified to refuse a name too long */
     const kcb__ckpt_layer *top = top_of(f, f->vars[i].pub.layer);
     snprintf(path, sizeof path, "%s/%s", top->model_own ? "top_level_model_weights" : top->name, f->vars[i].name);
     KCB__TRY(set_path(p, i, path));
@@ -486,7 +486,7 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
   size_t opt_end = f->n_opt_seg > 1 ? f->opt_seg_start[1] : f->n_vars;
   if (p->layout == KCB_LAYOUT_H5)
     for (size_t i = nm; i < opt_end; i++) {
-      char path[2048];
+      char path[2 * KCB__H5_PATH_MAX]; /* long enough for write_verified to refuse a name too long */
       snprintf(path, sizeof path, "/optimizer_weights/%s", f->vars[i].name);
       KCB__TRY(set_path(p, i, path));
       p->opt_order[p->n_opt++] = i;
@@ -631,16 +631,21 @@ static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoi
 
 /* ---- writing and checking ---------------------------------------------------------------- */
 
-/* Every written variable must read back from the target bit for bit. */
-static int verify(const kcb_checkpoint_file *f, const plan *p, const char *out_path) {
+/* Every written variable must read back from the written file (`written`, to be renamed to
+ * out_path) bit for bit. */
+static int verify(const kcb_checkpoint_file *f, const plan *p, const char *written, const char *out_path) {
   kcb_checkpoint_file *g = NULL;
-  int rc = kcb_checkpoint_file_open(&g, out_path);
+  int rc = kcb_checkpoint_file_open(&g, written);
   void *a = NULL, *b = NULL;
-  if (rc) return rc;
+  if (rc) {
+    char cause[1024]; /* the message is rewritten from the error buffer itself */
+    kcb__strlcpy(cause, kcb_error_last(), sizeof cause);
+    return kcb__error(KCB_EIO, "%s: the file written does not read back, so it was not saved: %s", out_path, cause);
+  }
   for (size_t i = 0; i < f->n_vars && rc == 0; i++) {
     if (!p->dst_path[i] || !p->dst_path[i][0]) continue;
     const char *want = p->dst_path[i];
-    char abs[2100];
+    char abs[KCB__H5_PATH_MAX + 80];
     if (want[0] != '/') {
       snprintf(abs, sizeof abs, "%s/%s", p->layout == KCB_LAYOUT_H5 ? "/model_weights" : "", want);
       want = abs;
@@ -648,7 +653,8 @@ static int verify(const kcb_checkpoint_file *f, const plan *p, const char *out_p
     long j = kcb_checkpoint_file_find(g, want);
     const kcb_checkpoint_var *s = &f->vars[i].pub, *d = j >= 0 ? kcb_checkpoint_file_var(g, (size_t)j) : NULL;
     if (!d || d->dtype != s->dtype || d->count != s->count || d->rank != s->rank) {
-      rc = kcb__error(KCB_EIO, "%s: variable '%s' did not arrive as '%s' with its shape and dtype", out_path, s->name, want);
+      rc = kcb__error(KCB_EIO, "%s: variable '%.*s' did not arrive as '%.*s' with its shape and dtype", out_path,
+                      kcb__utf8_prefix(s->name, 200), s->name, kcb__utf8_prefix(want, 200), want);
       break;
     }
     size_t size = s->count * kcb_var_dtype_size(s->dtype);
@@ -657,13 +663,44 @@ static int verify(const kcb_checkpoint_file *f, const plan *p, const char *out_p
     if (!a || !b) rc = kcb__error(KCB_ENOMEM, "out of memory");
     if (!rc) rc = kcb_checkpoint_file_read_raw(f, i, a, size);
     if (!rc) rc = kcb_checkpoint_file_read_raw(g, (size_t)j, b, size);
-    if (!rc && memcmp(a, b, size) != 0) rc = kcb__error(KCB_EIO, "%s: variable '%s' reads back different from %s", out_path, s->name, f->path);
+    if (!rc && memcmp(a, b, size) != 0)
+      rc = kcb__error(KCB_EIO, "%s: variable '%.*s' reads back different from %s", out_path, kcb__utf8_prefix(s->name, 200),
+                      s->name, f->path);
     free(a);
     free(b);
     a = b = NULL;
   }
   kcb_checkpoint_file_close(g);
   return rc;
+}
+
+typedef struct verify_ctx {
+  const kcb_checkpoint_file *f;
+  const plan *p;
+  const char *out_path;
+} verify_ctx;
+
+static int verify_written(const char *written, void *ctx) {
+  const verify_ctx *v = ctx;
+  return verify(v->f, v->p, written, v->out_path);
+}
+
+/* Writes out_path only once its variables read back from the bytes written: a failed check leaves
+ * any file that was there before. */
+static int write_verified(const kcb_checkpoint_file *f, const plan *p, const char *out_path, const void *data,
+                          size_t len) {
+  verify_ctx v = {f, p, out_path};
+  p->report->n_vars_written = 0;
+  for (size_t i = 0; i < f->n_vars; i++) {
+    const char *dst = p->dst_path[i];
+    if (!dst || !dst[0]) continue;
+    p->report->n_vars_written++;
+    if (strlen(dst) + sizeof "/model_weights/" > KCB__H5_PATH_MAX) /* what verify, or any kcb reader, could not open */
+      return kcb__error(KCB_EINVAL, "%s: variable '%.*s...' would be stored at a path of %zu bytes, more than the %d kcb "
+                        "reads back (a layer name this long); nothing was written", out_path,
+                        kcb__utf8_prefix(f->vars[i].name, 80), f->vars[i].name, strlen(dst), KCB__H5_PATH_MAX - 1);
+  }
+  return kcb__file_write_checked(out_path, data, len, verify_written, &v);
 }
 
 static int layout_check_name(const char *path, kcb_checkpoint_layout layout) {
@@ -705,9 +742,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
     /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept) */
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(&p, i, f->vars[i].path));
     KCB__TRY(kcb_file_read(f->path, 0, &bytes, &len));
-    KCB__TRY(kcb__file_write_atomic(out_path, bytes, len));
-    report->n_vars_written = f->n_vars;
-    KCB__TRY(verify(f, &p, out_path));
+    KCB__TRY(write_verified(f, &p, out_path, bytes, len));
     goto done;
   }
   if ((layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) && !f->config)
@@ -720,14 +755,14 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
     KCB__TRY(plan_store(f, &p));
     if (src == KCB_LAYOUT_KERAS && layout == KCB_LAYOUT_WEIGHTS_H5) {
       /* the archive's member is that very file */
-      KCB__TRY(kcb__file_write_atomic(out_path, f->image, f->image_len));
+      KCB__TRY(write_verified(f, &p, out_path, f->image, f->image_len));
     } else {
       const void *image;
       KCB__TRY(kcb__h5_memory_create(&mem, f->image_len + ((size_t)1 << 20), layout == KCB_LAYOUT_KERAS ? "model.weights.h5" : out_path));
       KCB__TRY(write_store(f, &p, mem.file, out_path));
       KCB__TRY(kcb__h5_memory_image(&mem, &image, &len, out_path));
       if (layout == KCB_LAYOUT_WEIGHTS_H5) {
-        KCB__TRY(kcb__file_write_atomic(out_path, image, len));
+        KCB__TRY(write_verified(f, &p, out_path, image, len));
       } else {
         char *config = NULL;
         if (src == KCB_LAYOUT_KERAS) config = strdup(f->model_config);
@@ -750,7 +785,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
         rc = kcb__zip_build(members, 3, &zip, &len, out_path);
         free(config);
         if (rc) goto done;
-        KCB__TRY(kcb__file_write_atomic(out_path, zip, len));
+        KCB__TRY(write_verified(f, &p, out_path, zip, len));
       }
     }
   } else {
@@ -787,11 +822,9 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
       KCB__TRY(write_legacy_weights(f, mem.file, version, backend, out_path));
     }
     KCB__TRY(kcb__h5_memory_image(&mem, &image, &len, out_path));
-    KCB__TRY(kcb__file_write_atomic(out_path, image, len));
+    KCB__TRY(write_verified(f, &p, out_path, image, len));
   }
   /* kcb's metadata attributes are not carried: the converted file is Keras's */
-  for (size_t i = 0; i < f->n_vars; i++) report->n_vars_written += p.dst_path[i] && p.dst_path[i][0];
-  KCB__TRY(verify(f, &p, out_path));
 done:
   kcb__h5_memory_close(&mem);
   plan_free(&p, f->n_vars);

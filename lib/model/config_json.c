@@ -454,7 +454,7 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   } else if (strcmp(cls, "Flatten") == 0) {
     rc = kcb_model_add_flatten(m);
   } else if (kcb__layer_config_read(m, cls, c, name ? name : "?", file, &rc) == 0) {
-    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a %s, which kcb does not implement", file, name ? name : "?", cls);
+    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is of class %s, which kcb does not implement", file, name ? name : "?", cls);
   }
   if (rc && strncmp(kcb_error_last(), file, strlen(file)) == 0) return rc; /* the message already names file and layer */
   if (rc) return kcb__error(rc, "%s: layer '%s': %s", file, name ? name : "?", kcb_error_last());

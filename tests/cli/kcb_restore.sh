@@ -82,4 +82,52 @@ mkdir -p "$tmp/loop" && cp "$c"/stored/* "$tmp/loop/" && ln -s . "$tmp/loop/l1" 
 check link_loop 0 "^1 " -- timeout 20 "$bin" "$tmp/loop" --list
 check list_no_write_file 0 '^absent$' -- bash -c "test -e '$tmp/never.weights.h5' || echo absent"
 
+# long layer names (Keras sets no limit): one of 330 bytes of UTF-8 converts to every layout and
+# back; one past what kcb reads (legacy .h5 paths name a layer twice) is refused by name, and the
+# file already at the output path stays as it was, with no temporary file left beside it
+rename_layer() { # SRC DST NAME: the .keras with its first weighted layer renamed (its store path is by class)
+  /usr/bin/python3 -c "
+import json, sys, zipfile
+src, dst, name = sys.argv[1:]
+z = zipfile.ZipFile(src)
+cfg = json.loads(z.read('config.json'))
+layer = next(l for l in cfg['config']['layers'] if l['class_name'] == 'Dense')
+layer['config']['name'] = name
+with zipfile.ZipFile(dst, 'w') as out:
+    for n in z.namelist():
+        out.writestr(n, json.dumps(cfg) if n == 'config.json' else z.read(n))" "$@"
+}
+mkdir -p "$tmp/long"
+rename_layer "$c/stored/full.keras" "$tmp/long/ok.keras" "$(printf '層%.0s' $(seq 110))"
+for f in h5 weights.h5 legacy_weights.h5 keras; do
+  check "long_name_to_$f" 0 "^wrote $tmp/long/ok_out\\.$f from .*ok\\.keras \\(verified\\)\$" -- \
+    "$bin" "$tmp/long/ok.keras" --output "$tmp/long/ok_out.$f" --format "$f"
+done
+check long_name_back_from_h5 0 "\\(verified\\)\$" -- "$bin" "$tmp/long/ok_out.h5" --output "$tmp/long/back.keras"
+check long_name_inspect 0 "^  $(printf '層%.0s' $(seq 110)) +Dense" -- "$(dirname "$bin")/kcb-inspect" checkpoint "$tmp/long/ok_out.h5"
+# a single checkpoint with no value to rank it by is the one written (a file given to convert)
+check only_checkpoint_written 0 "^wrote $tmp/long/back2\\.weights\\.h5 from .*back\\.keras \\(verified\\)" -- \
+  "$bin" "$tmp/long/back.keras" --output "$tmp/long/back2.weights.h5"
+check only_checkpoint_note 0 "note: .*back\\.keras has no value for val_loss; it is the only checkpoint" -- \
+  "$bin" "$tmp/long/back.keras" --output "$tmp/long/back3.weights.h5"
+rename_layer "$c/stored/full.keras" "$tmp/long/too.keras" "$(printf 'd%.0s' $(seq 1200))"
+"$bin" "$c/stored/full.keras" --output "$tmp/long/kept.h5" >/dev/null
+cp "$tmp/long/kept.h5" "$tmp/long/kept.h5.before"
+check long_name_refused 1 "kept\\.h5: variable 'sequential/d+\\.\\.\\.' would be stored at a path of 24[0-9]{2} bytes, more than the 2303 kcb reads back .*nothing was written" -- \
+  "$bin" "$tmp/long/too.keras" --output "$tmp/long/kept.h5"
+assert long_name_kept_previous cmp "$tmp/long/kept.h5" "$tmp/long/kept.h5.before"
+assert long_name_no_temp test -z "$(find "$tmp/long" -name '.*tmp-*')"
+
+# Keras's sharded weights (save_weights with max_shard_size): the index and each shard beside it are
+# refused by name (a shard holds some layers only), everywhere a checkpoint is read
+mkdir -p "$tmp/shard"
+cp "$c/stored/a.weights.h5" "$tmp/shard/m_00000.weights.h5" && cp "$c/stored/b.weights.h5" "$tmp/shard/m_00001.weights.h5"
+printf '{"metadata": {"total_size": 100}, "weight_map": {"/vars": "m_00000.weights.h5"}}' >"$tmp/shard/m.weights.json"
+check sharded_index_refused 1 "m\\.weights\\.json is the index of Keras's sharded weights \\(saved with max_shard_size\\)" -- \
+  "$(dirname "$bin")/kcb-inspect" checkpoint "$tmp/shard/m.weights.json"
+check sharded_shard_skipped 1 "skipping $tmp/shard/m_00001\\.weights\\.h5: .* is one shard of Keras's sharded weights indexed by $tmp/shard/m\\.weights\\.json" -- \
+  "$bin" "$tmp/shard"
+cp "$c/stored/a.weights.h5" "$tmp/shard/solo_00000.weights.h5"
+check shard_name_alone_is_a_checkpoint 0 "solo_00000\\.weights\\.h5 +weights\\.h5" -- "$bin" "$tmp/shard/solo_00000.weights.h5"
+
 finish "kcb-restore"
