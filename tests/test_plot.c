@@ -87,6 +87,18 @@ static void test_nice_ticks(void **state) {
   /* Where a step no longer changes a double, ticks still come out (and stop). */
   size_t n = kcb__plot_ticks(t, 4, &step, 1e17, 1e17 + 64, 5);
   assert_true(n >= 1 && n <= 4);
+  /* Ranges within subnormals, where a power of ten underflows, and ranges past DBL_MAX: one tick
+   * (or none), at once (the step search used to loop forever) */
+  assert_int_equal(kcb__plot_ticks(t, 4, &step, 0.0, 5e-324, 5), 1);
+  assert_int_equal(kcb__plot_ticks(t, 4, &step, 1e-322, 2e-322, 5), 1);
+  assert_true(step > 0);
+  assert_true(kcb__plot_ticks(t, 4, &step, -1.7e308, 1.7e308, 5) <= 4);
+  double tiny[2] = {1e-322, 2e-322};
+  kcb_plot_series ts = {"tiny", NULL, tiny, 2};
+  unsigned char *tiny_png = NULL;
+  size_t tiny_len = 0;
+  assert_ok(kcb_plot_png_buffer(&tiny_png, &tiny_len, &ts, 1, NULL));
+  free(tiny_png);
   double y[3] = {1e17, 1e17 + 64, 1e17 + 32};
   kcb_plot_series s = {"offset", NULL, y, 3};
   unsigned char *png = NULL;

@@ -4,6 +4,7 @@
  * highest and last point, which draws the same picture as all of them. */
 #include "io/chart.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +57,17 @@ size_t kcb__plot_ticks(double *out, size_t cap, double *step_out, double lo, dou
   }
   if (target < 1) target = 1;
   double raw = (hi - lo) / target, mag = pow(10.0, floor(log10(raw))), f = raw / mag;
+  if (!(raw >= DBL_MIN) || !isnormal(mag) || !isfinite(f)) {
+    /* a range within subnormals (or past DBL_MAX): no step of powers of ten divides it */
+    out[0] = lo;
+    *step_out = hi - lo > 0 && isfinite(hi - lo) ? hi - lo : 1.0;
+    return 1;
+  }
   static const double NICE[] = {1, 2, 5, 10, 20, 50, 100};
   size_t k = f < 1.5 ? 0 : f < 3.5 ? 1 : f < 7.5 ? 2 : 3;
   for (;; k++) {
     double step = k < 7 ? NICE[k] * mag : mag * pow(10.0, (double)k - 4.0);
+    if (!isfinite(step)) return 0; /* no coarser step is a double */
     /* Counted, not stepped: near 2^53 adding a step may not change a double. */
     double first = ceil(lo / step - 1e-9), last = floor(hi / step + 1e-9), span = last - first + 1.0;
     size_t count = span < 1.0 ? 0 : span > (double)cap ? cap + 1 : (size_t)span;
@@ -85,6 +93,7 @@ static void compact_exponent(char *s) {
 }
 
 static int decimals_for(double step) {
+  if (!isfinite(step) || step == 0.0) return 0;
   int k = (int)floor(log10(fabs(step)) + 1e-9);
   return k < 0 ? (k < -10 ? 10 : -k) : 0;
 }
@@ -115,7 +124,9 @@ void kcb__plot_tick_label(char *buf, size_t cap, double value, double step, doub
     if (value == 0.0) {
       strcpy(tmp, "0");
     } else {
-      int e = (int)floor(log10(fabs(value))), k = (int)floor(log10(fabs(step)) + 1e-9), decimals = e - k;
+      /* both exponents lie within doubles' (-324..308) once step is finite and non-zero */
+      double le = floor(log10(fabs(value))), lk = isfinite(step) && step != 0.0 ? floor(log10(fabs(step)) + 1e-9) : le;
+      int decimals = (int)(le - lk);
       snprintf(tmp, sizeof tmp, "%.*e", decimals < 0 ? 0 : decimals > 6 ? 6 : decimals, value);
       compact_exponent(tmp);
     }
@@ -150,10 +161,10 @@ static size_t make_ticks(tick *out, double lo, double hi, int target, int log_ax
         static const double MULT[] = {1, 2, 5};
         for (int m = 0; m < (with_25 ? 3 : 1) && n < MAX_TICKS; m++) {
           double at = p + log10(MULT[m]);
-          if (at < lo - 1e-9 || at > hi + 1e-9) continue;
+          double v = MULT[m] * pow(10.0, p);
+          if (at < lo - 1e-9 || at > hi + 1e-9 || !isfinite(v)) continue; /* past DBL_MAX: no label */
           if (m == 0 && (long)p % every != 0) continue;
           out[n].at = at;
-          double v = MULT[m] * pow(10.0, p);
           kcb__plot_tick_label(out[n].label, sizeof out[n].label, v, pow(10.0, p), v);
           n++;
         }
