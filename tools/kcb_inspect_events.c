@@ -243,7 +243,7 @@ static const char images_help[] =
     "DIR/RUN__TAG__STEP[_INDEX].png (characters other than letters, digits, '.', '-' and '_' in the\n"
     "run and tag become '_'; the run '.' is left out). DIR is created if missing. Names are unique:\n"
     "one that another image of this command already took (tags a/b and a_b, a step logged twice)\n"
-    "gets ~2, ~3, ... before the extension.\n"
+    "gets ~2, ~3, ... before the extension; a file of the same name already in DIR is replaced.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -279,13 +279,10 @@ static void sanitize(char *dst, size_t cap, const char *src) {
   dst[k] = '\0';
 }
 
+/* Atomically, as every file kcb writes: a file of that name already in DIR is replaced whole (a
+ * symbolic link there is replaced, not followed), or left as it was if the write fails. */
 static int write_file(const char *cmd, const char *path, const kcb_bytes *b) {
-  FILE *f = fopen(path, "wb");
-  if (!f) return data_fail(cmd, "%s: cannot create: %s", path, strerror(errno));
-  size_t w = fwrite(b->data, 1, b->len, f);
-  int bad = w != b->len;
-  if (fclose(f) != 0) bad = 1;
-  if (bad) return data_fail(cmd, "%s: write failed: %s", path, strerror(errno));
+  if (kcb_file_write_atomic(path, b->data, b->len) != 0) return data_fail(cmd, "%s", kcb_error_last());
   return 0;
 }
 
@@ -304,8 +301,11 @@ static int extract_blob(const char *cmd, strmap *written, const char *dir, const
   for (unsigned long copy = 1; added == 0; copy++) {
     char dup[32] = "";
     if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
-    snprintf(file, size, "%s/%s%s%s__%lld%s%s.%s", dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step, idx, dup,
-             ext);
+    int n = snprintf(file, size, "%s/%s%s%s__%lld%s%s.%s", dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step,
+                     idx, dup, ext);
+    if (n < 0 || (size_t)n >= size)
+      return data_fail(cmd, "%s: the file name for run '%s', tag '%s' would be longer than %zu bytes", dir, run->name, v->tag,
+                       size - 1);
     if ((added = strmap_put(written, file, 0, NULL)) < 0) return data_fail(cmd, "out of memory");
   }
   return write_file(cmd, file, &v->blobs[k]);

@@ -25,6 +25,11 @@ check_json images_extract 0 fixture_images files -- "$bin" images "$fx" -o "$tmp
 check images_pngcheck 0 '^OK: .*run_a__samples_gradient__0\.png \(48x32, ' -- pngcheck "$tmp/img/run_a__samples_gradient__0.png"
 check images_kcb 0 '^adam/train  samples +0 +0 +4x3 +[0-9]+  png  .*/adam_train__samples__0\.png$' -- "$bin" images "$logs" -o "$tmp/img2"
 check images_kcb_pngcheck 0 '^OK: .*\(4x3, 24-bit RGB' -- pngcheck "$tmp/img2/sgd_train__samples__0.png"
+# a file of the name already in DIR is replaced, and a symbolic link there is replaced, not followed
+mkdir -p "$tmp/img3" && echo precious >"$tmp/precious" && ln -s "$tmp/precious" "$tmp/img3/adam_train__samples__0.png"
+check images_link_not_followed 0 'adam_train__samples__0\.png$' -- "$bin" images "$logs" -o "$tmp/img3"
+check images_link_target_kept 0 '^precious$' -- cat "$tmp/precious"
+check images_link_replaced 0 '^file$' -- bash -c "[ -f '$tmp/img3/adam_train__samples__0.png' ] && [ ! -L '$tmp/img3/adam_train__samples__0.png' ] && echo file"
 check images_unwritable 1 "kcb-inspect images: /nonexistent/dir: cannot create the directory" -- "$bin" images "$fx" -o /nonexistent/dir
 check images_none 1 "no image with the tag 'nope'" -- "$bin" images "$fx" --tag nope
 
