@@ -206,6 +206,19 @@ static void test_purge(void **state) {
   assert_null(t->values);
   assert_true(t->max == 106 && t->min == 0 && t->first == 0 && t->last == 106);
   kcb_run_summary_free(s);
+  /* a third session restarting earlier (step 3) drops the second's points too, and only the points
+   * read before it: 0 1 2, then its own 203 204 */
+  o.purge_step = 3;
+  o.filename_suffix = ".zz";
+  assert_ok(kcb_summary_writer_new(&w, tmpdir, &o));
+  for (int st = 3; st < 5; st++) assert_ok(kcb_summary_writer_add_scalar(w, "x", 200 + st, st));
+  assert_ok(kcb_summary_writer_close(w));
+  assert_ok(kcb_run_summary_read(&s, tmpdir, NULL));
+  t = kcb_run_summary_find(s, "x");
+  assert_int_equal(t->n_points, 5);
+  const double want3[5] = {0, 1, 2, 203, 204};
+  for (int i = 0; i < 5; i++) assert_true(t->values[i] == want3[i] && t->steps[i] == i);
+  kcb_run_summary_free(s);
   remove_tmpdir();
 }
 
