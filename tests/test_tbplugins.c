@@ -249,6 +249,17 @@ static void test_projector_utf8_fallback_and_read(void **state) {
   fputs("embeddings { tensor_name: \"x\" \n", f);
   fclose(f);
   assert_error(kcb_projector_read(dir, &info, &n), KCB_EFORMAT, "not a text-format ProjectorConfig");
+  /* a config of 10,001 embeddings of 12 bytes each: refused by count, not read into 24 MB a time */
+  f = fopen(path, "w");
+  for (int i = 0; i < 10001; i++) fputs("embeddings{}", f);
+  fclose(f);
+  assert_error(kcb_projector_read(dir, &info, &n), KCB_EFORMAT, "more than 10000 embeddings");
+  f = fopen(path, "w");
+  for (int i = 0; i < 10000; i++) fputs("embeddings{}", f);
+  fclose(f);
+  assert_ok(kcb_projector_read(dir, &info, &n));
+  assert_int_equal(n, 10000);
+  free(info);
   remove_tree(dir);
   free(dir);
 }

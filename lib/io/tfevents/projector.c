@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 #include "io/png.h"
@@ -535,8 +536,14 @@ static int path_inside(const char *p) {
   return 1;
 }
 
+/* What kcb_projector_read reads of the files of all embeddings together: a config naming one large
+ * file in thousands of embeddings must not read it thousands of times. */
+#define PROJECTOR_READ_BUDGET ((unsigned long long)512 << 20)
+/* ... and how many embeddings it lists (each takes 2.4 KB of kcb_projector_embedding_info) */
+#define PROJECTOR_MAX_EMBEDDINGS 10000
+
 static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, const char *metadata_path,
-                          const char *sprite_path) {
+                          const char *sprite_path, unsigned long long *bytes_read) {
   char path[4096];
   const char *paths[3] = {e->tensor_path, metadata_path, sprite_path};
   for (int i = 0; i < 3; i++)
@@ -546,6 +553,18 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
       e->metadata_rows = -1;
       return;
     }
+  for (int i = 0; i < 2; i++) {
+    struct stat st;
+    if (!*paths[i]) continue;
+    dir_join(path, sizeof path, run_dir, paths[i]);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) *bytes_read += (unsigned long long)st.st_size;
+  }
+  if (*bytes_read > PROJECTOR_READ_BUDGET) {
+    snprintf(e->problem, sizeof e->problem, "not checked: the files of the embeddings up to this one add up to more than "
+             "%llu MiB, what kcb reads of a projector config's files", PROJECTOR_READ_BUDGET >> 20);
+    e->metadata_rows = -1;
+    return;
+  }
   size_t len = strlen(e->tensor_path);
   if (len) {
     dir_join(path, sizeof path, run_dir, e->tensor_path);
@@ -692,7 +711,8 @@ int kcb_projector_read(const char *run_dir, kcb_projector_embedding_info **out, 
   }
   lexer lx = {text.p ? text.p : "", (text.p ? text.p : "") + text.len, {0}, 0};
   kcb_projector_embedding_info *list = NULL;
-  size_t count = 0;
+  size_t count = 0, cap = 0;
+  unsigned long long bytes_read = 0;
   int rc = 0;
   next_token(&lx);
   while (lx.kind > 0 && !rc) {
@@ -712,13 +732,22 @@ int kcb_projector_read(const char *run_dir, kcb_projector_embedding_info **out, 
       break;
     }
     next_token(&lx);
-    kcb_projector_embedding_info *grown = realloc(list, (count + 1) * sizeof *list);
-    if (!grown) {
+    if (count == PROJECTOR_MAX_EMBEDDINGS) {
       free(list);
       free(text.p);
-      return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
+      return kcb__error(KCB_EFORMAT, "%s: more than %d embeddings, all kcb reads of a projector config", path,
+                        PROJECTOR_MAX_EMBEDDINGS);
     }
-    list = grown;
+    if (count == cap) { /* doubling: a config of many embeddings is read in linear time */
+      cap = cap ? 2 * cap : 8;
+      kcb_projector_embedding_info *grown = realloc(list, cap * sizeof *list);
+      if (!grown) {
+        free(list);
+        free(text.p);
+        return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
+      }
+      list = grown;
+    }
     kcb_projector_embedding_info *e = &list[count++];
     memset(e, 0, sizeof *e);
     char metadata_path[1024] = "", sprite_path[1024] = "";
@@ -726,7 +755,7 @@ int kcb_projector_read(const char *run_dir, kcb_projector_embedding_info **out, 
       rc = -1;
       break;
     }
-    inspect_files(run_dir, e, metadata_path, sprite_path);
+    inspect_files(run_dir, e, metadata_path, sprite_path, &bytes_read);
   }
   free(text.p);
   if (rc) {
