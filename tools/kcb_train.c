@@ -455,6 +455,37 @@ static int save_dir_writable(const char *path) {
   return 0;
 }
 
+/* --checkpoint's directory, as far as the template fixes it (up to the last '/' before the first
+ * '{'): made and tried now, as --save's, not found unwritable after the first epoch's work. */
+static int checkpoint_dir_ready(const char *template) {
+  const char *brace = strchr(template, '{'), *end = template + strlen(template);
+  const char *slash = NULL;
+  for (const char *p = template; p < (brace ? brace : end); p++)
+    if (*p == '/') slash = p;
+  if (!slash) return 0; /* the current directory */
+  char dir[4200], probe[4300];
+  if ((size_t)(slash - template) >= sizeof dir) return 0;
+  snprintf(dir, sizeof dir, "%.*s", (int)(slash - template) + 1, template);
+  snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", dir, (long)getpid());
+  int rc = kcb_file_make_parent_dirs(probe);
+  if (rc) {
+    const char *why = kcb_error_last(); /* "PROBE: cause": said of the template instead */
+    size_t n = strlen(probe);
+    if (strncmp(why, probe, n) == 0 && why[n] == ':') why += n + 2;
+    fprintf(stderr, "kcb-train: --checkpoint %s: %s\n", tool_esc(template), tool_esc(why));
+    return 1;
+  }
+  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "kcb-train: --checkpoint %s: cannot write in %s: %s\n", tool_esc(template), tool_esc(dir),
+            strerror(errno));
+    return 1;
+  }
+  close(fd);
+  (void)unlink(probe);
+  return 0;
+}
+
 /* --backup-dir's record of the options that set the run's course (train_args_course), so that a
  * resume with other data, model or optimization is refused instead of mixing two runs. */
 #define COURSE_FILE "kcb-train-course.txt"
@@ -791,6 +822,7 @@ int main(int argc, char **argv) {
     goto setup_end;
   }
   if (a.save && rank == 0 && (status = save_dir_writable(a.save)) != 0) goto setup_end;
+  if (a.checkpoint && rank == 0 && (status = checkpoint_dir_ready(a.checkpoint)) != 0) goto setup_end;
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);
     goto setup_end;

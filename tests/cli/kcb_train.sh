@@ -68,6 +68,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check save_makes_dirs 0 "^1 $tmp/new/dir/m\.keras\$" -- bash -c "'$bin' $small --epochs 1 --verbose 0 --save '$tmp/new/dir/m.keras' >/dev/null && ls '$tmp/new/dir/m.keras' | wc -l | tr '\n' ' ' && ls '$tmp/new/dir/m.keras'"
   check save_unwritable_first 0 "^exit=1 epochs=0 .*$tmp/a_file exists and is not a directory \(KCB_EIO\)" -- \
     bash -c "out=\$('$bin' $small --epochs 1 --verbose 2 --save '$tmp/a_file/m.keras' 2>&1); echo exit=\$? epochs=\$(printf '%s\n' \"\$out\" | grep -c '^Epoch 1/') \"\$(printf '%s\n' \"\$out\" | tail -1)\""
+  # --checkpoint's fixed directory too: made before training, or said before it
+  check checkpoint_unwritable_first 0 "^exit=1 epochs=0 kcb-train: --checkpoint .*a_file/\{epoch\}\.keras: .*a_file exists and is not a directory\$" -- \
+    bash -c "out=\$('$bin' $small --epochs 1 --verbose 2 --checkpoint '$tmp/a_file/{epoch}.keras' 2>&1); echo exit=\$? epochs=\$(printf '%s\n' \"\$out\" | grep -c '^Epoch 1/') \"\$(printf '%s\n' \"\$out\" | tail -1)\""
+  check checkpoint_makes_dirs 0 "^$tmp/ck/deep/e1\.keras\$" -- bash -c "'$bin' $small --epochs 1 --verbose 0 --checkpoint '$tmp/ck/deep/e{epoch}.keras' >/dev/null && ls '$tmp/ck/deep/e1.keras'"
   # --save records the last epoch trained, not --epochs, when early stopping ends fit sooner
   check save_epoch_after_early_stop 0 "saved at: epoch 2\$" -- bash -c "'$bin' $small --epochs 9 --verbose 0 --lr 0 \
     --early-stopping 0 --save '$tmp/es.keras' >/dev/null && '$1/kcb-inspect' checkpoint '$tmp/es.keras'"
