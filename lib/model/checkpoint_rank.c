@@ -57,8 +57,18 @@ static int add_entry(entries *e, const char *path) {
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 /* Adds the checkpoint files under dir (recursively, in name order). */
+#define SCAN_MAX_DEPTH 32
+
 static int scan_dir(entries *e, const char *dir, int depth) {
-  if (depth > 32) return 0;
+  if (depth > SCAN_MAX_DEPTH) { /* listed as not searched, so that the best file is not missed in silence */
+    int rc = add_entry(e, dir);
+    if (rc) return rc;
+    char why[160];
+    snprintf(why, sizeof why, "a directory more than %d levels below the one given: not searched (give it, or one "
+             "nearer it)", SCAN_MAX_DEPTH);
+    if (!(e->v[e->n - 1].error = strdup(why))) return kcb__error(KCB_ENOMEM, "rank: out of memory");
+    return 0;
+  }
   DIR *d = opendir(dir);
   if (!d) return kcb__error(kcb__error_from_errno(errno), "rank: cannot open directory %s: %s", dir, strerror(errno));
   char **names = NULL;
@@ -371,6 +381,10 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     kcb_checkpoint_entry *x = &e.v[i];
     char stem[1024];
     stem_of(x->path, stem, sizeof stem);
+    if (x->error) { /* a directory too deep */
+      r->n_unreadable++;
+      continue;
+    }
     if (kcb_checkpoint_info_read(&x->info, x->path) != 0) {
       x->error = strdup(kcb_error_last());
       if (!x->error) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));

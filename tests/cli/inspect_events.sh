@@ -30,6 +30,10 @@ mkdir -p "$tmp/img3" && echo precious >"$tmp/precious" && ln -s "$tmp/precious" 
 check images_link_not_followed 0 'adam_train__samples__0\.png$' -- "$bin" images "$logs" -o "$tmp/img3"
 check images_link_target_kept 0 '^precious$' -- cat "$tmp/precious"
 check images_link_replaced 0 '^file$' -- bash -c "[ -f '$tmp/img3/adam_train__samples__0.png' ] && [ ! -L '$tmp/img3/adam_train__samples__0.png' ] && echo file"
+# runs deeper than the walk goes are an error that says where, not a listing missing them
+deep="$tmp/deep/$(printf 'd/%.0s' $(seq 70))"
+mkdir -p "$deep"
+check deep_runs_said 1 "a directory more than 64 levels below the log directory given" -- "$bin" runs "$tmp/deep"
 check images_unwritable 1 "kcb-inspect images: /nonexistent/dir: cannot create the directory" -- "$bin" images "$fx" -o /nonexistent/dir
 check images_none 1 "no image with the tag 'nope'" -- "$bin" images "$fx" --tag nope
 

@@ -130,4 +130,10 @@ check sharded_shard_skipped 1 "skipping $tmp/shard/m_00001\\.weights\\.h5: .* is
 cp "$c/stored/a.weights.h5" "$tmp/shard/solo_00000.weights.h5"
 check shard_name_alone_is_a_checkpoint 0 "solo_00000\\.weights\\.h5 +weights\\.h5" -- "$bin" "$tmp/shard/solo_00000.weights.h5"
 
+# a directory deeper than the search goes is said, not passed over in silence
+deep="$tmp/deep/$(printf 'd/%.0s' $(seq 40))"
+mkdir -p "$deep" && cp "$c/stored/b.weights.h5" "$deep/w.weights.h5"
+check deep_dir_said 1 "skipping $tmp/deep(/d){33}: a directory more than 32 levels below the one given: not searched" -- "$bin" "$tmp/deep" --list
+check deep_dir_named_directly 0 "^1 +$deep/w\.weights\.h5" -- "$bin" "$deep"
+
 finish "kcb-restore"

@@ -175,7 +175,9 @@ int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_
 
 /* Walks dir (relative name rel) collecting runs. */
 static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth) {
-  if (depth > 64) return 0;
+  if (depth > 64) /* said, not skipped: a run left out in silence would read as a whole listing */
+    return kcb__error(KCB_EINVAL, "%s: a directory more than 64 levels below the log directory given; give one nearer "
+                      "the runs", dir);
   DIR *d = opendir(dir);
   if (!d) return depth ? 0 : kcb__error(kcb__error_from_errno(errno), "%s: cannot open the log directory: %s", dir, strerror(errno));
   strlist subdirs = {0};
