@@ -352,6 +352,61 @@ static uint64_t float_bits(float x) {
   return u;
 }
 
+/* A session_start_info whose hparams map holds "lr" twice: one value, the last, as protobuf's map
+ * (and TensorBoard) reads it; "b" keeps its place after it. */
+static void test_hparams_repeated_key(void **state) {
+  (void)state;
+  make_tmpdir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/events.out.tfevents.1.hp", tmpdir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  pbuf start = {{0}, 0};
+  const char *keys[3] = {"lr", "b", "lr"};
+  const double values[3] = {1.0, 7.0, 2.0};
+  for (int i = 0; i < 3; i++) {
+    pbuf val = {{0}, 0}, entry = {{0}, 0};
+    unsigned char le[8];
+    uint64_t bits;
+    memcpy(&bits, &values[i], 8);
+    for (int k = 0; k < 8; k++) le[k] = (unsigned char)(bits >> (8 * k));
+    val.b[val.n++] = 0x11; /* Value.number_value, fixed64 */
+    memcpy(val.b + val.n, le, 8), val.n += 8;
+    pb_bytes(&entry, 0x0a, keys[i], strlen(keys[i]));
+    pb_bytes(&entry, 0x12, val.b, val.n);
+    pb_bytes(&start, 0x0a, entry.b, entry.n); /* SessionStartInfo.hparams */
+  }
+  pbuf content = {{0}, 0}, plugin = {{0}, 0}, meta = {{0}, 0}, v = {{0}, 0}, sm = {{0}, 0}, e = {{0}, 0};
+  pb_bytes(&content, 0x1a, start.b, start.n); /* HParamsPluginData.session_start_info */
+  pb_bytes(&plugin, 0x0a, "hparams", 7);
+  pb_bytes(&plugin, 0x12, content.b, content.n);
+  pb_bytes(&meta, 0x0a, plugin.b, plugin.n);
+  pb_bytes(&v, 0x0a, "_hparams_/session_start_info", 28);
+  pb_bytes(&v, 0x4a, meta.b, meta.n);
+  pb_bytes(&sm, 0x0a, v.b, v.n);
+  pb_bytes(&e, 0x2a, sm.b, sm.n);
+  write_record(f, &e);
+  fclose(f);
+  kcb_event_reader *r;
+  const kcb_event *ev;
+  assert_ok(kcb_event_reader_open(&r, path));
+  int found = 0;
+  while (kcb_event_reader_next(r, &ev) == 1)
+    for (size_t i = 0; i < ev->n_values; i++) {
+      const kcb_summary_value *sv = &ev->values[i];
+      if (sv->kind != KCB_SUMMARY_HPARAMS) continue;
+      found = 1;
+      assert_int_equal(sv->n_hp_values, 2);
+      assert_string_equal(sv->hp_values[0].name, "lr");
+      assert_true(sv->hp_values[0].number == 2.0);
+      assert_string_equal(sv->hp_values[1].name, "b");
+      assert_true(sv->hp_values[1].number == 7.0);
+    }
+  assert_true(found);
+  kcb_event_reader_free(r);
+  remove_tmpdir();
+}
+
 /* int64 (and uint64) scalars keep their exact values beside the doubles, through TensorBoard's
  * purge, with and without the series; a float value makes a tag a float tag. */
 static void test_int_scalars(void **state) {
@@ -468,6 +523,7 @@ int main(void) {
       cmocka_unit_test(test_every_kind_like_the_reader),
       cmocka_unit_test(test_purge),
       cmocka_unit_test(test_int_scalars),
+      cmocka_unit_test(test_hparams_repeated_key),
       cmocka_unit_test(test_broken),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_mutated_records),

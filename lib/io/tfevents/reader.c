@@ -507,6 +507,40 @@ static int parse_int_blob(const kcb_bytes *b) {
   return x;
 }
 
+typedef struct keyed {
+  const char *key;
+  size_t i;
+} keyed;
+
+static int by_key_then_index(const void *a, const void *b) {
+  const keyed *x = a, *y = b;
+  int c = strcmp(x->key ? x->key : "", y->key ? y->key : "");
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* session_start_info's hparams are a protobuf map: a key given twice holds its last value (as
+ * TensorBoard reads it), shown where the key first came. @return the count left. */
+static size_t dedupe_hparams(kcb_hparam_value *hv, size_t n) {
+  if (n < 2) return n;
+  keyed *k = malloc(n * sizeof *k);
+  unsigned char *drop = calloc(n, 1);
+  if (!k || !drop) { /* left as written: every value listed */
+    free(k), free(drop);
+    return n;
+  }
+  for (size_t i = 0; i < n; i++) k[i] = (keyed){hv[i].name, i};
+  qsort(k, n, sizeof *k, by_key_then_index);
+  for (size_t a = 0, b; a < n; a = b) {
+    for (b = a + 1; b < n && by_key_then_index(&(keyed){k[a].key, 0}, &(keyed){k[b].key, 0}) == 0; b++) drop[k[b].i] = 1;
+    if (b - a > 1) hv[k[a].i] = hv[k[b - 1].i];
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!drop[i]) hv[m++] = hv[i];
+  free(k), free(drop);
+  return m;
+}
+
 static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
   /* hparams' Value/ListValue/Struct nest without end: bounded before protobuf-c recurses. The
    * Event schema itself is not recursive (test_tfevents_reader checks), so it needs no check. */
@@ -558,7 +592,7 @@ static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
       else if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE) hv[i].type = 1, hv[i].string = val->string_value;
       else if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE) hv[i].type = 2, hv[i].boolean = val->bool_value;
     }
-    v->hp_values = hv, v->n_hp_values = s->n_hparams;
+    v->hp_values = hv, v->n_hp_values = dedupe_hparams(hv, s->n_hparams);
   } else if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO && d->session_end_info) {
     v->hp_kind = KCB_HPARAMS_SESSION_END;
     v->hp_status = (int)d->session_end_info->status;
