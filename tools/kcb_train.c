@@ -635,9 +635,14 @@ static int check_names(const train_args *a) {
     return train_usage_error("--metrics", a->metrics, "an empty name in the list");
   snprintf(list, sizeof list, "%s", a->metrics);
   size_t n = 0;
-  for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save), n++)
+  const char *seen[8];
+  for (char *save = NULL, *name = strtok_r(list, ",", &save); name; name = strtok_r(NULL, ",", &save), n++) {
     if (n == 8 || kcb_metric_from_name(&metric, name) != 0)
       return train_usage_error("--metrics", name, n == 8 ? "at most 8 metrics" : kcb_error_last());
+    for (size_t i = 0; i < n; i++) /* one log key for both: the second would only repeat the first */
+      if (strcmp(seen[i], name) == 0) return train_usage_error("--metrics", name, "given twice");
+    seen[n] = name;
+  }
   if (kcb_optimizer_from_name(&optimizer, a->optimizer) != 0)
     return train_usage_error("--optimizer", a->optimizer, kcb_error_last());
   if (kcb_loss_from_name(&loss, a->loss) != 0) return train_usage_error("--loss", a->loss, kcb_error_last());

@@ -42,7 +42,7 @@ static const option options[] = {
     {"model", "SPEC", STRING, AT(model_spec), 0, 0,
      "a preset (mlp, cnn) or comma-separated layers, optionally after an input\n"
      "shape (28x28x1): UNITS[:ACTIVATION] (Dense), dropout:RATE, flatten, an\n"
-     "activation, conv:FILTERS:KERNEL[:same|:causal][:sN][:dN][:gN][:nobias][:ACTIVATION],\n"
+     "activation, conv:FILTERS:KERNEL[:same|:valid|:causal][:sN][:dN][:gN][:nobias][:ACTIVATION],\n"
      "maxpool[:POOL[:STRIDES]][:same], avgpool[...], gap, gmp, bn, ln,\n"
      "reshape:SHAPE, zeropad:N, spatialdropout:RATE, rescale:SCALE[:OFFSET]\n"
      "(conv, maxpool, avgpool, gap and gmp are 1D on rank-2 inputs, e.g. 784x1:\n"

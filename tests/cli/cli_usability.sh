@@ -20,6 +20,7 @@ done
 check train_help_value 2 "^kcb-train: --help: takes no value" -- "$train" --help=1
 check train_metrics_empty_item 2 "^kcb-train: --metrics 'accuracy,': an empty name in the list" -- "$train" --metrics accuracy,
 check train_metrics_empty_middle 2 "an empty name in the list" -- "$train" --metrics accuracy,,mse
+check train_metrics_twice 2 "^kcb-train: --metrics 'accuracy': given twice" -- "$train" --metrics accuracy,mse,accuracy
 # a malformed KCB_MAX_PARAMS is said, not silently replaced by the default
 check env_max_params 2 "^kcb-train: KCB_MAX_PARAMS='1e9': expected a whole number" -- env KCB_MAX_PARAMS=1e9 "$train" --epochs 1
 check env_max_params_inspect 2 "^kcb-inspect: KCB_MAX_PARAMS='-3'" -- env KCB_MAX_PARAMS=-3 "$inspect" runs .

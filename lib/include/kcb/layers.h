@@ -116,7 +116,7 @@ int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape);
 /** Creates a model from spec: its input shape is the spec's leading shape when it has one (which
  * must hold as many values per sample as data_shape), else data_shape.
  * Spec items beyond kcb_model_add_from_spec's Dense ones (2D forms on rank-3 inputs; conv,
- * maxpool, avgpool, gap and gmp also 1D on rank-2 inputs, where a size is one number): `conv:FILTERS:KERNEL[:same|valid|causal][:sN][:dN][:gN][:nobias][:ACTIVATION]` (KERNEL,
+ * maxpool, avgpool, gap and gmp also 1D on rank-2 inputs, where a size is one number): `conv:FILTERS:KERNEL[:same|:valid|:causal][:sN][:dN][:gN][:nobias][:ACTIVATION]` (KERNEL,
  * N as 3 or 3x5; s strides, d dilation, g groups), `maxpool[:POOL[:STRIDES]][:same]`,
  * `avgpool[...]`, `gap[:keepdims]`, `gmp[:keepdims]`, `bn`, `ln`, `reshape:SHAPE`,
  * `zeropad:N`, `spatialdropout:RATE`, `rescale:SCALE[:OFFSET]`. A reshape's SHAPE may hold one -1 (inferred). Each kind of
