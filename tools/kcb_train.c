@@ -517,6 +517,10 @@ static size_t course_text(const train_args *a, int processes, char *out, size_t 
   kcb_optimizer_kind opt;
   kcb_loss loss;
   if (kcb_optimizer_from_name(&opt, a->optimizer) == 0) resolved.optimizer = kcb_optimizer_name(opt);
+  /* ... --model mlp or its spec, --lr left out or given as the optimizer's default */
+  const char *preset = kcb_model_spec_preset(a->model_spec);
+  if (preset) resolved.model_spec = preset;
+  if (a->lr == -1 && kcb_optimizer_from_name(&opt, a->optimizer) == 0) resolved.lr = opt == KCB_OPT_SGD ? 0.01 : 0.001;
   if (kcb_loss_from_name(&loss, a->loss) == 0) resolved.loss = kcb_loss_name(loss);
   char data[PATH_MAX];
   if (realpath(a->data_dir ? a->data_dir : KCB_FASHION_MNIST_DIR, data)) resolved.data_dir = data;

@@ -135,12 +135,13 @@ try:
     check("csv_has_epoch_0_only", [r.split(",")[0] for r in rows if r] == ["epoch", "0"], repr(rows[:4]))
     check("backup_kept", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
 
-    # a resume with other settings is refused before it touches anything; one that would end before
-    # the epoch it stopped in too
+    # a resume with other settings is refused before it touches anything (the rates compared are the
+    # ones in effect: SGD's default is not Adam's); one that would end before the epoch it stopped in too
     other = subprocess.run([train] + run_args + ["--batch-size", "16", "--optimizer", "sgd"], cwd=tmp, capture_output=True,
                            text=True)
     check("resume_other_settings_refused", other.returncode == 2 and "holds a run trained with other settings: "
-          "--optimizer sgd (the backed-up run: adam), --batch-size 16 (the backed-up run: 8)" in other.stderr,
+          "--optimizer sgd (the backed-up run: adam), --lr 0.01 (the backed-up run: 0.001), --batch-size 16 (the backed-up "
+          "run: 8)" in other.stderr,
           f"exit {other.returncode}\n{other.stderr[-500:]}")
     fewer = subprocess.run([train] + run_args + ["--epochs", "1"], cwd=tmp, capture_output=True, text=True)
     check("resume_fewer_epochs_refused", fewer.returncode == 2 and "--epochs 1: the backed-up run stopped in epoch 2"
@@ -152,9 +153,10 @@ try:
     check("refused_resumes_kept_backup", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
 
     # resume with the printed command, spelling the same settings otherwise (the optimizer's class
-    # name, the default data directory given with a trailing '/'): still the same run
+    # name, its default rate given, the default data directory given with a trailing '/'): still the
+    # same run
     cmd = shlex.split(m.group(1)) if m else [train] + run_args
-    res = subprocess.run(cmd + ["--optimizer", "Adam", "--data", "/usr/share/datasets/fashion-mnist/"], cwd=tmp,
+    res = subprocess.run(cmd + ["--optimizer", "Adam", "--lr", "0.001", "--data", "/usr/share/datasets/fashion-mnist/"], cwd=tmp,
                          capture_output=True, text=True)
     check("resume_exit_0", res.returncode == 0, res.stderr[-500:])
     check("resume_says_where", f"Resuming from run/backup/latest.weights.h5 at epoch 2, batch {cut + 1} (continuing run/log.csv)"
