@@ -194,6 +194,11 @@ static void test_reader_errors(void **state) {
   assert_int_equal(t.n_columns, 0); /* emptied on error */
   write_file(p, "epoch,loss\n0,0.5\n1,abc\n");
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:3: column 2 ('loss'): 'abc' is not a number");
+  /* C's strtod reads hex floats; Python's float(), and so Keras's and pandas's readers, do not */
+  write_file(p, "epoch,loss\n0,0x10\n");
+  assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:2: column 2 ('loss'): '0x10' is not a number");
+  write_file(p, "epoch,loss\n0,-0X1p3\n");
+  assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "'-0X1p3' is not a number");
   write_file(p, "epoch,\"loss\n0,0.5\n");
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: a quoted field is not closed");
   write_file(p, "");

@@ -435,7 +435,8 @@ static int on_audio(void *ctx, const run_ref *run, const kcb_event *e) {
     for (size_t k = 0; k < v->n_blobs; k++) {
       const kcb_bytes *b = &v->blobs[k];
       wav_info w = wav_read(b);
-      if (!w.rate && v->sample_rate > 0) w.rate = (unsigned)v->sample_rate; /* legacy Audio proto */
+      if (!w.rate && v->sample_rate > 0 && v->sample_rate <= 4294967295.0) /* legacy Audio proto; a rate past */
+        w.rate = (unsigned)v->sample_rate;                                    /* unsigned's range is shown as 0 */
       double seconds = w.rate ? (double)w.frames / w.rate : NAN;
       const kcb_bytes *label = v->labels && v->labels[k].len ? &v->labels[k] : NULL;
       char file[4096] = "";

@@ -108,6 +108,8 @@ static int parse_number(const char *s, double *out) {
     *out = NAN;
     return 0;
   }
+  const char *digits = *s == '+' || *s == '-' ? s + 1 : s;
+  if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) return -1; /* strtod's hex floats: not Python's */
   char *end;
   double v = kcb__strtod_c(s, &end);
   if (end == s) return -1;
