@@ -352,6 +352,55 @@ static uint64_t float_bits(float x) {
   return u;
 }
 
+/* A tensor of a plugin that is not that plugin's form ([2, 2] for histograms, numbers for text, one
+ * string for images): a plain tensor, in the run summary as in the reader (runs used to list them
+ * under the plugin's kind, which the histograms, text and images commands then did not find). */
+static void write_plugin_tensor(FILE *f, const char *tag, const char *plugin, int dtype, int64_t d0, int64_t d1,
+                                const void *content, size_t n, int strings) {
+  pbuf pd = {{0}, 0}, md = {{0}, 0}, shape = {{0}, 0}, t = {{0}, 0}, v = {{0}, 0}, sm = {{0}, 0}, e = {{0}, 0};
+  pb_bytes(&pd, 0x0a, plugin, strlen(plugin));
+  pb_bytes(&md, 0x0a, pd.b, pd.n);
+  for (int k = 0; k < 2; k++) {
+    pbuf dim = {{0}, 0};
+    pb_varint(&dim, 0x08), pb_varint(&dim, (uint64_t)(k ? d1 : d0));
+    if ((k ? d1 : d0) >= 0) pb_bytes(&shape, 0x12, dim.b, dim.n);
+  }
+  pb_varint(&t, 0x08), pb_varint(&t, (uint64_t)dtype);
+  pb_bytes(&t, 0x12, shape.b, shape.n);
+  if (strings) pb_bytes(&t, 0x42, content, n); /* one string_val */
+  else pb_bytes(&t, 0x22, content, n);         /* tensor_content */
+  pb_bytes(&v, 0x0a, tag, strlen(tag));
+  pb_bytes(&v, 0x42, t.b, t.n);
+  pb_bytes(&v, 0x4a, md.b, md.n);
+  pb_bytes(&sm, 0x0a, v.b, v.n);
+  pb_bytes(&e, 0x2a, sm.b, sm.n);
+  write_record(f, &e);
+}
+
+static void test_plugin_tensors_like_the_reader(void **state) {
+  (void)state;
+  make_tmpdir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/events.out.tfevents.1.odd", tmpdir);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  const float four[4] = {1, 2, 3, 4}, six[6] = {0, 1, 2, 1, 2, 3};
+  write_plugin_tensor(f, "h/square", "histograms", 1, 2, 2, four, sizeof four, 0);
+  write_plugin_tensor(f, "h/ok", "histograms", 1, 2, 3, six, sizeof six, 0);
+  write_plugin_tensor(f, "t/float", "text", 1, 2, 2, four, sizeof four, 0);
+  write_plugin_tensor(f, "i/one", "images", 7, 1, -1, "x", 1, 1);
+  fclose(f);
+  check_against_reader(tmpdir);
+  kcb_run_summary *s;
+  assert_ok(kcb_run_summary_read(&s, tmpdir, NULL));
+  assert_int_equal(kcb_run_summary_find(s, "h/square")->kind, KCB_SUMMARY_TENSOR);
+  assert_int_equal(kcb_run_summary_find(s, "h/ok")->kind, KCB_SUMMARY_HISTOGRAM);
+  assert_int_equal(kcb_run_summary_find(s, "t/float")->kind, KCB_SUMMARY_TENSOR);
+  assert_int_equal(kcb_run_summary_find(s, "i/one")->kind, KCB_SUMMARY_TENSOR);
+  kcb_run_summary_free(s);
+  remove_tmpdir();
+}
+
 /* A session_start_info whose hparams map holds "lr" twice: one value, the last, as protobuf's map
  * (and TensorBoard) reads it; "b" keeps its place after it. */
 static void test_hparams_repeated_key(void **state) {
@@ -524,6 +573,7 @@ int main(void) {
       cmocka_unit_test(test_purge),
       cmocka_unit_test(test_int_scalars),
       cmocka_unit_test(test_hparams_repeated_key),
+      cmocka_unit_test(test_plugin_tensors_like_the_reader),
       cmocka_unit_test(test_broken),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_mutated_records),

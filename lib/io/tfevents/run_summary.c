@@ -365,6 +365,57 @@ static int plugin_code(span name) {
   return PL_OTHER;
 }
 
+/* A TensorProto's rank, first two dimensions (-1 where it has fewer) and number of string_val
+ * entries: what the reader's plugins check before they take a tensor as theirs. @return -1 if
+ * malformed. */
+static int tensor_shape_strings(span t, int *rank, int64_t dims[2], size_t *n_strings) {
+  field f, g, h;
+  int rc, r2, r3;
+  *rank = 0, dims[0] = dims[1] = -1, *n_strings = 0;
+  while ((rc = next_field(&t, &f)) == 1) {
+    if (f.key == KEY(8, 2)) (*n_strings)++;
+    if (f.key != KEY(2, 2)) continue;
+    span shape = f.bytes;
+    while ((r2 = next_field(&shape, &g)) == 1) {
+      if (g.key != KEY(2, 2)) continue; /* TensorShapeProto.dim */
+      int64_t size = 0;
+      span dim = g.bytes;
+      while ((r3 = next_field(&dim, &h)) == 1)
+        if (h.key == KEY(1, 0)) size = (int64_t)h.varint;
+      if (r3 < 0) return -1;
+      if (*rank < 2) dims[*rank] = size;
+      (*rank)++;
+    }
+    if (r2 < 0) return -1;
+  }
+  return rc < 0 ? -1 : 0;
+}
+
+/* The kind a tensor of plugin `pl` is, as the reader decides it (reader.c, decode_value): a
+ * histogram is [k, 3] numbers, images at least two strings, audio and text strings; anything
+ * else stays a plain tensor. @return -1 if malformed. */
+static int plugin_tensor_kind(span tensor, int pl, kcb_summary_kind *kind) {
+  size_t count = 0, n_strings;
+  double first;
+  uint64_t bits;
+  int dtype = 0, rank;
+  int64_t dims[2];
+  if (tensor_first(tensor, &count, &first, &bits, &dtype) || tensor_shape_strings(tensor, &rank, dims, &n_strings))
+    return -1;
+  int strings = dtype == KCB_DT_STRING;
+  switch (pl) {
+    case PL_HISTOGRAMS:
+      if (rank == 2 && dims[1] == 3 && count % 3 == 0 && dims[0] >= 0 && (uint64_t)dims[0] == count / 3)
+        *kind = KCB_SUMMARY_HISTOGRAM;
+      break;
+    case PL_IMAGES: if (strings && n_strings >= 2) *kind = KCB_SUMMARY_IMAGE; break;
+    case PL_AUDIO: if (strings) *kind = KCB_SUMMARY_AUDIO; break;
+    case PL_TEXT: if (strings) *kind = KCB_SUMMARY_TEXT; break;
+    default: break;
+  }
+  return 0;
+}
+
 /* One Summary.Value. @return 0, -1 malformed, KCB_ENOMEM. */
 static int add_value(builder *b, span v, int64_t step, double wall) {
   span tag = {v.p, v.p}, plugin = {NULL, NULL}, tensor = {NULL, NULL};
@@ -442,13 +493,10 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
         if (tensor_first(tensor, &count, &scalar, &bits, &dtype)) return -1;
         if (count == 1) kind = KCB_SUMMARY_SCALAR;
       }
-      switch (pl) {
-        case PL_HISTOGRAMS: kind = KCB_SUMMARY_HISTOGRAM; break;
-        case PL_IMAGES: kind = KCB_SUMMARY_IMAGE; break;
-        case PL_AUDIO: kind = KCB_SUMMARY_AUDIO; break;
-        case PL_TEXT: kind = KCB_SUMMARY_TEXT; break;
-        case PL_HPARAMS: kind = KCB_SUMMARY_HPARAMS; break;
-        default: break;
+      if (pl == PL_HISTOGRAMS || pl == PL_IMAGES || pl == PL_AUDIO || pl == PL_TEXT) {
+        if (plugin_tensor_kind(tensor, pl, &kind)) return -1;
+      } else if (pl == PL_HPARAMS) {
+        kind = KCB_SUMMARY_HPARAMS;
       }
       break;
     default:
