@@ -300,6 +300,21 @@ static int overlap_compare(int rank, int size) {
   return 0;
 }
 
+/* `floats` floats in one shared-memory window on rank 0, seen by every rank: its base, or NULL
+ * (said) when the ranks share no memory. */
+static float *shared_window(MPI_Win *win, size_t floats, int rank, const char *mode) {
+  float *base;
+  MPI_Aint bytes = rank == 0 ? (MPI_Aint)(floats * sizeof(float)) : 0;
+  if (MPI_Win_allocate_shared(bytes, sizeof(float), MPI_INFO_NULL, MPI_COMM_WORLD, &base, win) != MPI_SUCCESS) {
+    if (rank == 0) printf("%s: MPI_Win_allocate_shared failed (ranks on different nodes?)\n", mode);
+    return NULL;
+  }
+  MPI_Aint got;
+  int unit;
+  MPI_Win_shared_query(*win, 0, &got, &unit, &base);
+  return base;
+}
+
 /* Waits until every rank has published phase `phase` (the window's flags, one cache line each). */
 static void shm_barrier(_Atomic uint64_t *flags, int rank, int size, uint64_t phase) {
   atomic_store_explicit(&flags[rank * 8], phase, memory_order_release);
@@ -311,15 +326,8 @@ static void shm_barrier(_Atomic uint64_t *flags, int rank, int size, uint64_t ph
 static int shm_compare(int rank, int size) {
   const size_t n = 235146, stride = (n + 15) / 16 * 16, flag_floats = (size_t)size * 16;
   MPI_Win win;
-  float *base;
-  MPI_Aint bytes = rank == 0 ? (MPI_Aint)((flag_floats + stride * (size_t)(size + 1)) * sizeof(float)) : 0;
-  if (MPI_Win_allocate_shared(bytes, sizeof(float), MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win) != MPI_SUCCESS) {
-    if (rank == 0) printf("shm: MPI_Win_allocate_shared failed (ranks on different nodes?)\n");
-    return 1;
-  }
-  MPI_Aint got;
-  int unit;
-  MPI_Win_shared_query(win, 0, &got, &unit, &base);
+  float *base = shared_window(&win, flag_floats + stride * (size_t)(size + 1), rank, "shm");
+  if (!base) return 1;
   _Atomic uint64_t *flags = (_Atomic uint64_t *)(void *)base;
   float *slots = base + flag_floats, *sum = slots + stride * (size_t)size, *mine = slots + stride * (size_t)rank;
   if (rank == 0)
@@ -436,15 +444,8 @@ static int sharded_compare(int rank, int size) {
   /* the window: flags, the shared weights, then two gradient slots per rank */
   const size_t flag_floats = 16 * (size_t)size;
   MPI_Win win;
-  float *base;
-  MPI_Aint bytes = rank == 0 ? (MPI_Aint)((flag_floats + c.stride * (1 + 2 * (size_t)size)) * sizeof(float)) : 0;
-  if (MPI_Win_allocate_shared(bytes, sizeof(float), MPI_INFO_NULL, MPI_COMM_WORLD, &base, &win) != MPI_SUCCESS) {
-    if (rank == 0) printf("sharded: MPI_Win_allocate_shared failed (ranks on different nodes?)\n");
-    return 1;
-  }
-  MPI_Aint got;
-  int unit;
-  MPI_Win_shared_query(win, 0, &got, &unit, &base);
+  float *base = shared_window(&win, flag_floats + c.stride * (1 + 2 * (size_t)size), rank, "sharded");
+  if (!base) return 1;
   c.flags = (_Atomic uint64_t *)(void *)base;
   float *shared_w = base + flag_floats;
   for (int q = 0; q < size; q++) c.g_of[q] = shared_w + c.stride * (1 + 2 * (size_t)q);
