@@ -421,7 +421,18 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
     }
     p += len + (p[len] == ',');
   }
-  kcb_activation last = kcb_model_layer_activation(model, kcb_model_layer_count(model) - 1);
+  /* the last layer that computes: ones after it that keep values in [0, 1] (Flatten, Reshape,
+   * dropouts, global pooling) leave probabilities probabilities */
+  size_t at = kcb_model_layer_count(model) - 1;
+  static const char *const keeping[] = {"Flatten", "Reshape", "Dropout", "SpatialDropout2D", "GlobalAveragePooling1D",
+                                        "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D"};
+  for (int kept = 1; at > 0 && kept;) {
+    kept = 0;
+    for (size_t k = 0; k < sizeof keeping / sizeof keeping[0]; k++)
+      kept |= strcmp(kcb_model_layer_class(model, at), keeping[k]) == 0;
+    at -= (size_t)kept;
+  }
+  kcb_activation last = kcb_model_layer_activation(model, at);
   if (a->pr_curves && last != KCB_ACT_SOFTMAX && last != KCB_ACT_SIGMOID && last != KCB_ACT_HARD_SIGMOID)
     return train_usage_error("--pr-curves", NULL, "PR curves need probabilities: end the model with a softmax or sigmoid "
                              "(its last layer gives any number)");

@@ -119,6 +119,9 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names "$(printf 'a,b,c,d,e,f,g,h,i,\xff\xfe')"
   check pr_curves_need_probabilities 2 "kcb-train: --pr-curves: PR curves need probabilities" -- \
     "$bin" --train-limit 500 --model flatten,1 --loss mse --epochs 1 --verbose 0 --logdir "$tmp/prc" --pr-curves
+  # a softmax followed by layers that keep values in [0, 1] still gives probabilities
+  check pr_curves_softmax_then_flatten 0 '^test_loss=' -- \
+    "$bin" --train-limit 300 --epochs 1 --verbose 0 --model 28x28x1,conv:10:28:softmax,flatten --logdir "$tmp/prf" --pr-curves
   check embeddings_no_hidden 2 "kcb-train: --embeddings: the model has no hidden layer before its output Dense layer" -- \
     "$bin" --train-limit 500 --model 28x28x1,conv:10:28,flatten,softmax --epochs 1 --verbose 0 --logdir "$tmp/emb" --embeddings 4
   # the sprite shows the data set's 28x28 images whatever shape the model views them in
