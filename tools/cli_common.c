@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -62,6 +63,8 @@ const char *cli_suggest(const char *given, const char *const *candidates, size_t
     if (d <= limit && d < best_d) best_d = d, best = candidates[i];
   }
   if (best) return best;
+  for (size_t i = 0; i < n; i++) /* "--EPOCHS" for "--epochs": caps lock */
+    if (candidates[i] && strcasecmp(candidates[i], given) == 0 && strcmp(candidates[i], given) != 0) return candidates[i];
   for (size_t i = 0; i < n && len >= 3; i++) /* "val_acc" for "val_accuracy" */
     if (candidates[i] && strncmp(candidates[i], given, len) == 0 && candidates[i][len]) return candidates[i];
   for (size_t i = 0; i < n; i++) { /* "loss" for "epoch_loss", "train/epoch_loss" */

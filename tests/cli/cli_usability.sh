@@ -27,6 +27,7 @@ check env_max_params_inspect 2 "^kcb-inspect: KCB_MAX_PARAMS='-3'" -- env KCB_MA
 # unknown options are unknown (not "needs a value"), with the nearest one
 check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
 check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
+check train_caps_lock 2 "did you mean --epochs\?" -- "$train" --EPOCHS 3
 check train_no_suggestion 2 "^kcb-train: unknown option '--zzzzzz' \(see kcb-train --help\)$" -- "$train" --zzzzzz
 check train_equals_form 2 "kcb-train: --epochs 'x': expected a whole number" -- "$train" --epochs=x
 check restore_unknown 2 "^kcb-restore: unknown option '--foo' \(see kcb-restore --help\)$" -- "$restore" --foo
