@@ -115,7 +115,8 @@ static int ends_with(const char *s, const char *suffix) {
 static int refuse_sharded(const char *path) {
   struct stat st;
   if (ends_with(path, ".json")) {
-    if (stat(path, &st) != 0 || (uint64_t)st.st_size > KERAS_JSON_MAX_BYTES) return 0; /* left to the HDF5 reader */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > KERAS_JSON_MAX_BYTES)
+      return 0; /* left to the HDF5 reader, which says what it is (a FIFO would block the JSON reader) */
     json_error_t err;
     json_t *index = json_load_file(path, 0, &err);
     int sharded = json_is_object(json_object_get(index, "weight_map"));
