@@ -703,6 +703,31 @@ static int write_verified(const kcb_checkpoint_file *f, const plan *p, const cha
   return kcb__file_write_checked(out_path, data, len, verify_written, &v);
 }
 
+/* A full-model file Keras builds from its config, then fills with the weights: a Dense's units or
+ * a convolution's filters that disagree with its kernel or bias (a config edited by hand, weights
+ * of another model) would give a file Keras cannot load. Checked for the layers whose shapes kcb
+ * knows, before anything is written. */
+static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_path) {
+  for (size_t i = 0; i < f->meta.n_model_vars; i++) {
+    const kcb_checkpoint_var *v = &f->vars[i].pub;
+    if (v->layer < 0 || v->rank < 1) continue;
+    const kcb__ckpt_layer *l = &f->layers[v->layer];
+    const char *cls = l->class_name, *key = NULL;
+    if (!strcmp(cls, "Dense")) key = "units";
+    else if (!strcmp(cls, "Conv1D") || !strcmp(cls, "Conv2D") || !strcmp(cls, "Conv3D")) key = "filters";
+    json_t *want = key && l->entry ? json_object_get(json_object_get(l->entry, "config"), key) : NULL;
+    if (!json_is_integer(want)) continue;
+    const char *leaf = strrchr(v->name, '/');
+    leaf = leaf ? leaf + 1 : v->name;
+    if (strncmp(leaf, "kernel", 6) != 0 && strncmp(leaf, "bias", 4) != 0) continue;
+    if (v->shape[v->rank - 1] != json_integer_value(want))
+      return kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) has %s %lld in its config, but its %.6s's last dimension is "
+                        "%lld: Keras could not build the model and load its weights; nothing was written", out_path,
+                        l->name, cls, key, (long long)json_integer_value(want), leaf, (long long)v->shape[v->rank - 1]);
+  }
+  return 0;
+}
+
 static int layout_check_name(const char *path, kcb_checkpoint_layout layout) {
   size_t n = strlen(path);
   int ok = layout == KCB_LAYOUT_KERAS ? n > 6 && strcmp(path + n - 6, ".keras") == 0
@@ -751,6 +776,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
                         kcb_checkpoint_layout_name(src), kcb_checkpoint_layout_name(layout),
                         layout == KCB_LAYOUT_H5 ? ", or write the weights-only legacy layout (kcb-restore --format "
                                                   "legacy_weights.h5; KCB_LAYOUT_LEGACY_WEIGHTS_H5)" : ""));
+  if (layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) KCB__TRY(check_config_agrees(f, out_path));
   if (layout == KCB_LAYOUT_WEIGHTS_H5 || layout == KCB_LAYOUT_KERAS) {
     KCB__TRY(plan_store(f, &p));
     if (src == KCB_LAYOUT_KERAS && layout == KCB_LAYOUT_WEIGHTS_H5) {

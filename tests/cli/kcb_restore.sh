@@ -136,4 +136,20 @@ mkdir -p "$deep" && cp "$c/stored/b.weights.h5" "$deep/w.weights.h5"
 check deep_dir_said 1 "skipping $tmp/deep(/d){33}: a directory more than 32 levels below the one given: not searched" -- "$bin" "$tmp/deep" --list
 check deep_dir_named_directly 0 "^1 +$deep/w\.weights\.h5" -- "$bin" "$deep"
 
+# a config that disagrees with the weights (units edited by hand) would give a file Keras cannot
+# load: refused, naming the layer, and nothing written
+/usr/bin/python3 -c "
+import json, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+cfg = json.loads(z.read('config.json'))
+layer = next(l for l in cfg['config']['layers'] if l['class_name'] == 'Dense')
+layer['config']['units'] += 1
+with zipfile.ZipFile(sys.argv[2], 'w') as out:
+    for n in z.namelist():
+        out.writestr(n, json.dumps(cfg) if n == 'config.json' else z.read(n))" "$c/stored/full.keras" "$tmp/units.keras"
+check config_disagrees_refused 1 "has units [0-9]+ in its config, but its kernel's last dimension is [0-9]+: Keras could not build the model" -- \
+  "$bin" "$tmp/units.keras" --output "$tmp/units_out.h5"
+assert config_disagrees_nothing_written test ! -e "$tmp/units_out.h5"
+check config_disagrees_weights_only_fine 0 "\(verified\)" -- "$bin" "$tmp/units.keras" --output "$tmp/units_out.weights.h5"
+
 finish "kcb-restore"
