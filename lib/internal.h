@@ -199,6 +199,8 @@ int kcb__mkdirs(const char *dir, const char *owner);
 /** kcb__mkdirs of the directory holding path (nothing for a bare file name). */
 int kcb__mkdirs_for(const char *path, const char *owner);
 
+/** Whether s ends in suffix (a file name in ".weights.h5", a config key in "_regularizer"). */
+int kcb__ends_with(const char *s, const char *suffix);
 /** dir + "/" + name, malloc'd (NULL when out of memory). */
 char *kcb__path_join(const char *dir, const char *name);
 /* How many of s's first `max` bytes to print so that a cut falls between UTF-8 characters:

@@ -121,6 +121,14 @@ static void make_tmpdir(void) {
   assert_non_null(mkdtemp(tmpdir));
 }
 
+/* A new event file events.out.tfevents.SUFFIX in tmpdir, its path in path. */
+static FILE *new_event_file(char *path, size_t size, const char *suffix) {
+  snprintf(path, size, "%s/events.out.tfevents.%s", tmpdir, suffix);
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  return f;
+}
+
 static void remove_tmpdir(void) {
   char cmd[400];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
@@ -257,9 +265,7 @@ static void test_errors(void **state) {
   /* a record that is not an Event: skipped and reported, the next ones read */
   make_tmpdir();
   char path[400];
-  snprintf(path, sizeof path, "%s/events.out.tfevents.bad", tmpdir);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
+  FILE *f = new_event_file(path, sizeof path, "bad");
   const unsigned char junk[3] = {0xFF, 0xFF, 0xFF}; /* an unterminated varint key */
   unsigned char hdr[12], ftr[4];
   uint64_t n = sizeof junk;
@@ -381,9 +387,7 @@ static void test_plugin_tensors_like_the_reader(void **state) {
   (void)state;
   make_tmpdir();
   char path[512];
-  snprintf(path, sizeof path, "%s/events.out.tfevents.1.odd", tmpdir);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
+  FILE *f = new_event_file(path, sizeof path, "1.odd");
   const float four[4] = {1, 2, 3, 4}, six[6] = {0, 1, 2, 1, 2, 3};
   write_plugin_tensor(f, "h/square", "histograms", 1, 2, 2, four, sizeof four, 0);
   write_plugin_tensor(f, "h/ok", "histograms", 1, 2, 3, six, sizeof six, 0);
@@ -407,9 +411,7 @@ static void test_hparams_repeated_key(void **state) {
   (void)state;
   make_tmpdir();
   char path[512];
-  snprintf(path, sizeof path, "%s/events.out.tfevents.1.hp", tmpdir);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
+  FILE *f = new_event_file(path, sizeof path, "1.hp");
   pbuf start = {{0}, 0};
   const char *keys[3] = {"lr", "b", "lr"};
   const double values[3] = {1.0, 7.0, 2.0};
@@ -462,9 +464,7 @@ static void test_int_scalars(void **state) {
   (void)state;
   make_tmpdir();
   char path[400];
-  snprintf(path, sizeof path, "%s/events.out.tfevents.1.host.1.0", tmpdir);
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
+  FILE *f = new_event_file(path, sizeof path, "1.host.1.0");
   const int64_t big = ((int64_t)1 << 53) + 1;
   const int64_t x[5] = {INT64_MAX, -3, big, INT64_MIN, 10};
   for (int s = 0; s < 5; s++) write_scalar(f, s, "x", 9, (uint64_t)x[s]);

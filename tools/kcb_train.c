@@ -448,22 +448,28 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
 /* Whether the directory of --save's `path` takes a new file, tried with a temporary one (a read-only
  * mount, a full disk, a directory without write permission): found before training, not after.
  * @return 0, or 1 (said). */
+/* Whether a file can be created beside `prefix` (probe: PREFIX.kcb-write-check-PID, removed):
+ * said as "FLAG VALUE: cannot write in its directory" when not. */
+static int can_write_beside(const char *flag, const char *value, const char *prefix) {
+  char probe[4300];
+  snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", prefix, (long)getpid());
+  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    fprintf(stderr, "kcb-train: %s %s: cannot write in its directory: %s\n", flag, tool_esc(value), strerror(errno));
+    return 0;
+  }
+  close(fd);
+  (void)unlink(probe);
+  return 1;
+}
+
 static int save_dir_writable(const char *path) {
   struct stat st;
   if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* the model would be written in its place, and fail */
     fprintf(stderr, "kcb-train: --save %s: is a directory; give a file name (model.keras)\n", tool_esc(path));
     return 1;
   }
-  char probe[4200];
-  snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", path, (long)getpid());
-  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    fprintf(stderr, "kcb-train: --save %s: cannot write in its directory: %s\n", tool_esc(path), strerror(errno));
-    return 1;
-  }
-  close(fd);
-  (void)unlink(probe);
-  return 0;
+  return can_write_beside("--save", path, path) ? 0 : 1;
 }
 
 /* --checkpoint's directory, as far as the template fixes it (up to the last '/' before the first
@@ -474,27 +480,17 @@ static int checkpoint_dir_ready(const char *template) {
   for (const char *p = template; p < (brace ? brace : end); p++)
     if (*p == '/') slash = p;
   if (!slash) return 0; /* the current directory */
-  char dir[4200], probe[4300];
+  char dir[4200];
   if ((size_t)(slash - template) >= sizeof dir) return 0;
   snprintf(dir, sizeof dir, "%.*s", (int)(slash - template) + 1, template);
-  snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", dir, (long)getpid());
-  int rc = kcb_file_make_parent_dirs(probe);
-  if (rc) {
-    const char *why = kcb_error_last(); /* "PROBE: cause": said of the template instead */
-    size_t n = strlen(probe);
-    if (strncmp(why, probe, n) == 0 && why[n] == ':') why += n + 2;
+  if (kcb_file_make_parent_dirs(dir) != 0) { /* "DIR: cause": said of the template instead */
+    const char *why = kcb_error_last();
+    size_t n = strlen(dir);
+    if (strncmp(why, dir, n) == 0 && why[n] == ':') why += n + 2;
     fprintf(stderr, "kcb-train: --checkpoint %s: %s\n", tool_esc(template), tool_esc(why));
     return 1;
   }
-  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    fprintf(stderr, "kcb-train: --checkpoint %s: cannot write in %s: %s\n", tool_esc(template), tool_esc(dir),
-            strerror(errno));
-    return 1;
-  }
-  close(fd);
-  (void)unlink(probe);
-  return 0;
+  return can_write_beside("--checkpoint", template, dir) ? 0 : 1;
 }
 
 /* --backup-dir's record of the options that set the run's course (train_args_course), so that a
@@ -527,11 +523,12 @@ static size_t course_text(const train_args *a, int processes, char *out, size_t 
    * mean_squared_error, --data left out, given or given through a symbolic link */
   kcb_optimizer_kind opt;
   kcb_loss loss;
-  if (kcb_optimizer_from_name(&opt, a->optimizer) == 0) resolved.optimizer = kcb_optimizer_name(opt);
+  int known_optimizer = kcb_optimizer_from_name(&opt, a->optimizer) == 0;
+  if (known_optimizer) resolved.optimizer = kcb_optimizer_name(opt);
   /* ... --model mlp or its spec, --lr left out or given as the optimizer's default */
   const char *preset = kcb_model_spec_preset(a->model_spec);
   if (preset) resolved.model_spec = preset;
-  if (a->lr == -1 && kcb_optimizer_from_name(&opt, a->optimizer) == 0) resolved.lr = opt == KCB_OPT_SGD ? 0.01 : 0.001;
+  if (a->lr == -1 && known_optimizer) resolved.lr = opt == KCB_OPT_SGD ? 0.01 : 0.001;
   if (kcb_loss_from_name(&loss, a->loss) == 0) resolved.loss = kcb_loss_name(loss);
   char data[PATH_MAX];
   if (realpath(a->data_dir ? a->data_dir : KCB_FASHION_MNIST_DIR, data)) resolved.data_dir = data;

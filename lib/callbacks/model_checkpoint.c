@@ -101,11 +101,6 @@ static int note_field(void *ctx, const kcb__pyfield *f) {
   return 0;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* ---- save_top_k bookkeeping ---------------------------------------------------------------- */
 
 /* Whether a is a better value than b for the monitor (NaN is the worst). */
@@ -363,10 +358,10 @@ int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb
   const kcb_model_checkpoint_options *o = opts ? opts : &defaults;
   *out = NULL;
   if (!filepath || !filepath[0]) return kcb__error(KCB_EINVAL, "ModelCheckpoint: filepath is empty");
-  if (o->save_weights_only && !ends_with(filepath, ".weights.h5"))
+  if (o->save_weights_only && !kcb__ends_with(filepath, ".weights.h5"))
     return kcb__error(KCB_EINVAL, "When using `save_weights_only=True` in `ModelCheckpoint`, the filepath provided must "
                       "end in `.weights.h5` (Keras weights format). Received: filepath=%s", filepath);
-  if (!o->save_weights_only && !ends_with(filepath, ".keras") && !ends_with(filepath, ".h5"))
+  if (!o->save_weights_only && !kcb__ends_with(filepath, ".keras") && !kcb__ends_with(filepath, ".h5"))
     return kcb__error(KCB_EINVAL, "The filepath provided must end in `.keras` (Keras model format). Received: filepath=%s",
                       filepath);
   if (o->save_freq < 0)
@@ -400,7 +395,7 @@ int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb
   mc->o = *o;
   mc->o.monitor = mc->monitor.name;
   mc->stream = o->stream ? o->stream : stdout;
-  mc->suffix = ends_with(filepath, ".weights.h5") ? ".weights.h5" : ends_with(filepath, ".keras") ? ".keras" : ".h5";
+  mc->suffix = kcb__ends_with(filepath, ".weights.h5") ? ".weights.h5" : kcb__ends_with(filepath, ".keras") ? ".keras" : ".h5";
   mc->has_best = !isnan(o->initial_value_threshold);
   mc->best = o->initial_value_threshold;
   *out = &mc->base;

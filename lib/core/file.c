@@ -170,6 +170,11 @@ int kcb__mkdirs_for(const char *path, const char *owner) {
   return rc;
 }
 
+int kcb__ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
 int kcb__utf8_prefix(const char *s, int max) {
   int n = (int)strnlen(s, (size_t)max);
   if (s[n]) /* cut: step back over the continuation bytes of the character it would split */

@@ -103,18 +103,13 @@ static int open_hdf5(kcb__ckpt_source *s) {
   return rc;
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 /* Keras 3's sharded weights (save_weights("x.weights.json", max_shard_size=...)): an index
  * x.weights.json whose weight_map names the shards x_00000.weights.h5, x_00001.weights.h5, ...
  * Each shard holds some layers only, so one read alone would be a model with layers missing:
  * refused, by name, for the index and for a shard beside its index. */
 static int refuse_sharded(const char *path) {
   struct stat st;
-  if (ends_with(path, ".json")) {
+  if (kcb__ends_with(path, ".json")) {
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > KERAS_JSON_MAX_BYTES)
       return 0; /* left to the HDF5 reader, which says what it is (a FIFO would block the JSON reader) */
     json_error_t err;
@@ -127,7 +122,7 @@ static int refuse_sharded(const char *path) {
     return 0;
   }
   size_t n = strlen(path), tail = strlen("_00000.weights.h5");
-  if (n <= tail || !ends_with(path, ".weights.h5") || path[n - tail] != '_') return 0;
+  if (n <= tail || !kcb__ends_with(path, ".weights.h5") || path[n - tail] != '_') return 0;
   for (size_t i = n - tail + 1; i < n - strlen(".weights.h5"); i++)
     if (path[i] < '0' || path[i] > '9') return 0;
   char *index = malloc(n + 8);

@@ -27,13 +27,8 @@ typedef struct entries {
   size_t n, cap;
 } entries;
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 static int is_checkpoint_name(const char *name) {
-  return ends_with(name, ".weights.h5") || ends_with(name, ".h5") || ends_with(name, ".hdf5") || ends_with(name, ".keras");
+  return kcb__ends_with(name, ".weights.h5") || kcb__ends_with(name, ".h5") || kcb__ends_with(name, ".hdf5") || kcb__ends_with(name, ".keras");
 }
 
 static int add_entry(entries *e, const char *path) {
@@ -112,7 +107,7 @@ static void stem_of(const char *path, char *out, size_t size) {
   kcb__strlcpy(out, slash ? slash + 1 : path, size);
   const char *suffixes[] = {".weights.h5", ".keras", ".hdf5", ".h5"};
   for (size_t i = 0; i < 4; i++)
-    if (ends_with(out, suffixes[i])) {
+    if (kcb__ends_with(out, suffixes[i])) {
       out[strlen(out) - strlen(suffixes[i])] = '\0';
       break;
     }
@@ -287,7 +282,7 @@ static int csv_value(const char *dir, const char *csv_path, const char *monitor,
     if (!d) return 0;
     struct dirent *de;
     while ((de = readdir(d)) != NULL) {
-      if (!ends_with(de->d_name, ".csv")) continue;
+      if (!kcb__ends_with(de->d_name, ".csv")) continue;
       char **grown = realloc(cands, (n + 1) * sizeof *grown);
       if (!grown) break;
       cands = grown;
@@ -319,8 +314,8 @@ static int csv_value(const char *dir, const char *csv_path, const char *monitor,
 static int resolve_mode(const char *monitor, kcb_monitor_mode mode, kcb_monitor_mode *out) {
   if (mode != KCB_MONITOR_AUTO) { *out = mode; return 0; }
   const char *n = strncmp(monitor, "val_", 4) == 0 ? monitor + 4 : monitor;
-  if (ends_with(n, "loss") || ends_with(n, "error") || !strcmp(n, "mse") || !strcmp(n, "mae") || !strcmp(n, "mape") ||
-      !strcmp(n, "msle") || !strcmp(n, "rmse") || ends_with(n, "crossentropy") || ends_with(n, "hinge")) {
+  if (kcb__ends_with(n, "loss") || kcb__ends_with(n, "error") || !strcmp(n, "mse") || !strcmp(n, "mae") || !strcmp(n, "mape") ||
+      !strcmp(n, "msle") || !strcmp(n, "rmse") || kcb__ends_with(n, "crossentropy") || kcb__ends_with(n, "hinge")) {
     *out = KCB_MONITOR_MIN;
     return 0;
   }
@@ -365,7 +360,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   kcb_checkpoint_ranking *r = NULL;
   *out = NULL;
   const char *monitor = o->monitor && o->monitor[0] ? o->monitor : "val_loss";
-  kcb_monitor_mode mode;
+  kcb_monitor_mode mode = KCB_MONITOR_MIN; /* set by resolve_mode; GCC cannot tell */
   KCB__TRY(resolve_mode(monitor, o->mode, &mode));
   if (o->name_template) KCB__TRY(kcb__pyformat_fields(o->name_template, NULL, NULL)); /* a malformed one names itself */
   if (o->csv_path) KCB__TRY(check_given_csv(o->csv_path, monitor));

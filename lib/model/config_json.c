@@ -388,11 +388,6 @@ static const char *policy_name(json_t *dtype) {
   return json_string_value(json_object_get(json_object_get(dtype, "config"), "name"));
 }
 
-static int ends_with(const char *s, const char *tail) {
-  size_t n = strlen(s), t = strlen(tail);
-  return n >= t && strcmp(s + n - t, tail) == 0;
-}
-
 /* Settings of a layer (or of the model, cls "Sequential") that Keras applies and kcb does not
  * implement: dropped, the model would train or predict otherwise, so they are refused by name. */
 static int check_layer_settings(json_t *c, const char *cls, const char *name, const char *file) {
@@ -415,7 +410,7 @@ static int check_layer_settings(json_t *c, const char *cls, const char *name, co
   else
     json_object_foreach(c, key, v) {
       if (json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0)) continue;
-      if (ends_with(key, "_regularizer") || ends_with(key, "_constraint") || strcmp(key, "noise_shape") == 0 ||
+      if (kcb__ends_with(key, "_regularizer") || kcb__ends_with(key, "_constraint") || strcmp(key, "noise_shape") == 0 ||
           strcmp(key, "lora_rank") == 0 || strcmp(key, "quantization_config") == 0) {
         const char *what = class_of(v, NULL);
         snprintf(why, sizeof why, "%s%s%s%s", key, what ? " (" : "", what ? what : "", what ? ")" : "");

@@ -28,16 +28,11 @@ const char *kcb_checkpoint_layout_name(kcb_checkpoint_layout layout) {
   return (unsigned)layout < KCB_LAYOUT_COUNT ? layout_names[layout] : "unknown";
 }
 
-static int ends_with(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
 int kcb_checkpoint_layout_from_name(kcb_checkpoint_layout *out, const char *path) {
   if (!path) return kcb__error(KCB_EINVAL, "no file name");
-  if (ends_with(path, ".keras")) *out = KCB_LAYOUT_KERAS;
-  else if (ends_with(path, ".weights.h5")) *out = KCB_LAYOUT_WEIGHTS_H5;
-  else if (ends_with(path, ".h5") || ends_with(path, ".hdf5")) *out = KCB_LAYOUT_H5;
+  if (kcb__ends_with(path, ".keras")) *out = KCB_LAYOUT_KERAS;
+  else if (kcb__ends_with(path, ".weights.h5")) *out = KCB_LAYOUT_WEIGHTS_H5;
+  else if (kcb__ends_with(path, ".h5") || kcb__ends_with(path, ".hdf5")) *out = KCB_LAYOUT_H5;
   else
     return kcb__error(KCB_EINVAL, "%s: cannot tell the layout from the name: use .weights.h5 (weights), .h5 or .keras (full model)",
                       path);
@@ -409,16 +404,16 @@ done:
 static int check_name(const char *path, kcb_checkpoint_layout layout) {
   switch (layout) {
     case KCB_LAYOUT_WEIGHTS_H5:
-      if (!ends_with(path, ".weights.h5"))
+      if (!kcb__ends_with(path, ".weights.h5"))
         return kcb__error(KCB_EINVAL, "%s: the filename must end in .weights.h5 for the weights.h5 layout (as Keras requires)", path);
       return 0;
     case KCB_LAYOUT_KERAS:
-      if (!ends_with(path, ".keras")) return kcb__error(KCB_EINVAL, "%s: the filename must end in .keras for the keras layout", path);
+      if (!kcb__ends_with(path, ".keras")) return kcb__error(KCB_EINVAL, "%s: the filename must end in .keras for the keras layout", path);
       return 0;
     case KCB_LAYOUT_H5:
     case KCB_LAYOUT_LEGACY_WEIGHTS_H5:
       /* Keras reads any *.weights.h5 as the Keras 3 store, so a legacy layout must not be named so. */
-      if (ends_with(path, ".weights.h5") || !(ends_with(path, ".h5") || ends_with(path, ".hdf5")))
+      if (kcb__ends_with(path, ".weights.h5") || !(kcb__ends_with(path, ".h5") || kcb__ends_with(path, ".hdf5")))
         return kcb__error(KCB_EINVAL, "%s: the %s layout needs a name ending in .h5 (not .weights.h5)", path,
                           layout_names[layout]);
       return 0;

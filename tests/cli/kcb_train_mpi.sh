@@ -16,6 +16,12 @@ py=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1
 # mpirun's own bound on a job, under ctest's: a hanging rank fails the case instead of CI.
 mpi() { local np=$1; shift; timeout 240 "$mpirun" --oversubscribe --timeout 200 -np "$np" "$@"; }
+# JOB: a job started in the background as `timeout ... mpirun ...`: sets mpirun_pid, and victim, the
+# pid of its last kcb-train rank (empty when the job has ended)
+find_ranks() {
+  mpirun_pid=$(ps -o pid= --ppid "$1" | head -1 | tr -d ' ')
+  victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+}
 
 args=(--train-limit 1500 --model flatten,32:relu,10:softmax --epochs 3 --batch-size 64 --seed 5 --verbose 1)
 files() { # DIR: the files a run wrote, event files by directory (their names hold a pid and a time)
@@ -120,8 +126,7 @@ timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" -
   --save "$k/m.weights.h5" >"$k/log" 2>&1 &
 job=$! # timeout, whose child is mpirun, whose children are the ranks
 for _ in $(seq 1800); do [ -f "$k/bk/latest.weights.h5" ] && break; sleep 0.1; done
-mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
-victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+find_ranks "$job"
 if [ -f "$k/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
   killed_at=$(date +%s.%N)
   kill -KILL "$victim"
@@ -186,8 +191,7 @@ timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" -
   --backup-freq 25 >"$t/log" 2>&1 &
 job=$!
 for _ in $(seq 1800); do [ -f "$t/bk/latest.weights.h5" ] && break; sleep 0.1; done
-mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
-victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+find_ranks "$job"
 if [ -f "$t/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
   kill -TERM "$victim"
   wait "$job"
@@ -215,13 +219,14 @@ timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${cargs[@]}" -
   >"$c/log" 2>&1 &
 job=$!
 for _ in $(seq 1800); do [ -f "$c/bk/latest.weights.h5" ] && break; sleep 0.1; done
-mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
+find_ranks "$job"
 if [ -f "$c/bk/latest.weights.h5" ] && [ -n "$mpirun_pid" ]; then
   kill -INT "$mpirun_pid"
   wait "$job"
   status=$?
   assert ctrl_c_mpirun_ends_job test "$status" -ne 0 -a "$status" -ne 124
   assert ctrl_c_mpirun_said_once test "$(grep -c 'stopped by SIGTERM' "$c/log")" = 1
+  assert ctrl_c_mpirun_says_sigterm grep -q 'SIGTERM received: stopping after this batch' "$c/log"
   assert ctrl_c_mpirun_kept_backup grep -q 'bk (kept: resume from it)' "$c/log"
   check ctrl_c_mpirun_rerun_resumes 0 'Resuming from .*bk/latest\.weights\.h5' -- mpi 2 "$bin" "${cargs[@]}" \
     --backup-dir "$c/bk" --backup-freq 200 --verbose 1
@@ -243,8 +248,7 @@ job=$!
 for _ in $(seq 1800); do grep -q 'Non-trainable params' "$e/log" && break; sleep 0.1; done
 # the test pass takes seconds a rank (longer under the sanitizers); 2 s after the summary it runs
 sleep 2
-mpirun_pid=$(ps -o pid= --ppid "$job" | head -1 | tr -d ' ')
-victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+find_ranks "$job"
 if [ -n "$victim" ]; then
   kill -TERM "$victim"
   wait "$job"

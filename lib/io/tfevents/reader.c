@@ -512,9 +512,11 @@ typedef struct keyed {
   size_t i;
 } keyed;
 
+static int key_cmp(const keyed *x, const keyed *y) { return strcmp(x->key ? x->key : "", y->key ? y->key : ""); }
+
 static int by_key_then_index(const void *a, const void *b) {
   const keyed *x = a, *y = b;
-  int c = strcmp(x->key ? x->key : "", y->key ? y->key : "");
+  int c = key_cmp(x, y);
   return c ? c : (x->i > y->i) - (x->i < y->i);
 }
 
@@ -531,7 +533,7 @@ static size_t dedupe_hparams(kcb_hparam_value *hv, size_t n) {
   for (size_t i = 0; i < n; i++) k[i] = (keyed){hv[i].name, i};
   qsort(k, n, sizeof *k, by_key_then_index);
   for (size_t a = 0, b; a < n; a = b) {
-    for (b = a + 1; b < n && by_key_then_index(&(keyed){k[a].key, 0}, &(keyed){k[b].key, 0}) == 0; b++) drop[k[b].i] = 1;
+    for (b = a + 1; b < n && key_cmp(&k[a], &k[b]) == 0; b++) drop[k[b].i] = 1;
     if (b - a > 1) hv[k[a].i] = hv[k[b - 1].i];
   }
   size_t m = 0;

@@ -227,7 +227,8 @@ typedef struct tag_acc {
   struct tag_acc *next_seen; /* the tag that followed this one last time */
   int64_t *steps;
   double *walls, *values;
-  size_t *era; /* per point, how many SessionLog STARTs came before it (see purge) */
+  size_t *era; /* per point, how many SessionLog STARTs came before it (see purge); NULL until
+                  a point comes after one, as in most runs none does */
   /* integer scalars (kcb_run_tag.value_type): which kinds of value were seen, so that the type is
    * decided once at the end; ints (the exact values, beside values) is kept only while every
    * point was an integer, so a float tag pays one predictable branch per point */
@@ -316,7 +317,7 @@ static int push_point(tag_acc *t, int64_t step, double wall, double v, int64_t i
     size_t cap = t->cap ? 2 * t->cap : 64;
     int64_t *s = realloc(t->steps, cap * sizeof *s);
     if (s) t->steps = s;
-    size_t *e = realloc(t->era, cap * sizeof *e);
+    size_t *e = t->era ? realloc(t->era, cap * sizeof *e) : NULL;
     if (e) t->era = e;
     double *w = realloc(t->walls, cap * sizeof *w);
     if (w) t->walls = w;
@@ -324,11 +325,12 @@ static int push_point(tag_acc *t, int64_t step, double wall, double v, int64_t i
     if (x) t->values = x;
     int64_t *n = t->any_float ? NULL : realloc(t->ints, cap * sizeof *n);
     if (n) t->ints = n;
-    if (!s || !e || !w || !x || (!t->any_float && !n)) return KCB_ENOMEM;
+    if (!s || (t->era && !e) || !w || !x || (!t->any_float && !n)) return KCB_ENOMEM;
     t->cap = cap;
   }
+  if (era && !t->era && !(t->era = calloc(t->cap, sizeof *t->era))) return KCB_ENOMEM; /* the earlier points: era 0 */
   t->steps[t->pub.n_points] = step;
-  t->era[t->pub.n_points] = era;
+  if (t->era) t->era[t->pub.n_points] = era;
   t->walls[t->pub.n_points] = wall;
   t->values[t->pub.n_points] = v;
   if (!t->any_float) t->ints[t->pub.n_points] = iv;
@@ -545,7 +547,7 @@ static int purge(builder *b) {
     tag_acc *t = b->tags[i];
     size_t k = 0;
     for (size_t j = 0; j < t->pub.n_points; j++)
-      if (t->steps[j] < least[t->era[j]]) {
+      if (t->steps[j] < least[t->era ? t->era[j] : 0]) {
         t->steps[k] = t->steps[j], t->walls[k] = t->walls[j], t->values[k] = t->values[j];
         if (t->ints) t->ints[k] = t->ints[j];
         k++;
