@@ -16,11 +16,21 @@ py=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1
 # mpirun's own bound on a job, under ctest's: a hanging rank fails the case instead of CI.
 mpi() { local np=$1; shift; timeout 240 "$mpirun" --oversubscribe --timeout 200 -np "$np" "$@"; }
-# JOB: a job started in the background as `timeout ... mpirun ...`: sets mpirun_pid, and victim, the
-# pid of its last kcb-train rank (empty when the job has ended)
+# find_ranks JOB: for a job started in the background as `timeout ... mpirun ...`, sets mpirun_pid
+# and victim, the pid of its last kcb-train rank (empty when the job has ended)
 find_ranks() {
   mpirun_pid=$(ps -o pid= --ppid "$1" | head -1 | tr -d ' ')
   victim=$(ps -o pid=,comm= --ppid "${mpirun_pid:-0}" | awk '$2 == "kcb-train" {p = $1} END {print p}')
+}
+# start_until_backup DIR ARGS...: `mpirun -np 2 kcb-train ARGS --backup-dir DIR/bk` in the
+# background, its output in DIR/log, until its first backup is written (or the job ends); sets job
+# (timeout, whose child is mpirun, whose children are the ranks), then find_ranks's variables
+start_until_backup() {
+  local dir=$1; shift
+  timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "$@" --backup-dir "$dir/bk" >"$dir/log" 2>&1 &
+  job=$!
+  for _ in $(seq 1800); do [ -f "$dir/bk/latest.weights.h5" ] && break; sleep 0.1; done
+  find_ranks "$job"
 }
 
 args=(--train-limit 1500 --model flatten,32:relu,10:softmax --epochs 3 --batch-size 64 --seed 5 --verbose 1)
@@ -122,11 +132,7 @@ mkdir -p "$ref" "$k"
 check uninterrupted 0 '^test_loss=' -- mpi 2 "$bin" "${kargs[@]}" --save "$ref/m.weights.h5"
 grep -E '^test_loss=' "$out" >"$ref/result"
 kill_run=(mpi 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 --save "$k/m.weights.h5")
-timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --backup-dir "$k/bk" --backup-freq 25 \
-  --save "$k/m.weights.h5" >"$k/log" 2>&1 &
-job=$! # timeout, whose child is mpirun, whose children are the ranks
-for _ in $(seq 1800); do [ -f "$k/bk/latest.weights.h5" ] && break; sleep 0.1; done
-find_ranks "$job"
+start_until_backup "$k" "${kargs[@]}" --backup-freq 25 --save "$k/m.weights.h5"
 if [ -f "$k/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
   killed_at=$(date +%s.%N)
   kill -KILL "$victim"
@@ -187,11 +193,7 @@ assert bstate_rank1_dir_untouched test ! -e "$b/fresh2"
 # missing signal) with the mpirun command that resumes, and the job ends with 143
 t=$tmp/term
 mkdir -p "$t"
-timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${kargs[@]}" --lr-schedule warmup --backup-dir "$t/bk" \
-  --backup-freq 25 >"$t/log" 2>&1 &
-job=$!
-for _ in $(seq 1800); do [ -f "$t/bk/latest.weights.h5" ] && break; sleep 0.1; done
-find_ranks "$job"
+start_until_backup "$t" "${kargs[@]}" --lr-schedule warmup --backup-freq 25
 if [ -f "$t/bk/latest.weights.h5" ] && [ -n "$victim" ]; then
   kill -TERM "$victim"
   wait "$job"
@@ -215,11 +217,7 @@ mkdir -p "$c"
 cargs=(--train-limit 30000 --epochs 5 --batch-size 16 --seed 4 --verbose 0 --model flatten,256:relu,10:softmax)
 check ctrl_c_mpirun_reference 0 '^test_loss=' -- mpi 2 "$bin" "${cargs[@]}"
 grep -E '^test_loss=' "$out" >"$c/ref_result"
-timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" "${cargs[@]}" --backup-dir "$c/bk" --backup-freq 200 \
-  >"$c/log" 2>&1 &
-job=$!
-for _ in $(seq 1800); do [ -f "$c/bk/latest.weights.h5" ] && break; sleep 0.1; done
-find_ranks "$job"
+start_until_backup "$c" "${cargs[@]}" --backup-freq 200
 if [ -f "$c/bk/latest.weights.h5" ] && [ -n "$mpirun_pid" ]; then
   kill -INT "$mpirun_pid"
   wait "$job"
