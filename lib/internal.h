@@ -199,6 +199,8 @@ int kcb__mkdirs(const char *dir, const char *owner);
 /** kcb__mkdirs of the directory holding path (nothing for a bare file name). */
 int kcb__mkdirs_for(const char *path, const char *owner);
 
+/** "(784, 32)", "(10,)" or "()" as Keras prints shapes, into buf (cut to size); returns buf. */
+char *kcb__shape_str(char *buf, size_t size, int rank, const int64_t *shape);
 /** Whether s ends in suffix (a file name in ".weights.h5", a config key in "_regularizer"). */
 int kcb__ends_with(const char *s, const char *suffix);
 /** dir + "/" + name, malloc'd (NULL when out of memory). */

@@ -44,15 +44,17 @@ int64_t kcb_tensor_size(const kcb_tensor *t) { return shape_product(t->rank, t->
 
 int64_t kcb_tensor_sample_size(const kcb_tensor *t) { return shape_product(t->rank, t->shape, 1); }
 
-char *kcb_tensor_shape_string(const kcb_tensor *t, char *buf, size_t size) {
-  size_t used = 0;
+char *kcb__shape_str(char *buf, size_t size, int rank, const int64_t *shape) {
   if (size == 0) return buf;
-  buf[0] = '\0';
-  used += (size_t)snprintf(buf, size, "(");
-  for (int i = 0; i < t->rank && used < size; i++)
-    used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)t->shape[i]);
-  if (used < size) snprintf(buf + used, size - used, t->rank == 1 ? ",)" : ")");
+  size_t used = (size_t)snprintf(buf, size, "(");
+  for (int i = 0; i < rank && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
+  if (used < size) snprintf(buf + used, size - used, rank == 1 ? ",)" : ")");
   return buf;
+}
+
+char *kcb_tensor_shape_string(const kcb_tensor *t, char *buf, size_t size) {
+  return kcb__shape_str(buf, size, t->rank, t->shape);
 }
 
 void kcb_tensor_free(kcb_tensor *t) {

@@ -836,9 +836,3 @@ int kcb__h5_object_addr(hid_t parent, const char *where, const char *name, uint6
   return 0;
 }
 
-void kcb__h5_shape_str(char *buf, size_t size, int rank, const int64_t *shape) {
-  size_t used = (size_t)snprintf(buf, size, "(");
-  for (int i = 0; i < rank && used < size; i++)
-    used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
-  if (used < size) snprintf(buf + used, size - used, rank == 1 ? ",)" : ")");
-}

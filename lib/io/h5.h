@@ -123,7 +123,5 @@ int kcb__h5_dataset_write_typed(hid_t parent, const char *name, hid_t ftype, hid
 int kcb__h5_object_addr(hid_t parent, const char *where, const char *name, uint64_t *addr, int *is_group,
                         const char *file);
 
-/* "(784, 32)" / "()" as Keras prints shapes. */
-void kcb__h5_shape_str(char *buf, size_t size, int rank, const int64_t *shape);
 
 #endif

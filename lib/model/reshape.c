@@ -10,18 +10,23 @@ int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
   KCB__MODEL_GIVEN(m, "Reshape");
   if (rank < 1 || rank >= KCB_MAX_RANK || !target)
     return kcb__error(KCB_EINVAL, "Reshape: target shape needs 1 to %d dimensions, got %d", KCB_MAX_RANK - 1, rank);
-  int in_rank, unknown = -1;
+  int in_rank, unknown = -1, too_big = 0;
   int64_t in_shape[KCB_MAX_RANK], in_size = 1, known = 1;
   kcb__model_current_shape(m, &in_rank, in_shape);
   for (int i = 0; i < in_rank; i++) in_size *= in_shape[i];
+  char want[160], have[160];
+  kcb__shape_str(want, sizeof want, rank, target);
+  kcb__shape_str(have, sizeof have, in_rank, in_shape);
   for (int i = 0; i < rank; i++) {
     if (target[i] == -1 && unknown < 0) unknown = i;
-    else if (target[i] > 0 && target[i] <= in_size && known <= in_size / target[i]) known *= target[i];
-    else return kcb__error(KCB_EINVAL, "Reshape: dimension %d of the target is %lld (positive, or one -1, and the whole at most "
-                                       "the %lld values of a sample)", i, (long long)target[i], (long long)in_size);
+    else if (target[i] == -1) return kcb__error(KCB_EINVAL, "Reshape: the target %s has more than one -1 (one size may be inferred)", want);
+    else if (target[i] <= 0) return kcb__error(KCB_EINVAL, "Reshape: the target %s has a size of %lld (sizes are positive, or -1 for one inferred)", want, (long long)target[i]);
+    else if (target[i] <= in_size && known <= in_size / target[i]) known *= target[i];
+    else too_big = 1; /* more values than the input has: said below */
   }
-  if (unknown >= 0 ? in_size % known != 0 : known != in_size)
-    return kcb__error(KCB_EINVAL, "Reshape: %lld values per sample do not fit the target shape", (long long)in_size);
+  if (too_big || (unknown >= 0 ? in_size % known != 0 : known != in_size))
+    return kcb__error(KCB_EINVAL, "Reshape: the input %s holds %lld values per sample, which the target %s cannot hold%s", have,
+                      (long long)in_size, want, unknown >= 0 ? " whatever size -1 stands for" : " (the total must not change)");
   kcb__layer *l = NULL;
   int rc = kcb__model_append_layer(m, KCB__RESHAPE, NULL, &l);
   if (rc) return rc;

@@ -479,8 +479,8 @@ static int check_shape(const kcb__ckpt_source *s, const char *where, const char 
   for (int d = 0; same && d < rank; d++) same = shape[d] == w->shape[d];
   if (same) return 0;
   char want[64], got[64];
-  kcb__h5_shape_str(want, sizeof want, w->rank, w->shape);
-  kcb__h5_shape_str(got, sizeof got, rank, shape);
+  kcb__shape_str(want, sizeof want, w->rank, w->shape);
+  kcb__shape_str(got, sizeof got, rank, shape);
   return kcb__error(KCB_ESHAPE, "%s: Shape mismatch in %s for weight %s (%s). Weight expects shape %s. Received saved weight with shape %s",
                     s->path, layer_desc, weight, where, want, got);
 }
@@ -596,8 +596,8 @@ static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, con
       for (int d = 0; same && d < rank; d++) same = shape[d] == v->w[j].shape[d];
       if (!same) {
         char want[64], got[64];
-        kcb__h5_shape_str(want, sizeof want, v->w[j].rank, v->w[j].shape);
-        kcb__h5_shape_str(got, sizeof got, rank, shape);
+        kcb__shape_str(want, sizeof want, v->w[j].rank, v->w[j].shape);
+        kcb__shape_str(got, sizeof got, rank, shape);
         rc = kcb__error(KCB_ESHAPE, "%s: layer '%s' (%s/%s): The shape of the target variable and the shape of the target value in `variable.assign(value)` must match. variable.shape=%s, Received: value.shape=%s. Target variable: %s/%s/%s",
                         s->path, l->name, path, key, want, got, m->name, l->name, v->w[j].name);
         goto done;

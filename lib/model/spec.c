@@ -89,8 +89,11 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
   kcb_conv_options o = KCB_CONV_OPTIONS_INIT;
   long filters;
   int given = 0, pair_given = 0; /* a KxL size: for Conv2D only */
-  if (n < 2 || !parse_int(args[0], 1, 1000000, &filters) || !(given = parse_pair(args[1], o.kernel_size)))
-    return SPEC_ERROR("model spec '%s': conv needs FILTERS:KERNEL, as conv:32:3 or conv:32:3x3:same:relu", spec);
+  if (n < 2) return SPEC_ERROR("model spec '%s': conv needs FILTERS:KERNEL, as conv:32:3 or conv:32:3x3:same:relu", spec);
+  if (!parse_int(args[0], 1, 1000000, &filters))
+    return SPEC_ERROR("model spec '%s': conv's FILTERS '%s' is not a whole number from 1 to 1000000", spec, args[0]);
+  if (!(given = parse_pair(args[1], o.kernel_size)))
+    return SPEC_ERROR("model spec '%s': conv's KERNEL '%s' is not a size from 1 to 100000, or two as 3x5", spec, args[1]);
   o.filters = (int)filters;
   pair_given = given == 2;
   /* each kind of option at most once: "conv:4:3:relu:tanh" is a typo, not a choice */
@@ -107,6 +110,9 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
     else if (a[0] == 'd' && (given = parse_pair(a + 1, o.dilation_rate))) kind = DILATION, pair_given |= given == 2;
     else if (a[0] == 'g' && parse_int(a + 1, 1, 100000, &v)) kind = GROUPS, o.groups = (int)v;
     else if (kcb_activation_from_name(&o.activation, a) == 0) kind = ACTIVATION;
+    else if (strchr("sdg", a[0]) && strchr("0123456789-+", a[1]))
+      return SPEC_ERROR("model spec '%s': conv option '%s': the %s must be a whole number from 1 to 100000%s", spec, a,
+                        a[0] == 's' ? "strides" : a[0] == 'd' ? "dilation" : "groups", a[0] == 'g' ? "" : ", or two as 2x1");
     else
       return SPEC_ERROR("model spec '%s': conv option '%s' is not same/valid/causal, sN (strides), dN (dilation), gN (groups), nobias or an activation", spec, a);
     if (seen[kind]++) return SPEC_ERROR("model spec '%s': conv option '%s' gives the %s a second time", spec, a, kind_names[kind]);
@@ -133,6 +139,9 @@ static int add_pool_item(kcb_model *m, int max, char **args, int n, const char *
       pair_given |= given == 2;
       continue;
     }
+    if (strchr("0123456789-+", args[i][0]) && pairs < 2)
+      return SPEC_ERROR("model spec '%s': pooling's %s '%s' is not a whole number from 1 to 100000, or two as 2x1", spec,
+                        pairs == 0 ? "POOL" : "STRIDES", args[i]);
     return SPEC_ERROR("model spec '%s': pooling option '%s' is not POOL, STRIDES, same or valid", spec, args[i]);
   }
   kcb_error_clear();

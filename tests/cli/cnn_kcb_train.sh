@@ -51,7 +51,15 @@ for bad in '28x28x1,,conv:2:3,gap,10|an empty item' '28x28x1,conv::2:3,gap,10|ha
            '28x28x1,conv:4:3:s2x1:d1x2,flatten,10|strides > 1 together with dilation_rate > 1' \
            '784x1,conv:4:3x5,flatten,10|is Conv1D, whose kernel, strides and dilation are one number each' \
            '784x1,conv:4:3:s1x4,flatten,10|is Conv1D' '784x1,maxpool:2x7,flatten,10|pooling on (steps, channels) is 1D' \
-           '28x28x1,zeropad:1x2,flatten,10|zeropad needs one whole number'; do
+           '28x28x1,zeropad:1x2,flatten,10|zeropad needs one whole number' \
+           "28x28x1,conv:0:3,gap,10|conv's FILTERS '0' is not a whole number from 1 to 1000000" \
+           "28x28x1,conv:4:3x0,gap,10|conv's KERNEL '3x0' is not a size" \
+           "28x28x1,conv:4:3:s0,gap,10|conv option 's0': the strides must be a whole number" \
+           "28x28x1,conv:4:3:g99999999999,gap,10|conv option 'g99999999999': the groups must be" \
+           "28x28x1,maxpool:2:0,flatten,10|pooling's STRIDES '0' is not a whole number" \
+           '28x28x1,reshape:7x7x17,flatten,10|the input (28, 28, 1) holds 784 values per sample, which the target (7, 7, 17) cannot hold' \
+           '28x28x1,reshape:-1x5,flatten,10|cannot hold whatever size -1 stands for' \
+           '28x28x1,reshape:-1x2x-1,flatten,10|has more than one -1'; do
   "$train" --model "${bad%%|*}" --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err10.txt"
   [ $? -eq 2 ] && grep -q -- "${bad#*|}" "$tmp/err10.txt" && ok || bad "spec ${bad%%|*}: $(cat "$tmp/err10.txt")"
 done
