@@ -1199,27 +1199,96 @@ typedef struct slot_group {
   size_t width;
 } slot_group;
 
-/* Tries one slot layout (groups one after another, each interleaved over the trainable variables)
- * for the trainable variables that the first slots' sizes pick out (a weights-only file does not
- * say that a frozen layer's variables are not trainable: those the optimizer skipped are
- * skipped). On success fills owners[] and names[] (each slot's name, or NULL) and returns 1. */
+/* Whether model variable i has the shape of every slot the layout gives the a-th slot owner
+ * (n_t owners; group g's slots come after the earlier groups', `width` per owner). */
+static int owner_fits(const kcb_checkpoint_file *f, size_t first, const slot_group *groups, int n_groups, size_t n_t,
+                      size_t i, size_t a) {
+  const kcb_checkpoint_var *v = &f->vars[i].pub;
+  size_t base = first;
+  for (int g = 0; g < n_groups; base += n_t * groups[g].width, g++)
+    for (size_t s = 0; s < groups[g].width; s++) {
+      const kcb_checkpoint_var *o = &f->vars[base + a * groups[g].width + s].pub;
+      if (o->rank != v->rank || memcmp(o->shape, v->shape, (size_t)v->rank * sizeof *v->shape)) return 0;
+    }
+  return 1;
+}
+
+/* Picks the n_t variables that own slots when the optimizer skipped some (a weights-only file does
+ * not say which layers were frozen). Per layer it takes none of its trainable variables (frozen)
+ * or all of them; with `partial`, the first few (Keras lists a layer's trainable variables before
+ * its state, which a file without the classes may not tell apart). Every slot must have its
+ * owner's shape. Counts the choices that fit (a table of layers x owners so far, capped at 2):
+ * only a single one is taken, so that a bias and a BatchNormalization's gamma of the same size are
+ * never mixed up. @return 1 with t[] filled. */
+static int pick_owners(const kcb_checkpoint_file *f, size_t first, const slot_group *groups, int n_groups, size_t n_t,
+                       int partial, size_t *t) {
+  size_t n_model = f->meta.n_model_vars, n_runs = 0;
+  size_t *run_start = calloc(n_model + 2, sizeof *run_start); /* the layers' runs of variables */
+  if (!run_start) return 0;
+  for (size_t i = 0; i < n_model; i++)
+    if (i == 0 || f->vars[i].pub.layer != f->vars[i - 1].pub.layer) run_start[n_runs++] = i;
+  run_start[n_runs] = n_model;
+  int ok = 0;
+  size_t cells = (n_runs + 1) * (n_t + 1);
+  unsigned char *ways = cells <= ((size_t)1 << 24) ? calloc(cells, 1) : NULL;
+  uint16_t *taken = ways ? calloc(cells, sizeof *taken) : NULL; /* variables the run gave to reach a cell */
+  if (!taken) goto done;
+  ways[0] = 1;
+  for (size_t r = 0; r < n_runs; r++)
+    for (size_t a = 0; a <= n_t; a++) {
+      unsigned char w = ways[r * (n_t + 1) + a];
+      if (!w) continue;
+      size_t all = 0; /* the layer's trainable variables, listed first */
+      while (run_start[r] + all < run_start[r + 1] && f->vars[run_start[r] + all].pub.trainable) all++;
+      for (size_t p = 0;; p++) { /* the first p of them own slots: p = 0 is the frozen layer */
+        if (partial || p == 0 || p == all) {
+          unsigned char *to = &ways[(r + 1) * (n_t + 1) + a + p];
+          *to = *to + w > 2 ? 2 : (unsigned char)(*to + w);
+          taken[(r + 1) * (n_t + 1) + a + p] = (uint16_t)p;
+        }
+        if (p == all || a + p == n_t || p == UINT16_MAX || !owner_fits(f, first, groups, n_groups, n_t, run_start[r] + p, a + p))
+          break;
+      }
+    }
+  if (ways[n_runs * (n_t + 1) + n_t] == 1) { /* the one choice, followed back */
+    ok = 1;
+    for (size_t r = n_runs, a = n_t; r > 0; r--) {
+      size_t p = taken[r * (n_t + 1) + a];
+      a -= p;
+      for (size_t q = 0; q < p; q++) t[a + q] = run_start[r - 1] + q;
+    }
+  }
+done:
+  free(run_start);
+  free(ways);
+  free(taken);
+  return ok;
+}
+
+/* Tries one slot layout (groups one after another, each interleaved over the trainable variables).
+ * strict: every trainable variable owns slots; else those of frozen layers may own none (see
+ * pick_owners). On success fills owners[] and names[] (each slot's name, or NULL) and returns 1. */
 static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const slot_group *groups, int n_groups,
                       long *owners, const char **names, int strict) {
   size_t k = 0, n_tr = 0;
   for (int g = 0; g < n_groups; g++) k += groups[g].width;
   for (size_t i = 0; i < f->meta.n_model_vars; i++) n_tr += f->vars[i].pub.trainable;
-  if (!k || n_slots % k || (strict && n_slots / k != n_tr)) return 0; /* strict: no variable skipped */
+  if (!k || n_slots % k || (strict && n_slots / k != n_tr)) return 0;
   size_t n_t = n_slots / k, *t = calloc(n_t + 1, sizeof *t), found = 0;
   if (!t) return 0;
-  /* the first group's first slot of each trainable variable: positions 0, w0, 2*w0, ... */
-  for (size_t i = 0; i < f->meta.n_model_vars && found < n_t; i++)
-    if (f->vars[i].pub.trainable && f->vars[i].pub.count == f->vars[first + found * groups[0].width].pub.count) t[found++] = i;
-  int ok = found == n_t;
+  int ok;
+  if (strict) {
+    for (size_t i = 0; i < f->meta.n_model_vars; i++)
+      if (f->vars[i].pub.trainable) t[found++] = i;
+    ok = 1;
+    for (size_t a = 0; ok && a < n_t; a++) ok = owner_fits(f, first, groups, n_groups, n_t, t[a], a);
+  } else {
+    ok = pick_owners(f, first, groups, n_groups, n_t, 0, t) || pick_owners(f, first, groups, n_groups, n_t, 1, t);
+  }
   size_t pos = 0;
   for (int g = 0; ok && g < n_groups; g++)
-    for (size_t v = 0; ok && v < n_t; v++)
-      for (size_t s = 0; ok && s < groups[g].width; s++, pos++) {
-        ok = f->vars[first + pos].pub.count == f->vars[t[v]].pub.count && f->vars[first + pos].pub.rank == f->vars[t[v]].pub.rank;
+    for (size_t v = 0; v < n_t; v++)
+      for (size_t s = 0; s < groups[g].width; s++, pos++) {
         owners[pos] = (long)t[v];
         names[pos] = s < 2 ? groups[g].names[s] : NULL;
       }

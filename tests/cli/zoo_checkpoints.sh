@@ -47,6 +47,28 @@ for f in cnn.k2.h5 cnn.k2_h5py2.h5; do
   mkdir -p "$tmp/$f.d" && cp "$zoo/$f" "$tmp/$f.d/k2-val_loss=0.1.h5"
   check "convert_$f" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$f.d' --output '$tmp/$f.weights.h5' >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/$f.weights.h5' '$zoo/cnn.weights.h5'"
 done
+# a frozen layer's variables own no optimizer slots (fine-tuning): the slots of the weights-only
+# file without the first Conv2D's go to BatchNormalization's gamma and beta, not to the conv's bias
+# of the same size; when two layers could be the frozen one, no slot gets either's name
+$py - "$zoo/cnn.weights.h5" "$tmp/frozen.weights.h5" "$tmp/ambiguous.weights.h5" <<'PY'
+import shutil, sys, h5py, numpy as np
+src, frozen, ambiguous = sys.argv[1:]
+shutil.copy(src, frozen)
+with h5py.File(frozen, "r+") as f:
+    g = f["optimizer/vars"]; vals = [g[str(i)][()] for i in range(len(g))]
+    for k in list(g): del g[k]
+    for i, v in enumerate(vals[:2] + vals[6:]): g[str(i)] = v  # the conv's kernel and bias slots gone
+with h5py.File(ambiguous, "w") as f:  # Dense 4-8-8-8, one of the two last ones frozen
+    for name, shapes in (("dense", [(4, 8), (8,)]), ("dense_1", [(8, 8), (8,)]), ("dense_2", [(8, 8), (8,)])):
+        for i, sh in enumerate(shapes): f[f"layers/{name}/vars/{i}"] = np.ones(sh, "f4")
+    f["optimizer/vars/0"] = np.int64(3); f["optimizer/vars/1"] = np.float32(0.001)
+    for i, sh in enumerate([(4, 8), (4, 8), (8,), (8,), (8, 8), (8, 8), (8,), (8,)]): f[f"optimizer/vars/{i + 2}"] = np.zeros(sh, "f4")
+PY
+check frozen_layer_slots 0 '^adam/sequential_batch_normalization_gamma_momentum 0.00209777$' -- sh -c \
+  "'$bin/kcb-inspect' checkpoint '$tmp/frozen.weights.h5' | awk '\$1 ~ /^adam\/sequential_(conv2d|batch_normalization)_/ {print \$1, \$6; exit}'"
+check ambiguous_frozen_layer_slots 0 '^8 slots, 0 named$' -- sh -c \
+  "'$bin/kcb-inspect' checkpoint '$tmp/ambiguous.weights.h5' | awk '\$1 ~ /^optimizer\/[0-9]+$/ {n++} \$1 ~ /^optimizer\/dense/ {d++}
+    END {print n+0, \"slots,\", d+0, \"named\"}'"
 # conversions that are not defined fail before writing anything, naming why
 check weights_only_to_keras 1 'holds weights only .* needs the architecture' -- \
   "$bin/kcb-restore" "$tmp/cnn/cnn-val_loss=0.50.weights.h5" --output "$tmp/no.keras"
