@@ -1272,6 +1272,49 @@ static void test_config_with_non_finite_numbers(void **state) {
   assert_null(m);
 }
 
+/* Variables of the model's own (a subclassed model's: top_level_model_weights in a legacy file, the
+ * root `vars` of a store) cannot belong to a Sequential: Keras refuses to load such a file, and so
+ * does kcb, instead of dropping them; kcb-restore does not write them into a .keras either. */
+static void test_model_own_variables_refused(void **state) {
+  (void)state;
+  kcb_model *m = fixture_model("32:relu,10:softmax");
+  assert_ok(kcb_model_save(m, tmp_path("own.h5"), NULL));
+  assert_ok(kcb_model_save(m, tmp_path("own.weights.h5"), NULL));
+  float x[3] = {1, 2, 3};
+  hsize_t dim = 3;
+  hid_t s = H5Screate_simple(1, &dim, NULL);
+  hid_t f = H5Fopen(tmp_path("own.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+  assert_true(f >= 0);
+  hid_t g = H5Gopen2(f, "/model_weights/top_level_model_weights", H5P_DEFAULT);
+  assert_true(g >= 0);
+  if (H5Aexists(g, "weight_names") > 0) H5Adelete(g, "weight_names");
+  write_fixed_string(g, "weight_names", "x");
+  hid_t d = H5Dcreate2(g, "x", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+  H5Dclose(d), H5Gclose(g), H5Fclose(f);
+  f = H5Fopen(tmp_path("own.weights.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+  assert_true(f >= 0);
+  g = H5Gopen2(f, "/vars", H5P_DEFAULT);
+  assert_true(g >= 0);
+  d = H5Dcreate2(g, "0", H5T_IEEE_F32LE, s, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  assert_true(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+  H5Dclose(d), H5Gclose(g), H5Fclose(f), H5Sclose(s);
+
+  kcb_model *loaded = NULL;
+  assert_error(kcb_model_load(&loaded, tmp_path("own.h5"), NULL), KCB_ESHAPE,
+               "Model expects 0 top-level weight(s). Received 1 saved top-level weight(s)");
+  assert_null(loaded);
+  assert_error(kcb_model_load_weights(m, tmp_path("own.weights.h5"), NULL), KCB_ESHAPE,
+               "expected 0 variables, but received 1 variables during loading (group vars");
+  kcb_checkpoint_file *cf = NULL;
+  if (kcb_checkpoint_file_open(&cf, tmp_path("own.h5"))) fail_msg("%s", kcb_error_last());
+  assert_error(kcb_checkpoint_file_write(cf, tmp_path("own.keras"), KCB_LAYOUT_AUTO, NULL), KCB_EINVAL,
+               "the Sequential model has variables of its own");
+  assert_int_equal(access(tmp_path("own.keras"), F_OK), -1);
+  kcb_checkpoint_file_close(cf);
+  kcb_model_free(m);
+}
+
 /* A model rebuilt from a file keeps its own name and its InputLayer's: a resave writes the same
  * variable paths ("classifier/dense/kernel"), as Keras would, not "sequential/...". */
 static void test_model_name_kept(void **state) {
@@ -1400,6 +1443,7 @@ int main(void) {
       cmocka_unit_test(test_weights_override_and_metadata),
       cmocka_unit_test(test_fixture_info),
       cmocka_unit_test(test_layout_by_name),
+      cmocka_unit_test(test_model_own_variables_refused),
       cmocka_unit_test(test_mismatch_errors),
       cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_keras2_fixed_length_strings),

@@ -708,10 +708,18 @@ static int write_verified(const kcb_checkpoint_file *f, const plan *p, const cha
  * of another model) would give a file Keras cannot load. Checked for the layers whose shapes kcb
  * knows, before anything is written. */
 static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_path) {
+  const char *model_class = f->meta.model_class ? f->meta.model_class : "";
+  int built_from_config = !strcmp(model_class, "Sequential") || !strcmp(model_class, "Functional");
   for (size_t i = 0; i < f->meta.n_model_vars; i++) {
     const kcb_checkpoint_var *v = &f->vars[i].pub;
-    if (v->layer < 0 || v->rank < 1) continue;
+    if (v->layer < 0) continue;
     const kcb__ckpt_layer *l = &f->layers[v->layer];
+    /* only a subclassed model makes variables of its own: Keras refuses them for the others */
+    if (l->model_own && built_from_config)
+      return kcb__error(KCB_EINVAL, "%s: the %s model has variables of its own (%s), which only a subclassed model "
+                        "has: Keras could not load them into the model its config builds; nothing was written", out_path,
+                        model_class, f->vars[i].path);
+    if (v->rank < 1) continue;
     const char *cls = l->class_name, *key = NULL;
     if (!strcmp(cls, "Dense")) key = "units";
     else if (!strcmp(cls, "Conv1D") || !strcmp(cls, "Conv2D") || !strcmp(cls, "Conv3D")) key = "filters";

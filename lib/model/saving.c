@@ -510,6 +510,19 @@ static int load_legacy_weights(const kcb__ckpt_source *s, const kcb_model *m, co
     kcb__h5_close(lg);
     lg = H5I_INVALID_HID;
   }
+  /* a subclassed model's own variables: a Sequential has none, and Keras refuses the file */
+  if (kcb__h5_exists(s->weights, "top_level_model_weights")) {
+    KCB__TRY(kcb__h5_group_open(&lg, s->weights, "top_level_model_weights", s->path));
+    KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
+    if (n_wn) {
+      rc = kcb__error(KCB_ESHAPE, "%s: Weight count mismatch for top-level weights when loading weights from file. Model "
+                      "expects 0 top-level weight(s). Received %zu saved top-level weight(s) (top_level_model_weights: "
+                      "a subclassed model's own variables)", s->path, n_wn);
+      goto done;
+    }
+    kcb__h5_close(lg);
+    lg = H5I_INVALID_HID;
+  }
   size_t n_model = 0;
   for (size_t i = 0; i < m->n_layers; i++) n_model += m->layers[i].n_vars > 0;
   if (n_model != n_file) {
@@ -562,7 +575,17 @@ static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, con
   int rc = 0;
   hid_t g = H5I_INVALID_HID;
   char path[160], key[32];
-  size_t j = 0;
+  size_t j = 0, own = 0;
+  /* the model's own variables (the root `vars`): a Sequential has none, and Keras refuses the file */
+  if (kcb__h5_exists(s->weights, "vars")) {
+    KCB__TRY(kcb__h5_group_open(&g, s->weights, "vars", s->path));
+    KCB__TRY(kcb__h5_link_count(g, &own, s->path));
+    kcb__h5_close(g);
+    g = H5I_INVALID_HID;
+    if (own)
+      return kcb__error(KCB_ESHAPE, "%s: Layer '%s' expected 0 variables, but received %zu variables during loading "
+                        "(group vars: the model's own, as a subclassed model has)", s->path, m->name, own);
+  }
   for (size_t i = 0; i < m->n_layers; i++) {
     const kcb__layer *l = &m->layers[i];
     if (l->n_vars == 0) continue;
