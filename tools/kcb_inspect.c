@@ -91,6 +91,9 @@ static const char *command_for_path(const char *path) {
   if (f) fclose(f);
   if (got == 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) return "checkpoint";
   if (got >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) return "checkpoint";
+  /* by name: a .keras with bytes before its zip (Keras reads it), or a damaged checkpoint, which
+   * the checkpoint command then says what is wrong with */
+  if (is_checkpoint_path(base)) return "checkpoint";
   size_t len = strlen(base);
   if (len > 4 && strcmp(base + len - 4, ".csv") == 0) return "csv";
   return NULL;

@@ -144,9 +144,18 @@ int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
   if (!path) return kcb__error(KCB_EINVAL, "no file name");
   s->path = path;
   if (!(s->h5name = strdup(path))) return kcb__error(KCB_ENOMEM, "out of memory");
-  int is_zip = kcb__zip_is_zip(path);
-  int rc = is_zip ? open_archive(s) : refuse_sharded(path);
-  if (rc == 0 && !is_zip) rc = open_hdf5(s);
+  uint64_t zip_start;
+  int zip = kcb__zip_locate(path, &zip_start), rc;
+  if (zip == KCB__ZIP_TRUNCATED)
+    rc = kcb__error(KCB_ETRUNC, "%s: a zip archive without its end (no end of central directory record): truncated, "
+                    "or still being written", path);
+  else rc = zip == KCB__ZIP_FOUND ? open_archive(s) : refuse_sharded(path);
+  if (rc == 0 && zip == KCB__ZIP_NONE) {
+    rc = open_hdf5(s);
+    if (rc == KCB_EFORMAT && kcb__ends_with(path, ".keras") && strstr(kcb_error_last(), "no HDF5 signature"))
+      rc = kcb__error(KCB_EFORMAT, "%s: not a .keras archive: neither a zip archive (a .keras file is a zip of config.json, "
+                      "metadata.json and model.weights.h5) nor an HDF5 file", path);
+  }
   if (rc == 0) {
     /* the file's root, then (legacy full .h5) the weights group, as Keras writes them */
     read_info(s, s->file, "keras_version", &s->keras_version);

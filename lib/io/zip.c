@@ -10,13 +10,48 @@
 
 #include <zip.h>
 
-int kcb__zip_is_zip(const char *path) {
+static uint32_t le32(const unsigned char *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint64_t le64(const unsigned char *p) { return le32(p) | (uint64_t)le32(p + 4) << 32; }
+
+int kcb__zip_locate(const char *path, uint64_t *start) {
+  *start = 0;
   FILE *f;
-  if (kcb__file_fopen_read(path, NULL, &f) != 0) return 0; /* the caller's next open reports it */
-  unsigned char magic[4] = {0};
-  size_t got = fread(magic, 1, 4, f);
+  if (kcb__file_fopen_read(path, NULL, &f) != 0) return KCB__ZIP_NONE; /* the caller's next open reports it */
+  enum { EOCD = 22, LOCATOR = 20, EOCD64 = 56, TAIL = 65535 + EOCD + LOCATOR + EOCD64 };
+  unsigned char head[4] = {0}, *tail = malloc(TAIL);
+  int kind = KCB__ZIP_NONE;
+  size_t got = fread(head, 1, 4, f);
+  int local_header = got == 4 && memcmp(head, "PK\3\4", 4) == 0;
+  if (got == 4 && memcmp(head, "\x89HDF", 4) == 0) goto done; /* an HDF5 file, whatever its last bytes say */
+  if (!tail || fseeko(f, 0, SEEK_END) != 0) goto done;
+  off_t size = ftello(f), from = size > TAIL ? size - TAIL : 0;
+  size_t n;
+  if (size < EOCD || fseeko(f, from, SEEK_SET) != 0 || (n = fread(tail, 1, (size_t)(size - from), f)) != (size_t)(size - from))
+    goto done;
+  /* the end of central directory record: the last "PK\5\6" whose comment ends at most at the end */
+  for (size_t at = n - EOCD + 1; at-- > 0;) {
+    const unsigned char *e = tail + at;
+    if (memcmp(e, "PK\5\6", 4) != 0 || at + EOCD + (e[20] | (size_t)e[21] << 8) > n) continue;
+    uint64_t cd_size = le32(e + 12), cd_offset = le32(e + 16), where = (uint64_t)from + at;
+    if (cd_offset == 0xffffffffu && at >= LOCATOR && memcmp(e - LOCATOR, "PK\6\7", 4) == 0) {
+      /* zip64: the locator gives the zip64 record's offset, which sits just before it */
+      uint64_t rec_offset = le64(e - LOCATOR + 8);
+      size_t rec = at - LOCATOR >= EOCD64 ? at - LOCATOR - EOCD64 : 0;
+      if (memcmp(tail + rec, "PK\6\6", 4) != 0) continue;
+      if ((uint64_t)from + rec < rec_offset) continue;
+      *start = (uint64_t)from + rec - rec_offset;
+    } else {
+      if (where < cd_size + cd_offset) continue;
+      *start = where - cd_size - cd_offset; /* bytes before the archive (a self-extractor's stub, say) */
+    }
+    kind = KCB__ZIP_FOUND;
+    break;
+  }
+  if (kind == KCB__ZIP_NONE && local_header) kind = KCB__ZIP_TRUNCATED;
+done:
+  free(tail);
   fclose(f);
-  return got == 4 && memcmp(magic, "PK\3\4", 4) == 0;
+  return kind;
 }
 
 static int zip_fail(int code, const char *file, const char *what, zip_error_t *err) {
@@ -30,18 +65,27 @@ int kcb__zip_read_member(const char *path, const char *name, void **out, size_t 
   int zerr = 0, fd;
   int rc0 = kcb__file_open_read(path, NULL, &fd);
   if (rc0) return rc0;
+  uint64_t start = 0;
+  kcb__zip_locate(path, &start); /* past bytes before the archive, as Python's zipfile reads them */
   struct stat ast;
-  zip_uint64_t archive_size = fstat(fd, &ast) == 0 ? (zip_uint64_t)ast.st_size : ((zip_uint64_t)1 << 40);
-  zip_t *za = zip_fdopen(fd, ZIP_RDONLY, &zerr); /* takes fd on success */
-  if (!za) close(fd);
+  zip_uint64_t archive_size = fstat(fd, &ast) == 0 && (uint64_t)ast.st_size >= start ? (zip_uint64_t)ast.st_size - start
+                                                                                      : ((zip_uint64_t)1 << 40);
+  FILE *fp = fdopen(fd, "rb");
+  zip_error_t e;
+  zip_error_init(&e);
+  zip_source_t *src = fp ? zip_source_filep_create(fp, start, -1, &e) : NULL; /* takes fp on success */
+  zip_t *za = src ? zip_open_from_source(src, ZIP_RDONLY, &e) : NULL;
   if (!za) {
-    zip_error_t e;
-    zip_error_init_with_code(&e, zerr);
+    zerr = zip_error_code_zip(&e);
+    if (src) zip_source_free(src);
+    else if (fp) fclose(fp);
+    else close(fd);
     int code = zerr == ZIP_ER_NOENT ? KCB_ENOENT : zerr == ZIP_ER_NOZIP || zerr == ZIP_ER_INCONS ? KCB_EFORMAT : KCB_EIO;
     int rc = zip_fail(code, path, "cannot open the zip archive", &e);
     zip_error_fini(&e);
     return rc;
   }
+  zip_error_fini(&e);
   int rc = 0;
   zip_file_t *zf = NULL;
   char *buf = NULL;

@@ -8,8 +8,14 @@
 
 #include "internal.h"
 
-/* Whether the file starts with a zip local-file header ("PK\3\4"). */
-int kcb__zip_is_zip(const char *path);
+/* What kcb__zip_locate finds. */
+enum { KCB__ZIP_NONE, KCB__ZIP_FOUND, KCB__ZIP_TRUNCATED };
+
+/* Whether the file is a zip archive: KCB__ZIP_FOUND when it ends with a zip's end of central
+ * directory record (*start: the bytes before the archive, which Python's zipfile skips and a
+ * self-extractor has), KCB__ZIP_TRUNCATED when it starts with a local-file header ("PK\3\4")
+ * but has no such end, else KCB__ZIP_NONE (an HDF5 file: never a zip). */
+int kcb__zip_locate(const char *path, uint64_t *start);
 
 /* Reads member `name` of the archive at `path` into a malloc'd buffer (NUL-terminated, the NUL
  * not counted in *len). KCB_EKEY naming the archive and member if it is absent; KCB_EFORMAT if it

@@ -69,6 +69,18 @@ check frozen_layer_slots 0 '^adam/sequential_batch_normalization_gamma_momentum 
 check ambiguous_frozen_layer_slots 0 '^8 slots, 0 named$' -- sh -c \
   "'$bin/kcb-inspect' checkpoint '$tmp/ambiguous.weights.h5' | awk '\$1 ~ /^optimizer\/[0-9]+$/ {n++} \$1 ~ /^optimizer\/dense/ {d++}
     END {print n+0, \"slots,\", d+0, \"named\"}'"
+# .keras files that are not plain zips: bytes before the archive (a self-extractor's stub), which
+# Python's zipfile and so Keras read; an empty and a text file; a cut archive
+{ printf '#!/bin/sh\nexit 0\n'; head -c 1000 /dev/zero; cat "$zoo/mlp_bn.keras"; } >"$tmp/prefixed.keras"
+head -c 20000 "$zoo/mlp_bn.keras" >"$tmp/cut.keras"
+: >"$tmp/empty.keras"
+echo 'not a zip' >"$tmp/text.keras"
+check keras_after_a_stub 0 'every variable identical' -- "$bin/kcb-inspect" diff "$tmp/prefixed.keras" "$zoo/mlp_bn.keras"
+check keras_after_a_stub_by_path 0 'layout keras, Keras 3.15.1' -- "$bin/kcb-inspect" "$tmp/prefixed.keras"
+check keras_cut 1 'cut.keras: a zip archive without its end .*KCB_ETRUNC' -- "$bin/kcb-inspect" "$tmp/cut.keras"
+for f in empty text; do
+  check "keras_$f" 1 "$f.keras: not a .keras archive: neither a zip archive" -- "$bin/kcb-inspect" "$tmp/$f.keras"
+done
 # conversions that are not defined fail before writing anything, naming why
 check weights_only_to_keras 1 'holds weights only .* needs the architecture' -- \
   "$bin/kcb-restore" "$tmp/cnn/cnn-val_loss=0.50.weights.h5" --output "$tmp/no.keras"
