@@ -44,6 +44,11 @@ static uint64_t keras_weights_max_bytes(void) {
   return p > (UINT64_MAX - ((uint64_t)64 << 20)) / 12 ? UINT64_MAX : p * 12 + ((uint64_t)64 << 20);
 }
 
+/* Keras reads the archive's JSON as bytes, and Python's json skips a UTF-8 byte-order mark there. */
+static void strip_bom(char *text, size_t len) {
+  if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) memmove(text, text + 3, len - 2); /* with the NUL */
+}
+
 static int open_archive(kcb__ckpt_source *s) {
   size_t len = 0;
   s->layout = KCB_LAYOUT_KERAS;
@@ -64,8 +69,10 @@ static int open_archive(kcb__ckpt_source *s) {
     rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
                     "'config.json' in the archive\")", s->path);
   if (rc) return rc;
+  strip_bom(s->config, len);
   if (kcb__zip_read_member(s->path, "metadata.json", (void **)&s->metadata_json, &len, KERAS_JSON_MAX_BYTES,
                            "bytes kcb reads of a model's JSON") == 0) {
+    strip_bom(s->metadata_json, len);
     json_t *j = json_loads(s->metadata_json, 0, NULL);
     const char *v = json_string_value(json_object_get(j, "keras_version"));
     if (v && !(s->keras_version = strdup(v))) rc = kcb__error(KCB_ENOMEM, "out of memory");

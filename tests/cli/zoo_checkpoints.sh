@@ -78,6 +78,12 @@ echo 'not a zip' >"$tmp/text.keras"
 check keras_after_a_stub 0 'every variable identical' -- "$bin/kcb-inspect" diff "$tmp/prefixed.keras" "$zoo/mlp_bn.keras"
 check keras_after_a_stub_by_path 0 'layout keras, Keras 3.15.1' -- "$bin/kcb-inspect" "$tmp/prefixed.keras"
 check keras_cut 1 'cut.keras: a zip archive without its end .*KCB_ETRUNC' -- "$bin/kcb-inspect" "$tmp/cut.keras"
+# a config.json that starts with a UTF-8 byte-order mark (Python's json skips it, and so Keras)
+$py -c "import sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], 'w') as z:
+    for n in src.namelist(): z.writestr(n, (b'\xef\xbb\xbf' if n.endswith('.json') else b'') + src.read(n))" "$zoo/mlp_bn.keras" "$tmp/bom.keras"
+check keras_config_with_bom 0 'model: Sequential .sequential.' -- "$bin/kcb-inspect" "$tmp/bom.keras"
 for f in empty text; do
   check "keras_$f" 1 "$f.keras: not a .keras archive: neither a zip archive" -- "$bin/kcb-inspect" "$tmp/$f.keras"
 done
