@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "core/pyformat.h"
@@ -113,11 +114,18 @@ static void stem_of(const char *path, char *out, size_t size) {
     }
 }
 
-/* Parses a number at s (digits with an optional sign, point and exponent); *end after it. */
+/* Parses a number at s (digits with an optional sign, point and exponent, or Python's inf and nan
+ * as a float format writes them: "-inf", "nan", "INF"); *end after it. */
 static int parse_number(const char *s, double *out, const char **end, int *has_point) {
   const char *p = s;
   if (*p == '+' || *p == '-') p++;
   const char *digits = p;
+  if ((strncasecmp(p, "inf", 3) == 0 || strncasecmp(p, "nan", 3) == 0) && !isalnum((unsigned char)p[3])) {
+    *out = tolower((unsigned char)*p) == 'n' ? NAN : *s == '-' ? -INFINITY : INFINITY;
+    *has_point = 1;
+    *end = p + 3;
+    return 1;
+  }
   while (isdigit((unsigned char)*p)) p++;
   *has_point = 0;
   if (*p == '.' && isdigit((unsigned char)p[1])) {
@@ -173,7 +181,9 @@ static int last_number_in_name(const char *stem, double *out) {
     const char *end;
     int point;
     double v;
-    if (parse_number(p + 1, &v, &end, &point) && point) {
+    /* inf or nan only after some digit (the epoch's): "model-inf" is a name, "ckpt-02--inf" a value */
+    const char *digit = strpbrk(stem, "0123456789");
+    if (parse_number(p + 1, &v, &end, &point) && point && (isfinite(v) || (digit && digit < p))) {
       *out = v;
       found = 1;
       p = end - 1;

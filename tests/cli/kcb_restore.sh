@@ -45,6 +45,14 @@ mkdir -p "$tmp/vnames" && for f in best_model_v2 resnet50_best run_07; do cp "$p
 printf 'epoch,val_loss\n0,0.9\n1,0.1\n2,0.2\n49,0.01\n6,0.5\n' >"$tmp/vnames/log.csv"
 check csv_epoch_digits_standalone 0 "^1 +$tmp/vnames/run_07\.weights\.h5 +weights\.h5 +7 +0\.5 +csv\$" -- "$bin" "$tmp/vnames"
 check csv_epoch_digits_glued 0 "^- +$tmp/vnames/best_model_v2\.weights\.h5 +weights\.h5 +- +- +none\$" -- "$bin" "$tmp/vnames"
+# Python's float formats write inf and nan as "inf", "-inf", "nan": values in names as in a CSV log
+# (-inf is the best loss, as ModelCheckpoint's np.less has it); "model-inf" is a name, not a value
+mkdir -p "$tmp/inf" && for f in ckpt-01-0.5000 ckpt-02--inf ckpt-03-inf ckpt-04-nan model-inf; do cp "$plain" "$tmp/inf/$f.weights.h5"; done
+check inf_in_name_best 0 "^1 +$tmp/inf/ckpt-02--inf\.weights\.h5 +weights\.h5 +2 +-inf +name\$" -- "$bin" "$tmp/inf"
+check inf_in_name_last 0 "^3 +$tmp/inf/ckpt-03-inf\.weights\.h5 +weights\.h5 +3 +inf +name\$" -- "$bin" "$tmp/inf"
+check nan_in_name 0 "^4 +$tmp/inf/ckpt-04-nan\.weights\.h5 +weights\.h5 +4 +nan +name\$" -- "$bin" "$tmp/inf"
+check inf_word_not_a_value 0 "^- +$tmp/inf/model-inf\.weights\.h5 +weights\.h5 +- +- +none\$" -- "$bin" "$tmp/inf"
+check inf_by_template 0 "^1 +$tmp/inf/ckpt-02--inf\.weights\.h5 " -- "$bin" "$tmp/inf" --template 'ckpt-{epoch:02d}-{val_loss:.4f}.weights.h5'
 check other_monitor_not_from_name 1 "no checkpoint with a value for val_accuracy among 2 files" -- "$bin" "$tmp/mon" --monitor val_accuracy
 check nothing_rankable 1 '^kcb-restore: no checkpoint with a value for val_loss among 1 file$' -- "$bin" "$c/none"
 check recursive 0 "^1 +$c/stored/b\.weights\.h5 " -- "$bin" "$c"
