@@ -1038,6 +1038,34 @@ static void test_unsupported_settings_refused(void **state) {
     kcb_model_free(m);
     m = NULL;
   }
+  /* a convolution's padding in any case (Keras lowercases it), a pooling layer's as Keras writes it;
+   * a setting kcb cannot take is named with its value */
+  static const char conv_cfg[] =
+      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
+      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 6, 6, 2]}},"
+      "{\"class_name\": \"Conv2D\", \"config\": {\"name\": \"conv2d\", \"filters\": 4, \"kernel_size\": %s, "
+      "\"padding\": %s, \"data_format\": %s}},"
+      "{\"class_name\": \"MaxPooling2D\", \"config\": {\"name\": \"max_pooling2d\", \"padding\": %s}}]}}";
+  static const struct {
+    const char *kernel, *conv_padding, *format, *pool_padding, *error;
+  } settings[] = {
+      {"[3, 3]", "\"SAME\"", "\"channels_last\"", "\"valid\"", NULL},
+      {"[3, 3]", "\"Valid\"", "\"channels_last\"", "\"same\"", NULL},
+      {"[3, 3]", "\"same\"", "\"channels_last\"", "\"SAME\"", "MaxPooling2D layer 'max_pooling2d': padding \"SAME\" is not supported"},
+      {"[3, 3]", "\"full\"", "\"channels_last\"", "\"same\"", "Conv2D layer 'conv2d': padding \"full\" is not supported"},
+      {"[3, 3]", "\"same\"", "\"channels_first\"", "\"same\"", "data_format \"channels_first\" is not supported (channels_last only)"},
+      {"[3, 0]", "\"same\"", "\"channels_last\"", "\"same\"", "Conv2D layer 'conv2d': kernel_size [3,0] is not supported"},
+  };
+  for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+    char text[2048];
+    snprintf(text, sizeof text, conv_cfg, settings[i].kernel, settings[i].conv_padding, settings[i].format, settings[i].pool_padding);
+    int rc = kcb__model_from_config_json(&m, text, NULL, 1, 0, NULL, "conv.h5");
+    if (settings[i].error ? rc != KCB_EFORMAT || !strstr(kcb_error_last(), settings[i].error) : rc != 0)
+      fail_msg("setting %zu: rc %d, '%s'", i, rc, rc ? kcb_error_last() : "");
+    if (i == 0) assert_int_equal(kcb_model_param_count(m), 3 * 3 * 2 * 4 + 4);
+    kcb_model_free(m);
+    m = NULL;
+  }
   /* input shapes: a variable dimension is said as such; without an InputLayer, the first layer's
    * build_config gives it (Keras builds the layer from it) */
   static const char varlen[] = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "

@@ -3,6 +3,7 @@
  * get_config (fixtures/keras-zoo/cnn.keras, mlp_bn.keras). */
 #include "model/layer_config.h"
 
+#include <ctype.h>
 #include <string.h>
 
 typedef struct out {
@@ -158,9 +159,25 @@ static int read_pair(json_t *c, const char *key, int n, int *v, int fallback, in
   return 1;
 }
 
-static int read_padding(json_t *c, kcb_padding *p) {
+/* A convolution's padding is any case (Keras lowercases it), a pooling layer's as Keras writes it. */
+static int read_padding(json_t *c, kcb_padding *p, int any_case) {
   const char *s = json_string_value(json_object_get(c, "padding"));
-  return kcb_padding_from_name(p, s ? s : "valid") == 0;
+  char lower[16] = "valid";
+  if (s && strlen(s) < sizeof lower)
+    for (size_t i = 0; i <= strlen(s); i++) lower[i] = any_case ? (char)tolower((unsigned char)s[i]) : s[i];
+  return (!s || strlen(s) < sizeof lower) && kcb_padding_from_name(p, lower) == 0;
+}
+
+/* Says which of a convolution's or pooling layer's settings kcb cannot take, with its value. */
+static int bad_setting(const char *file, const char *name, const char *cls, json_t *c, const char *key) {
+  char *value = json_dumps(json_object_get(c, key), JSON_ENCODE_ANY | JSON_COMPACT);
+  int rc = kcb__error(KCB_EFORMAT, "%s: %s layer '%s': %s %.80s is not supported%s", file, cls, name, key,
+                      value ? value : "(missing)",
+                      !strcmp(key, "data_format") ? " (channels_last only)"
+                      : !strcmp(key, "padding") ? " (valid or same; causal for Conv1D)"
+                                                : " (positive whole numbers, one per spatial axis)");
+  free(value);
+  return rc;
 }
 
 static int channels_last(json_t *c) {
@@ -202,9 +219,12 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     if (!json_is_integer(f) || json_integer_value(f) <= 0 || json_integer_value(f) > 1000000)
       return *rc = bad(file, name, cls, "no valid 'filters'"), 1;
     o.filters = (int)json_integer_value(f);
-    if (!read_pair(c, "kernel_size", n, o.kernel_size, 0, 1) || !read_pair(c, "strides", n, o.strides, 1, 0) ||
-        !read_pair(c, "dilation_rate", n, o.dilation_rate, 1, 0) || !read_padding(c, &o.padding) || !channels_last(c))
-      return *rc = bad(file, name, cls, "kernel_size, strides, dilation_rate, padding or data_format is not supported"), 1;
+    const char *wrong = !read_pair(c, "kernel_size", n, o.kernel_size, 0, 1) ? "kernel_size"
+                        : !read_pair(c, "strides", n, o.strides, 1, 0)       ? "strides"
+                        : !read_pair(c, "dilation_rate", n, o.dilation_rate, 1, 0) ? "dilation_rate"
+                        : !read_padding(c, &o.padding, 1)                   ? "padding"
+                        : !channels_last(c)                                 ? "data_format" : NULL;
+    if (wrong) return *rc = bad_setting(file, name, cls, c, wrong), 1;
     json_t *groups = json_object_get(c, "groups");
     if (groups && !json_is_null(groups) &&
         (!json_is_integer(groups) || json_integer_value(groups) < 1 || json_integer_value(groups) > o.filters))
@@ -222,9 +242,11 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     if (strcmp(cls, pool_classes[k]) != 0) continue;
     int n = strchr(cls, '2') ? 2 : 1;
     kcb_pooling_options o = KCB_POOLING_OPTIONS_INIT;
-    if (!read_pair(c, "pool_size", n, o.pool_size, 2, 0) || !read_pair(c, "strides", n, o.strides, 0, 0) ||
-        !read_padding(c, &o.padding) || !channels_last(c))
-      return *rc = bad(file, name, cls, "pool_size, strides, padding or data_format is not supported"), 1;
+    const char *wrong = !read_pair(c, "pool_size", n, o.pool_size, 2, 0) ? "pool_size"
+                        : !read_pair(c, "strides", n, o.strides, 0, 0)     ? "strides"
+                        : !read_padding(c, &o.padding, 0)                   ? "padding"
+                        : !channels_last(c)                                 ? "data_format" : NULL;
+    if (wrong) return *rc = bad_setting(file, name, cls, c, wrong), 1;
     o.keepdims = bool_or(c, "keepdims", 0);
     o.name = lname;
     *rc = kcb_model_add_pooling(m, (kcb_pooling)k, &o);
