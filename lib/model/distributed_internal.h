@@ -9,7 +9,7 @@
 #include "model/model_internal.h"
 
 /* Values every rank must agree on before training (sample counts, batch size, ...). */
-#define KCB__DIST_MAX_CHECKS 16
+#define KCB__DIST_MAX_CHECKS 20
 typedef struct kcb__dist_check {
   const char *name[KCB__DIST_MAX_CHECKS]; /* e.g. "training samples"; "fingerprint: inputs x" for a hash,
                                             * whose value the message leaves out */

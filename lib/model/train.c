@@ -315,6 +315,26 @@ static int should_validate(const kcb_fit_options *o, int epoch) {
   return (epoch + 1) % o->validation_freq == 0;
 }
 
+/* Which epochs validate (validation_freq or validation_epochs), as a hash ranks compare: a rank
+ * that validated alone would wait in the validation pass's reductions for the others. Exact over the
+ * run's epochs (two ways of asking for the same epochs agree), or of the options when that would
+ * take long. */
+static int64_t validation_plan_fingerprint(const kcb_fit_options *o, int has_val) {
+  uint64_t h = 1469598103934665603u;
+  if (!has_val) return 0;
+  uint64_t cost = (uint64_t)(o->epochs > o->initial_epoch ? o->epochs - o->initial_epoch : 0) *
+                  (o->validation_epochs ? o->n_validation_epochs + 1 : 1);
+  if (cost <= 100000000u) {
+    for (int epoch = o->initial_epoch; epoch < o->epochs; epoch++)
+      if (should_validate(o, epoch)) h = (h ^ (uint64_t)epoch) * 1099511628211u;
+  } else if (o->validation_epochs) {
+    for (size_t i = 0; i < o->n_validation_epochs; i++) h = (h ^ (uint64_t)(uint32_t)o->validation_epochs[i]) * 1099511628211u;
+  } else {
+    h = (h ^ (uint64_t)(uint32_t)o->validation_freq) * 1099511628211u;
+  }
+  return (int64_t)(h >> 1);
+}
+
 static int check_fit_options(const kcb_fit_options *o) {
   if (o->batch_size <= 0) return kcb__error(KCB_EINVAL, "fit: batch_size must be positive, got %lld", (long long)o->batch_size);
   if (o->epochs < 0) return kcb__error(KCB_EINVAL, "fit: epochs must be >= 0, got %d", o->epochs);
@@ -395,14 +415,16 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
                              "initial_epoch", "shuffle", "parameters", "input size", "target size",
                              "fingerprint: inputs x", "fingerprint: targets y", "fingerprint: layer configs",
                              "fingerprint: compile configs (loss, metrics, optimizer)",
-                             "fingerprint: validation inputs", "fingerprint: validation targets"},
+                             "fingerprint: validation inputs", "fingerprint: validation targets",
+                             "fingerprint: validation epochs (validation_freq or validation_epochs)"},
                             {train.n, has_val ? val.n : 0, batch, o->epochs, steps, o->initial_epoch, o->shuffle != 0,
                              (int64_t)m->n_params, m->in_size, train.y_size,
                              kcb__dist_fingerprint(x->data, x->shape[0], m->in_size),
                              kcb__dist_fingerprint(y->data, y->shape[0], train.y_size),
                              kcb__dist_fingerprint_text(layers_json), kcb__dist_fingerprint_text(compile_json),
                              has_val ? kcb__dist_fingerprint(val.x, val.n, m->in_size) : 0,
-                             has_val && val.y ? kcb__dist_fingerprint(val.y, val.n, val.y_size) : 0}, 16};
+                             has_val && val.y ? kcb__dist_fingerprint(val.y, val.n, val.y_size) : 0,
+                             validation_plan_fingerprint(o, has_val)}, 17};
     free(layers_json);
     free(compile_json);
     agreed = 1;

@@ -228,6 +228,21 @@ static void different_data_contents(void **state) {
   assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different validation inputs");
   if (rank == size - 1) vx->data[0] -= 0.5f, vy->data[39] = vy->data[39] == 0 ? 1 : 0;
   assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different validation targets");
+  if (rank == size - 1) vy->data[39] = vy->data[39] == 0 ? 1 : 0;
+  /* validating after other epochs: the last rank would wait alone in the validation pass */
+  fo.epochs = 2;
+  fo.validation_freq = rank == size - 1 ? 2 : 1;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different validation epochs (validation_freq or validation_epochs)");
+  static const int second[1] = {2}, both[2] = {1, 2};
+  fo.validation_freq = 1;
+  fo.validation_epochs = rank == size - 1 ? second : both;
+  fo.n_validation_epochs = rank == size - 1 ? 1 : 2;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "have different validation epochs");
+  /* the same epochs asked for in two ways agree */
+  fo.validation_epochs = rank == size - 1 ? both : NULL;
+  fo.n_validation_epochs = rank == size - 1 ? 2 : 0;
+  fo.epochs = 1;
+  assert_ok(kcb_model_fit(m, x, y, &fo, NULL));
   kcb_tensor_free(vx);
   kcb_tensor_free(vy);
   kcb_model_free(m);
