@@ -513,10 +513,23 @@ static long long decay_epochs(const train_args *a) {
   return after > 1 ? after : 1;
 }
 
-/* The record's text: the course options with the values the run resolved where they depend on
- * something a resume may change (cosine's decay on --epochs, warm-up's target rate on the number
- * of processes). */
+static void resolve_course(const train_args *a, train_args *out, char data[PATH_MAX]);
+
+/* The record's text: the course options as the run resolved them (resolve_course), and the number
+ * of processes where warm-up's target rate depends on it. */
 static size_t course_text(const train_args *a, int processes, char *out, size_t size) {
+  train_args resolved;
+  char data[PATH_MAX];
+  resolve_course(a, &resolved, data);
+  size_t n = train_args_course(&resolved, out, size);
+  if (a->lr_schedule && strcmp(a->lr_schedule, "warmup") == 0 && n < size)
+    n += (size_t)snprintf(out + n, size - n, "processes=%d\n", processes);
+  return n;
+}
+
+/* The options as the run resolves them where they depend on something a resume may change
+ * (cosine's decay on --epochs) or are spelt in several ways (data: its real path, into `data`). */
+static void resolve_course(const train_args *a, train_args *out, char data[PATH_MAX]) {
   train_args resolved = *a;
   if (a->lr_schedule) resolved.lr_decay_epochs = decay_epochs(a);
   /* the same run however it was spelled: --optimizer Adam or adam, --loss mse or
@@ -530,13 +543,44 @@ static size_t course_text(const train_args *a, int processes, char *out, size_t 
   if (preset) resolved.model_spec = preset;
   if (a->lr == -1 && known_optimizer) resolved.lr = opt == KCB_OPT_SGD ? 0.01 : 0.001;
   if (kcb_loss_from_name(&loss, a->loss) == 0) resolved.loss = kcb_loss_name(loss);
-  char data[PATH_MAX];
   if (realpath(a->data_dir ? a->data_dir : KCB_FASHION_MNIST_DIR, data)) resolved.data_dir = data;
   else if (!a->data_dir) resolved.data_dir = KCB_FASHION_MNIST_DIR;
-  size_t n = train_args_course(&resolved, out, size);
-  if (a->lr_schedule && strcmp(a->lr_schedule, "warmup") == 0 && n < size)
-    n += (size_t)snprintf(out + n, size - n, "processes=%d\n", processes);
-  return n;
+  *out = resolved;
+}
+
+/* The options that steer every rank's run, which every rank must be given alike: a rank given
+ * --early-stopping or --restore-best-weights alone would end or change the run without rank 0
+ * saying so. (Data, model and optimization are compared by fit too; files are rank 0's.) */
+static const char *const rank_options[] = {
+    "train-limit", "model", "loss", "optimizer", "lr", "metrics", "epochs", "initial-epoch", "batch-size",
+    "validation-split", "seed", "terminate-on-nan", "early-stopping", "monitor", "mode", "min-delta",
+    "restore-best-weights", "reduce-lr-on-plateau", "factor", "lr-patience", "lr-schedule", "lr-decay-rate",
+    "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha", NULL};
+
+/* Compares rank_options across the ranks, each by a hash of its resolved value. @return 0, or 2
+ * on every rank when one differs (said by rank 0, naming the option). */
+static int ranks_check(const train_args *a, kcb_distributed *dist) {
+  if (kcb_distributed_size(dist) < 2) return 0;
+  train_args resolved;
+  char data[PATH_MAX], text[8192];
+  resolve_course(a, &resolved, data);
+  train_args_values(&resolved, rank_options, text, sizeof text);
+  for (char *line = text, *next; *line; line = next) {
+    if (!(next = strchr(line, '\n'))) break; /* a line cut by the buffer's end */
+    *next++ = '\0';
+    uint32_t h = 2166136261u; /* FNV-1a, kept to 31 bits: equal everywhere when max == -max(-h) */
+    for (const char *p = line; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    int most = (int)(h >> 1), least = -most;
+    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least)) return 1;
+    if (most == -least) continue;
+    char *eq = strchr(line, '=');
+    if (!quiet_rank)
+      fprintf(stderr, "kcb-train: the processes were given different --%.*s (rank 0: %s); every rank of an mpirun job "
+              "must be given the same training options\n", (int)(eq - line), line,
+              strcmp(eq + 1, "default") ? tool_esc(eq + 1) : "not given");
+    return 2;
+  }
+  return 0;
 }
 
 /* Written when a run starts, replacing the record atomically (never half a file); the temporary
@@ -729,6 +773,10 @@ int main(int argc, char **argv) {
     return status == 1 ? 0 : status;
   }
   train_quiet = quiet_rank; /* later usage errors are kept until rank0_failed says whether to say them */
+  if ((status = ranks_check(&a, dist))) { /* every rank knows: the job ends without MPI_Abort */
+    kcb_distributed_free(dist);
+    return status;
+  }
   /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
   kcb_backup_status backup_status = {0};
   if (a.backup_dir) {

@@ -216,9 +216,11 @@ static const char *const course_options[] = {
 
 static const option *find_option(const char *name);
 
-size_t train_args_course(const train_args *a, char *out, size_t size) {
+size_t train_args_course(const train_args *a, char *out, size_t size) { return train_args_values(a, course_options, out, size); }
+
+size_t train_args_values(const train_args *a, const char *const *names, char *out, size_t size) {
   size_t n = 0;
-  for (const char *const *name = course_options; *name; name++) {
+  for (const char *const *name = names; *name; name++) {
     const option *o = find_option(*name);
     const char *base = (const char *)a + o->offset;
     char value[64];

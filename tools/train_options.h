@@ -46,6 +46,9 @@ int train_args_parse(train_args *a, int argc, char **argv);
  * written into out (NUL-terminated when size > 0); returns the length the whole text needs. */
 size_t train_args_course(const train_args *a, char *out, size_t size);
 
+/* The same for the options `names` lists (long names without "--", NULL-terminated). */
+size_t train_args_values(const train_args *a, const char *const *names, char *out, size_t size);
+
 /* Frees what --config files added. */
 void train_args_release(void);
 

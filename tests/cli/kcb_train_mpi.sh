@@ -168,7 +168,7 @@ check usage_error_once 0 '^1$' -- sh -c "timeout 120 '$mpirun' --oversubscribe -
   grep -c \"unknown option '--epoch'\""
 check usage_error_rank1_alone 2 "^kcb-train: unknown option '--bogus'" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 --bogus 2>&1"
-check model_error_rank1_alone 2 "Conv2D expects inputs of rank 3" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
+check model_error_rank1_alone 2 "the processes were given different --model \\(rank 0: flatten,256:relu" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 \
   --model 'flatten,conv:2:3,10:softmax' 2>&1"
 
@@ -188,6 +188,17 @@ check bstate_rank0_fresh_trains 0 '^test_loss=' -- sh -c "timeout 120 '$mpirun' 
 check bstate_rank0_completed_says_so 0 'nothing to resume' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 \
   -np 1 '$bin' ${small[*]} --backup-dir '$b/done' : -np 1 '$bin' ${small[*]} --backup-dir '$b/fresh2' 2>&1"
 assert bstate_rank1_dir_untouched test ! -e "$b/fresh2"
+
+# Ranks given different training options (here by mpirun's MPMD form): refused at the start, naming
+# the option, instead of one rank's early stopping ending everyone's run unannounced; the same
+# value spelt another way (--lr given as Adam's default) agrees
+check ranks_other_option 0 '^1 0$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} : \
+  -np 1 '$bin' ${small[*]} --early-stopping 1 >'$tmp/ranks.log' 2>&1; echo \$? >'$tmp/ranks.rc';
+  echo \$(grep -c 'the processes were given different --early-stopping (rank 0: not given)' '$tmp/ranks.log') \
+    \$(grep -c 'ORTE_ERROR_LOG\|MPI_ABORT' '$tmp/ranks.log')"
+assert ranks_other_option_exit_2 grep -qx 2 "$tmp/ranks.rc"
+check ranks_same_option_spelt_otherwise 0 '^test_loss=' -- sh -c \
+  "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} : -np 1 '$bin' ${small[*]} --lr 0.001 --optimizer Adam 2>&1"
 
 # SIGTERM to rank 1 alone: every rank stops after the same batch, rank 0 reports SIGTERM (not its own
 # missing signal) with the mpirun command that resumes, and the job ends with 143
