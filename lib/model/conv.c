@@ -85,6 +85,9 @@ static int add_conv(kcb_model *m, const kcb_conv_options *o, int two_d) {
   g.oh = kcb__window_out(g.h, g.kh, g.sh, g.dh, two_d ? o->padding : KCB_PADDING_VALID, &g.pad_top);
   g.ow = kcb__window_out(g.w, g.kw, g.sw, g.dw, o->padding, &g.pad_left);
   g.oc = o->filters;
+  if ((g.oh < 1 || g.ow < 1) && !two_d) /* the sizes as given: one number each */
+    return kcb__error(KCB_EINVAL, "%s: a kernel of %d (dilation %d) does not fit an input of %lld steps with padding valid",
+                      cls, g.kw, g.dw, (long long)g.w);
   if (g.oh < 1 || g.ow < 1)
     return kcb__error(KCB_EINVAL, "%s: a kernel of %dx%d (dilation %dx%d) does not fit an input of %lldx%lld with padding valid",
                       cls, g.kh, g.kw, g.dh, g.dw, (long long)g.h, (long long)g.w);

@@ -48,6 +48,9 @@ int kcb_model_add_pooling(kcb_model *m, kcb_pooling kind, const kcb_pooling_opti
     g.sw = o->strides[dims - 1] ? o->strides[dims - 1] : g.kw;
     g.oh = kcb__window_out(g.h, g.kh, g.sh, 1, o->padding, &g.pad_top);
     g.ow = kcb__window_out(g.w, g.kw, g.sw, 1, o->padding, &g.pad_left);
+    if ((g.oh < 1 || g.ow < 1) && dims == 1) /* the sizes as given: one number each */
+      return kcb__error(KCB_EINVAL, "%s: a pool of %d does not fit an input of %lld steps with padding valid", cls, g.kw,
+                        (long long)g.w);
     if (g.oh < 1 || g.ow < 1)
       return kcb__error(KCB_EINVAL, "%s: a pool of %dx%d does not fit an input of %lldx%lld with padding valid", cls, g.kh, g.kw,
                         (long long)g.h, (long long)g.w);

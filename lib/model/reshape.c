@@ -8,7 +8,8 @@
 
 int kcb_model_add_reshape(kcb_model *m, int rank, const int64_t *target) {
   KCB__MODEL_GIVEN(m, "Reshape");
-  if (rank < 1 || rank >= KCB_MAX_RANK || !target)
+  if (!target) return kcb__error(KCB_EINVAL, "Reshape: no target shape given");
+  if (rank < 1 || rank >= KCB_MAX_RANK)
     return kcb__error(KCB_EINVAL, "Reshape: target shape needs 1 to %d dimensions, got %d", KCB_MAX_RANK - 1, rank);
   int in_rank, unknown = -1, too_big = 0;
   int64_t in_shape[KCB_MAX_RANK], in_size = 1, known = 1;

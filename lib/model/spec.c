@@ -58,6 +58,12 @@ static int parse_shape(const char *s, int inferred, int *rank, int64_t *shape) {
   return r > 0;
 }
 
+static int count_char(const char *s, char c) {
+  int n = 0;
+  for (; *s; s++) n += *s == c;
+  return n;
+}
+
 /* Digits, '-' and 'x' with an 'x': meant as a shape even when parse_shape refuses it. */
 static int looks_like_shape(const char *s) { return strchr(s, 'x') && s[strspn(s, "0123456789-x")] == '\0'; }
 
@@ -198,8 +204,12 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
     int64_t shape[KCB_MAX_RANK];
     long v;
     if (n == 1 && parse_int(arg, -1, 100000000, &v) && v != 0) rank = 1, shape[0] = v;
+    else if (n == 1 && looks_like_shape(arg) && count_char(arg, 'x') >= KCB_MAX_RANK - 1)
+      return SPEC_ERROR("model spec '%s': reshape:%s has %d dimensions; a sample's shape has at most %d", spec, arg,
+                        count_char(arg, 'x') + 1, KCB_MAX_RANK - 1);
     else if (n != 1 || !parse_shape(arg, 1, &rank, shape))
-      return SPEC_ERROR("model spec '%s': reshape needs a shape, as reshape:28x28x1 or reshape:-1x4", spec);
+      return SPEC_ERROR("model spec '%s': reshape needs a shape of positive sizes (one may be -1), as reshape:28x28x1 or "
+                        "reshape:-1x4", spec);
     return kcb_model_add_reshape(m, rank, shape);
   }
   if (strcmp(item, "rescale") == 0) {

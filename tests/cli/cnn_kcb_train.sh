@@ -59,7 +59,10 @@ for bad in '28x28x1,,conv:2:3,gap,10|an empty item' '28x28x1,conv::2:3,gap,10|ha
            "28x28x1,maxpool:2:0,flatten,10|pooling's STRIDES '0' is not a whole number" \
            '28x28x1,reshape:7x7x17,flatten,10|the input (28, 28, 1) holds 784 values per sample, which the target (7, 7, 17) cannot hold' \
            '28x28x1,reshape:-1x5,flatten,10|cannot hold whatever size -1 stands for' \
-           '28x28x1,reshape:-1x2x-1,flatten,10|has more than one -1'; do
+           '28x28x1,reshape:-1x2x-1,flatten,10|has more than one -1' \
+           '28x28x1,flatten,reshape:2x2x2x2x7x7,flatten,10|reshape:2x2x2x2x7x7 has 6 dimensions; a sample.s shape has at most 5' \
+           '784x1,maxpool:785,flatten,10|MaxPooling1D: a pool of 785 does not fit an input of 784 steps' \
+           '784x1,conv:2:3:d400,flatten,10|Conv1D: a kernel of 3 (dilation 400) does not fit an input of 784 steps'; do
   "$train" --model "${bad%%|*}" --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err10.txt"
   [ $? -eq 2 ] && grep -q -- "${bad#*|}" "$tmp/err10.txt" && ok || bad "spec ${bad%%|*}: $(cat "$tmp/err10.txt")"
 done
