@@ -43,8 +43,9 @@ static const char main_help[] =
     "(runs or files read at once by the commands that read several [the CPUs, at most 8]).\n"
     "LOGDIR may be a log directory (runs are the directories below it that hold event files,\n"
     "named by their relative path as TensorBoard names them), a run directory, or one event file.\n"
-    "A PATH alone gets the command for its kind: checkpoint for an HDF5 file or a .keras archive,\n"
-    "csv for a .csv file, runs for a directory or an event file.\n"
+    "A PATH alone gets the command for its kind: checkpoint for an HDF5 file, a .keras archive or a\n"
+    "model saved unzipped (a directory with config.json and model.weights.h5), csv for a .csv file,\n"
+    "runs for another directory or an event file.\n"
     "\n"
     "Exit status: 0 success; 1 a data problem (a missing or unreadable file, corruption found by\n"
     "validate, nothing matched the given tag or run); 2 a usage error (unknown option, bad value).\n";
@@ -81,7 +82,7 @@ static const command *find_command(const char *name) {
 static const char *command_for_path(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) return NULL;
-  if (S_ISDIR(st.st_mode)) return "runs";
+  if (S_ISDIR(st.st_mode)) return is_checkpoint_path(path) ? "checkpoint" : "runs"; /* a model saved unzipped */
   if (!S_ISREG(st.st_mode)) return NULL;
   const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
   if (strstr(base, "tfevents")) return "runs";

@@ -51,7 +51,8 @@ int usage_error(const char *cmd, const char *fmt, ...)
     ;
 /* Prints the library's last message with the code's name, returns EXIT_DATA. */
 int lib_fail(const char *cmd, int rc);
-/* Whether a path names a Keras checkpoint (.h5, .hdf5, .keras). */
+/* Whether a path names a Keras checkpoint (.h5, .hdf5, .keras, or a model saved unzipped: a directory
+ * holding config.json and model.weights.h5). */
 int is_checkpoint_path(const char *path);
 /* kcb-inspect diff of two checkpoints, variable by variable. */
 int cmd_checkpoint_diff(const char *a, const char *b, int json);

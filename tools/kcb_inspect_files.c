@@ -448,8 +448,19 @@ done:
 
 int is_checkpoint_path(const char *path) {
   size_t n = strlen(path);
-  return (n > 3 && strcmp(path + n - 3, ".h5") == 0) || (n > 5 && strcmp(path + n - 5, ".hdf5") == 0) ||
-         (n > 6 && strcmp(path + n - 6, ".keras") == 0);
+  if ((n > 3 && strcmp(path + n - 3, ".h5") == 0) || (n > 5 && strcmp(path + n - 5, ".hdf5") == 0) ||
+      (n > 6 && strcmp(path + n - 6, ".keras") == 0))
+    return 1;
+  /* a directory holding config.json and model.weights.h5: a model Keras saved unzipped (zipped=False) */
+  static const char *const members[] = {"config.json", "model.weights.h5"};
+  int found = 1;
+  for (int i = 0; i < 2 && found; i++) {
+    char member[4096];
+    struct stat st;
+    found = snprintf(member, sizeof member, "%s/%s", path, members[i]) < (int)sizeof member && stat(member, &st) == 0 &&
+            S_ISREG(st.st_mode);
+  }
+  return found;
 }
 
 

@@ -49,29 +49,60 @@ static void strip_bom(char *text, size_t len) {
   if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) memmove(text, text + 3, len - 2); /* with the NUL */
 }
 
-static int open_archive(kcb__ckpt_source *s) {
+int kcb__is_keras_dir(const char *path) {
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  int found = 1;
+  static const char *const members[] = {"config.json", "model.weights.h5"};
+  for (int i = 0; i < 2 && found; i++) {
+    char *p = kcb__path_join(path, members[i]);
+    found = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+    free(p);
+  }
+  return found;
+}
+
+/* A member of the archive, or the file of that name in an unzipped one (a directory). */
+static int read_member(const kcb__ckpt_source *s, int is_dir, const char *name, void **out, size_t *len,
+                       uint64_t max_bytes, const char *why_max) {
+  if (!is_dir) return kcb__zip_read_member(s->path, name, out, len, max_bytes, why_max);
+  char *path = kcb__path_join(s->path, name);
+  if (!path) return kcb__error(KCB_ENOMEM, "out of memory");
+  struct stat st;
+  int rc = stat(path, &st) != 0 ? kcb__error(KCB_EKEY, "%s: no file %s", s->path, name)
+           : (uint64_t)st.st_size > max_bytes
+               ? kcb__error(KCB_EFORMAT, "%s: %llu bytes, more than the %llu %s", path, (unsigned long long)st.st_size,
+                            (unsigned long long)max_bytes, why_max)
+               : kcb_file_read(path, 0, (char **)out, len);
+  free(path);
+  return rc;
+}
+
+/* A .keras archive, or the directory Keras writes with save_model(..., zipped=False), which
+ * load_model reads the same way: config.json, metadata.json and model.weights.h5 in it. */
+static int open_archive(kcb__ckpt_source *s, int is_dir) {
   size_t len = 0;
   s->layout = KCB_LAYOUT_KERAS;
-  int rc = kcb__zip_read_member(s->path, "model.weights.h5", &s->image, &s->image_len, keras_weights_max_bytes(),
-                                "bytes the weights and optimizer slots of kcb_max_params() parameters need (the "
-                                "environment variable KCB_MAX_PARAMS raises it)");
+  int rc = read_member(s, is_dir, "model.weights.h5", &s->image, &s->image_len, keras_weights_max_bytes(),
+                       "bytes the weights and optimizer slots of kcb_max_params() parameters need (the "
+                       "environment variable KCB_MAX_PARAMS raises it)");
   if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", s->path);
   if (rc) return rc;
   size_t nlen = strlen(s->path) + 32;
   free(s->h5name);
   if (!(s->h5name = malloc(nlen))) return kcb__error(KCB_ENOMEM, "out of memory");
-  snprintf(s->h5name, nlen, "%s[model.weights.h5]", s->path);
+  snprintf(s->h5name, nlen, "%s[model.weights.h5]", s->path); /* no file of that name: libhdf5 reads the image */
   if ((rc = kcb__h5_open_image(&s->file, s->image, s->image_len, s->h5name))) return rc;
   s->weights = s->file;
-  rc = kcb__zip_read_member(s->path, "config.json", (void **)&s->config, &len, KERAS_JSON_MAX_BYTES,
-                            "bytes kcb reads of a model's JSON");
+  rc = read_member(s, is_dir, "config.json", (void **)&s->config, &len, KERAS_JSON_MAX_BYTES,
+                   "bytes kcb reads of a model's JSON");
   if (rc == KCB_EKEY) /* as Keras's load_model: a .keras archive always has its config */
     rc = kcb__error(KCB_EFORMAT, "%s: the .keras archive has no config.json (Keras: \"There is no item named "
                     "'config.json' in the archive\")", s->path);
   if (rc) return rc;
   strip_bom(s->config, len);
-  if (kcb__zip_read_member(s->path, "metadata.json", (void **)&s->metadata_json, &len, KERAS_JSON_MAX_BYTES,
-                           "bytes kcb reads of a model's JSON") == 0) {
+  if (read_member(s, is_dir, "metadata.json", (void **)&s->metadata_json, &len, KERAS_JSON_MAX_BYTES,
+                  "bytes kcb reads of a model's JSON") == 0) {
     strip_bom(s->metadata_json, len);
     json_t *j = json_loads(s->metadata_json, 0, NULL);
     const char *v = json_string_value(json_object_get(j, "keras_version"));
@@ -156,7 +187,8 @@ int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
   if (zip == KCB__ZIP_TRUNCATED)
     rc = kcb__error(KCB_ETRUNC, "%s: a zip archive without its end (no end of central directory record): truncated, "
                     "or still being written", path);
-  else rc = zip == KCB__ZIP_FOUND ? open_archive(s) : refuse_sharded(path);
+  else if (zip == KCB__ZIP_NONE && kcb__is_keras_dir(path)) rc = open_archive(s, 1), zip = KCB__ZIP_FOUND;
+  else rc = zip == KCB__ZIP_FOUND ? open_archive(s, 0) : refuse_sharded(path);
   if (rc == 0 && zip == KCB__ZIP_NONE) {
     rc = open_hdf5(s);
     if (rc == KCB_EFORMAT && kcb__ends_with(path, ".keras") && strstr(kcb_error_last(), "no HDF5 signature"))

@@ -24,10 +24,15 @@ typedef struct kcb__ckpt_source {
   char *keras_version, *backend; /* where Keras stores them (attributes or metadata.json), or NULL */
 } kcb__ckpt_source;
 
-/** Opens `path` (.keras, .weights.h5, full or weights-only .h5: recognised by content, not name)
+/** Opens `path` (.keras or its unzipped directory, .weights.h5, full or weights-only .h5: recognised
+ * by content, not name)
  * through the HDF5 guard. 0, or KCB_EFORMAT / KCB_ETRUNC / KCB_ENOENT... naming the file; on error
  * nothing stays open. */
 int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path);
+
+/** Whether path is a directory holding config.json and model.weights.h5: a model Keras saved with
+ * save_model(..., zipped=False), which kcb reads as it reads a .keras archive. */
+int kcb__is_keras_dir(const char *path);
 
 /** Closes what kcb__ckpt_source_open opened; safe on a zeroed or closed source. */
 void kcb__ckpt_source_close(kcb__ckpt_source *s);

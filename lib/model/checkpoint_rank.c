@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "core/pyformat.h"
+#include "io/checkpoint_source.h"
 #include "internal.h"
 #include "kcb/checkpoint.h"
 #include "kcb/csv.h"
@@ -91,7 +92,8 @@ static int scan_dir(entries *e, const char *dir, int depth) {
       if (!path) rc = kcb__error(KCB_ENOMEM, "rank: out of memory");
       else {
         struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) rc = scan_dir(e, path, depth + 1); /* links not followed */
+        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) /* links not followed; a model saved unzipped is one */
+          rc = kcb__is_keras_dir(path) ? add_entry(e, path) : scan_dir(e, path, depth + 1);
         else if (is_checkpoint_name(names[i])) rc = add_entry(e, path);
         free(path);
       }
@@ -377,7 +379,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   for (size_t i = 0; i < n_paths; i++) {
     struct stat st;
     if (stat(paths[i], &st) != 0) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));
-    if (S_ISDIR(st.st_mode)) KCB__TRY(scan_dir(&e, paths[i], 0));
+    if (S_ISDIR(st.st_mode) && !kcb__is_keras_dir(paths[i])) KCB__TRY(scan_dir(&e, paths[i], 0));
     else KCB__TRY(add_entry(&e, paths[i]));
   }
   r = calloc(1, sizeof *r);

@@ -78,6 +78,18 @@ echo 'not a zip' >"$tmp/text.keras"
 check keras_after_a_stub 0 'every variable identical' -- "$bin/kcb-inspect" diff "$tmp/prefixed.keras" "$zoo/mlp_bn.keras"
 check keras_after_a_stub_by_path 0 'layout keras, Keras 3.15.1' -- "$bin/kcb-inspect" "$tmp/prefixed.keras"
 check keras_cut 1 'cut.keras: a zip archive without its end .*KCB_ETRUNC' -- "$bin/kcb-inspect" "$tmp/cut.keras"
+# a model saved unzipped (save_model(..., zipped=False): a directory of the archive's files), which
+# load_model reads as the archive: inspected, compared, ranked as one checkpoint, converted
+for model in cnn mlp_bn; do
+  $py -c "import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])" "$zoo/$model.keras" "$tmp/unzipped-$model"
+  check "unzipped_${model}_same" 0 'every variable identical' -- "$bin/kcb-inspect" diff "$tmp/unzipped-$model" "$zoo/$model.keras"
+  check "unzipped_${model}_inspected" 0 "^$tmp/unzipped-$model: layout keras, Keras 3.15.1" -- "$bin/kcb-inspect" "$tmp/unzipped-$model"
+  check "unzipped_${model}_converted" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/unzipped-$model' --output '$tmp/unzipped-$model.weights.h5' >/dev/null &&
+    $py '$here/zoo_convert_check.py' '$tmp/unzipped-$model.weights.h5' '$zoo/$model.weights.h5'"
+done
+mkdir -p "$tmp/unzipped-rank" && cp -r "$tmp/unzipped-cnn" "$tmp/unzipped-rank/cnn-val_loss=0.20" &&
+  cp "$zoo/cnn.keras" "$tmp/unzipped-rank/cnn-val_loss=0.30.keras"
+check unzipped_ranked 0 "^1 +$tmp/unzipped-rank/cnn-val_loss=0\.20 +keras " -- "$bin/kcb-restore" "$tmp/unzipped-rank"
 # a config.json that starts with a UTF-8 byte-order mark (Python's json skips it, and so Keras)
 $py -c "import sys, zipfile
 src = zipfile.ZipFile(sys.argv[1])
