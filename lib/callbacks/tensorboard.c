@@ -330,7 +330,7 @@ static int log_weight_image(tensorboard *tb, const kcb_weight_info *wi, const ch
     default: return 0;
   }
   if (n > 3) n = 3; /* tf.summary.image's max_outputs */
-  if (h > 65535 || w > 65535) return 0;
+  if (h > (1 << 24) || w > (1 << 24)) return 0; /* beyond what the PNG writer takes (a kernel of 16 M rows) */
   size_t total = (size_t)(n * h * w * ch);
   if (total > tb->pixels_cap) {
     uint8_t *p = realloc(tb->pixels, total);
@@ -345,8 +345,9 @@ static int log_weight_image(tensorboard *tb, const kcb_weight_info *wi, const ch
         if (rank == 3) at = (r * w + c) * d[2] + k;         /* (h, w, k) read channels first */
         else if (transpose) at = c * h + r;
         else at = (k * h + r) * w * ch + c;
-        double v = (double)wi->data[at] * 255.5;
-        tb->pixels[(k * h + r) * w * ch + c] = (uint8_t)(v >= 255.0 ? 255 : v > 0 ? (int)v : 0);
+        /* tf.image.convert_image_dtype's float -> uint8: x * 255.5 in float32, clipped, truncated */
+        float v = wi->data[at] * 255.5f;
+        tb->pixels[(k * h + r) * w * ch + c] = (uint8_t)(v >= 255.0f ? 255 : v > 0 ? (int)v : 0);
       }
   return kcb_summary_writer_add_images(tb->train, tag, tb->pixels, (int)n, (int)h, (int)w, (int)ch, step);
 }

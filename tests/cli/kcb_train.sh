@@ -158,6 +158,15 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check tensorboard_hparams 0 'tag: "_hparams_/session_end_info"' -- $tfcheck --decode "$tb"/events*
   check tensorboard_batch_tags 0 'tag: "batch_loss"' -- $tfcheck --decode "$tb"/train/*
   rm -rf "$tb"
+  # --write-images pixels as Keras's tf.summary.image makes them: float32 x 255.5, clipped, cut
+  # (a weight whose product rounds up to 8 in float32 is 8, not 7); weights kept by --lr 0
+  px="/usr/bin/python3 $(dirname "$0")/tb_image_pixels.py"
+  img=(--model 28x28x1,flatten,10:softmax --train-limit 100 --verbose 0)
+  check image_pixels 0 '^ok 7840 pixels$' -- bash -c "'$bin' ${img[*]} --epochs 0 --save '$tmp/px.weights.h5' >/dev/null &&
+    $px set '$tmp/px.weights.h5' && '$bin' ${img[*]} --epochs 1 --optimizer sgd --lr 0 --initial-weights '$tmp/px.weights.h5' \
+      --logdir '$tmp/pxlog' --histogram-freq 1 --write-images >/dev/null 2>&1 &&
+    '$(dirname "$bin")/kcb-inspect' images '$tmp/pxlog' -o '$tmp/pximg' >/dev/null &&
+    $px check '$tmp/px.weights.h5' \$(ls '$tmp'/pximg/*kernel* | head -1)"
 
   # ModelCheckpoint and BackupAndRestore end to end
   check ckpt_suffix 2 "kcb-train: --checkpoint '.*/w\\.h5': When using .save_weights_only=True. in .ModelCheckpoint., the filepath provided must end in .\\.weights\\.h5." -- \
