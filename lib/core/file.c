@@ -1,9 +1,11 @@
 /* core/file — writing files so that a crash or a failure never loses the previous good file:
  * temporary name in the same directory, fsync, rename, fsync of the directory. Every writer that
  * replaces a file (checkpoints, plots, backups, exports) goes through here. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +107,34 @@ static int is_temp_of(const char *name, const char *base) {
   size_t n = strlen(base);
   if (name[0] == '.') name++;
   return strncmp(name, base, n) == 0 && strncmp(name + n, ".tmp-", 5) == 0;
+}
+
+/* Whether name is one of kcb__file_write_atomic's temporaries (".NAME.tmp-PID-N") whose process is
+ * gone: a kill or a second Ctrl-C cut its write. */
+static int is_dead_temp(const char *name) {
+  const char *t = name[0] == '.' ? strstr(name, ".tmp-") : NULL, *next;
+  while (t && (next = strstr(t + 1, ".tmp-")) != NULL) t = next; /* the last one: NAME may hold ".tmp-" */
+  if (!t || t == name) return 0;
+  char *end;
+  errno = 0;
+  long pid = strtol(t + 5, &end, 10);
+  if (errno || pid <= 0 || end == t + 5 || *end != '-' || !isdigit((unsigned char)end[1])) return 0;
+  while (isdigit((unsigned char)*++end)) {}
+  if (*end || pid == (long)getpid()) return 0;
+  return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+void kcb__file_remove_dead_temps(const char *dir) {
+  DIR *d = opendir(dir && *dir ? dir : ".");
+  if (!d) return;
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    if (!is_dead_temp(e->d_name)) continue;
+    char *temp = kcb__path_join(dir && *dir ? dir : ".", e->d_name);
+    if (!temp) break;
+    (void)unlink(temp);
+    free(temp);
+  }
+  closedir(d);
 }
 
 void kcb__file_remove_stale_temps(const char *path) {

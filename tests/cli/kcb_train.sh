@@ -179,6 +179,13 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" $small --epochs 3 --verbose 2 --checkpoint "$tmp/ck/w.{epoch:02d}-{val_loss:.3f}.weights.h5" --save-weights-only \
     --save-best-only --save-top-k 1 --save-last
   check ckpt_top1_last 0 '^1 1$' -- bash -c "ls '$tmp/ck' | grep -c '^w\\.' | tr '\\n' ' '; ls '$tmp/ck' | grep -c '^last\\.weights\\.h5\$'"
+  # temporaries an earlier run's kill or second Ctrl-C left mid-write are removed when the next run
+  # starts (their process is gone); a live process's are not touched
+  dead=$(sh -c 'echo $$')
+  mkdir -p "$tmp/stale"
+  touch "$tmp/stale/.w.02.keras.tmp-$dead-4" "$tmp/stale/.m.keras.tmp-$dead-1" "$tmp/stale/.w.03.keras.tmp-$$-2"
+  check stale_temps_removed 0 "^\.w\.03\.keras\.tmp-$$-2 m\.keras w\.01\.keras \$" -- bash -c "'$bin' $small --epochs 1 --verbose 0 \
+    --checkpoint '$tmp/stale/w.{epoch:02d}.keras' --save '$tmp/stale/m.keras' >/dev/null && ls -A '$tmp/stale' | LC_ALL=C sort | tr '\n' ' '"
   # 8 batches per epoch, a save every 3 counted across epochs (Keras): 3, 6, then 1, 4, 7 (1-based)
   check ckpt_batches 0 '^e1-b3\.keras e1-b6\.keras e2-b1\.keras e2-b4\.keras e2-b7\.keras $' -- bash -c "'$bin' $small --epochs 2 --verbose 0 \
     --checkpoint '$tmp/batches/e{epoch}-b{batch}.keras' --save-freq 3 --monitor loss >/dev/null && ls '$tmp/batches' | LC_ALL=C sort | tr '\n' ' '; echo"
