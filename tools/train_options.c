@@ -238,7 +238,7 @@ size_t train_args_values(const train_args *a, const char *const *names, char *ou
         break;
       case DOUBLE:
         if (*(const double *)(const void *)base == -1 && o->lo >= 0) v = "default";
-        else snprintf(value, sizeof value, "%.17g", *(const double *)(const void *)base);
+        else kcb_format_double(*(const double *)(const void *)base, value, sizeof value); /* "0.2", as typed */
         break;
       case SWITCH: v = *(const int *)(const void *)base ? "true" : "false"; break;
       default: continue;

@@ -137,11 +137,11 @@ try:
 
     # a resume with other settings is refused before it touches anything (the rates compared are the
     # ones in effect: SGD's default is not Adam's); one that would end before the epoch it stopped in too
-    other = subprocess.run([train] + run_args + ["--batch-size", "16", "--optimizer", "sgd"], cwd=tmp, capture_output=True,
-                           text=True)
+    other = subprocess.run([train] + run_args + ["--batch-size", "16", "--optimizer", "sgd", "--validation-split", "0.2"],
+                           cwd=tmp, capture_output=True, text=True)
     check("resume_other_settings_refused", other.returncode == 2 and "holds a run trained with other settings: "
           "--optimizer sgd (the backed-up run: adam), --lr 0.01 (the backed-up run: 0.001), --batch-size 16 (the backed-up "
-          "run: 8)" in other.stderr,
+          "run: 8), --validation-split 0.2 (the backed-up run: 0.1)" in other.stderr,
           f"exit {other.returncode}\n{other.stderr[-500:]}")
     fewer = subprocess.run([train] + run_args + ["--epochs", "1"], cwd=tmp, capture_output=True, text=True)
     check("resume_fewer_epochs_refused", fewer.returncode == 2 and "--epochs 1: the backed-up run stopped in epoch 2"
