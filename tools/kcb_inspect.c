@@ -130,6 +130,13 @@ int main(int argc, char **argv) {
     cli_print_version("kcb-inspect");
     return EXIT_OK;
   }
+  if (strcmp(argv[1], "--") == 0 && argc > 2) { /* a path that may start with '-': the command for its kind */
+    const char *kind = command_for_path(argv[2]);
+    if (kind) return find_command(kind)->run(argc - 1, argv + 1); /* the command's own "--" then the path */
+    fprintf(stderr, "kcb-inspect: '%s' is neither a checkpoint, CSV log, event file nor log directory (see kcb-inspect "
+                    "--help)\n", argv[2]);
+    return EXIT_USAGE;
+  }
   const command *cmd = find_command(argv[1]);
   int first_arg = 2; /* the command's arguments follow its name */
   if (!cmd && argv[1][0] != '-') { /* a path alone: its arguments start with the path */

@@ -130,8 +130,20 @@ int main(int argc, char **argv) {
   const char **paths = calloc((size_t)argc, sizeof *paths);
   size_t n_paths = 0;
   if (!paths) return 1;
+  int options_ended = 0; /* after "--", every argument is a path (a file named "-w.01.keras") */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
+    if (options_ended || a[0] != '-' || strcmp(a, "-") == 0) {
+      size_t n = strlen(a);
+      if (!*a) { free(paths); return usage_error("an empty path", NULL); }
+      if (n > 4 && strcmp(a + n - 4, ".csv") == 0) ro.csv_path = a; /* a log given among the files */
+      else paths[n_paths++] = a;
+      continue;
+    }
+    if (strcmp(a, "--") == 0) {
+      options_ended = 1;
+      continue;
+    }
     if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
       usage(stdout);
       free(paths);
@@ -149,13 +161,6 @@ int main(int argc, char **argv) {
       fprintf(stderr, "kcb-restore: unknown option '%s' (see kcb-restore --help)\n", a);
       free(paths);
       return 2;
-    }
-    if (strncmp(a, "--", 2) != 0 || strcmp(a, "--") == 0) {
-      size_t n = strlen(a);
-      if (strcmp(a, "--") == 0) continue;
-      if (n > 4 && strcmp(a + n - 4, ".csv") == 0) ro.csv_path = a; /* a log given among the files */
-      else paths[n_paths++] = a;
-      continue;
     }
     /* --name=value or --name value; an unknown name is said to be unknown, with the nearest one */
     static const char *const valued[] = {"--monitor", "--mode", "--csv", "--template", "--output", "--format"};
@@ -176,6 +181,7 @@ int main(int argc, char **argv) {
     if (!eq && i + 1 >= argc) { free(paths); return usage_error("option needs a value", a); }
     const char *v = eq ? eq + 1 : argv[++i];
     a = flag;
+    if (!*v) { free(paths); return usage_error("option needs a value", a); }
     if (strcmp(a, "--monitor") == 0) ro.monitor = v;
     else if (strcmp(a, "--mode") == 0) {
       if (kcb_monitor_mode_from_name(&ro.mode, v) != 0) { free(paths); return usage_error("--mode: expected auto, min or max", v); }

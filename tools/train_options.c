@@ -317,7 +317,8 @@ static int parse_long(const char *flag, const char *v, double lo, double hi, lon
 static int apply(train_args *a, const option *o, const char *flag, const char *v) {
   char *field = (char *)a + o->offset;
   switch (o->kind) {
-    case STRING:
+    case STRING: /* no option takes an empty text: --csv "" is a slip, not the working directory */
+      if (!v || !*v) return train_usage_error(flag, v ? v : "", "needs a value");
       *(const char **)(void *)field = v;
       return 0;
     case SWITCH:

@@ -53,6 +53,14 @@ check inf_in_name_last 0 "^3 +$tmp/inf/ckpt-03-inf\.weights\.h5 +weights\.h5 +3 
 check nan_in_name 0 "^4 +$tmp/inf/ckpt-04-nan\.weights\.h5 +weights\.h5 +4 +nan +name\$" -- "$bin" "$tmp/inf"
 check inf_word_not_a_value 0 "^- +$tmp/inf/model-inf\.weights\.h5 +weights\.h5 +- +- +none\$" -- "$bin" "$tmp/inf"
 check inf_by_template 0 "^1 +$tmp/inf/ckpt-02--inf\.weights\.h5 " -- "$bin" "$tmp/inf" --template 'ckpt-{epoch:02d}-{val_loss:.4f}.weights.h5'
+# "--" ends the options: a file whose name starts with '-', and "--help" as a path; an empty path or
+# value is a usage error
+mkdir -p "$tmp/dash" && cp "$plain" "$tmp/dash/-w.01-0.5.weights.h5"
+check dash_dash_file 0 '^1 +-w\.01-0\.5\.weights\.h5 +weights\.h5 +1 +0\.5 +name$' -- sh -c "cd '$tmp/dash' && '$bin' -- -w.01-0.5.weights.h5"
+check dash_dash_help_is_a_path 1 'rank: --help: No such file or directory' -- "$bin" -- --help
+check dash_dash_inspect 0 '^-w\.01-0\.5\.weights\.h5: layout weights\.h5' -- sh -c "cd '$tmp/dash' && '$(dirname "$bin")/kcb-inspect' -- -w.01-0.5.weights.h5"
+check empty_path 2 '^kcb-restore: an empty path' -- "$bin" ''
+check empty_value 2 '^kcb-restore: option needs a value: --csv' -- "$bin" "$tmp/dash" --csv ''
 check other_monitor_not_from_name 1 "no checkpoint with a value for val_accuracy among 2 files" -- "$bin" "$tmp/mon" --monitor val_accuracy
 check nothing_rankable 1 '^kcb-restore: no checkpoint with a value for val_loss among 1 file$' -- "$bin" "$c/none"
 check recursive 0 "^1 +$c/stored/b\.weights\.h5 " -- "$bin" "$c"

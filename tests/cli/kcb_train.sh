@@ -13,6 +13,8 @@ check bad_range 2 "kcb-train: --verbose '3': expected a whole number from 0 to 2
 check bad_split 2 "kcb-train: --validation-split '1.5': expected a number" -- "$bin" --validation-split 1.5
 check unknown_flag 2 "kcb-train: unknown option '--bogus' \(see kcb-train --help\)" -- "$bin" --bogus 1
 check missing_value 2 "kcb-train: --epochs '': needs a value" -- "$bin" --epochs
+check empty_path_value 2 "kcb-train: --csv '': needs a value" -- "$bin" --csv ''
+check empty_dir_value 2 "kcb-train: --logdir '': needs a value" -- "$bin" --logdir=
 check bad_loss 2 "--loss 'foo': unknown loss 'foo' \(expected one of: mean_squared_error" -- "$bin" --loss foo
 check bad_optimizer 2 "--optimizer 'adagrad': unknown optimizer" -- "$bin" --optimizer adagrad
 check bad_metric 2 "--metrics 'f1': unknown metric" -- "$bin" --metrics accuracy,f1
