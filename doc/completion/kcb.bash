@@ -2,9 +2,11 @@
 # share/bash-completion/completions). Flags and subcommands are read from the tools' own --help,
 # so they never disagree with it; `kcb-inspect ... --tag` completes the tags of the LOGDIR given.
 
-# The --flags a tool's help lists (each "  --name" at the start of a help line).
+# The flags a tool's help names anywhere ("  -o, --output FILE", "[--run NAME]...", "--color,
+# --no-color"): --word, or - and one letter, after a space, '[', ',' or a line's start.
 _kcb_flags() {
-  "$@" --help 2>/dev/null | sed -n 's/^ *\(-h, \)\{0,1\}\(--[a-z0-9-]*\).*/\2/p' | sort -u
+  "$@" --help 2>/dev/null | grep -oE -- '(^|[][ ,(])(-[a-z]|--[a-z][a-z0-9-]*)([^a-z0-9-]|$)' |
+    sed -E 's/^[][ ,(]//; s/[^a-z0-9-]$//' | sort -u
 }
 
 _kcb_train() {
@@ -15,7 +17,7 @@ _kcb_train() {
     --csv|--config|--initial-weights|--save|--checkpoint) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
     --optimizer) COMPREPLY=($(compgen -W "sgd rmsprop adam adamw" -- "$cur")); return ;;
-    --lr-schedule) COMPREPLY=($(compgen -W "step exponential cosine" -- "$cur")); return ;;
+    --lr-schedule) COMPREPLY=($(compgen -W "step exponential cosine warmup" -- "$cur")); return ;;
     --update-freq) COMPREPLY=($(compgen -W "epoch batch" -- "$cur")); return ;;
     --histogram-format) COMPREPLY=($(compgen -W "proto tensor" -- "$cur")); return ;;
     --save-freq|--backup-freq) COMPREPLY=($(compgen -W "epoch" -- "$cur")); return ;;
@@ -30,8 +32,8 @@ _kcb_restore() {
   cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   case $prev in
     --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
-    --format) COMPREPLY=($(compgen -W "weights.h5 h5 keras" -- "$cur")); return ;;
-    --csv|--output) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --format) COMPREPLY=($(compgen -W "weights.h5 h5 keras legacy_weights.h5" -- "$cur")); return ;;
+    --csv|--output|-o|--template) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_kcb_flags "${COMP_WORDS[0]}")" -- "$cur"))
@@ -69,8 +71,8 @@ _kcb_inspect() {
     --format) COMPREPLY=($(compgen -W "table csv json" -- "$cur")); return ;;
     -o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
-  if [[ $cur == -* ]]; then
-    COMPREPLY=($(compgen -W "$(_kcb_flags "$tool" "$cmd")" -- "$cur"))
+  if [[ $cur == -* ]]; then # every command also takes --json, --jobs and --help (kcb-inspect --help)
+    COMPREPLY=($(compgen -W "$(_kcb_flags "$tool" "$cmd") --json --jobs --help" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi

@@ -69,6 +69,12 @@ check complete_inspect_path 0 'inspect_files\.sh' -- complete_line _kcb_inspect 
 check complete_inspect_path_flags 0 '^--arch$' -- complete_line _kcb_inspect kcb-inspect "$src/tests/data/saving/m.h5" --ar
 check complete_restore_mode 0 '^min max$' -- complete_line _kcb_restore kcb-restore --mode m
 check complete_histogram_format 0 '^proto tensor$' -- complete_line _kcb_train kcb-train --histogram-format ""
+check complete_lr_schedule 0 '^warmup$' -- complete_line _kcb_train kcb-train --lr-schedule w
+check complete_restore_output 0 '^--output$' -- complete_line _kcb_restore kcb-restore --ou
+check complete_restore_format 0 '^legacy_weights\.h5$' -- complete_line _kcb_restore kcb-restore --format l
+check complete_inspect_second_flag 0 '^--no-color --no-raw$' -- complete_line _kcb_inspect kcb-inspect plot --no-
+check complete_inspect_usage_flags 0 '^--run$' -- complete_line _kcb_inspect kcb-inspect plugins --ru
+check complete_inspect_jobs 0 '^--jobs$' -- complete_line _kcb_inspect kcb-inspect runs --jo
 # the set-up script waits for another apt's lock instead of failing at once
 runs_apt=$(grep -nE '(^|\$SUDO |[;&|] *)apt-get ' "$src"/scripts/*.sh)
 assert apt_runs_found test -n "$runs_apt"
