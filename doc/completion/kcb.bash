@@ -47,7 +47,7 @@ _kcb_inspect() {
   cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   if [ "$COMP_CWORD" -eq 1 ]; then
     local commands
-    commands=$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')
+    commands=$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')
     COMPREPLY=($(compgen -W "$commands help --help --version" -- "$cur"))
     # a path alone is shown by the command for its kind (kcb-inspect PATH)
     [[ ${#COMPREPLY[@]} -eq 0 || $cur == */* || $cur == .* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
@@ -55,7 +55,7 @@ _kcb_inspect() {
   fi
   local cmd=${COMP_WORDS[1]} # a command, or a path whose command kcb-inspect picks (its --help lists the flags)
   if [ "$cmd" = help ]; then
-    COMPREPLY=($(compgen -W "$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p')" -- "$cur"))
+    COMPREPLY=($(compgen -W "$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')" -- "$cur"))
     return
   fi
   case $prev in

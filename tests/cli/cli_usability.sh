@@ -55,9 +55,14 @@ for tool in kcb-train kcb-restore; do
     grep -q -- "$(printf '%s' "$flag" | sed 's/-/\\\\-/g')" "$src/doc/man/$tool.1.in" || echo "$flag"; done)
   assert "man_${tool}_flags" test -z "$missing"
 done
-missing=$("$inspect" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z]*\) .*/\1/p' | while read -r c; do
+missing=$("$inspect" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' | while read -r c; do
   grep -q "^\.BI $c " "$src/doc/man/kcb-inspect.1.in" || echo "$c"; done)
 assert man_inspect_commands test -z "$missing"
+# ... and every option of every kcb-inspect command
+missing=$("$inspect" --help | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p' | while read -r c; do
+  "$inspect" "$c" --help | sed -n 's/^  \(--*[a-z][a-z0-9-]*\).*/\1/p'; done | sort -u | while read -r flag; do
+  grep -q -- "$(printf '%s' "$flag" | sed 's/-/\\\\-/g')" "$src/doc/man/kcb-inspect.1.in" || echo "$flag"; done)
+assert man_inspect_command_options test -z "$missing"
 # bash completion: flags from --help, kcb-inspect commands, tags of the LOGDIR given
 complete_line() { # complete_line FUNCTION WORD...: prints what completes the last word
   bash -c '. "$1"; PATH=$2:$PATH; fn=$3; shift 3; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); "$fn"; echo "${COMPREPLY[*]}"' \
