@@ -70,7 +70,8 @@ static const option options[] = {
     {"terminate-on-nan", NULL, SWITCH, AT(terminate_on_nan), 0, 0, "stop when the loss becomes NaN or infinite"},
     {"config", "FILE", CONFIG, 0, 0, 0,
      "read options from FILE, one 'name = value' per line (a switch: 'name' or\n"
-     "'name = true'; '#' starts a comment), as if given here"},
+     "'name = true'; '#' starts a comment; a value in \"quotes\" or 'quotes' keeps\n"
+     "its spaces and '#'), as if given here"},
     {"CSV log:", NULL, GROUP, 0, 0, 0, NULL},
     {"csv", "FILE", STRING, AT(csv), 0, 0, "one row per epoch (Keras's CSVLogger: epoch, then the sorted logs)"},
     {"csv-append", NULL, SWITCH, AT(csv_append), 0, 0, "append to FILE (header only if it is empty) [truncate]"},
@@ -434,10 +435,19 @@ static int read_config(train_args *a, const char *path, int depth) {
         rc = train_usage_error(where, "", why);
       }
     if (rc) break;
-    char *hash = strchr(line, '#');
-    if (hash) *hash = '\0';
+    /* '#' starts a comment, unless inside quotes: a quoted value keeps its '#' and spaces */
+    char quote = 0;
+    for (char *c = line; *c; c++) {
+      if (quote ? *c == quote : (*c == '"' || *c == '\'')) quote = quote ? 0 : *c;
+      else if (!quote && *c == '#') {
+        *c = '\0';
+        break;
+      }
+    }
     char *eq = strchr(line, '='), *key = line, *value = NULL;
     if (eq) *eq = '\0', value = trim(eq + 1);
+    size_t vlen = value ? strlen(value) : 0;
+    if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) value[vlen - 1] = '\0', value++;
     key = trim(key);
     if (!*key) {
       if (value) rc = train_usage_error(where, "=", "a value with no name");

@@ -187,6 +187,9 @@ printf 'epochs = 1\033[2J\n' >"$tmp/esc.conf"
 check config_control 2 "esc\.conf:1 '': binary data: control character 0x1b at column 11" -- T "$train" --config "$tmp/esc.conf"
 printf 'epochs = 1\r\nverbose = 0\r\n' >"$tmp/crlf.conf"
 check config_crlf_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/crlf.conf"
+# a quoted value keeps its spaces and '#'; the quotes are not part of it
+printf 'epochs = 1  # one\nverbose = 0\ncsv = "%s/q dir #2/log.csv"  # quoted\nmonitor = '"'"'val_loss'"'"'\n' "$tmp" >"$tmp/quoted.conf"
+check config_quoted_value 0 '^epoch,' -- sh -c "'$train' ${small[*]} --config '$tmp/quoted.conf' >/dev/null && head -1 '$tmp/q dir #2/log.csv'"
 printf '\357\273\277epochs = 1\nverbose = 0\n' >"$tmp/bom.conf" # a UTF-8 byte order mark first
 check config_bom_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/bom.conf"
 mkdir -p "$tmp/confdir"
