@@ -655,6 +655,42 @@ static int course_check(const train_args *a, int processes) {
   return 2;
 }
 
+/* --checkpoint's ModelCheckpoint (*out NULL to check the options only). The template may name only
+ * keys the logs will have at an epoch's end: another is a usage error before anything is written,
+ * not a failed save after the first epoch. @return 0, 2 (said) or 1 (out of memory). */
+static int checkpoint_make(const train_args *a, int verbose, kcb_callback **out) {
+  kcb_model_checkpoint_options mo = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+  if (a->monitor) mo.monitor = a->monitor;
+  if (a->mode) kcb_monitor_mode_from_name(&mo.mode, a->mode);
+  mo.verbose = verbose;
+  mo.save_best_only = a->save_best_only;
+  mo.save_weights_only = a->save_weights_only;
+  mo.save_freq = a->save_freq;
+  mo.save_top_k = a->save_top_k == -2 ? -1 : (int)a->save_top_k;
+  mo.save_last = a->save_last;
+  mo.initial_value_threshold = a->initial_value_threshold;
+  char names[10][KCB_LOGS_KEY_MAX + 4], metrics[512];
+  const char *keys[20] = {"loss"};
+  size_t n_keys = 1;
+  snprintf(metrics, sizeof metrics, "%s", a->metrics); /* checked with the command line (check_names) */
+  char *save = NULL;
+  for (char *name = strtok_r(metrics, ",", &save); name && n_keys < 9; name = strtok_r(NULL, ",", &save))
+    keys[n_keys++] = name;
+  if (a->validation_split > 0)
+    for (size_t i = 0, n = n_keys; i < n; i++) {
+      snprintf(names[i], sizeof names[i], "val_%s", keys[i]);
+      keys[n_keys++] = names[i];
+    }
+  if (a->lr_schedule || a->reduce_lr) keys[n_keys++] = "learning_rate";
+  kcb_callback *made = NULL;
+  int rc = kcb_model_checkpoint_check_keys(a->checkpoint, keys, n_keys);
+  if (!rc) rc = kcb_model_checkpoint_new(&made, a->checkpoint, &mo);
+  if (rc) return rc == KCB_ENOMEM ? fail("--checkpoint", rc) : train_usage_error("--checkpoint", a->checkpoint, kcb_error_last());
+  if (out) *out = made;
+  else kcb_callback_free(made);
+  return 0;
+}
+
 /* Ends a failed start (before the model exists): the other ranks of an MPI job too. @return status. */
 static int end_job(kcb_distributed *dist, int status) {
   kcb_distributed_abort(dist, status);
@@ -777,7 +813,8 @@ int main(int argc, char **argv) {
     return status == 1 ? 0 : status;
   }
   train_quiet = quiet_rank; /* later usage errors are kept until rank0_failed says whether to say them */
-  if ((status = ranks_check(&a, dist))) { /* every rank knows: the job ends without MPI_Abort */
+  /* checks that need no data, before anything is written: every rank knows, so the job ends without MPI_Abort */
+  if ((status = ranks_check(&a, dist)) || (a.checkpoint && (status = checkpoint_make(&a, 0, NULL)))) {
     kcb_distributed_free(dist);
     return status;
   }
@@ -964,34 +1001,7 @@ int main(int argc, char **argv) {
     if ((rc = kcb_csv_logger_new(&writer, a.csv, &co)) == 0) rc = add_writer(callbacks, &n_callbacks, writer, warn);
   }
   if (rc == 0 && a.checkpoint) {
-    kcb_model_checkpoint_options mo = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
-    if (a.monitor) mo.monitor = a.monitor;
-    mo.mode = mode;
-    mo.verbose = cb_verbose;
-    mo.save_best_only = a.save_best_only;
-    mo.save_weights_only = a.save_weights_only;
-    mo.save_freq = a.save_freq;
-    mo.save_top_k = a.save_top_k == -2 ? -1 : (int)a.save_top_k;
-    mo.save_last = a.save_last;
-    mo.initial_value_threshold = a.initial_value_threshold;
-    /* the keys the logs will have at an epoch's end: a template naming another is a usage error now,
-     * not a failed save after the first epoch */
-    char val_names[9][KCB_LOGS_KEY_MAX + 4];
-    const char *keys[20] = {"loss"};
-    size_t n_keys = 1;
-    for (size_t i = 0; i < n_metrics; i++) keys[n_keys++] = metric_names[i];
-    if (a.validation_split > 0)
-      for (size_t i = 0, n = n_keys; i < n && i < 9; i++) {
-        snprintf(val_names[i], sizeof val_names[i], "val_%s", keys[i]);
-        keys[n_keys++] = val_names[i];
-      }
-    if (a.lr_schedule || a.reduce_lr) keys[n_keys++] = "learning_rate";
-    if ((rc = kcb_model_checkpoint_check_keys(a.checkpoint, keys, n_keys)) ||
-        (rc = kcb_model_checkpoint_new(&checkpoint, a.checkpoint, &mo))) {
-      status = rc == KCB_ENOMEM ? fail("--checkpoint", rc) : train_usage_error("--checkpoint", a.checkpoint, kcb_error_last());
-      checkpoint = NULL;
-      goto setup_end;
-    }
+    if ((status = checkpoint_make(&a, cb_verbose, &checkpoint))) goto setup_end;
     rc = add_writer(callbacks, &n_callbacks, checkpoint, warn);
     if (rc) checkpoint = NULL;
   }

@@ -181,6 +181,12 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" $small --epochs 3 --verbose 2 --checkpoint "$tmp/ck/w.{epoch:02d}-{val_loss:.3f}.weights.h5" --save-weights-only \
     --save-best-only --save-top-k 1 --save-last
   check ckpt_top1_last 0 '^1 1$' -- bash -c "ls '$tmp/ck' | grep -c '^w\\.' | tr '\\n' ' '; ls '$tmp/ck' | grep -c '^last\\.weights\\.h5\$'"
+  # a template that names a key the logs will not have, or has no layout, is a usage error before
+  # anything is written: no backup record, no directories
+  check ckpt_error_writes_nothing 0 '^2$' -- bash -c "mkdir -p '$tmp/nothing' && cd '$tmp/nothing' && '$bin' $small --epochs 1 \
+    --save out/m.keras --backup-dir bk --logdir tb --csv logs/l.csv --checkpoint 'ck/w.{nope}.keras' >/dev/null 2>&1; echo \$? \$(ls -A)"
+  check ckpt_suffix_writes_nothing 0 '^2$' -- bash -c "cd '$tmp/nothing' && '$bin' $small --epochs 1 --checkpoint c/w.txt >/dev/null 2>&1;
+    echo \$? \$(ls -A)"
   # temporaries an earlier run's kill or second Ctrl-C left mid-write are removed when the next run
   # starts (their process is gone); a live process's are not touched
   dead=$(sh -c 'echo $$')
