@@ -189,7 +189,8 @@ static int br_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   if (kcb_model_interrupted(cb->model)) return backup(br, br->current_epoch, br->last_batch);
   if (br->o.mark_completed) {
     char json[64];
-    int n = snprintf(json, sizeof json, "{\"epochs\": %d}\n", br->current_epoch);
+    /* fit's count: this callback's own stops where keep going turned it off after a failed backup */
+    int n = snprintf(json, sizeof json, "{\"epochs\": %d}\n", cb->model ? cb->model->epochs_done : br->current_epoch);
     int rc = kcb__file_write_atomic(br->done_marker, json, (size_t)n);
     if (rc) return rc;
   }

@@ -164,6 +164,7 @@ struct kcb_model {
   /* Set by BackupAndRestore in on_train_begin, consumed by fit right after it: the epoch to start
    * from (Keras's model._initial_epoch) and, for a mid-epoch backup, the last batch done in it. */
   int resume_pending, resume_epoch;
+  int epochs_done; /* fit's epochs ended so far, counting those before initial_epoch or a resume */
   int64_t resume_batch;                /* -1: start the epoch at its first batch */
   int resumed;                         /* this fit resumed from a backup (set after on_train_begin) */
 

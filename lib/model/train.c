@@ -451,6 +451,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     m->resume_pending = 0;
     m->resumed = 1;
   }
+  m->epochs_done = first_epoch;
   for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
     reset_metrics(m, h);
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_BEGIN, epoch, NULL));
@@ -517,6 +518,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
       }
     }
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_END, epoch, epoch_logs));
+    m->epochs_done = epoch + 1;
     flush_after_backup(m);
     if (m->stop_training) break;
     if ((h->dist ? h->stop_requested : m->stop_requested) && epoch + 1 < o->epochs) {

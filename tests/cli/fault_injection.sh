@@ -73,4 +73,9 @@ else
   echo "skip full_disk and readonly cases: mounting a tmpfs needs root"
 fi
 assert csv_old_file_intact cmp "$tmp/good.csv" "$tmp/before.csv"
+# A backup that fails with --on-write-error warn is off for the rest of the run, which completes:
+# the completion record counts the epochs fit ran, not those the backup saw
+check backup_fails_warn 0 "Warning: BackupAndRestore failed and is off for the rest of this run" -- \
+  inject latest.weights.h5 ENOSPC 0 write "$bin" $small --epochs 3 --backup-dir "$tmp/bkwarn" --on-write-error warn
+check backup_fails_warn_completed 0 '^\{"epochs": 3\}$' -- cat "$tmp/bkwarn/completed.json"
 finish fault_injection
