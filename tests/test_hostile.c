@@ -100,9 +100,9 @@ static void file_write_atomic_and_stale_temps(void **state) {
  * and the Event schema is not one, so only hparams plugin data needs the depth check. */
 static void schemas(void **state) {
   (void)state;
-  int d = kcb__pb_schema_depth(&tensorboard__event__descriptor, 64);
+  int d = kcb__pb_schema_depth(&kcbpb__event__descriptor, 64);
   assert_true(d > 0 && d < 16);
-  assert_int_equal(kcb__pb_schema_depth(&tensorboard__hparams_plugin_data__descriptor, 64), -1);
+  assert_int_equal(kcb__pb_schema_depth(&kcbpb__hparams_plugin_data__descriptor, 64), -1);
 }
 
 /* ListValue{values: Value{list_value: ListValue{...}}}: pairs of nestings around a number. */
@@ -131,7 +131,7 @@ static uint8_t *nested_list(size_t pairs, size_t *len) {
 
 static void depth_bound(void **state) {
   (void)state;
-  const ProtobufCMessageDescriptor *lv = &google__protobuf__list_value__descriptor;
+  const ProtobufCMessageDescriptor *lv = &kcbpb__protobuf__list_value__descriptor;
   size_t len;
   uint8_t *ok = nested_list(49, &len); /* 98 nested messages + the top */
   assert_int_equal(kcb__pb_depth_ok(lv, ok, len, 99), 1);

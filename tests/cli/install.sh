@@ -25,6 +25,10 @@ if ! cmp -s "$tmp/exported" "$tmp/declared"; then
   fail "libkcb.so exports other symbols than the headers declare (< declared only, > exported only)"
 fi
 test -f "$lib/libkcb.a" || fail "no libkcb.a"
+# the static library's global names all start with kcb (kcb_ the API, kcb__ and kcbpb__ internals and
+# the protobuf-c messages), so none collides with a program's own (its protobuf-c code, say)
+others=$(nm -g --defined-only "$lib/libkcb.a" | awk 'NF == 3 && $3 !~ /^kcb/ {print $3}' | head -5)
+[ -z "$others" ] || fail "libkcb.a defines global names outside kcb*: $others"
 
 # find_package: kcb::kcb (shared) and kcb::kcb_static
 cmake -S "$src/tests/install" -B "$tmp/consumer" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null

@@ -315,11 +315,11 @@ int kcb__event_writer_open(kcb__event_writer **out, const char *dir, const char 
     return rc;
   }
   /* the first record goes to disk at once, as TensorBoard's writers do */
-  Tensorboard__Event ev = TENSORBOARD__EVENT__INIT;
-  Tensorboard__SourceMetadata sm = TENSORBOARD__SOURCE_METADATA__INIT;
+  Kcbpb__Event ev = KCBPB__EVENT__INIT;
+  Kcbpb__SourceMetadata sm = KCBPB__SOURCE_METADATA__INIT;
   sm.writer = WRITER_NAME;
   ev.wall_time = now;
-  ev.what_case = TENSORBOARD__EVENT__WHAT_FILE_VERSION;
+  ev.what_case = KCBPB__EVENT__WHAT_FILE_VERSION;
   ev.file_version = "brain.Event:2";
   ev.source_metadata = &sm;
   unsigned char rec[128];

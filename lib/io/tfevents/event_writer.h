@@ -35,7 +35,7 @@ int kcb__event_writer_open(kcb__event_writer **out, const char *dir, const char 
  * copies it into the queue. @return 0, or the error a previous write met (sticky). */
 int kcb__event_writer_append(kcb__event_writer *w, kcb__record_buf *b, size_t n);
 
-/* Packs and queues one Event (a Tensorboard__Event *, typed void to keep protobuf-c out of
+/* Packs and queues one Event (a Kcbpb__Event *, typed void to keep protobuf-c out of
  * this header). Uses b as scratch. */
 int kcb__event_writer_append_event(kcb__event_writer *w, kcb__record_buf *b, const void *event);
 

@@ -333,7 +333,7 @@ struct kcb_event_reader {
   size_t n_batch, i_batch;
   arena ar;
   ProtobufCAllocator alloc;
-  Tensorboard__Event *ev; /* in the arena */
+  Kcbpb__Event *ev; /* in the arena */
   tag_table tags;
   kcb_event event;
 };
@@ -390,7 +390,7 @@ static void put_le(uint8_t *p, uint64_t v, size_t sz) {
 
 /* Fills dtype, shape and tensor_content (typed values converted to little-endian bytes), and
  * blobs for DT_STRING. @return 0 or KCB_ENOMEM. */
-static int decode_tensor(kcb_event_reader *r, const Tensorboard__TensorProto *t, kcb_summary_value *v) {
+static int decode_tensor(kcb_event_reader *r, const Kcbpb__TensorProto *t, kcb_summary_value *v) {
   v->dtype = (int)t->dtype;
   size_t rank = t->tensor_shape ? t->tensor_shape->n_dim : 0;
   int64_t *shape = A(r, (rank + 1) * sizeof *shape);
@@ -398,7 +398,7 @@ static int decode_tensor(kcb_event_reader *r, const Tensorboard__TensorProto *t,
   for (size_t i = 0; i < rank; i++) shape[i] = t->tensor_shape->dim[i]->size;
   v->rank = (int)rank;
   v->shape = shape;
-  if (t->dtype == TENSORBOARD__DATA_TYPE__DT_STRING) {
+  if (t->dtype == KCBPB__DATA_TYPE__DT_STRING) {
     kcb_bytes *b = A(r, (t->n_string_val + 1) * sizeof *b);
     if (!b) return KCB_ENOMEM;
     for (size_t i = 0; i < t->n_string_val; i++) b[i].data = t->string_val[i].data, b[i].len = t->string_val[i].len;
@@ -414,13 +414,13 @@ static int decode_tensor(kcb_event_reader *r, const Tensorboard__TensorProto *t,
   size_t sz = kcb__dtype_size(v->dtype), n = 0;
   if (!sz) return 0;
   switch (t->dtype) {
-    case TENSORBOARD__DATA_TYPE__DT_FLOAT: n = t->n_float_val; break;
-    case TENSORBOARD__DATA_TYPE__DT_DOUBLE: n = t->n_double_val; break;
-    case TENSORBOARD__DATA_TYPE__DT_INT64: n = t->n_int64_val; break;
-    case TENSORBOARD__DATA_TYPE__DT_UINT64: n = t->n_uint64_val; break;
-    case TENSORBOARD__DATA_TYPE__DT_UINT32: n = t->n_uint32_val; break;
-    case TENSORBOARD__DATA_TYPE__DT_BOOL: n = t->n_bool_val; break;
-    case TENSORBOARD__DATA_TYPE__DT_HALF: case TENSORBOARD__DATA_TYPE__DT_BFLOAT16: n = t->n_half_val; break;
+    case KCBPB__DATA_TYPE__DT_FLOAT: n = t->n_float_val; break;
+    case KCBPB__DATA_TYPE__DT_DOUBLE: n = t->n_double_val; break;
+    case KCBPB__DATA_TYPE__DT_INT64: n = t->n_int64_val; break;
+    case KCBPB__DATA_TYPE__DT_UINT64: n = t->n_uint64_val; break;
+    case KCBPB__DATA_TYPE__DT_UINT32: n = t->n_uint32_val; break;
+    case KCBPB__DATA_TYPE__DT_BOOL: n = t->n_bool_val; break;
+    case KCBPB__DATA_TYPE__DT_HALF: case KCBPB__DATA_TYPE__DT_BFLOAT16: n = t->n_half_val; break;
     default: n = t->n_int_val; break;
   }
   uint8_t *p = A(r, n * sz);
@@ -428,13 +428,13 @@ static int decode_tensor(kcb_event_reader *r, const Tensorboard__TensorProto *t,
   for (size_t i = 0; i < n; i++) {
     uint64_t u = 0;
     switch (t->dtype) {
-      case TENSORBOARD__DATA_TYPE__DT_FLOAT: { uint32_t b; memcpy(&b, &t->float_val[i], 4); u = b; break; }
-      case TENSORBOARD__DATA_TYPE__DT_DOUBLE: memcpy(&u, &t->double_val[i], 8); break;
-      case TENSORBOARD__DATA_TYPE__DT_INT64: u = (uint64_t)t->int64_val[i]; break;
-      case TENSORBOARD__DATA_TYPE__DT_UINT64: u = t->uint64_val[i]; break;
-      case TENSORBOARD__DATA_TYPE__DT_UINT32: u = t->uint32_val[i]; break;
-      case TENSORBOARD__DATA_TYPE__DT_BOOL: u = t->bool_val[i] != 0; break;
-      case TENSORBOARD__DATA_TYPE__DT_HALF: case TENSORBOARD__DATA_TYPE__DT_BFLOAT16: u = (uint32_t)t->half_val[i]; break;
+      case KCBPB__DATA_TYPE__DT_FLOAT: { uint32_t b; memcpy(&b, &t->float_val[i], 4); u = b; break; }
+      case KCBPB__DATA_TYPE__DT_DOUBLE: memcpy(&u, &t->double_val[i], 8); break;
+      case KCBPB__DATA_TYPE__DT_INT64: u = (uint64_t)t->int64_val[i]; break;
+      case KCBPB__DATA_TYPE__DT_UINT64: u = t->uint64_val[i]; break;
+      case KCBPB__DATA_TYPE__DT_UINT32: u = t->uint32_val[i]; break;
+      case KCBPB__DATA_TYPE__DT_BOOL: u = t->bool_val[i] != 0; break;
+      case KCBPB__DATA_TYPE__DT_HALF: case KCBPB__DATA_TYPE__DT_BFLOAT16: u = (uint32_t)t->half_val[i]; break;
       default: u = (uint64_t)(int64_t)t->int_val[i]; break;
     }
     put_le(p + i * sz, u, sz);
@@ -477,7 +477,7 @@ static int hist_from_tensor(kcb_event_reader *r, kcb_summary_value *v) {
 
 /* TensorBoard's migration of a legacy HistogramProto (data_compat.py): empty buckets at both
  * ends are dropped; the first kept bucket starts at min, the last ends at max. */
-static int hist_from_proto(kcb_event_reader *r, const Tensorboard__HistogramProto *h, kcb_summary_value *v) {
+static int hist_from_proto(kcb_event_reader *r, const Kcbpb__HistogramProto *h, kcb_summary_value *v) {
   size_t n = h->n_bucket < h->n_bucket_limit ? h->n_bucket : h->n_bucket_limit;
   size_t start = 0, end = n; /* kept: [start, end) */
   while (start < n && !(h->bucket[start] > 0)) start++;
@@ -546,15 +546,15 @@ static size_t dedupe_hparams(kcb_hparam_value *hv, size_t n) {
 static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
   /* hparams' Value/ListValue/Struct nest without end: bounded before protobuf-c recurses. The
    * Event schema itself is not recursive (test_tfevents_reader checks), so it needs no check. */
-  if (!kcb__pb_depth_ok(&tensorboard__hparams_plugin_data__descriptor, v->plugin_content.data, v->plugin_content.len,
+  if (!kcb__pb_depth_ok(&kcbpb__hparams_plugin_data__descriptor, v->plugin_content.data, v->plugin_content.len,
                         KCB__PB_MAX_DEPTH))
     return kcb__error(KCB_EFORMAT, "hparams plugin data nested more than %d messages deep", KCB__PB_MAX_DEPTH);
-  Tensorboard__HParamsPluginData *d = tensorboard__hparams_plugin_data__unpack(
+  Kcbpb__HParamsPluginData *d = kcbpb__hparams_plugin_data__unpack(
       &r->alloc, v->plugin_content.len, v->plugin_content.data);
   if (!d) return 0; /* left as a plain tensor value */
   v->kind = KCB_SUMMARY_HPARAMS;
-  if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_EXPERIMENT && d->experiment) {
-    const Tensorboard__Experiment *e = d->experiment;
+  if (d->data_case == KCBPB__HPARAMS_PLUGIN_DATA__DATA_EXPERIMENT && d->experiment) {
+    const Kcbpb__Experiment *e = d->experiment;
     v->hp_kind = KCB_HPARAMS_EXPERIMENT;
     v->hp_time = e->time_created_secs;
     kcb_hparam_value *hv = A(r, (e->n_hparam_infos + 1) * sizeof *hv);
@@ -569,7 +569,7 @@ static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
       hv[i].type = t == 3 ? 0 : t == 1 ? 1 : t == 2 ? 2 : 3;
     }
     for (size_t i = 0; i < e->n_metric_infos; i++) {
-      const Tensorboard__MetricName *mn = e->metric_infos[i]->name;
+      const Kcbpb__MetricName *mn = e->metric_infos[i]->name;
       groups[i] = mn ? mn->group : "";
       tags[i] = mn ? mn->tag : "";
       shown[i] = e->metric_infos[i]->display_name ? e->metric_infos[i]->display_name : "";
@@ -577,8 +577,8 @@ static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
     v->hp_metric_display_names = shown;
     v->hp_values = hv, v->n_hp_values = e->n_hparam_infos;
     v->hp_metric_groups = groups, v->hp_metric_tags = tags, v->n_hp_metrics = e->n_metric_infos;
-  } else if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO && d->session_start_info) {
-    const Tensorboard__SessionStartInfo *s = d->session_start_info;
+  } else if (d->data_case == KCBPB__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO && d->session_start_info) {
+    const Kcbpb__SessionStartInfo *s = d->session_start_info;
     v->hp_kind = KCB_HPARAMS_SESSION_START;
     v->hp_time = s->start_time_secs;
     v->hp_group_name = s->group_name;
@@ -587,15 +587,15 @@ static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
     for (size_t i = 0; i < s->n_hparams; i++) {
       memset(&hv[i], 0, sizeof hv[i]);
       hv[i].name = s->hparams[i]->key;
-      const Google__Protobuf__Value *val = s->hparams[i]->value;
+      const Kcbpb__Protobuf__Value *val = s->hparams[i]->value;
       hv[i].type = 3;
       if (!val) continue;
-      if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE) hv[i].type = 0, hv[i].number = val->number_value;
-      else if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE) hv[i].type = 1, hv[i].string = val->string_value;
-      else if (val->kind_case == GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE) hv[i].type = 2, hv[i].boolean = val->bool_value;
+      if (val->kind_case == KCBPB__PROTOBUF__VALUE__KIND_NUMBER_VALUE) hv[i].type = 0, hv[i].number = val->number_value;
+      else if (val->kind_case == KCBPB__PROTOBUF__VALUE__KIND_STRING_VALUE) hv[i].type = 1, hv[i].string = val->string_value;
+      else if (val->kind_case == KCBPB__PROTOBUF__VALUE__KIND_BOOL_VALUE) hv[i].type = 2, hv[i].boolean = val->bool_value;
     }
     v->hp_values = hv, v->n_hp_values = dedupe_hparams(hv, s->n_hparams);
-  } else if (d->data_case == TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO && d->session_end_info) {
+  } else if (d->data_case == KCBPB__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO && d->session_end_info) {
     v->hp_kind = KCB_HPARAMS_SESSION_END;
     v->hp_status = (int)d->session_end_info->status;
     v->hp_time = d->session_end_info->end_time_secs;
@@ -603,13 +603,13 @@ static int decode_hparams(kcb_event_reader *r, kcb_summary_value *v) {
   return 0;
 }
 
-static int decode_value(kcb_event_reader *r, const Tensorboard__Summary__Value *pv, kcb_summary_value *v) {
+static int decode_value(kcb_event_reader *r, const Kcbpb__Summary__Value *pv, kcb_summary_value *v) {
   memset(v, 0, sizeof *v);
   v->tag = pv->tag ? pv->tag : "";
   v->plugin_name = "";
   v->scalar = NAN;
   v->hist_min = v->hist_max = v->hist_num = v->hist_sum = v->hist_sum_squares = NAN;
-  const Tensorboard__SummaryMetadata *md = pv->metadata;
+  const Kcbpb__SummaryMetadata *md = pv->metadata;
   if (md) {
     v->has_metadata = 1;
     const char *plugin = md->plugin_data && md->plugin_data->plugin_name ? md->plugin_data->plugin_name : "";
@@ -631,14 +631,14 @@ static int decode_value(kcb_event_reader *r, const Tensorboard__Summary__Value *
   const char *pl = v->plugin_name;
   int rc = 0;
   switch (pv->value_case) {
-    case TENSORBOARD__SUMMARY__VALUE__VALUE_SIMPLE_VALUE:
+    case KCBPB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE:
       v->kind = KCB_SUMMARY_SCALAR;
       v->scalar = pv->simple_value;
       break;
-    case TENSORBOARD__SUMMARY__VALUE__VALUE_HISTO:
+    case KCBPB__SUMMARY__VALUE__VALUE_HISTO:
       if (pv->histo) rc = hist_from_proto(r, pv->histo, v);
       break;
-    case TENSORBOARD__SUMMARY__VALUE__VALUE_IMAGE:
+    case KCBPB__SUMMARY__VALUE__VALUE_IMAGE:
       if (pv->image) {
         kcb_bytes *b = A(r, sizeof *b);
         if (!b) return KCB_ENOMEM;
@@ -648,7 +648,7 @@ static int decode_value(kcb_event_reader *r, const Tensorboard__Summary__Value *
         v->width = pv->image->width, v->height = pv->image->height, v->colorspace = pv->image->colorspace;
       }
       break;
-    case TENSORBOARD__SUMMARY__VALUE__VALUE_AUDIO:
+    case KCBPB__SUMMARY__VALUE__VALUE_AUDIO:
       if (pv->audio) {
         kcb_bytes *b = A(r, sizeof *b);
         if (!b) return KCB_ENOMEM;
@@ -659,7 +659,7 @@ static int decode_value(kcb_event_reader *r, const Tensorboard__Summary__Value *
         v->num_channels = pv->audio->num_channels, v->length_frames = pv->audio->length_frames;
       }
       break;
-    case TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR: {
+    case KCBPB__SUMMARY__VALUE__VALUE_TENSOR: {
       if (!pv->tensor) break;
       if ((rc = decode_tensor(r, pv->tensor, v))) break;
       v->kind = KCB_SUMMARY_TENSOR;
@@ -704,7 +704,7 @@ static int decode_value(kcb_event_reader *r, const Tensorboard__Summary__Value *
 /* Decodes the record just read into r->event. */
 static int decode_event(kcb_event_reader *r, const char *file, uint64_t offset, const unsigned char *data, size_t n) {
   arena_reset(&r->ar);
-  Tensorboard__Event *ev = tensorboard__event__unpack(&r->alloc, n, data);
+  Kcbpb__Event *ev = kcbpb__event__unpack(&r->alloc, n, data);
   if (!ev) {
     if (r->ar.failed) return kcb__error(KCB_ENOMEM, "%s: out of memory decoding the record at offset %llu", file, (unsigned long long)offset);
     return kcb__error(KCB_EFORMAT, "%s: the record at offset %llu is not a valid Event", file, (unsigned long long)offset);
@@ -720,16 +720,16 @@ static int decode_event(kcb_event_reader *r, const char *file, uint64_t offset, 
   e->session_status = -1;
   if (ev->source_metadata) e->source_writer = ev->source_metadata->writer;
   switch (ev->what_case) {
-    case TENSORBOARD__EVENT__WHAT_FILE_VERSION: e->file_version = ev->file_version; break;
-    case TENSORBOARD__EVENT__WHAT_GRAPH_DEF: e->graph_def.data = ev->graph_def.data, e->graph_def.len = ev->graph_def.len; break;
-    case TENSORBOARD__EVENT__WHAT_SESSION_LOG:
+    case KCBPB__EVENT__WHAT_FILE_VERSION: e->file_version = ev->file_version; break;
+    case KCBPB__EVENT__WHAT_GRAPH_DEF: e->graph_def.data = ev->graph_def.data, e->graph_def.len = ev->graph_def.len; break;
+    case KCBPB__EVENT__WHAT_SESSION_LOG:
       if (ev->session_log) {
         e->session_status = (int)ev->session_log->status;
         e->session_msg = ev->session_log->msg;
         e->checkpoint_path = ev->session_log->checkpoint_path;
       }
       break;
-    case TENSORBOARD__EVENT__WHAT_SUMMARY:
+    case KCBPB__EVENT__WHAT_SUMMARY:
       if (ev->summary && ev->summary->n_value) {
         size_t k = ev->summary->n_value;
         kcb_summary_value *vals = A(r, k * sizeof *vals);

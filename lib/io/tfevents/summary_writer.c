@@ -78,32 +78,32 @@ static int check_tag(const char *tag, const char *what) {
 
 /* Queues Event{wall_time, step, summary{value}}. The value's metadata is dropped unless this
  * is the tag's first value. */
-static int emit_value(kcb_summary_writer *w, Tensorboard__Summary__Value *v, int64_t step) {
+static int emit_value(kcb_summary_writer *w, Kcbpb__Summary__Value *v, int64_t step) {
   int first = first_use(w, v->tag);
   if (first < 0) return first;
   if (!first) v->metadata = NULL;
-  Tensorboard__Summary__Value *values[1] = {v};
-  Tensorboard__Summary summary = TENSORBOARD__SUMMARY__INIT;
+  Kcbpb__Summary__Value *values[1] = {v};
+  Kcbpb__Summary summary = KCBPB__SUMMARY__INIT;
   summary.n_value = 1;
   summary.value = values;
-  Tensorboard__Event ev = TENSORBOARD__EVENT__INIT;
+  Kcbpb__Event ev = KCBPB__EVENT__INIT;
   ev.wall_time = now(w);
   ev.step = step;
-  ev.what_case = TENSORBOARD__EVENT__WHAT_SUMMARY;
+  ev.what_case = KCBPB__EVENT__WHAT_SUMMARY;
   ev.summary = &summary;
   return kcb__event_writer_append_event(w->ew, &w->scratch, &ev);
 }
 
 /* Metadata: plugin name, optional content, data class. */
 typedef struct metadata_parts {
-  Tensorboard__SummaryMetadata md;
-  Tensorboard__SummaryMetadata__PluginData pd;
+  Kcbpb__SummaryMetadata md;
+  Kcbpb__SummaryMetadata__PluginData pd;
 } metadata_parts;
 
-static Tensorboard__SummaryMetadata *metadata(metadata_parts *m, const char *plugin, const uint8_t *content,
-                                              size_t content_len, Tensorboard__DataClass data_class) {
-  tensorboard__summary_metadata__init(&m->md);
-  tensorboard__summary_metadata__plugin_data__init(&m->pd);
+static Kcbpb__SummaryMetadata *metadata(metadata_parts *m, const char *plugin, const uint8_t *content,
+                                              size_t content_len, Kcbpb__DataClass data_class) {
+  kcbpb__summary_metadata__init(&m->md);
+  kcbpb__summary_metadata__plugin_data__init(&m->pd);
   m->pd.plugin_name = (char *)plugin;
   m->pd.content.data = (uint8_t *)content;
   m->pd.content.len = content_len;
@@ -181,18 +181,18 @@ int kcb_summary_writer_add_scalar(kcb_summary_writer *w, const char *tag, double
 
 /* A tensor with the given dims. */
 typedef struct tensor_parts {
-  Tensorboard__TensorProto t;
-  Tensorboard__TensorShapeProto shape;
-  Tensorboard__TensorShapeProto__Dim dims[2];
-  Tensorboard__TensorShapeProto__Dim *dim_ptrs[2];
+  Kcbpb__TensorProto t;
+  Kcbpb__TensorShapeProto shape;
+  Kcbpb__TensorShapeProto__Dim dims[2];
+  Kcbpb__TensorShapeProto__Dim *dim_ptrs[2];
 } tensor_parts;
 
-static Tensorboard__TensorProto *tensor(tensor_parts *p, Tensorboard__DataType dtype, int rank, int64_t d0, int64_t d1) {
-  tensorboard__tensor_proto__init(&p->t);
-  tensorboard__tensor_shape_proto__init(&p->shape);
+static Kcbpb__TensorProto *tensor(tensor_parts *p, Kcbpb__DataType dtype, int rank, int64_t d0, int64_t d1) {
+  kcbpb__tensor_proto__init(&p->t);
+  kcbpb__tensor_shape_proto__init(&p->shape);
   int64_t d[2] = {d0, d1};
   for (int i = 0; i < rank; i++) {
-    tensorboard__tensor_shape_proto__dim__init(&p->dims[i]);
+    kcbpb__tensor_shape_proto__dim__init(&p->dims[i]);
     p->dims[i].size = d[i];
     p->dim_ptrs[i] = &p->dims[i];
   }
@@ -219,15 +219,15 @@ int kcb_summary_writer_add_histogram_buckets(kcb_summary_writer *w, const char *
     kcb__store_le64(content + 8 * i, bits);
   }
   tensor_parts tp;
-  Tensorboard__TensorProto *t = tensor(&tp, TENSORBOARD__DATA_TYPE__DT_DOUBLE, 2, (int64_t)k, 3);
+  Kcbpb__TensorProto *t = tensor(&tp, KCBPB__DATA_TYPE__DT_DOUBLE, 2, (int64_t)k, 3);
   t->tensor_content.data = content;
   t->tensor_content.len = 24 * k;
   metadata_parts mp;
-  Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+  Kcbpb__Summary__Value v = KCBPB__SUMMARY__VALUE__INIT;
   v.tag = (char *)tag;
-  v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
+  v.value_case = KCBPB__SUMMARY__VALUE__VALUE_TENSOR;
   v.tensor = t;
-  v.metadata = metadata(&mp, "histograms", NULL, 0, TENSORBOARD__DATA_CLASS__DATA_CLASS_TENSOR);
+  v.metadata = metadata(&mp, "histograms", NULL, 0, KCBPB__DATA_CLASS__DATA_CLASS_TENSOR);
   rc = emit_value(w, &v, step);
   free(content);
   return rc;
@@ -307,7 +307,7 @@ int kcb_summary_writer_add_histogram_proto(kcb_summary_writer *w, const char *ta
   if (!rc) {
     double *counts = limits + k;
     for (size_t b = 0; b < k; b++) limits[b] = rows[3 * b + 1], counts[b] = rows[3 * b + 2];
-    Tensorboard__HistogramProto h = TENSORBOARD__HISTOGRAM_PROTO__INIT;
+    Kcbpb__HistogramProto h = KCBPB__HISTOGRAM_PROTO__INIT;
     h.min = n ? rows[0] : 0; /* the first left edge is the least value (TensorBoard reads it so) */
     h.max = n ? rows[3 * k - 2] : 0;
     h.num = (double)n;
@@ -316,9 +316,9 @@ int kcb_summary_writer_add_histogram_proto(kcb_summary_writer *w, const char *ta
     h.n_bucket_limit = h.n_bucket = k;
     h.bucket_limit = limits;
     h.bucket = counts;
-    Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+    Kcbpb__Summary__Value v = KCBPB__SUMMARY__VALUE__INIT;
     v.tag = (char *)tag;
-    v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_HISTO;
+    v.value_case = KCBPB__SUMMARY__VALUE__VALUE_HISTO;
     v.histo = &h;
     rc = emit_value(w, &v, step);
   }
@@ -328,14 +328,14 @@ int kcb_summary_writer_add_histogram_proto(kcb_summary_writer *w, const char *ta
 
 /* A DT_STRING tensor of n blobs and the given dims. */
 static int emit_strings(kcb_summary_writer *w, const char *tag, ProtobufCBinaryData *blobs, size_t n, int rank,
-                        int64_t d0, int64_t d1, Tensorboard__SummaryMetadata *md, int64_t step) {
+                        int64_t d0, int64_t d1, Kcbpb__SummaryMetadata *md, int64_t step) {
   tensor_parts tp;
-  Tensorboard__TensorProto *t = tensor(&tp, TENSORBOARD__DATA_TYPE__DT_STRING, rank, d0, d1);
+  Kcbpb__TensorProto *t = tensor(&tp, KCBPB__DATA_TYPE__DT_STRING, rank, d0, d1);
   t->n_string_val = n;
   t->string_val = blobs;
-  Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+  Kcbpb__Summary__Value v = KCBPB__SUMMARY__VALUE__INIT;
   v.tag = (char *)tag;
-  v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
+  v.value_case = KCBPB__SUMMARY__VALUE__VALUE_TENSOR;
   v.tensor = t;
   v.metadata = md;
   return emit_value(w, &v, step);
@@ -364,7 +364,7 @@ int kcb_summary_writer_add_images(kcb_summary_writer *w, const char *tag, const 
   if (!rc) {
     metadata_parts mp;
     rc = emit_strings(w, tag, blobs, (size_t)n + 2, 1, (int64_t)n + 2, 0,
-                      metadata(&mp, "images", NULL, 0, TENSORBOARD__DATA_CLASS__DATA_CLASS_BLOB_SEQUENCE), step);
+                      metadata(&mp, "images", NULL, 0, KCBPB__DATA_CLASS__DATA_CLASS_BLOB_SEQUENCE), step);
   }
   for (int i = 0; i < n; i++) free(blobs[2 + i].data);
   free(blobs);
@@ -378,7 +378,7 @@ int kcb_summary_writer_add_text(kcb_summary_writer *w, const char *tag, const ch
   ProtobufCBinaryData blob = {strlen(text), (uint8_t *)text};
   metadata_parts mp;
   return emit_strings(w, tag, &blob, 1, 0, 0, 0,
-                      metadata(&mp, "text", NULL, 0, TENSORBOARD__DATA_CLASS__DATA_CLASS_TENSOR), step);
+                      metadata(&mp, "text", NULL, 0, KCBPB__DATA_CLASS__DATA_CLASS_TENSOR), step);
 }
 
 int kcb_summary_writer_add_audio(kcb_summary_writer *w, const char *tag, const float *samples, int64_t frames,
@@ -393,51 +393,51 @@ int kcb_summary_writer_add_audio(kcb_summary_writer *w, const char *tag, const f
   blobs[1].data = (uint8_t *)(label ? label : "");
   blobs[1].len = strlen((const char *)blobs[1].data);
   /* AudioPluginData{encoding=WAV}; no data class: the [k, 2] tensor is migrated by the readers */
-  Tensorboard__AudioPluginData apd = TENSORBOARD__AUDIO_PLUGIN_DATA__INIT;
-  apd.encoding = TENSORBOARD__AUDIO_PLUGIN_DATA__ENCODING__WAV;
+  Kcbpb__AudioPluginData apd = KCBPB__AUDIO_PLUGIN_DATA__INIT;
+  apd.encoding = KCBPB__AUDIO_PLUGIN_DATA__ENCODING__WAV;
   uint8_t content[16];
-  size_t content_len = tensorboard__audio_plugin_data__pack(&apd, content);
+  size_t content_len = kcbpb__audio_plugin_data__pack(&apd, content);
   metadata_parts mp;
   rc = emit_strings(w, tag, blobs, 2, 2, 1, 2,
-                    metadata(&mp, "audio", content, content_len, TENSORBOARD__DATA_CLASS__DATA_CLASS_UNKNOWN), step);
+                    metadata(&mp, "audio", content, content_len, KCBPB__DATA_CLASS__DATA_CLASS_UNKNOWN), step);
   free(blobs[0].data);
   return rc;
 }
 
 int kcb_summary_writer_add_session_start(kcb_summary_writer *w, int64_t step) {
-  Tensorboard__SessionLog log = TENSORBOARD__SESSION_LOG__INIT;
-  log.status = TENSORBOARD__SESSION_LOG__SESSION_STATUS__START;
-  Tensorboard__Event ev = TENSORBOARD__EVENT__INIT;
+  Kcbpb__SessionLog log = KCBPB__SESSION_LOG__INIT;
+  log.status = KCBPB__SESSION_LOG__SESSION_STATUS__START;
+  Kcbpb__Event ev = KCBPB__EVENT__INIT;
   ev.wall_time = now(w);
   ev.step = step;
-  ev.what_case = TENSORBOARD__EVENT__WHAT_SESSION_LOG;
+  ev.what_case = KCBPB__EVENT__WHAT_SESSION_LOG;
   ev.session_log = &log;
   return kcb__event_writer_append_event(w->ew, &w->scratch, &ev);
 }
 
 /* ---- hparams ------------------------------------------------------------------------ */
 
-static int emit_hparams(kcb_summary_writer *w, const char *tag, const Tensorboard__HParamsPluginData *data) {
-  size_t len = tensorboard__hparams_plugin_data__get_packed_size(data);
+static int emit_hparams(kcb_summary_writer *w, const char *tag, const Kcbpb__HParamsPluginData *data) {
+  size_t len = kcbpb__hparams_plugin_data__get_packed_size(data);
   uint8_t *content = malloc(len + 1);
   if (!content) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
-  tensorboard__hparams_plugin_data__pack(data, content);
+  kcbpb__hparams_plugin_data__pack(data, content);
   tensor_parts tp; /* TensorBoard's NULL_TENSOR: DT_FLOAT of shape [0] */
-  Tensorboard__TensorProto *t = tensor(&tp, TENSORBOARD__DATA_TYPE__DT_FLOAT, 1, 0, 0);
+  Kcbpb__TensorProto *t = tensor(&tp, KCBPB__DATA_TYPE__DT_FLOAT, 1, 0, 0);
   metadata_parts mp;
-  Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+  Kcbpb__Summary__Value v = KCBPB__SUMMARY__VALUE__INIT;
   v.tag = (char *)tag;
-  v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
+  v.value_case = KCBPB__SUMMARY__VALUE__VALUE_TENSOR;
   v.tensor = t;
   /* every hparams value carries its metadata: the content is the payload */
-  Tensorboard__Summary__Value *values[1] = {&v};
-  v.metadata = metadata(&mp, "hparams", content, len, TENSORBOARD__DATA_CLASS__DATA_CLASS_TENSOR);
-  Tensorboard__Summary summary = TENSORBOARD__SUMMARY__INIT;
+  Kcbpb__Summary__Value *values[1] = {&v};
+  v.metadata = metadata(&mp, "hparams", content, len, KCBPB__DATA_CLASS__DATA_CLASS_TENSOR);
+  Kcbpb__Summary summary = KCBPB__SUMMARY__INIT;
   summary.n_value = 1;
   summary.value = values;
-  Tensorboard__Event ev = TENSORBOARD__EVENT__INIT;
+  Kcbpb__Event ev = KCBPB__EVENT__INIT;
   ev.wall_time = now(w);
-  ev.what_case = TENSORBOARD__EVENT__WHAT_SUMMARY;
+  ev.what_case = KCBPB__EVENT__WHAT_SUMMARY;
   ev.summary = &summary;
   int rc = kcb__event_writer_append_event(w->ew, &w->scratch, &ev);
   free(content);
@@ -460,21 +460,21 @@ int kcb_summary_writer_add_hparams_experiment(kcb_summary_writer *w, const kcb_h
   int rc = check_hparams(hparams, n_hparams);
   if (rc) return rc;
   if (n_metrics && !metrics) return kcb__error(KCB_EINVAL, "hparams: NULL metric list");
-  Tensorboard__HParamInfo *infos = calloc(n_hparams + 1, sizeof *infos);
-  Tensorboard__HParamInfo **info_ptrs = calloc(n_hparams + 1, sizeof *info_ptrs);
-  Tensorboard__MetricInfo *minfos = calloc(n_metrics + 1, sizeof *minfos);
-  Tensorboard__MetricInfo **minfo_ptrs = calloc(n_metrics + 1, sizeof *minfo_ptrs);
-  Tensorboard__MetricName *mnames = calloc(n_metrics + 1, sizeof *mnames);
+  Kcbpb__HParamInfo *infos = calloc(n_hparams + 1, sizeof *infos);
+  Kcbpb__HParamInfo **info_ptrs = calloc(n_hparams + 1, sizeof *info_ptrs);
+  Kcbpb__MetricInfo *minfos = calloc(n_metrics + 1, sizeof *minfos);
+  Kcbpb__MetricInfo **minfo_ptrs = calloc(n_metrics + 1, sizeof *minfo_ptrs);
+  Kcbpb__MetricName *mnames = calloc(n_metrics + 1, sizeof *mnames);
   if (!infos || !info_ptrs || !minfos || !minfo_ptrs || !mnames) {
     rc = kcb__error(KCB_ENOMEM, "hparams: out of memory");
     goto done;
   }
   for (size_t i = 0; i < n_hparams; i++) {
-    tensorboard__hparam_info__init(&infos[i]);
+    kcbpb__hparam_info__init(&infos[i]);
     infos[i].name = (char *)hparams[i].name;
-    infos[i].type = hparams[i].type == KCB_HPARAM_NUMBER   ? TENSORBOARD__HPARAM_DATA_TYPE__DATA_TYPE_FLOAT64
-                    : hparams[i].type == KCB_HPARAM_STRING ? TENSORBOARD__HPARAM_DATA_TYPE__DATA_TYPE_STRING
-                                                            : TENSORBOARD__HPARAM_DATA_TYPE__DATA_TYPE_BOOL;
+    infos[i].type = hparams[i].type == KCB_HPARAM_NUMBER   ? KCBPB__HPARAM_DATA_TYPE__DATA_TYPE_FLOAT64
+                    : hparams[i].type == KCB_HPARAM_STRING ? KCBPB__HPARAM_DATA_TYPE__DATA_TYPE_STRING
+                                                            : KCBPB__HPARAM_DATA_TYPE__DATA_TYPE_BOOL;
     info_ptrs[i] = &infos[i];
   }
   for (size_t i = 0; i < n_metrics; i++) {
@@ -482,25 +482,25 @@ int kcb_summary_writer_add_hparams_experiment(kcb_summary_writer *w, const kcb_h
       rc = kcb__error(KCB_EINVAL, "hparams: metric %zu has no tag", i);
       goto done;
     }
-    tensorboard__metric_name__init(&mnames[i]);
+    kcbpb__metric_name__init(&mnames[i]);
     mnames[i].group = (char *)(metrics[i].group ? metrics[i].group : "");
     mnames[i].tag = (char *)metrics[i].tag;
-    tensorboard__metric_info__init(&minfos[i]);
+    kcbpb__metric_info__init(&minfos[i]);
     minfos[i].name = &mnames[i];
     const char *g = mnames[i].group;
-    minfos[i].dataset_type = strcmp(g, "train") == 0        ? TENSORBOARD__DATASET_TYPE__DATASET_TRAINING
-                             : strcmp(g, "validation") == 0 ? TENSORBOARD__DATASET_TYPE__DATASET_VALIDATION
-                                                            : TENSORBOARD__DATASET_TYPE__DATASET_UNKNOWN;
+    minfos[i].dataset_type = strcmp(g, "train") == 0        ? KCBPB__DATASET_TYPE__DATASET_TRAINING
+                             : strcmp(g, "validation") == 0 ? KCBPB__DATASET_TYPE__DATASET_VALIDATION
+                                                            : KCBPB__DATASET_TYPE__DATASET_UNKNOWN;
     minfo_ptrs[i] = &minfos[i];
   }
-  Tensorboard__Experiment ex = TENSORBOARD__EXPERIMENT__INIT;
+  Kcbpb__Experiment ex = KCBPB__EXPERIMENT__INIT;
   ex.time_created_secs = now(w);
   ex.n_hparam_infos = n_hparams;
   ex.hparam_infos = info_ptrs;
   ex.n_metric_infos = n_metrics;
   ex.metric_infos = minfo_ptrs;
-  Tensorboard__HParamsPluginData data = TENSORBOARD__HPARAMS_PLUGIN_DATA__INIT;
-  data.data_case = TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_EXPERIMENT;
+  Kcbpb__HParamsPluginData data = KCBPB__HPARAMS_PLUGIN_DATA__INIT;
+  data.data_case = KCBPB__HPARAMS_PLUGIN_DATA__DATA_EXPERIMENT;
   data.experiment = &ex;
   rc = emit_hparams(w, "_hparams_/experiment", &data);
 done:
@@ -516,41 +516,41 @@ int kcb_summary_writer_add_hparams_session_start(kcb_summary_writer *w, const kc
                                                  const char *group_name, double start_time) {
   int rc = check_hparams(hparams, n_hparams);
   if (rc) return rc;
-  Tensorboard__SessionStartInfo__HparamsEntry *entries = calloc(n_hparams + 1, sizeof *entries);
-  Tensorboard__SessionStartInfo__HparamsEntry **entry_ptrs = calloc(n_hparams + 1, sizeof *entry_ptrs);
-  Google__Protobuf__Value *values = calloc(n_hparams + 1, sizeof *values);
+  Kcbpb__SessionStartInfo__HparamsEntry *entries = calloc(n_hparams + 1, sizeof *entries);
+  Kcbpb__SessionStartInfo__HparamsEntry **entry_ptrs = calloc(n_hparams + 1, sizeof *entry_ptrs);
+  Kcbpb__Protobuf__Value *values = calloc(n_hparams + 1, sizeof *values);
   if (!entries || !entry_ptrs || !values) {
     rc = kcb__error(KCB_ENOMEM, "hparams: out of memory");
     goto done;
   }
   for (size_t i = 0; i < n_hparams; i++) {
-    google__protobuf__value__init(&values[i]);
+    kcbpb__protobuf__value__init(&values[i]);
     switch (hparams[i].type) {
       case KCB_HPARAM_NUMBER:
-        values[i].kind_case = GOOGLE__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
+        values[i].kind_case = KCBPB__PROTOBUF__VALUE__KIND_NUMBER_VALUE;
         values[i].number_value = hparams[i].number;
         break;
       case KCB_HPARAM_STRING:
-        values[i].kind_case = GOOGLE__PROTOBUF__VALUE__KIND_STRING_VALUE;
+        values[i].kind_case = KCBPB__PROTOBUF__VALUE__KIND_STRING_VALUE;
         values[i].string_value = (char *)hparams[i].string;
         break;
       case KCB_HPARAM_BOOL:
-        values[i].kind_case = GOOGLE__PROTOBUF__VALUE__KIND_BOOL_VALUE;
+        values[i].kind_case = KCBPB__PROTOBUF__VALUE__KIND_BOOL_VALUE;
         values[i].bool_value = hparams[i].boolean != 0;
         break;
     }
-    tensorboard__session_start_info__hparams_entry__init(&entries[i]);
+    kcbpb__session_start_info__hparams_entry__init(&entries[i]);
     entries[i].key = (char *)hparams[i].name;
     entries[i].value = &values[i];
     entry_ptrs[i] = &entries[i];
   }
-  Tensorboard__SessionStartInfo ssi = TENSORBOARD__SESSION_START_INFO__INIT;
+  Kcbpb__SessionStartInfo ssi = KCBPB__SESSION_START_INFO__INIT;
   ssi.n_hparams = n_hparams;
   ssi.hparams = entry_ptrs;
   ssi.group_name = (char *)(group_name ? group_name : "");
   ssi.start_time_secs = start_time > 0 ? start_time : now(w);
-  Tensorboard__HParamsPluginData data = TENSORBOARD__HPARAMS_PLUGIN_DATA__INIT;
-  data.data_case = TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO;
+  Kcbpb__HParamsPluginData data = KCBPB__HPARAMS_PLUGIN_DATA__INIT;
+  data.data_case = KCBPB__HPARAMS_PLUGIN_DATA__DATA_SESSION_START_INFO;
   data.session_start_info = &ssi;
   rc = emit_hparams(w, "_hparams_/session_start_info", &data);
 done:
@@ -563,11 +563,11 @@ done:
 int kcb_summary_writer_add_hparams_session_end(kcb_summary_writer *w, kcb_hparam_status status, double end_time) {
   if ((int)status < 0 || status > KCB_HPARAM_STATUS_RUNNING)
     return kcb__error(KCB_EINVAL, "hparams: session status %d", (int)status);
-  Tensorboard__SessionEndInfo sei = TENSORBOARD__SESSION_END_INFO__INIT;
-  sei.status = (Tensorboard__HParamStatus)status;
+  Kcbpb__SessionEndInfo sei = KCBPB__SESSION_END_INFO__INIT;
+  sei.status = (Kcbpb__HParamStatus)status;
   sei.end_time_secs = end_time > 0 ? end_time : now(w);
-  Tensorboard__HParamsPluginData data = TENSORBOARD__HPARAMS_PLUGIN_DATA__INIT;
-  data.data_case = TENSORBOARD__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO;
+  Kcbpb__HParamsPluginData data = KCBPB__HPARAMS_PLUGIN_DATA__INIT;
+  data.data_case = KCBPB__HPARAMS_PLUGIN_DATA__DATA_SESSION_END_INFO;
   data.session_end_info = &sei;
   return emit_hparams(w, "_hparams_/session_end_info", &data);
 }
@@ -635,7 +635,7 @@ int kcb__summary_writer_add_string(kcb_summary_writer *w, const char *tag, const
   metadata_parts mp;
   return emit_strings(w, tag, &blob, 1, 0, 0, 0,
                       metadata(&mp, plugin, (const uint8_t *)content, content ? strlen(content) : 0,
-                               (Tensorboard__DataClass)data_class),
+                               (Kcbpb__DataClass)data_class),
                       step);
 }
 
@@ -653,15 +653,15 @@ int kcb__summary_writer_add_float_tensor(kcb_summary_writer *w, const char *tag,
     kcb__store_le32(bytes + 4 * i, bits);
   }
   tensor_parts tp;
-  Tensorboard__TensorProto *t = tensor(&tp, TENSORBOARD__DATA_TYPE__DT_FLOAT, 2, d0, d1);
+  Kcbpb__TensorProto *t = tensor(&tp, KCBPB__DATA_TYPE__DT_FLOAT, 2, d0, d1);
   t->tensor_content.data = bytes;
   t->tensor_content.len = 4 * n;
   metadata_parts mp;
-  Tensorboard__Summary__Value v = TENSORBOARD__SUMMARY__VALUE__INIT;
+  Kcbpb__Summary__Value v = KCBPB__SUMMARY__VALUE__INIT;
   v.tag = (char *)tag;
-  v.value_case = TENSORBOARD__SUMMARY__VALUE__VALUE_TENSOR;
+  v.value_case = KCBPB__SUMMARY__VALUE__VALUE_TENSOR;
   v.tensor = t;
-  v.metadata = metadata(&mp, plugin, content, content_len, (Tensorboard__DataClass)data_class);
+  v.metadata = metadata(&mp, plugin, content, content_len, (Kcbpb__DataClass)data_class);
   rc = emit_value(w, &v, step);
   free(bytes);
   return rc;

@@ -108,10 +108,10 @@ int kcb_summary_writer_add_pr_curve_raw(kcb_summary_writer *w, const char *tag, 
   if (num_thresholds < 2 || num_thresholds > KCB_PR_CURVE_MAX_THRESHOLDS || !data)
     return kcb__error(KCB_EINVAL, "PR curve '%s': %d thresholds (need 2 to %d) or no data", tag ? tag : "",
                       num_thresholds, KCB_PR_CURVE_MAX_THRESHOLDS);
-  Tensorboard__PrCurvePluginData pd = TENSORBOARD__PR_CURVE_PLUGIN_DATA__INIT;
+  Kcbpb__PrCurvePluginData pd = KCBPB__PR_CURVE_PLUGIN_DATA__INIT;
   pd.num_thresholds = (uint32_t)num_thresholds;
   uint8_t content[16];
-  size_t len = tensorboard__pr_curve_plugin_data__pack(&pd, content);
+  size_t len = kcbpb__pr_curve_plugin_data__pack(&pd, content);
   /* data class tensor: rustboard drops a plugin it does not know without one */
   return kcb__summary_writer_add_float_tensor(w, tag, data, 6, num_thresholds, "pr_curves", content, len, 2, step);
 }
@@ -194,12 +194,12 @@ done:
 int kcb_pr_curve_from_value(const kcb_summary_value *v, kcb_pr_curve_view *out) {
   if (!v || strcmp(v->plugin_name, "pr_curves") != 0)
     return kcb__error(KCB_EFORMAT, "PR curve: '%s' is not a pr_curves summary", v ? v->tag : "");
-  Tensorboard__PrCurvePluginData *pd =
-      tensorboard__pr_curve_plugin_data__unpack(NULL, v->plugin_content.len, v->plugin_content.data);
+  Kcbpb__PrCurvePluginData *pd =
+      kcbpb__pr_curve_plugin_data__unpack(NULL, v->plugin_content.len, v->plugin_content.data);
   if (!pd) return kcb__error(KCB_EFORMAT, "PR curve '%s': the plugin data is not a PrCurvePluginData", v->tag);
   int version = pd->version;
   uint32_t t = pd->num_thresholds;
-  tensorboard__pr_curve_plugin_data__free_unpacked(pd, NULL);
+  kcbpb__pr_curve_plugin_data__free_unpacked(pd, NULL);
   if (version != 0) return kcb__error(KCB_EFORMAT, "PR curve '%s': plugin data version %d (TensorBoard knows 0)", v->tag, version);
   if (t < 2 || t > KCB_PR_CURVE_MAX_THRESHOLDS)
     return kcb__error(KCB_EFORMAT, "PR curve '%s': %u thresholds", v->tag, (unsigned)t);
@@ -242,14 +242,14 @@ int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custo
     }
   }
   /* one allocation for every message, pointer array and the packed bytes */
-  Tensorboard__Category *cats = calloc(n_categories, sizeof *cats);
-  Tensorboard__Category **cat_ptrs = calloc(n_categories, sizeof *cat_ptrs);
-  Tensorboard__Chart *charts = calloc(n_charts + 1, sizeof *charts);
-  Tensorboard__Chart **chart_ptrs = calloc(n_charts + 1, sizeof *chart_ptrs);
-  Tensorboard__MultilineChartContent *multi = calloc(n_charts + 1, sizeof *multi);
-  Tensorboard__MarginChartContent *margin = calloc(n_charts + 1, sizeof *margin);
-  Tensorboard__MarginChartContent__Series *series = calloc(n_series + 1, sizeof *series);
-  Tensorboard__MarginChartContent__Series **series_ptrs = calloc(n_series + 1, sizeof *series_ptrs);
+  Kcbpb__Category *cats = calloc(n_categories, sizeof *cats);
+  Kcbpb__Category **cat_ptrs = calloc(n_categories, sizeof *cat_ptrs);
+  Kcbpb__Chart *charts = calloc(n_charts + 1, sizeof *charts);
+  Kcbpb__Chart **chart_ptrs = calloc(n_charts + 1, sizeof *chart_ptrs);
+  Kcbpb__MultilineChartContent *multi = calloc(n_charts + 1, sizeof *multi);
+  Kcbpb__MarginChartContent *margin = calloc(n_charts + 1, sizeof *margin);
+  Kcbpb__MarginChartContent__Series *series = calloc(n_series + 1, sizeof *series);
+  Kcbpb__MarginChartContent__Series **series_ptrs = calloc(n_series + 1, sizeof *series_ptrs);
   uint8_t *packed = NULL;
   int rc = 0;
   if (!cats || !cat_ptrs || !charts || !chart_ptrs || !multi || !margin || !series || !series_ptrs) {
@@ -259,7 +259,7 @@ int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custo
   size_t ci = 0, si = 0;
   for (size_t c = 0; c < n_categories; c++) {
     const kcb_custom_category *cat = &categories[c];
-    tensorboard__category__init(&cats[c]);
+    kcbpb__category__init(&cats[c]);
     cats[c].title = (char *)cat->title;
     cats[c].closed = cat->closed != 0;
     cats[c].n_chart = cat->n_charts;
@@ -267,41 +267,41 @@ int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custo
     cat_ptrs[c] = &cats[c];
     for (size_t k = 0; k < cat->n_charts; k++, ci++) {
       const kcb_custom_chart *ch = &cat->charts[k];
-      Tensorboard__Chart *out = &charts[ci];
-      tensorboard__chart__init(out);
+      Kcbpb__Chart *out = &charts[ci];
+      kcbpb__chart__init(out);
       out->title = (char *)ch->title;
       if (ch->n_tags) {
-        tensorboard__multiline_chart_content__init(&multi[ci]);
+        kcbpb__multiline_chart_content__init(&multi[ci]);
         multi[ci].n_tag = ch->n_tags;
         multi[ci].tag = (char **)ch->tags;
-        out->content_case = TENSORBOARD__CHART__CONTENT_MULTILINE;
+        out->content_case = KCBPB__CHART__CONTENT_MULTILINE;
         out->multiline = &multi[ci];
       } else {
-        tensorboard__margin_chart_content__init(&margin[ci]);
+        kcbpb__margin_chart_content__init(&margin[ci]);
         margin[ci].n_series = ch->n_series;
         margin[ci].series = series_ptrs + si;
         for (size_t i = 0; i < ch->n_series; i++, si++) {
-          tensorboard__margin_chart_content__series__init(&series[si]);
+          kcbpb__margin_chart_content__series__init(&series[si]);
           series[si].value = (char *)ch->series[i].value;
           series[si].lower = (char *)ch->series[i].lower;
           series[si].upper = (char *)ch->series[i].upper;
           series_ptrs[si] = &series[si];
         }
-        out->content_case = TENSORBOARD__CHART__CONTENT_MARGIN;
+        out->content_case = KCBPB__CHART__CONTENT_MARGIN;
         out->margin = &margin[ci];
       }
       chart_ptrs[ci] = out;
     }
   }
-  Tensorboard__Layout layout = TENSORBOARD__LAYOUT__INIT;
+  Kcbpb__Layout layout = KCBPB__LAYOUT__INIT;
   layout.n_category = n_categories;
   layout.category = cat_ptrs;
-  size_t len = tensorboard__layout__get_packed_size(&layout);
+  size_t len = kcbpb__layout__get_packed_size(&layout);
   if (!(packed = malloc(len + 1))) {
     rc = kcb__error(KCB_ENOMEM, "custom scalars: out of memory");
     goto done;
   }
-  tensorboard__layout__pack(&layout, packed);
+  kcbpb__layout__pack(&layout, packed);
   /* TensorBoard's custom_scalars metadata: the plugin name only */
   rc = kcb__summary_writer_add_string(w, "custom_scalars__config__", (const char *)packed, len, "custom_scalars", NULL,
                                       0, step);
@@ -368,19 +368,19 @@ int kcb_custom_layout_parse(const kcb_bytes *layout, kcb_custom_layout_info *out
                                        const char *tags),
                             void *ctx) {
   memset(out, 0, sizeof *out);
-  Tensorboard__Layout *l = tensorboard__layout__unpack(NULL, layout->len, layout->data);
+  Kcbpb__Layout *l = kcbpb__layout__unpack(NULL, layout->len, layout->data);
   if (!l) return kcb__error(KCB_EFORMAT, "custom scalars: the layout is not a serialized Layout");
   int rc = 0;
   char *joined = NULL;
   out->n_categories = l->n_category;
   for (size_t c = 0; c < l->n_category && !rc; c++) {
-    const Tensorboard__Category *cat = l->category[c];
+    const Kcbpb__Category *cat = l->category[c];
     for (size_t k = 0; k < cat->n_chart && !rc; k++) {
-      const Tensorboard__Chart *ch = cat->chart[k];
+      const Kcbpb__Chart *ch = cat->chart[k];
       out->n_charts++;
-      int is_margin = ch->content_case == TENSORBOARD__CHART__CONTENT_MARGIN;
+      int is_margin = ch->content_case == KCBPB__CHART__CONTENT_MARGIN;
       if (is_margin) out->n_margin++;
-      else if (ch->content_case == TENSORBOARD__CHART__CONTENT_MULTILINE) out->n_multiline++;
+      else if (ch->content_case == KCBPB__CHART__CONTENT_MULTILINE) out->n_multiline++;
       if (!fn) continue;
       size_t len = 1, n = is_margin && ch->margin ? ch->margin->n_series
                         : ch->multiline                 ? ch->multiline->n_tag
@@ -404,6 +404,6 @@ int kcb_custom_layout_parse(const kcb_bytes *layout, kcb_custom_layout_info *out
     }
   }
   free(joined);
-  tensorboard__layout__free_unpacked(l, NULL);
+  kcbpb__layout__free_unpacked(l, NULL);
   return rc;
 }
