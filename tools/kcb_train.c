@@ -1121,6 +1121,9 @@ setup_end:
       fprintf(stderr, "\nkcb-train: stopped by %s %s: training completed, and its files are written; the test metrics "
               "were not computed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
               stopped_in_training ? "as training ended" : "during the final evaluation on the test set");
+    if (rank == 0 && a.save) /* a rerun would find the run completed: say how to get them */
+      fprintf(stderr, "kcb-train: to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights %s "
+              "(with this run's --model and --data options, without --backup-dir)\n", tool_esc(a.save));
   }
   if (rank == 0 && (a.verbose || status))
     print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);

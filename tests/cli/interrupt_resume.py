@@ -226,7 +226,9 @@ try:
     slow = ["--epochs", "0", "--model", "28x28x1,conv:64:3:relu,conv:128:3:relu,flatten,10:softmax", "--save", "ev.keras"]
     out, code, _ = run_on_pty([train] + slow, tmp, 1, after=b"Non-trainable params", batches_into=0, delay=0.5)
     check("ctrl_c_in_final_evaluation", code == 130 and "stopped by SIGINT during the final evaluation on the test set" in out
-          and "model        ev.keras" in out and "test_loss=" not in out, f"exit {code}\n{out[-500:]}")
+          and "model        ev.keras" in out and "test_loss=" not in out
+          and "to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights ev.keras" in out,
+          f"exit {code}\n{out[-500:]}")
 
     # Ctrl-C in the last epoch's validation (a few training batches, then seconds of validating):
     # the epoch ends, training completes with its files, the test pass is skipped, and it says so
