@@ -25,6 +25,7 @@ typedef struct tensorboard {
   int64_t epoch_start_iterations;
   int wrote_graph, hp_started, hp_experiment, hp_ended;
   int epoch_seen; /* this fit's first epoch has begun */
+  int64_t logged_epoch[2]; /* resumed after a kill: the last epoch the earlier run logged in train/, validation/ */
   uint8_t *pixels; /* scratch for weight images */
   size_t pixels_cap;
   /* PR curves: the last validation pass's predictions, gathered batch by batch */
@@ -125,6 +126,7 @@ static int tb_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   tensorboard *tb = (tensorboard *)cb;
   tb->global_train_batch = 0;
   tb->epoch_seen = 0;
+  tb->logged_epoch[0] = tb->logged_epoch[1] = -1;
   int rc = cb->model ? kcb__model_add_flusher(cb->model, flush_writers, tb) : 0;
   if (rc) return rc;
   if (tb->o.write_graph && !tb->wrote_graph && cb->model) {
@@ -272,6 +274,29 @@ static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
   return 0;
 }
 
+/* The last epoch whose epoch_* points the run directory's event files hold (-1: none). A damaged
+ * record is skipped as a reader skips it. */
+static int64_t last_logged_epoch(const char *log_dir, const char *run) {
+  char *dir = kcb__path_join(log_dir, run);
+  kcb_event_reader *r = NULL;
+  int64_t last = -1;
+  if (dir && kcb_event_reader_open(&r, dir) == 0) {
+    const kcb_event *e;
+    for (int rc; (rc = kcb_event_reader_next(r, &e)) != 0;) {
+      if (rc < 0) {
+        if (rc != KCB_ETRUNC && rc != KCB_ECRC && rc != KCB_EFORMAT) break;
+        continue;
+      }
+      for (size_t i = 0; i < e->n_values; i++)
+        if (!strncmp(e->values[i].tag, "epoch_", 6) && e->step > last) last = e->step;
+    }
+  }
+  kcb_event_reader_free(r);
+  free(dir);
+  kcb_error_clear();
+  return last;
+}
+
 static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   (void)logs;
   tensorboard *tb = (tensorboard *)cb;
@@ -284,6 +309,10 @@ static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
    * TF 1's writers did on a restart. Only then: the restored iterations are exact, and every
    * epoch_* point (step = epoch <= iterations) stays. */
   if (!tb->epoch_seen && cb->model && cb->model->resumed) {
+    /* ... and the epochs it logged after the backup are not logged again: a resumed epoch gives the
+     * same values, and a START at an epoch's step would drop every batch point after it */
+    tb->logged_epoch[0] = last_logged_epoch(tb->log_dir, "train");
+    tb->logged_epoch[1] = last_logged_epoch(tb->log_dir, "validation");
     int rc = open_run(tb, &tb->train, "train");
     if (!rc) rc = kcb_summary_writer_add_session_start(tb->train, tb->global_train_batch + 1);
     if (!rc && cb->params && cb->params->has_validation) {
@@ -403,25 +432,26 @@ static int tb_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   char tag[KCB_LOGS_KEY_MAX + 8];
   int has_val = 0;
   for (size_t i = 0; i < logs->count; i++) has_val |= !logs->entries[i].tensor && strncmp(logs->entries[i].key, "val_", 4) == 0;
+  int train_logged = epoch <= tb->logged_epoch[0], val_logged = epoch <= tb->logged_epoch[1]; /* see tb_on_epoch_begin */
   /* train/: the non-val_ keys, then learning_rate (always, as Keras 3), then steps_per_second */
   if ((rc = open_run(tb, &tb->train, "train"))) return rc;
-  for (size_t i = 0; i < logs->count; i++) {
+  for (size_t i = 0; !train_logged && i < logs->count; i++) {
     const kcb_log_entry *e = &logs->entries[i];
     if (e->tensor || strncmp(e->key, "val_", 4) == 0 || (cb->model && strcmp(e->key, "learning_rate") == 0)) continue;
     snprintf(tag, sizeof tag, "epoch_%s", e->key);
     if ((rc = kcb_summary_writer_add_scalar(tb->train, tag, e->value, epoch))) return rc;
   }
-  if (cb->model && (rc = kcb_summary_writer_add_scalar(tb->train, "epoch_learning_rate",
+  if (cb->model && !train_logged && (rc = kcb_summary_writer_add_scalar(tb->train, "epoch_learning_rate",
                                                         kcb_model_learning_rate(cb->model), epoch)))
     return rc;
-  if (tb->o.write_steps_per_second) {
+  if (tb->o.write_steps_per_second && !train_logged) {
     double dt = monotonic_now() - tb->epoch_start;
     int64_t steps = cb->model ? kcb_model_iterations(cb->model) - tb->epoch_start_iterations : 0;
     if ((rc = kcb_summary_writer_add_scalar(tb->train, "epoch_steps_per_second", dt > 0 ? (double)steps / dt : 0.0,
                                             epoch)))
       return rc;
   }
-  if (has_val) {
+  if (has_val && !val_logged) {
     if ((rc = open_run(tb, &tb->val, "validation"))) return rc;
     for (size_t i = 0; i < logs->count; i++) {
       const kcb_log_entry *e = &logs->entries[i];
@@ -430,10 +460,11 @@ static int tb_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
       if ((rc = kcb_summary_writer_add_scalar(tb->val, tag, e->value, epoch))) return rc;
     }
   }
-  if (tb->o.histogram_freq > 0 && epoch % tb->o.histogram_freq == 0 && cb->model && (rc = log_weights(tb, epoch)))
+  if (tb->o.histogram_freq > 0 && epoch % tb->o.histogram_freq == 0 && cb->model && !train_logged &&
+      (rc = log_weights(tb, epoch)))
     return rc;
   if (tb->o.pr_curves > 0 && has_val && tb->val_ready) {
-    if ((rc = write_pr_curves(tb, epoch))) return rc;
+    if (!val_logged && (rc = write_pr_curves(tb, epoch))) return rc;
     tb->val_ready = 0;
   }
   if (tb->o.custom_scalars && !tb->wrote_layout) {

@@ -78,4 +78,15 @@ assert csv_old_file_intact cmp "$tmp/good.csv" "$tmp/before.csv"
 check backup_fails_warn 0 "Warning: BackupAndRestore failed and is off for the rest of this run" -- \
   inject latest.weights.h5 ENOSPC 0 write "$bin" $small --epochs 3 --backup-dir "$tmp/bkwarn" --on-write-error warn
 check backup_fails_warn_completed 0 '^\{"epochs": 3\}$' -- cat "$tmp/bkwarn/completed.json"
+# A backup that fails after TensorBoard flushed its epoch (the files first, then the backup): the
+# rerun resumes from the backup before, trains that epoch again, and its epoch_* points, logged by
+# the run that failed, are not logged twice
+"$bin" $small --epochs 1 --save "$tmp/size.weights.h5" >/dev/null 2>&1
+size=$(stat -c %s "$tmp/size.weights.h5")
+check tb_backup_fails 1 "latest\.weights\.h5.*No space left on device" -- \
+  inject latest.weights.h5 ENOSPC $((size * 3 / 2)) write "$bin" $small --epochs 3 --backup-dir "$tmp/tbk" --logdir "$tmp/tblog"
+check tb_backup_fails_resumed 0 "^Resuming from .*tbk/latest\.weights\.h5 at epoch 2" -- \
+  "$bin" $small --epochs 3 --verbose 1 --backup-dir "$tmp/tbk" --logdir "$tmp/tblog"
+check tb_epoch_points_once 0 '^train,0 train,1 train,2 validation,0 validation,1 validation,2 $' -- sh -c \
+  "'$(dirname "$bin")/kcb-inspect' scalars '$tmp/tblog' --tag epoch_loss --format csv | awk -F, 'NR > 1 {print \$1 \",\" \$2}' | tr '\n' ' '"
 finish fault_injection
