@@ -1066,6 +1066,37 @@ static void test_unsupported_settings_refused(void **state) {
     kcb_model_free(m);
     m = NULL;
   }
+  /* a mixed-precision policy (kcb computes in float32) is kept in the config kcb writes: Keras
+   * rebuilds the model it read, not a float32 one */
+  {
+    json_t *mc = json_loads(model_cfg, 0, NULL);
+    json_set_path(mc, "config/dtype/config/name", "\"mixed_float16\"");
+    json_set_path(mc, "config/layers/1/config/dtype/config/name", "\"mixed_float16\"");
+    char *mtext = json_dumps(mc, 0), *again = NULL;
+    assert_ok(kcb__model_from_config_json(&m, mtext, NULL, 1, 0, NULL, "mixed.keras"));
+    assert_ok(kcb__model_config_json(m, &again));
+    json_t *back = json_loads(again, 0, NULL);
+    const char *model_policy = json_string_value(json_object_get(
+        json_object_get(json_object_get(json_object_get(back, "config"), "dtype"), "config"), "name"));
+    json_t *layers = json_object_get(json_object_get(back, "config"), "layers");
+    const char *dense_policy = NULL, *dense1_policy = NULL;
+    for (size_t i = 0; i < json_array_size(layers); i++) {
+      json_t *c = json_object_get(json_array_get(layers, i), "config");
+      const char *n = json_string_value(json_object_get(c, "name")), *p =
+          json_string_value(json_object_get(json_object_get(json_object_get(c, "dtype"), "config"), "name"));
+      if (n && !strcmp(n, "dense")) dense_policy = p;
+      if (n && !strcmp(n, "dense_1")) dense1_policy = p;
+    }
+    assert_string_equal(model_policy, "mixed_float16");
+    assert_string_equal(dense_policy, "mixed_float16");
+    assert_string_equal(dense1_policy, "float32");
+    json_decref(back);
+    json_decref(mc);
+    free(again);
+    free(mtext);
+    kcb_model_free(m);
+    m = NULL;
+  }
   /* input shapes: a variable dimension is said as such; without an InputLayer, the first layer's
    * build_config gives it (Keras builds the layer from it) */
   static const char varlen[] = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"InputLayer\", "

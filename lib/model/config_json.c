@@ -55,9 +55,10 @@ static json_t *wrap(builder *b, const char *module, const char *class_name, json
   return o;
 }
 
-static json_t *dtype_policy(builder *b) {
+/* Keras 3's DTypePolicy of `name` ("" for float32). */
+static json_t *dtype_policy(builder *b, const char *name) {
   json_t *c = json_object();
-  put(b, c, "name", json_string("float32"));
+  put(b, c, "name", json_string(*name ? name : "float32"));
   /* The policy object carries module/registered_name in both forms (fixture m.h5). */
   json_t *o = json_object();
   put(b, o, "module", json_string("keras"));
@@ -113,11 +114,11 @@ static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_fo
     put(b, c, "rate", kcb__config_float_json(l->rate));
     put(b, c, "seed", json_null());
     put(b, c, "name", json_string(l->name));
-    put(b, c, "dtype", json_string("float32"));
+    put(b, c, "dtype", json_string(*l->dtype_policy ? l->dtype_policy : "float32"));
   } else {
     put(b, c, "name", json_string(l->name));
     put(b, c, "trainable", json_true());
-    put(b, c, "dtype", dtype_policy(b));
+    put(b, c, "dtype", dtype_policy(b, l->dtype_policy));
   }
   switch (l->kind) {
     case KCB__DENSE:
@@ -163,7 +164,7 @@ static json_t *sequential_config(builder *b, const kcb_model *m, int keras_form)
   json_t *c = json_object();
   put(b, c, "name", json_string(m->name));
   put(b, c, "trainable", json_true());
-  put(b, c, "dtype", dtype_policy(b));
+  put(b, c, "dtype", dtype_policy(b, m->dtype_policy));
   json_t *layers = json_array();
   json_t *in = json_object();
   put(b, in, "batch_shape", batch_shape(b, m->in_rank, m->in_shape));
@@ -460,6 +461,10 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   if (name && strchr(name, '/'))
     return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%s' contains '/', which Keras does not allow in names", file,
                       name);
+  /* a mixed-precision policy is kept for the config kcb writes: Keras rebuilds the model it read */
+  const char *policy = policy_name(json_object_get(c, "dtype"));
+  if (policy && !strncmp(policy, "mixed_", 6))
+    kcb__strlcpy(m->layers[m->n_layers - 1].dtype_policy, policy, sizeof m->layers[0].dtype_policy);
   if (name) {
     for (size_t i = 0; i + 1 < m->n_layers; i++)
       if (strcmp(m->layers[i].name, name) == 0)
@@ -701,6 +706,8 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
   if ((rc = kcb_model_new(&m, rank, shape, seed))) goto named;
   /* the names a saved model goes by: its variable paths and a resave keep them */
   keep_name(m->name, sizeof m->name, model_name);
+  const char *model_policy = json_is_object(cfg) ? policy_name(json_object_get(cfg, "dtype")) : NULL;
+  if (model_policy && !strncmp(model_policy, "mixed_", 6)) kcb__strlcpy(m->dtype_policy, model_policy, sizeof m->dtype_policy);
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);
     const char *lcls = class_of(layer, NULL);

@@ -61,6 +61,8 @@ typedef struct kcb__geom {
 typedef struct kcb__layer {
   kcb__layer_kind kind;
   char name[KCB__NAME_MAX];
+  char dtype_policy[24];               /* a file's mixed-precision policy ("mixed_float16"), kept for its
+                                          config; "" for float32. kcb computes in float32 either way */
   int out_rank;                        /* per-sample output shape, without the batch axis */
   int64_t out_shape[KCB_MAX_RANK];
   int64_t in_width, out_width;         /* last-axis sizes */
@@ -143,6 +145,7 @@ struct kcb_model {
   uint64_t seed;
   char name[KCB__NAME_MAX];            /* the model's, "sequential" unless a file named it otherwise */
   char input_name[KCB__NAME_MAX];      /* its InputLayer's, "input_layer" unless a file named it otherwise */
+  char dtype_policy[24];               /* the Sequential's own policy, as a layer's */
   kcb__rng init_rng, dropout_rng, shuffle_rng;
 
   int compiled, weights_ready;
