@@ -118,6 +118,56 @@ static void test_adam_family(void **state) {
   }
 }
 
+/* Bit for bit Keras 3's float32 arithmetic (adam.py, rmsprop.py, base_optimizer.py under
+ * TensorFlow): the powers and alpha in float32, `1 - beta` and `1 - rho` taken in Python (double)
+ * and then float32, and each operation in Keras's order. Over 3 steps every weight and slot must be
+ * the same float (1 - 0.999f is 1.3e-5 off 1 - 0.999: a v a little too small). */
+static void test_keras_float32_exact(void **state) {
+  (void)state;
+  enum { STEPS = 3 };
+  static const float g[STEPS][N] = {{0.1f, -0.2f, 0.3f}, {-0.05f, 0.4f, 1e-3f}, {0.7f, -0.01f, 0.25f}};
+  for (int variant = 0; variant < 4; variant++) { /* adam, amsgrad, adamw, rmsprop centered with momentum */
+    kcb_optimizer_options o = KCB_OPTIMIZER_OPTIONS_INIT(variant == 3 ? KCB_OPT_RMSPROP : variant == 2 ? KCB_OPT_ADAMW : KCB_OPT_ADAM);
+    o.amsgrad = variant == 1;
+    if (variant == 3) o.learning_rate = 0.01, o.momentum = 0.5, o.centered = 1;
+    kcb__optimizer opt = {0};
+    float w[N], kw[N], m[N] = {0}, v[N] = {0}, vh[N] = {0}, avg[N] = {0};
+    memcpy(w, start, sizeof w);
+    memcpy(kw, start, sizeof kw);
+    assert_ok(kcb__optimizer_init(&opt, &o, N));
+    const float lr = (float)opt.o.learning_rate, eps = (float)opt.o.epsilon;
+    for (int s = 0; s < STEPS; s++) {
+      kcb__optimizer_step(&opt, w, g[s]);
+      for (int i = 0; i < N; i++) {
+        if (variant == 3) { /* the slots: velocity, momentum, average gradient */
+          const float rho = (float)opt.o.rho, c = (float)(1.0 - opt.o.rho), mu = (float)opt.o.momentum;
+          v[i] = rho * v[i] + c * (g[s][i] * g[s][i]);
+          avg[i] = rho * avg[i] + c * g[s][i];
+          float increment = lr * g[s][i] / sqrtf(v[i] - avg[i] * avg[i] + eps);
+          m[i] = mu * m[i] + increment;
+          kw[i] = kw[i] - m[i];
+          continue;
+        }
+        if (variant == 2) kw[i] = kw[i] - kw[i] * (float)opt.o.weight_decay * lr;
+        const float t = (float)(s + 1);
+        const float alpha = lr * sqrtf(1 - powf((float)opt.o.beta_2, t)) / (1 - powf((float)opt.o.beta_1, t));
+        m[i] = m[i] + (g[s][i] - m[i]) * (float)(1.0 - opt.o.beta_1);
+        v[i] = v[i] + (g[s][i] * g[s][i] - v[i]) * (float)(1.0 - opt.o.beta_2);
+        vh[i] = fmaxf(vh[i], v[i]);
+        kw[i] = kw[i] - m[i] * alpha / (sqrtf(variant == 1 ? vh[i] : v[i]) + eps);
+      }
+    }
+    const float *velocity = variant == 3 ? opt.slots : opt.slots + N, *momentum = variant == 3 ? opt.slots + N : opt.slots;
+    for (int i = 0; i < N; i++) {
+      if (w[i] != kw[i] || velocity[i] != v[i] || momentum[i] != m[i])
+        fail_msg("variant %d param %d: weight %.9g (Keras %.9g), velocity %.9g (%.9g), momentum %.9g (%.9g)", variant, i,
+                 (double)w[i], (double)kw[i], (double)velocity[i], (double)v[i], (double)momentum[i], (double)m[i]);
+      if (variant == 3 && opt.slots[2 * N + i] != avg[i]) fail_msg("rmsprop average gradient %d differs", i);
+    }
+    kcb__optimizer_free(&opt);
+  }
+}
+
 static void test_defaults_and_errors(void **state) {
   (void)state;
   kcb__optimizer opt = {0};
@@ -227,6 +277,7 @@ static void test_fit_flushes_subnormals(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgd), cmocka_unit_test(test_rmsprop), cmocka_unit_test(test_adam_family),
+      cmocka_unit_test(test_keras_float32_exact),
       cmocka_unit_test(test_defaults_and_errors), cmocka_unit_test(test_vector_variants_agree),
       cmocka_unit_test(test_fit_flushes_subnormals),
   };

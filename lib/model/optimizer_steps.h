@@ -27,15 +27,15 @@ STEP_ATTR static void STEP(rmsprop)(const kcb__optimizer *opt, float *restrict w
                                      size_t hi) {
   const size_t n = opt->n;
   const float lr = opt->learning_rate, rho = (float)opt->o.rho, eps = (float)opt->o.epsilon;
-  const float mu = (float)opt->o.momentum;
+  const float mu = (float)opt->o.momentum, one_minus_rho = (float)(1.0 - opt->o.rho); /* Keras: 1 - rho in Python */
   float *restrict velocity = opt->slots;
   float *restrict momentum = mu > 0 ? opt->slots + n : NULL;
   float *restrict average_grad = opt->o.centered ? opt->slots + (size_t)(1 + (mu > 0)) * n : NULL;
   for (size_t i = lo; i < hi; i++) {
-    velocity[i] = rho * velocity[i] + (1 - rho) * g[i] * g[i];
+    velocity[i] = rho * velocity[i] + one_minus_rho * (g[i] * g[i]);
     float denominator = velocity[i] + eps;
     if (average_grad) {
-      average_grad[i] = rho * average_grad[i] + (1 - rho) * g[i];
+      average_grad[i] = rho * average_grad[i] + one_minus_rho * g[i];
       denominator = velocity[i] - average_grad[i] * average_grad[i] + eps;
     }
     float increment = lr * g[i] / sqrtf(denominator);
@@ -50,28 +50,29 @@ STEP_ATTR static void STEP(rmsprop)(const kcb__optimizer *opt, float *restrict w
 
 STEP_ATTR static void STEP(adam)(const kcb__optimizer *opt, float *restrict w, const float *restrict g, size_t lo, size_t hi) {
   const size_t n = opt->n;
-  const double step = (double)(opt->iterations + 1);
-  const float b1 = (float)opt->o.beta_1, b2 = (float)opt->o.beta_2, eps = (float)opt->o.epsilon;
-  const float lr = opt->learning_rate;
-  const float alpha = (float)(lr * sqrt(1.0 - pow(opt->o.beta_2, step)) / (1.0 - pow(opt->o.beta_1, step)));
+  /* Keras's arithmetic: the powers and alpha in float32; 1 - beta in Python (double), then float32 */
+  const float step = (float)(opt->iterations + 1), eps = (float)opt->o.epsilon, lr = opt->learning_rate;
+  const float b1_power = powf((float)opt->o.beta_1, step), b2_power = powf((float)opt->o.beta_2, step);
+  const float alpha = lr * sqrtf(1 - b2_power) / (1 - b1_power);
+  const float one_minus_b1 = (float)(1.0 - opt->o.beta_1), one_minus_b2 = (float)(1.0 - opt->o.beta_2);
   float *restrict m = opt->slots, *restrict v = opt->slots + n;
   if (opt->o.kind == KCB_OPT_ADAMW && opt->o.weight_decay > 0) {
-    const float decay = (float)opt->o.weight_decay * lr; /* applied before the Adam step, as Keras */
-    for (size_t i = lo; i < hi; i++) w[i] -= w[i] * decay;
+    const float wd = (float)opt->o.weight_decay; /* before the Adam step, as Keras: w - w * wd * lr */
+    for (size_t i = lo; i < hi; i++) w[i] = w[i] - w[i] * wd * lr;
   }
   if (opt->o.amsgrad) {
     float *restrict v_hat = opt->slots + 2 * n;
     for (size_t i = lo; i < hi; i++) {
-      m[i] += (g[i] - m[i]) * (1 - b1);
-      v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
+      m[i] += (g[i] - m[i]) * one_minus_b1;
+      v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
       v_hat[i] = fmaxf(v_hat[i], v[i]);
-      w[i] -= alpha * m[i] / (sqrtf(v_hat[i]) + eps);
+      w[i] -= m[i] * alpha / (sqrtf(v_hat[i]) + eps);
     }
     return;
   }
   for (size_t i = lo; i < hi; i++) {
-    m[i] += (g[i] - m[i]) * (1 - b1);
-    v[i] += (g[i] * g[i] - v[i]) * (1 - b2);
-    w[i] -= alpha * m[i] / (sqrtf(v[i]) + eps);
+    m[i] += (g[i] - m[i]) * one_minus_b1;
+    v[i] += (g[i] * g[i] - v[i]) * one_minus_b2;
+    w[i] -= m[i] * alpha / (sqrtf(v[i]) + eps);
   }
 }
