@@ -33,8 +33,9 @@ int kcb__zip_locate(const char *path, uint64_t *start) {
     const unsigned char *e = tail + at;
     if (memcmp(e, "PK\5\6", 4) != 0 || at + EOCD + (e[20] | (size_t)e[21] << 8) > n) continue;
     uint64_t cd_size = le32(e + 12), cd_offset = le32(e + 16), where = (uint64_t)from + at;
-    if (cd_offset == 0xffffffffu && at >= LOCATOR && memcmp(e - LOCATOR, "PK\6\7", 4) == 0) {
-      /* zip64: the locator gives the zip64 record's offset, which sits just before it */
+    if (at >= LOCATOR && memcmp(e - LOCATOR, "PK\6\7", 4) == 0) {
+      /* zip64 (also when the end record holds the real offset, as Python's zipfile writes it past
+       * 65,535 members): the locator gives the zip64 record's offset, which sits just before it */
       uint64_t rec_offset = le64(e - LOCATOR + 8);
       size_t rec = at - LOCATOR >= EOCD64 ? at - LOCATOR - EOCD64 : 0;
       if (memcmp(tail + rec, "PK\6\6", 4) != 0) continue;
