@@ -191,9 +191,10 @@ int kcb__file_write_checked(const char *path, const void *data, size_t len, int 
 /** Removes the temporary files that writes of path cut by a kill left beside it ("[.]NAME.tmp-*"):
  * never read, they would only keep a directory from being removed. Best effort, no error. */
 void kcb__file_remove_stale_temps(const char *path);
-/* Removes, in dir ("" or NULL: the working directory), the temporaries of kcb__file_write_atomic
- * whose writing process no longer exists (".NAME.tmp-PID-N"): what a kill or a second Ctrl-C left. */
-void kcb__file_remove_dead_temps(const char *dir);
+/* Removes, in path's directory, the temporaries of kcb__file_write_atomic (".NAME.tmp-PID-N": of
+ * path's file alone with same_name) whose writing process no longer exists and that no one wrote
+ * for a minute: what a kill or a second Ctrl-C left. */
+void kcb__file_remove_dead_temps(const char *path, int same_name);
 
 /** mkdir -p dir; errors name `owner` (e.g. "ModelCheckpoint") and the directory. A path part that
  * exists and is not a directory is KCB_EIO. */

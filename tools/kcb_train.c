@@ -928,7 +928,6 @@ int main(int argc, char **argv) {
     goto setup_end;
   }
   if (a.save && rank == 0 && (status = save_dir_writable(a.save)) != 0) goto setup_end;
-  if (a.save && rank == 0) kcb_file_remove_stale_temps(a.save); /* an earlier run's save cut by a kill */
   if (a.checkpoint && rank == 0 && (status = checkpoint_dir_ready(a.checkpoint)) != 0) goto setup_end;
   if ((rc = kcb_model_compile(model, &c))) {
     status = fail("compile", rc);

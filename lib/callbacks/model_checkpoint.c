@@ -206,12 +206,7 @@ static int mc_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   mc->began = 0;
   /* what an earlier run's kill or second Ctrl-C left mid-write (a directory named by fields is not known yet) */
   const char *slash = strrchr(mc->filepath, '/');
-  if (!slash) kcb__file_remove_dead_temps(".");
-  else if (!memchr(mc->filepath, '{', (size_t)(slash - mc->filepath))) {
-    char *dir = strndup(mc->filepath, (size_t)(slash - mc->filepath));
-    if (dir) kcb__file_remove_dead_temps(*dir ? dir : "/");
-    free(dir);
-  }
+  if (!slash || !memchr(mc->filepath, '{', (size_t)(slash - mc->filepath))) kcb__file_remove_dead_temps(mc->filepath, 0);
   return rc;
 }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -109,27 +110,37 @@ static int is_temp_of(const char *name, const char *base) {
   return strncmp(name, base, n) == 0 && strncmp(name + n, ".tmp-", 5) == 0;
 }
 
-/* Whether name is one of kcb__file_write_atomic's temporaries (".NAME.tmp-PID-N") whose process is
- * gone: a kill or a second Ctrl-C cut its write. */
-static int is_dead_temp(const char *name) {
+/* Whether name is one of kcb__file_write_atomic's temporaries (".NAME.tmp-PID-N") of base (any
+ * name if NULL) whose process is gone: a kill or a second Ctrl-C cut its write. Gone means no such
+ * process here and no write to the file for a minute: a writer in another PID namespace (a
+ * container, another machine on a shared directory) is not visible to kill(), but is writing. */
+static int is_dead_temp(const char *dir, const char *name, const char *base) {
   const char *t = name[0] == '.' ? strstr(name, ".tmp-") : NULL, *next;
   while (t && (next = strstr(t + 1, ".tmp-")) != NULL) t = next; /* the last one: NAME may hold ".tmp-" */
-  if (!t || t == name) return 0;
+  if (!t || t == name + 1) return 0;
+  if (base && ((size_t)(t - name - 1) != strlen(base) || strncmp(name + 1, base, strlen(base)) != 0)) return 0;
   char *end;
   errno = 0;
   long pid = strtol(t + 5, &end, 10);
   if (errno || pid <= 0 || end == t + 5 || *end != '-' || !isdigit((unsigned char)end[1])) return 0;
   while (isdigit((unsigned char)*++end)) {}
-  if (*end || pid == (long)getpid()) return 0;
-  return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+  if (*end || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) return 0;
+  char *path = kcb__path_join(dir, name);
+  struct stat st;
+  int old = path && lstat(path, &st) == 0 && S_ISREG(st.st_mode) && time(NULL) - st.st_mtime > 60;
+  free(path);
+  return old;
 }
 
-void kcb__file_remove_dead_temps(const char *dir) {
-  DIR *d = opendir(dir && *dir ? dir : ".");
+void kcb__file_remove_dead_temps(const char *path, int same_name) {
+  char dir[4096];
+  dir_of(path, dir, sizeof dir);
+  const char *slash = strrchr(path, '/'), *base = !same_name ? NULL : slash ? slash + 1 : path;
+  DIR *d = opendir(dir);
   if (!d) return;
   for (struct dirent *e; (e = readdir(d)) != NULL;) {
-    if (!is_dead_temp(e->d_name)) continue;
-    char *temp = kcb__path_join(dir && *dir ? dir : ".", e->d_name);
+    if (!is_dead_temp(dir, e->d_name, base)) continue;
+    char *temp = kcb__path_join(dir, e->d_name);
     if (!temp) break;
     (void)unlink(temp);
     free(temp);

@@ -445,6 +445,7 @@ int kcb_model_save(kcb_model *m, const char *path, const kcb_save_options *opts)
     KCB__TRY(build_h5(&c, layout, path, &mem, &image, &len));
     KCB__TRY(kcb__file_write_atomic(path, image, len));
   }
+  kcb__file_remove_dead_temps(path, 1); /* the same file's writes an earlier process's kill cut */
 done:
   kcb__h5_memory_close(&mem);
   model_vars_free(&c.v);

@@ -187,13 +187,16 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     --save out/m.keras --backup-dir bk --logdir tb --csv logs/l.csv --checkpoint 'ck/w.{nope}.keras' >/dev/null 2>&1; echo \$? \$(ls -A)"
   check ckpt_suffix_writes_nothing 0 '^2$' -- bash -c "cd '$tmp/nothing' && '$bin' $small --epochs 1 --checkpoint c/w.txt >/dev/null 2>&1;
     echo \$? \$(ls -A)"
-  # temporaries an earlier run's kill or second Ctrl-C left mid-write are removed when the next run
-  # starts (their process is gone); a live process's are not touched
+  # temporaries an earlier run's kill or second Ctrl-C left mid-write are removed by the next run's
+  # ModelCheckpoint and save: those of a process that is gone, untouched for a minute; not a live
+  # process's, not a recent one's (a writer in another PID namespace looks gone), not the user's own
   dead=$(sh -c 'echo $$')
   mkdir -p "$tmp/stale"
-  touch "$tmp/stale/.w.02.keras.tmp-$dead-4" "$tmp/stale/.m.keras.tmp-$dead-1" "$tmp/stale/.w.03.keras.tmp-$$-2"
-  check stale_temps_removed 0 "^\.w\.03\.keras\.tmp-$$-2 m\.keras w\.01\.keras \$" -- bash -c "'$bin' $small --epochs 1 --verbose 0 \
-    --checkpoint '$tmp/stale/w.{epoch:02d}.keras' --save '$tmp/stale/m.keras' >/dev/null && ls -A '$tmp/stale' | LC_ALL=C sort | tr '\n' ' '"
+  touch -d '2 minutes ago' "$tmp/stale/.w.02.keras.tmp-$dead-4" "$tmp/stale/.m.keras.tmp-$dead-1" "$tmp/stale/.w.03.keras.tmp-$$-2"
+  touch "$tmp/stale/.w.04.keras.tmp-$dead-5" "$tmp/stale/m.keras.tmp-copy"
+  check stale_temps_removed 0 "^\.w\.03\.keras\.tmp-$$-2 \.w\.04\.keras\.tmp-$dead-5 m\.keras m\.keras\.tmp-copy w\.01\.keras \$" -- \
+    bash -c "'$bin' $small --epochs 1 --verbose 0 --checkpoint '$tmp/stale/w.{epoch:02d}.keras' --save '$tmp/stale/m.keras' >/dev/null &&
+    ls -A '$tmp/stale' | LC_ALL=C sort | tr '\n' ' '"
   # 8 batches per epoch, a save every 3 counted across epochs (Keras): 3, 6, then 1, 4, 7 (1-based)
   check ckpt_batches 0 '^e1-b3\.keras e1-b6\.keras e2-b1\.keras e2-b4\.keras e2-b7\.keras $' -- bash -c "'$bin' $small --epochs 2 --verbose 0 \
     --checkpoint '$tmp/batches/e{epoch}-b{batch}.keras' --save-freq 3 --monitor loss >/dev/null && ls '$tmp/batches' | LC_ALL=C sort | tr '\n' ' '; echo"
