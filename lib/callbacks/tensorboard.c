@@ -274,24 +274,29 @@ static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
   return 0;
 }
 
-/* The last epoch whose epoch_* points the run directory's event files hold (-1: none). A damaged
+/* The last epoch whose epoch_* points the newest event file of the run directory that has any
+ * holds (-1: none): the killed run's file, not an older run's in the same directory. A damaged
  * record is skipped as a reader skips it. */
 static int64_t last_logged_epoch(const char *log_dir, const char *run) {
-  char *dir = kcb__path_join(log_dir, run);
-  kcb_event_reader *r = NULL;
+  char *dir = kcb__path_join(log_dir, run), **files = NULL;
+  size_t n = 0;
   int64_t last = -1;
-  if (dir && kcb_event_reader_open(&r, dir) == 0) {
-    const kcb_event *e;
-    for (int rc; (rc = kcb_event_reader_next(r, &e)) != 0;) {
-      if (rc < 0) {
-        if (rc != KCB_ETRUNC && rc != KCB_ECRC && rc != KCB_EFORMAT) break;
-        continue;
+  if (dir && kcb_tfevents_list_files(dir, &files, &n) == 0)
+    for (size_t k = n; k-- > 0 && last < 0;) {
+      kcb_event_reader *r = NULL;
+      if (kcb_event_reader_open(&r, files[k]) != 0) continue;
+      const kcb_event *e;
+      for (int rc; (rc = kcb_event_reader_next(r, &e)) != 0;) {
+        if (rc < 0) {
+          if (rc != KCB_ETRUNC && rc != KCB_ECRC && rc != KCB_EFORMAT) break;
+          continue;
+        }
+        for (size_t i = 0; i < e->n_values; i++)
+          if (!strncmp(e->values[i].tag, "epoch_", 6) && e->step > last) last = e->step;
       }
-      for (size_t i = 0; i < e->n_values; i++)
-        if (!strncmp(e->values[i].tag, "epoch_", 6) && e->step > last) last = e->step;
+      kcb_event_reader_free(r);
     }
-  }
-  kcb_event_reader_free(r);
+  kcb_string_list_free(files, n);
   free(dir);
   kcb_error_clear();
   return last;
@@ -309,10 +314,11 @@ static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
    * TF 1's writers did on a restart. Only then: the restored iterations are exact, and every
    * epoch_* point (step = epoch <= iterations) stays. */
   if (!tb->epoch_seen && cb->model && cb->model->resumed) {
-    /* ... and the epochs it logged after the backup are not logged again: a resumed epoch gives the
-     * same values, and a START at an epoch's step would drop every batch point after it */
-    tb->logged_epoch[0] = last_logged_epoch(tb->log_dir, "train");
-    tb->logged_epoch[1] = last_logged_epoch(tb->log_dir, "validation");
+    /* ... and the epoch it logged after its last backup is not logged again (backups follow each
+     * epoch's points, so it is this one at most): a resumed epoch gives the same values, and a START
+     * at an epoch's step would drop every batch point after it */
+    tb->logged_epoch[0] = last_logged_epoch(tb->log_dir, "train") == epoch ? epoch : -1;
+    tb->logged_epoch[1] = last_logged_epoch(tb->log_dir, "validation") == epoch ? epoch : -1;
     int rc = open_run(tb, &tb->train, "train");
     if (!rc) rc = kcb_summary_writer_add_session_start(tb->train, tb->global_train_batch + 1);
     if (!rc && cb->params && cb->params->has_validation) {
@@ -432,7 +438,7 @@ static int tb_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   char tag[KCB_LOGS_KEY_MAX + 8];
   int has_val = 0;
   for (size_t i = 0; i < logs->count; i++) has_val |= !logs->entries[i].tensor && strncmp(logs->entries[i].key, "val_", 4) == 0;
-  int train_logged = epoch <= tb->logged_epoch[0], val_logged = epoch <= tb->logged_epoch[1]; /* see tb_on_epoch_begin */
+  int train_logged = epoch == tb->logged_epoch[0], val_logged = epoch == tb->logged_epoch[1]; /* see tb_on_epoch_begin */
   /* train/: the non-val_ keys, then learning_rate (always, as Keras 3), then steps_per_second */
   if ((rc = open_run(tb, &tb->train, "train"))) return rc;
   for (size_t i = 0; !train_logged && i < logs->count; i++) {

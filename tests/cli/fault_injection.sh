@@ -81,12 +81,14 @@ check backup_fails_warn_completed 0 '^\{"epochs": 3\}$' -- cat "$tmp/bkwarn/comp
 # A backup that fails after TensorBoard flushed its epoch (the files first, then the backup): the
 # rerun resumes from the backup before, trains that epoch again, and its epoch_* points, logged by
 # the run that failed, are not logged twice
+# (An earlier, finished run in the same log directory does not count: only the killed run's file.)
 "$bin" $small --epochs 1 --save "$tmp/size.weights.h5" >/dev/null 2>&1
 size=$(stat -c %s "$tmp/size.weights.h5")
+"$bin" $small --epochs 3 --logdir "$tmp/tblog" >/dev/null 2>&1
 check tb_backup_fails 1 "latest\.weights\.h5.*No space left on device" -- \
   inject latest.weights.h5 ENOSPC $((size * 3 / 2)) write "$bin" $small --epochs 3 --backup-dir "$tmp/tbk" --logdir "$tmp/tblog"
 check tb_backup_fails_resumed 0 "^Resuming from .*tbk/latest\.weights\.h5 at epoch 2" -- \
   "$bin" $small --epochs 3 --verbose 1 --backup-dir "$tmp/tbk" --logdir "$tmp/tblog"
-check tb_epoch_points_once 0 '^train,0 train,1 train,2 validation,0 validation,1 validation,2 $' -- sh -c \
+check tb_epoch_points_once 0 '^train,0 train,1 train,2 train,0 train,1 train,2 validation,0 validation,1 validation,2 validation,0 validation,1 validation,2 $' -- sh -c \
   "'$(dirname "$bin")/kcb-inspect' scalars '$tmp/tblog' --tag epoch_loss --format csv | awk -F, 'NR > 1 {print \$1 \",\" \$2}' | tr '\n' ' '"
 finish fault_injection
