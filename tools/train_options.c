@@ -435,19 +435,20 @@ static int read_config(train_args *a, const char *path, int depth) {
         rc = train_usage_error(where, "", why);
       }
     if (rc) break;
-    /* '#' starts a comment, unless inside quotes: a quoted value keeps its '#' and spaces */
-    char quote = 0;
-    for (char *c = line; *c; c++) {
-      if (quote ? *c == quote : (*c == '"' || *c == '\'')) quote = quote ? 0 : *c;
-      else if (!quote && *c == '#') {
-        *c = '\0';
-        break;
-      }
+    /* '#' starts a comment, except inside a value that starts with a quote: "..." or '...' keeps
+     * its '#' and spaces (an apostrophe inside a value is a character) */
+    char *eq = strchr(line, '='), *hash = strchr(line, '#'), *key = line, *value = NULL;
+    if (hash && (!eq || hash < eq)) *hash = '\0', eq = NULL;
+    if (eq) {
+      *eq = '\0';
+      value = eq + 1;
+      while (*value == ' ' || *value == '\t') value++;
+      char *close = (*value == '"' || *value == '\'') ? strchr(value + 1, *value) : NULL;
+      char *rest = close ? close + 1 : value;
+      if ((hash = strchr(rest, '#')) != NULL) *hash = '\0';
+      if (close && !*trim(rest)) *close = '\0', value++; /* the quotes around the whole value go */
+      else value = trim(value);
     }
-    char *eq = strchr(line, '='), *key = line, *value = NULL;
-    if (eq) *eq = '\0', value = trim(eq + 1);
-    size_t vlen = value ? strlen(value) : 0;
-    if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) value[vlen - 1] = '\0', value++;
     key = trim(key);
     if (!*key) {
       if (value) rc = train_usage_error(where, "=", "a value with no name");

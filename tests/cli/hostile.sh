@@ -190,6 +190,9 @@ check config_crlf_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/c
 # a quoted value keeps its spaces and '#'; the quotes are not part of it
 printf 'epochs = 1  # one\nverbose = 0\ncsv = "%s/q dir #2/log.csv"  # quoted\nmonitor = '"'"'val_loss'"'"'\n' "$tmp" >"$tmp/quoted.conf"
 check config_quoted_value 0 '^epoch,' -- sh -c "'$train' ${small[*]} --config '$tmp/quoted.conf' >/dev/null && head -1 '$tmp/q dir #2/log.csv'"
+# an apostrophe inside a value is a character, and '#' after it still starts a comment
+printf "epochs = 1\nverbose = 0\ncsv = %s/o'brien.csv  # the log\n" "$tmp" >"$tmp/apostrophe.conf"
+check config_apostrophe_value 0 '^epoch,' -- sh -c "'$train' ${small[*]} --config '$tmp/apostrophe.conf' >/dev/null && head -1 \"$tmp/o'brien.csv\""
 printf '\357\273\277epochs = 1\nverbose = 0\n' >"$tmp/bom.conf" # a UTF-8 byte order mark first
 check config_bom_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/bom.conf"
 mkdir -p "$tmp/confdir"
