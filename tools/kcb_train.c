@@ -634,10 +634,13 @@ static int course_check(const train_args *a, int processes) {
       if (strncmp(p, line, key) == 0) mine = p + key;
     size_t mine_len = mine ? strcspn(mine, "\n") : 0;
     if (mine && mine_len == strlen(eq + 1) && strncmp(mine, eq + 1, mine_len) == 0) continue;
-    double x, y; /* the same number in another spelling (records before 0.2 was kept as "0.2") */
+    double x, y; /* the same float in another spelling (records before 0.2 was kept as "0.2"); whole
+                  * numbers (a seed past 2^53) compare as text */
     char mine_text[64];
     snprintf(mine_text, sizeof mine_text, "%.*s", (int)mine_len, mine ? mine : "");
-    if (mine && kcb_text_to_number(mine_text, &x) && kcb_text_to_number(eq + 1, &y) && x == y) continue;
+    if (mine && (strpbrk(mine_text, ".eE") || strpbrk(eq + 1, ".eE")) && kcb_text_to_number(mine_text, &x) &&
+        kcb_text_to_number(eq + 1, &y) && x == y)
+      continue;
     char flag[128]; /* the record's process count is mpirun's, not an option */
     if (strncmp(line, "processes=", key) == 0) snprintf(flag, sizeof flag, "mpirun -np");
     else snprintf(flag, sizeof flag, "--%.*s", (int)(key - 1), line);

@@ -91,4 +91,9 @@ check tb_backup_fails_resumed 0 "^Resuming from .*tbk/latest\.weights\.h5 at epo
   "$bin" $small --epochs 3 --verbose 1 --backup-dir "$tmp/tbk" --logdir "$tmp/tblog"
 check tb_epoch_points_once 0 '^train,0 train,1 train,2 train,0 train,1 train,2 validation,0 validation,1 validation,2 validation,0 validation,1 validation,2 $' -- sh -c \
   "'$(dirname "$bin")/kcb-inspect' scalars '$tmp/tblog' --tag epoch_loss --format csv | awk -F, 'NR > 1 {print \$1 \",\" \$2}' | tr '\n' ' '"
+# A resume's settings are compared exactly: a seed past 2^53 is not a float equal to another
+inject latest.weights.h5 ENOSPC $((size * 3 / 2)) write "$bin" $small --epochs 3 --seed 9007199254740993 \
+  --backup-dir "$tmp/seedbk" >/dev/null 2>&1
+check resume_other_big_seed_refused 2 "--seed 9007199254740992 \(the backed-up run: 9007199254740993\)" -- \
+  "$bin" $small --epochs 3 --seed 9007199254740992 --backup-dir "$tmp/seedbk"
 finish fault_injection
