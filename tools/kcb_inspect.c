@@ -131,11 +131,26 @@ int main(int argc, char **argv) {
     return EXIT_OK;
   }
   if (strcmp(argv[1], "--") == 0 && argc > 2) { /* a path that may start with '-': the command for its kind */
+    struct stat st;
+    if (stat(argv[2], &st) != 0) {
+      fprintf(stderr, "kcb-inspect: '%s': %s (see kcb-inspect --help)\n", argv[2], strerror(errno));
+      return EXIT_DATA;
+    }
     const char *kind = command_for_path(argv[2]);
-    if (kind) return find_command(kind)->run(argc - 1, argv + 1); /* the command's own "--" then the path */
-    fprintf(stderr, "kcb-inspect: '%s' is neither a checkpoint, CSV log, event file nor log directory (see kcb-inspect "
-                    "--help)\n", argv[2]);
-    return EXIT_USAGE;
+    if (!kind) {
+      fprintf(stderr, "kcb-inspect: '%s' is neither a checkpoint, CSV log, event file nor log directory (see "
+                      "kcb-inspect --help)\n", argv[2]);
+      return EXIT_USAGE;
+    }
+    /* the command's options may follow: the path goes as "./-name", which is not one */
+    size_t n = strlen(argv[2]) + 3;
+    char *path = malloc(n);
+    if (!path) return EXIT_DATA;
+    snprintf(path, n, "%s%s", argv[2][0] == '-' ? "./" : "", argv[2]);
+    argv[2] = path;
+    int rc = find_command(kind)->run(argc - 2, argv + 2);
+    free(path);
+    return rc;
   }
   const command *cmd = find_command(argv[1]);
   int first_arg = 2; /* the command's arguments follow its name */

@@ -58,7 +58,9 @@ check inf_by_template 0 "^1 +$tmp/inf/ckpt-02--inf\.weights\.h5 " -- "$bin" "$tm
 mkdir -p "$tmp/dash" && cp "$plain" "$tmp/dash/-w.01-0.5.weights.h5"
 check dash_dash_file 0 '^1 +-w\.01-0\.5\.weights\.h5 +weights\.h5 +1 +0\.5 +name$' -- sh -c "cd '$tmp/dash' && '$bin' -- -w.01-0.5.weights.h5"
 check dash_dash_help_is_a_path 1 'rank: --help: No such file or directory' -- "$bin" -- --help
-check dash_dash_inspect 0 '^-w\.01-0\.5\.weights\.h5: layout weights\.h5' -- sh -c "cd '$tmp/dash' && '$(dirname "$bin")/kcb-inspect' -- -w.01-0.5.weights.h5"
+check dash_dash_inspect 0 '^\./-w\.01-0\.5\.weights\.h5: layout weights\.h5' -- sh -c "cd '$tmp/dash' && '$(dirname "$bin")/kcb-inspect' -- -w.01-0.5.weights.h5"
+check dash_dash_inspect_options 0 '"layout": "weights\.h5"' -- sh -c "cd '$tmp/dash' && '$(dirname "$bin")/kcb-inspect' -- -w.01-0.5.weights.h5 --json"
+check dash_dash_inspect_missing 1 "kcb-inspect: 'missing\.keras': No such file or directory" -- "$(dirname "$bin")/kcb-inspect" -- missing.keras
 check empty_path 2 '^kcb-restore: an empty path' -- "$bin" ''
 check empty_value 2 '^kcb-restore: option needs a value: --csv' -- "$bin" "$tmp/dash" --csv ''
 check other_monitor_not_from_name 1 "no checkpoint with a value for val_accuracy among 2 files" -- "$bin" "$tmp/mon" --monitor val_accuracy
