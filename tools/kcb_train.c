@@ -562,25 +562,41 @@ static const char *const rank_options[] = {
 static int ranks_check(const train_args *a, kcb_distributed *dist) {
   if (kcb_distributed_size(dist) < 2) return 0;
   train_args resolved;
-  char data[PATH_MAX], text[8192];
+  char data[PATH_MAX];
   resolve_course(a, &resolved, data);
-  train_args_values(&resolved, rank_options, text, sizeof text);
-  for (char *line = text, *next; *line; line = next) {
-    if (!(next = strchr(line, '\n'))) break; /* a line cut by the buffer's end */
+  size_t len = train_args_values(&resolved, rank_options, NULL, 0);
+  char *text = malloc(len + 1);
+  if (!text) return fail("ranks' options", KCB_ENOMEM);
+  train_args_values(&resolved, rank_options, text, len + 1);
+  /* one pair of reductions per line: first the line count (a value may hold a newline), so that
+   * every rank runs as many */
+  int lines = 0, status = 0;
+  for (const char *c = text; *c; c++) lines += *c == '\n';
+  int most = lines, least = -lines;
+  if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least)) status = 1;
+  else if (most != -least) {
+    if (!quiet_rank) fprintf(stderr, "kcb-train: the processes were given different training options; every rank of an "
+                                     "mpirun job must be given the same\n");
+    status = 2;
+  }
+  for (char *line = text, *next; !status && *line; line = next) {
+    next = strchr(line, '\n');
     *next++ = '\0';
     uint32_t h = 2166136261u; /* FNV-1a, kept to 31 bits: equal everywhere when max == -max(-h) */
     for (const char *p = line; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
-    int most = (int)(h >> 1), least = -most;
-    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least)) return 1;
-    if (most == -least) continue;
-    char *eq = strchr(line, '=');
-    if (!quiet_rank)
-      fprintf(stderr, "kcb-train: the processes were given different --%.*s (rank 0: %s); every rank of an mpirun job "
-              "must be given the same training options\n", (int)(eq - line), line,
-              strcmp(eq + 1, "default") ? tool_esc(eq + 1) : "not given");
-    return 2;
+    most = (int)(h >> 1), least = -most;
+    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least)) status = 1;
+    else if (most != -least) {
+      char *eq = strchr(line, '=');
+      if (!quiet_rank)
+        fprintf(stderr, "kcb-train: the processes were given different --%.*s (rank 0: %s); every rank of an mpirun job "
+                "must be given the same training options\n", (int)(eq - line), line,
+                strcmp(eq + 1, "default") ? tool_esc(eq + 1) : "not given");
+      status = 2;
+    }
   }
-  return 0;
+  free(text);
+  return status;
 }
 
 /* Written when a run starts, replacing the record atomically (never half a file); the temporary

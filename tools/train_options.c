@@ -244,7 +244,7 @@ size_t train_args_values(const train_args *a, const char *const *names, char *ou
       case SWITCH: v = *(const int *)(const void *)base ? "true" : "false"; break;
       default: continue;
     }
-    int k = snprintf(out + n, n < size ? size - n : 0, "%s=%s\n", *name, v);
+    int k = snprintf(out && n < size ? out + n : NULL, n < size ? size - n : 0, "%s=%s\n", *name, v);
     if (k > 0) n += (size_t)k;
   }
   return n;
