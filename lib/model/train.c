@@ -315,23 +315,34 @@ static int should_validate(const kcb_fit_options *o, int epoch) {
   return (epoch + 1) % o->validation_freq == 0;
 }
 
+static int cmp_int(const void *a, const void *b) { return (*(const int *)a > *(const int *)b) - (*(const int *)a < *(const int *)b); }
+
 /* Which epochs validate (validation_freq or validation_epochs), as a hash ranks compare: a rank
- * that validated alone would wait in the validation pass's reductions for the others. Exact over the
- * run's epochs (two ways of asking for the same epochs agree), or of the options when that would
- * take long. */
+ * that validated alone would wait in the validation pass's reductions for the others. Exact over
+ * the run's epochs when there are at most a million (two ways of asking for the same epochs
+ * agree), else of the options. */
 static int64_t validation_plan_fingerprint(const kcb_fit_options *o, int has_val) {
-  uint64_t h = 1469598103934665603u;
   if (!has_val) return 0;
-  uint64_t cost = (uint64_t)(o->epochs > o->initial_epoch ? o->epochs - o->initial_epoch : 0) *
-                  (o->validation_epochs ? o->n_validation_epochs + 1 : 1);
-  if (cost <= 100000000u) {
-    for (int epoch = o->initial_epoch; epoch < o->epochs; epoch++)
-      if (should_validate(o, epoch)) h = (h ^ (uint64_t)epoch) * 1099511628211u;
-  } else if (o->validation_epochs) {
-    for (size_t i = 0; i < o->n_validation_epochs; i++) h = (h ^ (uint64_t)(uint32_t)o->validation_epochs[i]) * 1099511628211u;
-  } else {
-    h = (h ^ (uint64_t)(uint32_t)o->validation_freq) * 1099511628211u;
+  uint64_t h = 1469598103934665603u;
+  int *listed = NULL;
+  size_t n = o->validation_epochs ? o->n_validation_epochs : 0;
+  if (n && (listed = malloc(n * sizeof *listed)) != NULL) {
+    memcpy(listed, o->validation_epochs, n * sizeof *listed);
+    qsort(listed, n, sizeof *listed, cmp_int);
   }
+  if (o->epochs - (int64_t)o->initial_epoch <= 1000000 && (!n || listed)) {
+    size_t at = 0;
+    for (int epoch = o->initial_epoch; epoch < o->epochs; epoch++) {
+      while (at < n && listed[at] < epoch + 1) at++; /* 1-based, sorted: walked once */
+      int validates = o->validation_epochs ? at < n && listed[at] == epoch + 1 : (epoch + 1) % o->validation_freq == 0;
+      if (validates) h = (h ^ (uint64_t)epoch) * 1099511628211u;
+    }
+  } else {
+    for (size_t i = 0; i < n; i++)
+      h = (h ^ (uint64_t)(uint32_t)(listed ? listed[i] : o->validation_epochs[i])) * 1099511628211u;
+    if (!o->validation_epochs) h = (h ^ (uint64_t)(uint32_t)o->validation_freq) * 1099511628211u;
+  }
+  free(listed);
   return (int64_t)(h >> 1);
 }
 
