@@ -564,6 +564,8 @@ static int ranks_check(const train_args *a, kcb_distributed *dist) {
   train_args resolved;
   char data[PATH_MAX];
   resolve_course(a, &resolved, data);
+  if (!resolved.monitor) resolved.monitor = "val_loss"; /* given or not, the same watch */
+  if (!resolved.mode) resolved.mode = "auto";
   size_t len = train_args_values(&resolved, rank_options, NULL, 0);
   char *text = malloc(len + 1);
   if (!text) return fail("ranks' options", KCB_ENOMEM);

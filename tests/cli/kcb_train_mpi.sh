@@ -198,7 +198,8 @@ check ranks_other_option 0 '^1 0$' -- sh -c "timeout 120 '$mpirun' --oversubscri
     \$(grep -c 'ORTE_ERROR_LOG\|MPI_ABORT' '$tmp/ranks.log')"
 assert ranks_other_option_exit_2 grep -qx 2 "$tmp/ranks.rc"
 check ranks_same_option_spelt_otherwise 0 '^test_loss=' -- sh -c \
-  "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} : -np 1 '$bin' ${small[*]} --lr 0.001 --optimizer Adam 2>&1"
+  "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} : -np 1 '$bin' ${small[*]} --lr 0.001 --optimizer Adam \
+  --monitor val_loss --mode auto 2>&1"
 
 # SIGTERM to rank 1 alone: every rank stops after the same batch, rank 0 reports SIGTERM (not its own
 # missing signal) with the mpirun command that resumes, and the job ends with 143
