@@ -65,7 +65,7 @@ int kcb__is_keras_dir(const char *path) {
 /* A member of the archive, or the file of that name in an unzipped one (a directory). */
 static int read_member(const kcb__ckpt_source *s, int is_dir, const char *name, void **out, size_t *len,
                        uint64_t max_bytes, const char *why_max) {
-  if (!is_dir) return kcb__zip_read_member(s->path, name, out, len, max_bytes, why_max);
+  if (!is_dir) return kcb__zip_read_member(s->path, s->zip_start, name, out, len, max_bytes, why_max);
   char *path = kcb__path_join(s->path, name);
   if (!path) return kcb__error(KCB_ENOMEM, "out of memory");
   struct stat st;
@@ -182,8 +182,7 @@ int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
   if (!path) return kcb__error(KCB_EINVAL, "no file name");
   s->path = path;
   if (!(s->h5name = strdup(path))) return kcb__error(KCB_ENOMEM, "out of memory");
-  uint64_t zip_start;
-  int zip = kcb__zip_locate(path, &zip_start), rc;
+  int zip = kcb__zip_locate(path, &s->zip_start), rc;
   if (zip == KCB__ZIP_TRUNCATED)
     rc = kcb__error(KCB_ETRUNC, "%s: a zip archive without its end (no end of central directory record): truncated, "
                     "or still being written", path);

@@ -13,6 +13,7 @@ typedef struct kcb__ckpt_source {
   const char *path;             /* as given (borrowed) */
   char *h5name;                 /* the HDF5 file's name in messages: path, or "path[model.weights.h5]" */
   kcb_checkpoint_layout layout;
+  uint64_t zip_start;           /* .keras: the bytes before the zip archive (a self-extractor's stub) */
   hid_t file;                   /* the HDF5 file: the checkpoint, or the archive's model.weights.h5 */
   hid_t weights;                /* where the layer groups are: model_weights/ of a full .h5 (-1 when a
                                    full .h5 holds a config only), else `file` */

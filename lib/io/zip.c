@@ -59,15 +59,13 @@ static int zip_fail(int code, const char *file, const char *what, zip_error_t *e
   return kcb__error(code, "%s: %s (libzip: %s)", file, what, zip_error_strerror(err));
 }
 
-int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len, uint64_t max_bytes,
-                         const char *why_max) {
+int kcb__zip_read_member(const char *path, uint64_t start, const char *name, void **out, size_t *len,
+                         uint64_t max_bytes, const char *why_max) {
   *out = NULL;
   *len = 0;
   int zerr = 0, fd;
   int rc0 = kcb__file_open_read(path, NULL, &fd);
   if (rc0) return rc0;
-  uint64_t start = 0;
-  kcb__zip_locate(path, &start); /* past bytes before the archive, as Python's zipfile reads them */
   struct stat ast;
   zip_uint64_t archive_size = fstat(fd, &ast) == 0 && (uint64_t)ast.st_size >= start ? (zip_uint64_t)ast.st_size - start
                                                                                       : ((zip_uint64_t)1 << 40);

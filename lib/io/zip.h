@@ -17,12 +17,12 @@ enum { KCB__ZIP_NONE, KCB__ZIP_FOUND, KCB__ZIP_TRUNCATED };
  * but has no such end, else KCB__ZIP_NONE (an HDF5 file: never a zip). */
 int kcb__zip_locate(const char *path, uint64_t *start);
 
-/* Reads member `name` of the archive at `path` into a malloc'd buffer (NUL-terminated, the NUL
- * not counted in *len). KCB_EKEY naming the archive and member if it is absent; KCB_EFORMAT if it
- * inflates to more than `max_bytes` (`why_max` says where that bound comes from) or more than its
- * compressed bytes can hold. */
-int kcb__zip_read_member(const char *path, const char *name, void **out, size_t *len, uint64_t max_bytes,
-                         const char *why_max);
+/* Reads member `name` of the archive at `path`, which starts `start` bytes in (kcb__zip_locate),
+ * into a malloc'd buffer (NUL-terminated, the NUL not counted in *len). KCB_EKEY naming the
+ * archive and member if it is absent; KCB_EFORMAT if it inflates to more than `max_bytes`
+ * (`why_max` says where that bound comes from) or more than its compressed bytes can hold. */
+int kcb__zip_read_member(const char *path, uint64_t start, const char *name, void **out, size_t *len,
+                         uint64_t max_bytes, const char *why_max);
 
 /* One member of an archive to write. */
 typedef struct kcb__zip_member {

@@ -178,13 +178,13 @@ static int keyed_value_from_name(const char *stem, const char *monitor, double *
  * the name's one value is the monitored one. */
 static int last_number_in_name(const char *stem, double *out) {
   int found = 0;
+  const char *digit = strpbrk(stem, "0123456789");
   for (const char *p = stem; *p; p++) {
     if (*p != '-' && *p != '_' && *p != '=') continue;
     const char *end;
     int point;
     double v;
     /* inf or nan only after some digit (the epoch's): "model-inf" is a name, "ckpt-02--inf" a value */
-    const char *digit = strpbrk(stem, "0123456789");
     if (parse_number(p + 1, &v, &end, &point) && point && (isfinite(v) || (digit && digit < p))) {
       *out = v;
       found = 1;

@@ -233,6 +233,12 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check initial_same_optimizer_trains 0 '^test_loss=' -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd \
     --initial-weights "$tmp/sgd.keras"
   assert initial_same_optimizer_silent bash -c '! grep -q Warning "$1"' _ "$out"
+  # the same model saved unzipped (a directory of the archive's files, as Keras's zipped=False):
+  # kcb_model_load reads it as the archive, to the same test result
+  check initial_from_unzipped_dir 0 '^same$' -- bash -c "/usr/bin/python3 -c 'import sys, zipfile; zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])' \
+      '$tmp/sgd.keras' '$tmp/sgd_unzipped' &&
+    a=\$('$bin' $small --epochs 0 --verbose 0 --optimizer sgd --initial-weights '$tmp/sgd.keras') &&
+    b=\$('$bin' $small --epochs 0 --verbose 0 --optimizer sgd --initial-weights '$tmp/sgd_unzipped') && [ \"\$a\" = \"\$b\" ] && echo same"
   # a run started from --initial-weights resumes from its backup alone: the file may be gone
   iw=(--train-limit 5000 --model flatten,16:relu,10:softmax --epochs 30 --batch-size 32 --verbose 0
       --backup-dir "$tmp/iw/bk" --backup-freq 20 --initial-weights "$tmp/iw/start.weights.h5")
