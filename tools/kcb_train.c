@@ -513,6 +513,16 @@ static long long decay_epochs(const train_args *a) {
   return after > 1 ? after : 1;
 }
 
+/* --lr-decay-rate as step and exponential decay use it: given, else 0.5. */
+static double decay_rate(const train_args *a) { return a->lr_decay_rate >= 0 ? a->lr_decay_rate : 0.5; }
+
+/* --lr-warmup-epochs as the schedules use it: given (0: none), else none for cosine and 5 for the
+ * ranks' warm-up (Goyal et al.), which has no other use for it. */
+static long long warmup_epochs(const train_args *a) {
+  long long given = a->lr_warmup_epochs > 0 ? a->lr_warmup_epochs : 0;
+  return !given && a->lr_schedule && strcmp(a->lr_schedule, "warmup") == 0 ? 5 : given;
+}
+
 static void resolve_course(const train_args *a, train_args *out, char data[PATH_MAX]);
 
 /* The record's text: the course options as the run resolved them (resolve_course), and the number
@@ -545,6 +555,20 @@ static void resolve_course(const train_args *a, train_args *out, char data[PATH_
   if (kcb_loss_from_name(&loss, a->loss) == 0) resolved.loss = kcb_loss_name(loss);
   if (realpath(a->data_dir ? a->data_dir : KCB_FASHION_MNIST_DIR, data)) resolved.data_dir = data;
   else if (!a->data_dir) resolved.data_dir = KCB_FASHION_MNIST_DIR;
+  /* ... and an option left out, given as its default: the value the run will use */
+  kcb_monitor_mode mode = KCB_MONITOR_AUTO;
+  if (!a->monitor) resolved.monitor = "val_loss";
+  if (!a->mode || kcb_monitor_mode_from_name(&mode, a->mode) == 0) resolved.mode = kcb_monitor_mode_name(mode);
+  if (a->reduce_lr) {
+    kcb_reduce_lr_on_plateau_options ro = KCB_REDUCE_LR_ON_PLATEAU_OPTIONS_INIT;
+    if (a->factor < 0) resolved.factor = ro.factor;
+    if (a->lr_patience < 0) resolved.lr_patience = ro.patience;
+  }
+  if (a->lr_schedule) {
+    resolved.lr_decay_rate = decay_rate(a);
+    resolved.lr_warmup_epochs = warmup_epochs(a);
+    if (a->lr_alpha < 0) resolved.lr_alpha = 0;
+  }
   *out = resolved;
 }
 
@@ -564,8 +588,6 @@ static int ranks_check(const train_args *a, kcb_distributed *dist) {
   train_args resolved;
   char data[PATH_MAX];
   resolve_course(a, &resolved, data);
-  if (!resolved.monitor) resolved.monitor = "val_loss"; /* given or not, the same watch */
-  if (!resolved.mode) resolved.mode = "auto";
   size_t len = train_args_values(&resolved, rank_options, NULL, 0);
   char *text = malloc(len + 1);
   if (!text) return fail("ranks' options", KCB_ENOMEM);
@@ -629,6 +651,20 @@ static void course_remove(const train_args *a) {
 /* On resume: each option whose value differs from the record, as "--NAME NOW (the backed-up run:
  * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
  * (said, by rank 0 alone under mpirun). */
+/* Whether option `name` (its record line up to '='), left out, would resolve to `value`: records
+ * written before defaults were resolved say "default" for an option left out. */
+static int resolves_as_default(const train_args *a, const char *name_eq, const char *value) {
+  train_args left_out = *a, resolved;
+  char data[PATH_MAX], option_name[64], line[128];
+  snprintf(option_name, sizeof option_name, "%.*s", (int)strcspn(name_eq, "="), name_eq);
+  train_args_reset(&left_out, option_name);
+  resolve_course(&left_out, &resolved, data);
+  const char *names[] = {option_name, NULL};
+  train_args_values(&resolved, names, line, sizeof line);
+  line[strcspn(line, "\n")] = '\0';
+  return strcmp(line + strlen(option_name) + 1, value) == 0;
+}
+
 static int course_check(const train_args *a, int processes) {
   char now[8192], *then = NULL, *path = course_path(a), why[4096] = "";
   size_t len = 0;
@@ -659,6 +695,7 @@ static int course_check(const train_args *a, int processes) {
     if (mine && (strpbrk(mine_text, ".eE") || strpbrk(eq + 1, ".eE")) && kcb_text_to_number(mine_text, &x) &&
         kcb_text_to_number(eq + 1, &y) && x == y)
       continue;
+    if (mine && strcmp(eq + 1, "default") == 0 && resolves_as_default(a, line, mine_text)) continue;
     char flag[128]; /* the record's process count is mpirun's, not an option */
     if (strncmp(line, "processes=", key) == 0) snprintf(flag, sizeof flag, "mpirun -np");
     else snprintf(flag, sizeof flag, "--%.*s", (int)(key - 1), line);
@@ -965,11 +1002,11 @@ int main(int argc, char **argv) {
   /* The built-in callbacks, in an order that lets the CSV log see the learning rate the rate
    * callbacks put into the logs (Keras: only callbacks after them see it). */
   double lr = kcb_model_learning_rate(model);
-  kcb_lr_step_decay step = {lr, a.lr_decay_rate >= 0 ? a.lr_decay_rate : 0.5, (int)decay_epochs(&a)};
+  kcb_lr_step_decay step = {lr, decay_rate(&a), (int)decay_epochs(&a)};
   kcb_lr_exponential_decay expo = {lr, step.epochs_per_drop, step.drop, 0};
-  int warmup = (int)(a.lr_warmup_epochs > 0 ? a.lr_warmup_epochs : 0);
+  int warmup = (int)warmup_epochs(&a);
   kcb_lr_cosine_decay cosine = KCB_LR_COSINE_DECAY_INIT(warmup ? 0.0 : lr, (int)decay_epochs(&a));
-  kcb_lr_warmup ranks_warmup = {lr, kcb_distributed_size(dist), warmup ? warmup : 5}; /* Goyal et al.: 5 epochs */
+  kcb_lr_warmup ranks_warmup = {lr, kcb_distributed_size(dist), warmup};
   cosine.alpha = a.lr_alpha >= 0 ? a.lr_alpha : 0;
   if (warmup) {
     cosine.warmup_target = lr;

@@ -219,10 +219,21 @@ static const option *find_option(const char *name);
 
 size_t train_args_course(const train_args *a, char *out, size_t size) { return train_args_values(a, course_options, out, size); }
 
+void train_args_reset(train_args *a, const char *name) {
+  const option *o = find_option(name);
+  if (!o) return;
+  train_args d;
+  train_args_defaults(&d);
+  size_t size = o->kind == STRING ? sizeof(const char *) : o->kind == LONG ? sizeof(long long)
+              : o->kind == DOUBLE ? sizeof(double) : o->kind == SWITCH ? sizeof(int) : 0;
+  memcpy((char *)a + o->offset, (const char *)&d + o->offset, size);
+}
+
 size_t train_args_values(const train_args *a, const char *const *names, char *out, size_t size) {
   size_t n = 0;
   for (const char *const *name = names; *name; name++) {
     const option *o = find_option(*name);
+    if (!o) continue;
     const char *base = (const char *)a + o->offset;
     char value[64];
     const char *v = value;

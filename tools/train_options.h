@@ -49,6 +49,9 @@ size_t train_args_course(const train_args *a, char *out, size_t size);
 /* The same for the options `names` lists (long names without "--", NULL-terminated). */
 size_t train_args_values(const train_args *a, const char *const *names, char *out, size_t size);
 
+/* Sets option `name` (long name without "--") back to its value when not given. */
+void train_args_reset(train_args *a, const char *name);
+
 /* Frees what --config files added. */
 void train_args_release(void);
 

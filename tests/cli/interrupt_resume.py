@@ -153,11 +153,12 @@ try:
     check("refused_resumes_kept_backup", os.path.exists(os.path.join(tmp, "run/backup/latest.weights.h5")))
 
     # resume with the printed command, spelling the same settings otherwise (the optimizer's class
-    # name, its default rate given, the default data directory given with a trailing '/'): still the
-    # same run
+    # name, its default rate given, the default data directory given with a trailing '/', options
+    # left out given as their defaults): still the same run
     cmd = shlex.split(m.group(1)) if m else [train] + run_args
-    res = subprocess.run(cmd + ["--optimizer", "Adam", "--lr", "0.001", "--data", "/usr/share/datasets/fashion-mnist/"], cwd=tmp,
-                         capture_output=True, text=True)
+    res = subprocess.run(cmd + ["--optimizer", "Adam", "--lr", "0.001", "--data", "/usr/share/datasets/fashion-mnist/",
+                                "--monitor", "val_loss", "--mode", "auto", "--lr-alpha", "0", "--lr-warmup-epochs", "0"],
+                         cwd=tmp, capture_output=True, text=True)
     check("resume_exit_0", res.returncode == 0, res.stderr[-500:])
     check("resume_says_where", f"Resuming from run/backup/latest.weights.h5 at epoch 2, batch {cut + 1} (continuing run/log.csv)"
           in res.stdout, res.stdout[:500])

@@ -191,15 +191,16 @@ assert bstate_rank1_dir_untouched test ! -e "$b/fresh2"
 
 # Ranks given different training options (here by mpirun's MPMD form): refused at the start, naming
 # the option, instead of one rank's early stopping ending everyone's run unannounced; the same
-# value spelt another way (--lr given as Adam's default) agrees
+# value spelt another way (--lr given as Adam's default, any option given as its default) agrees
 check ranks_other_option 0 '^1 0$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} : \
   -np 1 '$bin' ${small[*]} --early-stopping 1 >'$tmp/ranks.log' 2>&1; echo \$? >'$tmp/ranks.rc';
   echo \$(grep -c 'the processes were given different --early-stopping (rank 0: not given)' '$tmp/ranks.log') \
     \$(grep -c 'ORTE_ERROR_LOG\|MPI_ABORT' '$tmp/ranks.log')"
 assert ranks_other_option_exit_2 grep -qx 2 "$tmp/ranks.rc"
 check ranks_same_option_spelt_otherwise 0 '^test_loss=' -- sh -c \
-  "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} : -np 1 '$bin' ${small[*]} --lr 0.001 --optimizer Adam \
-  --monitor val_loss --mode auto 2>&1"
+  "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} --reduce-lr-on-plateau --lr-schedule step : \
+  -np 1 '$bin' ${small[*]} --lr 0.001 --optimizer Adam --monitor val_loss --mode auto --reduce-lr-on-plateau --factor 0.1 \
+  --lr-patience 10 --lr-schedule step --lr-decay-rate 0.5 --lr-decay-epochs 10 --lr-warmup-epochs 0 --lr-alpha 0 2>&1"
 
 # SIGTERM to rank 1 alone: every rank stops after the same batch, rank 0 reports SIGTERM (not its own
 # missing signal) with the mpirun command that resumes, and the job ends with 143
