@@ -917,13 +917,15 @@ static void test_optimizer_state_under_keras_names(void **state) {
     snprintf(quoted, sizeof quoted, "'%s'", cases[c].saved_name);
     if (cases[c].kind != KCB_OPT_SGD) assert_error(kcb_model_load_weights(other, path, &o), KCB_ESHAPE, quoted);
     kcb_model_free(other);
-    /* kcb's own file names the optimizer as Keras 3.15 does */
+    /* kcb's own file names the optimizer as Keras 3.15 does (mixed precision: the LossScaleOptimizer
+     * around it, which Keras compiles such a model with) */
     snprintf(path, sizeof path, "%s", tmp_path("names.weights.h5"));
     assert_ok(kcb_model_save(m, path, NULL));
     kcb_checkpoint_file *cf = NULL;
     assert_ok(kcb_checkpoint_file_open(&cf, path));
     static const char *const keras315[KCB_OPT_COUNT] = {"sgd", "rm_sprop", "adam", "adam_w"};
-    assert_string_equal(kcb_checkpoint_file_meta(cf)->optimizer_name, keras315[cases[c].kind]);
+    assert_string_equal(kcb_checkpoint_file_meta(cf)->optimizer_name,
+                        strcmp(cases[c].tag, "mixed") ? keras315[cases[c].kind] : "loss_scale_optimizer");
     kcb_checkpoint_file_close(cf);
     kcb_model_free(m);
   }
@@ -1090,6 +1092,20 @@ static void test_unsupported_settings_refused(void **state) {
     assert_string_equal(model_policy, "mixed_float16");
     assert_string_equal(dense_policy, "mixed_float16");
     assert_string_equal(dense1_policy, "float32");
+    /* Keras compiles a mixed_float16 model's optimizer inside a LossScaleOptimizer, keeping the
+     * optimizer it was given in compile_config: kcb's files hold the wrapped state, the plain config */
+    assert_null(strstr(again, "LossScaleOptimizer"));
+    char saved[1100];
+    snprintf(saved, sizeof saved, "%s/auto_scaled.weights.h5", tmpdir);
+    assert_ok(kcb_model_save(m, saved, NULL));
+    kcb_checkpoint_file *cf = NULL;
+    assert_ok(kcb_checkpoint_file_open(&cf, saved));
+    assert_string_equal(kcb_checkpoint_file_meta(cf)->optimizer_name, "loss_scale_optimizer");
+    size_t n_opt = 0;
+    for (size_t i = 0; i < kcb_checkpoint_file_var_count(cf); i++) n_opt += kcb_checkpoint_file_var(cf, i)->layer < 0;
+    size_t n_rms = 2 + 4; /* RMSprop (compile()'s default): iteration, learning rate, a velocity per variable */
+    assert_int_equal(n_opt, 4 + n_rms + n_rms); /* its own 4, then the inner's, then the inner's again */
+    kcb_checkpoint_file_close(cf);
     json_decref(back);
     json_decref(mc);
     free(again);
@@ -1461,6 +1477,43 @@ static void test_zoo_models_load_or_name_the_layer(void **state) {
   json_decref(exp);
 }
 
+/* A mixed-precision model read from `from` and saved again in each layout keeps Keras's
+ * LossScaleOptimizer layout: the file kcb writes holds the same variables as Keras's file of that
+ * layout, at the same paths, under the same names, with the same values and dtypes. (Keras loads
+ * optimizer state only when the counts agree; a plain Adam layout would lose all of it.) */
+static void resave_keeps_loss_scale_optimizer(kcb_model *m, const char *from) {
+  static const char *const layouts[] = {".keras", ".h5", ".weights.h5"};
+  char keras_path[1024], ours[1024];
+  for (size_t l = 0; l < 3; l++) {
+    snprintf(keras_path, sizeof keras_path, "%.*s%s", (int)(strrchr(from, '.') - from), from, layouts[l]);
+    snprintf(ours, sizeof ours, "%s/mixed_resaved%s", tmpdir, layouts[l]);
+    if (kcb_model_save(m, ours, NULL)) fail_msg("%s: %s", ours, kcb_error_last());
+    kcb_checkpoint_file *a = NULL, *b = NULL;
+    if (kcb_checkpoint_file_open(&a, keras_path) || kcb_checkpoint_file_open(&b, ours)) fail_msg("%s", kcb_error_last());
+    assert_int_equal(kcb_checkpoint_file_var_count(a), kcb_checkpoint_file_var_count(b));
+    for (size_t i = 0; i < kcb_checkpoint_file_var_count(a); i++) {
+      const kcb_checkpoint_var *va = kcb_checkpoint_file_var(a, i), *vb = kcb_checkpoint_file_var(b, i);
+      /* counters: int32 as kcb and Keras on JAX write them, int64 on TensorFlow */
+      int same_dtype = va->dtype == vb->dtype || (va->dtype >= KCB_DTYPE_INT8 && vb->dtype >= KCB_DTYPE_INT8);
+      if (strcmp(va->path, vb->path) || strcmp(va->name, vb->name) || va->count != vb->count || !same_dtype)
+        fail_msg("%s variable %zu: Keras %s (%s) %zu values, kcb %s (%s) %zu values", layouts[l], i, va->path, va->name,
+                 va->count, vb->path, vb->name, vb->count);
+      double max_abs, rel;
+      assert_ok(kcb_checkpoint_file_compare(a, i, b, i, &max_abs, &rel));
+      if (max_abs != 0) fail_msg("%s %s differs by %g", layouts[l], va->path, max_abs);
+    }
+    kcb_checkpoint_file_close(a);
+    kcb_checkpoint_file_close(b);
+  }
+  /* the config names the LossScaleOptimizer the file was compiled with, around Adam */
+  char *config = NULL;
+  assert_ok(kcb__model_config_json(m, &config));
+  assert_non_null(strstr(config, "\"class_name\":\"LossScaleOptimizer\",\"config\":{\"name\":\"loss_scale_optimizer\","
+                                 "\"inner_optimizer\":{\"module\":\"keras.optimizers\",\"class_name\":\"Adam\""));
+  assert_non_null(strstr(config, "\"initial_scale\":32768.0,\"dynamic_growth_steps\":2000}"));
+  free(config);
+}
+
 /* Full models of kinds beyond the zoo (tests/data/zoo-synth): each loads, or fails with KCB_EFORMAT
  * naming the layer or model class kcb lacks. The mixed-precision one (Dense layers, a
  * LossScaleOptimizer around Adam) loads compiled: kcb computes in float32 and compiles the inner
@@ -1478,6 +1531,7 @@ static void test_synth_models_load_or_name_the_layer(void **state) {
       int rc = kcb_model_load(&m, path, NULL);
       if (!strcmp(names[k], "mixed")) {
         if (rc) fail_msg("%s: %s", path, kcb_error_last());
+        resave_keeps_loss_scale_optimizer(m, path);
         kcb_model_free(m);
         continue;
       }

@@ -229,7 +229,17 @@ static json_t *loss_json(builder *b, const kcb_model *m, int keras_form) {
 /* compile_config (keras_form) or training_config (legacy): same keys, the optimizer differs. */
 static json_t *compile_json(builder *b, const kcb_model *m, int keras_form) {
   json_t *c = json_object();
-  json_t *opt = wrap(b, "keras.optimizers", kcb__optimizer_class_name(m->opt.o.kind), optimizer_config(b, m), keras_form);
+  /* a LossScaleOptimizer's inner optimizer is in Keras 3's form in either config */
+  json_t *opt = wrap(b, "keras.optimizers", kcb__optimizer_class_name(m->opt.o.kind), optimizer_config(b, m),
+                     keras_form || m->loss_scale.in_config);
+  if (m->loss_scale.in_config) { /* LossScaleOptimizer.get_config */
+    json_t *lso = json_object();
+    put(b, lso, "name", json_string("loss_scale_optimizer"));
+    put(b, lso, "inner_optimizer", opt);
+    put(b, lso, "initial_scale", json_real(m->loss_scale.initial_scale));
+    put(b, lso, "dynamic_growth_steps", json_integer(m->loss_scale.growth_steps));
+    opt = wrap(b, "keras.optimizers", "LossScaleOptimizer", lso, keras_form);
+  }
   if (keras_form) put(b, c, "optimizer", opt);
   put(b, c, "loss", loss_json(b, m, keras_form));
   put(b, c, "loss_weights", json_null()); /* Keras 3's loader needs the key (spec §1.5) */
@@ -749,6 +759,16 @@ named:
   if (ccfg && opt && json_object_get(ccfg, "loss") && !json_is_null(json_object_get(ccfg, "loss"))) {
     rc = compile_from(m, ccfg, opt, file);
     if (rc == 0 && compiled_from_file) *compiled_from_file = 1;
+    /* compiled with a LossScaleOptimizer of its own (a mixed_float16 model gets one at compile) */
+    const char *opt_class = class_of(opt, NULL);
+    json_t *lso = opt_class && strcmp(opt_class, "LossScaleOptimizer") == 0 ? json_object_get(opt, "config") : NULL;
+    if (rc == 0 && lso) {
+      json_t *scale = json_object_get(lso, "initial_scale"), *steps = json_object_get(lso, "dynamic_growth_steps");
+      m->loss_scale.on = m->loss_scale.in_config = 1;
+      m->loss_scale.initial_scale = json_is_number(scale) ? json_number_value(scale) : 32768.0;
+      m->loss_scale.growth_steps = json_is_integer(steps) ? json_integer_value(steps) : 2000;
+      m->loss_scale.dynamic_scale = (float)m->loss_scale.initial_scale;
+    }
   } else {
     /* Keras returns an uncompiled model here; kcb needs compile to own weights: use compile()'s
      * defaults (rmsprop) with mean squared error. */

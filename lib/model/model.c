@@ -296,6 +296,8 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
   }
   int rc = kcb__optimizer_init(&m->opt, &opts->optimizer, m->n_params);
   if (rc) return rc;
+  if (!m->loss_scale.on && strcmp(m->dtype_policy, "mixed_float16") == 0) /* Keras's compile wraps the optimizer */
+    m->loss_scale = (struct kcb__loss_scale){.on = 1, .initial_scale = 32768.0, .growth_steps = 2000, .dynamic_scale = 32768.0f};
   m->opt.runs = m->train_runs;
   m->opt.n_runs = m->n_train_runs;
   m->loss = opts->loss;

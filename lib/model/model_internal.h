@@ -146,6 +146,18 @@ struct kcb_model {
   char name[KCB__NAME_MAX];            /* the model's, "sequential" unless a file named it otherwise */
   char input_name[KCB__NAME_MAX];      /* its InputLayer's, "input_layer" unless a file named it otherwise */
   char dtype_policy[24];               /* the Sequential's own policy, as a layer's */
+  /* Mixed precision's LossScaleOptimizer around the optimizer, kept for the files kcb writes: Keras
+   * wraps a mixed_float16 model's optimizer in one and loads optimizer state only in its layout.
+   * kcb trains in float32 and never scales the loss, so the scale state stays as it was read. */
+  struct kcb__loss_scale {
+    int on;
+    int in_config;                     /* compiled with one explicitly (else Keras adds it at compile) */
+    double initial_scale;              /* its config: 2^15 */
+    int64_t growth_steps;              /* dynamic_growth_steps: 2000 */
+    int64_t own_iterations;            /* its state (its own iteration stays 0 in Keras: the inner */
+    int64_t step_counter;              /* optimizer's counts) */
+    float dynamic_scale;
+  } loss_scale;
   kcb__rng init_rng, dropout_rng, shuffle_rng;
 
   int compiled, weights_ready;

@@ -195,6 +195,44 @@ static const float *slot_data(const kcb_model *m, const model_vars *v, const slo
   return m->opt.slots + (size_t)s->slot * m->opt.n + v->w[s->weight].offset;
 }
 
+#define LSO_NAME "loss_scale_optimizer"
+
+/* A LossScaleOptimizer's own variables, in its order: iteration, learning rate (0: its inner
+ * optimizer's rules), step_counter, dynamic_scale. `names` NULL: store keys. */
+static int write_loss_scale_vars(hid_t g, const save_ctx *c, const char *const names[4]) {
+  static const char *const keys[4] = {"0", "1", "2", "3"};
+  const char *const *at = names ? names : keys;
+  const float zero = 0, scale = c->m->loss_scale.dynamic_scale;
+  int rc = 0;
+  KCB__TRY(kcb__h5_dataset_write_int32(g, at[0], (int32_t)c->m->loss_scale.own_iterations, c->file));
+  KCB__TRY(kcb__h5_dataset_write_float(g, at[1], 0, NULL, &zero, c->file));
+  KCB__TRY(kcb__h5_dataset_write_int32(g, at[2], (int32_t)c->m->loss_scale.step_counter, c->file));
+  KCB__TRY(kcb__h5_dataset_write_float(g, at[3], 0, NULL, &scale, c->file));
+done:
+  return rc;
+}
+
+/* optimizer.variables as a store keeps them: a LossScaleOptimizer's own first (with_loss_scale),
+ * then the optimizer's iteration, learning rate and slots. */
+static int write_optimizer_vars(hid_t g, const save_ctx *c, int with_loss_scale) {
+  const kcb_model *m = c->m;
+  size_t first = with_loss_scale ? 4 : 0;
+  char key[32];
+  int rc = 0;
+  if (with_loss_scale) KCB__TRY(write_loss_scale_vars(g, c, NULL));
+  snprintf(key, sizeof key, "%zu", first);
+  KCB__TRY(kcb__h5_dataset_write_int32(g, key, (int32_t)m->opt.iterations, c->file));
+  snprintf(key, sizeof key, "%zu", first + 1);
+  KCB__TRY(kcb__h5_dataset_write_float(g, key, 0, NULL, &m->opt.learning_rate, c->file));
+  for (size_t i = 0; i < c->v.n_s; i++) {
+    const var_info *w = &c->v.w[c->v.s[i].weight];
+    snprintf(key, sizeof key, "%zu", first + 2 + i);
+    KCB__TRY(kcb__h5_dataset_write_float(g, key, w->rank, w->shape, slot_data(m, &c->v, &c->v.s[i]), c->file));
+  }
+done:
+  return rc;
+}
+
 /* §2b: layers/<k>/vars/{0,1}, optimizer/vars/{0..}, vars. */
 static int write_store(hid_t f, const save_ctx *c) {
   const kcb_model *m = c->m;
@@ -216,17 +254,19 @@ static int write_store(hid_t f, const save_ctx *c) {
     g = H5I_INVALID_HID;
   }
   if (c->o->include_optimizer) {
+    const char *inner = kcb__optimizer_instance_name(m->opt.o.kind);
     KCB__TRY(kcb__h5_group_create(&g, f, "optimizer/vars", c->file));
-    KCB__TRY(kcb__h5_attr_write_string(g, "name", kcb__optimizer_instance_name(m->opt.o.kind), 1, c->file));
-    KCB__TRY(kcb__h5_dataset_write_int32(g, "0", (int32_t)m->opt.iterations, c->file));
-    KCB__TRY(kcb__h5_dataset_write_float(g, "1", 0, NULL, &m->opt.learning_rate, c->file));
-    for (size_t i = 0; i < c->v.n_s; i++) {
-      const var_info *w = &c->v.w[c->v.s[i].weight];
-      snprintf(key, sizeof key, "%zu", i + 2);
-      KCB__TRY(kcb__h5_dataset_write_float(g, key, w->rank, w->shape, slot_data(m, &c->v, &c->v.s[i]), c->file));
-    }
+    KCB__TRY(kcb__h5_attr_write_string(g, "name", m->loss_scale.on ? LSO_NAME : inner, 1, c->file));
+    KCB__TRY(write_optimizer_vars(g, c, m->loss_scale.on));
     kcb__h5_close(g);
     g = H5I_INVALID_HID;
+    if (m->loss_scale.on) { /* the walk visits the inner optimizer as an attribute: its variables again */
+      KCB__TRY(kcb__h5_group_create(&g, f, "optimizer/inner_optimizer/vars", c->file));
+      KCB__TRY(kcb__h5_attr_write_string(g, "name", inner, 1, c->file));
+      KCB__TRY(write_optimizer_vars(g, c, 0));
+      kcb__h5_close(g);
+      g = H5I_INVALID_HID;
+    }
   }
   KCB__TRY(kcb__h5_group_create(&g, f, "vars", c->file));
   KCB__TRY(kcb__h5_attr_write_string(g, "name", m->name, 1, c->file));
@@ -288,7 +328,7 @@ done:
 /* §1 optimizer_weights: weight_names + datasets at those paths. */
 static int write_legacy_optimizer(hid_t f, const save_ctx *c) {
   const kcb_model *m = c->m;
-  size_t n = c->v.n_s + 2;
+  size_t first = m->loss_scale.on ? 4 : 0, n = first + c->v.n_s + 2;
   int rc = 0;
   hid_t g = H5I_INVALID_HID;
   char *paths = malloc(n * KCB__PATH_MAX);
@@ -298,17 +338,20 @@ static int write_legacy_optimizer(hid_t f, const save_ctx *c) {
     goto done;
   }
   const char *opt = kcb__optimizer_instance_name(m->opt.o.kind);
+  static const char *const lso_vars[4] = {"iteration", "learning_rate", "step_counter", "dynamic_scale"};
   for (size_t i = 0; i < n; i++) ptrs[i] = paths + i * KCB__PATH_MAX;
-  snprintf(paths, KCB__PATH_MAX, "%s/iteration", opt);
-  snprintf(paths + KCB__PATH_MAX, KCB__PATH_MAX, "%s/learning_rate", opt);
-  for (size_t i = 0; i < c->v.n_s; i++) slot_path(c, &c->v.s[i], paths + (i + 2) * KCB__PATH_MAX, KCB__PATH_MAX);
+  for (size_t i = 0; i < first; i++) snprintf(paths + i * KCB__PATH_MAX, KCB__PATH_MAX, LSO_NAME "/%s", lso_vars[i]);
+  snprintf(paths + first * KCB__PATH_MAX, KCB__PATH_MAX, "%s/iteration", opt);
+  snprintf(paths + (first + 1) * KCB__PATH_MAX, KCB__PATH_MAX, "%s/learning_rate", opt);
+  for (size_t i = 0; i < c->v.n_s; i++) slot_path(c, &c->v.s[i], paths + (first + i + 2) * KCB__PATH_MAX, KCB__PATH_MAX);
   KCB__TRY(kcb__h5_group_create(&g, f, "optimizer_weights", c->file));
   KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", ptrs, n, c->file));
-  KCB__TRY(kcb__h5_dataset_write_int32(g, ptrs[0], (int32_t)m->opt.iterations, c->file));
-  KCB__TRY(kcb__h5_dataset_write_float(g, ptrs[1], 0, NULL, &m->opt.learning_rate, c->file));
+  if (first) KCB__TRY(write_loss_scale_vars(g, c, ptrs));
+  KCB__TRY(kcb__h5_dataset_write_int32(g, ptrs[first], (int32_t)m->opt.iterations, c->file));
+  KCB__TRY(kcb__h5_dataset_write_float(g, ptrs[first + 1], 0, NULL, &m->opt.learning_rate, c->file));
   for (size_t i = 0; i < c->v.n_s; i++) {
     const var_info *w = &c->v.w[c->v.s[i].weight];
-    KCB__TRY(kcb__h5_dataset_write_float(g, ptrs[i + 2], w->rank, w->shape, slot_data(m, &c->v, &c->v.s[i]), c->file));
+    KCB__TRY(kcb__h5_dataset_write_float(g, ptrs[first + i + 2], w->rank, w->shape, slot_data(m, &c->v, &c->v.s[i]), c->file));
   }
 done:
   kcb__h5_close(g);
@@ -472,6 +515,9 @@ typedef struct staged {
   float learning_rate;
   int have_rng;
   uint64_t rng[N_RNG_WORDS];
+  int have_loss_scale;               /* a LossScaleOptimizer's iteration, step_counter, dynamic_scale */
+  int64_t own_iterations, step_counter;
+  float dynamic_scale;
 } staged;
 
 static int check_shape(const kcb__ckpt_source *s, const char *where, const char *layer_desc, const char *weight, int rank,
@@ -699,7 +745,27 @@ done:
   return rc;
 }
 
-#define LSO_PREFIX "loss_scale_optimizer/"
+#define LSO_PREFIX LSO_NAME "/"
+
+/* A LossScaleOptimizer's own state (names: its iteration, learning rate, step_counter and
+ * dynamic_scale), kept for the files kcb writes next. */
+static int read_loss_scale(const kcb__ckpt_source *s, hid_t g, char *const names[4], staged *st) {
+  const char *scale = names[3];
+  int rc = 0;
+  int rank = 0;
+  int64_t shape[KCB_MAX_RANK];
+  KCB__TRY(kcb__h5_dataset_shape(g, scale, &rank, shape, s->path));
+  if (rank != 0) {
+    rc = kcb__error(KCB_EFORMAT, "%s: the LossScaleOptimizer's dynamic_scale (%s) is not a scalar", s->path, scale);
+    goto done;
+  }
+  KCB__TRY(kcb__h5_dataset_read_int64(g, names[0], &st->own_iterations, s->path));
+  KCB__TRY(kcb__h5_dataset_read_int64(g, names[2], &st->step_counter, s->path));
+  KCB__TRY(kcb__h5_dataset_read_float(g, scale, &st->dynamic_scale, 1, s->path));
+  st->have_loss_scale = 1;
+done:
+  return rc;
+}
 
 static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, kcb_load_optimizer mode, staged *st) {
   int rc = 0;
@@ -714,6 +780,9 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
     KCB__TRY(kcb__h5_attr_read_strings(g, "weight_names", &names, &n, s->path));
     /* mixed precision: a LossScaleOptimizer's own variables come first, then its inner one's */
     while (first < n && strncmp(names[first], LSO_PREFIX, strlen(LSO_PREFIX)) == 0) first++;
+    if (first == 4 && kcb__leaf_is(names[0], "iteration") && kcb__leaf_is(names[2], "step_counter") &&
+        kcb__leaf_is(names[3], "dynamic_scale"))
+      KCB__TRY(read_loss_scale(s, g, names, st));
     if (first < n) {
       const char *slash = strchr(names[first], '/');
       if (slash && (saved_name = strndup(names[first], (size_t)(slash - names[first]))) == NULL) {
@@ -727,8 +796,10 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
     if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &saved_name, s->path));
     /* mixed precision: the state kcb trains with is the LossScaleOptimizer's inner optimizer's,
      * which Keras saves again as that attribute's own object */
-    if (saved_name && strcmp(saved_name, "loss_scale_optimizer") == 0 &&
+    if (saved_name && strcmp(saved_name, LSO_NAME) == 0 &&
         kcb__h5_exists(s->file, "optimizer/inner_optimizer/vars")) {
+      static char *const keys[4] = {"0", "1", "2", "3"};
+      KCB__TRY(read_loss_scale(s, g, keys, st));
       kcb__h5_close(g);
       g = H5I_INVALID_HID;
       free(saved_name);
@@ -814,6 +885,11 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     if (n_slots) memcpy(m->opt.slots, st.slots, n_slots * sizeof *st.slots);
     m->opt.iterations = st.iterations;
     m->opt.learning_rate = st.learning_rate;
+  }
+  if (st.have_opt && st.have_loss_scale && m->loss_scale.on) {
+    m->loss_scale.own_iterations = st.own_iterations;
+    m->loss_scale.step_counter = st.step_counter;
+    m->loss_scale.dynamic_scale = st.dynamic_scale;
   }
   if (st.have_rng) {
     memcpy(m->init_rng.s, st.rng, 32);
