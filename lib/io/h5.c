@@ -366,7 +366,43 @@ int kcb__h5_attr_write_string(hid_t obj, const char *name, const char *value, in
   return rc;
 }
 
+/* Keras's save_attributes_to_hdf5_group for a list too large for one attribute (an object
+ * header message holds at most 64 KiB): numpy's array_split of the names, as fixed-length
+ * strings of the longest name's size, into attributes name0, name1, ... */
+#define KERAS_HEADER_LIMIT 64512
+static int attr_write_string_chunks(hid_t obj, const char *name, const char *const *values, size_t n, size_t width,
+                                    const char *file) {
+  if (width > KERAS_HEADER_LIMIT)
+    return kcb__h5_fail(KCB_EINVAL, file, "cannot write attribute '%s': a name of %zu bytes is larger than an HDF5 "
+                        "object header can hold (%d)", name, width, KERAS_HEADER_LIMIT);
+  size_t chunks = 1;
+  while ((n / chunks + (n % chunks != 0)) * width > KERAS_HEADER_LIMIT) chunks++;
+  char *buf = malloc((n / chunks + 1) * width);
+  hid_t t = H5Tcopy(H5T_C_S1);
+  int rc = !buf || t < 0 || H5Tset_size(t, width) < 0 || H5Tset_strpad(t, H5T_STR_NULLPAD) < 0
+               ? kcb__h5_fail(KCB_ENOMEM, file, "cannot make a string type for attribute '%s'", name) : 0;
+  for (size_t c = 0, at = 0; rc == 0 && c < chunks; c++) {
+    size_t count = n / chunks + (c < n % chunks); /* the first n % chunks parts take one more */
+    memset(buf, 0, count * width);
+    for (size_t i = 0; i < count; i++) memcpy(buf + i * width, values[at + i], strlen(values[at + i]));
+    char part[256];
+    snprintf(part, sizeof part, "%s%zu", name, c);
+    hsize_t dim = count;
+    hid_t s = H5Screate_simple(1, &dim, NULL);
+    rc = s < 0 ? kcb__h5_fail(KCB_EIO, file, "cannot make a dataspace") : attr_write(obj, part, t, t, s, buf, file);
+    kcb__h5_close(s);
+    at += count;
+  }
+  kcb__h5_close(t);
+  free(buf);
+  return rc;
+}
+
 int kcb__h5_attr_write_strings(hid_t obj, const char *name, const char *const *values, size_t n, const char *file) {
+  size_t width = 1; /* numpy's bytes dtype of the list: the longest name, at least 1 */
+  for (size_t i = 0; i < n; i++)
+    if (strlen(values[i]) > width) width = strlen(values[i]);
+  if (n > KERAS_HEADER_LIMIT / width) return attr_write_string_chunks(obj, name, values, n, width, file);
   hsize_t dim = n;
   hid_t s = H5Screate_simple(1, &dim, NULL);
   if (s < 0) return kcb__h5_fail(KCB_EIO, file, "cannot make a dataspace");

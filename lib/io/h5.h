@@ -68,7 +68,9 @@ int kcb__h5_link_names(hid_t group, char ***out, size_t *n, const char *file);
 int kcb__h5_has_attr(hid_t obj, const char *name);
 
 /* Attributes, typed as h5py types them: a Python str is vlen UTF-8 (utf8 = 1), bytes vlen ASCII;
- * a list of n strings is a 1-D vlen ASCII array, the empty list float64 with shape (0,). */
+ * a list of n strings is a 1-D vlen ASCII array, the empty list float64 with shape (0,). A list
+ * whose n x longest name exceeds 64,512 bytes is split as Keras splits it: NAME0, NAME1, ... of
+ * fixed-length strings. */
 int kcb__h5_attr_write_string(hid_t obj, const char *name, const char *value, int utf8, const char *file);
 int kcb__h5_attr_write_strings(hid_t obj, const char *name, const char *const *values, size_t n, const char *file);
 int kcb__h5_attr_write_double(hid_t obj, const char *name, double value, const char *file);

@@ -29,6 +29,36 @@ import h5py, sys
 a = h5py.File('$tmp/w.weights.h5', 'r')['layers/dense/vars/0'].shape
 b = h5py.File('$tmp/m.h5', 'r')['model_weights/dense/sequential/dense/kernel'].shape
 print(a, b, h5py.File('$tmp/w.weights.h5', 'r')['vars'].attrs['name'])"
+  # A model with more optimizer variables than one HDF5 attribute can name (64 KiB): the .h5 splits
+  # the list as Keras does (weight_names0, 1, ... of fixed-length strings, numpy's array_split), Keras's
+  # reader gets every name back in order, and the file loads again
+  deep=flatten$(printf ',2%.0s' $(seq 1100)),10:softmax
+  check deep_save_h5 0 '^test_loss=' -- "$bin" --train-limit 64 --verbose 0 --validation-split 0 --model "$deep" \
+    --epochs 1 --batch-size 64 --save "$tmp/deep.h5"
+  check deep_names_split_as_keras 0 '^4406 names in 3 parts as Keras splits them, in order$' -- \
+    /usr/bin/python3 -c "
+import h5py, numpy as np
+g = h5py.File('$tmp/deep.h5', 'r')['optimizer_weights']
+assert 'weight_names' not in g.attrs
+parts, k = [], 0
+while 'weight_names%d' % k in g.attrs:  # legacy_h5_format.load_attributes_from_hdf5_group
+    parts.append(g.attrs['weight_names%d' % k]); k += 1
+names = [n.decode('utf8') for p in parts for n in p]
+assert all(p.dtype.kind == 'S' and p.nbytes <= 64512 for p in parts)
+want = ['adam/iteration', 'adam/learning_rate']
+for i in ['' ] + ['_%d' % j for j in range(1, 1101)]:
+    for w in ('kernel', 'bias'):
+        want += ['adam/sequential_dense%s_%s_%s' % (i, w, s) for s in ('momentum', 'velocity')]
+data = np.asarray([n.encode('utf8') for n in want])  # legacy_h5_format.save_attributes_to_hdf5_group
+chunks = 1
+while any(c.nbytes > 64512 for c in np.array_split(data, chunks)):
+    chunks += 1
+keras = np.array_split(data, chunks)
+same = len(keras) == len(parts) and all(a.dtype == b.dtype and list(a) == list(b) for a, b in zip(keras, parts))
+print(len(names), 'names in', len(parts), 'parts', 'as Keras splits them' if same else 'UNLIKE KERAS', end=', ')
+print('in order' if names == want else 'OUT OF ORDER')"
+  check deep_reload_h5 0 '^test_loss=' -- "$bin" --train-limit 64 --verbose 0 --validation-split 0 --model "$deep" \
+    --epochs 0 --initial-weights "$tmp/deep.h5"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi
