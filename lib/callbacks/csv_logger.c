@@ -117,13 +117,14 @@ static int row_from(const char *line, size_t len, char separator, int from) {
   return i > 0 && i < len && line[i] == separator && epoch >= from;
 }
 
-/* A run that resumes (BackupAndRestore, or initial_epoch) appending to its earlier log: rows for
- * the epochs it trains again, written before a kill, are dropped, so the log reads as if the run
- * had never stopped (Keras would repeat them). The file is replaced atomically. */
+/* A run that BackupAndRestore resumes, appending to its earlier log: the rows at the end of the
+ * file for the epochs it trains again, written before the kill, are dropped, so the log reads as
+ * if the run had never stopped (Keras would repeat them). Rows before them (another run's, in a
+ * shared log) stay. The file is replaced atomically. */
 static int drop_rows_from(csv_logger *c, int from) {
   FILE *f = fopen(c->filename, "rb");
   if (!f) return 0;
-  char *text = NULL, *kept = NULL;
+  char *text = NULL;
   size_t len = 0, cap = 0, n_kept = 0, dropped = 0;
   int rc = 0;
   for (int ch; (ch = fgetc(f)) != EOF;) {
@@ -138,17 +139,18 @@ static int drop_rows_from(csv_logger *c, int from) {
     text[len++] = (char)ch;
   }
   fclose(f);
-  if (rc == 0 && !(kept = malloc(len + 1))) rc = kcb__error(KCB_ENOMEM, "CSVLogger: out of memory reading %s", c->filename);
   for (size_t at = 0; rc == 0 && at < len;) {
     const char *nl = memchr(text + at, '\n', len - at);
     size_t end = nl ? (size_t)(nl - text) + 1 : len;
     if (row_from(text + at, end - at, c->separator, from)) dropped++;
-    else memcpy(kept + n_kept, text + at, end - at), n_kept += end - at;
+    else n_kept = end, dropped = 0; /* a row that stays keeps every row before it */
     at = end;
   }
-  if (rc == 0 && dropped) rc = kcb__file_write_atomic(c->filename, kept, n_kept);
+  if (rc == 0 && dropped) {
+    rc = kcb__file_write_atomic(c->filename, text, n_kept);
+    c->mend_line_end = n_kept > 0 && text[n_kept - 1] != '\n'; /* a torn row was among those dropped */
+  }
   free(text);
-  free(kept);
   return rc;
 }
 
@@ -157,8 +159,9 @@ static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   (void)logs;
   if (c->epoch_seen) return 0;
   c->epoch_seen = 1;
-  /* Decided here, after every on_train_begin (BackupAndRestore's resume included) has run. */
-  if (!c->append || !c->file || !(epoch > 0 || (cb->model && cb->model->resumed))) return 0;
+  /* Decided here, after every on_train_begin (BackupAndRestore's resume included) has run; a run
+   * started at initial_epoch appends, as Keras's does */
+  if (!c->append || !c->file || !(cb->model && cb->model->resumed)) return 0;
   int rc = close_file(c);
   if (rc == 0) rc = drop_rows_from(c, epoch);
   if (rc) return rc;

@@ -23,7 +23,9 @@ extern "C" {
 /** CSVLogger's arguments (Keras: separator=",", append=False). */
 typedef struct kcb_csv_logger_options {
   char separator;  /* ',' */
-  int append;      /* 0: truncate at train begin; 1: append (header only if the file is empty) */
+  int append;      /* 0: truncate at train begin; 1: append (header only if the file is empty); a
+                      run BackupAndRestore resumes first drops the rows at the file's end for the
+                      epochs it trains again (written before the kill), so none is doubled */
 } kcb_csv_logger_options;
 #define KCB_CSV_LOGGER_OPTIONS_INIT {',', 0}
 
