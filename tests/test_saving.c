@@ -837,6 +837,54 @@ static void test_atomic_write(void **state) {
   kcb_model_free(big);
 }
 
+/* Saving writes where open() would: through a symbolic link (the link stays, its target gets the
+ * file, with the permissions it had), through a dangling one (the file it names is made), and
+ * under a name as long as the file system allows (the temporary's name is cut to fit). */
+static void test_save_through_links_and_long_names(void **state) {
+  (void)state;
+  kcb_model *small = fixture_model("8,2"), *big = fixture_model("16,2");
+  char real[512], link[512], dangling[512], made[512];
+  snprintf(real, sizeof real, "%s", tmp_path("real.keras"));
+  snprintf(link, sizeof link, "%s", tmp_path("link.keras"));
+  assert_ok(kcb_model_save(small, real, NULL));
+  assert_int_equal(chmod(real, 0640), 0);
+  assert_int_equal(symlink("real.keras", link), 0);
+  int entries = count_dir_entries();
+  assert_ok(kcb_model_save(big, link, NULL));
+  struct stat st;
+  assert_int_equal(lstat(link, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  assert_int_equal(stat(real, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0640);
+  assert_int_equal(count_dir_entries(), entries);
+  kcb_model *back = NULL;
+  assert_ok(kcb_model_load(&back, real, NULL));
+  assert_int_equal(kcb_model_param_count(back), kcb_model_param_count(big));
+  kcb_model_free(back);
+
+  snprintf(dangling, sizeof dangling, "%s", tmp_path("dangling.weights.h5"));
+  snprintf(made, sizeof made, "%s", tmp_path("made.weights.h5"));
+  assert_int_equal(symlink("made.weights.h5", dangling), 0);
+  assert_ok(kcb_model_save(small, dangling, NULL));
+  assert_int_equal(lstat(dangling, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  assert_int_equal(lstat(made, &st), 0);
+  assert_true(S_ISREG(st.st_mode));
+
+  char name[256];
+  memset(name, 'n', sizeof name);
+  snprintf(name + 255 - strlen(".weights.h5"), 64, ".weights.h5"); /* 255 bytes: NAME_MAX */
+  entries = count_dir_entries();
+  if (kcb_model_save(small, tmp_path(name), NULL)) fail_msg("%s", kcb_error_last());
+  assert_int_equal(count_dir_entries(), entries + 1);
+  kcb_model *read = fixture_model("8,2");
+  assert_ok(kcb_model_load_weights(read, tmp_path(name), NULL));
+  assert_memory_equal(read->params, small->params, small->n_params * sizeof(float));
+  kcb_model_free(read);
+  kcb_model_free(small);
+  kcb_model_free(big);
+}
+
 /* Every full model of the zoo (tests/data/zoo, written by Keras 3.15.1 and tf.keras 2 layouts):
  * kcb_model_load rebuilds it and it predicts as Keras did, or -- for a layer or model class kcb does
  * not implement -- it fails with KCB_EFORMAT naming that layer or class. Weights-only files then
@@ -1561,6 +1609,7 @@ int main(void) {
       cmocka_unit_test(test_bad_files),
       cmocka_unit_test(test_keras2_fixed_length_strings),
       cmocka_unit_test(test_atomic_write),
+      cmocka_unit_test(test_save_through_links_and_long_names),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

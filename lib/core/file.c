@@ -57,47 +57,80 @@ int kcb__file_write_atomic(const char *path, const void *data, size_t len) {
   return kcb__file_write_checked(path, data, len, NULL, NULL);
 }
 
+/* The file a write to `path` lands in: through symbolic links (dangling ones included), as
+ * open() follows them, so that replacing it leaves the links in place. malloc'd; NULL: ENOMEM. */
+static char *write_target(const char *path) {
+  char *at = strdup(path);
+  for (int hops = 0; at && hops < 40; hops++) {
+    struct stat st;
+    char link[4096];
+    ssize_t n;
+    if (lstat(at, &st) != 0 || !S_ISLNK(st.st_mode) || (n = readlink(at, link, sizeof link - 1)) <= 0) break;
+    link[n] = '\0';
+    char dir[4096];
+    dir_of(at, dir, sizeof dir);
+    char *next = link[0] == '/' ? strdup(link) : kcb__path_join(dir, link);
+    free(at);
+    at = next;
+  }
+  return at;
+}
+
+/* A temporary's name for the file `base`, kept within NAME_MAX: a long name is cut to fit. */
+#define TEMP_BASE_MAX (255 - 32) /* ".", ".tmp-", a pid and a counter */
+
 int kcb__file_write_checked(const char *path, const void *data, size_t len, int (*check)(const char *, void *),
                             void *ctx) {
   if (!path || !*path) return kcb__error(KCB_EINVAL, "save: empty file name");
+  const char *user_path = path;
+  char *target = write_target(user_path);
+  if (!target) return kcb__error(KCB_ENOMEM, "%s: out of memory", user_path);
+  path = target;
   const char *slash = strrchr(path, '/');
   const char *base = slash ? slash + 1 : path;
-  if (!*base) return kcb__error(KCB_EINVAL, "%s: cannot save: the name is a directory", path);
+  if (!*base) {
+    free(target);
+    return kcb__error(KCB_EINVAL, "%s: cannot save: the name is a directory", user_path);
+  }
   size_t size = strlen(path) + 64;
   char *tmp = malloc(size);
-  if (!tmp) return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
-  /* A hidden name in the target's directory, so rename stays within one file system; O_EXCL
-   * with mode 0666 lets the umask decide the permissions, as for any new file. */
+  if (!tmp) {
+    free(target);
+    return kcb__error(KCB_ENOMEM, "%s: out of memory", user_path);
+  }
+  /* A hidden name in the target's directory, so rename stays within one file system. A new file
+   * gets the permissions the umask leaves (O_EXCL, 0666); a replaced one keeps its own. */
+  struct stat old;
+  int replacing = stat(path, &old) == 0 && S_ISREG(old.st_mode);
   static unsigned counter;
   int fd = -1;
   for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-    snprintf(tmp, size, "%.*s.%s.tmp-%ld-%u", (int)(base - path), path, base, (long)getpid(),
+    snprintf(tmp, size, "%.*s.%.*s.tmp-%ld-%u", (int)(base - path), path, TEMP_BASE_MAX, base, (long)getpid(),
              __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0 && errno != EEXIST) break;
   }
   if (fd < 0) {
-    int rc = fail(path, "creating a temporary file", errno);
+    int rc = fail(user_path, "creating a temporary file", errno);
     free(tmp);
+    free(target);
     return rc;
   }
-  int rc = kcb__write_all(fd, data, len, path);
-  if (rc == 0 && fsync(fd) != 0) rc = fail(path, "fsync", errno);
-  if (close(fd) != 0 && rc == 0) rc = fail(path, "closing", errno);
+  if (replacing) (void)fchmod(fd, old.st_mode & 07777); /* not ours to change: the umask's stays */
+  int rc = kcb__write_all(fd, data, len, user_path);
+  if (rc == 0 && fsync(fd) != 0) rc = fail(user_path, "fsync", errno);
+  if (close(fd) != 0 && rc == 0) rc = fail(user_path, "closing", errno);
   if (rc == 0 && check) rc = check(tmp, ctx);
-  if (rc == 0 && rename(tmp, path) != 0) rc = fail(path, "renaming the temporary file into place", errno);
-  if (rc) {
-    unlink(tmp);
-    free(tmp);
-    return rc;
-  }
+  if (rc == 0 && rename(tmp, path) != 0) rc = fail(user_path, "renaming the temporary file into place", errno);
+  if (rc) unlink(tmp);
   free(tmp);
   char dir[4096];
   dir_of(path, dir, sizeof dir);
-  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  free(target);
+  int dfd = rc ? -1 : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     /* Makes the rename durable; some file systems refuse fsync on a directory: not an error. */
-    if (fsync(dfd) != 0 && errno != EINVAL && errno != EROFS) rc = fail(path, "fsync of the directory", errno);
+    if (fsync(dfd) != 0 && errno != EINVAL && errno != EROFS) rc = fail(user_path, "fsync of the directory", errno);
     close(dfd);
   }
   return rc;
@@ -106,6 +139,7 @@ int kcb__file_write_checked(const char *path, const void *data, size_t len, int 
 /* Whether name is a temporary file of base: "[.]BASE.tmp-*" (ours are ".BASE.tmp-PID-N"). */
 static int is_temp_of(const char *name, const char *base) {
   size_t n = strlen(base);
+  if (n > TEMP_BASE_MAX) n = TEMP_BASE_MAX;
   if (name[0] == '.') name++;
   return strncmp(name, base, n) == 0 && strncmp(name + n, ".tmp-", 5) == 0;
 }
@@ -118,7 +152,9 @@ static int is_dead_temp(const char *dir, const char *name, const char *base) {
   const char *t = name[0] == '.' ? strstr(name, ".tmp-") : NULL, *next;
   while (t && (next = strstr(t + 1, ".tmp-")) != NULL) t = next; /* the last one: NAME may hold ".tmp-" */
   if (!t || t == name + 1) return 0;
-  if (base && ((size_t)(t - name - 1) != strlen(base) || strncmp(name + 1, base, strlen(base)) != 0)) return 0;
+  size_t base_len = base ? strlen(base) : 0;
+  if (base_len > TEMP_BASE_MAX) base_len = TEMP_BASE_MAX; /* the temporaries of a long name hold its start */
+  if (base && ((size_t)(t - name - 1) != base_len || strncmp(name + 1, base, base_len) != 0)) return 0;
   char *end;
   errno = 0;
   long pid = strtol(t + 5, &end, 10);
@@ -132,12 +168,16 @@ static int is_dead_temp(const char *dir, const char *name, const char *base) {
   return old;
 }
 
-void kcb__file_remove_dead_temps(const char *path, int same_name) {
-  char dir[4096];
+void kcb__file_remove_dead_temps(const char *user_path, int same_name) {
+  char dir[4096], *path = write_target(user_path); /* where the writes went */
+  if (!path) return;
   dir_of(path, dir, sizeof dir);
   const char *slash = strrchr(path, '/'), *base = !same_name ? NULL : slash ? slash + 1 : path;
   DIR *d = opendir(dir);
-  if (!d) return;
+  if (!d) {
+    free(path);
+    return;
+  }
   for (struct dirent *e; (e = readdir(d)) != NULL;) {
     if (!is_dead_temp(dir, e->d_name, base)) continue;
     char *temp = kcb__path_join(dir, e->d_name);
@@ -146,16 +186,22 @@ void kcb__file_remove_dead_temps(const char *path, int same_name) {
     free(temp);
   }
   closedir(d);
+  free(path);
 }
 
-void kcb__file_remove_stale_temps(const char *path) {
-  const char *slash = strrchr(path, '/');
+void kcb__file_remove_stale_temps(const char *user_path) {
+  char dir[4096], *path = write_target(user_path);
+  const char *slash = path ? strrchr(path, '/') : NULL;
   const char *base = slash ? slash + 1 : path;
-  char dir[4096];
-  if (!*base) return;
-  dir_of(path, dir, sizeof dir);
-  DIR *d = opendir(dir);
-  if (!d) return;
+  DIR *d = NULL;
+  if (base && *base) {
+    dir_of(path, dir, sizeof dir);
+    d = opendir(dir);
+  }
+  if (!d) {
+    free(path);
+    return;
+  }
   for (struct dirent *e; (e = readdir(d)) != NULL;) {
     if (!is_temp_of(e->d_name, base)) continue;
     char *temp = kcb__path_join(dir, e->d_name);
@@ -164,6 +210,7 @@ void kcb__file_remove_stale_temps(const char *path) {
     free(temp);
   }
   closedir(d);
+  free(path);
 }
 
 int kcb_file_write_atomic(const char *path, const void *data, size_t len) {
