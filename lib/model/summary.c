@@ -85,9 +85,13 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
     if (i + 1 < m->n_layers) rule(f, "\u251c", "\u2500", "\u253c", "\u2524");
   }
   rule(f, "\u2514", "\u2500", "\u2534", "\u2518");
+  /* the optimizer's variables once it is built (Keras: at its first step, or state loaded), in
+   * the total too: slots, iteration, learning rate, and a LossScaleOptimizer's own four */
+  size_t opt = 0;
+  if (m->compiled && m->opt.iterations > 0) opt = (size_t)m->opt.n_slots * trainable + 2 + (m->loss_scale.on ? 4 : 0);
   char count[32], mem[32];
-  thousands(count, sizeof count, total);
-  memory_size(mem, sizeof mem, 4.0 * (double)total);
+  thousands(count, sizeof count, total + opt);
+  memory_size(mem, sizeof mem, 4.0 * (double)(total + opt));
   fprintf(f, " Total params: %s (%s)\n", count, mem);
   thousands(count, sizeof count, trainable);
   memory_size(mem, sizeof mem, 4.0 * (double)trainable);
@@ -95,8 +99,7 @@ int kcb_model_summary(const kcb_model *m, FILE *f) {
   thousands(count, sizeof count, total - trainable);
   memory_size(mem, sizeof mem, 4.0 * (double)(total - trainable));
   fprintf(f, " Non-trainable params: %s (%s)\n", count, mem);
-  if (m->compiled && m->opt.iterations > 0) {
-    size_t opt = (size_t)m->opt.n_slots * trainable + 2; /* slots, iterations, learning_rate */
+  if (opt) {
     thousands(count, sizeof count, opt);
     memory_size(mem, sizeof mem, 4.0 * (double)opt);
     fprintf(f, " Optimizer params: %s (%s)\n", count, mem);
