@@ -50,6 +50,9 @@ assert csv_enospc_whole_rows bash -c "[ \"\$(head -2 '$tmp/log.csv' | wc -c)\" =
 # Disk full while writing events: a clear error; what was written reads back whole.
 check events_enospc 1 "events\.out\.tfevents\..*No space left on device \(KCB_ENOSPC\)" -- \
   inject events.out ENOSPC 300 write "$bin" $small --logdir "$tmp/tb"
+# the write cut short is cut back to the last whole record: every file validates, none is empty
+check events_enospc_whole_records 0 '^ok ' -- "$1/kcb-inspect" validate "$tmp/tb"
+assert events_enospc_no_bad_file bash -c "! '$1/kcb-inspect' validate '$tmp/tb' | grep -q '^BAD'"
 check events_eio 1 "events\.out\.tfevents\..*Input/output error \(KCB_EIO\)" -- \
   inject events.out EIO 0 write "$bin" $small --logdir "$tmp/tb2"
 

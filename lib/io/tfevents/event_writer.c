@@ -69,8 +69,25 @@ void kcb__record_buf_free(kcb__record_buf *b) {
 }
 
 /* Writes all n bytes; returns 0 or the errno of the failure (the thread reports it itself). */
+/* Writes a batch of whole records at the end of the file. A write cut short (a full disk) is cut
+ * back to the end of the last whole record it wrote, so the file keeps whole records only. */
 static int write_all(int fd, const unsigned char *p, size_t n, const char *path) {
-  return kcb__write_all(fd, p, n, path) ? errno : 0;
+  struct stat before, after;
+  if (fstat(fd, &before) != 0) return errno;
+  if (kcb__write_all(fd, p, n, path) == 0) return 0;
+  int err = errno;
+  if (fstat(fd, &after) == 0 && after.st_size > before.st_size) {
+    size_t written = (size_t)(after.st_size - before.st_size), whole = 0;
+    for (;;) { /* each record: 8-byte length, 4-byte CRC, the data, 4-byte CRC */
+      uint64_t len = 0;
+      for (int i = 0; i < 8; i++) len |= (uint64_t)p[whole + (size_t)i] << (8 * i);
+      size_t next = whole + KCB__RECORD_HEADER + (size_t)len + KCB__RECORD_FOOTER;
+      if (next > written) break;
+      whole = next;
+    }
+    (void)ftruncate(fd, before.st_size + (off_t)whole);
+  }
+  return err;
 }
 
 /* Called with mu held. */
