@@ -1296,11 +1296,17 @@ static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots
   return ok;
 }
 
-/* The optimizer's config (compile_config's `optimizer`, training_config's `optimizer_config`). */
+/* The config of the optimizer whose slots the file holds (compile_config's `optimizer`,
+ * training_config's `optimizer_config`): a LossScaleOptimizer's variables are its inner
+ * optimizer's, laid out by the inner optimizer's settings (use_ema, centered, ...). */
 static json_t *optimizer_config(json_t *tc) {
   json_t *oc = json_object_get(tc, "optimizer");
   if (!json_is_object(oc)) oc = json_object_get(tc, "optimizer_config");
-  return json_object_get(oc, "config");
+  json_t *c = json_object_get(oc, "config");
+  const char *cls = json_string_value(json_object_get(oc, "class_name"));
+  json_t *inner = json_object_get(c, "inner_optimizer");
+  if (cls && strcmp(cls, "LossScaleOptimizer") == 0 && json_is_object(inner)) return json_object_get(inner, "config");
+  return c;
 }
 
 /* A store optimizer object's name and the name of the optimizer whose slots it holds: a

@@ -13,6 +13,11 @@ py=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 
+# A LossScaleOptimizer's slots are laid out by its inner optimizer's settings (Adam with use_ema:
+# averages first; centered RMSprop: average gradients, not momentums); h5py wrote these two.
+check lso_inner_ema 0 '^  adam/sequential_dense_kernel_average ' -- "$bin/kcb-inspect" checkpoint "$dir/lso_ema.keras"
+check lso_inner_centered 0 '^  rm_sprop/sequential_dense_kernel_average_gradient ' -- "$bin/kcb-inspect" checkpoint "$dir/lso_rmsc.keras"
+
 for model in seqmix attn convs video nested mixed block; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"
