@@ -245,6 +245,53 @@ static void test_fit_logs_like_keras(void **state) {
   kcb_tensor_free(y);
 }
 
+/* validation_freq 2 skips the first epoch's validation: the hparams experiment, written at the
+ * first epoch end, still names the validation run's metrics (the loss and the compiled metrics) */
+static void test_hparams_metrics_with_validation_freq(void **state) {
+  (void)state;
+  int64_t xs[2] = {32, 4}, ys[1] = {32};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  assert_ok(kcb_tensor_new(&y, 1, ys));
+  for (int i = 0; i < 32 * 4; i++) x->data[i] = (float)((i * 7) % 11) / 11.0f;
+  for (int i = 0; i < 32; i++) y->data[i] = (float)(i % 3);
+  kcb_model *m = test_compiled_model(4, "8:relu,3:softmax", 1, KCB_OPT_ADAM, KCB_DEFAULT,
+                                     KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
+  kcb_hparam hp[1] = {{"lr", KCB_HPARAM_NUMBER, 0.001, NULL, 0}};
+  char dir[300];
+  snprintf(dir, sizeof dir, "%s/every_other", logdir);
+  kcb_tensorboard_options o = KCB_TENSORBOARD_OPTIONS_INIT;
+  o.log_dir = dir;
+  o.hparams = hp;
+  o.n_hparams = 1;
+  kcb_callback *tb;
+  assert_ok(kcb_tensorboard_new(&tb, &o));
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.epochs = 3;
+  f.batch_size = 8;
+  f.verbose = 0;
+  f.validation_split = 0.25;
+  f.validation_freq = 2;
+  f.callbacks = &tb;
+  f.n_callbacks = 1;
+  assert_ok(kcb_model_fit(m, x, y, &f, NULL));
+  run_data *root = malloc(sizeof *root);
+  read_run("every_other", root);
+  assert_int_equal(root->hp_experiment, 1);
+  assert_int_equal(root->n_hp_metrics, 4);
+  const char *want[4][2] = {{"train", "epoch_accuracy"}, {"train", "epoch_loss"}, {"validation", "epoch_accuracy"},
+                            {"validation", "epoch_loss"}};
+  for (int i = 0; i < 4; i++) {
+    assert_string_equal(root->hp_metric_groups[i], want[i][0]);
+    assert_string_equal(root->hp_metric_tags[i], want[i][1]);
+  }
+  free(root);
+  kcb_callback_free(tb);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 static void test_epoch_update_freq_writes_no_batches(void **state) {
   (void)state;
   int64_t xs[2] = {20, 2}, ys[2] = {20, 1};
@@ -479,6 +526,7 @@ static void test_bad_options(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_fit_logs_like_keras),
+      cmocka_unit_test(test_hparams_metrics_with_validation_freq),
       cmocka_unit_test(test_epoch_update_freq_writes_no_batches),
       cmocka_unit_test(test_diverging_weights_do_not_stop_fit),
       cmocka_unit_test(test_unwritable_log_dir_fails_fit),

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "kcb_inspect.h"
 
@@ -282,6 +283,9 @@ static void sanitize(char *dst, size_t cap, const char *src) {
 /* Atomically, as every file kcb writes: a file of that name already in DIR is replaced whole (a
  * symbolic link there is replaced, not followed), or left as it was if the write fails. */
 static int write_file(const char *cmd, const char *path, const kcb_bytes *b) {
+  struct stat st; /* the names come from the log: a link planted in DIR must not send them elsewhere */
+  if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && unlink(path) != 0)
+    return data_fail(cmd, "%s: cannot replace the symbolic link: %s", path, strerror(errno));
   if (kcb_file_write_atomic(path, b->data, b->len) != 0) return data_fail(cmd, "%s", kcb_error_last());
   return 0;
 }

@@ -322,6 +322,15 @@ int cmd_hparams(int argc, char **argv) {
     rc = data_fail("hparams", "no hparams session (session_start_info) in %s", a.pos[0]);
     goto done;
   }
+  /* TensorBoard looks for the metrics of the log directory's own session (run ".") in "./GROUP",
+   * a run it does not have: its HParams tab shows them only when started on the directory above */
+  for (size_t i = 0; i < h.n_sessions; i++)
+    if (strcmp(runs[h.sessions[i].run].name, ".") == 0 && h.metric_tags.n) {
+      fprintf(stderr, "kcb-inspect: note: %s holds its hparams session itself: TensorBoard's HParams tab shows its "
+              "metrics only when TensorBoard is started on the directory above it (tensorboard --logdir PARENT)\n",
+              tool_esc(a.pos[0]));
+      break;
+    }
   /* without an experiment: the scalars of the session runs */
   if (!h.metric_tags.n)
     for (size_t i = 0; i < h.n_sessions; i++) {

@@ -106,7 +106,8 @@ static const option options[] = {
      "for byte (no sum: the mean is estimated) [proto]"},
     {"update-freq", "F", UPDATE_FREQ, AT(update_freq), 0, 0, "epoch, batch, or every N batches [epoch]"},
     {"write-images", NULL, SWITCH, AT(write_images), 0, 0, "also write the weights as images (with --histogram-freq)"},
-    {"hparams", NULL, SWITCH, AT(hparams), 0, 0, "log the hyperparameters and final metrics (HParams tab)"},
+    {"hparams", NULL, SWITCH, AT(hparams), 0, 0, "log the hyperparameters and final metrics (HParams tab of a\n"
+     "TensorBoard started on the directory above DIR)"},
     {"pr-curves", NULL, SWITCH, AT(pr_curves), 0, 0,
      "per-class PR curves of the validation set at each epoch end (PR Curves tab)"},
     {"embeddings", "N", LONG, AT(embeddings), 0, 100000,

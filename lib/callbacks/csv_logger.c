@@ -187,14 +187,6 @@ static int add_key(csv_logger *c, const char *prefix, const char *key_in) {
 
 static int key_order(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
 
-/* Whether the validation pass logs `key` (the loss or a compiled metric). */
-static int is_validation_key(const kcb_model *m, const char *key) {
-  if (strcmp(key, "loss") == 0) return 1;
-  for (size_t i = 0; m && i < m->n_metrics; i++)
-    if (strcmp(key, m->metric_names[i]) == 0) return 1;
-  return 0;
-}
-
 /* Keras freezes the sorted keys of the first epoch and, when none starts with "val_", adds "val_"+k
  * for every key so that validation_freq > 1 keeps its columns. kcb adds them only when fit has
  * validation data, and only for the keys a validation pass logs (no "val_learning_rate"). */
@@ -209,7 +201,7 @@ static int freeze_keys(csv_logger *c, const kcb_logs *logs) {
   size_t n_train = c->n_keys;
   if (!has_val && c->base.params && c->base.params->has_validation)
     for (size_t i = 0; i < n_train && rc == 0; i++)
-      if (is_validation_key(c->base.model, c->keys[i])) rc = add_key(c, "val_", c->keys[i]);
+      if (kcb__validation_logs_key(c->base.model, c->keys[i])) rc = add_key(c, "val_", c->keys[i]);
   c->keys_frozen = rc == 0;
   if (rc) c->n_keys = 0; /* a failure part-way must not leave half the columns for the next try */
   return rc;

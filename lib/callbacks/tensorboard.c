@@ -419,15 +419,28 @@ static int write_experiment(tensorboard *tb, const kcb_logs *logs) {
   kcb_hparam_metric metrics[KCB_LOGS_CAPACITY + 1];
   char tags[KCB_LOGS_CAPACITY + 1][KCB_LOGS_KEY_MAX + 8];
   size_t k = 0;
+  int has_val = 0;
   for (size_t i = 0; i < logs->count && k < KCB_LOGS_CAPACITY; i++) {
     const kcb_log_entry *e = &logs->entries[i];
     if (e->tensor) continue;
     int val = strncmp(e->key, "val_", 4) == 0;
+    has_val |= val;
     snprintf(tags[k], sizeof tags[k], "epoch_%s", val ? e->key + 4 : e->key);
     metrics[k].group = val ? "validation" : "train";
     metrics[k].tag = tags[k];
     k++;
   }
+  /* validation_freq > 1 may skip the first epoch's validation: its metrics are the ones the
+   * validation pass logs, the loss and the compiled metrics */
+  const kcb_model *m = tb->base.model;
+  if (!has_val && m && tb->base.params && tb->base.params->has_validation)
+    for (size_t i = 0, n = k; i < n && k < KCB_LOGS_CAPACITY + 1; i++) {
+      if (!kcb__validation_logs_key(m, tags[i] + strlen("epoch_"))) continue;
+      snprintf(tags[k], sizeof tags[k], "%s", tags[i]);
+      metrics[k].group = "validation";
+      metrics[k].tag = tags[k];
+      k++;
+    }
   return kcb_summary_writer_add_hparams_experiment(tb->root, tb->hparams, tb->o.n_hparams, metrics, k);
 }
 

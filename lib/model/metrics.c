@@ -66,3 +66,10 @@ int kcb__metric_check(kcb_metric metric, const char *name, int64_t width, int64_
 }
 
 double kcb__mean_result(const kcb__mean *m) { return m->count > 0 ? m->total / m->count : 0.0; }
+
+int kcb__validation_logs_key(const kcb_model *m, const char *key) {
+  if (strcmp(key, "loss") == 0) return 1;
+  for (size_t i = 0; m && i < m->n_metrics; i++)
+    if (strcmp(key, m->metric_names[i]) == 0) return 1;
+  return 0;
+}

@@ -351,4 +351,7 @@ int kcb__model_backward_needs_dx(const kcb_model *m, size_t i);
 void kcb__model_backward(kcb_model *m, int64_t batch);
 const kcb__layer *kcb__model_output_layer(const kcb_model *m);
 
+/* Whether the validation pass logs `key` (without "val_"): the loss or a compiled metric. */
+int kcb__validation_logs_key(const kcb_model *m, const char *key);
+
 #endif

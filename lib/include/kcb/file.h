@@ -26,7 +26,9 @@ int kcb_file_make_parent_dirs(const char *path);
 /** Replaces path by len bytes of data the way every kcb writer does: a hidden temporary file beside
  * it (".NAME.tmp-<pid>-<n>"), fsync, rename over path, fsync of the directory. A crash at any
  * moment leaves either the previous file or the new one, never half of either. On failure path is
- * untouched and the temporary file removed.
+ * untouched and the temporary file removed. A symbolic link is followed, as open() follows it: the
+ * link stays and the file it names is replaced (made, for a dangling link), keeping the replaced
+ * file's permissions.
  * @return 0, or an error (KCB_EINVAL for a NULL path; a full disk, permission denied: the code of
  * that errno) whose message is "PATH: cannot save: STEP: CAUSE". */
 int kcb_file_write_atomic(const char *path, const void *data, size_t len);
