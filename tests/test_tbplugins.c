@@ -208,7 +208,8 @@ static void test_projector_errors(void **state) {
   free(dir);
 }
 
-/* Bytes that decode as UTF-8 (here all zeros) would be parsed as TSV by the plugin: kcb writes TSV. */
+/* Bytes that decode as UTF-8 (here all zeros, or a first line) would be parsed as TSV by the plugin:
+ * kcb writes TSV. */
 static void test_projector_utf8_fallback_and_read(void **state) {
   (void)state;
   char *dir = make_tmpdir();
@@ -223,6 +224,16 @@ static void test_projector_utf8_fallback_and_read(void **state) {
   assert_true(exists(dir, "zeros/tensor.tsv"));
   assert_false(exists(dir, "zeros/tensor.bin"));
   assert_true(exists(dir, "values/tensor.bin"));
+  /* 2 and 138 are the bytes 00 00 00 40 00 00 0a 43: a first line that decodes, which TensorFlow's
+   * GFile (line by line) would parse as TSV though the file as a whole does not decode */
+  float line_text[4] = {2.0f, 138.0f, -1.5f, 2.25f};
+  kcb_embedding t = {.name = "line_text", .data = line_text, .rows = 2, .dims = 2};
+  char *other = make_tmpdir();
+  assert_ok(kcb_projector_write(other, &t, 1, NULL));
+  assert_true(exists(other, "line_text/tensor.tsv"));
+  assert_false(exists(other, "line_text/tensor.bin"));
+  remove_tree(other);
+  free(other);
   kcb_projector_embedding_info *info;
   size_t n;
   assert_ok(kcb_projector_read(dir, &info, &n));

@@ -745,6 +745,12 @@ static void test_all_kinds_roundtrip(void **state) {
   assert_int_equal(v->n_blobs, 1);
   assert_int_equal(v->blobs[0].len, 44 + 4 * 2 * 2);
   assert_memory_equal(v->blobs[0].data, "RIFF", 4);
+  /* samples as TensorFlow's encode_wav makes them: round(x * 32768), clamped to 16 bits */
+  const int16_t want[8] = {0, 16384, -16384, 32767, -32768, 8192, 0, 0};
+  for (int i = 0; i < 8; i++) {
+    const unsigned char *b = v->blobs[0].data + 44 + 2 * i;
+    assert_int_equal((int16_t)(b[0] | b[1] << 8), want[i]);
+  }
   assert_non_null(v->labels);
   assert_memory_equal(v->labels[0].data, "a label", 7);
   assert_int_equal(kcb_event_reader_next(r, &e), 1);

@@ -82,9 +82,9 @@ static void buf_path(buf *b, const char *dir, const char *file) {
 
 /* ---- checks ---------------------------------------------------------------------------------- */
 
-/* Whether n bytes are valid UTF-8 as Python's strict decoder sees it (no overlong forms, no
- * surrogates, nothing above U+10FFFF): then the projector would read a binary tensor as text. */
-static int valid_utf8(const unsigned char *s, size_t n) {
+/* How many of n bytes are valid UTF-8 as Python's strict decoder sees it (no overlong forms, no
+ * surrogates, nothing above U+10FFFF): where the first invalid sequence starts, or n. */
+static size_t utf8_valid_prefix(const unsigned char *s, size_t n) {
   size_t i = 0;
   while (i < n) {
     unsigned char c = s[i];
@@ -104,14 +104,17 @@ static int valid_utf8(const unsigned char *s, size_t n) {
       if (c == 0xf0) lo = 0x90;
       if (c == 0xf4) hi = 0x8f;
     } else
-      return 0;
-    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return 0;
+      return i;
+    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
     for (size_t k = 2; k < len; k++)
-      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return 0;
+      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return i;
     i += len;
   }
-  return 1;
+  return n;
 }
+
+/* Whether n bytes are all valid UTF-8: then the projector would read a binary tensor as text. */
+static int valid_utf8(const unsigned char *s, size_t n) { return utf8_valid_prefix(s, n) == n; }
 
 static int check_name(const kcb_embedding *e, size_t i, const kcb_embedding *all) {
   const char *name = e->name;
@@ -252,8 +255,13 @@ static int write_tensor(const char *dir, const kcb_embedding *e, kcb_projector_f
       }
       bytes = copy;
     }
-    /* bytes that happen to decode as UTF-8 (all zeros, say) would be parsed as TSV */
-    if (valid_utf8(bytes, 4 * n)) *tsv = 1;
+    /* The projector parses the file as TSV unless decoding it as UTF-8 fails: TensorBoard's own
+     * reader decodes its first 16 MiB at once, TensorFlow's GFile line by line, so the bytes must
+     * fail within the first line (all zeros, say, decode; a float's bytes may hold '\n') */
+    const unsigned char *nl = memchr(bytes, '\n', 4 * n);
+    size_t first_line = nl ? (size_t)(nl - bytes) + 1 : 4 * n, decoded = (size_t)16 << 20;
+    if (first_line < decoded) decoded = first_line;
+    if (utf8_valid_prefix(bytes, 4 * n) >= decoded) *tsv = 1;
     else rc = write_file(dir, e->name, "tensor.bin", bytes, 4 * n);
     free(copy);
     if (!*tsv) return rc;

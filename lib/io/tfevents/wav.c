@@ -34,10 +34,12 @@ int kcb__wav_encode(unsigned char **out, size_t *out_len, const float *samples, 
   kcb__store_le32(p + 40, (uint32_t)data_bytes);
   unsigned char *d = p + 44;
   for (int64_t i = 0; i < frames * channels; i++) {
+    /* TensorFlow's encode_wav: round(x * 2^15), clamped to [-32768, 32767]; NaN -> 0 */
     float s = samples[i];
-    if (!(s >= -1.0f)) s = s != s ? 0.0f : -1.0f; /* NaN -> 0 */
+    if (!(s >= -1.0f)) s = s != s ? 0.0f : -1.0f;
     if (s > 1.0f) s = 1.0f;
-    int v = (int)lrintf(s * 32767.0f);
+    int v = (int)roundf(s * 32768.0f);
+    if (v > 32767) v = 32767;
     d[2 * i] = (unsigned char)(v & 0xFF);
     d[2 * i + 1] = (unsigned char)((v >> 8) & 0xFF);
   }
