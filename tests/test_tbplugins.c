@@ -180,6 +180,17 @@ static void test_projector_errors(void **state) {
   assert_error(kcb_projector_write(dir, &t, 1, NULL), KCB_EINVAL, "column 0, row 1 holds a tab or line break");
   t.columns = cols_blank;
   assert_error(kcb_projector_write(dir, &t, 1, NULL), KCB_EINVAL, "metadata row 1 is empty");
+  /* blank as JavaScript's trim() sees it: no-break and ideographic spaces, a byte-order mark */
+  const char *unicode_blank[4] = {"a", "b", "\xc2\xa0\xe3\x80\x80\xef\xbb\xbf", "d"};
+  const char *const *cols_unicode[1] = {unicode_blank};
+  t.columns = cols_unicode;
+  assert_error(kcb_projector_write(dir, &t, 1, NULL), KCB_EINVAL, "metadata row 2 is empty");
+  /* two columns whose names are blank: the header line would be skipped */
+  const char *names_blank[2] = {" ", "\xc2\xa0"}, *good[4] = {"a", "b", "c", "d"};
+  const char *const *two_cols[2] = {good, good};
+  kcb_embedding h = e;
+  h.columns = two_cols, h.n_columns = 2, h.column_names = names_blank;
+  assert_error(kcb_projector_write(dir, &h, 1, NULL), KCB_EINVAL, "every metadata column name is blank");
   kcb_embedding bad_name = e;
   bad_name.name = "../up";
   assert_error(kcb_projector_write(dir, &bad_name, 1, NULL), KCB_EINVAL, "must be 1-200 characters");

@@ -140,9 +140,23 @@ static int check_cell(const char *name, const char *what, const char *s, size_t 
 }
 
 /* Whether a line would be skipped by the projector (JavaScript's trim() leaves nothing). */
+/* Whether a line is blank to the projector's page, which skips a line that JavaScript's trim()
+ * empties: ASCII and Unicode white space (no-break spaces, U+2000..U+200A, U+3000, ...), the
+ * line separators and the byte-order mark. */
 static int blank(const char *s, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (!strchr(" \t\r\n\f\v", s[i])) return 0;
+  const unsigned char *u = (const unsigned char *)s;
+  for (size_t i = 0; i < n;) {
+    unsigned c = u[i], len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+    if (i + len > n) return 0;
+    for (unsigned k = 1; k < len; k++) c = (c << 6) | (u[i + k] & 0x3f);
+    if (len == 2) c &= 0x7ff;
+    else if (len == 3) c &= 0xffff;
+    else if (len == 4) c &= 0x1fffff;
+    int space = (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+                c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff;
+    if (!space) return 0;
+    i += len;
+  }
   return 1;
 }
 
@@ -194,6 +208,11 @@ static int check_embedding(const kcb_embedding *e) {
         if (rc) return rc;
       }
     }
+    int names_blank = e->n_columns > 1; /* a blank header line would be skipped: row 0 would head the table */
+    for (size_t c = 0; c < e->n_columns && names_blank; c++) names_blank = blank(e->column_names[c], strlen(e->column_names[c]));
+    if (names_blank)
+      return kcb__error(KCB_EINVAL, "projector '%s': every metadata column name is blank (the projector skips a blank "
+                        "header line and would take the first row for the header)", name);
     for (size_t r = 0; r < e->rows; r++) {
       int all_blank = 1;
       for (size_t c = 0; c < e->n_columns && all_blank; c++) all_blank = blank(e->columns[c][r], strlen(e->columns[c][r]));
