@@ -645,12 +645,15 @@ static void course_remove(const train_args *a) {
   if (!path) return;
   (void)unlink(path);
   kcb_file_remove_stale_temps(path);
+  /* a kill between the completed run's last deletions leaves its backup's position behind */
+  static const char *const leftovers[] = {"training_metadata.json", "training_metadata.json.bkp"};
+  for (size_t i = 0; i < 2; i++) {
+    char left[PATH_MAX];
+    if ((size_t)snprintf(left, sizeof left, "%s/%s", a->backup_dir, leftovers[i]) < sizeof left) (void)unlink(left);
+  }
   free(path);
 }
 
-/* On resume: each option whose value differs from the record, as "--NAME NOW (the backed-up run:
- * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
- * (said, by rank 0 alone under mpirun). */
 /* Whether option `name` (its record line up to '='), left out, would resolve to `value`: records
  * written before defaults were resolved say "default" for an option left out. */
 static int resolves_as_default(const train_args *a, const char *name_eq, const char *value) {
@@ -665,6 +668,9 @@ static int resolves_as_default(const train_args *a, const char *name_eq, const c
   return strcmp(line + strlen(option_name) + 1, value) == 0;
 }
 
+/* On resume: each option whose value differs from the record, as "--NAME NOW (the backed-up run:
+ * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
+ * (said, by rank 0 alone under mpirun). */
 static int course_check(const train_args *a, int processes) {
   char now[8192], *then = NULL, *path = course_path(a), why[4096] = "";
   size_t len = 0;

@@ -178,6 +178,12 @@ try:
           "kcb-train: nothing to resume: the run backed up in run/backup completed (4 epochs)." in again.stdout,
           again.stdout + again.stderr)
     check("finished_run_not_retrained", len(os.listdir(os.path.join(tmp, "run/tb/train"))) == 2)
+    # a kill between the completed run's last deletions leaves its position behind: tidied up
+    with open(os.path.join(tmp, "run/backup/training_metadata.json"), "w") as f:
+        f.write('{"epoch": 3}')
+    again = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
+    check("finished_run_leftover_tidied", again.returncode == 0 and "nothing to resume" in again.stdout and
+          os.listdir(os.path.join(tmp, "run/backup")) == ["completed.json"], str(os.listdir(os.path.join(tmp, "run/backup"))))
 
     # SIGKILL in epoch 3 (nothing runs at the end): the resumed run restarts epoch 3 from the
     # epoch-end backup; the batch points logged after that backup are dropped by the SessionLog
