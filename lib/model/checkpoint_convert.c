@@ -710,6 +710,33 @@ static int write_verified(const kcb_checkpoint_file *f, const plan *p, const cha
 static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_path) {
   const char *model_class = f->meta.model_class ? f->meta.model_class : "";
   int built_from_config = !strcmp(model_class, "Sequential") || !strcmp(model_class, "Functional");
+  /* Keras matches the file's layers to the model's one for one: a layer listed twice, or a layer
+   * of a class that always has weights but has none in the file, fails its load */
+  for (size_t i = 0; i < f->n_layers; i++)
+    for (size_t j = 0; j < i && f->layers[i].pub.parent < 0; j++)
+      if (f->layers[j].pub.parent < 0 && f->layers[i].name && f->layers[j].name && !strcmp(f->layers[i].name, f->layers[j].name))
+        return kcb__error(KCB_EINVAL, "%s: layer '%s' is listed twice in %s: Keras could not load its weights; nothing "
+                          "was written", out_path, f->layers[i].name, f->path);
+  static const char *const weighted[] = {"Dense", "Conv1D", "Conv2D", "Conv3D", "BatchNormalization", "LayerNormalization",
+                                         "Embedding"};
+  json_t *config_layers = built_from_config ? json_object_get(json_object_get(f->config, "config"), "layers") : NULL;
+  size_t k;
+  json_t *entry;
+  json_array_foreach(config_layers, k, entry) {
+    const char *cls = json_string_value(json_object_get(entry, "class_name"));
+    const char *name = json_string_value(json_object_get(json_object_get(entry, "config"), "name"));
+    int has_weights = 0;
+    for (size_t c = 0; cls && c < sizeof weighted / sizeof weighted[0]; c++) has_weights |= !strcmp(cls, weighted[c]);
+    if (!has_weights || !name) continue;
+    int found = 0;
+    for (size_t i = 0; i < f->meta.n_model_vars && !found; i++) {
+      int l = f->vars[i].pub.layer;
+      found = l >= 0 && f->layers[l].name && !strcmp(f->layers[l].name, name);
+    }
+    if (!found)
+      return kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) of the config has no weights in %s: Keras could not load the "
+                        "model; nothing was written", out_path, name, cls, f->path);
+  }
   for (size_t i = 0; i < f->meta.n_model_vars; i++) {
     const kcb_checkpoint_var *v = &f->vars[i].pub;
     if (v->layer < 0) continue;

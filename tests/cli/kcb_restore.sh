@@ -170,4 +170,25 @@ check config_disagrees_refused 1 "has units [0-9]+ in its config, but its kernel
 assert config_disagrees_nothing_written test ! -e "$tmp/units_out.h5"
 check config_disagrees_weights_only_fine 0 "\(verified\)" -- "$bin" "$tmp/units.keras" --output "$tmp/units_out.weights.h5"
 
+# a legacy .h5 whose layer_names lists a layer twice, or leaves out one the config has weights for:
+# Keras matches layers one for one and could not load the result; refused, nothing written
+if "$bin" "$c/stored/full.keras" --output "$tmp/full.h5" >/dev/null 2>&1; then
+  /usr/bin/python3 -c "
+import h5py, numpy as np, shutil, sys
+src, out = sys.argv[1], sys.argv[2]
+shutil.copy(src, out + '/dup.h5'); shutil.copy(src, out + '/none.h5')
+with h5py.File(out + '/dup.h5', 'r+') as f:
+    names = [n.encode() if isinstance(n, str) else n for n in f['model_weights'].attrs['layer_names']]
+    f['model_weights'].attrs['layer_names'] = np.array(names + names[:1])
+with h5py.File(out + '/none.h5', 'r+') as f:
+    f['model_weights'].attrs['layer_names'] = np.array([], dtype='S1')" "$tmp/full.h5" "$tmp"
+  check layer_listed_twice_refused 1 "layer '[a-z_0-9]+' is listed twice in .*dup\.h5: Keras could not load its weights; nothing was written" -- \
+    "$bin" "$tmp/dup.h5" --output "$tmp/dup_out.keras"
+  check layer_without_weights_refused 1 "layer '[a-z_0-9]+' \(Dense\) of the config has no weights in .*none\.h5: Keras could not load the model" -- \
+    "$bin" "$tmp/none.h5" --output "$tmp/none_out.keras"
+  assert bad_legacy_nothing_written bash -c "[ ! -e '$tmp/dup_out.keras' ] && [ ! -e '$tmp/none_out.keras' ]"
+else
+  echo "FAIL bad_legacy: cannot write $tmp/full.h5"; failed=$((failed + 1))
+fi
+
 finish "kcb-restore"
