@@ -224,6 +224,19 @@ static void test_corrupt_keras_archive(void **state) {
            keras_gcol);
   assert_error(kcb_model_load(&m, out, NULL), KCB_EFORMAT, needle);
   assert_null(m);
+  /* an encrypted member: said so, naming it (libzip's own words were "No password provided") */
+  from = zip_open(path, ZIP_RDONLY, &err), to = zip_open(out, ZIP_CREATE | ZIP_TRUNCATE, &err);
+  assert_non_null(from);
+  assert_non_null(to);
+  copy_member(from, to, "metadata.json", NULL);
+  copy_member(from, to, "config.json", NULL);
+  copy_member(from, to, "model.weights.h5", NULL);
+  assert_int_equal(zip_file_set_encryption(to, (zip_uint64_t)zip_name_locate(to, "model.weights.h5", 0), ZIP_EM_AES_256,
+                                           "secret"), 0);
+  assert_int_equal(zip_close(to), 0);
+  zip_discard(from);
+  assert_error(kcb_model_load(&m, out, NULL), KCB_EFORMAT, "bad.keras: member 'model.weights.h5' is encrypted");
+  assert_null(m);
 }
 
 int main(void) {

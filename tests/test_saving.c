@@ -556,6 +556,18 @@ static void test_bad_files(void **state) {
   /* a truncated .keras archive */
   copy_prefix(data_path("m.keras"), tmp_path("trunc.keras"), 100000);
   assert_error(kcb_model_load_weights(m, tmp_path("trunc.keras"), NULL), KCB_ETRUNC, "trunc.keras: a zip archive without its end");
+  /* a model saved unzipped that lost its weights: said as Keras says it */
+  assert_int_equal(mkdir(tmp_path("unzipped.keras"), 0755), 0);
+  char config[600];
+  snprintf(config, sizeof config, "%s/config.json", tmp_path("unzipped.keras"));
+  FILE *cf = fopen(config, "w");
+  assert_non_null(cf);
+  fputs("{}", cf);
+  fclose(cf);
+  assert_error(kcb_model_load_weights(m, tmp_path("unzipped.keras"), NULL), KCB_EFORMAT,
+               "unzipped.keras: a Keras model saved unzipped (a directory with config.json) without its weights");
+  unlink(config);
+  rmdir(tmp_path("unzipped.keras"));
   /* corrupt object headers in the middle of the file: an error, never a crash */
   copy_prefix(data_path("w.weights.h5"), tmp_path("corrupt.weights.h5"), -1);
   scribble(tmp_path("corrupt.weights.h5"), 96, 1800);

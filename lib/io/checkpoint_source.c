@@ -49,18 +49,17 @@ static void strip_bom(char *text, size_t len) {
   if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) memmove(text, text + 3, len - 2); /* with the NUL */
 }
 
-int kcb__is_keras_dir(const char *path) {
+/* Whether `dir` is a directory holding a regular file `name`. */
+static int dir_holds(const char *dir, const char *name) {
   struct stat st;
-  if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
-  int found = 1;
-  static const char *const members[] = {"config.json", "model.weights.h5"};
-  for (int i = 0; i < 2 && found; i++) {
-    char *p = kcb__path_join(path, members[i]);
-    found = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
-    free(p);
-  }
+  if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) return 0;
+  char *p = kcb__path_join(dir, name);
+  int found = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
+  free(p);
   return found;
 }
+
+int kcb__is_keras_dir(const char *path) { return dir_holds(path, "config.json") && dir_holds(path, "model.weights.h5"); }
 
 /* A member of the archive, or the file of that name in an unzipped one (a directory). */
 static int read_member(const kcb__ckpt_source *s, int is_dir, const char *name, void **out, size_t *len,
@@ -187,6 +186,9 @@ int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
     rc = kcb__error(KCB_ETRUNC, "%s: a zip archive without its end (no end of central directory record): truncated, "
                     "or still being written", path);
   else if (zip == KCB__ZIP_NONE && kcb__is_keras_dir(path)) rc = open_archive(s, 1), zip = KCB__ZIP_FOUND;
+  else if (zip == KCB__ZIP_NONE && dir_holds(path, "config.json"))
+    rc = kcb__error(KCB_EFORMAT, "%s: a Keras model saved unzipped (a directory with config.json) without its weights: "
+                    "Keras expects a model.weights.h5 or model.weights.npz file beside config.json", path);
   else rc = zip == KCB__ZIP_FOUND ? open_archive(s, 0) : refuse_sharded(path);
   if (rc == 0 && zip == KCB__ZIP_NONE) {
     rc = open_hdf5(s);

@@ -140,8 +140,15 @@ int kcb__zip_read_member(const char *path, uint64_t start, const char *name, voi
                     "archive stored or deflated (as Keras writes it)", path, name, method, (int)st.comp_method);
     goto done;
   }
+  if (!zf && (st.valid & ZIP_STAT_ENCRYPTION_METHOD) && st.encryption_method != ZIP_EM_NONE) {
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' is encrypted; Keras writes .keras archives unencrypted (re-zip it without "
+                    "a password)", path, name);
+    goto done;
+  }
   if (!zf) {
-    rc = zip_fail(KCB_EFORMAT, path, "cannot open a member", zip_get_error(za));
+    char what[300];
+    snprintf(what, sizeof what, "cannot open member '%s'", name);
+    rc = zip_fail(KCB_EFORMAT, path, what, zip_get_error(za));
     goto done;
   }
   zip_uint64_t got = 0;
