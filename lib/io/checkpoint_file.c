@@ -296,7 +296,8 @@ static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group
     free(v->name);
     return kcb__error(KCB_ENOMEM, "out of memory");
   }
-  snprintf(v->path, plen, "%s/%s", strcmp(group_path, "/") == 0 ? "" : group_path, dataset);
+  if (dataset[0] == '/') snprintf(v->path, plen, "%s", dataset); /* from the file's root, as h5py reads it */
+  else snprintf(v->path, plen, "%s/%s", strcmp(group_path, "/") == 0 ? "" : group_path, dataset);
   v->pub.path = v->path;
   v->pub.name = v->name;
   v->pub.layer = layer;

@@ -187,6 +187,16 @@ with h5py.File(out + '/none.h5', 'r+') as f:
   check layer_without_weights_refused 1 "layer '[a-z_0-9]+' \(Dense\) of the config has no weights in .*none\.h5: Keras could not load the model" -- \
     "$bin" "$tmp/none.h5" --output "$tmp/none_out.keras"
   assert bad_legacy_nothing_written bash -c "[ ! -e '$tmp/dup_out.keras' ] && [ ! -e '$tmp/none_out.keras' ]"
+  # a weight name from the file's root ("/model_weights/..."): h5py, so Keras, reads it there
+  /usr/bin/python3 -c "
+import h5py, numpy as np, shutil, sys
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], 'r+') as f:
+    g = f['model_weights/dense']
+    names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs['weight_names']]
+    g.attrs['weight_names'] = np.array(['/model_weights/dense/' + names[0]] + names[1:], dtype=h5py.special_dtype(vlen=str))" \
+    "$tmp/full.h5" "$tmp/abs.h5"
+  check absolute_weight_name_read 0 '^  /model_weights/dense/[a-z_/]+kernel ' -- "$1/kcb-inspect" checkpoint "$tmp/abs.h5"
 else
   echo "FAIL bad_legacy: cannot write $tmp/full.h5"; failed=$((failed + 1))
 fi
