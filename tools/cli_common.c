@@ -2,6 +2,8 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,11 +13,15 @@
 #include "kcb/kcb.h"
 
 static const char *exit_tool;
+static int reader_may_leave;
 
 static void check_stdout(void) {
   errno = 0;
   if (fflush(stdout) == 0 && !ferror(stdout)) return;
   int err = errno;
+  struct pollfd out = {STDOUT_FILENO, POLLOUT, 0}; /* a pipe without a reader polls as an error */
+  if (reader_may_leave && (err == EPIPE || (poll(&out, 1, 0) == 1 && (out.revents & POLLERR))))
+    return; /* the pipe's reader is gone: nobody to tell */
   fprintf(stderr, "%s: writing to standard output failed: %s\n", exit_tool, err ? strerror(err) : "write error");
   _exit(1);
 }
@@ -23,6 +29,11 @@ static void check_stdout(void) {
 void cli_check_stdout_at_exit(const char *tool) {
   exit_tool = tool;
   atexit(check_stdout);
+}
+
+void cli_stdout_reader_may_leave(void) {
+  reader_may_leave = 1;
+  signal(SIGPIPE, SIG_IGN);
 }
 
 int cli_check_environment(const char *tool) {

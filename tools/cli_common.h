@@ -12,6 +12,10 @@
  * main returned: checked at exit, after the last printf (coreutils' close_stdout). */
 void cli_check_stdout_at_exit(const char *tool);
 
+/* For a tool whose work outlives its output (kcb-train): a pipe whose reader is gone (`| tee` ended
+ * by the same Ctrl-C) no longer kills it with SIGPIPE; writes to it fail quietly instead. */
+void cli_stdout_reader_may_leave(void);
+
 /* Checks the environment variables kcb reads (KCB_MAX_PARAMS), which the library would otherwise
  * ignore when malformed. @return 0, or 2 (a usage error, said on stderr). */
 int cli_check_environment(const char *tool);

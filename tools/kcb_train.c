@@ -589,9 +589,13 @@ static int ranks_check(const train_args *a, kcb_distributed *dist) {
   char data[PATH_MAX];
   resolve_course(a, &resolved, data);
   size_t len = train_args_values(&resolved, rank_options, NULL, 0);
-  char *text = malloc(len + 1);
+  /* --backup-dir is rank 0's, its path may be a node's own, but whether one is given sets which
+   * steps every rank takes together before training (its state is agreed on) */
+  const char *backup = a->backup_dir ? "backup-dir=given\n" : "backup-dir=default\n";
+  char *text = malloc(len + strlen(backup) + 1);
   if (!text) return fail("ranks' options", KCB_ENOMEM);
   train_args_values(&resolved, rank_options, text, len + 1);
+  strcpy(text + len, backup);
   /* one pair of reductions per line: first the line count (a value may hold a newline), so that
    * every rank runs as many */
   int lines = 0, status = 0;
@@ -864,6 +868,7 @@ int main(int argc, char **argv) {
   train_args_defaults(&a);
   atexit(train_args_release);
   cli_check_stdout_at_exit("kcb-train");
+  cli_stdout_reader_may_leave(); /* Ctrl-C on `kcb-train | tee log` ends tee too: the stop still saves */
   if (cli_check_environment("kcb-train")) return 2;
   quiet_rank = kcb_distributed_launched_rank() > 0;
   /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
@@ -871,7 +876,13 @@ int main(int argc, char **argv) {
   int rc_dist = kcb_distributed_launched() ? kcb_distributed_new(&dist, NULL) : 0;
   if (rc_dist) return fail("joining the MPI job", rc_dist);
   int status = check_command_line(&a, argc, argv, dist);
-  if (status == 2 && kcb_distributed_size(dist) > 1) kcb_distributed_abort(dist, 2); /* said: end the job */
+  if (kcb_distributed_size(dist) > 1) {
+    /* a usage error every rank met (the same command line) ends each rank quietly; one that only
+     * some met ends the job, whose other ranks would wait for them (said already) */
+    int most = status == 2, least = -(status == 2);
+    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least) || (most && least == 0))
+      kcb_distributed_abort(dist, 2);
+  }
   if (status) {
     kcb_distributed_free(dist); /* --help or --version: every rank printed (or was silent) and leaves */
     return status == 1 ? 0 : status;

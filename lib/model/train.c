@@ -592,6 +592,25 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
   h->list.params.epochs = 1;
   h->list.params.has_validation = 0;
   h->list.params.steps = batches_of(d.n, o->batch_size);
+  if (o->distributed) { /* every rank the same pass over the same data, each its shard of a batch */
+    kcb__dist_attach(o->distributed, &h->list);
+    h->dist = o->distributed;
+    char *layers_json = NULL, *compile_json = NULL;
+    int local_rc = kcb__model_config_json_legacy(m, &layers_json);
+    if (local_rc == 0) local_rc = kcb__training_config_json(m, &compile_json);
+    kcb__dist_check same = {{"samples", "batch_size", "parameters", "input size", "target size", "fingerprint: inputs x",
+                             "fingerprint: targets y", "fingerprint: layer configs",
+                             "fingerprint: compile configs (loss, metrics, optimizer)"},
+                            {d.n, o->batch_size, (int64_t)m->n_params, m->in_size, d.y_size,
+                             kcb__dist_fingerprint(x->data, x->shape[0], m->in_size),
+                             kcb__dist_fingerprint(y->data, y->shape[0], d.y_size), kcb__dist_fingerprint_text(layers_json),
+                             kcb__dist_fingerprint_text(compile_json)}, 9};
+    free(layers_json);
+    free(compile_json);
+    KCB__TRY(kcb__dist_agree(h->dist, local_rc, &same));
+    KCB__TRY(kcb__dist_hooks_used(h->dist, &h->list, &h->hooks_used));
+    KCB__TRY(kcb__dist_broadcast_model(h->dist, m));
+  }
   KCB__TRY(run_test(m, h, &d, o->batch_size, out_logs));
 done:
   kcb_callback_free(progbar);
@@ -631,6 +650,7 @@ static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options
   h->list.params.epochs = 1;
   h->list.params.has_validation = 0;
   h->list.params.steps = batches_of(d.n, o->batch_size);
+  if (o->distributed) kcb__dist_attach(o->distributed, &h->list); /* callbacks know their rank; the pass is whole */
   m->stop_predicting = 0;
   KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_BEGIN, 0, NULL));
   for (int64_t b = 0, start = 0; start < d.n; b++, start += o->batch_size) {

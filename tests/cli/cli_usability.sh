@@ -99,6 +99,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
   cp "$out" "$tmp/tb.out"
   assert files_no_dot_anywhere bash -c "! grep -q '/\./' '$tmp/tb.out'"
+  # a pipe whose reader is gone (`| tee` ended by the same Ctrl-C, `| head`): training goes on and
+  # saves, its exit status kcb-train's own, not SIGPIPE's
+  check reader_gone_trains_on 0 '^0 saved$' -- bash -c "'$train' $small --epochs 1 --verbose 2 --save '$tmp/piped.weights.h5' | true;
+    echo \${PIPESTATUS[0]} \$([ -f '$tmp/piped.weights.h5' ] && echo saved)"
   # --initial-epoch: the CSV (appended, as Keras appends: the earlier run's row of epoch 3 stays)
   # and {epoch} go on from there
   "$train" $small --epochs 4 --csv "$tmp/log.csv" --save "$tmp/m.weights.h5" >/dev/null 2>&1

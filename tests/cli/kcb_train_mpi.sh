@@ -166,6 +166,9 @@ fi
 # usage errors: the same one on every rank is said once (by rank 0); one on rank 1 alone is said too
 check usage_error_once 0 '^1$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 3 '$bin' --epoch 3 2>&1 |
   grep -c \"unknown option '--epoch'\""
+# ... and every rank ends by itself, without MPI_Abort's banner and Open MPI's internal errors
+check usage_error_no_abort 0 '^0$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 3 '$bin' --epoch 3 2>&1 |
+  grep -c 'MPI_ABORT\|ORTE_ERROR_LOG' || true"
 check usage_error_rank1_alone 2 "^kcb-train: unknown option '--bogus'" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 --bogus 2>&1"
 check model_error_rank1_alone 2 "the processes were given different --model \\(rank 0: flatten,256:relu" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
@@ -197,6 +200,11 @@ check ranks_other_option 0 '^1 0$' -- sh -c "timeout 120 '$mpirun' --oversubscri
   echo \$(grep -c 'the processes were given different --early-stopping (rank 0: not given)' '$tmp/ranks.log') \
     \$(grep -c 'ORTE_ERROR_LOG\|MPI_ABORT' '$tmp/ranks.log')"
 assert ranks_other_option_exit_2 grep -qx 2 "$tmp/ranks.rc"
+# --backup-dir on one rank only: its path is rank 0's, but whether there is one sets the steps the
+# ranks take together before training; refused at once (it hung before)
+check ranks_backup_dir_one_rank 2 'the processes were given different --backup-dir \(rank 0: given\)' -- sh -c \
+  "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} --backup-dir '$tmp/one_bk' : \
+  -np 1 '$bin' ${small[*]} 2>&1"
 check ranks_same_option_spelt_otherwise 0 '^test_loss=' -- sh -c \
   "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' ${small[*]} --reduce-lr-on-plateau --lr-schedule step : \
   -np 1 '$bin' ${small[*]} --lr 0.001 --optimizer Adam --monitor val_loss --mode auto --reduce-lr-on-plateau --factor 0.1 \

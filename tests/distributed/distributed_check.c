@@ -453,6 +453,60 @@ static void same_as_one_process_batch_norm(void **state) {
   model_spec = MLP_SPEC;
 }
 
+/* Records the params the test hooks were given. */
+static int record_test_batch(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)batch, (void)logs;
+  recorder *r = cb->user_data;
+  r->rank = cb->params->rank;
+  r->size = cb->params->size;
+  r->n++;
+  return 0;
+}
+
+/* evaluate over the ranks: each its shard of every batch, the logs the whole set's (as one process
+ * alone gets them), rank 0's weights everywhere, and the callbacks know their rank */
+static void evaluate_over_ranks(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  make_data(203, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  if (rank != 0) { /* another rank's weights differ: rank 0's are the ones evaluated */
+    float *w = malloc(kcb_model_param_count(m) * sizeof *w);
+    assert_ok(kcb_model_get_weights(m, w, kcb_model_param_count(m)));
+    for (size_t i = 0; i < kcb_model_param_count(m); i++) w[i] += 0.5f;
+    assert_ok(kcb_model_set_weights(m, w, kcb_model_param_count(m)));
+    free(w);
+  }
+  recorder rec = {0};
+  kcb_callback_ops ops = {.on_test_batch_end = record_test_batch};
+  kcb_callback *cb;
+  assert_ok(kcb_lambda_callback_new(&cb, &ops, &rec));
+  kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
+  eo.batch_size = 16;
+  eo.verbose = 0;
+  eo.callbacks = &cb;
+  eo.n_callbacks = 1;
+  eo.distributed = dist;
+  kcb_logs together, alone;
+  assert_ok(kcb_model_evaluate(m, x, y, &eo, &together));
+  assert_int_equal(rec.rank, rank);
+  assert_int_equal(rec.size, size);
+  assert_int_equal(rec.n, 13); /* every batch of 16 of 203, on every rank */
+  eo.distributed = NULL;
+  assert_ok(kcb_model_evaluate(m, x, y, &eo, &alone)); /* now rank 0's weights on every rank */
+  double a, b;
+  assert_int_equal(kcb_logs_get(&together, "loss", &a), 1);
+  assert_int_equal(kcb_logs_get(&alone, "loss", &b), 1);
+  assert_close(a, b, 1e-6 * fabs(b), "evaluate loss", 0);
+  assert_int_equal(kcb_logs_get(&together, "accuracy", &a), 1);
+  assert_int_equal(kcb_logs_get(&alone, "accuracy", &b), 1);
+  assert_close(a, b, 1e-9, "evaluate accuracy", 0);
+  kcb_callback_free(cb);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 int main(void) {
   int rc = kcb_distributed_new(&dist, NULL);
   if (rc) {
@@ -469,6 +523,7 @@ int main(void) {
       cmocka_unit_test(one_rank_refuses_its_data), cmocka_unit_test(null_communicator),
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
       cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test(same_as_one_process_batch_norm),
+      cmocka_unit_test(evaluate_over_ranks),
   };
   char name[64];
   snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);

@@ -187,15 +187,21 @@ typedef struct kcb_fit_options {
 int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y,
                   const kcb_fit_options *opts, kcb_history **out_history);
 
-/** evaluate's arguments. */
+/** evaluate's (and predict's) arguments. */
 typedef struct kcb_evaluate_options {
   int64_t batch_size;          /* 32 */
   int verbose;                 /* 1 */
   FILE *progress_stream;
   kcb_callback **callbacks;
   size_t n_callbacks;
+  kcb_distributed *distributed;/* NULL: this process alone. Else every rank of the job calls evaluate
+                                  with the same data: each computes its shard of every batch and the
+                                  logs are the whole set's (rank 0's weights are used everywhere);
+                                  predict still runs whole on each rank. Either way the callbacks see
+                                  their rank in params, and those writing files run on rank 0 alone,
+                                  as in fit */
 } kcb_evaluate_options;
-#define KCB_EVALUATE_OPTIONS_INIT {32, 1, NULL, NULL, 0}
+#define KCB_EVALUATE_OPTIONS_INIT {32, 1, NULL, NULL, 0, NULL}
 
 /** Computes the loss and metrics over x/y, calling the on_test_* hooks.
  * @param[out] out_logs if not NULL, receives {"loss": ..., "<metric>": ...}.
