@@ -52,5 +52,3 @@ endforeach()
 list(APPEND KCB_PRIVATE_INCLUDES ${_kcb_hdf5_includes})
 list(APPEND KCB_PRIVATE_LIBS ${_kcb_hdf5_libs})
 list(APPEND KCB_STATIC_INTERFACE ${_kcb_hdf5_libs})
-# Debian ships hdf5.pc, libzip.pc and jansson.pc.
-list(APPEND KCB_PC_REQUIRES_PRIVATE hdf5 libzip jansson)

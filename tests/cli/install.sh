@@ -43,6 +43,11 @@ export PKG_CONFIG_PATH=$lib/pkgconfig
 cc -std=c11 "$src/tests/install/main.c" -o "$tmp/pc" $(pkg-config --cflags --libs kcb) -Wl,-rpath,"$lib"
 "$tmp/pc" | grep -qx "$version 0" || fail "pkg-config --libs consumer does not run"
 ldd "$tmp/pc" | grep -q "libkcb.so.${version%%.*} => $lib/" || fail "pkg-config --libs does not link libkcb.so"
+# kcb.pc stands alone: without the dependencies' own .pc files (their -dev packages) it still
+# answers, and adds no include directory of theirs (no public header includes them)
+flags=$(PKG_CONFIG_LIBDIR=$lib/pkgconfig pkg-config --cflags --libs kcb) || fail "kcb.pc needs other .pc files"
+[ "$flags" = "-I$prefix/include -L$lib -lkcb" ] || [ "$(printf '%s' "$flags" | tr ' ' '\n' | grep -c '^-I')" = 1 ] ||
+  fail "pkg-config --cflags --libs kcb adds the dependencies' flags: $flags"
 static_libs=$(pkg-config --static --libs kcb)
 cc -std=c11 "$src/tests/install/main.c" -o "$tmp/pc_static" $(pkg-config --cflags kcb) ${static_libs/-lkcb/-l:libkcb.a}
 "$tmp/pc_static" | grep -qx "$version 0" || fail "pkg-config --static consumer does not run"
