@@ -9,10 +9,23 @@ _kcb_flags() {
     sed -E 's/^[][ ,(]//; s/[^a-z0-9-]$//' | sort -u
 }
 
+# The flags a tool's help shows with a value ("  --epochs N   ..."), one per line.
+_kcb_value_flags() {
+  "$@" --help 2>/dev/null | sed -nE 's/^  (-[a-z], )?(--[a-z][a-z0-9-]*) [^ ].*/\2/p'
+}
+
 _kcb_train() {
   local cur prev
   cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
   case $prev in
+    --loss) COMPREPLY=($(compgen -W "mse mae binary_crossentropy categorical_crossentropy sparse_categorical_crossentropy" \
+      -- "$cur")); return ;;
+    --model) COMPREPLY=($(compgen -W "mlp cnn" -- "$cur")); return ;;
+    --metrics) # a comma-separated list: the name after the last comma
+      local done=""
+      [[ $cur == *,* ]] && done=${cur%,*},
+      COMPREPLY=($(compgen -P "$done" -W "accuracy mse mae binary_accuracy categorical_accuracy sparse_categorical_accuracy" \
+        -- "${cur##*,}")); return ;;
     --data|--logdir|--backup-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     --csv|--config|--initial-weights|--save|--checkpoint) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
@@ -24,6 +37,10 @@ _kcb_train() {
     --on-write-error) COMPREPLY=($(compgen -W "stop warn" -- "$cur")); return ;;
     --verbose) COMPREPLY=($(compgen -W "0 1 2" -- "$cur")); return ;;
   esac
+  if [[ $prev == --* ]] && _kcb_value_flags "${COMP_WORDS[0]}" | grep -qx -- "$prev"; then
+    COMPREPLY=() # a number or a name of the user's: nothing to offer, and no flag in its place
+    return
+  fi
   COMPREPLY=($(compgen -W "$(_kcb_flags "${COMP_WORDS[0]}")" -- "$cur"))
 }
 
@@ -72,7 +89,7 @@ _kcb_inspect() {
     -o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   if [[ $cur == -* ]]; then # every command also takes --json, --jobs and --help (kcb-inspect --help)
-    COMPREPLY=($(compgen -W "$(_kcb_flags "$tool" "$cmd") --json --jobs --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "$( (_kcb_flags "$tool" "$cmd"; printf '%s\n' --json --jobs --help) | sort -u)" -- "$cur"))
   else
     COMPREPLY=($(compgen -f -- "$cur"))
   fi

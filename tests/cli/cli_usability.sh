@@ -75,6 +75,11 @@ check complete_inspect_path_flags 0 '^--arch$' -- complete_line _kcb_inspect kcb
 check complete_restore_mode 0 '^min max$' -- complete_line _kcb_restore kcb-restore --mode m
 check complete_histogram_format 0 '^proto tensor$' -- complete_line _kcb_train kcb-train --histogram-format ""
 check complete_lr_schedule 0 '^warmup$' -- complete_line _kcb_train kcb-train --lr-schedule w
+check complete_loss 0 '^sparse_categorical_crossentropy$' -- complete_line _kcb_train kcb-train --loss sp
+check complete_model_preset 0 '^cnn$' -- complete_line _kcb_train kcb-train --model c
+check complete_metrics_list 0 '^accuracy,mse accuracy,mae$' -- complete_line _kcb_train kcb-train --metrics accuracy,m
+check complete_number_offers_nothing 0 '^$' -- complete_line _kcb_train kcb-train --epochs ""
+check complete_inspect_json_once 0 '^--json$' -- complete_line _kcb_inspect kcb-inspect "$src/tests/data/saving/m.h5" --js
 check complete_restore_output 0 '^--output$' -- complete_line _kcb_restore kcb-restore --ou
 check complete_restore_format 0 '^legacy_weights\.h5$' -- complete_line _kcb_restore kcb-restore --format l
 check complete_inspect_second_flag 0 '^--no-color --no-raw$' -- complete_line _kcb_inspect kcb-inspect plot --no-
