@@ -181,6 +181,9 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
       it = (long)j;
     else if (lr < 0 && !n_slots && (kcb__leaf_is(o->name, "learning_rate") || kcb__leaf_is(o->name, "lr"))) lr = (long)j;
     else if (n_slots && L && !strcmp(L->name, "nadam") && j + 1 == f->n_vars) tail = (long)j;
+    /* tf.keras 2's Nadam keeps the running product of its momentum schedule first, as
+     * momentum_cache; Keras 3 keeps it last, as u_product */
+    else if (tail < 0 && !n_slots && L && !strcmp(L->name, "nadam") && kcb__leaf_is(o->name, "momentum_cache")) tail = (long)j;
   }
   ok = ok && it >= 0;
   if (ok && lr < 0 && json_is_object(json_object_get(json_object_get(oc, "config"), "learning_rate"))) {

@@ -18,6 +18,14 @@ here=$(dirname "$0")
 check lso_inner_ema 0 '^  adam/sequential_dense_kernel_average ' -- "$bin/kcb-inspect" checkpoint "$dir/lso_ema.keras"
 check lso_inner_centered 0 '^  rm_sprop/sequential_dense_kernel_average_gradient ' -- "$bin/kcb-inspect" checkpoint "$dir/lso_rmsc.keras"
 
+# tf.keras 2's Nadam (optimizer_v2, h5py-written): its momentum_cache, stored first, is Keras 3's
+# u_product, stored last; without it Keras 3 would skip the whole optimizer state
+check k2_nadam_to_store 0 '^11 variables, u_product 0\.83$' -- sh -c "'$bin/kcb-restore' '$dir/k2_nadam.h5' -o '$tmp/k2n.weights.h5' \
+  >/dev/null && $py -c \"
+import h5py
+g = h5py.File('$tmp/k2n.weights.h5', 'r')['optimizer/vars']
+print(len(g), 'variables, u_product %.2f' % g[str(len(g) - 1)][()])\""
+
 for model in seqmix attn convs video nested mixed block; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"
