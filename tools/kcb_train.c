@@ -982,6 +982,18 @@ int main(int argc, char **argv) {
     char said[1200];
     snprintf(said, sizeof said, "model spec '%s': ", a.model_spec);
     if (strncmp(why, said, strlen(said)) == 0) why += strlen(said);
+    /* a spec that starts with a number meant as the input's size: it is a Dense layer, applied to
+     * each row of the images */
+    char hinted[1400];
+    size_t digits = strspn(a.model_spec, "0123456789");
+    if (digits && data.train_images->rank == 3 &&
+        (a.model_spec[digits] == ',' || a.model_spec[digits] == ':' || !a.model_spec[digits])) {
+      snprintf(hinted, sizeof hinted, "%s; note: '%.*s' first is a Dense layer of %.*s units on each row of the %lldx%lld "
+               "images (an input shape is written with x, e.g. 784x1, or start with flatten)", why, (int)digits,
+               a.model_spec, (int)digits, a.model_spec, (long long)data.train_images->shape[1],
+               (long long)data.train_images->shape[2]);
+      why = hinted;
+    }
     status = rc == KCB_ENOMEM ? fail("--model", rc) : train_usage_error("--model", a.model_spec, why);
   }
   const int64_t image_h = data.test_images->shape[1], image_w = data.test_images->shape[2];

@@ -104,6 +104,9 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
   cp "$out" "$tmp/tb.out"
   assert files_no_dot_anywhere bash -c "! grep -q '/\./' '$tmp/tb.out'"
+  # a spec starting with a number meant as the input's size is told what that number is
+  check model_leading_number_hint 2 "note: '784' first is a Dense layer of 784 units on each row of the 28x28 images" -- \
+    "$train" $small --epochs 0 --model 784,reshape:28x28x1,conv:4:3,gap,10:softmax
   # a pipe whose reader is gone (`| tee` ended by the same Ctrl-C, `| head`): training goes on and
   # saves, its exit status kcb-train's own, not SIGPIPE's
   check reader_gone_trains_on 0 '^0 saved$' -- bash -c "'$train' $small --epochs 1 --verbose 2 --save '$tmp/piped.weights.h5' | true;
