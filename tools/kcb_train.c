@@ -96,7 +96,7 @@ static int check_callback_args(const train_args *a) {
   if (a->csv_append && !a->csv) return needs("--csv-append", "--csv FILE");
   if (a->csv_separator && !a->csv) return needs("--csv-separator", "--csv FILE");
   if (a->csv_separator && (strlen(a->csv_separator) != 1 || strchr("\"\r\n", a->csv_separator[0])))
-    return train_usage_error("--csv-separator", a->csv_separator, "expected one character other than a quote");
+    return train_usage_error("--csv-separator", a->csv_separator, "expected one character other than a quote or a line end");
   if (a->restore_best_weights && a->early_stopping < 0)
     return needs("--restore-best-weights", "--early-stopping PATIENCE");
   if (!a->checkpoint && (a->save_best_only || a->save_weights_only || a->save_last || a->save_freq ||
