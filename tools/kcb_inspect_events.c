@@ -28,7 +28,8 @@ static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ct
       if (rc == KCB_ETRUNC || rc == KCB_ECRC || rc == KCB_EFORMAT) {
         fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
         fput_esc(stderr, kcb_error_last(), strlen(kcb_error_last()), 0);
-        fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name(rc));
+        fprintf(stderr, " (%s); %s\n", kcb_error_name(rc),
+                rc == KCB_ETRUNC ? "the records before it were read" : "the record was skipped, the others are read");
         *problem = 1;
         continue;
       }
