@@ -170,7 +170,14 @@ static int restore_from_files(model_checkpoint *mc) {
     if (slash) snprintf(path, sizeof path, "%.*s/%s", (int)(slash - mc->filepath), mc->filepath, e->d_name);
     else snprintf(path, sizeof path, "%s", e->d_name);
     kcb_checkpoint_info info;
-    if (kcb_checkpoint_info_read(&info, path) != 0) continue; /* not ours, or cut: ignored */
+    int read_rc = kcb_checkpoint_info_read(&info, path);
+    if (read_rc != 0) { /* not a checkpoint, or cut by a kill: not counted, said when verbose */
+      if (mc->o.verbose > 0 && read_rc != KCB_ENOENT)
+        fprintf(mc->stream, "ModelCheckpoint: %s matches the filepath but does not read back (%s); it is not "
+                "counted among the files kept\n", path, kcb_error_last());
+      kcb_error_clear();
+      continue;
+    }
     if (!info.has_monitor || strcmp(info.monitor, mc->monitor.name) != 0 || isnan(info.monitor_value)) continue;
     if (mc->o.save_best_only && kcb__monitor_is_improvement(&mc->monitor, info.monitor_value, mc->has_best, mc->best)) {
       mc->best = info.monitor_value;

@@ -104,6 +104,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
   cp "$out" "$tmp/tb.out"
   assert files_no_dot_anywhere bash -c "! grep -q '/\./' '$tmp/tb.out'"
+  # a file matching the top-k template that does not read back (cut by a kill) is said, not silently skipped
+  mkdir -p "$tmp/topk" && printf 'cut' >"$tmp/topk/w.9.keras"
+  check topk_unreadable_said 0 "ModelCheckpoint: $tmp/topk/w\.9\.keras matches the filepath but does not read back" -- \
+    "$train" $small --epochs 1 --verbose 1 --checkpoint "$tmp/topk/w.{epoch}.keras" --save-top-k 2
   # a spec starting with a number meant as the input's size is told what that number is
   check model_leading_number_hint 2 "note: '784' first is a Dense layer of 784 units on each row of the 28x28 images" -- \
     "$train" $small --epochs 0 --model 784,reshape:28x28x1,conv:4:3,gap,10:softmax
