@@ -340,6 +340,7 @@ static int fail(const char *what, int rc) {
 static int load_initial_weights(kcb_model *model, const char *path) {
   kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
   lo.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
+  lo.check_config = 1; /* a file that says what its model is must be that of --model, and trainable as saved */
   kcb_checkpoint_file *f = NULL;
   int has_state = kcb_checkpoint_file_open(&f, path) == 0 && kcb_checkpoint_file_meta(f)->n_optimizer_vars > 0;
   kcb_checkpoint_file_close(f);

@@ -123,7 +123,8 @@ static const option options[] = {
     {"Checkpoints:", NULL, GROUP, 0, 0, 0, NULL},
     {"initial-weights", "FILE", STRING, AT(initial_weights), 0, 0,
      "start from these weights (and optimizer state, when the file has a\n"
-     "matching one): a .weights.h5, .h5 or .keras file, by kcb or Keras [none]"},
+     "matching one): a .weights.h5, .h5 or .keras file, by kcb or Keras; a\n"
+     "Sequential's .h5 or .keras must describe --model's model [none]"},
     {"save", "PATH", STRING, AT(save), 0, 0,
      "save the trained model; the name picks the layout: .weights.h5 (weights\n"
      "and optimizer state), .h5 or .keras (full model); its directory is made\n"

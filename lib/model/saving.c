@@ -853,6 +853,96 @@ done:
   return rc;
 }
 
+/* A layer's config entry as it bears on what the model computes: without its names, dtypes,
+ * initializers (the weights are loaded) and seeds. */
+static void strip_incidental(json_t *config) {
+  const char *key;
+  void *tmp;
+  json_t *v;
+  json_object_foreach_safe(config, tmp, key, v) {
+    size_t n = strlen(key);
+    if (!strcmp(key, "name") || !strcmp(key, "dtype") || !strcmp(key, "seed") ||
+        (n > 12 && !strcmp(key + n - 12, "_initializer")))
+      json_object_del(config, key);
+  }
+}
+
+/* The next layer entry from *i on that computes something, or NULL: the input and the layers that
+ * only reshape (a Flatten before a Dense on flat data is the same model) are passed over. */
+static json_t *next_layer(json_t *layers, size_t *i) {
+  for (; *i < json_array_size(layers); ++*i) {
+    json_t *l = json_array_get(layers, *i);
+    const char *cls = json_string_value(json_object_get(l, "class_name"));
+    if (!cls || (strcmp(cls, "InputLayer") && strcmp(cls, "Flatten") && strcmp(cls, "Reshape"))) return l;
+  }
+  return NULL;
+}
+
+/* check_config: the model the file describes (a Sequential's config) is the one m is, and one kcb
+ * trains as saved; else KCB_EFORMAT naming the first layer and setting that differ. Both sides are
+ * compared as kcb writes their configs, so each setting has one spelling. */
+static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
+  json_t *root = json_loads(s->config, 0, NULL);
+  const char *cls = json_string_value(json_object_get(root, "class_name"));
+  int sequential = cls && !strcmp(cls, "Sequential");
+  json_decref(root);
+  if (!sequential) return 0; /* another model class: its weights load by position, as Keras loads them */
+  kcb_model *saved = NULL;
+  char *ours_text = NULL, *theirs_text = NULL;
+  json_t *ours = NULL, *theirs = NULL;
+  int rc = kcb__model_from_config_json(&saved, s->config, NULL, 0, 0, NULL, s->path);
+  if (rc) {
+    char why[2048];
+    kcb__strlcpy(why, kcb_error_last(), sizeof why);
+    return kcb__error(rc, "%s (the model the file describes; its weights would be trained as another model's)", why);
+  }
+  KCB__TRY(kcb__model_config_json_legacy(m, &ours_text));
+  KCB__TRY(kcb__model_config_json_legacy(saved, &theirs_text));
+  ours = json_loads(ours_text, 0, NULL);
+  theirs = json_loads(theirs_text, 0, NULL);
+  json_t *a = json_object_get(json_object_get(ours, "config"), "layers");
+  json_t *b = json_object_get(json_object_get(theirs, "config"), "layers");
+  size_t i = 0, j = 0, n_a = 0, n_b = 0;
+  for (json_t *la, *lb; rc == 0 && (la = next_layer(a, &i)) && (lb = next_layer(b, &j)); i++, j++, n_a++, n_b++) {
+    const char *ca = json_string_value(json_object_get(la, "class_name")), *cb = json_string_value(json_object_get(lb, "class_name"));
+    json_t *fa = json_object_get(la, "config"), *fb = json_object_get(lb, "config");
+    const char *name = json_string_value(json_object_get(fb, "name"));
+    if (!name) name = "?";
+    if (!ca || !cb || strcmp(ca, cb)) {
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is a %s in the file, a %s in this model", s->path, name, cb ? cb : "?",
+                      ca ? ca : "?");
+      break;
+    }
+    char layer_name[KCB__NAME_MAX];
+    kcb__strlcpy(layer_name, name, sizeof layer_name); /* strip_incidental drops it */
+    strip_incidental(fa);
+    strip_incidental(fb);
+    const char *key;
+    json_t *va;
+    json_object_foreach(fa, key, va) {
+      json_t *vb = json_object_get(fb, key);
+      if (vb && json_equal(va, vb)) continue;
+      char *ta = json_dumps(va, JSON_COMPACT | JSON_ENCODE_ANY), *tb = vb ? json_dumps(vb, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' (%s) has %s %s in the file, %s in this model", s->path, layer_name, cb,
+                      key, tb ? tb : "(none)", ta ? ta : "?");
+      free(ta);
+      free(tb);
+      break;
+    }
+  }
+  while (rc == 0 && next_layer(a, &i)) i++, n_a++;
+  while (rc == 0 && next_layer(b, &j)) j++, n_b++;
+  if (rc == 0 && n_a != n_b)
+    rc = kcb__error(KCB_EFORMAT, "%s: the file's model has %zu layers, this model %zu", s->path, n_b, n_a);
+done:
+  json_decref(ours);
+  json_decref(theirs);
+  free(ours_text);
+  free(theirs_text);
+  kcb_model_free(saved);
+  return rc;
+}
+
 /* Reads every weight (and what o asks for) from an open source into m: all or nothing. */
 static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kcb_load_options *o) {
   const char *path = src->path;
@@ -879,6 +969,8 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   }
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
+  /* weights that fit, of a model the file describes otherwise: said after Keras's shape messages */
+  if (o->check_config && src->config) KCB__TRY(check_file_model(m, src));
   /* Everything read and checked: commit. */
   memcpy(m->params, st.params, m->n_params * sizeof *st.params);
   if (st.have_opt) {

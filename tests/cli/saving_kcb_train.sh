@@ -24,6 +24,22 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     first=$(grep '^test_loss' "$out")
     check "reload_$name" 0 "^${first}\$" -- "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/$name"
   done
+  # the model the file describes must be --model's, and trainable as saved: an activation changed,
+  # a frozen layer or a regularizer would otherwise be trained as kcb's plain model, unsaid
+  for edit in "activation=sigmoid" "trainable=false" "kernel_regularizer=l2"; do
+    /usr/bin/python3 -c "
+import json, sys, zipfile
+key, value = sys.argv[3].split('=')
+value = {'false': False, 'l2': {'module': 'keras.regularizers', 'class_name': 'L2', 'config': {'l2': 0.01}}}.get(value, value)
+z = zipfile.ZipFile(sys.argv[1])
+cfg = json.loads(z.read('config.json'))
+next(l for l in cfg['config']['layers'] if l['class_name'] == 'Dense')['config'][key] = value
+with zipfile.ZipFile(sys.argv[2], 'w') as out:
+    for n in z.namelist():
+        out.writestr(n, json.dumps(cfg) if n == 'config.json' else z.read(n))" "$tmp/m.keras" "$tmp/edited.keras" "$edit"
+    check "initial_weights_other_model_${edit%%=*}" 1 "kcb-train: .*edited\.keras: .*(activation \"sigmoid\" in the file, \"relu\" in this model|trainable|regulari)" -- \
+      "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/edited.keras"
+  done
   check h5py_reads 0 '^\(784, 32\) \(784, 32\) sequential$' -- /usr/bin/python3 -c "
 import h5py, sys
 a = h5py.File('$tmp/w.weights.h5', 'r')['layers/dense/vars/0'].shape

@@ -66,8 +66,14 @@ typedef struct kcb_load_options {
   int restore_rng_state;        /* 1: restore `kcb_rng_state` when present (default 1) */
   int compile;                  /* kcb_model_load: compile from the training/compile config (default 1) */
   uint64_t seed;                /* kcb_model_load: the new model's seed (default 0) */
+  int check_config;             /* kcb_model_load_weights: when the file describes a Sequential, refuse
+                                   (KCB_EFORMAT, naming the layer and setting) a model that differs
+                                   from m in more than names, dtypes and initializers, or one with a
+                                   setting kcb cannot honour (a frozen layer, a regularizer), rather
+                                   than train the weights as another model (default 0: Keras's
+                                   load_weights, which reads weights alone) */
 } kcb_load_options;
-#define KCB_LOAD_OPTIONS_INIT {KCB_LOAD_OPTIMIZER_IF_PRESENT, 1, 1, 0}
+#define KCB_LOAD_OPTIONS_INIT {KCB_LOAD_OPTIMIZER_IF_PRESENT, 1, 1, 0, 0}
 
 /** Loads weights (and, per opts, optimizer state) from a file of any layout into a compiled
  * model, detecting the layout from the content. Matching follows Keras: layer by layer for
