@@ -213,6 +213,11 @@ char *kcb__path_join(const char *dir, const char *name);
  * printf("%.*s", kcb__utf8_prefix(s, 64), s) in messages that quote long names. */
 int kcb__utf8_prefix(const char *s, int max);
 
+/* The length of the valid UTF-8 sequence of more than one byte at p (n bytes left) as Python's
+ * strict decoder takes it (no overlong forms, no surrogates, nothing above U+10FFFF), its code
+ * point into *code_point; else 0. (core/escape.c) */
+size_t kcb__utf8_sequence(const unsigned char *p, size_t n, uint32_t *code_point);
+
 /** fsyncs the directory holding path, so a rename into it survives a crash (best effort). */
 void kcb__fsync_dir_of(const char *path);
 

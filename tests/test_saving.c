@@ -893,8 +893,72 @@ static void test_save_through_links_and_long_names(void **state) {
   assert_ok(kcb_model_load_weights(read, tmp_path(name), NULL));
   assert_memory_equal(read->params, small->params, small->n_params * sizeof(float));
   kcb_model_free(read);
+  /* two long names sharing their first 240 bytes have temporaries of their own: a stale one of
+   * the second is not the first's to remove */
+  char other[256];
+  memcpy(other, name, sizeof other);
+  other[240] = 'm';
+  char foreign[240];
+  snprintf(foreign, sizeof foreign, ".%.223s.tmp-1-0", other); /* its start, as a plain cut would name both */
+  FILE *ff = fopen(tmp_path(foreign), "w");
+  assert_non_null(ff);
+  fclose(ff);
+  kcb_file_remove_stale_temps(tmp_path(name));
+  assert_int_equal(access(tmp_path(foreign), F_OK), 0);
+  unlink(tmp_path(foreign));
+
+  /* a FIFO or device, named or linked to, is never replaced by a file (a link to /dev/null) */
+  char fifo[512], to_fifo[512];
+  snprintf(fifo, sizeof fifo, "%s", tmp_path("pipe.weights.h5"));
+  snprintf(to_fifo, sizeof to_fifo, "%s", tmp_path("to_pipe.weights.h5"));
+  assert_int_equal(mkfifo(fifo, 0600), 0);
+  assert_int_equal(symlink("pipe.weights.h5", to_fifo), 0);
+  assert_error(kcb_model_save(small, fifo, NULL), KCB_EINVAL, "is a FIFO, not a regular file");
+  assert_error(kcb_model_save(small, to_fifo, NULL), KCB_EINVAL, "pipe.weights.h5 is a FIFO, not a regular file");
+  assert_int_equal(lstat(fifo, &st), 0);
+  assert_true(S_ISFIFO(st.st_mode));
+  /* a loop of links fails as open() does, instead of replacing one of them */
+  char loop_a[512], loop_b[512];
+  snprintf(loop_a, sizeof loop_a, "%s", tmp_path("loop_a.keras"));
+  snprintf(loop_b, sizeof loop_b, "%s", tmp_path("loop_b.keras"));
+  assert_int_equal(symlink("loop_b.keras", loop_a), 0);
+  assert_int_equal(symlink("loop_a.keras", loop_b), 0);
+  assert_error(kcb_model_save(small, loop_a, NULL), KCB_EINVAL, "too many levels of symbolic links");
+  assert_int_equal(lstat(loop_b, &st), 0);
+  assert_true(S_ISLNK(st.st_mode));
+  /* a replaced file keeps its permissions, but not setuid / setgid bits */
+  assert_int_equal(chmod(real, 04750), 0);
+  assert_ok(kcb_model_save(small, real, NULL));
+  assert_int_equal(stat(real, &st), 0);
+  assert_int_equal(st.st_mode & 07777, 0750);
   kcb_model_free(small);
   kcb_model_free(big);
+}
+
+/* A LayerNormalization without center and scale has no weights: its model converts between the
+ * full-model layouts (Keras leaves weightless layers out of the matching) */
+static void test_weightless_layer_norm_converts(void **state) {
+  (void)state;
+  kcb_model *m = NULL;
+  int64_t shape[1] = {4};
+  assert_ok(kcb_model_new(&m, 1, shape, 1));
+  kcb_batch_normalization_options ln = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
+  ln.center = 0, ln.scale = 0;
+  assert_ok(kcb_model_add_layer_normalization(m, &ln));
+  assert_ok(kcb_model_add_from_spec(m, "2"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+  assert_ok(kcb_model_compile(m, &c));
+  char from[512], to[512];
+  snprintf(from, sizeof from, "%s", tmp_path("ln.keras"));
+  snprintf(to, sizeof to, "%s", tmp_path("ln_out.h5"));
+  assert_ok(kcb_model_save(m, from, NULL));
+  kcb_checkpoint_file *f = NULL;
+  assert_ok(kcb_checkpoint_file_open(&f, from));
+  if (kcb_checkpoint_file_write(f, to, KCB_LAYOUT_AUTO, NULL)) fail_msg("%s", kcb_error_last());
+  kcb_checkpoint_file_close(f);
+  kcb_model_free(m);
 }
 
 /* Every full model of the zoo (tests/data/zoo, written by Keras 3.15.1 and tf.keras 2 layouts):
@@ -1622,6 +1686,7 @@ int main(void) {
       cmocka_unit_test(test_keras2_fixed_length_strings),
       cmocka_unit_test(test_atomic_write),
       cmocka_unit_test(test_save_through_links_and_long_names),
+      cmocka_unit_test(test_weightless_layer_norm_converts),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -668,7 +668,8 @@ static int resolves_as_default(const train_args *a, const char *name_eq, const c
   train_args_reset(&left_out, option_name);
   resolve_course(&left_out, &resolved, data);
   const char *names[] = {option_name, NULL};
-  train_args_values(&resolved, names, line, sizeof line);
+  line[0] = '\0';
+  if (train_args_values(&resolved, names, line, sizeof line) <= strlen(option_name) + 1) return 0; /* not an option */
   line[strcspn(line, "\n")] = '\0';
   return strcmp(line + strlen(option_name) + 1, value) == 0;
 }

@@ -436,10 +436,8 @@ static int write_experiment(tensorboard *tb, const kcb_logs *logs) {
   if (!has_val && m && tb->base.params && tb->base.params->has_validation)
     for (size_t i = 0, n = k; i < n && k < KCB_LOGS_CAPACITY + 1; i++) {
       if (!kcb__validation_logs_key(m, tags[i] + strlen("epoch_"))) continue;
-      snprintf(tags[k], sizeof tags[k], "%s", tags[i]);
       metrics[k].group = "validation";
-      metrics[k].tag = tags[k];
-      k++;
+      metrics[k++].tag = tags[i];
     }
   return kcb_summary_writer_add_hparams_experiment(tb->root, tb->hparams, tb->o.n_hparams, metrics, k);
 }

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "kcb/text.h"
+#include "internal.h"
 
-/* The length of the valid UTF-8 sequence of more than one byte at p (n bytes left), else 0. */
-static size_t utf8_sequence(const unsigned char *p, size_t n, uint32_t *code_point) {
+size_t kcb__utf8_sequence(const unsigned char *p, size_t n, uint32_t *code_point) {
   unsigned c = p[0];
   size_t k;
   uint32_t cp;
@@ -27,7 +27,7 @@ static size_t utf8_sequence(const unsigned char *p, size_t n, uint32_t *code_poi
 /* The length of the valid UTF-8 sequence at p (n bytes left) that is not a C1 control, else 0. */
 static size_t utf8_ok(const unsigned char *p, size_t n) {
   uint32_t cp = 0;
-  size_t k = utf8_sequence(p, n, &cp);
+  size_t k = kcb__utf8_sequence(p, n, &cp);
   if (cp >= 0x80 && cp <= 0x9f) return 0; /* C1 controls: U+009B is a CSI on some terminals */
   return k;
 }
@@ -36,7 +36,7 @@ int kcb_text_is_utf8(const char *s, size_t len) {
   const unsigned char *p = (const unsigned char *)s;
   uint32_t cp;
   for (size_t i = 0, k; i < len; i += k)
-    if ((k = p[i] < 0x80 ? 1 : utf8_sequence(p + i, len - i, &cp)) == 0) return 0;
+    if ((k = p[i] < 0x80 ? 1 : kcb__utf8_sequence(p + i, len - i, &cp)) == 0) return 0;
   return 1;
 }
 

@@ -57,15 +57,23 @@ int kcb__file_write_atomic(const char *path, const void *data, size_t len) {
   return kcb__file_write_checked(path, data, len, NULL, NULL);
 }
 
-/* The file a write to `path` lands in: through symbolic links (dangling ones included), as
- * open() follows them, so that replacing it leaves the links in place. malloc'd; NULL: ENOMEM. */
-static char *write_target(const char *path) {
+/* The file a write to `path` lands in, into *out (malloc'd): through symbolic links (dangling ones
+ * included), as open() follows them, so that replacing it leaves the links in place.
+ * @return 0, KCB_EINVAL (a loop of links, as open's ELOOP) or KCB_ENOMEM. */
+static int write_target(const char *path, char **out) {
   char *at = strdup(path);
-  for (int hops = 0; at && hops < 40; hops++) {
+  for (int hops = 0; at; hops++) {
     struct stat st;
     char link[4096];
     ssize_t n;
-    if (lstat(at, &st) != 0 || !S_ISLNK(st.st_mode) || (n = readlink(at, link, sizeof link - 1)) <= 0) break;
+    if (lstat(at, &st) != 0 || !S_ISLNK(st.st_mode) || (n = readlink(at, link, sizeof link - 1)) <= 0) {
+      *out = at;
+      return 0;
+    }
+    if (hops == 40) {
+      free(at);
+      return kcb__error(KCB_EINVAL, "%s: cannot save: too many levels of symbolic links", path);
+    }
     link[n] = '\0';
     char dir[4096];
     dir_of(at, dir, sizeof dir);
@@ -73,50 +81,88 @@ static char *write_target(const char *path) {
     free(at);
     at = next;
   }
-  return at;
+  return kcb__error(KCB_ENOMEM, "%s: out of memory", path);
 }
 
-/* A temporary's name for the file `base`, kept within NAME_MAX: a long name is cut to fit. */
+/* The part of a temporary's name that stands for the file `base` (".PART.tmp-PID-N"): the name
+ * itself, or for a name too long to fit within NAME_MAX its start (whole UTF-8 characters) and a
+ * hash of the whole, so that two long names sharing a start do not share temporaries. */
 #define TEMP_BASE_MAX (255 - 32) /* ".", ".tmp-", a pid and a counter */
+static void temp_part(const char *base, char out[TEMP_BASE_MAX + 1]) {
+  size_t n = strlen(base);
+  if (n <= TEMP_BASE_MAX) {
+    memcpy(out, base, n + 1);
+    return;
+  }
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)base[i]) * 16777619u;
+  int keep = kcb__utf8_prefix(base, TEMP_BASE_MAX - 9);
+  snprintf(out, TEMP_BASE_MAX + 1, "%.*s~%08x", keep, base, (unsigned)h);
+}
+
+/* What a path that is not a regular file is ("a FIFO"), for messages. */
+static const char *file_kind(mode_t m) {
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  if (S_ISDIR(m)) return "a directory";
+  return "not a regular file";
+}
 
 int kcb__file_write_checked(const char *path, const void *data, size_t len, int (*check)(const char *, void *),
                             void *ctx) {
   if (!path || !*path) return kcb__error(KCB_EINVAL, "save: empty file name");
   const char *user_path = path;
-  char *target = write_target(user_path);
-  if (!target) return kcb__error(KCB_ENOMEM, "%s: out of memory", user_path);
+  char *target = NULL;
+  int target_rc = write_target(user_path, &target);
+  if (target_rc) return target_rc;
   path = target;
   const char *slash = strrchr(path, '/');
   const char *base = slash ? slash + 1 : path;
-  if (!*base) {
+  struct stat old;
+  int exists = stat(path, &old) == 0, replacing = exists && S_ISREG(old.st_mode);
+  if (!*base || (exists && (S_ISCHR(old.st_mode) || S_ISBLK(old.st_mode) || S_ISFIFO(old.st_mode) || S_ISSOCK(old.st_mode)))) {
+    /* a device or a FIFO is never replaced by a file (a link to /dev/null, say) */
+    int rc = !*base ? kcb__error(KCB_EINVAL, "%s: cannot save: the name is a directory", user_path)
+                    : kcb__error(KCB_EINVAL, "%s: cannot save: %s is %s, not a regular file", user_path, path,
+                                 file_kind(old.st_mode));
     free(target);
-    return kcb__error(KCB_EINVAL, "%s: cannot save: the name is a directory", user_path);
+    return rc;
   }
   size_t size = strlen(path) + 64;
-  char *tmp = malloc(size);
+  char *tmp = malloc(size), part[TEMP_BASE_MAX + 1];
   if (!tmp) {
     free(target);
     return kcb__error(KCB_ENOMEM, "%s: out of memory", user_path);
   }
+  temp_part(base, part);
   /* A hidden name in the target's directory, so rename stays within one file system. A new file
-   * gets the permissions the umask leaves (O_EXCL, 0666); a replaced one keeps its own. */
-  struct stat old;
-  int replacing = stat(path, &old) == 0 && S_ISREG(old.st_mode);
+   * gets the permissions the umask leaves (O_EXCL, 0666); a replaced one keeps its owner and
+   * permissions (those of a file, setuid and setgid aside). */
   static unsigned counter;
   int fd = -1;
   for (int attempt = 0; attempt < 100 && fd < 0; attempt++) {
-    snprintf(tmp, size, "%.*s.%.*s.tmp-%ld-%u", (int)(base - path), path, TEMP_BASE_MAX, base, (long)getpid(),
+    snprintf(tmp, size, "%.*s.%s.tmp-%ld-%u", (int)(base - path), path, part, (long)getpid(),
              __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     if (fd < 0 && errno != EEXIST) break;
   }
   if (fd < 0) {
-    int rc = fail(user_path, "creating a temporary file", errno);
+    int err = errno;
+    char step[4200], dir[4096];
+    dir_of(path, dir, sizeof dir);
+    snprintf(step, sizeof step, "creating a temporary file in %s", dir);
+    int rc = fail(user_path, step, err);
     free(tmp);
     free(target);
     return rc;
   }
-  if (replacing) (void)fchmod(fd, old.st_mode & 07777); /* not ours to change: the umask's stays */
+  if (replacing) {
+    if (fchown(fd, old.st_uid, old.st_gid) != 0) { /* not ours to give: the file becomes the writer's */
+    }
+    (void)fchmod(fd, old.st_mode & 0777);
+  }
   int rc = kcb__write_all(fd, data, len, user_path);
   if (rc == 0 && fsync(fd) != 0) rc = fail(user_path, "fsync", errno);
   if (close(fd) != 0 && rc == 0) rc = fail(user_path, "closing", errno);
@@ -136,12 +182,13 @@ int kcb__file_write_checked(const char *path, const void *data, size_t len, int 
   return rc;
 }
 
-/* Whether name is a temporary file of base: "[.]BASE.tmp-*" (ours are ".BASE.tmp-PID-N"). */
+/* Whether name is a temporary file of base: "[.]PART.tmp-*" (ours are ".PART.tmp-PID-N"). */
 static int is_temp_of(const char *name, const char *base) {
-  size_t n = strlen(base);
-  if (n > TEMP_BASE_MAX) n = TEMP_BASE_MAX;
+  char part[TEMP_BASE_MAX + 1];
+  temp_part(base, part);
+  size_t n = strlen(part);
   if (name[0] == '.') name++;
-  return strncmp(name, base, n) == 0 && strncmp(name + n, ".tmp-", 5) == 0;
+  return strncmp(name, part, n) == 0 && strncmp(name + n, ".tmp-", 5) == 0;
 }
 
 /* Whether name is one of kcb__file_write_atomic's temporaries (".NAME.tmp-PID-N") of base (any
@@ -152,9 +199,9 @@ static int is_dead_temp(const char *dir, const char *name, const char *base) {
   const char *t = name[0] == '.' ? strstr(name, ".tmp-") : NULL, *next;
   while (t && (next = strstr(t + 1, ".tmp-")) != NULL) t = next; /* the last one: NAME may hold ".tmp-" */
   if (!t || t == name + 1) return 0;
-  size_t base_len = base ? strlen(base) : 0;
-  if (base_len > TEMP_BASE_MAX) base_len = TEMP_BASE_MAX; /* the temporaries of a long name hold its start */
-  if (base && ((size_t)(t - name - 1) != base_len || strncmp(name + 1, base, base_len) != 0)) return 0;
+  char part[TEMP_BASE_MAX + 1];
+  if (base) temp_part(base, part);
+  if (base && ((size_t)(t - name - 1) != strlen(part) || strncmp(name + 1, part, strlen(part)) != 0)) return 0;
   char *end;
   errno = 0;
   long pid = strtol(t + 5, &end, 10);
@@ -169,8 +216,11 @@ static int is_dead_temp(const char *dir, const char *name, const char *base) {
 }
 
 void kcb__file_remove_dead_temps(const char *user_path, int same_name) {
-  char dir[4096], *path = write_target(user_path); /* where the writes went */
-  if (!path) return;
+  char dir[4096], *path = NULL;
+  if (write_target(user_path, &path)) { /* where the writes went */
+    kcb_error_clear();
+    return;
+  }
   dir_of(path, dir, sizeof dir);
   const char *slash = strrchr(path, '/'), *base = !same_name ? NULL : slash ? slash + 1 : path;
   DIR *d = opendir(dir);
@@ -190,7 +240,8 @@ void kcb__file_remove_dead_temps(const char *user_path, int same_name) {
 }
 
 void kcb__file_remove_stale_temps(const char *user_path) {
-  char dir[4096], *path = write_target(user_path);
+  char dir[4096], *path = NULL;
+  if (write_target(user_path, &path)) kcb_error_clear();
   const char *slash = path ? strrchr(path, '/') : NULL;
   const char *base = slash ? slash + 1 : path;
   DIR *d = NULL;
@@ -278,15 +329,6 @@ char *kcb__path_join(const char *dir, const char *name) {
 }
 
 /* ---- reading: regular files only ------------------------------------------------------ */
-
-static const char *file_kind(mode_t m) {
-  if (S_ISFIFO(m)) return "a FIFO";
-  if (S_ISCHR(m)) return "a character device";
-  if (S_ISBLK(m)) return "a block device";
-  if (S_ISSOCK(m)) return "a socket";
-  if (S_ISDIR(m)) return "a directory";
-  return "not a regular file";
-}
 
 int kcb__file_open_read(const char *path, const char *owner, int *fd_out) {
   *fd_out = -1;

@@ -61,6 +61,10 @@ static int dir_holds(const char *dir, const char *name) {
 
 int kcb__is_keras_dir(const char *path) { return dir_holds(path, "config.json") && dir_holds(path, "model.weights.h5"); }
 
+int kcb__keras_dir_without_weights(const char *path) {
+  return kcb__ends_with(path, ".keras") && dir_holds(path, "config.json") && !dir_holds(path, "model.weights.h5");
+}
+
 /* A member of the archive, or the file of that name in an unzipped one (a directory). */
 static int read_member(const kcb__ckpt_source *s, int is_dir, const char *name, void **out, size_t *len,
                        uint64_t max_bytes, const char *why_max) {

@@ -34,6 +34,9 @@ int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path);
 /** Whether path is a directory holding config.json and model.weights.h5: a model Keras saved with
  * save_model(..., zipped=False), which kcb reads as it reads a .keras archive. */
 int kcb__is_keras_dir(const char *path);
+/* Whether path is a directory named *.keras holding config.json but no model.weights.h5: a model
+ * saved unzipped that lost its weights (a candidate to report, not a directory to search). */
+int kcb__keras_dir_without_weights(const char *path);
 
 /** Closes what kcb__ckpt_source_open opened; safe on a zeroed or closed source. */
 void kcb__ckpt_source_close(kcb__ckpt_source *s);

@@ -730,6 +730,10 @@ static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_pat
     const char *name = json_string_value(json_object_get(json_object_get(entry, "config"), "name"));
     int has_weights = 0;
     for (size_t c = 0; cls && c < sizeof weighted / sizeof weighted[0]; c++) has_weights |= !strcmp(cls, weighted[c]);
+    if (cls && !strcmp(cls, "LayerNormalization")) { /* without center and scale it has none */
+      json_t *c = json_object_get(entry, "config"), *center = json_object_get(c, "center"), *scale = json_object_get(c, "scale");
+      has_weights = !json_is_false(center) || !json_is_false(scale);
+    }
     if (!has_weights || !name) continue;
     int found = 0;
     for (size_t i = 0; i < f->meta.n_model_vars && !found; i++) {

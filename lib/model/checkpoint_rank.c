@@ -93,7 +93,7 @@ static int scan_dir(entries *e, const char *dir, int depth) {
       else {
         struct stat st;
         if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) /* links not followed; a model saved unzipped is one */
-          rc = kcb__is_keras_dir(path) || kcb__ends_with(names[i], ".keras") ? add_entry(e, path) : scan_dir(e, path, depth + 1);
+          rc = kcb__is_keras_dir(path) || kcb__keras_dir_without_weights(path) ? add_entry(e, path) : scan_dir(e, path, depth + 1);
         else if (is_checkpoint_name(names[i])) rc = add_entry(e, path);
         free(path);
       }

@@ -154,6 +154,12 @@ mkdir -p "$deep" && cp "$c/stored/b.weights.h5" "$deep/w.weights.h5"
 check deep_dir_said 1 "skipping $tmp/deep(/d){33}: a directory more than 32 levels below the one given: not searched" -- "$bin" "$tmp/deep" --list
 check deep_dir_named_directly 0 "^1 +$deep/w\.weights\.h5" -- "$bin" "$deep"
 
+# a directory named *.keras is a model saved unzipped only when it holds config.json: else it is
+# searched like any other; one with config.json but no weights is a candidate said unreadable
+mkdir -p "$tmp/sc/best.keras" "$tmp/sc2/m.keras" && cp "$c/stored/a.weights.h5" "$tmp/sc/best.keras/" && echo '{}' >"$tmp/sc2/m.keras/config.json"
+check keras_named_dir_searched 0 "^1 +$tmp/sc/best\.keras/a\.weights\.h5 " -- "$bin" "$tmp/sc"
+check keras_dir_without_weights 1 "skipping $tmp/sc2/m\.keras: .*without its weights" -- "$bin" "$tmp/sc2"
+
 # a config that disagrees with the weights (units edited by hand) would give a file Keras cannot
 # load: refused, naming the layer, and nothing written
 /usr/bin/python3 -c "

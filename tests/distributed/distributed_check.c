@@ -10,6 +10,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include <mpi.h>
 
@@ -479,16 +481,39 @@ static void evaluate_over_ranks(void **state) {
   }
   recorder rec = {0};
   kcb_callback_ops ops = {.on_test_batch_end = record_test_batch};
-  kcb_callback *cb;
-  assert_ok(kcb_lambda_callback_new(&cb, &ops, &rec));
+  kcb_callback *cb[2];
+  assert_ok(kcb_lambda_callback_new(&cb[0], &ops, &rec));
+  /* a file writer runs on rank 0 alone: one event file in the shared log directory */
+  long job = (long)getpid();
+  MPI_Bcast(&job, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+  char logdir[128], validation[160];
+  snprintf(logdir, sizeof logdir, "/tmp/kcb_dist_evaluate_%ld", job);
+  snprintf(validation, sizeof validation, "%s/validation", logdir);
+  kcb_tensorboard_options to = KCB_TENSORBOARD_OPTIONS_INIT;
+  to.log_dir = logdir;
+  assert_ok(kcb_tensorboard_new(&cb[1], &to));
   kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
   eo.batch_size = 16;
   eo.verbose = 0;
-  eo.callbacks = &cb;
-  eo.n_callbacks = 1;
+  eo.callbacks = cb;
+  eo.n_callbacks = 2;
   eo.distributed = dist;
   kcb_logs together, alone;
   assert_ok(kcb_model_evaluate(m, x, y, &eo, &together));
+  kcb_callback_free(cb[1]);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (rank == 0) {
+    DIR *d = opendir(validation);
+    int files = 0;
+    for (struct dirent *e; d && (e = readdir(d));) files += e->d_name[0] != '.';
+    if (d) closedir(d);
+    assert_int_equal(files, 1);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", logdir);
+    assert_int_equal(system(cmd), 0);
+  }
+  eo.callbacks = cb;
+  eo.n_callbacks = 1;
   assert_int_equal(rec.rank, rank);
   assert_int_equal(rec.size, size);
   assert_int_equal(rec.n, 13); /* every batch of 16 of 203, on every rank */
@@ -501,7 +526,7 @@ static void evaluate_over_ranks(void **state) {
   assert_int_equal(kcb_logs_get(&together, "accuracy", &a), 1);
   assert_int_equal(kcb_logs_get(&alone, "accuracy", &b), 1);
   assert_close(a, b, 1e-9, "evaluate accuracy", 0);
-  kcb_callback_free(cb);
+  kcb_callback_free(cb[0]);
   kcb_model_free(m);
   kcb_tensor_free(x);
   kcb_tensor_free(y);

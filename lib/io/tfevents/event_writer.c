@@ -68,9 +68,9 @@ void kcb__record_buf_free(kcb__record_buf *b) {
   b->cap = 0;
 }
 
-/* Writes all n bytes; returns 0 or the errno of the failure (the thread reports it itself). */
 /* Writes a batch of whole records at the end of the file. A write cut short (a full disk) is cut
- * back to the end of the last whole record it wrote, so the file keeps whole records only. */
+ * back to the end of the last whole record it wrote, so the file keeps whole records only. @return 0 or the errno of the failure (the
+ * thread reports it itself). */
 static int write_all(int fd, const unsigned char *p, size_t n, const char *path) {
   struct stat before, after;
   if (fstat(fd, &before) != 0) return errno;

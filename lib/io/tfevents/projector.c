@@ -82,34 +82,13 @@ static void buf_path(buf *b, const char *dir, const char *file) {
 
 /* ---- checks ---------------------------------------------------------------------------------- */
 
-/* How many of n bytes are valid UTF-8 as Python's strict decoder sees it (no overlong forms, no
- * surrogates, nothing above U+10FFFF): where the first invalid sequence starts, or n. */
+/* How many of n bytes are valid UTF-8 as Python's strict decoder sees it: where the first invalid
+ * sequence starts, or n. */
 static size_t utf8_valid_prefix(const unsigned char *s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    size_t len;
-    unsigned lo = 0x80, hi = 0xbf;
-    if (c >= 0xc2 && c <= 0xdf) len = 2;
-    else if (c >= 0xe0 && c <= 0xef) {
-      len = 3;
-      if (c == 0xe0) lo = 0xa0;
-      if (c == 0xed) hi = 0x9f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      len = 4;
-      if (c == 0xf0) lo = 0x90;
-      if (c == 0xf4) hi = 0x8f;
-    } else
-      return i;
-    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) return i;
-    for (size_t k = 2; k < len; k++)
-      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return i;
-    i += len;
-  }
+  uint32_t cp;
+  size_t k;
+  for (size_t i = 0; i < n; i += k)
+    if ((k = s[i] < 0x80 ? 1 : kcb__utf8_sequence(s + i, n - i, &cp)) == 0) return i;
   return n;
 }
 
@@ -139,23 +118,19 @@ static int check_cell(const char *name, const char *what, const char *s, size_t 
   return 0;
 }
 
-/* Whether a line would be skipped by the projector (JavaScript's trim() leaves nothing). */
 /* Whether a line is blank to the projector's page, which skips a line that JavaScript's trim()
  * empties: ASCII and Unicode white space (no-break spaces, U+2000..U+200A, U+3000, ...), the
- * line separators and the byte-order mark. */
+ * line separators and the byte-order mark. Invalid UTF-8 shows as U+FFFD: not blank. */
 static int blank(const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
-  for (size_t i = 0; i < n;) {
-    unsigned c = u[i], len = c < 0x80 ? 1 : c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-    if (i + len > n) return 0;
-    for (unsigned k = 1; k < len; k++) c = (c << 6) | (u[i + k] & 0x3f);
-    if (len == 2) c &= 0x7ff;
-    else if (len == 3) c &= 0xffff;
-    else if (len == 4) c &= 0x1fffff;
+  uint32_t c;
+  size_t k;
+  for (size_t i = 0; i < n; i += k) {
+    if (u[i] < 0x80) c = u[i], k = 1;
+    else if ((k = kcb__utf8_sequence(u + i, n - i, &c)) == 0) return 0;
     int space = (c >= 0x09 && c <= 0x0d) || c == 0x20 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
                 c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000 || c == 0xfeff;
     if (!space) return 0;
-    i += len;
   }
   return 1;
 }
