@@ -1192,6 +1192,41 @@ static void test_unsupported_settings_refused(void **state) {
     kcb_model_free(m);
     m = NULL;
   }
+  /* settings that change what the model computes, refused naming the layer and the setting: an
+   * activation given as a layer object with settings of its own, tf.keras 2's ghost batch norm, an
+   * integer input dtype (Keras casts the inputs), a user's class carrying a built-in's name */
+  static const char one_layer[] =
+      "{\"class_name\": \"Sequential\", \"config\": {\"name\": \"sequential\", \"layers\": ["
+      "{\"class_name\": \"InputLayer\", \"config\": {\"batch_shape\": [null, 4], \"dtype\": \"%s\"}},"
+      "{\"class_name\": \"%s\", %s\"config\": {\"name\": \"x\", %s}}]}}";
+  static const struct {
+    const char *dtype, *cls, *outer, *config, *error;
+  } refused[] = {
+      {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"module\": \"keras.layers\", \"class_name\": \"Softmax\", "
+       "\"config\": {\"axis\": -1}}", NULL},
+      {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"module\": \"keras.layers\", \"class_name\": \"Softmax\", "
+       "\"config\": {\"axis\": 1}}", "activation given as a Softmax layer object over another axis"},
+      {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"class_name\": \"LeakyReLU\", \"config\": {\"alpha\": 0.3}}",
+       "activation given as a LeakyReLU layer object"},
+      {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"class_name\": \"function\", \"config\": \"relu\"}", NULL},
+      {"float32", "BatchNormalization", "", "\"virtual_batch_size\": 8", "BatchNormalization layer 'x': virtual_batch_size"},
+      {"uint8", "Dense", "", "\"units\": 3", "the InputLayer's dtype 'uint8' is not supported"},
+      {"float32", "Dense", "\"module\": \"my_project.layers\", \"registered_name\": \"MyProject>Dense\", ", "\"units\": 3",
+       "layer 'x' is a custom class (MyProject>Dense in my_project.layers), not Keras's Dense"},
+      {"float32", "LayerNormalization", "", "\"axis\": [0]", "LayerNormalization layer 'x': axis [0] is not supported"},
+      {"float32", "BatchNormalization", "", "\"renorm\": true", "BatchNormalization layer 'x': renorm true is not supported"},
+      {"float32", "Rescaling", "", "\"scale\": {\"class_name\": \"__numpy__\", \"config\": {\"value\": [0.5], "
+       "\"dtype\": \"float32\"}}", NULL},
+  };
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    char text[2048];
+    snprintf(text, sizeof text, one_layer, refused[i].dtype, refused[i].cls, refused[i].outer, refused[i].config);
+    int rc = kcb__model_from_config_json(&m, text, NULL, 1, 0, NULL, "x.keras");
+    if (refused[i].error ? rc != KCB_EFORMAT || !strstr(kcb_error_last(), refused[i].error) : rc != 0)
+      fail_msg("case %zu: rc %d, '%s'", i, rc, rc ? kcb_error_last() : "");
+    kcb_model_free(m);
+    m = NULL;
+  }
   /* a mixed-precision policy (kcb computes in float32) is kept in the config kcb writes: Keras
    * rebuilds the model it read, not a float32 one */
   {

@@ -364,11 +364,22 @@ static int parse_activation(json_t *v, kcb_activation *out, const char *file, co
     *out = KCB_ACT_LINEAR;
     return 0;
   }
-  const char *name = class_of(v, NULL);
-  char snake[64];
-  if (name && !json_is_string(v)) {
-    snake_case(name, snake, sizeof snake);
-    name = snake;
+  json_t *config = NULL;
+  const char *name = class_of(v, &config);
+  /* {"class_name": "function", "config": "relu"} names a function; another class is a layer
+   * object used as the activation (Softmax(axis=1), LeakyReLU(...)), with settings of its own:
+   * only a Softmax over the last axis is kcb's softmax */
+  if (name && json_is_object(v) && json_is_object(config)) {
+    json_t *axis = json_object_get(config, "axis");
+    if (!strcmp(name, "Softmax") && (!axis || (json_is_integer(axis) && json_integer_value(axis) == -1) ||
+                                     (json_is_array(axis) && json_array_size(axis) == 1 &&
+                                      json_integer_value(json_array_get(axis, 0)) == -1))) {
+      *out = KCB_ACT_SOFTMAX;
+      return 0;
+    }
+    return kcb__error(KCB_EFORMAT, "%s: layer '%s': activation given as a %s layer object%s, which kcb does not take; "
+                      "give the activation by name ('relu', 'leaky_relu', 'softmax', ...)", file, layer, name,
+                      !strcmp(name, "Softmax") ? " over another axis" : "");
   }
   if (!name || kcb_activation_from_name(out, name) != 0)
     return kcb__error(KCB_EFORMAT, "%s: layer '%s': unsupported activation '%s'", file, layer, name ? name : "?");
@@ -422,7 +433,8 @@ static int check_layer_settings(json_t *c, const char *cls, const char *name, co
     json_object_foreach(c, key, v) {
       if (json_is_null(v) || (json_is_integer(v) && json_integer_value(v) == 0)) continue;
       if (kcb__ends_with(key, "_regularizer") || kcb__ends_with(key, "_constraint") || strcmp(key, "noise_shape") == 0 ||
-          strcmp(key, "lora_rank") == 0 || strcmp(key, "quantization_config") == 0) {
+          strcmp(key, "lora_rank") == 0 || strcmp(key, "quantization_config") == 0 ||
+          strcmp(key, "virtual_batch_size") == 0 || strcmp(key, "adjustment") == 0) { /* tf.keras 2's ghost BN */
         const char *what = class_of(v, NULL);
         snprintf(why, sizeof why, "%s%s%s%s", key, what ? " (" : "", what ? what : "", what ? ")" : "");
         break;
@@ -438,6 +450,13 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   const char *cls = class_of(layer, &c);
   const char *name = json_string_value(json_object_get(c, "name"));
   if (!cls || !json_is_object(c)) return kcb__error(KCB_EFORMAT, "%s: model config: a layer without class_name/config", file);
+  /* a class of the user's that carries a built-in's name: Keras would build theirs */
+  const char *registered = json_string_value(json_object_get(layer, "registered_name"));
+  const char *module = json_string_value(json_object_get(layer, "module"));
+  if ((registered && strcmp(registered, cls) != 0) || (module && strncmp(module, "keras", 5) != 0))
+    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a custom class (%s%s%s), not Keras's %s; kcb builds Keras's layers "
+                      "only", file, name ? name : "?", registered ? registered : module, registered && module ? " in " : "",
+                      registered && module ? module : "", cls);
   int rc = check_layer_settings(c, cls, name ? name : "?", file);
   if (rc) return rc;
   if (strcmp(cls, "Dense") == 0) {
@@ -718,15 +737,23 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
   keep_name(m->name, sizeof m->name, model_name);
   const char *model_policy = json_is_object(cfg) ? policy_name(json_object_get(cfg, "dtype")) : NULL;
   if (model_policy && !strncmp(model_policy, "mixed_", 6)) kcb__strlcpy(m->dtype_policy, model_policy, sizeof m->dtype_policy);
+  const char *input_dtype = NULL; /* an integer InputLayer dtype */
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);
     const char *lcls = class_of(layer, NULL);
     if (lcls && strcmp(lcls, "InputLayer") == 0) {
-      keep_name(m->input_name, sizeof m->input_name, json_string_value(json_object_get(json_object_get(layer, "config"), "name")));
+      json_t *ic = json_object_get(layer, "config");
+      /* Keras casts the inputs to the InputLayer's dtype: an integer one would change the values */
+      const char *dtype = policy_name(json_object_get(ic, "dtype"));
+      if (dtype && strncmp(dtype, "float", 5) != 0 && strcmp(dtype, "bfloat16") != 0) input_dtype = dtype;
+      keep_name(m->input_name, sizeof m->input_name, json_string_value(json_object_get(ic, "name")));
       continue;
     }
     rc = add_layer(m, layer, file);
   }
+  if (rc == 0 && input_dtype) /* said after the layers: a layer kcb lacks (Embedding) says more */
+    rc = kcb__error(KCB_EFORMAT, "%s: the InputLayer's dtype '%s' is not supported (Keras casts the inputs to it; "
+                    "kcb takes float32 inputs)", file, input_dtype);
 named:
   if (rc && strncmp(kcb_error_last(), file, strlen(file)) != 0) { /* a model builder's error: name the file */
     char why[512];

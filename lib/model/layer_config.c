@@ -175,6 +175,8 @@ static int bad_setting(const char *file, const char *name, const char *cls, json
                       value ? value : "(missing)",
                       !strcmp(key, "data_format") ? " (channels_last only)"
                       : !strcmp(key, "padding") ? " (valid or same; causal for Conv1D)"
+                      : !strcmp(key, "axis") ? " (kcb normalizes over the last axis: -1, or its index)"
+                      : !strcmp(key, "renorm") || !strcmp(key, "rms_scaling") ? ""
                                                 : " (positive whole numbers, one per spatial axis)");
   free(value);
   return rc;
@@ -261,8 +263,8 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     int64_t shape[KCB_MAX_RANK];
     kcb__model_current_shape(m, &rank, shape);
     int axis_ok = !axis || (json_is_integer(axis) && (json_integer_value(axis) == -1 || json_integer_value(axis) == rank));
-    if (!axis_ok || bool_or(c, "renorm", 0) || bool_or(c, "rms_scaling", 0))
-      return *rc = bad(file, name, cls, "only axis=-1 without renorm / rms_scaling is supported"), 1;
+    const char *wrong = !axis_ok ? "axis" : bool_or(c, "renorm", 0) ? "renorm" : bool_or(c, "rms_scaling", 0) ? "rms_scaling" : NULL;
+    if (wrong) return *rc = bad_setting(file, name, cls, c, wrong), 1;
     o.momentum = number_or(c, "momentum", 0.99);
     o.epsilon = number_or(c, "epsilon", 1e-3);
     o.center = bool_or(c, "center", 1);
@@ -310,6 +312,8 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     static const char *const keys[2] = {"scale", "offset"};
     for (int i = 0; i < 2; i++) {
       json_t *e = json_object_get(c, keys[i]);
+      const char *cls_e = json_string_value(json_object_get(e, "class_name"));
+      if (cls_e && !strcmp(cls_e, "__numpy__")) e = json_object_get(json_object_get(e, "config"), "value"); /* a numpy array */
       if (json_is_array(e) && json_array_size(e) == 1) e = json_array_get(e, 0);
       if (json_is_number(e)) v[i] = json_number_value(e);
       else if (e && !json_is_null(e)) return *rc = bad(file, name, cls, "only a single number for scale and offset is supported"), 1;
