@@ -1074,6 +1074,16 @@ static void json_set_path(json_t *root, const char *path, const char *value) {
 /* Settings Keras applies and kcb does not implement are refused with the file, the layer and the
  * setting named (a model built without them would train or predict otherwise); their neutral
  * values load. */
+/* The model config `text` builds a model (error NULL; returned) or fails with KCB_EFORMAT saying
+ * `error` (NULL returned). `i` names the case. */
+static kcb_model *config_loads_or_says(const char *text, const char *error, size_t i) {
+  kcb_model *m = NULL;
+  int rc = kcb__model_from_config_json(&m, text, NULL, 1, 0, NULL, "x.keras");
+  if (error ? rc != KCB_EFORMAT || !strstr(kcb_error_last(), error) : rc != 0)
+    fail_msg("case %zu: rc %d, '%s'", i, rc, rc ? kcb_error_last() : "");
+  return m;
+}
+
 static void test_unsupported_settings_refused(void **state) {
   (void)state;
   static const char model_cfg[] =
@@ -1185,9 +1195,7 @@ static void test_unsupported_settings_refused(void **state) {
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     char text[2048];
     snprintf(text, sizeof text, conv_cfg, settings[i].kernel, settings[i].conv_padding, settings[i].format, settings[i].pool_padding);
-    int rc = kcb__model_from_config_json(&m, text, NULL, 1, 0, NULL, "conv.h5");
-    if (settings[i].error ? rc != KCB_EFORMAT || !strstr(kcb_error_last(), settings[i].error) : rc != 0)
-      fail_msg("setting %zu: rc %d, '%s'", i, rc, rc ? kcb_error_last() : "");
+    m = config_loads_or_says(text, settings[i].error, i);
     if (i == 0) assert_int_equal(kcb_model_param_count(m), 3 * 3 * 2 * 4 + 4);
     kcb_model_free(m);
     m = NULL;
@@ -1221,11 +1229,7 @@ static void test_unsupported_settings_refused(void **state) {
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
     char text[2048];
     snprintf(text, sizeof text, one_layer, refused[i].dtype, refused[i].cls, refused[i].outer, refused[i].config);
-    int rc = kcb__model_from_config_json(&m, text, NULL, 1, 0, NULL, "x.keras");
-    if (refused[i].error ? rc != KCB_EFORMAT || !strstr(kcb_error_last(), refused[i].error) : rc != 0)
-      fail_msg("case %zu: rc %d, '%s'", i, rc, rc ? kcb_error_last() : "");
-    kcb_model_free(m);
-    m = NULL;
+    kcb_model_free(config_loads_or_says(text, refused[i].error, i));
   }
   /* a mixed-precision policy (kcb computes in float32) is kept in the config kcb writes: Keras
    * rebuilds the model it read, not a float32 one */
