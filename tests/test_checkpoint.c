@@ -415,7 +415,8 @@ static void make_data(kcb_tensor **x, kcb_tensor **y) {
   }
 }
 
-static void fit_with(kcb_model *m, kcb_tensor *x, kcb_tensor *y, kcb_callback **cbs, size_t n, int expect_rc) {
+static void fit_with(kcb_model *m, kcb_tensor *x, kcb_tensor *y, kcb_callback **cbs, size_t n, int expect_rc,
+                     kcb_history **history) {
   kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
   fo.epochs = 4;
   fo.batch_size = 8;
@@ -423,7 +424,7 @@ static void fit_with(kcb_model *m, kcb_tensor *x, kcb_tensor *y, kcb_callback **
   fo.validation_split = 0.2;
   fo.callbacks = cbs;
   fo.n_callbacks = n;
-  int rc = kcb_model_fit(m, x, y, &fo, NULL);
+  int rc = kcb_model_fit(m, x, y, &fo, history);
   if (rc != expect_rc) fail_msg("fit -> %s (%s)", kcb_error_name(rc), kcb_error_last());
 }
 
@@ -433,7 +434,8 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
   const char *spec = "6:relu,dropout:0.3,2:softmax";
   kcb_model *ref = test_compiled_model(4, spec, 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                                        KCB_METRIC_ACCURACY);
-  fit_with(ref, x, y, NULL, 0, 0);
+  kcb_history *ref_history = NULL, *history = NULL;
+  fit_with(ref, x, y, NULL, 0, 0, &ref_history);
 
   char bdir[600];
   snprintf(bdir, sizeof bdir, "%s/backup_%lld_%d_%lld", dir, (long long)save_freq, crash_epoch, (long long)crash_batch);
@@ -448,7 +450,7 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
                                      KCB_METRIC_ACCURACY);
   assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
   kcb_callback *cbs[2] = {br, crash};
-  fit_with(m, x, y, cbs, 2, KCB_ECALLBACK);
+  fit_with(m, x, y, cbs, 2, KCB_ECALLBACK, NULL);
   kcb_model_free(m);
   kcb_callback_free(br);
   char latest[700];
@@ -468,7 +470,21 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
   /* a new process: same seed, same arguments */
   m = test_compiled_model(4, spec, 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
   assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
-  fit_with(m, x, y, &br, 1, 0);
+  fit_with(m, x, y, &br, 1, 0, &history);
+  /* the resumed epochs log what the uninterrupted run logged: an epoch resumed mid-way (or after
+   * its last batch) goes on from its running means */
+  static const char *const keys[] = {"loss", "accuracy", "val_loss", "val_accuracy"};
+  size_t first = kcb_history_epochs(ref_history) - kcb_history_epochs(history);
+  for (size_t k = 0; k < 4; k++) {
+    const double *want, *got;
+    size_t n_want, n_got;
+    assert_ok(kcb_history_values(ref_history, keys[k], &want, &n_want));
+    assert_ok(kcb_history_values(history, keys[k], &got, &n_got));
+    for (size_t e = 0; e < n_got; e++)
+      if (got[e] != want[first + e]) fail_msg("%s of epoch %zu: %.17g resumed, %.17g uninterrupted", keys[k], first + e, got[e], want[first + e]);
+  }
+  kcb_history_free(history);
+  kcb_history_free(ref_history);
   size_t n = kcb_model_param_count(m);
   float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
   assert_ok(kcb_model_get_weights(ref, a, n));
@@ -495,6 +511,7 @@ static void test_backup_resume_mid_epoch(void **state) {
   (void)state;
   resume_case(3, 1, 7); /* a backup every 3 batches; crash in epoch 2 */
   resume_case(4, 2, 0);
+  resume_case(10, 2, 3); /* a backup at each epoch's last batch (10 a epoch); the resumed epoch has none left */
 }
 
 /* A backup Keras wrote has no kcb attributes: the epoch to resume in comes from its

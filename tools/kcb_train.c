@@ -451,27 +451,19 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
  * @return 0, or 1 (said). */
 /* Whether a file can be created beside `prefix` (probe: PREFIX.kcb-write-check-PID, removed):
  * said as "FLAG VALUE: cannot write in its directory" when not. */
-static int can_write_beside(const char *flag, const char *value, const char *prefix) {
-  char probe[4300];
-  snprintf(probe, sizeof probe, "%s.kcb-write-check-%ld", prefix, (long)getpid());
-  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
-  if (fd < 0) {
-    fprintf(stderr, "kcb-train: %s %s: cannot write in its directory: %s\n", flag, tool_esc(value), strerror(errno));
-    return 0;
-  }
-  close(fd);
-  (void)unlink(probe);
-  return 1;
+/* Whether a file can be written where `value` (a --save path, or a --checkpoint template's fixed
+ * file or directory, `path`) leads: links resolved as the write will, no FIFO or device, the
+ * directory writable; said (flag and value) when not. */
+static int writable(const char *flag, const char *value, const char *path) {
+  if (kcb_file_check_writable(path) == 0) return 1;
+  const char *why = kcb_error_last();
+  size_t n = strlen(path);
+  if (strncmp(why, path, n) == 0 && why[n] == ':') why += n + 2; /* "PATH: cause": said of the flag's value */
+  fprintf(stderr, "kcb-train: %s %s: %s\n", flag, tool_esc(value), tool_esc(why));
+  return 0;
 }
 
-static int save_dir_writable(const char *path) {
-  struct stat st;
-  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) { /* the model would be written in its place, and fail */
-    fprintf(stderr, "kcb-train: --save %s: is a directory; give a file name (model.keras)\n", tool_esc(path));
-    return 1;
-  }
-  return can_write_beside("--save", path, path) ? 0 : 1;
-}
+static int save_dir_writable(const char *path) { return writable("--save", path, path) ? 0 : 1; }
 
 /* --checkpoint's directory, as far as the template fixes it (up to the last '/' before the first
  * '{'): made and tried now, as --save's, not found unwritable after the first epoch's work. */
@@ -480,18 +472,21 @@ static int checkpoint_dir_ready(const char *template) {
   const char *slash = NULL;
   for (const char *p = template; p < (brace ? brace : end); p++)
     if (*p == '/') slash = p;
-  if (!slash) return 0; /* the current directory */
-  char dir[4200];
-  if ((size_t)(slash - template) >= sizeof dir) return 0;
-  snprintf(dir, sizeof dir, "%.*s", (int)(slash - template) + 1, template);
-  if (kcb_file_make_parent_dirs(dir) != 0) { /* "DIR: cause": said of the template instead */
+  if (!slash && brace) return 0; /* the current directory */
+  char dir[4200] = "./";
+  if (slash && (size_t)(slash - template) >= sizeof dir) return 0;
+  if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - template) + 1, template);
+  if (slash && kcb_file_make_parent_dirs(dir) != 0) { /* "DIR: cause": said of the template instead */
     const char *why = kcb_error_last();
     size_t n = strlen(dir);
     if (strncmp(why, dir, n) == 0 && why[n] == ':') why += n + 2;
     fprintf(stderr, "kcb-train: --checkpoint %s: %s\n", tool_esc(template), tool_esc(why));
     return 1;
   }
-  return can_write_beside("--checkpoint", template, dir) ? 0 : 1;
+  /* a template without fields names one file: it, else a file in its directory */
+  char probe[4300];
+  snprintf(probe, sizeof probe, "%s%s", brace ? dir : template, brace ? "kcb-checkpoint" : "");
+  return writable("--checkpoint", template, probe) ? 0 : 1;
 }
 
 /* --backup-dir's record of the options that set the run's course (train_args_course), so that a

@@ -69,6 +69,7 @@ static int load_backup(backup_and_restore *br, const char *path, const char *met
   if (rc) return rc;
   kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
   if ((rc = kcb_model_load_weights(m, path, &lo))) return rc;
+  m->resume_means = m->resume_means == 2 && batch >= 0; /* the epoch goes on from the backup's running means */
   m->resume_pending = 1;
   m->resume_epoch = epoch;
   m->resume_batch = batch;

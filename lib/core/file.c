@@ -110,26 +110,55 @@ static const char *file_kind(mode_t m) {
   return "not a regular file";
 }
 
+/* Where a write to user_path goes (*target, malloc'd; *old its state if *exists), or the error it
+ * would end in: a loop of links, a name ending in '/', a device or FIFO (never replaced by a file:
+ * a link to /dev/null, say), a directory. */
+static int replace_target(const char *user_path, char **target, struct stat *old, int *exists) {
+  int rc = write_target(user_path, target);
+  if (rc) return rc;
+  const char *slash = strrchr(*target, '/');
+  *exists = stat(*target, old) == 0;
+  if (!*(slash ? slash + 1 : *target) || (*exists && S_ISDIR(old->st_mode)))
+    rc = kcb__error(KCB_EINVAL, "%s: cannot save: the name is a directory", user_path);
+  else if (*exists && !S_ISREG(old->st_mode))
+    rc = kcb__error(KCB_EINVAL, "%s: cannot save: %s is %s, not a regular file", user_path, *target, file_kind(old->st_mode));
+  if (rc) free(*target), *target = NULL;
+  return rc;
+}
+
+int kcb_file_check_writable(const char *path) {
+  if (!path || !*path) return kcb__error(KCB_EINVAL, "save: empty file name");
+  char *target = NULL, dir[4096], probe[4200];
+  struct stat old;
+  int exists, rc = replace_target(path, &target, &old, &exists);
+  if (rc) return rc;
+  dir_of(target, dir, sizeof dir);
+  free(target);
+  static unsigned counter; /* a short name: the probe must not fail where the write would not */
+  snprintf(probe, sizeof probe, "%s/.kcb-probe-%ld-%u", dir, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+  int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    char step[4200];
+    snprintf(step, sizeof step, "creating a temporary file in %s", dir);
+    return fail(path, step, errno);
+  }
+  close(fd);
+  (void)unlink(probe);
+  return 0;
+}
+
 int kcb__file_write_checked(const char *path, const void *data, size_t len, int (*check)(const char *, void *),
                             void *ctx) {
   if (!path || !*path) return kcb__error(KCB_EINVAL, "save: empty file name");
   const char *user_path = path;
   char *target = NULL;
-  int target_rc = write_target(user_path, &target);
+  struct stat old;
+  int exists, target_rc = replace_target(user_path, &target, &old, &exists);
   if (target_rc) return target_rc;
   path = target;
   const char *slash = strrchr(path, '/');
   const char *base = slash ? slash + 1 : path;
-  struct stat old;
-  int exists = stat(path, &old) == 0, replacing = exists && S_ISREG(old.st_mode);
-  if (!*base || (exists && (S_ISCHR(old.st_mode) || S_ISBLK(old.st_mode) || S_ISFIFO(old.st_mode) || S_ISSOCK(old.st_mode)))) {
-    /* a device or a FIFO is never replaced by a file (a link to /dev/null, say) */
-    int rc = !*base ? kcb__error(KCB_EINVAL, "%s: cannot save: the name is a directory", user_path)
-                    : kcb__error(KCB_EINVAL, "%s: cannot save: %s is %s, not a regular file", user_path, path,
-                                 file_kind(old.st_mode));
-    free(target);
-    return rc;
-  }
+  int replacing = exists; /* a regular file, as replace_target checked */
   size_t size = strlen(path) + 64;
   char *tmp = malloc(size), part[TEMP_BASE_MAX + 1];
   if (!tmp) {

@@ -433,6 +433,14 @@ int kcb__h5_attr_write_int64(hid_t obj, const char *name, int64_t value, const c
   return rc;
 }
 
+int kcb__h5_attr_write_doubles(hid_t obj, const char *name, const double *values, size_t n, const char *file) {
+  hsize_t dim = n;
+  hid_t s = H5Screate_simple(1, &dim, NULL);
+  int rc = attr_write(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, s, values, file);
+  kcb__h5_close(s);
+  return rc;
+}
+
 int kcb__h5_attr_write_uint64s(hid_t obj, const char *name, const uint64_t *values, size_t n, const char *file) {
   hsize_t dim = n;
   hid_t s = H5Screate_simple(1, &dim, NULL);
@@ -595,6 +603,10 @@ int kcb__h5_attr_read_int64(hid_t obj, const char *name, int64_t *out, const cha
 }
 int kcb__h5_attr_read_uint64s(hid_t obj, const char *name, uint64_t *out, size_t n, const char *file) {
   return attr_read_number(obj, name, H5T_NATIVE_UINT64, out, n, file);
+}
+
+int kcb__h5_attr_read_doubles(hid_t obj, const char *name, double *out, size_t n, const char *file) {
+  return attr_read_number(obj, name, H5T_NATIVE_DOUBLE, out, n, file);
 }
 
 /* ---- datasets ---------------------------------------------------------------------------- */

@@ -76,6 +76,7 @@ int kcb__h5_attr_write_strings(hid_t obj, const char *name, const char *const *v
 int kcb__h5_attr_write_double(hid_t obj, const char *name, double value, const char *file);
 int kcb__h5_attr_write_int64(hid_t obj, const char *name, int64_t value, const char *file);
 int kcb__h5_attr_write_uint64s(hid_t obj, const char *name, const uint64_t *values, size_t n, const char *file);
+int kcb__h5_attr_write_doubles(hid_t obj, const char *name, const double *values, size_t n, const char *file);
 
 /* Reads a string-list attribute, vlen or fixed-length, ASCII or UTF-8, NULLPAD / NULLTERM /
  * SPACEPAD, scalar or 1-D; split attributes `name0`, `name1`... are concatenated when `name` is
@@ -90,6 +91,7 @@ int kcb__h5_attr_read_double(hid_t obj, const char *name, double *out, const cha
 int kcb__h5_attr_read_int64(hid_t obj, const char *name, int64_t *out, const char *file);
 /* Reads exactly n unsigned 64-bit values. */
 int kcb__h5_attr_read_uint64s(hid_t obj, const char *name, uint64_t *out, size_t n, const char *file);
+int kcb__h5_attr_read_doubles(hid_t obj, const char *name, double *out, size_t n, const char *file);
 
 /* Writes a float32 little-endian dataset (contiguous, no filters); rank 0 is a scalar.
  * '/' in name creates intermediate groups, as h5py does. */

@@ -249,8 +249,10 @@ int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   if (rc == MPI_SUCCESS && m->opt.n_slots > 0)
     rc = MPI_Bcast(m->opt.slots, (int)((size_t)m->opt.n_slots * m->n_params), MPI_FLOAT, 0, d->comm);
   if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Bcast of the weights");
-  /* The small state in one message: iterations, learning rate, resume point, RNG states. */
-  uint64_t s[5 + 3 * 4];
+  /* The small state in one message: iterations, learning rate, resume point, RNG states, and the
+   * resumed epoch's running means (whether to take them, then the (total, count) pairs). */
+  enum { MEANS_AT = 5 + 3 * 4, N_MEANS = 2 * (1 + KCB__MAX_METRICS) };
+  uint64_t s[MEANS_AT + 1 + N_MEANS];
   s[0] = (uint64_t)m->opt.iterations;
   memcpy(&s[1], &m->opt.learning_rate, sizeof m->opt.learning_rate);
   s[2] = (uint64_t)m->resume_pending;
@@ -259,6 +261,8 @@ int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   memcpy(&s[5], m->init_rng.s, sizeof m->init_rng.s);
   memcpy(&s[9], m->dropout_rng.s, sizeof m->dropout_rng.s);
   memcpy(&s[13], m->shuffle_rng.s, sizeof m->shuffle_rng.s);
+  s[MEANS_AT] = (uint64_t)m->resume_means;
+  memcpy(&s[MEANS_AT + 1], m->epoch_means, sizeof m->epoch_means);
   if ((rc = MPI_Bcast(s, (int)(sizeof s / sizeof s[0]), MPI_UINT64_T, 0, d->comm)) != MPI_SUCCESS)
     return mpi_error(rc, "MPI_Bcast of the training state");
   m->opt.iterations = (int64_t)s[0];
@@ -269,6 +273,8 @@ int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   memcpy(m->init_rng.s, &s[5], sizeof m->init_rng.s);
   memcpy(m->dropout_rng.s, &s[9], sizeof m->dropout_rng.s);
   memcpy(m->shuffle_rng.s, &s[13], sizeof m->shuffle_rng.s);
+  m->resume_means = (int)s[MEANS_AT];
+  memcpy(m->epoch_means, &s[MEANS_AT + 1], sizeof m->epoch_means);
   /* the dropout stream too: each step derives every rank's own masks from it (train.c) */
   return 0;
 }

@@ -182,6 +182,11 @@ struct kcb_model {
   int epochs_done; /* fit's epochs ended so far, counting those before initial_epoch or a resume */
   int64_t resume_batch;                /* -1: start the epoch at its first batch */
   int resumed;                         /* this fit resumed from a backup (set after on_train_begin) */
+  /* The training epoch's running loss and metrics as its logs show them (summed over the ranks),
+   * for a mid-epoch backup: the resumed epoch starts from them (resume_means), so its logs are an
+   * uninterrupted run's even when the backup came at its last batch. */
+  kcb__mean epoch_means[1 + KCB__MAX_METRICS];
+  int resume_means;                    /* 2: a loaded file held them; 1: BackupAndRestore resumes with them */
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;

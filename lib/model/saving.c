@@ -173,6 +173,11 @@ static int write_metadata(hid_t root, const save_ctx *c) {
   }
   if (c->o->epoch >= 0) KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_epoch", c->o->epoch, c->file));
   if (c->o->batch >= 0) KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_batch", c->o->batch, c->file));
+  if (c->o->batch >= 0 && c->o->include_rng_state) { /* a mid-epoch backup: the epoch's running means */
+    double means[2 * (1 + KCB__MAX_METRICS)];
+    for (size_t i = 0; i < 1 + KCB__MAX_METRICS; i++) means[2 * i] = m->epoch_means[i].total, means[2 * i + 1] = m->epoch_means[i].count;
+    KCB__TRY(kcb__h5_attr_write_doubles(root, "kcb_epoch_means", means, 2 * (1 + KCB__MAX_METRICS), c->file));
+  }
   if (c->o->include_rng_state) {
     uint64_t words[N_RNG_WORDS];
     memcpy(words, m->init_rng.s, 32);
@@ -967,6 +972,9 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     KCB__TRY(kcb__h5_attr_read_uint64s(src->file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
     st.have_rng = 1;
   }
+  double means[2 * (1 + KCB__MAX_METRICS)];
+  int have_means = o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_epoch_means");
+  if (have_means) KCB__TRY(kcb__h5_attr_read_doubles(src->file, "kcb_epoch_means", means, 2 * (1 + KCB__MAX_METRICS), path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
   /* weights that fit, of a model the file describes otherwise: said after Keras's shape messages */
@@ -983,6 +991,8 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     m->loss_scale.step_counter = st.step_counter;
     m->loss_scale.dynamic_scale = st.dynamic_scale;
   }
+  m->resume_means = have_means ? 2 : 0; /* BackupAndRestore decides whether a fit takes them */
+  for (size_t i = 0; have_means && i < 1 + KCB__MAX_METRICS; i++) m->epoch_means[i] = (kcb__mean){means[2 * i], means[2 * i + 1]};
   if (st.have_rng) {
     memcpy(m->init_rng.s, st.rng, 32);
     memcpy(m->dropout_rng.s, st.rng + 4, 32);

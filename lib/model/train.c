@@ -193,6 +193,7 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
   if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
                                 &h->stop_requested)))
     return rc;
+  if (train) memcpy(m->epoch_means, h->global, sizeof m->epoch_means); /* for a mid-epoch backup */
   if (train) {
     double t = m->profiler ? kcb_profiler_now() : 0;
     kcb__optimizer_step(&m->opt, m->params, m->grads);
@@ -463,8 +464,17 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     m->resumed = 1;
   }
   m->epochs_done = first_epoch;
+  int carry_means = m->resumed && m->resume_means == 1 && skip_batches > 0;
+  m->resume_means = 0;
   for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
     reset_metrics(m, h);
+    if (carry_means) { /* the backed-up epoch's running means: rank 0 holds them, so the sum over ranks is theirs */
+      memcpy(h->global, m->epoch_means, sizeof h->global);
+      if (kcb_distributed_rank(h->dist) == 0) {
+        m->loss_tracker = m->epoch_means[0];
+        memcpy(m->metric_state, m->epoch_means + 1, sizeof m->metric_state);
+      }
+    }
     KCB__TRY(call_hook(h, KCB_HOOK_EPOCH_BEGIN, epoch, NULL));
     if (m->sync_dist) { /* the rates the schedules set (and ReduceLROnPlateau's last cut): the same step everywhere */
       uint32_t bits;
@@ -491,7 +501,9 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     int64_t first_step = 0;
     if (skip_batches > 0 && o->steps_per_epoch == 0) batches_seen = first_step = skip_batches;
     skip_batches = 0;
-    kcb_logs_clear(batch_logs);
+    if (carry_means) KCB__TRY(metrics_logs(m, h, batch_logs)); /* the epoch's logs even when no batch is left */
+    else kcb_logs_clear(batch_logs);
+    carry_means = 0;
     int cut = 0;
     for (int64_t step = first_step; step < steps && batches_seen < full_batches; step++) {
       /* checked before each batch, so a request is served after the batch running when it came */

@@ -92,11 +92,11 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check class_names_count 2 "kcb-train: --class-names 'a,b,c': 3 names for the data's 10 classes" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c
   # --save in a directory that takes no file: said before training, not after it
-  check save_dir_not_writable 1 "^kcb-train: --save /proc/m\.keras: cannot write in its directory" -- \
+  check save_dir_not_writable 1 "^kcb-train: --save /proc/m\.keras: cannot save: creating a temporary file in /proc" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 1 --save /proc/m.keras
   cp "$out" "$tmp/save_check.txt"
   mkdir -p "$tmp/taken.keras"
-  check save_is_directory 1 "^kcb-train: --save .*taken\.keras: is a directory" -- \
+  check save_is_directory 1 "^kcb-train: --save .*taken\.keras: cannot save: the name is a directory" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 1 --save "$tmp/taken.keras"
   assert save_is_directory_before_training bash -c '! grep -q "Epoch 1/1" "$1"' _ "$out"
   assert save_dir_checked_first bash -c '! grep -q "Epoch 1/1" "$1"' _ "$tmp/save_check.txt"

@@ -33,6 +33,12 @@ int kcb_file_make_parent_dirs(const char *path);
  * that errno) whose message is "PATH: cannot save: STEP: CAUSE". */
 int kcb_file_write_atomic(const char *path, const void *data, size_t len);
 
+/** Whether kcb_file_write_atomic(path, ...) could write there, checked before the work whose
+ * result it will save: path's links resolve (no loop), it names no directory, FIFO or device, and
+ * the directory the file lands in takes a new file (a short probe file, made and removed).
+ * @return 0, or the error the write would end in, its message naming path. */
+int kcb_file_check_writable(const char *path);
+
 /** Removes the temporary files that kcb_file_write_atomic(path, ...) calls cut by a kill or a crash
  * left beside path ("[.]NAME.tmp-*" in its directory). Nothing reads them; call this when no other
  * process is writing path, e.g. when a run starts or ends. Best effort: errors are ignored. */
