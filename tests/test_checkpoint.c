@@ -435,7 +435,18 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
   kcb_model *ref = test_compiled_model(4, spec, 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                                        KCB_METRIC_ACCURACY);
   kcb_history *ref_history = NULL, *history = NULL;
-  fit_with(ref, x, y, NULL, 0, 0, &ref_history);
+  /* a ModelCheckpoint saving every 4 batches: the same save points with a crash and a resume */
+  char ref_ck[600], res_ck[600];
+  snprintf(ref_ck, sizeof ref_ck, "%s/ck_ref_%lld_%d/{epoch}-{batch}.weights.h5", dir, (long long)save_freq, crash_epoch);
+  snprintf(res_ck, sizeof res_ck, "%s/ck_res_%lld_%d/{epoch}-{batch}.weights.h5", dir, (long long)save_freq, crash_epoch);
+  kcb_model_checkpoint_options mo = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+  mo.save_weights_only = 1;
+  mo.save_freq = 4;
+  mo.monitor = "loss";
+  kcb_callback *mc_ref = NULL, *mc = NULL;
+  assert_ok(kcb_model_checkpoint_new(&mc_ref, ref_ck, &mo));
+  assert_ok(kcb_model_checkpoint_new(&mc, res_ck, &mo));
+  fit_with(ref, x, y, &mc_ref, 1, 0, &ref_history);
 
   char bdir[600];
   snprintf(bdir, sizeof bdir, "%s/backup_%lld_%d_%lld", dir, (long long)save_freq, crash_epoch, (long long)crash_batch);
@@ -449,8 +460,8 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
   kcb_model *m = test_compiled_model(4, spec, 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                                      KCB_METRIC_ACCURACY);
   assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
-  kcb_callback *cbs[2] = {br, crash};
-  fit_with(m, x, y, cbs, 2, KCB_ECALLBACK, NULL);
+  kcb_callback *cbs[3] = {mc, crash, br};
+  fit_with(m, x, y, cbs, 3, KCB_ECALLBACK, NULL);
   kcb_model_free(m);
   kcb_callback_free(br);
   char latest[700];
@@ -470,7 +481,19 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
   /* a new process: same seed, same arguments */
   m = test_compiled_model(4, spec, 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
   assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
-  fit_with(m, x, y, &br, 1, 0, &history);
+  cbs[1] = br;
+  fit_with(m, x, y, cbs, 2, 0, &history);
+  *strrchr(ref_ck, '/') = '\0', *strrchr(res_ck, '/') = '\0';
+  assert_int_equal(count_files(ref_ck), count_files(res_ck));
+  DIR *d = opendir(ref_ck);
+  for (struct dirent *e; d && (e = readdir(d));) {
+    char other[900];
+    snprintf(other, sizeof other, "%s/%s", res_ck, e->d_name);
+    if (e->d_name[0] != '.' && !exists(other)) fail_msg("the resumed run has no %s", other);
+  }
+  if (d) closedir(d);
+  kcb_callback_free(mc);
+  kcb_callback_free(mc_ref);
   /* the resumed epochs log what the uninterrupted run logged: an epoch resumed mid-way (or after
    * its last batch) goes on from its running means */
   static const char *const keys[] = {"loss", "accuracy", "val_loss", "val_accuracy"};

@@ -927,6 +927,12 @@ int main(int argc, char **argv) {
       if (!quiet_rank && backup_status.batch >= 0) printf(", batch %lld", (long long)backup_status.batch + 2);
       if (!quiet_rank && a.csv) printf(" (continuing %s)", a.csv);
       if (!quiet_rank) printf("\n");
+      /* as Keras's BackupAndRestore: the callbacks' own counters are not in the backup */
+      if (!quiet_rank && (a.early_stopping >= 0 || a.reduce_lr))
+        printf("Note: %s start%s afresh (patience, best value%s): the run may end otherwise than an uninterrupted "
+               "one\n", a.early_stopping >= 0 && a.reduce_lr ? "--early-stopping and --reduce-lr-on-plateau"
+               : a.early_stopping >= 0 ? "--early-stopping" : "--reduce-lr-on-plateau",
+               a.early_stopping >= 0 && a.reduce_lr ? "" : "s", a.restore_best_weights ? ", best weights" : "");
       fflush(stdout);
       a.csv_append = 1; /* the resumed run's rows follow the earlier ones */
     }

@@ -26,6 +26,7 @@ typedef struct backup_and_restore {
   int64_t last_batch;          /* the last batch done in current_epoch, -1 none (an interrupt's backup) */
   int64_t resumed_batch;       /* the batch the loaded backup stopped after, for the first epoch */
   kcb__save_counter counter;
+  int began;                   /* this fit's first epoch has begun */
   kcb__rng epoch_shuffle_rng; /* the shuffle RNG before this epoch's shuffle */
 } backup_and_restore;
 
@@ -91,6 +92,7 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   int rc = kcb__mkdirs(br->dir, "BackupAndRestore");
   if (rc) return rc;
   br->counter = (kcb__save_counter){0, 0};
+  br->began = 0;
   br->resumed_batch = -1;
   remove_stale_temps(br);
   if (br->o.mark_completed && access(br->done_marker, F_OK) == 0 && access(br->weights, F_OK) != 0 &&
@@ -131,6 +133,8 @@ static int br_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   backup_and_restore *br = (backup_and_restore *)cb;
   (void)logs;
   br->current_epoch = epoch;
+  if (!br->began) kcb__save_counter_resume(&br->counter, cb->model, br->o.save_freq);
+  br->began = 1;
   br->last_batch = br->resumed_batch; /* a resumed epoch starts after the backup's batch */
   br->resumed_batch = -1;
   br->epoch_shuffle_rng = cb->model->shuffle_rng; /* fit shuffles after this hook */

@@ -2,6 +2,7 @@
  * BackupAndRestore. */
 #include "callbacks/checkpoint_internal.h"
 #include "internal.h"
+#include "model/model_internal.h"
 
 int kcb__save_counter_step(kcb__save_counter *c, int64_t save_freq, int64_t batch) {
   /* Keras: a batch index not past the last one seen means a new epoch began. */
@@ -12,4 +13,12 @@ int kcb__save_counter_step(kcb__save_counter *c, int64_t save_freq, int64_t batc
     return 1;
   }
   return 0;
+}
+
+void kcb__save_counter_resume(kcb__save_counter *c, const kcb_model *m, int64_t save_freq) {
+  if (save_freq <= 0 || !m || !m->resumed) return;
+  /* as the run never stopped: the batches trained since its last save, and the last batch done
+   * in the resumed epoch (-1: none), from which the next batch index counts on */
+  c->since_last_save = m->opt.iterations % save_freq;
+  c->last_batch_seen = m->resume_batch;
 }

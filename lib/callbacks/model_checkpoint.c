@@ -230,6 +230,7 @@ static int mc_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
     int rc = restore_from_files(mc);
     if (rc) return rc;
   }
+  if (!mc->began) kcb__save_counter_resume(&mc->counter, cb->model, mc->o.save_freq);
   mc->began = 1;
   return 0;
 }
