@@ -1221,6 +1221,8 @@ static void test_unsupported_settings_refused(void **state) {
       {"uint8", "Dense", "", "\"units\": 3", "the InputLayer's dtype 'uint8' is not supported"},
       {"float32", "Dense", "\"module\": \"my_project.layers\", \"registered_name\": \"MyProject>Dense\", ", "\"units\": 3",
        "layer 'x' is a custom class (MyProject>Dense in my_project.layers), not Keras's Dense"},
+      {"float32", "Dense", "\"module\": null, \"registered_name\": \"Dense\", ", "\"units\": 3",
+       "layer 'x' is a custom class (Dense in __main__), not Keras's Dense"}, /* a script's own class */
       {"float32", "LayerNormalization", "", "\"axis\": [0]", "LayerNormalization layer 'x': axis [0] is not supported"},
       {"float32", "BatchNormalization", "", "\"renorm\": true", "BatchNormalization layer 'x': renorm true is not supported"},
       {"float32", "Rescaling", "", "\"scale\": {\"class_name\": \"__numpy__\", \"config\": {\"value\": [0.5], "

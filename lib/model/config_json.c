@@ -369,8 +369,12 @@ static int parse_activation(json_t *v, kcb_activation *out, const char *file, co
   /* {"class_name": "function", "config": "relu"} names a function; another class is a layer
    * object used as the activation (Softmax(axis=1), LeakyReLU(...)), with settings of its own:
    * only a Softmax over the last axis is kcb's softmax */
+  json_t *module = json_object_get(v, "module");
   if (name && json_is_object(v) && json_is_object(config)) {
     json_t *axis = json_object_get(config, "axis");
+    if (module && (!json_is_string(module) || strncmp(json_string_value(module), "keras", 5) != 0))
+      return kcb__error(KCB_EFORMAT, "%s: layer '%s': activation given as a custom %s object, which kcb does not take", file,
+                        layer, name);
     if (!strcmp(name, "Softmax") && (!axis || (json_is_integer(axis) && json_integer_value(axis) == -1) ||
                                      (json_is_array(axis) && json_array_size(axis) == 1 &&
                                       json_integer_value(json_array_get(axis, 0)) == -1))) {
@@ -452,7 +456,9 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   if (!cls || !json_is_object(c)) return kcb__error(KCB_EFORMAT, "%s: model config: a layer without class_name/config", file);
   /* a class of the user's that carries a built-in's name: Keras would build theirs */
   const char *registered = json_string_value(json_object_get(layer, "registered_name"));
-  const char *module = json_string_value(json_object_get(layer, "module"));
+  json_t *module_v = json_object_get(layer, "module");
+  const char *module = json_is_string(module_v) ? json_string_value(module_v) : module_v ? "__main__" : NULL;
+  /* Keras writes "module": null for a class of the user's script (__main__), keras.* for its own */
   if ((registered && strcmp(registered, cls) != 0) || (module && strncmp(module, "keras", 5) != 0))
     return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a custom class (%s%s%s), not Keras's %s; kcb builds Keras's layers "
                       "only", file, name ? name : "?", registered ? registered : module, registered && module ? " in " : "",

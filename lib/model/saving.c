@@ -872,20 +872,46 @@ static void strip_incidental(json_t *config) {
   }
 }
 
-/* The next layer entry from *i on that computes something, or NULL: the input and the layers that
- * only reshape (a Flatten before a Dense on flat data is the same model) are passed over. */
-static json_t *next_layer(json_t *layers, size_t *i) {
-  for (; *i < json_array_size(layers); ++*i) {
-    json_t *l = json_array_get(layers, *i);
-    const char *cls = json_string_value(json_object_get(l, "class_name"));
-    if (!cls || (strcmp(cls, "InputLayer") && strcmp(cls, "Flatten") && strcmp(cls, "Reshape"))) return l;
+/* Whether a layer only rearranges its input's values (a Flatten before a Dense on flat data is
+ * the same model): check_config compares the others. */
+static int reshapes_only(const kcb__layer *l) { return l->kind == KCB__FLATTEN || l->kind == KCB__RESHAPE; }
+
+/* The index of the next layer from i on that computes something, or m->n_layers. */
+static size_t next_computing(const kcb_model *m, size_t i) {
+  while (i < m->n_layers && reshapes_only(&m->layers[i])) i++;
+  return i;
+}
+
+/* The shape layer i takes, as "(28, 28, 1)". */
+static void input_shape_str(const kcb_model *m, size_t i, char *buf, size_t size) {
+  if (i == 0) kcb__shape_str(buf, size, m->in_rank, m->in_shape);
+  else kcb__shape_str(buf, size, m->layers[i - 1].out_rank, m->layers[i - 1].out_shape);
+}
+
+/* A config value as a message shows it: numbers as Python writes them (0.99, not 0.98999999999999999). */
+static void config_value_str(json_t *v, char *buf, size_t size) {
+  if (!v) {
+    kcb__strlcpy(buf, "(none)", size);
+  } else if (json_is_real(v)) {
+    kcb_format_double(json_real_value(v), buf, size);
+  } else {
+    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    snprintf(buf, size, "%.200s", t ? t : "?");
+    free(t);
   }
-  return NULL;
+}
+
+/* The entries of a config's layer list that stand for the model's layers (the InputLayer left out). */
+static json_t *model_layer_entry(json_t *layers, size_t layer) {
+  json_t *first = json_array_get(layers, 0);
+  const char *cls = json_string_value(json_object_get(first, "class_name"));
+  return json_array_get(layers, layer + (cls && !strcmp(cls, "InputLayer")));
 }
 
 /* check_config: the model the file describes (a Sequential's config) is the one m is, and one kcb
- * trains as saved; else KCB_EFORMAT naming the first layer and setting that differ. Both sides are
- * compared as kcb writes their configs, so each setting has one spelling. */
+ * trains as saved; else KCB_EFORMAT naming the first layer and setting that differ. Layers are
+ * compared by class, by the shape they take, and by their settings as kcb writes them (so each
+ * has one spelling). */
 static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
   json_t *root = json_loads(s->config, 0, NULL);
   const char *cls = json_string_value(json_object_get(root, "class_name"));
@@ -896,30 +922,30 @@ static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
   char *ours_text = NULL, *theirs_text = NULL;
   json_t *ours = NULL, *theirs = NULL;
   int rc = kcb__model_from_config_json(&saved, s->config, NULL, 0, 0, NULL, s->path);
-  if (rc) {
-    char why[2048];
-    kcb__strlcpy(why, kcb_error_last(), sizeof why);
-    return kcb__error(rc, "%s (the model the file describes; its weights would be trained as another model's)", why);
-  }
+  if (rc) return rc; /* a setting kcb cannot honour, said naming the layer */
   KCB__TRY(kcb__model_config_json_legacy(m, &ours_text));
   KCB__TRY(kcb__model_config_json_legacy(saved, &theirs_text));
   ours = json_loads(ours_text, 0, NULL);
   theirs = json_loads(theirs_text, 0, NULL);
   json_t *a = json_object_get(json_object_get(ours, "config"), "layers");
   json_t *b = json_object_get(json_object_get(theirs, "config"), "layers");
-  size_t i = 0, j = 0, n_a = 0, n_b = 0;
-  for (json_t *la, *lb; rc == 0 && (la = next_layer(a, &i)) && (lb = next_layer(b, &j)); i++, j++, n_a++, n_b++) {
-    const char *ca = json_string_value(json_object_get(la, "class_name")), *cb = json_string_value(json_object_get(lb, "class_name"));
-    json_t *fa = json_object_get(la, "config"), *fb = json_object_get(lb, "config");
-    const char *name = json_string_value(json_object_get(fb, "name"));
-    if (!name) name = "?";
-    if (!ca || !cb || strcmp(ca, cb)) {
-      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is a %s in the file, a %s in this model", s->path, name, cb ? cb : "?",
-                      ca ? ca : "?");
+  size_t i = next_computing(m, 0), j = next_computing(saved, 0);
+  for (; rc == 0 && i < m->n_layers && j < saved->n_layers; i = next_computing(m, i + 1), j = next_computing(saved, j + 1)) {
+    const kcb__layer *la = &m->layers[i], *lb = &saved->layers[j];
+    const char *ca = kcb__layer_class_name(la->kind), *cb = kcb__layer_class_name(lb->kind);
+    if (la->kind != lb->kind) {
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is %s %s in the file; this model has %s %s there", s->path, lb->name,
+                      strchr("AEIOU", cb[0]) ? "an" : "a", cb, strchr("AEIOU", ca[0]) ? "an" : "a", ca);
       break;
     }
-    char layer_name[KCB__NAME_MAX];
-    kcb__strlcpy(layer_name, name, sizeof layer_name); /* strip_incidental drops it */
+    char sa[96], sb[96];
+    input_shape_str(m, i, sa, sizeof sa);
+    input_shape_str(saved, j, sb, sizeof sb);
+    if (strcmp(sa, sb)) {
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' (%s) takes %s in the file, %s in this model", s->path, lb->name, cb, sb, sa);
+      break;
+    }
+    json_t *fa = json_object_get(model_layer_entry(a, i), "config"), *fb = json_object_get(model_layer_entry(b, j), "config");
     strip_incidental(fa);
     strip_incidental(fb);
     const char *key;
@@ -927,18 +953,20 @@ static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
     json_object_foreach(fa, key, va) {
       json_t *vb = json_object_get(fb, key);
       if (vb && json_equal(va, vb)) continue;
-      char *ta = json_dumps(va, JSON_COMPACT | JSON_ENCODE_ANY), *tb = vb ? json_dumps(vb, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' (%s) has %s %s in the file, %s in this model", s->path, layer_name, cb,
-                      key, tb ? tb : "(none)", ta ? ta : "?");
-      free(ta);
-      free(tb);
+      char ta[256], tb[256];
+      config_value_str(va, ta, sizeof ta);
+      config_value_str(vb, tb, sizeof tb);
+      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' (%s) has %s %s in the file, %s in this model", s->path, lb->name, cb, key,
+                      tb, ta);
       break;
     }
   }
-  while (rc == 0 && next_layer(a, &i)) i++, n_a++;
-  while (rc == 0 && next_layer(b, &j)) j++, n_b++;
-  if (rc == 0 && n_a != n_b)
-    rc = kcb__error(KCB_EFORMAT, "%s: the file's model has %zu layers, this model %zu", s->path, n_b, n_a);
+  if (rc == 0 && j < saved->n_layers)
+    rc = kcb__error(KCB_EFORMAT, "%s: the file's model goes on with layer '%s' (%s), which this model does not have",
+                    s->path, saved->layers[j].name, kcb__layer_class_name(saved->layers[j].kind));
+  else if (rc == 0 && i < m->n_layers)
+    rc = kcb__error(KCB_EFORMAT, "%s: this model goes on with a %s (its layer '%s'), which the file's model does not have",
+                    s->path, kcb__layer_class_name(m->layers[i].kind), m->layers[i].name);
 done:
   json_decref(ours);
   json_decref(theirs);
