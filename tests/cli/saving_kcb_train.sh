@@ -40,6 +40,11 @@ with zipfile.ZipFile(sys.argv[2], 'w') as out:
     check "initial_weights_other_model_${edit%%=*}" 1 "kcb-train: .*edited\.keras: .*(activation \"sigmoid\" in the file, \"relu\" in this model|trainable|regulari)" -- \
       "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/edited.keras"
   done
+  # same weight shapes, another geometry: the convolution saw 14x56 images in the file
+  "$bin" --train-limit 300 --verbose 0 --epochs 1 --model 28x28x1,reshape:14x56x1,conv:4:3:relu,gap,10:softmax \
+    --save "$tmp/wide.keras" >/dev/null 2>&1
+  check initial_weights_other_geometry 1 "wide\.keras: layer 'conv2d' \(Conv2D\) takes \(14, 56, 1\) in the file, \(28, 28, 1\) in this model" -- \
+    "$bin" --train-limit 300 --verbose 0 --epochs 0 --model 28x28x1,conv:4:3:relu,gap,10:softmax --initial-weights "$tmp/wide.keras"
   check h5py_reads 0 '^\(784, 32\) \(784, 32\) sequential$' -- /usr/bin/python3 -c "
 import h5py, sys
 a = h5py.File('$tmp/w.weights.h5', 'r')['layers/dense/vars/0'].shape
