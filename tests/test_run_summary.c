@@ -203,9 +203,10 @@ static void test_purge(void **state) {
   const double want[7] = {0, 1, 2, 3, 4, 105, 106};
   for (int i = 0; i < 7; i++) assert_true(t->values[i] == want[i]);
   assert_true(t->max == 106 && t->min == 0 && t->last == 106);
-  assert_int_equal(t->count, 12); /* every value read, purged or not */
+  assert_int_equal(t->count, 7); /* every field is the purged series' */
+  assert_true(t->first_step == 0 && t->last_step == 6 && t->max_step == 6);
   kcb_run_summary_free(s);
-  /* without the series, the purge cannot apply: the stats cover every value */
+  /* without the series kept: the same fields (a restarted run is read with them, then they go) */
   kcb_run_summary_options ro = KCB_RUN_SUMMARY_OPTIONS_INIT;
   ro.keep_series = 0;
   assert_ok(kcb_run_summary_read(&s, tmpdir, &ro));
@@ -213,6 +214,8 @@ static void test_purge(void **state) {
   assert_int_equal(t->n_points, 0);
   assert_null(t->values);
   assert_true(t->max == 106 && t->min == 0 && t->first == 0 && t->last == 106);
+  assert_int_equal(t->count, 7);
+  assert_true(t->first_step == 0 && t->last_step == 6 && t->max_step == 6);
   kcb_run_summary_free(s);
   /* a third session restarting earlier (step 3) drops the second's points too, and only the points
    * read before it: 0 1 2, then its own 203 204 */
@@ -459,7 +462,7 @@ static void test_hparams_repeated_key(void **state) {
 }
 
 /* int64 (and uint64) scalars keep their exact values beside the doubles, through TensorBoard's
- * purge, with and without the series; a float value makes a tag a float tag. */
+ * purge, with and without the series kept; a float value makes a tag a float tag. */
 static void test_int_scalars(void **state) {
   (void)state;
   make_tmpdir();
@@ -501,14 +504,15 @@ static void test_int_scalars(void **state) {
   assert_true(kcb_run_summary_find(s, "m")->values[0] == 3 && kcb_run_summary_find(s, "m")->last == 0.5);
   kcb_run_summary_free(s);
 
-  /* without the series: exact stats over every value (the purge needs the series) */
+  /* without the series kept: the same exact stats, of the purged series (INT64_MIN at step 3 went) */
   kcb_run_summary_options ro = KCB_RUN_SUMMARY_OPTIONS_INIT;
   ro.keep_series = 0;
   assert_ok(kcb_run_summary_read(&s, path, &ro));
   t = kcb_run_summary_find(s, "x");
   assert_int_equal(t->value_type, KCB_SCALAR_INT);
   assert_null(t->int_values);
-  assert_true(t->first_int == INT64_MAX && t->last_int == 5 && t->min_int == INT64_MIN && t->max_int == INT64_MAX);
+  assert_true(t->first_int == INT64_MAX && t->last_int == 5 && t->min_int == -3 && t->max_int == INT64_MAX);
+  assert_int_equal(t->count, 5);
   t = kcb_run_summary_find(s, "u");
   assert_int_equal(t->value_type, KCB_SCALAR_UINT);
   assert_true(t->min_int == 7 && (uint64_t)t->max_int == UINT64_MAX);

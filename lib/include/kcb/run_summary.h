@@ -30,8 +30,9 @@ typedef struct kcb_run_tag {
   const char *tag;
   const char *plugin;        /**< plugin of the first metadata seen for the tag ("" when none) */
   kcb_summary_kind kind;     /**< from the tag's first value (as kcb_event_reader would report it) */
-  uint64_t count;            /**< values recorded under the tag */
-  int64_t first_step, last_step; /**< of the first and last value, in file order */
+  uint64_t count;            /**< values recorded under the tag (a scalar tag's: those TensorBoard's
+                                  purge leaves, as n_points) */
+  int64_t first_step, last_step; /**< of the first and last value counted, in file order */
   int64_t min_step, max_step;
   double first_wall_time, last_wall_time;
   /* KCB_SUMMARY_SCALAR tags (NaN otherwise): first and last value, and the least and greatest
@@ -74,7 +75,8 @@ typedef struct kcb_run_summary {
 typedef struct kcb_run_summary_options {
   const char *tag;  /**< NULL: every tag; else only this tag (the others are counted as events only) */
   int keep_series;  /**< 1: keep the scalar points (steps, wall times, values) [1]; 0: only the
-                         first / last / min / max, which then ignore SessionLog START purges */
+                         counts, steps and first / last / min / max (a restarted run is read
+                         with its points, purged, then they are let go) */
 } kcb_run_summary_options;
 #define KCB_RUN_SUMMARY_OPTIONS_INIT {NULL, 1}
 

@@ -694,6 +694,16 @@ static void int_stats(tag_acc *t, int from_series) {
 static void stats_from_series(tag_acc *t) {
   kcb_run_tag *p = &t->pub;
   if (p->kind != KCB_SUMMARY_SCALAR || !p->n_points) return;
+  /* every field of the series the purge left, not of every point read */
+  p->count = p->n_points;
+  p->first_step = p->min_step = p->max_step = t->steps[0];
+  p->last_step = t->steps[p->n_points - 1];
+  p->first_wall_time = t->walls[0];
+  p->last_wall_time = t->walls[p->n_points - 1];
+  for (size_t i = 1; i < p->n_points; i++) {
+    if (t->steps[i] < p->min_step) p->min_step = t->steps[i];
+    if (t->steps[i] > p->max_step) p->max_step = t->steps[i];
+  }
   p->first = t->values[0];
   p->last = t->values[p->n_points - 1];
   p->min = p->max = NAN;
@@ -721,14 +731,31 @@ void kcb_run_summary_free(kcb_run_summary *s) {
   free(b);
 }
 
+/* read_summary's answer for a run with a SessionLog START read without its series (not an error
+ * code of kcb's: never returned to a caller). */
+#define KCB__RESTARTED 1000
+
+static int read_summary(kcb_run_summary **out, const char *path, const kcb_run_summary_options *opts, int drop_series);
+
 int kcb_run_summary_read(kcb_run_summary **out, const char *path, const kcb_run_summary_options *opts) {
   static const kcb_run_summary_options defaults = KCB_RUN_SUMMARY_OPTIONS_INIT;
   if (!out) return kcb__error(KCB_EINVAL, "run summary: no output");
   *out = NULL;
   if (!path) return kcb__error(KCB_EINVAL, "run summary: no path");
+  if (!opts) opts = &defaults;
+  int rc = read_summary(out, path, opts, 0);
+  if (rc != KCB__RESTARTED) return rc;
+  /* a restarted run without series: its counts and steps must be the purged series', which only
+   * the series give; read again keeping them, then let them go */
+  kcb_run_summary_options with_series = *opts;
+  with_series.keep_series = 1;
+  return read_summary(out, path, &with_series, 1);
+}
+
+static int read_summary(kcb_run_summary **out, const char *path, const kcb_run_summary_options *opts, int drop_series) {
   builder *b = calloc(1, sizeof *b);
   if (!b) return kcb__error(KCB_ENOMEM, "run summary: out of memory");
-  b->opts = opts ? opts : &defaults;
+  b->opts = opts;
   b->pub.first_wall_time = b->pub.last_wall_time = NAN;
   char **files = NULL;
   size_t n_list = 0, n_files = 0;
@@ -740,6 +767,7 @@ int kcb_run_summary_read(kcb_run_summary **out, const char *path, const kcb_run_
   else n_files = 1, rc = read_file(b, path);
   for (size_t i = 0; !rc && i < n_list; i++) rc = read_file(b, files[i]);
   kcb_string_list_free(files, n_list);
+  if (!rc && b->pub.n_session_starts && !b->opts->keep_series) rc = KCB__RESTARTED; /* the caller reads again */
   if (!rc && b->n_starts && purge(b)) rc = kcb__error(KCB_ENOMEM, "run summary: out of memory");
   if (!rc && b->n_tags && !(b->sorted = malloc(b->n_tags * sizeof *b->sorted)))
     rc = kcb__error(KCB_ENOMEM, "run summary: out of memory");
@@ -752,7 +780,12 @@ int kcb_run_summary_read(kcb_run_summary **out, const char *path, const kcb_run_
     if (b->opts->keep_series) stats_from_series(t);
     t->pub.value_type = value_type(t);
     if (t->pub.value_type != KCB_SCALAR_FLOAT) int_stats(t, b->opts->keep_series);
-    t->pub.int_values = t->pub.value_type != KCB_SCALAR_FLOAT && b->opts->keep_series ? t->ints : NULL;
+    if (drop_series) { /* as a read without series gives it */
+      free(t->steps), free(t->era), free(t->walls), free(t->values);
+      t->steps = NULL, t->era = NULL, t->walls = NULL, t->values = NULL;
+      t->pub.n_points = 0;
+    }
+    t->pub.int_values = t->pub.value_type != KCB_SCALAR_FLOAT && b->opts->keep_series && !drop_series ? t->ints : NULL;
     t->pub.tag = t->tag;
     t->pub.plugin = t->plugin ? t->plugin : "";
     t->pub.steps = t->steps;
