@@ -30,16 +30,17 @@ typedef struct kcb_run_tag {
   const char *tag;
   const char *plugin;        /**< plugin of the first metadata seen for the tag ("" when none) */
   kcb_summary_kind kind;     /**< from the tag's first value (as kcb_event_reader would report it) */
-  uint64_t count;            /**< values recorded under the tag (a scalar tag's: those TensorBoard's
-                                  purge leaves, as n_points) */
+  uint64_t count;            /**< values recorded under the tag (a scalar tag's: those its series
+                                  keeps, see n_points) */
   int64_t first_step, last_step; /**< of the first and last value counted, in file order */
   int64_t min_step, max_step;
   double first_wall_time, last_wall_time;
   /* KCB_SUMMARY_SCALAR tags (NaN otherwise): first and last value, and the least and greatest
    * value that is not NaN (NaN when every value is NaN) */
   double first, last, min, max;
-  /* KCB_SUMMARY_SCALAR tags with keep_series: the points, in file order, after TensorBoard's purge
-   * (a SessionLog START at step s drops the points at steps >= s read before it) */
+  /* KCB_SUMMARY_SCALAR tags with keep_series: the points, in file order, as TensorBoard's data
+   * server keeps them (a point at step s evicts the points of the tag read before it at steps >= s:
+   * a restarted run's re-logged steps replace the old ones) */
   size_t n_points;
   const int64_t *steps;      /**< (n_points) */
   const double *wall_times;  /**< (n_points) */
@@ -76,7 +77,7 @@ typedef struct kcb_run_summary_options {
   const char *tag;  /**< NULL: every tag; else only this tag (the others are counted as events only) */
   int keep_series;  /**< 1: keep the scalar points (steps, wall times, values) [1]; 0: only the
                          counts, steps and first / last / min / max (a restarted run is read
-                         with its points, purged, then they are let go) */
+                         with its points, then they are let go) */
 } kcb_run_summary_options;
 #define KCB_RUN_SUMMARY_OPTIONS_INIT {NULL, 1}
 

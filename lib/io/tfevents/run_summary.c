@@ -227,8 +227,6 @@ typedef struct tag_acc {
   struct tag_acc *next_seen; /* the tag that followed this one last time */
   int64_t *steps;
   double *walls, *values;
-  size_t *era; /* per point, how many SessionLog STARTs came before it (see purge); NULL until
-                  a point comes after one, as in most runs none does */
   /* integer scalars (kcb_run_tag.value_type): which kinds of value were seen, so that the type is
    * decided once at the end; ints (the exact values, beside values) is kept only while every
    * point was an integer, so a float tag pays one predictable branch per point */
@@ -248,8 +246,7 @@ typedef struct builder {
   size_t n_slots;
   kcb_run_tag *sorted;
   const kcb_run_summary_options *opts;
-  int64_t *starts; /* the steps of the SessionLog STARTs, in file order */
-  size_t n_starts, cap_starts;
+  int regressed; /* a scalar tag's step went back: points were evicted */
   tag_acc *prev; /* the tag of the previous value: logs repeat their tags in the same order, so
                     prev->next_seen predicts the next one and most lookups skip hashing */
 } builder;
@@ -312,25 +309,26 @@ static tag_acc *tag_lookup(builder *b, span name, int create) {
   return t;
 }
 
-static int push_point(tag_acc *t, int64_t step, double wall, double v, int64_t iv, size_t era) {
+/* Appends a point as TensorBoard's data server (rustboard) keeps a time series: a point at step s
+ * first evicts the points read before it at steps >= s (a restarted or resumed run's re-logged
+ * steps replace the old ones; SessionLog START itself is ignored). The series stays increasing in
+ * step, so the evicted points are the last ones. */
+static int push_point(tag_acc *t, int64_t step, double wall, double v, int64_t iv) {
+  while (t->pub.n_points > 0 && t->steps[t->pub.n_points - 1] >= step) t->pub.n_points--;
   if (t->pub.n_points == t->cap) {
     size_t cap = t->cap ? 2 * t->cap : 64;
     int64_t *s = realloc(t->steps, cap * sizeof *s);
     if (s) t->steps = s;
-    size_t *e = t->era ? realloc(t->era, cap * sizeof *e) : NULL;
-    if (e) t->era = e;
     double *w = realloc(t->walls, cap * sizeof *w);
     if (w) t->walls = w;
     double *x = realloc(t->values, cap * sizeof *x);
     if (x) t->values = x;
     int64_t *n = t->any_float ? NULL : realloc(t->ints, cap * sizeof *n);
     if (n) t->ints = n;
-    if (!s || (t->era && !e) || !w || !x || (!t->any_float && !n)) return KCB_ENOMEM;
+    if (!s || !w || !x || (!t->any_float && !n)) return KCB_ENOMEM;
     t->cap = cap;
   }
-  if (era && !t->era && !(t->era = calloc(t->cap, sizeof *t->era))) return KCB_ENOMEM; /* the earlier points: era 0 */
   t->steps[t->pub.n_points] = step;
-  if (t->era) t->era[t->pub.n_points] = era;
   t->walls[t->pub.n_points] = wall;
   t->values[t->pub.n_points] = v;
   if (!t->any_float) t->ints[t->pub.n_points] = iv;
@@ -506,6 +504,7 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
       break;
   }
   kcb_run_tag *p = &t->pub;
+  if (!first && step <= p->last_step && kind == KCB_SUMMARY_SCALAR) b->regressed = 1; /* points will be evicted */
   if (first) {
     p->kind = kind;
     p->first_step = step;
@@ -529,32 +528,8 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
       if (ic) note_int(t, iv, ic, first);
       else t->any_float = 1, free(t->ints), t->ints = NULL;
     }
-    if (b->opts->keep_series && push_point(t, step, wall, scalar, iv, b->n_starts)) return KCB_ENOMEM;
+    if (b->opts->keep_series && push_point(t, step, wall, scalar, iv)) return KCB_ENOMEM;
   }
-  return 0;
-}
-
-/* TensorBoard's purge: a SessionLog START at step s drops the points before it at steps >= s.
- * Applied once, after the last file: a point goes when a START after it has a step <= its own,
- * that is when its step reaches the least step of the STARTs from its era on (linear; purging at
- * each START made restarted runs quadratic). @return 0 or KCB_ENOMEM. */
-static int purge(builder *b) {
-  int64_t *least = malloc((b->n_starts + 1) * sizeof *least);
-  if (!least) return KCB_ENOMEM;
-  least[b->n_starts] = INT64_MAX;
-  for (size_t c = b->n_starts; c-- > 0;) least[c] = b->starts[c] < least[c + 1] ? b->starts[c] : least[c + 1];
-  for (size_t i = 0; i < b->n_tags; i++) {
-    tag_acc *t = b->tags[i];
-    size_t k = 0;
-    for (size_t j = 0; j < t->pub.n_points; j++)
-      if (t->steps[j] < least[t->era ? t->era[j] : 0]) {
-        t->steps[k] = t->steps[j], t->walls[k] = t->walls[j], t->values[k] = t->values[j];
-        if (t->ints) t->ints[k] = t->ints[j];
-        k++;
-      }
-    t->pub.n_points = k;
-  }
-  free(least);
   return 0;
 }
 
@@ -596,15 +571,6 @@ static int add_event(builder *b, span e) {
   s->n_graphs += (uint64_t)graph;
   if (start) {
     s->n_session_starts++;
-    if (b->opts->keep_series) {
-      if (b->n_starts == b->cap_starts) {
-        size_t cap = b->cap_starts ? 2 * b->cap_starts : 16;
-        int64_t *grown = realloc(b->starts, cap * sizeof *grown);
-        if (!grown) return KCB_ENOMEM;
-        b->starts = grown, b->cap_starts = cap;
-      }
-      b->starts[b->n_starts++] = step;
-    }
   }
   if (summary.p) {
     span one, q2 = summary;
@@ -720,18 +686,17 @@ void kcb_run_summary_free(kcb_run_summary *s) {
   builder *b = (builder *)s;
   for (size_t i = 0; i < b->n_tags; i++) {
     tag_acc *t = b->tags[i];
-    free(t->tag), free(t->plugin), free(t->steps), free(t->era), free(t->walls), free(t->values), free(t->ints);
+    free(t->tag), free(t->plugin), free(t->steps), free(t->walls), free(t->values), free(t->ints);
     free(t);
   }
   free(b->tags);
-  free(b->starts);
   free(b->slots);
   free(b->sorted);
   free(b->path);
   free(b);
 }
 
-/* read_summary's answer for a run with a SessionLog START read without its series (not an error
+/* read_summary's answer for a run whose steps went back, read without its series (not an error
  * code of kcb's: never returned to a caller). */
 #define KCB__RESTARTED 1000
 
@@ -745,8 +710,8 @@ int kcb_run_summary_read(kcb_run_summary **out, const char *path, const kcb_run_
   if (!opts) opts = &defaults;
   int rc = read_summary(out, path, opts, 0);
   if (rc != KCB__RESTARTED) return rc;
-  /* a restarted run without series: its counts and steps must be the purged series', which only
-   * the series give; read again keeping them, then let them go */
+  /* a restarted run without series: its counts and steps must be those of the series the steps
+   * going back left, which only the series give; read again keeping them, then let them go */
   kcb_run_summary_options with_series = *opts;
   with_series.keep_series = 1;
   return read_summary(out, path, &with_series, 1);
@@ -767,8 +732,7 @@ static int read_summary(kcb_run_summary **out, const char *path, const kcb_run_s
   else n_files = 1, rc = read_file(b, path);
   for (size_t i = 0; !rc && i < n_list; i++) rc = read_file(b, files[i]);
   kcb_string_list_free(files, n_list);
-  if (!rc && b->pub.n_session_starts && !b->opts->keep_series) rc = KCB__RESTARTED; /* the caller reads again */
-  if (!rc && b->n_starts && purge(b)) rc = kcb__error(KCB_ENOMEM, "run summary: out of memory");
+  if (!rc && b->regressed && !b->opts->keep_series) rc = KCB__RESTARTED; /* the caller reads again */
   if (!rc && b->n_tags && !(b->sorted = malloc(b->n_tags * sizeof *b->sorted)))
     rc = kcb__error(KCB_ENOMEM, "run summary: out of memory");
   if (rc) {
@@ -781,8 +745,8 @@ static int read_summary(kcb_run_summary **out, const char *path, const kcb_run_s
     t->pub.value_type = value_type(t);
     if (t->pub.value_type != KCB_SCALAR_FLOAT) int_stats(t, b->opts->keep_series);
     if (drop_series) { /* as a read without series gives it */
-      free(t->steps), free(t->era), free(t->walls), free(t->values);
-      t->steps = NULL, t->era = NULL, t->walls = NULL, t->values = NULL;
+      free(t->steps), free(t->walls), free(t->values);
+      t->steps = NULL, t->walls = NULL, t->values = NULL;
       t->pub.n_points = 0;
     }
     t->pub.int_values = t->pub.value_type != KCB_SCALAR_FLOAT && b->opts->keep_series && !drop_series ? t->ints : NULL;
