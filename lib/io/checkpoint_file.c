@@ -992,13 +992,23 @@ done:
 
 /* ---- legacy .h5: layer_names, weight_names ----------------------------------------------- */
 
-/* The config entry of layer `name` among `layers` (a JSON array), or NULL. */
-static json_t *find_entry(json_t *layers, const char *name) {
-  size_t i;
-  json_t *l;
-  json_array_foreach(layers, i, l) if (strcmp(kcb__entry_name(l), name) == 0) return l;
+/* The config entry of layer `name` among `layers` (a JSON array), or NULL; the search starts at
+ * *from (NULL: 0) and wraps, and *from is left after the entry found, so that names asked in
+ * config order (a legacy file's layer_names) are found in one pass over a model of any size. */
+static json_t *find_entry_from(json_t *layers, const char *name, size_t *from) {
+  size_t n = json_array_size(layers), start = from && *from < n ? *from : 0;
+  for (size_t k = 0; k < n; k++) {
+    size_t i = (start + k) % n;
+    json_t *l = json_array_get(layers, i);
+    if (strcmp(kcb__entry_name(l), name) == 0) {
+      if (from) *from = i + 1;
+      return l;
+    }
+  }
   return NULL;
 }
+
+static json_t *find_entry(json_t *layers, const char *name) { return find_entry_from(layers, name, NULL); }
 
 /* The layer below `layer` a legacy weight name puts its variable in: "sequential/dense_2/kernel"
  * in layer "sequential" belongs to its sub-layer "dense_2"; "lstm/lstm_cell/kernel:0" to the cell. */
@@ -1056,13 +1066,14 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
   hid_t lg = H5I_INVALID_HID;
   int rc = 0;
   json_t *top = f->config ? kcb__entry_layers(f->config, 0) : NULL;
+  size_t next_entry = 0;
   KCB__TRY(kcb__h5_attr_read_strings(root, "layer_names", &layer_names, &n_layer_names, f->h5name));
   for (size_t i = 0; i < n_layer_names; i++) {
     if (kcb__h5_group_open(&lg, root, layer_names[i], f->h5name)) {
       rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is listed in layer_names but has no group", f->h5name, layer_names[i]);
       goto done;
     }
-    json_t *entry = top ? find_entry(top, layer_names[i]) : NULL;
+    json_t *entry = top ? find_entry_from(top, layer_names[i], &next_entry) : NULL;
     char gpath[KCB__H5_PATH_MAX];
     KCB__TRY(kcb__h5_path_join(gpath, sizeof gpath, root_path, layer_names[i], f->h5name));
     const char *guess = entry ? NULL : class_from_layer_name(layer_names[i]); /* weights only: as the layout's other form */

@@ -50,10 +50,63 @@ static const kcb__ckpt_layer *top_of(const kcb_checkpoint_file *f, int layer) {
 
 /* ---- target: Keras 3 store -------------------------------------------------------------- */
 
+/* The top-level layers' containers, found once per conversion: a model of thousands of layers
+ * would otherwise walk its config for every variable. */
+typedef struct container {
+  const char *name; /* a config entry's layer name (borrowed from the config) */
+  char path[160];   /* "/layers/<snake class>[_<k>]" */
+} container;
+
+typedef struct containers {
+  json_t *layers;   /* the config's layer list (NULL: no config) */
+  container *by_name; /* sorted by name */
+  size_t n;
+} containers;
+
+static void containers_free(containers *c) {
+  json_decref(c->layers);
+  free(c->by_name);
+  memset(c, 0, sizeof *c);
+}
+
+static int by_container_name(const void *a, const void *b) {
+  return strcmp(((const container *)a)->name, ((const container *)b)->name);
+}
+
+/* Each entry's container: its class in snake case, numbered by the entries of that class before it. */
+static int containers_make(const kcb_checkpoint_file *f, containers *c) {
+  memset(c, 0, sizeof *c);
+  c->layers = f->config ? kcb__entry_layers(f->config, 1) : NULL;
+  size_t n = json_array_size(c->layers), n_classes = 0;
+  c->by_name = malloc((n + 1) * sizeof *c->by_name);
+  struct class_count { char snake[128]; int k; } *classes = malloc((n + 1) * sizeof *classes);
+  if (!c->by_name || !classes) {
+    free(classes);
+    containers_free(c);
+    return kcb__error(KCB_ENOMEM, "out of memory");
+  }
+  for (size_t i = 0; i < n; i++) {
+    json_t *e = json_array_get(c->layers, i);
+    char snake[128];
+    kcb__keras_snake_case(kcb__entry_class(e), snake, sizeof snake);
+    size_t k = 0;
+    while (k < n_classes && strcmp(classes[k].snake, snake)) k++; /* a model has few classes */
+    if (k == n_classes) snprintf(classes[n_classes].snake, sizeof classes[0].snake, "%s", snake), classes[n_classes++].k = 0;
+    container *t = &c->by_name[c->n++];
+    t->name = kcb__entry_name(e);
+    if (classes[k].k) snprintf(t->path, sizeof t->path, "/layers/%s_%d", snake, classes[k].k);
+    else snprintf(t->path, sizeof t->path, "/layers/%s", snake);
+    classes[k].k++;
+  }
+  free(classes);
+  qsort(c->by_name, c->n, sizeof *c->by_name, by_container_name);
+  return 0;
+}
+
 /* The store object a legacy layer maps to, relative to its parent object: a sub-model's layer is
  * `layers/<container>`, an RNN's cell `cell`, Bidirectional's copies `forward_layer` /
  * `backward_layer`, a wrapped layer `layer`. Fails, naming the layer, where Keras defines none. */
-static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out, size_t size) {
+static int store_object_path(const kcb_checkpoint_file *f, containers *c, int layer, char *out, size_t size) {
   const kcb__ckpt_layer *l = &f->layers[layer];
   int parent = l->pub.parent;
   if (l->model_own) { /* the model's own variables: the root `vars` */
@@ -62,30 +115,16 @@ static int store_object_path(const kcb_checkpoint_file *f, int layer, char *out,
   }
   if (parent < 0) {
     /* a top-level layer: its container name, counted per class among the model's layers */
-    json_t *layers = f->config ? kcb__entry_layers(f->config, 1) : NULL;
-    int rc = kcb__error(KCB_EINVAL, "%s: layer '%s' is not in the model config, so its Keras 3 container is unknown", f->path, l->name);
-    if (layers) {
-      size_t i;
-      json_t *e;
-      int k = 0;
-      char snake[128], mine[128];
-      kcb__keras_snake_case(l->class_name, mine, sizeof mine);
-      json_array_foreach(layers, i, e) {
-        kcb__keras_snake_case(kcb__entry_class(e), snake, sizeof snake);
-        if (strcmp(kcb__entry_name(e), l->name) == 0) {
-          if (k) snprintf(out, size, "/layers/%s_%d", mine, k);
-          else snprintf(out, size, "/layers/%s", mine);
-          rc = 0;
-          break;
-        }
-        k += strcmp(snake, mine) == 0;
-      }
-      json_decref(layers);
-    }
-    return rc;
+    container key = {.name = l->name};
+    const container *found = c->n ? bsearch(&key, c->by_name, c->n, sizeof key, by_container_name) : NULL;
+    if (!found)
+      return kcb__error(KCB_EINVAL, "%s: layer '%s' is not in the model config, so its Keras 3 container is unknown", f->path,
+                        l->name);
+    snprintf(out, size, "%s", found->path);
+    return 0;
   }
   char base[512]; /* class names only: short */
-  int rc = store_object_path(f, parent, base, sizeof base);
+  int rc = store_object_path(f, c, parent, base, sizeof base);
   if (rc) return rc;
   const kcb__ckpt_layer *p = &f->layers[parent];
   if (kcb__is_model_class(p->class_name) && p->entry) {
@@ -260,11 +299,24 @@ done:
   return rc;
 }
 
+typedef struct object_var {
+  const char *obj; /* the store object a model variable goes to */
+  size_t index;    /* the variable */
+} object_var;
+
+static int by_object_then_index(const void *a, const void *b) {
+  const object_var *x = a, *y = b;
+  int c = strcmp(x->obj, y->obj);
+  return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
 static int plan_store(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars;
   int rc = 0;
   char **obj = NULL;
   char *done_flag = NULL;
+  object_var *by_object = NULL;
+  containers cont = {0};
   if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(p, i, f->vars[i].path));
     for (size_t i = 0; i < nm; i++) p->order[p->n_order++] = i;
@@ -275,6 +327,7 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
     return kcb__error(KCB_EINVAL, "%s: a legacy weights file without a model config: the Keras 3 layout names each layer's "
                       "group after its class, which this file does not record (convert from the full .h5 or .keras)", f->path);
   /* model variables grouped by target object, objects in order of first appearance */
+  KCB__TRY(containers_make(f, &cont));
   obj = calloc(nm + 1, sizeof *obj);
   done_flag = calloc(nm + 1, 1);
   if (!obj || !done_flag) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
@@ -282,29 +335,45 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
     char path[KCB__H5_PATH_MAX];
     if (f->vars[i].pub.layer < 0)
       KCB__TRY(kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name));
-    KCB__TRY(store_object_path(f, f->vars[i].pub.layer, path, sizeof path));
+    KCB__TRY(store_object_path(f, &cont, f->vars[i].pub.layer, path, sizeof path));
     /* tf.keras 2 names a TimeDistributed's variables as its own; Keras 3 keeps them with the layer it wraps */
     if (strcmp(f->layers[f->vars[i].pub.layer].class_name, "TimeDistributed") == 0) strncat(path, "/layer", sizeof path - strlen(path) - 1);
     if (!(obj[i] = strdup(path))) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   }
-  for (size_t i = 0; i < nm; i++) {
+  /* objects in order of first appearance, each object's variables in their order: sorted by
+   * (object, index), then each object's run taken when its first variable comes up */
+  by_object = malloc((nm + 1) * sizeof *by_object);
+  if (!by_object) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  for (size_t i = 0; i < nm; i++) by_object[i] = (object_var){obj[i], i};
+  qsort(by_object, nm, sizeof *by_object, by_object_then_index);
+  size_t *run_of = done_flag ? malloc((nm + 1) * sizeof *run_of) : NULL; /* variable -> start of its run */
+  if (!run_of) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  for (size_t r = 0, start = 0; r < nm; r++) {
+    if (r > 0 && strcmp(by_object[r].obj, by_object[r - 1].obj) != 0) start = r;
+    run_of[by_object[r].index] = start;
+  }
+  for (size_t i = 0; rc == 0 && i < nm; i++) {
     if (done_flag[i]) continue;
     size_t k = 0;
-    for (size_t j = i; j < nm; j++) {
-      if (done_flag[j] || strcmp(obj[j], obj[i]) != 0) continue;
+    for (size_t r = run_of[i]; rc == 0 && r < nm && !strcmp(by_object[r].obj, obj[i]); r++) {
+      size_t j = by_object[r].index;
       char path[KCB__H5_PATH_MAX + 160];
       snprintf(path, sizeof path, "%s/vars/%zu", obj[i], k++);
-      KCB__TRY(set_path(p, j, path));
+      rc = set_path(p, j, path);
       done_flag[j] = 1;
       p->order[p->n_order++] = j;
     }
   }
+  free(run_of);
+  if (rc) goto done;
   KCB__TRY(plan_store_optimizer(f, p));
 done:
   if (obj)
     for (size_t i = 0; i < nm; i++) free(obj[i]);
   free(obj);
   free(done_flag);
+  free(by_object);
+  containers_free(&cont);
   return rc;
 }
 
@@ -371,6 +440,8 @@ static int config_groups(json_t *model, const char *base, hid_t file, const char
  * weightless layers included, as Keras 3.6+ writes them. */
 static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const char *h5name) {
   int rc = 0;
+  containers cont = {0};
+  KCB__TRY(containers_make(f, &cont));
   KCB__TRY(make_vars_group(file, "", f->meta.model_name[0] ? f->meta.model_name : "sequential", h5name));
   if (f->meta.layout != KCB_LAYOUT_WEIGHTS_H5 && f->meta.layout != KCB_LAYOUT_KERAS && f->config)
     KCB__TRY(config_groups(f->config, "", file, h5name, 0));
@@ -380,7 +451,7 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
       if (!f->layers[i].path[0]) continue;
       snprintf(path, sizeof path, "%s", f->layers[i].path);
-    } else if (store_object_path(f, (int)i, path, sizeof path) != 0) {
+    } else if (store_object_path(f, &cont, (int)i, path, sizeof path) != 0) {
       kcb_error_clear();
       continue;
     }
@@ -398,6 +469,7 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     KCB__TRY(make_vars_group(file, "optimizer", name, h5name));
   }
 done:
+  containers_free(&cont);
   return rc;
 }
 
