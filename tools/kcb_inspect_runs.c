@@ -349,6 +349,18 @@ typedef struct diff_row {
 
 static int cmp_diff_row(const void *a, const void *b) { return strcmp(((const diff_row *)a)->tag, ((const diff_row *)b)->tag); }
 
+/* Whether the log directory's own tag `tag` reads like run R's tag T ("train/loss" beside run
+ * "train"'s "loss"): the row names would collide, so the own tag is shown as "./train/loss". */
+static int own_tag_collides(const run_ref *runs, kcb_run_summary **sums, size_t n_runs, const char *tag) {
+  for (size_t j = 0; j < n_runs; j++) {
+    size_t len = strlen(runs[j].name);
+    if (!sums[j] || strcmp(runs[j].name, ".") == 0 || strncmp(tag, runs[j].name, len) != 0 || tag[len] != '/') continue;
+    const kcb_run_tag *other = kcb_run_summary_find(sums[j], tag + len + 1);
+    if (other && other->kind == KCB_SUMMARY_SCALAR) return 1;
+  }
+  return 0;
+}
+
 /* Adds the scalars of one side (0 or 1) to rows. @return 0 or -1 out of memory. */
 static int diff_collect(diff_row **rows, size_t *n, size_t *cap, int side, const run_ref *runs, kcb_run_summary **sums,
                         size_t n_runs, int have_step, int64_t step) {
@@ -357,10 +369,12 @@ static int diff_collect(diff_row **rows, size_t *n, size_t *cap, int side, const
     for (size_t j = 0; j < sums[i]->n_tags; j++) {
       const kcb_run_tag *g = &sums[i]->tags[j];
       if (g->kind != KCB_SUMMARY_SCALAR) continue;
-      size_t len = strlen(runs[i].name) + strlen(g->tag) + 2;
+      size_t len = strlen(runs[i].name) + strlen(g->tag) + 3;
       char *key = malloc(len);
       if (!key) return -1;
-      if (strcmp(runs[i].name, ".") == 0 || n_runs == 1) snprintf(key, len, "%s", g->tag);
+      int own = strcmp(runs[i].name, ".") == 0;
+      if (own && n_runs > 1 && own_tag_collides(runs, sums, n_runs, g->tag)) snprintf(key, len, "./%s", g->tag);
+      else if (own || n_runs == 1) snprintf(key, len, "%s", g->tag);
       else snprintf(key, len, "%s/%s", runs[i].name, g->tag);
       diff_row *r = NULL;
       for (size_t k = 0; k < *n && !r; k++)

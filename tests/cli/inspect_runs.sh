@@ -57,6 +57,19 @@ check scalars_help 0 '--format FORMAT  table \(default\), csv' -- "$bin" scalars
 # diff: two kcb runs side by side, at the last step and at a given one
 check_json diff_last 0 sample_diff -- "$bin" diff "$logs/adam" "$logs/sgd" --json
 check_json diff_step 0 sample_diff -- "$bin" diff "$logs/adam" "$logs/sgd" --step 7 --json
+# the log directory's own tag "train/loss" beside run "train"'s "loss": two rows, the own one "./train/loss"
+mkdir -p "$tmp/amb/train"
+/usr/bin/python3 -c "
+import struct, sys
+sys.path.insert(0, '$here')
+from hostile_make import events, field, varint
+def scalar(step, tag, v):
+    value = field(1, tag.encode()) + bytes([0x15]) + struct.pack('<f', v)
+    return struct.pack('<Bd', 0x09, 2.0) + bytes([0x10]) + varint(step) + field(5, field(1, value))
+events('$tmp/amb/events.out.tfevents.1.own', scalar(0, 'train/loss', 100.0))
+events('$tmp/amb/train/events.out.tfevents.1.sub', scalar(0, 'loss', 2.0))"
+check diff_own_tag_kept 0 '^\./train/loss +0 +100 ' -- "$bin" diff "$tmp/amb" "$tmp/amb"
+check diff_run_tag_kept 0 '^train/loss +0 +2 ' -- "$bin" diff "$tmp/amb" "$tmp/amb"
 check diff_text 0 '^validation/epoch_loss  +19  +1\.3125  +19  +1\.90625  +0\.59375  +\+45\.2%$' -- "$bin" diff "$logs/adam" "$logs/sgd"
 check diff_missing 1 "kcb-inspect diff: /nonexistent: cannot open" -- "$bin" diff "$logs/adam" /nonexistent
 check diff_one_arg 2 "kcb-inspect diff: expected RUN_A and RUN_B" -- "$bin" diff "$logs/adam"
