@@ -428,17 +428,20 @@ static void fit_with(kcb_model *m, kcb_tensor *x, kcb_tensor *y, kcb_callback **
   if (rc != expect_rc) fail_msg("fit -> %s (%s)", kcb_error_name(rc), kcb_error_last());
 }
 
-static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch) {
+static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch, int64_t pretrained) {
   kcb_tensor *x, *y;
   make_data(&x, &y);
   const char *spec = "6:relu,dropout:0.3,2:softmax";
   kcb_model *ref = test_compiled_model(4, spec, 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                                        KCB_METRIC_ACCURACY);
+  kcb_model_set_iterations(ref, pretrained); /* trained before this fit: save points count from its start */
   kcb_history *ref_history = NULL, *history = NULL;
   /* a ModelCheckpoint saving every 4 batches: the same save points with a crash and a resume */
   char ref_ck[600], res_ck[600];
-  snprintf(ref_ck, sizeof ref_ck, "%s/ck_ref_%lld_%d/{epoch}-{batch}.weights.h5", dir, (long long)save_freq, crash_epoch);
-  snprintf(res_ck, sizeof res_ck, "%s/ck_res_%lld_%d/{epoch}-{batch}.weights.h5", dir, (long long)save_freq, crash_epoch);
+  snprintf(ref_ck, sizeof ref_ck, "%s/ck_ref_%lld_%d_%lld/{epoch}-{batch}.weights.h5", dir, (long long)save_freq, crash_epoch,
+           (long long)pretrained);
+  snprintf(res_ck, sizeof res_ck, "%s/ck_res_%lld_%d_%lld/{epoch}-{batch}.weights.h5", dir, (long long)save_freq, crash_epoch,
+           (long long)pretrained);
   kcb_model_checkpoint_options mo = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
   mo.save_weights_only = 1;
   mo.save_freq = 4;
@@ -449,7 +452,8 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
   fit_with(ref, x, y, &mc_ref, 1, 0, &ref_history);
 
   char bdir[600];
-  snprintf(bdir, sizeof bdir, "%s/backup_%lld_%d_%lld", dir, (long long)save_freq, crash_epoch, (long long)crash_batch);
+  snprintf(bdir, sizeof bdir, "%s/backup_%lld_%d_%lld_%lld", dir, (long long)save_freq, crash_epoch, (long long)crash_batch,
+           (long long)pretrained);
   kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
   bo.save_freq = save_freq;
   bo.double_checkpoint = 1;
@@ -459,6 +463,7 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
   assert_ok(kcb_lambda_callback_new(&crash, &ops, &at));
   kcb_model *m = test_compiled_model(4, spec, 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
                                      KCB_METRIC_ACCURACY);
+  kcb_model_set_iterations(m, pretrained);
   assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
   kcb_callback *cbs[3] = {mc, crash, br};
   fit_with(m, x, y, cbs, 3, KCB_ECALLBACK, NULL);
@@ -527,14 +532,15 @@ static void resume_case(int64_t save_freq, int crash_epoch, int64_t crash_batch)
 
 static void test_backup_resume_epoch(void **state) {
   (void)state;
-  resume_case(0, 2, 4); /* backups at epoch ends; crash mid-epoch 3 */
+  resume_case(0, 2, 4, 0); /* backups at epoch ends; crash mid-epoch 3 */
 }
 
 static void test_backup_resume_mid_epoch(void **state) {
   (void)state;
-  resume_case(3, 1, 7); /* a backup every 3 batches; crash in epoch 2 */
-  resume_case(4, 2, 0);
-  resume_case(10, 2, 3); /* a backup at each epoch's last batch (10 a epoch); the resumed epoch has none left */
+  resume_case(3, 1, 7, 0); /* a backup every 3 batches; crash in epoch 2 */
+  resume_case(4, 2, 0, 0);
+  resume_case(10, 2, 3, 0); /* a backup at each epoch's last batch (10 a epoch); the resumed epoch has none left */
+  resume_case(3, 1, 7, 5);  /* a model trained 5 steps before this fit */
 }
 
 /* A backup Keras wrote has no kcb attributes: the epoch to resume in comes from its

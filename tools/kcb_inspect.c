@@ -716,15 +716,7 @@ typedef struct summary_job {
 
 static void summary_one(void *ctx, size_t i) {
   summary_job *j = ctx;
-  j->rc[i] = kcb_run_summary_read(&j->out[i], j->runs[i].path, j->opts);
-  if (j->rc[i] == 0 && !j->opts->keep_series && j->out[i]->n_session_starts) {
-    /* A restarted run: its statistics need the purged series after all. */
-    kcb_run_summary_options with_series = *j->opts;
-    with_series.keep_series = 1;
-    kcb_run_summary_free(j->out[i]);
-    j->out[i] = NULL;
-    j->rc[i] = kcb_run_summary_read(&j->out[i], j->runs[i].path, &with_series);
-  }
+  j->rc[i] = kcb_run_summary_read(&j->out[i], j->runs[i].path, j->opts); /* a restarted run's stats: the library's */
   if (j->rc[i]) snprintf(j->msg[i], sizeof j->msg[i], "%s", kcb_error_last());
 }
 

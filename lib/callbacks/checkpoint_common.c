@@ -17,8 +17,10 @@ int kcb__save_counter_step(kcb__save_counter *c, int64_t save_freq, int64_t batc
 
 void kcb__save_counter_resume(kcb__save_counter *c, const kcb_model *m, int64_t save_freq) {
   if (save_freq <= 0 || !m || !m->resumed) return;
-  /* as the run never stopped: the batches trained since its last save, and the last batch done
-   * in the resumed epoch (-1: none), from which the next batch index counts on */
-  c->since_last_save = m->opt.iterations % save_freq;
+  /* as the run never stopped: the batches its fit trained since its last save (counted from the
+   * iterations it began with), and the last batch done in the resumed epoch (-1: none), from which
+   * the next batch index counts on */
+  int64_t trained = m->opt.iterations - m->fit_start_iterations;
+  c->since_last_save = (trained > 0 ? trained : 0) % save_freq;
   c->last_batch_seen = m->resume_batch;
 }

@@ -186,6 +186,8 @@ struct kcb_model {
    * for a mid-epoch backup: the resumed epoch starts from them (resume_means), so its logs are an
    * uninterrupted run's even when the backup came at its last batch. */
   kcb__mean epoch_means[1 + KCB__MAX_METRICS];
+  int64_t fit_start_iterations;        /* the optimizer's iterations when the (first, not resumed) fit began:
+                                          save_freq counts from there; kept in backups */
   int resume_means;                    /* 2: a loaded file held them; 1: BackupAndRestore resumes with them */
 
   /* run workspace: one block, grown only when a larger batch is asked for */

@@ -173,6 +173,8 @@ static int write_metadata(hid_t root, const save_ctx *c) {
   }
   if (c->o->epoch >= 0) KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_epoch", c->o->epoch, c->file));
   if (c->o->batch >= 0) KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_batch", c->o->batch, c->file));
+  if (c->o->include_rng_state) /* a backup: where its fit's save_freq counting began */
+    KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_fit_start_iterations", m->fit_start_iterations, c->file));
   if (c->o->batch >= 0 && c->o->include_rng_state) { /* a mid-epoch backup: the epoch's running means */
     double means[2 * (1 + KCB__MAX_METRICS)];
     for (size_t i = 0; i < 1 + KCB__MAX_METRICS; i++) means[2 * i] = m->epoch_means[i].total, means[2 * i + 1] = m->epoch_means[i].count;
@@ -1002,6 +1004,11 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   }
   double means[2 * (1 + KCB__MAX_METRICS)];
   int have_means = o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_epoch_means");
+  int64_t fit_start = -1; /* absent (Keras's files, kcb's before 0.1's backups kept it): counting from 0 */
+  if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_fit_start_iterations"))
+    KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_fit_start_iterations", &fit_start, path));
+  else if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_rng_state"))
+    fit_start = 0;
   if (have_means) KCB__TRY(kcb__h5_attr_read_doubles(src->file, "kcb_epoch_means", means, 2 * (1 + KCB__MAX_METRICS), path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
@@ -1020,6 +1027,7 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     m->loss_scale.dynamic_scale = st.dynamic_scale;
   }
   m->resume_means = have_means ? 2 : 0; /* BackupAndRestore decides whether a fit takes them */
+  if (fit_start >= 0) m->fit_start_iterations = fit_start;
   for (size_t i = 0; have_means && i < 1 + KCB__MAX_METRICS; i++) m->epoch_means[i] = (kcb__mean){means[2 * i], means[2 * i + 1]};
   if (st.have_rng) {
     memcpy(m->init_rng.s, st.rng, 32);

@@ -464,7 +464,12 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
     m->resumed = 1;
   }
   m->epochs_done = first_epoch;
-  int carry_means = m->resumed && m->resume_means == 1 && skip_batches > 0;
+  if (!m->resumed) m->fit_start_iterations = m->opt.iterations; /* a resumed fit keeps its backup's */
+  /* the means go on where the batches do: with steps_per_epoch the epoch restarts (as in Keras) */
+  int carry_means = m->resumed && m->resume_means == 1 && skip_batches > 0 && o->steps_per_epoch == 0;
+  /* a mid-epoch backup without them (kcb 0.1's before they were kept) at the epoch's last batch
+   * would leave an epoch with no batch to log: that epoch restarts, as Keras restarts it */
+  if (m->resumed && m->resume_means != 1 && skip_batches >= steps) skip_batches = 0;
   m->resume_means = 0;
   for (int epoch = first_epoch; epoch < o->epochs; epoch++) {
     reset_metrics(m, h);

@@ -99,8 +99,10 @@ int kcb_summary_writer_add_text(kcb_summary_writer *w, const char *tag, const ch
 int kcb_summary_writer_add_audio(kcb_summary_writer *w, const char *tag, const float *samples, int64_t frames,
                                  int channels, double sample_rate, const char *label, int64_t step);
 
-/** A SessionLog START event at step: TensorBoard's signal that a resumed run restarts at step,
- * discarding later points it read before. */
+/** A SessionLog START event at step: the mark of a resumed run restarting at step. TensorBoard's
+ * Python loader then discards the later points it read before (from the second START of a run on);
+ * its data server ignores the mark and replaces a tag's points at steps >= s when step s is logged
+ * again. */
 int kcb_summary_writer_add_session_start(kcb_summary_writer *w, int64_t step);
 
 /* ---- hparams (plugin "hparams", tags _hparams_/experiment, session_start_info, session_end_info) */
