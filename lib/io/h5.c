@@ -433,20 +433,22 @@ int kcb__h5_attr_write_int64(hid_t obj, const char *name, int64_t value, const c
   return rc;
 }
 
-int kcb__h5_attr_write_doubles(hid_t obj, const char *name, const double *values, size_t n, const char *file) {
+/* A 1-D attribute of n numbers of file type ftype from memory type mtype. */
+static int attr_write_array(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *values, size_t n,
+                            const char *file) {
   hsize_t dim = n;
   hid_t s = H5Screate_simple(1, &dim, NULL);
-  int rc = attr_write(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, s, values, file);
+  int rc = attr_write(obj, name, ftype, mtype, s, values, file);
   kcb__h5_close(s);
   return rc;
 }
 
+int kcb__h5_attr_write_doubles(hid_t obj, const char *name, const double *values, size_t n, const char *file) {
+  return attr_write_array(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, values, n, file);
+}
+
 int kcb__h5_attr_write_uint64s(hid_t obj, const char *name, const uint64_t *values, size_t n, const char *file) {
-  hsize_t dim = n;
-  hid_t s = H5Screate_simple(1, &dim, NULL);
-  int rc = attr_write(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, s, values, file);
-  kcb__h5_close(s);
-  return rc;
+  return attr_write_array(obj, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, values, n, file);
 }
 
 /* ---- reading attributes ------------------------------------------------------------------ */
