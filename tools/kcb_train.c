@@ -449,17 +449,20 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
 /* Whether the directory of --save's `path` takes a new file, tried with a temporary one (a read-only
  * mount, a full disk, a directory without write permission): found before training, not after.
  * @return 0, or 1 (said). */
-/* Whether a file can be created beside `prefix` (probe: PREFIX.kcb-write-check-PID, removed):
- * said as "FLAG VALUE: cannot write in its directory" when not. */
+/* Says the library's last error "PATH: cause" as "kcb-train: FLAG VALUE: cause". */
+static void say_of_flag(const char *flag, const char *value, const char *path) {
+  const char *why = kcb_error_last();
+  size_t n = strlen(path);
+  if (strncmp(why, path, n) == 0 && why[n] == ':') why += n + 2;
+  fprintf(stderr, "kcb-train: %s %s: %s\n", flag, tool_esc(value), tool_esc(why));
+}
+
 /* Whether a file can be written where `value` (a --save path, or a --checkpoint template's fixed
  * file or directory, `path`) leads: links resolved as the write will, no FIFO or device, the
  * directory writable; said (flag and value) when not. */
 static int writable(const char *flag, const char *value, const char *path) {
   if (kcb_file_check_writable(path) == 0) return 1;
-  const char *why = kcb_error_last();
-  size_t n = strlen(path);
-  if (strncmp(why, path, n) == 0 && why[n] == ':') why += n + 2; /* "PATH: cause": said of the flag's value */
-  fprintf(stderr, "kcb-train: %s %s: %s\n", flag, tool_esc(value), tool_esc(why));
+  say_of_flag(flag, value, path);
   return 0;
 }
 
@@ -477,10 +480,7 @@ static int checkpoint_dir_ready(const char *template) {
   if (slash && (size_t)(slash - template) >= sizeof dir) return 0;
   if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - template) + 1, template);
   if (slash && kcb_file_make_parent_dirs(dir) != 0) { /* "DIR: cause": said of the template instead */
-    const char *why = kcb_error_last();
-    size_t n = strlen(dir);
-    if (strncmp(why, dir, n) == 0 && why[n] == ':') why += n + 2;
-    fprintf(stderr, "kcb-train: --checkpoint %s: %s\n", tool_esc(template), tool_esc(why));
+    say_of_flag("--checkpoint", template, dir);
     return 1;
   }
   /* a template without fields names one file: it, else a file in its directory */

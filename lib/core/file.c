@@ -188,8 +188,7 @@ int kcb__file_write_checked(const char *path, const void *data, size_t len, int 
     return rc;
   }
   if (replacing) {
-    if (fchown(fd, old.st_uid, old.st_gid) != 0) { /* not ours to give: the file becomes the writer's */
-    }
+    if (fchown(fd, old.st_uid, old.st_gid) != 0) errno = 0; /* best effort: not ours to give, it stays the writer's */
     (void)fchmod(fd, old.st_mode & 0777);
   }
   int rc = kcb__write_all(fd, data, len, user_path);

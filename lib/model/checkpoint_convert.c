@@ -346,7 +346,7 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
   if (!by_object) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   for (size_t i = 0; i < nm; i++) by_object[i] = (object_var){obj[i], i};
   qsort(by_object, nm, sizeof *by_object, by_object_then_index);
-  size_t *run_of = done_flag ? malloc((nm + 1) * sizeof *run_of) : NULL; /* variable -> start of its run */
+  size_t *run_of = malloc((nm + 1) * sizeof *run_of); /* variable -> start of its object's run */
   if (!run_of) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   for (size_t r = 0, start = 0; r < nm; r++) {
     if (r > 0 && strcmp(by_object[r].obj, by_object[r - 1].obj) != 0) start = r;

@@ -206,9 +206,10 @@ static const float *slot_data(const kcb_model *m, const model_vars *v, const slo
 
 /* A LossScaleOptimizer's own variables, in its order: iteration, learning rate (0: its inner
  * optimizer's rules), step_counter, dynamic_scale. `names` NULL: store keys. */
+static const char *const lso_store_keys[4] = {"0", "1", "2", "3"}; /* its variables in a store's optimizer/vars */
+
 static int write_loss_scale_vars(hid_t g, const save_ctx *c, const char *const names[4]) {
-  static const char *const keys[4] = {"0", "1", "2", "3"};
-  const char *const *at = names ? names : keys;
+  const char *const *at = names ? names : lso_store_keys;
   const float zero = 0, scale = c->m->loss_scale.dynamic_scale;
   int rc = 0;
   KCB__TRY(kcb__h5_dataset_write_int32(g, at[0], (int32_t)c->m->loss_scale.own_iterations, c->file));
@@ -756,7 +757,7 @@ done:
 
 /* A LossScaleOptimizer's own state (names: its iteration, learning rate, step_counter and
  * dynamic_scale), kept for the files kcb writes next. */
-static int read_loss_scale(const kcb__ckpt_source *s, hid_t g, char *const names[4], staged *st) {
+static int read_loss_scale(const kcb__ckpt_source *s, hid_t g, const char *const names[4], staged *st) {
   const char *scale = names[3];
   int rc = 0;
   int rank = 0;
@@ -789,7 +790,7 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
     while (first < n && strncmp(names[first], LSO_PREFIX, strlen(LSO_PREFIX)) == 0) first++;
     if (first == 4 && kcb__leaf_is(names[0], "iteration") && kcb__leaf_is(names[2], "step_counter") &&
         kcb__leaf_is(names[3], "dynamic_scale"))
-      KCB__TRY(read_loss_scale(s, g, names, st));
+      KCB__TRY(read_loss_scale(s, g, (const char *const *)names, st));
     if (first < n) {
       const char *slash = strchr(names[first], '/');
       if (slash && (saved_name = strndup(names[first], (size_t)(slash - names[first]))) == NULL) {
@@ -805,8 +806,7 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
      * which Keras saves again as that attribute's own object */
     if (saved_name && strcmp(saved_name, LSO_NAME) == 0 &&
         kcb__h5_exists(s->file, "optimizer/inner_optimizer/vars")) {
-      static char *const keys[4] = {"0", "1", "2", "3"};
-      KCB__TRY(read_loss_scale(s, g, keys, st));
+      KCB__TRY(read_loss_scale(s, g, lso_store_keys, st));
       kcb__h5_close(g);
       g = H5I_INVALID_HID;
       free(saved_name);

@@ -33,7 +33,7 @@ mkdir -p "$tmp/loop" && cp "$fx"/run_a/events.out.tfevents.* "$tmp/loop/" && ln 
 check runs_link_loop 0 '^\.  \(1 file, ' -- timeout 20 "$bin" runs "$tmp/loop"
 check runs_help 0 '^usage: kcb-inspect runs LOGDIR \[--json\]$' -- "$bin" runs --help
 
-# scalars: every format; the purge of a resumed run
+# scalars: every format; a resumed run's re-logged steps
 check_json scalars_fixture_json 0 fixture_scalars train/loss -- "$bin" scalars "$fx" --tag train/loss --json
 check_json scalars_fixture_new_style 0 fixture_scalars train/acc_new_style -- "$bin" scalars "$fx" --tag train/acc_new_style --format json
 run_cmd "$bin" scalars "$fx" --tag train/loss --format csv

@@ -640,7 +640,7 @@ static kcb_scalar_type value_type(const tag_acc *t) {
 static void int_stats(tag_acc *t, int from_series) {
   kcb_run_tag *p = &t->pub;
   int u = p->value_type == KCB_SCALAR_UINT;
-  if (!from_series || !p->n_points) { /* every point purged: what was read, as the doubles keep */
+  if (!from_series || !p->n_points) { /* no series kept: what was read, as the doubles keep */
     p->first_int = t->first_int, p->last_int = t->last_int;
     p->min_int = u ? (int64_t)t->umin : t->smin;
     p->max_int = u ? (int64_t)t->umax : t->smax;
@@ -656,11 +656,11 @@ static void int_stats(tag_acc *t, int from_series) {
   }
 }
 
-/* Sets each scalar's first / last / min / max from its (purged) series. */
+/* Sets each scalar's first / last / min / max from its series (what the evictions left). */
 static void stats_from_series(tag_acc *t) {
   kcb_run_tag *p = &t->pub;
   if (p->kind != KCB_SUMMARY_SCALAR || !p->n_points) return;
-  /* every field of the series the purge left, not of every point read */
+  /* every field of the series kept, not of every point read */
   p->count = p->n_points;
   p->first_step = p->min_step = p->max_step = t->steps[0];
   p->last_step = t->steps[p->n_points - 1];
