@@ -248,6 +248,8 @@ static void test_config_json_equals_keras(void **state) {
   assert_ok(kcb__training_config_json(m, &ours));
   j = json_loads(theirs, 0, NULL);
   assert_json_equal(ours, j, "training_config");
+  /* and in json.dumps's own text: its separators, and floats as repr() writes them (0.9, 1e-07) */
+  assert_string_equal(ours, theirs);
   json_decref(j);
   free(ours);
   free(theirs);
@@ -1190,7 +1192,7 @@ static void test_unsupported_settings_refused(void **state) {
       {"[3, 3]", "\"same\"", "\"channels_last\"", "\"SAME\"", "MaxPooling2D layer 'max_pooling2d': padding \"SAME\" is not supported"},
       {"[3, 3]", "\"full\"", "\"channels_last\"", "\"same\"", "Conv2D layer 'conv2d': padding \"full\" is not supported"},
       {"[3, 3]", "\"same\"", "\"channels_first\"", "\"same\"", "data_format \"channels_first\" is not supported (channels_last only)"},
-      {"[3, 0]", "\"same\"", "\"channels_last\"", "\"same\"", "Conv2D layer 'conv2d': kernel_size [3,0] is not supported"},
+      {"[3, 0]", "\"same\"", "\"channels_last\"", "\"same\"", "Conv2D layer 'conv2d': kernel_size [3, 0] is not supported"},
   };
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     char text[2048];
@@ -1284,7 +1286,7 @@ static void test_unsupported_settings_refused(void **state) {
                                "\"config\": {\"batch_shape\": [null, null, 3]}}, {\"class_name\": \"Dense\", \"config\": "
                                "{\"units\": 2}}]}}";
   assert_error(kcb__model_from_config_json(&m, varlen, NULL, 1, 0, NULL, "v.keras"), KCB_EFORMAT,
-               "input shape [null,null,3] has a variable or invalid dimension");
+               "input shape [null, null, 3] has a variable or invalid dimension");
   static const char layer_bc[] = "{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": \"Dense\", "
                                  "\"config\": {\"name\": \"dense\", \"units\": 2}, \"build_config\": {\"input_shape\": [null, 5]}}]}}";
   assert_ok(kcb__model_from_config_json(&m, layer_bc, NULL, 1, 0, NULL, "b.keras"));
@@ -1569,8 +1571,8 @@ static void test_model_name_kept(void **state) {
   assert_string_equal(kcb_model_name(m), "classifier");
   char *cfg = NULL;
   assert_ok(kcb__model_config_json(m, &cfg));
-  assert_non_null(strstr(cfg, "\"name\":\"classifier\""));
-  assert_non_null(strstr(cfg, "\"name\":\"input_1\""));
+  assert_non_null(strstr(cfg, "\"name\": \"classifier\""));
+  assert_non_null(strstr(cfg, "\"name\": \"input_1\""));
   free(cfg);
   assert_ok(kcb_model_save(m, tmp_path("named.h5"), NULL));
   kcb_checkpoint_file *f = NULL;
@@ -1673,9 +1675,9 @@ static void resave_keeps_loss_scale_optimizer(kcb_model *m, const char *from) {
   /* the config names the LossScaleOptimizer the file was compiled with, around Adam */
   char *config = NULL;
   assert_ok(kcb__model_config_json(m, &config));
-  assert_non_null(strstr(config, "\"class_name\":\"LossScaleOptimizer\",\"config\":{\"name\":\"loss_scale_optimizer\","
-                                 "\"inner_optimizer\":{\"module\":\"keras.optimizers\",\"class_name\":\"Adam\""));
-  assert_non_null(strstr(config, "\"initial_scale\":32768.0,\"dynamic_growth_steps\":2000}"));
+  assert_non_null(strstr(config, "\"class_name\": \"LossScaleOptimizer\", \"config\": {\"name\": \"loss_scale_optimizer\", "
+                                 "\"inner_optimizer\": {\"module\": \"keras.optimizers\", \"class_name\": \"Adam\""));
+  assert_non_null(strstr(config, "\"initial_scale\": 32768.0, \"dynamic_growth_steps\": 2000}"));
   free(config);
 }
 

@@ -242,7 +242,7 @@ static int add_layer(kcb_checkpoint_file *f, const char *name, const char *class
   l->attr = dup_or_empty(attr);
   l->entry = entry;
   if (entry) {
-    l->config_json = json_dumps(entry, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    l->config_json = kcb__json_dumps_python(entry);
     l->pub.config_json = l->config_json;
   }
   l->pub.parent = parent;
@@ -1508,7 +1508,7 @@ static int read_layout(kcb_checkpoint_file *f, hid_t weights) {
         KCB__TRY(parse_config(f, f->model_config, "config.json"));
         json_t *cc = json_object_get(f->config, "compile_config");
         if (json_is_object(cc)) { /* a .keras keeps its compile settings inside the config */
-          if (!(f->training_config = json_dumps(cc, JSON_COMPACT | JSON_PRESERVE_ORDER)))
+          if (!(f->training_config = kcb__json_dumps_python(cc)))
             KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
           m->training_config = f->training_config;
         }

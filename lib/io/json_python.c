@@ -1,8 +1,13 @@
 /* io/json_python.c — see json_python.h. */
 #include "io/json_python.h"
 
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "internal.h"
+#include "kcb/logs.h"
 
 /* A copy of text with NaN, Infinity and -Infinity outside strings replaced by null; NULL if
  * there is none (or no memory). */
@@ -50,4 +55,114 @@ json_t *kcb__json_loads_python(const char *text, size_t flags, json_error_t *err
   free(plain);
   if (j && non_finite) *non_finite = 1;
   return j;
+}
+
+/* A growing text; `failed` once memory ran out, after which appends do nothing. */
+typedef struct {
+  char *text;
+  size_t len, cap;
+  int failed;
+} python_text;
+
+static void append(python_text *t, const char *s, size_t n) {
+  if (t->failed) return;
+  if (t->len + n + 1 > t->cap) {
+    size_t cap = t->cap ? t->cap : 256;
+    while (t->len + n + 1 > cap) cap *= 2;
+    char *grown = realloc(t->text, cap);
+    if (!grown) {
+      t->failed = 1;
+      return;
+    }
+    t->text = grown, t->cap = cap;
+  }
+  memcpy(t->text + t->len, s, n);
+  t->len += n;
+  t->text[t->len] = '\0';
+}
+
+static void append_str(python_text *t, const char *s) { append(t, s, strlen(s)); }
+
+/* A string as json.dumps writes it with ensure_ascii: everything outside ' '..'~' escaped,
+ * non-ASCII as \uxxxx (lowercase hex, surrogate pairs past the BMP). jansson's strings are valid
+ * UTF-8, so every sequence decodes. */
+static void append_string(python_text *t, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  char esc[16];
+  append(t, "\"", 1);
+  for (size_t i = 0; i < n;) {
+    uint32_t cp = p[i];
+    size_t k = 1;
+    if (cp >= 0x80 && (k = kcb__utf8_sequence(p + i, n - i, &cp)) == 0) cp = 0xfffd, k = 1;
+    i += k;
+    if (cp == '"' || cp == '\\') {
+      esc[0] = '\\', esc[1] = (char)cp;
+      append(t, esc, 2);
+    } else if (cp >= 0x20 && cp < 0x7f) {
+      esc[0] = (char)cp;
+      append(t, esc, 1);
+    } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {
+      append_str(t, cp == '\n' ? "\\n" : cp == '\r' ? "\\r" : cp == '\t' ? "\\t" : cp == '\b' ? "\\b" : "\\f");
+    } else if (cp > 0xffff) {
+      cp -= 0x10000;
+      snprintf(esc, sizeof esc, "\\u%04x\\u%04x", 0xd800 + (cp >> 10), 0xdc00 + (cp & 0x3ff));
+      append_str(t, esc);
+    } else {
+      snprintf(esc, sizeof esc, "\\u%04x", cp);
+      append_str(t, esc);
+    }
+  }
+  append(t, "\"", 1);
+}
+
+static void append_value(python_text *t, const json_t *j) {
+  char num[40];
+  switch (json_typeof(j)) {
+    case JSON_OBJECT: {
+      const char *key;
+      json_t *v;
+      int first = 1;
+      append(t, "{", 1);
+      json_object_foreach((json_t *)j, key, v) {
+        if (!first) append(t, ", ", 2);
+        first = 0;
+        append_string(t, key, strlen(key));
+        append(t, ": ", 2);
+        append_value(t, v);
+      }
+      append(t, "}", 1);
+      break;
+    }
+    case JSON_ARRAY: {
+      size_t i;
+      json_t *v;
+      append(t, "[", 1);
+      json_array_foreach(j, i, v) {
+        if (i) append(t, ", ", 2);
+        append_value(t, v);
+      }
+      append(t, "]", 1);
+      break;
+    }
+    case JSON_STRING: append_string(t, json_string_value(j), json_string_length(j)); break;
+    case JSON_INTEGER:
+      snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j));
+      append_str(t, num);
+      break;
+    case JSON_REAL: append_str(t, kcb_format_double(json_real_value(j), num, sizeof num)); break;
+    case JSON_TRUE: append_str(t, "true"); break;
+    case JSON_FALSE: append_str(t, "false"); break;
+    default: append_str(t, "null"); break;
+  }
+}
+
+char *kcb__json_dumps_python(const json_t *j) {
+  python_text t = {0};
+  if (!j) return NULL;
+  append_value(&t, j);
+  if (t.failed) {
+    free(t.text);
+    return NULL;
+  }
+  return t.text;
 }

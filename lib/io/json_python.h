@@ -11,4 +11,10 @@
  * it. *non_finite (may be NULL) is set to 1 when a token was replaced, else 0. */
 json_t *kcb__json_loads_python(const char *text, size_t flags, json_error_t *err, int *non_finite);
 
+/* The text json.dumps(j) writes with its defaults: ", " and ": " between items, floats as
+ * repr() prints them (0.99, 1e-07), strings ASCII-only with \uxxxx escapes; the form of Keras's
+ * config.json and HDF5 config attributes. Object keys in their stored order. NULL when out of
+ * memory; free() the result. */
+char *kcb__json_dumps_python(const json_t *j);
+
 #endif

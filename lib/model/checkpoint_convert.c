@@ -11,6 +11,7 @@
 
 #include "io/checkpoint_file_internal.h"
 #include "io/zip.h"
+#include "io/json_python.h"
 
 
 /* Where each source variable goes in the target and in which order. */
@@ -647,7 +648,7 @@ static void drop_shared_ids(json_t *j) {
   }
 }
 
-static char *dump(json_t *j) { return j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL; }
+static char *dump(json_t *j) { return kcb__json_dumps_python(j); }
 
 /* The legacy model_config and training_config of a .keras archive's config.json. */
 static int legacy_configs(const kcb_checkpoint_file *f, char **model_config, char **training_config) {

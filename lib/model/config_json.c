@@ -260,7 +260,7 @@ static json_t *compile_json(builder *b, const kcb_model *m, int keras_form) {
 
 static int dump(builder *b, json_t *root, char **out) {
   *out = NULL;
-  if (!b->failed && root) *out = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  if (!b->failed && root) *out = kcb__json_dumps_python(root);
   json_decref(root);
   if (!*out) return kcb__error(KCB_ENOMEM, "out of memory writing a model config");
   return 0;
@@ -726,7 +726,7 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
   if (!have) {
     json_t *lc = json_object_get(json_array_get(layers, 0), "config");
     json_t *given = json_object_get(lc, "batch_shape") ? json_object_get(lc, "batch_shape") : json_object_get(lc, "batch_input_shape");
-    char *text = json_is_array(given) ? json_dumps(given, JSON_COMPACT) : NULL;
+    char *text = json_is_array(given) ? kcb__json_dumps_python(given) : NULL;
     if (text) /* there is one, with a dimension kcb cannot fix in advance */
       rc = kcb__error(KCB_EFORMAT, "%s: model config: input shape %s has a variable or invalid dimension; kcb builds models "
                       "of a fixed input shape", file, text);

@@ -2,6 +2,7 @@
  * reshaping layers, both ways. Field names, order and defaults follow Keras 3.15.1's
  * get_config (fixtures/keras-zoo/cnn.keras, mlp_bn.keras). */
 #include "model/layer_config.h"
+#include "io/json_python.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -170,7 +171,7 @@ static int read_padding(json_t *c, kcb_padding *p, int any_case) {
 
 /* Says which of a convolution's or pooling layer's settings kcb cannot take, with its value. */
 static int bad_setting(const char *file, const char *name, const char *cls, json_t *c, const char *key) {
-  char *value = json_dumps(json_object_get(c, key), JSON_ENCODE_ANY | JSON_COMPACT);
+  char *value = kcb__json_dumps_python(json_object_get(c, key));
   int rc = kcb__error(KCB_EFORMAT, "%s: %s layer '%s': %s %.80s is not supported%s", file, cls, name, key,
                       value ? value : "(missing)",
                       !strcmp(key, "data_format") ? " (channels_last only)"

@@ -19,6 +19,7 @@
 #include "model/config_json.h"
 #include "model/model_internal.h"
 #include "internal.h"
+#include "io/json_python.h"
 
 #define N_RNG_WORDS 12
 
@@ -435,7 +436,7 @@ static int build_keras(const save_ctx *c, void **out, size_t *len) {
   if (meta && json_object_set_new(meta, "keras_version", json_string(KCB__KERAS_VERSION)) == 0 &&
       json_object_set_new(meta, "date_saved", json_string(date)) == 0 &&
       json_object_set_new(meta, "kcb_version", json_string(kcb_version_string())) == 0)
-    metadata = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    metadata = kcb__json_dumps_python(meta);
   json_decref(meta);
   if (!metadata) {
     rc = kcb__error(KCB_ENOMEM, "out of memory");
@@ -897,7 +898,7 @@ static void config_value_str(json_t *v, char *buf, size_t size) {
   } else if (json_is_real(v)) {
     kcb_format_double(json_real_value(v), buf, size);
   } else {
-    char *t = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    char *t = kcb__json_dumps_python(v);
     snprintf(buf, size, "%.200s", t ? t : "?");
     free(t);
   }
