@@ -213,6 +213,25 @@ char *kcb__path_join(const char *dir, const char *name);
  * printf("%.*s", kcb__utf8_prefix(s, 64), s) in messages that quote long names. */
 int kcb__utf8_prefix(const char *s, int max);
 
+/* A table from strings to values, for looking names up among many (a checkpoint's variables)
+ * in constant time. Keys are not copied: they must outlive the table. */
+typedef struct kcb__str_map {
+  struct {
+    const char *key;
+    long value;
+  } *slot;
+  size_t cap, n;
+} kcb__str_map;
+
+/* Room for n keys. 0 or KCB_ENOMEM. (core/str_map.c) */
+int kcb__str_map_init(kcb__str_map *m, size_t n);
+/* Adds key -> value unless the key is there (the first value stays) or the table holds its n
+ * keys already. @return 1 if added, else 0. */
+int kcb__str_map_put(kcb__str_map *m, const char *key, long value);
+/* The key's value, or -1 (also for a table never set up). */
+long kcb__str_map_get(const kcb__str_map *m, const char *key);
+void kcb__str_map_free(kcb__str_map *m);
+
 /* The length of the valid UTF-8 sequence of more than one byte at p (n bytes left) as Python's
  * strict decoder takes it (no overlong forms, no surrogates, nothing above U+10FFFF), its code
  * point into *code_point; else 0. (core/escape.c) */

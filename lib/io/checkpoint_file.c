@@ -1139,28 +1139,61 @@ done:
 
 /* ---- optimizer slots: which model variable each belongs to -------------------------------- */
 
-/* "sequential/conv2d/kernel" or "conv2d/kernel:0" -> "sequential_conv2d_kernel" / "conv2d_kernel". */
+static void strip_index(const char *name, char *out, size_t size);
+
+/* "sequential/conv2d/kernel" or "conv2d/kernel:0" -> "sequential_conv2d_kernel" / "conv2d_kernel".
+ * Only tf.keras's trailing ":<digits>" goes: Keras 3 allows ':' inside layer names. */
 static void flat_name(const char *name, char *out, size_t size) {
-  size_t k = 0;
-  for (size_t i = 0; name[i] && name[i] != ':' && k + 1 < size; i++) out[k++] = name[i] == '/' ? '_' : name[i];
-  out[k] = '\0';
+  strip_index(name, out, size);
+  for (char *c = out; *c; c++)
+    if (*c == '/') *c = '_';
 }
 
-/* Where the model variable's flattened name occurs in the flattened optimizer name, bounded by '_'
- * or the ends; the longest match wins. */
-static long owner_by_name(const kcb_checkpoint_file *f, const char *opt_name) {
-  char flat_opt[KCB__H5_PATH_MAX + 160], flat_var[KCB__H5_PATH_MAX + 160];
-  flat_name(opt_name, flat_opt, sizeof flat_opt);
-  long best = -1;
-  size_t best_len = 0;
+/* The trainable model variables by flattened name (the first of equal ones), for owner_by_name. */
+typedef struct {
+  kcb__str_map map;
+  char **flat;
+  size_t n, longest;
+} flat_names;
+
+static void flat_names_free(flat_names *t) {
+  for (size_t i = 0; t->flat && i < t->n; i++) free(t->flat[i]);
+  free(t->flat);
+  kcb__str_map_free(&t->map);
+}
+
+static int flat_names_build(const kcb_checkpoint_file *f, flat_names *t) {
+  char flat[KCB__H5_PATH_MAX + 160];
+  memset(t, 0, sizeof *t);
+  if (!(t->flat = calloc(f->meta.n_model_vars + 1, sizeof *t->flat)) || kcb__str_map_init(&t->map, f->meta.n_model_vars))
+    return 0;
   for (size_t i = 0; i < f->meta.n_model_vars; i++) {
     if (!f->vars[i].pub.trainable) continue;
-    flat_name(f->vars[i].name, flat_var, sizeof flat_var);
-    size_t len = strlen(flat_var);
-    for (const char *p = strstr(flat_opt, flat_var); p && len; p = strstr(p + 1, flat_var)) {
-      int left = p == flat_opt || p[-1] == '_';
-      int right = p[len] == '\0' || p[len] == '_';
-      if (left && right && len > best_len) best = (long)i, best_len = len;
+    flat_name(f->vars[i].name, flat, sizeof flat);
+    if (!(t->flat[t->n] = strdup(flat))) return 0;
+    kcb__str_map_put(&t->map, t->flat[t->n++], (long)i);
+    if (strlen(flat) > t->longest) t->longest = strlen(flat);
+  }
+  return 1;
+}
+
+/* The model variable whose flattened name is a piece of the flattened optimizer name bounded by
+ * '_' or the ends; the longest piece wins, then the first variable. Every such piece is looked
+ * up, so a file's slots are matched in time linear in their number. */
+static long owner_by_name(const flat_names *t, const char *opt_name) {
+  char flat_opt[KCB__H5_PATH_MAX + 160];
+  flat_name(opt_name, flat_opt, sizeof flat_opt);
+  size_t len = strlen(flat_opt), best_len = 0;
+  long best = -1;
+  for (size_t a = 0; a < len; a++) {
+    if (a > 0 && flat_opt[a - 1] != '_') continue;
+    for (size_t b = a + 1; b <= len && b - a <= t->longest; b++) {
+      if ((b < len && flat_opt[b] != '_') || b - a < best_len) continue;
+      char end = flat_opt[b];
+      flat_opt[b] = '\0';
+      long v = kcb__str_map_get(&t->map, flat_opt + a);
+      flat_opt[b] = end;
+      if (v >= 0 && (b - a > best_len || v < best)) best = v, best_len = b - a;
     }
   }
   return best;
@@ -1347,6 +1380,22 @@ static void assign_owners(kcb_checkpoint_file *f) {
   }
 }
 
+/* A weights-only store does not say which layers were frozen, but its optimizer does: Keras makes
+ * slots for trainable variables only. So variables that own no slot, where others own some, were
+ * frozen when it was saved (which orders a legacy file's weights: trainable ones first). */
+static void frozen_from_slots(kcb_checkpoint_file *f) {
+  size_t nm = f->meta.n_model_vars;
+  unsigned char *owns = calloc(nm + 1, 1);
+  int any = 0;
+  if (!owns) return;
+  for (size_t j = nm; j < f->n_vars; j++)
+    if (f->vars[j].pub.owner >= 0 && (size_t)f->vars[j].pub.owner < nm) owns[f->vars[j].pub.owner] = 1, any = 1;
+  for (size_t i = 0; any && i < nm; i++)
+    if (!owns[i]) f->vars[i].pub.trainable = 0;
+  f->frozen_known = any;
+  free(owns);
+}
+
 static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name) {
   size_t n_opt = end - first;
   if (!n_opt) return;
@@ -1357,13 +1406,17 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
   while (trail < n_opt - lead && f->vars[end - 1 - trail].pub.rank == 0) trail++;
   /* by name (legacy files); every slot must find a variable of its size */
   int named = f->meta.layout == KCB_LAYOUT_H5;
+  flat_names by_flat;
+  if (named && !flat_names_build(f, &by_flat)) named = 0; /* out of memory: by position below */
   for (size_t j = lead; named && j < n_opt; j++) {
     kcb__ckpt_var *o = &f->vars[first + j];
     if (o->pub.rank == 0) continue;
-    long w = owner_by_name(f, o->name);
+    long w = owner_by_name(&by_flat, o->name);
     if (w < 0 || f->vars[w].pub.count != o->pub.count) named = 0;
     else o->pub.owner = w;
   }
+  if (f->meta.layout == KCB_LAYOUT_H5) flat_names_free(&by_flat);
+  kcb_error_clear();
   if (named) return;
   for (size_t j = lead; j < n_opt; j++) f->vars[first + j].pub.owner = -1;
   /* by position (Keras 3): the optimizer's own layout where kcb knows it, else k interleaved slots.
@@ -1578,6 +1631,9 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   if (f->keras_version) m->keras_version = f->keras_version;
   if (f->backend) m->backend = f->backend;
   m->n_optimizer_vars = f->n_vars - m->n_model_vars;
+  f->training = f->training_config ? kcb__json_loads_python(f->training_config, 0, NULL, NULL) : NULL;
+  assign_owners(f);
+  if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f);
   for (size_t i = 0; i < m->n_model_vars; i++) {
     const kcb__ckpt_var *v = &f->vars[i];
     m->n_params += v->pub.count;
@@ -1587,9 +1643,13 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
       if (v->pub.trainable) f->layers[l].pub.n_trainable_params += v->pub.count;
     }
   }
-  f->training = f->training_config ? kcb__json_loads_python(f->training_config, 0, NULL, NULL) : NULL;
-  assign_owners(f);
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
+  /* names are final: the table of both keys, the first variable of each winning as find's scan would */
+  KCB__TRY(kcb__str_map_init(&f->by_name, 2 * f->n_vars));
+  for (size_t i = 0; i < f->n_vars; i++) {
+    kcb__str_map_put(&f->by_name, f->vars[i].name, (long)i);
+    kcb__str_map_put(&f->by_name, f->vars[i].path, (long)i);
+  }
   if (m->n_optimizer_vars) {
     const kcb__ckpt_var *it = &f->vars[m->n_model_vars];
     int64_t iterations;
@@ -1623,6 +1683,7 @@ void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
   }
   free(f->layers);
   free(f->vars);
+  kcb__str_map_free(&f->by_name);
   free(f->slice[0]);
   free(f->slice[1]);
   for (size_t i = 0; f->part && i < f->meta.n_model_vars; i++) free(f->part[i]);
@@ -1661,9 +1722,7 @@ const kcb_checkpoint_var *kcb_checkpoint_file_var(const kcb_checkpoint_file *f, 
 
 long kcb_checkpoint_file_find(const kcb_checkpoint_file *f, const char *key) {
   if (!f || !key) return -1;
-  for (size_t i = 0; i < f->n_vars; i++)
-    if (strcmp(f->vars[i].name, key) == 0 || strcmp(f->vars[i].path, key) == 0) return (long)i;
-  return -1;
+  return kcb__str_map_get(&f->by_name, key);
 }
 
 /* ---- matching variables between layouts --------------------------------------------------- */

@@ -54,6 +54,8 @@ struct kcb_checkpoint_file {
   char *model_config, *training_config, *metadata_json, *keras_version, *backend, *model_class, *model_name,
       *kcb_version, *monitor, *optimizer_name;
   json_t *training; /* training_config parsed once, read-only (NULL: none, or not JSON) */
+  kcb__str_map by_name; /* variables by name and by path, for kcb_checkpoint_file_find */
+  int frozen_known; /* a weights-only store's frozen variables were told by its optimizer's slots */
 };
 
 /* Keras's naming.to_snake_case ("MaxPooling2D" -> "max_pooling2d", "LSTMCell" -> "lstm_cell"). */

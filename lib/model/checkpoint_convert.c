@@ -538,6 +538,19 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     if (f->layers[i].pub.parent < 0 && !f->layers[i].name[0])
       return kcb__error(KCB_EINVAL, "%s: the layer at '%s' has no name (Keras before 3.6 stored none), and the legacy "
                         "layout groups weights by layer name", f->path, f->layers[i].path);
+  /* a weights-only store whose optimizer could not tell frozen layers (io/checkpoint_file.c's
+   * frozen_from_slots) does not say in which order a nested model's layers list their weights */
+  if (!f->config && f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 && !f->frozen_known)
+    for (size_t i = 1; i < nm; i++) {
+      const kcb__ckpt_layer *top = top_of(f, f->vars[i].pub.layer);
+      if (f->vars[i].pub.layer == f->vars[i - 1].pub.layer || top != top_of(f, f->vars[i - 1].pub.layer)) continue;
+      size_t len = strlen(p->report->note);
+      snprintf(p->report->note + len, sizeof p->report->note - len,
+               "%sthe weights of nested layer '%s' are listed as if all its layers were trainable: this file does not "
+               "say which were frozen, and Keras's legacy loader lists a frozen layer's weights last",
+               len ? "; " : "", top->name);
+      break;
+    }
   int noted_positional = 0;
   for (size_t i = 0; i < nm; i++) {
     if (f->vars[i].pub.layer < 0) return kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name);
@@ -573,32 +586,39 @@ done:
 
 static int write_legacy_weights(const kcb_checkpoint_file *f, hid_t root, const char *version,
                                 const char *backend, const char *h5name) {
-  size_t nm = f->meta.n_model_vars, n_top = 0;
+  size_t nm = f->meta.n_model_vars, n_top = 0, n_keys = 2 * f->n_layers + 1;
   int rc = 0;
   const char **names = calloc(f->n_layers + nm + 1, sizeof *names);
-  if (!names) return kcb__error(KCB_ENOMEM, "out of memory");
+  size_t *order = calloc(nm + 1, sizeof *order), *start = calloc(n_keys + 1, sizeof *start);
+  size_t *next = calloc(n_keys + 1, sizeof *next);
   hid_t g = H5I_INVALID_HID;
+  if (!names || !order || !start || !next) {
+    rc = kcb__error(KCB_ENOMEM, "out of memory");
+    goto done;
+  }
+  /* the variables by top-level layer, trainable ones first within each, as Keras's legacy writer
+   * orders a layer's weights (a counting sort: linear in the variables) */
+  for (size_t i = 0; i < nm; i++) start[1 + 2 * (size_t)(top_of(f, f->vars[i].pub.layer) - f->layers) + !f->vars[i].pub.trainable]++;
+  for (size_t k = 0; k < n_keys; k++) start[k + 1] += start[k];
+  memcpy(next, start, (n_keys + 1) * sizeof *next);
+  for (size_t i = 0; i < nm; i++) order[next[2 * (size_t)(top_of(f, f->vars[i].pub.layer) - f->layers) + !f->vars[i].pub.trainable]++] = i;
   for (size_t i = 0; i < f->n_layers; i++)
     if (f->layers[i].pub.parent < 0 && !f->layers[i].model_own) names[n_top++] = f->layers[i].name;
   KCB__TRY(kcb__h5_attr_write_strings(root, "layer_names", names, n_top, h5name));
   KCB__TRY(kcb__h5_attr_write_string(root, "backend", backend, 0, h5name));
   KCB__TRY(kcb__h5_attr_write_string(root, "keras_version", version, 0, h5name));
   for (size_t li = 0; li < f->n_layers; li++) {
-    if (f->layers[li].pub.parent >= 0 || f->layers[li].model_own) continue;
-    /* trainable variables first, then the rest, as Keras's legacy writer orders a layer's weights */
-    size_t n = 0;
-    for (int pass = 1; pass >= 0; pass--)
-      for (size_t i = 0; i < nm; i++)
-        if (top_of(f, f->vars[i].pub.layer) == &f->layers[li] && f->vars[i].pub.trainable == pass) names[n++] = f->vars[i].name;
+    if (f->layers[li].pub.parent >= 0) continue;
+    size_t first = start[2 * li], end = start[2 * li + 2], n = end - first;
+    for (size_t k = 0; k < n; k++) names[k] = f->vars[order[first + k]].name;
+    /* the model's own variables (a subclassed model's) go to top_level_model_weights, below */
+    if (f->layers[li].model_own) continue;
     KCB__TRY(kcb__h5_group_create(&g, root, f->layers[li].name, h5name));
     KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", names, n, h5name));
-    for (size_t k = 0; k < n; k++)
-      for (size_t i = 0; i < nm; i++)
-        if (f->vars[i].name == names[k]) KCB__TRY(copy_var(f, i, g, f->vars[i].name, h5name));
+    for (size_t k = 0; k < n; k++) KCB__TRY(copy_var(f, order[first + k], g, names[k], h5name));
     kcb__h5_close(g);
     g = H5I_INVALID_HID;
   }
-  /* the model's own variables (a subclassed model's), or none */
   size_t n_own = 0;
   for (size_t i = 0; i < nm; i++)
     if (top_of(f, f->vars[i].pub.layer)->model_own) names[n_own++] = f->vars[i].name;
@@ -609,6 +629,9 @@ static int write_legacy_weights(const kcb_checkpoint_file *f, hid_t root, const 
 done:
   kcb__h5_close(g);
   free(names);
+  free(order);
+  free(start);
+  free(next);
   return rc;
 }
 

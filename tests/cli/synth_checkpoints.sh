@@ -26,6 +26,27 @@ import h5py
 g = h5py.File('$tmp/k2n.weights.h5', 'r')['optimizer/vars']
 print(len(g), 'variables, u_product %.2f' % g[str(len(g) - 1)][()])\""
 
+# make_more.py's files. A ':' inside a Keras 3 layer name stays in its slot names (only tf.keras's
+# trailing ':0' is an index), and .keras -> .h5 writes the slot names Keras's own .h5 holds
+check colon_slot_names 0 '^  adadelta/dense\.v2:x_kernel_accumulated_grad ' -- "$bin/kcb-inspect" checkpoint "$dir/names_adadelta.keras"
+check colon_to_h5 0 '^same optimizer_weights$' -- sh -c "'$bin/kcb-restore' '$dir/names_adadelta.keras' -o '$tmp/colon.h5' \
+  >/dev/null 2>&1 && $py -c \"
+import h5py
+names = lambda p: [n.decode() if isinstance(n, bytes) else n for n in h5py.File(p, 'r')['optimizer_weights'].attrs['weight_names']]
+print('same optimizer_weights' if names('$tmp/colon.h5') == names('$dir/names_adadelta.h5') else (names('$tmp/colon.h5'), names('$dir/names_adadelta.h5')))\""
+# A weights-only store does not say which layers were frozen; its optimizer's slots do, and a
+# frozen layer inside a nested model lists its weights after the trainable ones in the legacy layout
+legacy_names="import h5py, sys
+f = [h5py.File(p, 'r') for p in sys.argv[1:]]
+names = lambda g: [n.decode() if isinstance(n, bytes) else n for n in g.attrs['weight_names']]
+print('same weight_names' if all(names(f[0][k]) == names(f[1][k]) for k in f[1].keys()) else [names(x['inner']) for x in f])"
+check frozen_nested_order 0 '^same weight_names$' -- sh -c "'$bin/kcb-restore' '$dir/frozen_adam.weights.h5' -o '$tmp/fa.h5' \
+  --format legacy_weights.h5 >/dev/null 2>&1 && $py -c \"$legacy_names\" '$tmp/fa.h5' '$dir/frozen_adam.legacy_weights.h5'"
+check frozen_count 0 '95 parameters \(55 trainable, 40 non-trainable\)' -- "$bin/kcb-inspect" checkpoint "$dir/frozen_adam.weights.h5"
+# ... and where the slots cannot tell (two layers of the same shapes, one frozen), kcb says so
+check frozen_unknown_noted 0 "nested layer 'base' are listed as if all its layers were trainable" -- \
+  "$bin/kcb-restore" "$dir/frozen_finetune.weights.h5" -o "$tmp/ff.h5" --format legacy_weights.h5
+
 for model in seqmix attn convs video nested mixed block; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"
