@@ -339,7 +339,12 @@ static void test_hook_error_propagates(void **state) {
  * else its place in the list); one that sets a message keeps it. */
 static int fail_quietly(kcb_callback *cb, int epoch, kcb_logs *logs) { return epoch == 1 ? KCB_EINVAL : 0; }
 static int fail_with_message(kcb_callback *cb, int epoch, kcb_logs *logs) {
-  return kcb__error(KCB_EIO, "MinLoss: cannot write best.txt");
+  return kcb_error_set(KCB_EIO, "MinLoss: cannot write best.txt");
+}
+/* a hook that handles an error of its own and goes on: its message is left behind */
+static int leave_message(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)kcb_error_set(KCB_ENOENT, "Handled: no such file, and that is fine");
+  return 0;
 }
 static void test_hook_error_names_the_callback(void **state) {
   (void)state;
@@ -359,6 +364,13 @@ static void test_hook_error_names_the_callback(void **state) {
   o = quiet_fit(3, 8, loud_cbs, 1);
   assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EIO);
   assert_string_equal(kcb_error_last(), "MinLoss: cannot write best.txt");
+  /* the message an earlier callback left while succeeding is not blamed for a later one's failure */
+  static const kcb_callback_ops handled = {.name = "Handled", .on_epoch_end = leave_message};
+  kcb_callback d = {.ops = &handled};
+  kcb_callback *both[2] = {&d, &a};
+  o = quiet_fit(3, 8, both, 2);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINVAL);
+  assert_string_equal(kcb_error_last(), "callback MinLoss failed in on_epoch_end with KCB_EINVAL (it set no message)");
   free_fixture(&f);
 }
 

@@ -543,6 +543,77 @@ static void test_backup_resume_mid_epoch(void **state) {
   resume_case(3, 1, 7, 5);  /* a model trained 5 steps before this fit */
 }
 
+typedef struct {
+  int epoch;
+  int64_t first_batch[8], batches[8];
+} batch_record;
+
+static int record_epoch(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  batch_record *r = cb->user_data;
+  r->epoch = epoch;
+  r->first_batch[epoch] = -1;
+  return 0;
+}
+
+static int record_batch(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)logs;
+  batch_record *r = cb->user_data;
+  if (r->first_batch[r->epoch] < 0) r->first_batch[r->epoch] = batch;
+  r->batches[r->epoch]++;
+  return 0;
+}
+
+/* A mid-epoch backup resumed by a fit of other batches (another batch_size) cannot tell which
+ * samples its epoch saw: the epoch restarts from its first batch instead of skipping a count of
+ * batches that are not the ones it trained. */
+static void test_backup_resumed_with_other_batches(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  make_data(&x, &y);
+  char bdir[600];
+  snprintf(bdir, sizeof bdir, "%s/backup_other_batches", dir);
+  kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
+  bo.save_freq = 3;
+  kcb_callback *br = NULL, *crash = NULL, *rec = NULL;
+  crash_at at = {1, 7, 0};
+  kcb_callback_ops ops = {.on_epoch_begin = crash_epoch_begin, .on_train_batch_end = crash_batch_end};
+  assert_ok(kcb_lambda_callback_new(&crash, &ops, &at));
+  kcb_model *m = test_compiled_model(4, "6:relu,2:softmax", 11, KCB_OPT_ADAM, KCB_DEFAULT,
+                                     KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
+  assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
+  kcb_callback *cbs[2] = {crash, br};
+  fit_with(m, x, y, cbs, 2, KCB_ECALLBACK, NULL); /* batch_size 8: backed up after batch 6 of epoch 2 */
+  kcb_model_free(m);
+  kcb_callback_free(br);
+  batch_record r;
+  memset(&r, 0, sizeof r);
+  kcb_callback_ops rops = {.on_epoch_begin = record_epoch, .on_train_batch_begin = record_batch};
+  assert_ok(kcb_lambda_callback_new(&rec, &rops, &r));
+  m = test_compiled_model(4, "6:relu,2:softmax", 11, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                          KCB_METRIC_ACCURACY);
+  assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
+  kcb_callback *again[2] = {rec, br};
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.epochs = 4;
+  fo.batch_size = 16; /* 80 training samples: 5 batches an epoch */
+  fo.verbose = 0;
+  fo.validation_split = 0.2;
+  fo.callbacks = again;
+  fo.n_callbacks = 2;
+  assert_ok(kcb_model_fit(m, x, y, &fo, NULL));
+  assert_int_equal(r.first_batch[1], 0); /* epoch 2 again, whole */
+  assert_int_equal(r.batches[1], 5);
+  assert_int_equal(r.batches[0], 0); /* epoch 1 was done */
+  assert_int_equal(r.batches[3], 5);
+  kcb_callback_free(br);
+  kcb_callback_free(crash);
+  kcb_callback_free(rec);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 /* A backup Keras wrote has no kcb attributes: the epoch to resume in comes from its
  * training_metadata.json, and the epoch restarts from its first batch, as in Keras. */
 static void test_backup_from_keras_metadata(void **state) {
@@ -686,6 +757,7 @@ int main(void) {
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_backup_resume_epoch),
       cmocka_unit_test(test_backup_resume_mid_epoch),
+      cmocka_unit_test(test_backup_resumed_with_other_batches),
       cmocka_unit_test(test_backup_from_keras_metadata),
       cmocka_unit_test(test_rank_sources),
   };

@@ -319,6 +319,64 @@ static void test_profiler(void **state) {
   free(dir);
 }
 
+static int fail_at_third_batch(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)logs;
+  return batch == 2 && cb->user_data ? kcb_error_set(KCB_EIO, "Boom: batch 3") : 0;
+}
+
+/* A fit that fails inside TensorBoard's profile_batch window leaves neither the model pointing at
+ * the callback's profiler nor the callback pointing at the model: either may be freed first
+ * (ASan finds the use after free this guards against), and the trace keeps what it recorded. */
+static void test_profile_window_survives_a_failed_fit(void **state) {
+  (void)state;
+  char *dir = make_tmpdir();
+  float xs[40 * 4], ys[40];
+  for (int i = 0; i < 40 * 4; i++) xs[i] = (float)(i % 7) / 7.0f;
+  for (int i = 0; i < 40; i++) ys[i] = (float)(i % 2);
+  int64_t xshape[2] = {40, 4}, yshape[1] = {40};
+  kcb_tensor x = kcb_tensor_view(xs, 2, xshape), y = kcb_tensor_view(ys, 1, yshape);
+  static const kcb_callback_ops boom_ops = {.name = "Boom", .on_train_batch_end = fail_at_third_batch};
+  for (int model_first = 0; model_first < 2; model_first++) {
+    kcb_model *m1 = test_compiled_model(4, "3:relu,2:softmax", 1, KCB_OPT_SGD, KCB_DEFAULT,
+                                        KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_COUNT);
+    kcb_model *m2 = test_compiled_model(4, "3:relu,2:softmax", 1, KCB_OPT_SGD, KCB_DEFAULT,
+                                        KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_COUNT);
+    kcb_tensorboard_options o = KCB_TENSORBOARD_OPTIONS_INIT;
+    char logs[600];
+    snprintf(logs, sizeof logs, "%s/run%d", dir, model_first);
+    o.log_dir = logs;
+    o.profile_batch_start = 2;
+    o.profile_batch_stop = 6;
+    kcb_callback *tb = NULL, boom = {.ops = &boom_ops, .user_data = (void *)1};
+    assert_ok(kcb_tensorboard_new(&tb, &o));
+    kcb_callback *cbs[] = {tb, &boom};
+    kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+    f.verbose = 0;
+    f.batch_size = 10;
+    f.callbacks = cbs;
+    f.n_callbacks = 2;
+    assert_error(kcb_model_fit(m1, &x, &y, &f, NULL), KCB_EIO, "Boom: batch 3");
+    assert_null(kcb_model_profiler(m1));
+    if (model_first) { /* the callback outlives the model it profiled */
+      kcb_model_free(m1);
+      m1 = NULL;
+    } else { /* the same callback on another model, then the first model alone */
+      f.n_callbacks = 1;
+      assert_ok(kcb_model_fit(m2, &x, &y, &f, NULL));
+      f.n_callbacks = 0;
+      assert_ok(kcb_model_fit(m1, &x, &y, &f, NULL));
+    }
+    kcb_callback_free(tb);
+    kcb_model_free(m1);
+    kcb_model_free(m2);
+    char cmd[800];
+    snprintf(cmd, sizeof cmd, "ls %s/train/plugins/profile/*/*.trace.json.gz >/dev/null 2>&1", logs);
+    assert_int_equal(system(cmd), 0);
+  }
+  remove_tree(dir);
+  free(dir);
+}
+
 static void test_model_last_batch_and_layer(void **state) {
   (void)state;
   kcb_model *m = test_compiled_model(4, "3:relu,2:softmax", 1, KCB_OPT_SGD, KCB_DEFAULT,
@@ -366,6 +424,7 @@ int main(void) {
       cmocka_unit_test(test_pr_curve_round_trip),    cmocka_unit_test(test_custom_scalars),
       cmocka_unit_test(test_projector_errors),       cmocka_unit_test(test_projector_utf8_fallback_and_read),
       cmocka_unit_test(test_profiler),               cmocka_unit_test(test_model_last_batch_and_layer),
+      cmocka_unit_test(test_profile_window_survives_a_failed_fit),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,6 +51,7 @@ static int hook_failed(const kcb_callback_list *list, size_t i, kcb_hook hook, i
     if (!cb->ops->slot) continue;                                                \
     kcb_profiler *profiler = model ? kcb_model_profiler(model) : NULL;           \
     double t0 = profiler ? kcb_profiler_now() : 0;                               \
+    kcb_error_clear(); /* a message left by an earlier hook is not this one's */ \
     rc = cb->ops->slot(cb, __VA_ARGS__);                                         \
     /* the hook may have ended the trace (and freed its profiler) */             \
     if (profiler && kcb_model_profiler(model) == profiler) profile_hook(profiler, cb, hook, t0, index); \
@@ -89,7 +90,7 @@ static int dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_l
 }
 
 int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
-  kcb_error_clear(); /* so that a failing hook's own message, or its absence, is seen */
+  if (!list) return kcb__error(KCB_EINVAL, "callback list is NULL");
   if (!logs) return dispatch(list, hook, index, logs);
   kcb__logs_begin_hook(logs);
   int rc = dispatch(list, hook, index, logs);

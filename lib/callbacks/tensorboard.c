@@ -65,7 +65,8 @@ static int open_run(tensorboard *tb, kcb_summary_writer **w, const char *run) {
 
 /* Points the model and every open writer at p (NULL: detaches them). */
 static void attach_profiler(tensorboard *tb, kcb_profiler *p) {
-  if (tb->base.model) kcb_model_set_profiler(tb->base.model, p);
+  /* detaching leaves alone a profiler that is not ours (the model's owner may have set one) */
+  if (tb->base.model && (p || kcb_model_profiler(tb->base.model) == tb->profiler)) kcb_model_set_profiler(tb->base.model, p);
   kcb_summary_writer *writers[3] = {tb->train, tb->val, tb->root};
   for (int i = 0; i < 3; i++)
     if (writers[i]) kcb__summary_writer_set_profiler(writers[i], p);
@@ -124,11 +125,13 @@ static int write_graph(tensorboard *tb) {
 static int tb_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
   tensorboard *tb = (tensorboard *)cb;
+  /* a trace left open by a failed fit ends with what it recorded, before this fit counts batches */
+  int rc = finish_profile(tb);
+  if (rc) return rc;
   tb->global_train_batch = 0;
   tb->epoch_seen = 0;
   tb->logged_epoch[0] = tb->logged_epoch[1] = -1;
-  int rc = cb->model ? kcb__model_add_flusher(cb->model, flush_writers, tb) : 0;
-  if (rc) return rc;
+  if (cb->model && (rc = kcb__model_add_flusher(cb->model, flush_writers, tb))) return rc;
   if (tb->o.write_graph && !tb->wrote_graph && cb->model) {
     if ((rc = write_graph(tb))) return rc;
     tb->wrote_graph = 1;
@@ -546,7 +549,9 @@ int kcb_tensorboard_close(kcb_callback *cb) {
 
 static void tb_destroy(kcb_callback *cb) {
   tensorboard *tb = (tensorboard *)cb;
-  /* a session still open here ended without on_train_end: fit failed */
+  /* a session still open here ended without on_train_end: fit failed. The model may be freed by
+   * now (fit detached the profiler from it when it failed), so it is not touched. */
+  tb->base.model = NULL;
   (void)close_all(tb, KCB_HPARAM_STATUS_FAILURE);
   for (size_t i = 0; i < tb->o.n_hparams; i++) {
     free((char *)tb->hparams[i].name);

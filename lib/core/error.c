@@ -32,14 +32,31 @@ const char *kcb_error_last(void) { return last_error; }
 
 void kcb_error_clear(void) { last_error[0] = '\0'; }
 
-int kcb__error(int code, const char *fmt, ...) {
+static int set_error(int code, const char *fmt, va_list ap) {
   /* Formatted aside first: callers may add context to the previous message, passing kcb_error_last(). */
   char message[sizeof last_error];
+  vsnprintf(message, sizeof message, fmt, ap);
+  memcpy(last_error, message, sizeof last_error);
+  return code;
+}
+
+int kcb__error(int code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(message, sizeof message, fmt, ap);
+  set_error(code, fmt, ap);
   va_end(ap);
-  memcpy(last_error, message, sizeof last_error);
+  return code;
+}
+
+int kcb_error_set(int code, const char *fmt, ...) {
+  if (!fmt) {
+    last_error[0] = '\0';
+    return code;
+  }
+  va_list ap;
+  va_start(ap, fmt);
+  set_error(code, fmt, ap);
+  va_end(ap);
   return code;
 }
 

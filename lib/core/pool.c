@@ -41,7 +41,7 @@ static struct {
   int stop;
   job job;
   atomic_ulong generation; /* bumped once per job */
-  unsigned long born_at;   /* the generation when the newest workers were made: their first job follows it */
+  _Atomic unsigned long born_at; /* the generation when the newest workers were made: their first job follows it */
   atomic_int pending;      /* workers that have not finished the current job */
   atomic_int sleepers;
 } pool = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .owner = PTHREAD_MUTEX_INITIALIZER};
@@ -103,7 +103,7 @@ static unsigned long wait_for_job(unsigned long seen) {
 
 static void *worker_main(void *arg) {
   int index = (int)(intptr_t)arg; /* part index: the caller runs part 0 */
-  unsigned long seen = pool.born_at; /* not the current one: a job may already be published */
+  unsigned long seen = atomic_load(&pool.born_at); /* not the current one: a job may already be published */
   for (;;) {
     seen = wait_for_job(seen);
     if (pool.stop) break;
@@ -167,7 +167,7 @@ static void register_fork_handler(void) { pthread_atfork(NULL, NULL, pool_forked
 /* Makes sure n - 1 workers exist; returns how many parts the pool can run (at least 1). */
 static int grow_to(int parts) {
   if (parts - 1 > MAX_WORKERS) parts = MAX_WORKERS + 1;
-  pool.born_at = atomic_load(&pool.generation);
+  if (pool.n_workers < parts - 1) atomic_store(&pool.born_at, atomic_load(&pool.generation));
   while (pool.n_workers < parts - 1) {
     pthread_attr_t attr;
     pthread_attr_init(&attr);

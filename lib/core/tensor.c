@@ -1,23 +1,33 @@
 /* core/tensor.c — float32 tensors. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
+/* The product of the dimensions from `from` on; INT64_MAX when it does not fit (a view may carry
+ * any shape), so that no caller sees it wrap. */
 static int64_t shape_product(int rank, const int64_t *shape, int from) {
   int64_t n = 1;
-  for (int i = from; i < rank; i++) n *= shape[i];
+  for (int i = from; i < rank; i++)
+    if (shape[i] < 0 || __builtin_mul_overflow(n, shape[i], &n)) return INT64_MAX;
   return n;
 }
 
 int kcb_tensor_new(kcb_tensor **out, int rank, const int64_t *shape) {
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_tensor_new: out is NULL");
   *out = NULL;
   if (rank < 0 || rank > KCB_MAX_RANK) return kcb__error(KCB_EINVAL, "tensor rank %d is outside 0..%d", rank, KCB_MAX_RANK);
+  if (rank > 0 && !shape) return kcb__error(KCB_EINVAL, "kcb_tensor_new: shape is NULL for rank %d", rank);
   for (int i = 0; i < rank; i++)
     if (shape[i] < 0) return kcb__error(KCB_EINVAL, "tensor dimension %d is negative (%lld)", i, (long long)shape[i]);
-  kcb_tensor *t = calloc(1, sizeof *t);
+  char text[160];
   int64_t n = shape_product(rank, shape, 0);
+  if (n == INT64_MAX || (uint64_t)n > SIZE_MAX / sizeof(float))
+    return kcb__error(KCB_ENOMEM, "tensor of shape %s: more floats than memory can address",
+                      kcb__shape_str(text, sizeof text, rank, shape));
+  kcb_tensor *t = calloc(1, sizeof *t);
   if (!t) return kcb__error(KCB_ENOMEM, "out of memory allocating a tensor");
   t->data = calloc((size_t)(n > 0 ? n : 1), sizeof(float));
   if (!t->data) {
@@ -35,14 +45,14 @@ kcb_tensor kcb_tensor_view(float *data, int rank, const int64_t *shape) {
   kcb_tensor t;
   memset(&t, 0, sizeof t);
   t.data = data;
-  t.rank = rank < 0 ? 0 : rank > KCB_MAX_RANK ? KCB_MAX_RANK : rank;
+  t.rank = rank < 0 || !shape ? 0 : rank > KCB_MAX_RANK ? KCB_MAX_RANK : rank;
   for (int i = 0; i < t.rank; i++) t.shape[i] = shape[i];
   return t;
 }
 
-int64_t kcb_tensor_size(const kcb_tensor *t) { return shape_product(t->rank, t->shape, 0); }
+int64_t kcb_tensor_size(const kcb_tensor *t) { return t ? shape_product(t->rank, t->shape, 0) : 0; }
 
-int64_t kcb_tensor_sample_size(const kcb_tensor *t) { return shape_product(t->rank, t->shape, 1); }
+int64_t kcb_tensor_sample_size(const kcb_tensor *t) { return t ? shape_product(t->rank, t->shape, 1) : 0; }
 
 char *kcb__shape_str(char *buf, size_t size, int rank, const int64_t *shape) {
   if (size == 0) return buf;

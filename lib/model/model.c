@@ -1,4 +1,5 @@
 /* model/model.c — building a Sequential model, its parameter block, forward and backward passes. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -607,7 +608,8 @@ double kcb_model_learning_rate(const kcb_model *m) { return m ? (double)m->opt.l
 int kcb_model_set_learning_rate(kcb_model *m, double lr) {
   KCB__MODEL_GIVEN(m, "set_learning_rate");
   if (!m->compiled) return kcb__error(KCB_ESTATE, "set_learning_rate: the model is not compiled");
-  if (!(lr >= 0) || !isfinite(lr)) return kcb__error(KCB_EINVAL, "learning rate must be a finite number >= 0, got %g", lr);
+  if (!(lr >= 0) || !(lr <= FLT_MAX))
+    return kcb__error(KCB_EINVAL, "learning rate must be a finite number >= 0 that float32 holds, got %g", lr);
   m->opt.learning_rate = (float)lr;
   return 0;
 }

@@ -189,6 +189,8 @@ struct kcb_model {
   int64_t fit_start_iterations;        /* the optimizer's iterations when the (first, not resumed) fit began:
                                           save_freq counts from there; kept in backups */
   int resume_means;                    /* 2: a loaded file held them; 1: BackupAndRestore resumes with them */
+  int64_t fit_batch_size, fit_samples; /* this fit's batch_size and training samples, kept in mid-epoch backups */
+  int64_t resume_batch_size, resume_samples; /* a loaded backup's (0: not recorded): another batching restarts the epoch */
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;

@@ -1,12 +1,21 @@
 /* model/optimizers.c — SGD, RMSprop, Adam and AdamW with Keras 3's update rules and defaults.
  * All slots live in one block; a step is one loop over the parameter block. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "model/model_internal.h"
 
-static double or_default(double v, double keras_default) { return v < 0 ? keras_default : v; }
+/* KCB_DEFAULT (-1) asks for Keras's value; any other negative value is refused below. */
+static double or_default(double v, double keras_default) { return v == KCB_DEFAULT ? keras_default : v; }
+
+/* A setting that must be a finite number >= 0 that float32 holds (the optimizer keeps float32). */
+static int check_setting(const char *name, double v) {
+  if (!(v >= 0) || !(v <= FLT_MAX))
+    return kcb__error(KCB_EINVAL, "optimizer %s must be a finite number >= 0 (or KCB_DEFAULT for Keras's), got %g", name, v);
+  return 0;
+}
 
 int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, size_t n_params) {
   kcb_optimizer_options r = *o;
@@ -17,10 +26,14 @@ int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, siz
   r.beta_2 = or_default(r.beta_2, 0.999);
   r.epsilon = or_default(r.epsilon, 1e-7);
   r.weight_decay = or_default(r.weight_decay, r.kind == KCB_OPT_ADAMW ? 0.004 : 0.0);
-  if (r.momentum < 0 || r.momentum > 1) return kcb__error(KCB_EINVAL, "optimizer momentum must be in [0, 1], got %g", r.momentum);
+  if (!(r.momentum >= 0 && r.momentum <= 1)) return kcb__error(KCB_EINVAL, "optimizer momentum must be in [0, 1], got %g", r.momentum);
+  int rc;
+  if ((rc = check_setting("learning_rate", r.learning_rate)) || (rc = check_setting("rho", r.rho)) ||
+      (rc = check_setting("beta_1", r.beta_1)) || (rc = check_setting("beta_2", r.beta_2)) ||
+      (rc = check_setting("epsilon", r.epsilon)) || (rc = check_setting("weight_decay", r.weight_decay)))
+    return rc;
   if (r.beta_1 >= 1 || r.beta_2 >= 1 || r.rho >= 1)
     return kcb__error(KCB_EINVAL, "optimizer beta_1, beta_2 and rho must be < 1 (got %g, %g, %g)", r.beta_1, r.beta_2, r.rho);
-  if (!isfinite(r.learning_rate)) return kcb__error(KCB_EINVAL, "learning rate must be finite");
   int slots = 0;
   switch (r.kind) {
     case KCB_OPT_SGD: slots = r.momentum > 0; break;

@@ -20,7 +20,7 @@ int kcb_model_predict_layer(kcb_model *m, const kcb_tensor *x, size_t layer, int
   shape[0] = n;
   memcpy(shape + 1, l->out_shape, (size_t)l->out_rank * sizeof shape[0]);
   int rc = kcb_tensor_new(out, l->out_rank + 1, shape);
-  if (!rc) rc = kcb__model_reserve_workspace(m, batch_size, 1);
+  if (!rc) rc = kcb__model_reserve_workspace(m, batch_size < n ? batch_size : n > 0 ? n : 1, 1);
   for (int64_t start = 0; !rc && start < n; start += batch_size) {
     int64_t count = n - start < batch_size ? n - start : batch_size;
     kcb__model_forward(m, x->data + start * m->in_size, count, 0);

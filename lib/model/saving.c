@@ -180,6 +180,9 @@ static int write_metadata(hid_t root, const save_ctx *c) {
     double means[2 * (1 + KCB__MAX_METRICS)];
     for (size_t i = 0; i < 1 + KCB__MAX_METRICS; i++) means[2 * i] = m->epoch_means[i].total, means[2 * i + 1] = m->epoch_means[i].count;
     KCB__TRY(kcb__h5_attr_write_doubles(root, "kcb_epoch_means", means, 2 * (1 + KCB__MAX_METRICS), c->file));
+    /* the batches it counts: a fit resumed with other ones would skip the wrong samples */
+    KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_batch_size", m->fit_batch_size, c->file));
+    KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_train_samples", m->fit_samples, c->file));
   }
   if (c->o->include_rng_state) {
     uint64_t words[N_RNG_WORDS];
@@ -1011,6 +1014,11 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   else if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_rng_state"))
     fit_start = 0;
   if (have_means) KCB__TRY(kcb__h5_attr_read_doubles(src->file, "kcb_epoch_means", means, 2 * (1 + KCB__MAX_METRICS), path));
+  int64_t batching[2] = {0, 0}; /* absent before kcb 0.1's backups kept them */
+  if (have_means && kcb__h5_has_attr(src->file, "kcb_batch_size") && kcb__h5_has_attr(src->file, "kcb_train_samples")) {
+    KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_batch_size", &batching[0], path));
+    KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_train_samples", &batching[1], path));
+  }
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
   /* weights that fit, of a model the file describes otherwise: said after Keras's shape messages */
@@ -1028,6 +1036,7 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     m->loss_scale.dynamic_scale = st.dynamic_scale;
   }
   m->resume_means = have_means ? 2 : 0; /* BackupAndRestore decides whether a fit takes them */
+  m->resume_batch_size = batching[0], m->resume_samples = batching[1];
   if (fit_start >= 0) m->fit_start_iterations = fit_start;
   for (size_t i = 0; have_means && i < 1 + KCB__MAX_METRICS; i++) m->epoch_means[i] = (kcb__mean){means[2 * i], means[2 * i + 1]};
   if (st.have_rng) {

@@ -247,7 +247,11 @@ static void batch_pointers(kcb_model *m, const dataset_view *d, const int64_t *p
   *y = m->y_batch;
 }
 
-static int64_t batches_of(int64_t n, int64_t batch) { return (n + batch - 1) / batch; }
+static int64_t batches_of(int64_t n, int64_t batch) { return n / batch + (n % batch != 0); }
+
+/* The largest batch a pass over n samples runs: a batch_size past the data (the whole set as one
+ * batch) sizes the workspace by the data, not by batch_size. */
+static int64_t largest_batch(int64_t batch, int64_t n) { return batch < n ? batch : n > 0 ? n : 1; }
 
 static int is_progbar(const kcb_callback *cb) { return cb->ops->name && strcmp(cb->ops->name, "ProgbarLogger") == 0; }
 
@@ -286,7 +290,7 @@ static int run_test(kcb_model *m, run_hooks *h, const dataset_view *d, int64_t b
   kcb_logs_clear(&logs);
   /* distributed: a callback at each batch's end (PR curves) sees the whole batch, as alone */
   const int gather = h->dist && (h->hooks_used & KCB__DIST_READS_TEST_BATCHES);
-  if (gather) KCB__TRY(kcb__dist_gather_reserve(h->dist, m, batch, d->y_size));
+  if (gather) KCB__TRY(kcb__dist_gather_reserve(h->dist, m, largest_batch(batch, d->n), d->y_size));
   for (int64_t b = 0, start = 0; start < d->n; b++, start += batch) {
     int64_t count = d->n - start < batch ? d->n - start : batch;
     const float *x, *y;
@@ -374,10 +378,12 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   kcb_logs *batch_logs = NULL, *epoch_logs = NULL, *val_logs = NULL;
   dataset_view train, val = {0};
   int has_val = 0, agreed = 0;
+  kcb_profiler *profiler_before = m->profiler;
 
   if (out_history) *out_history = NULL;
   if (!m->compiled) KCB__TRY(kcb__error(KCB_ESTATE, "fit: the model must be compiled first"));
   KCB__TRY(check_fit_options(o));
+  if (!y) KCB__TRY(kcb__error(KCB_EINVAL, "fit: y is missing"));
   KCB__TRY(check_data(m, "fit", x, y, &train));
   if (o->validation_x) {
     KCB__TRY(check_data(m, "fit (validation_data)", o->validation_x, o->validation_y, &val));
@@ -400,7 +406,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   int64_t batch = o->batch_size;
   int64_t full_batches = batches_of(train.n, batch);
   int64_t steps = o->steps_per_epoch > 0 ? o->steps_per_epoch : full_batches;
-  KCB__TRY(kcb__model_reserve_workspace(m, batch, train.y_size));
+  KCB__TRY(kcb__model_reserve_workspace(m, largest_batch(batch, has_val && val.n > train.n ? val.n : train.n), train.y_size));
   h = malloc(sizeof *h);
   batch_logs = malloc(3 * sizeof *batch_logs);
   if (!h || !batch_logs) KCB__TRY(kcb__error(KCB_ENOMEM, "fit: out of memory"));
@@ -465,6 +471,13 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   }
   m->epochs_done = first_epoch;
   if (!m->resumed) m->fit_start_iterations = m->opt.iterations; /* a resumed fit keeps its backup's */
+  m->fit_batch_size = batch, m->fit_samples = train.n;
+  /* a mid-epoch backup of other batches (another batch_size or data size) cannot say which samples
+   * its epoch has seen: that epoch restarts */
+  if (m->resumed && skip_batches > 0 && m->resume_batch_size > 0 &&
+      (m->resume_batch_size != batch || m->resume_samples != train.n))
+    skip_batches = 0;
+  m->resume_batch_size = m->resume_samples = 0;
   /* the means go on where the batches do: with steps_per_epoch the epoch restarts (as in Keras) */
   int carry_means = m->resumed && m->resume_means == 1 && skip_batches > 0 && o->steps_per_epoch == 0;
   /* a mid-epoch backup without them (kcb 0.1's before they were kept) at the epoch's last batch
@@ -568,6 +581,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
 done:
   m->sync_dist = NULL;
   m->n_flushers = 0; /* the callbacks that registered may be freed after fit */
+  m->profiler = profiler_before; /* and so may a profiler one of them set (TensorBoard's profile_batch) */
   m->backup_written = 0;
   if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);
@@ -603,7 +617,7 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
   KCB__TRY(check_data(m, "evaluate", x, y, &d));
   if (!y) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: y is missing"));
   KCB__TRY(resolve_metrics(m, d.y_size));
-  KCB__TRY(kcb__model_reserve_workspace(m, o->batch_size, d.y_size));
+  KCB__TRY(kcb__model_reserve_workspace(m, largest_batch(o->batch_size, d.n), d.y_size));
   if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "evaluate: out of memory"));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = 1;
@@ -661,7 +675,7 @@ static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options
   shape[0] = d.n;
   memcpy(shape + 1, ol->out_shape, (size_t)ol->out_rank * sizeof shape[0]);
   KCB__TRY(kcb_tensor_new(&result, ol->out_rank + 1, shape));
-  KCB__TRY(kcb__model_reserve_workspace(m, o->batch_size, 1));
+  KCB__TRY(kcb__model_reserve_workspace(m, largest_batch(o->batch_size, d.n), 1));
   if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "predict: out of memory"));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = 1;

@@ -48,6 +48,15 @@ const char *kcb_error_last(void);
 /** Clears this thread's last-error message. */
 void kcb_error_clear(void);
 
+/** Sets this thread's last-error message, printf-style, and returns code: how a callback's hook
+ * says why it fails (`return kcb_error_set(KCB_EIO, "MyCheck: cannot write %s", path);`), so
+ * that fit's error names it as kcb's own errors name theirs. A NULL fmt clears the message. */
+int kcb_error_set(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
 #ifdef __cplusplus
 }
 #endif

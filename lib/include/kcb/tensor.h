@@ -29,10 +29,12 @@ int kcb_tensor_new(kcb_tensor **out, int rank, const int64_t *shape);
 /** A tensor that borrows `data` (not copied, not freed); returned by value, nothing to free. */
 kcb_tensor kcb_tensor_view(float *data, int rank, const int64_t *shape);
 
-/** The number of elements: the product of the shape (1 for rank 0). */
+/** The number of elements: the product of the shape (1 for rank 0; 0 for NULL; INT64_MAX when
+ * the product does not fit in int64_t). */
 int64_t kcb_tensor_size(const kcb_tensor *t);
 
-/** Elements per sample: the product of shape[1..rank) (1 for rank <= 1). */
+/** Elements per sample: the product of shape[1..rank) (1 for rank <= 1; as kcb_tensor_size
+ * for NULL and overflow). */
 int64_t kcb_tensor_sample_size(const kcb_tensor *t);
 
 /** Writes the shape as "(60000, 28, 28)" into buf (always NUL-terminated). @return buf. */
