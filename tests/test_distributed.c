@@ -47,7 +47,9 @@ static void warmup_schedule(void **state) {
   assert_true(fabs(kcb_lr_schedule_warmup(50, 0, &w) - 0.4) < 1e-15);
   kcb_lr_warmup one = {0.1, 1, 3}; /* one process: no change */
   assert_true(fabs(kcb_lr_schedule_warmup(2, 0, &one) - 0.1) < 1e-15);
-  kcb_lr_warmup bad_mult = {0.1, 0.5, 3}, bad_epochs = {0.1, 2, 0};
+  kcb_lr_warmup none = {0.1, 2, 0}; /* no warm-up: the target rate from the first epoch */
+  assert_true(fabs(kcb_lr_schedule_warmup(0, 0, &none) - 0.2) < 1e-15);
+  kcb_lr_warmup bad_mult = {0.1, 0.5, 3}, bad_epochs = {0.1, 2, -1};
   assert_true(isnan(kcb_lr_schedule_warmup(1, 0, &bad_mult)));
   assert_true(isnan(kcb_lr_schedule_warmup(1, 0, &bad_epochs)));
   assert_true(isnan(kcb_lr_schedule_warmup(-1, 0, &w)));

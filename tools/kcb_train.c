@@ -60,26 +60,33 @@ static int needs(const char *flag, const char *other) {
   return 2;
 }
 
-/* A --monitor that auto mode cannot place (not the loss, not a --metrics name, with or without
- * "val_") needs --mode: said before any work, in the command line's terms (the library's message
- * is Keras's, with `mode='max'`), with the nearest logged name. */
+/* A --monitor that is never logged (not the loss, a --metrics name, either with "val_", or the
+ * learning rate a schedule logs) is refused before any work, with the nearest logged name: with
+ * --mode the run would train to the end without ever finding it. Without --mode it also says that
+ * auto mode cannot place it (the library's message is Keras's, with `mode='max'`). */
 static int check_monitor(const train_args *a) {
   int watched = a->early_stopping >= 0 || a->reduce_lr || a->checkpoint;
-  if (!a->monitor || !watched || (a->mode && strcmp(a->mode, "auto") != 0)) return 0;
+  if (!a->monitor || !watched) return 0;
   const char *names[20] = {"loss", "val_loss"};
   char list[256], *save = NULL, prefixed[8][80];
   size_t n = 2;
   snprintf(list, sizeof list, "%s", a->metrics);
-  for (char *m = strtok_r(list, ",", &save); m && n + 2 <= 20 && n / 2 - 1 < 8; m = strtok_r(NULL, ",", &save)) {
+  for (char *m = strtok_r(list, ",", &save); m && n + 2 <= 19 && n / 2 - 1 < 8; m = strtok_r(NULL, ",", &save)) {
     snprintf(prefixed[n / 2 - 1], sizeof prefixed[0], "val_%s", m);
     names[n] = m;
     names[n + 1] = prefixed[n / 2 - 1];
     n += 2;
   }
+  int auto_mode = !a->mode || strcmp(a->mode, "auto") == 0;
+  if (!auto_mode && (a->lr_schedule || a->reduce_lr)) names[n++] = "learning_rate";
   for (size_t i = 0; i < n; i++)
     if (strcmp(a->monitor, names[i]) == 0) return 0;
-  fprintf(stderr, "kcb-train: --monitor '%s' is not the loss or one of --metrics, so kcb-train cannot tell whether "
-          "it should fall or rise: give --mode min or --mode max", a->monitor);
+  if (auto_mode)
+    fprintf(stderr, "kcb-train: --monitor '%s' is not the loss or one of --metrics, so kcb-train cannot tell whether "
+            "it should fall or rise: give --mode min or --mode max", a->monitor);
+  else
+    fprintf(stderr, "kcb-train: --monitor '%s' is never logged: the logs hold the loss and --metrics (%s), each also "
+            "with val_%s", a->monitor, a->metrics, a->lr_schedule || a->reduce_lr ? ", and learning_rate" : "");
   const char *s = cli_suggest(a->monitor, names, n);
   if (s) fprintf(stderr, " (did you mean %s?)", s);
   fprintf(stderr, "\n");
@@ -405,8 +412,10 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
     return train_usage_error("--class-names", a->class_names, why);
   }
   /* each name becomes a tag and a projector label: one name a class, printable text */
-  for (const char *p = a->class_names; p && *p;) {
+  for (const char *p = a->class_names; p;) {
     size_t len = strcspn(p, ",");
+    if (len == 0 || strspn(p, " ") == len)
+      return train_usage_error("--class-names", a->class_names, "a name is empty (two commas in a row, or one at an end)");
     for (size_t i = 0; i < len; i++)
       if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
         return train_usage_error("--class-names", a->class_names, "a name holds a control character (tab, newline, ...)");
@@ -420,7 +429,7 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
       }
       q += other;
     }
-    p += len + (p[len] == ',');
+    p = p[len] == ',' ? p + len + 1 : NULL;
   }
   /* the last layer that computes: ones after it that keep values in [0, 1] (Flatten, Reshape,
    * dropouts, global pooling) leave probabilities probabilities */
@@ -515,8 +524,8 @@ static double decay_rate(const train_args *a) { return a->lr_decay_rate >= 0 ? a
 /* --lr-warmup-epochs as the schedules use it: given (0: none), else none for cosine and 5 for the
  * ranks' warm-up (Goyal et al.), which has no other use for it. */
 static long long warmup_epochs(const train_args *a) {
-  long long given = a->lr_warmup_epochs > 0 ? a->lr_warmup_epochs : 0;
-  return !given && a->lr_schedule && strcmp(a->lr_schedule, "warmup") == 0 ? 5 : given;
+  if (a->lr_warmup_epochs >= 0) return a->lr_warmup_epochs; /* 0 given: no warm-up, at the target from the start */
+  return a->lr_schedule && strcmp(a->lr_schedule, "warmup") == 0 ? 5 : 0;
 }
 
 static void resolve_course(const train_args *a, train_args *out, char data[PATH_MAX]);
@@ -690,6 +699,9 @@ static int course_check(const train_args *a, int processes) {
     char *eq = strchr(line, '=');
     if (!eq) continue;
     size_t key = (size_t)(eq - line) + 1; /* "name=" */
+    /* a resume takes its weights from the backup and never reads --initial-weights, which may be
+     * spelt from another directory (or be gone) */
+    if (strncmp(line, "initial-weights=", key) == 0) continue;
     const char *mine = NULL;
     for (const char *p = now; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
       if (strncmp(p, line, key) == 0) mine = p + key;
@@ -874,10 +886,12 @@ int main(int argc, char **argv) {
   if (rc_dist) return fail("joining the MPI job", rc_dist);
   int status = check_command_line(&a, argc, argv, dist);
   if (kcb_distributed_size(dist) > 1) {
-    /* a usage error every rank met (the same command line) ends each rank quietly; one that only
-     * some met ends the job, whose other ranks would wait for them (said already) */
-    int most = status == 2, least = -(status == 2);
-    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least) || (most && least == 0))
+    /* a usage error, --help or --version every rank met (the same command line) ends each rank
+     * quietly; one that only some met ends the job, whose other ranks would wait for them (said
+     * already) */
+    int most = status, least = -status;
+    fflush(stdout); /* what --help or --version printed, before an abort could lose it */
+    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least) || most != -least)
       kcb_distributed_abort(dist, 2);
   }
   if (status) {

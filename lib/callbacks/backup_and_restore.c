@@ -21,6 +21,7 @@ typedef struct backup_and_restore {
   char *weights, *weights_bkp, *meta, *meta_bkp; /* the files in dir */
   kcb_backup_and_restore_options o;
   FILE *stream;
+  FILE *warnings; /* Keras's warnings.warn: stderr unless a stream was given */
   char *done_marker;           /* dir/completed.json (mark_completed) */
   int current_epoch;
   int64_t last_batch;          /* the last batch done in current_epoch, -1 none (an interrupt's backup) */
@@ -107,9 +108,9 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
       kcb__strlcpy(reason, kcb_error_last(), sizeof reason);
       return kcb__error(rc, "BackupAndRestore: cannot restore %s: %s", br->weights, reason);
     }
-    fprintf(br->stream, "UserWarning: BackupAndRestore could not read %s (%s); restoring %s instead.\n", br->weights,
+    fprintf(br->warnings, "UserWarning: BackupAndRestore could not read %s (%s); restoring %s instead.\n", br->weights,
             kcb_error_last(), br->weights_bkp);
-    fflush(br->stream);
+    fflush(br->warnings);
   }
   if (access(br->weights_bkp, F_OK) == 0) { /* killed between moving the old backup aside and writing the new one */
     rc = load_backup(br, br->weights_bkp, br->meta_bkp);
@@ -244,6 +245,7 @@ int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const
   br->base.owned_by_kcb = 1;
   br->o = *o;
   br->stream = o->stream ? o->stream : stdout;
+  br->warnings = o->stream ? o->stream : stderr;
   br->dir = strdup(backup_dir);
   br->weights = kcb__path_join(backup_dir, "latest.weights.h5");
   br->weights_bkp = kcb__path_join(backup_dir, "latest.weights.h5.bkp");

@@ -12,6 +12,7 @@ typedef struct early_stopping {
   int patience, verbose, restore_best_weights, start_from_epoch;
   double baseline;        /* NaN: none */
   FILE *stream;
+  FILE *warnings; /* Keras's warnings.warn: stderr unless a stream was given */
   /* reset at every train begin */
   int wait, stopped_epoch, best_epoch, has_best;
   double best;
@@ -34,7 +35,7 @@ static int es_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   int rc = kcb__monitor_resolve(&es->monitor, "EarlyStopping", cb->model);
   if (rc) return rc;
   if (kcb__monitor_value(&es->monitor, logs, &current) != 0) {
-    if (kcb__callback_says(cb)) kcb__monitor_warn_missing(&es->monitor, es->stream, "Early stopping", "", logs);
+    if (kcb__callback_says(cb)) kcb__monitor_warn_missing(&es->monitor, es->warnings, "Early stopping", "", logs);
     return 0;
   }
   if (epoch < es->start_from_epoch) return 0;
@@ -108,6 +109,7 @@ int kcb_early_stopping_new(kcb_callback **out, const kcb_early_stopping_options 
   es->start_from_epoch = o->start_from_epoch;
   es->baseline = o->baseline;
   es->stream = o->stream ? o->stream : stdout;
+  es->warnings = o->stream ? o->stream : stderr;
   es->best = NAN;
   es->best_weights = (kcb__snapshot)KCB__SNAPSHOT_INIT;
   *out = &es->base;

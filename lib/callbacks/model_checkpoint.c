@@ -27,6 +27,7 @@ typedef struct model_checkpoint {
   kcb__monitor monitor;
   kcb_model_checkpoint_options o;
   FILE *stream;
+  FILE *warnings; /* Keras's warnings.warn: stderr unless a stream was given */
   const char *suffix;      /* ".weights.h5", ".keras" or ".h5": for last.<ext> */
   int has_batch_key, has_val_key, n_fields;
   /* state kept across fits, as Keras keeps it on the instance */
@@ -139,7 +140,7 @@ static void trim_kept(model_checkpoint *mc) {
   while (mc->o.save_top_k >= 0 && mc->n_kept > (size_t)mc->o.save_top_k) {
     size_t last = mc->n_kept - 1;
     if (unlink(mc->kept[last].path) != 0 && errno != ENOENT && mc->o.verbose > 0)
-      fprintf(mc->stream, "UserWarning: ModelCheckpoint could not delete %s: %s\n", mc->kept[last].path, strerror(errno));
+      fprintf(mc->warnings, "UserWarning: ModelCheckpoint could not delete %s: %s\n", mc->kept[last].path, strerror(errno));
     drop_kept(mc, last);
   }
 }
@@ -253,7 +254,7 @@ static int should_save(model_checkpoint *mc, int epoch, const kcb_logs *logs, co
     return 1;
   }
   if (!*have_value) {
-    fprintf(mc->stream, "UserWarning: Can save best model only with %s available.\n", mc->monitor.name);
+    fprintf(mc->warnings, "UserWarning: Can save best model only with %s available.\n", mc->monitor.name);
     return mc->o.save_top_k != 0;
   }
   if (mc->o.save_best_only) {
@@ -406,6 +407,7 @@ int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb
   mc->o = *o;
   mc->o.monitor = mc->monitor.name;
   mc->stream = o->stream ? o->stream : stdout;
+  mc->warnings = o->stream ? o->stream : stderr;
   mc->suffix = kcb__ends_with(filepath, ".weights.h5") ? ".weights.h5" : kcb__ends_with(filepath, ".keras") ? ".keras" : ".h5";
   mc->has_best = !isnan(o->initial_value_threshold);
   mc->best = o->initial_value_threshold;

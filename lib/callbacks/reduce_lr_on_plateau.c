@@ -11,6 +11,7 @@ typedef struct reduce_lr {
   double factor, min_lr;
   int patience, verbose, cooldown;
   FILE *stream;
+  FILE *warnings; /* Keras's warnings.warn: stderr unless a stream was given */
   /* reset at every train begin */
   int wait, cooldown_counter, has_best;
   double best;
@@ -31,7 +32,7 @@ static int rlr_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   if ((rc = kcb_logs_set(logs, "learning_rate", kcb_model_learning_rate(cb->model)))) return rc;
   double current;
   if (kcb__monitor_value(&r->monitor, logs, &current) != 0) {
-    if (kcb__callback_says(cb)) kcb__monitor_warn_missing(&r->monitor, r->stream, "Learning rate reduction is", ".", logs);
+    if (kcb__callback_says(cb)) kcb__monitor_warn_missing(&r->monitor, r->warnings, "Learning rate reduction is", ".", logs);
     return 0;
   }
   if (r->cooldown_counter > 0) {
@@ -92,6 +93,7 @@ int kcb_reduce_lr_on_plateau_new(kcb_callback **out, const kcb_reduce_lr_on_plat
   r->verbose = o->verbose;
   r->cooldown = o->cooldown;
   r->stream = o->stream ? o->stream : stdout;
+  r->warnings = o->stream ? o->stream : stderr;
   r->best = NAN;
   *out = &r->base;
   return 0;

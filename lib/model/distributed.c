@@ -22,7 +22,7 @@ static int mpi_error(int mpi_rc, const char *what) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   if (MPI_Error_string(mpi_rc, text, &len) != MPI_SUCCESS) snprintf(text, sizeof text, "MPI error %d", mpi_rc);
-  return kcb__error(KCB_EIO, "distributed fit: %s failed: %s", what, text);
+  return kcb__error(KCB_EIO, "distributed %s: %s failed: %s", kcb__dist_op(), what, text);
 }
 
 int kcb_distributed_available(void) { return 1; }
@@ -102,7 +102,7 @@ int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_chec
   int n = check && local_rc == 0 ? check->n : 0;
   for (int i = 0; i < n; i++) mine[1 + i] = check->value[i];
   int64_t *all = malloc((size_t)d->size * sizeof mine);
-  if (!all) return kcb__error(KCB_ENOMEM, "distributed fit: out of memory");
+  if (!all) return kcb__error(KCB_ENOMEM, "distributed %s: out of memory", kcb__dist_op());
   int rc = MPI_Allgather(mine, 1 + KCB__DIST_MAX_CHECKS, MPI_INT64_T, all, 1 + KCB__DIST_MAX_CHECKS, MPI_INT64_T, d->comm);
   if (rc != MPI_SUCCESS) {
     free(all);
@@ -111,8 +111,8 @@ int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_chec
   rc = local_rc;
   for (int r = 0; rc == 0 && r < d->size; r++)
     if (all[r * (1 + KCB__DIST_MAX_CHECKS)] != 0)
-      rc = kcb__error(KCB_ESTATE, "fit: rank %d of %d %s (its message says why)", r, d->size,
-                      check ? "could not start training" : "failed");
+      rc = kcb__error(KCB_ESTATE, "%s: rank %d of %d %s (its message says why)", kcb__dist_op(), r, d->size,
+                      check ? "could not start" : "failed");
   for (int r = 1; rc == 0 && r < d->size; r++)
     for (int i = 0; rc == 0 && i < n; i++) {
       int64_t v0 = all[1 + i], vr = all[r * (1 + KCB__DIST_MAX_CHECKS) + 1 + i];
@@ -120,13 +120,13 @@ int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_chec
       const char *what = check->name[i];
       if (v0 != vr && strncmp(what, fingerprint, sizeof fingerprint - 1) == 0) /* its number means nothing to a reader */
         rc = kcb__error(KCB_EINVAL,
-                        "fit: rank %d and rank 0 have different %s; every rank must be given the same data and options "
-                        "(each rank trains on its own shard of every global batch)", r, what + sizeof fingerprint - 1);
+                        "%s: rank %d and rank 0 have different %s; every rank must be given the same data and options "
+                        "(each rank runs its own shard of every global batch)", kcb__dist_op(), r, what + sizeof fingerprint - 1);
       else if (v0 != vr)
         rc = kcb__error(KCB_EINVAL,
-                        "fit: rank %d has %s = %lld but rank 0 has %lld; every rank must be given the same data and "
-                        "options (each rank trains on its own shard of every global batch)",
-                        r, what, (long long)vr, (long long)v0);
+                        "%s: rank %d has %s = %lld but rank 0 has %lld; every rank must be given the same data and "
+                        "options (each rank runs its own shard of every global batch)",
+                        kcb__dist_op(), r, what, (long long)vr, (long long)v0);
     }
   free(all);
   return rc;
@@ -167,7 +167,8 @@ int kcb__dist_sum_means(const kcb_distributed *d, const kcb__mean *local, kcb__m
   if (buf[2 * n + 1] > 0) *stop_any = 1;
   if (local_rc) return local_rc;
   if (buf[2 * n] > 0)
-    return kcb__error(KCB_ESTATE, "fit: %g of %d ranks failed in this batch (their messages say why)", buf[2 * n], d->size);
+    return kcb__error(KCB_ESTATE, "%s: %g of %d ranks failed in this batch (their messages say why)", kcb__dist_op(),
+                      buf[2 * n], d->size);
   return 0;
 }
 
@@ -193,8 +194,8 @@ int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hoo
   *stop_training = v[1];
   *stop_evaluating = v[2];
   if (local_rc || v[0] == 0) return local_rc;
-  return kcb__error(KCB_ECALLBACK, "fit: a callback failed in %s on rank %d of %d (its message says why)", hook,
-                    d->size - v[0], d->size);
+  return kcb__error(KCB_ECALLBACK, "%s: a callback failed in %s on rank %d of %d (its message says why)", kcb__dist_op(),
+                    hook, d->size - v[0], d->size);
 }
 
 int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list, unsigned *out_mask) {

@@ -85,6 +85,12 @@ static int writes_files(const kcb_callback *cb) {
   return 0;
 }
 
+static _Thread_local const char *current_op = "fit";
+
+void kcb__dist_set_op(const char *op) { current_op = op; }
+
+const char *kcb__dist_op(void) { return current_op; }
+
 void kcb__dist_attach(const kcb_distributed *d, kcb_callback_list *list) {
   list->params.rank = kcb_distributed_rank(d);
   list->params.size = kcb_distributed_size(d);

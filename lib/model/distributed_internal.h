@@ -33,6 +33,11 @@ int64_t kcb__dist_fingerprint(const float *data, int64_t n, int64_t per_sample);
 /* The same hash of a string (a model's layer or compile config, as JSON); 0 for NULL. */
 int64_t kcb__dist_fingerprint_text(const char *text);
 
+/* The pass under way on this thread ("fit", "evaluate", "predict"), which the collectives' messages
+ * name. */
+void kcb__dist_set_op(const char *op);
+const char *kcb__dist_op(void);
+
 /* Sets params.rank and params.size and, off rank 0, removes the callbacks that write files
  * (TensorBoard, CSVLogger, ModelCheckpoint, ProgbarLogger, BackupAndRestore; also when wrapped by
  * KeepGoing, which keeps the inner name). */

@@ -599,6 +599,7 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   if (out_history) *out_history = NULL;
   KCB__MODEL_GIVEN(m, "fit");
   kcb__pool_enter(0);
+  kcb__dist_set_op("fit");
   int rc = fit(m, x, y, opts, out_history);
   kcb__pool_leave();
   return rc;
@@ -611,9 +612,9 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
   dataset_view d;
   kcb_callback *progbar = NULL;
   run_hooks *h = NULL;
-  int rc = 0;
-  if (!m->compiled) return kcb__error(KCB_ESTATE, "evaluate: the model must be compiled first");
-  if (o->batch_size <= 0) return kcb__error(KCB_EINVAL, "evaluate: batch_size must be positive");
+  int rc = 0, agreed = 0;
+  if (!m->compiled) KCB__TRY(kcb__error(KCB_ESTATE, "evaluate: the model must be compiled first"));
+  if (o->batch_size <= 0) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: batch_size must be positive"));
   KCB__TRY(check_data(m, "evaluate", x, y, &d));
   if (!y) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: y is missing"));
   KCB__TRY(resolve_metrics(m, d.y_size));
@@ -638,12 +639,15 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
                              kcb__dist_fingerprint_text(compile_json)}, 9};
     free(layers_json);
     free(compile_json);
+    agreed = 1;
     KCB__TRY(kcb__dist_agree(h->dist, local_rc, &same));
     KCB__TRY(kcb__dist_hooks_used(h->dist, &h->list, &h->hooks_used));
     KCB__TRY(kcb__dist_broadcast_model(h->dist, m));
   }
   KCB__TRY(run_test(m, h, &d, o->batch_size, out_logs));
 done:
+  /* a rank that failed its own checks still takes part in the agreement the others wait in */
+  if (rc && !agreed && o->distributed) (void)kcb__dist_agree(o->distributed, rc, NULL);
   kcb_callback_free(progbar);
   free(h);
   return rc;
@@ -653,7 +657,9 @@ int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, c
                        kcb_logs *out_logs) {
   KCB__MODEL_GIVEN(m, "evaluate");
   kcb__pool_enter(0);
+  kcb__dist_set_op("evaluate");
   int rc = evaluate(m, x, y, opts, out_logs);
+  kcb__dist_set_op("fit");
   kcb__pool_leave();
   return rc;
 }

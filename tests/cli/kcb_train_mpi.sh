@@ -171,6 +171,9 @@ check usage_error_no_abort 0 '^0$' -- sh -c "timeout 120 '$mpirun' --oversubscri
   grep -c 'MPI_ABORT\|ORTE_ERROR_LOG' || true"
 check usage_error_rank1_alone 2 "^kcb-train: unknown option '--bogus'" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 --bogus 2>&1"
+# --version (or --help) on one rank alone: that rank would leave while the others wait for it
+check version_rank1_alone 2 "^kcb-train 0" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
+  --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 --version 2>&1"
 check model_error_rank1_alone 2 "the processes were given different --model \\(rank 0: flatten,256:relu" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 \
   --model 'flatten,conv:2:3,10:softmax' 2>&1"

@@ -325,6 +325,38 @@ static void one_rank_refuses_its_data(void **state) {
   kcb_tensor_free(y);
 }
 
+/* evaluate where one rank fails its own checks before the pass (a NaN in its x, an uncompiled
+ * model): that rank returns its error and every other rank learns of it, instead of waiting in the
+ * pass for it (mpirun's --timeout would end a hang) */
+static void evaluate_refused_on_one_rank(void **state) {
+  if (size == 1) skip();
+  for (int variant = 0; variant < 2; variant++) {
+    kcb_tensor *x, *y;
+    make_data(100, &x, &y);
+    kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+    if (rank == size - 1) {
+      if (variant == 0) x->data[3] = NAN;
+      else {
+        kcb_model_free(m);
+        assert_ok(kcb_model_new(&m, 1, (int64_t[]){N_IN}, 7));
+        assert_ok(kcb_model_add_from_spec(m, model_spec)); /* built, not compiled */
+      }
+    }
+    kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
+    eo.verbose = 0;
+    eo.distributed = dist;
+    kcb_logs logs;
+    if (rank == size - 1)
+      assert_error(kcb_model_evaluate(m, x, y, &eo, &logs), variant ? KCB_ESTATE : KCB_ENAN,
+                   variant ? "compiled" : "non-finite");
+    else
+      assert_error(kcb_model_evaluate(m, x, y, &eo, &logs), KCB_ESTATE, "evaluate: rank");
+    kcb_model_free(m);
+    kcb_tensor_free(x);
+    kcb_tensor_free(y);
+  }
+}
+
 /* A communicator this process is not in (MPI_COMM_NULL, as MPI_Comm_split gives with
  * MPI_UNDEFINED) is an error to return, not MPI's default end of the process. */
 static void null_communicator(void **state) {
@@ -548,7 +580,7 @@ int main(void) {
       cmocka_unit_test(one_rank_refuses_its_data), cmocka_unit_test(null_communicator),
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
       cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test(same_as_one_process_batch_norm),
-      cmocka_unit_test(evaluate_over_ranks),
+      cmocka_unit_test(evaluate_over_ranks),      cmocka_unit_test(evaluate_refused_on_one_rank),
   };
   char name[64];
   snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);

@@ -4,7 +4,8 @@
  *
  * Every constructor takes an options struct (NULL for Keras's defaults, from the _OPTIONS_INIT
  * macros) and returns a kcb_callback freed with kcb_callback_free. Messages (verbose > 0) and
- * Keras's warnings go only to the options' `stream` (stdout when NULL). */
+ * Keras's warnings go to the options' `stream`; when it is NULL, messages go to stdout (Keras's
+ * print) and warnings to stderr (Python's warnings.warn). */
 #ifndef KCB_BUILTIN_CALLBACKS_H
 #define KCB_BUILTIN_CALLBACKS_H
 
@@ -53,7 +54,7 @@ typedef struct kcb_early_stopping_options {
                                 none beats -inf) */
   int restore_best_weights;  /* 0; 1 restores the best epoch's weights whenever fit ends normally */
   int start_from_epoch;      /* 0: epochs before it are ignored */
-  FILE *stream;              /* messages and warnings; NULL: stdout */
+  FILE *stream;              /* messages and warnings; NULL: stdout and stderr */
 } kcb_early_stopping_options;
 #define KCB_EARLY_STOPPING_OPTIONS_INIT {"val_loss", 0.0, 0, 0, KCB_MONITOR_AUTO, NAN, 0, 0, NULL}
 
@@ -140,10 +141,10 @@ double kcb_lr_schedule_cosine_decay(int epoch, double lr, void *params);
 typedef struct kcb_lr_warmup {
   double initial_learning_rate;
   double multiplier;    /* >= 1: the rate after the warm-up, in units of initial_learning_rate */
-  int warmup_epochs;    /* >= 1 */
+  int warmup_epochs;    /* >= 0 (0: the target rate from the first epoch) */
 } kcb_lr_warmup;
 /** A kcb_lr_schedule_fn; `params` is a kcb_lr_warmup: initial * (1 + (multiplier - 1) *
- * min(epoch, warmup_epochs) / warmup_epochs). Returns NaN for invalid parameters. */
+ * min(epoch, warmup_epochs) / warmup_epochs; 1 when warmup_epochs is 0). Returns NaN for invalid parameters. */
 double kcb_lr_schedule_warmup(int epoch, double lr, void *params);
 
 /* ---- ReduceLROnPlateau --------------------------------------------------------------------- */
@@ -158,7 +159,7 @@ typedef struct kcb_reduce_lr_on_plateau_options {
   double min_delta;       /* 1e-4 */
   int cooldown;           /* 0: epochs to wait after a reduction before counting again */
   double min_lr;          /* 0 */
-  FILE *stream;           /* messages and warnings; NULL: stdout */
+  FILE *stream;           /* messages and warnings; NULL: stdout and stderr */
 } kcb_reduce_lr_on_plateau_options;
 #define KCB_REDUCE_LR_ON_PLATEAU_OPTIONS_INIT {"val_loss", 0.1, 10, 0, KCB_MONITOR_AUTO, 1e-4, 0, 0.0, NULL}
 

@@ -40,7 +40,7 @@ typedef struct kcb_model_checkpoint_options {
                                      checkpoint; a fresh run starts with best = None, as Keras. With
                                      save_top_k > 0 they are always read back, so the directory never
                                      holds more than K files of the template. 1: always; 0: never */
-  FILE *stream;                   /* messages and warnings; NULL: stdout */
+  FILE *stream;                   /* messages and warnings; NULL: stdout, and stderr for warnings */
 } kcb_model_checkpoint_options;
 #define KCB_MODEL_CHECKPOINT_OPTIONS_INIT {"val_loss", 0, 0, 0, KCB_MONITOR_AUTO, 0, NAN, -1, 0, -1, NULL}
 
@@ -92,7 +92,7 @@ typedef struct kcb_backup_and_restore_options {
   int64_t save_freq;     /* 0: "epoch"; N > 0: every N train batches */
   int delete_checkpoint; /* 1: remove the backup files when fit ends normally */
   int double_checkpoint; /* 0; 1: keep the previous backup as latest.weights.h5.bkp */
-  FILE *stream;          /* the "restored" note when verbose fit resumes; NULL: stdout */
+  FILE *stream;          /* the "restored" note when verbose fit resumes, and the warning of an unreadable backup; NULL: stdout and stderr */
   int mark_completed;    /* 0 (Keras); 1: when fit ends normally, leave backup_dir/completed.json
                             ({"epochs": N}), and refuse (KCB_ESTATE, "nothing to resume") a later
                             fit with this backup_dir that finds it and no backup, instead of
