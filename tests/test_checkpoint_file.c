@@ -303,7 +303,7 @@ static void test_keras2_nested_names(void **state) {
               "{\"class_name\": \"Functional\", \"config\": {\"name\": \"model\", \"layers\": [{\"class_name\": "
               "\"InputLayer\", \"config\": {\"name\": \"input_1\"}}, {\"class_name\": \"Sequential\", \"config\": {\"name\": "
               "\"sequential\", \"layers\": [{\"class_name\": \"Dense\", \"config\": {\"name\": \"dense_2\"}}, {\"class_name\": "
-              "\"Dense\", \"config\": {\"name\": \"dense_3\"}}]}}, {\"class_name\": \"TimeDistributed\", \"config\": {\"name\": "
+              "\"Dense\", \"config\": {\"name\": \"dense_3\", \"use_bias\": false}}]}}, {\"class_name\": \"TimeDistributed\", \"config\": {\"name\": "
               "\"time_distributed\", \"layer\": {\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\"}}}}]}}");
   group(f, "model_weights");
   hid_t mw = H5Gopen2(f, "model_weights", H5P_DEFAULT);
@@ -317,18 +317,18 @@ static void test_keras2_nested_names(void **state) {
   H5Sclose(sp);
   H5Gclose(g);
   double v[6] = {1, 2, 3, 4, 5, 6};
-  hsize_t d2[1] = {2}, d3[1] = {3};
+  hsize_t d2[1] = {2}, d32[2] = {3, 2};
   group(mw, "sequential");
   g = H5Gopen2(mw, "sequential", H5P_DEFAULT);
   const char *sw[] = {"dense_2/kernel:0", "dense_2/bias:0", "dense_3/kernel:0"};
   attr_strings(g, "weight_names", sw, 3);
-  for (int i = 0; i < 3; i++) put(g, sw[i], H5T_IEEE_F32LE, 1, i == 1 ? d2 : d3, v + i);
+  for (int i = 0; i < 3; i++) put(g, sw[i], H5T_IEEE_F32LE, i == 1 ? 1 : 2, i == 1 ? d2 : d32, v);
   H5Gclose(g);
   group(mw, "time_distributed");
   g = H5Gopen2(mw, "time_distributed", H5P_DEFAULT);
   const char *tw[] = {"time_distributed/kernel:0", "time_distributed/bias:0"};
   attr_strings(g, "weight_names", tw, 2);
-  put(g, tw[0], H5T_IEEE_F32LE, 1, d3, v);
+  put(g, tw[0], H5T_IEEE_F32LE, 2, d32, v);
   put(g, tw[1], H5T_IEEE_F32LE, 1, d2, v);
   H5Gclose(g);
   H5Gclose(mw);

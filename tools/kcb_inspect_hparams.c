@@ -35,6 +35,7 @@ typedef struct session {
   size_t run;
   char *group;
   int status;     /* kcb_hparam_status; -1 none */
+  int started;    /* a session start was read: TensorBoard keeps a run's first, so later ones are not read */
   hp_val *vals;
   size_t n_vals;
   size_t *by_name; /* (n_vals) indexes of vals sorted by name, for session_val's binary search */
@@ -147,6 +148,8 @@ static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
     } else if (v->hp_kind == KCB_HPARAMS_SESSION_START) {
       session *s = session_of(h, ec->run_index);
       if (!s) return data_fail("hparams", "out of memory");
+      if (s->started) continue; /* TensorBoard's data server keeps a tag's first metadata in a run */
+      s->started = 1;
       free(s->group);
       s->group = strdup(v->hp_group_name ? v->hp_group_name : "");
       for (size_t k = 0; k < s->n_vals; k++) free(s->vals[k].name), free(s->vals[k].string);
@@ -170,7 +173,7 @@ static int on_hparams_event(void *ctx, const run_ref *run, const kcb_event *e) {
     } else if (v->hp_kind == KCB_HPARAMS_SESSION_END) {
       session *s = session_of(h, ec->run_index);
       if (!s) return data_fail("hparams", "out of memory");
-      s->status = v->hp_status;
+      if (s->status < 0) s->status = v->hp_status; /* the first, as TensorBoard reads it */
     }
   }
   return h->oom ? data_fail("hparams", "out of memory") : 0;

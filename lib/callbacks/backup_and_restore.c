@@ -31,20 +31,29 @@ typedef struct backup_and_restore {
   kcb__rng epoch_shuffle_rng; /* the shuffle RNG before this epoch's shuffle */
 } backup_and_restore;
 
-/* Keras's training_metadata.json ({"epoch": E, ...}): the epoch to resume in, or -1. A backup
- * Keras wrote has no kcb attributes, only this file. */
-static int64_t metadata_epoch(const char *meta_path) {
+/* Keras's training_metadata.json ({"epoch": E, ...}): the epoch to resume in, into *epoch (0 when
+ * there is no such file, as Keras starts then). A backup Keras wrote has no kcb attributes, only
+ * this file; one that is there but unreadable, or has no whole epoch, is an error, as it fails
+ * Keras's json.loads or its ["epoch"]: resuming at epoch 1 would train the done epochs again. */
+static int metadata_epoch(const char *meta_path, int *epoch) {
   json_error_t err;
   char *text = NULL;
   size_t len = 0;
-  json_t *root = NULL;
-  if (kcb_file_read(meta_path, (size_t)1 << 20, &text, &len) == 0) root = json_loadb(text, len, 0, &err);
+  *epoch = 0;
+  if (access(meta_path, F_OK) != 0) return 0;
+  int rc = kcb_file_read(meta_path, (size_t)1 << 20, &text, &len);
+  if (rc) return rc;
+  json_t *root = json_loadb(text, len, 0, &err);
   free(text);
-  json_t *epoch = root ? json_object_get(root, "epoch") : NULL;
-  int64_t e = json_is_integer(epoch) ? (int64_t)json_integer_value(epoch) : -1;
-  if (e > 2147483646) e = -1; /* fit counts epochs in an int: a larger one is no epoch kcb wrote */
+  json_t *e = root ? json_object_get(root, "epoch") : NULL;
+  /* fit counts epochs in an int */
+  if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) > 2147483646)
+    rc = kcb__error(KCB_EFORMAT, "BackupAndRestore: %s: %s", meta_path,
+                    !root ? "not JSON (cut short by a kill while Keras wrote it?)"
+                          : "no \"epoch\" that is a whole number from 0: the epoch to resume in is unknown");
+  else *epoch = (int)json_integer_value(e);
   json_decref(root);
-  return e;
+  return rc;
 }
 
 /* Where a backup resumes: the 0-based epoch, and the last batch done in it (-1: none). */
@@ -56,8 +65,7 @@ static int backup_position(const char *path, const char *meta_path, int *epoch, 
     *epoch = (int)info.epoch;
     *batch = info.batch;
   } else { /* Keras's: the epoch from its metadata, restarted from its first batch as Keras does */
-    int64_t e = metadata_epoch(meta_path);
-    *epoch = e > 0 ? (int)e : 0;
+    if ((rc = metadata_epoch(meta_path, epoch))) return rc;
     *batch = -1;
   }
   return 0;
@@ -94,6 +102,7 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (rc) return rc;
   br->counter = (kcb__save_counter){0, 0};
   br->began = 0;
+  if (cb->model) cb->model->backup_attached = 1;
   br->resumed_batch = -1;
   remove_stale_temps(br);
   if (br->o.mark_completed && access(br->done_marker, F_OK) == 0 && access(br->weights, F_OK) != 0 &&

@@ -521,11 +521,15 @@ static int close_all(tensorboard *tb, kcb_hparam_status status) {
 
 static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   (void)logs;
+  tensorboard *tb = (tensorboard *)cb;
   if (cb->model) kcb__model_remove_flusher(cb->model, cb);
   /* Stopped on request (Ctrl-C): TensorBoard's hparams Status has no "aborted"; FAILURE is the
-   * closest of UNKNOWN, SUCCESS, FAILURE, RUNNING. */
-  return close_all((tensorboard *)cb, kcb_model_interrupted(cb->model) ? KCB_HPARAM_STATUS_FAILURE
-                                                                        : KCB_HPARAM_STATUS_SUCCESS);
+   * closest of UNKNOWN, SUCCESS, FAILURE, RUNNING. But a run that BackupAndRestore will resume has
+   * not ended: its session gets no end here, since TensorBoard keeps a run's first one and would
+   * show the resumed run's success as this failure. */
+  int interrupted = kcb_model_interrupted(cb->model);
+  if (interrupted && cb->model && cb->model->backup_attached) tb->hp_ended = 1;
+  return close_all(tb, interrupted ? KCB_HPARAM_STATUS_FAILURE : KCB_HPARAM_STATUS_SUCCESS);
 }
 
 static const kcb_callback_ops tensorboard_ops;

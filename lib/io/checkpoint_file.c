@@ -745,6 +745,37 @@ static int read_name_attr(kcb_checkpoint_file *f, const char *vars_path, char **
   return rc;
 }
 
+/* Records the group at `path` as read. Keras writes a tree; a group reached a second time (hard
+ * links that make a graph of it) is refused, or every path to it would be read again, exponentially
+ * many in a small file. */
+static int walk_once(kcb_checkpoint_file *f, const char *path) {
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(f->file, path, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return kcb__error(KCB_EFORMAT, "%s: cannot read the object at '%s'", f->h5name, path);
+  uint64_t key = (uint64_t)info.addr + 1; /* 0 marks an empty slot */
+  if (2 * (f->n_walked + 1) > f->walked_cap) {
+    size_t cap = f->walked_cap ? 2 * f->walked_cap : 64;
+    uint64_t *grown = calloc(cap, sizeof *grown);
+    if (!grown) return kcb__error(KCB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < f->walked_cap; i++)
+      if (f->walked[i]) {
+        size_t j = (size_t)(f->walked[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
+        while (grown[j]) j = (j + 1) & (cap - 1);
+        grown[j] = f->walked[i];
+      }
+    free(f->walked);
+    f->walked = grown, f->walked_cap = cap;
+  }
+  size_t j = (size_t)(key * 0x9E3779B97F4A7C15ull) & (f->walked_cap - 1);
+  for (; f->walked[j]; j = (j + 1) & (f->walked_cap - 1))
+    if (f->walked[j] == key)
+      return kcb__error(KCB_EFORMAT, "%s: the group '%s' was already read under another name: a hard link to it "
+                        "makes the file a graph, not the tree Keras writes", f->h5name, path);
+  f->walked[j] = key;
+  f->n_walked++;
+  return 0;
+}
+
 /* One object (a layer, a cell, a wrapped layer): its own `vars`, then its sub-objects. */
 static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, int parent, const char *attr,
                        const char *scope, const char *class_hint) {
@@ -760,6 +791,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   hid_t g = H5I_INVALID_HID;
   if (++f->walk_depth > KCB__CKPT_MAX_DEPTH)
     KCB__TRY(kcb__error(KCB_EFORMAT, "%s: objects nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
+  KCB__TRY(walk_once(f, path));
   KCB__TRY(kcb__h5_path_join(vars_path, sizeof vars_path, path, "vars", f->h5name));
   if (kcb__h5_exists(f->file, vars_path)) {
     KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
@@ -1684,6 +1716,7 @@ void kcb_checkpoint_file_close(kcb_checkpoint_file *f) {
   free(f->layers);
   free(f->vars);
   kcb__str_map_free(&f->by_name);
+  free(f->walked);
   free(f->slice[0]);
   free(f->slice[1]);
   for (size_t i = 0; f->part && i < f->meta.n_model_vars; i++) free(f->part[i]);

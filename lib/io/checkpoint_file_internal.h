@@ -43,6 +43,8 @@ struct kcb_checkpoint_file {
   kcb__ckpt_var *vars;
   size_t n_vars, cap_vars;
   int walk_depth;
+  uint64_t *walked;             /* the object groups read, by address (an open-addressed set, 0 empty) */
+  size_t walked_cap, n_walked;
   int order_guessed; /* a weights-only store's layers listed by address: the heap was unreadable */
   int n_opt_seg;                                 /* store optimizer objects, in file order */
   size_t opt_seg_start[KCB__CKPT_MAX_OPT_SEG];   /* index of each one's first variable */

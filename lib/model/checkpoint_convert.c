@@ -806,6 +806,60 @@ static int write_verified(const kcb_checkpoint_file *f, const plan *p, const cha
  * a convolution's filters that disagree with its kernel or bias (a config edited by hand, weights
  * of another model) would give a file Keras cannot load. Checked for the layers whose shapes kcb
  * knows, before anything is written. */
+/* A config setting that is a JSON boolean, else its Keras default. */
+static int config_flag(json_t *config, const char *key, int keras_default) {
+  json_t *v = json_object_get(config, key);
+  return json_is_boolean(v) ? json_is_true(v) : keras_default;
+}
+
+/* The variables of a layer whose class kcb knows, as its config builds them: how many, in which
+ * order, of which ranks, and sizes that agree with each other (the sizes the config gives are
+ * check_config_agrees's). Keras loads a layer's weights by position, so a file whose weights do
+ * not fit (listed in another order, one missing, the same one twice) loads into no such layer:
+ * said before anything is written, whatever the layout written. */
+static int check_layer_variables(const kcb_checkpoint_file *f, int li, const char *out_path) {
+  const kcb__ckpt_layer *l = &f->layers[li];
+  json_t *c = l->entry ? json_object_get(l->entry, "config") : NULL;
+  const char *cls = l->class_name;
+  if (!c || !cls) return 0;
+  const kcb_checkpoint_var *v[8];
+  size_t n = 0;
+  for (size_t i = 0; i < f->meta.n_model_vars; i++)
+    if (f->vars[i].pub.layer == li) {
+      if (n == 8) return 0; /* not a layer of the classes below */
+      v[n++] = &f->vars[i].pub;
+    }
+  int dense = !strcmp(cls, "Dense"), conv = 0;
+  if (!strcmp(cls, "Conv1D")) conv = 1;
+  else if (!strcmp(cls, "Conv2D")) conv = 2;
+  else if (!strcmp(cls, "Conv3D")) conv = 3;
+  char why[200] = "";
+  if (dense || conv) {
+    size_t want = 1 + (size_t)config_flag(c, "use_bias", 1);
+    int kernel_rank = dense ? 2 : conv + 2;
+    if (n != want)
+      snprintf(why, sizeof why, "it has %zu weights where its config builds %zu (a kernel%s)", n, want, want == 2 ? " and a bias" : "");
+    else if (v[0]->rank != kernel_rank)
+      snprintf(why, sizeof why, "its first weight, the kernel, has %d dimensions instead of %d", v[0]->rank, kernel_rank);
+    else if (n == 2 && (v[1]->rank != 1 || v[1]->shape[0] != v[0]->shape[v[0]->rank - 1]))
+      snprintf(why, sizeof why, "its second weight, the bias, is not a vector of the kernel's last dimension, %lld",
+               (long long)v[0]->shape[v[0]->rank - 1]);
+  } else if (!strcmp(cls, "BatchNormalization") || !strcmp(cls, "LayerNormalization")) {
+    int bn = cls[0] == 'B';
+    size_t want = (size_t)config_flag(c, "scale", 1) + (size_t)config_flag(c, "center", 1) + (bn ? 2 : 0);
+    if (n != want) snprintf(why, sizeof why, "it has %zu weights where its config builds %zu", n, want);
+    for (size_t i = 1; !why[0] && bn && i < n; i++)
+      if (v[i]->rank != 1 || v[0]->rank != 1 || v[i]->shape[0] != v[0]->shape[0])
+        snprintf(why, sizeof why, "its weights are not vectors of one size");
+  } else if (!strcmp(cls, "Embedding")) {
+    if (n != 1) snprintf(why, sizeof why, "it has %zu weights where its config builds 1 (the embeddings)", n);
+    else if (v[0]->rank != 2) snprintf(why, sizeof why, "its embeddings are not a matrix");
+  }
+  if (!why[0]) return 0;
+  return kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) of %s: %s, so Keras, which loads a layer's weights in order, "
+                    "could not load them; nothing was written", out_path, l->name, cls, f->path, why);
+}
+
 static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_path) {
   const char *model_class = f->meta.model_class ? f->meta.model_class : "";
   int built_from_config = !strcmp(model_class, "Sequential") || !strcmp(model_class, "Functional");
@@ -914,6 +968,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
                         kcb_checkpoint_layout_name(src), kcb_checkpoint_layout_name(layout),
                         layout == KCB_LAYOUT_H5 ? ", or write the weights-only legacy layout (kcb-restore --format "
                                                   "legacy_weights.h5; KCB_LAYOUT_LEGACY_WEIGHTS_H5)" : ""));
+  for (size_t li = 0; f->config && li < f->n_layers; li++) KCB__TRY(check_layer_variables(f, (int)li, out_path));
   if (layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) KCB__TRY(check_config_agrees(f, out_path));
   if (layout == KCB_LAYOUT_WEIGHTS_H5 || layout == KCB_LAYOUT_KERAS) {
     KCB__TRY(plan_store(f, &p));

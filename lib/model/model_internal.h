@@ -214,6 +214,7 @@ struct kcb_model {
   } flushers[KCB__MAX_FLUSHERS];
   int n_flushers;
   int backup_written; /* set by BackupAndRestore, for the flush after that step's hooks (train.c) */
+  int backup_attached; /* a BackupAndRestore runs in this fit: a stop on request will be resumed */
   float *col;                          /* im2col buffer shared by the convolutions, sized at fit start */
   size_t col_size;
   size_t (*train_runs)[2];             /* trainable (offset, length) ranges of the parameter block */

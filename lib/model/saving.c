@@ -919,7 +919,10 @@ static json_t *model_layer_entry(json_t *layers, size_t layer) {
  * compared by class, by the shape they take, and by their settings as kcb writes them (so each
  * has one spelling). */
 static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
-  json_t *root = json_loads(s->config, 0, NULL);
+  json_t *root = kcb__json_loads_python(s->config, 0, NULL, NULL); /* Python's json may write NaN */
+  if (!root)
+    return kcb__error(KCB_EFORMAT, "%s: the model config is not JSON, so kcb cannot tell whether the file's model is "
+                      "this one", s->path);
   const char *cls = json_string_value(json_object_get(root, "class_name"));
   int sequential = cls && !strcmp(cls, "Sequential");
   json_decref(root);
@@ -1004,6 +1007,12 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   if (o->optimizer != KCB_LOAD_OPTIMIZER_SKIP) KCB__TRY(load_optimizer(src, m, &v, o->optimizer, &st));
   if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_rng_state")) {
     KCB__TRY(kcb__h5_attr_read_uint64s(src->file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));
+    /* xoshiro256** never leaves an all-zero state (kcb's seeding never makes one): shuffling would
+     * spin forever and every dropout mask would drop everything */
+    for (int g = 0; g < N_RNG_WORDS / 4; g++)
+      if (!(st.rng[4 * g] | st.rng[4 * g + 1] | st.rng[4 * g + 2] | st.rng[4 * g + 3]))
+        KCB__TRY(kcb__error(KCB_EFORMAT, "%s: kcb_rng_state: the %s generator's state is all zeros, which no generator "
+                            "reaches: the file is damaged", path, g == 0 ? "initializer" : g == 1 ? "dropout" : "shuffle"));
     st.have_rng = 1;
   }
   double means[2 * (1 + KCB__MAX_METRICS)];
@@ -1014,6 +1023,11 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   else if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_rng_state"))
     fit_start = 0;
   if (have_means) KCB__TRY(kcb__h5_attr_read_doubles(src->file, "kcb_epoch_means", means, 2 * (1 + KCB__MAX_METRICS), path));
+  for (size_t i = 0; have_means && i < 1 + KCB__MAX_METRICS; i++) /* sums and the weight of the batches summed */
+    if (!isfinite(means[2 * i]) || !isfinite(means[2 * i + 1]) || means[2 * i + 1] < 0 ||
+        (means[2 * i + 1] == 0 && means[2 * i] != 0))
+      KCB__TRY(kcb__error(KCB_EFORMAT, "%s: kcb_epoch_means: the running mean %zu is (%g, %g); a total must be finite, its "
+                          "count a finite number >= 0, and a total of nothing 0: the file is damaged", path, i, means[2 * i], means[2 * i + 1]));
   int64_t batching[2] = {0, 0}; /* absent before kcb 0.1's backups kept them */
   if (have_means && kcb__h5_has_attr(src->file, "kcb_batch_size") && kcb__h5_has_attr(src->file, "kcb_train_samples")) {
     KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_batch_size", &batching[0], path));

@@ -454,7 +454,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
 
   m->stop_training = 0;
   m->interrupted = 0;
-  m->n_flushers = 0, m->backup_written = 0; /* registered anew by this fit's callbacks */
+  m->n_flushers = 0, m->backup_written = 0, m->backup_attached = 0; /* registered anew by this fit's callbacks */
   m->resume_pending = 0;
   m->resumed = 0;
   kcb_logs_clear(epoch_logs);
@@ -477,6 +477,9 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   if (m->resumed && skip_batches > 0 && m->resume_batch_size > 0 &&
       (m->resume_batch_size != batch || m->resume_samples != train.n))
     skip_batches = 0;
+  /* ... as does one past the end of this fit's epoch (fewer steps_per_epoch, or a damaged file):
+   * its batch number says nothing of this epoch, and skipping would leave batches untrained */
+  if (m->resumed && skip_batches > steps) skip_batches = 0;
   m->resume_batch_size = m->resume_samples = 0;
   /* the means go on where the batches do: with steps_per_epoch the epoch restarts (as in Keras) */
   int carry_means = m->resumed && m->resume_means == 1 && skip_batches > 0 && o->steps_per_epoch == 0;

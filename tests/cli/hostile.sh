@@ -66,6 +66,34 @@ make patch_h5 "$tmp/epoch.weights.h5" "$tmp/c.1.weights.h5" attr:kcb_epoch=92233
 check epoch_int64_max 1 "epoch\.weights\.h5: attribute 'kcb_epoch' is 9223372036854775807: expected a count from 0 to 2147483646" -- \
   T "$restore" "$tmp/epoch.weights.h5"
 
+# a backup's own state is checked as its weights are: a generator stuck at zero (shuffling would
+# spin forever), a running mean that is not a number
+for k in "rngzero the shuffle generator's state is all zeros" "meansnan kcb_epoch_means: the running mean 0 is \\(nan, 10\\)"; do
+  make backup_state "$tmp/state-${k%% *}.weights.h5" "$tmp/c.1.weights.h5" "${k%% *}"
+  check "backup_state_${k%% *}" 1 "state-${k%% *}\.weights\.h5: .*${k#* }" -- \
+    T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/state-${k%% *}.weights.h5"
+done
+# a store whose groups hard-link into a graph (2^30 paths in a few kilobytes) is refused at once
+make hardlink_dag "$tmp/dag.weights.h5" "$tmp/c.1.weights.h5" 30
+check hardlink_dag 1 "dag\.weights\.h5: the group '/layers/chain/a/.*/b' was already read under another name" -- \
+  T "$inspect" checkpoint "$tmp/dag.weights.h5"
+# a Keras backup's training_metadata.json cut short: an error, not a silent restart at epoch 1
+mkdir -p "$tmp/kmeta"
+/usr/bin/python3 -c "
+import h5py, shutil
+shutil.copyfile('$tmp/c.1.weights.h5', '$tmp/kmeta/latest.weights.h5')
+with h5py.File('$tmp/kmeta/latest.weights.h5', 'r+') as f:
+    for k in list(f.attrs):
+        if k.startswith('kcb_'): del f.attrs[k]"
+printf '{"epoch": 2, "bat' > "$tmp/kmeta/training_metadata.json"
+check keras_metadata_cut 1 "kmeta/training_metadata\.json: not JSON" -- T "$train" "${small[@]}" --epochs 4 --backup-dir "$tmp/kmeta"
+# a .keras whose config.json holds NaN (as Python writes it): --initial-weights cannot check the
+# model against it, and says so instead of skipping the check
+T "$train" "${small[@]}" --epochs 1 --save "$tmp/nan-src.keras" >/dev/null 2>&1
+make keras_members "$tmp/nan.keras" "$tmp/nan-src.keras" nan_config
+check nan_config_initial_weights 1 "nan\.keras: the model config holds NaN or Infinity" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/nan.keras"
+
 # ---- 5. restored optimizer scalars validated as the setters validate them --------------------------
 for e in "iterations ds:optimizer/vars/0=nan:f8" "iterations ds:optimizer/vars/0=-5:i8" "iterations ds:optimizer/vars/0=9223372036854775807:i8" \
   "learning_rate ds:optimizer/vars/1=nan:f4" "learning_rate ds:optimizer/vars/1=-1e30:f4" "learning_rate ds:optimizer/vars/1=inf:f4"; do

@@ -233,6 +233,8 @@ def keras_members(out, src, kind):
                 continue
             if kind == "bomb_" + name.split(".")[0].replace("model", "weights") and name != "metadata.json":
                 data += (b"\0" if name.endswith(".h5") else b" ") * (80 << 20)
+            if name == "config.json" and kind == "nan_config":  # Python's json.dumps writes NaN so
+                data = data.replace(b'"units": 10', b'"units": 10, "note": NaN', 1)
             z.writestr(name, data)
             if name == "config.json" and kind == "dup":
                 z.writestr(name, data.replace(b'"units": 10', b'"units": 7'))
@@ -333,6 +335,45 @@ def float_fields(out, src):
     at = raw.index(f32)
     raw[at + 12] = 30
     open(out, "wb").write(bytes(raw))
+
+
+def backup_state(out, src, kind):
+    """A copy of the kcb file src with the state a mid-epoch backup keeps, damaged: kind rngzero
+    (the shuffle generator's four words all zero, a state xoshiro256** never leaves), meansnan (a
+    running total NaN)."""
+    import shutil
+    import h5py
+    import numpy as np
+    shutil.copyfile(src, out)
+    with h5py.File(out, "r+") as f:
+        rng = np.array(f.attrs["kcb_rng_state"], dtype="<u8") if "kcb_rng_state" in f.attrs else np.arange(1, 13, dtype="<u8")
+        if kind == "rngzero":
+            rng[8:12] = 0
+        f.attrs["kcb_rng_state"] = rng
+        means = np.zeros(2 * (1 + 8))  # (total, count) of the loss and 8 metrics
+        means[0:4] = [12.5, 10, 5.0, 10]
+        if kind == "meansnan":
+            means[0] = np.nan
+        f.attrs["kcb_epoch_means"] = means
+        f.attrs["kcb_epoch"] = np.int64(0)
+        f.attrs["kcb_batch"] = np.int64(2)
+        f.attrs["kcb_batch_size"] = np.int64(32)
+        f.attrs["kcb_train_samples"] = np.int64(200)
+
+
+def hardlink_dag(out, src, depth):
+    """A copy of the store src with a chain of groups under layers/, each linked twice ('a' and 'b')
+    to the next by hard links: depth + 1 groups, 2^depth paths to the last."""
+    import shutil
+    import h5py
+    shutil.copyfile(src, out)
+    with h5py.File(out, "r+") as f:
+        prev = f.create_group("layers/chain")
+        for i in range(1, int(depth) + 1):
+            g = f.create_group("pool/g%d" % i)
+            prev["a"] = g
+            prev["b"] = g
+            prev = g
 
 
 def main():

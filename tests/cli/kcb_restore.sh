@@ -160,6 +160,24 @@ mkdir -p "$tmp/sc/best.keras" "$tmp/sc2/m.keras" && cp "$c/stored/a.weights.h5" 
 check keras_named_dir_searched 0 "^1 +$tmp/sc/best\.keras/a\.weights\.h5 " -- "$bin" "$tmp/sc"
 check keras_dir_without_weights 1 "skipping $tmp/sc2/m\.keras: .*without its weights" -- "$bin" "$tmp/sc2"
 
+# a legacy file whose weight_names list a layer's weights out of order, or leave one out: Keras
+# loads them by position into no Dense, so no layout is written (a weights-only one either)
+"$bin" "$c/stored/full.keras" --output "$tmp/wn_src.h5" >/dev/null 2>&1
+for k in swapped missing; do
+  /usr/bin/python3 -c "
+import h5py, shutil, sys
+shutil.copyfile(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], 'r+') as f:
+    g = next(f['model_weights'][n] for n in f['model_weights'] if len(f['model_weights'][n].attrs['weight_names']) == 2)
+    wn = list(g.attrs['weight_names'])
+    g.attrs['weight_names'] = wn[::-1] if sys.argv[3] == 'swapped' else wn[:1]" "$tmp/wn_src.h5" "$tmp/wn_$k.h5" $k
+  for out in keras weights.h5; do
+    check "weight_names_${k}_to_$out" 1 "layer 'dense[_0-9]*' \(Dense\) of $tmp/wn_$k\.h5: (its first weight, the kernel, has 1 dimensions instead of 2|it has 1 weights where its config builds 2)" -- \
+      "$bin" "$tmp/wn_$k.h5" --output "$tmp/wn_$k.$out"
+    assert "weight_names_${k}_nothing_written_$out" test ! -e "$tmp/wn_$k.$out"
+  done
+done
+
 # a config that disagrees with the weights (units edited by hand) would give a file Keras cannot
 # load: refused, naming the layer, and nothing written
 /usr/bin/python3 -c "
