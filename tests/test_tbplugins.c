@@ -62,6 +62,31 @@ static void test_pr_curve_errors(void **state) {
   assert_error(kcb_summary_writer_add_pr_curves_multiclass(sw, "pr/", same, 2, cls, probs, 2, 0, 0), KCB_EINVAL,
                "classes 0 and 1 are both named 'cat'");
   assert_error(kcb_summary_writer_add_pr_curve(sw, "p", labels, bad, NULL, 2, 0, 0), KCB_EINVAL, "PR curve 'p'");
+  /* TensorBoard reads every value of a tag by its first metadata: other thresholds, or another
+   * kind of value under the same tag, are refused rather than misread */
+  assert_ok(kcb_summary_writer_add_pr_curve(sw, "q", labels, ok, NULL, 2, 11, 0));
+  assert_ok(kcb_summary_writer_add_pr_curve(sw, "q", labels, ok, NULL, 2, 11, 1));
+  assert_error(kcb_summary_writer_add_pr_curve(sw, "q", labels, ok, NULL, 2, 201, 2), KCB_EINVAL,
+               "tag 'q' was first written with other pr_curves settings");
+  assert_error(kcb_summary_writer_add_scalar(sw, "q", 1.0, 3), KCB_EINVAL, "tag 'q' already holds pr_curves data");
+  assert_ok(kcb_summary_writer_add_scalar(sw, "s", 1.0, 0));
+  float values[3] = {1, 2, 3};
+  assert_error(kcb_summary_writer_add_histogram(sw, "s", values, 3, 0, 1), KCB_EINVAL, "tag 's' already holds scalars data");
+  /* the raw buckets are checked as the ones kcb makes */
+  double rows[6] = {0, 1, 5, 1, 2, -3};
+  assert_error(kcb_summary_writer_add_histogram_buckets(sw, "h", rows, 2, 0), KCB_EINVAL, "bucket 1 is (1, 2, -3)");
+  rows[5] = 3, rows[1] = NAN;
+  assert_error(kcb_summary_writer_add_histogram_buckets(sw, "h", rows, 2, 0), KCB_EINVAL, "bucket 0 is (0, nan, 5)");
+  /* strings TensorBoard decodes as UTF-8: a text, hparams, custom-scalars titles */
+  assert_error(kcb_summary_writer_add_text(sw, "t", "caf\xe9", 0), KCB_EINVAL, "the text of 't' 'caf\\xe9' is not valid UTF-8");
+  kcb_hparam hp = {.name = "opt", .type = KCB_HPARAM_STRING, .string = "ad\xff" "am"};
+  assert_error(kcb_summary_writer_add_hparams_session_start(sw, &hp, 1, NULL, 0), KCB_EINVAL, "hparams: the value");
+  hp.string = "adam";
+  assert_error(kcb_summary_writer_add_hparams_session_start(sw, &hp, 1, "g\x80", 0), KCB_EINVAL, "hparams: the group name");
+  const char *tags[1] = {"loss"};
+  kcb_custom_chart chart = {.title = "bad\xc3", .tags = tags, .n_tags = 1};
+  kcb_custom_category cat = {.title = "c", .charts = &chart, .n_charts = 1};
+  assert_error(kcb_summary_writer_add_custom_scalars(sw, &cat, 1, 0), KCB_EINVAL, "custom scalars: the chart title");
   assert_ok(kcb_summary_writer_close(sw));
   remove_tree(dir);
   free(dir);
@@ -196,6 +221,18 @@ static void test_projector_errors(void **state) {
   assert_error(kcb_projector_write(dir, &bad_name, 1, NULL), KCB_EINVAL, "must be 1-200 characters");
   kcb_embedding two[2] = {e, e};
   assert_error(kcb_projector_write(dir, two, 2, NULL), KCB_EINVAL, "two embeddings named 'e'");
+  two[1].name = "e:0"; /* the projector strips ":0" from tensor names */
+  assert_error(kcb_projector_write(dir, two, 2, NULL), KCB_EINVAL, "embeddings 'e' and 'e:0' are one tensor");
+  const char *names_same[2] = {"kind", "kind"};
+  h.column_names = names_same; /* the page keeps a row's values by column name */
+  assert_error(kcb_projector_write(dir, &h, 1, NULL), KCB_EINVAL, "metadata columns 0 and 1 are both named 'kind'");
+  /* TensorBoard reads metadata.tsv and projector_config.pbtxt as UTF-8 */
+  const char *latin1[4] = {"a", "caf\xe9", "c", "d"};
+  const char *const *cols_latin1[1] = {latin1};
+  t.columns = cols_latin1;
+  assert_error(kcb_projector_write(dir, &t, 1, NULL), KCB_EINVAL, "column 0, row 1 'caf\\xe9' is not valid UTF-8");
+  bad_name.name = "bad\xff";
+  assert_error(kcb_projector_write(dir, &bad_name, 1, NULL), KCB_EINVAL, "the embedding name 'bad\\xff' is not valid UTF-8");
   float with_nan[12];
   memcpy(with_nan, data, sizeof data);
   with_nan[7] = INFINITY;

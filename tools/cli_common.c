@@ -84,6 +84,9 @@ const char *cli_suggest(const char *given, const char *const *candidates, size_t
         (candidates[i][cl - len - 1] == '_' || candidates[i][cl - len - 1] == '/'))
       return candidates[i];
   }
+  for (size_t i = 0; i < n && len >= 3; i++) /* "dense/kernel" for "sequential/dense/kernel/histogram" */
+    for (const char *p = candidates[i] ? strstr(candidates[i], given) : NULL; p; p = strstr(p + 1, given))
+      if ((p == candidates[i] || p[-1] == '/') && (p[len] == '\0' || p[len] == '/')) return candidates[i];
   return NULL;
 }
 

@@ -41,6 +41,7 @@ static const char main_help[] =
     "Every command takes --json (one JSON document on stdout; NaN and infinities written as\n"
     "Python's json module writes them), --help (its options and their defaults) and --jobs N\n"
     "(runs or files read at once by the commands that read several [the CPUs, at most 8]).\n"
+    "kcb-inspect --version prints its version.\n"
     "LOGDIR may be a log directory (runs are the directories below it that hold event files,\n"
     "named by their relative path as TensorBoard names them), a run directory, or one event file.\n"
     "A PATH alone gets the command for its kind: checkpoint for an HDF5 file, a .keras archive or a\n"
@@ -173,7 +174,9 @@ int main(int argc, char **argv) {
     return EXIT_DATA;
   }
   fprintf(stderr, "kcb-inspect: unknown %s '%s'", argv[1][0] == '-' ? "option" : "command", argv[1]);
-  cli_print_suggestion(stderr, argv[1], names, sizeof names / sizeof names[0]);
+  static const char *const options[] = {"--help", "--version"};
+  if (argv[1][0] == '-') cli_print_suggestion(stderr, argv[1], options, 2);
+  else cli_print_suggestion(stderr, argv[1], names, sizeof names / sizeof names[0]);
   fprintf(stderr, " (see kcb-inspect --help)\n");
   return EXIT_USAGE;
 }
@@ -862,7 +865,7 @@ int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out
   return 0;
 }
 
-const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int jobs, char *buf, size_t size) {
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int kind, int jobs, char *buf, size_t size) {
   (void)jobs;
   kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
   o.keep_series = 0;
@@ -884,6 +887,8 @@ const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int j
       for (size_t t = 0; sums[i] && t < sums[i]->n_tags; t++) {
         const char *name = sums[i]->tags[t].tag;
         if ((strncmp(name, "epoch_", 6) == 0) != (pass == 0)) continue;
+        /* only tags the command can show: the asked one itself, of another kind, is no answer */
+        if ((kind >= 0 && (int)sums[i]->tags[t].kind != kind) || !strcmp(name, tag)) continue;
         size_t len = strlen(runs[i].name) + strlen(name) + 2;
         names[count++] = name;
         char *both = malloc(len); /* the RUN/TAG form diff prints */

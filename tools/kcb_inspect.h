@@ -88,7 +88,7 @@ int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, s
  * points *tag_out at TAG. @return 1 if so, else 0. */
 int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out, size_t size, const char **tag_out);
 /* The runs' tag (or RUN/TAG) nearest to `tag`, for "did you mean": written into buf, or NULL. */
-const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int jobs, char *buf, size_t size);
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int kind, int jobs, char *buf, size_t size);
 
 /* ---- printing ------------------------------------------------------------------------------ */
 

@@ -78,9 +78,13 @@ static void select_close(select_args *s) {
 }
 
 /* The final status: a filter that matched nothing is a data error. */
-static int select_status(const select_args *s, const char *cmd, const char *what) {
+static int select_status(const select_args *s, const char *cmd, const char *what, kcb_summary_kind kind) {
   if (!s->matched) {
-    if (s->tag) return data_fail(cmd, "no %s with the tag '%s' (see kcb-inspect runs %s)", what, s->tag, s->a.pos[0]);
+    char near[600];
+    const char *best = s->tag ? tag_suggestion(s->runs, s->n_runs, s->tag, (int)kind, 1, near, sizeof near) : NULL;
+    if (s->tag)
+      return data_fail(cmd, "no %s with the tag '%s'%s%s%s (see kcb-inspect runs %s)", what, s->tag,
+                       best ? " (did you mean " : "", best ? best : "", best ? "?)" : "", s->a.pos[0]);
     return data_fail(cmd, "no %s in %s", what, s->a.pos[0]);
   }
   return s->problem ? EXIT_DATA : EXIT_OK;
@@ -230,7 +234,7 @@ int cmd_histograms(int argc, char **argv) {
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &h.t, "");
   table_free(&h.t);
-  if (!rc) rc = select_status(&s, "histograms", "histogram");
+  if (!rc) rc = select_status(&s, "histograms", "histogram", KCB_SUMMARY_HISTOGRAM);
   select_close(&s);
   return rc;
 }
@@ -381,7 +385,7 @@ int cmd_images(int argc, char **argv) {
   else if (s.matched) table_print(stdout, &im.t, "");
   table_free(&im.t);
   strmap_free(&im.written);
-  if (!rc) rc = select_status(&s, "images", "image");
+  if (!rc) rc = select_status(&s, "images", "image", KCB_SUMMARY_IMAGE);
   select_close(&s);
   return rc;
 }
@@ -507,7 +511,7 @@ int cmd_audio(int argc, char **argv) {
   else if (s.matched) table_print(stdout, &au.t, "");
   table_free(&au.t);
   strmap_free(&au.written);
-  if (!rc) rc = select_status(&s, "audio", "audio clip");
+  if (!rc) rc = select_status(&s, "audio", "audio clip", KCB_SUMMARY_AUDIO);
   select_close(&s);
   return rc;
 }
@@ -621,7 +625,7 @@ int cmd_text(int argc, char **argv) {
   if (s.json) printf("{\"texts\": [");
   for (size_t i = 0; i < s.n_runs && !rc; i++) rc = each_event("text", &s.runs[i], on_text, &s, &s.problem);
   if (s.json) printf("]}\n");
-  if (!rc) rc = select_status(&s, "text", "text summary");
+  if (!rc) rc = select_status(&s, "text", "text summary", KCB_SUMMARY_TEXT);
   select_close(&s);
   return rc;
 }

@@ -249,13 +249,13 @@ int cmd_scalars(int argc, char **argv) {
     for (size_t i = 0; i < n; i++) {
       const kcb_run_tag *g = sums[i] ? kcb_run_summary_find(sums[i], tag) : NULL;
       if (g && g->kind == KCB_SUMMARY_SCALAR) found++;
-      else if (g && n_names) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", tool_esc(runs[i].name), tool_esc(tag), kcb_summary_kind_name(g->kind));
+      else if (g) fprintf(stderr, "kcb-inspect scalars: run '%s': tag '%s' is not a scalar (%s)\n", tool_esc(runs[i].name), tool_esc(tag), kcb_summary_kind_name(g->kind));
     }
   }
   if (rc) goto done;
   if (!found) {
     char near[600];
-    const char *s = tag_suggestion(runs, n, tag, a.jobs, near, sizeof near);
+    const char *s = tag_suggestion(runs, n, tag, KCB_SUMMARY_SCALAR, a.jobs, near, sizeof near);
     rc = data_fail("scalars", "no %s has the scalar tag '%s'%s%s%s (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
                    tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
     goto done;

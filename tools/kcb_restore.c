@@ -171,6 +171,12 @@ int main(int argc, char **argv) {
     snprintf(flag, sizeof flag, "%.*s", eq ? (int)(eq - a) : (int)strlen(a), a);
     int known = 0;
     for (size_t k = 0; k < sizeof valued / sizeof valued[0]; k++) known |= strcmp(flag, valued[k]) == 0;
+    if (!known && eq && (!strcmp(flag, "--list") || !strcmp(flag, "--json") || !strcmp(flag, "--help") ||
+                         !strcmp(flag, "--version"))) {
+      fprintf(stderr, "kcb-restore: option '%s' takes no value (given '%s') (see kcb-restore --help)\n", flag, eq + 1);
+      free(paths);
+      return 2;
+    }
     if (!known) {
       fprintf(stderr, "kcb-restore: unknown option '%s'", flag);
       cli_print_suggestion(stderr, flag, all, sizeof all / sizeof all[0]);
@@ -218,6 +224,15 @@ int main(int argc, char **argv) {
   kcb_checkpoint_ranking *r = NULL;
   int rc = kcb_checkpoint_rank(&r, paths, n_paths, &ro);
   free(paths);
+  if (rc && ro.mode == KCB_MONITOR_AUTO && strstr(kcb_error_last(), "should be minimized or maximized")) {
+    /* said in the command line's terms, with the nearest name Keras logs */
+    static const char *const logged[] = {"loss", "val_loss", "accuracy", "val_accuracy", "mae", "val_mae", "mse",
+                                         "val_mse", "auc", "val_auc", "precision", "val_precision", "recall", "val_recall"};
+    const char *near = cli_suggest(ro.monitor, logged, sizeof logged / sizeof logged[0]);
+    fprintf(stderr, "kcb-restore: cannot tell whether --monitor '%s' should fall or rise: give --mode min or --mode max%s%s%s\n",
+            tool_esc(ro.monitor), near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
+    return 2;
+  }
   if (rc) {
     fprintf(stderr, "kcb-restore: %s (%s)\n", tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
     return rc == KCB_EINVAL ? 2 : 1;
@@ -235,8 +250,26 @@ int main(int argc, char **argv) {
             tool_esc(best), ro.monitor);
   }
   if (!best) {
-    fprintf(stderr, "kcb-restore: no checkpoint with a value for %s among %zu file%s\n", ro.monitor, r->count,
+    /* what the files do know: the monitors they store (the nearest one named), and the CSV log */
+    const char *stored[64];
+    size_t n_stored = 0;
+    for (size_t i = 0; i < r->count && n_stored < 64; i++) {
+      const char *m = r->entries[i].readable ? r->entries[i].info.monitor : NULL;
+      int seen = !m || !*m;
+      for (size_t k = 0; k < n_stored && !seen; k++) seen = !strcmp(stored[k], m);
+      if (!seen) stored[n_stored++] = m;
+    }
+    fprintf(stderr, "kcb-restore: no checkpoint with a value for %s among %zu file%s", ro.monitor, r->count,
             r->count == 1 ? "" : "s");
+    if (n_stored) {
+      const char *near = cli_suggest(ro.monitor, stored, n_stored);
+      fprintf(stderr, "; they store %s%s", near ? near : stored[0], n_stored > 1 ? " and others" : "");
+      fprintf(stderr, " (--monitor %s)", near ? near : stored[0]);
+    }
+    if (!ro.csv_path)
+      fprintf(stderr, "; to rank by another logged value, give --csv FILE, the run's CSVLogger log (by default only a "
+                      "*.csv beside each checkpoint is read)");
+    fprintf(stderr, "\n");
     status = 1;
   } else if (output && !list_only) {
     kcb_checkpoint_file *src = NULL;

@@ -65,6 +65,12 @@ static int inspect_existing(csv_logger *c) {
     c->mend_line_end = text[len - 1] != '\n';
     if (header_end > 0 && text[header_end - 1] == '\r') header_end--;
     text[header_end] = '\0';
+    /* every header starts with "epoch" and the separator: another one is known now, not after the
+     * epoch whose row it would refuse */
+    if (!rc && (header_end < 6 || memcmp(text, "epoch", 5) != 0 || text[5] != c->separator))
+      rc = kcb__error(KCB_EFORMAT, "CSVLogger: cannot append to %s: its header '%.200s' is not a CSVLogger header with the "
+                      "separator '%c' (another separator, or another file); the file is unchanged", c->filename, text,
+                      c->separator);
     c->existing_header = text;
     c->existing_header_len = header_end;
     text = NULL;

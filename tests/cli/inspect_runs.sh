@@ -49,6 +49,12 @@ check scalars_unknown_tag 1 "kcb-inspect scalars: no run has the scalar tag 'nop
   "$bin" scalars "$fx" --tag nope
 check scalars_unknown_run 1 "kcb-inspect scalars: no run named 'zzz' \(runs: run_a run_a/hp\)" -- \
   "$bin" scalars "$fx" --tag train/loss --run zzz
+# a tag of another kind is said to be one, and not offered back as its own suggestion; the other
+# commands suggest tags of their own kind
+check scalars_other_kind 1 "run 'adam/train': tag 'notes' is not a scalar \(text\)" -- "$bin" scalars "$logs" --tag notes
+check scalars_other_kind_no_loop 0 '^0$' -- sh -c "'$bin' scalars '$logs' --tag notes 2>&1 | grep -c 'did you mean' || true"
+check histograms_suggested 1 "no histogram with the tag 'kernel' \(did you mean dense/kernel\?\)" -- "$bin" histograms "$logs" --tag kernel
+check text_suggested 1 "no text summary with the tag 'note' \(did you mean notes\?\)" -- "$bin" text "$logs" --tag note
 check scalars_no_tag 2 "kcb-inspect scalars: --tag TAG is required" -- "$bin" scalars "$fx"
 check scalars_bad_format 2 "kcb-inspect scalars: --format 'xml': expected table, csv or json" -- "$bin" scalars "$fx" --tag x --format xml
 check scalars_missing_value 2 "kcb-inspect scalars: --tag needs a value" -- "$bin" scalars "$fx" --tag

@@ -2,7 +2,7 @@
 """Ctrl-C and resume, as a person does it: kcb-train runs on a pseudo-terminal and gets Ctrl-C
 (the byte 0x03, which the terminal turns into SIGINT for the foreground process group) in the
 middle of epoch 2. It must stop after the batch, close its logs (the cut epoch's batch points are
-in the event file, the hparams session has its end record), keep a backup where it stopped, and
+in the event file, the hparams session left open for the resume), keep a backup where it stopped, and
 print the command that resumes. That command, run again, must say where it resumes, continue the
 CSV log and the TensorBoard batch steps without a gap or a duplicate, and end with the same test
 numbers as a run never interrupted (EarlyStopping restoring best weights included: an interrupted
@@ -129,7 +129,9 @@ try:
     steps = batch_steps(os.path.join(tmp, "run/tb"))
     check("cut_epoch_batches_written", steps and steps[-1] == steps_per_epoch + cut, f"last {steps[-1:]} want {steps_per_epoch + cut}")
     hp = subprocess.run([inspect, "hparams", os.path.join(tmp, "run/tb"), "--json"], capture_output=True, text=True)
-    check("hparams_session_ended", '"status": "failure"' in hp.stdout, hp.stdout[-300:] + hp.stderr)
+    # a run the backup will resume has not ended: no FAILURE end, which TensorBoard (keeping a
+    # run's first end record) would show even after the resumed run succeeds
+    check("hparams_session_left_open", '"status": "-"' in hp.stdout and "failure" not in hp.stdout, hp.stdout[-300:] + hp.stderr)
     with open(os.path.join(tmp, "run/log.csv"), newline="") as f:
         rows = f.read().split("\r\n")
     check("csv_has_epoch_0_only", [r.split(",")[0] for r in rows if r] == ["epoch", "0"], repr(rows[:4]))
@@ -167,6 +169,8 @@ try:
     with open(os.path.join(tmp, "run/log.csv"), newline="") as f:
         rows = [r for r in f.read().split("\r\n") if r]
     check("csv_continued_once_each", [r.split(",")[0] for r in rows] == ["epoch", "0", "1", "2", "3"], repr(rows))
+    hp = subprocess.run([inspect, "hparams", os.path.join(tmp, "run/tb"), "--json"], capture_output=True, text=True)
+    check("hparams_resumed_session_succeeded", '"status": "success"' in hp.stdout, hp.stdout[-300:] + hp.stderr)
     raw = raw_batch_steps(os.path.join(tmp, "run/tb"))
     check("batch_steps_continue_without_duplicates", sorted(raw) == list(range(1, 4 * steps_per_epoch + 1)),
           f"{len(raw)} points, {len(set(raw))} distinct, max {max(raw) if raw else None}")

@@ -16,8 +16,10 @@ check bad_mode 2 "kcb-restore: --mode: expected auto, min or max: up" -- "$bin" 
 check unknown_option 2 "kcb-restore: unknown option '--bogus'" -- "$bin" --bogus 1 "$c"
 check bad_format 2 'kcb-restore: --format: expected weights.h5, h5, keras or legacy_weights.h5: pt' -- "$bin" --output x.pt --format pt "$c"
 check bad_output_name 2 'kcb-restore: --output: the name must end in .weights.h5, .h5 or .keras' -- "$bin" --output best.bin "$c"
-check auto_unknown 2 'cannot tell whether `lr` should be minimized or maximized: pass mode min or max \(KCB_EINVAL\)' -- \
+check auto_unknown 2 "cannot tell whether --monitor 'lr' should fall or rise: give --mode min or --mode max" -- \
   "$bin" --monitor lr "$c/stored"
+check auto_typo_suggested 2 "give --mode min or --mode max \(did you mean val_loss\?\)" -- "$bin" --monitor val_los "$c/stored"
+check switch_given_a_value 2 "kcb-restore: option '--json' takes no value \(given '1'\)" -- "$bin" --json=1 "$c/stored"
 check missing_path 1 "kcb-restore: rank: $tmp/nope: No such file or directory \(KCB_ENOENT\)" -- "$bin" "$tmp/nope"
 
 # stored values; the cut file is reported and skipped
@@ -64,7 +66,9 @@ check dash_dash_inspect_missing 1 "kcb-inspect: 'missing\.keras': No such file o
 check empty_path 2 '^kcb-restore: an empty path' -- "$bin" ''
 check empty_value 2 '^kcb-restore: option needs a value: --csv' -- "$bin" "$tmp/dash" --csv ''
 check other_monitor_not_from_name 1 "no checkpoint with a value for val_accuracy among 2 files" -- "$bin" "$tmp/mon" --monitor val_accuracy
-check nothing_rankable 1 '^kcb-restore: no checkpoint with a value for val_loss among 1 file$' -- "$bin" "$c/none"
+check other_monitor_hints 1 "no checkpoint with a value for val_acc among .*; they store val_loss \(--monitor val_loss\); to rank by another logged value, give --csv FILE" -- \
+  "$bin" "$c/stored" --monitor val_acc --mode max
+check nothing_rankable 1 '^kcb-restore: no checkpoint with a value for val_loss among 1 file; to rank by another logged value, give --csv FILE' -- "$bin" "$c/none"
 check recursive 0 "^1 +$c/stored/b\.weights\.h5 " -- "$bin" "$c"
 
 # JSON, parsed by Python

@@ -14,6 +14,7 @@
 #include "internal.h"
 #include "io/png.h"
 #include "io/tfevents/record.h"
+#include "io/tfevents/summary_writer_internal.h"
 #include "kcb/tb_plugins.h"
 
 /* ---- a growing byte buffer ------------------------------------------------------------------ */
@@ -105,8 +106,18 @@ static int check_name(const kcb_embedding *e, size_t i, const kcb_embedding *all
   for (const char *p = name; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
       return kcb__error(KCB_EINVAL, "projector: embedding %zu's name holds a control character", i);
-  for (size_t j = 0; j < i; j++)
-    if (strcmp(all[j].name, name) == 0) return kcb__error(KCB_EINVAL, "projector: two embeddings named '%s'", name);
+  int rc = kcb__check_utf8(name, "projector: the embedding name"); /* projector_config.pbtxt is text-format proto */
+  if (rc) return rc;
+  /* the projector takes a tensor name with and without ":0" for one tensor */
+  size_t len = strlen(name), base = len > 2 && !strcmp(name + len - 2, ":0") ? len - 2 : len;
+  for (size_t j = 0; j < i; j++) {
+    size_t other = strlen(all[j].name), other_base = other > 2 && !strcmp(all[j].name + other - 2, ":0") ? other - 2 : other;
+    if (base == other_base && strncmp(all[j].name, name, base) == 0)
+      return strcmp(all[j].name, name) == 0
+                 ? kcb__error(KCB_EINVAL, "projector: two embeddings named '%s'", name)
+                 : kcb__error(KCB_EINVAL, "projector: embeddings '%s' and '%s' are one tensor to the projector, which "
+                              "reads a name with and without \":0\" alike", all[j].name, name);
+  }
   return 0;
 }
 
@@ -115,7 +126,9 @@ static int check_cell(const char *name, const char *what, const char *s, size_t 
   if (strpbrk(s, "\t\n\r"))
     return kcb__error(KCB_EINVAL, "projector '%s': %s of column %zu, row %zu holds a tab or line break: '%s'", name,
                       what, col, row, s);
-  return 0;
+  char where[400]; /* TensorBoard reads metadata.tsv as UTF-8 text */
+  snprintf(where, sizeof where, "projector '%.200s': %s of column %zu, row %zu", name, what, col, row);
+  return kcb__check_utf8(s, where);
 }
 
 /* Whether a line is blank to the projector's page, which skips a line that JavaScript's trim()
@@ -177,6 +190,10 @@ static int check_embedding(const kcb_embedding *e) {
       if (e->n_columns > 1) {
         int rc = check_cell(name, "the name", e->column_names[c], c, 0);
         if (rc) return rc;
+        for (size_t k = 0; k < c; k++) /* the page keeps each row's values by column name */
+          if (strcmp(e->column_names[k], e->column_names[c]) == 0)
+            return kcb__error(KCB_EINVAL, "projector '%s': metadata columns %zu and %zu are both named '%s' (the "
+                              "projector would show one of them)", name, k, c, e->column_names[c]);
       }
       for (size_t r = 0; r < e->rows; r++) {
         int rc = check_cell(name, "the value", e->columns[c][r], c, r);

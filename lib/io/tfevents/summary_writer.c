@@ -22,7 +22,11 @@ struct kcb_summary_writer {
   kcb__record_buf scratch;
   double wall_time; /* 0: the clock */
   /* tags already written, so metadata goes on each tag's first value only (§4.6) */
-  char **tags;
+  struct seen_tag {
+    char *tag;          /* NULL: an empty slot */
+    const char *plugin; /* its plugin (a string literal or the metadata's), kept to refuse another */
+    uint64_t settings;  /* a hash of the plugin content that shapes its data (PR curves' thresholds) */
+  } *tags;
   size_t n_tags, cap_tags; /* open addressing, cap a power of two */
 };
 
@@ -34,16 +38,20 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
-/* @return 1 if tag was new (and is now recorded), 0 if seen, <0 on ENOMEM. */
-static int first_use(kcb_summary_writer *w, const char *tag) {
+/* Records a tag's first use. TensorBoard keeps the metadata of a tag's first value in a run, so
+ * a later value of another plugin (a histogram under a scalar's tag) or of other settings (a PR
+ * curve of other num_thresholds) would be dropped or misread: refused. `plugin` must outlive the
+ * writer or be copied by the caller (string literals). @return 1 if tag was new (and is now
+ * recorded), 0 if seen with the same plugin, < 0 on error. */
+static int first_use(kcb_summary_writer *w, const char *tag, const char *plugin, uint64_t settings) {
   if (2 * (w->n_tags + 1) > w->cap_tags) {
     size_t cap = w->cap_tags ? w->cap_tags * 2 : 64;
-    char **t = calloc(cap, sizeof *t);
+    struct seen_tag *t = calloc(cap, sizeof *t);
     if (!t) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
     for (size_t i = 0; i < w->cap_tags; i++)
-      if (w->tags[i]) {
-        size_t j = hash_str(w->tags[i]) & (cap - 1);
-        while (t[j]) j = (j + 1) & (cap - 1);
+      if (w->tags[i].tag) {
+        size_t j = hash_str(w->tags[i].tag) & (cap - 1);
+        while (t[j].tag) j = (j + 1) & (cap - 1);
         t[j] = w->tags[i];
       }
     free(w->tags);
@@ -51,11 +59,22 @@ static int first_use(kcb_summary_writer *w, const char *tag) {
     w->cap_tags = cap;
   }
   size_t j = hash_str(tag) & (w->cap_tags - 1);
-  while (w->tags[j]) {
-    if (strcmp(w->tags[j], tag) == 0) return 0;
+  while (w->tags[j].tag) {
+    if (strcmp(w->tags[j].tag, tag) == 0) {
+      if (strcmp(w->tags[j].plugin, plugin) != 0)
+        return kcb__error(KCB_EINVAL, "summary writer: tag '%s' already holds %s data; TensorBoard keeps a tag's first "
+                          "kind, and would drop this %s value (give it another tag)", tag, w->tags[j].plugin, plugin);
+      if (w->tags[j].settings != settings)
+        return kcb__error(KCB_EINVAL, "summary writer: tag '%s' was first written with other %s settings (e.g. "
+                          "num_thresholds); TensorBoard reads every value of a tag by its first ones (give it another tag)",
+                          tag, plugin);
+      return 0;
+    }
     j = (j + 1) & (w->cap_tags - 1);
   }
-  if (!(w->tags[j] = strdup(tag))) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
+  if (!(w->tags[j].tag = strdup(tag))) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
+  w->tags[j].plugin = plugin;
+  w->tags[j].settings = settings;
   w->n_tags++;
   return 1;
 }
@@ -76,10 +95,31 @@ static int check_tag(const char *tag, const char *what) {
   return 0;
 }
 
+int kcb__check_utf8(const char *text, const char *what) {
+  if (!text || kcb_text_is_utf8(text, strlen(text))) return 0;
+  char shown[256];
+  kcb_text_escape(shown, sizeof shown, text, strlen(text), 0);
+  return kcb__error(KCB_EINVAL, "%s '%s' is not valid UTF-8 (TensorBoard decodes it as UTF-8, and would fail)", what, shown);
+}
+
+/* The plugin names kcb writes, as literals that outlive any metadata (first_use keeps them). */
+static const char *plugin_literal(const char *name) {
+  static const char *const known[] = {"scalars", "histograms", "images", "audio", "text", "hparams", "pr_curves",
+                                      "custom_scalars", "graph_keras_model", "projector", "mesh"};
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (!strcmp(name, known[i])) return known[i];
+  return "other";
+}
+
 /* Queues Event{wall_time, step, summary{value}}. The value's metadata is dropped unless this
  * is the tag's first value. */
 static int emit_value(kcb_summary_writer *w, Kcbpb__Summary__Value *v, int64_t step) {
-  int first = first_use(w, v->tag);
+  const Kcbpb__SummaryMetadata__PluginData *pd = v->metadata ? v->metadata->plugin_data : NULL;
+  const char *plugin = pd && pd->plugin_name ? plugin_literal(pd->plugin_name) : "untagged";
+  uint64_t settings = 0; /* a PR curve's content holds its num_thresholds, which shape every value */
+  if (pd && !strcmp(plugin, "pr_curves"))
+    for (size_t i = 0; i < pd->content.len; i++) settings = (settings ^ pd->content.data[i]) * 1099511628211ull;
+  int first = first_use(w, v->tag, plugin, settings);
   if (first < 0) return first;
   if (!first) v->metadata = NULL;
   Kcbpb__Summary__Value *values[1] = {v};
@@ -169,7 +209,7 @@ size_t kcb__encode_scalar_event(unsigned char *out, double wall_time, int64_t st
 int kcb_summary_writer_add_scalar(kcb_summary_writer *w, const char *tag, double value, int64_t step) {
   int rc = check_tag(tag, "scalar");
   if (rc) return rc;
-  int first = first_use(w, tag);
+  int first = first_use(w, tag, "scalars", 0);
   if (first < 0) return first;
   size_t tag_len = strlen(tag);
   unsigned char *p = kcb__record_buf_reserve(&w->scratch, kcb__encode_scalar_event_size(tag_len));
@@ -211,6 +251,12 @@ int kcb_summary_writer_add_histogram_buckets(kcb_summary_writer *w, const char *
   if (k > KCB_HISTOGRAM_MAX_BUCKETS)
     return kcb__error(KCB_EINVAL, "summary writer: histogram '%s': %zu buckets (at most %d)", tag, k,
                       KCB_HISTOGRAM_MAX_BUCKETS);
+  for (size_t i = 0; i < k; i++) /* what kcb_summary_writer_add_histogram makes, and TensorBoard draws */
+    if (!isfinite(rows[3 * i]) || !isfinite(rows[3 * i + 1]) || rows[3 * i] > rows[3 * i + 1] ||
+        !(rows[3 * i + 2] >= 0) || !isfinite(rows[3 * i + 2]))
+      return kcb__error(KCB_EINVAL, "summary writer: histogram '%s': bucket %zu is (%g, %g, %g); a bucket is (left, "
+                        "right, count) with finite edges, left <= right, and a finite count >= 0", tag, i, rows[3 * i],
+                        rows[3 * i + 1], rows[3 * i + 2]);
   unsigned char *content = malloc(k * 24 + 1);
   if (!content) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
   for (size_t i = 0; i < 3 * k; i++) {
@@ -375,6 +421,9 @@ int kcb_summary_writer_add_text(kcb_summary_writer *w, const char *tag, const ch
   int rc = check_tag(tag, "text");
   if (rc) return rc;
   if (!text) return kcb__error(KCB_EINVAL, "summary writer: text '%s' is NULL", tag);
+  char what[300];
+  snprintf(what, sizeof what, "summary writer: the text of '%.200s'", tag);
+  if ((rc = kcb__check_utf8(text, what))) return rc;
   ProtobufCBinaryData blob = {strlen(text), (uint8_t *)text};
   metadata_parts mp;
   return emit_strings(w, tag, &blob, 1, 0, 0, 0,
@@ -451,6 +500,9 @@ static int check_hparams(const kcb_hparam *hp, size_t n) {
     if (hp[i].type == KCB_HPARAM_STRING && !hp[i].string)
       return kcb__error(KCB_EINVAL, "hparams: '%s' is a string hyperparameter without a value", hp[i].name);
     if (hp[i].type > KCB_HPARAM_BOOL) return kcb__error(KCB_EINVAL, "hparams: '%s' has an unknown type", hp[i].name);
+    int rc = kcb__check_utf8(hp[i].name, "hparams: the name");
+    if (!rc && hp[i].type == KCB_HPARAM_STRING) rc = kcb__check_utf8(hp[i].string, "hparams: the value");
+    if (rc) return rc;
   }
   return 0;
 }
@@ -482,6 +534,9 @@ int kcb_summary_writer_add_hparams_experiment(kcb_summary_writer *w, const kcb_h
       rc = kcb__error(KCB_EINVAL, "hparams: metric %zu has no tag", i);
       goto done;
     }
+    if ((rc = kcb__check_utf8(metrics[i].tag, "hparams: the metric tag")) ||
+        (rc = kcb__check_utf8(metrics[i].group, "hparams: the metric group")))
+      goto done;
     kcbpb__metric_name__init(&mnames[i]);
     mnames[i].group = (char *)(metrics[i].group ? metrics[i].group : "");
     mnames[i].tag = (char *)metrics[i].tag;
@@ -515,6 +570,7 @@ done:
 int kcb_summary_writer_add_hparams_session_start(kcb_summary_writer *w, const kcb_hparam *hparams, size_t n_hparams,
                                                  const char *group_name, double start_time) {
   int rc = check_hparams(hparams, n_hparams);
+  if (!rc) rc = kcb__check_utf8(group_name, "hparams: the group name");
   if (rc) return rc;
   Kcbpb__SessionStartInfo__HparamsEntry *entries = calloc(n_hparams + 1, sizeof *entries);
   Kcbpb__SessionStartInfo__HparamsEntry **entry_ptrs = calloc(n_hparams + 1, sizeof *entry_ptrs);
@@ -614,7 +670,7 @@ int kcb_summary_writer_flush(kcb_summary_writer *w) { return kcb__event_writer_f
 int kcb_summary_writer_close(kcb_summary_writer *w) {
   if (!w) return 0;
   int rc = kcb__event_writer_close(w->ew);
-  for (size_t i = 0; i < w->cap_tags; i++) free(w->tags[i]);
+  for (size_t i = 0; i < w->cap_tags; i++) free(w->tags[i].tag);
   free(w->tags);
   kcb__record_buf_free(&w->scratch);
   free(w);

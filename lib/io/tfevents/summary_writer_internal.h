@@ -27,6 +27,11 @@ int kcb__summary_writer_add_float_tensor(kcb_summary_writer *w, const char *tag,
                                          int data_class, int64_t step);
 
 /* Profiles the writer's appends and disk writes into p (NULL stops; kcb__event_writer_set_profiler). */
+/* 0 when text is valid UTF-8; else KCB_EINVAL saying "<what> is not valid UTF-8" with the text
+ * escaped: TensorBoard decodes these strings (proto3 strings, its text files) as UTF-8 and fails
+ * on the whole tag, run or plugin otherwise. A NULL text is fine (the caller checks it). */
+int kcb__check_utf8(const char *text, const char *what);
+
 void kcb__summary_writer_set_profiler(kcb_summary_writer *w, kcb_profiler *p);
 
 /* Hands everything queued to the writer thread without waiting (an asynchronous flush). */

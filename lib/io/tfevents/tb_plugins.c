@@ -233,6 +233,16 @@ int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custo
       for (size_t i = 0; i < ch->n_tags; i++)
         if (!ch->tags[i] || !*ch->tags[i])
           return kcb__error(KCB_EINVAL, "custom scalars: chart '%s': tag %zu is empty", ch->title, i);
+      /* the layout is a proto3 message: TensorBoard's parser refuses it whole for one bad string */
+      int rc = kcb__check_utf8(cat->title, "custom scalars: the category title");
+      if (!rc) rc = kcb__check_utf8(ch->title, "custom scalars: the chart title");
+      for (size_t i = 0; !rc && i < ch->n_tags; i++) rc = kcb__check_utf8(ch->tags[i], "custom scalars: the tag regex");
+      for (size_t i = 0; !rc && i < ch->n_series; i++) {
+        rc = kcb__check_utf8(ch->series[i].value, "custom scalars: the series tag");
+        if (!rc) rc = kcb__check_utf8(ch->series[i].lower, "custom scalars: the series tag");
+        if (!rc) rc = kcb__check_utf8(ch->series[i].upper, "custom scalars: the series tag");
+      }
+      if (rc) return rc;
       for (size_t i = 0; i < ch->n_series; i++)
         if (!ch->series[i].value || !ch->series[i].lower || !ch->series[i].upper)
           return kcb__error(KCB_EINVAL, "custom scalars: chart '%s': series %zu lacks value, lower or upper tag",
