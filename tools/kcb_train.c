@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -768,6 +769,29 @@ static int checkpoint_make(const train_args *a, int verbose, kcb_callback **out)
   return 0;
 }
 
+/* Holds --backup-dir for this process's life (an flock on the directory, released by the kernel
+ * when the process ends, however it ends): a second kcb-train resuming the same backup at once
+ * would write the same files and append the same CSV rows twice. @return 0, or 1 (said). */
+static int lock_backup_dir(const char *dir) {
+  char inside[PATH_MAX];
+  int rc = (size_t)snprintf(inside, sizeof inside, "%s/.", dir) < sizeof inside ? kcb_file_make_parent_dirs(inside) : 0;
+  if (rc) return fail("--backup-dir", rc);
+  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) {
+    fprintf(stderr, "kcb-train: --backup-dir %s: %s\n", tool_esc(dir), strerror(errno));
+    return 1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int busy = errno == EWOULDBLOCK;
+    fprintf(stderr, "kcb-train: --backup-dir %s %s\n", tool_esc(dir),
+            busy ? "is in use by another kcb-train: wait for it to end (or stop it), then run this command again"
+                 : strerror(errno));
+    close(fd);
+    return 1;
+  }
+  return 0; /* the descriptor stays open, and so the lock held, until the process exits */
+}
+
 /* Ends a failed start (before the model exists): the other ranks of an MPI job too. @return status. */
 static int end_job(kcb_distributed *dist, int status) {
   kcb_distributed_abort(dist, status);
@@ -907,6 +931,9 @@ int main(int argc, char **argv) {
   /* Before any work: whether --backup-dir resumes a run, or holds one that already finished. */
   kcb_backup_status backup_status = {0};
   if (a.backup_dir) {
+    int locked = quiet_rank ? 0 : lock_backup_dir(a.backup_dir);
+    if (rank0_value(dist, &locked)) locked = 1;
+    if (locked) return end_job(dist, 1);
     int brc = quiet_rank ? 0 : kcb_backup_and_restore_status(&backup_status, a.backup_dir);
     if (brc) return end_job(dist, fail("--backup-dir", brc));
     int state = (int)backup_status.state, epoch = backup_status.epoch;

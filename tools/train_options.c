@@ -145,7 +145,7 @@ static const option options[] = {
      "BackupAndRestore: back the run up in DIR; run the same command again\n"
      "after a crash or Ctrl-C to resume it (the CSV log is then continued); when\n"
      "the run completes DIR keeps only completed.json, and running it again says\n"
-     "there is nothing to resume"},
+     "there is nothing to resume; one run at a time uses DIR (it is locked)"},
     {"backup-freq", "epoch|N", FREQ, AT(backup_freq), 0, 0, "back up at every epoch end, or every N batches [epoch]"},
     {"Files:", NULL, GROUP, 0, 0, 0, NULL},
     {"on-write-error", "stop|warn", STRING, AT(on_write_error), 0, 0,

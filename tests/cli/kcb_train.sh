@@ -202,6 +202,12 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     --checkpoint '$tmp/batches/e{epoch}-b{batch}.keras' --save-freq 3 --monitor loss >/dev/null && ls '$tmp/batches' | LC_ALL=C sort | tr '\n' ' '; echo"
   check backup_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 2 --verbose 0 --backup-dir '$tmp/bk' --backup-freq 3 >/dev/null \
     && { test \"\$(ls -A '$tmp/bk')\" = completed.json && echo gone; }"
+  # a backup directory another process holds (as a second kcb-train resuming it at once would) is
+  # refused before anything is read or written; flock(1) holds it as kcb-train does
+  mkdir -p "$tmp/held"
+  check backup_dir_in_use 1 "^kcb-train: --backup-dir $tmp/held is in use by another kcb-train" -- \
+    flock "$tmp/held" "$bin" $small --epochs 1 --verbose 0 --backup-dir "$tmp/held"
+  check backup_dir_in_use_untouched 0 '^empty$' -- bash -c "test -z \"\$(ls -A '$tmp/held')\" && echo empty"
   # temporary files of writes cut by kills (this version's hidden names and older plain ones) go
   mkdir -p "$tmp/bk2" && touch "$tmp/bk2/.kcb-train-course.txt.tmp-4242-0" "$tmp/bk2/kcb-train-course.txt.tmp-4429" \
     "$tmp/bk2/.latest.weights.h5.tmp-77-3" "$tmp/bk2/.training_metadata.json.tmp-77-4" "$tmp/bk2/.completed.json.tmp-9-0"
