@@ -3,6 +3,7 @@
 #define KCB_INTERNAL_H
 
 #include <stddef.h>
+#include <locale.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,6 +170,16 @@ char *kcb__format_float32(float v, char *buf, size_t size);
 
 /* strtod in the C locale: files and command lines never follow LC_NUMERIC. */
 double kcb__strtod_c(const char *s, char **end);
+
+/* The calling thread's locale with LC_NUMERIC set to "C", for the length of a call that prints
+ * (fit, evaluate, predict, summary): the progress bar and the callbacks' messages print numbers as
+ * Keras does (0.5, not 0,5) in a program that called setlocale(LC_ALL, ""); its other categories
+ * (character widths) stay. kcb__c_numbers_end restores the thread's own. */
+typedef struct kcb__c_numbers {
+  locale_t previous, mine;
+} kcb__c_numbers;
+kcb__c_numbers kcb__c_numbers_begin(void);
+void kcb__c_numbers_end(kcb__c_numbers c);
 
 /* Sorts logs and makes keys added from now on go after the sorted ones, as a hook's dict in Keras. */
 void kcb__logs_begin_hook(kcb_logs *logs);

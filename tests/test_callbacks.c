@@ -1,5 +1,6 @@
 /* test_callbacks.c — the hook protocol: exact order, arguments and logs of fit (with validation),
  * evaluate and predict, as spec/keras-callbacks.md §1.3 and §3 give them (libuv-style recording). */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,60 @@ static kcb_fit_options quiet_fit(int epochs, int64_t batch, kcb_callback **cbs, 
   o.callbacks = cbs;
   o.n_callbacks = n;
   return o;
+}
+
+/* A locale whose decimal separator is a comma (made with localedef where the locale sources are
+ * installed), or NULL. */
+static const char *comma_locale(void) {
+  static char dir[] = "/tmp/kcb_locale_XXXXXX";
+  if (!mkdtemp(dir)) return NULL;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
+  if (system(cmd) != 0) return NULL;
+  setenv("LOCPATH", dir, 1);
+  if (!setlocale(LC_NUMERIC, "de_DE.UTF-8")) return NULL;
+  return dir;
+}
+
+/* A program that calls setlocale(LC_ALL, "") in a comma locale still gets Keras's numbers from
+ * the progress bar, the callbacks' messages and summary() (only their LC_NUMERIC is "C"), and its
+ * own thread keeps its locale. */
+static void test_printing_ignores_lc_numeric(void **state) {
+  (void)state;
+  const char *dir = comma_locale();
+  if (!dir) {
+    setlocale(LC_NUMERIC, "C");
+    skip();
+  }
+  fixture f = make_fixture(30, 0.01);
+  char *text = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&text, &len);
+  assert_non_null(out);
+  kcb_fit_options o = quiet_fit(2, 10, NULL, 0);
+  o.verbose = 2;
+  o.progress_stream = out;
+  kcb_early_stopping_options eo = KCB_EARLY_STOPPING_OPTIONS_INIT;
+  eo.monitor = "loss", eo.verbose = 1, eo.stream = out, eo.patience = 0, eo.min_delta = 100;
+  kcb_callback *es = NULL;
+  assert_ok(kcb_early_stopping_new(&es, &eo));
+  o.callbacks = &es, o.n_callbacks = 1;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, NULL));
+  assert_ok(kcb_model_summary(f.model, out));
+  fclose(out);
+  char own[32];
+  snprintf(own, sizeof own, "%.1f", 0.5);
+  setlocale(LC_NUMERIC, "C");
+  assert_string_equal(own, "0,5"); /* the caller's locale stayed the caller's */
+  if (!strstr(text, "loss: ") || strstr(text, "loss: 0,") || strstr(text, "loss: 1,") || !strstr(text, " B)") ||
+      strstr(text, ",00 B)"))
+    fail_msg("numbers printed in the comma locale:\n%s", text);
+  free(text);
+  kcb_callback_free(es);
+  free_fixture(&f);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
 }
 
 static void assert_events(const recorder *r, const char *const *expected, size_t n) {
@@ -496,6 +551,7 @@ int main(void) {
       cmocka_unit_test(test_logs_mutation_is_per_hook),
       cmocka_unit_test(test_lambda_callback_and_model_access),
       cmocka_unit_test(test_callback_list_direct),
+      cmocka_unit_test(test_printing_ignores_lc_numeric),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -29,6 +29,20 @@ char *kcb_format_double(double v, char *buf, size_t size) { return format_shorte
 
 char *kcb__format_float32(float v, char *buf, size_t size) { return format_shortest(v, 1, buf, size); }
 
+kcb__c_numbers kcb__c_numbers_begin(void) {
+  kcb__c_numbers c = {uselocale((locale_t)0), (locale_t)0};
+  locale_t copy = duplocale(c.previous);
+  if (copy && !(c.mine = newlocale(LC_NUMERIC_MASK, "C", copy))) freelocale(copy); /* else copy is mine's now */
+  if (c.mine) uselocale(c.mine);
+  return c;
+}
+
+void kcb__c_numbers_end(kcb__c_numbers c) {
+  if (!c.mine) return;
+  uselocale(c.previous);
+  freelocale(c.mine);
+}
+
 double kcb__strtod_c(const char *s, char **end) {
   pthread_once(&c_locale_once, make_c_locale);
   locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;

@@ -58,9 +58,18 @@ static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
   }
 }
 
+static int summary(const kcb_model *m, FILE *f);
+
 int kcb_model_summary(const kcb_model *m, FILE *f) {
   KCB__MODEL_GIVEN(m, "summary");
   if (!f) return kcb__error(KCB_EINVAL, "summary: the stream is NULL");
+  kcb__c_numbers numbers = kcb__c_numbers_begin(); /* "99.41 KB" in any LC_NUMERIC, as Keras prints it */
+  int rc = summary(m, f);
+  kcb__c_numbers_end(numbers);
+  return rc;
+}
+
+static int summary(const kcb_model *m, FILE *f) {
   size_t total = 0, trainable = 0;
   fprintf(f, "Model: \"%s\"\n", m->name);
   rule(f, "\u250f", "\u2501", "\u2533", "\u2513");

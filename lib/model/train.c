@@ -602,8 +602,10 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   if (out_history) *out_history = NULL;
   KCB__MODEL_GIVEN(m, "fit");
   kcb__pool_enter(0);
+  kcb__c_numbers numbers = kcb__c_numbers_begin(); /* Keras's 0.5 in any LC_NUMERIC */
   kcb__dist_set_op("fit");
   int rc = fit(m, x, y, opts, out_history);
+  kcb__c_numbers_end(numbers);
   kcb__pool_leave();
   return rc;
 }
@@ -660,9 +662,11 @@ int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, c
                        kcb_logs *out_logs) {
   KCB__MODEL_GIVEN(m, "evaluate");
   kcb__pool_enter(0);
+  kcb__c_numbers numbers = kcb__c_numbers_begin(); /* Keras's 0.5 in any LC_NUMERIC */
   kcb__dist_set_op("evaluate");
   int rc = evaluate(m, x, y, opts, out_logs);
   kcb__dist_set_op("fit");
+  kcb__c_numbers_end(numbers);
   kcb__pool_leave();
   return rc;
 }
@@ -722,7 +726,9 @@ int kcb_model_predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_opti
   *out = NULL;
   KCB__MODEL_GIVEN(m, "predict");
   kcb__pool_enter(0);
+  kcb__c_numbers numbers = kcb__c_numbers_begin(); /* Keras's 0.5 in any LC_NUMERIC */
   int rc = predict(m, x, opts, out);
+  kcb__c_numbers_end(numbers);
   kcb__pool_leave();
   return rc;
 }
