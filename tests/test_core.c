@@ -176,11 +176,64 @@ static void test_rng_reproducible(void **state) {
   assert_true(kcb__rng_next(&a) == kcb__rng_next(&b));
 }
 
+/* NULL where a pointer is expected is an error (or an empty answer), never a crash; and a shape
+ * whose size overflows is refused, not allocated small. */
+static void test_null_and_overflowing_arguments(void **state) {
+  (void)state;
+  int64_t shape[2] = {4, 3}, huge[2] = {(int64_t)1 << 32, (int64_t)1 << 32};
+  kcb_model *m = NULL;
+  assert_error(kcb_model_new(NULL, 2, shape, 1), KCB_EINVAL, "out is NULL");
+  assert_error(kcb_model_new(&m, 2, NULL, 1), KCB_EINVAL, "input shape is NULL");
+  kcb_tensor *t = NULL;
+  assert_error(kcb_tensor_new(NULL, 2, shape), KCB_EINVAL, "out is NULL");
+  assert_error(kcb_tensor_new(&t, 2, NULL), KCB_EINVAL, "shape is NULL");
+  assert_error(kcb_tensor_new(&t, 2, huge), KCB_ENOMEM, "more floats than memory can address");
+  assert_null(t);
+  kcb_tensor view = kcb_tensor_view(NULL, 2, huge);
+  assert_true(kcb_tensor_size(&view) == INT64_MAX);
+  assert_true(kcb_tensor_size(NULL) == 0);
+  assert_null(kcb_logs_find(NULL, "loss"));
+  assert_int_equal(kcb_logs_get(NULL, "loss", NULL), 0);
+  assert_int_equal(kcb_logs_remove(NULL, "loss"), 0);
+  assert_int_equal(kcb_logs_set(NULL, "loss", 1.0), KCB_EINVAL);
+  assert_int_equal(kcb_history_epochs(NULL), 0);
+  assert_null(kcb_history_key(NULL, 0));
+  const double *v;
+  size_t n;
+  assert_int_equal(kcb_history_values(NULL, "loss", &v, &n), KCB_EINVAL);
+  assert_int_equal(kcb_history_last(NULL, "loss", NULL), 0);
+  assert_int_equal(kcb_callback_list_add(NULL, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_progbar_logger_new(NULL, NULL), KCB_EINVAL);
+  kcb_csv_table table;
+  assert_int_equal(kcb_csv_table_read(&table, NULL, 0), KCB_EINVAL);
+  assert_int_equal(kcb_csv_table_column(NULL, "epoch"), -1);
+  assert_true(isnan(kcb_csv_table_value(NULL, 0, 0)));
+  assert_int_equal(kcb_text_to_number("0.5", NULL), 1);
+  assert_int_equal(kcb_monitor_mode_from_name(NULL, "min"), KCB_EINVAL);
+  assert_int_equal(kcb_activation_from_name(NULL, "relu"), 0);
+  /* fit: no targets, callbacks promised but not given, a batch far past the data (one batch of all) */
+  m = test_compiled_model(3, "2:softmax", 1, KCB_OPT_SGD, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_COUNT);
+  float xs[12] = {0}, ys[4] = {0, 1, 0, 1};
+  int64_t ysh[1] = {4};
+  kcb_tensor x = kcb_tensor_view(xs, 2, shape), y = kcb_tensor_view(ys, 1, ysh);
+  kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+  o.verbose = 0;
+  assert_error(kcb_model_fit(m, &x, NULL, &o, NULL), KCB_EINVAL, "fit: y is missing");
+  o.n_callbacks = 1;
+  assert_error(kcb_model_fit(m, &x, &y, &o, NULL), KCB_EINVAL, "1 callbacks given, but the callback array is NULL");
+  o.n_callbacks = 0;
+  o.batch_size = INT64_MAX;
+  assert_ok(kcb_model_fit(m, &x, &y, &o, NULL));
+  assert_int_equal(kcb_model_iterations(m), 1);
+  kcb_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
       cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_text_to_number), cmocka_unit_test(test_rng_reproducible),
       cmocka_unit_test(test_sgemm_fallback_matches_openblas), cmocka_unit_test(test_leaf_names),
+      cmocka_unit_test(test_null_and_overflowing_arguments),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

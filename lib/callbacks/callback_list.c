@@ -22,6 +22,7 @@ void kcb_callback_free(kcb_callback *cb) {
 }
 
 int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
+  if (!list) return kcb__error(KCB_EINVAL, "callback list is NULL");
   if (!cb || !cb->ops) return kcb__error(KCB_EINVAL, "callback %zu has no ops table", list->count);
   if (list->count == KCB_CALLBACK_LIST_MAX)
     return kcb__error(KCB_ENOMEM, "too many callbacks (at most %d)", KCB_CALLBACK_LIST_MAX);

@@ -30,6 +30,7 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
 }
 
 static history_series *find_series(const kcb_history *h, const char *key) {
+  if (!h || !key) return NULL;
   for (size_t i = 0; i < h->n_series; i++)
     if (strcmp(h->series[i].key, key) == 0) return &h->series[i];
   return NULL;
@@ -46,7 +47,7 @@ static int history_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   int rc = grow((void **)&h->epochs, &h->cap_epochs, h->n_epochs + 1, sizeof *h->epochs);
   if (rc) return rc;
   h->epochs[h->n_epochs++] = epoch;
-  for (size_t i = 0; i < logs->count; i++) {
+  for (size_t i = 0; logs && i < logs->count; i++) {
     const kcb_log_entry *e = &logs->entries[i];
     if (e->tensor) continue;
     history_series *s = find_series(h, e->key);
@@ -86,15 +87,16 @@ int kcb_history_new(kcb_history **out) {
   return 0;
 }
 
-kcb_callback *kcb_history_callback(kcb_history *h) { return &h->base; }
-size_t kcb_history_epochs(const kcb_history *h) { return h->n_epochs; }
-int kcb_history_epoch(const kcb_history *h, size_t i) { return i < h->n_epochs ? h->epochs[i] : -1; }
-size_t kcb_history_key_count(const kcb_history *h) { return h->n_series; }
-const char *kcb_history_key(const kcb_history *h, size_t i) { return i < h->n_series ? h->series[i].key : NULL; }
+kcb_callback *kcb_history_callback(kcb_history *h) { return h ? &h->base : NULL; }
+size_t kcb_history_epochs(const kcb_history *h) { return h ? h->n_epochs : 0; }
+int kcb_history_epoch(const kcb_history *h, size_t i) { return h && i < h->n_epochs ? h->epochs[i] : -1; }
+size_t kcb_history_key_count(const kcb_history *h) { return h ? h->n_series : 0; }
+const char *kcb_history_key(const kcb_history *h, size_t i) { return h && i < h->n_series ? h->series[i].key : NULL; }
 
 int kcb_history_values(const kcb_history *h, const char *key, const double **out_values, size_t *out_count) {
   const history_series *s = find_series(h, key);
-  if (!s) return kcb__error(KCB_EKEY, "History has no key '%s'", key);
+  if (!s) return kcb__error(h && key ? KCB_EKEY : KCB_EINVAL, "History has no key '%s'", key ? key : "(null)");
+  if (!out_values || !out_count) return kcb__error(KCB_EINVAL, "kcb_history_values: an out pointer is NULL");
   *out_values = s->values;
   *out_count = s->count;
   return 0;
@@ -103,7 +105,7 @@ int kcb_history_values(const kcb_history *h, const char *key, const double **out
 int kcb_history_last(const kcb_history *h, const char *key, double *out) {
   const history_series *s = find_series(h, key);
   if (!s || s->count == 0) return 0;
-  *out = s->values[s->count - 1];
+  if (out) *out = s->values[s->count - 1];
   return 1;
 }
 

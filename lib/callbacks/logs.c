@@ -36,6 +36,7 @@ static size_t logs_position(const kcb_logs *logs, const char *key, int *found) {
 }
 
 static int logs_put(kcb_logs *logs, const char *key, double value, const kcb_tensor *tensor) {
+  if (!logs) return kcb__error(KCB_EINVAL, "logs is NULL");
   size_t len = key ? strlen(key) : 0;
   if (len == 0 || len >= KCB_LOGS_KEY_MAX)
     return kcb__error(KCB_EINVAL, "logs key '%s' is empty or longer than %d characters", key ? key : "(null)", KCB_LOGS_KEY_MAX - 1);
@@ -65,6 +66,7 @@ int kcb_logs_set_tensor(kcb_logs *logs, const char *key, const kcb_tensor *tenso
 }
 
 const kcb_log_entry *kcb_logs_find(const kcb_logs *logs, const char *key) {
+  if (!logs || !key) return NULL;
   int found;
   size_t i = logs_position(logs, key, &found);
   return found ? &logs->entries[i] : NULL;
@@ -78,6 +80,7 @@ int kcb_logs_get(const kcb_logs *logs, const char *key, double *out) {
 }
 
 int kcb_logs_remove(kcb_logs *logs, const char *key) {
+  if (!logs || !key) return 0;
   int found;
   size_t i = logs_position(logs, key, &found);
   if (!found) return 0;
@@ -88,6 +91,7 @@ int kcb_logs_remove(kcb_logs *logs, const char *key) {
 }
 
 void kcb_logs_copy(kcb_logs *dst, const kcb_logs *src) {
+  if (!dst || !src) return;
   dst->count = src->count;
   dst->n_sorted = src->n_sorted;
   dst->append_new = src->append_new;

@@ -9,6 +9,7 @@
 
 int kcb_monitor_mode_from_name(kcb_monitor_mode *out, const char *name) {
   static const char *names[] = {"auto", "min", "max"};
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_monitor_mode_from_name: out is NULL");
   for (int i = 0; i < 3; i++)
     if (name && strcmp(name, names[i]) == 0) {
       *out = (kcb_monitor_mode)i;

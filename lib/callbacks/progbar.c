@@ -333,6 +333,7 @@ static const kcb_callback_ops progbar_ops = {
 };
 
 int kcb_progbar_logger_new(kcb_callback **out, FILE *stream) {
+  if (!out) return kcb__error(KCB_EINVAL, "ProgbarLogger: out is NULL");
   *out = NULL;
   progbar *pb = calloc(1, sizeof *pb);
   if (!pb) return kcb__error(KCB_ENOMEM, "out of memory creating a ProgbarLogger");

@@ -57,7 +57,7 @@ int kcb_text_to_number(const char *s, double *out) {
   errno = 0;
   double v = kcb__strtod_c(s, &end);
   if (end == s || *end || errno) return 0;
-  *out = v;
+  if (out) *out = v;
   return 1;
 }
 

@@ -102,6 +102,13 @@ void kcb__csv_row_free(kcb__csv_row *r) {
 /* ---- reading ----------------------------------------------------------------------------- */
 
 /* Python's float(): strtod in the C locale, the whole field, surrounding blanks allowed. */
+/* "[...]" or '"[...]"': a list, which CSVLogger writes for a log that is not a scalar. */
+static int is_list(const char *field) {
+  size_t n = strlen(field);
+  if (n >= 2 && field[0] == '"' && field[n - 1] == '"') field++, n -= 2;
+  return n >= 2 && field[0] == '[' && field[n - 1] == ']';
+}
+
 static int parse_number(const char *s, double *out) {
   while (*s == ' ' || *s == '\t') s++;
   if (*s == '\0' || strcmp(s, "NA") == 0) {
@@ -263,6 +270,7 @@ static int check_unique_columns(const kcb_csv_table *t, const char *path) {
 int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
   int rc = 0, last = 0;
   size_t len = 0, cap_cols = 0, cap_values = 0;
+  if (!out || !path) return kcb__error(KCB_EINVAL, "kcb_csv_table_read: %s is NULL", out ? "the path" : "out");
   memset(out, 0, sizeof *out);
   char *text = read_all(path, &len, &rc);
   if (!text) return rc;
@@ -301,7 +309,9 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     size_t col = 0;
     do {
       KCB__TRY(next_field(&ps, &last));
-      if (col < out->n_columns && parse_number(ps.field, &row[col]) != 0)
+      if (col < out->n_columns && (int)col != epoch_col && is_list(ps.field))
+        row[col] = NAN; /* CSVLogger's text of a value that is not one number: '"[1.5, 2.0]"', as Keras writes it */
+      else if (col < out->n_columns && parse_number(ps.field, &row[col]) != 0)
         KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: column %zu ('%s'): '%s' is not a number", path, line, col + 1,
                             out->columns[col], ps.field));
       col++;
@@ -322,13 +332,13 @@ done:
 }
 
 int kcb_csv_table_column(const kcb_csv_table *t, const char *name) {
-  for (size_t i = 0; i < t->n_columns; i++)
+  for (size_t i = 0; t && name && i < t->n_columns; i++)
     if (strcmp(t->columns[i], name) == 0) return (int)i;
   return -1;
 }
 
 double kcb_csv_table_value(const kcb_csv_table *t, size_t row, size_t column) {
-  if (row >= t->n_rows || column >= t->n_columns) return NAN;
+  if (!t || row >= t->n_rows || column >= t->n_columns) return NAN;
   return t->values[row * t->n_columns + column];
 }
 

@@ -16,6 +16,7 @@
 #define DX_CHUNK_FLOATS ((int64_t)1 << 18)
 
 int kcb_padding_from_name(kcb_padding *out, const char *name) {
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_padding_from_name: out is NULL");
   if (name && strcmp(name, "valid") == 0) *out = KCB_PADDING_VALID;
   else if (name && strcmp(name, "same") == 0) *out = KCB_PADDING_SAME;
   else if (name && strcmp(name, "causal") == 0) *out = KCB_PADDING_CAUSAL;

@@ -38,7 +38,9 @@ const char *kcb__layer_base_name(kcb__layer_kind kind) {
 }
 
 int kcb_model_new(kcb_model **out, int rank, const int64_t *input_shape, uint64_t seed) {
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_model_new: out is NULL");
   *out = NULL;
+  if (!input_shape) return kcb__error(KCB_EINVAL, "kcb_model_new: the input shape is NULL");
   if (rank < 1 || rank >= KCB_MAX_RANK)
     return kcb__error(KCB_EINVAL, "input shape must have 1 to %d dimensions, got %d", KCB_MAX_RANK - 1, rank);
   for (int i = 0; i < rank; i++)

@@ -52,7 +52,7 @@ static int lookup(int *out, const char *what, const char *name, const char *cons
 #define KCB__NAMES(type, prefix, what, table, count, aliases, n_aliases)                       \
   int prefix##_from_name(type *out, const char *name) {                                        \
     int v = 0, rc = lookup(&v, what, name, table, count, aliases, n_aliases);                  \
-    if (rc == 0) *out = (type)v;                                                               \
+    if (rc == 0 && out) *out = (type)v;                                                        \
     return rc;                                                                                 \
   }                                                                                            \
   const char *prefix##_name(type v) { return (unsigned)v < (unsigned)(count) ? table[v] : "unknown"; }

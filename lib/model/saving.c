@@ -30,7 +30,7 @@ const char *kcb_checkpoint_layout_name(kcb_checkpoint_layout layout) {
 }
 
 int kcb_checkpoint_layout_from_name(kcb_checkpoint_layout *out, const char *path) {
-  if (!path) return kcb__error(KCB_EINVAL, "no file name");
+  if (!path || !out) return kcb__error(KCB_EINVAL, path ? "kcb_checkpoint_layout_from_name: out is NULL" : "no file name");
   if (kcb__ends_with(path, ".keras")) *out = KCB_LAYOUT_KERAS;
   else if (kcb__ends_with(path, ".weights.h5")) *out = KCB_LAYOUT_WEIGHTS_H5;
   else if (kcb__ends_with(path, ".h5") || kcb__ends_with(path, ".hdf5")) *out = KCB_LAYOUT_H5;

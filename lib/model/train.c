@@ -261,6 +261,7 @@ static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, siz
                        int verbose, FILE *stream, kcb_callback **own_progbar) {
   int rc = 0, have_progbar = 0;
   memset(&h->list, 0, sizeof h->list);
+  if (n && !callbacks) return kcb__error(KCB_EINVAL, "%zu callbacks given, but the callback array is NULL", n);
   for (size_t i = 0; i < n && rc == 0; i++) {
     rc = kcb_callback_list_add(&h->list, callbacks[i]);
     have_progbar |= callbacks[i] && callbacks[i]->ops && is_progbar(callbacks[i]);
@@ -660,6 +661,7 @@ done:
 
 int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_evaluate_options *opts,
                        kcb_logs *out_logs) {
+  if (out_logs) kcb_logs_clear(out_logs); /* no stale logs after a failure */
   KCB__MODEL_GIVEN(m, "evaluate");
   kcb__pool_enter(0);
   kcb__c_numbers numbers = kcb__c_numbers_begin(); /* Keras's 0.5 in any LC_NUMERIC */

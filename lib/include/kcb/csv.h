@@ -18,7 +18,8 @@ typedef struct kcb_csv_table {
 } kcb_csv_table;
 
 /** Reads a CSV file: a header row, then rows of numbers (Python's float text: "0.25", "1e-07",
- * "nan", "inf"; "NA" or an empty field read as NaN), fields quoted as the csv module quotes them,
+ * "nan", "inf"; "NA", an empty field, and the list CSVLogger writes for a log that is not one
+ * number ("[1.5, 2.0]") read as NaN), fields quoted as the csv module quotes them,
  * lines ending in "\r\n" or "\n". Numbers are parsed locale-independently.
  * @param[out] out the table, freed with kcb_csv_table_free (emptied on error)
  * @param path the file
