@@ -213,6 +213,15 @@ static void test_null_model(void **state) {
   assert_ok(kcb_model_new(&m, 1, &in, 1));
   d.name = "block/dense";
   assert_error(kcb_model_add_dense(m, &d), KCB_EINVAL, "'block/dense' contains '/'");
+  /* a spec that fails at an item adds none of the items before it: fixed and given again, the
+   * model has its layers once, named as if the failure never happened */
+  assert_error(kcb_model_add_from_spec(m, "8:relu,bn,spatialdropout:0.1,3:softmax"), KCB_EINVAL, "spatialdropout");
+  assert_int_equal(kcb_model_layer_count(m), 0);
+  assert_ok(kcb_model_add_from_spec(m, "8:relu,bn,3:softmax"));
+  assert_int_equal(kcb_model_layer_count(m), 3);
+  assert_string_equal(kcb_model_layer_name(m, 0), "dense");
+  assert_string_equal(kcb_model_layer_name(m, 1), "batch_normalization");
+  assert_string_equal(kcb_model_layer_name(m, 2), "dense_1");
   kcb_model_free(m);
 }
 

@@ -386,10 +386,12 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
   int rank = kcb_model_output_shape(model, shape);
   for (int i = 0; i < rank; i++) outputs *= shape[i];
   const kcb_tensor *labels[2] = {data->train_labels, data->test_labels};
+  int64_t largest_at = 0;
+  int largest_in = 0;
   for (int s = 0; s < 2; s++)
     for (int64_t i = 0; i < labels[s]->shape[0]; i++)
-      if (labels[s]->data[i] + 1 > (float)classes) classes = (int64_t)labels[s]->data[i] + 1;
-  char why[256];
+      if (labels[s]->data[i] + 1 > (float)classes) classes = (int64_t)labels[s]->data[i] + 1, largest_in = s, largest_at = i;
+  char why[320];
   if (rank != 1) {
     snprintf(why, sizeof why, "the model's output has rank %d per sample; end it with one value per class "
              "(a flatten or gap before the last Dense)", rank);
@@ -399,8 +401,10 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
   int single = outputs == 1 && (loss == KCB_LOSS_MEAN_SQUARED_ERROR || loss == KCB_LOSS_MEAN_ABSOLUTE_ERROR ||
                                 (loss == KCB_LOSS_BINARY_CROSSENTROPY && classes <= 2));
   if (outputs < classes && !single) {
-    snprintf(why, sizeof why, "the model has %lld output%s per sample, the data %lld classes: --loss %s needs an output "
-             "per class%s", (long long)outputs, outputs == 1 ? "" : "s", (long long)classes, kcb_loss_name(loss),
+    snprintf(why, sizeof why, "the model has %lld output%s per sample, the data %lld classes (its largest label, %lld, is "
+             "%s sample %lld): --loss %s needs an output per class%s", (long long)outputs, outputs == 1 ? "" : "s",
+             (long long)classes, (long long)classes - 1, largest_in ? "test" : "training", (long long)largest_at,
+             kcb_loss_name(loss),
              sparse || loss == KCB_LOSS_CATEGORICAL_CROSSENTROPY ? ""
              : loss == KCB_LOSS_BINARY_CROSSENTROPY ? " (or a single one, for two classes)"
                                                    : " (or a single one, to fit the class index as a number)");
@@ -1191,7 +1195,7 @@ setup_end:
   /* Every rank ends its set-up here, failed or not, at the same two collective calls: a failure
    * every rank meets (a missing --initial-weights) is said once, by rank 0, one of this rank's
    * own is said too, and the job ends together, without MPI_Abort. */
-  if (!rank0_failed(dist, status) && status) train_say_kept();
+  if (!rank0_failed(dist, status) && status) train_say_kept(who);
   int worst = status;
   if (kcb_distributed_max_int(dist, &worst) == 0 && worst) {
     status = worst;

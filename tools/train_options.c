@@ -280,8 +280,12 @@ void train_say(const char *line) {
   else fputs(line, stderr);
 }
 
-void train_say_kept(void) {
-  fputs(kept_error, stderr);
+void train_say_kept(const char *who) {
+  static const char plain[] = "kcb-train: ";
+  if (who && strncmp(kept_error, plain, sizeof plain - 1) == 0) /* said by this rank alone: which one */
+    fprintf(stderr, "%s: %s", who, kept_error + sizeof plain - 1);
+  else
+    fputs(kept_error, stderr);
   kept_error[0] = '\0';
 }
 

@@ -58,7 +58,7 @@ void train_args_release(void);
 /* Set on the ranks other than 0 under mpirun: their errors are kept, not printed, until the ranks
  * know whether rank 0 met one too (then only rank 0's shows); train_say_kept prints it. */
 extern int train_quiet;
-void train_say_kept(void);
+void train_say_kept(const char *who);
 /* Prints an error line, or keeps it on a quiet rank (the last one kept is said). */
 void train_say(const char *line);
 

@@ -76,14 +76,22 @@ _kcb_inspect() {
     return
   fi
   case $prev in
-    --tag)
-      local logdir="" w
+    --tag|--run)
+      local logdir="" w kind='[^"]*' pattern
       for w in "${COMP_WORDS[@]:2}"; do
         [[ $w != -* && -e $w ]] && { logdir=$w; break; }
       done
-      if [ -n "$logdir" ]; then
-        COMPREPLY=($(compgen -W "$("$tool" runs "$logdir" --json 2>/dev/null | sed -n 's/.*{"tag": "\([^"]*\)".*/\1/p' | sort -u)" -- "$cur"))
-      fi
+      [ -n "$logdir" ] || return
+      case $cmd in # the tags the command shows
+        scalars|plot|diff) kind=scalar ;; histograms) kind=histogram ;; images) kind=image ;; audio) kind=audio ;; text) kind=text ;;
+      esac
+      if [ "$prev" = --tag ]; then pattern="s/.*{\"tag\": \"\([^\"]*\)\", \"plugin\": \"[^\"]*\", \"kind\": \"$kind\".*/\1/p"
+      else pattern='s/^  {"name": "\([^"]*\)".*/\1/p'; fi
+      # one name a line, quoted for the shell: tags hold spaces ("pr_curves/Ankle boot")
+      local name
+      while IFS= read -r name; do
+        [[ $name == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$name")")
+      done < <("$tool" runs "$logdir" --json 2>/dev/null | sed -n "$pattern" | sort -u)
       return ;;
     --format) COMPREPLY=($(compgen -W "table csv json" -- "$cur")); return ;;
     -o) COMPREPLY=($(compgen -f -- "$cur")); return ;;

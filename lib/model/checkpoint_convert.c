@@ -210,6 +210,17 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   size_t n_slots = 0, k = 0;
   size_t *per = NULL, **slots = NULL;
   if (nm < f->n_vars && !strncmp(f->vars[nm].name, "loss_scale_optimizer/", 21)) return plan_store_lso(f, p);
+  if (f->meta.keras_version[0] == '3') {
+    /* Keras 3's legacy writer keeps optimizer.variables as they are, the store's order: copied by
+     * position, whatever the optimizer (Adafactor's factored slots, Muon's, EMA averages) */
+    for (size_t j = nm; j < f->n_vars; j++) {
+      char path[64];
+      snprintf(path, sizeof path, "/optimizer/vars/%zu", j - nm);
+      KCB__TRY(set_path(p, j, path));
+      p->opt_order[p->n_opt++] = j;
+    }
+    return 0;
+  }
   json_t *oc = json_object_get(f->training, "optimizer_config");
   if (!oc) oc = json_object_get(f->training, "optimizer");
   const char *oname = f->meta.optimizer_name[0] ? f->meta.optimizer_name : json_string_value(json_object_get(oc, "class_name"));
@@ -269,13 +280,6 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   if (!n_groups) n_groups = 1;
   p->opt_order[p->n_opt++] = (size_t)it;
   if (lr >= 0) p->opt_order[p->n_opt++] = (size_t)lr;
-  if (f->meta.keras_version[0] == '3') {
-    /* Keras 3's legacy writer keeps optimizer.variables in Keras 3's order already (EMA averages
-     * and gradient accumulators included) */
-    for (size_t j = nm; j < f->n_vars; j++)
-      if (f->vars[j].pub.rank > 0) p->opt_order[p->n_opt++] = j;
-    n_groups = 0;
-  }
   for (int g = 0, base = 0; g < n_groups; base += (int)width[g], g++)
     for (size_t o = 0; o < p->n_order; o++) {
       size_t w = p->order[o];

@@ -12,7 +12,6 @@
 struct kcb_distributed {
   MPI_Comm comm; /* a duplicate of the caller's communicator */
   int rank, size;
-  int finalize;  /* MPI was initialised by kcb_distributed_new */
   double allreduce_seconds; /* in the gradient allreduce, waiting for slower ranks included */
   int64_t allreduces;
   int *counts, *displs;     /* per rank, for kcb__dist_gather_batch */
@@ -26,6 +25,10 @@ static int mpi_error(int mpi_rc, const char *what) {
 }
 
 int kcb_distributed_available(void) { return 1; }
+
+/* MPI is finalised when the last handle goes, if kcb initialised it: a handle freed while another
+ * is still in use must not end MPI under it (a later collective would abort the process). */
+static int kcb_owns_mpi, live_handles;
 
 int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *opts) {
   if (!out) return kcb__error(KCB_EINVAL, "distributed: out is NULL");
@@ -46,8 +49,9 @@ int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *op
       free(d);
       return mpi_error(rc, "MPI_Init_thread");
     }
-    d->finalize = 1;
+    kcb_owns_mpi = 1;
   }
+  live_handles++;
   MPI_Comm base = opts && opts->mpi_comm ? *(const MPI_Comm *)opts->mpi_comm : MPI_COMM_WORLD;
   /* Errors come back as codes, so fit can return them instead of MPI ending the process. */
   if ((rc = MPI_Comm_dup(base, &d->comm)) != MPI_SUCCESS ||
@@ -88,7 +92,10 @@ void kcb_distributed_abort(kcb_distributed *d, int status) {
 void kcb_distributed_free(kcb_distributed *d) {
   if (!d) return;
   if (d->comm != MPI_COMM_NULL) MPI_Comm_free(&d->comm);
-  if (d->finalize) MPI_Finalize();
+  if (--live_handles == 0 && kcb_owns_mpi) {
+    kcb_owns_mpi = 0;
+    MPI_Finalize();
+  }
   free(d->counts);
   free(d);
 }

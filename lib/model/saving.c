@@ -1002,8 +1002,18 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   memcpy(st.params, m->params, m->n_params * sizeof *st.params);
   if (n_slots) memcpy(st.slots, m->opt.slots, n_slots * sizeof *st.slots);
   KCB__TRY(source_weights(src));
-  if (src->layout == KCB_LAYOUT_H5 || src->layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5) KCB__TRY(load_legacy_weights(src, m, &v, &st));
-  else KCB__TRY(load_store_weights(src, m, &v, &st));
+  rc = src->layout == KCB_LAYOUT_H5 || src->layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5 ? load_legacy_weights(src, m, &v, &st)
+                                                                                  : load_store_weights(src, m, &v, &st);
+  /* weights that do not fit, of a file whose config says why (another layer class at that place,
+   * another size): the config's difference is the clearer message */
+  if (rc && rc != KCB_ENOMEM && o->check_config && src->config) {
+    char weights_error[512];
+    kcb__strlcpy(weights_error, kcb_error_last(), sizeof weights_error);
+    int config_rc = check_file_model(m, src);
+    if (config_rc == KCB_EFORMAT) rc = config_rc;
+    else (void)kcb__error(rc, "%s", weights_error);
+  }
+  if (rc) goto done;
   if (o->optimizer != KCB_LOAD_OPTIMIZER_SKIP) KCB__TRY(load_optimizer(src, m, &v, o->optimizer, &st));
   if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_rng_state")) {
     KCB__TRY(kcb__h5_attr_read_uint64s(src->file, "kcb_rng_state", st.rng, N_RNG_WORDS, path));

@@ -270,6 +270,11 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
   if (preset) spec = preset;
   char *copy = strdup(spec);
   if (!copy) return kcb__error(KCB_ENOMEM, "out of memory");
+  /* all or nothing: a failed item takes the ones before it back, so a caller may fix the spec and
+   * add it again (layers hold no memory of their own until compile) */
+  size_t layers_before = m->n_layers;
+  int counts_before[KCB__KIND_COUNT];
+  memcpy(counts_before, m->name_counts, sizeof counts_before);
   int rc = 0, first = 1, layers = 0;
   for (char *item = copy, *next; item && rc == 0; item = next, first = 0) {
     next = strchr(item, ',');
@@ -293,6 +298,10 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
   }
   free(copy);
   if (rc == 0 && layers == 0) rc = kcb__error(KCB_EINVAL, "model spec '%s' has an input shape but no layers", spec);
+  if (rc) {
+    m->n_layers = layers_before;
+    memcpy(m->name_counts, counts_before, sizeof counts_before);
+  }
   return rc;
 }
 

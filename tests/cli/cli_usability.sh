@@ -93,6 +93,12 @@ assert apt_waits_for_lock test -z "$(printf '%s\n' "$runs_apt" | grep -v 'apt-ge
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   small="--train-limit 500 --model flatten,16:relu,10:softmax --verbose 2"
   check bad_model_exit_2 2 "kcb-train: --model 'flatten,16:relux'" -- "$train" $small --model flatten,16:relux
+  # completion of --tag offers the tags the command shows, quoted when they hold spaces; --run the runs
+  "$train" $small --epochs 1 --verbose 0 --logdir "$tmp/tb" --pr-curves >/dev/null 2>&1
+  check complete_scalar_tags 0 '^epoch_learning_rate epoch_loss$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --tag epoch_l
+  check complete_tag_with_space 0 '^pr_curves/Ankle\\ boot$' -- complete_line _kcb_inspect kcb-inspect plugins "$tmp/tb" --tag pr_curves/Ank
+  check complete_no_tensor_tag_for_scalars 0 '^$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --tag kera
+  check complete_runs 0 '^train$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --run tr
   # --csv creates its directory, as --logdir and --checkpoint do
   check csv_new_dir 0 "^  CSV log      $tmp/new/dir/log\.csv$" -- "$train" $small --epochs 1 --csv "$tmp/new/dir/log.csv"
   # the Files written list: no header when nothing was written; every checkpoint; no "./"

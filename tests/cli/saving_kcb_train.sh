@@ -45,6 +45,12 @@ with zipfile.ZipFile(sys.argv[2], 'w') as out:
     --save "$tmp/wide.keras" >/dev/null 2>&1
   check initial_weights_other_geometry 1 "wide\.keras: layer 'conv2d' \(Conv2D\) takes \(14, 56, 1\) in the file, \(28, 28, 1\) in this model" -- \
     "$bin" --train-limit 300 --verbose 0 --epochs 0 --model 28x28x1,conv:4:3:relu,gap,10:softmax --initial-weights "$tmp/wide.keras"
+  # another layer class where the weights no longer fit (BatchNormalization saved, LayerNormalization
+  # asked): the config's difference is said, not a variable count
+  "$bin" --train-limit 300 --verbose 0 --epochs 1 --model 28x28x1,conv:4:3:same:s2,bn,gap,10:softmax \
+    --save "$tmp/bn.keras" >/dev/null 2>&1
+  check initial_weights_other_class 1 "bn\.keras: layer 'batch_normalization' is a BatchNormalization in the file; this model has a LayerNormalization there" -- \
+    "$bin" --train-limit 300 --verbose 0 --epochs 0 --model 28x28x1,conv:4:3:same:s2,ln,gap,10:softmax --initial-weights "$tmp/bn.keras"
   check h5py_reads 0 '^\(784, 32\) \(784, 32\) sequential$' -- /usr/bin/python3 -c "
 import h5py, sys
 a = h5py.File('$tmp/w.weights.h5', 'r')['layers/dense/vars/0'].shape

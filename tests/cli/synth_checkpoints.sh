@@ -47,6 +47,16 @@ check frozen_count 0 '95 parameters \(55 trainable, 40 non-trainable\)' -- "$bin
 check frozen_unknown_noted 0 "nested layer 'base' are listed as if all its layers were trainable" -- \
   "$bin/kcb-restore" "$dir/frozen_finetune.weights.h5" -o "$tmp/ff.h5" --format legacy_weights.h5
 
+# a Keras 3 .h5 keeps optimizer.variables as they are: Muon's (slots named after their variables,
+# Adam's for some, its own for others) go to the store by position, equal to Keras's own store
+check muon_h5_to_store 0 '^same optimizer state: 8 variables$' -- sh -c "'$bin/kcb-restore' '$dir/mlp_muon.h5' -o '$tmp/muon.weights.h5' \
+  >/dev/null 2>&1 && $py -c \"
+import h5py, numpy as np
+a = h5py.File('$tmp/muon.weights.h5', 'r')['optimizer/vars']
+b = h5py.File('$dir/mlp_muon.weights.h5', 'r')['optimizer/vars']
+same = len(a) == len(b) and all(np.array_equal(a[k][()], b[k][()]) for k in b)
+print('same optimizer state: %d variables' % len(b) if same else ('differ', len(a), len(b)))\""
+
 for model in seqmix attn convs video nested mixed block; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"

@@ -41,7 +41,8 @@ int kcb_distributed_launched_rank(void);
 
 /** Joins the MPI job: initialises MPI unless the program already did, and duplicates the
  * communicator so kcb's messages never mix with the caller's.
- * @param[out] out freed with kcb_distributed_free (which finalises MPI if this call initialised it).
+ * @param[out] out freed with kcb_distributed_free (which finalises MPI, with the last handle, if
+ *                 kcb initialised it).
  * @return 0, KCB_ESTATE (kcb built without MPI: the message says how to build it), KCB_EIO (MPI
  *         failed to start) or KCB_ENOMEM. */
 int kcb_distributed_new(kcb_distributed **out, const kcb_distributed_options *opts);
@@ -70,7 +71,8 @@ int kcb_distributed_max_int(const kcb_distributed *d, int *value);
  * a one-process job, and returns then. */
 void kcb_distributed_abort(kcb_distributed *d, int status);
 
-/** Frees d; finalises MPI if kcb_distributed_new initialised it. Accepts NULL. */
+/** Frees d; finalises MPI if kcb_distributed_new initialised it and d is the last handle left
+ * (another one still in use keeps MPI running). Accepts NULL. */
 void kcb_distributed_free(kcb_distributed *d);
 
 #ifdef __cplusplus

@@ -106,7 +106,8 @@ int kcb_model_add_flatten(kcb_model *m);
  * "flatten,256:relu,dropout:0.2,128:relu,10:softmax". A leading input shape ("28x28x1") must be
  * the model's; a preset name (kcb_model_spec_preset) stands for its spec. The spec is strict: an
  * empty item or option, an option given twice (two activations, two paddings), an option on an
- * item that takes none, or an input shape without layers is an error.
+ * item that takes none, or an input shape without layers is an error. All or nothing: after an
+ * error the model holds the layers it held before the call.
  * @return 0 or KCB_EINVAL naming the item. */
 int kcb_model_add_from_spec(kcb_model *m, const char *spec);
 
