@@ -918,7 +918,10 @@ static json_t *model_layer_entry(json_t *layers, size_t layer) {
  * trains as saved; else KCB_EFORMAT naming the first layer and setting that differ. Layers are
  * compared by class, by the shape they take, and by their settings as kcb writes them (so each
  * has one spelling). */
-static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
+/* *structural (may be NULL) is set when the models differ in their layers' classes or number, not
+ * only in a setting. */
+static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s, int *structural) {
+  if (structural) *structural = 0;
   json_t *root = kcb__json_loads_python(s->config, 0, NULL, NULL); /* Python's json may write NaN */
   if (!root)
     return kcb__error(KCB_EFORMAT, "%s: the model config is not JSON, so kcb cannot tell whether the file's model is "
@@ -943,6 +946,7 @@ static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
     const kcb__layer *la = &m->layers[i], *lb = &saved->layers[j];
     const char *ca = kcb__layer_class_name(la->kind), *cb = kcb__layer_class_name(lb->kind);
     if (la->kind != lb->kind) {
+      if (structural) *structural = 1;
       rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is %s %s in the file; this model has %s %s there", s->path, lb->name,
                       strchr("AEIOU", cb[0]) ? "an" : "a", cb, strchr("AEIOU", ca[0]) ? "an" : "a", ca);
       break;
@@ -970,6 +974,7 @@ static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s) {
       break;
     }
   }
+  if (rc == 0 && (j < saved->n_layers || i < m->n_layers) && structural) *structural = 1;
   if (rc == 0 && j < saved->n_layers)
     rc = kcb__error(KCB_EFORMAT, "%s: the file's model goes on with layer '%s' (%s), which this model does not have",
                     s->path, saved->layers[j].name, kcb__layer_class_name(saved->layers[j].kind));
@@ -1004,13 +1009,13 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   KCB__TRY(source_weights(src));
   rc = src->layout == KCB_LAYOUT_H5 || src->layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5 ? load_legacy_weights(src, m, &v, &st)
                                                                                   : load_store_weights(src, m, &v, &st);
-  /* weights that do not fit, of a file whose config says why (another layer class at that place,
-   * another size): the config's difference is the clearer message */
+  /* weights that do not fit, of a file whose model has other layers (another class at that place,
+   * more or fewer): the config's difference is the clearer message */
   if (rc && rc != KCB_ENOMEM && o->check_config && src->config) {
     char weights_error[512];
     kcb__strlcpy(weights_error, kcb_error_last(), sizeof weights_error);
-    int config_rc = check_file_model(m, src);
-    if (config_rc == KCB_EFORMAT) rc = config_rc;
+    int structural, config_rc = check_file_model(m, src, &structural);
+    if (config_rc == KCB_EFORMAT && structural) rc = config_rc; /* else Keras's own message, as Keras says it */
     else (void)kcb__error(rc, "%s", weights_error);
   }
   if (rc) goto done;
@@ -1046,7 +1051,7 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
   /* weights that fit, of a model the file describes otherwise: said after Keras's shape messages */
-  if (o->check_config && src->config) KCB__TRY(check_file_model(m, src));
+  if (o->check_config && src->config) KCB__TRY(check_file_model(m, src, NULL));
   /* Everything read and checked: commit. */
   memcpy(m->params, st.params, m->n_params * sizeof *st.params);
   if (st.have_opt) {
