@@ -746,7 +746,9 @@ int summaries_read(const char *cmd, const run_ref *runs, size_t n, const kcb_run
     } else if ((*out)[i]->problem) {
       fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
       fput_esc(stderr, (*out)[i]->problem_message, strlen((*out)[i]->problem_message), 0);
-      fprintf(stderr, " (%s); the records before it were read\n", kcb_error_name((*out)[i]->problem));
+      fprintf(stderr, " (%s); %s\n", kcb_error_name((*out)[i]->problem),
+              (*out)[i]->problem == KCB_ETRUNC ? "the records before it were read"
+                                               : "that record was skipped, the others were read");
       *had_problem = 1;
     }
   }

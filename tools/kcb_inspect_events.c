@@ -320,10 +320,15 @@ static int extract_blob(const char *cmd, strmap *written, const char *dir, const
   return write_file(cmd, file, &v->blobs[k]);
 }
 
-/* -o DIR: created if missing. @return 0 or EXIT_DATA (printed). */
+/* -o DIR: created if missing, with the directories above it (as kcb-restore's -o). "-" is no
+ * directory: the files are many, standard output takes one stream. @return 0, EXIT_USAGE or
+ * EXIT_DATA (printed). */
 static int make_output_dir(const char *cmd, const char *dir) {
-  if (dir && mkdir(dir, 0777) != 0 && errno != EEXIST)
-    return data_fail(cmd, "%s: cannot create the directory: %s", dir, strerror(errno));
+  if (!dir) return 0;
+  if (strcmp(dir, "-") == 0) return usage_error(cmd, "-o -: the files extracted go to a directory, not to standard output");
+  char inside[4096];
+  if ((size_t)snprintf(inside, sizeof inside, "%s/.", dir) < sizeof inside && kcb_file_make_parent_dirs(inside) != 0)
+    return data_fail(cmd, "%s", kcb_error_last());
   return 0;
 }
 

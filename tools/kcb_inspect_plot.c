@@ -134,7 +134,7 @@ int cmd_plot(int argc, char **argv) {
                    tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
     goto done;
   }
-  if (out && (rc = kcb_plot_png(out, series, n_series, &po))) {
+  if (out && ((rc = kcb_file_make_parent_dirs(out)) || (rc = kcb_plot_png(out, series, n_series, &po)))) { /* as -o elsewhere */
     rc = lib_fail("plot", rc);
     goto done;
   }

@@ -852,6 +852,15 @@ static int check_names(const train_args *a) {
 
 static int read_command_line(train_args *a, int argc, char **argv) {
   int status = train_args_parse(a, argc, argv);
+  /* "accuracy, mae" as "accuracy,mae": metric names hold no spaces, --model's items may have them */
+  static char metrics[1024];
+  if (status == 0 && a->metrics && strchr(a->metrics, ' ') && strlen(a->metrics) < sizeof metrics) {
+    size_t k = 0;
+    for (const char *p = a->metrics; *p; p++)
+      if (*p != ' ') metrics[k++] = *p;
+    metrics[k] = '\0';
+    a->metrics = metrics;
+  }
   if (status == 0) status = check_callback_args(a);
   if (status == 0) status = check_names(a);
   kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */

@@ -350,9 +350,10 @@ int kcb__utf8_prefix(const char *s, int max) {
 }
 
 char *kcb__path_join(const char *dir, const char *name) {
-  size_t n = strlen(dir) + strlen(name) + 2;
+  size_t n = strlen(dir) + strlen(name) + 2, len = strlen(dir);
   char *p = malloc(n);
-  if (p) snprintf(p, n, "%s/%s", dir, name);
+  /* "bk/" and "bk" make "bk/latest.weights.h5" alike (not "bk//...", which messages would show) */
+  if (p) snprintf(p, n, "%s%s%s", dir, len && dir[len - 1] == '/' ? "" : "/", name);
   return p;
 }
 

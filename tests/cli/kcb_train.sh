@@ -50,7 +50,7 @@ check bad_top_k 2 "kcb-train: --save-top-k '-3': expected a whole number from -1
 
 if [ -d /usr/share/datasets/fashion-mnist ]; then
   check bad_model 2 "kcb-train: --model 'flatten,16:relux': unknown activation 'relux'" -- "$bin" --model flatten,16:relux --train-limit 100
-  check bad_model_shape 2 "kcb-train: --model 'flatten,16:relu,3:softmax': the model has 3 outputs per sample, the data 10 classes: --loss categorical_crossentropy needs an output per class \(see" -- \
+  check bad_model_shape 2 "kcb-train: --model 'flatten,16:relu,3:softmax': the model has 3 outputs per sample, the data 10 classes \(its largest label, 9, is training sample [0-9]+\): --loss categorical_crossentropy needs an output per class \(see" -- \
     "$bin" --model flatten,16:relu,3:softmax --loss categorical_crossentropy --train-limit 1000 --epochs 1 --verbose 0
   check train_quiet 0 '^test_loss=[0-9]+\.[0-9]{6} test_accuracy=0\.[0-9]{6}$' -- \
     "$bin" --train-limit 2000 --epochs 1 --verbose 0
@@ -83,7 +83,7 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   done
   check outputs_too_few 2 "kcb-train: --model 'flatten,5:softmax': the model has 5 outputs per sample, the data 10 classes" -- \
     "$bin" --train-limit 500 --model flatten,5:softmax --epochs 1 --verbose 0
-  check single_output_binary_ten_classes 2 "the model has 1 output per sample, the data 10 classes: --loss binary_crossentropy needs an output per class \(or a single one, for two classes\)" -- \
+  check single_output_binary_ten_classes 2 "the model has 1 output per sample, the data 10 classes \(its largest label, 9, is training sample [0-9]+\): --loss binary_crossentropy needs an output per class \(or a single one, for two classes\)" -- \
     "$bin" --train-limit 500 --model flatten,8:relu,1:sigmoid --loss binary_crossentropy --epochs 1 --verbose 0
   check single_output_mse 0 '^test_loss=[0-9.]+ test_mae=[0-9.]+$' -- \
     "$bin" --train-limit 500 --model flatten,8:relu,1 --loss mse --metrics mae --epochs 1 --verbose 0
