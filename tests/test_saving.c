@@ -1214,8 +1214,13 @@ static void test_unsupported_settings_refused(void **state) {
   } refused[] = {
       {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"module\": \"keras.layers\", \"class_name\": \"Softmax\", "
        "\"config\": {\"axis\": -1}}", NULL},
+      /* axis 1 of a Dense's (batch, 3) output is its last axis: the softmax kcb has */
       {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"module\": \"keras.layers\", \"class_name\": \"Softmax\", "
-       "\"config\": {\"axis\": 1}}", "activation given as a Softmax layer object over another axis"},
+       "\"config\": {\"axis\": 1}}", NULL},
+      {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"module\": \"keras.layers\", \"class_name\": \"Softmax\", "
+       "\"config\": {\"axis\": [1]}}", NULL},
+      {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"module\": \"keras.layers\", \"class_name\": \"Softmax\", "
+       "\"config\": {\"axis\": 0}}", "activation given as a Softmax layer object over another axis"},
       {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"class_name\": \"LeakyReLU\", \"config\": {\"alpha\": 0.3}}",
        "activation given as a LeakyReLU layer object"},
       {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"class_name\": \"function\", \"config\": \"relu\"}", NULL},

@@ -359,7 +359,9 @@ static int read_batch_shape(json_t *a, int *rank, int64_t *shape) {
   return 1;
 }
 
-static int parse_activation(json_t *v, kcb_activation *out, const char *file, const char *layer) {
+/* last_axis: the index of the layer output's last axis, batch axis 0 (Dense, Activation and the
+ * convolutions keep their input's rank): Softmax(axis=last_axis) is Softmax(axis=-1). */
+static int parse_activation(json_t *v, kcb_activation *out, const char *file, const char *layer, int last_axis) {
   if (json_is_null(v) || !v) {
     *out = KCB_ACT_LINEAR;
     return 0;
@@ -375,9 +377,9 @@ static int parse_activation(json_t *v, kcb_activation *out, const char *file, co
     if (module && (!json_is_string(module) || strncmp(json_string_value(module), "keras", 5) != 0))
       return kcb__error(KCB_EFORMAT, "%s: layer '%s': activation given as a custom %s object, which kcb does not take", file,
                         layer, name);
-    if (!strcmp(name, "Softmax") && (!axis || (json_is_integer(axis) && json_integer_value(axis) == -1) ||
-                                     (json_is_array(axis) && json_array_size(axis) == 1 &&
-                                      json_integer_value(json_array_get(axis, 0)) == -1))) {
+    json_t *one = json_is_array(axis) && json_array_size(axis) == 1 ? json_array_get(axis, 0) : axis;
+    if (!strcmp(name, "Softmax") && (!axis || (json_is_integer(one) && (json_integer_value(one) == -1 ||
+                                                                         json_integer_value(one) == last_axis)))) {
       *out = KCB_ACT_SOFTMAX;
       return 0;
     }
@@ -401,8 +403,8 @@ static kcb_initializer parse_initializer(json_t *v, kcb_initializer fallback) {
   return fallback;
 }
 
-int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, const char *layer) {
-  return parse_activation(v, out, file, layer);
+int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, const char *layer, int last_axis) {
+  return parse_activation(v, out, file, layer, last_axis);
 }
 
 kcb_initializer kcb__config_initializer(json_t *v, kcb_initializer fallback) { return parse_initializer(v, fallback); }
@@ -449,6 +451,14 @@ static int check_layer_settings(json_t *c, const char *cls, const char *name, co
                     name, why);
 }
 
+/* The rank of a sample as the layers so far leave it: the index of the last axis with the batch's. */
+static int current_rank(const kcb_model *m) {
+  int rank;
+  int64_t shape[KCB_MAX_RANK];
+  kcb__model_current_shape(m, &rank, shape);
+  return rank;
+}
+
 static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   json_t *c = NULL;
   const char *cls = class_of(layer, &c);
@@ -471,14 +481,15 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
     if (!json_is_integer(units) || json_integer_value(units) <= 0 || json_integer_value(units) > 100000000)
       return kcb__error(KCB_EFORMAT, "%s: Dense layer '%s' has no valid 'units'", file, name ? name : "?");
     d.units = (int)json_integer_value(units);
-    if ((rc = parse_activation(json_object_get(c, "activation"), &d.activation, file, name ? name : "?"))) return rc;
+    if ((rc = parse_activation(json_object_get(c, "activation"), &d.activation, file, name ? name : "?", current_rank(m))))
+      return rc;
     d.use_bias = bool_or(c, "use_bias", 1);
     d.kernel_initializer = parse_initializer(json_object_get(c, "kernel_initializer"), KCB_INIT_GLOROT_UNIFORM);
     d.bias_initializer = parse_initializer(json_object_get(c, "bias_initializer"), KCB_INIT_ZEROS);
     rc = kcb_model_add_dense(m, &d);
   } else if (strcmp(cls, "Activation") == 0) {
     kcb_activation a;
-    if ((rc = parse_activation(json_object_get(c, "activation"), &a, file, name ? name : "?"))) return rc;
+    if ((rc = parse_activation(json_object_get(c, "activation"), &a, file, name ? name : "?", current_rank(m)))) return rc;
     rc = kcb_model_add_activation(m, a);
   } else if (strcmp(cls, "Dropout") == 0) {
     rc = kcb_model_add_dropout(m, (float)number_or(c, "rate", 0.0));

@@ -234,7 +234,10 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
       return *rc = bad(file, name, cls, "'groups' is not a whole number from 1 to filters"), 1;
     o.groups = groups && json_is_integer(groups) ? (int)json_integer_value(groups) : 1;
     o.use_bias = bool_or(c, "use_bias", 1);
-    if ((*rc = kcb__config_activation(json_object_get(c, "activation"), &o.activation, file, name))) return 1;
+    int rank;
+    int64_t shape[KCB_MAX_RANK];
+    kcb__model_current_shape(m, &rank, shape); /* a convolution keeps the rank: the last axis is `rank` */
+    if ((*rc = kcb__config_activation(json_object_get(c, "activation"), &o.activation, file, name, rank))) return 1;
     o.kernel_initializer = kcb__config_initializer(json_object_get(c, "kernel_initializer"), KCB_INIT_GLOROT_UNIFORM);
     o.bias_initializer = kcb__config_initializer(json_object_get(c, "bias_initializer"), KCB_INIT_ZEROS);
     o.name = lname;

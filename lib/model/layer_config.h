@@ -24,7 +24,7 @@ json_t *kcb__config_initializer_json(kcb_initializer init, int *failed);
 /* A float32 setting as the number a person wrote (0.3, not 0.30000001192092896): the shortest
  * decimal that reads back as the same float, as Keras writes the Python float it was given. */
 json_t *kcb__config_float_json(float v);
-int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, const char *layer);
+int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, const char *layer, int last_axis);
 kcb_initializer kcb__config_initializer(json_t *v, kcb_initializer fallback);
 
 #endif
