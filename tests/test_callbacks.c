@@ -131,17 +131,22 @@ static kcb_fit_options quiet_fit(int epochs, int64_t batch, kcb_callback **cbs, 
   return o;
 }
 
-/* A locale whose decimal separator is a comma (made with localedef where the locale sources are
- * installed), or NULL. */
-static const char *comma_locale(void) {
-  static char dir[] = "/tmp/kcb_locale_XXXXXX";
-  if (!mkdtemp(dir)) return NULL;
+/* This thread's locale set to one whose decimal separator is a comma (made with localedef where
+ * the locale sources are installed: uselocale, as a program's thread may set it); *dir gets its
+ * directory. NULL when there is none. */
+static locale_t comma_locale(char **dir) {
+  static char made[] = "/tmp/kcb_locale_XXXXXX";
+  *dir = NULL;
+  if (!mkdtemp(made)) return (locale_t)0;
+  *dir = made;
   char cmd[256];
-  snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", dir);
-  if (system(cmd) != 0) return NULL;
-  setenv("LOCPATH", dir, 1);
-  if (!setlocale(LC_NUMERIC, "de_DE.UTF-8")) return NULL;
-  return dir;
+  snprintf(cmd, sizeof cmd, "localedef -i de_DE -f UTF-8 %s/de_DE.UTF-8 >/dev/null 2>&1", made);
+  if (system(cmd) != 0) return (locale_t)0;
+  setenv("LOCPATH", made, 1); /* only while the locale is read: glibc's newlocale leaks a copy of it */
+  locale_t comma = newlocale(LC_NUMERIC_MASK, "de_DE.UTF-8", (locale_t)0);
+  unsetenv("LOCPATH");
+  if (comma) uselocale(comma);
+  return comma;
 }
 
 /* A program that calls setlocale(LC_ALL, "") in a comma locale still gets Keras's numbers from
@@ -149,9 +154,12 @@ static const char *comma_locale(void) {
  * own thread keeps its locale. */
 static void test_printing_ignores_lc_numeric(void **state) {
   (void)state;
-  const char *dir = comma_locale();
-  if (!dir) {
-    setlocale(LC_NUMERIC, "C");
+  char *dir;
+  locale_t comma = comma_locale(&dir);
+  if (!comma) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir ? dir : "/nonexistent");
+    assert_int_equal(system(cmd), 0);
     skip();
   }
   fixture f = make_fixture(30, 0.01);
@@ -172,7 +180,8 @@ static void test_printing_ignores_lc_numeric(void **state) {
   fclose(out);
   char own[32];
   snprintf(own, sizeof own, "%.1f", 0.5);
-  setlocale(LC_NUMERIC, "C");
+  uselocale(LC_GLOBAL_LOCALE);
+  freelocale(comma);
   assert_string_equal(own, "0,5"); /* the caller's locale stayed the caller's */
   if (!strstr(text, "loss: ") || strstr(text, "loss: 0,") || strstr(text, "loss: 1,") || !strstr(text, " B)") ||
       strstr(text, ",00 B)"))

@@ -747,8 +747,8 @@ int summaries_read(const char *cmd, const run_ref *runs, size_t n, const kcb_run
       fprintf(stderr, "kcb-inspect %s: warning: ", cmd);
       fput_esc(stderr, (*out)[i]->problem_message, strlen((*out)[i]->problem_message), 0);
       fprintf(stderr, " (%s); %s\n", kcb_error_name((*out)[i]->problem),
-              (*out)[i]->problem == KCB_ETRUNC ? "the records before it were read"
-                                               : "that record was skipped, the others were read");
+              (*out)[i]->problem == KCB_EFORMAT ? "that record was skipped, the others were read"
+                                                : "the records before it were read"); /* cut or CRC: reading stops */
       *had_problem = 1;
     }
   }

@@ -24,6 +24,7 @@ typedef struct tensorboard {
   double batch_start, epoch_start;
   int64_t epoch_start_iterations;
   int wrote_graph, hp_started, hp_experiment, hp_ended;
+  int resumable; /* this fit runs with a BackupAndRestore: a failure or a stop will be resumed */
   int epoch_seen; /* this fit's first epoch has begun */
   int64_t logged_epoch[2]; /* resumed after a kill: the last epoch the earlier run logged in train/, validation/ */
   uint8_t *pixels; /* scratch for weight images */
@@ -130,6 +131,7 @@ static int tb_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (rc) return rc;
   tb->global_train_batch = 0;
   tb->epoch_seen = 0;
+  tb->resumable = 0;
   tb->logged_epoch[0] = tb->logged_epoch[1] = -1;
   if (cb->model && (rc = kcb__model_add_flusher(cb->model, flush_writers, tb))) return rc;
   if (tb->o.write_graph && !tb->wrote_graph && cb->model) {
@@ -277,15 +279,16 @@ static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
   return 0;
 }
 
-/* The last epoch whose epoch_* points the newest event file of the run directory that has any
- * holds (-1: none): the killed run's file, not an older run's in the same directory. A damaged
- * record is skipped as a reader skips it. */
+/* The last epoch whose epoch_* points the newest event file of the run directory holds (-1:
+ * none): the killed run's file. Not an older file: when the killed run logged no epoch, an earlier
+ * run's epoch in the same directory is not this run's (logging an epoch twice is harmless: the
+ * data server keeps the later point of a step). A damaged record is skipped as a reader skips it. */
 static int64_t last_logged_epoch(const char *log_dir, const char *run) {
   char *dir = kcb__path_join(log_dir, run), **files = NULL;
   size_t n = 0;
   int64_t last = -1;
   if (dir && kcb_tfevents_list_files(dir, &files, &n) == 0)
-    for (size_t k = n; k-- > 0 && last < 0;) {
+    for (size_t k = n; k-- > 0 && k + 1 == n;) {
       kcb_event_reader *r = NULL;
       if (kcb_event_reader_open(&r, files[k]) != 0) continue;
       const kcb_event *e;
@@ -308,6 +311,7 @@ static int64_t last_logged_epoch(const char *log_dir, const char *run) {
 static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   (void)logs;
   tensorboard *tb = (tensorboard *)cb;
+  tb->resumable = cb->model && cb->model->backup_attached; /* known once every on_train_begin ran */
   /* A resumed run (BackupAndRestore, initial_epoch) carries the batch steps on from the optimizer's
    * restored iterations, so its batch_* points follow the earlier ones (Keras restarts them at 1). */
   if (!tb->epoch_seen && cb->model && (epoch > 0 || cb->model->resumed))
@@ -528,7 +532,7 @@ static int tb_on_train_end(kcb_callback *cb, kcb_logs *logs) {
    * not ended: its session gets no end here, since TensorBoard keeps a run's first one and would
    * show the resumed run's success as this failure. */
   int interrupted = kcb_model_interrupted(cb->model);
-  if (interrupted && cb->model && cb->model->backup_attached) tb->hp_ended = 1;
+  if (interrupted && tb->resumable) tb->hp_ended = 1;
   return close_all(tb, interrupted ? KCB_HPARAM_STATUS_FAILURE : KCB_HPARAM_STATUS_SUCCESS);
 }
 
@@ -554,8 +558,11 @@ int kcb_tensorboard_close(kcb_callback *cb) {
 static void tb_destroy(kcb_callback *cb) {
   tensorboard *tb = (tensorboard *)cb;
   /* a session still open here ended without on_train_end: fit failed. The model may be freed by
-   * now (fit detached the profiler from it when it failed), so it is not touched. */
+   * now (fit detached the profiler from it when it failed), so it is not touched. A failed run
+   * its backup will resume gets no end: TensorBoard keeps a run's first, and the resumed run's
+   * success is the one to show. */
   tb->base.model = NULL;
+  if (tb->resumable) tb->hp_ended = 1;
   (void)close_all(tb, KCB_HPARAM_STATUS_FAILURE);
   for (size_t i = 0; i < tb->o.n_hparams; i++) {
     free((char *)tb->hparams[i].name);

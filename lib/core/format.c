@@ -1,5 +1,6 @@
 /* core/format.c — locale-independent number text that round-trips, as Python's repr() prints it. */
 #include <errno.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <math.h>
 #include <pthread.h>
@@ -31,6 +32,9 @@ char *kcb__format_float32(float v, char *buf, size_t size) { return format_short
 
 kcb__c_numbers kcb__c_numbers_begin(void) {
   kcb__c_numbers c = {uselocale((locale_t)0), (locale_t)0};
+  /* the usual case: numbers print as in C already, and nothing is switched */
+  const char *radix = nl_langinfo(RADIXCHAR), *thousands = nl_langinfo(THOUSEP);
+  if (radix && strcmp(radix, ".") == 0 && (!thousands || !*thousands)) return c;
   locale_t copy = duplocale(c.previous);
   if (copy && !(c.mine = newlocale(LC_NUMERIC_MASK, "C", copy))) freelocale(copy); /* else copy is mine's now */
   if (c.mine) uselocale(c.mine);

@@ -586,7 +586,11 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
     /* gamma only with scale, beta only with center; the moving statistics always */
     json_t *cfg = entry_config(entry);
     int scale = !json_is_false(json_object_get(cfg, "scale")), center = !json_is_false(json_object_get(cfg, "center"));
-    size_t stats = (size_t)c->n_non_trainable;
+    /* LayerNormalization's rms_scaling keeps gamma alone; BatchNormalization's renorm adds three
+     * statistics after the moving ones */
+    int rms = json_is_true(json_object_get(cfg, "rms_scaling")), renorm = json_is_true(json_object_get(cfg, "renorm"));
+    if (rms) scale = 1, center = 0;
+    size_t stats = (size_t)c->n_non_trainable + (renorm ? 3 : 0);
     if (n < stats) return;
     size_t k = 0;
     const char *lead[2];
@@ -598,7 +602,9 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
     }
     if (k != n - stats) k = 0;
     for (size_t i = 0; i < k; i++) names[i] = lead[i];
-    for (size_t i = 0; i < stats; i++) names[n - stats + i] = c->names[2 + i], trainable[n - stats + i] = 0;
+    static const char *const renorm_stats[3] = {"moving_stddev", "renorm_mean", "renorm_stddev"};
+    for (size_t i = 0; i < stats; i++)
+      names[n - stats + i] = i < 2 ? c->names[2 + i] : renorm_stats[i - 2], trainable[n - stats + i] = 0;
     return;
   }
   if (n != known && !(known == 2 && n == 1 && strcmp(c->names[1], "bias") == 0) &&

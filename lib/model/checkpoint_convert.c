@@ -810,10 +810,19 @@ static int write_verified(const kcb_checkpoint_file *f, const plan *p, const cha
  * a convolution's filters that disagree with its kernel or bias (a config edited by hand, weights
  * of another model) would give a file Keras cannot load. Checked for the layers whose shapes kcb
  * knows, before anything is written. */
-/* A config setting that is a JSON boolean, else its Keras default. */
+/* A config setting as Python's truth reads it (true, or a number other than 0), else its Keras
+ * default. */
 static int config_flag(json_t *config, const char *key, int keras_default) {
   json_t *v = json_object_get(config, key);
-  return json_is_boolean(v) ? json_is_true(v) : keras_default;
+  return json_is_boolean(v) ? json_is_true(v) : json_is_number(v) ? json_number_value(v) != 0 : keras_default;
+}
+
+/* Whether a layer's variables follow a quantized dtype policy (model.quantize: int8 kernels with
+ * their scales, int4, float8's), whose lists kcb does not model. */
+static int quantized(json_t *config) {
+  json_t *dtype = json_object_get(config, "dtype");
+  const char *cls = json_string_value(json_object_get(dtype, "class_name"));
+  return (cls && strstr(cls, "Quantized")) || json_object_get(config, "quantization_config") != NULL;
 }
 
 /* The variables of a layer whose class kcb knows, as its config builds them: how many, in which
@@ -826,6 +835,7 @@ static int check_layer_variables(const kcb_checkpoint_file *f, int li, const cha
   json_t *c = l->entry ? json_object_get(l->entry, "config") : NULL;
   const char *cls = l->class_name;
   if (!c || !cls) return 0;
+  if (quantized(c)) return 0;
   const kcb_checkpoint_var *v[8];
   size_t n = 0;
   for (size_t i = 0; i < f->meta.n_model_vars; i++)
@@ -833,6 +843,7 @@ static int check_layer_variables(const kcb_checkpoint_file *f, int li, const cha
       if (n == 8) return 0; /* not a layer of the classes below */
       v[n++] = &f->vars[i].pub;
     }
+  if (n == 0) return 0; /* saved before it was built: Keras loads it so */
   int dense = !strcmp(cls, "Dense"), conv = 0;
   if (!strcmp(cls, "Conv1D")) conv = 1;
   else if (!strcmp(cls, "Conv2D")) conv = 2;
@@ -849,8 +860,10 @@ static int check_layer_variables(const kcb_checkpoint_file *f, int li, const cha
       snprintf(why, sizeof why, "its second weight, the bias, is not a vector of the kernel's last dimension, %lld",
                (long long)v[0]->shape[v[0]->rank - 1]);
   } else if (!strcmp(cls, "BatchNormalization") || !strcmp(cls, "LayerNormalization")) {
-    int bn = cls[0] == 'B';
-    size_t want = (size_t)config_flag(c, "scale", 1) + (size_t)config_flag(c, "center", 1) + (bn ? 2 : 0);
+    int bn = cls[0] == 'B', rms = !bn && config_flag(c, "rms_scaling", 0);
+    /* rms_scaling keeps gamma alone; renorm adds moving_stddev, renorm_mean and renorm_stddev */
+    size_t want = rms ? 1 : (size_t)config_flag(c, "scale", 1) + (size_t)config_flag(c, "center", 1) +
+                                (bn ? 2 + 3 * (size_t)config_flag(c, "renorm", 0) : 0);
     if (n != want) snprintf(why, sizeof why, "it has %zu weights where its config builds %zu", n, want);
     for (size_t i = 1; !why[0] && bn && i < n; i++)
       if (v[i]->rank != 1 || v[0]->rank != 1 || v[i]->shape[0] != v[0]->shape[0])

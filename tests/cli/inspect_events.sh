@@ -34,7 +34,11 @@ check images_link_replaced 0 '^file$' -- bash -c "[ -f '$tmp/img3/adam_train__sa
 deep="$tmp/deep/$(printf 'd/%.0s' $(seq 70))"
 mkdir -p "$deep"
 check deep_runs_said 1 "a directory more than 64 levels below the log directory given" -- "$bin" runs "$tmp/deep"
-check images_unwritable 1 "kcb-inspect images: /nonexistent/dir: cannot create the directory" -- "$bin" images "$fx" -o /nonexistent/dir
+# -o makes its directories (as kcb-restore -o); one under a regular file cannot be made
+touch "$tmp/plain"
+check images_unwritable 1 "kcb-inspect images: .*$tmp/plain.*(Not a directory|not a directory|a regular file)" -- "$bin" images "$fx" -o "$tmp/plain/dir"
+check images_new_dirs 0 "run_a__samples" -- sh -c "'$bin' images '$fx' -o '$tmp/new/deep/dir' >/dev/null && ls '$tmp/new/deep/dir'"
+check images_stdout_refused 2 "kcb-inspect images: -o -: the files extracted go to a directory" -- "$bin" images "$fx" -o -
 check images_none 1 "no image with the tag 'nope'" -- "$bin" images "$fx" --tag nope
 
 # text

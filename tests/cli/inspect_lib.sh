@@ -4,6 +4,7 @@
 #   check_exact NAME EXIT FILE -- CMD...     stdout must equal tests/data/inspect/FILE byte for byte
 #   check_json NAME EXIT CHECK [ARGS] -- CMD...  stdout is JSON that inspect_check.py CHECK accepts
 #                                            (its values compared with independent sources)
+#   assert NAME CMD...                       CMD succeeds
 # Usage: source it with $bin (kcb-inspect), $data (tests/data) and $here (tests/cli) set.
 passed=0 failed=0
 out=$(mktemp) err=$(mktemp)
@@ -27,6 +28,13 @@ check() {
   if [ "$got" -ne "$want" ]; then report "$name" 0 "exit $got, expected $want"; return; fi
   if ! cat "$out" "$err" | grep -Eq -- "$pattern"; then report "$name" 0 "output lacks /$pattern/"; return; fi
   report "$name" 1
+}
+
+assert() { # NAME CONDITION_COMMAND...: passes when the command succeeds
+  local name=$1
+  shift
+  run_cmd "$@"
+  if [ "$got" -eq 0 ]; then report "$name" 1; else report "$name" 0 "$*"; fi
 }
 
 check_exact() {

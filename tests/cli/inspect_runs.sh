@@ -77,7 +77,7 @@ events('$tmp/amb/train/events.out.tfevents.1.sub', scalar(0, 'loss', 2.0))"
 check diff_own_tag_kept 0 '^\./train/loss +0 +100 ' -- "$bin" diff "$tmp/amb" "$tmp/amb"
 check diff_run_tag_kept 0 '^train/loss +0 +2 ' -- "$bin" diff "$tmp/amb" "$tmp/amb"
 check diff_text 0 '^validation/epoch_loss  +19  +1\.3125  +19  +1\.90625  +0\.59375  +\+45\.2%$' -- "$bin" diff "$logs/adam" "$logs/sgd"
-check diff_missing 1 "kcb-inspect diff: /nonexistent: cannot open" -- "$bin" diff "$logs/adam" /nonexistent
+check diff_missing 1 "kcb-inspect diff: $tmp/missing: cannot open" -- "$bin" diff "$logs/adam" "$tmp/missing"
 check diff_one_arg 2 "kcb-inspect diff: expected RUN_A and RUN_B" -- "$bin" diff "$logs/adam"
 check diff_bad_step 2 "kcb-inspect diff: --step 'x': expected a whole number" -- "$bin" diff "$logs/adam" "$logs/sgd" --step x
 
@@ -101,7 +101,9 @@ check_json plot_json 0 json -- "$bin" plot "$logs" --tag epoch_loss --sparkline 
 check plot_unknown_tag 1 "kcb-inspect plot: no run has the scalar tag 'nope'" -- "$bin" plot "$logs" --tag nope -o "$tmp/x.png"
 check plot_no_output 2 "nothing to draw: give -o FILE.png, --term or --sparkline" -- "$bin" plot "$logs" --tag epoch_loss
 check plot_bad_smoothing 2 "kcb-inspect plot: --smoothing '1': expected a number from 0 to" -- "$bin" plot "$logs" --tag epoch_loss --smoothing 1 --term
-check plot_bad_dir 1 "kcb-inspect plot: .*/nodir/x\.png.*\(KCB_ENOENT\)" -- "$bin" plot "$logs" --tag epoch_loss -o "$tmp/nodir/x.png"
+check plot_new_dir 0 "^wrote $tmp/nodir/x\.png" -- "$bin" plot "$logs" --tag epoch_loss -o "$tmp/nodir/x.png"
+touch "$tmp/plainfile"
+check plot_bad_dir 1 "kcb-inspect plot: .*plainfile" -- "$bin" plot "$logs" --tag epoch_loss -o "$tmp/plainfile/x.png"
 check plot_help 0 '--smoothing W      TensorBoard.s exponential moving average, W in \[0, 1\) \[0\]' -- "$bin" plot --help
 
 finish

@@ -156,7 +156,7 @@ check shard_name_alone_is_a_checkpoint 0 "solo_00000\\.weights\\.h5 +weights\\.h
 deep="$tmp/deep/$(printf 'd/%.0s' $(seq 40))"
 mkdir -p "$deep" && cp "$c/stored/b.weights.h5" "$deep/w.weights.h5"
 check deep_dir_said 1 "skipping $tmp/deep(/d){33}: a directory more than 32 levels below the one given: not searched" -- "$bin" "$tmp/deep" --list
-check deep_dir_named_directly 0 "^1 +$deep/w\.weights\.h5" -- "$bin" "$deep"
+check deep_dir_named_directly 0 "^1 +${deep%/}/w\.weights\.h5" -- "$bin" "$deep"
 
 # a directory named *.keras is a model saved unzipped only when it holds config.json: else it is
 # searched like any other; one with config.json but no weights is a candidate said unreadable

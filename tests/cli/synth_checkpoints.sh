@@ -57,6 +57,16 @@ b = h5py.File('$dir/mlp_muon.weights.h5', 'r')['optimizer/vars']
 same = len(a) == len(b) and all(np.array_equal(a[k][()], b[k][()]) for k in b)
 print('same optimizer state: %d variables' % len(b) if same else ('differ', len(a), len(b)))\""
 
+# layers whose variables follow settings: BatchNormalization's renorm statistics, LayerNormalization's
+# rms_scaling (gamma alone) are named as Keras names them and convert to every layout
+check renorm_names 0 '^  sequential/batch_normalization/renorm_stddev +float32' -- "$bin/kcb-inspect" checkpoint "$dir/bn_renorm.keras"
+check rms_names 0 '^  sequential/layer_normalization/gamma +float32' -- "$bin/kcb-inspect" checkpoint "$dir/ln_rms.keras"
+for m in bn_renorm ln_rms; do
+  for out in weights.h5 h5; do
+    check "${m}_to_$out" 0 "\(verified\)" -- "$bin/kcb-restore" "$dir/$m.keras" -o "$tmp/$m.$out"
+  done
+done
+
 for model in seqmix attn convs video nested mixed block; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"

@@ -115,7 +115,9 @@ static const char *plugin_literal(const char *name) {
  * is the tag's first value. */
 static int emit_value(kcb_summary_writer *w, Kcbpb__Summary__Value *v, int64_t step) {
   const Kcbpb__SummaryMetadata__PluginData *pd = v->metadata ? v->metadata->plugin_data : NULL;
-  const char *plugin = pd && pd->plugin_name ? plugin_literal(pd->plugin_name) : "untagged";
+  /* a legacy HistogramProto value has no metadata: TensorBoard migrates it to the histograms plugin */
+  const char *plugin = pd && pd->plugin_name ? plugin_literal(pd->plugin_name)
+                       : v->value_case == KCBPB__SUMMARY__VALUE__VALUE_HISTO ? "histograms" : "untagged";
   uint64_t settings = 0; /* a PR curve's content holds its num_thresholds, which shape every value */
   if (pd && !strcmp(plugin, "pr_curves"))
     for (size_t i = 0; i < pd->content.len; i++) settings = (settings ^ pd->content.data[i]) * 1099511628211ull;

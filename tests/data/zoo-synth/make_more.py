@@ -283,6 +283,28 @@ def finetune():
 
 MODELS["frozen_finetune"] = lambda: write_all("frozen_finetune", finetune(), "adam")
 
+def norm_model(norm):
+    def dense(name, i, o):
+        return L(name, "Dense", [V("kernel", (i, o)), V("bias", (o,))], config={"units": o})
+    return L("sequential", "Sequential", layers=[input_layer("input_layer", (5,)), dense("dense", 5, 4), norm, dense("dense_1", 4, 2)])
+
+
+def bn_renorm():
+    """BatchNormalization(renorm=True): three more statistics after the moving ones."""
+    stats = [V(n, (4,), trainable=False) for n in ("moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev")]
+    return norm_model(L("batch_normalization", "BatchNormalization", [V("gamma", (4,)), V("beta", (4,))] + stats,
+                        config={"renorm": True, "renorm_clipping": {}, "renorm_momentum": 0.99}))
+
+
+def ln_rms():
+    """LayerNormalization(rms_scaling=True): gamma alone, whatever scale and center say."""
+    return norm_model(L("layer_normalization", "LayerNormalization", [V("gamma", (4,))],
+                        config={"rms_scaling": True, "scale": False, "center": True, "axis": [-1]}))
+
+
+MODELS["bn_renorm"] = lambda: write_all("bn_renorm", bn_renorm(), "adam")
+MODELS["ln_rms"] = lambda: write_all("ln_rms", ln_rms(), "adam")
+
 if __name__ == "__main__":
     which = sys.argv[2:] or [k for k in MODELS if k != "deep"]
     for k in which:
