@@ -168,6 +168,17 @@ void kcb__strlcpy(char *dst, const char *src, size_t size);
 /* Python-repr layout of the shortest text that parses back to the same float32 (numpy's str). */
 char *kcb__format_float32(float v, char *buf, size_t size);
 
+/* ASCII character classes and case, whatever LC_CTYPE says: Keras's names follow Python's
+ * str.lower() of ASCII text, and a program's Turkish locale must not make tolower('I') 'I'. */
+static inline int kcb__is_upper(int c) { return c >= 'A' && c <= 'Z'; }
+static inline int kcb__is_lower(int c) { return c >= 'a' && c <= 'z'; }
+static inline int kcb__is_alpha(int c) { return kcb__is_upper(c) || kcb__is_lower(c); }
+static inline int kcb__is_alnum(int c) { return kcb__is_alpha(c) || (c >= '0' && c <= '9'); }
+static inline int kcb__to_lower(int c) { return kcb__is_upper(c) ? c - 'A' + 'a' : c; }
+/* strcasecmp and strncasecmp of ASCII letters only. (core/format.c) */
+int kcb__ascii_casecmp(const char *a, const char *b);
+int kcb__ascii_ncasecmp(const char *a, const char *b, size_t n);
+
 /* strtod in the C locale: files and command lines never follow LC_NUMERIC. */
 double kcb__strtod_c(const char *s, char **end);
 

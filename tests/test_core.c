@@ -1,10 +1,12 @@
 /* test_core.c — errors, logs, tensors and number formatting. */
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "test_helpers.h"
 #include "internal.h"
+
 
 static void test_errors(void **state) {
   (void)state;
@@ -228,12 +230,43 @@ static void test_null_and_overflowing_arguments(void **state) {
   kcb_model_free(m);
 }
 
+/* Names are matched and made as Python's str.lower() does, in any LC_CTYPE: in a Turkish locale
+ * tolower('I') is not 'i', which made InputLayer's group "Input_layer" and SIGMOID unknown. */
+void kcb__keras_snake_case(const char *name, char *out, size_t size); /* io/checkpoint_file_internal.h */
+
+static void test_names_ignore_lc_ctype(void **state) {
+  (void)state;
+  static char dir[] = "/tmp/kcb_locale_tr_XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "localedef -i tr_TR -f UTF-8 %s/tr_TR.UTF-8 >/dev/null 2>&1", dir);
+  locale_t turkish = (locale_t)0;
+  if (system(cmd) == 0) {
+    setenv("LOCPATH", dir, 1); /* only while it is read: glibc's newlocale leaks a copy of it */
+    turkish = newlocale(LC_CTYPE_MASK, "tr_TR.UTF-8", (locale_t)0);
+    unsetenv("LOCPATH");
+  }
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+  if (!turkish) skip();
+  uselocale(turkish);
+  char snake[64];
+  kcb__keras_snake_case("InputLayer", snake, sizeof snake);
+  kcb_activation a = KCB_ACT_LINEAR;
+  int rc = kcb_activation_from_name(&a, "SIGMOID");
+  uselocale(LC_GLOBAL_LOCALE);
+  freelocale(turkish);
+  assert_string_equal(snake, "input_layer");
+  assert_int_equal(rc, 0);
+  assert_int_equal(a, KCB_ACT_SIGMOID);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
       cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_text_to_number), cmocka_unit_test(test_rng_reproducible),
       cmocka_unit_test(test_sgemm_fallback_matches_openblas), cmocka_unit_test(test_leaf_names),
-      cmocka_unit_test(test_null_and_overflowing_arguments),
+      cmocka_unit_test(test_null_and_overflowing_arguments), cmocka_unit_test(test_names_ignore_lc_ctype),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

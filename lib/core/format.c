@@ -47,6 +47,16 @@ void kcb__c_numbers_end(kcb__c_numbers c) {
   freelocale(c.mine);
 }
 
+int kcb__ascii_ncasecmp(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    int x = kcb__to_lower((unsigned char)a[i]), y = kcb__to_lower((unsigned char)b[i]);
+    if (x != y || !x) return x - y;
+  }
+  return 0;
+}
+
+int kcb__ascii_casecmp(const char *a, const char *b) { return kcb__ascii_ncasecmp(a, b, (size_t)-1); }
+
 double kcb__strtod_c(const char *s, char **end) {
   pthread_once(&c_locale_once, make_c_locale);
   locale_t previous = c_locale ? uselocale(c_locale) : (locale_t)0;

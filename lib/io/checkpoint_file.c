@@ -70,14 +70,14 @@ void kcb__keras_snake_case(const char *name, char *out, size_t size) {
   char a[256], b[512];
   size_t n = 0;
   for (size_t i = 0; name[i] && n + 1 < sizeof a; i++)
-    if (isalnum((unsigned char)name[i]) || name[i] == '_') a[n++] = name[i];
+    if (kcb__is_alnum((unsigned char)name[i]) || name[i] == '_') a[n++] = name[i];
   a[n] = '\0';
   size_t m = 0, free_from = 0;
   for (size_t i = 0; i < n && m + 2 < sizeof b; i++) {
-    if (i >= 1 && i - 1 >= free_from && isupper((unsigned char)a[i]) && islower((unsigned char)a[i + 1])) {
+    if (i >= 1 && i - 1 >= free_from && kcb__is_upper((unsigned char)a[i]) && kcb__is_lower((unsigned char)a[i + 1])) {
       b[m++] = '_';
       size_t j = i + 1;
-      while (j < n && islower((unsigned char)a[j])) j++;
+      while (j < n && kcb__is_lower((unsigned char)a[j])) j++;
       free_from = j;
     }
     b[m++] = a[i];
@@ -85,10 +85,10 @@ void kcb__keras_snake_case(const char *name, char *out, size_t size) {
   b[m] = '\0';
   size_t k = 0;
   for (size_t i = 0; i < m && k + 2 < size; i++) {
-    out[k++] = (char)tolower((unsigned char)b[i]);
-    if (islower((unsigned char)b[i]) && isupper((unsigned char)b[i + 1])) {
+    out[k++] = (char)kcb__to_lower((unsigned char)b[i]);
+    if (kcb__is_lower((unsigned char)b[i]) && kcb__is_upper((unsigned char)b[i + 1])) {
       out[k++] = '_';
-      out[k++] = (char)tolower((unsigned char)b[i + 1]);
+      out[k++] = (char)kcb__to_lower((unsigned char)b[i + 1]);
       i++;
     }
   }
@@ -1192,11 +1192,14 @@ typedef struct {
   kcb__str_map map;
   char **flat;
   size_t n, longest;
+  unsigned char *has_length; /* (longest + 1): whether some variable's flat name is that long */
+  size_t budget;             /* characters left to hash: a file built to make the matching slow gives up */
 } flat_names;
 
 static void flat_names_free(flat_names *t) {
   for (size_t i = 0; t->flat && i < t->n; i++) free(t->flat[i]);
   free(t->flat);
+  free(t->has_length);
   kcb__str_map_free(&t->map);
 }
 
@@ -1212,13 +1215,17 @@ static int flat_names_build(const kcb_checkpoint_file *f, flat_names *t) {
     kcb__str_map_put(&t->map, t->flat[t->n++], (long)i);
     if (strlen(flat) > t->longest) t->longest = strlen(flat);
   }
+  if (!(t->has_length = calloc(t->longest + 1, 1))) return 0;
+  for (size_t i = 0; i < t->n; i++) t->has_length[strlen(t->flat[i])] = 1;
+  t->budget = (size_t)1 << 26; /* ~0.1 s of hashing; Keras's own files need a tiny part of it */
   return 1;
 }
 
 /* The model variable whose flattened name is a piece of the flattened optimizer name bounded by
- * '_' or the ends; the longest piece wins, then the first variable. Every such piece is looked
- * up, so a file's slots are matched in time linear in their number. */
-static long owner_by_name(const flat_names *t, const char *opt_name) {
+ * '_' or the ends; the longest piece wins, then the first variable. Every such piece of a length
+ * some variable has is looked up, so a file's slots are matched in time linear in their number;
+ * -2 when the budget of characters ran out (names made of underscores): matched by position then. */
+static long owner_by_name(flat_names *t, const char *opt_name) {
   char flat_opt[KCB__H5_PATH_MAX + 160];
   flat_name(opt_name, flat_opt, sizeof flat_opt);
   size_t len = strlen(flat_opt), best_len = 0;
@@ -1226,7 +1233,9 @@ static long owner_by_name(const flat_names *t, const char *opt_name) {
   for (size_t a = 0; a < len; a++) {
     if (a > 0 && flat_opt[a - 1] != '_') continue;
     for (size_t b = a + 1; b <= len && b - a <= t->longest; b++) {
-      if ((b < len && flat_opt[b] != '_') || b - a < best_len) continue;
+      if ((b < len && flat_opt[b] != '_') || b - a < best_len || !t->has_length[b - a]) continue;
+      if (t->budget < b - a) return -2;
+      t->budget -= b - a;
       char end = flat_opt[b];
       flat_opt[b] = '\0';
       long v = kcb__str_map_get(&t->map, flat_opt + a);
@@ -1262,7 +1271,7 @@ const opt_layout *kcb__opt_layout_of(const char *name) {
   while (end > 0 && isdigit((unsigned char)name[end - 1])) end--;
   if (end < len && end > 1 && name[end - 1] == '_') len = end - 1;
   for (size_t k = 0; k < len && n + 1 < sizeof key; k++)
-    if (name[k] != '_') key[n++] = (char)tolower((unsigned char)name[k]);
+    if (name[k] != '_') key[n++] = (char)kcb__to_lower((unsigned char)name[k]);
   key[n] = '\0';
   for (size_t i = 0; i < sizeof opt_layouts / sizeof opt_layouts[0]; i++)
     if (!strcmp(key, opt_layouts[i].name)) return &opt_layouts[i];

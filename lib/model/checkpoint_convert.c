@@ -470,7 +470,7 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     const char *cfg_name = json_string_value(json_object_get(json_object_get(oc, "config"), "name"));
     const char *cls = json_string_value(json_object_get(oc, "class_name"));
     snprintf(name, sizeof name, "%s", cfg_name ? cfg_name : f->meta.optimizer_name[0] ? f->meta.optimizer_name : cls ? cls : "optimizer");
-    for (char *c = name; *c; c++) *c = (char)tolower((unsigned char)*c);
+    for (char *c = name; *c; c++) *c = (char)kcb__to_lower((unsigned char)*c);
     KCB__TRY(make_vars_group(file, "optimizer", name, h5name));
   }
 done:
@@ -822,7 +822,8 @@ static int config_flag(json_t *config, const char *key, int keras_default) {
 static int quantized(json_t *config) {
   json_t *dtype = json_object_get(config, "dtype");
   const char *cls = json_string_value(json_object_get(dtype, "class_name"));
-  return (cls && strstr(cls, "Quantized")) || json_object_get(config, "quantization_config") != NULL;
+  json_t *q = json_object_get(config, "quantization_config"); /* null when not quantized */
+  return (cls && strstr(cls, "Quantized")) || (q && !json_is_null(q));
 }
 
 /* The variables of a layer whose class kcb knows, as its config builds them: how many, in which

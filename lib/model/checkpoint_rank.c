@@ -122,8 +122,8 @@ static int parse_number(const char *s, double *out, const char **end, int *has_p
   const char *p = s;
   if (*p == '+' || *p == '-') p++;
   const char *digits = p;
-  if ((strncasecmp(p, "inf", 3) == 0 || strncasecmp(p, "nan", 3) == 0) && !isalnum((unsigned char)p[3])) {
-    *out = tolower((unsigned char)*p) == 'n' ? NAN : *s == '-' ? -INFINITY : INFINITY;
+  if ((kcb__ascii_ncasecmp(p, "inf", 3) == 0 || kcb__ascii_ncasecmp(p, "nan", 3) == 0) && !kcb__is_alnum((unsigned char)p[3])) {
+    *out = kcb__to_lower((unsigned char)*p) == 'n' ? NAN : *s == '-' ? -INFINITY : INFINITY;
     *has_point = 1;
     *end = p + 3;
     return 1;
@@ -163,7 +163,7 @@ static int keyed_value_from_name(const char *stem, const char *monitor, double *
   for (const char *p = strstr(stem, monitor); p; p = strstr(p + 1, monitor)) {
     const char *q = p + ml;
     /* "loss" inside "val_loss" or "xloss" is another key */
-    if (p > stem && isalnum((unsigned char)p[-1])) continue;
+    if (p > stem && kcb__is_alnum((unsigned char)p[-1])) continue;
     if (p - stem >= 4 && strncmp(p - 4, "val_", 4) == 0) continue;
     if (*q == '=' || *q == '_' || *q == '-' || *q == ':') {
       const char *end;
@@ -240,8 +240,8 @@ static int from_template(const char *tmpl, const char *path, template_capture *c
 /* Whether the digits [a, b) of s stand alone as a whole number: not glued to a letter ("v2",
  * "resnet50", "mobilenet_v3" name models, not epochs) and not part of a decimal ("0.31"). */
 static int standalone_number(const char *s, const char *a, const char *b) {
-  if (a > s && isalpha((unsigned char)a[-1])) return 0;
-  if (isalpha((unsigned char)*b)) return 0;
+  if (a > s && kcb__is_alpha((unsigned char)a[-1])) return 0;
+  if (kcb__is_alpha((unsigned char)*b)) return 0;
   if (*b == '.' && isdigit((unsigned char)b[1])) return 0;                      /* 0 of 0.31 */
   if (a - s >= 2 && a[-1] == '.' && isdigit((unsigned char)a[-2])) return 0;     /* 31 of 0.31 */
   return 1;

@@ -313,9 +313,9 @@ static void snake_case(const char *camel, char *out, size_t size) {
   size_t n = 0;
   for (size_t i = 0; camel[i] && n + 2 < size; i++) {
     unsigned char ch = (unsigned char)camel[i];
-    if (isupper(ch)) {
+    if (kcb__is_upper(ch)) {
       if (i > 0 && n > 0 && out[n - 1] != '_') out[n++] = '_';
-      out[n++] = (char)tolower(ch);
+      out[n++] = (char)kcb__to_lower(ch);
     } else {
       out[n++] = (char)ch;
     }

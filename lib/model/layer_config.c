@@ -165,7 +165,7 @@ static int read_padding(json_t *c, kcb_padding *p, int any_case) {
   const char *s = json_string_value(json_object_get(c, "padding"));
   char lower[16] = "valid";
   if (s && strlen(s) < sizeof lower)
-    for (size_t i = 0; i <= strlen(s); i++) lower[i] = any_case ? (char)tolower((unsigned char)s[i]) : s[i];
+    for (size_t i = 0; i <= strlen(s); i++) lower[i] = any_case ? (char)kcb__to_lower((unsigned char)s[i]) : s[i];
   return (!s || strlen(s) < sizeof lower) && kcb_padding_from_name(p, lower) == 0;
 }
 

@@ -35,9 +35,9 @@ static int lookup(int *out, const char *what, const char *name, const char *cons
                   const name_entry *aliases, size_t n_aliases) {
   if (name) {
     for (int i = 0; i < count; i++)
-      if (strcasecmp(name, names[i]) == 0) return *out = i, 0;
+      if (kcb__ascii_casecmp(name, names[i]) == 0) return *out = i, 0;
     for (size_t i = 0; i < n_aliases; i++)
-      if (strcasecmp(name, aliases[i].name) == 0) return *out = aliases[i].value, 0;
+      if (kcb__ascii_casecmp(name, aliases[i].name) == 0) return *out = aliases[i].value, 0;
   }
   char list[512];
   size_t used = 0;

@@ -15,7 +15,7 @@ static const char *const presets[][2] = {
 
 const char *kcb_model_spec_preset(const char *name) {
   for (size_t i = 0; name && i < sizeof presets / sizeof presets[0]; i++)
-    if (strcasecmp(name, presets[i][0]) == 0) return presets[i][1]; /* "MLP" too, as --optimizer Adam */
+    if (kcb__ascii_casecmp(name, presets[i][0]) == 0) return presets[i][1]; /* "MLP" too, as --optimizer Adam */
   return NULL;
 }
 
