@@ -949,10 +949,12 @@ int main(int argc, char **argv) {
     if (locked) return end_job(dist, 1);
     int brc = quiet_rank ? 0 : kcb_backup_and_restore_status(&backup_status, a.backup_dir);
     if (brc) return end_job(dist, fail("--backup-dir", brc));
-    int state = (int)backup_status.state, epoch = backup_status.epoch;
-    if (rank0_value(dist, &state) || rank0_value(dist, &epoch)) return end_job(dist, fail("--backup-dir", KCB_EIO));
+    int state = (int)backup_status.state, epoch = backup_status.epoch, mid_epoch = backup_status.batch >= 0;
+    if (rank0_value(dist, &state) || rank0_value(dist, &epoch) || rank0_value(dist, &mid_epoch))
+      return end_job(dist, fail("--backup-dir", KCB_EIO));
     backup_status.state = (kcb_backup_state)state;
     backup_status.epoch = epoch;
+    backup_status.batch = mid_epoch ? backup_status.batch : -1;
     if (backup_status.state == KCB_BACKUP_COMPLETED) {
       if (!quiet_rank) {
         printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
@@ -965,10 +967,17 @@ int main(int argc, char **argv) {
       return 0;
     }
     int resumable = backup_status.state == KCB_BACKUP_RESUMABLE;
-    if (resumable && a.epochs < backup_status.epoch + 1) { /* said first: a course setting may follow from it */
-      if (!quiet_rank)
+    /* a backup in the middle of an epoch needs that epoch; one at an epoch's end (the last
+     * epoch's, when a kill or a failed --save came before the run was marked complete) needs none
+     * more: the run resumes, trains nothing, and ends as the uninterrupted one did */
+    int needed = backup_status.epoch + (mid_epoch ? 1 : 0);
+    if (resumable && a.epochs < needed) { /* said first: a course setting may follow from it */
+      if (!quiet_rank && mid_epoch)
         fprintf(stderr, "kcb-train: --epochs %lld: the backed-up run stopped in epoch %d; give --epochs %d or more to "
-              "resume it\n", a.epochs, backup_status.epoch + 1, backup_status.epoch + 1);
+              "resume it\n", a.epochs, backup_status.epoch + 1, needed);
+      else if (!quiet_rank)
+        fprintf(stderr, "kcb-train: --epochs %lld: the backed-up run completed %d epochs; give --epochs %d or more to "
+              "resume it\n", a.epochs, backup_status.epoch, needed);
       status = 2;
     }
     if (!status && resumable && !quiet_rank) status = course_check(&a, kcb_distributed_size(dist));
@@ -977,7 +986,9 @@ int main(int argc, char **argv) {
     if (status) return end_job(dist, status);
     if (backup_status.state == KCB_BACKUP_RESUMABLE) {
       /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
-      if (!quiet_rank) printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
+      if (!quiet_rank && backup_status.epoch >= a.epochs) /* the last epoch's backup: nothing left to train */
+        printf("Resuming from %s: all %d epochs were trained; finishing the run", backup_status.path, backup_status.epoch);
+      else if (!quiet_rank) printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
       if (!quiet_rank && backup_status.batch >= 0) printf(", batch %lld", (long long)backup_status.batch + 2);
       if (!quiet_rank && a.csv) printf(" (continuing %s)", a.csv);
       if (!quiet_rank) printf("\n");

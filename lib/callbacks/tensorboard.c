@@ -279,16 +279,20 @@ static int tb_on_test_end(kcb_callback *cb, kcb_logs *logs) {
   return 0;
 }
 
-/* The last epoch whose epoch_* points the newest event file of the run directory holds (-1:
- * none): the killed run's file. Not an older file: when the killed run logged no epoch, an earlier
- * run's epoch in the same directory is not this run's (logging an epoch twice is harmless: the
- * data server keeps the later point of a step). A damaged record is skipped as a reader skips it. */
-static int64_t last_logged_epoch(const char *log_dir, const char *run) {
+/* The last epoch whose epoch_* points the newest event file of the run directory holds, this
+ * process's own (`mine`, may be NULL) aside (-1: none): the killed run's file. Not an older one:
+ * when the killed run logged no epoch, an earlier run's epoch in the same directory is not this
+ * run's (logging an epoch twice is harmless: the data server keeps the later point of a step). A
+ * damaged record is skipped as a reader skips it. */
+static int64_t last_logged_epoch(const char *log_dir, const char *run, const kcb_summary_writer *mine) {
   char *dir = kcb__path_join(log_dir, run), **files = NULL;
   size_t n = 0;
   int64_t last = -1;
-  if (dir && kcb_tfevents_list_files(dir, &files, &n) == 0)
-    for (size_t k = n; k-- > 0 && k + 1 == n;) {
+  const char *own = mine ? kcb_summary_writer_path(mine) : NULL;
+  size_t scan = 0; /* the files to look at: every one but this process's own */
+  if (dir && kcb_tfevents_list_files(dir, &files, &n) == 0) scan = n > 0 && own && strcmp(files[n - 1], own) == 0 ? n - 1 : n;
+  if (scan > 0)
+    for (size_t k = scan; k-- > 0 && k + 1 == scan;) {
       kcb_event_reader *r = NULL;
       if (kcb_event_reader_open(&r, files[k]) != 0) continue;
       const kcb_event *e;
@@ -324,8 +328,8 @@ static int tb_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
     /* ... and the epoch it logged after its last backup is not logged again (backups follow each
      * epoch's points, so it is this one at most): a resumed epoch gives the same values, and a START
      * at an epoch's step would drop every batch point after it */
-    tb->logged_epoch[0] = last_logged_epoch(tb->log_dir, "train") == epoch ? epoch : -1;
-    tb->logged_epoch[1] = last_logged_epoch(tb->log_dir, "validation") == epoch ? epoch : -1;
+    tb->logged_epoch[0] = last_logged_epoch(tb->log_dir, "train", tb->train) == epoch ? epoch : -1;
+    tb->logged_epoch[1] = last_logged_epoch(tb->log_dir, "validation", tb->val) == epoch ? epoch : -1;
     int rc = open_run(tb, &tb->train, "train");
     if (!rc) rc = kcb_summary_writer_add_session_start(tb->train, tb->global_train_batch + 1);
     if (!rc && cb->params && cb->params->has_validation) {

@@ -17,6 +17,15 @@ small="--train-limit 500 --model flatten,16:relu,10:softmax --epochs 2 --verbose
 inject() { env KCB_FAULT_MATCH="$1" KCB_FAULT_ERRNO="${2:-ENOSPC}" KCB_FAULT_AFTER="${3:-0}" KCB_FAULT_OPS="${4:-write}" \
   LD_PRELOAD="$fault" "${@:5}"; }
 
+# --save failing after the last epoch's backup (the disk full at the very end): the backup stays,
+# and the same command, run again once there is room, finishes the run without training more
+check save_fails_after_last_backup 1 "cannot save: writing: No space left on device" -- \
+  inject final.weights.h5 ENOSPC 0 write "$bin" $small --backup-dir "$tmp/lastbk" --save "$tmp/final.weights.h5"
+check last_backup_finishes 0 "^Resuming from $tmp/lastbk/latest\.weights\.h5: all 2 epochs were trained; finishing the run" -- \
+  "$bin" $small --verbose 1 --backup-dir "$tmp/lastbk" --save "$tmp/final.weights.h5"
+"$bin" $small --save "$tmp/uninterrupted.weights.h5" >/dev/null 2>&1
+check last_backup_same_model 0 "every variable identical" -- "$(dirname "$bin")/kcb-inspect" diff "$tmp/final.weights.h5" "$tmp/uninterrupted.weights.h5"
+
 # A good checkpoint and CSV first: the faults below must leave them exactly as they are.
 "$bin" $small --save "$tmp/good.weights.h5" --csv "$tmp/good.csv" >/dev/null 2>&1 || { echo "FAIL setup"; exit 1; }
 cp "$tmp/good.weights.h5" "$tmp/before.weights.h5"
@@ -96,6 +105,16 @@ check tb_backup_fails_resumed 0 "^Resuming from .*tbk/latest\.weights\.h5 at epo
 check tb_epoch_points_once 0 '^6 6$' -- /usr/bin/python3 -c "
 import glob
 print(*[sum(open(f, 'rb').read().count(b'\\n\\nepoch_loss') for f in glob.glob('$tmp/tblog/%s/events.*' % r)) for r in ('train', 'validation')])"
+# ... but a killed run that logged no epoch before failing leaves its epoch to the resumed run, even
+# when an earlier run in the same log directory logged that epoch (the older run's value is not this run's)
+"$bin" $small --epochs 1 --logdir "$tmp/tblog2" >/dev/null 2>&1
+check tb_mid_epoch_backup_fails 1 "latest\.weights\.h5.*No space left on device" -- \
+  inject latest.weights.h5 ENOSPC $((size * 3 / 2)) write "$bin" $small --epochs 2 --backup-dir "$tmp/tbk2" --backup-freq 5 --logdir "$tmp/tblog2"
+check tb_mid_epoch_resumed 0 "^Resuming from .*tbk2/latest\.weights\.h5 at epoch 1, batch" -- \
+  "$bin" $small --epochs 2 --verbose 1 --backup-dir "$tmp/tbk2" --backup-freq 5 --logdir "$tmp/tblog2"
+check tb_resumed_epoch_logged 0 '^3$' -- /usr/bin/python3 -c "
+import glob
+print(sum(open(f, 'rb').read().count(b'\n\nepoch_loss') for f in glob.glob('$tmp/tblog2/train/events.*')))"
 # A resume's settings are compared exactly: a seed past 2^53 is not a float equal to another
 inject latest.weights.h5 ENOSPC $((size * 3 / 2)) write "$bin" $small --epochs 3 --seed 9007199254740993 \
   --backup-dir "$tmp/seedbk" >/dev/null 2>&1
