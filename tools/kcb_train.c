@@ -125,6 +125,11 @@ static int check_callback_args(const train_args *a) {
   if (a->histogram_format && strcmp(a->histogram_format, "proto") != 0 && strcmp(a->histogram_format, "tensor") != 0)
     return train_usage_error("--histogram-format", a->histogram_format, "expected proto or tensor");
   if (a->histogram_format && !a->histogram_freq) return needs("--histogram-format", "--histogram-freq N");
+  /* as Keras's TensorBoard: kernel images are drawn with the histograms, PR curves from validation */
+  if (a->write_images && !a->histogram_freq) return needs("--write-images", "--histogram-freq N");
+  if (a->pr_curves && a->validation_split <= 0)
+    return train_usage_error("--pr-curves", NULL, "PR curves are drawn from the validation data: give --validation-split "
+                             "above 0");
   if (a->initial_epoch >= a->epochs && a->epochs > 0) {
     char value[32];
     snprintf(value, sizeof value, "%lld", (long long)a->initial_epoch);
@@ -171,12 +176,18 @@ static size_t class_names(const train_args *a, char *text, const char **names, s
   return n;
 }
 
-/* The layer --embeddings shows: the one before the last Dense layer, which must not be the first
- * layer. @return its index + 1, or 0 when the model has none. */
+/* The layer --embeddings shows: the one before the last Dense layer, when a Dense or convolution
+ * comes before it. @return its index + 1, or 0 when the model has none. */
 static size_t embedding_layer(const kcb_model *model) {
   size_t last_dense = kcb_model_layer_count(model);
   while (last_dense > 0 && strcmp(kcb_model_layer_class(model, last_dense - 1), "Dense") != 0) last_dense--;
-  return last_dense < 2 ? 0 : last_dense - 1;
+  /* hidden: a Dense or convolution computed it (a flatten of the pixels alone is no embedding) */
+  int hidden = 0;
+  for (size_t i = 0; last_dense >= 2 && i + 1 < last_dense; i++) {
+    const char *cls = kcb_model_layer_class(model, i);
+    hidden |= !strcmp(cls, "Dense") || !strcmp(cls, "Conv1D") || !strcmp(cls, "Conv2D");
+  }
+  return last_dense < 2 || !hidden ? 0 : last_dense - 1;
 }
 
 /* --embeddings N: the last hidden layer's outputs for the first N test images, their class names
@@ -786,12 +797,15 @@ static int lock_backup_dir(const char *dir) {
     return 1;
   }
   if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int busy = errno == EWOULDBLOCK;
-    fprintf(stderr, "kcb-train: --backup-dir %s %s\n", tool_esc(dir),
-            busy ? "is in use by another kcb-train: wait for it to end (or stop it), then run this command again"
-                 : strerror(errno));
-    close(fd);
-    return 1;
+    if (errno == EWOULDBLOCK) {
+      fprintf(stderr, "kcb-train: --backup-dir %s is in use by another kcb-train: wait for it to end (or stop it), then "
+              "run this command again\n", tool_esc(dir));
+      close(fd);
+      return 1;
+    }
+    /* NFS and CIFS lock a directory only through a file open for writing: no lock, but the backup works */
+    fprintf(stderr, "kcb-train: warning: --backup-dir %s cannot be locked (%s): nothing stops a second kcb-train from "
+            "using it at the same time\n", tool_esc(dir), strerror(errno));
   }
   return 0; /* the descriptor stays open, and so the lock held, until the process exits */
 }

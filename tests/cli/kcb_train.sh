@@ -38,6 +38,10 @@ check tb_bad_update_freq 2 "kcb-train: --update-freq 'hourly': expected epoch, b
   "$bin" --logdir /nonexistent --update-freq hourly
 check tb_needs_logdir 2 "kcb-train: --hparams needs --logdir DIR" -- "$bin" --hparams
 check tb_images_needs_logdir 2 "kcb-train: --write-images needs --logdir DIR" -- "$bin" --write-images
+# ... and, as in Keras, the histograms it is drawn with; PR curves need validation data
+check tb_images_needs_histograms 2 "kcb-train: --write-images needs --histogram-freq N" -- "$bin" --logdir "$tmp/x" --write-images
+check tb_pr_curves_need_validation 2 "kcb-train: --pr-curves: PR curves are drawn from the validation data" -- \
+  "$bin" --logdir "$tmp/x" --pr-curves --validation-split 0
 check missing_data 1 "kcb-train: .*/nonexistent/train-images-idx3-ubyte.*\\(KCB_ENOENT\\)" -- "$bin" --data /nonexistent
 # ModelCheckpoint / BackupAndRestore flags
 check help_checkpoint 0 '^  --checkpoint TEMPLATE    ModelCheckpoint: ' -- "$bin" --help
@@ -126,6 +130,8 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 300 --epochs 1 --verbose 0 --model 28x28x1,conv:10:28:softmax,flatten --logdir "$tmp/prf" --pr-curves
   check embeddings_no_hidden 2 "kcb-train: --embeddings: the model has no hidden layer before its output Dense layer" -- \
     "$bin" --train-limit 500 --model 28x28x1,conv:10:28,flatten,softmax --epochs 1 --verbose 0 --logdir "$tmp/emb" --embeddings 4
+  check embeddings_pixels_not_hidden 2 "kcb-train: --embeddings: the model has no hidden layer before its output Dense layer" -- \
+    "$bin" --train-limit 100 --epochs 1 --verbose 0 --model flatten,dropout:0.1,10:softmax --logdir "$tmp/emb3" --embeddings 5
   # the sprite shows the data set's 28x28 images whatever shape the model views them in
   check embeddings_sprite_shape 0 "sprite 56x56 of 28x28 images" -- bash -c "'$bin' --train-limit 300 --model 14x56x1,conv:2:3,gap,8:relu,10:softmax \
     --epochs 1 --verbose 0 --logdir '$tmp/emb2' --embeddings 4 >/dev/null && '$1/kcb-inspect' plugins '$tmp/emb2'"
