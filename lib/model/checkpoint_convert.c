@@ -641,6 +641,24 @@ done:
 
 /* ---- configs between layouts ------------------------------------------------------------- */
 
+/* The module and registered_name Keras 3's config.json gives an entry of class `cls`: the models
+ * by their public or defining module (a nested Sequential "keras", a Functional its own module),
+ * a user's registered class ("Package>Name" in a legacy config) by its registered name, which
+ * Keras looks up first, the layers "keras.layers". */
+static void archive_tags(json_t *entry) {
+  const char *cls = kcb__entry_class(entry);
+  const char *gt = strchr(cls, '>');
+  json_t *module = !strcmp(cls, "Sequential") || !strcmp(cls, "Model") ? json_string("keras")
+                   : !strcmp(cls, "Functional") ? json_string("keras.src.models.functional")
+                   : gt ? json_null() : json_string("keras.layers");
+  json_t *registered = !strcmp(cls, "Functional") ? json_string("Functional") : gt ? json_string(cls) : json_null();
+  if (gt) json_object_set_new(entry, "class_name", json_string(gt + 1)); /* after `registered` copied cls */
+  if (!json_object_get(entry, "module")) json_object_set_new(entry, "module", module);
+  else json_decref(module);
+  if (!json_object_get(entry, "registered_name")) json_object_set_new(entry, "registered_name", registered);
+  else json_decref(registered);
+}
+
 /* Layer entries of a config.json carry module / registered_name / build_config; a legacy
  * model_config's do not (and vice versa when going the other way). */
 static void retag_layers(json_t *entry, int to_archive) {
@@ -649,8 +667,7 @@ static void retag_layers(json_t *entry, int to_archive) {
   json_t *l;
   json_array_foreach(layers, i, l) {
     if (to_archive) {
-      if (!json_object_get(l, "module")) json_object_set_new(l, "module", json_string("keras.layers"));
-      if (!json_object_get(l, "registered_name")) json_object_set_new(l, "registered_name", json_null());
+      archive_tags(l);
     } else {
       json_object_del(l, "module");
       json_object_del(l, "registered_name");
@@ -707,9 +724,9 @@ static int legacy_configs(const kcb_checkpoint_file *f, char **model_config, cha
 static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoint_write_report *report) {
   json_t *c = json_deep_copy(f->config);
   if (!c) return kcb__error(KCB_ENOMEM, "out of memory");
-  const char *cls = kcb__entry_class(c);
-  json_object_set_new(c, "module", json_string(strcmp(cls, "Functional") == 0 ? "keras.src.models.functional" : "keras"));
-  json_object_set_new(c, "registered_name", json_null());
+  json_object_del(c, "module");
+  json_object_del(c, "registered_name");
+  archive_tags(c);
   retag_layers(c, 1);
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   if (tc && f->meta.keras_version[0] == '2') {
