@@ -799,6 +799,20 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     KCB__TRY(kcb__error(KCB_EFORMAT, "%s: objects nested more than %d deep at '%s'", f->h5name, KCB__CKPT_MAX_DEPTH, path));
   KCB__TRY(walk_once(f, path));
   KCB__TRY(kcb__h5_path_join(vars_path, sizeof vars_path, path, "vars", f->h5name));
+  if (!entry && parent >= 0 && !kcb__h5_exists(f->file, vars_path)) {
+    /* a list (or dict) of a layer's objects: Keras writes every object with a `vars` group, but a
+     * container only as the group of its items (_save_container_state), named by the items in the
+     * list's order ("dense", "dense_1", ..., "dense_10"), which a legacy file's order follows. It is
+     * no object of its own: its items belong to the layer, in the layer's name scope. */
+    KCB__TRY(list_members(f, path, &m, &n, 1));
+    for (size_t j = 0; j < n; j++) {
+      if (!m[j].is_group) continue;
+      char child[KCB__H5_PATH_MAX];
+      KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
+      KCB__TRY(walk_object(f, child, NULL, parent, m[j].name, scope, NULL));
+    }
+    goto done;
+  }
   if (kcb__h5_exists(f->file, vars_path)) {
     KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
     if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &stored_name, f->h5name));

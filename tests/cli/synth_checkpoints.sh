@@ -67,6 +67,16 @@ for m in bn_renorm ln_rms; do
   done
 done
 
+# make_lists.py: a custom layer holding a list of 12 Dense layers. Keras names the items in list
+# order (dense ... dense_11) and its legacy layout lists their weights so: the .h5 kcb writes loads
+# them into the same layers (numbered as the list, not as strings sort "dense_10" before "dense_2")
+check list_items_to_h5 0 '^same weight_names$' -- sh -c "'$bin/kcb-restore' '$dir/stack_same.keras' -o '$tmp/stack.h5' \
+  >/dev/null 2>&1 && $py -c \"
+import h5py
+names = lambda p: [n.decode() if isinstance(n, bytes) else n for n in h5py.File(p, 'r')['model_weights/stack'].attrs['weight_names']]
+print('same weight_names' if names('$tmp/stack.h5') == names('$dir/stack_same.h5') else (names('$tmp/stack.h5'), names('$dir/stack_same.h5')))\""
+check list_items_diff 0 'every variable identical' -- "$bin/kcb-inspect" diff "$dir/stack_same.keras" "$dir/stack_same.h5"
+
 for model in seqmix attn convs video nested mixed block; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"
