@@ -625,7 +625,8 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
 static int sub_rank(const char *cls, const char *attr, int layers_first) {
   static const char *const bidi[] = {"forward_layer", "backward_layer", NULL};
   static const char *const mha[] = {"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense", NULL};
-  const char *const *order = !strcmp(cls, "Bidirectional") ? bidi : !strcmp(cls, "MultiHeadAttention") ? mha : NULL;
+  const char *const *order = !strcmp(cls, "Bidirectional") ? bidi
+                             : !strcmp(cls, "MultiHeadAttention") || !strcmp(cls, "GroupedQueryAttention") ? mha : NULL;
   if ((!strcmp(attr, "layers") && layers_first) || !strcmp(attr, "_layer_checkpoint_dependencies"))
     return -1; /* a Sequential's or Functional's layers: Keras walks them first */
   if (attr[0] == '_') attr++;             /* older Keras 3 has only the private attributes */
@@ -805,12 +806,15 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
      * list's order ("dense", "dense_1", ..., "dense_10"), which a legacy file's order follows. It is
      * no object of its own: its items belong to the layer, in the layer's name scope. */
     KCB__TRY(list_members(f, path, &m, &n, 1));
+    size_t first_item = f->n_layers;
     for (size_t j = 0; j < n; j++) {
       if (!m[j].is_group) continue;
       char child[KCB__H5_PATH_MAX];
       KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
       KCB__TRY(walk_object(f, child, NULL, parent, m[j].name, scope, NULL));
     }
+    for (size_t l = first_item; l < f->n_layers; l++)
+      if (f->layers[l].pub.parent == parent) f->layers[l].in_list = 1;
     goto done;
   }
   if (kcb__h5_exists(f->file, vars_path)) {

@@ -18,6 +18,7 @@ typedef struct kcb__ckpt_layer {
   char *name, *class_name, *path, *config_json;
   char *attr;    /* its group's own name: container name ("conv2d_1") or attribute ("cell") */
   json_t *entry; /* its entry in the model config (borrowed from kcb_checkpoint_file.config) */
+  int in_list;   /* an item of a list of its parent's sub-layers (their order is the list's, known) */
   int model_own; /* not a layer: the model's own variables (a store's root `vars`, a legacy file's
                     top_level_model_weights), as a subclassed model creates them */
 } kcb__ckpt_layer;

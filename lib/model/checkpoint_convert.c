@@ -555,6 +555,36 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
                len ? "; " : "", top->name);
       break;
     }
+  /* a layer of a class kcb does not know, holding weights in two or more sub-layers: the legacy
+   * layout lists them in the order the layer made them, which a store (sorted attribute names)
+   * does not record */
+  if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
+    long *first_child = malloc((f->n_layers + 1) * sizeof *first_child);
+    unsigned char *many = calloc(f->n_layers + 1, 1);
+    for (size_t l = 0; first_child && l < f->n_layers; l++) first_child[l] = -1;
+    for (size_t i = 0; first_child && many && i < nm; i++)
+      for (int c = f->vars[i].pub.layer; c >= 0 && f->layers[c].pub.parent >= 0; c = f->layers[c].pub.parent) {
+        int up = f->layers[c].pub.parent;
+        if (first_child[up] < 0) first_child[up] = c;
+        else if (first_child[up] != c && !(f->layers[c].in_list && f->layers[first_child[up]].in_list)) many[up] = 1;
+      }
+    static const char *const ordered[] = {"Sequential", "Functional", "Model", "Bidirectional", "MultiHeadAttention",
+                                          "GroupedQueryAttention"};
+    for (size_t l = 0; first_child && many && l < f->n_layers; l++) {
+      int known = 0;
+      for (size_t k = 0; k < sizeof ordered / sizeof ordered[0]; k++) known |= !strcmp(f->layers[l].class_name, ordered[k]);
+      if (!many[l] || known) continue;
+      size_t len = strlen(p->report->note);
+      snprintf(p->report->note + len, sizeof p->report->note - len,
+               "%sthe weights of layer '%s' (%s) are listed in its sub-layers' sorted names: Keras's legacy loader "
+               "takes them in the order the layer made its sub-layers, which this file does not record; check "
+               "that order before loading the file into Keras", len ? "; " : "", f->layers[l].name,
+               f->layers[l].class_name[0] ? f->layers[l].class_name : "unknown class");
+      break;
+    }
+    free(first_child);
+    free(many);
+  }
   int noted_positional = 0;
   for (size_t i = 0; i < nm; i++) {
     if (f->vars[i].pub.layer < 0) return kcb__error(KCB_EINVAL, "%s: variable '%s' belongs to no layer", f->path, f->vars[i].name);
