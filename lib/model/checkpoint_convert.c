@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <jansson.h>
@@ -1020,7 +1021,9 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   p.opt_order = calloc(f->n_vars + 1, sizeof *p.opt_order);
   if (!p.dst_path || !p.order || !p.opt_order) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
 
-  if (layout == src) {
+  struct stat src_stat;
+  int src_is_dir = stat(f->path, &src_stat) == 0 && S_ISDIR(src_stat.st_mode); /* a model saved unzipped */
+  if (layout == src && !src_is_dir) {
     /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept) */
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(&p, i, f->vars[i].path));
     KCB__TRY(kcb_file_read(f->path, 0, &bytes, &len));

@@ -163,6 +163,10 @@ check deep_dir_named_directly 0 "^1 +${deep%/}/w\.weights\.h5" -- "$bin" "$deep"
 mkdir -p "$tmp/sc/best.keras" "$tmp/sc2/m.keras" && cp "$c/stored/a.weights.h5" "$tmp/sc/best.keras/" && echo '{}' >"$tmp/sc2/m.keras/config.json"
 check keras_named_dir_searched 0 "^1 +$tmp/sc/best\.keras/a\.weights\.h5 " -- "$bin" "$tmp/sc"
 check keras_dir_without_weights 1 "skipping $tmp/sc2/m\.keras: .*without its weights" -- "$bin" "$tmp/sc2"
+# a model saved unzipped (model.save(dir, zipped=False)) becomes a .keras archive again
+mkdir -p "$tmp/unzipped" && (cd "$tmp/unzipped" && unzip -q "$c/stored/full.keras")
+check unzipped_to_keras 0 "wrote $tmp/zipped\.keras from $tmp/unzipped \(verified\)" -- "$bin" "$tmp/unzipped" -o "$tmp/zipped.keras"
+check unzipped_to_keras_same 0 "every variable identical" -- "$(dirname "$bin")/kcb-inspect" diff "$tmp/zipped.keras" "$c/stored/full.keras"
 
 # a legacy file whose weight_names list a layer's weights out of order, or leave one out: Keras
 # loads them by position into no Dense, so no layout is written (a weights-only one either)
