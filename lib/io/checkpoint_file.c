@@ -1686,7 +1686,7 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   /* the tree owns what the source opened and read, but for the weights group */
   f->file = src.file, f->image = src.image, f->image_len = src.image_len, f->h5name = src.h5name;
   f->model_config = src.config, f->training_config = src.training, f->metadata_json = src.metadata_json;
-  f->keras_version = src.keras_version, f->backend = src.backend, m->layout = src.layout;
+  f->keras_version = src.keras_version, f->backend = src.backend, m->layout = src.layout, f->n_assets = src.n_assets;
   hid_t weights = src.weights == src.file ? H5I_INVALID_HID : src.weights;
   memset(&src, 0, sizeof src);
   src.file = H5I_INVALID_HID, src.weights = weights;

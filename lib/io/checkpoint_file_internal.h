@@ -58,6 +58,7 @@ struct kcb_checkpoint_file {
       *kcb_version, *monitor, *optimizer_name;
   json_t *training; /* training_config parsed once, read-only (NULL: none, or not JSON) */
   kcb__str_map by_name; /* variables by name and by path, for kcb_checkpoint_file_find */
+  size_t n_assets;  /* a .keras's files under assets/ (only a .keras holds them) */
   int frozen_known; /* a weights-only store's frozen variables were told by its optimizer's slots */
 };
 

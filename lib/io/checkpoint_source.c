@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -57,6 +58,34 @@ static int dir_holds(const char *dir, const char *name) {
   int found = p && stat(p, &st) == 0 && S_ISREG(st.st_mode);
   free(p);
   return found;
+}
+
+/* Files below an unzipped archive's assets/ (a depth-first walk, bounded). */
+static size_t count_files(const char *dir, int depth) {
+  DIR *d = depth < 16 ? opendir(dir) : NULL;
+  size_t n = 0;
+  for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char *child = kcb__path_join(dir, e->d_name);
+    struct stat st;
+    if (child && lstat(child, &st) == 0) n += S_ISDIR(st.st_mode) ? count_files(child, depth + 1) : S_ISREG(st.st_mode);
+    free(child);
+  }
+  if (d) closedir(d);
+  return n;
+}
+
+/* What a .keras keeps beside the weights, which no other layout holds: counted, for notes. */
+static void count_assets(kcb__ckpt_source *s) {
+  struct stat st;
+  if (stat(s->path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    char *assets = kcb__path_join(s->path, "assets");
+    s->n_assets = assets ? count_files(assets, 0) : 0;
+    free(assets);
+  } else if (kcb__zip_count_prefix(s->path, s->zip_start, "assets/", &s->n_assets) != 0) {
+    s->n_assets = 0;
+    kcb_error_clear(); /* the archive opened for its members already: only a count is lost */
+  }
 }
 
 int kcb__is_keras_dir(const char *path) { return dir_holds(path, "config.json") && dir_holds(path, "model.weights.h5"); }
@@ -200,6 +229,7 @@ int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
       rc = kcb__error(KCB_EFORMAT, "%s: not a .keras archive: neither a zip archive (a .keras file is a zip of config.json, "
                       "metadata.json and model.weights.h5) nor an HDF5 file", path);
   }
+  if (rc == 0 && zip == KCB__ZIP_FOUND) count_assets(s);
   if (rc == 0) {
     /* the file's root, then (legacy full .h5) the weights group, as Keras writes them */
     read_info(s, s->file, "keras_version", &s->keras_version);

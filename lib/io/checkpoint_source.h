@@ -23,6 +23,7 @@ typedef struct kcb__ckpt_source {
   char *training;               /* a full .h5's training_config, when it has one */
   char *metadata_json;          /* .keras: metadata.json, when the archive has one */
   char *keras_version, *backend; /* where Keras stores them (attributes or metadata.json), or NULL */
+  size_t n_assets;              /* .keras: files under assets/ (lookup layers' vocabularies, ...) */
 } kcb__ckpt_source;
 
 /** Opens `path` (.keras or its unzipped directory, .weights.h5, full or weights-only .h5: recognised

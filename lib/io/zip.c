@@ -59,16 +59,16 @@ static int zip_fail(int code, const char *file, const char *what, zip_error_t *e
   return kcb__error(code, "%s: %s (libzip: %s)", file, what, zip_error_strerror(err));
 }
 
-int kcb__zip_read_member(const char *path, uint64_t start, const char *name, void **out, size_t *len,
-                         uint64_t max_bytes, const char *why_max) {
+/* Opens the archive at `path`, `start` bytes in, for reading; *archive_size gets its size (2^40
+ * when unknown). */
+static int open_archive(const char *path, uint64_t start, zip_t **out, zip_uint64_t *archive_size) {
   *out = NULL;
-  *len = 0;
   int zerr = 0, fd;
   int rc0 = kcb__file_open_read(path, NULL, &fd);
   if (rc0) return rc0;
   struct stat ast;
-  zip_uint64_t archive_size = fstat(fd, &ast) == 0 && (uint64_t)ast.st_size >= start ? (zip_uint64_t)ast.st_size - start
-                                                                                      : ((zip_uint64_t)1 << 40);
+  *archive_size = fstat(fd, &ast) == 0 && (uint64_t)ast.st_size >= start ? (zip_uint64_t)ast.st_size - start
+                                                                         : ((zip_uint64_t)1 << 40);
   FILE *fp = fdopen(fd, "rb");
   zip_error_t e;
   zip_error_init(&e);
@@ -85,7 +85,34 @@ int kcb__zip_read_member(const char *path, uint64_t start, const char *name, voi
     return rc;
   }
   zip_error_fini(&e);
-  int rc = 0;
+  *out = za;
+  return 0;
+}
+
+int kcb__zip_count_prefix(const char *path, uint64_t start, const char *prefix, size_t *count) {
+  zip_t *za;
+  zip_uint64_t size;
+  *count = 0;
+  int rc = open_archive(path, start, &za, &size);
+  if (rc) return rc;
+  zip_int64_t n = zip_get_num_entries(za, 0);
+  for (zip_int64_t i = 0; i < n; i++) {
+    const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+    size_t len = name ? strlen(name) : 0;
+    if (name && strncmp(name, prefix, strlen(prefix)) == 0 && len > 0 && name[len - 1] != '/') ++*count; /* files, not directories */
+  }
+  zip_discard(za);
+  return 0;
+}
+
+int kcb__zip_read_member(const char *path, uint64_t start, const char *name, void **out, size_t *len,
+                         uint64_t max_bytes, const char *why_max) {
+  *out = NULL;
+  *len = 0;
+  zip_t *za;
+  zip_uint64_t archive_size;
+  int rc = open_archive(path, start, &za, &archive_size);
+  if (rc) return rc;
   zip_file_t *zf = NULL;
   char *buf = NULL;
   zip_stat_t st;

@@ -24,6 +24,10 @@ int kcb__zip_locate(const char *path, uint64_t *start);
 int kcb__zip_read_member(const char *path, uint64_t start, const char *name, void **out, size_t *len,
                          uint64_t max_bytes, const char *why_max);
 
+/* How many files of the archive (kcb__zip_locate's start) have names starting with prefix
+ * ("assets/": what Keras keeps beside the weights, such as a lookup layer's vocabulary). */
+int kcb__zip_count_prefix(const char *path, uint64_t start, const char *prefix, size_t *count);
+
 /* One member of an archive to write. */
 typedef struct kcb__zip_member {
   const char *name;

@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -48,6 +49,16 @@ static int set_path(plan *p, size_t i, const char *path) {
 static const kcb__ckpt_layer *top_of(const kcb_checkpoint_file *f, int layer) {
   while (f->layers[layer].pub.parent >= 0) layer = f->layers[layer].pub.parent;
   return &f->layers[layer];
+}
+
+/* Appends a sentence to the report's note ("; " between them), cut to fit. */
+static void add_note(kcb_checkpoint_write_report *r, const char *fmt, ...) {
+  size_t len = strlen(r->note);
+  if (len && len + 2 < sizeof r->note) memcpy(r->note + len, "; ", 3), len += 2;
+  va_list ap;
+  va_start(ap, fmt);
+  if (len < sizeof r->note) vsnprintf(r->note + len, sizeof r->note - len, fmt, ap);
+  va_end(ap);
 }
 
 /* ---- target: Keras 3 store -------------------------------------------------------------- */
@@ -263,9 +274,8 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   if (!ok) {
     if (n_opt) {
       p->report->optimizer_dropped = 1;
-      snprintf(p->report->note, sizeof p->report->note,
-               "optimizer state not converted: its %zu variables are not an iteration, a learning rate and slots that each "
-               "belong to a model variable", n_opt);
+      add_note(p->report, "optimizer state not converted: its %zu variables are not an iteration, a learning rate and "
+               "slots that each belong to a model variable", n_opt);
     }
     for (size_t j = nm; j < f->n_vars; j++) KCB__TRY(set_path(p, j, ""));
     goto done;
@@ -289,7 +299,7 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   if (tail >= 0) p->opt_order[p->n_opt++] = (size_t)tail;
   else if (L && !strcmp(L->name, "nadam")) {
     p->report->optimizer_dropped = 1;
-    snprintf(p->report->note, sizeof p->report->note, "optimizer state incomplete: Nadam's u_product is not in the source");
+    add_note(p->report, "optimizer state incomplete: Nadam's u_product is not in the source");
   }
   for (size_t j = nm; j < f->n_vars; j++) KCB__TRY(set_path(p, j, "")); /* hyperparameters Keras 3 has not */
   for (size_t q = 0; q < p->n_opt; q++) {
@@ -549,11 +559,8 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     for (size_t i = 1; i < nm; i++) {
       const kcb__ckpt_layer *top = top_of(f, f->vars[i].pub.layer);
       if (f->vars[i].pub.layer == f->vars[i - 1].pub.layer || top != top_of(f, f->vars[i - 1].pub.layer)) continue;
-      size_t len = strlen(p->report->note);
-      snprintf(p->report->note + len, sizeof p->report->note - len,
-               "%sthe weights of nested layer '%s' are listed as if all its layers were trainable: this file does not "
-               "say which were frozen, and Keras's legacy loader lists a frozen layer's weights last",
-               len ? "; " : "", top->name);
+      add_note(p->report, "the weights of nested layer '%s' are listed as if all its layers were trainable: this file "
+               "does not say which were frozen, and Keras's legacy loader lists a frozen layer's weights last", top->name);
       break;
     }
   /* a layer of a class kcb does not know, holding weights in two or more sub-layers: the legacy
@@ -575,11 +582,9 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
       int known = 0;
       for (size_t k = 0; k < sizeof ordered / sizeof ordered[0]; k++) known |= !strcmp(f->layers[l].class_name, ordered[k]);
       if (!many[l] || known) continue;
-      size_t len = strlen(p->report->note);
-      snprintf(p->report->note + len, sizeof p->report->note - len,
-               "%sthe weights of layer '%s' (%s) are listed in its sub-layers' sorted names: Keras's legacy loader "
-               "takes them in the order the layer made its sub-layers, which this file does not record; check "
-               "that order before loading the file into Keras", len ? "; " : "", f->layers[l].name,
+      add_note(p->report, "the weights of layer '%s' (%s) are listed in its sub-layers' sorted names: Keras's legacy "
+               "loader takes them in the order the layer made its sub-layers, which this file does not record; check "
+               "that order before loading the file into Keras", f->layers[l].name,
                f->layers[l].class_name[0] ? f->layers[l].class_name : "unknown class");
       break;
     }
@@ -594,11 +599,9 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     const char *leaf = strrchr(f->vars[i].name, '/');
     if (leaf && leaf[1] >= '0' && leaf[1] <= '9' && !noted_positional) { /* said once, for the first such layer */
       noted_positional = 1;
-      size_t len = strlen(p->report->note);
       const kcb__ckpt_layer *l = &f->layers[f->vars[i].pub.layer];
-      snprintf(p->report->note + len, sizeof p->report->note - len,
-               "%sweight names of layer '%s' (%s) are positional ('%s'): kcb does not know that class's variable names",
-               len ? "; " : "", l->name, l->class_name[0] ? l->class_name : "unknown class", f->vars[i].name);
+      add_note(p->report, "weight names of layer '%s' (%s) are positional ('%s'): kcb does not know that class's "
+               "variable names", l->name, l->class_name[0] ? l->class_name : "unknown class", f->vars[i].name);
     }
     char path[2 * KCB__H5_PATH_MAX]; /* long enough for write_verified to refuse a name too long */
     const kcb__ckpt_layer *top = top_of(f, f->vars[i].pub.layer);
@@ -761,8 +764,7 @@ static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoi
   retag_layers(c, 1);
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   if (tc && f->meta.keras_version[0] == '2') {
-    snprintf(report->note, sizeof report->note,
-             "compile settings not converted: Keras 3 does not accept tf.keras 2's training_config");
+    add_note(report, "compile settings not converted: Keras 3 does not accept tf.keras 2's training_config");
   } else if (json_is_object(tc)) {
     json_t *oc = json_object_get(tc, "optimizer_config");
     json_t *opt = json_object();
@@ -1023,6 +1025,13 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
 
   struct stat src_stat;
   int src_is_dir = stat(f->path, &src_stat) == 0 && S_ISDIR(src_stat.st_mode); /* a model saved unzipped */
+  if (f->n_assets && (layout != KCB_LAYOUT_KERAS || src_is_dir)) {
+    /* a lookup layer's vocabulary (or what else a layer saved as an asset) has no place in the
+     * other layouts, and kcb writes an archive's weights and configs only */
+    add_note(report, "%s's %zu file%s under assets/ (a lookup layer's vocabulary, ...) %s not written: only %s keeps "
+             "them", f->path, f->n_assets, f->n_assets == 1 ? "" : "s", f->n_assets == 1 ? "is" : "are",
+             src_is_dir && layout == KCB_LAYOUT_KERAS ? "the archive itself" : "a .keras archive");
+  }
   if (layout == src && !src_is_dir) {
     /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept) */
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(&p, i, f->vars[i].path));

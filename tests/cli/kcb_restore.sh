@@ -163,6 +163,16 @@ check deep_dir_named_directly 0 "^1 +${deep%/}/w\.weights\.h5" -- "$bin" "$deep"
 mkdir -p "$tmp/sc/best.keras" "$tmp/sc2/m.keras" && cp "$c/stored/a.weights.h5" "$tmp/sc/best.keras/" && echo '{}' >"$tmp/sc2/m.keras/config.json"
 check keras_named_dir_searched 0 "^1 +$tmp/sc/best\.keras/a\.weights\.h5 " -- "$bin" "$tmp/sc"
 check keras_dir_without_weights 1 "skipping $tmp/sc2/m\.keras: .*without its weights" -- "$bin" "$tmp/sc2"
+# an archive's assets/ (a lookup layer's vocabulary) has no place in the other layouts: said
+/usr/bin/python3 -c "
+import shutil, sys, zipfile
+shutil.copyfile(sys.argv[1], sys.argv[2])
+with zipfile.ZipFile(sys.argv[2], 'a') as z:
+    z.writestr('assets/layers/string_lookup/vocabulary.txt', 'a\nb\n')" "$c/stored/full.keras" "$tmp/assets.keras"
+check assets_not_converted 0 "note: .*assets\.keras's 1 file under assets/ \(a lookup layer's vocabulary, \.\.\.\) is not written: only a \.keras archive keeps them" -- \
+  "$bin" "$tmp/assets.keras" -o "$tmp/assets.h5"
+check assets_kept_in_keras 0 "assets/layers/string_lookup/vocabulary\.txt" -- sh -c "'$bin' '$tmp/assets.keras' -o '$tmp/assets2.keras' >/dev/null 2>&1 && unzip -l '$tmp/assets2.keras'"
+
 # a model saved unzipped (model.save(dir, zipped=False)) becomes a .keras archive again
 mkdir -p "$tmp/unzipped" && (cd "$tmp/unzipped" && unzip -q "$c/stored/full.keras")
 check unzipped_to_keras 0 "wrote $tmp/zipped\.keras from $tmp/unzipped \(verified\)" -- "$bin" "$tmp/unzipped" -o "$tmp/zipped.keras"
