@@ -141,20 +141,7 @@ def write_all(tag, model, kind, fix_cfg=None, zmembers=(), zip64=False, build_co
             z.writestr(n, d)
     if not legacy:
         return cfg
-    with h5py.File(os.path.join(OUTDIR, tag + ".h5"), "w") as h5:
-        h5.attrs["backend"] = "tensorflow"
-        h5.attrs["keras_version"] = "3.15.1"
-        lcfg = S.legacy(cfg)
-        lcfg.pop("build_config", None)
-        lcfg.pop("compile_config", None)
-        h5.attrs["model_config"] = json.dumps(lcfg).encode()
-        tc = {k: v for k, v in cfg["compile_config"].items() if k != "optimizer"}
-        tc["optimizer_config"] = {"class_name": cls, "config": ocfg}
-        h5.attrs["training_config"] = json.dumps(tc).encode()
-        M.write_legacy(h5.create_group("model_weights"), model)
-        M.write_legacy_opt(h5, opt_vars)
-    with h5py.File(os.path.join(OUTDIR, tag + ".legacy_weights.h5"), "w") as h5:
-        M.write_legacy(h5, model)
+    M.write_legacy_files(tag, model, cfg, cls, ocfg, opt_vars)
     return cfg
 
 def dense(name, i, o, bias=True, **kw):

@@ -145,6 +145,12 @@ def write_all(tag, model, kind, fix_cfg=None):
         z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-12-03@10:00:00"}))
         z.writestr("config.json", json.dumps(cfg))
         z.writestr("model.weights.h5", buf.getvalue())
+    write_legacy_files(tag, model, cfg, cls, ocfg, opt_vars)
+    return opt_vars
+
+
+def write_legacy_files(tag, model, cfg, cls, ocfg, opt_vars):
+    """The full .h5 (Keras 3's legacy writer) and the weights-only legacy file of a model."""
     dup = len({n for n, _, _ in opt_vars}) != len(opt_vars)
     with h5py.File(os.path.join(OUTDIR, tag + ".h5"), "w") as h5:
         h5.attrs["backend"] = "tensorflow"
@@ -164,7 +170,6 @@ def write_all(tag, model, kind, fix_cfg=None):
     # legacy weights-only (Keras 2 save_weights layout = model_weights at root)
     with h5py.File(os.path.join(OUTDIR, tag + ".legacy_weights.h5"), "w") as h5:
         write_legacy(h5, model)
-    return opt_vars
 
 
 # ---- models ------------------------------------------------------------------------------
