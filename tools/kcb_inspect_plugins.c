@@ -249,6 +249,32 @@ static int print_run(const char *name, const char *dir, const run_plugins *rp, i
   return problem;
 }
 
+/* TensorBoard's projector reads the configs of runs and of the log directory itself: one in a
+ * directory below that holds no event file (kcb-train --logdir P/a writes P/a/train and
+ * P/a/validation, and P/a is a run only with --hparams) is not shown when TensorBoard is started on
+ * the log directory. Said on stderr, one level down. */
+static void note_hidden_projectors(const char *logdir) {
+  DIR *d = opendir(logdir);
+  for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+    if (e->d_name[0] == '.') continue;
+    char dir[4096], cfg[4200];
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/%s", logdir, e->d_name);
+    snprintf(cfg, sizeof cfg, "%s/projector_config.pbtxt", dir);
+    if (stat(cfg, &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    char **files = NULL;
+    size_t n = 0;
+    int is_run = kcb_tfevents_list_files(dir, &files, &n) == 0 && n > 0;
+    kcb_string_list_free(files, n);
+    kcb_error_clear();
+    if (!is_run)
+      fprintf(stderr, "kcb-inspect plugins: note: %s holds no event file, so TensorBoard started on %s does not show its "
+              "projector: start TensorBoard on %s (kcb-train --hparams makes it a run)\n", tool_esc(dir), tool_esc(logdir),
+              tool_esc(dir));
+  }
+  if (d) closedir(d);
+}
+
 int cmd_plugins(int argc, char **argv) {
   static const opt_spec specs[] = {{"--json", 0}, {"--run", 1}, {NULL, 0}};
   args a;
@@ -302,6 +328,7 @@ int cmd_plugins(int argc, char **argv) {
     if (stat(cfg, &st) == 0) problem |= print_run(".", logdir, NULL, json, n_runs == 0);
   }
   if (json && !rc) printf("]}\n");
+  if (!rc && logdir_is_dir) note_hidden_projectors(logdir);
   runs_free(runs, n_runs);
   args_free(&a);
   return rc ? rc : problem ? EXIT_DATA : EXIT_OK;

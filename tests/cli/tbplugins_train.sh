@@ -28,6 +28,9 @@ check inspect_layout 0 "metrics \(train and validation\) / loss: multiline epoch
 check inspect_projector 0 "test_features: tensor 50 x 128 \(binary\), metadata 50 rows, columns: label, class, sprite 224x224 of 28x28 images" -- \
   "$inspect" plugins "$logs"
 check inspect_profile 0 "train/plugins/profile/.*\.trace\.json\.gz" -- "$inspect" plugins "$logs" --run train
+# on the directory above, the projector of a log directory that is no run is not TensorBoard's to show: said
+check inspect_projector_hidden 0 "note: .*/logs holds no event file, so TensorBoard started on .* does not show its projector" -- \
+  "$inspect" plugins "$tmp"
 check inspect_json 0 '"num_thresholds": 201' -- "$inspect" plugins "$logs" --json
 check inspect_bad_run 1 "" -- "$inspect" plugins "$logs" --run nope
 # a projector config alone (no event files) is read; a path out of its directory is a problem (exit 1)
