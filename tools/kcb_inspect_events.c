@@ -13,10 +13,86 @@
  * EXIT_DATA when the run cannot be read. */
 typedef int (*event_fn)(void *ctx, const run_ref *run, const kcb_event *e);
 
+/* The events TensorBoard's data server keeps of a run (alive[i] for the i-th event read): a
+ * value at step s replaces its tag's earlier values at steps >= s, and a SessionLog START at step
+ * s those of every tag (a restarted run relogging its steps). As kcb's run reader does for
+ * scalars. An event stays when one of its values does. @return the flags (free), or NULL. */
+static unsigned char *surviving_events(const run_ref *run, size_t *n_events) {
+  typedef struct {
+    int64_t *step;
+    size_t *event, n, cap;
+  } kept;
+  kcb_event_reader *r = NULL;
+  *n_events = 0;
+  if (kcb_event_reader_open(&r, run->path) != 0) return NULL;
+  strmap tags = {0};
+  kept *k = NULL;
+  size_t n_tags = 0, cap_tags = 0, n = 0, cap = 0;
+  unsigned char *alive = NULL;
+  int ok = 1;
+  const kcb_event *e;
+  for (int rc; ok && (rc = kcb_event_reader_next(r, &e)) != 0;) {
+    if (rc < 0) {
+      if (rc == KCB_ETRUNC || rc == KCB_ECRC || rc == KCB_EFORMAT) continue;
+      break;
+    }
+    if (n == cap) {
+      unsigned char *grown = realloc(alive, (cap = cap ? 2 * cap : 1024));
+      if (!(ok = grown != NULL)) break;
+      alive = grown;
+    }
+    alive[n] = 0;
+    for (size_t t = 0; e->session_status == 1 && t < n_tags; t++)
+      while (k[t].n && k[t].step[k[t].n - 1] >= e->step) k[t].n--;
+    for (size_t i = 0; ok && i < e->n_values; i++) {
+      size_t t;
+      if (!strmap_get(&tags, e->values[i].tag, &t)) {
+        if (n_tags == cap_tags) {
+          kept *grown = realloc(k, (cap_tags = cap_tags ? 2 * cap_tags : 64) * sizeof *k);
+          if (!(ok = grown != NULL)) break;
+          k = grown;
+        }
+        memset(&k[n_tags], 0, sizeof k[n_tags]);
+        t = n_tags++;
+        if (!(ok = strmap_put(&tags, e->values[i].tag, t, NULL) >= 0)) break;
+      }
+      while (k[t].n && k[t].step[k[t].n - 1] >= e->step) k[t].n--;
+      if (k[t].n == k[t].cap) {
+        size_t c = k[t].cap ? 2 * k[t].cap : 16;
+        int64_t *st = realloc(k[t].step, c * sizeof *st);
+        size_t *ev = st ? realloc(k[t].event, c * sizeof *ev) : NULL;
+        if (st) k[t].step = st;
+        if (!(ok = st && ev)) break;
+        k[t].event = ev, k[t].cap = c;
+      }
+      k[t].step[k[t].n] = e->step, k[t].event[k[t].n++] = n;
+    }
+    n++;
+  }
+  for (size_t t = 0; t < n_tags; t++) {
+    for (size_t j = 0; ok && j < k[t].n; j++) alive[k[t].event[j]] = 1;
+    free(k[t].step);
+    free(k[t].event);
+  }
+  free(k);
+  strmap_free(&tags);
+  kcb_event_reader_free(r);
+  kcb_error_clear();
+  if (!ok) {
+    free(alive);
+    return NULL;
+  }
+  *n_events = n;
+  return alive;
+}
+
 static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ctx, int *problem) {
   kcb_event_reader *r = NULL;
+  size_t n_alive = 0, index = 0;
+  unsigned char *alive = surviving_events(run, &n_alive); /* NULL: every event (out of memory) */
   int rc = kcb_event_reader_open(&r, run->path);
   if (rc) {
+    free(alive);
     *problem = 1;
     return lib_fail(cmd, rc);
   }
@@ -37,8 +113,11 @@ static int each_event(const char *cmd, const run_ref *run, event_fn fn, void *ct
       rc = lib_fail(cmd, rc);
       break;
     }
+    size_t i = index++;
+    if (alive && i < n_alive && !alive[i]) continue; /* replaced by a later value of its step */
     if ((rc = fn(ctx, run, e))) break;
   }
+  free(alive);
   kcb_event_reader_free(r);
   return rc;
 }
@@ -108,7 +187,9 @@ static const char histograms_help[] =
     "(from the sum when the writer stored it, as a HistogramProto does; else estimated from the\n"
     "bucket midpoints, shown with '~': TF2 [k,3] tensors carry no sum) and a sparkline of the\n"
     "bucket counts ('(empty)' for no values). TF2 [k,3] tensors and legacy HistogramProtos\n"
-    "(converted as TensorBoard converts them) both read.\n"
+    "(converted as TensorBoard converts them) both read. As in TensorBoard, a value at a step a\n"
+    "later one of its tag logged again (a run trained again into the directory, or resumed) is not\n"
+    "shown; so for images, audio, text and kcb-inspect plugins' PR curves.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"

@@ -28,6 +28,18 @@ check inspect_layout 0 "metrics \(train and validation\) / loss: multiline epoch
 check inspect_projector 0 "test_features: tensor 50 x 128 \(binary\), metadata 50 rows, columns: label, class, sprite 224x224 of 28x28 images" -- \
   "$inspect" plugins "$logs"
 check inspect_profile 0 "train/plugins/profile/.*\.trace\.json\.gz" -- "$inspect" plugins "$logs" --run train
+# a run trained again into the same directory: TensorBoard keeps one value a step (a later value at
+# step s replaces the earlier ones at steps >= s), and so do histograms, images and PR curves here
+for lr in 0.01 0.001; do
+  "$train" --train-limit 500 --epochs 2 --batch-size 100 --verbose 0 --lr $lr --logdir "$tmp/twice" --histogram-freq 1 \
+    --write-images --pr-curves >/dev/null 2>&1
+done
+check histograms_replaced 0 '^2$' -- sh -c "'$inspect' histograms '$tmp/twice' --tag sequential/dense_1/bias/histogram --json |
+  /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)[\"histograms\"]))'"
+check images_replaced 0 '^2$' -- sh -c "'$inspect' images '$tmp/twice' --tag sequential/dense_1/bias/image --json |
+  /usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)[\"images\"]))'"
+check pr_curves_replaced 0 'pr_curves/Bag +201 +2 +1 ' -- "$inspect" plugins "$tmp/twice"
+
 # on the directory above, the projector of a log directory that is no run is not TensorBoard's to show: said
 check inspect_projector_hidden 0 "note: .*/logs holds no event file, so TensorBoard started on .* does not show its projector" -- \
   "$inspect" plugins "$tmp"
