@@ -329,7 +329,7 @@ static const char images_help[] =
     "format) and with -o writes each one, as stored (PNG as written by kcb, TensorFlow, PyTorch), to\n"
     "DIR/RUN__TAG__STEP[_INDEX].png (characters other than letters, digits, '.', '-' and '_' in the\n"
     "run and tag become '_'; the run '.' is left out). DIR is created if missing. Names are unique:\n"
-    "one that another image of this command already took (tags a/b and a_b, a step logged twice)\n"
+    "one that another image of this command already took (tags a/b, a_b and 'a b' at one step)\n"
     "gets ~2, ~3, ... before the extension; a file of the same name already in DIR is replaced.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
@@ -345,8 +345,8 @@ typedef struct image_ctx {
   select_args *s;
   table t;
   const char *dir;
-  strmap written; /* the file names written so far: sanitized names collide (a/b and a_b), and a
-                   * step can be logged twice (issue 15); no image overwrites another */
+  strmap written; /* the file names written so far: sanitized names collide (a/b, a_b and "a b":
+                   * issue 15); no image overwrites another */
 } image_ctx;
 
 static const char *image_format(const kcb_bytes *b) {
@@ -377,8 +377,8 @@ static int write_file(const char *cmd, const char *path, const kcb_bytes *b) {
 }
 
 /* Writes blob k of v (of n) as DIR/RUN__TAG__STEP[_INDEX].EXT (the run "." left out), the name
- * into file. `written` holds the names written so far: sanitized names collide (a/b and a_b) and a
- * step can be logged twice (issue 15), so a taken name gets ~2, ~3, ...: no file overwrites another.
+ * into file. `written` holds the names written so far: sanitized names collide (a/b, a_b and "a b":
+ * issue 15), so a taken name gets ~2, ~3, ...: no file overwrites another.
  * @return 0 or EXIT_DATA (printed). */
 static int extract_blob(const char *cmd, strmap *written, const char *dir, const run_ref *run, const kcb_event *e,
                         const kcb_summary_value *v, size_t k, const char *ext, char *file, size_t size) {

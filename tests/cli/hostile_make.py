@@ -241,13 +241,14 @@ def keras_members(out, src, kind):
 
 
 def image_names(out):
-    """Images whose output names collide: tags a/b and a_b at step 3, and tag a_b at step 3 twice.
-    Each image's bytes are distinct (a PNG signature, then its own text)."""
+    """Images whose output names collide: tags a/b, a_b and "a b" at step 3 (one tag logged twice at a
+    step is one image to TensorBoard, the later one). Each image's bytes are distinct (a PNG
+    signature, then its own text)."""
     def image_event(step, tag, text):
         img = bytes([0x08, 1, 0x10, 1]) + field(4, b"\x89PNG\r\n\x1a\n" + text.encode())
         value = field(1, tag.encode()) + field(4, img)
         return struct.pack("<Bd", 0x09, 3.0) + bytes([0x10, step]) + field(5, field(1, value))
-    events(out, image_event(3, "a/b", "first"), image_event(3, "a_b", "second"), image_event(3, "a_b", "third"))
+    events(out, image_event(3, "a/b", "first"), image_event(3, "a_b", "second"), image_event(3, "a b", "third"))
 
 
 def big_hparams(out, n_hparams, n_metrics, n_sessions="1"):
