@@ -7,7 +7,7 @@ packages="build-essential cmake pkg-config libopenblas-dev zlib1g-dev libhdf5-de
   libopenmpi-dev openmpi-bin"
 if [ "${1:-}" = "--test" ]; then
   packages="$packages protobuf-compiler hdf5-tools python3 python3-h5py python3-numpy pngcheck
-    libreoffice-calc-nogui man-db"
+    libreoffice-calc-nogui man-db locales"
 fi
 missing=""
 for p in $packages; do
