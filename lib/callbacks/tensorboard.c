@@ -289,12 +289,10 @@ static int64_t last_logged_epoch(const char *log_dir, const char *run, const kcb
   size_t n = 0;
   int64_t last = -1;
   const char *own = mine ? kcb_summary_writer_path(mine) : NULL;
-  size_t scan = 0; /* the files to look at: every one but this process's own */
-  if (dir && kcb_tfevents_list_files(dir, &files, &n) == 0) scan = n > 0 && own && strcmp(files[n - 1], own) == 0 ? n - 1 : n;
-  if (scan > 0)
-    for (size_t k = scan; k-- > 0 && k + 1 == scan;) {
-      kcb_event_reader *r = NULL;
-      if (kcb_event_reader_open(&r, files[k]) != 0) continue;
+  kcb_event_reader *r = NULL;
+  if (dir && kcb_tfevents_list_files(dir, &files, &n) == 0 && n > 0) {
+    size_t k = own && strcmp(files[n - 1], own) == 0 ? n - 1 : n; /* the newest but this process's own */
+    if (k > 0 && kcb_event_reader_open(&r, files[k - 1]) == 0) {
       const kcb_event *e;
       for (int rc; (rc = kcb_event_reader_next(r, &e)) != 0;) {
         if (rc < 0) {
@@ -306,6 +304,7 @@ static int64_t last_logged_epoch(const char *log_dir, const char *run, const kcb
       }
       kcb_event_reader_free(r);
     }
+  }
   kcb_string_list_free(files, n);
   free(dir);
   kcb_error_clear();

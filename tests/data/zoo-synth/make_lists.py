@@ -117,15 +117,7 @@ def write_all(tag, model, kind, fix_cfg=None, zmembers=(), zip64=False, build_co
     cls, ocfg, opt_vars, inner = M.opt_spec(kind, trainable)
     with h5py.File(os.path.join(OUTDIR, tag + ".weights.h5"), "w") as h5:
         write_store(h5, model, opt_vars, inner)
-    cfg = S.entry(model, True)
-    cfg["module"] = "keras" if model.cls == "Sequential" else "keras.src.models.functional"
-    if fix_cfg:
-        fix_cfg(cfg)
-    if build_config:
-        cfg["build_config"] = {"input_shape": None}
-    cfg["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": cls, "config": ocfg, "registered_name": None},
-                             "loss": "mean_squared_error", "loss_weights": None, "metrics": None,
-                             "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+    cfg = M.archive_config(model, cls, ocfg, fix_cfg, build_config)
     buf = io.BytesIO()
     with h5py.File(buf, "w") as h5:
         write_store(h5, model, opt_vars, inner)

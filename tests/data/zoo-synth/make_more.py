@@ -130,14 +130,7 @@ def write_all(tag, model, kind, fix_cfg=None):
     cls, ocfg, opt_vars, inner = opt_spec(kind, trainable)
     with h5py.File(os.path.join(OUTDIR, tag + ".weights.h5"), "w") as h5:
         S.write_store(h5, model, opt_vars, inner)
-    cfg = S.entry(model, True)
-    cfg["module"] = "keras" if model.cls == "Sequential" else "keras.src.models.functional"
-    if fix_cfg:
-        fix_cfg(cfg)
-    cfg["build_config"] = {"input_shape": None}
-    cfg["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": cls, "config": ocfg, "registered_name": None},
-                             "loss": "mean_squared_error", "loss_weights": None, "metrics": None,
-                             "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+    cfg = archive_config(model, cls, ocfg, fix_cfg)
     buf = io.BytesIO()
     with h5py.File(buf, "w") as h5:
         S.write_store(h5, model, opt_vars, inner)
@@ -147,6 +140,20 @@ def write_all(tag, model, kind, fix_cfg=None):
         z.writestr("model.weights.h5", buf.getvalue())
     write_legacy_files(tag, model, cfg, cls, ocfg, opt_vars)
     return opt_vars
+
+
+def archive_config(model, cls, ocfg, fix_cfg=None, build_config=True):
+    """config.json of a model compiled with optimizer `cls` (its config ocfg), as Keras 3 writes it."""
+    cfg = S.entry(model, True)
+    cfg["module"] = "keras" if model.cls == "Sequential" else "keras.src.models.functional"
+    if fix_cfg:
+        fix_cfg(cfg)
+    if build_config:
+        cfg["build_config"] = {"input_shape": None}
+    cfg["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": cls, "config": ocfg, "registered_name": None},
+                             "loss": "mean_squared_error", "loss_weights": None, "metrics": None,
+                             "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
+    return cfg
 
 
 def write_legacy_files(tag, model, cfg, cls, ocfg, opt_vars):
