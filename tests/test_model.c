@@ -100,6 +100,67 @@ static void test_weights_and_names(void **state) {
   kcb_model_free(m);
 }
 
+/* Keras numbers only the layers it names itself, and Sequential.add refuses a second layer of a
+ * name, whether the caller or the automatic numbering chose it. */
+static void test_layer_names_unique(void **state) {
+  (void)state;
+  kcb_model *m;
+  int64_t in[1] = {3};
+  assert_ok(kcb_model_new(&m, 1, in, 0));
+  kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+  d.units = 2, d.name = "head";
+  assert_ok(kcb_model_add_dense(m, &d));
+  d.name = NULL;
+  assert_ok(kcb_model_add_dense(m, &d));
+  assert_string_equal(kcb_model_layer_name(m, 1), "dense"); /* "head" took no number */
+  d.name = "dense_1";
+  assert_ok(kcb_model_add_dense(m, &d));
+  d.name = NULL; /* the next automatic name is "dense_1": taken */
+  assert_error(kcb_model_add_dense(m, &d), KCB_EINVAL, "'dense_1' is already layer 2's");
+  assert_int_equal(kcb_model_layer_count(m), 3);
+  d.name = "head";
+  assert_error(kcb_model_add_dense(m, &d), KCB_EINVAL, "'head' is already layer 0's");
+  assert_error(kcb_model_add_from_spec(m, "4"), KCB_EINVAL, "automatic name");
+  kcb_model_free(m);
+}
+
+/* A name in another script keeps its characters whole and the table its columns. */
+static void test_summary_utf8_names(void **state) {
+  (void)state;
+  kcb_model *m;
+  int64_t in[1] = {3};
+  assert_ok(kcb_model_new(&m, 1, in, 0));
+  kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+  d.units = 2;
+  d.name = "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+           "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"; /* 35 characters, 70 bytes */
+  assert_ok(kcb_model_add_dense(m, &d));
+  d.name = "\u5c64";
+  assert_ok(kcb_model_add_dense(m, &d));
+  char *text = NULL;
+  size_t size = 0;
+  FILE *f = open_memstream(&text, &size);
+  assert_ok(kcb_model_summary(m, f));
+  fclose(f);
+  /* every table line as wide as the header's, in characters */
+  int width = -1;
+  for (char *line = text, *end; (end = strchr(line, '\n')); line = end + 1) {
+    if (strncmp(line, "\u250f", 3) && strncmp(line, "\u2502", 3) && strncmp(line, "\u2503", 3)) continue;
+    int chars = 0;
+    for (char *c = line; c < end; c++) chars += ((unsigned char)*c & 0xC0) != 0x80;
+    if (width < 0) width = chars;
+    assert_int_equal(chars, width);
+  }
+  assert_true(width > 0);
+  /* 31 of the 35 characters on the first line, the rest and the class on the next */
+  assert_non_null(strstr(text, "\u2502 \u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9"
+                               "\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9\u00e9 \u2502"));
+  assert_non_null(strstr(text, "\u2502 \u00e9\u00e9\u00e9\u00e9 (Dense)                    \u2502"));
+  assert_non_null(strstr(text, "\u2502 \u5c64 (Dense)                       \u2502"));
+  free(text);
+  kcb_model_free(m);
+}
+
 static void test_summary(void **state) {
   (void)state;
   kcb_model *m;
@@ -437,7 +498,8 @@ static void test_validation_data_dropout_and_state(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_learns_and_is_reproducible), cmocka_unit_test(test_weights_and_names),
-      cmocka_unit_test(test_summary), cmocka_unit_test(test_spec_and_build_errors),
+      cmocka_unit_test(test_summary), cmocka_unit_test(test_layer_names_unique), cmocka_unit_test(test_summary_utf8_names),
+      cmocka_unit_test(test_spec_and_build_errors),
       cmocka_unit_test(test_bad_inputs), cmocka_unit_test(test_null_model), cmocka_unit_test(test_metrics_with_sparse_labels), cmocka_unit_test(test_regression_on_sequences),
       cmocka_unit_test(test_validation_data_dropout_and_state),
   };

@@ -111,14 +111,21 @@ int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name
     if (strchr(name, '/')) /* it separates the parts of variable paths and HDF5 groups */
       return kcb__error(KCB_EINVAL, "layer name '%s' contains '/', which Keras does not allow in names", name);
     for (size_t i = 0; i < m->n_layers; i++)
-      if (strcmp(m->layers[i].name, name) == 0) return kcb__error(KCB_EINVAL, "layer name '%s' is used twice", name);
+      if (strcmp(m->layers[i].name, name) == 0)
+        return kcb__error(KCB_EINVAL, "layer name '%s' is already layer %zu's; names must be unique", name, i);
     kcb__strlcpy(l->name, name, sizeof l->name);
-  } else if (m->name_counts[kind] == 0) {
-    kcb__strlcpy(l->name, kcb__layer_base_name(kind), sizeof l->name);
   } else {
-    snprintf(l->name, sizeof l->name, "%s_%d", kcb__layer_base_name(kind), m->name_counts[kind]);
+    /* Keras numbers only the layers it names itself (a name the caller chose takes no number) */
+    if (m->name_counts[kind] == 0) kcb__strlcpy(l->name, kcb__layer_base_name(kind), sizeof l->name);
+    else snprintf(l->name, sizeof l->name, "%s_%d", kcb__layer_base_name(kind), m->name_counts[kind]);
+    for (size_t i = 0; i < m->n_layers; i++) /* as Sequential.add, which refuses the second one */
+      if (strcmp(m->layers[i].name, l->name) == 0)
+        return kcb__error(KCB_EINVAL,
+                          "the new %s layer's automatic name '%s' is already layer %zu's; names must be unique "
+                          "(give that layer, or this one, a name of its own)",
+                          kcb__layer_class_name(kind), l->name, i);
+    m->name_counts[kind]++;
   }
-  m->name_counts[kind]++;
   *out = l;
   return 0;
 }

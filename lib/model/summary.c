@@ -34,22 +34,41 @@ static void rule(FILE *f, const char *left, const char *fill, const char *join, 
   fputc('\n', f);
 }
 
+/* Characters in the first n bytes of UTF-8 text (the continuation bytes 10xxxxxx start none). */
+static int utf8_chars(const char *s, size_t n) {
+  int chars = 0;
+  for (size_t i = 0; i < n; i++) chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+  return chars;
+}
+
+/* The bytes of the longest prefix of s of at most max characters, never inside a character. */
+static size_t utf8_prefix(const char *s, int max) {
+  size_t i = 0;
+  for (int chars = 0; s[i]; i++) {
+    if (((unsigned char)s[i] & 0xC0) != 0x80 && chars++ == max) break;
+  }
+  return i;
+}
+
 /* One table row; a cell wider than its column wraps at spaces onto further lines, as rich's
- * tables in Keras do ("batch_normalization" / "(BatchNormalization)"). */
+ * tables in Keras do ("batch_normalization" / "(BatchNormalization)"). Widths count characters,
+ * so a name in any script lines up and is never cut inside a character. */
 static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
   const char *rest[COLUMNS];
   for (int c = 0; c < COLUMNS; c++) rest[c] = cells[c];
   for (int more = 1; more;) {
     more = 0;
     for (int c = 0; c < COLUMNS; c++) {
-      int len = (int)strlen(rest[c]);
-      if (len > widths[c]) { /* break at the last space that fits, else hard at the width */
-        len = widths[c];
-        for (int i = widths[c]; i > 0; i--)
+      size_t len = strlen(rest[c]), fits = utf8_prefix(rest[c], widths[c]);
+      if (fits < len) { /* break at the last space that fits, else hard at the width */
+        len = fits;
+        for (size_t i = fits; i > 0; i--)
           if (rest[c][i] == ' ') { len = i; break; }
       }
+      int pad = widths[c] - utf8_chars(rest[c], len);
       /* the last column is right-aligned, as Keras's Param # */
-      fprintf(f, c == COLUMNS - 1 ? "%s %*.*s " : "%s %-*.*s ", bar, widths[c], len, rest[c]);
+      if (c == COLUMNS - 1) fprintf(f, "%s %*s%.*s ", bar, pad, "", (int)len, rest[c]);
+      else fprintf(f, "%s %.*s%*s ", bar, (int)len, rest[c], pad, "");
       rest[c] += len;
       while (*rest[c] == ' ') rest[c]++;
       more |= *rest[c] != '\0';
