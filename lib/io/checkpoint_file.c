@@ -1853,8 +1853,12 @@ long kcb_checkpoint_file_match(const kcb_checkpoint_file *a, size_t i, const kcb
   if (!a || !b || i >= a->meta.n_model_vars) return -1;
   size_t nb = b->meta.n_model_vars;
   char x[KCB__H5_PATH_MAX + 160], y[KCB__H5_PATH_MAX + 160];
+  /* a name two variables share (a layer name used in two nested models: both kernels are
+   * "proj/kernel") pairs its k-th holder in a with its k-th in b: both list them in model order */
+  size_t k = 0;
+  for (size_t j = 0; j < i; j++) k += strcmp(a->vars[i].name, a->vars[j].name) == 0;
   for (size_t j = 0; j < nb; j++)
-    if (strcmp(a->vars[i].name, b->vars[j].name) == 0) return (long)j;
+    if (strcmp(a->vars[i].name, b->vars[j].name) == 0 && k-- == 0) return (long)j;
   strip_index(a->vars[i].name, x, sizeof x);
   long found = -1;
   int n_found = 0;

@@ -180,4 +180,8 @@ check "k2mix_to_store_listing" 0 "^ok k2mix.h5>weights.h5" -- sh -c "'$bin/kcb-r
 for target in weights.h5 keras; do
   check "k2mix_to_$target" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/k2' --output '$tmp/k2mix.$target' >/dev/null && '$bin/kcb-inspect' diff '$dir/k2mix.h5' '$tmp/k2mix.$target'"
 done
+# make_dup_names.py: two nested models each with a layer "proj", so two kernels are "proj/kernel";
+# diff pairs the k-th of a shared name with the k-th, and finds the one variable that changed
+check dup_names_same 0 'dup_names.keras vs .*dup_names.h5: every variable identical' -- "$bin/kcb-inspect" diff "$dir/dup_names.keras" "$dir/dup_names.h5"
+check dup_names_changed 0 '^  proj/kernel +\(4, 4\) +\(4, 4\) +1 ' -- sh -c "'$bin/kcb-inspect' diff '$dir/dup_names.h5' '$dir/dup_names_changed.h5' | grep -v ' 0 *0\$' | grep -c '^  proj/' | grep -qx 1 && '$bin/kcb-inspect' diff '$dir/dup_names.h5' '$dir/dup_names_changed.h5'"
 finish synth_checkpoints

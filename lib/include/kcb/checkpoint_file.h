@@ -142,7 +142,8 @@ const kcb_checkpoint_var *kcb_checkpoint_file_var(const kcb_checkpoint_file *f, 
 long kcb_checkpoint_file_find(const kcb_checkpoint_file *f, const char *name_or_path);
 
 /** The model variable of `b` that holds the same Keras variable as model variable i of `a`, for
- * comparing two checkpoints of one model in any layouts: by Keras name; else by name without
+ * comparing two checkpoints of one model in any layouts: by Keras name (the k-th of a name two
+ * variables share pairs with the k-th); else by name without
  * tf.keras 2's ":0" and model prefix ("dense/kernel:0" = "sequential/dense/kernel"); else by
  * position within the same layer (a custom class's "counter/0" in a store = the first of the
  * legacy "counter/..." weights); else, when both have as many model variables, by position.

@@ -1,0 +1,60 @@
+#!/usr/bin/python3
+# Keras 3.15.1: two nested Functional models that each name a layer "proj" (Keras allows equal
+# layer names in different models). Their layers were built when each graph was made, in no name
+# scope, so both kernels have the path "proj/kernel".
+#   e_in = Input((4,), name="e_in"); enc = Model(e_in, Dense(4, name="proj")(e_in), name="enc")
+#   d_in = Input((4,), name="d_in"); dec = Model(d_in, Dense(4, name="proj")(d_in), name="dec")
+#   x = Input((4,), name="x"); model = Model(x, dec(enc(x)), name="ae")
+# Writes dup_names.keras, dup_names.h5 (Keras's legacy layout) and dup_names_changed.h5, where only
+# dec's kernel differs. Usage: make_dup_names.py (in the directory it writes to)
+import h5py, numpy as np, json, zipfile, io, sys
+r = np.random.default_rng(5)
+ek, eb, dk, db = r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4"), r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4")
+pol = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+def kt(src): return {"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "dtype": "float32", "keras_history": [src, 0, 0]}}
+def inp(name): return {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": [None, 4], "dtype": "float32", "sparse": False, "ragged": False, "name": name, "optional": False}, "registered_name": None, "name": name, "inbound_nodes": []}
+def dense(name, src):
+    return {"module": "keras.layers", "class_name": "Dense", "config": {"name": name, "trainable": True, "dtype": pol, "units": 4,
+        "activation": "linear", "use_bias": True, "kernel_initializer": {"module": "keras.initializers", "class_name": "GlorotUniform", "config": {"seed": None}, "registered_name": None},
+        "bias_initializer": {"module": "keras.initializers", "class_name": "Zeros", "config": {}, "registered_name": None},
+        "kernel_regularizer": None, "bias_regularizer": None, "kernel_constraint": None, "bias_constraint": None, "quantization_config": None}, "registered_name": None,
+        "build_config": {"input_shape": [None, 4]}, "name": name, "inbound_nodes": [{"args": [kt(src)], "kwargs": {}}]}
+def sub(name, i, src):
+    return {"module": "keras.src.models.functional", "class_name": "Functional", "config": {"name": name, "trainable": True,
+            "layers": [inp(i), dense("proj", i)], "input_layers": [[i, 0, 0]], "output_layers": [["proj", 0, 0]]},
+            "registered_name": "Functional", "build_config": {"input_shape": None}, "name": name, "inbound_nodes": [{"args": [kt(src)], "kwargs": {}}]}
+cfg = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {"name": "ae", "trainable": True,
+       "layers": [inp("x"), sub("enc", "e_in", "x"), sub("dec", "d_in", "enc")], "input_layers": [["x", 0, 0]], "output_layers": [["dec", 0, 0]]},
+       "registered_name": "Functional", "build_config": {"input_shape": None}}
+def store(h):
+    h.create_group("vars").attrs["name"] = "ae"
+    h.create_group("layers/input_layer/vars").attrs["name"] = "x"
+    for c, n, i, k, b in (("functional", "enc", "e_in", ek, eb), ("functional_1", "dec", "d_in", dk, db)):
+        h.create_group("layers/%s/vars" % c).attrs["name"] = n
+        h.create_group("layers/%s/layers/input_layer/vars" % c).attrs["name"] = i
+        g = h.create_group("layers/%s/layers/dense/vars" % c); g.attrs["name"] = "proj"; g["0"] = k; g["1"] = b
+buf = io.BytesIO()
+with h5py.File(buf, "w") as h: store(h)
+with zipfile.ZipFile("dup_names.keras", "w") as z:
+    z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-05-01@10:00:00"}))
+    z.writestr("config.json", json.dumps(cfg))
+    z.writestr("model.weights.h5", buf.getvalue())
+def strip(e):
+    if isinstance(e, dict):
+        return {kk: strip(v) for kk, v in e.items() if kk not in ("module", "registered_name", "build_config", "compile_config")}
+    if isinstance(e, list): return [strip(x) for x in e]
+    return e
+def legacy(path, dk):
+    with h5py.File(path, "w") as h:
+        h.attrs["backend"] = "tensorflow"; h.attrs["keras_version"] = "3.15.1"
+        h.attrs["model_config"] = json.dumps(strip(cfg)).encode()
+        mw = h.create_group("model_weights")
+        mw.attrs["layer_names"] = [b"x", b"enc", b"dec"]
+        mw.attrs["backend"] = b"tensorflow"; mw.attrs["keras_version"] = b"3.15.1"
+        for lname, ws in (("dec", [("proj/kernel", dk), ("proj/bias", db)]), ("enc", [("proj/kernel", ek), ("proj/bias", eb)]), ("x", [])):
+            g = mw.create_group(lname)
+            g.attrs["weight_names"] = [n.encode() for n, _ in ws] if ws else np.zeros((0,), np.float64)
+            for n, d in ws: g.create_dataset(n, data=d)
+        g = mw.create_group("top_level_model_weights"); g.attrs["weight_names"] = np.zeros((0,), np.float64)
+legacy("dup_names.h5", dk)
+legacy("dup_names_changed.h5", dk + 1.0)
