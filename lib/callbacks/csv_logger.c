@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -23,6 +24,7 @@ typedef struct csv_logger {
   size_t n_keys;
   int keys_frozen;
   int epoch_seen;                      /* this fit's first epoch has begun */
+  int64_t run_start;                   /* the file's size when this fit opened it: where its rows begin */
   kcb__csv_row row;
 } csv_logger;
 
@@ -110,6 +112,8 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
     return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s%s", c->filename, strerror(err),
                       err == ENXIO ? " (a FIFO nobody reads)" : "");
   }
+  struct stat st;
+  c->run_start = c->append && fstat(fileno(c->file), &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
   c->keys_frozen = 0;
   c->n_keys = 0;
   return 0;
@@ -125,9 +129,10 @@ static int row_from(const char *line, size_t len, char separator, int from) {
 
 /* A run that BackupAndRestore resumes, appending to its earlier log: the rows at the end of the
  * file for the epochs it trains again, written before the kill, are dropped, so the log reads as
- * if the run had never stopped (Keras would repeat them). Rows before them (another run's, in a
- * shared log) stay. The file is replaced atomically. */
-static int drop_rows_from(csv_logger *c, int from) {
+ * if the run had never stopped (Keras would repeat them). Only the run's own rows, from byte
+ * `run_start` on, can go: the rows before them (another run's, in a shared log) stay whatever
+ * their epochs. The file is replaced atomically. */
+static int drop_rows_from(csv_logger *c, int from, int64_t run_start) {
   FILE *f = fopen(c->filename, "rb");
   if (!f) return 0;
   char *text = NULL;
@@ -145,7 +150,9 @@ static int drop_rows_from(csv_logger *c, int from) {
     text[len++] = (char)ch;
   }
   fclose(f);
-  for (size_t at = 0; rc == 0 && at < len;) {
+  size_t own = run_start > 0 && (uint64_t)run_start < len ? (size_t)run_start : run_start > 0 ? len : 0;
+  n_kept = own;
+  for (size_t at = own; rc == 0 && at < len;) {
     const char *nl = memchr(text + at, '\n', len - at);
     size_t end = nl ? (size_t)(nl - text) + 1 : len;
     if (row_from(text + at, end - at, c->separator, from)) dropped++;
@@ -167,9 +174,22 @@ static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   c->epoch_seen = 1;
   /* Decided here, after every on_train_begin (BackupAndRestore's resume included) has run; a run
    * started at initial_epoch appends, as Keras's does */
-  if (!c->append || !c->file || !(cb->model && cb->model->resumed)) return 0;
-  int rc = close_file(c);
-  if (rc == 0) rc = drop_rows_from(c, epoch);
+  if (!c->file || !cb->model) return 0;
+  /* where this run's rows begin: at this fit's start, or the backed-up run's start when resumed;
+   * kept in the model's resume notes, so the next backup carries it on */
+  size_t key_size = strlen(c->filename) + 5;
+  char *key = malloc(key_size);
+  if (!key) return kcb__error(KCB_ENOMEM, "CSVLogger: out of memory");
+  snprintf(key, key_size, "csv %s", c->filename);
+  /* a backup without the note (Keras's, or a CSVLogger new to the resumed run): its rows cannot
+   * be told from another run's, so none go */
+  int64_t run_start = c->run_start, noted;
+  int resumed = c->append && cb->model->resumed;
+  if (resumed && kcb__model_note_get(cb->model, key, &noted)) run_start = noted;
+  int rc = kcb__model_note_set(cb->model, key, run_start);
+  free(key);
+  if (rc || !resumed || run_start == c->run_start) return rc;
+  if ((rc = close_file(c)) == 0) rc = drop_rows_from(c, epoch, run_start);
   if (rc) return rc;
   if (!(c->file = fopen(c->filename, "ab"))) {
     int err = errno;

@@ -759,8 +759,32 @@ const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
   return m && i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;
 }
 
+int kcb__model_note_set(kcb_model *m, const char *key, int64_t value) {
+  for (size_t i = 0; i < m->n_notes; i++)
+    if (strcmp(m->notes[i].key, key) == 0) return m->notes[i].value = value, 0;
+  kcb__resume_note *grown = realloc(m->notes, (m->n_notes + 1) * sizeof *grown);
+  if (!grown) return kcb__error(KCB_ENOMEM, "out of memory");
+  m->notes = grown;
+  if (!(m->notes[m->n_notes].key = strdup(key))) return kcb__error(KCB_ENOMEM, "out of memory");
+  m->notes[m->n_notes++].value = value;
+  return 0;
+}
+
+int kcb__model_note_get(const kcb_model *m, const char *key, int64_t *value) {
+  for (size_t i = 0; i < m->n_notes; i++)
+    if (strcmp(m->notes[i].key, key) == 0) return *value = m->notes[i].value, 1;
+  return 0;
+}
+
+void kcb__model_notes_clear(kcb_model *m) {
+  for (size_t i = 0; i < m->n_notes; i++) free(m->notes[i].key);
+  free(m->notes);
+  m->notes = NULL, m->n_notes = 0;
+}
+
 void kcb_model_free(kcb_model *m) {
   if (!m) return;
+  kcb__model_notes_clear(m);
   kcb__optimizer_free(&m->opt);
   free(m->params);
   free(m->ws);

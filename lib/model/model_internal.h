@@ -135,6 +135,11 @@ typedef struct kcb__mean {
   double total, count;
 } kcb__mean;
 
+typedef struct kcb__resume_note {
+  char *key;
+  int64_t value;
+} kcb__resume_note;
+
 struct kcb_model {
   int in_rank;
   int64_t in_shape[KCB_MAX_RANK];
@@ -191,6 +196,11 @@ struct kcb_model {
   int resume_means;                    /* 2: a loaded file held them; 1: BackupAndRestore resumes with them */
   int64_t fit_batch_size, fit_samples; /* this fit's batch_size and training samples, kept in mid-epoch backups */
   int64_t resume_batch_size, resume_samples; /* a loaded backup's (0: not recorded): another batching restarts the epoch */
+  /* What callbacks need to go on as if never stopped, kept in backups (kcb_resume_notes): a
+   * CSVLogger's "csv FILE" is where its run's rows begin in a log it appends to. Cleared at fit
+   * begin; a loaded backup's replace them. */
+  kcb__resume_note *notes;
+  size_t n_notes;
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;
@@ -290,6 +300,11 @@ int kcb__model_add_flusher(kcb_model *m, int (*flush)(void *ctx), void *ctx);
 void kcb__model_remove_flusher(kcb_model *m, void *ctx);
 void kcb__model_flush_writers(kcb_model *m);
 int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name, kcb__layer **out);
+/* The resume notes (see kcb_model.notes): set one (replacing its value), read one (0 when absent),
+ * and drop them all. */
+int kcb__model_note_set(kcb_model *m, const char *key, int64_t value);
+int kcb__model_note_get(const kcb_model *m, const char *key, int64_t *value);
+void kcb__model_notes_clear(kcb_model *m);
 void kcb__model_finish_layer(kcb_model *m, kcb__layer *l);
 /* l's output size and the model's parameter count with l's variables, against kcb_max_params.
  * @return 0 or KCB_EINVAL naming the layer. */

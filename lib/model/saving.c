@@ -184,6 +184,17 @@ static int write_metadata(hid_t root, const save_ctx *c) {
     KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_batch_size", m->fit_batch_size, c->file));
     KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_train_samples", m->fit_samples, c->file));
   }
+  if (c->o->include_rng_state && m->n_notes) { /* keys and values, two lists of one length */
+    const char **keys = malloc(m->n_notes * sizeof *keys);
+    uint64_t *values = malloc(m->n_notes * sizeof *values);
+    if (!keys || !values) rc = kcb__error(KCB_ENOMEM, "%s: out of memory", c->file);
+    for (size_t i = 0; !rc && i < m->n_notes; i++) keys[i] = m->notes[i].key, values[i] = (uint64_t)m->notes[i].value;
+    if (!rc) rc = kcb__h5_attr_write_strings(root, "kcb_resume_note_keys", keys, m->n_notes, c->file);
+    if (!rc) rc = kcb__h5_attr_write_uint64s(root, "kcb_resume_note_values", values, m->n_notes, c->file);
+    free(keys);
+    free(values);
+    if (rc) goto done;
+  }
   if (c->o->include_rng_state) {
     uint64_t words[N_RNG_WORDS];
     memcpy(words, m->init_rng.s, 32);
@@ -995,6 +1006,9 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
   const char *path = src->path;
   staged st = {0};
   model_vars v = {0};
+  char **note_keys = NULL; /* a backup's resume notes (kcb_model.notes) */
+  size_t n_notes = 0;
+  uint64_t *note_values = NULL;
   int rc = 0;
   KCB__TRY(model_vars_make(m, &v));
   size_t n_slots = (size_t)m->opt.n_slots * m->opt.n;
@@ -1048,6 +1062,16 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_batch_size", &batching[0], path));
     KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_train_samples", &batching[1], path));
   }
+  if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_resume_note_keys")) {
+    KCB__TRY(kcb__h5_attr_read_strings(src->file, "kcb_resume_note_keys", &note_keys, &n_notes, path));
+    if (!(note_values = malloc((n_notes ? n_notes : 1) * sizeof *note_values)))
+      KCB__TRY(kcb__error(KCB_ENOMEM, "%s: out of memory", path));
+    KCB__TRY(kcb__h5_attr_read_uint64s(src->file, "kcb_resume_note_values", note_values, n_notes, path));
+    for (size_t i = 0; i < n_notes; i++)
+      if (note_values[i] > INT64_MAX)
+        KCB__TRY(kcb__error(KCB_EFORMAT, "%s: kcb_resume_note_values: %llu (for '%s') is out of range: the file is damaged",
+                            path, (unsigned long long)note_values[i], note_keys[i]));
+  }
   if (st.have_opt) KCB__TRY(kcb__check_restored_optimizer(st.iterations, st.learning_rate, path));
   if (st.have_opt) KCB__TRY(kcb__check_restored_slots(m->opt.o.kind, st.slots, m->opt.n_slots, m->opt.n, path));
   /* weights that fit, of a model the file describes otherwise: said after Keras's shape messages */
@@ -1073,7 +1097,13 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     memcpy(m->dropout_rng.s, st.rng + 4, 32);
     memcpy(m->shuffle_rng.s, st.rng + 8, 32);
   }
+  if (note_keys) {
+    kcb__model_notes_clear(m);
+    for (size_t i = 0; i < n_notes; i++) (void)kcb__model_note_set(m, note_keys[i], (int64_t)note_values[i]); /* out of memory: the old way */
+  }
 done:
+  kcb__h5_strings_free(note_keys, n_notes);
+  free(note_values);
   free(st.params);
   free(st.slots);
   model_vars_free(&v);

@@ -458,6 +458,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   m->n_flushers = 0, m->backup_written = 0, m->backup_attached = 0; /* registered anew by this fit's callbacks */
   m->resume_pending = 0;
   m->resumed = 0;
+  kcb__model_notes_clear(m); /* this fit's callbacks note their own; a resumed backup's replace them */
   kcb_logs_clear(epoch_logs);
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_BEGIN, 0, NULL));
   KCB__TRY(kcb__dist_broadcast_model(h->dist, m)); /* BackupAndRestore restored on rank 0 alone */

@@ -26,6 +26,18 @@ check last_backup_finishes 0 "^Resuming from $tmp/lastbk/latest\.weights\.h5: al
 "$bin" $small --save "$tmp/uninterrupted.weights.h5" >/dev/null 2>&1
 check last_backup_same_model 0 "every variable identical" -- "$(dirname "$bin")/kcb-inspect" diff "$tmp/final.weights.h5" "$tmp/uninterrupted.weights.h5"
 
+# A log two runs share (--csv-append): run B, stopped in its first epoch after a mid-epoch backup
+# (its first row failing to be written), resumes; the rows before B's (run A's epochs 0 and 1, the
+# epochs B trains again) are A's and stay, B's own row follows them once
+"$bin" $small --csv "$tmp/shared.csv" >/dev/null 2>&1 || { echo "FAIL setup shared.csv"; exit 1; }
+cp "$tmp/shared.csv" "$tmp/shared_a.csv"
+check shared_log_b_stops 1 "shared\.csv" -- inject shared.csv ENOSPC 0 write "$bin" $small --epochs 1 --batch-size 8 \
+  --csv "$tmp/shared.csv" --csv-append --backup-dir "$tmp/sharedbk" --backup-freq 20
+check shared_log_b_resumes 0 "^test_loss=" -- "$bin" $small --epochs 1 --batch-size 8 --csv "$tmp/shared.csv" --csv-append \
+  --backup-dir "$tmp/sharedbk" --backup-freq 20
+assert shared_log_a_rows_kept sh -c "head -3 '$tmp/shared.csv' | cmp -s - '$tmp/shared_a.csv' && [ \$(wc -l < '$tmp/shared.csv') -eq 4 ] \
+  && tail -1 '$tmp/shared.csv' | grep -q '^0,'"
+
 # A good checkpoint and CSV first: the faults below must leave them exactly as they are.
 "$bin" $small --save "$tmp/good.weights.h5" --csv "$tmp/good.csv" >/dev/null 2>&1 || { echo "FAIL setup"; exit 1; }
 cp "$tmp/good.weights.h5" "$tmp/before.weights.h5"
