@@ -693,6 +693,40 @@ static void archive_tags(json_t *entry) {
   else json_decref(registered);
 }
 
+/* What Keras's loader of legacy files (saving_utils.model_from_config) rewrites in every entry
+ * before building it, and its config.json loader does not: tf.keras 2's `batch_input_shape`
+ * (`batch_shape` of an InputLayer, else `input_shape`), an `axis` list of one (BatchNormalization
+ * builds it), a Lambda's function as a list and its arguments Keras 3 no longer takes. */
+static void upgrade_legacy_entry(json_t *entry) {
+  json_t *config = json_object_get(entry, "config");
+  if (!json_is_object(config)) return;
+  const char *cls = kcb__entry_class(entry);
+  json_t *shape = json_incref(json_object_get(config, "batch_input_shape"));
+  if (shape && !json_is_null(shape)) {
+    json_object_del(config, "batch_input_shape");
+    json_object_set(config, !strcmp(cls, "InputLayer") ? "batch_shape" : "input_shape", shape);
+  }
+  json_decref(shape);
+  json_t *axis = json_object_get(config, "axis");
+  if (json_is_array(axis) && json_array_size(axis) == 1 && json_is_number(json_array_get(axis, 0)))
+    json_object_set_new(config, "axis", json_integer((json_int_t)json_number_value(json_array_get(axis, 0))));
+  else if (json_is_real(axis))
+    json_object_set_new(config, "axis", json_integer((json_int_t)json_real_value(axis)));
+  if (!strcmp(cls, "Lambda")) {
+    static const char *const gone[] = {"module", "function_type", "output_shape_type", "output_shape_module"};
+    for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) json_object_del(config, gone[i]);
+    json_t *fn = json_object_get(config, "function");
+    if (json_is_array(fn)) {
+      json_t *code = json_object();
+      json_object_set(code, "code", json_array_get(fn, 0));
+      json_object_set(code, "defaults", json_array_get(fn, 1));
+      json_object_set(code, "closure", json_array_get(fn, 2));
+      json_t *as_dict = json_pack("{s:s, s:o}", "class_name", "__lambda__", "config", code);
+      if (as_dict) json_object_set_new(config, "function", as_dict);
+    }
+  }
+}
+
 /* Layer entries of a config.json carry module / registered_name / build_config; a legacy
  * model_config's do not (and vice versa when going the other way). */
 static void retag_layers(json_t *entry, int to_archive) {
@@ -701,6 +735,7 @@ static void retag_layers(json_t *entry, int to_archive) {
   json_t *l;
   json_array_foreach(layers, i, l) {
     if (to_archive) {
+      upgrade_legacy_entry(l);
       archive_tags(l);
     } else {
       json_object_del(l, "module");
@@ -760,6 +795,7 @@ static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoi
   if (!c) return kcb__error(KCB_ENOMEM, "out of memory");
   json_object_del(c, "module");
   json_object_del(c, "registered_name");
+  upgrade_legacy_entry(c);
   archive_tags(c);
   retag_layers(c, 1);
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;

@@ -47,6 +47,17 @@ for f in cnn.k2.h5 cnn.k2_h5py2.h5; do
   mkdir -p "$tmp/$f.d" && cp "$zoo/$f" "$tmp/$f.d/k2-val_loss=0.1.h5"
   check "convert_$f" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$f.d' --output '$tmp/$f.weights.h5' >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/$f.weights.h5' '$zoo/cnn.weights.h5'"
 done
+# ... and into a .keras: its config.json gets what Keras's legacy loader rewrites before building
+# (model_from_config), which Keras's .keras loader does not: batch_input_shape -> batch_shape
+# (InputLayer) or input_shape, BatchNormalization's built axis list [3] -> 3
+check convert_k2_legacy_config 0 '^ok legacy keys upgraded$' -- sh -c "'$bin/kcb-restore' '$zoo/cnn.k2.h5' --output '$tmp/k2.keras' >/dev/null 2>&1 && $py -c \"
+import json, zipfile
+c = json.loads(zipfile.ZipFile('$tmp/k2.keras').read('config.json'))
+layers = {l['class_name']: l['config'] for l in c['config']['layers']}
+assert 'batch_input_shape' not in json.dumps(c), 'batch_input_shape left'
+assert layers['InputLayer']['batch_shape'] == [None, 28, 28, 1], layers['InputLayer']
+assert layers['BatchNormalization']['axis'] == 3, layers['BatchNormalization']['axis']
+print('ok legacy keys upgraded')\""
 # a frozen layer's variables own no optimizer slots (fine-tuning): the slots of the weights-only
 # file without the first Conv2D's go to BatchNormalization's gamma and beta, not to the conv's bias
 # of the same size; when two layers could be the frozen one, no slot gets either's name
