@@ -368,7 +368,7 @@ int kcb__h5_attr_write_string(hid_t obj, const char *name, const char *value, in
 
 /* Keras's save_attributes_to_hdf5_group for a list too large for one attribute (an object
  * header message holds at most 64 KiB): numpy's array_split of the names, as fixed-length
- * strings of the longest name's size, into attributes name0, name1, ... */
+ * strings of the longest name's size, into attributes name0, name1, ... (one part: `name`). */
 #define KERAS_HEADER_LIMIT 64512
 static int attr_write_string_chunks(hid_t obj, const char *name, const char *const *values, size_t n, size_t width,
                                     const char *file) {
@@ -386,7 +386,8 @@ static int attr_write_string_chunks(hid_t obj, const char *name, const char *con
     memset(buf, 0, count * width);
     for (size_t i = 0; i < count; i++) memcpy(buf + i * width, values[at + i], strlen(values[at + i]));
     char part[256];
-    snprintf(part, sizeof part, "%s%zu", name, c);
+    if (chunks == 1) kcb__strlcpy(part, name, sizeof part); /* fits fixed-length, not as variable-length strings */
+    else snprintf(part, sizeof part, "%s%zu", name, c);
     hsize_t dim = count;
     hid_t s = H5Screate_simple(1, &dim, NULL);
     rc = s < 0 ? kcb__h5_fail(KCB_EIO, file, "cannot make a dataspace") : attr_write(obj, part, t, t, s, buf, file);
@@ -402,7 +403,9 @@ int kcb__h5_attr_write_strings(hid_t obj, const char *name, const char *const *v
   size_t width = 1; /* numpy's bytes dtype of the list: the longest name, at least 1 */
   for (size_t i = 0; i < n; i++)
     if (strlen(values[i]) > width) width = strlen(values[i]);
-  if (n > KERAS_HEADER_LIMIT / width) return attr_write_string_chunks(obj, name, values, n, width, file);
+  /* a variable-length string takes 16 bytes of the header (its heap reference), so many short
+   * names overflow it where the same list as fixed-length strings still fits in one attribute */
+  if (n > KERAS_HEADER_LIMIT / width || n > KERAS_HEADER_LIMIT / 16) return attr_write_string_chunks(obj, name, values, n, width, file);
   hsize_t dim = n;
   hid_t s = H5Screate_simple(1, &dim, NULL);
   if (s < 0) return kcb__h5_fail(KCB_EIO, file, "cannot make a dataspace");

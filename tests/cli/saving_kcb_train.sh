@@ -86,6 +86,17 @@ print(len(names), 'names in', len(parts), 'parts', 'as Keras splits them' if sam
 print('in order' if names == want else 'OUT OF ORDER')"
   check deep_reload_h5 0 '^test_loss=' -- "$bin" --train-limit 64 --verbose 0 --validation-split 0 --model "$deep" \
     --epochs 0 --initial-weights "$tmp/deep.h5"
+  # 4,093 short names (activation_4089: 15 bytes) fit one attribute as fixed-length strings, not as
+  # variable-length ones (16 header bytes each): one fixed-length layer_names, read back by h5py
+  many=flatten,16:relu$(printf ',relu%.0s' $(seq 4090)),10:softmax
+  check many_names_save_h5 0 '^test_loss=' -- "$bin" --train-limit 64 --verbose 0 --validation-split 0 --model "$many" \
+    --epochs 1 --save "$tmp/many.h5"
+  check many_names_one_attribute 0 '^4093 names, fixed-length 15 activation_4089 last but one$' -- /usr/bin/python3 -c "
+import h5py
+a = h5py.File('$tmp/many.h5', 'r')['model_weights'].attrs['layer_names']
+print(len(a), 'names, fixed-length', a.dtype.itemsize, a[-2].decode(), 'last but one')"
+  check many_names_reload_h5 0 '^test_loss=' -- "$bin" --train-limit 64 --verbose 0 --validation-split 0 --model "$many" \
+    --epochs 0 --initial-weights "$tmp/many.h5"
 else
   echo "skip: no /usr/share/datasets/fashion-mnist"
 fi
