@@ -14,6 +14,8 @@
 #include "io/checkpoint_file_internal.h"
 #include "io/zip.h"
 #include "io/json_python.h"
+#include "model/config_json.h"
+#include "model/model_internal.h"
 
 
 /* Where each source variable goes in the target and in which order. */
@@ -964,6 +966,77 @@ static int check_layer_variables(const kcb_checkpoint_file *f, int li, const cha
                     "could not load them; nothing was written", out_path, l->name, cls, f->path, why);
 }
 
+/* A Sequential config of layers kcb builds: every variable of the model it builds (Keras builds
+ * the same one) must be in the file at its place in its layer, of its shape; Keras loads by
+ * position and refuses another shape. A config kcb cannot build is left to the checks below. */
+static int check_built_shapes(const kcb_checkpoint_file *f, const char *out_path) {
+  kcb_model *m = NULL;
+  if (!f->model_config || kcb__model_from_config_json(&m, f->model_config, NULL, 0, 0, NULL, f->path) != 0) {
+    kcb_error_clear();
+    return 0;
+  }
+  int rc = 0;
+  for (size_t li = 0; rc == 0 && li < m->n_layers; li++) {
+    const kcb__layer *l = &m->layers[li];
+    long fl = -1;
+    for (size_t j = 0; j < f->n_layers && fl < 0; j++)
+      if (f->layers[j].pub.parent < 0 && f->layers[j].name && !strcmp(f->layers[j].name, l->name)) fl = (long)j;
+    if (fl < 0) continue; /* a layer without weights in the file: the checks below say it */
+    int k = 0; /* the file's variables of that layer, in order */
+    for (size_t i = 0; rc == 0 && i < f->meta.n_model_vars; i++) {
+      const kcb_checkpoint_var *v = &f->vars[i].pub;
+      if (v->layer != (int)fl) continue;
+      if (k >= l->n_vars) {
+        rc = kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) has %d variables in the model its config builds, more in %s: "
+                        "Keras could not load its weights; nothing was written", out_path, l->name,
+                        kcb__layer_class_name(l->kind), l->n_vars, f->path);
+        break;
+      }
+      const kcb__var *want = &l->vars[k++];
+      int same = v->rank == want->rank;
+      for (int d = 0; same && d < want->rank; d++) same = v->shape[d] == want->shape[d];
+      if (!same) {
+        char a[96] = "(", b[96] = "(";
+        for (int d = 0; d < want->rank; d++) snprintf(a + strlen(a), sizeof a - strlen(a), "%s%lld", d ? ", " : "", (long long)want->shape[d]);
+        for (int d = 0; d < v->rank && d < KCB_CHECKPOINT_MAX_RANK; d++)
+          snprintf(b + strlen(b), sizeof b - strlen(b), "%s%lld", d ? ", " : "", (long long)v->shape[d]);
+        rc = kcb__error(KCB_EINVAL, "%s: layer '%s' (%s): its config builds %s %s%s, but %s holds %s%s: Keras could not "
+                        "load its weights; nothing was written", out_path, l->name, kcb__layer_class_name(l->kind),
+                        want->name, a, want->rank == 1 ? ",)" : ")", f->path, b, v->rank == 1 ? ",)" : ")");
+      }
+    }
+    if (rc == 0 && k > 0 && k < l->n_vars)
+      rc = kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) has %d variables in the model its config builds, %d in %s: "
+                      "Keras could not load its weights; nothing was written", out_path, l->name,
+                      kcb__layer_class_name(l->kind), l->n_vars, k, f->path);
+  }
+  kcb_model_free(m);
+  return rc;
+}
+
+/* An optimizer's step counter and learning rate are one number each: by name, and in a store
+ * (where a wrong shape leaves it unnamed) its first variable, the counter every Keras 3 optimizer
+ * makes first (the learning rate comes next unless it is a schedule). */
+static int check_optimizer_scalars(const kcb_checkpoint_file *f, const char *out_path) {
+  int store = f->meta.layout == KCB_LAYOUT_KERAS || f->meta.layout == KCB_LAYOUT_WEIGHTS_H5;
+  for (size_t i = f->meta.n_model_vars; i < f->n_vars; i++) {
+    const kcb_checkpoint_var *v = &f->vars[i].pub;
+    const char *leaf = strrchr(v->name, '/');
+    leaf = leaf ? leaf + 1 : v->name;
+    int scalar = !strcmp(leaf, "iteration") || !strcmp(leaf, "iterations") || !strcmp(leaf, "learning_rate") ||
+                 !strncmp(leaf, "iteration:", 10) || !strncmp(leaf, "iterations:", 11) || !strncmp(leaf, "learning_rate:", 14) ||
+                 (store && i == f->meta.n_model_vars);
+    size_t n = 1;
+    for (int d = 0; d < v->rank; d++) n *= (size_t)v->shape[d];
+    if (scalar && n != 1)
+      return kcb__error(KCB_EINVAL, "%s: the optimizer's %s (%s) holds %zu values in %s, where Keras keeps one: "
+                        "nothing was written", out_path,
+                        i == f->meta.n_model_vars ? "iteration" : leaf,
+                        v->path, n, f->path);
+  }
+  return 0;
+}
+
 static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_path) {
   const char *model_class = f->meta.model_class ? f->meta.model_class : "";
   int built_from_config = !strcmp(model_class, "Sequential") || !strcmp(model_class, "Functional");
@@ -998,6 +1071,8 @@ static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_pat
       return kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) of the config has no weights in %s: Keras could not load the "
                         "model; nothing was written", out_path, name, cls, f->path);
   }
+  int built = check_built_shapes(f, out_path);
+  if (built) return built;
   for (size_t i = 0; i < f->meta.n_model_vars; i++) {
     const kcb_checkpoint_var *v = &f->vars[i].pub;
     if (v->layer < 0) continue;
@@ -1068,8 +1143,12 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
              "them", f->path, f->n_assets, f->n_assets == 1 ? "" : "s", f->n_assets == 1 ? "is" : "are",
              src_is_dir && layout == KCB_LAYOUT_KERAS ? "the archive itself" : "a .keras archive");
   }
+  KCB__TRY(check_optimizer_scalars(f, out_path));
   if (layout == src && !src_is_dir) {
-    /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept) */
+    /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept),
+     * once it is one Keras loads */
+    for (size_t li = 0; f->config && li < f->n_layers; li++) KCB__TRY(check_layer_variables(f, (int)li, out_path));
+    if (layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) KCB__TRY(check_config_agrees(f, out_path));
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(&p, i, f->vars[i].path));
     KCB__TRY(kcb_file_read(f->path, 0, &bytes, &len));
     KCB__TRY(write_verified(f, &p, out_path, bytes, len));

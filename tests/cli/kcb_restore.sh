@@ -207,9 +207,24 @@ layer['config']['units'] += 1
 with zipfile.ZipFile(sys.argv[2], 'w') as out:
     for n in z.namelist():
         out.writestr(n, json.dumps(cfg) if n == 'config.json' else z.read(n))" "$c/stored/full.keras" "$tmp/units.keras"
-check config_disagrees_refused 1 "has units [0-9]+ in its config, but its kernel's last dimension is [0-9]+: Keras could not build the model" -- \
+check config_disagrees_refused 1 "layer 'dense' \(Dense\): its config builds kernel \([0-9]+, [0-9]+\), but .*units\.keras holds \([0-9]+, [0-9]+\): Keras could not load its weights" -- \
   "$bin" "$tmp/units.keras" --output "$tmp/units_out.h5"
 assert config_disagrees_nothing_written test ! -e "$tmp/units_out.h5"
+# ... in the same layout too: the file is not copied as it is
+check config_disagrees_same_layout_refused 1 "its config builds kernel" -- "$bin" "$tmp/units.keras" --output "$tmp/units_copy.keras"
+assert config_disagrees_same_layout_nothing_written test ! -e "$tmp/units_copy.keras"
+# an optimizer step counter of two values: refused in every layout
+/usr/bin/python3 -c "
+import h5py, io, sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+store = h5py.File(io.BytesIO(z.read('model.weights.h5')), 'r')
+out = h5py.File(sys.argv[2], 'w')
+for k in store: store.copy(k, out)
+del out['optimizer/vars/0']; out['optimizer/vars/0'] = [1, 2]" "$c/stored/full.keras" "$tmp/iter2.weights.h5"
+for out in keras.weights.h5 legacy.h5; do
+  check "iteration_of_two_refused_$out" 1 "the optimizer's iteration .* holds 2 values in .*iter2\.weights\.h5, where Keras keeps one" -- \
+    "$bin" "$tmp/iter2.weights.h5" --output "$tmp/iter2_out.$out" $([ $out = legacy.h5 ] && echo --format legacy_weights.h5)
+done
 check config_disagrees_weights_only_fine 0 "\(verified\)" -- "$bin" "$tmp/units.keras" --output "$tmp/units_out.weights.h5"
 
 # a legacy .h5 whose layer_names lists a layer twice, or leaves out one the config has weights for:
