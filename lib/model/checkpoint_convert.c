@@ -592,6 +592,19 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     }
     free(first_child);
     free(many);
+    /* the same at the top: a subclassed model's layers stored under their attribute names (those
+     * sorting before "layers"), listed by Keras's legacy writer in the order the model set them */
+    int top_named = 0, last = -1;
+    for (size_t i = 0; i < nm && top_named < 2; i++) {
+      const kcb__ckpt_layer *top = top_of(f, f->vars[i].pub.layer);
+      int t = (int)(top - f->layers);
+      if (t != last && !top->in_list && !top->model_own && strncmp(top->path, "/layers/", 8) != 0) top_named++;
+      last = t;
+    }
+    if (top_named >= 2)
+      add_note(p->report, "the layers of the %s model are listed in their attribute names' sorted order: Keras's legacy "
+               "loader takes them in the order the model set them, which this file does not record; check that order "
+               "before loading the file into Keras", f->meta.model_class && f->meta.model_class[0] ? f->meta.model_class : "subclassed");
   }
   int noted_positional = 0;
   for (size_t i = 0; i < nm; i++) {

@@ -184,7 +184,7 @@ int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kc
 typedef struct kcb_checkpoint_write_report {
   size_t n_vars_written;       /* model and optimizer variables written */
   int optimizer_dropped;       /* 1: the source's optimizer state was not written (see note) */
-  char note[256];              /* why, or "" */
+  char note[1024];             /* why, or "" (several notes joined by "; ") */
 } kcb_checkpoint_write_report;
 
 /** Writes the checkpoint's contents to `out_path` in `layout` (KCB_LAYOUT_AUTO: from the name),
