@@ -633,6 +633,20 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
       KCB__TRY(set_path(p, i, path));
       p->opt_order[p->n_opt++] = i;
     }
+  /* two variables of one Keras name in one group (a layer name used in two nested models gives
+   * their slots one name): the legacy layout, named by them, cannot hold both */
+  kcb__str_map seen = {0};
+  KCB__TRY(kcb__str_map_init(&seen, f->n_vars));
+  for (size_t i = 0; rc == 0 && i < f->n_vars; i++) {
+    if (!p->dst_path[i] || !p->dst_path[i][0]) continue;
+    long j = kcb__str_map_get(&seen, p->dst_path[i]);
+    if (j >= 0)
+      rc = kcb__error(KCB_EINVAL, "%s: variables '%s' and '%s' would both be stored as '%s' in the legacy layout, which "
+                      "names weights by their Keras names (two nested models with layers of one name); nothing was written",
+                      f->path, f->vars[j].path, f->vars[i].path, p->dst_path[i]);
+    else kcb__str_map_put(&seen, p->dst_path[i], (long)i);
+  }
+  kcb__str_map_free(&seen);
 done:
   return rc;
 }

@@ -188,4 +188,7 @@ done
 # diff pairs the k-th of a shared name with the k-th, and finds the one variable that changed
 check dup_names_same 0 'dup_names.keras vs .*dup_names.h5: every variable identical' -- "$bin/kcb-inspect" diff "$dir/dup_names.keras" "$dir/dup_names.h5"
 check dup_names_changed 0 '^  proj/kernel +\(4, 4\) +\(4, 4\) +1 ' -- sh -c "'$bin/kcb-inspect' diff '$dir/dup_names.h5' '$dir/dup_names_changed.h5' | grep -v ' 0 *0\$' | grep -c '^  proj/' | grep -qx 1 && '$bin/kcb-inspect' diff '$dir/dup_names.h5' '$dir/dup_names_changed.h5'"
+check dup_names_slots_refused 1 "would both be stored as '/optimizer_weights/sgd/proj_kernel_momentum' in the legacy layout" -- \
+  "$bin/kcb-restore" "$dir/dup_names_opt.keras" --output "$tmp/dup_opt.h5"
+assert dup_names_slots_nothing_written test ! -e "$tmp/dup_opt.h5"
 finish synth_checkpoints
