@@ -1125,10 +1125,7 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
   size_t next_entry = 0;
   KCB__TRY(kcb__h5_attr_read_strings(root, "layer_names", &layer_names, &n_layer_names, f->h5name));
   for (size_t i = 0; i < n_layer_names; i++) {
-    if (kcb__h5_group_open(&lg, root, layer_names[i], f->h5name)) {
-      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is listed in layer_names but has no group", f->h5name, layer_names[i]);
-      goto done;
-    }
+    if ((rc = kcb__h5_listed_group_open(&lg, root, layer_names[i], f->h5name))) goto done;
     json_t *entry = top ? find_entry_from(top, layer_names[i], &next_entry) : NULL;
     char gpath[KCB__H5_PATH_MAX];
     KCB__TRY(kcb__h5_path_join(gpath, sizeof gpath, root_path, layer_names[i], f->h5name));

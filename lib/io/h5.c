@@ -284,6 +284,17 @@ int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *f
   return kcb__h5_fail(KCB_EFORMAT, file, "cannot open group '%s'", name);
 }
 
+int kcb__h5_listed_group_open(hid_t *out, hid_t parent, const char *name, const char *file) {
+  int rc = kcb__h5_group_open(out, parent, name, file);
+  if (rc == 0) return 0;
+  char why[1024]; /* kcb__h5_exists clears the error it meets */
+  kcb__strlcpy(why, kcb_error_last(), sizeof why);
+  if (kcb__h5_exists(parent, name)) return kcb__error(rc, "%s", why); /* there, but not a group kcb opens: why */
+  size_t len = strlen(name);
+  return kcb__error(KCB_EFORMAT, "%s: layer '%.*s%s' is listed in layer_names but has no group", file,
+                    len > 200 ? 200 : (int)len, name, len > 200 ? "..." : "");
+}
+
 int kcb__h5_link_count(hid_t group, size_t *out, const char *file) {
   H5G_info_t info;
   if (H5Gget_info(group, &info) < 0) return kcb__h5_fail(KCB_EFORMAT, file, "cannot read a group");

@@ -55,6 +55,9 @@ void kcb__h5_close(hid_t id);
 int kcb__h5_group_create(hid_t *out, hid_t parent, const char *name, const char *file);
 /* Opens group `name`; KCB_EFORMAT naming it if missing. */
 int kcb__h5_group_open(hid_t *out, hid_t parent, const char *name, const char *file);
+/* kcb__h5_group_open for a layer a legacy file's layer_names lists: a missing group is said as
+ * such (the name cut at 200 bytes), any other failure keeps its own message. */
+int kcb__h5_listed_group_open(hid_t *out, hid_t parent, const char *name, const char *file);
 /* Whether parent has a link `name` (a path with '/' is followed step by step). */
 int kcb__h5_exists(hid_t parent, const char *name);
 /* `a`/`b` into out (size bytes, at most KCB__H5_PATH_MAX): 0, or KCB_EFORMAT naming `file` and the

@@ -569,10 +569,7 @@ static int load_legacy_weights(const kcb__ckpt_source *s, const kcb_model *m, co
     goto done;
   }
   for (size_t i = 0; i < n_layer_names; i++) {
-    if ((rc = kcb__h5_group_open(&lg, s->weights, layer_names[i], s->path))) {
-      rc = kcb__error(KCB_EFORMAT, "%s: layer '%s' is listed in layer_names but has no group", s->path, layer_names[i]);
-      goto done;
-    }
+    if ((rc = kcb__h5_listed_group_open(&lg, s->weights, layer_names[i], s->path))) goto done;
     KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, s->path));
     if (n_wn > 0) file_layers[n_file++] = i;
     kcb__h5_strings_free(wn, n_wn);

@@ -77,6 +77,19 @@ done
 make hardlink_dag "$tmp/dag.weights.h5" "$tmp/c.1.weights.h5" 30
 check hardlink_dag 1 "dag\.weights\.h5: the group '/layers/chain/a/.*/b' was already read under another name" -- \
   T "$inspect" checkpoint "$tmp/dag.weights.h5"
+# a legacy .h5 listing a layer of 3,000 bytes: its group is there, but its path is longer than kcb
+# reads, which is said (not "has no group", and not cut off by the name); a listed layer that is
+# really missing is named, its name cut at 200 bytes
+/usr/bin/python3 -c "
+import h5py, numpy as np
+for path, missing in (('$tmp/longname.h5', False), ('$tmp/longmissing.h5', True)):
+    with h5py.File(path, 'w') as f:
+        g = f.create_group('model_weights'); name = 'a' * (500 if missing else 3000)
+        g.attrs['layer_names'] = [name.encode()]
+        if not missing:
+            g.create_group(name).attrs['weight_names'] = [b'k']; g[name]['k'] = np.ones(2, 'f4')"
+check long_layer_name_path 1 "longname\.h5: the HDF5 path 'a+\.\.\.' is 3000 bytes, more than the [0-9]+ kcb reads" -- T "$inspect" checkpoint "$tmp/longname.h5"
+check long_layer_name_missing 1 "longmissing\.h5: layer 'a{200}\.\.\.' is listed in layer_names but has no group" -- T "$inspect" checkpoint "$tmp/longmissing.h5"
 # a Keras backup's training_metadata.json cut short: an error, not a silent restart at epoch 1
 mkdir -p "$tmp/kmeta"
 /usr/bin/python3 -c "
