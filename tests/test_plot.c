@@ -427,6 +427,18 @@ static void test_sparkline(void **state) {
   assert_ok(kcb_plot_sparkline(buf, sizeof buf, NULL, 0, 10));
   assert_string_equal(buf, "");
   assert_error(kcb_plot_sparkline(buf, 10, y, 8, 0), KCB_EINVAL, "need 25");
+  /* counts: from 0, so equal counts (and counts one bit apart, as rebinned buckets come out) are
+   * full blocks, not noise stretched over the height */
+  double flat[3] = {5.333333333333332, 5.333333333333333, 5.333333333333336};
+  assert_ok(kcb_plot_sparkline_counts(buf, sizeof buf, flat, 3, 0));
+  assert_string_equal(buf, "\u2588\u2588\u2588");
+  double counts[4] = {0, 100, 50, 99};
+  assert_ok(kcb_plot_sparkline_counts(buf, sizeof buf, counts, 4, 0));
+  assert_string_equal(buf, "\u2581\u2588\u2585\u2588");
+  double none[2] = {0, 0};
+  assert_ok(kcb_plot_sparkline_counts(buf, sizeof buf, none, 2, 0));
+  assert_string_equal(buf, "\u2581\u2581");
+  assert_error(kcb_plot_sparkline_counts(buf, 10, y, 8, 0), KCB_EINVAL, "kcb_plot_sparkline_counts");
 }
 
 static char g_dir[256];

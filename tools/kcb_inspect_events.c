@@ -14,9 +14,10 @@
 typedef int (*event_fn)(void *ctx, const run_ref *run, const kcb_event *e);
 
 /* The events TensorBoard's data server keeps of a run (alive[i] for the i-th event read): a
- * value at step s replaces its tag's earlier values at steps >= s, and a SessionLog START at step
- * s those of every tag (a restarted run relogging its steps). As kcb's run reader does for
- * scalars. An event stays when one of its values does. @return the flags (free), or NULL. */
+ * value at step s replaces its tag's earlier values at steps >= s (a restarted run relogging its
+ * steps); a SessionLog START changes nothing by itself (the data server reads none). As kcb's run
+ * reader does for scalars. An event stays when one of its values does. @return the flags (free),
+ * or NULL. */
 static unsigned char *surviving_events(const run_ref *run, size_t *n_events) {
   typedef struct {
     int64_t *step;
@@ -42,8 +43,6 @@ static unsigned char *surviving_events(const run_ref *run, size_t *n_events) {
       alive = grown;
     }
     alive[n] = 0;
-    for (size_t t = 0; e->session_status == 1 && t < n_tags; t++)
-      while (k[t].n && k[t].step[k[t].n - 1] >= e->step) k[t].n--;
     for (size_t i = 0; ok && i < e->n_values; i++) {
       size_t t;
       if (!strmap_get(&tags, e->values[i].tag, &t)) {
@@ -270,7 +269,7 @@ static int on_histogram(void *ctx, const run_ref *run, const kcb_event *e) {
       char st[24], c[32], mn[32], mx[32], mean[32] = "", spark[3 * HIST_BINS + 1] = "";
       double counts[HIST_BINS];
       rebin(v, counts);
-      kcb_plot_sparkline(spark, sizeof spark, counts, HIST_BINS, 0);
+      kcb_plot_sparkline_counts(spark, sizeof spark, counts, HIST_BINS, 0);
       snprintf(st, sizeof st, "%lld", (long long)e->step);
       if (v->hist_sum == v->hist_sum && v->hist_num > 0) short_num(v->hist_sum / v->hist_num, mean);
       else if (v->hist_num > 0) { /* no sum stored: the bucket midpoints give a mean within a bucket's width */

@@ -920,15 +920,16 @@ done:
   return rc;
 }
 
-int kcb_plot_sparkline(char *buf, size_t cap, const double *y, size_t n, int width) {
-  if (buf == NULL || cap == 0) return kcb__error(KCB_EINVAL, "kcb_plot_sparkline: no output buffer");
+/* from_zero: heights from 0 to the largest value (counts), else from the smallest to the largest. */
+static int sparkline(const char *who, char *buf, size_t cap, const double *y, size_t n, int width, int from_zero) {
+  if (buf == NULL || cap == 0) return kcb__error(KCB_EINVAL, "%s: no output buffer", who);
   buf[0] = '\0';
-  if (n > 0 && y == NULL) return kcb__error(KCB_EINVAL, "kcb_plot_sparkline: %zu points but no values", n);
+  if (n > 0 && y == NULL) return kcb__error(KCB_EINVAL, "%s: %zu points but no values", who, n);
   size_t chars = (width <= 0 || (size_t)width >= n) ? n : (size_t)width;
   if (cap < 3 * chars + 1)
-    return kcb__error(KCB_EINVAL, "kcb_plot_sparkline: buffer of %zu bytes is too small for %zu characters (need %zu)",
+    return kcb__error(KCB_EINVAL, "%s: buffer of %zu bytes is too small for %zu characters (need %zu)", who,
                       cap, chars, 3 * chars + 1);
-  double lo = INFINITY, hi = -INFINITY;
+  double lo = from_zero ? 0.0 : INFINITY, hi = from_zero ? 0.0 : -INFINITY;
   /* Pass 0 finds the range of the per-character means, pass 1 writes them. */
   for (int pass = 0; pass < 2; pass++) {
     char *p = buf;
@@ -940,7 +941,7 @@ int kcb_plot_sparkline(char *buf, size_t cap, const double *y, size_t n, int wid
         if (isfinite(y[i])) sum += y[i], k++;
       double v = k ? sum / (double)k : NAN;
       if (pass == 0) {
-        if (k && v < lo) lo = v;
+        if (k && v < lo && !from_zero) lo = v;
         if (k && v > hi) hi = v;
         continue;
       }
@@ -948,7 +949,7 @@ int kcb_plot_sparkline(char *buf, size_t cap, const double *y, size_t n, int wid
         *p++ = ' ';
         continue;
       }
-      int level = hi > lo ? (int)floor((v - lo) / (hi - lo) * 7.0 + 0.5) : 3;
+      int level = hi > lo ? (int)floor((v - lo) / (hi - lo) * 7.0 + 0.5) : from_zero ? 0 : 3;
       level = level < 0 ? 0 : level > 7 ? 7 : level;
       /* U+2581 LOWER ONE EIGHTH BLOCK .. U+2588 FULL BLOCK */
       *p++ = (char)0xE2;
@@ -958,4 +959,12 @@ int kcb_plot_sparkline(char *buf, size_t cap, const double *y, size_t n, int wid
     if (pass == 1) *p = '\0';
   }
   return 0;
+}
+
+int kcb_plot_sparkline(char *buf, size_t cap, const double *y, size_t n, int width) {
+  return sparkline("kcb_plot_sparkline", buf, cap, y, n, width, 0);
+}
+
+int kcb_plot_sparkline_counts(char *buf, size_t cap, const double *counts, size_t n, int width) {
+  return sparkline("kcb_plot_sparkline_counts", buf, cap, counts, n, width, 1);
 }

@@ -2,8 +2,9 @@
 """Writes an event file, encoded here by hand as TensorFlow 2's writer encodes it, with the summaries
 kcb-inspect must lay out well (issue 16, item 13): a rank-1 and a rank-2 text tensor, an empty
 histogram (a [0,3] tensor: no values), an hparams experiment whose metric has a display name, two
-labelled audio clips and a graph event. Then checks kcb-inspect's text, histograms, hparams, audio
-(and the WAVs it extracts) and runs output.
+labelled audio clips and a graph event; and a run for TensorBoard's data server rules (a SessionLog
+START purges nothing, a tag keeps its first value's plugin). Then checks kcb-inspect's text,
+histograms, hparams, audio (and the WAVs it extracts) and runs output.
 Usage: odd_summaries.py KCB_INSPECT"""
 import os
 import re
@@ -71,7 +72,37 @@ with tempfile.TemporaryDirectory() as tmp:
             with open(os.path.join(tmp, "wav", name), "rb") as f:
                 extracted[name] = f.read()
 
+    # TensorBoard's data server rules: a SessionLog START (PyTorch's purge_step) evicts nothing by
+    # itself, only a tag's own later points do; a tag keeps its first value's metadata, so a later
+    # value naming another plugin is read as the first's (here: dropped, a [1,3] tensor is no scalar)
+    def scalar(tag, v):
+        return field(5, 2, field(1, 2, field(1, 2, tag.encode()) + field(2, 5, v)))
+    one_bucket = tensor(DT_DOUBLE, [1, 3]) + field(4, 2, struct.pack("<3d", 0, 1, 5))
+    rules = [event(0, field(3, 2, b"brain.Event:2"))]
+    for step in range(4):
+        rules.append(event(step, scalar("loss", 1.0 / (step + 1))))
+        rules.append(event(step, field(5, 2, field(1, 2, value("w", "histograms", one_bucket)))))
+        rules.append(event(step, field(5, 2, field(1, 2, value("note", "text", tensor(DT_STRING, [], [b"step %d" % step]))))))
+    rules.append(event(2, field(7, 2, field(1, 0, 1))))  # SessionLog START at step 2
+    rules.append(event(2, scalar("loss", 0.9)))
+    rules.append(event(5, field(5, 2, field(1, 2, value("loss", "histograms", one_bucket)))))  # another plugin: dropped
+    rules.append(event(5, field(5, 2, field(1, 2, value("note", "histograms", one_bucket)))))  # read as text: not a histogram
+    rules_dir = os.path.join(tmp, "rules")
+    os.makedirs(rules_dir)
+    with open(os.path.join(rules_dir, "events.out.tfevents.2.host.1.0.v2"), "wb") as f:
+        f.write(b"".join(record(e) for e in rules))
+    rules_hist = subprocess.run([inspect, "histograms", rules_dir], capture_output=True, text=True)
+    rules_text = subprocess.run([inspect, "text", rules_dir], capture_output=True, text=True)
+    rules_runs = subprocess.run([inspect, "runs", rules_dir], capture_output=True, text=True)
+
 failures = []
+hist_steps = re.findall(r"^\S+ +(\S+) +(\d+) ", rules_hist.stdout, re.M)
+if rules_hist.returncode != 0 or hist_steps != [("w", str(s)) for s in range(4)]:
+    failures.append(f"a START purged histograms, or another plugin's value was read as one: {hist_steps}\n{rules_hist.stderr}")
+if rules_text.returncode != 0 or [f"step {s}" for s in range(4)] != re.findall(r"^  (step \d)$", rules_text.stdout, re.M):
+    failures.append(f"a START purged text:\n{rules_text.stdout}{rules_text.stderr}")
+if rules_runs.returncode != 0 or not re.search(r"^  scalars +loss +scalar +3 +0\.\.2 ", rules_runs.stdout, re.M):
+    failures.append(f"loss: the value of another plugin counted, or the relogged step not replacing:\n{rules_runs.stdout}")
 if text.returncode != 0:
     failures.append(f"text exited {text.returncode}: {text.stderr}")
 if "  [0]\n  alpha\n  [1]\n  beta\n" not in text.stdout:

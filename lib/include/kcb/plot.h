@@ -90,6 +90,12 @@ int kcb_plot_terminal(FILE *f, const kcb_plot_series *series, size_t n_series, i
  * @return 0 or KCB_EINVAL (buf too small, the message says how much is needed; NULL pointers) */
 int kcb_plot_sparkline(char *buf, size_t cap, const double *y, size_t n, int width);
 
+/** kcb_plot_sparkline for counts (a histogram's buckets): heights from 0 to the largest count, so
+ * equal counts draw full blocks and counts that differ by a little look alike, all zeros the lowest blocks (kcb_plot_sparkline
+ * stretches the smallest to the largest value over the whole height). Negative counts draw the
+ * lowest block. @return as kcb_plot_sparkline */
+int kcb_plot_sparkline_counts(char *buf, size_t cap, const double *counts, size_t n, int width);
+
 #ifdef __cplusplus
 }
 #endif

@@ -67,7 +67,8 @@ typedef struct kcb_summary_value {
   kcb_summary_kind kind;
   /* metadata: this value's own, else the first one seen for the tag in this run (TensorBoard
    * keeps only the first, spec §4.6) */
-  const char *plugin_name;   /**< "" when none */
+  const char *plugin_name;   /**< the tag's plugin ("" when none): its first value's metadata
+                                  decides it for every later value, as TensorBoard keeps it */
   kcb_bytes plugin_content;  /**< serialized plugin data */
   int data_class;            /**< 0 unknown, 1 scalar, 2 tensor, 3 blob sequence */
   int has_metadata;          /**< 1 if this value carried metadata itself */

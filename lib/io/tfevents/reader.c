@@ -610,7 +610,15 @@ static int decode_value(kcb_event_reader *r, const Kcbpb__Summary__Value *pv, kc
   v->scalar = NAN;
   v->hist_min = v->hist_max = v->hist_num = v->hist_sum = v->hist_sum_squares = NAN;
   const Kcbpb__SummaryMetadata *md = pv->metadata;
-  if (md) {
+  const tag_meta *first = md ? tag_find(&r->tags, v->tag) : NULL;
+  if (md && first && strcmp(first->plugin, md->plugin_data && md->plugin_data->plugin_name ? md->plugin_data->plugin_name : "")) {
+    /* another plugin than the tag's first value named: TensorBoard keeps a tag's first metadata
+     * and reads every later value by it (its data server's time series) */
+    v->has_metadata = 1;
+    v->plugin_name = first->plugin;
+    v->plugin_content.data = first->content, v->plugin_content.len = first->content_len;
+    v->data_class = first->data_class;
+  } else if (md) {
     v->has_metadata = 1;
     const char *plugin = md->plugin_data && md->plugin_data->plugin_name ? md->plugin_data->plugin_name : "";
     v->plugin_name = plugin;
@@ -626,6 +634,9 @@ static int decode_value(kcb_event_reader *r, const Kcbpb__Summary__Value *pv, kc
       v->plugin_name = m->plugin;
       v->plugin_content.data = m->content, v->plugin_content.len = m->content_len;
       v->data_class = m->data_class;
+    } else { /* a first value without metadata: the tag has none, whatever later values say */
+      int rc = tag_add(&r->tags, v->tag, "", NULL, 0, 0);
+      if (rc) return rc;
     }
   }
   const char *pl = v->plugin_name;

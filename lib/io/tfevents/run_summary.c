@@ -465,7 +465,7 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
   if (b->prev) b->prev->next_seen = t;
   b->prev = t;
   int first = t->pub.count == 0;
-  if (has_md && !t->plugin) {
+  if (has_md && first && !t->plugin) { /* only the first value's metadata counts, as in TensorBoard */
     size_t n = plugin.p ? (size_t)(plugin.end - plugin.p) : 0;
     if (!(t->plugin = malloc(n + 1))) return KCB_ENOMEM;
     if (n) memcpy(t->plugin, plugin.p, n);
@@ -473,10 +473,9 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
     t->data_class = data_class;
     t->plugin_code = plugin_code(plugin);
   }
-  /* this value's own metadata decides its kind, else the tag's first (as in the reader) */
+  /* the tag's first metadata decides every value's kind, as TensorBoard keeps it (and the reader) */
   int pl = t->plugin_code;
-  if (has_md) pl = plugin_code(plugin);
-  else data_class = t->data_class;
+  data_class = t->data_class;
   kcb_summary_kind kind = KCB_SUMMARY_UNKNOWN;
   double scalar = NAN;
   uint64_t bits = 0;
@@ -504,6 +503,7 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
       break;
   }
   kcb_run_tag *p = &t->pub;
+  if (!first && kind != p->kind) return 0; /* not of the tag's kind: TensorBoard drops it */
   if (!first && step <= p->last_step && kind == KCB_SUMMARY_SCALAR) b->regressed = 1; /* points will be evicted */
   if (first) {
     p->kind = kind;
