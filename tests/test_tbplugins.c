@@ -123,6 +123,28 @@ static void test_pr_curve_round_trip(void **state) {
   free(dir);
 }
 
+/* TensorBoard takes a PR curve's thresholds from its tensor's width: tensorboardX's
+ * add_pr_curve_raw says 127 in the plugin data for arrays of any length. */
+static void test_pr_curve_width_from_tensor(void **state) {
+  (void)state;
+  static const uint8_t says_127[] = {0x10, 0x7f}; /* PrCurvePluginData{num_thresholds: 127} */
+  float data[6 * 5] = {0};
+  data[5 * 5 + 4] = 0.25f; /* recall at the last threshold */
+  kcb_summary_value v;
+  memset(&v, 0, sizeof v);
+  v.tag = "pr_raw", v.plugin_name = "pr_curves";
+  v.plugin_content.data = says_127, v.plugin_content.len = sizeof says_127;
+  int64_t shape[2] = {6, 5};
+  v.dtype = KCB_DT_FLOAT, v.rank = 2, v.shape = shape;
+  v.tensor_content.data = (const uint8_t *)data, v.tensor_content.len = sizeof data;
+  kcb_pr_curve_view pr;
+  assert_ok(kcb_pr_curve_from_value(&v, &pr));
+  assert_int_equal(pr.num_thresholds, 5);
+  assert_true(kcb_pr_curve_view_get(&pr, 5, 4) == 0.25f);
+  shape[0] = 5, v.tensor_content.len = 5 * 5 * 4;
+  assert_error(kcb_pr_curve_from_value(&v, &pr), KCB_EFORMAT, "not 6 rows");
+}
+
 static int contains(const uint8_t *p, size_t n, const char *needle) {
   size_t k = strlen(needle);
   for (size_t i = 0; i + k <= n; i++)
@@ -458,7 +480,8 @@ static void test_model_last_batch_and_layer(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_pr_curve_by_hand),       cmocka_unit_test(test_pr_curve_errors),
-      cmocka_unit_test(test_pr_curve_round_trip),    cmocka_unit_test(test_custom_scalars),
+      cmocka_unit_test(test_pr_curve_round_trip), cmocka_unit_test(test_pr_curve_width_from_tensor),
+      cmocka_unit_test(test_custom_scalars),
       cmocka_unit_test(test_projector_errors),       cmocka_unit_test(test_projector_utf8_fallback_and_read),
       cmocka_unit_test(test_profiler),               cmocka_unit_test(test_model_last_batch_and_layer),
       cmocka_unit_test(test_profile_window_survives_a_failed_fit),

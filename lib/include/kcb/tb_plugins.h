@@ -69,12 +69,13 @@ int kcb_summary_writer_add_pr_curves_multiclass(kcb_summary_writer *w, const cha
 
 /** A PR curve read back from a summary value (kind KCB_SUMMARY_TENSOR, plugin "pr_curves"). */
 typedef struct kcb_pr_curve_view {
-  int num_thresholds;  /**< from the plugin data */
+  int num_thresholds;  /**< the tensor's width, as TensorBoard takes it (not the plugin data's) */
   const uint8_t *data; /**< (6, num_thresholds) little-endian float32, inside the value */
 } kcb_pr_curve_view;
 
-/** Checks that v is a PR curve as TensorBoard reads it (plugin "pr_curves", plugin data version 0
- * naming num_thresholds, a DT_FLOAT [6, num_thresholds] tensor) and points out at it.
+/** Checks that v is a PR curve as TensorBoard reads it (plugin "pr_curves", a DT_FLOAT [6, T]
+ * tensor: T thresholds, whatever the plugin data's num_thresholds and version say) and points out
+ * at it.
  * @return 0, or KCB_EFORMAT saying what is wrong. */
 int kcb_pr_curve_from_value(const kcb_summary_value *v, kcb_pr_curve_view *out);
 

@@ -194,20 +194,14 @@ done:
 int kcb_pr_curve_from_value(const kcb_summary_value *v, kcb_pr_curve_view *out) {
   if (!v || strcmp(v->plugin_name, "pr_curves") != 0)
     return kcb__error(KCB_EFORMAT, "PR curve: '%s' is not a pr_curves summary", v ? v->tag : "");
-  Kcbpb__PrCurvePluginData *pd =
-      kcbpb__pr_curve_plugin_data__unpack(NULL, v->plugin_content.len, v->plugin_content.data);
-  if (!pd) return kcb__error(KCB_EFORMAT, "PR curve '%s': the plugin data is not a PrCurvePluginData", v->tag);
-  int version = pd->version;
-  uint32_t t = pd->num_thresholds;
-  kcbpb__pr_curve_plugin_data__free_unpacked(pd, NULL);
-  if (version != 0) return kcb__error(KCB_EFORMAT, "PR curve '%s': plugin data version %d (TensorBoard knows 0)", v->tag, version);
-  if (t < 2 || t > KCB_PR_CURVE_MAX_THRESHOLDS)
-    return kcb__error(KCB_EFORMAT, "PR curve '%s': %u thresholds", v->tag, (unsigned)t);
-  if (v->dtype != KCB_DT_FLOAT || v->rank != 2 || v->shape[0] != 6 || v->shape[1] != (int64_t)t ||
-      v->tensor_content.len != 24 * (size_t)t)
-    return kcb__error(KCB_EFORMAT, "PR curve '%s': expected a DT_FLOAT [6, %u] tensor (dtype %d, rank %d)", v->tag,
-                      (unsigned)t, v->dtype, v->rank);
-  out->num_thresholds = (int)t;
+  /* TensorBoard's plugin takes the thresholds from the tensor's width, whatever the plugin data's
+   * num_thresholds or version say (tensorboardX's add_pr_curve_raw writes 127 for any width) */
+  if (v->dtype != KCB_DT_FLOAT || v->rank != 2 || v->shape[0] != 6 || v->shape[1] < 1 ||
+      v->shape[1] > KCB_PR_CURVE_MAX_THRESHOLDS || v->tensor_content.len != 24 * (size_t)v->shape[1])
+    return kcb__error(KCB_EFORMAT, "PR curve '%s': expected a DT_FLOAT [6, T] tensor, T from 1 to %d (dtype %d, rank %d%s)",
+                      v->tag, KCB_PR_CURVE_MAX_THRESHOLDS, v->dtype, v->rank,
+                      v->rank == 2 && v->shape[0] != 6 ? ", not 6 rows" : "");
+  out->num_thresholds = (int)v->shape[1];
   out->data = v->tensor_content.data;
   return 0;
 }
