@@ -664,13 +664,24 @@ static int course_write(const train_args *a, int processes) {
   return rc;
 }
 
-/* Once the run has completed, with the temporaries of writes cut by kills. */
-static void course_remove(const train_args *a) {
+/* Once the run has completed: the record stays, with the epochs it was asked for, so that running
+ * it again is told apart from running another command on its directory (course_check); the
+ * temporaries of writes cut by kills go. */
+static void course_complete(const train_args *a, int processes) {
+  char text[8192], *path = course_path(a);
+  if (!path) return;
+  size_t n = course_text(a, processes, text, sizeof text);
+  if (n < sizeof text) n += (size_t)snprintf(text + n, sizeof text - n, "epochs=%lld\n", a->epochs);
+  if (n < sizeof text && kcb_file_write_atomic(path, text, n) != 0) kcb_error_clear(); /* then unchecked, as before */
+  free(path);
+}
+
+/* A completed run's temporaries of writes cut by kills, and what a kill between its last
+ * deletions left of its backup's position. */
+static void course_leftovers_remove(const train_args *a) {
   char *path = course_path(a);
   if (!path) return;
-  (void)unlink(path);
   kcb_file_remove_stale_temps(path);
-  /* a kill between the completed run's last deletions leaves its backup's position behind */
   static const char *const leftovers[] = {"training_metadata.json", "training_metadata.json.bkp"};
   for (size_t i = 0; i < 2; i++) {
     char left[PATH_MAX];
@@ -697,11 +708,12 @@ static int resolves_as_default(const train_args *a, const char *name_eq, const c
 /* On resume: each option whose value differs from the record, as "--NAME NOW (the backed-up run:
  * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
  * (said, by rank 0 alone under mpirun). */
-static int course_check(const train_args *a, int processes) {
+static int course_check(const train_args *a, int processes, int completed) {
   char now[8192], *then = NULL, *path = course_path(a), why[4096] = "";
   size_t len = 0;
   if (!path) return 0;
-  course_text(a, processes, now, sizeof now);
+  size_t n_now = course_text(a, processes, now, sizeof now);
+  if (completed && n_now < sizeof now) snprintf(now + n_now, sizeof now - n_now, "epochs=%lld\n", a->epochs);
   int rc = kcb_file_read(path, 1 << 16, &then, &len);
   free(path);
   if (rc) {
@@ -740,12 +752,32 @@ static int course_check(const train_args *a, int processes) {
   }
   free(then);
   if (!w) return 0;
-  if (!quiet_rank)
+  if (!quiet_rank && completed)
+    fprintf(stderr,
+          "kcb-train: --backup-dir %s holds a completed run trained with other settings: %s; nothing was trained.\n"
+          "To train it further, start from its saved model with --initial-weights FILE --initial-epoch N and more "
+          "--epochs; to train anew, give another --backup-dir (or remove this one).\n",
+          tool_esc(a->backup_dir), tool_esc(why));
+  else if (!quiet_rank)
     fprintf(stderr,
           "kcb-train: --backup-dir %s holds a run trained with other settings: %s.\nResume it with the same "
           "settings, or give another --backup-dir (or remove this one) to start a new run.\n",
           tool_esc(a->backup_dir), tool_esc(why));
   return 2;
+}
+
+/* Running a completed run's command again has nothing to do, and says so (exit 0); another
+ * command on its directory (other settings, more epochs, a model file the run did not write) is
+ * refused, since nothing it asks for would be done. @return 0 or 2 (said). */
+static int completed_check(const train_args *a, int processes) {
+  int status = course_check(a, processes, 1);
+  if (status == 0 && a->save && access(a->save, F_OK) != 0) {
+    fprintf(stderr, "kcb-train: --backup-dir %s holds a completed run, and --save %s does not exist: the run wrote no "
+            "such file, and nothing was trained. Give another --backup-dir (or remove this one) to train anew.\n",
+            tool_esc(a->backup_dir), tool_esc(a->save));
+    status = 2;
+  }
+  return status;
 }
 
 /* --checkpoint's ModelCheckpoint (*out NULL to check the options only). The template may name only
@@ -970,12 +1002,15 @@ int main(int argc, char **argv) {
     backup_status.epoch = epoch;
     backup_status.batch = mid_epoch ? backup_status.batch : -1;
     if (backup_status.state == KCB_BACKUP_COMPLETED) {
+      int refused = quiet_rank ? 0 : completed_check(&a, kcb_distributed_size(dist));
+      if (rank0_value(dist, &refused)) refused = 1;
+      if (refused) return end_job(dist, refused);
       if (!quiet_rank) {
         printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
         if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
         printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
                "saved model with --initial-weights FILE --initial-epoch N and more --epochs.\n", backup_status.path);
-        course_remove(&a); /* left by a kill just after the run completed */
+        course_leftovers_remove(&a); /* left by a kill just after the run completed */
       }
       kcb_distributed_free(dist);
       return 0;
@@ -994,7 +1029,7 @@ int main(int argc, char **argv) {
               "resume it\n", a.epochs, backup_status.epoch, needed);
       status = 2;
     }
-    if (!status && resumable && !quiet_rank) status = course_check(&a, kcb_distributed_size(dist));
+    if (!status && resumable && !quiet_rank) status = course_check(&a, kcb_distributed_size(dist), 0);
     if (rank0_value(dist, &status)) status = 1;
     if (!status && !resumable && !quiet_rank && course_write(&a, kcb_distributed_size(dist))) status = 1;
     if (status) return end_job(dist, status);
@@ -1261,7 +1296,10 @@ setup_end:
     status = fail(final.failed ? final.failed : "fit", rc);
     goto done;
   }
-  if (a.backup_dir && rank == 0) course_remove(&a); /* the run completed: nothing will resume it */
+  if (a.backup_dir && rank == 0) { /* the run completed: nothing will resume it */
+    course_complete(&a, kcb_distributed_size(dist));
+    course_leftovers_remove(&a);
+  }
   /* A stop asked for as the last epoch ended (in its validation, say) lets training complete; the
    * test pass is then skipped, on every rank alike. */
   in_final_evaluate = 1; /* from here a first Ctrl-C ends the test pass, not the process */

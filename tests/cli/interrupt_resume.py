@@ -174,7 +174,8 @@ try:
     raw = raw_batch_steps(os.path.join(tmp, "run/tb"))
     check("batch_steps_continue_without_duplicates", sorted(raw) == list(range(1, 4 * steps_per_epoch + 1)),
           f"{len(raw)} points, {len(set(raw))} distinct, max {max(raw) if raw else None}")
-    check("backup_emptied", os.listdir(os.path.join(tmp, "run/backup")) == ["completed.json"],
+    # the completion marker and the course record (which tells this command, run again, from another) stay
+    check("backup_emptied", sorted(os.listdir(os.path.join(tmp, "run/backup"))) == ["completed.json", "kcb-train-course.txt"],
           str(os.listdir(os.path.join(tmp, "run/backup"))))
 
     again = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
@@ -187,7 +188,8 @@ try:
         f.write('{"epoch": 3}')
     again = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True)
     check("finished_run_leftover_tidied", again.returncode == 0 and "nothing to resume" in again.stdout and
-          os.listdir(os.path.join(tmp, "run/backup")) == ["completed.json"], str(os.listdir(os.path.join(tmp, "run/backup"))))
+          sorted(os.listdir(os.path.join(tmp, "run/backup"))) == ["completed.json", "kcb-train-course.txt"],
+          str(os.listdir(os.path.join(tmp, "run/backup"))))
 
     # SIGKILL in epoch 3 (nothing runs at the end): the resumed run restarts epoch 3 from the
     # epoch-end backup; the batch points logged after that backup are dropped by the SessionLog

@@ -206,8 +206,21 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   # 8 batches per epoch, a save every 3 counted across epochs (Keras): 3, 6, then 1, 4, 7 (1-based)
   check ckpt_batches 0 '^e1-b3\.keras e1-b6\.keras e2-b1\.keras e2-b4\.keras e2-b7\.keras $' -- bash -c "'$bin' $small --epochs 2 --verbose 0 \
     --checkpoint '$tmp/batches/e{epoch}-b{batch}.keras' --save-freq 3 --monitor loss >/dev/null && ls '$tmp/batches' | LC_ALL=C sort | tr '\n' ' '; echo"
+  # a completed run leaves its marker and the record of its course (to tell its command run again
+  # from another command on its directory), nothing else
+  left_after_completion="completed.json
+kcb-train-course.txt"
   check backup_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 2 --verbose 0 --backup-dir '$tmp/bk' --backup-freq 3 >/dev/null \
-    && { test \"\$(ls -A '$tmp/bk')\" = completed.json && echo gone; }"
+    && { test \"\$(ls -A '$tmp/bk')\" = '$left_after_completion' && echo gone; }"
+  # the same command again: nothing to do, exit 0; another one on the directory: refused, saying why
+  check backup_completed_same 0 '^kcb-train: nothing to resume: the run backed up in .*/bk completed \(2 epochs\)' -- \
+    "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3
+  check backup_completed_other_lr 2 'holds a completed run trained with other settings: --lr 0\.5 \(the backed-up run: 0\.001\); nothing was trained' -- \
+    "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3 --lr 0.5
+  check backup_completed_more_epochs 2 'start from its saved model with --initial-weights FILE --initial-epoch N' -- \
+    "$bin" $small --epochs 5 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3
+  check backup_completed_no_model 2 'holds a completed run, and --save .*/never\.keras does not exist' -- \
+    "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3 --save "$tmp/never.keras"
   # a backup directory another process holds (as a second kcb-train resuming it at once would) is
   # refused before anything is read or written; flock(1) holds it as kcb-train does
   mkdir -p "$tmp/held"
@@ -218,11 +231,11 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   mkdir -p "$tmp/bk2" && touch "$tmp/bk2/.kcb-train-course.txt.tmp-4242-0" "$tmp/bk2/kcb-train-course.txt.tmp-4429" \
     "$tmp/bk2/.latest.weights.h5.tmp-77-3" "$tmp/bk2/.training_metadata.json.tmp-77-4" "$tmp/bk2/.completed.json.tmp-9-0"
   check backup_stale_temps_removed 0 '^gone$' -- bash -c "'$bin' $small --epochs 1 --verbose 0 --backup-dir '$tmp/bk2' >/dev/null \
-    && { test \"\$(ls -A '$tmp/bk2')\" = completed.json && echo gone; }"
-  # a record left by a kill just after completion goes when the command is run again
-  touch "$tmp/bk2/kcb-train-course.txt"
+    && { test \"\$(ls -A '$tmp/bk2')\" = '$left_after_completion' && echo gone; }"
+  # what a kill just after completion leaves of the backup's position goes when the command is run again
+  touch "$tmp/bk2/training_metadata.json" "$tmp/bk2/.kcb-train-course.txt.tmp-4242-0"
   check backup_completed_again 0 '^gone$' -- bash -c "'$bin' $small --epochs 1 --verbose 0 --backup-dir '$tmp/bk2' | grep -q 'nothing to resume' \
-    && { test \"\$(ls -A '$tmp/bk2')\" = completed.json && echo gone; }"
+    && { test \"\$(ls -A '$tmp/bk2')\" = '$left_after_completion' && echo gone; }"
   # --config: the same options from a file, command-line flags after it win; errors name file and line
   printf '# a run to repeat\nepochs = 2\nverbose=2\nmodel = flatten,16:relu,10:softmax\ntrain-limit = 500\ncsv = %s\nterminate-on-nan\n' \
     "$tmp/cfg.csv" >"$tmp/run.conf"
