@@ -38,6 +38,16 @@ ldd "$tmp/consumer/consumer" | grep -q "libkcb.so.${version%%.*} => $lib/" || fa
 "$tmp/consumer/consumer_static" | grep -qx "$version 0" || fail "find_package consumer (static) does not run"
 ! ldd "$tmp/consumer/consumer_static" | grep -q libkcb || fail "kcb::kcb_static links libkcb.so"
 
+# kcb.pc finds its prefix from where it lies, however deep the library directory (Debian's
+# lib/x86_64-linux-gnu, given as CMAKE_INSTALL_LIBDIR): written for that layout, it names the
+# include directory of the prefix two levels further up
+multi=$tmp/multi/lib/x86_64-linux-gnu/pkgconfig
+mkdir -p "$multi" "$tmp/multi/include"
+cmake -DCMAKE_INSTALL_LIBDIR=lib/x86_64-linux-gnu -DCMAKE_INSTALL_INCLUDEDIR=include -DPROJECT_VERSION="$version" \
+  -DOUT="$multi/kcb.pc" -P "$src/tests/install/write_pc.cmake" >/dev/null || fail "kcb_write_pc failed"
+inc=$(PKG_CONFIG_PATH=$multi pkg-config --variable=includedir kcb)
+[ "$(cd "$inc" 2>/dev/null && pwd -P)" = "$(cd "$tmp/multi/include" && pwd -P)" ] || fail "kcb.pc under lib/x86_64-linux-gnu names $inc"
+
 # pkg-config: plain --libs links (the shared library); --static, the archive and its dependencies
 export PKG_CONFIG_PATH=$lib/pkgconfig
 cc -std=c11 "$src/tests/install/main.c" -o "$tmp/pc" $(pkg-config --cflags --libs kcb) -Wl,-rpath,"$lib"
