@@ -17,7 +17,7 @@
 #include "tool_text.h"
 #include "train_options.h"
 
-/* ---- Ctrl-C: the first SIGINT / SIGTERM asks fit to stop after the batch; a second one (or one
+/* ---- Ctrl-C: the first SIGINT / SIGTERM / SIGHUP asks fit to stop after the batch; a second one (or one
  * outside fit) ends the process at once, with the signal's usual status. ---------------------- */
 static kcb_model *running_model;
 static volatile sig_atomic_t in_fit, in_final_evaluate, stop_signal;
@@ -36,15 +36,20 @@ static void on_stop_signal(int sig) {
   }
   stop_signal = sig;
   kcb_model_request_stop(running_model);
-  /* SIGTERM comes from kill, a batch system or mpirun ending the job, not from a key */
+  /* SIGTERM comes from kill, a batch system or mpirun ending the job, SIGHUP from a closed
+   * terminal or ssh session, not from a key */
   static const char on_int[] = "\nkcb-train: stopping after this batch (press Ctrl-C again to quit at once)\n";
   static const char on_term[] = "\nkcb-train: SIGTERM received: stopping after this batch (a second signal quits at once)\n";
+  static const char on_hup[] = "\nkcb-train: SIGHUP received (the terminal closed): stopping after this batch\n";
   if (!quiet_rank) {
     ssize_t ignored = sig == SIGTERM ? write(STDERR_FILENO, on_term, sizeof on_term - 1)
-                                     : write(STDERR_FILENO, on_int, sizeof on_int - 1);
+                      : sig == SIGHUP ? write(STDERR_FILENO, on_hup, sizeof on_hup - 1)
+                                      : write(STDERR_FILENO, on_int, sizeof on_int - 1);
     (void)ignored;
   }
 }
+
+static const char *stop_signal_name(int sig) { return sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "SIGINT"; }
 
 static void catch_stop_signals(void) {
   struct sigaction sa;
@@ -54,6 +59,7 @@ static void catch_stop_signals(void) {
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL); /* a closed terminal stops as SIGTERM does: backup, logs closed */
 }
 
 static int needs(const char *flag, const char *other) {
@@ -854,7 +860,7 @@ static int report_interrupt(const train_args *a, const kcb_callback *checkpoint,
                             char **argv, int processes) {
   int sig = stop_signal ? stop_signal : SIGINT;
   fflush(stdout);
-  fprintf(stderr, "\nkcb-train: stopped by %s: %s\n", sig == SIGTERM ? "SIGTERM" : "SIGINT", kcb_error_last());
+  fprintf(stderr, "\nkcb-train: stopped by %s: %s\n", stop_signal_name(sig), kcb_error_last());
   print_files(a, checkpoint, tensorboard, "kept: resume from it", 0);
   if (a->backup_dir) {
     printf("To resume, run the same command again:\n  ");
@@ -1325,7 +1331,7 @@ setup_end:
     fflush(stdout);
     if (rank == 0)
       fprintf(stderr, "\nkcb-train: stopped by %s %s: training completed, and its files are written; the test metrics "
-              "were not computed\n", stop_signal == SIGTERM ? "SIGTERM" : "SIGINT",
+              "were not computed\n", stop_signal_name(stop_signal),
               stopped_in_training ? "as training ended" : "during the final evaluation on the test set");
     if (rank == 0 && a.save) /* a rerun would find the run completed: say how to get them */
       fprintf(stderr, "kcb-train: to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights %s "

@@ -918,6 +918,8 @@ static int write_verified(const kcb_checkpoint_file *f, const plan *p, const cha
                         "reads back (a layer name this long); nothing was written", out_path,
                         kcb__utf8_prefix(f->vars[i].name, 80), f->vars[i].name, strlen(dst), KCB__H5_PATH_MAX - 1);
   }
+  /* what earlier writes into this directory left when a kill or a second Ctrl-C cut them */
+  kcb__file_remove_dead_temps(out_path, 0);
   return kcb__file_write_checked(out_path, data, len, verify_written, &v);
 }
 

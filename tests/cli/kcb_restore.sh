@@ -196,6 +196,14 @@ with h5py.File(sys.argv[2], 'r+') as f:
   done
 done
 
+# the temporaries a killed earlier write into the output's directory left go (a gone process's, a
+# minute old); a live or recent one stays
+dead=$(sh -c 'echo $$')
+mkdir -p "$tmp/tidy"
+touch -d '2 minutes ago' "$tmp/tidy/.other.keras.tmp-$dead-0"
+touch "$tmp/tidy/.recent.keras.tmp-$dead-1"
+check restore_dead_temps_removed 0 "^\.recent\.keras\.tmp-$dead-1 tidy\.keras \$" -- bash -c "'$bin' '$c/stored/full.keras' --output '$tmp/tidy/tidy.keras' >/dev/null 2>&1 &&
+  ls -A '$tmp/tidy' | LC_ALL=C sort | tr '\n' ' '"
 # a config that disagrees with the weights (units edited by hand) would give a file Keras cannot
 # load: refused, naming the layer, and nothing written
 /usr/bin/python3 -c "

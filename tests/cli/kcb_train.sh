@@ -221,6 +221,16 @@ kcb-train-course.txt"
     "$bin" $small --epochs 5 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3
   check backup_completed_no_model 2 'holds a completed run, and --save .*/never\.keras does not exist' -- \
     "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3 --save "$tmp/never.keras"
+  # SIGHUP (the terminal or ssh session closed) stops as SIGTERM does: after the batch, with a
+  # backup the same command resumes from
+  "$bin" $small --epochs 200 --batch-size 4 --verbose 0 --backup-dir "$tmp/hup" --backup-freq 5 >"$tmp/hup.out" 2>&1 &
+  hup_pid=$!
+  for _ in $(seq 200); do [ -e "$tmp/hup/latest.weights.h5" ] && break; sleep 0.05; done
+  kill -HUP $hup_pid; wait $hup_pid; hup_status=$?
+  check sighup_stops_with_backup 0 '^129 stopped by SIGHUP, backup kept$' -- bash -c "grep -q 'kcb-train: stopped by SIGHUP' '$tmp/hup.out' \
+    && test -e '$tmp/hup/latest.weights.h5' && echo '$hup_status stopped by SIGHUP, backup kept'"
+  check sighup_resumes 0 '^Resuming from .*/hup/latest\.weights\.h5 at epoch' -- \
+    "$bin" $small --epochs 1 --batch-size 4 --verbose 0 --backup-dir "$tmp/hup" --backup-freq 5
   # a backup directory another process holds (as a second kcb-train resuming it at once would) is
   # refused before anything is read or written; flock(1) holds it as kcb-train does
   mkdir -p "$tmp/held"
