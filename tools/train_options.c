@@ -144,8 +144,9 @@ static const option options[] = {
     {"backup-dir", "DIR", STRING, AT(backup_dir), 0, 0,
      "BackupAndRestore: back the run up in DIR; run the same command again\n"
      "after a crash or Ctrl-C to resume it (the CSV log is then continued); when\n"
-     "the run completes DIR keeps only completed.json, and running it again says\n"
-     "there is nothing to resume; one run at a time uses DIR (it is locked)"},
+     "the run completes DIR keeps completed.json and the run's settings: the same\n"
+     "command again says there is nothing to resume, another one is refused; one\n"
+     "run at a time uses DIR (it is locked)"},
     {"backup-freq", "epoch|N", FREQ, AT(backup_freq), 0, 0, "back up at every epoch end, or every N batches [epoch]"},
     {"Files:", NULL, GROUP, 0, 0, 0, NULL},
     {"on-write-error", "stop|warn", STRING, AT(on_write_error), 0, 0,
@@ -331,12 +332,47 @@ static int parse_long(const char *flag, const char *v, double lo, double hi, lon
   return 0;
 }
 
+static char **config_strings; /* values read from --config files, kept until train_args_release */
+static size_t n_config_strings;
+
+static int keep_string(char **out, const char *s, size_t len) {
+  char **grown = realloc(config_strings, (n_config_strings + 1) * sizeof *grown);
+  if (!grown) return -1;
+  config_strings = grown;
+  if (!(*out = malloc(len + 1))) return -1;
+  memcpy(*out, s, len);
+  (*out)[len] = '\0';
+  config_strings[n_config_strings++] = *out;
+  return 0;
+}
+
+/* Options whose value is a file or directory (their value's name in --help says so). */
+static int is_path(const option *o) {
+  static const char *const kinds[] = {"DIR", "FILE", "PATH", "TEMPLATE"};
+  for (size_t i = 0; o->value && i < sizeof kinds / sizeof kinds[0]; i++)
+    if (!strcmp(o->value, kinds[i])) return 1;
+  return 0;
+}
+
 /* Stores value v for option o (value NULL: a switch given alone). */
 static int apply(train_args *a, const option *o, const char *flag, const char *v) {
   char *field = (char *)a + o->offset;
   switch (o->kind) {
     case STRING: /* no option takes an empty text: --csv "" is a slip, not the working directory */
       if (!v || !*v) return train_usage_error(flag, v ? v : "", "needs a value");
+      /* a path's leading ~ as the shell expands it, which it does not in a --config file or
+       * after --opt= (a directory named "~" would be made instead) */
+      if (is_path(o) && v[0] == '~' && (v[1] == '/' || v[1] == '\0')) {
+        const char *home = getenv("HOME");
+        if (!home || !*home) return train_usage_error(flag, v, "~ needs HOME to be set");
+        size_t n = strlen(home) + strlen(v + 1);
+        char *joined = malloc(n + 1), *kept = NULL;
+        if (joined) snprintf(joined, n + 1, "%s%s", home, v + 1);
+        int failed = !joined || keep_string(&kept, joined, n) != 0;
+        free(joined);
+        if (failed) return train_usage_error(flag, v, "out of memory");
+        v = kept;
+      }
       *(const char **)(void *)field = v;
       return 0;
     case SWITCH:
@@ -381,20 +417,6 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
     case CONFIG:
       break;
   }
-  return 0;
-}
-
-static char **config_strings; /* values read from --config files, kept until train_args_release */
-static size_t n_config_strings;
-
-static int keep_string(char **out, const char *s, size_t len) {
-  char **grown = realloc(config_strings, (n_config_strings + 1) * sizeof *grown);
-  if (!grown) return -1;
-  config_strings = grown;
-  if (!(*out = malloc(len + 1))) return -1;
-  memcpy(*out, s, len);
-  (*out)[len] = '\0';
-  config_strings[n_config_strings++] = *out;
   return 0;
 }
 

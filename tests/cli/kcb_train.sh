@@ -252,6 +252,12 @@ kcb-train-course.txt"
   check config_file 0 '^Epoch 2/2$' -- "$bin" --config "$tmp/run.conf"
   check config_wrote_csv 0 '^1,' -- cat "$tmp/cfg.csv"
   check config_overridden 0 '^Epoch 3/3$' -- "$bin" --config "$tmp/run.conf" --epochs 3
+  # a leading ~ in a path is the home directory, as the shell would expand it (it does not in a
+  # config file, nor after --opt=): no directory named "~" is made
+  mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/tilde.conf"
+  check config_tilde_is_home 0 '^home csv, no ~ directory$' -- bash -c "cd '$tmp/tilde' && HOME='$tmp/home' '$bin' $small --epochs 1 \
+    --verbose 0 --config '$tmp/tilde.conf' --logdir=~/tb >/dev/null && test -s '$tmp/home/tilde.csv' && test -d '$tmp/home/tb' \
+    && test ! -e '$tmp/tilde/~' && echo 'home csv, no ~ directory'"
   printf 'epochs = 2\nbogus = 1\n' >"$tmp/bad.conf"
   check config_unknown_key 2 "kcb-train: .*bad\.conf:2: unknown option 'bogus'" -- "$bin" --config "$tmp/bad.conf"
   printf 'epochs = many\n' >"$tmp/bad2.conf"
