@@ -174,5 +174,8 @@ sys.exit(len(cols) != 1)' "$tmp/uni.out"
   check train_histogram_format_needs 2 "kcb-train: --histogram-format needs --histogram-freq N" -- \
     "$train" --logdir "$tmp/x" --histogram-format tensor
   check diff_missing_step 1 "kcb-inspect diff: neither run has a scalar at step 50" -- "$inspect" diff "$tmp/tb" "$tmp/tb" --step 50
+  # a run and a checkpoint have nothing to compare: a usage error, not a checkpoint read as events
+  check diff_run_and_checkpoint 2 "kcb-inspect diff: .*ck/e2\.keras is a checkpoint and .*tb is not: diff compares two runs or two checkpoints" -- \
+    "$inspect" diff "$tmp/tb" "$tmp/ck/e2.keras"
 fi
 finish cli_usability
