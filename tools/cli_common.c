@@ -66,8 +66,13 @@ static size_t edit_distance(const char *a, const char *b) {
 
 const char *cli_suggest(const char *given, const char *const *candidates, size_t n) {
   if (!given || !given[0]) return NULL;
-  size_t len = strlen(given), limit = len / 3 > 2 ? len / 3 : 2, best_d = (size_t)-1;
-  const char *best = NULL;
+  /* a short name is two edits from most short names: one edit there, a third of a longer one */
+  size_t len = strlen(given), limit = len <= 3 ? 1 : len / 3 > 2 ? len / 3 : 2, best_d = (size_t)-1;
+  const char *best = NULL, *prefixed = NULL;
+  size_t n_prefixed = 0;
+  for (size_t i = 0; i < n && len >= 2; i++) /* "ep" for "epochs": an abbreviation of one name only */
+    if (candidates[i] && strncmp(candidates[i], given, len) == 0 && candidates[i][len]) prefixed = candidates[i], n_prefixed++;
+  if (n_prefixed == 1) return prefixed;
   for (size_t i = 0; i < n; i++) {
     if (!candidates[i] || strcmp(candidates[i], given) == 0) continue;
     size_t d = edit_distance(given, candidates[i]);
@@ -85,7 +90,8 @@ const char *cli_suggest(const char *given, const char *const *candidates, size_t
       return candidates[i];
   }
   for (size_t i = 0; i < n && len >= 3; i++) /* "dense/kernel" for "sequential/dense/kernel/histogram" */
-    for (const char *p = candidates[i] ? strstr(candidates[i], given) : NULL; p; p = strstr(p + 1, given))
+    for (const char *p = candidates[i] && strcmp(candidates[i], given) ? strstr(candidates[i], given) : NULL; p;
+         p = strstr(p + 1, given))
       if ((p == candidates[i] || p[-1] == '/') && (p[len] == '\0' || p[len] == '/')) return candidates[i];
   return NULL;
 }

@@ -432,14 +432,27 @@ int runs_find(const char *path, run_ref **out, size_t *n) {
   return 0;
 }
 
+/* Whether run name `name` is `given` as a shell's completion may spell it: "./train/" is "train". */
+static int run_name_is(const char *name, const char *given) {
+  while (given[0] == '.' && given[1] == '/' && given[2]) given += 2;
+  size_t len = strlen(given);
+  while (len > 1 && given[len - 1] == '/') len--;
+  return strlen(name) == len && strncmp(name, given, len) == 0;
+}
+
 int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, size_t n_names) {
   if (!n_names) return 0;
   for (size_t j = 0; j < n_names; j++) {
     int found = 0;
-    for (size_t i = 0; i < *n; i++) found |= strcmp(runs[i].name, names[j]) == 0;
+    for (size_t i = 0; i < *n; i++) found |= run_name_is(runs[i].name, names[j]);
     if (!found) {
-      fprintf(stderr, "kcb-inspect %s: no run named '%s' (runs:", cmd, names[j]);
-      for (size_t i = 0; i < *n; i++) fprintf(stderr, " %s", runs[i].name);
+      fprintf(stderr, "kcb-inspect %s: no run named '%s'", cmd, tool_esc(names[j]));
+      const char **all = malloc((*n + 1) * sizeof *all);
+      for (size_t i = 0; all && i < *n; i++) all[i] = runs[i].name;
+      if (all) cli_print_suggestion(stderr, names[j], all, *n);
+      free(all);
+      fprintf(stderr, " (runs:");
+      for (size_t i = 0; i < *n; i++) fprintf(stderr, " %s", tool_esc(runs[i].name));
       fprintf(stderr, ")\n");
       return EXIT_DATA;
     }
@@ -450,7 +463,7 @@ int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, s
   if (!tmp) return data_fail(cmd, "out of memory");
   for (size_t j = 0; j < n_names; j++)
     for (size_t i = 0; i < *n; i++)
-      if (runs[i].name && strcmp(runs[i].name, names[j]) == 0) {
+      if (runs[i].name && run_name_is(runs[i].name, names[j])) {
         tmp[k++] = runs[i];
         runs[i].name = runs[i].path = NULL;
       }

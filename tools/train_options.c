@@ -305,6 +305,11 @@ static int unknown_option(const char *where, const char *name) {
     if (options[i].kind != GROUP) names[n++] = options[i].name;
   names[n++] = "help";
   names[n++] = "version";
+  if (where && (!strcmp(bare, "help") || !strcmp(bare, "version"))) {
+    fprintf(stderr, "kcb-train: %s: '%s' asks for no training: give --%s on the command line, not in a config file\n",
+            where, bare, bare);
+    return 2;
+  }
   const char *s = cli_suggest(bare, names, n);
   fprintf(stderr, "kcb-train: %s%sunknown option '%s'", where ? where : "", where ? ": " : "", name);
   if (s) fprintf(stderr, "; did you mean %s%s?", where ? "" : "--", s);

@@ -28,6 +28,12 @@ check env_max_params_inspect 2 "^kcb-inspect: KCB_MAX_PARAMS='-3'" -- env KCB_MA
 check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
 check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
 check train_caps_lock 2 "did you mean --epochs\?" -- "$train" --EPOCHS 3
+# an abbreviation of one option names it; a short name far from every option gets no guess (two
+# edits turn "vs" into "lr", which is no help)
+check train_abbreviation 2 "^kcb-train: unknown option '--ep'; did you mean --epochs\? " -- "$train" --ep 2
+check train_no_wild_guess 2 "^kcb-train: unknown option '--vs' \(see kcb-train --help\)$" -- "$train" --vs 0.1
+printf 'help\n' >"$tmp/help.conf"
+check train_config_help 2 "help.conf:1: 'help' asks for no training: give --help on the command line" -- "$train" --config "$tmp/help.conf"
 check train_no_suggestion 2 "^kcb-train: unknown option '--zzzzzz' \(see kcb-train --help\)$" -- "$train" --zzzzzz
 check train_equals_form 2 "kcb-train: --epochs 'x': expected a whole number" -- "$train" --epochs=x
 check restore_unknown 2 "^kcb-restore: unknown option '--foo' \(see kcb-restore --help\)$" -- "$restore" --foo

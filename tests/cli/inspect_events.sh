@@ -17,6 +17,9 @@ check histograms_buckets 0 '^ +3 +1 +2$' -- "$bin" histograms "$fx" --tag weight
 check histograms_none 1 "kcb-inspect histograms: no histogram with the tag 'train/loss'" -- "$bin" histograms "$fx" --tag train/loss
 check histograms_truncated 1 "warning: .*truncated record at offset 42173" -- "$bin" histograms "$data"/tfevents/broken/truncated.tfevents
 check histograms_bad_run 1 "no run named 'x'" -- "$bin" histograms "$fx" --run x
+# a run named as a shell completes it (a trailing /, a leading ./); a near name is suggested
+check histograms_run_completed 0 '^run_a  weights/raw ' -- "$bin" histograms "$fx" --run ./run_a/ --tag weights/raw
+check histograms_run_suggested 1 "no run named 'run' \(did you mean run_a\?\) \(runs: run_a run_a/hp\)" -- "$bin" histograms "$fx" --run run
 check histograms_help 0 '--buckets +also print every bucket' -- "$bin" histograms -h
 
 # images: listed, and extracted as PNGs an independent decoder reads at the stated size
