@@ -260,6 +260,11 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
       *want_help = 1;
       continue;
     }
+    if (strcmp(s, "--version") == 0) { /* after a command too, as kcb-restore and kcb-train take it anywhere */
+      cli_print_version("kcb-inspect");
+      args_free(a);
+      exit(EXIT_OK);
+    }
     if (strcmp(s, "--jobs") == 0 || strncmp(s, "--jobs=", 7) == 0) {
       const char *v = s[6] == '=' ? s + 7 : i + 1 < argc ? argv[++i] : "";
       long long j = 1;

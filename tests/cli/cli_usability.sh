@@ -11,6 +11,9 @@ version=$(sed -n 's/^project(kcb VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/..
 # --version, from the library, in every tool
 check train_version 0 "^kcb-train $version\$" -- "$train" --version
 check inspect_version 0 "^kcb-inspect $version\$" -- "$inspect" --version
+for c in runs checkpoint plot; do
+  check "inspect_${c}_version" 0 "^kcb-inspect $version\$" -- "$inspect" $c --version
+done
 check restore_version 0 "^kcb-restore $version\$" -- "$restore" --version
 # output that cannot be written (a full disk) is a failure, said on stderr, however short the output
 for tool in "$train" "$inspect" "$restore"; do
