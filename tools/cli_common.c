@@ -19,6 +19,7 @@ static void check_stdout(void) {
   errno = 0;
   if (fflush(stdout) == 0 && !ferror(stdout)) return;
   int err = errno;
+  if (!err && write(STDOUT_FILENO, "\n", 1) < 0) err = errno; /* an earlier write failed: its cause, once more */
   struct pollfd out = {STDOUT_FILENO, POLLOUT, 0}; /* a pipe without a reader polls as an error */
   if (reader_may_leave && (err == EPIPE || (poll(&out, 1, 0) == 1 && (out.revents & POLLERR))))
     return; /* the pipe's reader is gone: nobody to tell */

@@ -18,7 +18,7 @@ check restore_version 0 "^kcb-restore $version\$" -- "$restore" --version
 # output that cannot be written (a full disk) is a failure, said on stderr, however short the output
 for tool in "$train" "$inspect" "$restore"; do
   name=$(basename "$tool")
-  check "${name}_help_to_full_disk" 1 "^$name: writing to standard output failed" -- sh -c "'$tool' --help >/dev/full"
+  check "${name}_help_to_full_disk" 1 "^$name: writing to standard output failed: No space left on device" -- sh -c "'$tool' --help >/dev/full"
 done
 check train_help_value 2 "^kcb-train: --help: takes no value" -- "$train" --help=1
 check train_metrics_empty_item 2 "^kcb-train: --metrics 'accuracy,': an empty name in the list" -- "$train" --metrics accuracy,
