@@ -37,14 +37,16 @@ static void alone_is_rank_0_of_1(void **state) {
   kcb_tensor_free(y);
 }
 
-/* Goyal et al.'s warm-up: lr at epoch 0, lr * N from epoch k on, linear between. */
+/* Goyal et al.'s warm-up: lr at epoch 0, lr * N at epoch k, linear between, then left alone. */
 static void warmup_schedule(void **state) {
   kcb_lr_warmup w = {0.1, 4, 5};
   assert_true(fabs(kcb_lr_schedule_warmup(0, 0, &w) - 0.1) < 1e-15);
   assert_true(fabs(kcb_lr_schedule_warmup(1, 0, &w) - 0.1 * (1 + 3 * 0.2)) < 1e-15);
   assert_true(fabs(kcb_lr_schedule_warmup(4, 0, &w) - 0.1 * (1 + 3 * 0.8)) < 1e-15);
   assert_true(fabs(kcb_lr_schedule_warmup(5, 0, &w) - 0.4) < 1e-15);
-  assert_true(fabs(kcb_lr_schedule_warmup(50, 0, &w) - 0.4) < 1e-15);
+  /* after the warm-up the rate it is given stays: a ReduceLROnPlateau cut is not undone */
+  assert_true(kcb_lr_schedule_warmup(6, 0.04, &w) == 0.04);
+  assert_true(kcb_lr_schedule_warmup(50, 0.4, &w) == 0.4);
   kcb_lr_warmup one = {0.1, 1, 3}; /* one process: no change */
   assert_true(fabs(kcb_lr_schedule_warmup(2, 0, &one) - 0.1) < 1e-15);
   kcb_lr_warmup none = {0.1, 2, 0}; /* no warm-up: the target rate from the first epoch */

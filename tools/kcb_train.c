@@ -123,6 +123,14 @@ static int check_callback_args(const train_args *a) {
     return train_usage_error("--mode", a->mode, "expected auto, min or max");
   if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
     return needs(a->factor >= 0 ? "--factor" : "--lr-patience", "--reduce-lr-on-plateau");
+  /* a decaying schedule sets the rate from the epoch at every epoch's start, undoing each cut (the
+   * warm-up leaves the rate alone once it is over) */
+  if (a->reduce_lr && a->lr_schedule && strcmp(a->lr_schedule, "warmup") != 0) {
+    fprintf(stderr, "kcb-train: --reduce-lr-on-plateau with --lr-schedule %s: the schedule sets the rate at every "
+            "epoch, undoing each reduction; use one of them (--lr-schedule warmup combines with it)\n",
+            tool_esc(a->lr_schedule));
+    return 2;
+  }
   if (!a->logdir && (a->histogram_freq || a->update_freq || a->write_images || a->hparams || a->pr_curves ||
                      a->embeddings || a->profile_batch))
     return needs(a->histogram_freq ? "--histogram-freq" : a->update_freq ? "--update-freq"

@@ -99,6 +99,7 @@ double kcb_lr_schedule_cosine_decay(int epoch, double lr, void *params) {
 double kcb_lr_schedule_warmup(int epoch, double lr, void *params) {
   const kcb_lr_warmup *p = params;
   if (!p || !(p->multiplier >= 1) || p->warmup_epochs < 0 || epoch < 0) return NAN;
+  if (epoch > p->warmup_epochs) return lr; /* the warm-up is over: a later cut (ReduceLROnPlateau) stays */
   double done = epoch < p->warmup_epochs ? (double)epoch / p->warmup_epochs : 1.0;
   return p->initial_learning_rate * (1.0 + (p->multiplier - 1.0) * done);
 }

@@ -33,6 +33,10 @@ check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
 check train_caps_lock 2 "did you mean --epochs\?" -- "$train" --EPOCHS 3
 # an abbreviation of one option names it; a short name far from every option gets no guess (two
 # edits turn "vs" into "lr", which is no help)
+# a decaying schedule would undo every ReduceLROnPlateau cut at the next epoch: refused; the
+# warm-up leaves the rate alone once it is over, and combines
+check train_schedule_undoes_reduce 2 "^kcb-train: --reduce-lr-on-plateau with --lr-schedule cosine: the schedule sets the rate at every epoch" -- \
+  "$train" --reduce-lr-on-plateau --lr-schedule cosine
 check train_abbreviation 2 "^kcb-train: unknown option '--ep'; did you mean --epochs\? " -- "$train" --ep 2
 check train_no_wild_guess 2 "^kcb-train: unknown option '--vs' \(see kcb-train --help\)$" -- "$train" --vs 0.1
 printf 'help\n' >"$tmp/help.conf"

@@ -252,6 +252,11 @@ kcb-train-course.txt"
   check config_file 0 '^Epoch 2/2$' -- "$bin" --config "$tmp/run.conf"
   check config_wrote_csv 0 '^1,' -- cat "$tmp/cfg.csv"
   check config_overridden 0 '^Epoch 3/3$' -- "$bin" --config "$tmp/run.conf" --epochs 3
+  # the warm-up sets the rate until its last epoch, then leaves it: ReduceLROnPlateau's cuts (every
+  # epoch here: the loss never rises) stay from there on
+  check warmup_keeps_reductions 0 '^0\.01 0\.01 0\.01 0\.001 0\.0001 $' -- bash -c "'$bin' $small --epochs 5 --verbose 0 --lr 0.01 \
+    --lr-schedule warmup --lr-warmup-epochs 2 --reduce-lr-on-plateau --lr-patience 0 --monitor loss --mode max \
+    --csv '$tmp/warm.csv' >/dev/null && tail -n +2 '$tmp/warm.csv' | cut -d, -f3 | xargs printf '%.1g '"
   # a leading ~ in a path is the home directory, as the shell would expand it (it does not in a
   # config file, nor after --opt=): no directory named "~" is made
   mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/tilde.conf"

@@ -137,14 +137,17 @@ double kcb_lr_schedule_cosine_decay(int epoch, double lr, void *params);
 /** The learning-rate warm-up of large-batch data-parallel training (Goyal et al. 2017; Horovod's
  * LearningRateWarmupCallback), with the epoch as step: a linear rise from initial_learning_rate
  * (the rate tuned for one process's batch) to multiplier * initial_learning_rate (usually the
- * number of ranks, kcb_distributed_size) over warmup_epochs epochs, that rate afterwards. */
+ * number of ranks, kcb_distributed_size) over warmup_epochs epochs, reached at epoch
+ * warmup_epochs; after that the rate is left as it is (Horovod's callback ends with the warm-up),
+ * so ReduceLROnPlateau's later cuts stay. */
 typedef struct kcb_lr_warmup {
   double initial_learning_rate;
   double multiplier;    /* >= 1: the rate after the warm-up, in units of initial_learning_rate */
   int warmup_epochs;    /* >= 0 (0: the target rate from the first epoch) */
 } kcb_lr_warmup;
 /** A kcb_lr_schedule_fn; `params` is a kcb_lr_warmup: initial * (1 + (multiplier - 1) *
- * min(epoch, warmup_epochs) / warmup_epochs; 1 when warmup_epochs is 0). Returns NaN for invalid parameters. */
+ * epoch / warmup_epochs) up to epoch warmup_epochs (the target at 0 warm-up epochs), then `lr`,
+ * the rate it is given. Returns NaN for invalid parameters. */
 double kcb_lr_schedule_warmup(int epoch, double lr, void *params);
 
 /* ---- ReduceLROnPlateau --------------------------------------------------------------------- */
