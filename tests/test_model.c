@@ -323,6 +323,13 @@ static void test_bad_inputs(void **state) {
   assert_error(kcb_model_fit(m, x, y, &o, NULL), KCB_EINVAL, "no training samples");
   o.validation_split = 0;
   assert_ok(kcb_model_fit(m, x, y, &o, NULL)); /* still usable */
+  kcb_tensor *x0, *y0; /* no samples: no loss to give (a 0 would read as a perfect model) */
+  int64_t x0_shape[2] = {0, 2}, y0_shape[1] = {0};
+  assert_ok(kcb_tensor_new(&x0, 2, x0_shape));
+  assert_ok(kcb_tensor_new(&y0, 1, y0_shape));
+  assert_error(kcb_model_evaluate(m, x0, y0, NULL, NULL), KCB_EINVAL, "evaluate: no samples to evaluate");
+  kcb_tensor_free(x0);
+  kcb_tensor_free(y0);
   kcb_model *raw;
   int64_t in[1] = {2};
   assert_ok(kcb_model_new(&raw, 1, in, 0));

@@ -624,6 +624,8 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
   if (o->batch_size <= 0) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: batch_size must be positive"));
   KCB__TRY(check_data(m, "evaluate", x, y, &d));
   if (!y) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: y is missing"));
+  /* no loss to average: a 0 would read as a perfect model (Keras returns no values) */
+  if (d.n == 0) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: no samples to evaluate"));
   KCB__TRY(resolve_metrics(m, d.y_size));
   KCB__TRY(kcb__model_reserve_workspace(m, largest_batch(o->batch_size, d.n), d.y_size));
   if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "evaluate: out of memory"));
