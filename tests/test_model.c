@@ -195,6 +195,14 @@ static void test_spec_and_build_errors(void **state) {
   assert_error(kcb_model_add_from_spec(m, "dropout:1.5"), KCB_EINVAL, "dropout");
   assert_error(kcb_model_add_from_spec(m, "-4"), KCB_EINVAL, "-4");
   assert_error(kcb_model_add_from_spec(m, ""), KCB_EINVAL, "empty");
+  /* blanks around an item and capitals are a person's spelling, not another item */
+  kcb_model *spelt;
+  int64_t img[3] = {5, 5, 1};
+  assert_ok(kcb_model_new(&spelt, 3, img, 0));
+  assert_ok(kcb_model_add_from_spec(spelt, " 5x5x1 , Conv:2:3:Same:ReLU ,Flatten,  4:Softmax "));
+  assert_int_equal(kcb_model_layer_count(spelt), 3);
+  assert_string_equal(kcb_model_layer_class(spelt, 0), "Conv2D");
+  kcb_model_free(spelt);
   kcb_compile_options c = {0};
   c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
   kcb_model *empty;

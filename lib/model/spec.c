@@ -260,7 +260,9 @@ int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape) {
   size_t len = strcspn(spec, ",");
   if (len >= sizeof first) return 0;
   memcpy(first, spec, len);
+  while (len > 0 && first[len - 1] == ' ') len--;
   first[len] = '\0';
+  for (char *c = first; *c; c++) *c = (char)kcb__to_lower((unsigned char)*c); /* 28X28X1 */
   return parse_shape(first, 0, rank, shape);
 }
 
@@ -281,6 +283,8 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
     next = strchr(item, ',');
     if (next) *next++ = '\0';
     while (*item == ' ') item++;
+    for (size_t end = strlen(item); end > 0 && item[end - 1] == ' ';) item[--end] = '\0';
+    for (char *c = item; *c; c++) *c = (char)kcb__to_lower((unsigned char)*c); /* "Flatten", "conv:4:3:Same" */
     if (!*item) {
       rc = kcb__error(KCB_EINVAL, "model spec '%s': an empty item (two ',' in a row, or one at an end)", spec);
       break;
