@@ -386,12 +386,18 @@ static int extract_blob(const char *cmd, strmap *written, const char *dir, const
   sanitize(tg, sizeof tg, v->tag);
   if (v->n_blobs > 1) snprintf(idx, sizeof idx, "_%zu", k);
   int dot = strcmp(run->name, ".") == 0;
+  char head[2100]; /* RUN__TAG, cut to fit a file name (255 bytes) with a hash of the whole */
+  snprintf(head, sizeof head, "%s%s%s", dot ? "" : rn, dot ? "" : "__", tg);
+  if (strlen(head) > 200) {
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a: names cut alike stay apart */
+    for (const unsigned char *c = (const unsigned char *)head; *c; c++) h = (h ^ *c) * 1099511628211ULL;
+    snprintf(head + 180, sizeof head - 180, "~%016llx", (unsigned long long)h);
+  }
   int added = 0;
   for (unsigned long copy = 1; added == 0; copy++) {
     char dup[32] = "";
     if (copy > 1) snprintf(dup, sizeof dup, "~%lu", copy);
-    int n = snprintf(file, size, "%s/%s%s%s__%lld%s%s.%s", dir, dot ? "" : rn, dot ? "" : "__", tg, (long long)e->step,
-                     idx, dup, ext);
+    int n = snprintf(file, size, "%s/%s__%lld%s%s.%s", dir, head, (long long)e->step, idx, dup, ext);
     if (n < 0 || (size_t)n >= size)
       return data_fail(cmd, "%s: the file name for run '%s', tag '%s' would be longer than %zu bytes", dir, run->name, v->tag,
                        size - 1);

@@ -267,6 +267,12 @@ check images_unique 0 'a_b__3~3\.png' -- T "$inspect" images "$tmp/img" -o "$tmp
 assert images_three_files test "$(ls "$tmp/imgout" | wc -l)" -eq 3
 assert images_contents bash -c 'cd "$1" && [ "$(tail -c 5 a_b__3.png)" = first ] && [ "$(tail -c 6 a_b__3~2.png)" = second ] && [ "$(tail -c 5 a_b__3~3.png)" = third ]' _ "$tmp/imgout"
 check images_unique_json 0 '"file": ".*a_b__3~2\.png"' -- T "$inspect" images "$tmp/img" -o "$tmp/imgout2" --json
+# tags longer than a file name: cut, with a hash of the whole, so two stay apart and the images after
+# them are written too
+mkdir -p "$tmp/longimg" && make long_image_tags "$tmp/longimg/events.out.tfevents.1.img"
+check images_long_tags 0 'after__1\.png' -- T "$inspect" images "$tmp/longimg" -o "$tmp/longimgout"
+assert images_long_tags_four_files test "$(ls "$tmp/longimgout" | wc -l)" -eq 4
+assert images_long_tags_names_fit bash -c '! ls "$1" | grep -qE "^.{256,}"' _ "$tmp/longimgout"
 
 # ---- 12. datatype messages checked before libhdf5 decodes them ----------------------------------------
 for k in committed noterm outside; do

@@ -251,6 +251,17 @@ def image_names(out):
     events(out, image_event(3, "a/b", "first"), image_event(3, "a_b", "second"), image_event(3, "a b", "third"))
 
 
+def long_image_tags(out):
+    """Images whose tags are longer than a file name may be (300 letters, twice: one differing in its
+    last letter), between two short ones."""
+    def image_event(step, tag, text):
+        img = bytes([0x08, 1, 0x10, 1]) + field(4, b"\x89PNG\r\n\x1a\n" + text.encode())
+        value = field(1, tag.encode()) + field(4, img)
+        return struct.pack("<Bd", 0x09, 3.0) + bytes([0x10, step]) + field(5, field(1, value))
+    events(out, image_event(1, "short", "a"), image_event(1, "L" * 300 + "x", "b"), image_event(1, "L" * 300 + "y", "c"),
+           image_event(1, "after", "d"))
+
+
 def big_hparams(out, n_hparams, n_metrics, n_sessions="1"):
     """An hparams experiment with n_hparams hparam infos and n_metrics metric infos (run 'exp'), and
     n_sessions session runs each with every hparam set and one scalar per metric tag."""
