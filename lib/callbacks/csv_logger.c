@@ -53,6 +53,9 @@ static int inspect_existing(csv_logger *c) {
     return 0;
   }
   if (rc) return kcb__error(rc, "CSVLogger: cannot append: %s", kcb_error_last());
+  /* a spreadsheet that saved the log again may have put a UTF-8 byte order mark first: the header
+   * after it is the one to compare (the mark stays in the file) */
+  if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) memmove(text, text + 3, len -= 3);
   int quoted = 0;
   size_t header_end = len;
   for (size_t i = 0; i < len; i++) {

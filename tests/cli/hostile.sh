@@ -174,6 +174,13 @@ rows = list(csv.reader(open(sys.argv[1], newline="")))
 assert len(rows) == 4 and all(len(r) == len(rows[0]) for r in rows), rows
 assert [r[0] for r in rows[1:]] == ["0", "1", "0"], rows
 float(rows[2][1]); float(rows[3][1])' "$tmp/noeol.csv"
+# a log a spreadsheet saved again with a byte order mark first: its header is still this run's
+{ printf '\357\273\277'; cat "$tmp/log.csv"; } >"$tmp/bom.csv"
+check append_bom 0 'test_loss=' -- T "$train" "${small[@]}" --epochs 1 --csv "$tmp/bom.csv" --csv-append
+assert append_bom_rows /usr/bin/python3 -c '
+import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="", encoding="utf-8-sig")))
+assert [r[0] for r in rows] == ["epoch", "0", "1", "0"] and all(len(r) == len(rows[0]) for r in rows), rows' "$tmp/bom.csv"
 sed '1s/.*/epoch,loss,val_loss\r/' "$tmp/log.csv" >"$tmp/otherhdr.csv"
 sed '1s/,/;/g' "$tmp/log.csv" >"$tmp/othersep.csv"
 { cat "$tmp/log.csv"; printf '2,"0.5'; } >"$tmp/quote.csv"
