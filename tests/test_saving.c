@@ -782,7 +782,12 @@ static void test_keras2_fixed_length_strings(void **state) {
   f = H5Fcreate(tmp_path("badjson.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   write_fixed_string(f, "model_config", "{\"class_name\": ");
   H5Fclose(f);
-  assert_error(kcb_model_load(&m, tmp_path("badjson.h5"), NULL), KCB_EFORMAT, "badjson.h5: model config is not a JSON object");
+  assert_error(kcb_model_load(&m, tmp_path("badjson.h5"), NULL), KCB_EFORMAT, "badjson.h5: the model config is not JSON (line 1: ");
+  assert_null(m);
+  f = H5Fcreate(tmp_path("arrayjson.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  write_fixed_string(f, "model_config", "[1, 2, 3]");
+  H5Fclose(f);
+  assert_error(kcb_model_load(&m, tmp_path("arrayjson.h5"), NULL), KCB_EFORMAT, "arrayjson.h5: the model config is an array in JSON, not an object");
   assert_null(m);
   /* a valid config without weights */
   f = H5Fcreate(tmp_path("noweights.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);

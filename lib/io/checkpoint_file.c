@@ -1601,8 +1601,10 @@ static int keep_string(char **slot, const char **pub, const char *value) {
 static int parse_config(kcb_checkpoint_file *f, const char *text, const char *what) {
   json_error_t err;
   f->config = kcb__json_loads_python(text, JSON_REJECT_DUPLICATES, &err, NULL); /* NaN: shown as null */
-  if (!f->config || !json_is_object(f->config))
-    return kcb__error(KCB_EFORMAT, "%s: %s is not a JSON object (%s, line %d)", f->path, what, err.text, err.line);
+  if (!f->config || !json_is_object(f->config)) {
+    char why[256];
+    return kcb__error(KCB_EFORMAT, "%s: %s %s", f->path, what, kcb__json_not_object(f->config, &err, why, sizeof why));
+  }
   const char *cls = kcb__entry_class(f->config);
   int rc = keep_string(&f->model_class, &f->meta.model_class, cls);
   if (!rc) rc = keep_string(&f->model_name, &f->meta.model_name, kcb__entry_name(f->config));

@@ -166,3 +166,11 @@ char *kcb__json_dumps_python(const json_t *j) {
   }
   return t.text;
 }
+
+const char *kcb__json_not_object(const json_t *j, const json_error_t *err, char *buf, size_t size) {
+  static const char *const kinds[] = {"an object", "an array", "a string", "a whole number", "a number", "true", "false",
+                                      "null"};
+  if (j) snprintf(buf, size, "is %s in JSON, not an object", kinds[json_typeof(j)]);
+  else snprintf(buf, size, "is not JSON (line %d: %s)", err->line, err->text);
+  return buf;
+}

@@ -17,4 +17,8 @@ json_t *kcb__json_loads_python(const char *text, size_t flags, json_error_t *err
  * memory; free() the result. */
 char *kcb__json_dumps_python(const json_t *j);
 
+/* Why JSON text that should hold an object does not, for messages: "is a JSON array, not an
+ * object" when it parsed (j, err unused), else "is not JSON (line N: what)". Into buf. */
+const char *kcb__json_not_object(const json_t *j, const json_error_t *err, char *buf, size_t size);
+
 #endif

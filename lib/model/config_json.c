@@ -705,7 +705,8 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
     goto done;
   }
   if (!json_is_object(root)) {
-    rc = kcb__error(KCB_EFORMAT, "%s: model config is not a JSON object (line %d: %s)", file, jerr.line, jerr.text);
+    char why[256];
+    rc = kcb__error(KCB_EFORMAT, "%s: the model config %s", file, kcb__json_not_object(root, &jerr, why, sizeof why));
     goto done;
   }
   json_t *cfg = json_object_get(root, "config");
@@ -791,7 +792,8 @@ named:
       goto done;
     }
     if (!json_is_object(train)) {
-      rc = kcb__error(KCB_EFORMAT, "%s: training_config is not a JSON object (line %d: %s)", file, jerr.line, jerr.text);
+      char why[256];
+      rc = kcb__error(KCB_EFORMAT, "%s: training_config %s", file, kcb__json_not_object(train, &jerr, why, sizeof why));
       goto done;
     }
     ccfg = train;

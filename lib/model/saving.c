@@ -930,10 +930,15 @@ static json_t *model_layer_entry(json_t *layers, size_t layer) {
  * only in a setting. */
 static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s, int *structural) {
   if (structural) *structural = 0;
-  json_t *root = kcb__json_loads_python(s->config, 0, NULL, NULL); /* Python's json may write NaN */
-  if (!root)
-    return kcb__error(KCB_EFORMAT, "%s: the model config is not JSON, so kcb cannot tell whether the file's model is "
-                      "this one", s->path);
+  json_error_t jerr;
+  json_t *root = kcb__json_loads_python(s->config, JSON_REJECT_DUPLICATES, &jerr, NULL); /* Python's json may write NaN */
+  if (!json_is_object(root)) { /* no model a Keras config describes: whether it is this one is unknown */
+    char why[256];
+    kcb__json_not_object(root, &jerr, why, sizeof why);
+    json_decref(root);
+    return kcb__error(KCB_EFORMAT, "%s: the model config %s, so kcb cannot tell whether the file's model is this one",
+                      s->path, why);
+  }
   const char *cls = json_string_value(json_object_get(root, "class_name"));
   int sequential = cls && !strcmp(cls, "Sequential");
   json_decref(root);

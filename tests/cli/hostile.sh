@@ -253,6 +253,10 @@ check config_include_relative 0 'test_loss=' -- T "$train" "${small[@]}" --confi
 for k in dup noconfig; do
   make keras_members "$tmp/$k.keras" "$tests/data/saving/m.keras" "$k"
 done
+make keras_members "$tmp/array.keras" "$tmp/nan-src.keras" array_config
+check keras_array_config 1 "array\.keras: config\.json is an array in JSON, not an object" -- T "$inspect" checkpoint "$tmp/array.keras"
+check keras_array_config_train 1 "array\.keras: the model config is an array in JSON, not an object, so kcb cannot tell" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/array.keras"
 check keras_dup_config 1 "dup\.keras: the archive has 2 members named 'config\.json'" -- T "$inspect" checkpoint "$tmp/dup.keras"
 check keras_dup_config_train 1 "dup\.keras: the archive has 2 members named 'config\.json'" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/dup.keras"

@@ -220,7 +220,7 @@ def keras_members(out, src, kind):
     different model), without it (kind noconfig), or with a member that deflates 1000 to 1 from a
     few kilobytes to 80 MB (kinds bomb_weights, bomb_config: the member's content, then zeros or
     spaces), or with every member compressed by LZMA (kind lzma: Python's zipfile writes it, and
-    Keras reads it)."""
+    Keras reads it), or with config.json an array (kind array_config)."""
     import warnings
     import zipfile
     with zipfile.ZipFile(src) as z:
@@ -235,6 +235,8 @@ def keras_members(out, src, kind):
                 data += (b"\0" if name.endswith(".h5") else b" ") * (80 << 20)
             if name == "config.json" and kind == "nan_config":  # Python's json.dumps writes NaN so
                 data = data.replace(b'"units": 10', b'"units": 10, "note": NaN', 1)
+            if name == "config.json" and kind == "array_config":  # JSON, but no model's config
+                data = b"[1, 2, 3]"
             z.writestr(name, data)
             if name == "config.json" and kind == "dup":
                 z.writestr(name, data.replace(b'"units": 10', b'"units": 7'))
