@@ -1,6 +1,7 @@
-/* kcb-inspect hparams: TensorBoard's hparams table — one row per session (a run with a
- * session_start_info), its hyperparameters and its final metrics (the last value of each metric
- * the experiment names, read from the run <session>/<group>). */
+/* kcb-inspect hparams: TensorBoard's hparams table — one row per session group (the sessions, runs
+ * with a session_start_info, that share a group name), its hyperparameters and its final metrics
+ * (the last value of each metric the experiment names, read from the run <session>/<group>;
+ * averaged over a group's sessions). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,13 +14,20 @@ static const char hparams_help[] =
     "\n"
     "Prints a table of the hparams sessions under LOGDIR: each session's run, hyperparameters and\n"
     "final metrics (the last value of each metric the experiment declares, from the run\n"
-    "SESSION/GROUP; without an experiment, the session run's own scalars) and its status.\n"
+    "SESSION/GROUP; without an experiment, every scalar of the session's run and of the runs\n"
+    "below it, GROUP being their path under it, as TensorBoard finds them) and its status.\n"
     "\n"
-    "  --sort NAME  order the sessions by this metric or hyperparameter (missing values last)\n"
+    "Sessions sharing a group name (TensorFlow's hparams API gives repeated trials of the same\n"
+    "hyperparameters one) are one row, as in TensorBoard's table: the group's name, its number of\n"
+    "sessions, its first session's hyperparameters and the mean of its sessions' metrics.\n"
+    "\n"
+    "  --sort NAME  order the rows by this metric or hyperparameter (missing values last)\n"
     "               [run name]\n"
     "  --desc       descending order [ascending]\n"
+    "  --sessions   a row per session, groups or not\n"
     "  --json       {\"hparams\": [NAME...], \"metrics\": [NAME...], \"sessions\": [{\"run\", \"group\",\n"
-    "               \"status\", \"hparams\": {NAME: value}, \"metrics\": {NAME: value}}]}\n"
+    "               \"status\", \"hparams\": {NAME: value}, \"metrics\": {NAME: value}}], \"groups\":\n"
+    "               [{\"group\", \"sessions\": [RUN...], \"status\", \"hparams\", \"metrics\"}]}\n"
     "\n"
     "Exit status: 0; 1 if there is no hparams session or a run is missing or damaged; 2 usage.\n";
 
@@ -40,6 +48,10 @@ typedef struct session {
   size_t n_vals;
   size_t *by_name; /* (n_vals) indexes of vals sorted by name, for session_val's binary search */
   scalar_val *metrics; /* (n_metrics) the last value, exact for integer metrics; d NaN if none */
+  /* a session group (TensorBoard's table row): its name, its sessions, the mean of their metrics;
+   * vals, by_name and group are its first session's (borrowed) */
+  const char *label;
+  size_t *members, n_members;
 } session;
 
 typedef struct namelist {
@@ -269,13 +281,181 @@ static int cmp_session(const void *a, const void *b) {
     else c = nx < ny ? -1 : nx > ny ? 1 : 0;
     if (sort_desc) c = -c;
   }
-  return c ? c : strcmp(sort_runs[x->run].name, sort_runs[y->run].name);
+  return c ? c : strcmp(x->label ? x->label : sort_runs[x->run].name, y->label ? y->label : sort_runs[y->run].name);
 }
 
 
 
+/* TensorBoard's rows: the sessions grouped by group_name (a session without one alone, by its
+ * run's name), each group's metrics the mean of its sessions' (its default aggregation), its
+ * hyperparameters and status its first session's. @return 0 or -1 (out of memory). */
+static int group_sessions(const hp_ctx *h, const run_ref *runs, session **out, size_t *n_out) {
+  session *g = calloc(h->n_sessions + 1, sizeof *g);
+  size_t n = 0;
+  strmap index = {0};
+  int rc = g ? 0 : -1;
+  for (size_t i = 0; rc == 0 && i < h->n_sessions; i++) {
+    const session *s = &h->sessions[i];
+    const char *key = s->group && s->group[0] ? s->group : runs[s->run].name;
+    size_t k;
+    if (!strmap_get(&index, key, &k)) {
+      k = n++;
+      g[k] = *s;
+      g[k].label = key;
+      g[k].metrics = calloc(2 * h->metric_tags.n + 1, sizeof *g[k].metrics); /* sums, then counts in .d */
+      g[k].members = malloc(h->n_sessions * sizeof *g[k].members);
+      g[k].n_members = 0;
+      if (!g[k].metrics || !g[k].members || strmap_put(&index, key, k, NULL) < 0) rc = -1;
+    }
+    if (rc) break;
+    g[k].members[g[k].n_members++] = i;
+    if (s->status != g[k].status) g[k].status = -2; /* its sessions ended otherwise */
+    for (size_t m = 0; m < h->metric_tags.n; m++) {
+      if (s->metrics[m].type == KCB_SCALAR_FLOAT && isnan(s->metrics[m].d)) continue; /* none in this session */
+      g[k].metrics[m].d += s->metrics[m].d, g[k].metrics[h->metric_tags.n + m].d += 1;
+    }
+  }
+  for (size_t k = 0; rc == 0 && k < n; k++)
+    for (size_t m = 0; m < h->metric_tags.n; m++) {
+      double count = g[k].metrics[h->metric_tags.n + m].d;
+      if (g[k].n_members == 1) g[k].metrics[m] = h->sessions[g[k].members[0]].metrics[m]; /* exact, or none */
+      else g[k].metrics[m] = (scalar_val){KCB_SCALAR_FLOAT, count > 0 ? g[k].metrics[m].d / count : NAN, 0};
+    }
+  strmap_free(&index);
+  *out = g, *n_out = n;
+  return rc;
+}
+
+static void groups_free(session *g, size_t n) {
+  for (size_t k = 0; g && k < n; k++) free(g[k].metrics), free(g[k].members);
+  free(g);
+}
+
+/* ', "status": ..., "hparams": {...}, "metrics": {...}}' of a session or a group. */
+static void json_values(const hp_ctx *h, const session *s) {
+  printf(", \"status\": \"%s\", \"hparams\": {", s->status == -2 ? "mixed" : status_name(s->status));
+  for (size_t k = 0; k < s->n_vals; k++) {
+    const hp_val *v = &s->vals[k];
+    printf("%s", k ? ", " : "");
+    json_str(stdout, v->name);
+    printf(": ");
+    if (v->type == 0) json_num(stdout, v->number);
+    else if (v->type == 1) json_str(stdout, v->string);
+    else if (v->type == 2) printf(v->boolean ? "true" : "false");
+    else printf("null");
+  }
+  printf("}, \"metrics\": {");
+  for (size_t k = 0; k < h->metric_tags.n; k++) {
+    char mn[1024];
+    metric_name(h, k, mn, sizeof mn);
+    printf("%s", k ? ", " : "");
+    json_str(stdout, mn);
+    printf(": ");
+    if (s->metrics[k].type == KCB_SCALAR_FLOAT && isnan(s->metrics[k].d)) printf("null");
+    else sv_json(stdout, s->metrics[k]);
+  }
+  printf("}}");
+}
+
+/* The table: a row per session, or per session group (its name and its number of sessions). */
+static void print_table(const hp_ctx *h, const session *rows, size_t n_rows, const run_ref *runs, int grouped) {
+  size_t nc = 2 + (size_t)grouped + h->hparams.n + h->metric_tags.n;
+  if (nc > 32) nc = 32;
+  const char *head[32];
+  char mnames[32][256];
+  char align[33];
+  size_t c = 0;
+  head[c] = grouped ? "group" : "run", align[c++] = 'l';
+  if (grouped) head[c] = "sessions", align[c++] = 'r';
+  for (size_t k = 0; k < h->hparams.n && c < nc - 1; k++) head[c] = h->hparams.items[k], align[c++] = 'r';
+  for (size_t k = 0; k < h->metric_tags.n && c < nc - 1; k++) {
+    metric_name(h, k, mnames[c], sizeof mnames[c]);
+    /* the name the experiment gave it for display, as TensorBoard's HParams tab shows it */
+    head[c] = h->metric_shown.items[k][0] ? h->metric_shown.items[k] : mnames[c], align[c++] = 'r';
+  }
+  head[c] = "status", align[c++] = 'l';
+  align[c] = '\0';
+  table t;
+  table_init(&t, c, align);
+  table_add(&t, head);
+  char bufs[32][32];
+  for (size_t i = 0; i < n_rows; i++) {
+    const session *s = &rows[i];
+    const char *row[32];
+    size_t q = 0;
+    row[q++] = grouped ? s->label : runs[s->run].name;
+    if (grouped) snprintf(bufs[q], sizeof bufs[q], "%zu", s->n_members), row[q] = bufs[q], q++;
+    for (size_t k = 0; k < h->hparams.n && q < c - 1; k++) row[q] = val_text(session_val(s, h->hparams.items[k]), bufs[q]), q++;
+    for (size_t k = 0; k < h->metric_tags.n && q < c - 1; k++)
+      row[q] = s->metrics[k].type == KCB_SCALAR_FLOAT && isnan(s->metrics[k].d) ? "-" : sv_short(s->metrics[k], bufs[q]), q++;
+    row[q++] = s->status == -2 ? "mixed" : status_name(s->status);
+    table_add(&t, row);
+  }
+  table_print_fit(stdout, &t, "");
+  table_free(&t);
+}
+
+typedef struct metric_name_pair {
+  const char *tag;
+  char *group;
+} metric_name_pair;
+
+static int cmp_metric_pair(const void *a, const void *b) {
+  const metric_name_pair *x = a, *y = b;
+  int c = strcmp(x->tag, y->tag);
+  return c ? c : strcmp(x->group, y->group);
+}
+
+/* The session run a run belongs to: itself or its nearest ancestor run that is a session (SIZE_MAX
+ * for none); *group_at is where the run's name goes on below it (its group). */
+static size_t owning_session(const hp_ctx *h, const run_ref *runs, size_t ri, strmap *run_index, size_t *group_at) {
+  const char *name = runs[ri].name;
+  if (h->run_session[ri] != SIZE_MAX) return *group_at = strlen(name), h->run_session[ri];
+  char path[4096];
+  if (strlen(name) >= sizeof path || strcmp(name, ".") == 0) return SIZE_MAX;
+  strcpy(path, name);
+  for (char *slash; (slash = strrchr(path, '/'));) {
+    *slash = '\0';
+    size_t pi;
+    if (strmap_get(run_index, path, &pi) && h->run_session[pi] != SIZE_MAX)
+      return *group_at = (size_t)(slash - path) + 1, h->run_session[pi];
+  }
+  return SIZE_MAX;
+}
+
+static int metrics_from_runs(hp_ctx *h, const run_ref *runs, size_t n, kcb_run_summary **sums, strmap *run_index) {
+  metric_name_pair *pairs = NULL;
+  size_t n_pairs = 0, cap = 0;
+  int rc = 0;
+  for (size_t ri = 0; rc == 0 && ri < n; ri++) {
+    size_t group_at;
+    if (!sums[ri] || owning_session(h, runs, ri, run_index, &group_at) == SIZE_MAX) continue;
+    for (size_t j = 0; rc == 0 && j < sums[ri]->n_tags; j++) {
+      if (sums[ri]->tags[j].kind != KCB_SUMMARY_SCALAR) continue;
+      if (n_pairs == cap) {
+        metric_name_pair *grown = realloc(pairs, (cap = cap ? 2 * cap : 64) * sizeof *grown);
+        if (!grown) {
+          rc = data_fail("hparams", "out of memory");
+          break;
+        }
+        pairs = grown;
+      }
+      const char *group = runs[ri].name + group_at;
+      pairs[n_pairs].tag = sums[ri]->tags[j].tag;
+      if (!(pairs[n_pairs].group = strdup(*group == '/' ? group + 1 : group))) rc = data_fail("hparams", "out of memory");
+      else n_pairs++;
+    }
+  }
+  if (rc == 0) qsort(pairs, n_pairs, sizeof *pairs, cmp_metric_pair);
+  for (size_t i = 0; rc == 0 && i < n_pairs; i++)
+    if (metric_add(h, pairs[i].group, pairs[i].tag, "") < 0) rc = data_fail("hparams", "out of memory");
+  for (size_t i = 0; i < n_pairs; i++) free(pairs[i].group);
+  free(pairs);
+  return rc;
+}
+
 int cmd_hparams(int argc, char **argv) {
-  static const opt_spec specs[] = {{"--json", 0}, {"--sort", 1}, {"--desc", 0}, {NULL, 0}};
+  static const opt_spec specs[] = {{"--json", 0}, {"--sort", 1}, {"--desc", 0}, {"--sessions", 0}, {NULL, 0}};
   args a;
   int help, rc = args_parse(&a, "hparams", argc, argv, specs, &help);
   if (rc) return rc;
@@ -285,6 +465,8 @@ int cmd_hparams(int argc, char **argv) {
   hp_ctx h;
   memset(&h, 0, sizeof h);
   strmap run_index = {0};
+  session *groups = NULL;
+  size_t n_groups = 0;
   int problem = 0;
   if (help) {
     fputs(hparams_help, stdout);
@@ -334,16 +516,10 @@ int cmd_hparams(int argc, char **argv) {
               tool_esc(a.pos[0]));
       break;
     }
-  /* without an experiment: the scalars of the session runs */
-  if (!h.metric_tags.n)
-    for (size_t i = 0; i < h.n_sessions; i++) {
-      const kcb_run_summary *s = sums[h.sessions[i].run];
-      for (size_t j = 0; s && j < s->n_tags; j++)
-        if (s->tags[j].kind == KCB_SUMMARY_SCALAR && metric_add(&h, "", s->tags[j].tag, "")) {
-          rc = data_fail("hparams", "out of memory");
-          goto done;
-        }
-    }
+  /* without an experiment: every scalar tag of a session's run and of the runs below it, the group
+   * being the run's path under the session's ("train" for SESSION/train), sorted by (tag, group),
+   * as TensorBoard's backend computes the metric names */
+  if (!h.metric_tags.n && (rc = metrics_from_runs(&h, runs, n, sums, &run_index))) goto done;
   for (size_t i = 0; i < h.n_sessions; i++) {
     session *s = &h.sessions[i];
     s->metrics = malloc((h.metric_tags.n + 1) * sizeof *s->metrics);
@@ -392,6 +568,12 @@ int cmd_hparams(int argc, char **argv) {
     }
   }
   qsort(h.sessions, h.n_sessions, sizeof *h.sessions, cmp_session);
+  if (group_sessions(&h, runs, &groups, &n_groups) != 0) {
+    rc = data_fail("hparams", "out of memory");
+    goto done;
+  }
+  qsort(groups, n_groups, sizeof *groups, cmp_session);
+  int grouped = n_groups < h.n_sessions && !args_has(&a, "--sessions"); /* TensorBoard's rows */
   if (args_has(&a, "--json")) {
     printf("{\"hparams\": [");
     for (size_t k = 0; k < h.hparams.n; k++) printf("%s", k ? ", " : ""), json_str(stdout, h.hparams.items[k]);
@@ -409,63 +591,21 @@ int cmd_hparams(int argc, char **argv) {
       json_str(stdout, runs[s->run].name);
       printf(", \"group\": ");
       json_str(stdout, s->group);
-      printf(", \"status\": \"%s\", \"hparams\": {", status_name(s->status));
-      for (size_t k = 0; k < s->n_vals; k++) {
-        const hp_val *v = &s->vals[k];
-        printf("%s", k ? ", " : "");
-        json_str(stdout, v->name);
-        printf(": ");
-        if (v->type == 0) json_num(stdout, v->number);
-        else if (v->type == 1) json_str(stdout, v->string);
-        else if (v->type == 2) printf(v->boolean ? "true" : "false");
-        else printf("null");
-      }
-      printf("}, \"metrics\": {");
-      for (size_t k = 0; k < h.metric_tags.n; k++) {
-        char mn[1024];
-        metric_name(&h, k, mn, sizeof mn);
-        printf("%s", k ? ", " : "");
-        json_str(stdout, mn);
-        printf(": ");
-        if (s->metrics[k].type == KCB_SCALAR_FLOAT && isnan(s->metrics[k].d)) printf("null");
-        else sv_json(stdout, s->metrics[k]);
-      }
-      printf("}}");
+      json_values(&h, s);
+    }
+    printf("], \"groups\": [");
+    for (size_t i = 0; i < n_groups; i++) {
+      const session *g = &groups[i];
+      printf("%s\n  {\"group\": ", i ? "," : "");
+      json_str(stdout, g->label);
+      printf(", \"sessions\": [");
+      for (size_t m = 0; m < g->n_members; m++) printf("%s", m ? ", " : ""), json_str(stdout, runs[h.sessions[g->members[m]].run].name);
+      printf("]");
+      json_values(&h, g);
     }
     printf("]}\n");
   } else {
-    size_t nc = 2 + h.hparams.n + h.metric_tags.n;
-    if (nc > 32) nc = 32;
-    const char *head[32];
-    char mnames[32][256];
-    char align[33];
-    size_t c = 0;
-    head[c] = "run", align[c++] = 'l';
-    for (size_t k = 0; k < h.hparams.n && c < nc - 1; k++) head[c] = h.hparams.items[k], align[c++] = 'r';
-    for (size_t k = 0; k < h.metric_tags.n && c < nc - 1; k++) {
-      metric_name(&h, k, mnames[c], sizeof mnames[c]);
-      /* the name the experiment gave it for display, as TensorBoard's HParams tab shows it */
-      head[c] = h.metric_shown.items[k][0] ? h.metric_shown.items[k] : mnames[c], align[c++] = 'r';
-    }
-    head[c] = "status", align[c++] = 'l';
-    align[c] = '\0';
-    table t;
-    table_init(&t, c, align);
-    table_add(&t, head);
-    char bufs[32][32];
-    for (size_t i = 0; i < h.n_sessions; i++) {
-      const session *s = &h.sessions[i];
-      const char *row[32];
-      size_t q = 0;
-      row[q++] = runs[s->run].name;
-      for (size_t k = 0; k < h.hparams.n && q < c - 1; k++) row[q] = val_text(session_val(s, h.hparams.items[k]), bufs[q]), q++;
-      for (size_t k = 0; k < h.metric_tags.n && q < c - 1; k++)
-        row[q] = s->metrics[k].type == KCB_SCALAR_FLOAT && isnan(s->metrics[k].d) ? "-" : sv_short(s->metrics[k], bufs[q]), q++;
-      row[q++] = status_name(s->status);
-      table_add(&t, row);
-    }
-    table_print_fit(stdout, &t, "");
-    table_free(&t);
+    print_table(&h, grouped ? groups : h.sessions, grouped ? n_groups : h.n_sessions, runs, grouped);
   }
   rc = problem ? EXIT_DATA : EXIT_OK;
 done:
@@ -474,6 +614,7 @@ done:
     for (size_t k = 0; k < s->n_vals; k++) free(s->vals[k].name), free(s->vals[k].string);
     free(s->vals), free(s->group), free(s->metrics), free(s->by_name);
   }
+  groups_free(groups, n_groups);
   free(h.sessions);
   free(h.run_session);
   strmap_free(&h.hparam_index), strmap_free(&h.metric_index), strmap_free(&run_index);

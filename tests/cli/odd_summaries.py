@@ -91,11 +91,31 @@ with tempfile.TemporaryDirectory() as tmp:
     os.makedirs(rules_dir)
     with open(os.path.join(rules_dir, "events.out.tfevents.2.host.1.0.v2"), "wb") as f:
         f.write(b"".join(record(e) for e in rules))
+    # hparams without an experiment: the metrics are the scalars of the session runs and of the runs
+    # below them (group: the path below); sessions sharing a group name are one row, metrics averaged
+    def session_start(lr, group):
+        info = field(1, 2, field(1, 2, b"lr") + field(2, 2, field(2, 1, lr))) + field(4, 2, group.encode())
+        return event(1, field(5, 2, field(1, 2, field(1, 2, b"_hparams_/session_start_info") + field(9, 2, hp(field(3, 2, info))))))
+    def write_run(path, evs):
+        os.makedirs(path, exist_ok=True)
+        with open(os.path.join(path, "events.out.tfevents.3.host.1.0.v2"), "wb") as f:
+            f.write(b"".join(record(e) for e in [event(0, field(3, 2, b"brain.Event:2"))] + evs))
+    hp_dir = os.path.join(tmp, "hp")
+    for run, lr, group, loss in (("s1", 0.1, "trial-a", 0.25), ("s2", 0.1, "trial-a", 0.75), ("s3", 0.01, "", 0.5)):
+        write_run(os.path.join(hp_dir, run), [session_start(lr, group)])
+        write_run(os.path.join(hp_dir, run, "validation"), [event(2, scalar("loss", loss))])
+    hp_rows = subprocess.run([inspect, "hparams", hp_dir], capture_output=True, text=True)
+    hp_each = subprocess.run([inspect, "hparams", hp_dir, "--sessions"], capture_output=True, text=True)
     rules_hist = subprocess.run([inspect, "histograms", rules_dir], capture_output=True, text=True)
     rules_text = subprocess.run([inspect, "text", rules_dir], capture_output=True, text=True)
     rules_runs = subprocess.run([inspect, "runs", rules_dir], capture_output=True, text=True)
 
 failures = []
+if hp_rows.returncode != 0 or not re.search(r"^group +sessions +lr +validation/loss +status\n"
+                                           r"s3 +1 +0\.01 +0\.5 +- *\ntrial-a +2 +0\.1 +0\.5 +- *$", hp_rows.stdout, re.M):
+    failures.append(f"hparams: child runs' metrics or session groups not as TensorBoard shows them:\n{hp_rows.stdout}{hp_rows.stderr}")
+if hp_each.returncode != 0 or not re.search(r"^s2 +0\.1 +0\.75 ", hp_each.stdout, re.M):
+    failures.append(f"hparams --sessions: not a row per session:\n{hp_each.stdout}{hp_each.stderr}")
 hist_steps = re.findall(r"^\S+ +(\S+) +(\d+) ", rules_hist.stdout, re.M)
 if rules_hist.returncode != 0 or hist_steps != [("w", str(s)) for s in range(4)]:
     failures.append(f"a START purged histograms, or another plugin's value was read as one: {hist_steps}\n{rules_hist.stderr}")
