@@ -542,6 +542,31 @@ static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, 
 
 /* ---- target: legacy .h5 ------------------------------------------------------------------ */
 
+/* A layer the outer model shares with a nested one (`shared` called in both): a store keeps its
+ * weights once, under the nested model, and gives the outer entry no group; Keras's legacy writer
+ * lists them under both, and its loader counts both. Refused rather than written with one short. */
+static int check_shared_with_nested(const kcb_checkpoint_file *f) {
+  size_t *n_vars = calloc(f->n_layers + 1, sizeof *n_vars);
+  if (!n_vars) return kcb__error(KCB_ENOMEM, "out of memory");
+  for (size_t i = 0; i < f->meta.n_model_vars; i++)
+    for (int l = f->vars[i].pub.layer; l >= 0; l = f->layers[l].pub.parent) n_vars[l]++;
+  int rc = 0;
+  for (size_t t = 0; rc == 0 && t < f->n_layers; t++) {
+    const kcb__ckpt_layer *top = &f->layers[t];
+    if (top->pub.parent >= 0 || top->model_own || n_vars[t] || !top->name[0]) continue;
+    for (size_t j = 0; rc == 0 && j < f->n_layers; j++) {
+      const kcb__ckpt_layer *in = &f->layers[j];
+      if (in->pub.parent < 0 || !n_vars[j] || strcmp(in->name, top->name) || strcmp(in->class_name, top->class_name)) continue;
+      rc = kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) is shared with the nested model '%s', under which the file keeps its "
+                      "weights once; Keras's legacy layout lists them under both, which kcb does not write (nothing was "
+                      "written)", f->path, top->name, top->class_name[0] ? top->class_name : "unknown class",
+                      top_of(f, (int)j)->name);
+    }
+  }
+  free(n_vars);
+  return rc;
+}
+
 static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars;
   int rc = 0;
@@ -555,6 +580,7 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     if (f->layers[i].pub.parent < 0 && !f->layers[i].name[0])
       return kcb__error(KCB_EINVAL, "%s: the layer at '%s' has no name (Keras before 3.6 stored none), and the legacy "
                         "layout groups weights by layer name", f->path, f->layers[i].path);
+  KCB__TRY(check_shared_with_nested(f));
   /* a weights-only store whose optimizer could not tell frozen layers (io/checkpoint_file.c's
    * frozen_from_slots) does not say in which order a nested model's layers list their weights */
   if (!f->config && f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 && !f->frozen_known)

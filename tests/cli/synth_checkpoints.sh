@@ -191,4 +191,11 @@ check dup_names_changed 0 '^  proj/kernel +\(4, 4\) +\(4, 4\) +1 ' -- sh -c "'$b
 check dup_names_slots_refused 1 "would both be stored as '/optimizer_weights/sgd/proj_kernel_momentum' in the legacy layout" -- \
   "$bin/kcb-restore" "$dir/dup_names_opt.keras" --output "$tmp/dup_opt.h5"
 assert dup_names_slots_nothing_written test ! -e "$tmp/dup_opt.h5"
+# make_shared_nested.py: a layer shared by a nested model and the outer one is stored once, under
+# the nested model; the legacy layouts list it under both, which kcb refuses to write one short
+for target in h5 legacy.h5; do
+  check "shared_nested_legacy_refused_$target" 1 "layer 'dense' \(Dense\) is shared with the nested model 'sequential'" -- \
+    "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.$target" $([ $target = legacy.h5 ] && echo --format legacy_weights.h5)
+done
+check shared_nested_store_fine 0 '\(verified\)' -- "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.weights.h5"
 finish synth_checkpoints
