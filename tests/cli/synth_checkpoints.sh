@@ -198,4 +198,8 @@ for target in h5 legacy.h5; do
     "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.$target" $([ $target = legacy.h5 ] && echo --format legacy_weights.h5)
 done
 check shared_nested_store_fine 0 '\(verified\)' -- "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.weights.h5"
+# make_spectral.py: SpectralNormalization tracks its layer's kernel again as its own, so a store
+# keeps it twice and Keras's legacy layout once: the legacy layouts are refused, not written one long
+check spectral_legacy_refused 1 "layer 'spectral_normalization' \(SpectralNormalization\) stores its sub-layer's variable .*kernel' again" -- \
+  "$bin/kcb-restore" "$dir/spectral.keras" --output "$tmp/spectral.h5"
 finish synth_checkpoints
