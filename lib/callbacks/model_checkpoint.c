@@ -94,6 +94,37 @@ static int file_path(const model_checkpoint *mc, int epoch, int64_t batch, const
   return kcb__pyformat(out, PATH_CAP, mc->filepath, lookup, &c);
 }
 
+/* A sample value for every field: epoch and batch 1, any logged number 0.5. */
+static int sample_lookup(void *vctx, const char *key, size_t len, kcb__pyvalue *out) {
+  (void)vctx;
+  out->is_int = (len == 5 && memcmp(key, "epoch", 5) == 0) || (len == 5 && memcmp(key, "batch", 5) == 0);
+  out->i = 1;
+  out->d = 0.5;
+  return 1;
+}
+
+/* A template whose names cannot be made (a field wider than a path, a name longer than a file
+ * name may be) is refused when given, not at the first save after an epoch of training. */
+static int check_formatted_length(const char *filepath) {
+  char *sample = malloc(PATH_CAP);
+  if (!sample) return kcb__error(KCB_ENOMEM, "out of memory creating ModelCheckpoint");
+  int rc = kcb__pyformat(sample, PATH_CAP, filepath, sample_lookup, NULL);
+  if (rc) {
+    char reason[600];
+    kcb__strlcpy(reason, kcb_error_last(), sizeof reason);
+    rc = kcb__error(KCB_EINVAL, "ModelCheckpoint: %s", reason);
+  }
+  for (const char *part = sample; rc == 0 && *part;) {
+    size_t len = strcspn(part, "/");
+    if (len > 255)
+      rc = kcb__error(KCB_EINVAL, "ModelCheckpoint: filepath '%.200s' makes names like '%.40s...' of %zu bytes, more than a "
+                      "file name may have (255)", filepath, part, len);
+    part += len + (part[len] == '/');
+  }
+  free(sample);
+  return rc;
+}
+
 static int note_field(void *ctx, const kcb__pyfield *f) {
   model_checkpoint *mc = ctx;
   mc->n_fields++;
@@ -394,6 +425,11 @@ int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb
     free(mc->filepath);
     free(mc);
     return kcb__error(rc, "ModelCheckpoint: %s", reason);
+  }
+  if ((rc = check_formatted_length(filepath)) != 0) {
+    free(mc->filepath);
+    free(mc);
+    return rc;
   }
   if (o->save_top_k > 1 && mc->n_fields == 0) {
     free(mc->filepath);

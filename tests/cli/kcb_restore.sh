@@ -189,10 +189,10 @@ with h5py.File(sys.argv[2], 'r+') as f:
     g = next(f['model_weights'][n] for n in f['model_weights'] if len(f['model_weights'][n].attrs['weight_names']) == 2)
     wn = list(g.attrs['weight_names'])
     g.attrs['weight_names'] = wn[::-1] if sys.argv[3] == 'swapped' else wn[:1]" "$tmp/wn_src.h5" "$tmp/wn_$k.h5" $k
-  for out in keras weights.h5; do
-    check "weight_names_${k}_to_$out" 1 "layer 'dense[_0-9]*' \(Dense\) of $tmp/wn_$k\.h5: (its first weight, the kernel, has 1 dimensions instead of 2|it has 1 weights where its config builds 2)" -- \
-      "$bin" "$tmp/wn_$k.h5" --output "$tmp/wn_$k.$out"
-    assert "weight_names_${k}_nothing_written_$out" test ! -e "$tmp/wn_$k.$out"
+  for ext in keras weights.h5; do # not $out: lib.sh's check writes each command's output there
+    check "weight_names_${k}_to_$ext" 1 "layer 'dense[_0-9]*' \(Dense\) of $tmp/wn_$k\.h5: (its first weight, the kernel, has 1 dimensions instead of 2|it has 1 weights where its config builds 2)" -- \
+      "$bin" "$tmp/wn_$k.h5" --output "$tmp/wn_$k.$ext"
+    assert "weight_names_${k}_nothing_written_$ext" test ! -e "$tmp/wn_$k.$ext"
   done
 done
 
@@ -229,9 +229,9 @@ store = h5py.File(io.BytesIO(z.read('model.weights.h5')), 'r')
 out = h5py.File(sys.argv[2], 'w')
 for k in store: store.copy(k, out)
 del out['optimizer/vars/0']; out['optimizer/vars/0'] = [1, 2]" "$c/stored/full.keras" "$tmp/iter2.weights.h5"
-for out in keras.weights.h5 legacy.h5; do
-  check "iteration_of_two_refused_$out" 1 "the optimizer's iteration .* holds 2 values in .*iter2\.weights\.h5, where Keras keeps one" -- \
-    "$bin" "$tmp/iter2.weights.h5" --output "$tmp/iter2_out.$out" $([ $out = legacy.h5 ] && echo --format legacy_weights.h5)
+for ext in keras.weights.h5 legacy.h5; do
+  check "iteration_of_two_refused_$ext" 1 "the optimizer's iteration .* holds 2 values in .*iter2\.weights\.h5, where Keras keeps one" -- \
+    "$bin" "$tmp/iter2.weights.h5" --output "$tmp/iter2_out.$ext" $([ $ext = legacy.h5 ] && echo --format legacy_weights.h5)
 done
 check config_disagrees_weights_only_fine 0 "\(verified\)" -- "$bin" "$tmp/units.keras" --output "$tmp/units_out.weights.h5"
 

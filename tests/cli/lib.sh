@@ -1,6 +1,7 @@
 # Shared by the end-to-end test scripts (zstd's cli-tests style): each case is a command, the exit
 # code it must return, and a pattern its output (stdout and stderr together) must contain.
-# Source it, run `check` cases, then `finish NAME`. $tmp is a scratch directory, removed at exit.
+# Source it, run `check` cases, then `finish NAME`. $tmp is a scratch directory, removed at exit;
+# $out is the file each case's output goes to (a script must not use the name for its own loops).
 passed=0 failed=0
 out=$(mktemp) tmp=$(mktemp -d)
 trap 'rm -rf "$out" "$tmp"' EXIT

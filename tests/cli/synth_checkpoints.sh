@@ -62,8 +62,8 @@ print('same optimizer state: %d variables' % len(b) if same else ('differ', len(
 check renorm_names 0 '^  sequential/batch_normalization/renorm_stddev +float32' -- "$bin/kcb-inspect" checkpoint "$dir/bn_renorm.keras"
 check rms_names 0 '^  sequential/layer_normalization/gamma +float32' -- "$bin/kcb-inspect" checkpoint "$dir/ln_rms.keras"
 for m in bn_renorm ln_rms; do
-  for out in weights.h5 h5; do
-    check "${m}_to_$out" 0 "\(verified\)" -- "$bin/kcb-restore" "$dir/$m.keras" -o "$tmp/$m.$out"
+  for ext in weights.h5 h5; do # not $out: lib.sh's check writes each command's output there
+    check "${m}_to_$ext" 0 "\(verified\)" -- "$bin/kcb-restore" "$dir/$m.keras" -o "$tmp/$m.$ext"
   done
 done
 
