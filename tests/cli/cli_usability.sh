@@ -37,6 +37,11 @@ check train_caps_lock 2 "did you mean --epochs\?" -- "$train" --EPOCHS 3
 # warm-up leaves the rate alone once it is over, and combines
 check train_schedule_undoes_reduce 2 "^kcb-train: --reduce-lr-on-plateau with --lr-schedule cosine: the schedule sets the rate at every epoch" -- \
   "$train" --reduce-lr-on-plateau --lr-schedule cosine
+# a checkpoint template whose names cannot be made is refused when given, not after an epoch
+check train_template_too_wide 2 "ModelCheckpoint: template .* formats to more than 4095 bytes" -- \
+  "$train" --checkpoint "$tmp/w{epoch:>100000d}.weights.h5"
+check train_template_name_too_long 2 "makes names like 'xxxx.*' of 312 bytes, more than a file name may have \(255\)" -- \
+  "$train" --checkpoint "$tmp/$(printf 'x%.0s' $(seq 300)){epoch}.weights.h5"
 check train_abbreviation 2 "^kcb-train: unknown option '--ep'; did you mean --epochs\? " -- "$train" --ep 2
 check train_no_wild_guess 2 "^kcb-train: unknown option '--vs' \(see kcb-train --help\)$" -- "$train" --vs 0.1
 printf 'help\n' >"$tmp/help.conf"
