@@ -1,4 +1,5 @@
 /* callbacks/csv_logger.c — Keras's CSVLogger (spec/keras-callbacks.md §2.8): one row per epoch. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -24,7 +25,8 @@ typedef struct csv_logger {
   size_t n_keys;
   int keys_frozen;
   int epoch_seen;                      /* this fit's first epoch has begun */
-  int64_t run_start;                   /* the file's size when this fit opened it: where its rows begin */
+  int64_t logged_end;                  /* the file's size after this run's last row (at open: its size) */
+  char *note_key;                      /* "csv " + the file's real directory and name: the resume note's key */
   kcb__csv_row row;
 } csv_logger;
 
@@ -95,6 +97,21 @@ static int check_header(csv_logger *c) {
                     (int)(c->row.len > 200 ? 200 : c->row.len), c->row.text);
 }
 
+/* The resume note's key: the file by its directory's real path, so that a resume naming it
+ * otherwise (./log.csv, an absolute path, runs/x//log.csv) finds the note. malloc'd, or NULL. */
+static char *note_key_of(const char *filename) {
+  const char *slash = strrchr(filename, '/');
+  char *dir = slash ? strndup(filename, slash == filename ? 1 : (size_t)(slash - filename)) : strdup(".");
+  char *real = dir ? realpath(dir, NULL) : NULL;
+  const char *base = slash ? slash + 1 : filename, *where = real ? real : dir ? dir : "";
+  size_t n = strlen(where) + strlen(base) + 6;
+  char *key = malloc(n);
+  if (key) snprintf(key, n, "csv %s/%s", where, base);
+  free(real);
+  free(dir);
+  return key;
+}
+
 static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   csv_logger *c = (csv_logger *)cb;
   int rc = close_file(c);
@@ -116,10 +133,20 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
                       err == ENXIO ? " (a FIFO nobody reads)" : "");
   }
   struct stat st;
-  c->run_start = c->append && fstat(fileno(c->file), &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+  c->logged_end = c->append && fstat(fileno(c->file), &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+  free(c->note_key);
+  if (!(c->note_key = note_key_of(c->filename))) return kcb__error(KCB_ENOMEM, "CSVLogger: out of memory");
   c->keys_frozen = 0;
   c->n_keys = 0;
   return 0;
+}
+
+/* Whether a line of the file is the row of epoch `epoch` (a row torn at the end of the file too). */
+static int row_is_epoch(const char *line, size_t len, char separator, int epoch) {
+  long long e = 0;
+  size_t i = 0;
+  for (; i < len && line[i] >= '0' && line[i] <= '9' && e < 1000000000; i++) e = e * 10 + (line[i] - '0');
+  return i > 0 && e == epoch && (i == len || line[i] == separator);
 }
 
 /* Whether a line of the file is a row for an epoch >= `from` (the header and other lines are not). */
@@ -130,16 +157,19 @@ static int row_from(const char *line, size_t len, char separator, int from) {
   return i > 0 && i < len && line[i] == separator && epoch >= from;
 }
 
-/* A run that BackupAndRestore resumes, appending to its earlier log: the rows at the end of the
- * file for the epochs it trains again, written before the kill, are dropped, so the log reads as
- * if the run had never stopped (Keras would repeat them). Only the run's own rows, from byte
- * `run_start` on, can go: the rows before them (another run's, in a shared log) stay whatever
- * their epochs. The file is replaced atomically. */
-static int drop_rows_from(csv_logger *c, int from, int64_t run_start) {
+/* A run that BackupAndRestore resumes, appending to its earlier log: the rows it wrote after its
+ * backup, for the epochs it trains again, are dropped, so the log reads as if the run had never
+ * stopped (Keras would repeat them). The backup's note says where the run's rows ended at the
+ * backup (`kept`): the rows after it that go on from epoch `from` (from, from + 1, ...) are the
+ * run's own and go; whatever else is there (another run's rows, before or after them) stays. A
+ * note that is no longer a line start in the file (the file was edited or replaced since) drops
+ * nothing. `kept` < 0: a backup from before notes were kept, read by the old rule (the rows at
+ * the end for epochs >= from). The file is replaced atomically. */
+static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
   FILE *f = fopen(c->filename, "rb");
   if (!f) return 0;
   char *text = NULL;
-  size_t len = 0, cap = 0, n_kept = 0, dropped = 0;
+  size_t len = 0, cap = 0;
   int rc = 0;
   for (int ch; (ch = fgetc(f)) != EOF;) {
     if (len + 1 >= cap) {
@@ -153,18 +183,32 @@ static int drop_rows_from(csv_logger *c, int from, int64_t run_start) {
     text[len++] = (char)ch;
   }
   fclose(f);
-  size_t own = run_start > 0 && (uint64_t)run_start < len ? (size_t)run_start : run_start > 0 ? len : 0;
-  n_kept = own;
-  for (size_t at = own; rc == 0 && at < len;) {
-    const char *nl = memchr(text + at, '\n', len - at);
-    size_t end = nl ? (size_t)(nl - text) + 1 : len;
-    if (row_from(text + at, end - at, c->separator, from)) dropped++;
-    else n_kept = end, dropped = 0; /* a row that stays keeps every row before it */
-    at = end;
+  size_t cut = 0, cut_end = 0; /* the bytes [cut, cut_end) go */
+  if (rc == 0 && kept < 0) {
+    size_t dropped = 0;
+    cut = 0;
+    for (size_t at = 0; at < len;) {
+      const char *nl = memchr(text + at, '\n', len - at);
+      size_t end = nl ? (size_t)(nl - text) + 1 : len;
+      if (row_from(text + at, end - at, c->separator, from)) dropped++;
+      else cut = end, dropped = 0; /* a row that stays keeps every row before it */
+      at = end;
+    }
+    cut_end = dropped ? len : cut;
+  } else if (rc == 0 && (uint64_t)kept <= len && (kept == 0 || text[kept - 1] == '\n')) {
+    cut = cut_end = (size_t)kept;
+    for (int epoch = from; cut_end < len; epoch++) {
+      const char *nl = memchr(text + cut_end, '\n', len - cut_end);
+      size_t end = nl ? (size_t)(nl - text) + 1 : len;
+      if (!row_is_epoch(text + cut_end, end - cut_end, c->separator, epoch)) break;
+      cut_end = end;
+    }
   }
-  if (rc == 0 && dropped) {
-    rc = kcb__file_write_atomic(c->filename, text, n_kept);
-    c->mend_line_end = n_kept > 0 && text[n_kept - 1] != '\n'; /* a torn row was among those dropped */
+  if (rc == 0 && cut_end > cut) {
+    memmove(text + cut, text + cut_end, len - cut_end);
+    len -= cut_end - cut;
+    rc = kcb__file_write_atomic(c->filename, text, len);
+    c->mend_line_end = len > 0 && text[len - 1] != '\n'; /* a torn row before the ones dropped */
   }
   free(text);
   return rc;
@@ -178,27 +222,28 @@ static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   /* Decided here, after every on_train_begin (BackupAndRestore's resume included) has run; a run
    * started at initial_epoch appends, as Keras's does */
   if (!c->file || !cb->model) return 0;
-  /* where this run's rows begin: at this fit's start, or the backed-up run's start when resumed;
-   * kept in the model's resume notes, so the next backup carries it on */
-  size_t key_size = strlen(c->filename) + 5;
-  char *key = malloc(key_size);
-  if (!key) return kcb__error(KCB_ENOMEM, "CSVLogger: out of memory");
-  snprintf(key, key_size, "csv %s", c->filename);
-  /* a backup without the note (Keras's, or a CSVLogger new to the resumed run): its rows cannot
-   * be told from another run's, so none go */
-  int64_t run_start = c->run_start, noted;
-  int resumed = c->append && cb->model->resumed;
-  if (resumed && kcb__model_note_get(cb->model, key, &noted)) run_start = noted;
-  int rc = kcb__model_note_set(cb->model, key, run_start);
-  free(key);
-  if (rc || !resumed || run_start == c->run_start) return rc;
-  if ((rc = close_file(c)) == 0) rc = drop_rows_from(c, epoch, run_start);
-  if (rc) return rc;
-  if (!(c->file = fopen(c->filename, "ab"))) {
-    int err = errno;
-    return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
+  kcb_model *m = cb->model;
+  int64_t kept = -2, noted; /* -2: nothing to drop */
+  if (c->append && m->resumed) {
+    if (kcb__model_note_get(m, c->note_key, &noted)) kept = noted; /* where its rows ended at the backup */
+    else if (!m->notes_loaded) kept = -1; /* a backup from before notes were kept: the old rule */
+    /* else a backup that kept notes, none of this file: a CSVLogger new to the resumed run */
   }
-  return 0;
+  int rc = 0;
+  if (kept >= -1) {
+    if ((rc = close_file(c)) == 0) rc = drop_rows_from(c, epoch, kept);
+    if (rc) return rc;
+    int fd = open(c->filename, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0 || !(c->file = fdopen(fd, "ab"))) {
+      int err = errno;
+      if (fd >= 0) close(fd);
+      return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
+    }
+    struct stat st;
+    c->logged_end = fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0;
+  }
+  /* kept in the model's resume notes, which every backup carries */
+  return kcb__model_note_set(m, c->note_key, c->logged_end);
 }
 
 static int add_key(csv_logger *c, const char *prefix, const char *key_in) {
@@ -266,6 +311,11 @@ static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
     KCB__TRY(rc);
   }
   KCB__TRY(kcb__csv_row_write(&c->row, c->file, c->filename));
+  struct stat st; /* where this run's rows end now: a backup after this row keeps it (a resume's note) */
+  if (cb->model && fstat(fileno(c->file), &st) == 0) {
+    c->logged_end = (int64_t)st.st_size;
+    KCB__TRY(kcb__model_note_set(cb->model, c->note_key, c->logged_end));
+  }
 done:
   if (rc) c->row.len = c->row.n_fields = 0; /* drop a half-built row, keep the buffer */
   return rc;
@@ -279,6 +329,7 @@ static void csv_destroy(kcb_callback *cb) {
   kcb__csv_row_free(&c->row);
   free(c->existing_header);
   free(c->keys);
+  free(c->note_key);
   free(c->filename);
 }
 

@@ -779,7 +779,7 @@ int kcb__model_note_get(const kcb_model *m, const char *key, int64_t *value) {
 void kcb__model_notes_clear(kcb_model *m) {
   for (size_t i = 0; i < m->n_notes; i++) free(m->notes[i].key);
   free(m->notes);
-  m->notes = NULL, m->n_notes = 0;
+  m->notes = NULL, m->n_notes = 0, m->notes_loaded = 0;
 }
 
 void kcb_model_free(kcb_model *m) {

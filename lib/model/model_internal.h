@@ -201,6 +201,7 @@ struct kcb_model {
    * begin; a loaded backup's replace them. */
   kcb__resume_note *notes;
   size_t n_notes;
+  int notes_loaded; /* the last backup loaded kept notes (0: one from before they were kept, or Keras's) */
 
   /* run workspace: one block, grown only when a larger batch is asked for */
   int64_t ws_batch;

@@ -184,6 +184,8 @@ static int write_metadata(hid_t root, const save_ctx *c) {
     KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_batch_size", m->fit_batch_size, c->file));
     KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_train_samples", m->fit_samples, c->file));
   }
+  if (c->o->include_rng_state) /* how many: 0 says a backup that keeps notes had none */
+    KCB__TRY(kcb__h5_attr_write_int64(root, "kcb_resume_notes", (int64_t)m->n_notes, c->file));
   if (c->o->include_rng_state && m->n_notes) { /* keys and values, two lists of one length */
     const char **keys = malloc(m->n_notes * sizeof *keys);
     uint64_t *values = malloc(m->n_notes * sizeof *values);
@@ -1064,8 +1066,14 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_batch_size", &batching[0], path));
     KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_train_samples", &batching[1], path));
   }
-  if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_resume_note_keys")) {
+  int64_t notes_count = -1; /* absent: a backup from before kcb kept notes, or Keras's */
+  if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_resume_notes"))
+    KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_resume_notes", &notes_count, path));
+  if (notes_count > 0) {
     KCB__TRY(kcb__h5_attr_read_strings(src->file, "kcb_resume_note_keys", &note_keys, &n_notes, path));
+    if ((int64_t)n_notes != notes_count)
+      KCB__TRY(kcb__error(KCB_EFORMAT, "%s: kcb_resume_note_keys holds %zu names where kcb_resume_notes says %lld: the "
+                          "file is damaged", path, n_notes, (long long)notes_count));
     if (!(note_values = malloc((n_notes ? n_notes : 1) * sizeof *note_values)))
       KCB__TRY(kcb__error(KCB_ENOMEM, "%s: out of memory", path));
     KCB__TRY(kcb__h5_attr_read_uint64s(src->file, "kcb_resume_note_values", note_values, n_notes, path));
@@ -1099,10 +1107,11 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     memcpy(m->dropout_rng.s, st.rng + 4, 32);
     memcpy(m->shuffle_rng.s, st.rng + 8, 32);
   }
-  if (note_keys) {
+  if (notes_count >= 0) {
     kcb__model_notes_clear(m);
-    for (size_t i = 0; i < n_notes; i++) (void)kcb__model_note_set(m, note_keys[i], (int64_t)note_values[i]); /* out of memory: the old way */
+    for (size_t i = 0; i < n_notes; i++) (void)kcb__model_note_set(m, note_keys[i], (int64_t)note_values[i]); /* out of memory: as a note lost */
   }
+  m->notes_loaded = notes_count >= 0;
 done:
   kcb__h5_strings_free(note_keys, n_notes);
   free(note_values);

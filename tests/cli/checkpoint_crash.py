@@ -129,8 +129,11 @@ try:
             elif killed_in_cycle:
                 resumed_completions += 1
             left = sorted(os.listdir(os.path.join(run_dir, "backup"))) if os.path.isdir(os.path.join(run_dir, "backup")) else []
-            if left != ["completed.json"]:  # the mark that makes running it again say "nothing to resume"
-                failures.append(f"the backup directory holds {left} after a completed run, not completed.json alone")
+            # the mark that makes running it again say "nothing to resume", and the course record that
+            # tells that command from another
+            if sorted(left) != ["completed.json", "kcb-train-course.txt"]:
+                failures.append(f"the backup directory holds {left} after a completed run, not completed.json and "
+                                "the course record alone")
             shutil.rmtree(run_dir)
             os.makedirs(run_dir)
             killed_in_cycle = 0

@@ -38,6 +38,21 @@ check shared_log_b_resumes 0 "^test_loss=" -- "$bin" $small --epochs 1 --batch-s
 assert shared_log_a_rows_kept sh -c "head -3 '$tmp/shared.csv' | cmp -s - '$tmp/shared_a.csv' && [ \$(wc -l < '$tmp/shared.csv') -eq 4 ] \
   && tail -1 '$tmp/shared.csv' | grep -q '^0,'"
 
+# Run B's own row written after its last backup (the next backup failing: it stops in epoch 2) is
+# its own and goes when it resumes, whatever the path spelling; the row a run D appended after it
+# meanwhile stays: A's two rows, D's, then B's epochs 0 and 1 once each
+"$bin" $small --epochs 1 --save "$tmp/size.weights.h5" >/dev/null 2>&1
+budget=$(( $(stat -c %s "$tmp/size.weights.h5") * 5 / 2 )) # two backups' bytes and half a third
+cp "$tmp/shared_a.csv" "$tmp/shared2.csv"
+check shared_log_b2_stops 1 "latest\.weights\.h5" -- inject latest.weights.h5 ENOSPC "$budget" write "$bin" $small --batch-size 8 \
+  --csv "$tmp/shared2.csv" --csv-append --backup-dir "$tmp/sharedbk2" --backup-freq 20
+assert shared_log_b2_row_written test "$(wc -l < "$tmp/shared2.csv")" -eq 4
+"$bin" $small --epochs 1 --csv "$tmp/shared2.csv" --csv-append >/dev/null 2>&1 # run D
+check shared_log_b2_resumes 0 "^test_loss=" -- sh -c "cd '$tmp' && '$bin' $small --batch-size 8 --csv ./shared2.csv --csv-append \
+  --backup-dir '$tmp/sharedbk2' --backup-freq 20"
+assert shared_log_b2_rows sh -c "head -3 '$tmp/shared2.csv' | cmp -s - '$tmp/shared_a.csv' && [ \$(wc -l < '$tmp/shared2.csv') -eq 6 ] \
+  && [ \"\$(tail -n 3 '$tmp/shared2.csv' | cut -c1-2 | tr -d '\n')\" = '0,0,1,' ]"
+
 # A good checkpoint and CSV first: the faults below must leave them exactly as they are.
 "$bin" $small --save "$tmp/good.weights.h5" --csv "$tmp/good.csv" >/dev/null 2>&1 || { echo "FAIL setup"; exit 1; }
 cp "$tmp/good.weights.h5" "$tmp/before.weights.h5"
