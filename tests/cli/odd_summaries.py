@@ -87,6 +87,16 @@ with tempfile.TemporaryDirectory() as tmp:
     rules.append(event(2, scalar("loss", 0.9)))
     rules.append(event(5, field(5, 2, field(1, 2, value("loss", "histograms", one_bucket)))))  # another plugin: dropped
     rules.append(event(5, field(5, 2, field(1, 2, value("note", "histograms", one_bucket)))))  # read as text: not a histogram
+    # a first value without metadata (a simple_value) makes the tag a scalars one: a later float32
+    # tensor with scalars metadata is a point of it; a first value of metadata alone (no value) is
+    # no point, and decides the tag's plugin for the values after it
+    f32 = lambda v: field(1, 0, 1) + field(2, 2, b"") + field(5, 5, v)  # noqa: E731 DT_FLOAT, shape [], float_val
+    rules.append(event(1, scalar("mixed", 0.5)))
+    rules.append(event(2, field(5, 2, field(1, 2, value("mixed", "scalars", f32(0.25))))))
+    meta_only = field(1, 2, b"late") + field(9, 2, field(1, 2, field(1, 2, b"scalars")) + field(4, 0, 1))
+    rules.append(event(0, field(5, 2, field(1, 2, meta_only))))
+    for step in (1, 2, 3):
+        rules.append(event(step, field(5, 2, field(1, 2, field(1, 2, b"late") + field(8, 2, f32(step / 4))))))
     rules_dir = os.path.join(tmp, "rules")
     os.makedirs(rules_dir)
     with open(os.path.join(rules_dir, "events.out.tfevents.2.host.1.0.v2"), "wb") as f:
@@ -121,6 +131,9 @@ if rules_hist.returncode != 0 or hist_steps != [("w", str(s)) for s in range(4)]
     failures.append(f"a START purged histograms, or another plugin's value was read as one: {hist_steps}\n{rules_hist.stderr}")
 if rules_text.returncode != 0 or [f"step {s}" for s in range(4)] != re.findall(r"^  (step \d)$", rules_text.stdout, re.M):
     failures.append(f"a START purged text:\n{rules_text.stdout}{rules_text.stderr}")
+if rules_runs.returncode != 0 or not re.search(r"^  scalars +late +scalar +3 +1\.\.3 ", rules_runs.stdout, re.M) or \
+        not re.search(r"^  scalars +mixed +scalar +2 +1\.\.2 ", rules_runs.stdout, re.M):
+    failures.append(f"a first value without metadata, or of metadata alone, not read as TensorBoard reads it:\n{rules_runs.stdout}")
 if rules_runs.returncode != 0 or not re.search(r"^  scalars +loss +scalar +3 +0\.\.2 ", rules_runs.stdout, re.M):
     failures.append(f"loss: the value of another plugin counted, or the relogged step not replacing:\n{rules_runs.stdout}")
 if text.returncode != 0:

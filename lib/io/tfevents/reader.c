@@ -259,6 +259,7 @@ typedef struct tag_meta {
   unsigned char *content;
   size_t content_len;
   int data_class;
+  int inferred; /* the first value had no metadata: its plugin is its value's kind (TensorBoard's rule) */
 } tag_meta;
 
 typedef struct tag_table {
@@ -272,7 +273,7 @@ static uint64_t hash_str(const char *s) {
   return h;
 }
 
-static const tag_meta *tag_find(const tag_table *t, const char *tag) {
+static tag_meta *tag_find(const tag_table *t, const char *tag) {
   if (!t->cap) return NULL;
   size_t j = hash_str(tag) & (t->cap - 1);
   while (t->slots[j].tag) {
@@ -609,35 +610,31 @@ static int decode_value(kcb_event_reader *r, const Kcbpb__Summary__Value *pv, kc
   v->plugin_name = "";
   v->scalar = NAN;
   v->hist_min = v->hist_max = v->hist_num = v->hist_sum = v->hist_sum_squares = NAN;
+  /* A tag keeps its first value's metadata, as TensorBoard's data server does: every later value
+   * is read by it, whatever metadata it carries. A first value without metadata gets its kind's
+   * plugin (a simple_value: scalars), and values without metadata are reported as such. */
   const Kcbpb__SummaryMetadata *md = pv->metadata;
-  const tag_meta *first = md ? tag_find(&r->tags, v->tag) : NULL;
-  if (md && first && strcmp(first->plugin, md->plugin_data && md->plugin_data->plugin_name ? md->plugin_data->plugin_name : "")) {
-    /* another plugin than the tag's first value named: TensorBoard keeps a tag's first metadata
-     * and reads every later value by it (its data server's time series) */
-    v->has_metadata = 1;
+  tag_meta *first = tag_find(&r->tags, v->tag);
+  if (!first) {
+    const char *plugin = md && md->plugin_data && md->plugin_data->plugin_name ? md->plugin_data->plugin_name : "";
+    if (!md) {
+      plugin = pv->value_case == KCBPB__SUMMARY__VALUE__VALUE_SIMPLE_VALUE ? "scalars"
+               : pv->value_case == KCBPB__SUMMARY__VALUE__VALUE_HISTO ? "histograms"
+               : pv->value_case == KCBPB__SUMMARY__VALUE__VALUE_IMAGE ? "images"
+               : pv->value_case == KCBPB__SUMMARY__VALUE__VALUE_AUDIO ? "audio" : "";
+    }
+    int rc = md ? tag_add(&r->tags, v->tag, plugin, md->plugin_data ? md->plugin_data->content.data : NULL,
+                          md->plugin_data ? md->plugin_data->content.len : 0, (int)md->data_class)
+                : tag_add(&r->tags, v->tag, plugin, NULL, 0, 0);
+    if (rc) return rc;
+    first = tag_find(&r->tags, v->tag);
+    if (first && !md) first->inferred = 1;
+  }
+  if (md) v->has_metadata = 1;
+  if (first && (md || !first->inferred)) {
     v->plugin_name = first->plugin;
     v->plugin_content.data = first->content, v->plugin_content.len = first->content_len;
     v->data_class = first->data_class;
-  } else if (md) {
-    v->has_metadata = 1;
-    const char *plugin = md->plugin_data && md->plugin_data->plugin_name ? md->plugin_data->plugin_name : "";
-    v->plugin_name = plugin;
-    if (md->plugin_data) v->plugin_content.data = md->plugin_data->content.data, v->plugin_content.len = md->plugin_data->content.len;
-    v->data_class = (int)md->data_class;
-    if (!tag_find(&r->tags, v->tag)) {
-      int rc = tag_add(&r->tags, v->tag, plugin, v->plugin_content.data, v->plugin_content.len, v->data_class);
-      if (rc) return rc;
-    }
-  } else {
-    const tag_meta *m = tag_find(&r->tags, v->tag);
-    if (m) {
-      v->plugin_name = m->plugin;
-      v->plugin_content.data = m->content, v->plugin_content.len = m->content_len;
-      v->data_class = m->data_class;
-    } else { /* a first value without metadata: the tag has none, whatever later values say */
-      int rc = tag_add(&r->tags, v->tag, "", NULL, 0, 0);
-      if (rc) return rc;
-    }
   }
   const char *pl = v->plugin_name;
   int rc = 0;

@@ -223,6 +223,7 @@ typedef struct tag_acc {
   size_t tag_len;
   int data_class;
   int plugin_code; /* of plugin, see plugin_code() */
+  int decided;     /* a value with a payload came: the metadata (or its lack) is the tag's for good */
   size_t cap;
   struct tag_acc *next_seen; /* the tag that followed this one last time */
   int64_t *steps;
@@ -465,7 +466,9 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
   if (b->prev) b->prev->next_seen = t;
   b->prev = t;
   int first = t->pub.count == 0;
-  if (has_md && first && !t->plugin) { /* only the first value's metadata counts, as in TensorBoard */
+  /* only the first metadata counts, as in TensorBoard's data server; a first value without it
+   * gets its kind's plugin (a simple_value: scalars), which later metadata does not change */
+  if (has_md && !t->plugin && !t->decided) {
     size_t n = plugin.p ? (size_t)(plugin.end - plugin.p) : 0;
     if (!(t->plugin = malloc(n + 1))) return KCB_ENOMEM;
     if (n) memcpy(t->plugin, plugin.p, n);
@@ -473,6 +476,11 @@ static int add_value(builder *b, span v, int64_t step, double wall) {
     t->data_class = data_class;
     t->plugin_code = plugin_code(plugin);
   }
+  /* metadata alone: an empty point no dashboard shows (hparams records are metadata alone) */
+  if (which == 0 && t->plugin_code != PL_HPARAMS) return 0;
+  if (!t->decided && !t->plugin)
+    t->plugin_code = which == 2 ? PL_SCALARS : which == 4 ? PL_IMAGES : which == 5 ? PL_HISTOGRAMS : which == 6 ? PL_AUDIO : PL_NONE;
+  t->decided = 1;
   /* the tag's first metadata decides every value's kind, as TensorBoard keeps it (and the reader) */
   int pl = t->plugin_code;
   data_class = t->data_class;
