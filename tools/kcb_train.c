@@ -531,6 +531,7 @@ static int checkpoint_dir_ready(const char *template) {
 /* --backup-dir's record of the options that set the run's course (train_args_course), so that a
  * resume with other data, model or optimization is refused instead of mixing two runs. */
 #define COURSE_FILE "kcb-train-course.txt"
+#define COURSE_MAX 65536 /* bytes of the record: the options, a long --model spec included */
 
 static char *course_path(const train_args *a) {
   size_t n = strlen(a->backup_dir) + sizeof COURSE_FILE + 2;
@@ -665,29 +666,19 @@ static int ranks_check(const train_args *a, kcb_distributed *dist) {
 /* Written when a run starts, replacing the record atomically (never half a file); the temporary
  * files of a write cut by a kill are removed first. */
 static int course_write(const train_args *a, int processes) {
-  char text[8192], *path = course_path(a);
+  char text[COURSE_MAX], *path = course_path(a);
   if (!path) return KCB_ENOMEM;
   size_t n = course_text(a, processes, text, sizeof text);
+  /* the epochs asked for, which a resume may raise but a completed run's command keeps */
+  if (n < sizeof text) n += (size_t)snprintf(text + n, sizeof text - n, "epochs=%lld\n", a->epochs);
   int rc = n < sizeof text ? kcb_file_make_parent_dirs(path) : KCB_EINVAL;
   if (rc == 0) {
     kcb_file_remove_stale_temps(path);
     rc = kcb_file_write_atomic(path, text, n);
   }
-  if (rc) fprintf(stderr, "kcb-train: --backup-dir: %s\n", n < sizeof text ? kcb_error_last() : "the options are too long");
+  if (rc) fprintf(stderr, "kcb-train: --backup-dir: %s\n", n < sizeof text ? kcb_error_last() : "the options take more than 64 KB");
   free(path);
   return rc;
-}
-
-/* Once the run has completed: the record stays, with the epochs it was asked for, so that running
- * it again is told apart from running another command on its directory (course_check); the
- * temporaries of writes cut by kills go. */
-static void course_complete(const train_args *a, int processes) {
-  char text[8192], *path = course_path(a);
-  if (!path) return;
-  size_t n = course_text(a, processes, text, sizeof text);
-  if (n < sizeof text) n += (size_t)snprintf(text + n, sizeof text - n, "epochs=%lld\n", a->epochs);
-  if (n < sizeof text && kcb_file_write_atomic(path, text, n) != 0) kcb_error_clear(); /* then unchecked, as before */
-  free(path);
 }
 
 /* A completed run's temporaries of writes cut by kills, and what a kill between its last
@@ -723,17 +714,25 @@ static int resolves_as_default(const train_args *a, const char *name_eq, const c
  * THEN)". A backup without the record (written by another program) is not checked. @return 0 or 2
  * (said, by rank 0 alone under mpirun). */
 static int course_check(const train_args *a, int processes, int completed) {
-  char now[8192], *then = NULL, *path = course_path(a), why[4096] = "";
+  char now[COURSE_MAX], *then = NULL, *path = course_path(a), why[4096] = "";
   size_t len = 0;
   if (!path) return 0;
   size_t n_now = course_text(a, processes, now, sizeof now);
   if (completed && n_now < sizeof now) snprintf(now + n_now, sizeof now - n_now, "epochs=%lld\n", a->epochs);
-  int rc = kcb_file_read(path, 1 << 16, &then, &len);
-  free(path);
-  if (rc) {
+  int rc = kcb_file_read(path, COURSE_MAX, &then, &len);
+  if (rc == KCB_ENOENT) { /* a backup another program wrote: nothing to check against */
     kcb_error_clear();
+    free(path);
     return 0;
   }
+  if (rc) { /* there, but unreadable: the check would be skipped without a word */
+    if (!quiet_rank)
+      fprintf(stderr, "kcb-train: --backup-dir: the record of the backed-up run's settings cannot be read (%s); remove "
+              "%s to resume without checking them\n", tool_esc(kcb_error_last()), tool_esc(path));
+    free(path);
+    return 2;
+  }
+  free(path);
   size_t w = 0;
   for (char *line = then, *next; line && *line; line = next) {
     next = strchr(line, '\n');
@@ -744,6 +743,7 @@ static int course_check(const train_args *a, int processes, int completed) {
     /* a resume takes its weights from the backup and never reads --initial-weights, which may be
      * spelt from another directory (or be gone) */
     if (strncmp(line, "initial-weights=", key) == 0) continue;
+    if (!completed && strncmp(line, "epochs=", key) == 0) continue; /* a resume may train more epochs */
     const char *mine = NULL;
     for (const char *p = now; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
       if (strncmp(p, line, key) == 0) mine = p + key;
@@ -770,7 +770,7 @@ static int course_check(const train_args *a, int processes, int completed) {
     fprintf(stderr,
           "kcb-train: --backup-dir %s holds a completed run trained with other settings: %s; nothing was trained.\n"
           "To train it further, start from its saved model with --initial-weights FILE --initial-epoch N and more "
-          "--epochs; to train anew, give another --backup-dir (or remove this one).\n",
+          "--epochs, with another --backup-dir (or none); to train anew, give another --backup-dir (or remove this one).\n",
           tool_esc(a->backup_dir), tool_esc(why));
   else if (!quiet_rank)
     fprintf(stderr,
@@ -1023,7 +1023,8 @@ int main(int argc, char **argv) {
         printf("kcb-train: nothing to resume: the run backed up in %s completed", a.backup_dir);
         if (backup_status.epoch > 0) printf(" (%d epoch%s)", backup_status.epoch, backup_status.epoch == 1 ? "" : "s");
         printf(".\nTo train it again, remove %s or give another --backup-dir; to train it further, start from its\n"
-               "saved model with --initial-weights FILE --initial-epoch N and more --epochs.\n", backup_status.path);
+               "saved model with --initial-weights FILE --initial-epoch N and more --epochs, with another --backup-dir\n"
+               "(or none).\n", backup_status.path);
         course_leftovers_remove(&a); /* left by a kill just after the run completed */
       }
       kcb_distributed_free(dist);
@@ -1044,6 +1045,8 @@ int main(int argc, char **argv) {
       status = 2;
     }
     if (!status && resumable && !quiet_rank) status = course_check(&a, kcb_distributed_size(dist), 0);
+    /* the record of a resumed run takes the epochs it now trains to, those its completion keeps */
+    if (!status && resumable && !quiet_rank && course_write(&a, kcb_distributed_size(dist))) status = 1;
     if (rank0_value(dist, &status)) status = 1;
     if (!status && !resumable && !quiet_rank && course_write(&a, kcb_distributed_size(dist))) status = 1;
     if (status) return end_job(dist, status);
@@ -1311,8 +1314,7 @@ setup_end:
     goto done;
   }
   if (a.backup_dir && rank == 0) { /* the run completed: nothing will resume it */
-    course_complete(&a, kcb_distributed_size(dist));
-    course_leftovers_remove(&a);
+    course_leftovers_remove(&a); /* the record stays: it tells this command, run again, from another */
   }
   /* A stop asked for as the last epoch ended (in its validation, say) lets training complete; the
    * test pass is then skipped, on every rank alike. */
@@ -1346,7 +1348,7 @@ setup_end:
               "(with this run's --model and --data options, without --backup-dir)\n", tool_esc(a.save));
   }
   if (rank == 0 && (a.verbose || status))
-    print_files(&a, checkpoint, tensorboard, "emptied but for completed.json: the run completed", a.save != NULL);
+    print_files(&a, checkpoint, tensorboard, "emptied but for completed.json and the course record: the run completed", a.save != NULL);
   if (status) goto done;
   /* loss first, then the metrics in the order asked for */
   for (size_t i = 0; rank == 0 && i <= n_metrics; i++) {

@@ -359,24 +359,31 @@ static int is_path(const option *o) {
   return 0;
 }
 
+/* A path's leading ~ as the shell expands it, which it does not in a --config file or after
+ * --opt= (a directory named "~" would be made instead): *v is replaced by the expanded path. */
+static int expand_home(const char *flag, const char **v) {
+  if ((*v)[0] != '~' || ((*v)[1] != '/' && (*v)[1] != '\0')) return 0;
+  const char *home = getenv("HOME");
+  if (!home || !*home) return train_usage_error(flag, *v, "~ needs HOME to be set");
+  size_t n = strlen(home) + strlen(*v + 1);
+  char *joined = malloc(n + 1), *kept = NULL;
+  if (joined) snprintf(joined, n + 1, "%s%s", home, *v + 1);
+  int failed = !joined || keep_string(&kept, joined, n) != 0;
+  free(joined);
+  if (failed) return train_usage_error(flag, *v, "out of memory");
+  *v = kept;
+  return 0;
+}
+
 /* Stores value v for option o (value NULL: a switch given alone). */
 static int apply(train_args *a, const option *o, const char *flag, const char *v) {
   char *field = (char *)a + o->offset;
   switch (o->kind) {
     case STRING: /* no option takes an empty text: --csv "" is a slip, not the working directory */
       if (!v || !*v) return train_usage_error(flag, v ? v : "", "needs a value");
-      /* a path's leading ~ as the shell expands it, which it does not in a --config file or
-       * after --opt= (a directory named "~" would be made instead) */
-      if (is_path(o) && v[0] == '~' && (v[1] == '/' || v[1] == '\0')) {
-        const char *home = getenv("HOME");
-        if (!home || !*home) return train_usage_error(flag, v, "~ needs HOME to be set");
-        size_t n = strlen(home) + strlen(v + 1);
-        char *joined = malloc(n + 1), *kept = NULL;
-        if (joined) snprintf(joined, n + 1, "%s%s", home, v + 1);
-        int failed = !joined || keep_string(&kept, joined, n) != 0;
-        free(joined);
-        if (failed) return train_usage_error(flag, v, "out of memory");
-        v = kept;
+      if (is_path(o)) {
+        int rc = expand_home(flag, &v);
+        if (rc) return rc;
       }
       *(const char **)(void *)field = v;
       return 0;
@@ -503,7 +510,10 @@ static int read_config(train_args *a, const char *path, int depth) {
     char flag[sizeof where + 4200];
     snprintf(flag, sizeof flag, "%s: --%s", where, key);
     if (!o) rc = unknown_option(where, key);
-    else if (o->kind == CONFIG && value) rc = read_included_config(a, path, value, depth + 1);
+    else if (o->kind == CONFIG && value) {
+      const char *included = value;
+      if ((rc = expand_home(flag, &included)) == 0) rc = read_included_config(a, path, included, depth + 1);
+    }
     else if (o->kind == CONFIG) rc = train_usage_error(flag, "", "needs a value");
     else if (!value && o->kind != SWITCH) rc = train_usage_error(flag, "", "needs a value");
     else {
@@ -544,7 +554,8 @@ int train_args_parse(train_args *a, int argc, char **argv) {
     if (eq) v = eq + 1;
     else if (i + 1 >= argc) return train_usage_error(dashed, "", "needs a value");
     else v = argv[++i];
-    int rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, dashed, v);
+    int rc = o->kind == CONFIG ? expand_home(dashed, &v) : 0;
+    if (!rc) rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, dashed, v);
     if (rc) return rc;
   }
   return 0;

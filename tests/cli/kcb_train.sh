@@ -259,9 +259,9 @@ kcb-train-course.txt"
     --csv '$tmp/warm.csv' >/dev/null && tail -n +2 '$tmp/warm.csv' | cut -d, -f3 | xargs printf '%.1g '"
   # a leading ~ in a path is the home directory, as the shell would expand it (it does not in a
   # config file, nor after --opt=): no directory named "~" is made
-  mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/tilde.conf"
+  mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/home/tilde.conf"
   check config_tilde_is_home 0 '^home csv, no ~ directory$' -- bash -c "cd '$tmp/tilde' && HOME='$tmp/home' '$bin' $small --epochs 1 \
-    --verbose 0 --config '$tmp/tilde.conf' --logdir=~/tb >/dev/null && test -s '$tmp/home/tilde.csv' && test -d '$tmp/home/tb' \
+    --verbose 0 --config=~/tilde.conf --logdir=~/tb >/dev/null && test -s '$tmp/home/tilde.csv' && test -d '$tmp/home/tb' \
     && test ! -e '$tmp/tilde/~' && echo 'home csv, no ~ directory'"
   printf 'epochs = 2\nbogus = 1\n' >"$tmp/bad.conf"
   check config_unknown_key 2 "kcb-train: .*bad\.conf:2: unknown option 'bogus'" -- "$bin" --config "$tmp/bad.conf"
