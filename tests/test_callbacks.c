@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "test_helpers.h"
@@ -547,8 +548,41 @@ static void test_callback_list_direct(void **state) {
   assert_string_equal(kcb_hook_name(KCB_HOOK_PREDICT_BATCH_END), "on_predict_batch_end");
 }
 
+/* A custom loop calling hooks with NULL logs (Keras's None, which its CallbackList makes {}): the
+ * built-in callbacks get empty logs, as in Keras, and none crashes. */
+static void test_callback_list_null_logs(void **state) {
+  (void)state;
+  char path[] = "/tmp/kcb_null_logs_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  kcb_callback *csv = NULL, *es = NULL;
+  assert_ok(kcb_csv_logger_new(&csv, path, NULL));
+  kcb_early_stopping_options eo = KCB_EARLY_STOPPING_OPTIONS_INIT;
+  eo.stream = fopen("/dev/null", "w");
+  assert_ok(kcb_early_stopping_new(&es, &eo));
+  kcb_callback_list list;
+  memset(&list, 0, sizeof list);
+  assert_ok(kcb_callback_list_add(&list, csv));
+  assert_ok(kcb_callback_list_add(&list, es));
+  assert_ok(kcb_callback_list_call(&list, KCB_HOOK_TRAIN_BEGIN, 0, NULL));
+  assert_ok(kcb_callback_list_call(&list, KCB_HOOK_EPOCH_BEGIN, 0, NULL));
+  assert_ok(kcb_callback_list_call(&list, KCB_HOOK_EPOCH_END, 0, NULL));
+  assert_ok(kcb_callback_list_call(&list, KCB_HOOK_TRAIN_END, 0, NULL));
+  char *text = NULL;
+  size_t len = 0;
+  assert_ok(kcb_file_read(path, 0, &text, &len));
+  assert_string_equal(text, "epoch\r\n0\r\n"); /* Keras's CSVLogger on an epoch with no logs */
+  free(text);
+  kcb_callback_free(csv);
+  kcb_callback_free(es);
+  fclose(eo.stream);
+  unlink(path);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_callback_list_null_logs),
       cmocka_unit_test(test_fit_hook_sequence),
       cmocka_unit_test(test_batch_logs_are_running_means),
       cmocka_unit_test(test_evaluate_and_predict_hooks),

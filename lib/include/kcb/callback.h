@@ -93,12 +93,13 @@ typedef enum kcb_hook {
 /** The Keras name of a hook, e.g. "on_train_batch_end". @return a static string. */
 const char *kcb_hook_name(kcb_hook hook);
 
-/** Appends a callback (borrowed) and attaches it to the list's model and params.
- * @return 0 or KCB_ENOMEM when the list is full. */
+/** Appends a callback (borrowed) and points it at the list's params. A custom loop sets each
+ * callback's `model` itself (fit does for its own list). @return 0 or KCB_ENOMEM when the list is
+ * full. */
 int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb);
 
-/** Calls `hook` on every callback in order with the same logs object. `index` is the epoch or
- * batch for indexed hooks and ignored otherwise.
+/** Calls `hook` on every callback in order with the same logs object (NULL: empty logs, as
+ * Keras turns None into {}). `index` is the epoch or batch for indexed hooks and ignored otherwise.
  * @return 0, or the first non-zero code a callback returned (the rest are then not called). */
 int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs);
 
