@@ -548,6 +548,36 @@ static void test_callback_list_direct(void **state) {
   assert_string_equal(kcb_hook_name(KCB_HOOK_PREDICT_BATCH_END), "on_predict_batch_end");
 }
 
+static int stop_predicting_at_once(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)batch, (void)logs;
+  kcb_model_set_stop_predicting(cb->model, 1);
+  return 0;
+}
+
+/* A predict stopped after its first batch returns that batch's rows, as Keras concatenates the
+ * outputs it has, not zero rows for the rest. */
+static void test_predict_stopped_returns_rows_done(void **state) {
+  (void)state;
+  kcb_model *m = test_compiled_model(4, "3:softmax", 1, KCB_OPT_SGD, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                     KCB_METRIC_COUNT);
+  int64_t xs[2] = {10, 4};
+  kcb_tensor *x, *y = NULL;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  for (int i = 0; i < 40; i++) x->data[i] = (float)i / 40;
+  kcb_callback_ops ops = {0};
+  ops.on_predict_batch_end = stop_predicting_at_once;
+  kcb_callback cb = {&ops, NULL, NULL, NULL, 0};
+  kcb_callback *cbs[1] = {&cb};
+  kcb_evaluate_options o = KCB_EVALUATE_OPTIONS_INIT;
+  o.batch_size = 4, o.verbose = 0, o.callbacks = cbs, o.n_callbacks = 1;
+  assert_ok(kcb_model_predict(m, x, &o, &y));
+  assert_int_equal(y->shape[0], 4);
+  assert_int_equal(y->shape[1], 3);
+  kcb_tensor_free(y);
+  kcb_tensor_free(x);
+  kcb_model_free(m);
+}
+
 /* A custom loop calling hooks with NULL logs (Keras's None, which its CallbackList makes {}): the
  * built-in callbacks get empty logs, as in Keras, and none crashes. */
 static void test_callback_list_null_logs(void **state) {
@@ -583,6 +613,7 @@ static void test_callback_list_null_logs(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_callback_list_null_logs),
+      cmocka_unit_test(test_predict_stopped_returns_rows_done),
       cmocka_unit_test(test_fit_hook_sequence),
       cmocka_unit_test(test_batch_logs_are_running_means),
       cmocka_unit_test(test_evaluate_and_predict_hooks),

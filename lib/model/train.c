@@ -702,8 +702,10 @@ static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options
   if (o->distributed) kcb__dist_attach(o->distributed, &h->list); /* callbacks know their rank; the pass is whole */
   m->stop_predicting = 0;
   KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_BEGIN, 0, NULL));
+  int64_t done_rows = 0;
   for (int64_t b = 0, start = 0; start < d.n; b++, start += o->batch_size) {
     int64_t count = d.n - start < o->batch_size ? d.n - start : o->batch_size;
+    done_rows = start + count;
     KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_BATCH_BEGIN, b, NULL));
     const float *pred = kcb__model_forward(m, d.x + start * m->in_size, count, 0);
     float *dst = result->data + start * ol->out_size;
@@ -716,6 +718,7 @@ static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options
     KCB__TRY(kcb_callback_list_call(&h->list, KCB_HOOK_PREDICT_BATCH_END, b, logs));
     if (m->stop_predicting) break;
   }
+  result->shape[0] = done_rows; /* stopped early: the batches that ran, as Keras returns them */
   KCB__TRY(call_hook(h, KCB_HOOK_PREDICT_END, 0, NULL));
   *out = result;
   result = NULL;

@@ -253,7 +253,8 @@ int kcb_model_interrupted(const kcb_model *m);
 /** Asks a running evaluate (or fit's validation pass) to stop after the current batch
  * (Keras's stop_evaluating); reset when the next evaluation begins. */
 void kcb_model_set_stop_evaluating(kcb_model *m, int stop);
-/** Asks a running predict to stop after the current batch (Keras's stop_predicting). */
+/** Asks a running predict to stop after the current batch (Keras's stop_predicting): it returns
+ * the rows of the batches that ran (its result's shape[0] says how many). */
 void kcb_model_set_stop_predicting(kcb_model *m, int stop);
 /** The optimizer's learning rate (a float32 as in Keras, returned as double). */
 double kcb_model_learning_rate(const kcb_model *m);
