@@ -17,8 +17,11 @@ static void usage(FILE *f) {
           "  --monitor NAME        the value to rank by [val_loss]\n"
           "  --mode auto|min|max   lower or higher is better; auto: min for losses and errors, max for\n"
           "                        accuracies [auto]\n"
-          "  --csv FILE            the CSVLogger file to read values from [any *.csv with the columns\n"
-          "                        epoch and NAME next to each checkpoint]\n"
+          "  --csv FILE            the CSVLogger file to read values from [a *.csv with the columns epoch\n"
+          "                        and NAME next to each checkpoint: of several, the one whose name the\n"
+          "                        checkpoint's starts with (a.csv for a.03.keras); none if they disagree]\n"
+          "                        Its rows value epoch-end files only (not those saved mid-epoch), and\n"
+          "                        give the exact value where a template's name rounds it\n"
           "  --template TEMPLATE   ModelCheckpoint's filepath template (e.g. 'w.{epoch:02d}-{val_loss:.2f}.keras'):\n"
           "                        names it matches give NAME's value and the epoch\n"
           "  -o, --output FILE     write the best checkpoint's weights to FILE, then read them back and\n"
@@ -249,7 +252,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "kcb-restore: note: %s has no value for %s; it is the only checkpoint, so it is the one written\n",
             tool_esc(best), ro.monitor);
   }
-  if (!best) {
+  if (!best && r->count && !readable) { /* each said why above: a value is not what is missing */
+    fprintf(stderr, "kcb-restore: no readable checkpoint among %zu file%s (each skipped, above)\n", r->count,
+            r->count == 1 ? "" : "s");
+    status = 1;
+  } else if (!best) {
     /* what the files do know: the monitors they store (the nearest one named), and the CSV log */
     const char *stored[64];
     size_t n_stored = 0;
@@ -259,8 +266,13 @@ int main(int argc, char **argv) {
       for (size_t k = 0; k < n_stored && !seen; k++) seen = !strcmp(stored[k], m);
       if (!seen) stored[n_stored++] = m;
     }
+    size_t n_mid_epoch = 0;
+    for (size_t i = 0; i < r->count; i++) n_mid_epoch += r->entries[i].readable && r->entries[i].info.batch >= 0;
     fprintf(stderr, "kcb-restore: no checkpoint with a value for %s among %zu file%s", ro.monitor, r->count,
             r->count == 1 ? "" : "s");
+    if (n_mid_epoch)
+      fprintf(stderr, " (%zu saved in the middle of an epoch, which a CSV log's rows, written at the epoch's end, "
+              "do not value)", n_mid_epoch);
     if (n_stored) {
       const char *near = cli_suggest(ro.monitor, stored, n_stored);
       fprintf(stderr, "; they store %s%s", near ? near : stored[0], n_stored > 1 ? " and others" : "");

@@ -200,6 +200,8 @@ typedef struct template_capture {
   double value;
   int has_value;
   int64_t epoch;
+  int64_t batch;   /* -1: the name has no {batch} (an epoch-end save) */
+  int decimals;    /* of the value as the name writes it (-1: not fixed-point) */
 } template_capture;
 
 static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size_t len) {
@@ -216,6 +218,7 @@ static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size
       v = v * 10 + (buf[i] - '0');
     }
     if (is_epoch) c->epoch = v >= 1 ? (int64_t)(v - 1) : -1;
+    else c->batch = v >= 1 ? (int64_t)(v - 1) : -1;
     return 1;
   }
   double v;
@@ -225,6 +228,8 @@ static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size
   if (strlen(c->monitor) == f->key_len && memcmp(c->monitor, f->key, f->key_len) == 0) {
     c->value = v;
     c->has_value = 1;
+    const char *dot = memchr(buf, '.', len);
+    c->decimals = dot && !memchr(buf, 'e', len) && !memchr(buf, 'E', len) ? (int)(buf + len - dot - 1) : -1;
   }
   return 1;
 }
@@ -233,7 +238,8 @@ static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size
 static int from_template(const char *tmpl, const char *path, template_capture *c) {
   const char *tb = strrchr(tmpl, '/'), *pb = strrchr(path, '/');
   c->has_value = 0;
-  c->epoch = -1;
+  c->epoch = c->batch = -1;
+  c->decimals = -1;
   return kcb__pyformat_match(tb ? tb + 1 : tmpl, pb ? pb + 1 : path, accept_field, c);
 }
 
@@ -281,9 +287,22 @@ static int check_given_csv(const char *csv_path, const char *monitor) {
   return rc;
 }
 
-/* A CSV log for the checkpoint in `dir`: the given one, or the first *.csv with the columns. */
-static int csv_value(const char *dir, const char *csv_path, const char *monitor, int64_t epoch, double *out) {
-  int found = 0;
+/* How well a guessed CSV log's name fits a checkpoint's: the length of its stem when the checkpoint's
+ * name starts with it ("a.csv" for "a.02.weights.h5"), else 0. */
+static size_t csv_fit(const char *csv, const char *ckpt_base) {
+  const char *slash = strrchr(csv, '/');
+  const char *stem = slash ? slash + 1 : csv;
+  size_t len = strlen(stem) - 4; /* without ".csv" */
+  return len && strncmp(ckpt_base, stem, len) == 0 ? len : 0;
+}
+
+/* A CSV log's value for the checkpoint `ckpt_base` in `dir`: the given log's, or among the *.csv
+ * with the columns, the one whose name the checkpoint's starts with the longest; logs that fit
+ * alike and disagree give none (two runs' logs in one directory: which is this file's is unknown). */
+static int csv_value(const char *dir, const char *csv_path, const char *ckpt_base, const char *monitor, int64_t epoch,
+                     double *out) {
+  int found = 0, ambiguous = 0;
+  size_t best_fit = 0;
   char **cands = NULL;
   size_t n = 0;
   if (csv_path) {
@@ -307,20 +326,22 @@ static int csv_value(const char *dir, const char *csv_path, const char *monitor,
   }
   for (size_t i = 0; i < n; i++) {
     kcb_csv_table t;
-    if (!found && kcb_csv_table_read(&t, cands[i], 0) == 0) {
+    if (kcb_csv_table_read(&t, cands[i], 0) == 0) {
       int ce = kcb_csv_table_column(&t, "epoch"), cm = kcb_csv_table_column(&t, monitor);
-      if (ce >= 0 && cm >= 0)
-        for (size_t r = t.n_rows; r > 0 && !found; r--) /* appended runs: the last row of that epoch */
-          if (kcb_csv_table_value(&t, r - 1, (size_t)ce) == (double)epoch) {
-            *out = kcb_csv_table_value(&t, r - 1, (size_t)cm);
-            found = 1;
-          }
+      size_t fit = csv_fit(cands[i], ckpt_base);
+      for (size_t r = t.n_rows; ce >= 0 && cm >= 0 && r > 0; r--) /* appended runs: the last row of that epoch */
+        if (kcb_csv_table_value(&t, r - 1, (size_t)ce) == (double)epoch) {
+          double v = kcb_csv_table_value(&t, r - 1, (size_t)cm);
+          if (!found || fit > best_fit) *out = v, best_fit = fit, found = 1, ambiguous = 0;
+          else if (fit == best_fit && !(v == *out || (isnan(v) && isnan(*out)))) ambiguous = 1;
+          break;
+        }
       kcb_csv_table_free(&t);
     }
     free(cands[i]);
   }
   free(cands);
-  return found;
+  return found && !ambiguous;
 }
 
 static int resolve_mode(const char *monitor, kcb_monitor_mode mode, kcb_monitor_mode *out) {
@@ -399,26 +420,36 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       continue;
     }
     x->readable = 1;
-    template_capture cap = {monitor, NAN, 0, -1};
+    template_capture cap = {monitor, NAN, 0, -1, -1, -1};
     int matched = o->name_template && from_template(o->name_template, x->path, &cap);
     x->epoch = x->info.epoch >= 0 ? x->info.epoch : matched && cap.epoch >= 0 ? cap.epoch : epoch_from_name(stem);
+    /* a CSV row is written at its epoch's end, from the weights then: a file saved in the middle
+     * of the epoch (kcb's batch, a {batch} in the template) never had that value */
+    int mid_epoch = x->info.batch >= 0 || cap.batch >= 0;
+    char dir[1024];
+    const char *slash = strrchr(x->path, '/');
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->path), x->path);
+    else strcpy(dir, ".");
+    if (slash == x->path) strcpy(dir, "/");
+    double logged = NAN;
+    int have_csv = x->epoch >= 0 && !mid_epoch && csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &logged);
     if (x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0) {
       x->value = x->info.monitor_value;
       x->source = KCB_RANK_STORED;
     } else if (matched && cap.has_value) {
       x->value = cap.value;
       x->source = KCB_RANK_NAME;
+      /* the name's value rounded as the template writes it: the log's exact one, when it agrees */
+      if (have_csv && cap.decimals >= 0 && fabs(logged - cap.value) <= 0.5000001 * pow(10, -cap.decimals))
+        x->value = logged, x->source = KCB_RANK_CSV;
     } else if (!matched && keyed_value_from_name(stem, monitor, &x->value)) { /* a matched template says which field is which */
       x->source = KCB_RANK_NAME;
-    } else {
-      char dir[1024];
-      const char *slash = strrchr(x->path, '/');
-      if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->path), x->path);
-      else strcpy(dir, ".");
-      if (slash == x->path) strcpy(dir, "/");
-      if (x->epoch >= 0 && csv_value(dir, o->csv_path, monitor, x->epoch, &x->value)) x->source = KCB_RANK_CSV;
+    } else if (have_csv) {
+      x->value = logged;
+      x->source = KCB_RANK_CSV;
+    } else if (!matched && !x->info.has_monitor && last_number_in_name(stem, &x->value)) {
       /* A name's lone number is the monitor's only if the file does not say it was saved by another */
-      else if (!matched && !x->info.has_monitor && last_number_in_name(stem, &x->value)) x->source = KCB_RANK_NAME;
+      x->source = KCB_RANK_NAME;
     }
     if (x->source == KCB_RANK_NONE) x->value = NAN;
   }

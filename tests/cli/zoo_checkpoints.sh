@@ -58,6 +58,23 @@ assert 'batch_input_shape' not in json.dumps(c), 'batch_input_shape left'
 assert layers['InputLayer']['batch_shape'] == [None, 28, 28, 1], layers['InputLayer']
 assert layers['BatchNormalization']['axis'] == 3, layers['BatchNormalization']['axis']
 print('ok legacy keys upgraded')\""
+# two runs' checkpoints and CSV logs in one directory: each file is valued from the log its name
+# starts with (a.csv for a.*), not from the first log found
+mkdir -p "$tmp/two" && for e in 01 02 03; do cp "$zoo/cnn.weights.h5" "$tmp/two/a.$e.weights.h5"; cp "$zoo/mlp_bn.weights.h5" "$tmp/two/b.$e.weights.h5"; done
+printf 'epoch,loss,val_loss\n0,1,0.9\n1,0.8,0.7\n2,0.7,0.75\n' >"$tmp/two/a.csv"
+printf 'epoch,loss,val_loss\n0,1,0.5\n1,0.8,0.6\n2,0.7,0.4\n' >"$tmp/two/b.csv"
+check rank_csv_by_name 0 '^1 +[^ ]*b\.03\.weights\.h5 +weights\.h5 +3 +0\.4 +csv' -- "$bin/kcb-restore" "$tmp/two"
+# a value the template rounds (0.31 twice) is the log's exact one where the log agrees: epoch 7's
+# 0.3059 ranks first, not the first name by path
+mkdir -p "$tmp/round" && for f in w.03-0.31 w.07-0.31 w.05-0.33; do cp "$zoo/mlp_bn.keras" "$tmp/round/$f.keras"; done
+printf 'epoch,loss,val_loss\n0,1,0.5\n1,1,0.4\n2,1,0.3141\n3,1,0.35\n4,1,0.331\n5,1,0.34\n6,1,0.3059\n' >"$tmp/round/log.csv"
+check rank_template_rounded 0 '^1 +[^ ]*w\.07-0\.31\.keras +keras +7 +0\.3059 +csv' -- \
+  "$bin/kcb-restore" "$tmp/round" --template 'w.{epoch:02d}-{val_loss:.2f}.keras'
+# files saved in the middle of an epoch ({batch} in the template) get no epoch-end CSV value
+mkdir -p "$tmp/mid" && for f in w.01-0003 w.01-0006; do cp "$zoo/mlp_bn.keras" "$tmp/mid/$f.keras"; done
+printf 'epoch,loss,val_loss\n0,1,0.5\n' >"$tmp/mid/log.csv"
+check rank_mid_epoch_no_csv 1 'no checkpoint with a value for val_loss among 2 files' -- \
+  "$bin/kcb-restore" "$tmp/mid" --template 'w.{epoch:02d}-{batch:04d}.keras'
 # a frozen layer's variables own no optimizer slots (fine-tuning): the slots of the weights-only
 # file without the first Conv2D's go to BatchNormalization's gamma and beta, not to the conv's bias
 # of the same size; when two layers could be the frozen one, no slot gets either's name
