@@ -1143,6 +1143,8 @@ static void test_unsupported_settings_refused(void **state) {
       {1, "loss/config/label_smoothing", "0.1", "label_smoothing"},
       {1, "loss/config/axis", "1", "has a axis"},
       {1, "loss/config/ignore_class", "0", "ignore_class"},
+      /* CategoricalCrossentropy(name="cce"): the class says what is computed, the name is shown */
+      {1, "loss/config/name", "\"cce\"", NULL},
       {1, "loss_weights", "[0.5]", "loss_weights"},
       {1, "loss_weights", "[1.0]", NULL},
       /* compile(loss=keras.losses.categorical_crossentropy, metrics=[keras.metrics.mean_absolute_error]) */

@@ -578,9 +578,14 @@ static int parse_loss(json_t *v, kcb_compile_options *c, const char *file) {
   const char *name = class_of(v, &cfg);
   char snake[64]; /* name may point here after the block */
   if (json_is_object(v)) {
-    const char *inner = json_string_value(json_object_get(cfg, "name"));
+    /* the class decides what is computed (a name is for display: CategoricalCrossentropy(name=
+     * "cce")); a LossFunctionWrapper's function, or a class kcb does not know, by its name */
+    const char *inner = json_string_value(json_object_get(cfg, "name")), *fn = json_string_value(json_object_get(cfg, "fn"));
+    kcb_loss by_class;
     snake_case(name ? name : "", snake, sizeof snake);
-    name = inner ? inner : snake;
+    int known_class = kcb_loss_from_name(&by_class, snake) == 0;
+    if (!known_class) kcb_error_clear();
+    name = name && !strcmp(name, "LossFunctionWrapper") && fn ? fn : known_class ? snake : inner ? inner : snake;
     c->from_logits = bool_or(cfg, "from_logits", 0);
     const char *reduction = json_string_value(json_object_get(cfg, "reduction"));
     json_t *axis = json_object_get(cfg, "axis"), *ignore = json_object_get(cfg, "ignore_class");
