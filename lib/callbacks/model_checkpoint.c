@@ -39,6 +39,7 @@ typedef struct model_checkpoint {
   kept_file *kept;         /* save_top_k > 0: best first */
   size_t n_kept;
   char last_saved[PATH_CAP];
+  int warned_missing; /* the monitor-missing warning was given */
   char **saved;            /* every distinct file written by the last fit, in order */
   size_t n_saved;
 } model_checkpoint;
@@ -285,7 +286,9 @@ static int should_save(model_checkpoint *mc, int epoch, const kcb_logs *logs, co
     return 1;
   }
   if (!*have_value) {
-    fprintf(mc->warnings, "UserWarning: Can save best model only with %s available.\n", mc->monitor.name);
+    if (!mc->warned_missing) /* Python's warnings show one text from one line once */
+      fprintf(mc->warnings, "UserWarning: Can save best model only with %s available.\n", mc->monitor.name);
+    mc->warned_missing = 1;
     return mc->o.save_top_k != 0;
   }
   if (mc->o.save_best_only) {
