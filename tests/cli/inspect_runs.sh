@@ -28,9 +28,13 @@ mkdir -p "$tmp/empty"
 check runs_empty 1 "empty: no event files" -- "$bin" runs "$tmp/empty"
 check runs_bad_flag 2 "kcb-inspect runs: unknown option '--bogus' \(see kcb-inspect runs --help\)" -- "$bin" runs "$fx" --bogus
 check runs_no_logdir 2 "kcb-inspect runs: expected one LOGDIR" -- "$bin" runs
-# symbolic links to directories are not followed: a link loop lists the run once, at once
+# symbolic links to directories are followed, as TensorBoard's data server walks (a folder of links
+# to runs), and a link back to a directory above is not: a link loop lists the run once, at once
 mkdir -p "$tmp/loop" && cp "$fx"/run_a/events.out.tfevents.* "$tmp/loop/" && ln -s . "$tmp/loop/l1" && ln -s . "$tmp/loop/l2"
 check runs_link_loop 0 '^\.  \(1 file, ' -- timeout 20 "$bin" runs "$tmp/loop"
+assert runs_link_loop_once test "$(timeout 20 "$bin" runs "$tmp/loop" | grep -c 'file, ')" -eq 1
+mkdir -p "$tmp/linked" && ln -s "$tmp/loop" "$tmp/linked/exp1"
+check runs_linked_run 0 '^exp1  \(1 file, ' -- "$bin" runs "$tmp/linked"
 check runs_help 0 '^usage: kcb-inspect runs LOGDIR \[--json\]$' -- "$bin" runs --help
 
 # scalars: every format; a resumed run's re-logged steps

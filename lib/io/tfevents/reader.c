@@ -130,12 +130,20 @@ void kcb_string_list_free(char **list, size_t count) {
   free(list);
 }
 
-/* A real directory: a symbolic link to one is not followed, so a link loop cannot make a walk
- * visit the same files again and again. */
+/* A directory, or a symbolic link to one: followed, as TensorBoard's data server walks a log
+ * directory (a folder of links to runs is how experiments are compared); walk_runs stops a link
+ * back to a directory above it. */
 static int is_dir(const char *path) {
   struct stat st;
-  return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+  return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
+
+/* The directories a walk is inside, by device and inode: one met again is a link loop. */
+typedef struct walk_chain {
+  dev_t dev;
+  ino_t ino;
+  const struct walk_chain *up;
+} walk_chain;
 
 /* A regular file (a link to one counts): a FIFO, socket or device named *tfevents* is no event
  * file, and opening a FIFO would block. */
@@ -174,10 +182,15 @@ int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_
 }
 
 /* Walks dir (relative name rel) collecting runs. */
-static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth) {
+static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth, const walk_chain *up) {
   if (depth > 64) /* said, not skipped: a run left out in silence would read as a whole listing */
     return kcb__error(KCB_EINVAL, "%s: a directory more than 64 levels below the log directory given; give one nearer "
                       "the runs", dir);
+  struct stat st;
+  walk_chain here = {0, 0, up};
+  if (stat(dir, &st) == 0) here.dev = st.st_dev, here.ino = st.st_ino;
+  for (const walk_chain *a = up; a; a = a->up)
+    if (a->dev == here.dev && a->ino == here.ino) return 0; /* a link back up: each run once */
   DIR *d = opendir(dir);
   if (!d) return depth ? 0 : kcb__error(kcb__error_from_errno(errno), "%s: cannot open the log directory: %s", dir, strerror(errno));
   strlist subdirs = {0};
@@ -201,7 +214,7 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth)
     char *p = kcb__path_join(dir, subdirs.items[i]);
     char *r = strcmp(rel, ".") == 0 ? strdup(subdirs.items[i]) : kcb__path_join(rel, subdirs.items[i]);
     if (!p || !r) rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
-    else rc = walk_runs(p, r, runs, depth + 1);
+    else rc = walk_runs(p, r, runs, depth + 1, &here);
     free(p);
     free(r);
   }
@@ -213,7 +226,7 @@ int kcb_tfevents_list_runs(const char *logdir, char ***out_runs, size_t *out_cou
   *out_runs = NULL;
   *out_count = 0;
   strlist runs = {0};
-  int rc = walk_runs(logdir, ".", &runs, 0);
+  int rc = walk_runs(logdir, ".", &runs, 0, NULL);
   if (rc) {
     kcb_string_list_free(runs.items, runs.n);
     return rc;
