@@ -363,7 +363,7 @@ static int own_tag_collides(const run_ref *runs, kcb_run_summary **sums, size_t 
 
 /* Adds the scalars of one side (0 or 1) to rows. @return 0 or -1 out of memory. */
 static int diff_collect(diff_row **rows, size_t *n, size_t *cap, int side, const run_ref *runs, kcb_run_summary **sums,
-                        size_t n_runs, int have_step, int64_t step) {
+                        size_t n_runs, int bare, int have_step, int64_t step) {
   for (size_t i = 0; i < n_runs; i++) {
     if (!sums[i]) continue;
     for (size_t j = 0; j < sums[i]->n_tags; j++) {
@@ -374,7 +374,7 @@ static int diff_collect(diff_row **rows, size_t *n, size_t *cap, int side, const
       if (!key) return -1;
       int own = strcmp(runs[i].name, ".") == 0;
       if (own && n_runs > 1 && own_tag_collides(runs, sums, n_runs, g->tag)) snprintf(key, len, "./%s", g->tag);
-      else if (own || n_runs == 1) snprintf(key, len, "%s", g->tag);
+      else if (own || bare) snprintf(key, len, "%s", g->tag);
       else snprintf(key, len, "%s/%s", runs[i].name, g->tag);
       diff_row *r = NULL;
       for (size_t k = 0; k < *n && !r; k++)
@@ -443,11 +443,16 @@ int cmd_diff(int argc, char **argv) {
     }
     kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
     if ((rc = summaries_read("diff", runs[s], n[s], &o, a.jobs, &sums[s], &problem))) goto done;
-    if (diff_collect(&rows, &n_rows, &cap, s, runs[s], sums[s], n[s], have_step, step)) {
+  }
+  /* a log directory's runs are compared by name (train with train): a lone run on each side goes
+   * without its name only when the two have the same, never one side's train with the other's
+   * validation */
+  int bare = n[0] == 1 && n[1] == 1 && strcmp(runs[0][0].name, runs[1][0].name) == 0;
+  for (int s = 0; s < 2; s++)
+    if (diff_collect(&rows, &n_rows, &cap, s, runs[s], sums[s], n[s], bare, have_step, step)) {
       rc = data_fail("diff", "out of memory");
       goto done;
     }
-  }
   if (!n_rows) {
     rc = data_fail("diff", "neither run has a scalar");
     goto done;

@@ -35,6 +35,11 @@ check runs_link_loop 0 '^\.  \(1 file, ' -- timeout 20 "$bin" runs "$tmp/loop"
 assert runs_link_loop_once test "$(timeout 20 "$bin" runs "$tmp/loop" | grep -c 'file, ')" -eq 1
 mkdir -p "$tmp/linked" && ln -s "$tmp/loop" "$tmp/linked/exp1"
 check runs_linked_run 0 '^exp1  \(1 file, ' -- "$bin" runs "$tmp/linked"
+# diff of two log directories of one run each compares runs of one name only: exp1's train is not
+# exp3's validation
+mkdir -p "$tmp/dtrain/train" "$tmp/dval/validation"
+cp "$fx"/run_a/events.out.tfevents.* "$tmp/dtrain/train/" && cp "$fx"/run_a/events.out.tfevents.* "$tmp/dval/validation/"
+check diff_lone_runs_by_name 0 '^validation/train/loss +- +- +99 ' -- "$bin" diff "$tmp/dtrain" "$tmp/dval"
 check runs_help 0 '^usage: kcb-inspect runs LOGDIR \[--json\]$' -- "$bin" runs --help
 
 # scalars: every format; a resumed run's re-logged steps
