@@ -199,11 +199,11 @@ static void usage(FILE *f) {
   }
   fprintf(f, "  --version                print the version\n"
              "  -h, --help               this help\n\n"
-             "Ctrl-C (SIGINT) or SIGTERM stops training after the current batch: the logs are flushed and\n"
+             "Ctrl-C (SIGINT), SIGTERM or SIGHUP stops training after the current batch: the logs are flushed and\n"
              "closed, a --backup-dir backup is written where it stopped, and the command that resumes\n"
              "is printed; a second Ctrl-C quits at once.\n\n"
              "Exit status: 0 trained (or nothing left to resume), 1 a library error (its message names\n"
-             "the file or value), 2 a usage error, 130 / 143 stopped by SIGINT / SIGTERM.\n"
+             "the file or value), 2 a usage error, 130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP.\n"
              "Prints the files it wrote (with --verbose 1 or 2), then the test-set evaluation last, as:\n"
              "test_loss=<value> test_<metric>=<value> ...\n"
              "\nSeveral processes: `mpirun -np N kcb-train ...` (kcb built with MPI) trains data-parallel:\n"
