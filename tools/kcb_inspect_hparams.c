@@ -446,7 +446,7 @@ static int metrics_from_runs(hp_ctx *h, const run_ref *runs, size_t n, kcb_run_s
       else n_pairs++;
     }
   }
-  if (rc == 0) qsort(pairs, n_pairs, sizeof *pairs, cmp_metric_pair);
+  if (rc == 0 && n_pairs) qsort(pairs, n_pairs, sizeof *pairs, cmp_metric_pair);
   for (size_t i = 0; rc == 0 && i < n_pairs; i++)
     if (metric_add(h, pairs[i].group, pairs[i].tag, "") < 0) rc = data_fail("hparams", "out of memory");
   for (size_t i = 0; i < n_pairs; i++) free(pairs[i].group);

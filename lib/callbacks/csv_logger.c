@@ -271,7 +271,7 @@ static int freeze_keys(csv_logger *c, const kcb_logs *logs) {
     rc = add_key(c, "", logs->entries[i].key);
   }
   /* The hook's keys are sorted except those callbacks added before this one (learning_rate). */
-  if (rc == 0) qsort(c->keys, c->n_keys, sizeof *c->keys, key_order);
+  if (rc == 0 && c->n_keys) qsort(c->keys, c->n_keys, sizeof *c->keys, key_order);
   size_t n_train = c->n_keys;
   if (!has_val && c->base.params && c->base.params->has_validation)
     for (size_t i = 0; i < n_train && rc == 0; i++)
