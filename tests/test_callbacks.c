@@ -278,6 +278,7 @@ static void test_batch_logs_are_running_means(void **state) {
                                               : b == 1 ? "on_train_batch_end 1 ['accuracy', 'loss']"
                                                        : "on_train_batch_end 2 ['accuracy', 'loss']");
     assert_float_equal(logged, running / seen, 1e-6);
+    assert_true(logged == (double)(float)logged); /* a float32, as Keras's Mean variables hold it */
   }
   assert_true(own[0] != own[1]);
   free(r);

@@ -1,4 +1,5 @@
 /* model/metrics.c — Keras's stateful metrics: running means of per-row values. */
+#include <float.h>
 #include <math.h>
 
 #include "model/model_internal.h"
@@ -65,7 +66,15 @@ int kcb__metric_check(kcb_metric metric, const char *name, int64_t width, int64_
   return 0;
 }
 
-double kcb__mean_result(const kcb__mean *m) { return m->count > 0 ? m->total / m->count : 0.0; }
+/* Keras's Mean metrics (the loss tracker among them) hold float32 variables, so every number its
+ * logs show is a float32 (0.3100000023841858, not 0.31), and one past float32's range is inf:
+ * what CSVLogger prints, History keeps and TerminateOnNaN sees. The sums here stay double. */
+double kcb__mean_result(const kcb__mean *m) {
+  double mean = m->count > 0 ? m->total / m->count : 0.0;
+  if (isnan(mean)) return mean;
+  if (fabs(mean) > FLT_MAX) return mean > 0 ? INFINITY : -INFINITY; /* float32 overflows (a cast would be undefined) */
+  return (double)(float)mean;
+}
 
 int kcb__validation_logs_key(const kcb_model *m, const char *key) {
   if (strcmp(key, "loss") == 0) return 1;

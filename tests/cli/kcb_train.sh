@@ -229,8 +229,9 @@ kcb-train-course.txt"
   kill -HUP $hup_pid; wait $hup_pid; hup_status=$?
   check sighup_stops_with_backup 0 '^129 stopped by SIGHUP, backup kept$' -- bash -c "grep -q 'kcb-train: stopped by SIGHUP' '$tmp/hup.out' \
     && test -e '$tmp/hup/latest.weights.h5' && echo '$hup_status stopped by SIGHUP, backup kept'"
-  check sighup_resumes 0 '^Resuming from .*/hup/latest\.weights\.h5 at epoch' -- \
-    "$bin" $small --epochs 1 --batch-size 4 --verbose 0 --backup-dir "$tmp/hup" --backup-freq 5
+  # (the same command: wherever the signal came, it resumes; stopped again once it has said so)
+  check sighup_resumes 0 '^Resuming from .*/hup/latest\.weights\.h5 at epoch' -- bash -c "timeout -s INT 5 '$bin' $small \
+    --epochs 200 --batch-size 4 --verbose 0 --backup-dir '$tmp/hup' --backup-freq 5 2>&1 | head -n 1"
   # a backup directory another process holds (as a second kcb-train resuming it at once would) is
   # refused before anything is read or written; flock(1) holds it as kcb-train does
   mkdir -p "$tmp/held"
