@@ -194,6 +194,9 @@ void kcb__c_numbers_end(kcb__c_numbers c);
 
 /* Sorts logs and makes keys added from now on go after the sorted ones, as a hook's dict in Keras. */
 void kcb__logs_begin_hook(kcb_logs *logs);
+/* kcb_callback_list_call for fit, evaluate and predict, which pass logs and run in C numbers
+ * already (callbacks/callback_list.c). */
+int kcb__callback_list_dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs);
 
 /* ---- files (core/file.c): a crash or a failure never loses the previous good file ------ */
 

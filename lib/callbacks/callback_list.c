@@ -90,14 +90,18 @@ static int dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_l
   return 0;
 }
 
+int kcb__callback_list_dispatch(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
+  kcb__logs_begin_hook(logs);
+  int rc = dispatch(list, hook, index, logs);
+  logs->append_new = 0;
+  return rc;
+}
+
 int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs) {
   if (!list) return kcb__error(KCB_EINVAL, "callback list is NULL");
   kcb_logs none; /* NULL logs are Keras's None, which its CallbackList turns into {} for every callback */
   if (!logs) kcb_logs_clear(logs = &none);
-  kcb__c_numbers numbers = kcb__c_numbers_begin(); /* a custom loop's hooks print "0.5" in any LC_NUMERIC too */
-  kcb__logs_begin_hook(logs);
-  int rc = dispatch(list, hook, index, logs);
-  logs->append_new = 0;
-  kcb__c_numbers_end(numbers);
-  return rc;
+  /* no switch of LC_NUMERIC here (it would double the cost of a dispatch): a custom loop in a
+   * locale with a decimal comma sets LC_NUMERIC to "C" around its loop, as fit does */
+  return kcb__callback_list_dispatch(list, hook, index, logs);
 }

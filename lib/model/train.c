@@ -29,7 +29,7 @@ typedef struct run_hooks {
 
 static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs *source) {
   if (source) kcb_logs_copy(&h->scratch, source); else kcb_logs_clear(&h->scratch);
-  int rc = kcb_callback_list_call(&h->list, hook, index, &h->scratch);
+  int rc = kcb__callback_list_dispatch(&h->list, hook, index, &h->scratch); /* fit's numbers are C's already */
   if (rc && kcb_error_last()[0] == '\0')
     kcb__error(rc, "callback failed in %s with %s", kcb_hook_name(hook), kcb_error_name(rc));
   /* Distributed: every rank learns of a failure or stop request on any rank, at the same hook. */
@@ -715,7 +715,7 @@ static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options
     kcb_logs *logs = &h->scratch;
     kcb_logs_clear(logs);
     KCB__TRY(kcb_logs_set_tensor(logs, "outputs", &outputs));
-    KCB__TRY(kcb_callback_list_call(&h->list, KCB_HOOK_PREDICT_BATCH_END, b, logs));
+    KCB__TRY(kcb__callback_list_dispatch(&h->list, KCB_HOOK_PREDICT_BATCH_END, b, logs));
     if (m->stop_predicting) break;
   }
   result->shape[0] = done_rows; /* stopped early: the batches that ran, as Keras returns them */

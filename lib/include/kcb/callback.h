@@ -100,6 +100,8 @@ int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb);
 
 /** Calls `hook` on every callback in order with the same logs object (NULL: empty logs, as
  * Keras turns None into {}). `index` is the epoch or batch for indexed hooks and ignored otherwise.
+ * Unlike fit, it does not switch LC_NUMERIC to "C": in a locale with a decimal comma, set it
+ * around a custom loop so that the callbacks print numbers as Keras does.
  * @return 0, or the first non-zero code a callback returned (the rest are then not called). */
 int kcb_callback_list_call(kcb_callback_list *list, kcb_hook hook, int64_t index, kcb_logs *logs);
 
