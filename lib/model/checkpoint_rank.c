@@ -234,13 +234,27 @@ static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size
   return 1;
 }
 
-/* Matches a file's base name against the template's; 1 on a match (capture filled). */
+/* Matches a file's path against the template's: its base name, or, when fields stand in the
+ * template's directories too ('ckpt/epoch_{epoch:02d}/model.keras', as Keras allows), the path's
+ * last components from the first with a field on. 1 on a match (capture filled). */
 static int from_template(const char *tmpl, const char *path, template_capture *c) {
-  const char *tb = strrchr(tmpl, '/'), *pb = strrchr(path, '/');
   c->has_value = 0;
   c->epoch = c->batch = -1;
   c->decimals = -1;
-  return kcb__pyformat_match(tb ? tb + 1 : tmpl, pb ? pb + 1 : path, accept_field, c);
+  const char *brace = strchr(tmpl, '{'), *from = strrchr(tmpl, '/');
+  from = from ? from + 1 : tmpl;
+  if (brace && brace < from) { /* the template's components from the one holding the first field */
+    while (brace > tmpl && brace[-1] != '/') brace--;
+    from = brace;
+  }
+  size_t parts = 1;
+  for (const char *q = from; *q; q++) parts += *q == '/';
+  const char *tail = path + strlen(path); /* the path's last `parts` components */
+  for (size_t k = 0; k < parts && tail > path;) {
+    tail--;
+    if (*tail == '/' && ++k == parts) tail++;
+  }
+  return kcb__pyformat_match(from, tail, accept_field, c);
 }
 
 /* Whether the digits [a, b) of s stand alone as a whole number: not glued to a letter ("v2",

@@ -52,7 +52,7 @@ static size_t utf8_prefix(const char *s, int max) {
 
 /* One table row; a cell wider than its column wraps at spaces onto further lines, as rich's
  * tables in Keras do ("batch_normalization" / "(BatchNormalization)"). Widths count characters,
- * so a name in any script lines up and is never cut inside a character. */
+ * so a name is never cut inside one (a wide character, CJK, still counts as one column). */
 static void row(FILE *f, const char *bar, const char *const cells[COLUMNS]) {
   const char *rest[COLUMNS];
   for (int c = 0; c < COLUMNS; c++) rest[c] = cells[c];

@@ -75,6 +75,12 @@ mkdir -p "$tmp/mid" && for f in w.01-0003 w.01-0006; do cp "$zoo/mlp_bn.keras" "
 printf 'epoch,loss,val_loss\n0,1,0.5\n' >"$tmp/mid/log.csv"
 check rank_mid_epoch_no_csv 1 'no checkpoint with a value for val_loss among 2 files' -- \
   "$bin/kcb-restore" "$tmp/mid" --template 'w.{epoch:02d}-{batch:04d}.keras'
+# a template with fields in its directories, as Keras allows: the epoch comes from them
+mkdir -p "$tmp/dirt/ckpt/epoch_01" "$tmp/dirt/ckpt/epoch_02"
+cp "$zoo/mlp_bn.keras" "$tmp/dirt/ckpt/epoch_01/model.keras" && cp "$zoo/mlp_bn.keras" "$tmp/dirt/ckpt/epoch_02/model.keras"
+printf 'epoch,loss,val_loss\n0,1,0.5\n1,1,0.4\n' >"$tmp/dirt/log.csv"
+check rank_template_directories 0 '^1 +[^ ]*ckpt/epoch_02/model\.keras +keras +2 +0\.4 +csv' -- \
+  "$bin/kcb-restore" "$tmp/dirt/ckpt" --template 'ckpt/epoch_{epoch:02d}/model.keras' --csv "$tmp/dirt/log.csv" --list
 # a frozen layer's variables own no optimizer slots (fine-tuning): the slots of the weights-only
 # file without the first Conv2D's go to BatchNormalization's gamma and beta, not to the conv's bias
 # of the same size; when two layers could be the frozen one, no slot gets either's name
