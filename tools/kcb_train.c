@@ -370,14 +370,35 @@ static int fail(const char *what, int rc) {
 /* --initial-weights: the weights, and the optimizer state when the file's fits this run's
  * optimizer; a state it cannot take (another optimizer, other slots) is said, as Keras warns,
  * and training starts from a fresh optimizer rather than failing or dropping it unsaid. */
+/* The file says how its model was compiled: a loss other than this run's (a crossentropy on
+ * logits, kcb-train's taking probabilities) trains its weights towards something else. Said, as
+ * Keras's load_weights would not; files kcb cannot compile from are passed over. */
+static void note_other_loss(const kcb_model *model, const char *path) {
+  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
+  kcb_model *saved = NULL;
+  kcb_loss mine, theirs;
+  int my_logits = 0, their_logits = 0;
+  if (kcb_model_load(&saved, path, &lo) == 0 && kcb_model_loss(saved, &theirs, &their_logits) == 0 &&
+      kcb_model_loss(model, &mine, &my_logits) == 0 && (mine != theirs || my_logits != their_logits) && !quiet_rank)
+    fprintf(stderr, "kcb-train: note: --initial-weights %s was compiled with %s%s; this run trains with %s%s\n",
+            tool_esc(path), kcb_loss_name(theirs), their_logits ? " (from_logits=True)" : "", kcb_loss_name(mine),
+            my_logits ? " (from_logits=True)" : "");
+  kcb_model_free(saved);
+  kcb_error_clear();
+}
+
 static int load_initial_weights(kcb_model *model, const char *path) {
   kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
   lo.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
   lo.check_config = 1; /* a file that says what its model is must be that of --model, and trainable as saved */
   kcb_checkpoint_file *f = NULL;
-  int has_state = kcb_checkpoint_file_open(&f, path) == 0 && kcb_checkpoint_file_meta(f)->n_optimizer_vars > 0;
+  int opened = kcb_checkpoint_file_open(&f, path) == 0;
+  int has_state = opened && kcb_checkpoint_file_meta(f)->n_optimizer_vars > 0;
+  int has_compile = opened && kcb_checkpoint_file_meta(f)->training_config != NULL;
   kcb_checkpoint_file_close(f);
   kcb_error_clear();
+  if (has_compile) note_other_loss(model, path);
   if (!has_state) lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
   int rc = kcb_model_load_weights(model, path, &lo);
   if ((rc != KCB_ESHAPE && rc != KCB_EFORMAT) || !has_state) return rc;

@@ -755,6 +755,14 @@ kcb_activation kcb_model_layer_activation(const kcb_model *m, size_t i) {
   int has = l->kind == KCB__DENSE || l->kind == KCB__ACTIVATION || l->kind == KCB__CONV1D || l->kind == KCB__CONV2D;
   return has ? l->activation : KCB_ACT_LINEAR;
 }
+int kcb_model_loss(const kcb_model *m, kcb_loss *loss, int *from_logits) {
+  KCB__MODEL_GIVEN(m, "loss");
+  if (!m->compiled) return kcb__error(KCB_ESTATE, "loss: the model is not compiled");
+  if (loss) *loss = m->loss;
+  if (from_logits) *from_logits = m->from_logits;
+  return 0;
+}
+
 const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
   return m && i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;
 }

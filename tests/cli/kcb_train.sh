@@ -258,6 +258,10 @@ kcb-train-course.txt"
   check warmup_keeps_reductions 0 '^0\.01 0\.01 0\.01 0\.001 0\.0001 $' -- bash -c "'$bin' $small --epochs 5 --verbose 0 --lr 0.01 \
     --lr-schedule warmup --lr-warmup-epochs 2 --reduce-lr-on-plateau --lr-patience 0 --monitor loss --mode max \
     --csv '$tmp/warm.csv' >/dev/null && tail -n +2 '$tmp/warm.csv' | cut -d, -f3 | xargs printf '%.1g '"
+  # --initial-weights from a file compiled with another loss: said (its weights were trained for that one)
+  "$bin" $small --epochs 1 --verbose 0 --loss mse --save "$tmp/mse.keras" >/dev/null 2>&1
+  check initial_weights_other_loss 0 "note: --initial-weights .*mse\.keras was compiled with mean_squared_error; this run trains with sparse_categorical_crossentropy" -- \
+    "$bin" $small --epochs 1 --verbose 0 --initial-weights "$tmp/mse.keras"
   # a leading ~ in a path is the home directory, as the shell would expand it (it does not in a
   # config file, nor after --opt=): no directory named "~" is made
   mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/home/tilde.conf"

@@ -291,6 +291,10 @@ typedef struct kcb_weight_info {
   int trainable;            /* 0 for BatchNormalization's moving statistics */
 } kcb_weight_info;
 
+/** The loss a compiled model trains with, and whether its crossentropy takes logits (either may
+ * be NULL). @return 0, KCB_EINVAL (m NULL) or KCB_ESTATE (not compiled). */
+int kcb_model_loss(const kcb_model *m, kcb_loss *loss, int *from_logits);
+
 /** The number of weight variables (Keras's len(model.get_weights())). Needs a compiled model. */
 size_t kcb_model_weight_count(const kcb_model *m);
 /** Fills info for the i-th weight variable. @return 0 or KCB_EINVAL. */
