@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "callbacks/checkpoint_internal.h"
@@ -177,48 +178,78 @@ static void trim_kept(model_checkpoint *mc) {
   }
 }
 
-/* Reads back what earlier runs saved for this monitor under this template, so that a resumed run
- * neither forgets its best value nor overwrites a better file (keras #12803, #11420). */
-static int restore_from_files(model_checkpoint *mc) {
-  const char *slash = strrchr(mc->filepath, '/');
-  char dir[PATH_CAP];
-  const char *base = slash ? slash + 1 : mc->filepath;
-  if (slash) {
-    size_t n = (size_t)(slash - mc->filepath);
-    if (n >= sizeof dir) return 0;
-    memcpy(dir, mc->filepath, n);
-    dir[n] = '\0';
-    if (strchr(dir, '{') || strchr(dir, '}')) return 0; /* fields in the directory: not scanned */
-    if (n == 0) strcpy(dir, "/");
-  } else {
-    strcpy(dir, ".");
+/* One file an earlier run saved under the template: its value taken into the best and the kept. */
+static int restore_one(model_checkpoint *mc, const char *path) {
+  kcb_checkpoint_info info;
+  int read_rc = kcb_checkpoint_info_read(&info, path);
+  if (read_rc != 0) { /* not a checkpoint, or cut by a kill: not counted, said when verbose */
+    if (mc->o.verbose > 0 && read_rc != KCB_ENOENT)
+      fprintf(mc->stream, "ModelCheckpoint: %s matches the filepath but does not read back (%s); it is not "
+              "counted among the files kept\n", path, kcb_error_last());
+    kcb_error_clear();
+    return 0;
   }
+  if (!info.has_monitor || strcmp(info.monitor, mc->monitor.name) != 0 || isnan(info.monitor_value)) return 0;
+  if (mc->o.save_best_only && kcb__monitor_is_improvement(&mc->monitor, info.monitor_value, mc->has_best, mc->best)) {
+    mc->best = info.monitor_value;
+    mc->has_best = 1;
+  }
+  return mc->o.save_top_k > 0 ? keep(mc, path, info.monitor_value) : 0;
+}
+
+/* The files under dir whose path below it (rel: its part so far) matches the template's tail,
+ * `levels` directories down. */
+static int restore_under(model_checkpoint *mc, const char *dir, const char *tail, const char *rel, int levels) {
   DIR *d = opendir(dir);
   if (!d) return 0;
   struct dirent *e;
   int rc = 0;
   while (rc == 0 && (e = readdir(d)) != NULL) {
-    if (!kcb__pyformat_match(base, e->d_name, NULL, NULL)) continue;
-    char path[PATH_CAP];
-    if (slash) snprintf(path, sizeof path, "%.*s/%s", (int)(slash - mc->filepath), mc->filepath, e->d_name);
-    else snprintf(path, sizeof path, "%s", e->d_name);
-    kcb_checkpoint_info info;
-    int read_rc = kcb_checkpoint_info_read(&info, path);
-    if (read_rc != 0) { /* not a checkpoint, or cut by a kill: not counted, said when verbose */
-      if (mc->o.verbose > 0 && read_rc != KCB_ENOENT)
-        fprintf(mc->stream, "ModelCheckpoint: %s matches the filepath but does not read back (%s); it is not "
-                "counted among the files kept\n", path, kcb_error_last());
-      kcb_error_clear();
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char path[PATH_CAP], below[PATH_CAP];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path ||
+        (size_t)snprintf(below, sizeof below, "%s%s", rel, e->d_name) >= sizeof below)
       continue;
+    if (levels > 0) {
+      struct stat st;
+      if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && strlen(below) + 1 < sizeof below) {
+        strcat(below, "/");
+        rc = restore_under(mc, path, tail, below, levels - 1);
+      }
+    } else if (kcb__pyformat_match(tail, below, NULL, NULL)) {
+      rc = restore_one(mc, strcmp(dir, ".") == 0 ? e->d_name : path);
     }
-    if (!info.has_monitor || strcmp(info.monitor, mc->monitor.name) != 0 || isnan(info.monitor_value)) continue;
-    if (mc->o.save_best_only && kcb__monitor_is_improvement(&mc->monitor, info.monitor_value, mc->has_best, mc->best)) {
-      mc->best = info.monitor_value;
-      mc->has_best = 1;
-    }
-    if (mc->o.save_top_k > 0) rc = keep(mc, path, info.monitor_value);
   }
   closedir(d);
+  return rc;
+}
+
+/* Reads back what earlier runs saved for this monitor under this template, so that a resumed run
+ * neither forgets its best value nor overwrites a better file (keras #12803, #11420). Fields may
+ * stand in the template's directories too ('ckpt/epoch_{epoch:02d}/model.keras', as Keras allows):
+ * the walk starts at the last directory without one. */
+static int restore_from_files(model_checkpoint *mc) {
+  const char *brace = strchr(mc->filepath, '{'), *cut = strrchr(mc->filepath, '/');
+  if (brace && cut && brace < cut) { /* a field in the directories: the last '/' before it */
+    cut = NULL;
+    for (const char *q = mc->filepath; q < brace; q++)
+      if (*q == '/') cut = q;
+  }
+  char dir[PATH_CAP];
+  const char *tail = mc->filepath;
+  if (cut) {
+    size_t n = (size_t)(cut - mc->filepath);
+    if (n >= sizeof dir) return 0;
+    memcpy(dir, mc->filepath, n);
+    dir[n] = '\0';
+    if (n == 0) strcpy(dir, "/");
+    tail = cut + 1;
+  } else {
+    strcpy(dir, ".");
+  }
+  int levels = 0;
+  for (const char *q = tail; *q; q++) levels += *q == '/';
+  int rc = restore_under(mc, dir, tail, "", levels);
   if (rc == 0) trim_kept(mc);
   return rc;
 }

@@ -258,6 +258,13 @@ kcb-train-course.txt"
   check warmup_keeps_reductions 0 '^0\.01 0\.01 0\.01 0\.001 0\.0001 $' -- bash -c "'$bin' $small --epochs 5 --verbose 0 --lr 0.01 \
     --lr-schedule warmup --lr-warmup-epochs 2 --reduce-lr-on-plateau --lr-patience 0 --monitor loss --mode max \
     --csv '$tmp/warm.csv' >/dev/null && tail -n +2 '$tmp/warm.csv' | cut -d, -f3 | xargs printf '%.1g '"
+  # a template with its field in a directory (as Keras allows): a run continued later reads the
+  # files kept back, so --save-top-k 2 keeps 2 files over both runs
+  "$bin" $small --epochs 2 --verbose 0 --checkpoint "$tmp/tk/{epoch:02d}/w.weights.h5" --save-weights-only --save-top-k 2 \
+    --monitor loss >/dev/null 2>&1
+  check top_k_directory_fields 0 '^2 files$' -- bash -c "'$bin' $small --epochs 4 --initial-epoch 2 --initial-weights '$tmp/tk/02/w.weights.h5' \
+    --verbose 0 --checkpoint '$tmp/tk/{epoch:02d}/w.weights.h5' --save-weights-only --save-top-k 2 --monitor loss >/dev/null 2>&1 \
+    && echo \$(find '$tmp/tk' -type f | wc -l) files"
   # --initial-weights from a file compiled with another loss: said (its weights were trained for that one)
   "$bin" $small --epochs 1 --verbose 0 --loss mse --save "$tmp/mse.keras" >/dev/null 2>&1
   check initial_weights_other_loss 0 "note: --initial-weights .*mse\.keras was compiled with mean_squared_error; this run trains with sparse_categorical_crossentropy" -- \
