@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kcb_inspect.h"
 
@@ -445,9 +446,14 @@ int cmd_diff(int argc, char **argv) {
     if ((rc = summaries_read("diff", runs[s], n[s], &o, a.jobs, &sums[s], &problem))) goto done;
   }
   /* a log directory's runs are compared by name (train with train): a lone run on each side goes
-   * without its name only when the two have the same, never one side's train with the other's
-   * validation */
-  int bare = n[0] == 1 && n[1] == 1 && strcmp(runs[0][0].name, runs[1][0].name) == 0;
+   * without its name when the two have the same, or when one was given itself (a run directory, an
+   * event file), never one log directory's train with another's validation */
+  int direct[2];
+  for (int s = 0; s < 2; s++) {
+    struct stat st;
+    direct[s] = n[s] == 1 && (strcmp(runs[s][0].name, ".") == 0 || (stat(a.pos[s], &st) == 0 && S_ISREG(st.st_mode)));
+  }
+  int bare = n[0] == 1 && n[1] == 1 && (strcmp(runs[0][0].name, runs[1][0].name) == 0 || direct[0] || direct[1]);
   for (int s = 0; s < 2; s++)
     if (diff_collect(&rows, &n_rows, &cap, s, runs[s], sums[s], n[s], bare, have_step, step)) {
       rc = data_fail("diff", "out of memory");

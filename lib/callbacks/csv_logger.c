@@ -197,6 +197,11 @@ static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
     cut_end = dropped ? len : cut;
   } else if (rc == 0 && (uint64_t)kept <= len && (kept == 0 || text[kept - 1] == '\n')) {
     cut = cut_end = (size_t)kept;
+    /* a log the run began: its header, written with the first row, stands at the note */
+    if (cut + 6 <= len && memcmp(text + cut, "epoch", 5) == 0 && text[cut + 5] == c->separator) {
+      const char *nl = memchr(text + cut, '\n', len - cut);
+      cut = cut_end = nl ? (size_t)(nl - text) + 1 : len;
+    }
     for (int epoch = from; cut_end < len; epoch++) {
       const char *nl = memchr(text + cut_end, '\n', len - cut_end);
       size_t end = nl ? (size_t)(nl - text) + 1 : len;
@@ -214,6 +219,18 @@ static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
   return rc;
 }
 
+/* A run directory moved (or mounted elsewhere) since the backup: the one CSV note of a log of this
+ * name, when only one has it. @return 1 found. */
+static int moved_note(const kcb_model *m, const char *key, int64_t *value) {
+  const char *base = strrchr(key, '/');
+  int found = 0;
+  for (size_t i = 0; base && i < m->n_notes; i++) {
+    const char *k = m->notes[i].key, *kb = strrchr(k, '/');
+    if (!strncmp(k, "csv ", 4) && kb && !strcmp(kb, base)) *value = m->notes[i].value, found++;
+  }
+  return found == 1;
+}
+
 static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   csv_logger *c = (csv_logger *)cb;
   (void)logs;
@@ -225,7 +242,8 @@ static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
   kcb_model *m = cb->model;
   int64_t kept = -2, noted; /* -2: nothing to drop */
   if (c->append && m->resumed) {
-    if (kcb__model_note_get(m, c->note_key, &noted)) kept = noted; /* where its rows ended at the backup */
+    if (kcb__model_note_get(m, c->note_key, &noted) || moved_note(m, c->note_key, &noted))
+      kept = noted; /* where its rows ended at the backup */
     else if (!m->notes_loaded) kept = -1; /* a backup from before notes were kept: the old rule */
     /* else a backup that kept notes, none of this file: a CSVLogger new to the resumed run */
   }

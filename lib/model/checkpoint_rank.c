@@ -446,17 +446,22 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     else strcpy(dir, ".");
     if (slash == x->path) strcpy(dir, "/");
     double logged = NAN;
-    int have_csv = x->epoch >= 0 && !mid_epoch && csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &logged);
-    if (x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0) {
+    /* the log's value, read only where it may be used (a file storing its value needs none) */
+    int stored = x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0;
+    int from_name = !stored && matched && cap.has_value;
+    int keyed = !stored && !from_name && !matched && keyed_value_from_name(stem, monitor, &x->value);
+    int have_csv = !stored && !keyed && (!from_name || cap.decimals >= 0) && x->epoch >= 0 && !mid_epoch &&
+                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &logged);
+    if (stored) {
       x->value = x->info.monitor_value;
       x->source = KCB_RANK_STORED;
-    } else if (matched && cap.has_value) {
+    } else if (from_name) {
       x->value = cap.value;
       x->source = KCB_RANK_NAME;
       /* the name's value rounded as the template writes it: the log's exact one, when it agrees */
       if (have_csv && cap.decimals >= 0 && fabs(logged - cap.value) <= 0.5000001 * pow(10, -cap.decimals))
         x->value = logged, x->source = KCB_RANK_CSV;
-    } else if (!matched && keyed_value_from_name(stem, monitor, &x->value)) { /* a matched template says which field is which */
+    } else if (keyed) { /* a matched template says which field is which */
       x->source = KCB_RANK_NAME;
     } else if (have_csv) {
       x->value = logged;

@@ -1067,8 +1067,12 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_train_samples", &batching[1], path));
   }
   int64_t notes_count = -1; /* absent: a backup from before kcb kept notes, or Keras's */
-  if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_resume_notes"))
+  if (o->restore_rng_state && kcb__h5_has_attr(src->file, "kcb_resume_notes")) {
     KCB__TRY(kcb__h5_attr_read_int64(src->file, "kcb_resume_notes", &notes_count, path));
+    if (notes_count < 0)
+      KCB__TRY(kcb__error(KCB_EFORMAT, "%s: kcb_resume_notes is %lld, not a count: the file is damaged", path,
+                          (long long)notes_count));
+  }
   if (notes_count > 0) {
     KCB__TRY(kcb__h5_attr_read_strings(src->file, "kcb_resume_note_keys", &note_keys, &n_notes, path));
     if ((int64_t)n_notes != notes_count)

@@ -53,6 +53,14 @@ check shared_log_b2_resumes 0 "^test_loss=" -- sh -c "cd '$tmp' && '$bin' $small
 assert shared_log_b2_rows sh -c "head -3 '$tmp/shared2.csv' | cmp -s - '$tmp/shared_a.csv' && [ \$(wc -l < '$tmp/shared2.csv') -eq 6 ] \
   && [ \"\$(tail -n 3 '$tmp/shared2.csv' | cut -c1-2 | tr -d '\n')\" = '0,0,1,' ]"
 
+# ... and a run that began its log (no --csv-append: the header is its own, written with its first
+# row, after its backups of epoch 1 noted an empty log): its row 0, written after the last backup,
+# is dropped once on resume, the header kept
+check own_log_stops 1 "latest\.weights\.h5" -- inject latest.weights.h5 ENOSPC "$budget" write "$bin" $small --batch-size 8 \
+  --csv "$tmp/own.csv" --backup-dir "$tmp/ownbk" --backup-freq 20
+check own_log_resumes 0 "^test_loss=" -- "$bin" $small --batch-size 8 --csv "$tmp/own.csv" --backup-dir "$tmp/ownbk" --backup-freq 20
+assert own_log_rows_once sh -c "[ \"\$(cut -c1-2 '$tmp/own.csv' | tr -d '\n')\" = 'ep0,1,' ]"
+
 # A good checkpoint and CSV first: the faults below must leave them exactly as they are.
 "$bin" $small --save "$tmp/good.weights.h5" --csv "$tmp/good.csv" >/dev/null 2>&1 || { echo "FAIL setup"; exit 1; }
 cp "$tmp/good.weights.h5" "$tmp/before.weights.h5"

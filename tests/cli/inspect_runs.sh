@@ -35,11 +35,20 @@ check runs_link_loop 0 '^\.  \(1 file, ' -- timeout 20 "$bin" runs "$tmp/loop"
 assert runs_link_loop_once test "$(timeout 20 "$bin" runs "$tmp/loop" | grep -c 'file, ')" -eq 1
 mkdir -p "$tmp/linked" && ln -s "$tmp/loop" "$tmp/linked/exp1"
 check runs_linked_run 0 '^exp1  \(1 file, ' -- "$bin" runs "$tmp/linked"
+# two links in each of 20 directories to the next: 2^20 paths to one run, walked once each
+mkdir -p "$tmp/chain" && for i in $(seq 0 20); do mkdir -p "$tmp/chain/n$i"; done
+for i in $(seq 0 19); do ln -s "../n$((i + 1))" "$tmp/chain/n$i/a"; ln -s "../n$((i + 1))" "$tmp/chain/n$i/b"; done
+cp "$fx"/run_a/events.out.tfevents.* "$tmp/chain/n20/"
+check runs_link_chain_once 0 '^1$' -- sh -c "timeout 20 '$bin' runs '$tmp/chain' | grep -c 'file, '"
 # diff of two log directories of one run each compares runs of one name only: exp1's train is not
 # exp3's validation
 mkdir -p "$tmp/dtrain/train" "$tmp/dval/validation"
 cp "$fx"/run_a/events.out.tfevents.* "$tmp/dtrain/train/" && cp "$fx"/run_a/events.out.tfevents.* "$tmp/dval/validation/"
 check diff_lone_runs_by_name 0 '^validation/train/loss +- +- +99 ' -- "$bin" diff "$tmp/dtrain" "$tmp/dval"
+# ... while two event files (or run directories) given themselves are compared tag by tag
+ev=$(ls "$fx"/run_a/events.out.tfevents.* | head -n 1)
+cp "$ev" "$tmp/one.tfevents.a" && cp "$ev" "$tmp/two.tfevents.b"
+check diff_event_files 0 '^train/loss +99 +[0-9.]+ +99 +[0-9.]+ +0 +\+0\.0%' -- "$bin" diff "$tmp/one.tfevents.a" "$tmp/two.tfevents.b"
 check runs_help 0 '^usage: kcb-inspect runs LOGDIR \[--json\]$' -- "$bin" runs --help
 
 # scalars: every format; a resumed run's re-logged steps

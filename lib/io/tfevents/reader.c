@@ -131,19 +131,46 @@ void kcb_string_list_free(char **list, size_t count) {
 }
 
 /* A directory, or a symbolic link to one: followed, as TensorBoard's data server walks a log
- * directory (a folder of links to runs is how experiments are compared); walk_runs stops a link
- * back to a directory above it. */
+ * directory (a folder of links to runs is how experiments are compared); walk_runs enters each
+ * directory once. */
 static int is_dir(const char *path) {
   struct stat st;
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-/* The directories a walk is inside, by device and inode: one met again is a link loop. */
-typedef struct walk_chain {
-  dev_t dev;
-  ino_t ino;
-  const struct walk_chain *up;
-} walk_chain;
+/* The directories a walk has entered, by device and inode: each is walked once, however many
+ * links lead to it (links to links would otherwise make the walk exponential, a loop endless). */
+typedef struct walk_seen {
+  struct {
+    dev_t dev;
+    ino_t ino;
+  } *dirs;
+  size_t n, cap;
+} walk_seen;
+
+/* 1 if dir was entered before (else it is now noted), -1 out of memory. An open-addressing table
+ * (cap a power of two, at most half full): a log directory may hold many thousands of runs. */
+static int seen_before(walk_seen *w, const struct stat *st) {
+  if (2 * (w->n + 1) > w->cap) {
+    size_t cap = w->cap ? 2 * w->cap : 256;
+    walk_seen grown = {calloc(cap, sizeof *w->dirs), 0, cap};
+    if (!grown.dirs) return -1;
+    for (size_t i = 0; i < w->cap; i++)
+      if (w->dirs[i].ino || w->dirs[i].dev) {
+        size_t j = ((size_t)w->dirs[i].ino * 0x9E3779B97F4A7C15ull ^ (size_t)w->dirs[i].dev) & (cap - 1);
+        while (grown.dirs[j].ino || grown.dirs[j].dev) j = (j + 1) & (cap - 1);
+        grown.dirs[j] = w->dirs[i];
+      }
+    free(w->dirs);
+    w->dirs = grown.dirs, w->cap = cap;
+  }
+  size_t j = ((size_t)st->st_ino * 0x9E3779B97F4A7C15ull ^ (size_t)st->st_dev) & (w->cap - 1);
+  for (; w->dirs[j].ino || w->dirs[j].dev; j = (j + 1) & (w->cap - 1))
+    if (w->dirs[j].dev == st->st_dev && w->dirs[j].ino == st->st_ino) return 1;
+  w->dirs[j].dev = st->st_dev, w->dirs[j].ino = st->st_ino;
+  w->n++;
+  return 0;
+}
 
 /* A regular file (a link to one counts): a FIFO, socket or device named *tfevents* is no event
  * file, and opening a FIFO would block. */
@@ -182,15 +209,14 @@ int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_
 }
 
 /* Walks dir (relative name rel) collecting runs. */
-static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth, const walk_chain *up) {
+static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth, walk_seen *seen) {
   if (depth > 64) /* said, not skipped: a run left out in silence would read as a whole listing */
     return kcb__error(KCB_EINVAL, "%s: a directory more than 64 levels below the log directory given; give one nearer "
                       "the runs", dir);
   struct stat st;
-  walk_chain here = {0, 0, up};
-  if (stat(dir, &st) == 0) here.dev = st.st_dev, here.ino = st.st_ino;
-  for (const walk_chain *a = up; a; a = a->up)
-    if (a->dev == here.dev && a->ino == here.ino) return 0; /* a link back up: each run once */
+  int again = stat(dir, &st) == 0 ? seen_before(seen, &st) : 0;
+  if (again < 0) return kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
+  if (again) return 0; /* reached through another link: its runs are listed once */
   DIR *d = opendir(dir);
   if (!d) return depth ? 0 : kcb__error(kcb__error_from_errno(errno), "%s: cannot open the log directory: %s", dir, strerror(errno));
   strlist subdirs = {0};
@@ -214,7 +240,7 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth,
     char *p = kcb__path_join(dir, subdirs.items[i]);
     char *r = strcmp(rel, ".") == 0 ? strdup(subdirs.items[i]) : kcb__path_join(rel, subdirs.items[i]);
     if (!p || !r) rc = kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
-    else rc = walk_runs(p, r, runs, depth + 1, &here);
+    else rc = walk_runs(p, r, runs, depth + 1, seen);
     free(p);
     free(r);
   }
@@ -226,7 +252,9 @@ int kcb_tfevents_list_runs(const char *logdir, char ***out_runs, size_t *out_cou
   *out_runs = NULL;
   *out_count = 0;
   strlist runs = {0};
-  int rc = walk_runs(logdir, ".", &runs, 0, NULL);
+  walk_seen seen = {NULL, 0, 0};
+  int rc = walk_runs(logdir, ".", &runs, 0, &seen);
+  free(seen.dirs);
   if (rc) {
     kcb_string_list_free(runs.items, runs.n);
     return rc;

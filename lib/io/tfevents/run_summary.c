@@ -747,8 +747,10 @@ static int read_summary(kcb_run_summary **out, const char *path, const kcb_run_s
     kcb_run_summary_free(&b->pub);
     return rc;
   }
+  size_t n_shown = 0;
   for (size_t i = 0; i < b->n_tags; i++) {
     tag_acc *t = b->tags[i];
+    if (t->pub.count == 0) continue; /* metadata alone, never a value: no tag to show */
     if (b->opts->keep_series) stats_from_series(t);
     t->pub.value_type = value_type(t);
     if (t->pub.value_type != KCB_SCALAR_FLOAT) int_stats(t, b->opts->keep_series);
@@ -763,13 +765,13 @@ static int read_summary(kcb_run_summary **out, const char *path, const kcb_run_s
     t->pub.steps = t->steps;
     t->pub.wall_times = t->walls;
     t->pub.values = t->values;
-    b->sorted[i] = t->pub;
+    b->sorted[n_shown++] = t->pub;
   }
-  if (b->n_tags) qsort(b->sorted, b->n_tags, sizeof *b->sorted, cmp_tag);
+  if (n_shown) qsort(b->sorted, n_shown, sizeof *b->sorted, cmp_tag);
   b->pub.path = b->path;
   b->pub.n_files = n_files;
   b->pub.tags = b->sorted;
-  b->pub.n_tags = b->n_tags;
+  b->pub.n_tags = n_shown;
   *out = &b->pub;
   return 0;
 }
