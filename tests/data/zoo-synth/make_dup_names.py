@@ -7,7 +7,8 @@
 #   x = Input((4,), name="x"); model = Model(x, dec(enc(x)), name="ae")
 # Writes dup_names.keras, dup_names.h5 (Keras's legacy layout) and dup_names_changed.h5, where only
 # dec's kernel differs, and dup_names_opt.keras. Usage: make_dup_names.py (in the directory it writes to)
-import h5py, numpy as np, json, zipfile, io, sys
+import h5py, numpy as np, json
+from synth_archive import write_keras, strip
 r = np.random.default_rng(5)
 ek, eb, dk, db = r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4"), r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4")
 pol = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
@@ -33,17 +34,7 @@ def store(h):
         h.create_group("layers/%s/vars" % c).attrs["name"] = n
         h.create_group("layers/%s/layers/input_layer/vars" % c).attrs["name"] = i
         g = h.create_group("layers/%s/layers/dense/vars" % c); g.attrs["name"] = "proj"; g["0"] = k; g["1"] = b
-buf = io.BytesIO()
-with h5py.File(buf, "w") as h: store(h)
-with zipfile.ZipFile("dup_names.keras", "w") as z:
-    z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-05-01@10:00:00"}))
-    z.writestr("config.json", json.dumps(cfg))
-    z.writestr("model.weights.h5", buf.getvalue())
-def strip(e):
-    if isinstance(e, dict):
-        return {kk: strip(v) for kk, v in e.items() if kk not in ("module", "registered_name", "build_config", "compile_config")}
-    if isinstance(e, list): return [strip(x) for x in e]
-    return e
+write_keras("dup_names.keras", cfg, store)
 def legacy(path, dk):
     with h5py.File(path, "w") as h:
         h.attrs["backend"] = "tensorflow"; h.attrs["keras_version"] = "3.15.1"
@@ -62,12 +53,8 @@ legacy("dup_names_changed.h5", dk + 1.0)
 # ("sgd/proj_kernel_momentum" twice): no legacy .h5 can hold both (Keras cannot write one either)
 cfg["compile_config"] = {"optimizer": {"module": "keras.optimizers", "class_name": "SGD", "config": {"name": "sgd", "learning_rate": 0.01, "weight_decay": None, "clipnorm": None, "global_clipnorm": None, "clipvalue": None, "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None, "gradient_accumulation_steps": None, "momentum": 0.9, "nesterov": False}, "registered_name": None},
                          "loss": "mse", "loss_weights": None, "metrics": None, "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
-buf = io.BytesIO()
-with h5py.File(buf, "w") as h:
+def store_opt(h):
     store(h)
     g = h.create_group("optimizer/vars"); g.attrs["name"] = "sgd"
     for i, d in enumerate([np.int64(1), np.float32(0.01), np.full((4, 4), 1, "f4"), np.full(4, 2, "f4"), np.full((4, 4), 3, "f4"), np.full(4, 4, "f4")]): g[str(i)] = d
-with zipfile.ZipFile("dup_names_opt.keras", "w") as z:
-    z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-05-01@10:00:00"}))
-    z.writestr("config.json", json.dumps(cfg))
-    z.writestr("model.weights.h5", buf.getvalue())
+write_keras("dup_names_opt.keras", cfg, store_opt)

@@ -7,7 +7,8 @@
 # saving_lib: `dense` is saved at layers/sequential/layers/dense; at layers/dense it is already
 # visited (visited_saveables) and gets no group. legacy_h5_format: each of model.layers gets its
 # group with _legacy_weights(layer): sequential's and dense's hold the same two variables.
-import h5py, numpy as np, json, zipfile, io
+import h5py, numpy as np, json
+from synth_archive import write_keras, strip
 r = np.random.default_rng(1)
 k, b = r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4")
 k1, b1 = r.standard_normal((4, 2)).astype("f4"), r.standard_normal(2).astype("f4")
@@ -45,17 +46,7 @@ def store(h):
     for i, d in enumerate([np.int64(3), np.float32(0.01)] + mom): g[str(i)] = d
 # NB: layers/dense is visited already when layers/sequential/layers/dense was saved: no group
 with h5py.File("shared_nested.weights.h5", "w") as h: store(h)
-buf = io.BytesIO()
-with h5py.File(buf, "w") as h: store(h)
-with zipfile.ZipFile("shared_nested.keras", "w") as z:
-    z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-05-01@10:00:00"}))
-    z.writestr("config.json", json.dumps(cfg))
-    z.writestr("model.weights.h5", buf.getvalue())
-def strip(e):
-    if isinstance(e, dict):
-        return {kk: strip(v) for kk, v in e.items() if kk not in ("module", "registered_name", "build_config", "compile_config")}
-    if isinstance(e, list): return [strip(x) for x in e]
-    return e
+write_keras("shared_nested.keras", cfg, store)
 with h5py.File("shared_nested.h5", "w") as h:
     h.attrs["backend"] = "tensorflow"; h.attrs["keras_version"] = "3.15.1"
     h.attrs["model_config"] = json.dumps(strip(cfg)).encode()

@@ -5,7 +5,8 @@
 # own trainable variable) then adds vector_u (trainable=False): the wrapper's save_own_variables
 # writes [kernel, vector_u]; its `layer` attribute writes the Dense's [kernel, bias].
 # layer.weights = [kernel, vector_u, bias] (dedup by id); model.trainable_variables = [kernel, bias, dense_1 k, b]
-import h5py, numpy as np, json, zipfile, io
+import h5py, numpy as np, json
+from synth_archive import write_keras, strip
 r = np.random.default_rng(3)
 k, b, u = r.standard_normal((4, 3)).astype("f4"), r.standard_normal(3).astype("f4"), r.standard_normal((1, 3)).astype("f4")
 k1, b1 = r.standard_normal((3, 2)).astype("f4"), r.standard_normal(2).astype("f4")
@@ -34,18 +35,8 @@ def store(h):
         vals += [np.full(v.shape, t, "f4"), np.full(v.shape, t + 0.5, "f4")]
     for i, d in enumerate(vals): g[str(i)] = d
 with h5py.File("spectral.weights.h5", "w") as h: store(h)
-buf = io.BytesIO()
-with h5py.File(buf, "w") as h: store(h)
-with zipfile.ZipFile("spectral.keras", "w") as z:
-    z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-05-01@10:00:00"}))
-    z.writestr("config.json", json.dumps(cfg))
-    z.writestr("model.weights.h5", buf.getvalue())
+write_keras("spectral.keras", cfg, store)
 # Keras's own legacy .h5 of the same model: _legacy_weights = trainable_weights + non_trainable_weights
-def strip(e):
-    if isinstance(e, dict):
-        return {kk: strip(v) for kk, v in e.items() if kk not in ("module", "registered_name", "build_config", "compile_config")}
-    if isinstance(e, list): return [strip(x) for x in e]
-    return e
 with h5py.File("spectral.h5", "w") as h:
     h.attrs["backend"] = "tensorflow"; h.attrs["keras_version"] = "3.15.1"
     h.attrs["model_config"] = json.dumps(strip(cfg)).encode()
