@@ -579,6 +579,25 @@ static void test_predict_stopped_returns_rows_done(void **state) {
   kcb_model_free(m);
 }
 
+/* fit adds History (and, when verbose, a progress bar) to a list of KCB_CALLBACK_LIST_MAX: a
+ * caller's callbacks that leave no room are refused naming how many fit. */
+static void test_fit_callback_room(void **state) {
+  (void)state;
+  fixture f = make_fixture(10, 0.0);
+  kcb_callback_ops ops = {0};
+  ops.on_train_batch_end = empty_hook;
+  kcb_callback cb = {&ops, NULL, NULL, NULL, 0};
+  kcb_callback *cbs[KCB_CALLBACK_LIST_MAX];
+  for (int i = 0; i < KCB_CALLBACK_LIST_MAX; i++) cbs[i] = &cb;
+  kcb_fit_options o = quiet_fit(1, 4, cbs, KCB_CALLBACK_LIST_MAX);
+  kcb_history *h = NULL;
+  assert_error(kcb_model_fit(f.model, f.x, f.y, &o, &h), KCB_EINVAL, "give at most 31");
+  o.n_callbacks = KCB_CALLBACK_LIST_MAX - 1;
+  assert_ok(kcb_model_fit(f.model, f.x, f.y, &o, &h));
+  kcb_history_free(h);
+  free_fixture(&f);
+}
+
 /* A custom loop calling hooks with NULL logs (Keras's None, which its CallbackList makes {}): the
  * built-in callbacks get empty logs, as in Keras, and none crashes. */
 static void test_callback_list_null_logs(void **state) {
@@ -614,6 +633,7 @@ static void test_callback_list_null_logs(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_callback_list_null_logs),
+      cmocka_unit_test(test_fit_callback_room),
       cmocka_unit_test(test_predict_stopped_returns_rows_done),
       cmocka_unit_test(test_fit_hook_sequence),
       cmocka_unit_test(test_batch_logs_are_running_means),

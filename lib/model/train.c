@@ -262,10 +262,12 @@ static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, siz
   int rc = 0, have_progbar = 0;
   memset(&h->list, 0, sizeof h->list);
   if (n && !callbacks) return kcb__error(KCB_EINVAL, "%zu callbacks given, but the callback array is NULL", n);
-  for (size_t i = 0; i < n && rc == 0; i++) {
-    rc = kcb_callback_list_add(&h->list, callbacks[i]);
-    have_progbar |= callbacks[i] && callbacks[i]->ops && is_progbar(callbacks[i]);
-  }
+  for (size_t i = 0; i < n; i++) have_progbar |= callbacks[i] && callbacks[i]->ops && is_progbar(callbacks[i]);
+  size_t own = (history ? 1 : 0) + (verbose && !have_progbar ? 1 : 0); /* History, a ProgbarLogger */
+  if (n + own > KCB_CALLBACK_LIST_MAX)
+    return kcb__error(KCB_EINVAL, "%zu callbacks given; with the %zu the run adds (History, a progress bar) a list "
+                      "holds %d: give at most %zu", n, own, KCB_CALLBACK_LIST_MAX, (size_t)KCB_CALLBACK_LIST_MAX - own);
+  for (size_t i = 0; i < n && rc == 0; i++) rc = kcb_callback_list_add(&h->list, callbacks[i]);
   if (rc == 0 && history) rc = kcb_callback_list_add(&h->list, kcb_history_callback(history));
   if (rc == 0 && verbose && !have_progbar) {
     rc = kcb_progbar_logger_new(own_progbar, stream);
