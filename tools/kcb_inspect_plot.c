@@ -1,5 +1,6 @@
 /* kcb-inspect plot: a scalar tag of one or more runs as a PNG line chart, a terminal chart or
  * sparklines, drawn by kcb/plot.h. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -132,6 +133,14 @@ int cmd_plot(int argc, char **argv) {
     const char *s = tag_suggestion(runs, n, tag, KCB_SUMMARY_SCALAR, a.jobs, near, sizeof near);
     rc = data_fail("plot", "no %s has the scalar tag '%s'%s%s%s (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
                    tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
+    goto done;
+  }
+  size_t finite = 0; /* a series of NaN and infinities has nothing to draw: said for the tag, not the plotter */
+  for (size_t i = 0; i < n_series; i++)
+    for (size_t j = 0; j < series[i].n; j++) finite += isfinite(series[i].y[j]) && (!po.log_y || series[i].y[j] > 0);
+  if (!finite && (out || term)) {
+    rc = data_fail("plot", "'%s' in %s has no finite value%s to draw", tool_esc(tag), tool_esc(a.pos[0]),
+                   po.log_y ? " above 0" : "");
     goto done;
   }
   if (out && ((rc = kcb_file_make_parent_dirs(out)) || (rc = kcb_plot_png(out, series, n_series, &po)))) { /* as -o elsewhere */

@@ -97,6 +97,8 @@ with tempfile.TemporaryDirectory() as tmp:
     rules.append(event(0, field(5, 2, field(1, 2, meta_only))))
     for step in (1, 2, 3):
         rules.append(event(step, field(5, 2, field(1, 2, field(1, 2, b"late") + field(8, 2, f32(step / 4))))))
+    rules.append(event(1, scalar("nan_only", float("nan"))))
+    rules.append(event(2, scalar("nan_only", float("inf"))))
     rules_dir = os.path.join(tmp, "rules")
     os.makedirs(rules_dir)
     with open(os.path.join(rules_dir, "events.out.tfevents.2.host.1.0.v2"), "wb") as f:
@@ -119,8 +121,11 @@ with tempfile.TemporaryDirectory() as tmp:
     rules_hist = subprocess.run([inspect, "histograms", rules_dir], capture_output=True, text=True)
     rules_text = subprocess.run([inspect, "text", rules_dir], capture_output=True, text=True)
     rules_runs = subprocess.run([inspect, "runs", rules_dir], capture_output=True, text=True)
+    nan_plot = subprocess.run([inspect, "plot", rules_dir, "--tag", "nan_only", "--term"], capture_output=True, text=True)
 
 failures = []
+if nan_plot.returncode != 1 or "'nan_only' in " not in nan_plot.stderr or "has no finite value to draw" not in nan_plot.stderr:
+    failures.append(f"a plot of a tag with no finite value does not say so for the tag:\n{nan_plot.stderr}")
 if hp_rows.returncode != 0 or not re.search(r"^group +sessions +lr +validation/loss +status\n"
                                            r"s3 +1 +0\.01 +0\.5 +- *\ntrial-a +2 +0\.1 +0\.5 +- *$", hp_rows.stdout, re.M):
     failures.append(f"hparams: child runs' metrics or session groups not as TensorBoard shows them:\n{hp_rows.stdout}{hp_rows.stderr}")
