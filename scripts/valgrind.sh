@@ -45,7 +45,7 @@ if [ -x "$tools/kcb-train" ] && [ -d /usr/share/datasets/fashion-mnist ]; then
     --logdir "$run/tb" --histogram-freq 1 --write-images --hparams --csv "$run/log.csv" \
     --checkpoint "$run/ck/e{epoch:02d}-{val_loss:.3f}.keras" --save-top-k 2 --backup-dir "$run/bk" --save "$run/m.h5"
   vg kcb-train-resume "$tools/kcb-train" --train-limit 300 --model flatten,8:relu,10:softmax --epochs 3 --verbose 0 \
-    --initial-weights "$run/m.h5" --reduce-lr-on-plateau --early-stopping 1 --restore-best-weights --lr-schedule cosine
+    --initial-weights "$run/m.h5" --reduce-lr-on-plateau --early-stopping 1 --restore-best-weights --lr-schedule warmup
   vg kcb-inspect-runs "$tools/kcb-inspect" runs "$run/tb"
   vg kcb-inspect-validate "$tools/kcb-inspect" validate "$run/tb"
   vg kcb-inspect-plot "$tools/kcb-inspect" plot "$run/tb" --tag epoch_loss -o "$run/loss.png"
