@@ -7,8 +7,8 @@
 #   x = Input((4,), name="x"); model = Model(x, dec(enc(x)), name="ae")
 # Writes dup_names.keras, dup_names.h5 (Keras's legacy layout) and dup_names_changed.h5, where only
 # dec's kernel differs, and dup_names_opt.keras. Usage: make_dup_names.py (in the directory it writes to)
-import h5py, numpy as np, json
-from synth_archive import write_keras, strip
+import h5py, numpy as np
+from synth_archive import write_keras, legacy_model_weights
 r = np.random.default_rng(5)
 ek, eb, dk, db = r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4"), r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4")
 pol = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
@@ -37,11 +37,7 @@ def store(h):
 write_keras("dup_names.keras", cfg, store)
 def legacy(path, dk):
     with h5py.File(path, "w") as h:
-        h.attrs["backend"] = "tensorflow"; h.attrs["keras_version"] = "3.15.1"
-        h.attrs["model_config"] = json.dumps(strip(cfg)).encode()
-        mw = h.create_group("model_weights")
-        mw.attrs["layer_names"] = [b"x", b"enc", b"dec"]
-        mw.attrs["backend"] = b"tensorflow"; mw.attrs["keras_version"] = b"3.15.1"
+        mw = legacy_model_weights(h, cfg, ("x", "enc", "dec"))
         for lname, ws in (("dec", [("proj/kernel", dk), ("proj/bias", db)]), ("enc", [("proj/kernel", ek), ("proj/bias", eb)]), ("x", [])):
             g = mw.create_group(lname)
             g.attrs["weight_names"] = [n.encode() for n, _ in ws] if ws else np.zeros((0,), np.float64)

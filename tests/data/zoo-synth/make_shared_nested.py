@@ -7,8 +7,8 @@
 # saving_lib: `dense` is saved at layers/sequential/layers/dense; at layers/dense it is already
 # visited (visited_saveables) and gets no group. legacy_h5_format: each of model.layers gets its
 # group with _legacy_weights(layer): sequential's and dense's hold the same two variables.
-import h5py, numpy as np, json
-from synth_archive import write_keras, strip
+import h5py, numpy as np
+from synth_archive import write_keras, legacy_model_weights
 r = np.random.default_rng(1)
 k, b = r.standard_normal((4, 4)).astype("f4"), r.standard_normal(4).astype("f4")
 k1, b1 = r.standard_normal((4, 2)).astype("f4"), r.standard_normal(2).astype("f4")
@@ -48,11 +48,7 @@ def store(h):
 with h5py.File("shared_nested.weights.h5", "w") as h: store(h)
 write_keras("shared_nested.keras", cfg, store)
 with h5py.File("shared_nested.h5", "w") as h:
-    h.attrs["backend"] = "tensorflow"; h.attrs["keras_version"] = "3.15.1"
-    h.attrs["model_config"] = json.dumps(strip(cfg)).encode()
-    mw = h.create_group("model_weights")
-    mw.attrs["layer_names"] = [n.encode() for n in ("input_layer", "sequential", "dense", "dense_1")]
-    mw.attrs["backend"] = b"tensorflow"; mw.attrs["keras_version"] = b"3.15.1"
+    mw = legacy_model_weights(h, cfg, ("input_layer", "sequential", "dense", "dense_1"))
     for lname, ws in (("dense", [("sequential/dense/kernel", k), ("sequential/dense/bias", b)]),
                       ("dense_1", [("dense_1/kernel", k1), ("dense_1/bias", b1)]),
                       ("input_layer", []),

@@ -5,8 +5,8 @@
 # own trainable variable) then adds vector_u (trainable=False): the wrapper's save_own_variables
 # writes [kernel, vector_u]; its `layer` attribute writes the Dense's [kernel, bias].
 # layer.weights = [kernel, vector_u, bias] (dedup by id); model.trainable_variables = [kernel, bias, dense_1 k, b]
-import h5py, numpy as np, json
-from synth_archive import write_keras, strip
+import h5py, numpy as np
+from synth_archive import write_keras, legacy_model_weights
 r = np.random.default_rng(3)
 k, b, u = r.standard_normal((4, 3)).astype("f4"), r.standard_normal(3).astype("f4"), r.standard_normal((1, 3)).astype("f4")
 k1, b1 = r.standard_normal((3, 2)).astype("f4"), r.standard_normal(2).astype("f4")
@@ -38,11 +38,7 @@ with h5py.File("spectral.weights.h5", "w") as h: store(h)
 write_keras("spectral.keras", cfg, store)
 # Keras's own legacy .h5 of the same model: _legacy_weights = trainable_weights + non_trainable_weights
 with h5py.File("spectral.h5", "w") as h:
-    h.attrs["backend"] = "tensorflow"; h.attrs["keras_version"] = "3.15.1"
-    h.attrs["model_config"] = json.dumps(strip(cfg)).encode()
-    mw = h.create_group("model_weights")
-    mw.attrs["layer_names"] = [b"spectral_normalization", b"dense_1"]
-    mw.attrs["backend"] = b"tensorflow"; mw.attrs["keras_version"] = b"3.15.1"
+    mw = legacy_model_weights(h, cfg, ("spectral_normalization", "dense_1"))
     for lname, ws in (("dense_1", [("sequential/dense_1/kernel", k1), ("sequential/dense_1/bias", b1)]),
                       ("spectral_normalization", [("sequential/spectral_normalization/dense/kernel", k), ("sequential/spectral_normalization/dense/bias", b), ("sequential/spectral_normalization/vector_u", u)])):
         g = mw.create_group(lname)
