@@ -141,20 +141,14 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   return 0;
 }
 
-/* Whether a line of the file is the row of epoch `epoch` (a row torn at the end of the file too). */
-static int row_is_epoch(const char *line, size_t len, char separator, int epoch) {
+/* The epoch a line of the file is the row of, or -1 (the header, other text); *torn says the
+ * line ends right after its epoch (a row a kill cut). */
+static long long row_epoch(const char *line, size_t len, char separator, int *torn) {
   long long e = 0;
   size_t i = 0;
   for (; i < len && line[i] >= '0' && line[i] <= '9' && e < 1000000000; i++) e = e * 10 + (line[i] - '0');
-  return i > 0 && e == epoch && (i == len || line[i] == separator);
-}
-
-/* Whether a line of the file is a row for an epoch >= `from` (the header and other lines are not). */
-static int row_from(const char *line, size_t len, char separator, int from) {
-  long long epoch = 0;
-  size_t i = 0;
-  for (; i < len && line[i] >= '0' && line[i] <= '9' && epoch < 1000000000; i++) epoch = epoch * 10 + (line[i] - '0');
-  return i > 0 && i < len && line[i] == separator && epoch >= from;
+  *torn = i == len;
+  return i > 0 && (i == len || line[i] == separator) ? e : -1;
 }
 
 /* A run that BackupAndRestore resumes, appending to its earlier log: the rows it wrote after its
@@ -190,7 +184,9 @@ static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
     for (size_t at = 0; at < len;) {
       const char *nl = memchr(text + at, '\n', len - at);
       size_t end = nl ? (size_t)(nl - text) + 1 : len;
-      if (row_from(text + at, end - at, c->separator, from)) dropped++;
+      int torn;
+      long long e = row_epoch(text + at, end - at, c->separator, &torn);
+      if (e >= from && !torn) dropped++; /* a row for an epoch trained again */
       else cut = end, dropped = 0; /* a row that stays keeps every row before it */
       at = end;
     }
@@ -205,7 +201,8 @@ static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
     for (int epoch = from; cut_end < len; epoch++) {
       const char *nl = memchr(text + cut_end, '\n', len - cut_end);
       size_t end = nl ? (size_t)(nl - text) + 1 : len;
-      if (!row_is_epoch(text + cut_end, end - cut_end, c->separator, epoch)) break;
+      int torn;
+      if (row_epoch(text + cut_end, end - cut_end, c->separator, &torn) != epoch) break;
       cut_end = end;
     }
   }
