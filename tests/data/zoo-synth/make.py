@@ -53,8 +53,20 @@ class V:
         self.k2name = None  # tf.keras 2 weight name
 
 
+def flat_subs(l):
+    """l.subs as (attr, L) pairs: an entry (attr, [L, ...]) is a list container, tracked in list order."""
+    out = []
+    for a, s in l.subs:
+        if isinstance(s, list):
+            out += [(a, x) for x in s]
+        else:
+            out.append((a, s))
+    return out
+
+
 class L:
-    """A layer: own variables (trainable first), sub-layers in tracking order as (attr, L)."""
+    """A layer: own variables (trainable first), sub-layers in tracking order as (attr, L) or
+    (attr, [L, ...])."""
 
     def __init__(self, name, cls, vars=(), subs=(), config=None, trainable=True, layers=None,
                  has_input=True, module="keras.layers", registered=None):
@@ -70,7 +82,7 @@ class L:
 
     def all_vars(self):
         out = list(self.vars)
-        for _, s in self.subs:
+        for _, s in flat_subs(self):
             out += s.all_vars()
         for s in self.layers or []:
             out += s.all_vars()
@@ -129,7 +141,7 @@ def assign_paths(l, scope):
     own = scope + l.name
     for v in l.vars:
         v.path = own + "/" + v.n
-    for _, s in l.subs:
+    for _, s in flat_subs(l):
         assign_paths(s, own + "/")
     if l.layers is not None:
         for c in l.layers:
@@ -140,7 +152,7 @@ def assign_paths(l, scope):
 
 
 def model_paths(model):
-    for c in model.layers:
+    for c in model.layers or []:
         if model.cls == "Sequential":
             assign_paths(c, model.name + "/")
         else:
@@ -152,7 +164,7 @@ def model_paths(model):
                 for cc in c.layers:
                     assign_paths(cc, c.name + "/")
             fix(c)
-        for _, s in l.subs:
+        for _, s in flat_subs(l):
             fix(s)
     fix(model)
 

@@ -9,54 +9,11 @@ OUTDIR = sys.argv[1]
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make as S
 import make_more as M
-from make import L, V, input_layer, snake
+from make import L, V, flat_subs, input_layer, snake
 
 def attr_key(a):
     return "~" + a if a.startswith("_") else a
 
-# subs entries: (attr, L) or (attr, [L, ...]) for list containers (tracking order = list order)
-def flat_subs(l):
-    out = []
-    for a, s in l.subs:
-        if isinstance(s, list):
-            out += [(a, x) for x in s]
-        else:
-            out.append((a, s))
-    return out
-
-def all_vars(self):
-    out = list(self.vars)
-    for _, s in flat_subs(self):
-        out += s.all_vars()
-    for s in self.layers or []:
-        out += s.all_vars()
-    return out
-L.all_vars = all_vars
-
-def assign_paths(l, scope):
-    own = scope + l.name
-    for v in l.vars:
-        v.path = own + "/" + v.n
-    for _, s in flat_subs(l):
-        assign_paths(s, own + "/")
-    if l.layers is not None:
-        for c in l.layers:
-            assign_paths(c, own + "/" if l.cls == "Sequential" else "")
-S.assign_paths = assign_paths
-
-def model_paths(model):
-    for c in model.layers or []:
-        assign_paths(c, model.name + "/" if model.cls == "Sequential" else "")
-    def fix(l):
-        for c in l.layers or []:
-            if c.cls == "Sequential" and c.has_input:
-                for cc in c.layers:
-                    assign_paths(cc, c.name + "/")
-            fix(c)
-        for _, s in flat_subs(l):
-            fix(s)
-    fix(model)
-S.model_paths = model_paths
 
 def write_store(h5, model, opt_vars, inner=None):
     def save(l, path):
