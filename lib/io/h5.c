@@ -6,25 +6,41 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-static pthread_once_t quiet_once = PTHREAD_ONCE_INIT;
+static pthread_once_t plugins_once = PTHREAD_ONCE_INIT;
+/* A threadsafe libhdf5 keeps an error stack, and whether it prints, for each thread. */
+static _Thread_local int thread_quiet;
+/* Numbers the names of in-memory files: libhdf5 takes a second file of an open file's name for
+ * that file (a create fails, an open shares the first one's bytes). */
+static atomic_ulong image_serial;
 
 /* HDF5 descriptions of failed writes run long (time, file name, errno, sizes). */
 #define DETAIL_SIZE 1024
 
 /* Also: no filter plugins. A dataset naming an unknown filter would make libhdf5 load a shared
  * library from HDF5_PLUGIN_PATH; kcb's files use none, and a file must not choose code to run. */
-static void quiet_now(void) {
-  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  (void)H5PLset_loading_state(0);
+static void no_plugins(void) { (void)H5PLset_loading_state(0); }
+
+void kcb__h5_quiet(void) {
+  pthread_once(&plugins_once, no_plugins);
+  if (!thread_quiet) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    thread_quiet = 1;
+  }
 }
 
-void kcb__h5_quiet(void) { pthread_once(&quiet_once, quiet_now); }
+/* A name no other open in-memory file has and no real file can have (a core-driver create first
+ * reads an existing file of its name whole). */
+static void image_name(char *name, size_t size) {
+  snprintf(name, size, "/dev/null/kcb-in-memory-%ld-%lu.h5", (long)getpid(), atomic_fetch_add(&image_serial, 1));
+}
 
 /* The innermost (most specific) description on HDF5's error stack. */
 static herr_t innermost(unsigned n, const H5E_error2_t *e, void *data) {
@@ -117,9 +133,9 @@ int kcb__h5_memory_create(kcb__h5_memory *mem, size_t size_hint, const char *fil
     kcb__h5_close(fapl);
     return kcb__h5_fail(KCB_EIO, file, "cannot set up an in-memory HDF5 file");
   }
-  /* H5Fcreate first opens the name tentatively (is the file already open?), which with the core
-   * driver reads a whole existing file: use a name that cannot exist. */
-  mem->file = H5Fcreate("/dev/null/kcb-in-memory.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+  char name[96];
+  image_name(name, sizeof name);
+  mem->file = H5Fcreate(name, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
   if (mem->file < 0) return kcb__h5_fail(KCB_EIO, file, "cannot create an in-memory HDF5 file");
   return 0;
@@ -189,7 +205,9 @@ int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file
     kcb__h5_close(fapl);
     return kcb__h5_fail(KCB_EIO, file, "cannot set up an HDF5 file image");
   }
-  *out = H5Fopen(file, H5F_ACC_RDONLY, fapl);
+  char name[96];
+  image_name(name, sizeof name);
+  *out = H5Fopen(name, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
   if (*out < 0) {
     char detail[DETAIL_SIZE] = "";

@@ -18,7 +18,8 @@
  * 1,000 bytes; longer ones are refused by name, never cut short. */
 #define KCB__H5_PATH_MAX 2304
 
-/* Turns off HDF5's automatic error printing (once per process). Every entry point calls it. */
+/* Turns off HDF5's automatic error printing (for the calling thread: a threadsafe libhdf5 keeps
+ * that setting per thread) and its filter plugins. Every entry point calls it. */
 void kcb__h5_quiet(void);
 
 /* kcb__error(code, "<file>: <what>: <HDF5's innermost message>"). */
