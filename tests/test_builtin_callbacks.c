@@ -629,8 +629,55 @@ static void test_real_fit(void **state) {
   kcb_model_free(m);
 }
 
+/* A NULL where the API wants an object or an output is an error (or, for a printer, a
+ * placeholder), never a crash: every constructor and the helpers beside them. */
+static void test_null_arguments(void **state) {
+  (void)state;
+  const int64_t shape[1] = {4};
+  assert_int_equal(kcb_csv_logger_new(NULL, "log.csv", NULL), KCB_EINVAL);
+  assert_int_equal(kcb_early_stopping_new(NULL, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_reduce_lr_on_plateau_new(NULL, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_lr_scheduler_new(NULL, NULL, NULL, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_terminate_on_nan_new(NULL, NULL), KCB_EINVAL);
+  kcb_callback_ops ops = {0};
+  assert_int_equal(kcb_lambda_callback_new(NULL, &ops, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_model_checkpoint_new(NULL, "m.keras", NULL), KCB_EINVAL);
+  assert_int_equal(kcb_backup_and_restore_new(NULL, "backup", NULL), KCB_EINVAL);
+  assert_int_equal(kcb_keep_going_new(NULL, NULL, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_history_new(NULL), KCB_EINVAL);
+  assert_int_equal(kcb_model_new_from_spec(NULL, "4:relu", 1, shape, 1), KCB_EINVAL);
+  kcb_checkpoint_ranking *ranking = NULL;
+  assert_int_equal(kcb_checkpoint_rank(NULL, NULL, 0, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_checkpoint_rank(&ranking, NULL, 2, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_backup_and_restore_status(NULL, "backup"), KCB_EINVAL);
+  const char *const key = "loss";
+  assert_int_equal(kcb_model_checkpoint_check_keys("{loss}.keras", NULL, 1), KCB_EINVAL);
+  assert_ok(kcb_model_checkpoint_check_keys("{loss}.keras", &key, 1));
+  kcb_logs_clear(NULL);
+  char buf[16];
+  assert_string_equal(kcb_logs_keys_string(NULL, buf, sizeof buf), "[]");
+  assert_string_equal(kcb_tensor_shape_string(NULL, buf, sizeof buf), "()");
+  assert_int_equal(kcb_summary_writer_add_scalar(NULL, "loss", 1.0, 0), KCB_EINVAL);
+  assert_null(kcb_summary_writer_path(NULL));
+  kcb_summary_writer_set_wall_time(NULL, 1.0);
+  assert_int_equal(kcb_profiler_add(NULL, "step", "train", 0, 1, 0, NULL, 0), KCB_EINVAL);
+  kcb_event_reader *reader = NULL;
+  const kcb_event *event = NULL;
+  assert_int_equal(kcb_event_reader_open(NULL, "run"), KCB_EINVAL);
+  assert_int_equal(kcb_event_reader_open(&reader, NULL), KCB_EINVAL);
+  assert_int_equal(kcb_event_reader_next(NULL, &event), KCB_EINVAL);
+  char **runs = NULL;
+  size_t n_runs = 0;
+  assert_int_equal(kcb_tfevents_list_runs(NULL, &runs, &n_runs), KCB_EINVAL);
+  assert_int_equal(kcb_tfevents_list_runs("logs", NULL, &n_runs), KCB_EINVAL);
+  kcb_event_file_check check;
+  assert_int_equal(kcb_event_file_validate(NULL, &check), KCB_EINVAL);
+  assert_int_equal(kcb_event_file_validate("x.tfevents", NULL), KCB_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_null_arguments),
       cmocka_unit_test(test_early_stopping_baseline_and_restore),
       cmocka_unit_test(test_early_stopping_infinite_baseline),
       cmocka_unit_test(test_early_stopping_sequences),

@@ -241,6 +241,7 @@ static const kcb_callback_ops backup_and_restore_ops = {
 };
 
 int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const kcb_backup_and_restore_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "BackupAndRestore: out is NULL");
   kcb_backup_and_restore_options defaults = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
   const kcb_backup_and_restore_options *o = opts ? opts : &defaults;
   *out = NULL;
@@ -271,6 +272,7 @@ int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const
 }
 
 int kcb_backup_and_restore_status(kcb_backup_status *out, const char *backup_dir) {
+  if (!out) return kcb__error(KCB_EINVAL, "BackupAndRestore status: out is NULL");
   memset(out, 0, sizeof *out);
   out->batch = -1;
   if (!backup_dir || !backup_dir[0]) return kcb__error(KCB_EINVAL, "Empty `backup_dir` argument passed");

@@ -358,6 +358,7 @@ static const kcb_callback_ops csv_logger_ops = {
 };
 
 int kcb_csv_logger_new(kcb_callback **out, const char *filename, const kcb_csv_logger_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "CSVLogger: out is NULL");
   kcb_csv_logger_options defaults = KCB_CSV_LOGGER_OPTIONS_INIT;
   const kcb_csv_logger_options *o = opts ? opts : &defaults;
   *out = NULL;

@@ -89,6 +89,7 @@ static const kcb_callback_ops early_stopping_ops = {
 };
 
 int kcb_early_stopping_new(kcb_callback **out, const kcb_early_stopping_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "EarlyStopping: out is NULL");
   kcb_early_stopping_options defaults = KCB_EARLY_STOPPING_OPTIONS_INIT;
   const kcb_early_stopping_options *o = opts ? opts : &defaults;
   kcb__monitor monitor;

@@ -78,6 +78,7 @@ static const kcb_callback_ops history_ops = {
 };
 
 int kcb_history_new(kcb_history **out) {
+  if (!out) return kcb__error(KCB_EINVAL, "History: out is NULL");
   kcb_history *h = calloc(1, sizeof *h);
   *out = NULL;
   if (!h) return kcb__error(KCB_ENOMEM, "out of memory creating History");

@@ -77,6 +77,7 @@ KCB__FORWARD_INDEX(on_predict_batch_end, int64_t)
 static void kg_destroy(kcb_callback *cb) { kcb_callback_free(((keep_going *)cb)->inner); }
 
 int kcb_keep_going_new(kcb_callback **out, kcb_callback *inner, const kcb_keep_going_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "KeepGoing: out is NULL");
   *out = NULL;
   if (!inner || !inner->ops) return kcb__error(KCB_EINVAL, "keep going: no callback to wrap");
   keep_going *k = calloc(1, sizeof *k);

@@ -9,6 +9,7 @@ typedef struct lambda_callback {
 } lambda_callback;
 
 int kcb_lambda_callback_new(kcb_callback **out, const kcb_callback_ops *ops, void *user_data) {
+  if (!out) return kcb__error(KCB_EINVAL, "LambdaCallback: out is NULL");
   *out = NULL;
   if (!ops) return kcb__error(KCB_EINVAL, "LambdaCallback needs an ops table");
   lambda_callback *cb = calloc(1, sizeof *cb);

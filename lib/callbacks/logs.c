@@ -8,6 +8,7 @@
 #include "internal.h"
 
 void kcb_logs_clear(kcb_logs *logs) {
+  if (!logs) return;
   logs->count = 0;
   logs->n_sorted = 0;
   logs->append_new = 0;
@@ -99,6 +100,10 @@ void kcb_logs_copy(kcb_logs *dst, const kcb_logs *src) {
 }
 
 char *kcb_logs_keys_string(const kcb_logs *logs, char *buf, size_t size) {
+  if (!logs) {
+    kcb__strlcpy(buf, "[]", size);
+    return buf;
+  }
   size_t used = 0;
   if (size == 0) return buf;
   used += (size_t)snprintf(buf, size, "[");

@@ -47,6 +47,7 @@ static const kcb_callback_ops lr_scheduler_ops = {
 
 int kcb_lr_scheduler_new(kcb_callback **out, kcb_lr_schedule_fn schedule, void *user_data,
                          const kcb_lr_scheduler_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "LearningRateScheduler: out is NULL");
   kcb_lr_scheduler_options defaults = KCB_LR_SCHEDULER_OPTIONS_INIT;
   const kcb_lr_scheduler_options *o = opts ? opts : &defaults;
   *out = NULL;

@@ -431,6 +431,7 @@ static const kcb_callback_ops model_checkpoint_ops = {
 };
 
 int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "ModelCheckpoint: out is NULL");
   kcb_model_checkpoint_options defaults = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
   const kcb_model_checkpoint_options *o = opts ? opts : &defaults;
   *out = NULL;
@@ -536,6 +537,7 @@ static int check_field(void *ctx, const kcb__pyfield *f) {
 
 int kcb_model_checkpoint_check_keys(const char *filepath, const char *const *keys, size_t n_keys) {
   if (!filepath) return kcb__error(KCB_EINVAL, "ModelCheckpoint: NULL filepath");
+  if (!keys && n_keys) return kcb__error(KCB_EINVAL, "ModelCheckpoint: keys is NULL");
   key_check c = {keys, n_keys, filepath};
   return kcb__pyformat_fields(filepath, check_field, &c);
 }

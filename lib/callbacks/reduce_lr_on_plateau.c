@@ -69,6 +69,7 @@ static const kcb_callback_ops reduce_lr_ops = {
 };
 
 int kcb_reduce_lr_on_plateau_new(kcb_callback **out, const kcb_reduce_lr_on_plateau_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "ReduceLROnPlateau: out is NULL");
   kcb_reduce_lr_on_plateau_options defaults = KCB_REDUCE_LR_ON_PLATEAU_OPTIONS_INIT;
   const kcb_reduce_lr_on_plateau_options *o = opts ? opts : &defaults;
   kcb__monitor monitor;

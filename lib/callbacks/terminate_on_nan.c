@@ -32,6 +32,7 @@ static const kcb_callback_ops terminate_on_nan_ops = {
 };
 
 int kcb_terminate_on_nan_new(kcb_callback **out, const kcb_terminate_on_nan_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "TerminateOnNaN: out is NULL");
   kcb_terminate_on_nan_options defaults = KCB_TERMINATE_ON_NAN_OPTIONS_INIT;
   const kcb_terminate_on_nan_options *o = opts ? opts : &defaults;
   terminate_on_nan *t = calloc(1, sizeof *t);

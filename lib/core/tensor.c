@@ -64,6 +64,10 @@ char *kcb__shape_str(char *buf, size_t size, int rank, const int64_t *shape) {
 }
 
 char *kcb_tensor_shape_string(const kcb_tensor *t, char *buf, size_t size) {
+  if (!t) {
+    kcb__strlcpy(buf, "()", size);
+    return buf;
+  }
   return kcb__shape_str(buf, size, t->rank, t->shape);
 }
 

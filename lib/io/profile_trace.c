@@ -46,6 +46,7 @@ double kcb_profiler_now(void) {
 
 int kcb_profiler_add(kcb_profiler *p, const char *name, const char *category, double start, double end, int lane,
                      const char *arg_name, int64_t arg) {
+  if (!p) return kcb__error(KCB_EINVAL, "profiler: NULL profiler");
   pthread_mutex_lock(&p->mu);
   if (p->n == p->cap) {
     size_t cap = p->cap ? 2 * p->cap : 256;

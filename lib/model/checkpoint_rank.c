@@ -400,6 +400,8 @@ static int cmp_entry(const void *pa, const void *pb) {
 }
 
 int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, size_t n_paths, const kcb_rank_options *opts) {
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_checkpoint_rank: out is NULL");
+  if (!paths && n_paths) return kcb__error(KCB_EINVAL, "kcb_checkpoint_rank: paths is NULL");
   kcb_rank_options defaults = KCB_RANK_OPTIONS_INIT;
   const kcb_rank_options *o = opts ? opts : &defaults;
   entries e = {0};

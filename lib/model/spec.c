@@ -311,6 +311,7 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
 }
 
 int kcb_model_new_from_spec(kcb_model **out, const char *spec, int rank, const int64_t *data_shape, uint64_t seed) {
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_model_new_from_spec: out is NULL");
   *out = NULL;
   int spec_rank;
   int64_t spec_shape[KCB_MAX_RANK];

@@ -33,7 +33,7 @@ typedef struct kcb_logs {
   kcb_log_entry entries[KCB_LOGS_CAPACITY];
 } kcb_logs;
 
-/** Empties logs. */
+/** Empties logs (NULL: nothing to do). */
 void kcb_logs_clear(kcb_logs *logs);
 
 /** Sets key to a scalar value, replacing its value, or adding it: in sorted position, or during a
@@ -58,7 +58,7 @@ int kcb_logs_remove(kcb_logs *logs, const char *key);
 void kcb_logs_copy(kcb_logs *dst, const kcb_logs *src);
 
 /** Writes the keys as Python prints a list, e.g. "['accuracy', 'loss']", into buf
- * (always NUL-terminated). @return buf. */
+ * (always NUL-terminated; "[]" for NULL logs). @return buf. */
 char *kcb_logs_keys_string(const kcb_logs *logs, char *buf, size_t size);
 
 /** Writes v as Python's repr() prints a float: the shortest text that parses back to the same

@@ -233,7 +233,9 @@ int kcb_model_predict_layer(kcb_model *m, const kcb_tensor *x, size_t layer, int
 
 /* ---- what callbacks read and change -------------------------------------------------- */
 
-/** Asks fit (evaluate, predict) to stop after the current batch (Keras's stop_training). */
+/** Asks fit to stop after the current training batch (Keras's stop_training), or after the
+ * epoch when asked during its validation. A standalone evaluate or predict ignores it: see
+ * kcb_model_set_stop_evaluating and kcb_model_set_stop_predicting. */
 void kcb_model_set_stop_training(kcb_model *m, int stop);
 /** Whether a stop was requested. */
 int kcb_model_stop_training(const kcb_model *m);

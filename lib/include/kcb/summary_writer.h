@@ -34,7 +34,7 @@ typedef struct kcb_summary_writer_options {
  *        flush_secs outside (0, 1e6]), KCB_ENOMEM or an I/O code naming the path. */
 int kcb_summary_writer_new(kcb_summary_writer **out, const char *logdir, const kcb_summary_writer_options *opts);
 
-/** The event file's path. Owned by the writer. */
+/** The event file's path. Owned by the writer; NULL for a NULL writer. */
 const char *kcb_summary_writer_path(const kcb_summary_writer *w);
 
 /** Sets the wall time (seconds since the epoch) of the next events; 0 (default) uses the clock.

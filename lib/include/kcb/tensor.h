@@ -37,7 +37,8 @@ int64_t kcb_tensor_size(const kcb_tensor *t);
  * for NULL and overflow). */
 int64_t kcb_tensor_sample_size(const kcb_tensor *t);
 
-/** Writes the shape as "(60000, 28, 28)" into buf (always NUL-terminated). @return buf. */
+/** Writes the shape as "(60000, 28, 28)" into buf (always NUL-terminated; "()" for a NULL
+ * tensor). @return buf. */
 char *kcb_tensor_shape_string(const kcb_tensor *t, char *buf, size_t size);
 
 /** Frees a tensor made by kcb_tensor_new (and its data if it owns it). Accepts NULL. */

@@ -249,6 +249,7 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth,
 }
 
 int kcb_tfevents_list_runs(const char *logdir, char ***out_runs, size_t *out_count) {
+  if (!logdir || !out_runs || !out_count) return kcb__error(KCB_EINVAL, "list runs: NULL %s", !logdir ? "logdir" : "output");
   *out_runs = NULL;
   *out_count = 0;
   strlist runs = {0};
@@ -268,6 +269,7 @@ int kcb_tfevents_list_runs(const char *logdir, char ***out_runs, size_t *out_cou
 /* ---- checking alone ---------------------------------------------------------------------- */
 
 int kcb_event_file_validate(const char *path, kcb_event_file_check *out) {
+  if (!path || !out) return kcb__error(KCB_EINVAL, "event file check: NULL %s", path ? "out" : "path");
   memset(out, 0, sizeof *out);
   struct stat st;
   if (stat(path, &st) != 0)
@@ -381,6 +383,8 @@ struct kcb_event_reader {
 };
 
 int kcb_event_reader_open(kcb_event_reader **out, const char *path) {
+  if (!out) return kcb__error(KCB_EINVAL, "event reader: out is NULL");
+  if (!path) return kcb__error(KCB_EINVAL, "event reader: no path");
   *out = NULL;
   kcb_event_reader *r = calloc(1, sizeof *r);
   if (!r) return kcb__error(KCB_ENOMEM, "reader: out of memory");
@@ -802,6 +806,7 @@ static int decode_event(kcb_event_reader *r, const char *file, uint64_t offset, 
 }
 
 int kcb_event_reader_next(kcb_event_reader *r, const kcb_event **out) {
+  if (!r || !out) return kcb__error(KCB_EINVAL, "event reader: NULL %s", r ? "out" : "reader");
   *out = NULL;
   for (;;) {
     if (!r->file_open) {

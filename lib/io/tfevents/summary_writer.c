@@ -209,6 +209,7 @@ size_t kcb__encode_scalar_event(unsigned char *out, double wall_time, int64_t st
 }
 
 int kcb_summary_writer_add_scalar(kcb_summary_writer *w, const char *tag, double value, int64_t step) {
+  if (!w) return kcb__error(KCB_EINVAL, "summary writer: NULL writer");
   int rc = check_tag(tag, "scalar");
   if (rc) return rc;
   int first = first_use(w, tag, "scalars", 0);
@@ -659,9 +660,11 @@ int kcb_summary_writer_new(kcb_summary_writer **out, const char *logdir, const k
   return 0;
 }
 
-const char *kcb_summary_writer_path(const kcb_summary_writer *w) { return kcb__event_writer_path(w->ew); }
+const char *kcb_summary_writer_path(const kcb_summary_writer *w) { return w ? kcb__event_writer_path(w->ew) : NULL; }
 
-void kcb_summary_writer_set_wall_time(kcb_summary_writer *w, double wall_time) { w->wall_time = wall_time; }
+void kcb_summary_writer_set_wall_time(kcb_summary_writer *w, double wall_time) {
+  if (w) w->wall_time = wall_time;
+}
 
 void kcb__summary_writer_set_profiler(kcb_summary_writer *w, kcb_profiler *p) { kcb__event_writer_set_profiler(w->ew, p); }
 
