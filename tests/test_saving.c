@@ -1126,6 +1126,11 @@ static void test_unsupported_settings_refused(void **state) {
       {0, "config/layers/1/config/activity_regularizer", "{\"class_name\": \"L1\", \"config\": {\"l1\": 0.01}}", "activity_regularizer (L1)"},
       {0, "config/layers/1/config/bias_constraint", "{\"class_name\": \"NonNeg\", \"config\": {}}", "bias_constraint (NonNeg)"},
       {0, "config/layers/1/config/lora_rank", "4", "lora_rank"},
+      /* model.quantize("int8"): Keras 3 writes the policy's mode, no name */
+      {0, "config/layers/1/config/dtype", "{\"class_name\": \"QuantizedDTypePolicy\", \"config\": {\"mode\": \"int8\", "
+                                          "\"source_name\": \"float32\"}}", "quantized dtype policy (mode 'int8'"},
+      {0, "config/layers/1/config/quantization_config", "{\"class_name\": \"Int8QuantizationConfig\", \"config\": {}}",
+       "quantization_config (Int8QuantizationConfig) is not supported"},
       {0, "config/layers/2/config/noise_shape", "[null, 1]", "Dropout layer 'dropout': noise_shape"},
       {0, "config/layers/3/config/data_format", "\"channels_first\"", "Flatten layer 'flatten': data_format 'channels_first'"},
       {0, "config/trainable", "false", "Sequential model 'sequential': trainable=false"},

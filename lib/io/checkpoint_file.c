@@ -573,12 +573,65 @@ json_t *kcb__entry_layers(json_t *entry, int for_store) {
   return out;
 }
 
+const char *kcb__config_quantization(json_t *layer_config) {
+  json_t *dtype = json_object_get(layer_config, "dtype");
+  const char *cls = json_string_value(json_object_get(dtype, "class_name"));
+  const char *mode = json_string_value(json_object_get(json_object_get(dtype, "config"), "mode"));
+  if (mode) return mode;
+  if (cls && strstr(cls, "Quantized")) return "quantized";
+  json_t *q = json_object_get(layer_config, "quantization_config"); /* null when not quantized */
+  return q && !json_is_null(q) ? "quantized" : NULL;
+}
+
+/* A quantized Dense's variables, as Keras 3.15's Dense.variable_serialization_spec orders them for
+ * `mode`; entries that only some layers have (the bias without use_bias=False, int4's sub-channel
+ * kernel_zero and g_idx) are told by the count n. Only float8's stay trainable (their gradients
+ * overwrite them); the others' kernels and scales are frozen, their bias trains. */
+static void name_quantized_dense(const char *mode, json_t *entry, size_t n, const char **names, int *trainable) {
+  static const char *const int8[] = {"kernel", "bias", "kernel_scale", NULL};
+  static const char *const int4[] = {"kernel", "bias", "kernel_scale", "kernel_zero", "g_idx", NULL};
+  static const char *const float8[] = {"kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale",
+                                       "kernel_amax_history", "outputs_grad_scale", "outputs_grad_amax_history", NULL};
+  static const char *const gptq[] = {"bias", "kernel", "kernel_scale", "kernel_zero", "g_idx", NULL};
+  static const char *const awq[] = {"bias", "kernel", "kernel_scale", "kernel_zero", "awq_scales", "g_idx", NULL};
+  size_t base = strcspn(mode, "/"); /* "int4/128": int4 with blocks of 128 */
+  const char *const *spec = !strncmp(mode, "int8", base) && base == 4     ? int8
+                            : !strncmp(mode, "int4", base) && base == 4   ? int4
+                            : !strncmp(mode, "float8", base) && base == 6 ? float8
+                            : !strncmp(mode, "gptq", base) && base == 4   ? gptq
+                            : !strncmp(mode, "awq", base) && base == 3    ? awq
+                                                                          : NULL;
+  if (!spec) return;
+  int bias = !json_is_false(json_object_get(entry_config(entry), "use_bias"));
+  size_t full = 0;
+  while (spec[full]) full++;
+  int sub_channel = spec == int4 && n == full - !bias; /* int4 without blocks has no zero point or g_idx */
+  size_t k = 0;
+  for (size_t i = 0; spec[i]; i++) {
+    if (!strcmp(spec[i], "bias") && !bias) continue;
+    if (spec == int4 && !sub_channel && (!strcmp(spec[i], "kernel_zero") || !strcmp(spec[i], "g_idx"))) continue;
+    if (k == n) return; /* more than the file holds: not what we know */
+    names[k] = spec[i];
+    trainable[k] = spec == float8 || !strcmp(spec[i], "bias");
+    k++;
+  }
+  if (k != n)
+    for (size_t i = 0; i < n; i++) names[i] = NULL, trainable[i] = 1;
+}
+
 /* The names of the variables of a layer of class `cls` that holds n of them, and whether each is
  * trainable; NULL names mean "<index>". */
 static void name_vars(const char *cls, json_t *entry, size_t n, const char **names, int *trainable) {
   for (size_t i = 0; i < n; i++) names[i] = NULL, trainable[i] = 1;
   const class_vars *c = class_info(cls);
   if (!c || !c->names[0]) return;
+  const char *quantization = entry ? kcb__config_quantization(entry_config(entry)) : NULL;
+  if (quantization) {
+    if (!strcmp(cls, "Dense")) name_quantized_dense(quantization, entry, n, names, trainable);
+    return; /* another class's quantized variables: by position */
+  }
+  json_t *lora = json_object_get(entry_config(entry), "lora_rank");
+  int lora_kernel = json_is_integer(lora) && json_integer_value(lora) > 0; /* frozen: the factors train */
   size_t known = 0;
   while (known < 4 && c->names[known]) known++;
   if (strcmp(cls, "BatchNormalization") == 0 || strcmp(cls, "LayerNormalization") == 0 ||
@@ -612,7 +665,7 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
     return; /* use_bias=False drops the trailing bias; anything else is not what we know */
   for (size_t i = 0; i < n; i++) {
     names[i] = c->names[i];
-    trainable[i] = (int)i < (int)known - c->n_non_trainable;
+    trainable[i] = (int)i < (int)known - c->n_non_trainable && !(lora_kernel && !strcmp(names[i], "kernel"));
   }
 }
 

@@ -70,6 +70,11 @@ const char *kcb__entry_name(json_t *entry);
 /* A new array of a model entry's layers, as model.layers lists them: for_store drops a
  * Sequential's InputLayer (the legacy layer_names drop it too). NULL if entry is no model. */
 json_t *kcb__entry_layers(json_t *entry, int for_store);
+/* How a layer config's variables are quantized (model.quantize): its quantized dtype policy's mode
+ * ("int8", "int4/128", "float8", "gptq", ...; Keras 3 writes {"mode", "source_name"} for those,
+ * no "name"), "quantized" for a quantization_config alone, NULL when they are not. A quantized
+ * layer stores other variables, in another order, than its float one. */
+const char *kcb__config_quantization(json_t *layer_config);
 int kcb__is_rnn_class(const char *class_name);
 /* The class of an RNN layer's cell ("LSTMCell", "ConvLSTMCell", a generic RNN's from its config). */
 void kcb__rnn_cell_class(const char *rnn_class, json_t *entry, char *out, size_t size);

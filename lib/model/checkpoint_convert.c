@@ -1009,13 +1009,41 @@ static int config_flag(json_t *config, const char *key, int keras_default) {
   return json_is_boolean(v) ? json_is_true(v) : json_is_number(v) ? json_number_value(v) != 0 : keras_default;
 }
 
-/* Whether a layer's variables follow a quantized dtype policy (model.quantize: int8 kernels with
- * their scales, int4, float8's), whose lists kcb does not model. */
-static int quantized(json_t *config) {
-  json_t *dtype = json_object_get(config, "dtype");
-  const char *cls = json_string_value(json_object_get(dtype, "class_name"));
-  json_t *q = json_object_get(config, "quantization_config"); /* null when not quantized */
-  return (cls && strstr(cls, "Quantized")) || (q && !json_is_null(q));
+/* A layer whose variables Keras lists otherwise in the two families of layouts. A quantized one:
+ * a store holds them in its variable_serialization_spec order, the legacy layouts trainable ones
+ * first, under their own names. A LoRA one: a store holds the merged kernel, the legacy layouts the
+ * two LoRA factors beside it. kcb copies such a layer within its family only. */
+static int check_family_change(const kcb_checkpoint_file *f, kcb_checkpoint_layout layout, const char *out_path) {
+  int from_store = f->meta.layout == KCB_LAYOUT_KERAS || f->meta.layout == KCB_LAYOUT_WEIGHTS_H5;
+  int to_store = layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_WEIGHTS_H5;
+  if (from_store == to_store) return 0;
+  for (size_t li = 0; li < f->n_layers; li++) {
+    const kcb__ckpt_layer *l = &f->layers[li];
+    json_t *c = l->entry ? json_object_get(l->entry, "config") : NULL;
+    const char *mode = c ? kcb__config_quantization(c) : NULL;
+    json_t *lora = c ? json_object_get(c, "lora_rank") : NULL;
+    char what[128] = "";
+    if (mode) snprintf(what, sizeof what, "quantized (mode '%s')", mode);
+    else if (json_is_integer(lora) && json_integer_value(lora) > 0)
+      snprintf(what, sizeof what, "LoRA-enabled (lora_rank %lld)", (long long)json_integer_value(lora));
+    else if (l->class_name && (!strcmp(l->class_name, "Dense") || !strcmp(l->class_name, "EinsumDense"))) {
+      /* no config to say so (weights only): more than a kernel and a bias, or an integer kernel */
+      size_t n = 0;
+      int integer = 0;
+      for (size_t i = 0; i < f->meta.n_model_vars; i++)
+        if (f->vars[i].pub.layer == (int)li)
+          n++, integer |= f->vars[i].pub.dtype >= KCB_DTYPE_INT8 && f->vars[i].pub.dtype <= KCB_DTYPE_UINT64;
+      if (n > 2 || integer)
+        snprintf(what, sizeof what, "a %s of %zu variables%s, as a quantized or LoRA one is", l->class_name, n,
+                 integer ? " with an integer one" : "");
+    }
+    if (what[0])
+      return kcb__error(KCB_EINVAL, "%s: layer '%s' of %s is %s: Keras lists such a layer's variables in another "
+                        "order, under other names, in the legacy layouts (.h5) than in .keras and .weights.h5, so kcb "
+                        "copies it only within one family (.keras <-> .weights.h5, .h5 <-> legacy weights); nothing "
+                        "was written", out_path, l->name ? l->name : l->path, f->path, what);
+  }
+  return 0;
 }
 
 /* The variables of a layer whose class kcb knows, as its config builds them: how many, in which
@@ -1028,7 +1056,7 @@ static int check_layer_variables(const kcb_checkpoint_file *f, int li, const cha
   json_t *c = l->entry ? json_object_get(l->entry, "config") : NULL;
   const char *cls = l->class_name;
   if (!c || !cls) return 0;
-  if (quantized(c)) return 0;
+  if (kcb__config_quantization(c)) return 0;
   const kcb_checkpoint_var *v[8];
   size_t n = 0;
   for (size_t i = 0; i < f->meta.n_model_vars; i++)
@@ -1264,6 +1292,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
                         kcb_checkpoint_layout_name(src), kcb_checkpoint_layout_name(layout),
                         layout == KCB_LAYOUT_H5 ? ", or write the weights-only legacy layout (kcb-restore --format "
                                                   "legacy_weights.h5; KCB_LAYOUT_LEGACY_WEIGHTS_H5)" : ""));
+  KCB__TRY(check_family_change(f, layout, out_path));
   for (size_t li = 0; f->config && li < f->n_layers; li++) KCB__TRY(check_layer_variables(f, (int)li, out_path));
   if (layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) KCB__TRY(check_config_agrees(f, out_path));
   if (layout == KCB_LAYOUT_WEIGHTS_H5 || layout == KCB_LAYOUT_KERAS) {

@@ -10,6 +10,7 @@
 #include <jansson.h>
 
 #include "model/layer_config.h"
+#include "io/checkpoint_file_internal.h"
 #include "io/json_python.h"
 
 /* ---- writing ----------------------------------------------------------------------------- */
@@ -416,6 +417,11 @@ static const char *policy_name(json_t *dtype) {
   return json_string_value(json_object_get(json_object_get(dtype, "config"), "name"));
 }
 
+static int policy_is_quantized(json_t *dtype) {
+  const char *cls = json_string_value(json_object_get(dtype, "class_name"));
+  return (cls && strstr(cls, "Quantized")) || json_object_get(json_object_get(dtype, "config"), "mode");
+}
+
 /* Settings of a layer (or of the model, cls "Sequential") that Keras applies and kcb does not
  * implement: dropped, the model would train or predict otherwise, so they are refused by name. */
 static int check_layer_settings(json_t *c, const char *cls, const char *name, const char *file) {
@@ -429,8 +435,14 @@ static int check_layer_settings(json_t *c, const char *cls, const char *name, co
                                          "LayerNormalization"};
   int has_weights = 0;
   for (size_t i = 0; i < sizeof weighted / sizeof weighted[0]; i++) has_weights |= strcmp(cls, weighted[i]) == 0;
+  /* a quantized policy by its mode; a quantization_config alone is named below, by its class */
+  json_t *quantization_config = json_object_get(c, "quantization_config");
+  const char *quantization = json_is_object(quantization_config) && !policy_is_quantized(json_object_get(c, "dtype"))
+                                 ? NULL : kcb__config_quantization(c);
   if (has_weights && json_is_false(json_object_get(c, "trainable")))
     snprintf(why, sizeof why, "trainable=false (frozen weights; kcb trains every layer)");
+  else if (quantization)
+    snprintf(why, sizeof why, "a quantized dtype policy (mode '%s'; kcb computes in float32)", quantization);
   else if (policy && strcmp(policy, "float32") != 0 && strncmp(policy, "mixed_", 6) != 0)
     snprintf(why, sizeof why, "dtype policy '%s' (kcb computes in float32)", policy);
   else if (strcmp(cls, "Flatten") == 0 && data_format && strcmp(data_format, "channels_last") != 0)

@@ -67,6 +67,21 @@ for m in bn_renorm ln_rms; do
   done
 done
 
+# make_lists.py: a Dense quantized to int8 (Keras 3.15's model.quantize) lists kernel, bias,
+# kernel_scale in its store, trainable bias only; a LoRA Dense stores its merged kernel, frozen.
+# Keras lists both otherwise in the legacy layouts, so they are copied within a family only.
+check q8_names 0 '^  sequential/dense/kernel_scale +float32 +\(3,\) +3 +no ' -- "$bin/kcb-inspect" checkpoint "$dir/q8.keras"
+check q8_trainable 0 '26 parameters \(11 trainable, 15 non-trainable\)' -- "$bin/kcb-inspect" checkpoint "$dir/q8.keras"
+check q8_slot_owner 0 '^  adam/sequential_dense_bias_velocity ' -- "$bin/kcb-inspect" checkpoint "$dir/q8.keras"
+check q8_to_h5 1 "layer 'dense' of .*q8\.keras is quantized \(mode 'int8'\).*nothing was written" -- \
+  "$bin/kcb-restore" "$dir/q8.keras" -o "$tmp/q8.h5"
+check q8_weights_to_legacy 1 "is a Dense of 3 variables with an integer one" -- \
+  "$bin/kcb-restore" "$dir/q8.weights.h5" -o "$tmp/q8lw.h5" --format legacy_weights.h5
+check q8_to_weights_h5 0 "\(verified\)" -- "$bin/kcb-restore" "$dir/q8.keras" -o "$tmp/q8.weights.h5"
+check lora_frozen_kernel 0 '^  sequential/dense/kernel +float32 +\(4, 3\) +12 +no ' -- "$bin/kcb-inspect" checkpoint "$dir/lora.keras"
+check lora_to_h5 1 "is LoRA-enabled \(lora_rank 2\)" -- "$bin/kcb-restore" "$dir/lora.keras" -o "$tmp/lora.h5"
+check q8_lora_nothing_written 0 "^none$" -- sh -c "! ls \"$tmp/q8.h5\" \"$tmp/q8lw.h5\" \"$tmp/lora.h5\" 2>/dev/null | grep . && echo none"
+
 # make_lists.py: a custom layer holding a list of 12 Dense layers. Keras names the items in list
 # order (dense ... dense_11) and its legacy layout lists their weights so: the .h5 kcb writes loads
 # them into the same layers (numbered as the list, not as strings sort "dense_10" before "dense_2")

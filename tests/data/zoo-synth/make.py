@@ -97,7 +97,8 @@ def policy(dtype="float32"):
 
 
 def entry(l, archive, functional_parent=False):
-    cfg = {"name": l.name, "trainable": l.trainable, "dtype": policy(l.config.get("_dtype", "float32"))}
+    cfg = {"name": l.name, "trainable": l.trainable,
+           "dtype": l.config.get("_policy") or policy(l.config.get("_dtype", "float32"))}
     cfg.update({k: v for k, v in l.config.items() if not k.startswith("_")})
     if l.cls == "InputLayer":
         cfg = {"batch_shape": l.config["batch_shape"], "dtype": l.config.get("dtype", "float32"), "sparse": False,

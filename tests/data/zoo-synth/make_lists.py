@@ -68,9 +68,12 @@ def bf16(shape):
     u = (a.view(np.uint32) >> 16).astype(np.uint16)
     return u.view(np.dtype("V2"))
 
-def write_all(tag, model, kind, fix_cfg=None, zmembers=(), zip64=False, build_config=True, legacy=True):
+def write_all(tag, model, kind, fix_cfg=None, zmembers=(), zip64=False, build_config=True, legacy=True, unstored=None):
+    """unstored(trainable): the model's trainable variables when some are not in the store."""
     S.model_paths(model)
     trainable = [v for c in model.layers for v in c.weights() if v.tr] if model.layers is not None else [v for v in model.all_vars() if v.tr]
+    if unstored:
+        trainable = unstored(trainable)
     cls, ocfg, opt_vars, inner = M.opt_spec(kind, trainable)
     with h5py.File(os.path.join(OUTDIR, tag + ".weights.h5"), "w") as h5:
         write_store(h5, model, opt_vars, inner)
@@ -207,12 +210,32 @@ def bf():
         dense("dense_1", 3, 2)])
 
 def q8():
-    q = L("dense", "Dense", [V("kernel", (4, 3), "int8"), V("bias", (3,)), V("kernel_scale", (3,))],
-          config={"units": 3, "quantization_config": None})
+    """model.quantize("int8") in Keras 3.15: a QuantizedDTypePolicy ({"mode", "source_name"}, no
+    "name"), the store in variable_serialization_spec order (kernel, bias, kernel_scale), the int8
+    kernel and its scale frozen (Dense._int8_build), so the optimizer has slots for the bias only."""
+    pol = {"module": "keras", "class_name": "QuantizedDTypePolicy", "config": {"mode": "int8", "source_name": "float32"},
+           "registered_name": None}
+    qc = {"module": "keras.quantizers", "class_name": "Int8QuantizationConfig", "config": {"weight_quantizer": None,
+          "activation_quantizer": None}, "registered_name": None}
+    q = L("dense", "Dense", [V("kernel", (4, 3), "int8", trainable=False), V("bias", (3,)), V("kernel_scale", (3,), trainable=False)],
+          config={"units": 3, "_policy": pol, "quantization_config": qc})
     return L("sequential", "Sequential", layers=[input_layer("input_layer", (4,)), q, dense("dense_1", 3, 2)])
 
+def lora():
+    """Dense.enable_lora(2) in Keras 3.15: the store keeps the merged kernel and the bias; the kernel
+    is frozen, lora_kernel_a and lora_kernel_b (not stored, but their optimizer slots are) train."""
+    d = L("dense", "Dense", [V("kernel", (4, 3), trainable=False), V("bias", (3,))], config={"units": 3, "lora_rank": 2, "lora_alpha": 2})
+    return L("sequential", "Sequential", layers=[input_layer("input_layer", (4,)), d, dense("dense_1", 3, 2)])
+
+def lora_trainable(trainable):
+    """Layer.trainable_variables in creation order: bias, then the two factors enable_lora adds."""
+    a, b = V("lora_kernel_a", (4, 2)), V("lora_kernel_b", (2, 3))
+    a.path, b.path = "sequential/dense/lora_kernel_a", "sequential/dense/lora_kernel_b"
+    return trainable[:1] + [a, b] + trainable[1:]
+
 MODELS = {
-  "q8": lambda: write_all("q8", q8(), "sgd", legacy=False),
+  "q8": lambda: write_all("q8", q8(), "adam", legacy=False),
+  "lora": lambda: write_all("lora", lora(), "sgd", legacy=False, unstored=lora_trainable),
   "lookup": lambda: write_all("lookup", lookup(), "adam", zmembers=[
       ("assets/layers/string_lookup/vocabulary.txt", "[UNK]\nthe\ncat\nsat"),
       ("assets/layers/text_vectorization/vocabulary.txt", "\n[UNK]\nthe\ncat\nsat\non"),
