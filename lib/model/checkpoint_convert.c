@@ -1169,6 +1169,24 @@ static int check_optimizer_scalars(const kcb_checkpoint_file *f, const char *out
   return 0;
 }
 
+/* A Sequential config Keras builds no weights from: no build_config, no InputLayer, no input
+ * shape on a layer (a model compiled and saved before it saw data). */
+static int sequential_unbuilt(json_t *config) {
+  if (strcmp(json_string_value(json_object_get(config, "class_name")) ? json_string_value(json_object_get(config, "class_name")) : "", "Sequential") != 0 ||
+      json_object_get(config, "build_config"))
+    return 0;
+  size_t k;
+  json_t *entry;
+  json_array_foreach(json_object_get(json_object_get(config, "config"), "layers"), k, entry) {
+    json_t *c = json_object_get(entry, "config");
+    const char *cls = json_string_value(json_object_get(entry, "class_name"));
+    if ((cls && !strcmp(cls, "InputLayer")) || json_object_get(c, "batch_input_shape") || json_object_get(c, "batch_shape") ||
+        json_object_get(c, "input_shape"))
+      return 0;
+  }
+  return 1;
+}
+
 static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_path) {
   const char *model_class = f->meta.model_class ? f->meta.model_class : "";
   int built_from_config = !strcmp(model_class, "Sequential") || !strcmp(model_class, "Functional");
@@ -1184,6 +1202,8 @@ static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_pat
   json_t *config_layers = built_from_config ? json_object_get(json_object_get(f->config, "config"), "layers") : NULL;
   size_t k;
   json_t *entry;
+  if (f->meta.n_model_vars == 0 && sequential_unbuilt(f->config))
+    config_layers = NULL; /* saved before it was built: Keras builds no weights from its config either */
   json_array_foreach(config_layers, k, entry) {
     const char *cls = json_string_value(json_object_get(entry, "class_name"));
     const char *name = json_string_value(json_object_get(json_object_get(entry, "config"), "name"));

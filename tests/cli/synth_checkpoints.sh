@@ -82,6 +82,13 @@ check lora_frozen_kernel 0 '^  sequential/dense/kernel +float32 +\(4, 3\) +12 +n
 check lora_to_h5 1 "is LoRA-enabled \(lora_rank 2\)" -- "$bin/kcb-restore" "$dir/lora.keras" -o "$tmp/lora.h5"
 check q8_lora_nothing_written 0 "^none$" -- sh -c "! ls \"$tmp/q8.h5\" \"$tmp/q8lw.h5\" \"$tmp/lora.h5\" 2>/dev/null | grep . && echo none"
 
+# a Sequential compiled and saved before it saw data holds no weights, and Keras builds none from its
+# config: its legacy file lists the layers with no weight names, as Keras's own
+check unbuilt_to_h5 0 '^same layers$' -- sh -c "'$bin/kcb-restore' '$dir/unbuilt.keras' -o '$tmp/unbuilt.h5' >/dev/null 2>&1 && $py -c \"
+import h5py
+names = lambda p: [(n, list(h5py.File(p, 'r')['model_weights'][n].attrs['weight_names'])) for n in h5py.File(p, 'r')['model_weights'].attrs['layer_names']]
+print('same layers' if names('$tmp/unbuilt.h5') == names('$dir/unbuilt.h5') else (names('$tmp/unbuilt.h5'), names('$dir/unbuilt.h5')))\""
+
 # make_lists.py: a custom layer holding a list of 12 Dense layers. Keras names the items in list
 # order (dense ... dense_11) and its legacy layout lists their weights so: the .h5 kcb writes loads
 # them into the same layers (numbered as the list, not as strings sort "dense_10" before "dense_2")
