@@ -257,9 +257,11 @@ int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   if (rc == MPI_SUCCESS && m->opt.n_slots > 0)
     rc = MPI_Bcast(m->opt.slots, (int)((size_t)m->opt.n_slots * m->n_params), MPI_FLOAT, 0, d->comm);
   if (rc != MPI_SUCCESS) return mpi_error(rc, "MPI_Bcast of the weights");
-  /* The small state in one message: iterations, learning rate, resume point, RNG states, and the
-   * resumed epoch's running means (whether to take them, then the (total, count) pairs). */
-  enum { MEANS_AT = 5 + 3 * 4, N_MEANS = 2 * (1 + KCB__MAX_METRICS) };
+  /* The small state in one message: iterations, learning rate, resume point, RNG states, the
+   * backup's batching and first iteration (another batching restarts the epoch: every rank must
+   * see it to run the same steps), and the resumed epoch's running means (whether to take them,
+   * then the (total, count) pairs). */
+  enum { BATCHING_AT = 5 + 3 * 4, MEANS_AT = BATCHING_AT + 3, N_MEANS = 2 * (1 + KCB__MAX_METRICS) };
   uint64_t s[MEANS_AT + 1 + N_MEANS];
   s[0] = (uint64_t)m->opt.iterations;
   memcpy(&s[1], &m->opt.learning_rate, sizeof m->opt.learning_rate);
@@ -269,6 +271,9 @@ int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   memcpy(&s[5], m->init_rng.s, sizeof m->init_rng.s);
   memcpy(&s[9], m->dropout_rng.s, sizeof m->dropout_rng.s);
   memcpy(&s[13], m->shuffle_rng.s, sizeof m->shuffle_rng.s);
+  s[BATCHING_AT] = (uint64_t)m->resume_batch_size;
+  s[BATCHING_AT + 1] = (uint64_t)m->resume_samples;
+  s[BATCHING_AT + 2] = (uint64_t)m->fit_start_iterations;
   s[MEANS_AT] = (uint64_t)m->resume_means;
   memcpy(&s[MEANS_AT + 1], m->epoch_means, sizeof m->epoch_means);
   if ((rc = MPI_Bcast(s, (int)(sizeof s / sizeof s[0]), MPI_UINT64_T, 0, d->comm)) != MPI_SUCCESS)
@@ -281,6 +286,9 @@ int kcb__dist_broadcast_model(const kcb_distributed *d, kcb_model *m) {
   memcpy(m->init_rng.s, &s[5], sizeof m->init_rng.s);
   memcpy(m->dropout_rng.s, &s[9], sizeof m->dropout_rng.s);
   memcpy(m->shuffle_rng.s, &s[13], sizeof m->shuffle_rng.s);
+  m->resume_batch_size = (int64_t)s[BATCHING_AT];
+  m->resume_samples = (int64_t)s[BATCHING_AT + 1];
+  m->fit_start_iterations = (int64_t)s[BATCHING_AT + 2];
   m->resume_means = (int)s[MEANS_AT];
   memcpy(m->epoch_means, &s[MEANS_AT + 1], sizeof m->epoch_means);
   /* the dropout stream too: each step derives every rank's own masks from it (train.c) */
