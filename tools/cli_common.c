@@ -2,6 +2,7 @@
 #include "cli_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -25,6 +26,14 @@ static void check_stdout(void) {
     return; /* the pipe's reader is gone: nobody to tell */
   fprintf(stderr, "%s: writing to standard output failed: %s\n", exit_tool, err ? strerror(err) : "write error");
   _exit(1);
+}
+
+void cli_open_standard_fds(void) {
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
+      int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* the lowest free number: fd */
+      if (null >= 0 && null != fd) close(null); /* not fd (a lower one opened meanwhile?): leave it */
+    }
 }
 
 void cli_check_stdout_at_exit(const char *tool) {

@@ -7,6 +7,11 @@
 #include <stddef.h>
 #include <stdio.h>
 
+/* Opens /dev/null on whichever of descriptors 0, 1 and 2 is closed (`>&-`, some daemons and batch
+ * systems), before anything else is opened: otherwise the first file the tool writes (an event
+ * file, a CSV log) would take that number and receive its printed text. */
+void cli_open_standard_fds(void);
+
 /* Makes the process end with status 1 and "TOOL: writing to standard output failed: REASON" when
  * what it printed could not all be written (a full disk, a closed pipe's EIO, /dev/full), whatever
  * main returned: checked at exit, after the last printf (coreutils' close_stdout). */

@@ -102,6 +102,7 @@ static const char *command_for_path(const char *path) {
 }
 
 int main(int argc, char **argv) {
+  cli_open_standard_fds(); /* first: before anything opens a file */
   cli_check_stdout_at_exit("kcb-inspect");
   if (cli_check_environment("kcb-inspect")) return 2;
   if (blas_thread_shutdown_) blas_thread_shutdown_();

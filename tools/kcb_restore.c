@@ -126,6 +126,7 @@ static void print_json(const kcb_checkpoint_ranking *r, const char *monitor, con
 }
 
 int main(int argc, char **argv) {
+  cli_open_standard_fds(); /* first: before anything opens a file */
   cli_check_stdout_at_exit("kcb-restore");
   if (cli_check_environment("kcb-restore")) return 2;
   kcb_rank_options ro = KCB_RANK_OPTIONS_INIT;

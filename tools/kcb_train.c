@@ -991,6 +991,7 @@ static int check_command_line(train_args *a, int argc, char **argv, kcb_distribu
 }
 
 int main(int argc, char **argv) {
+  cli_open_standard_fds(); /* first: before anything opens a file */
   train_args a;
   train_args_defaults(&a);
   atexit(train_args_release);
