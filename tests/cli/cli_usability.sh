@@ -119,9 +119,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check complete_runs 0 '^train$' -- complete_line _kcb_inspect kcb-inspect scalars "$tmp/tb" --run tr
   # closed standard output or error (`>&-`): the files the run opens do not take their numbers, so
   # no printed text lands in the event file or the CSV log
-  "$train" $small --epochs 1 --logdir "$tmp/closed/tb" --csv "$tmp/closed/log.csv" >&- 2>&-
-  check closed_stdio_events 0 "^ok " -- "$inspect" validate "$tmp/closed/tb"
-  check closed_stdio_csv 0 "^epoch,accuracy,loss," -- head -1 "$tmp/closed/log.csv"
+  "$train" $small --epochs 2 --logdir "$tmp/closed/tb" >&-
+  check closed_stdout_events 0 "^2 files whole" -- "$inspect" validate "$tmp/closed/tb"
+  "$train" $small --epochs 2 --csv "$tmp/closed/log.csv" >&- 2>&-
+  check closed_stdout_csv 0 "^epoch,accuracy,loss," -- head -1 "$tmp/closed/log.csv"
   # --csv creates its directory, as --logdir and --checkpoint do
   check csv_new_dir 0 "^  CSV log      $tmp/new/dir/log\.csv$" -- "$train" $small --epochs 1 --csv "$tmp/new/dir/log.csv"
   # the Files written list: no header when nothing was written; every checkpoint; no "./"
