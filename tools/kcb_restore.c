@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_common.h"
 #include "kcb/kcb.h"
@@ -123,6 +124,20 @@ static void print_json(const kcb_checkpoint_ranking *r, const char *monitor, con
   printf(", \"output\": ");
   if (output && wrote) json_string(output); else printf("null");
   printf(", \"verified\": %s}\n", verified ? "true" : "false");
+}
+
+/* Whether --output names one of the checkpoints ranked (said on stderr): writing there would
+ * replace a checkpoint with another's weights, silently. */
+static int output_is_ranked(const kcb_checkpoint_ranking *r, const char *output) {
+  struct stat out, st;
+  if (stat(output, &out) != 0) return 0;
+  for (size_t i = 0; i < r->count; i++)
+    if (stat(r->entries[i].path, &st) == 0 && st.st_dev == out.st_dev && st.st_ino == out.st_ino) {
+      fprintf(stderr, "kcb-restore: --output '%s' is %s, one of the checkpoints ranked: writing there would replace it; "
+              "give another name\n", tool_esc(output), tool_esc(r->entries[i].path));
+      return 1;
+    }
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -285,6 +300,8 @@ int main(int argc, char **argv) {
                       "*.csv beside each checkpoint is read)");
     fprintf(stderr, "\n");
     status = 1;
+  } else if (output && !list_only && output_is_ranked(r, output)) {
+    status = 2;
   } else if (output && !list_only) {
     kcb_checkpoint_file *src = NULL;
     kcb_checkpoint_write_report report;

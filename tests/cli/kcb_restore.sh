@@ -36,6 +36,12 @@ check by_template 0 "^1 +$c/named/w\\.02-0\\.35\\.weights\\.h5 +weights\\.h5 +2 
   "$bin" --template 'ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5' "$c/named"
 check template_loss_field 1 'no checkpoint with a value for loss among 3 files' -- \
   "$bin" --monitor loss --template 'w.{epoch:02d}-{val_loss:.2f}.weights.h5' "$c/named"
+# --output naming one of the checkpoints ranked (a slip of tab completion) is refused, the file kept
+mkdir -p "$tmp/own" && cp "$c/stored/a.weights.h5" "$c/stored/b.weights.h5" "$tmp/own/"
+cp "$tmp/own/a.weights.h5" "$tmp/own-a.before"
+check output_is_input 2 "^kcb-restore: --output '$tmp/own/a\.weights\.h5' is $tmp/own/a\.weights\.h5, one of the checkpoints ranked: writing there would replace it" -- \
+  "$bin" "$tmp/own" --output "$tmp/own/a.weights.h5"
+assert output_is_input_kept cmp "$tmp/own/a.weights.h5" "$tmp/own-a.before"
 # files saved by val_loss, named by its value: asked for val_accuracy, the CSV gives it; without one,
 # nothing does (the name's number is val_loss's, which the files record)
 mkdir -p "$tmp/mon" && cp "$c/stored/a.weights.h5" "$tmp/mon/w.01-0.900.weights.h5" && cp "$c/stored/b.weights.h5" "$tmp/mon/w.02-0.100.weights.h5"
