@@ -24,8 +24,15 @@ const char *kcb_rank_source_name(kcb_rank_source source) {
   }
 }
 
+typedef struct file_id {
+  dev_t dev;
+  ino_t ino;
+  int known; /* stat worked */
+} file_id;
+
 typedef struct entries {
   kcb_checkpoint_entry *v;
+  file_id *ids; /* each entry's file, so that one named twice (or in its directory too) is ranked once */
   size_t n, cap;
 } entries;
 
@@ -34,13 +41,21 @@ static int is_checkpoint_name(const char *name) {
 }
 
 static int add_entry(entries *e, const char *path) {
+  struct stat st;
+  file_id id = {0, 0, stat(path, &st) == 0};
+  if (id.known) id.dev = st.st_dev, id.ino = st.st_ino;
+  for (size_t i = 0; id.known && i < e->n; i++)
+    if (e->ids[i].known && e->ids[i].dev == id.dev && e->ids[i].ino == id.ino) return 0;
   if (e->n == e->cap) {
     size_t cap = e->cap ? 2 * e->cap : 16;
     kcb_checkpoint_entry *v = realloc(e->v, cap * sizeof *v);
-    if (!v) return kcb__error(KCB_ENOMEM, "rank: out of memory");
-    e->v = v;
+    if (v) e->v = v;
+    file_id *ids = v ? realloc(e->ids, cap * sizeof *ids) : NULL;
+    if (!ids) return kcb__error(KCB_ENOMEM, "rank: out of memory");
+    e->ids = ids;
     e->cap = cap;
   }
+  e->ids[e->n] = id;
   kcb_checkpoint_entry *x = &e->v[e->n];
   memset(x, 0, sizeof *x);
   x->path = strdup(path);
@@ -493,6 +508,7 @@ done:
     free(e.v[i].error);
   }
   free(e.v);
+  free(e.ids);
   free(r);
   return rc;
 }

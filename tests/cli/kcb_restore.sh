@@ -42,6 +42,8 @@ cp "$tmp/own/a.weights.h5" "$tmp/own-a.before"
 check output_is_input 2 "^kcb-restore: --output '$tmp/own/a\.weights\.h5' is $tmp/own/a\.weights\.h5, one of the checkpoints ranked: writing there would replace it" -- \
   "$bin" "$tmp/own" --output "$tmp/own/a.weights.h5"
 assert output_is_input_kept cmp "$tmp/own/a.weights.h5" "$tmp/own-a.before"
+# a file named twice, or also found in its directory, is ranked once
+check named_twice_once 0 "^2 files$" -- sh -c "'$bin' '$tmp/own/a.weights.h5' '$tmp/own/a.weights.h5' '$tmp/own' 2>/dev/null | grep -c weights.h5 | sed 's/\$/ files/'"
 # files saved by val_loss, named by its value: asked for val_accuracy, the CSV gives it; without one,
 # nothing does (the name's number is val_loss's, which the files record)
 mkdir -p "$tmp/mon" && cp "$c/stored/a.weights.h5" "$tmp/mon/w.01-0.900.weights.h5" && cp "$c/stored/b.weights.h5" "$tmp/mon/w.02-0.100.weights.h5"
