@@ -309,49 +309,30 @@ static const kcb_callback_ops final_outputs_ops = {
     .name = "FinalOutputs", .on_epoch_begin = final_outputs_on_epoch_begin, .on_epoch_end = final_outputs_on_epoch_end,
     .on_train_end = final_outputs_on_train_end};
 
-/* dir + "/" + name, without the "./" a run named "." would add. */
-static void join(char *out, size_t size, const char *dir, const char *name) {
-  size_t n = strlen(dir);
-  while (n > 1 && dir[n - 1] == '/') n--;
-  if (strcmp(name, ".") == 0) snprintf(out, size, "%.*s", (int)n, dir);
-  else snprintf(out, size, "%.*s/%s", (int)n, dir, name);
-}
-
 /* Lists every file the run wrote, so nothing has to be searched for afterwards; nothing at all
  * when it wrote none. `backup` says what became of the --backup-dir backup. */
 static void print_files(const train_args *a, const kcb_callback *checkpoint, const kcb_callback *tensorboard,
                         const char *backup, int saved_model) {
   int any = 0;
 #define FILE_LINE(...) (any++ ? 0 : printf("Files written:\n"), printf(__VA_ARGS__))
-  if (a->logdir) {
-    char **runs = NULL;
-    size_t n_runs = 0;
-    if (kcb_tfevents_list_runs(a->logdir, &runs, &n_runs) == 0)
-      for (size_t r = 0; r < n_runs; r++) {
-        char dir[4096], **files = NULL;
-        size_t n_files = 0;
-        join(dir, sizeof dir, a->logdir, runs[r]);
-        if (kcb_tfevents_list_files(dir, &files, &n_files) == 0)
-          for (size_t f = 0; f < n_files; f++) FILE_LINE("  TensorBoard  %s\n", files[f]);
-        kcb_string_list_free(files, n_files);
-      }
-    kcb_string_list_free(runs, n_runs);
-  }
-  if (kcb_tensorboard_profile_path(tensorboard)) FILE_LINE("  profile      %s\n", kcb_tensorboard_profile_path(tensorboard));
-  if (a->embeddings && a->logdir) FILE_LINE("  projector    %s/projector_config.pbtxt (test_features/)\n", a->logdir);
-  if (a->csv && access(a->csv, F_OK) == 0) FILE_LINE("  CSV log      %s\n", a->csv);
+  const char *event_file;
+  for (size_t i = 0; (event_file = kcb_tensorboard_event_file(tensorboard, i)); i++)
+    FILE_LINE("  TensorBoard  %s\n", tool_esc(event_file));
+  if (kcb_tensorboard_profile_path(tensorboard)) FILE_LINE("  profile      %s\n", tool_esc(kcb_tensorboard_profile_path(tensorboard)));
+  if (a->embeddings && a->logdir) FILE_LINE("  projector    %s/projector_config.pbtxt (test_features/)\n", tool_esc(a->logdir));
+  if (a->csv && access(a->csv, F_OK) == 0) FILE_LINE("  CSV log      %s\n", tool_esc(a->csv));
   if (checkpoint) {
     double value;
     const char *path;
     if (kcb_model_checkpoint_kept(checkpoint, 0, NULL)) /* --save-top-k: the files that remain, best first */
       for (size_t i = 0; (path = kcb_model_checkpoint_kept(checkpoint, i, &value)); i++)
-        FILE_LINE("  checkpoint   %s (%s %.6g)\n", path, a->monitor ? a->monitor : "val_loss", value);
+        FILE_LINE("  checkpoint   %s (%s %.6g)\n", tool_esc(path), a->monitor ? tool_esc(a->monitor) : "val_loss", value);
     else
       for (size_t i = 0; (path = kcb_model_checkpoint_saved(checkpoint, i)); i++)
-        if (access(path, F_OK) == 0) FILE_LINE("  checkpoint   %s\n", path);
+        if (access(path, F_OK) == 0) FILE_LINE("  checkpoint   %s\n", tool_esc(path));
   }
-  if (a->backup_dir && backup) FILE_LINE("  backup       %s (%s)\n", a->backup_dir, backup);
-  if (a->save && saved_model) FILE_LINE("  model        %s\n", a->save);
+  if (a->backup_dir && backup) FILE_LINE("  backup       %s (%s)\n", tool_esc(a->backup_dir), backup);
+  if (a->save && saved_model) FILE_LINE("  model        %s\n", tool_esc(a->save));
 #undef FILE_LINE
 }
 
@@ -1075,10 +1056,10 @@ int main(int argc, char **argv) {
     if (backup_status.state == KCB_BACKUP_RESUMABLE) {
       /* 1-based, as the progress bar counts: the epoch it goes on in, and its next batch */
       if (!quiet_rank && backup_status.epoch >= a.epochs) /* the last epoch's backup: nothing left to train */
-        printf("Resuming from %s: all %d epochs were trained; finishing the run", backup_status.path, backup_status.epoch);
-      else if (!quiet_rank) printf("Resuming from %s at epoch %d", backup_status.path, backup_status.epoch + 1);
+        printf("Resuming from %s: all %d epochs were trained; finishing the run", tool_esc(backup_status.path), backup_status.epoch);
+      else if (!quiet_rank) printf("Resuming from %s at epoch %d", tool_esc(backup_status.path), backup_status.epoch + 1);
       if (!quiet_rank && backup_status.batch >= 0) printf(", batch %lld", (long long)backup_status.batch + 2);
-      if (!quiet_rank && a.csv) printf(" (continuing %s)", a.csv);
+      if (!quiet_rank && a.csv) printf(" (continuing %s)", tool_esc(a.csv));
       if (!quiet_rank) printf("\n");
       /* as Keras's BackupAndRestore: the callbacks' own counters are not in the backup */
       if (!quiet_rank && (a.early_stopping >= 0 || a.reduce_lr))

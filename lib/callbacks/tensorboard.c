@@ -40,6 +40,8 @@ typedef struct tensorboard {
   kcb_profiler *profiler;
   double profile_batch_start; /* of the current batch, kcb_profiler_now */
   char *profile_path;         /* the last trace written */
+  char **event_files;         /* every event file opened, over all fits, in order (kcb_tensorboard_event_file) */
+  size_t n_event_files;
 } tensorboard;
 
 static double monotonic_now(void) {
@@ -61,7 +63,10 @@ static int open_run(tensorboard *tb, kcb_summary_writer **w, const char *run) {
   int rc = kcb_summary_writer_new(w, dir, &so);
   free(dir);
   if (!rc && tb->profiler) kcb__summary_writer_set_profiler(*w, tb->profiler);
-  return rc;
+  char **grown = rc ? NULL : realloc(tb->event_files, (tb->n_event_files + 1) * sizeof *grown);
+  if (grown) tb->event_files = grown;
+  if (grown && (grown[tb->n_event_files] = strdup(kcb_summary_writer_path(*w)))) tb->n_event_files++;
+  return rc; /* an event file left out of the list (no memory) is still written */
 }
 
 /* Points the model and every open writer at p (NULL: detaches them). */
@@ -545,6 +550,12 @@ int kcb__tensorboard_reads_last_batch(const kcb_callback *cb) {
   return cb->ops == &tensorboard_ops ? ((const tensorboard *)cb)->o.pr_curves > 0 : -1;
 }
 
+const char *kcb_tensorboard_event_file(const kcb_callback *cb, size_t i) {
+  if (!cb || cb->ops != &tensorboard_ops) return NULL;
+  const tensorboard *tb = (const tensorboard *)cb;
+  return i < tb->n_event_files ? tb->event_files[i] : NULL;
+}
+
 const char *kcb_tensorboard_profile_path(const kcb_callback *cb) {
   if (!cb || cb->ops != &tensorboard_ops) return NULL;
   return ((const tensorboard *)cb)->profile_path;
@@ -579,6 +590,8 @@ static void tb_destroy(kcb_callback *cb) {
   free(tb->val_pred);
   free(tb->val_label);
   free(tb->profile_path);
+  for (size_t i = 0; i < tb->n_event_files; i++) free(tb->event_files[i]);
+  free(tb->event_files);
 }
 
 static const kcb_callback_ops tensorboard_ops = {

@@ -134,6 +134,12 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
   cp "$out" "$tmp/tb.out"
   assert files_no_dot_anywhere bash -c "! grep -q '/\./' '$tmp/tb.out'"
+  # the list names this run's event files, not those an earlier run left in the same log directory
+  # (the directories made earlier hold files of other processes), and escapes what it prints
+  "$train" $small --epochs 1 --logdir "$tmp/tb" >"$tmp/tb2.out" 2>&1
+  check files_this_run_only 0 "^2$" -- grep -c "^  TensorBoard  $tmp/tb/\(train\|validation\)/events" "$tmp/tb2.out"
+  check files_this_run_listed 0 "^2$" -- grep -c "^  TensorBoard" "$tmp/tb2.out"
+  check files_escaped 0 "^  TensorBoard  $tmp/esc/a\\\\x1b\\[31m/train/events" -- "$train" $small --epochs 1 --logdir "$tmp/esc/a$(printf '\033')[31m"
   # a file matching the top-k template that does not read back (cut by a kill) is said, not silently skipped
   mkdir -p "$tmp/topk" && printf 'cut' >"$tmp/topk/w.9.keras"
   check topk_unreadable_said 0 "ModelCheckpoint: $tmp/topk/w\.9\.keras matches the filepath but does not read back" -- \

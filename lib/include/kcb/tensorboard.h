@@ -80,6 +80,12 @@ int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts)
  * is not a callback kcb_tensorboard_new made. */
 int kcb_tensorboard_close(kcb_callback *tensorboard);
 
+/** The i-th event file the callback opened (train/, validation/, the log directory's own), in the
+ * order opened over all its fits, or NULL past the last (or when `tensorboard` is not a callback
+ * kcb_tensorboard_new made): what this callback wrote, not other runs in the same log_dir. Owned by
+ * the callback. */
+const char *kcb_tensorboard_event_file(const kcb_callback *tensorboard, size_t i);
+
 /** The path of the last profile trace the callback wrote (profile_batch), or NULL (none yet, or
  * `tensorboard` is not a callback kcb_tensorboard_new made). Owned by the callback. */
 const char *kcb_tensorboard_profile_path(const kcb_callback *tensorboard);
