@@ -4,6 +4,7 @@
 #include "io/checkpoint_file_internal.h"
 #include "io/checkpoint_source.h"
 #include "io/json_python.h"
+#include "model/bounds.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -1716,6 +1717,9 @@ static int read_kcb_attrs(kcb_checkpoint_file *f) {
   if (kcb__h5_has_attr(f->file, "kcb_batch")) KCB__TRY(kcb__h5_attr_read_int64(f->file, "kcb_batch", &m->batch, f->h5name));
   if (kcb__h5_has_attr(f->file, "kcb_iterations"))
     KCB__TRY(kcb__h5_attr_read_int64(f->file, "kcb_iterations", &m->iterations, f->h5name));
+  /* checked as a load checks them: a number past int (2^63 - 1) would be shown wrapped, or overflow */
+  kcb_checkpoint_info counters = {.epoch = m->epoch, .batch = m->batch, .iterations = m->iterations};
+  KCB__TRY(kcb__check_restored_info(&counters, f->h5name));
 done:
   free(s);
   return rc;

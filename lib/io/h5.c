@@ -196,8 +196,9 @@ int kcb__h5_open(hid_t *out, const char *path) {
 int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file) {
   kcb__h5_quiet();
   *out = H5I_INVALID_HID;
-  if (len < 8 || memcmp(buf, "\211HDF\r\n\032\n", 8) != 0)
-    return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", file);
+  size_t at = 0; /* the superblock: at 0, or after a user block of 512 bytes, 1024, ... */
+  while (at + 8 <= len && memcmp((const char *)buf + at, "\211HDF\r\n\032\n", 8) != 0) at = at ? 2 * at : 512;
+  if (at + 8 > len) return kcb__error(KCB_EFORMAT, "%s: not an HDF5 file (no HDF5 signature)", file);
   int rc = kcb__h5_guard_root(buf, len, NULL, file);
   if (rc) return rc;
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);

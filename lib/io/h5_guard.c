@@ -145,7 +145,7 @@ static int src_open_uncached(src *s, hid_t obj) {
    * which in the middle of an iteration takes libhdf5 into error paths that free twice. Structures
    * must lie before both ends. */
   haddr_t eoa = 0;
-  if (ok && H5Fget_eoa(fid, &eoa) >= 0 && eoa != HADDR_UNDEF && eoa < s->size && ub + eoa < s->size) s->size = ub + eoa;
+  if (ok && H5Fget_eoa(fid, &eoa) >= 0 && eoa != HADDR_UNDEF && eoa < s->size) s->size = eoa; /* absolute: user block included */
   if (fapl >= 0) H5Pclose(fapl);
   if (fid >= 0) H5Fclose(fid);
   H5Eclear2(H5E_DEFAULT);
@@ -867,20 +867,25 @@ int kcb__h5_guard_root(const void *image, size_t len, const char *path, const ch
     s.fd = fileno(f);
     s.size = (uint64_t)st.st_size;
   }
-  /* The superblock at offset 0 (a user block moves it; then libhdf5's own checks must do). */
+  /* The superblock where libhdf5 looks for it: at 0, or after a user block of 512 bytes, 1024, ... */
   uint8_t b[96];
   int rc = 0;
-  if (src_read(&s, 0, s.size < sizeof b ? s.size : sizeof b, b) == 0 && s.size >= 64 &&
-      memcmp(b, "\211HDF\r\n\032\n", 8) == 0) {
+  uint64_t at_sb = 0;
+  while (s.size >= 64 && at_sb <= s.size - 64 &&
+         (src_read(&s, at_sb, 8, b) != 0 || memcmp(b, "\211HDF\r\n\032\n", 8) != 0))
+    at_sb = at_sb ? 2 * at_sb : 512;
+  if (s.size >= 64 && at_sb <= s.size - 64 &&
+      src_read(&s, at_sb, s.size - at_sb < sizeof b ? s.size - at_sb : sizeof b, b) == 0) {
     unsigned ver = b[8], sa = ver <= 1 ? b[13] : b[9], sl = ver <= 1 ? b[14] : b[10];
     if (sa >= 2 && sa <= 8 && sl >= 2 && sl <= 8 && ver <= 3) {
       s.sa = sa;
       s.sl = sl;
-      /* libhdf5 reads nothing past the end of allocated space: the stored end less the base address
-       * (it moves the base to the superblock's place, here 0, and the end with it) */
+      s.base = at_sb; /* libhdf5 moves the base address to the superblock's place */
+      /* libhdf5 reads nothing past the end of allocated space: the stored end less the stored
+       * base address, from the superblock's place (the end moves with the base) */
       unsigned at = ver <= 1 ? 24 + (ver == 1 ? 4 : 0) : 12;
       uint64_t base = le(b + at, sa), eof = le(b + at + 2 * sa, sa);
-      if (!is_undef(b + at + 2 * sa, sa) && eof >= base && eof - base < s.size) s.size = eof - base;
+      if (!is_undef(b + at + 2 * sa, sa) && eof >= base && eof - base < s.size - at_sb) s.size = at_sb + (eof - base);
       uint64_t root = ver <= 1 ? le(b + 24 + (ver == 1 ? 4 : 0) + 4 * sa + sl, sa) : le(b + 12 + 3 * sa, sa);
       rc = header_error(&s, root, file);
       if (rc == 0) rc = driver_error(&s, b, ver, file);

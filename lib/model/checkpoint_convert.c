@@ -2,6 +2,7 @@
  * converted between Keras's layouts (doc/checkpoint-layouts.md), then read back and compared
  * variable by variable. Works on the layer-agnostic tree of io/checkpoint_file.c. */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include "io/checkpoint_file_internal.h"
 #include "io/zip.h"
 #include "io/json_python.h"
+#include "model/bounds.h"
 #include "model/config_json.h"
 #include "model/model_internal.h"
 
@@ -1165,6 +1167,14 @@ static int check_optimizer_scalars(const kcb_checkpoint_file *f, const char *out
                         "nothing was written", out_path,
                         i == f->meta.n_model_vars ? "iteration" : leaf,
                         v->path, n, f->path);
+    /* the step counter, an int64 in Keras: stored as a float, it must still count steps */
+    double count;
+    int counter = store ? i == f->meta.n_model_vars : !strncmp(leaf, "iteration", 9);
+    if (counter && n == 1 && (v->dtype == KCB_DTYPE_FLOAT16 || v->dtype == KCB_DTYPE_FLOAT32 || v->dtype == KCB_DTYPE_FLOAT64) &&
+        kcb_checkpoint_file_read_double(f, i, &count, 1) == 0 &&
+        !(count >= 0 && count <= (double)KCB__MAX_ITERATIONS && count == floor(count)))
+      return kcb__error(KCB_EINVAL, "%s: the optimizer's iteration count (%s) in %s is %g: expected a whole number of "
+                        "steps from 0 to 2^53; nothing was written", out_path, v->path, f->path, count);
   }
   return 0;
 }

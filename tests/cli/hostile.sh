@@ -61,10 +61,28 @@ check huge_units 2 "layer 'dense_1' \(Dense, 100000 x 100000\): the model is too
 check huge_units_env 2 "more than the limit of 5000 " -- \
   env KCB_MAX_PARAMS=5000 "$train" --data "$tmp/data" --model flatten,1000:relu,10:softmax --epochs 1 --verbose 0
 check within_env 0 'test_loss=' -- env KCB_MAX_PARAMS=5000 "$train" "${small[@]}" --epochs 1
-T "$train" "${small[@]}" --epochs 1 --checkpoint "$tmp/c.{epoch}.weights.h5" >/dev/null 2>&1
+T "$train" "${small[@]}" --epochs 1 --checkpoint "$tmp/c.{epoch}.weights.h5" --save "$tmp/c.keras" >/dev/null 2>&1
 make patch_h5 "$tmp/epoch.weights.h5" "$tmp/c.1.weights.h5" attr:kcb_epoch=9223372036854775807:i8
 check epoch_int64_max 1 "epoch\.weights\.h5: attribute 'kcb_epoch' is 9223372036854775807: expected a count from 0 to 2147483646" -- \
   T "$restore" "$tmp/epoch.weights.h5"
+check epoch_int64_max_inspect 1 "epoch\.weights\.h5: attribute 'kcb_epoch' is 9223372036854775807: expected a count from 0 to 2147483646" -- \
+  T "$inspect" checkpoint "$tmp/epoch.weights.h5"
+# an iteration count stored as a float (Keras keeps an int64) must still count steps to be written on
+make patch_h5 "$tmp/itnan.weights.h5" "$tmp/c.1.weights.h5" ds:optimizer/vars/0=nan:f8
+check iteration_nan 1 "the optimizer's iteration count \(/optimizer/vars/0\) in .*itnan\.weights\.h5 is nan: expected a whole number" -- \
+  T "$restore" "$tmp/itnan.weights.h5" -o "$tmp/itnan-out.weights.h5"
+# a user block (h5py's userblock_size) moves the superblock to 512, 1024, ...: read there, in a file
+# and inside a .keras archive, with the same checks as at 0
+/usr/bin/python3 -c "
+import shutil, zipfile
+data = open('$tmp/c.1.weights.h5', 'rb').read()
+open('$tmp/ub.weights.h5', 'wb').write(bytes(512) + data)
+with zipfile.ZipFile('$tmp/ub.keras', 'w') as z:
+    z.writestr('metadata.json', '{\"keras_version\": \"3.15.1\"}')
+    z.writestr('config.json', zipfile.ZipFile('$tmp/c.keras').read('config.json'))
+    z.writestr('model.weights.h5', bytes(512) + zipfile.ZipFile('$tmp/c.keras').read('model.weights.h5'))"
+check user_block_file 0 "4 weights" -- T "$inspect" checkpoint "$tmp/ub.weights.h5"
+check user_block_in_archive 0 "4 weights" -- T "$inspect" checkpoint "$tmp/ub.keras"
 
 # a backup's own state is checked as its weights are: a generator stuck at zero (shuffling would
 # spin forever), a running mean that is not a number
