@@ -594,17 +594,21 @@ static int header_fits(const src *s, uint64_t addr, char *why, size_t why_size);
 static int checked_before(const src *s, uint64_t addr);
 static void checked_add(const src *s, uint64_t addr);
 
+/* What a check of the object header at addr found: a valid feature kcb does not take (szip, a
+ * shared datatype, a chunk index of libver latest) is not called corruption. */
+static int object_error(const src *s, const check_ctx *c, uint64_t addr, const char *file) {
+  int unsupported = strstr(c->problem, "kcb does not read") || strstr(c->problem, "never use");
+  return kcb__error(KCB_EFORMAT, "%s: %s HDF5 %s in the object header at offset %llu: %s", file,
+                    unsupported ? "unsupported" : "corrupt", c->what, (unsigned long long)(s->base + addr), c->problem);
+}
+
 int kcb__h5_guard_attr_messages(hid_t obj, const char *file) {
   src s;
   uint64_t addr;
   if (src_open(&s, obj) != 0 || object_addr(obj, &addr) != 0 || checked_before(&s, addr)) return 0;
   check_ctx c = CHECK_CTX(&s);
-  if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0 || chunk_shape_problem(&c)) {
-    /* a valid feature kcb does not take (szip, a shared datatype) is not called corruption */
-    int unsupported = strstr(c.problem, "kcb does not read") || strstr(c.problem, "never use");
-    return kcb__error(KCB_EFORMAT, "%s: %s HDF5 %s in the object header at offset %llu: %s", file,
-                      unsupported ? "unsupported" : "corrupt", c.what, (unsigned long long)(s.base + addr), c.problem);
-  }
+  if (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0 || chunk_shape_problem(&c))
+    return object_error(&s, &c, addr, file);
   if (header_fits(&s, addr, c.why, sizeof c.why) == 0) checked_add(&s, addr);
   return 0;
 }
@@ -821,9 +825,7 @@ int kcb__h5_guard_object(hid_t loc, uint64_t addr, const char *file) {
   int rc = header_error(&s, addr, file);
   check_ctx c = CHECK_CTX(&s);
   if (rc == 0 && (walk_attrs(&s, addr, check_visit, &c, NULL, NULL) > 0 || chunk_shape_problem(&c)))
-    rc = kcb__error(KCB_EFORMAT, "%s: corrupt HDF5 %s in the object header at offset %llu: %s", file,
-                    c.what,
-                    (unsigned long long)(s.base + addr), c.problem);
+    rc = object_error(&s, &c, addr, file);
   if (rc == 0) checked_add(&s, addr);
   return rc;
 }

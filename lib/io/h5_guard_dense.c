@@ -265,8 +265,8 @@ const char *kcb__h5_guard_layout_problem(const src *s, const uint8_t *d, uint64_
     if (dims < 2 || dims > 33 || w < 1 || w > 8 || p >= n) FAIL("a chunked layout of %u dimensions of %u bytes", dims, w);
     unsigned index = d[p];
     if (index != 1 && index != 2)
-      FAIL("a chunked dataset indexed by a %s, which kcb does not read (it reads chunks indexed by a version 1 B-tree, "
-           "a single chunk or none)", index == 3 ? "fixed array" : index == 4 ? "extensible array" : index == 5 ? "version 2 B-tree" : "index of unknown type");
+      FAIL("a chunked dataset indexed by %s, which kcb does not read (it reads chunks indexed by a version 1 B-tree, "
+           "a single chunk or none)", index == 3 ? "a fixed array" : index == 4 ? "an extensible array" : index == 5 ? "a version 2 B-tree" : "an index of unknown type");
     if (index == 1 && (d[2] & 2)) { /* a filtered single chunk: its size in the file, which libhdf5 allocates */
       if (n - p - 1 < (uint64_t)s->sl + 4 + s->sa) FAIL("a chunked layout message is cut short");
       uint64_t size = le(d + p + 1, s->sl), at = le(d + p + 1 + s->sl + 4, s->sa);
