@@ -62,6 +62,14 @@ static void catch_stop_signals(void) {
   sigaction(SIGHUP, &sa, NULL); /* a closed terminal stops as SIGTERM does: backup, logs closed */
 }
 
+/* Whether `word` is one of the space-separated words of `list`. */
+static int word_in(const char *list, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = list; (p = strstr(p, word)); p += n)
+    if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\0')) return 1;
+  return 0;
+}
+
 static int needs(const char *flag, const char *other) {
   fprintf(stderr, "kcb-train: %s needs %s (see kcb-train --help)\n", flag, other);
   return 2;
@@ -157,6 +165,21 @@ static int check_callback_args(const train_args *a) {
   if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");
+  /* a schedule's setting given to one that has no use for it would be taken and ignored */
+  static const struct { const char *flag, *schedules, *said; } uses[] = {
+      {"--lr-decay-rate", "step exponential", "step or exponential"},
+      {"--lr-decay-epochs", "step exponential cosine", "step, exponential or cosine"},
+      {"--lr-warmup-epochs", "cosine warmup", "cosine or warmup"}, {"--lr-alpha", "cosine", "cosine"}};
+  const int given[] = {a->lr_decay_rate >= 0, a->lr_decay_epochs >= 0, a->lr_warmup_epochs >= 0, a->lr_alpha >= 0};
+  for (size_t i = 0; a->lr_schedule && i < sizeof uses / sizeof uses[0]; i++)
+    if (given[i] && !word_in(uses[i].schedules, a->lr_schedule)) {
+      fprintf(stderr, "kcb-train: %s is a setting of --lr-schedule %s, not of %s (see kcb-train --help)\n", uses[i].flag,
+              uses[i].said, tool_esc(a->lr_schedule));
+      return 2;
+    }
+  /* Keras's EarlyStopping and ReduceLROnPlateau both take min_delta: given, it goes to both */
+  if (a->min_delta == a->min_delta && a->early_stopping < 0 && !a->reduce_lr)
+    return needs("--min-delta", "--early-stopping PATIENCE or --reduce-lr-on-plateau");
   return check_monitor(a);
 }
 
@@ -596,6 +619,7 @@ static void resolve_course(const train_args *a, train_args *out, char data[PATH_
   /* ... and an option left out, given as its default: the value the run will use */
   kcb_monitor_mode mode = KCB_MONITOR_AUTO;
   if (!a->monitor) resolved.monitor = "val_loss";
+  if (a->min_delta != a->min_delta) resolved.min_delta = 0; /* as records before --min-delta reached both */
   if (!a->mode || kcb_monitor_mode_from_name(&mode, a->mode) == 0) resolved.mode = kcb_monitor_mode_name(mode);
   if (a->reduce_lr) {
     kcb_reduce_lr_on_plateau_options ro = KCB_REDUCE_LR_ON_PLATEAU_OPTIONS_INIT;
@@ -1202,6 +1226,7 @@ int main(int argc, char **argv) {
     ro.mode = mode;
     if (a.factor >= 0) ro.factor = a.factor;
     if (a.lr_patience >= 0) ro.patience = (int)a.lr_patience;
+    if (a.min_delta == a.min_delta) ro.min_delta = a.min_delta;
     ro.verbose = cb_verbose;
     rc = kcb_reduce_lr_on_plateau_new(&callbacks[n_callbacks], &ro);
     if (rc == 0) n_callbacks++;
@@ -1210,7 +1235,7 @@ int main(int argc, char **argv) {
     kcb_early_stopping_options eo = KCB_EARLY_STOPPING_OPTIONS_INIT;
     if (a.monitor) eo.monitor = a.monitor;
     eo.mode = mode;
-    eo.min_delta = a.min_delta;
+    if (a.min_delta == a.min_delta) eo.min_delta = a.min_delta;
     eo.patience = (int)a.early_stopping;
     eo.restore_best_weights = a.restore_best_weights;
     eo.verbose = cb_verbose;

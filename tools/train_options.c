@@ -82,7 +82,8 @@ static const option options[] = {
     {"monitor", "NAME", STRING, AT(monitor), 0, 0,
      "the logged value watched by early stopping, --reduce-lr-on-plateau\nand --checkpoint [val_loss]"},
     {"mode", "auto|min|max", STRING, AT(mode), 0, 0, "whether NAME should fall or rise; auto knows loss and metrics [auto]"},
-    {"min-delta", "F", DOUBLE, AT(min_delta), -1e300, 1e300, "smallest change that counts as an improvement [0]"},
+    {"min-delta", "F", DOUBLE, AT(min_delta), -1e300, 1e300, "smallest change that counts as an improvement, for early\n"
+     "stopping [0] and --reduce-lr-on-plateau [0.0001]"},
     {"restore-best-weights", NULL, SWITCH, AT(restore_best_weights), 0, 0, "end with the weights of the best epoch"},
     {"Learning rate:", NULL, GROUP, 0, 0, 0, NULL},
     {"reduce-lr-on-plateau", NULL, SWITCH, AT(reduce_lr), 0, 0, "multiply the rate by --factor when --monitor stops improving"},
@@ -171,6 +172,7 @@ void train_args_defaults(train_args *a) {
   a->factor = a->lr_decay_rate = a->lr_alpha = -1;
   a->save_top_k = -2;
   a->initial_value_threshold = NAN;
+  a->min_delta = NAN; /* not given: each callback's own default */
   a->on_write_error = "stop";
 }
 

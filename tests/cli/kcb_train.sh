@@ -32,6 +32,10 @@ check bad_factor 2 "kcb-train: --factor '1.5': expected a number from 0 to 0.999
 check factor_alone 2 "kcb-train: --factor needs --reduce-lr-on-plateau" -- "$bin" --factor 0.5
 check bad_schedule 2 "kcb-train: --lr-schedule 'linear': expected step, exponential, cosine or warmup" -- "$bin" --lr-schedule linear
 check decay_alone 2 "kcb-train: --lr-decay-epochs needs --lr-schedule NAME" -- "$bin" --lr-decay-epochs 3
+# a setting a flag's callback or schedule would not use is refused, not taken and ignored
+check alpha_not_step 2 "kcb-train: --lr-alpha is a setting of --lr-schedule cosine, not of step" -- "$bin" --lr-schedule step --lr-alpha 0.1
+check rate_not_cosine 2 "--lr-decay-rate is a setting of --lr-schedule step or exponential, not of cosine" -- "$bin" --lr-schedule cosine --lr-decay-rate 0.5
+check min_delta_alone 2 "kcb-train: --min-delta needs --early-stopping PATIENCE or --reduce-lr-on-plateau" -- "$bin" --min-delta 0.5
 
 check help_tensorboard 0 '^  --logdir DIR  ' -- "$bin" --help
 check tb_bad_update_freq 2 "kcb-train: --update-freq 'hourly': expected epoch, batch or a number of batches" -- \
@@ -142,6 +146,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   # the loss falls, so in max mode epoch 2 is a plateau: Adam's float32 0.001 halved
   check reduce_lr 0 '^Epoch 2: ReduceLROnPlateau reducing learning rate to 0\.0005000000237487257\.$' -- \
     "$bin" $small --epochs 2 --verbose 2 --reduce-lr-on-plateau --lr-patience 0 --factor 0.5 --monitor loss --mode max
+  # --min-delta reaches ReduceLROnPlateau too: no epoch improves the loss by 10, so after one epoch
+  # without improvement the rate is cut (its own 1e-4 would see the falling loss improve)
+  check reduce_lr_min_delta 0 '^Epoch 2: ReduceLROnPlateau reducing learning rate to 0\.0005000000237487257\.$' -- \
+    "$bin" $small --epochs 2 --verbose 2 --reduce-lr-on-plateau --lr-patience 0 --factor 0.5 --monitor loss --min-delta 10
   check lr_schedule_step 0 '^Epoch 3: LearningRateScheduler setting learning rate to 0\.0005000000237487257\.$' -- \
     "$bin" $small --epochs 3 --verbose 2 --lr-schedule step --lr-decay-epochs 2 --lr-decay-rate 0.5
   check terminate_on_nan 0 '^Batch [0-9]+: Invalid loss, terminating training$' -- \
