@@ -491,12 +491,14 @@ static int read_config(train_args *a, const char *path, int depth) {
     /* '#' starts a comment, except inside a value that starts with a quote: "..." or '...' keeps
      * its '#' and spaces (an apostrophe inside a value is a character) */
     char *eq = strchr(line, '='), *hash = strchr(line, '#'), *key = line, *value = NULL;
+    int unclosed = 0; /* a value that opens a quote and does not close it */
     if (hash && (!eq || hash < eq)) *hash = '\0', eq = NULL;
     if (eq) {
       *eq = '\0';
       value = eq + 1;
       while (*value == ' ' || *value == '\t') value++;
       char *close = (*value == '"' || *value == '\'') ? strchr(value + 1, *value) : NULL;
+      unclosed = (*value == '"' || *value == '\'') && !close;
       char *rest = close ? close + 1 : value;
       if ((hash = strchr(rest, '#')) != NULL) *hash = '\0';
       if (close && !*trim(rest)) *close = '\0', value++; /* the quotes around the whole value go */
@@ -512,6 +514,7 @@ static int read_config(train_args *a, const char *path, int depth) {
     char flag[sizeof where + 4200];
     snprintf(flag, sizeof flag, "%s: --%s", where, key);
     if (!o) rc = unknown_option(where, key);
+    else if (unclosed) rc = train_usage_error(flag, value, "the value opens a quote but does not close it on its line");
     else if (o->kind == CONFIG && value) {
       const char *included = value;
       if ((rc = expand_home(flag, &included)) == 0) rc = read_included_config(a, path, included, depth + 1);

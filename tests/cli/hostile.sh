@@ -169,7 +169,7 @@ with zipfile.ZipFile(sys.argv[1]) as src, zipfile.ZipFile(sys.argv[3], "w") as z
             z.writestr(i.filename, src.read(i.filename))
     z.write(sys.argv[2], "model.weights.h5")
 PY
-check outside_external_keras 1 "ext\\.keras: corrupt HDF5 external file list in the object header at offset [0-9]*: an external file list" -- \
+check outside_external_keras 1 "ext\\.keras: unsupported HDF5 external file list in the object header at offset [0-9]*: an external file list" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/out/ext.keras"
 
 # ---- 6. errors not swallowed: a CSV log named with --csv gives its own error ---------------------
@@ -259,6 +259,10 @@ check config_crlf_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/c
 # a quoted value keeps its spaces and '#'; the quotes are not part of it
 printf 'epochs = 1  # one\nverbose = 0\ncsv = "%s/q dir #2/log.csv"  # quoted\nmonitor = '"'"'val_loss'"'"'\n' "$tmp" >"$tmp/quoted.conf"
 check config_quoted_value 0 '^epoch,' -- sh -c "'$train' ${small[*]} --config '$tmp/quoted.conf' >/dev/null && head -1 '$tmp/q dir #2/log.csv'"
+# a quote opened and not closed is an error on its line, not a file named after the quote
+printf 'csv = "%s/open #2/log.csv\n' "$tmp" >"$tmp/open-quote.conf"
+check config_open_quote 2 "open-quote\.conf:1: --csv '\"[^']*': the value opens a quote but does not close it on its line" -- \
+  T "$train" ${small[*]} --config "$tmp/open-quote.conf"
 # an apostrophe inside a value is a character, and '#' after it still starts a comment
 printf "epochs = 1\nverbose = 0\ncsv = %s/o'brien.csv  # the log\n" "$tmp" >"$tmp/apostrophe.conf"
 check config_apostrophe_value 0 '^epoch,' -- sh -c "'$train' ${small[*]} --config '$tmp/apostrophe.conf' >/dev/null && head -1 \"$tmp/o'brien.csv\""
