@@ -392,7 +392,23 @@ static void note_other_loss(const kcb_model *model, const char *path) {
   kcb_error_clear();
 }
 
-static int load_initial_weights(kcb_model *model, const char *path) {
+/* The optimizer state of --initial-weights brings its learning rate (as Keras's load_weights): a
+ * --lr given on the command line is the rate asked for, so it replaces that one, said in a note;
+ * not given, the file's rate stays, said when it is not the rate compiled. */
+static void settle_learning_rate(kcb_model *model, double compiled, double given, const char *path) {
+  double stored = kcb_model_learning_rate(model);
+  if ((float)stored == (float)(given >= 0 ? given : compiled)) return;
+  if (given >= 0) kcb_model_set_learning_rate(model, given);
+  if (quiet_rank) return;
+  if (given >= 0)
+    fprintf(stderr, "kcb-train: note: --lr %g replaces the learning rate %g stored in %s\n", given, stored, tool_esc(path));
+  else
+    fprintf(stderr, "kcb-train: note: training goes on at the learning rate %g stored in %s (--lr sets another)\n",
+            stored, tool_esc(path));
+}
+
+static int load_initial_weights(kcb_model *model, const char *path, double given_lr) {
+  double compiled_lr = kcb_model_learning_rate(model);
   kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
   lo.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
   lo.check_config = 1; /* a file that says what its model is must be that of --model, and trainable as saved */
@@ -405,6 +421,7 @@ static int load_initial_weights(kcb_model *model, const char *path) {
   if (has_compile) note_other_loss(model, path);
   if (!has_state) lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
   int rc = kcb_model_load_weights(model, path, &lo);
+  if (rc == 0 && has_state) settle_learning_rate(model, compiled_lr, given_lr, path);
   if ((rc != KCB_ESHAPE && rc != KCB_EFORMAT) || !has_state) return rc;
   char why[4096];
   snprintf(why, sizeof why, "%s", kcb_error_last());
@@ -1183,7 +1200,7 @@ int main(int argc, char **argv) {
   }
   /* a resumed run takes everything from the backup: the file it started from may be gone */
   if (a.initial_weights && backup_status.state != KCB_BACKUP_RESUMABLE &&
-      (rc = load_initial_weights(model, a.initial_weights))) {
+      (rc = load_initial_weights(model, a.initial_weights, a.lr))) {
     status = fail("--initial-weights", rc);
     goto setup_end;
   }

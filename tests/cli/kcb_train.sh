@@ -277,6 +277,14 @@ kcb-train-course.txt"
   "$bin" $small --epochs 1 --verbose 0 --loss mse --save "$tmp/mse.keras" >/dev/null 2>&1
   check initial_weights_other_loss 0 "note: --initial-weights .*mse\.keras was compiled with mean_squared_error; this run trains with sparse_categorical_crossentropy" -- \
     "$bin" $small --epochs 1 --verbose 0 --initial-weights "$tmp/mse.keras"
+  # --initial-weights brings its optimizer's learning rate: a --lr given replaces it (said), and the
+  # run trains at that rate; not given, the file's rate goes on (said)
+  "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --lr 0.05 --save "$tmp/lr05.keras" >/dev/null 2>&1
+  check initial_weights_lr_given 0 "^0,[^,]*,0\.009999999776482582,.*note: --lr 0\.01 replaces the learning rate 0\.05 stored in" -- \
+    sh -c "'$bin' $small --epochs 1 --verbose 0 --optimizer sgd --lr 0.01 --initial-weights '$tmp/lr05.keras' --reduce-lr-on-plateau \
+    --csv '$tmp/lr01.csv' 2>&1 >/dev/null | tr '\n' ' ' >'$tmp/lr01.err'; sed -n 2p '$tmp/lr01.csv' | tr -d '\r\n'; cat '$tmp/lr01.err'"
+  check initial_weights_lr_kept 0 "note: training goes on at the learning rate 0\.05 stored in" -- \
+    "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --initial-weights "$tmp/lr05.keras"
   # a leading ~ in a path is the home directory, as the shell would expand it (it does not in a
   # config file, nor after --opt=): no directory named "~" is made
   mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/home/tilde.conf"
