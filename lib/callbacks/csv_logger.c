@@ -134,6 +134,7 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   }
   struct stat st;
   c->logged_end = c->append && fstat(fileno(c->file), &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+  if (c->mend_line_end) c->logged_end += 2; /* the rows start after the line end written before them */
   free(c->note_key);
   if (!(c->note_key = note_key_of(c->filename))) return kcb__error(KCB_ENOMEM, "CSVLogger: out of memory");
   c->keys_frozen = 0;
@@ -191,7 +192,9 @@ static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
       at = end;
     }
     cut_end = dropped ? len : cut;
-  } else if (rc == 0 && (uint64_t)kept <= len && (kept == 0 || text[kept - 1] == '\n')) {
+  } else if (rc == 0 && (uint64_t)kept <= len &&
+             (kept == 0 || text[kept - 1] == '\n' || (kept == 3 && !memcmp(text, "\xEF\xBB\xBF", 3)))) {
+    /* (a log that was a byte order mark alone: the run's header follows it) */
     cut = cut_end = (size_t)kept;
     /* a log the run began: its header, written with the first row, stands at the note */
     if (cut + 6 <= len && memcmp(text + cut, "epoch", 5) == 0 && text[cut + 5] == c->separator) {
@@ -255,7 +258,7 @@ static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
       return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
     }
     struct stat st;
-    c->logged_end = fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0;
+    c->logged_end = (fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0) + (c->mend_line_end ? 2 : 0);
   }
   /* kept in the model's resume notes, which every backup carries */
   return kcb__model_note_set(m, c->note_key, c->logged_end);

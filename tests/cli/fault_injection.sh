@@ -61,6 +61,21 @@ check own_log_stops 1 "latest\.weights\.h5" -- inject latest.weights.h5 ENOSPC "
 check own_log_resumes 0 "^test_loss=" -- "$bin" $small --batch-size 8 --csv "$tmp/own.csv" --backup-dir "$tmp/ownbk" --backup-freq 20
 assert own_log_rows_once sh -c "[ \"\$(cut -c1-2 '$tmp/own.csv' | tr -d '\n')\" = 'ep0,1,' ]"
 
+# ... and the same when the log B appends to lacks its last line end (B writes one before its rows)
+# or is a byte order mark alone (B writes the header after it): B's rows after its note still go
+head -c -2 "$tmp/shared_a.csv" >"$tmp/unended.csv"
+check unended_log_stops 1 "latest\.weights\.h5" -- inject latest.weights.h5 ENOSPC "$budget" write "$bin" $small --batch-size 8 \
+  --csv "$tmp/unended.csv" --csv-append --backup-dir "$tmp/unendedbk" --backup-freq 20
+check unended_log_resumes 0 "^test_loss=" -- "$bin" $small --batch-size 8 --csv "$tmp/unended.csv" --csv-append \
+  --backup-dir "$tmp/unendedbk" --backup-freq 20
+assert unended_log_rows_once sh -c "[ \"\$(cut -c1-2 '$tmp/unended.csv' | tr -d '\r\n')\" = 'ep0,1,0,1,' ]"
+printf '\357\273\277' >"$tmp/bom.csv"
+check bom_log_stops 1 "latest\.weights\.h5" -- inject latest.weights.h5 ENOSPC "$budget" write "$bin" $small --batch-size 8 \
+  --csv "$tmp/bom.csv" --csv-append --backup-dir "$tmp/bombk" --backup-freq 20
+check bom_log_resumes 0 "^test_loss=" -- "$bin" $small --batch-size 8 --csv "$tmp/bom.csv" --csv-append \
+  --backup-dir "$tmp/bombk" --backup-freq 20
+assert bom_log_rows_once sh -c "[ \"\$(tail -c +4 '$tmp/bom.csv' | cut -c1-2 | tr -d '\r\n')\" = 'ep0,1,' ]"
+
 # A good checkpoint and CSV first: the faults below must leave them exactly as they are.
 "$bin" $small --save "$tmp/good.weights.h5" --csv "$tmp/good.csv" >/dev/null 2>&1 || { echo "FAIL setup"; exit 1; }
 cp "$tmp/good.weights.h5" "$tmp/before.weights.h5"
