@@ -369,8 +369,53 @@ static void test_list_cells(void **state) {
   kcb_csv_table_free(&t);
 }
 
+/* After the first row, the log at the name goes: removed, or replaced as an editor saves it. */
+static int pull_log_away(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  const char *path = cb->user_data;
+  if (epoch != 0) return 0;
+  if (strstr(path, "deleted")) return unlink(path) == 0 ? 0 : KCB_EIO;
+  char copy[300];
+  snprintf(copy, sizeof copy, "%s.saved", path);
+  FILE *f = fopen(copy, "wb");
+  if (!f) return KCB_EIO;
+  fclose(f);
+  return rename(copy, path) == 0 ? 0 : KCB_EIO;
+}
+
+/* Rows written into a file nobody will read again are lost rows: the run is told after the row
+ * that went there, as the event writer tells it of a deleted event file. */
+static void test_log_pulled_away(void **state) {
+  (void)state;
+  make_data();
+  kcb_model *m = test_compiled_model(2, "4:relu,1:sigmoid", 5, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_BINARY_CROSSENTROPY,
+                                     KCB_METRIC_ACCURACY);
+  const char *const cases[2][2] = {{"deleted.csv", "was deleted while the run wrote it"},
+                                   {"replaced.csv", "is no longer the file the run writes"}};
+  for (int k = 0; k < 2; k++) {
+    char path[256];
+    snprintf(path, sizeof path, "%s", tmp_path(cases[k][0]));
+    kcb_callback *cbs[2];
+    assert_ok(kcb_csv_logger_new(&cbs[0], path, NULL));
+    kcb_callback_ops ops = {.on_epoch_end = pull_log_away};
+    assert_ok(kcb_lambda_callback_new(&cbs[1], &ops, path));
+    kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+    fo.verbose = 0;
+    fo.epochs = 3;
+    fo.batch_size = 16;
+    fo.callbacks = cbs;
+    fo.n_callbacks = 2;
+    assert_error(kcb_model_fit(m, &X, &Y, &fo, NULL), KCB_ENOENT, cases[k][1]);
+    kcb_callback_free(cbs[0]);
+    kcb_callback_free(cbs[1]);
+    unlink(path);
+  }
+  kcb_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_log_pulled_away),
       cmocka_unit_test(test_format_append_and_separator),
       cmocka_unit_test(test_reader_round_trip),
       cmocka_unit_test(test_list_cells),

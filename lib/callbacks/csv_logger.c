@@ -299,6 +299,21 @@ static int freeze_keys(csv_logger *c, const kcb_logs *logs) {
   return rc;
 }
 
+/* The rows went to the file open, which must still be the log at its name: one deleted (its
+ * directory removed) or replaced (an editor's save, a copy moved over it) takes the rows nobody will
+ * read, so the run hears of it, as the event writer's does. A device or pipe has no such name. */
+static int check_still_there(const csv_logger *c) {
+  struct stat open_st, named;
+  if (fstat(fileno(c->file), &open_st) != 0 || !S_ISREG(open_st.st_mode)) return 0;
+  int named_exists = stat(c->filename, &named) == 0;
+  if (named_exists && (named.st_dev != open_st.st_dev || named.st_ino != open_st.st_ino))
+    return kcb__error(KCB_ENOENT, "CSVLogger: %s is no longer the file the run writes (it was moved or replaced)",
+                      c->filename);
+  if (!named_exists || open_st.st_nlink == 0)
+    return kcb__error(KCB_ENOENT, "CSVLogger: %s was deleted while the run wrote it (is its directory gone?)", c->filename);
+  return 0;
+}
+
 static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   csv_logger *c = (csv_logger *)cb;
   int rc = 0;
@@ -329,6 +344,7 @@ static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
     KCB__TRY(rc);
   }
   KCB__TRY(kcb__csv_row_write(&c->row, c->file, c->filename));
+  KCB__TRY(check_still_there(c));
   struct stat st; /* where this run's rows end now: a backup after this row keeps it (a resume's note) */
   if (cb->model && fstat(fileno(c->file), &st) == 0) {
     c->logged_end = (int64_t)st.st_size;
