@@ -1576,6 +1576,44 @@ static void test_model_own_variables_refused(void **state) {
 
 /* A model rebuilt from a file keeps its own name and its InputLayer's: a resave writes the same
  * variable paths ("classifier/dense/kernel"), as Keras would, not "sequential/...". */
+/* A metric compiled under a display name of its own is saved as the metric object under that name,
+ * as Keras serializes what compile() was given: the bare name ("top") would load nowhere. The
+ * resolving "accuracy" becomes the class Keras picks for the loss. */
+static void test_metric_display_names_reload(void **state) {
+  (void)state;
+  const int64_t input = 4;
+  kcb_model *m = NULL;
+  assert_ok(kcb_model_new(&m, 1, &input, 3));
+  assert_ok(kcb_model_add_from_spec(m, "8:relu,3:softmax"));
+  kcb_metric metrics[2] = {KCB_METRIC_ACCURACY, KCB_METRIC_MEAN_ABSOLUTE_ERROR};
+  const char *names[2] = {"top", "mae"};
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  c.metrics = metrics;
+  c.metric_names = names;
+  c.n_metrics = 2;
+  assert_ok(kcb_model_compile(m, &c));
+  const char *paths[2] = {tmp_path("named_metric.keras"), tmp_path("named_metric.h5")};
+  for (int k = 0; k < 2; k++) {
+    assert_ok(kcb_model_save(m, paths[k], NULL));
+    kcb_model *back = NULL;
+    assert_ok(kcb_model_load(&back, paths[k], NULL));
+    assert_int_equal(back->n_metrics, 2);
+    assert_string_equal(back->metric_names[0], "top");
+    assert_int_equal(back->metrics[0], KCB_METRIC_SPARSE_CATEGORICAL_ACCURACY);
+    assert_string_equal(back->metric_names[1], "mae");
+    char *cfg = NULL;
+    assert_ok(kcb__model_config_json(back, &cfg));
+    assert_non_null(strstr(cfg, "\"class_name\": \"SparseCategoricalAccuracy\", \"config\": {\"name\": \"top\""));
+    assert_non_null(strstr(cfg, "\"metrics\": [{"));
+    assert_non_null(strstr(cfg, "}, \"mae\"]"));
+    free(cfg);
+    kcb_model_free(back);
+  }
+  kcb_model_free(m);
+}
+
 static void test_model_name_kept(void **state) {
   (void)state;
   char text[sizeof keras2_config + 16];
@@ -1731,7 +1769,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_spatial_dropout_config),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_metric_display_names_reload), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

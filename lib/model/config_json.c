@@ -227,6 +227,29 @@ static json_t *loss_json(builder *b, const kcb_model *m, int keras_form) {
   return wrap(b, "keras.losses", loss_class[m->loss], c, keras_form);
 }
 
+/* A compiled metric as Keras serializes what compile() was given: its name when that is an
+ * identifier Keras resolves to the same metric ("accuracy", "mse"), else the metric object under
+ * its display name ({"class_name": "CategoricalAccuracy", "config": {"name": "cat_acc"}}): a bare
+ * display name would not load, in Keras or in kcb. The resolving "accuracy" becomes the class
+ * Keras picks for this loss and output. */
+static json_t *metric_json(builder *b, const kcb_model *m, size_t i, int keras_form) {
+  kcb_metric kind = m->metrics[i], named;
+  if (kcb_metric_from_name(&named, m->metric_names[i]) == 0 && named == kind) return json_string(m->metric_names[i]);
+  if (kind == KCB_METRIC_ACCURACY)
+    kind = m->loss == KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? KCB_METRIC_SPARSE_CATEGORICAL_ACCURACY
+           : kcb__model_output_layer(m)->out_size == 1       ? KCB_METRIC_BINARY_ACCURACY
+                                                               : KCB_METRIC_CATEGORICAL_ACCURACY;
+  static const char *const classes[KCB_METRIC_COUNT] = {
+      [KCB_METRIC_MEAN_SQUARED_ERROR] = "MeanSquaredError", [KCB_METRIC_MEAN_ABSOLUTE_ERROR] = "MeanAbsoluteError",
+      [KCB_METRIC_BINARY_ACCURACY] = "BinaryAccuracy", [KCB_METRIC_CATEGORICAL_ACCURACY] = "CategoricalAccuracy",
+      [KCB_METRIC_SPARSE_CATEGORICAL_ACCURACY] = "SparseCategoricalAccuracy"};
+  json_t *c = json_object();
+  put(b, c, "name", json_string(m->metric_names[i]));
+  put(b, c, "dtype", json_string("float32"));
+  if (kind == KCB_METRIC_BINARY_ACCURACY) put(b, c, "threshold", json_real(0.5));
+  return wrap(b, "keras.metrics", classes[kind], c, keras_form);
+}
+
 /* compile_config (keras_form) or training_config (legacy): same keys, the optimizer differs. */
 static json_t *compile_json(builder *b, const kcb_model *m, int keras_form) {
   json_t *c = json_object();
@@ -248,7 +271,7 @@ static json_t *compile_json(builder *b, const kcb_model *m, int keras_form) {
     put(b, c, "metrics", json_null());
   } else {
     json_t *metrics = json_array();
-    for (size_t i = 0; i < m->n_metrics; i++) push(b, metrics, json_string(m->metric_names[i]));
+    for (size_t i = 0; i < m->n_metrics; i++) push(b, metrics, metric_json(b, m, i, keras_form));
     put(b, c, "metrics", metrics);
   }
   put(b, c, "weighted_metrics", json_null());
