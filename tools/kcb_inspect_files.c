@@ -565,7 +565,8 @@ static const char csv_help[] =
     "shown 1-based as Keras's progress bar and ModelCheckpoint's {epoch} count them (the column\n"
     "itself counts from 0; JSON gives both).\n"
     "\n"
-    "  --separator C  the field separator [detected from the header: , ; tab |]\n"
+    "  --separator C  the field separator [detected from the header: the character after a\n"
+    "                 CSVLogger's \"epoch\", else the first of , ; tab |]\n"
     "  --json         {\"file\", \"separator\", \"rows\", \"columns\": [...], \"stats\": [{\"column\",\n"
     "                 \"mode\", \"first\", \"last\", \"min\", \"max\", \"best\", \"best_epoch\" (1-based),\n"
     "                 \"best_epoch_0based\" (the CSV's value), \"missing\"}]}\n"
@@ -593,8 +594,8 @@ int cmd_csv(int argc, char **argv) {
   }
   const char *sv = args_get(&a, "--separator", NULL);
   if (a.n_pos != 1) rc = usage_error("csv", "expected one FILE");
-  else if (sv && (strlen(sv) != 1 && strcmp(sv, "\\t") != 0 && strcmp(sv, "tab") != 0))
-    rc = usage_error("csv", "--separator '%s': expected one character (or tab)", sv);
+  else if (sv && ((strlen(sv) != 1 && strcmp(sv, "\\t") != 0 && strcmp(sv, "tab") != 0) || strchr("\"\r\n", sv[0])))
+    rc = usage_error("csv", "--separator '%s': expected one character other than a quote or a line end (or tab)", sv);
   if (rc) goto done;
   if (sv) sep = strlen(sv) == 1 ? sv[0] : '\t';
   if ((rc = kcb_csv_table_read(&t, a.pos[0], sep))) {

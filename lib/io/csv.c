@@ -2,6 +2,7 @@
  * numbers with clear errors. */
 #include "io/csv.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -239,6 +240,10 @@ static int grow_array(void **p, size_t *cap, size_t need, size_t elem, const cha
 }
 
 static char detect_separator(const char *text, const char *end) {
+  /* a CSVLogger's log begins "epoch" and its separator, whichever character that is */
+  if (end - text > 5 && !memcmp(text, "epoch", 5) && text[5] != '"' && text[5] != '\r' && text[5] != '\n' &&
+      !isalnum((unsigned char)text[5]) && text[5] != '_')
+    return text[5];
   int quoted = 0;
   for (const char *p = text; p < end && (quoted || (*p != '\n' && *p != '\r')); p++) {
     if (*p == '"') quoted = !quoted;

@@ -123,6 +123,11 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check closed_stdout_events 0 "^2 files whole" -- "$inspect" validate "$tmp/closed/tb"
   "$train" $small --epochs 2 --csv "$tmp/closed/log.csv" >&- 2>&-
   check closed_stdout_csv 0 "^epoch,accuracy,loss," -- head -1 "$tmp/closed/log.csv"
+  # a log written with any --csv-separator reads back in both tools: the separator is the character
+  # after the header's "epoch"
+  "$train" $small --epochs 2 --csv-separator : --csv "$tmp/colon/log.csv" --checkpoint "$tmp/colon/c{epoch}.weights.h5" >/dev/null 2>&1
+  check colon_csv_inspect 0 "separator ':'" -- "$inspect" csv "$tmp/colon/log.csv"
+  check colon_csv_restore 0 "^1 +$tmp/colon/c[12]\.weights\.h5 .* csv$" -- "$restore" "$tmp/colon" --monitor val_accuracy
   # --csv creates its directory, as --logdir and --checkpoint do
   check csv_new_dir 0 "^  CSV log      $tmp/new/dir/log\.csv$" -- "$train" $small --epochs 1 --csv "$tmp/new/dir/log.csv"
   # the Files written list: no header when nothing was written; every checkpoint; no "./"
