@@ -479,8 +479,11 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
   }
   size_t given = 0; /* --class-names: one name per class, or the names would label the wrong classes */
   for (const char *t = a->class_names; t && *t; t++) given += *t == ',';
-  if (a->class_names && (int64_t)(given + 1) != classes) {
-    snprintf(why, sizeof why, "%zu names for the data's %lld classes", given + 1, (long long)classes);
+  /* a name for each of the model's outputs does too: the loaded labels may not reach the last ones
+   * (a --train-limit cut, rare classes) */
+  if (a->class_names && (int64_t)(given + 1) != classes && !(outputs > 1 && (int64_t)(given + 1) == outputs)) {
+    snprintf(why, sizeof why, "%zu names for the data's %lld classes%s", given + 1, (long long)classes,
+             outputs > classes ? " (or the model's outputs, one a class)" : "");
     return train_usage_error("--class-names", a->class_names, why);
   }
   /* each name becomes a tag and a projector label: one name a class, printable text */
