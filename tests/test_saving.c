@@ -1132,6 +1132,12 @@ static void test_unsupported_settings_refused(void **state) {
       {0, "config/layers/1/config/quantization_config", "{\"class_name\": \"Int8QuantizationConfig\", \"config\": {}}",
        "quantization_config (Int8QuantizationConfig) is not supported"},
       {0, "config/layers/2/config/noise_shape", "[null, 1]", "Dropout layer 'dropout': noise_shape"},
+      /* a setting of the wrong kind is refused, not read as its default (Keras would read "0.5" as
+       * a string rate, "false" as true); a number is a truth as Python reads it */
+      {0, "config/layers/2/config/rate", "\"0.5\"", "Dropout layer 'dropout': rate is a string where a number belongs"},
+      {0, "config/layers/1/config/use_bias", "\"false\"", "Dense layer 'dense': use_bias is a string where true or false belongs"},
+      {0, "config/layers/1/config/use_bias", "1", NULL},
+      {1, "optimizer_config/config/beta_1", "\"0.9\"", "the optimizer's config: beta_1 is a string where a number belongs"},
       {0, "config/layers/3/config/data_format", "\"channels_first\"", "Flatten layer 'flatten': data_format 'channels_first'"},
       {0, "config/trainable", "false", "Sequential model 'sequential': trainable=false"},
       {0, "config/layers/1/config/name", "\"block/dense\"", "layer name 'block/dense' contains '/'"},

@@ -361,14 +361,40 @@ static const char *class_of(json_t *v, json_t **config) {
   return json_string_value(json_object_get(v, "class_name"));
 }
 
-static double number_or(json_t *obj, const char *key, double fallback) {
+double kcb__config_number(json_t *obj, const char *key, double fallback) {
   json_t *v = obj ? json_object_get(obj, key) : NULL;
   return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
-static int bool_or(json_t *obj, const char *key, int fallback) {
+int kcb__config_bool(json_t *obj, const char *key, int fallback) {
   json_t *v = obj ? json_object_get(obj, key) : NULL;
-  return json_is_boolean(v) ? json_is_true(v) : fallback;
+  return json_is_boolean(v) ? json_is_true(v) : json_is_number(v) ? json_number_value(v) != 0 : fallback;
+}
+
+#define number_or kcb__config_number
+#define bool_or kcb__config_bool
+
+int kcb__config_check_kinds(json_t *c, const char *what, const char *file) {
+  static const char *const numbers[] = {"rate", "momentum", "epsilon", "rho", "beta_1", "beta_2", "weight_decay", "decay",
+                                        "label_smoothing", "threshold", "learning_rate", "ema_momentum", NULL};
+  static const char *const flags[] = {"use_bias", "keepdims", "renorm", "rms_scaling", "center", "scale", "nesterov",
+                                      "centered", "amsgrad", "from_logits", "use_ema", NULL};
+  for (int i = 0; numbers[i]; i++) {
+    json_t *v = json_object_get(c, numbers[i]);
+    /* (a learning rate may be a schedule object, which the optimizer's reader takes up) */
+    if (v && !json_is_number(v) && !json_is_null(v) && !(json_is_object(v) && !strcmp(numbers[i], "learning_rate")))
+      return kcb__error(KCB_EFORMAT, "%s: %s: %s is %s where a number belongs", file, what, numbers[i],
+                        json_is_string(v) ? "a string" : json_is_boolean(v) ? "true or false" : "not a number");
+  }
+  for (int i = 0; flags[i]; i++) {
+    /* (Rescaling's scale is a number) */
+    if ((!strcmp(flags[i], "scale") || !strcmp(flags[i], "center")) && !strstr(what, "Normalization")) continue;
+    json_t *v = json_object_get(c, flags[i]);
+    if (v && !json_is_boolean(v) && !json_is_number(v) && !json_is_null(v))
+      return kcb__error(KCB_EFORMAT, "%s: %s: %s is %s where true or false belongs", file, what, flags[i],
+                        json_is_string(v) ? "a string" : "not true or false");
+  }
+  return 0;
 }
 
 /* Reads [null, d1, d2, ...] into shape (without the batch axis). */
@@ -508,7 +534,10 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
     return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a custom class (%s%s%s), not Keras's %s; kcb builds Keras's layers "
                       "only", file, name ? name : "?", registered ? registered : module, registered && module ? " in " : "",
                       registered && module ? module : "", cls);
-  int rc = check_layer_settings(c, cls, name ? name : "?", file);
+  char what[KCB__NAME_MAX + 64];
+  snprintf(what, sizeof what, "%s layer '%s'", cls, name ? name : "?");
+  int rc = kcb__config_check_kinds(c, what, file);
+  if (rc == 0) rc = check_layer_settings(c, cls, name ? name : "?", file);
   if (rc) return rc;
   if (strcmp(cls, "Dense") == 0) {
     kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
@@ -589,6 +618,8 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: the learning rate is a %s schedule, which kcb's "
                       "optimizers do not take (use a learning-rate scheduler callback); load without compiling to get the "
                       "weights", file, class_of(lr, NULL) ? class_of(lr, NULL) : "(unnamed)");
+  int kinds = kcb__config_check_kinds(c, "the optimizer's config", file);
+  if (kinds) return kinds;
   o->momentum = number_or(c, "momentum", 0.0);
   o->nesterov = bool_or(c, "nesterov", 0);
   o->rho = number_or(c, "rho", KCB_DEFAULT);

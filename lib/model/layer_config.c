@@ -188,15 +188,8 @@ static int channels_last(json_t *c) {
   return !f || strcmp(f, "channels_last") == 0;
 }
 
-static double number_or(json_t *c, const char *key, double fallback) {
-  json_t *v = json_object_get(c, key);
-  return json_is_number(v) ? json_number_value(v) : fallback;
-}
-
-static int bool_or(json_t *c, const char *key, int fallback) {
-  json_t *v = json_object_get(c, key);
-  return json_is_boolean(v) ? json_is_true(v) : fallback;
-}
+#define number_or kcb__config_number
+#define bool_or kcb__config_bool
 
 /* One side of ZeroPadding2D's padding: a whole number from 0 to a million. */
 static int padding_amount(json_t *v, int *amount) {
