@@ -29,6 +29,9 @@ static void check_stdout(void) {
 }
 
 void cli_open_standard_fds(void) {
+  /* a file size limit (ulimit -f, a batch system's h_fsize) then fails a write with EFBIG, said
+   * and handled as a full disk is, instead of killing the tool in the middle of it */
+  signal(SIGXFSZ, SIG_IGN);
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
       int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* the lowest free number: fd */

@@ -9,7 +9,8 @@
 
 /* Opens /dev/null on whichever of descriptors 0, 1 and 2 is closed (`>&-`, some daemons and batch
  * systems), before anything else is opened: otherwise the first file the tool writes (an event
- * file, a CSV log) would take that number and receive its printed text. */
+ * file, a CSV log) would take that number and receive its printed text. Also ignores SIGXFSZ, so
+ * that a file size limit fails a write (EFBIG) instead of killing the tool. */
 void cli_open_standard_fds(void);
 
 /* Makes the process end with status 1 and "TOOL: writing to standard output failed: REASON" when

@@ -6,7 +6,8 @@
 
 #include "internal.h"
 
-static _Thread_local char last_error[1024];
+/* Room for the reason after paths near PATH_MAX, which a message may name twice. */
+static _Thread_local char last_error[8192];
 
 const char *kcb_error_name(int code) {
   switch (code) {
@@ -35,8 +36,10 @@ void kcb_error_clear(void) { last_error[0] = '\0'; }
 static int set_error(int code, const char *fmt, va_list ap) {
   /* Formatted aside first: callers may add context to the previous message, passing kcb_error_last(). */
   char message[sizeof last_error];
-  vsnprintf(message, sizeof message, fmt, ap);
-  memcpy(last_error, message, sizeof last_error);
+  int n = vsnprintf(message, sizeof message, fmt, ap);
+  size_t len = n < 0 ? 0 : (size_t)n < sizeof message ? (size_t)n : sizeof message - 1;
+  memcpy(last_error, message, len);
+  last_error[len] = '\0';
   return code;
 }
 
