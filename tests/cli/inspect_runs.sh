@@ -124,4 +124,15 @@ touch "$tmp/plainfile"
 check plot_bad_dir 1 "kcb-inspect plot: .*plainfile" -- "$bin" plot "$logs" --tag epoch_loss -o "$tmp/plainfile/x.png"
 check plot_help 0 '--smoothing W      TensorBoard.s exponential moving average, W in \[0, 1\) \[0\]' -- "$bin" plot --help
 
+# a run directory the user cannot open is said (exit 1), not left out of the listing in silence;
+# as root (CI), checked as the user nobody in a directory nobody can reach
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  perm=$(mktemp -d /tmp/kcb-perm-XXXXXX) && chmod 755 "$perm" && cp -r "$logs" "$perm/logs" && chmod -R a+rX "$perm/logs"
+  run=$(ls "$perm/logs" | head -1)
+  chmod 000 "$perm/logs/$run"
+  check runs_unreadable_run_said 1 "$perm/logs/$run: cannot open the directory: Permission denied" -- \
+    setpriv --reuid=65534 --regid=65534 --clear-groups "$bin" runs "$perm/logs"
+  rm -rf "$perm"
+fi
+
 finish

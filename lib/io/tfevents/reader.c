@@ -218,7 +218,12 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth,
   if (again < 0) return kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
   if (again) return 0; /* reached through another link: its runs are listed once */
   DIR *d = opendir(dir);
-  if (!d) return depth ? 0 : kcb__error(kcb__error_from_errno(errno), "%s: cannot open the log directory: %s", dir, strerror(errno));
+  /* below the log directory too, said: a run that cannot be read would be missing from the listing
+   * in silence (one removed since its parent was read is gone, not unreadable) */
+  if (!d && depth && errno == ENOENT) return 0;
+  if (!d)
+    return kcb__error(kcb__error_from_errno(errno), "%s: cannot open the %s: %s", dir, depth ? "directory" : "log directory",
+                      strerror(errno));
   strlist subdirs = {0};
   int has_events = 0, rc = 0;
   struct dirent *e;
