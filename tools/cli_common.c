@@ -192,3 +192,29 @@ int cli_terminal_width(FILE *f) {
   if (isatty(fileno(f)) && ioctl(fileno(f), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
   return 80;
 }
+
+/* The length of the UTF-8 sequence at s (at most n bytes), 0 when it is not one. */
+static size_t utf8_len(const unsigned char *s, size_t n) {
+  size_t k = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
+  return k && k <= n && kcb_text_is_utf8((const char *)s, k) ? k : 0;
+}
+
+void cli_json_string(FILE *f, const char *s, size_t n) {
+  const unsigned char *p = (const unsigned char *)s;
+  fputc('"', f);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = p[i];
+    if (c == '"' || c == '\\') fputc('\\', f), fputc(c, f);
+    else if (c == '\n') fputs("\\n", f);
+    else if (c == '\t') fputs("\\t", f);
+    else if (c == '\r') fputs("\\r", f);
+    else if (c < 0x20 || c == 0x7F) fprintf(f, "\\u%04x", c);
+    else if (c < 0x80) fputc(c, f);
+    else {
+      size_t k = utf8_len(p + i, n - i);
+      if (k) fwrite(p + i, 1, k, f), i += k - 1;
+      else fprintf(f, "\\u%04x", c); /* a byte that is not UTF-8: as its Latin-1 code point */
+    }
+  }
+  fputc('"', f);
+}

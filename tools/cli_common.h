@@ -55,4 +55,8 @@ int cli_use_color(FILE *f);
 /* The terminal's width in columns: $COLUMNS, else the terminal's, else 80. */
 int cli_terminal_width(FILE *f);
 
+/* n bytes of s as a JSON string, quoted: UTF-8 kept, control characters escaped, and a byte that
+ * is not UTF-8 as the code point of its Latin-1 reading (JSON is UTF-8 text, RFC 8259). */
+void cli_json_string(FILE *f, const char *s, size_t n);
+
 #endif

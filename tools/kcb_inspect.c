@@ -587,33 +587,7 @@ void sv_json_diff(FILE *f, scalar_val a, scalar_val b) {
 }
 
 /* Length of a valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n) {
-  size_t k = s[0] >= 0xF0 && s[0] <= 0xF4 ? 4 : s[0] >= 0xE0 ? 3 : s[0] >= 0xC2 && s[0] < 0xE0 ? 2 : 0;
-  if (s[0] >= 0xF5 || k == 0 || k > n) return 0;
-  for (size_t i = 1; i < k; i++)
-    if ((s[i] & 0xC0) != 0x80) return 0;
-  return k;
-}
-
-void json_str_n(FILE *f, const char *s, size_t n) {
-  const unsigned char *p = (const unsigned char *)s;
-  fputc('"', f);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = p[i];
-    if (c == '"' || c == '\\') fputc('\\', f), fputc(c, f);
-    else if (c == '\n') fputs("\\n", f);
-    else if (c == '\t') fputs("\\t", f);
-    else if (c == '\r') fputs("\\r", f);
-    else if (c < 0x20 || c == 0x7F) fprintf(f, "\\u%04x", c);
-    else if (c < 0x80) fputc(c, f);
-    else {
-      size_t k = utf8_len(p + i, n - i);
-      if (k) fwrite(p + i, 1, k, f), i += k - 1;
-      else fprintf(f, "\\u%04x", c); /* a byte that is not UTF-8: as its Latin-1 code point */
-    }
-  }
-  fputc('"', f);
-}
+void json_str_n(FILE *f, const char *s, size_t n) { cli_json_string(f, s, n); }
 
 void json_str(FILE *f, const char *s) { json_str_n(f, s ? s : "", s ? strlen(s) : 0); }
 

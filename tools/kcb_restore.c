@@ -51,18 +51,7 @@ static int usage_error(const char *msg, const char *arg) {
   return 2;
 }
 
-static void json_string(const char *s) {
-  putchar('"');
-  for (; *s; s++) {
-    unsigned char c = (unsigned char)*s;
-    if (c == '"' || c == '\\') printf("\\%c", c);
-    else if (c == '\n') printf("\\n");
-    else if (c == '\t') printf("\\t");
-    else if (c < 0x20) printf("\\u%04x", c);
-    else putchar(c);
-  }
-  putchar('"');
-}
+static void json_string(const char *s) { cli_json_string(stdout, s, strlen(s)); }
 
 static void json_number(double v) {
   char buf[40];
