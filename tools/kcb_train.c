@@ -353,6 +353,8 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint, con
     else
       for (size_t i = 0; (path = kcb_model_checkpoint_saved(checkpoint, i)); i++)
         if (access(path, F_OK) == 0) FILE_LINE("  checkpoint   %s\n", tool_esc(path));
+    if ((path = kcb_model_checkpoint_save_last_path(checkpoint)) && access(path, F_OK) == 0)
+      FILE_LINE("  checkpoint   %s (--save-last)\n", tool_esc(path));
   }
   if (a->backup_dir && backup) FILE_LINE("  backup       %s (%s)\n", tool_esc(a->backup_dir), backup);
   if (a->save && saved_model) FILE_LINE("  model        %s\n", tool_esc(a->save));

@@ -40,6 +40,7 @@ typedef struct model_checkpoint {
   kept_file *kept;         /* save_top_k > 0: best first */
   size_t n_kept;
   char last_saved[PATH_CAP];
+  char save_last_path[PATH_CAP]; /* save_last's copy, once written ("" before) */
   int warned_missing; /* the monitor-missing warning was given */
   char **saved;            /* every distinct file written by the last fit, in order */
   size_t n_saved;
@@ -61,6 +62,7 @@ static void forget_saved(model_checkpoint *mc) {
   free(mc->saved);
   mc->saved = NULL;
   mc->n_saved = 0;
+  mc->save_last_path[0] = '\0';
 }
 
 /* ---- file names ---------------------------------------------------------------------------- */
@@ -395,6 +397,7 @@ static int save_model(model_checkpoint *mc, int epoch, int64_t batch, const kcb_
     if (slash) snprintf(last, sizeof last, "%.*slast%s", (int)(slash - mc->filepath + 1), mc->filepath, mc->suffix);
     else snprintf(last, sizeof last, "last%s", mc->suffix);
     if ((rc = write_file(mc, last, epoch, batch, have_value, value))) return rc;
+    kcb__strlcpy(mc->save_last_path, last, sizeof mc->save_last_path);
   }
   fflush(mc->stream);
   return 0;
@@ -505,6 +508,11 @@ const char *kcb_model_checkpoint_kept(const kcb_callback *cb, size_t i, double *
   if (!mc || i >= mc->n_kept) return NULL;
   if (value) *value = mc->kept[i].value;
   return mc->kept[i].path;
+}
+
+const char *kcb_model_checkpoint_save_last_path(const kcb_callback *cb) {
+  const model_checkpoint *mc = as_mc(cb);
+  return mc && mc->save_last_path[0] ? mc->save_last_path : NULL;
 }
 
 const char *kcb_model_checkpoint_saved(const kcb_callback *cb, size_t i) {

@@ -136,6 +136,8 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check files_checkpoints 0 "^  checkpoint   $tmp/ck/e2\.keras$" -- "$train" $small --epochs 2 --checkpoint "$tmp/ck/e{epoch}.keras"
   cp "$out" "$tmp/ck.out"
   assert files_checkpoint_first grep -q "^  checkpoint   $tmp/ck/e1\.keras$" "$tmp/ck.out"
+  check files_save_last 0 "^  checkpoint   $tmp/ckl/last\.weights\.h5 \(--save-last\)$" -- \
+    "$train" $small --epochs 1 --checkpoint "$tmp/ckl/e{epoch}.weights.h5" --save-last
   check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
   cp "$out" "$tmp/tb.out"
   assert files_no_dot_anywhere bash -c "! grep -q '/\./' '$tmp/tb.out'"

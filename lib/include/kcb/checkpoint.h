@@ -80,6 +80,10 @@ const char *kcb_model_checkpoint_last_saved(const kcb_callback *model_checkpoint
  * use kcb_model_checkpoint_kept for what remains. Owned by the callback. */
 const char *kcb_model_checkpoint_saved(const kcb_callback *model_checkpoint, size_t i);
 
+/** The path of save_last's copy (last.<ext> beside the checkpoints) once written, else NULL (or
+ * when `model_checkpoint` is not a ModelCheckpoint). Owned by the callback. */
+const char *kcb_model_checkpoint_save_last_path(const kcb_callback *model_checkpoint);
+
 /** The files kept by save_top_k, best first (i < count), or NULL when i is out of range.
  * @param[out] value if not NULL, receives the file's monitored value. Owned by the callback. */
 const char *kcb_model_checkpoint_kept(const kcb_callback *model_checkpoint, size_t i, double *value);
