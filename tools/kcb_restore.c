@@ -219,13 +219,17 @@ int main(int argc, char **argv) {
   }
   if (output && !format && kcb_checkpoint_layout_from_name(&layout, output) != 0) {
     free(paths);
-    return usage_error("--output: the name must end in .weights.h5, .h5 or .keras (or give --format)", output);
+    return usage_error("--output: the name must end in .weights.h5, .h5 or .keras (Keras picks the layout by name)", output);
   }
   kcb_checkpoint_layout named; /* before any ranking: a name the layout cannot be written under */
   if (output && format && (kcb_checkpoint_layout_from_name(&named, output) != 0 ||
                            (named != layout && !(named == KCB_LAYOUT_H5 && layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5)))) {
-    fprintf(stderr, "kcb-restore: --output '%s': a %s file must be named *.%s (see kcb-restore --help)\n", output,
-            format, format);
+    /* legacy_weights.h5 is written under any .h5 name but *.weights.h5, which Keras reads as a store */
+    size_t n = strlen(output);
+    int store_name = n >= 11 && strcmp(output + n - 11, ".weights.h5") == 0;
+    fprintf(stderr, "kcb-restore: --output '%s': the %s layout is written under a *.%s name%s (see kcb-restore --help)\n",
+            tool_esc(output), format, layout == KCB_LAYOUT_LEGACY_WEIGHTS_H5 ? "h5" : format,
+            store_name && named != layout ? ", not *.weights.h5, which Keras reads as its weights-only store" : "");
     free(paths);
     return 2;
   }

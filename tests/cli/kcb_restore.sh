@@ -16,6 +16,10 @@ check bad_mode 2 "kcb-restore: --mode: expected auto, min or max: up" -- "$bin" 
 check unknown_option 2 "kcb-restore: unknown option '--bogus'" -- "$bin" --bogus 1 "$c"
 check bad_format 2 'kcb-restore: --format: expected weights.h5, h5, keras or legacy_weights.h5: pt' -- "$bin" --output x.pt --format pt "$c"
 check bad_output_name 2 'kcb-restore: --output: the name must end in .weights.h5, .h5 or .keras' -- "$bin" --output best.bin "$c"
+check legacy_weights_name 2 "kcb-restore: --output 'best\.bin': the legacy_weights\.h5 layout is written under a \*\.h5 name \(" -- \
+  "$bin" --output best.bin --format legacy_weights.h5 "$c"
+check h5_not_store_name 2 "the h5 layout is written under a \*\.h5 name, not \*\.weights\.h5, which Keras reads as its weights-only store" -- \
+  "$bin" --output best.weights.h5 --format h5 "$c"
 check auto_unknown 2 "cannot tell whether --monitor 'lr' should fall or rise: give --mode min or --mode max" -- \
   "$bin" --monitor lr "$c/stored"
 check auto_typo_suggested 2 "give --mode min or --mode max \(did you mean val_loss\?\)" -- "$bin" --monitor val_los "$c/stored"
