@@ -11,7 +11,9 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target kcb-train kcb-inspect kcb-restore
 run=${KCB_RUN_DIR:-runs/fashion-mnist-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$run"
-echo "run directory: $run (if interrupted: KCB_RUN_DIR=$run bash scripts/train.sh)"
+# the resume command repeats the extra arguments: the backup refuses another course
+extra=$([ $# -eq 0 ] || printf ' %q' "$@")
+echo "run directory: $run (if interrupted: KCB_RUN_DIR=$(printf '%q' "$run") bash scripts/train.sh$extra)"
 ./build/tools/kcb-train \
   --logdir "$run/tensorboard" --histogram-freq 1 \
   --csv "$run/log.csv" \
