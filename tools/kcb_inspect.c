@@ -313,6 +313,13 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
       args_free(a);
       return rc;
     }
+    /* one value each, but --run: a second --tag would otherwise replace the first in silence */
+    for (size_t k = 0; sp->takes_value && strcmp(sp->name, "--run") != 0 && k < a->n_flags; k++)
+      if (a->flag_names[k] == sp->name) {
+        int rc = usage_error(cmd, "%s given twice ('%s' and '%s'); it takes one value", sp->name, a->flag_vals[k], val);
+        args_free(a);
+        return rc;
+      }
     a->flag_names[a->n_flags] = sp->name;
     a->flag_vals[a->n_flags++] = val;
   }

@@ -123,6 +123,9 @@ check plot_new_dir 0 "^wrote $tmp/nodir/x\.png" -- "$bin" plot "$logs" --tag epo
 touch "$tmp/plainfile"
 check plot_bad_dir 1 "kcb-inspect plot: .*plainfile" -- "$bin" plot "$logs" --tag epoch_loss -o "$tmp/plainfile/x.png"
 check plot_help 0 '--smoothing W      TensorBoard.s exponential moving average, W in \[0, 1\) \[0\]' -- "$bin" plot --help
+# a flag of one value given twice is a usage error, not the first value dropped in silence (--run repeats)
+check tag_given_twice 2 "kcb-inspect scalars: --tag given twice \('epoch_loss' and 'epoch_accuracy'\); it takes one value" -- \
+  "$bin" scalars "$logs" --tag epoch_loss --tag epoch_accuracy
 
 # a run directory the user cannot open is said (exit 1), not left out of the listing in silence;
 # as root (CI), checked as the user nobody in a directory nobody can reach
