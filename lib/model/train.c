@@ -186,16 +186,21 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
   else if (train && m->sync_dist) kcb__norm_sync_without_samples(m, 1, 1);
   if (own_masks) m->dropout_rng = shared;
   if (!rc) rc = m->sync_rc;
+  /* the exchanges get spans of their own in a profile: on several processes they are the step's
+   * communication (and the wait for the slowest rank), which a trace must not hide */
+  double t = m->profiler && h->dist && kcb_distributed_size(h->dist) > 1 ? kcb_profiler_now() : 0;
   if (train && h->dist) {
     int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
     if (grc) return grc;
+    if (t) kcb__model_span(m, "gradient allreduce", train, &t);
   }
   if ((rc = kcb__dist_sum_means(h->dist, &m->loss_tracker, h->global, 1 + m->n_metrics, rc, m->stop_requested,
                                 &h->stop_requested)))
     return rc;
+  if (t) kcb__model_span(m, "metrics allreduce", train, &t);
   if (train) memcpy(m->epoch_means, h->global, sizeof m->epoch_means); /* for a mid-epoch backup */
   if (train) {
-    double t = m->profiler ? kcb_profiler_now() : 0;
+    t = m->profiler ? kcb_profiler_now() : 0;
     kcb__optimizer_step(&m->opt, m->params, m->grads);
     kcb__model_span(m, "optimizer", train, &t);
   }

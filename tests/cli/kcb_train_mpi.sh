@@ -47,6 +47,13 @@ for np in 1 2 3; do
   grep -E '^test_loss=' "$out" >"$d/result"
   grep -c 'Epoch 3/3' "$out" >"$d/epochs_printed"
 done
+# a profile of a distributed step shows its exchanges, not a gap between backward and optimizer
+check np2_profile_exchanges 0 '^gradient allreduce metrics allreduce$' -- sh -c "mpi() { timeout 240 '$mpirun' --oversubscribe \
+  --timeout 200 -np \"\$@\"; }; mpi 2 '$bin' ${args[*]} --logdir '$tmp/prof' --profile-batch 2,3 >/dev/null 2>&1 && \
+  zcat '$tmp'/prof/train/plugins/profile/*/*.trace.json.gz | $py -c '
+import json, sys
+names = {e.get(\"name\") for e in json.load(sys.stdin)[\"traceEvents\"]}
+print(\" \".join(n for n in (\"gradient allreduce\", \"metrics allreduce\") if n in names))'"
 for np in 2 3; do
   d=$tmp/np$np
   assert "np${np}_prints_once" test "$(wc -l <"$d/result")" = 1 -a "$(cat "$d/epochs_printed")" = 1
