@@ -1778,6 +1778,11 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
         kcb__h5_dataset_read_int64(f->file, it->path, &iterations, f->h5name) == 0)
       m->iterations = iterations;
     kcb_error_clear();
+    /* Keras counts a step per gradient_accumulation_steps batches: optimizer.iterations is the
+     * stored counter divided by them */
+    json_t *accumulate = json_object_get(optimizer_config(f->training), "gradient_accumulation_steps");
+    if (m->iterations > 0 && json_is_integer(accumulate) && json_integer_value(accumulate) > 1)
+      m->iterations /= json_integer_value(accumulate);
   }
   *out = f;
   kcb__ckpt_source_close(&src);

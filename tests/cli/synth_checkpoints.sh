@@ -89,6 +89,11 @@ import h5py
 names = lambda p: [(n, list(h5py.File(p, 'r')['model_weights'][n].attrs['weight_names'])) for n in h5py.File(p, 'r')['model_weights'].attrs['layer_names']]
 print('same layers' if names('$tmp/unbuilt.h5') == names('$dir/unbuilt.h5') else (names('$tmp/unbuilt.h5'), names('$dir/unbuilt.h5')))\""
 
+# Adam with gradient_accumulation_steps 2 counts a step every 2 batches: Keras's
+# optimizer.iterations is the stored counter (3) halved
+mkdir -p "$tmp/gacc" && $py "$dir/make_more.py" "$tmp/gacc" mlp_gacc >/dev/null
+check gacc_iterations 0 "optimizer state: .*\(adam\), 1 iteration$" -- "$bin/kcb-inspect" checkpoint "$tmp/gacc/mlp_gacc.keras"
+
 # make_lists.py: a custom layer holding a list of 12 Dense layers. Keras names the items in list
 # order (dense ... dense_11) and its legacy layout lists their weights so: the .h5 kcb writes loads
 # them into the same layers (numbered as the list, not as strings sort "dense_10" before "dense_2")

@@ -96,7 +96,8 @@ typedef struct kcb_checkpoint_meta {
   double monitor_value;
   int64_t epoch;                /* 0-based epoch kcb stored; -1: none */
   int64_t batch;                /* -1: none */
-  int64_t iterations;           /* the optimizer's iteration count; -1: unknown */
+  int64_t iterations;           /* the optimizer's iteration count (Keras's optimizer.iterations: with
+                                   gradient_accumulation_steps, the stored counter divided by them); -1: unknown */
   size_t n_params;              /* elements of all model variables */
   size_t n_trainable_params;
   size_t n_model_vars;          /* model variables (vars [0, n_model_vars)) */
