@@ -443,7 +443,8 @@ static int on_image(void *ctx, const run_ref *run, const kcb_event *e) {
         char st[24], ix[24], size[48], bytes[24];
         snprintf(st, sizeof st, "%lld", (long long)e->step);
         snprintf(ix, sizeof ix, "%zu", k);
-        snprintf(size, sizeof size, "%dx%d", v->width, v->height);
+        if (v->width > 0 && v->height > 0) snprintf(size, sizeof size, "%dx%d", v->width, v->height);
+        else snprintf(size, sizeof size, "?"); /* the record gives no usable size */
         snprintf(bytes, sizeof bytes, "%zu", b->len);
         const char *row[8] = {run->name, v->tag, st, ix, size, bytes, fmt, file};
         if (table_add(&im->t, row)) return data_fail("images", "out of memory");

@@ -247,6 +247,10 @@ check long_tag_marked 0 'L{1000,}\.\.\.  \(1 points\)' -- T "$inspect" scalars "
 # test images of another size than the training images: refused, naming both files
 mkdir -p "$tmp/data_other" && make mnist "$tmp/data_other" 4x3
 check test_images_other_size 1 't10k-images-idx3-ubyte holds 4x3 images but .*train-images-idx3-ubyte holds 4x4' -- T "$train" "${small[@]}" --data "$tmp/data_other" --epochs 1
+# an image whose size strings are not whole numbers (or too long) has an unknown size, not the
+# digits they start with
+mkdir -p "$tmp/imgsize/run" && make image_sizes "$tmp/imgsize/run/events.out.tfevents.1.size"
+check image_size_unknown 0 "^run +pic +0 +0 +\? +8 +png$" -- T "$inspect" images "$tmp/imgsize"
 mkdir -p "$tmp/textshape" && make text_shapes "$tmp/textshape/events.out.tfevents.1.shape"
 check text_lying_shape 0 '^  cell3$' -- T "$inspect" text "$tmp/textshape"
 cp "$tmp/c.1.weights.h5" "$tmp/esc/$(printf 'w\033[2J').weights.h5"

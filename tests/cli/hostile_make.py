@@ -188,6 +188,13 @@ def long_tag(out, n):
     events(out, struct.pack("<Bd", 0x09, 2.0) + bytes([0x10, 1]) + field(5, field(1, scalar_value)))
 
 
+def image_sizes(out):
+    """An images-plugin tensor whose width and height strings are not sizes ("abc", 11 digits)."""
+    dims = field(2, bytes([0x08]) + varint(3))
+    strings = b"".join(field(8, v) for v in (b"abc", b"99999999999", b"\x89PNG\r\n\x1a\n"))
+    events(out, summary_event(0, "pic", "images", b"", bytes([0x08, 0x07]) + field(2, dims) + strings))
+
+
 def text_shapes(out):
     """Text tensors of 4 strings whose shapes lie: [2^62 + 1, 4] (the product wraps to 4 in 64 bits)
     and [1 - 2^62, 4]."""

@@ -84,7 +84,9 @@ typedef struct kcb_summary_value {
   /* KCB_SUMMARY_IMAGE / AUDIO / TEXT: the blobs (encoded images, WAV clips, strings) */
   const kcb_bytes *blobs;
   size_t n_blobs;
-  int width, height, colorspace;       /**< images (colorspace only for legacy images; else 0) */
+  int width, height, colorspace;       /**< images (colorspace only for legacy images; else 0; a
+                                            width or height the record does not give as a whole
+                                            number of at most 9 digits is 0) */
   double sample_rate;                  /**< legacy audio; 0 if unknown */
   int64_t num_channels, length_frames; /**< legacy audio */
   const kcb_bytes *labels;             /**< TF2 audio: column 1 of the [k,2] tensor; n_blobs entries or NULL */

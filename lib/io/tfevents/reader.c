@@ -549,9 +549,12 @@ static int hist_from_proto(kcb_event_reader *r, const Kcbpb__HistogramProto *h, 
   return 0;
 }
 
+/* An image's width or height as the plugin writes it, a decimal string; 0 (unknown) for one that
+ * is not a whole number of at most 9 digits, rather than its first digits. */
 static int parse_int_blob(const kcb_bytes *b) {
   int x = 0;
-  for (size_t i = 0; i < b->len && i < 9; i++) {
+  if (b->len == 0 || b->len > 9) return 0;
+  for (size_t i = 0; i < b->len; i++) {
     if (b->data[i] < '0' || b->data[i] > '9') return 0;
     x = x * 10 + (b->data[i] - '0');
   }
