@@ -20,7 +20,8 @@ extern "C" {
 /** TensorBoard's parameters, with Keras's defaults from KCB_TENSORBOARD_OPTIONS_INIT. */
 typedef struct kcb_tensorboard_options {
   const char *log_dir;        /**< runs go to <log_dir>/train and <log_dir>/validation ["logs"] */
-  int histogram_freq;         /**< weight histograms every N epochs (epoch % N == 0); 0 off [0] */
+  int histogram_freq;         /**< weight histograms every N epochs (epoch % N == 0); 0 off [0]; a weight
+                                   holding NaN or Inf gets none that epoch */
   int write_graph;            /**< the model config under tag "keras" in train/ at step 0 [1] */
   int write_images;           /**< weights as images, <weight path>/image, with the histograms [0] */
   int write_steps_per_second; /**< batch_ / epoch_steps_per_second [0] */
