@@ -47,7 +47,15 @@ check inspect_json 0 '"num_thresholds": 201' -- "$inspect" plugins "$logs" --jso
 check inspect_bad_run 1 "" -- "$inspect" plugins "$logs" --run nope
 # a projector config alone (no event files) is read; a path out of its directory is a problem (exit 1)
 mkdir -p "$tmp/proj" && printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "../secret.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
-check inspect_outside_path 1 "problem: path '../secret.tsv' leads outside the config's directory" -- "$inspect" plugins "$tmp/proj"
+check inspect_outside_path 1 "problem: path '../secret.tsv' resolves outside the config's directory" -- "$inspect" plugins "$tmp/proj"
+# as TensorBoard resolves them: an absolute path or a '..' that stays inside is read; a link that
+# leads out is refused (the plugin compares real paths)
+printf 'a\nb\n' >"$tmp/proj/meta.tsv" && mkdir -p "$tmp/proj/sub" "$tmp/outdir" && printf 'a\nb\n' >"$tmp/outdir/meta.tsv"
+ln -s "$tmp/outdir" "$tmp/proj/link"
+printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "%s/proj/sub/../meta.tsv"\n}\n' "$tmp" >"$tmp/proj/projector_config.pbtxt"
+check inspect_absolute_inside 0 "metadata 2 rows" -- "$inspect" plugins "$tmp/proj"
+printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "link/meta.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_link_outside 1 "problem: path 'link/meta.tsv' resolves outside the config's directory" -- "$inspect" plugins "$tmp/proj"
 # a FIFO in place of the config is refused at once, not waited on
 mkdir -p "$tmp/fifo" && mkfifo "$tmp/fifo/projector_config.pbtxt"
 check inspect_fifo 1 "not a regular file" -- timeout 10 "$inspect" plugins "$tmp/fifo"

@@ -3,7 +3,9 @@
  * reads a tensor file as TSV or, when it is not valid UTF-8, as raw float32 of tensor_shape,
  * serves metadata.tsv as is (a first line holding a tab is the header), and its frontend refuses
  * sprites larger than 8192 px a side and loads at most 100000 points. */
+#define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -497,10 +499,6 @@ static int skip_value(lexer *lx, int depth) {
   return 0;
 }
 
-static void dir_join(char *out, size_t size, const char *dir, const char *rel) {
-  snprintf(out, size, "%s/%s", dir, rel);
-}
-
 static long long count_tsv(const char *path, long long *first_cols, char *header, size_t header_size,
                            size_t *n_header_cols) {
   FILE *f = NULL;
@@ -542,17 +540,28 @@ static long long count_tsv(const char *path, long long *first_cols, char *header
   return rows;
 }
 
-/* Whether a config path stays inside the config's directory, as the plugin demands (it resolves
- * links too; kcb refuses absolute paths and ".." components, and does not open such files). */
-static int path_inside(const char *p) {
-  if (p[0] == '/' || p[0] == '~') return 0;
-  for (const char *c = p; *c;) {
-    size_t n = strcspn(c, "/");
-    if (n == 2 && c[0] == '.' && c[1] == '.') return 0;
-    c += n;
-    while (*c == '/') c++;
+/* Where a config path leads, as TensorBoard's projector resolves it: ~ is the home directory, a
+ * relative path is the config's directory's, links are followed; it must stay inside the config's
+ * directory (real path), or the plugin refuses it. A file that does not exist is resolved by its
+ * directory. @return 1 inside (*out the resolved path), 0 outside. */
+static int resolve_inside(const char *run_dir, const char *p, char *out, size_t size) {
+  char dir[PATH_MAX], cand[2 * PATH_MAX], res[PATH_MAX];
+  if (!realpath(run_dir, dir)) kcb__strlcpy(dir, run_dir, sizeof dir);
+  const char *home = getenv("HOME");
+  if (p[0] == '~' && (p[1] == '/' || !p[1]) && home) snprintf(cand, sizeof cand, "%s%s", home, p + 1);
+  else if (p[0] == '/') snprintf(cand, sizeof cand, "%s", p);
+  else snprintf(cand, sizeof cand, "%s/%s", dir, p);
+  if (!realpath(cand, res)) { /* missing: its directory, resolved, and its name */
+    char *slash = strrchr(cand, '/');
+    char parent[PATH_MAX];
+    *slash = '\0';
+    if (slash == cand || !realpath(cand, parent) || (size_t)snprintf(res, sizeof res, "%s/%s", parent, slash + 1) >= sizeof res)
+      return 0;
   }
-  return 1;
+  size_t n = strlen(dir);
+  int inside = !strcmp(dir, "/") || (!strncmp(res, dir, n) && (res[n] == '/' || res[n] == '\0'));
+  if (inside) kcb__strlcpy(out, res, size);
+  return inside;
 }
 
 /* What kcb_projector_read reads of the files of all embeddings together: a config naming one large
@@ -563,21 +572,20 @@ static int path_inside(const char *p) {
 
 static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, const char *metadata_path,
                           const char *sprite_path, unsigned long long *bytes_read) {
-  char path[4096];
+  char resolved[3][PATH_MAX];
   const char *paths[3] = {e->tensor_path, metadata_path, sprite_path};
   for (int i = 0; i < 3; i++)
-    if (!path_inside(paths[i])) {
-      snprintf(e->problem, sizeof e->problem, "path '%.400s' leads outside the config's directory (TensorBoard refuses it)",
+    if (*paths[i] && !resolve_inside(run_dir, paths[i], resolved[i], sizeof resolved[i])) {
+      snprintf(e->problem, sizeof e->problem, "path '%.400s' resolves outside the config's directory (TensorBoard refuses it)",
                paths[i]);
       e->metadata_rows = -1;
       return;
     }
   for (int i = 0; i < 2; i++) {
     struct stat st;
-    if (!*paths[i]) continue;
-    dir_join(path, sizeof path, run_dir, paths[i]);
-    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) *bytes_read += (unsigned long long)st.st_size;
+    if (*paths[i] && stat(resolved[i], &st) == 0 && S_ISREG(st.st_mode)) *bytes_read += (unsigned long long)st.st_size;
   }
+  const char *path;
   if (*bytes_read > PROJECTOR_READ_BUDGET) {
     snprintf(e->problem, sizeof e->problem, "not checked: the files of the embeddings up to this one add up to more than "
              "%llu MiB, what kcb reads of a projector config's files", PROJECTOR_READ_BUDGET >> 20);
@@ -586,7 +594,7 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
   }
   size_t len = strlen(e->tensor_path);
   if (len) {
-    dir_join(path, sizeof path, run_dir, e->tensor_path);
+    path = resolved[0];
     FILE *f = NULL;
     if (kcb__file_fopen_read(path, NULL, &f)) {
       snprintf(e->problem, sizeof e->problem, "tensor file: %.400s", kcb_error_last());
@@ -621,7 +629,7 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
   }
   e->metadata_rows = -1;
   if (*metadata_path) {
-    dir_join(path, sizeof path, run_dir, metadata_path);
+    path = resolved[1];
     long long cols = 0;
     e->n_metadata_columns = 1;
     kcb__strlcpy(e->metadata_columns, "label", sizeof e->metadata_columns);
@@ -632,7 +640,7 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
       snprintf(e->problem, sizeof e->problem, "metadata has %lld rows, the tensor %lld", e->metadata_rows, e->rows);
   }
   if (*sprite_path) {
-    dir_join(path, sizeof path, run_dir, sprite_path);
+    path = resolved[2];
     FILE *f = NULL;
     unsigned char h[24];
     if (kcb__file_fopen_read(path, NULL, &f) == 0 && fread(h, 1, 24, f) == 24 && memcmp(h + 1, "PNG", 3) == 0) {
