@@ -555,6 +555,19 @@ done:
 
 /* ---- csv --------------------------------------------------------------------------------------------- */
 
+/* An epoch number whole, however large (short_num's %g would print 1234567 as 1.23457e+06);
+ * another value (a column that is not a CSVLogger's epoch) as short_num shows it. */
+static const char *epoch_text(double e, char buf[32]) {
+  if (e == floor(e) && fabs(e) < 1e15) snprintf(buf, 32, "%.0f", e);
+  else short_num(e, buf);
+  return buf;
+}
+
+static void json_epoch(double e) {
+  if (e == floor(e) && fabs(e) < 1e15) printf("%.0f", e);
+  else json_num(stdout, e);
+}
+
 static const char csv_help[] =
     "usage: kcb-inspect csv FILE [--separator C] [--json]\n"
     "\n"
@@ -649,17 +662,17 @@ int cmd_csv(int argc, char **argv) {
       printf(", \"best\": "), json_num(stdout, best);
       printf(", \"best_epoch\": ");
       if (isnan(best_epoch)) printf("null");
-      else json_num(stdout, best_epoch + 1);
+      else json_epoch(best_epoch + 1);
       printf(", \"best_epoch_0based\": ");
       if (isnan(best_epoch)) printf("null");
-      else json_num(stdout, best_epoch);
+      else json_epoch(best_epoch);
       printf(", \"missing\": %zu}", missing);
     } else {
       char c[7][32], ms[24];
       snprintf(ms, sizeof ms, "%zu", missing);
       const char *row[9] = {t.columns[j], up ? "max" : "min", short_num(first_v, c[0]), short_num(last_v, c[1]),
                             short_num(mn, c[2]), short_num(mx, c[3]), short_num(best, c[4]),
-                            isnan(best_epoch) ? "-" : short_num(best_epoch + 1, c[5]), ms};
+                            isnan(best_epoch) ? "-" : epoch_text(best_epoch + 1, c[5]), ms};
       table_add(&tb, row);
     }
     first = 0;
@@ -679,7 +692,7 @@ int cmd_csv(int argc, char **argv) {
         if (isnan(hi) || e > hi) hi = e;
       }
       char e0[32], e1[32];
-      printf("  epochs %s..%s (1-based)\n", short_num(lo + 1, e0), short_num(hi + 1, e1));
+      printf("  epochs %s..%s (1-based)\n", epoch_text(lo + 1, e0), epoch_text(hi + 1, e1));
     }
     table_print(stdout, &tb, "  ");
   }

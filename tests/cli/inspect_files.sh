@@ -69,6 +69,10 @@ check ckpt_not_keras 1 "kcb-inspect checkpoint: .*\(KCB_EFORMAT\)" -- "$bin" che
 check_exact csv_basic_text 0 csv_basic.out -- env -C "$data" "$bin" csv builtin_callbacks/basic.csv
 check_json csv_basic 0 csv "$data"/builtin_callbacks/basic.csv -- "$bin" csv "$data"/builtin_callbacks/basic.csv --json
 check_json csv_append 0 csv "$data"/builtin_callbacks/append.csv -- "$bin" csv "$data"/builtin_callbacks/append.csv --json
+# epochs are whole numbers however large (not 1.23457e+06, not 3.0 in JSON)
+printf 'epoch,loss\n1234566,0.5\n1234567,0.25\n' >"$tmp/big_epochs.csv"
+check csv_big_epochs 0 "^  epochs 1234567\.\.1234568 \(1-based\)$" -- "$bin" csv "$tmp/big_epochs.csv"
+check csv_big_epochs_json 0 '"best_epoch": 1234568, "best_epoch_0based": 1234567,' -- "$bin" csv "$tmp/big_epochs.csv" --json
 check csv_separator 0 "^  a;b +min +0\.25 +-1\.5 +-1\.5 +0\.25 +-1\.5 +2 +0$" -- "$bin" csv "$data"/builtin_callbacks/separator.csv
 check csv_missing 1 "kcb-inspect csv: .*nope\.csv.*\(KCB_ENOENT\)" -- "$bin" csv "$tmp/nope.csv"
 printf 'epoch,loss\n0,abc\n' >"$tmp/bad.csv"
