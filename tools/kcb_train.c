@@ -1159,6 +1159,16 @@ int main(int argc, char **argv) {
     status = fail("loading the data", rc);
     goto setup_end;
   }
+  /* the split leaving no training or no validation sample is these flags' values, said as such */
+  int64_t n_samples = data.train_images->shape[0], kept = (int64_t)floor((double)n_samples * (1.0 - a.validation_split));
+  if (a.validation_split > 0 && (kept == 0 || kept == n_samples)) {
+    char why[200], value[32];
+    snprintf(why, sizeof why, "with %lld training sample%s it leaves no %s sample (give more samples or another split)",
+             (long long)n_samples, n_samples == 1 ? "" : "s", kept == 0 ? "training" : "validation");
+    snprintf(value, sizeof value, "%g", a.validation_split);
+    status = train_usage_error("--validation-split", value, why);
+    goto setup_end;
+  }
   if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
     /* a bad spec is a usage error; the flag's value is said once, not again in the library's message */
     const char *why = kcb_error_last();

@@ -99,6 +99,9 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --model 28x28x1,conv:2:3,softmax --epochs 1 --verbose 0
   check class_names_count 2 "kcb-train: --class-names 'a,b,c': 3 names for the data's 10 classes" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c
+  # a split that leaves no training (or validation) sample is a usage error, before any work
+  check split_leaves_nothing 2 "kcb-train: --validation-split '0\.1': with 1 training sample it leaves no training sample" -- \
+    "$bin" --train-limit 1 --epochs 1
   # a name for each of the model's outputs is right too, whatever labels the data loaded reaches
   check class_names_per_output 0 "^test_loss=" -- "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn12" \
     --model flatten,8:relu,12:softmax --pr-curves --class-names a,b,c,d,e,f,g,h,i,j,k,l
