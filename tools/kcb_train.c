@@ -526,6 +526,24 @@ static int check_outputs(const kcb_model *model, const kcb_mnist *data, const tr
   if (a->embeddings && embedding_layer(model) == 0)
     return train_usage_error("--embeddings", NULL, "the model has no hidden layer before its output Dense layer, whose "
                              "outputs the projector would show");
+  /* the metrics that read labels in one form: fit would refuse them after the summary */
+  int64_t label_width = sparse || single ? 1 : outputs;
+  for (const char *p = a->metrics; p && *p;) {
+    size_t len = strcspn(p, ",");
+    char name[64];
+    kcb_metric metric;
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p);
+    if (kcb_metric_from_name(&metric, name) == 0 &&
+        ((metric == KCB_METRIC_CATEGORICAL_ACCURACY && label_width != outputs) ||
+         (metric == KCB_METRIC_SPARSE_CATEGORICAL_ACCURACY && label_width != 1))) {
+      snprintf(why, sizeof why, "%s reads %s, but --loss %s takes %s: use %s (or accuracy)", name,
+               metric == KCB_METRIC_CATEGORICAL_ACCURACY ? "one-hot labels" : "one class index a sample",
+               kcb_loss_name(loss), label_width == 1 ? "class indices" : "one-hot rows",
+               metric == KCB_METRIC_CATEGORICAL_ACCURACY ? "sparse_categorical_accuracy" : "categorical_accuracy");
+      return train_usage_error("--metrics", a->metrics, why);
+    }
+    p += len + (p[len] == ',');
+  }
   if (sparse || single) return 0;
   int rc = one_hot(data->train_labels, outputs, y_train);
   if (rc == 0) rc = one_hot(data->test_labels, outputs, y_test);

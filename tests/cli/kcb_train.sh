@@ -99,6 +99,9 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --model 28x28x1,conv:2:3,softmax --epochs 1 --verbose 0
   check class_names_count 2 "kcb-train: --class-names 'a,b,c': 3 names for the data's 10 classes" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --logdir "$tmp/cn" --pr-curves --class-names a,b,c
+  # a metric that reads labels in the other form than --loss gives them: a usage error, before any work
+  check metric_label_form 2 "kcb-train: --metrics 'categorical_accuracy': categorical_accuracy reads one-hot labels, but --loss sparse_categorical_crossentropy takes class indices" -- \
+    "$bin" --train-limit 200 --epochs 1 --metrics categorical_accuracy
   # a split that leaves no training (or validation) sample is a usage error, before any work
   check split_leaves_nothing 2 "kcb-train: --validation-split '0\.1': with 1 training sample it leaves no training sample" -- \
     "$bin" --train-limit 1 --epochs 1
