@@ -24,7 +24,10 @@ typedef struct kcb_model_checkpoint_options {
   const char *monitor;            /* "val_loss" (copied) */
   int verbose;                    /* 0; 1 prints Keras's "\nEpoch N: saving model to PATH" messages */
   int save_best_only;             /* 0; 1 saves only when the monitored value improves */
-  int save_weights_only;          /* 0: full model (.keras / .h5); 1: weights (.weights.h5) */
+  int save_weights_only;          /* 0: full model (.keras / .h5); 1: weights (.weights.h5). A
+                                     *.weights.h5 filepath holds weights either way: Keras 3 would write
+                                     a full legacy .h5 model under that name, which its own
+                                     load_weights then refuses (it reads *.weights.h5 as a store) */
   kcb_monitor_mode mode;          /* KCB_MONITOR_AUTO */
   int64_t save_freq;              /* 0: "epoch" (at every epoch end); N > 0: every N train batches */
   double initial_value_threshold; /* NAN: none; else the first best value to beat (±INFINITY as
