@@ -413,8 +413,49 @@ static void test_log_pulled_away(void **state) {
   kcb_model_free(m);
 }
 
+/* Tensor values a callback puts into the epoch's logs (borrowed: they live as long as the fit). */
+static float one_value[1] = {0.1f}, two_values[2] = {0.5f, 0.25f};
+static kcb_tensor one_tensor = {.data = one_value, .rank = 1, .shape = {1}};
+static kcb_tensor two_tensor = {.data = two_values, .rank = 1, .shape = {2}};
+
+static int add_tensors(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)cb, (void)epoch;
+  int rc = kcb_logs_set_tensor(logs, "one", &one_tensor);
+  return rc ? rc : kcb_logs_set_tensor(logs, "two", &two_tensor);
+}
+
+/* A one-value tensor is its number in the log, as Keras's pythonify_logs makes it a float; a longer
+ * one is the list Keras's CSVLogger quotes. */
+static void test_tensor_cells(void **state) {
+  (void)state;
+  make_data();
+  kcb_model *m = test_compiled_model(2, "4:relu,1:sigmoid", 5, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_BINARY_CROSSENTROPY,
+                                     KCB_METRIC_COUNT);
+  const char *path = tmp_path("tensors.csv");
+  kcb_callback *cbs[2];
+  kcb_callback_ops ops = {.on_epoch_end = add_tensors};
+  assert_ok(kcb_lambda_callback_new(&cbs[0], &ops, NULL));
+  assert_ok(kcb_csv_logger_new(&cbs[1], path, NULL));
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.epochs = 1;
+  fo.batch_size = 16;
+  fo.callbacks = cbs;
+  fo.n_callbacks = 2;
+  assert_ok(kcb_model_fit(m, &X, &Y, &fo, NULL));
+  assert_line(path, 0, "epoch,loss,one,two");
+  size_t len;
+  char *text = slurp(path, &len);
+  if (!strstr(text, ",0.10000000149011612,\"\"\"[0.5, 0.25]\"\"\"\r\n")) fail_msg("log: %s", text);
+  free(text);
+  kcb_callback_free(cbs[0]);
+  kcb_callback_free(cbs[1]);
+  kcb_model_free(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_tensor_cells),
       cmocka_unit_test(test_log_pulled_away),
       cmocka_unit_test(test_format_append_and_separator),
       cmocka_unit_test(test_reader_round_trip),

@@ -339,6 +339,8 @@ static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   for (size_t i = 0; i < c->n_keys; i++) {
     const kcb_log_entry *e = kcb_logs_find(logs, c->keys[i]);
     if (!e) rc = kcb__csv_row_add_text(&c->row, "NA");
+    /* a one-value tensor is the number, as Keras's pythonify_logs turns it into a float */
+    else if (e->tensor && kcb_tensor_size(e->tensor) == 1) rc = kcb__csv_row_add_number(&c->row, e->tensor->data[0]);
     else if (e->tensor) rc = kcb__csv_row_add_list(&c->row, e->tensor->data, (size_t)kcb_tensor_size(e->tensor));
     else rc = kcb__csv_row_add_number(&c->row, e->value);
     KCB__TRY(rc);
