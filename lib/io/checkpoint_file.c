@@ -1560,10 +1560,25 @@ done:
   free(slot);
 }
 
+/* The slot layout of the optimizer named `name` in the store: by its name, else (a name the user
+ * gave it, "my_opt") by its class in the compile config, the inner optimizer's under a
+ * LossScaleOptimizer, as Keras names its slots after the object but builds them by its class. */
+static const opt_layout *layout_for(const kcb_checkpoint_file *f, const char *name) {
+  const opt_layout *L = kcb__opt_layout_of(name);
+  if (L || !f->training) return L;
+  json_t *oc = json_object_get(f->training, "optimizer");
+  if (!json_is_object(oc)) oc = json_object_get(f->training, "optimizer_config");
+  const char *cls = json_string_value(json_object_get(oc, "class_name"));
+  json_t *inner = json_object_get(json_object_get(oc, "config"), "inner_optimizer");
+  if (cls && !strcmp(cls, "LossScaleOptimizer") && json_is_object(inner))
+    cls = json_string_value(json_object_get(inner, "class_name"));
+  return cls ? kcb__opt_layout_of(cls) : NULL;
+}
+
 /* The slot layouts kcb knows for optimizer `opt_name`, tried in turn (see assign_owners_range). */
 static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *opt_name, long *owners,
                        const char **slot, int strict) {
-  const opt_layout *L = kcb__opt_layout_of(opt_name);
+  const opt_layout *L = layout_for(f, opt_name);
   /* the base optimizer's own groups come first: an exponential moving average of every variable
    * (use_ema), then gradient accumulators (gradient_accumulation_steps); a weights-only file does
    * not say, so one leading group is tried last */
@@ -1604,7 +1619,7 @@ static int name_store_optimizer(kcb_checkpoint_file *f) {
     const char *inner, *own = segment_name(f, s, &inner);
     const char *opt = own[0] ? own : "optimizer";
     int lso = inner != own;
-    const opt_layout *L = kcb__opt_layout_of(inner);
+    const opt_layout *L = layout_for(f, inner);
     static const char *const lso_scalars[] = {"iteration", "learning_rate", "step_counter", "dynamic_scale"};
     int scalar = 0, seen_slot = 0;
     for (size_t j = first; j < end; j++) {

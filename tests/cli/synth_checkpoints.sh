@@ -94,6 +94,19 @@ print('same layers' if names('$tmp/unbuilt.h5') == names('$dir/unbuilt.h5') else
 mkdir -p "$tmp/gacc" && $py "$dir/make_more.py" "$tmp/gacc" mlp_gacc >/dev/null
 check gacc_iterations 0 "optimizer state: .*\(adam\), 1 iteration$" -- "$bin/kcb-inspect" checkpoint "$tmp/gacc/mlp_gacc.keras"
 
+# an optimizer the user named ("my_opt"): its slots are its class's (RMSprop, from the compile
+# config), named after the object as Keras names them
+$py -c "
+import h5py, io, json, zipfile
+z = zipfile.ZipFile('$dir/dense_rmsprop.keras')
+cfg = json.loads(z.read('config.json')); cfg['compile_config']['optimizer']['config']['name'] = 'my_opt'
+buf = io.BytesIO(z.read('model.weights.h5'))
+with h5py.File(buf, 'r+') as f: f['optimizer/vars'].attrs['name'] = 'my_opt'
+with zipfile.ZipFile('$tmp/my_opt.keras', 'w') as o:
+    for i in z.infolist():
+        o.writestr(i, json.dumps(cfg) if i.filename == 'config.json' else buf.getvalue() if i.filename == 'model.weights.h5' else z.read(i))"
+check named_optimizer_slots 0 "^  my_opt/sequential_dense_kernel_velocity " -- "$bin/kcb-inspect" checkpoint "$tmp/my_opt.keras"
+
 # make_lists.py: a custom layer holding a list of 12 Dense layers. Keras names the items in list
 # order (dense ... dense_11) and its legacy layout lists their weights so: the .h5 kcb writes loads
 # them into the same layers (numbered as the list, not as strings sort "dense_10" before "dense_2")
