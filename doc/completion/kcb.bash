@@ -14,6 +14,13 @@ _kcb_value_flags() {
   "$@" --help 2>/dev/null | sed -nE 's/^  (-[a-z], )?(--[a-z][a-z0-9-]*) [^ ].*/\2/p'
 }
 
+# File or directory names (-f or -d), one a line: a name with spaces stays one candidate, and bash
+# quotes it (and adds '/' to a directory) as it does for its own file completion.
+_kcb_paths() {
+  compopt -o filenames 2>/dev/null
+  mapfile -t -O "${#COMPREPLY[@]}" COMPREPLY < <(compgen "$1" -- "$cur")
+}
+
 _kcb_train() {
   local cur prev
   cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
@@ -26,8 +33,8 @@ _kcb_train() {
       [[ $cur == *,* ]] && done=${cur%,*},
       COMPREPLY=($(compgen -P "$done" -W "accuracy mse mae binary_accuracy categorical_accuracy sparse_categorical_accuracy" \
         -- "${cur##*,}")); return ;;
-    --data|--logdir|--backup-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
-    --csv|--config|--initial-weights|--save|--checkpoint) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --data|--logdir|--backup-dir) COMPREPLY=(); _kcb_paths -d; return ;;
+    --csv|--config|--initial-weights|--save|--checkpoint) COMPREPLY=(); _kcb_paths -f; return ;;
     --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
     --optimizer) COMPREPLY=($(compgen -W "sgd rmsprop adam adamw" -- "$cur")); return ;;
     --lr-schedule) COMPREPLY=($(compgen -W "step exponential cosine warmup" -- "$cur")); return ;;
@@ -50,12 +57,12 @@ _kcb_restore() {
   case $prev in
     --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "weights.h5 h5 keras legacy_weights.h5" -- "$cur")); return ;;
-    --csv|--output|-o|--template) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    --csv|--output|-o|--template) COMPREPLY=(); _kcb_paths -f; return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_kcb_flags "${COMP_WORDS[0]}")" -- "$cur"))
   else
-    COMPREPLY=($(compgen -f -- "$cur"))
+    COMPREPLY=(); _kcb_paths -f
   fi
 }
 
@@ -67,7 +74,7 @@ _kcb_inspect() {
     commands=$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')
     COMPREPLY=($(compgen -W "$commands help --help --version" -- "$cur"))
     # a path alone is shown by the command for its kind (kcb-inspect PATH)
-    [[ ${#COMPREPLY[@]} -eq 0 || $cur == */* || $cur == .* ]] && COMPREPLY+=($(compgen -f -- "$cur"))
+    [[ ${#COMPREPLY[@]} -eq 0 || $cur == */* || $cur == .* ]] && _kcb_paths -f
     return
   fi
   local cmd=${COMP_WORDS[1]} # a command, or a path whose command kcb-inspect picks (its --help lists the flags)
@@ -94,12 +101,12 @@ _kcb_inspect() {
       done < <("$tool" runs "$logdir" --json 2>/dev/null | sed -n "$pattern" | sort -u)
       return ;;
     --format) COMPREPLY=($(compgen -W "table csv json" -- "$cur")); return ;;
-    -o) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+    -o) COMPREPLY=(); _kcb_paths -f; return ;;
   esac
   if [[ $cur == -* ]]; then # every command also takes --json, --jobs and --help (kcb-inspect --help)
     COMPREPLY=($(compgen -W "$( (_kcb_flags "$tool" "$cmd"; printf '%s\n' --json --jobs --help) | sort -u)" -- "$cur"))
   else
-    COMPREPLY=($(compgen -f -- "$cur"))
+    COMPREPLY=(); _kcb_paths -f
   fi
 }
 

@@ -86,6 +86,10 @@ complete_line() { # complete_line FUNCTION WORD...: prints what completes the la
   bash -c '. "$1"; PATH=$2:$PATH; fn=$3; shift 3; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); "$fn"; echo "${COMPREPLY[*]}"' \
     _ "$src/doc/completion/kcb.bash" "$(cd "$(dirname "$train")" && pwd)" "$@"
 }
+# a file name with a space is one candidate, not two
+mkdir -p "$tmp/comp/my run"
+check complete_path_with_space 0 "^1: $tmp/comp/my run$" -- bash -c '. "$1"; COMP_WORDS=(kcb-train --csv "$2/comp/my"); COMP_CWORD=2
+  _kcb_train; echo "${#COMPREPLY[@]}: ${COMPREPLY[0]}"' _ "$src/doc/completion/kcb.bash" "$tmp"
 check complete_train_flag 0 '^--epochs$' -- complete_line _kcb_train kcb-train --epo
 check complete_inspect_command 0 '^scalars$' -- complete_line _kcb_inspect kcb-inspect sca
 check complete_inspect_path 0 'inspect_files\.sh' -- complete_line _kcb_inspect kcb-inspect "$src/tests/cli/inspect_f"
