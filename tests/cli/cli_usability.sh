@@ -50,14 +50,14 @@ check train_no_suggestion 2 "^kcb-train: unknown option '--zzzzzz' \(see kcb-tra
 check train_equals_form 2 "kcb-train: --epochs 'x': expected a whole number" -- "$train" --epochs=x
 check restore_unknown 2 "^kcb-restore: unknown option '--foo' \(see kcb-restore --help\)$" -- "$restore" --foo
 check restore_unknown_short 2 "^kcb-restore: unknown option '-x' \(see kcb-restore --help\)$" -- "$restore" -x .
-check restore_o_is_output 2 "^kcb-restore: --output 'x\.bin': a keras file must be named" -- "$restore" /nonexistent -o x.bin --format keras
+check restore_o_is_output 2 "^kcb-restore: --output 'x\.bin': the keras layout is written under a \*\.keras name" -- "$restore" /nonexistent -o x.bin --format keras
 check restore_did_you_mean 2 "kcb-restore: unknown option '--mnitor' \(did you mean --monitor\?\)" -- "$restore" --mnitor x .
 check inspect_command 2 "^kcb-inspect: unknown command 'scalar' \(did you mean scalars\?\)" -- "$inspect" scalar x
 check inspect_option 2 "kcb-inspect scalars: unknown option '--tg' \(did you mean --tag\?\)" -- "$inspect" scalars x --tg t
 check inspect_help_cmd 0 "^usage: kcb-inspect runs LOGDIR" -- "$inspect" help runs
 check inspect_help_unknown 2 "kcb-inspect help: unknown command 'run' \(did you mean runs\?\)" -- "$inspect" help run
 # usage errors before any work: kcb-restore checks --output against --format before ranking
-check restore_format_name 2 "^kcb-restore: --output 'x\.bin': a keras file must be named \*\.keras" -- \
+check restore_format_name 2 "^kcb-restore: --output 'x\.bin': the keras layout is written under a \*\.keras name" -- \
   "$restore" /nonexistent --output x.bin --format keras
 check train_write_images 2 "^kcb-train: --write-images needs --logdir DIR" -- "$train" --write-images
 check train_initial_epoch 2 "kcb-train: --initial-epoch '3': must be below --epochs" -- "$train" --epochs 3 --initial-epoch 3
