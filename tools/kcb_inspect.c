@@ -232,6 +232,9 @@ int lib_fail(const char *cmd, int rc) {
   return EXIT_DATA;
 }
 
+/* A flag under the name its aliases share. */
+static const char *flag_key(const char *name) { return !strcmp(name, "--output") ? "-o" : name; }
+
 int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *specs, int *want_help) {
   memset(a, 0, sizeof *a);
   a->cmd = cmd;
@@ -315,7 +318,7 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
     }
     /* one value each, but --run: a second --tag would otherwise replace the first in silence */
     for (size_t k = 0; sp->takes_value && strcmp(sp->name, "--run") != 0 && k < a->n_flags; k++)
-      if (a->flag_names[k] == sp->name) {
+      if (!strcmp(flag_key(a->flag_names[k]), flag_key(sp->name))) { /* -o and --output are one */
         int rc = usage_error(cmd, "%s given twice ('%s' and '%s'); it takes one value", sp->name, a->flag_vals[k], val);
         args_free(a);
         return rc;

@@ -135,6 +135,7 @@ int main(int argc, char **argv) {
   if (cli_check_environment("kcb-restore")) return 2;
   kcb_rank_options ro = KCB_RANK_OPTIONS_INIT;
   const char *output = NULL, *format = NULL;
+  int given_once[6] = {0}; /* the flags of one value given so far (see below) */
   int list_only = 0, json = 0;
   const char **paths = calloc((size_t)argc, sizeof *paths);
   size_t n_paths = 0;
@@ -197,6 +198,13 @@ int main(int argc, char **argv) {
     const char *v = eq ? eq + 1 : argv[++i];
     a = flag;
     if (!*v) { free(paths); return usage_error("option needs a value", a); }
+    /* each takes one value: a second would replace the first in silence */
+    static const char *const single[] = {"--monitor", "--mode", "--csv", "--template", "--output", "--format"};
+    for (size_t k = 0; k < sizeof single / sizeof single[0]; k++)
+      if (strcmp(a, single[k]) == 0 && given_once[k]++) {
+        free(paths);
+        return usage_error("option given twice; it takes one value", a);
+      }
     if (strcmp(a, "--monitor") == 0) ro.monitor = v;
     else if (strcmp(a, "--mode") == 0) {
       if (kcb_monitor_mode_from_name(&ro.mode, v) != 0) { free(paths); return usage_error("--mode: expected auto, min or max", v); }

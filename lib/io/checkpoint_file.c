@@ -593,8 +593,10 @@ static void name_quantized_dense(const char *mode, json_t *entry, size_t n, cons
   static const char *const int4[] = {"kernel", "bias", "kernel_scale", "kernel_zero", "g_idx", NULL};
   static const char *const float8[] = {"kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale",
                                        "kernel_amax_history", "outputs_grad_scale", "outputs_grad_amax_history", NULL};
-  static const char *const gptq[] = {"bias", "kernel", "kernel_scale", "kernel_zero", "g_idx", NULL};
-  static const char *const awq[] = {"bias", "kernel", "kernel_scale", "kernel_zero", "awq_scales", "g_idx", NULL};
+  /* (GPTQ and AWQ keep a zero point but do not store it: save_own_variables skips kernel_zero
+   * when the merged kernel has none; their quantized kernel is the variable named "kernel") */
+  static const char *const gptq[] = {"bias", "kernel", "kernel_scale", "g_idx", NULL};
+  static const char *const awq[] = {"bias", "kernel", "kernel_scale", "awq_scales", "g_idx", NULL};
   size_t base = strcspn(mode, "/"); /* "int4/128": int4 with blocks of 128 */
   const char *const *spec = !strncmp(mode, "int8", base) && base == 4     ? int8
                             : !strncmp(mode, "int4", base) && base == 4   ? int4
@@ -611,7 +613,10 @@ static void name_quantized_dense(const char *mode, json_t *entry, size_t n, cons
   for (size_t i = 0; spec[i]; i++) {
     if (!strcmp(spec[i], "bias") && !bias) continue;
     if (spec == int4 && !sub_channel && (!strcmp(spec[i], "kernel_zero") || !strcmp(spec[i], "g_idx"))) continue;
-    if (k == n) return; /* more than the file holds: not what we know */
+    if (k == n) { /* more than the file holds: not what we know */
+      k = n + 1;
+      break;
+    }
     names[k] = spec[i];
     trainable[k] = spec == float8 || !strcmp(spec[i], "bias");
     k++;
@@ -1733,8 +1738,11 @@ static int read_kcb_attrs(kcb_checkpoint_file *f) {
   if (kcb__h5_has_attr(f->file, "kcb_iterations"))
     KCB__TRY(kcb__h5_attr_read_int64(f->file, "kcb_iterations", &m->iterations, f->h5name));
   /* checked as a load checks them: a number past int (2^63 - 1) would be shown wrapped, or overflow */
-  kcb_checkpoint_info counters = {.epoch = m->epoch, .batch = m->batch, .iterations = m->iterations};
+  kcb_checkpoint_info counters = {.epoch = m->epoch, .batch = m->batch, .iterations = -1};
   KCB__TRY(kcb__check_restored_info(&counters, f->h5name));
+  if (m->iterations < -1 || m->iterations > KCB__MAX_ITERATIONS)
+    KCB__TRY(kcb__error(KCB_EINVAL, "%s: attribute 'kcb_iterations' is %lld: expected a count from 0 to 2^53", f->h5name,
+                        (long long)m->iterations));
 done:
   free(s);
   return rc;

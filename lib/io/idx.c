@@ -70,7 +70,9 @@ static int count_rest(gzFile f, const char *path, int64_t *total) {
   return rc;
 }
 
-int kcb_idx_load(kcb_tensor **out, const char *path, float scale) {
+/* kcb_idx_load converting only the first `rows` items (0: all) to floats: the whole file is still
+ * read and checked; *all_rows (may be NULL) gets its count of items. */
+static int idx_load(kcb_tensor **out, const char *path, float scale, int64_t rows, int64_t *all_rows) {
   int rc = 0;
   gzFile f = NULL;
   unsigned char *bytes = NULL;
@@ -166,6 +168,8 @@ int kcb_idx_load(kcb_tensor **out, const char *path, float scale) {
     goto done;
   }
 
+  if (all_rows) *all_rows = shape[0];
+  if (rows > 0 && rows < shape[0]) n = n / shape[0] * rows, shape[0] = rows; /* only what is used takes floats */
   KCB__TRY(kcb_tensor_new(&t, rank, shape));
   for (int64_t i = 0; i < n; i++) t->data[i] = (float)bytes[i] * scale;
   *out = t;
@@ -178,6 +182,8 @@ done:
   return rc;
 }
 
+int kcb_idx_load(kcb_tensor **out, const char *path, float scale) { return idx_load(out, path, scale, 0, NULL); }
+
 /* ---- MNIST directories ------------------------------------------------------------------- */
 
 static const char *const mnist_names[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -185,13 +191,13 @@ static const char *const mnist_names[4] = {"train-images-idx3-ubyte", "train-lab
 
 /* Loads <dir>/<name>.gz, else <dir>/<name>; path receives the one used. */
 static int load_either(kcb_tensor **out, char *path, size_t size, const char *dir, const char *name,
-                       float scale, int is_default) {
+                       float scale, int is_default, int64_t rows, int64_t *all_rows) {
   int n = snprintf(path, size, "%s/%s.gz", dir, name);
   if (n < 0 || (size_t)n >= size) return kcb__error(KCB_EINVAL, "%s/%s.gz: path too long", dir, name);
-  int rc = kcb_idx_load(out, path, scale);
+  int rc = idx_load(out, path, scale, rows, all_rows);
   if (rc != KCB_ENOENT) return rc;
   path[n - 3] = '\0'; /* drop ".gz" */
-  rc = kcb_idx_load(out, path, scale);
+  rc = idx_load(out, path, scale, rows, all_rows);
   if (rc != KCB_ENOENT) return rc;
   return kcb__error(KCB_ENOENT, "%s.gz and %s: neither exists%s", path, path,
                     is_default ? " (install Fashion-MNIST with `apt-get install dataset-fashion-mnist`)" : "");
@@ -206,8 +212,10 @@ int kcb_mnist_load(kcb_mnist *out, const char *dir, int64_t limit) {
   int is_default = !dir || strcmp(dir, KCB_FASHION_MNIST_DIR) == 0;
   if (!dir) dir = KCB_FASHION_MNIST_DIR;
 
+  int64_t all[4]; /* each file's count of items, before the limit */
   for (int i = 0; i < 4; i++)
-    KCB__TRY(load_either(&t[i], path[i], sizeof path[i], dir, mnist_names[i], i % 2 ? 1.0f : 1.0f / 255.0f, is_default));
+    KCB__TRY(load_either(&t[i], path[i], sizeof path[i], dir, mnist_names[i], i % 2 ? 1.0f : 1.0f / 255.0f, is_default,
+                         limit > 0 ? limit : 0, &all[i]));
 
   for (int i = 0; i < 4; i += 2) { /* (images, labels) pairs */
     kcb_tensor *images = t[i], *labels = t[i + 1];
@@ -219,13 +227,11 @@ int kcb_mnist_load(kcb_mnist *out, const char *dir, int64_t limit) {
       rc = kcb__error(KCB_EFORMAT, "%s: labels need 1 dimension (n,), file has %d", path[i + 1], labels->rank);
       goto done;
     }
-    if (images->shape[0] != labels->shape[0]) {
-      rc = kcb__error(KCB_EFORMAT, "%s has %lld images but %s has %lld labels", path[i],
-                      (long long)images->shape[0], path[i + 1], (long long)labels->shape[0]);
+    if (all[i] != all[i + 1]) {
+      rc = kcb__error(KCB_EFORMAT, "%s has %lld images but %s has %lld labels", path[i], (long long)all[i], path[i + 1],
+                      (long long)all[i + 1]);
       goto done;
     }
-    /* Shrinking shape[0] keeps a valid prefix of a row-major tensor; the allocation stays. */
-    if (limit > 0 && limit < images->shape[0]) images->shape[0] = labels->shape[0] = limit;
   }
   /* One model reads both sets: test images of another size would be read at the training size. */
   if (t[2]->shape[1] != t[0]->shape[1] || t[2]->shape[2] != t[0]->shape[2]) {

@@ -375,6 +375,9 @@ int kcb__config_bool(json_t *obj, const char *key, int fallback) {
 #define bool_or kcb__config_bool
 
 int kcb__config_check_kinds(json_t *c, const char *what, const char *file) {
+  /* (a layer's class leads its description: "BatchNormalization layer 'x'") */
+  const char *space = strchr(what, ' ');
+  int normalization = space && space - what >= 13 && !strncmp(space - 13, "Normalization", 13);
   static const char *const numbers[] = {"rate", "momentum", "epsilon", "rho", "beta_1", "beta_2", "weight_decay", "decay",
                                         "label_smoothing", "threshold", "learning_rate", "ema_momentum", NULL};
   static const char *const flags[] = {"use_bias", "keepdims", "renorm", "rms_scaling", "center", "scale", "nesterov",
@@ -388,7 +391,7 @@ int kcb__config_check_kinds(json_t *c, const char *what, const char *file) {
   }
   for (int i = 0; flags[i]; i++) {
     /* (Rescaling's scale is a number) */
-    if ((!strcmp(flags[i], "scale") || !strcmp(flags[i], "center")) && !strstr(what, "Normalization")) continue;
+    if ((!strcmp(flags[i], "scale") || !strcmp(flags[i], "center")) && !normalization) continue;
     json_t *v = json_object_get(c, flags[i]);
     if (v && !json_is_boolean(v) && !json_is_number(v) && !json_is_null(v))
       return kcb__error(KCB_EFORMAT, "%s: %s: %s is %s where true or false belongs", file, what, flags[i],
@@ -652,6 +655,10 @@ static int parse_loss(json_t *v, kcb_compile_options *c, const char *file) {
     int known_class = kcb_loss_from_name(&by_class, snake) == 0;
     if (!known_class) kcb_error_clear();
     name = name && !strcmp(name, "LossFunctionWrapper") && fn ? fn : known_class ? snake : inner ? inner : snake;
+    char what_loss[96];
+    snprintf(what_loss, sizeof what_loss, "loss '%s'", name);
+    int kinds = kcb__config_check_kinds(cfg, what_loss, file);
+    if (kinds) return kinds;
     c->from_logits = bool_or(cfg, "from_logits", 0);
     const char *reduction = json_string_value(json_object_get(cfg, "reduction"));
     json_t *axis = json_object_get(cfg, "axis"), *ignore = json_object_get(cfg, "ignore_class");
@@ -688,6 +695,10 @@ static int parse_metric(json_t *v, kcb_metric *out, const char **display, char s
   if (json_is_object(v)) {
     const char *given = json_string_value(json_object_get(cfg, "name"));
     json_t *fn = json_object_get(cfg, "fn");
+    char what_metric[96];
+    snprintf(what_metric, sizeof what_metric, "metric '%s'", given ? given : cls ? cls : "?");
+    int kinds = json_is_object(cfg) ? kcb__config_check_kinds(cfg, what_metric, file) : 0;
+    if (kinds) return kinds;
     if (cls && strcmp(cls, "MeanMetricWrapper") == 0) {
       /* the function decides what is computed; the name is only the log key */
       name = json_is_string(fn) ? json_string_value(fn) : class_of(fn, NULL);

@@ -71,6 +71,9 @@ check epoch_int64_max_inspect 1 "epoch\.weights\.h5: attribute 'kcb_epoch' is 92
 # does, instead of SIGXFSZ killing the tool in the middle of it
 check file_size_limit 1 "xfsz\.weights\.h5: .*File too large" -- bash -c "ulimit -f 1; cd '$tmp' && '$restore' c.1.weights.h5 -o xfsz.weights.h5"
 check file_size_limit_no_temp 0 "^none$" -- sh -c "! ls -a '$tmp' | grep 'xfsz' && echo none"
+make patch_h5 "$tmp/itattr.weights.h5" "$tmp/c.1.weights.h5" attr:kcb_iterations=1152921504606846976:i8
+check iterations_attribute 1 "itattr\.weights\.h5: attribute 'kcb_iterations' is 1152921504606846976: expected a count" -- \
+  T "$inspect" checkpoint "$tmp/itattr.weights.h5"
 # an iteration count stored as a float (Keras keeps an int64) must still count steps to be written on
 make patch_h5 "$tmp/itnan.weights.h5" "$tmp/c.1.weights.h5" ds:optimizer/vars/0=nan:f8
 check iteration_nan 1 "the optimizer's iteration count \(/optimizer/vars/0\) in .*itnan\.weights\.h5 is nan: expected a whole number" -- \

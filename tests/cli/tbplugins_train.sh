@@ -56,6 +56,10 @@ printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "%s/proj/sub/../meta.
 check inspect_absolute_inside 0 "metadata 2 rows" -- "$inspect" plugins "$tmp/proj"
 printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "link/meta.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
 check inspect_link_outside 1 "problem: path 'link/meta.tsv' resolves outside the config's directory" -- "$inspect" plugins "$tmp/proj"
+# a path into a directory that does not exist is inside (TensorBoard resolves it without the file):
+# the file is missing, not refused
+printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "missing_dir/meta.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_missing_dir_inside 1 "problem: metadata file: .*missing_dir/meta\.tsv" -- "$inspect" plugins "$tmp/proj"
 # a FIFO in place of the config is refused at once, not waited on
 mkdir -p "$tmp/fifo" && mkfifo "$tmp/fifo/projector_config.pbtxt"
 check inspect_fifo 1 "not a regular file" -- timeout 10 "$inspect" plugins "$tmp/fifo"

@@ -31,7 +31,8 @@ typedef struct kcb_mnist {
 /** Loads `train-images-idx3-ubyte[.gz]`, `train-labels-idx1-ubyte[.gz]`, `t10k-images-idx3-ubyte[.gz]`
  * and `t10k-labels-idx1-ubyte[.gz]` from dir (KCB_FASHION_MNIST_DIR when NULL), checking that
  * image and label counts agree and that both splits hold images of one size (KCB_ESHAPE names the
- * files otherwise). `limit` > 0 keeps only the first `limit` samples of each split.
+ * files otherwise). `limit` > 0 keeps only the first `limit` samples of each split (the files are
+ * still read whole and checked; only those samples take memory as floats).
  * @return 0 or an error as kcb_idx_load; on error *out is left empty. */
 int kcb_mnist_load(kcb_mnist *out, const char *dir, int64_t limit);
 

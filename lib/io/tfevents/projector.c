@@ -540,10 +540,47 @@ static long long count_tsv(const char *path, long long *first_cols, char *header
   return rows;
 }
 
+/* Python's os.path.realpath, which needs no file: the longest prefix of `path` that exists,
+ * resolved (links followed), then the rest with "." dropped and ".." taking a component off.
+ * @return 0, or -1 when no prefix resolves or the result does not fit. */
+static int real_path_lenient(const char *path, char *out, size_t size) {
+  char head[2 * PATH_MAX], real[PATH_MAX];
+  if (strlen(path) >= sizeof head) return -1;
+  strcpy(head, path);
+  size_t cut = strlen(head);
+  while (!realpath(head, real)) { /* take components off the end until what is left exists */
+    char *slash = strrchr(head, '/');
+    if (!slash) return -1;
+    *slash = '\0';
+    cut = (size_t)(slash - head);
+    if (slash == head) {
+      strcpy(real, "/");
+      break;
+    }
+  }
+  if (strlen(real) >= size) return -1;
+  strcpy(out, real);
+  for (const char *p = path + cut; *p;) { /* the components that do not exist yet */
+    while (*p == '/') p++;
+    size_t n = strcspn(p, "/");
+    if (n == 0) break;
+    if (n == 2 && p[0] == '.' && p[1] == '.') {
+      char *last = strrchr(out, '/');
+      if (last) *(last == out ? last + 1 : last) = '\0';
+    } else if (!(n == 1 && p[0] == '.')) {
+      size_t len = strlen(out);
+      if (len + 1 + n >= size) return -1;
+      snprintf(out + len, size - len, "%s%.*s", len > 1 ? "/" : "", (int)n, p);
+    }
+    p += n;
+  }
+  return 0;
+}
+
 /* Where a config path leads, as TensorBoard's projector resolves it: ~ is the home directory, a
- * relative path is the config's directory's, links are followed; it must stay inside the config's
- * directory (real path), or the plugin refuses it. A file that does not exist is resolved by its
- * directory. @return 1 inside (*out the resolved path), 0 outside. */
+ * relative path is the config's directory's, links are followed, the file need not exist; it must
+ * stay inside the config's directory (real path), or the plugin refuses it.
+ * @return 1 inside (*out the resolved path), 0 outside. */
 static int resolve_inside(const char *run_dir, const char *p, char *out, size_t size) {
   char dir[PATH_MAX], cand[2 * PATH_MAX], res[PATH_MAX];
   if (!realpath(run_dir, dir)) kcb__strlcpy(dir, run_dir, sizeof dir);
@@ -551,13 +588,7 @@ static int resolve_inside(const char *run_dir, const char *p, char *out, size_t 
   if (p[0] == '~' && (p[1] == '/' || !p[1]) && home) snprintf(cand, sizeof cand, "%s%s", home, p + 1);
   else if (p[0] == '/') snprintf(cand, sizeof cand, "%s", p);
   else snprintf(cand, sizeof cand, "%s/%s", dir, p);
-  if (!realpath(cand, res)) { /* missing: its directory, resolved, and its name */
-    char *slash = strrchr(cand, '/');
-    char parent[PATH_MAX];
-    *slash = '\0';
-    if (slash == cand || !realpath(cand, parent) || (size_t)snprintf(res, sizeof res, "%s/%s", parent, slash + 1) >= sizeof res)
-      return 0;
-  }
+  if (real_path_lenient(cand, res, sizeof res) != 0) return 0;
   size_t n = strlen(dir);
   int inside = !strcmp(dir, "/") || (!strncmp(res, dir, n) && (res[n] == '/' || res[n] == '\0'));
   if (inside) kcb__strlcpy(out, res, size);

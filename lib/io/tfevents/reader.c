@@ -218,12 +218,11 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth,
   if (again < 0) return kcb__error(KCB_ENOMEM, "out of memory listing %s", dir);
   if (again) return 0; /* reached through another link: its runs are listed once */
   DIR *d = opendir(dir);
-  /* below the log directory too, said: a run that cannot be read would be missing from the listing
-   * in silence (one removed since its parent was read is gone, not unreadable) */
-  if (!d && depth && errno == ENOENT) return 0;
-  if (!d)
-    return kcb__error(kcb__error_from_errno(errno), "%s: cannot open the %s: %s", dir, depth ? "directory" : "log directory",
-                      strerror(errno));
+  /* below the log directory, one that cannot be opened (a root-only lost+found, a name too long)
+   * is passed over, as TensorBoard's data server passes over it: the runs that can be read are
+   * listed (kcb_tfevents_list_runs says so) */
+  if (!d && depth) return 0;
+  if (!d) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open the log directory: %s", dir, strerror(errno));
   strlist subdirs = {0};
   int has_events = 0, rc = 0;
   struct dirent *e;
