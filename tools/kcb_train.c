@@ -396,20 +396,24 @@ static void note_other_loss(const kcb_model *model, const char *path) {
 
 /* The optimizer state of --initial-weights brings its learning rate (as Keras's load_weights): a
  * --lr given on the command line is the rate asked for, so it replaces that one, said in a note;
- * not given, the file's rate stays, said when it is not the rate compiled. */
-static void settle_learning_rate(kcb_model *model, double compiled, double given, const char *path) {
+ * not given, the file's rate stays, said when it is not the rate compiled. With a schedule, `given`
+ * is the rate the schedule starts from. */
+static void settle_learning_rate(kcb_model *model, double compiled, double given, int scheduled, const char *path) {
   double stored = kcb_model_learning_rate(model);
   if ((float)stored == (float)(given >= 0 ? given : compiled)) return;
   if (given >= 0) kcb_model_set_learning_rate(model, given);
   if (quiet_rank) return;
-  if (given >= 0)
+  if (scheduled)
+    fprintf(stderr, "kcb-train: note: --lr-schedule sets each epoch's rate from %g; the rate %g stored in %s is not used\n",
+            given, stored, tool_esc(path));
+  else if (given >= 0)
     fprintf(stderr, "kcb-train: note: --lr %g replaces the learning rate %g stored in %s\n", given, stored, tool_esc(path));
   else
     fprintf(stderr, "kcb-train: note: training goes on at the learning rate %g stored in %s (--lr sets another)\n",
             stored, tool_esc(path));
 }
 
-static int load_initial_weights(kcb_model *model, const char *path, double given_lr) {
+static int load_initial_weights(kcb_model *model, const char *path, double given_lr, int scheduled) {
   double compiled_lr = kcb_model_learning_rate(model);
   kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
   lo.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
@@ -423,7 +427,7 @@ static int load_initial_weights(kcb_model *model, const char *path, double given
   if (has_compile) note_other_loss(model, path);
   if (!has_state) lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
   int rc = kcb_model_load_weights(model, path, &lo);
-  if (rc == 0 && has_state) settle_learning_rate(model, compiled_lr, given_lr, path);
+  if (rc == 0 && has_state) settle_learning_rate(model, compiled_lr, given_lr, scheduled, path);
   if ((rc != KCB_ESHAPE && rc != KCB_EFORMAT) || !has_state) return rc;
   char why[4096];
   snprintf(why, sizeof why, "%s", kcb_error_last());
@@ -1231,9 +1235,12 @@ int main(int argc, char **argv) {
     status = fail("compile", rc);
     goto setup_end;
   }
+  /* a schedule's rates come from --lr (or the optimizer's default), epoch by epoch, whatever rate
+   * a file or a backup brings: the same rates for an epoch in a continued or resumed run */
+  double lr = kcb_model_learning_rate(model);
   /* a resumed run takes everything from the backup: the file it started from may be gone */
   if (a.initial_weights && backup_status.state != KCB_BACKUP_RESUMABLE &&
-      (rc = load_initial_weights(model, a.initial_weights, a.lr))) {
+      (rc = load_initial_weights(model, a.initial_weights, a.lr_schedule ? lr : a.lr, a.lr_schedule != NULL))) {
     status = fail("--initial-weights", rc);
     goto setup_end;
   }
@@ -1241,7 +1248,7 @@ int main(int argc, char **argv) {
 
   /* The built-in callbacks, in an order that lets the CSV log see the learning rate the rate
    * callbacks put into the logs (Keras: only callbacks after them see it). */
-  double lr = kcb_model_learning_rate(model);
+  if (!a.lr_schedule) lr = kcb_model_learning_rate(model);
   kcb_lr_step_decay step = {lr, decay_rate(&a), (int)decay_epochs(&a)};
   kcb_lr_exponential_decay expo = {lr, step.epochs_per_drop, step.drop, 0};
   int warmup = (int)warmup_epochs(&a);

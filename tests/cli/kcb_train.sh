@@ -294,6 +294,12 @@ kcb-train-course.txt"
     --csv '$tmp/lr01.csv' 2>&1 >/dev/null | tr '\n' ' ' >'$tmp/lr01.err'; sed -n 2p '$tmp/lr01.csv' | tr -d '\r\n'; cat '$tmp/lr01.err'"
   check initial_weights_lr_kept 0 "note: training goes on at the learning rate 0\.05 stored in" -- \
     "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --initial-weights "$tmp/lr05.keras"
+  # a schedule continued from --initial-weights gives each epoch the rate it gives from --lr, not
+  # the file's decayed rate decayed again: epoch 4 (0-based) of step halving every epoch is 0.001 / 16
+  sched="--lr-schedule step --lr-decay-epochs 1"
+  "$bin" $small --epochs 4 --verbose 0 $sched --save "$tmp/sched4.weights.h5" >/dev/null 2>&1
+  check schedule_after_initial_weights 0 "^4,[^,]*,6\.25000029685907e-05," -- sh -c "'$bin' $small --verbose 0 $sched \
+    --initial-weights '$tmp/sched4.weights.h5' --initial-epoch 4 --epochs 5 --csv '$tmp/sched.csv' >/dev/null 2>&1; cat '$tmp/sched.csv'"
   # a leading ~ in a path is the home directory, as the shell would expand it (it does not in a
   # config file, nor after --opt=): no directory named "~" is made
   mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/home/tilde.conf"
