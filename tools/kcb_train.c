@@ -413,9 +413,11 @@ static void settle_learning_rate(kcb_model *model, double compiled, double given
             stored, tool_esc(path));
 }
 
-static int load_initial_weights(kcb_model *model, const char *path, double given_lr, int scheduled) {
+static int load_initial_weights(kcb_model *model, const char *path, double given_lr, int scheduled, int seed_given) {
   double compiled_lr = kcb_model_learning_rate(model);
   kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  /* a kcb file's generator state continues its run bit for bit; a --seed given asks for another */
+  lo.restore_rng_state = !seed_given;
   lo.optimizer = KCB_LOAD_OPTIMIZER_REQUIRE;
   lo.check_config = 1; /* a file that says what its model is must be that of --model, and trainable as saved */
   kcb_checkpoint_file *f = NULL;
@@ -663,6 +665,7 @@ static void resolve_course(const train_args *a, train_args *out, char data[PATH_
   /* ... and an option left out, given as its default: the value the run will use */
   kcb_monitor_mode mode = KCB_MONITOR_AUTO;
   if (!a->monitor) resolved.monitor = "val_loss";
+  resolved.seed = train_args_seed(a);
   if (a->min_delta != a->min_delta) resolved.min_delta = 0; /* as records before --min-delta reached both */
   if (!a->mode || kcb_monitor_mode_from_name(&mode, a->mode) == 0) resolved.mode = kcb_monitor_mode_name(mode);
   if (a->reduce_lr) {
@@ -1191,7 +1194,7 @@ int main(int argc, char **argv) {
     status = train_usage_error("--validation-split", value, why);
     goto setup_end;
   }
-  if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)a.seed))) {
+  if ((rc = kcb_model_new_from_spec(&model, a.model_spec, 2, &data.train_images->shape[1], (uint64_t)train_args_seed(&a)))) {
     /* a bad spec is a usage error; the flag's value is said once, not again in the library's message */
     const char *why = kcb_error_last();
     char said[1200];
@@ -1240,7 +1243,7 @@ int main(int argc, char **argv) {
   double lr = kcb_model_learning_rate(model);
   /* a resumed run takes everything from the backup: the file it started from may be gone */
   if (a.initial_weights && backup_status.state != KCB_BACKUP_RESUMABLE &&
-      (rc = load_initial_weights(model, a.initial_weights, a.lr_schedule ? lr : a.lr, a.lr_schedule != NULL))) {
+      (rc = load_initial_weights(model, a.initial_weights, a.lr_schedule ? lr : a.lr, a.lr_schedule != NULL, a.seed >= 0))) {
     status = fail("--initial-weights", rc);
     goto setup_end;
   }
@@ -1334,7 +1337,7 @@ int main(int argc, char **argv) {
         {"batch_size", KCB_HPARAM_NUMBER, (double)a.batch_size, NULL, 0},
         {"epochs", KCB_HPARAM_NUMBER, a.epochs, NULL, 0},
         {"validation_split", KCB_HPARAM_NUMBER, a.validation_split, NULL, 0},
-        {"seed", KCB_HPARAM_NUMBER, (double)a.seed, NULL, 0},
+        {"seed", KCB_HPARAM_NUMBER, (double)train_args_seed(&a), NULL, 0},
     };
     if (a.hparams) {
       tb.hparams = hp;

@@ -165,7 +165,7 @@ void train_args_defaults(train_args *a) {
   a->lr = -1;
   a->validation_split = 0.1;
   a->batch_size = 64;
-  a->seed = 42;
+  a->seed = -1; /* not given: 42 (train_args_seed); given, it also replaces a file's generator state */
   a->epochs = 20;
   a->verbose = 1;
   a->early_stopping = a->lr_patience = a->lr_decay_epochs = a->lr_warmup_epochs = -1;

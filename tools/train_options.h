@@ -65,4 +65,7 @@ void train_say(const char *line);
 /* Prints a usage error ("kcb-train: FLAG 'VALUE': WHY", or "FLAG: WHY" for VALUE NULL) and returns 2. */
 int train_usage_error(const char *flag, const char *value, const char *why);
 
+/* The run's seed: --seed, or 42 when it was not given. */
+static inline long long train_args_seed(const train_args *a) { return a->seed >= 0 ? a->seed : 42; }
+
 #endif

@@ -300,6 +300,13 @@ kcb-train-course.txt"
   "$bin" $small --epochs 4 --verbose 0 $sched --save "$tmp/sched4.weights.h5" >/dev/null 2>&1
   check schedule_after_initial_weights 0 "^4,[^,]*,6\.25000029685907e-05," -- sh -c "'$bin' $small --verbose 0 $sched \
     --initial-weights '$tmp/sched4.weights.h5' --initial-epoch 4 --epochs 5 --csv '$tmp/sched.csv' >/dev/null 2>&1; cat '$tmp/sched.csv'"
+  # --initial-weights from a kcb file continues its generators (shuffle, dropout) bit for bit; a
+  # --seed given asks for other ones: a seed sweep from one checkpoint gives different runs
+  drop="--model flatten,32:relu,dropout:0.5,10:softmax"
+  "$bin" --train-limit 500 $drop --epochs 1 --verbose 0 --save "$tmp/drop.weights.h5" >/dev/null 2>&1
+  check seed_given_after_initial_weights 0 "^differ$" -- sh -c "a=\$('$bin' --train-limit 500 $drop --epochs 1 --verbose 0 \
+    --initial-weights '$tmp/drop.weights.h5' --seed 1 2>/dev/null); b=\$('$bin' --train-limit 500 $drop --epochs 1 --verbose 0 \
+    --initial-weights '$tmp/drop.weights.h5' --seed 2 2>/dev/null); [ \"\$a\" != \"\$b\" ] && echo differ"
   # a leading ~ in a path is the home directory, as the shell would expand it (it does not in a
   # config file, nor after --opt=): no directory named "~" is made
   mkdir -p "$tmp/home" "$tmp/tilde" && printf 'csv = ~/tilde.csv\n' >"$tmp/home/tilde.conf"
