@@ -81,6 +81,21 @@ static int needs(const char *flag, const char *other) {
  * auto mode cannot place it (the library's message is Keras's, with `mode='max'`). */
 static int check_monitor(const train_args *a) {
   int watched = a->early_stopping >= 0 || a->reduce_lr || a->checkpoint;
+  /* a validation value no log of the run will hold: early stopping would never stop, a best-only
+   * or top-k checkpoint never rank (Keras warns each time and goes on) */
+  const char *monitor = a->monitor ? a->monitor : "val_loss";
+  int ranks_checkpoints = a->checkpoint && (a->save_best_only || a->save_top_k > 0);
+  if (!strncmp(monitor, "val_", 4) && (a->early_stopping >= 0 || a->reduce_lr || ranks_checkpoints)) {
+    const char *why = a->validation_split <= 0 ? "--validation-split 0 gives no validation"
+                      : ranks_checkpoints && a->save_freq > 0
+                          ? "--save-freq N ranks checkpoints by train batch logs, which hold no validation value"
+                          : NULL;
+    if (why) {
+      fprintf(stderr, "kcb-train: --monitor %s is a validation value, but %s: give --monitor %s (or %s)\n", tool_esc(monitor),
+              why, monitor + 4, a->validation_split <= 0 ? "--validation-split F above 0" : "--save-freq epoch");
+      return 2;
+    }
+  }
   if (!a->monitor || !watched) return 0;
   const char *names[20] = {"loss", "val_loss"};
   char list[256], *save = NULL, prefixed[8][80];

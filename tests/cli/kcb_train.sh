@@ -32,6 +32,11 @@ check bad_factor 2 "kcb-train: --factor '1.5': expected a number from 0 to 0.999
 check factor_alone 2 "kcb-train: --factor needs --reduce-lr-on-plateau" -- "$bin" --factor 0.5
 check bad_schedule 2 "kcb-train: --lr-schedule 'linear': expected step, exponential, cosine or warmup" -- "$bin" --lr-schedule linear
 check decay_alone 2 "kcb-train: --lr-decay-epochs needs --lr-schedule NAME" -- "$bin" --lr-decay-epochs 3
+# a validation monitor no log will hold: refused, not watched in vain for the whole run
+check val_monitor_no_validation 2 "kcb-train: --monitor val_loss is a validation value, but --validation-split 0 gives no validation" -- \
+  "$bin" --validation-split 0 --early-stopping 1
+check val_monitor_batch_checkpoints 2 "but --save-freq N ranks checkpoints by train batch logs" -- \
+  "$bin" --checkpoint 'c{epoch}.keras' --save-freq 5 --save-top-k 1
 # a setting a flag's callback or schedule would not use is refused, not taken and ignored
 check alpha_not_step 2 "kcb-train: --lr-alpha is a setting of --lr-schedule cosine, not of step" -- "$bin" --lr-schedule step --lr-alpha 0.1
 check rate_not_cosine 2 "--lr-decay-rate is a setting of --lr-schedule step or exponential, not of cosine" -- "$bin" --lr-schedule cosine --lr-decay-rate 0.5
