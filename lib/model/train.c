@@ -207,6 +207,15 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
   return 0;
 }
 
+/* Every parameter's bits, hashed (FNV-1a): ranks that applied the same steps hold the same bits,
+ * so a difference means a callback changed the model on some ranks only. */
+static int64_t weights_hash(const kcb_model *m) {
+  uint64_t h = 14695981039346656037ull;
+  const uint32_t *w = (const uint32_t *)(const void *)m->params;
+  for (size_t i = 0; i < m->n_params; i++) h = (h ^ w[i]) * 1099511628211ull;
+  return (int64_t)(h >> 1);
+}
+
 /* The step with subnormals flushed to zero, as TensorFlow computes (core/cpu.c says why). */
 static int batch_step(kcb_model *m, run_hooks *h, const float *x, const float *y, int64_t count, int64_t global, int train) {
   unsigned saved = kcb__flush_subnormals_begin();
@@ -510,7 +519,10 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
       uint32_t bits;
       memcpy(&bits, &m->opt.learning_rate, sizeof bits);
       kcb__dist_check lr = {{"fingerprint: learning rates at the epoch's start (a learning-rate callback given to some "
-                             "ranks only?)"}, {(int64_t)bits}, 1};
+                             "ranks only, or one that changes the rate on some ranks only?)",
+                             "fingerprint: weights at the epoch's start (a callback that changed them on some ranks "
+                             "only? one that changes the model must change it on every rank)"},
+                            {(int64_t)bits, weights_hash(m)}, 2};
       KCB__TRY(kcb__dist_agree(h->dist, 0, &lr));
     }
     /* A new pass over the data each epoch; with steps_per_epoch the pass carries on across
@@ -583,6 +595,11 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   }
   m->stop_requested = 0; /* served: by stopping, or by the run ending anyway */
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_END, 0, epoch_logs));
+  if (m->sync_dist) { /* what fit leaves (EarlyStopping's best weights) is the same everywhere */
+    kcb__dist_check end = {{"fingerprint: weights at the end of fit (a callback that changed them on some ranks only, "
+                            "as EarlyStopping's restore_best_weights given to rank 0 alone?)"}, {weights_hash(m)}, 1};
+    KCB__TRY(kcb__dist_agree(h->dist, 0, &end));
+  }
   if (m->interrupted) {
     if (last_batch >= 0)
       rc = kcb__error(KCB_EINTERRUPTED, "fit: stopped on request after batch %lld of epoch %d (1-based)",

@@ -646,6 +646,44 @@ static void resume_with_another_batch_size(void **state) {
   if (rank == 0) rmdir(dir); /* the backup is deleted when fit ends normally */
 }
 
+/* A callback that changes the weights on rank 0 alone (a max-norm clip guarded by rank == 0, as
+ * Horovod programs guard their file writers): the ranks would train on apart in silence; the next
+ * epoch's start says so on every rank. */
+static int scale_weights_on_rank0(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)epoch, (void)logs;
+  if (cb->params->rank != 0) return 0;
+  size_t n = kcb_model_param_count(cb->model);
+  float *w = malloc(n * sizeof *w);
+  kcb_model_get_weights(cb->model, w, n);
+  for (size_t i = 0; i < n; i++) w[i] *= 0.5f;
+  kcb_model_set_weights(cb->model, w, n);
+  free(w);
+  return 0;
+}
+
+static void weights_changed_on_one_rank(void **state) {
+  (void)state;
+  if (size < 2) skip();
+  kcb_tensor *x, *y;
+  make_data(200, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  kcb_callback_ops ops = {.on_epoch_end = scale_weights_on_rank0};
+  kcb_callback *cb;
+  assert_ok(kcb_lambda_callback_new(&cb, &ops, NULL));
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.batch_size = 20;
+  fo.epochs = 2;
+  fo.callbacks = &cb;
+  fo.n_callbacks = 1;
+  fo.distributed = dist;
+  assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "different weights at the epoch's start");
+  kcb_callback_free(cb);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 int main(void) {
   int rc = kcb_distributed_new(&dist, NULL);
   if (rc) {
@@ -663,7 +701,7 @@ int main(void) {
       cmocka_unit_test(bad_label_in_one_shard),   cmocka_unit_test(callback_fails_on_one_rank),
       cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test_teardown(same_as_one_process_batch_norm, mlp_again),
       cmocka_unit_test(evaluate_over_ranks),      cmocka_unit_test(evaluate_refused_on_one_rank),
-      cmocka_unit_test(resume_with_another_batch_size),
+      cmocka_unit_test(resume_with_another_batch_size), cmocka_unit_test(weights_changed_on_one_rank),
   };
   char name[64];
   snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);

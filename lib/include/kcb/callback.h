@@ -24,7 +24,8 @@ typedef struct kcb_callback_params {
                          evaluate and predict */
   int rank, size; /* this process's place in a distributed fit (kcb/distributed.h): rank 0 of size 1
                      when alone. Logs are the same on every rank; write files on rank 0 only, as the
-                     built-in writers do */
+                     built-in writers do, but change the model (weights, learning rate) on every rank
+                     alike: fit fails if the ranks' weights or rates differ at an epoch's start */
 } kcb_callback_params;
 
 /** One optional function per Keras hook; a NULL slot is skipped at no cost.
