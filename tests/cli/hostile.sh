@@ -250,6 +250,13 @@ check long_tag_marked 0 'L{1000,}\.\.\.  \(1 points\)' -- T "$inspect" scalars "
 # test images of another size than the training images: refused, naming both files
 mkdir -p "$tmp/data_other" && make mnist "$tmp/data_other" 4x3
 check test_images_other_size 1 't10k-images-idx3-ubyte holds 4x3 images but .*train-images-idx3-ubyte holds 4x4' -- T "$train" "${small[@]}" --data "$tmp/data_other" --epochs 1
+# labels that do not match the images in number are said with --train-limit too (only the first
+# samples take memory, but each file is read and checked whole)
+mkdir -p "$tmp/data_labels" && make mnist "$tmp/data_labels" && /usr/bin/python3 -c "
+import sys; sys.path.insert(0, '$here'); import hostile_make as h
+h.idx('$tmp/data_labels/train-labels-idx1-ubyte', (39,), [i % 10 for i in range(39)])"
+check label_count_with_limit 1 'train-images-idx3-ubyte has 40 images but .*train-labels-idx1-ubyte has 39 labels' -- \
+  T "$train" "${small[@]}" --data "$tmp/data_labels" --train-limit 10 --epochs 1
 # an image whose size strings are not whole numbers (or too long) has an unknown size, not the
 # digits they start with
 mkdir -p "$tmp/imgsize/run" && make image_sizes "$tmp/imgsize/run/events.out.tfevents.1.size"
