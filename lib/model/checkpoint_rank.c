@@ -189,9 +189,11 @@ static int keyed_value_from_name(const char *stem, const char *monitor, double *
   return 0;
 }
 
-/* The last decimal number after a separator (Keras's `...-{val_loss:.2f}.keras`): a guess that
- * the name's one value is the monitored one. */
-static int last_number_in_name(const char *stem, double *out) {
+/* The decimal numbers after a separator (Keras's `...-{val_loss:.2f}.keras`): how many there are,
+ * the last in *out and its digits after the point in *decimals (-1: an exponent, inf or nan). A
+ * name's one such number is a guess at the monitored value; of two or more
+ * (`-{val_loss:.2f}-{val_accuracy:.2f}`) none can be told for it. */
+static int numbers_in_name(const char *stem, double *out, int *decimals) {
   int found = 0;
   const char *digit = strpbrk(stem, "0123456789");
   for (const char *p = stem; *p; p++) {
@@ -201,8 +203,11 @@ static int last_number_in_name(const char *stem, double *out) {
     double v;
     /* inf or nan only after some digit (the epoch's): "model-inf" is a name, "ckpt-02--inf" a value */
     if (parse_number(p + 1, &v, &end, &point) && point && (isfinite(v) || (digit && digit < p))) {
+      const char *dot = memchr(p + 1, '.', (size_t)(end - p - 1));
       *out = v;
-      found = 1;
+      *decimals = dot && isfinite(v) && !memchr(p + 1, 'e', (size_t)(end - p - 1)) && !memchr(p + 1, 'E', (size_t)(end - p - 1))
+                      ? (int)(end - dot - 1) : -1;
+      found++;
       p = end - 1;
     }
   }
@@ -328,8 +333,20 @@ static size_t csv_fit(const char *csv, const char *ckpt_base) {
 /* A CSV log's value for the checkpoint `ckpt_base` in `dir`: the given log's, or among the *.csv
  * with the columns, the one whose name the checkpoint's starts with the longest; logs that fit
  * alike and disagree give none (two runs' logs in one directory: which is this file's is unknown). */
+/* A value a file's name gives rounded (to `decimals` places), which may tell apart the rows a log
+ * holds for one epoch. */
+typedef struct name_hint {
+  int have;
+  double value;
+  int decimals;
+} name_hint;
+
+static int hint_agrees(const name_hint *h, double v) {
+  return h->decimals >= 0 && fabs(v - h->value) <= 0.5000001 * pow(10, -h->decimals);
+}
+
 static int csv_value(const char *dir, const char *csv_path, const char *ckpt_base, const char *monitor, int64_t epoch,
-                     double *out) {
+                     const name_hint *hint, double *out) {
   int found = 0, ambiguous = 0;
   size_t best_fit = 0;
   char **cands = NULL;
@@ -358,13 +375,23 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
     if (kcb_csv_table_read(&t, cands[i], 0) == 0) {
       int ce = kcb_csv_table_column(&t, "epoch"), cm = kcb_csv_table_column(&t, monitor);
       size_t fit = csv_fit(cands[i], ckpt_base);
-      for (size_t r = t.n_rows; ce >= 0 && cm >= 0 && r > 0; r--) /* appended runs: the last row of that epoch */
+      /* Several rows for the epoch (runs appended to one log): the last one, a resumed run's, unless
+       * the file's name gives a value that is one row's and not the last's (another run's file) */
+      double last = NAN, named = NAN;
+      int rows = 0, last_agrees = 0, named_rows = 0;
+      for (size_t r = t.n_rows; ce >= 0 && cm >= 0 && r > 0; r--)
         if (kcb_csv_table_value(&t, r - 1, (size_t)ce) == (double)epoch) {
           double v = kcb_csv_table_value(&t, r - 1, (size_t)cm);
-          if (!found || fit > best_fit) *out = v, best_fit = fit, found = 1, ambiguous = 0;
-          else if (fit == best_fit && !(v == *out || (isnan(v) && isnan(*out)))) ambiguous = 1;
-          break;
+          if (rows++ == 0) last = v, last_agrees = hint->have && hint_agrees(hint, v);
+          if (hint->have && hint_agrees(hint, v) && (named_rows++ == 0 || v != named)) named = v;
         }
+      int agreed = rows > 1 && hint->have && !last_agrees && named_rows > 0;
+      if (agreed && named_rows > 1) rows = 0; /* rows of other values both agree with the name: no telling */
+      if (rows > 0) {
+        double v = agreed ? named : last;
+        if (!found || fit > best_fit) *out = v, best_fit = fit, found = 1, ambiguous = 0;
+        else if (fit == best_fit && !(v == *out || (isnan(v) && isnan(*out)))) ambiguous = 1;
+      }
       kcb_csv_table_free(&t);
     }
     free(cands[i]);
@@ -467,8 +494,13 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     int stored = x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0;
     int from_name = !stored && matched && cap.has_value;
     int keyed = !stored && !from_name && !matched && keyed_value_from_name(stem, monitor, &x->value);
+    /* what the name says of the value, to tell apart a log's rows of one epoch from several runs */
+    name_hint hint = {0, NAN, -1};
+    int n_numbers = numbers_in_name(stem, &hint.value, &hint.decimals);
+    if (from_name) hint = (name_hint){cap.decimals >= 0, cap.value, cap.decimals};
+    else hint.have = !matched && !keyed && n_numbers == 1;
     int have_csv = !stored && !keyed && (!from_name || cap.decimals >= 0) && x->epoch >= 0 && !mid_epoch &&
-                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &logged);
+                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &hint, &logged);
     if (stored) {
       x->value = x->info.monitor_value;
       x->source = KCB_RANK_STORED;
@@ -483,8 +515,9 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     } else if (have_csv) {
       x->value = logged;
       x->source = KCB_RANK_CSV;
-    } else if (!matched && !x->info.has_monitor && last_number_in_name(stem, &x->value)) {
+    } else if (!matched && !x->info.has_monitor && n_numbers == 1) {
       /* A name's lone number is the monitor's only if the file does not say it was saved by another */
+      x->value = hint.value;
       x->source = KCB_RANK_NAME;
     }
     if (x->source == KCB_RANK_NONE) x->value = NAN;

@@ -55,6 +55,13 @@ printf 'epoch,val_accuracy\n0,0.7\n1,0.6\n' >"$tmp/mon.csv"
 check other_monitor_csv 0 "^1 +$tmp/mon/w\.01-0\.900\.weights\.h5 +weights\.h5 +1 +0\.7 +csv\$" -- "$bin" "$tmp/mon" --monitor val_accuracy --csv "$tmp/mon.csv"
 # digits that name the model, not the epoch (v2, resnet50), give no CSV row; a plain number does
 plain=$(ls "$c"/none/*.weights.h5 | head -1) # a file that stores no value
+# two runs appended to one log: a file whose name gives its value takes its own run's row of the
+# epoch, not the last run's; a name of two decimal numbers gives none of them
+mkdir -p "$tmp/tworuns" && for f in w.01-0.80 w.02-0.91 w.01-0.85 w.02-0.88; do cp "$plain" "$tmp/tworuns/$f.weights.h5"; done
+printf 'epoch,val_accuracy\n0,0.8012\n1,0.9134\n0,0.8466\n1,0.8811\n' >"$tmp/tworuns/log.csv"
+check two_runs_own_row 0 "^1 +$tmp/tworuns/w\.02-0\.91\.weights\.h5 +weights\.h5 +2 +0\.9134 +csv\$" -- "$bin" "$tmp/tworuns" --monitor val_accuracy
+mkdir -p "$tmp/twonums" && for f in w.01-0.52-0.81 w.02-0.31-0.90; do cp "$plain" "$tmp/twonums/$f.weights.h5"; done
+check two_numbers_no_guess 1 "no checkpoint with a value for val_loss among 2 files" -- "$bin" "$tmp/twonums"
 mkdir -p "$tmp/vnames" && for f in best_model_v2 resnet50_best run_07; do cp "$plain" "$tmp/vnames/$f.weights.h5"; done
 printf 'epoch,val_loss\n0,0.9\n1,0.1\n2,0.2\n49,0.01\n6,0.5\n' >"$tmp/vnames/log.csv"
 check csv_epoch_digits_standalone 0 "^1 +$tmp/vnames/run_07\.weights\.h5 +weights\.h5 +7 +0\.5 +csv\$" -- "$bin" "$tmp/vnames"
