@@ -204,9 +204,10 @@ static int numbers_in_name(const char *stem, double *out, int *decimals) {
     /* inf or nan only after some digit (the epoch's): "model-inf" is a name, "ckpt-02--inf" a value */
     if (parse_number(p + 1, &v, &end, &point) && point && (isfinite(v) || (digit && digit < p))) {
       const char *dot = memchr(p + 1, '.', (size_t)(end - p - 1));
-      *out = v;
+      int percent = *end == '%'; /* a '%' format: the value times 100 */
+      *out = percent ? v / 100 : v;
       *decimals = dot && isfinite(v) && !memchr(p + 1, 'e', (size_t)(end - p - 1)) && !memchr(p + 1, 'E', (size_t)(end - p - 1))
-                      ? (int)(end - dot - 1) : -1;
+                      ? (int)(end - dot - 1) + 2 * percent : -1;
       found++;
       p = end - 1;
     }
@@ -244,12 +245,17 @@ static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size
   double v;
   const char *end;
   int point;
+  /* a '%' format ({val_accuracy:.2%}) writes the value times 100 and a '%' sign */
+  int percent = f->spec_len > 0 && f->spec[f->spec_len - 1] == '%';
+  if (percent && (len == 0 || buf[len - 1] != '%')) return 0;
+  if (percent) buf[--len] = '\0';
   if (!parse_number(buf, &v, &end, &point) || end != buf + len) return 0;
   if (strlen(c->monitor) == f->key_len && memcmp(c->monitor, f->key, f->key_len) == 0) {
-    c->value = v;
+    c->value = percent ? v / 100 : v;
     c->has_value = 1;
     const char *dot = memchr(buf, '.', len);
-    c->decimals = dot && !memchr(buf, 'e', len) && !memchr(buf, 'E', len) ? (int)(buf + len - dot - 1) : -1;
+    c->decimals = dot && !memchr(buf, 'e', len) && !memchr(buf, 'E', len) ? (int)(buf + len - dot - 1) + 2 * percent
+                  : percent && !dot ? 2 : -1;
   }
   return 1;
 }
