@@ -363,8 +363,14 @@ static void print_files(const train_args *a, const kcb_callback *checkpoint, con
     double value;
     const char *path;
     if (kcb_model_checkpoint_kept(checkpoint, 0, NULL)) /* --save-top-k: the files that remain, best first */
-      for (size_t i = 0; (path = kcb_model_checkpoint_kept(checkpoint, i, &value)); i++)
-        FILE_LINE("  checkpoint   %s (%s %.6g)\n", tool_esc(path), a->monitor ? tool_esc(a->monitor) : "val_loss", value);
+      for (size_t i = 0; (path = kcb_model_checkpoint_kept(checkpoint, i, &value)); i++) {
+        /* the top k may hold files of an earlier run of the same template, read back, not written now */
+        int written = 0;
+        for (size_t j = 0; !written && kcb_model_checkpoint_saved(checkpoint, j); j++)
+          written = !strcmp(kcb_model_checkpoint_saved(checkpoint, j), path);
+        FILE_LINE("  checkpoint   %s (%s %.6g%s)\n", tool_esc(path), a->monitor ? tool_esc(a->monitor) : "val_loss", value,
+                  written ? "" : "; kept from an earlier run");
+      }
     else
       for (size_t i = 0; (path = kcb_model_checkpoint_saved(checkpoint, i)); i++)
         if (access(path, F_OK) == 0) FILE_LINE("  checkpoint   %s\n", tool_esc(path));

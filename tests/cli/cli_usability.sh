@@ -140,6 +140,10 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check files_checkpoints 0 "^  checkpoint   $tmp/ck/e2\.keras$" -- "$train" $small --epochs 2 --checkpoint "$tmp/ck/e{epoch}.keras"
   cp "$out" "$tmp/ck.out"
   assert files_checkpoint_first grep -q "^  checkpoint   $tmp/ck/e1\.keras$" "$tmp/ck.out"
+  # --save-top-k reads back an earlier run's files of the template: listed as kept, not as written
+  "$train" $small --epochs 2 --checkpoint "$tmp/tk/m.{epoch:02d}-{val_loss:.3f}.keras" --save-top-k 1 >/dev/null 2>&1
+  check files_topk_kept_earlier 0 "^  checkpoint   $tmp/tk/m\.02-.*; kept from an earlier run\)$" -- \
+    "$train" $small --epochs 1 --lr 0 --checkpoint "$tmp/tk/m.{epoch:02d}-{val_loss:.3f}.keras" --save-top-k 1
   check files_save_last 0 "^  checkpoint   $tmp/ckl/last\.weights\.h5 \(--save-last\)$" -- \
     "$train" $small --epochs 1 --checkpoint "$tmp/ckl/e{epoch}.weights.h5" --save-last
   check files_no_dot 0 "^  TensorBoard  $tmp/tb/events\.out\.tfevents\.[^/]*\.v2$" -- "$train" $small --epochs 1 --logdir "$tmp/tb" --hparams
