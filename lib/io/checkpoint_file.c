@@ -644,7 +644,10 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
       strcmp(cls, "GroupNormalization") == 0) {
     /* gamma only with scale, beta only with center; the moving statistics always */
     json_t *cfg = entry_config(entry);
-    int scale = !json_is_false(json_object_get(cfg, "scale")), center = !json_is_false(json_object_get(cfg, "center"));
+    /* (a number is a truth, as Python reads it: scale: 0 builds no gamma) */
+    json_t *scale_v = json_object_get(cfg, "scale"), *center_v = json_object_get(cfg, "center");
+    int scale = !(json_is_false(scale_v) || (json_is_number(scale_v) && json_number_value(scale_v) == 0));
+    int center = !(json_is_false(center_v) || (json_is_number(center_v) && json_number_value(center_v) == 0));
     /* LayerNormalization's rms_scaling keeps gamma alone; BatchNormalization's renorm adds three
      * statistics after the moving ones */
     int rms = json_is_true(json_object_get(cfg, "rms_scaling")), renorm = json_is_true(json_object_get(cfg, "renorm"));

@@ -240,9 +240,14 @@ static int grow_array(void **p, size_t *cap, size_t need, size_t elem, const cha
 }
 
 static char detect_separator(const char *text, const char *end) {
-  /* a CSVLogger's log begins "epoch" and its separator, whichever character that is */
-  if (end - text > 5 && !memcmp(text, "epoch", 5) && text[5] != '"' && text[5] != '\r' && text[5] != '\n' &&
-      !isalnum((unsigned char)text[5]) && text[5] != '_')
+  /* a CSVLogger's log begins "epoch" and its separator, whichever character that is: taken when
+   * the header line holds none of the usual ones (a header "epoch-x,loss" is split at its ',') */
+  const char *line_end = text;
+  while (line_end < end && *line_end != '\n' && *line_end != '\r') line_end++;
+  int usual = 0;
+  for (const char *p = text; p < line_end; p++) usual |= *p == ',' || *p == ';' || *p == '\t' || *p == '|';
+  if (!usual && end - text > 5 && !memcmp(text, "epoch", 5) && text[5] != '"' && text[5] != '\r' && text[5] != '\n' &&
+      !isalnum((unsigned char)text[5]) && text[5] != '_' && (unsigned char)text[5] < 0x80)
     return text[5];
   int quoted = 0;
   for (const char *p = text; p < end && (quoted || (*p != '\n' && *p != '\r')); p++) {

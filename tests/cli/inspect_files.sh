@@ -69,6 +69,9 @@ check ckpt_not_keras 1 "kcb-inspect checkpoint: .*\(KCB_EFORMAT\)" -- "$bin" che
 check_exact csv_basic_text 0 csv_basic.out -- env -C "$data" "$bin" csv builtin_callbacks/basic.csv
 check_json csv_basic 0 csv "$data"/builtin_callbacks/basic.csv -- "$bin" csv "$data"/builtin_callbacks/basic.csv --json
 check_json csv_append 0 csv "$data"/builtin_callbacks/append.csv -- "$bin" csv "$data"/builtin_callbacks/append.csv --json
+# a header of the usual separators is split at them, though it begins "epoch" and another mark
+printf 'epoch-x,loss\n1,0.5\n' >"$tmp/dash_header.csv"
+check csv_dash_in_header 0 "2 columns, separator ','" -- "$bin" csv "$tmp/dash_header.csv"
 # epochs are whole numbers however large (not 1.23457e+06, not 3.0 in JSON)
 printf 'epoch,loss\n1234566,0.5\n1234567,0.25\n' >"$tmp/big_epochs.csv"
 check csv_big_epochs 0 "^  epochs 1234567\.\.1234568 \(1-based\)$" -- "$bin" csv "$tmp/big_epochs.csv"
