@@ -19,7 +19,8 @@ typedef struct csv_logger {
   int append_header;                   /* write the header before the first row */
   char *existing_header;               /* appending: the file's first line, checked against ours */
   size_t existing_header_len;          /* (it may hold NUL bytes) */
-  int mend_line_end;                   /* appending: the file's last line has no line end */
+  int mend_line_end;                   /* appending: bytes of line end the file's last line lacks
+                                          (2: "\r\n"; 1: the "\n" of a cut "\r\n"), written first */
   FILE *file;                          /* open from train begin to train end */
   char (*keys)[KCB_LOGS_KEY_MAX];      /* the columns after "epoch", frozen at the first epoch */
   size_t n_keys;
@@ -37,6 +38,14 @@ static int close_file(csv_logger *c) {
   c->file = NULL;
   if (failed) return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot close %s: %s", c->filename, strerror(err));
   return 0;
+}
+
+/* The bytes of line end a log's last line lacks: 0 after "\n" or, in a file of "\r" line ends
+ * alone, after "\r"; 1 (the "\n") after a "\r" cut from its "\r\n"; else 2 ("\r\n"). */
+static int missing_line_end(const char *text, size_t len) {
+  if (len == 0 || text[len - 1] == '\n') return 0;
+  if (text[len - 1] == '\r') return memchr(text, '\n', len) ? 1 : 0;
+  return 2;
 }
 
 /* Before appending (issue 15): the file's header, to compare with this run's at the first row, and
@@ -62,14 +71,16 @@ static int inspect_existing(csv_logger *c) {
   size_t header_end = len;
   for (size_t i = 0; i < len; i++) {
     if (text[i] == '"') quoted = !quoted; /* a doubled quote toggles twice */
-    else if (text[i] == '\n' && !quoted && header_end == len) header_end = i;
+    /* a line ends at \n, or at a \r alone (a spreadsheet's "CSV (Macintosh)") */
+    else if ((text[i] == '\n' || (text[i] == '\r' && (i + 1 == len || text[i + 1] != '\n'))) && !quoted && header_end == len)
+      header_end = i;
   }
   if (len > 0) {
     c->append_header = 0;
     if (quoted)
       rc = kcb__error(KCB_EFORMAT, "CSVLogger: cannot append to %s: it ends inside a quoted field (an open quote); the file "
                       "is unchanged", c->filename);
-    c->mend_line_end = text[len - 1] != '\n';
+    c->mend_line_end = missing_line_end(text, len);
     if (header_end > 0 && text[header_end - 1] == '\r') header_end--;
     text[header_end] = '\0';
     /* every header starts with "epoch" and the separator: another one is known now, not after the
@@ -134,7 +145,7 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   }
   struct stat st;
   c->logged_end = c->append && fstat(fileno(c->file), &st) == 0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
-  if (c->mend_line_end) c->logged_end += 2; /* the rows start after the line end written before them */
+  c->logged_end += c->mend_line_end; /* the rows start after the line end written before them */
   free(c->note_key);
   if (!(c->note_key = note_key_of(c->filename))) return kcb__error(KCB_ENOMEM, "CSVLogger: out of memory");
   c->keys_frozen = 0;
@@ -193,7 +204,8 @@ static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
     }
     cut_end = dropped ? len : cut;
   } else if (rc == 0 && (uint64_t)kept <= len &&
-             (kept == 0 || text[kept - 1] == '\n' || (kept == 3 && !memcmp(text, "\xEF\xBB\xBF", 3)))) {
+             (kept == 0 || text[kept - 1] == '\n' || text[kept - 1] == '\r' ||
+              (kept == 3 && !memcmp(text, "\xEF\xBB\xBF", 3)))) {
     /* (a log that was a byte order mark alone: the run's header follows it) */
     cut = cut_end = (size_t)kept;
     /* a log the run began: its header, written with the first row, stands at the note */
@@ -213,7 +225,7 @@ static int drop_rows_from(csv_logger *c, int from, int64_t kept) {
     memmove(text + cut, text + cut_end, len - cut_end);
     len -= cut_end - cut;
     rc = kcb__file_write_atomic(c->filename, text, len);
-    c->mend_line_end = len > 0 && text[len - 1] != '\n'; /* a torn row before the ones dropped */
+    c->mend_line_end = missing_line_end(text, len); /* a torn row before the ones dropped */
   }
   free(text);
   return rc;
@@ -258,7 +270,7 @@ static int csv_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
       return kcb__error(kcb__error_from_errno(err), "CSVLogger: cannot open %s for writing: %s", c->filename, strerror(err));
     }
     struct stat st;
-    c->logged_end = (fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0) + (c->mend_line_end ? 2 : 0);
+    c->logged_end = (fstat(fd, &st) == 0 ? (int64_t)st.st_size : 0) + c->mend_line_end;
   }
   /* kept in the model's resume notes, which every backup carries */
   return kcb__model_note_set(m, c->note_key, c->logged_end);
@@ -331,7 +343,8 @@ static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
         goto done;
       }
       c->row.len = c->row.n_fields = 0;
-      if (c->mend_line_end) KCB__TRY(kcb__write_all(fileno(c->file), "\r\n", 2, c->filename));
+      if (c->mend_line_end)
+        KCB__TRY(kcb__write_all(fileno(c->file), "\r\n" + 2 - c->mend_line_end, (size_t)c->mend_line_end, c->filename));
       c->mend_line_end = 0;
     }
   }

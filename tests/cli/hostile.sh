@@ -219,6 +219,11 @@ for f in otherhdr othersep; do
   assert "append_${f}_unchanged" cmp "$tmp/$f.csv" "$tmp/$f.before"
 done
 cp "$tmp/quote.csv" "$tmp/quote.before"
+# a log saved with \r line ends alone (a spreadsheet's "CSV (Macintosh)"): its header is its first
+# line, and the rows appended read back with it
+printf 'epoch,accuracy,loss,val_accuracy,val_loss\r0,0.5,1.5,0.5,1.5\r' >"$tmp/mac.csv"
+check append_cr_only 0 "^3 rows$" -- sh -c "'$train' ${small[*]} --epochs 2 --csv '$tmp/mac.csv' --csv-append >/dev/null 2>&1 && \
+  /usr/bin/python3 -c \"import csv; print(len(list(csv.reader(open('$tmp/mac.csv', newline=''))))-1, 'rows')\""
 check append_open_quote 1 "CSVLogger: cannot append to .*quote\.csv: it ends inside a quoted field \(an open quote\); the file is unchanged" -- \
   T "$train" "${small[@]}" --epochs 1 --csv "$tmp/quote.csv" --csv-append
 assert append_open_quote_unchanged cmp "$tmp/quote.csv" "$tmp/quote.before"
