@@ -1,6 +1,8 @@
 /* kcb-inspect runs | scalars | diff: what the runs of a log directory hold, read with the fast
  * run summary (kcb/run_summary.h). */
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -429,6 +431,13 @@ int cmd_diff(int argc, char **argv) {
     rc = cmd_checkpoint_diff(a.pos[0], a.pos[1], args_has(&a, "--json"));
     goto done;
   }
+  struct stat st;
+  for (size_t i = 0; i < a.n_pos && a.n_pos == 2; i++)
+    if (stat(a.pos[i], &st) != 0) { /* missing: said as such (exit 1), not as a run beside a checkpoint */
+      fprintf(stderr, "kcb-inspect diff: %s: %s\n", tool_esc(a.pos[i]), strerror(errno));
+      rc = EXIT_DATA;
+      goto done;
+    }
   if (a.n_pos == 2 && is_checkpoint_path(a.pos[0]) != is_checkpoint_path(a.pos[1])) {
     char why[640]; /* a run's scalars and a checkpoint's variables have nothing to compare */
     snprintf(why, sizeof why, "%s is a checkpoint and %s is not: diff compares two runs or two checkpoints",
