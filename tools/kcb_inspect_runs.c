@@ -434,7 +434,7 @@ int cmd_diff(int argc, char **argv) {
   struct stat given;
   for (size_t i = 0; i < a.n_pos && a.n_pos == 2; i++)
     if (stat(a.pos[i], &given) != 0) { /* missing: said as such (exit 1), not as a run beside a checkpoint */
-      fprintf(stderr, "kcb-inspect diff: %s: %s\n", tool_esc(a.pos[i]), strerror(errno));
+      fprintf(stderr, "kcb-inspect diff: %s: cannot open: %s\n", tool_esc(a.pos[i]), strerror(errno));
       rc = EXIT_DATA;
       goto done;
     }
