@@ -369,6 +369,17 @@ static void test_list_cells(void **state) {
   kcb_csv_table_free(&t);
 }
 
+/* fit on the shared data, batches of 16, silent. */
+static int fit_quietly(kcb_model *m, kcb_callback **cbs, size_t n_cbs, int epochs) {
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.epochs = epochs;
+  fo.batch_size = 16;
+  fo.callbacks = cbs;
+  fo.n_callbacks = n_cbs;
+  return kcb_model_fit(m, &X, &Y, &fo, NULL);
+}
+
 /* After the first row, the log at the name goes: removed, or replaced as an editor saves it. */
 static int pull_log_away(kcb_callback *cb, int epoch, kcb_logs *logs) {
   (void)logs;
@@ -399,13 +410,7 @@ static void test_log_pulled_away(void **state) {
     assert_ok(kcb_csv_logger_new(&cbs[0], path, NULL));
     kcb_callback_ops ops = {.on_epoch_end = pull_log_away};
     assert_ok(kcb_lambda_callback_new(&cbs[1], &ops, path));
-    kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-    fo.verbose = 0;
-    fo.epochs = 3;
-    fo.batch_size = 16;
-    fo.callbacks = cbs;
-    fo.n_callbacks = 2;
-    assert_error(kcb_model_fit(m, &X, &Y, &fo, NULL), KCB_ENOENT, cases[k][1]);
+    assert_error(fit_quietly(m, cbs, 2, 3), KCB_ENOENT, cases[k][1]);
     kcb_callback_free(cbs[0]);
     kcb_callback_free(cbs[1]);
     unlink(path);
@@ -436,13 +441,7 @@ static void test_tensor_cells(void **state) {
   kcb_callback_ops ops = {.on_epoch_end = add_tensors};
   assert_ok(kcb_lambda_callback_new(&cbs[0], &ops, NULL));
   assert_ok(kcb_csv_logger_new(&cbs[1], path, NULL));
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.verbose = 0;
-  fo.epochs = 1;
-  fo.batch_size = 16;
-  fo.callbacks = cbs;
-  fo.n_callbacks = 2;
-  assert_ok(kcb_model_fit(m, &X, &Y, &fo, NULL));
+  assert_ok(fit_quietly(m, cbs, 2, 1));
   assert_line(path, 0, "epoch,loss,one,two");
   size_t len;
   char *text = slurp(path, &len);
