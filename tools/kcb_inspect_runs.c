@@ -431,20 +431,22 @@ int cmd_diff(int argc, char **argv) {
     rc = cmd_checkpoint_diff(a.pos[0], a.pos[1], args_has(&a, "--json"));
     goto done;
   }
+  if (a.n_pos != 2) rc = usage_error("diff", "expected RUN_A and RUN_B");
+  else if (have_step) rc = parse_int_flag("diff", "--step", args_get(&a, "--step", ""), INT64_MIN, INT64_MAX, &step);
+  if (rc) goto done;
   struct stat given;
-  for (size_t i = 0; i < a.n_pos && a.n_pos == 2; i++)
+  for (size_t i = 0; i < 2; i++)
     if (stat(a.pos[i], &given) != 0) { /* missing: said as such (exit 1), not as a run beside a checkpoint */
       fprintf(stderr, "kcb-inspect diff: %s: cannot open: %s\n", tool_esc(a.pos[i]), strerror(errno));
       rc = EXIT_DATA;
       goto done;
     }
-  if (a.n_pos == 2 && is_checkpoint_path(a.pos[0]) != is_checkpoint_path(a.pos[1])) {
+  if (is_checkpoint_path(a.pos[0]) != is_checkpoint_path(a.pos[1])) {
     char why[640]; /* a run's scalars and a checkpoint's variables have nothing to compare */
     snprintf(why, sizeof why, "%s is a checkpoint and %s is not: diff compares two runs or two checkpoints",
              tool_esc(a.pos[is_checkpoint_path(a.pos[0]) ? 0 : 1]), tool_esc(a.pos[is_checkpoint_path(a.pos[0]) ? 1 : 0]));
     rc = usage_error("diff", "%s", why);
-  } else if (a.n_pos != 2) rc = usage_error("diff", "expected RUN_A and RUN_B");
-  else if (have_step) rc = parse_int_flag("diff", "--step", args_get(&a, "--step", ""), INT64_MIN, INT64_MAX, &step);
+  }
   if (rc) goto done;
   for (int s = 0; s < 2; s++) {
     if ((rc = runs_find(a.pos[s], &runs[s], &n[s]))) {

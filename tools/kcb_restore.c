@@ -40,8 +40,10 @@ static void usage(FILE *f) {
           "A checkpoint's value is, in order: the value stored in the file (ModelCheckpoint stores it),\n"
           "the file name (through --template; else NAME=0.31), the CSV log's row for the checkpoint's epoch\n"
           "(stored, or the number after 'epoch' / the first whole number of the name not glued to letters,\n"
-          "as v2 or resnet50 are, read as Keras's 1-based {epoch}), or the last decimal number after '-' '_' or '=' in the name, as in w.03-0.31.weights.h5\n"
-          "(unless the file records that it was saved by another monitor: the number is that monitor's).\n"
+          "as v2 or resnet50 are, read as Keras's 1-based {epoch}; of several rows, the last, unless the name's\n"
+          "value is another's), or the one decimal number after '-' '_' or '=' in the name, as in w.03-0.31.weights.h5\n"
+          "(unless the file records that it was saved by another monitor: the number is that monitor's; a\n"
+          "name with two such numbers gives none: use --template).\n"
           "Unreadable files are reported on stderr and skipped.\n\n"
           "Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error.\n");
 }

@@ -91,8 +91,11 @@ static int check_monitor(const train_args *a) {
                           ? "--save-freq N ranks checkpoints by train batch logs, which hold no validation value"
                           : NULL;
     if (why) {
-      fprintf(stderr, "kcb-train: --monitor %s is a validation value, but %s: give --monitor %s (or %s)\n", tool_esc(monitor),
-              why, monitor + 4, a->validation_split <= 0 ? "--validation-split F above 0" : "--save-freq epoch");
+      /* the other way out only where it is the one obstacle */
+      int both = a->validation_split <= 0 && ranks_checkpoints && a->save_freq > 0;
+      fprintf(stderr, "kcb-train: --monitor %s is a validation value, but %s: give --monitor %s%s%s\n", tool_esc(monitor),
+              why, monitor + 4, both ? "" : a->validation_split <= 0 ? " (or --validation-split F above 0)" : " (or --save-freq epoch)",
+              both ? " (--save-freq N ranks checkpoints by batch logs too)" : "");
       return 2;
     }
   }

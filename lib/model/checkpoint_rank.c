@@ -384,15 +384,18 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
       /* Several rows for the epoch (runs appended to one log): the last one, a resumed run's, unless
        * the file's name gives a value that is one row's and not the last's (another run's file) */
       double last = NAN, named = NAN;
-      int rows = 0, last_agrees = 0, named_rows = 0;
+      int rows = 0, last_agrees = 0, named_values = 0; /* named_values: distinct values agreeing, up to 2 */
       for (size_t r = t.n_rows; ce >= 0 && cm >= 0 && r > 0; r--)
         if (kcb_csv_table_value(&t, r - 1, (size_t)ce) == (double)epoch) {
           double v = kcb_csv_table_value(&t, r - 1, (size_t)cm);
           if (rows++ == 0) last = v, last_agrees = hint->have && hint_agrees(hint, v);
-          if (hint->have && hint_agrees(hint, v) && (named_rows++ == 0 || v != named)) named = v;
+          if (hint->have && hint_agrees(hint, v)) {
+            if (named_values == 0) named = v, named_values = 1;
+            else if (v != named) named_values = 2;
+          }
         }
-      int agreed = rows > 1 && hint->have && !last_agrees && named_rows > 0;
-      if (agreed && named_rows > 1) rows = 0; /* rows of other values both agree with the name: no telling */
+      int agreed = rows > 1 && hint->have && !last_agrees && named_values > 0;
+      if (agreed && named_values > 1) rows = 0; /* rows of other values both agree with the name: no telling */
       if (rows > 0) {
         double v = agreed ? named : last;
         if (!found || fit > best_fit) *out = v, best_fit = fit, found = 1, ambiguous = 0;

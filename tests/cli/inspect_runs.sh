@@ -124,6 +124,7 @@ touch "$tmp/plainfile"
 check plot_bad_dir 1 "kcb-inspect plot: .*plainfile" -- "$bin" plot "$logs" --tag epoch_loss -o "$tmp/plainfile/x.png"
 check plot_help 0 '--smoothing W      TensorBoard.s exponential moving average, W in \[0, 1\) \[0\]' -- "$bin" plot --help
 # a path that does not exist is said as such (exit 1), not as a run beside a checkpoint
+check diff_bad_step_before_missing 2 "kcb-inspect diff: --step 'x'" -- "$bin" diff "$tmp/missing.keras" "$logs" --step x
 check diff_missing_path 1 "kcb-inspect diff: $tmp/missing\.keras: cannot open: No such file or directory" -- "$bin" diff "$tmp/missing.keras" "$logs"
 # (-o and --output are one flag)
 check output_alias_twice 2 "kcb-inspect plot: --output given twice \('$tmp/a\.png' and '$tmp/b\.png'\)" -- \

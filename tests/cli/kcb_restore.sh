@@ -66,6 +66,9 @@ mkdir -p "$tmp/pct" && for f in 'w.001-81.25%' 'w.002-87.50%'; do cp "$plain" "$
 check percent_template 0 "^1 +$tmp/pct/w\.002-87\.50%\.weights\.h5 +weights\.h5 +2 +0\.875 +name\$" -- \
   "$bin" "$tmp/pct" --monitor val_accuracy --template 'w.{epoch:03d}-{val_accuracy:.2%}.weights.h5'
 check percent_alone 0 "^1 +$tmp/pct/w\.002-87\.50%\.weights\.h5 +weights\.h5 +2 +0\.875 +name\$" -- "$bin" "$tmp/pct" --monitor val_accuracy
+# the same run twice in one log (a rerun appended) and a third: its rows agree with the name, alike
+printf 'epoch,val_accuracy\n0,0.8012\n1,0.9134\n0,0.8012\n1,0.9134\n0,0.8466\n1,0.8811\n' >"$tmp/tworuns/log.csv"
+check same_run_twice_own_row 0 "^1 +$tmp/tworuns/w\.02-0\.91\.weights\.h5 +weights\.h5 +2 +0\.9134 +csv\$" -- "$bin" "$tmp/tworuns" --monitor val_accuracy
 mkdir -p "$tmp/twonums" && for f in w.01-0.52-0.81 w.02-0.31-0.90; do cp "$plain" "$tmp/twonums/$f.weights.h5"; done
 check two_numbers_no_guess 1 "no checkpoint with a value for val_loss among 2 files" -- "$bin" "$tmp/twonums"
 mkdir -p "$tmp/vnames" && for f in best_model_v2 resnet50_best run_07; do cp "$plain" "$tmp/vnames/$f.weights.h5"; done

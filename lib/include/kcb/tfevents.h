@@ -162,8 +162,9 @@ int kcb_event_file_validate(const char *path, kcb_event_file_check *out);
 
 /** The runs under logdir as TensorBoard finds them: every directory (logdir itself included, as
  * ".") that directly holds a file with "tfevents" in its name; names relative to logdir, sorted.
- * A directory below logdir that cannot be opened (permissions) is passed over, as TensorBoard's
- * data server passes over it with a warning.
+ * A directory below logdir that the user may not open (permissions) is passed over, as TensorBoard's
+ * data server passes over it with a warning; another failure to open one (too many open files, a
+ * name too long) is an error.
  * @param[out] out_runs a malloc'd array of malloc'd strings, freed with kcb_string_list_free.
  * @return 0, KCB_ENOENT, KCB_EIO or KCB_ENOMEM. */
 int kcb_tfevents_list_runs(const char *logdir, char ***out_runs, size_t *out_count);

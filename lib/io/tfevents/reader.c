@@ -221,8 +221,10 @@ static int walk_runs(const char *dir, const char *rel, strlist *runs, int depth,
   /* below the log directory, one that cannot be opened (a root-only lost+found, a name too long)
    * is passed over, as TensorBoard's data server passes over it: the runs that can be read are
    * listed (kcb_tfevents_list_runs says so) */
-  if (!d && depth) return 0;
-  if (!d) return kcb__error(kcb__error_from_errno(errno), "%s: cannot open the log directory: %s", dir, strerror(errno));
+  if (!d && depth && (errno == EACCES || errno == EPERM || errno == ENOENT || errno == ENOTDIR)) return 0;
+  if (!d)
+    return kcb__error(kcb__error_from_errno(errno), "%s: cannot open the %s: %s", dir, depth ? "directory" : "log directory",
+                      strerror(errno));
   strlist subdirs = {0};
   int has_events = 0, rc = 0;
   struct dirent *e;
