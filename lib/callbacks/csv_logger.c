@@ -343,8 +343,9 @@ static int csv_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
         goto done;
       }
       c->row.len = c->row.n_fields = 0;
+      static const char *const mends[3] = {"", "\n", "\r\n"}; /* by the bytes missing */
       if (c->mend_line_end)
-        KCB__TRY(kcb__write_all(fileno(c->file), "\r\n" + 2 - c->mend_line_end, (size_t)c->mend_line_end, c->filename));
+        KCB__TRY(kcb__write_all(fileno(c->file), mends[c->mend_line_end], (size_t)c->mend_line_end, c->filename));
       c->mend_line_end = 0;
     }
   }

@@ -51,7 +51,8 @@ static void check_append_at(const char *path, const uint8_t *data, size_t size, 
     /* the mended line end: none after \n (or after \r in a log of \r line ends alone), the \n of
      * a \r\n cut after its \r, else \r\n */
     size_t extra = data[size - 1] == '\n' ? 0 : data[size - 1] == '\r' ? (memchr(data, '\n', size) ? 1 : 0) : 2;
-    if (extra && memcmp(after + size, "\r\n" + 2 - extra, extra) != 0) __builtin_trap();
+    static const char *const mends[3] = {"", "\n", "\r\n"};
+    if (extra && memcmp(after + size, mends[extra], extra) != 0) __builtin_trap();
     if (memcmp(after + size + extra, "0,0.5\r\n", 7) != 0 || len != size + extra + 7) __builtin_trap();
     kcb_csv_table t;
     if (readable && kcb_csv_table_read(&t, path, 0) == 0) {
