@@ -434,6 +434,18 @@ static void callback_fails_on_one_rank(void **state) {
 
 /* A stop request (what kcb-train's SIGINT/SIGTERM handler makes) reaching one rank only: every rank
  * stops after the same batch with KCB_EINTERRUPTED. */
+/* fit's options for the tests below: quiet, distributed over every rank of this job. */
+static kcb_fit_options dist_fit_options(int64_t batch, int epochs, kcb_callback **cbs, size_t n_cbs) {
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.batch_size = batch;
+  fo.epochs = epochs;
+  fo.callbacks = cbs;
+  fo.n_callbacks = n_cbs;
+  fo.distributed = dist;
+  return fo;
+}
+
 static int request_stop_at_3(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
   int *batches = cb->user_data;
   ++*batches;
@@ -449,13 +461,7 @@ static void stop_request_on_one_rank(void **state) {
   kcb_callback_ops ops = {.on_train_batch_end = request_stop_at_3};
   kcb_callback *cb;
   assert_ok(kcb_lambda_callback_new(&cb, &ops, &batches));
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.verbose = 0;
-  fo.batch_size = 10;
-  fo.epochs = 2;
-  fo.callbacks = &cb;
-  fo.n_callbacks = 1;
-  fo.distributed = dist;
+  kcb_fit_options fo = dist_fit_options(10, 2, &cb, 1);
   assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINTERRUPTED, "stopped on request after batch");
   MPI_Allreduce(&batches, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   MPI_Allreduce(&batches, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -603,13 +609,7 @@ static int resume_fit(const char *dir, int64_t batch, epoch_batches *e, float **
   kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
   bo.save_freq = 3;
   assert_ok(kcb_backup_and_restore_new(&cbs[1], dir, &bo));
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.verbose = 0;
-  fo.batch_size = batch;
-  fo.epochs = 3;
-  fo.callbacks = cbs;
-  fo.n_callbacks = 2;
-  fo.distributed = dist;
+  kcb_fit_options fo = dist_fit_options(batch, 3, cbs, 2);
   int rc = kcb_model_fit(m, x, y, &fo, NULL);
   if (weights) {
     *n_weights = kcb_model_param_count(m);
@@ -670,13 +670,7 @@ static void weights_changed_on_one_rank(void **state) {
   kcb_callback_ops ops = {.on_epoch_end = scale_weights_on_rank0};
   kcb_callback *cb;
   assert_ok(kcb_lambda_callback_new(&cb, &ops, NULL));
-  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
-  fo.verbose = 0;
-  fo.batch_size = 20;
-  fo.epochs = 2;
-  fo.callbacks = &cb;
-  fo.n_callbacks = 1;
-  fo.distributed = dist;
+  kcb_fit_options fo = dist_fit_options(20, 2, &cb, 1);
   assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_EINVAL, "different weights at the epoch's start");
   kcb_callback_free(cb);
   kcb_model_free(m);
