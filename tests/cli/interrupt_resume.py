@@ -243,11 +243,12 @@ try:
           and "to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights ev.keras" in out,
           f"exit {code}\n{out[-500:]}")
 
-    # Ctrl-C in the last epoch's validation (a few training batches, then seconds of validating):
-    # the epoch ends, training completes with its files, the test pass is skipped, and it says so
-    val = ["--train-limit", "12000", "--validation-split", "0.97", "--epochs", "1", "--batch-size", "32",
+    # Ctrl-C in the last epoch's validation (one training batch, then seconds of validating): the
+    # epoch ends, training completes with its files, the test pass is skipped, and it says so. The
+    # bar's "1/1" is drawn once that batch is done, so the cut lands in validation at any speed
+    val = ["--train-limit", "12000", "--validation-split", "0.97", "--epochs", "1", "--batch-size", "360",
            "--model", "28x28x1,conv:64:3:relu,conv:128:3:relu,flatten,10:softmax", "--save", "val.keras"]
-    out, code, _ = run_on_pty([train] + val, tmp, 1, after=b"/12\x1b", batches_into=0, delay=1.5)
+    out, code, _ = run_on_pty([train] + val, tmp, 1, after=b"1/1\x1b", batches_into=0, delay=0.3)
     check("ctrl_c_in_last_validation", code == 130 and "stopped by SIGINT as training ended" in out
           and "val_loss" in out and "model        val.keras" in out and "test_loss=" not in out, f"exit {code}\n{out[-500:]}")
 finally:
