@@ -1161,6 +1161,12 @@ static void test_unsupported_settings_refused(void **state) {
       {1, "loss/config/name", "\"cce\"", NULL},
       {1, "loss_weights", "[0.5]", "loss_weights"},
       {1, "loss_weights", "[1.0]", NULL},
+      /* compile settings that change the logs or the hooks: refused, not dropped */
+      {1, "weighted_metrics", "[\"accuracy\"]", "weighted_metrics"},
+      {1, "weighted_metrics", "[]", NULL},
+      {1, "weighted_metrics", "null", NULL},
+      {1, "steps_per_execution", "4", "steps_per_execution is not 1"},
+      {1, "steps_per_execution", "1", NULL},
       /* compile(loss=keras.losses.categorical_crossentropy, metrics=[keras.metrics.mean_absolute_error]) */
       {1, "loss", "{\"module\": \"keras.src.losses.losses\", \"class_name\": \"function\", \"config\": "
                   "\"categorical_crossentropy\", \"registered_name\": \"categorical_crossentropy\"}", NULL},
@@ -1247,6 +1253,12 @@ static void test_unsupported_settings_refused(void **state) {
       {"float32", "Dense", "", "\"units\": 3, \"activation\": {\"class_name\": \"function\", \"config\": \"relu\"}", NULL},
       {"float32", "BatchNormalization", "", "\"virtual_batch_size\": 8", "BatchNormalization layer 'x': virtual_batch_size"},
       {"uint8", "Dense", "", "\"units\": 3", "the InputLayer's dtype 'uint8' is not supported"},
+      /* a 16-bit float input dtype rounds the inputs in Keras; float64 gives float32 inputs back */
+      {"float16", "Dense", "", "\"units\": 3", "the InputLayer's dtype 'float16' is not supported"},
+      {"bfloat16", "Dense", "", "\"units\": 3", "the InputLayer's dtype 'bfloat16' is not supported"},
+      {"float64", "Dense", "", "\"units\": 3", NULL},
+      {"float32", "Reshape", "", "\"target_shape\": [1, 1, 1, 1, 1, 4]", "a 'target_shape' of more axes than kcb builds"},
+      {"float32", "BatchNormalization", "", "\"epsilon\": 0", NULL}, /* Keras takes it */
       {"float32", "Dense", "\"module\": \"my_project.layers\", \"registered_name\": \"MyProject>Dense\", ", "\"units\": 3",
        "layer 'x' is a custom class (MyProject>Dense in my_project.layers), not Keras's Dense"},
       {"float32", "Dense", "\"module\": null, \"registered_name\": \"Dense\", ", "\"units\": 3",
@@ -1261,6 +1273,11 @@ static void test_unsupported_settings_refused(void **state) {
     snprintf(text, sizeof text, one_layer, refused[i].dtype, refused[i].cls, refused[i].outer, refused[i].config);
     kcb_model_free(config_loads_or_says(text, refused[i].error, i));
   }
+  /* a valid input shape of more axes than kcb builds is said so, not called variable */
+  kcb_model_free(config_loads_or_says("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "
+                                      "\"InputLayer\", \"config\": {\"batch_shape\": [null, 2, 2, 2, 2, 2, 2]}}, "
+                                      "{\"class_name\": \"Flatten\", \"config\": {}}]}}",
+                                      "has 6 axes besides the batch axis; kcb builds inputs of 1 to 5", 99));
   /* a mixed-precision policy (kcb computes in float32) is kept in the config kcb writes: Keras
    * rebuilds the model it read, not a float32 one */
   {
@@ -1269,7 +1286,12 @@ static void test_unsupported_settings_refused(void **state) {
     json_set_path(mc, "config/layers/1/config/dtype/config/name", "\"mixed_float16\"");
     char *mtext = json_dumps(mc, 0), *again = NULL;
     assert_ok(kcb__model_from_config_json(&m, mtext, NULL, 1, 0, NULL, "mixed.keras"));
+    kcb_compile_options rms = {0}; /* compiled as compile()'s defaults, by the user */
+    rms.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP);
+    rms.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+    assert_ok(kcb_model_compile(m, &rms));
     assert_ok(kcb__model_config_json(m, &again));
+    assert_non_null(strstr(again, "\"compile_config\""));
     json_t *back = json_loads(again, 0, NULL);
     const char *model_policy = json_string_value(json_object_get(
         json_object_get(json_object_get(json_object_get(back, "config"), "dtype"), "config"), "name"));
@@ -1583,6 +1605,71 @@ static void test_model_own_variables_refused(void **state) {
   kcb_model_free(m);
 }
 
+/* A file without compile settings gives a model compiled with compile()'s defaults, which Keras
+ * would leave uncompiled: saved again, it has no compile settings and no optimizer state (Keras
+ * would otherwise load it compiled with RMSprop and mean squared error), until compiled or trained. */
+static void test_uncompiled_load_saves_uncompiled(void **state) {
+  (void)state;
+  kcb_model *m = fixture_model("8:relu,10:softmax");
+  kcb_save_options no_opt = KCB_SAVE_OPTIONS_INIT;
+  no_opt.include_optimizer = 0;
+  assert_ok(kcb_model_save(m, tmp_path("bare.h5"), &no_opt));
+  kcb_model_free(m);
+  kcb_model *loaded = NULL;
+  assert_ok(kcb_model_load(&loaded, tmp_path("bare.h5"), NULL));
+  static const char *const names[] = {"again.h5", "again.keras", "again.weights.h5"};
+  kcb_checkpoint_info info;
+  for (size_t i = 0; i < 3; i++) {
+    assert_ok(kcb_model_save(loaded, tmp_path(names[i]), NULL));
+    assert_ok(kcb_checkpoint_info_read(&info, tmp_path(names[i])));
+    if (info.has_training_config || info.n_optimizer_vars) fail_msg("%s: compile settings %d, %zu optimizer variables",
+                                                                     names[i], info.has_training_config, info.n_optimizer_vars);
+  }
+  kcb_model_free(loaded);
+  /* loaded with compile = 0 from a compiled file: the same */
+  m = fixture_model("8:relu,10:softmax");
+  assert_ok(kcb_model_save(m, tmp_path("full.keras"), NULL));
+  kcb_model_free(m);
+  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  lo.compile = 0;
+  assert_ok(kcb_model_load(&loaded, tmp_path("full.keras"), &lo));
+  assert_ok(kcb_model_save(loaded, tmp_path("again.keras"), NULL));
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("again.keras")));
+  assert_false(info.has_training_config);
+  /* compiled by the user: saved with its settings */
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.loss = KCB_LOSS_CATEGORICAL_CROSSENTROPY;
+  assert_ok(kcb_model_compile(loaded, &c));
+  assert_ok(kcb_model_save(loaded, tmp_path("again.keras"), NULL));
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("again.keras")));
+  assert_true(info.has_training_config);
+  assert_true(info.n_optimizer_vars >= 2);
+  kcb_model_free(loaded);
+}
+
+/* tf.keras 2's hard_sigmoid is another function than Keras 3's of the same name: a model of
+ * Keras 2 using it is refused by name rather than predicting otherwise than it was trained. */
+static void test_keras2_hard_sigmoid_refused(void **state) {
+  (void)state;
+  kcb_model *m = fixture_model("8:hard_sigmoid,10:softmax");
+  assert_ok(kcb_model_save(m, tmp_path("hs.h5"), NULL));
+  kcb_model *loaded = NULL;
+  assert_ok(kcb_model_load(&loaded, tmp_path("hs.h5"), NULL)); /* Keras 3's own file: its function */
+  kcb_model_free(loaded);
+  loaded = NULL;
+  hid_t f = H5Fopen(tmp_path("hs.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+  assert_true(f >= 0);
+  H5Adelete(f, "keras_version");
+  write_fixed_string(f, "keras_version", "2.15.0");
+  H5Fclose(f);
+  assert_error(kcb_model_load(&loaded, tmp_path("hs.h5"), NULL), KCB_EFORMAT,
+               "uses hard_sigmoid as Keras 2.15.0 wrote it, clip(0.2 x + 0.5, 0, 1)");
+  assert_null(loaded);
+  assert_ok(kcb_model_load_weights(m, tmp_path("hs.h5"), NULL)); /* into a model built in C: its own function */
+  kcb_model_free(m);
+}
+
 /* A model rebuilt from a file keeps its own name and its InputLayer's: a resave writes the same
  * variable paths ("classifier/dense/kernel"), as Keras would, not "sequential/...". */
 /* A metric compiled under a display name of its own is saved as the metric object under that name,
@@ -1790,6 +1877,8 @@ int main(void) {
       cmocka_unit_test(test_model_own_variables_refused),
       cmocka_unit_test(test_mismatch_errors),
       cmocka_unit_test(test_bad_files),
+      cmocka_unit_test(test_uncompiled_load_saves_uncompiled),
+      cmocka_unit_test(test_keras2_hard_sigmoid_refused),
       cmocka_unit_test(test_keras2_fixed_length_strings),
       cmocka_unit_test(test_atomic_write),
       cmocka_unit_test(test_save_through_links_and_long_names),

@@ -296,7 +296,7 @@ int kcb__model_config_json(const kcb_model *m, char **out) {
   json_t *bc = json_object();
   put(&b, bc, "input_shape", batch_shape(&b, m->in_rank, m->in_shape));
   put(&b, root, "build_config", bc);
-  if (m->compiled) put(&b, root, "compile_config", compile_json(&b, m, 1));
+  if (m->compiled && !m->compile_implicit) put(&b, root, "compile_config", compile_json(&b, m, 1));
   return dump(&b, root, out);
 }
 
@@ -721,6 +721,8 @@ static int parse_metric(json_t *v, kcb_metric *out, const char **display, char s
   return 0;
 }
 
+static size_t json_size_of(json_t *v) { return json_is_array(v) ? json_array_size(v) : json_object_size(v); }
+
 static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char *file) {
   kcb_compile_options c = {0};
   kcb_metric metrics[KCB__MAX_METRICS];
@@ -733,6 +735,18 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   if (rc == 0 && lw && !json_is_null(lw) && !(json_is_number(lw) && json_number_value(lw) == 1.0))
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: loss_weights scale the loss, which kcb does not "
                       "implement; load without compiling to get the weights", file);
+  /* weighted metrics are logged under their own names (Keras's compile_utils), and more steps an
+   * execution call the batch hooks once every N steps: neither is what kcb's fit would do */
+  json_t *wm = json_object_get(cfg, "weighted_metrics");
+  if (rc == 0 && wm && !json_is_null(wm) && !((json_is_array(wm) || json_is_object(wm)) && json_size_of(wm) == 0))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: weighted_metrics (metrics weighted by sample "
+                      "weights, logged under their own names) are not something kcb implements; load without compiling to "
+                      "get the weights", file);
+  json_t *spe = json_object_get(cfg, "steps_per_execution");
+  if (rc == 0 && spe && !json_is_null(spe) && !(json_is_number(spe) && json_number_value(spe) == 1.0))
+    return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: steps_per_execution is not 1 (Keras then "
+                      "calls the batch hooks once every that many steps; kcb calls them every batch); load without "
+                      "compiling to get the weights", file);
   json_t *ms = json_object_get(cfg, "metrics");
   if (rc == 0 && json_is_object(ms))
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: metrics given per named output (%zu outputs); "
@@ -821,7 +835,10 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
     json_t *lc = json_object_get(json_array_get(layers, 0), "config");
     json_t *given = json_object_get(lc, "batch_shape") ? json_object_get(lc, "batch_shape") : json_object_get(lc, "batch_input_shape");
     char *text = json_is_array(given) ? kcb__json_dumps_python(given) : NULL;
-    if (text) /* there is one, with a dimension kcb cannot fix in advance */
+    if (text && json_array_size(given) > KCB_MAX_RANK)
+      rc = kcb__error(KCB_EFORMAT, "%s: model config: input shape %s has %zu axes besides the batch axis; kcb builds "
+                      "inputs of 1 to %d", file, text, json_array_size(given) - 1, KCB_MAX_RANK - 1);
+    else if (text) /* there is one, with a dimension kcb cannot fix in advance */
       rc = kcb__error(KCB_EFORMAT, "%s: model config: input shape %s has a variable or invalid dimension; kcb builds models "
                       "of a fixed input shape", file, text);
     else
@@ -837,15 +854,16 @@ int kcb__model_from_config_json(kcb_model **out, const char *model_config, const
   keep_name(m->name, sizeof m->name, model_name);
   const char *model_policy = json_is_object(cfg) ? policy_name(json_object_get(cfg, "dtype")) : NULL;
   if (model_policy && !strncmp(model_policy, "mixed_", 6)) kcb__strlcpy(m->dtype_policy, model_policy, sizeof m->dtype_policy);
-  const char *input_dtype = NULL; /* an integer InputLayer dtype */
+  const char *input_dtype = NULL; /* an InputLayer dtype that changes the inputs */
   for (size_t i = 0; i < json_array_size(layers) && rc == 0; i++) {
     json_t *layer = json_array_get(layers, i);
     const char *lcls = class_of(layer, NULL);
     if (lcls && strcmp(lcls, "InputLayer") == 0) {
       json_t *ic = json_object_get(layer, "config");
-      /* Keras casts the inputs to the InputLayer's dtype: an integer one would change the values */
+      /* Keras casts the inputs to the InputLayer's dtype: an integer or a 16-bit float one would
+       * change the values (float64 gives float32 inputs back unchanged) */
       const char *dtype = policy_name(json_object_get(ic, "dtype"));
-      if (dtype && strncmp(dtype, "float", 5) != 0 && strcmp(dtype, "bfloat16") != 0) input_dtype = dtype;
+      if (dtype && strcmp(dtype, "float32") != 0 && strcmp(dtype, "float64") != 0) input_dtype = dtype;
       keep_name(m->input_name, sizeof m->input_name, json_string_value(json_object_get(ic, "name")));
       continue;
     }
@@ -904,6 +922,7 @@ named:
     c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP);
     c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
     rc = kcb_model_compile(m, &c);
+    if (rc == 0) m->compile_implicit = 1;
   }
 done:
   json_decref(root);

@@ -273,8 +273,9 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
   if (strcmp(cls, "Reshape") == 0) {
     json_t *t = json_object_get(c, "target_shape");
     int64_t shape[KCB_MAX_RANK];
-    if (!json_is_array(t) || json_array_size(t) < 1 || json_array_size(t) >= KCB_MAX_RANK)
-      return *rc = bad(file, name, cls, "no valid 'target_shape'"), 1;
+    if (!json_is_array(t) || json_array_size(t) < 1) return *rc = bad(file, name, cls, "no valid 'target_shape'"), 1;
+    if (json_array_size(t) >= KCB_MAX_RANK)
+      return *rc = bad(file, name, cls, "a 'target_shape' of more axes than kcb builds (1 to 5)"), 1;
     for (size_t i = 0; i < json_array_size(t); i++) {
       if (!json_is_integer(json_array_get(t, i))) return *rc = bad(file, name, cls, "'target_shape' holds a value that is not a whole number"), 1;
       shape[i] = json_integer_value(json_array_get(t, i));

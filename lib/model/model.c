@@ -320,6 +320,7 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
                  sizeof m->metric_names[i]);
   }
   m->compiled = 1;
+  m->compile_implicit = 0;
   return 0;
 }
 

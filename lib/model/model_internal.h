@@ -166,6 +166,8 @@ struct kcb_model {
   kcb__rng init_rng, dropout_rng, shuffle_rng;
 
   int compiled, weights_ready;
+  int compile_implicit;                /* compiled by a load with no compile settings (Keras's model would be
+                                          uncompiled): saved without them until compiled or trained */
   float *params, *grads;               /* (n_params) each: every weight, in weight order */
   size_t n_params;
   kcb__optimizer opt;

@@ -12,7 +12,7 @@ static int add_norm(kcb_model *m, const kcb_batch_normalization_options *opts, i
   kcb_batch_normalization_options defaults = KCB_BATCH_NORMALIZATION_OPTIONS_INIT;
   const kcb_batch_normalization_options *o = opts ? opts : &defaults;
   const char *cls = batch_norm ? "BatchNormalization" : "LayerNormalization";
-  if (!(o->epsilon > 0) || !isfinite(o->epsilon)) return kcb__error(KCB_EINVAL, "%s: epsilon must be > 0, got %g", cls, o->epsilon);
+  if (!(o->epsilon >= 0) || !isfinite(o->epsilon)) return kcb__error(KCB_EINVAL, "%s: epsilon must be >= 0, got %g", cls, o->epsilon);
   if (batch_norm && !(o->momentum >= 0 && o->momentum <= 1))
     return kcb__error(KCB_EINVAL, "%s: momentum must be in [0, 1], got %g", cls, o->momentum);
   kcb__layer *l = NULL;

@@ -500,7 +500,9 @@ int kcb_model_save(kcb_model *m, const char *path, const kcb_save_options *opts)
   if ((rc = check_name(path, layout))) return rc;
   if (o->monitor && strlen(o->monitor) >= sizeof ((kcb_checkpoint_info *)0)->monitor)
     return kcb__error(KCB_EINVAL, "%s: monitor name '%s' is too long", path, o->monitor);
-  save_ctx c = {m, o->weights ? o->weights : m->params, o, {0}, path};
+  kcb_save_options own = *o;
+  if (m->compile_implicit) own.include_optimizer = 0; /* an uncompiled model in Keras: no optimizer, no training_config */
+  save_ctx c = {m, o->weights ? o->weights : m->params, &own, {0}, path};
   void *bytes = NULL;
   size_t len = 0;
   kcb__h5_memory mem = {H5I_INVALID_HID, NULL, 0};
@@ -1137,6 +1139,19 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
   return rc;
 }
 
+/* tf.keras 2 computed hard_sigmoid as clip(0.2 x + 0.5, 0, 1); Keras 3 (and kcb) compute
+ * relu6(x + 3) / 6 under the same name, so such a model would predict otherwise than it was trained. */
+static int check_keras2_activations(const kcb_model *m, const kcb__ckpt_source *s) {
+  const char *v = s->keras_version;
+  if (!v || !(v[0] >= '0' && v[0] <= '2' && v[1] == '.')) return 0;
+  for (size_t i = 0; i < m->n_layers; i++)
+    if (m->layers[i].activation == KCB_ACT_HARD_SIGMOID)
+      return kcb__error(KCB_EFORMAT, "%s: layer '%s' uses hard_sigmoid as Keras %s wrote it, clip(0.2 x + 0.5, 0, 1); kcb "
+                        "computes Keras 3's hard_sigmoid, relu6(x + 3) / 6, so the model would predict otherwise than "
+                        "it was trained", s->path, m->layers[i].name, v);
+  return 0;
+}
+
 int kcb_model_load(kcb_model **out, const char *path, const kcb_load_options *opts) {
   kcb_load_options defaults = KCB_LOAD_OPTIONS_INIT;
   const kcb_load_options *o = opts ? opts : &defaults;
@@ -1153,6 +1168,7 @@ int kcb_model_load(kcb_model **out, const char *path, const kcb_load_options *op
   }
   int compiled = 0;
   KCB__TRY(kcb__model_from_config_json(&m, s.config, s.training, o->seed, o->compile, &compiled, path));
+  KCB__TRY(check_keras2_activations(m, &s));
   kcb_load_options lo = *o;
   if (!compiled && lo.optimizer == KCB_LOAD_OPTIMIZER_IF_PRESENT) lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
   if (!m->compiled || !m->weights_ready) /* as kcb_model_load_weights requires */
