@@ -245,7 +245,7 @@ fi
 # (a run of several seconds: mpirun takes a moment to pass the signal on)
 c=$tmp/ctrlc
 mkdir -p "$c"
-cargs=(--train-limit 30000 --epochs 5 --batch-size 16 --seed 4 --verbose 0 --model flatten,256:relu,10:softmax)
+cargs=(--train-limit 15000 --epochs 5 --batch-size 16 --seed 4 --verbose 0 --model flatten,256:relu,10:softmax)
 check ctrl_c_mpirun_reference 0 '^test_loss=' -- mpi 2 "$bin" "${cargs[@]}"
 grep -E '^test_loss=' "$out" >"$c/ref_result"
 start_until_backup "$c" "${cargs[@]}" --backup-freq 200
