@@ -1126,7 +1126,39 @@ static json_t *find_entry_from(json_t *layers, const char *name, size_t *from) {
   return NULL;
 }
 
-static json_t *find_entry(json_t *layers, const char *name) { return find_entry_from(layers, name, NULL); }
+
+/* The chain of config entries from one of `layers` down to the layer named `name`, at any depth
+ * of nested models: a Functional builds its layers outside any name scope, so a legacy weight name
+ * ("dense/kernel" in a group "sequential_1" holding a Functional holding it) skips the models
+ * between. Direct sub-layers first. @return the chain's length (0: not found). */
+static int entry_chain(json_t *layers, const char *name, json_t **chain, int max) {
+  size_t i;
+  json_t *l;
+  if (max <= 0) return 0;
+  json_array_foreach(layers, i, l) {
+    if (strcmp(kcb__entry_name(l), name) == 0) {
+      chain[0] = l;
+      return 1;
+    }
+  }
+  json_array_foreach(layers, i, l) {
+    json_t *sub = kcb__entry_layers(l, 0);
+    int depth = sub ? entry_chain(sub, name, chain + 1, max - 1) : 0;
+    json_decref(sub);
+    if (depth) {
+      chain[0] = l;
+      return depth + 1;
+    }
+  }
+  return 0;
+}
+
+/* The sub-layer of `parent` named `name` already listed, or -1. */
+static int child_named(const kcb_checkpoint_file *f, int parent, const char *name) {
+  for (size_t c = (size_t)parent + 1; c < f->n_layers; c++)
+    if (f->layers[c].pub.parent == parent && strcmp(f->layers[c].name, name) == 0) return (int)c;
+  return -1;
+}
 
 /* The layer below `layer` a legacy weight name puts its variable in: "sequential/dense_2/kernel"
  * in layer "sequential" belongs to its sub-layer "dense_2"; "lstm/lstm_cell/kernel:0" to the cell. */
@@ -1142,14 +1174,23 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
   *out = layer;
   /* Without the layer's own name in the path (tf.keras 2 names a nested model's variables
    * "dense_2/kernel:0"), only segments that name one of its sub-layers lead down. */
-  int strict = at < 0;
+  int strict = at < 0 && f->config; /* weights only: the names are all there is to go by */
   for (int i = at + 1; i < ns - 1; i++) {
-    int cur = *out, found = -1;
-    for (size_t c = (size_t)cur + 1; c < f->n_layers && found < 0; c++)
-      if (f->layers[c].pub.parent == cur && strcmp(f->layers[c].name, seg[i]) == 0) found = (int)c;
+    int cur = *out, found = child_named(f, cur, seg[i]);
     if (found < 0) {
-      json_t *entry = NULL, *nested = f->layers[cur].entry ? kcb__entry_layers(f->layers[cur].entry, 0) : NULL;
-      if (nested) entry = find_entry(nested, seg[i]);
+      json_t *entry = NULL, *nested = f->layers[cur].entry ? kcb__entry_layers(f->layers[cur].entry, 0) : NULL, *chain[16];
+      int depth = nested ? entry_chain(nested, seg[i], chain, 16) : 0;
+      for (int d = 0; d + 1 < depth; d++) { /* the nested models between, listed as they are met */
+        const char *mid = kcb__entry_name(chain[d]);
+        int at_mid = child_named(f, cur, mid);
+        if (at_mid < 0 && (at_mid = add_layer(f, mid, kcb__entry_class(chain[d]), "", chain[d], cur, mid)) < 0) {
+          json_decref(nested);
+          return at_mid;
+        }
+        cur = at_mid;
+      }
+      if (depth) entry = chain[depth - 1];
+      found = depth > 1 ? child_named(f, cur, seg[i]) : -1;
       json_t *pcfg = entry_config(f->layers[cur].entry);
       if (!entry && strcmp(f->layers[cur].class_name, "Bidirectional") == 0) {
         /* its copies are forward_<name> / backward_<name> of the wrapped layer's config */
@@ -1169,11 +1210,12 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
         json_decref(nested);
         continue;
       }
-      found = add_layer(f, seg[i], entry ? kcb__entry_class(entry) : hint, "", entry, cur, seg[i]);
+      if (found < 0) found = add_layer(f, seg[i], entry ? kcb__entry_class(entry) : hint, "", entry, cur, seg[i]);
       json_decref(nested);
       if (found < 0) return found;
     }
     *out = found;
+    strict = 0; /* below a sub-layer, the name goes on in its scope: an RNN's cell, a wrapper's layer */
   }
   return 0;
 }
@@ -1409,8 +1451,11 @@ static int pick_owners(const kcb_checkpoint_file *f, size_t first, const slot_gr
       if (!w) continue;
       size_t all = 0; /* the layer's trainable variables, listed first */
       while (run_start[r] + all < run_start[r + 1] && f->vars[run_start[r] + all].pub.trainable) all++;
+      /* a Keras class's variables are all trainable or all frozen: only a class kcb does not know
+       * may hold trainable ones beside state it made non-trainable */
+      int part = partial && !class_info(f->layers[f->vars[run_start[r]].pub.layer].class_name);
       for (size_t p = 0;; p++) { /* the first p of them own slots: p = 0 is the frozen layer */
-        if (partial || p == 0 || p == all) {
+        if (part || p == 0 || p == all) {
           unsigned char *to = &ways[(r + 1) * (n_t + 1) + a + p];
           *to = *to + w > 2 ? 2 : (unsigned char)(*to + w);
           taken[(r + 1) * (n_t + 1) + a + p] = (uint16_t)p;
@@ -1506,8 +1551,10 @@ static void assign_owners(kcb_checkpoint_file *f) {
 
 /* A weights-only store does not say which layers were frozen, but its optimizer does: Keras makes
  * slots for trainable variables only. So variables that own no slot, where others own some, were
- * frozen when it was saved (which orders a legacy file's weights: trainable ones first). */
-static void frozen_from_slots(kcb_checkpoint_file *f) {
+ * frozen when it was saved (which orders a legacy file's weights: trainable ones first). With a
+ * config, which says what was frozen, only the variables of classes kcb does not know (a custom
+ * layer's non-trainable state) are judged so. */
+static void frozen_from_slots(kcb_checkpoint_file *f, int custom_only) {
   size_t nm = f->meta.n_model_vars;
   unsigned char *owns = calloc(nm + 1, 1);
   int any = 0;
@@ -1515,8 +1562,8 @@ static void frozen_from_slots(kcb_checkpoint_file *f) {
   for (size_t j = nm; j < f->n_vars; j++)
     if (f->vars[j].pub.owner >= 0 && (size_t)f->vars[j].pub.owner < nm) owns[f->vars[j].pub.owner] = 1, any = 1;
   for (size_t i = 0; any && i < nm; i++)
-    if (!owns[i]) f->vars[i].pub.trainable = 0;
-  f->frozen_known = any;
+    if (!owns[i] && !(custom_only && class_info(f->layers[f->vars[i].pub.layer].class_name))) f->vars[i].pub.trainable = 0;
+  if (!custom_only) f->frozen_known = any;
   free(owns);
 }
 
@@ -1780,7 +1827,8 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   m->n_optimizer_vars = f->n_vars - m->n_model_vars;
   f->training = f->training_config ? kcb__json_loads_python(f->training_config, 0, NULL, NULL) : NULL;
   assign_owners(f);
-  if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f);
+  if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);
+  else if (m->layout == KCB_LAYOUT_KERAS || m->layout == KCB_LAYOUT_H5) frozen_from_slots(f, 1);
   for (size_t i = 0; i < m->n_model_vars; i++) {
     const kcb__ckpt_var *v = &f->vars[i];
     m->n_params += v->pub.count;

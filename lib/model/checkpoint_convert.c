@@ -741,11 +741,16 @@ static int write_legacy_weights(const kcb_checkpoint_file *f, hid_t root, const 
     goto done;
   }
   /* the variables by top-level layer, trainable ones first within each, as Keras's legacy writer
-   * orders a layer's weights (a counting sort: linear in the variables) */
-  for (size_t i = 0; i < nm; i++) start[1 + 2 * (size_t)(top_of(f, f->vars[i].pub.layer) - f->layers) + !f->vars[i].pub.trainable]++;
+   * orders a layer's weights (a counting sort: linear in the variables); a legacy source is in
+   * that order already, which its weight names alone cannot always tell (a custom layer's frozen
+   * variable), so it is kept */
+  int split = f->meta.layout != KCB_LAYOUT_H5 && f->meta.layout != KCB_LAYOUT_LEGACY_WEIGHTS_H5;
+#define LEGACY_KEY(i) (2 * (size_t)(top_of(f, f->vars[i].pub.layer) - f->layers) + (split && !f->vars[i].pub.trainable))
+  for (size_t i = 0; i < nm; i++) start[1 + LEGACY_KEY(i)]++;
   for (size_t k = 0; k < n_keys; k++) start[k + 1] += start[k];
   memcpy(next, start, (n_keys + 1) * sizeof *next);
-  for (size_t i = 0; i < nm; i++) order[next[2 * (size_t)(top_of(f, f->vars[i].pub.layer) - f->layers) + !f->vars[i].pub.trainable]++] = i;
+  for (size_t i = 0; i < nm; i++) order[next[LEGACY_KEY(i)]++] = i;
+#undef LEGACY_KEY
   for (size_t i = 0; i < f->n_layers; i++)
     if (f->layers[i].pub.parent < 0 && !f->layers[i].model_own) names[n_top++] = f->layers[i].name;
   KCB__TRY(kcb__h5_attr_write_strings(root, "layer_names", names, n_top, h5name));

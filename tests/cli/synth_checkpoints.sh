@@ -117,7 +117,7 @@ names = lambda p: [n.decode() if isinstance(n, bytes) else n for n in h5py.File(
 print('same weight_names' if names('$tmp/stack.h5') == names('$dir/stack_same.h5') else (names('$tmp/stack.h5'), names('$dir/stack_same.h5')))\""
 check list_items_diff 0 'every variable identical' -- "$bin/kcb-inspect" diff "$dir/stack_same.keras" "$dir/stack_same.h5"
 
-for model in seqmix attn convs video nested mixed block; do
+for model in seqmix attn convs video nested mixed block encoder custom_state; do
   for f in $model.weights.h5 $model.keras $model.h5; do
     check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"
     check "inspect_text_$f" 0 "parameters \(" -- "$bin/kcb-inspect" checkpoint "$dir/$f"
@@ -134,6 +134,7 @@ for model in seqmix attn convs video nested mixed block; do
   # (a custom class's variable names are not in a store: kcb names them by position)
   rename=""
   [ $model = nested ] && rename="--rename counter/0=counter/scale --rename counter/1=counter/hits --rename counter_0_=counter_scale_"
+  [ $model = custom_state ] && rename="--rename gate/0=gate/w --rename gate/1=gate/s --rename gate_0_=gate_w_"
   [ $model = block ] && rename="--rename res_block/0=res_block/gate --rename expand/0=expand/kernel --rename expand/1=expand/bias --rename squeeze/0=squeeze/kernel --rename squeeze/1=squeeze/bias --rename block_0_=block_gate_ --rename expand_0_=expand_kernel_ --rename expand_1_=expand_bias_ --rename squeeze_0_=squeeze_kernel_ --rename squeeze_1_=squeeze_bias_"
   for target in keras h5 weights.h5; do
     check "restore_${model}_$target" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$model' --output '$tmp/best-$model.$target' >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/best-$model.$target' '$dir/$model.$target' $rename"

@@ -565,6 +565,35 @@ def nested():
     return L("outer", "Sequential", layers=layers)
 
 
+def encoder():
+    """Functional 'model' > Functional 'encoder' (Input, LSTM) > Dense; and Sequential 'deep' >
+    Sequential 'mid' > Functional 'inner' > frozen Dense: a Functional builds its layers in no
+    name scope, so the legacy weight names skip the models between ('lstm/lstm_cell/kernel' in the
+    group 'encoder', 'dense_1/kernel' in the group 'mid')."""
+    enc = L("encoder", "Functional", layers=[input_layer("enc_in", (5, 3)),
+                                             rnn("LSTM", "lstm", lstm_cell("lstm_cell", 3, 2), units=2)])
+    inner = L("inner", "Functional", layers=[input_layer("inner_in", (4,)),
+                                             L("dense_1", "Dense", [V("kernel", (4, 2)), V("bias", (2,))], config={"units": 2},
+                                               trainable=False)])
+    mid = L("mid", "Sequential", layers=[L("scale", "Dense", [V("kernel", (2, 4)), V("bias", (4,))], config={"units": 4}),
+                                         inner], has_input=False)
+    return L("model", "Functional", layers=[input_layer("model_in", (5, 3)), enc, mid,
+                                            L("dense", "Dense", [V("kernel", (2, 1)), V("bias", (1,))], config={"units": 1})])
+
+
+def custom_state():
+    """Sequential > Sequential 'block' [a custom class with a trainable and a non-trainable
+    variable of one size, LayerNormalization of that size]: the store does not say which of the
+    custom layer's variables is frozen, its optimizer's slots do; Keras's legacy layout lists it last."""
+    gate = L("gate", "MyGate", [V("w", (3,)), V("s", (3,), trainable=False)], module="my_layers", registered="Custom>MyGate")
+    UNKNOWN.update(id(v) for v in gate.vars)
+    block = L("block", "Sequential", layers=[gate, L("layer_normalization", "LayerNormalization",
+                                                     [V("gamma", (3,)), V("beta", (3,))], config={"axis": -1})],
+              has_input=False)
+    return L("sequential", "Sequential", layers=[input_layer("input_layer", (3,)), block,
+                                                 L("dense", "Dense", [V("kernel", (3, 2)), V("bias", (2,))], config={"units": 2})])
+
+
 def k2mix(expected):
     """tf.keras 2.10 full .h5 and weights .h5: Normalization (int64 count), Bidirectional(LSTM),
     TimeDistributed(Dense), SimpleRNN, a Dense named 'head/out'; optimizer_v2 RMSprop(momentum) weights (iter, hyper
@@ -733,6 +762,8 @@ def main():
     # one optimizer under the names Keras gives it, on a model kcb trains
     for opt in ("rmsprop", "rmsprop_k314", "adamw_2", "sgd_k314", "adam_1"):
         write_keras3("dense_" + opt, dense_mlp(), opt, np.int64, expected)
+    write_keras3("encoder", encoder(), "adam", np.int64, expected)
+    write_keras3("custom_state", custom_state(), "adam", np.int64, expected)
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"files": expected}, f, indent=None, separators=(",", ":"), ensure_ascii=False)
         f.write("\n")
