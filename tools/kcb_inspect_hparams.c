@@ -243,7 +243,8 @@ static const char *val_text(const hp_val *v, char buf[32]) {
 /* The metric column name: GROUP/TAG, or TAG for the session's own run. */
 static void metric_name(const hp_ctx *h, size_t k, char *buf, size_t size) {
   const char *g = h->metric_groups.items[k];
-  snprintf(buf, size, "%s%s%s", g, g[0] ? "/" : "", h->metric_tags.items[k]);
+  size_t n = strlen(g);
+  snprintf(buf, size, "%s%s%s", g, n && g[n - 1] != '/' ? "/" : "", h->metric_tags.items[k]);
 }
 
 /* Sorting: by a metric (index >= 0) or an hparam name. */
@@ -534,6 +535,8 @@ int cmd_hparams(int argc, char **argv) {
       if (!g[0]) snprintf(name, sizeof name, "%s", sr);
       else if (strcmp(sr, ".") == 0) snprintf(name, sizeof name, "%s", g);
       else snprintf(name, sizeof name, "%s/%s", sr, g);
+      size_t len = strlen(name);
+      if (len && name[len - 1] == '/') name[len - 1] = '\0'; /* as TensorBoard: a group "validation/" is the run */
       size_t ri;
       if (!strmap_get(&run_index, name, &ri) || !sums[ri]) continue;
       const kcb_run_tag *t = kcb_run_summary_find(sums[ri], h.metric_tags.items[k]);

@@ -27,6 +27,14 @@ check train_metrics_twice 2 "^kcb-train: --metrics 'accuracy': given twice" -- "
 # a malformed KCB_MAX_PARAMS is said, not silently replaced by the default
 check env_max_params 2 "^kcb-train: KCB_MAX_PARAMS='1e9': expected a whole number" -- env KCB_MAX_PARAMS=1e9 "$train" --epochs 1
 check env_max_params_inspect 2 "^kcb-inspect: KCB_MAX_PARAMS='-3'" -- env KCB_MAX_PARAMS=-3 "$inspect" runs .
+# a value forgotten before the next option is said so, not taken as a file of that name (argparse's rule)
+check train_value_is_option 2 "^kcb-train: --csv: needs a value, and the next argument is the option --terminate-on-nan \(write --csv=--terminate-on-nan" -- \
+  "$train" --epochs 1 --csv --terminate-on-nan
+check train_value_is_option_eq 2 "the next argument is the option --epochs=2" -- "$train" --logdir --epochs=2
+check inspect_value_is_option 2 "^kcb-inspect scalars: --tag needs a value, and the next argument is the option --json" -- \
+  "$inspect" scalars . --tag --json
+check restore_value_is_option 2 "^kcb-restore: --monitor needs a value, and the next argument is the option --csv" -- \
+  "$restore" . --monitor --csv x.csv
 # unknown options are unknown (not "needs a value"), with the nearest one
 check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
 check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32

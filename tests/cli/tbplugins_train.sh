@@ -56,6 +56,22 @@ printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "%s/proj/sub/../meta.
 check inspect_absolute_inside 0 "metadata 2 rows" -- "$inspect" plugins "$tmp/proj"
 printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "link/meta.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
 check inspect_link_outside 1 "problem: path 'link/meta.tsv' resolves outside the config's directory" -- "$inspect" plugins "$tmp/proj"
+# TensorBoard expands '~user' as os.path.expanduser does: root's home is outside
+printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "~root/meta.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_tilde_user_outside 1 "problem: path '~root/meta.tsv' resolves outside the config's directory" -- "$inspect" plugins "$tmp/proj"
+# a TSV tensor as the projector parses it: lines of any length, every row as wide as the first,
+# every cell a number, and a tensor_shape that agrees
+/usr/bin/python3 -c "print('\t'.join(['0.5'] * 5000)); print('\t'.join(['1'] * 5000))" >"$tmp/proj/wide.tsv"
+printf 'embeddings {\n  tensor_name: "w"\n  tensor_path: "wide.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_tsv_wide_lines 0 "tensor 2 x 5000 \(tsv\)" -- "$inspect" plugins "$tmp/proj"
+printf '1\t2\n3\n' >"$tmp/proj/ragged.tsv"
+printf 'embeddings {\n  tensor_name: "r"\n  tensor_path: "ragged.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_tsv_ragged 1 "problem: TSV tensor line 2 has 1 values, the first row 2" -- "$inspect" plugins "$tmp/proj"
+printf '1\t2\n3\tx\n' >"$tmp/proj/words.tsv"
+printf 'embeddings {\n  tensor_name: "r"\n  tensor_path: "words.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_tsv_not_number 1 "problem: TSV tensor line 2, column 2 is not a number" -- "$inspect" plugins "$tmp/proj"
+printf 'embeddings {\n  tensor_name: "r"\n  tensor_path: "wide.tsv"\n  tensor_shape: 2\n  tensor_shape: 8\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_tsv_shape_disagrees 1 "problem: TSV tensor is 2 x 5000, tensor_shape says \[2, 8\]" -- "$inspect" plugins "$tmp/proj"
 # a path into a directory that does not exist is inside (TensorBoard resolves it without the file):
 # the file is missing, not refused
 printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "missing_dir/meta.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"

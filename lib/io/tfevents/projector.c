@@ -4,10 +4,12 @@
  * serves metadata.tsv as is (a first line holding a tab is the header), and its frontend refuses
  * sprites larger than 8192 px a side and loads at most 100000 points. */
 #define _XOPEN_SOURCE 700 /* realpath */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,10 +102,12 @@ static int valid_utf8(const unsigned char *s, size_t n) { return utf8_valid_pref
 
 static int check_name(const kcb_embedding *e, size_t i, const kcb_embedding *all) {
   const char *name = e->name;
-  if (!name || !*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/') || strlen(name) > 200)
+  /* a leading '~' would make TensorBoard look in a home directory (it expands every path) */
+  if (!name || !*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 || strchr(name, '/') || name[0] == '~' ||
+      strlen(name) > 200)
     return kcb__error(KCB_EINVAL,
-                      "projector: embedding %zu's name '%s' must be 1-200 characters, not '.', '..' or hold a '/' "
-                      "(it names the embedding's directory)",
+                      "projector: embedding %zu's name '%s' must be 1-200 characters, not '.', '..', hold a '/' or start "
+                      "with '~' (it names the embedding's directory)",
                       i, name ? name : "");
   for (const char *p = name; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f)
@@ -540,6 +544,54 @@ static long long count_tsv(const char *path, long long *first_cols, char *header
   return rows;
 }
 
+/* A TSV tensor as the projector reads it (each non-empty line split at tabs, every cell a Python
+ * float, the rows into one 2-D array): its shape, or a problem naming the first line it cannot take.
+ * @return 0, or -1 with `problem` filled. */
+static int tsv_tensor_shape(const unsigned char *bytes, size_t n, long long *rows, long long *cols, char *problem,
+                            size_t size) {
+  *rows = 0, *cols = 0;
+  long long line_no = 0;
+  for (size_t at = 0; at < n;) {
+    const unsigned char *end = memchr(bytes + at, '\n', n - at);
+    size_t len = end ? (size_t)(end - (bytes + at)) : n - at, next = at + len + 1;
+    line_no++;
+    if (len == 0) {
+      at = next;
+      continue;
+    }
+    long long c = 0;
+    for (size_t start = at; start <= at + len; c++) { /* each cell: [start, tab) */
+      const unsigned char *tab = memchr(bytes + start, '\t', at + len - start);
+      size_t cell_end = tab ? (size_t)(tab - bytes) : at + len;
+      char cell[64];
+      size_t cl = cell_end - start;
+      int number = cl < sizeof cell;
+      if (number) {
+        memcpy(cell, bytes + start, cl);
+        cell[cl] = '\0';
+        char *p = cell, *stop;
+        while (isspace((unsigned char)*p)) p++;
+        (void)strtod(p, &stop);
+        while (isspace((unsigned char)*stop)) stop++;
+        number = stop != p && *stop == '\0' && !strpbrk(p, "xX"); /* Python's float() takes no hex */
+      }
+      if (!number) {
+        snprintf(problem, size, "TSV tensor line %lld, column %lld is not a number", line_no, c + 1);
+        return -1;
+      }
+      start = cell_end + 1;
+    }
+    if (*rows == 0) *cols = c;
+    else if (c != *cols) {
+      snprintf(problem, size, "TSV tensor line %lld has %lld values, the first row %lld", line_no, c, *cols);
+      return -1;
+    }
+    (*rows)++;
+    at = next;
+  }
+  return 0;
+}
+
 /* Python's os.path.realpath, which needs no file: the longest prefix of `path` that exists,
  * resolved (links followed), then the rest with "." dropped and ".." taking a component off.
  * @return 0, or -1 when no prefix resolves or the result does not fit. */
@@ -584,8 +636,21 @@ static int real_path_lenient(const char *path, char *out, size_t size) {
 static int resolve_inside(const char *run_dir, const char *p, char *out, size_t size) {
   char dir[PATH_MAX], cand[2 * PATH_MAX], res[PATH_MAX];
   if (!realpath(run_dir, dir)) kcb__strlcpy(dir, run_dir, sizeof dir);
-  const char *home = getenv("HOME");
-  if (p[0] == '~' && (p[1] == '/' || !p[1]) && home) snprintf(cand, sizeof cand, "%s%s", home, p + 1);
+  /* TensorBoard expands every path as os.path.expanduser does: "~" and "~user" lead to home directories */
+  const char *home = NULL, *rest = p;
+  char user[256], pwbuf[4096];
+  struct passwd pw, *found = NULL;
+  if (p[0] == '~') {
+    size_t ulen = strcspn(p + 1, "/");
+    if (ulen == 0) home = getenv("HOME");
+    else if (ulen < sizeof user) {
+      memcpy(user, p + 1, ulen);
+      user[ulen] = '\0';
+      if (getpwnam_r(user, &pw, pwbuf, sizeof pwbuf, &found) == 0 && found) home = found->pw_dir;
+    }
+    if (home) rest = p + 1 + ulen;
+  }
+  if (home) snprintf(cand, sizeof cand, "%s%s", home, rest);
   else if (p[0] == '/') snprintf(cand, sizeof cand, "%s", p);
   else snprintf(cand, sizeof cand, "%s/%s", dir, p);
   if (real_path_lenient(cand, res, sizeof res) != 0) return 0;
@@ -649,11 +714,14 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
                    got, e->rows, e->dims, 4.0 * (double)e->rows * (double)e->dims);
       } else if (bytes || size == 0) {
         kcb__strlcpy(e->format, "tsv", sizeof e->format);
-        long long cols = 0;
-        long long rows = count_tsv(path, &cols, NULL, 0, NULL);
-        if (e->rows < 0) e->rows = rows, e->dims = cols;
-        else if (rows != e->rows)
-          snprintf(e->problem, sizeof e->problem, "TSV tensor has %lld rows, tensor_shape says %lld", rows, e->rows);
+        long long rows = 0, cols = 0;
+        if (tsv_tensor_shape(bytes, got, &rows, &cols, e->problem, sizeof e->problem) == 0) {
+          /* the tensor is the file's; a tensor_shape beside it cuts the points where the page looks */
+          if (e->rows >= 0 && (rows != e->rows || (e->dims >= 0 && cols != e->dims)))
+            snprintf(e->problem, sizeof e->problem, "TSV tensor is %lld x %lld, tensor_shape says [%lld, %lld]", rows, cols,
+                     e->rows, e->dims);
+          e->rows = rows, e->dims = cols;
+        }
       }
       free(bytes);
     }

@@ -25,7 +25,6 @@ struct kcb_summary_writer {
   struct seen_tag {
     char *tag;          /* NULL: an empty slot */
     const char *plugin; /* its plugin (a string literal or the metadata's), kept to refuse another */
-    uint64_t settings;  /* a hash of the plugin content that shapes its data (PR curves' thresholds) */
   } *tags;
   size_t n_tags, cap_tags; /* open addressing, cap a power of two */
 };
@@ -39,11 +38,11 @@ static uint64_t hash_str(const char *s) {
 }
 
 /* Records a tag's first use. TensorBoard keeps the metadata of a tag's first value in a run, so
- * a later value of another plugin (a histogram under a scalar's tag) or of other settings (a PR
- * curve of other num_thresholds) would be dropped or misread: refused. `plugin` must outlive the
- * writer or be copied by the caller (string literals). @return 1 if tag was new (and is now
- * recorded), 0 if seen with the same plugin, < 0 on error. */
-static int first_use(kcb_summary_writer *w, const char *tag, const char *plugin, uint64_t settings) {
+ * a later value of another plugin (a histogram under a scalar's tag) would be dropped: refused. (A
+ * PR curve of other num_thresholds is fine: TensorBoard takes the thresholds from each value's own
+ * width.) `plugin` must outlive the writer or be copied by the caller (string literals).
+ * @return 1 if tag was new (and is now recorded), 0 if seen with the same plugin, < 0 on error. */
+static int first_use(kcb_summary_writer *w, const char *tag, const char *plugin) {
   if (2 * (w->n_tags + 1) > w->cap_tags) {
     size_t cap = w->cap_tags ? w->cap_tags * 2 : 64;
     struct seen_tag *t = calloc(cap, sizeof *t);
@@ -64,17 +63,12 @@ static int first_use(kcb_summary_writer *w, const char *tag, const char *plugin,
       if (strcmp(w->tags[j].plugin, plugin) != 0)
         return kcb__error(KCB_EINVAL, "summary writer: tag '%s' already holds %s data; TensorBoard keeps a tag's first "
                           "kind, and would drop this %s value (give it another tag)", tag, w->tags[j].plugin, plugin);
-      if (w->tags[j].settings != settings)
-        return kcb__error(KCB_EINVAL, "summary writer: tag '%s' was first written with other %s settings (e.g. "
-                          "num_thresholds); TensorBoard reads every value of a tag by its first ones (give it another tag)",
-                          tag, plugin);
       return 0;
     }
     j = (j + 1) & (w->cap_tags - 1);
   }
   if (!(w->tags[j].tag = strdup(tag))) return kcb__error(KCB_ENOMEM, "summary writer: out of memory");
   w->tags[j].plugin = plugin;
-  w->tags[j].settings = settings;
   w->n_tags++;
   return 1;
 }
@@ -118,10 +112,7 @@ static int emit_value(kcb_summary_writer *w, Kcbpb__Summary__Value *v, int64_t s
   /* a legacy HistogramProto value has no metadata: TensorBoard migrates it to the histograms plugin */
   const char *plugin = pd && pd->plugin_name ? plugin_literal(pd->plugin_name)
                        : v->value_case == KCBPB__SUMMARY__VALUE__VALUE_HISTO ? "histograms" : "untagged";
-  uint64_t settings = 0; /* a PR curve's content holds its num_thresholds, which shape every value */
-  if (pd && !strcmp(plugin, "pr_curves"))
-    for (size_t i = 0; i < pd->content.len; i++) settings = (settings ^ pd->content.data[i]) * 1099511628211ull;
-  int first = first_use(w, v->tag, plugin, settings);
+  int first = first_use(w, v->tag, plugin);
   if (first < 0) return first;
   if (!first) v->metadata = NULL;
   Kcbpb__Summary__Value *values[1] = {v};
@@ -212,7 +203,7 @@ int kcb_summary_writer_add_scalar(kcb_summary_writer *w, const char *tag, double
   if (!w) return kcb__error(KCB_EINVAL, "summary writer: NULL writer");
   int rc = check_tag(tag, "scalar");
   if (rc) return rc;
-  int first = first_use(w, tag, "scalars", 0);
+  int first = first_use(w, tag, "scalars");
   if (first < 0) return first;
   size_t tag_len = strlen(tag);
   unsigned char *p = kcb__record_buf_reserve(&w->scratch, kcb__encode_scalar_event_size(tag_len));
@@ -503,6 +494,11 @@ static int check_hparams(const kcb_hparam *hp, size_t n) {
     if (hp[i].type == KCB_HPARAM_STRING && !hp[i].string)
       return kcb__error(KCB_EINVAL, "hparams: '%s' is a string hyperparameter without a value", hp[i].name);
     if (hp[i].type > KCB_HPARAM_BOOL) return kcb__error(KCB_EINVAL, "hparams: '%s' has an unknown type", hp[i].name);
+    /* TensorBoard's HParams tab serializes the values as JSON, which has no NaN or infinity: one
+     * such value fails the whole tab */
+    if (hp[i].type == KCB_HPARAM_NUMBER && !isfinite(hp[i].number))
+      return kcb__error(KCB_EINVAL, "hparams: '%s' is %g; TensorBoard's HParams tab cannot show a value that is not "
+                        "finite (and fails for the whole log directory)", hp[i].name, hp[i].number);
     int rc = kcb__check_utf8(hp[i].name, "hparams: the name");
     if (!rc && hp[i].type == KCB_HPARAM_STRING) rc = kcb__check_utf8(hp[i].string, "hparams: the value");
     if (rc) return rc;
