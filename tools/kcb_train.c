@@ -1402,6 +1402,17 @@ setup_end:
   }
   if (status) goto done;
 
+  /* Open MPI gives every rank a pseudo-terminal, even when mpirun's own output goes to a file:
+   * the bar would be drawn in place into a log. Under mpirun it is the plain one line an epoch. */
+  if (kcb_distributed_launched() && a.verbose == 1 && n_callbacks < sizeof callbacks / sizeof callbacks[0]) {
+    kcb_callback *plain = NULL;
+    if ((rc = kcb_progbar_logger_new(&plain, stdout))) {
+      status = fail("the progress bar", rc);
+      goto done;
+    }
+    kcb_progbar_logger_set_dynamic(plain, 0);
+    callbacks[n_callbacks++] = plain;
+  }
   kcb_fit_options fit = KCB_FIT_OPTIONS_INIT;
   fit.callbacks = callbacks;
   fit.n_callbacks = n_callbacks;

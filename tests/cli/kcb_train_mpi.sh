@@ -171,6 +171,11 @@ else
 fi
 
 # usage errors: the same one on every rank is said once (by rank 0); one on rank 1 alone is said too
+# Open MPI gives each rank a pseudo-terminal even when mpirun writes to a file: the progress goes
+# as plain lines (no carriage returns, no colours), as into any file
+check plain_progress_under_mpirun 0 '^0 2$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 2 '$bin' \
+  --train-limit 600 --epochs 2 --model flatten,16:relu,10:softmax --verbose 1 >'$tmp/plain.log' 2>&1;
+  echo \$(tr -cd '\r\033' <'$tmp/plain.log' | wc -c) \$(grep -c '^9/9 ' '$tmp/plain.log')"
 check usage_error_once 0 '^1$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 3 '$bin' --epoch 3 2>&1 |
   grep -c \"unknown option '--epoch'\""
 # ... and every rank ends by itself, without MPI_Abort's banner and Open MPI's internal errors
