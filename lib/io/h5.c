@@ -193,6 +193,45 @@ int kcb__h5_open(hid_t *out, const char *path) {
   return guard_root(out, path);
 }
 
+/* A read-only image opened in place: libhdf5 would otherwise copy the caller's bytes twice (into
+ * the property list, then into the core driver), so a .keras of 1 GB of weights took 3 GB to
+ * open. Every "allocation" of the image's size is the caller's buffer, every copy of it onto itself
+ * is nothing, and nothing is freed: the caller keeps the bytes until the file is closed (which the
+ * strong close degree makes final). The view is shared by every copy of the property list and the
+ * file, and freed with the last. */
+typedef struct image_view {
+  const void *buf;
+  size_t len;
+  int refs;
+} image_view;
+
+static void *view_malloc(size_t size, H5FD_file_image_op_t op, void *udata) {
+  const image_view *v = udata;
+  (void)op;
+  return size == v->len ? (void *)v->buf : NULL;
+}
+static void *view_memcpy(void *dest, const void *src, size_t size, H5FD_file_image_op_t op, void *udata) {
+  (void)op, (void)udata;
+  return dest == src ? dest : memcpy(dest, src, size);
+}
+static void *view_realloc(void *ptr, size_t size, H5FD_file_image_op_t op, void *udata) {
+  (void)ptr, (void)size, (void)op, (void)udata;
+  return NULL; /* read-only: never grown */
+}
+static herr_t view_free(void *ptr, H5FD_file_image_op_t op, void *udata) {
+  (void)ptr, (void)op, (void)udata;
+  return 0;
+}
+static void *view_copy(void *udata) {
+  ((image_view *)udata)->refs++; /* libhdf5 calls it under its global lock */
+  return udata;
+}
+static herr_t view_release(void *udata) {
+  image_view *v = udata;
+  if (--v->refs == 0) free(v);
+  return 0;
+}
+
 int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file) {
   kcb__h5_quiet();
   *out = H5I_INVALID_HID;
@@ -202,14 +241,24 @@ int kcb__h5_open_image(hid_t *out, const void *buf, size_t len, const char *file
   int rc = kcb__h5_guard_root(buf, len, NULL, file);
   if (rc) return rc;
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 || H5Pset_file_image(fapl, (void *)buf, len) < 0) {
+  image_view *view = malloc(sizeof *view);
+  if (!view) {
     kcb__h5_close(fapl);
+    return kcb__error(KCB_ENOMEM, "%s: out of memory", file);
+  }
+  *view = (image_view){buf, len, 1}; /* this function's reference, dropped below */
+  H5FD_file_image_callbacks_t cb = {view_malloc, view_memcpy, view_realloc, view_free, view_copy, view_release, view};
+  if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 || H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 ||
+      H5Pset_file_image_callbacks(fapl, &cb) < 0 || H5Pset_file_image(fapl, (void *)buf, len) < 0) {
+    kcb__h5_close(fapl);
+    view_release(view);
     return kcb__h5_fail(KCB_EIO, file, "cannot set up an HDF5 file image");
   }
   char name[96];
   image_name(name, sizeof name);
   *out = H5Fopen(name, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
+  view_release(view);
   if (*out < 0) {
     char detail[DETAIL_SIZE] = "";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, detail);
