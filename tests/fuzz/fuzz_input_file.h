@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "kcb/kcb.h"
@@ -17,10 +19,20 @@ static inline const char *fuzz_tmp_dir(void) {
   return dir;
 }
 
+static char fuzz_input_path[128];
+
+/* The process's file goes with it (a replay or a fuzz run leaves nothing in /dev/shm). */
+static inline void fuzz_input_remove(void) {
+  if (fuzz_input_path[0]) unlink(fuzz_input_path);
+}
+
 /* Writes data to a per-process temp file named with suffix; returns its path, or NULL. */
 static inline const char *fuzz_input_file(const uint8_t *data, size_t size, const char *suffix) {
-  static char path[128];
-  snprintf(path, sizeof path, "%s/kcb_fuzz_%ld%s", fuzz_tmp_dir(), (long)getpid(), suffix);
+  char *path = fuzz_input_path, next[sizeof fuzz_input_path];
+  snprintf(next, sizeof next, "%s/kcb_fuzz_%ld%s", fuzz_tmp_dir(), (long)getpid(), suffix);
+  if (!path[0]) atexit(fuzz_input_remove);
+  else if (strcmp(path, next) != 0) unlink(path); /* another suffix: one file at a time */
+  memcpy(path, next, sizeof next);
   FILE *f = fopen(path, "wb");
   if (!f) return NULL;
   size_t wrote = fwrite(data, 1, size, f);
