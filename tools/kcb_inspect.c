@@ -80,7 +80,7 @@ static const command *find_command(const char *name) {
 
 /* The command for a path given where the command goes: by the file's first bytes (HDF5's
  * signature, a ZIP archive: .keras), its name (event files, .csv) or a directory. NULL: none. */
-static const char *command_for_path(const char *path) {
+const char *command_for_path(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) return NULL;
   if (S_ISDIR(st.st_mode)) return is_checkpoint_path(path) ? "checkpoint" : "runs"; /* a model saved unzipped */
@@ -409,6 +409,14 @@ static char *path_join(const char *a, const char *b) {
   return p;
 }
 
+int say_not_event_file(const char *path) {
+  const char *kind = command_for_path(path);
+  if (!kind || strcmp(kind, "runs") == 0) return 0;
+  fprintf(stderr, "kcb-inspect: %s is a %s, not an event file (kcb-inspect %s %s reads it)\n", tool_esc(path),
+          strcmp(kind, "csv") == 0 ? "CSV log" : "checkpoint", kind, tool_esc(path));
+  return 1;
+}
+
 int runs_find(const char *path, run_ref **out, size_t *n) {
   *out = NULL;
   *n = 0;
@@ -420,6 +428,11 @@ int runs_find(const char *path, run_ref **out, size_t *n) {
     return rc ? rc : KCB_ENOENT;
   }
   if (!S_ISDIR(st.st_mode)) {
+    /* a file the commands of runs would call a damaged event file: said for what it is */
+    if (say_not_event_file(path)) {
+      kcb_error_clear();
+      return KCB_EFORMAT;
+    }
     run_ref *rr = calloc(1, sizeof *rr);
     const char *base = strrchr(path, '/');
     if (!rr || !(rr->name = strdup(base ? base + 1 : path)) || !(rr->path = strdup(path))) {

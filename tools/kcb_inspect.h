@@ -76,6 +76,13 @@ typedef struct run_ref {
   char *path;
 } run_ref;
 
+/* The command that reads `path` (by its first bytes or name): "checkpoint", "csv", "runs", or NULL. */
+const char *command_for_path(const char *path);
+
+/* Says on stderr that a checkpoint or CSV log given where event files belong is not one (it
+ * would read as a damaged event file). @return 1 if said, 0 for any other path. */
+int say_not_event_file(const char *path);
+
 /* The runs under path (a log dir, a run dir or an event file). @return 0 or a kcb error code
  * (KCB_ENOENT when nothing holds event files; the message says so). */
 int runs_find(const char *path, run_ref **out, size_t *n);

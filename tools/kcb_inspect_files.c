@@ -102,6 +102,10 @@ int cmd_validate(int argc, char **argv) {
   for (size_t p = 0; p < a.n_pos && !oom; p++) {
     struct stat st;
     if (stat(a.pos[p], &st) == 0 && !S_ISDIR(st.st_mode)) {
+      if (say_not_event_file(a.pos[p])) { /* passed over, not called damaged */
+        missing = 1;
+        continue;
+      }
       oom = list_add(&l, a.pos[p]);
       continue;
     }

@@ -52,6 +52,14 @@ check train_template_name_too_long 2 "makes names like 'xxxx.*' of 312 bytes, mo
   "$train" --checkpoint "$tmp/$(printf 'x%.0s' $(seq 300)){epoch}.weights.h5"
 check train_abbreviation 2 "^kcb-train: unknown option '--ep'; did you mean --epochs\? " -- "$train" --ep 2
 check train_no_wild_guess 2 "^kcb-train: unknown option '--vs' \(see kcb-train --help\)$" -- "$train" --vs 0.1
+# a CSV log or a checkpoint given to a command of event files is said to be what it is, not a
+# damaged event file
+printf 'epoch,loss\n0,1.5\n' >"$tmp/log.csv"
+printf '\211HDF\r\n\032\n' >"$tmp/m.h5"
+check inspect_csv_is_no_event_file 1 "^kcb-inspect: $tmp/log\.csv is a CSV log, not an event file \(kcb-inspect csv $tmp/log\.csv reads it\)" -- \
+  "$inspect" scalars "$tmp/log.csv" --tag loss
+check inspect_checkpoint_is_no_event_file 1 "is a checkpoint, not an event file \(kcb-inspect checkpoint $tmp/m\.h5 reads it\)" -- \
+  "$inspect" validate "$tmp/m.h5"
 printf 'help\n' >"$tmp/help.conf"
 check train_config_help 2 "help.conf:1: 'help' asks for no training: give --help on the command line" -- "$train" --config "$tmp/help.conf"
 check train_no_suggestion 2 "^kcb-train: unknown option '--zzzzzz' \(see kcb-train --help\)$" -- "$train" --zzzzzz
