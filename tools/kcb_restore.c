@@ -22,7 +22,8 @@ static void usage(FILE *f) {
           "                        and NAME next to each checkpoint: of several, the one whose name the\n"
           "                        checkpoint's starts with (a.csv for a.03.keras); none if they disagree]\n"
           "                        Its rows value epoch-end files only (not those saved mid-epoch), and\n"
-          "                        give the exact value where a template's name rounds it\n"
+          "                        give the exact value where a template's name rounds it. A path ending\n"
+          "                        in .csv among the files (before any --) is taken as --csv\n"
           "  --template TEMPLATE   ModelCheckpoint's filepath template (e.g. 'w.{epoch:02d}-{val_loss:.2f}.keras'):\n"
           "                        names it matches give NAME's value and the epoch (fields may stand in\n"
           "                        its directories too: 'ckpt/epoch_{epoch:02d}/model.keras')\n"
@@ -148,8 +149,13 @@ int main(int argc, char **argv) {
     if (options_ended || a[0] != '-' || strcmp(a, "-") == 0) {
       size_t n = strlen(a);
       if (!*a) { free(paths); return usage_error("an empty path", NULL); }
-      if (n > 4 && strcmp(a + n - 4, ".csv") == 0) ro.csv_path = a; /* a log given among the files */
-      else paths[n_paths++] = a;
+      if (n > 4 && strcmp(a + n - 4, ".csv") == 0 && !options_ended) { /* a log given among the files: --csv */
+        if (given_once[2]++) {
+          free(paths);
+          return usage_error("a second CSV log (a path ending in .csv is taken as --csv, which takes one)", a);
+        }
+        ro.csv_path = a;
+      } else paths[n_paths++] = a;
       continue;
     }
     if (strcmp(a, "--") == 0) {

@@ -52,6 +52,9 @@ check train_template_name_too_long 2 "makes names like 'xxxx.*' of 312 bytes, mo
   "$train" --checkpoint "$tmp/$(printf 'x%.0s' $(seq 300)){epoch}.weights.h5"
 check train_abbreviation 2 "^kcb-train: unknown option '--ep'; did you mean --epochs\? " -- "$train" --ep 2
 check train_no_wild_guess 2 "^kcb-train: unknown option '--vs' \(see kcb-train --help\)$" -- "$train" --vs 0.1
+# a log among kcb-restore's paths is --csv, which takes one: a second, either way, is refused
+check restore_two_csv_logs 2 "^kcb-restore: a second CSV log \(a path ending in \.csv is taken as --csv, which takes one\): b\.csv" -- \
+  "$restore" . --csv a.csv b.csv
 # a CSV log or a checkpoint given to a command of event files is said to be what it is, not a
 # damaged event file
 printf 'epoch,loss\n0,1.5\n' >"$tmp/log.csv"
