@@ -886,19 +886,20 @@ void strmap_free(strmap *m) {
 /* ---- tags ----------------------------------------------------------------------------------------- */
 
 int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out, size_t size, const char **tag_out) {
+  int found = 0; /* the longest run that fits: "adam/train/epoch_loss" is run adam/train's epoch_loss */
   for (const char *sl = strchr(tag, '/'); sl; sl = strchr(sl + 1, '/'))
     for (size_t i = 0; i < n; i++)
       if (strlen(runs[i].name) == (size_t)(sl - tag) && strncmp(runs[i].name, tag, (size_t)(sl - tag)) == 0 &&
           (size_t)(sl - tag) < size) {
         snprintf(run_out, size, "%.*s", (int)(sl - tag), tag);
         *tag_out = sl + 1;
-        return 1;
+        found = 1;
       }
-  return 0;
+  return found;
 }
 
-const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int kind, int jobs, char *buf, size_t size) {
-  (void)jobs;
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int kind, int run_prefixed, char *buf,
+                           size_t size) {
   kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
   o.keep_series = 0;
   const char **names = NULL;
@@ -926,11 +927,21 @@ const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int k
         char *both = malloc(len); /* the RUN/TAG form diff prints */
         if (!both) continue;
         snprintf(both, len, "%s/%s", runs[i].name, name);
+        if (!run_prefixed) { /* a command that takes the run apart: RUN/TAG given whole is said so */
+          if (!best && strcmp(both, tag) == 0) {
+            snprintf(buf, size, "--tag %s --run %s", name, runs[i].name);
+            best = buf;
+          }
+          free(both);
+          continue;
+        }
         owned[n_owned++] = both;
         names[count++] = both;
       }
-    best = cli_suggest(tag, names, count);
-    if (best) snprintf(buf, size, "%s", best);
+    if (!best) {
+      best = cli_suggest(tag, names, count);
+      if (best) snprintf(buf, size, "%s", best);
+    }
   }
   for (size_t i = 0; i < n_owned; i++) free(owned[i]);
   free(owned);

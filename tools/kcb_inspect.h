@@ -94,8 +94,11 @@ int runs_select(const char *cmd, run_ref *runs, size_t *n, const char **names, s
 /* "RUN/TAG" (the form diff prints) when RUN names one of the runs: writes RUN into run_out and
  * points *tag_out at TAG. @return 1 if so, else 0. */
 int runs_split_tag(const run_ref *runs, size_t n, const char *tag, char *run_out, size_t size, const char **tag_out);
-/* The runs' tag (or RUN/TAG) nearest to `tag`, for "did you mean": written into buf, or NULL. */
-const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int kind, int jobs, char *buf, size_t size);
+/* The runs' tag nearest to `tag`, for "did you mean": written into buf, or NULL. With run_prefixed
+ * (a command that reads RUN/TAG), RUN/TAG forms are candidates too; without, a RUN/TAG given whole
+ * is answered "--tag TAG --run RUN". */
+const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int kind, int run_prefixed, char *buf,
+                           size_t size);
 
 /* ---- printing ------------------------------------------------------------------------------ */
 

@@ -159,7 +159,7 @@ static void select_close(select_args *s) {
 static int select_status(const select_args *s, const char *cmd, const char *what, kcb_summary_kind kind) {
   if (!s->matched) {
     char near[600];
-    const char *best = s->tag ? tag_suggestion(s->runs, s->n_runs, s->tag, (int)kind, 1, near, sizeof near) : NULL;
+    const char *best = s->tag ? tag_suggestion(s->runs, s->n_runs, s->tag, (int)kind, 0, near, sizeof near) : NULL;
     if (s->tag)
       return data_fail(cmd, "no %s with the tag '%s'%s%s%s (see kcb-inspect runs %s)", what, s->tag,
                        best ? " (did you mean " : "", best ? best : "", best ? "?)" : "", s->a.pos[0]);

@@ -130,7 +130,7 @@ int cmd_plot(int argc, char **argv) {
   }
   if (!n_series) {
     char near[600];
-    const char *s = tag_suggestion(runs, n, tag, KCB_SUMMARY_SCALAR, a.jobs, near, sizeof near);
+    const char *s = tag_suggestion(runs, n, tag, KCB_SUMMARY_SCALAR, 0, near, sizeof near);
     rc = data_fail("plot", "no %s has the scalar tag '%s'%s%s%s (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
                    tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
     goto done;

@@ -258,7 +258,7 @@ int cmd_scalars(int argc, char **argv) {
   if (rc) goto done;
   if (!found) {
     char near[600];
-    const char *s = tag_suggestion(runs, n, tag, KCB_SUMMARY_SCALAR, a.jobs, near, sizeof near);
+    const char *s = tag_suggestion(runs, n, tag, KCB_SUMMARY_SCALAR, 1, near, sizeof near);
     rc = data_fail("scalars", "no %s has the scalar tag '%s'%s%s%s (see kcb-inspect runs %s)", n_names ? "selected run" : "run",
                    tag, s ? " (did you mean " : "", s ? s : "", s ? "?)" : "", a.pos[0]);
     goto done;

@@ -195,6 +195,10 @@ static int check_callback_args(const train_args *a) {
               uses[i].said, tool_esc(a->lr_schedule));
       return 2;
     }
+  /* settings of the callbacks that watch a value, given with none of them: taken and ignored */
+  if ((a->monitor || a->mode) && a->early_stopping < 0 && !a->reduce_lr && !a->checkpoint)
+    return needs(a->monitor ? "--monitor" : "--mode", "--early-stopping PATIENCE, --reduce-lr-on-plateau or --checkpoint TEMPLATE");
+  if (a->class_names && !a->pr_curves && !a->embeddings) return needs("--class-names", "--pr-curves or --embeddings");
   /* Keras's EarlyStopping and ReduceLROnPlateau both take min_delta: given, it goes to both */
   if (a->min_delta == a->min_delta && a->early_stopping < 0 && !a->reduce_lr)
     return needs("--min-delta", "--early-stopping PATIENCE or --reduce-lr-on-plateau");
@@ -857,8 +861,12 @@ static int course_check(const train_args *a, int processes, int completed) {
     char flag[128]; /* the record's process count is mpirun's, not an option */
     if (strncmp(line, "processes=", key) == 0) snprintf(flag, sizeof flag, "mpirun -np");
     else snprintf(flag, sizeof flag, "--%.*s", (int)(key - 1), line);
-    int k = snprintf(why + w, sizeof why - w, "%s%s %.*s (the backed-up run: %s)", w ? ", " : "", flag, (int)mine_len,
-                     mine ? mine : "", eq + 1);
+    /* the record keeps --train-limit's default as 0, which is no value one can give */
+    int limit = strcmp(flag, "--train-limit") == 0;
+    const char *then_shown = limit && strcmp(eq + 1, "0") == 0 ? "all samples, the default" : eq + 1;
+    if (limit && strcmp(mine_text, "0") == 0) snprintf(mine_text, sizeof mine_text, "not given (all samples)");
+    else if (mine) snprintf(mine_text, sizeof mine_text, "%.*s", (int)mine_len, mine);
+    int k = snprintf(why + w, sizeof why - w, "%s%s %s (the backed-up run: %s)", w ? ", " : "", flag, mine_text, then_shown);
     if (k > 0) w += (size_t)k < sizeof why - w ? (size_t)k : sizeof why - w - 1;
   }
   free(then);
@@ -1466,9 +1474,11 @@ setup_end:
       fprintf(stderr, "\nkcb-train: stopped by %s %s: training completed, and its files are written; the test metrics "
               "were not computed\n", stop_signal_name(stop_signal),
               stopped_in_training ? "as training ended" : "during the final evaluation on the test set");
-    if (rank == 0 && a.save) /* a rerun would find the run completed: say how to get them */
-      fprintf(stderr, "kcb-train: to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights %s "
-              "(with this run's --model and --data options, without --backup-dir)\n", tool_esc(a.save));
+    if (rank == 0 && a.save) { /* a rerun would find the run completed: say how to get them */
+      fputs("kcb-train: to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights ", stderr);
+      cli_shell_quote(stderr, a.save); /* pasted into a shell as it is */
+      fputs(" (with this run's --model and --data options, without --backup-dir)\n", stderr);
+    }
   }
   if (rank == 0 && (a.verbose || status))
     print_files(&a, checkpoint, tensorboard, "emptied but for completed.json and the course record: the run completed", a.save != NULL);

@@ -52,6 +52,12 @@ check train_template_name_too_long 2 "makes names like 'xxxx.*' of 312 bytes, mo
   "$train" --checkpoint "$tmp/$(printf 'x%.0s' $(seq 300)){epoch}.weights.h5"
 check train_abbreviation 2 "^kcb-train: unknown option '--ep'; did you mean --epochs\? " -- "$train" --ep 2
 check train_no_wild_guess 2 "^kcb-train: unknown option '--vs' \(see kcb-train --help\)$" -- "$train" --vs 0.1
+# settings of callbacks that are off would be taken and ignored: refused, as --min-delta alone is
+check train_monitor_alone 2 "^kcb-train: --monitor needs --early-stopping PATIENCE, --reduce-lr-on-plateau or --checkpoint TEMPLATE" -- \
+  "$train" --epochs 1 --monitor val_accuracy --mode max
+check train_mode_alone 2 "^kcb-train: --mode needs --early-stopping PATIENCE" -- "$train" --epochs 1 --mode max
+check train_class_names_alone 2 "^kcb-train: --class-names needs --pr-curves or --embeddings" -- \
+  "$train" --epochs 1 --class-names a,b,c,d,e,f,g,h,i,j
 # a log among kcb-restore's paths is --csv, which takes one: a second, either way, is refused
 check restore_two_csv_logs 2 "^kcb-restore: a second CSV log \(a path ending in \.csv is taken as --csv, which takes one\): b\.csv" -- \
   "$restore" . --csv a.csv b.csv

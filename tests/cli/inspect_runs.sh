@@ -72,6 +72,13 @@ check scalars_unknown_run 1 "kcb-inspect scalars: no run named 'zzz' \(runs: run
 check scalars_other_kind 1 "run 'adam/train': tag 'notes' is not a scalar \(text\)" -- "$bin" scalars "$logs" --tag notes
 check scalars_other_kind_no_loop 0 '^0$' -- sh -c "'$bin' scalars '$logs' --tag notes 2>&1 | grep -c 'did you mean' || true"
 check histograms_suggested 1 "no histogram with the tag 'kernel' \(did you mean dense/kernel\?\)" -- "$bin" histograms "$logs" --tag kernel
+# commands that take the run with --run: RUN/TAG given whole is answered with both flags, never with
+# a RUN/TAG form they would refuse in turn; scalars, which reads RUN/TAG, suggests that form
+check plot_run_tag_split 1 "no run has the scalar tag 'adam/train/epoch_loss' \(did you mean --tag epoch_loss --run adam/train\?\)" -- \
+  "$bin" plot "$logs" --tag adam/train/epoch_loss --sparkline
+check plot_no_run_tag_suggested 0 '^0$' -- sh -c "'$bin' plot '$logs' --tag adam/train/epoch_los --sparkline 2>&1 | grep -c 'mean adam/' || true"
+check scalars_run_tag_suggested 1 "no selected run has the scalar tag 'epoch_los' \(did you mean epoch_loss\?\)" -- \
+  "$bin" scalars "$logs" --tag adam/train/epoch_los
 check text_suggested 1 "no text summary with the tag 'note' \(did you mean notes\?\)" -- "$bin" text "$logs" --tag note
 check scalars_no_tag 2 "kcb-inspect scalars: --tag TAG is required" -- "$bin" scalars "$fx"
 check scalars_bad_format 2 "kcb-inspect scalars: --format 'xml': expected table, csv or json" -- "$bin" scalars "$fx" --tag x --format xml
