@@ -90,7 +90,10 @@ int cmd_plot(int argc, char **argv) {
   po.x_label = "step";
   po.log_y = args_has(&a, "--log-y");
   po.show_raw = !args_has(&a, "--no-raw");
-  po.ansi_color = args_has(&a, "--color") || (!args_has(&a, "--no-color") && cli_use_color(stdout));
+  int color = -1; /* the last of --color / --no-color wins, as any repeated flag */
+  for (size_t i = 0; i < a.n_flags; i++)
+    if (!strcmp(a.flag_names[i], "--color") || !strcmp(a.flag_names[i], "--no-color")) color = !strcmp(a.flag_names[i], "--color");
+  po.ansi_color = color >= 0 ? color : cli_use_color(stdout);
   n_names = args_all(&a, "--run", names, 256);
   if ((rc = runs_find(a.pos[0], &runs, &n))) {
     rc = kcb_error_last()[0] ? lib_fail("plot", rc) : EXIT_DATA;

@@ -58,6 +58,7 @@ _kcb_restore() {
     --mode) COMPREPLY=($(compgen -W "auto min max" -- "$cur")); return ;;
     --format) COMPREPLY=($(compgen -W "weights.h5 h5 keras legacy_weights.h5" -- "$cur")); return ;;
     --csv|--output|-o|--template) COMPREPLY=(); _kcb_paths -f; return ;;
+    --monitor) COMPREPLY=(); return ;; # a logged name of the user's: no file names
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$(_kcb_flags "${COMP_WORDS[0]}")" -- "$cur"))
@@ -100,9 +101,13 @@ _kcb_inspect() {
         [[ $name == "$cur"* ]] && COMPREPLY+=("$(printf '%q' "$name")")
       done < <("$tool" runs "$logdir" --json 2>/dev/null | sed -n "$pattern" | sort -u)
       return ;;
-    --format) COMPREPLY=($(compgen -W "table csv json" -- "$cur")); return ;;
-    -o) COMPREPLY=(); _kcb_paths -f; return ;;
+    -o|--output) COMPREPLY=(); _kcb_paths -f; return ;;
   esac
+  if [[ $prev == --* ]] && _kcb_value_flags "$tool" "$cmd" | grep -qx -- "$prev"; then
+    # the command's own values: --format's words, else a number or a name of the user's
+    [ "$prev" = --format ] && COMPREPLY=($(compgen -W "table csv json" -- "$cur")) || COMPREPLY=()
+    return
+  fi
   if [[ $cur == -* ]]; then # every command also takes --json, --jobs and --help (kcb-inspect --help)
     COMPREPLY=($(compgen -W "$( (_kcb_flags "$tool" "$cmd"; printf '%s\n' --json --jobs --help) | sort -u)" -- "$cur"))
   else

@@ -132,6 +132,11 @@ check complete_restore_format 0 '^legacy_weights\.h5$' -- complete_line _kcb_res
 check complete_inspect_second_flag 0 '^--no-color --no-raw$' -- complete_line _kcb_inspect kcb-inspect plot --no-
 check complete_inspect_usage_flags 0 '^--run$' -- complete_line _kcb_inspect kcb-inspect plugins --ru
 check complete_inspect_jobs 0 '^--jobs$' -- complete_line _kcb_inspect kcb-inspect runs --jo
+# a value that is a name or a number of the user's offers no file names, and no words of a flag
+# the command does not have
+check complete_inspect_value_offers_nothing 0 '^$' -- complete_line _kcb_inspect kcb-inspect hparams . --sort ""
+check complete_inspect_format_of_scalars 0 "^table csv json$" -- complete_line _kcb_inspect kcb-inspect scalars . --format ""
+check complete_restore_monitor_offers_nothing 0 '^$' -- complete_line _kcb_restore kcb-restore . --monitor ""
 # the set-up script waits for another apt's lock instead of failing at once
 runs_apt=$(grep -nE '(^|\$SUDO |[;&|] *)apt-get ' "$src"/scripts/*.sh)
 assert apt_runs_found test -n "$runs_apt"

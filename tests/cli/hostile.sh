@@ -280,7 +280,7 @@ check config_control 2 "esc\.conf:1 '': binary data: control character 0x1b at c
 printf 'epochs = 1\r\nverbose = 0\r\n' >"$tmp/crlf.conf"
 check config_crlf_ok 0 'test_loss=' -- T "$train" "${small[@]}" --config "$tmp/crlf.conf"
 # a quoted value keeps its spaces and '#'; the quotes are not part of it
-printf 'epochs = 1  # one\nverbose = 0\ncsv = "%s/q dir #2/log.csv"  # quoted\nmonitor = '"'"'val_loss'"'"'\n' "$tmp" >"$tmp/quoted.conf"
+printf 'epochs = 1  # one\nverbose = 0\ncsv = "%s/q dir #2/log.csv"  # quoted\nmetrics = '"'"'accuracy'"'"'\n' "$tmp" >"$tmp/quoted.conf"
 check config_quoted_value 0 '^epoch,' -- sh -c "'$train' ${small[*]} --config '$tmp/quoted.conf' >/dev/null && head -1 '$tmp/q dir #2/log.csv'"
 # a quote opened and not closed is an error on its line, not a file named after the quote
 printf 'csv = "%s/open #2/log.csv\n' "$tmp" >"$tmp/open-quote.conf"
