@@ -744,6 +744,31 @@ static void model_scope(const kcb_checkpoint_file *f, const char *layers_path, j
 
 /* A container group (`layers`): one object per member; with a config, members are matched to its
  * layers as Keras names them (snake_case of the class, `_k` per repeat). */
+/* Keras names a container's layers by class, numbered in order ("dense", "dense_1", ...), before it
+ * passes over one already saved: a layer shared with a nested model saved earlier leaves its number
+ * out. Notes the first such gap of a weights-only store (its legacy layout would list that layer
+ * twice, which the store cannot). */
+static void note_numbering_gap(kcb_checkpoint_file *f, const char *path, const member *m, size_t n) {
+  for (size_t j = 0; j < n; j++) {
+    if (!m[j].is_group) continue;
+    const char *us = strrchr(m[j].name, '_');
+    char *end;
+    long k = us && us[1] >= '1' && us[1] <= '9' ? strtol(us + 1, &end, 10) : 0;
+    if (k <= 0 || *end || k > 100000) continue;
+    char before[512];
+    size_t base = (size_t)(us - m[j].name);
+    if (base > 400) continue;
+    if (k == 1) snprintf(before, sizeof before, "%.*s", (int)base, m[j].name);
+    else snprintf(before, sizeof before, "%.*s_%ld", (int)base, m[j].name, k - 1);
+    size_t q = 0;
+    for (; q < n && !(m[q].is_group && strcmp(m[q].name, before) == 0); q++) {}
+    if (q == n) {
+      snprintf(f->store_gap, sizeof f->store_gap, "'%.60s' holds '%.60s' but no '%.60s'", path, m[j].name, before);
+      return;
+    }
+  }
+}
+
 static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_layers, int parent, const char *scope) {
   member *m = NULL;
   size_t n = 0;
@@ -790,6 +815,7 @@ static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_
       }
     }
   }
+  if (!cfg_layers && !f->store_gap[0]) note_numbering_gap(f, path, m, n);
   for (size_t j = 0; j < n; j++) {
     if (used[j] || !m[j].is_group) continue;
     char child[KCB__H5_PATH_MAX];

@@ -60,6 +60,8 @@ struct kcb_checkpoint_file {
   kcb__str_map by_name; /* variables by name and by path, for kcb_checkpoint_file_find */
   size_t n_assets;  /* a .keras's files under assets/ (only a .keras holds them) */
   int frozen_known; /* a weights-only store's frozen variables were told by its optimizer's slots */
+  char store_gap[256]; /* a weights-only store's container missing a name of its numbering ("dense" before
+                          "dense_1"): a layer saved once under a nested model it is shared with */
 };
 
 /* Keras's naming.to_snake_case ("MaxPooling2D" -> "max_pooling2d", "LSTMCell" -> "lstm_cell"). */

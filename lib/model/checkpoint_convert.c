@@ -642,6 +642,16 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
                "does not say which were frozen, and Keras's legacy loader lists a frozen layer's weights last", top->name);
       break;
     }
+  /* (a subclassed model's layers kept under attribute names leave such gaps too, harmlessly: its
+   * legacy layout lists each layer once) */
+  int attribute_named = 0;
+  for (size_t i = 0; i < f->n_layers; i++)
+    attribute_named |= f->layers[i].pub.parent < 0 && f->layers[i].path[0] && !f->layers[i].model_own &&
+                       strncmp(f->layers[i].path, "/layers/", 8) != 0;
+  if (f->store_gap[0] && !attribute_named)
+    add_note(p->report, "the store's container %s: a layer shared with a nested model is saved once, under the model, "
+             "where the legacy layout lists it under both, so Keras's legacy loader may count one layer short",
+             f->store_gap);
   /* a layer of a class kcb does not know, holding weights in two or more sub-layers: the legacy
    * layout lists them in the order the layer made them, which a store (sorted attribute names)
    * does not record */

@@ -240,6 +240,11 @@ for target in h5 legacy.h5; do
 done
 check shared_nested_store_fine 0 '\(verified\)' -- "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.weights.h5"
 # make_spectral.py: SpectralNormalization tracks its layer's kernel again as its own, so a store
+# the weights-only store of that model says it only by the numbering its container skips: noted
+check shared_nested_weights_only_noted 0 "note: the store's container '/layers' holds 'dense_1' but no 'dense'" -- \
+  "$bin/kcb-restore" "$dir/shared_nested.weights.h5" --output "$tmp/shared_nested_wo.h5" --format legacy_weights.h5
+check no_gap_note_without_sharing 0 '^0$' -- sh -c "'$bin/kcb-restore' '$dir/nested.weights.h5' --output '$tmp/nested_wo.h5' \
+  --format legacy_weights.h5 2>&1 | grep -c 'holds .* but no' || true"
 # keeps it twice and Keras's legacy layout once: the legacy layouts are refused, not written one long
 check spectral_legacy_refused 1 "layer 'spectral_normalization' \(SpectralNormalization\) stores its sub-layer's variable .*kernel' again" -- \
   "$bin/kcb-restore" "$dir/spectral.keras" --output "$tmp/spectral.h5"
