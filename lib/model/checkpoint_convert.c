@@ -1215,6 +1215,12 @@ static int sequential_unbuilt(json_t *config) {
 static int check_config_agrees(const kcb_checkpoint_file *f, const char *out_path) {
   const char *model_class = f->meta.model_class ? f->meta.model_class : "";
   int built_from_config = !strcmp(model_class, "Sequential") || !strcmp(model_class, "Functional");
+  /* Keras 3 refuses an operation name holding '/' (tf.keras 2 took it): its model would not load */
+  for (size_t i = 0; i < f->n_layers; i++)
+    if (f->layers[i].entry && f->layers[i].name && strchr(f->layers[i].name, '/'))
+      return kcb__error(KCB_EINVAL, "%s: layer '%s' of %s has a '/' in its name, which Keras 3 refuses in a model it "
+                        "loads; nothing was written (the weights alone convert: --format weights.h5 or legacy_weights.h5)",
+                        out_path, f->layers[i].name, f->path);
   /* Keras matches the file's layers to the model's one for one: a layer listed twice, or a layer
    * of a class that always has weights but has none in the file, fails its load */
   for (size_t i = 0; i < f->n_layers; i++)
