@@ -205,6 +205,21 @@ static int check_callback_args(const train_args *a) {
   return check_monitor(a);
 }
 
+/* A new run's hyperparameters in a log directory that holds an earlier run's: TensorBoard keeps a
+ * tag's first metadata in a run, so its HParams tab would show the earlier values beside this run's
+ * metrics. Said, not refused (the run trains all the same). */
+static void warn_hparams_there(const char *logdir) {
+  kcb_run_summary *s = NULL;
+  kcb_run_summary_options o = KCB_RUN_SUMMARY_OPTIONS_INIT;
+  o.keep_series = 0;
+  o.tag = "_hparams_/session_start_info";
+  if (kcb_run_summary_read(&s, logdir, &o) == 0 && kcb_run_summary_find(s, o.tag))
+    fprintf(stderr, "kcb-train: note: --logdir %s already holds an earlier run's hyperparameters; TensorBoard's HParams "
+            "tab shows the first ones found, beside this run's metrics: give each run its own --logdir\n", tool_esc(logdir));
+  kcb_run_summary_free(s);
+  kcb_error_clear();
+}
+
 /* Fashion-MNIST's class names, for the default data set. */
 static const char *const fashion_names[10] = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
                                               "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
@@ -1279,6 +1294,7 @@ int main(int argc, char **argv) {
     status = fail("--initial-weights", rc);
     goto setup_end;
   }
+  if (a.hparams && a.logdir && rank == 0 && backup_status.state != KCB_BACKUP_RESUMABLE) warn_hparams_there(a.logdir);
   if (a.verbose) kcb_model_summary(model, stdout);
 
   /* The built-in callbacks, in an order that lets the CSV log see the learning rate the rate

@@ -236,6 +236,9 @@ sys.exit(len(cols) != 1)' "$tmp/uni.out"
   # a table wider than the terminal becomes one block per row
   "$train" $small --epochs 1 --logdir "$tmp/hp" --hparams >/dev/null 2>&1
   check hparams_fits_terminal 0 '^validation_split +0\.1$' -- env COLUMNS=60 "$inspect" hparams "$tmp/hp"
+  # a second run's hyperparameters into the same log directory: TensorBoard would show the first ones
+  check hparams_logdir_reused_noted 0 "^kcb-train: note: --logdir $tmp/hp already holds an earlier run's hyperparameters" -- \
+    "$train" $small --epochs 1 --verbose 0 --logdir "$tmp/hp" --hparams --lr 0.5
   check hparams_wide_in_pipe 0 '^run +model +loss +optimizer' -- "$inspect" hparams "$tmp/hp"
   # histograms in Keras 3's format (TF2 tensors, no sum): a mean estimated from the buckets, marked
   # '~'; by default kcb writes HistogramProtos and the mean is exact (histogram_formats.py)
