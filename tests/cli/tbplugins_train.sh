@@ -72,6 +72,9 @@ printf 'embeddings {\n  tensor_name: "r"\n  tensor_path: "words.tsv"\n}\n' >"$tm
 check inspect_tsv_not_number 1 "problem: TSV tensor line 2, column 2 is not a number" -- "$inspect" plugins "$tmp/proj"
 printf 'embeddings {\n  tensor_name: "r"\n  tensor_path: "wide.tsv"\n  tensor_shape: 2\n  tensor_shape: 8\n}\n' >"$tmp/proj/projector_config.pbtxt"
 check inspect_tsv_shape_disagrees 1 "problem: TSV tensor is 2 x 5000, tensor_shape says \[2, 8\]" -- "$inspect" plugins "$tmp/proj"
+# protobuf's text format as TensorBoard's parser takes it: a repeated field as a list, adjacent strings joined
+printf 'embeddings {\n  tensor_name: "w"\n  tensor_path: "wi" "de.tsv"\n  tensor_shape: [2, 5000]\n}\n' >"$tmp/proj/projector_config.pbtxt"
+check inspect_pbtxt_list_and_joined_strings 0 "tensor 2 x 5000 \(tsv\)" -- "$inspect" plugins "$tmp/proj"
 # a path into a directory that does not exist is inside (TensorBoard resolves it without the file):
 # the file is missing, not refused
 printf 'embeddings {\n  tensor_name: "x"\n  metadata_path: "missing_dir/meta.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"

@@ -759,9 +759,35 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
 }
 
 /* Parses one EmbeddingInfo body (after its '{'). */
+/* A string field's value: adjacent strings join, as in protobuf's text format ("a/" "t.bin"). */
+static void take_string(lexer *lx, char *out, size_t size) {
+  out[0] = '\0';
+  while (lx->kind == '"') {
+    size_t have = strlen(out);
+    if (have + 1 < size) kcb__strlcpy(out + have, lx->tok, size - have);
+    next_token(lx);
+  }
+}
+
+/* A repeated integer field's values, given one at a time or as a list ("[3, 2]"): stored from
+ * vals[*n] on (at most max), *n counting them all. @return 0, or -1 for a malformed list. */
+static int take_ints(lexer *lx, long long *vals, int *n, int max) {
+  int list = lx->kind == '[';
+  if (list) next_token(lx);
+  do {
+    if (lx->kind != 'a') return list && lx->kind == ']' ? (next_token(lx), 0) : -1;
+    if (*n < max) vals[*n] = atoll(lx->tok);
+    (*n)++;
+    next_token(lx);
+  } while (list && lx->kind != ']');
+  if (list) next_token(lx);
+  return 0;
+}
+
 static int parse_embedding(lexer *lx, kcb_projector_embedding_info *e, char *metadata_path, char *sprite_path,
                            size_t path_size) {
   int shape_n = 0, dim_n = 0;
+  long long shape[2] = {-1, -1}, dim[2] = {0, 0};
   while (lx->kind != '}' && lx->kind != '>') {
     if (lx->kind != 'a') return -1;
     char field[64];
@@ -778,14 +804,9 @@ static int parse_embedding(lexer *lx, kcb_projector_embedding_info *e, char *met
         next_token(lx);
         if (lx->kind == ':') next_token(lx);
         if (strcmp(sub, "image_path") == 0 && lx->kind == '"') {
-          kcb__strlcpy(sprite_path, lx->tok, path_size);
-          next_token(lx);
-        } else if (strcmp(sub, "single_image_dim") == 0 && lx->kind == 'a') {
-          int v = atoi(lx->tok);
-          if (dim_n == 0) e->single_image_width = v;
-          else if (dim_n == 1) e->single_image_height = v;
-          dim_n++;
-          next_token(lx);
+          take_string(lx, sprite_path, path_size);
+        } else if (strcmp(sub, "single_image_dim") == 0 && (lx->kind == 'a' || lx->kind == '[')) {
+          if (take_ints(lx, dim, &dim_n, 2)) return -1;
         } else if (skip_value(lx, 0))
           return -1;
       }
@@ -794,27 +815,22 @@ static int parse_embedding(lexer *lx, kcb_projector_embedding_info *e, char *met
     }
     if (lx->kind == ':') next_token(lx);
     if (strcmp(field, "tensor_name") == 0 && lx->kind == '"') {
-      kcb__strlcpy(e->tensor_name, lx->tok, sizeof e->tensor_name);
-      next_token(lx);
+      take_string(lx, e->tensor_name, sizeof e->tensor_name);
     } else if (strcmp(field, "tensor_path") == 0 && lx->kind == '"') {
-      kcb__strlcpy(e->tensor_path, lx->tok, sizeof e->tensor_path);
-      next_token(lx);
+      take_string(lx, e->tensor_path, sizeof e->tensor_path);
     } else if (strcmp(field, "metadata_path") == 0 && lx->kind == '"') {
-      kcb__strlcpy(metadata_path, lx->tok, path_size);
-      next_token(lx);
-    } else if (strcmp(field, "tensor_shape") == 0 && lx->kind == 'a') {
-      long long v = atoll(lx->tok);
-      if (shape_n == 0) e->rows = v;
-      else if (shape_n == 1) e->dims = v;
-      shape_n++;
-      next_token(lx);
+      take_string(lx, metadata_path, path_size);
+    } else if (strcmp(field, "tensor_shape") == 0 && (lx->kind == 'a' || lx->kind == '[')) {
+      if (take_ints(lx, shape, &shape_n, 2)) return -1;
     } else if (lx->kind == '"' || lx->kind == 'a' || lx->kind == '{' || lx->kind == '<' || lx->kind == '[') {
       if (skip_value(lx, 0)) return -1;
     } else
       return -1;
   }
   next_token(lx);
-  if (shape_n != 2) e->rows = e->dims = -1;
+  e->rows = shape_n == 2 ? shape[0] : -1, e->dims = shape_n == 2 ? shape[1] : -1;
+  if (dim_n >= 1) e->single_image_width = (int)dim[0];
+  if (dim_n >= 2) e->single_image_height = (int)dim[1];
   return 0;
 }
 
