@@ -89,7 +89,8 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
  * compile settings (optimizer, loss, metrics) from training_config / compile_config, then weights
  * and optimizer state. A file without compile settings (Keras would return an uncompiled model)
  * gives a model compiled with Keras's compile() defaults, RMSprop, and mean squared error; its
- * optimizer state is then not loaded. Supported layers: those of kcb/model.h and kcb/layers.h (Dense,
+ * optimizer state is then not loaded, and until it is compiled again or trained it is saved as Keras
+ * would save the uncompiled model: without compile settings or optimizer state. Supported layers: those of kcb/model.h and kcb/layers.h (Dense,
  * Activation, Dropout, Flatten, convolutions, pooling, normalization, Reshape, ZeroPadding2D,
  * SpatialDropout2D); a tf.keras 2 training config is mapped to kcb's settings, and a setting kcb
  * lacks is KCB_EFORMAT naming it (load with compile = 0 to get the weights).
@@ -98,8 +99,11 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
  * mixed_*, regularizers, constraints, Dropout's noise_shape, channels_first Flatten, LoRA,
  * quantization) are KCB_EFORMAT naming the file, the layer and the setting, as are optimizer
  * clipping, use_ema, gradient accumulation, loss scaling and learning-rate schedules, loss
- * reduction / label_smoothing / ignore_class / axis, loss_weights and accuracy thresholds other
- * than 0.5 when compiling (a model built without them would train or predict otherwise).
+ * reduction / label_smoothing / ignore_class / axis, loss_weights, weighted_metrics,
+ * steps_per_execution other than 1 and accuracy thresholds other than 0.5 when compiling (a model
+ * built without them would train or predict otherwise), an InputLayer dtype other than float32 or
+ * float64 (Keras casts the inputs to it), and hard_sigmoid in a file of tf.keras 2 (which computed
+ * another function under that name).
  * @return 0 or an error as kcb_model_load_weights; KCB_EFORMAT if the file has no model config
  *         (a weights-only file) or the config holds a layer or a setting kcb does not have. */
 int kcb_model_load(kcb_model **out, const char *path, const kcb_load_options *opts);
