@@ -1605,6 +1605,12 @@ static void test_model_own_variables_refused(void **state) {
   kcb_model_free(m);
 }
 
+/* Saves the model at each epoch's end (as a checkpoint callback does). */
+static int save_in_fit(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)epoch, (void)logs;
+  return kcb_model_save(cb->model, (const char *)cb->user_data, NULL);
+}
+
 /* A file without compile settings gives a model compiled with compile()'s defaults, which Keras
  * would leave uncompiled: saved again, it has no compile settings and no optimizer state (Keras
  * would otherwise load it compiled with RMSprop and mean squared error), until compiled or trained. */
@@ -1625,6 +1631,24 @@ static void test_uncompiled_load_saves_uncompiled(void **state) {
     if (info.has_training_config || info.n_optimizer_vars) fail_msg("%s: compile settings %d, %zu optimizer variables",
                                                                      names[i], info.has_training_config, info.n_optimizer_vars);
   }
+  /* trained so, its saves during fit (a checkpoint, a backup) keep the optimizer state it trains with */
+  int64_t xs[2] = {4, 784}, ys[2] = {4, 10};
+  kcb_tensor *x = NULL, *y = NULL;
+  assert_ok(kcb_tensor_new(&x, 2, xs));
+  assert_ok(kcb_tensor_new(&y, 2, ys));
+  for (int i = 0; i < 4; i++) y->data[i * 10 + i] = 1;
+  kcb_callback_ops ops = {.name = "SaveInFit", .on_epoch_end = save_in_fit};
+  kcb_callback *saver = NULL;
+  assert_ok(kcb_lambda_callback_new(&saver, &ops, (void *)tmp_path("during.keras")));
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.epochs = 1, fo.batch_size = 2, fo.verbose = 0, fo.callbacks = &saver, fo.n_callbacks = 1;
+  assert_ok(kcb_model_fit(loaded, x, y, &fo, NULL));
+  assert_ok(kcb_checkpoint_info_read(&info, tmp_path("during.keras")));
+  assert_true(info.has_training_config);
+  assert_true(info.n_optimizer_vars >= 2);
+  kcb_callback_free(saver);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
   kcb_model_free(loaded);
   /* loaded with compile = 0 from a compiled file: the same */
   m = fixture_model("8:relu,10:softmax");
@@ -1666,6 +1690,13 @@ static void test_keras2_hard_sigmoid_refused(void **state) {
   assert_error(kcb_model_load(&loaded, tmp_path("hs.h5"), NULL), KCB_EFORMAT,
                "uses hard_sigmoid as Keras 2.15.0 wrote it, clip(0.2 x + 0.5, 0, 1)");
   assert_null(loaded);
+  /* converted into Keras 3's archive, it is Keras 3's function from then on: said */
+  kcb_checkpoint_file *cf = NULL;
+  if (kcb_checkpoint_file_open(&cf, tmp_path("hs.h5"))) fail_msg("%s", kcb_error_last());
+  kcb_checkpoint_write_report report;
+  assert_ok(kcb_checkpoint_file_write(cf, tmp_path("hs.keras"), KCB_LAYOUT_AUTO, &report));
+  assert_non_null(strstr(report.note, "the model uses hard_sigmoid, which Keras 2.15.0 computed as clip(0.2 x + 0.5, 0, 1)"));
+  kcb_checkpoint_file_close(cf);
   assert_ok(kcb_model_load_weights(m, tmp_path("hs.h5"), NULL)); /* into a model built in C: its own function */
   kcb_model_free(m);
 }

@@ -238,7 +238,7 @@ static const char *flag_key(const char *name) { return !strcmp(name, "--output")
 /* Whether `arg` ("--tag" or "--tag=x") names one of the options of `specs` (or --help, --jobs). */
 static int names_option(const opt_spec *specs, const char *arg) {
   size_t n = strcspn(arg, "=");
-  if ((n == 6 && !strncmp(arg, "--help", 6)) || (n == 6 && !strncmp(arg, "--jobs", 6))) return 1;
+  if ((n == 6 && !strncmp(arg, "--help", 6)) || (n == 6 && !strncmp(arg, "--jobs", 6)) || !strcmp(arg, "-h")) return 1;
   for (const opt_spec *p = specs; p && p->name; p++)
     if (strlen(p->name) == n && !strncmp(arg, p->name, n)) return 1;
   return 0;
@@ -314,7 +314,7 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
     }
     if (sp->takes_value) {
       if (eq) val = eq + 1;
-      else if (i + 1 < argc && argv[i + 1][0] == '-' && argv[i + 1][1] == '-' && names_option(specs, argv[i + 1])) {
+      else if (i + 1 < argc && argv[i + 1][0] == '-' && names_option(specs, argv[i + 1])) {
         int rc = usage_error(cmd, "%s needs a value, and the next argument is the option %s (write %s=%s for a value so "
                              "named)", sp->name, argv[i + 1], sp->name, argv[i + 1]);
         args_free(a);

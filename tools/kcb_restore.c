@@ -205,13 +205,15 @@ int main(int argc, char **argv) {
     if (!eq && i + 1 >= argc) { free(paths); return usage_error("option needs a value", a); }
     const char *v = eq ? eq + 1 : argv[++i];
     a = flag;
-    for (size_t k = 0; !eq && k < sizeof all / sizeof all[0]; k++)
-      if (strncmp(v, all[k], strlen(all[k])) == 0 && (v[strlen(all[k])] == '\0' || v[strlen(all[k])] == '=')) {
-        fprintf(stderr, "kcb-restore: %s needs a value, and the next argument is the option %s (write %s=%s for a value "
-                "so named) (see kcb-restore --help)\n", flag, v, flag, v);
-        free(paths);
-        return 2;
-      }
+    size_t vn = strcspn(v, "="); /* the next argument "--csv", "--csv=x", "-o" or "-h": an option */
+    int is_option = !strcmp(v, "-o") || !strcmp(v, "-h");
+    for (size_t k = 0; k < sizeof all / sizeof all[0]; k++) is_option |= strlen(all[k]) == vn && !strncmp(v, all[k], vn);
+    if (!eq && is_option) {
+      fprintf(stderr, "kcb-restore: %s needs a value, and the next argument is the option %s (write %s=%s for a value "
+              "so named) (see kcb-restore --help)\n", flag, v, flag, v);
+      free(paths);
+      return 2;
+    }
     if (!*v) { free(paths); return usage_error("option needs a value", a); }
     /* each takes one value: a second would replace the first in silence */
     static const char *const single[] = {"--monitor", "--mode", "--csv", "--template", "--output", "--format"};

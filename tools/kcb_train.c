@@ -860,6 +860,11 @@ static int course_check(const train_args *a, int processes, int completed) {
      * spelt from another directory (or be gone) */
     if (strncmp(line, "initial-weights=", key) == 0) continue;
     if (!completed && strncmp(line, "epochs=", key) == 0) continue; /* a resume may train more epochs */
+    /* the watched value's settings matter only to a callback that watches it (records before such
+     * settings alone were refused may hold them) */
+    if ((strncmp(line, "monitor=", key) == 0 || strncmp(line, "mode=", key) == 0) && a->early_stopping < 0 &&
+        !a->reduce_lr && !a->checkpoint)
+      continue;
     const char *mine = NULL;
     for (const char *p = now; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
       if (strncmp(p, line, key) == 0) mine = p + key;

@@ -559,10 +559,10 @@ int train_args_parse(train_args *a, int argc, char **argv) {
     if (eq) v = eq + 1;
     else if (i + 1 >= argc) return train_usage_error(dashed, "", "needs a value");
     else v = argv[++i];
-    if (!eq && v[0] == '-' && v[1] == '-') { /* "--csv --terminate-on-nan": the value forgotten, not a file so named */
+    if (!eq && v[0] == '-') { /* "--csv --terminate-on-nan": the value forgotten, not a file so named */
       char next[80];
-      snprintf(next, sizeof next, "%.*s", (int)strcspn(v + 2, "="), v + 2);
-      if (find_option(next) || !strcmp(next, "help") || !strcmp(next, "version")) {
+      snprintf(next, sizeof next, "%.*s", (int)strcspn(v + 2, "="), v[1] == '-' ? v + 2 : "");
+      if ((v[1] == '-' && (find_option(next) || !strcmp(next, "help") || !strcmp(next, "version"))) || !strcmp(v, "-h")) {
         char why[200];
         snprintf(why, sizeof why, "needs a value, and the next argument is the option %s (write %s=%s for a value so named)",
                  v, dashed, v);

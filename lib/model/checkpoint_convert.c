@@ -910,6 +910,26 @@ static int legacy_configs(const kcb_checkpoint_file *f, char **model_config, cha
   return *model_config ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
 }
 
+/* Whether a config names hard_sigmoid as an activation (a layer's activation or
+ * recurrent_activation, by name or as a serialized function), at any depth. */
+static int uses_hard_sigmoid(json_t *v) {
+  const char *key;
+  json_t *item;
+  size_t i;
+  if (json_is_object(v)) {
+    json_object_foreach(v, key, item) {
+      if (strstr(key, "activation") && (json_is_string(item) || json_is_object(item))) {
+        const char *name = json_is_string(item) ? json_string_value(item) : json_string_value(json_object_get(item, "config"));
+        if (name && strcmp(name, "hard_sigmoid") == 0) return 1;
+      }
+      if (uses_hard_sigmoid(item)) return 1;
+    }
+  } else if (json_is_array(v)) {
+    json_array_foreach(v, i, item) if (uses_hard_sigmoid(item)) return 1;
+  }
+  return 0;
+}
+
 /* The config.json of a legacy .h5's model_config (and training_config, unless it is Keras 2's). */
 static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoint_write_report *report) {
   json_t *c = json_deep_copy(f->config);
@@ -1337,6 +1357,11 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
     KCB__TRY(write_verified(f, &p, out_path, bytes, len));
     goto done;
   }
+  if ((layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) && f->config && layout != src &&
+      (f->meta.keras_version[0] == '1' || f->meta.keras_version[0] == '2') && uses_hard_sigmoid(f->config))
+    add_note(report, "the model uses hard_sigmoid, which Keras %s computed as clip(0.2 x + 0.5, 0, 1) and Keras 3 "
+             "computes as relu6(x + 3) / 6: the converted model predicts otherwise than it was trained",
+             f->meta.keras_version);
   if ((layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) && !f->config)
     KCB__TRY(kcb__error(KCB_EINVAL, "%s holds weights only (%s, no model config), so it cannot become a %s file, which "
                         "needs the architecture: convert from a .h5 or .keras checkpoint%s", f->path,

@@ -630,8 +630,8 @@ int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const 
   kcb__pool_enter(0);
   kcb__c_numbers numbers = kcb__c_numbers_begin(); /* Keras's 0.5 in any LC_NUMERIC */
   kcb__dist_set_op("fit");
+  m->compile_implicit = 0; /* trained with the compile defaults: they are its settings now, in its backups too */
   int rc = fit(m, x, y, opts, out_history);
-  if (rc == 0) m->compile_implicit = 0; /* trained with the compile defaults: they are its settings now */
   kcb__c_numbers_end(numbers);
   kcb__pool_leave();
   return rc;

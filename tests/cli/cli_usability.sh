@@ -33,6 +33,9 @@ check train_value_is_option 2 "^kcb-train: --csv: needs a value, and the next ar
 check train_value_is_option_eq 2 "the next argument is the option --epochs=2" -- "$train" --logdir --epochs=2
 check inspect_value_is_option 2 "^kcb-inspect scalars: --tag needs a value, and the next argument is the option --json" -- \
   "$inspect" scalars . --tag --json
+check train_value_is_short_option 2 "^kcb-train: --csv: needs a value, and the next argument is the option -h" -- "$train" --csv -h
+check inspect_value_is_short_option 2 "^kcb-inspect plot: --tag needs a value, and the next argument is the option -o" -- \
+  "$inspect" plot . --tag -o x.png
 check restore_value_is_option 2 "^kcb-restore: --monitor needs a value, and the next argument is the option --csv" -- \
   "$restore" . --monitor --csv x.csv
 # unknown options are unknown (not "needs a value"), with the nearest one

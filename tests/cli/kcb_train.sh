@@ -237,6 +237,11 @@ kcb-train-course.txt"
   # the same command again: nothing to do, exit 0; another one on the directory: refused, saying why
   check backup_completed_same 0 '^kcb-train: nothing to resume: the run backed up in .*/bk completed \(2 epochs\)' -- \
     "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3
+  # the watched value's settings go with the callback that watches it: a backup of a run that had a
+  # --checkpoint monitoring val_accuracy is resumed by the command without either
+  "$bin" $small --epochs 1 --verbose 0 --monitor val_accuracy --checkpoint "$tmp/mon/ck.keras" --backup-dir "$tmp/mon/b" >/dev/null
+  check backup_monitor_without_consumer 0 '^kcb-train: nothing to resume: the run backed up in .*/mon/b completed' -- \
+    "$bin" $small --epochs 1 --verbose 0 --backup-dir "$tmp/mon/b"
   check backup_completed_other_lr 2 'holds a completed run trained with other settings: --lr 0\.5 \(the backed-up run: 0\.001\); nothing was trained' -- \
     "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3 --lr 0.5
   check backup_completed_more_epochs 2 'start from its saved model with --initial-weights FILE --initial-epoch N' -- \

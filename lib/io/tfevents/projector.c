@@ -563,18 +563,19 @@ static int tsv_tensor_shape(const unsigned char *bytes, size_t n, long long *row
     for (size_t start = at; start <= at + len; c++) { /* each cell: [start, tab) */
       const unsigned char *tab = memchr(bytes + start, '\t', at + len - start);
       size_t cell_end = tab ? (size_t)(tab - bytes) : at + len;
-      char cell[64];
       size_t cl = cell_end - start;
-      int number = cl < sizeof cell;
+      char small[64], *cell = cl < sizeof small ? small : malloc(cl + 1); /* Python's float() takes any length */
+      int number = cell != NULL && !memchr(bytes + start, '\0', cl);
       if (number) {
         memcpy(cell, bytes + start, cl);
         cell[cl] = '\0';
         char *p = cell, *stop;
         while (isspace((unsigned char)*p)) p++;
-        (void)strtod(p, &stop);
+        (void)kcb__strtod_c(p, &stop); /* a file's numbers, whatever the program's LC_NUMERIC */
         while (isspace((unsigned char)*stop)) stop++;
         number = stop != p && *stop == '\0' && !strpbrk(p, "xX"); /* Python's float() takes no hex */
       }
+      if (cell != small) free(cell);
       if (!number) {
         snprintf(problem, size, "TSV tensor line %lld, column %lld is not a number", line_no, c + 1);
         return -1;
