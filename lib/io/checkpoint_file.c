@@ -122,6 +122,7 @@ static const class_vars known_classes[] = {
     {"GroupNormalization", {"gamma", "beta"}, 0},
     {"Embedding", {"embeddings"}, 0},
     {"PReLU", {"alpha"}, 0},
+    {"AdditiveAttention", {"scale"}, 0}, /* its one variable, with use_scale (Attention's depend on its settings) */
     {"Normalization", {"mean", "variance", "count"}, 3},
     {"LSTMCell", {"kernel", "recurrent_kernel", "bias"}, 0},
     {"GRUCell", {"kernel", "recurrent_kernel", "bias"}, 0},
@@ -183,7 +184,7 @@ static const char *class_from_snake(const char *snake) {
 /* A stored variable name that Keras marks non-trainable whatever its layer's class. */
 static int non_trainable_name(const char *name) {
   return kcb__leaf_is(name, "moving_mean") || kcb__leaf_is(name, "moving_variance") ||
-         kcb__leaf_is(name, "seed_generator_state");
+         kcb__leaf_is(name, "seed_generator_state") || kcb__leaf_is(name, "idf_weights"); /* a lookup's tf_idf */
 }
 
 /* A legacy weight name whose leaf is one of a known class's non-trainable variables
@@ -940,7 +941,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     size_t n_num = 0;
     if (rc == 0) rc = vars_order(f, vars_path, vars, n_vars, 1, order, &n_num);
     if (rc == 0) name_vars(cls, entry, n_num, names, trainable);
-    for (size_t i = n_num; rc == 0 && i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = 1;
+    for (size_t i = n_num; rc == 0 && i < n_vars; i++) names[i] = vars[order[i] - 1], trainable[i] = !non_trainable_name(names[i]);
     for (size_t i = 0; rc == 0 && i < n_vars; i++) {
       char vname[KCB__H5_PATH_MAX + 160];
       if (names[i]) snprintf(vname, sizeof vname, "%s/%s", own_scope, names[i]);
@@ -1559,6 +1560,7 @@ static const char *segment_name(const kcb_checkpoint_file *f, int s, const char 
 }
 
 static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name);
+static const opt_layout *layout_for(const kcb_checkpoint_file *f, const char *name);
 static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *opt_name, long *owners,
                        const char **slot, int strict);
 
@@ -1600,15 +1602,25 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
    * trailing ones: Nadam's u_product */
   size_t lead = 0, trail = 0;
   while (lead < n_opt && f->vars[first + lead].pub.rank == 0) lead++;
-  while (trail < n_opt - lead && f->vars[end - 1 - trail].pub.rank == 0) trail++;
-  /* by name (legacy files); every slot must find a variable of its size */
+  /* a trailing scalar is Nadam's u_product; any other optimizer's is a scalar variable's slot (an
+   * Attention's learned scale), which must find its owner */
+  const opt_layout *known = layout_for(f, opt_name);
+  size_t max_trail = !known ? n_opt : !strcmp(known->name, "nadam") ? 1 : 0;
+  while (trail < n_opt - lead && trail < max_trail && f->vars[end - 1 - trail].pub.rank == 0) trail++;
+  /* an optimizer saved before it was built holds its iteration and learning rate alone */
+  if (lead + trail == n_opt && n_opt <= 2) return;
+  /* by name (legacy files); every slot must find a variable of its size (a scalar one too, where
+   * its name leads to one: the others are hyperparameters) */
   int named = f->meta.layout == KCB_LAYOUT_H5;
   flat_names by_flat;
   if (named && !flat_names_build(f, &by_flat)) named = 0; /* out of memory: by position below */
-  for (size_t j = lead; named && j < n_opt; j++) {
+  for (size_t j = 0; named && j < n_opt; j++) {
     kcb__ckpt_var *o = &f->vars[first + j];
-    if (o->pub.rank == 0) continue;
     long w = owner_by_name(&by_flat, o->name);
+    if (o->pub.rank == 0) {
+      if (w >= 0 && f->vars[w].pub.count == 1 && (size_t)w < f->meta.n_model_vars) o->pub.owner = w;
+      continue;
+    }
     if (w < 0 || f->vars[w].pub.count != o->pub.count) named = 0;
     else o->pub.owner = w;
   }

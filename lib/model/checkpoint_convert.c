@@ -632,6 +632,13 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
                         "layout groups weights by layer name", f->path, f->layers[i].path);
   KCB__TRY(check_shared_with_nested(f));
   KCB__TRY(check_aliased_variables(f));
+  /* a lookup layer's tf_idf weights are a raw variable Keras's layer tracker does not list: its
+   * legacy loader would meet a layer (or a weight) more than the model has */
+  for (size_t i = 0; i < nm; i++)
+    if (kcb__leaf_is(f->vars[i].path, "idf_weights"))
+      return kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) holds idf_weights, which Keras's legacy layouts do not keep (its "
+                        "loader would count a weight too many); nothing was written: convert to .keras or .weights.h5",
+                        f->path, f->layers[f->vars[i].pub.layer].name, f->layers[f->vars[i].pub.layer].class_name);
   /* a weights-only store whose optimizer could not tell frozen layers (io/checkpoint_file.c's
    * frozen_from_slots) does not say in which order a nested model's layers list their weights */
   if (!f->config && f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 && !f->frozen_known)

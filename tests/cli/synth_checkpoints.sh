@@ -210,6 +210,20 @@ done
 for f in k2mix.h5 k2mix.legacy_weights.h5; do
   check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"
 done
+# a trainable scalar (Attention's learned scale) has its momentum last among the optimizer's
+# variables: its owner is found, so it stays trainable and the legacy layout lists it before the
+# Normalization's state (attn_scale.keras, made by a hunter's generator after Keras's save code)
+check scalar_slot_owned 0 "^\['dense/kernel', 'dense/bias', 'attention/0', 'normalization/mean'" -- sh -c "'$bin/kcb-restore' \
+  '$dir/attn_scale.keras' -o '$tmp/attn_scale.h5' >/dev/null 2>&1 && $py -c \"
+import h5py, sys; print([n if isinstance(n, str) else n.decode() for n in h5py.File(sys.argv[1])['model_weights/inner'].attrs['weight_names']])\" '$tmp/attn_scale.h5'"
+# an optimizer saved before it was built holds its iteration and learning rate alone: no slot, and
+# nothing called frozen
+check unbuilt_optimizer_no_slots 0 "13 parameters \(9 trainable, 4 non-trainable\)" -- \
+  "$bin/kcb-inspect" checkpoint "$dir/unbuilt_scalar.weights.h5"
+# StringLookup(output_mode="tf_idf"): its idf_weights are not trainable, and no legacy layout keeps them
+check tf_idf_not_trainable 0 "idf_weights +float32 +\(4,\) +4 +no " -- "$bin/kcb-inspect" checkpoint "$dir/tf_idf.keras"
+check tf_idf_legacy_refused 1 "layer 'string_lookup' \(StringLookup\) holds idf_weights, which Keras's legacy layouts do not keep" -- \
+  "$bin/kcb-restore" "$dir/tf_idf.keras" -o "$tmp/tf_idf.h5"
 # its layer 'head/out' (tf.keras 2 took '/' in names) would not load in Keras 3: the layouts with a
 # model config are refused, the weights alone convert
 for target in keras h5; do
