@@ -1405,6 +1405,9 @@ static const opt_layout opt_layouts[] = {
     {"adagrad", {{"accumulator", NULL}}},
     {"adadelta", {{"accumulated_grad", "accumulated_delta_var"}}},
     {"ftrl", {{"accumulator", "linear"}}},
+    /* slots that differ from one variable to the next (see try_per_variable) */
+    {"muon", {{NULL, NULL}}},
+    {"adafactor", {{NULL, NULL}}},
 };
 
 const opt_layout *kcb__opt_layout_of(const char *name) {
@@ -1668,10 +1671,60 @@ static const opt_layout *layout_for(const kcb_checkpoint_file *f, const char *na
   return cls ? kcb__opt_layout_of(cls) : NULL;
 }
 
+/* Whether shape b is shape a's first `n` axes, then a's axes from `from` on (Adafactor's factors). */
+static int shape_is(const kcb_checkpoint_var *o, const kcb_checkpoint_var *v, int n, int from) {
+  int rank = n + (from < v->rank ? v->rank - from : 0);
+  if (o->rank != rank) return 0;
+  for (int d = 0; d < n; d++)
+    if (o->shape[d] != v->shape[d]) return 0;
+  for (int d = from; d < v->rank; d++)
+    if (o->shape[n + d - from] != v->shape[d]) return 0;
+  return 1;
+}
+
+/* Optimizers whose slots vary from variable to variable, made variable by variable in order:
+ * Muon a momentum for each, and a velocity for those it updates as Adam does (rank other than 2,
+ * or an embedding's); Adafactor r, c (its factors over the last two axes; two scalars for a
+ * variable of rank below 2) and a velocity. Every trainable variable (as the file says) in turn
+ * must fit exactly. @return 1 with owners[] and names[] filled. */
+static int try_per_variable(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *kind, long *owners,
+                            const char **names) {
+  json_t *oc = optimizer_config(f->training);
+  json_t *excluded = json_object_get(oc, "exclude_layers");
+  if (json_is_array(excluded) && json_array_size(excluded)) return 0; /* regular expressions over paths: not judged */
+  int exclude_embeddings = !json_is_false(json_object_get(oc, "exclude_embeddings"));
+  int muon = strcmp(kind, "muon") == 0;
+  size_t pos = 0;
+  for (size_t i = 0; i < f->meta.n_model_vars; i++) {
+    const kcb_checkpoint_var *v = &f->vars[i].pub;
+    if (!v->trainable) continue;
+    static const char *const muon_slots[] = {"momentum", "velocity"}, *const ada_slots[] = {NULL, NULL, "velocity"};
+    char lower[KCB__H5_PATH_MAX];
+    kcb__strlcpy(lower, v->name ? v->name : "", sizeof lower);
+    for (char *c = lower; *c; c++) *c = (char)tolower((unsigned char)*c);
+    size_t want = muon ? 1 + (v->rank != 2 || (exclude_embeddings && strstr(lower, "embedding"))) : 3;
+    for (size_t s = 0; s < want; s++, pos++) {
+      if (pos >= n_slots) return 0;
+      const kcb_checkpoint_var *o = &f->vars[first + pos].pub;
+      int fits = muon || s == 2 ? shape_is(o, v, v->rank, v->rank)
+                 : v->rank < 2 ? o->rank == 0
+                 : s == 0 ? shape_is(o, v, v->rank - 1, v->rank) : shape_is(o, v, v->rank - 2, v->rank - 1);
+      if (!fits) return 0;
+      /* Adafactor makes its factors by shape and name, not from the variable: Keras ties only the
+       * velocity to it */
+      owners[pos] = muon || s == 2 ? (long)i : -1;
+      names[pos] = muon ? muon_slots[s] : ada_slots[s];
+    }
+  }
+  return pos == n_slots;
+}
+
 /* The slot layouts kcb knows for optimizer `opt_name`, tried in turn (see assign_owners_range). */
 static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *opt_name, long *owners,
                        const char **slot, int strict) {
   const opt_layout *L = layout_for(f, opt_name);
+  if (L && (!strcmp(L->name, "muon") || !strcmp(L->name, "adafactor")))
+    return strict && try_per_variable(f, first, n_slots, L->name, owners, slot);
   /* the base optimizer's own groups come first: an exponential moving average of every variable
    * (use_ema), then gradient accumulators (gradient_accumulation_steps); a weights-only file does
    * not say, so one leading group is tried last */

@@ -47,6 +47,13 @@ check frozen_count 0 '95 parameters \(55 trainable, 40 non-trainable\)' -- "$bin
 check frozen_unknown_noted 0 "nested layer 'base' are listed as if all its layers were trainable" -- \
   "$bin/kcb-restore" "$dir/frozen_finetune.weights.h5" -o "$tmp/ff.h5" --format legacy_weights.h5
 
+# slots that differ from variable to variable, made variable by variable: Muon's momentum for each
+# and a velocity for those it updates as Adam does (not a rank-2 kernel); Adafactor's factors r, c
+# (two scalars for a vector) and a velocity, which alone Keras ties to the variable
+check muon_slot_owners 0 '^muon/sequential_dense_kernel_momentum muon/sequential_dense_bias_momentum muon/sequential_dense_bias_velocity muon/sequential_dense_1_kernel_momentum ' -- \
+  sh -c "'$bin/kcb-inspect' checkpoint '$dir/mlp_muon.weights.h5' | awk '\$1 ~ /^muon\/sequential/ {printf \"%s \", \$1} END {print \"\"}'"
+check adafactor_velocity_owners 0 '^adafactor/sequential_dense_kernel_velocity adafactor/sequential_dense_bias_velocity $' -- \
+  sh -c "'$bin/kcb-inspect' checkpoint '$dir/adafactor.weights.h5' | awk '\$1 ~ /velocity/ {printf \"%s \", \$1} END {print \"\"}'"
 # a Keras 3 .h5 keeps optimizer.variables as they are: Muon's (slots named after their variables,
 # Adam's for some, its own for others) go to the store by position, equal to Keras's own store
 check muon_h5_to_store 0 '^same optimizer state: 8 variables$' -- sh -c "'$bin/kcb-restore' '$dir/mlp_muon.h5' -o '$tmp/muon.weights.h5' \
