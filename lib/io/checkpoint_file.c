@@ -122,7 +122,8 @@ static const class_vars known_classes[] = {
     {"GroupNormalization", {"gamma", "beta"}, 0},
     {"Embedding", {"embeddings"}, 0},
     {"PReLU", {"alpha"}, 0},
-    {"AdditiveAttention", {"scale"}, 0}, /* its one variable, with use_scale (Attention's depend on its settings) */
+    {"AdditiveAttention", {"scale"}, 0}, /* its one variable, with use_scale */
+    {"Attention", {"scale", "concat_score_weight"}, 0}, /* each as its settings ask (name_vars) */
     {"Normalization", {"mean", "variance", "count"}, 3},
     {"LSTMCell", {"kernel", "recurrent_kernel", "bias"}, 0},
     {"GRUCell", {"kernel", "recurrent_kernel", "bias"}, 0},
@@ -668,6 +669,20 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
     static const char *const renorm_stats[3] = {"moving_stddev", "renorm_mean", "renorm_stddev"};
     for (size_t i = 0; i < stats; i++)
       names[n - stats + i] = i < 2 ? c->names[2 + i] : renorm_stats[i - 2], trainable[n - stats + i] = 0;
+    return;
+  }
+  if (strcmp(cls, "Attention") == 0) { /* scale with use_scale, concat_score_weight with score_mode "concat" */
+    json_t *cfg = entry_config(entry);
+    const char *mode = json_string_value(json_object_get(cfg, "score_mode"));
+    const char *lead[2];
+    size_t k = 0;
+    if (!entry) { /* weights only: two are both; one could be either */
+      if (n == 2) lead[k++] = "scale", lead[k++] = "concat_score_weight";
+    } else {
+      if (json_is_true(json_object_get(cfg, "use_scale"))) lead[k++] = "scale";
+      if (mode && !strcmp(mode, "concat")) lead[k++] = "concat_score_weight";
+    }
+    for (size_t i = 0; k == n && i < k; i++) names[i] = lead[i];
     return;
   }
   if (n != known && !(known == 2 && n == 1 && strcmp(c->names[1], "bias") == 0) &&

@@ -219,8 +219,9 @@ for f in k2mix.h5 k2mix.legacy_weights.h5; do
 done
 # a trainable scalar (Attention's learned scale) has its momentum last among the optimizer's
 # variables: its owner is found, so it stays trainable and the legacy layout lists it before the
-# Normalization's state (attn_scale.keras, made by a hunter's generator after Keras's save code)
-check scalar_slot_owned 0 "^\['dense/kernel', 'dense/bias', 'attention/0', 'normalization/mean'" -- sh -c "'$bin/kcb-restore' \
+# Normalization's state (attn_scale.keras, made by a hunter's generator after Keras's save code);
+# Attention's variables are named as its settings make them (use_scale: scale)
+check scalar_slot_owned 0 "^\['dense/kernel', 'dense/bias', 'attention/scale', 'normalization/mean'" -- sh -c "'$bin/kcb-restore' \
   '$dir/attn_scale.keras' -o '$tmp/attn_scale.h5' >/dev/null 2>&1 && $py -c \"
 import h5py, sys; print([n if isinstance(n, str) else n.decode() for n in h5py.File(sys.argv[1])['model_weights/inner'].attrs['weight_names']])\" '$tmp/attn_scale.h5'"
 # an optimizer saved before it was built holds its iteration and learning rate alone: no slot, and
