@@ -922,19 +922,18 @@ const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int k
         if ((strncmp(name, "epoch_", 6) == 0) != (pass == 0)) continue;
         /* only tags the command can show: the asked one itself, of another kind, is no answer */
         if ((kind >= 0 && (int)sums[i]->tags[t].kind != kind) || !strcmp(name, tag)) continue;
-        size_t len = strlen(runs[i].name) + strlen(name) + 2;
+        size_t run_len = strlen(runs[i].name), len = run_len + strlen(name) + 2;
         names[count++] = name;
-        char *both = malloc(len); /* the RUN/TAG form diff prints */
-        if (!both) continue;
-        snprintf(both, len, "%s/%s", runs[i].name, name);
         if (!run_prefixed) { /* a command that takes the run apart: RUN/TAG given whole is said so */
-          if (!best && strcmp(both, tag) == 0) {
+          if (!best && !strncmp(tag, runs[i].name, run_len) && tag[run_len] == '/' && !strcmp(tag + run_len + 1, name)) {
             snprintf(buf, size, "--tag %s --run %s", name, runs[i].name);
             best = buf;
           }
-          free(both);
           continue;
         }
+        char *both = malloc(len); /* the RUN/TAG form diff prints */
+        if (!both) continue;
+        snprintf(both, len, "%s/%s", runs[i].name, name);
         owned[n_owned++] = both;
         names[count++] = both;
       }

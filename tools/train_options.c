@@ -298,6 +298,15 @@ static const option *find_option(const char *name) {
   return NULL;
 }
 
+/* Whether an argument is one of kcb-train's options ("--epochs", "--epochs=3", "--help", "-h"). */
+static int names_an_option(const char *arg) {
+  if (!strcmp(arg, "-h")) return 1;
+  if (strncmp(arg, "--", 2) != 0) return 0;
+  char name[80];
+  snprintf(name, sizeof name, "%.*s", (int)strcspn(arg + 2, "="), arg + 2);
+  return find_option(name) || !strcmp(name, "help") || !strcmp(name, "version");
+}
+
 /* "kcb-train: WHERE: unknown option 'NAME' (did you mean --X?)": the nearest flag, as git does. */
 static int unknown_option(const char *where, const char *name) {
   const char *names[N_OPTIONS + 2];
@@ -559,15 +568,11 @@ int train_args_parse(train_args *a, int argc, char **argv) {
     if (eq) v = eq + 1;
     else if (i + 1 >= argc) return train_usage_error(dashed, "", "needs a value");
     else v = argv[++i];
-    if (!eq && v[0] == '-') { /* "--csv --terminate-on-nan": the value forgotten, not a file so named */
-      char next[80];
-      snprintf(next, sizeof next, "%.*s", (int)strcspn(v + 2, "="), v[1] == '-' ? v + 2 : "");
-      if ((v[1] == '-' && (find_option(next) || !strcmp(next, "help") || !strcmp(next, "version"))) || !strcmp(v, "-h")) {
-        char why[200];
-        snprintf(why, sizeof why, "needs a value, and the next argument is the option %s (write %s=%s for a value so named)",
-                 v, dashed, v);
-        return train_usage_error(dashed, NULL, why);
-      }
+    if (!eq && names_an_option(v)) { /* "--csv --terminate-on-nan": the value forgotten, not a file so named */
+      char why[200];
+      snprintf(why, sizeof why, "needs a value, and the next argument is the option %s (write %s=%s for a value so named)",
+               v, dashed, v);
+      return train_usage_error(dashed, NULL, why);
     }
     int rc = o->kind == CONFIG ? expand_home(dashed, &v) : 0;
     if (!rc) rc = o->kind == CONFIG ? read_config(a, v, 0) : apply(a, o, dashed, v);

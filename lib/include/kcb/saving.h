@@ -90,7 +90,8 @@ int kcb_model_load_weights(kcb_model *m, const char *path, const kcb_load_option
  * and optimizer state. A file without compile settings (Keras would return an uncompiled model)
  * gives a model compiled with Keras's compile() defaults, RMSprop, and mean squared error; its
  * optimizer state is then not loaded, and until it is compiled again or trained it is saved as Keras
- * would save the uncompiled model: without compile settings or optimizer state. Supported layers: those of kcb/model.h and kcb/layers.h (Dense,
+ * would save the uncompiled model: without compile settings or optimizer state. Supported layers:
+ * those of kcb/model.h and kcb/layers.h (Dense,
  * Activation, Dropout, Flatten, convolutions, pooling, normalization, Reshape, ZeroPadding2D,
  * SpatialDropout2D); a tf.keras 2 training config is mapped to kcb's settings, and a setting kcb
  * lacks is KCB_EFORMAT naming it (load with compile = 0 to get the weights).

@@ -571,7 +571,7 @@ static int tsv_tensor_shape(const unsigned char *bytes, size_t n, long long *row
         cell[cl] = '\0';
         char *p = cell, *stop;
         while (isspace((unsigned char)*p)) p++;
-        (void)kcb__strtod_c(p, &stop); /* a file's numbers, whatever the program's LC_NUMERIC */
+        (void)strtod(p, &stop); /* in C numbers (the caller's) */
         while (isspace((unsigned char)*stop)) stop++;
         number = stop != p && *stop == '\0' && !strpbrk(p, "xX"); /* Python's float() takes no hex */
       }
@@ -716,7 +716,10 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
       } else if (bytes || size == 0) {
         kcb__strlcpy(e->format, "tsv", sizeof e->format);
         long long rows = 0, cols = 0;
-        if (tsv_tensor_shape(bytes, got, &rows, &cols, e->problem, sizeof e->problem) == 0) {
+        kcb__c_numbers numbers = kcb__c_numbers_begin(); /* a file's numbers, whatever the program's LC_NUMERIC */
+        int shaped = tsv_tensor_shape(bytes, got, &rows, &cols, e->problem, sizeof e->problem) == 0;
+        kcb__c_numbers_end(numbers);
+        if (shaped) {
           /* the tensor is the file's; a tensor_shape beside it cuts the points where the page looks */
           if (e->rows >= 0 && (rows != e->rows || (e->dims >= 0 && cols != e->dims)))
             snprintf(e->problem, sizeof e->problem, "TSV tensor is %lld x %lld, tensor_shape says [%lld, %lld]", rows, cols,
