@@ -493,6 +493,62 @@ static void test_fused_batch_norm_pooling(void **state) {
   }
 }
 
+/* fit applies each layer's update inside backward, as soon as the layer's gradient is done; with
+ * no_fusion it runs the optimizer step after backward. Both give the same floats: weights, moving
+ * statistics and every slot, after whole epochs of a network with convolutions, BatchNormalization
+ * (non-trainable variables between trainable ones) and Dropout, on 1 thread and on the pool's. */
+static void update_in_backward_matches_step(kcb_optimizer_options opt, int threads) {
+  enum { N = 37, SIZE = 6 * 6 * 2 };
+  int64_t shape[3] = {6, 6, 2}, xs[4] = {N, 6, 6, 2}, ys[1] = {N};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 4, xs));
+  assert_ok(kcb_tensor_new(&y, 1, ys));
+  kcb__rng rng;
+  kcb__rng_seed(&rng, 5);
+  fill(x->data, N * SIZE, &rng, -1, 1);
+  for (int i = 0; i < N; i++) y->data[i] = (float)(i % 3);
+  kcb_model *m[2];
+  kcb__blas_set_threads(threads);
+  for (int f = 0; f < 2; f++) {
+    assert_ok(kcb_model_new(&m[f], 3, shape, 7));
+    assert_ok(kcb_model_add_from_spec(m[f], "conv:4:3:same:relu,bn,maxpool:2,flatten,dropout:0.2,8:relu,bn,3:softmax"));
+    kcb_compile_options c = {0};
+    c.optimizer = opt;
+    c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+    assert_ok(kcb_model_compile(m[f], &c));
+    m[f]->no_fusion = f;
+    kcb_fit_options o = KCB_FIT_OPTIONS_INIT;
+    o.epochs = 3, o.batch_size = 8, o.verbose = 0;
+    assert_ok(kcb_model_fit(m[f], x, y, &o, NULL));
+  }
+  kcb__blas_set_threads(1);
+  assert_int_equal(m[0]->opt.iterations, 15);
+  assert_int_equal(m[1]->opt.iterations, 15);
+  assert_memory_equal(m[0]->params, m[1]->params, m[0]->n_params * sizeof(float));
+  size_t n0, n1;
+  const float *s0 = kcb_model_optimizer_slots(m[0], &n0), *s1 = kcb_model_optimizer_slots(m[1], &n1);
+  assert_int_equal(n0, n1);
+  if (n0) assert_memory_equal(s0, s1, n0 * sizeof(float));
+  for (int f = 0; f < 2; f++) kcb_model_free(m[f]);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
+static void test_update_in_backward(void **state) {
+  (void)state;
+  kcb_optimizer_options sgd = KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD), rms = KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP),
+                        adam = KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM), adamw = KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAMW);
+  sgd.momentum = 0.9, sgd.nesterov = 1;
+  rms.momentum = 0.5, rms.centered = 1;
+  adam.amsgrad = 1;
+  for (int threads = 1; threads <= 2; threads++) {
+    update_in_backward_matches_step(sgd, threads);
+    update_in_backward_matches_step(rms, threads);
+    update_in_backward_matches_step(adam, threads);
+    update_in_backward_matches_step(adamw, threads);
+  }
+}
+
 static void test_batch_norm_modes(void **state) {
   (void)state;
   kcb_model *m = test_compiled_model(3, "bn", 1, KCB_OPT_ADAMW, KCB_DEFAULT, KCB_LOSS_MEAN_SQUARED_ERROR, KCB_METRIC_COUNT);
@@ -866,6 +922,7 @@ int main(void) {
       cmocka_unit_test(test_conv_forward_direct),
       cmocka_unit_test(test_batch_norm_modes),
       cmocka_unit_test(test_fused_batch_norm_pooling),
+      cmocka_unit_test(test_update_in_backward),
       cmocka_unit_test(test_snapshot_moving_statistics),
       cmocka_unit_test(test_keras_cnn_files),
       cmocka_unit_test(test_keras_mlp_bn_files),

@@ -44,7 +44,7 @@ static double row_crossentropy(const float *p, const float *t, int64_t label, in
     double tj = label >= 0 ? (j == label) : t[j];
     double q = p[j] / s;
     float qc = clipf((float)q);
-    loss -= tj * log(qc);
+    if (tj != 0) loss -= tj * log(qc); /* 0 * log(qc) adds nothing: qc is clipped above 0 */
     double dq = (qc == (float)q && tj != 0) ? -tj / q : 0.0; /* clipped values pass no gradient */
     if (g) g[j] = (float)dq;
     dot += dq * q;

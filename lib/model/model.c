@@ -593,6 +593,9 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
         }
         break;
     }
+    if (m->update_in_backward) /* layer i's weights are done with: below it only its gradient was needed */
+      for (int v = 0; v < l->n_vars; v++)
+        if (l->vars[v].trainable) kcb__optimizer_update(&m->opt, m->params, m->grads, l->vars[v].offset, l->vars[v].size);
   }
   m->input_grad = m->want_input_grad ? g : NULL;
 }

@@ -234,7 +234,11 @@ struct kcb_model {
   size_t n_train_runs;
   /* Tests: backward also computes dL/dinput (into the returned input_grad). */
   int want_input_grad;
-  int no_fusion;            /* tests: every layer on its own, to compare the fused passes with */
+  int no_fusion;            /* tests: every layer on its own and the optimizer after backward, to compare
+                               the fused passes with */
+  /* A training step alone (train.c): backward applies the optimizer to each layer as soon as its
+   * gradients are done and its weights are no longer needed, while the gradient is still in cache. */
+  int update_in_backward;
   /* Distributed fit: BatchNormalization's batch statistics are the global batch's, summed over
    * the processes in forward and backward (normalization.c), so it trains as in one process. */
   kcb_distributed *sync_dist; /* NULL: alone (or one process) */
@@ -289,6 +293,9 @@ int kcb__metric_check(kcb_metric metric, const char *name, int64_t width, int64_
 int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, size_t n_params);
 void kcb__optimizer_free(kcb__optimizer *opt);
 void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads);
+/* The step's update of parameters [lo, lo + n) alone: a step made of such parts over every trainable
+ * parameter, then iterations + 1, is kcb__optimizer_step (the update of each parameter is its own). */
+void kcb__optimizer_update(const kcb__optimizer *opt, float *params, const float *grads, size_t lo, size_t n);
 
 /* Layer families (conv.c, pooling.c, normalization.c, reshape.c): add-time checks live in each
  * file's public kcb_model_add_*; forward reads l->in and writes l->out (or sets l->y); backward

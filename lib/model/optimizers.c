@@ -40,7 +40,9 @@ int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, siz
     case KCB_OPT_RMSPROP: slots = 1 + (r.momentum > 0) + (r.centered != 0); break;
     default: slots = 2 + (r.amsgrad != 0); break;
   }
-  float *block = slots ? calloc((size_t)slots * n_params, sizeof(float)) : NULL;
+  /* on a cache line, as the parameters are: a step's vector loads of the first slot split no line */
+  float *block = slots ? kcb__alloc_floats((size_t)slots * n_params) : NULL;
+  if (block) memset(block, 0, (size_t)slots * n_params * sizeof *block);
   if (slots && !block) return kcb__error(KCB_ENOMEM, "out of memory for optimizer slots (%zu floats)", (size_t)slots * n_params);
   kcb__optimizer_free(opt);
   opt->o = r;
@@ -113,16 +115,17 @@ static void step_part(void *ctx, int part, int64_t begin, int64_t end) {
   j->step(j->opt, j->params, j->grads, j->lo + (size_t)begin, j->lo + (size_t)end);
 }
 
+void kcb__optimizer_update(const kcb__optimizer *opt, float *params, const float *grads, size_t lo, size_t n) {
+  /* every parameter's update is independent: the pool's threads take a share each */
+  step_job j = {step_for(opt->o.kind), opt, params, grads, lo};
+  kcb__parallel((int64_t)n, 16384, 16, step_part, &j);
+}
+
 void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads) {
   /* Without runs (an optimizer used alone) every parameter is trainable. */
   size_t whole[1][2] = {{0, opt->n}};
   size_t(*runs)[2] = opt->runs ? opt->runs : whole;
   size_t n_runs = opt->runs ? opt->n_runs : 1;
-  step_job j = {step_for(opt->o.kind), opt, params, grads, 0};
-  for (size_t r = 0; r < n_runs; r++) {
-    /* every parameter's update is independent: the pool's threads take a share each */
-    j.lo = runs[r][0];
-    kcb__parallel((int64_t)runs[r][1], 16384, 16, step_part, &j);
-  }
+  for (size_t r = 0; r < n_runs; r++) kcb__optimizer_update(opt, params, grads, runs[r][0], runs[r][1]);
   opt->iterations++;
 }

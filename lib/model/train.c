@@ -182,9 +182,14 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
   if (own_masks)
     kcb__rng_seed(&m->dropout_rng,
                   kcb__rng_next(&shared) ^ 0x9e3779b97f4a7c15ull * (uint64_t)(kcb_distributed_rank(h->dist) + 1));
+  /* Alone, the optimizer runs inside backward, each layer's update while its gradient is in cache;
+   * processes average the whole gradient first, and a profile shows the update as its own span. */
+  const int update_in_backward = train && !h->dist && !m->profiler && !m->no_fusion;
+  m->update_in_backward = update_in_backward;
   if (count > 0) rc = local_step(m, x, y, count, train);
   else if (train && m->sync_dist) kcb__norm_sync_without_samples(m, 1, 1);
   if (own_masks) m->dropout_rng = shared;
+  m->update_in_backward = 0;
   if (!rc) rc = m->sync_rc;
   /* the exchanges get spans of their own in a profile: on several processes they are the step's
    * communication (and the wait for the slowest rank), which a trace must not hide */
@@ -199,7 +204,9 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
     return rc;
   if (t) kcb__model_span(m, "metrics allreduce", train, &t);
   if (train) memcpy(m->epoch_means, h->global, sizeof m->epoch_means); /* for a mid-epoch backup */
-  if (train) {
+  if (train && update_in_backward) {
+    m->opt.iterations++;
+  } else if (train) {
     t = m->profiler ? kcb_profiler_now() : 0;
     kcb__optimizer_step(&m->opt, m->params, m->grads);
     kcb__model_span(m, "optimizer", train, &t);
