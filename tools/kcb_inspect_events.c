@@ -186,7 +186,8 @@ static const char histograms_help[] =
     "(from the sum when the writer stored it, as a HistogramProto does; else estimated from the\n"
     "bucket midpoints, shown with '~': TF2 [k,3] tensors carry no sum) and a sparkline of the\n"
     "bucket counts ('(empty)' for no values). TF2 [k,3] tensors and legacy HistogramProtos\n"
-    "(converted as TensorBoard converts them) both read. As in TensorBoard, a value at a step a\n"
+    "(converted as TensorBoard converts them) both read; a value of the histograms plugin that is\n"
+    "no [k,3] tensor is skipped with a warning. As in TensorBoard, a value at a step a\n"
     "later one of its tag logged again (a run trained again into the directory, or resumed) is not\n"
     "shown; so for images, audio, text and kcb-inspect plugins' PR curves.\n"
     "\n"
@@ -232,13 +233,30 @@ typedef struct hist_ctx {
   select_args *s;
   table t;
   int buckets;
+  /* values of the histograms plugin that are no [k,3] bucket tensor, in the current run: how many,
+   * and the first one, for the run's warning */
+  size_t unreadable;
+  char first_unreadable[320];
 } hist_ctx;
+
+/* Notes a value under the histograms plugin that the reader could not take as buckets. */
+static void note_unreadable_histogram(hist_ctx *h, const kcb_event *e, const kcb_summary_value *v) {
+  if (h->unreadable++) return;
+  char shape[96] = "[";
+  for (int d = 0; d < v->rank && strlen(shape) < sizeof shape - 24; d++)
+    snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%lld", d ? "," : "", (long long)v->shape[d]);
+  strcat(shape, "]");
+  snprintf(h->first_unreadable, sizeof h->first_unreadable, "the first, tag '%.120s' at step %lld, has shape %s and %zu bytes of data",
+           v->tag, (long long)e->step, shape, v->tensor_content.len);
+}
 
 static int on_histogram(void *ctx, const run_ref *run, const kcb_event *e) {
   hist_ctx *h = ctx;
   for (size_t i = 0; i < e->n_values; i++) {
     const kcb_summary_value *v = &e->values[i];
-    if (v->kind != KCB_SUMMARY_HISTOGRAM || (h->s->tag && strcmp(v->tag, h->s->tag) != 0)) continue;
+    if (h->s->tag && strcmp(v->tag, h->s->tag) != 0) continue;
+    if (v->kind == KCB_SUMMARY_TENSOR && strcmp(v->plugin_name, "histograms") == 0) note_unreadable_histogram(h, e, v);
+    if (v->kind != KCB_SUMMARY_HISTOGRAM) continue;
     if (h->s->json) {
       printf("%s\n  ", h->s->matched ? "," : "");
       json_run_tag_step(run, e, v);
@@ -305,12 +323,24 @@ int cmd_histograms(int argc, char **argv) {
     select_close(&s);
     return rc < 0 ? EXIT_OK : rc;
   }
-  hist_ctx h = {&s, {0, 0, 0, NULL, NULL}, args_has(&s.a, "--buckets")};
+  hist_ctx h = {&s, {0, 0, 0, NULL, NULL}, args_has(&s.a, "--buckets"), 0, ""};
   table_init(&h.t, 8, "llrrrrrl");
   const char *head[8] = {"run", "tag", "step", "count", "min", "max", "mean", "buckets"};
   table_add(&h.t, head);
   if (s.json) printf("{\"histograms\": [");
-  for (size_t i = 0; i < s.n_runs && !rc; i++) rc = each_event("histograms", &s.runs[i], on_histogram, &h, &s.problem);
+  for (size_t i = 0; i < s.n_runs && !rc; i++) {
+    h.unreadable = 0;
+    rc = each_event("histograms", &s.runs[i], on_histogram, &h, &s.problem);
+    if (h.unreadable) { /* TensorBoard's histograms are [k,3]: left edge, right edge, count */
+      fprintf(stderr, "kcb-inspect histograms: warning: run '");
+      fput_esc(stderr, s.runs[i].name, strlen(s.runs[i].name), 0);
+      fprintf(stderr, "': skipped %zu value%s of the histograms plugin that %s not a [k,3] tensor (left edge, right edge, count); ",
+              h.unreadable, h.unreadable == 1 ? "" : "s", h.unreadable == 1 ? "is" : "are");
+      fput_esc(stderr, h.first_unreadable, strlen(h.first_unreadable), 0);
+      fputc('\n', stderr);
+      s.problem = 1;
+    }
+  }
   if (s.json) printf("]}\n");
   else if (s.matched) table_print(stdout, &h.t, "");
   table_free(&h.t);

@@ -27,7 +27,8 @@ static const char runs_help[] =
     "records before the damage are still listed); 2 usage error.\n";
 
 /* The dashboard that shows a tag: its plugin, or for legacy values (simple_value, HistogramProto,
- * Image, Audio) the plugin TensorBoard migrates them to. */
+ * Image, Audio) the plugin TensorBoard migrates them to; "" for none. The table and the JSON say
+ * the same. */
 static const char *shown_plugin(const kcb_run_tag *t) {
   if (t->plugin[0]) return t->plugin;
   switch (t->kind) {
@@ -36,7 +37,7 @@ static const char *shown_plugin(const kcb_run_tag *t) {
     case KCB_SUMMARY_IMAGE: return "images";
     case KCB_SUMMARY_AUDIO: return "audio";
     case KCB_SUMMARY_TEXT: return "text";
-    default: return "-";
+    default: return "";
   }
 }
 
@@ -88,7 +89,7 @@ static void print_runs_text(const run_ref *runs, kcb_run_summary **sums, size_t 
       snprintf(cnt, sizeof cnt, "%llu", (unsigned long long)g->count);
       steps_text(g, st, sizeof st);
       int sc = g->kind == KCB_SUMMARY_SCALAR;
-      const char *row[9] = {shown_plugin(g), g->tag, kcb_summary_kind_name(g->kind), cnt, st,
+      const char *row[9] = {shown_plugin(g)[0] ? shown_plugin(g) : "-", g->tag, kcb_summary_kind_name(g->kind), cnt, st,
                             sc ? sv_short(stat_val(g, g->first, g->first_int), a) : "",
                             sc ? sv_short(stat_val(g, g->last, g->last_int), b) : "",
                             sc ? sv_short(stat_val(g, g->min, g->min_int), c) : "",
@@ -105,7 +106,7 @@ static void json_tag(FILE *f, const kcb_run_tag *g) {
   fputs("{\"tag\": ", f);
   json_str(f, g->tag);
   fputs(", \"plugin\": ", f);
-  json_str(f, g->plugin);
+  json_str(f, shown_plugin(g));
   fprintf(f, ", \"kind\": \"%s\", \"count\": %llu, \"first_step\": %lld, \"last_step\": %lld, \"min_step\": %lld, "
              "\"max_step\": %lld, \"first_wall_time\": ",
           kcb_summary_kind_name(g->kind), (unsigned long long)g->count, (long long)g->first_step,

@@ -268,6 +268,11 @@ mkdir -p "$tmp/imgsize/run" && make image_sizes "$tmp/imgsize/run/events.out.tfe
 check image_size_unknown 0 "^run +pic +0 +0 +\? +8 +png$" -- T "$inspect" images "$tmp/imgsize"
 mkdir -p "$tmp/textshape" && make text_shapes "$tmp/textshape/events.out.tfevents.1.shape"
 check text_lying_shape 0 '^  cell3$' -- T "$inspect" text "$tmp/textshape"
+# a histograms-plugin tensor that is no [k,3] table is skipped with a warning naming it, not in silence
+mkdir -p "$tmp/histshape" && make histogram_shapes "$tmp/histshape/events.out.tfevents.1.shape"
+check histogram_bad_shape 1 "skipped 2 values of the histograms plugin .* tag 'badshape' at step 0, has shape \[2,2\]" -- \
+  T "$inspect" histograms "$tmp/histshape"
+check histogram_good_kept 1 '^\. +good +1 +4 +0 +1 ' -- T "$inspect" histograms "$tmp/histshape"
 cp "$tmp/c.1.weights.h5" "$tmp/esc/$(printf 'w\033[2J').weights.h5"
 check escaped_restore_path 0 'w\\x1b\[2J\.weights\.h5' -- T "$restore" "$tmp/esc"
 T "$restore" "$tmp/esc" >"$out" 2>&1; assert escaped_restore_raw no_controls

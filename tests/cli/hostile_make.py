@@ -206,6 +206,17 @@ def text_shapes(out):
     events(out, *evs)
 
 
+def histogram_shapes(out):
+    """Histograms-plugin tensors that are no [k,3] bucket table: DT_DOUBLE of shape [2,2], and of
+    shape [5,3] holding 3 doubles; then one good [1,3] histogram."""
+    def hist(step, tag, rows, cols, values):
+        dims = b"".join(field(2, bytes([0x08]) + varint(d)) for d in (rows, cols))
+        content = field(4, struct.pack("<%dd" % len(values), *values))
+        return summary_event(step, tag, "histograms", b"", bytes([0x08, 0x02]) + field(2, dims) + content)
+    events(out, hist(0, "badshape", 2, 2, [0, 1, 2, 3]), hist(0, "short", 5, 3, [0, 1, 2]),
+           hist(1, "good", 1, 3, [0.0, 1.0, 4.0]))
+
+
 def pr_tags(out, n):
     """n PR-curve tags (2 thresholds), one record each: a tag lookup must not be linear."""
     content = bytes([0x08, 0x00, 0x10, 0x02])  # PrCurvePluginData: version 0, num_thresholds 2

@@ -55,18 +55,19 @@ def check_fixture_runs(data, args):
             t = tags[tag]
             vals = [p[2] for p in series]
             steps = [p[0] for p in series]
-            got = (t["kind"], t["count"], t["first_step"], t["last_step"], t["first"], t["last"], t["min"], t["max"])
-            expect = ("scalar", len(series), steps[0], steps[-1], vals[0], vals[-1], min(vals), max(vals))
+            # PyTorch's simple_value: the dashboard TensorBoard shows it in, as the table says
+            got = (t["plugin"], t["kind"], t["count"], t["first_step"], t["last_step"], t["first"], t["last"], t["min"], t["max"])
+            expect = ("scalars", "scalar", len(series), steps[0], steps[-1], vals[0], vals[-1], min(vals), max(vals))
             if got != expect:
                 fail("%s %s: %s, expected %s" % (name, tag, got, expect))
         for tag, hists in want.get("histograms", {}).items():
             t = tags[tag]
             steps = [int(s) for s in hists]
-            if t["kind"] != "histogram" or t["min_step"] > min(steps) or t["max_step"] < max(steps):
+            if (t["plugin"], t["kind"]) != ("histograms", "histogram") or t["min_step"] > min(steps) or t["max_step"] < max(steps):
                 fail("%s %s: %s" % (name, tag, t))
         for tag, img in want.get("images", {}).items():
             t = tags[tag]
-            if t["kind"] != "image" or t["count"] != len(img["steps"]) or t["first_step"] != img["steps"][0]:
+            if (t["plugin"], t["kind"]) != ("images", "image") or t["count"] != len(img["steps"]) or t["first_step"] != img["steps"][0]:
                 fail("%s %s: %s" % (name, tag, t))
 
 

@@ -13,6 +13,18 @@ py=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 
+# A weights-only store names each layer's group after its class in snake_case: the layers without
+# variables that kcb does not train are still named by class (UnitNormalization, ReLU, RandomFlip)
+check weightless_classes 0 '^UnitNormalization ReLU RandomFlip RMSNormalization $' -- sh -c "$py -c \"
+import h5py, numpy as np
+f = h5py.File('$tmp/weightless.weights.h5', 'w')
+for name in ['unit_normalization', 're_lu', 'random_flip']:
+    f.create_group('layers/' + name + '/vars')
+f.create_dataset('layers/rms_normalization/vars/0', data=np.ones(4, 'float32'))
+f.create_group('optimizer/vars')\" && '$bin/kcb-inspect' checkpoint '$tmp/weightless.weights.h5' --json | $py -c \"
+import json, sys
+print(''.join(l['class'] + ' ' for l in json.load(sys.stdin)['layers']))\""
+
 # A LossScaleOptimizer's slots are laid out by its inner optimizer's settings (Adam with use_ema:
 # averages first; centered RMSprop: average gradients, not momentums); h5py wrote these two.
 check lso_inner_ema 0 '^  adam/sequential_dense_kernel_average ' -- "$bin/kcb-inspect" checkpoint "$dir/lso_ema.keras"
