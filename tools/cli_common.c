@@ -213,7 +213,8 @@ void cli_json_string(FILE *f, const char *s, size_t n) {
     else {
       size_t k = utf8_len(p + i, n - i);
       if (k) fwrite(p + i, 1, k, f), i += k - 1;
-      else fprintf(f, "\\u%04x", c); /* a byte that is not UTF-8: as its Latin-1 code point */
+      else fprintf(f, "\\udc%02x", c); /* a byte that is not UTF-8: as a lone surrogate U+DC80..U+DCFF,
+                                         which Python's surrogateescape turns back into the byte */
     }
   }
   fputc('"', f);

@@ -268,6 +268,16 @@ mkdir -p "$tmp/imgsize/run" && make image_sizes "$tmp/imgsize/run/events.out.tfe
 check image_size_unknown 0 "^run +pic +0 +0 +\? +8 +png$" -- T "$inspect" images "$tmp/imgsize"
 mkdir -p "$tmp/textshape" && make text_shapes "$tmp/textshape/events.out.tfevents.1.shape"
 check text_lying_shape 0 '^  cell3$' -- T "$inspect" text "$tmp/textshape"
+# a tag that is not UTF-8: the JSON writes its bytes as lone surrogates, which Python turns back into
+# the bytes (surrogateescape), so a script can pass the tag on to --tag
+mkdir -p "$tmp/latin" && make latin_tag "$tmp/latin/events.out.tfevents.1.latin"
+check latin_tag_round_trip 0 '^1\.5$' -- T /usr/bin/python3 -c "
+import json, subprocess, sys
+d = json.loads(subprocess.run(['$inspect', 'runs', '$tmp/latin', '--json'], capture_output=True, check=True).stdout)
+tag = d['runs'][0]['tags'][0]['tag']
+assert tag.encode('utf-8', 'surrogateescape') == b'bad\xff\xfe', ascii(tag)
+s = json.loads(subprocess.run(['$inspect', 'scalars', '$tmp/latin', '--tag', tag, '--format', 'json'], capture_output=True, check=True).stdout)
+print(s['runs']['.'][0][2])"
 # a histograms-plugin tensor that is no [k,3] table is skipped with a warning naming it, not in silence
 mkdir -p "$tmp/histshape" && make histogram_shapes "$tmp/histshape/events.out.tfevents.1.shape"
 check histogram_bad_shape 1 "skipped 2 values of the histograms plugin .* tag 'badshape' at step 0, has shape \[2,2\]" -- \

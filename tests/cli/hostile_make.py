@@ -217,6 +217,12 @@ def histogram_shapes(out):
            hist(1, "good", 1, 3, [0.0, 1.0, 4.0]))
 
 
+def latin_tag(out):
+    """A scalar whose tag is not UTF-8: b"bad\\xff\\xfe" (DT_FLOAT 1.5)."""
+    tensor = bytes([0x08, 0x01]) + field(4, struct.pack("<f", 1.5))
+    events(out, summary_event(0, "bad\xff\xfe", "scalars", b"", tensor))
+
+
 def pr_tags(out, n):
     """n PR-curve tags (2 thresholds), one record each: a tag lookup must not be linear."""
     content = bytes([0x08, 0x00, 0x10, 0x02])  # PrCurvePluginData: version 0, num_thresholds 2
