@@ -128,6 +128,47 @@ static int check_monitor(const train_args *a) {
 
 static int parse_profile_batch(const char *v, long long *start, long long *stop);
 
+/* Whether paths a and b name one file: the same inode when both exist, else the same directory
+ * (resolved) and name. */
+static int same_file(const char *a, const char *b) {
+  struct stat sa, sb;
+  int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+  if (ea || eb) return ea && eb && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+  const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
+  snprintf(da, sizeof da, "%.*s", na ? (int)(na - a) + 1 : 1, na ? a : ".");
+  snprintf(db, sizeof db, "%.*s", nb ? (int)(nb - b) + 1 : 1, nb ? b : ".");
+  if (!realpath(da, ra) || !realpath(db, rb)) return 0; /* a directory to be made: only the same text */
+  return strcmp(ra, rb) == 0 && strcmp(na ? na + 1 : a, nb ? nb + 1 : b) == 0;
+}
+
+/* No file the run writes may be one it reads (the CSV log over --initial-weights or a --config
+ * file), and no two outputs one file; --save or a fixed --checkpoint over --initial-weights is
+ * fine-tuning that replaces its start, as asked. */
+static int check_paths_apart(const train_args *a) {
+  const char *checkpoint = a->checkpoint && !strchr(a->checkpoint, '{') ? a->checkpoint : NULL;
+  const struct { const char *flag, *path; } outputs[3] = {{"--csv", a->csv}, {"--save", a->save}, {"--checkpoint", checkpoint}};
+  size_t n_configs;
+  const char *const *configs = train_args_config_files(&n_configs);
+  char why[600];
+  for (int o = 0; o < 3; o++) {
+    if (!outputs[o].path) continue;
+    const char *input = a->initial_weights && o == 0 && same_file(outputs[o].path, a->initial_weights) ? "--initial-weights" : NULL;
+    for (size_t c = 0; !input && c < n_configs; c++)
+      if (same_file(outputs[o].path, configs[c])) input = "--config";
+    if (input) {
+      snprintf(why, sizeof why, "it is the %s file this run reads; writing there would replace it (give another name)", input);
+      return train_usage_error(outputs[o].flag, outputs[o].path, why);
+    }
+    for (int p = 0; p < o; p++)
+      if (outputs[p].path && same_file(outputs[o].path, outputs[p].path)) {
+        snprintf(why, sizeof why, "%s names the same file: one would replace the other (give another name)", outputs[p].flag);
+        return train_usage_error(outputs[o].flag, outputs[o].path, why);
+      }
+  }
+  return 0;
+}
+
 /* Flags that only make sense with another one, and values checked beyond their range. */
 static int check_callback_args(const train_args *a) {
   kcb_monitor_mode mode;
@@ -1047,6 +1088,7 @@ static int read_command_line(train_args *a, int argc, char **argv) {
     a->metrics = metrics;
   }
   if (status == 0) status = check_callback_args(a);
+  if (status == 0) status = check_paths_apart(a);
   if (status == 0) status = check_names(a);
   kcb_checkpoint_layout save_layout; /* refuse a name with no layout before training, not after */
   if (status == 0 && a->save && kcb_checkpoint_layout_from_name(&save_layout, a->save) != 0)

@@ -443,11 +443,22 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
   return 0;
 }
 
+/* The --config files read (included ones too), for the check that no output replaces one. */
+static char *config_files[16];
+static size_t n_config_files;
+
+const char *const *train_args_config_files(size_t *n) {
+  *n = n_config_files;
+  return (const char *const *)config_files;
+}
+
 void train_args_release(void) {
   for (size_t i = 0; i < n_config_strings; i++) free(config_strings[i]);
   free(config_strings);
   config_strings = NULL;
   n_config_strings = 0;
+  for (size_t i = 0; i < n_config_files; i++) free(config_files[i]);
+  n_config_files = 0;
 }
 
 static char *trim(char *s) {
@@ -478,6 +489,8 @@ static int read_config(train_args *a, const char *path, int depth) {
     const char *why = kcb_error_last(), *cause = strstr(why, "cannot open: ");
     return train_usage_error("--config", path, cause ? cause + 13 : why);
   }
+  if (n_config_files < sizeof config_files / sizeof config_files[0]) /* at most 5 deep, so few */
+    config_files[n_config_files] = strdup(path), n_config_files += config_files[n_config_files] != NULL;
   int rc = 0, number = 0;
   char *start = text;
   if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) start += 3; /* a UTF-8 byte order mark, as editors on Windows write */

@@ -52,6 +52,9 @@ size_t train_args_values(const train_args *a, const char *const *names, char *ou
 /* Sets option `name` (long name without "--") back to its value when not given. */
 void train_args_reset(train_args *a, const char *name);
 
+/* The --config files read, included ones too (n set to how many). */
+const char *const *train_args_config_files(size_t *n);
+
 /* Frees what --config files added. */
 void train_args_release(void);
 

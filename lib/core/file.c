@@ -133,7 +133,16 @@ int kcb_file_check_writable(const char *path) {
   int exists, rc = replace_target(path, &target, &old, &exists);
   if (rc) return rc;
   dir_of(target, dir, sizeof dir);
+  /* the probe's short name fits where a long one would not: the final rename must fit too */
+  const char *slash = strrchr(target, '/');
+  size_t base_len = strlen(slash ? slash + 1 : target);
   free(target);
+  long name_max = pathconf(dir, _PC_NAME_MAX);
+  if (name_max > 0 && base_len > (size_t)name_max) {
+    char step[160];
+    snprintf(step, sizeof step, "the name is %zu bytes, more than the %ld its directory's file system takes", base_len, name_max);
+    return fail(path, step, ENAMETOOLONG);
+  }
   static unsigned counter; /* a short name: the probe must not fail where the write would not */
   snprintf(probe, sizeof probe, "%s/.kcb-probe-%ld-%u", dir, (long)getpid(), __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
   int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

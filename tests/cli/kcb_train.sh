@@ -3,7 +3,7 @@
 # it must return, and a pattern its output (stdout and stderr together) must contain.
 # Usage: tests/cli/kcb_train.sh BIN_DIR
 set -u
-bin=$1/kcb-train
+bin=$1/kcb-train inspect=$1/kcb-inspect
 . "$(dirname "$0")/lib.sh"
 
 check help 0 '--epochs N +\[20\]' -- "$bin" --help
@@ -122,6 +122,23 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --train-limit 500 --epochs 1 --verbose 1 --save "$tmp/taken.keras"
   assert save_is_directory_before_training bash -c '! grep -q "Epoch 1/1" "$1"' _ "$out"
   assert save_dir_checked_first bash -c '! grep -q "Epoch 1/1" "$1"' _ "$tmp/save_check.txt"
+  # a --save name longer than the file system takes: said before training, not at the final rename
+  long_name=$(printf 'n%.0s' $(seq 300)).keras
+  check save_name_too_long 1 "^kcb-train: --save .*\.keras: cannot save: the name is 306 bytes, more than the 255 its directory's file system takes" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 1 --save "$tmp/$long_name"
+  assert save_name_too_long_before_training bash -c '! grep -q "Epoch 1/1" "$1"' _ "$out"
+  # no output over a file the run reads, nor two outputs on one file: usage errors before any work
+  "$bin" --train-limit 200 --epochs 1 --verbose 0 --save "$tmp/start.weights.h5" >/dev/null
+  check csv_over_initial_weights 2 "^kcb-train: --csv '.*start\.weights\.h5': it is the --initial-weights file this run reads" -- \
+    "$bin" --train-limit 200 --epochs 1 --initial-weights "$tmp/start.weights.h5" --csv "$tmp/./start.weights.h5"
+  assert csv_over_initial_weights_kept "$inspect" checkpoint "$tmp/start.weights.h5"
+  printf 'epochs = 1\n' >"$tmp/run.cfg"
+  check csv_over_config 2 "^kcb-train: --csv '.*run\.cfg': it is the --config file this run reads" -- \
+    "$bin" --config "$tmp/run.cfg" --csv "$tmp/run.cfg"
+  check save_same_as_checkpoint 2 "^kcb-train: --checkpoint '.*best\.keras': --save names the same file" -- \
+    "$bin" --epochs 1 --save "$tmp/best.keras" --checkpoint "$tmp/best.keras" --save-best-only
+  check save_over_initial_weights 0 "^test_loss=" -- \
+    "$bin" --train-limit 200 --epochs 1 --verbose 0 --initial-weights "$tmp/start.weights.h5" --save "$tmp/start.weights.h5"
   # numbers as --model writes them: no hexadecimal, no leading blank or '+'
   for v in 0x10 0x1p-10 ' 0.001' +0.001; do
     check "lr_not_plain_${v// /_}" 2 "kcb-train: --lr '${v//+/\\+}': expected a number from 0 to 1e\+06" -- "$bin" --lr "$v" --epochs 0
