@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -212,6 +213,12 @@ int kcb_mnist_load(kcb_mnist *out, const char *dir, int64_t limit) {
   int is_default = !dir || strcmp(dir, KCB_FASHION_MNIST_DIR) == 0;
   if (!dir) dir = KCB_FASHION_MNIST_DIR;
 
+  struct stat st; /* a file or a missing directory: said of the directory, not of four names in it */
+  if (stat(dir, &st) != 0)
+    return kcb__error(kcb__error_from_errno(errno), "%s: cannot open the data directory: %s%s", dir, strerror(errno),
+                      is_default && errno == ENOENT ? " (install Fashion-MNIST with `apt-get install dataset-fashion-mnist`)" : "");
+  if (!S_ISDIR(st.st_mode))
+    return kcb__error(KCB_EINVAL, "%s: not a directory (the directory holding the four idx files, e.g. %s)", dir, KCB_FASHION_MNIST_DIR);
   int64_t all[4]; /* each file's count of items, before the limit */
   for (int i = 0; i < 4; i++)
     KCB__TRY(load_either(&t[i], path[i], sizeof path[i], dir, mnist_names[i], i % 2 ? 1.0f : 1.0f / 255.0f, is_default,

@@ -51,7 +51,8 @@ check tb_images_needs_logdir 2 "kcb-train: --write-images needs --logdir DIR" --
 check tb_images_needs_histograms 2 "kcb-train: --write-images needs --histogram-freq N" -- "$bin" --logdir "$tmp/x" --write-images
 check tb_pr_curves_need_validation 2 "kcb-train: --pr-curves: PR curves are drawn from the validation data" -- \
   "$bin" --logdir "$tmp/x" --pr-curves --validation-split 0
-check missing_data 1 "kcb-train: .*/nonexistent/train-images-idx3-ubyte.*\\(KCB_ENOENT\\)" -- "$bin" --data /nonexistent
+mkdir -p "$tmp/empty-data"
+check missing_data 1 "kcb-train: .*/empty-data/train-images-idx3-ubyte.*: neither exists \\(KCB_ENOENT\\)" -- "$bin" --data "$tmp/empty-data"
 # ModelCheckpoint / BackupAndRestore flags
 check help_checkpoint 0 '^  --checkpoint TEMPLATE    ModelCheckpoint: ' -- "$bin" --help
 check help_backup 0 '^  --backup-dir DIR         BackupAndRestore: ' -- "$bin" --help
@@ -127,12 +128,17 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check save_name_too_long 1 "^kcb-train: --save .*\.keras: cannot save: the name is 306 bytes, more than the 255 its directory's file system takes" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 1 --save "$tmp/$long_name"
   assert save_name_too_long_before_training bash -c '! grep -q "Epoch 1/1" "$1"' _ "$out"
+  printf 'epochs = 1\n' >"$tmp/run.cfg"
+  # --data that names a file, or nothing: said of the directory, not of four idx names inside it
+  check data_is_file 1 "^kcb-train: $tmp/run.cfg: not a directory \(the directory holding the four idx files" -- \
+    "$bin" --data "$tmp/run.cfg" --epochs 1
+  check data_missing 1 "^kcb-train: $tmp/no-data: cannot open the data directory: No such file or directory" -- \
+    "$bin" --data "$tmp/no-data" --epochs 1
   # no output over a file the run reads, nor two outputs on one file: usage errors before any work
   "$bin" --train-limit 200 --epochs 1 --verbose 0 --save "$tmp/start.weights.h5" >/dev/null
   check csv_over_initial_weights 2 "^kcb-train: --csv '.*start\.weights\.h5': it is the --initial-weights file this run reads" -- \
     "$bin" --train-limit 200 --epochs 1 --initial-weights "$tmp/start.weights.h5" --csv "$tmp/./start.weights.h5"
   assert csv_over_initial_weights_kept "$inspect" checkpoint "$tmp/start.weights.h5"
-  printf 'epochs = 1\n' >"$tmp/run.cfg"
   check csv_over_config 2 "^kcb-train: --csv '.*run\.cfg': it is the --config file this run reads" -- \
     "$bin" --config "$tmp/run.cfg" --csv "$tmp/run.cfg"
   check save_same_as_checkpoint 2 "^kcb-train: --checkpoint '.*best\.keras': --save names the same file" -- \
