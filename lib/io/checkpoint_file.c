@@ -2005,6 +2005,16 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   }
   if (m->n_optimizer_vars) {
     const kcb__ckpt_var *it = &f->vars[m->n_model_vars];
+    /* a LossScaleOptimizer (its own variables begin with a step_counter among the first four)
+     * never steps its own counter: Keras's iterations are its inner optimizer's, the next stored */
+    int loss_scale = 0;
+    for (size_t j = m->n_model_vars + 1; j < f->n_vars && j < m->n_model_vars + 4; j++)
+      loss_scale |= kcb__leaf_is(f->vars[j].name, "step_counter");
+    for (size_t j = m->n_model_vars + 1; loss_scale && j < f->n_vars && j < m->n_model_vars + 8; j++)
+      if (kcb__leaf_is(f->vars[j].name, "iteration") || kcb__leaf_is(f->vars[j].name, "iterations")) {
+        it = &f->vars[j];
+        break;
+      }
     int64_t iterations;
     if (it->pub.rank == 0 && it->pub.dtype >= KCB_DTYPE_INT8 &&
         kcb__h5_dataset_read_int64(f->file, it->path, &iterations, f->h5name) == 0)

@@ -30,6 +30,16 @@ print(''.join(l['class'] + ' ' for l in json.load(sys.stdin)['layers']))\""
 check lso_inner_ema 0 '^  adam/sequential_dense_kernel_average ' -- "$bin/kcb-inspect" checkpoint "$dir/lso_ema.keras"
 check lso_inner_centered 0 '^  rm_sprop/sequential_dense_kernel_average_gradient ' -- "$bin/kcb-inspect" checkpoint "$dir/lso_rmsc.keras"
 
+# A LossScaleOptimizer never steps its own iteration (Keras leaves it 0): the count is its inner
+# optimizer's, stored after the LossScaleOptimizer's four variables
+check lso_iterations_inner 0 'optimizer state: [0-9]+ variables \(loss_scale_optimizer\), 3 iterations' -- sh -c "$py -c \"
+import h5py, io, zipfile
+data = zipfile.ZipFile('$dir/lso_ema.keras').read('model.weights.h5')
+open('$tmp/lso.weights.h5', 'wb').write(data)
+with h5py.File('$tmp/lso.weights.h5', 'r+') as f:
+    assert f['optimizer/vars/4'][()] == 3
+    f['optimizer/vars/0'][()] = 0\" && '$bin/kcb-inspect' checkpoint '$tmp/lso.weights.h5'"
+
 # tf.keras 2's Nadam (optimizer_v2, h5py-written): its momentum_cache, stored first, is Keras 3's
 # u_product, stored last; without it Keras 3 would skip the whole optimizer state
 check k2_nadam_to_store 0 '^11 variables, u_product 0\.83$' -- sh -c "'$bin/kcb-restore' '$dir/k2_nadam.h5' -o '$tmp/k2n.weights.h5' \
