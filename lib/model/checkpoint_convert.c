@@ -565,6 +565,26 @@ static int check_shared_with_nested(const kcb_checkpoint_file *f) {
                       top_of(f, (int)j)->name);
     }
   }
+  /* the other order: the outer model called it first, so its group holds the weights and the
+   * nested model's config lists the layer with no group of its own */
+  for (size_t t = 0; rc == 0 && t < f->n_layers; t++) {
+    const kcb__ckpt_layer *nest = &f->layers[t];
+    json_t *subs = json_object_get(json_object_get(nest->entry, "config"), "layers");
+    if (nest->pub.parent >= 0 || !json_is_array(subs)) continue;
+    for (size_t k = 0; rc == 0 && k < json_array_size(subs); k++) {
+      const char *name = kcb__entry_name(json_array_get(subs, k)), *cls = kcb__entry_class(json_array_get(subs, k));
+      int held = 0; /* the nested model has weights of a layer by that name */
+      for (size_t j = 0; name && !held && j < f->n_layers; j++)
+        held = n_vars[j] && !strcmp(f->layers[j].name, name) && top_of(f, (int)j) == nest && j != t;
+      for (size_t u = 0; name && cls && !held && rc == 0 && u < f->n_layers; u++) {
+        const kcb__ckpt_layer *top = &f->layers[u];
+        if (u == t || top->pub.parent >= 0 || !n_vars[u] || strcmp(top->name, name) || strcmp(top->class_name, cls)) continue;
+        rc = kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) is shared with the nested model '%s', which the file gives none of "
+                        "its weights (they are kept once, under the outer model); Keras's legacy layout lists them under "
+                        "both, which kcb does not write (nothing was written)", f->path, name, cls, nest->name);
+      }
+    }
+  }
   free(n_vars);
   return rc;
 }

@@ -288,6 +288,11 @@ for target in h5 legacy.h5; do
   check "shared_nested_legacy_refused_$target" 1 "layer 'dense' \(Dense\) is shared with the nested model 'sequential'" -- \
     "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.$target" $([ $target = legacy.h5 ] && echo --format legacy_weights.h5)
 done
+# ... and the other order (the outer model's call first: its group holds them, the nested model none)
+for target in h5 legacy.h5; do
+  check "shared_rev_legacy_refused_$target" 1 "layer 'dense' \(Dense\) is shared with the nested model 'sequential', which the file gives none of its weights" -- \
+    "$bin/kcb-restore" "$dir/shared_rev.keras" --output "$tmp/shared_rev.$target" $([ $target = legacy.h5 ] && echo --format legacy_weights.h5)
+done
 check shared_nested_store_fine 0 '\(verified\)' -- "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.weights.h5"
 # make_spectral.py: SpectralNormalization tracks its layer's kernel again as its own, so a store
 # the weights-only store of that model says it only by the numbering its container skips: noted

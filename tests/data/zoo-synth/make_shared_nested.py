@@ -61,3 +61,23 @@ with h5py.File("shared_nested.h5", "w") as h:
     onames = ["sgd/iteration", "sgd/learning_rate", "sgd/sequential_dense_kernel_momentum", "sgd/sequential_dense_bias_momentum", "sgd/dense_1_kernel_momentum", "sgd/dense_1_bias_momentum"]
     og.attrs["weight_names"] = [n.encode() for n in onames]
     for n, d in zip(onames, [np.int64(3), np.float32(0.01)] + mom): og.create_dataset(n, data=d)
+
+# shared_rev.keras: the same layer, the outer model's call first:
+#   inp = Input((4,)); x = shared(inp); y = inner(x); z = shared(y); out = Dense(2, name="dense_1")(z)
+#   model.layers = [input_layer, dense, sequential, dense_1]
+# saving_lib saves `dense` at layers/dense; layers/sequential keeps only its own (empty) vars.
+rev_inner = dict(inner, inbound_nodes=node("dense"))
+rev = {"module": "keras.src.models.functional", "class_name": "Functional", "config": {"name": "functional", "trainable": True,
+       "layers": [inp("input_layer", True), dense("dense", 4, True, node("input_layer") + node("sequential")), rev_inner,
+                  dense("dense_1", 2, True, [{"args": [{"class_name": "__keras_tensor__", "config": {"shape": [None, 4], "dtype": "float32", "keras_history": ["dense", 1, 0]}}], "kwargs": {}}])],
+       "input_layers": [["input_layer", 0, 0]], "output_layers": [["dense_1", 0, 0]]}, "registered_name": "Functional",
+       "build_config": {"input_shape": None}, "compile_config": cfg["compile_config"]}
+def rev_store(h):
+    h.create_group("vars").attrs["name"] = "functional"
+    for path, name, vs in (("layers/input_layer", "input_layer", []), ("layers/dense", "dense", [k, b]),
+                           ("layers/sequential", "sequential", []), ("layers/dense_1", "dense_1", [k1, b1])):
+        g = h.create_group(path + "/vars"); g.attrs["name"] = name
+        for i, v in enumerate(vs): g[str(i)] = v
+    g = h.create_group("optimizer/vars"); g.attrs["name"] = "sgd"
+    for i, d in enumerate([np.int64(3), np.float32(0.01)] + mom): g[str(i)] = d
+write_keras("shared_rev.keras", rev, rev_store)
