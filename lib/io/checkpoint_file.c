@@ -1956,6 +1956,24 @@ done:
   return rc;
 }
 
+/* Whether model variables i and j hold the same bytes in the same shape and type (one variable
+ * a legacy file lists twice). A read that fails counts as different. */
+static int same_stored_data(const kcb_checkpoint_file *f, size_t i, size_t j) {
+  const kcb_checkpoint_var *a = &f->vars[i].pub, *b = &f->vars[j].pub;
+  size_t es = kcb_var_dtype_size(a->dtype);
+  int same = a->rank == b->rank && a->dtype == b->dtype && a->count == b->count && es > 0;
+  for (int d = 0; same && d < a->rank; d++) same = a->shape[d] == b->shape[d];
+  if (!same) return 0;
+  size_t size = a->count * es;
+  unsigned char *x = malloc(size + 1), *y = malloc(size + 1);
+  same = x && y && kcb_checkpoint_file_read_raw(f, i, x, size) == 0 && kcb_checkpoint_file_read_raw(f, j, y, size) == 0 &&
+         memcmp(x, y, size) == 0;
+  kcb_error_clear();
+  free(x);
+  free(y);
+  return same;
+}
+
 int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   if (!out) return kcb__error(KCB_EINVAL, "checkpoint: no output");
   *out = NULL;
@@ -1987,15 +2005,25 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   assign_owners(f);
   if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);
   else if (m->layout == KCB_LAYOUT_KERAS || m->layout == KCB_LAYOUT_H5) frozen_from_slots(f, 1);
+  /* A legacy file lists a layer shared by two of the model's layers (a nested model and the outer
+   * one) under both, by one weight name; Keras counts the variable once in the model's totals. */
+  kcb__str_map seen = {0};
+  int legacy = m->layout != KCB_LAYOUT_WEIGHTS_H5 && m->layout != KCB_LAYOUT_KERAS;
+  if (legacy) KCB__TRY(kcb__str_map_init(&seen, m->n_model_vars));
   for (size_t i = 0; i < m->n_model_vars; i++) {
     const kcb__ckpt_var *v = &f->vars[i];
-    m->n_params += v->pub.count;
-    if (v->pub.trainable) m->n_trainable_params += v->pub.count;
+    long first = legacy ? kcb__str_map_get(&seen, v->name) : -1;
+    if (legacy && first < 0) kcb__str_map_put(&seen, v->name, (long)i);
+    if (first < 0 || !same_stored_data(f, (size_t)first, i)) {
+      m->n_params += v->pub.count;
+      if (v->pub.trainable) m->n_trainable_params += v->pub.count;
+    }
     for (int l = v->pub.layer; l >= 0; l = f->layers[l].pub.parent) {
       f->layers[l].pub.n_params += v->pub.count;
       if (v->pub.trainable) f->layers[l].pub.n_trainable_params += v->pub.count;
     }
   }
+  kcb__str_map_free(&seen);
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
   /* names are final: the table of both keys, the first variable of each winning as find's scan would */
   KCB__TRY(kcb__str_map_init(&f->by_name, 2 * f->n_vars));

@@ -293,6 +293,8 @@ for target in h5 legacy.h5; do
   check "shared_rev_legacy_refused_$target" 1 "layer 'dense' \(Dense\) is shared with the nested model 'sequential', which the file gives none of its weights" -- \
     "$bin/kcb-restore" "$dir/shared_rev.keras" --output "$tmp/shared_rev.$target" $([ $target = legacy.h5 ] && echo --format legacy_weights.h5)
 done
+# the legacy file lists the shared layer's weights under both groups; Keras counts them once
+check shared_nested_h5_params 0 '6 weights, 30 parameters \(30 trainable' -- "$bin/kcb-inspect" checkpoint "$dir/shared_nested.h5"
 check shared_nested_store_fine 0 '\(verified\)' -- "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.weights.h5"
 # make_spectral.py: SpectralNormalization tracks its layer's kernel again as its own, so a store
 # the weights-only store of that model says it only by the numbering its container skips: noted
