@@ -431,7 +431,8 @@ static int is_last_copy(const char *path) {
   return strncmp(slash ? slash + 1 : path, "last.", 5) == 0;
 }
 
-/* ranked (best first, NaN last, then path), then readable without value, then unreadable */
+/* ranked (best first, NaN last; ties: the named file before its last.* copy, the earlier epoch and
+ * batch, then path), then readable without value, then unreadable */
 static int cmp_entry(const void *pa, const void *pb) {
   const kcb_checkpoint_entry *a = pa, *b = pb;
   int ga = !a->readable ? 2 : a->source == KCB_RANK_NONE ? 1 : 0;
@@ -447,6 +448,11 @@ static int cmp_entry(const void *pa, const void *pb) {
   /* a save_last copy ties with the checkpoint it copies: the named checkpoint goes first */
   int la = is_last_copy(a->path), lb = is_last_copy(b->path);
   if (la != lb) return la - lb;
+  /* of equal values the first reached is best, as Keras's callbacks keep only a strict
+   * improvement: by epoch (whatever a name's padding), then by the batch within it */
+  if (ga == 0 && a->epoch >= 0 && b->epoch >= 0 && a->epoch != b->epoch) return a->epoch < b->epoch ? -1 : 1;
+  if (ga == 0 && a->epoch >= 0 && a->epoch == b->epoch && a->info.batch >= 0 && b->info.batch >= 0 && a->info.batch != b->info.batch)
+    return a->info.batch < b->info.batch ? -1 : 1;
   return strcmp(a->path, b->path);
 }
 

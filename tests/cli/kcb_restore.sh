@@ -60,6 +60,10 @@ plain=$(ls "$c"/none/*.weights.h5 | head -1) # a file that stores no value
 mkdir -p "$tmp/tworuns" && for f in w.01-0.80 w.02-0.91 w.01-0.85 w.02-0.88; do cp "$plain" "$tmp/tworuns/$f.weights.h5"; done
 printf 'epoch,val_accuracy\n0,0.8012\n1,0.9134\n0,0.8466\n1,0.8811\n' >"$tmp/tworuns/log.csv"
 check two_runs_own_row 0 "^1 +$tmp/tworuns/w\.02-0\.91\.weights\.h5 +weights\.h5 +2 +0\.9134 +csv\$" -- "$bin" "$tmp/tworuns" --monitor val_accuracy
+# equal values: the first epoch reached is the best (Keras keeps only a strict improvement), whatever
+# the padding of the epoch in the names (w.10 sorts before w.3 as text)
+mkdir -p "$tmp/ties" && for f in w.3-0.50 w.10-0.50 w.7-0.40; do cp "$plain" "$tmp/ties/$f.weights.h5"; done
+check ties_earliest_epoch 0 "^2 +$tmp/ties/w\.3-0\.50\.weights\.h5 " -- "$bin" "$tmp/ties" --monitor val_loss
 # a '%' format ({val_accuracy:.2%}) writes the value times 100: read back as the value, through a
 # template or alone
 mkdir -p "$tmp/pct" && for f in 'w.001-81.25%' 'w.002-87.50%'; do cp "$plain" "$tmp/pct/$f.weights.h5"; done
