@@ -203,6 +203,13 @@ static void test_reader_errors(void **state) {
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: a quoted field is not closed");
   write_file(p, "");
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: no header row (the file is empty)");
+  /* cut inside the header (CSVLogger ends the header's line before any row): not a column named "" */
+  write_file(p, "epoch,accuracy,loss,");
+  assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: the file ends inside its header row");
+  write_file(p, "epoch,loss\n");
+  assert_int_equal(kcb_csv_table_read(&t, p, 0), 0); /* a header alone, whole: a log of no epoch yet */
+  assert_int_equal(t.n_rows, 0);
+  kcb_csv_table_free(&t);
   write_file(p, "epoch,loss,loss\n0,0.5,0.4\n");
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: columns 2 and 3 are both named 'loss'");
   for (int k = 0; k < 4; k++) {

@@ -144,6 +144,11 @@ static void test_loss_values(void **state) {
   const float sure[2] = {0.0f, 1.0f};
   assert_ok(kcb__loss_compute(KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0, sure, labels + 1, 1, 2, NULL, &loss));
   assert_float_equal(loss, -log(1e-7), 1e-3);
+  /* a row summing to 0 (a linear output): Keras's p / sum(p) is NaN or infinite, and the loss NaN,
+   * even where the target is 0 */
+  const float zero_sum[3] = {1.0f, -1.0f, 0.0f}, first[1] = {0};
+  assert_ok(kcb__loss_compute(KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 0, zero_sum, first, 1, 3, NULL, &loss));
+  assert_true(isnan(loss));
   /* from_logits: log-softmax of (0, log 3) at class 1 = log(3/4) */
   const float logits[2] = {0.0f, (float)log(3.0)};
   assert_ok(kcb__loss_compute(KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, 1, logits, labels, 1, 2, NULL, &loss));

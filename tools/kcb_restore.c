@@ -273,7 +273,9 @@ int main(int argc, char **argv) {
   }
   if (rc) {
     fprintf(stderr, "kcb-restore: %s (%s)\n", tool_esc_lines(kcb_error_last()), kcb_error_name(rc));
-    return rc == KCB_EINVAL ? 2 : 1;
+    /* a bad option is a usage error; a --csv file that cannot be read (a FIFO, a directory) is the
+     * file's problem, as a missing one is */
+    return rc == KCB_EINVAL && strncmp(kcb_error_last(), "CSV: ", 5) != 0 ? 2 : 1;
   }
   for (size_t i = 0; i < r->count; i++)
     if (!r->entries[i].readable) fprintf(stderr, "kcb-restore: skipping %s: %s\n", tool_esc(r->entries[i].path), tool_esc(r->entries[i].error));

@@ -128,8 +128,29 @@ static int check_monitor(const train_args *a) {
 
 static int parse_profile_batch(const char *v, long long *start, long long *stop);
 
+/* `path` made absolute and without "." or ".." steps or doubled slashes, lexically (its directory
+ * may not exist yet), into out. */
+static void lexical_path(const char *path, char *out, size_t size) {
+  char joined[2 * PATH_MAX];
+  char cwd[PATH_MAX];
+  snprintf(joined, sizeof joined, "%s/%s", path[0] == '/' ? "" : getcwd(cwd, sizeof cwd) ? cwd : ".", path);
+  size_t n = 0, marks[PATH_MAX / 2], depth = 0; /* marks: where each kept step starts in out */
+  out[0] = '\0';
+  for (char *save = NULL, *step = strtok_r(joined, "/", &save); step; step = strtok_r(NULL, "/", &save)) {
+    if (!strcmp(step, ".")) continue;
+    if (!strcmp(step, "..")) {
+      if (depth) n = marks[--depth], out[n] = '\0';
+      continue;
+    }
+    if (depth < sizeof marks / sizeof marks[0]) marks[depth++] = n;
+    n += (size_t)snprintf(out + n, n < size ? size - n : 0, "/%s", step);
+    if (n >= size) n = size - 1;
+  }
+  if (!n) snprintf(out, size, "/");
+}
+
 /* Whether paths a and b name one file: the same inode when both exist, else the same directory
- * (resolved) and name. */
+ * (resolved, or as written when it is still to be made) and name. */
 static int same_file(const char *a, const char *b) {
   struct stat sa, sb;
   int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
@@ -138,8 +159,11 @@ static int same_file(const char *a, const char *b) {
   const char *na = strrchr(a, '/'), *nb = strrchr(b, '/');
   snprintf(da, sizeof da, "%.*s", na ? (int)(na - a) + 1 : 1, na ? a : ".");
   snprintf(db, sizeof db, "%.*s", nb ? (int)(nb - b) + 1 : 1, nb ? b : ".");
-  if (!realpath(da, ra) || !realpath(db, rb)) return 0; /* a directory to be made: only the same text */
-  return strcmp(ra, rb) == 0 && strcmp(na ? na + 1 : a, nb ? nb + 1 : b) == 0;
+  if (realpath(da, ra) && realpath(db, rb))
+    return strcmp(ra, rb) == 0 && strcmp(na ? na + 1 : a, nb ? nb + 1 : b) == 0;
+  lexical_path(a, ra, sizeof ra);
+  lexical_path(b, rb, sizeof rb);
+  return strcmp(ra, rb) == 0;
 }
 
 /* No file the run writes may be one it reads (the CSV log over --initial-weights or a --config

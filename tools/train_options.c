@@ -321,6 +321,10 @@ static int unknown_option(const char *where, const char *name) {
             where, bare, bare);
     return 2;
   }
+  if (!where && !strcmp(name, "--")) { /* the usual end of options: kcb-train has no arguments to follow it */
+    fprintf(stderr, "kcb-train: '--': kcb-train takes no arguments, only options (see kcb-train --help)\n");
+    return 2;
+  }
   const char *s = cli_suggest(bare, names, n);
   fprintf(stderr, "kcb-train: %s%sunknown option '%s'", where ? where : "", where ? ": " : "", name);
   if (s) fprintf(stderr, "; did you mean %s%s?", where ? "" : "--", s);
@@ -444,7 +448,7 @@ static int apply(train_args *a, const option *o, const char *flag, const char *v
 }
 
 /* The --config files read (included ones too), for the check that no output replaces one. */
-static char *config_files[16];
+static char **config_files;
 static size_t n_config_files;
 
 const char *const *train_args_config_files(size_t *n) {
@@ -458,6 +462,8 @@ void train_args_release(void) {
   config_strings = NULL;
   n_config_strings = 0;
   for (size_t i = 0; i < n_config_files; i++) free(config_files[i]);
+  free(config_files);
+  config_files = NULL;
   n_config_files = 0;
 }
 
@@ -489,8 +495,14 @@ static int read_config(train_args *a, const char *path, int depth) {
     const char *why = kcb_error_last(), *cause = strstr(why, "cannot open: ");
     return train_usage_error("--config", path, cause ? cause + 13 : why);
   }
-  if (n_config_files < sizeof config_files / sizeof config_files[0]) /* at most 5 deep, so few */
-    config_files[n_config_files] = strdup(path), n_config_files += config_files[n_config_files] != NULL;
+  char **grown = realloc(config_files, (n_config_files + 1) * sizeof *grown), *copy = strdup(path);
+  if (grown) config_files = grown;
+  if (!grown || !copy) {
+    free(copy);
+    free(text);
+    return train_usage_error("--config", path, "out of memory");
+  }
+  config_files[n_config_files++] = copy;
   int rc = 0, number = 0;
   char *start = text;
   if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) start += 3; /* a UTF-8 byte order mark, as editors on Windows write */

@@ -2006,15 +2006,29 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);
   else if (m->layout == KCB_LAYOUT_KERAS || m->layout == KCB_LAYOUT_H5) frozen_from_slots(f, 1);
   /* A legacy file lists a layer shared by two of the model's layers (a nested model and the outer
-   * one) under both, by one weight name; Keras counts the variable once in the model's totals. */
-  kcb__str_map seen = {0};
+   * one) under both, by the same weight names; Keras counts those variables once in the model's
+   * totals. Only a layer all of whose variables copy one other layer's (same names, same bytes) is
+   * such a second listing, not one whose bias equals another's by chance (two zero biases). */
   int legacy = m->layout != KCB_LAYOUT_WEIGHTS_H5 && m->layout != KCB_LAYOUT_KERAS;
-  if (legacy) KCB__TRY(kcb__str_map_init(&seen, m->n_model_vars));
+  long *copy_of = legacy ? malloc((m->n_model_vars + 1) * sizeof *copy_of) : NULL;
+  int *partner = legacy ? malloc((f->n_layers + 1) * sizeof *partner) : NULL; /* -1 none yet, -2 not a copy */
+  kcb__str_map seen = {0};
+  if (legacy && (!copy_of || !partner || kcb__str_map_init(&seen, m->n_model_vars))) {
+    free(copy_of);
+    free(partner);
+    KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
+  }
+  for (size_t l = 0; legacy && l < f->n_layers; l++) partner[l] = -1;
+  for (size_t i = 0; legacy && i < m->n_model_vars; i++) {
+    long first = kcb__str_map_get(&seen, f->vars[i].name);
+    if (first < 0) kcb__str_map_put(&seen, f->vars[i].name, (long)i);
+    copy_of[i] = first >= 0 && same_stored_data(f, (size_t)first, i) ? first : -1;
+    int l = f->vars[i].pub.layer, other = copy_of[i] >= 0 ? f->vars[copy_of[i]].pub.layer : -2;
+    if (l >= 0) partner[l] = other < 0 || (partner[l] != -1 && partner[l] != other) ? -2 : other;
+  }
   for (size_t i = 0; i < m->n_model_vars; i++) {
     const kcb__ckpt_var *v = &f->vars[i];
-    long first = legacy ? kcb__str_map_get(&seen, v->name) : -1;
-    if (legacy && first < 0) kcb__str_map_put(&seen, v->name, (long)i);
-    if (first < 0 || !same_stored_data(f, (size_t)first, i)) {
+    if (!legacy || copy_of[i] < 0 || v->pub.layer < 0 || partner[v->pub.layer] < 0) {
       m->n_params += v->pub.count;
       if (v->pub.trainable) m->n_trainable_params += v->pub.count;
     }
@@ -2024,6 +2038,8 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
     }
   }
   kcb__str_map_free(&seen);
+  free(copy_of);
+  free(partner);
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
   /* names are final: the table of both keys, the first variable of each winning as find's scan would */
   KCB__TRY(kcb__str_map_init(&f->by_name, 2 * f->n_vars));

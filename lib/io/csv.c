@@ -304,6 +304,9 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     if (!(out->columns[out->n_columns] = strdup(ps.field))) KCB__TRY(kcb__error(KCB_ENOMEM, "CSV: out of memory reading %s", path));
     out->n_columns++;
   } while (!last);
+  if (ps.p >= ps.end && ps.end[-1] != '\n' && ps.end[-1] != '\r') /* a writer ends the header's line before any row */
+    KCB__TRY(kcb__error(KCB_EFORMAT, "%s:1: the file ends inside its header row (no line end, no rows): it was cut short",
+                        path));
   KCB__TRY(check_unique_columns(out, path));
   const int epoch_col = kcb_csv_table_column(out, "epoch"); /* CSVLogger's: 0, 1, 2, ... */
   while (ps.p < ps.end) {

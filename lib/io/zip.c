@@ -140,12 +140,17 @@ int kcb__zip_read_member(const char *path, uint64_t start, const char *name, voi
   /* The size is allocated before reading: it must be one the member's compressed bytes can give
    * (stored: the same size; deflate expands at most 1032 to 1), so a small archive cannot ask for
    * gigabytes (issue 15). */
-  zip_uint64_t comp = archive_size; /* no member holds more compressed bytes than the archive */
-  if ((st.valid & ZIP_STAT_COMP_SIZE) && st.comp_size < comp) comp = st.comp_size;
+  if ((st.valid & ZIP_STAT_COMP_SIZE) && st.comp_size > archive_size) { /* no member holds more than the archive */
+    rc = kcb__error(KCB_EFORMAT, "%s: member '%s' claims %llu compressed bytes, more than the whole archive's %llu: the "
+                    "archive is cut short or its directory is damaged", path, name, (unsigned long long)st.comp_size,
+                    (unsigned long long)archive_size);
+    goto done;
+  }
+  zip_uint64_t comp = (st.valid & ZIP_STAT_COMP_SIZE) ? st.comp_size : archive_size;
   zip_uint64_t most = comp < ((zip_uint64_t)1 << 40) / 1032 ? comp * 1032 + 1024 : (zip_uint64_t)1 << 40;
   if (st.size > most) {
     rc = kcb__error(KCB_EFORMAT, "%s: member '%s' claims %llu bytes, more than its %llu compressed bytes can hold", path,
-                    name, (unsigned long long)st.size, (unsigned long long)st.comp_size);
+                    name, (unsigned long long)st.size, (unsigned long long)comp);
     goto done;
   }
   if (st.size > max_bytes) { /* a deflate bomb within that ratio: gigabytes from megabytes */

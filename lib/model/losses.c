@@ -44,7 +44,9 @@ static double row_crossentropy(const float *p, const float *t, int64_t label, in
     double tj = label >= 0 ? (j == label) : t[j];
     double q = p[j] / s;
     float qc = clipf((float)q);
-    if (tj != 0) loss -= tj * log(qc); /* 0 * log(qc) adds nothing: qc is clipped above 0 */
+    /* 0 * log(qc) adds nothing (qc is clipped above 0) unless qc is NaN (a row summing to 0), which
+     * makes the loss NaN as in Keras */
+    if (tj != 0 || isnan(qc)) loss -= tj * log(qc);
     double dq = (qc == (float)q && tj != 0) ? -tj / q : 0.0; /* clipped values pass no gradient */
     if (g) g[j] = (float)dq;
     dot += dq * q;

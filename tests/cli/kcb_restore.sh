@@ -64,6 +64,9 @@ check two_runs_own_row 0 "^1 +$tmp/tworuns/w\.02-0\.91\.weights\.h5 +weights\.h5
 # the padding of the epoch in the names (w.10 sorts before w.3 as text)
 mkdir -p "$tmp/ties" && for f in w.3-0.50 w.10-0.50 w.7-0.40; do cp "$plain" "$tmp/ties/$f.weights.h5"; done
 check ties_earliest_epoch 0 "^2 +$tmp/ties/w\.3-0\.50\.weights\.h5 " -- "$bin" "$tmp/ties" --monitor val_loss
+# a --csv that is no regular file is the file's problem (exit 1, as a missing one), not a usage error
+mkfifo "$tmp/fifo.csv"
+check csv_fifo_exit 1 "CSV: .*fifo\.csv: cannot open: a FIFO, not a regular file" -- "$bin" "$tmp/ties" --csv "$tmp/fifo.csv"
 # a '%' format ({val_accuracy:.2%}) writes the value times 100: read back as the value, through a
 # template or alone
 mkdir -p "$tmp/pct" && for f in 'w.001-81.25%' 'w.002-87.50%'; do cp "$plain" "$tmp/pct/$f.weights.h5"; done

@@ -9,6 +9,7 @@ bin=$1/kcb-train inspect=$1/kcb-inspect
 check help 0 '--epochs N +\[20\]' -- "$bin" --help
 check help_groups 0 '^Training:$' -- "$bin" -h
 check bad_number 2 "kcb-train: --epochs 'abc': expected a whole number from 0 to 1000000" -- "$bin" --epochs abc
+check dash_dash 2 "^kcb-train: '--': kcb-train takes no arguments, only options" -- "$bin" --epochs 1 --
 check bad_range 2 "kcb-train: --verbose '3': expected a whole number from 0 to 2" -- "$bin" --verbose 3
 check bad_split 2 "kcb-train: --validation-split '1.5': expected a number" -- "$bin" --validation-split 1.5
 check unknown_flag 2 "kcb-train: unknown option '--bogus' \(see kcb-train --help\)" -- "$bin" --bogus 1
@@ -143,6 +144,8 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" --config "$tmp/run.cfg" --csv "$tmp/run.cfg"
   check save_same_as_checkpoint 2 "^kcb-train: --checkpoint '.*best\.keras': --save names the same file" -- \
     "$bin" --epochs 1 --save "$tmp/best.keras" --checkpoint "$tmp/best.keras" --save-best-only
+  check csv_same_as_checkpoint_new_dir 2 "^kcb-train: --checkpoint '.*fresh/\./out\.keras': --csv names the same file" -- \
+    "$bin" --epochs 1 --csv "$tmp/fresh/out.keras" --checkpoint "$tmp/fresh/./out.keras"
   check save_over_initial_weights 0 "^test_loss=" -- \
     "$bin" --train-limit 200 --epochs 1 --verbose 0 --initial-weights "$tmp/start.weights.h5" --save "$tmp/start.weights.h5"
   # numbers as --model writes them: no hexadecimal, no leading blank or '+'

@@ -295,6 +295,17 @@ for target in h5 legacy.h5; do
 done
 # the legacy file lists the shared layer's weights under both groups; Keras counts them once
 check shared_nested_h5_params 0 '6 weights, 30 parameters \(30 trainable' -- "$bin/kcb-inspect" checkpoint "$dir/shared_nested.h5"
+# ... but two layers that only happen to hold one equal variable by one name (zero biases of two
+# "dense" layers in two nested models) are two layers: every weight counts
+check legacy_equal_bias_counted 0 '^  2 layers with weights, 4 weights, 32 parameters' -- sh -c "$py -c \"
+import h5py, numpy as np
+f = h5py.File('$tmp/twodense.h5', 'w')
+f.attrs['layer_names'] = [b'a', b'b']
+for g, seed in (('a', 1), ('b', 2)):
+    grp = f.create_group(g)
+    grp.attrs['weight_names'] = [b'dense/kernel:0', b'dense/bias:0']
+    grp['dense/kernel:0'] = np.random.default_rng(seed).standard_normal((3, 4)).astype('f4')
+    grp['dense/bias:0'] = np.zeros(4, 'f4')\" && '$bin/kcb-inspect' checkpoint '$tmp/twodense.h5'"
 check shared_nested_store_fine 0 '\(verified\)' -- "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.weights.h5"
 # make_spectral.py: SpectralNormalization tracks its layer's kernel again as its own, so a store
 # the weights-only store of that model says it only by the numbering its container skips: noted
