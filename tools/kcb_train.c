@@ -20,7 +20,7 @@
 /* ---- Ctrl-C: the first SIGINT / SIGTERM / SIGHUP asks fit to stop after the batch; a second one (or one
  * outside fit) ends the process at once, with the signal's usual status. ---------------------- */
 static kcb_model *running_model;
-static volatile sig_atomic_t in_fit, in_final_evaluate, stop_signal;
+static volatile sig_atomic_t in_fit, fit_started, in_final_evaluate, stop_signal;
 static int quiet_rank; /* a rank other than 0 under mpirun: rank 0 alone prints */
 
 static void on_stop_signal(int sig) {
@@ -30,6 +30,11 @@ static void on_stop_signal(int sig) {
     return;
   }
   if (stop_signal || !in_fit) {
+    static const char before[] = "\nkcb-train: interrupted before training started: nothing was trained\n";
+    if (!fit_started && !quiet_rank) {
+      ssize_t ignored = write(STDERR_FILENO, before, sizeof before - 1);
+      (void)ignored;
+    }
     signal(sig, SIG_DFL);
     raise(sig);
     return;
@@ -1518,7 +1523,7 @@ setup_end:
   fit.initial_epoch = (int)a.initial_epoch;
   fit.distributed = dist;
   running_model = model;
-  in_fit = 1;
+  fit_started = in_fit = 1;
   rc = kcb_model_fit(model, data.train_images, y_train ? y_train : data.train_labels, &fit, &history);
   in_fit = 0;
   if (rc == KCB_EINTERRUPTED) { /* distributed: every rank stopped after the same batch */
