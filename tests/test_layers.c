@@ -511,7 +511,7 @@ static void update_in_backward_matches_step(kcb_optimizer_options opt, int threa
   kcb__blas_set_threads(threads);
   for (int f = 0; f < 2; f++) {
     assert_ok(kcb_model_new(&m[f], 3, shape, 7));
-    assert_ok(kcb_model_add_from_spec(m[f], "conv:4:3:same:relu,bn,maxpool:2,flatten,dropout:0.2,8:relu,bn,3:softmax"));
+    assert_ok(kcb_model_add_from_spec(m[f], "conv:4:3:same:relu,bn,maxpool:2,conv:3:2:relu,flatten,dropout:0.2,8:relu,bn,3:softmax"));
     kcb_compile_options c = {0};
     c.optimizer = opt;
     c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
