@@ -41,6 +41,23 @@ static void test_auto_mode_table(void **state) {
   kcb_model_free(m);
 }
 
+/* Directions from a name alone (CSV logs, checkpoints to rank): Keras 3.15.1's metric classes'
+ * _direction under their default names (keras/src/metrics), with Keras's "_1" for a repeated name. */
+static void test_mode_for_name(void **state) {
+  (void)state;
+  static const char *const up[] = {"accuracy", "val_sparse_categorical_accuracy", "f1_score", "val_fbeta_score",
+                                   "r2_score", "cosine_similarity", "mean_io_u", "one_hot_mean_io_u", "precision_1",
+                                   "val_auc_2", "pearson_correlation", "recall_at_precision", "my_acc"};
+  static const char *const down[] = {"loss", "val_loss", "mse", "val_mean_absolute_error", "kl_divergence", "poisson",
+                                     "logcosh", "squared_hinge", "root_mean_squared_error", "val_custom_loss"};
+  static const char *const unknown[] = {"lr", "learning_rate", "true_positives", "false_negatives", "epoch_time", ""};
+  for (size_t i = 0; i < sizeof up / sizeof *up; i++) assert_int_equal(kcb_monitor_mode_for_name(up[i]), KCB_MONITOR_MAX);
+  for (size_t i = 0; i < sizeof down / sizeof *down; i++) assert_int_equal(kcb_monitor_mode_for_name(down[i]), KCB_MONITOR_MIN);
+  for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)
+    assert_int_equal(kcb_monitor_mode_for_name(unknown[i]), KCB_MONITOR_AUTO);
+  assert_int_equal(kcb_monitor_mode_for_name(NULL), KCB_MONITOR_AUTO);
+}
+
 static void test_improvement_is_strict_with_min_delta(void **state) {
   (void)state;
   kcb__monitor mon;
@@ -106,6 +123,7 @@ static void test_warn_missing(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_auto_mode_table),
+      cmocka_unit_test(test_mode_for_name),
       cmocka_unit_test(test_improvement_is_strict_with_min_delta),
       cmocka_unit_test(test_names_and_errors),
       cmocka_unit_test(test_warn_missing),

@@ -577,8 +577,9 @@ static const char csv_help[] =
     "\n"
     "Describes a CSV log (CSVLogger's format: a header, then one row of numbers per epoch): its\n"
     "columns, number of rows (epochs), and for each column the first, last, least and greatest\n"
-    "value and the best epoch (least value, or greatest for accuracies, as Keras's 'auto' mode\n"
-    "decides; NaN and empty cells are skipped). Epochs come from the 'epoch' column when present,\n"
+    "value and the best epoch (least value, or greatest for the metrics Keras maximizes in 'auto'\n"
+    "mode: accuracies, precision, recall, auc, f1_score, r2_score, IoUs, correlations...; NaN and\n"
+    "empty cells are skipped). Epochs come from the 'epoch' column when present,\n"
     "shown 1-based as Keras's progress bar and ModelCheckpoint's {epoch} count them (the column\n"
     "itself counts from 0; JSON gives both).\n"
     "\n"
@@ -590,12 +591,9 @@ static const char csv_help[] =
     "\n"
     "Exit status: 0; 1 the file is missing or not a CSV of numbers; 2 usage error.\n";
 
-/* Keras's 'auto' direction: accuracies (and F-measures) improve upward, everything else down. */
-static int higher_is_better(const char *column) {
-  const char *c = strncmp(column, "val_", 4) == 0 ? column + 4 : column;
-  return strstr(c, "acc") != NULL || strncmp(c, "fmeasure", 8) == 0 || strstr(c, "auc") != NULL ||
-         strstr(c, "precision") != NULL || strstr(c, "recall") != NULL;
-}
+/* Keras's 'auto' direction for the column's name (kcb_monitor_mode_for_name); a name that does not
+ * say is taken as decreasing, as losses and errors are. */
+static int higher_is_better(const char *column) { return kcb_monitor_mode_for_name(column) == KCB_MONITOR_MAX; }
 
 int cmd_csv(int argc, char **argv) {
   static const opt_spec specs[] = {{"--json", 0}, {"--separator", 1}, {NULL, 0}};

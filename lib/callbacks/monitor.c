@@ -22,6 +22,39 @@ const char *kcb_monitor_mode_name(kcb_monitor_mode mode) {
   return mode == KCB_MONITOR_AUTO ? "auto" : mode == KCB_MONITOR_MIN ? "min" : mode == KCB_MONITOR_MAX ? "max" : "?";
 }
 
+kcb_monitor_mode kcb_monitor_mode_for_name(const char *name) {
+  static const char *const up[] = {
+      "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy", "top_k_categorical_accuracy",
+      "sparse_top_k_categorical_accuracy", "precision", "recall", "auc", "precision_at_recall", "recall_at_precision",
+      "sensitivity_at_specificity", "specificity_at_sensitivity", "f1_score", "fbeta_score", "io_u", "binary_io_u",
+      "mean_io_u", "one_hot_io_u", "one_hot_mean_io_u", "pearson_correlation", "concordance_correlation",
+      "cosine_similarity", "r2_score"};
+  static const char *const down[] = {
+      "loss", "mse", "mae", "mape", "msle", "rmse", "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
+      "mean_squared_logarithmic_error", "root_mean_squared_error", "logcosh", "log_cosh_error", "hinge", "squared_hinge",
+      "categorical_hinge", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy",
+      "kl_divergence", "poisson"};
+  if (!name) return KCB_MONITOR_AUTO;
+  char base[128];
+  kcb__strlcpy(base, strncmp(name, "val_", 4) == 0 ? name + 4 : name, sizeof base);
+  char *us = strrchr(base, '_'); /* Keras's "precision_1" for a second Precision */
+  size_t n = strlen(base);
+  if (us && us[1] && strspn(us + 1, "0123456789") == strlen(us + 1)) n = (size_t)(us - base);
+  for (int pass = 0; pass < 2; pass++) {
+    const char *const *list = pass ? down : up;
+    size_t count = pass ? sizeof down / sizeof *down : sizeof up / sizeof *up;
+    for (size_t i = 0; i < count; i++)
+      if (strlen(list[i]) == n && strncmp(list[i], base, n) == 0) return pass ? KCB_MONITOR_MIN : KCB_MONITOR_MAX;
+  }
+  base[n] = '\0';
+  if (kcb__ends_with(base, "loss") || kcb__ends_with(base, "error") || kcb__ends_with(base, "crossentropy") ||
+      kcb__ends_with(base, "hinge"))
+    return KCB_MONITOR_MIN;
+  if (strstr(base, "acc") || strstr(base, "auc") || strstr(base, "precision") || strstr(base, "recall") || strstr(base, "f1"))
+    return KCB_MONITOR_MAX;
+  return KCB_MONITOR_AUTO;
+}
+
 int kcb__monitor_init(kcb__monitor *m, const char *owner, const char *name, kcb_monitor_mode mode, double min_delta) {
   memset(m, 0, sizeof *m);
   if (!name || !name[0] || strlen(name) >= sizeof m->name)

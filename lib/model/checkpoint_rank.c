@@ -410,17 +410,8 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
 }
 
 static int resolve_mode(const char *monitor, kcb_monitor_mode mode, kcb_monitor_mode *out) {
-  if (mode != KCB_MONITOR_AUTO) { *out = mode; return 0; }
-  const char *n = strncmp(monitor, "val_", 4) == 0 ? monitor + 4 : monitor;
-  if (kcb__ends_with(n, "loss") || kcb__ends_with(n, "error") || !strcmp(n, "mse") || !strcmp(n, "mae") || !strcmp(n, "mape") ||
-      !strcmp(n, "msle") || !strcmp(n, "rmse") || kcb__ends_with(n, "crossentropy") || kcb__ends_with(n, "hinge")) {
-    *out = KCB_MONITOR_MIN;
-    return 0;
-  }
-  if (strstr(n, "acc") || strstr(n, "auc") || strstr(n, "precision") || strstr(n, "recall") || strstr(n, "f1")) {
-    *out = KCB_MONITOR_MAX;
-    return 0;
-  }
+  *out = mode != KCB_MONITOR_AUTO ? mode : kcb_monitor_mode_for_name(monitor);
+  if (*out != KCB_MONITOR_AUTO) return 0;
   return kcb__error(KCB_EINVAL, "rank: cannot tell whether `%s` should be minimized or maximized: pass mode min or max",
                     monitor);
 }

@@ -19,6 +19,18 @@ int kcb_monitor_mode_from_name(kcb_monitor_mode *out, const char *name);
 /** @return "auto", "min" or "max" (a static string), or "?" for an invalid value. */
 const char *kcb_monitor_mode_name(kcb_monitor_mode mode);
 
+/** Which way a logged value improves, from its name alone, for a log read without its model
+ * (a CSV file, checkpoints to rank): Keras 3's direction for the names its metrics log by default
+ * (after a leading "val_" and a trailing "_N" Keras adds to a repeated name): up for the
+ * accuracies, precision, recall, auc, the *_at_* metrics, f1_score, fbeta_score, the IoUs
+ * ("io_u", "mean_io_u", ...), pearson_correlation, concordance_correlation, cosine_similarity and
+ * r2_score; down for "loss", the errors, crossentropies, hinges, kl_divergence, poisson and
+ * logcosh. Other names: a name ending in loss, error, crossentropy or hinge goes down, one holding
+ * acc, auc, precision, recall or f1 up.
+ * @return KCB_MONITOR_MAX, KCB_MONITOR_MIN, or KCB_MONITOR_AUTO when the name does not say (Keras
+ *         itself would need mode min or max) */
+kcb_monitor_mode kcb_monitor_mode_for_name(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
