@@ -232,6 +232,10 @@ int kcb__mkdirs_for(const char *path, const char *owner);
 char *kcb__shape_str(char *buf, size_t size, int rank, const int64_t *shape);
 /** Whether s ends in suffix (a file name in ".weights.h5", a config key in "_regularizer"). */
 int kcb__ends_with(const char *s, const char *suffix);
+/* io/csv.c: the NaN kcb_csv_table_read gives a cell with no value ("NA", empty, a list), which a
+ * logged "nan" is not; kcb__csv_is_missing tells them apart (ranking skips an epoch without one). */
+double kcb__csv_missing(void);
+int kcb__csv_is_missing(double v);
 /** dir + "/" + name, malloc'd (NULL when out of memory). */
 char *kcb__path_join(const char *dir, const char *name);
 /* How many of s's first `max` bytes to print so that a cut falls between UTF-8 characters:

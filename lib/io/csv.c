@@ -110,10 +110,27 @@ static int is_list(const char *field) {
   return n >= 2 && field[0] == '[' && field[n - 1] == ']';
 }
 
+/* A cell with no value (CSVLogger's "NA" for a key an epoch did not log, an empty field, a list):
+ * a NaN, as the API says, whose payload tells it from a logged "nan" (a run that diverged). */
+#define MISSING_BITS 0x7ff84e4100000000ull /* "NA" in the payload */
+
+double kcb__csv_missing(void) {
+  uint64_t bits = MISSING_BITS;
+  double v;
+  memcpy(&v, &bits, sizeof v);
+  return v;
+}
+
+int kcb__csv_is_missing(double v) {
+  uint64_t bits;
+  memcpy(&bits, &v, sizeof bits);
+  return bits == MISSING_BITS;
+}
+
 static int parse_number(const char *s, double *out) {
   while (*s == ' ' || *s == '\t') s++;
   if (*s == '\0' || strcmp(s, "NA") == 0) {
-    *out = NAN;
+    *out = kcb__csv_missing();
     return 0;
   }
   const char *digits = *s == '+' || *s == '-' ? s + 1 : s;
@@ -323,7 +340,7 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
     do {
       KCB__TRY(next_field(&ps, &last));
       if (col < out->n_columns && (int)col != epoch_col && is_list(ps.field))
-        row[col] = NAN; /* CSVLogger's text of a value that is not one number: '"[1.5, 2.0]"', as Keras writes it */
+        row[col] = kcb__csv_missing(); /* CSVLogger's text of a value that is not one number: '"[1.5, 2.0]"' */
       else if (col < out->n_columns && parse_number(ps.field, &row[col]) != 0)
         KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: column %zu ('%s'): '%s' is not a number", path, line, col + 1,
                             out->columns[col], ps.field));

@@ -386,7 +386,8 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
       double last = NAN, named = NAN;
       int rows = 0, last_agrees = 0, named_values = 0; /* named_values: distinct values agreeing, up to 2 */
       for (size_t r = t.n_rows; ce >= 0 && cm >= 0 && r > 0; r--)
-        if (kcb_csv_table_value(&t, r - 1, (size_t)ce) == (double)epoch) {
+        if (kcb_csv_table_value(&t, r - 1, (size_t)ce) == (double)epoch &&
+            !kcb__csv_is_missing(kcb_csv_table_value(&t, r - 1, (size_t)cm))) { /* Keras skips an epoch without it */
           double v = kcb_csv_table_value(&t, r - 1, (size_t)cm);
           if (rows++ == 0) last = v, last_agrees = hint->have && hint_agrees(hint, v);
           if (hint->have && hint_agrees(hint, v)) {

@@ -67,6 +67,12 @@ check ties_earliest_epoch 0 "^2 +$tmp/ties/w\.3-0\.50\.weights\.h5 " -- "$bin" "
 # a --csv that is no regular file is the file's problem (exit 1, as a missing one), not a usage error
 mkfifo "$tmp/fifo.csv"
 check csv_fifo_exit 1 "CSV: .*fifo\.csv: cannot open: a FIFO, not a regular file" -- "$bin" "$tmp/ties" --csv "$tmp/fifo.csv"
+# CSVLogger's NA (an epoch that logged no val_loss: validation_freq 2) is no value, not a NaN that
+# ranks last: Keras's ModelCheckpoint skips such an epoch
+mkdir -p "$tmp/na" && for f in w_epoch1 w_epoch2 w_epoch3; do cp "$plain" "$tmp/na/$f.weights.h5"; done
+printf 'epoch,loss,val_loss\n0,0.9,NA\n1,0.8,0.7\n2,0.7,nan\n' >"$tmp/na/log.csv"
+check csv_na_unranked 0 "^- +$tmp/na/w_epoch1\.weights\.h5 .* none\$" -- "$bin" "$tmp/na"
+check csv_nan_ranked_last 0 "^2 +$tmp/na/w_epoch3\.weights\.h5 .* nan +csv\$" -- "$bin" "$tmp/na"
 # a '%' format ({val_accuracy:.2%}) writes the value times 100: read back as the value, through a
 # template or alone
 mkdir -p "$tmp/pct" && for f in 'w.001-81.25%' 'w.002-87.50%'; do cp "$plain" "$tmp/pct/$f.weights.h5"; done
