@@ -67,6 +67,18 @@ static void catch_stop_signals(void) {
   sigaction(SIGHUP, &sa, NULL); /* a closed terminal stops as SIGTERM does: backup, logs closed */
 }
 
+/* A float32 setting (the learning rate) as its shortest decimal reads, as a double: 0.001, not the
+ * 0.0010000000474974513 the float widens to, which TensorBoard's hparams would sort and filter by. */
+static double float_as_written(double v) {
+  float f = (float)v;
+  char text[32];
+  for (int digits = 1; digits <= 9; digits++) {
+    snprintf(text, sizeof text, "%.*g", digits, (double)f);
+    if ((float)strtod(text, NULL) == f) return strtod(text, NULL);
+  }
+  return v;
+}
+
 /* Whether `word` is one of the space-separated words of `list`. */
 static int word_in(const char *list, const char *word) {
   size_t n = strlen(word);
@@ -1457,7 +1469,7 @@ int main(int argc, char **argv) {
         {"model", KCB_HPARAM_STRING, 0, a.model_spec, 0},
         {"loss", KCB_HPARAM_STRING, 0, a.loss, 0},
         {"optimizer", KCB_HPARAM_STRING, 0, a.optimizer, 0},
-        {"learning_rate", KCB_HPARAM_NUMBER, kcb_model_learning_rate(model), NULL, 0},
+        {"learning_rate", KCB_HPARAM_NUMBER, float_as_written(kcb_model_learning_rate(model)), NULL, 0},
         {"batch_size", KCB_HPARAM_NUMBER, (double)a.batch_size, NULL, 0},
         {"epochs", KCB_HPARAM_NUMBER, a.epochs, NULL, 0},
         {"validation_split", KCB_HPARAM_NUMBER, a.validation_split, NULL, 0},

@@ -212,6 +212,9 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   # file_version, then per epoch evaluation_loss/accuracy_vs_iterations and epoch_loss/accuracy
   check tensorboard_validation_run 0 'validation/events.*: 9 records, all CRCs match' -- $tfcheck "$tb"/validation/*
   check tensorboard_hparams 0 'tag: "_hparams_/session_end_info"' -- $tfcheck --decode "$tb"/events*
+  # the learning rate as given: the double 0.001 (bytes fc a9 f1 d2 4d 62 50 3f), as TensorFlow's
+  # hparams API stores it, not the float32 widened (0.0010000000474974513)
+  check tensorboard_hparams_lr 0 'learning_rate\\022\\t\\021\\374\\251\\361\\322MbP\?' -- $tfcheck --decode "$tb"/events*
   check tensorboard_batch_tags 0 'tag: "batch_loss"' -- $tfcheck --decode "$tb"/train/*
   rm -rf "$tb"
   # --write-images pixels as Keras's tf.summary.image makes them: float32 x 255.5, clipped, cut
