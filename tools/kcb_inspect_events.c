@@ -646,7 +646,7 @@ static const char text_help[] =
     "Prints the text summaries of every run (the markdown as written), each under a line with its\n"
     "run, tag and step. A rank-1 text tensor prints each string after its index ([0], [1], ...);\n"
     "a rank-2 one as a table of its rows (line breaks in a cell shown as a space), as TensorBoard\n"
-    "lays them out.\n"
+    "lays them out; of a higher rank, the first 2-D slice, as TensorBoard shows it, under a note.\n"
     "\n"
     "  --tag TAG   only this tag [all]\n"
     "  --run RUN   only this run (repeatable) [all]\n"
@@ -654,9 +654,9 @@ static const char text_help[] =
     "\n"
     "Exit status: 0; 1 if nothing matched or a run is missing or damaged; 2 usage error.\n";
 
-/* A rank-2 text tensor as a table of its rows. @return 0 or EXIT_DATA (out of memory). */
-static int print_text_table(const kcb_summary_value *v) {
-  size_t cols = (size_t)v->shape[1];
+/* The first `rows` x `cols` strings of a text tensor as a table of its rows. @return 0 or EXIT_DATA
+ * (out of memory). */
+static int print_text_table(const kcb_summary_value *v, size_t rows, size_t cols) {
   char align[33];
   memset(align, 'l', cols);
   align[cols] = '\0';
@@ -664,7 +664,7 @@ static int print_text_table(const kcb_summary_value *v) {
   table_init(&t, cols, align);
   const char *row[32];
   int rc = 0;
-  for (size_t r = 0; r < (size_t)v->shape[0] && !rc; r++) {
+  for (size_t r = 0; r < rows && !rc; r++) {
     char *cells[32] = {NULL};
     for (size_t c = 0; c < cols; c++) {
       const kcb_bytes *b = &v->blobs[r * cols + c];
@@ -706,10 +706,17 @@ static int on_text(void *ctx, const run_ref *run, const kcb_event *e) {
       printf("  ");
       fput_esc(stdout, v->tag, strlen(v->tag), 0);
       printf("  step %lld\n", (long long)e->step);
-      /* a table when the shape matches the strings (checked by division: a lying shape must not overflow) */
-      if (v->rank == 2 && v->shape[1] > 0 && v->shape[1] <= 32 && v->shape[0] >= 0 &&
-          (uint64_t)v->shape[0] == v->n_blobs / (uint64_t)v->shape[1] && v->n_blobs % (uint64_t)v->shape[1] == 0) {
-        int rc = print_text_table(v);
+      /* a table when the shape matches the strings (checked by division: a lying shape must not
+       * overflow); of a higher rank, TensorBoard's first 2-D slice [0, ..., 0, :, :], said so */
+      uint64_t left = v->n_blobs;
+      int fits = v->rank >= 2;
+      for (int d = v->rank - 1; fits && d >= 0; d--)
+        fits = v->shape[d] > 0 && left % (uint64_t)v->shape[d] == 0, left = fits ? left / (uint64_t)v->shape[d] : 0;
+      fits = fits && left == 1 && v->shape[v->rank - 1] <= 32;
+      if (fits) {
+        if (v->rank > 2)
+          printf("  (a text tensor of rank %d: as TensorBoard, only its first 2-D slice, [0, ..., 0, :, :])\n", v->rank);
+        int rc = print_text_table(v, (size_t)v->shape[v->rank - 2], (size_t)v->shape[v->rank - 1]);
         if (rc) return rc;
         s->matched++;
         continue;

@@ -268,6 +268,11 @@ mkdir -p "$tmp/imgsize/run" && make image_sizes "$tmp/imgsize/run/events.out.tfe
 check image_size_unknown 0 "^run +pic +0 +0 +\? +8 +png$" -- T "$inspect" images "$tmp/imgsize"
 mkdir -p "$tmp/textshape" && make text_shapes "$tmp/textshape/events.out.tfevents.1.shape"
 check text_lying_shape 0 '^  cell3$' -- T "$inspect" text "$tmp/textshape"
+# a text tensor of rank 3: TensorBoard's first 2-D slice, under a note, as it shows it
+mkdir -p "$tmp/textcube" && make text_rank3 "$tmp/textcube/events.out.tfevents.1.cube"
+check text_rank3_note 0 'a text tensor of rank 3: as TensorBoard, only its first 2-D slice' -- T "$inspect" text "$tmp/textcube"
+check text_rank3_slice 0 '^  c3 +c4 +c5$' -- T "$inspect" text "$tmp/textcube"
+assert text_rank3_slice_only bash -c '! grep -q c6 "$1"' _ "$out"
 # a tag that is not UTF-8: the JSON writes its bytes as lone surrogates, which Python turns back into
 # the bytes (surrogateescape), so a script can pass the tag on to --tag
 mkdir -p "$tmp/latin" && make latin_tag "$tmp/latin/events.out.tfevents.1.latin"

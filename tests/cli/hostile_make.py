@@ -223,6 +223,13 @@ def latin_tag(out):
     events(out, summary_event(0, "bad\xff\xfe", "scalars", b"", tensor))
 
 
+def text_rank3(out):
+    """A text tensor of shape [2, 2, 3]: strings c0 .. c11."""
+    strings = b"".join(field(8, b"c%d" % i) for i in range(12))
+    dims = b"".join(field(2, bytes([0x08]) + varint(d)) for d in (2, 2, 3))
+    events(out, summary_event(0, "cube", "text", b"", bytes([0x08, 0x07]) + field(2, dims) + strings))
+
+
 def pr_tags(out, n):
     """n PR-curve tags (2 thresholds), one record each: a tag lookup must not be linear."""
     content = bytes([0x08, 0x00, 0x10, 0x02])  # PrCurvePluginData: version 0, num_thresholds 2
