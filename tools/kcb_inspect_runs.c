@@ -524,8 +524,9 @@ int cmd_diff(int argc, char **argv) {
       if (p[1].have) snprintf(sb, sizeof sb, "%lld", (long long)p[1].step);
       int both = p[0].have && p[1].have;
       double va = p[0].value.d, vb = p[1].value.d;
-      if (both && va != 0 && isfinite(va) && isfinite(vb))
-        snprintf(ch, sizeof ch, "%+.1f%%", 100.0 * (vb - va) / fabs(va));
+      double pct = both && va != 0 && isfinite(va) && isfinite(vb) ? 100.0 * (vb - va) / fabs(va) : NAN;
+      if (isfinite(pct)) /* a ratio beyond a million percent in powers of ten, not cut digits */
+        snprintf(ch, sizeof ch, fabs(pct) < 1e6 ? "%+.1f%%" : "%+.2g%%", pct);
       const char *row[7] = {rows[i].tag, sa, p[0].have ? sv_short(p[0].value, b[0]) : "-", sb,
                             p[1].have ? sv_short(p[1].value, b[1]) : "-",
                             both ? sv_diff(p[0].value, p[1].value, 1, b[2]) : "-", ch};

@@ -283,6 +283,10 @@ tag = d['runs'][0]['tags'][0]['tag']
 assert tag.encode('utf-8', 'surrogateescape') == b'bad\xff\xfe', ascii(tag)
 s = json.loads(subprocess.run(['$inspect', 'scalars', '$tmp/latin', '--tag', tag, '--format', 'json'], capture_output=True, check=True).stdout)
 print(s['runs']['.'][0][2])"
+# diff's change column: a ratio beyond a million percent in powers of ten, with its '%', not cut digits
+mkdir -p "$tmp/pctA" "$tmp/pctB" && make scalar_value "$tmp/pctA/events.out.tfevents.1.a" tiny 1e-30 &&
+  make scalar_value "$tmp/pctB/events.out.tfevents.1.b" tiny 1
+check diff_change_huge 0 '^tiny +1 +1e-30 +1 +1 +1 +\+1e\+32%$' -- T "$inspect" diff "$tmp/pctA" "$tmp/pctB"
 # a histograms-plugin tensor that is no [k,3] table is skipped with a warning naming it, not in silence
 mkdir -p "$tmp/histshape" && make histogram_shapes "$tmp/histshape/events.out.tfevents.1.shape"
 check histogram_bad_shape 1 "skipped 2 values of the histograms plugin .* tag 'badshape' at step 0, has shape \[2,2\]" -- \

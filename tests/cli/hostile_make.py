@@ -230,6 +230,12 @@ def text_rank3(out):
     events(out, summary_event(0, "cube", "text", b"", bytes([0x08, 0x07]) + field(2, dims) + strings))
 
 
+def scalar_value(out, tag, value):
+    """One float32 scalar `value` under `tag` at step 1."""
+    tensor = bytes([0x08, 0x01]) + field(4, struct.pack("<f", float(value)))
+    events(out, summary_event(1, tag, "scalars", b"", tensor))
+
+
 def pr_tags(out, n):
     """n PR-curve tags (2 thresholds), one record each: a tag lookup must not be linear."""
     content = bytes([0x08, 0x00, 0x10, 0x02])  # PrCurvePluginData: version 0, num_thresholds 2
