@@ -287,6 +287,11 @@ print(s['runs']['.'][0][2])"
 mkdir -p "$tmp/pctA" "$tmp/pctB" && make scalar_value "$tmp/pctA/events.out.tfevents.1.a" tiny 1e-30 &&
   make scalar_value "$tmp/pctB/events.out.tfevents.1.b" tiny 1
 check diff_change_huge 0 '^tiny +1 +1e-30 +1 +1 +1 +\+1e\+32%$' -- T "$inspect" diff "$tmp/pctA" "$tmp/pctB"
+# two projector embeddings the projector takes for one tensor ("w" and "w:0"): the second is a problem
+mkdir -p "$tmp/projdup" && printf '1\t2\n3\t4\n' >"$tmp/projdup/a.tsv" && cp "$tmp/projdup/a.tsv" "$tmp/projdup/b.tsv" &&
+  printf 'embeddings { tensor_name: "w" tensor_path: "a.tsv" }\nembeddings { tensor_name: "w:0" tensor_path: "b.tsv" }\n' \
+    >"$tmp/projdup/projector_config.pbtxt"
+check projector_same_tensor 1 "problem: the projector takes 'w:0' for the embedding 'w' before it" -- T "$inspect" plugins "$tmp/projdup"
 # a histograms-plugin tensor that is no [k,3] table is skipped with a warning naming it, not in silence
 mkdir -p "$tmp/histshape" && make histogram_shapes "$tmp/histshape/events.out.tfevents.1.shape"
 check histogram_bad_shape 1 "skipped 2 values of the histograms plugin .* tag 'badshape' at step 0, has shape \[2,2\]" -- \

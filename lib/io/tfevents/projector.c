@@ -903,6 +903,19 @@ int kcb_projector_read(const char *run_dir, kcb_projector_embedding_info **out, 
     }
     inspect_files(run_dir, e, metadata_path, sprite_path, &bytes_read);
   }
+  /* the projector takes a tensor name with and without ":0" for one tensor: a later one of the same
+   * name is shown the first one's data */
+  for (size_t i = 0; !rc && i < count; i++) {
+    size_t len = strlen(list[i].tensor_name), base = len > 2 && !strcmp(list[i].tensor_name + len - 2, ":0") ? len - 2 : len;
+    for (size_t j = 0; j < i && !list[i].problem[0]; j++) {
+      size_t other = strlen(list[j].tensor_name);
+      size_t other_base = other > 2 && !strcmp(list[j].tensor_name + other - 2, ":0") ? other - 2 : other;
+      if (base == other_base && strncmp(list[j].tensor_name, list[i].tensor_name, base) == 0)
+        snprintf(list[i].problem, sizeof list[i].problem, "the projector takes '%.150s' for the embedding '%.150s' before "
+                 "it (a name with and without \":0\" is one tensor) and shows that one's data", list[i].tensor_name,
+                 list[j].tensor_name);
+    }
+  }
   free(text.p);
   if (rc) {
     free(list);
