@@ -507,19 +507,31 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
       table_free(&t);
       goto done;
     } else if (max_abs != 0) status = "changed";
+    else if (va->dtype != vb->dtype) status = "dtype changed"; /* the same numbers, stored otherwise */
+    int compared = !strcmp(status, "same") || !strcmp(status, "changed") || !strcmp(status, "dtype changed");
     if (!strcmp(status, "not numeric")) not_compared++;
     else differ |= strcmp(status, "same") != 0;
     const char *name = va ? va->name : vb->name;
-    if (json) {
+    char dtypes[96] = ""; /* "float32 -> float64", when they differ */
+    if (va && vb && va->dtype != vb->dtype)
+      snprintf(dtypes, sizeof dtypes, "%s -> %s", kcb_var_dtype_name(va->dtype), kcb_var_dtype_name(vb->dtype));
+    if (json) { /* null: not compared (missing, reshaped, not numeric); NaN: a NaN difference */
       printf("%s\n  {\"name\": ", rows++ ? "," : ""), json_str(stdout, name);
-      printf(", \"status\": \"%s\", \"max_abs\": ", status), json_num(stdout, max_abs);
-      printf(", \"rel_l2\": "), json_num(stdout, rel), printf("}");
+      printf(", \"status\": \"%s\", \"max_abs\": ", status);
+      if (compared) json_num(stdout, max_abs);
+      else printf("null");
+      printf(", \"rel_l2\": ");
+      if (compared) json_num(stdout, rel);
+      else printf("null");
+      if (dtypes[0]) printf(", \"dtypes\": "), json_str(stdout, dtypes);
+      printf("}");
     } else {
       char label[400];
-      snprintf(label, sizeof label, "%s%s%s", name, strcmp(status, "same") && strcmp(status, "changed") ? "  " : "",
-               strcmp(status, "same") && strcmp(status, "changed") ? status : "");
-      const char *row[5] = {label, sa, sb, va && vb && !isnan(max_abs) ? short_num(max_abs, c[0]) : "-",
-                            va && vb && !isnan(rel) ? short_num(rel, c[1]) : "-"};
+      int noted = strcmp(status, "same") && strcmp(status, "changed");
+      snprintf(label, sizeof label, "%s%s%s%s%s", name, noted ? "  (" : "", noted ? status : "",
+               noted && dtypes[0] ? ": " : "", noted ? (dtypes[0] ? dtypes : "") : "");
+      if (noted) strncat(label, ")", sizeof label - strlen(label) - 1);
+      const char *row[5] = {label, sa, sb, compared ? short_num(max_abs, c[0]) : "-", compared ? short_num(rel, c[1]) : "-"};
       table_add(&t, row);
     }
   }

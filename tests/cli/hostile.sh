@@ -377,6 +377,19 @@ for k in committed noterm outside; do
 done
 
 # a dataset with no data at all, one of 9 dimensions, one of 10^12 values never written: refused by every reader, naming the whole path
+# diff --json: a variable not compared (missing in B) has null differences, not NaN (a NaN difference);
+# the same numbers stored in another dtype are a difference, named
+/usr/bin/python3 -c "
+import h5py, shutil
+shutil.copyfile('$tmp/c.1.weights.h5', '$tmp/diffed.weights.h5')
+with h5py.File('$tmp/diffed.weights.h5', 'r+') as f:
+    del f['layers/dense/vars/1']
+    k = f['layers/dense/vars/0'][()]
+    del f['layers/dense/vars/0']
+    f['layers/dense/vars/0'] = k.astype('float64')"
+check diff_not_compared_null 0 '"status": "missing in B", "max_abs": null, "rel_l2": null' -- T "$inspect" diff "$tmp/c.1.weights.h5" "$tmp/diffed.weights.h5" --json
+check diff_dtype_changed 0 '"status": "dtype changed", "max_abs": 0\.0, "rel_l2": 0\.0, "dtypes": "float32 -> float64"' -- \
+  T "$inspect" diff "$tmp/c.1.weights.h5" "$tmp/diffed.weights.h5" --json
 for k in null rank9 huge; do
   make dtype_h5 "$tmp/dt-$k.weights.h5" "$tmp/c.1.weights.h5" "$k"
   case $k in
