@@ -199,8 +199,9 @@ static int model_from_arch(kcb_model **out, const char *arch) {
     char *end;
     long long d = strtoll(p, &end, 10);
     if (end == p || d <= 0 || (*end && *end != 'x'))
-      return usage_error("checkpoint", "--arch '%s': bad input shape '%s' (dimensions joined by 'x', e.g. 28x28)", arch,
-                         shape_text);
+      return usage_error("checkpoint", "--arch '%s': bad input shape '%s' (dimensions joined by 'x', e.g. 28x28)%s", arch,
+                         shape_text, end == p && p == shape_text ? "; --arch starts with the input shape, then kcb-train's "
+                         "--model items: 28x28x1,flatten,256:relu,10:softmax" : "");
     shape[rank++] = d;
     p = *end ? end + 1 : end;
   }

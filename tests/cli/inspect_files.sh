@@ -59,6 +59,9 @@ check_json ckpt_kcb_monitor 0 kcb_checkpoint val_loss 0.25 5 -- "$bin" checkpoin
 check_json ckpt_kcb_store 0 h5_weights "$tmp/s/ckpt.weights.h5" -- "$bin" checkpoint "$tmp/s/ckpt.weights.h5" --arch 4,3:relu,2 --json
 check_json ckpt_kcb_archive 0 h5_weights "$tmp/s/ckpt.keras" -- "$bin" checkpoint "$tmp/s/ckpt.keras" --json
 check ckpt_kcb_text 0 '^  monitor: val_loss = 0\.25$' -- "$bin" checkpoint "$tmp/s/ckpt.weights.h5"
+# kcb-train's --model items without the input shape: said what --arch starts with
+check ckpt_arch_no_shape 2 "bad input shape 'flatten' .*; --arch starts with the input shape, then kcb-train's --model items" -- \
+  "$bin" checkpoint "$data"/saving/w.weights.h5 --arch flatten,32:relu,10:softmax
 check ckpt_arch_mismatch 1 "kcb-inspect checkpoint: the weights do not fit --arch .*: .*w\.weights\.h5: layer 'dense'.*variable\.shape=\(784, 16\).*\(KCB_ESHAPE\)" -- \
   "$bin" checkpoint "$data"/saving/w.weights.h5 --arch 784,16:relu,10:softmax
 check ckpt_bad_arch 2 "kcb-inspect checkpoint: --arch 'x': expected INPUT_SHAPE,LAYERS" -- "$bin" checkpoint "$data"/saving/w.weights.h5 --arch x
