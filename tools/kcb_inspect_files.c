@@ -19,7 +19,8 @@ static const char validate_help[] =
     "  --quiet  print only the damaged files and the summary line\n"
     "  --jobs N files checked at once [the CPUs, at most 8]\n"
     "  --json   {\"ok\": bool, \"files\": [{\"path\", \"size\", \"records\", \"bytes_ok\", \"ok\",\n"
-    "           \"problem\" (\"KCB_ETRUNC\", \"KCB_ECRC\" or null), \"offset\", \"message\"}]}\n"
+    "           \"problem\" (\"KCB_ETRUNC\", \"KCB_ECRC\" or null), \"offset\", \"message\"}],\n"
+    "           \"not_checked\": [the PATHs missing or holding no event file, each said on stderr]}\n"
     "\n"
     "Exit status: 0 every file is whole; 1 a file is truncated or corrupt, a PATH is missing or\n"
     "holds no event file; 2 usage error.\n";
@@ -98,12 +99,15 @@ int cmd_validate(int argc, char **argv) {
   }
   /* every file first, then the checks on --jobs threads, then the report in order */
   file_list l = {NULL, 0, 0};
-  int missing = 0, oom = 0;
+  int oom = 0;
+  size_t missing = 0; /* paths not checked (said on stderr): their index in a.pos, for --json */
+  size_t *unchecked = calloc(a.n_pos + 1, sizeof *unchecked);
+  if (!unchecked) oom = 1;
   for (size_t p = 0; p < a.n_pos && !oom; p++) {
     struct stat st;
     if (stat(a.pos[p], &st) == 0 && !S_ISDIR(st.st_mode)) {
       if (say_not_event_file(a.pos[p])) { /* passed over, not called damaged */
-        missing = 1;
+        unchecked[missing++] = p;
         continue;
       }
       oom = list_add(&l, a.pos[p]);
@@ -113,7 +117,7 @@ int cmd_validate(int argc, char **argv) {
     size_t n = 0;
     if ((rc = runs_find(a.pos[p], &runs, &n))) {
       if (kcb_error_last()[0]) lib_fail("validate", rc);
-      missing = 1;
+      unchecked[missing++] = p;
       continue;
     }
     for (size_t i = 0; i < n && !oom; i++) {
@@ -121,7 +125,7 @@ int cmd_validate(int argc, char **argv) {
       size_t nf = 0;
       if ((rc = kcb_tfevents_list_files(runs[i].path, &files, &nf))) {
         lib_fail("validate", rc);
-        missing = 1;
+        if (!missing || unchecked[missing - 1] != p) unchecked[missing++] = p;
       }
       for (size_t f = 0; f < nf && !oom; f++) oom = list_add(&l, files[f]);
       kcb_string_list_free(files, nf);
@@ -144,11 +148,19 @@ int cmd_validate(int argc, char **argv) {
     bytes += l.items[i].ck.bytes_ok;
   }
   int ok = !bad && !missing;
-  if (json) printf("], \"ok\": %s}\n", ok ? "true" : "false");
-  else if (bad) printf("%zu of %zu files damaged (%llu whole records, %llu bytes)\n", bad, l.n, records, bytes);
-  else printf("%zu file%s whole: %llu records, %llu bytes\n", l.n, l.n == 1 ? "" : "s", records, bytes);
+  if (json) {
+    printf("], \"not_checked\": [");
+    for (size_t k = 0; k < missing; k++) printf("%s", k ? ", " : ""), json_str(stdout, a.pos[unchecked[k]]);
+    printf("], \"ok\": %s}\n", ok ? "true" : "false");
+  } else {
+    if (bad) printf("%zu of %zu files damaged (%llu whole records, %llu bytes)", bad, l.n, records, bytes);
+    else printf("%zu file%s whole: %llu records, %llu bytes", l.n, l.n == 1 ? "" : "s", records, bytes);
+    if (missing) printf("; %zu path%s not checked (said above)", missing, missing == 1 ? "" : "s");
+    printf("\n");
+  }
   rc = ok ? EXIT_OK : EXIT_DATA;
 done:
+  free(unchecked);
   for (size_t i = 0; i < l.n; i++) free(l.items[i].path);
   free(l.items);
   args_free(&a);

@@ -33,6 +33,10 @@ run_cmd "$bin" validate "$data"/tfevents/broken/truncated.tfevents --json
 /usr/bin/python3 -c 'import json,sys; f=json.load(sys.stdin)["files"][0]; sys.exit(not (f["ok"] is False and f["problem"] == "KCB_ETRUNC" and f["offset"] == 42173 and f["records"] == 207 and f["size"] == 42228))' <"$out"
 report validate_json_fields "$([ $? -eq 0 ] && [ "$got" -eq 1 ] && echo 1)" "JSON fields of a truncated file"
 check validate_kcb 0 '^8 files whole: 196 records, [0-9]+ bytes$' -- "$bin" validate "$tmp/s/logs" "$tmp/s/resumed"
+# a PATH not checked is in the summary line and in --json, not only on stderr
+check validate_missing_summary 1 '^8 files whole: 196 records, [0-9]+ bytes; 1 path not checked \(said above\)$' -- \
+  "$bin" validate "$tmp/s/logs" "$tmp/nonexistent" "$tmp/s/resumed"
+check validate_missing_json 1 '"not_checked": \[".*/nonexistent"\], "ok": false' -- "$bin" validate "$tmp/s/logs" "$tmp/nonexistent" --json
 check validate_quiet 0 '^1 file whole' -- "$bin" validate --quiet "$data"/tfevents/logdir/run_a/hp
 check validate_missing 1 "kcb-inspect validate: /nonexistent: cannot open: No such file or directory \(KCB_ENOENT\)" -- \
   "$bin" validate /nonexistent
