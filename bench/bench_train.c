@@ -6,7 +6,8 @@
  *   4. the floor of Keras's float32 Adam update on this CPU: its formula alone (a sqrt and a
  *      division per parameter), in ns per parameter, on a block that stays in L1/L2 and on one of
  *      the MLP's 235,146 parameters, and what that costs per sample at batch 128.
- * Run: ./build/bench/bench_train [epochs]   (synthetic data of Fashion-MNIST's size, fixed seed) */
+ * Run: ./build/bench/bench_train [N]   (2N + 1 rounds of one epoch, medians; synthetic data of
+ * Fashion-MNIST's size, fixed seed) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,31 @@ static double adam_ns_per_param(size_t n) {
   return 1e9 * t / ((double)reps * (double)n);
 }
 
+#define MAX_ROUNDS 21
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (sorted in place). */
+static double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+static double least(const double *v, int n) {
+  double m = v[0];
+  for (int i = 1; i < n; i++) m = v[i] < m ? v[i] : m;
+  return m;
+}
+
+static double most(const double *v, int n) {
+  double m = v[0];
+  for (int i = 1; i < n; i++) m = v[i] > m ? v[i] : m;
+  return m;
+}
+
 /* A model on 784 inputs, compiled with one optimizer, loss and metric. */
 static kcb_model *compiled_model(const char *spec, kcb_optimizer_kind opt, double lr, kcb_loss loss, kcb_metric metric) {
   kcb_model *m;
@@ -125,24 +151,36 @@ int main(int argc, char **argv) {
     x->data[i] = (float)(s >> 40) / (float)(1 << 24);
   }
   for (int64_t i = 0; i < N_TRAIN; i++) y->data[i] = (float)(i % 10);
-  int batches = (int)((N_TRAIN + BATCH - 1) / BATCH) * epochs;
+  /* Rounds of one epoch each: in a round, each fit epoch is timed right after the same epoch's sgemm
+   * calls alone, and the medians over the rounds are printed, so that the machine's drift (other
+   * tenants) moves a baseline and its fit together. */
+  int batches = (int)((N_TRAIN + BATCH - 1) / BATCH), rounds = 2 * epochs + 1;
+  if (rounds > MAX_ROUNDS) rounds = MAX_ROUNDS;
 
-  printf("MLP 784-256-128-10, batch %d, %d epochs of %d samples (synthetic data)\n", BATCH, epochs, N_TRAIN);
+  printf("MLP 784-256-128-10, batch %d, %d rounds of one epoch of %d samples (synthetic data), medians\n", BATCH, rounds,
+         N_TRAIN);
   for (int threads = 1; threads <= 2; threads++) {
     openblas_set_num_threads(threads);
-    double sgemm = sgemm_only_seconds(batches);
-    double sgemm_rate = (double)batches * BATCH / sgemm;
-    printf("threads=%d sgemm_only samples_per_sec=%.0f\n", threads, sgemm_rate);
+    kcb_model *m[2];
+    double sgemm_rate[MAX_ROUNDS], rate[2][MAX_ROUNDS], ratio[2][MAX_ROUNDS];
     for (int o = 0; o < 2; o++) {
-      kcb_optimizer_kind kind = o ? KCB_OPT_SGD : KCB_OPT_ADAM;
-      kcb_model *m = compiled_model("256:relu,128:relu,10:softmax", kind, KCB_DEFAULT,
-                                    KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
-      fit_seconds(m, x, y, 1, BATCH, 20); /* warm-up */
-      double t = fit_seconds(m, x, y, epochs, BATCH, 0);
-      double rate = (double)N_TRAIN * epochs / t;
-      printf("threads=%d optimizer=%s fit samples_per_sec=%.0f step_time_vs_sgemm=%.2fx\n", threads, kcb_optimizer_name(kind),
-             rate, sgemm_rate / rate);
-      kcb_model_free(m);
+      m[o] = compiled_model("256:relu,128:relu,10:softmax", o ? KCB_OPT_SGD : KCB_OPT_ADAM, KCB_DEFAULT,
+                            KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
+      fit_seconds(m[o], x, y, 1, BATCH, 20); /* warm-up */
+    }
+    for (int r = 0; r < rounds; r++)
+      for (int o = 0; o < 2; o++) {
+        double baseline = (double)batches * BATCH / sgemm_only_seconds(batches);
+        rate[o][r] = (double)N_TRAIN / fit_seconds(m[o], x, y, 1, BATCH, 0);
+        ratio[o][r] = baseline / rate[o][r];
+        if (o == 0) sgemm_rate[r] = baseline;
+      }
+    printf("threads=%d sgemm_only samples_per_sec=%.0f\n", threads, median(sgemm_rate, rounds));
+    for (int o = 0; o < 2; o++) {
+      printf("threads=%d optimizer=%s fit samples_per_sec=%.0f step_time_vs_sgemm=%.2fx (rounds %.2f..%.2fx)\n", threads,
+             kcb_optimizer_name(o ? KCB_OPT_SGD : KCB_OPT_ADAM), median(rate[o], rounds), median(ratio[o], rounds),
+             least(ratio[o], rounds), most(ratio[o], rounds));
+      kcb_model_free(m[o]);
     }
   }
 
