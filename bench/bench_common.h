@@ -16,6 +16,17 @@ static inline double now(void) {
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static inline int bench_cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The median of v[0..n) (sorted in place): the machines are shared, so runs take medians. */
+static inline double median(double *v, int n) {
+  qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
 #ifdef BENCH_NAME
 /* Ends the benchmark with the library's message when a step fails. */
 static inline void check(int rc, const char *what) {

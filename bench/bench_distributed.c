@@ -65,16 +65,6 @@ static void check(int rc, const char *what) {
   }
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static void make_data(kcb_tensor **x, kcb_tensor **y) {
   int64_t xs[3] = {N_SAMPLES, 28, 28}, ys[2] = {N_SAMPLES, 1};
   check(kcb_tensor_new(x, 3, xs), "data");

@@ -28,16 +28,6 @@ static void check(int rc, const char *what) {
   }
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 /* The baseline: a file written the way kcb replaces files (temp, write, fsync, rename, fsync of the
  * directory), so both sides pay the same durability. */
 static void write_raw(const char *dir, const char *name, const void *data, size_t len) {

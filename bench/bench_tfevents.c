@@ -110,11 +110,6 @@ static double decode_once(const char *path) {
 
 /* ---- 3. fit overhead ---- */
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
 static double fit_seconds(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const char *logdir, int epochs) {
   kcb_callback *tb = NULL;
   kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
@@ -217,9 +212,9 @@ int main(int argc, char **argv) {
     }
     ratio[rep] = with[rep] / base[rep];
   }
-  qsort(ratio, REPS, sizeof ratio[0], cmp_double);
-  qsort(base, REPS, sizeof base[0], cmp_double);
-  qsort(with, REPS, sizeof with[0], cmp_double);
+  qsort(ratio, REPS, sizeof ratio[0], bench_cmp_double);
+  qsort(base, REPS, sizeof base[0], bench_cmp_double);
+  qsort(with, REPS, sizeof with[0], bench_cmp_double);
   printf("fit MLP 784-64-10, 5 epochs x 231 steps (medians of %d): no callbacks %.3f s, "
          "TensorBoard(update_freq=batch) %.3f s: %+.2f%% (median of the paired ratios)\n",
          REPS, base[REPS / 2], with[REPS / 2], (ratio[REPS / 2] - 1) * 100);

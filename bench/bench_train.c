@@ -83,17 +83,7 @@ static double adam_ns_per_param(size_t n) {
 
 #define MAX_ROUNDS 21
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
 /* The median of v[0..n) (sorted in place). */
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
 static double least(const double *v, int n) {
   double m = v[0];
   for (int i = 1; i < n; i++) m = v[i] < m ? v[i] : m;
