@@ -279,9 +279,10 @@ mkdir -p "$e"
 timeout 240 "$mpirun" --oversubscribe --timeout 200 -np 2 "$bin" --epochs 0 --save "$e/ev.keras" \
   --model 28x28x1,conv:64:3:relu,conv:128:3:relu,flatten,10:softmax >"$e/log" 2>&1 &
 job=$!
-for _ in $(seq 1800); do grep -q 'Non-trainable params' "$e/log" && break; sleep 0.1; done
-# the test pass takes seconds a rank (longer under the sanitizers); 2 s after the summary it runs
-sleep 2
+# --save's file is written as fit ends (on_train_end), right before the test pass, which takes
+# seconds a rank: half a second after the file appears, the pass runs, however slow the machine
+for _ in $(seq 1800); do [ -e "$e/ev.keras" ] && break; sleep 0.1; done
+sleep 0.5
 find_ranks "$job"
 if [ -n "$victim" ]; then
   kill -TERM "$victim"
