@@ -17,7 +17,7 @@ static void usage(FILE *f) {
           "them by a monitored value and writes the best one's weights.\n\n"
           "  --monitor NAME        the value to rank by [val_loss]\n"
           "  --mode auto|min|max   lower or higher is better; auto: min for losses and errors, max for\n"
-          "                        accuracies [auto]\n"
+          "                        accuracies, precision, recall, auc, f1/fbeta, r2, IoUs, correlations [auto]\n"
           "  --csv FILE            the CSVLogger file to read values from [a *.csv with the columns epoch\n"
           "                        and NAME next to each checkpoint: of several, the one whose name the\n"
           "                        checkpoint's starts with (a.csv for a.03.keras); none if they disagree]\n"

@@ -1956,22 +1956,65 @@ done:
   return rc;
 }
 
-/* Whether model variables i and j hold the same bytes in the same shape and type (one variable
- * a legacy file lists twice). A read that fails counts as different. */
-static int same_stored_data(const kcb_checkpoint_file *f, size_t i, size_t j) {
+int kcb__ckpt_same_data(const kcb_checkpoint_file *f, size_t i, size_t j, int constant_counts, int *same) {
   const kcb_checkpoint_var *a = &f->vars[i].pub, *b = &f->vars[j].pub;
   size_t es = kcb_var_dtype_size(a->dtype);
-  int same = a->rank == b->rank && a->dtype == b->dtype && a->count == b->count && es > 0;
-  for (int d = 0; same && d < a->rank; d++) same = a->shape[d] == b->shape[d];
-  if (!same) return 0;
+  *same = a->rank == b->rank && a->dtype == b->dtype && a->count == b->count && es > 0;
+  for (int d = 0; *same && d < a->rank; d++) *same = a->shape[d] == b->shape[d];
+  if (!*same) return 0;
   size_t size = a->count * es;
   unsigned char *x = malloc(size + 1), *y = malloc(size + 1);
-  same = x && y && kcb_checkpoint_file_read_raw(f, i, x, size) == 0 && kcb_checkpoint_file_read_raw(f, j, y, size) == 0 &&
-         memcmp(x, y, size) == 0;
-  kcb_error_clear();
+  int rc = x && y ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
+  if (!rc) rc = kcb_checkpoint_file_read_raw(f, i, x, size);
+  if (!rc) rc = kcb_checkpoint_file_read_raw(f, j, y, size);
+  int constant = !constant_counts;
+  for (size_t k = es; !rc && constant && k < size; k += es) constant = memcmp(x, x + k, es) == 0;
+  *same = !rc && !(constant && !constant_counts) && memcmp(x, y, size) == 0;
   free(x);
   free(y);
-  return same;
+  return rc;
+}
+
+/* The model's parameter totals and each layer's (its sub-layers' included). */
+static int count_params(kcb_checkpoint_file *f) {
+  /* A legacy file lists a layer shared by two of the model's layers (a nested model and the outer
+   * one) under both, by the same weight names; Keras counts those variables once in the model's
+   * totals. Only a layer all of whose variables copy one other layer's (same names, same bytes) is
+   * such a second listing, not one whose bias equals another's by chance (two zero biases). */
+  int legacy = f->meta.layout != KCB_LAYOUT_WEIGHTS_H5 && f->meta.layout != KCB_LAYOUT_KERAS;
+  long *copy_of = legacy ? malloc((f->meta.n_model_vars + 1) * sizeof *copy_of) : NULL;
+  int *partner = legacy ? malloc((f->n_layers + 1) * sizeof *partner) : NULL; /* -1 none yet, -2 not a copy */
+  kcb__str_map seen = {0};
+  if (legacy && (!copy_of || !partner || kcb__str_map_init(&seen, f->meta.n_model_vars))) {
+    free(copy_of);
+    free(partner);
+    return kcb__error(KCB_ENOMEM, "out of memory");
+  }
+  for (size_t l = 0; legacy && l < f->n_layers; l++) partner[l] = -1;
+  for (size_t i = 0; legacy && i < f->meta.n_model_vars; i++) {
+    long first = kcb__str_map_get(&seen, f->vars[i].name);
+    if (first < 0) kcb__str_map_put(&seen, f->vars[i].name, (long)i);
+    int same = 0; /* a read that fails counts as different */
+    if (first >= 0 && kcb__ckpt_same_data(f, (size_t)first, i, 1, &same)) kcb_error_clear();
+    copy_of[i] = same ? first : -1;
+    int l = f->vars[i].pub.layer, other = copy_of[i] >= 0 ? f->vars[copy_of[i]].pub.layer : -2;
+    if (l >= 0) partner[l] = other < 0 || (partner[l] != -1 && partner[l] != other) ? -2 : other;
+  }
+  for (size_t i = 0; i < f->meta.n_model_vars; i++) {
+    const kcb__ckpt_var *v = &f->vars[i];
+    if (!legacy || copy_of[i] < 0 || v->pub.layer < 0 || partner[v->pub.layer] < 0) {
+      f->meta.n_params += v->pub.count;
+      if (v->pub.trainable) f->meta.n_trainable_params += v->pub.count;
+    }
+    for (int l = v->pub.layer; l >= 0; l = f->layers[l].pub.parent) {
+      f->layers[l].pub.n_params += v->pub.count;
+      if (v->pub.trainable) f->layers[l].pub.n_trainable_params += v->pub.count;
+    }
+  }
+  kcb__str_map_free(&seen);
+  free(copy_of);
+  free(partner);
+  return 0;
 }
 
 int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
@@ -2005,41 +2048,7 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   assign_owners(f);
   if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);
   else if (m->layout == KCB_LAYOUT_KERAS || m->layout == KCB_LAYOUT_H5) frozen_from_slots(f, 1);
-  /* A legacy file lists a layer shared by two of the model's layers (a nested model and the outer
-   * one) under both, by the same weight names; Keras counts those variables once in the model's
-   * totals. Only a layer all of whose variables copy one other layer's (same names, same bytes) is
-   * such a second listing, not one whose bias equals another's by chance (two zero biases). */
-  int legacy = m->layout != KCB_LAYOUT_WEIGHTS_H5 && m->layout != KCB_LAYOUT_KERAS;
-  long *copy_of = legacy ? malloc((m->n_model_vars + 1) * sizeof *copy_of) : NULL;
-  int *partner = legacy ? malloc((f->n_layers + 1) * sizeof *partner) : NULL; /* -1 none yet, -2 not a copy */
-  kcb__str_map seen = {0};
-  if (legacy && (!copy_of || !partner || kcb__str_map_init(&seen, m->n_model_vars))) {
-    free(copy_of);
-    free(partner);
-    KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
-  }
-  for (size_t l = 0; legacy && l < f->n_layers; l++) partner[l] = -1;
-  for (size_t i = 0; legacy && i < m->n_model_vars; i++) {
-    long first = kcb__str_map_get(&seen, f->vars[i].name);
-    if (first < 0) kcb__str_map_put(&seen, f->vars[i].name, (long)i);
-    copy_of[i] = first >= 0 && same_stored_data(f, (size_t)first, i) ? first : -1;
-    int l = f->vars[i].pub.layer, other = copy_of[i] >= 0 ? f->vars[copy_of[i]].pub.layer : -2;
-    if (l >= 0) partner[l] = other < 0 || (partner[l] != -1 && partner[l] != other) ? -2 : other;
-  }
-  for (size_t i = 0; i < m->n_model_vars; i++) {
-    const kcb__ckpt_var *v = &f->vars[i];
-    if (!legacy || copy_of[i] < 0 || v->pub.layer < 0 || partner[v->pub.layer] < 0) {
-      m->n_params += v->pub.count;
-      if (v->pub.trainable) m->n_trainable_params += v->pub.count;
-    }
-    for (int l = v->pub.layer; l >= 0; l = f->layers[l].pub.parent) {
-      f->layers[l].pub.n_params += v->pub.count;
-      if (v->pub.trainable) f->layers[l].pub.n_trainable_params += v->pub.count;
-    }
-  }
-  kcb__str_map_free(&seen);
-  free(copy_of);
-  free(partner);
+  KCB__TRY(count_params(f));
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
   /* names are final: the table of both keys, the first variable of each winning as find's scan would */
   KCB__TRY(kcb__str_map_init(&f->by_name, 2 * f->n_vars));

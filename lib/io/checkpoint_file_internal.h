@@ -67,6 +67,10 @@ struct kcb_checkpoint_file {
 /* Keras's naming.to_snake_case ("MaxPooling2D" -> "max_pooling2d", "LSTMCell" -> "lstm_cell"). */
 void kcb__keras_snake_case(const char *name, char *out, size_t size);
 /* The class / name of a config entry ({"class_name", "config": {"name"}}); "" if absent. */
+/* Whether variables i and j hold the same bytes in the same shape and type, into *same; an array of
+ * one repeated value counts only with constant_counts (two fresh zero biases are equal by chance).
+ * @return 0, or an error reading them. */
+int kcb__ckpt_same_data(const kcb_checkpoint_file *f, size_t i, size_t j, int constant_counts, int *same);
 const char *kcb__entry_class(json_t *entry);
 const char *kcb__entry_name(json_t *entry);
 /* A new array of a model entry's layers, as model.layers lists them: for_store drops a

@@ -589,27 +589,6 @@ static int check_shared_with_nested(const kcb_checkpoint_file *f) {
   return rc;
 }
 
-/* Whether variables i and j hold the same numbers in the same shape, not all equal (one variable
- * stored twice: two freshly made ones, zeros say, are equal by chance). */
-static int same_values(const kcb_checkpoint_file *f, size_t i, size_t j, int *same) {
-  const kcb_checkpoint_var *a = &f->vars[i].pub, *b = &f->vars[j].pub;
-  *same = a->rank == b->rank && a->dtype == b->dtype && a->count == b->count && kcb_var_dtype_size(a->dtype) > 0;
-  for (int d = 0; *same && d < a->rank; d++) *same = a->shape[d] == b->shape[d];
-  if (!*same) return 0;
-  size_t size = a->count * kcb_var_dtype_size(a->dtype);
-  unsigned char *x = malloc(size + 1), *y = malloc(size + 1);
-  int rc = x && y ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
-  if (!rc) rc = kcb_checkpoint_file_read_raw(f, i, x, size);
-  if (!rc) rc = kcb_checkpoint_file_read_raw(f, j, y, size);
-  size_t es = kcb_var_dtype_size(a->dtype);
-  int constant = 1;
-  for (size_t k = es; !rc && constant && k < size; k += es) constant = memcmp(x, x + k, es) == 0;
-  *same = !rc && !constant && memcmp(x, y, size) == 0;
-  free(x);
-  free(y);
-  return rc;
-}
-
 /* A layer whose own variable is one of its sub-layer's (SpectralNormalization's kernel is its
  * layer's): a store keeps it twice, Keras's legacy writer once, in an order kcb does not know for
  * a class it does not know. Refused rather than written with a weight too many. */
@@ -626,7 +605,7 @@ static int check_aliased_variables(const kcb_checkpoint_file *f) {
       int sub = f->vars[j].pub.layer, inside = 0;
       for (int up = sub >= 0 ? f->layers[sub].pub.parent : -1; up >= 0 && !inside; up = f->layers[up].pub.parent) inside = up == l;
       int same = 0;
-      if (!inside || (rc = same_values(f, i, j, &same)) || !same) continue;
+      if (!inside || (rc = kcb__ckpt_same_data(f, i, j, 0, &same)) || !same) continue;
       rc = kcb__error(KCB_EINVAL, "%s: layer '%s' (%s) stores its sub-layer's variable '%s' again as its own '%s' (one "
                       "variable, tracked twice); Keras's legacy layout lists it once, in an order kcb does not know for "
                       "this class (nothing was written)", f->path, f->layers[l].name,
