@@ -1607,17 +1607,15 @@ static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots
   return ok;
 }
 
-/* The config of the optimizer whose slots the file holds (compile_config's `optimizer`,
- * training_config's `optimizer_config`): a LossScaleOptimizer's variables are its inner
- * optimizer's, laid out by the inner optimizer's settings (use_ema, centered, ...). */
-static json_t *optimizer_config(json_t *tc) {
+json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name) {
   json_t *oc = json_object_get(tc, "optimizer");
   if (!json_is_object(oc)) oc = json_object_get(tc, "optimizer_config");
-  json_t *c = json_object_get(oc, "config");
   const char *cls = json_string_value(json_object_get(oc, "class_name"));
-  json_t *inner = json_object_get(c, "inner_optimizer");
-  if (cls && strcmp(cls, "LossScaleOptimizer") == 0 && json_is_object(inner)) return json_object_get(inner, "config");
-  return c;
+  json_t *inner = json_object_get(json_object_get(oc, "config"), "inner_optimizer");
+  if (!json_is_object(inner)) inner = json_object_get(json_object_get(oc, "config"), "optimizer"); /* tf.keras <= 2.3 */
+  if (cls && strcmp(cls, "LossScaleOptimizer") == 0 && json_is_object(inner)) oc = inner;
+  if (class_name) *class_name = json_string_value(json_object_get(oc, "class_name"));
+  return json_object_get(oc, "config");
 }
 
 /* A store optimizer object's name and the name of the optimizer whose slots it holds: a
@@ -1756,7 +1754,7 @@ static int shape_is(const kcb_checkpoint_var *o, const kcb_checkpoint_var *v, in
  * must fit exactly. @return 1 with owners[] and names[] filled. */
 static int try_per_variable(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *kind, long *owners,
                             const char **names) {
-  json_t *oc = optimizer_config(f->training);
+  json_t *oc = kcb__ckpt_optimizer_config(f->training, NULL);
   json_t *excluded = json_object_get(oc, "exclude_layers");
   if (json_is_array(excluded) && json_array_size(excluded)) return 0; /* regular expressions over paths: not judged */
   int exclude_embeddings = !json_is_false(json_object_get(oc, "exclude_embeddings"));
@@ -1798,7 +1796,7 @@ static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slot
   slot_group pre[2] = {{{NULL, NULL}, 0}, {{NULL, NULL}, 0}};
   int n_pre = 0, ok = 0;
   int has_config = f->training != NULL;
-  json_t *oc = optimizer_config(f->training);
+  json_t *oc = kcb__ckpt_optimizer_config(f->training, NULL);
   if (json_is_true(json_object_get(oc, "use_ema"))) pre[n_pre++] = (slot_group){{"average", NULL}, 1};
   json_t *acc = json_object_get(oc, "gradient_accumulation_steps");
   if (json_is_integer(acc) && json_integer_value(acc) > 0) pre[n_pre++] = (slot_group){{"gradient_accumulator", NULL}, 1};
@@ -1825,7 +1823,7 @@ static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slot
  * optimizer's variables under that one's name. */
 static int name_store_optimizer(kcb_checkpoint_file *f) {
   /* RMSprop with two groups: momentum, or average_gradient when centered without momentum */
-  json_t *ocfg = optimizer_config(f->training);
+  json_t *ocfg = kcb__ckpt_optimizer_config(f->training, NULL);
   int centered_only = json_is_true(json_object_get(ocfg, "centered")) && json_number_value(json_object_get(ocfg, "momentum")) == 0;
   for (int s = 0; s < f->n_opt_seg; s++) {
     size_t first = f->opt_seg_start[s], end = s + 1 < f->n_opt_seg ? f->opt_seg_start[s + 1] : f->n_vars;
@@ -2075,7 +2073,7 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
     kcb_error_clear();
     /* Keras counts a step per gradient_accumulation_steps batches: optimizer.iterations is the
      * stored counter divided by them */
-    json_t *accumulate = json_object_get(optimizer_config(f->training), "gradient_accumulation_steps");
+    json_t *accumulate = json_object_get(kcb__ckpt_optimizer_config(f->training, NULL), "gradient_accumulation_steps");
     if (m->iterations > 0 && json_is_integer(accumulate) && json_integer_value(accumulate) > 1)
       m->iterations /= json_integer_value(accumulate);
   }

@@ -70,6 +70,11 @@ void kcb__keras_snake_case(const char *name, char *out, size_t size);
 /* Whether variables i and j hold the same bytes in the same shape and type, into *same; an array of
  * one repeated value counts only with constant_counts (two fresh zero biases are equal by chance).
  * @return 0, or an error reading them. */
+/* The config of the optimizer whose slots the file holds (compile_config's `optimizer`,
+ * training_config's `optimizer_config`): a LossScaleOptimizer's variables are its inner
+ * optimizer's, laid out by the inner optimizer's settings (use_ema, centered, ...). class_name, when
+ * not NULL, gets that optimizer's class. */
+json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name);
 int kcb__ckpt_same_data(const kcb_checkpoint_file *f, size_t i, size_t j, int constant_counts, int *same);
 const char *kcb__entry_class(json_t *entry);
 const char *kcb__entry_name(json_t *entry);

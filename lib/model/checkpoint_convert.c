@@ -237,9 +237,14 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
     }
     return 0;
   }
-  json_t *oc = json_object_get(f->training, "optimizer_config");
-  if (!oc) oc = json_object_get(f->training, "optimizer");
-  const char *oname = f->meta.optimizer_name[0] ? f->meta.optimizer_name : json_string_value(json_object_get(oc, "class_name"));
+  const char *oclass = NULL;
+  json_t *ocfg = kcb__ckpt_optimizer_config(f->training, &oclass);
+  const char *oname = f->meta.optimizer_name[0] ? f->meta.optimizer_name : oclass;
+  json_t *outer = json_object_get(f->training, "optimizer_config");
+  if (n_opt && !strcmp(json_string_value(json_object_get(outer, "class_name")) ? json_string_value(json_object_get(outer, "class_name")) : "",
+                       "LossScaleOptimizer"))
+    add_note(p->report, "the loss scale of tf.keras 2's LossScaleOptimizer is not among its weights, so not in the file: "
+             "the state of its inner optimizer is converted");
   const opt_layout *L = kcb__opt_layout_of(oname);
   for (size_t j = nm; ok && j < f->n_vars; j++) {
     const kcb__ckpt_var *o = &f->vars[j];
@@ -253,11 +258,11 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
     else if (tail < 0 && !n_slots && L && !strcmp(L->name, "nadam") && kcb__leaf_is(o->name, "momentum_cache")) tail = (long)j;
   }
   ok = ok && it >= 0;
-  if (ok && lr < 0 && json_is_object(json_object_get(json_object_get(oc, "config"), "learning_rate"))) {
+  if (ok && lr < 0 && json_is_object(json_object_get(ocfg, "learning_rate"))) {
     /* a learning-rate schedule: Keras 3 keeps no learning-rate variable either */
   } else if (ok && lr < 0) {
-    json_t *v = json_object_get(json_object_get(oc, "config"), "learning_rate");
-    if (!json_is_number(v)) v = json_object_get(json_object_get(oc, "config"), "lr");
+    json_t *v = json_object_get(ocfg, "learning_rate");
+    if (!json_is_number(v)) v = json_object_get(ocfg, "lr");
     ok = json_is_number(v);
     if (ok) p->synth_lr = 1, p->lr = (float)json_number_value(v);
   }

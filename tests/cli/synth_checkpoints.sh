@@ -47,6 +47,15 @@ check k2_nadam_to_store 0 '^11 variables, u_product 0\.83$' -- sh -c "'$bin/kcb-
 import h5py
 g = h5py.File('$tmp/k2n.weights.h5', 'r')['optimizer/vars']
 print(len(g), 'variables, u_product %.2f' % g[str(len(g) - 1)][()])\""
+# ... and the same file saved under mixed precision (make_k2_lso.py): tf.keras 2's
+# LossScaleOptimizer keeps its inner optimizer's weights alone, and the learning rate is the inner one's
+check k2_lso_to_store 0 '^11 variables, lr 0\.001, u_product 0\.83$' -- sh -c "'$bin/kcb-restore' '$dir/k2_lso.h5' -o '$tmp/k2l.weights.h5' \
+  >/dev/null && $py -c \"
+import h5py
+g = h5py.File('$tmp/k2l.weights.h5', 'r')['optimizer/vars']
+print(len(g), 'variables, lr %.3f, u_product %.2f' % (g['1'][()], g[str(len(g) - 1)][()]))\""
+check k2_lso_note 0 "note: the loss scale of tf.keras 2's LossScaleOptimizer is not among its weights" -- \
+  "$bin/kcb-restore" "$dir/k2_lso.h5" -o "$tmp/k2l.keras"
 
 # make_more.py's files. A ':' inside a Keras 3 layer name stays in its slot names (only tf.keras's
 # trailing ':0' is an index), and .keras -> .h5 writes the slot names Keras's own .h5 holds
