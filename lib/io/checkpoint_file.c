@@ -939,6 +939,30 @@ static int walk_once(kcb_checkpoint_file *f, const char *path) {
   return 0;
 }
 
+/* A list (or dict) of a layer's objects, or of a subclassed model's (parent -1): Keras writes
+ * every object with a `vars` group, but a container only as the group of its items
+ * (_save_container_state), named by the items in the list's order ("dense", "dense_1", ...,
+ * "dense_10"), which a legacy file's order follows. It is no object of its own: its items belong
+ * to the layer or model, in its name scope. */
+static int walk_list(kcb_checkpoint_file *f, const char *path, int parent, const char *scope) {
+  int rc = 0;
+  member *m = NULL;
+  size_t n = 0;
+  KCB__TRY(list_members(f, path, &m, &n, 1));
+  size_t first_item = f->n_layers;
+  for (size_t j = 0; j < n; j++) {
+    if (!m[j].is_group) continue;
+    char child[KCB__H5_PATH_MAX];
+    KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
+    KCB__TRY(walk_object(f, child, NULL, parent, m[j].name, scope, NULL));
+  }
+  for (size_t l = first_item; l < f->n_layers; l++)
+    if (f->layers[l].pub.parent == parent) f->layers[l].in_list = 1;
+done:
+  members_free(m, n);
+  return rc;
+}
+
 /* One object (a layer, a cell, a wrapped layer): its own `vars`, then its sub-objects. */
 static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, int parent, const char *attr,
                        const char *scope, const char *class_hint) {
@@ -957,20 +981,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   KCB__TRY(walk_once(f, path));
   KCB__TRY(kcb__h5_path_join(vars_path, sizeof vars_path, path, "vars", f->h5name));
   if (!entry && parent >= 0 && !kcb__h5_exists(f->file, vars_path)) {
-    /* a list (or dict) of a layer's objects: Keras writes every object with a `vars` group, but a
-     * container only as the group of its items (_save_container_state), named by the items in the
-     * list's order ("dense", "dense_1", ..., "dense_10"), which a legacy file's order follows. It is
-     * no object of its own: its items belong to the layer, in the layer's name scope. */
-    KCB__TRY(list_members(f, path, &m, &n, 1));
-    size_t first_item = f->n_layers;
-    for (size_t j = 0; j < n; j++) {
-      if (!m[j].is_group) continue;
-      char child[KCB__H5_PATH_MAX];
-      KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
-      KCB__TRY(walk_object(f, child, NULL, parent, m[j].name, scope, NULL));
-    }
-    for (size_t l = first_item; l < f->n_layers; l++)
-      if (f->layers[l].pub.parent == parent) f->layers[l].in_list = 1;
+    rc = walk_list(f, path, parent, scope);
     goto done;
   }
   if (kcb__h5_exists(f->file, vars_path)) {
@@ -1190,7 +1201,10 @@ static int read_store(kcb_checkpoint_file *f) {
     char child[KCB__H5_PATH_MAX];
     snprintf(child, sizeof child, "/%s", nm);
     if (!root_m[j].is_group || !strcmp(nm, "vars") || !strcmp(nm, "optimizer")) continue;
+    char vars_path[KCB__H5_PATH_MAX + 8];
+    snprintf(vars_path, sizeof vars_path, "%s/vars", child);
     if (!strcmp(nm, "layers") || !strcmp(nm, "_layer_checkpoint_dependencies")) KCB__TRY(walk_container(f, child, top, -1, scope));
+    else if (!kcb__h5_exists(f->file, vars_path)) KCB__TRY(walk_list(f, child, -1, scope)); /* a subclassed model's list */
     else KCB__TRY(walk_object(f, child, NULL, -1, nm, scope, NULL));
   }
   f->meta.n_model_vars = f->n_vars;

@@ -284,6 +284,16 @@ mkdir -p "$tmp/k2" && cp "$dir/k2mix.h5" "$tmp/k2/k2mix-val_loss=0.2.h5"
 check "k2mix_to_store_listing" 0 "^ok k2mix.h5>weights.h5" -- sh -c "'$bin/kcb-restore' '$tmp/k2' --output '$tmp/k2mix-store.weights.h5' >/dev/null && '$bin/kcb-inspect' checkpoint '$tmp/k2mix-store.weights.h5' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' 'k2mix.h5>weights.h5'"
 # (a .keras of it is refused above: its layer 'head/out' would not load in Keras 3)
 check "k2mix_to_weights.h5" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/k2' --output '$tmp/k2mix.weights.h5' >/dev/null && '$bin/kcb-inspect' diff '$dir/k2mix.h5' '$tmp/k2mix.weights.h5'"
+# make_subcls_list.py: a subclassed model's list of layers (self.blocks = [Dense, Dense]) is no
+# layer: its items are the model's, in its scope, and the legacy layout lists all four layers
+for f in subcls_list.keras subcls_list.weights.h5; do
+  check "subcls_list_layers_$f" 0 "4 layers with weights, 8 weights, 80 parameters" -- "$bin/kcb-inspect" checkpoint "$dir/$f"
+  check "subcls_list_scope_$f" 0 "^  my_model/dense_1/kernel " -- "$bin/kcb-inspect" checkpoint "$dir/$f"
+done
+check subcls_list_legacy_layers 0 "^\['dense_1', 'dense_2', 'dense_3', 'dense'\] \['my_model/dense_1/kernel', 'my_model/dense_1/bias'\]$" -- sh -c "'$bin/kcb-restore' \
+  '$dir/subcls_list.keras' -o '$tmp/subcls_list.h5' >/dev/null 2>&1 && $py -c \"
+import h5py, sys; g = h5py.File(sys.argv[1])['model_weights']; n = [x if isinstance(x, str) else x.decode() for x in g.attrs['layer_names']]
+print(n, [x if isinstance(x, str) else x.decode() for x in g[n[0]].attrs['weight_names']])\" '$tmp/subcls_list.h5'"
 # make_dup_names.py: two nested models each with a layer "proj", so two kernels are "proj/kernel";
 # diff pairs the k-th of a shared name with the k-th, and finds the one variable that changed
 check dup_names_same 0 'dup_names.keras vs .*dup_names.h5: every variable identical' -- "$bin/kcb-inspect" diff "$dir/dup_names.keras" "$dir/dup_names.h5"
