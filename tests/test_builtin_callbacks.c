@@ -382,6 +382,8 @@ static void test_reduce_lr_message_float32(void **state) {
                KCB_EINVAL, "ReduceLROnPlateau does not support a factor >= 1.0. Got 1");
   assert_error(kcb_reduce_lr_on_plateau_new(&r, &(kcb_reduce_lr_on_plateau_options){"val_loss", 0.5, 10, 0, KCB_MONITOR_AUTO, 1e-4, 0, -1.0, NULL}),
                KCB_EINVAL, "min_lr");
+  assert_error(kcb_reduce_lr_on_plateau_new(&r, &(kcb_reduce_lr_on_plateau_options){"val_loss", NAN, 10, 0, KCB_MONITOR_AUTO, 1e-4, 0, 0.0, NULL}),
+               KCB_EINVAL, "ReduceLROnPlateau: factor is NaN");
 }
 
 /* ---- LearningRateScheduler ------------------------------------------------------------------ */

@@ -412,6 +412,7 @@ static int leave_message(kcb_callback *cb, int epoch, kcb_logs *logs) {
   (void)kcb_error_set(KCB_ENOENT, "Handled: no such file, and that is fine");
   return 0;
 }
+static int return_five(kcb_callback *cb, int epoch, kcb_logs *logs) { return 5; }
 static void test_hook_error_names_the_callback(void **state) {
   (void)state;
   fixture f = make_fixture(8, 0.01);
@@ -437,6 +438,13 @@ static void test_hook_error_names_the_callback(void **state) {
   o = quiet_fit(3, 8, both, 2);
   assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_EINVAL);
   assert_string_equal(kcb_error_last(), "callback MinLoss failed in on_epoch_end with KCB_EINVAL (it set no message)");
+  /* a positive value is no KCB_E* code: fit fails with KCB_ECALLBACK and says what came back */
+  static const kcb_callback_ops positive = {.name = "Five", .on_epoch_end = return_five};
+  kcb_callback e = {.ops = &positive};
+  kcb_callback *five[1] = {&e};
+  o = quiet_fit(3, 8, five, 1);
+  assert_int_equal(kcb_model_fit(f.model, f.x, f.y, &o, NULL), KCB_ECALLBACK);
+  assert_string_equal(kcb_error_last(), "callback Five failed in on_epoch_end: it returned 5 (hooks return 0 or a negative KCB_E* code)");
   free_fixture(&f);
 }
 
@@ -542,6 +550,7 @@ static void test_callback_list_direct(void **state) {
   kcb_callback cb = {&ops, NULL, NULL, NULL, 0};
   for (int i = 0; i < KCB_CALLBACK_LIST_MAX; i++) assert_ok(kcb_callback_list_add(&list, &cb));
   assert_error(kcb_callback_list_add(&list, &cb), KCB_ENOMEM, "too many callbacks");
+  assert_error(kcb_callback_list_add(&list, NULL), KCB_EINVAL, "callback 32 is NULL");
   kcb_logs logs;
   kcb_logs_clear(&logs);
   assert_ok(kcb_callback_list_call(&list, KCB_HOOK_TRAIN_BATCH_END, 3, &logs));

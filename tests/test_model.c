@@ -282,6 +282,16 @@ static void test_null_model(void **state) {
   assert_ok(kcb_model_new(&m, 1, &in, 1));
   d.name = "block/dense";
   assert_error(kcb_model_add_dense(m, &d), KCB_EINVAL, "'block/dense' contains '/'");
+  assert_error(kcb_model_add_dense(m, NULL), KCB_EINVAL, "Dense needs options, got NULL");
+  /* a metric count without its array is refused, not read through NULL */
+  kcb_model *m2 = NULL;
+  d.name = NULL;
+  assert_ok(kcb_model_new(&m2, 1, &in, 1));
+  assert_ok(kcb_model_add_dense(m2, &d));
+  kcb_compile_options no_metrics = {0};
+  no_metrics.n_metrics = 2;
+  assert_error(kcb_model_compile(m2, &no_metrics), KCB_EINVAL, "2 metrics given, but the metrics array is NULL");
+  kcb_model_free(m2);
   /* a spec that fails at an item adds none of the items before it: fixed and given again, the
    * model has its layers once, named as if the failure never happened */
   assert_error(kcb_model_add_from_spec(m, "8:relu,bn,spatialdropout:0.1,3:softmax"), KCB_EINVAL, "SpatialDropout2D");

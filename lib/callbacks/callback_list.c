@@ -23,7 +23,8 @@ void kcb_callback_free(kcb_callback *cb) {
 
 int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
   if (!list) return kcb__error(KCB_EINVAL, "callback list is NULL");
-  if (!cb || !cb->ops) return kcb__error(KCB_EINVAL, "callback %zu has no ops table", list->count);
+  if (!cb) return kcb__error(KCB_EINVAL, "callback %zu is NULL", list->count);
+  if (!cb->ops) return kcb__error(KCB_EINVAL, "callback %zu has no ops table", list->count);
   if (list->count == KCB_CALLBACK_LIST_MAX)
     return kcb__error(KCB_ENOMEM, "too many callbacks (at most %d)", KCB_CALLBACK_LIST_MAX);
   cb->params = &list->params;
@@ -34,9 +35,11 @@ int kcb_callback_list_add(kcb_callback_list *list, kcb_callback *cb) {
 /* A hook failed: its code (a positive one becomes KCB_ECALLBACK), and, when the callback set no
  * message of its own, one that names it (ops.name, else its place in the list) and the hook. */
 static int hook_failed(const kcb_callback_list *list, size_t i, kcb_hook hook, int rc) {
-  rc = rc < 0 ? rc : KCB_ECALLBACK;
-  if (kcb_error_last()[0]) return rc;
   const kcb_callback *cb = list->items[i];
+  if (rc > 0) /* not a KCB_E* code: say what came back, whatever message the callback set */
+    return kcb__error(KCB_ECALLBACK, "callback %s failed in %s: it returned %d (hooks return 0 or a negative KCB_E* code)",
+                      cb->ops->name && cb->ops->name[0] ? cb->ops->name : "(no ops.name)", kcb_hook_name(hook), rc);
+  if (kcb_error_last()[0]) return rc;
   if (cb->ops->name && cb->ops->name[0])
     return kcb__error(rc, "callback %s failed in %s with %s (it set no message)", cb->ops->name, kcb_hook_name(hook),
                       kcb_error_name(rc));

@@ -397,7 +397,7 @@ int kcb_csv_logger_new(kcb_callback **out, const char *filename, const kcb_csv_l
   kcb_csv_logger_options defaults = KCB_CSV_LOGGER_OPTIONS_INIT;
   const kcb_csv_logger_options *o = opts ? opts : &defaults;
   *out = NULL;
-  if (!filename || !filename[0]) return kcb__error(KCB_EINVAL, "CSVLogger: filename is empty");
+  if (!filename || !filename[0]) return kcb__error(KCB_EINVAL, "CSVLogger: filename is %s", filename ? "empty" : "NULL");
   if (o->separator == '\0' || o->separator == '"' || o->separator == '\r' || o->separator == '\n')
     return kcb__error(KCB_EINVAL, "CSVLogger: separator must be one character other than a quote or a line end (got code %d)",
                       (int)(unsigned char)o->separator);

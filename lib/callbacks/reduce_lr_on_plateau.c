@@ -74,6 +74,7 @@ int kcb_reduce_lr_on_plateau_new(kcb_callback **out, const kcb_reduce_lr_on_plat
   const kcb_reduce_lr_on_plateau_options *o = opts ? opts : &defaults;
   kcb__monitor monitor;
   *out = NULL;
+  if (o->factor != o->factor) return kcb__error(KCB_EINVAL, "ReduceLROnPlateau: factor is NaN");
   if (!(o->factor < 1.0))
     return kcb__error(KCB_EINVAL, "ReduceLROnPlateau does not support a factor >= 1.0. Got %g", o->factor);
   if (!(o->factor >= 0.0)) return kcb__error(KCB_EINVAL, "ReduceLROnPlateau: factor must be >= 0, got %g", o->factor);

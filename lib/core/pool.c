@@ -184,8 +184,13 @@ void kcb__pool_enter(int threads) {
   if (held_depth++) return;
   held_parts = 1;
   held_blas_threads = 0;
+  if (threads == 1 || pthread_mutex_trylock(&pool.owner) != 0) return; /* serial */
+  /* OpenBLAS's thread count is read with the pool held: the holder is the one that changes it */
   if (threads <= 0) threads = kcb__blas_threads();
-  if (threads <= 1 || pthread_mutex_trylock(&pool.owner) != 0) return; /* serial */
+  if (threads <= 1) {
+    pthread_mutex_unlock(&pool.owner);
+    return;
+  }
   pthread_once(&fork_once, register_fork_handler);
   held_parts = grow_to(threads);
   if (held_parts <= 1) {

@@ -162,7 +162,8 @@ static int layer_size_check(const kcb_model *m, const kcb__layer *l, uint64_t ex
 int kcb__model_check_layer(const kcb_model *m, const kcb__layer *l) { return layer_size_check(m, l, 0); }
 
 int kcb_model_add_dense(kcb_model *m, const kcb_dense_options *opts) {
-  if (!opts || opts->units <= 0) return kcb__error(KCB_EINVAL, "Dense needs units > 0, got %d", opts ? opts->units : 0);
+  if (!opts) return kcb__error(KCB_EINVAL, "Dense needs options, got NULL");
+  if (opts->units <= 0) return kcb__error(KCB_EINVAL, "Dense needs units > 0, got %d", opts->units);
   if ((unsigned)opts->activation >= KCB_ACT_COUNT || (unsigned)opts->kernel_initializer >= KCB_INIT_COUNT ||
       (unsigned)opts->bias_initializer >= KCB_INIT_COUNT)
     return kcb__error(KCB_EINVAL, "Dense: unknown activation or initializer");
@@ -254,6 +255,8 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
   if (blas_rc) return blas_rc;
   if ((unsigned)opts->loss >= KCB_LOSS_COUNT) return kcb__error(KCB_EINVAL, "unknown loss %d", (int)opts->loss);
   if (opts->n_metrics > KCB__MAX_METRICS) return kcb__error(KCB_EINVAL, "at most %d metrics, got %zu", KCB__MAX_METRICS, opts->n_metrics);
+  if (opts->n_metrics && !opts->metrics)
+    return kcb__error(KCB_EINVAL, "compile: %zu metrics given, but the metrics array is NULL", opts->n_metrics);
   for (size_t i = 0; i < opts->n_metrics; i++) {
     if ((unsigned)opts->metrics[i] >= KCB_METRIC_COUNT) return kcb__error(KCB_EINVAL, "unknown metric %d", (int)opts->metrics[i]);
     const char *name = opts->metric_names && opts->metric_names[i] ? opts->metric_names[i] : kcb_metric_name(opts->metrics[i]);

@@ -54,7 +54,8 @@ typedef enum kcb_optimizer_kind {
 } kcb_optimizer_kind;
 
 /** Parses a Keras name ("relu", "glorot_uniform", "mse" / "mean_squared_error", "mae",
- * "sparse_categorical_crossentropy", "accuracy" / "acc", "adam", ...) into `*out`.
+ * "sparse_categorical_crossentropy", "accuracy" / "acc", "adam", ...) into `*out`; with `out`
+ * NULL, only checks the name.
  * @return 0 or KCB_EKEY (the message lists the accepted names). */
 int kcb_activation_from_name(kcb_activation *out, const char *name);
 int kcb_initializer_from_name(kcb_initializer *out, const char *name);
@@ -162,7 +163,10 @@ typedef struct kcb_fit_options {
   const kcb_tensor *validation_x, *validation_y; /* validation_data; overrides the split */
   int shuffle;                 /* 1: reshuffle samples every epoch */
   int initial_epoch;           /* 0 */
-  int64_t steps_per_epoch;     /* 0: the whole data set per epoch */
+  int64_t steps_per_epoch;     /* 0: the whole data set per epoch. Else batches per epoch, one pass
+                                  over the data going on across epochs; an epoch that reaches the
+                                  pass's end stops there, short (where Keras warns "Your input ran
+                                  out of data"), and the next epoch starts a new pass */
   int validation_freq;         /* 1: validate after every epoch; N: after every N-th */
   const int *validation_epochs;/* alternatively, the 1-based epochs after which to validate */
   size_t n_validation_epochs;
