@@ -638,11 +638,12 @@ const char *kcb__config_quantization(json_t *layer_config) {
   return q && !json_is_null(q) ? "quantized" : NULL;
 }
 
-/* A quantized Dense's variables, as Keras 3.15's Dense.variable_serialization_spec orders them for
- * `mode`; entries that only some layers have (the bias without use_bias=False, int4's sub-channel
- * kernel_zero and g_idx) are told by the count n. Only float8's stay trainable (their gradients
- * overwrite them); the others' kernels and scales are frozen, their bias trains. */
-static void name_quantized_dense(const char *mode, json_t *entry, size_t n, const char **names, int *trainable) {
+/* A quantized layer's variables, as Keras 3.15's variable_serialization_spec orders them for `mode`
+ * (Dense's and EinsumDense's are one list, Embedding's its own); entries that only some layers
+ * have (the bias without use_bias=False or bias_axes, int4's sub-channel zero point and g_idx) are
+ * told by the count n. Only float8's stay trainable (their gradients overwrite them); the others'
+ * kernels and scales are frozen, their bias trains. */
+static void name_quantized(const char *cls, const char *mode, json_t *entry, size_t n, const char **names, int *trainable) {
   static const char *const int8[] = {"kernel", "bias", "kernel_scale", NULL};
   static const char *const int4[] = {"kernel", "bias", "kernel_scale", "kernel_zero", "g_idx", NULL};
   static const char *const float8[] = {"kernel", "bias", "inputs_scale", "inputs_amax_history", "kernel_scale",
@@ -651,22 +652,34 @@ static void name_quantized_dense(const char *mode, json_t *entry, size_t n, cons
    * when the merged kernel has none; their quantized kernel is the variable named "kernel") */
   static const char *const gptq[] = {"bias", "kernel", "kernel_scale", "g_idx", NULL};
   static const char *const awq[] = {"bias", "kernel", "kernel_scale", "awq_scales", "g_idx", NULL};
+  static const char *const emb_int8[] = {"embeddings", "embeddings_scale", NULL};
+  static const char *const emb_int4[] = {"embeddings", "embeddings_scale", "embeddings_zero", "g_idx", NULL};
   size_t base = strcspn(mode, "/"); /* "int4/128": int4 with blocks of 128 */
-  const char *const *spec = !strncmp(mode, "int8", base) && base == 4     ? int8
-                            : !strncmp(mode, "int4", base) && base == 4   ? int4
-                            : !strncmp(mode, "float8", base) && base == 6 ? float8
-                            : !strncmp(mode, "gptq", base) && base == 4   ? gptq
-                            : !strncmp(mode, "awq", base) && base == 3    ? awq
-                                                                          : NULL;
+  int is_int8 = !strncmp(mode, "int8", base) && base == 4, is_int4 = !strncmp(mode, "int4", base) && base == 4;
+  const char *const *spec = NULL;
+  json_t *cfg = entry_config(entry);
+  int bias = 0;
+  if (!strcmp(cls, "Embedding")) {
+    spec = is_int8 ? emb_int8 : is_int4 ? emb_int4 : NULL;
+  } else if (!strcmp(cls, "Dense") || !strcmp(cls, "EinsumDense")) {
+    spec = is_int8                                             ? int8
+           : is_int4                                           ? int4
+           : !strncmp(mode, "float8", base) && base == 6 ? float8
+           : !strncmp(mode, "gptq", base) && base == 4   ? gptq
+           : !strncmp(mode, "awq", base) && base == 3    ? awq
+                                                         : NULL;
+    const char *axes = json_string_value(json_object_get(cfg, "bias_axes"));
+    bias = !strcmp(cls, "Dense") ? !json_is_false(json_object_get(cfg, "use_bias")) : axes && axes[0];
+  }
   if (!spec) return;
-  int bias = !json_is_false(json_object_get(entry_config(entry), "use_bias"));
   size_t full = 0;
   while (spec[full]) full++;
-  int sub_channel = spec == int4 && n == full - !bias; /* int4 without blocks has no zero point or g_idx */
+  int optional_pair = spec == int4 || spec == emb_int4; /* the zero point and g_idx of sub-channel int4 */
+  int sub_channel = optional_pair && n == full - (spec == int4 && !bias);
   size_t k = 0;
   for (size_t i = 0; spec[i]; i++) {
     if (!strcmp(spec[i], "bias") && !bias) continue;
-    if (spec == int4 && !sub_channel && (!strcmp(spec[i], "kernel_zero") || !strcmp(spec[i], "g_idx"))) continue;
+    if (optional_pair && !sub_channel && i + 2 >= full) continue;
     if (k == n) { /* more than the file holds: not what we know */
       k = n + 1;
       break;
@@ -679,6 +692,12 @@ static void name_quantized_dense(const char *mode, json_t *entry, size_t n, cons
     for (size_t i = 0; i < n; i++) names[i] = NULL, trainable[i] = 1;
 }
 
+/* Whether a quantized layer's variable named `leaf` trains (a legacy file, which names them):
+ * float8's all do, the others' bias only. */
+static int quantized_trainable(const char *mode, const char *leaf) {
+  return !strncmp(mode, "float8", 6) || !strcmp(leaf, "bias");
+}
+
 /* The names of the variables of a layer of class `cls` that holds n of them, and whether each is
  * trainable; NULL names mean "<index>". */
 static void name_vars(const char *cls, json_t *entry, size_t n, const char **names, int *trainable) {
@@ -687,7 +706,7 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
   if (!c || !c->names[0]) return;
   const char *quantization = entry ? kcb__config_quantization(entry_config(entry)) : NULL;
   if (quantization) {
-    if (!strcmp(cls, "Dense")) name_quantized_dense(quantization, entry, n, names, trainable);
+    name_quantized(cls, quantization, entry, n, names, trainable);
     return; /* another class's quantized variables: by position */
   }
   json_t *lora = json_object_get(entry_config(entry), "lora_rank");
@@ -1351,6 +1370,13 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
       KCB__TRY(legacy_owner(f, li, wn[q], &owner));
       int tr = !non_trainable_name(wn[q]) && !class_non_trainable(f->layers[owner].class_name, wn[q]) &&
                f->layers[owner].pub.trainable;
+      const char *quantization = f->layers[owner].entry ? kcb__config_quantization(entry_config(f->layers[owner].entry)) : NULL;
+      if (tr && quantization) {
+        char leaf[64];
+        const char *slash = strrchr(wn[q], '/');
+        snprintf(leaf, sizeof leaf, "%.*s", (int)strcspn(slash ? slash + 1 : wn[q], ":"), slash ? slash + 1 : wn[q]);
+        tr = quantized_trainable(quantization, leaf);
+      }
       KCB__TRY(add_var(f, lg, gpath, wn[q], wn[q], owner, tr, 0, q));
     }
     kcb__h5_strings_free(wn, n_wn);

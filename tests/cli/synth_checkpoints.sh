@@ -294,6 +294,13 @@ check subcls_list_legacy_layers 0 "^\['dense_1', 'dense_2', 'dense_3', 'dense'\]
   '$dir/subcls_list.keras' -o '$tmp/subcls_list.h5' >/dev/null 2>&1 && $py -c \"
 import h5py, sys; g = h5py.File(sys.argv[1])['model_weights']; n = [x if isinstance(x, str) else x.decode() for x in g.attrs['layer_names']]
 print(n, [x if isinstance(x, str) else x.decode() for x in g[n[0]].attrs['weight_names']])\" '$tmp/subcls_list.h5'"
+# make_quantized.py: after quantize("int8") an EinsumDense's and an Embedding's variables are named
+# as variable_serialization_spec orders them (the bias only with bias_axes), and only the bias
+# trains; a legacy .h5 of an int8 Dense (names given) freezes the kernel's scale too
+check quant_einsum_names 0 "^  sequential/e8b/kernel_scale +float32 +\(1, 2\) +2 +no " -- "$bin/kcb-inspect" checkpoint "$dir/quant_einsum.keras"
+check quant_einsum_split 0 "26 parameters \(3 trainable, 23 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_einsum.keras"
+check quant_embed_names 0 "^  sequential/emb/embeddings_scale +float32 +\(10,\) +10 +no " -- "$bin/kcb-inspect" checkpoint "$dir/quant_embed.keras"
+check quant_dense_legacy_split 0 "40 parameters \(4 trainable, 36 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_dense.h5"
 # make_dup_names.py: two nested models each with a layer "proj", so two kernels are "proj/kernel";
 # diff pairs the k-th of a shared name with the k-th, and finds the one variable that changed
 check dup_names_same 0 'dup_names.keras vs .*dup_names.h5: every variable identical' -- "$bin/kcb-inspect" diff "$dir/dup_names.keras" "$dir/dup_names.h5"
