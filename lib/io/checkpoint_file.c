@@ -162,6 +162,7 @@ static const class_vars known_classes[] = {
     {"Bidirectional", {NULL}, 0},
     {"TimeDistributed", {NULL}, 0},
     {"MultiHeadAttention", {NULL}, 0},
+    {"GroupedQueryAttention", {NULL}, 0},
     {"Sequential", {NULL}, 0},
     {"Functional", {NULL}, 0},
     /* Keras 3's other layers without variables */
@@ -268,6 +269,7 @@ void kcb__rnn_cell_class(const char *rnn, json_t *entry, char *out, size_t size)
   else snprintf(out, size, "%sCell", rnn);
 }
 int kcb__is_model_class(const char *c) { return c && (!strcmp(c, "Sequential") || !strcmp(c, "Functional") || !strcmp(c, "Model")); }
+int kcb__is_attention_class(const char *c) { return c && (!strcmp(c, "MultiHeadAttention") || !strcmp(c, "GroupedQueryAttention")); }
 
 /* ---- the tree ---------------------------------------------------------------------------- */
 
@@ -775,7 +777,7 @@ static int sub_rank(const char *cls, const char *attr, int layers_first) {
   static const char *const bidi[] = {"forward_layer", "backward_layer", NULL};
   static const char *const mha[] = {"query_dense", "key_dense", "gate_dense", "value_dense", "output_dense", NULL};
   const char *const *order = !strcmp(cls, "Bidirectional") ? bidi
-                             : !strcmp(cls, "MultiHeadAttention") || !strcmp(cls, "GroupedQueryAttention") ? mha : NULL;
+                             : kcb__is_attention_class(cls) ? mha : NULL;
   if ((!strcmp(attr, "layers") && layers_first) || !strcmp(attr, "_layer_checkpoint_dependencies"))
     return -1; /* a Sequential's or Functional's layers: Keras walks them first */
   if (attr[0] == '_') attr++;             /* older Keras 3 has only the private attributes */
@@ -1077,7 +1079,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
       /* Bidirectional names its copies forward_<name> / backward_<name>; the entry gives the class. */
       hint = kcb__entry_class(sub);
       sub = NULL;
-    } else if (strcmp(cls, "MultiHeadAttention") == 0 && strstr(m[j].name, "_dense")) {
+    } else if (kcb__is_attention_class(cls) && strstr(m[j].name, "_dense")) {
       hint = "EinsumDense"; /* its query, key, value and output projections */
     } else if (strcmp(m[j].name, "cell") == 0 && kcb__is_rnn_class(cls)) {
       kcb__rnn_cell_class(cls, entry, cell_class, sizeof cell_class);
@@ -1320,8 +1322,11 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
       found = depth > 1 ? child_named(f, cur, seg[i]) : -1;
       json_t *pcfg = entry_config(f->layers[cur].entry);
       if (!entry && strcmp(f->layers[cur].class_name, "Bidirectional") == 0) {
-        /* its copies are forward_<name> / backward_<name> of the wrapped layer's config */
-        int backward = strncmp(seg[i], "backward_", 9) == 0 && json_object_get(pcfg, "backward_layer");
+        /* its copies are forward_<name> / backward_<name> of the wrapped layer's config; a backward
+         * layer given to it keeps its own name */
+        json_t *given = json_object_get(pcfg, "backward_layer");
+        const char *given_name = given ? kcb__entry_name(given) : NULL;
+        int backward = given && ((given_name && !strcmp(given_name, seg[i])) || !strncmp(seg[i], "backward_", 9));
         entry = json_object_get(pcfg, backward ? "backward_layer" : "layer");
       } else if (!entry && strcmp(f->layers[cur].class_name, "TimeDistributed") == 0) {
         entry = json_object_get(pcfg, "layer");
@@ -1329,7 +1334,7 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
       char hint[160] = "";
       if (!entry && kcb__is_rnn_class(f->layers[cur].class_name))
         kcb__rnn_cell_class(f->layers[cur].class_name, f->layers[cur].entry, hint, sizeof hint);
-      else if (!entry && !strcmp(f->layers[cur].class_name, "MultiHeadAttention"))
+      else if (!entry && kcb__is_attention_class(f->layers[cur].class_name))
         snprintf(hint, sizeof hint, "EinsumDense");
       else if (!entry && class_from_layer_name(seg[i])) /* weights only: a Keras-made name tells the class */
         snprintf(hint, sizeof hint, "%s", class_from_layer_name(seg[i]));

@@ -90,6 +90,9 @@ int kcb__is_rnn_class(const char *class_name);
 /* The class of an RNN layer's cell ("LSTMCell", "ConvLSTMCell", a generic RNN's from its config). */
 void kcb__rnn_cell_class(const char *rnn_class, json_t *entry, char *out, size_t size);
 int kcb__is_model_class(const char *class_name);
+/* MultiHeadAttention or GroupedQueryAttention: EinsumDense projections named query, key, value,
+ * attention_output (and gate), a weightless Softmax and Dropout. */
+int kcb__is_attention_class(const char *class_name);
 /* How a Keras 3 optimizer lays out its slots (base_optimizer.add_optimizer_variables): groups,
  * each interleaved over the trainable variables (Adam: momentum, velocity of the first variable,
  * then of the second, ...), one group after the other (RMSprop: every velocity, then every

@@ -168,20 +168,27 @@ static int store_object_path(const kcb_checkpoint_file *f, containers *c, int la
   } else if (kcb__is_rnn_class(p->class_name)) {
     snprintf(out, size, "%s/cell", base);
     return 0;
-  } else if (strcmp(p->class_name, "Bidirectional") == 0 &&
-             (strncmp(l->name, "forward_", 8) == 0 || strncmp(l->name, "backward_", 9) == 0)) {
-    snprintf(out, size, "%s/%s", base, l->name[0] == 'f' ? "forward_layer" : "backward_layer");
-    return 0;
+  } else if (strcmp(p->class_name, "Bidirectional") == 0) {
+    /* its forward copy is always forward_<name>; a backward layer given to it keeps its own name */
+    const char *given = kcb__entry_name(json_object_get(json_object_get(p->entry, "config"), "backward_layer"));
+    int backward = (given && !strcmp(given, l->name)) || !strncmp(l->name, "backward_", 9);
+    if (backward || !strncmp(l->name, "forward_", 8)) {
+      snprintf(out, size, "%s/%s", base, backward ? "backward_layer" : "forward_layer");
+      return 0;
+    }
   } else if (strcmp(p->class_name, "TimeDistributed") == 0) {
     snprintf(out, size, "%s/layer", base);
     return 0;
-  } else if (strcmp(p->class_name, "MultiHeadAttention") == 0) {
-    /* its EinsumDense projections, named query, key, value, attention_output (and gate) */
+  } else if (kcb__is_attention_class(p->class_name)) {
+    /* its EinsumDense projections, named query, key, value, attention_output (and gate), saved
+     * under MultiHeadAttention's public properties, or under the private attributes where there is
+     * none (its gate, all of GroupedQueryAttention's: Keras walks private attributes last) */
     static const char *const map[][2] = {{"query", "query_dense"}, {"key", "key_dense"}, {"value", "value_dense"},
-                                         {"attention_output", "output_dense"}, {"gate", "_gate_dense"} /* no public property */};
+                                         {"attention_output", "output_dense"}, {"gate", "gate_dense"}};
+    int mha = !strcmp(p->class_name, "MultiHeadAttention");
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
       if (strcmp(l->name, map[i][0]) == 0) {
-        snprintf(out, size, "%s/%s", base, map[i][1]);
+        snprintf(out, size, "%s/%s%s", base, mha && strcmp(map[i][0], "gate") ? "" : "_", map[i][1]);
         return 0;
       }
   }
@@ -447,7 +454,7 @@ static int config_groups(json_t *model, const char *base, hid_t file, const char
       json_t *inner = json_object_get(json_object_get(e, "config"), "layer");
       if (inner) rc = make_vars_group(file, sub, kcb__entry_name(inner), h5name);
     }
-    if (!rc && !strcmp(kcb__entry_class(e), "MultiHeadAttention")) {
+    if (!rc && kcb__is_attention_class(kcb__entry_class(e))) {
       /* its weightless Softmax and Dropout are saved too (as private attributes); their names are
        * Keras's automatic ones in a fresh session */
       char sub[KCB__H5_PATH_MAX + 80];

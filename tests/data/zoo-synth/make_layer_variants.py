@@ -1,5 +1,7 @@
 #!/usr/bin/python3
-# quant_*.{keras,h5} (run in the directory it writes to): Keras 3.15.1 files of layers after
+# Keras 3.15.1 files of layers whose variables are stored by rules of their own (run in the
+# directory it writes to).
+# quant_*.{keras,h5}: layers after
 # model.quantize("int8"), laid out as variable_serialization_spec orders them (save_own_variables)
 # and, in a legacy .h5, as _legacy_weights lists them (trainable first: the bias; then the int8
 # kernel and its scale, which _int8_build makes with trainable=False).
@@ -7,15 +9,25 @@
 #                                   EinsumDense("ab,bc->ac", (2,), name="e8b")])  (no bias_axes: no bias)
 #   quant_embed.keras:  Sequential([Input((5,)), Embedding(10, 4, name="emb")])
 #   quant_dense.h5:     Sequential([Input((8,)), Dense(4, name="dense")]), legacy .h5
+# gqa.keras: Sequential([Input((3, 6)), GroupedQueryAttention(head_dim=2, num_query_heads=4,
+#   num_key_value_heads=2, name="gqa")]) called on (x, x): it has no public properties for its
+#   projections, so all are saved under the private attributes (_query_dense, ..., _softmax,
+#   _dropout_layer), which saving_lib walks last.
+# bidi_rev.keras: Sequential([Input((5, 4)), Bidirectional(LSTM(3, name="fwd"),
+#   backward_layer=GRU(2, go_backwards=True, name="rev_gru"), name="bidi")]): the forward copy is
+#   renamed forward_fwd, the backward layer given keeps its own name.
 import h5py, json, numpy as np
 from synth_archive import write_keras, legacy_model_weights
 r = np.random.default_rng(8)
 qpol = {"module": "keras", "class_name": "QuantizedDTypePolicy", "config": {"mode": "int8", "source_name": "float32"}, "registered_name": None}
 def init(cls):
     return {"module": "keras.initializers", "class_name": cls, "config": {"seed": None} if cls != "Zeros" else {}, "registered_name": None}
-def layer(cls, name, shape, **cfg):
-    return {"module": "keras.layers", "class_name": cls, "config": dict(name=name, trainable=True, dtype=qpol, **cfg),
-            "registered_name": None, "build_config": {"input_shape": shape}}
+pol = {"module": "keras", "class_name": "DTypePolicy", "config": {"name": "float32"}, "registered_name": None}
+def layer(cls, name, shape, dtype=qpol, **cfg):
+    e = {"module": "keras.layers", "class_name": cls, "config": dict(name=name, trainable=True, dtype=dtype, **cfg), "registered_name": None}
+    if shape:
+        e["build_config"] = {"input_shape": shape}
+    return e
 def sequential(shape, layers):
     inp = {"module": "keras.layers", "class_name": "InputLayer", "config": {"batch_shape": shape, "dtype": "float32", "sparse": False,
            "ragged": False, "name": "input_layer"}, "registered_name": None}
@@ -31,7 +43,7 @@ def store_of(layers):
     def store(h):
         h.create_group("vars").attrs["name"] = "sequential"
         for path, name, values in layers:  # a Sequential's layers are stored by class (_save_container_state)
-            g = h.create_group("layers/%s/vars" % path)
+            g = h.require_group("layers/%s/vars" % path)
             g.attrs["name"] = name
             for i, v in enumerate(values):
                 g[str(i)] = v
@@ -59,3 +71,28 @@ with h5py.File("quant_dense.h5", "w") as h:
     for n, v in zip(names, [f32(4), int8(8, 4), f32(4)]):
         g[n] = v
     mw.create_group("top_level_model_weights").attrs["weight_names"] = np.array([], dtype=np.float64)
+
+# GroupedQueryAttention
+gqa = layer("GroupedQueryAttention", "gqa", None, dtype=pol, head_dim=2, num_query_heads=4, num_key_value_heads=2, use_bias=True,
+            dropout=0.0, use_gate=False, kernel_initializer=init("GlorotUniform"), bias_initializer=init("Zeros"), kernel_regularizer=None,
+            bias_regularizer=None, activity_regularizer=None, kernel_constraint=None, bias_constraint=None, seed=None)
+gqa["build_config"] = {"shapes_dict": {"query_shape": [None, 3, 6], "value_shape": [None, 3, 6], "key_shape": None}}
+g = "grouped_query_attention"
+write_keras("gqa.keras", sequential([None, 3, 6], [gqa]), store_of([
+    (g, "gqa", []), (g + "/_dropout_layer", "dropout", []), (g + "/_softmax", "softmax", []),
+    (g + "/_query_dense", "query", [f32(6, 4, 2), f32(4, 2)]), (g + "/_key_dense", "key", [f32(6, 2, 2), f32(2, 2)]),
+    (g + "/_value_dense", "value", [f32(6, 2, 2), f32(2, 2)]), (g + "/_output_dense", "attention_output", [f32(4, 2, 6), f32(6)])]))
+# Bidirectional with a backward layer of its own
+def rnn(cls, name, units, **kw):
+    return layer(cls, name, None, dtype=pol, units=units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer=init("GlorotUniform"), recurrent_initializer=init("Orthogonal"), bias_initializer=init("Zeros"),
+                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, seed=None,
+                 return_sequences=False, return_state=False, stateful=False, unroll=False, zero_output_for_mask=False, use_cudnn="auto", **kw)
+bidi = layer("Bidirectional", "bidi", [None, 5, 4], dtype=pol, merge_mode="concat",
+             layer=rnn("LSTM", "forward_fwd", 3, go_backwards=False, unit_forget_bias=True),
+             backward_layer=rnn("GRU", "rev_gru", 2, go_backwards=True, reset_after=True))
+b = "bidirectional"
+write_keras("bidi_rev.keras", sequential([None, 5, 4], [bidi]), store_of([
+    (b, "bidi", []), (b + "/backward_layer", "rev_gru", []), (b + "/backward_layer/cell", "gru_cell", [f32(4, 6), f32(2, 6), f32(2, 6)]),
+    (b + "/forward_layer", "forward_fwd", []), (b + "/forward_layer/cell", "lstm_cell", [f32(4, 12), f32(3, 12), f32(12)])]))
