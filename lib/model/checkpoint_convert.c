@@ -168,6 +168,24 @@ static int store_object_path(const kcb_checkpoint_file *f, containers *c, int la
   } else if (kcb__is_rnn_class(p->class_name)) {
     snprintf(out, size, "%s/cell", base);
     return 0;
+  } else if (!strcmp(p->class_name, "StackedRNNCells")) {
+    /* its `cells` list, saved as a container: items named by class, counted per class */
+    json_t *stack = p->entry;
+    if (!stack && p->pub.parent >= 0) stack = json_object_get(json_object_get(f->layers[p->pub.parent].entry, "config"), "cell");
+    json_t *cells = json_object_get(json_object_get(stack, "config"), "cells"), *e;
+    size_t i;
+    int k = 0;
+    char snake[128], mine[128];
+    kcb__keras_snake_case(l->class_name, mine, sizeof mine);
+    json_array_foreach(cells, i, e) {
+      if (!strcmp(kcb__entry_name(e), l->name)) {
+        if (k) snprintf(out, size, "%s/cells/%s_%d", base, mine, k);
+        else snprintf(out, size, "%s/cells/%s", base, mine);
+        return 0;
+      }
+      kcb__keras_snake_case(kcb__entry_class(e), snake, sizeof snake);
+      k += strcmp(snake, mine) == 0;
+    }
   } else if (strcmp(p->class_name, "Bidirectional") == 0) {
     /* its forward copy is always forward_<name>; a backward layer given to it keeps its own name */
     const char *given = kcb__entry_name(json_object_get(json_object_get(p->entry, "config"), "backward_layer"));

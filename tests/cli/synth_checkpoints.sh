@@ -301,11 +301,11 @@ check quant_einsum_names 0 "^  sequential/e8b/kernel_scale +float32 +\(1, 2\) +2
 check quant_einsum_split 0 "26 parameters \(3 trainable, 23 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_einsum.keras"
 check quant_embed_names 0 "^  sequential/emb/embeddings_scale +float32 +\(10,\) +10 +no " -- "$bin/kcb-inspect" checkpoint "$dir/quant_embed.keras"
 check quant_dense_legacy_split 0 "40 parameters \(4 trainable, 36 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_dense.h5"
-# make_layer_variants.py: GroupedQueryAttention's projections (private attributes only) and a
-# Bidirectional's own backward layer (not named backward_*) are placed both ways: .keras -> .h5
-# names their weights, and the .h5 converts back to the same store
+# make_layer_variants.py: GroupedQueryAttention's projections (private attributes only), the cells
+# of a StackedRNNCells (a list) and a Bidirectional's own backward layer (not named backward_*) are
+# placed both ways: .keras -> .h5 names their weights, and the .h5 converts back to the same store
 check gqa_named 0 "^  sequential/gqa/attention_output/kernel +float32 +\(4, 2, 6\)" -- "$bin/kcb-inspect" checkpoint "$dir/gqa.keras"
-for m in gqa bidi_rev; do
+for m in gqa bidi_rev stacked; do
   check "${m}_round_trip" 0 "every variable identical" -- sh -c "'$bin/kcb-restore' '$dir/$m.keras' -o '$tmp/$m.h5' >/dev/null 2>&1 &&
     '$bin/kcb-restore' '$tmp/$m.h5' -o '$tmp/${m}_back.keras' >/dev/null 2>&1 && '$bin/kcb-inspect' diff '$dir/$m.keras' '$tmp/${m}_back.keras'"
   check "${m}_same_store" 0 "^same store$" -- $py -c "
