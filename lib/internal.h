@@ -221,7 +221,7 @@ void kcb__file_remove_stale_temps(const char *path);
  * for a minute: what a kill or a second Ctrl-C left. */
 void kcb__file_remove_dead_temps(const char *path, int same_name);
 
-/** mkdir -p dir; errors name `owner` (e.g. "ModelCheckpoint") and the directory. A path part that
+/** mkdir -p dir; errors name `owner` (e.g. "ModelCheckpoint"; NULL: none) and the directory. A path part that
  * exists and is not a directory is KCB_EIO. */
 int kcb__mkdirs(const char *dir, const char *owner);
 

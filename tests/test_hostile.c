@@ -33,6 +33,13 @@ static void fifo_refused_without_blocking(void **state) {
   assert_error(kcb_file_read(tmpdir, 0, &text, &len), KCB_EINVAL, "a directory, not a regular file");
   assert_error(kcb_file_read("/dev/null", 0, &text, &len), KCB_EINVAL, "a character device");
   assert_error(kcb_file_read("/nonexistent-kcb", 0, &text, &len), KCB_ENOENT, "/nonexistent-kcb: cannot open");
+  /* the directory that cannot be made is the message's subject, said once */
+  char under_fifo[4200];
+  snprintf(under_fifo, sizeof under_fifo, "%s/sub/.", path);
+  assert_int_equal(kcb_file_make_parent_dirs(under_fifo), KCB_EIO);
+  char want[4300];
+  snprintf(want, sizeof want, "%s exists and is not a directory", path);
+  assert_string_equal(kcb_error_last(), want);
   unlink(path);
 }
 

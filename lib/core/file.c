@@ -313,8 +313,10 @@ void kcb_file_remove_stale_temps(const char *path) {
 int kcb__mkdirs(const char *dir, const char *owner) {
   size_t n = strlen(dir);
   if (n == 0) return 0;
+  const char *sep = owner ? ": " : ""; /* no owner: the directory is the subject */
+  if (!owner) owner = "";
   char *p = malloc(n + 1);
-  if (!p) return kcb__error(KCB_ENOMEM, "%s: out of memory", owner);
+  if (!p) return kcb__error(KCB_ENOMEM, "%s%sout of memory", owner, sep);
   memcpy(p, dir, n + 1);
   int rc = 0;
   for (size_t i = 1; i <= n && rc == 0; i++) {
@@ -324,9 +326,9 @@ int kcb__mkdirs(const char *dir, const char *owner) {
     struct stat st;
     if (stat(p, &st) != 0) {
       if (mkdir(p, 0777) != 0 && errno != EEXIST)
-        rc = kcb__error(kcb__error_from_errno(errno), "%s: cannot create directory %s: %s", owner, p, strerror(errno));
+        rc = kcb__error(kcb__error_from_errno(errno), "%s%scannot create directory %s: %s", owner, sep, p, strerror(errno));
     } else if (!S_ISDIR(st.st_mode)) {
-      rc = kcb__error(KCB_EIO, "%s: %s exists and is not a directory", owner, p);
+      rc = kcb__error(KCB_EIO, "%s%s%s exists and is not a directory", owner, sep, p);
     }
     p[i] = saved;
   }
@@ -338,7 +340,7 @@ int kcb__mkdirs_for(const char *path, const char *owner) {
   const char *slash = strrchr(path, '/');
   if (!slash || slash == path) return 0;
   char *dir = malloc((size_t)(slash - path) + 1);
-  if (!dir) return kcb__error(KCB_ENOMEM, "%s: out of memory", owner);
+  if (!dir) return kcb__error(KCB_ENOMEM, "%s: out of memory", owner ? owner : path);
   memcpy(dir, path, (size_t)(slash - path));
   dir[slash - path] = '\0';
   int rc = kcb__mkdirs(dir, owner);
@@ -418,7 +420,7 @@ int kcb__file_check_regular(const char *path, const char *owner) {
 
 int kcb_file_make_parent_dirs(const char *path) {
   if (!path) return kcb__error(KCB_EINVAL, "kcb_file_make_parent_dirs: NULL path");
-  return kcb__mkdirs_for(path, path);
+  return kcb__mkdirs_for(path, NULL);
 }
 
 int kcb_file_read(const char *path, size_t max_bytes, char **out, size_t *len) {

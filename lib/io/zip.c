@@ -118,7 +118,18 @@ int kcb__zip_read_member(const char *path, uint64_t start, const char *name, voi
   zip_stat_t st;
   zip_int64_t index = zip_name_locate(za, name, 0);
   if (index < 0) {
-    rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'", path, name);
+    /* an archive zipped from outside its folder (zip -r x.keras folder/) holds folder/<name> */
+    const char *nested = NULL;
+    size_t want = strlen(name);
+    for (zip_int64_t i = 0, n = zip_get_num_entries(za, 0); i < n && !nested; i++) {
+      const char *other = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+      size_t have = other ? strlen(other) : 0;
+      if (have > want && other[have - want - 1] == '/' && !strcmp(other + have - want, name)) nested = other;
+    }
+    if (nested)
+      rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'; its member '%.300s' is inside a folder (zipped from "
+                      "outside the folder: zip the folder's contents instead)", path, name, nested);
+    else rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'", path, name);
     goto done;
   }
   /* Two members of one name: libzip takes the first, Python's zipfile the last; which one a reader

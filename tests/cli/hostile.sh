@@ -90,6 +90,15 @@ with zipfile.ZipFile('$tmp/ub.keras', 'w') as z:
     z.writestr('model.weights.h5', bytes(512) + zipfile.ZipFile('$tmp/c.keras').read('model.weights.h5'))"
 check user_block_file 0 "4 weights" -- T "$inspect" checkpoint "$tmp/ub.weights.h5"
 check user_block_in_archive 0 "4 weights" -- T "$inspect" checkpoint "$tmp/ub.keras"
+# an archive zipped from outside its folder (zip -r x.keras folder/): Keras's message, and where the file is
+/usr/bin/python3 -c "
+import zipfile
+src = zipfile.ZipFile('$tmp/c.keras')
+with zipfile.ZipFile('$tmp/nested.keras', 'w') as z:
+    for n in src.namelist():
+        z.writestr('c/' + n, src.read(n))"
+check keras_in_folder 1 "nested\.keras: Expected a model\.weights\.h5 file in the \.keras archive; its member 'c/model\.weights\.h5' is inside a folder" -- \
+  T "$inspect" checkpoint "$tmp/nested.keras"
 
 # a backup's own state is checked as its weights are: a generator stuck at zero (shuffling would
 # spin forever), a running mean that is not a number
