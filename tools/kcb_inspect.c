@@ -144,14 +144,15 @@ int main(int argc, char **argv) {
                       "kcb-inspect --help)\n", argv[2]);
       return EXIT_USAGE;
     }
-    /* the command's options may follow: the path goes as "./-name", which is not one */
-    size_t n = strlen(argv[2]) + 3;
-    char *path = malloc(n);
-    if (!path) return EXIT_DATA;
-    snprintf(path, n, "%s%s", argv[2][0] == '-' ? "./" : "", argv[2]);
-    argv[2] = path;
-    int rc = find_command(kind)->run(argc - 2, argv + 2);
-    free(path);
+    /* the command's options may follow: they go first, then "--" and the path, shown as given */
+    char **moved = malloc((size_t)argc * sizeof *moved);
+    if (!moved) return EXIT_DATA;
+    int n = 0;
+    for (int i = 3; i < argc; i++) moved[n++] = argv[i];
+    moved[n++] = "--";
+    moved[n++] = argv[2];
+    int rc = find_command(kind)->run(n, moved);
+    free(moved);
     return rc;
   }
   const command *cmd = find_command(argv[1]);
@@ -300,6 +301,10 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
     const opt_spec *sp = NULL;
     for (const opt_spec *p = specs; p && p->name; p++)
       if (strcmp(p->name, name) == 0) sp = p;
+    const char *attached = NULL; /* -oFILE, as getopt takes it */
+    if (!sp && s[0] == '-' && s[1] == 'o' && s[2] && s[2] != '=')
+      for (const opt_spec *p = specs; p && p->name; p++)
+        if (!strcmp(p->name, "-o")) sp = p, attached = s + 2;
     if (!sp) {
       const char *known[64];
       size_t n_known = 0;
@@ -313,7 +318,8 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
       return rc;
     }
     if (sp->takes_value) {
-      if (eq) val = eq + 1;
+      if (attached) val = attached;
+      else if (eq) val = eq + 1;
       else if (i + 1 < argc && argv[i + 1][0] == '-' && names_option(specs, argv[i + 1])) {
         int rc = usage_error(cmd, "%s needs a value, and the next argument is the option %s (write %s=%s for a value so "
                              "named)", sp->name, argv[i + 1], sp->name, argv[i + 1]);

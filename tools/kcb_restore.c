@@ -1,6 +1,7 @@
 /* kcb-restore — rank checkpoints by a monitored value and restore / export the best one. The
  * ranking and the export live in the library (kcb/checkpoint.h); this file parses arguments and
  * prints. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,7 @@ int main(int argc, char **argv) {
   size_t n_paths = 0;
   if (!paths) return 1;
   int options_ended = 0; /* after "--", every argument is a path (a file named "-w.01.keras") */
+  char attached[PATH_MAX + 16]; /* "--output=FILE" of a -oFILE (one --output is taken) */
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     if (options_ended || a[0] != '-' || strcmp(a, "-") == 0) {
@@ -175,6 +177,10 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--list") == 0) { list_only = 1; continue; }
     if (strcmp(a, "--json") == 0) { json = 1; continue; }
     if (strcmp(a, "-o") == 0) a = "--output"; /* as kcb-inspect's -o */
+    else if (!strncmp(a, "-o", 2) && a[2]) { /* -oFILE, as getopt takes it, and -o=FILE */
+      snprintf(attached, sizeof attached, "--output=%s", a + 2 + (a[2] == '='));
+      a = attached;
+    }
     else if (a[0] == '-' && a[1] && a[1] != '-') {
       fprintf(stderr, "kcb-restore: unknown option '%s' (see kcb-restore --help)\n", a);
       free(paths);

@@ -561,7 +561,7 @@ static int load_initial_weights(kcb_model *model, const char *path, double given
   lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
   if ((rc = kcb_model_load_weights(model, path, &lo))) return rc; /* the weights themselves do not fit */
   if (!quiet_rank)
-    fprintf(stderr, "Warning: --initial-weights: the optimizer state was not loaded, training starts with a fresh "
+    fprintf(stderr, "kcb-train: warning: --initial-weights: the optimizer state was not loaded, training starts with a fresh "
                     "optimizer: %s\n", tool_esc_lines(why));
   return 0;
 }

@@ -71,7 +71,8 @@ static const option options[] = {
     {"config", "FILE", CONFIG, 0, 0, 0,
      "read options from FILE, one 'name = value' per line (a switch: 'name' or\n"
      "'name = true'; '#' starts a comment; a value in \"quotes\" or 'quotes' keeps\n"
-     "its spaces and '#'), as if given here"},
+     "its spaces and '#'), as if given here; a 'config = FILE' line in it names\n"
+     "a file relative to its own directory"},
     {"CSV log:", NULL, GROUP, 0, 0, 0, NULL},
     {"csv", "FILE", STRING, AT(csv), 0, 0, "one row per epoch (Keras's CSVLogger: epoch, then the sorted logs)"},
     {"csv-append", NULL, SWITCH, AT(csv_append), 0, 0, "append to FILE (header only if it is empty) [truncate]"},
@@ -118,8 +119,8 @@ static const option options[] = {
      "comma-separated names of the classes, for --pr-curves and --embeddings\n"
      "[Fashion-MNIST's with the default --data, else 0, 1, ...]"},
     {"profile-batch", "START,STOP", STRING, AT(profile_batch), 0, 0,
-     "trace training batches START..STOP (1-based, counted across epochs):\n"
-     "forward, backward, optimizer, each callback hook and event writes, as\n"
+     "trace training batches START..STOP (1-based, counted across epochs), or the\n"
+     "one batch N: forward, backward, optimizer, each callback hook and event writes, as\n"
      "DIR/train/plugins/profile/<time>/<host>.trace.json.gz (chrome://tracing, Perfetto)"},
     {"Checkpoints:", NULL, GROUP, 0, 0, 0, NULL},
     {"initial-weights", "FILE", STRING, AT(initial_weights), 0, 0,

@@ -27,6 +27,8 @@ check_json images_fixture 0 fixture_images -- "$bin" images "$fx" --json
 check_json images_extract 0 fixture_images files -- "$bin" images "$fx" -o "$tmp/img" --json
 check images_pngcheck 0 '^OK: .*run_a__samples_gradient__0\.png \(48x32, ' -- pngcheck "$tmp/img/run_a__samples_gradient__0.png"
 check images_kcb 0 '^adam/train  samples +0 +0 +4x3 +[0-9]+  png  .*/adam_train__samples__0\.png$' -- "$bin" images "$logs" -o "$tmp/img2"
+# -oDIR, as getopt takes a short option's value
+check images_attached_o 0 "$tmp/img4/adam_train__samples__0\.png$" -- "$bin" images "$logs" "-o$tmp/img4"
 check images_kcb_pngcheck 0 '^OK: .*\(4x3, 24-bit RGB' -- pngcheck "$tmp/img2/sgd_train__samples__0.png"
 # a file of the name already in DIR is replaced, and a symbolic link there is replaced, not followed
 mkdir -p "$tmp/img3" && echo precious >"$tmp/precious" && ln -s "$tmp/precious" "$tmp/img3/adam_train__samples__0.png"

@@ -101,7 +101,7 @@ check inf_by_template 0 "^1 +$tmp/inf/ckpt-02--inf\.weights\.h5 " -- "$bin" "$tm
 mkdir -p "$tmp/dash" && cp "$plain" "$tmp/dash/-w.01-0.5.weights.h5"
 check dash_dash_file 0 '^1 +-w\.01-0\.5\.weights\.h5 +weights\.h5 +1 +0\.5 +name$' -- sh -c "cd '$tmp/dash' && '$bin' -- -w.01-0.5.weights.h5"
 check dash_dash_help_is_a_path 1 'rank: --help: No such file or directory' -- "$bin" -- --help
-check dash_dash_inspect 0 '^\./-w\.01-0\.5\.weights\.h5: layout weights\.h5' -- sh -c "cd '$tmp/dash' && '$(dirname "$bin")/kcb-inspect' -- -w.01-0.5.weights.h5"
+check dash_dash_inspect 0 '^-w\.01-0\.5\.weights\.h5: layout weights\.h5' -- sh -c "cd '$tmp/dash' && '$(dirname "$bin")/kcb-inspect' -- -w.01-0.5.weights.h5"
 check dash_dash_inspect_options 0 '"layout": "weights\.h5"' -- sh -c "cd '$tmp/dash' && '$(dirname "$bin")/kcb-inspect' -- -w.01-0.5.weights.h5 --json"
 check dash_dash_inspect_missing 1 "kcb-inspect: 'missing\.keras': No such file or directory" -- "$(dirname "$bin")/kcb-inspect" -- missing.keras
 check empty_path 2 '^kcb-restore: an empty path' -- "$bin" ''
@@ -226,6 +226,9 @@ check assets_kept_in_keras 0 "assets/layers/string_lookup/vocabulary\.txt" -- sh
 # a model saved unzipped (model.save(dir, zipped=False)) becomes a .keras archive again
 mkdir -p "$tmp/unzipped" && (cd "$tmp/unzipped" && unzip -q "$c/stored/full.keras")
 check unzipped_to_keras 0 "wrote $tmp/zipped\.keras from $tmp/unzipped \(verified\)" -- "$bin" "$tmp/unzipped" -o "$tmp/zipped.keras"
+# -oFILE and -o=FILE, as getopt takes them
+check attached_o 0 "wrote $tmp/zipped2\.keras from" -- "$bin" "$tmp/unzipped" "-o$tmp/zipped2.keras"
+check attached_o_equals 0 "wrote $tmp/zipped3\.keras from" -- "$bin" "$tmp/unzipped" "-o=$tmp/zipped3.keras"
 check unzipped_to_keras_same 0 "every variable identical" -- "$(dirname "$bin")/kcb-inspect" diff "$tmp/zipped.keras" "$c/stored/full.keras"
 
 # a legacy file whose weight_names list a layer's weights out of order, or leave one out: Keras

@@ -363,7 +363,7 @@ kcb-train-course.txt"
   # --initial-weights from a run with another optimizer: the weights load, the state is said to be
   # left (as Keras warns), and training goes on with a fresh optimizer
   check initial_sgd_saved 0 '^test_loss=' -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --save "$tmp/sgd.keras"
-  check initial_other_optimizer_warns 0 "^Warning: --initial-weights: the optimizer state was not loaded.*'sgd', the model uses 'adam'" -- \
+  check initial_other_optimizer_warns 0 "^kcb-train: warning: --initial-weights: the optimizer state was not loaded.*'sgd', the model uses 'adam'" -- \
     "$bin" $small --epochs 1 --verbose 0 --initial-weights "$tmp/sgd.keras"
   check initial_same_optimizer_trains 0 '^test_loss=' -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd \
     --initial-weights "$tmp/sgd.keras"
