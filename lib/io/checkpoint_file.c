@@ -1330,6 +1330,13 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
         entry = json_object_get(pcfg, backward ? "backward_layer" : "layer");
       } else if (!entry && strcmp(f->layers[cur].class_name, "TimeDistributed") == 0) {
         entry = json_object_get(pcfg, "layer");
+      } else if (!entry && kcb__is_rnn_class(f->layers[cur].class_name) && json_is_object(json_object_get(pcfg, "cell"))) {
+        entry = json_object_get(pcfg, "cell"); /* a generic RNN's cell, as its config gives it */
+      } else if (!entry && strcmp(f->layers[cur].class_name, "StackedRNNCells") == 0) {
+        json_t *cell;
+        size_t k;
+        json_array_foreach(json_object_get(pcfg, "cells"), k, cell) /* its cells, by name */
+          if (!entry && !strcmp(kcb__entry_name(cell), seg[i])) entry = cell;
       }
       char hint[160] = "";
       if (!entry && kcb__is_rnn_class(f->layers[cur].class_name))

@@ -16,8 +16,9 @@
 # bidi_rev.keras: Sequential([Input((5, 4)), Bidirectional(LSTM(3, name="fwd"),
 #   backward_layer=GRU(2, go_backwards=True, name="rev_gru"), name="bidi")]): the forward copy is
 #   renamed forward_fwd, the backward layer given keeps its own name.
-# stacked.keras: Sequential([Input((5, 2)), RNN(StackedRNNCells([LSTMCell(3), GRUCell(2)]))]): the
-#   cells list is a container, its items named by class under cell/cells.
+# stacked.keras: Sequential([Input((5, 2)), RNN(StackedRNNCells([LSTMCell(3, name="zz"), GRUCell(2),
+#   LSTMCell(2, name="aa")]))]): the cells list is a container, its items named by class and counted
+#   per class under cell/cells (lstm_cell, gru_cell, lstm_cell_1), whatever the cells' own names.
 import h5py, json, numpy as np
 from synth_archive import write_keras, legacy_model_weights
 r = np.random.default_rng(8)
@@ -105,11 +106,13 @@ def cell(cls, name, units, **kw):
         del e["config"][k]
     return e
 stack = layer("StackedRNNCells", "stacked_rnn_cells", None, dtype=pol,
-              cells=[cell("LSTMCell", "lstm_cell", 3, unit_forget_bias=True), cell("GRUCell", "gru_cell", 2, reset_after=True)])
+              cells=[cell("LSTMCell", "zz", 3, unit_forget_bias=True), cell("GRUCell", "gru_cell", 2, reset_after=True),
+                     cell("LSTMCell", "aa", 2, unit_forget_bias=True)])
 rnn_layer = layer("RNN", "rnn", [None, 5, 2], dtype=pol, cell=stack, return_sequences=False, return_state=False, go_backwards=False,
                   stateful=False, unroll=False, zero_output_for_mask=False)
 s_ = "rnn"
 write_keras("stacked.keras", sequential([None, 5, 2], [rnn_layer]), store_of([
     (s_, "rnn", []), (s_ + "/cell", "stacked_rnn_cells", []),
-    (s_ + "/cell/cells/lstm_cell", "lstm_cell", [f32(2, 12), f32(3, 12), f32(12)]),
-    (s_ + "/cell/cells/gru_cell", "gru_cell", [f32(3, 6), f32(2, 6), f32(2, 6)])]))
+    (s_ + "/cell/cells/lstm_cell", "zz", [f32(2, 12), f32(3, 12), f32(12)]),
+    (s_ + "/cell/cells/gru_cell", "gru_cell", [f32(3, 6), f32(2, 6), f32(2, 6)]),
+    (s_ + "/cell/cells/lstm_cell_1", "aa", [f32(2, 8), f32(2, 8), f32(8)])]))
