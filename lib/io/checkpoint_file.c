@@ -694,10 +694,21 @@ static void name_quantized(const char *cls, const char *mode, json_t *entry, siz
     for (size_t i = 0; i < n; i++) names[i] = NULL, trainable[i] = 1;
 }
 
-/* Whether a quantized layer's variable named `leaf` trains (a legacy file, which names them):
- * float8's all do, the others' bias only. */
-static int quantized_trainable(const char *mode, const char *leaf) {
-  return !strncmp(mode, "float8", 6) || !strcmp(leaf, "bias");
+/* LoRA (lora_rank > 0) freezes a layer's kernel or embeddings; its factors train. */
+static int lora_enabled(json_t *cfg) {
+  json_t *lora = json_object_get(cfg, "lora_rank");
+  return json_is_integer(lora) && json_integer_value(lora) > 0;
+}
+
+/* Whether a variable named `leaf` trains where its layer's settings decide (a legacy file, which
+ * names them): LoRA's factors do, the base kernel or embeddings LoRA froze do not; a quantized
+ * layer's bias does, its other variables only under float8. -1: the settings do not say. */
+static int settings_trainable(json_t *cfg, const char *leaf) {
+  if (!strncmp(leaf, "lora_", 5)) return 1;
+  if (lora_enabled(cfg) && (!strcmp(leaf, "kernel") || !strcmp(leaf, "embeddings"))) return 0;
+  const char *mode = kcb__config_quantization(cfg);
+  if (mode) return !strncmp(mode, "float8", 6) || !strcmp(leaf, "bias");
+  return -1;
 }
 
 /* The names of the variables of a layer of class `cls` that holds n of them, and whether each is
@@ -711,8 +722,7 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
     name_quantized(cls, quantization, entry, n, names, trainable);
     return; /* another class's quantized variables: by position */
   }
-  json_t *lora = json_object_get(entry_config(entry), "lora_rank");
-  int lora_kernel = json_is_integer(lora) && json_integer_value(lora) > 0; /* frozen: the factors train */
+  int lora = lora_enabled(entry_config(entry)); /* the merged kernel or embeddings are frozen */
   size_t known = 0;
   while (known < 4 && c->names[known]) known++;
   if (strcmp(cls, "BatchNormalization") == 0 || strcmp(cls, "LayerNormalization") == 0 ||
@@ -763,7 +773,8 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
     return; /* use_bias=False drops the trailing bias; anything else is not what we know */
   for (size_t i = 0; i < n; i++) {
     names[i] = c->names[i];
-    trainable[i] = (int)i < (int)known - c->n_non_trainable && !(lora_kernel && !strcmp(names[i], "kernel"));
+    trainable[i] = (int)i < (int)known - c->n_non_trainable &&
+                   !(lora && (!strcmp(names[i], "kernel") || !strcmp(names[i], "embeddings")));
   }
 }
 
@@ -1382,12 +1393,12 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
       KCB__TRY(legacy_owner(f, li, wn[q], &owner));
       int tr = !non_trainable_name(wn[q]) && !class_non_trainable(f->layers[owner].class_name, wn[q]) &&
                f->layers[owner].pub.trainable;
-      const char *quantization = f->layers[owner].entry ? kcb__config_quantization(entry_config(f->layers[owner].entry)) : NULL;
-      if (tr && quantization) {
+      if (tr && f->layers[owner].entry) {
         char leaf[64];
         const char *slash = strrchr(wn[q], '/');
         snprintf(leaf, sizeof leaf, "%.*s", (int)strcspn(slash ? slash + 1 : wn[q], ":"), slash ? slash + 1 : wn[q]);
-        tr = quantized_trainable(quantization, leaf);
+        int by_settings = settings_trainable(entry_config(f->layers[owner].entry), leaf);
+        if (by_settings >= 0) tr = by_settings;
       }
       KCB__TRY(add_var(f, lg, gpath, wn[q], wn[q], owner, tr, 0, q));
     }

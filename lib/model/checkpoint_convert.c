@@ -1111,10 +1111,11 @@ static int check_family_change(const kcb_checkpoint_file *f, kcb_checkpoint_layo
                  integer ? " with an integer one" : "");
     }
     if (what[0])
-      return kcb__error(KCB_EINVAL, "%s: layer '%s' of %s is %s: Keras lists such a layer's variables in another "
-                        "order in the legacy layouts (.h5) than in .keras and .weights.h5, so kcb "
-                        "copies it only within one family (.keras <-> .weights.h5, .h5 <-> legacy weights); nothing "
-                        "was written", out_path, l->name ? l->name : l->path, f->path, what);
+      return kcb__error(KCB_EINVAL, "%s: layer '%s' of %s is %s: Keras keeps other variables for such a layer, or "
+                        "in another order, in the legacy layouts (.h5) than in .keras and .weights.h5 (LoRA: its "
+                        "factors and the kernel unmerged, against the merged kernel), so kcb copies it only within one "
+                        "family (.keras <-> .weights.h5, .h5 <-> legacy weights); nothing was written",
+                        out_path, l->name ? l->name : l->path, f->path, what);
   }
   return 0;
 }

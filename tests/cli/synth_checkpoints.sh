@@ -301,6 +301,11 @@ check quant_einsum_names 0 "^  sequential/e8b/kernel_scale +float32 +\(1, 2\) +2
 check quant_einsum_split 0 "26 parameters \(3 trainable, 23 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_einsum.keras"
 check quant_embed_names 0 "^  sequential/emb/embeddings_scale +float32 +\(10,\) +10 +no " -- "$bin/kcb-inspect" checkpoint "$dir/quant_embed.keras"
 check quant_dense_legacy_split 0 "40 parameters \(4 trainable, 36 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_dense.h5"
+# LoRA freezes the kernel or embeddings and trains its factors, quantized or not, in either family
+check lora_emb_frozen 0 "40 parameters \(0 trainable, 40 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_emb.keras"
+check lora_dense_legacy_split 0 "60 parameters \(28 trainable, 32 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_dense.h5"
+check lora_int8_legacy_factors 0 "^  sequential/dense/lora_kernel_b +float32 +\(2, 4\) +8 +yes " -- "$bin/kcb-inspect" checkpoint "$dir/lora_int8.h5"
+check lora_int8_legacy_split 0 "64 parameters \(28 trainable, 36 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_int8.h5"
 # make_layer_variants.py: GroupedQueryAttention's projections (private attributes only), the cells
 # of a StackedRNNCells (a list) and a Bidirectional's own backward layer (not named backward_*) are
 # placed both ways: .keras -> .h5 names their weights, and the .h5 converts back to the same store

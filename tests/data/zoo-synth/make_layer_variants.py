@@ -9,6 +9,10 @@
 #                                   EinsumDense("ab,bc->ac", (2,), name="e8b")])  (no bias_axes: no bias)
 #   quant_embed.keras:  Sequential([Input((5,)), Embedding(10, 4, name="emb")])
 #   quant_dense.h5:     Sequential([Input((8,)), Dense(4, name="dense")]), legacy .h5
+# lora_*: LoRA (lora_rank 2) freezes the kernel or embeddings (enable_lora: trainable = False) and
+#   trains its two factors. A store holds the merged kernel alone (lora_emb.keras); a legacy .h5
+#   lists the factors among the trainable weights, the frozen kernel after them (lora_dense.h5,
+#   and lora_int8.h5 after quantize("int8"), whose kernel and scale are frozen anyway).
 # gqa.keras: Sequential([Input((3, 6)), GroupedQueryAttention(head_dim=2, num_query_heads=4,
 #   num_key_value_heads=2, name="gqa")]) called on (x, x): it has no public properties for its
 #   projections, so all are saved under the private attributes (_query_dense, ..., _softmax,
@@ -62,18 +66,25 @@ emb = layer("Embedding", "emb", [None, 5], input_dim=10, output_dim=4, embedding
             embeddings_regularizer=None, activity_regularizer=None, embeddings_constraint=None, mask_zero=False,
             lora_rank=None, lora_alpha=None, quantization_config=None)
 write_keras("quant_embed.keras", sequential([None, 5], [emb]), store_of([("embedding", "emb", [int8(10, 4), f32(10)])]))
+def legacy_one_layer(path, entry, shape, named):
+    """A Keras 3 legacy .h5 of a Sequential of one layer; named: [(leaf, value)] in _legacy_weights'
+    order (trainable_weights, then non_trainable_weights)."""
+    name = entry["config"]["name"]
+    with h5py.File(path, "w") as h:
+        mw = legacy_model_weights(h, sequential(shape, [entry]), [name])
+        g = mw.create_group(name)
+        names = ["sequential/%s/%s" % (name, leaf) for leaf, _ in named]
+        g.attrs["weight_names"] = [n.encode() for n in names]
+        for n, (_, v) in zip(names, named):
+            g[n] = v
+        mw.create_group("top_level_model_weights").attrs["weight_names"] = np.array([], dtype=np.float64)
+def dense_entry(dtype=qpol, lora_rank=None):
+    return layer("Dense", "dense", [None, 8], dtype=dtype, units=4, activation="linear", use_bias=True,
+                 kernel_initializer=init("GlorotUniform"), bias_initializer=init("Zeros"), kernel_regularizer=None,
+                 bias_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=lora_rank,
+                 lora_alpha=lora_rank, quantization_config=None)
 # a legacy .h5 of an int8 Dense
-dense = layer("Dense", "dense", [None, 8], units=4, activation="linear", use_bias=True, kernel_initializer=init("GlorotUniform"),
-              bias_initializer=init("Zeros"), kernel_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-              bias_constraint=None, lora_rank=None, lora_alpha=None, quantization_config=None)
-with h5py.File("quant_dense.h5", "w") as h:
-    mw = legacy_model_weights(h, sequential([None, 8], [dense]), ["dense"])
-    g = mw.create_group("dense")
-    names = ["sequential/dense/bias", "sequential/dense/kernel", "sequential/dense/kernel_scale"]
-    g.attrs["weight_names"] = [n.encode() for n in names]
-    for n, v in zip(names, [f32(4), int8(8, 4), f32(4)]):
-        g[n] = v
-    mw.create_group("top_level_model_weights").attrs["weight_names"] = np.array([], dtype=np.float64)
+legacy_one_layer("quant_dense.h5", dense_entry(), [None, 8], [("bias", f32(4)), ("kernel", int8(8, 4)), ("kernel_scale", f32(4))])
 
 # GroupedQueryAttention
 gqa = layer("GroupedQueryAttention", "gqa", None, dtype=pol, head_dim=2, num_query_heads=4, num_key_value_heads=2, use_bias=True,
@@ -116,3 +127,13 @@ write_keras("stacked.keras", sequential([None, 5, 2], [rnn_layer]), store_of([
     (s_ + "/cell/cells/lstm_cell", "zz", [f32(2, 12), f32(3, 12), f32(12)]),
     (s_ + "/cell/cells/gru_cell", "gru_cell", [f32(3, 6), f32(2, 6), f32(2, 6)]),
     (s_ + "/cell/cells/lstm_cell_1", "aa", [f32(2, 8), f32(2, 8), f32(8)])]))
+# LoRA
+emb_lora = layer("Embedding", "emb", [None, 5], dtype=pol, input_dim=10, output_dim=4, embeddings_initializer=init("RandomUniform"),
+                 embeddings_regularizer=None, activity_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 lora_rank=2, lora_alpha=2, quantization_config=None)
+write_keras("lora_emb.keras", sequential([None, 5], [emb_lora]), store_of([("embedding", "emb", [f32(10, 4)])]))
+legacy_one_layer("lora_dense.h5", dense_entry(pol, 2), [None, 8],
+                 [("bias", f32(4)), ("lora_kernel_a", f32(8, 2)), ("lora_kernel_b", np.zeros((2, 4), "f4")), ("kernel", f32(8, 4))])
+legacy_one_layer("lora_int8.h5", dense_entry(qpol, 2), [None, 8],
+                 [("bias", f32(4)), ("lora_kernel_a", f32(8, 2)), ("lora_kernel_b", np.zeros((2, 4), "f4")), ("kernel", int8(8, 4)),
+                  ("kernel_scale", f32(4))])
