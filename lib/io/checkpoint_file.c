@@ -160,6 +160,7 @@ static const class_vars known_classes[] = {
     {"RNN", {NULL}, 0},
     {"Softmax", {NULL}, 0},
     {"Bidirectional", {NULL}, 0},
+    {"SpectralNormalization", {"kernel", "vector_u"}, 1}, /* kernel: its layer's, tracked again */
     {"TimeDistributed", {NULL}, 0},
     {"MultiHeadAttention", {NULL}, 0},
     {"GroupedQueryAttention", {NULL}, 0},
@@ -384,6 +385,7 @@ static int add_var(kcb_checkpoint_file *f, hid_t parent_group, const char *group
   v->pub.trainable = trainable && !(v->pub.dtype >= KCB_DTYPE_INT8 && v->pub.dtype <= KCB_DTYPE_UINT64);
   v->pub.is_optimizer = is_optimizer;
   v->pub.owner = -1;
+  v->alias_of = -1;
   v->store_index = store_index;
   if (layer >= 0) f->layers[layer].pub.n_vars++;
   f->n_vars++;
@@ -2036,7 +2038,33 @@ int kcb__ckpt_same_data(const kcb_checkpoint_file *f, size_t i, size_t j, int co
   return rc;
 }
 
-/* The model's parameter totals and each layer's (its sub-layers' included). */
+/* A store's variables that a layer tracks again from one of its sub-layers (SpectralNormalization's
+ * kernel is its Dense's): the same bytes as a variable below it. An array of one repeated value
+ * (a zero bias) is no evidence. */
+static int find_aliases(kcb_checkpoint_file *f) {
+  unsigned char *has_sub = calloc(f->n_layers + 1, 1); /* only a layer with sub-layers can alias one */
+  if (!has_sub) return kcb__error(KCB_ENOMEM, "out of memory");
+  for (size_t l = 0; l < f->n_layers; l++)
+    if (f->layers[l].pub.parent >= 0) has_sub[f->layers[l].pub.parent] = 1;
+  int rc = 0;
+  for (size_t i = 0; rc == 0 && i < f->meta.n_model_vars; i++) {
+    int l = f->vars[i].pub.layer;
+    if (l < 0 || !has_sub[l]) continue;
+    for (size_t j = 0; rc == 0 && j < f->meta.n_model_vars && f->vars[i].alias_of < 0; j++) {
+      int sub = f->vars[j].pub.layer, inside = 0, same = 0;
+      for (int up = sub >= 0 ? f->layers[sub].pub.parent : -1; up >= 0 && !inside; up = f->layers[up].pub.parent) inside = up == l;
+      if (inside && !(rc = kcb__ckpt_same_data(f, i, j, 0, &same)) && same) {
+        f->vars[i].alias_of = (long)j;
+        f->vars[i].pub.trainable = f->vars[j].pub.trainable;
+      }
+    }
+  }
+  free(has_sub);
+  return rc;
+}
+
+/* The model's parameter totals and each layer's (its sub-layers' included); a variable tracked twice
+ * counts once. */
 static int count_params(kcb_checkpoint_file *f) {
   /* A legacy file lists a layer shared by two of the model's layers (a nested model and the outer
    * one) under both, by the same weight names; Keras counts those variables once in the model's
@@ -2063,6 +2091,7 @@ static int count_params(kcb_checkpoint_file *f) {
   }
   for (size_t i = 0; i < f->meta.n_model_vars; i++) {
     const kcb__ckpt_var *v = &f->vars[i];
+    if (v->alias_of >= 0) continue;
     if (!legacy || copy_of[i] < 0 || v->pub.layer < 0 || partner[v->pub.layer] < 0) {
       f->meta.n_params += v->pub.count;
       if (v->pub.trainable) f->meta.n_trainable_params += v->pub.count;
@@ -2109,6 +2138,7 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   assign_owners(f);
   if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);
   else if (m->layout == KCB_LAYOUT_KERAS || m->layout == KCB_LAYOUT_H5) frozen_from_slots(f, 1);
+  if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(find_aliases(f));
   KCB__TRY(count_params(f));
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(name_store_optimizer(f));
   /* names are final: the table of both keys, the first variable of each winning as find's scan would */

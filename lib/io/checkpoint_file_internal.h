@@ -29,6 +29,8 @@ typedef struct kcb__ckpt_var {
   size_t store_index; /* its index in its group (`vars/<i>`, or the i-th weight name) */
   uint64_t raw_addr;  /* bfloat16: the file address of its contiguous data, read as bytes */
   const char *slot_name; /* optimizer slot found by position: Keras's name for it ("momentum"), or NULL */
+  long alias_of; /* a store: the sub-layer's variable a layer tracks again as its own (SpectralNormalization's
+                    kernel), counted once, as Keras's Layer.weights lists it; -1 none */
 } kcb__ckpt_var;
 
 struct kcb_checkpoint_file {

@@ -355,13 +355,31 @@ for g, seed in (('a', 1), ('b', 2)):
     grp['dense/kernel:0'] = np.random.default_rng(seed).standard_normal((3, 4)).astype('f4')
     grp['dense/bias:0'] = np.zeros(4, 'f4')\" && '$bin/kcb-inspect' checkpoint '$tmp/twodense.h5'"
 check shared_nested_store_fine 0 '\(verified\)' -- "$bin/kcb-restore" "$dir/shared_nested.keras" --output "$tmp/shared_nested.weights.h5"
-# make_spectral.py: SpectralNormalization tracks its layer's kernel again as its own, so a store
 # the weights-only store of that model says it only by the numbering its container skips: noted
 check shared_nested_weights_only_noted 0 "note: the store's container '/layers' holds 'dense_1' but no 'dense'" -- \
   "$bin/kcb-restore" "$dir/shared_nested.weights.h5" --output "$tmp/shared_nested_wo.h5" --format legacy_weights.h5
 check no_gap_note_without_sharing 0 '^0$' -- sh -c "'$bin/kcb-restore' '$dir/nested.weights.h5' --output '$tmp/nested_wo.h5' \
   --format legacy_weights.h5 2>&1 | grep -c 'holds .* but no' || true"
-# keeps it twice and Keras's legacy layout once: the legacy layouts are refused, not written one long
+# make_spectral.py: SpectralNormalization tracks its layer's kernel again as its own, so a store
+# keeps it twice (counted once, as Keras's Layer.weights lists it; its vector_u does not train,
+# compiled or not) and Keras's legacy layout once: the legacy layouts are refused, not written one long
+for f in spectral.keras spectral.h5; do
+  check "spectral_params_$f" 0 "26 parameters \(23 trainable, 3 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/$f"
+done
+check spectral_uncompiled_vector_u 0 "^  sequential/spectral_normalization/vector_u +float32 +\(1, 3\) +3 +no " -- sh -c "$py -c \"
+import sys, zipfile, json
+src = zipfile.ZipFile(sys.argv[1])
+with zipfile.ZipFile(sys.argv[2], 'w') as out:
+    for n in src.namelist():
+        data = src.read(n)
+        if n == 'config.json':
+            c = json.loads(data); c.pop('compile_config', None); data = json.dumps(c)
+        if n == 'model.weights.h5':
+            import h5py, io
+            b = io.BytesIO(data)
+            with h5py.File(b, 'r+') as h: del h['optimizer']
+            data = b.getvalue()
+        out.writestr(n, data)\" '$dir/spectral.keras' '$tmp/spectral_noopt.keras' && '$bin/kcb-inspect' checkpoint '$tmp/spectral_noopt.keras'"
 check spectral_legacy_refused 1 "layer 'spectral_normalization' \(SpectralNormalization\) stores its sub-layer's variable .*kernel' again" -- \
   "$bin/kcb-restore" "$dir/spectral.keras" --output "$tmp/spectral.h5"
 finish synth_checkpoints
