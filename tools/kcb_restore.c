@@ -178,7 +178,10 @@ int main(int argc, char **argv) {
     if (strcmp(a, "--json") == 0) { json = 1; continue; }
     if (strcmp(a, "-o") == 0) a = "--output"; /* as kcb-inspect's -o */
     else if (!strncmp(a, "-o", 2) && a[2]) { /* -oFILE, as getopt takes it, and -o=FILE */
-      snprintf(attached, sizeof attached, "--output=%s", a + 2 + (a[2] == '='));
+      if ((size_t)snprintf(attached, sizeof attached, "--output=%s", a + 2 + (a[2] == '=')) >= sizeof attached) {
+        free(paths);
+        return usage_error("-o: the file name is longer than a path can be", NULL);
+      }
       a = attached;
     }
     else if (a[0] == '-' && a[1] && a[1] != '-') {

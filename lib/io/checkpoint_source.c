@@ -118,12 +118,11 @@ static int open_archive(kcb__ckpt_source *s, int is_dir) {
   int rc = read_member(s, is_dir, "model.weights.h5", &s->image, &s->image_len, keras_weights_max_bytes(),
                        "bytes the weights and optimizer slots of kcb_max_params() parameters need (the "
                        "environment variable KCB_MAX_PARAMS raises it)");
-  if (rc == KCB_EKEY) { /* Keras's words, and where the file is when it is in a folder */
-    char why[1024];
-    kcb__strlcpy(why, kcb_error_last(), sizeof why);
-    const char *folder = strstr(why, "; its member");
-    rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive%s", s->path, folder ? folder : "");
-  }
+  char folder[256];
+  if (rc == KCB_EKEY && !is_dir && kcb__zip_find_folder(s->path, s->zip_start, "model.weights.h5", "config.json", folder, sizeof folder))
+    rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive; it is in the folder '%s' "
+                    "(zipped from outside that folder: zip the folder's contents instead)", s->path, folder);
+  else if (rc == KCB_EKEY) rc = kcb__error(KCB_EFORMAT, "%s: Expected a model.weights.h5 file in the .keras archive", s->path);
   if (rc) return rc;
   size_t nlen = strlen(s->path) + 32;
   free(s->h5name);

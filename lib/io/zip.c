@@ -105,6 +105,31 @@ int kcb__zip_count_prefix(const char *path, uint64_t start, const char *prefix, 
   return 0;
 }
 
+int kcb__zip_find_folder(const char *path, uint64_t start, const char *name, const char *beside, char *folder,
+                         size_t size) {
+  zip_t *za;
+  zip_uint64_t archive_size;
+  if (open_archive(path, start, &za, &archive_size)) {
+    kcb_error_clear(); /* only a hint is lost */
+    return 0;
+  }
+  int found = 0;
+  size_t want = strlen(name);
+  for (zip_int64_t i = 0, n = zip_get_num_entries(za, 0); i < n && !found; i++) {
+    const char *m = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
+    size_t have = m ? strlen(m) : 0, dir = have - want - 1;
+    if (have <= want + 1 || m[dir] != '/' || strcmp(m + dir + 1, name) || memchr(m, '/', dir) || dir >= size) continue;
+    char other[4096];
+    if (snprintf(other, sizeof other, "%.*s/%s", (int)dir, m, beside) >= (int)sizeof other || zip_name_locate(za, other, 0) < 0)
+      continue;
+    memcpy(folder, m, dir);
+    folder[dir] = '\0';
+    found = 1;
+  }
+  zip_discard(za);
+  return found;
+}
+
 int kcb__zip_read_member(const char *path, uint64_t start, const char *name, void **out, size_t *len,
                          uint64_t max_bytes, const char *why_max) {
   *out = NULL;
@@ -118,18 +143,7 @@ int kcb__zip_read_member(const char *path, uint64_t start, const char *name, voi
   zip_stat_t st;
   zip_int64_t index = zip_name_locate(za, name, 0);
   if (index < 0) {
-    /* an archive zipped from outside its folder (zip -r x.keras folder/) holds folder/<name> */
-    const char *nested = NULL;
-    size_t want = strlen(name);
-    for (zip_int64_t i = 0, n = zip_get_num_entries(za, 0); i < n && !nested; i++) {
-      const char *other = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
-      size_t have = other ? strlen(other) : 0;
-      if (have > want && other[have - want - 1] == '/' && !strcmp(other + have - want, name)) nested = other;
-    }
-    if (nested)
-      rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'; its member '%.300s' is inside a folder (zipped from "
-                      "outside the folder: zip the folder's contents instead)", path, name, nested);
-    else rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'", path, name);
+    rc = kcb__error(KCB_EKEY, "%s: the archive has no member '%s'", path, name);
     goto done;
   }
   /* Two members of one name: libzip takes the first, Python's zipfile the last; which one a reader

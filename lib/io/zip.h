@@ -28,6 +28,11 @@ int kcb__zip_read_member(const char *path, uint64_t start, const char *name, voi
  * ("assets/": what Keras keeps beside the weights, such as a lookup layer's vocabulary). */
 int kcb__zip_count_prefix(const char *path, uint64_t start, const char *prefix, size_t *count);
 
+/* An archive zipped from outside its folder (zip -r x.keras folder/): 1 when it holds
+ * FOLDER/name and FOLDER/beside, one level down, with FOLDER copied to folder; else 0. */
+int kcb__zip_find_folder(const char *path, uint64_t start, const char *name, const char *beside, char *folder,
+                         size_t size);
+
 /* One member of an archive to write. */
 typedef struct kcb__zip_member {
   const char *name;

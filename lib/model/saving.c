@@ -1036,8 +1036,8 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     kcb__strlcpy(weights_error, kcb_error_last(), sizeof weights_error);
     int structural, config_rc = check_file_model(m, src, &structural);
     if (config_rc == KCB_EFORMAT && structural) rc = config_rc;
-    else if (config_rc == KCB_EFORMAT) /* Keras's own message, as Keras says it, then the setting that explains it */
-      (void)kcb__error(rc, "%s; the cause is where the models first differ: %s", weights_error, kcb_error_last());
+    else if (config_rc == KCB_EFORMAT) /* Keras's own message, as Keras says it, then the first difference */
+      (void)kcb__error(rc, "%s; the models first differ at %s", weights_error, kcb_error_last());
     else (void)kcb__error(rc, "%s", weights_error);
   }
   if (rc) goto done;

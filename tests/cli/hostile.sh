@@ -97,8 +97,18 @@ src = zipfile.ZipFile('$tmp/c.keras')
 with zipfile.ZipFile('$tmp/nested.keras', 'w') as z:
     for n in src.namelist():
         z.writestr('c/' + n, src.read(n))"
-check keras_in_folder 1 "nested\.keras: Expected a model\.weights\.h5 file in the \.keras archive; its member 'c/model\.weights\.h5' is inside a folder" -- \
+check keras_in_folder 1 "nested\.keras: Expected a model\.weights\.h5 file in the \.keras archive; it is in the folder 'c'" -- \
   T "$inspect" checkpoint "$tmp/nested.keras"
+# ... but an archive that only holds some other file of that name in a folder gets Keras's words alone
+/usr/bin/python3 -c "
+import zipfile
+src = zipfile.ZipFile('$tmp/c.keras')
+with zipfile.ZipFile('$tmp/asset.keras', 'w') as z:
+    for n in ('metadata.json', 'config.json'):
+        z.writestr(n, src.read(n))
+    z.writestr('assets/model.weights.h5', src.read('model.weights.h5'))"
+check keras_asset_named_weights 1 "asset\.keras: Expected a model\.weights\.h5 file in the \.keras archive \(KCB_EFORMAT\)" -- \
+  T "$inspect" checkpoint "$tmp/asset.keras"
 
 # a backup's own state is checked as its weights are: a generator stuck at zero (shuffling would
 # spin forever), a running mean that is not a number

@@ -17,7 +17,7 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/none.h5"
   check keras_fixture 0 '^test_loss=[0-9.]+ test_accuracy=[0-9.]+$' -- \
     "$bin" "${common[@]}" --epochs 0 --initial-weights "$data/m.keras"
-  check keras_fixture_mismatch 1 "m.h5: Shape mismatch in layer #0 \(named dense\) .* Weight expects shape \(784, 64\). Received saved weight with shape \(784, 32\); the cause is where the models first differ: .*layer 'dense' \(Dense\) has units 32 in the file, 64 in this model \(KCB_ESHAPE\)" -- \
+  check keras_fixture_mismatch 1 "m.h5: Shape mismatch in layer #0 \(named dense\) .* Weight expects shape \(784, 64\). Received saved weight with shape \(784, 32\); the models first differ at .*layer 'dense' \(Dense\) has units 32 in the file, 64 in this model \(KCB_ESHAPE\)" -- \
     "$bin" --train-limit 500 --verbose 0 --model flatten,64:relu,10:softmax --epochs 0 --initial-weights "$data/m.h5"
   for name in w.weights.h5 m.h5 m.keras; do
     check "save_$name" 0 '^test_loss=' -- "$bin" "${common[@]}" --epochs 1 --save "$tmp/$name"
@@ -49,7 +49,7 @@ with zipfile.ZipFile(sys.argv[2], 'w') as out:
   # shape message for that later layer, then the setting that caused it
   "$bin" --train-limit 300 --verbose 0 --epochs 1 --model 28x28x1,conv:4:3:same:relu,flatten,10:softmax \
     --save "$tmp/same.keras" >/dev/null 2>&1
-  check initial_weights_cause_named 1 "layer 'dense' .*value\.shape=\(3136, 10\).*; the cause is where the models first differ: .*same\.keras: layer 'conv2d' \(Conv2D\) has padding \"same\" in the file, \"valid\" in this model" -- \
+  check initial_weights_cause_named 1 "layer 'dense' .*value\.shape=\(3136, 10\).*; the models first differ at .*same\.keras: layer 'conv2d' \(Conv2D\) has padding \"same\" in the file, \"valid\" in this model" -- \
     "$bin" --train-limit 300 --verbose 0 --epochs 0 --model 28x28x1,conv:4:3:relu,flatten,10:softmax --initial-weights "$tmp/same.keras"
   # another layer class where the weights no longer fit (BatchNormalization saved, LayerNormalization
   # asked): the config's difference is said, not a variable count
