@@ -285,7 +285,9 @@ check "k2mix_to_store_listing" 0 "^ok k2mix.h5>weights.h5" -- sh -c "'$bin/kcb-r
 # (a .keras of it is refused above: its layer 'head/out' would not load in Keras 3)
 check "k2mix_to_weights.h5" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/k2' --output '$tmp/k2mix.weights.h5' >/dev/null && '$bin/kcb-inspect' diff '$dir/k2mix.h5' '$tmp/k2mix.weights.h5'"
 # make_subcls_list.py: a subclassed model's list of layers (self.blocks = [Dense, Dense]) is no
-# layer: its items are the model's, in its scope, and the legacy layout lists all four layers
+# layer: its items are the model's, in its scope, and the legacy layout lists all four layers, each
+# under its own name, in the attributes' sorted order (blocks, encoder, head) with the note that the
+# store does not record the order the model set them in (subcls_order_noted, above)
 for f in subcls_list.keras subcls_list.weights.h5; do
   check "subcls_list_layers_$f" 0 "4 layers with weights, 8 weights, 80 parameters" -- "$bin/kcb-inspect" checkpoint "$dir/$f"
   check "subcls_list_scope_$f" 0 "^  my_model/dense_1/kernel " -- "$bin/kcb-inspect" checkpoint "$dir/$f"
