@@ -1,7 +1,8 @@
 /* bench_cnn — convolution speed, as ratios against baselines measured in the same run:
  *   layer: a Conv2D layer's forward + backward (im2col, sgemm, bias, activation, col2im) against
- *          the same sgemm calls alone on matrices of the same sizes (the fastest of N repetitions
- *          of each, as the machine may be shared), for the two convolutions of
+ *          the same sgemm calls alone on matrices of the same sizes (each side the fastest of N
+ *          repetitions, alternated in rounds; the median of the rounds' ratios, as the machine
+ *          may be shared), for the two convolutions of
  *          kcb-train's preset `--model cnn`, batch 64, on 1 and 2 OpenBLAS threads;
  *   fit:   samples/s of kcb_model_fit on the preset CNN (Adam, batch 64), synthetic data of
  *          Fashion-MNIST's shape; run beside bench/torch_cnn.py by bench/run_cnn_benchmarks.sh,
@@ -83,6 +84,10 @@ static double conv_step(int h, int w, int c, int filters, int with_dx, int reps,
   return t_fwd + t_bwd;
 }
 
+/* Rounds of the layer, then its sgemm calls alone: each round's ratio is taken right after both
+ * ran, so a change in the host's load between rounds moves both sides; the median is reported. */
+#define ROUNDS 9
+
 static void bench_layers(void) {
   static const struct { int h, w, c, f, dx; const char *name; } convs[2] = {
       {28, 28, 1, 32, 0, "conv2d 28x28x1 -> 26x26x32 (first layer: no input gradient)"},
@@ -91,13 +96,21 @@ static void bench_layers(void) {
     openblas_set_num_threads(threads);
     for (int i = 0; i < 2; i++) {
       int oh = convs[i].h - 2, ow = convs[i].w - 2, M = BATCH * oh * ow, K = 9 * convs[i].c;
-      int reps = i == 0 ? 60 : 30;
-      double fwd;
+      int reps = i == 0 ? 20 : 10;
+      double fwd, best_fwd = 1e30, best_layer = 1e30, best_gemm = 1e30, ratio[ROUNDS];
       conv_step(convs[i].h, convs[i].w, convs[i].c, convs[i].f, convs[i].dx, 3, &fwd); /* warm up */
-      double layer = conv_step(convs[i].h, convs[i].w, convs[i].c, convs[i].f, convs[i].dx, reps, &fwd);
-      double gemm = sgemm_only(M, K, convs[i].f, convs[i].dx, reps);
-      printf("threads=%d layer=\"%s\" batch=%d forward_backward_ms=%.3f (forward %.3f) sgemm_only_ms=%.3f ratio=%.2fx\n",
-             threads, convs[i].name, BATCH, 1e3 * layer, 1e3 * fwd, 1e3 * gemm, layer / gemm);
+      for (int r = 0; r < ROUNDS; r++) {
+        double layer = conv_step(convs[i].h, convs[i].w, convs[i].c, convs[i].f, convs[i].dx, reps, &fwd);
+        double gemm = sgemm_only(M, K, convs[i].f, convs[i].dx, reps);
+        ratio[r] = layer / gemm;
+        if (layer < best_layer) best_layer = layer, best_fwd = fwd;
+        if (gemm < best_gemm) best_gemm = gemm;
+      }
+      double med = median(ratio, ROUNDS); /* sorts ratio */
+      printf("threads=%d layer=\"%s\" batch=%d forward_backward_ms=%.3f (forward %.3f) sgemm_only_ms=%.3f "
+             "ratio=%.2fx (median of %d rounds, %.2f-%.2fx; fastest of each side %.2fx)\n",
+             threads, convs[i].name, BATCH, 1e3 * best_layer, 1e3 * best_fwd, 1e3 * best_gemm, med, ROUNDS, ratio[0],
+             ratio[ROUNDS - 1], best_layer / best_gemm);
     }
   }
 }
