@@ -122,6 +122,7 @@ static const class_vars known_classes[] = {
     {"GroupNormalization", {"gamma", "beta"}, 0},
     {"RMSNormalization", {"scale"}, 0},
     {"Embedding", {"embeddings"}, 0},
+    {"ReversibleEmbedding", {"embeddings", "reverse_embeddings"}, 0}, /* the second unless tie_weights */
     {"PReLU", {"alpha"}, 0},
     {"AdditiveAttention", {"scale"}, 0}, /* its one variable, with use_scale */
     {"Attention", {"scale", "concat_score_weight"}, 0}, /* each as its settings ask (name_vars) */
@@ -658,6 +659,7 @@ static void name_quantized(const char *cls, const char *mode, json_t *entry, siz
   static const char *const awq[] = {"bias", "kernel", "kernel_scale", "awq_scales", "g_idx", NULL};
   static const char *const emb_int8[] = {"embeddings", "embeddings_scale", NULL};
   static const char *const emb_int4[] = {"embeddings", "embeddings_scale", "embeddings_zero", "g_idx", NULL};
+  static const char *const rev_int8[] = {"embeddings", "embeddings_scale", "reverse_embeddings", "reverse_embeddings_scale", NULL};
   size_t base = strcspn(mode, "/"); /* "int4/128": int4 with blocks of 128 */
   int is_int8 = !strncmp(mode, "int8", base) && base == 4, is_int4 = !strncmp(mode, "int4", base) && base == 4;
   const char *const *spec = NULL;
@@ -665,6 +667,10 @@ static void name_quantized(const char *cls, const char *mode, json_t *entry, siz
   int bias = 0;
   if (!strcmp(cls, "Embedding")) {
     spec = is_int8 ? emb_int8 : is_int4 ? emb_int4 : NULL;
+  } else if (!strcmp(cls, "ReversibleEmbedding")) {
+    spec = is_int8 ? (n == 2 ? emb_int8 : rev_int8) : NULL; /* tied: no reverse pair */
+    if (!spec) /* int4's optional parts: by position, and none of an embedding's variables trains */
+      for (size_t i = 0; i < n; i++) trainable[i] = 0;
   } else if (!strcmp(cls, "Dense") || !strcmp(cls, "EinsumDense")) {
     spec = is_int8                                             ? int8
            : is_int4                                           ? int4
@@ -768,6 +774,11 @@ static void name_vars(const char *cls, json_t *entry, size_t n, const char **nam
       if (mode && !strcmp(mode, "concat")) lead[k++] = "concat_score_weight";
     }
     for (size_t i = 0; k == n && i < k; i++) names[i] = lead[i];
+    return;
+  }
+  if (!strcmp(cls, "ReversibleEmbedding") && n == 1) { /* tie_weights: the embeddings alone */
+    names[0] = c->names[0];
+    trainable[0] = !lora;
     return;
   }
   if (n != known && !(known == 2 && n == 1 && strcmp(c->names[1], "bias") == 0) &&

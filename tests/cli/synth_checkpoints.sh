@@ -303,6 +303,10 @@ check quant_einsum_names 0 "^  sequential/e8b/kernel_scale +float32 +\(1, 2\) +2
 check quant_einsum_split 0 "26 parameters \(3 trainable, 23 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_einsum.keras"
 check quant_embed_names 0 "^  sequential/emb/embeddings_scale +float32 +\(10,\) +10 +no " -- "$bin/kcb-inspect" checkpoint "$dir/quant_embed.keras"
 check quant_dense_legacy_split 0 "40 parameters \(4 trainable, 36 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_dense.h5"
+# ReversibleEmbedding: tied, its embeddings alone; quantized and untied, four frozen variables by name
+check rev_tied_named 0 "^  sequential/rev/embeddings +float32 +\(10, 4\) +40 +yes " -- "$bin/kcb-inspect" checkpoint "$dir/rev_tied.keras"
+check rev_q8_frozen 0 "100 parameters \(0 trainable, 100 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/rev_q8.keras"
+check rev_q8_named 0 "^  sequential/rev/reverse_embeddings_scale +float32 +\(10,\) +10 +no " -- "$bin/kcb-inspect" checkpoint "$dir/rev_q8.keras"
 # LoRA freezes the kernel or embeddings and trains its factors, quantized or not, in either family
 check lora_emb_frozen 0 "40 parameters \(0 trainable, 40 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_emb.keras"
 check lora_dense_legacy_split 0 "60 parameters \(28 trainable, 32 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_dense.h5"

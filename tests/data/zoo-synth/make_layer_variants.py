@@ -9,6 +9,9 @@
 #                                   EinsumDense("ab,bc->ac", (2,), name="e8b")])  (no bias_axes: no bias)
 #   quant_embed.keras:  Sequential([Input((5,)), Embedding(10, 4, name="emb")])
 #   quant_dense.h5:     Sequential([Input((8,)), Dense(4, name="dense")]), legacy .h5
+# rev_*.keras: ReversibleEmbedding(10, 4): tied (rev_tied: its embeddings alone) and, after
+#   quantize("int8"), untied (rev_q8: embeddings, embeddings_scale, reverse_embeddings,
+#   reverse_embeddings_scale, all frozen), saved uncompiled (no optimizer to tell frozen ones).
 # lora_*: LoRA (lora_rank 2) freezes the kernel or embeddings (enable_lora: trainable = False) and
 #   trains its two factors. A store holds the merged kernel alone (lora_emb.keras); a legacy .h5
 #   lists the factors among the trainable weights, the frozen kernel after them (lora_dense.h5,
@@ -137,3 +140,12 @@ legacy_one_layer("lora_dense.h5", dense_entry(pol, 2), [None, 8],
 legacy_one_layer("lora_int8.h5", dense_entry(qpol, 2), [None, 8],
                  [("bias", f32(4)), ("lora_kernel_a", f32(8, 2)), ("lora_kernel_b", np.zeros((2, 4), "f4")), ("kernel", int8(8, 4)),
                   ("kernel_scale", f32(4))])
+# ReversibleEmbedding
+def rev(tied, dtype):
+    return layer("ReversibleEmbedding", "rev", [None, 5], dtype=dtype, input_dim=10, output_dim=4,
+                 embeddings_initializer=init("RandomUniform"), embeddings_regularizer=None, activity_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, lora_rank=None, lora_alpha=None, quantization_config=None,
+                 tie_weights=tied, reverse_dtype=None, logit_soft_cap=None)
+write_keras("rev_tied.keras", sequential([None, 5], [rev(True, pol)]), store_of([("reversible_embedding", "rev", [f32(10, 4)])]))
+write_keras("rev_q8.keras", sequential([None, 5], [rev(False, qpol)]),
+            store_of([("reversible_embedding", "rev", [int8(10, 4), f32(10), int8(4, 10), f32(10)])]))
