@@ -2389,11 +2389,18 @@ int kcb_checkpoint_file_read_raw(const kcb_checkpoint_file *f, size_t i, void *o
   return rc;
 }
 
-/* Running statistics of a variable, merged block by block. */
+/* Running statistics of a variable, merged block by block. The finite values are summed less a
+ * shift (the first finite value), so that values far from zero (1e8 + {0, 1}) keep the digits of
+ * their spread in the sum of squares. */
 typedef struct stats_acc {
-  double sum, fsum, fsq, lo, hi;
+  double sum, fsum, fsq, lo, hi, shift;
   size_t n_nan, n_inf, n_fin;
+  int has_shift;
 } stats_acc;
+
+static void stats_pick_shift(stats_acc *a, double v) {
+  if (!a->has_shift && isfinite(v)) a->shift = v, a->has_shift = 1;
+}
 
 /* One block, carefully: NaN and infinities counted, left out of the finite statistics. */
 static void stats_slow(const double *x, size_t n, stats_acc *a) {
@@ -2403,9 +2410,11 @@ static void stats_slow(const double *x, size_t n, stats_acc *a) {
     if (isnan(v)) a->n_nan++;
     else if (isinf(v)) a->n_inf++;
     else {
+      stats_pick_shift(a, v);
+      double d = v - a->shift;
       a->n_fin++;
-      a->fsum += v;
-      a->fsq += v * v;
+      a->fsum += d;
+      a->fsq += d * d;
       if (v < a->lo) a->lo = v;
       if (v > a->hi) a->hi = v;
     }
@@ -2414,17 +2423,17 @@ static void stats_slow(const double *x, size_t n, stats_acc *a) {
 
 #define STATS_BLOCK 2048
 
-/* The sums, squares, least and greatest value of m floats (m a multiple of 8): SSE2 (every x86-64
- * has it) in 8 lanes, sums and squares in double; a plain loop elsewhere. */
+/* The sums and squares of x - shift, least and greatest value of m floats (m a multiple of 8):
+ * SSE2 (every x86-64 has it) in 8 lanes, sums and squares in double; a plain loop elsewhere. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
-static void block_floats(const float *p, size_t m, double *bs, double *bq, float *blo, float *bhi) {
-  __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0;
+static void block_floats(const float *p, size_t m, double shift, double *bs, double *bq, float *blo, float *bhi) {
+  __m128d s0 = _mm_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, q0 = s0, q1 = s0, q2 = s0, q3 = s0, k0 = _mm_set1_pd(shift);
   __m128 lo = _mm_set1_ps(p[0]), hi = lo;
   for (size_t k = 0; k < m; k += 8) {
     __m128 a = _mm_loadu_ps(p + k), b = _mm_loadu_ps(p + k + 4);
-    __m128d a0 = _mm_cvtps_pd(a), a1 = _mm_cvtps_pd(_mm_movehl_ps(a, a));
-    __m128d b0 = _mm_cvtps_pd(b), b1 = _mm_cvtps_pd(_mm_movehl_ps(b, b));
+    __m128d a0 = _mm_sub_pd(_mm_cvtps_pd(a), k0), a1 = _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(a, a)), k0);
+    __m128d b0 = _mm_sub_pd(_mm_cvtps_pd(b), k0), b1 = _mm_sub_pd(_mm_cvtps_pd(_mm_movehl_ps(b, b)), k0);
     s0 = _mm_add_pd(s0, a0), s1 = _mm_add_pd(s1, a1), s2 = _mm_add_pd(s2, b0), s3 = _mm_add_pd(s3, b1);
     q0 = _mm_add_pd(q0, _mm_mul_pd(a0, a0)), q1 = _mm_add_pd(q1, _mm_mul_pd(a1, a1));
     q2 = _mm_add_pd(q2, _mm_mul_pd(b0, b0)), q3 = _mm_add_pd(q3, _mm_mul_pd(b1, b1));
@@ -2446,13 +2455,14 @@ static void block_floats(const float *p, size_t m, double *bs, double *bq, float
 #include <immintrin.h>
 #define KCB_HAVE_AVX2_BLOCK 1
 /* The same with AVX2 (4 doubles a register), for the CPUs that have it. */
-__attribute__((target("avx2"))) static void block_floats_avx2(const float *p, size_t m, double *bs, double *bq, float *blo,
-                                                               float *bhi) {
-  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0;
+__attribute__((target("avx2"))) static void block_floats_avx2(const float *p, size_t m, double shift, double *bs, double *bq,
+                                                               float *blo, float *bhi) {
+  __m256d s0 = _mm256_setzero_pd(), s1 = s0, q0 = s0, q1 = s0, k0 = _mm256_set1_pd(shift);
   __m256 lo = _mm256_set1_ps(p[0]), hi = lo;
   for (size_t k = 0; k < m; k += 8) {
     __m256 a = _mm256_loadu_ps(p + k);
-    __m256d a0 = _mm256_cvtps_pd(_mm256_castps256_ps128(a)), a1 = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
+    __m256d a0 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(a)), k0);
+    __m256d a1 = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)), k0);
     s0 = _mm256_add_pd(s0, a0), s1 = _mm256_add_pd(s1, a1);
     q0 = _mm256_add_pd(q0, _mm256_mul_pd(a0, a0)), q1 = _mm256_add_pd(q1, _mm256_mul_pd(a1, a1));
     lo = _mm256_min_ps(a, lo);
@@ -2472,12 +2482,13 @@ __attribute__((target("avx2"))) static void block_floats_avx2(const float *p, si
 }
 #endif
 #else
-static void block_floats(const float *p, size_t m, double *bs, double *bq, float *blo, float *bhi) {
+static void block_floats(const float *p, size_t m, double shift, double *bs, double *bq, float *blo, float *bhi) {
   double s = 0, q = 0;
   float lo = p[0], hi = p[0];
   for (size_t k = 0; k < m; k++) {
-    s += p[k];
-    q += (double)p[k] * p[k];
+    double d = p[k] - shift;
+    s += d;
+    q += d * d;
     lo = p[k] < lo ? p[k] : lo;
     hi = p[k] > hi ? p[k] : hi;
   }
@@ -2494,14 +2505,17 @@ static void stats_floats(const float *x, size_t n, stats_acc *a) {
     const float *p = x + b;
     double bs = 0, bq = 0;
     float lo = INFINITY, hi = -INFINITY;
+    stats_pick_shift(a, p[0]); /* a block that starts with NaN or an infinity is redone below */
+    double shift = a->shift;
 #ifdef KCB_HAVE_AVX2_BLOCK
-    if (m8 && __builtin_cpu_supports("avx2")) block_floats_avx2(p, m8, &bs, &bq, &lo, &hi);
+    if (m8 && __builtin_cpu_supports("avx2")) block_floats_avx2(p, m8, shift, &bs, &bq, &lo, &hi);
     else
 #endif
-    if (m8) block_floats(p, m8, &bs, &bq, &lo, &hi);
+    if (m8) block_floats(p, m8, shift, &bs, &bq, &lo, &hi);
     for (size_t k = m8; k < m; k++) {
-      bs += p[k];
-      bq += (double)p[k] * p[k];
+      double d = p[k] - shift;
+      bs += d;
+      bq += d * d;
       lo = p[k] < lo ? p[k] : lo;
       hi = p[k] > hi ? p[k] : hi;
     }
@@ -2510,7 +2524,7 @@ static void stats_floats(const float *x, size_t n, stats_acc *a) {
       stats_slow(tmp, m, a);
       continue;
     }
-    a->sum += bs;
+    a->sum += bs + shift * (double)m;
     a->fsum += bs;
     a->fsq += bq;
     a->n_fin += m;
@@ -2542,8 +2556,9 @@ static void stats_finish(const stats_acc *a, kcb_var_stats *out) {
   if (a->n_fin) {
     out->min = a->lo;
     out->max = a->hi;
-    out->mean = a->fsum / (double)a->n_fin;
-    double var = a->fsq / (double)a->n_fin - out->mean * out->mean;
+    double shifted_mean = a->fsum / (double)a->n_fin;
+    out->mean = a->shift + shifted_mean;
+    double var = a->fsq / (double)a->n_fin - shifted_mean * shifted_mean;
     out->std = sqrt(var > 0 ? var : 0);
   } else {
     out->min = out->max = out->mean = out->std = NAN;
@@ -2558,7 +2573,7 @@ int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_st
   if (v->pub.dtype == KCB_DTYPE_BFLOAT16) { /* rare and read as bytes: all at once */
     double *x = malloc((v->pub.count + 1) * sizeof *x);
     if (!x) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->path);
-    stats_acc a = {0, 0, 0, INFINITY, -INFINITY, 0, 0, 0};
+    stats_acc a = {.lo = INFINITY, .hi = -INFINITY};
     rc = kcb_checkpoint_file_read_double(f, i, x, v->pub.count);
     if (rc == 0) stats_slow(x, v->pub.count, &a);
     free(x);
@@ -2584,7 +2599,7 @@ int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_st
     if (!cache->slice_size) return kcb__error(KCB_ENOMEM, "out of memory for '%s'", v->path);
   }
   void *buf[2] = {cache->slice[0], cache->slice[1]};
-  stats_acc a = {0, 0, 0, INFINITY, -INFINITY, 0, 0, 0};
+  stats_acc a = {.lo = INFINITY, .hi = -INFINITY};
   stats_job job;
   pthread_t worker;
   int running = 0;

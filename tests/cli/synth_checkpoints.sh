@@ -388,4 +388,19 @@ with zipfile.ZipFile(sys.argv[2], 'w') as out:
         out.writestr(n, data)\" '$dir/spectral.keras' '$tmp/spectral_noopt.keras' && '$bin/kcb-inspect' checkpoint '$tmp/spectral_noopt.keras'"
 check spectral_legacy_refused 1 "layer 'spectral_normalization' \(SpectralNormalization\) stores its sub-layer's variable .*kernel' again" -- \
   "$bin/kcb-restore" "$dir/spectral.keras" --output "$tmp/spectral.h5"
+# statistics of values far from zero keep their spread (E[x^2] - mean^2 lost it: std 0 for
+# 1e8 + {0, 1}); checked against numpy's float64 results
+check stats_offset_std 0 "^ok std$" -- sh -c "$py -c \"
+import h5py, json, numpy as np, subprocess, sys
+with h5py.File(sys.argv[1], 'w') as f:
+    f.create_group('vars').attrs['name'] = 'sequential'
+    g = f.create_group('layers/dense/vars')
+    g.attrs['name'] = 'dense'
+    g['0'] = (np.float32(4096) + np.random.default_rng(0).standard_normal((16, 8)).astype('f4') * np.float32(1e-3)).astype('f4')
+    g['1'] = 1e8 + np.arange(8) % 2
+d = json.loads(subprocess.run([sys.argv[2], 'checkpoint', sys.argv[1], '--json'], capture_output=True, text=True).stdout)
+for w, key in zip(d['weights'], ('0', '1')):
+    want = h5py.File(sys.argv[1])['layers/dense/vars/' + key][()].astype('f8')
+    assert abs(w['std'] - want.std()) <= 1e-9 * want.std() and w['mean'] == want.mean(), (w['std'], want.std(), w['mean'], want.mean())
+print('ok std')\" '$tmp/offset.weights.h5' '$bin/kcb-inspect'"
 finish synth_checkpoints
