@@ -858,6 +858,13 @@ static void upgrade_legacy_entry(json_t *entry) {
     json_object_set_new(config, "axis", json_integer((json_int_t)json_number_value(json_array_get(axis, 0))));
   else if (json_is_real(axis))
     json_object_set_new(config, "axis", json_integer((json_int_t)json_real_value(axis)));
+  /* tf.keras 2's recurrent layers say time_major (always false there), which Keras 3's refuse as an
+   * unknown keyword; a wrapper's layer is upgraded with it */
+  if (kcb__is_rnn_class(cls)) json_object_del(config, "time_major");
+  json_t *inner = json_object_get(config, "layer");
+  if (json_is_object(inner)) upgrade_legacy_entry(inner);
+  inner = json_object_get(config, "backward_layer");
+  if (json_is_object(inner)) upgrade_legacy_entry(inner);
   if (!strcmp(cls, "Lambda")) {
     static const char *const gone[] = {"module", "function_type", "output_shape_type", "output_shape_module"};
     for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++) json_object_del(config, gone[i]);

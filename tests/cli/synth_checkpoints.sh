@@ -47,6 +47,12 @@ check k2_nadam_to_store 0 '^11 variables, u_product 0\.83$' -- sh -c "'$bin/kcb-
 import h5py
 g = h5py.File('$tmp/k2n.weights.h5', 'r')['optimizer/vars']
 print(len(g), 'variables, u_product %.2f' % g[str(len(g) - 1)][()])\""
+# tf.keras 2.15's LSTM and GRU (rnn.k2.h5, make_k2_zoo.py) say time_major, which Keras 3's refuse:
+# the .keras written drops it
+check k2_rnn_no_time_major 0 "^LSTM GRU$" -- sh -c "'$bin/kcb-restore' '$dir/rnn.k2.h5' -o '$tmp/rnn_k2.keras' >/dev/null 2>&1 && $py -c \"
+import json, sys, zipfile
+layers = json.loads(zipfile.ZipFile(sys.argv[1]).read('config.json'))['config']['layers']
+print(' '.join(l['class_name'] for l in layers if l['class_name'] in ('LSTM', 'GRU') and 'time_major' not in l['config']))\" '$tmp/rnn_k2.keras'"
 # ... and the same file saved under mixed precision (make_k2_lso.py): tf.keras 2's
 # LossScaleOptimizer keeps its inner optimizer's weights alone, and the learning rate is the inner one's
 check k2_lso_to_store 0 '^11 variables, lr 0\.001, u_product 0\.83$' -- sh -c "'$bin/kcb-restore' '$dir/k2_lso.h5' -o '$tmp/k2l.weights.h5' \
