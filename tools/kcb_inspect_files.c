@@ -188,8 +188,8 @@ static const char checkpoint_help[] =
     "               \"optimizer_vars\", \"iterations\", \"monitor\", \"monitor_value\", \"epoch\" and\n"
     "               \"batch\" (1-based; \"epoch_0based\", \"batch_0based\": as stored), \"layers\": [{\"name\", \"class\", \"path\", \"parent\", \"depth\", \"vars\",\n"
     "               \"params\", \"trainable_params\"}], \"weights\": [{\"layer\", \"name\", \"path\", \"shape\",\n"
-    "               \"dtype\", \"size\", \"trainable\", \"sum\", \"mean\", \"std\", \"min\", \"max\" (over the finite\n"
-    "               values), \"nan_count\", \"inf_count\"}],\n"
+    "               \"dtype\", \"size\", \"trainable\", \"sum\" (of all values: NaN or infinite with any),\n"
+    "               \"mean\", \"std\", \"min\", \"max\" (over the finite values), \"nan_count\", \"inf_count\"}],\n"
     "               \"optimizer_weights\": [... and \"owner\"], \"arch_check\", \"config\"}\n"
     "\n"
     "Exit status: 0; 1 the file is missing, not a Keras checkpoint, a variable cannot be read, or\n"
@@ -388,7 +388,8 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
   /* statistics are over the finite values: a diverged checkpoint must not look healthy */
   for (size_t i = 0; i < kcb_checkpoint_file_var_count(f); i++)
     if (stats[i].n_nan || stats[i].n_inf)
-      printf("  warning: %s holds %zu NaN and %zu infinite values (the statistics above are over the others)\n",
+      printf("  warning: %s holds %zu NaN and %zu infinite values (its sum takes them in; the other statistics "
+             "above are over the finite values)\n",
              tool_esc(kcb_checkpoint_file_var(f, i)->name), (size_t)stats[i].n_nan, (size_t)stats[i].n_inf);
   if (m->model_config && show_config) printf("\n%s\n", tool_esc_lines(m->model_config));
 }
