@@ -2633,20 +2633,44 @@ int kcb_checkpoint_file_compare(const kcb_checkpoint_file *a, size_t i, const kc
   if (!x || !y) rc = kcb__error(KCB_ENOMEM, "out of memory comparing '%s'", a->vars[i].name);
   if (!rc) rc = kcb_checkpoint_file_read_double(a, i, x, n);
   if (!rc) rc = kcb_checkpoint_file_read_double(b, j, y, n);
+  /* 64-bit integers beyond 2^53 round together as doubles: their differences come from the bytes */
+  kcb_var_dtype ta = a->vars[i].pub.dtype;
+  int wide = ta == b->vars[j].pub.dtype && (ta == KCB_DTYPE_INT64 || ta == KCB_DTYPE_UINT64);
+  int64_t *xi = wide && !rc ? malloc((n + 1) * sizeof *xi) : NULL, *yi = xi ? malloc((n + 1) * sizeof *yi) : NULL;
+  if (wide && !rc && (!xi || !yi)) rc = kcb__error(KCB_ENOMEM, "out of memory comparing '%s'", a->vars[i].name);
+  if (wide && !rc) rc = kcb_checkpoint_file_read_raw(a, i, xi, n * sizeof *xi);
+  if (wide && !rc) rc = kcb_checkpoint_file_read_raw(b, j, yi, n * sizeof *yi);
   if (!rc) {
-    double m = 0, d2 = 0, a2 = 0;
+    double m = 0, amax = 0;
     for (size_t k = 0; k < n; k++) {
-      if (isfinite(x[k])) a2 += x[k] * x[k];
+      if (isfinite(x[k]) && fabs(x[k]) > amax) amax = fabs(x[k]);
+      if (wide) { /* y[k] becomes the exact |a - b|, x[k] 0 */
+        __int128 d = ta == KCB_DTYPE_UINT64 ? (__int128)(uint64_t)xi[k] - (__int128)(uint64_t)yi[k] : (__int128)xi[k] - yi[k];
+        x[k] = 0, y[k] = (double)(d < 0 ? -d : d);
+        if (y[k] > m) m = y[k];
+        continue;
+      }
       /* the same value, the same infinity, or NaN in both: no difference (a diverged run compared
        * with its own copy) */
       if (x[k] == y[k] || (isnan(x[k]) && isnan(y[k]))) continue;
       double d = fabs(x[k] - y[k]);
       if (!isnan(m) && (isnan(d) || d > m)) m = d; /* NaN, once met, stays */
+    }
+    /* the squares scaled by the largest difference and the largest |a|: neither tiny (1e-200) nor
+     * huge (1e200) doubles underflow or overflow in them */
+    double d2 = 0, a2 = 0, dm = isfinite(m) && m > 0 ? m : 1, am = amax > 0 ? amax : 1;
+    for (size_t k = 0; k < n; k++) {
+      double v = wide ? (ta == KCB_DTYPE_UINT64 ? (double)(uint64_t)xi[k] : (double)xi[k]) : x[k];
+      if (isfinite(v)) a2 += (v / am) * (v / am);
+      if (x[k] == y[k] || (isnan(x[k]) && isnan(y[k]))) continue;
+      double d = fabs(x[k] - y[k]) / dm;
       d2 += d * d;
     }
     *max_abs = m;
-    *rel_l2 = d2 == 0 ? 0 : sqrt(d2) / sqrt(a2);
+    *rel_l2 = d2 == 0 ? 0 : dm * sqrt(d2) / (am * sqrt(a2));
   }
+  free(xi);
+  free(yi);
   free(x);
   free(y);
   return rc;

@@ -409,4 +409,19 @@ for w, key in zip(d['weights'], ('0', '1')):
     want = h5py.File(sys.argv[1])['layers/dense/vars/' + key][()].astype('f8')
     assert abs(w['std'] - want.std()) <= 1e-9 * want.std() and w['mean'] == want.mean(), (w['std'], want.std(), w['mean'], want.mean())
 print('ok std')\" '$tmp/offset.weights.h5' '$bin/kcb-inspect'"
+# diff: int64 values beyond 2^53 differ by their bytes (as doubles they round together), and the
+# relative L2 of tiny float64 values does not underflow to 0
+check diff_exact_int64_tiny_f64 0 "^ok diff$" -- sh -c "$py -c \"
+import h5py, json, numpy as np, subprocess, sys
+for path, ints, floats in ((sys.argv[1], [2**53, 5], [1e-200, 2e-200]), (sys.argv[2], [2**53 + 1, 5], [1.5e-200, 2e-200])):
+    with h5py.File(path, 'w') as f:
+        f.create_group('vars').attrs['name'] = 'sequential'
+        g = f.create_group('layers/dense/vars')
+        g.attrs['name'] = 'dense'
+        g['0'] = np.array(ints, 'i8')
+        g['1'] = np.array(floats, 'f8')
+d = json.loads(subprocess.run([sys.argv[3], 'diff', sys.argv[1], sys.argv[2], '--json'], capture_output=True, text=True).stdout)
+k, b = d['variables']
+assert not d['identical'] and k['max_abs'] == 1 and abs(b['rel_l2'] - 0.5e-200 / np.hypot(1e-200, 2e-200) * 1) < 1e-12, d
+print('ok diff')\" '$tmp/ia.weights.h5' '$tmp/ib.weights.h5' '$bin/kcb-inspect'"
 finish synth_checkpoints
