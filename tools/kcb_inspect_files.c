@@ -541,7 +541,7 @@ int cmd_checkpoint_diff(const char *pa, const char *pb, int json) {
       printf("}");
     } else {
       char label[400];
-      int noted = strcmp(status, "same") && strcmp(status, "changed");
+      int noted = strcmp(status, "same") && (strcmp(status, "changed") || dtypes[0]); /* a changed dtype is said */
       snprintf(label, sizeof label, "%s%s%s%s%s", name, noted ? "  (" : "", noted ? status : "",
                noted && dtypes[0] ? ": " : "", noted ? (dtypes[0] ? dtypes : "") : "");
       if (noted) strncat(label, ")", sizeof label - strlen(label) - 1);

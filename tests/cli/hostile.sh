@@ -409,6 +409,14 @@ with h5py.File('$tmp/diffed.weights.h5', 'r+') as f:
 check diff_not_compared_null 0 '"status": "missing in B", "max_abs": null, "rel_l2": null' -- T "$inspect" diff "$tmp/c.1.weights.h5" "$tmp/diffed.weights.h5" --json
 check diff_dtype_changed 0 '"status": "dtype changed", "max_abs": 0\.0, "rel_l2": 0\.0, "dtypes": "float32 -> float64"' -- \
   T "$inspect" diff "$tmp/c.1.weights.h5" "$tmp/diffed.weights.h5" --json
+# ... and a dtype change is said in the table when the values changed too
+/usr/bin/python3 -c "
+import h5py
+with h5py.File('$tmp/diffed.weights.h5', 'r+') as f:
+    k = f['layers/dense/vars/0'][()]
+    del f['layers/dense/vars/0']
+    f['layers/dense/vars/0'] = k + 1"
+check diff_dtype_and_values_changed 0 "dense/kernel +\(changed: float32 -> float64\)" -- T "$inspect" diff "$tmp/c.1.weights.h5" "$tmp/diffed.weights.h5"
 for k in null rank9 huge; do
   make dtype_h5 "$tmp/dt-$k.weights.h5" "$tmp/c.1.weights.h5" "$k"
   case $k in
