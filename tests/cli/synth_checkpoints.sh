@@ -302,22 +302,27 @@ check subcls_list_legacy_layers 0 "^\['dense_1', 'dense_2', 'dense_3', 'dense'\]
   '$dir/subcls_list.keras' -o '$tmp/subcls_list.h5' >/dev/null 2>&1 && $py -c \"
 import h5py, sys; g = h5py.File(sys.argv[1])['model_weights']; n = [x if isinstance(x, str) else x.decode() for x in g.attrs['layer_names']]
 print(n, [x if isinstance(x, str) else x.decode() for x in g[n[0]].attrs['weight_names']])\" '$tmp/subcls_list.h5'"
-# make_quantized.py: after quantize("int8") an EinsumDense's and an Embedding's variables are named
-# as variable_serialization_spec orders them (the bias only with bias_axes), and only the bias
-# trains; a legacy .h5 of an int8 Dense (names given) freezes the kernel's scale too
-check quant_einsum_names 0 "^  sequential/e8b/kernel_scale +float32 +\(1, 2\) +2 +no " -- "$bin/kcb-inspect" checkpoint "$dir/quant_einsum.keras"
-check quant_einsum_split 0 "26 parameters \(3 trainable, 23 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_einsum.keras"
-check quant_embed_names 0 "^  sequential/emb/embeddings_scale +float32 +\(10,\) +10 +no " -- "$bin/kcb-inspect" checkpoint "$dir/quant_embed.keras"
-check quant_dense_legacy_split 0 "40 parameters \(4 trainable, 36 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/quant_dense.h5"
-# ReversibleEmbedding: tied, its embeddings alone; quantized and untied, four frozen variables by name
-check rev_tied_named 0 "^  sequential/rev/embeddings +float32 +\(10, 4\) +40 +yes " -- "$bin/kcb-inspect" checkpoint "$dir/rev_tied.keras"
-check rev_q8_frozen 0 "100 parameters \(0 trainable, 100 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/rev_q8.keras"
-check rev_q8_named 0 "^  sequential/rev/reverse_embeddings_scale +float32 +\(10,\) +10 +no " -- "$bin/kcb-inspect" checkpoint "$dir/rev_q8.keras"
-# LoRA freezes the kernel or embeddings and trains its factors, quantized or not, in either family
-check lora_emb_frozen 0 "40 parameters \(0 trainable, 40 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_emb.keras"
-check lora_dense_legacy_split 0 "60 parameters \(28 trainable, 32 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_dense.h5"
-check lora_int8_legacy_factors 0 "^  sequential/dense/lora_kernel_b +float32 +\(2, 4\) +8 +yes " -- "$bin/kcb-inspect" checkpoint "$dir/lora_int8.h5"
-check lora_int8_legacy_split 0 "64 parameters \(28 trainable, 36 non-trainable\)" -- "$bin/kcb-inspect" checkpoint "$dir/lora_int8.h5"
+# make_layer_variants.py, what kcb-inspect says of each file (NAME|FILE|what the output must hold):
+# - after quantize("int8") an EinsumDense's and an Embedding's variables are named as
+#   variable_serialization_spec orders them (the bias only with bias_axes), and only the bias trains;
+#   a legacy .h5 of an int8 Dense (names given) freezes the kernel's scale too;
+# - ReversibleEmbedding: tied, its embeddings alone; quantized and untied, four frozen variables;
+# - LoRA freezes the kernel or embeddings and trains its factors, quantized or not, in either family
+while IFS='|' read -r name file want; do
+  check "$name" 0 "$want" -- "$bin/kcb-inspect" checkpoint "$dir/$file"
+done <<'CASES'
+quant_einsum_names|quant_einsum.keras|^  sequential/e8b/kernel_scale +float32 +\(1, 2\) +2 +no 
+quant_einsum_split|quant_einsum.keras|26 parameters \(3 trainable, 23 non-trainable\)
+quant_embed_names|quant_embed.keras|^  sequential/emb/embeddings_scale +float32 +\(10,\) +10 +no 
+quant_dense_legacy_split|quant_dense.h5|40 parameters \(4 trainable, 36 non-trainable\)
+rev_tied_named|rev_tied.keras|^  sequential/rev/embeddings +float32 +\(10, 4\) +40 +yes 
+rev_q8_frozen|rev_q8.keras|100 parameters \(0 trainable, 100 non-trainable\)
+rev_q8_named|rev_q8.keras|^  sequential/rev/reverse_embeddings_scale +float32 +\(10,\) +10 +no 
+lora_emb_frozen|lora_emb.keras|40 parameters \(0 trainable, 40 non-trainable\)
+lora_dense_legacy_split|lora_dense.h5|60 parameters \(28 trainable, 32 non-trainable\)
+lora_int8_legacy_factors|lora_int8.h5|^  sequential/dense/lora_kernel_b +float32 +\(2, 4\) +8 +yes 
+lora_int8_legacy_split|lora_int8.h5|64 parameters \(28 trainable, 36 non-trainable\)
+CASES
 # make_layer_variants.py: GroupedQueryAttention's projections (private attributes only), the cells
 # of a StackedRNNCells (a list) and a Bidirectional's own backward layer (not named backward_*) are
 # placed both ways: .keras -> .h5 names their weights, and the .h5 converts back to the same store
