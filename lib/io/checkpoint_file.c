@@ -2057,21 +2057,21 @@ static int find_aliases(kcb_checkpoint_file *f) {
   if (!has_sub) return kcb__error(KCB_ENOMEM, "out of memory");
   for (size_t l = 0; l < f->n_layers; l++)
     if (f->layers[l].pub.parent >= 0) has_sub[f->layers[l].pub.parent] = 1;
-  int rc = 0;
-  for (size_t i = 0; rc == 0 && i < f->meta.n_model_vars; i++) {
+  for (size_t i = 0; i < f->meta.n_model_vars; i++) {
     int l = f->vars[i].pub.layer;
     if (l < 0 || !has_sub[l]) continue;
-    for (size_t j = 0; rc == 0 && j < f->meta.n_model_vars && f->vars[i].alias_of < 0; j++) {
+    for (size_t j = 0; j < f->meta.n_model_vars && f->vars[i].alias_of < 0; j++) {
       int sub = f->vars[j].pub.layer, inside = 0, same = 0;
       for (int up = sub >= 0 ? f->layers[sub].pub.parent : -1; up >= 0 && !inside; up = f->layers[up].pub.parent) inside = up == l;
-      if (inside && !(rc = kcb__ckpt_same_data(f, i, j, 0, &same)) && same) {
+      if (inside && kcb__ckpt_same_data(f, i, j, 0, &same)) kcb_error_clear(); /* unreadable: no alias; said when read */
+      else if (inside && same) {
         f->vars[i].alias_of = (long)j;
         f->vars[i].pub.trainable = f->vars[j].pub.trainable;
       }
     }
   }
   free(has_sub);
-  return rc;
+  return 0;
 }
 
 /* The model's parameter totals and each layer's (its sub-layers' included); a variable tracked twice

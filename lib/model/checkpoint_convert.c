@@ -265,9 +265,8 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   const char *oclass = NULL;
   json_t *ocfg = kcb__ckpt_optimizer_config(f->training, &oclass);
   const char *oname = f->meta.optimizer_name[0] ? f->meta.optimizer_name : oclass;
-  json_t *outer = json_object_get(f->training, "optimizer_config");
-  if (n_opt && !strcmp(json_string_value(json_object_get(outer, "class_name")) ? json_string_value(json_object_get(outer, "class_name")) : "",
-                       "LossScaleOptimizer"))
+  const char *outer = json_string_value(json_object_get(json_object_get(f->training, "optimizer_config"), "class_name"));
+  if (n_opt && outer && !strcmp(outer, "LossScaleOptimizer"))
     add_note(p->report, "the loss scale of tf.keras 2's LossScaleOptimizer is not among its weights, so not in the file: "
              "the state of its inner optimizer is converted");
   const opt_layout *L = kcb__opt_layout_of(oname);
