@@ -272,6 +272,10 @@ void kcb__rnn_cell_class(const char *rnn, json_t *entry, char *out, size_t size)
 }
 int kcb__is_model_class(const char *c) { return c && (!strcmp(c, "Sequential") || !strcmp(c, "Functional") || !strcmp(c, "Model")); }
 int kcb__is_attention_class(const char *c) { return c && (!strcmp(c, "MultiHeadAttention") || !strcmp(c, "GroupedQueryAttention")); }
+int kcb__bidi_is_backward(json_t *bidi_config, const char *name) {
+  json_t *given = json_object_get(bidi_config, "backward_layer");
+  return (given && !strcmp(kcb__entry_name(given), name)) || !strncmp(name, "backward_", 9);
+}
 
 /* ---- the tree ---------------------------------------------------------------------------- */
 
@@ -1346,12 +1350,9 @@ static int legacy_owner(kcb_checkpoint_file *f, int layer, const char *wname, in
       found = depth > 1 ? child_named(f, cur, seg[i]) : -1;
       json_t *pcfg = entry_config(f->layers[cur].entry);
       if (!entry && strcmp(f->layers[cur].class_name, "Bidirectional") == 0) {
-        /* its copies are forward_<name> / backward_<name> of the wrapped layer's config; a backward
-         * layer given to it keeps its own name */
+        /* the wrapped layer's config, or the backward layer's when one was given */
         json_t *given = json_object_get(pcfg, "backward_layer");
-        const char *given_name = given ? kcb__entry_name(given) : NULL;
-        int backward = given && ((given_name && !strcmp(given_name, seg[i])) || !strncmp(seg[i], "backward_", 9));
-        entry = json_object_get(pcfg, backward ? "backward_layer" : "layer");
+        entry = given && kcb__bidi_is_backward(pcfg, seg[i]) ? given : json_object_get(pcfg, "layer");
       } else if (!entry && strcmp(f->layers[cur].class_name, "TimeDistributed") == 0) {
         entry = json_object_get(pcfg, "layer");
       } else if (!entry && kcb__is_rnn_class(f->layers[cur].class_name) && json_is_object(json_object_get(pcfg, "cell"))) {

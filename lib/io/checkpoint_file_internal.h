@@ -95,6 +95,9 @@ int kcb__is_model_class(const char *class_name);
 /* MultiHeadAttention or GroupedQueryAttention: EinsumDense projections named query, key, value,
  * attention_output (and gate), a weightless Softmax and Dropout. */
 int kcb__is_attention_class(const char *class_name);
+/* Whether a Bidirectional's sub-layer `name` is its backward layer: the copy Keras makes is
+ * backward_<name>, a backward layer given to it keeps its own name (its config, bidi_config, says). */
+int kcb__bidi_is_backward(json_t *bidi_config, const char *name);
 /* How a Keras 3 optimizer lays out its slots (base_optimizer.add_optimizer_variables): groups,
  * each interleaved over the trainable variables (Adam: momentum, velocity of the first variable,
  * then of the second, ...), one group after the other (RMSprop: every velocity, then every

@@ -169,10 +169,9 @@ static int store_object_path(const kcb_checkpoint_file *f, containers *c, int la
     snprintf(out, size, "%s/cell", base);
     return 0;
   } else if (!strcmp(p->class_name, "StackedRNNCells")) {
-    /* its `cells` list, saved as a container: items named by class, counted per class */
-    json_t *stack = p->entry;
-    if (!stack && p->pub.parent >= 0) stack = json_object_get(json_object_get(f->layers[p->pub.parent].entry, "config"), "cell");
-    json_t *cells = json_object_get(json_object_get(stack, "config"), "cells"), *e;
+    /* its `cells` list, saved as a container: items named by class, counted per class (the entry
+     * is its RNN's config's cell, as io/checkpoint_file.c's legacy reader gives it) */
+    json_t *cells = json_object_get(json_object_get(p->entry, "config"), "cells"), *e;
     size_t i;
     int k = 0;
     char snake[128], mine[128];
@@ -187,9 +186,8 @@ static int store_object_path(const kcb_checkpoint_file *f, containers *c, int la
       k += strcmp(snake, mine) == 0;
     }
   } else if (strcmp(p->class_name, "Bidirectional") == 0) {
-    /* its forward copy is always forward_<name>; a backward layer given to it keeps its own name */
-    const char *given = kcb__entry_name(json_object_get(json_object_get(p->entry, "config"), "backward_layer"));
-    int backward = (given && !strcmp(given, l->name)) || !strncmp(l->name, "backward_", 9);
+    /* its forward copy is always forward_<name> */
+    int backward = kcb__bidi_is_backward(json_object_get(p->entry, "config"), l->name);
     if (backward || !strncmp(l->name, "forward_", 8)) {
       snprintf(out, size, "%s/%s", base, backward ? "backward_layer" : "forward_layer");
       return 0;
