@@ -951,7 +951,10 @@ static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s, int *
   char *ours_text = NULL, *theirs_text = NULL;
   json_t *ours = NULL, *theirs = NULL;
   int rc = kcb__model_from_config_json(&saved, s->config, NULL, 0, 0, NULL, s->path);
-  if (rc) return rc; /* a setting kcb cannot honour, said naming the layer */
+  if (rc) { /* a layer or setting kcb cannot honour, said naming the layer: no model here can be the file's */
+    if (structural && rc != KCB_ENOMEM) *structural = 1;
+    return rc;
+  }
   KCB__TRY(kcb__model_config_json_legacy(m, &ours_text));
   KCB__TRY(kcb__model_config_json_legacy(saved, &theirs_text));
   ours = json_loads(ours_text, 0, NULL);
@@ -1035,7 +1038,7 @@ static int load_weights_from(kcb_model *m, const kcb__ckpt_source *src, const kc
     char weights_error[512];
     kcb__strlcpy(weights_error, kcb_error_last(), sizeof weights_error);
     int structural, config_rc = check_file_model(m, src, &structural);
-    if (config_rc == KCB_EFORMAT && structural) rc = config_rc;
+    if (config_rc && structural) rc = config_rc;
     else if (config_rc == KCB_EFORMAT) /* Keras's own message, as Keras says it, then the first difference */
       (void)kcb__error(rc, "%s; the models first differ at %s", weights_error, kcb_error_last());
     else (void)kcb__error(rc, "%s", weights_error);

@@ -57,6 +57,10 @@ with zipfile.ZipFile(sys.argv[2], 'w') as out:
     --save "$tmp/bn.keras" >/dev/null 2>&1
   check initial_weights_other_class 1 "bn\.keras: layer 'batch_normalization' is a BatchNormalization in the file; this model has a LayerNormalization there" -- \
     "$bin" --train-limit 300 --verbose 0 --epochs 0 --model 28x28x1,conv:4:3:same:s2,ln,gap,10:softmax --initial-weights "$tmp/bn.keras"
+  # a file whose model has a layer kcb does not implement: that layer is the whole message, not the
+  # first variable that failed to fit
+  check initial_weights_unbuildable 1 "rnn\.keras: layer 'embedding' is of class Embedding, which kcb does not implement \(KCB_EFORMAT\)\$" -- \
+    "$bin" --train-limit 300 --verbose 0 --epochs 0 --model 28x28x1,conv:4:3:relu,gap,10:softmax --initial-weights "$data/../zoo/rnn.keras"
   check h5py_reads 0 '^\(784, 32\) \(784, 32\) sequential$' -- /usr/bin/python3 -c "
 import h5py, sys
 a = h5py.File('$tmp/w.weights.h5', 'r')['layers/dense/vars/0'].shape
