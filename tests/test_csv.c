@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "test_helpers.h"
@@ -199,6 +200,12 @@ static void test_reader_errors(void **state) {
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:2: column 2 ('loss'): '0x10' is not a number");
   write_file(p, "epoch,loss\n0,-0X1p3\n");
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "'-0X1p3' is not a number");
+  /* a long field is quoted only in part: what is wrong with it still ends the message */
+  char longline[600] = "epoch,note\n0,";
+  memset(longline + strlen(longline), 'x', 500);
+  strcat(longline, "\n");
+  write_file(p, longline);
+  assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "column 2 ('note'): 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' is not a number");
   write_file(p, "epoch,\"loss\n0,0.5\n");
   assert_error(kcb_csv_table_read(&t, p, 0), KCB_EFORMAT, "bad.csv:1: a quoted field is not closed");
   write_file(p, "");

@@ -946,13 +946,29 @@ done:
   return rc;
 }
 
+/* A vars group's `name` attribute, or NULL when it is absent or holds no string: only a hint for
+ * naming, which Keras's loader never reads, so an odd one does not make the file unreadable. */
+static int read_optional_name(hid_t g, char **out, const char *file) {
+  char **list = NULL;
+  size_t n = 0;
+  *out = NULL;
+  int rc = kcb__h5_attr_read_strings(g, "name", &list, &n, file);
+  if (rc) return rc;
+  if (n && list[0][0]) {
+    *out = list[0];
+    list[0] = NULL;
+  }
+  kcb__h5_strings_free(list, n);
+  return 0;
+}
+
 static int read_name_attr(kcb_checkpoint_file *f, const char *vars_path, char **out) {
   *out = NULL;
   if (!kcb__h5_exists(f->file, vars_path)) return 0;
   hid_t g;
   int rc = kcb__h5_group_open(&g, f->file, vars_path, f->h5name);
   if (rc) return rc;
-  if (kcb__h5_has_attr(g, "name")) rc = kcb__h5_attr_read_string(g, "name", out, f->h5name);
+  rc = read_optional_name(g, out, f->h5name);
   kcb__h5_close(g);
   return rc;
 }
@@ -1035,7 +1051,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
   }
   if (kcb__h5_exists(f->file, vars_path)) {
     KCB__TRY(kcb__h5_group_open(&g, f->file, vars_path, f->h5name));
-    if (kcb__h5_has_attr(g, "name")) KCB__TRY(kcb__h5_attr_read_string(g, "name", &stored_name, f->h5name));
+    KCB__TRY(read_optional_name(g, &stored_name, f->h5name));
   }
   const char *cls = entry ? kcb__entry_class(entry) : class_hint;
   for (int pass = 0; pass < 2 && (!cls || !cls[0]); pass++) {

@@ -303,6 +303,12 @@ int kcb__h5_path_join(char *out, size_t size, const char *a, const char *b, cons
   return 0;
 }
 
+/* Object o's whole path in the file, for messages: a name like '0' alone says little. */
+static const char *object_path(hid_t o, const char *name, char *path, size_t size) {
+  if (H5Iget_name(o, path, size) <= 0) snprintf(path, size, "%s", name);
+  return path;
+}
+
 static int path_walk(hid_t parent, const char *name, const char *file) {
   char path[KCB__H5_PATH_MAX];
   if (strlen(name) >= sizeof path) return path_too_long(name, file);
@@ -317,8 +323,12 @@ static int path_walk(hid_t parent, const char *name, const char *file) {
         return 0; /* the caller reports what is missing */
       }
       if (li.type != H5L_TYPE_HARD) {
-        return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link: kcb follows only hard links (an external "
-                          "link would open another file)", file, path);
+        char where[KCB__H5_PATH_MAX]; /* named from the file's root: 'dense' alone says little */
+        object_path(parent, "", where, sizeof where);
+        int absolute = path[0] == '/';
+        const char *base = absolute || !strcmp(where, "/") ? "" : where;
+        return kcb__error(KCB_EFORMAT, "%s: '%s%s%s' is a soft or external link: kcb follows only hard links (an "
+                          "external link would open another file)", file, base, absolute ? "" : "/", path);
       }
       int rc = kcb__h5_guard_object(parent, li.u.address, file);
       if (rc) return rc;
@@ -654,7 +664,10 @@ int kcb__h5_attr_read_string(hid_t obj, const char *name, char **out, const char
   char **list = NULL;
   size_t n = 0;
   int rc = read_string_attr(obj, name, &list, &n, 1, file);
-  if (rc == 0 && n == 0) rc = kcb__error(KCB_EFORMAT, "%s: attribute '%s' is empty", file, name);
+  if (rc == 0 && n == 0) {
+    char where[KCB__H5_PATH_MAX];
+    rc = kcb__error(KCB_EFORMAT, "%s: attribute '%s' of '%s' is empty", file, name, object_path(obj, "?", where, sizeof where));
+  }
   if (rc == 0) {
     *out = list[0];
     list[0] = NULL;
@@ -773,12 +786,6 @@ static int storage_error(hid_t d, const char *name, const char *file) {
   return rc;
 }
 
-/* Dataset d's whole path in the file, for messages: a name like '0' alone says little. */
-static const char *dataset_path(hid_t d, const char *name, char *path, size_t size) {
-  if (H5Iget_name(d, path, size) <= 0) snprintf(path, size, "%s", name);
-  return path;
-}
-
 static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *file) {
   *out = H5I_INVALID_HID;
   int rc = path_walk(parent, name, file);
@@ -787,7 +794,7 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
   *out = H5Dopen2(parent, name, H5P_DEFAULT);
   if (*out < 0) return kcb__h5_fail(KCB_EFORMAT, file, "'%s' is not a readable dataset", name);
   char path[KCB__H5_PATH_MAX];
-  if ((rc = storage_error(*out, dataset_path(*out, name, path, sizeof path), file)) != 0) {
+  if ((rc = storage_error(*out, object_path(*out, name, path, sizeof path), file)) != 0) {
     kcb__h5_close(*out);
     *out = H5I_INVALID_HID;
   }
@@ -799,7 +806,7 @@ static int dataset_open(hid_t *out, hid_t parent, const char *name, const char *
  * kcb reads, or a dataspace HDF5 cannot describe. */
 static int dataset_extent(hid_t d, hid_t s, const char *name, const char *file, int *rank, hsize_t *dims) {
   char path[KCB__H5_PATH_MAX];
-  dataset_path(d, name, path, sizeof path);
+  object_path(d, name, path, sizeof path);
   int r = s < 0 ? -1 : H5Sget_simple_extent_ndims(s);
   if (s >= 0 && H5Sget_simple_extent_type(s) == H5S_NULL)
     return kcb__error(KCB_EFORMAT, "%s: dataset '%s' holds no data (an empty dataspace, not an array)", file, path);
@@ -858,7 +865,7 @@ static int dataset_read(hid_t parent, const char *name, hid_t mtype, void *out, 
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
   char path[KCB__H5_PATH_MAX];
-  name = dataset_path(d, name, path, sizeof path);
+  name = object_path(d, name, path, sizeof path);
   hid_t s = H5Dget_space(d), t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
   hssize_t count = s < 0 ? -1 : H5Sget_simple_extent_npoints(s);
@@ -914,7 +921,7 @@ int kcb__h5_dataset_read_rows(hid_t parent, const char *name, hid_t mtype, int64
   int rc = dataset_open(&d, parent, name, file);
   if (rc) return rc;
   char path[KCB__H5_PATH_MAX];
-  name = dataset_path(d, name, path, sizeof path);
+  name = object_path(d, name, path, sizeof path);
   hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID, t = H5Dget_type(d);
   H5T_class_t cls = t < 0 ? H5T_NO_CLASS : H5Tget_class(t);
   int r = 0;

@@ -151,6 +151,13 @@ make keras_members "$tmp/nan.keras" "$tmp/nan-src.keras" nan_config
 check nan_config_initial_weights 1 "nan\.keras: the model config holds NaN or Infinity" -- \
   T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/nan.keras"
 
+# an event record claiming more bytes than any file holds, under a correct length CRC: a truncation,
+# not a checksum failure
+mkdir -p "$tmp/huge"
+make huge_length "$tmp/huge/events.out.tfevents.1.a" 18446744073709551615
+check huge_record_length 1 "truncated record at offset [0-9]+ \(it claims 18446744073709551615 bytes.*\(KCB_ETRUNC\)" -- \
+  T "$inspect" validate "$tmp/huge"
+
 # ---- 5. restored optimizer scalars validated as the setters validate them --------------------------
 for e in "iterations ds:optimizer/vars/0=nan:f8" "iterations ds:optimizer/vars/0=-5:i8" "iterations ds:optimizer/vars/0=9223372036854775807:i8" \
   "learning_rate ds:optimizer/vars/1=nan:f4" "learning_rate ds:optimizer/vars/1=-1e30:f4" "learning_rate ds:optimizer/vars/1=inf:f4"; do
@@ -176,7 +183,7 @@ for k in external elink soft filter virtual family; do
   case $k in
     external) why="an external file list: data stored in other files, which kcb does not read" ;;
     elink) why="corrupt HDF5 link in the object header at offset [0-9]*: an external link, which would open another file: kcb follows only hard links" ;;
-    soft) why="'0' is a soft or external link" ;;
+    soft) why="'/layers/dense/vars/0' is a soft or external link" ;;
     filter) why="dataset '/layers/dense/vars/0' uses HDF5 filter 32001, not one built into HDF5" ;;
     virtual) why="a virtual dataset \\(mapped from other files\\)" ;;
     family) why="the HDF5 superblock names a file driver" ;;
@@ -185,6 +192,10 @@ for k in external elink soft filter virtual family; do
   check "outside_${k}_inspect" 1 "$why" -- T "$inspect" checkpoint "$f"
   check "outside_${k}_restore" 1 "$why" -- T "$restore" --output "$tmp/out/x.weights.h5" "$f"
 done
+# a model-name attribute that holds no string: only a hint, which Keras never reads
+make null_vars_name "$tmp/out/nullname.weights.h5" "$tmp/c.1.weights.h5"
+check null_vars_name_inspect 0 "4 weights" -- T "$inspect" checkpoint "$tmp/out/nullname.weights.h5"
+check null_vars_name_restore 0 "nullname\.weights\.h5" -- T "$restore" --output "$tmp/out/y.weights.h5" "$tmp/out/nullname.weights.h5"
 # the same file packed into a .keras archive: the HDF5 image is read through the same guard
 T "$train" "${small[@]}" --epochs 1 --save "$tmp/out/full.keras" >/dev/null 2>&1
 /usr/bin/python3 - "$tmp/out/full.keras" "$tmp/out/external.weights.h5" "$tmp/out/ext.keras" <<'PY'

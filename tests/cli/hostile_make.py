@@ -442,6 +442,23 @@ def hardlink_dag(out, src, depth):
             prev = g
 
 
+def null_vars_name(out, src):
+    """A copy of src whose root vars group's `name` attribute holds no string (a null dataspace), which
+    Keras's loader never reads."""
+    import shutil
+    import h5py
+    shutil.copyfile(src, out)
+    with h5py.File(out, "r+") as f:
+        f["vars"].attrs["name"] = h5py.Empty(h5py.string_dtype())
+
+
+def huge_length(out, length):
+    """An event file whose second record's length, with a correct length CRC, is `length` bytes."""
+    events(out)
+    head = struct.pack("<Q", int(length))
+    with open(out, "ab") as f:
+        f.write(head + struct.pack("<I", masked(head)) + b"abc")
+
 def main():
     kind, out, *args = sys.argv[1:]
     globals()[kind](out, *args)

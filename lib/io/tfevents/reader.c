@@ -291,6 +291,8 @@ int kcb_event_file_validate(const char *path, kcb_event_file_check *out) {
     out->bytes_ok = off;
   }
   kcb__record_reader_close(&rr);
+  /* a file still being written was read past its size at the start: the size is the one read to */
+  if (stat(path, &st) == 0 && (uint64_t)st.st_size > out->file_size) out->file_size = (uint64_t)st.st_size;
   if (rc < 0) {
     if (rc == KCB_ETRUNC || rc == KCB_ECRC) {
       out->problem = rc;

@@ -134,8 +134,8 @@ int kcb__record_reader_next(kcb__record_reader *r, const kcb__record_ref **out, 
         return kcb__error(KCB_ECRC, "%s: length CRC mismatch in the record at offset %llu", r->path,
                           (unsigned long long)*offset);
       if (len > ((uint64_t)1 << 40))
-        return kcb__error(KCB_ECRC, "%s: record at offset %llu claims %llu bytes", r->path,
-                          (unsigned long long)*offset, (unsigned long long)len);
+        return kcb__error(KCB_ETRUNC, "%s: truncated record at offset %llu (it claims %llu bytes, more than any event "
+                          "file holds)", r->path, (unsigned long long)*offset, (unsigned long long)len);
       need = (size_t)len + KCB__RECORD_HEADER + KCB__RECORD_FOOTER;
       /* A record larger than the buffer: its length is believed only if the file holds it, so a
        * corrupt length cannot make the reader allocate gigabytes. */
