@@ -309,6 +309,26 @@ static const char *object_path(hid_t o, const char *name, char *path, size_t siz
   return path;
 }
 
+/* The path from the file's root of `rel`, a path below parent (or already from the root). */
+static const char *full_path(hid_t parent, const char *rel, char *out, size_t size) {
+  char where[KCB__H5_PATH_MAX];
+  object_path(parent, "", where, sizeof where);
+  int absolute = rel[0] == '/';
+  snprintf(out, size, "%s%s%s", absolute || !strcmp(where, "/") ? "" : where, absolute ? "" : "/", rel);
+  return out;
+}
+
+/* The guard's verdict on the object at addr, reached from parent by rel, naming the object: the
+ * header offset alone does not say which weight it is. */
+static int guard_named(hid_t parent, const char *rel, uint64_t addr, const char *file) {
+  int rc = kcb__h5_guard_object(parent, addr, file);
+  if (rc && rc != KCB_ENOMEM) {
+    char full[2 * KCB__H5_PATH_MAX + 2];
+    rc = kcb__error(rc, "%s (the object '%s')", kcb_error_last(), full_path(parent, rel, full, sizeof full));
+  }
+  return rc;
+}
+
 static int path_walk(hid_t parent, const char *name, const char *file) {
   char path[KCB__H5_PATH_MAX];
   if (strlen(name) >= sizeof path) return path_too_long(name, file);
@@ -323,14 +343,11 @@ static int path_walk(hid_t parent, const char *name, const char *file) {
         return 0; /* the caller reports what is missing */
       }
       if (li.type != H5L_TYPE_HARD) {
-        char where[KCB__H5_PATH_MAX]; /* named from the file's root: 'dense' alone says little */
-        object_path(parent, "", where, sizeof where);
-        int absolute = path[0] == '/';
-        const char *base = absolute || !strcmp(where, "/") ? "" : where;
-        return kcb__error(KCB_EFORMAT, "%s: '%s%s%s' is a soft or external link: kcb follows only hard links (an "
-                          "external link would open another file)", file, base, absolute ? "" : "/", path);
+        char full[2 * KCB__H5_PATH_MAX + 2]; /* named from the file's root: 'dense' alone says little */
+        return kcb__error(KCB_EFORMAT, "%s: '%s' is a soft or external link: kcb follows only hard links (an external "
+                          "link would open another file)", file, full_path(parent, path, full, sizeof full));
       }
-      int rc = kcb__h5_guard_object(parent, li.u.address, file);
+      int rc = guard_named(parent, path, li.u.address, file);
       if (rc) return rc;
     }
     if (!slash) return 1;
@@ -965,7 +982,7 @@ int kcb__h5_object_addr(hid_t parent, const char *where, const char *name, uint6
   if (link.type != H5L_TYPE_HARD)
     return kcb__error(KCB_EFORMAT, "%s: '%s%s%s' is a soft or external link: kcb follows only hard links (an external "
                       "link would open another file)", file, where, where[0] ? "/" : "", name);
-  int rc = kcb__h5_guard_object(parent, link.u.address, file);
+  int rc = guard_named(parent, name, link.u.address, file);
   if (rc) return rc;
   H5O_info_t info;
   if (H5Oget_info_by_name2(parent, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)

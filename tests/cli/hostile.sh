@@ -176,7 +176,7 @@ check restored_ok 0 'test_loss=[0-9]' -- T "$train" "${small[@]}" --epochs 1 --i
 
 # ---- 8. HDF5 features that reach outside the file: refused for every checkpoint read --------------
 mkdir -p "$tmp/out"
-for k in external elink soft filter virtual family; do
+for k in external elink soft filter scaleoffset virtual family; do
   f="$tmp/out/$k.weights.h5"
   [ "$k" = family ] && f="$tmp/out/fam0.weights.h5"
   make outside_h5 "$f" "$tmp/c.1.weights.h5" "$k" || { echo "FAIL outside_$k: not made"; failed=$((failed + 1)); continue; }
@@ -185,6 +185,7 @@ for k in external elink soft filter virtual family; do
     elink) why="corrupt HDF5 link in the object header at offset [0-9]*: an external link, which would open another file: kcb follows only hard links" ;;
     soft) why="'/layers/dense/vars/0' is a soft or external link" ;;
     filter) why="dataset '/layers/dense/vars/0' uses HDF5 filter 32001, not one built into HDF5" ;;
+    scaleoffset) why="filter 0 is HDF5 filter 6 \\(scale-offset\\), which kcb does not read \\(the object '/layers/dense/vars/0'\\)" ;;
     virtual) why="a virtual dataset \\(mapped from other files\\)" ;;
     family) why="the HDF5 superblock names a file driver" ;;
   esac

@@ -133,7 +133,7 @@ def patch_h5(out, src, *edits):
 def outside_h5(out, src, kind):
     """A copy of src (a kcb .weights.h5) whose first kernel, layers/dense/vars/0, reaches outside the
     file: kind external (raw data in /dev/urandom), elink (the group layers/dense an external link into
-    a copy beside it), soft (a soft link), filter (an unknown filter 32001, Blosc), virtual (a
+    a copy beside it), soft (a soft link), filter (an unknown filter 32001, Blosc), scaleoffset (HDF5's scale-offset filter), virtual (a
     virtual dataset mapped from a copy), family (written by the family driver: out is its member 0)."""
     import shutil
     import h5py
@@ -165,6 +165,9 @@ def outside_h5(out, src, kind):
         elif kind == "filter":
             del f[name]
             f.create_dataset(name, data=data, chunks=data.shape, compression=32001, allow_unknown_filter=True)
+        elif kind == "scaleoffset":  # built into libhdf5, but not one kcb's guard lets it decode
+            del f[name]
+            f.create_dataset(name, data=data, chunks=data.shape, scaleoffset=3)
         elif kind == "virtual":
             del f[name]
             layout = h5py.VirtualLayout(shape=data.shape, dtype=data.dtype)
