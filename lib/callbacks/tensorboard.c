@@ -167,18 +167,8 @@ static int tb_on_train_batch_begin(kcb_callback *cb, int64_t batch, kcb_logs *lo
   return 0;
 }
 
-static int tb_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
-  (void)batch;
-  tensorboard *tb = (tensorboard *)cb;
-  if (tb->profiler) {
-    /* the batch as TensorBoard saw it, on its own lane: hook spans would not nest inside it */
-    (void)kcb_profiler_add(tb->profiler, "train_batch", "batch", tb->profile_batch_start, kcb_profiler_now(), KCB_PROFILE_LANE_BATCHES,
-                           "batch", tb->global_train_batch);
-    if (tb->global_train_batch >= tb->o.profile_batch_stop) {
-      int rc = finish_profile(tb);
-      if (rc) return rc;
-    }
-  }
+/* The batch's scalars, at TensorBoard's update frequency. */
+static int write_batch_scalars(tensorboard *tb, const kcb_logs *logs) {
   if (tb->o.update_freq == KCB_TENSORBOARD_UPDATE_EPOCH || tb->global_train_batch % tb->o.update_freq != 0) return 0;
   int rc = open_run(tb, &tb->train, "train");
   if (rc) return rc;
@@ -196,6 +186,26 @@ static int tb_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs
     if ((rc = kcb_summary_writer_add_scalar(tb->train, tag, e->value, step))) return rc;
   }
   return 0;
+}
+
+static int tb_on_train_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  tensorboard *tb = (tensorboard *)cb;
+  double t0 = tb->profiler ? kcb_profiler_now() : 0;
+  /* written before the trace ends, as Keras does: the last traced batch's writes are in it */
+  int rc = write_batch_scalars(tb, logs);
+  if (tb->profiler) {
+    /* the batch as TensorBoard saw it, on its own lane: hook spans would not nest inside it */
+    (void)kcb_profiler_add(tb->profiler, "train_batch", "batch", tb->profile_batch_start, kcb_profiler_now(), KCB_PROFILE_LANE_BATCHES,
+                           "batch", tb->global_train_batch);
+    if (tb->global_train_batch >= tb->o.profile_batch_stop) {
+      /* this hook's own span, which the callback list adds only after the hook, when the trace is closed */
+      (void)kcb_profiler_add(tb->profiler, "TensorBoard.on_train_batch_end", "callback", t0, kcb_profiler_now(),
+                             KCB_PROFILE_LANE_TRAINING, "index", batch);
+      int finish_rc = finish_profile(tb);
+      if (!rc) rc = finish_rc;
+    }
+  }
+  return rc;
 }
 
 static int tb_on_test_begin(kcb_callback *cb, kcb_logs *logs) {

@@ -99,6 +99,9 @@ assert all(isinstance(e["ts"], (int, float)) and e["dur"] >= 0 and e["pid"] == 1
 batches = sorted(e["args"]["batch"] for e in x if e["name"] == "train_batch")
 assert batches == [2, 3], batches
 assert sum(e["name"] == "optimizer" for e in x) == 2, "two traced batches, one optimizer step each"
+# the last traced batch ends in the trace too: its TensorBoard hook (the trace stops inside it) and its writes
+ends = sorted(e["ts"] for e in x if e["name"] == "TensorBoard.on_train_batch_end")
+assert len(ends) == 2, ("one TensorBoard.on_train_batch_end per traced batch", ends)
 assert any(e["name"] == "event write (disk)" and e["tid"] == 2 for e in x)
 # PR curves: per class, TP[0] + FN[0] = its positives; summed over the classes, the validation set
 val = glob.glob(logs + "/validation/*tfevents*")[0]
