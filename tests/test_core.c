@@ -117,6 +117,31 @@ static void test_text_to_number(void **state) {
   assert_int_equal(kcb_text_to_number(NULL, &v), 0);
 }
 
+/* kcb__parse_python_float takes what Python's float() takes (each case checked with CPython 3.11). */
+static void test_python_float(void **state) {
+  (void)state;
+  static const struct { const char *text; double value; } good[] = {
+      {"0.5", 0.5}, {" -1 ", -1}, {"\t+.25\n", 0.25}, {"1_000", 1000}, {"1_0.2_5e1_0", 10.25e10}, {"5.", 5},
+      {"1E-3", 1e-3}, {"iNf", INFINITY}, {"-Infinity", -INFINITY}, {"1e999", INFINITY}, {"\v7\f\r", 7}};
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    double v = 0;
+    assert_int_equal(kcb__parse_python_float(good[i].text, &v), 0);
+    assert_true(v == good[i].value);
+  }
+  double v = 0;
+  assert_int_equal(kcb__parse_python_float("NaN", &v), 0);
+  assert_true(isnan(v));
+  static const char *const bad[] = {"", " ", "nan(1)", "0x10", "1__0", "_1", "1_", "1._5", "1e", "1e_5", "1e+", ".",
+                                    "infinit", "infinityy", "\x1f" "7", "--1", "1 2", "1,5", "e3", "+", "1.5f"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (kcb__parse_python_float(bad[i], &v) != -1) fail_msg("'%s' read as a number", bad[i]);
+  char long_number[300];
+  memset(long_number, '1', sizeof long_number - 1);
+  long_number[sizeof long_number - 1] = '\0';
+  assert_int_equal(kcb__parse_python_float(long_number, &v), 0);
+  assert_true(v > 1.1e298 && v < 1.2e298);
+}
+
 /* The plain loop used without OpenBLAS gives OpenBLAS's product, for every transpose, leading
  * dimensions wider than the matrices, and beta 0 (C's old contents ignored, even NaN) or not. */
 static void test_sgemm_fallback_matches_openblas(void **state) {
@@ -264,7 +289,7 @@ static void test_names_ignore_lc_ctype(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
-      cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_text_to_number), cmocka_unit_test(test_rng_reproducible),
+      cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_text_to_number), cmocka_unit_test(test_python_float), cmocka_unit_test(test_rng_reproducible),
       cmocka_unit_test(test_sgemm_fallback_matches_openblas), cmocka_unit_test(test_leaf_names),
       cmocka_unit_test(test_null_and_overflowing_arguments), cmocka_unit_test(test_names_ignore_lc_ctype),
   };

@@ -65,6 +65,58 @@ double kcb__strtod_c(const char *s, char **end) {
   return v;
 }
 
+static int python_space(char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+/* digit (["_"] digit)*, copied without its underscores; @return the characters read, 0 if none */
+static size_t digit_part(const char *s, char **out) {
+  size_t i = 0;
+  while (s[i] >= '0' && s[i] <= '9') {
+    *(*out)++ = s[i++];
+    if (s[i] == '_' && s[i + 1] >= '0' && s[i + 1] <= '9') i++;
+  }
+  return i;
+}
+
+int kcb__parse_python_float(const char *s, double *out) {
+  size_t n = strlen(s);
+  while (n && python_space(s[n - 1])) n--;
+  while (n && python_space(*s)) s++, n--;
+  char small[64], *text = n < sizeof small ? small : malloc(n + 1);
+  if (!text) return -1;
+  char *w = text;
+  const char *p = s;
+  if (*p == '+' || *p == '-') *w++ = *p++;
+  size_t rest = n - (size_t)(p - s);
+  int ok;
+  if ((rest == 3 && (!kcb__ascii_ncasecmp(p, "inf", 3) || !kcb__ascii_ncasecmp(p, "nan", 3))) ||
+      (rest == 8 && !kcb__ascii_ncasecmp(p, "infinity", 8))) {
+    memcpy(w, p, rest);
+    w += rest, p += rest;
+    ok = 1;
+  } else { /* strtod would also take hex, "nan(...)" and "1e" cut short: Python's float() does not */
+    size_t whole = digit_part(p, &w), frac = 0;
+    p += whole;
+    if (*p == '.') {
+      *w++ = *p++;
+      frac = digit_part(p, &w);
+      p += frac;
+    }
+    ok = whole + frac > 0;
+    if (ok && (*p == 'e' || *p == 'E')) {
+      *w++ = *p++;
+      if (*p == '+' || *p == '-') *w++ = *p++;
+      size_t exp = digit_part(p, &w);
+      p += exp;
+      ok = exp > 0;
+    }
+  }
+  ok = ok && p == s + n;
+  *w = '\0';
+  if (ok) *out = kcb__strtod_c(text, NULL);
+  if (text != small) free(text);
+  return ok ? 0 : -1;
+}
+
 int kcb_text_to_number(const char *s, double *out) {
   if (!s || !((s[0] >= '0' && s[0] <= '9') || s[0] == '-' || s[0] == '.') || s[strspn(s, "0123456789.eE+-")]) return 0;
   char *end;

@@ -102,7 +102,6 @@ void kcb__csv_row_free(kcb__csv_row *r) {
 
 /* ---- reading ----------------------------------------------------------------------------- */
 
-/* Python's float(): strtod in the C locale, the whole field, surrounding blanks allowed. */
 /* "[...]" or '"[...]"': a list, which CSVLogger writes for a log that is not a scalar. */
 static int is_list(const char *field) {
   size_t n = strlen(field);
@@ -127,21 +126,14 @@ int kcb__csv_is_missing(double v) {
   return bits == MISSING_BITS;
 }
 
+/* A CSV value as Python's csv + float() read it; "" and NA are missing, as pandas reads them. */
 static int parse_number(const char *s, double *out) {
-  while (*s == ' ' || *s == '\t') s++;
-  if (*s == '\0' || strcmp(s, "NA") == 0) {
+  const char *t = s + strspn(s, " \t");
+  if (*t == '\0' || strcmp(t, "NA") == 0) {
     *out = kcb__csv_missing();
     return 0;
   }
-  const char *digits = *s == '+' || *s == '-' ? s + 1 : s;
-  if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) return -1; /* strtod's hex floats: not Python's */
-  char *end;
-  double v = kcb__strtod_c(s, &end);
-  if (end == s) return -1;
-  while (*end == ' ' || *end == '\t') end++;
-  if (*end) return -1;
-  *out = v;
-  return 0;
+  return kcb__parse_python_float(s, out);
 }
 
 static char *read_all(const char *path, size_t *out_len, int *rc) {

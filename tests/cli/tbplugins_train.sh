@@ -70,6 +70,14 @@ check inspect_tsv_ragged 1 "problem: TSV tensor line 2 has 1 values, the first r
 printf '1\t2\n3\tx\n' >"$tmp/proj/words.tsv"
 printf 'embeddings {\n  tensor_name: "r"\n  tensor_path: "words.tsv"\n}\n' >"$tmp/proj/projector_config.pbtxt"
 check inspect_tsv_not_number 1 "problem: TSV tensor line 2, column 2 is not a number" -- "$inspect" plugins "$tmp/proj"
+# cells as the projector reads them, with Python's float(): underscores between digits are a number,
+# C's "nan(1)" and hex are not
+printf '1_0\t-Infinity\n 2.5 \t1e3\n' >"$tmp/proj/words.tsv"
+check inspect_tsv_python_numbers 0 "tensor 2 x 2 \(tsv\)" -- "$inspect" plugins "$tmp/proj"
+for cell in 'nan(1)' '0x10' '1__0'; do
+  printf '1\t%s\n' "$cell" >"$tmp/proj/words.tsv"
+  check "inspect_tsv_not_python_number_$cell" 1 "problem: TSV tensor line 1, column 2 is not a number" -- "$inspect" plugins "$tmp/proj"
+done
 printf 'embeddings {\n  tensor_name: "r"\n  tensor_path: "wide.tsv"\n  tensor_shape: 2\n  tensor_shape: 8\n}\n' >"$tmp/proj/projector_config.pbtxt"
 check inspect_tsv_shape_disagrees 1 "problem: TSV tensor is 2 x 5000, tensor_shape says \[2, 8\]" -- "$inspect" plugins "$tmp/proj"
 # protobuf's text format as TensorBoard's parser takes it: a repeated field as a list, adjacent strings joined

@@ -569,11 +569,8 @@ static int tsv_tensor_shape(const unsigned char *bytes, size_t n, long long *row
       if (number) {
         memcpy(cell, bytes + start, cl);
         cell[cl] = '\0';
-        char *p = cell, *stop;
-        while (isspace((unsigned char)*p)) p++;
-        (void)strtod(p, &stop); /* in C numbers (the caller's) */
-        while (isspace((unsigned char)*stop)) stop++;
-        number = stop != p && *stop == '\0' && !strpbrk(p, "xX"); /* Python's float() takes no hex */
+        double ignored;
+        number = kcb__parse_python_float(cell, &ignored) == 0; /* the projector reads cells with float() */
       }
       if (cell != small) free(cell);
       if (!number) {
