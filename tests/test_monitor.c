@@ -47,10 +47,14 @@ static void test_mode_for_name(void **state) {
   (void)state;
   static const char *const up[] = {"accuracy", "val_sparse_categorical_accuracy", "f1_score", "val_fbeta_score",
                                    "r2_score", "cosine_similarity", "mean_io_u", "one_hot_mean_io_u", "precision_1",
-                                   "val_auc_2", "pearson_correlation", "recall_at_precision", "my_acc"};
+                                   "val_auc_2", "pearson_correlation", "recall_at_precision", "my_acc",
+                                   "val_output_1_sparse_categorical_accuracy", "val_mae_auc"};
   static const char *const down[] = {"loss", "val_loss", "mse", "val_mean_absolute_error", "kl_divergence", "poisson",
-                                     "logcosh", "squared_hinge", "root_mean_squared_error", "val_custom_loss"};
-  static const char *const unknown[] = {"lr", "learning_rate", "true_positives", "false_negatives", "epoch_time", ""};
+                                     "logcosh", "squared_hinge", "root_mean_squared_error", "val_custom_loss",
+                                     /* multi-output `{output}_{metric}`: the output's name says nothing */
+                                     "val_accel_mae", "val_auction_mse", "val_output_1_mae", "precision_head_mse_2"};
+  static const char *const unknown[] = {"lr", "learning_rate", "true_positives", "false_negatives", "epoch_time", "",
+                                        "val_accel_xyz", "auction_price", "precision_head"};
   for (size_t i = 0; i < sizeof up / sizeof *up; i++) assert_int_equal(kcb_monitor_mode_for_name(up[i]), KCB_MONITOR_MAX);
   for (size_t i = 0; i < sizeof down / sizeof *down; i++) assert_int_equal(kcb_monitor_mode_for_name(down[i]), KCB_MONITOR_MIN);
   for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++)

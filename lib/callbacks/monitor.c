@@ -40,18 +40,32 @@ kcb_monitor_mode kcb_monitor_mode_for_name(const char *name) {
   char *us = strrchr(base, '_'); /* Keras's "precision_1" for a second Precision */
   size_t n = strlen(base);
   if (us && us[1] && strspn(us + 1, "0123456789") == strlen(us + 1)) n = (size_t)(us - base);
+  /* a metric's own name, or a multi-output model's `{output}_{metric}`: the longest name it ends with
+   * after a '_' ("accel_mae" is a mean absolute error, whatever its output is called) */
+  size_t best = 0;
+  kcb_monitor_mode found = KCB_MONITOR_AUTO;
   for (int pass = 0; pass < 2; pass++) {
     const char *const *list = pass ? down : up;
     size_t count = pass ? sizeof down / sizeof *down : sizeof up / sizeof *up;
-    for (size_t i = 0; i < count; i++)
-      if (strlen(list[i]) == n && strncmp(list[i], base, n) == 0) return pass ? KCB_MONITOR_MIN : KCB_MONITOR_MAX;
+    for (size_t i = 0; i < count; i++) {
+      size_t len = strlen(list[i]);
+      int whole = len == n, tail = len < n && base[n - len - 1] == '_';
+      if ((whole || tail) && len > best && strncmp(list[i], base + n - len, len) == 0)
+        best = len, found = pass ? KCB_MONITOR_MIN : KCB_MONITOR_MAX;
+    }
   }
+  if (found != KCB_MONITOR_AUTO) return found;
   base[n] = '\0';
   if (kcb__ends_with(base, "loss") || kcb__ends_with(base, "error") || kcb__ends_with(base, "crossentropy") ||
       kcb__ends_with(base, "hinge"))
     return KCB_MONITOR_MIN;
-  if (strstr(base, "acc") || strstr(base, "auc") || strstr(base, "precision") || strstr(base, "recall") || strstr(base, "f1"))
-    return KCB_MONITOR_MAX;
+  /* a custom metric named for what it measures, judged by its last word only: an output's name
+   * before it ("accel_", "auction_") says nothing of the direction */
+  static const char *const up_words[] = {"acc", "accuracy", "auc", "precision", "recall", "f1"};
+  const char *last = strrchr(base, '_');
+  last = last ? last + 1 : base;
+  for (size_t i = 0; i < sizeof up_words / sizeof *up_words; i++)
+    if (strcmp(last, up_words[i]) == 0) return KCB_MONITOR_MAX;
   return KCB_MONITOR_AUTO;
 }
 
