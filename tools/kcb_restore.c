@@ -44,9 +44,12 @@ static void usage(FILE *f) {
           "(stored, or the number after 'epoch' / the first whole number of the name not glued to letters,\n"
           "as v2 or resnet50 are, read as Keras's 1-based {epoch}; of several rows, the last, unless the name's\n"
           "value is another's), or the one decimal number after '-' '_' or '=' in the name, as in w.03-0.31.weights.h5\n"
-          "(unless the file records that it was saved by another monitor: the number is that monitor's; a\n"
-          "name with two such numbers gives none: use --template).\n"
-          "Unreadable files are reported on stderr and skipped.\n\n"
+          "(unless the file records that it was saved by another monitor, the run's CSV log has that epoch's\n"
+          "row but no column NAME, or where the log values a file too, its number disagrees: the numbers are\n"
+          "another value; a name with two such numbers gives none: use --template). Files of one directory\n"
+          "and epoch whose names give different numbers were saved mid-epoch: their names value them.\n"
+          "A link beside the file it names (best.keras) is ranked as that file; links to directories are\n"
+          "listed, not followed. Unreadable files are reported on stderr and skipped.\n\n"
           "Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error.\n");
 }
 
@@ -106,7 +109,7 @@ static void print_json(const kcb_checkpoint_ranking *r, const char *monitor, con
     printf(", \"layout\": \"%s\", \"epoch\": ", kcb_checkpoint_layout_name(e->info.layout));
     if (e->epoch >= 0) printf("%lld", (long long)e->epoch + 1); else printf("null");
     printf(", \"batch\": ");
-    if (e->info.batch >= 0) printf("%lld", (long long)e->info.batch + 1); else printf("null");
+    if (e->batch >= 0) printf("%lld", (long long)e->batch + 1); else printf("null");
     printf(", \"value\": ");
     if (e->source != KCB_RANK_NONE) json_number(e->value); else printf("null");
     printf(", \"source\": \"%s\", \"iterations\": %lld, \"params\": %zu, \"has_config\": %s}", kcb_rank_source_name(e->source),
@@ -269,6 +272,7 @@ int main(int argc, char **argv) {
   }
 
   kcb_checkpoint_ranking *r = NULL;
+  size_t n_given = n_paths;
   int rc = kcb_checkpoint_rank(&r, paths, n_paths, &ro);
   free(paths);
   if (rc && ro.mode == KCB_MONITOR_AUTO && strstr(kcb_error_last(), "should be minimized or maximized")) {
@@ -288,9 +292,13 @@ int main(int argc, char **argv) {
   }
   for (size_t i = 0; i < r->count; i++)
     if (!r->entries[i].readable) fprintf(stderr, "kcb-restore: skipping %s: %s\n", tool_esc(r->entries[i].path), tool_esc(r->entries[i].error));
+  size_t readable = r->count - r->n_unreadable;
+  if (ro.name_template && r->n_template_matches < readable)
+    fprintf(stderr, "kcb-restore: note: --template matched %zu of the %zu readable files; the others are valued by "
+            "the rules for any name (see --help)\n", r->n_template_matches, readable);
+  if (r->note) fprintf(stderr, "kcb-restore: note: %s\n", tool_esc(r->note));
   int status = 0, wrote = 0, verified = 0;
   const char *best = r->n_ranked ? r->entries[0].path : NULL;
-  size_t readable = r->count - r->n_unreadable;
   if (!best && readable == 1 && output && !list_only) {
     /* one checkpoint, nothing to rank it by: it is the one asked for (a file given to convert) */
     for (size_t i = 0; i < r->count && !best; i++)
@@ -298,7 +306,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "kcb-restore: note: %s has no value for %s; it is the only checkpoint, so it is the one written\n",
             tool_esc(best), ro.monitor);
   }
-  if (!best && r->count && !readable) { /* each said why above: a value is not what is missing */
+  if (r->count == 0) { /* neither a value nor --csv is what is missing */
+    fprintf(stderr, "kcb-restore: no checkpoint files (*.keras, *.weights.h5, *.h5, *.hdf5) in the path%s given\n",
+            n_given == 1 ? "" : "s");
+    status = 1;
+  } else if (!best && !readable) { /* each said why above: a value is not what is missing */
     fprintf(stderr, "kcb-restore: no readable checkpoint among %zu file%s (each skipped, above)\n", r->count,
             r->count == 1 ? "" : "s");
     status = 1;
@@ -349,7 +361,7 @@ int main(int argc, char **argv) {
     }
   }
   if (json) print_json(r, ro.monitor, best, output, wrote, verified);
-  else {
+  else if (r->count) {
     print_table(r, ro.monitor);
     if (wrote) printf("wrote %s from %s (verified)\n", tool_esc(output), tool_esc(best));
   }

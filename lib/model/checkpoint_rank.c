@@ -3,11 +3,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/pyformat.h"
 #include "io/checkpoint_source.h"
@@ -27,7 +29,8 @@ const char *kcb_rank_source_name(kcb_rank_source source) {
 typedef struct file_id {
   dev_t dev;
   ino_t ino;
-  int known; /* stat worked */
+  int known;   /* stat worked */
+  int is_link; /* named through a symbolic link */
 } file_id;
 
 typedef struct entries {
@@ -41,11 +44,22 @@ static int is_checkpoint_name(const char *name) {
 }
 
 static int add_entry(entries *e, const char *path) {
-  struct stat st;
-  file_id id = {0, 0, stat(path, &st) == 0};
+  struct stat st, lst;
+  file_id id = {0, 0, stat(path, &st) == 0, lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)};
   if (id.known) id.dev = st.st_dev, id.ino = st.st_ino;
   for (size_t i = 0; id.known && i < e->n; i++)
-    if (e->ids[i].known && e->ids[i].dev == id.dev && e->ids[i].ino == id.ino) return 0;
+    if (e->ids[i].known && e->ids[i].dev == id.dev && e->ids[i].ino == id.ino) {
+      /* one file, two names (`best.keras` linking to `ckpt-02-0.30.keras`): ranked once, under its
+       * own name, whose epoch and value a link's name does not carry */
+      if (e->ids[i].is_link && !id.is_link) {
+        char *own = strdup(path);
+        if (!own) return kcb__error(KCB_ENOMEM, "rank: out of memory");
+        free(e->v[i].path);
+        e->v[i].path = own;
+        e->ids[i].is_link = 0;
+      }
+      return 0;
+    }
   if (e->n == e->cap) {
     size_t cap = e->cap ? 2 * e->cap : 16;
     kcb_checkpoint_entry *v = realloc(e->v, cap * sizeof *v);
@@ -68,18 +82,32 @@ static int add_entry(entries *e, const char *path) {
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
+/* Lists `path` as not searched, saying why (`why` NULL: a link that leads nowhere, named with its
+ * target), so that the best file is not missed in silence. */
+static int add_unsearched(entries *e, const char *path, const char *why) {
+  size_t before = e->n;
+  int rc = add_entry(e, path);
+  if (rc || e->n == before) return rc;
+  char text[PATH_MAX + 64], target[PATH_MAX];
+  if (!why) {
+    ssize_t len = readlink(path, target, sizeof target - 1);
+    target[len > 0 ? len : 0] = '\0';
+    snprintf(text, sizeof text, "a symbolic link to '%s', which does not exist", target);
+    why = text;
+  }
+  if (!(e->v[e->n - 1].error = strdup(why))) return kcb__error(KCB_ENOMEM, "rank: out of memory");
+  return 0;
+}
+
 /* Adds the checkpoint files under dir (recursively, in name order). */
 #define SCAN_MAX_DEPTH 32
 
 static int scan_dir(entries *e, const char *dir, int depth) {
   if (depth > SCAN_MAX_DEPTH) { /* listed as not searched, so that the best file is not missed in silence */
-    int rc = add_entry(e, dir);
-    if (rc) return rc;
     char why[160];
     snprintf(why, sizeof why, "a directory more than %d levels below the one given: not searched (give it, or one "
              "nearer it)", SCAN_MAX_DEPTH);
-    if (!(e->v[e->n - 1].error = strdup(why))) return kcb__error(KCB_ENOMEM, "rank: out of memory");
-    return 0;
+    return add_unsearched(e, dir, why);
   }
   DIR *d = opendir(dir);
   if (!d) return kcb__error(kcb__error_from_errno(errno), "rank: cannot open directory %s: %s", dir, strerror(errno));
@@ -106,9 +134,13 @@ static int scan_dir(entries *e, const char *dir, int depth) {
       char *path = kcb__path_join(dir, names[i]);
       if (!path) rc = kcb__error(KCB_ENOMEM, "rank: out of memory");
       else {
-        struct stat st;
-        if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) /* links not followed; a model saved unzipped is one */
+        struct stat st, target;
+        int is_link = lstat(path, &st) == 0 && S_ISLNK(st.st_mode), resolves = stat(path, &target) == 0;
+        if (!is_link && S_ISDIR(st.st_mode)) /* a model saved unzipped is a directory too */
           rc = kcb__is_keras_dir(path) || kcb__keras_dir_without_weights(path) ? add_entry(e, path) : scan_dir(e, path, depth + 1);
+        else if (is_link && (!resolves ? is_checkpoint_name(names[i]) : S_ISDIR(target.st_mode) && !kcb__is_keras_dir(path)))
+          rc = add_unsearched(e, path, resolves ? "a symbolic link to a directory: not followed (links can loop; give the "
+                                                  "directory itself to search it)" : NULL);
         else if (is_checkpoint_name(names[i])) rc = add_entry(e, path);
         free(path);
       }
@@ -336,9 +368,6 @@ static size_t csv_fit(const char *csv, const char *ckpt_base) {
   return len && strncmp(ckpt_base, stem, len) == 0 ? len : 0;
 }
 
-/* A CSV log's value for the checkpoint `ckpt_base` in `dir`: the given log's, or among the *.csv
- * with the columns, the one whose name the checkpoint's starts with the longest; logs that fit
- * alike and disagree give none (two runs' logs in one directory: which is this file's is unknown). */
 /* A value a file's name gives rounded (to `decimals` places), which may tell apart the rows a log
  * holds for one epoch. */
 typedef struct name_hint {
@@ -351,8 +380,12 @@ static int hint_agrees(const name_hint *h, double v) {
   return h->decimals >= 0 && fabs(v - h->value) <= 0.5000001 * pow(10, -h->decimals);
 }
 
+/* A CSV log's value for the checkpoint `ckpt_base` in `dir`: the given log's, or among the *.csv
+ * with the columns, the one whose name the checkpoint's starts with the longest; logs that fit
+ * alike and disagree give none (two runs' logs in one directory: which is this file's is unknown).
+ * `lacking` gets a log that has the epoch's row but no column for the monitor. */
 static int csv_value(const char *dir, const char *csv_path, const char *ckpt_base, const char *monitor, int64_t epoch,
-                     const name_hint *hint, double *out) {
+                     const name_hint *hint, double *out, char *lacking, size_t lacking_size) {
   int found = 0, ambiguous = 0;
   size_t best_fit = 0;
   char **cands = NULL;
@@ -381,6 +414,11 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
     if (kcb_csv_table_read(&t, cands[i], 0) == 0) {
       int ce = kcb_csv_table_column(&t, "epoch"), cm = kcb_csv_table_column(&t, monitor);
       size_t fit = csv_fit(cands[i], ckpt_base);
+      for (size_t r = 0; ce >= 0 && cm < 0 && r < t.n_rows; r++) /* the run logged this epoch, and not the monitor */
+        if (kcb_csv_table_value(&t, r, (size_t)ce) == (double)epoch) {
+          kcb__strlcpy(lacking, cands[i], lacking_size);
+          break;
+        }
       /* Several rows for the epoch (runs appended to one log): the last one, a resumed run's, unless
        * the file's name gives a value that is one row's and not the last's (another run's file) */
       double last = NAN, named = NAN;
@@ -443,10 +481,21 @@ static int cmp_entry(const void *pa, const void *pb) {
   /* of equal values the first reached is best, as Keras's callbacks keep only a strict
    * improvement: by epoch (whatever a name's padding), then by the batch within it */
   if (ga == 0 && a->epoch >= 0 && b->epoch >= 0 && a->epoch != b->epoch) return a->epoch < b->epoch ? -1 : 1;
-  if (ga == 0 && a->epoch >= 0 && a->epoch == b->epoch && a->info.batch >= 0 && b->info.batch >= 0 && a->info.batch != b->info.batch)
-    return a->info.batch < b->info.batch ? -1 : 1;
+  if (ga == 0 && a->epoch >= 0 && a->epoch == b->epoch && a->batch >= 0 && b->batch >= 0 && a->batch != b->batch)
+    return a->batch < b->batch ? -1 : 1;
   return strcmp(a->path, b->path);
 }
+
+/* What kcb_checkpoint_rank learns of one file before it values it. */
+typedef struct rank_work {
+  int matched, stored, from_name, keyed; /* the template matched; the value's source, if known */
+  name_hint hint;                        /* the name's number */
+  int lone;                              /* the name's one number, of no named field */
+  int several;                           /* another name of its directory and epoch gives another number */
+  int guess;                             /* the lone number values the file, unless the log shows otherwise */
+  double cap_value;                      /* the template's field */
+  int cap_decimals;
+} rank_work;
 
 int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, size_t n_paths, const kcb_rank_options *opts) {
   if (!out) return kcb__error(KCB_EINVAL, "kcb_checkpoint_rank: out is NULL");
@@ -456,6 +505,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   entries e = {0};
   int rc = 0;
   kcb_checkpoint_ranking *r = NULL;
+  rank_work *pending = NULL;
   *out = NULL;
   const char *monitor = o->monitor && o->monitor[0] ? o->monitor : "val_loss";
   kcb_monitor_mode mode = KCB_MONITOR_MIN; /* set by resolve_mode; GCC cannot tell */
@@ -470,11 +520,14 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   }
   r = calloc(1, sizeof *r);
   if (!r) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
+  pending = calloc(e.n ? e.n : 1, sizeof *pending);
+  if (!pending) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
+  /* what each file and its name say */
   for (size_t i = 0; i < e.n; i++) {
     kcb_checkpoint_entry *x = &e.v[i];
-    char stem[1024];
-    stem_of(x->path, stem, sizeof stem);
-    if (x->error) { /* a directory too deep */
+    rank_work *w = &pending[i];
+    x->batch = -1;
+    if (x->error) { /* not searched */
       r->n_unreadable++;
       continue;
     }
@@ -485,50 +538,110 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       continue;
     }
     x->readable = 1;
+    char stem[1024];
+    stem_of(x->path, stem, sizeof stem);
     template_capture cap = {monitor, NAN, 0, -1, -1, -1};
-    int matched = o->name_template && from_template(o->name_template, x->path, &cap);
-    x->epoch = x->info.epoch >= 0 ? x->info.epoch : matched && cap.epoch >= 0 ? cap.epoch : epoch_from_name(stem);
+    w->matched = o->name_template && from_template(o->name_template, x->path, &cap);
+    r->n_template_matches += w->matched;
+    x->epoch = x->info.epoch >= 0 ? x->info.epoch : w->matched && cap.epoch >= 0 ? cap.epoch : epoch_from_name(stem);
+    x->batch = x->info.batch >= 0 ? x->info.batch : cap.batch;
+    w->stored = x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0;
+    w->from_name = !w->stored && w->matched && cap.has_value;
+    w->keyed = !w->stored && !w->from_name && !w->matched && keyed_value_from_name(stem, monitor, &x->value);
+    /* what the name says of the value, to tell apart a log's rows of one epoch from several runs */
+    int n_numbers = numbers_in_name(stem, &w->hint.value, &w->hint.decimals);
+    if (w->from_name) w->hint = (name_hint){cap.decimals >= 0, cap.value, cap.decimals};
+    else w->hint.have = !w->matched && !w->keyed && n_numbers == 1;
+    w->lone = w->hint.have && !w->from_name; /* a lone number, which may or may not be the monitor's */
+    w->cap_value = cap.value;
+    w->cap_decimals = cap.decimals;
+  }
+  /* Files of one directory and epoch whose names give different numbers: saved in the middle of the
+   * epoch (ModelCheckpoint's save_freq in batches), which the epoch's CSV row does not value, or by
+   * two runs, each of which has its row in an appended log */
+  for (size_t i = 0; i < e.n; i++) {
+    const kcb_checkpoint_entry *x = &e.v[i];
+    if (!pending[i].lone || x->info.epoch >= 0 || x->epoch < 0) continue;
+    const char *slash = strrchr(x->path, '/');
+    size_t dir_len = slash ? (size_t)(slash - x->path) : 0;
+    for (size_t k = 0; k < e.n && !pending[i].several; k++) {
+      const kcb_checkpoint_entry *y = &e.v[k];
+      const char *ys = strrchr(y->path, '/');
+      if (k != i && pending[k].lone && y->info.epoch < 0 && y->epoch == x->epoch &&
+          pending[k].hint.value != pending[i].hint.value && (size_t)(ys ? ys - y->path : 0) == dir_len &&
+          strncmp(x->path, y->path, dir_len) == 0)
+        pending[i].several = pending[k].several = 1;
+    }
+  }
+  /* the values: stored, the template's field or the keyed name, the CSV log; lone numbers later */
+  size_t agree = 0, disagree = 0, lacking_rows = 0;
+  char lacking[PATH_MAX] = "", disagreeing[PATH_MAX] = "";
+  for (size_t i = 0; i < e.n; i++) {
+    kcb_checkpoint_entry *x = &e.v[i];
+    rank_work *w = &pending[i];
+    if (!x->readable) continue;
     /* a CSV row is written at its epoch's end, from the weights then: a file saved in the middle
      * of the epoch (kcb's batch, a {batch} in the template) never had that value */
-    int mid_epoch = x->info.batch >= 0 || cap.batch >= 0;
+    int mid_epoch = x->batch >= 0;
     char dir[1024];
     const char *slash = strrchr(x->path, '/');
     if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->path), x->path);
     else strcpy(dir, ".");
     if (slash == x->path) strcpy(dir, "/");
     double logged = NAN;
+    char lacks[PATH_MAX] = "";
     /* the log's value, read only where it may be used (a file storing its value needs none) */
-    int stored = x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0;
-    int from_name = !stored && matched && cap.has_value;
-    int keyed = !stored && !from_name && !matched && keyed_value_from_name(stem, monitor, &x->value);
-    /* what the name says of the value, to tell apart a log's rows of one epoch from several runs */
-    name_hint hint = {0, NAN, -1};
-    int n_numbers = numbers_in_name(stem, &hint.value, &hint.decimals);
-    if (from_name) hint = (name_hint){cap.decimals >= 0, cap.value, cap.decimals};
-    else hint.have = !matched && !keyed && n_numbers == 1;
-    int have_csv = !stored && !keyed && (!from_name || cap.decimals >= 0) && x->epoch >= 0 && !mid_epoch &&
-                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &hint, &logged);
-    if (stored) {
+    int have_csv = !w->stored && !w->keyed && (!w->from_name || w->cap_decimals >= 0) && x->epoch >= 0 && !mid_epoch &&
+                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &w->hint, &logged, lacks,
+                             sizeof lacks);
+    /* one of several saves of its epoch whose number is not the epoch's row: saved mid-epoch */
+    if (have_csv && w->several && w->hint.decimals >= 0 && !hint_agrees(&w->hint, logged)) have_csv = 0;
+    if (w->stored) {
       x->value = x->info.monitor_value;
       x->source = KCB_RANK_STORED;
-    } else if (from_name) {
-      x->value = cap.value;
+    } else if (w->from_name) {
+      x->value = w->cap_value;
       x->source = KCB_RANK_NAME;
       /* the name's value rounded as the template writes it: the log's exact one, when it agrees */
-      if (have_csv && cap.decimals >= 0 && fabs(logged - cap.value) <= 0.5000001 * pow(10, -cap.decimals))
-        x->value = logged, x->source = KCB_RANK_CSV;
-    } else if (keyed) { /* a matched template says which field is which */
+      if (have_csv && w->cap_decimals >= 0 && hint_agrees(&w->hint, logged)) x->value = logged, x->source = KCB_RANK_CSV;
+    } else if (w->keyed) { /* a matched template says which field is which */
       x->source = KCB_RANK_NAME;
     } else if (have_csv) {
       x->value = logged;
       x->source = KCB_RANK_CSV;
-    } else if (!matched && !x->info.has_monitor && n_numbers == 1) {
-      /* A name's lone number is the monitor's only if the file does not say it was saved by another */
-      x->value = hint.value;
-      x->source = KCB_RANK_NAME;
+      if (w->lone && w->hint.decimals >= 0 && hint_agrees(&w->hint, logged)) agree++;
+      else if (w->lone && w->hint.decimals >= 0 && !isnan(logged) && disagree++ == 0)
+        kcb__strlcpy(disagreeing, x->path, sizeof disagreeing);
+    } else if (w->lone && !x->info.has_monitor) {
+      /* a lone number is the monitor's only if the file does not say it was saved by another, and
+       * the run's log, which has this epoch's row, has the monitor's column */
+      if (lacks[0]) {
+        if (lacking_rows++ == 0) kcb__strlcpy(lacking, lacks, sizeof lacking);
+      } else {
+        w->guess = 1;
+      }
     }
-    if (x->source == KCB_RANK_NONE) x->value = NAN;
   }
+  /* lone numbers that the log shows are another value (only disagreeing where both are known)
+   * value nothing */
+  int numbers_are_other = disagree > 0 && agree == 0;
+  for (size_t i = 0; i < e.n; i++)
+    if (pending[i].guess && !numbers_are_other) {
+      e.v[i].value = pending[i].hint.value;
+      e.v[i].source = KCB_RANK_NAME;
+    }
+  for (size_t i = 0; i < e.n; i++)
+    if (e.v[i].source == KCB_RANK_NONE) e.v[i].value = NAN;
+  char note[2 * PATH_MAX + 512] = "";
+  if (numbers_are_other)
+    snprintf(note, sizeof note, "the numbers in the file names are not %s: they disagree with the CSV log's %s in "
+             "each of the %zu files it also values (%s the first); files without a log row are left unranked",
+             monitor, monitor, disagree, disagreeing);
+  if (lacking_rows)
+    snprintf(note + strlen(note), sizeof note - strlen(note), "%s%s, the run's CSV log, has no column '%s': the "
+             "numbers in %zu file name%s are not taken for it", note[0] ? "; " : "", lacking, monitor, lacking_rows,
+             lacking_rows == 1 ? "" : "s");
+  if (note[0] && !(r->note = strdup(note))) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
   /* qsort has no context argument: max mode sorts the negated values (no global state) */
   for (size_t i = 0; mode == KCB_MONITOR_MAX && i < e.n; i++) e.v[i].value = -e.v[i].value;
   if (e.n) qsort(e.v, e.n, sizeof *e.v, cmp_entry);
@@ -549,7 +662,8 @@ done:
   }
   free(e.v);
   free(e.ids);
-  free(r);
+  free(pending);
+  kcb_checkpoint_ranking_free(r);
   return rc;
 }
 
@@ -560,6 +674,7 @@ void kcb_checkpoint_ranking_free(kcb_checkpoint_ranking *r) {
     free(r->entries[i].error);
   }
   free(r->entries);
+  free(r->note);
   free(r);
 }
 

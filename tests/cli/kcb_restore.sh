@@ -82,6 +82,39 @@ check percent_alone 0 "^1 +$tmp/pct/w\.002-87\.50%\.weights\.h5 +weights\.h5 +2 
 # the same run twice in one log (a rerun appended) and a third: its rows agree with the name, alike
 printf 'epoch,val_accuracy\n0,0.8012\n1,0.9134\n0,0.8012\n1,0.9134\n0,0.8466\n1,0.8811\n' >"$tmp/tworuns/log.csv"
 check same_run_twice_own_row 0 "^1 +$tmp/tworuns/w\.02-0\.91\.weights\.h5 +weights\.h5 +2 +0\.9134 +csv\$" -- "$bin" "$tmp/tworuns" --monitor val_accuracy
+# a link kept beside the best file (best.weights.h5 -> w.02-0.30...): the file is ranked under its own
+# name, with the epoch and value the link's name does not carry
+mkdir -p "$tmp/link" && for f in w.01-0.90 w.02-0.30 w.03-0.50; do cp "$plain" "$tmp/link/$f.weights.h5"; done
+ln -s w.02-0.30.weights.h5 "$tmp/link/best.weights.h5"
+check link_beside_target 0 "^1 +$tmp/link/w\.02-0\.30\.weights\.h5 +weights\.h5 +2 +0\.3 +name\$" -- "$bin" "$tmp/link"
+check link_not_listed 0 "^3\$" -- sh -c "'$bin' '$tmp/link' | grep -c weights.h5"
+# a link to a directory is listed as not followed; a link to nothing as such
+ln -s ../tworuns "$tmp/link/linked" && ln -s nothing.weights.h5 "$tmp/link/dangling.weights.h5"
+check link_to_directory 0 "skipping $tmp/link/linked: a symbolic link to a directory: not followed" -- "$bin" "$tmp/link"
+check link_to_nothing 0 "skipping $tmp/link/dangling\.weights\.h5: a symbolic link to 'nothing\.weights\.h5', which does not exist" -- "$bin" "$tmp/link"
+# the names' numbers are val_loss's ({val_loss:.2f}), the monitor val_accuracy, and a resumed run's log
+# holds epochs 3-4 only: there the numbers disagree with the log, so epochs 1-2 get no value from them
+mkdir -p "$tmp/other" && for f in w.01-1.90 w.02-1.10 w.03-0.55 w.04-0.45; do cp "$plain" "$tmp/other/$f.weights.h5"; done
+printf 'epoch,val_accuracy,val_loss\n2,0.80,0.55\n3,0.86,0.45\n' >"$tmp/other/log.csv"
+check names_other_value 0 "note: the numbers in the file names are not val_accuracy: they disagree with the CSV log's val_accuracy in each of the 2 files" -- "$bin" "$tmp/other" --monitor val_accuracy
+check names_other_value_best 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.86 +csv\$" -- "$bin" "$tmp/other" --monitor val_accuracy
+check names_other_value_unranked 0 "^- +$tmp/other/w\.01-1\.90\.weights\.h5 .* none\$" -- "$bin" "$tmp/other" --monitor val_accuracy
+check names_are_monitor 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.45 +csv\$" -- "$bin" "$tmp/other" --monitor val_loss
+# a monitor the run's log does not have: the names' numbers are not taken for it
+printf 'epoch,val_accuracy,val_loss\n0,0.3,1.9\n1,0.5,1.1\n2,0.80,0.55\n3,0.86,0.45\n' >"$tmp/other/log.csv"
+check log_lacks_monitor 1 "note: $tmp/other/log\.csv, the run's CSV log, has no column 'val_auc': the numbers in 4 file names are not taken for it" -- \
+  "$bin" "$tmp/other" --monitor val_auc
+# saves every N batches ({epoch}-{batch}-{loss:.3f}, no --template): the epoch's CSV row, written at its
+# end, values none of them; each name's own number does
+mkdir -p "$tmp/mid" && for f in c-001-0100-0.930 c-001-0200-0.860 c-002-0100-0.730 c-002-0200-0.590; do cp "$plain" "$tmp/mid/$f.weights.h5"; done
+printf 'epoch,loss\n0,0.85\n1,0.57\n' >"$tmp/mid/log.csv"
+check mid_epoch_names 0 "^1 +$tmp/mid/c-002-0200-0\.590\.weights\.h5 +weights\.h5 +2 +0\.59 +name\$" -- "$bin" "$tmp/mid" --monitor loss
+check mid_epoch_template_batch 0 '"path": "[^"]*c-002-0200-0\.590\.weights\.h5", "readable": true, "rank": 1, "layout": "weights\.h5", "epoch": 2, "batch": 200,' -- \
+  "$bin" "$tmp/mid" --monitor loss --json --template 'c-{epoch:03d}-{batch:04d}-{loss:.3f}.weights.h5'
+check template_matches_none 0 "note: --template matched 0 of the 4 readable files" -- "$bin" "$tmp/mid" --monitor loss --template 'w.{epoch:02d}.keras'
+# a directory with no checkpoint file: that is what is said, not a missing value
+mkdir -p "$tmp/empty" && touch "$tmp/empty/ckpt.index" "$tmp/empty/model.pt"
+check no_checkpoint_files 1 "^kcb-restore: no checkpoint files \(\*\.keras, \*\.weights\.h5, \*\.h5, \*\.hdf5\) in the path given\$" -- "$bin" "$tmp/empty"
 mkdir -p "$tmp/twonums" && for f in w.01-0.52-0.81 w.02-0.31-0.90; do cp "$plain" "$tmp/twonums/$f.weights.h5"; done
 check two_numbers_no_guess 1 "no checkpoint with a value for val_loss among 2 files" -- "$bin" "$tmp/twonums"
 mkdir -p "$tmp/vnames" && for f in best_model_v2 resnet50_best run_07; do cp "$plain" "$tmp/vnames/$f.weights.h5"; done

@@ -174,6 +174,8 @@ typedef struct kcb_checkpoint_entry {
   double value;               /* the monitored value; NaN when source is KCB_RANK_NONE */
   kcb_rank_source source;
   size_t rank;                /* 1 = best; 0 = not ranked */
+  int64_t batch;              /* 0-based batch of a save in the middle of an epoch: stored, else the
+                                 name_template's `{batch}`; -1 for an epoch-end save or unknown */
 } kcb_checkpoint_entry;
 
 /** The result of kcb_checkpoint_rank: ranked entries first (best first), then readable files
@@ -183,6 +185,10 @@ typedef struct kcb_checkpoint_ranking {
   kcb_checkpoint_entry *entries;
   size_t n_ranked, n_unreadable;
   kcb_monitor_mode mode;      /* the direction used (MIN or MAX) */
+  size_t n_template_matches;  /* readable files whose names name_template matched (0 without one) */
+  char *note;                 /* NULL, or what the ranking left out and why, for the user: numbers in
+                                 the names that a CSV log shows are another value, a log without the
+                                 monitor's column (owned) */
 } kcb_checkpoint_ranking;
 
 /** How checkpoints are ranked. */
@@ -206,9 +212,16 @@ typedef struct kcb_rank_options {
  * whole number not glued to letters, as `v2` or `resnet50` are, read as Keras's 1-based
  * `{epoch}`), (4) the last number with a decimal point that
  * follows a `-`, `_` or `=` in the name (Keras's `...-{val_loss:.2f}.keras`), unless the file
- * records that it was saved by another monitor (that number is then the other monitor's). With
+ * records that it was saved by another monitor, the run's CSV log has that epoch's row but no
+ * column for the monitor, or the names whose epochs the log also values disagree with it (the
+ * number is then another value; `note` says so). Files of one directory and epoch whose names give
+ * different numbers were saved in the middle of the epoch (ModelCheckpoint's save_freq in
+ * batches): the epoch's CSV row does not value them, their names' numbers do. With
  * name_template, a name it matches gives the value of the monitor's field or nothing, and (2) and
- * (4) are not tried. NaN values rank last; ties keep path order. An unreadable file is listed (readable 0) and never stops the ranking.
+ * (4) are not tried. NaN values rank last; ties go to the earlier epoch and batch, then path
+ * order. Two names of one file (a `best.keras` link beside its target) are ranked once, under the
+ * file's own name. A link to a directory is listed, not followed, and a link to nothing is listed
+ * as such. An unreadable file is listed (readable 0) and never stops the ranking.
  * @param[out] out freed with kcb_checkpoint_ranking_free
  * @param paths files or directories
  * @param opts NULL: KCB_RANK_OPTIONS_INIT
