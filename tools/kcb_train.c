@@ -62,9 +62,15 @@ static void catch_stop_signals(void) {
   sa.sa_handler = on_stop_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &sa, NULL);
-  sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGHUP, &sa, NULL); /* a closed terminal stops as SIGTERM does: backup, logs closed */
+  /* SIGHUP: a closed terminal stops as SIGTERM does (backup, logs closed). A signal ignored when
+   * kcb-train starts stays ignored, as the shell meant it: nohup's SIGHUP, SIGINT of a script's
+   * background job (a Ctrl-C for the foreground job is not for it) */
+  const int stops[] = {SIGINT, SIGTERM, SIGHUP};
+  for (size_t i = 0; i < sizeof stops / sizeof *stops; i++) {
+    struct sigaction old;
+    if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    sigaction(stops[i], &sa, NULL);
+  }
 }
 
 /* A float32 setting (the learning rate) as its shortest decimal reads, as a double: 0.001, not the

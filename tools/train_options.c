@@ -322,10 +322,6 @@ static int unknown_option(const char *where, const char *name) {
             where, bare, bare);
     return 2;
   }
-  if (!where && !strcmp(name, "--")) { /* the usual end of options: kcb-train has no arguments to follow it */
-    fprintf(stderr, "kcb-train: '--': kcb-train takes no arguments, only options (see kcb-train --help)\n");
-    return 2;
-  }
   const char *s = cli_suggest(bare, names, n);
   fprintf(stderr, "kcb-train: %s%sunknown option '%s'", where ? where : "", where ? ": " : "", name);
   if (s) fprintf(stderr, "; did you mean %s%s?", where ? "" : "--", s);
@@ -580,6 +576,10 @@ int train_args_parse(train_args *a, int argc, char **argv) {
     if (strncmp(flag, "--help=", 7) == 0 || strncmp(flag, "--version=", 10) == 0)
       return train_usage_error(flag[2] == 'h' ? "--help" : "--version", NULL, "takes no value");
     if (strncmp(flag, "--", 2) != 0) return train_usage_error("argument", flag, "not an option");
+    if (strcmp(flag, "--") == 0) { /* the end of options, as POSIX tools take it: nothing may follow */
+      if (i + 1 < argc) return train_usage_error("argument", argv[i + 1], "kcb-train takes no arguments, only options");
+      break;
+    }
     /* --name=value, as GNU tools accept */
     char dashed[80];
     const char *eq = strchr(flag, '='), *v = NULL;

@@ -9,7 +9,9 @@ bin=$1/kcb-train inspect=$1/kcb-inspect
 check help 0 '--epochs N +\[20\]' -- "$bin" --help
 check help_groups 0 '^Training:$' -- "$bin" -h
 check bad_number 2 "kcb-train: --epochs 'abc': expected a whole number from 0 to 1000000" -- "$bin" --epochs abc
-check dash_dash 2 "^kcb-train: '--': kcb-train takes no arguments, only options" -- "$bin" --epochs 1 --
+# `--` ends the options, as POSIX tools take it (the run goes on to its data); nothing may follow it
+check dash_dash 1 "^kcb-train: /nonexistent: cannot open the data directory" -- "$bin" --data /nonexistent --
+check dash_dash_argument 2 "^kcb-train: argument 'extra': kcb-train takes no arguments, only options" -- "$bin" --epochs 1 -- extra
 check bad_range 2 "kcb-train: --verbose '3': expected a whole number from 0 to 2" -- "$bin" --verbose 3
 check bad_split 2 "kcb-train: --validation-split '1.5': expected a number" -- "$bin" --validation-split 1.5
 check unknown_flag 2 "kcb-train: unknown option '--bogus' \(see kcb-train --help\)" -- "$bin" --bogus 1
@@ -285,6 +287,14 @@ kcb-train-course.txt"
   kill -HUP $hup_pid; wait $hup_pid; hup_status=$?
   check sighup_stops_with_backup 0 '^129 stopped by SIGHUP, backup kept$' -- bash -c "grep -q 'kcb-train: stopped by SIGHUP' '$tmp/hup.out' \
     && test -e '$tmp/hup/latest.weights.h5' && echo '$hup_status stopped by SIGHUP, backup kept'"
+  # under nohup, SIGHUP stays ignored, as the user asked: the run goes on, and SIGTERM still stops it
+  nohup "$bin" $small --epochs 200 --batch-size 4 --verbose 0 --backup-dir "$tmp/nohup" --backup-freq 5 >"$tmp/nohup.out" 2>&1 &
+  nohup_pid=$!
+  for _ in $(seq 200); do [ -e "$tmp/nohup/latest.weights.h5" ] && break; sleep 0.05; done
+  kill -HUP $nohup_pid; sleep 0.5
+  nohup_alive=$(kill -0 $nohup_pid 2>/dev/null && echo running || echo stopped)
+  kill -TERM $nohup_pid; wait $nohup_pid; nohup_status=$?
+  check nohup_keeps_sighup_ignored 0 '^running 143$' -- echo "$nohup_alive $nohup_status"
   # (the same command: wherever the signal came, it resumes; stopped again once it has said so)
   check sighup_resumes 0 '^Resuming from .*/hup/latest\.weights\.h5 at epoch' -- bash -c "timeout -s INT 5 '$bin' $small \
     --epochs 200 --batch-size 4 --verbose 0 --backup-dir '$tmp/hup' --backup-freq 5 2>&1 | head -n 1"
