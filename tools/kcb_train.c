@@ -1587,7 +1587,8 @@ setup_end:
     if (rank == 0 && a.save) { /* a rerun would find the run completed: say how to get them */
       fputs("kcb-train: to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights ", stderr);
       cli_shell_quote(stderr, a.save); /* pasted into a shell as it is */
-      fputs(" (with this run's --model and --data options, without --backup-dir)\n", stderr);
+      fputs(" (with this run's --model, --data, --train-limit, --loss and --metrics, which decide the test set "
+            "and its metrics, and without --backup-dir)\n", stderr);
     }
   }
   if (rank == 0 && (a.verbose || status))
