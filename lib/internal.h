@@ -181,8 +181,9 @@ int kcb__ascii_ncasecmp(const char *a, const char *b, size_t n);
 
 /* strtod in the C locale: files and command lines never follow LC_NUMERIC. */
 double kcb__strtod_c(const char *s, char **end);
-/* Python's float(s) on the whole of s: surrounding blanks, underscores between digits, inf,
- * infinity and nan in any case; no hex, no "nan(...)". @return 0 and *out, or -1 (no number). */
+/* Python's float(s) on the whole of an ASCII s (Unicode digits and spaces, which Python also takes,
+ * are not read): surrounding blanks, underscores between digits, inf, infinity and nan in any case;
+ * no hex, no "nan(...)". @return 0 and *out, or -1 (no number). */
 int kcb__parse_python_float(const char *s, double *out);
 
 /* The calling thread's locale with LC_NUMERIC set to "C", for the length of a call that prints

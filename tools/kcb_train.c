@@ -1196,6 +1196,9 @@ int main(int argc, char **argv) {
   kcb_distributed *dist = NULL;
   int rc_dist = kcb_distributed_launched() ? kcb_distributed_new(&dist, NULL) : 0;
   if (rc_dist) return fail("joining the MPI job", rc_dist);
+  /* the rank the job gives, not the environment's guess: OMPI_COMM_WORLD_RANK exported by hand, or
+   * inherited from another job, names no rank of this one (alone, it is rank 0) */
+  quiet_rank = kcb_distributed_rank(dist) > 0;
   int status = check_command_line(&a, argc, argv, dist);
   if (kcb_distributed_size(dist) > 1) {
     /* a usage error, --help or --version every rank met (the same command line) ends each rank

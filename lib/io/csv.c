@@ -334,9 +334,10 @@ int kcb_csv_table_read(kcb_csv_table *out, const char *path, char separator) {
       if (col < out->n_columns && (int)col != epoch_col && is_list(ps.field))
         row[col] = kcb__csv_missing(); /* CSVLogger's text of a value that is not one number: '"[1.5, 2.0]"' */
       else if (col < out->n_columns && parse_number(ps.field, &row[col]) != 0)
-        KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: column %zu ('%.*s'): '%.*s%s' is not a number", path, line, col + 1,
-                            kcb__utf8_prefix(out->columns[col], 64), out->columns[col], kcb__utf8_prefix(ps.field, 64),
-                            ps.field, strlen(ps.field) > 64 ? "..." : ""));
+        KCB__TRY(kcb__error(KCB_EFORMAT, "%s:%ld: column %zu ('%.*s%s'): '%.*s%s' is not a number", path, line, col + 1,
+                            kcb__utf8_prefix(out->columns[col], 64), out->columns[col],
+                            strlen(out->columns[col]) > 64 ? "..." : "", kcb__utf8_prefix(ps.field, 64), ps.field,
+                            strlen(ps.field) > 64 ? "..." : ""));
       col++;
     } while (!last);
     if (col != out->n_columns)

@@ -318,13 +318,13 @@ static const char *full_path(hid_t parent, const char *rel, char *out, size_t si
   return out;
 }
 
-/* The guard's verdict on the object at addr, reached from parent by rel, naming the object: the
- * header offset alone does not say which weight it is. */
+/* The guard's verdict on the object header at addr, reached from parent by rel, naming the object
+ * (a dataset, or the group holding a bad link): the header offset alone does not say which. */
 static int guard_named(hid_t parent, const char *rel, uint64_t addr, const char *file) {
   int rc = kcb__h5_guard_object(parent, addr, file);
   if (rc && rc != KCB_ENOMEM) {
     char full[2 * KCB__H5_PATH_MAX + 2];
-    rc = kcb__error(rc, "%s (the object '%s')", kcb_error_last(), full_path(parent, rel, full, sizeof full));
+    rc = kcb__error(rc, "%s (the header of '%s')", kcb_error_last(), full_path(parent, rel, full, sizeof full));
   }
   return rc;
 }

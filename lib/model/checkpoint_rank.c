@@ -43,6 +43,8 @@ static int is_checkpoint_name(const char *name) {
   return kcb__ends_with(name, ".weights.h5") || kcb__ends_with(name, ".h5") || kcb__ends_with(name, ".hdf5") || kcb__ends_with(name, ".keras");
 }
 
+static int64_t path_epoch(const char *path);
+
 static int add_entry(entries *e, const char *path) {
   struct stat st, lst;
   file_id id = {0, 0, stat(path, &st) == 0, lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)};
@@ -50,8 +52,10 @@ static int add_entry(entries *e, const char *path) {
   for (size_t i = 0; id.known && i < e->n; i++)
     if (e->ids[i].known && e->ids[i].dev == id.dev && e->ids[i].ino == id.ino) {
       /* one file, two names (`best.keras` linking to `ckpt-02-0.30.keras`): ranked once, under its
-       * own name, whose epoch and value a link's name does not carry */
-      if (e->ids[i].is_link && !id.is_link) {
+       * own name, whose epoch and value a link's name does not carry; of two hard links, the one
+       * naming an epoch */
+      if ((e->ids[i].is_link && !id.is_link) ||
+          (e->ids[i].is_link == id.is_link && path_epoch(e->v[i].path) < 0 && path_epoch(path) >= 0)) {
         char *own = strdup(path);
         if (!own) return kcb__error(KCB_ENOMEM, "rank: out of memory");
         free(e->v[i].path);
@@ -90,9 +94,12 @@ static int add_unsearched(entries *e, const char *path, const char *why) {
   if (rc || e->n == before) return rc;
   char text[PATH_MAX + 64], target[PATH_MAX];
   if (!why) {
+    struct stat st;
+    int loops = stat(path, &st) != 0 && errno == ELOOP;
     ssize_t len = readlink(path, target, sizeof target - 1);
     target[len > 0 ? len : 0] = '\0';
-    snprintf(text, sizeof text, "a symbolic link to '%s', which does not exist", target);
+    snprintf(text, sizeof text, loops ? "a symbolic link to '%s', which leads back to itself (a loop of links)"
+                                      : "a symbolic link to '%s', which does not exist", target);
     why = text;
   }
   if (!(e->v[e->n - 1].error = strdup(why))) return kcb__error(KCB_ENOMEM, "rank: out of memory");
@@ -327,6 +334,14 @@ static int standalone_number(const char *s, const char *a, const char *b) {
 
 /* The 0-based epoch from a file name: the number after "epoch", else the first number standing
  * alone (see standalone_number); -1 when there is none. */
+static int64_t epoch_from_name(const char *stem);
+
+static int64_t path_epoch(const char *path) {
+  char stem[1024];
+  stem_of(path, stem, sizeof stem);
+  return epoch_from_name(stem);
+}
+
 static int64_t epoch_from_name(const char *stem) {
   const char *p = strstr(stem, "epoch");
   if (p) {
@@ -380,12 +395,20 @@ static int hint_agrees(const name_hint *h, double v) {
   return h->decimals >= 0 && fabs(v - h->value) <= 0.5000001 * pow(10, -h->decimals);
 }
 
+/* A run's CSV log without the monitor's column, and the column a name's number is. */
+typedef struct log_lack {
+  char log[PATH_MAX];
+  char column[128];
+} log_lack;
+
 /* A CSV log's value for the checkpoint `ckpt_base` in `dir`: the given log's, or among the *.csv
  * with the columns, the one whose name the checkpoint's starts with the longest; logs that fit
  * alike and disagree give none (two runs' logs in one directory: which is this file's is unknown).
- * `lacking` gets a log that has the epoch's row but no column for the monitor. */
+ * `lacking` gets a log that has no column for the monitor and shows whose the name's number is:
+ * its row for the epoch has another column agreeing with it (the run's log, and the number that
+ * column's). */
 static int csv_value(const char *dir, const char *csv_path, const char *ckpt_base, const char *monitor, int64_t epoch,
-                     const name_hint *hint, double *out, char *lacking, size_t lacking_size) {
+                     const name_hint *hint, double *out, log_lack *lacking) {
   int found = 0, ambiguous = 0;
   size_t best_fit = 0;
   char **cands = NULL;
@@ -414,11 +437,13 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
     if (kcb_csv_table_read(&t, cands[i], 0) == 0) {
       int ce = kcb_csv_table_column(&t, "epoch"), cm = kcb_csv_table_column(&t, monitor);
       size_t fit = csv_fit(cands[i], ckpt_base);
-      for (size_t r = 0; ce >= 0 && cm < 0 && r < t.n_rows; r++) /* the run logged this epoch, and not the monitor */
-        if (kcb_csv_table_value(&t, r, (size_t)ce) == (double)epoch) {
-          kcb__strlcpy(lacking, cands[i], lacking_size);
-          break;
-        }
+      for (size_t r = 0; hint->have && ce >= 0 && cm < 0 && r < t.n_rows && !lacking->log[0]; r++)
+        for (size_t c = 0; c < t.n_columns && kcb_csv_table_value(&t, r, (size_t)ce) == (double)epoch; c++)
+          if ((int)c != ce && hint_agrees(hint, kcb_csv_table_value(&t, r, c))) {
+            kcb__strlcpy(lacking->log, cands[i], sizeof lacking->log);
+            kcb__strlcpy(lacking->column, t.columns[c], sizeof lacking->column);
+            break;
+          }
       /* Several rows for the epoch (runs appended to one log): the last one, a resumed run's, unless
        * the file's name gives a value that is one row's and not the last's (another run's file) */
       double last = NAN, named = NAN;
@@ -486,12 +511,30 @@ static int cmp_entry(const void *pa, const void *pb) {
   return strcmp(a->path, b->path);
 }
 
+/* Whether two names are alike but for their numbers (digit runs, with a decimal point inside):
+ * written by one template. */
+static int same_shape(const char *a, const char *b) {
+  for (;;) {
+    int da = isdigit((unsigned char)*a), db = isdigit((unsigned char)*b);
+    if (da != db) return 0;
+    if (da) {
+      while (isdigit((unsigned char)*a) || (*a == '.' && isdigit((unsigned char)a[1]))) a++;
+      while (isdigit((unsigned char)*b) || (*b == '.' && isdigit((unsigned char)b[1]))) b++;
+      continue;
+    }
+    if (*a != *b) return 0;
+    if (!*a) return 1;
+    a++, b++;
+  }
+}
+
 /* What kcb_checkpoint_rank learns of one file before it values it. */
 typedef struct rank_work {
   int matched, stored, from_name, keyed; /* the template matched; the value's source, if known */
   name_hint hint;                        /* the name's number */
   int lone;                              /* the name's one number, of no named field */
-  int several;                           /* another name of its directory and epoch gives another number */
+  int several;                           /* another name of its directory, epoch and shape gives another number */
+  int verdict;                           /* the number against the CSV log's monitor: 1 agrees, -1 not, 0 unknown */
   int guess;                             /* the lone number values the file, unless the log shows otherwise */
   double cap_value;                      /* the template's field */
   int cap_decimals;
@@ -556,9 +599,9 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     w->cap_value = cap.value;
     w->cap_decimals = cap.decimals;
   }
-  /* Files of one directory and epoch whose names give different numbers: saved in the middle of the
-   * epoch (ModelCheckpoint's save_freq in batches), which the epoch's CSV row does not value, or by
-   * two runs, each of which has its row in an appended log */
+  /* Files of one directory and epoch whose names, alike but for their numbers (one template), give
+   * different numbers: saved in the middle of the epoch (ModelCheckpoint's save_freq in batches),
+   * which the epoch's CSV row does not value, or by two runs, each with its row in an appended log */
   for (size_t i = 0; i < e.n; i++) {
     const kcb_checkpoint_entry *x = &e.v[i];
     if (!pending[i].lone || x->info.epoch >= 0 || x->epoch < 0) continue;
@@ -569,13 +612,15 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       const char *ys = strrchr(y->path, '/');
       if (k != i && pending[k].lone && y->info.epoch < 0 && y->epoch == x->epoch &&
           pending[k].hint.value != pending[i].hint.value && (size_t)(ys ? ys - y->path : 0) == dir_len &&
-          strncmp(x->path, y->path, dir_len) == 0)
+          strncmp(x->path, y->path, dir_len) == 0 && same_shape(x->path + dir_len, y->path + dir_len))
         pending[i].several = pending[k].several = 1;
     }
   }
   /* the values: stored, the template's field or the keyed name, the CSV log; lone numbers later */
-  size_t agree = 0, disagree = 0, lacking_rows = 0;
-  char lacking[PATH_MAX] = "", disagreeing[PATH_MAX] = "";
+  size_t disagree = 0, lacking_rows = 0;
+  char disagreeing[PATH_MAX] = "";
+  log_lack lacking = {"", ""};
+  int monitor_is_validation = strncmp(monitor, "val_", 4) == 0;
   for (size_t i = 0; i < e.n; i++) {
     kcb_checkpoint_entry *x = &e.v[i];
     rank_work *w = &pending[i];
@@ -589,13 +634,13 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     else strcpy(dir, ".");
     if (slash == x->path) strcpy(dir, "/");
     double logged = NAN;
-    char lacks[PATH_MAX] = "";
+    log_lack lacks = {"", ""};
     /* the log's value, read only where it may be used (a file storing its value needs none) */
     int have_csv = !w->stored && !w->keyed && (!w->from_name || w->cap_decimals >= 0) && x->epoch >= 0 && !mid_epoch &&
-                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &w->hint, &logged, lacks,
-                             sizeof lacks);
+                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &w->hint, &logged, &lacks);
     /* one of several saves of its epoch whose number is not the epoch's row: saved mid-epoch */
-    if (have_csv && w->several && w->hint.decimals >= 0 && !hint_agrees(&w->hint, logged)) have_csv = 0;
+    int saved_mid_epoch = w->several && !(have_csv && w->hint.decimals >= 0 && hint_agrees(&w->hint, logged));
+    if (saved_mid_epoch) have_csv = 0;
     if (w->stored) {
       x->value = x->info.monitor_value;
       x->source = KCB_RANK_STORED;
@@ -609,38 +654,51 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     } else if (have_csv) {
       x->value = logged;
       x->source = KCB_RANK_CSV;
-      if (w->lone && w->hint.decimals >= 0 && hint_agrees(&w->hint, logged)) agree++;
-      else if (w->lone && w->hint.decimals >= 0 && !isnan(logged) && disagree++ == 0)
-        kcb__strlcpy(disagreeing, x->path, sizeof disagreeing);
-    } else if (w->lone && !x->info.has_monitor) {
-      /* a lone number is the monitor's only if the file does not say it was saved by another, and
-       * the run's log, which has this epoch's row, has the monitor's column */
-      if (lacks[0]) {
-        if (lacking_rows++ == 0) kcb__strlcpy(lacking, lacks, sizeof lacking);
+      if (w->lone && w->hint.decimals >= 0 && !isnan(logged)) w->verdict = hint_agrees(&w->hint, logged) ? 1 : -1;
+    } else if (w->lone && !x->info.has_monitor && !(saved_mid_epoch && monitor_is_validation)) {
+      /* a lone number is the monitor's only if the file does not say it was saved by another, the
+       * run's log does not show it is another column's, and (below) the names of its directory
+       * that the log values agree with the log; a save in the middle of an epoch has no val_ value */
+      if (lacks.log[0]) {
+        if (lacking_rows++ == 0) lacking = lacks;
       } else {
         w->guess = 1;
       }
     }
   }
-  /* lone numbers that the log shows are another value (only disagreeing where both are known)
-   * value nothing */
-  int numbers_are_other = disagree > 0 && agree == 0;
-  for (size_t i = 0; i < e.n; i++)
-    if (pending[i].guess && !numbers_are_other) {
-      e.v[i].value = pending[i].hint.value;
-      e.v[i].source = KCB_RANK_NAME;
+  /* lone numbers of a directory whose other names disagree with its log (and none agrees) are
+   * another value: they value nothing */
+  for (size_t i = 0; i < e.n; i++) {
+    if (!pending[i].guess) continue;
+    const char *slash = strrchr(e.v[i].path, '/');
+    size_t dir_len = slash ? (size_t)(slash - e.v[i].path) : 0;
+    size_t agree = 0, against = 0, first = 0;
+    for (size_t k = 0; k < e.n; k++) {
+      const char *ks = strrchr(e.v[k].path, '/');
+      if (!pending[k].verdict || (size_t)(ks ? ks - e.v[k].path : 0) != dir_len || strncmp(e.v[i].path, e.v[k].path, dir_len))
+        continue;
+      if (pending[k].verdict > 0) agree++;
+      else if (against++ == 0) first = k;
     }
+    if (against && !agree) {
+      if (disagree == 0) kcb__strlcpy(disagreeing, e.v[first].path, sizeof disagreeing);
+      disagree = disagree > against ? disagree : against;
+      continue;
+    }
+    e.v[i].value = pending[i].hint.value;
+    e.v[i].source = KCB_RANK_NAME;
+  }
   for (size_t i = 0; i < e.n; i++)
     if (e.v[i].source == KCB_RANK_NONE) e.v[i].value = NAN;
   char note[2 * PATH_MAX + 512] = "";
-  if (numbers_are_other)
+  if (disagree)
     snprintf(note, sizeof note, "the numbers in the file names are not %s: they disagree with the CSV log's %s in "
              "each of the %zu files it also values (%s the first); files without a log row are left unranked",
              monitor, monitor, disagree, disagreeing);
   if (lacking_rows)
     snprintf(note + strlen(note), sizeof note - strlen(note), "%s%s, the run's CSV log, has no column '%s': the "
-             "numbers in %zu file name%s are not taken for it", note[0] ? "; " : "", lacking, monitor, lacking_rows,
-             lacking_rows == 1 ? "" : "s");
+             "numbers in %zu file name%s are its '%s', not taken for it", note[0] ? "; " : "", lacking.log, monitor,
+             lacking_rows, lacking_rows == 1 ? "" : "s", lacking.column);
   if (note[0] && !(r->note = strdup(note))) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
   /* qsort has no context argument: max mode sorts the negated values (no global state) */
   for (size_t i = 0; mode == KCB_MONITOR_MAX && i < e.n; i++) e.v[i].value = -e.v[i].value;

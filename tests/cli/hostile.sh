@@ -185,7 +185,7 @@ for k in external elink soft filter scaleoffset virtual family; do
     elink) why="corrupt HDF5 link in the object header at offset [0-9]*: an external link, which would open another file: kcb follows only hard links" ;;
     soft) why="'/layers/dense/vars/0' is a soft or external link" ;;
     filter) why="dataset '/layers/dense/vars/0' uses HDF5 filter 32001, not one built into HDF5" ;;
-    scaleoffset) why="filter 0 is HDF5 filter 6 \\(scale-offset\\), which kcb does not read \\(the object '/layers/dense/vars/0'\\)" ;;
+    scaleoffset) why="filter 0 is HDF5 filter 6 \\(scale-offset\\), which kcb does not read \\(the header of '/layers/dense/vars/0'\\)" ;;
     virtual) why="a virtual dataset \\(mapped from other files\\)" ;;
     family) why="the HDF5 superblock names a file driver" ;;
   esac

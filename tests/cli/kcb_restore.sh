@@ -88,6 +88,9 @@ mkdir -p "$tmp/link" && for f in w.01-0.90 w.02-0.30 w.03-0.50; do cp "$plain" "
 ln -s w.02-0.30.weights.h5 "$tmp/link/best.weights.h5"
 check link_beside_target 0 "^1 +$tmp/link/w\.02-0\.30\.weights\.h5 +weights\.h5 +2 +0\.3 +name\$" -- "$bin" "$tmp/link"
 check link_not_listed 0 "^3\$" -- sh -c "'$bin' '$tmp/link' | grep -c weights.h5"
+# two hard links of one file: listed once, under the name that gives its epoch and value
+mkdir -p "$tmp/hard" && cp "$plain" "$tmp/hard/w.01-0.90.weights.h5" && ln "$tmp/hard/w.01-0.90.weights.h5" "$tmp/hard/best.weights.h5"
+check hard_link_own_name 0 "^1 +$tmp/hard/w\.01-0\.90\.weights\.h5 +weights\.h5 +1 +0\.9 +name\$" -- "$bin" "$tmp/hard"
 # a link to a directory is listed as not followed; a link to nothing as such
 ln -s ../tworuns "$tmp/link/linked" && ln -s nothing.weights.h5 "$tmp/link/dangling.weights.h5"
 check link_to_directory 0 "skipping $tmp/link/linked: a symbolic link to a directory: not followed" -- "$bin" "$tmp/link"
@@ -102,8 +105,25 @@ check names_other_value_unranked 0 "^- +$tmp/other/w\.01-1\.90\.weights\.h5 .* n
 check names_are_monitor 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.45 +csv\$" -- "$bin" "$tmp/other" --monitor val_loss
 # a monitor the run's log does not have: the names' numbers are not taken for it
 printf 'epoch,val_accuracy,val_loss\n0,0.3,1.9\n1,0.5,1.1\n2,0.80,0.55\n3,0.86,0.45\n' >"$tmp/other/log.csv"
-check log_lacks_monitor 1 "note: $tmp/other/log\.csv, the run's CSV log, has no column 'val_auc': the numbers in 4 file names are not taken for it" -- \
+check log_lacks_monitor 1 "note: $tmp/other/log\.csv, the run's CSV log, has no column 'val_auc': the numbers in 4 file names are its 'val_loss', not taken for it" -- \
   "$bin" "$tmp/other" --monitor val_auc
+# a log in the directory that is not the run's (its rows do not hold the names' numbers) says nothing
+# of them: the names value the files
+printf 'epoch,acc\n0,0.1\n1,0.2\n2,0.3\n3,0.4\n' >"$tmp/other/log.csv"
+check unrelated_log_lacks_monitor 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.45 +name\$" -- "$bin" "$tmp/other" --monitor val_loss
+# each directory judged on its own log: runA's names are another value, runB's are the monitor's
+mkdir -p "$tmp/runs/a" "$tmp/runs/b"
+for f in w.01-1.90 w.02-0.55; do cp "$plain" "$tmp/runs/a/$f.weights.h5"; done
+printf 'epoch,val_accuracy,val_loss\n1,0.80,0.55\n' >"$tmp/runs/a/log.csv"
+for f in w.01-0.70 w.02-0.90; do cp "$plain" "$tmp/runs/b/$f.weights.h5"; done
+check per_directory_verdict 0 "^1 +$tmp/runs/b/w\.02-0\.90\.weights\.h5 +weights\.h5 +2 +0\.9 +name\$" -- "$bin" "$tmp/runs" --monitor val_accuracy
+check per_directory_verdict_other 0 "^- +$tmp/runs/a/w\.01-1\.90\.weights\.h5 .* none\$" -- "$bin" "$tmp/runs" --monitor val_accuracy
+# two ModelCheckpoints of one run (loss-{epoch}-{val_loss}, mae-{epoch}-{val_mae}): not saves of one
+# epoch's middle; each epoch-end file gets the log's val_loss
+mkdir -p "$tmp/two" && for f in loss-01-0.40 mae-01-0.03 loss-02-0.31 mae-02-0.02; do cp "$plain" "$tmp/two/$f.weights.h5"; done
+printf 'epoch,val_loss,val_mae\n0,0.40,0.03\n1,0.31,0.02\n' >"$tmp/two/log.csv"
+check two_checkpoints_one_run 0 "^1 +$tmp/two/loss-02-0\.31\.weights\.h5 +weights\.h5 +2 +0\.31 +csv\$" -- "$bin" "$tmp/two"
+check two_checkpoints_one_run_mae 0 "^2 +$tmp/two/mae-02-0\.02\.weights\.h5 +weights\.h5 +2 +0\.31 +csv\$" -- "$bin" "$tmp/two"
 # saves every N batches ({epoch}-{batch}-{loss:.3f}, no --template): the epoch's CSV row, written at its
 # end, values none of them; each name's own number does
 mkdir -p "$tmp/mid" && for f in c-001-0100-0.930 c-001-0200-0.860 c-002-0100-0.730 c-002-0200-0.590; do cp "$plain" "$tmp/mid/$f.weights.h5"; done
@@ -111,6 +131,8 @@ printf 'epoch,loss\n0,0.85\n1,0.57\n' >"$tmp/mid/log.csv"
 check mid_epoch_names 0 "^1 +$tmp/mid/c-002-0200-0\.590\.weights\.h5 +weights\.h5 +2 +0\.59 +name\$" -- "$bin" "$tmp/mid" --monitor loss
 check mid_epoch_template_batch 0 '"path": "[^"]*c-002-0200-0\.590\.weights\.h5", "readable": true, "rank": 1, "layout": "weights\.h5", "epoch": 2, "batch": 200,' -- \
   "$bin" "$tmp/mid" --monitor loss --json --template 'c-{epoch:03d}-{batch:04d}-{loss:.3f}.weights.h5'
+# a save in an epoch's middle has no val_ value (Keras validates at the epoch's end): its number is not val_loss
+check mid_epoch_no_validation 1 "no checkpoint with a value for val_loss" -- "$bin" "$tmp/mid"
 check template_matches_none 0 "note: --template matched 0 of the 4 readable files" -- "$bin" "$tmp/mid" --monitor loss --template 'w.{epoch:02d}.keras'
 # a directory with no checkpoint file: that is what is said, not a missing value
 mkdir -p "$tmp/empty" && touch "$tmp/empty/ckpt.index" "$tmp/empty/model.pt"
