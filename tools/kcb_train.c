@@ -960,7 +960,7 @@ static int course_check(const train_args *a, int processes, int completed) {
     if (mine && mine_len == strlen(eq + 1) && strncmp(mine, eq + 1, mine_len) == 0) continue;
     double x, y; /* the same float in another spelling (records before 0.2 was kept as "0.2"); whole
                   * numbers (a seed past 2^53) compare as text */
-    char mine_text[64];
+    char mine_text[4096]; /* a --model spec is shown whole: the difference may be at its end */
     snprintf(mine_text, sizeof mine_text, "%.*s", (int)mine_len, mine ? mine : "");
     if (mine && (strpbrk(mine_text, ".eE") || strpbrk(eq + 1, ".eE")) && kcb_text_to_number(mine_text, &x) &&
         kcb_text_to_number(eq + 1, &y) && x == y)

@@ -218,8 +218,9 @@ static void usage(FILE *f) {
  * what a resumed run must share with the run it resumes. Epochs may grow; outputs may move. */
 static const char *const course_options[] = {
     "data", "train-limit", "model", "loss", "optimizer", "lr", "metrics", "batch-size", "validation-split", "seed",
-    "early-stopping", "monitor", "mode", "min-delta", "reduce-lr-on-plateau", "factor", "lr-patience", "lr-schedule",
-    "lr-decay-rate", "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha", "initial-weights", "initial-epoch", NULL};
+    "early-stopping", "monitor", "mode", "min-delta", "restore-best-weights", "terminate-on-nan", "reduce-lr-on-plateau",
+    "factor", "lr-patience", "lr-schedule", "lr-decay-rate", "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha",
+    "initial-weights", "initial-epoch", NULL};
 
 static const option *find_option(const char *name);
 

@@ -279,6 +279,17 @@ kcb-train-course.txt"
     "$bin" $small --epochs 5 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3
   check backup_completed_no_model 2 'holds a completed run, and --save .*/never\.keras does not exist' -- \
     "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3 --save "$tmp/never.keras"
+  # the options that change how a run ends are part of its course: a rerun without them is another run
+  "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/rbw" --early-stopping 5 --restore-best-weights >/dev/null 2>&1
+  check backup_other_restore_best 2 'trained with other settings: --restore-best-weights false \(the backed-up run: true\)' -- \
+    "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/rbw" --early-stopping 5
+  check backup_other_terminate_on_nan 2 'trained with other settings: --terminate-on-nan true \(the backed-up run: false\)' -- \
+    "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/rbw" --early-stopping 5 --restore-best-weights --terminate-on-nan
+  # a long --model is shown whole in the refusal: its difference may be at the end
+  long_model=flatten,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu
+  "$bin" --train-limit 500 --model "$long_model,10:softmax" --epochs 1 --verbose 0 --backup-dir "$tmp/longm" >/dev/null 2>&1
+  check backup_other_model_whole 2 "--model $long_model,10:sigmoid \(the backed-up run: $long_model,10:softmax\)" -- \
+    "$bin" --train-limit 500 --model "$long_model,10:sigmoid" --epochs 1 --verbose 0 --backup-dir "$tmp/longm"
   # SIGHUP (the terminal or ssh session closed) stops as SIGTERM does: after the batch, with a
   # backup the same command resumes from
   "$bin" $small --epochs 200 --batch-size 4 --verbose 0 --backup-dir "$tmp/hup" --backup-freq 5 >"$tmp/hup.out" 2>&1 &
