@@ -528,6 +528,13 @@ static int same_shape(const char *a, const char *b) {
   }
 }
 
+/* Whether two paths name files of one directory. */
+static int same_directory(const char *a, const char *b) {
+  const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+  size_t la = sa ? (size_t)(sa - a) : 0, lb = sb ? (size_t)(sb - b) : 0;
+  return la == lb && strncmp(a, b, la) == 0;
+}
+
 /* What kcb_checkpoint_rank learns of one file before it values it. */
 typedef struct rank_work {
   int matched, stored, from_name, keyed; /* the template matched; the value's source, if known */
@@ -605,14 +612,11 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   for (size_t i = 0; i < e.n; i++) {
     const kcb_checkpoint_entry *x = &e.v[i];
     if (!pending[i].lone || x->info.epoch >= 0 || x->epoch < 0) continue;
-    const char *slash = strrchr(x->path, '/');
-    size_t dir_len = slash ? (size_t)(slash - x->path) : 0;
     for (size_t k = 0; k < e.n && !pending[i].several; k++) {
       const kcb_checkpoint_entry *y = &e.v[k];
-      const char *ys = strrchr(y->path, '/');
       if (k != i && pending[k].lone && y->info.epoch < 0 && y->epoch == x->epoch &&
-          pending[k].hint.value != pending[i].hint.value && (size_t)(ys ? ys - y->path : 0) == dir_len &&
-          strncmp(x->path, y->path, dir_len) == 0 && same_shape(x->path + dir_len, y->path + dir_len))
+          pending[k].hint.value != pending[i].hint.value && same_directory(x->path, y->path) &&
+          same_shape(x->path, y->path))
         pending[i].several = pending[k].several = 1;
     }
   }
@@ -670,13 +674,9 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
    * another value: they value nothing */
   for (size_t i = 0; i < e.n; i++) {
     if (!pending[i].guess) continue;
-    const char *slash = strrchr(e.v[i].path, '/');
-    size_t dir_len = slash ? (size_t)(slash - e.v[i].path) : 0;
     size_t agree = 0, against = 0, first = 0;
     for (size_t k = 0; k < e.n; k++) {
-      const char *ks = strrchr(e.v[k].path, '/');
-      if (!pending[k].verdict || (size_t)(ks ? ks - e.v[k].path : 0) != dir_len || strncmp(e.v[i].path, e.v[k].path, dir_len))
-        continue;
+      if (!pending[k].verdict || !same_directory(e.v[i].path, e.v[k].path)) continue;
       if (pending[k].verdict > 0) agree++;
       else if (against++ == 0) first = k;
     }
