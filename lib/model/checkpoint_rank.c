@@ -395,20 +395,19 @@ static int hint_agrees(const name_hint *h, double v) {
   return h->decimals >= 0 && fabs(v - h->value) <= 0.5000001 * pow(10, -h->decimals);
 }
 
-/* A run's CSV log without the monitor's column, and the column a name's number is. */
-typedef struct log_lack {
+/* The column of a run's CSV log whose value at the file's epoch is the name's number. */
+typedef struct number_column {
   char log[PATH_MAX];
   char column[128];
-} log_lack;
+} number_column;
 
 /* A CSV log's value for the checkpoint `ckpt_base` in `dir`: the given log's, or among the *.csv
  * with the columns, the one whose name the checkpoint's starts with the longest; logs that fit
  * alike and disagree give none (two runs' logs in one directory: which is this file's is unknown).
- * `lacking` gets a log that has no column for the monitor and shows whose the name's number is:
- * its row for the epoch has another column agreeing with it (the run's log, and the number that
- * column's). */
+ * `whose` gets the column whose value at the epoch agrees with the name's number (the monitor's
+ * if it does), which shows what the number is. */
 static int csv_value(const char *dir, const char *csv_path, const char *ckpt_base, const char *monitor, int64_t epoch,
-                     const name_hint *hint, double *out, log_lack *lacking) {
+                     const name_hint *hint, double *out, number_column *whose) {
   int found = 0, ambiguous = 0;
   size_t best_fit = 0;
   char **cands = NULL;
@@ -437,13 +436,17 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
     if (kcb_csv_table_read(&t, cands[i], 0) == 0) {
       int ce = kcb_csv_table_column(&t, "epoch"), cm = kcb_csv_table_column(&t, monitor);
       size_t fit = csv_fit(cands[i], ckpt_base);
-      for (size_t r = 0; hint->have && ce >= 0 && cm < 0 && r < t.n_rows && !lacking->log[0]; r++)
-        for (size_t c = 0; c < t.n_columns && kcb_csv_table_value(&t, r, (size_t)ce) == (double)epoch; c++)
-          if ((int)c != ce && hint_agrees(hint, kcb_csv_table_value(&t, r, c))) {
-            kcb__strlcpy(lacking->log, cands[i], sizeof lacking->log);
-            kcb__strlcpy(lacking->column, t.columns[c], sizeof lacking->column);
-            break;
-          }
+      for (size_t r = 0; hint->have && ce >= 0 && r < t.n_rows; r++) {
+        if (kcb_csv_table_value(&t, r, (size_t)ce) != (double)epoch) continue;
+        for (size_t c = 0; c < t.n_columns; c++) {
+          int is_monitor = (int)c == cm, had_monitor = whose->log[0] && !strcmp(whose->column, monitor);
+          if ((int)c == ce || had_monitor || (whose->log[0] && !is_monitor) ||
+              !hint_agrees(hint, kcb_csv_table_value(&t, r, c)))
+            continue;
+          kcb__strlcpy(whose->log, cands[i], sizeof whose->log);
+          kcb__strlcpy(whose->column, t.columns[c], sizeof whose->column);
+        }
+      }
       /* Several rows for the epoch (runs appended to one log): the last one, a resumed run's, unless
        * the file's name gives a value that is one row's and not the last's (another run's file) */
       double last = NAN, named = NAN;
@@ -541,8 +544,11 @@ typedef struct rank_work {
   name_hint hint;                        /* the name's number */
   int lone;                              /* the name's one number, of no named field */
   int several;                           /* another name of its directory, epoch and shape gives another number */
-  int verdict;                           /* the number against the CSV log's monitor: 1 agrees, -1 not, 0 unknown */
-  int guess;                             /* the lone number values the file, unless the log shows otherwise */
+  int verdict;                           /* the number against the CSV log: 1 the monitor's, -1 not, 0 unknown */
+  int number;                            /* valued from its lone number and the log */
+  int have_csv;                          /* the log has the monitor's value at the file's epoch: logged */
+  double logged;
+  number_column whose;                   /* the log's column the number agrees with */
   double cap_value;                      /* the template's field */
   int cap_decimals;
 } rank_work;
@@ -621,30 +627,21 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     }
   }
   /* the values: stored, the template's field or the keyed name, the CSV log; lone numbers later */
-  size_t disagree = 0, lacking_rows = 0;
-  char disagreeing[PATH_MAX] = "";
-  log_lack lacking = {"", ""};
-  int monitor_is_validation = strncmp(monitor, "val_", 4) == 0;
   for (size_t i = 0; i < e.n; i++) {
     kcb_checkpoint_entry *x = &e.v[i];
     rank_work *w = &pending[i];
     if (!x->readable) continue;
-    /* a CSV row is written at its epoch's end, from the weights then: a file saved in the middle
-     * of the epoch (kcb's batch, a {batch} in the template) never had that value */
-    int mid_epoch = x->batch >= 0;
     char dir[1024];
     const char *slash = strrchr(x->path, '/');
     if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->path), x->path);
     else strcpy(dir, ".");
     if (slash == x->path) strcpy(dir, "/");
-    double logged = NAN;
-    log_lack lacks = {"", ""};
-    /* the log's value, read only where it may be used (a file storing its value needs none) */
-    int have_csv = !w->stored && !w->keyed && (!w->from_name || w->cap_decimals >= 0) && x->epoch >= 0 && !mid_epoch &&
-                   csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &w->hint, &logged, &lacks);
-    /* one of several saves of its epoch whose number is not the epoch's row: saved mid-epoch */
-    int saved_mid_epoch = w->several && !(have_csv && w->hint.decimals >= 0 && hint_agrees(&w->hint, logged));
-    if (saved_mid_epoch) have_csv = 0;
+    /* the log's value, read only where it may be used (a file storing its value needs none); a row
+     * is written at its epoch's end, from the weights then: a file saved in the middle of the epoch
+     * (kcb's batch, a {batch} in the template) never had that value */
+    w->have_csv = !w->stored && !w->keyed && (!w->from_name || w->cap_decimals >= 0) && x->epoch >= 0 && x->batch < 0 &&
+                  csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &w->hint, &w->logged,
+                            &w->whose);
     if (w->stored) {
       x->value = x->info.monitor_value;
       x->source = KCB_RANK_STORED;
@@ -652,53 +649,64 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       x->value = w->cap_value;
       x->source = KCB_RANK_NAME;
       /* the name's value rounded as the template writes it: the log's exact one, when it agrees */
-      if (have_csv && w->cap_decimals >= 0 && hint_agrees(&w->hint, logged)) x->value = logged, x->source = KCB_RANK_CSV;
+      if (w->have_csv && w->cap_decimals >= 0 && hint_agrees(&w->hint, w->logged)) x->value = w->logged, x->source = KCB_RANK_CSV;
     } else if (w->keyed) { /* a matched template says which field is which */
       x->source = KCB_RANK_NAME;
-    } else if (have_csv) {
-      x->value = logged;
+    } else if (w->lone && !x->info.has_monitor) {
+      w->number = 1; /* valued below, with what the other names of its template say */
+      /* a number no column holds says nothing of its template if it may be a mid-epoch save's */
+      if (w->whose.log[0]) w->verdict = !strcmp(w->whose.column, monitor) ? 1 : -1;
+      else if (w->have_csv && !isnan(w->logged) && !w->several) w->verdict = -1;
+    } else if (w->have_csv) {
+      x->value = w->logged;
       x->source = KCB_RANK_CSV;
-      if (w->lone && w->hint.decimals >= 0 && !isnan(logged)) w->verdict = hint_agrees(&w->hint, logged) ? 1 : -1;
-    } else if (w->lone && !x->info.has_monitor && !(saved_mid_epoch && monitor_is_validation)) {
-      /* a lone number is the monitor's only if the file does not say it was saved by another, the
-       * run's log does not show it is another column's, and (below) the names of its directory
-       * that the log values agree with the log; a save in the middle of an epoch has no val_ value */
-      if (lacks.log[0]) {
-        if (lacking_rows++ == 0) lacking = lacks;
-      } else {
-        w->guess = 1;
-      }
     }
   }
-  /* lone numbers of a directory whose other names disagree with its log (and none agrees) are
-   * another value: they value nothing */
+  /* A name's lone number (`ckpt-03-0.31`): what the run's log shows it is, at its epoch's row; else
+   * what it is in the other names of its template (one directory, one shape) that the log values. */
+  size_t other_value = 0, other_column = 0;
+  char first_other[PATH_MAX] = "";
+  number_column shown = {"", ""};
+  int monitor_is_validation = strncmp(monitor, "val_", 4) == 0;
   for (size_t i = 0; i < e.n; i++) {
-    if (!pending[i].guess) continue;
-    size_t agree = 0, against = 0, first = 0;
-    for (size_t k = 0; k < e.n; k++) {
-      if (!pending[k].verdict || !same_directory(e.v[i].path, e.v[k].path)) continue;
-      if (pending[k].verdict > 0) agree++;
-      else if (against++ == 0) first = k;
-    }
-    if (against && !agree) {
-      if (disagree == 0) kcb__strlcpy(disagreeing, e.v[first].path, sizeof disagreeing);
-      disagree = disagree > against ? disagree : against;
+    kcb_checkpoint_entry *x = &e.v[i];
+    rank_work *w = &pending[i];
+    if (!w->number) continue;
+    if (w->verdict > 0) { /* the monitor's, exactly in the log */
+      x->value = w->logged, x->source = KCB_RANK_CSV;
       continue;
     }
-    e.v[i].value = pending[i].hint.value;
-    e.v[i].source = KCB_RANK_NAME;
+    if (w->whose.log[0]) { /* another column's: the file is its epoch's end, valued by the log if it can */
+      if (w->have_csv) x->value = w->logged, x->source = KCB_RANK_CSV;
+      else if (other_column++ == 0) shown = w->whose;
+      continue;
+    }
+    size_t agree = 0, against = 0;
+    for (size_t k = 0; k < e.n; k++)
+      if (pending[k].verdict && same_directory(x->path, e.v[k].path) && same_shape(x->path, e.v[k].path))
+        pending[k].verdict > 0 ? agree++ : against++;
+    if (agree) { /* the template's numbers are the monitor's: this one too (another run's file) */
+      x->value = w->hint.value, x->source = KCB_RANK_NAME;
+    } else if (against) { /* another value: the file's epoch-end row, unless it was saved mid-epoch */
+      if (w->have_csv && !w->several) x->value = w->logged, x->source = KCB_RANK_CSV;
+      else if (other_value++ == 0) kcb__strlcpy(first_other, x->path, sizeof first_other);
+    } else if (w->have_csv && !w->several) { /* nothing tells: the log's row, written at the epoch's end */
+      x->value = w->logged, x->source = KCB_RANK_CSV;
+    } else if (!(w->several && monitor_is_validation)) { /* no log: the name; a mid-epoch save has no val_ value */
+      x->value = w->hint.value, x->source = KCB_RANK_NAME;
+    }
   }
   for (size_t i = 0; i < e.n; i++)
     if (e.v[i].source == KCB_RANK_NONE) e.v[i].value = NAN;
   char note[2 * PATH_MAX + 512] = "";
-  if (disagree)
-    snprintf(note, sizeof note, "the numbers in the file names are not %s: they disagree with the CSV log's %s in "
-             "each of the %zu files it also values (%s the first); files without a log row are left unranked",
-             monitor, monitor, disagree, disagreeing);
-  if (lacking_rows)
-    snprintf(note + strlen(note), sizeof note - strlen(note), "%s%s, the run's CSV log, has no column '%s': the "
-             "numbers in %zu file name%s are its '%s', not taken for it", note[0] ? "; " : "", lacking.log, monitor,
-             lacking_rows, lacking_rows == 1 ? "" : "s", lacking.column);
+  if (other_value)
+    snprintf(note, sizeof note, "the numbers in %zu file name%s (%s the first) are not %s: other names of their "
+             "template disagree with the CSV log's %s, and they have no log row of their own: left unranked",
+             other_value, other_value == 1 ? "" : "s", first_other, monitor, monitor);
+  if (other_column)
+    snprintf(note + strlen(note), sizeof note - strlen(note), "%sthe numbers in %zu file name%s are the '%s' of %s, "
+             "not %s, which it does not log for their epochs: left unranked", note[0] ? "; " : "", other_column,
+             other_column == 1 ? "" : "s", shown.column, shown.log, monitor);
   if (note[0] && !(r->note = strdup(note))) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
   /* qsort has no context argument: max mode sorts the negated values (no global state) */
   for (size_t i = 0; mode == KCB_MONITOR_MAX && i < e.n; i++) e.v[i].value = -e.v[i].value;

@@ -99,13 +99,13 @@ check link_to_nothing 0 "skipping $tmp/link/dangling\.weights\.h5: a symbolic li
 # holds epochs 3-4 only: there the numbers disagree with the log, so epochs 1-2 get no value from them
 mkdir -p "$tmp/other" && for f in w.01-1.90 w.02-1.10 w.03-0.55 w.04-0.45; do cp "$plain" "$tmp/other/$f.weights.h5"; done
 printf 'epoch,val_accuracy,val_loss\n2,0.80,0.55\n3,0.86,0.45\n' >"$tmp/other/log.csv"
-check names_other_value 0 "note: the numbers in the file names are not val_accuracy: they disagree with the CSV log's val_accuracy in each of the 2 files" -- "$bin" "$tmp/other" --monitor val_accuracy
+check names_other_value 0 "note: the numbers in 2 file names \($tmp/other/w\.01-1\.90\.weights\.h5 the first\) are not val_accuracy: other names of their template disagree with the CSV log's val_accuracy" -- "$bin" "$tmp/other" --monitor val_accuracy
 check names_other_value_best 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.86 +csv\$" -- "$bin" "$tmp/other" --monitor val_accuracy
 check names_other_value_unranked 0 "^- +$tmp/other/w\.01-1\.90\.weights\.h5 .* none\$" -- "$bin" "$tmp/other" --monitor val_accuracy
 check names_are_monitor 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.45 +csv\$" -- "$bin" "$tmp/other" --monitor val_loss
 # a monitor the run's log does not have: the names' numbers are not taken for it
 printf 'epoch,val_accuracy,val_loss\n0,0.3,1.9\n1,0.5,1.1\n2,0.80,0.55\n3,0.86,0.45\n' >"$tmp/other/log.csv"
-check log_lacks_monitor 1 "note: $tmp/other/log\.csv, the run's CSV log, has no column 'val_auc': the numbers in 4 file names are its 'val_loss', not taken for it" -- \
+check log_lacks_monitor 1 "note: the numbers in 4 file names are the 'val_loss' of $tmp/other/log\.csv, not val_auc, which it does not log for their epochs" -- \
   "$bin" "$tmp/other" --monitor val_auc
 # a log in the directory that is not the run's (its rows do not hold the names' numbers) says nothing
 # of them: the names value the files
@@ -131,6 +131,20 @@ printf 'epoch,loss\n0,0.85\n1,0.57\n' >"$tmp/mid/log.csv"
 check mid_epoch_names 0 "^1 +$tmp/mid/c-002-0200-0\.590\.weights\.h5 +weights\.h5 +2 +0\.59 +name\$" -- "$bin" "$tmp/mid" --monitor loss
 check mid_epoch_template_batch 0 '"path": "[^"]*c-002-0200-0\.590\.weights\.h5", "readable": true, "rank": 1, "layout": "weights\.h5", "epoch": 2, "batch": 200,' -- \
   "$bin" "$tmp/mid" --monitor loss --json --template 'c-{epoch:03d}-{batch:04d}-{loss:.3f}.weights.h5'
+# two ModelCheckpoints of one shape (ckpt-{epoch}-{loss}, ckpt-{epoch}-{accuracy}): each number is a
+# column of its epoch's row, so both files are the epoch's end, valued by the row's accuracy
+mkdir -p "$tmp/shape" && for f in ckpt-01-1.52 ckpt-01-0.55 ckpt-02-0.90 ckpt-02-0.70; do cp "$plain" "$tmp/shape/$f.weights.h5"; done
+printf 'epoch,accuracy,loss\n0,0.5512,1.5210\n1,0.7044,0.9011\n' >"$tmp/shape/log.csv"
+check same_shape_two_templates 0 "^[12] +$tmp/shape/ckpt-02-0\.90\.weights\.h5 +weights\.h5 +2 +0\.7044 +csv\$" -- "$bin" "$tmp/shape" --monitor accuracy
+# no validation data: CSVLogger still writes val_ columns, all NA; the names' numbers are the loss
+mkdir -p "$tmp/noval" && for f in w.01-0.91 w.02-0.52; do cp "$plain" "$tmp/noval/$f.weights.h5"; done
+printf 'epoch,loss,val_loss\n0,0.9101,NA\n1,0.5212,NA\n' >"$tmp/noval/log.csv"
+check no_validation_columns 1 "note: the numbers in 2 file names are the 'loss' of $tmp/noval/log\.csv, not val_loss" -- "$bin" "$tmp/noval"
+# the same command run twice in one directory, the log overwritten: the first run's files keep the
+# values their names give (their template's other names agree with the log)
+mkdir -p "$tmp/rerun" && for f in w.01-0.62 w.02-0.41 w.01-0.60 w.02-0.45; do cp "$plain" "$tmp/rerun/$f.weights.h5"; done
+printf 'epoch,val_loss\n0,0.6012\n1,0.4511\n' >"$tmp/rerun/log.csv"
+check rerun_first_run_named 0 "^1 +$tmp/rerun/w\.02-0\.41\.weights\.h5 +weights\.h5 +2 +0\.41 +name\$" -- "$bin" "$tmp/rerun"
 # a save in an epoch's middle has no val_ value (Keras validates at the epoch's end): its number is not val_loss
 check mid_epoch_no_validation 1 "no checkpoint with a value for val_loss" -- "$bin" "$tmp/mid"
 check template_matches_none 0 "note: --template matched 0 of the 4 readable files" -- "$bin" "$tmp/mid" --monitor loss --template 'w.{epoch:02d}.keras'

@@ -212,11 +212,13 @@ typedef struct kcb_rank_options {
  * whole number not glued to letters, as `v2` or `resnet50` are, read as Keras's 1-based
  * `{epoch}`), (4) the last number with a decimal point that
  * follows a `-`, `_` or `=` in the name (Keras's `...-{val_loss:.2f}.keras`), unless the file
- * records that it was saved by another monitor, the run's CSV log has that epoch's row but no
- * column for the monitor, or the names whose epochs the log also values disagree with it (the
- * number is then another value; `note` says so). Files of one directory and epoch whose names give
- * different numbers were saved in the middle of the epoch (ModelCheckpoint's save_freq in
- * batches): the epoch's CSV row does not value them, their names' numbers do. With
+ * records that it was saved by another monitor. That number is checked against the run's CSV log:
+ * held by the row of its epoch under the monitor, the row's exact value is used; under another
+ * column, it is that value, and the row's monitor (if logged) values the file; held by no column,
+ * the other names of its template (one directory, one shape) decide whether it is the monitor's.
+ * Names of one template and epoch whose numbers the log does not hold were saved mid-epoch
+ * (save_freq in batches): their names value them, never as a val_ monitor (Keras validates only at
+ * an epoch's end). `note` says which files are left out. With
  * name_template, a name it matches gives the value of the monitor's field or nothing, and (2) and
  * (4) are not tried. NaN values rank last; ties go to the earlier epoch and batch, then path
  * order. Two names of one file (a `best.keras` link beside its target) are ranked once, under the
