@@ -1721,7 +1721,6 @@ static const char *segment_name(const kcb_checkpoint_file *f, int s, const char 
 }
 
 static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name);
-static const opt_layout *layout_for(const kcb_checkpoint_file *f, const char *name);
 static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *opt_name, long *owners,
                        const char **slot, int strict);
 
@@ -1765,7 +1764,7 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
   while (lead < n_opt && f->vars[first + lead].pub.rank == 0) lead++;
   /* a trailing scalar is Nadam's u_product; any other optimizer's is a scalar variable's slot (an
    * Attention's learned scale), which must find its owner */
-  const opt_layout *known = layout_for(f, opt_name);
+  const opt_layout *known = kcb__opt_layout_for(f, opt_name);
   size_t max_trail = !known ? n_opt : !strcmp(known->name, "nadam") ? 1 : 0;
   while (trail < n_opt - lead && trail < max_trail && f->vars[end - 1 - trail].pub.rank == 0) trail++;
   /* an optimizer saved before it was built holds its iteration and learning rate alone */
@@ -1817,7 +1816,7 @@ done:
 /* The slot layout of the optimizer named `name` in the store: by its name, else (a name the user
  * gave it, "my_opt") by its class in the compile config, the inner optimizer's under a
  * LossScaleOptimizer, as Keras names its slots after the object but builds them by its class. */
-static const opt_layout *layout_for(const kcb_checkpoint_file *f, const char *name) {
+const opt_layout *kcb__opt_layout_for(const kcb_checkpoint_file *f, const char *name) {
   const opt_layout *L = kcb__opt_layout_of(name);
   if (L || !f->training) return L;
   json_t *oc = json_object_get(f->training, "optimizer");
@@ -1880,7 +1879,7 @@ static int try_per_variable(const kcb_checkpoint_file *f, size_t first, size_t n
 /* The slot layouts kcb knows for optimizer `opt_name`, tried in turn (see assign_owners_range). */
 static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slots, const char *opt_name, long *owners,
                        const char **slot, int strict) {
-  const opt_layout *L = layout_for(f, opt_name);
+  const opt_layout *L = kcb__opt_layout_for(f, opt_name);
   if (L && (!strcmp(L->name, "muon") || !strcmp(L->name, "adafactor")))
     return strict && try_per_variable(f, first, n_slots, L->name, owners, slot);
   /* the base optimizer's own groups come first: an exponential moving average of every variable
@@ -1923,7 +1922,7 @@ static int name_store_optimizer(kcb_checkpoint_file *f) {
     const char *inner, *own = segment_name(f, s, &inner);
     const char *opt = own[0] ? own : "optimizer";
     int lso = inner != own;
-    const opt_layout *L = layout_for(f, inner);
+    const opt_layout *L = kcb__opt_layout_for(f, inner);
     static const char *const lso_scalars[] = {"iteration", "learning_rate", "step_counter", "dynamic_scale"};
     int scalar = 0, seen_slot = 0;
     for (size_t j = first; j < end; j++) {

@@ -33,6 +33,8 @@ typedef struct plan {
                         are written again at optimizer/inner_optimizer/vars/<k>; 0: none */
   char inner_name[128];
   float lr;
+  int synth_u_product; /* write Nadam's u_product, computed: tf.keras 2 holds none in Keras 3's form */
+  float u_product;
   kcb_checkpoint_write_report *report;
 } plan;
 
@@ -242,6 +244,23 @@ done:
  * their stored order (tf.keras 2 keeps m before v, rms before momentum, as Keras 3's groups);
  * tf.keras 2 keeps no learning rate variable (optimizer_v2 keeps it among its hyperparameters, which
  * Keras 3 does not have), so it is taken from the optimizer config. */
+/* Keras 3's Nadam u_product after the file's iterations: the product over steps s = 1..t of
+ * beta_1 * (1 - 0.5 * 0.96^s), in float32 as Keras keeps it. tf.keras >= 2.11 stores none, and
+ * optimizer_v2's momentum_cache follows another schedule (0.96^(0.004 s)), so it is computed. */
+static int nadam_u_product(const kcb_checkpoint_file *f, size_t it, json_t *ocfg, plan *p) {
+  double steps = 0;
+  int rc = kcb_checkpoint_file_read_double(f, it, &steps, 1);
+  if (rc) return rc;
+  json_t *b1 = json_object_get(ocfg, "beta_1");
+  float beta_1 = json_is_number(b1) ? (float)json_number_value(b1) : 0.9f, u = 1.0f;
+  for (double s = 1; s <= steps && u != 0.0f; s++) u = u * beta_1 * (1.0f - 0.5f * powf(0.96f, (float)s));
+  p->synth_u_product = 1;
+  p->u_product = u;
+  add_note(p->report, "Nadam's u_product is computed from the iteration count and beta_1, as Keras 3 keeps it: "
+           "tf.keras 2 stores none in that form");
+  return 0;
+}
+
 static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars, n_opt = f->n_vars - nm;
   long it = -1, lr = -1, tail = -1;
@@ -267,7 +286,7 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   if (n_opt && outer && !strcmp(outer, "LossScaleOptimizer"))
     add_note(p->report, "the loss scale of tf.keras 2's LossScaleOptimizer is not among its weights, so not in the file: "
              "the state of its inner optimizer is converted");
-  const opt_layout *L = kcb__opt_layout_of(oname);
+  const opt_layout *L = kcb__opt_layout_for(f, oname); /* "my_rms": by its class */
   for (size_t j = nm; ok && j < f->n_vars; j++) {
     const kcb__ckpt_var *o = &f->vars[j];
     if (o->pub.rank > 0) ok = o->pub.owner >= 0, n_slots++;
@@ -275,9 +294,6 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
       it = (long)j;
     else if (lr < 0 && !n_slots && (kcb__leaf_is(o->name, "learning_rate") || kcb__leaf_is(o->name, "lr"))) lr = (long)j;
     else if (n_slots && L && !strcmp(L->name, "nadam") && j + 1 == f->n_vars) tail = (long)j;
-    /* tf.keras 2's Nadam keeps the running product of its momentum schedule first, as
-     * momentum_cache; Keras 3 keeps it last, as u_product */
-    else if (tail < 0 && !n_slots && L && !strcmp(L->name, "nadam") && kcb__leaf_is(o->name, "momentum_cache")) tail = (long)j;
   }
   ok = ok && it >= 0;
   if (ok && lr < 0 && json_is_object(json_object_get(ocfg, "learning_rate"))) {
@@ -328,10 +344,7 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
       for (size_t s = 0; s < width[g] && per[w]; s++) p->opt_order[p->n_opt++] = slots[w][(size_t)base + s];
     }
   if (tail >= 0) p->opt_order[p->n_opt++] = (size_t)tail;
-  else if (L && !strcmp(L->name, "nadam")) {
-    p->report->optimizer_dropped = 1;
-    add_note(p->report, "optimizer state incomplete: Nadam's u_product is not in the source");
-  }
+  else if (L && !strcmp(L->name, "nadam")) KCB__TRY(nadam_u_product(f, (size_t)it, ocfg, p));
   for (size_t j = nm; j < f->n_vars; j++) KCB__TRY(set_path(p, j, "")); /* hyperparameters Keras 3 has not */
   for (size_t q = 0; q < p->n_opt; q++) {
     char path[64];
@@ -547,6 +560,17 @@ static int copy_var(const kcb_checkpoint_file *f, size_t i, hid_t dst, const cha
   return rc;
 }
 
+/* A float32 optimizer variable the source does not hold, at optimizer/vars/<index>. */
+static int write_scalar(hid_t file, const char *index, float value, const char *h5name) {
+  hid_t g;
+  int rc = kcb__h5_group_open(&g, file, "optimizer/vars", h5name);
+  if (rc == 0) {
+    rc = kcb__h5_dataset_write_typed(g, index, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &value, h5name);
+    kcb__h5_close(g);
+  }
+  return rc;
+}
+
 static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, const char *h5name) {
   int rc = write_store_groups(f, file, h5name);
   for (size_t k = 0; rc == 0 && k < p->n_order; k++) rc = copy_var(f, p->order[k], file, p->dst_path[p->order[k]], h5name);
@@ -558,13 +582,12 @@ static int write_store(const kcb_checkpoint_file *f, const plan *p, hid_t file, 
       if (k == p->inner_from) rc = make_vars_group(file, "optimizer/inner_optimizer", p->inner_name, h5name);
       if (!rc) rc = copy_var(f, p->opt_order[k], file, path, h5name);
     }
-    if (rc == 0 && k == 0 && p->synth_lr) {
-      hid_t g;
-      if ((rc = kcb__h5_group_open(&g, file, "optimizer/vars", h5name)) == 0) {
-        rc = kcb__h5_dataset_write_typed(g, "1", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &p->lr, h5name);
-        kcb__h5_close(g);
-      }
-    }
+    if (rc == 0 && k == 0 && p->synth_lr) rc = write_scalar(file, "1", p->lr, h5name);
+  }
+  if (rc == 0 && p->synth_u_product) {
+    char index[32];
+    snprintf(index, sizeof index, "%zu", p->n_opt + (size_t)p->synth_lr);
+    rc = write_scalar(file, index, p->u_product, h5name);
   }
   return rc;
 }
