@@ -281,9 +281,9 @@ kcb-train-course.txt"
     "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/bk" --backup-freq 3 --save "$tmp/never.keras"
   # the options that change how a run ends are part of its course: a rerun without them is another run
   "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/rbw" --early-stopping 5 --restore-best-weights >/dev/null 2>&1
-  check backup_other_restore_best 2 'trained with other settings: --restore-best-weights false \(the backed-up run: true\)' -- \
+  check backup_other_restore_best 2 'trained with other settings: --restore-best-weights not given \(the backed-up run: given\)' -- \
     "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/rbw" --early-stopping 5
-  check backup_other_terminate_on_nan 2 'trained with other settings: --terminate-on-nan true \(the backed-up run: false\)' -- \
+  check backup_other_terminate_on_nan 2 'trained with other settings: --terminate-on-nan given \(the backed-up run: not given\)' -- \
     "$bin" $small --epochs 2 --verbose 0 --backup-dir "$tmp/rbw" --early-stopping 5 --restore-best-weights --terminate-on-nan
   # a long --model is shown whole in the refusal: its difference may be at the end
   long_model=flatten,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu,16:relu
