@@ -238,12 +238,6 @@ done:
   return rc;
 }
 
-/* Keras 3 keeps the optimizer's iteration, its learning rate, then the slots in its own layout
- * (kcb__opt_layout_of: Adam's momentum and velocity interleaved per variable, RMSprop's velocities
- * then momentums), then Nadam's u_product. From a legacy file: each variable's slots are taken in
- * their stored order (tf.keras 2 keeps m before v, rms before momentum, as Keras 3's groups);
- * tf.keras 2 keeps no learning rate variable (optimizer_v2 keeps it among its hyperparameters, which
- * Keras 3 does not have), so it is taken from the optimizer config. */
 /* Keras 3's Nadam u_product after the file's iterations: the product over steps s = 1..t of
  * beta_1 * (1 - 0.5 * 0.96^s), in float32 as Keras keeps it. tf.keras >= 2.11 stores none, and
  * optimizer_v2's momentum_cache follows another schedule (0.96^(0.004 s)), so it is computed. */
@@ -261,6 +255,12 @@ static int nadam_u_product(const kcb_checkpoint_file *f, size_t it, json_t *ocfg
   return 0;
 }
 
+/* Keras 3 keeps the optimizer's iteration, its learning rate, then the slots in its own layout
+ * (kcb__opt_layout_of: Adam's momentum and velocity interleaved per variable, RMSprop's velocities
+ * then momentums), then Nadam's u_product. From a legacy file: each variable's slots are taken in
+ * their stored order (tf.keras 2 keeps m before v, rms before momentum, as Keras 3's groups);
+ * tf.keras 2 keeps no learning rate variable (optimizer_v2 keeps it among its hyperparameters, which
+ * Keras 3 does not have), so it is taken from the optimizer config. */
 static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars, n_opt = f->n_vars - nm;
   long it = -1, lr = -1, tail = -1;

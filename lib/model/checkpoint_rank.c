@@ -395,10 +395,13 @@ static int hint_agrees(const name_hint *h, double v) {
   return h->decimals >= 0 && fabs(v - h->value) <= 0.5000001 * pow(10, -h->decimals);
 }
 
-/* The column of a run's CSV log whose value at the file's epoch is the name's number. */
+/* The column of a run's CSV log whose value at the file's epoch is the name's number, and the
+ * monitor's value in that row (the run that saved the file). */
 typedef struct number_column {
   char log[PATH_MAX];
   char column[128];
+  int has_monitor;
+  double monitor;
 } number_column;
 
 /* A CSV log's value for the checkpoint `ckpt_base` in `dir`: the given log's, or among the *.csv
@@ -436,7 +439,7 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
     if (kcb_csv_table_read(&t, cands[i], 0) == 0) {
       int ce = kcb_csv_table_column(&t, "epoch"), cm = kcb_csv_table_column(&t, monitor);
       size_t fit = csv_fit(cands[i], ckpt_base);
-      for (size_t r = 0; hint->have && ce >= 0 && r < t.n_rows; r++) {
+      for (size_t r = t.n_rows; hint->have && ce >= 0 && r-- > 0;) { /* the last run's row first */
         if (kcb_csv_table_value(&t, r, (size_t)ce) != (double)epoch) continue;
         for (size_t c = 0; c < t.n_columns; c++) {
           int is_monitor = (int)c == cm, had_monitor = whose->log[0] && !strcmp(whose->column, monitor);
@@ -445,6 +448,9 @@ static int csv_value(const char *dir, const char *csv_path, const char *ckpt_bas
             continue;
           kcb__strlcpy(whose->log, cands[i], sizeof whose->log);
           kcb__strlcpy(whose->column, t.columns[c], sizeof whose->column);
+          double m = cm >= 0 ? kcb_csv_table_value(&t, r, (size_t)cm) : NAN;
+          whose->has_monitor = cm >= 0 && !kcb__csv_is_missing(m);
+          whose->monitor = m;
         }
       }
       /* Several rows for the epoch (runs appended to one log): the last one, a resumed run's, unless
@@ -544,7 +550,7 @@ typedef struct rank_work {
   name_hint hint;                        /* the name's number */
   int lone;                              /* the name's one number, of no named field */
   int several;                           /* another name of its directory, epoch and shape gives another number */
-  int verdict;                           /* the number against the CSV log: 1 the monitor's, -1 not, 0 unknown */
+  int verdict;                           /* the log's column holding the number: 1 the monitor, -1 another, 0 none */
   int number;                            /* valued from its lone number and the log */
   int have_csv;                          /* the log has the monitor's value at the file's epoch: logged */
   double logged;
@@ -654,40 +660,36 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       x->source = KCB_RANK_NAME;
     } else if (w->lone && !x->info.has_monitor) {
       w->number = 1; /* valued below, with what the other names of its template say */
-      /* a number no column holds says nothing of its template if it may be a mid-epoch save's */
       if (w->whose.log[0]) w->verdict = !strcmp(w->whose.column, monitor) ? 1 : -1;
-      else if (w->have_csv && !isnan(w->logged) && !w->several) w->verdict = -1;
     } else if (w->have_csv) {
       x->value = w->logged;
       x->source = KCB_RANK_CSV;
     }
   }
-  /* A name's lone number (`ckpt-03-0.31`): what the run's log shows it is, at its epoch's row; else
-   * what it is in the other names of its template (one directory, one shape) that the log values. */
+  /* A name's lone number (`ckpt-03-0.31`) is what the run's log holds under most of its template's
+   * names (one directory, one shape): a single name's match can be a rounding coincidence. */
   size_t other_value = 0, other_column = 0;
   char first_other[PATH_MAX] = "";
-  number_column shown = {"", ""};
+  number_column shown = {"", "", 0, 0};
   int monitor_is_validation = strncmp(monitor, "val_", 4) == 0;
   for (size_t i = 0; i < e.n; i++) {
     kcb_checkpoint_entry *x = &e.v[i];
     rank_work *w = &pending[i];
     if (!w->number) continue;
-    if (w->verdict > 0) { /* the monitor's, exactly in the log */
-      x->value = w->logged, x->source = KCB_RANK_CSV;
-      continue;
-    }
-    if (w->whose.log[0]) { /* another column's: the file is its epoch's end, valued by the log if it can */
-      if (w->have_csv) x->value = w->logged, x->source = KCB_RANK_CSV;
-      else if (other_column++ == 0) shown = w->whose;
-      continue;
-    }
-    size_t agree = 0, against = 0;
+    size_t for_monitor = 0, for_other = 0;
     for (size_t k = 0; k < e.n; k++)
       if (pending[k].verdict && same_directory(x->path, e.v[k].path) && same_shape(x->path, e.v[k].path))
-        pending[k].verdict > 0 ? agree++ : against++;
-    if (agree) { /* the template's numbers are the monitor's: this one too (another run's file) */
-      x->value = w->hint.value, x->source = KCB_RANK_NAME;
-    } else if (against) { /* another value: the file's epoch-end row, unless it was saved mid-epoch */
+        pending[k].verdict > 0 ? for_monitor++ : for_other++;
+    int template_is = for_monitor > for_other ? 1 : for_other > for_monitor ? -1 : 0;
+    if (template_is > 0) { /* the monitor's: exactly in the log where it holds it, else the name's */
+      if (w->verdict > 0) x->value = w->logged, x->source = KCB_RANK_CSV;
+      else x->value = w->hint.value, x->source = KCB_RANK_NAME;
+    } else if (w->verdict < 0) { /* another column's: the monitor of that row */
+      if (w->whose.has_monitor) x->value = w->whose.monitor, x->source = KCB_RANK_CSV;
+      else if (other_column++ == 0) shown = w->whose;
+    } else if (w->verdict > 0) { /* the monitor's, exactly (a name of no clear template) */
+      x->value = w->logged, x->source = KCB_RANK_CSV;
+    } else if (template_is < 0) { /* another value, in no row: the epoch's row, unless saved mid-epoch */
       if (w->have_csv && !w->several) x->value = w->logged, x->source = KCB_RANK_CSV;
       else if (other_value++ == 0) kcb__strlcpy(first_other, x->path, sizeof first_other);
     } else if (w->have_csv && !w->several) { /* nothing tells: the log's row, written at the epoch's end */
@@ -700,9 +702,9 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     if (e.v[i].source == KCB_RANK_NONE) e.v[i].value = NAN;
   char note[2 * PATH_MAX + 512] = "";
   if (other_value)
-    snprintf(note, sizeof note, "the numbers in %zu file name%s (%s the first) are not %s: other names of their "
-             "template disagree with the CSV log's %s, and they have no log row of their own: left unranked",
-             other_value, other_value == 1 ? "" : "s", first_other, monitor, monitor);
+    snprintf(note, sizeof note, "the numbers in %zu file name%s (%s the first) are not %s: the CSV log holds the "
+             "other names of their template under another column, and has no row of their own: left unranked",
+             other_value, other_value == 1 ? "" : "s", first_other, monitor);
   if (other_column)
     snprintf(note + strlen(note), sizeof note - strlen(note), "%sthe numbers in %zu file name%s are the '%s' of %s, "
              "not %s, which it does not log for their epochs: left unranked", note[0] ? "; " : "", other_column,

@@ -99,7 +99,7 @@ check link_to_nothing 0 "skipping $tmp/link/dangling\.weights\.h5: a symbolic li
 # holds epochs 3-4 only: there the numbers disagree with the log, so epochs 1-2 get no value from them
 mkdir -p "$tmp/other" && for f in w.01-1.90 w.02-1.10 w.03-0.55 w.04-0.45; do cp "$plain" "$tmp/other/$f.weights.h5"; done
 printf 'epoch,val_accuracy,val_loss\n2,0.80,0.55\n3,0.86,0.45\n' >"$tmp/other/log.csv"
-check names_other_value 0 "note: the numbers in 2 file names \($tmp/other/w\.01-1\.90\.weights\.h5 the first\) are not val_accuracy: other names of their template disagree with the CSV log's val_accuracy" -- "$bin" "$tmp/other" --monitor val_accuracy
+check names_other_value 0 "note: the numbers in 2 file names \($tmp/other/w\.01-1\.90\.weights\.h5 the first\) are not val_accuracy: the CSV log holds the other names of their template under another column" -- "$bin" "$tmp/other" --monitor val_accuracy
 check names_other_value_best 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.86 +csv\$" -- "$bin" "$tmp/other" --monitor val_accuracy
 check names_other_value_unranked 0 "^- +$tmp/other/w\.01-1\.90\.weights\.h5 .* none\$" -- "$bin" "$tmp/other" --monitor val_accuracy
 check names_are_monitor 0 "^1 +$tmp/other/w\.04-0\.45\.weights\.h5 +weights\.h5 +4 +0\.45 +csv\$" -- "$bin" "$tmp/other" --monitor val_loss
@@ -145,6 +145,17 @@ check no_validation_columns 1 "note: the numbers in 2 file names are the 'loss' 
 mkdir -p "$tmp/rerun" && for f in w.01-0.62 w.02-0.41 w.01-0.60 w.02-0.45; do cp "$plain" "$tmp/rerun/$f.weights.h5"; done
 printf 'epoch,val_loss\n0,0.6012\n1,0.4511\n' >"$tmp/rerun/log.csv"
 check rerun_first_run_named 0 "^1 +$tmp/rerun/w\.02-0\.41\.weights\.h5 +weights\.h5 +2 +0\.41 +name\$" -- "$bin" "$tmp/rerun"
+# names of {loss:.2f}, a resumed run's log (append=False) holding epochs 5-8, whose epoch 7 has loss and
+# val_loss equal to 2 decimals: one coincidence does not make the template's numbers val_loss
+mkdir -p "$tmp/coinc" && for f in w.01-0.90 w.02-0.60 w.03-0.45 w.04-0.38 w.05-0.52 w.06-0.47 w.07-0.44 w.08-0.40; do cp "$plain" "$tmp/coinc/$f.weights.h5"; done
+printf 'epoch,loss,val_loss\n4,0.5210,0.6012\n5,0.4712,0.5511\n6,0.4421,0.4449\n7,0.4012,0.4710\n' >"$tmp/coinc/log.csv"
+check coincidence_not_monitor 0 "^- +$tmp/coinc/w\.04-0\.38\.weights\.h5 .* none\$" -- "$bin" "$tmp/coinc"
+check coincidence_best 0 "^1 +$tmp/coinc/w\.07-0\.44\.weights\.h5 +weights\.h5 +7 +0\.4449 +csv\$" -- "$bin" "$tmp/coinc"
+# {loss:.2f} names and a log appended by a resumed run (epochs 4-5 twice): a file is valued by the
+# row holding its number, its own run's
+mkdir -p "$tmp/appended" && for f in w.03-0.48 w.04-0.40 w.05-0.35 w.04-0.42 w.05-0.39; do cp "$plain" "$tmp/appended/$f.weights.h5"; done
+printf 'epoch,loss,val_loss\n2,0.4812,0.4612\n3,0.4012,0.4312\n4,0.3511,0.4112\n3,0.4212,0.5012\n4,0.3912,0.5211\n' >"$tmp/appended/log.csv"
+check appended_own_row 0 "^1 +$tmp/appended/w\.05-0\.35\.weights\.h5 +weights\.h5 +5 +0\.4112 +csv\$" -- "$bin" "$tmp/appended"
 # a save in an epoch's middle has no val_ value (Keras validates at the epoch's end): its number is not val_loss
 check mid_epoch_no_validation 1 "no checkpoint with a value for val_loss" -- "$bin" "$tmp/mid"
 check template_matches_none 0 "note: --template matched 0 of the 4 readable files" -- "$bin" "$tmp/mid" --monitor loss --template 'w.{epoch:02d}.keras'
