@@ -212,10 +212,10 @@ typedef struct kcb_rank_options {
  * whole number not glued to letters, as `v2` or `resnet50` are, read as Keras's 1-based
  * `{epoch}`), (4) the last number with a decimal point that
  * follows a `-`, `_` or `=` in the name (Keras's `...-{val_loss:.2f}.keras`), unless the file
- * records that it was saved by another monitor. That number is checked against the run's CSV log:
- * held by the row of its epoch under the monitor, the row's exact value is used; under another
- * column, it is that value, and the row's monitor (if logged) values the file; held by no column,
- * the other names of its template (one directory, one shape) decide whether it is the monitor's.
+ * records that it was saved by another monitor. That number is what the run's CSV log holds under
+ * most names of its template (one directory, one shape) at their epochs' rows: the monitor (the
+ * row's exact value is used; a name no row holds, another run's, is valued by its number), or
+ * another column (the row holding it values the file by its monitor, if logged).
  * Names of one template and epoch whose numbers the log does not hold were saved mid-epoch
  * (save_freq in batches): their names value them, never as a val_ monitor (Keras validates only at
  * an epoch's end). `note` says which files are left out. With
