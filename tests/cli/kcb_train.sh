@@ -298,10 +298,6 @@ kcb-train-course.txt"
   kill -HUP $hup_pid; wait $hup_pid; hup_status=$?
   check sighup_stops_with_backup 0 '^129 stopped by SIGHUP, backup kept$' -- bash -c "grep -q 'kcb-train: stopped by SIGHUP' '$tmp/hup.out' \
     && test -e '$tmp/hup/latest.weights.h5' && echo '$hup_status stopped by SIGHUP, backup kept'"
-  # a rank exported by hand (or inherited from another MPI job) without mpirun: alone, it is rank 0,
-  # which prints and writes
-  check env_rank_alone_is_rank0 0 "^  CSV log +$tmp/envrank\.csv\$" -- env OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=2 \
-    "$bin" $small --epochs 1 --verbose 1 --csv "$tmp/envrank.csv"
   # under nohup, SIGHUP stays ignored, as the user asked: the run goes on, and SIGTERM still stops it
   nohup "$bin" $small --epochs 200 --batch-size 4 --verbose 0 --backup-dir "$tmp/nohup" --backup-freq 5 >"$tmp/nohup.out" 2>&1 &
   nohup_pid=$!

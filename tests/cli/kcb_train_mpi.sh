@@ -16,6 +16,11 @@ py=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1
 # mpirun's own bound on a job, under ctest's: a hanging rank fails the case instead of CI.
 mpi() { local np=$1; shift; timeout 240 "$mpirun" --oversubscribe --timeout 200 -np "$np" "$@"; }
+
+# a rank exported by hand (or inherited from another MPI job) without mpirun: alone in its job, it
+# is rank 0, which prints and writes (here, where Open MPI's leaks are suppressed under ASan)
+check env_rank_alone_is_rank0 0 "^  CSV log +$tmp/envrank\.csv\$" -- env OMPI_COMM_WORLD_RANK=1 OMPI_COMM_WORLD_SIZE=2 \
+  timeout 120 "$bin" --train-limit 500 --model flatten,16:relu,10:softmax --epochs 1 --verbose 1 --csv "$tmp/envrank.csv"
 # find_ranks JOB: for a job started in the background as `timeout ... mpirun ...`, sets mpirun_pid
 # and victim, the pid of its last kcb-train rank (empty when the job has ended)
 find_ranks() {
