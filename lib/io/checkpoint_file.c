@@ -1815,17 +1815,20 @@ done:
 
 /* The slot layout of the optimizer named `name` in the store: by its name, else (a name the user
  * gave it, "my_opt") by its class in the compile config, the inner optimizer's under a
- * LossScaleOptimizer, as Keras names its slots after the object but builds them by its class. */
+ * LossScaleOptimizer, as Keras names its slots after the object but builds them by its class. A
+ * tf.keras 2 file has one optimizer, whose class decides even over a name that is another's
+ * (RMSprop(name="adam")). */
 const opt_layout *kcb__opt_layout_for(const kcb_checkpoint_file *f, const char *name) {
   const opt_layout *L = kcb__opt_layout_of(name);
-  if (L || !f->training) return L;
+  if (!f->training || (L && f->meta.keras_version[0] == '3')) return L;
   json_t *oc = json_object_get(f->training, "optimizer");
   if (!json_is_object(oc)) oc = json_object_get(f->training, "optimizer_config");
   const char *cls = json_string_value(json_object_get(oc, "class_name"));
   json_t *inner = json_object_get(json_object_get(oc, "config"), "inner_optimizer");
   if (cls && !strcmp(cls, "LossScaleOptimizer") && json_is_object(inner))
     cls = json_string_value(json_object_get(inner, "class_name"));
-  return cls ? kcb__opt_layout_of(cls) : NULL;
+  const opt_layout *by_class = cls ? kcb__opt_layout_of(cls) : NULL;
+  return by_class ? by_class : L;
 }
 
 /* Whether shape b is shape a's first `n` axes, then a's axes from `from` on (Adafactor's factors). */

@@ -247,7 +247,11 @@ static int nadam_u_product(const kcb_checkpoint_file *f, size_t it, json_t *ocfg
   if (rc) return rc;
   json_t *b1 = json_object_get(ocfg, "beta_1");
   float beta_1 = json_is_number(b1) ? (float)json_number_value(b1) : 0.9f, u = 1.0f;
-  for (double s = 1; s <= steps && u != 0.0f; s++) u = u * beta_1 * (1.0f - 0.5f * powf(0.96f, (float)s));
+  for (double s = 1; s <= steps; s++) { /* until the product stops changing (0, or the least float) */
+    float next = u * beta_1 * (1.0f - 0.5f * powf(0.96f, (float)s));
+    if (next == u) break;
+    u = next;
+  }
   p->synth_u_product = 1;
   p->u_product = u;
   add_note(p->report, "Nadam's u_product is computed from the iteration count and beta_1, as Keras 3 keeps it: "
@@ -263,7 +267,7 @@ static int nadam_u_product(const kcb_checkpoint_file *f, size_t it, json_t *ocfg
  * Keras 3 does not have), so it is taken from the optimizer config. */
 static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars, n_opt = f->n_vars - nm;
-  long it = -1, lr = -1, tail = -1;
+  long it = -1, lr = -1;
   int rc = 0, ok = n_opt > 0;
   size_t n_slots = 0, k = 0;
   size_t *per = NULL, **slots = NULL;
@@ -289,11 +293,11 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   const opt_layout *L = kcb__opt_layout_for(f, oname); /* "my_rms": by its class */
   for (size_t j = nm; ok && j < f->n_vars; j++) {
     const kcb__ckpt_var *o = &f->vars[j];
-    if (o->pub.rank > 0) ok = o->pub.owner >= 0, n_slots++;
+    /* a slot has an owner: a scalar weight's slots are scalars too */
+    if (o->pub.rank > 0 || o->pub.owner >= 0) ok = o->pub.owner >= 0, n_slots++;
     else if (it < 0 && !n_slots && (o->pub.dtype >= KCB_DTYPE_INT8 || kcb__leaf_is(o->name, "iteration") || kcb__leaf_is(o->name, "iter")))
       it = (long)j;
     else if (lr < 0 && !n_slots && (kcb__leaf_is(o->name, "learning_rate") || kcb__leaf_is(o->name, "lr"))) lr = (long)j;
-    else if (n_slots && L && !strcmp(L->name, "nadam") && j + 1 == f->n_vars) tail = (long)j;
   }
   ok = ok && it >= 0;
   if (ok && lr < 0 && json_is_object(json_object_get(ocfg, "learning_rate"))) {
@@ -309,7 +313,7 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   slots = calloc(nm + 1, sizeof *slots);
   if (!per || !slots) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   for (size_t j = nm; ok && j < f->n_vars; j++)
-    if (f->vars[j].pub.rank > 0) {
+    if (f->vars[j].pub.rank > 0 || f->vars[j].pub.owner >= 0) {
       size_t w = (size_t)f->vars[j].pub.owner;
       size_t *g = realloc(slots[w], (per[w] + 1) * sizeof *g);
       if (!g) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
@@ -343,8 +347,8 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
       size_t w = p->order[o];
       for (size_t s = 0; s < width[g] && per[w]; s++) p->opt_order[p->n_opt++] = slots[w][(size_t)base + s];
     }
-  if (tail >= 0) p->opt_order[p->n_opt++] = (size_t)tail;
-  else if (L && !strcmp(L->name, "nadam")) KCB__TRY(nadam_u_product(f, (size_t)it, ocfg, p));
+  /* tf.keras 2 keeps no u_product in Keras 3's form (see nadam_u_product) */
+  if (L && !strcmp(L->name, "nadam")) KCB__TRY(nadam_u_product(f, (size_t)it, ocfg, p));
   for (size_t j = nm; j < f->n_vars; j++) KCB__TRY(set_path(p, j, "")); /* hyperparameters Keras 3 has not */
   for (size_t q = 0; q < p->n_opt; q++) {
     char path[64];

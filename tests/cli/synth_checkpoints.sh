@@ -74,6 +74,27 @@ with h5py.File(sys.argv[2], 'r+') as f:
     f.attrs['training_config'] = json.dumps(tc)" "$dir/k2_nadam.h5" "$tmp/k2_my_nadam.h5"
 check k2_named_optimizer_to_store 0 '^11 variables, lr 0\.001, u_product right$' -- sh -c "'$bin/kcb-restore' '$tmp/k2_my_nadam.h5' -o '$tmp/k2mn.weights.h5' \
   >/dev/null && $py -c \"$u_product_check\" '$tmp/k2mn.weights.h5'"
+# tf.keras 2 optimizer state as Keras 3 loads it, by position (make_k2_optimizers.py: each slot's
+# first value codes its kind and variable, 100 kind + 10 variable): a scalar weight's slots kept in
+# their place; an optimizer named after another class laid out by its own class
+slots_of="
+import h5py, sys
+g = h5py.File(sys.argv[1], 'r')['optimizer/vars']
+kinds = {1: 'm', 2: 'v', 3: 'vhat', 4: 'rms', 5: 'momentum'}
+out = []
+for k in sorted(g, key=int)[2:]:
+    x = float(g[k][()].flat[0])
+    out.append('%s%d' % (kinds[int(x // 100)], int(round(x % 100)) // 10) if x >= 100 else 'u')
+print(' '.join(out))"
+k2opt() { $py "$dir/make_k2_optimizers.py" "$tmp/$1.h5" "${@:2}" >/dev/null && timeout 20 "$bin/kcb-restore" "$tmp/$1.h5" -o "$tmp/$1.weights.h5" >/dev/null 2>&1 \
+  && $py -c "$slots_of" "$tmp/$1.weights.h5"; }
+check k2_scalar_weight_adam 0 '^m0 v0 m1 v1 m2 v2 m3 v3 m4 v4$' -- k2opt k2_scalar_adam --opt Adam --pos mid
+check k2_scalar_weight_nadam 0 '^m0 v0 m1 v1 m2 v2 m3 v3 m4 v4 u$' -- k2opt k2_scalar_nadam --opt Nadam --pos last --flavour new
+check k2_rmsprop_named_adam 0 '^rms0 rms1 rms2 rms3 momentum0 momentum1 momentum2 momentum3$' -- \
+  k2opt k2_rms_adam --opt RMSprop --rms_momentum 0.5 --name adam --pos none
+check k2_adam_named_nadam 0 '^m0 v0 m1 v1 m2 v2 m3 v3$' -- k2opt k2_adam_nadam --opt Adam --name nadam --pos none
+# a Nadam at 2^40 steps: its u_product reaches float32's fixed point at once, not after 2^40 products
+check k2_nadam_huge_iterations 0 '^m0 v0 m1 v1 m2 v2 m3 v3 u$' -- k2opt k2_nadam_huge --opt Nadam --pos none --iters 1099511627776
 check k2_nadam_note 0 "note: Nadam's u_product is computed from the iteration count and beta_1" -- \
   "$bin/kcb-restore" "$dir/k2_nadam.h5" -o "$tmp/k2n2.weights.h5"
 # tf.keras 2.15's LSTM and GRU (rnn.k2.h5, make_k2_zoo.py) say time_major, which Keras 3's refuse:
