@@ -275,7 +275,6 @@ int main(int argc, char **argv) {
   }
 
   kcb_checkpoint_ranking *r = NULL;
-  size_t n_given = n_paths;
   int rc = kcb_checkpoint_rank(&r, paths, n_paths, &ro);
   free(paths);
   if (rc && ro.mode == KCB_MONITOR_AUTO && strstr(kcb_error_last(), "should be minimized or maximized")) {
@@ -311,7 +310,7 @@ int main(int argc, char **argv) {
   }
   if (r->count == 0) { /* neither a value nor --csv is what is missing */
     fprintf(stderr, "kcb-restore: no checkpoint files (*.keras, *.weights.h5, *.h5, *.hdf5) in the path%s given\n",
-            n_given == 1 ? "" : "s");
+            n_paths == 1 ? "" : "s");
     status = 1;
   } else if (!best && !readable) { /* each said why above: a value is not what is missing */
     fprintf(stderr, "kcb-restore: no readable checkpoint among %zu file%s (each skipped, above)\n", r->count,

@@ -977,7 +977,7 @@ static int course_check(const train_args *a, int processes, int completed) {
     /* a switch's record says true or false, which it does not take: given, or not */
     if (!strcmp(then_shown, "true") || !strcmp(then_shown, "false")) {
       then_shown = !strcmp(then_shown, "true") ? "given" : "not given";
-      snprintf(mine_text, sizeof mine_text, "%s", mine && !strncmp(mine, "true", mine_len) && mine_len == 4 ? "given" : "not given");
+      snprintf(mine_text, sizeof mine_text, "%s", mine && mine_len == 4 && !strncmp(mine, "true", 4) ? "given" : "not given");
     }
     int k = snprintf(why + w, sizeof why - w, "%s%s %s (the backed-up run: %s)", w ? ", " : "", flag, mine_text, then_shown);
     if (k > 0) w += (size_t)k < sizeof why - w ? (size_t)k : sizeof why - w - 1;

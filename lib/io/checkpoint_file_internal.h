@@ -108,8 +108,9 @@ typedef struct opt_layout {
 } opt_layout;
 /* The layout of optimizer `name` ("adam", "adam_1", "rm_sprop", "RMSprop"), or NULL when kcb does not know it. */
 const opt_layout *kcb__opt_layout_of(const char *name);
-/* The layout of the optimizer named `name` in file f: by that name, else (a name the user gave it,
- * "my_opt") by its class in the file's compile config. */
+/* The layout of the optimizer named `name` in file f: by its class in the file's compile config for
+ * a tf.keras 2 file (whose one optimizer may bear any name, even another class's), else by that
+ * name, then by the class (a name the user gave it, "my_opt"). */
 const opt_layout *kcb__opt_layout_for(const kcb_checkpoint_file *f, const char *name);
 /* Slots per variable in the first g groups of a layout. */
 size_t kcb__opt_layout_width(const opt_layout *layout, int g);
