@@ -6,6 +6,7 @@ list(APPEND KCB_SOURCES
   io/h5_guard.c
   io/h5_guard_dense.c
   io/zip.c
+  io/foreign.c
   io/checkpoint_file.c
   io/checkpoint_source.c
   io/json_python.c

@@ -37,4 +37,4 @@ add_test(NAME cli_zoo_checkpoints COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/zoo_ch
 # Checkpoints of model kinds the zoo lacks (tests/data/zoo-synth, made by its make.py in Keras's
 # layouts): inspect, diff, rank, restore and convert, checked against its expected.json and h5py.
 add_test(NAME cli_synth_checkpoints COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/synth_checkpoints.sh
-         $<TARGET_FILE_DIR:kcb-inspect> ${CMAKE_CURRENT_SOURCE_DIR}/data)
+         $<TARGET_FILE_DIR:kcb-inspect> ${CMAKE_CURRENT_SOURCE_DIR}/data $<TARGET_FILE:checkpoint_make_files>)

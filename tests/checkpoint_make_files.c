@@ -1,6 +1,8 @@
 /* Writes the checkpoint sets tests/cli/kcb_restore.sh ranks: OUT/stored (values stored by kcb,
  * one full model, one cut file), OUT/named (values only in the names), OUT/csv (values only in a
- * CSVLogger file), OUT/none (nothing to rank by). Usage: checkpoint_make_files OUT */
+ * CSVLogger file), OUT/none (nothing to rank by). Usage: checkpoint_make_files OUT
+ * checkpoint_make_files --resave IN OUT: kcb_model_load(IN) (its optimizer state when it matches)
+ * saved as OUT: a file of another Keras rebuilt and re-saved by kcb. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +24,18 @@ static int save(kcb_model *m, const char *out, const char *name, double value, i
   return rc;
 }
 
+static int resave(const char *in, const char *out) {
+  kcb_model *m = NULL;
+  kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
+  int rc = kcb_model_load(&m, in, NULL);
+  if (rc == 0) rc = kcb_model_save(m, out, &so);
+  if (rc) fprintf(stderr, "%s\n", kcb_error_last());
+  kcb_model_free(m);
+  return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 4 && strcmp(argv[1], "--resave") == 0) return resave(argv[2], argv[3]);
   if (argc != 2) return 2;
   const char *out = argv[1];
   const char *dirs[] = {"", "/stored", "/named", "/csv", "/none"};

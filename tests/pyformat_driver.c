@@ -5,7 +5,10 @@
  *   "t <template>"         -> template.format(epoch=3, batch=12, loss=0.123456, val_loss=1.5e-05, acc=0.875)
  *   "m <template>\t<text>" -> whether text matches the template (prints "OK 1" / "OK 0")
  *   "r <float.hex>"        -> kcb_format_double, to compare with repr(float)
+ *   "u i|f <value> <spec>" -> the value formatted, then read back from its text as kcb-restore reads
+ *                             names: "OK <found> <the same value>" (1 or 0 each)
  * Each prints "OK <text>" or "ERR <code>" on its own line. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,23 @@ int main(void) {
     }
     if (line[0] == 'r') {
       printf("OK %s\n", kcb_format_double(strtod(line + 2, NULL), out, sizeof out));
+      continue;
+    }
+    if (line[0] == 'u') {
+      char *p = line + 4, *sp = strchr(p, ' ');
+      if (!sp) return 2;
+      *sp = '\0';
+      kcb__pyvalue v = {line[2] == 'i', 0, 0}, back = {0, 0, 0};
+      if (v.is_int) v.i = strtoll(p, NULL, 10);
+      else v.d = strtod(p, NULL);
+      kcb__pyfield f = {"x", 1, sp + 1, strlen(sp + 1), 0};
+      if ((rc = kcb__pyformat_value(out, sizeof out, &v, f.spec, f.spec_len))) {
+        printf("ERR %d\n", rc);
+        continue;
+      }
+      int found = kcb__pyformat_unformat(&f, v.is_int, out, strlen(out), &back);
+      int same = v.is_int ? back.i == v.i : (back.d == v.d && signbit(back.d) == signbit(v.d)) || (isnan(back.d) && isnan(v.d));
+      printf("OK %d %d\n", found, found && same);
       continue;
     }
     if (line[0] == 't') {

@@ -826,6 +826,49 @@ static uint8_t keras_pixel(float x) { /* tf.image.convert_image_dtype to uint8 *
   return (uint8_t)(v >= 255.0 ? 255 : v > 0 ? (int)v : 0);
 }
 
+/* A NaN reaches the output through every clipping and max, as in Keras (relu, relu6, hard_sigmoid,
+ * a fused conv relu, max pooling tiled or not, global max pooling): weights gone NaN must show in
+ * the loss, for TerminateOnNaN, not turn into 0 or be passed over by a max. */
+static void test_nan_propagates(void **state) {
+  (void)state;
+  static const char *const specs[] = {"4:relu",
+                                      "4:relu6",
+                                      "4:hard_sigmoid",
+                                      "4,reshape:2x2x1,conv:2:1:relu,flatten",
+                                      "4,reshape:2x2x1,maxpool:2,flatten",
+                                      "4,reshape:2x2x1,bn,maxpool:2,flatten",
+                                      "4,reshape:4x1,maxpool:2:1,flatten",
+                                      "4,reshape:4x1,gmp"};
+  for (size_t c = 0; c < sizeof specs / sizeof *specs; c++) {
+    kcb_model *m;
+    assert_ok(kcb_model_new(&m, 1, (int64_t[]){3}, 1));
+    assert_ok(kcb_model_add_from_spec(m, specs[c]));
+    kcb_compile_options co = {0};
+    co.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+    co.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+    assert_ok(kcb_model_compile(m, &co));
+    const size_t n_w = (size_t)kcb_model_param_count(m);
+    float *w = malloc(n_w * sizeof *w);
+    assert_ok(kcb_model_get_weights(m, w, n_w));
+    for (size_t i = 0; i < 16; i++) w[i] = 0.5f; /* the Dense (3, 4) kernel and its bias */
+    w[1] = NAN;                                 /* its unit 1 only: the second of each window */
+    assert_ok(kcb_model_set_weights(m, w, n_w));
+    kcb_tensor *x, *y;
+    assert_ok(kcb_tensor_new(&x, 2, (int64_t[]){1, 3}));
+    for (int i = 0; i < 3; i++) x->data[i] = 1.0f;
+    kcb_evaluate_options quiet = KCB_EVALUATE_OPTIONS_INIT;
+    quiet.verbose = 0;
+    assert_ok(kcb_model_predict(m, x, &quiet, &y));
+    int nan_seen = 0;
+    for (int64_t i = 0; i < kcb_tensor_size(y); i++) nan_seen |= isnan(y->data[i]);
+    if (!nan_seen) fail_msg("%s: the NaN weight did not reach the output", specs[c]);
+    kcb_tensor_free(x);
+    kcb_tensor_free(y);
+    free(w);
+    kcb_model_free(m);
+  }
+}
+
 static void test_tensorboard_cnn(void **state) {
   (void)state;
   char dir[] = "/tmp/kcb_test_layers_XXXXXX";
@@ -929,6 +972,7 @@ int main(void) {
       cmocka_unit_test(test_cnn_summary),
       cmocka_unit_test(test_cnn_files_round_trip),
       cmocka_unit_test(test_tensorboard_cnn),
+      cmocka_unit_test(test_nan_propagates),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -203,6 +203,15 @@ static void test_spec_and_build_errors(void **state) {
   assert_int_equal(kcb_model_layer_count(spelt), 3);
   assert_string_equal(kcb_model_layer_class(spelt, 0), "Conv2D");
   kcb_model_free(spelt);
+  /* a layer's own refusal names the item as typed and where it stands; a 1D/2D item on flat values
+   * says what it takes, in the spec's terms */
+  int64_t img4[3] = {6, 6, 4};
+  assert_ok(kcb_model_new(&spelt, 3, img4, 0));
+  assert_error(kcb_model_add_from_spec(spelt, "6x6x4,conv:8:3,Conv:6:3:g3,flatten,2"), KCB_EINVAL,
+               "item 3 'conv:6:3:g3': Conv2D: groups=3 must divide");
+  kcb_model_free(spelt);
+  assert_error(kcb_model_add_from_spec(m, "gap"), KCB_EINVAL,
+               "gap works on (steps, channels) per sample (1D) or (height, width, channels) (2D), but the output before it has rank 1 (flat values: give the input as Nx1 for 1D)");
   kcb_compile_options c = {0};
   c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
   kcb_model *empty;

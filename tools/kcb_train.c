@@ -283,6 +283,22 @@ static int check_callback_args(const train_args *a) {
               uses[i].said, tool_esc(a->lr_schedule));
       return 2;
     }
+  /* an optimizer's setting given to another optimizer would be taken and ignored */
+  static const struct { const char *flag, *optimizers, *said; } settings[] = {
+      {"--momentum", "sgd rmsprop", "sgd and rmsprop"}, {"--nesterov", "sgd", "sgd"}, {"--rho", "rmsprop", "rmsprop"},
+      {"--centered", "rmsprop", "rmsprop"}, {"--beta-1", "adam adamw", "adam and adamw"},
+      {"--beta-2", "adam adamw", "adam and adamw"}, {"--amsgrad", "adam adamw", "adam and adamw"},
+      {"--epsilon", "rmsprop adam adamw", "rmsprop, adam and adamw"}, {"--weight-decay", "adamw", "adamw"}};
+  const int set[] = {a->momentum >= 0, a->nesterov, a->rho >= 0, a->centered, a->beta_1 >= 0, a->beta_2 >= 0,
+                     a->amsgrad, a->epsilon >= 0, a->weight_decay >= 0};
+  kcb_optimizer_kind kind;
+  const char *optimizer = kcb_optimizer_from_name(&kind, a->optimizer) == 0 ? kcb_optimizer_name(kind) : NULL;
+  for (size_t i = 0; optimizer && i < sizeof settings / sizeof settings[0]; i++)
+    if (set[i] && !word_in(settings[i].optimizers, optimizer)) {
+      fprintf(stderr, "kcb-train: %s is a setting of %s, not of --optimizer %s (see kcb-train --help)\n", settings[i].flag,
+              settings[i].said, optimizer);
+      return 2;
+    }
   /* settings of the callbacks that watch a value, given with none of them: taken and ignored */
   if ((a->monitor || a->mode) && a->early_stopping < 0 && !a->reduce_lr && !a->checkpoint)
     return needs(a->monitor ? "--monitor" : "--mode", "--early-stopping PATIENCE, --reduce-lr-on-plateau or --checkpoint TEMPLATE");
@@ -790,10 +806,17 @@ static void resolve_course(const train_args *a, train_args *out, char data[PATH_
   const char *preset = kcb_model_spec_preset(a->model_spec);
   if (preset) resolved.model_spec = preset;
   if (a->lr == -1 && known_optimizer) resolved.lr = opt == KCB_OPT_SGD ? 0.01 : 0.001;
+  /* ... and the optimizer's settings left out or given as Keras's defaults */
+  if (a->momentum < 0) resolved.momentum = 0;
+  if (a->rho < 0) resolved.rho = 0.9;
+  if (a->beta_1 < 0) resolved.beta_1 = 0.9;
+  if (a->beta_2 < 0) resolved.beta_2 = 0.999;
+  if (a->epsilon < 0) resolved.epsilon = 1e-7;
+  if (a->weight_decay < 0) resolved.weight_decay = 0.004;
   if (kcb_loss_from_name(&loss, a->loss) == 0) resolved.loss = kcb_loss_name(loss);
   if (realpath(a->data_dir ? a->data_dir : KCB_FASHION_MNIST_DIR, data)) resolved.data_dir = data;
   else if (!a->data_dir) resolved.data_dir = KCB_FASHION_MNIST_DIR;
-  /* ... and an option left out, given as its default: the value the run will use */
+  /* ... and the other options left out, given as their defaults: the value the run will use */
   kcb_monitor_mode mode = KCB_MONITOR_AUTO;
   if (!a->monitor) resolved.monitor = "val_loss";
   resolved.seed = train_args_seed(a);
@@ -816,7 +839,8 @@ static void resolve_course(const train_args *a, train_args *out, char data[PATH_
  * --early-stopping or --restore-best-weights alone would end or change the run without rank 0
  * saying so. (Data, model and optimization are compared by fit too; files are rank 0's.) */
 static const char *const rank_options[] = {
-    "train-limit", "model", "loss", "optimizer", "lr", "metrics", "epochs", "initial-epoch", "batch-size",
+    "train-limit", "model", "loss", "optimizer", "lr", "momentum", "nesterov", "rho", "centered", "beta-1", "beta-2",
+    "amsgrad", "epsilon", "weight-decay", "metrics", "epochs", "initial-epoch", "batch-size",
     "validation-split", "seed", "terminate-on-nan", "early-stopping", "monitor", "mode", "min-delta",
     "restore-best-weights", "reduce-lr-on-plateau", "factor", "lr-patience", "lr-schedule", "lr-decay-rate",
     "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha", NULL};
@@ -980,6 +1004,22 @@ static int course_check(const train_args *a, int processes, int completed) {
       snprintf(mine_text, sizeof mine_text, "%s", mine && mine_len == 4 && !strncmp(mine, "true", 4) ? "given" : "not given");
     }
     int k = snprintf(why + w, sizeof why - w, "%s%s %s (the backed-up run: %s)", w ? ", " : "", flag, mine_text, then_shown);
+    if (k > 0) w += (size_t)k < sizeof why - w ? (size_t)k : sizeof why - w - 1;
+  }
+  /* an option the record does not hold (it was written before the option existed): the backed-up
+   * run had its default */
+  for (const char *p = now; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+    size_t line_len = strcspn(p, "\n"), key = strcspn(p, "=") + 1;
+    char line[4096];
+    if (key > line_len || line_len >= sizeof line || strncmp(p, "epochs=", key) == 0 || strncmp(p, "processes=", key) == 0) continue;
+    snprintf(line, sizeof line, "%.*s", (int)line_len, p);
+    int held = 0;
+    for (const char *q = then; q && !held && q < then + len; q += strlen(q) + 1) /* its lines, cut above */
+      held = strncmp(q, line, key) == 0;
+    if (held || resolves_as_default(a, line, line + key)) continue;
+    const char *shown = !strcmp(line + key, "true") ? "given" : line + key; /* a switch */
+    int k = snprintf(why + w, sizeof why - w, "%s--%.*s %s (the backed-up run: not given)", w ? ", " : "", (int)key - 1, line,
+                     shown);
     if (k > 0) w += (size_t)k < sizeof why - w ? (size_t)k : sizeof why - w - 1;
   }
   free(then);
@@ -1183,7 +1223,22 @@ static int check_command_line(train_args *a, int argc, char **argv, kcb_distribu
   }
   if (!rank0_failed(dist, status) && status && quiet_rank) { /* every rank takes part in the first call */
     train_args_defaults(a);
+    /* said again with this rank's number: rank 0's command line is the one a reader looks at */
+    FILE *said = tmpfile();
+    saved_err = said ? dup(STDERR_FILENO) : -1;
+    if (saved_err >= 0) fflush(stderr), dup2(fileno(said), STDERR_FILENO);
     status = read_command_line(a, argc, argv);
+    if (saved_err >= 0) fflush(stderr), dup2(saved_err, STDERR_FILENO), close(saved_err);
+    if (said) {
+      char *line = NULL;
+      size_t cap = 0;
+      rewind(said);
+      while (getline(&line, &cap, said) > 0)
+        fprintf(stderr, "kcb-train (rank %d of %d): %s", kcb_distributed_rank(dist), kcb_distributed_size(dist),
+                strncmp(line, "kcb-train: ", 11) == 0 ? line + 11 : line);
+      free(line);
+      fclose(said);
+    }
   }
   return status;
 }
@@ -1211,8 +1266,12 @@ int main(int argc, char **argv) {
      * already) */
     int most = status, least = -status;
     fflush(stdout); /* what --help or --version printed, before an abort could lose it */
-    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least) || most != -least)
+    if (kcb_distributed_max_int(dist, &most) || kcb_distributed_max_int(dist, &least) || most != -least) {
+      if (!quiet_rank)
+        fprintf(stderr, "kcb-train: the processes were given different command lines (a usage error, --help or "
+                "--version on some ranks only); every rank of an mpirun job must run the same command\n");
       kcb_distributed_abort(dist, 2);
+    }
   }
   if (status) {
     kcb_distributed_free(dist); /* --help or --version: every rank printed (or was silent) and leaves */
@@ -1309,6 +1368,15 @@ int main(int argc, char **argv) {
   kcb_loss_from_name(&c.loss, a.loss);
   c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(opt_kind);
   c.optimizer.learning_rate = a.lr;
+  if (a.momentum >= 0) c.optimizer.momentum = a.momentum;
+  c.optimizer.nesterov = a.nesterov;
+  c.optimizer.rho = a.rho;
+  c.optimizer.centered = a.centered;
+  c.optimizer.beta_1 = a.beta_1;
+  c.optimizer.beta_2 = a.beta_2;
+  c.optimizer.amsgrad = a.amsgrad;
+  c.optimizer.epsilon = a.epsilon;
+  c.optimizer.weight_decay = a.weight_decay;
   c.metrics = metrics;
   c.n_metrics = n_metrics;
   c.metric_names = (const char *const *)metric_names;

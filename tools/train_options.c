@@ -54,8 +54,18 @@ static const option options[] = {
      "(a single output: the label as a number for mse and mae, as the 0/1\n"
      "target for binary_crossentropy on two classes)\n"
      "[sparse_categorical_crossentropy]"},
-    {"optimizer", "NAME", STRING, AT(optimizer), 0, 0, "sgd, rmsprop, adam, adamw [adam]"},
+    {"optimizer", "NAME", STRING, AT(optimizer), 0, 0,
+     "sgd, rmsprop, adam, adamw [adam]; a setting below that it has not is an error"},
     {"lr", "RATE", DOUBLE, AT(lr), 0, 1e6, "learning rate [Keras's default for the optimizer: 0.01 sgd, else 0.001]"},
+    {"momentum", "F", DOUBLE, AT(momentum), 0, 1, "sgd, rmsprop: momentum [0]"},
+    {"nesterov", NULL, SWITCH, AT(nesterov), 0, 0, "sgd: Nesterov momentum"},
+    {"rho", "F", DOUBLE, AT(rho), 0, 1, "rmsprop: decay of the moving average of squared gradients [0.9]"},
+    {"centered", NULL, SWITCH, AT(centered), 0, 0, "rmsprop: normalise by the gradients' estimated variance"},
+    {"beta-1", "F", DOUBLE, AT(beta_1), 0, 0.999999, "adam, adamw: decay of the first moment [0.9]"},
+    {"beta-2", "F", DOUBLE, AT(beta_2), 0, 0.999999, "adam, adamw: decay of the second moment [0.999]"},
+    {"amsgrad", NULL, SWITCH, AT(amsgrad), 0, 0, "adam, adamw: the AMSGrad variant"},
+    {"epsilon", "F", DOUBLE, AT(epsilon), 0, 1, "rmsprop, adam, adamw: added to the denominator [1e-07]"},
+    {"weight-decay", "F", DOUBLE, AT(weight_decay), 0, 1e6, "adamw: decoupled weight decay [0.004]"},
     {"metrics", "LIST", STRING, AT(metrics), 0, 0, "comma-separated: accuracy, mse, mae, ... [accuracy]"},
     {"Training:", NULL, GROUP, 0, 0, 0, NULL},
     {"epochs", "N", LONG, AT(epochs), 0, 1000000, "[20]"},
@@ -164,6 +174,7 @@ void train_args_defaults(train_args *a) {
   a->optimizer = "adam";
   a->metrics = "accuracy";
   a->lr = -1;
+  a->momentum = a->rho = a->beta_1 = a->beta_2 = a->epsilon = a->weight_decay = -1;
   a->validation_split = 0.1;
   a->batch_size = 64;
   a->seed = -1; /* not given: 42 (train_args_seed); given, it also replaces a file's generator state */
@@ -217,7 +228,8 @@ static void usage(FILE *f) {
 /* The options that set a run's course (data, model, optimization, its schedule and stopping):
  * what a resumed run must share with the run it resumes. Epochs may grow; outputs may move. */
 static const char *const course_options[] = {
-    "data", "train-limit", "model", "loss", "optimizer", "lr", "metrics", "batch-size", "validation-split", "seed",
+    "data", "train-limit", "model", "loss", "optimizer", "lr", "momentum", "nesterov", "rho", "centered", "beta-1", "beta-2",
+    "amsgrad", "epsilon", "weight-decay", "metrics", "batch-size", "validation-split", "seed",
     "early-stopping", "monitor", "mode", "min-delta", "restore-best-weights", "terminate-on-nan", "reduce-lr-on-plateau",
     "factor", "lr-patience", "lr-schedule", "lr-decay-rate", "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha",
     "initial-weights", "initial-epoch", NULL};

@@ -9,6 +9,9 @@ typedef struct train_args {
   /* data, model, training */
   const char *data_dir, *model_spec, *loss, *optimizer, *metrics;
   double lr, validation_split;
+  /* the optimizer's settings (-1: not given, Keras's default) */
+  double momentum, rho, beta_1, beta_2, epsilon, weight_decay;
+  int nesterov, centered, amsgrad;
   long long train_limit, batch_size, seed, epochs, verbose;
   long long initial_epoch; /* Keras's initial_epoch: the 0-based epoch to start at */
   /* built-in callbacks (-1: not given) */

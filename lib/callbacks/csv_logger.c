@@ -51,6 +51,13 @@ static int missing_line_end(const char *text, size_t len) {
 /* Before appending (issue 15): the file's header, to compare with this run's at the first row, and
  * its tail: a last line without its line end is mended (else the first new row would be glued to
  * it), a file ending inside a quoted field is refused (every new row would be part of that field). */
+/* Every header starts with the field epoch and the separator; a separator among epoch's letters
+ * has it quoted ("epoch"e...), as Python's csv module writes it. */
+static int starts_as_header(const char *text, size_t len, char separator) {
+  if (len >= 6 && memcmp(text, "epoch", 5) == 0 && text[5] == separator) return 1;
+  return len >= 8 && memcmp(text, "\"epoch\"", 7) == 0 && text[7] == separator;
+}
+
 static int inspect_existing(csv_logger *c) {
   free(c->existing_header);
   c->existing_header = NULL;
@@ -85,7 +92,7 @@ static int inspect_existing(csv_logger *c) {
     text[header_end] = '\0';
     /* every header starts with "epoch" and the separator: another one is known now, not after the
      * epoch whose row it would refuse */
-    if (!rc && (header_end < 6 || memcmp(text, "epoch", 5) != 0 || text[5] != c->separator))
+    if (!rc && !starts_as_header(text, header_end, c->separator))
       rc = kcb__error(KCB_EFORMAT, "CSVLogger: cannot append to %s: its header '%.200s' is not a CSVLogger header with the "
                       "separator '%c' (another separator, or another file); the file is unchanged", c->filename, text,
                       c->separator);
@@ -157,10 +164,15 @@ static int csv_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
  * line ends right after its epoch (a row a kill cut). */
 static long long row_epoch(const char *line, size_t len, char separator, int *torn) {
   long long e = 0;
-  size_t i = 0;
+  size_t start = len > 0 && line[0] == '"', i = start; /* quoted when the separator is a digit ("10"1...) */
   for (; i < len && line[i] >= '0' && line[i] <= '9' && e < 1000000000; i++) e = e * 10 + (line[i] - '0');
+  int digits = i > start;
+  if (start && i < len) {
+    if (line[i] != '"') return *torn = 0, -1;
+    i++;
+  }
   *torn = i == len;
-  return i > 0 && (i == len || line[i] == separator) ? e : -1;
+  return digits && (i == len || line[i] == separator) ? e : -1;
 }
 
 /* A run that BackupAndRestore resumes, appending to its earlier log: the rows it wrote after its

@@ -97,7 +97,8 @@ const char *kcb_history_key(const kcb_history *h, size_t i) { return h && i < h-
 int kcb_history_values(const kcb_history *h, const char *key, const double **out_values, size_t *out_count) {
   if (!h) return kcb__error(KCB_EINVAL, "kcb_history_values: the History is NULL");
   const history_series *s = find_series(h, key);
-  if (!s) return kcb__error(h && key ? KCB_EKEY : KCB_EINVAL, "History has no key '%s'", key ? key : "(null)");
+  if (!key) return kcb__error(KCB_EINVAL, "kcb_history_values: the key is NULL");
+  if (!s) return kcb__error(KCB_EKEY, "History has no key '%s'", key);
   if (!out_values || !out_count) return kcb__error(KCB_EINVAL, "kcb_history_values: an out pointer is NULL");
   *out_values = s->values;
   *out_count = s->count;

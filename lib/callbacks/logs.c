@@ -38,9 +38,10 @@ static size_t logs_position(const kcb_logs *logs, const char *key, int *found) {
 
 static int logs_put(kcb_logs *logs, const char *key, double value, const kcb_tensor *tensor) {
   if (!logs) return kcb__error(KCB_EINVAL, "logs is NULL");
-  size_t len = key ? strlen(key) : 0;
+  if (!key) return kcb__error(KCB_EINVAL, "logs key is NULL");
+  size_t len = strlen(key);
   if (len == 0 || len >= KCB_LOGS_KEY_MAX)
-    return kcb__error(KCB_EINVAL, "logs key '%s' is empty or longer than %d characters", key ? key : "(null)", KCB_LOGS_KEY_MAX - 1);
+    return kcb__error(KCB_EINVAL, "logs key '%s' is empty or longer than %d characters", key, KCB_LOGS_KEY_MAX - 1);
   int found;
   size_t i = logs_position(logs, key, &found);
   if (!found) {

@@ -68,8 +68,7 @@ static int parse_spec(const char *s, size_t len, spec *sp) {
   if (pos < len && s[pos] == '#') { sp->alt = 1; pos++; }
   if (!sp->fill[0] && pos < len && s[pos] == '0') {
     sp->fill[0] = '0';
-    sp->zero = 1;
-    if (!sp->align) sp->align = '=';
+    sp->zero = 1; /* '=' for a number unless aligned; a string keeps '<' (Python >= 3.10) */
     pos++;
   }
   TRY_RET(parse_long(s, len, &pos, &sp->width));
@@ -137,7 +136,7 @@ static int layout_number(outbuf *o, const spec *sp, int negative, const char *pr
   char sign[2] = {0, 0};
   if (negative) sign[0] = '-';
   else if (sp->sign == '+' || sp->sign == ' ') sign[0] = sp->sign;
-  char align = sp->align ? sp->align : '>';
+  char align = sp->align ? sp->align : sp->zero ? '=' : '>';
   long lead = (long)(strlen(sign) + strlen(prefix)), rest_len = (long)strlen(rest);
   char grouped[1100];
   long min_digits = 0;
@@ -198,7 +197,7 @@ static int format_int(outbuf *o, const spec *sp, long long v) {
     else if (c < 0x10000) { ch[0] = (char)(0xe0 | (c >> 12)); ch[1] = (char)(0x80 | ((c >> 6) & 0x3f)); ch[2] = (char)(0x80 | (c & 0x3f)); }
     else { ch[0] = (char)(0xf0 | (c >> 18)); ch[1] = (char)(0x80 | ((c >> 12) & 0x3f)); ch[2] = (char)(0x80 | ((c >> 6) & 0x3f)); ch[3] = (char)(0x80 | (c & 0x3f)); }
     spec s2 = *sp;
-    if (!s2.align) s2.align = '<';
+    if (!s2.align) s2.align = '>';
     long chars = 1, pad = s2.width > chars ? s2.width - chars : 0;
     if (s2.align == '>' || s2.align == '=') put_fill(o, &s2, pad);
     if (s2.align == '^') put_fill(o, &s2, pad / 2);
@@ -344,16 +343,20 @@ static int format_string(outbuf *o, const spec *sp, const char *s) {
   return 0;
 }
 
-static int format_one(outbuf *o, const kcb__pyvalue *v, char conversion, const char *spec_text, size_t spec_len) {
-  spec sp;
-  TRY_RET(parse_spec(spec_text, spec_len, &sp));
+static int format_parsed(outbuf *o, const kcb__pyvalue *v, char conversion, const spec *sp) {
   if (conversion) {
     char s[64];
     if (v->is_int) snprintf(s, sizeof s, "%lld", v->i);
     else kcb_format_double(v->d, s, sizeof s);
-    return format_string(o, &sp, s);
+    return format_string(o, sp, s);
   }
-  return v->is_int ? format_int(o, &sp, v->i) : format_float(o, &sp, v->d);
+  return v->is_int ? format_int(o, sp, v->i) : format_float(o, sp, v->d);
+}
+
+static int format_one(outbuf *o, const kcb__pyvalue *v, char conversion, const char *spec_text, size_t spec_len) {
+  spec sp;
+  TRY_RET(parse_spec(spec_text, spec_len, &sp));
+  return format_parsed(o, v, conversion, &sp);
 }
 
 int kcb__pyformat_value(char *out, size_t size, const kcb__pyvalue *v, const char *spec_text, size_t spec_len) {
@@ -361,6 +364,149 @@ int kcb__pyformat_value(char *out, size_t size, const kcb__pyvalue *v, const cha
   if (size) out[0] = '\0';
   TRY_RET(format_one(&o, v, 0, spec_text, spec_len));
   if (o.overflow) return kcb__error(KCB_ENOMEM, "formatted value longer than %zu bytes", size);
+  return 0;
+}
+
+/* ---- reading a value back (the reverse of format_one) ------------------------------------------ */
+
+/* v formatted with a parsed spec into buf (NUL-terminated); its length, or -1 (an error, too long). */
+static long format_into(char *buf, size_t size, const kcb__pyvalue *v, char conversion, const spec *sp) {
+  outbuf o = {buf, size, 0, 0};
+  buf[0] = '\0';
+  if (format_parsed(&o, v, conversion, sp) || o.overflow) return kcb_error_clear(), -1;
+  return (long)o.len;
+}
+
+/* Whether v formats to exactly text[0, len) with the field's conversion and (parsed) spec. */
+static int formats_to(const kcb__pyvalue *v, const kcb__pyfield *f, const spec *sp, const char *text, size_t len) {
+  char buf[512];
+  return len < sizeof buf && format_into(buf, sizeof buf, v, f->conversion, sp) == (long)len && memcmp(buf, text, len) == 0;
+}
+
+/* An int written in base (Python's sign, 0b/0o/0x prefix and digits), at most 10^15. */
+static int parse_int_text(const char *s, int base, long long *out) {
+  int negative = *s == '-';
+  if (*s == '-' || *s == '+' || *s == ' ') s++;
+  if (base != 10 && s[0] == '0' && s[1] && strchr(base == 2 ? "bB" : base == 8 ? "oO" : "xX", s[1])) s += 2;
+  long long v = 0;
+  const char *start = s;
+  for (; *s; s++) {
+    int d = *s >= '0' && *s <= '9' ? *s - '0' : *s >= 'a' && *s <= 'f' ? *s - 'a' + 10 : *s >= 'A' && *s <= 'F' ? *s - 'A' + 10 : 99;
+    if (d >= base || v > 1000000000000000LL) return 0;
+    v = v * base + d;
+  }
+  *out = negative ? -v : v;
+  return s > start;
+}
+
+/* One UTF-8 character as its code point ('c' formats an int so). */
+static int parse_char_text(const char *s, long long *out) {
+  size_t n = strlen(s), want = utf8_len((unsigned char)s[0]);
+  if (n == 0 || n != want) return 0;
+  long long c = n == 1 ? (unsigned char)s[0] : (unsigned char)s[0] & (0x7f >> n);
+  for (size_t i = 1; i < n; i++) c = c << 6 | ((unsigned char)s[i] & 0x3f);
+  *out = c;
+  return 1;
+}
+
+/* Tries the number written in core (fill taken off) as the field's value. */
+static int try_core(const kcb__pyfield *f, const spec *sp, int want_int, const char *core, size_t n, const char *text,
+                    size_t len, kcb__pyvalue *out) {
+  char buf[256];
+  size_t k = 0;
+  for (size_t i = 0; i < n && k + 1 < sizeof buf; i++) /* grouping separators are not part of the number */
+    if (f->conversion || !sp->grouping || core[i] != sp->grouping) buf[k++] = core[i];
+  if (k + 1 >= sizeof buf) return 0;
+  buf[k] = '\0';
+  char t = f->conversion ? 0 : sp->type;
+  int percent = t == '%';
+  if (percent) {
+    if (k == 0 || buf[k - 1] != '%') return 0;
+    buf[--k] = '\0';
+  }
+  kcb__pyvalue v = {want_int, 0, 0};
+  if (want_int && t && strchr("bcoxXdn", t)) {
+    int base = t == 'b' ? 2 : t == 'o' ? 8 : (t == 'x' || t == 'X') ? 16 : 10;
+    if (!(t == 'c' ? parse_char_text(buf, &v.i) : parse_int_text(buf, base, &v.i))) return 0;
+    return formats_to(&v, f, sp, text, len) ? (*out = v, 1) : 0;
+  }
+  if (want_int && !t) {
+    if (!parse_int_text(buf, 10, &v.i)) return 0;
+    return formats_to(&v, f, sp, text, len) ? (*out = v, 1) : 0;
+  }
+  double d;
+  if (kcb__parse_python_float(buf, &d)) return 0;
+  if (want_int) { /* an int written as a float ({epoch:.1f}): the whole number it stands for */
+    if (!(fabs(d) < 1e15)) return 0;
+    v.i = llround(percent ? d / 100 : d);
+    return formats_to(&v, f, sp, text, len) ? (*out = v, 1) : 0;
+  }
+  /* the float whose text this is; a '%' value was multiplied by 100, so a neighbour may be the one */
+  v.d = percent ? d / 100 : d;
+  for (int step = 0; step <= 4; step++) {
+    double c = v.d;
+    for (int i = 0; i < (step + 1) / 2; i++) c = nextafter(c, step % 2 ? INFINITY : -INFINITY);
+    kcb__pyvalue w = {0, 0, c};
+    if (formats_to(&w, f, sp, text, len)) return *out = w, 1;
+    if (!percent && step == 0) break;
+  }
+  return 0;
+}
+
+int kcb__pyformat_decimals(const kcb__pyfield *f, const kcb__pyvalue *v) {
+  spec sp;
+  if (parse_spec(f->spec, f->spec_len, &sp)) return -1;
+  sp.width = -1; /* the number alone: no padding (a '0' fill could pass for digits), no grouping */
+  sp.grouping = 0;
+  char buf[512];
+  if (format_into(buf, sizeof buf, v, f->conversion, &sp) < 0 || strpbrk(buf, "eEnN")) return -1; /* exponent, inf, nan */
+  const char *dot = strchr(buf, '.');
+  int decimals = 0;
+  if (dot)
+    while (dot[1 + decimals] >= '0' && dot[1 + decimals] <= '9') decimals++;
+  return decimals + (!f->conversion && sp.type == '%' ? 2 : 0);
+}
+
+/* How many times the fill character stands at text's start (from_end: at its end). */
+static size_t fill_run(const char *fill, size_t fl, const char *text, size_t len, int from_end) {
+  size_t run = 0;
+  while ((run + 1) * fl <= len && memcmp(from_end ? text + len - (run + 1) * fl : text + run * fl, fill, fl) == 0) run++;
+  return run;
+}
+
+int kcb__pyformat_unformat(const kcb__pyfield *f, int want_int, const char *text, size_t len, kcb__pyvalue *out) {
+  spec sp;
+  if (parse_spec(f->spec, f->spec_len, &sp) || len == 0) return 0;
+  const char *fill = sp.fill[0] ? sp.fill : " ";
+  size_t fl = strlen(fill);
+  char align = sp.align ? sp.align : f->conversion ? '<' : sp.zero ? '=' : '>';
+  /* padding only where the spec puts it, and only up to its width (a longer text has none); the
+   * least taken off first ('0<3' writes 100 for 1 and 10) */
+  long chars = 0;
+  for (size_t i = 0; i < len; i += utf8_len((unsigned char)text[i])) chars++;
+  int padded = sp.width > 0 && chars <= sp.width;
+  size_t lead = 0, trail = 0;
+  if (padded && (align == '>' || align == '^')) lead = fill_run(fill, fl, text, len, 0);
+  if (padded && (align == '<' || align == '^')) trail = fill_run(fill, fl, text, len, 1);
+  for (size_t a = 0; a <= lead; a++)
+    for (size_t b = 0; b <= trail && (a + b) * fl < len; b++) {
+      const char *core = text + a * fl;
+      size_t n = len - (a + b) * fl;
+      if (align == '=' && padded) { /* sign and prefix, then the fill: take the fill out */
+        char joined[256];
+        size_t head = 0;
+        if (n && strchr("+- ", core[0])) head = 1;
+        if (n > head + 1 && core[head] == '0' && strchr("bBoOxX", core[head + 1]) && sp.alt) head += 2;
+        size_t run = fill_run(fill, fl, core + head, n - head, 0);
+        for (size_t r = 0; r <= run && n < sizeof joined; r++) {
+          memcpy(joined, core, head);
+          memcpy(joined + head, core + head + r * fl, n - head - r * fl);
+          if (n - r * fl > 0 && try_core(f, &sp, want_int, joined, n - r * fl, text, len, out)) return 1;
+        }
+        continue;
+      }
+      if (try_core(f, &sp, want_int, core, n, text, len, out)) return 1;
+    }
   return 0;
 }
 
@@ -469,11 +615,14 @@ typedef struct check_ctx {
   void *ctx;
 } check_ctx;
 
+int kcb__pyfield_is_int(const kcb__pyfield *f) {
+  return f->key_len == 5 && (memcmp(f->key, "epoch", 5) == 0 || memcmp(f->key, "batch", 5) == 0);
+}
+
 static int check_field(void *vctx, const kcb__pyfield *f) {
   check_ctx *c = vctx;
   kcb__pyvalue v = {0, 1, 0.5};
-  if ((f->key_len == 5 && memcmp(f->key, "epoch", 5) == 0) || (f->key_len == 5 && memcmp(f->key, "batch", 5) == 0))
-    v.is_int = 1;
+  v.is_int = kcb__pyfield_is_int(f);
   char buf[1200];
   outbuf o = {buf, sizeof buf, 0, 0};
   int rc = format_one(&o, &v, f->conversion, f->spec, f->spec_len);

@@ -39,6 +39,20 @@ typedef struct kcb__pyfield {
  * `batch`, a float for any other key. @return 0, KCB_EINVAL (malformed, naming the template) or fn's code. */
 int kcb__pyformat_fields(const char *tmpl, int (*fn)(void *ctx, const kcb__pyfield *field), void *ctx);
 
+/* The reverse of formatting one field: finds a value (an int when want_int, as epoch and batch are;
+ * else a float) that the field's conversion and spec format to exactly the len bytes of text, so a
+ * name Python wrote reads back as its number ('{epoch:x}' reads 10 as 16; '{val_loss:.2f}' does not
+ * read 0.3, which it never writes). Fill, signs, prefixes, grouping and '%' are taken as Python
+ * writes them. @return 1 with *out set, 0 when no value formats to text. */
+int kcb__pyformat_unformat(const kcb__pyfield *field, int want_int, const char *text, size_t len, kcb__pyvalue *out);
+
+/* The digits after the point with which the field writes v ('.2f': 2; '.1%': 3, the value being a
+ * hundredth of the number shown), -1 for exponent notation, inf and nan. */
+int kcb__pyformat_decimals(const kcb__pyfield *field, const kcb__pyvalue *v);
+
+/* Whether the field is {epoch} or {batch}, which Keras formats as ints (every other key a float). */
+int kcb__pyfield_is_int(const kcb__pyfield *field);
+
 /* Decides whether `len` bytes of text can be what `field` formatted to (e.g. a number). */
 typedef int (*kcb__pyformat_accept)(void *ctx, const kcb__pyfield *field, const char *text, size_t len);
 

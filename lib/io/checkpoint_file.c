@@ -886,6 +886,68 @@ static void note_numbering_gap(kcb_checkpoint_file *f, const char *path, const m
   }
 }
 
+static herr_t count_dataset(hid_t obj, const char *name, const H5O_info_t *info, void *found) {
+  (void)obj, (void)name;
+  if (info->type == H5O_TYPE_DATASET) *(int *)found = 1;
+  return *(int *)found; /* stops at the first */
+}
+
+/* Whether the layer at container/name has weights: a variable anywhere below it (a nested model's,
+ * an RNN's cell's, a wrapper's layer's count as its own, as in layer.weights). */
+static int holds_vars(kcb_checkpoint_file *f, const char *container, const char *name) {
+  char group[KCB__H5_PATH_MAX + 300];
+  snprintf(group, sizeof group, "%s/%s", container, name);
+  int found = 0;
+  if (!kcb__h5_exists(f->file, group) ||
+      H5Ovisit_by_name2(f->file, group, H5_INDEX_NAME, H5_ITER_NATIVE, count_dataset, &found, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return H5Eclear2(H5E_DEFAULT), 0;
+  return found;
+}
+
+/* Keras's names for the layers of a container: each class's snake-case name, numbered from its
+ * second layer on ("dense", "dense_1"). */
+typedef struct class_names {
+  struct {
+    char snake[128];
+    int count;
+  } seen[256];
+  size_t n;
+} class_names;
+
+/* The name of the next layer of class cls into cname; returns its class's count, which the caller
+ * advances (by 1 in Keras 3, by 2 for a layer with weights in tf.keras 2.13), or NULL past 256
+ * classes (the name is then the bare class's). */
+static int *next_class_name(class_names *c, const char *cls, char *cname, size_t size) {
+  char snake[128];
+  kcb__keras_snake_case(cls, snake, sizeof snake);
+  size_t s = 0;
+  for (; s < c->n && strcmp(c->seen[s].snake, snake) != 0; s++) {}
+  if (s == c->n && c->n < 256) {
+    kcb__strlcpy(c->seen[c->n].snake, snake, sizeof c->seen[c->n].snake);
+    c->seen[c->n++].count = 0;
+  }
+  int *count = s < c->n ? &c->seen[s].count : NULL;
+  if (count && *count) snprintf(cname, size, "%s_%d", snake, *count);
+  else snprintf(cname, size, "%s", snake);
+  return count;
+}
+
+/* Whether every layer of cfg_layers has its group in container under tf.keras 2.13's names (a
+ * class's count taking two numbers for a layer with weights, one for a layer without). */
+static int doubled_names_fit(kcb_checkpoint_file *f, const char *container, json_t *cfg_layers) {
+  class_names names = {0};
+  size_t i;
+  json_t *entry;
+  json_array_foreach(cfg_layers, i, entry) {
+    char cname[160], group[KCB__H5_PATH_MAX + 200];
+    int *count = next_class_name(&names, kcb__entry_class(entry), cname, sizeof cname);
+    snprintf(group, sizeof group, "%s/%s", container, cname);
+    if (!count || !kcb__h5_exists(f->file, group)) return 0;
+    *count += holds_vars(f, container, cname) ? 2 : 1;
+  }
+  return 1;
+}
+
 static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_layers, int parent, const char *scope) {
   member *m = NULL;
   size_t n = 0;
@@ -898,29 +960,21 @@ static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_
   used = calloc(n + 1, 1);
   if (!used) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
   if (cfg_layers) {
-    struct {
-      char snake[128];
-      int count;
-    } seen[256];
-    size_t n_seen = 0;
+    class_names names = {0};
     size_t i;
     json_t *entry;
+    /* tf.keras 2.13-2.15 walked a dict that holds each layer with weights twice (as
+     * layer_with_weights-i and layer-j): its name counter took two numbers for such a layer, so a
+     * second Dense is dense_2 there, dense_1 in Keras 3 (whose names a file may hold there too) */
+    const char *base = strrchr(path, '/');
+    int tf213 = base && strcmp(base + 1, "_layer_checkpoint_dependencies") == 0 && doubled_names_fit(f, path, cfg_layers);
     json_array_foreach(cfg_layers, i, entry) {
-      char snake[128], cname[160];
-      kcb__keras_snake_case(kcb__entry_class(entry), snake, sizeof snake);
-      int k = 0;
-      size_t s = 0;
-      for (; s < n_seen && strcmp(seen[s].snake, snake) != 0; s++) {}
-      if (s < n_seen) k = seen[s].count++;
-      else if (n_seen < 256) {
-        kcb__strlcpy(seen[n_seen].snake, snake, sizeof seen[n_seen].snake);
-        seen[n_seen++].count = 1;
-      }
-      if (k) snprintf(cname, sizeof cname, "%s_%d", snake, k);
-      else snprintf(cname, sizeof cname, "%s", snake);
+      char cname[160];
+      int *count = next_class_name(&names, kcb__entry_class(entry), cname, sizeof cname);
       size_t j = 0;
       for (; j < n && (used[j] || !m[j].is_group || strcmp(m[j].name, cname) != 0); j++) {}
       char child[KCB__H5_PATH_MAX];
+      if (count) *count += tf213 && j < n && holds_vars(f, path, cname) ? 2 : 1;
       if (j < n) {
         used[j] = 1;
         KCB__TRY(kcb__h5_path_join(child, sizeof child, path, cname, f->h5name));
@@ -1067,6 +1121,7 @@ static int walk_object(kcb_checkpoint_file *f, const char *path, json_t *entry, 
     cls = cname;
   }
   const char *name = entry ? kcb__entry_name(entry) : stored_name ? stored_name : attr;
+  if (!entry && !stored_name && g >= 0) f->names_guessed = 1;
   int li = add_layer(f, name, cls, path, entry, parent, attr);
   if (li < 0) KCB__TRY(li);
   snprintf(own_scope, sizeof own_scope, "%s%s", scope, name);
@@ -1266,6 +1321,8 @@ static int read_store(kcb_checkpoint_file *f) {
     char child[KCB__H5_PATH_MAX];
     snprintf(child, sizeof child, "/%s", nm);
     if (!root_m[j].is_group || !strcmp(nm, "vars") || !strcmp(nm, "optimizer")) continue;
+    /* tf.keras 2.13-2.15 also saved its compiled metrics' totals and counts: not model.weights */
+    if (!strcmp(nm, "metrics") && kcb__h5_exists(f->file, "_layer_checkpoint_dependencies")) continue;
     char vars_path[KCB__H5_PATH_MAX + 8];
     snprintf(vars_path, sizeof vars_path, "%s/vars", child);
     if (!strcmp(nm, "layers") || !strcmp(nm, "_layer_checkpoint_dependencies")) KCB__TRY(walk_container(f, child, top, -1, scope));
@@ -1445,7 +1502,11 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
     if (n_wn) {
       char gpath[KCB__H5_PATH_MAX];
       snprintf(gpath, sizeof gpath, "%s/top_level_model_weights", root_path);
-      int li = add_layer(f, f->meta.model_name, f->meta.model_class, gpath, f->config, -1, "");
+      /* a weights-only file has no config: the model's name is its variables' first segment */
+      char own[128] = "";
+      const char *slash = strchr(wn[0], '/');
+      if ((!f->meta.model_name || !f->meta.model_name[0]) && slash && (size_t)(slash - wn[0]) < sizeof own) memcpy(own, wn[0], (size_t)(slash - wn[0]));
+      int li = add_layer(f, own[0] ? own : f->meta.model_name, f->meta.model_class, gpath, f->config, -1, "");
       if (li < 0) KCB__TRY(li);
       f->layers[li].model_own = 1;
       for (size_t q = 0; q < n_wn; q++)
@@ -1463,10 +1524,12 @@ static int read_legacy(kcb_checkpoint_file *f, hid_t root, const char *root_path
     KCB__TRY(kcb__h5_attr_read_strings(lg, "weight_names", &wn, &n_wn, f->h5name));
     for (size_t q = 0; q < n_wn; q++) KCB__TRY(add_var(f, lg, "/optimizer_weights", wn[q], wn[q], -1, 0, 1, q));
     if (n_wn) {
-      /* "adam/iteration", "Adam/iter:0", "iteration:0": the optimizer's name is the first segment */
-      const char *slash = strchr(wn[n_wn - 1], '/');
+      /* "adam/iteration", "Adam/iter:0", "iteration:0": the optimizer's name is the first segment;
+       * standalone Keras 2 made the slots under "training/" ("training/Adam/m_0:0"): the second */
+      const char *last = wn[n_wn - 1], *slash = strchr(last, '/');
+      if (slash && strncmp(last, "training/", 9) == 0 && strchr(slash + 1, '/')) last = slash + 1, slash = strchr(last, '/');
       char oname[128] = "";
-      if (slash && (size_t)(slash - wn[n_wn - 1]) < sizeof oname) memcpy(oname, wn[n_wn - 1], (size_t)(slash - wn[n_wn - 1]));
+      if (slash && (size_t)(slash - last) < sizeof oname) memcpy(oname, last, (size_t)(slash - last));
       free(f->optimizer_name);
       f->optimizer_name = strdup(oname);
       if (!f->optimizer_name) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
@@ -1700,9 +1763,13 @@ static int try_layout(const kcb_checkpoint_file *f, size_t first, size_t n_slots
   return ok;
 }
 
-json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name) {
+json_t *kcb__ckpt_optimizer_entry(json_t *tc) {
   json_t *oc = json_object_get(tc, "optimizer");
-  if (!json_is_object(oc)) oc = json_object_get(tc, "optimizer_config");
+  return json_is_object(oc) ? oc : json_object_get(tc, "optimizer_config");
+}
+
+json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name) {
+  json_t *oc = kcb__ckpt_optimizer_entry(tc);
   const char *cls = json_string_value(json_object_get(oc, "class_name"));
   json_t *inner = json_object_get(json_object_get(oc, "config"), "inner_optimizer");
   if (!json_is_object(inner)) inner = json_object_get(json_object_get(oc, "config"), "optimizer"); /* tf.keras <= 2.3 */
@@ -2332,6 +2399,11 @@ long kcb_checkpoint_file_match(const kcb_checkpoint_file *a, size_t i, const kcb
   char x[KCB__H5_PATH_MAX + 160], y[KCB__H5_PATH_MAX + 160];
   /* a name two variables share (a layer name used in two nested models: both kernels are
    * "proj/kernel") pairs its k-th holder in a with its k-th in b: both list them in model order */
+  /* two stores (.weights.h5) of which one names its variables only by guess: the same path is the
+   * same variable, whatever the guesses say */
+  if ((a->names_guessed || b->names_guessed) && a->meta.layout == b->meta.layout)
+    for (size_t j = 0; j < nb; j++)
+      if (strcmp(a->vars[i].path, b->vars[j].path) == 0) return (long)j;
   size_t k = 0;
   for (size_t j = 0; j < i; j++) k += strcmp(a->vars[i].name, a->vars[j].name) == 0;
   for (size_t j = 0; j < nb; j++)

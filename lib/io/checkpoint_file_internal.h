@@ -49,6 +49,7 @@ struct kcb_checkpoint_file {
   uint64_t *walked;             /* the object groups read, by address (an open-addressed set, 0 empty) */
   size_t walked_cap, n_walked;
   int order_guessed; /* a weights-only store's layers listed by address: the heap was unreadable */
+  int names_guessed; /* a store's variables named after their containers: Keras before 3.6 kept no names */
   int n_opt_seg;                                 /* store optimizer objects, in file order */
   size_t opt_seg_start[KCB__CKPT_MAX_OPT_SEG];   /* index of each one's first variable */
   char *opt_seg_name[KCB__CKPT_MAX_OPT_SEG];     /* its `vars` name ("loss_scale_optimizer", "adam") */
@@ -77,6 +78,9 @@ void kcb__keras_snake_case(const char *name, char *out, size_t size);
  * optimizer's, laid out by the inner optimizer's settings (use_ema, centered, ...). class_name, when
  * not NULL, gets that optimizer's class. */
 json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name);
+/* The optimizer's entry itself ({"class_name": ..., "config": ...}) in compile settings tc, not
+ * unwrapped (a LossScaleOptimizer stays one), or NULL. */
+json_t *kcb__ckpt_optimizer_entry(json_t *tc);
 int kcb__ckpt_same_data(const kcb_checkpoint_file *f, size_t i, size_t j, int constant_counts, int *same);
 const char *kcb__entry_class(json_t *entry);
 const char *kcb__entry_name(json_t *entry);

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 
+#include "io/foreign.h"
 #include "io/zip.h"
 #include "kcb/limits.h"
 #include "internal.h"
@@ -82,7 +83,7 @@ static void count_assets(kcb__ckpt_source *s) {
     char *assets = kcb__path_join(s->path, "assets");
     s->n_assets = assets ? count_files(assets, 0) : 0;
     free(assets);
-  } else if (kcb__zip_count_prefix(s->path, s->zip_start, "assets/", &s->n_assets) != 0) {
+  } else if (kcb__zip_count_names(s->path, s->zip_start, "assets/", NULL, &s->n_assets) != 0) {
     s->n_assets = 0;
     kcb_error_clear(); /* the archive opened for its members already: only a count is lost */
   }
@@ -232,6 +233,19 @@ int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path) {
     if (rc == KCB_EFORMAT && kcb__ends_with(path, ".keras") && strstr(kcb_error_last(), "no HDF5 signature"))
       rc = kcb__error(KCB_EFORMAT, "%s: not a .keras archive: neither a zip archive (a .keras file is a zip of config.json, "
                       "metadata.json and model.weights.h5) nor an HDF5 file", path);
+  }
+  /* a file or directory kcb does not recognise at all (not one it found damaged): say what it is */
+  const char *said = kcb_error_last();
+  if (rc && (rc == KCB_ENOENT || strstr(said, "no HDF5 signature") || strstr(said, "not a regular file") ||
+             strstr(said, "Expected a model.weights.h5") || strstr(said, "not a .keras archive"))) {
+    const char *foreign = kcb__foreign_kind(path);
+    struct stat st;
+    if (foreign)
+      rc = kcb__error(KCB_EFORMAT, "%s: %s; kcb reads Keras's .keras, .weights.h5 and .h5 files (in Keras, model.save('m.keras') "
+                      "or model.save_weights('m.weights.h5') writes one)", path, foreign);
+    else if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && strstr(kcb_error_last(), "not a regular file"))
+      rc = kcb__error(KCB_EFORMAT, "%s: a directory, and not a Keras model saved unzipped (one holds config.json and "
+                      "model.weights.h5)", path);
   }
   if (rc == 0 && zip == KCB__ZIP_FOUND) count_assets(s);
   if (rc == 0) {

@@ -89,7 +89,7 @@ static int open_archive(const char *path, uint64_t start, zip_t **out, zip_uint6
   return 0;
 }
 
-int kcb__zip_count_prefix(const char *path, uint64_t start, const char *prefix, size_t *count) {
+int kcb__zip_count_names(const char *path, uint64_t start, const char *prefix, const char *suffix, size_t *count) {
   zip_t *za;
   zip_uint64_t size;
   *count = 0;
@@ -99,7 +99,8 @@ int kcb__zip_count_prefix(const char *path, uint64_t start, const char *prefix, 
   for (zip_int64_t i = 0; i < n; i++) {
     const char *name = zip_get_name(za, (zip_uint64_t)i, ZIP_FL_ENC_RAW);
     size_t len = name ? strlen(name) : 0;
-    if (name && strncmp(name, prefix, strlen(prefix)) == 0 && len > 0 && name[len - 1] != '/') ++*count; /* files, not directories */
+    if (!name || len == 0 || name[len - 1] == '/') continue; /* files, not directories */
+    *count += (!prefix || strncmp(name, prefix, strlen(prefix)) == 0) && (!suffix || kcb__ends_with(name, suffix));
   }
   zip_discard(za);
   return 0;

@@ -25,8 +25,9 @@ int kcb__zip_read_member(const char *path, uint64_t start, const char *name, voi
                          uint64_t max_bytes, const char *why_max);
 
 /* How many files of the archive (kcb__zip_locate's start) have names starting with prefix
- * ("assets/": what Keras keeps beside the weights, such as a lookup layer's vocabulary). */
-int kcb__zip_count_prefix(const char *path, uint64_t start, const char *prefix, size_t *count);
+ * ("assets/": what Keras keeps beside the weights, such as a lookup layer's vocabulary) and ending
+ * with suffix ("data.pkl": PyTorch's); a NULL prefix or suffix matches any name. */
+int kcb__zip_count_names(const char *path, uint64_t start, const char *prefix, const char *suffix, size_t *count);
 
 /* An archive zipped from outside its folder (zip -r x.keras folder/): 1 when it holds
  * FOLDER/name and FOLDER/beside, one level down, with FOLDER copied to folder; else 0. */

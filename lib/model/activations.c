@@ -23,7 +23,11 @@ static float sigmoidf(float x) {
 
 static float softplusf(float x) { return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x))); }
 
-static float hard_sigmoidf(float x) { return fminf(fmaxf(x + 3.0f, 0.0f), 6.0f) / 6.0f; }
+/* Clipping keeps a NaN a NaN, as Keras's relu, relu6 and hard_sigmoid do (fmaxf would make it 0):
+ * weights gone NaN must show in the loss, for TerminateOnNaN. */
+static float clip_keep_nan(float x, float lo, float hi) { return x != x ? x : fminf(fmaxf(x, lo), hi); }
+
+static float hard_sigmoidf(float x) { return clip_keep_nan(x + 3.0f, 0.0f, 6.0f) / 6.0f; }
 
 void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int64_t rows, int64_t width) {
   int64_t n = rows * width;
@@ -32,7 +36,7 @@ void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int
       if (out != pre) for (int64_t i = 0; i < n; i++) out[i] = pre[i];
       break;
     case KCB_ACT_RELU:
-      for (int64_t i = 0; i < n; i++) out[i] = pre[i] > 0 ? pre[i] : 0.0f;
+      for (int64_t i = 0; i < n; i++) out[i] = pre[i] > 0 || pre[i] != pre[i] ? pre[i] : 0.0f;
       break;
     case KCB_ACT_LEAKY_RELU:
       for (int64_t i = 0; i < n; i++) out[i] = pre[i] > 0 ? pre[i] : LEAKY_RELU_SLOPE * pre[i];
@@ -56,7 +60,7 @@ void kcb__activation_forward(kcb_activation a, const float *pre, float *out, int
       for (int64_t i = 0; i < n; i++) out[i] = pre[i] * sigmoidf(pre[i]);
       break;
     case KCB_ACT_RELU6:
-      for (int64_t i = 0; i < n; i++) out[i] = fminf(fmaxf(pre[i], 0.0f), 6.0f);
+      for (int64_t i = 0; i < n; i++) out[i] = clip_keep_nan(pre[i], 0.0f, 6.0f);
       break;
     case KCB_ACT_SOFTSIGN:
       for (int64_t i = 0; i < n; i++) out[i] = pre[i] / (fabsf(pre[i]) + 1.0f);

@@ -32,6 +32,7 @@ typedef struct plan {
   size_t inner_from; /* a LossScaleOptimizer: opt_order[inner_from..] (its inner optimizer's variables)
                         are written again at optimizer/inner_optimizer/vars/<k>; 0: none */
   char inner_name[128];
+  char opt_name[128]; /* a tf.keras 2 store's optimizer, for the legacy names ("" = the names kept) */
   float lr;
   int synth_u_product; /* write Nadam's u_product, computed: tf.keras 2 holds none in Keras 3's form */
   float u_product;
@@ -216,6 +217,13 @@ static int store_object_path(const kcb_checkpoint_file *f, containers *c, int la
                     f->path, p->name, p->class_name[0] ? p->class_name : "unknown class", l->name);
 }
 
+/* A tf.keras 2.13-2.15 .keras: a store, but not Keras 3's (its layers filed under other names, its
+ * optimizer without a learning rate), so it is laid out again as a legacy file is, never copied. */
+static int tf2_store(const kcb_checkpoint_file *f) {
+  return (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) && f->meta.keras_version[0] == '2' &&
+         f->config;
+}
+
 /* A Keras 3 LossScaleOptimizer (mixed precision) from a legacy .h5: its variables are stored in
  * Keras 3's order already (its iteration, learning rate, step_counter, dynamic_scale, then the
  * inner optimizer's); the store holds them at optimizer/vars and the inner optimizer's again at
@@ -340,6 +348,14 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
       for (int i = 0; i < g; i++) width[i] = kcb__opt_layout_width(L, i + 1) - kcb__opt_layout_width(L, i);
     }
   if (!n_groups) n_groups = 1;
+  /* tf.keras 2.11+'s SGD keeps a momentum buffer per variable even at momentum 0, where Keras 3's
+   * keeps none (and then counts the state wrong): unused, so left out */
+  json_t *momentum = json_object_get(ocfg, "momentum");
+  if (L && !strcmp(L->name, "sgd") && k == 1 && (!momentum || (json_is_number(momentum) && json_number_value(momentum) == 0))) {
+    n_groups = 0;
+    add_note(p->report, "the SGD state's momentum buffers are left out: at momentum 0 they never change a step, and Keras "
+             "3's SGD keeps none");
+  }
   p->opt_order[p->n_opt++] = (size_t)it;
   if (lr >= 0) p->opt_order[p->n_opt++] = (size_t)lr;
   for (int g = 0, base = 0; g < n_groups; base += (int)width[g], g++)
@@ -381,7 +397,7 @@ static int plan_store(const kcb_checkpoint_file *f, plan *p) {
   char *done_flag = NULL;
   object_var *by_object = NULL;
   containers cont = {0};
-  if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
+  if ((f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) && !tf2_store(f)) {
     for (size_t i = 0; i < f->n_vars; i++) KCB__TRY(set_path(p, i, f->vars[i].path));
     for (size_t i = 0; i < nm; i++) p->order[p->n_order++] = i;
     for (size_t i = nm; i < f->n_vars; i++) p->opt_order[p->n_opt++] = i;
@@ -507,12 +523,12 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
   containers cont = {0};
   KCB__TRY(containers_make(f, &cont));
   KCB__TRY(make_vars_group(file, "", f->meta.model_name[0] ? f->meta.model_name : "sequential", h5name));
-  if (f->meta.layout != KCB_LAYOUT_WEIGHTS_H5 && f->meta.layout != KCB_LAYOUT_KERAS && f->config)
-    KCB__TRY(config_groups(f->config, "", file, h5name, 0));
+  const int keras3_store = (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) && !tf2_store(f);
+  if (!keras3_store && f->config) KCB__TRY(config_groups(f->config, "", file, h5name, 0));
   for (size_t i = 0; i < f->n_layers; i++) {
     char path[KCB__H5_PATH_MAX];
     if (f->layers[i].model_own) continue; /* the root `vars`, made above */
-    if (f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 || f->meta.layout == KCB_LAYOUT_KERAS) {
+    if (keras3_store) {
       if (!f->layers[i].path[0]) continue;
       snprintf(path, sizeof path, "%s", f->layers[i].path);
     } else if (store_object_path(f, &cont, (int)i, path, sizeof path) != 0) {
@@ -525,7 +541,7 @@ static int write_store_groups(const kcb_checkpoint_file *f, hid_t file, const ch
     /* Keras 3's optimizers have lower-case default names ("rmsprop", "adamw"); tf.keras 2 files say
      * "RMSprop" or nothing; the config's name wins */
     char name[128];
-    json_t *oc = json_object_get(f->training, "optimizer_config");
+    json_t *oc = kcb__ckpt_optimizer_entry(f->training); /* a LossScaleOptimizer's own name */
     const char *cfg_name = json_string_value(json_object_get(json_object_get(oc, "config"), "name"));
     const char *cls = json_string_value(json_object_get(oc, "class_name"));
     snprintf(name, sizeof name, "%s", cfg_name ? cfg_name : f->meta.optimizer_name[0] ? f->meta.optimizer_name : cls ? cls : "optimizer");
@@ -564,12 +580,17 @@ static int copy_var(const kcb_checkpoint_file *f, size_t i, hid_t dst, const cha
   return rc;
 }
 
+/* A float32 scalar `name` in group g (a learning rate, a u_product kcb computes). */
+static int write_scalar_in(hid_t g, const char *name, float value, const char *h5name) {
+  return kcb__h5_dataset_write_typed(g, name, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &value, h5name);
+}
+
 /* A float32 optimizer variable the source does not hold, at optimizer/vars/<index>. */
 static int write_scalar(hid_t file, const char *index, float value, const char *h5name) {
   hid_t g;
   int rc = kcb__h5_group_open(&g, file, "optimizer/vars", h5name);
   if (rc == 0) {
-    rc = kcb__h5_dataset_write_typed(g, index, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 0, NULL, &value, h5name);
+    rc = write_scalar_in(g, index, value, h5name);
     kcb__h5_close(g);
   }
   return rc;
@@ -659,6 +680,32 @@ static int check_aliased_variables(const kcb_checkpoint_file *f) {
   return 0;
 }
 
+/* A tf.keras 2.13-2.15 .keras keeps its optimizer's iteration and slots, but no learning rate
+ * and no name: Keras 3's legacy loader takes optimizer_weights by position (iteration, learning
+ * rate, slots), so the rate of the compile config goes second, under the optimizer's name. */
+static void tf2_store_optimizer(const kcb_checkpoint_file *f, size_t first, size_t end, plan *p) {
+  for (size_t j = first; j < end; j++)
+    if (kcb__leaf_is(f->vars[j].name, "learning_rate")) return;
+  const char *cls = NULL;
+  json_t *ocfg = kcb__ckpt_optimizer_config(f->training, &cls);
+  json_t *lr = json_object_get(ocfg, "learning_rate");
+  if (json_is_object(lr)) return; /* a schedule: Keras 3 keeps no learning-rate variable either */
+  if (!json_is_number(lr) || !cls) {
+    add_note(p->report, "the optimizer's learning rate is not in the compile config: Keras 3's legacy loader, which "
+             "expects one second, will not take the optimizer state");
+    return;
+  }
+  const char *name = json_string_value(json_object_get(ocfg, "name"));
+  p->synth_lr = 1;
+  p->lr = (float)json_number_value(lr);
+  snprintf(p->opt_name, sizeof p->opt_name, "%s", name ? name : cls);
+}
+
+/* A layer path in a model's list of layers (tf.keras 2.13-2.15 called it _layer_checkpoint_dependencies). */
+static int in_layers(const char *path) {
+  return !strncmp(path, "/layers/", 8) || !strncmp(path, "/_layer_checkpoint_dependencies/", 32);
+}
+
 static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
   size_t nm = f->meta.n_model_vars;
   int rc = 0;
@@ -695,8 +742,7 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
    * legacy layout lists each layer once) */
   int attribute_named = 0;
   for (size_t i = 0; i < f->n_layers; i++)
-    attribute_named |= f->layers[i].pub.parent < 0 && f->layers[i].path[0] && !f->layers[i].model_own &&
-                       strncmp(f->layers[i].path, "/layers/", 8) != 0;
+    attribute_named |= f->layers[i].pub.parent < 0 && f->layers[i].path[0] && !f->layers[i].model_own && !in_layers(f->layers[i].path);
   if (f->store_gap[0] && !attribute_named)
     add_note(p->report, "the store's container %s: a layer shared with a nested model is saved once, under the model, "
              "where the legacy layout lists it under both, so Keras's legacy loader may count one layer short",
@@ -734,7 +780,7 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
     for (size_t i = 0; i < nm && top_named < 2; i++) {
       const kcb__ckpt_layer *top = top_of(f, f->vars[i].pub.layer);
       int t = (int)(top - f->layers);
-      if (t != last && !top->in_list && !top->model_own && strncmp(top->path, "/layers/", 8) != 0) top_named++;
+      if (t != last && !top->in_list && !top->model_own && !in_layers(top->path)) top_named++;
       last = t;
     }
     if (top_named >= 2)
@@ -762,10 +808,13 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
   /* a store's optimizer object holds all of optimizer.variables; a LossScaleOptimizer's inner one,
    * stored again after it, is not written twice */
   size_t opt_end = f->n_opt_seg > 1 ? f->opt_seg_start[1] : f->n_vars;
+  if (p->layout == KCB_LAYOUT_H5 && nm < opt_end && f->meta.keras_version[0] == '2') tf2_store_optimizer(f, nm, opt_end, p);
   if (p->layout == KCB_LAYOUT_H5)
     for (size_t i = nm; i < opt_end; i++) {
       char path[2 * KCB__H5_PATH_MAX]; /* long enough for write_verified to refuse a name too long */
-      snprintf(path, sizeof path, "/optimizer_weights/%s", f->vars[i].name);
+      const char *leaf = strchr(f->vars[i].name, '/');
+      if (p->opt_name[0] && leaf) snprintf(path, sizeof path, "/optimizer_weights/%s%s", p->opt_name, leaf);
+      else snprintf(path, sizeof path, "/optimizer_weights/%s", f->vars[i].name);
       KCB__TRY(set_path(p, i, path));
       p->opt_order[p->n_opt++] = i;
     }
@@ -904,12 +953,38 @@ static void upgrade_legacy_entry(json_t *entry) {
   }
 }
 
+/* A Sequential's input as Keras 3 writes it: an InputLayer first, with its batch shape. Standalone
+ * Keras 2 wrote none, only its first layer's batch_input_shape, which Keras 3's legacy loader turns
+ * into an input_shape and then reads as a shape without the batch axis (a 28x28x1 model becomes
+ * 5-D); tf.keras 2 wrote both. */
+static void sequential_input_layer(json_t *entry) {
+  json_t *config = json_object_get(entry, "config"), *layers = json_object_get(config, "layers");
+  if (strcmp(kcb__entry_class(entry), "Sequential") != 0 || !json_is_array(layers) || !json_array_size(layers)) return;
+  json_t *first = json_array_get(layers, 0), *first_config = json_object_get(first, "config");
+  if (!strcmp(kcb__entry_class(first), "InputLayer")) {
+    json_t *next = json_object_get(json_array_get(layers, 1), "config");
+    if (json_is_object(next)) json_object_del(next, "batch_input_shape"); /* the InputLayer says it */
+    return;
+  }
+  json_t *shape = json_object_get(first_config, "batch_input_shape");
+  if (!json_is_array(shape)) return;
+  json_t *dtype = json_object_get(first_config, "dtype");
+  json_t *input = json_pack("{s:s, s:{s:O, s:o, s:b, s:b, s:s, s:b}}", "class_name", "InputLayer", "config", "batch_shape",
+                            shape, "dtype", json_is_string(dtype) ? json_incref(dtype) : json_string("float32"), "sparse",
+                            0, "ragged", 0, "name", "input_layer", "optional", 0);
+  if (!input) return;
+  if (!json_object_get(config, "build_input_shape")) json_object_set(config, "build_input_shape", shape);
+  json_array_insert_new(layers, 0, input);
+  json_object_del(first_config, "batch_input_shape");
+}
+
 /* Layer entries of a config.json carry module / registered_name / build_config; a legacy
  * model_config's do not (and vice versa when going the other way). */
 static void retag_layers(json_t *entry, int to_archive) {
   json_t *layers = json_object_get(json_object_get(entry, "config"), "layers");
   size_t i;
   json_t *l;
+  if (to_archive) sequential_input_layer(entry);
   json_array_foreach(layers, i, l) {
     if (to_archive) {
       upgrade_legacy_entry(l);
@@ -995,9 +1070,12 @@ static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoi
   upgrade_legacy_entry(c);
   archive_tags(c);
   retag_layers(c, 1);
+  json_t *input = json_object_get(json_object_get(c, "config"), "build_input_shape");
+  if (json_is_array(input) && !json_object_get(c, "build_config")) /* as Keras 3 writes a built Sequential */
+    json_object_set_new(c, "build_config", json_pack("{s:O}", "input_shape", input));
   json_t *tc = f->training_config ? json_loads(f->training_config, 0, NULL) : NULL;
   if (tc && f->meta.keras_version[0] == '2') {
-    add_note(report, "compile settings not converted: Keras 3 does not accept tf.keras 2's training_config");
+    add_note(report, "compile settings not converted: Keras 3 does not accept Keras 2's training_config");
   } else if (json_is_object(tc)) {
     json_t *oc = json_object_get(tc, "optimizer_config");
     json_t *opt = json_object();
@@ -1404,7 +1482,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
              src_is_dir && layout == KCB_LAYOUT_KERAS ? "the archive itself" : "a .keras archive");
   }
   KCB__TRY(check_optimizer_scalars(f, out_path));
-  if (layout == src && !src_is_dir) {
+  if (layout == src && !src_is_dir && !tf2_store(f)) {
     /* the same layout: the file itself, byte for byte (config, optimizer state, metadata kept),
      * once it is one Keras loads */
     for (size_t li = 0; f->config && li < f->n_layers; li++) KCB__TRY(check_layer_variables(f, (int)li, out_path));
@@ -1430,7 +1508,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
   if (layout == KCB_LAYOUT_KERAS || layout == KCB_LAYOUT_H5) KCB__TRY(check_config_agrees(f, out_path));
   if (layout == KCB_LAYOUT_WEIGHTS_H5 || layout == KCB_LAYOUT_KERAS) {
     KCB__TRY(plan_store(f, &p));
-    if (src == KCB_LAYOUT_KERAS && layout == KCB_LAYOUT_WEIGHTS_H5) {
+    if (src == KCB_LAYOUT_KERAS && layout == KCB_LAYOUT_WEIGHTS_H5 && !tf2_store(f)) {
       /* the archive's member is that very file */
       KCB__TRY(write_verified(f, &p, out_path, f->image, f->image_len));
     } else {
@@ -1485,13 +1563,25 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
       kcb__h5_close(root);
       if (rc) goto done;
       if (p.n_opt) {
-        const char **names = calloc(p.n_opt, sizeof *names);
+        /* under the source's names, or (a tf.keras 2 store) the optimizer's, with its learning rate second */
+        size_t n = p.n_opt + (size_t)p.synth_lr;
+        char **names = calloc(n, sizeof *names);
         if (!names) KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
-        for (size_t k = 0; k < p.n_opt; k++) names[k] = f->vars[p.opt_order[k]].name;
-        rc = kcb__h5_group_create(&root, mem.file, "optimizer_weights", out_path);
-        if (!rc) rc = kcb__h5_attr_write_strings(root, "weight_names", names, p.n_opt, out_path);
-        for (size_t k = 0; rc == 0 && k < p.n_opt; k++) rc = copy_var(f, p.opt_order[k], root, names[k], out_path);
+        for (size_t k = 0, q = 0; rc == 0 && k < n; k++) {
+          size_t size = strlen(p.opt_name) + 16;
+          if (k == 1 && p.synth_lr) {
+            if ((names[k] = malloc(size))) snprintf(names[k], size, "%s/learning_rate", p.opt_name);
+          } else {
+            names[k] = strdup(p.dst_path[p.opt_order[q++]] + strlen("/optimizer_weights/"));
+          }
+          if (!names[k]) rc = kcb__error(KCB_ENOMEM, "out of memory");
+        }
+        if (!rc) rc = kcb__h5_group_create(&root, mem.file, "optimizer_weights", out_path);
+        if (!rc) rc = kcb__h5_attr_write_strings(root, "weight_names", (const char *const *)names, n, out_path);
+        for (size_t k = 0, q = 0; rc == 0 && k < n; k++)
+          rc = k == 1 && p.synth_lr ? write_scalar_in(root, names[k], p.lr, out_path) : copy_var(f, p.opt_order[q++], root, names[k], out_path);
         kcb__h5_close(root);
+        for (size_t k = 0; k < n; k++) free(names[k]);
         free(names);
         if (rc) goto done;
       }

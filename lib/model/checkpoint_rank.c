@@ -13,6 +13,7 @@
 
 #include "core/pyformat.h"
 #include "io/checkpoint_source.h"
+#include "io/foreign.h"
 #include "internal.h"
 #include "kcb/checkpoint.h"
 #include "kcb/csv.h"
@@ -266,35 +267,19 @@ typedef struct template_capture {
 
 static int accept_field(void *ctx, const kcb__pyfield *f, const char *text, size_t len) {
   template_capture *c = ctx;
-  char buf[64];
-  if (len >= sizeof buf) return 0;
-  memcpy(buf, text, len);
-  buf[len] = '\0';
-  int is_epoch = f->key_len == 5 && memcmp(f->key, "epoch", 5) == 0;
-  if (is_epoch || (f->key_len == 5 && memcmp(f->key, "batch", 5) == 0)) {
-    long long v = 0;
-    for (size_t i = 0; i < len; i++) {
-      if (!isdigit((unsigned char)buf[i]) || v > 100000000) return 0;
-      v = v * 10 + (buf[i] - '0');
-    }
-    if (is_epoch) c->epoch = v >= 1 ? (int64_t)(v - 1) : -1;
-    else c->batch = v >= 1 ? (int64_t)(v - 1) : -1;
-    return 1;
-  }
-  double v;
-  const char *end;
-  int point;
-  /* a '%' format ({val_accuracy:.2%}) writes the value times 100 and a '%' sign */
-  int percent = f->spec_len > 0 && f->spec[f->spec_len - 1] == '%';
-  if (percent && (len == 0 || buf[len - 1] != '%')) return 0;
-  if (percent) buf[--len] = '\0';
-  if (!parse_number(buf, &v, &end, &point) || end != buf + len) return 0;
-  if (strlen(c->monitor) == f->key_len && memcmp(c->monitor, f->key, f->key_len) == 0) {
-    c->value = percent ? v / 100 : v;
+  int is_int = kcb__pyfield_is_int(f), is_epoch = is_int && f->key[0] == 'e';
+  /* text is the field's only if some value formats to exactly it, as Python wrote the name: '.2f'
+   * never wrote "0.3", and '{epoch:x}' wrote 16 as "10" */
+  kcb__pyvalue v;
+  if (!kcb__pyformat_unformat(f, is_int, text, len, &v)) return 0;
+  if (is_int) {
+    int64_t index = v.i >= 1 && v.i <= 100000000 ? (int64_t)(v.i - 1) : -1;
+    if (is_epoch) c->epoch = index;
+    else c->batch = index;
+  } else if (strlen(c->monitor) == f->key_len && memcmp(c->monitor, f->key, f->key_len) == 0) {
+    c->value = v.d;
     c->has_value = 1;
-    const char *dot = memchr(buf, '.', len);
-    c->decimals = dot && !memchr(buf, 'e', len) && !memchr(buf, 'E', len) ? (int)(buf + len - dot - 1) + 2 * percent
-                  : percent && !dot ? 2 : -1;
+    c->decimals = kcb__pyformat_decimals(f, &v);
   }
   return 1;
 }
@@ -576,9 +561,19 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   if (o->csv_path) KCB__TRY(check_given_csv(o->csv_path, monitor));
   for (size_t i = 0; i < n_paths; i++) {
     struct stat st;
-    if (stat(paths[i], &st) != 0) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));
-    if (S_ISDIR(st.st_mode) && !kcb__is_keras_dir(paths[i])) KCB__TRY(scan_dir(&e, paths[i], 0));
-    else KCB__TRY(add_entry(&e, paths[i]));
+    /* a path that is none, or a directory with no checkpoint in it, may be another tool's (a
+     * TensorFlow checkpoint's prefix, a SavedModel): said as such */
+    const char *foreign = NULL;
+    size_t before = e.n;
+    if (stat(paths[i], &st) != 0) {
+      if (!(foreign = kcb__foreign_kind(paths[i]))) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));
+    } else if (S_ISDIR(st.st_mode) && !kcb__is_keras_dir(paths[i])) {
+      KCB__TRY(scan_dir(&e, paths[i], 0));
+      if (e.n == before) foreign = kcb__foreign_kind(paths[i]);
+    } else {
+      KCB__TRY(add_entry(&e, paths[i]));
+    }
+    if (foreign) KCB__TRY(add_unsearched(&e, paths[i], foreign));
   }
   r = calloc(1, sizeof *r);
   if (!r) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));

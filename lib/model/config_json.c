@@ -523,6 +523,34 @@ static int current_rank(const kcb_model *m) {
   return rank;
 }
 
+/* Adds the layer a config describes, of class cls (settings c). */
+static int build_layer(kcb_model *m, const char *cls, json_t *c, const char *name, const char *file) {
+  int rc = 0;
+  if (strcmp(cls, "Dense") == 0) {
+    kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+    json_t *units = json_object_get(c, "units");
+    if (!json_is_integer(units) || json_integer_value(units) <= 0 || json_integer_value(units) > 100000000)
+      return kcb__error(KCB_EFORMAT, "%s: Dense layer '%s' has no valid 'units'", file, name ? name : "?");
+    d.units = (int)json_integer_value(units);
+    if ((rc = parse_activation(json_object_get(c, "activation"), &d.activation, file, name ? name : "?", current_rank(m))))
+      return rc;
+    d.use_bias = bool_or(c, "use_bias", 1);
+    d.kernel_initializer = parse_initializer(json_object_get(c, "kernel_initializer"), KCB_INIT_GLOROT_UNIFORM);
+    d.bias_initializer = parse_initializer(json_object_get(c, "bias_initializer"), KCB_INIT_ZEROS);
+    return kcb_model_add_dense(m, &d);
+  }
+  if (strcmp(cls, "Activation") == 0) {
+    kcb_activation a;
+    if ((rc = parse_activation(json_object_get(c, "activation"), &a, file, name ? name : "?", current_rank(m)))) return rc;
+    return kcb_model_add_activation(m, a);
+  }
+  if (strcmp(cls, "Dropout") == 0) return kcb_model_add_dropout(m, (float)number_or(c, "rate", 0.0));
+  if (strcmp(cls, "Flatten") == 0) return kcb_model_add_flatten(m);
+  if (kcb__layer_config_read(m, cls, c, name ? name : "?", file, &rc) == 0)
+    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is of class %s, which kcb does not implement", file, name ? name : "?", cls);
+  return rc;
+}
+
 static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   json_t *c = NULL;
   const char *cls = class_of(layer, &c);
@@ -542,29 +570,11 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   int rc = kcb__config_check_kinds(c, what, file);
   if (rc == 0) rc = check_layer_settings(c, cls, name ? name : "?", file);
   if (rc) return rc;
-  if (strcmp(cls, "Dense") == 0) {
-    kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
-    json_t *units = json_object_get(c, "units");
-    if (!json_is_integer(units) || json_integer_value(units) <= 0 || json_integer_value(units) > 100000000)
-      return kcb__error(KCB_EFORMAT, "%s: Dense layer '%s' has no valid 'units'", file, name ? name : "?");
-    d.units = (int)json_integer_value(units);
-    if ((rc = parse_activation(json_object_get(c, "activation"), &d.activation, file, name ? name : "?", current_rank(m))))
-      return rc;
-    d.use_bias = bool_or(c, "use_bias", 1);
-    d.kernel_initializer = parse_initializer(json_object_get(c, "kernel_initializer"), KCB_INIT_GLOROT_UNIFORM);
-    d.bias_initializer = parse_initializer(json_object_get(c, "bias_initializer"), KCB_INIT_ZEROS);
-    rc = kcb_model_add_dense(m, &d);
-  } else if (strcmp(cls, "Activation") == 0) {
-    kcb_activation a;
-    if ((rc = parse_activation(json_object_get(c, "activation"), &a, file, name ? name : "?", current_rank(m)))) return rc;
-    rc = kcb_model_add_activation(m, a);
-  } else if (strcmp(cls, "Dropout") == 0) {
-    rc = kcb_model_add_dropout(m, (float)number_or(c, "rate", 0.0));
-  } else if (strcmp(cls, "Flatten") == 0) {
-    rc = kcb_model_add_flatten(m);
-  } else if (kcb__layer_config_read(m, cls, c, name ? name : "?", file, &rc) == 0) {
-    return kcb__error(KCB_EFORMAT, "%s: layer '%s' is of class %s, which kcb does not implement", file, name ? name : "?", cls);
-  }
+  /* the layer takes the file's name below: its automatic one may be an earlier layer's file name
+   * (Keras 2 numbers from 1: dense_1, dense_2) and is no collision */
+  m->renaming = name != NULL;
+  rc = build_layer(m, cls, c, name, file);
+  m->renaming = 0;
   if (rc && strncmp(kcb_error_last(), file, strlen(file)) == 0) return rc; /* the message already names file and layer */
   if (rc) return kcb__error(rc, "%s: layer '%s': %s", file, name ? name : "?", kcb_error_last());
   /* Keep the file's layer names (kcb's automatic names may differ). */

@@ -30,13 +30,13 @@ LOOP_ATTR static void LOOP(forward)(const kcb__geom *g, const float *x, const fl
             for (int p = 0; p < PIX; p++) a[p] += w * value[p][t];
           }
           for (int p = 0; p < np; p++)
-            *(vec *)(o + p * F + f) = relu ? (vec)((ivec)a[p] & (ivec)(a[p] > zero)) : a[p];
+            *(vec *)(o + p * F + f) = relu ? (vec)((ivec)a[p] & ((ivec)(a[p] > zero) | (ivec)(a[p] != a[p]))) : a[p]; /* NaN kept */
         }
         for (int64_t f = full; f < F; f++)
           for (int p = 0; p < np; p++) {
             float acc = bias ? bias[f] : 0.0f;
             for (int64_t t = 0; t < K; t++) acc += kernel[t * F + f] * value[p][t];
-            o[p * F + f] = relu ? (acc > 0 ? acc : 0.0f) : acc;
+            o[p * F + f] = relu ? (acc > 0 || acc != acc ? acc : 0.0f) : acc;
           }
       }
       if (!inline_act) kcb__activation_forward(act, dst + first * F, out + first * F, g->ow, F);

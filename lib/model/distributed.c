@@ -104,25 +104,35 @@ void kcb_distributed_free(kcb_distributed *d) {
 
 int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_check *check) {
   if (!d || d->size == 1) return local_rc;
-  /* Each rank sends its result, then its values; one allgather and every rank sees them all. */
-  int64_t mine[1 + KCB__DIST_MAX_CHECKS] = {local_rc};
+  /* Each rank sends its result, where it is (the operation and the point in it: ranks that called
+   * different operations must not compare values that mean different things), then its values; one
+   * allgather and every rank sees them all. */
+  enum { HEAD = 2, STRIDE = HEAD + KCB__DIST_MAX_CHECKS };
+  const char *point = check && check->point ? check->point : "start";
+  const uint64_t op = (uint64_t)kcb__dist_fingerprint_text(kcb__dist_op()), at = (uint64_t)kcb__dist_fingerprint_text(point);
+  int64_t mine[STRIDE] = {local_rc, (int64_t)((op ^ 31u * at) >> 1)}; /* unsigned: wraps, never overflows */
   int n = check && local_rc == 0 ? check->n : 0;
-  for (int i = 0; i < n; i++) mine[1 + i] = check->value[i];
+  for (int i = 0; i < n; i++) mine[HEAD + i] = check->value[i];
   int64_t *all = malloc((size_t)d->size * sizeof mine);
   if (!all) return kcb__error(KCB_ENOMEM, "distributed %s: out of memory", kcb__dist_op());
-  int rc = MPI_Allgather(mine, 1 + KCB__DIST_MAX_CHECKS, MPI_INT64_T, all, 1 + KCB__DIST_MAX_CHECKS, MPI_INT64_T, d->comm);
+  int rc = MPI_Allgather(mine, STRIDE, MPI_INT64_T, all, STRIDE, MPI_INT64_T, d->comm);
   if (rc != MPI_SUCCESS) {
     free(all);
     return mpi_error(rc, "MPI_Allgather");
   }
   rc = local_rc;
   for (int r = 0; rc == 0 && r < d->size; r++)
-    if (all[r * (1 + KCB__DIST_MAX_CHECKS)] != 0)
+    if (all[r * STRIDE] != 0)
       rc = kcb__error(KCB_ESTATE, "%s: rank %d of %d %s (its message says why)", kcb__dist_op(), r, d->size,
                       check ? "could not start" : "failed");
+  for (int r = 0; rc == 0 && r < d->size; r++)
+    if (all[r * STRIDE + 1] != mine[1])
+      rc = kcb__error(KCB_ESTATE, "%s: rank %d of %d is not at this rank's point (the %s of %s): it called another "
+                      "operation, or fewer or more of them; every rank must call fit, evaluate and predict alike, in the "
+                      "same order", kcb__dist_op(), r, d->size, point, kcb__dist_op());
   for (int r = 1; rc == 0 && r < d->size; r++)
     for (int i = 0; rc == 0 && i < n; i++) {
-      int64_t v0 = all[1 + i], vr = all[r * (1 + KCB__DIST_MAX_CHECKS) + 1 + i];
+      int64_t v0 = all[HEAD + i], vr = all[r * STRIDE + HEAD + i];
       static const char fingerprint[] = "fingerprint: ";
       const char *what = check->name[i];
       if (v0 != vr && strncmp(what, fingerprint, sizeof fingerprint - 1) == 0) /* its number means nothing to a reader */

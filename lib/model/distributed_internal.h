@@ -15,6 +15,7 @@ typedef struct kcb__dist_check {
                                             * whose value the message leaves out */
   int64_t value[KCB__DIST_MAX_CHECKS];
   int n;
+  const char *point; /* where in the operation the ranks agree ("the end"); NULL: its start */
 } kcb__dist_check;
 
 /* distributed_common.c ------------------------------------------------------------------------ */

@@ -118,7 +118,7 @@ int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name
     /* Keras numbers only the layers it names itself (a name the caller chose takes no number) */
     if (m->name_counts[kind] == 0) kcb__strlcpy(l->name, kcb__layer_base_name(kind), sizeof l->name);
     else snprintf(l->name, sizeof l->name, "%s_%d", kcb__layer_base_name(kind), m->name_counts[kind]);
-    for (size_t i = 0; i < m->n_layers; i++) /* as Sequential.add, which refuses the second one */
+    for (size_t i = 0; i < m->n_layers && !m->renaming; i++) /* as Sequential.add, which refuses the second one */
       if (strcmp(m->layers[i].name, l->name) == 0)
         return kcb__error(KCB_EINVAL,
                           "the new %s layer's automatic name '%s' is already layer %zu's; names must be unique "

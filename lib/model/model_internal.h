@@ -147,6 +147,7 @@ struct kcb_model {
   kcb__layer *layers;
   size_t n_layers, cap_layers;
   int name_counts[KCB__KIND_COUNT];    /* per layer kind, for Keras's automatic names */
+  int renaming;                        /* a config load: the layer added next takes the file's name */
   uint64_t seed;
   char name[KCB__NAME_MAX];            /* the model's, "sequential" unless a file named it otherwise */
   char input_name[KCB__NAME_MAX];      /* its InputLayer's, "input_layer" unless a file named it otherwise */

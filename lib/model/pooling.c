@@ -104,7 +104,7 @@ static void route_max(float *restrict d, const float *restrict x, const float *r
 }
 
 static void max_into(float *restrict out, const float *restrict src, int64_t n) {
-  for (int64_t c = 0; c < n; c++) out[c] = src[c] > out[c] ? src[c] : out[c];
+  for (int64_t c = 0; c < n; c++) out[c] = src[c] > out[c] || src[c] != src[c] ? src[c] : out[c]; /* NaN wins */
 }
 
 static void add_into(float *restrict out, const float *restrict src, int64_t n) {
@@ -133,8 +133,9 @@ static void window_max(float *restrict out, int32_t *restrict winner, const floa
       const float *restrict p = x + i * row_stride + j * C;
       const int32_t k = i * kw + j;
       for (int64_t c = 0; c < C; c++) {
-        const int32_t higher = -(int32_t)(p[c] > out[c]); /* all ones or zero: selects without a branch */
-        out[c] = p[c] > out[c] ? p[c] : out[c];
+        /* all ones or zero: selects without a branch; a NaN wins, as numpy's max (it must show in the loss) */
+        const int32_t higher = -(int32_t)(p[c] > out[c] || p[c] != p[c]);
+        out[c] = higher ? p[c] : out[c];
         winner[c] = (winner[c] & ~higher) | (k & higher);
       }
     }
@@ -151,8 +152,8 @@ static void window_max_scaled(float *restrict out, int32_t *restrict winner, con
       const int32_t k = i * kw + j;
       for (int64_t c = 0; c < C; c++) {
         const float v = p[c] * scale[c] + shift[c];
-        const int32_t higher = -(int32_t)(v > out[c]);
-        out[c] = v > out[c] ? v : out[c];
+        const int32_t higher = -(int32_t)(v > out[c] || v != v);
+        out[c] = higher ? v : out[c];
         winner[c] = (winner[c] & ~higher) | (k & higher);
       }
     }

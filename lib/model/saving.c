@@ -144,13 +144,16 @@ static int model_vars_make(const kcb_model *m, model_vars *v) {
   return 0;
 }
 
-/* The Keras 3 store path of layer i: layers/<snake_case(class)>[_k], k counting per class. */
-static void store_layer_path(const kcb_model *m, size_t i, char *buf, size_t size) {
+/* The Keras 3 store path of layer i: layers/<snake_case(class)>[_k], k counting per class; with
+ * tf213, tf.keras 2.13-2.15's: _layer_checkpoint_dependencies/..., whose count took two numbers for
+ * a layer with weights (its walk met such a layer twice, as layer_with_weights-i and layer-j). */
+static void store_layer_path(const kcb_model *m, size_t i, int tf213, char *buf, size_t size) {
   int k = 0;
-  for (size_t j = 0; j < i; j++) k += m->layers[j].kind == m->layers[i].kind;
-  const char *snake = kcb__layer_base_name(m->layers[i].kind);
-  if (k == 0) snprintf(buf, size, "layers/%s/vars", snake);
-  else snprintf(buf, size, "layers/%s_%d/vars", snake, k);
+  for (size_t j = 0; j < i; j++)
+    if (m->layers[j].kind == m->layers[i].kind) k += tf213 && m->layers[j].n_vars > 0 ? 2 : 1;
+  const char *snake = kcb__layer_base_name(m->layers[i].kind), *container = tf213 ? "_layer_checkpoint_dependencies" : "layers";
+  if (k == 0) snprintf(buf, size, "%s/%s/vars", container, snake);
+  else snprintf(buf, size, "%s/%s_%d/vars", container, snake, k);
 }
 
 /* ---- writing ----------------------------------------------------------------------------- */
@@ -265,7 +268,7 @@ static int write_store(hid_t f, const save_ctx *c) {
   hid_t g = H5I_INVALID_HID;
   char path[160], key[32];
   for (size_t i = 0; i < m->n_layers; i++) {
-    store_layer_path(m, i, path, sizeof path);
+    store_layer_path(m, i, 0, path, sizeof path);
     KCB__TRY(kcb__h5_group_create(&g, f, path, c->file));
     KCB__TRY(kcb__h5_attr_write_string(g, "name", m->layers[i].name, 1, c->file));
     int k = 0;
@@ -641,12 +644,29 @@ done:
 
 #define TF213_LAYERS "_layer_checkpoint_dependencies"
 
+/* Whether each layer with weights has a group of as many variables under tf.keras 2.13's name. */
+static int tf213_names_fit(const kcb__ckpt_source *s, const kcb_model *m) {
+  for (size_t i = 0; i < m->n_layers; i++) {
+    if (m->layers[i].n_vars == 0) continue;
+    char path[160];
+    size_t have = 0;
+    hid_t g;
+    store_layer_path(m, i, 1, path, sizeof path);
+    if (!kcb__h5_exists(s->weights, path) || kcb__h5_group_open(&g, s->weights, path, s->path)) return kcb_error_clear(), 0;
+    int rc = kcb__h5_link_count(g, &have, s->path);
+    kcb__h5_close(g);
+    if (rc || have != (size_t)m->layers[i].n_vars) return kcb_error_clear(), 0;
+  }
+  return 1;
+}
+
 /* §2b: by position, layers/<class>[_k]/vars/<i>. */
 static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, staged *st) {
   int rc = 0;
   hid_t g = H5I_INVALID_HID;
   char path[160], key[32];
   size_t j = 0, own = 0;
+  int tf213_names = -1; /* not asked yet */
   /* the model's own variables (the root `vars`): a Sequential has none, and Keras refuses the file */
   if (kcb__h5_exists(s->weights, "vars")) {
     KCB__TRY(kcb__h5_group_open(&g, s->weights, "vars", s->path));
@@ -661,13 +681,20 @@ static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, con
     const kcb__layer *l = &m->layers[i];
     if (l->n_vars == 0) continue;
     size_t expect = (size_t)l->n_vars, have = 0;
-    store_layer_path(m, i, path, sizeof path);
+    store_layer_path(m, i, 0, path, sizeof path);
     /* tf.keras 2.13-2.15 filed the layers under the attribute `_layer_checkpoint_dependencies`
-     * (by layer name); Keras 3 reads them by its own path with that word put for `layers` */
+     * (see store_layer_path); Keras 3 looks there under its own names (which a file with one layer
+     * of each class has too), taken when tf.keras's do not fit every layer */
     if (!kcb__h5_exists(s->weights, path) && kcb__h5_exists(s->weights, TF213_LAYERS)) {
-      char moved[sizeof path + sizeof TF213_LAYERS];
-      snprintf(moved, sizeof moved, "%s%s", TF213_LAYERS, path + strlen("layers"));
-      kcb__strlcpy(path, moved, sizeof path);
+      if (tf213_names < 0) tf213_names = tf213_names_fit(s, m);
+      if (tf213_names) {
+        store_layer_path(m, i, 1, path, sizeof path);
+      } else {
+        char keras3[sizeof path], moved[sizeof path + sizeof TF213_LAYERS];
+        store_layer_path(m, i, 0, keras3, sizeof keras3);
+        snprintf(moved, sizeof moved, "%s%s", TF213_LAYERS, keras3 + strlen("layers"));
+        kcb__strlcpy(path, moved, sizeof path);
+      }
     }
     if (kcb__h5_exists(s->weights, path)) {
       KCB__TRY(kcb__h5_group_open(&g, s->weights, path, s->path));
@@ -714,7 +741,7 @@ done:
 static int tf2_iteration_name(const char *name) {
   const char *base = strrchr(name, '/');
   base = base ? base + 1 : name;
-  return strncmp(base, "iter:", 5) == 0 || strncmp(base, "iteration:", 10) == 0;
+  return strncmp(base, "iter:", 5) == 0 || strncmp(base, "iteration:", 10) == 0 || strncmp(base, "iterations:", 11) == 0;
 }
 
 static int slashes(const char *name) {
@@ -731,16 +758,59 @@ static int tf2_grouped_slots(const char *name) {
   return 0;
 }
 
+/* The variables the optimizer updates (moving statistics not among them). */
+static size_t trainable_count(const kcb_model *m, const model_vars *v) {
+  size_t n = 0;
+  for (size_t j = 0; j < v->n_w; j++) n += m->layers[v->w[j].layer].vars[var_index(m, &v->w[j])].trainable != 0;
+  return n;
+}
+
+/* The file's compile settings: a full .h5's training_config, a .keras's compile_config (a new
+ * reference, or NULL). */
+static json_t *file_compile_settings(const kcb__ckpt_source *s) {
+  if (s->training) return kcb__json_loads_python(s->training, 0, NULL, NULL);
+  json_t *config = s->config ? kcb__json_loads_python(s->config, 0, NULL, NULL) : NULL;
+  json_t *cc = json_incref(json_object_get(config, "compile_config"));
+  json_decref(config);
+  return cc;
+}
+
+/* The file's optimizer class from its compile settings ("Custom>SGD" -> "SGD"), into out ("" none). */
+static void file_optimizer_class(const kcb__ckpt_source *s, char *out, size_t size) {
+  out[0] = '\0';
+  json_t *tc = file_compile_settings(s);
+  const char *cls = NULL;
+  kcb__ckpt_optimizer_config(tc, &cls);
+  if (cls) snprintf(out, size, "%s", strncmp(cls, "Custom>", 7) ? cls : cls + 7);
+  json_decref(tc);
+}
+
+/* A number in the file's optimizer config (fallback when it has none). */
+static double file_optimizer_number(const kcb__ckpt_source *s, const char *key, double fallback) {
+  json_t *tc = file_compile_settings(s);
+  json_t *v = json_object_get(kcb__ckpt_optimizer_config(tc, NULL), key);
+  double x = json_is_number(v) ? json_number_value(v) : fallback;
+  json_decref(tc);
+  return x;
+}
+
 /* Reads optimizer variables 0 (iteration), 1 (learning rate), 2.. (slots) named by `names`
  * under group g (tf.keras 2: no learning rate, see above). A count mismatch returns 1 (nothing
  * read) for the caller to skip or fail. */
 static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, hid_t g, char **names,
-                               size_t n, staged *st) {
-  int tf2 = n > 0 && tf2_iteration_name(names[0]) && n != v->n_s + 2;
+                               size_t n, int required, staged *st) {
+  /* tf.keras 2.11+'s optimizer in a .keras (2.13-2.15): the iteration, then the slots, no learning rate */
+  int tf2_store = s->layout != KCB_LAYOUT_H5 && s->keras_version && s->keras_version[0] == '2' && n == v->n_s + 1;
+  int tf2 = tf2_store || (n > 0 && tf2_iteration_name(names[0]) && n != v->n_s + 2);
   size_t first_slot = tf2 ? 1 : 2, lr_at = tf2 ? 0 : 1;
   if (tf2) /* optimizer_v2's hyperparameters: skipped, but for the learning rate */
     for (; first_slot < n && slashes(names[first_slot]) == 1; first_slot++)
       if (strstr(names[first_slot], "/learning_rate:") || strstr(names[first_slot], "/lr:")) lr_at = first_slot;
+  /* tf.keras 2.11+'s SGD at momentum 0 keeps a buffer per variable that never changes a step; kcb's
+   * (and Keras 3's) keeps none */
+  if (tf2 && m->opt.o.kind == KCB_OPT_SGD && v->n_s == 0 && n > first_slot && n - first_slot == trainable_count(m, v) &&
+      file_optimizer_number(s, "momentum", 0) == 0)
+    n = first_slot;
   if (n < first_slot || n - first_slot != v->n_s) return 1;
   int grouped = tf2 && first_slot < n && tf2_grouped_slots(names[first_slot]);
   size_t per_slot = m->opt.n_slots ? v->n_s / (size_t)m->opt.n_slots : 0; /* trainable variables */
@@ -760,7 +830,12 @@ static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, co
     snprintf(desc, sizeof desc, "optimizer variable #%zu (%s of %s/%s)", at + first_slot, v->s[i].slot_name,
              w->layer_name, w->name);
     KCB__TRY(kcb__h5_dataset_shape(g, slot_names[at], &rank, shape, s->path));
-    KCB__TRY(check_shape(s, "optimizer state", desc, slot_names[at], rank, shape, w));
+    /* a state of as many variables, shaped otherwise (another optimizer's, unnamed): not this one's */
+    if ((rc = check_shape(s, "optimizer state", desc, slot_names[at], rank, shape, w)) != 0 && !required) {
+      kcb_error_clear();
+      return 1;
+    }
+    if (rc) goto done;
     KCB__TRY(kcb__h5_dataset_read_float(g, slot_names[at], st->slots + (size_t)v->s[i].slot * m->opt.n + w->offset, w->size,
                                         s->path));
   }
@@ -846,6 +921,18 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
       }
     }
   }
+  /* which optimizer's state: a file of tf.keras 2 (its first name "iteration:0" names none) or of an
+   * early Keras 3 (no name attribute) says it in its compile settings, which win over a name there */
+  char file_class[128];
+  file_optimizer_class(s, file_class, sizeof file_class);
+  if (file_class[0] && kcb__opt_layout_of(file_class) &&
+      (!saved_name || !kcb__opt_layout_of(saved_name) || !s->keras_version || s->keras_version[0] != '3')) {
+    free(saved_name);
+    if (!(saved_name = strdup(file_class))) {
+      rc = kcb__error(KCB_ENOMEM, "out of memory");
+      goto done;
+    }
+  }
   int mismatch = 0;
   if (n == first) {
     mismatch = 1;
@@ -859,7 +946,7 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
     }
     goto done;
   } else {
-    rc = load_optimizer_vars(s, m, v, g, names + first, n - first, st);
+    rc = load_optimizer_vars(s, m, v, g, names + first, n - first, mode == KCB_LOAD_OPTIMIZER_REQUIRE, st);
     if (rc == 1) {
       rc = 0;
       mismatch = 1;

@@ -179,6 +179,12 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
   }
   char *arg = n > 0 ? args[0] : NULL;
   float rate;
+  int spatial = strcmp(item, "conv") == 0 || strcmp(item, "maxpool") == 0 || strcmp(item, "avgpool") == 0 ||
+                strcmp(item, "gap") == 0 || strcmp(item, "gmp") == 0;
+  if (spatial && rank_now(m) != 2 && rank_now(m) != 3) /* said in the spec's terms: these items are 1D or 2D */
+    return SPEC_ERROR("model spec '%s': %s works on (steps, channels) per sample (1D) or (height, width, channels) "
+                      "(2D), but the output before it has rank %d%s", spec, item, rank_now(m),
+                      rank_now(m) == 1 ? " (flat values: give the input as Nx1 for 1D)" : "");
   if (strcmp(item, "flatten") == 0 && !arg) return kcb_model_add_flatten(m);
   if (strcmp(item, "dropout") == 0 || strcmp(item, "spatialdropout") == 0) {
     if (n != 1 || !parse_rate(arg, &rate))
@@ -278,7 +284,7 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
   size_t layers_before = m->n_layers;
   int counts_before[KCB__KIND_COUNT];
   memcpy(counts_before, m->name_counts, sizeof counts_before);
-  int rc = 0, first = 1, layers = 0;
+  int rc = 0, first = 1, layers = 0, has_input_shape = 0;
   for (char *item = copy, *next; item && rc == 0; item = next, first = 0) {
     next = strchr(item, ',');
     if (next) *next++ = '\0';
@@ -296,9 +302,14 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec) {
       int same = rank == m->in_rank;
       for (int i = 0; same && i < rank; i++) same = shape[i] == m->in_shape[i];
       if (!same) rc = kcb__error(KCB_EINVAL, "model spec '%s': the input shape %s is not the model's", spec, item);
+      has_input_shape = 1;
       continue;
     }
+    char typed[128]; /* the item as given: add_item cuts it at its first ':' */
+    kcb__strlcpy(typed, item, sizeof typed);
     rc = add_item(m, item, spec);
+    if (rc && strncmp(kcb_error_last(), "model spec '", 12) != 0) /* a layer's own check: say which item */
+      rc = kcb__error(rc, "model spec '%s': item %d '%s': %s", spec, layers + 1 + has_input_shape, typed, kcb_error_last());
     layers++;
   }
   free(copy);

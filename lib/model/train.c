@@ -466,7 +466,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
                              kcb__dist_fingerprint_text(layers_json), kcb__dist_fingerprint_text(compile_json),
                              has_val ? kcb__dist_fingerprint(val.x, val.n, m->in_size) : 0,
                              has_val && val.y ? kcb__dist_fingerprint(val.y, val.n, val.y_size) : 0,
-                             validation_plan_fingerprint(o, has_val)}, 17};
+                             validation_plan_fingerprint(o, has_val)}, 17, "start"};
     free(layers_json);
     free(compile_json);
     agreed = 1;
@@ -529,7 +529,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
                              "ranks only, or one that changes the rate on some ranks only?)",
                              "fingerprint: weights at the epoch's start (a callback that changed them on some ranks "
                              "only? one that changes the model must change it on every rank)"},
-                            {(int64_t)bits, weights_hash(m)}, 2};
+                            {(int64_t)bits, weights_hash(m)}, 2, "start of an epoch"};
       KCB__TRY(kcb__dist_agree(h->dist, 0, &lr));
     }
     /* A new pass over the data each epoch; with steps_per_epoch the pass carries on across
@@ -604,7 +604,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   KCB__TRY(call_hook(h, KCB_HOOK_TRAIN_END, 0, epoch_logs));
   if (m->sync_dist) { /* what fit leaves (EarlyStopping's best weights) is the same everywhere */
     kcb__dist_check end = {{"fingerprint: weights at the end of fit (a callback that changed them on some ranks only, "
-                            "as EarlyStopping's restore_best_weights given to rank 0 alone?)"}, {weights_hash(m)}, 1};
+                            "as EarlyStopping's restore_best_weights given to rank 0 alone?)"}, {weights_hash(m)}, 1, "end"};
     KCB__TRY(kcb__dist_agree(h->dist, 0, &end));
   }
   if (m->interrupted) {
@@ -629,11 +629,20 @@ done:
   return rc;
 }
 
+/* No model: the other ranks of a distributed run wait in the agreement at the start, so they are told. */
+static int model_missing(const char *op, const kcb_distributed *d) {
+  int rc = kcb__error(KCB_EINVAL, "%s: the model is NULL", op);
+  kcb__dist_set_op(op);
+  if (d) (void)kcb__dist_agree(d, rc, NULL);
+  kcb__dist_set_op("fit");
+  return rc;
+}
+
 /* fit, evaluate and predict split their work over OpenBLAS's thread count (core/pool.c). */
 int kcb_model_fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_fit_options *opts,
                   kcb_history **out_history) {
   if (out_history) *out_history = NULL;
-  KCB__MODEL_GIVEN(m, "fit");
+  if (!m) return model_missing("fit", opts ? opts->distributed : NULL);
   kcb__pool_enter(0);
   kcb__c_numbers numbers = kcb__c_numbers_begin(); /* Keras's 0.5 in any LC_NUMERIC */
   kcb__dist_set_op("fit");
@@ -677,7 +686,7 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
                             {d.n, o->batch_size, (int64_t)m->n_params, m->in_size, d.y_size,
                              kcb__dist_fingerprint(x->data, x->shape[0], m->in_size),
                              kcb__dist_fingerprint(y->data, y->shape[0], d.y_size), kcb__dist_fingerprint_text(layers_json),
-                             kcb__dist_fingerprint_text(compile_json)}, 9};
+                             kcb__dist_fingerprint_text(compile_json)}, 9, "start"};
     free(layers_json);
     free(compile_json);
     agreed = 1;
@@ -697,7 +706,7 @@ done:
 int kcb_model_evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb_evaluate_options *opts,
                        kcb_logs *out_logs) {
   if (out_logs) kcb_logs_clear(out_logs); /* no stale logs after a failure */
-  KCB__MODEL_GIVEN(m, "evaluate");
+  if (!m) return model_missing("evaluate", opts ? opts->distributed : NULL);
   kcb__pool_enter(0);
   kcb__c_numbers numbers = kcb__c_numbers_begin(); /* Keras's 0.5 in any LC_NUMERIC */
   kcb__dist_set_op("evaluate");

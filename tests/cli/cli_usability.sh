@@ -53,7 +53,7 @@ check train_template_too_wide 2 "ModelCheckpoint: template .* formats to more th
   "$train" --checkpoint "$tmp/w{epoch:>100000d}.weights.h5"
 check train_template_name_too_long 2 "makes names like 'xxxx.*' of 312 bytes, more than a file name may have \(255\)" -- \
   "$train" --checkpoint "$tmp/$(printf 'x%.0s' $(seq 300)){epoch}.weights.h5"
-check train_abbreviation 2 "^kcb-train: unknown option '--ep'; did you mean --epochs\? " -- "$train" --ep 2
+check train_abbreviation 2 "^kcb-train: unknown option '--epo'; did you mean --epochs\? " -- "$train" --epo 2
 check train_no_wild_guess 2 "^kcb-train: unknown option '--vs' \(see kcb-train --help\)$" -- "$train" --vs 0.1
 # settings of callbacks that are off would be taken and ignored: refused, as --min-delta alone is
 check train_monitor_alone 2 "^kcb-train: --monitor needs --early-stopping PATIENCE, --reduce-lr-on-plateau or --checkpoint TEMPLATE" -- \

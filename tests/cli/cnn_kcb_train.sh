@@ -27,7 +27,7 @@ spec='28x28x1,zeropad:1,conv:8:3x3:same:s2:relu,bn,avgpool:2:1:same,conv:8:1:nob
   && ok || bad "1D spec: $(head -c 300 "$tmp/err3.txt")"
 # a bad --model is a usage error (exit 2), as every bad flag value
 "$train" --model 'flatten,conv:4:3,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err4.txt"
-[ $? -eq 2 ] && grep -q "Conv2D expects inputs of rank 3" "$tmp/err4.txt" && ok || bad "conv after flatten: $(cat "$tmp/err4.txt")"
+[ $? -eq 2 ] && grep -q "conv works on (steps, channels) per sample (1D) or (height, width, channels) (2D), but the output before it has rank 1" "$tmp/err4.txt" && ok || bad "conv after flatten: $(cat "$tmp/err4.txt")"
 "$train" --model '28x28x1,conv:4:3:sideways,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err5.txt"
 [ $? -eq 2 ] && grep -q "conv option 'sideways'" "$tmp/err5.txt" && ok || bad "bad conv option: $(cat "$tmp/err5.txt")"
 "$train" --model '27x27x1,flatten,10' --train-limit 50 --epochs 1 --verbose 0 >/dev/null 2>"$tmp/err6.txt"

@@ -60,6 +60,12 @@ check own_log_stops 1 "latest\.weights\.h5" -- inject latest.weights.h5 ENOSPC "
   --csv "$tmp/own.csv" --backup-dir "$tmp/ownbk" --backup-freq 20
 check own_log_resumes 0 "^test_loss=" -- "$bin" $small --batch-size 8 --csv "$tmp/own.csv" --backup-dir "$tmp/ownbk" --backup-freq 20
 assert own_log_rows_once sh -c "[ \"\$(cut -c1-2 '$tmp/own.csv' | tr -d '\n')\" = 'ep0,1,' ]"
+# ... also when the separator is a digit, and the csv module quotes the epoch holding it ("0"0...)
+check own_log_sep0_stops 1 "latest\.weights\.h5" -- inject latest.weights.h5 ENOSPC "$budget" write "$bin" $small --batch-size 8 \
+  --csv "$tmp/own0.csv" --csv-separator 0 --backup-dir "$tmp/own0bk" --backup-freq 20
+check own_log_sep0_resumes 0 "^test_loss=" -- "$bin" $small --batch-size 8 --csv "$tmp/own0.csv" --csv-separator 0 \
+  --backup-dir "$tmp/own0bk" --backup-freq 20
+assert own_log_sep0_rows_once sh -c "[ \"\$(cut -c1-3 '$tmp/own0.csv' | tr -d '\r\n')\" = 'epo\"0\"10\"' ]"
 
 # ... and the same when the log B appends to lacks its last line end (B writes one before its rows)
 # or is a byte order mark alone (B writes the header after it): B's rows after its note still go

@@ -460,4 +460,44 @@ make float_fields "$tmp/dt-float.weights.h5" "$tmp/c.1.weights.h5"
 check datatype_float_fields 1 "dt-float\.weights\.h5: corrupt HDF5 datatype .*a float type whose exponent \(8 bits at 30\) or mantissa \(23 bits at 0\) lies outside its 32 bits" -- \
   T "$inspect" checkpoint "$tmp/dt-float.weights.h5"
 
+# ---- 13. other tools' files: named for what they are, not "not an HDF5 file" ----------------------------
+mkdir -p "$tmp/foreign/saved_model/variables" "$tmp/foreign/tf_ckpts" && /usr/bin/python3 -c "
+import io, json, pickle, struct, sys, zipfile
+import numpy as np
+d = sys.argv[1]
+open(d + '/saved_model/saved_model.pb', 'wb').write(b'\\x08\\x01')
+with zipfile.ZipFile(d + '/model.pt', 'w') as z:  # torch.save's archive: NAME/data.pkl, NAME/data/0, ...
+    z.writestr('model/data.pkl', pickle.dumps({'w': 1}, protocol=2))
+    z.writestr('model/version', '3')
+open(d + '/old.pt', 'wb').write(pickle.dumps({'w': 1}, protocol=2))
+np.save(d + '/w.npy', np.zeros(3, 'float32'))
+header = json.dumps({'w': {'dtype': 'F32', 'shape': [3], 'data_offsets': [0, 12]}}).encode()
+open(d + '/model.safetensors', 'wb').write(struct.pack('<Q', len(header)) + header + bytes(12))
+for name in ('ckpt-5.index', 'ckpt-5.data-00000-of-00001', 'tf_ckpts/ckpt-1.index'):
+    open(d + '/' + name, 'wb').write(bytes(48))
+open(d + '/tf_ckpts/checkpoint', 'w').write('model_checkpoint_path: \\"ckpt-1\\"\\n')
+" "$tmp/foreign" || { echo "FAIL foreign files"; exit 1; }
+for case in "saved_model|a TensorFlow SavedModel directory" "saved_model/saved_model.pb|a TensorFlow protocol buffer" \
+  "model.pt|a PyTorch checkpoint" "old.pt|a Python pickle" "w.npy|a NumPy .npy array" "model.safetensors|a safetensors file" \
+  "ckpt-5|the prefix of a TensorFlow checkpoint" "ckpt-5.index|the index of a TensorFlow checkpoint" \
+  "ckpt-5.data-00000-of-00001|a data shard of a TensorFlow checkpoint" "tf_ckpts|a directory of TensorFlow checkpoints"; do
+  file=${case%%|*} kind=${case#*|}
+  check "foreign_${file//[.\/-]/_}" 1 "foreign/$file: $kind[^;]*, not a Keras checkpoint; kcb reads Keras's" -- \
+    T "$inspect" checkpoint "$tmp/foreign/$file"
+done
+check foreign_restore_dir 1 "skipping .*foreign/saved_model: a TensorFlow SavedModel directory" -- T "$restore" "$tmp/foreign/saved_model"
+check foreign_initial_weights 1 "model\.pt: a PyTorch checkpoint" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/foreign/model.pt"
+# ... but a Keras file is never taken for one: checkpoints beside TensorFlow's files are found, a
+# directory's name says nothing of its files, and a damaged .h5 keeps its own message
+zoo=$tests/data/zoo
+mkdir -p "$tmp/foreign/mixed" "$tmp/foreign/run.tfevents.d" && cp "$zoo/cnn.weights.h5" "$tmp/foreign/mixed/w-0.3.weights.h5" \
+  && cp "$tmp/foreign/tf_ckpts/checkpoint" "$tmp/foreign/tf_ckpts/ckpt-1.index" "$tmp/foreign/mixed/" \
+  && cp "$zoo/cnn.h5" "$tmp/foreign/run.tfevents.d/m-0.31.h5" && cp "$zoo/cnn.h5" "$tmp/foreign/model.index" \
+  && head -c 20000 "$zoo/cnn.h5" >"$tmp/foreign/run.tfevents.d/cut.h5"
+check foreign_mixed_dir_searched 0 "^1 +$tmp/foreign/mixed/w-0\.3\.weights\.h5 " -- T "$restore" "$tmp/foreign/mixed"
+check foreign_dir_name_no_kind 0 "^1 +$tmp/foreign/run\.tfevents\.d/m-0\.31\.h5 " -- T "$restore" "$tmp/foreign/run.tfevents.d/m-0.31.h5"
+check foreign_damaged_keeps_message 1 "cut\.h5: cannot open the HDF5 file \(corrupt or truncated\)" -- \
+  T "$inspect" checkpoint "$tmp/foreign/run.tfevents.d/cut.h5"
+check foreign_h5_named_index 1 "^- +$tmp/foreign/model\.index +h5 " -- T "$restore" "$tmp/foreign/model.index"
+
 finish hostile

@@ -79,6 +79,22 @@ mkdir -p "$tmp/pct" && for f in 'w.001-81.25%' 'w.002-87.50%'; do cp "$plain" "$
 check percent_template 0 "^1 +$tmp/pct/w\.002-87\.50%\.weights\.h5 +weights\.h5 +2 +0\.875 +name\$" -- \
   "$bin" "$tmp/pct" --monitor val_accuracy --template 'w.{epoch:03d}-{val_accuracy:.2%}.weights.h5'
 check percent_alone 0 "^1 +$tmp/pct/w\.002-87\.50%\.weights\.h5 +weights\.h5 +2 +0\.875 +name\$" -- "$bin" "$tmp/pct" --monitor val_accuracy
+# a template's field reads only text its spec writes, in its base, with its signs, fill and grouping,
+# as Python wrote it: adjacent fields split where '.2f' ends ('0.330.75' is 0.33 then 0.75, not 0.3 then
+# 30.75), '{epoch:x}' wrote epoch 16 as '10', '{val_loss:_.1f}' wrote 1234.6 as '1_234.6'
+mkdir -p "$tmp/adj" && cp "$plain" "$tmp/adj/w-3-0.330.75.weights.h5" && cp "$plain" "$tmp/adj/w-4-0.410.25.weights.h5"
+check adjacent_fields 0 "^1 +$tmp/adj/w-3-0\.330\.75\.weights\.h5 +weights\.h5 +3 +0\.33 +name\$" -- \
+  "$bin" "$tmp/adj" --template 'w-{epoch}-{val_loss:.2f}{loss:.2f}.weights.h5'
+mkdir -p "$tmp/hex" && cp "$plain" "$tmp/hex/w-+10-0.500.weights.h5" && cp "$plain" "$tmp/hex/w-+a-0.600.weights.h5"
+check hex_epoch 0 "^1 +$tmp/hex/w-\\+10-0\.500\.weights\.h5 +weights\.h5 +16 +0\.5 +name\$" -- \
+  "$bin" "$tmp/hex" --template 'w-{epoch:+x}-{val_loss:.3f}.weights.h5'
+check hex_epoch_signed 0 "^2 +$tmp/hex/w-\+a-0\.600\.weights\.h5 +weights\.h5 +10 +0\.6 +name\$" -- \
+  "$bin" "$tmp/hex" --template 'w-{epoch:+x}-{val_loss:.3f}.weights.h5'
+mkdir -p "$tmp/grp" && cp "$plain" "$tmp/grp/w-3-1_234.6.weights.h5" && cp "$plain" "$tmp/grp/w-4-  12.5.weights.h5"
+check grouped_value 0 "^2 +$tmp/grp/w-3-1_234\.6\.weights\.h5 +weights\.h5 +3 +1234\.6 +name\$" -- \
+  "$bin" "$tmp/grp" --template 'w-{epoch}-{val_loss:>6_.1f}.weights.h5'
+check padded_value 0 "^1 +$tmp/grp/w-4-  12\.5\.weights\.h5 +weights\.h5 +4 +12\.5 +name\$" -- \
+  "$bin" "$tmp/grp" --template 'w-{epoch}-{val_loss:>6_.1f}.weights.h5'
 # the same run twice in one log (a rerun appended) and a third: its rows agree with the name, alike
 printf 'epoch,val_accuracy\n0,0.8012\n1,0.9134\n0,0.8012\n1,0.9134\n0,0.8466\n1,0.8811\n' >"$tmp/tworuns/log.csv"
 check same_run_twice_own_row 0 "^1 +$tmp/tworuns/w\.02-0\.91\.weights\.h5 +weights\.h5 +2 +0\.9134 +csv\$" -- "$bin" "$tmp/tworuns" --monitor val_accuracy

@@ -78,6 +78,40 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check train_metrics 0 'test_loss=[0-9.]+ test_accuracy=[0-9.]+ test_mae=[0-9.]+$' -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 0 --metrics accuracy,mae --loss sparse_categorical_crossentropy
   small="--train-limit 500 --model flatten,16:relu,10:softmax"
+  # the optimizer's own settings reach it (its slots and its config in the file), and one given to
+  # an optimizer that has no such setting is a usage error, not taken and ignored
+  check sgd_momentum_slots 0 'optimizer state: 6 variables \(sgd\)' -- bash -c "'$bin' $small --epochs 1 --verbose 0 \
+    --optimizer sgd --momentum 0.9 --nesterov --save '$tmp/mom.weights.h5' >/dev/null && '$inspect' checkpoint '$tmp/mom.weights.h5'"
+  check adam_amsgrad_slots 0 'optimizer state: 14 variables \(adam\)' -- bash -c "'$bin' $small --epochs 1 --verbose 0 \
+    --amsgrad --beta-1 0.8 --save '$tmp/ams.weights.h5' >/dev/null && '$inspect' checkpoint '$tmp/ams.weights.h5'"
+  check adamw_settings_saved 0 '^0.01 0.8 0.99 1e-05 True$' -- bash -c "'$bin' $small --epochs 1 --verbose 0 --optimizer adamw \
+    --weight-decay 0.01 --beta-1 0.8 --beta-2 0.99 --epsilon 1e-5 --amsgrad --save '$tmp/adamw.keras' >/dev/null && /usr/bin/python3 -c \"
+import json, sys, zipfile
+c = json.loads(zipfile.ZipFile(sys.argv[1]).read('config.json'))['compile_config']['optimizer']['config']
+print(round(c['weight_decay'], 6), round(c['beta_1'], 6), round(c['beta_2'], 6), round(c['epsilon'], 9), c['amsgrad'])\" '$tmp/adamw.keras'"
+  # a tf.keras 2.11+ file names its optimizer in its compile settings only ("iteration:0" comes first):
+  # another optimizer's state is not loaded as this one's
+  tf2=$(dirname "$0")/../data/zoo-synth/make_tf2_new_optimizers.py
+  /usr/bin/python3 "$tf2" "$tmp/tf2_sgdm.h5" 2.15.0 SGD momentum=0.9 >/dev/null
+  check tf2_other_optimizer 0 "the saved optimizer state is for 'SGD', the model uses 'rm_sprop'" -- "$bin" --train-limit 64 \
+    --epochs 0 --verbose 0 --model 28x28x1,conv:4:3:relu,bn,maxpool,flatten,16:relu,10:softmax --optimizer rmsprop \
+    --initial-weights "$tmp/tf2_sgdm.h5"
+  check tf2_same_optimizer_quiet 0 '^test_loss=[0-9.]+ test_accuracy=[0-9.]+$' -- "$bin" --train-limit 64 --epochs 0 --verbose 0 \
+    --model 28x28x1,conv:4:3:relu,bn,maxpool,flatten,16:relu,10:softmax --optimizer sgd --momentum 0.9 --lr 0.002 \
+    --initial-weights "$tmp/tf2_sgdm.h5"
+  # resuming: an optimizer setting given as its default is the default; one a record written before
+  # the setting existed does not hold was the default in the backed-up run
+  "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --backup-dir "$tmp/oldrec" >/dev/null 2>&1
+  check resume_momentum_default_given 0 "^kcb-train: nothing to resume" -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd \
+    --backup-dir "$tmp/oldrec" --momentum 0
+  grep -vE '^(momentum|nesterov|rho|centered|beta-1|beta-2|amsgrad|epsilon|weight-decay)=' "$tmp/oldrec/kcb-train-course.txt" \
+    >"$tmp/oldrec.txt" && mv "$tmp/oldrec.txt" "$tmp/oldrec/kcb-train-course.txt"
+  check resume_old_record_new_option 2 "other settings: --momentum 0.9 \(the backed-up run: not given\), --nesterov given" -- \
+    "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --backup-dir "$tmp/oldrec" --momentum 0.9 --nesterov
+  check momentum_not_adam 2 "^kcb-train: --momentum is a setting of sgd and rmsprop, not of --optimizer adam" -- \
+    "$bin" $small --epochs 1 --momentum 0.9
+  check weight_decay_not_sgd 2 "^kcb-train: --weight-decay is a setting of adamw, not of --optimizer sgd" -- \
+    "$bin" $small --epochs 1 --optimizer SGD --weight-decay 0.1
   check unknown_monitor 2 "kcb-train: --monitor 'val_f1' is not the loss or one of --metrics.*give --mode min or --mode max" -- \
     "$bin" $small --epochs 2 --verbose 0 --early-stopping 1 --monitor val_f1
   : >"$tmp/a_file"

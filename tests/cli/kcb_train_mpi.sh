@@ -186,11 +186,14 @@ check usage_error_once 0 '^1$' -- sh -c "timeout 120 '$mpirun' --oversubscribe -
 # ... and every rank ends by itself, without MPI_Abort's banner and Open MPI's internal errors
 check usage_error_no_abort 0 '^0$' -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 3 '$bin' --epoch 3 2>&1 |
   grep -c 'MPI_ABORT\|ORTE_ERROR_LOG' || true"
-check usage_error_rank1_alone 2 "^kcb-train: unknown option '--bogus'" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
+check usage_error_rank1_alone 2 "^kcb-train \\(rank 1 of 2\\): unknown option '--bogus'" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 --bogus 2>&1"
 # --version (or --help) on one rank alone: that rank would leave while the others wait for it
-check version_rank1_alone 2 "^kcb-train 0" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
+check version_rank1_alone 2 "^kcb-train: the processes were given different command lines \\(a usage error, --help or --version on some ranks only\\)" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 --version 2>&1"
+# an optimizer setting given on one rank as Keras's default is the same setting
+check default_given_rank0_alone 0 "^test_loss=" -- sh -c "timeout 120 '$mpirun' --oversubscribe --timeout 100 -np 1 '$bin' \
+  --train-limit 300 --epochs 1 --verbose 0 --beta-1 0.9 --epsilon 1e-7 : -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 2>&1"
 check model_error_rank1_alone 2 "the processes were given different --model \\(rank 0: flatten,256:relu" -- sh -c "timeout 120 '$mpirun' --oversubscribe \
   --timeout 100 -np 1 '$bin' --train-limit 300 --epochs 1 --verbose 0 : -np 1 '$bin' --train-limit 300 --epochs 1 \
   --model 'flatten,conv:2:3,10:softmax' 2>&1"

@@ -6,9 +6,9 @@
 # RMSprop/AdamW/SGD/Nadam/Adagrad and tf.keras 2's optimizer_v2 weights. kcb-inspect lists each as
 # expected.json says, diff finds the layouts identical, kcb-restore ranks, restores and converts,
 # and h5py finds each conversion equal to the file in that layout.
-# Usage: tests/cli/synth_checkpoints.sh BIN_DIR DATA_DIR
+# Usage: tests/cli/synth_checkpoints.sh BIN_DIR DATA_DIR MAKE_FILES (tests/checkpoint_make_files)
 set -u
-bin=$1 dir=$2/zoo-synth
+bin=$1 dir=$2/zoo-synth resave=$3
 py=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
@@ -109,6 +109,89 @@ check k2_lso_to_store 0 '^11 variables, lr 0\.001, u_product right$' -- sh -c "'
   >/dev/null && $py -c \"$u_product_check\" '$tmp/k2l.weights.h5'"
 check k2_lso_note 0 "note: the loss scale of tf.keras 2's LossScaleOptimizer is not among its weights" -- \
   "$bin/kcb-restore" "$dir/k2_lso.h5" -o "$tmp/k2l.keras"
+
+# Standalone Keras 2.2.4 / 2.3.1 full models (make_k2_standalone.py): layers numbered from 1 (dense_1,
+# dense_2) rebuild under their own names; SGD's momentums, after "SGD/iterations:0", load by position;
+# the optimizer is named by its class, not by the "training/" scope Keras 2 made its slots in; the .keras
+# written from one has the InputLayer Keras 3 needs (its legacy loader would make the input 5-D)
+k2sa() { $py "$dir/make_k2_standalone.py" "$tmp/$1.h5" "${@:2}"; }
+k2sa k2sa_mlp_sgd --version 2.2.4 --model mlp --opt SGD && k2sa k2sa_cnn_sgd --version 2.3.1 --model cnn --opt SGD \
+  && k2sa k2sa_cnn_adam --version 2.3.1 --model cnn --opt Adam || { echo "FAIL make_k2_standalone.py"; exit 1; }
+same_state="
+import h5py, numpy as np, sys
+k2 = h5py.File(sys.argv[1], 'r')['optimizer_weights']
+names = [n.decode() if isinstance(n, bytes) else n for n in k2.attrs['weight_names']]
+out = h5py.File(sys.argv[2], 'r')['optimizer/vars']
+same = len(out) == len(names) + 1 and int(out['0'][()]) == int(k2[names[0]][()])
+same = same and all(np.array_equal(out[str(i + 2)][()], k2[n][()]) for i, n in enumerate(names[1:]))
+print('state equal' if same else 'state differs')"
+for m in mlp cnn; do
+  check k2sa_${m}_sgd_rebuilt 0 '^state equal$' -- sh -c "'$resave' --resave '$tmp/k2sa_${m}_sgd.h5' '$tmp/k2sa_${m}_sgd.weights.h5' \
+    && $py -c \"$same_state\" '$tmp/k2sa_${m}_sgd.h5' '$tmp/k2sa_${m}_sgd.weights.h5'"
+done
+check k2sa_optimizer_named 0 '^  optimizer state: 19 variables \(Adam\), 37 iterations$' -- "$bin/kcb-inspect" checkpoint "$tmp/k2sa_cnn_adam.h5"
+check k2sa_keras_input_layer 0 '^InputLayer \[None, 28, 28, 1\] Conv2D without input_shape$' -- sh -c "'$bin/kcb-restore' \
+  '$tmp/k2sa_cnn_adam.h5' -o '$tmp/k2sa_cnn_adam.keras' >/dev/null 2>&1 && $py -c \"
+import json, sys, zipfile
+layers = json.loads(zipfile.ZipFile(sys.argv[1]).read('config.json'))['config']['layers']
+print(layers[0]['class_name'], layers[0]['config']['batch_shape'], layers[1]['class_name'],
+      'with' if 'input_shape' in layers[1]['config'] else 'without', 'input_shape')\" '$tmp/k2sa_cnn_adam.keras'"
+assert k2sa_keras_rebuilt "$resave" --resave "$tmp/k2sa_cnn_adam.keras" "$tmp/k2sa_cnn_adam_again.keras"
+
+# tf.keras 2.13-2.15 .keras (make_tf213_keras.py lays the zoo's CNN out as they did: the second Conv2D
+# is conv2d_2, the optimizer has no learning rate, metric totals sit beside the layers): listed as the
+# model it is; loaded with its optimizer state; converted to files Keras 3 reads (its names, a
+# learning rate second), every variable identical to the zoo's
+zoo=$2/zoo
+$py "$dir/make_tf213_keras.py" "$zoo/cnn.keras" "$tmp/tf213.keras" || { echo "FAIL make_tf213_keras.py"; exit 1; }
+check tf213_listed 0 '^  4 layers with weights, 10 weights, 7050 parameters \(7034 trainable, 16 non-trainable\)$' -- \
+  "$bin/kcb-inspect" checkpoint "$tmp/tf213.keras"
+check tf213_diff_zoo 0 'every variable identical' -- "$bin/kcb-inspect" diff "$tmp/tf213.keras" "$zoo/cnn.keras"
+check tf213_optimizer_loaded 0 'optimizer state: 18 variables \(adam\), 1 iteration' -- sh -c "'$resave' --resave \
+  '$tmp/tf213.keras' '$tmp/tf213_again.weights.h5' && '$bin/kcb-inspect' checkpoint '$tmp/tf213_again.weights.h5'"
+for target in keras weights.h5 h5; do
+  check "tf213_to_$target" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/tf213.keras' -o '$tmp/tf213_to.$target' \
+    >/dev/null 2>&1 && '$bin/kcb-inspect' diff '$tmp/tf213_to.$target' '$zoo/cnn.$target'"
+done
+# ... a layer whose weights are a nested model's (or an RNN cell's) took two numbers too
+$py "$dir/make_tf213_keras.py" "$dir/dup_names.keras" "$tmp/tf213_nested.keras" || { echo "FAIL make_tf213_keras.py nested"; exit 1; }
+check tf213_nested_diff 0 'every variable identical' -- "$bin/kcb-inspect" diff "$tmp/tf213_nested.keras" "$dir/dup_names.keras"
+check tf213_nested_to_keras 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/tf213_nested.keras' \
+  -o '$tmp/tf213_nested_to.keras' >/dev/null 2>&1 && '$bin/kcb-inspect' diff '$tmp/tf213_nested_to.keras' '$dir/dup_names.keras'"
+check tf213_to_h5_learning_rate 0 "^adam/iteration adam/learning_rate 0.001 17$" -- $py -c "
+import h5py, sys
+o = h5py.File(sys.argv[1], 'r')['optimizer_weights']
+n = [x.decode() if isinstance(x, bytes) else x for x in o.attrs['weight_names']]
+print(n[0], n[1], round(float(o[n[1]][()]), 6), len(n) - 1)" "$tmp/tf213_to.h5"
+check tf213_to_keras_layers 0 "^conv2d conv2d_1 no tf.keras names; 18$" -- $py -c "
+import h5py, io, sys, zipfile
+f = h5py.File(io.BytesIO(zipfile.ZipFile(sys.argv[1]).read('model.weights.h5')), 'r')
+print(' '.join(k for k in f['layers'] if k.startswith('conv2d')), 'no tf.keras names;' if '_layer_checkpoint_dependencies' not in f
+      else 'tf.keras names;', len(f['optimizer/vars']))" "$tmp/tf213_to.keras"
+
+# tf.keras 2.11+ SGD at momentum 0 kept a momentum buffer per variable, which never changes a step:
+# loaded (its iteration count kept) and converted (Keras 3's SGD then takes the state) without them
+$py "$dir/make_tf2_new_optimizers.py" "$tmp/tf215_sgd0.h5" 2.15.0 SGD momentum=0 || { echo "FAIL make_tf2_new_optimizers.py"; exit 1; }
+check tf2_sgd0_loaded 0 'optimizer state: 2 variables \(sgd\), 37 iterations' -- sh -c "'$resave' --resave '$tmp/tf215_sgd0.h5' \
+  '$tmp/tf215_sgd0_again.weights.h5' && '$bin/kcb-inspect' checkpoint '$tmp/tf215_sgd0_again.weights.h5'"
+check tf2_sgd0_converted 0 '^2 37$' -- sh -c "'$bin/kcb-restore' '$tmp/tf215_sgd0.h5' -o '$tmp/tf215_sgd0.weights.h5' >/dev/null 2>&1 \
+  && $py -c \"import h5py, sys; g = h5py.File(sys.argv[1], 'r')['optimizer/vars']; print(len(g), int(g['0'][()]))\" '$tmp/tf215_sgd0.weights.h5'"
+
+# tf.keras 2's save_weights of a subclassed model with a variable of its own: the model's row is
+# named by that variable's first segment
+check k2_subclassed_own_variable 0 '^  my_model +\? +1 +1 +0$' -- sh -c "$py -c \"
+import h5py, numpy as np, sys
+f = h5py.File(sys.argv[1], 'w')
+f.attrs['layer_names'] = [b'dense']
+f.attrs['keras_version'] = b'2.15.0'
+f.attrs['backend'] = b'tensorflow'
+g = f.create_group('dense')
+g.attrs['weight_names'] = [b'dense/kernel:0']
+g.create_dataset('dense/kernel:0', data=np.ones((3, 2), 'float32'))
+t = f.create_group('top_level_model_weights')
+t.attrs['weight_names'] = [b'my_model/temperature:0']
+t.create_dataset('my_model/temperature:0', data=np.float32(2))
+\" '$tmp/subclassed_own.h5' && '$bin/kcb-inspect' checkpoint '$tmp/subclassed_own.h5'"
 
 # make_more.py's files. A ':' inside a Keras 3 layer name stays in its slot names (only tf.keras's
 # trailing ':0' is an index), and .keras -> .h5 writes the slot names Keras's own .h5 holds

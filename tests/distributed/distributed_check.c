@@ -325,6 +325,31 @@ static void one_rank_refuses_its_data(void **state) {
   kcb_tensor_free(y);
 }
 
+/* Ranks that call different operations (the last one evaluate while the others fit) are told so,
+ * not that their data differ; a rank given no model at all lets the others know, as any refusal. */
+static void ranks_in_different_operations(void **state) {
+  if (size == 1) skip();
+  kcb_tensor *x, *y;
+  make_data(100, &x, &y);
+  kcb_model *m = make_model(KCB_OPT_SGD, 0.1);
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  fo.distributed = dist;
+  kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
+  eo.verbose = 0;
+  eo.distributed = dist;
+  kcb_logs logs;
+  if (rank == size - 1)
+    assert_error(kcb_model_evaluate(m, x, y, &eo, &logs), KCB_ESTATE, "is not at this rank's point (the start of evaluate)");
+  else
+    assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ESTATE, "is not at this rank's point (the start of fit)");
+  if (rank == size - 1) assert_error(kcb_model_fit(NULL, x, y, &fo, NULL), KCB_EINVAL, "fit: the model is NULL");
+  else assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ESTATE, "could not start");
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 /* evaluate where one rank fails its own checks before the pass (a NaN in its x, an uncompiled
  * model): that rank returns its error and every other rank learns of it, instead of waiting in the
  * pass for it (mpirun's --timeout would end a hang) */
@@ -696,6 +721,7 @@ int main(void) {
       cmocka_unit_test(stop_request_on_one_rank), cmocka_unit_test_teardown(same_as_one_process_batch_norm, mlp_again),
       cmocka_unit_test(evaluate_over_ranks),      cmocka_unit_test(evaluate_refused_on_one_rank),
       cmocka_unit_test(resume_with_another_batch_size), cmocka_unit_test(weights_changed_on_one_rank),
+      cmocka_unit_test(ranks_in_different_operations),
   };
   char name[64];
   snprintf(name, sizeof name, "distributed (rank %d of %d)", rank, size);

@@ -308,9 +308,11 @@ int kcb_model_weight(const kcb_model *m, size_t i, kcb_weight_info *info);
 /** The total number of parameters (floats in the parameter block). */
 size_t kcb_model_param_count(const kcb_model *m);
 /** Copies all parameters (trainable and not) into out (param_count floats), in weight order.
- * @return 0 or KCB_EINVAL. */
+ * @return 0; KCB_EINVAL (m or out NULL), KCB_ESTATE (not compiled yet: no weights), KCB_ESHAPE
+ *         (count is not kcb_model_param_count). */
 int kcb_model_get_weights(const kcb_model *m, float *out, size_t count);
-/** Replaces all parameters from in (param_count floats). @return 0, KCB_ESHAPE if count differs. */
+/** Replaces all parameters from in (param_count floats). @return 0; KCB_EINVAL (m or in NULL),
+ *         KCB_ESTATE (not compiled yet), KCB_ESHAPE (count is not kcb_model_param_count). */
 int kcb_model_set_weights(kcb_model *m, const float *in, size_t count);
 
 /** The optimizer's slot variables (momentums, velocities...), one block of

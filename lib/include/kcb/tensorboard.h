@@ -77,8 +77,8 @@ typedef struct kcb_tensorboard_options {
 int kcb_tensorboard_new(kcb_callback **out, const kcb_tensorboard_options *opts);
 
 /** Flushes and closes the callback's files now (they are reopened, as new files, if the
- * callback is used again). @return 0, the first write error met, or KCB_EINVAL if `tensorboard`
- * is not a callback kcb_tensorboard_new made. */
+ * callback is used again); NULL does nothing, as free(NULL). @return 0, the first write error met,
+ * or KCB_EINVAL if `tensorboard` is not a callback kcb_tensorboard_new made. */
 int kcb_tensorboard_close(kcb_callback *tensorboard);
 
 /** The i-th event file the callback opened (train/, validation/, the log directory's own), in the
