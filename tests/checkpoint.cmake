@@ -38,3 +38,8 @@ add_test(NAME cli_zoo_checkpoints COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/zoo_ch
 # layouts): inspect, diff, rank, restore and convert, checked against its expected.json and h5py.
 add_test(NAME cli_synth_checkpoints COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/cli/synth_checkpoints.sh
          $<TARGET_FILE_DIR:kcb-inspect> ${CMAKE_CURRENT_SOURCE_DIR}/data $<TARGET_FILE:checkpoint_make_files>)
+
+# The fine_tune example: the frozen base does not move, and phase 1's file loads with the base frozen.
+add_test(NAME cli_fine_tune_example COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:fine_tune> \"$d\" && rm -rf \"$d\"")
+set_tests_properties(cli_fine_tune_example PROPERTIES PASS_REGULAR_EXPRESSION
+                     "phase 1: 146 of 258 parameters train.*frozen base \\(moving statistics included\\) is unchanged.*phase1.keras loads with 146 trainable.*phase 2: all 242 parameters")

@@ -197,6 +197,15 @@ static void b_bn_max2d(kcb_model *m) {
   d.units = 2;
   assert_ok(kcb_model_add_dense(m, &d));
 }
+/* frozen (Keras's trainable = False): in inference mode in training too */
+static void b_bn_frozen(kcb_model *m) {
+  b_bn(m);
+  assert_ok(kcb_model_set_layer_trainable(m, 1, 0));
+}
+static void b_bn_max2d_frozen(kcb_model *m) {
+  b_bn_max2d(m);
+  assert_ok(kcb_model_set_layer_trainable(m, 1, 0));
+}
 static void b_bn_max3x3(kcb_model *m) { /* one channel, 3x3 windows, two uncovered rows and columns */
   assert_ok(kcb_model_add_batch_normalization(m, NULL));
   pool(m, KCB_MAX_POOLING2D, 3, 0, KCB_PADDING_VALID, 0);
@@ -369,6 +378,8 @@ static void test_normalization_gradients(void **state) {
   /* fused with the max pooling after it; uncovered rows and columns included */
   check_grads("batchnorm then max2d", 3, (int64_t[]){6, 8, 2}, b_bn_max2d, 1);
   check_grads("batchnorm then max2d inference", 3, (int64_t[]){6, 8, 2}, b_bn_max2d, 0);
+  check_grads("frozen batchnorm in training", 3, (int64_t[]){4, 4, 2}, b_bn_frozen, 1);
+  check_grads("frozen batchnorm then max2d in training", 3, (int64_t[]){6, 8, 2}, b_bn_max2d_frozen, 1);
   check_grads("plain batchnorm then max1d", 2, (int64_t[]){11, 3}, b_bn_plain_max1d, 1);
   check_grads("layernorm", 2, (int64_t[]){2, 5}, b_ln, 1);
 }

@@ -58,6 +58,38 @@ static void test_sgd(void **state) {
   }
 }
 
+/* Keras 3's weight_decay is every optimizer's: w - w * wd * lr before the step (base_optimizer's
+ * _apply_weight_decay), for SGD with momentum and RMSprop as for AdamW. */
+static void test_weight_decay_every_optimizer(void **state) {
+  (void)state;
+  for (int kind = 0; kind < 2; kind++) {
+    kcb_optimizer_options o = KCB_OPTIMIZER_OPTIONS_INIT(kind ? KCB_OPT_RMSPROP : KCB_OPT_SGD);
+    o.learning_rate = 0.1;
+    o.momentum = 0.5;
+    o.weight_decay = 0.2;
+    float got[2][N];
+    double want[2][N];
+    run(o, got);
+    for (int i = 0; i < N; i++) {
+      double w = start[i], m = 0, v = 0;
+      for (int s = 0; s < 2; s++) {
+        double g = grads[s][i];
+        w -= w * 0.2 * 0.1;
+        if (kind == 0) {
+          m = 0.5 * m - 0.1 * g;
+          w += m;
+        } else {
+          v = 0.9 * v + 0.1 * g * g;
+          m = 0.5 * m + 0.1 * g / sqrt(v + 1e-7);
+          w -= m;
+        }
+        want[s][i] = w;
+      }
+    }
+    expect(got, want, kind ? "rmsprop weight decay" : "sgd weight decay");
+  }
+}
+
 static void test_rmsprop(void **state) {
   (void)state;
   for (int variant = 0; variant < 3; variant++) { /* plain, momentum, centered */
@@ -277,6 +309,7 @@ static void test_fit_flushes_subnormals(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sgd), cmocka_unit_test(test_rmsprop), cmocka_unit_test(test_adam_family),
+      cmocka_unit_test(test_weight_decay_every_optimizer),
       cmocka_unit_test(test_keras_float32_exact),
       cmocka_unit_test(test_defaults_and_errors), cmocka_unit_test(test_vector_variants_agree),
       cmocka_unit_test(test_fit_flushes_subnormals),

@@ -288,9 +288,9 @@ static int check_callback_args(const train_args *a) {
       {"--momentum", "sgd rmsprop", "sgd and rmsprop"}, {"--nesterov", "sgd", "sgd"}, {"--rho", "rmsprop", "rmsprop"},
       {"--centered", "rmsprop", "rmsprop"}, {"--beta-1", "adam adamw", "adam and adamw"},
       {"--beta-2", "adam adamw", "adam and adamw"}, {"--amsgrad", "adam adamw", "adam and adamw"},
-      {"--epsilon", "rmsprop adam adamw", "rmsprop, adam and adamw"}, {"--weight-decay", "adamw", "adamw"}};
+      {"--epsilon", "rmsprop adam adamw", "rmsprop, adam and adamw"}};
   const int set[] = {a->momentum >= 0, a->nesterov, a->rho >= 0, a->centered, a->beta_1 >= 0, a->beta_2 >= 0,
-                     a->amsgrad, a->epsilon >= 0, a->weight_decay >= 0};
+                     a->amsgrad, a->epsilon >= 0};
   kcb_optimizer_kind kind;
   const char *optimizer = kcb_optimizer_from_name(&kind, a->optimizer) == 0 ? kcb_optimizer_name(kind) : NULL;
   for (size_t i = 0; optimizer && i < sizeof settings / sizeof settings[0]; i++)
@@ -602,6 +602,29 @@ static int one_hot(const kcb_tensor *labels, int64_t width, kcb_tensor **out) {
  * to_categorical) for a model with an output per class. A single output takes the label itself:
  * a number for mse and mae, a 0/1 target for binary_crossentropy on two classes.
  * --embeddings needs a hidden layer before the output Dense. @return 0, or an exit status. */
+/* --freeze: each named layer stops training. @return 0, or 2 (a usage error naming the model's
+ * layers) for a name the model has not. */
+static int freeze_layers(kcb_model *model, const char *list) {
+  char name[512];
+  for (const char *p = list; *p;) {
+    size_t n = strcspn(p, ",");
+    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+    size_t i = 0, count = kcb_model_layer_count(model);
+    while (i < count && strcmp(kcb_model_layer_name(model, i), name) != 0) i++;
+    if (i == count) {
+      char why[1024];
+      size_t used = (size_t)snprintf(why, sizeof why, "the model has no layer '%s' (its layers:", name);
+      for (size_t k = 0; k < count && used < sizeof why; k++)
+        used += (size_t)snprintf(why + used, sizeof why - used, " %s", kcb_model_layer_name(model, k));
+      if (used < sizeof why) snprintf(why + used, sizeof why - used, ")");
+      return train_usage_error("--freeze", list, why);
+    }
+    kcb_model_set_layer_trainable(model, i, 0);
+    p += n + (p[n] == ',');
+  }
+  return 0;
+}
+
 static int check_outputs(const kcb_model *model, const kcb_mnist *data, const train_args *a, kcb_loss loss,
                          kcb_tensor **y_train, kcb_tensor **y_test) {
   int64_t shape[KCB_MAX_RANK], outputs = 1, classes = 0;
@@ -812,7 +835,7 @@ static void resolve_course(const train_args *a, train_args *out, char data[PATH_
   if (a->beta_1 < 0) resolved.beta_1 = 0.9;
   if (a->beta_2 < 0) resolved.beta_2 = 0.999;
   if (a->epsilon < 0) resolved.epsilon = 1e-7;
-  if (a->weight_decay < 0) resolved.weight_decay = 0.004;
+  if (a->weight_decay < 0) resolved.weight_decay = known_optimizer && opt == KCB_OPT_ADAMW ? 0.004 : 0;
   if (kcb_loss_from_name(&loss, a->loss) == 0) resolved.loss = kcb_loss_name(loss);
   if (realpath(a->data_dir ? a->data_dir : KCB_FASHION_MNIST_DIR, data)) resolved.data_dir = data;
   else if (!a->data_dir) resolved.data_dir = KCB_FASHION_MNIST_DIR;
@@ -840,7 +863,7 @@ static void resolve_course(const train_args *a, train_args *out, char data[PATH_
  * saying so. (Data, model and optimization are compared by fit too; files are rank 0's.) */
 static const char *const rank_options[] = {
     "train-limit", "model", "loss", "optimizer", "lr", "momentum", "nesterov", "rho", "centered", "beta-1", "beta-2",
-    "amsgrad", "epsilon", "weight-decay", "metrics", "epochs", "initial-epoch", "batch-size",
+    "amsgrad", "epsilon", "weight-decay", "metrics", "freeze", "epochs", "initial-epoch", "batch-size",
     "validation-split", "seed", "terminate-on-nan", "early-stopping", "monitor", "mode", "min-delta",
     "restore-best-weights", "reduce-lr-on-plateau", "factor", "lr-patience", "lr-schedule", "lr-decay-rate",
     "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha", NULL};
@@ -1442,6 +1465,7 @@ int main(int argc, char **argv) {
       memcpy(images[i]->shape + 1, in_shape, (size_t)in_rank * sizeof in_shape[0]);
     }
     status = check_outputs(model, &data, &a, c.loss, &y_train, &y_test);
+    if (status == 0 && a.freeze) status = freeze_layers(model, a.freeze);
   }
   if (status) goto setup_end;
   /* --save's directory now, as the callbacks make theirs: not a trained model lost at the end */

@@ -48,6 +48,10 @@ static const option options[] = {
      "(conv, maxpool, avgpool, gap and gmp are 1D on rank-2 inputs, e.g. 784x1:\n"
      "one number for their sizes; 3x5 sizes are for images)\n"
      "[flatten,256:relu,128:relu,10:softmax]"},
+    {"freeze", "LAYERS", STRING, AT(freeze), 0, 0,
+     "comma-separated layer names (as the summary shows them) that do not train,\n"
+     "for fine-tuning from --initial-weights (Keras's layer.trainable = False;\n"
+     "a frozen bn normalises with its moving statistics) [none]"},
     {"loss", "NAME", STRING, AT(loss), 0, 0,
      "mse, mae, binary_crossentropy, categorical_crossentropy,\n"
      "sparse_categorical_crossentropy; all but the last get the labels one-hot\n"
@@ -65,7 +69,9 @@ static const option options[] = {
     {"beta-2", "F", DOUBLE, AT(beta_2), 0, 0.999999, "adam, adamw: decay of the second moment [0.999]"},
     {"amsgrad", NULL, SWITCH, AT(amsgrad), 0, 0, "adam, adamw: the AMSGrad variant"},
     {"epsilon", "F", DOUBLE, AT(epsilon), 0, 1, "rmsprop, adam, adamw: added to the denominator [1e-07]"},
-    {"weight-decay", "F", DOUBLE, AT(weight_decay), 0, 1e6, "adamw: decoupled weight decay [0.004]"},
+    {"weight-decay", "F", DOUBLE, AT(weight_decay), 0, 1e6,
+     "every optimizer: decoupled weight decay, w -= w x F x rate before each\n"
+     "step (Keras's weight_decay) [0.004 adamw, else 0]"},
     {"metrics", "LIST", STRING, AT(metrics), 0, 0, "comma-separated: accuracy, mse, mae, ... [accuracy]"},
     {"Training:", NULL, GROUP, 0, 0, 0, NULL},
     {"epochs", "N", LONG, AT(epochs), 0, 1000000, "[20]"},
@@ -229,7 +235,7 @@ static void usage(FILE *f) {
  * what a resumed run must share with the run it resumes. Epochs may grow; outputs may move. */
 static const char *const course_options[] = {
     "data", "train-limit", "model", "loss", "optimizer", "lr", "momentum", "nesterov", "rho", "centered", "beta-1", "beta-2",
-    "amsgrad", "epsilon", "weight-decay", "metrics", "batch-size", "validation-split", "seed",
+    "amsgrad", "epsilon", "weight-decay", "metrics", "freeze", "batch-size", "validation-split", "seed",
     "early-stopping", "monitor", "mode", "min-delta", "restore-best-weights", "terminate-on-nan", "reduce-lr-on-plateau",
     "factor", "lr-patience", "lr-schedule", "lr-decay-rate", "lr-decay-epochs", "lr-warmup-epochs", "lr-alpha",
     "initial-weights", "initial-epoch", NULL};

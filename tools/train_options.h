@@ -8,6 +8,7 @@
 typedef struct train_args {
   /* data, model, training */
   const char *data_dir, *model_spec, *loss, *optimizer, *metrics;
+  const char *freeze; /* layer names, comma-separated (Keras's layer.trainable = False) */
   double lr, validation_split;
   /* the optimizer's settings (-1: not given, Keras's default) */
   double momentum, rho, beta_1, beta_2, epsilon, weight_decay;

@@ -613,7 +613,8 @@ static int vars_order(const kcb_checkpoint_file *f, const char *vars_path, char 
 static json_t *entry_config(json_t *entry) { return entry ? json_object_get(entry, "config") : NULL; }
 const char *kcb__entry_class(json_t *entry) {
   const char *c = entry ? json_string_value(json_object_get(entry, "class_name")) : NULL;
-  return c ? c : "";
+  const char *registered = c ? strrchr(c, '>') : NULL; /* a legacy config's "Package>Name": the class Name */
+  return registered ? registered + 1 : c ? c : "";
 }
 const char *kcb__entry_name(json_t *entry) {
   const char *n = json_string_value(json_object_get(entry_config(entry), "name"));
@@ -1203,6 +1204,13 @@ done:
  * sub-optimizers: a LossScaleOptimizer (mixed precision) holds its own variables followed by its
  * inner optimizer's in `optimizer/vars`, and Keras saves the inner one again at
  * `optimizer/inner_optimizer/vars`. */
+/* Whether the store was written by tf.keras 2.13-2.15 (saving.c's tf2_written_store, for this
+ * reader): its version says so, or, without metadata, what only those wrote. */
+static int tf2_written(const kcb_checkpoint_file *f) {
+  if (f->keras_version) return f->keras_version[0] == '2';
+  return kcb__h5_exists(f->file, "_layer_checkpoint_dependencies") || kcb__h5_exists(f->file, "metrics");
+}
+
 static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int depth) {
   int rc = 0;
   char vars_path[KCB__H5_PATH_MAX], *oname = NULL, **vars = NULL;
@@ -1234,8 +1242,12 @@ static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int de
     for (size_t i = 0; i < n; i++) KCB__TRY(add_var(f, g, vars_path, vars[order[i] - 1], "", -1, 0, 1, i));
   }
   KCB__TRY(list_members(f, path, &m, &n_m, 0));
+  /* tf.keras 2.13-2.15's LossScaleOptimizer: its `variables` are its inner optimizer's, and the
+   * inner optimizer, walked again as an attribute, stores them a second time */
+  int inner_again = depth == 0 && n > 0 && tf2_written(f);
   for (size_t j = 0; j < n_m; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
+    if (inner_again && (!strcmp(m[j].name, "_optimizer") || !strcmp(m[j].name, "inner_optimizer"))) continue;
     char child[KCB__H5_PATH_MAX];
     KCB__TRY(kcb__h5_path_join(child, sizeof child, path, m[j].name, f->h5name));
     KCB__TRY(read_store_optimizer(f, child, depth + 1));
@@ -1321,8 +1333,10 @@ static int read_store(kcb_checkpoint_file *f) {
     char child[KCB__H5_PATH_MAX];
     snprintf(child, sizeof child, "/%s", nm);
     if (!root_m[j].is_group || !strcmp(nm, "vars") || !strcmp(nm, "optimizer")) continue;
-    /* tf.keras 2.13-2.15 also saved its compiled metrics' totals and counts: not model.weights */
-    if (!strcmp(nm, "metrics") && kcb__h5_exists(f->file, "_layer_checkpoint_dependencies")) continue;
+    /* tf.keras 2.13-2.15 also saved its compiled metrics' totals and counts (2.15 beside `layers`,
+     * with no other mark of its own in a weights-only file): not model.weights. No Keras 3 model
+     * has an attribute of that name to save: `metrics` is a property of its Model. */
+    if (!strcmp(nm, "metrics")) continue;
     char vars_path[KCB__H5_PATH_MAX + 8];
     snprintf(vars_path, sizeof vars_path, "%s/vars", child);
     if (!strcmp(nm, "layers") || !strcmp(nm, "_layer_checkpoint_dependencies")) KCB__TRY(walk_container(f, child, top, -1, scope));

@@ -82,6 +82,8 @@ json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name);
  * unwrapped (a LossScaleOptimizer stays one), or NULL. */
 json_t *kcb__ckpt_optimizer_entry(json_t *tc);
 int kcb__ckpt_same_data(const kcb_checkpoint_file *f, size_t i, size_t j, int constant_counts, int *same);
+/* A config entry's class ("" when none): a registered class's name without its package, as a
+ * legacy config's "Package>Name" names it. */
 const char *kcb__entry_class(json_t *entry);
 const char *kcb__entry_name(json_t *entry);
 /* A new array of a model entry's layers, as model.layers lists them: for_store drops a

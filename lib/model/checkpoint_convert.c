@@ -899,7 +899,8 @@ done:
  * a user's registered class ("Package>Name" in a legacy config) by its registered name, which
  * Keras looks up first, the layers "keras.layers". */
 static void archive_tags(json_t *entry) {
-  const char *cls = kcb__entry_class(entry);
+  const char *cls = json_string_value(json_object_get(entry, "class_name")); /* as written, "Package>Name" too */
+  if (!cls) cls = "";
   const char *gt = strchr(cls, '>');
   json_t *module = !strcmp(cls, "Sequential") || !strcmp(cls, "Model") ? json_string("keras")
                    : !strcmp(cls, "Functional") ? json_string("keras.src.models.functional")
@@ -978,6 +979,17 @@ static void sequential_input_layer(json_t *entry) {
   json_object_del(first_config, "batch_input_shape");
 }
 
+/* A legacy config names a class as Keras's registry knows it: a registered class of the user's
+ * by its registered name ("pkg>Name"), which config.json keeps beside the bare class name
+ * (legacy serialization's get_registered_name). Drops the archive's tags. */
+static void legacy_tags(json_t *entry) {
+  json_t *registered = json_object_get(entry, "registered_name");
+  if (json_is_string(registered)) json_object_set(entry, "class_name", registered);
+  json_object_del(entry, "module");
+  json_object_del(entry, "registered_name");
+  json_object_del(entry, "build_config");
+}
+
 /* Layer entries of a config.json carry module / registered_name / build_config; a legacy
  * model_config's do not (and vice versa when going the other way). */
 static void retag_layers(json_t *entry, int to_archive) {
@@ -990,9 +1002,7 @@ static void retag_layers(json_t *entry, int to_archive) {
       upgrade_legacy_entry(l);
       archive_tags(l);
     } else {
-      json_object_del(l, "module");
-      json_object_del(l, "registered_name");
-      json_object_del(l, "build_config");
+      legacy_tags(l);
       json_object_del(l, "compile_config"); /* a nested model's, empty in config.json */
     }
     retag_layers(l, to_archive);
@@ -1020,9 +1030,7 @@ static int legacy_configs(const kcb_checkpoint_file *f, char **model_config, cha
   json_t *c = json_deep_copy(f->config);
   if (!c) return kcb__error(KCB_ENOMEM, "out of memory");
   json_t *cc = json_incref(json_object_get(c, "compile_config"));
-  json_object_del(c, "module");
-  json_object_del(c, "registered_name");
-  json_object_del(c, "build_config");
+  legacy_tags(c);
   json_object_del(c, "compile_config");
   retag_layers(c, 0);
   drop_shared_ids(c);

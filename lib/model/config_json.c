@@ -118,7 +118,7 @@ static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_fo
     put(b, c, "dtype", json_string(*l->dtype_policy ? l->dtype_policy : "float32"));
   } else {
     put(b, c, "name", json_string(l->name));
-    put(b, c, "trainable", json_true());
+    put(b, c, "trainable", json_boolean(!l->frozen));
     put(b, c, "dtype", dtype_policy(b, l->dtype_policy));
   }
   switch (l->kind) {
@@ -482,18 +482,11 @@ static int check_layer_settings(json_t *c, const char *cls, const char *name, co
   const char *data_format = json_string_value(json_object_get(c, "data_format")); /* NULL: absent or null */
   const char *key;
   json_t *v;
-  /* frozen weights: a layer without any (Flatten, Dropout, pooling, ...) has nothing to freeze */
-  static const char *const weighted[] = {"Sequential", "Dense", "Conv1D", "Conv2D", "BatchNormalization",
-                                         "LayerNormalization"};
-  int has_weights = 0;
-  for (size_t i = 0; i < sizeof weighted / sizeof weighted[0]; i++) has_weights |= strcmp(cls, weighted[i]) == 0;
   /* a quantized policy by its mode; a quantization_config alone is named below, by its class */
   json_t *quantization_config = json_object_get(c, "quantization_config");
   const char *quantization = json_is_object(quantization_config) && !policy_is_quantized(json_object_get(c, "dtype"))
                                  ? NULL : kcb__config_quantization(c);
-  if (has_weights && json_is_false(json_object_get(c, "trainable")))
-    snprintf(why, sizeof why, "trainable=false (frozen weights; kcb trains every layer)");
-  else if (quantization)
+  if (quantization)
     snprintf(why, sizeof why, "a quantized dtype policy (mode '%s'; kcb computes in float32)", quantization);
   else if (policy && strcmp(policy, "float32") != 0 && strncmp(policy, "mixed_", 6) != 0)
     snprintf(why, sizeof why, "dtype policy '%s' (kcb computes in float32)", policy);
@@ -561,10 +554,11 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   json_t *module_v = json_object_get(layer, "module");
   const char *module = json_is_string(module_v) ? json_string_value(module_v) : module_v ? "__main__" : NULL;
   /* Keras writes "module": null for a class of the user's script (__main__), keras.* for its own */
-  if ((registered && strcmp(registered, cls) != 0) || (module && strncmp(module, "keras", 5) != 0))
+  if (!registered && strchr(cls, '>')) registered = cls; /* a legacy config names a registered class so */
+  if ((registered && strcmp(registered, cls) != 0) || (module && strncmp(module, "keras", 5) != 0) || strchr(cls, '>'))
     return kcb__error(KCB_EFORMAT, "%s: layer '%s' is a custom class (%s%s%s), not Keras's %s; kcb builds Keras's layers "
                       "only", file, name ? name : "?", registered ? registered : module, registered && module ? " in " : "",
-                      registered && module ? module : "", cls);
+                      registered && module ? module : "", strrchr(cls, '>') ? strrchr(cls, '>') + 1 : cls);
   char what[KCB__NAME_MAX + 64];
   snprintf(what, sizeof what, "%s layer '%s'", cls, name ? name : "?");
   int rc = kcb__config_check_kinds(c, what, file);
@@ -584,6 +578,7 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   if (name && strchr(name, '/'))
     return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%s' contains '/', which Keras does not allow in names", file,
                       name);
+  m->layers[m->n_layers - 1].frozen = json_is_false(json_object_get(c, "trainable")); /* fine-tuning's frozen layers */
   /* a mixed-precision policy is kept for the config kcb writes: Keras rebuilds the model it read */
   const char *policy = policy_name(json_object_get(c, "dtype"));
   if (policy && !strncmp(policy, "mixed_", 6))
@@ -633,6 +628,15 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
                       "weights", file, class_of(lr, NULL) ? class_of(lr, NULL) : "(unnamed)");
   int kinds = kcb__config_check_kinds(c, "the optimizer's config", file);
   if (kinds) return kinds;
+  /* negative settings are refused here, not only by compile: -1 is KCB_DEFAULT, Keras's default */
+  static const char *const non_negative[] = {"learning_rate", "lr", "momentum", "rho", "beta_1", "beta_2", "epsilon",
+                                             "weight_decay"};
+  for (size_t i = 0; i < sizeof non_negative / sizeof non_negative[0]; i++) {
+    json_t *x = json_object_get(c, non_negative[i]);
+    if (json_is_number(x) && json_number_value(x) < 0)
+      return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer %s has %s %g, which is negative", file,
+                        cls, non_negative[i], json_number_value(x));
+  }
   o->momentum = number_or(c, "momentum", 0.0);
   o->nesterov = bool_or(c, "nesterov", 0);
   o->rho = number_or(c, "rho", KCB_DEFAULT);
@@ -647,8 +651,6 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer %s has decay=%g (Keras 2's per-step "
                       "learning-rate decay), which kcb does not implement; use a learning-rate schedule callback",
                       file, cls, number_or(c, "decay", 0.0));
-  if (kind != KCB_OPT_ADAMW && o->weight_decay > 0)
-    return kcb__error(KCB_EFORMAT, "%s: %s with weight_decay is not supported by kcb (use AdamW)", file, cls);
   return 0;
 }
 
@@ -893,6 +895,8 @@ named:
     rc = kcb__error(KCB_EFORMAT, "%s: model config has no layers besides the input", file);
     goto done;
   }
+  if (json_is_false(json_object_get(cfg, "trainable"))) /* model.trainable = False freezes every layer */
+    for (size_t i = 0; i < m->n_layers; i++) m->layers[i].frozen = 1;
   json_t *ccfg = NULL, *opt = NULL;
   if (compile && training_config) {
     train = json_loads(training_config, 0, &jerr);

@@ -247,6 +247,35 @@ static void init_weights(kcb__rng *rng, kcb_initializer init, float *w, size_t n
   }
 }
 
+/* The optimizer's parameter ranges: the variables that train, adjacent ones as one run (a model
+ * without moving statistics or frozen layers has one). train_runs holds a run per variable. */
+static void set_train_runs(kcb_model *m) {
+  m->n_train_runs = 0;
+  for (size_t i = 0; i < m->n_layers; i++)
+    for (int v = 0; v < m->layers[i].n_vars; v++) {
+      const kcb__var *var = &m->layers[i].vars[v];
+      if (!kcb__var_trains(&m->layers[i], var)) continue;
+      size_t *last = m->n_train_runs ? m->train_runs[m->n_train_runs - 1] : NULL;
+      if (last && last[0] + last[1] == var->offset) last[1] += var->size;
+      else {
+        m->train_runs[m->n_train_runs][0] = var->offset;
+        m->train_runs[m->n_train_runs++][1] = var->size;
+      }
+    }
+  m->opt.runs = m->train_runs;
+  m->opt.n_runs = m->n_train_runs;
+}
+
+int kcb_model_set_layer_trainable(kcb_model *m, size_t i, int trainable) {
+  KCB__MODEL_GIVEN(m, "set_layer_trainable");
+  if (i >= m->n_layers) return kcb__error(KCB_EINVAL, "layer index %zu out of range (the model has %zu)", i, m->n_layers);
+  m->layers[i].frozen = !trainable;
+  if (m->compiled) set_train_runs(m);
+  return 0;
+}
+
+int kcb_model_layer_trainable(const kcb_model *m, size_t i) { return m && i < m->n_layers && !m->layers[i].frozen; }
+
 int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
   KCB__MODEL_GIVEN(m, "compile");
   if (!opts) return kcb__error(KCB_EINVAL, "compile needs options");
@@ -284,21 +313,12 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
     m->params = block;
     m->grads = block + half;
     m->n_params = n;
-    /* Adjacent trainable variables form one run, so a model without moving statistics has one. */
     m->train_runs = train_runs;
-    m->n_train_runs = 0;
     for (size_t i = 0; i < m->n_layers; i++) {
       kcb__layer *l = &m->layers[i];
       for (int v = 0; v < l->n_vars; v++) {
         kcb__var *var = &l->vars[v];
         init_weights(&m->init_rng, var->init, m->params + var->offset, var->size, var->fan_in, var->fan_out);
-        if (!var->trainable) continue;
-        size_t *last = m->n_train_runs ? train_runs[m->n_train_runs - 1] : NULL;
-        if (last && last[0] + last[1] == var->offset) last[1] += var->size;
-        else {
-          train_runs[m->n_train_runs][0] = var->offset;
-          train_runs[m->n_train_runs++][1] = var->size;
-        }
       }
       if (l->kind == KCB__DENSE) {
         l->kernel_offset = l->vars[0].offset;
@@ -311,8 +331,7 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
   if (rc) return rc;
   if (!m->loss_scale.on && strcmp(m->dtype_policy, "mixed_float16") == 0) /* Keras's compile wraps the optimizer */
     m->loss_scale = (struct kcb__loss_scale){.on = 1, .initial_scale = 32768.0, .growth_steps = 2000, .dynamic_scale = 32768.0f};
-  m->opt.runs = m->train_runs;
-  m->opt.n_runs = m->n_train_runs;
+  set_train_runs(m);
   m->loss = opts->loss;
   m->from_logits = opts->from_logits != 0;
   m->n_metrics = opts->n_metrics;
@@ -518,7 +537,7 @@ const float *kcb__model_forward(kcb_model *m, const float *input, int64_t batch,
 
 static int has_trainable(const kcb__layer *l) {
   for (int v = 0; v < l->n_vars; v++)
-    if (l->vars[v].trainable) return 1;
+    if (kcb__var_trains(l, &l->vars[v])) return 1;
   return 0;
 }
 
@@ -598,7 +617,7 @@ void kcb__model_backward(kcb_model *m, int64_t batch) {
     }
     if (m->update_in_backward) /* layer i's weights are done with: below it only its gradient was needed */
       for (int v = 0; v < l->n_vars; v++)
-        if (l->vars[v].trainable) kcb__optimizer_update(&m->opt, m->params, m->grads, l->vars[v].offset, l->vars[v].size);
+        if (kcb__var_trains(l, &l->vars[v])) kcb__optimizer_update(&m->opt, m->params, m->grads, l->vars[v].offset, l->vars[v].size);
   }
   m->input_grad = m->want_input_grad ? g : NULL;
 }
@@ -682,7 +701,7 @@ int kcb_model_weight(const kcb_model *m, size_t index, kcb_weight_info *info) {
     memcpy(info->shape, v->shape, sizeof info->shape);
     info->data = m->params + v->offset;
     info->size = v->size;
-    info->trainable = v->trainable;
+    info->trainable = kcb__var_trains(l, v);
     return 0;
   }
   return kcb__error(KCB_EINVAL, "weight index %zu out of range (the model has %zu)", index, kcb_model_weight_count(m));
@@ -692,7 +711,7 @@ size_t kcb_model_trainable_param_count(const kcb_model *m) {
   size_t n = 0;
   for (size_t i = 0; m && i < m->n_layers; i++)
     for (int v = 0; v < m->layers[i].n_vars; v++)
-      if (m->layers[i].vars[v].trainable) n += m->layers[i].vars[v].size;
+      if (kcb__var_trains(&m->layers[i], &m->layers[i].vars[v])) n += m->layers[i].vars[v].size;
   return n;
 }
 

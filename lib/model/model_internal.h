@@ -42,7 +42,7 @@ typedef struct kcb__var {
   int64_t shape[4];
   size_t size;
   size_t offset;               /* into the parameter block, set by compile */
-  int trainable;
+  int trainable;               /* 0 for moving statistics; a frozen layer's others train again when it is unfrozen */
   kcb_initializer init;
   int64_t fan_in, fan_out;     /* for the variance-scaling initializers */
 } kcb__var;
@@ -61,6 +61,8 @@ typedef struct kcb__geom {
 typedef struct kcb__layer {
   kcb__layer_kind kind;
   char name[KCB__NAME_MAX];
+  int frozen;                          /* Keras's layer.trainable = False: no variable of it trains, and a
+                                          BatchNormalization uses its moving statistics in fit too */
   char dtype_policy[24];               /* a file's mixed-precision policy ("mixed_float16"), kept for its
                                           config; "" for float32. kcb computes in float32 either way */
   int out_rank;                        /* per-sample output shape, without the batch axis */
@@ -294,6 +296,9 @@ int kcb__metric_check(kcb_metric metric, const char *name, int64_t width, int64_
 int kcb__optimizer_init(kcb__optimizer *opt, const kcb_optimizer_options *o, size_t n_params);
 void kcb__optimizer_free(kcb__optimizer *opt);
 void kcb__optimizer_step(kcb__optimizer *opt, float *params, const float *grads);
+/* Whether fit's optimizer updates variable v of layer l (Keras's v in model.trainable_variables). */
+static inline int kcb__var_trains(const kcb__layer *l, const kcb__var *v) { return v->trainable && !l->frozen; }
+
 /* The step's update of parameters [lo, lo + n) alone: a step made of such parts over every trainable
  * parameter, then iterations + 1, is kcb__optimizer_step (the update of each parameter is its own). */
 void kcb__optimizer_update(const kcb__optimizer *opt, float *params, const float *grads, size_t lo, size_t n);

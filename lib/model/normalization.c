@@ -1,6 +1,7 @@
 /* model/normalization.c — BatchNormalization and LayerNormalization over the last axis.
  * BatchNormalization keeps its moving statistics in the parameter block as non-trainable
- * variables: fit's forward pass updates them, the optimizer never sees them. */
+ * variables: fit's forward pass updates them (unless the layer is frozen), the optimizer never
+ * sees them. */
 #include <math.h>
 #include <string.h>
 
@@ -172,6 +173,7 @@ static void batch_norm_forward(kcb_model *m, kcb__layer *l, const float *x, int6
   norm_vars v = vars_of(m, l);
   float *mean = l->stat, *inv = l->inv_std, *scale = l->stat + C, *shift = l->stat + 2 * C;
   channel_job j = {.x = x, .mean = mean, .scale = scale, .shift = shift, .out = l->out, .C = C};
+  training = training && !l->frozen; /* Keras 3: a frozen BatchNormalization runs in inference mode */
   l->norm_training = training;
   if (training) {
     float *sums = l->stat + 3 * C, *centre = l->stat + 5 * C; /* sums: (2, C), of x - centre, then of its square */
@@ -394,7 +396,7 @@ void kcb__norm_sync_without_samples(kcb_model *m, int forward, int backward) {
   if (forward)
     for (size_t i = 0; i < m->n_layers; i++) {
       kcb__layer *l = &m->layers[i];
-      if (l->kind != KCB__BATCH_NORMALIZATION) continue;
+      if (l->kind != KCB__BATCH_NORMALIZATION || l->frozen) continue; /* frozen: no batch statistics */
       norm_vars v = vars_of(m, l);
       global_moments(m, 0, l->stat, l->inv_std, l->in_width);
       finish_moments(l, &v, l->stat, l->inv_std);

@@ -3,8 +3,16 @@
  * attribute. Only vector width changes between copies (the file is built without contraction),
  * so each computes the same floats. */
 
+/* Keras's weight_decay, any optimizer's (AdamW's by default): w - w * wd * lr, before the step. */
+STEP_ATTR static void STEP(decay)(const kcb__optimizer *opt, float *restrict w, size_t lo, size_t hi) {
+  if (!(opt->o.weight_decay > 0)) return;
+  const float wd = (float)opt->o.weight_decay, lr = opt->learning_rate;
+  for (size_t i = lo; i < hi; i++) w[i] = w[i] - w[i] * wd * lr;
+}
+
 STEP_ATTR static void STEP(sgd)(const kcb__optimizer *opt, float *restrict w, const float *restrict g, size_t lo, size_t hi) {
   const float lr = opt->learning_rate, mu = (float)opt->o.momentum;
+  STEP(decay)(opt, w, lo, hi);
   if (opt->n_slots == 0) {
     for (size_t i = lo; i < hi; i++) w[i] -= lr * g[i];
     return;
@@ -31,6 +39,7 @@ STEP_ATTR static void STEP(rmsprop)(const kcb__optimizer *opt, float *restrict w
   float *restrict velocity = opt->slots;
   float *restrict momentum = mu > 0 ? opt->slots + n : NULL;
   float *restrict average_grad = opt->o.centered ? opt->slots + (size_t)(1 + (mu > 0)) * n : NULL;
+  STEP(decay)(opt, w, lo, hi);
   for (size_t i = lo; i < hi; i++) {
     velocity[i] = rho * velocity[i] + one_minus_rho * (g[i] * g[i]);
     float denominator = velocity[i] + eps;
@@ -56,10 +65,7 @@ STEP_ATTR static void STEP(adam)(const kcb__optimizer *opt, float *restrict w, c
   const float alpha = lr * sqrtf(1 - b2_power) / (1 - b1_power);
   const float one_minus_b1 = (float)(1.0 - opt->o.beta_1), one_minus_b2 = (float)(1.0 - opt->o.beta_2);
   float *restrict m = opt->slots, *restrict v = opt->slots + n;
-  if (opt->o.kind == KCB_OPT_ADAMW && opt->o.weight_decay > 0) {
-    const float wd = (float)opt->o.weight_decay; /* before the Adam step, as Keras: w - w * wd * lr */
-    for (size_t i = lo; i < hi; i++) w[i] = w[i] - w[i] * wd * lr;
-  }
+  STEP(decay)(opt, w, lo, hi);
   if (opt->o.amsgrad) {
     float *restrict v_hat = opt->slots + 2 * n;
     for (size_t i = lo; i < hi; i++) {

@@ -78,6 +78,12 @@ static int var_index(const kcb_model *m, const var_info *w) {
   return 0;
 }
 
+/* Whether the optimizer updates w: Keras builds its slots for model.trainable_variables only. */
+static int var_trains(const kcb_model *m, const var_info *w) {
+  const kcb__layer *l = &m->layers[w->layer];
+  return kcb__var_trains(l, &l->vars[var_index(m, w)]);
+}
+
 static int model_vars_make(const kcb_model *m, model_vars *v) {
   memset(v, 0, sizeof *v);
   size_t n = kcb_model_weight_count(m);
@@ -101,8 +107,8 @@ static int model_vars_make(const kcb_model *m, model_vars *v) {
    * RMSprop all velocities, then momentums, then average_gradients; SGD momentums. */
   const kcb_optimizer_options *oo = &o->o;
   if (o->n_slots == 0) return 0;
-  /* The optimizer keeps slots for trainable variables only (not moving statistics). */
-#define TRAINABLE(j) if (!m->layers[v->w[j].layer].vars[var_index(m, &v->w[j])].trainable) continue
+  /* The optimizer keeps slots for trainable variables only (not moving statistics, not frozen layers'). */
+#define TRAINABLE(j) if (!var_trains(m, &v->w[j])) continue
   if (oo->kind == KCB_OPT_ADAM || oo->kind == KCB_OPT_ADAMW) {
     for (size_t j = 0; j < v->n_w; j++) {
       TRAINABLE(j);
@@ -758,10 +764,23 @@ static int tf2_grouped_slots(const char *name) {
   return 0;
 }
 
-/* The variables the optimizer updates (moving statistics not among them). */
+/* Whether the k datasets named are each of shape (1,). */
+static int unit_vectors(const kcb__ckpt_source *s, hid_t g, char **names, size_t k) {
+  for (size_t i = 0; i < k; i++) {
+    int rank = 0;
+    int64_t shape[KCB__H5_MAX_RANK];
+    if (kcb__h5_dataset_shape(g, names[i], &rank, shape, s->path) || rank != 1 || shape[0] != 1) {
+      kcb_error_clear();
+      return 0;
+    }
+  }
+  return 1;
+}
+
+/* The variables the optimizer updates (moving statistics and frozen layers' not among them). */
 static size_t trainable_count(const kcb_model *m, const model_vars *v) {
   size_t n = 0;
-  for (size_t j = 0; j < v->n_w; j++) n += m->layers[v->w[j].layer].vars[var_index(m, &v->w[j])].trainable != 0;
+  for (size_t j = 0; j < v->n_w; j++) n += var_trains(m, &v->w[j]) != 0;
   return n;
 }
 
@@ -794,13 +813,22 @@ static double file_optimizer_number(const kcb__ckpt_source *s, const char *key, 
   return x;
 }
 
+/* Whether a store (.keras member or .weights.h5) was written by tf.keras 2.13-2.15: its version
+ * says so, or, for save_weights' file (no metadata), what only those wrote: layers under
+ * `_layer_checkpoint_dependencies` (2.13, 2.14) or the compiled metrics' state (2.15). */
+static int tf2_written_store(const kcb__ckpt_source *s) {
+  if (s->layout == KCB_LAYOUT_H5) return 0;
+  if (s->keras_version) return s->keras_version[0] == '2';
+  return kcb__h5_exists(s->file, "_layer_checkpoint_dependencies") || kcb__h5_exists(s->file, "metrics");
+}
+
 /* Reads optimizer variables 0 (iteration), 1 (learning rate), 2.. (slots) named by `names`
  * under group g (tf.keras 2: no learning rate, see above). A count mismatch returns 1 (nothing
  * read) for the caller to skip or fail. */
 static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, hid_t g, char **names,
                                size_t n, int required, staged *st) {
   /* tf.keras 2.11+'s optimizer in a .keras (2.13-2.15): the iteration, then the slots, no learning rate */
-  int tf2_store = s->layout != KCB_LAYOUT_H5 && s->keras_version && s->keras_version[0] == '2' && n == v->n_s + 1;
+  int tf2_store = tf2_written_store(s) && n != v->n_s + 2; /* n: the slots and the iteration, or SGD's buffers */
   int tf2 = tf2_store || (n > 0 && tf2_iteration_name(names[0]) && n != v->n_s + 2);
   size_t first_slot = tf2 ? 1 : 2, lr_at = tf2 ? 0 : 1;
   if (tf2) /* optimizer_v2's hyperparameters: skipped, but for the learning rate */
@@ -811,13 +839,21 @@ static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, co
   if (tf2 && m->opt.o.kind == KCB_OPT_SGD && v->n_s == 0 && n > first_slot && n - first_slot == trainable_count(m, v) &&
       file_optimizer_number(s, "momentum", 0) == 0)
     n = first_slot;
+  /* standalone Keras 2.2/2.3 (slots made under "training/") list each kind's slots together, and
+   * their Adam keeps a vhat of shape (1,) per variable that stays 0 without amsgrad: kcb keeps none */
+  int standalone = tf2 && first_slot < n && strncmp(names[first_slot], "training/", 9) == 0;
+  size_t t = trainable_count(m, v);
+  if (standalone && (m->opt.o.kind == KCB_OPT_ADAM || m->opt.o.kind == KCB_OPT_ADAMW) && !m->opt.o.amsgrad && t &&
+      n - first_slot == 3 * t && unit_vectors(s, g, names + n - t, t))
+    n -= t;
   if (n < first_slot || n - first_slot != v->n_s) return 1;
-  int grouped = tf2 && first_slot < n && tf2_grouped_slots(names[first_slot]);
+  int grouped = tf2 && first_slot < n && (standalone || tf2_grouped_slots(names[first_slot]));
   size_t per_slot = m->opt.n_slots ? v->n_s / (size_t)m->opt.n_slots : 0; /* trainable variables */
   int rc = 0;
   KCB__TRY(kcb__h5_dataset_read_int64(g, names[0], &st->iterations, s->path));
   if (lr_at) KCB__TRY(kcb__h5_dataset_read_float(g, names[lr_at], &st->learning_rate, 1, s->path));
-  else st->learning_rate = m->opt.learning_rate; /* 2.11's: none saved, the compile config's */
+  else /* 2.11's: none saved, the compile config's (as tf.keras's load_model compiles it) */
+    st->learning_rate = (float)file_optimizer_number(s, "learning_rate", file_optimizer_number(s, "lr", m->opt.learning_rate));
   char **slot_names = names + first_slot;
   size_t seen[4] = {0}; /* per slot kind (at most 3): its variables met so far, each kind's listed in order */
   for (size_t i = 0; i < v->n_s; i++) {
@@ -964,14 +1000,15 @@ done:
 }
 
 /* A layer's config entry as it bears on what the model computes: without its names, dtypes,
- * initializers (the weights are loaded) and seeds. */
+ * initializers (the weights are loaded), seeds and trainable flag (which layers a fit freezes is the
+ * program's choice, as with Keras's load_weights: fine-tuning's second phase unfreezes them). */
 static void strip_incidental(json_t *config) {
   const char *key;
   void *tmp;
   json_t *v;
   json_object_foreach_safe(config, tmp, key, v) {
     size_t n = strlen(key);
-    if (!strcmp(key, "name") || !strcmp(key, "dtype") || !strcmp(key, "seed") ||
+    if (!strcmp(key, "name") || !strcmp(key, "dtype") || !strcmp(key, "seed") || !strcmp(key, "trainable") ||
         (n > 12 && !strcmp(key + n - 12, "_initializer")))
       json_object_del(config, key);
   }

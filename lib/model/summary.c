@@ -105,7 +105,7 @@ static int summary(const kcb_model *m, FILE *f) {
     size_t n = 0;
     for (int v = 0; v < l->n_vars; v++) {
       n += l->vars[v].size;
-      if (l->vars[v].trainable) trainable += l->vars[v].size;
+      if (kcb__var_trains(l, &l->vars[v])) trainable += l->vars[v].size;
     }
     total += n;
     thousands(params, sizeof params, n);

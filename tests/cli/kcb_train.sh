@@ -110,8 +110,12 @@ print(round(c['weight_decay'], 6), round(c['beta_1'], 6), round(c['beta_2'], 6),
     "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --backup-dir "$tmp/oldrec" --momentum 0.9 --nesterov
   check momentum_not_adam 2 "^kcb-train: --momentum is a setting of sgd and rmsprop, not of --optimizer adam" -- \
     "$bin" $small --epochs 1 --momentum 0.9
-  check weight_decay_not_sgd 2 "^kcb-train: --weight-decay is a setting of adamw, not of --optimizer sgd" -- \
-    "$bin" $small --epochs 1 --optimizer SGD --weight-decay 0.1
+  # every Keras 3 optimizer takes weight_decay: the saved config says it
+  check weight_decay_sgd 0 "^0\.1 0\.9$" -- sh -c "'$bin' $small --epochs 1 --verbose 0 --optimizer SGD --momentum 0.9 \
+    --weight-decay 0.1 --save '$tmp/sgdwd.keras' >/dev/null && /usr/bin/python3 -c \"
+import json, sys, zipfile
+c = json.loads(zipfile.ZipFile(sys.argv[1]).read('config.json'))['compile_config']['optimizer']['config']
+print(round(c['weight_decay'], 6), round(c['momentum'], 6))\" '$tmp/sgdwd.keras'"
   check unknown_monitor 2 "kcb-train: --monitor 'val_f1' is not the loss or one of --metrics.*give --mode min or --mode max" -- \
     "$bin" $small --epochs 2 --verbose 0 --early-stopping 1 --monitor val_f1
   : >"$tmp/a_file"

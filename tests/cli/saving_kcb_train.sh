@@ -24,8 +24,9 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
     first=$(grep '^test_loss' "$out")
     check "reload_$name" 0 "^${first}\$" -- "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/$name"
   done
-  # the model the file describes must be --model's, and trainable as saved: an activation changed,
-  # a frozen layer or a regularizer would otherwise be trained as kcb's plain model, unsaid
+  # the model the file describes must be --model's, and trainable as saved: an activation changed
+  # or a regularizer would otherwise be trained as kcb's plain model, unsaid; a frozen layer is the
+  # same model (--freeze says what trains, as Keras's load_weights leaves trainable alone)
   for edit in "activation=sigmoid" "trainable=false" "kernel_regularizer=l2"; do
     /usr/bin/python3 -c "
 import json, sys, zipfile
@@ -37,9 +38,34 @@ next(l for l in cfg['config']['layers'] if l['class_name'] == 'Dense')['config']
 with zipfile.ZipFile(sys.argv[2], 'w') as out:
     for n in z.namelist():
         out.writestr(n, json.dumps(cfg) if n == 'config.json' else z.read(n))" "$tmp/m.keras" "$tmp/edited.keras" "$edit"
-    check "initial_weights_other_model_${edit%%=*}" 1 "kcb-train: .*edited\.keras: .*(activation \"sigmoid\" in the file, \"relu\" in this model|trainable|regulari)" -- \
+    if [ "$edit" = trainable=false ]; then
+      check initial_weights_frozen_in_file 0 "^${first}\$" -- "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/edited.keras"
+      continue
+    fi
+    check "initial_weights_other_model_${edit%%=*}" 1 "kcb-train: .*edited\.keras: .*(activation \"sigmoid\" in the file, \"relu\" in this model|regulari)" -- \
       "$bin" "${common[@]}" --epochs 0 --initial-weights "$tmp/edited.keras"
   done
+  # fine-tuning: --freeze keeps the named layers' weights as the file had them, trains the rest, and
+  # the saved model says which layers are frozen, with optimizer state for the others only
+  check freeze_unknown_layer 2 "kcb-train: --freeze 'dense,conv': the model has no layer 'conv' \(its layers: flatten dense dense_1\)" -- \
+    "$bin" "${common[@]}" --epochs 0 --freeze dense,conv
+  check freeze_fine_tune 0 '^test_loss=' -- \
+    "$bin" "${common[@]}" --epochs 1 --optimizer adam --initial-weights "$tmp/m.keras" --freeze dense --save "$tmp/ft.keras"
+  assert freeze_saved_as_keras_does /usr/bin/python3 -c "
+import h5py, io, json, sys, zipfile, numpy as np
+def store(p):
+    return h5py.File(io.BytesIO(zipfile.ZipFile(p).read('model.weights.h5')), 'r')
+a, b = store(sys.argv[1]), store(sys.argv[2])
+assert np.array_equal(a['layers/dense/vars/0'][()], b['layers/dense/vars/0'][()]), 'the frozen kernel moved'
+assert np.array_equal(a['layers/dense/vars/1'][()], b['layers/dense/vars/1'][()]), 'the frozen bias moved'
+assert not np.array_equal(a['layers/dense_1/vars/0'][()], b['layers/dense_1/vars/0'][()]), 'dense_1 did not train'
+assert len(b['optimizer/vars']) == 2 + 2 * 2, sorted(b['optimizer/vars'])  # iteration, lr, m and v of dense_1's two
+layers = json.loads(zipfile.ZipFile(sys.argv[2]).read('config.json'))['config']['layers']
+assert [l['config'].get('trainable') for l in layers] == [None, True, False, True], layers
+" "$tmp/m.keras" "$tmp/ft.keras"
+  # the second phase unfreezes everything and goes on from the first one's file
+  check freeze_second_phase 0 '^test_loss=' -- \
+    "$bin" "${common[@]}" --epochs 1 --optimizer adam --initial-weights "$tmp/ft.keras"
   # same weight shapes, another geometry: the convolution saw 14x56 images in the file
   "$bin" --train-limit 300 --verbose 0 --epochs 1 --model 28x28x1,reshape:14x56x1,conv:4:3:relu,gap,10:softmax \
     --save "$tmp/wide.keras" >/dev/null 2>&1

@@ -129,6 +129,22 @@ for m in mlp cnn; do
   check k2sa_${m}_sgd_rebuilt 0 '^state equal$' -- sh -c "'$resave' --resave '$tmp/k2sa_${m}_sgd.h5' '$tmp/k2sa_${m}_sgd.weights.h5' \
     && $py -c \"$same_state\" '$tmp/k2sa_${m}_sgd.h5' '$tmp/k2sa_${m}_sgd.weights.h5'"
 done
+# their Adam: all m, all v, then a vhat of shape (1,) per variable (0 without amsgrad), which Keras 3's
+# Adam has not: the state goes on as m and v interleaved per variable, the vhats left out
+k2sa k2sa_mlp_adam --version 2.2.4 --model mlp --opt Adam || { echo "FAIL make_k2_standalone.py adam"; exit 1; }
+for f in k2sa_mlp_adam k2sa_cnn_adam; do
+  check ${f}_state_rebuilt 0 '^adam state equal$' -- sh -c "'$resave' --resave '$tmp/$f.h5' '$tmp/$f.weights.h5' && $py -c \"
+import h5py, numpy as np, sys
+k2 = h5py.File(sys.argv[1], 'r')['optimizer_weights']
+names = [n.decode() if isinstance(n, bytes) else n for n in k2.attrs['weight_names']]
+t = (len(names) - 1) // 3
+out = h5py.File(sys.argv[2], 'r')['optimizer/vars']
+same = len(out) == 2 + 2 * t and int(out['0'][()]) == int(k2[names[0]][()])
+for i in range(t):
+    same = same and np.array_equal(out[str(2 + 2 * i)][()], k2[names[1 + i]][()])
+    same = same and np.array_equal(out[str(3 + 2 * i)][()], k2[names[1 + t + i]][()])
+print('adam state equal' if same else 'adam state differs')\" '$tmp/$f.h5' '$tmp/$f.weights.h5'"
+done
 check k2sa_optimizer_named 0 '^  optimizer state: 19 variables \(Adam\), 37 iterations$' -- "$bin/kcb-inspect" checkpoint "$tmp/k2sa_cnn_adam.h5"
 check k2sa_keras_input_layer 0 '^InputLayer \[None, 28, 28, 1\] Conv2D without input_shape$' -- sh -c "'$bin/kcb-restore' \
   '$tmp/k2sa_cnn_adam.h5' -o '$tmp/k2sa_cnn_adam.keras' >/dev/null 2>&1 && $py -c \"
@@ -168,6 +184,44 @@ import h5py, io, sys, zipfile
 f = h5py.File(io.BytesIO(zipfile.ZipFile(sys.argv[1]).read('model.weights.h5')), 'r')
 print(' '.join(k for k in f['layers'] if k.startswith('conv2d')), 'no tf.keras names;' if '_layer_checkpoint_dependencies' not in f
       else 'tf.keras names;', len(f['optimizer/vars']))" "$tmp/tf213_to.keras"
+
+# 2.14 numbered each layer once; 2.15 stored the layers under `layers` as Keras 3 does, its metrics'
+# totals beside them (no layers of the model); save_weights' file is the store alone, without the
+# version, where the metrics or the container tell tf.keras's layout (no learning rate stored)
+cnn_spec=28x28x1,conv:8:3:relu,bn,maxpool:2,conv:16:3:same:relu,avgpool:2,flatten,dropout:0.25,10:softmax
+for version in 2.14.0 2.15.0; do
+  v=${version%.0}
+  $py "$dir/make_tf213_keras.py" "$zoo/cnn.keras" "$tmp/tf$v.keras" --version $version --lr 0.01 &&
+    $py "$dir/make_tf213_keras.py" "$zoo/cnn.keras" "$tmp/tf$v.weights.h5" --version $version --weights-only ||
+    { echo "FAIL make_tf213_keras.py $version"; exit 1; }
+  for f in "tf$v.keras" "tf$v.weights.h5"; do
+    check "tf${v}_listed_$f" 0 '^  4 layers with weights, 10 weights, 7050 parameters \(7034 trainable, 16 non-trainable\)$' -- \
+      "$bin/kcb-inspect" checkpoint "$tmp/$f"
+    targets="keras weights.h5 h5"
+    [ "$f" = "tf$v.weights.h5" ] && targets=weights.h5 # weights alone: no model config for the others
+    for target in $targets; do
+      check "tf${v}_${f#*.}_to_$target" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/$f' -o '$tmp/tf${v}_to.$target' \
+        >/dev/null 2>&1 && '$bin/kcb-inspect' diff '$tmp/tf${v}_to.$target' '$zoo/cnn.$target'"
+    done
+  done
+  # kcb-train goes on from the state the file holds: its iteration, at the compile config's rate
+  # (tf.keras's load_model compiles with it), or Keras's default where only weights were saved
+  if [ -d /usr/share/datasets/fashion-mnist ]; then
+    check "tf${v}_keras_train_rate" 0 "learning rate 0\.01 stored in .*tf$v\.keras" -- "$bin/kcb-train" --train-limit 100 \
+      --verbose 1 --epochs 0 --model "$cnn_spec" --initial-weights "$tmp/tf$v.keras"
+    check "tf${v}_weights_state" 0 'optimizer state: 18 variables \(adam\), 1 iteration' -- sh -c "'$bin/kcb-train' --train-limit 100 \
+      --verbose 0 --epochs 0 --model '$cnn_spec' --initial-weights '$tmp/tf$v.weights.h5' --save '$tmp/tf${v}_trained.weights.h5' \
+      >/dev/null && '$bin/kcb-inspect' checkpoint '$tmp/tf${v}_trained.weights.h5'"
+  fi
+done
+# mixed precision: the LossScaleOptimizer's variables are its inner optimizer's, stored again under
+# the inner one's attribute (2.13's `_optimizer`, 2.15's `inner_optimizer`): one state of 17
+for version in 2.13.1 2.15.0; do
+  $py "$dir/make_tf213_keras.py" "$zoo/cnn.keras" "$tmp/lso.keras" --version $version --lso || { echo "FAIL lso"; exit 1; }
+  check "tf2_lso_${version}_listed" 0 'optimizer state: 17 variables' -- "$bin/kcb-inspect" checkpoint "$tmp/lso.keras"
+  check "tf2_lso_${version}_to_weights" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/lso.keras' \
+    -o '$tmp/lso_to.weights.h5' >/dev/null 2>&1 && '$bin/kcb-inspect' diff '$tmp/lso_to.weights.h5' '$zoo/cnn.weights.h5'"
+done
 
 # tf.keras 2.11+ SGD at momentum 0 kept a momentum buffer per variable, which never changes a step:
 # loaded (its iteration count kept) and converted (Keras 3's SGD then takes the state) without them
@@ -380,6 +434,16 @@ for target in keras weights.h5; do
   check "refuse_block_$target" 1 "layer 'res_block' \(ResidualBlock\).*attribute name" -- "$bin/kcb-restore" "$tmp/block/block-val_loss=0.40.h5" --output "$tmp/refused.$target"
   assert "refuse_block_${target}_nothing_written" test ! -e "$tmp/refused.$target"
 done
+# a registered class of the user's goes into a legacy config by its registered name, as Keras's legacy
+# serialization names it (Keras's own class of that name would be built otherwise)
+check block_to_h5_registered_name 0 "^res_block Custom>ResidualBlock$" -- sh -c "'$bin/kcb-restore' '$dir/block.keras' \
+  --output '$tmp/block_reg.h5' >/dev/null 2>&1 && $py -c \"
+import h5py, json
+def walk(e):
+    for l in e.get('config', {}).get('layers', []):
+        if l['config'].get('name') == 'res_block': print('res_block', l['class_name'])
+        walk(l)
+walk(json.loads(h5py.File('$tmp/block_reg.h5', 'r').attrs['model_config']))\""
 # tf.keras 2.10: Normalization's int64 count, Bidirectional, TimeDistributed, optimizer_v2 RMSprop
 for f in k2mix.h5 k2mix.legacy_weights.h5; do
   check "inspect_$f" 0 "^ok $f\$" -- sh -c "'$bin/kcb-inspect' checkpoint '$dir/$f' --json | $py '$here/synth_inspect_check.py' '$dir/expected.json' $f"

@@ -114,7 +114,7 @@ int kcb_model_add_from_spec(kcb_model *m, const char *spec);
 
 /** Optimizer options. Fields left at KCB_DEFAULT (-1) take Keras's default for the kind:
  * learning_rate 0.01 (SGD) or 0.001; rho 0.9; beta_1 0.9; beta_2 0.999; epsilon 1e-7;
- * weight_decay 0.004 (AdamW). */
+ * weight_decay 0.004 (AdamW), else 0. */
 typedef struct kcb_optimizer_options {
   kcb_optimizer_kind kind;
   double learning_rate;
@@ -125,7 +125,8 @@ typedef struct kcb_optimizer_options {
   double beta_1, beta_2; /* Adam, AdamW */
   int amsgrad;         /* Adam, AdamW */
   double epsilon;
-  double weight_decay; /* AdamW */
+  double weight_decay; /* any kind (Keras's weight_decay: w -= w * weight_decay * lr before each
+                          step); default 0.004 for AdamW, else 0 */
 } kcb_optimizer_options;
 /** "Use Keras's default" for an optimizer field (all of them are >= 0 when set). */
 #define KCB_DEFAULT (-1.0)
@@ -330,7 +331,21 @@ const char *kcb_model_layer_class(const kcb_model *m, size_t i);
  * KCB_ACT_LINEAR for the other layers and for i out of range. */
 kcb_activation kcb_model_layer_activation(const kcb_model *m, size_t i);
 
-/** The number of trainable parameters (the rest are non-trainable, such as moving statistics). */
+/** Freezes (trainable 0) or unfreezes layer i, as Keras's `layer.trainable = False` does for
+ * fine-tuning: fit's optimizer no longer updates the layer's variables, a frozen
+ * BatchNormalization runs in inference mode in fit too (moving statistics used, not updated), the
+ * variables count as non-trainable (summary, kcb_weight_info), and saved files say
+ * `"trainable": false` in the layer's config and hold optimizer slots for the trainable variables
+ * only, as Keras's optimizer built for model.trainable_variables does. Layers below the lowest
+ * trainable one are left out of backward. May be called before or after compile and from a
+ * callback between batches (the optimizer keeps every slot: an unfrozen layer goes on from its
+ * own; call it on every rank of a distributed fit). Files with frozen layers load frozen.
+ * @return 0, or KCB_EINVAL (m NULL, i out of range). */
+int kcb_model_set_layer_trainable(kcb_model *m, size_t i, int trainable);
+/** Whether layer i trains (Keras's layer.trainable): 0 when frozen, m NULL or i out of range. */
+int kcb_model_layer_trainable(const kcb_model *m, size_t i);
+
+/** The number of trainable parameters (the rest are non-trainable: moving statistics, frozen layers'). */
 size_t kcb_model_trainable_param_count(const kcb_model *m);
 
 /** Writes Keras's model.summary() table to stream. @return 0 or KCB_EIO. */

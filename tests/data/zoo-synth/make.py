@@ -121,8 +121,12 @@ def entry(l, archive, functional_parent=False):
 
 def legacy(e):
     """Keras 3's legacy model_config: the config.json entries without module, registered_name,
-    build_config and compile_config (layer entries, recursively through `layers`)."""
+    build_config and compile_config (layer entries, recursively through `layers`); a registered
+    class goes by its registered name (legacy serialization's get_registered_name)."""
+    reg = e.get("registered_name")
     e = {k: v for k, v in e.items() if k not in ("module", "registered_name", "build_config", "compile_config")}
+    if isinstance(reg, str):
+        e["class_name"] = reg
     if "layers" in e.get("config", {}):
         e["config"] = dict(e["config"], layers=[legacy(c) for c in e["config"]["layers"]])
     return e
