@@ -82,7 +82,8 @@ static const command *find_command(const char *name) {
  * signature, a ZIP archive: .keras), its name (event files, .csv) or a directory. NULL: none. */
 const char *command_for_path(const char *path) {
   struct stat st;
-  if (stat(path, &st) != 0) return NULL;
+  /* another tool's model (a SavedModel, a PyTorch or NumPy file): the checkpoint command says what it is */
+  if (stat(path, &st) != 0) return kcb_checkpoint_foreign_kind(path) ? "checkpoint" : NULL; /* a TF checkpoint's prefix */
   if (S_ISDIR(st.st_mode)) return is_checkpoint_path(path) ? "checkpoint" : "runs"; /* a model saved unzipped */
   if (!S_ISREG(st.st_mode)) return NULL;
   const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
@@ -95,7 +96,7 @@ const char *command_for_path(const char *path) {
   if (got >= 4 && memcmp(head, "PK\x03\x04", 4) == 0) return "checkpoint";
   /* by name: a .keras with bytes before its zip (Keras reads it), or a damaged checkpoint, which
    * the checkpoint command then says what is wrong with */
-  if (is_checkpoint_path(base)) return "checkpoint";
+  if (is_checkpoint_path(base) || kcb_checkpoint_foreign_kind(path)) return "checkpoint";
   size_t len = strlen(base);
   if (len > 4 && strcmp(base + len - 4, ".csv") == 0) return "csv";
   return NULL;
@@ -418,6 +419,11 @@ static char *path_join(const char *a, const char *b) {
 int say_not_event_file(const char *path) {
   const char *kind = command_for_path(path);
   if (!kind || strcmp(kind, "runs") == 0) return 0;
+  const char *foreign = kcb_checkpoint_foreign_kind(path);
+  if (foreign) {
+    fprintf(stderr, "kcb-inspect: %s: %s\n", tool_esc(path), foreign);
+    return 1;
+  }
   fprintf(stderr, "kcb-inspect: %s is a %s, not an event file (kcb-inspect %s %s reads it)\n", tool_esc(path),
           strcmp(kind, "csv") == 0 ? "CSV log" : "checkpoint", kind, tool_esc(path));
   return 1;
@@ -455,8 +461,9 @@ int runs_find(const char *path, run_ref **out, size_t *n) {
   if (rc) return rc;
   if (k == 0) {
     kcb_string_list_free(names, k);
-    fprintf(stderr, "kcb-inspect: %s: no event files (no file with \"tfevents\" in its name) in it or below it\n",
-            path);
+    const char *foreign = kcb_checkpoint_foreign_kind(path); /* a SavedModel or TF checkpoints: say so */
+    fprintf(stderr, "kcb-inspect: %s: no event files (no file with \"tfevents\" in its name) in it or below it%s%s\n",
+            path, foreign ? "; it is " : "", foreign ? foreign : "");
     kcb_error_clear();
     return KCB_ENOENT;
   }

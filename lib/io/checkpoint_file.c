@@ -964,7 +964,7 @@ static int walk_container(kcb_checkpoint_file *f, const char *path, json_t *cfg_
     class_names names = {0};
     size_t i;
     json_t *entry;
-    /* tf.keras 2.13-2.15 walked a dict that holds each layer with weights twice (as
+    /* tf.keras 2.13 walked a dict that holds each layer with weights twice (as
      * layer_with_weights-i and layer-j): its name counter took two numbers for such a layer, so a
      * second Dense is dense_2 there, dense_1 in Keras 3 (whose names a file may hold there too) */
     const char *base = strrchr(path, '/');
@@ -1318,7 +1318,7 @@ static int read_store(kcb_checkpoint_file *f) {
   /* A subclassed model (class neither Sequential nor Functional) keeps variables of its own in the
    * root `vars`; they come first in model.weights. */
   KCB__TRY(read_model_own(f, scope));
-  /* The layers: a Sequential or Functional model's in `layers` (tf.keras 2.13-2.15:
+  /* The layers: a Sequential or Functional model's in `layers` (tf.keras 2.13, 2.14:
    * `_layer_checkpoint_dependencies`, which Keras 3 reads too). A subclassed model's attributes are
    * walked in sorted order, `layers` (its model.layers) among them, so a layer whose attribute name
    * sorts before "layers" is saved under that name ("/encoder/vars") and the rest in `layers`: kcb

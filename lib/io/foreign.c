@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "io/zip.h"
+#include "kcb/checkpoint_file.h"
 
 static int exists_in(const char *dir, const char *name) {
   char *p = kcb__path_join(dir, name);
@@ -94,3 +95,5 @@ const char *kcb__foreign_kind(const char *path) {
   if (kcb__ends_with(base, ".tflite")) return "a TensorFlow Lite model, not a Keras checkpoint";
   return NULL;
 }
+
+const char *kcb_checkpoint_foreign_kind(const char *path) { return path ? kcb__foreign_kind(path) : NULL; }

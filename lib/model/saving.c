@@ -151,8 +151,8 @@ static int model_vars_make(const kcb_model *m, model_vars *v) {
 }
 
 /* The Keras 3 store path of layer i: layers/<snake_case(class)>[_k], k counting per class; with
- * tf213, tf.keras 2.13-2.15's: _layer_checkpoint_dependencies/..., whose count took two numbers for
- * a layer with weights (its walk met such a layer twice, as layer_with_weights-i and layer-j). */
+ * tf213, tf.keras 2.13's: _layer_checkpoint_dependencies/..., whose count took two numbers for a
+ * layer with weights (its walk met such a layer twice, as layer_with_weights-i and layer-j). */
 static void store_layer_path(const kcb_model *m, size_t i, int tf213, char *buf, size_t size) {
   int k = 0;
   for (size_t j = 0; j < i; j++)
@@ -688,7 +688,7 @@ static int load_store_weights(const kcb__ckpt_source *s, const kcb_model *m, con
     if (l->n_vars == 0) continue;
     size_t expect = (size_t)l->n_vars, have = 0;
     store_layer_path(m, i, 0, path, sizeof path);
-    /* tf.keras 2.13-2.15 filed the layers under the attribute `_layer_checkpoint_dependencies`
+    /* tf.keras 2.13 and 2.14 filed the layers under the attribute `_layer_checkpoint_dependencies`
      * (see store_layer_path); Keras 3 looks there under its own names (which a file with one layer
      * of each class has too), taken when tf.keras's do not fit every layer */
     if (!kcb__h5_exists(s->weights, path) && kcb__h5_exists(s->weights, TF213_LAYERS)) {

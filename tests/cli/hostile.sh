@@ -486,6 +486,13 @@ for case in "saved_model|a TensorFlow SavedModel directory" "saved_model/saved_m
     T "$inspect" checkpoint "$tmp/foreign/$file"
 done
 check foreign_restore_dir 1 "skipping .*foreign/saved_model: a TensorFlow SavedModel directory" -- T "$restore" "$tmp/foreign/saved_model"
+# the bare path form and the other commands say the same: the checkpoint command takes another
+# tool's file; a directory without event files says what it is
+check foreign_bare_path 1 "foreign/w\.npy: a NumPy \.npy array, not a Keras checkpoint" -- T "$inspect" "$tmp/foreign/w.npy"
+check foreign_diff 1 "foreign/model\.pt: a PyTorch checkpoint" -- T "$inspect" diff "$tests/data/zoo/cnn.h5" "$tmp/foreign/model.pt"
+check foreign_diff_first 1 "foreign/w\.npy: a NumPy \.npy array" -- T "$inspect" diff "$tmp/foreign/w.npy" "$tmp/foreign/model.pt"
+check foreign_runs_dir 1 "saved_model: no event files .*; it is a TensorFlow SavedModel directory" -- \
+  T "$inspect" "$tmp/foreign/saved_model"
 check foreign_initial_weights 1 "model\.pt: a PyTorch checkpoint" -- T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/foreign/model.pt"
 # ... but a Keras file is never taken for one: checkpoints beside TensorFlow's files are found, a
 # directory's name says nothing of its files, and a damaged .h5 keeps its own message

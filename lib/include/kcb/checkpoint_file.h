@@ -105,6 +105,12 @@ typedef struct kcb_checkpoint_meta {
   const char *optimizer_name;   /* "adam"; "" when the file has no optimizer state */
 } kcb_checkpoint_meta;
 
+/** What the file or directory at path is when it is another tool's model or data format, as a
+ * phrase ("a TensorFlow SavedModel directory (saved_model.pb), not a Keras checkpoint", "a NumPy
+ * .npy array, not a Keras checkpoint"); NULL for a Keras file, a file of no format kcb knows of,
+ * or NULL path. Reads at most a file's first bytes or a zip's directory. */
+const char *kcb_checkpoint_foreign_kind(const char *path);
+
 /** An open checkpoint (opaque). */
 typedef struct kcb_checkpoint_file kcb_checkpoint_file;
 
