@@ -70,6 +70,7 @@ static void json_number(double v) {
 }
 
 static void print_table(const kcb_checkpoint_ranking *r, const char *monitor) {
+  if (r->n_unreadable == r->count) return; /* no row: each file was skipped, said on stderr */
   size_t w = 4; /* columns on a terminal, not bytes: file names in any script line up */
   for (size_t i = 0; i < r->count; i++)
     if (cli_display_width(tool_esc(r->entries[i].path)) > w) w = cli_display_width(tool_esc(r->entries[i].path));

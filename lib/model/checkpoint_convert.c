@@ -1482,12 +1482,13 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
 
   struct stat src_stat;
   int src_is_dir = stat(f->path, &src_stat) == 0 && S_ISDIR(src_stat.st_mode); /* a model saved unzipped */
-  if (f->n_assets && (layout != KCB_LAYOUT_KERAS || src_is_dir)) {
+  int rebuilt_archive = layout == KCB_LAYOUT_KERAS && (src_is_dir || tf2_store(f)); /* not a copy of the file */
+  if (f->n_assets && (layout != KCB_LAYOUT_KERAS || rebuilt_archive)) {
     /* a lookup layer's vocabulary (or what else a layer saved as an asset) has no place in the
      * other layouts, and kcb writes an archive's weights and configs only */
     add_note(report, "%s's %zu file%s under assets/ (a lookup layer's vocabulary, ...) %s not written: only %s keeps "
              "them", f->path, f->n_assets, f->n_assets == 1 ? "" : "s", f->n_assets == 1 ? "is" : "are",
-             src_is_dir && layout == KCB_LAYOUT_KERAS ? "the archive itself" : "a .keras archive");
+             rebuilt_archive ? "the archive itself" : "a .keras archive");
   }
   KCB__TRY(check_optimizer_scalars(f, out_path));
   if (layout == src && !src_is_dir && !tf2_store(f)) {

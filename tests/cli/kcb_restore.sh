@@ -31,6 +31,10 @@ check stored_best 0 "^1 +$c/stored/b\.weights\.h5 +weights\.h5 +2 +0\.2 +stored\
 check stored_order 0 "^1 2 3 4 \$" -- bash -c "'$bin' '$c/stored' 2>/dev/null | awk 'NR > 1 { printf \"%s \", \$1 } END { print \"\" }'"
 check stored_keras 0 "^2 +$c/stored/full\.keras +keras +4 +0\.25 +stored\$" -- "$bin" "$c/stored"
 check corrupt_skipped 0 "^kcb-restore: skipping $c/stored/cut\.weights\.h5: .*cut\.weights\.h5" -- "$bin" "$c/stored"
+# every file skipped: no table on stdout, only the reasons and the verdict on stderr
+mkdir -p "$tmp/all_cut" && head -c 3000 "$c/stored/b.weights.h5" >"$tmp/all_cut/x.weights.h5"
+check all_skipped_no_table 0 "^stdout: 0 bytes, exit 1\$" -- bash -c "out=\$('$bin' '$tmp/all_cut' 2>/dev/null); \
+  rc=\$?; echo \"stdout: \${#out} bytes, exit \$rc\""
 check max_mode 0 "^1 +$c/stored/a\.weights\.h5 +weights\.h5 +1 +0\.5 +stored\$" -- "$bin" --mode max "$c/stored"
 # values from the names, and from the CSV log by epoch
 check by_name 0 "^1 +$c/named/w\.02-0\.35\.weights\.h5 +weights\.h5 +2 +0\.35 +name\$" -- "$bin" "$c/named"

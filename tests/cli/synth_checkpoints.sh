@@ -214,6 +214,14 @@ for version in 2.14.0 2.15.0; do
       >/dev/null && '$bin/kcb-inspect' checkpoint '$tmp/tf${v}_trained.weights.h5'"
   fi
 done
+# an archive laid out again is written without the source's assets, and says so
+$py -c "
+import shutil, sys, zipfile
+shutil.copy(sys.argv[1], sys.argv[2])
+with zipfile.ZipFile(sys.argv[2], 'a') as z: z.writestr('assets/layers/string_lookup/vocabulary.txt', 'a\\nb\\n')" \
+  "$tmp/tf2.15.keras" "$tmp/tf2_assets.keras"
+check tf2_assets_note 0 "tf2_assets\.keras's 1 file under assets/ .* is not written: only the archive itself keeps them" -- \
+  "$bin/kcb-restore" "$tmp/tf2_assets.keras" -o "$tmp/tf2_assets_to.keras"
 # mixed precision: the LossScaleOptimizer's variables are its inner optimizer's, stored again under
 # the inner one's attribute (2.13's `_optimizer`, 2.15's `inner_optimizer`): one state of 17
 for version in 2.13.1 2.15.0; do
