@@ -1787,7 +1787,7 @@ json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name) {
   const char *cls = json_string_value(json_object_get(oc, "class_name"));
   json_t *inner = json_object_get(json_object_get(oc, "config"), "inner_optimizer");
   if (!json_is_object(inner)) inner = json_object_get(json_object_get(oc, "config"), "optimizer"); /* tf.keras <= 2.3 */
-  if (cls && strcmp(cls, "LossScaleOptimizer") == 0 && json_is_object(inner)) oc = inner;
+  if (kcb__is_loss_scale_class(cls) && json_is_object(inner)) oc = inner;
   if (class_name) *class_name = json_string_value(json_object_get(oc, "class_name"));
   return json_object_get(oc, "config");
 }
@@ -1906,7 +1906,7 @@ const opt_layout *kcb__opt_layout_for(const kcb_checkpoint_file *f, const char *
   if (!json_is_object(oc)) oc = json_object_get(f->training, "optimizer_config");
   const char *cls = json_string_value(json_object_get(oc, "class_name"));
   json_t *inner = json_object_get(json_object_get(oc, "config"), "inner_optimizer");
-  if (cls && !strcmp(cls, "LossScaleOptimizer") && json_is_object(inner))
+  if (kcb__is_loss_scale_class(cls) && json_is_object(inner))
     cls = json_string_value(json_object_get(inner, "class_name"));
   const opt_layout *by_class = cls ? kcb__opt_layout_of(cls) : NULL;
   return by_class ? by_class : L;

@@ -4,6 +4,7 @@
 #define KCB_IO_CHECKPOINT_FILE_INTERNAL_H
 
 #include <jansson.h>
+#include <string.h>
 
 #include "io/h5.h"
 #include "kcb/checkpoint_file.h"
@@ -78,6 +79,12 @@ void kcb__keras_snake_case(const char *name, char *out, size_t size);
  * optimizer's, laid out by the inner optimizer's settings (use_ema, centered, ...). class_name, when
  * not NULL, gets that optimizer's class. */
 json_t *kcb__ckpt_optimizer_config(json_t *tc, const char **class_name);
+/* Whether an optimizer class is a LossScaleOptimizer: Keras 3's, tf.keras 2's, or tf.keras 2.11+'s
+ * LossScaleOptimizerV3 (the name it serializes an explicit LossScaleOptimizer(Adam()) under). */
+static inline int kcb__is_loss_scale_class(const char *cls) {
+  return cls && (!strcmp(cls, "LossScaleOptimizer") || !strcmp(cls, "LossScaleOptimizerV3") ||
+                 !strcmp(cls, "LossScaleOptimizerV1"));
+}
 /* The optimizer's entry itself ({"class_name": ..., "config": ...}) in compile settings tc, not
  * unwrapped (a LossScaleOptimizer stays one), or NULL. */
 json_t *kcb__ckpt_optimizer_entry(json_t *tc);

@@ -295,7 +295,7 @@ static int plan_store_optimizer(const kcb_checkpoint_file *f, plan *p) {
   json_t *ocfg = kcb__ckpt_optimizer_config(f->training, &oclass);
   const char *oname = f->meta.optimizer_name[0] ? f->meta.optimizer_name : oclass;
   const char *outer = json_string_value(json_object_get(json_object_get(f->training, "optimizer_config"), "class_name"));
-  if (n_opt && outer && !strcmp(outer, "LossScaleOptimizer"))
+  if (n_opt && kcb__is_loss_scale_class(outer))
     add_note(p->report, "the loss scale of tf.keras 2's LossScaleOptimizer is not among its weights, so not in the file: "
              "the state of its inner optimizer is converted");
   const opt_layout *L = kcb__opt_layout_for(f, oname); /* "my_rms": by its class */

@@ -599,7 +599,7 @@ static int parse_optimizer(json_t *v, kcb_optimizer_options *o, const char *file
   if (cls && strncmp(cls, "Custom>", 7) == 0) cls += 7; /* tf.keras 2.11+ registers its optimizers so */
   /* mixed precision wraps the optimizer in a LossScaleOptimizer, which only scales the loss of float16
    * computations: kcb computes in float32, so the inner optimizer is the one to compile */
-  if (cls && strcmp(cls, "LossScaleOptimizer") == 0 && json_is_object(json_object_get(c, "inner_optimizer")))
+  if (kcb__is_loss_scale_class(cls) && json_is_object(json_object_get(c, "inner_optimizer")))
     return parse_optimizer(json_object_get(c, "inner_optimizer"), o, file);
   if (!cls || kcb_optimizer_from_name(&kind, cls) != 0)
     return kcb__error(KCB_EFORMAT, "%s: cannot compile from the saved config: optimizer '%s' is not one kcb implements "
@@ -921,7 +921,7 @@ named:
     if (rc == 0 && compiled_from_file) *compiled_from_file = 1;
     /* compiled with a LossScaleOptimizer of its own (a mixed_float16 model gets one at compile) */
     const char *opt_class = class_of(opt, NULL);
-    json_t *lso = opt_class && strcmp(opt_class, "LossScaleOptimizer") == 0 ? json_object_get(opt, "config") : NULL;
+    json_t *lso = kcb__is_loss_scale_class(opt_class) ? json_object_get(opt, "config") : NULL;
     if (rc == 0 && lso) {
       json_t *scale = json_object_get(lso, "initial_scale"), *steps = json_object_get(lso, "dynamic_growth_steps");
       m->loss_scale.on = m->loss_scale.in_config = 1;

@@ -230,6 +230,12 @@ for version in 2.13.1 2.15.0; do
   check "tf2_lso_${version}_to_weights" 0 'every variable identical' -- sh -c "'$bin/kcb-restore' '$tmp/lso.keras' \
     -o '$tmp/lso_to.weights.h5' >/dev/null 2>&1 && '$bin/kcb-inspect' diff '$tmp/lso_to.weights.h5' '$zoo/cnn.weights.h5'"
 done
+# ... and compiled with LossScaleOptimizer(Adam()) itself: its config names LossScaleOptimizerV3
+$py "$dir/make_tf213_keras.py" "$zoo/cnn.keras" "$tmp/lso3.keras" --version 2.13.1 --lso --lso-explicit || { echo "FAIL lso3"; exit 1; }
+for target in keras h5; do
+  check "tf2_lso_explicit_to_$target" 0 'optimizer state: 18 variables' -- sh -c "'$bin/kcb-restore' '$tmp/lso3.keras' \
+    -o '$tmp/lso3_to.$target' >/dev/null 2>&1 && '$bin/kcb-inspect' checkpoint '$tmp/lso3_to.$target'"
+done
 
 # tf.keras 2.11+ SGD at momentum 0 kept a momentum buffer per variable, which never changes a step:
 # loaded (its iteration count kept) and converted (Keras 3's SGD then takes the state) without them

@@ -11,9 +11,12 @@ the compiled metrics' totals and counts under `metrics/`; metadata.json's keras_
 --lso: compiled under the mixed_float16 policy, whose LossScaleOptimizer's `variables` are its inner
 optimizer's and whose inner optimizer is walked again as an attribute (`_optimizer`, or in 2.15's
 reversed walk `inner_optimizer`): the same variables stored twice (loss_scale_optimizer.py).
+--lso-explicit: compiled with LossScaleOptimizer(Adam()) itself, which the compile config names as
+tf.keras 2.11+ serializes it: class LossScaleOptimizerV3 around the inner optimizer's config.
 --lr F: the compile config's learning rate (the file holds none of its own).
 --weights-only: write save_weights' file (the store alone, no metadata) instead of an archive.
-Usage: make_tf213_keras.py IN.keras OUT [--version 2.13.1|2.14.0|2.15.0] [--lso] [--lr F] [--weights-only]"""
+Usage: make_tf213_keras.py IN.keras OUT [--version 2.13.1|2.14.0|2.15.0] [--lso [--lso-explicit]] [--lr F]
+[--weights-only]"""
 import argparse
 import io
 import json
@@ -28,6 +31,7 @@ ap.add_argument("src")
 ap.add_argument("out")
 ap.add_argument("--version", default="2.13.1")
 ap.add_argument("--lso", action="store_true")
+ap.add_argument("--lso-explicit", action="store_true")
 ap.add_argument("--lr", type=float)
 ap.add_argument("--weights-only", action="store_true")
 a = ap.parse_args()
@@ -38,6 +42,12 @@ z = zipfile.ZipFile(a.src)
 config = json.loads(z.read("config.json"))
 if a.lr is not None:
     config["compile_config"]["optimizer"]["config"]["learning_rate"] = a.lr
+if a.lso_explicit:
+    config["compile_config"]["optimizer"] = {
+        "module": "keras.mixed_precision.loss_scale_optimizer", "class_name": "LossScaleOptimizerV3",
+        "registered_name": "LossScaleOptimizerV3", "config": {"inner_optimizer": config["compile_config"]["optimizer"],
+                                                              "dynamic": True, "initial_scale": 32768.0,
+                                                              "dynamic_growth_steps": 2000}}
 old = h5py.File(io.BytesIO(z.read("model.weights.h5")), "r")
 buf = io.BytesIO()
 new = h5py.File(buf, "w")
