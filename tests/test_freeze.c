@@ -100,7 +100,7 @@ static void test_frozen_batch_norm_runs_in_inference_mode(void **state) {
   kcb_tensor_free(y);
 }
 
-/* A model frozen entirely: fit runs, nothing changes. */
+/* A model frozen entirely: fit runs, nothing changes, the optimizer takes no step. */
 static void test_everything_frozen(void **state) {
   (void)state;
   kcb_tensor *x, *y;
@@ -113,6 +113,7 @@ static void test_everything_frozen(void **state) {
   fit_a_little(m, x, y);
   float *after = weights_of(m);
   assert_memory_equal(before, after, kcb_model_param_count(m) * sizeof *before);
+  assert_int_equal(kcb_model_iterations(m), 0); /* Keras applies no optimizer step without trainable weights */
   free(before), free(after);
   kcb_model_free(m);
   kcb_tensor_free(x);

@@ -1000,6 +1000,12 @@ static int course_check(const train_args *a, int processes, int completed) {
     if ((strncmp(line, "monitor=", key) == 0 || strncmp(line, "mode=", key) == 0) && a->early_stopping < 0 &&
         !a->reduce_lr && !a->checkpoint)
       continue;
+    /* records written before weight decay applied to every optimizer held AdamW's default for each,
+     * which the others did not apply: their run had none */
+    kcb_optimizer_kind kind;
+    if (!strcmp(line, "weight-decay=0.004") && a->weight_decay < 0 && kcb_optimizer_from_name(&kind, a->optimizer) == 0 &&
+        kind != KCB_OPT_ADAMW)
+      continue;
     const char *mine = NULL;
     for (const char *p = now; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
       if (strncmp(p, line, key) == 0) mine = p + key;

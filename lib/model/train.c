@@ -204,7 +204,9 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
     return rc;
   if (t) kcb__model_span(m, "metrics allreduce", train, &t);
   if (train) memcpy(m->epoch_means, h->global, sizeof m->epoch_means); /* for a mid-epoch backup */
-  if (train && update_in_backward) {
+  if (train && m->n_train_runs == 0) {
+    /* nothing trains (every layer frozen): Keras applies no optimizer step, iterations stay */
+  } else if (train && update_in_backward) {
     m->opt.iterations++;
   } else if (train) {
     t = m->profiler ? kcb_profiler_now() : 0;

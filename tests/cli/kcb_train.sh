@@ -104,6 +104,10 @@ print(round(c['weight_decay'], 6), round(c['beta_1'], 6), round(c['beta_2'], 6),
   "$bin" $small --epochs 1 --verbose 0 --optimizer sgd --backup-dir "$tmp/oldrec" >/dev/null 2>&1
   check resume_momentum_default_given 0 "^kcb-train: nothing to resume" -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd \
     --backup-dir "$tmp/oldrec" --momentum 0
+  # records written before weight decay applied to every optimizer held AdamW's 0.004 for sgd too
+  sed -i 's/^weight-decay=.*/weight-decay=0.004/' "$tmp/oldrec/kcb-train-course.txt"
+  check resume_old_record_weight_decay 0 "^kcb-train: nothing to resume" -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd \
+    --backup-dir "$tmp/oldrec"
   grep -vE '^(momentum|nesterov|rho|centered|beta-1|beta-2|amsgrad|epsilon|weight-decay)=' "$tmp/oldrec/kcb-train-course.txt" \
     >"$tmp/oldrec.txt" && mv "$tmp/oldrec.txt" "$tmp/oldrec/kcb-train-course.txt"
   check resume_old_record_new_option 2 "other settings: --momentum 0.9 \(the backed-up run: not given\), --nesterov given" -- \
