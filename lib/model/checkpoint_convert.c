@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -1159,6 +1160,50 @@ static int verify_written(const char *written, void *ctx) {
 
 /* Writes out_path only once its variables read back from the bytes written: a failed check leaves
  * any file that was there before. */
+/* The files below an unzipped model's assets/ (a lookup layer's vocabulary, ...), for the archive
+ * made of it: members "assets/<path below it>", read whole, in a depth-first walk bounded as
+ * counting them is (checkpoint_source.c). */
+typedef struct asset_files {
+  kcb__zip_member *m; /* the names and data are owned here */
+  size_t n, cap;
+} asset_files;
+
+static void asset_files_free(asset_files *a) {
+  for (size_t i = 0; i < a->n; i++) free((char *)a->m[i].name), free((void *)a->m[i].data);
+  free(a->m);
+}
+
+static int collect_assets(const char *dir, const char *rel, int depth, asset_files *a) {
+  DIR *d = depth < 16 ? opendir(dir) : NULL;
+  int rc = 0;
+  for (struct dirent *e; rc == 0 && d && (e = readdir(d)) != NULL;) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    char *child = kcb__path_join(dir, e->d_name), *name = kcb__path_join(rel, e->d_name);
+    struct stat st;
+    if (!child || !name) rc = kcb__error(KCB_ENOMEM, "out of memory");
+    else if (lstat(child, &st) != 0) rc = 0; /* gone since it was counted: nothing to keep */
+    else if (S_ISDIR(st.st_mode)) rc = collect_assets(child, name, depth + 1, a);
+    else if (S_ISREG(st.st_mode)) {
+      char *data = NULL;
+      size_t len = 0;
+      if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 8;
+        kcb__zip_member *m = realloc(a->m, cap * sizeof *m);
+        if (!m) rc = kcb__error(KCB_ENOMEM, "out of memory");
+        else a->m = m, a->cap = cap;
+      }
+      if (rc == 0 && (rc = kcb_file_read(child, (size_t)1 << 31, &data, &len)) == 0) {
+        a->m[a->n++] = (kcb__zip_member){name, data, len};
+        name = NULL;
+      }
+    }
+    free(child);
+    free(name);
+  }
+  if (d) closedir(d);
+  return rc;
+}
+
 static int write_verified(const kcb_checkpoint_file *f, const plan *p, const char *out_path, const void *data,
                           size_t len) {
   verify_ctx v = {f, p, out_path};
@@ -1482,7 +1527,7 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
 
   struct stat src_stat;
   int src_is_dir = stat(f->path, &src_stat) == 0 && S_ISDIR(src_stat.st_mode); /* a model saved unzipped */
-  int rebuilt_archive = layout == KCB_LAYOUT_KERAS && (src_is_dir || tf2_store(f)); /* not a copy of the file */
+  int rebuilt_archive = layout == KCB_LAYOUT_KERAS && tf2_store(f); /* laid out again: its assets' paths would change */
   if (f->n_assets && (layout != KCB_LAYOUT_KERAS || rebuilt_archive)) {
     /* a lookup layer's vocabulary (or what else a layer saved as an asset) has no place in the
      * other layouts, and kcb writes an archive's weights and configs only */
@@ -1543,10 +1588,21 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
           free(config);
           KCB__TRY(kcb__error(KCB_ENOMEM, "out of memory"));
         }
-        kcb__zip_member members[3] = {{"metadata.json", metadata, strlen(metadata)},
-                                      {"config.json", config, strlen(config)},
-                                      {"model.weights.h5", image, len}};
-        rc = kcb__zip_build(members, 3, &zip, &len, out_path);
+        asset_files assets = {0}; /* a model saved unzipped: its assets go into the archive as Keras zips them */
+        char *assets_dir = src_is_dir && f->n_assets && !tf2_store(f) ? kcb__path_join(f->path, "assets") : NULL;
+        if (assets_dir) rc = collect_assets(assets_dir, "assets", 0, &assets);
+        free(assets_dir);
+        kcb__zip_member *members = rc ? NULL : malloc((3 + assets.n) * sizeof *members);
+        if (!rc && !members) rc = kcb__error(KCB_ENOMEM, "out of memory");
+        if (!rc) {
+          members[0] = (kcb__zip_member){"metadata.json", metadata, strlen(metadata)};
+          members[1] = (kcb__zip_member){"config.json", config, strlen(config)};
+          members[2] = (kcb__zip_member){"model.weights.h5", image, len};
+          if (assets.n) memcpy(members + 3, assets.m, assets.n * sizeof *members);
+          rc = kcb__zip_build(members, 3 + assets.n, &zip, &len, out_path);
+        }
+        free(members);
+        asset_files_free(&assets);
         free(config);
         if (rc) goto done;
         KCB__TRY(write_verified(f, &p, out_path, zip, len));

@@ -330,6 +330,14 @@ check unzipped_to_keras 0 "wrote $tmp/zipped\.keras from $tmp/unzipped \(verifie
 check attached_o 0 "wrote $tmp/zipped2\.keras from" -- "$bin" "$tmp/unzipped" "-o$tmp/zipped2.keras"
 check attached_o_equals 0 "wrote $tmp/zipped3\.keras from" -- "$bin" "$tmp/unzipped" "-o=$tmp/zipped3.keras"
 check unzipped_to_keras_same 0 "every variable identical" -- "$(dirname "$bin")/kcb-inspect" diff "$tmp/zipped.keras" "$c/stored/full.keras"
+# ... with its assets/ zipped in as Keras zips them (a lookup layer's vocabulary would be lost)
+mkdir -p "$tmp/unzipped_assets" && (cd "$tmp/unzipped_assets" && unzip -q "$tmp/assets.keras")
+check unzipped_assets_kept 0 "^assets/layers/string_lookup/vocabulary\.txt 'a.nb.n'$" -- sh -c "'$bin' '$tmp/unzipped_assets' \
+  -o '$tmp/zipped_assets.keras' >/dev/null 2>&1 && /usr/bin/python3 -c \"
+import sys, zipfile
+z = zipfile.ZipFile(sys.argv[1])
+for n in z.namelist():
+    if n.startswith('assets/'): print(n, repr(z.read(n).decode()))\" '$tmp/zipped_assets.keras'"
 
 # a legacy file whose weight_names list a layer's weights out of order, or leave one out: Keras
 # loads them by position into no Dense, so no layout is written (a weights-only one either)
