@@ -1836,6 +1836,24 @@ static void frozen_from_slots(kcb_checkpoint_file *f, int custom_only) {
   free(owns);
 }
 
+/* Marks trainable, for assign_owners_range's last tries, the variables that are non-trainable only
+ * because their layer is frozen (not state such as moving statistics, not integers): a flag per
+ * model variable set where it was changed, or NULL when none was (or out of memory). */
+static int *thaw_frozen(kcb_checkpoint_file *f) {
+  size_t n = f->meta.n_model_vars, changed = 0;
+  int *thawed = calloc(n + 1, sizeof *thawed);
+  for (size_t i = 0; thawed && i < n; i++) {
+    kcb_checkpoint_var *v = &f->vars[i].pub;
+    if (v->trainable || v->layer < 0 || f->layers[v->layer].pub.trainable || !v->name) continue;
+    if (non_trainable_name(v->name) || class_non_trainable(f->layers[v->layer].class_name, v->name)) continue;
+    if (v->dtype >= KCB_DTYPE_INT8 && v->dtype <= KCB_DTYPE_UINT64) continue;
+    v->trainable = thawed[i] = 1;
+    changed++;
+  }
+  if (!changed) free(thawed), thawed = NULL;
+  return thawed;
+}
+
 static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end, const char *opt_name) {
   size_t n_opt = end - first;
   if (!n_opt) return;
@@ -1874,12 +1892,16 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
    * scalar model variable's slots follow them */
   long *owners = calloc(n_opt + 1, sizeof *owners);
   const char **slot = calloc(n_opt + 1, sizeof *slot);
+  int *thawed = NULL;
   if (!owners || !slot) goto done;
   int ok = 0;
   size_t tries[3] = {lead, lead > 2 ? 2 : 0, lead > 1 ? 1 : 0};
-  /* first with every trainable variable owning slots, then letting frozen ones go without */
-  for (int t = 0; t < 6 && !ok; t++) {
-    int tl = t % 3, strict = t < 3;
+  /* first with every trainable variable owning slots, then letting frozen ones go without, then
+   * (layers frozen after the optimizer was built, which keeps their slots) with frozen layers'
+   * variables owning slots as if they trained */
+  for (int t = 0; t < 9 && !ok; t++) {
+    if (t == 6 && !(thawed = thaw_frozen(f))) break;
+    int tl = t % 3, strict = t < 3 || t >= 6;
     if (tl && !tries[tl]) continue;
     lead = tries[tl];
     size_t n_slots = n_opt - lead - trail;
@@ -1890,6 +1912,10 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
     }
   }
 done:
+  if (thawed) /* back to what the config says */
+    for (size_t i = 0; i < f->meta.n_model_vars; i++)
+      if (thawed[i]) f->vars[i].pub.trainable = 0;
+  free(thawed);
   free(owners);
   free(slot);
 }

@@ -448,6 +448,22 @@ for target in keras weights.h5; do
   check "refuse_block_$target" 1 "layer 'res_block' \(ResidualBlock\).*attribute name" -- "$bin/kcb-restore" "$tmp/block/block-val_loss=0.40.h5" --output "$tmp/refused.$target"
   assert "refuse_block_${target}_nothing_written" test ! -e "$tmp/refused.$target"
 done
+# a layer frozen after the optimizer was built (trainable = False set after fit, no new compile):
+# the optimizer kept its slots, which still belong to the frozen layer's variables by position
+$py -c "
+import json, sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+cfg = json.loads(src.read('config.json'))
+cfg['config']['layers'][1]['config']['trainable'] = False
+with zipfile.ZipFile(sys.argv[2], 'w') as out:
+    for n in src.namelist(): out.writestr(n, json.dumps(cfg) if n == 'config.json' else src.read(n))" \
+  "$dir/dense_sgd_k314.keras" "$tmp/frozen_after.keras"
+check frozen_after_fit_slots_named 0 "^  SGD/sequential_dense_kernel_momentum +float32 +\(5, 4\)" -- "$bin/kcb-inspect" checkpoint "$tmp/frozen_after.keras"
+check frozen_after_fit_to_h5 0 "SGD/sequential_dense_1_bias_momentum" -- sh -c "'$bin/kcb-restore' '$tmp/frozen_after.keras' \
+  -o '$tmp/frozen_after.h5' >/dev/null 2>&1 && $py -c \"
+import h5py, sys
+print([n.decode() if isinstance(n, bytes) else n for n in h5py.File(sys.argv[1], 'r')['optimizer_weights'].attrs['weight_names']])\" \
+  '$tmp/frozen_after.h5'"
 # a registered class of the user's goes into a legacy config by its registered name, as Keras's legacy
 # serialization names it (Keras's own class of that name would be built otherwise)
 check block_to_h5_registered_name 0 "^res_block Custom>ResidualBlock$" -- sh -c "'$bin/kcb-restore' '$dir/block.keras' \
