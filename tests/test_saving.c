@@ -1263,6 +1263,11 @@ static void test_unsupported_settings_refused(void **state) {
       {"float64", "Dense", "", "\"units\": 3", NULL},
       {"float32", "Reshape", "", "\"target_shape\": [1, 1, 1, 1, 1, 4]", "a 'target_shape' of more axes than kcb builds"},
       {"float32", "BatchNormalization", "", "\"epsilon\": 0", NULL}, /* Keras takes it */
+      /* epsilon=None: Keras cannot build a BatchNormalization with it; a LayerNormalization takes the
+       * backend's epsilon (checked below); Rescaling's offset=None fails in Keras's call */
+      {"float32", "BatchNormalization", "", "\"epsilon\": null", "BatchNormalization layer 'x': epsilon null is not supported"},
+      {"float32", "LayerNormalization", "", "\"epsilon\": null", NULL},
+      {"float32", "Rescaling", "", "\"scale\": 0.5, \"offset\": null", "only a single number for scale and offset"},
       {"float32", "Dense", "\"module\": \"my_project.layers\", \"registered_name\": \"MyProject>Dense\", ", "\"units\": 3",
        "layer 'x' is a custom class (MyProject>Dense in my_project.layers), not Keras's Dense"},
       {"float32", "Dense", "\"module\": null, \"registered_name\": \"Dense\", ", "\"units\": 3",
@@ -1276,6 +1281,13 @@ static void test_unsupported_settings_refused(void **state) {
     char text[2048];
     snprintf(text, sizeof text, one_layer, refused[i].dtype, refused[i].cls, refused[i].outer, refused[i].config);
     kcb_model_free(config_loads_or_says(text, refused[i].error, i));
+  }
+  { /* LayerNormalization(epsilon=None) normalises with Keras's backend epsilon, 1e-7 */
+    char text[2048];
+    snprintf(text, sizeof text, one_layer, "float32", "LayerNormalization", "", "\"epsilon\": null");
+    kcb_model *ln = config_loads_or_says(text, NULL, 98);
+    assert_true(ln->layers[0].epsilon == 1e-7);
+    kcb_model_free(ln);
   }
   /* a valid input shape of more axes than kcb builds is said so, not called variable */
   kcb_model_free(config_loads_or_says("{\"class_name\": \"Sequential\", \"config\": {\"layers\": [{\"class_name\": "

@@ -177,6 +177,7 @@ static int bad_setting(const char *file, const char *name, const char *cls, json
                       !strcmp(key, "data_format") ? " (channels_last only)"
                       : !strcmp(key, "padding") ? " (valid or same; causal for Conv1D)"
                       : !strcmp(key, "axis") ? " (kcb normalizes over the last axis: -1, or its index)"
+                      : !strcmp(key, "epsilon") ? " (a number: Keras does not load this layer either)"
                       : !strcmp(key, "renorm") || !strcmp(key, "rms_scaling") ? ""
                                                 : " (positive whole numbers, one per spatial axis)");
   free(value);
@@ -264,6 +265,12 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
     if (wrong) return *rc = bad_setting(file, name, cls, c, wrong), 1;
     o.momentum = number_or(c, "momentum", 0.99);
     o.epsilon = number_or(c, "epsilon", 1e-3);
+    /* epsilon=None: LayerNormalization takes Keras's backend epsilon (ops.layer_normalization), a
+     * BatchNormalization does not load in Keras */
+    if (json_is_null(json_object_get(c, "epsilon"))) {
+      if (cls[0] == 'B') return *rc = bad_setting(file, name, cls, c, "epsilon"), 1;
+      o.epsilon = 1e-7;
+    }
     o.center = bool_or(c, "center", 1);
     o.scale = bool_or(c, "scale", 1);
     o.name = lname;
@@ -314,7 +321,7 @@ int kcb__layer_config_read(kcb_model *m, const char *cls, json_t *c, const char 
       if (cls_e && !strcmp(cls_e, "__numpy__")) e = json_object_get(json_object_get(e, "config"), "value"); /* a numpy array */
       if (json_is_array(e) && json_array_size(e) == 1) e = json_array_get(e, 0);
       if (json_is_number(e)) v[i] = json_number_value(e);
-      else if (e && !json_is_null(e)) return *rc = bad(file, name, cls, "only a single number for scale and offset is supported"), 1;
+      else if (e) return *rc = bad(file, name, cls, "only a single number for scale and offset is supported"), 1;
     }
     *rc = kcb_model_add_rescaling(m, v[0], v[1]);
     return 1;
