@@ -1267,6 +1267,8 @@ static void test_unsupported_settings_refused(void **state) {
        * backend's epsilon (checked below); Rescaling's offset=None fails in Keras's call */
       {"float32", "BatchNormalization", "", "\"epsilon\": null", "BatchNormalization layer 'x': epsilon null is not supported"},
       {"float32", "LayerNormalization", "", "\"epsilon\": null", NULL},
+      {"float32", "Dense", "", "\"units\": 3, \"use_bias\": null", NULL}, /* None is false: no bias, as in Keras */
+      {"float32", "Dense", "", "\"units\": 3, \"trainable\": \"false\"", "trainable is a string where true or false belongs"},
       {"float32", "Rescaling", "", "\"scale\": 0.5, \"offset\": null", "only a single number for scale and offset"},
       {"float32", "Dense", "\"module\": \"my_project.layers\", \"registered_name\": \"MyProject>Dense\", ", "\"units\": 3",
        "layer 'x' is a custom class (MyProject>Dense in my_project.layers), not Keras's Dense"},

@@ -412,6 +412,12 @@ static int diff_collect(diff_row **rows, size_t *n, size_t *cap, int side, const
   return 0;
 }
 
+/* A checkpoint to diff: by its name, or by its content (an HDF5 or zip file under any name). */
+static int diffs_as_checkpoint(const char *path) {
+  const char *kind = is_checkpoint_path(path) ? "checkpoint" : command_for_path(path);
+  return kind && !strcmp(kind, "checkpoint") && !kcb_checkpoint_foreign_kind(path);
+}
+
 int cmd_diff(int argc, char **argv) {
   static const opt_spec specs[] = {{"--json", 0}, {"--step", 1}, {NULL, 0}};
   args a;
@@ -429,7 +435,7 @@ int cmd_diff(int argc, char **argv) {
     fputs(diff_help, stdout);
     goto done;
   }
-  if (a.n_pos == 2 && is_checkpoint_path(a.pos[0]) && is_checkpoint_path(a.pos[1])) {
+  if (a.n_pos == 2 && diffs_as_checkpoint(a.pos[0]) && diffs_as_checkpoint(a.pos[1])) {
     rc = cmd_checkpoint_diff(a.pos[0], a.pos[1], args_has(&a, "--json"));
     goto done;
   }
@@ -450,10 +456,10 @@ int cmd_diff(int argc, char **argv) {
       rc = EXIT_DATA;
     }
   }
-  if (rc == 0 && is_checkpoint_path(a.pos[0]) != is_checkpoint_path(a.pos[1])) {
+  if (rc == 0 && diffs_as_checkpoint(a.pos[0]) != diffs_as_checkpoint(a.pos[1])) {
     char why[640]; /* a run's scalars and a checkpoint's variables have nothing to compare */
     snprintf(why, sizeof why, "%s is a checkpoint and %s is not: diff compares two runs or two checkpoints",
-             tool_esc(a.pos[is_checkpoint_path(a.pos[0]) ? 0 : 1]), tool_esc(a.pos[is_checkpoint_path(a.pos[0]) ? 1 : 0]));
+             tool_esc(a.pos[diffs_as_checkpoint(a.pos[0]) ? 0 : 1]), tool_esc(a.pos[diffs_as_checkpoint(a.pos[0]) ? 1 : 0]));
     rc = usage_error("diff", "%s", why);
   }
   if (rc) goto done;

@@ -608,7 +608,10 @@ static int freeze_layers(kcb_model *model, const char *list) {
   char name[512];
   for (const char *p = list; *p;) {
     size_t n = strcspn(p, ",");
-    snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), p);
+    size_t lead = strspn(p, " "), len; /* "dense, dense_1" as --model and --metrics take lists */
+    if (lead > n) lead = n;
+    for (len = n - lead; len && p[lead + len - 1] == ' ';) len--;
+    snprintf(name, sizeof name, "%.*s", (int)(len < sizeof name ? len : sizeof name - 1), p + lead);
     size_t i = 0, count = kcb_model_layer_count(model);
     while (i < count && strcmp(kcb_model_layer_name(model, i), name) != 0) i++;
     if (i == count) {
@@ -1003,9 +1006,8 @@ static int course_check(const train_args *a, int processes, int completed) {
     /* records written before weight decay applied to every optimizer held AdamW's default for each,
      * which the others did not apply: their run had none */
     kcb_optimizer_kind kind;
-    if (!strcmp(line, "weight-decay=0.004") && a->weight_decay < 0 && kcb_optimizer_from_name(&kind, a->optimizer) == 0 &&
-        kind != KCB_OPT_ADAMW)
-      continue;
+    if (!strcmp(line, "weight-decay=0.004") && kcb_optimizer_from_name(&kind, a->optimizer) == 0 && kind != KCB_OPT_ADAMW)
+      strcpy(eq + 1, "0");
     const char *mine = NULL;
     for (const char *p = now; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
       if (strncmp(p, line, key) == 0) mine = p + key;

@@ -312,7 +312,10 @@ static int add_layer(kcb_checkpoint_file *f, const char *name, const char *class
   l->pub.depth = parent >= 0 ? f->layers[parent].pub.depth + 1 : 0;
   json_t *cfg = entry ? json_object_get(entry, "config") : NULL;
   json_t *tr = cfg ? json_object_get(cfg, "trainable") : NULL;
-  l->pub.trainable = (parent >= 0 ? f->layers[parent].pub.trainable : 1) && !(tr && json_is_false(tr));
+  /* a top-level layer of a model made with trainable=False is frozen too (as kcb_model_load takes it) */
+  int above = parent >= 0 ? f->layers[parent].pub.trainable
+                          : kcb__json_truthy(f->config ? json_object_get(f->config, "config") : NULL, "trainable", 1);
+  l->pub.trainable = above && !(tr && !kcb__json_truthy(cfg, "trainable", 1));
   if (!l->name || !l->class_name || !l->path || !l->attr || (entry && !l->config_json))
     return kcb__error(KCB_ENOMEM, "out of memory");
   return (int)f->n_layers++;
@@ -614,7 +617,7 @@ static json_t *entry_config(json_t *entry) { return entry ? json_object_get(entr
 const char *kcb__entry_class(json_t *entry) {
   const char *c = entry ? json_string_value(json_object_get(entry, "class_name")) : NULL;
   const char *registered = c ? strrchr(c, '>') : NULL; /* a legacy config's "Package>Name": the class Name */
-  return registered ? registered + 1 : c ? c : "";
+  return registered && registered[1] ? registered + 1 : c ? c : "";
 }
 const char *kcb__entry_name(json_t *entry) {
   const char *n = json_string_value(json_object_get(entry_config(entry), "name"));

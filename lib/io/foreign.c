@@ -74,6 +74,7 @@ const char *kcb__foreign_kind(const char *path) {
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   ssize_t got = fd >= 0 ? read(fd, head, sizeof head) : -1;
   if (fd >= 0) close(fd);
+  if (got >= 8 && memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) return NULL; /* HDF5, whatever its name: kcb's to read */
   if (got >= 6 && memcmp(head, "\x93NUMPY", 6) == 0) return "a NumPy .npy array, not a Keras checkpoint";
   if (got >= 2 && head[0] == 0x80 && head[1] >= 2 && head[1] <= 5)
     return "a Python pickle (an older PyTorch torch.save, or a pickled object), not a Keras checkpoint";

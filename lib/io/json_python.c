@@ -174,3 +174,8 @@ const char *kcb__json_not_object(const json_t *j, const json_error_t *err, char 
   else snprintf(buf, size, "is not JSON (line %d: %s)", err->line, err->text);
   return buf;
 }
+
+int kcb__json_truthy(const json_t *obj, const char *key, int fallback) {
+  json_t *v = obj ? json_object_get(obj, key) : NULL;
+  return json_is_boolean(v) ? json_is_true(v) : json_is_number(v) ? json_number_value(v) != 0 : json_is_null(v) ? 0 : fallback;
+}

@@ -21,4 +21,8 @@ char *kcb__json_dumps_python(const json_t *j);
  * object" when it parsed (j, err unused), else "is not JSON (line N: what)". Into buf. */
 const char *kcb__json_not_object(const json_t *j, const json_error_t *err, char *buf, size_t size);
 
+/* Whether obj[key] is true as Python tests a config value (None, False and 0 are false); fallback
+ * when absent or of another kind. */
+int kcb__json_truthy(const json_t *obj, const char *key, int fallback);
+
 #endif

@@ -366,10 +366,8 @@ double kcb__config_number(json_t *obj, const char *key, double fallback) {
   return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
-int kcb__config_bool(json_t *obj, const char *key, int fallback) {
-  json_t *v = obj ? json_object_get(obj, key) : NULL;
-  return json_is_boolean(v) ? json_is_true(v) : json_is_number(v) ? json_number_value(v) != 0 : fallback;
-}
+/* as Python tests it: None is false (Keras's `if self.use_bias:`) */
+int kcb__config_bool(json_t *obj, const char *key, int fallback) { return kcb__json_truthy(obj, key, fallback); }
 
 #define number_or kcb__config_number
 #define bool_or kcb__config_bool
@@ -381,7 +379,7 @@ int kcb__config_check_kinds(json_t *c, const char *what, const char *file) {
   static const char *const numbers[] = {"rate", "momentum", "epsilon", "rho", "beta_1", "beta_2", "weight_decay", "decay",
                                         "label_smoothing", "threshold", "learning_rate", "ema_momentum", NULL};
   static const char *const flags[] = {"use_bias", "keepdims", "renorm", "rms_scaling", "center", "scale", "nesterov",
-                                      "centered", "amsgrad", "from_logits", "use_ema", NULL};
+                                      "centered", "amsgrad", "from_logits", "use_ema", "trainable", NULL};
   for (int i = 0; numbers[i]; i++) {
     json_t *v = json_object_get(c, numbers[i]);
     /* (a learning rate may be a schedule object, which the optimizer's reader takes up) */
@@ -578,7 +576,7 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   if (name && strchr(name, '/'))
     return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%s' contains '/', which Keras does not allow in names", file,
                       name);
-  m->layers[m->n_layers - 1].frozen = json_is_false(json_object_get(c, "trainable")); /* fine-tuning's frozen layers */
+  m->layers[m->n_layers - 1].frozen = !bool_or(c, "trainable", 1); /* fine-tuning's frozen layers */
   /* a mixed-precision policy is kept for the config kcb writes: Keras rebuilds the model it read */
   const char *policy = policy_name(json_object_get(c, "dtype"));
   if (policy && !strncmp(policy, "mixed_", 6))
@@ -895,7 +893,7 @@ named:
     rc = kcb__error(KCB_EFORMAT, "%s: model config has no layers besides the input", file);
     goto done;
   }
-  if (json_is_false(json_object_get(cfg, "trainable"))) /* model.trainable = False freezes every layer */
+  if (!bool_or(cfg, "trainable", 1)) /* model.trainable = False freezes every layer */
     for (size_t i = 0; i < m->n_layers; i++) m->layers[i].frozen = 1;
   json_t *ccfg = NULL, *opt = NULL;
   if (compile && training_config) {

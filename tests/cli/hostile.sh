@@ -490,6 +490,8 @@ check foreign_restore_dir 1 "skipping .*foreign/saved_model: a TensorFlow SavedM
 # tool's file; a directory without event files says what it is
 check foreign_bare_path 1 "foreign/w\.npy: a NumPy \.npy array, not a Keras checkpoint" -- T "$inspect" "$tmp/foreign/w.npy"
 check foreign_diff 1 "foreign/model\.pt: a PyTorch checkpoint" -- T "$inspect" diff "$tests/data/zoo/cnn.h5" "$tmp/foreign/model.pt"
+cp "$tests/data/zoo/cnn.h5" "$tmp/foreign/hdf5_named.pb" # the content decides, not the name
+check foreign_name_hdf5_content 0 "every variable identical" -- T "$inspect" diff "$tmp/foreign/hdf5_named.pb" "$tests/data/zoo/cnn.h5"
 check foreign_diff_first 1 "foreign/w\.npy: a NumPy \.npy array" -- T "$inspect" diff "$tmp/foreign/w.npy" "$tmp/foreign/model.pt"
 check foreign_runs_dir 1 "saved_model: no event files .*; it is a TensorFlow SavedModel directory" -- \
   T "$inspect" "$tmp/foreign/saved_model"

@@ -108,6 +108,10 @@ print(round(c['weight_decay'], 6), round(c['beta_1'], 6), round(c['beta_2'], 6),
   sed -i 's/^weight-decay=.*/weight-decay=0.004/' "$tmp/oldrec/kcb-train-course.txt"
   check resume_old_record_weight_decay 0 "^kcb-train: nothing to resume" -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd \
     --backup-dir "$tmp/oldrec"
+  check resume_old_record_weight_decay_0 0 "^kcb-train: nothing to resume" -- "$bin" $small --epochs 1 --verbose 0 --optimizer sgd \
+    --backup-dir "$tmp/oldrec" --weight-decay 0
+  check resume_old_record_weight_decay_given 2 "--weight-decay 0.004 \(the backed-up run: 0\)" -- "$bin" $small --epochs 1 \
+    --verbose 0 --optimizer sgd --backup-dir "$tmp/oldrec" --weight-decay 0.004
   grep -vE '^(momentum|nesterov|rho|centered|beta-1|beta-2|amsgrad|epsilon|weight-decay)=' "$tmp/oldrec/kcb-train-course.txt" \
     >"$tmp/oldrec.txt" && mv "$tmp/oldrec.txt" "$tmp/oldrec/kcb-train-course.txt"
   check resume_old_record_new_option 2 "other settings: --momentum 0.9 \(the backed-up run: not given\), --nesterov given" -- \

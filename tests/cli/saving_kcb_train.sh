@@ -50,7 +50,7 @@ with zipfile.ZipFile(sys.argv[2], 'w') as out:
   check freeze_unknown_layer 2 "kcb-train: --freeze 'dense,conv': the model has no layer 'conv' \(its layers: flatten dense dense_1\)" -- \
     "$bin" "${common[@]}" --epochs 0 --freeze dense,conv
   check freeze_fine_tune 0 '^test_loss=' -- \
-    "$bin" "${common[@]}" --epochs 1 --optimizer adam --initial-weights "$tmp/m.keras" --freeze dense --save "$tmp/ft.keras"
+    "$bin" "${common[@]}" --epochs 1 --optimizer adam --initial-weights "$tmp/m.keras" --freeze ' dense ' --save "$tmp/ft.keras"
   assert freeze_saved_as_keras_does /usr/bin/python3 -c "
 import h5py, io, json, sys, zipfile, numpy as np
 def store(p):

@@ -464,6 +464,17 @@ check frozen_after_fit_to_h5 0 "SGD/sequential_dense_1_bias_momentum" -- sh -c "
 import h5py, sys
 print([n.decode() if isinstance(n, bytes) else n for n in h5py.File(sys.argv[1], 'r')['optimizer_weights'].attrs['weight_names']])\" \
   '$tmp/frozen_after.h5'"
+# a model made with trainable=False freezes every layer (its layers' configs say nothing)
+$py -c "
+import json, sys, zipfile
+src = zipfile.ZipFile(sys.argv[1])
+cfg = json.loads(src.read('config.json'))
+cfg['config']['trainable'] = False
+with zipfile.ZipFile(sys.argv[2], 'w') as out:
+    for n in src.namelist(): out.writestr(n, json.dumps(cfg) if n == 'config.json' else src.read(n))" \
+  "$dir/dense_sgd_k314.keras" "$tmp/model_frozen.keras"
+check model_level_frozen 0 "^  2 layers with weights, 4 weights, 34 parameters \(0 trainable, 34 non-trainable\)$" -- \
+  "$bin/kcb-inspect" checkpoint "$tmp/model_frozen.keras"
 # a registered class of the user's goes into a legacy config by its registered name, as Keras's legacy
 # serialization names it (Keras's own class of that name would be built otherwise)
 check block_to_h5_registered_name 0 "^res_block Custom>ResidualBlock$" -- sh -c "'$bin/kcb-restore' '$dir/block.keras' \
