@@ -1102,6 +1102,27 @@ static int archive_config(const kcb_checkpoint_file *f, char **out, kcb_checkpoi
   return *out ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
 }
 
+/* The config.json of a tf.keras 2.13-2.15 archive, for Keras 3: its compile config's optimizer is
+ * the inner one of an explicit LossScaleOptimizer (tf.keras's LossScaleOptimizerV3, a class Keras 3
+ * has not; the state converted is the inner optimizer's, and Keras 3 wraps a mixed-precision
+ * model's optimizer itself), without tf.keras's own settings (jit_compile, is_legacy_optimizer). */
+static int tf2_archive_config(const kcb_checkpoint_file *f, char **out) {
+  json_t *c = json_deep_copy(f->config);
+  if (!c) return kcb__error(KCB_ENOMEM, "out of memory");
+  json_t *cc = json_object_get(c, "compile_config");
+  json_t *opt = json_object_get(cc, "optimizer");
+  json_t *inner = json_object_get(json_object_get(opt, "config"), "inner_optimizer");
+  if (kcb__is_loss_scale_class(json_string_value(json_object_get(opt, "class_name"))) && json_is_object(inner)) {
+    json_object_set(cc, "optimizer", inner);
+    opt = inner;
+  }
+  json_object_del(json_object_get(opt, "config"), "jit_compile");
+  json_object_del(json_object_get(opt, "config"), "is_legacy_optimizer");
+  *out = dump(c);
+  json_decref(c);
+  return *out ? 0 : kcb__error(KCB_ENOMEM, "out of memory");
+}
+
 /* ---- writing and checking ---------------------------------------------------------------- */
 
 /* Every written variable must read back from the written file (`written`, to be renamed to
@@ -1574,7 +1595,8 @@ int kcb_checkpoint_file_write(const kcb_checkpoint_file *f, const char *out_path
         KCB__TRY(write_verified(f, &p, out_path, image, len));
       } else {
         char *config = NULL;
-        if (src == KCB_LAYOUT_KERAS) config = strdup(f->model_config);
+        if (src == KCB_LAYOUT_KERAS && tf2_store(f)) KCB__TRY(tf2_archive_config(f, &config));
+        else if (src == KCB_LAYOUT_KERAS) config = strdup(f->model_config);
         else KCB__TRY(archive_config(f, &config, report));
         char date[32];
         time_t now = time(NULL);

@@ -232,6 +232,12 @@ for version in 2.13.1 2.15.0; do
 done
 # ... and compiled with LossScaleOptimizer(Adam()) itself: its config names LossScaleOptimizerV3
 $py "$dir/make_tf213_keras.py" "$zoo/cnn.keras" "$tmp/lso3.keras" --version 2.13.1 --lso --lso-explicit || { echo "FAIL lso3"; exit 1; }
+# ... whose converted config names Keras 3's classes only: the inner Adam, without tf.keras's settings
+check tf2_lso_explicit_keras_config 0 "^Adam False False$" -- sh -c "'$bin/kcb-restore' '$tmp/lso3.keras' -o '$tmp/lso3_cfg.keras' \
+  >/dev/null 2>&1 && $py -c \"
+import json, sys, zipfile
+o = json.loads(zipfile.ZipFile(sys.argv[1]).read('config.json'))['compile_config']['optimizer']
+print(o['class_name'], 'jit_compile' in o['config'], 'is_legacy_optimizer' in o['config'])\" '$tmp/lso3_cfg.keras'"
 for target in keras h5; do
   check "tf2_lso_explicit_to_$target" 0 'optimizer state: 18 variables' -- sh -c "'$bin/kcb-restore' '$tmp/lso3.keras' \
     -o '$tmp/lso3_to.$target' >/dev/null 2>&1 && '$bin/kcb-inspect' checkpoint '$tmp/lso3_to.$target'"

@@ -42,6 +42,8 @@ z = zipfile.ZipFile(a.src)
 config = json.loads(z.read("config.json"))
 if a.lr is not None:
     config["compile_config"]["optimizer"]["config"]["learning_rate"] = a.lr
+if config.get("compile_config"):  # tf.keras 2.11+'s own settings
+    config["compile_config"]["optimizer"]["config"].update(jit_compile=True, is_legacy_optimizer=False)
 if a.lso_explicit:
     config["compile_config"]["optimizer"] = {
         "module": "keras.mixed_precision.loss_scale_optimizer", "class_name": "LossScaleOptimizerV3",
