@@ -1207,13 +1207,6 @@ done:
  * sub-optimizers: a LossScaleOptimizer (mixed precision) holds its own variables followed by its
  * inner optimizer's in `optimizer/vars`, and Keras saves the inner one again at
  * `optimizer/inner_optimizer/vars`. */
-/* Whether the store was written by tf.keras 2.13-2.15 (saving.c's tf2_written_store, for this
- * reader): its version says so, or, without metadata, what only those wrote. */
-static int tf2_written(const kcb_checkpoint_file *f) {
-  if (f->keras_version) return f->keras_version[0] == '2';
-  return kcb__h5_exists(f->file, "_layer_checkpoint_dependencies") || kcb__h5_exists(f->file, "metrics");
-}
-
 static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int depth) {
   int rc = 0;
   char vars_path[KCB__H5_PATH_MAX], *oname = NULL, **vars = NULL;
@@ -1247,7 +1240,7 @@ static int read_store_optimizer(kcb_checkpoint_file *f, const char *path, int de
   KCB__TRY(list_members(f, path, &m, &n_m, 0));
   /* tf.keras 2.13-2.15's LossScaleOptimizer: its `variables` are its inner optimizer's, and the
    * inner optimizer, walked again as an attribute, stores them a second time */
-  int inner_again = depth == 0 && n > 0 && tf2_written(f);
+  int inner_again = depth == 0 && n > 0 && kcb__tf2_written_store(f->file, f->keras_version);
   for (size_t j = 0; j < n_m; j++) {
     if (!m[j].is_group || strcmp(m[j].name, "vars") == 0) continue;
     if (inner_again && (!strcmp(m[j].name, "_optimizer") || !strcmp(m[j].name, "inner_optimizer"))) continue;

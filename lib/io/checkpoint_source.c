@@ -89,6 +89,11 @@ static void count_assets(kcb__ckpt_source *s) {
   }
 }
 
+int kcb__tf2_written_store(hid_t file, const char *keras_version) {
+  if (keras_version) return keras_version[0] == '2';
+  return kcb__h5_exists(file, "_layer_checkpoint_dependencies") || kcb__h5_exists(file, "metrics");
+}
+
 int kcb__is_keras_dir(const char *path) { return dir_holds(path, "config.json") && dir_holds(path, "model.weights.h5"); }
 
 int kcb__keras_dir_without_weights(const char *path) {

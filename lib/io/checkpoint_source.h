@@ -32,6 +32,12 @@ typedef struct kcb__ckpt_source {
  * nothing stays open. */
 int kcb__ckpt_source_open(kcb__ckpt_source *s, const char *path);
 
+/** Whether a store (a .keras archive's model.weights.h5, a .weights.h5) was written by tf.keras
+ * 2.13-2.15: its version says so (keras_version, NULL when the file has none), or, for
+ * save_weights' file (no metadata), what only those wrote: layers under
+ * `_layer_checkpoint_dependencies` (2.13, 2.14) or the compiled metrics' state (2.15). */
+int kcb__tf2_written_store(hid_t file, const char *keras_version);
+
 /** Whether path is a directory holding config.json and model.weights.h5: a model Keras saved with
  * save_model(..., zipped=False), which kcb reads as it reads a .keras archive. */
 int kcb__is_keras_dir(const char *path);

@@ -813,14 +813,6 @@ static double file_optimizer_number(const kcb__ckpt_source *s, const char *key, 
   return x;
 }
 
-/* Whether a store (.keras member or .weights.h5) was written by tf.keras 2.13-2.15: its version
- * says so, or, for save_weights' file (no metadata), what only those wrote: layers under
- * `_layer_checkpoint_dependencies` (2.13, 2.14) or the compiled metrics' state (2.15). */
-static int tf2_written_store(const kcb__ckpt_source *s) {
-  if (s->layout == KCB_LAYOUT_H5) return 0;
-  if (s->keras_version) return s->keras_version[0] == '2';
-  return kcb__h5_exists(s->file, "_layer_checkpoint_dependencies") || kcb__h5_exists(s->file, "metrics");
-}
 
 /* Reads optimizer variables 0 (iteration), 1 (learning rate), 2.. (slots) named by `names`
  * under group g (tf.keras 2: no learning rate, see above). A count mismatch returns 1 (nothing
@@ -828,7 +820,7 @@ static int tf2_written_store(const kcb__ckpt_source *s) {
 static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, const model_vars *v, hid_t g, char **names,
                                size_t n, int required, staged *st) {
   /* tf.keras 2.11+'s optimizer in a .keras (2.13-2.15): the iteration, then the slots, no learning rate */
-  int tf2_store = tf2_written_store(s) && n != v->n_s + 2; /* n: the slots and the iteration, or SGD's buffers */
+  int tf2_store = s->layout != KCB_LAYOUT_H5 && kcb__tf2_written_store(s->file, s->keras_version) && n != v->n_s + 2; /* n: the slots and the iteration, or SGD's buffers */
   int tf2 = tf2_store || (n > 0 && tf2_iteration_name(names[0]) && n != v->n_s + 2);
   size_t first_slot = tf2 ? 1 : 2, lr_at = tf2 ? 0 : 1;
   if (tf2) /* optimizer_v2's hyperparameters: skipped, but for the learning rate */
