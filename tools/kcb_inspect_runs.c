@@ -449,17 +449,19 @@ int cmd_diff(int argc, char **argv) {
       rc = EXIT_DATA;
       goto done;
     }
+  int checkpoint[2];
   for (size_t i = 0; i < 2 && rc == 0; i++) { /* another tool's file (an event file is a run): what it is */
-    const char *kind = command_for_path(a.pos[i]);
-    if (!is_checkpoint_path(a.pos[i]) && kind && strcmp(kind, "runs") != 0 && kcb_checkpoint_foreign_kind(a.pos[i])) {
-      fprintf(stderr, "kcb-inspect diff: %s: %s\n", tool_esc(a.pos[i]), kcb_checkpoint_foreign_kind(a.pos[i]));
+    const char *kind = command_for_path(a.pos[i]), *foreign = kcb_checkpoint_foreign_kind(a.pos[i]);
+    checkpoint[i] = diffs_as_checkpoint(a.pos[i]);
+    if (!is_checkpoint_path(a.pos[i]) && kind && strcmp(kind, "runs") != 0 && foreign) {
+      fprintf(stderr, "kcb-inspect diff: %s: %s\n", tool_esc(a.pos[i]), foreign);
       rc = EXIT_DATA;
     }
   }
-  if (rc == 0 && diffs_as_checkpoint(a.pos[0]) != diffs_as_checkpoint(a.pos[1])) {
+  if (rc == 0 && checkpoint[0] != checkpoint[1]) {
     char why[640]; /* a run's scalars and a checkpoint's variables have nothing to compare */
     snprintf(why, sizeof why, "%s is a checkpoint and %s is not: diff compares two runs or two checkpoints",
-             tool_esc(a.pos[diffs_as_checkpoint(a.pos[0]) ? 0 : 1]), tool_esc(a.pos[diffs_as_checkpoint(a.pos[0]) ? 1 : 0]));
+             tool_esc(a.pos[checkpoint[0] ? 0 : 1]), tool_esc(a.pos[checkpoint[0] ? 1 : 0]));
     rc = usage_error("diff", "%s", why);
   }
   if (rc) goto done;

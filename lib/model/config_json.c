@@ -366,11 +366,9 @@ double kcb__config_number(json_t *obj, const char *key, double fallback) {
   return json_is_number(v) ? json_number_value(v) : fallback;
 }
 
-/* as Python tests it: None is false (Keras's `if self.use_bias:`) */
-int kcb__config_bool(json_t *obj, const char *key, int fallback) { return kcb__json_truthy(obj, key, fallback); }
 
 #define number_or kcb__config_number
-#define bool_or kcb__config_bool
+#define bool_or kcb__json_truthy /* as Python tests it: None is false (Keras's `if self.use_bias:`) */
 
 int kcb__config_check_kinds(json_t *c, const char *what, const char *file) {
   /* (a layer's class leads its description: "BatchNormalization layer 'x'") */

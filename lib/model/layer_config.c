@@ -190,7 +190,7 @@ static int channels_last(json_t *c) {
 }
 
 #define number_or kcb__config_number
-#define bool_or kcb__config_bool
+#define bool_or kcb__json_truthy
 
 /* One side of ZeroPadding2D's padding: a whole number from 0 to a million. */
 static int padding_amount(json_t *v, int *amount) {

@@ -28,8 +28,6 @@ int kcb__config_activation(json_t *v, kcb_activation *out, const char *file, con
 kcb_initializer kcb__config_initializer(json_t *v, kcb_initializer fallback);
 /* A setting's number, or `fallback` when it is absent or null. */
 double kcb__config_number(json_t *obj, const char *key, double fallback);
-/* A setting's truth as Python reads it (true, or a number other than 0), or `fallback` when absent. */
-int kcb__config_bool(json_t *obj, const char *key, int fallback);
 /* The settings that hold numbers or truths in `c` hold no string, list or object (Keras would take
  * "0.5" for a rate, or "false" as true): KCB_EFORMAT naming `what` (a layer's "<Class> layer
  * '<name>'", whose class decides what its scale is) and the setting, else 0. */

@@ -828,13 +828,13 @@ static int load_optimizer_vars(const kcb__ckpt_source *s, const kcb_model *m, co
       if (strstr(names[first_slot], "/learning_rate:") || strstr(names[first_slot], "/lr:")) lr_at = first_slot;
   /* tf.keras 2.11+'s SGD at momentum 0 keeps a buffer per variable that never changes a step; kcb's
    * (and Keras 3's) keeps none */
-  if (tf2 && m->opt.o.kind == KCB_OPT_SGD && v->n_s == 0 && n > first_slot && n - first_slot == trainable_count(m, v) &&
+  const size_t t = trainable_count(m, v);
+  if (tf2 && m->opt.o.kind == KCB_OPT_SGD && v->n_s == 0 && n > first_slot && n - first_slot == t &&
       file_optimizer_number(s, "momentum", 0) == 0)
     n = first_slot;
   /* standalone Keras 2.2/2.3 (slots made under "training/") list each kind's slots together, and
    * their Adam keeps a vhat of shape (1,) per variable that stays 0 without amsgrad: kcb keeps none */
   int standalone = tf2 && first_slot < n && strncmp(names[first_slot], "training/", 9) == 0;
-  size_t t = trainable_count(m, v);
   if (standalone && (m->opt.o.kind == KCB_OPT_ADAM || m->opt.o.kind == KCB_OPT_ADAMW) && !m->opt.o.amsgrad && t &&
       n - first_slot == 3 * t && unit_vectors(s, g, names + n - t, t))
     n -= t;
