@@ -312,6 +312,66 @@ static void test_top_k_and_last(void **state) {
   kcb_model_free(m);
 }
 
+/* A name the list already holds (fixed, or a field rounding two values alike) is rewritten only
+ * by a better value: a worse one would replace the kept best. */
+static void test_top_k_same_name(void **state) {
+  (void)state;
+  kcb_model *m = small_model();
+  char tmpl[600];
+  snprintf(tmpl, sizeof tmpl, "%s/topk_same/best.weights.h5", dir);
+  kcb_model_checkpoint_options o = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+  o.save_weights_only = 1;
+  o.save_top_k = 1;
+  kcb_callback *cb = NULL;
+  assert_ok(kcb_model_checkpoint_new(&cb, tmpl, &o));
+  driver d;
+  drive_begin(&d, cb, m);
+  const double seq[] = {0.5, 0.6, 0.4, 0.7};
+  for (int e = 0; e < 4; e++) assert_ok(drive_epoch(&d, e, "val_loss", seq[e]));
+  kcb_checkpoint_info info;
+  assert_ok(kcb_checkpoint_info_read(&info, path_in("topk_same/best.weights.h5")));
+  assert_int_equal(info.epoch, 2);
+  assert_true(info.monitor_value == 0.4);
+  double v = 0;
+  assert_non_null(kcb_model_checkpoint_kept(cb, 0, &v));
+  assert_true(v == 0.4);
+  kcb_callback_free(cb);
+
+  /* two values rounding to one name among k = 2: the name keeps the better of them */
+  snprintf(tmpl, sizeof tmpl, "%s/topk_round/w-{val_loss:.1f}.weights.h5", dir);
+  o.save_top_k = 2;
+  assert_ok(kcb_model_checkpoint_new(&cb, tmpl, &o));
+  drive_begin(&d, cb, m);
+  const double seq2[] = {0.31, 0.52, 0.34, 0.29};
+  for (int e = 0; e < 4; e++) assert_ok(drive_epoch(&d, e, "val_loss", seq2[e]));
+  assert_ok(kcb_checkpoint_info_read(&info, path_in("topk_round/w-0.3.weights.h5")));
+  assert_true(info.monitor_value == 0.29);
+  assert_true(exists(path_in("topk_round/w-0.5.weights.h5"))); /* still the second best name */
+  assert_int_equal(count_files(path_in("topk_round")), 2);
+  kcb_callback_free(cb);
+  kcb_model_free(m);
+}
+
+/* Keras's ModelCheckpoint("x.weights.h5", save_weights_only=False) calls model.save, which writes
+ * its legacy full-model HDF5 for any *.h5 name: load_model reads it, with the model's config. */
+static void test_full_model_under_weights_name(void **state) {
+  (void)state;
+  kcb_model *m = small_model();
+  char tmpl[600];
+  snprintf(tmpl, sizeof tmpl, "%s/fullname/m{epoch}.weights.h5", dir);
+  kcb_model_checkpoint_options o = KCB_MODEL_CHECKPOINT_OPTIONS_INIT;
+  kcb_callback *cb = NULL;
+  assert_ok(kcb_model_checkpoint_new(&cb, tmpl, &o));
+  driver d;
+  drive_begin(&d, cb, m);
+  assert_ok(drive_epoch(&d, 0, "val_loss", 0.5));
+  kcb_checkpoint_info info;
+  assert_ok(kcb_checkpoint_info_read(&info, path_in("fullname/m1.weights.h5")));
+  assert_int_equal(info.layout, KCB_LAYOUT_H5);
+  kcb_callback_free(cb);
+  kcb_model_free(m);
+}
+
 /* A best that could not be written is not the best: the next epoch must still beat the old one. */
 static void test_failed_save_keeps_the_old_best(void **state) {
   (void)state;
@@ -756,6 +816,8 @@ int main(void) {
       cmocka_unit_test(test_threshold_mode_and_missing),
       cmocka_unit_test(test_save_freq_batches),
       cmocka_unit_test(test_top_k_and_last),
+      cmocka_unit_test(test_top_k_same_name),
+      cmocka_unit_test(test_full_model_under_weights_name),
       cmocka_unit_test(test_failed_save_keeps_the_old_best),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_backup_resume_epoch),

@@ -452,8 +452,14 @@ static void test_layout_by_name(void **state) {
   kcb_save_options so = KCB_SAVE_OPTIONS_INIT;
   so.layout = KCB_LAYOUT_WEIGHTS_H5;
   assert_error(kcb_model_save(m, tmp_path("x.h5"), &so), KCB_EINVAL, "must end in .weights.h5");
-  so.layout = KCB_LAYOUT_H5;
+  so.layout = KCB_LAYOUT_LEGACY_WEIGHTS_H5; /* Keras's load_weights would read the name as its store */
   assert_error(kcb_model_save(m, tmp_path("x.weights.h5"), &so), KCB_EINVAL, "not .weights.h5");
+  so.layout = KCB_LAYOUT_H5; /* Keras's model.save("x.weights.h5") writes its legacy full model */
+  assert_error(kcb_model_save(m, tmp_path("x.weights"), &so), KCB_EINVAL, "needs a name ending in .h5");
+  assert_ok(kcb_model_save(m, tmp_path("full.weights.h5"), &so));
+  kcb_checkpoint_info full;
+  assert_ok(kcb_checkpoint_info_read(&full, tmp_path("full.weights.h5")));
+  assert_int_equal(full.layout, KCB_LAYOUT_H5);
   assert_error(kcb_model_save(m, tmp_path("x.bin"), NULL), KCB_EINVAL, "cannot tell the layout");
   /* the layout is read from the content, not the name */
   assert_ok(kcb_model_save(m, tmp_path("renamed.weights.h5"), NULL));

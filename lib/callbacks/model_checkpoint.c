@@ -339,10 +339,15 @@ static int should_save(model_checkpoint *mc, int epoch, const kcb_logs *logs, co
     if (mc->o.save_top_k < 0) return 1;
   }
   if (mc->o.save_top_k == 0) return 0;
-  if (mc->o.save_top_k > 0 && mc->n_kept >= (size_t)mc->o.save_top_k) {
-    int replaces_same = 0;
-    for (size_t i = 0; i < mc->n_kept; i++) replaces_same |= strcmp(mc->kept[i].path, path) == 0;
-    if (!replaces_same && !better(mc, *value, mc->kept[mc->n_kept - 1].value)) {
+  if (mc->o.save_top_k > 0) {
+    /* A name already kept (a fixed name, or a field rounding two values alike) holds one value:
+     * it is rewritten only by a better one, or the kept value would be lost to a worse. */
+    const kept_file *same = NULL;
+    for (size_t i = 0; i < mc->n_kept && !same; i++)
+      if (strcmp(mc->kept[i].path, path) == 0) same = &mc->kept[i];
+    int enters = same ? better(mc, *value, same->value)
+                      : mc->n_kept < (size_t)mc->o.save_top_k || better(mc, *value, mc->kept[mc->n_kept - 1].value);
+    if (!enters) {
       if (mc->o.verbose > 0)
         fprintf(mc->stream, "\nEpoch %d: %s was not in top %d\n", epoch + 1, mc->monitor.name, mc->o.save_top_k);
       return 0;
@@ -358,6 +363,8 @@ static int write_file(model_checkpoint *mc, const char *path, int epoch, int64_t
   so.monitor_value = value;
   so.epoch = epoch;
   so.batch = batch;
+  /* Keras's model.save takes any *.h5 name, *.weights.h5 too, for its legacy full-model file */
+  if (!mc->o.save_weights_only && kcb__ends_with(path, ".weights.h5")) so.layout = KCB_LAYOUT_H5;
   int rc = kcb__mkdirs_for(path, "ModelCheckpoint");
   if (rc) return rc;
   rc = kcb_model_save(mc->base.model, path, &so);

@@ -487,9 +487,12 @@ static int check_name(const char *path, kcb_checkpoint_layout layout) {
     case KCB_LAYOUT_KERAS:
       if (!kcb__ends_with(path, ".keras")) return kcb__error(KCB_EINVAL, "%s: the filename must end in .keras for the keras layout", path);
       return 0;
-    case KCB_LAYOUT_H5:
+    case KCB_LAYOUT_H5: /* Keras's model.save writes it under any *.h5 name, *.weights.h5 included */
+      if (!(kcb__ends_with(path, ".h5") || kcb__ends_with(path, ".hdf5")))
+        return kcb__error(KCB_EINVAL, "%s: the %s layout needs a name ending in .h5", path, layout_names[layout]);
+      return 0;
     case KCB_LAYOUT_LEGACY_WEIGHTS_H5:
-      /* Keras reads any *.weights.h5 as the Keras 3 store, so a legacy layout must not be named so. */
+      /* Keras's load_weights reads any *.weights.h5 as the Keras 3 store, so this layout must not be named so. */
       if (kcb__ends_with(path, ".weights.h5") || !(kcb__ends_with(path, ".h5") || kcb__ends_with(path, ".hdf5")))
         return kcb__error(KCB_EINVAL, "%s: the %s layout needs a name ending in .h5 (not .weights.h5)", path,
                           layout_names[layout]);
