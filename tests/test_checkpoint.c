@@ -407,6 +407,8 @@ static void test_errors(void **state) {
   o.save_top_k = 3;
   assert_error(kcb_model_checkpoint_new(&cb, "w.weights.h5", &o), KCB_EINVAL, "save_top_k=3 needs a filepath with fields");
   o.save_top_k = -1;
+  assert_error(kcb_model_checkpoint_new(&cb, "w{batch}.weights.h5", &o), KCB_EKEY,
+               "'batch' (there is no batch with save_freq=\"epoch\")");
   o.save_freq = -2;
   assert_error(kcb_model_checkpoint_new(&cb, "w.weights.h5", &o), KCB_EINVAL, "Unrecognized save_freq");
   assert_null(cb);

@@ -34,7 +34,9 @@ void cli_open_standard_fds(void) {
   signal(SIGXFSZ, SIG_IGN);
   for (int fd = 0; fd <= 2; fd++)
     if (fcntl(fd, F_GETFD) == -1 && errno == EBADF) {
-      int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY); /* the lowest free number: fd */
+      /* the lowest free number: fd. Standard output opened for reading fails every write with
+       * EBADF, as the closed one would, so the tool still says its output was lost (exit 1). */
+      int null = open("/dev/null", fd <= 1 ? O_RDONLY : O_WRONLY);
       if (null >= 0 && null != fd) close(null); /* not fd (a lower one opened meanwhile?): leave it */
     }
 }
@@ -49,8 +51,22 @@ void cli_stdout_reader_may_leave(void) {
   signal(SIGPIPE, SIG_IGN);
 }
 
-int cli_check_environment(const char *tool) {
+/* Whether an option before "--" is --help, -h or --version (alone or as --help=...), or the
+ * command is kcb-inspect's "help". */
+static int asks_for_help(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "help") == 0) return 1;
+  for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+    size_t n = strcspn(argv[i], "=");
+    if ((n == 6 && strncmp(argv[i], "--help", 6) == 0) || (n == 9 && strncmp(argv[i], "--version", 9) == 0) ||
+        strcmp(argv[i], "-h") == 0)
+      return 1;
+  }
+  return 0;
+}
+
+int cli_check_environment(const char *tool, int argc, char **argv) {
   uint64_t max_params;
+  if (asks_for_help(argc, argv)) return 0;
   if (kcb_max_params_from_env(&max_params) == 0) return 0;
   fprintf(stderr, "%s: %s\n", tool, kcb_error_last());
   return 2;

@@ -9,7 +9,8 @@
 
 /* Opens /dev/null on whichever of descriptors 0, 1 and 2 is closed (`>&-`, some daemons and batch
  * systems), before anything else is opened: otherwise the first file the tool writes (an event
- * file, a CSV log) would take that number and receive its printed text. Also ignores SIGXFSZ, so
+ * file, a CSV log) would take that number and receive its printed text. Standard output is opened
+ * for reading, so that writing it still fails as a closed one does. Also ignores SIGXFSZ, so
  * that a file size limit fails a write (EFBIG) instead of killing the tool. */
 void cli_open_standard_fds(void);
 
@@ -23,8 +24,9 @@ void cli_check_stdout_at_exit(const char *tool);
 void cli_stdout_reader_may_leave(void);
 
 /* Checks the environment variables kcb reads (KCB_MAX_PARAMS), which the library would otherwise
- * ignore when malformed. @return 0, or 2 (a usage error, said on stderr). */
-int cli_check_environment(const char *tool);
+ * ignore when malformed; not when the command line asks for --help or --version, which must
+ * still explain them. @return 0, or 2 (a usage error, said on stderr). */
+int cli_check_environment(const char *tool, int argc, char **argv);
 
 /* Prints "TOOL VERSION" (the library's run-time version) on stdout. */
 void cli_print_version(const char *tool);

@@ -105,14 +105,15 @@ const char *command_for_path(const char *path) {
 int main(int argc, char **argv) {
   cli_open_standard_fds(); /* first: before anything opens a file */
   cli_check_stdout_at_exit("kcb-inspect");
-  if (cli_check_environment("kcb-inspect")) return 2;
+  if (cli_check_environment("kcb-inspect", argc, argv)) return 2;
   if (blas_thread_shutdown_) blas_thread_shutdown_();
   if (argc < 2) {
     fputs(main_help, stderr);
     return EXIT_USAGE;
   }
-  const char *names[sizeof commands / sizeof commands[0]];
+  const char *names[sizeof commands / sizeof commands[0] + 1];
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
+  names[sizeof commands / sizeof commands[0]] = "help"; /* a command too, for "did you mean" */
   if (strcmp(argv[1], "help") == 0 && argc > 2) { /* "help CMD" is "CMD --help", as git does */
     const command *cmd = find_command(argv[2]);
     if (cmd) {

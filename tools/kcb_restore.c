@@ -143,7 +143,7 @@ static int output_is_ranked(const kcb_checkpoint_ranking *r, const char *output)
 int main(int argc, char **argv) {
   cli_open_standard_fds(); /* first: before anything opens a file */
   cli_check_stdout_at_exit("kcb-restore");
-  if (cli_check_environment("kcb-restore")) return 2;
+  if (cli_check_environment("kcb-restore", argc, argv)) return 2;
   kcb_rank_options ro = KCB_RANK_OPTIONS_INIT;
   const char *output = NULL, *format = NULL;
   int given_once[6] = {0}; /* the flags of one value given so far (see below) */

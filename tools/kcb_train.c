@@ -1092,7 +1092,11 @@ static int checkpoint_make(const train_args *a, int verbose, kcb_callback **out)
   if (a->mode) kcb_monitor_mode_from_name(&mo.mode, a->mode);
   mo.verbose = verbose;
   mo.save_best_only = a->save_best_only;
-  mo.save_weights_only = a->save_weights_only;
+  /* the name says what the file is: a *.weights.h5 template means weights only here, where Keras's
+   * callback would write its legacy full model under that name (say .h5 or .keras for a model) */
+  kcb_checkpoint_layout named = KCB_LAYOUT_AUTO;
+  kcb_checkpoint_layout_from_name(&named, a->checkpoint);
+  mo.save_weights_only = a->save_weights_only || named == KCB_LAYOUT_WEIGHTS_H5;
   mo.save_freq = a->save_freq;
   mo.save_top_k = a->save_top_k == -2 ? -1 : (int)a->save_top_k;
   mo.save_last = a->save_last;
@@ -1281,7 +1285,7 @@ int main(int argc, char **argv) {
   atexit(train_args_release);
   cli_check_stdout_at_exit("kcb-train");
   cli_stdout_reader_may_leave(); /* Ctrl-C on `kcb-train | tee log` ends tee too: the stop still saves */
-  if (cli_check_environment("kcb-train")) return 2;
+  if (cli_check_environment("kcb-train", argc, argv)) return 2;
   quiet_rank = kcb_distributed_launched_rank() > 0;
   /* Started by mpirun: one rank of a data-parallel run, where rank 0 alone prints and writes files. */
   kcb_distributed *dist = NULL;

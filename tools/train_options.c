@@ -153,7 +153,8 @@ static const option options[] = {
      "ckpt/w.{epoch:02d}-{val_loss:.2f}.weights.h5; watches --monitor/--mode"},
     {"save-best-only", NULL, SWITCH, AT(save_best_only), 0, 0, "only when --monitor improves"},
     {"save-weights-only", NULL, SWITCH, AT(save_weights_only), 0, 0,
-     "weights only (TEMPLATE must end in .weights.h5; else .keras or .h5)"},
+     "weights only (TEMPLATE must end in .weights.h5, which implies it;\n"
+     "else .keras or .h5 hold the whole model)"},
     {"save-freq", "epoch|N", FREQ, AT(save_freq), 0, 0, "at every epoch end, or every N batches [epoch]"},
     {"save-top-k", "K", LONG, AT(save_top_k), -1, 1000000, "keep the K best files by --monitor, delete the others; -1 all [-1]"},
     {"save-last", NULL, SWITCH, AT(save_last), 0, 0, "also keep last.<ext> next to them, updated at every save point"},

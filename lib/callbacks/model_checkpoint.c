@@ -273,9 +273,6 @@ static int mc_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (mc->has_val_key && !(cb->params && cb->params->has_validation))
     return kcb__error(KCB_EKEY, "ModelCheckpoint: filepath \"%s\" uses a val_* key, but fit has no validation data",
                       mc->filepath);
-  if (mc->has_batch_key && mc->o.save_freq == 0)
-    return kcb__error(KCB_EKEY, "Failed to format this callback filepath: \"%s\". Reason: 'batch' (there is no batch "
-                      "with save_freq=\"epoch\")", mc->filepath);
   mc->began = 0;
   /* what an earlier run's kill or second Ctrl-C left mid-write (a directory named by fields is not known yet) */
   const char *slash = strrchr(mc->filepath, '/');
@@ -482,6 +479,12 @@ int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb
     return kcb__error(KCB_EINVAL, "ModelCheckpoint: save_top_k=%d needs a filepath with fields such as {epoch} "
                       "(\"%s\" names a single file)", o->save_top_k, filepath);
   }
+  if (mc->has_batch_key && o->save_freq == 0) { /* Keras's KeyError at the first save, said before any work */
+    free(mc->filepath);
+    free(mc);
+    return kcb__error(KCB_EKEY, "Failed to format this callback filepath: \"%s\". Reason: 'batch' (there is no batch "
+                      "with save_freq=\"epoch\")", filepath);
+  }
   mc->base.ops = &model_checkpoint_ops;
   mc->base.owned_by_kcb = 1;
   mc->monitor = monitor;
@@ -543,7 +546,7 @@ static int check_field(void *ctx, const kcb__pyfield *f) {
   for (size_t i = 0; i < c->n_keys; i++)
     if (field_is(f, c->keys[i])) return 0;
   char have[1024];
-  size_t w = (size_t)snprintf(have, sizeof have, "epoch, batch");
+  size_t w = (size_t)snprintf(have, sizeof have, "epoch, batch (with save_freq N)");
   for (size_t i = 0; i < c->n_keys && w < sizeof have; i++)
     w += (size_t)snprintf(have + w, sizeof have - w, ", %s", c->keys[i] ? c->keys[i] : "");
   return kcb__error(KCB_EKEY, "filepath '%s' names {%.*s}, which the logs will not have (they will have: %s)",

@@ -27,6 +27,10 @@ check train_metrics_twice 2 "^kcb-train: --metrics 'accuracy': given twice" -- "
 # a malformed KCB_MAX_PARAMS is said, not silently replaced by the default
 check env_max_params 2 "^kcb-train: KCB_MAX_PARAMS='1e9': expected a whole number" -- env KCB_MAX_PARAMS=1e9 "$train" --epochs 1
 check env_max_params_inspect 2 "^kcb-inspect: KCB_MAX_PARAMS='-3'" -- env KCB_MAX_PARAMS=-3 "$inspect" runs .
+# ... but --help and --version, which explain it, still answer
+check env_max_params_help 0 "^usage: kcb-train" -- env KCB_MAX_PARAMS=abc "$train" --help
+check env_max_params_version 0 "^kcb-restore [0-9]" -- env KCB_MAX_PARAMS=abc "$restore" --version
+check env_max_params_inspect_help 0 "^usage: kcb-inspect runs" -- env KCB_MAX_PARAMS=abc "$inspect" help runs
 # a value forgotten before the next option is said so, not taken as a file of that name (argparse's rule)
 check train_value_is_option 2 "^kcb-train: --csv: needs a value, and the next argument is the option --terminate-on-nan \(write --csv=--terminate-on-nan" -- \
   "$train" --epochs 1 --csv --terminate-on-nan
@@ -82,6 +86,7 @@ check restore_o_is_output 2 "^kcb-restore: --output 'x\.bin': the keras layout i
 check restore_did_you_mean 2 "kcb-restore: unknown option '--mnitor' \(did you mean --monitor\?\)" -- "$restore" --mnitor x .
 check inspect_command 2 "^kcb-inspect: unknown command 'scalar' \(did you mean scalars\?\)" -- "$inspect" scalar x
 check inspect_option 2 "kcb-inspect scalars: unknown option '--tg' \(did you mean --tag\?\)" -- "$inspect" scalars x --tg t
+check inspect_help_typo 2 "^kcb-inspect: unknown command 'hlep' \(did you mean help\?\)" -- "$inspect" hlep
 check inspect_help_cmd 0 "^usage: kcb-inspect runs LOGDIR" -- "$inspect" help runs
 check inspect_help_unknown 2 "kcb-inspect help: unknown command 'run' \(did you mean runs\?\)" -- "$inspect" help run
 # usage errors before any work: kcb-restore checks --output against --format before ranking
@@ -160,6 +165,12 @@ if [ -d /usr/share/datasets/fashion-mnist ]; then
   check closed_stdout_events 0 "^2 files whole" -- "$inspect" validate "$tmp/closed/tb"
   "$train" $small --epochs 2 --csv "$tmp/closed/log.csv" >&- 2>&-
   check closed_stdout_csv 0 "^epoch,accuracy,loss," -- head -1 "$tmp/closed/log.csv"
+  # ... and output that went nowhere is a failure, as with a full disk
+  for tool in "$train" "$inspect" "$restore"; do
+    name=$(basename "$tool")
+    check "${name}_closed_stdout" 1 "^$name: writing to standard output failed: Bad file descriptor" -- sh -c "'$tool' --help >&-"
+  done
+  check inspect_closed_stdout_scalars 1 "writing to standard output failed" -- sh -c "'$inspect' scalars '$tmp/closed/tb' --tag epoch_loss >&-"
   # a log written with any --csv-separator reads back in both tools: the separator is the character
   # after the header's "epoch"
   "$train" $small --epochs 2 --csv-separator : --csv "$tmp/colon/log.csv" --checkpoint "$tmp/colon/c{epoch}.weights.h5" >/dev/null 2>&1

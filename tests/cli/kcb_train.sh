@@ -204,8 +204,10 @@ print(round(c['weight_decay'], 6), round(c['momentum'], 6))\" '$tmp/sgdwd.keras'
   # a loss of 0/0 (outputs all zero: a dilated kernel that reads only blank corners) prints as nan
   check test_loss_nan 0 '^test_loss=nan test_accuracy=' -- "$bin" --train-limit 640 --epochs 1 --verbose 0 --model '28x28x1,conv:2:2:d27,flatten,10'
   # a checkpoint template naming a key the logs will not have, or a wrong extension: usage errors before training
-  check checkpoint_unknown_key 2 "kcb-train: --checkpoint 'c/\{foo\}\.keras': filepath 'c/\{foo\}\.keras' names \{foo\}, which the logs will not have \(they will have: epoch, batch, loss, accuracy, val_loss, val_accuracy\)" -- \
+  check checkpoint_unknown_key 2 "kcb-train: --checkpoint 'c/\{foo\}\.keras': filepath 'c/\{foo\}\.keras' names \{foo\}, which the logs will not have \(they will have: epoch, batch \(with save_freq N\), loss, accuracy, val_loss, val_accuracy\)" -- \
     "$bin" --train-limit 500 --epochs 1 --verbose 1 --checkpoint "c/{foo}.keras"
+  check checkpoint_batch_key_epoch_saving 2 "kcb-train: --checkpoint .*'batch' \(there is no batch with save_freq=\"epoch\"\)" -- \
+    "$bin" --train-limit 500 --epochs 1 --verbose 0 --checkpoint "$tmp/c/{epoch}-{batch}.keras"
   check checkpoint_lr_key_needs_schedule 2 "names \{learning_rate\}" -- "$bin" --train-limit 500 --epochs 1 --checkpoint "$tmp/c/{epoch}-{learning_rate}.keras"
   check checkpoint_lr_key 0 "^test_loss=" -- "$bin" --train-limit 500 --epochs 1 --verbose 0 --lr-schedule cosine --checkpoint "$tmp/c/{epoch}-{learning_rate:.4f}.keras"
   check checkpoint_extension 2 "kcb-train: --checkpoint 'c/\{epoch\}\.txt': The filepath provided must end in" -- "$bin" --train-limit 500 --epochs 1 --checkpoint "c/{epoch}.txt"
@@ -280,7 +282,7 @@ print(round(c['weight_decay'], 6), round(c['momentum'], 6))\" '$tmp/sgdwd.keras'
     "$bin" $small --epochs 1 --verbose 0 --checkpoint "$tmp/w.h5" --save-weights-only
   check ckpt_template 2 "kcb-train: --checkpoint .*bad template .*Unknown format code 'd' for object of type 'float'" -- \
     "$bin" $small --epochs 1 --verbose 0 --checkpoint "$tmp/w{val_loss:03d}.keras"
-  check ckpt_val_key_no_validation 2 "names \\{val_loss\\}, which the logs will not have \\(they will have: epoch, batch, loss, accuracy\\)" -- \
+  check ckpt_val_key_no_validation 2 "names \\{val_loss\\}, which the logs will not have \\(they will have: epoch, batch \\(with save_freq N\\), loss, accuracy\\)" -- \
     "$bin" $small --epochs 1 --verbose 0 --validation-split 0 --checkpoint "$tmp/w{val_loss:.2f}.keras" --monitor loss
   check ckpt_best_messages 0 "^Epoch 1: val_loss improved from None to [0-9]\\.[0-9]{5}, saving model to $tmp/ck/w\\.01-[0-9]\\.[0-9]{3}\\.weights\\.h5\$" -- \
     "$bin" $small --epochs 3 --verbose 2 --checkpoint "$tmp/ck/w.{epoch:02d}-{val_loss:.3f}.weights.h5" --save-weights-only \

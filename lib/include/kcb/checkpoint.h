@@ -60,7 +60,8 @@ typedef struct kcb_model_checkpoint_options {
  * @return 0, KCB_EINVAL (filepath NULL or empty; a malformed template or a format spec Python
  *         rejects; save_weights_only without `.weights.h5`, or neither `.keras` nor `.h5`; monitor
  *         NULL, empty or longer than KCB_LOGS_KEY_MAX - 1; mode not auto, min or max;
- *         save_freq < 0; save_top_k < -1; save_top_k > 1 with a template without fields) or
+ *         save_freq < 0; save_top_k < -1; save_top_k > 1 with a template without fields),
+ *         KCB_EKEY ({batch} with save_freq 0: epoch-end saves have no batch, Keras's KeyError) or
  *         KCB_ENOMEM. */
 int kcb_model_checkpoint_new(kcb_callback **out, const char *filepath, const kcb_model_checkpoint_options *opts);
 
