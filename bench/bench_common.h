@@ -27,6 +27,33 @@ static inline double median(double *v, int n) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/* Times each epoch after the first from on_epoch_begin to on_epoch_end: the training loop's steady
+ * state, without what fit does once per call (checking the data for NaN, sizing workspaces, agreeing
+ * across ranks) and without the first epoch, which warms the caches. */
+typedef struct bench_epoch_timer {
+  kcb_callback base;
+  double begun, seconds;
+  int epochs;
+} bench_epoch_timer;
+
+static inline int bench_timer_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)epoch, (void)logs;
+  ((bench_epoch_timer *)cb)->begun = now();
+  return 0;
+}
+
+static inline int bench_timer_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)logs;
+  bench_epoch_timer *t = (bench_epoch_timer *)cb;
+  if (epoch > 0) t->seconds += now() - t->begun, t->epochs++;
+  return 0;
+}
+
+static const kcb_callback_ops bench_timer_ops = {
+    .name = "EpochTimer", .on_epoch_begin = bench_timer_begin, .on_epoch_end = bench_timer_end};
+
+#define BENCH_EPOCH_TIMER_INIT {.base = {.ops = &bench_timer_ops}}
+
 #ifdef BENCH_NAME
 /* Ends the benchmark with the library's message when a step fails. */
 static inline void check(int rc, const char *what) {

@@ -89,34 +89,11 @@ static kcb_model *make_model(void) {
   return m;
 }
 
-/* Times each epoch from on_epoch_begin to on_epoch_end: the training loop alone, without what fit
- * does once per call (checking the data for NaN, agreeing on it across ranks, broadcasting the weights). */
-typedef struct {
-  kcb_callback base;
-  double begun, seconds;
-  int epochs;
-} epoch_timer;
-
-static int timer_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
-  (void)epoch, (void)logs;
-  ((epoch_timer *)cb)->begun = now();
-  return 0;
-}
-
-static int timer_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
-  (void)logs;
-  epoch_timer *t = (epoch_timer *)cb;
-  if (epoch > 0) t->seconds += now() - t->begun, t->epochs++; /* the first epoch warms caches */
-  return 0;
-}
-
-static const kcb_callback_ops timer_ops = {.name = "EpochTimer", .on_epoch_begin = timer_begin, .on_epoch_end = timer_end};
-
 /* FIT_EPOCHS epochs in one fit call; returns the samples per second of the epochs after the first
  * and, in *per_call, of the whole call. */
 static double fit_epochs(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, kcb_distributed *d, int64_t batch,
                          double *per_call) {
-  epoch_timer timer = {.base = {.ops = &timer_ops}};
+  bench_epoch_timer timer = BENCH_EPOCH_TIMER_INIT;
   kcb_callback *cbs[1] = {&timer.base};
   kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
   fo.batch_size = batch;

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -229,13 +230,38 @@ static int keyed_value_from_name(const char *stem, const char *monitor, double *
   return 0;
 }
 
+/* Whether the number after the separator at `sep` is labelled by a word that names another logged
+ * value than the monitor: `val_acc=0.87`, `..._sparse_categorical_accuracy_0.61`, `lr-0.001` (a
+ * setting), `loss_0.3` for val_loss. The monitor's own label is keyed_value_from_name's. */
+static int labelled_as_other(const char *stem, const char *sep, const char *monitor) {
+  const char *w = sep;
+  while (w > stem && (kcb__is_alpha((unsigned char)w[-1]) || w[-1] == '_')) w--;
+  while (w < sep && *w == '_') w++;
+  size_t len = (size_t)(sep - w), ml = strlen(monitor);
+  if (!len) return 0;
+  if (len >= ml && memcmp(sep - ml, monitor, ml) == 0 && (len == ml || sep[-(ptrdiff_t)ml - 1] == '_') &&
+      !(strncmp(monitor, "val_", 4) != 0 && len >= ml + 4 && memcmp(sep - ml - 4, "val_", 4) == 0))
+    return 0; /* the monitor's */
+  const char *token = sep;
+  while (token > w && token[-1] != '_') token--;
+  static const char *const values[] = {"loss", "acc", "accuracy", "auc", "mae", "mse", "rmse", "mape", "msle",
+                                       "precision", "recall", "f1", "iou", "crossentropy", "error", "score", "lr",
+                                       "rate", "decay", "momentum", "dropout", "wd"};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+    if ((size_t)(sep - token) == strlen(values[i]) && kcb__ascii_ncasecmp(token, values[i], strlen(values[i])) == 0)
+      return 1;
+  return 0;
+}
+
 /* The decimal numbers after a separator (Keras's `...-{val_loss:.2f}.keras`): how many there are,
  * the last in *out and its digits after the point in *decimals (-1: an exponent, inf or nan). A
  * name's one such number is a guess at the monitored value; of two or more
- * (`-{val_loss:.2f}-{val_accuracy:.2f}`) none can be told for it. */
-static int numbers_in_name(const char *stem, double *out, int *decimals) {
+ * (`-{val_loss:.2f}-{val_accuracy:.2f}`) none can be told for it. Numbers labelled as another
+ * value's are not counted, but in *labelled. */
+static int numbers_in_name(const char *stem, const char *monitor, double *out, int *decimals, int *labelled) {
   int found = 0;
   const char *digit = strpbrk(stem, "0123456789");
+  *labelled = 0;
   for (const char *p = stem; *p; p++) {
     if (*p != '-' && *p != '_' && *p != '=') continue;
     const char *end;
@@ -243,6 +269,11 @@ static int numbers_in_name(const char *stem, double *out, int *decimals) {
     double v;
     /* inf or nan only after some digit (the epoch's): "model-inf" is a name, "ckpt-02--inf" a value */
     if (parse_number(p + 1, &v, &end, &point) && point && (isfinite(v) || (digit && digit < p))) {
+      if (labelled_as_other(stem, p, monitor)) {
+        ++*labelled;
+        p = end - 1;
+        continue;
+      }
       const char *dot = memchr(p + 1, '.', (size_t)(end - p - 1));
       int percent = *end == '%'; /* a '%' format: the value times 100 */
       *out = percent ? v / 100 : v;
@@ -345,6 +376,22 @@ static int64_t epoch_from_name(const char *stem) {
   long long v = 0;
   while (isdigit((unsigned char)*p) && v < 100000000) v = v * 10 + (*p++ - '0');
   return v >= 1 ? (int64_t)(v - 1) : -1;
+}
+
+/* The 0-based epoch a file's directory names, when its own name has none: `epoch_03/model.keras`,
+ * `ckpt/003/w.weights.h5`; -1 otherwise (a run's or a date's directory is no epoch). */
+static int64_t epoch_from_directory(const char *path) {
+  const char *slash = strrchr(path, '/');
+  if (!slash || slash == path) return -1;
+  const char *start = slash;
+  while (start > path && start[-1] != '/') start--;
+  char dir[256];
+  size_t len = (size_t)(slash - start);
+  if (len == 0 || len >= sizeof dir) return -1;
+  memcpy(dir, start, len);
+  dir[len] = '\0';
+  int digits_only = strspn(dir, "0123456789") == len;
+  return digits_only || strstr(dir, "epoch") ? epoch_from_name(dir) : -1;
 }
 
 /* A CSV log the caller named must be readable and have the columns: its own error (file:line)
@@ -522,6 +569,24 @@ static int same_shape(const char *a, const char *b) {
   }
 }
 
+/* Whether two names of one shape (same_shape) differ in a whole number: a batch, a step, not only
+ * their decimal values (`c-001-0100-0.93` and `c-001-0200-0.86`: saves within one epoch). */
+static int whole_numbers_differ(const char *a, const char *b) {
+  while (*a && *b) {
+    if (!isdigit((unsigned char)*a)) {
+      a++, b++;
+      continue;
+    }
+    const char *ea = a, *eb = b;
+    int decimal = 0;
+    while (isdigit((unsigned char)*ea) || (*ea == '.' && isdigit((unsigned char)ea[1]))) decimal |= *ea++ == '.';
+    while (isdigit((unsigned char)*eb) || (*eb == '.' && isdigit((unsigned char)eb[1]))) decimal |= *eb++ == '.';
+    if (!decimal && (ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0)) return 1;
+    a = ea, b = eb;
+  }
+  return 0;
+}
+
 /* Whether two paths name files of one directory. */
 static int same_directory(const char *a, const char *b) {
   const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
@@ -535,6 +600,9 @@ typedef struct rank_work {
   name_hint hint;                        /* the name's number */
   int lone;                              /* the name's one number, of no named field */
   int several;                           /* another name of its directory, epoch and shape gives another number */
+  int within_epoch;                      /* ... and another whole number (a batch): saved mid-epoch */
+  int labelled;                          /* numbers its name labels as another value's (val_acc=0.87) */
+  int constant;                          /* its number is every name's of its template: a setting */
   int verdict;                           /* the log's column holding the number: 1 the monitor, -1 another, 0 none */
   int number;                            /* valued from its lone number and the log */
   int have_csv;                          /* the log has the monitor's value at the file's epoch: logged */
@@ -595,18 +663,25 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       continue;
     }
     x->readable = 1;
-    char stem[1024];
+    char stem[1024], target[PATH_MAX];
     stem_of(x->path, stem, sizeof stem);
+    /* a link named with no number of its own (best.keras, given by name) says what its target's name says */
+    ssize_t target_len = e.ids[i].is_link && !strpbrk(stem, "0123456789") ? readlink(x->path, target, sizeof target - 1) : -1;
+    if (target_len > 0) {
+      target[target_len] = '\0';
+      stem_of(target, stem, sizeof stem);
+    }
     template_capture cap = {monitor, NAN, 0, -1, -1, -1};
     w->matched = o->name_template && from_template(o->name_template, x->path, &cap);
     r->n_template_matches += w->matched;
     x->epoch = x->info.epoch >= 0 ? x->info.epoch : w->matched && cap.epoch >= 0 ? cap.epoch : epoch_from_name(stem);
+    if (x->epoch < 0 && !w->matched) x->epoch = epoch_from_directory(x->path);
     x->batch = x->info.batch >= 0 ? x->info.batch : cap.batch;
     w->stored = x->info.has_monitor && strcmp(x->info.monitor, monitor) == 0;
     w->from_name = !w->stored && w->matched && cap.has_value;
     w->keyed = !w->stored && !w->from_name && !w->matched && keyed_value_from_name(stem, monitor, &x->value);
     /* what the name says of the value, to tell apart a log's rows of one epoch from several runs */
-    int n_numbers = numbers_in_name(stem, &w->hint.value, &w->hint.decimals);
+    int n_numbers = numbers_in_name(stem, monitor, &w->hint.value, &w->hint.decimals, &w->labelled);
     if (w->from_name) w->hint = (name_hint){cap.decimals >= 0, cap.value, cap.decimals};
     else w->hint.have = !w->matched && !w->keyed && n_numbers == 1;
     w->lone = w->hint.have && !w->from_name; /* a lone number, which may or may not be the monitor's */
@@ -623,10 +698,34 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       const kcb_checkpoint_entry *y = &e.v[k];
       if (k != i && pending[k].lone && y->info.epoch < 0 && y->epoch == x->epoch &&
           pending[k].hint.value != pending[i].hint.value && same_directory(x->path, y->path) &&
-          same_shape(x->path, y->path))
+          same_shape(x->path, y->path)) {
         pending[i].several = pending[k].several = 1;
+        if (whole_numbers_differ(x->path, y->path)) pending[i].within_epoch = pending[k].within_epoch = 1;
+      }
     }
   }
+  /* One number in every name of a template, at three epochs or more, is a setting (`lr-0.001`), not
+   * a value the run monitored: it values none of them */
+  size_t n_constant = 0;
+  double constant = 0;
+  for (size_t i = 0; i < e.n; i++) {
+    const kcb_checkpoint_entry *x = &e.v[i];
+    if (!pending[i].lone || x->epoch < 0) continue;
+    size_t epochs = 0, same = 1;
+    for (size_t k = 0; k < e.n && same; k++) {
+      const kcb_checkpoint_entry *y = &e.v[k];
+      if (!pending[k].lone || y->epoch < 0 || !same_directory(x->path, y->path) || !same_shape(x->path, y->path)) continue;
+      same = pending[k].hint.value == pending[i].hint.value;
+      int first_of_epoch = 1;
+      for (size_t j = 0; j < k && first_of_epoch; j++)
+        first_of_epoch = !(pending[j].lone && e.v[j].epoch == y->epoch && same_directory(x->path, e.v[j].path) &&
+                           same_shape(x->path, e.v[j].path));
+      epochs += first_of_epoch;
+    }
+    if (same && epochs >= 3) pending[i].constant = 1, n_constant++, constant = pending[i].hint.value;
+  }
+  for (size_t i = 0; i < e.n; i++)
+    if (pending[i].constant) pending[i].lone = 0, pending[i].hint.have = 0;
   /* the values: stored, the template's field or the keyed name, the CSV log; lone numbers later */
   for (size_t i = 0; i < e.n; i++) {
     kcb_checkpoint_entry *x = &e.v[i];
@@ -663,7 +762,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   }
   /* A name's lone number (`ckpt-03-0.31`) is what the run's log holds under most of its template's
    * names (one directory, one shape): a single name's match can be a rounding coincidence. */
-  size_t other_value = 0, other_column = 0;
+  size_t other_value = 0, other_column = 0, n_guessed = 0, n_runs_shared = 0;
   char first_other[PATH_MAX] = "";
   number_column shown = {"", "", 0, 0};
   int monitor_is_validation = strncmp(monitor, "val_", 4) == 0;
@@ -689,10 +788,33 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       else if (other_value++ == 0) kcb__strlcpy(first_other, x->path, sizeof first_other);
     } else if (w->have_csv && !w->several) { /* nothing tells: the log's row, written at the epoch's end */
       x->value = w->logged, x->source = KCB_RANK_CSV;
-    } else if (!(w->several && monitor_is_validation)) { /* no log: the name; a mid-epoch save has no val_ value */
+    } else if (!(w->within_epoch && monitor_is_validation)) {
+      /* no log: the name; a save between batches has no val_ value (Keras validates at the epoch's
+       * end), but names that differ in their value alone are, for a val_ monitor, epoch-end saves of
+       * several runs into one directory */
       x->value = w->hint.value, x->source = KCB_RANK_NAME;
+      n_guessed++;
+      n_runs_shared += w->several;
     }
   }
+  /* guessed values that rise at every saved epoch (fall, for max) are not what save_best_only keeps
+   * of this monitor: an accuracy, most likely */
+  size_t n_against = 0;
+  for (size_t i = 0; i < e.n; i++) {
+    if (e.v[i].source != KCB_RANK_NAME || !pending[i].number) continue;
+    size_t later = 0, worse = 0;
+    for (size_t k = 0; k < e.n; k++)
+      if (k != i && e.v[k].source == KCB_RANK_NAME && pending[k].number && e.v[k].epoch > e.v[i].epoch &&
+          same_directory(e.v[i].path, e.v[k].path) && same_shape(e.v[i].path, e.v[k].path)) {
+        later++;
+        worse += mode == KCB_MONITOR_MAX ? e.v[k].value < e.v[i].value : e.v[k].value > e.v[i].value;
+      }
+    n_against += later > 0 && later == worse;
+  }
+  int against = n_against >= 3 && n_against + 1 >= n_guessed;
+  size_t n_labelled = 0, n_mixed = 0;
+  for (size_t i = 0; i < e.n; i++)
+    n_labelled += e.v[i].readable && e.v[i].source == KCB_RANK_NONE && pending[i].labelled;
   for (size_t i = 0; i < e.n; i++)
     if (e.v[i].source == KCB_RANK_NONE) e.v[i].value = NAN;
   char note[2 * PATH_MAX + 512] = "";
@@ -704,11 +826,39 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     snprintf(note + strlen(note), sizeof note - strlen(note), "%sthe numbers in %zu file name%s are the '%s' of %s, "
              "not %s, which it does not log for their epochs: left unranked", note[0] ? "; " : "", other_column,
              other_column == 1 ? "" : "s", shown.column, shown.log, monitor);
-  if (note[0] && !(r->note = strdup(note))) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
+#define NOTE(...) snprintf(note + strlen(note), sizeof note - strlen(note), __VA_ARGS__)
+  if (n_labelled)
+    NOTE("%sthe numbers in %zu file name%s are labelled as another value than %s (val_acc=0.87, lr-0.001): left "
+         "unranked (give --monitor NAME to rank by that value)", note[0] ? "; " : "", n_labelled,
+         n_labelled == 1 ? "" : "s", monitor);
+  if (n_constant)
+    NOTE("%s%zu file name%s of one template hold the same number, %g, at every epoch: a setting, not a value %s "
+         "took; not used", note[0] ? "; " : "", n_constant, n_constant == 1 ? "" : "s", constant, monitor);
+  if (n_guessed && (!o->monitor || !o->monitor[0] || against))
+    NOTE("%s%zu value%s read from the one number in the file name%s, taken as %s (%s is better)%s", note[0] ? "; " : "",
+         n_guessed, n_guessed == 1 ? " is" : "s are", n_guessed == 1 ? "" : "s", monitor,
+         mode == KCB_MONITOR_MAX ? "higher" : "lower",
+         against ? mode == KCB_MONITOR_MAX ? ", yet they fall at every saved epoch: if they are another value, give "
+                                             "--monitor NAME --mode min, or --template"
+                                           : ", yet they rise at every saved epoch, as an accuracy would: if they are "
+                                             "one, give --monitor NAME --mode max, or --template"
+                 : ": give --monitor and --mode, or --template, if they are another value");
+  if (n_runs_shared)
+    NOTE("%s%zu files valued by their names share their epoch with another file of their template, whose name "
+         "differs in the value alone: taken as saves of several runs into one directory, each valued by its own "
+         "name", note[0] ? "; " : "", n_runs_shared);
   /* qsort has no context argument: max mode sorts the negated values (no global state) */
   for (size_t i = 0; mode == KCB_MONITOR_MAX && i < e.n; i++) e.v[i].value = -e.v[i].value;
   if (e.n) qsort(e.v, e.n, sizeof *e.v, cmp_entry);
   for (size_t i = 0; mode == KCB_MONITOR_MAX && i < e.n; i++) e.v[i].value = -e.v[i].value;
+  /* files of models of different sizes ranked together: the best may be another model's */
+  for (size_t i = 1; i < e.n; i++)
+    n_mixed += e.v[i].readable && e.v[i].source != KCB_RANK_NONE && e.v[i].info.n_params != e.v[0].info.n_params;
+  if (n_mixed)
+    NOTE("%sthe ranked files hold models of different sizes (%zu of them differ from the best, %s, of %zu "
+         "parameters): the best may be another model's", note[0] ? "; " : "", n_mixed, e.v[0].path, e.v[0].info.n_params);
+#undef NOTE
+  if (note[0] && !(r->note = strdup(note))) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
   for (size_t i = 0; i < e.n; i++)
     if (e.v[i].readable && e.v[i].source != KCB_RANK_NONE) e.v[i].rank = ++r->n_ranked;
   r->entries = e.v;

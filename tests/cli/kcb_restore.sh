@@ -427,4 +427,43 @@ else
   echo "FAIL bad_legacy: cannot write $tmp/full.h5"; failed=$((failed + 1))
 fi
 
+# Directories as Keras users leave them (real Keras files of tests/data/zoo, renamed)
+zoo=$(dirname "$0")/../data/zoo
+mkfiles() { # DIR NAME... : copies of the zoo's CNN weights under each NAME
+  local d=$1; shift; mkdir -p "$d"; for f in "$@"; do cp "$zoo/cnn.weights.h5" "$d/$f"; done
+}
+# the docs' template run twice into one directory, no log: names that differ in their value alone
+# are epoch-end saves of two runs (a mid-epoch name cannot hold val_loss), each valued by its name
+mkfiles "$tmp/keras_docs_rerun" weights.01-0.50.weights.h5 weights.02-0.40.weights.h5 weights.03-0.30.weights.h5 \
+  weights.01-0.60.weights.h5 weights.02-0.45.weights.h5 weights.03-0.38.weights.h5 weights.04-0.34.weights.h5
+check rerun_best 0 "^1 +$tmp/keras_docs_rerun/weights\.03-0\.30\.weights\.h5 +weights\.h5 +3 +0\.3 +name\$" -- "$bin" "$tmp/keras_docs_rerun"
+check rerun_note 0 "note: 6 files valued by their names share their epoch with another file of their template, whose name differs in the value alone: taken as saves of several runs" -- "$bin" "$tmp/keras_docs_rerun"
+# a number labelled as another value is not val_loss's
+mkfiles "$tmp/labelled" 'ckpt_val_acc=0.87-epoch_01.weights.h5' 'ckpt_val_acc=0.84-epoch_02.weights.h5'
+check labelled_unranked 1 "note: the numbers in 2 file names are labelled as another value than val_loss \(val_acc=0\.87" -- "$bin" "$tmp/labelled"
+check labelled_by_its_monitor 0 "^1 +$tmp/labelled/ckpt_val_acc=0\.87-epoch_01\.weights\.h5 .* name\$" -- "$bin" "$tmp/labelled" --monitor val_acc
+mkfiles "$tmp/labelled2" w_01_val_sparse_categorical_accuracy_0.610.weights.h5 w_02_val_sparse_categorical_accuracy_0.750.weights.h5
+check labelled_underscore 1 "no checkpoint with a value for val_loss" -- "$bin" "$tmp/labelled2"
+# a setting in every name is no monitored value
+mkfiles "$tmp/setting" mnist_lr-0.001_01.weights.h5 mnist_lr-0.001_02.weights.h5 mnist_lr-0.001_03.weights.h5
+mkfiles "$tmp/constant" run-0.5-01.weights.h5 run-0.5-02.weights.h5 run-0.5-03.weights.h5
+check setting_unranked 1 "no checkpoint with a value" -- "$bin" "$tmp/setting"
+check constant_unranked 1 "3 file names of one template hold the same number, 0\.5, at every epoch: a setting" -- "$bin" "$tmp/constant"
+# guessed values that rise at every epoch: said, with what to give
+mkfiles "$tmp/rising" weights-improvement-01-0.62.weights.h5 weights-improvement-03-0.70.weights.h5 \
+  weights-improvement-05-0.74.weights.h5 weights-improvement-07-0.77.weights.h5
+check rising_note 0 "taken as val_loss \(lower is better\), yet they rise at every saved epoch, as an accuracy would" -- "$bin" "$tmp/rising"
+check rising_max 0 "^1 +$tmp/rising/weights-improvement-07-0\.77\.weights\.h5 " -- "$bin" "$tmp/rising" --monitor val_acc --mode max
+# epochs named by directories; a log at the run's root
+for e in 1 2 3; do mkfiles "$tmp/perdir/epoch_0$e" model.weights.h5; done
+printf 'epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.6\n2,0.6,0.65\n' >"$tmp/perdir/log.csv"
+check epoch_from_directory 0 "^1 +$tmp/perdir/epoch_02/model\.weights\.h5 +weights\.h5 +2 +0\.6 +csv\$" -- "$bin" "$tmp/perdir" --csv "$tmp/perdir/log.csv"
+# a link given by name, to a file elsewhere: valued by its target's name
+mkfiles "$tmp/far/run" w.03-0.20.weights.h5 && mkfiles "$tmp/near" w.01-0.30.weights.h5
+ln -s ../far/run/w.03-0.20.weights.h5 "$tmp/near/best.weights.h5"
+check link_by_target_name 0 "^1 +$tmp/near/best\.weights\.h5 +weights\.h5 +3 +0\.2 +name\$" -- "$bin" "$tmp/near/best.weights.h5" "$tmp/near/w.01-0.30.weights.h5"
+# another model's file among the run's: said
+mkfiles "$tmp/mixed" w.01-0.40.weights.h5 w.02-0.35.weights.h5 && cp "$zoo/rnn.weights.h5" "$tmp/mixed/w.03-0.10.weights.h5"
+check mixed_models 0 "note: .*the ranked files hold models of different sizes \(2 of them differ from the best, $tmp/mixed/w\.03-0\.10\.weights\.h5, of 973 parameters\)" -- "$bin" "$tmp/mixed"
+
 finish "kcb-restore"
