@@ -49,9 +49,14 @@ static void usage(FILE *f) {
           "template (one directory, one shape) at their epochs' rows: NAME (the row's exact value is used;\n"
           "a name no row holds, another run's, is valued by its number), or another column (the row holding\n"
           "it values the file by its NAME, if logged). Names of one template and epoch with numbers the log\n"
-          "does not hold were saved mid-epoch (save_freq in batches): their names value them, but never as\n"
-          "a val_ NAME, which Keras computes only at an epoch's end. A note says what is left out.\n"
-          "A link beside the file it names (best.keras) is ranked as that file; links to directories are\n"
+          "does not hold, differing in another whole number (a batch), were saved mid-epoch (save_freq in\n"
+          "batches): their names value them, but never as a val_ NAME, which Keras computes only at an\n"
+          "epoch's end; differing in their value alone, they are several runs' saves, each valued by its\n"
+          "name. Not NAME's: a number labelled as another value's (val_acc=0.87, lr-0.001), or one number\n"
+          "in every name of a template at 3 epochs or more. A name without an epoch may take its directory's\n"
+          "(epoch_03/model.keras). A note says what is left out or guessed.\n"
+          "A link beside the file it names (best.keras) is ranked as that file, a link given by name is\n"
+          "valued by its target's name; links to directories are\n"
           "listed, not followed. Unreadable files are reported on stderr and skipped.\n\n"
           "Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error.\n");
 }

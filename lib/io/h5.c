@@ -187,6 +187,10 @@ int kcb__h5_open(hid_t *out, const char *path) {
   if (*out < 0) {
     char detail[DETAIL_SIZE] = "";
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, innermost, detail);
+    /* HDF5's file lock, taken by a writer (h5py, Keras saving): the file is not damaged, only busy */
+    if (strstr(detail, "temporarily unavailable") || strstr(detail, "unable to lock"))
+      return kcb__h5_fail(KCB_EIO, path, "cannot open the HDF5 file: another process holds it open for writing "
+                          "(a run still saving it?); try again when it is done");
     int code = strstr(detail, "truncated") ? KCB_ETRUNC : KCB_EFORMAT;
     return kcb__h5_fail(code, path, "cannot open the HDF5 file (corrupt or truncated)");
   }

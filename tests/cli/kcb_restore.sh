@@ -465,5 +465,12 @@ check link_by_target_name 0 "^1 +$tmp/near/best\.weights\.h5 +weights\.h5 +3 +0\
 # another model's file among the run's: said
 mkfiles "$tmp/mixed" w.01-0.40.weights.h5 w.02-0.35.weights.h5 && cp "$zoo/rnn.weights.h5" "$tmp/mixed/w.03-0.10.weights.h5"
 check mixed_models 0 "note: .*the ranked files hold models of different sizes \(2 of them differ from the best, $tmp/mixed/w\.03-0\.10\.weights\.h5, of 973 parameters\)" -- "$bin" "$tmp/mixed"
+# a file another process holds open for writing (HDF5's lock): busy, not corrupt
+mkfiles "$tmp/locked" w.01-0.30.weights.h5 w.02-0.20.weights.h5
+check locked_file 0 "skipping $tmp/locked/w\.02-0\.20\.weights\.h5: .*another process holds it open for writing" -- \
+  /usr/bin/python3 -c "import h5py, subprocess, sys
+f = h5py.File(sys.argv[2] + '/w.02-0.20.weights.h5', 'a')
+r = subprocess.run([sys.argv[1], sys.argv[2]], capture_output=True, text=True)
+print(r.stdout + r.stderr)" "$bin" "$tmp/locked"
 
 finish "kcb-restore"
