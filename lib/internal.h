@@ -234,6 +234,10 @@ int kcb__mkdirs_for(const char *path, const char *owner);
 
 /** "(784, 32)", "(10,)" or "()" as Keras prints shapes, into buf (cut to size); returns buf. */
 char *kcb__shape_str(char *buf, size_t size, int rank, const int64_t *shape);
+/** A caller's tensor fit to read: data, a rank of 1..KCB_MAX_RANK, no negative dimension, a size
+ * that fits memory (kcb_tensor is a public struct: views and hand-filled ones are not checked when
+ * made). @return 0, or KCB_EINVAL / KCB_ESHAPE naming `what` (the operation) and `name`. */
+int kcb__tensor_check(const kcb_tensor *t, const char *what, const char *name);
 /** Whether s ends in suffix (a file name in ".weights.h5", a config key in "_regularizer"). */
 int kcb__ends_with(const char *s, const char *suffix);
 /* io/csv.c: the NaN kcb_csv_table_read gives a cell with no value ("NA", empty, a list), which a

@@ -241,6 +241,130 @@ static void escapes(void **state) {
   assert_string_equal(out, "\\x1b");
 }
 
+static kcb_model *small_compiled(void) {
+  kcb_model *m = NULL;
+  int64_t in = 4;
+  assert_ok(kcb_model_new(&m, 1, &in, 7));
+  assert_ok(kcb_model_add_from_spec(m, "3:softmax"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  assert_ok(kcb_model_compile(m, &c));
+  return m;
+}
+
+/* kcb_tensor is a public struct: a view with a negative dimension, or a rank past KCB_MAX_RANK
+ * filled in by hand, is refused by name before anything reads the data */
+static void tensors_of_bad_shape(void **state) {
+  (void)state;
+  kcb_model *m = small_compiled();
+  static float xd[64 * 4], yd[64];
+  int64_t sx[2] = {-64, 4}, sy[1] = {-64};
+  kcb_tensor x = kcb_tensor_view(xd, 2, sx), y = kcb_tensor_view(yd, 1, sy);
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.verbose = 0;
+  assert_error(kcb_model_fit(m, &x, &y, &f, NULL), KCB_ESHAPE, "fit: x's dimension 0 is negative (-64)");
+  assert_error(kcb_model_evaluate(m, &x, &y, NULL, NULL), KCB_ESHAPE, "x's dimension 0 is negative");
+  kcb_tensor *out = NULL;
+  assert_error(kcb_model_predict(m, &x, NULL, &out), KCB_ESHAPE, "x's dimension 0 is negative");
+  assert_error(kcb_model_predict_layer(m, &x, 0, 8, &out), KCB_ESHAPE, "predict_layer: x's dimension 0 is negative");
+  assert_null(out);
+  sx[0] = 64;
+  x = kcb_tensor_view(xd, 2, sx);
+  assert_error(kcb_model_fit(m, &x, &y, &f, NULL), KCB_ESHAPE, "fit: y's dimension 0 is negative");
+  x.rank = 12;
+  assert_error(kcb_model_predict(m, &x, NULL, &out), KCB_ESHAPE, "predict: x has rank 12, outside 1..6");
+  assert_int_equal(kcb_tensor_size(&x), INT64_MAX);
+  char text[160];
+  assert_string_equal(kcb_tensor_shape_string(&x, text, sizeof text), "(64, 4, 0, 0, 0, 0)");
+  kcb_model_free(m);
+}
+
+/* A run inside a hook (evaluate from on_epoch_end) given the same callback: the outer run's
+ * params and model are the callback's again when it returns */
+typedef struct nested_cb {
+  kcb_callback base;
+  kcb_tensor *x, *y;
+  int64_t steps_seen;
+  int nested;
+} nested_cb;
+
+static int nested_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
+  (void)epoch, (void)logs;
+  nested_cb *n = (nested_cb *)cb;
+  if (n->nested) return 0;
+  n->nested = 1;
+  kcb_callback *cbs[1] = {cb};
+  kcb_evaluate_options eo = KCB_EVALUATE_OPTIONS_INIT;
+  eo.batch_size = 16;
+  eo.verbose = 0;
+  eo.callbacks = cbs;
+  eo.n_callbacks = 1;
+  int rc = kcb_model_evaluate(cb->model, n->x, n->y, &eo, NULL);
+  n->nested = 0;
+  return rc;
+}
+
+static int nested_batch_end(kcb_callback *cb, int64_t batch, kcb_logs *logs) {
+  (void)batch, (void)logs;
+  ((nested_cb *)cb)->steps_seen = cb->params->steps;
+  return 0;
+}
+
+static void nested_run_shares_a_callback(void **state) {
+  (void)state;
+  kcb_model *m = small_compiled();
+  int64_t sx[2] = {64, 4}, sy[1] = {64};
+  kcb_tensor *x, *y;
+  assert_ok(kcb_tensor_new(&x, 2, sx));
+  assert_ok(kcb_tensor_new(&y, 1, sy));
+  static const kcb_callback_ops ops = {.name = "Nested", .on_epoch_begin = nested_epoch_begin,
+                                       .on_train_batch_end = nested_batch_end};
+  nested_cb n = {.base = {.ops = &ops}, .x = x, .y = y};
+  kcb_callback *cbs[1] = {&n.base};
+  kcb_fit_options f = KCB_FIT_OPTIONS_INIT;
+  f.verbose = 0;
+  f.epochs = 2;
+  f.batch_size = 32;
+  f.callbacks = cbs;
+  f.n_callbacks = 1;
+  assert_ok(kcb_model_fit(m, x, y, &f, NULL));
+  assert_int_equal(n.steps_seen, 2); /* fit's 64 / 32, not the nested evaluate's 64 / 16 */
+  assert_null(n.base.params);        /* after the run, where it was before */
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+  kcb_model_free(m);
+}
+
+/* NULL handles and out-pointers: KCB_EINVAL, as their sibling functions return */
+static void null_handles(void **state) {
+  (void)state;
+  float v[4] = {0};
+  assert_error(kcb_summary_writer_add_histogram(NULL, "h", v, 4, 30, 0), KCB_EINVAL, "NULL writer");
+  assert_error(kcb_summary_writer_add_text(NULL, "t", "x", 0), KCB_EINVAL, "NULL writer");
+  assert_error(kcb_summary_writer_add_session_start(NULL, 0), KCB_EINVAL, "NULL writer");
+  assert_error(kcb_summary_writer_flush(NULL), KCB_EINVAL, "NULL writer");
+  assert_error(kcb_profiler_new(NULL), KCB_EINVAL, "out is NULL");
+  size_t n = 0;
+  kcb_projector_embedding_info *info = NULL;
+  assert_error(kcb_projector_read(NULL, &info, &n), KCB_EINVAL, "run_dir is NULL");
+  assert_error(kcb_projector_read(tmpdir, NULL, &n), KCB_EINVAL, "out is NULL");
+  char **files = NULL;
+  assert_error(kcb_tfevents_list_files(tmpdir, &files, NULL), KCB_EINVAL, "out_count is NULL");
+  assert_error(kcb_max_params_from_env(NULL), KCB_EINVAL, "out is NULL");
+  kcb_checkpoint_ranking *r = NULL;
+  const char *paths[1] = {NULL};
+  assert_error(kcb_checkpoint_rank(&r, paths, 1, NULL), KCB_EINVAL, "paths[0] is NULL");
+  /* a loop of links is said as one, not as a missing file */
+  char loop[128];
+  snprintf(loop, sizeof loop, "%s/loop", tmpdir);
+  assert_int_equal(symlink(loop, loop), 0);
+  paths[0] = loop;
+  assert_int_equal(kcb_checkpoint_rank(&r, paths, 1, NULL) != 0, 1);
+  assert_non_null(strstr(kcb_error_last(), "Too many levels of symbolic links"));
+  unlink(loop);
+}
+
 int main(void) {
   snprintf(tmpdir, sizeof tmpdir, "/tmp/kcb_hostile_XXXXXX");
   if (!mkdtemp(tmpdir)) return 1;
@@ -253,6 +377,9 @@ int main(void) {
       cmocka_unit_test(absurd_sizes),
       cmocka_unit_test(restored_scalars),
       cmocka_unit_test(escapes),
+      cmocka_unit_test(tensors_of_bad_shape),
+      cmocka_unit_test(nested_run_shares_a_callback),
+      cmocka_unit_test(null_handles),
   };
   int failed = cmocka_run_group_tests(tests, NULL, NULL);
   rmdir(tmpdir);

@@ -10,6 +10,7 @@
  * any shape), so that no caller sees it wrap. */
 static int64_t shape_product(int rank, const int64_t *shape, int from) {
   int64_t n = 1;
+  if (rank > KCB_MAX_RANK) return INT64_MAX; /* a struct filled in by hand: shape[] holds no more */
   for (int i = from; i < rank; i++)
     if (shape[i] < 0 || __builtin_mul_overflow(n, shape[i], &n)) return INT64_MAX;
   return n;
@@ -56,6 +57,7 @@ int64_t kcb_tensor_sample_size(const kcb_tensor *t) { return t ? shape_product(t
 
 char *kcb__shape_str(char *buf, size_t size, int rank, const int64_t *shape) {
   if (size == 0) return buf;
+  if (rank > KCB_MAX_RANK) rank = KCB_MAX_RANK;
   size_t used = (size_t)snprintf(buf, size, "(");
   for (int i = 0; i < rank && used < size; i++)
     used += (size_t)snprintf(buf + used, size - used, "%s%lld", i ? ", " : "", (long long)shape[i]);
@@ -69,6 +71,22 @@ char *kcb_tensor_shape_string(const kcb_tensor *t, char *buf, size_t size) {
     return buf;
   }
   return kcb__shape_str(buf, size, t->rank, t->shape);
+}
+
+int kcb__tensor_check(const kcb_tensor *t, const char *what, const char *name) {
+  if (!t || !t->data) return kcb__error(KCB_EINVAL, "%s: %s is missing", what, name);
+  if (t->rank < 1 || t->rank > KCB_MAX_RANK)
+    return kcb__error(KCB_ESHAPE, "%s: %s has rank %d, outside 1..%d", what, name, t->rank, KCB_MAX_RANK);
+  for (int i = 0; i < t->rank; i++)
+    if (t->shape[i] < 0)
+      return kcb__error(KCB_ESHAPE, "%s: %s's dimension %d is negative (%lld)", what, name, i, (long long)t->shape[i]);
+  int64_t n = shape_product(t->rank, t->shape, 0);
+  if (n == INT64_MAX || (uint64_t)n > SIZE_MAX / sizeof(float)) {
+    char text[160];
+    return kcb__error(KCB_ESHAPE, "%s: %s's shape %s holds more floats than memory can address", what, name,
+                      kcb__shape_str(text, sizeof text, t->rank, t->shape));
+  }
+  return 0;
 }
 
 void kcb_tensor_free(kcb_tensor *t) {

@@ -2695,6 +2695,7 @@ static void stats_finish(const stats_acc *a, kcb_var_stats *out) {
 int kcb_checkpoint_file_stats(const kcb_checkpoint_file *f, size_t i, kcb_var_stats *out) {
   int rc = check_index(f, i);
   if (rc) return rc;
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_checkpoint_file_stats: out is NULL");
   const kcb__ckpt_var *v = &f->vars[i];
   if (v->pub.dtype == KCB_DTYPE_UNKNOWN) return kcb__error(KCB_EFORMAT, "%s: '%s' is not numeric", f->h5name, v->path);
   if (v->pub.dtype == KCB_DTYPE_BFLOAT16) { /* rare and read as bytes: all at once */

@@ -25,6 +25,7 @@ struct kcb_profiler {
 };
 
 int kcb_profiler_new(kcb_profiler **out) {
+  if (!out) return kcb__error(KCB_EINVAL, "profiler: out is NULL");
   *out = calloc(1, sizeof **out);
   if (!*out) return kcb__error(KCB_ENOMEM, "profiler: out of memory");
   pthread_mutex_init(&(*out)->mu, NULL);

@@ -19,6 +19,7 @@ uint64_t kcb_max_params(void) {
 }
 
 int kcb_max_params_from_env(uint64_t *out) {
+  if (!out) return kcb__error(KCB_EINVAL, "kcb_max_params_from_env: out is NULL");
   *out = 0;
   const char *env = getenv("KCB_MAX_PARAMS");
   if (!env || !*env) return 0;

@@ -629,12 +629,15 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   if (o->csv_path) KCB__TRY(check_given_csv(o->csv_path, monitor));
   for (size_t i = 0; i < n_paths; i++) {
     struct stat st;
+    if (!paths[i]) KCB__TRY(kcb__error(KCB_EINVAL, "kcb_checkpoint_rank: paths[%zu] is NULL", i));
     /* a path that is none, or a directory with no checkpoint in it, may be another tool's (a
      * TensorFlow checkpoint's prefix, a SavedModel): said as such */
     const char *foreign = NULL;
     size_t before = e.n;
     if (stat(paths[i], &st) != 0) {
-      if (!(foreign = kcb__foreign_kind(paths[i]))) KCB__TRY(kcb__error(KCB_ENOENT, "rank: %s: %s", paths[i], strerror(errno)));
+      int why = errno; /* before kcb__foreign_kind looks around */
+      if (!(foreign = kcb__foreign_kind(paths[i])))
+        KCB__TRY(kcb__error(kcb__error_from_errno(why), "rank: %s: %s", paths[i], strerror(why)));
     } else if (S_ISDIR(st.st_mode) && !kcb__is_keras_dir(paths[i])) {
       KCB__TRY(scan_dir(&e, paths[i], 0));
       if (e.n == before) foreign = kcb__foreign_kind(paths[i]);

@@ -25,7 +25,22 @@ typedef struct run_hooks {
   unsigned hooks_used;                      /* distributed: the hooks some rank has a callback for */
   int stop_requested;                       /* the model's stop_requested as every rank agreed on it */
   kcb__mean global[1 + KCB__MAX_METRICS];   /* the loss, then the metrics, summed over ranks: what logs show */
+  /* what the caller's callbacks pointed at before this run: a run inside another's hook (evaluate
+   * from on_epoch_end) given the same callback gives the outer run its params and model back */
+  size_t n_given;
+  const kcb_callback_params *given_params[KCB_CALLBACK_LIST_MAX];
+  kcb_model *given_model[KCB_CALLBACK_LIST_MAX];
 } run_hooks;
+
+/* Ends a run's hooks: the caller's callbacks point where they did before it. */
+static void release_hooks(run_hooks *h) {
+  if (!h) return;
+  for (size_t i = h->n_given; i-- > 0;) {
+    h->list.items[i]->params = h->given_params[i];
+    h->list.items[i]->model = h->given_model[i];
+  }
+  free(h);
+}
 
 static int call_hook(run_hooks *h, kcb_hook hook, int64_t index, const kcb_logs *source) {
   if (source) kcb_logs_copy(&h->scratch, source); else kcb_logs_clear(&h->scratch);
@@ -72,7 +87,8 @@ static int check_finite(const float *v, int64_t n, int64_t per_sample, const cha
 /* Checks x (and y unless NULL) against the model's input and output. */
 static int check_data(const kcb_model *m, const char *what, const kcb_tensor *x, const kcb_tensor *y, dataset_view *out) {
   char got[96], want[96];
-  if (!x || !x->data) return kcb__error(KCB_EINVAL, "%s: x is missing", what);
+  int rc = kcb__tensor_check(x, what, "x");
+  if (rc || (y && (rc = kcb__tensor_check(y, what, "y")))) return rc;
   int ok = x->rank == m->in_rank + 1;
   for (int i = 0; ok && i < m->in_rank; i++) ok = x->shape[i + 1] == m->in_shape[i];
   if (!ok) {
@@ -87,9 +103,9 @@ static int check_data(const kcb_model *m, const char *what, const kcb_tensor *x,
   out->n = x->shape[0];
   out->y = NULL;
   out->y_size = 0;
-  int rc = check_finite(x->data, kcb_tensor_size(x), m->in_size, what, "x");
+  rc = check_finite(x->data, kcb_tensor_size(x), m->in_size, what, "x");
   if (rc || !y) return rc;
-  if (!y->data || y->rank < 1 || y->shape[0] != out->n)
+  if (y->shape[0] != out->n)
     return kcb__error(KCB_ESHAPE, "%s: x has %lld samples but y has shape %s", what, (long long)out->n,
                       kcb_tensor_shape_string(y, got, sizeof got));
   const kcb__layer *o = kcb__model_output_layer(m);
@@ -290,7 +306,13 @@ static int build_hooks(kcb_model *m, run_hooks *h, kcb_callback **callbacks, siz
   if (n + own > KCB_CALLBACK_LIST_MAX)
     return kcb__error(KCB_EINVAL, "%zu callbacks given; with the %zu the run adds (History, a progress bar) a list "
                       "holds %d: give at most %zu", n, own, KCB_CALLBACK_LIST_MAX, (size_t)KCB_CALLBACK_LIST_MAX - own);
-  for (size_t i = 0; i < n && rc == 0; i++) rc = kcb_callback_list_add(&h->list, callbacks[i]);
+  h->n_given = 0;
+  for (size_t i = 0; i < n && rc == 0; i++) {
+    const kcb_callback_params *params = callbacks[i] ? callbacks[i]->params : NULL;
+    kcb_model *model = callbacks[i] ? callbacks[i]->model : NULL;
+    if ((rc = kcb_callback_list_add(&h->list, callbacks[i])) == 0)
+      h->given_params[h->n_given] = params, h->given_model[h->n_given++] = model;
+  }
   if (rc == 0 && history) rc = kcb_callback_list_add(&h->list, kcb_history_callback(history));
   if (rc == 0 && verbose && !have_progbar) {
     rc = kcb_progbar_logger_new(own_progbar, stream);
@@ -433,7 +455,7 @@ static int fit(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, const kcb
   int64_t full_batches = batches_of(train.n, batch);
   int64_t steps = o->steps_per_epoch > 0 ? o->steps_per_epoch : full_batches;
   KCB__TRY(kcb__model_reserve_workspace(m, largest_batch(batch, has_val && val.n > train.n ? val.n : train.n), train.y_size));
-  h = malloc(sizeof *h);
+  h = calloc(1, sizeof *h);
   batch_logs = malloc(3 * sizeof *batch_logs);
   if (!h || !batch_logs) KCB__TRY(kcb__error(KCB_ENOMEM, "fit: out of memory"));
   epoch_logs = batch_logs + 1;
@@ -624,7 +646,7 @@ done:
   if (rc && !agreed) (void)kcb__dist_agree(o->distributed, rc, NULL); /* the others learn this rank cannot start */
   kcb_callback_free(progbar);
   free(perm);
-  free(h);
+  release_hooks(h);
   free(batch_logs);
   if (rc == 0 && out_history) *out_history = history;
   else kcb_history_free(history);
@@ -671,7 +693,7 @@ static int evaluate(kcb_model *m, const kcb_tensor *x, const kcb_tensor *y, cons
   if (d.n == 0) KCB__TRY(kcb__error(KCB_EINVAL, "evaluate: no samples to evaluate"));
   KCB__TRY(resolve_metrics(m, d.y_size));
   KCB__TRY(kcb__model_reserve_workspace(m, largest_batch(o->batch_size, d.n), d.y_size));
-  if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "evaluate: out of memory"));
+  if (!(h = calloc(1, sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "evaluate: out of memory"));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = 1;
   h->list.params.has_validation = 0;
@@ -701,7 +723,7 @@ done:
   /* a rank that failed its own checks still takes part in the agreement the others wait in */
   if (rc && !agreed && o->distributed) (void)kcb__dist_agree(o->distributed, rc, NULL);
   kcb_callback_free(progbar);
-  free(h);
+  release_hooks(h);
   return rc;
 }
 
@@ -737,7 +759,7 @@ static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options
   memcpy(shape + 1, ol->out_shape, (size_t)ol->out_rank * sizeof shape[0]);
   KCB__TRY(kcb_tensor_new(&result, ol->out_rank + 1, shape));
   KCB__TRY(kcb__model_reserve_workspace(m, largest_batch(o->batch_size, d.n), 1));
-  if (!(h = malloc(sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "predict: out of memory"));
+  if (!(h = calloc(1, sizeof *h))) KCB__TRY(kcb__error(KCB_ENOMEM, "predict: out of memory"));
   KCB__TRY(build_hooks(m, h, o->callbacks, o->n_callbacks, NULL, o->verbose, o->progress_stream, &progbar));
   h->list.params.epochs = 1;
   h->list.params.has_validation = 0;
@@ -768,7 +790,7 @@ static int predict(kcb_model *m, const kcb_tensor *x, const kcb_evaluate_options
 done:
   kcb_callback_free(progbar);
   kcb_tensor_free(result);
-  free(h);
+  release_hooks(h);
   return rc;
 }
 

@@ -836,6 +836,7 @@ static int parse_embedding(lexer *lx, kcb_projector_embedding_info *e, char *met
 }
 
 int kcb_projector_read(const char *run_dir, kcb_projector_embedding_info **out, size_t *n) {
+  if (!run_dir || !out || !n) return kcb__error(KCB_EINVAL, "projector: %s is NULL", !run_dir ? "run_dir" : !out ? "out" : "n");
   *out = NULL;
   *n = 0;
   char path[4096];

@@ -180,6 +180,8 @@ static int is_regular(const char *path) {
 }
 
 int kcb_tfevents_list_files(const char *run_dir, char ***out_files, size_t *out_count) {
+  if (!run_dir || !out_files || !out_count)
+    return kcb__error(KCB_EINVAL, "kcb_tfevents_list_files: %s is NULL", !run_dir ? "run_dir" : !out_files ? "out_files" : "out_count");
   *out_files = NULL;
   *out_count = 0;
   DIR *d = opendir(run_dir);

@@ -200,7 +200,7 @@ size_t kcb__encode_scalar_event(unsigned char *out, double wall_time, int64_t st
 }
 
 int kcb_summary_writer_add_scalar(kcb_summary_writer *w, const char *tag, double value, int64_t step) {
-  if (!w) return kcb__error(KCB_EINVAL, "summary writer: NULL writer");
+  KCB__WRITER_GIVEN(w);
   int rc = check_tag(tag, "scalar");
   if (rc) return rc;
   int first = first_use(w, tag, "scalars");
@@ -239,6 +239,7 @@ static Kcbpb__TensorProto *tensor(tensor_parts *p, Kcbpb__DataType dtype, int ra
 
 int kcb_summary_writer_add_histogram_buckets(kcb_summary_writer *w, const char *tag, const double *rows, size_t k,
                                              int64_t step) {
+  KCB__WRITER_GIVEN(w);
   int rc = check_tag(tag, "histogram");
   if (rc) return rc;
   if (k && !rows) return kcb__error(KCB_EINVAL, "summary writer: histogram '%s' has no bucket data", tag);
@@ -322,6 +323,7 @@ static int bucket_count(const char *tag, int buckets, size_t *k) {
 
 int kcb_summary_writer_add_histogram(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
                                      int buckets, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   size_t k = 0;
   int rc = check_tag(tag, "histogram");
   if (rc || (rc = bucket_count(tag, buckets, &k))) return rc;
@@ -335,6 +337,7 @@ int kcb_summary_writer_add_histogram(kcb_summary_writer *w, const char *tag, con
 
 int kcb_summary_writer_add_histogram_proto(kcb_summary_writer *w, const char *tag, const float *values, size_t n,
                                            int buckets, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   size_t k = 0;
   int rc = check_tag(tag, "histogram");
   if (rc || (rc = bucket_count(tag, buckets, &k))) return rc;
@@ -383,6 +386,7 @@ static int emit_strings(kcb_summary_writer *w, const char *tag, ProtobufCBinaryD
 
 int kcb_summary_writer_add_images(kcb_summary_writer *w, const char *tag, const uint8_t *pixels, int n, int height,
                                   int width, int channels, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   int rc = check_tag(tag, "image");
   if (rc) return rc;
   if (n < 1 || height < 1 || width < 1 || !pixels || (channels != 1 && channels != 3 && channels != 4))
@@ -412,6 +416,7 @@ int kcb_summary_writer_add_images(kcb_summary_writer *w, const char *tag, const 
 }
 
 int kcb_summary_writer_add_text(kcb_summary_writer *w, const char *tag, const char *text, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   int rc = check_tag(tag, "text");
   if (rc) return rc;
   if (!text) return kcb__error(KCB_EINVAL, "summary writer: text '%s' is NULL", tag);
@@ -426,6 +431,7 @@ int kcb_summary_writer_add_text(kcb_summary_writer *w, const char *tag, const ch
 
 int kcb_summary_writer_add_audio(kcb_summary_writer *w, const char *tag, const float *samples, int64_t frames,
                                  int channels, double sample_rate, const char *label, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   int rc = check_tag(tag, "audio");
   if (rc) return rc;
   if (!(sample_rate > 0 && sample_rate < 4.3e9))
@@ -448,6 +454,7 @@ int kcb_summary_writer_add_audio(kcb_summary_writer *w, const char *tag, const f
 }
 
 int kcb_summary_writer_add_session_start(kcb_summary_writer *w, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   Kcbpb__SessionLog log = KCBPB__SESSION_LOG__INIT;
   log.status = KCBPB__SESSION_LOG__SESSION_STATUS__START;
   Kcbpb__Event ev = KCBPB__EVENT__INIT;
@@ -508,6 +515,7 @@ static int check_hparams(const kcb_hparam *hp, size_t n) {
 
 int kcb_summary_writer_add_hparams_experiment(kcb_summary_writer *w, const kcb_hparam *hparams, size_t n_hparams,
                                               const kcb_hparam_metric *metrics, size_t n_metrics) {
+  KCB__WRITER_GIVEN(w);
   int rc = check_hparams(hparams, n_hparams);
   if (rc) return rc;
   if (n_metrics && !metrics) return kcb__error(KCB_EINVAL, "hparams: NULL metric list");
@@ -568,6 +576,7 @@ done:
 
 int kcb_summary_writer_add_hparams_session_start(kcb_summary_writer *w, const kcb_hparam *hparams, size_t n_hparams,
                                                  const char *group_name, double start_time) {
+  KCB__WRITER_GIVEN(w);
   int rc = check_hparams(hparams, n_hparams);
   if (!rc) rc = kcb__check_utf8(group_name, "hparams: the group name");
   if (rc) return rc;
@@ -616,6 +625,7 @@ done:
 }
 
 int kcb_summary_writer_add_hparams_session_end(kcb_summary_writer *w, kcb_hparam_status status, double end_time) {
+  KCB__WRITER_GIVEN(w);
   if ((int)status < 0 || status > KCB_HPARAM_STATUS_RUNNING)
     return kcb__error(KCB_EINVAL, "hparams: session status %d", (int)status);
   Kcbpb__SessionEndInfo sei = KCBPB__SESSION_END_INFO__INIT;
@@ -666,7 +676,10 @@ void kcb__summary_writer_set_profiler(kcb_summary_writer *w, kcb_profiler *p) { 
 
 void kcb__summary_writer_kick(kcb_summary_writer *w) { kcb__event_writer_kick(w->ew); }
 
-int kcb_summary_writer_flush(kcb_summary_writer *w) { return kcb__event_writer_flush(w->ew); }
+int kcb_summary_writer_flush(kcb_summary_writer *w) {
+  KCB__WRITER_GIVEN(w);
+  return kcb__event_writer_flush(w->ew);
+}
 
 int kcb_summary_writer_close(kcb_summary_writer *w) {
   if (!w) return 0;

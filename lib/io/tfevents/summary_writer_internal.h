@@ -9,6 +9,13 @@
 #include "kcb/profiler.h"
 #include "kcb/summary_writer.h"
 
+/* Returns KCB_EINVAL from a public writer function given no writer (a failed kcb_summary_writer_new
+ * the program went on from). */
+#define KCB__WRITER_GIVEN(w)                                                  \
+  do {                                                                        \
+    if (!(w)) return kcb__error(KCB_EINVAL, "summary writer: NULL writer");   \
+  } while (0)
+
 /* A rank-0 DT_STRING tensor with the given plugin metadata (e.g. Keras's "keras" summary:
  * plugin graph_keras_model, content "1", the model config JSON). */
 int kcb__summary_writer_add_string(kcb_summary_writer *w, const char *tag, const char *data, size_t len,

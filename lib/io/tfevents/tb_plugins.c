@@ -105,6 +105,7 @@ float kcb_pr_curve_view_get(const kcb_pr_curve_view *pr, int row, int i) {
 
 int kcb_summary_writer_add_pr_curve_raw(kcb_summary_writer *w, const char *tag, const float *data, int num_thresholds,
                                         int64_t step) {
+  KCB__WRITER_GIVEN(w);
   if (num_thresholds < 2 || num_thresholds > KCB_PR_CURVE_MAX_THRESHOLDS || !data)
     return kcb__error(KCB_EINVAL, "PR curve '%s': %d thresholds (need 2 to %d) or no data", tag ? tag : "",
                       num_thresholds, KCB_PR_CURVE_MAX_THRESHOLDS);
@@ -119,6 +120,7 @@ int kcb_summary_writer_add_pr_curve_raw(kcb_summary_writer *w, const char *tag, 
 int kcb_summary_writer_add_pr_curve(kcb_summary_writer *w, const char *tag, const float *labels,
                                     const float *predictions, const float *weights, size_t n, int num_thresholds,
                                     int64_t step) {
+  KCB__WRITER_GIVEN(w);
   int t = num_thresholds ? num_thresholds : KCB_PR_CURVE_DEFAULT_THRESHOLDS;
   if (t < 2 || t > KCB_PR_CURVE_MAX_THRESHOLDS)
     return kcb__error(KCB_EINVAL, "PR curve '%s': %d thresholds (need 2 to %d)", tag ? tag : "", t,
@@ -136,6 +138,7 @@ int kcb_summary_writer_add_pr_curves_multiclass(kcb_summary_writer *w, const cha
                                                 const char *const *class_names, size_t n_classes,
                                                 const float *class_index, const float *probabilities, size_t n,
                                                 int num_thresholds, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   int t = num_thresholds ? num_thresholds : KCB_PR_CURVE_DEFAULT_THRESHOLDS;
   if (t < 2 || t > KCB_PR_CURVE_MAX_THRESHOLDS || n_classes == 0 || (n && (!class_index || !probabilities)))
     return kcb__error(KCB_EINVAL, "PR curves: %d thresholds (need 2 to %d), %zu classes, %zu samples", t,
@@ -210,6 +213,7 @@ int kcb_pr_curve_from_value(const kcb_summary_value *v, kcb_pr_curve_view *out) 
 
 int kcb_summary_writer_add_custom_scalars(kcb_summary_writer *w, const kcb_custom_category *categories,
                                           size_t n_categories, int64_t step) {
+  KCB__WRITER_GIVEN(w);
   if (!categories || n_categories == 0) return kcb__error(KCB_EINVAL, "custom scalars: no categories");
   size_t n_charts = 0, n_series = 0;
   for (size_t c = 0; c < n_categories; c++) {
@@ -337,6 +341,7 @@ static void regex_literal(char *out, size_t size, const char *prefix, const char
 }
 
 int kcb_summary_writer_add_default_layout(kcb_summary_writer *w, const char *const *metrics, size_t n_metrics) {
+  KCB__WRITER_GIVEN(w);
   if (!metrics || n_metrics == 0) return kcb__error(KCB_EINVAL, "custom scalars: no metrics for the default layout");
   kcb_custom_chart *charts = calloc(n_metrics, sizeof *charts);
   char (*regex)[160] = calloc(n_metrics, sizeof *regex);
