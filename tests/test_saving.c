@@ -1765,6 +1765,43 @@ static void test_metric_display_names_reload(void **state) {
   kcb_model_free(m);
 }
 
+/* What Keras's loader cannot take is not written: from_logits on a loss without it, a metric
+ * spelled in a case only kcb reads (Keras's table is exact but for accuracy/acc), a layer named as
+ * the InputLayer */
+static void test_configs_keras_can_read(void **state) {
+  (void)state;
+  const int64_t input = 4;
+  kcb_model *m = NULL;
+  assert_ok(kcb_model_new(&m, 1, &input, 3));
+  kcb_dense_options d = KCB_DENSE_OPTIONS_INIT;
+  d.units = 8;
+  d.name = "input_layer";
+  assert_error(kcb_model_add_dense(m, &d), KCB_EINVAL, "'input_layer' is the InputLayer's");
+  assert_ok(kcb_model_add_from_spec(m, "8:relu,1"));
+  kcb_metric metrics[3] = {KCB_METRIC_MEAN_SQUARED_ERROR, KCB_METRIC_MEAN_ABSOLUTE_ERROR, KCB_METRIC_ACCURACY};
+  const char *names[3] = {"Mse", "MAE", "ACC"};
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
+  c.loss = KCB_LOSS_MEAN_SQUARED_ERROR;
+  c.from_logits = 1;
+  c.metrics = metrics;
+  c.metric_names = names;
+  c.n_metrics = 3;
+  assert_ok(kcb_model_compile(m, &c));
+  kcb_loss loss;
+  int logits = -1;
+  assert_ok(kcb_model_loss(m, &loss, &logits));
+  assert_int_equal(logits, 0);
+  char *cfg = NULL;
+  assert_ok(kcb__model_config_json(m, &cfg));
+  assert_null(strstr(cfg, "from_logits"));
+  assert_non_null(strstr(cfg, "\"loss\": \"mean_squared_error\""));
+  assert_non_null(strstr(cfg, "\"class_name\": \"MeanSquaredError\", \"config\": {\"name\": \"Mse\""));
+  assert_non_null(strstr(cfg, "\"MAE\", \"ACC\"]")); /* Keras's alias, and accuracy in any case */
+  free(cfg);
+  kcb_model_free(m);
+}
+
 static void test_model_name_kept(void **state) {
   (void)state;
   char text[sizeof keras2_config + 16];
@@ -1921,7 +1958,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_metric_display_names_reload), cmocka_unit_test(test_spatial_dropout_config),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_configs_keras_can_read), cmocka_unit_test(test_metric_display_names_reload), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

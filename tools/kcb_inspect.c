@@ -1,6 +1,8 @@
 /* kcb-inspect — look inside runs, checkpoints and CSV logs: one command, a subcommand per kind of
  * question, tables for people and --json for scripts. This file holds the dispatch and what the
  * subcommands share; each subcommand's printing lives in kcb_inspect_*.c. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -99,7 +101,23 @@ const char *command_for_path(const char *path) {
   if (is_checkpoint_path(base) || kcb_checkpoint_foreign_kind(path)) return "checkpoint";
   size_t len = strlen(base);
   if (len > 4 && strcmp(base + len - 4, ".csv") == 0) return "csv";
+  /* a CSVLogger log under another name (Keras's docs call it training.log): its header's first key */
+  if (got >= 6 && memcmp(head, "epoch", 5) == 0 && ispunct(head[5])) return "csv";
   return NULL;
+}
+
+/* How many checkpoint files and CSV logs `dir` holds (not below it): what a directory without
+ * event files may be instead, for the message that says so. */
+static void count_other_files(const char *dir, size_t *checkpoints, size_t *logs) {
+  *checkpoints = *logs = 0;
+  DIR *d = opendir(dir);
+  if (!d) return;
+  for (struct dirent *de; (de = readdir(d)) != NULL;) {
+    size_t len = strlen(de->d_name);
+    if (de->d_name[0] != '.' && is_checkpoint_path(de->d_name)) ++*checkpoints;
+    else if (len > 4 && strcmp(de->d_name + len - 4, ".csv") == 0) ++*logs;
+  }
+  closedir(d);
 }
 
 int main(int argc, char **argv) {
@@ -463,8 +481,16 @@ int runs_find(const char *path, run_ref **out, size_t *n) {
   if (k == 0) {
     kcb_string_list_free(names, k);
     const char *foreign = kcb_checkpoint_foreign_kind(path); /* a SavedModel or TF checkpoints: say so */
-    fprintf(stderr, "kcb-inspect: %s: no event files (no file with \"tfevents\" in its name) in it or below it%s%s\n",
+    size_t checkpoints, logs;
+    count_other_files(path, &checkpoints, &logs);
+    fprintf(stderr, "kcb-inspect: %s: no event files (no file with \"tfevents\" in its name) in it or below it%s%s",
             path, foreign ? "; it is " : "", foreign ? foreign : "");
+    if (checkpoints)
+      fprintf(stderr, "; it holds %zu checkpoint file%s: kcb-restore %s --list ranks them, kcb-inspect checkpoint "
+              "FILE looks inside one", checkpoints, checkpoints == 1 ? "" : "s", path);
+    if (logs) fprintf(stderr, "; %s %zu CSV log%s: kcb-inspect csv FILE", checkpoints ? "and" : "it holds", logs,
+                      logs == 1 ? "" : "s");
+    fprintf(stderr, "\n");
     kcb_error_clear();
     return KCB_ENOENT;
   }

@@ -630,6 +630,7 @@ int cmd_csv(int argc, char **argv) {
   kcb_csv_table t;
   memset(&t, 0, sizeof t);
   char sep = 0;
+  size_t *run_of = NULL; /* each row's run, 1-based (below) */
   if (help) {
     fputs(csv_help, stdout);
     goto done;
@@ -646,6 +647,19 @@ int cmd_csv(int argc, char **argv) {
   }
   int ec = kcb_csv_table_column(&t, "epoch");
   int json = args_has(&a, "--json");
+  /* runs appended to one log (CSVLogger append=True after a restart): an epoch not after the row
+   * before it starts another run; each row's run, 1-based, says whose a best value is */
+  size_t runs = t.n_rows ? 1 : 0, first_restart = 0;
+  run_of = calloc(t.n_rows ? t.n_rows : 1, sizeof *run_of);
+  if (!run_of) {
+    rc = lib_fail("csv", KCB_ENOMEM);
+    goto done;
+  }
+  for (size_t i = 0; i < t.n_rows; i++) {
+    if (ec >= 0 && i > 0 && !(kcb_csv_table_value(&t, i, (size_t)ec) > kcb_csv_table_value(&t, i - 1, (size_t)ec)))
+      runs++, first_restart = first_restart ? first_restart : i;
+    run_of[i] = runs;
+  }
   table tb;
   table_init(&tb, 9, "llrrrrrrr");
   const char *head[9] = {"column", "mode", "first", "last", "min", "max", "best", "best epoch", "missing"};
@@ -656,7 +670,7 @@ int cmd_csv(int argc, char **argv) {
     json_str(stdout, a.pos[0]);
     printf(", \"separator\": ");
     json_str(stdout, s);
-    printf(", \"rows\": %zu, \"columns\": [", t.n_rows);
+    printf(", \"rows\": %zu, \"runs\": %zu, \"columns\": [", t.n_rows, runs);
     for (size_t j = 0; j < t.n_columns; j++) printf("%s", j ? ", " : ""), json_str(stdout, t.columns[j]);
     printf("], \"stats\": [");
   }
@@ -695,13 +709,18 @@ int cmd_csv(int argc, char **argv) {
       printf(", \"best_epoch_0based\": ");
       if (isnan(best_epoch)) printf("null");
       else json_epoch(best_epoch);
+      printf(", \"best_run\": ");
+      if (isnan(best)) printf("null");
+      else printf("%zu", run_of[best_row]);
       printf(", \"missing\": %zu}", missing);
     } else {
-      char c[7][32], ms[24];
+      char c[7][32], ms[24], best_at[64];
       snprintf(ms, sizeof ms, "%zu", missing);
+      if (isnan(best_epoch)) snprintf(best_at, sizeof best_at, "-");
+      else if (runs > 1) snprintf(best_at, sizeof best_at, "%s (run %zu)", epoch_text(best_epoch + 1, c[5]), run_of[best_row]);
+      else snprintf(best_at, sizeof best_at, "%s", epoch_text(best_epoch + 1, c[5]));
       const char *row[9] = {t.columns[j], up ? "max" : "min", short_num(first_v, c[0]), short_num(last_v, c[1]),
-                            short_num(mn, c[2]), short_num(mx, c[3]), short_num(best, c[4]),
-                            isnan(best_epoch) ? "-" : epoch_text(best_epoch + 1, c[5]), ms};
+                            short_num(mn, c[2]), short_num(mx, c[3]), short_num(best, c[4]), best_at, ms};
       table_add(&tb, row);
     }
     first = 0;
@@ -712,7 +731,11 @@ int cmd_csv(int argc, char **argv) {
     char sep_text[8];
     if (t.separator == '\t') snprintf(sep_text, sizeof sep_text, "tab");
     else snprintf(sep_text, sizeof sep_text, "'%c'", t.separator);
-    printf("%s: %zu rows (epochs), %zu columns, separator %s\n", tool_esc(a.pos[0]), t.n_rows, t.n_columns, sep_text);
+    if (runs > 1)
+      printf("%s: %zu rows, %zu runs appended (the epochs restart at row %zu), %zu columns, separator %s\n",
+             tool_esc(a.pos[0]), t.n_rows, runs, first_restart + 1, t.n_columns, sep_text);
+    else
+      printf("%s: %zu rows (epochs), %zu columns, separator %s\n", tool_esc(a.pos[0]), t.n_rows, t.n_columns, sep_text);
     if (ec >= 0 && t.n_rows) {
       double lo = NAN, hi = NAN;
       for (size_t i = 0; i < t.n_rows; i++) {
@@ -728,6 +751,7 @@ int cmd_csv(int argc, char **argv) {
   table_free(&tb);
   rc = EXIT_OK;
 done:
+  free(run_of);
   kcb_csv_table_free(&t);
   args_free(&a);
   return rc;

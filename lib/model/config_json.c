@@ -232,9 +232,21 @@ static json_t *loss_json(builder *b, const kcb_model *m, int keras_form) {
  * its display name ({"class_name": "CategoricalAccuracy", "config": {"name": "cat_acc"}}): a bare
  * display name would not load, in Keras or in kcb. The resolving "accuracy" becomes the class
  * Keras picks for this loss and output. */
+/* Whether Keras's metrics.get resolves `name`: "accuracy" and "acc" in any case, else only the
+ * exact keys of its table (snake_case names and the aliases), where kcb reads any case. */
+static int keras_resolves_metric(const char *name) {
+  static const char *const exact[] = {"mean_squared_error", "mean_absolute_error", "binary_accuracy",
+                                      "categorical_accuracy", "sparse_categorical_accuracy", "mse", "MSE", "mae", "MAE"};
+  if (kcb__ascii_casecmp(name, "accuracy") == 0 || kcb__ascii_casecmp(name, "acc") == 0) return 1;
+  for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+    if (strcmp(name, exact[i]) == 0) return 1;
+  return 0;
+}
+
 static json_t *metric_json(builder *b, const kcb_model *m, size_t i, int keras_form) {
   kcb_metric kind = m->metrics[i], named;
-  if (kcb_metric_from_name(&named, m->metric_names[i]) == 0 && named == kind) return json_string(m->metric_names[i]);
+  if (keras_resolves_metric(m->metric_names[i]) && kcb_metric_from_name(&named, m->metric_names[i]) == 0 && named == kind)
+    return json_string(m->metric_names[i]);
   if (kind == KCB_METRIC_ACCURACY)
     kind = m->loss == KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY ? KCB_METRIC_SPARSE_CATEGORICAL_ACCURACY
            : kcb__model_output_layer(m)->out_size == 1       ? KCB_METRIC_BINARY_ACCURACY

@@ -113,6 +113,8 @@ int kcb__model_append_layer(kcb_model *m, kcb__layer_kind kind, const char *name
     for (size_t i = 0; i < m->n_layers; i++)
       if (strcmp(m->layers[i].name, name) == 0)
         return kcb__error(KCB_EINVAL, "layer name '%s' is already layer %zu's; names must be unique", name, i);
+    if (strcmp(m->input_name, name) == 0) /* Keras's Sequential counts its InputLayer among the names */
+      return kcb__error(KCB_EINVAL, "layer name '%s' is the InputLayer's; names must be unique", name);
     kcb__strlcpy(l->name, name, sizeof l->name);
   } else {
     /* Keras numbers only the layers it names itself (a name the caller chose takes no number) */
@@ -333,7 +335,10 @@ int kcb_model_compile(kcb_model *m, const kcb_compile_options *opts) {
     m->loss_scale = (struct kcb__loss_scale){.on = 1, .initial_scale = 32768.0, .growth_steps = 2000, .dynamic_scale = 32768.0f};
   set_train_runs(m);
   m->loss = opts->loss;
-  m->from_logits = opts->from_logits != 0;
+  /* the crossentropies' setting: Keras's MeanSquaredError and MeanAbsoluteError take none, and a
+   * file saying from_logits for them would not load there */
+  m->from_logits = opts->from_logits != 0 && opts->loss != KCB_LOSS_MEAN_SQUARED_ERROR &&
+                   opts->loss != KCB_LOSS_MEAN_ABSOLUTE_ERROR;
   m->n_metrics = opts->n_metrics;
   for (size_t i = 0; i < opts->n_metrics; i++) {
     m->metrics[i] = m->metric_impl[i] = opts->metrics[i];

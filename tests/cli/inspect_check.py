@@ -362,6 +362,13 @@ def check_csv(data, args):
     header, body = rows[0], rows[1:]
     if d["columns"] != header or d["rows"] != len(body):
         fail("columns %s rows %s" % (d["columns"], d["rows"]))
+    # runs appended to one log: an epoch not after the one before starts another
+    epochs = [float(r[header.index("epoch")]) for r in body]
+    run_of = [1] * len(body)
+    for i in range(1, len(body)):
+        run_of[i] = run_of[i - 1] + (not epochs[i] > epochs[i - 1])
+    if d["runs"] != (run_of[-1] if body else 0):
+        fail("runs %s, expected %s" % (d["runs"], run_of[-1] if body else 0))
     for st in d["stats"]:
         j = header.index(st["column"])
         vals = [float(r[j]) if r[j] not in ("", "NA") else float("nan") for r in body]
@@ -371,7 +378,7 @@ def check_csv(data, args):
         epochs = [float(r[header.index("epoch")]) for r in body]
         want = {"mode": "max" if up else "min", "min": min(v for v, _ in ok), "max": max(v for v, _ in ok),
                 "best": best_v, "best_epoch": epochs[best_i] + 1, "best_epoch_0based": epochs[best_i],
-                "missing": len(vals) - len(ok)}
+                "best_run": run_of[best_i], "missing": len(vals) - len(ok)}
         for k, v in want.items():
             if not same(st[k], v):
                 fail("%s: %s %r, expected %r" % (st["column"], k, st[k], v))

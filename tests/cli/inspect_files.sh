@@ -77,6 +77,15 @@ check_exact csv_basic_text 0 csv_basic.out -- env -C "$data" "$bin" csv builtin_
 check_json csv_basic 0 csv "$data"/builtin_callbacks/basic.csv -- "$bin" csv "$data"/builtin_callbacks/basic.csv --json
 check_json csv_append 0 csv "$data"/builtin_callbacks/append.csv -- "$bin" csv "$data"/builtin_callbacks/append.csv --json
 # a header of the usual separators is split at them, though it begins "epoch" and another mark
+check csv_append_runs_text 0 "append\.csv: 5 rows, 2 runs appended \(the epochs restart at row 4\), 5 columns" -- \
+  "$bin" csv "$data"/builtin_callbacks/append.csv
+# a CSVLogger log under another name (training.log, as Keras's docs name it), given alone
+cp "$data"/builtin_callbacks/basic.csv "$tmp/training.log"
+check csv_by_header 0 "training\.log: [0-9]+ rows \(epochs\)" -- "$bin" "$tmp/training.log"
+# a directory of checkpoints, given where a log directory goes: what it holds instead
+mkdir -p "$tmp/ckdir" && cp "$data"/zoo/cnn.weights.h5 "$tmp/ckdir/w.01.weights.h5" && cp "$tmp/training.log" "$tmp/ckdir/log.csv"
+check dir_of_checkpoints 1 "no event files .*; it holds 1 checkpoint file: kcb-restore $tmp/ckdir --list ranks them, kcb-inspect checkpoint FILE looks inside one; and 1 CSV log: kcb-inspect csv FILE" -- \
+  "$bin" "$tmp/ckdir"
 printf 'epoch-x,loss\n1,0.5\n' >"$tmp/dash_header.csv"
 check csv_dash_in_header 0 "2 columns, separator ','" -- "$bin" csv "$tmp/dash_header.csv"
 # epochs are whole numbers however large (not 1.23457e+06, not 3.0 in JSON)
