@@ -1802,6 +1802,53 @@ static void test_configs_keras_can_read(void **state) {
   kcb_model_free(m);
 }
 
+/* text with its one `from` replaced by `to` (malloc'd) */
+static char *replaced(const char *text, const char *from, const char *to) {
+  const char *at = strstr(text, from);
+  assert_non_null(at);
+  size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+  char *out = malloc(n);
+  assert_non_null(out);
+  snprintf(out, n, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+  return out;
+}
+
+/* A file's settings kcb does not model (an initializer's class and arguments, a dropout's seed,
+ * jit_compile) are written back as they were when the model is loaded and saved again */
+static void test_settings_kept_on_save(void **state) {
+  (void)state;
+  const int64_t input = 4;
+  kcb_model *m = NULL;
+  assert_ok(kcb_model_new(&m, 1, &input, 3));
+  assert_ok(kcb_model_add_from_spec(m, "8:relu,dropout:0.5,3:softmax"));
+  kcb_compile_options c = {0};
+  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_ADAM);
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  assert_ok(kcb_model_compile(m, &c));
+  char *cfg = NULL;
+  assert_ok(kcb__model_config_json(m, &cfg));
+  kcb_model_free(m);
+  const char *glorot = "\"kernel_initializer\": {\"module\": \"keras.initializers\", \"class_name\": \"GlorotUniform\", "
+                       "\"config\": {\"seed\": null, \"input_axes\": null, \"output_axes\": null}, \"registered_name\": null}";
+  const char *normal = "\"kernel_initializer\": {\"module\": \"keras.initializers\", \"class_name\": \"RandomNormal\", "
+                       "\"config\": {\"mean\": 0.0, \"stddev\": 0.01, \"seed\": 3}, \"registered_name\": null}";
+  char *a = replaced(cfg, glorot, normal), *b = replaced(a, "\"rate\": 0.5, \"seed\": null", "\"rate\": 0.5, \"seed\": 7");
+  char *edited = replaced(b, "\"jit_compile\": true", "\"jit_compile\": false");
+  assert_ok(kcb__model_from_config_json(&m, edited, NULL, 1, 1, NULL, "edited.keras"));
+  char *again = NULL;
+  assert_ok(kcb__model_config_json(m, &again));
+  assert_non_null(strstr(again, normal));
+  assert_non_null(strstr(again, "\"rate\": 0.5, \"seed\": 7"));
+  assert_non_null(strstr(again, "\"jit_compile\": false"));
+  assert_string_equal(again, edited);
+  free(again);
+  free(edited);
+  free(b);
+  free(a);
+  free(cfg);
+  kcb_model_free(m);
+}
+
 static void test_model_name_kept(void **state) {
   (void)state;
   char text[sizeof keras2_config + 16];
@@ -1958,7 +2005,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_configs_keras_can_read), cmocka_unit_test(test_metric_display_names_reload), cmocka_unit_test(test_spatial_dropout_config),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_configs_keras_can_read), cmocka_unit_test(test_settings_kept_on_save), cmocka_unit_test(test_metric_display_names_reload), cmocka_unit_test(test_spatial_dropout_config),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

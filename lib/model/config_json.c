@@ -149,6 +149,13 @@ static json_t *layer_json(builder *b, const kcb_model *m, size_t i, int keras_fo
       if (kcb__layer_config_write(c, l)) b->failed = 1;
       break;
   }
+  if (l->kept_settings) { /* the file's own initializers and seeds, where kcb writes its defaults */
+    json_t *kept = json_loads(l->kept_settings, 0, NULL);
+    const char *key;
+    json_t *v;
+    json_object_foreach(kept, key, v) if (json_object_get(c, key)) json_object_set(c, key, v);
+    json_decref(kept);
+  }
   json_t *o = wrap(b, "keras.layers", kcb__layer_class_name(l->kind), c, keras_form);
   if (keras_form && kcb__layer_has_build_config(l->kind)) {
     int rank;
@@ -289,7 +296,7 @@ static json_t *compile_json(builder *b, const kcb_model *m, int keras_form) {
   put(b, c, "weighted_metrics", json_null());
   put(b, c, "run_eagerly", json_false());
   put(b, c, "steps_per_execution", json_integer(1));
-  put(b, c, "jit_compile", json_true());
+  put(b, c, "jit_compile", json_boolean(!m->jit_compile_off));
   if (!keras_form) put(b, c, "optimizer_config", opt);
   return c;
 }
@@ -552,6 +559,25 @@ static int build_layer(kcb_model *m, const char *cls, json_t *c, const char *nam
   return rc;
 }
 
+/* Keeps the layer config's settings Keras reads and kcb does not model (an initializer's class
+ * and arguments, a dropout's seed), so that a model loaded and saved again says what it said. */
+static int keep_settings(kcb__layer *l, json_t *c, const char *file) {
+  static const char *const keys[] = {"kernel_initializer", "bias_initializer", "beta_initializer", "gamma_initializer",
+                                     "moving_mean_initializer", "moving_variance_initializer", "seed"};
+  json_t *kept = json_object();
+  for (size_t i = 0; kept && i < sizeof keys / sizeof keys[0]; i++) {
+    json_t *v = json_object_get(c, keys[i]);
+    /* Keras 3's form only (an object naming its module): a tf.keras 2 config's initializers would
+     * not be Keras 3's, where kcb writes this model */
+    if (v && !json_is_null(v) && (!json_is_object(v) || json_object_get(v, "module")))
+      json_object_set(kept, keys[i], v);
+  }
+  if (kept && json_object_size(kept)) l->kept_settings = json_dumps(kept, JSON_COMPACT | JSON_PRESERVE_ORDER);
+  int failed = kept && json_object_size(kept) && !l->kept_settings;
+  json_decref(kept);
+  return failed || !kept ? kcb__error(KCB_ENOMEM, "%s: out of memory keeping a layer's settings", file) : 0;
+}
+
 static int add_layer(kcb_model *m, json_t *layer, const char *file) {
   json_t *c = NULL;
   const char *cls = class_of(layer, &c);
@@ -587,6 +613,7 @@ static int add_layer(kcb_model *m, json_t *layer, const char *file) {
     return kcb__error(KCB_EFORMAT, "%s: model config: layer name '%s' contains '/', which Keras does not allow in names", file,
                       name);
   m->layers[m->n_layers - 1].frozen = !bool_or(c, "trainable", 1); /* fine-tuning's frozen layers */
+  if ((rc = keep_settings(&m->layers[m->n_layers - 1], c, file))) return rc;
   /* a mixed-precision policy is kept for the config kcb writes: Keras rebuilds the model it read */
   const char *policy = policy_name(json_object_get(c, "dtype"));
   if (policy && !strncmp(policy, "mixed_", 6))
@@ -790,6 +817,7 @@ static int compile_from(kcb_model *m, json_t *cfg, json_t *optimizer, const char
   c.metric_names = names;
   rc = kcb_model_compile(m, &c);
   if (rc) return kcb__error(rc, "%s: compile from the saved config: %s", file, kcb_error_last());
+  m->jit_compile_off = json_is_false(json_object_get(cfg, "jit_compile")); /* kcb compiles nothing; Keras reads it */
   return 0;
 }
 

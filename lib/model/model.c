@@ -830,6 +830,7 @@ void kcb_model_free(kcb_model *m) {
   free(m->col);
   free(m->gathered);
   free(m->train_runs);
+  for (size_t i = 0; i < m->n_layers; i++) free(m->layers[i].kept_settings);
   free(m->layers);
   free(m);
 }

@@ -65,6 +65,8 @@ typedef struct kcb__layer {
                                           BatchNormalization uses its moving statistics in fit too */
   char dtype_policy[24];               /* a file's mixed-precision policy ("mixed_float16"), kept for its
                                           config; "" for float32. kcb computes in float32 either way */
+  char *kept_settings;                 /* a file's settings kcb does not model (initializers, seeds), as a
+                                          JSON object written back over kcb's own (NULL: none) */
   int out_rank;                        /* per-sample output shape, without the batch axis */
   int64_t out_shape[KCB_MAX_RANK];
   int64_t in_width, out_width;         /* last-axis sizes */
@@ -154,6 +156,7 @@ struct kcb_model {
   char name[KCB__NAME_MAX];            /* the model's, "sequential" unless a file named it otherwise */
   char input_name[KCB__NAME_MAX];      /* its InputLayer's, "input_layer" unless a file named it otherwise */
   char dtype_policy[24];               /* the Sequential's own policy, as a layer's */
+  int jit_compile_off;                 /* a file's compile_config said jit_compile false: written back so */
   /* Mixed precision's LossScaleOptimizer around the optimizer, kept for the files kcb writes: Keras
    * wraps a mixed_float16 model's optimizer in one and loads optimizer state only in its layout.
    * kcb trains in float32 and never scales the loss, so the scale state stays as it was read. */
