@@ -714,16 +714,15 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   for (size_t i = 0; i < e.n; i++) {
     const kcb_checkpoint_entry *x = &e.v[i];
     if (!pending[i].lone || x->epoch < 0) continue;
+    int64_t seen[3]; /* the template's first three distinct epochs */
     size_t epochs = 0, same = 1;
     for (size_t k = 0; k < e.n && same; k++) {
       const kcb_checkpoint_entry *y = &e.v[k];
       if (!pending[k].lone || y->epoch < 0 || !same_directory(x->path, y->path) || !same_shape(x->path, y->path)) continue;
       same = pending[k].hint.value == pending[i].hint.value;
-      int first_of_epoch = 1;
-      for (size_t j = 0; j < k && first_of_epoch; j++)
-        first_of_epoch = !(pending[j].lone && e.v[j].epoch == y->epoch && same_directory(x->path, e.v[j].path) &&
-                           same_shape(x->path, e.v[j].path));
-      epochs += first_of_epoch;
+      int known = 0;
+      for (size_t j = 0; j < epochs; j++) known |= seen[j] == y->epoch;
+      if (!known && epochs < 3) seen[epochs++] = y->epoch;
     }
     if (same && epochs >= 3) pending[i].constant = 1, n_constant++, constant = pending[i].hint.value;
   }
