@@ -102,7 +102,7 @@ const char *command_for_path(const char *path) {
   size_t len = strlen(base);
   if (len > 4 && strcmp(base + len - 4, ".csv") == 0) return "csv";
   /* a CSVLogger log under another name (Keras's docs call it training.log): its header's first key */
-  if (got >= 6 && memcmp(head, "epoch", 5) == 0 && ispunct(head[5])) return "csv";
+  if (got >= 6 && memcmp(head, "epoch", 5) == 0 && (ispunct(head[5]) || head[5] == '\t' || head[5] == ' ')) return "csv";
   return NULL;
 }
 

@@ -234,16 +234,22 @@ static int keyed_value_from_name(const char *stem, const char *monitor, double *
  * value than the monitor: `val_acc=0.87`, `..._sparse_categorical_accuracy_0.61`, `lr-0.001` (a
  * setting), `loss_0.3` for val_loss. The monitor's own label is keyed_value_from_name's. */
 static int labelled_as_other(const char *stem, const char *sep, const char *monitor) {
+  /* the label, lower case, '-' read as '_' (VAL_LOSS, val-loss: the monitor's too) */
   const char *w = sep;
-  while (w > stem && (kcb__is_alpha((unsigned char)w[-1]) || w[-1] == '_')) w--;
-  while (w < sep && *w == '_') w++;
-  size_t len = (size_t)(sep - w), ml = strlen(monitor);
+  while (w > stem && (kcb__is_alpha((unsigned char)w[-1]) || w[-1] == '_' || w[-1] == '-')) w--;
+  while (w < sep && (*w == '_' || *w == '-')) w++;
+  char label[128];
+  size_t len = (size_t)(sep - w) < sizeof label ? (size_t)(sep - w) : sizeof label - 1, ml = strlen(monitor);
+  for (size_t i = 0; i < len; i++) label[i] = w[i] == '-' ? '_' : (char)kcb__to_lower((unsigned char)w[i]);
+  label[len] = '\0';
   if (!len) return 0;
-  if (len >= ml && memcmp(sep - ml, monitor, ml) == 0 && (len == ml || sep[-(ptrdiff_t)ml - 1] == '_') &&
-      !(strncmp(monitor, "val_", 4) != 0 && len >= ml + 4 && memcmp(sep - ml - 4, "val_", 4) == 0))
+  const char *end = label + len;
+  if (len >= ml && kcb__ascii_ncasecmp(end - ml, monitor, ml) == 0 && (len == ml || end[-(ptrdiff_t)ml - 1] == '_') &&
+      !(strncmp(monitor, "val_", 4) != 0 && len >= ml + 4 && memcmp(end - ml - 4, "val_", 4) == 0))
     return 0; /* the monitor's */
-  const char *token = sep;
-  while (token > w && token[-1] != '_') token--;
+  const char *token = end;
+  while (token > label && token[-1] != '_') token--;
+  sep = end;
   static const char *const values[] = {"loss", "acc", "accuracy", "auc", "mae", "mse", "rmse", "mape", "msle",
                                        "precision", "recall", "f1", "iou", "crossentropy", "error", "score", "lr",
                                        "rate", "decay", "momentum", "dropout", "wd"};
@@ -257,9 +263,11 @@ static int labelled_as_other(const char *stem, const char *sep, const char *moni
  * the last in *out and its digits after the point in *decimals (-1: an exponent, inf or nan). A
  * name's one such number is a guess at the monitored value; of two or more
  * (`-{val_loss:.2f}-{val_accuracy:.2f}`) none can be told for it. Numbers labelled as another
- * value's are not counted, but in *labelled. */
-static int numbers_in_name(const char *stem, const char *monitor, double *out, int *decimals, int *labelled) {
+ * value's are not counted, but in *labelled. *end_at: the offset after the last number counted. */
+static int numbers_in_name(const char *stem, const char *monitor, double *out, int *decimals, int *labelled,
+                           size_t *end_at) {
   int found = 0;
+  *end_at = 0;
   const char *digit = strpbrk(stem, "0123456789");
   *labelled = 0;
   for (const char *p = stem; *p; p++) {
@@ -280,6 +288,7 @@ static int numbers_in_name(const char *stem, const char *monitor, double *out, i
       *decimals = dot && isfinite(v) && !memchr(p + 1, 'e', (size_t)(end - p - 1)) && !memchr(p + 1, 'E', (size_t)(end - p - 1))
                       ? (int)(end - dot - 1) + 2 * percent : -1;
       found++;
+      *end_at = (size_t)(end - stem);
       p = end - 1;
     }
   }
@@ -348,8 +357,16 @@ static int standalone_number(const char *s, const char *a, const char *b) {
   return 1;
 }
 
+/* Whether the digits [a, b) are a date's or a time's rather than an epoch: six digits or more
+ * (20240501, 123000), or a year 1970-2099 followed by a two-digit month (2024-05-01). */
+static int date_or_time(const char *a, const char *b) {
+  if (b - a >= 6) return 1;
+  if (b - a != 4 || !((a[0] == '1' && a[1] == '9' && a[2] >= '7') || (a[0] == '2' && a[1] == '0'))) return 0;
+  return (*b == '-' || *b == '_') && isdigit((unsigned char)b[1]) && isdigit((unsigned char)b[2]) && !isdigit((unsigned char)b[3]);
+}
+
 /* The 0-based epoch from a file name: the number after "epoch", else the first number standing
- * alone (see standalone_number); -1 when there is none. */
+ * alone (see standalone_number) that is not a date's or a time's; -1 when there is none. */
 static int64_t epoch_from_name(const char *stem);
 
 static int64_t path_epoch(const char *path) {
@@ -368,7 +385,12 @@ static int64_t epoch_from_name(const char *stem) {
       if (!isdigit((unsigned char)*p)) continue;
       const char *end = p;
       while (isdigit((unsigned char)*end)) end++;
-      if (standalone_number(stem, p, end)) break;
+      if (standalone_number(stem, p, end) && !date_or_time(p, end)) break;
+      /* a date's month and day are part of it: YYYY-MM-DD, YYYY_MM_DD */
+      if (end - p == 4 && date_or_time(p, end))
+        while ((*end == '-' || *end == '_') && isdigit((unsigned char)end[1]) && isdigit((unsigned char)end[2]) &&
+               !isdigit((unsigned char)end[3]))
+          end += 3;
       p = end - 1;
     }
   }
@@ -379,7 +401,7 @@ static int64_t epoch_from_name(const char *stem) {
 }
 
 /* The 0-based epoch a file's directory names, when its own name has none: `epoch_03/model.keras`,
- * `ckpt/003/w.weights.h5`; -1 otherwise (a run's or a date's directory is no epoch). */
+ * `ckpt/epoch-3/w.weights.h5`; -1 otherwise. */
 static int64_t epoch_from_directory(const char *path) {
   const char *slash = strrchr(path, '/');
   if (!slash || slash == path) return -1;
@@ -390,8 +412,13 @@ static int64_t epoch_from_directory(const char *path) {
   if (len == 0 || len >= sizeof dir) return -1;
   memcpy(dir, start, len);
   dir[len] = '\0';
-  int digits_only = strspn(dir, "0123456789") == len;
-  return digits_only || strstr(dir, "epoch") ? epoch_from_name(dir) : -1;
+  /* "epoch" and its number, nothing else: a run's, a fold's or a setting's directory (folds/1,
+   * lr0.01_epoch3) is not the epoch of the file under it */
+  const char *p = dir;
+  if (kcb__ascii_ncasecmp(p, "epoch", 5) != 0) return -1;
+  p += 5;
+  if (*p == '_' || *p == '-' || *p == '=') p++;
+  return *p && strspn(p, "0123456789") == strlen(p) ? epoch_from_name(dir) : -1;
 }
 
 /* A CSV log the caller named must be readable and have the columns: its own error (file:line)
@@ -569,9 +596,26 @@ static int same_shape(const char *a, const char *b) {
   }
 }
 
-/* Whether two names of one shape (same_shape) differ in a whole number: a batch, a step, not only
- * their decimal values (`c-001-0100-0.93` and `c-001-0200-0.86`: saves within one epoch). */
+static int date_or_time(const char *a, const char *b);
+
+/* Whether the whole number at `digits` in `s` is labelled as a run's tag (run1, seed_2, fold-3,
+ * trial 4, rep5): which run saved the file, not a batch within an epoch. */
+static int run_tag(const char *s, const char *digits) {
+  const char *w = digits;
+  if (w > s && (w[-1] == '_' || w[-1] == '-' || w[-1] == '=')) w--;
+  const char *end = w;
+  while (w > s && kcb__is_alpha((unsigned char)w[-1])) w--;
+  static const char *const tags[] = {"run", "seed", "fold", "trial", "rep", "exp", "version", "v", "try", "attempt"};
+  for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
+    if ((size_t)(end - w) == strlen(tags[i]) && kcb__ascii_ncasecmp(w, tags[i], strlen(tags[i])) == 0) return 1;
+  return 0;
+}
+
+/* Whether two names of one shape (same_shape) differ in a whole number other than a run's tag: a
+ * batch, a step, not only their decimal values (`c-001-0100-0.93` and `c-001-0200-0.86`: saves
+ * within one epoch). */
 static int whole_numbers_differ(const char *a, const char *b) {
+  const char *a0 = a;
   while (*a && *b) {
     if (!isdigit((unsigned char)*a)) {
       a++, b++;
@@ -581,7 +625,13 @@ static int whole_numbers_differ(const char *a, const char *b) {
     int decimal = 0;
     while (isdigit((unsigned char)*ea) || (*ea == '.' && isdigit((unsigned char)ea[1]))) decimal |= *ea++ == '.';
     while (isdigit((unsigned char)*eb) || (*eb == '.' && isdigit((unsigned char)eb[1]))) decimal |= *eb++ == '.';
-    if (!decimal && (ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0)) return 1;
+    int date = !decimal && date_or_time(a, ea) && date_or_time(b, eb); /* a run's date or time, as a tag */
+    if (date && ea - a == 4) /* its month and day too */
+      while ((*ea == '-' || *ea == '_') && isdigit((unsigned char)ea[1]) && isdigit((unsigned char)ea[2]) &&
+             !isdigit((unsigned char)ea[3]) && *eb == *ea && isdigit((unsigned char)eb[1]) && isdigit((unsigned char)eb[2]) &&
+             !isdigit((unsigned char)eb[3]))
+        ea += 3, eb += 3;
+    if (!decimal && !date && (ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0) && !run_tag(a0, a)) return 1;
     a = ea, b = eb;
   }
   return 0;
@@ -603,6 +653,8 @@ typedef struct rank_work {
   int within_epoch;                      /* ... and another whole number (a batch): saved mid-epoch */
   int labelled;                          /* numbers its name labels as another value's (val_acc=0.87) */
   int constant;                          /* its number is every name's of its template: a setting */
+  int number_leads;                      /* its number comes before the name's other numbers (the epoch) */
+  char *named_path;                      /* a link's final target, whose name and directory value it (or NULL) */
   int verdict;                           /* the log's column holding the number: 1 the monitor, -1 another, 0 none */
   int number;                            /* valued from its lone number and the log */
   int have_csv;                          /* the log has the monitor's value at the file's epoch: logged */
@@ -621,6 +673,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   int rc = 0;
   kcb_checkpoint_ranking *r = NULL;
   rank_work *pending = NULL;
+  size_t n_pending = 0;
   *out = NULL;
   const char *monitor = o->monitor && o->monitor[0] ? o->monitor : "val_loss";
   kcb_monitor_mode mode = KCB_MONITOR_MIN; /* set by resolve_mode; GCC cannot tell */
@@ -650,6 +703,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
   if (!r) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
   pending = calloc(e.n ? e.n : 1, sizeof *pending);
   if (!pending) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
+  n_pending = e.n;
   /* what each file and its name say */
   for (size_t i = 0; i < e.n; i++) {
     kcb_checkpoint_entry *x = &e.v[i];
@@ -666,14 +720,24 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       continue;
     }
     x->readable = 1;
-    char stem[1024], target[PATH_MAX];
-    stem_of(x->path, stem, sizeof stem);
-    /* a link named with no number of its own (best.keras, given by name) says what its target's name says */
-    ssize_t target_len = e.ids[i].is_link && !strpbrk(stem, "0123456789") ? readlink(x->path, target, sizeof target - 1) : -1;
-    if (target_len > 0) {
-      target[target_len] = '\0';
-      stem_of(target, stem, sizeof stem);
+    char stem[1024], named[PATH_MAX];
+    kcb__strlcpy(named, x->path, sizeof named);
+    /* a link named with no number of its own (best.keras, given by name) says what its target's
+     * name says, through links to links; its run's CSV log is beside the target */
+    for (int hops = 0; hops < 8 && e.ids[i].is_link; hops++) {
+      stem_of(named, stem, sizeof stem);
+      char target[PATH_MAX];
+      ssize_t len = strpbrk(stem, "0123456789") ? -1 : readlink(named, target, sizeof target - 1);
+      if (len <= 0) break;
+      target[len] = '\0';
+      const char *slash = strrchr(named, '/');
+      char next[PATH_MAX];
+      if (target[0] == '/' || !slash) kcb__strlcpy(next, target, sizeof next);
+      else if ((size_t)snprintf(next, sizeof next, "%.*s/%s", (int)(slash - named), named, target) >= sizeof next) break;
+      kcb__strlcpy(named, next, sizeof named);
     }
+    stem_of(named, stem, sizeof stem);
+    if (strcmp(named, x->path) != 0 && !(w->named_path = strdup(named))) KCB__TRY(kcb__error(KCB_ENOMEM, "rank: out of memory"));
     template_capture cap = {monitor, NAN, 0, -1, -1, -1};
     w->matched = o->name_template && from_template(o->name_template, x->path, &cap);
     r->n_template_matches += w->matched;
@@ -684,7 +748,9 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     w->from_name = !w->stored && w->matched && cap.has_value;
     w->keyed = !w->stored && !w->from_name && !w->matched && keyed_value_from_name(stem, monitor, &x->value);
     /* what the name says of the value, to tell apart a log's rows of one epoch from several runs */
-    int n_numbers = numbers_in_name(stem, monitor, &w->hint.value, &w->hint.decimals, &w->labelled);
+    size_t number_end;
+    int n_numbers = numbers_in_name(stem, monitor, &w->hint.value, &w->hint.decimals, &w->labelled, &number_end);
+    w->number_leads = strpbrk(stem + number_end, "0123456789") != NULL; /* other numbers (the epoch) follow it */
     if (w->from_name) w->hint = (name_hint){cap.decimals >= 0, cap.value, cap.decimals};
     else w->hint.have = !w->matched && !w->keyed && n_numbers == 1;
     w->lone = w->hint.have && !w->from_name; /* a lone number, which may or may not be the monitor's */
@@ -724,7 +790,8 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       for (size_t j = 0; j < epochs; j++) known |= seen[j] == y->epoch;
       if (!known && epochs < 3) seen[epochs++] = y->epoch;
     }
-    if (same && epochs >= 3) pending[i].constant = 1, n_constant++, constant = pending[i].hint.value;
+    /* after the epoch, one value at every epoch is a plateau that a .2f rounds alike: a tie */
+    if (same && epochs >= 3 && pending[i].number_leads) pending[i].constant = 1, n_constant++, constant = pending[i].hint.value;
   }
   for (size_t i = 0; i < e.n; i++)
     if (pending[i].constant) pending[i].lone = 0, pending[i].hint.have = 0;
@@ -734,15 +801,15 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     rank_work *w = &pending[i];
     if (!x->readable) continue;
     char dir[1024];
-    const char *slash = strrchr(x->path, '/');
-    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - x->path), x->path);
+    const char *from = w->named_path ? w->named_path : x->path, *slash = strrchr(from, '/');
+    if (slash) snprintf(dir, sizeof dir, "%.*s", (int)(slash - from), from);
     else strcpy(dir, ".");
-    if (slash == x->path) strcpy(dir, "/");
+    if (slash == from) strcpy(dir, "/");
     /* the log's value, read only where it may be used (a file storing its value needs none); a row
      * is written at its epoch's end, from the weights then: a file saved in the middle of the epoch
      * (kcb's batch, a {batch} in the template) never had that value */
     w->have_csv = !w->stored && !w->keyed && (!w->from_name || w->cap_decimals >= 0) && x->epoch >= 0 && x->batch < 0 &&
-                  csv_value(dir, o->csv_path, slash ? slash + 1 : x->path, monitor, x->epoch, &w->hint, &w->logged,
+                  csv_value(dir, o->csv_path, slash ? slash + 1 : from, monitor, x->epoch, &w->hint, &w->logged,
                             &w->whose);
     if (w->stored) {
       x->value = x->info.monitor_value;
@@ -796,7 +863,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
        * several runs into one directory */
       x->value = w->hint.value, x->source = KCB_RANK_NAME;
       n_guessed++;
-      n_runs_shared += w->several;
+      n_runs_shared += w->several && !w->within_epoch && monitor_is_validation;
     }
   }
   /* guessed values that rise at every saved epoch (fall, for max) are not what save_best_only keeps
@@ -813,7 +880,7 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
       }
     n_against += later > 0 && later == worse;
   }
-  int against = n_against >= 3 && n_against + 1 >= n_guessed;
+  int against = n_against >= 2 && n_against + 1 >= n_guessed; /* three files or more, each worse than the one before */
   size_t n_labelled = 0, n_mixed = 0;
   for (size_t i = 0; i < e.n; i++)
     n_labelled += e.v[i].readable && e.v[i].source == KCB_RANK_NONE && pending[i].labelled;
@@ -875,6 +942,7 @@ done:
     free(e.v[i].path);
     free(e.v[i].error);
   }
+  for (size_t i = 0; pending && i < n_pending; i++) free(pending[i].named_path);
   free(e.v);
   free(e.ids);
   free(pending);

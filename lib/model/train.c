@@ -32,12 +32,14 @@ typedef struct run_hooks {
   kcb_model *given_model[KCB_CALLBACK_LIST_MAX];
 } run_hooks;
 
-/* Ends a run's hooks: the caller's callbacks point where they did before it. */
+/* Ends a run's hooks: the caller's callbacks get back the params they had before it (this run's
+ * are freed), and the model of an outer run they were in; after a run of their own they keep its
+ * model, as Keras's callback.model stays set. */
 static void release_hooks(run_hooks *h) {
   if (!h) return;
   for (size_t i = h->n_given; i-- > 0;) {
     h->list.items[i]->params = h->given_params[i];
-    h->list.items[i]->model = h->given_model[i];
+    if (h->given_model[i]) h->list.items[i]->model = h->given_model[i];
   }
   free(h);
 }

@@ -82,6 +82,8 @@ check csv_append_runs_text 0 "append\.csv: 5 rows, 2 runs appended \(the epochs 
 # a CSVLogger log under another name (training.log, as Keras's docs name it), given alone
 cp "$data"/builtin_callbacks/basic.csv "$tmp/training.log"
 check csv_by_header 0 "training\.log: [0-9]+ rows \(epochs\)" -- "$bin" "$tmp/training.log"
+printf 'epoch\tloss\n0\t0.5\n1\t0.4\n' >"$tmp/tab_training.log"
+check csv_by_header_tab 0 "tab_training\.log: 2 rows \(epochs\), 2 columns, separator tab" -- "$bin" "$tmp/tab_training.log"
 # a directory of checkpoints, given where a log directory goes: what it holds instead
 mkdir -p "$tmp/ckdir" && cp "$data"/zoo/cnn.weights.h5 "$tmp/ckdir/w.01.weights.h5" && cp "$tmp/training.log" "$tmp/ckdir/log.csv"
 check dir_of_checkpoints 1 "no event files .*; it holds 1 checkpoint file: kcb-restore $tmp/ckdir --list ranks them, kcb-inspect checkpoint FILE looks inside one; and 1 CSV log: kcb-inspect csv FILE" -- \

@@ -465,6 +465,36 @@ check link_by_target_name 0 "^1 +$tmp/near/best\.weights\.h5 +weights\.h5 +3 +0\
 # another model's file among the run's: said
 mkfiles "$tmp/mixed" w.01-0.40.weights.h5 w.02-0.35.weights.h5 && cp "$zoo/rnn.weights.h5" "$tmp/mixed/w.03-0.10.weights.h5"
 check mixed_models 0 "note: .*the ranked files hold models of different sizes \(2 of them differ from the best, $tmp/mixed/w\.03-0\.10\.weights\.h5, of 973 parameters\)" -- "$bin" "$tmp/mixed"
+# what the rules must not take for an epoch, a batch or a setting (review of the rules above)
+mkdir -p "$tmp/folds/1" "$tmp/folds/2" # numbered runs (k-fold), each with its best file and log
+mkfiles "$tmp/folds/1" best_model.weights.h5 && mkfiles "$tmp/folds/2" best_model.weights.h5
+printf 'epoch,loss,val_loss\n0,0.90,0.80\n1,0.30,0.15\n2,0.28,0.17\n' >"$tmp/folds/1/log.csv"
+printf 'epoch,loss,val_loss\n0,0.85,0.70\n1,0.55,0.40\n2,0.52,0.44\n' >"$tmp/folds/2/log.csv"
+check fold_directory_no_epoch 1 "no checkpoint with a value for val_loss" -- "$bin" "$tmp/folds"
+mkfiles "$tmp/upper" W_01_VAL_LOSS_0.50.weights.h5 W_02_VAL_LOSS_0.30.weights.h5 W_03_VAL_LOSS_0.40.weights.h5
+check monitor_label_any_case 0 "^1 +$tmp/upper/W_02_VAL_LOSS_0\.30\.weights\.h5 " -- "$bin" "$tmp/upper"
+mkfiles "$tmp/hyph" model-01-val-loss-0.50.weights.h5 model-02-val-loss-0.30.weights.h5 model-03-val-loss-0.40.weights.h5
+check monitor_label_hyphens 0 "^1 +$tmp/hyph/model-02-val-loss-0\.30\.weights\.h5 " -- "$bin" "$tmp/hyph"
+mkfiles "$tmp/runtag" run1_weights.01-0.50.weights.h5 run1_weights.02-0.40.weights.h5 run2_weights.01-0.60.weights.h5 \
+  run2_weights.02-0.35.weights.h5
+check run_tag_not_batch 0 "^1 +$tmp/runtag/run2_weights\.02-0\.35\.weights\.h5 " -- "$bin" "$tmp/runtag"
+mkfiles "$tmp/dated" w.01-0.52_2024-05-01.weights.h5 w.02-0.41_2024-05-01.weights.h5 w.01-0.60_2024-05-02.weights.h5 \
+  w.02-0.55_2024-05-02.weights.h5
+check date_tag_not_batch 0 "^1 +$tmp/dated/w\.02-0\.41_2024-05-01\.weights\.h5 +weights\.h5 +2 " -- "$bin" "$tmp/dated"
+mkfiles "$tmp/stamped" model_20240501-123000_01-0.52.weights.h5 model_20240501-123000_02-0.41.weights.h5 \
+  model_20240501-123000_03-0.45.weights.h5
+check timestamp_not_epoch 0 "^1 +$tmp/stamped/model_20240501-123000_02-0\.41\.weights\.h5 +weights\.h5 +2 " -- "$bin" "$tmp/stamped"
+mkfiles "$tmp/plateau" model.01-0.00.weights.h5 model.02-0.00.weights.h5 model.03-0.00.weights.h5
+check plateau_is_a_tie 0 "^1 +$tmp/plateau/model\.01-0\.00\.weights\.h5 " -- "$bin" "$tmp/plateau"
+mkfiles "$tmp/chain/far" w.03-0.20.weights.h5 && mkfiles "$tmp/chain/near" w.01-0.30.weights.h5
+ln -s ../far/w.03-0.20.weights.h5 "$tmp/chain/near/latest.weights.h5" && ln -s latest.weights.h5 "$tmp/chain/near/best.weights.h5"
+printf 'epoch,loss,val_loss\n0,0.40,0.30\n1,0.35,0.33\n2,0.31,0.50\n' >"$tmp/chain/near/log.csv"
+check link_chain_by_target 0 "^1 +$tmp/chain/near/best\.weights\.h5 +weights\.h5 +3 +0\.2 +name\$" -- \
+  "$bin" "$tmp/chain/near/best.weights.h5" "$tmp/chain/near/w.01-0.30.weights.h5"
+mkfiles "$tmp/rising3" weights-improvement-01-0.62.weights.h5 weights-improvement-02-0.70.weights.h5 \
+  weights-improvement-03-0.74.weights.h5
+check rising_three 0 "yet they rise at every saved epoch" -- "$bin" "$tmp/rising3"
+
 # a file another process holds open for writing (HDF5's lock): busy, not corrupt
 mkfiles "$tmp/locked" w.01-0.30.weights.h5 w.02-0.20.weights.h5
 check locked_file 0 "skipping $tmp/locked/w\.02-0\.20\.weights\.h5: .*another process holds it open for writing" -- \
