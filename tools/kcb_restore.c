@@ -52,11 +52,12 @@ static void usage(FILE *f) {
           "does not hold, differing in another whole number (a batch), were saved mid-epoch (save_freq in\n"
           "batches): their names value them, but never as a val_ NAME, which Keras computes only at an\n"
           "epoch's end; differing in their value alone, they are several runs' saves, each valued by its\n"
-          "name. Not NAME's: a number labelled as another value's (val_acc=0.87, lr-0.001), or one number\n"
-          "in every name of a template at 3 epochs or more. A name without an epoch may take its directory's\n"
-          "(epoch_03/model.keras). A note says what is left out or guessed.\n"
+          "name (run tags and dates are no batches). Not NAME's: a number labelled as another value's\n"
+          "(val_acc=0.87, lr-0.001), or one number before the epoch in every name of a template at 3 epochs\n"
+          "or more. A name without an epoch may take it from a directory named epoch_N. A note says what is\n"
+          "left out or guessed.\n"
           "A link beside the file it names (best.keras) is ranked as that file, a link given by name is\n"
-          "valued by its target's name; links to directories are\n"
+          "valued by its final target's name and log; links to directories are\n"
           "listed, not followed. Unreadable files are reported on stderr and skipped.\n\n"
           "Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error.\n");
 }
