@@ -679,6 +679,49 @@ static void test_backup_resumed_with_other_batches(void **state) {
   kcb_tensor_free(y);
 }
 
+/* defer_completion: a fit that ends normally keeps its last backup until finish marks the run
+ * completed and empties the directory; a fit in between resumes from it and trains nothing */
+static void test_backup_completion_deferred(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  make_data(&x, &y);
+  char bdir[600], latest[700], done[700];
+  snprintf(bdir, sizeof bdir, "%s/backup_deferred", dir);
+  snprintf(latest, sizeof latest, "%s/latest.weights.h5", bdir);
+  snprintf(done, sizeof done, "%s/completed.json", bdir);
+  kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
+  bo.mark_completed = 1;
+  bo.defer_completion = 1;
+  kcb_callback *br = NULL, *rec = NULL;
+  assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
+  assert_error(kcb_backup_and_restore_finish(NULL), KCB_EINVAL, "not a BackupAndRestore");
+  assert_ok(kcb_backup_and_restore_finish(br)); /* no fit has ended: nothing to do */
+  kcb_model *m = test_compiled_model(4, "6:relu,2:softmax", 11, KCB_OPT_ADAM, KCB_DEFAULT,
+                                     KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY, KCB_METRIC_ACCURACY);
+  kcb_callback *cbs[1] = {br};
+  fit_with(m, x, y, cbs, 1, 0, NULL);
+  assert_true(exists(latest));
+  assert_false(exists(done));
+  /* a rerun before finish (the work after fit was killed): resumes at the end, trains nothing */
+  batch_record r;
+  memset(&r, 0, sizeof r);
+  kcb_callback_ops rops = {.on_epoch_begin = record_epoch, .on_train_batch_begin = record_batch};
+  assert_ok(kcb_lambda_callback_new(&rec, &rops, &r));
+  kcb_callback_free(br);
+  assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
+  kcb_callback *again[2] = {rec, br};
+  fit_with(m, x, y, again, 2, 0, NULL);
+  for (int e = 0; e < 4; e++) assert_int_equal(r.batches[e], 0);
+  assert_ok(kcb_backup_and_restore_finish(br));
+  assert_false(exists(latest));
+  assert_true(exists(done));
+  kcb_callback_free(br);
+  kcb_callback_free(rec);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 /* A backup Keras wrote has no kcb attributes: the epoch to resume in comes from its
  * training_metadata.json, and the epoch restarts from its first batch, as in Keras. */
 static void test_backup_from_keras_metadata(void **state) {
@@ -820,6 +863,7 @@ int main(void) {
       cmocka_unit_test(test_top_k_and_last),
       cmocka_unit_test(test_top_k_same_name),
       cmocka_unit_test(test_full_model_under_weights_name),
+      cmocka_unit_test(test_backup_completion_deferred),
       cmocka_unit_test(test_failed_save_keeps_the_old_best),
       cmocka_unit_test(test_errors),
       cmocka_unit_test(test_backup_resume_epoch),

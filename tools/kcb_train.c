@@ -1427,7 +1427,7 @@ int main(int argc, char **argv) {
   kcb_tensor *y_train = NULL, *y_test = NULL; /* one-hot labels, for the losses that want them */
   kcb_model *model = NULL;
   kcb_history *history = NULL;
-  kcb_callback *callbacks[12] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL;
+  kcb_callback *callbacks[12] = {NULL}, *checkpoint = NULL, *writer = NULL, *tensorboard = NULL, *backup = NULL;
   size_t n_callbacks = 0;
   int warn = strcmp(a.on_write_error, "warn") == 0;
   int ended_together = 0; /* the ranks agreed on how the run ends: no MPI_Abort */
@@ -1611,8 +1611,9 @@ int main(int argc, char **argv) {
     kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
     bo.save_freq = a.backup_freq;
     bo.mark_completed = 1; /* running the command again after it finished says so */
+    bo.defer_completion = 1; /* ... once the test pass is done: killed in it, a rerun does it again */
     if ((rc = kcb_backup_and_restore_new(&writer, a.backup_dir, &bo)) == 0)
-      rc = add_writer(callbacks, &n_callbacks, writer, warn);
+      backup = writer, rc = add_writer(callbacks, &n_callbacks, writer, warn);
   }
   if (rc) {
     status = fail("creating the callbacks", rc);
@@ -1696,15 +1697,24 @@ setup_end:
       fprintf(stderr, "\nkcb-train: stopped by %s %s: training completed, and its files are written; the test metrics "
               "were not computed\n", stop_signal_name(stop_signal),
               stopped_in_training ? "as training ended" : "during the final evaluation on the test set");
-    if (rank == 0 && a.save) { /* a rerun would find the run completed: say how to get them */
+    if (rank == 0 && a.backup_dir) /* the backup is kept until the test pass is done */
+      fputs("kcb-train: to compute them, run the same command again: it resumes from the backup, trains nothing "
+            "more and evaluates\n", stderr);
+    else if (rank == 0 && a.save) { /* no backup to resume: say how to get them */
       fputs("kcb-train: to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights ", stderr);
       cli_shell_quote(stderr, a.save); /* pasted into a shell as it is */
       fputs(" (with this run's --model, --data, --train-limit, --loss and --metrics, which decide the test set "
             "and its metrics, and without --backup-dir)\n", stderr);
     }
   }
+  /* the test pass is done: only now is the run complete, and its backup emptied */
+  int finish_rc = status == 0 && rank == 0 && backup ? kcb_backup_and_restore_finish(backup) : 0;
+  if (finish_rc) status = fail("--backup-dir", finish_rc);
   if (rank == 0 && (a.verbose || status))
-    print_files(&a, checkpoint, tensorboard, "emptied but for completed.json and the course record: the run completed", a.save != NULL);
+    print_files(&a, checkpoint, tensorboard,
+                status ? "kept: the run completed its training; run the same command again for its test metrics"
+                       : "emptied but for completed.json and the course record: the run completed",
+                a.save != NULL);
   if (status) goto done;
   /* loss first, then the metrics in the order asked for */
   for (size_t i = 0; rank == 0 && i <= n_metrics; i++) {

@@ -163,7 +163,8 @@ static const option options[] = {
     {"backup-dir", "DIR", STRING, AT(backup_dir), 0, 0,
      "BackupAndRestore: back the run up in DIR; run the same command again\n"
      "after a crash or Ctrl-C to resume it (the CSV log is then continued); when\n"
-     "the run completes DIR keeps completed.json and the run's settings: the same\n"
+     "the run completes (its test pass included) DIR keeps completed.json and the\n"
+     "run's settings: the same\n"
      "command again says there is nothing to resume, another one is refused; one\n"
      "run at a time uses DIR (it is locked)"},
     {"backup-freq", "epoch|N", FREQ, AT(backup_freq), 0, 0, "back up at every epoch end, or every N batches [epoch]"},

@@ -23,6 +23,8 @@ typedef struct backup_and_restore {
   FILE *stream;
   FILE *warnings; /* Keras's warnings.warn: stderr unless a stream was given */
   char *done_marker;           /* dir/completed.json (mark_completed) */
+  int finish_pending;          /* defer_completion: fit ended normally; kcb_backup_and_restore_finish ends the run */
+  int finish_epochs;           /* ... after this many epochs */
   int current_epoch;
   int64_t last_batch;          /* the last batch done in current_epoch, -1 none (an interrupt's backup) */
   int64_t resumed_batch;       /* the batch the loaded backup stopped after, for the first epoch */
@@ -197,15 +199,11 @@ static int br_on_epoch_end(kcb_callback *cb, int epoch, kcb_logs *logs) {
   return br->o.save_freq == 0 ? backup(br, epoch + 1, -1) : 0;
 }
 
-static int br_on_train_end(kcb_callback *cb, kcb_logs *logs) {
-  backup_and_restore *br = (backup_and_restore *)cb;
-  (void)logs;
-  /* Stopped on request (Ctrl-C): back up where it stopped and keep the backup, to resume from. */
-  if (kcb_model_interrupted(cb->model)) return backup(br, br->current_epoch, br->last_batch);
+/* A run that ended normally: completed.json (mark_completed), then the backup files go. */
+static int finish(backup_and_restore *br, int epochs) {
   if (br->o.mark_completed) {
     char json[64];
-    /* fit's count: this callback's own stops where keep going turned it off after a failed backup */
-    int n = snprintf(json, sizeof json, "{\"epochs\": %d}\n", cb->model ? cb->model->epochs_done : br->current_epoch);
+    int n = snprintf(json, sizeof json, "{\"epochs\": %d}\n", epochs);
     int rc = kcb__file_write_atomic(br->done_marker, json, (size_t)n);
     if (rc) return rc;
   }
@@ -218,6 +216,20 @@ static int br_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   remove_stale_temps(br);
   (void)rmdir(br->dir);
   return 0;
+}
+
+static int br_on_train_end(kcb_callback *cb, kcb_logs *logs) {
+  backup_and_restore *br = (backup_and_restore *)cb;
+  (void)logs;
+  /* Stopped on request (Ctrl-C): back up where it stopped and keep the backup, to resume from. */
+  if (kcb_model_interrupted(cb->model)) return backup(br, br->current_epoch, br->last_batch);
+  /* fit's count: this callback's own stops where keep going turned it off after a failed backup */
+  int epochs = cb->model ? cb->model->epochs_done : br->current_epoch;
+  if (br->o.defer_completion) {
+    br->finish_pending = 1, br->finish_epochs = epochs;
+    return 0;
+  }
+  return finish(br, epochs);
 }
 
 static void br_destroy(kcb_callback *cb) {
@@ -304,4 +316,13 @@ int kcb_backup_and_restore_status(kcb_backup_status *out, const char *backup_dir
   }
   for (size_t i = 0; i < 5; i++) free(paths[i]);
   return rc;
+}
+
+int kcb_backup_and_restore_finish(kcb_callback *cb) {
+  if (!cb || cb->ops != &backup_and_restore_ops)
+    return kcb__error(KCB_EINVAL, "kcb_backup_and_restore_finish: not a BackupAndRestore callback");
+  backup_and_restore *br = (backup_and_restore *)cb;
+  if (!br->finish_pending) return 0;
+  br->finish_pending = 0;
+  return finish(br, br->finish_epochs);
 }

@@ -243,6 +243,31 @@ try:
           and "to compute them, evaluate the saved model: kcb-train --epochs 0 --initial-weights ev.keras" in out,
           f"exit {code}\n{out[-500:]}")
 
+    # killed (SIGKILL) in the final test pass of a run with --backup-dir: the backup is kept until
+    # that pass is done, so the same command, run again, resumes, trains nothing, and prints the
+    # test numbers an uninterrupted run prints; once more, it says there is nothing to resume
+    fin = ["--train-limit", "2000", "--epochs", "1", "--verbose", "0", "--validation-split", "0",
+           "--model", "28x28x1,conv:64:3:relu,conv:128:3:relu,flatten,10:softmax", "--save", "fin.keras",
+           "--backup-dir", "finbk"]
+    os.makedirs(os.path.join(tmp, "whole"))
+    whole = subprocess.run([train] + fin, cwd=os.path.join(tmp, "whole"), capture_output=True, text=True, timeout=240)
+    want = [l for l in whole.stdout.splitlines() if l.startswith("test_loss=")]
+    job = subprocess.Popen([train] + fin, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not os.path.exists(os.path.join(tmp, "fin.keras")) and job.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    job.kill()  # fin.keras is written as fit ends, right before the test pass
+    job.wait()
+    check("final_pass_kill_keeps_backup", os.path.exists(os.path.join(tmp, "finbk", "latest.weights.h5"))
+          and not os.path.exists(os.path.join(tmp, "finbk", "completed.json")), repr(os.listdir(os.path.join(tmp, "finbk"))))
+    again = subprocess.run([train] + fin, cwd=tmp, capture_output=True, text=True, timeout=240)
+    got = [l for l in again.stdout.splitlines() if l.startswith("test_loss=")]
+    check("final_pass_rerun_evaluates", again.returncode == 0 and len(want) == 1 and got == want,
+          f"exit {again.returncode}, {got} against {want}\n{again.stdout[-300:]}{again.stderr[-300:]}")
+    once_more = subprocess.run([train] + fin, cwd=tmp, capture_output=True, text=True, timeout=240)
+    check("final_pass_then_completed", once_more.returncode == 0 and "nothing to resume" in once_more.stdout,
+          once_more.stdout[-300:] + once_more.stderr[-300:])
+
     # Ctrl-C in the last epoch's validation (one training batch, then seconds of validating): the
     # epoch ends, training completes with its files, the test pass is skipped, and it says so. The
     # bar's "1/1" is drawn once that batch is done, so the cut lands in validation at any speed

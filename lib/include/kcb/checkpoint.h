@@ -105,8 +105,12 @@ typedef struct kcb_backup_and_restore_options {
                             ({"epochs": N}), and refuse (KCB_ESTATE, "nothing to resume") a later
                             fit with this backup_dir that finds it and no backup, instead of
                             silently training the run again */
+  int defer_completion;  /* 0; 1: when fit ends normally, keep the last backup as it is (neither
+                            marked completed nor deleted) until kcb_backup_and_restore_finish, so
+                            that work after fit (a final evaluation) killed midway is redone by a
+                            rerun, which resumes, trains nothing and gets there again */
 } kcb_backup_and_restore_options;
-#define KCB_BACKUP_AND_RESTORE_OPTIONS_INIT {0, 1, 0, NULL, 0}
+#define KCB_BACKUP_AND_RESTORE_OPTIONS_INIT {0, 1, 0, NULL, 0, 0}
 
 /** Keras 3's BackupAndRestore (spec/keras-callbacks.md §2.10). Backups go to
  * `backup_dir/latest.weights.h5` (weights, optimizer state, iterations, RNG state, and the epoch and
@@ -125,6 +129,13 @@ typedef struct kcb_backup_and_restore_options {
  * @return 0, KCB_EINVAL (empty backup_dir: "Empty backup_dir argument passed", save_freq < 0) or
  *         KCB_ENOMEM. */
 int kcb_backup_and_restore_new(kcb_callback **out, const char *backup_dir, const kcb_backup_and_restore_options *opts);
+
+/** Ends a run whose completion was deferred (defer_completion): marks it completed and deletes the
+ * backup files, as fit's end would have. Nothing to do (0) when no fit has ended normally since the
+ * last call, or when completion was not deferred. In a distributed run, call it on rank 0 only,
+ * which alone writes the backup.
+ * @return 0, KCB_EINVAL (cb is not a BackupAndRestore), or the I/O error naming the file. */
+int kcb_backup_and_restore_finish(kcb_callback *cb);
 
 /** What a backup directory holds. */
 typedef enum kcb_backup_state {
