@@ -242,15 +242,8 @@ static void escapes(void **state) {
 }
 
 static kcb_model *small_compiled(void) {
-  kcb_model *m = NULL;
-  int64_t in = 4;
-  assert_ok(kcb_model_new(&m, 1, &in, 7));
-  assert_ok(kcb_model_add_from_spec(m, "3:softmax"));
-  kcb_compile_options c = {0};
-  c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_SGD);
-  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
-  assert_ok(kcb_model_compile(m, &c));
-  return m;
+  return test_compiled_model(4, "3:softmax", 7, KCB_OPT_SGD, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                             KCB_METRIC_COUNT);
 }
 
 /* kcb_tensor is a public struct: a view with a negative dimension, or a rank past KCB_MAX_RANK

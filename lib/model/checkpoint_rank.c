@@ -357,12 +357,25 @@ static int standalone_number(const char *s, const char *a, const char *b) {
   return 1;
 }
 
+/* After a two-digit group at p ("-05", "_01": a date's month or day), p + 3; else p. */
+static const char *two_digit_group(const char *p) {
+  return (*p == '-' || *p == '_') && isdigit((unsigned char)p[1]) && isdigit((unsigned char)p[2]) && !isdigit((unsigned char)p[3])
+             ? p + 3
+             : p;
+}
+
 /* Whether the digits [a, b) are a date's or a time's rather than an epoch: six digits or more
  * (20240501, 123000), or a year 1970-2099 followed by a two-digit month (2024-05-01). */
 static int date_or_time(const char *a, const char *b) {
   if (b - a >= 6) return 1;
   if (b - a != 4 || !((a[0] == '1' && a[1] == '9' && a[2] >= '7') || (a[0] == '2' && a[1] == '0'))) return 0;
-  return (*b == '-' || *b == '_') && isdigit((unsigned char)b[1]) && isdigit((unsigned char)b[2]) && !isdigit((unsigned char)b[3]);
+  return two_digit_group(b) != b;
+}
+
+/* The end of a date whose year is [a, b): after its month and day (YYYY-MM-DD, YYYY_MM_DD). */
+static const char *date_end(const char *b) {
+  for (const char *next = two_digit_group(b); next != b; next = two_digit_group(b)) b = next;
+  return b;
 }
 
 /* The 0-based epoch from a file name: the number after "epoch", else the first number standing
@@ -386,11 +399,7 @@ static int64_t epoch_from_name(const char *stem) {
       const char *end = p;
       while (isdigit((unsigned char)*end)) end++;
       if (standalone_number(stem, p, end) && !date_or_time(p, end)) break;
-      /* a date's month and day are part of it: YYYY-MM-DD, YYYY_MM_DD */
-      if (end - p == 4 && date_or_time(p, end))
-        while ((*end == '-' || *end == '_') && isdigit((unsigned char)end[1]) && isdigit((unsigned char)end[2]) &&
-               !isdigit((unsigned char)end[3]))
-          end += 3;
+      if (end - p == 4 && date_or_time(p, end)) end = date_end(end); /* its month and day too */
       p = end - 1;
     }
   }
@@ -596,7 +605,7 @@ static int same_shape(const char *a, const char *b) {
   }
 }
 
-static int date_or_time(const char *a, const char *b);
+
 
 /* Whether the whole number at `digits` in `s` is labelled as a run's tag (run1, seed_2, fold-3,
  * trial 4, rep5): which run saved the file, not a batch within an epoch. */
@@ -626,11 +635,7 @@ static int whole_numbers_differ(const char *a, const char *b) {
     while (isdigit((unsigned char)*ea) || (*ea == '.' && isdigit((unsigned char)ea[1]))) decimal |= *ea++ == '.';
     while (isdigit((unsigned char)*eb) || (*eb == '.' && isdigit((unsigned char)eb[1]))) decimal |= *eb++ == '.';
     int date = !decimal && date_or_time(a, ea) && date_or_time(b, eb); /* a run's date or time, as a tag */
-    if (date && ea - a == 4) /* its month and day too */
-      while ((*ea == '-' || *ea == '_') && isdigit((unsigned char)ea[1]) && isdigit((unsigned char)ea[2]) &&
-             !isdigit((unsigned char)ea[3]) && *eb == *ea && isdigit((unsigned char)eb[1]) && isdigit((unsigned char)eb[2]) &&
-             !isdigit((unsigned char)eb[3]))
-        ea += 3, eb += 3;
+    if (date && ea - a == 4) ea = date_end(ea), eb = date_end(eb); /* its month and day too */
     if (!decimal && !date && (ea - a != eb - b || memcmp(a, b, (size_t)(ea - a)) != 0) && !run_tag(a0, a)) return 1;
     a = ea, b = eb;
   }
