@@ -10,7 +10,10 @@
  *     exchanging nothing (the bound no allreduce can beat).
  *   mpirun -np 2 [--mca btl tcp,self] bench_distributed allreduce
  *     MPI_Allreduce(MPI_SUM) of float blocks from 1 KiB to 64 MiB: microseconds and GB/s
- *     ("bus bandwidth" 2(p-1)/p * bytes / time, as NCCL's tests report it).
+ *     ("bus bandwidth" 2(p-1)/p * bytes / time, as NCCL's tests report it). First, on Linux, the
+ *     kernel's copy between processes (process_vm_readv, Open MPI's CMA single-copy path for large
+ *     messages on one machine) against memcpy of 1 MiB, and which single-copy mechanism that favours
+ *     (README: "Speed on one machine").
  *   mpirun -np 2 bench_distributed overlap
  *     the same MLP step as its sgemm calls (forward, backward; local batch 128): one blocking
  *     allreduce of the whole gradient block after the backward pass, against one MPI_Iallreduce
@@ -35,6 +38,7 @@
  *     the smallest per-rank batch that keeps the efficiency at or above 90%. SAMPLE_US replaces
  *     the measured compute time per sample (a loaded machine measures it too slow).
  * The ctest suite does not run it (benchmarks are not tests). */
+#define _GNU_SOURCE /* process_vm_readv */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -42,6 +46,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <sys/uio.h>
+#include <unistd.h>
+#endif
 
 #include <cblas.h>
 #include <mpi.h>
@@ -150,7 +158,9 @@ static int throughput(kcb_distributed *d, int rounds) {
     double ac = median(alone_call, rounds), tc = median(together_call, rounds);
     double step1 = GLOBAL_BATCH / a, ar = median(pure, 5);
     printf("MLP 784-256-128-10 SGD, global batch %d, %d samples/epoch, %d epochs per fit call, 1 OpenBLAS thread per "
-           "process, %d rounds (medians)\n", GLOBAL_BATCH, N_SAMPLES, FIT_EPOCHS, rounds);
+           "process, %d rounds (medians); btl_vader_single_copy_mechanism %s\n", GLOBAL_BATCH, N_SAMPLES, FIT_EPOCHS,
+           rounds, getenv("OMPI_MCA_btl_vader_single_copy_mechanism") ? getenv("OMPI_MCA_btl_vader_single_copy_mechanism")
+                                                                       : "default");
     printf("epochs 2-%d (the training loop):\n", FIT_EPOCHS);
     printf("  1 process:   %8.0f samples/s\n", a);
     printf("  %d processes: %8.0f samples/s  ratio %.2fx\n", size, t, t / a);
@@ -173,7 +183,40 @@ static int throughput(kcb_distributed *d, int rounds) {
   return 0;
 }
 
+/* Open MPI's shared-memory transport hands a large message over with one copy the kernel makes between
+ * the processes (CMA), unless btl_vader_single_copy_mechanism is "none": then two memcpy calls
+ * through its shared buffers. Times both copies of 1 MiB in this process and says which is faster. */
+static void single_copy_advice(void) {
+#ifdef __linux__
+  enum { BYTES = 1 << 20, ROUNDS = 20 };
+  char *from = malloc(2 * (size_t)BYTES), *to = from + BYTES;
+  memset(from, 1, 2 * (size_t)BYTES);
+  struct iovec local = {to, BYTES}, remote = {from, BYTES};
+  double copy = 1e9, kernel = 1e9;
+  int allowed = 1;
+  for (int r = 0; r < ROUNDS && allowed; r++) {
+    double t0 = now();
+    memcpy(to, from, BYTES);
+    double t1 = now();
+    allowed = process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == BYTES;
+    double t2 = now();
+    copy = fmin(copy, t1 - t0), kernel = fmin(kernel, t2 - t1);
+  }
+  free(from);
+  const char *set = getenv("OMPI_MCA_btl_vader_single_copy_mechanism");
+  printf("btl_vader_single_copy_mechanism: %s\n", set ? set : "not set (Open MPI's default: cma where allowed)");
+  if (!allowed)
+    printf("process_vm_readv is not allowed here: Open MPI copies through its shared buffers anyway\n");
+  else
+    printf("1 MiB: memcpy %.1f us, the kernel's copy between processes %.1f us (%.1fx): %s\n", 1e6 * copy, 1e6 * kernel,
+           kernel / copy, kernel > 2 * copy ? "copying through shared buffers is faster here: "
+                                              "mpirun --mca btl_vader_single_copy_mechanism none"
+                                            : "keep the default (cma)");
+#endif
+}
+
 static int allreduce_sweep(int rank, int size) {
+  if (rank == 0) single_copy_advice();
   if (rank == 0) printf("%10s %12s %10s\n", "bytes", "us/allreduce", "bus GB/s");
   for (size_t bytes = 1024; bytes <= ((size_t)64 << 20); bytes *= 4) {
     size_t n = bytes / sizeof(float);

@@ -149,12 +149,9 @@ int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_chec
   return rc;
 }
 
-int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global) {
+int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local) {
   if (!d || d->size == 1) return 0;
-  float w = (float)local / (float)global;
   if (local == 0) memset(grads, 0, n * sizeof *grads);
-  else if (local != global)
-    for (size_t i = 0; i < n; i++) grads[i] *= w;
   double t0 = MPI_Wtime();
   int rc = MPI_Allreduce(MPI_IN_PLACE, grads, (int)n, MPI_FLOAT, MPI_SUM, d->comm);
   d->allreduce_seconds += MPI_Wtime() - t0;

@@ -61,10 +61,11 @@ int kcb__dist_hooks_used(const kcb_distributed *d, const kcb_callback_list *list
  * returns an error (the failing rank keeps its own message; the others name the rank and value). */
 int kcb__dist_agree(const kcb_distributed *d, int local_rc, const kcb__dist_check *check);
 
-/* Averages the gradient block over ranks: each rank's gradient is the mean over its `local` samples,
- * so it is weighted by local / global before one sum-allreduce over the block (timed for
- * kcb_distributed_allreduce_time). */
-int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local, int64_t global);
+/* Averages the gradient block over ranks with one sum-allreduce (timed for
+ * kcb_distributed_allreduce_time): each rank's gradient is already its `local` samples' part of the
+ * global batch's mean (the loss's gradient is weighted in train.c); a rank with no samples, or whose
+ * step failed (local 0), adds zeros. */
+int kcb__dist_average_grads(kcb_distributed *d, float *grads, size_t n, int64_t local);
 
 /* Sums n running means (total, count) over ranks into `global`, and with them each rank's `local_rc`
  * (if any rank failed this step, every rank returns an error) and its stop request (a signal reached
@@ -83,6 +84,7 @@ int kcb__dist_after_hook(const kcb_distributed *d, int local_rc, const char *hoo
 /* Sums n values over the ranks, in place, the same on every rank (BatchNormalization's statistics of
  * the global batch). Without MPI or alone: nothing. */
 int kcb__dist_sum_doubles(const kcb_distributed *d, double *v, int n);
+
 int kcb__dist_sum_floats(const kcb_distributed *d, float *v, int n);
 
 /* Distributed validation with a test-batch-end hook in use (PR curves, a callback reading

@@ -248,7 +248,8 @@ struct kcb_model {
   /* Distributed fit: BatchNormalization's batch statistics are the global batch's, summed over
    * the processes in forward and backward (normalization.c), so it trains as in one process. */
   kcb_distributed *sync_dist; /* NULL: alone (or one process) */
-  float sync_weight;          /* this process's share of the step's samples */
+  float sync_weight;          /* this process's share of the step's samples, count / global */
+  int64_t sync_global;        /* the step's global batch: the samples its gradient is a mean over */
   int sync_rc;                /* an MPI failure in those sums, for the step to return */
   const float *input_grad;             /* (batch, in_size) */
 };

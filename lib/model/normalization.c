@@ -345,11 +345,9 @@ static void affine_grad_part(void *ctx, int part, int64_t r0, int64_t r1) {
 }
 
 /* Distributed fit: sum_g and sum_gd (2C floats from sums) of the global batch. Each process's
- * dL/dy is its loss's, over its own samples, so its sums count with its share of the step's samples
- * (m->sync_weight), as its gradient does in the allreduce after backward. dx computed from these with
- * this process's row count is then in this process's units too. */
+ * dL/dy is already its part of the global batch's mean loss (train.c weights the loss's gradient),
+ * so the sums add up as they are, and their means are over the global batch's rows. */
 static void sync_grad_sums(kcb_model *m, float *sums, int64_t C) {
-  for (int64_t i = 0; i < 2 * C; i++) sums[i] *= m->sync_weight;
   int rc = kcb__dist_sum_floats(m->sync_dist, sums, (int)(2 * C));
   if (rc && !m->sync_rc) m->sync_rc = rc;
 }
@@ -370,12 +368,16 @@ static void batch_norm_backward(kcb_model *m, const kcb__layer *l, const kcb__la
     if (v->dgamma) v->dgamma[c] = sum_gd[c] * inv[c];
   }
   if (!dx) return;
-  if (m->sync_dist) sync_grad_sums(m, sum_g, C); /* the global batch's, in this process's units */
+  int64_t batch_rows = rows; /* what the means are over: the global batch's rows when distributed */
+  if (m->sync_dist) {
+    sync_grad_sums(m, sum_g, C);
+    batch_rows = m->sync_global * (l->out_size / C);
+  }
   for (int64_t c = 0; c < C; c++) {
     float gamma = v->gamma ? v->gamma[c] : 1.0f;
     a[c] = gamma * inv[c];
     if (l->norm_training) {
-      float mean_g = gamma * sum_g[c] / (float)rows, mean_gx = gamma * sum_gd[c] * inv[c] / (float)rows;
+      float mean_g = gamma * sum_g[c] / (float)batch_rows, mean_gx = gamma * sum_gd[c] * inv[c] / (float)batch_rows;
       b[c] = -inv[c] * inv[c] * mean_gx;
       d[c] = -inv[c] * mean_g;
     } else {

@@ -171,6 +171,11 @@ static int local_step(kcb_model *m, const float *x, const float *y, int64_t coun
     if (train && m->sync_dist) kcb__norm_sync_without_samples(m, 0, 1); /* the others' backward waits on it */
     return rc;
   }
+  /* Distributed: the loss's gradient is a mean over the global batch, not this rank's share of it,
+   * so every gradient backward computes is already weighted for the sum-allreduce after it (one
+   * pass over the outputs here instead of one over the whole gradient block there). */
+  if (train && m->sync_weight != 1.0f)
+    for (int64_t i = 0; i < rows * o->out_width; i++) m->grad_a[i] *= m->sync_weight;
   m->loss_tracker.total += loss * (double)count;
   m->loss_tracker.count += (double)count;
   for (size_t i = 0; i < m->n_metrics; i++) kcb__metric_update(m->metric_impl[i], &m->metric_state[i], pred, y, rows, o->out_width, m->label_width);
@@ -191,6 +196,7 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
                               int train) {
   int rc = 0;
   m->sync_weight = (float)count / (float)global;
+  m->sync_global = global;
   m->sync_rc = 0;
   /* Dropout across processes: every rank keeps the same stream (rank 0's, which a backup saves) and
    * takes one seed from it a step, mixed with its rank, for its own masks; so a run resumed from a
@@ -213,7 +219,7 @@ static int batch_step_flushed(kcb_model *m, run_hooks *h, const float *x, const 
    * communication (and the wait for the slowest rank), which a trace must not hide */
   double t = m->profiler && h->dist && kcb_distributed_size(h->dist) > 1 ? kcb_profiler_now() : 0;
   if (train && h->dist) {
-    int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count, global);
+    int grc = kcb__dist_average_grads(h->dist, m->grads, m->n_params, rc ? 0 : count);
     if (grc) return grc;
     if (t) kcb__model_span(m, "gradient allreduce", train, &t);
   }
