@@ -185,6 +185,7 @@ static const char checkpoint_help[] =
     "  --json       {\"file\", \"layout\", \"keras_version\", \"kcb_version\", \"model_class\", \"model_name\",\n"
     "               \"layers_with_weights\", \"weights_count\", \"params\", \"trainable_params\",\n"
     "               \"non_trainable_params\", \"has_config\", \"has_training_config\", \"optimizer\",\n"
+    "               \"layer_order_guessed\" (a weights-only file whose groups lost the layers' order),\n"
     "               \"optimizer_vars\", \"iterations\", \"monitor\", \"monitor_value\", \"epoch\" and\n"
     "               \"batch\" (1-based; \"epoch_0based\", \"batch_0based\": as stored), \"layers\": [{\"name\", \"class\", \"path\", \"parent\", \"depth\", \"vars\",\n"
     "               \"params\", \"trainable_params\"}], \"weights\": [{\"layer\", \"name\", \"path\", \"shape\",\n"
@@ -278,6 +279,7 @@ static void print_checkpoint_json(const kcb_checkpoint_file *f, const kcb_var_st
          n_with_weights, m->n_model_vars, m->n_params, m->n_trainable_params, m->n_params - m->n_trainable_params,
          m->model_config ? "true" : "false", m->training_config ? "true" : "false");
   json_opt_str(m->optimizer_name);
+  printf(", \"layer_order_guessed\": %s", m->layer_order_guessed ? "true" : "false");
   printf(", \"optimizer_vars\": %zu, \"iterations\": ", m->n_optimizer_vars);
   if (m->iterations >= 0) printf("%lld", (long long)m->iterations);
   else printf("null");
@@ -346,6 +348,9 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
     printf("  config: %zu bytes of JSON%s%s\n", strlen(m->model_config), m->training_config ? ", with compile settings" : "",
            show_config ? "" : " (--config prints it)");
   else printf("  config: none (a weights-only file)\n");
+  if (m->layer_order_guessed)
+    printf("  note: the file does not keep its layers' order (a copy such as h5repack's makes its groups in name "
+           "order): each class's layers are in Keras's numbering order, but which class comes first is a guess\n");
   printf("\n");
   table t;
   table_init(&t, 5, "llrrr");

@@ -531,6 +531,73 @@ done:
   return rc;
 }
 
+static int numeric_name(const char *s, size_t *out);
+
+/* A member's name as Keras's store makes it: its class in snake_case, "_N" from the second of a
+ * class on ("dense", "dense_1", ..., "dense_10"). */
+typedef struct keras_numbered {
+  const char *name;
+  size_t prefix_len, number, pos;
+} keras_numbered;
+
+static int by_prefix(const keras_numbered *x, const keras_numbered *y) {
+  size_t n = x->prefix_len < y->prefix_len ? x->prefix_len : y->prefix_len;
+  int c = memcmp(x->name, y->name, n);
+  return c ? c : (x->prefix_len > y->prefix_len) - (x->prefix_len < y->prefix_len);
+}
+
+static int by_prefix_then_pos(const void *a, const void *b) {
+  const keras_numbered *x = a, *y = b;
+  int c = by_prefix(x, y);
+  return c ? c : (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int by_number(const void *a, const void *b) {
+  const keras_numbered *x = a, *y = b;
+  return (x->number > y->number) - (x->number < y->number);
+}
+
+/* Keras numbers a container's items of one class in the container's order (saving_lib's
+ * _save_container_state), so in a store Keras wrote, each class's numbers rise along the creation
+ * order. A copy of the file (h5repack, h5py's copy) makes the groups in name order instead: dense,
+ * dense_1, dense_10, dense_2. When the numbers say so, each class's members are put back in their
+ * numbers' order, in the places the class holds; which class came first where several share the
+ * container is then unknown: returns 1 (the order is a guess), else 0. */
+static int keras_numbering_order(member *m, size_t n) {
+  keras_numbered *k = malloc((n + 1) * sizeof *k);
+  member *ordered = malloc((n + 1) * sizeof *ordered);
+  size_t *slots = malloc((n + 1) * sizeof *slots);
+  int guessed = 0, broken = 0;
+  if (!k || !ordered || !slots) goto done;
+  for (size_t i = 0; i < n; i++) {
+    const char *us = strrchr(m[i].name, '_');
+    size_t number = 0;
+    int suffixed = us && us != m[i].name && numeric_name(us + 1, &number) && number > 0;
+    k[i] = (keras_numbered){m[i].name, suffixed ? (size_t)(us - m[i].name) : strlen(m[i].name), suffixed ? number : 0, i};
+  }
+  qsort(k, n, sizeof *k, by_prefix_then_pos);
+  size_t classes = 0;
+  for (size_t i = 0; i < n; i++) {
+    int same = i > 0 && by_prefix(&k[i], &k[i - 1]) == 0;
+    classes += !same;
+    if (same && k[i].number <= k[i - 1].number) broken = 1;
+  }
+  if (!broken) goto done;
+  for (size_t i = 0, j; i < n; i = j) { /* each class: its places, then its members by number */
+    for (j = i + 1; j < n && by_prefix(&k[j], &k[i]) == 0; j++) {}
+    for (size_t q = i; q < j; q++) slots[q] = k[q].pos;
+    qsort(k + i, j - i, sizeof *k, by_number);
+    for (size_t q = i; q < j; q++) ordered[slots[q]] = m[k[q].pos];
+  }
+  memcpy(m, ordered, n * sizeof *m);
+  guessed = classes > 1;
+done:
+  free(k);
+  free(ordered);
+  free(slots);
+  return guessed;
+}
+
 /* The members of group `path`, in the order their writer created them (creation_order: from the
  * local heap where the file keeps it, else by address; otherwise by address only, which costs no
  * extra read). */
@@ -554,6 +621,7 @@ static int list_members(kcb_checkpoint_file *f, const char *path, member **out, 
   /* else, or when it fails: addresses (and the layers' order is then a guess) */
   if (creation_order && heap_offsets(f, g, m, count) != 0) f->order_guessed = 1;
   qsort(m, count, sizeof *m, by_addr);
+  if (creation_order && keras_numbering_order(m, count)) f->order_guessed = 1;
   *out = m;
   *n = count;
   m = NULL;
@@ -2267,6 +2335,7 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   if (f->keras_version) m->keras_version = f->keras_version;
   if (f->backend) m->backend = f->backend;
   m->n_optimizer_vars = f->n_vars - m->n_model_vars;
+  m->layer_order_guessed = !f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5 && f->order_guessed;
   f->training = f->training_config ? kcb__json_loads_python(f->training_config, 0, NULL, NULL) : NULL;
   assign_owners(f);
   if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);

@@ -714,8 +714,8 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
    * (io/checkpoint_file.c reads them) */
   if (!f->config && f->meta.layout == KCB_LAYOUT_WEIGHTS_H5 && f->order_guessed)
     return kcb__error(KCB_EINVAL, "%s: this weights-only .weights.h5 does not keep the order of its layers where kcb "
-                      "reads it (its groups' local heaps), and the legacy layout needs it (layer_names): convert "
-                      "from the .keras file", f->path);
+                      "reads it (its groups' local heaps; a copy such as h5repack's makes them in name order), and the "
+                      "legacy layout needs it (layer_names): convert from the .keras file", f->path);
   for (size_t i = 0; i < f->n_layers; i++)
     if (f->layers[i].pub.parent < 0 && !f->layers[i].name[0])
       return kcb__error(KCB_EINVAL, "%s: the layer at '%s' has no name (Keras before 3.6 stored none), and the legacy "

@@ -103,6 +103,10 @@ typedef struct kcb_checkpoint_meta {
   size_t n_model_vars;          /* model variables (vars [0, n_model_vars)) */
   size_t n_optimizer_vars;      /* optimizer variables, after them */
   const char *optimizer_name;   /* "adam"; "" when the file has no optimizer state */
+  int layer_order_guessed;      /* a weights-only .weights.h5 whose groups do not keep the model's layer
+                                   order (a copy such as h5repack's makes them in name order): the
+                                   layers are listed in a guessed order, and the legacy layout, which
+                                   is positional, is refused */
 } kcb_checkpoint_meta;
 
 /** What the file or directory at path is when it is another tool's model or data format, as a
