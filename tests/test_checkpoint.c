@@ -760,6 +760,50 @@ static void test_backup_from_keras_metadata(void **state) {
   kcb_tensor_free(y);
 }
 
+/* A backup whose weights are gone (deleted, or a link to nothing) but whose position is left: fit and
+ * the status refuse it by name, rather than start over (training the done epochs again, a CSVLogger
+ * overwriting their rows) or resume with untrained weights as Keras would. */
+static void test_backup_weights_missing(void **state) {
+  (void)state;
+  kcb_tensor *x, *y;
+  make_data(&x, &y);
+  char bdir[600], weights[700], meta[700];
+  snprintf(bdir, sizeof bdir, "%s/lost_weights", dir);
+  snprintf(weights, sizeof weights, "%s/latest.weights.h5", bdir);
+  snprintf(meta, sizeof meta, "%s/training_metadata.json", bdir);
+  kcb_model *m = test_compiled_model(4, "3:relu,2:softmax", 3, KCB_OPT_ADAM, KCB_DEFAULT, KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY,
+                                     KCB_METRIC_ACCURACY);
+  kcb_callback *br = NULL;
+  kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
+  bo.delete_checkpoint = 0;
+  assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.epochs = 2;
+  fo.batch_size = 8;
+  fo.verbose = 0;
+  fo.callbacks = &br;
+  fo.n_callbacks = 1;
+  assert_ok(kcb_model_fit(m, x, y, &fo, NULL));
+  kcb_backup_status st;
+  for (int link = 0; link < 2; link++) {
+    assert_int_equal(unlink(weights), 0);
+    if (link) assert_int_equal(symlink("/nonexistent-kcb-target/latest.weights.h5", weights), 0);
+    assert_int_equal(access(meta, F_OK), 0);
+    assert_error(kcb_model_fit(m, x, y, &fo, NULL), KCB_ENOENT, "latest.weights.h5 is missing");
+    assert_error(kcb_backup_and_restore_status(&st, bdir), KCB_ENOENT, "had trained 2 epochs");
+    assert_int_equal(access(meta, F_OK), 0); /* nothing of the backup is touched */
+    if (!link) assert_ok(kcb_model_save(m, weights, &(kcb_save_options)KCB_SAVE_OPTIONS_INIT));
+  }
+  assert_int_equal(unlink(weights), 0);
+  assert_int_equal(unlink(meta), 0); /* no position either: a new run */
+  assert_ok(kcb_backup_and_restore_status(&st, bdir));
+  assert_int_equal(st.state, KCB_BACKUP_NONE);
+  kcb_callback_free(br);
+  kcb_model_free(m);
+  kcb_tensor_free(x);
+  kcb_tensor_free(y);
+}
+
 /* ---- ranking --------------------------------------------------------------------------------- */
 
 static void test_rank_sources(void **state) {
@@ -869,7 +913,7 @@ int main(void) {
       cmocka_unit_test(test_backup_resume_epoch),
       cmocka_unit_test(test_backup_resume_mid_epoch),
       cmocka_unit_test(test_backup_resumed_with_other_batches),
-      cmocka_unit_test(test_backup_from_keras_metadata),
+      cmocka_unit_test(test_backup_from_keras_metadata), cmocka_unit_test(test_backup_weights_missing),
       cmocka_unit_test(test_rank_sources),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -73,6 +73,20 @@ static int backup_position(const char *path, const char *meta_path, int *epoch, 
   return 0;
 }
 
+/* A backup's position without its weights (deleted, or a link to nothing): Keras would resume at the
+ * metadata's epoch with untrained weights; starting over would train the done epochs again and a
+ * CSVLogger would overwrite their rows. Neither is what the user had: an error that says so. */
+static int weights_missing(const char *dir, const char *weights, const char *meta, const char *meta_bkp) {
+  const char *found = access(meta, F_OK) == 0 ? meta : access(meta_bkp, F_OK) == 0 ? meta_bkp : NULL;
+  if (!found) return 0;
+  int epoch = 0;
+  int rc = metadata_epoch(found, &epoch);
+  if (rc) return rc;
+  return kcb__error(KCB_ENOENT, "BackupAndRestore: %s is missing, but %s says the run backed up in %s had trained %d "
+                    "epoch%s: put the weights back to resume it, or remove the directory (or give another) to train "
+                    "from the start", weights, found, dir, epoch, epoch == 1 ? "" : "s");
+}
+
 static int load_backup(backup_and_restore *br, const char *path, const char *meta_path) {
   kcb_model *m = br->base.model;
   int epoch;
@@ -137,8 +151,9 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
                         br->weights, strerror(errno));
     if (access(br->meta_bkp, F_OK) == 0) (void)rename(br->meta_bkp, br->meta);
     kcb__fsync_dir_of(br->weights);
+    return 0;
   }
-  return 0;
+  return weights_missing(br->dir, br->weights, br->meta, br->meta_bkp); /* neither copy of the weights is there */
 }
 
 static int br_on_epoch_begin(kcb_callback *cb, int epoch, kcb_logs *logs) {
@@ -208,8 +223,10 @@ static int finish(backup_and_restore *br, int epochs) {
     if (rc) return rc;
   }
   if (!br->o.delete_checkpoint) return 0;
-  /* Keras removes the whole directory; only our files go, then the directory if empty. */
-  const char *files[] = {br->weights, br->weights_bkp, br->meta, br->meta_bkp};
+  /* Keras removes the whole directory; only our files go, then the directory if empty. The
+   * position first: a kill between the deletions leaves weights that say where they were saved,
+   * never a position without its weights (which a new run refuses). */
+  const char *files[] = {br->meta, br->meta_bkp, br->weights, br->weights_bkp};
   for (size_t i = 0; i < 4; i++)
     if (unlink(files[i]) != 0 && errno != ENOENT)
       return kcb__error(kcb__error_from_errno(errno), "BackupAndRestore: cannot delete %s: %s", files[i], strerror(errno));
@@ -305,6 +322,8 @@ int kcb_backup_and_restore_status(kcb_backup_status *out, const char *backup_dir
     }
     if (i == 0 && access(paths[2], F_OK) == 0) rc = 0; /* fit falls back to the .bkp copy */
   }
+  if (rc == 0 && out->state == KCB_BACKUP_NONE && access(paths[4], F_OK) != 0)
+    rc = weights_missing(backup_dir, paths[0], paths[1], paths[3]);
   if (rc == 0 && out->state == KCB_BACKUP_NONE && access(paths[4], F_OK) == 0) {
     json_error_t err;
     json_t *root = json_load_file(paths[4], 0, &err);

@@ -144,6 +144,15 @@ with h5py.File('$tmp/kmeta/latest.weights.h5', 'r+') as f:
         if k.startswith('kcb_'): del f.attrs[k]"
 printf '{"epoch": 2, "bat' > "$tmp/kmeta/training_metadata.json"
 check keras_metadata_cut 1 "kmeta/training_metadata\.json: not JSON" -- T "$train" "${small[@]}" --epochs 4 --backup-dir "$tmp/kmeta"
+# a backup whose weights were deleted, its position kept: an error naming them, the CSV log's rows
+# kept (a silent restart would train the done epochs again and overwrite the log)
+T "$train" "${small[@]}" --epochs 2 --backup-dir "$tmp/lost" --csv "$tmp/lost.csv" >/dev/null 2>&1
+printf '{"epoch": 2, "batch": 0}' > "$tmp/lost/training_metadata.json"
+rm -f "$tmp/lost/completed.json" "$tmp/lost/latest.weights.h5"
+cp "$tmp/lost.csv" "$tmp/lost.before"
+check backup_weights_missing 1 "lost/latest\.weights\.h5 is missing, but .*training_metadata\.json says .* had trained 2 epochs" -- \
+  T "$train" "${small[@]}" --epochs 4 --backup-dir "$tmp/lost" --csv "$tmp/lost.csv"
+check backup_weights_missing_log_kept 0 '^same$' -- sh -c "cmp -s '$tmp/lost.before' '$tmp/lost.csv' && echo same"
 # a .keras whose config.json holds NaN (as Python writes it): --initial-weights cannot check the
 # model against it, and says so instead of skipping the check
 T "$train" "${small[@]}" --epochs 1 --save "$tmp/nan-src.keras" >/dev/null 2>&1
