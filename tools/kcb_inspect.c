@@ -43,6 +43,7 @@ static const char main_help[] =
     "Every command takes --json (one JSON document on stdout; NaN and infinities written as\n"
     "Python's json module writes them), --help (its options and their defaults) and --jobs N\n"
     "(runs or files read at once by the commands that read several [the CPUs, at most 8]).\n"
+    "Options may come before the command or path too: kcb-inspect --json FILE.\n"
     "kcb-inspect --version prints its version.\n"
     "LOGDIR may be a log directory (runs are the directories below it that hold event files,\n"
     "named by their relative path as TensorBoard names them), a run directory, or one event file.\n"
@@ -174,6 +175,23 @@ int main(int argc, char **argv) {
     int rc = find_command(kind)->run(n, moved);
     free(moved);
     return rc;
+  }
+  if (argv[1][0] == '-' && strcmp(argv[1], "--") != 0) { /* options first: "kcb-inspect --json FILE" */
+    for (int k = 2; k < argc && strcmp(argv[k], "--") != 0; k++) {
+      const command *c = find_command(argv[k]);
+      const char *kind = c || argv[k][0] == '-' ? NULL : command_for_path(argv[k]);
+      if (!c && !kind) continue;
+      /* the command's arguments: the path (when it names the command), the options before it, the rest */
+      char **moved = malloc((size_t)argc * sizeof *moved);
+      if (!moved) return EXIT_DATA;
+      int n = 0;
+      if (kind) moved[n++] = argv[k], c = find_command(kind);
+      for (int i = 1; i < k; i++) moved[n++] = argv[i];
+      for (int i = k + 1; i < argc; i++) moved[n++] = argv[i];
+      int rc = c->run(n, moved);
+      free(moved);
+      return rc;
+    }
   }
   const command *cmd = find_command(argv[1]);
   int first_arg = 2; /* the command's arguments follow its name */

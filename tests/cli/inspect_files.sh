@@ -114,6 +114,20 @@ same_as path_weights checkpoint "$data"/saving/w.weights.h5 --arch 784,32:relu,1
 same_as path_csv csv "$data"/builtin_callbacks/basic.csv
 same_as path_logdir runs "$data"/tfevents/logdir
 same_as path_event_file runs "$data"/tfevents/logdir/run_a/events.out.tfevents.1795898576.vm.20707.0 --json
+# options before the path or the command, as "kcb-inspect --json FILE": the same
+options_first() { # NAME EXPECTED_ARGS... -- GIVEN_ARGS...: kcb-inspect GIVEN prints what kcb-inspect EXPECTED does
+  local name=$1 expected=()
+  shift
+  while [ "$1" != "--" ]; do expected+=("$1"); shift; done
+  shift
+  "$bin" "${expected[@]}" >"$tmp/explicit" 2>&1
+  run_cmd "$bin" "$@"
+  report "$name" "$([ "$got" -eq 0 ] && cmp -s "$tmp/explicit" "$out" && echo 1)" "kcb-inspect $* differs from kcb-inspect ${expected[*]}"
+}
+options_first json_before_path checkpoint "$data"/saving/m.keras --json -- --json "$data"/saving/m.keras
+options_first json_before_command checkpoint "$data"/saving/m.keras --json -- --json checkpoint "$data"/saving/m.keras
+options_first arch_before_path checkpoint "$data"/saving/w.weights.h5 --arch 784,32:relu,10:softmax -- \
+  --arch 784,32:relu,10:softmax "$data"/saving/w.weights.h5
 check path_other_file 2 "^kcb-inspect: '.*expected\.json' is neither a command nor a checkpoint, CSV log, event file or log directory" -- \
   "$bin" "$data"/tfevents/logdir/expected.json
 # a missing file is a data problem (exit 1) as with a command, not an unknown command
