@@ -505,6 +505,16 @@ static void test_store_rewritten_in_name_order(void **state) {
       assert_ok(kcb_checkpoint_file_write(c, tmp_path("copied_legacy.h5"), KCB_LAYOUT_LEGACY_WEIGHTS_H5, NULL));
     kcb_checkpoint_file_close(c);
   }
+  /* a Functional model's input layer after a Dense: not the model's order */
+  hid_t f = H5Fcreate(tmp_path("input_late.weights.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  group(f, "vars");
+  put(f, "layers/dense/vars/0", H5T_IEEE_F32LE, 1, d2, v);
+  group(f, "layers/input_layer/vars");
+  H5Fclose(f);
+  kcb_checkpoint_file *c = NULL;
+  assert_ok(kcb_checkpoint_file_open(&c, tmp_path("input_late.weights.h5")));
+  assert_int_equal(kcb_checkpoint_file_meta(c)->layer_order_guessed, 1);
+  kcb_checkpoint_file_close(c);
 }
 
 int main(void) {

@@ -349,8 +349,8 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
            show_config ? "" : " (--config prints it)");
   else printf("  config: none (a weights-only file)\n");
   if (m->layer_order_guessed)
-    printf("  note: the file does not keep its layers' order (a copy such as h5repack's makes its groups in name "
-           "order): each class's layers are in Keras's numbering order, but which class comes first is a guess\n");
+    printf("  note: the file does not keep its layers' order where kcb reads it (its groups are in HDF5's newer "
+           "format, or a copy such as h5repack's made them in name order): the order below is a guess\n");
   printf("\n");
   table t;
   table_init(&t, 5, "llrrr");

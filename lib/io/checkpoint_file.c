@@ -561,8 +561,16 @@ static int by_number(const void *a, const void *b) {
  * _save_container_state), so in a store Keras wrote, each class's numbers rise along the creation
  * order. A copy of the file (h5repack, h5py's copy) makes the groups in name order instead: dense,
  * dense_1, dense_10, dense_2. When the numbers say so, each class's members are put back in their
- * numbers' order, in the places the class holds; which class came first where several share the
- * container is then unknown: returns 1 (the order is a guess), else 0. */
+ * numbers' order, in the places the class holds; where several classes share the container, which
+ * came first is then unknown. A Functional model's input layers come first in its layers, so one
+ * after another class says the same. Returns 1 when the order is a guess, else 0. (A copy whose
+ * classes each have ten layers or fewer keeps Keras's numbering in name order and is not told
+ * apart: a model's own order can be its names' order too, as input_layer, lstm.) */
+static int is_input_layer_name(const char *name) {
+  size_t number;
+  return strncmp(name, "input_layer", 11) == 0 && (name[11] == '\0' || (name[11] == '_' && numeric_name(name + 12, &number)));
+}
+
 static int keras_numbering_order(member *m, size_t n) {
   keras_numbered *k = malloc((n + 1) * sizeof *k);
   member *ordered = malloc((n + 1) * sizeof *ordered);
@@ -582,6 +590,8 @@ static int keras_numbering_order(member *m, size_t n) {
     classes += !same;
     if (same && k[i].number <= k[i - 1].number) broken = 1;
   }
+  for (size_t i = 1; i < n && !guessed; i++) /* an input layer after a layer of another class */
+    guessed = is_input_layer_name(m[i].name) && !is_input_layer_name(m[i - 1].name);
   if (!broken) goto done;
   for (size_t i = 0, j; i < n; i = j) { /* each class: its places, then its members by number */
     for (j = i + 1; j < n && by_prefix(&k[j], &k[i]) == 0; j++) {}
@@ -590,7 +600,7 @@ static int keras_numbering_order(member *m, size_t n) {
     for (size_t q = i; q < j; q++) ordered[slots[q]] = m[k[q].pos];
   }
   memcpy(m, ordered, n * sizeof *m);
-  guessed = classes > 1;
+  guessed = guessed || classes > 1;
 done:
   free(k);
   free(ordered);
