@@ -209,9 +209,11 @@ static void single_copy_advice(void) {
     printf("process_vm_readv is not allowed here: Open MPI copies through its shared buffers anyway\n");
   else
     printf("1 MiB: memcpy %.1f us, the kernel's copy between processes %.1f us (%.1fx): %s\n", 1e6 * copy, 1e6 * kernel,
-           kernel / copy, kernel > 2 * copy ? "copying through shared buffers is faster here: "
-                                              "mpirun --mca btl_vader_single_copy_mechanism none"
-                                            : "keep the default (cma)");
+           kernel / copy,
+           kernel <= 2 * copy ? "keep the default (cma)"
+           : set && strcmp(set, "none") == 0 ? "copying through shared buffers is faster here, as set"
+                                             : "copying through shared buffers is faster here: "
+                                               "mpirun --mca btl_vader_single_copy_mechanism none");
 #endif
 }
 

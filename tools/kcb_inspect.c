@@ -121,6 +121,33 @@ static void count_other_files(const char *dir, size_t *checkpoints, size_t *logs
   closedir(d);
 }
 
+/* Whether a command's option takes the next word as its value: all but these flags (and --name=value). */
+static int option_takes_value(const char *option) {
+  static const char *const flags[] = {"--json", "--quiet", "--buckets", "--config", "--desc",  "--sessions", "--term",
+                                      "--sparkline", "--no-raw", "--log-y", "--color", "--no-color", "--help", "-h"};
+  if (strchr(option, '=')) return 0;
+  for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
+    if (strcmp(option, flags[i]) == 0) return 0;
+  return 1;
+}
+
+/* Options given before the command or path ("kcb-inspect --json FILE", "kcb-inspect --tag loss
+ * scalars DIR"): the arguments with them moved after it (after "-- PATH" for a path given so), as
+ * the commands read them; argv itself when none come first. */
+static char **options_after_command(int argc, char **argv) {
+  static char **moved; /* for the process's life: main's returns need not free it */
+  int k = 1;
+  while (k < argc && argv[k][0] == '-' && strcmp(argv[k], "--") != 0) k += option_takes_value(argv[k]) ? 2 : 1;
+  if (k == 1 || k >= argc || !(moved = malloc(((size_t)argc + 1) * sizeof *moved))) return argv;
+  int word_end = strcmp(argv[k], "--") == 0 && k + 2 <= argc ? k + 2 : k + 1, n = 0;
+  moved[n++] = argv[0];
+  for (int i = k; i < word_end; i++) moved[n++] = argv[i];
+  for (int i = 1; i < k; i++) moved[n++] = argv[i];
+  for (int i = word_end; i < argc; i++) moved[n++] = argv[i];
+  moved[n] = NULL;
+  return moved;
+}
+
 int main(int argc, char **argv) {
   cli_open_standard_fds(); /* first: before anything opens a file */
   cli_check_stdout_at_exit("kcb-inspect");
@@ -153,6 +180,7 @@ int main(int argc, char **argv) {
     cli_print_version("kcb-inspect");
     return EXIT_OK;
   }
+  argv = options_after_command(argc, argv); /* "kcb-inspect --json FILE" as "kcb-inspect FILE --json" */
   if (strcmp(argv[1], "--") == 0 && argc > 2) { /* a path that may start with '-': the command for its kind */
     struct stat st;
     if (stat(argv[2], &st) != 0) {
@@ -175,23 +203,6 @@ int main(int argc, char **argv) {
     int rc = find_command(kind)->run(n, moved);
     free(moved);
     return rc;
-  }
-  if (argv[1][0] == '-' && strcmp(argv[1], "--") != 0) { /* options first: "kcb-inspect --json FILE" */
-    for (int k = 2; k < argc && strcmp(argv[k], "--") != 0; k++) {
-      const command *c = find_command(argv[k]);
-      const char *kind = c || argv[k][0] == '-' ? NULL : command_for_path(argv[k]);
-      if (!c && !kind) continue;
-      /* the command's arguments: the path (when it names the command), the options before it, the rest */
-      char **moved = malloc((size_t)argc * sizeof *moved);
-      if (!moved) return EXIT_DATA;
-      int n = 0;
-      if (kind) moved[n++] = argv[k], c = find_command(kind);
-      for (int i = 1; i < k; i++) moved[n++] = argv[i];
-      for (int i = k + 1; i < argc; i++) moved[n++] = argv[i];
-      int rc = c->run(n, moved);
-      free(moved);
-      return rc;
-    }
   }
   const command *cmd = find_command(argv[1]);
   int first_arg = 2; /* the command's arguments follow its name */

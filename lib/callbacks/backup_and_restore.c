@@ -82,9 +82,9 @@ static int weights_missing(const char *dir, const char *weights, const char *met
   int epoch = 0;
   int rc = metadata_epoch(found, &epoch);
   if (rc) return rc;
-  return kcb__error(KCB_ENOENT, "BackupAndRestore: %s is missing, but %s says the run backed up in %s had trained %d "
-                    "epoch%s: put the weights back to resume it, or remove the directory (or give another) to train "
-                    "from the start", weights, found, dir, epoch, epoch == 1 ? "" : "s");
+  return kcb__error(KCB_ENOENT, "BackupAndRestore: %s is missing, but %s says the run backed up in %s was to resume in "
+                    "epoch %d: put the weights back to resume it, or remove the directory (or give another) to train "
+                    "from the start", weights, found, dir, epoch + 1);
 }
 
 static int load_backup(backup_and_restore *br, const char *path, const char *meta_path) {
@@ -223,10 +223,11 @@ static int finish(backup_and_restore *br, int epochs) {
     if (rc) return rc;
   }
   if (!br->o.delete_checkpoint) return 0;
-  /* Keras removes the whole directory; only our files go, then the directory if empty. The
-   * position first: a kill between the deletions leaves weights that say where they were saved,
-   * never a position without its weights (which a new run refuses). */
-  const char *files[] = {br->meta, br->meta_bkp, br->weights, br->weights_bkp};
+  /* Keras removes the whole directory; only our files go, then the directory if empty. The older
+   * copy first, then the position, then the weights: a kill between the deletions leaves the last
+   * weights, which say where they were saved, never the epoch before's copy alone (a rerun would
+   * train the last epoch again) nor a position without weights (which a new run refuses). */
+  const char *files[] = {br->weights_bkp, br->meta_bkp, br->meta, br->weights};
   for (size_t i = 0; i < 4; i++)
     if (unlink(files[i]) != 0 && errno != ENOENT)
       return kcb__error(kcb__error_from_errno(errno), "BackupAndRestore: cannot delete %s: %s", files[i], strerror(errno));

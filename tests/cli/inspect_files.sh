@@ -128,6 +128,10 @@ options_first json_before_path checkpoint "$data"/saving/m.keras --json -- --jso
 options_first json_before_command checkpoint "$data"/saving/m.keras --json -- --json checkpoint "$data"/saving/m.keras
 options_first arch_before_path checkpoint "$data"/saving/w.weights.h5 --arch 784,32:relu,10:softmax -- \
   --arch 784,32:relu,10:softmax "$data"/saving/w.weights.h5
+options_first values_before_command scalars "$data"/tfevents/logdir --tag train/loss --format csv -- \
+  --tag train/loss --format csv scalars "$data"/tfevents/logdir
+options_first json_before_dashes checkpoint "$data"/saving/m.keras --json -- --json -- "$data"/saving/m.keras
+check json_before_missing 1 "^kcb-inspect: '/nonexistent-kcb/m\.h5': No such file or directory" -- "$bin" --json /nonexistent-kcb/m.h5
 check path_other_file 2 "^kcb-inspect: '.*expected\.json' is neither a command nor a checkpoint, CSV log, event file or log directory" -- \
   "$bin" "$data"/tfevents/logdir/expected.json
 # a missing file is a data problem (exit 1) as with a command, not an unknown command
