@@ -533,6 +533,15 @@ done:
 
 static int numeric_name(const char *s, size_t *out);
 
+/* A name as Keras's store makes it, "dense_10": the length of its class part ("dense") and, in
+ * *number, its "_N" suffix (0 without one, the first of its class). */
+static size_t keras_name_class_len(const char *name, size_t *number) {
+  const char *us = strrchr(name, '_');
+  if (us && us != name && numeric_name(us + 1, number)) return (size_t)(us - name);
+  *number = 0;
+  return strlen(name);
+}
+
 /* A member's name as Keras's store makes it: its class in snake_case, "_N" from the second of a
  * class on ("dense", "dense_1", ..., "dense_10"). */
 typedef struct keras_numbered {
@@ -568,7 +577,7 @@ static int by_number(const void *a, const void *b) {
  * apart: a model's own order can be its names' order too, as input_layer, lstm.) */
 static int is_input_layer_name(const char *name) {
   size_t number;
-  return strncmp(name, "input_layer", 11) == 0 && (name[11] == '\0' || (name[11] == '_' && numeric_name(name + 12, &number)));
+  return keras_name_class_len(name, &number) == 11 && strncmp(name, "input_layer", 11) == 0;
 }
 
 static int keras_numbering_order(member *m, size_t n) {
@@ -578,10 +587,8 @@ static int keras_numbering_order(member *m, size_t n) {
   int guessed = 0, broken = 0;
   if (!k || !ordered || !slots) goto done;
   for (size_t i = 0; i < n; i++) {
-    const char *us = strrchr(m[i].name, '_');
-    size_t number = 0;
-    int suffixed = us && us != m[i].name && numeric_name(us + 1, &number) && number > 0;
-    k[i] = (keras_numbered){m[i].name, suffixed ? (size_t)(us - m[i].name) : strlen(m[i].name), suffixed ? number : 0, i};
+    k[i] = (keras_numbered){m[i].name, 0, 0, i};
+    k[i].prefix_len = keras_name_class_len(m[i].name, &k[i].number);
   }
   qsort(k, n, sizeof *k, by_prefix_then_pos);
   size_t classes = 0;
@@ -658,10 +665,8 @@ static int numeric_name(const char *s, size_t *out) {
  * name is not one Keras makes (a name chosen by the user). */
 static const char *class_from_layer_name(const char *name) {
   char snake[128];
-  kcb__strlcpy(snake, name, sizeof snake);
-  char *us = strrchr(snake, '_');
-  size_t k;
-  if (us && numeric_name(us + 1, &k)) *us = '\0';
+  size_t number, len = keras_name_class_len(name, &number);
+  snprintf(snake, sizeof snake, "%.*s", (int)(len < sizeof snake ? len : sizeof snake - 1), name);
   return class_from_snake(snake);
 }
 
