@@ -505,6 +505,39 @@ static void test_store_rewritten_in_name_order(void **state) {
       assert_ok(kcb_checkpoint_file_write(c, tmp_path("copied_legacy.h5"), KCB_LAYOUT_LEGACY_WEIGHTS_H5, NULL));
     kcb_checkpoint_file_close(c);
   }
+  /* layers of two classes in name order (batch_normalization, dense): a model's own order when the
+   * optimizer's slots follow it, a copy's when they follow another (dense's slots first) */
+  for (int copy = 0; copy < 2; copy++) {
+    hsize_t k42[2] = {4, 2};
+    double w[8] = {0};
+    hid_t f = H5Fcreate(tmp_path("named.weights.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    group(f, "vars");
+    for (int i = 0; i < 4; i++) {
+      char path[64];
+      snprintf(path, sizeof path, "layers/batch_normalization/vars/%d", i);
+      put(f, path, H5T_IEEE_F32LE, 1, d2, v);
+    }
+    put(f, "layers/dense/vars/0", H5T_IEEE_F32LE, 2, k42, w);
+    put(f, "layers/dense/vars/1", H5T_IEEE_F32LE, 1, d2, v);
+    group(f, "optimizer/vars");
+    hid_t og = H5Gopen2(f, "optimizer/vars", H5P_DEFAULT);
+    attr_string(og, "name", "sgd");
+    H5Gclose(og);
+    put(f, "optimizer/vars/0", H5T_STD_I64LE, 0, NULL, v);
+    put(f, "optimizer/vars/1", H5T_IEEE_F32LE, 0, NULL, v);
+    for (int i = 0; i < 4; i++) { /* momentum slots */
+      char path[64];
+      snprintf(path, sizeof path, "optimizer/vars/%d", 2 + i);
+      int kernel = copy ? i == 0 : i == 2;
+      put(f, path, H5T_IEEE_F32LE, kernel ? 2 : 1, kernel ? k42 : d2, w);
+    }
+    H5Fclose(f);
+    kcb_checkpoint_file *c = NULL;
+    assert_ok(kcb_checkpoint_file_open(&c, tmp_path("named.weights.h5")));
+    assert_string_equal(kcb_checkpoint_file_layer(c, 0)->name, "batch_normalization");
+    assert_int_equal(kcb_checkpoint_file_meta(c)->layer_order_guessed, copy);
+    kcb_checkpoint_file_close(c);
+  }
   /* a Functional model's input layer after a Dense: not the model's order */
   hid_t f = H5Fcreate(tmp_path("input_late.weights.h5"), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
   group(f, "vars");

@@ -574,17 +574,19 @@ static int by_number(const void *a, const void *b) {
  * came first is then unknown. A Functional model's input layers come first in its layers, so one
  * after another class says the same. Returns 1 when the order is a guess, else 0. (A copy whose
  * classes each have ten layers or fewer keeps Keras's numbering in name order and is not told
- * apart: a model's own order can be its names' order too, as input_layer, lstm.) */
+ * apart here: a model's own order can be its names' order too, as input_layer, lstm; *in_name_order
+ * says when the members of several classes are in name order, for the optimizer's slots to decide.) */
 static int is_input_layer_name(const char *name) {
   size_t number;
   return keras_name_class_len(name, &number) == 11 && strncmp(name, "input_layer", 11) == 0;
 }
 
-static int keras_numbering_order(member *m, size_t n) {
+static int keras_numbering_order(member *m, size_t n, int *in_name_order) {
   keras_numbered *k = malloc((n + 1) * sizeof *k);
   member *ordered = malloc((n + 1) * sizeof *ordered);
   size_t *slots = malloc((n + 1) * sizeof *slots);
   int guessed = 0, broken = 0;
+  *in_name_order = 0;
   if (!k || !ordered || !slots) goto done;
   for (size_t i = 0; i < n; i++) {
     k[i] = (keras_numbered){m[i].name, 0, 0, i};
@@ -599,6 +601,8 @@ static int keras_numbering_order(member *m, size_t n) {
   }
   for (size_t i = 1; i < n && !guessed; i++) /* an input layer after a layer of another class */
     guessed = is_input_layer_name(m[i].name) && !is_input_layer_name(m[i - 1].name);
+  *in_name_order = classes > 1;
+  for (size_t i = 1; i < n && *in_name_order; i++) *in_name_order = strcmp(m[i - 1].name, m[i].name) < 0;
   if (!broken) goto done;
   for (size_t i = 0, j; i < n; i = j) { /* each class: its places, then its members by number */
     for (j = i + 1; j < n && by_prefix(&k[j], &k[i]) == 0; j++) {}
@@ -638,7 +642,9 @@ static int list_members(kcb_checkpoint_file *f, const char *path, member **out, 
   /* else, or when it fails: addresses (and the layers' order is then a guess) */
   if (creation_order && heap_offsets(f, g, m, count) != 0) f->order_guessed = 1;
   qsort(m, count, sizeof *m, by_addr);
-  if (creation_order && keras_numbering_order(m, count)) f->order_guessed = 1;
+  int in_name_order = 0;
+  if (creation_order && keras_numbering_order(m, count, &in_name_order)) f->order_guessed = 1;
+  if (in_name_order) f->order_by_names = 1;
   *out = m;
   *n = count;
   m = NULL;
@@ -2350,9 +2356,13 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   if (f->keras_version) m->keras_version = f->keras_version;
   if (f->backend) m->backend = f->backend;
   m->n_optimizer_vars = f->n_vars - m->n_model_vars;
-  m->layer_order_guessed = !f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5 && f->order_guessed;
   f->training = f->training_config ? kcb__json_loads_python(f->training_config, 0, NULL, NULL) : NULL;
   assign_owners(f);
+  /* Layers of several classes in name order are a copy's order, or a model's by chance: Keras makes
+   * the optimizer's slots in model.layers' order, so slots that found no owner along them say which. */
+  for (size_t j = m->n_model_vars; f->order_by_names && j < f->n_vars; j++)
+    if (f->vars[j].pub.rank > 0 && f->vars[j].pub.owner < 0) f->order_guessed = 1;
+  m->layer_order_guessed = !f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5 && f->order_guessed;
   if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);
   else if (m->layout == KCB_LAYOUT_KERAS || m->layout == KCB_LAYOUT_H5) frozen_from_slots(f, 1);
   if (m->layout == KCB_LAYOUT_WEIGHTS_H5 || m->layout == KCB_LAYOUT_KERAS) KCB__TRY(find_aliases(f));
