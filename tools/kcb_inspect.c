@@ -134,11 +134,17 @@ static int option_takes_value(const char *option) {
 /* Options given before the command or path ("kcb-inspect --json FILE", "kcb-inspect --tag loss
  * scalars DIR"): the arguments with them moved after it (after "-- PATH" for a path given so), as
  * the commands read them; argv itself when none come first. */
+static char **moved_args; /* for the process's life, freed at exit: main returns in many places */
+
+static void free_moved_args(void) { free(moved_args); }
+
 static char **options_after_command(int argc, char **argv) {
-  static char **moved; /* for the process's life: main's returns need not free it */
   int k = 1;
   while (k < argc && argv[k][0] == '-' && strcmp(argv[k], "--") != 0) k += option_takes_value(argv[k]) ? 2 : 1;
-  if (k == 1 || k >= argc || !(moved = malloc(((size_t)argc + 1) * sizeof *moved))) return argv;
+  char **moved = k == 1 || k >= argc ? NULL : malloc(((size_t)argc + 1) * sizeof *moved);
+  if (!moved) return argv;
+  moved_args = moved;
+  atexit(free_moved_args);
   int word_end = strcmp(argv[k], "--") == 0 && k + 2 <= argc ? k + 2 : k + 1, n = 0;
   moved[n++] = argv[0];
   for (int i = k; i < word_end; i++) moved[n++] = argv[i];
