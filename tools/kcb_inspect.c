@@ -125,7 +125,7 @@ static void count_other_files(const char *dir, size_t *checkpoints, size_t *logs
 static int option_takes_value(const char *option) {
   static const char *const flags[] = {"--json", "--quiet", "--buckets", "--config", "--desc",  "--sessions", "--term",
                                       "--sparkline", "--no-raw", "--log-y", "--color", "--no-color", "--help", "-h"};
-  if (strchr(option, '=')) return 0;
+  if (strchr(option, '=') || (option[1] != '-' && option[2])) return 0; /* --name=value, -oFILE */
   for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
     if (strcmp(option, flags[i]) == 0) return 0;
   return 1;

@@ -1996,6 +1996,7 @@ static void assign_owners_range(kcb_checkpoint_file *f, size_t first, size_t end
       f->vars[first + lead + j].slot_name = slot[j];
     }
   }
+  if (!ok) f->slots_unmatched = 1;
 done:
   if (thawed) /* back to what the config says */
     for (size_t i = 0; i < f->meta.n_model_vars; i++)
@@ -2079,7 +2080,7 @@ static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slot
     return strict && try_per_variable(f, first, n_slots, L->name, owners, slot);
   /* the base optimizer's own groups come first: an exponential moving average of every variable
    * (use_ema), then gradient accumulators (gradient_accumulation_steps); a weights-only file does
-   * not say, so one leading group is tried last */
+   * not say, so one leading group, then both, are tried last */
   slot_group pre[2] = {{{NULL, NULL}, 0}, {{NULL, NULL}, 0}};
   int n_pre = 0, ok = 0;
   int has_config = f->training != NULL;
@@ -2087,11 +2088,12 @@ static int try_layouts(const kcb_checkpoint_file *f, size_t first, size_t n_slot
   if (json_is_true(json_object_get(oc, "use_ema"))) pre[n_pre++] = (slot_group){{"average", NULL}, 1};
   json_t *acc = json_object_get(oc, "gradient_accumulation_steps");
   if (json_is_integer(acc) && json_integer_value(acc) > 0) pre[n_pre++] = (slot_group){{"gradient_accumulator", NULL}, 1};
-  for (int extra = 0; extra <= !has_config && !ok; extra++) {
+  for (int extra = 0; extra <= (has_config ? 0 : 2) && !ok; extra++) {
     slot_group groups[6];
     int n_g = n_pre;
     memcpy(groups, pre, sizeof pre);
     if (extra) groups[n_g++] = (slot_group){{"average", NULL}, 1}; /* use_ema's (gradient accumulators look alike) */
+    if (extra == 2) groups[n_g++] = (slot_group){{"gradient_accumulator", NULL}, 1};
     for (int g = 1; L && g <= 3 && !ok && L->groups[g - 1][0]; g++) {
       groups[n_g + g - 1] = (slot_group){{L->groups[g - 1][0], L->groups[g - 1][1]}, L->groups[g - 1][1] ? 2 : 1};
       ok = try_layout(f, first, n_slots, groups, n_g + g, owners, slot, strict);
@@ -2359,9 +2361,9 @@ int kcb_checkpoint_file_open(kcb_checkpoint_file **out, const char *path) {
   f->training = f->training_config ? kcb__json_loads_python(f->training_config, 0, NULL, NULL) : NULL;
   assign_owners(f);
   /* Layers of several classes in name order are a copy's order, or a model's by chance: Keras makes
-   * the optimizer's slots in model.layers' order, so slots that found no owner along them say which. */
-  for (size_t j = m->n_model_vars; f->order_by_names && j < f->n_vars; j++)
-    if (f->vars[j].pub.rank > 0 && f->vars[j].pub.owner < 0) f->order_guessed = 1;
+   * the optimizer's slots in model.layers' order, so slots that fit no layout along them say which
+   * (slots a layout leaves without owner, as Adafactor's factored ones, say nothing). */
+  if (f->order_by_names && f->slots_unmatched) f->order_guessed = 1;
   m->layer_order_guessed = !f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5 && f->order_guessed;
   if (!f->config && m->layout == KCB_LAYOUT_WEIGHTS_H5) frozen_from_slots(f, 0);
   else if (m->layout == KCB_LAYOUT_KERAS || m->layout == KCB_LAYOUT_H5) frozen_from_slots(f, 1);

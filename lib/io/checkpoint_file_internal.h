@@ -52,6 +52,7 @@ struct kcb_checkpoint_file {
   int order_guessed; /* a store's layers in a guessed order: the heap was unreadable, or its order
                         contradicts Keras's numbering or the optimizer's slots (a rewritten file) */
   int order_by_names; /* some container's layers of several classes came out in name order */
+  int slots_unmatched; /* the optimizer's slots fit no layout kcb knows along the model's variables */
   int names_guessed; /* a store's variables named after their containers: Keras before 3.6 kept no names */
   int n_opt_seg;                                 /* store optimizer objects, in file order */
   size_t opt_seg_start[KCB__CKPT_MAX_OPT_SEG];   /* index of each one's first variable */
