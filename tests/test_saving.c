@@ -195,6 +195,35 @@ static void test_fixture_optimizer_state(void **state) {
   assert_error(kcb_model_load_weights(sgd, data_path("w.weights.h5"), &o), KCB_ESHAPE, "'adam'");
   kcb_model_free(sgd);
   kcb_model_free(m);
+  /* RMSprop with momentum and centered RMSprop keep as many variables: the file's settings tell
+   * them apart (a .keras and a full .h5; a weights-only store says nothing) */
+  kcb_model *rms[2];
+  c.loss = KCB_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  for (int k = 0; k < 2; k++) {
+    assert_ok(kcb_model_new(&rms[k], 1, &in, 1));
+    assert_ok(kcb_model_add_from_spec(rms[k], "4:relu,10:softmax"));
+    c.optimizer = (kcb_optimizer_options)KCB_OPTIMIZER_OPTIONS_INIT(KCB_OPT_RMSPROP);
+    if (k) c.optimizer.centered = 1;
+    else c.optimizer.momentum = 0.9;
+    assert_ok(kcb_model_compile(rms[k], &c));
+  }
+  float xs[784 * 2] = {0}, ys[2] = {1, 2};
+  int64_t xshape[2] = {2, 784}, yshape[2] = {2, 1};
+  kcb_tensor x = {xs, 2, {xshape[0], xshape[1]}, 0}, y = {ys, 2, {yshape[0], yshape[1]}, 0};
+  kcb_fit_options fo = KCB_FIT_OPTIONS_INIT;
+  fo.verbose = 0;
+  assert_ok(kcb_model_fit(rms[0], &x, &y, &fo, NULL));
+  const char *layouts[] = {"rms_momentum.keras", "rms_momentum.h5"};
+  for (int i = 0; i < 2; i++) {
+    assert_ok(kcb_model_save(rms[0], tmp_path(layouts[i]), NULL));
+    assert_error(kcb_model_load_weights(rms[1], tmp_path(layouts[i]), &o), KCB_ESHAPE,
+                 "saved RMSprop state is for momentum > 0 and centered false, the model's RMSprop has momentum 0 and "
+                 "centered true");
+    assert_int_equal(kcb_model_iterations(rms[1]), 0);
+    assert_ok(kcb_model_load_weights(rms[0], tmp_path(layouts[i]), &o)); /* the same settings load */
+  }
+  kcb_model_free(rms[0]);
+  kcb_model_free(rms[1]);
 }
 
 /* Removes every "shared_object_id" (Keras's serialization bookkeeping) from a JSON tree. */

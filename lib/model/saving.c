@@ -817,6 +817,16 @@ static double file_optimizer_number(const kcb__ckpt_source *s, const char *key, 
 }
 
 
+/* The file's optimizer setting `key` as a truth value (a bool, or a number: nonzero), or -1 when the
+ * file's compile settings do not say. */
+static int file_optimizer_flag(const kcb__ckpt_source *s, const char *key) {
+  json_t *tc = file_compile_settings(s);
+  json_t *v = json_object_get(kcb__ckpt_optimizer_config(tc, NULL), key);
+  int flag = json_is_boolean(v) ? json_is_true(v) : json_is_number(v) ? json_number_value(v) != 0 : -1;
+  json_decref(tc);
+  return flag;
+}
+
 /* Reads optimizer variables 0 (iteration), 1 (learning rate), 2.. (slots) named by `names`
  * under group g (tf.keras 2: no learning rate, see above). A count mismatch returns 1 (nothing
  * read) for the caller to skip or fail. */
@@ -964,7 +974,7 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
       goto done;
     }
   }
-  int mismatch = 0;
+  int mismatch = 0, file_momentum = -1, file_centered = -1;
   if (n == first) {
     mismatch = 1;
   } else if (saved_name && kcb__opt_layout_of(saved_name) && kcb__opt_layout_of(saved_name) != kcb__opt_layout_of(expected_name)) {
@@ -975,6 +985,16 @@ static int load_optimizer(const kcb__ckpt_source *s, const kcb_model *m, const m
                       expected_name);
       goto done;
     }
+    goto done;
+  } else if (m->opt.o.kind == KCB_OPT_RMSPROP &&
+             (((file_momentum = file_optimizer_flag(s, "momentum")) >= 0 && file_momentum != (m->opt.o.momentum > 0)) |
+              ((file_centered = file_optimizer_flag(s, "centered")) >= 0 && file_centered != (m->opt.o.centered != 0)))) {
+    /* RMSprop with momentum and centered RMSprop keep as many variables, which mean other things */
+    if (mode == KCB_LOAD_OPTIMIZER_REQUIRE)
+      rc = kcb__error(KCB_ESHAPE, "%s: the saved RMSprop state is for momentum %s and centered %s, the model's RMSprop "
+                      "has momentum %s and centered %s", s->path, file_momentum > 0 ? "> 0" : "0",
+                      file_centered > 0 ? "true" : file_centered == 0 ? "false" : "not saved", m->opt.o.momentum > 0 ? "> 0" : "0",
+                      m->opt.o.centered ? "true" : "false");
     goto done;
   } else {
     rc = load_optimizer_vars(s, m, v, g, names + first, n - first, mode == KCB_LOAD_OPTIMIZER_REQUIRE, st);
