@@ -560,6 +560,28 @@ static void settle_learning_rate(kcb_model *model, double compiled, double given
             stored, tool_esc(path));
 }
 
+/* A file whose optimizer was saved before its first step (its iteration and rate at most) or not at
+ * all still compiles with its rate, as Keras's load_model does: with --lr not given and the same
+ * optimizer, that rate trains. */
+static void rate_of_compile_settings(kcb_model *model, double compiled, const char *path) {
+  kcb_model *saved = NULL;
+  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
+  kcb_optimizer_kind mine, theirs;
+  if (kcb_model_load(&saved, path, &lo) == 0 && kcb_model_optimizer_kind(saved, &theirs) == 0 &&
+      kcb_model_optimizer_kind(model, &mine) == 0 && mine == theirs) {
+    double rate = kcb_model_learning_rate(saved);
+    if ((float)rate != (float)compiled) {
+      kcb_model_set_learning_rate(model, rate);
+      if (!quiet_rank)
+        fprintf(stderr, "kcb-train: note: training at the learning rate %g of %s's compile settings (--lr sets another)\n",
+                rate, tool_esc(path));
+    }
+  }
+  kcb_model_free(saved);
+  kcb_error_clear();
+}
+
 static int load_initial_weights(kcb_model *model, const char *path, double given_lr, int scheduled, int seed_given) {
   double compiled_lr = kcb_model_learning_rate(model);
   kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
@@ -571,17 +593,20 @@ static int load_initial_weights(kcb_model *model, const char *path, double given
   int opened = kcb_checkpoint_file_open(&f, path) == 0;
   int has_state = opened && kcb_checkpoint_file_meta(f)->n_optimizer_vars > 0;
   int has_compile = opened && kcb_checkpoint_file_meta(f)->training_config != NULL;
+  int no_step = opened && kcb_checkpoint_file_meta(f)->n_optimizer_vars <= 2; /* no slots: never stepped */
   kcb_checkpoint_file_close(f);
   kcb_error_clear();
   if (has_compile) note_other_loss(model, path);
   if (!has_state) lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
   int rc = kcb_model_load_weights(model, path, &lo);
   if (rc == 0 && has_state) settle_learning_rate(model, compiled_lr, given_lr, scheduled, path);
+  if (rc == 0 && !has_state && has_compile && given_lr < 0 && !scheduled) rate_of_compile_settings(model, compiled_lr, path);
   if ((rc != KCB_ESHAPE && rc != KCB_EFORMAT) || !has_state) return rc;
   char why[4096];
   snprintf(why, sizeof why, "%s", kcb_error_last());
   lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
   if ((rc = kcb_model_load_weights(model, path, &lo))) return rc; /* the weights themselves do not fit */
+  if (no_step && has_compile && given_lr < 0 && !scheduled) rate_of_compile_settings(model, compiled_lr, path);
   if (!quiet_rank)
     fprintf(stderr, "kcb-train: warning: --initial-weights: the optimizer state was not loaded, training starts with a fresh "
                     "optimizer: %s\n", tool_esc_lines(why));

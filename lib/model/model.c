@@ -794,6 +794,14 @@ int kcb_model_loss(const kcb_model *m, kcb_loss *loss, int *from_logits) {
   return 0;
 }
 
+int kcb_model_optimizer_kind(const kcb_model *m, kcb_optimizer_kind *out) {
+  KCB__MODEL_GIVEN(m, "optimizer");
+  if (!out) return kcb__error(KCB_EINVAL, "optimizer: out is NULL");
+  if (!m->compiled) return kcb__error(KCB_ESTATE, "optimizer: the model is not compiled");
+  *out = m->opt.o.kind;
+  return 0;
+}
+
 const char *kcb_model_layer_class(const kcb_model *m, size_t i) {
   return m && i < m->n_layers ? kcb__layer_class_name(m->layers[i].kind) : NULL;
 }

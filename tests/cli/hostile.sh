@@ -153,6 +153,19 @@ cp "$tmp/lost.csv" "$tmp/lost.before"
 check backup_weights_missing 1 "lost/latest\.weights\.h5 is missing, but .*training_metadata\.json says .* was to resume in epoch 3" -- \
   T "$train" "${small[@]}" --epochs 4 --backup-dir "$tmp/lost" --csv "$tmp/lost.csv"
 check backup_weights_missing_log_kept 0 '^same$' -- sh -c "cmp -s '$tmp/lost.before' '$tmp/lost.csv' && echo same"
+# a Keras model saved before its first step (its optimizer: the iteration and rate alone) trains at
+# the rate its compile settings hold, as Keras's load_model compiles it; another optimizer does not
+T "$train" "${small[@]}" --epochs 1 --lr 0.01 --save "$tmp/fresh.h5" >/dev/null 2>&1
+/usr/bin/python3 -c "
+import h5py
+with h5py.File('$tmp/fresh.h5', 'a') as f:
+    g = f['optimizer_weights']; names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs['weight_names']]
+    for n in names[2:]: del g[n]
+    g.attrs['weight_names'] = [n.encode() for n in names[:2]]"
+check fresh_optimizer_rate 0 "note: training at the learning rate 0\.01 of .*fresh\.h5's compile settings" -- \
+  T "$train" "${small[@]}" --epochs 1 --initial-weights "$tmp/fresh.h5"
+check fresh_optimizer_other_kind 0 "^notes=0$" -- sh -c "n=\$('$train' ${small[*]} --epochs 1 --optimizer sgd \
+  --initial-weights '$tmp/fresh.h5' 2>&1 | grep -c 'learning rate 0\.01'); echo notes=\$n"
 # a .keras whose config.json holds NaN (as Python writes it): --initial-weights cannot check the
 # model against it, and says so instead of skipping the check
 T "$train" "${small[@]}" --epochs 1 --save "$tmp/nan-src.keras" >/dev/null 2>&1

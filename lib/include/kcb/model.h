@@ -302,6 +302,10 @@ typedef struct kcb_weight_info {
  * be NULL). @return 0, KCB_EINVAL (m NULL) or KCB_ESTATE (not compiled). */
 int kcb_model_loss(const kcb_model *m, kcb_loss *loss, int *from_logits);
 
+/** The optimizer a compiled model trains with (its settings: kcb_model_config's compile settings).
+ * @return 0, KCB_EINVAL (m or out NULL) or KCB_ESTATE (not compiled). */
+int kcb_model_optimizer_kind(const kcb_model *m, kcb_optimizer_kind *out);
+
 /** The number of weight variables (Keras's len(model.get_weights())). Needs a compiled model. */
 size_t kcb_model_weight_count(const kcb_model *m);
 /** Fills info for the i-th weight variable. @return 0 or KCB_EINVAL. */
