@@ -1821,6 +1821,11 @@ static void test_configs_keras_can_read(void **state) {
   int logits = -1;
   assert_ok(kcb_model_loss(m, &loss, &logits));
   assert_int_equal(logits, 0);
+  kcb_optimizer_kind kind = KCB_OPT_SGD;
+  assert_ok(kcb_model_optimizer_kind(m, &kind));
+  assert_int_equal(kind, c.optimizer.kind);
+  assert_error(kcb_model_optimizer_kind(m, NULL), KCB_EINVAL, "out is NULL");
+  assert_error(kcb_model_optimizer_kind(NULL, &kind), KCB_EINVAL, "");
   char *cfg = NULL;
   assert_ok(kcb__model_config_json(m, &cfg));
   assert_null(strstr(cfg, "from_logits"));

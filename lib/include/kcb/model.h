@@ -302,7 +302,7 @@ typedef struct kcb_weight_info {
  * be NULL). @return 0, KCB_EINVAL (m NULL) or KCB_ESTATE (not compiled). */
 int kcb_model_loss(const kcb_model *m, kcb_loss *loss, int *from_logits);
 
-/** The optimizer a compiled model trains with (its settings: kcb_model_config's compile settings).
+/** The kind of optimizer a compiled model trains with (Adam, SGD, ...).
  * @return 0, KCB_EINVAL (m or out NULL) or KCB_ESTATE (not compiled). */
 int kcb_model_optimizer_kind(const kcb_model *m, kcb_optimizer_kind *out);
 
