@@ -125,19 +125,19 @@ static void count_other_files(const char *dir, size_t *checkpoints, size_t *logs
 static int option_takes_value(const char *option) {
   static const char *const flags[] = {"--json", "--quiet", "--buckets", "--config", "--desc",  "--sessions", "--term",
                                       "--sparkline", "--no-raw", "--log-y", "--color", "--no-color", "--help", "-h"};
-  if (strchr(option, '=') || (option[1] != '-' && option[2])) return 0; /* --name=value, -oFILE */
+  if (strchr(option, '=') || (option[1] && option[1] != '-' && option[2])) return 0; /* --name=value, -oFILE */
   for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++)
     if (strcmp(option, flags[i]) == 0) return 0;
   return 1;
 }
 
-/* Options given before the command or path ("kcb-inspect --json FILE", "kcb-inspect --tag loss
- * scalars DIR"): the arguments with them moved after it (after "-- PATH" for a path given so), as
- * the commands read them; argv itself when none come first. */
 static char **moved_args; /* for the process's life, freed at exit: main returns in many places */
 
 static void free_moved_args(void) { free(moved_args); }
 
+/* Options given before the command or path ("kcb-inspect --json FILE", "kcb-inspect --tag loss
+ * scalars DIR"): the arguments with them moved after it (after "-- PATH" for a path given so), as
+ * the commands read them; argv itself when none come first. */
 static char **options_after_command(int argc, char **argv) {
   int k = 1;
   while (k < argc && argv[k][0] == '-' && strcmp(argv[k], "--") != 0) k += option_takes_value(argv[k]) ? 2 : 1;

@@ -566,6 +566,11 @@ static int by_number(const void *a, const void *b) {
   return (x->number > y->number) - (x->number < y->number);
 }
 
+static int is_input_layer_name(const char *name) {
+  size_t number;
+  return keras_name_class_len(name, &number) == 11 && strncmp(name, "input_layer", 11) == 0;
+}
+
 /* Keras numbers a container's items of one class in the container's order (saving_lib's
  * _save_container_state), so in a store Keras wrote, each class's numbers rise along the creation
  * order. A copy of the file (h5repack, h5py's copy) makes the groups in name order instead: dense,
@@ -576,11 +581,6 @@ static int by_number(const void *a, const void *b) {
  * classes each have ten layers or fewer keeps Keras's numbering in name order and is not told
  * apart here: a model's own order can be its names' order too, as input_layer, lstm; *in_name_order
  * says when the members of several classes are in name order, for the optimizer's slots to decide.) */
-static int is_input_layer_name(const char *name) {
-  size_t number;
-  return keras_name_class_len(name, &number) == 11 && strncmp(name, "input_layer", 11) == 0;
-}
-
 static int keras_numbering_order(member *m, size_t n, int *in_name_order) {
   keras_numbered *k = malloc((n + 1) * sizeof *k);
   member *ordered = malloc((n + 1) * sizeof *ordered);
