@@ -526,18 +526,14 @@ static int fail(const char *what, int rc) {
 /* The file says how its model was compiled: a loss other than this run's (a crossentropy on
  * logits, kcb-train's taking probabilities) trains its weights towards something else. Said, as
  * Keras's load_weights would not; files kcb cannot compile from are passed over. */
-static void note_other_loss(const kcb_model *model, const char *path) {
-  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
-  lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
-  kcb_model *saved = NULL;
+static void note_other_loss(const kcb_model *model, const kcb_model *saved, const char *path) {
   kcb_loss mine, theirs;
   int my_logits = 0, their_logits = 0;
-  if (kcb_model_load(&saved, path, &lo) == 0 && kcb_model_loss(saved, &theirs, &their_logits) == 0 &&
-      kcb_model_loss(model, &mine, &my_logits) == 0 && (mine != theirs || my_logits != their_logits) && !quiet_rank)
+  if (kcb_model_loss(saved, &theirs, &their_logits) == 0 && kcb_model_loss(model, &mine, &my_logits) == 0 &&
+      (mine != theirs || my_logits != their_logits) && !quiet_rank)
     fprintf(stderr, "kcb-train: note: --initial-weights %s was compiled with %s%s; this run trains with %s%s\n",
             tool_esc(path), kcb_loss_name(theirs), their_logits ? " (from_logits=True)" : "", kcb_loss_name(mine),
             my_logits ? " (from_logits=True)" : "");
-  kcb_model_free(saved);
   kcb_error_clear();
 }
 
@@ -563,13 +559,9 @@ static void settle_learning_rate(kcb_model *model, double compiled, double given
 /* A file whose optimizer was saved before its first step (its iteration and rate at most) or not at
  * all still compiles with its rate, as Keras's load_model does: with --lr not given and the same
  * optimizer, that rate trains. */
-static void rate_of_compile_settings(kcb_model *model, double compiled, const char *path) {
-  kcb_model *saved = NULL;
-  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
-  lo.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
+static void rate_of_compile_settings(kcb_model *model, const kcb_model *saved, double compiled, const char *path) {
   kcb_optimizer_kind mine, theirs;
-  if (kcb_model_load(&saved, path, &lo) == 0 && kcb_model_optimizer_kind(saved, &theirs) == 0 &&
-      kcb_model_optimizer_kind(model, &mine) == 0 && mine == theirs) {
+  if (kcb_model_optimizer_kind(saved, &theirs) == 0 && kcb_model_optimizer_kind(model, &mine) == 0 && mine == theirs) {
     double rate = kcb_model_learning_rate(saved);
     if ((float)rate != (float)compiled) {
       kcb_model_set_learning_rate(model, rate);
@@ -578,7 +570,6 @@ static void rate_of_compile_settings(kcb_model *model, double compiled, const ch
                 rate, tool_esc(path));
     }
   }
-  kcb_model_free(saved);
   kcb_error_clear();
 }
 
@@ -595,22 +586,30 @@ static int load_initial_weights(kcb_model *model, const char *path, double given
   int has_compile = opened && kcb_checkpoint_file_meta(f)->training_config != NULL;
   int no_step = opened && kcb_checkpoint_file_meta(f)->n_optimizer_vars <= 2; /* no slots: never stepped */
   kcb_checkpoint_file_close(f);
+  /* the file's model as its compile settings make it: its loss and optimizer, told apart from the run's */
+  kcb_model *saved = NULL;
+  kcb_load_options as_compiled = KCB_LOAD_OPTIONS_INIT;
+  as_compiled.optimizer = KCB_LOAD_OPTIMIZER_SKIP;
+  if (has_compile && kcb_model_load(&saved, path, &as_compiled) != 0) saved = NULL;
   kcb_error_clear();
-  if (has_compile) note_other_loss(model, path);
+  if (saved) note_other_loss(model, saved, path);
+  const int file_rate = saved && given_lr < 0 && !scheduled;
   if (!has_state) lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
   int rc = kcb_model_load_weights(model, path, &lo);
   if (rc == 0 && has_state) settle_learning_rate(model, compiled_lr, given_lr, scheduled, path);
-  if (rc == 0 && !has_state && has_compile && given_lr < 0 && !scheduled) rate_of_compile_settings(model, compiled_lr, path);
-  if ((rc != KCB_ESHAPE && rc != KCB_EFORMAT) || !has_state) return rc;
+  if (rc == 0 && !has_state && file_rate) rate_of_compile_settings(model, saved, compiled_lr, path);
+  if ((rc != KCB_ESHAPE && rc != KCB_EFORMAT) || !has_state) goto done;
   char why[4096];
   snprintf(why, sizeof why, "%s", kcb_error_last());
   lo.optimizer = KCB_LOAD_OPTIMIZER_IF_PRESENT;
-  if ((rc = kcb_model_load_weights(model, path, &lo))) return rc; /* the weights themselves do not fit */
-  if (no_step && has_compile && given_lr < 0 && !scheduled) rate_of_compile_settings(model, compiled_lr, path);
+  if ((rc = kcb_model_load_weights(model, path, &lo))) goto done; /* the weights themselves do not fit */
+  if (no_step && file_rate) rate_of_compile_settings(model, saved, compiled_lr, path);
   if (!quiet_rank)
     fprintf(stderr, "kcb-train: warning: --initial-weights: the optimizer state was not loaded, training starts with a fresh "
                     "optimizer: %s\n", tool_esc_lines(why));
-  return 0;
+done:
+  kcb_model_free(saved);
+  return rc;
 }
 
 /* labels (n,) of class indices as (n, width) one-hot rows. */
