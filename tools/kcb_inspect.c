@@ -138,9 +138,15 @@ static void free_moved_args(void) { free(moved_args); }
 /* Options given before the command or path ("kcb-inspect --json FILE", "kcb-inspect --tag loss
  * scalars DIR"): the arguments with them moved after it (after "-- PATH" for a path given so), as
  * the commands read them; argv itself when none come first. */
-static char **options_after_command(int argc, char **argv) {
+/* The index of the first word after the options given before the command or path (argc: none). */
+static int leading_options_end(int argc, char **argv) {
   int k = 1;
   while (k < argc && argv[k][0] == '-' && strcmp(argv[k], "--") != 0) k += option_takes_value(argv[k]) ? 2 : 1;
+  return k < argc ? k : argc;
+}
+
+static char **options_after_command(int argc, char **argv) {
+  int k = leading_options_end(argc, argv);
   char **moved = k == 1 || k >= argc ? NULL : malloc(((size_t)argc + 1) * sizeof *moved);
   if (!moved) return argv;
   moved_args = moved;
@@ -166,6 +172,12 @@ int main(int argc, char **argv) {
   const char *names[sizeof commands / sizeof commands[0] + 1];
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
   names[sizeof commands / sizeof commands[0]] = "help"; /* a command too, for "did you mean" */
+  /* Help asked after other options ("--json --help", "--json help runs"): the options change no help. */
+  const int word = leading_options_end(argc, argv);
+  for (int i = 1; i < word && word > 1; i++)
+    if (word == argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--version") == 0))
+      argv[1] = argv[i], argc = 2;
+  if (word > 1 && word < argc && strcmp(argv[word], "help") == 0) argv += word - 1, argc -= word - 1;
   if (strcmp(argv[1], "help") == 0 && argc > 2) { /* "help CMD" is "CMD --help", as git does */
     const command *cmd = find_command(argv[2]);
     if (cmd) {

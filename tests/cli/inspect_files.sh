@@ -130,6 +130,11 @@ options_first arch_before_path checkpoint "$data"/saving/w.weights.h5 --arch 784
   --arch 784,32:relu,10:softmax "$data"/saving/w.weights.h5
 options_first values_before_command scalars "$data"/tfevents/logdir --tag train/loss --format csv -- \
   --tag train/loss --format csv scalars "$data"/tfevents/logdir
+# help asked after other options is the help, as without them
+options_first json_then_help --help -- --json --help
+options_first json_then_version --version -- --json --version
+options_first json_then_help_command runs --help -- --json help runs
+options_first tag_then_command_help scalars --help -- --tag loss --help scalars
 options_first json_before_dashes checkpoint "$data"/saving/m.keras --json -- --json -- "$data"/saving/m.keras
 check json_before_missing 1 "^kcb-inspect: '/nonexistent-kcb/m\.h5': No such file or directory" -- "$bin" --json /nonexistent-kcb/m.h5
 check path_other_file 2 "^kcb-inspect: '.*expected\.json' is neither a command nor a checkpoint, CSV log, event file or log directory" -- \
