@@ -718,6 +718,18 @@ static void test_keras2_fixed_length_strings(void **state) {
   assert_ok(kcb_checkpoint_info_read(&info, tmp_path("keras2.h5")));
   assert_int_equal(info.layout, KCB_LAYOUT_LEGACY_WEIGHTS_H5);
   assert_int_equal(info.n_weights, 4);
+
+  /* weights listed in another order: the message names the model's weight and the file's apart */
+  f = H5Fopen(tmp_path("keras2.h5"), H5F_ACC_RDWR, H5P_DEFAULT);
+  hid_t g = H5Gopen2(f, "dense", H5P_DEFAULT);
+  H5Adelete(g, "weight_names");
+  const char *swapped[] = {"dense/bias:0", "dense/kernel:0"};
+  write_fixed_strings(g, "weight_names", swapped, 2);
+  H5Gclose(g);
+  H5Fclose(f);
+  assert_error(kcb_model_load_weights(m, tmp_path("keras2.h5"), NULL), KCB_ESHAPE,
+               "for weight dense/kernel (dense/dense/bias:0 in the file). Weight expects shape (784, 32). Received saved "
+               "weight with shape (32,)");
   kcb_model_free(m);
 
   /* a Keras 2 full model: fixed-length model_config, no training_config */
