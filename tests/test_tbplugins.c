@@ -331,6 +331,15 @@ static void test_projector_utf8_fallback_and_read(void **state) {
   assert_ok(kcb_projector_read(dir, &info, &n));
   assert_non_null(strstr(info[1].problem, "binary tensor of 8 bytes, but tensor_shape [2, 3] needs 24"));
   free(info);
+  /* another program's binary file whose first line decodes: TensorFlow's reader parses it as TSV */
+  float line_first[6] = {2.0f, 138.0f, -1.5f, 2.25f, 7, -8};
+  FILE *bin = fopen(path, "wb");
+  assert_int_equal(fwrite(line_first, sizeof line_first, 1, bin), 1);
+  fclose(bin);
+  assert_ok(kcb_projector_read(dir, &info, &n));
+  assert_string_equal(info[1].format, "binary");
+  assert_non_null(strstr(info[1].problem, "first line decodes as UTF-8 text (byte 10 does not): TensorBoard reads it as TSV"));
+  free(info);
   snprintf(path, sizeof path, "%s/projector_config.pbtxt", dir);
   FILE *f = fopen(path, "w");
   fputs("embeddings { tensor_name: \"x\" \n", f);

@@ -100,6 +100,15 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n) {
 /* Whether n bytes are all valid UTF-8: then the projector would read a binary tensor as text. */
 static int valid_utf8(const unsigned char *s, size_t n) { return utf8_valid_prefix(s, n) == n; }
 
+/* How much of a tensor file the projector's readers decode before they parse any of it as TSV:
+ * TensorBoard's own reader its first 16 MiB at once, TensorFlow's GFile its first line. A file is
+ * read as binary only when that much fails as UTF-8, whichever reader TensorBoard runs with. */
+static size_t tensor_first_decode(const unsigned char *bytes, size_t n) {
+  const unsigned char *nl = memchr(bytes, '\n', n);
+  size_t first_line = nl ? (size_t)(nl - bytes) + 1 : n, decoded = (size_t)16 << 20;
+  return first_line < decoded ? first_line : decoded;
+}
+
 static int check_name(const kcb_embedding *e, size_t i, const kcb_embedding *all) {
   const char *name = e->name;
   /* a leading '~' would make TensorBoard look in a home directory (it expands every path) */
@@ -272,13 +281,9 @@ static int write_tensor(const char *dir, const kcb_embedding *e, kcb_projector_f
       }
       bytes = copy;
     }
-    /* The projector parses the file as TSV unless decoding it as UTF-8 fails: TensorBoard's own
-     * reader decodes its first 16 MiB at once, TensorFlow's GFile line by line, so the bytes must
-     * fail within the first line (all zeros, say, decode; a float's bytes may hold '\n') */
-    const unsigned char *nl = memchr(bytes, '\n', 4 * n);
-    size_t first_line = nl ? (size_t)(nl - bytes) + 1 : 4 * n, decoded = (size_t)16 << 20;
-    if (first_line < decoded) decoded = first_line;
-    if (utf8_valid_prefix(bytes, 4 * n) >= decoded) *tsv = 1;
+    /* The projector parses the file as TSV unless decoding it as UTF-8 fails, so the bytes must
+     * fail early (all zeros, say, decode; a float's bytes may hold '\n'): else TSV is written */
+    if (utf8_valid_prefix(bytes, 4 * n) >= tensor_first_decode(bytes, 4 * n)) *tsv = 1;
     else rc = write_file(dir, e->name, "tensor.bin", bytes, 4 * n);
     free(copy);
     if (!*tsv) return rc;
@@ -705,7 +710,11 @@ static void inspect_files(const char *run_dir, kcb_projector_embedding_info *e, 
       fclose(f);
       if (bytes && got == (size_t)size && !valid_utf8(bytes, got)) {
         kcb__strlcpy(e->format, "binary", sizeof e->format);
-        if (e->rows < 0 || e->dims < 0)
+        size_t valid = utf8_valid_prefix(bytes, got);
+        if (valid >= tensor_first_decode(bytes, got)) /* TensorBoard parses the start as TSV, then fails */
+          snprintf(e->problem, sizeof e->problem, "binary tensor whose first %s decodes as UTF-8 text (byte %zu does not): "
+                   "TensorBoard reads it as TSV and fails", memchr(bytes, '\n', valid) ? "line" : "16 MiB", valid);
+        else if (e->rows < 0 || e->dims < 0)
           snprintf(e->problem, sizeof e->problem, "binary tensor without a 2-D tensor_shape");
         else if ((double)got != 4.0 * (double)e->rows * (double)e->dims) /* a hostile shape must not overflow */
           snprintf(e->problem, sizeof e->problem, "binary tensor of %zu bytes, but tensor_shape [%lld, %lld] needs %.0f",
