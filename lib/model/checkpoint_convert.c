@@ -819,6 +819,11 @@ static int plan_legacy(const kcb_checkpoint_file *f, plan *p) {
       KCB__TRY(set_path(p, i, path));
       p->opt_order[p->n_opt++] = i;
     }
+  else if (nm < opt_end) { /* Keras's save_weights to .h5 holds the model's weights alone */
+    p->report->optimizer_dropped = 1;
+    add_note(p->report, "optimizer state not written: the legacy weights layout holds the model's weights alone (%zu "
+             "optimizer variables left out); convert to .h5, .keras or .weights.h5 to keep it", opt_end - nm);
+  }
   /* two variables of one Keras name in one group (a layer name used in two nested models gives
    * their slots one name): the legacy layout, named by them, cannot hold both */
   kcb__str_map seen = {0};

@@ -41,6 +41,9 @@ for model in cnn rnn functional mlp_bn; do
   for target in keras weights.h5; do
     check "convert_h5_${model}_$target" 0 "^ok " -- sh -c "'$bin/kcb-restore' '$tmp/$model/$model-val_loss=0.40.h5' --output '$tmp/h5-$model.$target' >/dev/null && $py '$here/zoo_convert_check.py' '$tmp/h5-$model.$target' '$zoo/$model.$target'"
   done
+  # Keras 2's weights-only layout holds no optimizer state: what is left out is said
+  check "legacy_weights_drops_optimizer_$model" 0 "note: optimizer state not written: the legacy weights layout holds the model's weights alone \([1-9][0-9]* optimizer variables left out\)" -- \
+    "$bin/kcb-restore" "$tmp/$model/$model-val_loss=0.40.h5" --output "$tmp/lw-$model.h5" --format legacy_weights.h5
 done
 # tf.keras 2 layouts (both string encodings) into Keras 3's store
 for f in cnn.k2.h5 cnn.k2_h5py2.h5; do
