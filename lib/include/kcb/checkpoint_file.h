@@ -98,7 +98,10 @@ typedef struct kcb_checkpoint_meta {
   int64_t batch;                /* -1: none */
   int64_t iterations;           /* the optimizer's iteration count (Keras's optimizer.iterations: with
                                    gradient_accumulation_steps, the stored counter divided by them); -1: unknown */
-  size_t n_params;              /* elements of all model variables */
+  size_t n_params;              /* elements of all model variables, as Keras's count_params counts them:
+                                   a variable stored twice (a legacy file lists a layer shared with a
+                                   nested model under both) once, so the layers' n_params, which
+                                   count every copy they hold, may add up to more */
   size_t n_trainable_params;
   size_t n_model_vars;          /* model variables (vars [0, n_model_vars)) */
   size_t n_optimizer_vars;      /* optimizer variables, after them */
