@@ -20,13 +20,13 @@
 /* ---- Ctrl-C: the first SIGINT / SIGTERM / SIGHUP asks fit to stop after the batch; a second one (or one
  * outside fit) ends the process at once, with the signal's usual status. ---------------------- */
 static kcb_model *running_model;
-static volatile sig_atomic_t in_fit, fit_started, in_final_evaluate, stop_signal;
+static volatile sig_atomic_t in_fit, fit_started, after_fit, in_final_evaluate, stop_signal;
 static int quiet_rank; /* a rank other than 0 under mpirun: rank 0 alone prints */
 
 static void on_stop_signal(int sig) {
-  if (in_final_evaluate && !stop_signal) { /* training is done and saved: end the test pass, say so */
+  if (after_fit && !stop_signal) { /* training is done and saved: end the test pass, finish, say so */
     stop_signal = sig;
-    kcb_model_set_stop_evaluating(running_model, 1);
+    if (in_final_evaluate) kcb_model_set_stop_evaluating(running_model, 1);
     return;
   }
   if (stop_signal || !in_fit) {
@@ -1681,6 +1681,7 @@ setup_end:
   fit_started = in_fit = 1;
   rc = kcb_model_fit(model, data.train_images, y_train ? y_train : data.train_labels, &fit, &history);
   in_fit = 0;
+  after_fit = rc == 0; /* from here a first signal lets the run finish its test pass or its files */
   if (rc == KCB_EINTERRUPTED) { /* distributed: every rank stopped after the same batch */
     int sig = stop_signal; /* the signal may have reached another rank: SIGTERM (15) outranks SIGINT (2) */
     if (kcb_distributed_max_int(dist, &sig) == 0) stop_signal = sig;
@@ -1750,6 +1751,13 @@ setup_end:
     else printf("%stest_%s=%.6f", i ? " " : "", key, v);
   }
   if (rank == 0) printf("\n");
+  if (stop_signal) { /* it came as the run was emptying its backup or printing: all is done */
+    status = 128 + stop_signal;
+    fflush(stdout);
+    if (rank == 0)
+      fprintf(stderr, "kcb-train: %s received as the run ended: it completed, and its files are written\n",
+              stop_signal_name(stop_signal));
+  }
 done:
   /* A failure outside fit may leave the other ranks waiting in a collective step: end the job (a stop
    * on request is collective, so those ranks end together anyway). */

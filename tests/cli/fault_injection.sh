@@ -176,4 +176,11 @@ inject latest.weights.h5 ENOSPC $((size * 3 / 2)) write "$bin" $small --epochs 3
   --backup-dir "$tmp/seedbk" >/dev/null 2>&1
 check resume_other_big_seed_refused 2 "--seed 9007199254740992 \(the backed-up run: 9007199254740993\)" -- \
   "$bin" $small --epochs 3 --seed 9007199254740992 --backup-dir "$tmp/seedbk"
+# A signal as the run ends (after its test pass, while completed.json is written): the run
+# completes, prints its test metrics and says the signal came, with the signal's exit status
+check signal_as_run_ends 143 "kcb-train: SIGTERM received as the run ended: it completed, and its files are written" -- \
+  env KCB_FAULT_MATCH=completed.json KCB_FAULT_OPS=none KCB_FAULT_SIGNAL=15 LD_PRELOAD="$fault" "$bin" $small --backup-dir "$tmp/endbk"
+cp "$out" "$tmp/end.out"
+assert signal_as_run_ends_tested grep -q "^test_loss=" "$tmp/end.out"
+assert signal_as_run_ends_completed test -f "$tmp/endbk/completed.json"
 finish fault_injection

@@ -6,12 +6,15 @@
  *   KCB_FAULT_ERRNO   ENOSPC, EIO or EDQUOT                                             [ENOSPC]
  *   KCB_FAULT_AFTER   bytes the matching files may take before writes fail              [0]
  *   KCB_FAULT_OPS     comma list of what fails: write (also stdio), fsync, rename       [write]
+ *   KCB_FAULT_SIGNAL  a signal number: a matching rename raises it in the process (then
+ *                     renames), a Ctrl-C at that moment (with KCB_FAULT_OPS=none: nothing fails) [unset]
  *
  * Failing writes return -1 with errno set (stdio calls return their error value). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@ static FILE *hit_files[64];
 static long long budget = -1; /* bytes left before failing; -1 before configuration */
 static int fault_errno = ENOSPC, fail_write = 1, fail_fsync = 0, fail_rename = 0;
 static const char *match;
+static int rename_signal; /* KCB_FAULT_SIGNAL */
 
 static void configure(void) {
   if (budget != -1) return;
@@ -34,6 +38,7 @@ static void configure(void) {
   if (e && strcmp(e, "EIO") == 0) fault_errno = EIO;
   if (e && strcmp(e, "EDQUOT") == 0) fault_errno = EDQUOT;
   budget = after ? atoll(after) : 0;
+  rename_signal = getenv("KCB_FAULT_SIGNAL") ? atoi(getenv("KCB_FAULT_SIGNAL")) : 0;
   if (ops) {
     fail_write = strstr(ops, "write") != NULL;
     fail_fsync = strstr(ops, "fsync") != NULL;
@@ -144,6 +149,11 @@ int fdatasync(int fd) {
   return REAL(fdatasync)(fd);
 }
 int rename(const char *from, const char *to) {
+  configure();
+  if (rename_signal && (matches(from) || matches(to))) {
+    kill(getpid(), rename_signal);
+    return REAL(rename)(from, to);
+  }
   if (fail_rename && (matches(from) || matches(to))) {
     errno = fault_errno;
     return -1;
