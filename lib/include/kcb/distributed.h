@@ -72,7 +72,8 @@ int kcb_distributed_max_int(const kcb_distributed *d, int *value);
 void kcb_distributed_abort(kcb_distributed *d, int status);
 
 /** Frees d; finalises MPI if kcb_distributed_new initialised it and d is the last handle left
- * (another one still in use keeps MPI running). Accepts NULL. */
+ * (another one still in use keeps MPI running). Accepts NULL. Not from inside a fit, evaluate or
+ * predict given d (a callback's hook): MPI_Finalize there waits for ranks that wait for this one. */
 void kcb_distributed_free(kcb_distributed *d);
 
 #ifdef __cplusplus
