@@ -178,6 +178,15 @@ int main(int argc, char **argv) {
     if (word == argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--version") == 0))
       argv[1] = argv[i], argc = 2;
   if (word > 1 && word < argc && strcmp(argv[word], "help") == 0) argv += word - 1, argc -= word - 1;
+  const int asks_help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--version");
+  if (word == argc && !asks_help && (!option_takes_value(argv[1]) || strncmp(argv[1], "--jobs", 6) == 0)) {
+    fprintf(stderr, "kcb-inspect: expected a COMMAND or PATH after '%s' (see kcb-inspect --help)\n", argv[argc - 1]);
+    return EXIT_USAGE;
+  }
+  if (strcmp(argv[1], "help") == 0 && argc > 2 && strcmp(argv[2], "help") == 0) { /* as git help help */
+    fputs(main_help, stdout);
+    return EXIT_OK;
+  }
   if (strcmp(argv[1], "help") == 0 && argc > 2) { /* "help CMD" is "CMD --help", as git does */
     const command *cmd = find_command(argv[2]);
     if (cmd) {

@@ -135,6 +135,9 @@ options_first json_then_help --help -- --json --help
 options_first json_then_version --version -- --json --version
 options_first json_then_help_command runs --help -- --json help runs
 options_first tag_then_command_help scalars --help -- --tag loss --help scalars
+options_first help_help --help -- help help
+check options_without_command 2 "^kcb-inspect: expected a COMMAND or PATH after '--json' \(see kcb-inspect --help\)" -- "$bin" --json
+check jobs_without_command 2 "^kcb-inspect: expected a COMMAND or PATH after '2'" -- "$bin" --jobs 2
 options_first json_before_dashes checkpoint "$data"/saving/m.keras --json -- --json -- "$data"/saving/m.keras
 check json_before_missing 1 "^kcb-inspect: '/nonexistent-kcb/m\.h5': No such file or directory" -- "$bin" --json /nonexistent-kcb/m.h5
 check path_other_file 2 "^kcb-inspect: '.*expected\.json' is neither a command nor a checkpoint, CSV log, event file or log directory" -- \
