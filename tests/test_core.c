@@ -286,8 +286,35 @@ static void test_names_ignore_lc_ctype(void **state) {
   assert_int_equal(a, KCB_ACT_SIGMOID);
 }
 
+/* "did you mean": in kcb_text_suggest, and in the library's messages for a mistyped name */
+static void test_suggestions(void **state) {
+  (void)state;
+  const char *const names[] = {"epochs", "batch_size", "val_accuracy", "epoch_loss", "sequential/dense/kernel/histogram"};
+  assert_string_equal(kcb_text_suggest("epcohs", names, 5), "epochs");             /* a swap */
+  assert_string_equal(kcb_text_suggest("ba", names, 5), "batch_size");             /* an abbreviation of one */
+  assert_null(kcb_text_suggest("ep", names, 5));                                   /* ... not of two */
+  assert_string_equal(kcb_text_suggest("BATCH_SIZE", names, 5), "batch_size");     /* case */
+  assert_string_equal(kcb_text_suggest("val_acc", names, 5), "val_accuracy");      /* a beginning */
+  assert_string_equal(kcb_text_suggest("loss", names, 5), "epoch_loss");           /* an ending */
+  assert_string_equal(kcb_text_suggest("dense/kernel", names, 5), "sequential/dense/kernel/histogram");
+  assert_null(kcb_text_suggest("zz", names, 5));
+  assert_null(kcb_text_suggest("", names, 5));
+  assert_null(kcb_text_suggest(NULL, names, 5));
+  kcb_loss loss;
+  assert_error(kcb_loss_from_name(&loss, "msee"), KCB_EKEY, "unknown loss 'msee' (did you mean mse?) (expected one of:");
+  kcb_activation a;
+  assert_error(kcb_activation_from_name(&a, "relux"), KCB_EKEY, "unknown activation 'relux' (did you mean relu?)");
+  assert_error(kcb_activation_from_name(&a, "qqqqqq"), KCB_EKEY, "unknown activation 'qqqqqq' (expected one of:");
+  kcb_model *m = NULL;
+  const int64_t image[2] = {28, 28};
+  assert_error(kcb_model_new_from_spec(&m, "flaten,10:relu", 2, image, 1), KCB_EINVAL,
+               "unknown item 'flaten' (did you mean flatten?)");
+  assert_null(m);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_suggestions),
       cmocka_unit_test(test_errors), cmocka_unit_test(test_logs_sorted_and_bounded), cmocka_unit_test(test_tensors),
       cmocka_unit_test(test_format_double_matches_python_repr), cmocka_unit_test(test_text_to_number), cmocka_unit_test(test_python_float), cmocka_unit_test(test_rng_reproducible),
       cmocka_unit_test(test_sgemm_fallback_matches_openblas), cmocka_unit_test(test_leaf_names),

@@ -31,13 +31,7 @@ int cli_check_environment(const char *tool, int argc, char **argv);
 /* Prints "TOOL VERSION" (the library's run-time version) on stdout. */
 void cli_print_version(const char *tool);
 
-/* The candidate nearest to `given` as a person would have meant it (git's "did you mean"): an edit
- * distance (insertions, deletions, substitutions, swaps of neighbours) of at most a third of its
- * length (at least 2), else a candidate `given` begins (3 characters or more: "val_acc" for
- * "val_accuracy"), else one that `given` ends after a '_' or '/' ("loss" for "epoch_loss"). Ties go to the first candidate. @return a candidate, or NULL when none is near. */
-const char *cli_suggest(const char *given, const char *const *candidates, size_t n);
-
-/* Writes " (did you mean X?)" to f when cli_suggest finds X; nothing otherwise. */
+/* Writes " (did you mean X?)" to f when kcb_text_suggest finds X; nothing otherwise. */
 void cli_print_suggestion(FILE *f, const char *given, const char *const *candidates, size_t n);
 
 /* Writes s so that a POSIX shell reads it back as one word (single quotes when needed). */

@@ -387,7 +387,7 @@ int args_parse(args *a, const char *cmd, int argc, char **argv, const opt_spec *
       for (const opt_spec *p = specs; p && p->name && n_known < 60; p++) known[n_known++] = p->name;
       known[n_known++] = "--help";
       known[n_known++] = "--jobs";
-      const char *near = cli_suggest(name, known, n_known);
+      const char *near = kcb_text_suggest(name, known, n_known);
       int rc = near ? usage_error(cmd, "unknown option '%s' (did you mean %s?)", name, near)
                     : usage_error(cmd, "unknown option '%s'", name);
       args_free(a);
@@ -1034,7 +1034,7 @@ const char *tag_suggestion(const run_ref *runs, size_t n, const char *tag, int k
         names[count++] = both;
       }
     if (!best) {
-      best = cli_suggest(tag, names, count);
+      best = kcb_text_suggest(tag, names, count);
       if (best) snprintf(buf, size, "%s", best);
     }
   }

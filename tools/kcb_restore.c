@@ -288,7 +288,7 @@ int main(int argc, char **argv) {
     /* said in the command line's terms, with the nearest name Keras logs */
     static const char *const logged[] = {"loss", "val_loss", "accuracy", "val_accuracy", "mae", "val_mae", "mse",
                                          "val_mse", "auc", "val_auc", "precision", "val_precision", "recall", "val_recall"};
-    const char *near = cli_suggest(ro.monitor, logged, sizeof logged / sizeof logged[0]);
+    const char *near = kcb_text_suggest(ro.monitor, logged, sizeof logged / sizeof logged[0]);
     fprintf(stderr, "kcb-restore: cannot tell whether --monitor '%s' should fall or rise: give --mode min or --mode max%s%s%s\n",
             tool_esc(ro.monitor), near ? " (did you mean " : "", near ? near : "", near ? "?)" : "");
     return 2;
@@ -341,7 +341,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, " (%zu saved in the middle of an epoch, which a CSV log's rows, written at the epoch's end, "
               "do not value)", n_mid_epoch);
     if (n_stored) {
-      const char *near = cli_suggest(ro.monitor, stored, n_stored);
+      const char *near = kcb_text_suggest(ro.monitor, stored, n_stored);
       fprintf(stderr, "; they store %s%s", near ? near : stored[0], n_stored > 1 ? " and others" : "");
       fprintf(stderr, " (--monitor %s)", near ? near : stored[0]);
     }

@@ -143,7 +143,7 @@ static int check_monitor(const train_args *a) {
   else
     fprintf(stderr, "kcb-train: --monitor '%s' is never logged: the logs hold the loss and --metrics (%s), each also "
             "with val_%s", a->monitor, a->metrics, a->lr_schedule || a->reduce_lr ? ", and learning_rate" : "");
-  const char *s = cli_suggest(a->monitor, names, n);
+  const char *s = kcb_text_suggest(a->monitor, names, n);
   if (s) fprintf(stderr, " (did you mean %s?)", s);
   fprintf(stderr, "\n");
   return 2;

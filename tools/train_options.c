@@ -343,7 +343,7 @@ static int unknown_option(const char *where, const char *name) {
             where, bare, bare);
     return 2;
   }
-  const char *s = cli_suggest(bare, names, n);
+  const char *s = kcb_text_suggest(bare, names, n);
   fprintf(stderr, "kcb-train: %s%sunknown option '%s'", where ? where : "", where ? ": " : "", name);
   if (s) fprintf(stderr, "; did you mean %s%s?", where ? "" : "--", s);
   fprintf(stderr, " (see kcb-train --help)\n");

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kcb/text.h"
 #include "model/model_internal.h"
 
 typedef struct name_entry {
@@ -46,7 +47,13 @@ static int lookup(int *out, const char *what, const char *name, const char *cons
     used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", names[i]);
   for (size_t i = 0; i < n_aliases && used < sizeof list; i++)
     used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "; or the aliases ", aliases[i].name);
-  return kcb__error(KCB_EKEY, "unknown %s '%s' (expected one of: %s)", what, name ? name : "(null)", list);
+  const char *known[64];
+  size_t n_known = 0;
+  for (int i = 0; i < count && n_known < 64; i++) known[n_known++] = names[i];
+  for (size_t i = 0; i < n_aliases && n_known < 64; i++) known[n_known++] = aliases[i].name;
+  const char *near = kcb_text_suggest(name, known, n_known);
+  return kcb__error(KCB_EKEY, "unknown %s '%s'%s%s%s (expected one of: %s)", what, name ? name : "(null)",
+                    near ? " (did you mean " : "", near ? near : "", near ? "?)" : "", list);
 }
 
 #define KCB__NAMES(type, prefix, what, table, count, aliases, n_aliases)                       \

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kcb/text.h"
 #include "model/model_internal.h"
 
 static const char *const presets[][2] = {
@@ -252,9 +253,15 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
   if (kcb_activation_from_name(&a, item) == 0)
     return arg ? SPEC_ERROR("model spec '%s': the activation %s takes no options; got '%s'", spec, item, arg)
                : kcb_model_add_activation(m, a);
-  return SPEC_ERROR("model spec '%s': unknown item '%s' (expected UNITS[:ACTIVATION], dropout:RATE, flatten, conv:F:K[:...], "
-                    "maxpool[:P], avgpool[:P], gap, gmp, bn, ln, reshape:SHAPE, zeropad:N, spatialdropout:RATE, rescale:SCALE[:OFFSET] or an activation)",
-                    spec, item);
+  const char *known[32] = {"dropout", "flatten", "conv", "maxpool", "avgpool", "gap", "gmp", "bn", "ln", "reshape", "zeropad",
+                           "spatialdropout", "rescale"};
+  size_t n_known = 13;
+  for (int i = 0; i < KCB_ACT_COUNT && n_known < 32; i++) known[n_known++] = kcb_activation_name((kcb_activation)i);
+  const char *near = kcb_text_suggest(item, known, n_known);
+  return SPEC_ERROR("model spec '%s': unknown item '%s'%s%s%s (expected UNITS[:ACTIVATION], dropout:RATE, flatten, "
+                    "conv:F:K[:...], maxpool[:P], avgpool[:P], gap, gmp, bn, ln, reshape:SHAPE, zeropad:N, spatialdropout:RATE, "
+                    "rescale:SCALE[:OFFSET] or an activation)", spec, item, near ? " (did you mean " : "", near ? near : "",
+                    near ? "?)" : "");
 }
 
 int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape) {

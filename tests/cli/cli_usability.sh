@@ -46,6 +46,12 @@ check restore_value_is_option 2 "^kcb-restore: --monitor needs a value, and the 
 check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
 check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
 check train_caps_lock 2 "did you mean --epochs\?" -- "$train" --EPOCHS 3
+# ... and mistyped values of them
+check train_value_loss 2 "unknown loss 'msee' \(did you mean mse\?\)" -- "$train" --loss msee
+check train_value_optimizer 2 "unknown optimizer 'adma' \(did you mean adam\?\)" -- "$train" --optimizer adma
+check train_value_activation 2 "unknown activation 'relux' \(did you mean relu\?\)" -- "$train" --model flatten,10:relux
+check train_value_metric 2 "unknown metric 'acuracy' \(did you mean accuracy\?\)" -- "$train" --metrics accuracy,acuracy
+check train_value_spec_item 2 "unknown item 'flaten' \(did you mean flatten\?\)" -- "$train" --model flaten,10:softmax
 # an abbreviation of one option names it; a short name far from every option gets no guess (two
 # edits turn "vs" into "lr", which is no help)
 # a decaying schedule would undo every ReduceLROnPlateau cut at the next epoch: refused; the

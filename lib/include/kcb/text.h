@@ -32,6 +32,16 @@ int kcb_text_is_utf8(const char *src, size_t len);
  * @return 1 with *out set, or 0. */
 int kcb_text_to_number(const char *s, double *out);
 
+/** The candidate nearest to `given` as a person would have meant it (git's "did you mean"): the one
+ * `given` abbreviates when it abbreviates one only ("ep" for "epochs"), else the nearest within an
+ * edit distance (insertions, deletions, substitutions, swaps of neighbours) of a third of its
+ * length (at least 2; 1 for a name of 3 characters or fewer), else one equal but for case, else one
+ * `given` begins (3 characters or more: "val_acc" for "val_accuracy"), else one that `given` ends
+ * after a '_' or '/' ("loss" for "epoch_loss"), else one holding it between '/' ("dense/kernel").
+ * Ties go to the first candidate; NULL entries are skipped.
+ * @return a candidate, or NULL when none is near (or given is NULL or empty). */
+const char *kcb_text_suggest(const char *given, const char *const *candidates, size_t n);
+
 #ifdef __cplusplus
 }
 #endif
