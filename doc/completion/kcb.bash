@@ -70,15 +70,23 @@ _kcb_restore() {
 _kcb_inspect() {
   local cur prev tool=${COMP_WORDS[0]}
   cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
-  if [ "$COMP_CWORD" -eq 1 ]; then
+  # options may come before the command or path (kcb-inspect --json FILE): it is the first other
+  # word, past the values of the options that take one (all but these flags)
+  local at=1 flags=" --json --quiet --buckets --config --desc --sessions --term --sparkline --no-raw --log-y --color --no-color --help -h "
+  while [ "$at" -lt "$COMP_CWORD" ] && [[ ${COMP_WORDS[at]} == -* && ${COMP_WORDS[at]} != -- ]]; do
+    if [[ ${COMP_WORDS[at]} == *=* || $flags == *" ${COMP_WORDS[at]} "* ]]; then at=$((at + 1)); else at=$((at + 2)); fi
+  done
+  if [ "$at" -gt "$COMP_CWORD" ]; then COMPREPLY=(); return; fi # a leading option's value: a number or a name
+  if [ "$at" -eq "$COMP_CWORD" ]; then
     local commands
     commands=$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')
-    COMPREPLY=($(compgen -W "$commands help --help --version" -- "$cur"))
+    if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "--json --jobs --help --version" -- "$cur")); return; fi
+    COMPREPLY=($(compgen -W "$commands help" -- "$cur"))
     # a path alone is shown by the command for its kind (kcb-inspect PATH)
     [[ ${#COMPREPLY[@]} -eq 0 || $cur == */* || $cur == .* ]] && _kcb_paths -f
     return
   fi
-  local cmd=${COMP_WORDS[1]} # a command, or a path whose command kcb-inspect picks (its --help lists the flags)
+  local cmd=${COMP_WORDS[at]} # a command, or a path whose command kcb-inspect picks (its --help lists the flags)
   if [ "$cmd" = help ]; then
     COMPREPLY=($(compgen -W "$("$tool" --help 2>/dev/null | sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z]*\) .*/\1/p')" -- "$cur"))
     return
@@ -86,7 +94,7 @@ _kcb_inspect() {
   case $prev in
     --tag|--run)
       local logdir="" w kind='[^"]*' pattern
-      for w in "${COMP_WORDS[@]:2}"; do
+      for w in "${COMP_WORDS[@]:at}"; do
         [[ $w != -* && -e $w ]] && { logdir=$w; break; }
       done
       [ -n "$logdir" ] || return

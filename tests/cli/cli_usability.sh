@@ -146,6 +146,11 @@ check complete_restore_format 0 '^legacy_weights\.h5$' -- complete_line _kcb_res
 check complete_inspect_second_flag 0 '^--no-color --no-raw$' -- complete_line _kcb_inspect kcb-inspect plot --no-
 check complete_inspect_usage_flags 0 '^--run$' -- complete_line _kcb_inspect kcb-inspect plugins --ru
 check complete_inspect_jobs 0 '^--jobs$' -- complete_line _kcb_inspect kcb-inspect runs --jo
+# options before the command (kcb-inspect --json FILE): the command is the first other word
+check complete_inspect_command_after_option 0 '^scalars$' -- complete_line _kcb_inspect kcb-inspect --json sca
+check complete_inspect_flags_after_option 0 '^--tag$' -- complete_line _kcb_inspect kcb-inspect --jobs 2 scalars . --ta
+check complete_inspect_leading_value 0 '^$' -- complete_line _kcb_inspect kcb-inspect --jobs ""
+check complete_inspect_leading_option 0 '^--json$' -- complete_line _kcb_inspect kcb-inspect --js
 # a value that is a name or a number of the user's offers no file names, and no words of a flag
 # the command does not have
 check complete_inspect_value_offers_nothing 0 '^$' -- complete_line _kcb_inspect kcb-inspect hparams . --sort ""
