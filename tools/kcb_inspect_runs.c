@@ -225,6 +225,8 @@ int cmd_scalars(int argc, char **argv) {
   else if (!tag) rc = usage_error("scalars", "--tag TAG is required");
   else if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
     rc = usage_error("scalars", "--format '%s': expected table, csv or json", format);
+  else if (args_has(&a, "--json") && strcmp(args_get(&a, "--format", "json"), "json") != 0)
+    rc = usage_error("scalars", "--json and --format %s ask for two outputs: give one", args_get(&a, "--format", ""));
   if (rc) goto done;
   n_names = args_all(&a, "--run", names, 256);
   if ((rc = runs_find(a.pos[0], &runs, &n))) {

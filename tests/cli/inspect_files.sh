@@ -136,6 +136,8 @@ options_first json_then_version --version -- --json --version
 options_first json_then_help_command runs --help -- --json help runs
 options_first tag_then_command_help scalars --help -- --tag loss --help scalars
 options_first help_help --help -- help help
+check scalars_json_and_csv 2 "^kcb-inspect scalars: --json and --format csv ask for two outputs: give one" -- \
+  "$bin" scalars "$data"/tfevents/logdir --tag train/loss --format csv --json
 check options_without_command 2 "^kcb-inspect: expected a COMMAND or PATH after '--json' \(see kcb-inspect --help\)" -- "$bin" --json
 check jobs_without_command 2 "^kcb-inspect: expected a COMMAND or PATH after '2'" -- "$bin" --jobs 2
 options_first json_before_dashes checkpoint "$data"/saving/m.keras --json -- --json -- "$data"/saving/m.keras
