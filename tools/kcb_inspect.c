@@ -135,9 +135,6 @@ static char **moved_args; /* for the process's life, freed at exit: main returns
 
 static void free_moved_args(void) { free(moved_args); }
 
-/* Options given before the command or path ("kcb-inspect --json FILE", "kcb-inspect --tag loss
- * scalars DIR"): the arguments with them moved after it (after "-- PATH" for a path given so), as
- * the commands read them; argv itself when none come first. */
 /* The index of the first word after the options given before the command or path (argc: none). */
 static int leading_options_end(int argc, char **argv) {
   int k = 1;
@@ -145,6 +142,9 @@ static int leading_options_end(int argc, char **argv) {
   return k < argc ? k : argc;
 }
 
+/* Options given before the command or path ("kcb-inspect --json FILE", "kcb-inspect --tag loss
+ * scalars DIR"): the arguments with them moved after it (after "-- PATH" for a path given so), as
+ * the commands read them; argv itself when none come first. */
 static char **options_after_command(int argc, char **argv) {
   int k = leading_options_end(argc, argv);
   char **moved = k == 1 || k >= argc ? NULL : malloc(((size_t)argc + 1) * sizeof *moved);
@@ -174,9 +174,11 @@ int main(int argc, char **argv) {
   names[sizeof commands / sizeof commands[0]] = "help"; /* a command too, for "did you mean" */
   /* Help asked after other options ("--json --help", "--json help runs"): the options change no help. */
   const int word = leading_options_end(argc, argv);
-  for (int i = 1; i < word && word > 1; i++)
-    if (word == argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--version") == 0))
+  for (int i = 1; word == argc && i < argc; i++)
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--version") == 0) {
       argv[1] = argv[i], argc = 2;
+      break;
+    }
   if (word > 1 && word < argc && strcmp(argv[word], "help") == 0) argv += word - 1, argc -= word - 1;
   const int asks_help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--version");
   if (word == argc && !asks_help && (!option_takes_value(argv[1]) || strncmp(argv[1], "--jobs", 6) == 0)) {
