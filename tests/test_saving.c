@@ -728,7 +728,7 @@ static void test_keras2_fixed_length_strings(void **state) {
   H5Gclose(g);
   H5Fclose(f);
   assert_error(kcb_model_load_weights(m, tmp_path("keras2.h5"), NULL), KCB_ESHAPE,
-               "for weight dense/kernel (dense/dense/bias:0 in the file). Weight expects shape (784, 32). Received saved "
+               "for weight sequential/dense/kernel (dense/dense/bias:0 in the file). Weight expects shape (784, 32). Received saved "
                "weight with shape (32,)");
   kcb_model_free(m);
 

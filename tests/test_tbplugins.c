@@ -340,6 +340,15 @@ static void test_projector_utf8_fallback_and_read(void **state) {
   assert_string_equal(info[1].format, "binary");
   assert_non_null(strstr(info[1].problem, "first line decodes as UTF-8 text (byte 10 does not): TensorBoard reads it as TSV"));
   free(info);
+  /* ... but empty lines first are skipped by both readers: a first byte '\n' decides nothing */
+  uint32_t newline_first_bits[6] = {0xbfc0000a, 0x3f800000, 0x40000000, 0x40400000, 0x40800000, 0x40a00000};
+  bin = fopen(path, "wb");
+  assert_int_equal(fwrite(newline_first_bits, sizeof newline_first_bits, 1, bin), 1);
+  fclose(bin);
+  assert_ok(kcb_projector_read(dir, &info, &n));
+  assert_string_equal(info[1].format, "binary");
+  assert_string_equal(info[1].problem, "");
+  free(info);
   snprintf(path, sizeof path, "%s/projector_config.pbtxt", dir);
   FILE *f = fopen(path, "w");
   fputs("embeddings { tensor_name: \"x\" \n", f);

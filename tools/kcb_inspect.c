@@ -173,13 +173,13 @@ int main(int argc, char **argv) {
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) names[i] = commands[i].name;
   names[sizeof commands / sizeof commands[0]] = "help"; /* a command too, for "did you mean" */
   /* Help asked after other options ("--json --help", "--json help runs"): the options change no help. */
-  const int word = leading_options_end(argc, argv);
+  int word = leading_options_end(argc, argv);
   for (int i = 1; word == argc && i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--version") == 0) {
       argv[1] = argv[i], argc = 2;
       break;
     }
-  if (word > 1 && word < argc && strcmp(argv[word], "help") == 0) argv += word - 1, argc -= word - 1;
+  if (word > 1 && word < argc && strcmp(argv[word], "help") == 0) argv += word - 1, argc -= word - 1, word = 1;
   const int asks_help = !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--version");
   if (word == argc && !asks_help && (!option_takes_value(argv[1]) || strncmp(argv[1], "--jobs", 6) == 0)) {
     fprintf(stderr, "kcb-inspect: expected a COMMAND or PATH after '%s' (see kcb-inspect --help)\n", argv[argc - 1]);

@@ -1752,6 +1752,7 @@ setup_end:
   }
   if (rank == 0) printf("\n");
   if (stop_signal) { /* it came as the run was emptying its backup or printing: all is done */
+    ended_together = 1; /* no rank waits for another any more: nothing to abort */
     status = 128 + stop_signal;
     fflush(stdout);
     if (rank == 0)

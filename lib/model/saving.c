@@ -634,7 +634,7 @@ static int load_legacy_weights(const kcb__ckpt_source *s, const kcb_model *m, co
       char where[KCB__PATH_MAX];
       char weight[KCB__PATH_MAX]; /* the model's: the file's may be another one, listed in another order */
       snprintf(where, sizeof where, "%s/%s in the file", fname, wn[q]);
-      snprintf(weight, sizeof weight, "%s/%s", v->w[j].layer_name, v->w[j].name);
+      snprintf(weight, sizeof weight, "%s/%s/%s", m->name, v->w[j].layer_name, v->w[j].name); /* Keras's variable path */
       KCB__TRY(kcb__h5_dataset_shape(lg, wn[q], &rank, shape, s->path));
       KCB__TRY(check_shape(s, where, desc, weight, rank, shape, &v->w[j]));
       KCB__TRY(kcb__h5_dataset_read_float(lg, wn[q], st->params + v->w[j].offset, v->w[j].size, s->path));

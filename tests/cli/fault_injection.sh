@@ -2,11 +2,12 @@
 # Fault injection: writes that fail with ENOSPC or EIO (an LD_PRELOAD library, tests/fault/kcb_fault.c),
 # failing fsync and rename, a read-only directory and a really full disk (a 1 MiB tmpfs, when this runs
 # as root). Each must give a clear error naming the file, and leave every earlier file as it was.
-# Usage: tests/cli/fault_injection.sh BIN_DIR FAULT_LIB
+# Usage: tests/cli/fault_injection.sh BIN_DIR FAULT_LIB [MPIEXEC]
 set -u
 . "$(dirname "$0")/lib.sh"
 bin=$1/kcb-train
 fault=$2
+mpiexec=${3:-}
 data=/usr/share/datasets/fashion-mnist
 if [ ! -d "$data" ]; then
   echo "SKIP: the Fashion-MNIST data set is not installed"; exit 77
@@ -183,4 +184,12 @@ check signal_as_run_ends 143 "kcb-train: SIGTERM received as the run ended: it c
 cp "$out" "$tmp/end.out"
 assert signal_as_run_ends_tested grep -q "^test_loss=" "$tmp/end.out"
 assert signal_as_run_ends_completed test -f "$tmp/endbk/completed.json"
+# ... under mpirun (the signal reaching rank 0 alone): every rank ends by itself, no MPI_Abort
+if [ -n "$mpiexec" ]; then
+  check signal_as_run_ends_mpi 143 "SIGTERM received as the run ended: it completed" -- \
+    timeout 240 "$mpiexec" --oversubscribe --timeout 200 -np 2 -x LD_PRELOAD="$fault" -x KCB_FAULT_MATCH=completed.json \
+    -x KCB_FAULT_OPS=none -x KCB_FAULT_SIGNAL=15 "$bin" $small --backup-dir "$tmp/endbk_mpi"
+  cp "$out" "$tmp/end_mpi.out"
+  assert signal_as_run_ends_mpi_no_abort sh -c "! grep -q MPI_ABORT '$tmp/end_mpi.out' && grep -q '^test_loss=' '$tmp/end_mpi.out'"
+fi
 finish fault_injection

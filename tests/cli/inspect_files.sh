@@ -136,6 +136,9 @@ options_first json_then_version --version -- --json --version
 options_first json_then_help_command runs --help -- --json help runs
 options_first tag_then_command_help scalars --help -- --tag loss --help scalars
 options_first help_help --help -- help help
+options_first json_quiet_then_help_command runs --help -- --json --quiet help runs
+options_first jobs_then_help_command runs --help -- --jobs 2 help runs
+options_first json_then_help_alone --help -- --json help
 check scalars_json_and_csv 2 "^kcb-inspect scalars: --json and --format csv ask for two outputs: give one" -- \
   "$bin" scalars "$data"/tfevents/logdir --tag train/loss --format csv --json
 check options_without_command 2 "^kcb-inspect: expected a COMMAND or PATH after '--json' \(see kcb-inspect --help\)" -- "$bin" --json

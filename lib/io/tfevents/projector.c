@@ -101,10 +101,13 @@ static size_t utf8_valid_prefix(const unsigned char *s, size_t n) {
 static int valid_utf8(const unsigned char *s, size_t n) { return utf8_valid_prefix(s, n) == n; }
 
 /* How much of a tensor file the projector's readers decode before they parse any of it as TSV:
- * TensorBoard's own reader its first 16 MiB at once, TensorFlow's GFile its first line. A file is
- * read as binary only when that much fails as UTF-8, whichever reader TensorBoard runs with. */
+ * TensorBoard's own reader its first 16 MiB at once, TensorFlow's GFile its lines one by one up to
+ * the first that is not empty (empty lines are skipped). A file is read as binary only when that
+ * much fails as UTF-8, whichever reader TensorBoard runs with. */
 static size_t tensor_first_decode(const unsigned char *bytes, size_t n) {
-  const unsigned char *nl = memchr(bytes, '\n', n);
+  size_t blank = 0;
+  while (blank < n && bytes[blank] == '\n') blank++;
+  const unsigned char *nl = memchr(bytes + blank, '\n', n - blank);
   size_t first_line = nl ? (size_t)(nl - bytes) + 1 : n, decoded = (size_t)16 << 20;
   return first_line < decoded ? first_line : decoded;
 }
