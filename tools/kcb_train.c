@@ -189,6 +189,10 @@ static int same_file(const char *a, const char *b) {
   return strcmp(ra, rb) == 0;
 }
 
+/* --backup-dir's record of the options that set the run's course (train_args_course), so that a
+ * resume with other data, model or optimization is refused instead of mixing two runs. */
+#define COURSE_FILE "kcb-train-course.txt"
+
 /* No file the run writes may be one it reads (the CSV log over --initial-weights or a --config
  * file), and no two outputs one file; --save or a fixed --checkpoint over --initial-weights is
  * fine-tuning that replaces its start, as asked. */
@@ -212,6 +216,17 @@ static int check_paths_apart(const train_args *a) {
         snprintf(why, sizeof why, "%s names the same file: one would replace the other (give another name)", outputs[p].flag);
         return train_usage_error(outputs[o].flag, outputs[o].path, why);
       }
+    /* BackupAndRestore's own files: replaced at every backup, deleted when the run completes */
+    static const char *const backup_files[] = {"latest.weights.h5", "training_metadata.json", "latest.weights.h5.bkp",
+                                               "training_metadata.json.bkp", "completed.json", COURSE_FILE};
+    for (size_t b = 0; a->backup_dir && b < sizeof backup_files / sizeof backup_files[0]; b++) {
+      char own[2 * PATH_MAX];
+      snprintf(own, sizeof own, "%s/%s", a->backup_dir, backup_files[b]);
+      if (!same_file(outputs[o].path, own)) continue;
+      snprintf(why, sizeof why, "it is one of --backup-dir's own files, which the backup replaces and deletes when the "
+               "run completes (give a name of its own)");
+      return train_usage_error(outputs[o].flag, outputs[o].path, why);
+    }
   }
   return 0;
 }
@@ -796,9 +811,6 @@ static int checkpoint_dir_ready(const char *template) {
   return writable("--checkpoint", template, probe) ? 0 : 1;
 }
 
-/* --backup-dir's record of the options that set the run's course (train_args_course), so that a
- * resume with other data, model or optimization is refused instead of mixing two runs. */
-#define COURSE_FILE "kcb-train-course.txt"
 #define COURSE_MAX 65536 /* bytes of the record: the options, a long --model spec included */
 
 static char *course_path(const train_args *a) {

@@ -194,6 +194,11 @@ print(round(c['weight_decay'], 6), round(c['momentum'], 6))\" '$tmp/sgdwd.keras'
     "$bin" --epochs 1 --save "$tmp/best.keras" --checkpoint "$tmp/best.keras" --save-best-only
   check csv_same_as_checkpoint_new_dir 2 "^kcb-train: --checkpoint '.*fresh/\./out\.keras': --csv names the same file" -- \
     "$bin" --epochs 1 --csv "$tmp/fresh/out.keras" --checkpoint "$tmp/fresh/./out.keras"
+  # BackupAndRestore's own files are its alone: replaced at each backup, deleted when the run completes
+  check save_over_backup_weights 2 "^kcb-train: --save '.*bk/latest\.weights\.h5': it is one of --backup-dir's own files" -- \
+    "$bin" --epochs 1 --backup-dir "$tmp/bk" --save "$tmp/bk/latest.weights.h5"
+  check csv_over_backup_record 2 "^kcb-train: --csv '.*bk/\./kcb-train-course\.txt': it is one of --backup-dir's own files" -- \
+    "$bin" --epochs 1 --backup-dir "$tmp/bk/" --csv "$tmp/bk/./kcb-train-course.txt"
   check save_over_initial_weights 0 "^test_loss=" -- \
     "$bin" --train-limit 200 --epochs 1 --verbose 0 --initial-weights "$tmp/start.weights.h5" --save "$tmp/start.weights.h5"
   # numbers as --model writes them: no hexadecimal, no leading blank or '+'
