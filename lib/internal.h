@@ -229,7 +229,8 @@ void kcb__file_remove_dead_temps(const char *path, int same_name);
  * exists and is not a directory is KCB_EIO. */
 int kcb__mkdirs(const char *dir, const char *owner);
 
-/** kcb__mkdirs of the directory holding path (nothing for a bare file name). */
+/** kcb__mkdirs of the directory holding the file `path` (nothing for a bare file name); KCB_EINVAL,
+ * nothing made, for a path ending in '/', which names no file. `owner` names the writer. */
 int kcb__mkdirs_for(const char *path, const char *owner);
 
 /** "(784, 32)", "(10,)" or "()" as Keras prints shapes, into buf (cut to size); returns buf. */

@@ -41,6 +41,13 @@ static void fifo_refused_without_blocking(void **state) {
   snprintf(want, sizeof want, "%s exists and is not a directory", path);
   assert_string_equal(kcb_error_last(), want);
   unlink(path);
+  /* a file's path ending in '/' (a typo of a directory's) makes no directory named as the file */
+  char slashed[4200];
+  snprintf(slashed, sizeof slashed, "%s/out/log.csv/", tmpdir);
+  assert_error(kcb__mkdirs_for(slashed, "CSVLogger"), KCB_EINVAL, "CSVLogger: '");
+  assert_non_null(strstr(kcb_error_last(), "log.csv/' ends with '/', as a directory's name does"));
+  snprintf(slashed, sizeof slashed, "%s/out", tmpdir);
+  assert_int_equal(access(slashed, F_OK), -1);
 }
 
 static void file_read_bounds_size(void **state) {

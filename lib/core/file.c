@@ -336,7 +336,8 @@ int kcb__mkdirs(const char *dir, const char *owner) {
   return rc;
 }
 
-int kcb__mkdirs_for(const char *path, const char *owner) {
+/* mkdir -p of path's dirname ("a/b/" makes a/b). */
+static int mkdirs_of_dirname(const char *path, const char *owner) {
   const char *slash = strrchr(path, '/');
   if (!slash || slash == path) return 0;
   char *dir = malloc((size_t)(slash - path) + 1);
@@ -418,9 +419,17 @@ int kcb__file_check_regular(const char *path, const char *owner) {
   return rc;
 }
 
+int kcb__mkdirs_for(const char *path, const char *owner) {
+  size_t n = strlen(path);
+  if (n && path[n - 1] == '/') /* the directories would be made, the file could not be */
+    return kcb__error(KCB_EINVAL, "%s: '%s' ends with '/', as a directory's name does; a file's name is expected", owner,
+                      path);
+  return mkdirs_of_dirname(path, owner);
+}
+
 int kcb_file_make_parent_dirs(const char *path) {
   if (!path) return kcb__error(KCB_EINVAL, "kcb_file_make_parent_dirs: NULL path");
-  return kcb__mkdirs_for(path, NULL);
+  return mkdirs_of_dirname(path, NULL);
 }
 
 int kcb_file_read(const char *path, size_t max_bytes, char **out, size_t *len) {
