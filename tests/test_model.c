@@ -505,7 +505,11 @@ static void test_validation_data_dropout_and_state(void **state) {
   for (size_t i = 0; i < n_slots; i++) nonzero |= slots[i] != 0;
   assert_true(nonzero);
   assert_int_equal(kcb_model_iterations(m), 2 * 4);
-  kcb_model_set_iterations(m, 100);
+  assert_ok(kcb_model_set_iterations(m, 100));
+  assert_int_equal(kcb_model_iterations(m), 100);
+  /* counts the checkpoints cannot hold are refused, the counter kept */
+  assert_error(kcb_model_set_iterations(m, -1), KCB_EINVAL, "-1 is not a count from 0 to 2^53");
+  assert_int_equal(kcb_model_set_iterations(m, INT64_MAX), KCB_EINVAL);
   assert_int_equal(kcb_model_iterations(m), 100);
   char *text = NULL;
   size_t size = 0;

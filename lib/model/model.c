@@ -677,8 +677,13 @@ int kcb_model_last_batch(const kcb_model *m, kcb_tensor *predictions, kcb_tensor
   if (targets) *targets = kcb_tensor_view((float *)m->last_y, y_size == 1 ? 1 : 2, yshape);
   return 0;
 }
-void kcb_model_set_iterations(kcb_model *m, int64_t iterations) {
-  if (m) m->opt.iterations = iterations;
+int kcb_model_set_iterations(kcb_model *m, int64_t iterations) {
+  if (!m) return kcb__error(KCB_EINVAL, "kcb_model_set_iterations: m is NULL");
+  /* what the checkpoint readers accept: Adam's step count would otherwise wrap or go negative (NaN) */
+  if (iterations < 0 || iterations > ((int64_t)1 << 53))
+    return kcb__error(KCB_EINVAL, "kcb_model_set_iterations: %lld is not a count from 0 to 2^53", (long long)iterations);
+  m->opt.iterations = iterations;
+  return 0;
 }
 
 size_t kcb_model_weight_count(const kcb_model *m) {

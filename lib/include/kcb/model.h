@@ -269,8 +269,10 @@ double kcb_model_learning_rate(const kcb_model *m);
 int kcb_model_set_learning_rate(kcb_model *m, double lr);
 /** The number of optimizer steps taken so far (Keras's optimizer.iterations). */
 int64_t kcb_model_iterations(const kcb_model *m);
-/** Sets the iteration counter (when restoring optimizer state). */
-void kcb_model_set_iterations(kcb_model *m, int64_t iterations);
+/** Sets the iteration counter (when restoring optimizer state): a count from 0 to 2^53, which
+ * checkpoints store (as Keras's int64 variable read back through a double elsewhere).
+ * @return 0, or KCB_EINVAL (m NULL, or a count out of that range: the counter is left as it was). */
+int kcb_model_set_iterations(kcb_model *m, int64_t iterations);
 /** The predictions and targets of the batch fit, evaluate or fit's validation ran last, as views
  * into the model's workspace, valid until the next batch: from on_test_batch_end a callback sees
  * each validation batch's outputs without running the model again (kcb's addition; PR curves use
@@ -355,7 +357,8 @@ size_t kcb_model_trainable_param_count(const kcb_model *m);
 /** Writes Keras's model.summary() table to stream. @return 0 or KCB_EIO. */
 int kcb_model_summary(const kcb_model *m, FILE *stream);
 
-/** Frees a model. Accepts NULL. */
+/** Frees a model. Accepts NULL. Not from a callback's hook of a fit, evaluate or predict on m (the
+ * run goes on using it): stop it there (kcb_model_set_stop_training), free it after it returns. */
 void kcb_model_free(kcb_model *m);
 
 #ifdef __cplusplus
