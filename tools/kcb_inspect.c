@@ -454,11 +454,10 @@ size_t args_all(const args *a, const char *name, const char **out, size_t cap) {
   return k;
 }
 
+/* Numbers as kcb-train takes them (kcb_text_to_number): no blanks, '+', hexadecimal, inf or nan. */
 int parse_double_flag(const char *cmd, const char *flag, const char *v, double lo, double hi, double *out) {
-  char *end;
-  errno = 0;
-  double x = strtod(v, &end);
-  if (*v == '\0' || *end || errno || !(x >= lo && x <= hi))
+  double x;
+  if (!kcb_text_to_number(v, &x) || !(x >= lo && x <= hi))
     return usage_error(cmd, "%s '%s': expected a number from %g to %g", flag, v, lo, hi);
   *out = x;
   return 0;
@@ -468,7 +467,7 @@ int parse_int_flag(const char *cmd, const char *flag, const char *v, long long l
   char *end;
   errno = 0;
   long long x = strtoll(v, &end, 10);
-  if (*v == '\0' || *end || errno || x < lo || x > hi)
+  if (!(*v == '-' || (*v >= '0' && *v <= '9')) || *end || errno || x < lo || x > hi)
     return usage_error(cmd, "%s '%s': expected a whole number from %lld to %lld", flag, v, lo, hi);
   *out = x;
   return 0;

@@ -27,10 +27,12 @@ static const char *idx_type_name(unsigned char type) {
   }
 }
 
-/* zlib prefixes its messages with the path given to gzopen; ours already names the file. */
+/* zlib prefixes its messages with the path given to gzopen, "<fd:N>" for gzdopen's; ours already
+ * names the file. */
 static const char *zlib_message(gzFile f, const char *path, int *errnum) {
   const char *msg = gzerror(f, errnum);
   size_t n = strlen(path);
+  if (strncmp(msg, "<fd:", 4) == 0 && strchr(msg, '>')) n = (size_t)(strchr(msg, '>') - msg) + 1, path = msg;
   if (strncmp(msg, path, n) == 0 && msg[n] == ':') msg += n + (msg[n + 1] == ' ' ? 2 : 1);
   return msg;
 }
@@ -171,7 +173,10 @@ static int idx_load(kcb_tensor **out, const char *path, float scale, int64_t row
 
   if (all_rows) *all_rows = shape[0];
   if (rows > 0 && rows < shape[0]) n = n / shape[0] * rows, shape[0] = rows; /* only what is used takes floats */
-  KCB__TRY(kcb_tensor_new(&t, rank, shape));
+  if ((rc = kcb_tensor_new(&t, rank, shape))) { /* the message names the file */
+    rc = kcb__error(rc, "%s: %s", path, kcb_error_last());
+    goto done;
+  }
   for (int64_t i = 0; i < n; i++) t->data[i] = (float)bytes[i] * scale;
   *out = t;
   t = NULL;

@@ -46,6 +46,9 @@ check restore_value_is_option 2 "^kcb-restore: --monitor needs a value, and the 
 check train_did_you_mean 2 "^kcb-train: unknown option '--epoch'; did you mean --epochs\? \(see kcb-train --help\)$" -- "$train" --epoch 3
 check train_batchsize 2 "did you mean --batch-size\?" -- "$train" --batchsize 32
 check train_caps_lock 2 "did you mean --epochs\?" -- "$train" --EPOCHS 3
+# numbers as kcb-train takes them, in kcb-inspect too: no blank, no '+'
+check inspect_jobs_plus 2 "^kcb-inspect runs: --jobs '\+5': expected a whole number from 1 to 64" -- "$inspect" runs . --jobs +5
+check inspect_jobs_blank 2 "^kcb-inspect runs: --jobs ' 5': expected a whole number" -- "$inspect" runs . --jobs ' 5'
 # ... and mistyped values of them
 check train_value_loss 2 "unknown loss 'msee' \(did you mean mse\?\)" -- "$train" --loss msee
 check train_value_optimizer 2 "unknown optimizer 'adma' \(did you mean adam\?\)" -- "$train" --optimizer adma
