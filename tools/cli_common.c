@@ -74,6 +74,15 @@ int cli_check_environment(const char *tool, int argc, char **argv) {
 
 void cli_print_version(const char *tool) { printf("%s %s\n", tool, kcb_version_string()); }
 
+const char *cli_expected(char *buf, size_t size, const char *given, const char *const *choices, size_t n) {
+  size_t used = (size_t)snprintf(buf, size, "expected");
+  for (size_t i = 0; i < n && used < size; i++)
+    used += (size_t)snprintf(buf + used, size - used, "%s%s", i == 0 ? " " : i + 1 < n ? ", " : " or ", choices[i]);
+  const char *near = kcb_text_suggest(given, choices, n);
+  if (near && used < size) snprintf(buf + used, size - used, " (did you mean %s?)", near);
+  return buf;
+}
+
 void cli_print_suggestion(FILE *f, const char *given, const char *const *candidates, size_t n) {
   const char *s = kcb_text_suggest(given, candidates, n);
   if (s) fprintf(f, " (did you mean %s?)", s);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_common.h"
 #include "kcb_inspect.h"
 
 /* ---- runs -------------------------------------------------------------------------------------- */
@@ -220,13 +221,15 @@ int cmd_scalars(int argc, char **argv) {
     goto done;
   }
   const char *tag = args_get(&a, "--tag", NULL);
-  const char *format = args_has(&a, "--json") ? "json" : args_get(&a, "--format", "table");
+  static const char *const formats[] = {"table", "csv", "json"};
+  const char *format = args_get(&a, "--format", args_has(&a, "--json") ? "json" : "table");
+  char hint[128];
   if (a.n_pos != 1) rc = usage_error("scalars", "expected one LOGDIR");
   else if (!tag) rc = usage_error("scalars", "--tag TAG is required");
   else if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
-    rc = usage_error("scalars", "--format '%s': expected table, csv or json", format);
-  else if (args_has(&a, "--json") && strcmp(args_get(&a, "--format", "json"), "json") != 0)
-    rc = usage_error("scalars", "--json and --format %s ask for two outputs: give one", args_get(&a, "--format", ""));
+    rc = usage_error("scalars", "--format '%s': %s", format, cli_expected(hint, sizeof hint, format, formats, 3));
+  else if (args_has(&a, "--json") && strcmp(format, "json") != 0)
+    rc = usage_error("scalars", "--json and --format %s ask for two outputs: give one", format);
   if (rc) goto done;
   n_names = args_all(&a, "--run", names, 256);
   if ((rc = runs_find(a.pos[0], &runs, &n))) {

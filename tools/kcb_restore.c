@@ -67,6 +67,14 @@ static int usage_error(const char *msg, const char *arg) {
   return 2;
 }
 
+/* A value that is none of the choices, with the nearest of them when it looks mistyped. */
+static int usage_choice(const char *flag, const char *value, const char *const *choices, size_t n) {
+  char hint[256];
+  fprintf(stderr, "kcb-restore: %s '%s': %s (see kcb-restore --help)\n", flag, value,
+          cli_expected(hint, sizeof hint, value, choices, n));
+  return 2;
+}
+
 static void json_string(const char *s) { cli_json_string(stdout, s, strlen(s)); }
 
 static void json_number(double v) {
@@ -147,6 +155,7 @@ static int output_is_ranked(const kcb_checkpoint_ranking *r, const char *output)
 }
 
 int main(int argc, char **argv) {
+  static const char *const modes[] = {"auto", "min", "max"}, *const formats[] = {"weights.h5", "h5", "keras", "legacy_weights.h5"};
   cli_open_standard_fds(); /* first: before anything opens a file */
   cli_check_stdout_at_exit("kcb-restore");
   if (cli_check_environment("kcb-restore", argc, argv)) return 2;
@@ -246,7 +255,10 @@ int main(int argc, char **argv) {
       }
     if (strcmp(a, "--monitor") == 0) ro.monitor = v;
     else if (strcmp(a, "--mode") == 0) {
-      if (kcb_monitor_mode_from_name(&ro.mode, v) != 0) { free(paths); return usage_error("--mode: expected auto, min or max", v); }
+      if (kcb_monitor_mode_from_name(&ro.mode, v) != 0) {
+        free(paths);
+        return usage_choice("--mode", v, modes, 3);
+      }
     } else if (strcmp(a, "--csv") == 0) ro.csv_path = v;
     else if (strcmp(a, "--template") == 0) ro.name_template = v;
     else if (strcmp(a, "--output") == 0) output = v;
@@ -260,7 +272,7 @@ int main(int argc, char **argv) {
       if (strcmp(format, kcb_checkpoint_layout_name((kcb_checkpoint_layout)l)) == 0) layout = (kcb_checkpoint_layout)l;
     if (layout == KCB_LAYOUT_AUTO) {
       free(paths);
-      return usage_error("--format: expected weights.h5, h5, keras or legacy_weights.h5", format);
+      return usage_choice("--format", format, formats, 4);
     }
     if (!output) { free(paths); return usage_error("--format needs --output FILE", NULL); }
   }

@@ -233,6 +233,9 @@ static int check_paths_apart(const train_args *a) {
 
 /* Flags that only make sense with another one, and values checked beyond their range. */
 static int check_callback_args(const train_args *a) {
+  static const char *const modes[] = {"auto", "min", "max"}, *const histogram_formats[] = {"proto", "tensor"},
+                           *const schedules[] = {"step", "exponential", "cosine", "warmup"}, *const on_error[] = {"stop", "warn"};
+  char hint[256];
   kcb_monitor_mode mode;
   long long start, stop;
   if (a->profile_batch && parse_profile_batch(a->profile_batch, &start, &stop)) return 2;
@@ -249,7 +252,7 @@ static int check_callback_args(const train_args *a) {
                  : a->save_top_k != -2 ? "--save-top-k" : "--initial-value-threshold", "--checkpoint TEMPLATE");
   if (a->backup_freq && !a->backup_dir) return needs("--backup-freq", "--backup-dir DIR");
   if (a->mode && kcb_monitor_mode_from_name(&mode, a->mode) != 0)
-    return train_usage_error("--mode", a->mode, "expected auto, min or max");
+    return train_usage_error("--mode", a->mode, cli_expected(hint, sizeof hint, a->mode, modes, 3));
   if ((a->factor >= 0 || a->lr_patience >= 0) && !a->reduce_lr)
     return needs(a->factor >= 0 ? "--factor" : "--lr-patience", "--reduce-lr-on-plateau");
   /* a decaying schedule sets the rate from the epoch at every epoch's start, undoing each cut (the
@@ -266,7 +269,8 @@ static int check_callback_args(const train_args *a) {
                  : a->write_images ? "--write-images" : a->hparams ? "--hparams" : a->pr_curves ? "--pr-curves"
                  : a->embeddings ? "--embeddings" : "--profile-batch", "--logdir DIR");
   if (a->histogram_format && strcmp(a->histogram_format, "proto") != 0 && strcmp(a->histogram_format, "tensor") != 0)
-    return train_usage_error("--histogram-format", a->histogram_format, "expected proto or tensor");
+    return train_usage_error("--histogram-format", a->histogram_format,
+                             cli_expected(hint, sizeof hint, a->histogram_format, histogram_formats, 2));
   if (a->histogram_format && !a->histogram_freq) return needs("--histogram-format", "--histogram-freq N");
   /* as Keras's TensorBoard: kernel images are drawn with the histograms, PR curves from validation */
   if (a->write_images && !a->histogram_freq) return needs("--write-images", "--histogram-freq N");
@@ -279,10 +283,10 @@ static int check_callback_args(const train_args *a) {
     return train_usage_error("--initial-epoch", value, "must be below --epochs (it counts the epochs already trained)");
   }
   if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
-    return train_usage_error("--on-write-error", a->on_write_error, "expected stop or warn");
+    return train_usage_error("--on-write-error", a->on_write_error, cli_expected(hint, sizeof hint, a->on_write_error, on_error, 2));
   if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
       strcmp(a->lr_schedule, "cosine") != 0 && strcmp(a->lr_schedule, "warmup") != 0)
-    return train_usage_error("--lr-schedule", a->lr_schedule, "expected step, exponential, cosine or warmup");
+    return train_usage_error("--lr-schedule", a->lr_schedule, cli_expected(hint, sizeof hint, a->lr_schedule, schedules, 4));
   if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"
                  : a->lr_warmup_epochs >= 0 ? "--lr-warmup-epochs" : "--lr-alpha", "--lr-schedule NAME");

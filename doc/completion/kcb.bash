@@ -74,7 +74,10 @@ _kcb_inspect() {
   # word, past the values of the options that take one (all but these flags)
   local at=1 flags=" --json --quiet --buckets --config --desc --sessions --term --sparkline --no-raw --log-y --color --no-color --help -h "
   while [ "$at" -lt "$COMP_CWORD" ] && [[ ${COMP_WORDS[at]} == -* && ${COMP_WORDS[at]} != -- ]]; do
-    if [[ ${COMP_WORDS[at]} == *=* || $flags == *" ${COMP_WORDS[at]} "* ]]; then at=$((at + 1)); else at=$((at + 2)); fi
+    # --name=value and -oFILE carry their value
+    if [[ ${COMP_WORDS[at]} == *=* || ${COMP_WORDS[at]} == -[!-]?* || $flags == *" ${COMP_WORDS[at]} "* ]]; then
+      at=$((at + 1))
+    else at=$((at + 2)); fi
   done
   if [ "$at" -gt "$COMP_CWORD" ]; then COMPREPLY=(); return; fi # a leading option's value: a number or a name
   if [ "$at" -eq "$COMP_CWORD" ]; then

@@ -257,11 +257,13 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
                            "spatialdropout", "rescale"};
   size_t n_known = 13;
   for (int i = 0; i < KCB_ACT_COUNT && n_known < 32; i++) known[n_known++] = kcb_activation_name((kcb_activation)i);
+  const int alone = strcmp(item, spec) == 0; /* a spec of one word may have meant a preset */
+  for (size_t i = 0; alone && i < sizeof presets / sizeof presets[0] && n_known < 32; i++) known[n_known++] = presets[i][0];
   const char *near = kcb_text_suggest(item, known, n_known);
   return SPEC_ERROR("model spec '%s': unknown item '%s'%s%s%s (expected UNITS[:ACTIVATION], dropout:RATE, flatten, "
                     "conv:F:K[:...], maxpool[:P], avgpool[:P], gap, gmp, bn, ln, reshape:SHAPE, zeropad:N, spatialdropout:RATE, "
-                    "rescale:SCALE[:OFFSET] or an activation)", spec, item, near ? " (did you mean " : "", near ? near : "",
-                    near ? "?)" : "");
+                    "rescale:SCALE[:OFFSET] or an activation%s)", spec, item, near ? " (did you mean " : "", near ? near : "",
+                    near ? "?)" : "", alone ? "; or a preset, mlp or cnn, alone" : "");
 }
 
 int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape) {

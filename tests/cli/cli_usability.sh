@@ -154,6 +154,7 @@ check complete_inspect_command_after_option 0 '^scalars$' -- complete_line _kcb_
 check complete_inspect_flags_after_option 0 '^--tag$' -- complete_line _kcb_inspect kcb-inspect --jobs 2 scalars . --ta
 check complete_inspect_leading_value 0 '^$' -- complete_line _kcb_inspect kcb-inspect --jobs ""
 check complete_inspect_leading_option 0 '^--json$' -- complete_line _kcb_inspect kcb-inspect --js
+check complete_inspect_attached_value 0 '^plot plugins$' -- complete_line _kcb_inspect kcb-inspect -o/tmp/x.png pl
 # a value that is a name or a number of the user's offers no file names, and no words of a flag
 # the command does not have
 check complete_inspect_value_offers_nothing 0 '^$' -- complete_line _kcb_inspect kcb-inspect hparams . --sort ""

@@ -12,9 +12,11 @@ c=$tmp/c
 check help 0 '^Exit status: 0 ok; 1 nothing rankable, or writing / verifying FILE failed; 2 usage error\.$' -- "$bin" --help
 check no_args 2 '^kcb-restore: no checkpoint directory or file given \(see kcb-restore --help\)$' -- "$bin"
 check bad_template 2 "kcb-restore: bad template \"w.{epoch:02d}-{val_loss:.3f\": expected '}' before end of string \(KCB_EINVAL\)" -- "$bin" "$c" --template 'w.{epoch:02d}-{val_loss:.3f'
-check bad_mode 2 "kcb-restore: --mode: expected auto, min or max: up" -- "$bin" --mode up "$c"
+check bad_mode 2 "kcb-restore: --mode 'up': expected auto, min or max \(see" -- "$bin" --mode up "$c"
+check bad_mode_near 2 "kcb-restore: --mode 'mx': expected auto, min or max \(did you mean max\?\)" -- "$bin" --mode mx "$c"
 check unknown_option 2 "kcb-restore: unknown option '--bogus'" -- "$bin" --bogus 1 "$c"
-check bad_format 2 'kcb-restore: --format: expected weights.h5, h5, keras or legacy_weights.h5: pt' -- "$bin" --output x.pt --format pt "$c"
+check bad_format 2 "kcb-restore: --format 'pt': expected weights.h5, h5, keras or legacy_weights.h5 \\(see" -- "$bin" --output x.pt --format pt "$c"
+check bad_format_near 2 "--format 'kears': expected .* \\(did you mean keras\\?\\)" -- "$bin" --output x.keras --format kears "$c"
 check bad_output_name 2 'kcb-restore: --output: the name must end in .weights.h5, .h5 or .keras' -- "$bin" --output best.bin "$c"
 check legacy_weights_name 2 "kcb-restore: --output 'best\.bin': the legacy_weights\.h5 layout is written under a \*\.h5 name \(" -- \
   "$bin" --output best.bin --format legacy_weights.h5 "$c"

@@ -31,6 +31,8 @@ check csv_bad_separator 2 "kcb-train: --csv-separator ';;': expected one charact
 check restore_alone 2 "kcb-train: --restore-best-weights needs --early-stopping PATIENCE" -- "$bin" --restore-best-weights
 check bad_patience 2 "kcb-train: --early-stopping '-1': expected a whole number from 0 to" -- "$bin" --early-stopping -1
 check bad_mode 2 "kcb-train: --mode 'up': expected auto, min or max" -- "$bin" --early-stopping 2 --mode up
+check bad_schedule_near 2 "kcb-train: --lr-schedule 'cosin': expected step, exponential, cosine or warmup \(did you mean cosine\?\)" -- \
+  "$bin" --lr-schedule cosin
 check bad_factor 2 "kcb-train: --factor '1.5': expected a number from 0 to 0.999999" -- "$bin" --reduce-lr-on-plateau --factor 1.5
 check factor_alone 2 "kcb-train: --factor needs --reduce-lr-on-plateau" -- "$bin" --factor 0.5
 check bad_schedule 2 "kcb-train: --lr-schedule 'linear': expected step, exponential, cosine or warmup" -- "$bin" --lr-schedule linear
