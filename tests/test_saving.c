@@ -1511,8 +1511,8 @@ static void test_spatial_dropout_config(void **state) {
   kcb_model *m = NULL;
   int64_t in[3] = {6, 6, 2};
   assert_ok(kcb_model_new(&m, 3, in, 1));
-  assert_ok(kcb_model_add_from_spec(m, "rescale:0.5,zeropad:1,conv:2:3:relu,spatialdropout:0.3,ln,reshape:36x2,flatten,"
-                                        "dropout:0.3,3:softmax"));
+  assert_ok(kcb_model_add_from_spec(m, "rescale:0.00392156862745098:-0.3333333333333333,zeropad:1,conv:2:3:relu,"
+                                        "spatialdropout:0.3,ln,reshape:36x2,flatten,dropout:0.3,3:softmax"));
   char *text = NULL;
   assert_ok(kcb__model_config_json(m, &text));
   {
@@ -1560,10 +1560,18 @@ static void test_spatial_dropout_config(void **state) {
     if (rate) assert_true(json_number_value(rate) == 0.3), seen++;
   }
   assert_int_equal(seen, 3);
-  /* and it loads back */
+  /* Rescaling's numbers as given too (Keras keeps the Python floats, casting them when it computes) */
+  json_t *rescaling = json_object_get(json_array_get(json_object_get(json_object_get(root, "config"), "layers"), 1), "config");
+  assert_true(json_real_value(json_object_get(rescaling, "scale")) == 0.00392156862745098);
+  assert_true(json_real_value(json_object_get(rescaling, "offset")) == -0.3333333333333333);
+  /* and it loads back, the same config again */
   kcb_model *b = NULL;
   assert_ok(kcb__model_from_config_json(&b, text, NULL, 1, 0, NULL, "sd.keras"));
   assert_int_equal(kcb_model_layer_count(b), kcb_model_layer_count(m));
+  char *again = NULL;
+  assert_ok(kcb__model_config_json(b, &again));
+  assert_non_null(strstr(again, "\"scale\": 0.00392156862745098, \"offset\": -0.3333333333333333"));
+  free(again);
   kcb_model_free(b);
   json_decref(root);
   free(text);

@@ -131,8 +131,8 @@ int kcb__layer_config_write(json_t *c, const kcb__layer *l) {
       put(&o, "data_format", json_string("channels_last"));
       break;
     case KCB__RESCALING:
-      put(&o, "scale", kcb__config_float_json(l->rescale));
-      put(&o, "offset", kcb__config_float_json(l->offset));
+      put(&o, "scale", json_real(l->rescale_given));
+      put(&o, "offset", json_real(l->offset_given));
       break;
     default:
       break;

@@ -78,8 +78,10 @@ typedef struct kcb__layer {
   kcb_activation activation;
   /* Dropout, SpatialDropout2D */
   float rate;
-  /* Rescaling: x * rescale + offset */
+  /* Rescaling: x * rescale + offset, in float32 as Keras computes; its config keeps the numbers
+   * as given (Python floats) */
   float rescale, offset;
+  double rescale_given, offset_given;
   /* variables of every kind, in Keras's order */
   kcb__var vars[KCB__MAX_VARS];
   int n_vars;

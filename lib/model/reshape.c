@@ -47,6 +47,7 @@ int kcb_model_add_rescaling(kcb_model *m, double scale, double offset) {
   int rc = kcb__model_append_layer(m, KCB__RESCALING, NULL, &l);
   if (rc) return rc;
   l->rescale = (float)scale, l->offset = (float)offset; /* float32, as Keras casts them */
+  l->rescale_given = scale, l->offset_given = offset;
   kcb__model_finish_layer(m, l);
   return 0;
 }
