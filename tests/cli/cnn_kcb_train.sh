@@ -57,6 +57,8 @@ for bad in '28x28x1,,conv:2:3,gap,10|an empty item' '28x28x1,conv::2:3,gap,10|ha
            "28x28x1,conv:4:3:s0,gap,10|conv option 's0': the strides must be a whole number" \
            "28x28x1,conv:4:3:g99999999999,gap,10|conv option 'g99999999999': the groups must be" \
            "28x28x1,maxpool:2:0,flatten,10|pooling's STRIDES '0' is not a whole number" \
+           "28x28x1,conv:4:3:sme,gap,10|conv option 'sme' (did you mean same?) is not same/valid/causal" \
+           "28x28x1,maxpool:2:vaild,flatten,10|pooling option 'vaild' (did you mean valid?) is not POOL" \
            '28x28x1,reshape:7x7x17,flatten,10|the input (28, 28, 1) holds 784 values per sample, which the target (7, 7, 17) cannot hold' \
            '28x28x1,reshape:-1x5,flatten,10|cannot hold whatever size -1 stands for' \
            '28x28x1,reshape:-1x2x-1,flatten,10|has more than one -1' \
