@@ -1578,6 +1578,42 @@ static void test_spatial_dropout_config(void **state) {
   kcb_model_free(m);
 }
 
+/* Rescaling keeps its numbers as given, but computes in float32: a file whose scale is the same
+ * float32 written otherwise (0.003921569, as kcb wrote it before; 1/255 as given) is the same model
+ * to a load, and a scale that differs in float32 is not. */
+static void test_rescaling_same_float32(void **state) {
+  (void)state;
+  kcb_model *old = fixture_model("rescale:0.003921569,32:relu,10:softmax"),
+            *given = fixture_model("rescale:0.00392156862745098,32:relu,10:softmax"),
+            *other = fixture_model("rescale:0.0039216,32:relu,10:softmax");
+  assert_ok(kcb_model_save(old, tmp_path("rescale_old.keras"), NULL));
+  kcb_load_options lo = KCB_LOAD_OPTIONS_INIT;
+  lo.check_config = 1; /* as kcb-train --initial-weights */
+  assert_ok(kcb_model_load_weights(given, tmp_path("rescale_old.keras"), &lo));
+  assert_error(kcb_model_load_weights(other, tmp_path("rescale_old.keras"), &lo), KCB_EFORMAT,
+               "has scale 0.003921569 in the file, 0.0039216 in this model");
+  kcb_model_free(old);
+  kcb_model_free(given);
+  kcb_model_free(other);
+}
+
+/* A step count past 2^31 - 1 (Keras's int32 scalar) is stored as an int64, not wrapped to a
+ * negative count that kcb's own readers refuse. */
+static void test_iterations_past_int32(void **state) {
+  (void)state;
+  const char *files[] = {"big_iter.weights.h5", "big_iter.keras", "big_iter.h5"};
+  const int64_t big = ((int64_t)1 << 31) + 5;
+  for (size_t f = 0; f < 3; f++) {
+    kcb_model *m = fixture_model("32:relu,10:softmax"), *back = fixture_model("32:relu,10:softmax");
+    assert_ok(kcb_model_set_iterations(m, big));
+    assert_ok(kcb_model_save(m, tmp_path(files[f]), NULL));
+    assert_ok(kcb_model_load_weights(back, tmp_path(files[f]), NULL));
+    assert_int_equal(kcb_model_iterations(back), big);
+    kcb_model_free(m);
+    kcb_model_free(back);
+  }
+}
+
 /* tf.keras 2's optimizers save no learning-rate variable, and optimizer_v2 lists every
  * variable's m before any v: the zoo CNN's Adam state loads from both tf.keras 2 files (2.15's
  * interleaved slots, the optimizer_v2 variant) exactly as from the Keras 3 file of the same state. */
@@ -2059,7 +2095,7 @@ int main(void) {
       cmocka_unit_test(test_zoo_models_load_or_name_the_layer),
       cmocka_unit_test(test_optimizer_state_under_keras_names),
       cmocka_unit_test(test_unsupported_settings_refused), cmocka_unit_test(test_long_layer_names),
-      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_configs_keras_can_read), cmocka_unit_test(test_settings_kept_on_save), cmocka_unit_test(test_metric_display_names_reload), cmocka_unit_test(test_spatial_dropout_config),
+      cmocka_unit_test(test_tf213_store), cmocka_unit_test(test_tf2_optimizer_state), cmocka_unit_test(test_config_with_non_finite_numbers), cmocka_unit_test(test_model_name_kept), cmocka_unit_test(test_configs_keras_can_read), cmocka_unit_test(test_settings_kept_on_save), cmocka_unit_test(test_metric_display_names_reload), cmocka_unit_test(test_spatial_dropout_config), cmocka_unit_test(test_rescaling_same_float32), cmocka_unit_test(test_iterations_past_int32),
       cmocka_unit_test(test_synth_models_load_or_name_the_layer),
       cmocka_unit_test(test_fixtures_rebuild_model),
       cmocka_unit_test(test_fixture_optimizer_state),

@@ -761,6 +761,11 @@ int kcb__h5_dataset_write_int32(hid_t parent, const char *name, int32_t value, c
   return dataset_write(parent, name, H5T_STD_I32LE, H5T_NATIVE_INT32, 0, NULL, &value, file);
 }
 
+int kcb__h5_dataset_write_count(hid_t parent, const char *name, int64_t value, const char *file) {
+  if (value >= INT32_MIN && value <= INT32_MAX) return kcb__h5_dataset_write_int32(parent, name, (int32_t)value, file);
+  return dataset_write(parent, name, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &value, file);
+}
+
 /* Storage that reads outside the file: an external raw data file list (a dataset's bytes in any
  * other file, /dev/urandom included), a virtual dataset (mapped from other files), or a filter
  * other than HDF5's built-in ones (a plugin would be loaded to decode it). */

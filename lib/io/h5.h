@@ -103,6 +103,9 @@ int kcb__h5_dataset_write_float(hid_t parent, const char *name, int rank, const 
                                 const char *file);
 /* Writes an int32 little-endian scalar dataset. */
 int kcb__h5_dataset_write_int32(hid_t parent, const char *name, int32_t value, const char *file);
+/* A step count as Keras stores it, an int32 scalar; an int64 one past 2^31 - 1 (Keras reads either
+ * into its int variable), where an int32 would wrap to a negative count. */
+int kcb__h5_dataset_write_count(hid_t parent, const char *name, int64_t value, const char *file);
 /* The shape of a dataset; rank 0 for a scalar. */
 int kcb__h5_dataset_shape(hid_t parent, const char *name, int *rank, int64_t *shape, const char *file);
 /* Reads a numeric dataset of exactly n elements, converting to float / int64. */

@@ -238,9 +238,9 @@ static int write_loss_scale_vars(hid_t g, const save_ctx *c, const char *const n
   const char *const *at = names ? names : lso_store_keys;
   const float zero = 0, scale = c->m->loss_scale.dynamic_scale;
   int rc = 0;
-  KCB__TRY(kcb__h5_dataset_write_int32(g, at[0], (int32_t)c->m->loss_scale.own_iterations, c->file));
+  KCB__TRY(kcb__h5_dataset_write_count(g, at[0], c->m->loss_scale.own_iterations, c->file));
   KCB__TRY(kcb__h5_dataset_write_float(g, at[1], 0, NULL, &zero, c->file));
-  KCB__TRY(kcb__h5_dataset_write_int32(g, at[2], (int32_t)c->m->loss_scale.step_counter, c->file));
+  KCB__TRY(kcb__h5_dataset_write_count(g, at[2], c->m->loss_scale.step_counter, c->file));
   KCB__TRY(kcb__h5_dataset_write_float(g, at[3], 0, NULL, &scale, c->file));
 done:
   return rc;
@@ -255,7 +255,7 @@ static int write_optimizer_vars(hid_t g, const save_ctx *c, int with_loss_scale)
   int rc = 0;
   if (with_loss_scale) KCB__TRY(write_loss_scale_vars(g, c, NULL));
   snprintf(key, sizeof key, "%zu", first);
-  KCB__TRY(kcb__h5_dataset_write_int32(g, key, (int32_t)m->opt.iterations, c->file));
+  KCB__TRY(kcb__h5_dataset_write_count(g, key, m->opt.iterations, c->file));
   snprintf(key, sizeof key, "%zu", first + 1);
   KCB__TRY(kcb__h5_dataset_write_float(g, key, 0, NULL, &m->opt.learning_rate, c->file));
   for (size_t i = 0; i < c->v.n_s; i++) {
@@ -381,7 +381,7 @@ static int write_legacy_optimizer(hid_t f, const save_ctx *c) {
   KCB__TRY(kcb__h5_group_create(&g, f, "optimizer_weights", c->file));
   KCB__TRY(kcb__h5_attr_write_strings(g, "weight_names", ptrs, n, c->file));
   if (first) KCB__TRY(write_loss_scale_vars(g, c, ptrs));
-  KCB__TRY(kcb__h5_dataset_write_int32(g, ptrs[first], (int32_t)m->opt.iterations, c->file));
+  KCB__TRY(kcb__h5_dataset_write_count(g, ptrs[first], m->opt.iterations, c->file));
   KCB__TRY(kcb__h5_dataset_write_float(g, ptrs[first + 1], 0, NULL, &m->opt.learning_rate, c->file));
   for (size_t i = 0; i < c->v.n_s; i++) {
     const var_info *w = &c->v.w[c->v.s[i].weight];
@@ -1127,6 +1127,9 @@ static int check_file_model(const kcb_model *m, const kcb__ckpt_source *s, int *
     json_object_foreach(fa, key, va) {
       json_t *vb = json_object_get(fb, key);
       if (vb && json_equal(va, vb)) continue;
+      /* a number the layer computes with in float32 (Rescaling's scale, kept as given): the same
+       * float32 written two ways (0.003921569 by an older kcb, 1/255 as given) is the same model */
+      if (json_is_real(va) && json_is_number(vb) && (float)json_number_value(va) == (float)json_number_value(vb)) continue;
       char ta[256], tb[256];
       config_value_str(va, ta, sizeof ta);
       config_value_str(vb, tb, sizeof tb);
