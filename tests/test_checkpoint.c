@@ -681,17 +681,17 @@ static void test_backup_resumed_with_other_batches(void **state) {
 
 /* defer_completion: a fit that ends normally keeps its last backup until finish marks the run
  * completed and empties the directory; a fit in between resumes from it and trains nothing */
-static void test_backup_completion_deferred(void **state) {
-  (void)state;
+static void backup_completion_deferred(int64_t save_freq) {
   kcb_tensor *x, *y;
   make_data(&x, &y);
   char bdir[600], latest[700], done[700];
-  snprintf(bdir, sizeof bdir, "%s/backup_deferred", dir);
+  snprintf(bdir, sizeof bdir, "%s/backup_deferred_%lld", dir, (long long)save_freq);
   snprintf(latest, sizeof latest, "%s/latest.weights.h5", bdir);
   snprintf(done, sizeof done, "%s/completed.json", bdir);
   kcb_backup_and_restore_options bo = KCB_BACKUP_AND_RESTORE_OPTIONS_INIT;
   bo.mark_completed = 1;
   bo.defer_completion = 1;
+  bo.save_freq = save_freq;
   kcb_callback *br = NULL, *rec = NULL;
   assert_ok(kcb_backup_and_restore_new(&br, bdir, &bo));
   assert_error(kcb_backup_and_restore_finish(NULL), KCB_EINVAL, "not a BackupAndRestore");
@@ -720,6 +720,14 @@ static void test_backup_completion_deferred(void **state) {
   kcb_model_free(m);
   kcb_tensor_free(x);
   kcb_tensor_free(y);
+}
+
+/* with epoch backups, and with backups every 7 batches, whose last falls before the run's end
+ * (the fit's end is backed up then) */
+static void test_backup_completion_deferred(void **state) {
+  (void)state;
+  backup_completion_deferred(0);
+  backup_completion_deferred(7);
 }
 
 /* A backup Keras wrote has no kcb attributes: the epoch to resume in comes from its

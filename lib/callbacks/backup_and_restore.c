@@ -27,6 +27,8 @@ typedef struct backup_and_restore {
   int finish_epochs;           /* ... after this many epochs */
   int current_epoch;
   int64_t last_batch;          /* the last batch done in current_epoch, -1 none (an interrupt's backup) */
+  int saved_epoch;             /* where this fit's last backup resumes (epoch, batch); epoch -1: none yet */
+  int64_t saved_batch;
   int64_t resumed_batch;       /* the batch the loaded backup stopped after, for the first epoch */
   kcb__save_counter counter;
   int began;                   /* this fit's first epoch has begun */
@@ -118,6 +120,7 @@ static int br_on_train_begin(kcb_callback *cb, kcb_logs *logs) {
   if (rc) return rc;
   br->counter = (kcb__save_counter){0, 0};
   br->began = 0;
+  br->saved_epoch = -1, br->saved_batch = -1;
   if (cb->model) cb->model->backup_attached = 1;
   br->resumed_batch = -1;
   remove_stale_temps(br);
@@ -192,6 +195,7 @@ static int backup(backup_and_restore *br, int epoch, int64_t batch) {
   m->shuffle_rng = current;
   if (rc) return rc;
   m->backup_written = 1;
+  br->saved_epoch = epoch, br->saved_batch = batch;
   char json[96];
   int n = snprintf(json, sizeof json, "{\"epoch\": %d, \"batch\": %lld}", epoch, (long long)(batch >= 0 ? batch : 0));
   return kcb__file_write_atomic(br->meta, json, (size_t)n);
@@ -245,6 +249,9 @@ static int br_on_train_end(kcb_callback *cb, kcb_logs *logs) {
   int epochs = cb->model ? cb->model->epochs_done : br->current_epoch;
   if (br->o.defer_completion) {
     br->finish_pending = 1, br->finish_epochs = epochs;
+    /* kept for a rerun that trains nothing more: a backup every N batches may have been written
+     * before the run's last batches, which the rerun would train again */
+    if (br->saved_epoch != br->current_epoch || br->saved_batch != -1) return backup(br, br->current_epoch, -1);
     return 0;
   }
   return finish(br, epochs);

@@ -105,10 +105,11 @@ typedef struct kcb_backup_and_restore_options {
                             ({"epochs": N}), and refuse (KCB_ESTATE, "nothing to resume") a later
                             fit with this backup_dir that finds it and no backup, instead of
                             silently training the run again */
-  int defer_completion;  /* 0; 1: when fit ends normally, keep the last backup as it is (neither
-                            marked completed nor deleted) until kcb_backup_and_restore_finish, so
-                            that work after fit (a final evaluation) killed midway is redone by a
-                            rerun, which resumes, trains nothing and gets there again */
+  int defer_completion;  /* 0; 1: when fit ends normally, keep a backup of its end (neither marked
+                            completed nor deleted; written then if the last one was not there) until
+                            kcb_backup_and_restore_finish, so that work after fit (a final
+                            evaluation) killed midway is redone by a rerun, which resumes, trains
+                            nothing and gets there again */
 } kcb_backup_and_restore_options;
 #define KCB_BACKUP_AND_RESTORE_OPTIONS_INIT {0, 1, 0, NULL, 0, 0}
 
