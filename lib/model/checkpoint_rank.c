@@ -860,8 +860,6 @@ int kcb_checkpoint_rank(kcb_checkpoint_ranking **out, const char *const *paths, 
     } else if (template_is < 0) { /* another value, in no row: the epoch's row, unless saved mid-epoch */
       if (w->have_csv && !w->several) x->value = w->logged, x->source = KCB_RANK_CSV;
       else if (other_value++ == 0) kcb__strlcpy(first_other, x->path, sizeof first_other);
-    } else if (w->have_csv && !w->several) { /* nothing tells: the log's row, written at the epoch's end */
-      x->value = w->logged, x->source = KCB_RANK_CSV;
     } else if (!(w->within_epoch && monitor_is_validation)) {
       /* no log: the name; a save between batches has no val_ value (Keras validates at the epoch's
        * end), but names that differ in their value alone are, for a val_ monitor, epoch-end saves of

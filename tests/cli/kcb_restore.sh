@@ -140,6 +140,12 @@ printf 'epoch,val_accuracy,val_loss\n1,0.80,0.55\n' >"$tmp/runs/a/log.csv"
 for f in w.01-0.70 w.02-0.90; do cp "$plain" "$tmp/runs/b/$f.weights.h5"; done
 check per_directory_verdict 0 "^1 +$tmp/runs/b/w\.02-0\.90\.weights\.h5 +weights\.h5 +2 +0\.9 +name\$" -- "$bin" "$tmp/runs" --monitor val_accuracy
 check per_directory_verdict_other 0 "^- +$tmp/runs/a/w\.01-1\.90\.weights\.h5 .* none\$" -- "$bin" "$tmp/runs" --monitor val_accuracy
+# a file whose number no column of the log holds at its epoch is another run's (saved into the same
+# directory, its log elsewhere): valued by its name, not by this log's row
+mkdir -p "$tmp/otherrun" && cp "$plain" "$tmp/otherrun/a.01-0.50.weights.h5" && cp "$plain" "$tmp/otherrun/b_run.01-0.20.weights.h5"
+printf 'epoch,loss,val_loss\n0,0.61,0.5012\n' >"$tmp/otherrun/log.csv"
+check other_run_by_name 0 "^1 +$tmp/otherrun/b_run\.01-0\.20\.weights\.h5 +weights\.h5 +1 +0\.2 +name\$" -- "$bin" "$tmp/otherrun"
+check other_run_log_row 0 "^2 +$tmp/otherrun/a\.01-0\.50\.weights\.h5 +weights\.h5 +1 +0\.5012 +csv\$" -- "$bin" "$tmp/otherrun"
 # two ModelCheckpoints of one run (loss-{epoch}-{val_loss}, mae-{epoch}-{val_mae}): not saves of one
 # epoch's middle; each epoch-end file gets the log's val_loss
 mkdir -p "$tmp/two" && for f in loss-01-0.40 mae-01-0.03 loss-02-0.31 mae-02-0.02; do cp "$plain" "$tmp/two/$f.weights.h5"; done
