@@ -396,7 +396,11 @@ static void print_checkpoint_text(const kcb_checkpoint_file *f, const kcb_var_st
       printf("  warning: %s holds %zu NaN and %zu infinite values (its sum takes them in; the other statistics "
              "above are over the finite values)\n",
              tool_esc(kcb_checkpoint_file_var(f, i)->name), (size_t)stats[i].n_nan, (size_t)stats[i].n_inf);
-  if (m->model_config && show_config) printf("\n%s\n", tool_esc_lines(m->model_config));
+  if (m->model_config && show_config) { /* whole, however long (tool_esc_lines cuts at 8 KB) */
+    putchar('\n');
+    fput_esc(stdout, m->model_config, strlen(m->model_config), KCB_ESCAPE_KEEP_NEWLINES);
+    putchar('\n');
+  }
 }
 
 int cmd_checkpoint(int argc, char **argv) {

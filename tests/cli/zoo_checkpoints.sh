@@ -11,6 +11,10 @@ py=/usr/bin/python3
 . "$(dirname "$0")/lib.sh"
 here=$(dirname "$0")
 
+# --config prints the whole config, however long (the Functional model's is 9 KB): valid JSON
+check config_whole 0 '^whole$' -- sh -c "'$bin/kcb-inspect' checkpoint '$zoo/functional.keras' --config | sed -n '/^{/,\$p' |
+  $py -c 'import json, sys; c = json.load(sys.stdin); print(\"whole\" if len(json.dumps(c)) > 8192 else \"short\")'"
+
 for model in cnn rnn functional mlp_bn; do
   files="$model.weights.h5 $model.keras $model.h5 $model.legacy_weights.h5"
   [ $model = cnn ] && files="$files cnn.k2.h5 cnn.k2_h5py2.h5"
