@@ -246,6 +246,11 @@ static void escapes(void **state) {
   assert_string_equal(out, "");
   assert_int_equal(kcb_text_escape(out, 6, "\x1b\x1b", 2, 0), 8);
   assert_string_equal(out, "\\x1b");
+  /* a right-to-left override (U+202E) and isolate (U+2067) would reverse what follows on the line;
+   * other text of those blocks (U+2020, a dagger) is kept */
+  const char bidi[] = "a\xe2\x80\xae" "b\xe2\x81\xa7" "c\xe2\x80\xa0";
+  kcb_text_escape(out, sizeof out, bidi, sizeof bidi - 1, 0);
+  assert_string_equal(out, "a\\xe2\\x80\\xaeb\\xe2\\x81\\xa7c\xe2\x80\xa0");
 }
 
 static kcb_model *small_compiled(void) {

@@ -24,11 +24,15 @@ size_t kcb__utf8_sequence(const unsigned char *p, size_t n, uint32_t *code_point
   return k;
 }
 
-/* The length of the valid UTF-8 sequence at p (n bytes left) that is not a C1 control, else 0. */
+/* The length of the valid UTF-8 sequence at p (n bytes left) that is neither a C1 control nor a
+ * bidirectional embedding, override or isolate, else 0. */
 static size_t utf8_ok(const unsigned char *p, size_t n) {
   uint32_t cp = 0;
   size_t k = kcb__utf8_sequence(p, n, &cp);
   if (cp >= 0x80 && cp <= 0x9f) return 0; /* C1 controls: U+009B is a CSI on some terminals */
+  /* U+202A-U+202E, U+2066-U+2069: a name's right-to-left override would reverse the rest of the
+   * line (the numbers beside it) on a terminal that honours it */
+  if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return 0;
   return k;
 }
 

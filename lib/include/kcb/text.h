@@ -13,8 +13,9 @@ extern "C" {
 #define KCB_ESCAPE_KEEP_NEWLINES 1
 
 /** Copies len bytes of src (NUL bytes included) into dst as text safe to print on a terminal:
- * control characters (C0, DEL, and C1 as UTF-8), invalid UTF-8 bytes and NUL become "\xNN"
- * escapes (so a crafted tag cannot clear the screen or retitle the terminal, and nothing after a
+ * control characters (C0, DEL, and C1 as UTF-8), bidirectional embeddings, overrides and isolates
+ * (U+202A-U+202E, U+2066-U+2069), invalid UTF-8 bytes and NUL become "\xNN" escapes (so a crafted
+ * tag cannot clear the screen, retitle the terminal or reverse the rest of a line, and nothing after a
  * NUL is lost); everything else (valid UTF-8, backslashes) is kept as it is. Output is cut at a whole escape
  * and always NUL-terminated when size > 0 (like snprintf).
  * @return the length the whole escaped text needs (excluding the NUL). */
