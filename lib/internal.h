@@ -229,6 +229,10 @@ void kcb__file_remove_dead_temps(const char *path, int same_name);
  * exists and is not a directory is KCB_EIO. */
 int kcb__mkdirs(const char *dir, const char *owner);
 
+/** " (did you mean X?)" into buf when kcb_text_suggest finds X among the n known names, else "":
+ * for messages about a mistyped name. @return buf. */
+const char *kcb__did_you_mean(char *buf, size_t size, const char *given, const char *const *known, size_t n);
+
 /** kcb__mkdirs of the directory holding the file `path` (nothing for a bare file name); KCB_EINVAL,
  * nothing made, for a path ending in '/', which names no file. `owner` names the writer. */
 int kcb__mkdirs_for(const char *path, const char *owner);

@@ -74,6 +74,12 @@ int cli_check_environment(const char *tool, int argc, char **argv) {
 
 void cli_print_version(const char *tool) { printf("%s %s\n", tool, kcb_version_string()); }
 
+int cli_is_one_of(const char *given, const char *const *choices, size_t n) {
+  for (size_t i = 0; given && i < n; i++)
+    if (strcmp(given, choices[i]) == 0) return 1;
+  return 0;
+}
+
 const char *cli_expected(char *buf, size_t size, const char *given, const char *const *choices, size_t n) {
   size_t used = (size_t)snprintf(buf, size, "expected");
   for (size_t i = 0; i < n && used < size; i++)

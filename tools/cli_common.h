@@ -31,6 +31,9 @@ int cli_check_environment(const char *tool, int argc, char **argv);
 /* Prints "TOOL VERSION" (the library's run-time version) on stdout. */
 void cli_print_version(const char *tool);
 
+/* Whether `given` is one of the n choices (NULL is none). */
+int cli_is_one_of(const char *given, const char *const *choices, size_t n);
+
 /* "expected A, B or C" into buf, for `given` that is none of the n choices, and " (did you mean B?)"
  * when kcb_text_suggest finds one near it. @return buf. */
 const char *cli_expected(char *buf, size_t size, const char *given, const char *const *choices, size_t n);

@@ -226,7 +226,7 @@ int cmd_scalars(int argc, char **argv) {
   char hint[128];
   if (a.n_pos != 1) rc = usage_error("scalars", "expected one LOGDIR");
   else if (!tag) rc = usage_error("scalars", "--tag TAG is required");
-  else if (strcmp(format, "table") && strcmp(format, "csv") && strcmp(format, "json"))
+  else if (!cli_is_one_of(format, formats, 3))
     rc = usage_error("scalars", "--format '%s': %s", format, cli_expected(hint, sizeof hint, format, formats, 3));
   else if (args_has(&a, "--json") && strcmp(format, "json") != 0)
     rc = usage_error("scalars", "--json and --format %s ask for two outputs: give one", format);

@@ -155,7 +155,7 @@ static int output_is_ranked(const kcb_checkpoint_ranking *r, const char *output)
 }
 
 int main(int argc, char **argv) {
-  static const char *const modes[] = {"auto", "min", "max"}, *const formats[] = {"weights.h5", "h5", "keras", "legacy_weights.h5"};
+  static const char *const modes[] = {"auto", "min", "max"};
   cli_open_standard_fds(); /* first: before anything opens a file */
   cli_check_stdout_at_exit("kcb-restore");
   if (cli_check_environment("kcb-restore", argc, argv)) return 2;
@@ -268,11 +268,15 @@ int main(int argc, char **argv) {
   if (n_paths == 0) { free(paths); return usage_error("no checkpoint directory or file given", NULL); }
   kcb_checkpoint_layout layout = KCB_LAYOUT_AUTO;
   if (format) {
-    for (int l = KCB_LAYOUT_AUTO + 1; l < KCB_LAYOUT_COUNT; l++)
-      if (strcmp(format, kcb_checkpoint_layout_name((kcb_checkpoint_layout)l)) == 0) layout = (kcb_checkpoint_layout)l;
+    const char *formats[KCB_LAYOUT_COUNT];
+    size_t n_formats = 0;
+    for (int l = KCB_LAYOUT_AUTO + 1; l < KCB_LAYOUT_COUNT; l++) {
+      formats[n_formats++] = kcb_checkpoint_layout_name((kcb_checkpoint_layout)l);
+      if (strcmp(format, formats[n_formats - 1]) == 0) layout = (kcb_checkpoint_layout)l;
+    }
     if (layout == KCB_LAYOUT_AUTO) {
       free(paths);
-      return usage_choice("--format", format, formats, 4);
+      return usage_choice("--format", format, formats, n_formats);
     }
     if (!output) { free(paths); return usage_error("--format needs --output FILE", NULL); }
   }

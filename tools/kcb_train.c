@@ -268,7 +268,7 @@ static int check_callback_args(const train_args *a) {
     return needs(a->histogram_freq ? "--histogram-freq" : a->update_freq ? "--update-freq"
                  : a->write_images ? "--write-images" : a->hparams ? "--hparams" : a->pr_curves ? "--pr-curves"
                  : a->embeddings ? "--embeddings" : "--profile-batch", "--logdir DIR");
-  if (a->histogram_format && strcmp(a->histogram_format, "proto") != 0 && strcmp(a->histogram_format, "tensor") != 0)
+  if (a->histogram_format && !cli_is_one_of(a->histogram_format, histogram_formats, 2))
     return train_usage_error("--histogram-format", a->histogram_format,
                              cli_expected(hint, sizeof hint, a->histogram_format, histogram_formats, 2));
   if (a->histogram_format && !a->histogram_freq) return needs("--histogram-format", "--histogram-freq N");
@@ -282,10 +282,9 @@ static int check_callback_args(const train_args *a) {
     snprintf(value, sizeof value, "%lld", (long long)a->initial_epoch);
     return train_usage_error("--initial-epoch", value, "must be below --epochs (it counts the epochs already trained)");
   }
-  if (strcmp(a->on_write_error, "stop") != 0 && strcmp(a->on_write_error, "warn") != 0)
+  if (!cli_is_one_of(a->on_write_error, on_error, 2))
     return train_usage_error("--on-write-error", a->on_write_error, cli_expected(hint, sizeof hint, a->on_write_error, on_error, 2));
-  if (a->lr_schedule && strcmp(a->lr_schedule, "step") != 0 && strcmp(a->lr_schedule, "exponential") != 0 &&
-      strcmp(a->lr_schedule, "cosine") != 0 && strcmp(a->lr_schedule, "warmup") != 0)
+  if (a->lr_schedule && !cli_is_one_of(a->lr_schedule, schedules, 4))
     return train_usage_error("--lr-schedule", a->lr_schedule, cli_expected(hint, sizeof hint, a->lr_schedule, schedules, 4));
   if ((a->lr_decay_rate >= 0 || a->lr_decay_epochs >= 0 || a->lr_warmup_epochs >= 0 || a->lr_alpha >= 0) && !a->lr_schedule)
     return needs(a->lr_decay_rate >= 0 ? "--lr-decay-rate" : a->lr_decay_epochs >= 0 ? "--lr-decay-epochs"

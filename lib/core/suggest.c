@@ -1,5 +1,6 @@
 /* core/suggest.c — "did you mean": the known name nearest to a mistyped one, for the library's
  * messages (an unknown loss, activation, model spec item) and the tools' (options, commands, tags). */
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -54,4 +55,11 @@ const char *kcb_text_suggest(const char *given, const char *const *candidates, s
          p = strstr(p + 1, given))
       if ((p == candidates[i] || p[-1] == '/') && (p[len] == '\0' || p[len] == '/')) return candidates[i];
   return NULL;
+}
+
+const char *kcb__did_you_mean(char *buf, size_t size, const char *given, const char *const *known, size_t n) {
+  const char *near = kcb_text_suggest(given, known, n);
+  if (near) snprintf(buf, size, " (did you mean %s?)", near);
+  else if (size) buf[0] = '\0';
+  return buf;
 }

@@ -30,10 +30,9 @@ static const char *idx_type_name(unsigned char type) {
 /* zlib prefixes its messages with the path given to gzopen, "<fd:N>" for gzdopen's; ours already
  * names the file. */
 static const char *zlib_message(gzFile f, const char *path, int *errnum) {
-  const char *msg = gzerror(f, errnum);
-  size_t n = strlen(path);
-  if (strncmp(msg, "<fd:", 4) == 0 && strchr(msg, '>')) n = (size_t)(strchr(msg, '>') - msg) + 1, path = msg;
-  if (strncmp(msg, path, n) == 0 && msg[n] == ':') msg += n + (msg[n + 1] == ' ' ? 2 : 1);
+  const char *msg = gzerror(f, errnum), *fd_end = strncmp(msg, "<fd:", 4) == 0 ? strchr(msg, '>') : NULL;
+  size_t n = fd_end ? (size_t)(fd_end - msg) + 1 : strncmp(msg, path, strlen(path)) == 0 ? strlen(path) : 0;
+  if (n && msg[n] == ':') msg += n + (msg[n + 1] == ' ' ? 2 : 1);
   return msg;
 }
 

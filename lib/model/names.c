@@ -3,7 +3,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "kcb/text.h"
 #include "model/model_internal.h"
 
 typedef struct name_entry {
@@ -51,9 +50,9 @@ static int lookup(int *out, const char *what, const char *name, const char *cons
   size_t n_known = 0;
   for (int i = 0; i < count && n_known < 64; i++) known[n_known++] = names[i];
   for (size_t i = 0; i < n_aliases && n_known < 64; i++) known[n_known++] = aliases[i].name;
-  const char *near = kcb_text_suggest(name, known, n_known);
-  return kcb__error(KCB_EKEY, "unknown %s '%s'%s%s%s (expected one of: %s)", what, name ? name : "(null)",
-                    near ? " (did you mean " : "", near ? near : "", near ? "?)" : "", list);
+  char hint[96];
+  return kcb__error(KCB_EKEY, "unknown %s '%s'%s (expected one of: %s)", what, name ? name : "(null)",
+                    kcb__did_you_mean(hint, sizeof hint, name, known, n_known), list);
 }
 
 #define KCB__NAMES(type, prefix, what, table, count, aliases, n_aliases)                       \

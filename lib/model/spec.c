@@ -5,7 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "kcb/text.h"
 #include "model/model_internal.h"
 
 static const char *const presets[][2] = {
@@ -92,18 +91,16 @@ static int rank_now(const kcb_model *m) {
 
 #define SPEC_ERROR(...) kcb__error(KCB_EINVAL, __VA_ARGS__)
 
-/* " (did you mean X?)" into buf for a mistyped word: X among the n words, and among the activations'
- * names with `activations`; "" when none is near. */
+/* kcb__did_you_mean among the n words, and the activations' names with `activations`, and the
+ * presets' names with `presets` (a spec of one word). */
 static const char *did_you_mean(char *buf, size_t size, const char *given, const char *const *words, size_t n,
-                                int activations) {
+                                int activations, int with_presets) {
   const char *known[48];
   size_t n_known = 0;
   for (size_t i = 0; i < n && n_known < 48; i++) known[n_known++] = words[i];
   for (int i = 0; activations && i < KCB_ACT_COUNT && n_known < 48; i++) known[n_known++] = kcb_activation_name((kcb_activation)i);
-  const char *near = kcb_text_suggest(given, known, n_known);
-  if (near) snprintf(buf, size, " (did you mean %s?)", near);
-  else buf[0] = '\0';
-  return buf;
+  for (size_t i = 0; with_presets && i < sizeof presets / sizeof presets[0] && n_known < 48; i++) known[n_known++] = presets[i][0];
+  return kcb__did_you_mean(buf, size, given, known, n_known);
 }
 
 /* conv:FILTERS:KERNEL[:same|valid|causal][:sN][:dN][:gN][:nobias][:ACTIVATION] */
@@ -139,7 +136,7 @@ static int add_conv_item(kcb_model *m, char **args, int n, const char *spec) {
                         a[0] == 's' ? "strides" : a[0] == 'd' ? "dilation" : "groups", a[0] == 'g' ? "" : ", or two as 2x1");
     else
       return SPEC_ERROR("model spec '%s': conv option '%s'%s is not same/valid/causal, sN (strides), dN (dilation), gN "
-                        "(groups), nobias or an activation", spec, a, did_you_mean(hint, sizeof hint, a, conv_words, 4, 1));
+                        "(groups), nobias or an activation", spec, a, did_you_mean(hint, sizeof hint, a, conv_words, 4, 1, 0));
     if (seen[kind]++) return SPEC_ERROR("model spec '%s': conv option '%s' gives the %s a second time", spec, a, kind_names[kind]);
   }
   kcb_error_clear();
@@ -170,7 +167,7 @@ static int add_pool_item(kcb_model *m, int max, char **args, int n, const char *
       return SPEC_ERROR("model spec '%s': pooling's %s '%s' is not a whole number from 1 to 100000, or two as 2x1", spec,
                         pairs == 0 ? "POOL" : "STRIDES", args[i]);
     return SPEC_ERROR("model spec '%s': pooling option '%s'%s is not POOL, STRIDES, same or valid", spec, args[i],
-                      did_you_mean(hint, sizeof hint, args[i], pool_words, 2, 0));
+                      did_you_mean(hint, sizeof hint, args[i], pool_words, 2, 0, 0));
   }
   kcb_error_clear();
   int one_d = rank_now(m) == 2;
@@ -273,15 +270,14 @@ static int add_item(kcb_model *m, char *item, const char *spec) {
   if (kcb_activation_from_name(&a, item) == 0)
     return arg ? SPEC_ERROR("model spec '%s': the activation %s takes no options; got '%s'", spec, item, arg)
                : kcb_model_add_activation(m, a);
-  /* a spec of one word may have meant a preset (the last two) */
   static const char *const items[] = {"dropout", "flatten", "conv", "maxpool", "avgpool", "gap", "gmp", "bn", "ln", "reshape",
-                                      "zeropad", "spatialdropout", "rescale", "mlp", "cnn"};
-  const int alone = strcmp(item, spec) == 0;
+                                      "zeropad", "spatialdropout", "rescale"};
+  const int alone = strcmp(item, spec) == 0; /* a spec of one word may have meant a preset */
   char hint[64];
   return SPEC_ERROR("model spec '%s': unknown item '%s'%s (expected UNITS[:ACTIVATION], dropout:RATE, flatten, "
                     "conv:F:K[:...], maxpool[:P], avgpool[:P], gap, gmp, bn, ln, reshape:SHAPE, zeropad:N, spatialdropout:RATE, "
                     "rescale:SCALE[:OFFSET] or an activation%s)", spec, item,
-                    did_you_mean(hint, sizeof hint, item, items, alone ? 15 : 13, 1), alone ? "; or a preset, mlp or cnn, alone" : "");
+                    did_you_mean(hint, sizeof hint, item, items, sizeof items / sizeof items[0], 1, alone), alone ? "; or a preset, mlp or cnn, alone" : "");
 }
 
 int kcb_model_spec_input_shape(const char *spec, int *rank, int64_t *shape) {
